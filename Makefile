@@ -1,0 +1,33 @@
+# Aftercare: `make run` starts the product (terminal demo when no bot token is set),
+# `make test` runs the whole test suite. Both create and fill .venv on first use.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run demo test bench check clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/aftercare start
+
+demo: $(STAMP)
+	$(BIN)/aftercare demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/matcher.py
+
+check: $(STAMP)
+	$(BIN)/aftercare kb check
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,1 @@
+"""Bot: Telegram wiring, conversation handlers, the command-line interface and configuration."""

@@ -1,0 +1,169 @@
+"""The ``aftercare`` command line: ask the knowledge base, check data files, run the bot.
+
+Each sub-command is a small function; heavier ones import their module lazily so that
+``aftercare ask`` starts quickly and works without a bot token or database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+log = logging.getLogger("aftercare")
+
+
+def _advisor(kb_path: Path | None = None) -> Any:
+    from bot.config import clinic_from_env
+    from knowledge.advisor import Advisor
+
+    return Advisor.load(kb_path, clinic_from_env())
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    advisor = _advisor()
+    if args.text:
+        advice = advisor.ask(" ".join(args.text), args.day)
+        if args.json:
+            print(json.dumps(advice.to_json(), ensure_ascii=False))
+        else:
+            print(render_plain(advice))
+        return 0
+    if not args.json:
+        print("aftercare ask: give the question as TEXT, or use --json to read JSON lines "
+              "from standard input", file=sys.stderr)
+        return 2
+    return ask_batch(advisor, sys.stdin, sys.stdout, args.day)
+
+
+def render_plain(advice: Any) -> str:
+    """The reply as a patient would read it, with suggestions as a numbered list."""
+    lines = [advice.answer]
+    for number, suggestion in enumerate(advice.suggestions, start=1):
+        lines.append(f"  {number}. {suggestion.title}")
+    return "\n".join(lines)
+
+
+def ask_batch(advisor: Any, source: TextIO, sink: TextIO, default_day: int | None) -> int:
+    """One JSON object in per line, one out per line, same order; bad lines get an error object."""
+    failures = 0
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            text, day = _parse_request(line, default_day)
+        except ValueError as exc:
+            failures += 1
+            sink.write(json.dumps({"error": f"line {number}: {exc}"}) + "\n")
+            continue
+        sink.write(json.dumps(advisor.ask(text, day).to_json(), ensure_ascii=False) + "\n")
+    sink.flush()
+    return 1 if failures else 0
+
+
+def _parse_request(line: str, default_day: int | None) -> tuple[str, int | None]:
+    try:
+        request = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg})") from None
+    if not isinstance(request, dict) or not isinstance(request.get("text"), str):
+        raise ValueError('expected an object like {"text": "...", "day": 2}')
+    day = request.get("day", default_day)
+    if day is not None and (isinstance(day, bool) or not isinstance(day, int) or day < 0):
+        raise ValueError("'day' must be a whole number of days (0 or more) or null")
+    return request["text"], day
+
+
+def cmd_kb_check(args: argparse.Namespace) -> int:
+    from knowledge.loader import check_kb, default_kb_path
+
+    path = Path(args.path) if args.path else default_kb_path()
+    kb, problems = check_kb(path)
+    problems += _other_data_problems()
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) found in {path}", file=sys.stderr)
+        return 1
+    questions = sum(len(entry.questions) for entry in kb.entries)
+    print(f"OK: {len(kb.entries)} entries, {questions} example questions in {path}")
+    return 0
+
+
+def _other_data_problems() -> list[Any]:
+    """Problems in the packaged triage rules and scope file, reported like the KB's."""
+    from knowledge.errors import KBError
+    from knowledge.guards import load_scope
+    from knowledge.triage import load_triage
+
+    problems: list[Any] = []
+    for loader in (load_scope, load_triage):
+        try:
+            loader()
+        except KBError as exc:
+            problems.extend(exc.problems)
+        except ValueError as exc:  # triage reports its own located error type
+            problems.append(exc)
+    return problems
+
+
+def _day(value: str) -> int:
+    day = int(value)
+    if day < 0:
+        raise argparse.ArgumentTypeError("day must be 0 or more")
+    return day
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aftercare", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ask = commands.add_parser("ask", help="print the answer a patient would get")
+    ask.add_argument("--day", type=_day, default=None, help="days since the latest session")
+    ask.add_argument("--json", action="store_true", help="JSON output; no TEXT: JSON lines in")
+    ask.add_argument("text", nargs="*", help="the patient's message")
+    ask.set_defaults(handler=cmd_ask)
+
+    kb = commands.add_parser("kb", help="knowledge-base tools")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True)
+    check = kb_commands.add_parser("check", help="validate the knowledge base (file, line, reason)")
+    check.add_argument("path", nargs="?", help="folder or file (default: AFTERCARE_KB_PATH or "
+                                               "the packaged knowledge base)")
+    check.set_defaults(handler=cmd_kb_check)
+    _add_bot_commands(commands)
+    return parser
+
+
+def _add_bot_commands(commands: Any) -> None:
+    """Sub-commands that need the bot package's configuration and storage."""
+    try:
+        from bot.commands import register
+    except ImportError:  # pragma: no cover - bot commands not built in this checkout
+        return
+    register(commands)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a clear one-line message instead of a traceback
+        from knowledge.errors import KBError
+
+        if isinstance(exc, KBError):
+            print(f"knowledge base problems:\n{exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Configuration from environment variables (and a .env file), validated at start.
+
+`load_settings()` returns a `Settings` or raises `ConfigError` whose `problems` hold one
+line per bad variable: the variable's name, what is wrong with its value, and an example.
+The bot token is a `SecretStr`, so printing or logging the settings never shows it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from knowledge.advisor import Clinic
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///aftercare.db"
+DEFAULT_BOT_API_URL = "https://api.telegram.org/bot"
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+
+EXAMPLES: dict[str, str] = {
+    "TELEGRAM_BOT_TOKEN": "TELEGRAM_BOT_TOKEN=123456789:AAE...  (from @BotFather)",
+    "AFTERCARE_DATABASE_URL": "AFTERCARE_DATABASE_URL=sqlite+aiosqlite:///aftercare.db "
+                              "or postgresql+asyncpg://user:pass@host:5432/aftercare",
+    "AFTERCARE_BOT_API_URL": "AFTERCARE_BOT_API_URL=http://127.0.0.1:8081/bot",
+    "AFTERCARE_STAFF_CHAT_ID": "AFTERCARE_STAFF_CHAT_ID=-1001234567890",
+    "AFTERCARE_STAFF_IDS": "AFTERCARE_STAFF_IDS=11111111,22222222",
+    "AFTERCARE_TIMEZONE": "AFTERCARE_TIMEZONE=Europe/London",
+    "AFTERCARE_WEBHOOK_URL": "AFTERCARE_WEBHOOK_URL=https://bot.example.org/telegram",
+    "AFTERCARE_WEBHOOK_SECRET": "AFTERCARE_WEBHOOK_SECRET=a-long-random-string_123",
+    "AFTERCARE_WEBHOOK_LISTEN": "AFTERCARE_WEBHOOK_LISTEN=0.0.0.0",
+    "AFTERCARE_WEBHOOK_PORT": "AFTERCARE_WEBHOOK_PORT=8443",
+    "AFTERCARE_INVITE_TTL_DAYS": "AFTERCARE_INVITE_TTL_DAYS=14",
+    "AFTERCARE_BOT_USERNAME": "AFTERCARE_BOT_USERNAME=my_clinic_aftercare_bot",
+    "AFTERCARE_MAX_SENDS_PER_SECOND": "AFTERCARE_MAX_SENDS_PER_SECOND=30",
+}
+
+
+class ConfigError(Exception):
+    """Invalid configuration; `problems` has one readable line per bad variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment. Field aliases are the variable names."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore", populate_by_name=True)
+
+    telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    database_url: str = Field(DEFAULT_DATABASE_URL, alias="AFTERCARE_DATABASE_URL")
+    bot_api_url: str = Field(DEFAULT_BOT_API_URL, alias="AFTERCARE_BOT_API_URL")
+    staff_chat_id: int | None = Field(None, alias="AFTERCARE_STAFF_CHAT_ID")
+    staff_ids: Annotated[frozenset[int], NoDecode] = Field(frozenset(),
+                                                           alias="AFTERCARE_STAFF_IDS")
+    timezone: str = Field("Europe/London", alias="AFTERCARE_TIMEZONE")
+    webhook_url: str | None = Field(None, alias="AFTERCARE_WEBHOOK_URL")
+    webhook_secret: SecretStr | None = Field(None, alias="AFTERCARE_WEBHOOK_SECRET")
+    webhook_listen: str = Field("0.0.0.0", alias="AFTERCARE_WEBHOOK_LISTEN")
+    webhook_port: int = Field(8443, alias="AFTERCARE_WEBHOOK_PORT", ge=1, le=65535)
+    clinic_name: str = Field(Clinic().name, alias="AFTERCARE_CLINIC_NAME")
+    clinic_contact: str = Field(Clinic().contact, alias="AFTERCARE_CLINIC_CONTACT")
+    emergency_number: str = Field(Clinic().emergency, alias="AFTERCARE_EMERGENCY_NUMBER")
+    invite_ttl_days: int = Field(14, alias="AFTERCARE_INVITE_TTL_DAYS", ge=1, le=365)
+    bot_username: str | None = Field(None, alias="AFTERCARE_BOT_USERNAME")
+    max_sends_per_second: float = Field(30, alias="AFTERCARE_MAX_SENDS_PER_SECOND", ge=0)
+
+    @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", "bot_username",
+                     "staff_chat_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TOKEN.match(value.get_secret_value().strip()):
+            raise ValueError("does not look like a bot token (digits, a colon, then letters)")
+        return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @field_validator("staff_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            bad = [p for p in parts if not re.fullmatch(r"-?\d+", p)]
+            if bad:
+                raise ValueError(f"{', '.join(bad)} is not a Telegram user id (whole numbers, "
+                                 "comma-separated)")
+            return frozenset(int(p) for p in parts)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a known IANA time zone name") from None
+        return value
+
+    @field_validator("bot_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(f"{value!r} is not a database URL") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"backend {backend!r} is not supported (use sqlite or postgresql)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET.match(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters: letters, digits, _ and -")
+        return value
+
+    @field_validator("bot_username", mode="before")
+    @classmethod
+    def _strip_at(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().removeprefix("@")
+            if value and not _USERNAME.match(value):
+                raise ValueError(f"{value!r} is not a Telegram bot username")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("AFTERCARE_WEBHOOK_SECRET is required when AFTERCARE_WEBHOOK_URL "
+                             "is set")
+        return self
+
+    # --- derived values ---------------------------------------------------------------
+    @property
+    def token(self) -> str | None:
+        """The bot token in clear (only for the Telegram client; never log it)."""
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The clinic's default time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def base_file_url(self) -> str:
+        """File download base matching `bot_api_url` (``.../bot`` -> ``.../file/bot``)."""
+        root = self.bot_api_url.rstrip("/")
+        if root.endswith("/bot"):
+            return root[: -len("/bot")] + "/file/bot"
+        return root + "/file/bot"
+
+    @property
+    def invite_ttl(self) -> timedelta:
+        """How long an invite link stays valid."""
+        return timedelta(days=self.invite_ttl_days)
+
+    @property
+    def webhook_path(self) -> str:
+        """The path part of the webhook URL, where the local webhook server listens."""
+        return urlsplit(self.webhook_url or "").path.lstrip("/")
+
+    def clinic(self) -> Clinic:
+        """The clinic details the advice mentions."""
+        return Clinic(name=self.clinic_name, contact=self.clinic_contact,
+                      emergency=self.emergency_number)
+
+    def is_staff(self, user_id: int) -> bool:
+        """True for a Telegram user listed in AFTERCARE_STAFF_IDS."""
+        return user_id in self.staff_ids
+
+
+def _describe(error: dict[str, Any]) -> str:
+    """One line for one pydantic error: variable, problem, example."""
+    loc = [str(part) for part in error.get("loc", ()) if part != "__root__"]
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if not loc:  # model-level rule; the message names the variables
+        name = message.split(" ", 1)[0]
+        example = EXAMPLES.get(name, "")
+        return f"{message}" + (f" (example: {example})" if example else "")
+    name = loc[0]
+    value = error.get("input")
+    secret = name in ("TELEGRAM_BOT_TOKEN", "AFTERCARE_WEBHOOK_SECRET")
+    if isinstance(value, str | int) and not secret:
+        problem = f"{name}={value}: {message}"
+    else:
+        problem = f"{name}: {message}"
+    example = EXAMPLES.get(name)
+    return problem + (f" (example: {example})" if example else "")
+
+
+def load_settings(env_file: str | None = ".env", **overrides: Any) -> Settings:
+    """Read and validate the settings; raise `ConfigError` with one line per bad variable."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError([_describe(dict(e)) for e in exc.errors()]) from None
+
+
+def clinic_from_env() -> Clinic:
+    """The clinic's name, contact and emergency numbers as the advice should state them."""
+    defaults = Clinic()
+    return Clinic(
+        name=os.environ.get("AFTERCARE_CLINIC_NAME", defaults.name),
+        contact=os.environ.get("AFTERCARE_CLINIC_CONTACT", defaults.contact),
+        emergency=os.environ.get("AFTERCARE_EMERGENCY_NUMBER", defaults.emergency),
+    )

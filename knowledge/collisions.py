@@ -1,0 +1,45 @@
+"""Find example questions of different entries that the matcher could not tell apart.
+
+Two questions collide when, after normalisation and dropping words that carry no meaning,
+they are the same or almost the same (token-sort similarity at or above ``COLLISION_SCORE``).
+Uses ``rapidfuzz.process.cdist`` so a knowledge base of thousands of questions checks quickly.
+"""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz, process
+
+from knowledge.errors import Problem
+from knowledge.schema import KnowledgeBase
+from knowledge.text import content
+
+COLLISION_SCORE = 95.0
+
+
+def find_collisions(kb: KnowledgeBase, question_lines: dict[str, list[int]]) -> list[Problem]:
+    """Problems for each colliding pair, reported at the later question's file and line."""
+    owners: list[tuple[str, str, str, int]] = []  # entry id, question, path, line
+    for entry in kb.entries:
+        path = entry.source.rsplit(":", 1)[0]
+        lines = question_lines.get(entry.id, [])
+        for index, question in enumerate(entry.questions):
+            line = lines[index] if index < len(lines) else 0
+            owners.append((entry.id, question, path, line))
+    forms = [content(question) for _, question, _, _ in owners]
+    if not forms:
+        return []
+    problems: list[Problem] = []
+    for i, form in enumerate(forms):
+        if not form:
+            continue
+        close = process.extract(form, forms[:i], scorer=fuzz.token_sort_ratio,
+                                score_cutoff=COLLISION_SCORE, limit=None)
+        for _, _, j in close:
+            if owners[i][0] == owners[j][0]:
+                continue
+            entry_id, question, path, line = owners[i]
+            other_id, other_question, other_path, other_line = owners[j]
+            problems.append(Problem(path, line, (
+                f"question {question!r} of {entry_id!r} is too close to {other_question!r} of "
+                f"{other_id!r} ({other_path}:{other_line}); the matcher cannot tell them apart")))
+    return problems

@@ -1,0 +1,99 @@
+"""Checks that run before the matcher: out-of-scope requests and small talk.
+
+``ScopeGuard`` reads ``scope.yaml`` (regular expressions per category: dosing, prices,
+diagnosis, other treatments). ``smalltalk_kind`` recognises a message that is only a greeting,
+thanks, goodbye or acknowledgement, so it gets a friendly line instead of a knowledge-base guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.errors import KBError, Problem
+from knowledge.text import fold
+from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
+
+PACKAGED_SCOPE = Path(__file__).parent / "scope.yaml"
+
+
+@dataclass(frozen=True)
+class ScopeCategory:
+    """An out-of-scope category and its compiled patterns."""
+
+    id: str
+    patterns: tuple[re.Pattern[str], ...]
+
+
+class ScopeGuard:
+    """Finds the out-of-scope category of a message, if any."""
+
+    def __init__(self, categories: tuple[ScopeCategory, ...]) -> None:
+        self.categories = categories
+
+    def category(self, text: str) -> str | None:
+        forms = (fold(text), text.lower())
+        for category in self.categories:
+            if any(pattern.search(form) for pattern in category.patterns for form in forms):
+                return category.id
+        return None
+
+
+def load_scope(path: Path = PACKAGED_SCOPE) -> ScopeGuard:
+    """Load scope.yaml; any problem raises ``KBError`` with file, line and reason."""
+    try:
+        data = read_yaml(path)
+    except DataFileError as exc:
+        raise KBError([Problem(exc.path, exc.line, exc.reason)]) from exc
+    raw = data.get("categories") if isinstance(data, LineDict) else None
+    if not isinstance(raw, LineList):
+        raise KBError([Problem(str(path), 1, "file must have a 'categories' list")])
+    problems: list[Problem] = []
+    categories = [_category(item, line, str(path), problems)
+                  for item, line in zip(raw, raw.item_lines)]
+    if problems:
+        raise KBError(problems)
+    return ScopeGuard(tuple(c for c in categories if c is not None))
+
+
+def _category(item: object, line: int, path: str, problems: list[Problem]) -> ScopeCategory | None:
+    if not isinstance(item, LineDict) or not isinstance(item.get("id"), str):
+        problems.append(Problem(path, line, "a category needs an 'id' and 'patterns'"))
+        return None
+    patterns = item.get("patterns")
+    if not isinstance(patterns, LineList) or not patterns:
+        problems.append(Problem(path, item.line_of("patterns"), "'patterns' must be a list"))
+        return None
+    compiled: list[re.Pattern[str]] = []
+    for pattern, pattern_line in zip(patterns, patterns.item_lines):
+        try:
+            compiled.append(re.compile(str(pattern)))
+        except re.error as exc:
+            problems.append(Problem(path, pattern_line, f"bad regular expression: {exc}"))
+    return ScopeCategory(item["id"], tuple(compiled))
+
+
+_SMALLTALK: dict[str, frozenset[str]] = {
+    "thanks": frozenset("thanks thank thankyou ty thx thnx thanx tnx cheers ta appreciated appreciate".split()),
+    "bye": frozenset("bye goodbye byee night goodnight later cya soon".split()),
+    "greeting": frozenset("hi hii hiya hey heya hello helo yo morning evening afternoon".split()),
+    "ack": frozenset("ok okay k kk cool great nice perfect brilliant lovely awesome sure got it "
+                     "understood noted alright yep yes yeah fab amazing".split()),
+}
+_SMALLTALK_EXTRA = frozenset("good so much very you a lot there again bot all x xx xxx for the "
+                             "that thats see oh ah wow many super really day have".split())
+
+
+def smalltalk_kind(text: str) -> str | None:
+    """'thanks', 'bye', 'greeting' or 'ack' when the message is only small talk, else None."""
+    words = fold(text).split()
+    if not words or len(words) > 8:
+        return None
+    vocabulary = _SMALLTALK_EXTRA.union(*_SMALLTALK.values())
+    if any(word not in vocabulary for word in words):
+        return None
+    for kind, kind_words in _SMALLTALK.items():
+        if any(word in kind_words for word in words):
+            return kind
+    return None

@@ -1,0 +1,235 @@
+"""Load and validate knowledge-base YAML files into a ``KnowledgeBase``.
+
+``load_kb`` raises ``KBError`` listing every problem found (file, line, reason); ``check_kb``
+returns the problems without raising, for ``aftercare kb check``. The packaged files live in
+``knowledge/kb/``; ``AFTERCARE_KB_PATH`` (a folder or one file) points at a clinic's own copy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from knowledge.collisions import find_collisions
+from knowledge.errors import KBError, Problem
+from knowledge.schema import Answer, DayWindow, Entry, KnowledgeBase
+from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
+
+PACKAGED_KB = Path(__file__).parent / "kb"
+KB_PATH_ENV = "AFTERCARE_KB_PATH"
+_ID = re.compile(r"^[a-z0-9_]+$")
+_ENTRY_KEYS = {"id", "title", "questions", "keywords", "answer", "handoff"}
+_ANSWER_KEYS = {"unknown", "days"}
+_WINDOW_KEYS = {"from", "to", "text"}
+TITLE_MAX = 40
+
+
+def default_kb_path() -> Path:
+    """``AFTERCARE_KB_PATH`` if set, else the knowledge base shipped with the package."""
+    configured = os.environ.get(KB_PATH_ENV)
+    return Path(configured).expanduser() if configured else PACKAGED_KB
+
+
+def kb_files(path: Path) -> list[Path]:
+    """The YAML files of a knowledge base: ``path`` itself, or the *.yaml files in it."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in {".yaml", ".yml"})
+    return [path]
+
+
+class _Collector:
+    """Gathers problems for one file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def add(self, line: int, reason: str) -> None:
+        self.problems.append(Problem(self.path, line, reason))
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _parse_windows(raw: Any, line: int, out: _Collector) -> tuple[DayWindow, ...]:
+    if not isinstance(raw, LineList) or not raw:
+        out.add(line, "answer.days must be a non-empty list of {from, to, text} windows")
+        return ()
+    windows: list[DayWindow] = []
+    for item, item_line in zip(raw, raw.item_lines):
+        if not isinstance(item, dict):
+            out.add(item_line, "a day window must be a mapping with from, to and text")
+            continue
+        for key in set(item) - _WINDOW_KEYS:
+            out.add(item_line, f"unknown key {key!r} in day window")
+        start, end, text = item.get("from"), item.get("to"), _text(item.get("text"))
+        if not isinstance(start, int) or start < 0:
+            out.add(item_line, "day window needs 'from': a whole number of days, 0 or more")
+            continue
+        if end is not None and (not isinstance(end, int) or end < start):
+            out.add(item_line, f"day window 'to' must be a whole number >= from ({start})")
+            continue
+        if text is None:
+            out.add(item_line, f"day window from day {start} has an empty answer")
+            continue
+        windows.append(DayWindow(start, end, text))
+    _check_window_order(windows, raw, out)
+    return tuple(windows)
+
+
+def _check_window_order(windows: list[DayWindow], raw: LineList, out: _Collector) -> None:
+    if not windows:
+        return
+    if windows[0].start != 0:
+        out.add(raw.line, f"day windows must start at day 0, first starts at day {windows[0].start}")
+    for before, after in itertools.pairwise(windows):
+        if before.end is None or after.start <= before.end:
+            out.add(raw.line, f"day windows overlap: {_span(before)} and {_span(after)}")
+        elif after.start > before.end + 1:
+            out.add(raw.line, f"gap between day windows: days {before.end + 1}-{after.start - 1} "
+                              "have no answer")
+    if windows[-1].end is not None:
+        out.add(raw.line, f"the last day window ({_span(windows[-1])}) must be open-ended "
+                          "(leave out 'to')")
+
+
+def _span(window: DayWindow) -> str:
+    return f"days {window.start}-{window.end if window.end is not None else '…'}"
+
+
+def _parse_answer(raw: Any, line: int, out: _Collector) -> Answer | None:
+    if isinstance(raw, str):
+        if not raw.strip():
+            out.add(line, "empty answer")
+            return None
+        return Answer(unknown=raw.strip())
+    if not isinstance(raw, LineDict):
+        out.add(line, "answer must be text, or a mapping with 'unknown' and 'days'")
+        return None
+    for key in set(raw) - _ANSWER_KEYS:
+        out.add(raw.line_of(key), f"unknown key {key!r} in answer")
+    unknown = _text(raw.get("unknown"))
+    if unknown is None:
+        out.add(raw.line_of("unknown"), "answer.unknown (the answer when the day is unknown) "
+                                        "is empty or missing")
+    windows = _parse_windows(raw.get("days"), raw.line_of("days"), out)
+    return Answer(unknown=unknown or "", windows=windows)
+
+
+def _parse_strings(raw: Any, line: int, what: str, out: _Collector) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, LineList):
+        out.add(line, f"{what} must be a list of strings")
+        return ()
+    items: list[str] = []
+    for item, item_line in zip(raw, raw.item_lines):
+        text = _text(item) if not isinstance(item, (int, float)) else str(item)
+        if text is None:
+            out.add(item_line, f"empty item in {what}")
+        else:
+            items.append(text)
+    return tuple(items)
+
+
+def _parse_entry(raw: Any, line: int, out: _Collector) -> Entry | None:
+    if not isinstance(raw, LineDict):
+        out.add(line, "an entry must be a mapping with id, title, questions and answer")
+        return None
+    for key in set(raw) - _ENTRY_KEYS:
+        out.add(raw.line_of(key), f"unknown key {key!r} in entry")
+    entry_id = raw.get("id")
+    if not isinstance(entry_id, str) or not _ID.match(entry_id):
+        out.add(raw.line_of("id"), f"entry id {entry_id!r} must be lowercase letters, digits, _")
+        return None
+    title = _text(raw.get("title"))
+    if title is None:
+        out.add(raw.line_of("title"), f"entry {entry_id!r} has no title")
+    elif len(title) > TITLE_MAX:
+        out.add(raw.line_of("title"), f"title of {entry_id!r} is longer than {TITLE_MAX} "
+                                      "characters (it is shown on a button)")
+    questions = _parse_strings(raw.get("questions"), raw.line_of("questions"), "questions", out)
+    if not questions:
+        out.add(raw.line_of("questions"), f"entry {entry_id!r} has no example questions")
+    keywords = _parse_strings(raw.get("keywords"), raw.line_of("keywords"), "keywords", out)
+    answer = _parse_answer(raw.get("answer"), raw.line_of("answer"), out)
+    if "answer" not in raw:
+        out.add(raw.line, f"entry {entry_id!r} has no answer")
+    handoff = raw.get("handoff", False)
+    if not isinstance(handoff, bool):
+        out.add(raw.line_of("handoff"), "handoff must be true or false")
+    if answer is None or title is None or not questions:
+        return None
+    return Entry(id=entry_id, title=title, questions=questions, answer=answer,
+                 keywords=tuple(k.lower() for k in keywords), handoff=bool(handoff),
+                 source=f"{out.path}:{raw.line}")
+
+
+def parse_file(path: Path) -> tuple[list[Entry], list[Problem], dict[str, list[int]]]:
+    """Entries of one file, its problems, and each entry's question line numbers."""
+    out = _Collector(str(path))
+    try:
+        data = read_yaml(path)
+    except DataFileError as exc:
+        return [], [Problem(exc.path, exc.line, exc.reason)], {}
+    if not isinstance(data, LineDict) or not isinstance(data.get("entries"), LineList):
+        out.add(getattr(data, "line", 1), "file must be a mapping with an 'entries' list")
+        return [], out.problems, {}
+    entries: list[Entry] = []
+    question_lines: dict[str, list[int]] = {}
+    raw_entries: LineList = data["entries"]
+    for raw, line in zip(raw_entries, raw_entries.item_lines):
+        entry = _parse_entry(raw, line, out)
+        if entry is not None:
+            entries.append(entry)
+            questions = raw.get("questions")
+            question_lines[entry.id] = list(getattr(questions, "item_lines", []))
+    return entries, out.problems, question_lines
+
+
+def check_kb(path: Path | None = None) -> tuple[KnowledgeBase, list[Problem]]:
+    """Load every file under ``path`` and return the knowledge base with all its problems."""
+    root = path or default_kb_path()
+    if not root.exists():
+        return KnowledgeBase(()), [Problem(str(root), 0, "no such file or folder")]
+    files = kb_files(root)
+    problems: list[Problem] = []
+    if not files:
+        problems.append(Problem(str(root), 0, "no .yaml knowledge-base files found"))
+    entries: list[Entry] = []
+    lines: dict[str, list[int]] = {}
+    for file in files:
+        file_entries, file_problems, file_lines = parse_file(file)
+        problems.extend(file_problems)
+        problems.extend(_duplicate_ids(entries, file_entries))
+        entries.extend(file_entries)
+        lines.update(file_lines)
+    kb = KnowledgeBase(tuple(entries), tuple(str(f) for f in files))
+    problems.extend(find_collisions(kb, lines))
+    return kb, problems
+
+
+def _duplicate_ids(seen: Iterable[Entry], new: list[Entry]) -> list[Problem]:
+    known = {entry.id: entry.source for entry in seen}
+    problems: list[Problem] = []
+    for entry in new:
+        if entry.id in known:
+            path, line = entry.source.rsplit(":", 1)
+            problems.append(Problem(path, int(line),
+                                    f"duplicate id {entry.id!r} (first defined at {known[entry.id]})"))
+        else:
+            known[entry.id] = entry.source
+    return problems
+
+
+def load_kb(path: Path | None = None) -> KnowledgeBase:
+    """Load and validate a knowledge base; raise ``KBError`` if anything is wrong."""
+    kb, problems = check_kb(path)
+    if problems:
+        raise KBError(problems)
+    return kb

@@ -1,0 +1,215 @@
+"""Match a patient's question to a knowledge-base entry, or say that nothing fits.
+
+Every example question is reduced to its content words once, when the matcher is built, and
+indexed by word. A query is reduced the same way, its misspelt words are corrected against the
+knowledge base's vocabulary (``rapidfuzz.process.extractOne``), and among the examples that
+share a word with it ``rapidfuzz.process.extract`` finds the closest (for a long message, also
+per sentence). Each candidate's score blends token-set similarity with how much
+of the example's meaning (IDF-weighted words) the query covers; the best score per entry then
+decides between three outcomes:
+
+* ``answer``: one entry clearly fits;
+* ``suggest``: a few entries might fit, the patient picks;
+* ``abstain``: nothing fits well enough, so the bot does not guess.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+from knowledge.schema import KnowledgeBase
+from knowledge.text import clauses, content_tokens
+
+Outcome = Literal["answer", "suggest", "abstain"]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Calibrated score limits (0–100); see benchmarks/matcher.py for how they were chosen."""
+
+    answer: float = 68.0  # best entry at or above this is answered ...
+    margin: float = 6.0  # ... if it leads the runner-up entry by at least this much
+    suggest: float = 48.0  # below this the matcher abstains
+    max_suggestions: int = 3
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry that might answer the query, with its best-matching example question."""
+
+    entry_id: str
+    score: float
+    question: str
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """What the matcher decided, with the ranked candidates behind the decision."""
+
+    outcome: Outcome
+    entry_id: str | None
+    score: float
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def confidence(self) -> float:
+        """The best score as a fraction, 0.0–1.0."""
+        return min(self.score, 100.0) / 100.0
+
+
+@dataclass(frozen=True)
+class _Example:
+    entry_index: int
+    question: str
+    form: str
+    tokens: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Form:
+    words: list[str]  # known (typo-corrected) content words
+    unknown: int  # content words the knowledge base does not know
+
+
+class Matcher:
+    """Fuzzy FAQ matcher over one knowledge base."""
+
+    RETRIEVE = 25  # candidates fetched per query form before re-scoring
+    KEYWORD_BONUS = 8.0
+    MAX_CLAUSES = 12
+    MAX_UNKNOWN = 3  # unknown words counted against a query form, at most
+    SIMILARITY_SHARE = 0.2  # share of the score from token-sort similarity
+    PRECISION_SHARE = 0.4  # how much unexplained query words pull the coverage down
+
+    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
+        self.kb = kb
+        self.thresholds = thresholds or Thresholds()
+        self._examples = self._index(kb)
+        self._forms = [example.form for example in self._examples]
+        self._postings: dict[str, list[int]] = {}
+        for position, example in enumerate(self._examples):
+            for word in example.tokens:
+                self._postings.setdefault(word, []).append(position)
+        self._idf = self._inverse_document_frequency()
+        self._vocabulary = sorted(self._idf)
+        self._keywords = [frozenset(content_tokens(" ".join(e.keywords))) for e in kb.entries]
+        self._correct = lru_cache(maxsize=8192)(self._correct_word)
+        self._unknown_weight = sum(self._idf.values()) / max(len(self._idf), 1)
+
+    @staticmethod
+    def _index(kb: KnowledgeBase) -> list[_Example]:
+        examples: list[_Example] = []
+        for index, entry in enumerate(kb.entries):
+            for question in (*entry.questions, entry.title):
+                words = content_tokens(question)
+                if words:
+                    examples.append(_Example(index, question, " ".join(words), frozenset(words)))
+        return examples
+
+    def _inverse_document_frequency(self) -> dict[str, float]:
+        per_entry: dict[int, set[str]] = {}
+        for example in self._examples:
+            per_entry.setdefault(example.entry_index, set()).update(example.tokens)
+        for index, entry in enumerate(self.kb.entries):
+            per_entry.setdefault(index, set()).update(content_tokens(" ".join(entry.keywords)))
+        frequency: Counter[str] = Counter(w for words in per_entry.values() for w in words)
+        total = max(len(per_entry), 1)
+        return {word: math.log(1 + total / count) for word, count in frequency.items()}
+
+    def _correct_word(self, word: str) -> str | None:
+        """The vocabulary word a (possibly misspelt) query word stands for, or None."""
+        if word in self._idf:
+            return word
+        if len(word) < 4 or word.isdigit():
+            return None
+        cutoff = 84 if len(word) < 6 else 80  # one slip in a short word makes another word
+        found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff)
+        return found[0] if found else None
+
+    def known_words(self, text: str) -> list[str]:
+        """The query's content words that the knowledge base knows (after typo correction)."""
+        corrected = (self._correct(word) for word in content_tokens(text))
+        return [word for word in corrected if word is not None]
+
+    def match(self, text: str) -> MatchResult:
+        """Decide answer / suggest / abstain for one patient message."""
+        words = self.known_words(text)
+        if not words:
+            return MatchResult("abstain", None, 0.0, ())
+        return self._decide(self._rank(frozenset(words), self._query_forms(text)))
+
+    def _query_forms(self, text: str) -> list[_Form]:
+        """The whole message, plus each clause of a long one, as known words."""
+        parts = clauses(text)
+        texts = [text] + (parts[: self.MAX_CLAUSES] if len(parts) > 1 else [])
+        forms: list[_Form] = []
+        for part in texts:
+            all_words = content_tokens(part)
+            known = [w for w in (self._correct(word) for word in all_words) if w is not None]
+            if known and all(known != form.words for form in forms):
+                unknown = min(len(all_words) - len(known), self.MAX_UNKNOWN)
+                forms.append(_Form(known, unknown))
+        return forms
+
+    def _rank(self, query: frozenset[str], forms: list[_Form]) -> list[Candidate]:
+        best: dict[int, Candidate] = {}
+        for form in forms:
+            text = " ".join(form.words)
+            for position in self._retrieve(text, form.words):
+                example = self._examples[position]
+                score = self._score(text, example, form, query)
+                current = best.get(example.entry_index)
+                if current is None or score > current.score:
+                    entry = self.kb.entries[example.entry_index]
+                    best[example.entry_index] = Candidate(entry.id, score, example.question)
+        return sorted(best.values(), key=lambda c: c.score, reverse=True)
+
+    def _retrieve(self, text: str, words: list[str]) -> list[int]:
+        """Examples sharing a word with the query; the closest few when there are many."""
+        positions: set[int] = set()
+        for word in words:
+            positions.update(self._postings.get(word, ()))
+        if len(positions) <= self.RETRIEVE:
+            return list(positions)
+        choices = {position: self._forms[position] for position in positions}
+        hits = process.extract(text, choices, scorer=fuzz.token_set_ratio, processor=None,
+                               limit=self.RETRIEVE, score_cutoff=40)
+        return [position for _, _, position in hits]
+
+    def _score(self, text: str, example: _Example, form: _Form,
+               query: frozenset[str]) -> float:
+        """Blend of word-order-free similarity and IDF-weighted coverage in both directions."""
+        similarity = fuzz.token_sort_ratio(text, example.form)
+        words = frozenset(form.words)
+        covered = self._weight(example.tokens & words)
+        recall = covered / (self._weight(example.tokens) or 1.0)  # how much of the example
+        unexplained = self._weight(words - example.tokens) + self._unknown_weight * form.unknown
+        precision = covered / ((covered + unexplained) or 1.0)  # how much of the query it explains
+        blend = self.SIMILARITY_SHARE
+        coverage = recall * (1.0 - self.PRECISION_SHARE + self.PRECISION_SHARE * precision)
+        score = blend * similarity + (1.0 - blend) * 100.0 * coverage
+        if self._keywords[example.entry_index] & query:
+            score += self.KEYWORD_BONUS  # may pass 100: it breaks ties between perfect matches
+        return score
+
+    def _weight(self, words: frozenset[str]) -> float:
+        return sum(self._idf.get(word, 1.0) for word in words)
+
+    def _decide(self, ranked: list[Candidate]) -> MatchResult:
+        limits = self.thresholds
+        if not ranked or ranked[0].score < limits.suggest:
+            return MatchResult("abstain", None, ranked[0].score if ranked else 0.0, ())
+        top = ranked[0]
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        clear = top.score - runner_up >= limits.margin
+        shortlist = tuple(c for c in ranked[: limits.max_suggestions]
+                          if c.score >= limits.suggest)
+        if top.score >= limits.answer and clear:
+            return MatchResult("answer", top.entry_id, top.score, shortlist)
+        return MatchResult("suggest", None, top.score, shortlist)

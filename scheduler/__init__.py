@@ -1,0 +1,1 @@
+"""Scheduler: care plans, the durable check-in outbox and its dispatcher."""

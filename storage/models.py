@@ -1,0 +1,214 @@
+"""ORM models (SQLAlchemy 2 typed declarative) and the string enums stored in their columns.
+
+Every table change needs a matching hand-written Alembic migration in
+``storage/migrations/versions``; ``tests/test_storage.py`` checks that models and
+migrations agree on every supported backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    false,
+    true,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Direction(StrEnum):
+    """Who wrote a logged message."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class Outcome(StrEnum):
+    """What the bot did with an incoming message."""
+
+    ANSWERED = "answered"
+    SUGGESTED = "suggested"
+    ABSTAINED = "abstained"
+    ESCALATED = "escalated"
+    SMALLTALK = "smalltalk"
+
+
+class SessionSource(StrEnum):
+    """Who recorded a treatment session."""
+
+    PATIENT = "patient"
+    STAFF = "staff"
+    INVITE = "invite"
+
+
+class ReportKind(StrEnum):
+    """Why a report for the clinic exists."""
+
+    QUESTION = "question"  # the patient asked to pass a question to the clinic
+    TRIAGE = "triage"  # red-flag symptoms detected by triage
+    CHECKIN = "checkin"  # a worrying answer to a scheduled check-in
+    PATIENT = "patient"  # anything else the patient reported
+
+
+class ReportStatus(StrEnum):
+    """Staff workflow state of a report."""
+
+    OPEN = "open"
+    TAKEN = "taken"
+    RESOLVED = "resolved"
+
+
+class Urgency(StrEnum):
+    """How fast staff must react to a report."""
+
+    EMERGENCY = "emergency"
+    URGENT = "urgent"
+
+
+class InactiveReason(StrEnum):
+    """Why the bot stopped writing to a patient."""
+
+    BLOCKED = "blocked"
+    CHAT_NOT_FOUND = "chat not found"
+    DEACTIVATED = "deactivated"
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetime on every backend.
+
+    Refuses naive datetimes on the way in (they are bugs), stores UTC, and marks
+    values read back as UTC (SQLite drops the offset).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the constraint naming convention used by migrations."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Patient(Base):
+    """A clinic patient; bare (telegram id and chat only) until consent is given."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    inactive_reason: Mapped[str | None] = mapped_column(String(32))
+    checkins_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class TreatmentSession(Base):
+    """One micro-needling treatment, dated in the patient's local calendar."""
+
+    __tablename__ = "treatment_sessions"
+    __table_args__ = (Index("ix_treatment_sessions_patient_date", "patient_id", "session_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    session_date: Mapped[dt.date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(16))
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Invite(Base):
+    """A one-time code staff hand out so a patient can link Telegram to their record."""
+
+    __tablename__ = "invites"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    used_by_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Message(Base):
+    """A chat message in or out, logged only for consenting patients."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_patient_created", "patient_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Report(Base):
+    """Something clinic staff must look at (hand-off, triage alarm, check-in answer)."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("treatment_sessions.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(
+        String(16), default=ReportStatus.OPEN.value, server_default=ReportStatus.OPEN.value
+    )
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    day: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,98 @@
+"""Shared pytest fixtures: storage databases (SQLite and PostgreSQL) and others."""
+
+
+# --- storage fixtures (database_url, repo) ---------------------------------------------------
+# Every storage-backed test runs on SQLite (file in tmp_path) and PostgreSQL at 127.0.0.1:5432,
+# each PostgreSQL test in a fresh schema that is dropped afterwards.
+import os as _os
+import secrets as _secrets
+from collections.abc import AsyncIterator as _AsyncIterator
+from pathlib import Path as _Path
+from typing import Any as _Any
+
+import pytest as _pytest
+
+_PG_URLS = (
+    [_os.environ["AFTERCARE_TEST_PG_URL"]]
+    if _os.environ.get("AFTERCARE_TEST_PG_URL")
+    else [
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+        "postgresql+asyncpg://root@127.0.0.1:5432/test",
+    ]
+)
+_pg_state: dict[str, str] = {}  # "url" once a login worked, "error" once all failed
+
+
+async def _pg_connect() -> tuple[_Any, str]:
+    """An asyncpg admin connection and the SQLAlchemy URL that worked (skips if none does)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    if "error" in _pg_state:
+        _pytest.skip(_pg_state["error"])
+    errors = []
+    for url in [_pg_state["url"]] if "url" in _pg_state else _PG_URLS:
+        u = make_url(url)
+        try:
+            conn = await asyncpg.connect(
+                host=u.host, port=u.port or 5432, user=u.username, password=u.password,
+                database=u.database, timeout=3,
+            )
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            errors.append(f"{u.username}: {type(exc).__name__}: {exc}")
+            continue
+        _pg_state["url"] = url
+        return conn, url
+    where = f"{u.host}:{u.port or 5432}"
+    _pg_state["error"] = f"PostgreSQL at {where} unreachable: " + "; ".join(errors)
+    _pytest.skip(_pg_state["error"])
+
+
+@_pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: _pytest.FixtureRequest, tmp_path: _Path) -> _AsyncIterator[str]:
+    """A URL to an empty database: SQLite file, or a fresh PostgreSQL schema (via ?search_path)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'aftercare.db'}"
+        return
+    conn, url = await _pg_connect()
+    schema = f"aftercare_test_{_secrets.token_hex(6)}"
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{url}?search_path={schema}"
+    finally:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await conn.close()
+
+
+@_pytest.fixture
+async def repo(database_url: str) -> _AsyncIterator[_Any]:
+    """A `storage.Repository` over a freshly migrated database (both backends)."""
+    from storage.db import Database
+
+    db = await Database.connect(database_url)
+    try:
+        yield db.repository()
+    finally:
+        await db.close()
+
+
+# --- fake Telegram Bot API (fake_telegram) ----------------------------------------------------
+# A started tests.fake_telegram.FakeTelegram on a free 127.0.0.1 port. The test fails at
+# teardown if any request violated the Bot API spec; tests that send bad requests on purpose
+# call `fake_telegram.violations.clear()`.
+@_pytest.fixture
+async def fake_telegram() -> _AsyncIterator[_Any]:
+    """A running fake Telegram server; use `fake_telegram.base_url` as the bot's base_url."""
+    from tests.fake_telegram import FakeTelegram
+
+    fake = FakeTelegram()
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+    if fake.violations:
+        _pytest.fail(
+            "fake Telegram saw requests real Telegram would refuse:\n"
+            + "\n".join(f"  - {v}" for v in fake.violations)
+        )

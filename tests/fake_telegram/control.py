@@ -1,0 +1,117 @@
+"""JSON control API of the fake Telegram, for driving it from another process.
+
+Routes (all answer ``{"ok": true, "result": ...}`` or ``{"ok": false, "description": ...}``):
+
+* ``POST /_control/update`` – body is a full Update (has ``update_id`` or a payload key) or
+  ``{"kind": "message", "user_id": 1, "text": "hi", ...}`` (kinds: message, group_message,
+  sticker, voice, document, photo, location, edited_message, callback_query, my_chat_member)
+* ``GET  /_control/requests`` – recorded requests; ``?method=sendMessage`` filters
+* ``GET  /_control/sent_messages`` – ``?chat_id=`` optional
+* ``GET  /_control/violations``
+* ``POST /_control/fail`` – kwargs of ``FakeTelegram.fail_next``
+* ``POST /_control/block`` – ``{"chat_id": 1, "blocked": true}``
+* ``POST /_control/rate_limit`` – ``{"global_per_sec": 30, "per_chat_per_sec": 1}``;
+  ``{"enabled": false}`` turns it off
+* ``POST /_control/clear``
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from tests.fake_telegram.server import FakeTelegram
+
+logger = logging.getLogger(__name__)
+
+Route = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except json.JSONDecodeError as exc:
+        raise web.HTTPBadRequest(text=json.dumps({"ok": False, "description": str(exc)}),
+                                 content_type="application/json") from exc
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text='{"ok": false, "description": "body must be an object"}',
+                                 content_type="application/json")
+    return body
+
+
+def _guarded(handler: Route) -> Route:
+    async def wrapper(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except (TypeError, ValueError, KeyError) as exc:
+            logger.warning("control request failed: %s", exc)
+            return web.json_response({"ok": False, "description": str(exc)}, status=400)
+    return wrapper
+
+
+def add_control_routes(app: web.Application, fake: FakeTelegram) -> None:
+    """Register the /_control/ routes for ``fake`` on ``app``."""
+
+    async def update(request: web.Request) -> web.Response:
+        body = await _body(request)
+        if "kind" in body:
+            kind = body.pop("kind")
+            return _ok(fake.build_update(kind, **body))
+        return _ok(fake.push_update(body))
+
+    async def requests(request: web.Request) -> web.Response:
+        method = request.query.get("method")
+        recorded = fake.calls(method) if method else fake.requests
+        return _ok([r.as_json() for r in recorded])
+
+    async def sent_messages(request: web.Request) -> web.Response:
+        chat_id = request.query.get("chat_id")
+        return _ok(fake.sent_messages(int(chat_id) if chat_id else None))
+
+    async def violations(request: web.Request) -> web.Response:
+        return _ok([{"method": v.method, "description": v.description, "params": v.params}
+                    for v in fake.violations])
+
+    async def fail(request: web.Request) -> web.Response:
+        fake.fail_next(**await _body(request))
+        return _ok(True)
+
+    async def block(request: web.Request) -> web.Response:
+        body = await _body(request)
+        if body.get("blocked", True):
+            fake.block_chat(int(body["chat_id"]))
+        else:
+            fake.unblock_chat(int(body["chat_id"]))
+        return _ok(True)
+
+    async def rate_limit(request: web.Request) -> web.Response:
+        body = await _body(request)
+        if body.pop("enabled", True):
+            fake.rate_limit(**body)
+        else:
+            fake.clear_rate_limit()
+        return _ok({"rate_limited_count": fake.rate_limited_count})
+
+    async def clear(request: web.Request) -> web.Response:
+        fake.clear()
+        return _ok(True)
+
+    routes: list[tuple[str, str, Route]] = [
+        ("POST", "update", update), ("GET", "requests", requests),
+        ("GET", "sent_messages", sent_messages), ("GET", "violations", violations),
+        ("POST", "fail", fail), ("POST", "block", block),
+        ("POST", "rate_limit", rate_limit), ("POST", "clear", clear),
+    ]
+    for verb, name, handler in routes:
+        app.router.add_route(verb, f"/_control/{name}", _guarded(handler))

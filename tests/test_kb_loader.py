@@ -1,0 +1,188 @@
+"""The knowledge-base loader: the shipped KB is valid, and every kind of mistake is reported
+with its file, line and reason (what a clinic editing its own copy would see)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from knowledge.errors import KBError
+from knowledge.loader import PACKAGED_KB, check_kb, load_kb
+
+GOOD_ENTRY = """\
+entries:
+  - id: makeup
+    title: Wearing makeup
+    questions: [can i wear makeup yet, foundation ok today]
+    answer:
+      unknown: It depends on the day.
+      days:
+        - {from: 0, to: 0, text: Not today.}
+        - {from: 1, to: 2, text: Mineral makeup only.}
+        - {from: 3, text: Yes.}
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def problems_for(tmp_path: Path, text: str, extra: str | None = None) -> list[str]:
+    write(tmp_path, "a.yaml", text)
+    if extra is not None:
+        write(tmp_path, "b.yaml", extra)
+    _, problems = check_kb(tmp_path)
+    return [str(problem) for problem in problems]
+
+
+def test_packaged_knowledge_base_is_valid_and_covers_every_guidance_area() -> None:
+    kb = load_kb(PACKAGED_KB)
+    ids = {entry.id for entry in kb.entries}
+    # One entry (at least) per topic of the clinical guidance, sections 1 and 2.1-2.19.
+    expected = {"makeup", "sun", "washing", "moisturiser", "actives", "exfoliation", "exercise",
+                "swimming", "alcohol", "shaving", "redness", "swelling", "pinpoint_bleeding",
+                "bruising", "spots_milia", "painkillers", "sleeping", "results", "sessions",
+                "prp", "pregnancy", "cold_sores", "about_microneedling", "booking"}
+    assert expected <= ids, expected - ids
+    assert all(len(entry.questions) >= 8 for entry in kb.entries)
+
+
+def test_day_windows_select_by_recovery_day() -> None:
+    entry = load_kb(PACKAGED_KB).by_id("makeup")
+    assert entry is not None
+    day0, used0 = entry.answer.for_day(0)
+    day3, used3 = entry.answer.for_day(3)
+    unknown, used_unknown = entry.answer.for_day(None)
+    assert used0 and used3 and not used_unknown
+    assert day0 != day3 != unknown
+    assert entry.answer.for_day(400)[0] == day3  # open-ended last window
+
+
+def test_good_file_loads(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", GOOD_ENTRY)
+    kb = load_kb(tmp_path)
+    assert [e.id for e in kb.entries] == ["makeup"]
+    assert kb.entries[0].answer.for_day(1)[0] == "Mineral makeup only."
+
+
+def test_duplicate_ids_across_files_name_both_places(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, GOOD_ENTRY, GOOD_ENTRY.replace(
+        "can i wear makeup yet, foundation ok today", "totally different words here"))
+    assert any("b.yaml:2: duplicate id 'makeup'" in p and "a.yaml:2" in p for p in problems)
+
+
+def test_empty_answer(tmp_path: Path) -> None:
+    text = GOOD_ENTRY.replace("{from: 1, to: 2, text: Mineral makeup only.}",
+                              "{from: 1, to: 2, text: ''}")
+    assert any("a.yaml:9:" in p and "empty answer" in p for p in problems_for(tmp_path, text))
+
+
+def test_plain_empty_answer(tmp_path: Path) -> None:
+    text = """\
+    entries:
+      - id: x
+        title: X
+        questions: [what is x]
+        answer: "  "
+    """
+    assert any("a.yaml:5: empty answer" in p for p in problems_for(tmp_path, text))
+
+
+@pytest.mark.parametrize(("windows", "reason"), [
+    ("{from: 0, to: 1, text: a}\n        - {from: 1, text: b}", "overlap"),
+    ("{from: 0, to: 1, text: a}\n        - {from: 4, text: b}", "gap between day windows: days 2-3"),
+    ("{from: 1, text: a}", "must start at day 0"),
+    ("{from: 0, to: 5, text: a}", "must be open-ended"),
+    ("{from: 0, to: -1, text: a}", "'to' must be a whole number"),
+])
+def test_day_window_problems(tmp_path: Path, windows: str, reason: str) -> None:
+    text = f"""\
+entries:
+  - id: x
+    title: X
+    questions: [what is x]
+    answer:
+      unknown: depends
+      days:
+        - {windows}
+"""
+    problems = problems_for(tmp_path, text)
+    assert any(reason in p and p.startswith(str(tmp_path / "a.yaml") + ":") for p in problems), \
+        problems
+
+
+def test_colliding_questions_between_entries(tmp_path: Path) -> None:
+    other = """\
+    entries:
+      - id: cosmetics
+        title: Cosmetics
+        questions: ["Can I wear make-up yet?"]
+        answer: Something else.
+    """
+    problems = problems_for(tmp_path, GOOD_ENTRY, other)
+    assert any("b.yaml:4:" in p and "too close to 'can i wear makeup yet'" in p
+               for p in problems), problems
+
+
+def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, "entries:\n  - id: x\n    title: [unclosed\n")
+    assert len(problems) == 1 and "a.yaml:" in problems[0] and "invalid YAML" in problems[0]
+
+
+def test_unknown_keys_and_missing_fields(tmp_path: Path) -> None:
+    text = """\
+    entries:
+      - id: Bad-Id
+        title: X
+      - id: ok
+        titel: typo
+        questions: []
+        answer: fine
+    """
+    problems = problems_for(tmp_path, text)
+    assert any("a.yaml:2:" in p and "must be lowercase" in p for p in problems)
+    assert any("a.yaml:5: unknown key 'titel'" in p for p in problems)
+    assert any("has no example questions" in p for p in problems)
+    assert any("has no title" in p for p in problems)
+
+
+def test_load_kb_raises_with_every_problem(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", "entries: 3\n")
+    with pytest.raises(KBError) as info:
+        load_kb(tmp_path)
+    assert "a.yaml:1: file must be a mapping with an 'entries' list" in str(info.value)
+
+
+def test_missing_path_is_reported(tmp_path: Path) -> None:
+    _, problems = check_kb(tmp_path / "nowhere")
+    assert problems and "no such file or folder" in problems[0].reason
+
+
+def test_kb_check_command_exit_codes(tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    good.mkdir()
+    write(good, "a.yaml", GOOD_ENTRY)
+    ok = subprocess.run([sys.executable, "-m", "bot.cli", "kb", "check", str(good)],
+                        capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "OK: 1 entries" in ok.stdout
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    write(bad, "a.yaml", GOOD_ENTRY.replace("{from: 3, text: Yes.}", "{from: 4, text: Yes.}"))
+    failed = subprocess.run([sys.executable, "-m", "bot.cli", "kb", "check", str(bad)],
+                            capture_output=True, text=True, check=False)
+    assert failed.returncode == 1
+    assert f"{bad / 'a.yaml'}:7: gap between day windows: days 3-3" in failed.stdout
+
+
+def test_kb_path_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "a.yaml", GOOD_ENTRY)
+    monkeypatch.setenv("AFTERCARE_KB_PATH", str(tmp_path))
+    kb, problems = check_kb()
+    assert not problems and [e.id for e in kb.entries] == ["makeup"]
