@@ -60,42 +60,51 @@ def _parse_windows(raw: Any, line: int, out: _Collector) -> tuple[DayWindow, ...
     if not isinstance(raw, LineList) or not raw:
         out.add(line, "answer.days must be a non-empty list of {from, to, text} windows")
         return ()
-    windows: list[DayWindow] = []
+    windows: list[tuple[DayWindow, int]] = []
     for item, item_line in zip(raw, raw.item_lines):
-        if not isinstance(item, dict):
-            out.add(item_line, "a day window must be a mapping with from, to and text")
-            continue
-        for key in set(item) - _WINDOW_KEYS:
-            out.add(item_line, f"unknown key {key!r} in day window")
-        start, end, text = item.get("from"), item.get("to"), _text(item.get("text"))
-        if not isinstance(start, int) or start < 0:
-            out.add(item_line, "day window needs 'from': a whole number of days, 0 or more")
-            continue
-        if end is not None and (not isinstance(end, int) or end < start):
-            out.add(item_line, f"day window 'to' must be a whole number >= from ({start})")
-            continue
-        if text is None:
-            out.add(item_line, f"day window from day {start} has an empty answer")
-            continue
-        windows.append(DayWindow(start, end, text))
-    _check_window_order(windows, raw, out)
-    return tuple(windows)
+        window = _parse_window(item, item_line, out)
+        if window is not None:
+            windows.append((window, item_line))
+    _check_window_order(windows, out)
+    return tuple(window for window, _ in windows)
 
 
-def _check_window_order(windows: list[DayWindow], raw: LineList, out: _Collector) -> None:
+def _parse_window(item: Any, line: int, out: _Collector) -> DayWindow | None:
+    if not isinstance(item, dict):
+        out.add(line, "a day window must be a mapping with from, to and text")
+        return None
+    for key in sorted(set(item) - _WINDOW_KEYS):
+        out.add(line, f"unknown key {key!r} in day window")
+    start, end, text = item.get("from"), item.get("to"), _text(item.get("text"))
+    if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+        out.add(line, "day window needs 'from': a whole number of days, 0 or more")
+        return None
+    if end is not None and (not isinstance(end, int) or end < start):
+        out.add(line, f"day window 'to' must be a whole number >= from ({start})")
+        return None
+    if text is None:
+        out.add(line, f"day window from day {start} has an empty answer")
+        return None
+    return DayWindow(start, end, text)
+
+
+def _check_window_order(windows: list[tuple[DayWindow, int]], out: _Collector) -> None:
+    """Windows must start at day 0, follow each other without overlap or gap, end open."""
     if not windows:
         return
-    if windows[0].start != 0:
-        out.add(raw.line, f"day windows must start at day 0, first starts at day {windows[0].start}")
-    for before, after in itertools.pairwise(windows):
+    first, first_line = windows[0]
+    if first.start != 0:
+        out.add(first_line, f"day windows must start at day 0, first starts at day {first.start}")
+    for (before, _), (after, line) in itertools.pairwise(windows):
         if before.end is None or after.start <= before.end:
-            out.add(raw.line, f"day windows overlap: {_span(before)} and {_span(after)}")
+            out.add(line, f"day windows overlap: {_span(before)} and {_span(after)}")
         elif after.start > before.end + 1:
-            out.add(raw.line, f"gap between day windows: days {before.end + 1}-{after.start - 1} "
-                              "have no answer")
-    if windows[-1].end is not None:
-        out.add(raw.line, f"the last day window ({_span(windows[-1])}) must be open-ended "
-                          "(leave out 'to')")
+            out.add(line, f"gap between day windows: days {before.end + 1}-{after.start - 1} "
+                          "have no answer")
+    last, last_line = windows[-1]
+    if last.end is not None:
+        out.add(last_line, f"the last day window ({_span(last)}) must be open-ended "
+                           "(leave out 'to')")
 
 
 def _span(window: DayWindow) -> str:

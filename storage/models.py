@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     false,
     true,
 )
@@ -212,3 +213,54 @@ class Report(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class CheckinStatus(StrEnum):
+    """Where a planned check-in is in its life (the outbox state machine)."""
+
+    PENDING = "pending"  # waiting for its due time
+    CLAIMED = "claimed"  # taken by a dispatcher, lease running
+    SENT = "sent"  # Telegram accepted it; telegram_message_id is set
+    FAILED = "failed"  # gave up (permanent error or too many attempts); staff see it
+    EXPIRED = "expired"  # not sent within its delivery window; staff see it
+    CANCELLED = "cancelled"  # session cancelled, patient unreachable or opted out
+    PAUSED = "paused"  # held by /stop or by an unresolved problem report
+
+
+class CheckIn(Base):
+    """One planned check-in message of a treatment session: the durable outbox row."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("session_id", "step", name="uq_checkins_session_id_step"),
+        Index("ix_checkins_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("treatment_sessions.id", ondelete="CASCADE")
+    )
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[str] = mapped_column(String(32))
+    day_offset: Mapped[int] = mapped_column(Integer)
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    tz: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    deliver_until: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(
+        String(16), default=CheckinStatus.PENDING.value,
+        server_default=CheckinStatus.PENDING.value,
+    )
+    paused_reason: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    answer: Mapped[str | None] = mapped_column(String(32))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

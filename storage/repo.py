@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, delete, func, select, update
@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import (
+    CheckIn,
     Direction,
     InactiveReason,
     Invite,
@@ -120,6 +121,17 @@ class ReportInfo:
     resolved_at: dt.datetime | None
     patient_name: str | None
     telegram_id: int | None
+
+
+class LogEntry(NamedTuple):
+    """One chat message to log (see `Repository.log_message_batch`)."""
+
+    telegram_id: int
+    direction: str
+    text: str
+    topic: str | None
+    outcome: str | None
+    created_at: dt.datetime
 
 
 class RedeemStatus(StrEnum):
@@ -521,7 +533,7 @@ class Repository:
         s: AsyncSession, *, source: Patient, target: Patient, chat_id: int
     ) -> None:
         """Move everything of `source` (an invite's record) to `target`, then delete `source`."""
-        for model in (TreatmentSession, Report, Message, Invite):
+        for model in (TreatmentSession, Report, Message, Invite, CheckIn):
             await s.execute(
                 update(model).where(model.patient_id == source.id).values(patient_id=target.id)
             )
@@ -589,6 +601,39 @@ class Repository:
                     )
                 )
             return True
+
+    async def log_message_batch(self, entries: Sequence[LogEntry]) -> int:
+        """Log messages of several users in one transaction; returns how many were stored.
+
+        Entries of users without a consenting patient row are dropped, like `log_message`.
+        """
+        ids = {entry.telegram_id for entry in entries}
+        if not ids:
+            return 0
+        async with self.sessions.begin() as s:
+            rows = await s.execute(
+                select(Patient.telegram_id, Patient.id).where(
+                    Patient.telegram_id.in_(ids), Patient.consent_at.is_not(None)
+                )
+            )
+            patient_ids = {telegram_id: patient_id for telegram_id, patient_id in rows}
+            stored = 0
+            for entry in entries:
+                patient_id = patient_ids.get(entry.telegram_id)
+                if patient_id is None:
+                    continue
+                s.add(
+                    Message(
+                        patient_id=patient_id,
+                        direction=Direction(entry.direction).value,
+                        text=entry.text,
+                        topic=entry.topic,
+                        outcome=Outcome(entry.outcome).value if entry.outcome else None,
+                        created_at=self._now(entry.created_at),
+                    )
+                )
+                stored += 1
+            return stored
 
     async def count_messages(self, telegram_id: int) -> int:
         """Number of logged messages for this user (0 when unknown)."""
@@ -767,6 +812,7 @@ __all__: Sequence[str] = (
     "Clock",
     "ConsentRequired",
     "InviteInfo",
+    "LogEntry",
     "PatientInfo",
     "RedeemResult",
     "RedeemStatus",

@@ -178,7 +178,7 @@ def test_kb_check_command_exit_codes(tmp_path: Path) -> None:
     failed = subprocess.run([sys.executable, "-m", "bot.cli", "kb", "check", str(bad)],
                             capture_output=True, text=True, check=False)
     assert failed.returncode == 1
-    assert f"{bad / 'a.yaml'}:7: gap between day windows: days 3-3" in failed.stdout
+    assert f"{bad / 'a.yaml'}:10: gap between day windows: days 3-3" in failed.stdout
 
 
 def test_kb_path_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

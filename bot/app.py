@@ -1,0 +1,171 @@
+"""Wiring of the Telegram application: `build_application`, `running` and `serve`.
+
+`build_application(settings, db, advisor)` returns a python-telegram-bot `Application`
+talking to ``settings.bot_api_url`` (Telegram, a local Bot API server or the test fake),
+with a rate limiter, the handlers of bot/handlers.py and a `post_init` that registers the
+command lists (patients: all private chats; staff: the staff chat).
+
+`running(app, settings)` starts it (long polling, or a webhook server when
+AFTERCARE_WEBHOOK_URL is set; PTB's webhook server answers 403 to requests without the
+right X-Telegram-Bot-Api-Secret-Token) and stops it on exit. `serve(settings)` is what
+``aftercare run`` does: migrate the database, run until SIGINT/SIGTERM, shut down cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from collections.abc import Awaitable
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
+
+from bot.config import Settings
+from bot.conversation import Clock, Conversation
+from bot.handlers import ALLOWED_UPDATES, register_handlers
+from knowledge.advisor import Advisor
+from storage import Database, utcnow
+
+log = logging.getLogger(__name__)
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def quiet_http_logs() -> None:
+    """httpx logs request URLs (which contain the bot token) at INFO/DEBUG: keep it quiet."""
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different users run concurrently; one user's updates run one at a time, in order.
+
+    A patient's /start, button press and next question must be handled in the order they
+    were sent; other patients need not wait for them (database and HTTP waits overlap).
+    """
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}  # key -> updates holding or waiting for its lock
+
+    @staticmethod
+    def _key(update: object) -> int:
+        if isinstance(update, Update):
+            if update.effective_user is not None:
+                return update.effective_user.id
+            if update.effective_chat is not None:
+                return update.effective_chat.id
+        return 0
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = self._key(update)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+def build_application(settings: Settings, db: Database, advisor: Advisor,
+                      clock: Clock = utcnow) -> AnyApplication:
+    """The configured Application (not started). Needs a bot token in `settings`."""
+    if not settings.token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    quiet_http_logs()
+    limiter = AIORateLimiter(overall_max_rate=settings.max_sends_per_second, max_retries=2)
+    app = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.bot_api_url)
+        .base_file_url(settings.base_file_url)
+        .rate_limiter(limiter)
+        .post_init(register_commands)
+        .build()
+    )
+    app.bot_data["conversation"] = Conversation(db.repository(clock=clock), advisor, settings,
+                                                clock)
+    app.bot_data["settings"] = settings
+    register_handlers(app)
+    return app
+
+
+async def register_commands(app: AnyApplication) -> None:
+    """setMyCommands for patients (private chats) and, if configured, the staff chat."""
+    conversation: Conversation = app.bot_data["conversation"]
+    settings: Settings = app.bot_data["settings"]
+    conversation.bot_username = conversation.bot_username or app.bot.username
+    patient = [BotCommand(n, d) for n, d in conversation.command_descriptions()]
+    try:
+        await app.bot.set_my_commands(patient, scope=BotCommandScopeAllPrivateChats())
+    except TelegramError as exc:
+        log.warning("could not register the patient command list: %s", exc)
+    if settings.staff_chat_id is None:
+        return
+    staff = [BotCommand(n, d) for n, d in conversation.command_descriptions(staff=True)]
+    try:
+        await app.bot.set_my_commands(staff, scope=BotCommandScopeChat(settings.staff_chat_id))
+    except TelegramError as exc:
+        log.warning("could not register the staff command list: %s", exc)
+
+
+@asynccontextmanager
+async def running(app: AnyApplication, settings: Settings) -> AsyncIterator[AnyApplication]:
+    """Initialise, register commands, start polling or the webhook; stop everything on exit."""
+    async with app:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        assert app.updater is not None
+        if settings.webhook_url:
+            secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+            await app.updater.start_webhook(
+                listen=settings.webhook_listen, port=settings.webhook_port,
+                url_path=settings.webhook_path, webhook_url=settings.webhook_url,
+                secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+            log.info("webhook server listening on %s:%d", settings.webhook_listen,
+                     settings.webhook_port)
+        else:
+            await app.updater.start_polling(poll_interval=0.0, timeout=10,
+                                            allowed_updates=ALLOWED_UPDATES)
+            log.info("long polling started")
+        try:
+            yield app
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            await app.stop()
+            await app.bot_data["conversation"].log.flush()
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run the bot until SIGINT/SIGTERM (or `stop` is set): ``aftercare run``."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    db = await Database.connect(settings.database_url)
+    try:
+        advisor = Advisor.load(None, settings.clinic())
+        app = build_application(settings, db, advisor)
+        async with running(app, settings):
+            log.info("bot @%s running", app.bot.username)
+            await stop.wait()
+            log.info("stopping")
+    finally:
+        await db.close()

@@ -1,0 +1,202 @@
+"""Bot sub-commands of the ``aftercare`` CLI: run, demo, start, patient invite, session add.
+
+`register(subparsers)` is called by bot/cli.py. Configuration problems are printed one per
+line and the command exits with status 2; the bot token is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import sys
+from typing import Any
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.dates import DateProblem, check_session_date
+from scheduler.days import local_today, recovery_day
+
+log = logging.getLogger(__name__)
+
+
+def _settings() -> Settings | None:
+    """Validated settings, or None after printing every problem to stderr."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print("configuration problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return None
+
+
+def _info_logging() -> None:
+    from bot.app import quiet_http_logs
+
+    for name in ("bot", "aftercare", "storage"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+    quiet_http_logs()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the Telegram bot (needs TELEGRAM_BOT_TOKEN)."""
+    settings = _settings()
+    if settings is None:
+        return 2
+    if not settings.token:
+        print("configuration problems:\n  - TELEGRAM_BOT_TOKEN: missing; get one from @BotFather "
+              "(example: TELEGRAM_BOT_TOKEN=123456789:AAE...), or try `aftercare demo`",
+              file=sys.stderr)
+        return 2
+    from bot.app import serve
+
+    _info_logging()
+    asyncio.run(serve(settings))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The terminal chat (no token needed)."""
+    settings = _settings()
+    if settings is None:
+        return 2
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(settings))
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    """The bot when a token is configured, otherwise the terminal demo (`make run`)."""
+    settings = _settings()
+    if settings is None:
+        return 2
+    if settings.token:
+        return cmd_run(args)
+    print("TELEGRAM_BOT_TOKEN is not set: starting the terminal demo.", file=sys.stderr)
+    return cmd_demo(args)
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-20") from None
+
+
+def _checked_date(settings: Settings, value: dt.date | None) -> str | None:
+    """An error message when `value` can't be a treatment date (future, over a year ago)."""
+    if value is None:
+        return None
+    today = local_today(dt.datetime.now(dt.UTC), settings.tz)
+    problem = check_session_date(value, today)
+    if problem is DateProblem.FUTURE:
+        return f"{value.isoformat()} is in the future"
+    if problem is DateProblem.TOO_OLD:
+        return f"{value.isoformat()} is more than a year ago"
+    return None
+
+
+async def _bot_username(settings: Settings) -> str | None:
+    if settings.bot_username:
+        return settings.bot_username
+    if not settings.token:
+        return None
+    import telegram
+
+    from bot.app import quiet_http_logs
+
+    quiet_http_logs()
+    async with telegram.Bot(settings.token, base_url=settings.bot_api_url) as bot:
+        return bot.username
+
+
+async def _invite(settings: Settings, name: str, session_date: dt.date | None) -> int:
+    from bot.conversation import invite_link
+    from storage import Database
+
+    username = await _bot_username(settings)
+    if username is None:
+        print("set AFTERCARE_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) to build the invite link",
+              file=sys.stderr)
+        return 2
+    async with await Database.connect(settings.database_url) as db:
+        invite = await db.repository().create_invite(name, session_date, settings.invite_ttl)
+    print(invite_link(username, invite.code))
+    print(f"one-time link for {name}, valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_patient_invite(args: argparse.Namespace) -> int:
+    """Create a patient record and print its one-time t.me invite link."""
+    settings = _settings()
+    if settings is None:
+        return 2
+    problem = _checked_date(settings, args.session_date)
+    if problem:
+        print(f"--session-date: {problem}", file=sys.stderr)
+        return 2
+    if not args.name.strip():
+        print("--name: must not be empty", file=sys.stderr)
+        return 2
+    return asyncio.run(_invite(settings, args.name.strip(), args.session_date))
+
+
+async def _add_session(settings: Settings, telegram_id: int, day: dt.date | None) -> int:
+    from storage import Database, SessionSource
+
+    async with await Database.connect(settings.database_url) as db:
+        repo = db.repository()
+        patient = await repo.get_patient(telegram_id)
+        if patient is None:
+            print(f"no patient with Telegram id {telegram_id}: they must press /start in the bot "
+                  "or open an invite link first", file=sys.stderr)
+            return 1
+        now = dt.datetime.now(dt.UTC)
+        chosen = day or local_today(now, settings.tz)
+        await repo.add_session(chosen, SessionSource.STAFF, telegram_id=telegram_id)
+    day_number = recovery_day(chosen, now, settings.tz)
+    print(f"treatment on {chosen.isoformat()} recorded for {patient.name or 'the patient'} "
+          f"(Telegram id {telegram_id}); today is day {day_number}")
+    return 0
+
+
+def cmd_session_add(args: argparse.Namespace) -> int:
+    """Record a treatment session for a patient by Telegram id."""
+    settings = _settings()
+    if settings is None:
+        return 2
+    problem = _checked_date(settings, args.date)
+    if problem:
+        print(f"--date: {problem}", file=sys.stderr)
+        return 2
+    return asyncio.run(_add_session(settings, args.telegram_id, args.date))
+
+
+def register(subparsers: Any) -> None:
+    """Add the bot's sub-commands to the ``aftercare`` parser."""
+    run = subparsers.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    run.set_defaults(handler=cmd_run)
+    demo = subparsers.add_parser("demo", help="chat with the bot in the terminal (no token)")
+    demo.set_defaults(handler=cmd_demo)
+    start = subparsers.add_parser("start", help="run the bot if a token is set, else the demo")
+    start.set_defaults(handler=cmd_start)
+
+    patient = subparsers.add_parser("patient", help="patient records")
+    patient_commands = patient.add_subparsers(dest="patient_command", required=True)
+    invite = patient_commands.add_parser("invite", help="print a one-time invite link")
+    invite.add_argument("--name", required=True, help="the patient's name")
+    invite.add_argument("--session-date", type=_date, default=None,
+                        help="treatment date YYYY-MM-DD (optional)")
+    invite.set_defaults(handler=cmd_patient_invite)
+
+    session = subparsers.add_parser("session", help="treatment sessions")
+    session_commands = session.add_subparsers(dest="session_command", required=True)
+    add = session_commands.add_parser("add", help="record a treatment for a patient")
+    add.add_argument("--telegram-id", type=int, required=True, help="the patient's Telegram id")
+    add.add_argument("--date", type=_date, default=None,
+                     help="treatment date YYYY-MM-DD (default: today)")
+    add.set_defaults(handler=cmd_session_add)

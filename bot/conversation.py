@@ -1,0 +1,601 @@
+"""The conversation with a patient, independent of Telegram: plain values in, `Reply`s out.
+
+`Conversation` decides what the bot says to every kind of input (commands, text, button
+presses, media, edits, group messages) and stores what it may: nothing but the Telegram id
+until the patient consents. Triage always runs first; red flags always get the emergency or
+urgent advice, a report and a staff alert (`notify_staff`), with or without consent.
+
+The Telegram handlers (bot/handlers.py) and the terminal demo (bot/demo.py) both drive this
+class, so they behave the same. Replies are Telegram HTML with every user or knowledge-base
+text escaped; long texts are already split under Telegram's 4,096-character limit.
+
+Callback data is short and carries no authority ("consent:yes", "kb:<entry id>", "handoff",
+"session:today", "delete:yes"): whatever it refers to is looked up server-side for the user
+who pressed it. The patient's last question (for "ask the clinic") is kept in memory only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.dates import DateProblem, check_session_date, parse_date
+from bot.formatting import split_html
+from bot.logbook import MessageLog
+from bot.messages import Messages, Trusted
+from knowledge.advisor import Advice, Advisor
+from scheduler.days import local_today, recovery_day
+from storage import (
+    ConsentRequired,
+    Direction,
+    InactiveReason,
+    PatientInfo,
+    RedeemStatus,
+    ReportInfo,
+    ReportKind,
+    Repository,
+    SessionInfo,
+    SessionSource,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+Button = tuple[str, str]  # (label, callback_data)
+Buttons = tuple[tuple[Button, ...], ...]
+Clock = Callable[[], dt.datetime]
+PATIENT_COMMANDS = ("start", "session", "help", "privacy", "mydata", "delete", "stop", "resume")
+STAFF_COMMANDS = ("help", "addsession", "invite")
+ONE_SHOT_CALLBACKS = ("consent", "session", "delete")  # their keyboards go after a press
+MAX_CALLBACK_DATA = 64
+MAX_ALERT_TEXT = 1500
+MAX_REMEMBERED_USERS = 10_000
+
+
+class BotSettings(Protocol):
+    """What the conversation needs from `bot.config.Settings`."""
+
+    staff_chat_id: int | None
+    invite_ttl: dt.timedelta
+    bot_username: str | None
+
+    @property
+    def tz(self) -> ZoneInfo: ...
+
+    def is_staff(self, user_id: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One thing to say: a chat message (to the user, or to `to_chat`) or a button notice.
+
+    `notice` replies are the short text shown when a button is pressed (answerCallbackQuery),
+    not chat messages.
+    """
+
+    text: str
+    buttons: Buttons = ()
+    to_chat: int | None = None
+    notice: bool = False
+
+
+@dataclass
+class _UserState:
+    """Short-lived, in-memory state of one user's conversation (lost on restart by design)."""
+
+    last_question: str | None = None
+    last_day: int | None = None
+    handed_off: bool = False
+    awaiting_date: bool = False
+
+
+@dataclass
+class _Context:
+    """The user's patient row, latest session and recovery day for one update."""
+
+    patient: PatientInfo | None
+    session: SessionInfo | None
+    day: int | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def consented(self) -> bool:
+        return self.patient is not None and self.patient.has_consent
+
+
+class Conversation:
+    """All conversation logic. Every public method returns the replies to send, in order."""
+
+    def __init__(self, repo: Repository, advisor: Advisor, settings: BotSettings,
+                 clock: Clock = utcnow, messages: Messages | None = None) -> None:
+        self.repo = repo
+        self.advisor = advisor
+        self.settings = settings
+        self.clock = clock
+        self.messages = messages or Messages.load(advisor.clinic)
+        self.bot_username: str | None = settings.bot_username
+        self.log = MessageLog(repo)
+        self._states: OrderedDict[int, _UserState] = OrderedDict()
+        self._warned_groups: set[int] = set()
+
+    # --- helpers ------------------------------------------------------------------------
+    def say(self, key: str, buttons: Buttons = (), **values: Any) -> list[Reply]:
+        """A catalogue message as replies (split if long; buttons on the last part)."""
+        return self.html(self.messages.render(key, **values), buttons)
+
+    @staticmethod
+    def html(text: str, buttons: Buttons = ()) -> list[Reply]:
+        """Already-safe HTML as replies, split under Telegram's limit."""
+        parts = split_html(text) or [""]
+        return [Reply(part, buttons if i == len(parts) - 1 else ())
+                for i, part in enumerate(parts)]
+
+    def notice(self, key: str, **values: Any) -> Reply:
+        """A button-press notice (plain text for answerCallbackQuery)."""
+        return Reply(html.unescape(self.messages.render(key, **values)), notice=True)
+
+    def _state(self, user_id: int) -> _UserState:
+        state = self._states.pop(user_id, None) or _UserState()
+        self._states[user_id] = state
+        while len(self._states) > MAX_REMEMBERED_USERS:
+            self._states.popitem(last=False)
+        return state
+
+    def _tz(self, patient: PatientInfo | None) -> ZoneInfo:
+        if patient is not None and patient.timezone:
+            try:
+                return ZoneInfo(patient.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("patient %d has an unknown time zone", patient.id)
+        return self.settings.tz
+
+    def today(self, patient: PatientInfo | None) -> dt.date:
+        """Today's date in the patient's time zone (or the clinic's)."""
+        return local_today(self.clock(), self._tz(patient))
+
+    def day_of(self, patient: PatientInfo | None, session: SessionInfo | None) -> int | None:
+        """Recovery day from the latest session; None without one (or if it is in the future)."""
+        if session is None:
+            return None
+        day = recovery_day(session.session_date, self.clock(), self._tz(patient))
+        return day if day >= 0 else None
+
+    async def context(self, user_id: int) -> _Context:
+        """Patient, latest session and recovery day (one database round trip)."""
+        patient, session = await self.repo.patient_and_session(user_id)
+        return _Context(patient, session, self.day_of(patient, session))
+
+    def _button(self, key: str, data: str) -> Button:
+        return (self.messages.label(key), data)
+
+    def consent_buttons(self) -> Buttons:
+        """"I agree" / "No thanks"."""
+        return ((self._button("agree", "consent:yes"), self._button("decline", "consent:no")),)
+
+    def command_list(self, staff: bool = False) -> Trusted:
+        """The commands as HTML lines ("/mydata - see what is stored about you")."""
+        names = STAFF_COMMANDS if staff else PATIENT_COMMANDS
+        section = "staff_commands" if staff else "commands"
+        lines = [f"/{name} — {html.escape(str(self.messages.raw(f'{section}.{name}')))}"
+                 for name in names]
+        return Trusted("\n".join(lines))
+
+    def command_descriptions(self, staff: bool = False) -> list[tuple[str, str]]:
+        """(command, description) pairs for setMyCommands."""
+        section = "staff_commands" if staff else "commands"
+        names = STAFF_COMMANDS if staff else PATIENT_COMMANDS
+        return [(name, str(self.messages.raw(f"{section}.{name}"))[:256]) for name in names]
+
+    # --- /start and consent --------------------------------------------------------------
+    async def start(self, user_id: int, chat_id: int, first_name: str,
+                    payload: str | None = None) -> list[Reply]:
+        """Welcome (or welcome back); a deep-link payload redeems an invite first."""
+        replies: list[Reply] = []
+        if payload:
+            replies += await self._redeem(payload.strip(), user_id, chat_id)
+        patient = await self.repo.ensure_patient(user_id, chat_id, now=self.clock())
+        if not patient.active:
+            await self.repo.reactivate(user_id)
+            log.info("patient %d reactivated by /start", patient.id)
+        name = _greeting_name(patient.name or first_name)
+        if patient.has_consent:
+            return replies + self.say("welcome_back", name=name)
+        text = (self.messages.render("welcome", name=name) + "\n\n"
+                + self.messages.render("consent_prompt"))
+        return replies + self.html(text, self.consent_buttons())
+
+    async def _redeem(self, code: str, user_id: int, chat_id: int) -> list[Reply]:
+        result = await self.repo.redeem_invite(code, user_id, chat_id, now=self.clock())
+        if result.status is RedeemStatus.EXPIRED:
+            return self.say("invite_expired")
+        if not result.ok or result.patient is None:
+            return self.say("invite_invalid")
+        session = await self.repo.latest_session(result.patient.id)
+        if session is not None:
+            return self.say("invite_linked_session", date=session.session_date.isoformat())
+        return self.say("invite_linked")
+
+    async def _consent(self, user_id: int, chat_id: int, first_name: str,
+                       answer: str) -> list[Reply]:
+        ctx = await self.context(user_id)
+        if answer == "no":
+            if ctx.consented:
+                return [self.notice("consent_already")]
+            return self.say("consent_declined")
+        if answer != "yes":
+            return [self.notice("button_expired")]
+        if ctx.consented:
+            return [self.notice("consent_already")]
+        await self.repo.ensure_patient(user_id, chat_id, now=self.clock())
+        known_name = ctx.patient.name if ctx.patient else None
+        patient = await self.repo.record_consent(user_id, None if known_name else first_name,
+                                                 now=self.clock())
+        name = _greeting_name(patient.name)
+        if ctx.session is None:
+            return self.say("consent_thanks_no_session", name=name)
+        if ctx.day is None:
+            return self.say("consent_thanks", name=name)
+        return self.say("consent_thanks_session", name=name,
+                        date=ctx.session.session_date.isoformat(), day=ctx.day)
+
+    # --- free text ---------------------------------------------------------------------
+    async def message(self, user_id: int, chat_id: int, first_name: str,
+                      text: str) -> list[Reply]:
+        """A patient's text: a date if one was asked for, otherwise triage + advice."""
+        ctx = await self.context(user_id)
+        if ctx.patient is not None and not ctx.patient.active:
+            await self.repo.reactivate(user_id)  # writing again means they unblocked us
+        state = self._state(user_id)
+        if state.awaiting_date:
+            dated = await self._typed_date(user_id, ctx, text)
+            if dated is not None:
+                return dated
+            state.awaiting_date = False
+        return await self._advise(user_id, ctx, text, self.advisor.ask(text, ctx.day))
+
+    async def edited(self, user_id: int, chat_id: int, first_name: str,
+                     text: str) -> list[Reply]:
+        """An edited message: ignored by design, unless the new text raises a red flag.
+
+        Answering every edit again would repeat advice the patient already has; but a
+        warning sign added in an edit must not be missed, so edits are re-triaged.
+        """
+        ctx = await self.context(user_id)
+        advice = self.advisor.ask(text, ctx.day)
+        if not advice.escalate:
+            return []
+        return await self._advise(user_id, ctx, text, advice)
+
+    async def _advise(self, user_id: int, ctx: _Context, text: str,
+                      advice: Advice) -> list[Reply]:
+        replies: list[Reply] = []
+        if advice.escalate:
+            report = await self.repo.create_report(
+                user_id, ReportKind.TRIAGE, text, urgency=advice.urgency, day=ctx.day,
+                reason=advice.triage.reason if advice.triage else None, now=self.clock())
+            replies += self.notify_staff(report)
+        state = self._state(user_id)
+        if advice.offer_handoff or advice.suggestions:
+            state.last_question, state.last_day, state.handed_off = text, ctx.day, False
+        if ctx.consented:
+            self.log.add(user_id, [
+                (Direction.IN, text, _topic(advice.topic), advice.kind),
+                (Direction.OUT, advice.answer, _topic(advice.topic), None),
+            ], now=self.clock())
+        return self.html(html.escape(advice.answer, quote=False),
+                         self._advice_buttons(advice)) + replies
+
+    def _advice_buttons(self, advice: Advice) -> Buttons:
+        rows: list[tuple[Button, ...]] = []
+        for suggestion in advice.suggestions:
+            data = f"kb:{suggestion.entry_id}"
+            if len(data.encode()) <= MAX_CALLBACK_DATA:
+                rows.append(((suggestion.title[:64], data),))
+        if rows:
+            rows.append((self._button("none_of_these", "handoff"),))
+        elif advice.offer_handoff:
+            rows.append((self._button("ask_clinic", "handoff"),))
+        return tuple(rows)
+
+    # --- staff alerts --------------------------------------------------------------------
+    def notify_staff(self, report: ReportInfo) -> list[Reply]:
+        """A short plain alert for the staff chat about `report` (nothing if none configured)."""
+        chat = self.settings.staff_chat_id
+        if chat is None:
+            log.warning("report %d not sent: AFTERCARE_STAFF_CHAT_ID is not set", report.id)
+            return []
+        name = report.patient_name or self.messages.render("staff_unknown_name")
+        who = f"{name}, Telegram id {report.telegram_id}"
+        words = report.text if len(report.text) <= MAX_ALERT_TEXT else (
+            report.text[:MAX_ALERT_TEXT] + "…")
+        day = report.day if report.day is not None else "unknown"
+        if report.urgency:
+            text = self.messages.render("staff_alert", urgency=report.urgency.upper(), name=who,
+                                        day=day, text=words, reason=report.reason or "-")
+        else:
+            text = self.messages.render("staff_question", name=who, day=day, text=words)
+        return [Reply(part, to_chat=chat) for part in split_html(text)]
+
+    # --- button presses ------------------------------------------------------------------
+    async def callback(self, user_id: int, chat_id: int, first_name: str,
+                       data: str) -> list[Reply]:
+        """A pressed inline button. Unknown or stale data gets a notice, never an error."""
+        kind, _, argument = data.partition(":")
+        if kind == "consent":
+            return await self._consent(user_id, chat_id, first_name, argument)
+        if kind == "kb" and argument:
+            return await self._chosen_entry(user_id, argument)
+        if kind == "handoff":
+            return await self._handoff(user_id)
+        if kind == "session":
+            return await self._session_choice(user_id, argument)
+        if kind == "delete":
+            return await self._delete_choice(user_id, argument)
+        return [self.notice("button_expired")]
+
+    async def _chosen_entry(self, user_id: int, entry_id: str) -> list[Reply]:
+        ctx = await self.context(user_id)
+        advice = self.advisor.answer_entry(entry_id, ctx.day)
+        if advice is None:
+            return self.say("kb_unknown")
+        if ctx.consented:
+            self.log.add(user_id, [
+                (Direction.IN, f"[chose a suggestion] {entry_id}", _topic(entry_id), None),
+                (Direction.OUT, advice.answer, _topic(advice.topic), advice.kind),
+            ], now=self.clock())
+        buttons = ((self._button("ask_clinic", "handoff"),),) if advice.offer_handoff else ()
+        return self.html(html.escape(advice.answer, quote=False), buttons)
+
+    async def _handoff(self, user_id: int) -> list[Reply]:
+        state = self._state(user_id)
+        if state.last_question is None:
+            return [self.notice("handoff_already")] if state.handed_off else self.say(
+                "handoff_nothing")
+        report = await self.repo.create_report(user_id, ReportKind.QUESTION, state.last_question,
+                                               day=state.last_day, now=self.clock())
+        state.last_question, state.handed_off = None, True
+        return self.say("handoff_sent") + self.notify_staff(report)
+
+    # --- treatment sessions ---------------------------------------------------------------
+    def session_buttons(self) -> Buttons:
+        """Today / Yesterday / Another date."""
+        return ((self._button("today", "session:today"),
+                 self._button("yesterday", "session:yesterday")),
+                (self._button("other_date", "session:other"),))
+
+    async def _session_choice(self, user_id: int, choice: str) -> list[Reply]:
+        ctx = await self.context(user_id)
+        if not ctx.consented:
+            return self.say("consent_needed", self.consent_buttons())
+        today = self.today(ctx.patient)
+        if choice == "other":
+            self._state(user_id).awaiting_date = True
+            return self.say("session_other_prompt", example=_example_date(today))
+        if choice not in ("today", "yesterday"):
+            return [self.notice("button_expired")]
+        chosen = today - dt.timedelta(days=0 if choice == "today" else 1)
+        return await self._log_session(user_id, ctx.patient, chosen)
+
+    async def _typed_date(self, user_id: int, ctx: _Context, text: str) -> list[Reply] | None:
+        """Replies for a typed treatment date, or None when the text is not a date."""
+        today = self.today(ctx.patient)
+        chosen = parse_date(text, today)
+        if chosen is None:
+            if _looks_like_date(text):
+                return self.say("session_not_understood", example=_example_date(today))
+            return None
+        problem = check_session_date(chosen, today)
+        if problem is DateProblem.FUTURE:
+            return self.say("session_future", date=chosen.isoformat())
+        if problem is DateProblem.TOO_OLD:
+            return self.say("session_too_old", date=chosen.isoformat())
+        self._state(user_id).awaiting_date = False
+        return await self._log_session(user_id, ctx.patient, chosen)
+
+    async def _log_session(self, user_id: int, patient: PatientInfo | None,
+                           chosen: dt.date) -> list[Reply]:
+        assert patient is not None
+        self._state(user_id).awaiting_date = False
+        existing = await self.repo.list_sessions(patient.id, include_cancelled=False)
+        day = recovery_day(chosen, self.clock(), self._tz(patient))
+        if any(s.session_date == chosen for s in existing):
+            return [self.notice("session_already", date=chosen.isoformat())]
+        try:
+            await self.repo.add_session(chosen, SessionSource.PATIENT, telegram_id=user_id,
+                                        now=self.clock())
+        except ConsentRequired:
+            return self.say("consent_needed", self.consent_buttons())
+        return self.say("session_logged", date=chosen.isoformat(), day=day)
+
+    # --- commands ------------------------------------------------------------------------
+    async def command(self, user_id: int, chat_id: int, first_name: str, name: str,
+                      args: Sequence[str] = ()) -> list[Reply]:
+        """A /command other than /start (which has its own method)."""
+        name = name.lower()
+        if name in ("addsession", "invite"):
+            return await self._staff_command(user_id, name, list(args))
+        handler = {
+            "help": self._help, "session": self._session_command, "privacy": self._privacy,
+            "mydata": self._mydata, "delete": self._delete_command, "stop": self._stop,
+            "resume": self._resume,
+        }.get(name)
+        if handler is None:
+            return self.say("unknown_command", commands=self.command_list())
+        return await handler(user_id)
+
+    async def _help(self, user_id: int) -> list[Reply]:
+        replies = self.say("help", commands=self.command_list())
+        if self.settings.is_staff(user_id):
+            replies += self.html(self.command_list(staff=True))
+        return replies
+
+    async def _session_command(self, user_id: int) -> list[Reply]:
+        ctx = await self.context(user_id)
+        if not ctx.consented:
+            return self.say("consent_needed", self.consent_buttons())
+        return self.say("session_prompt", self.session_buttons())
+
+    async def _privacy(self, user_id: int) -> list[Reply]:
+        return self.say("privacy")
+
+    async def _mydata(self, user_id: int) -> list[Reply]:
+        await self.log.flush()
+        summary = await self.repo.data_summary(user_id)
+        if not summary["exists"]:
+            return self.say("mydata_nothing")
+        if summary["consent_at"] is None:
+            if summary["reports"]:
+                return self.say("mydata_bare_reports", reports=summary["reports"])
+            return self.say("mydata_bare")
+        dates = ", ".join(d.isoformat() for d in summary["session_dates"])
+        unknown = self.messages.render("mydata_unknown")
+        return self.say(
+            "mydata", name=summary["name"] or unknown,
+            consent=summary["consent_at"].date().isoformat(),
+            sessions=dates or self.messages.render("mydata_none"),
+            messages=summary["messages"], reports=summary["reports"],
+            timezone=summary["timezone"] or self.settings.tz.key,
+            checkins=self.messages.render(
+                "mydata_checkins_paused" if summary["checkins_paused"] else "mydata_checkins_on"))
+
+    async def _delete_command(self, user_id: int) -> list[Reply]:
+        if await self.repo.get_patient(user_id) is None:
+            return self.say("delete_nothing")
+        buttons = ((self._button("delete_yes", "delete:yes"),
+                    self._button("delete_no", "delete:no")),)
+        return self.say("delete_confirm", buttons)
+
+    async def _delete_choice(self, user_id: int, choice: str) -> list[Reply]:
+        if choice == "no":
+            return self.say("delete_cancelled")
+        if choice != "yes":
+            return [self.notice("button_expired")]
+        await self.log.flush()
+        erased = await self.repo.erase_patient(user_id)
+        self._states.pop(user_id, None)
+        if not erased:
+            return [self.notice("already_deleted")]
+        return self.say("deleted")
+
+    async def _stop(self, user_id: int) -> list[Reply]:
+        if not await self.repo.set_checkins_paused(user_id, True):
+            return self.say("stop_nothing")
+        return self.say("stopped")
+
+    async def _resume(self, user_id: int) -> list[Reply]:
+        if not await self.repo.set_checkins_paused(user_id, False):
+            return self.say("stop_nothing")
+        return self.say("resumed")
+
+    # --- staff ---------------------------------------------------------------------------
+    async def _staff_command(self, user_id: int, name: str, args: list[str]) -> list[Reply]:
+        if not self.settings.is_staff(user_id):
+            return self.say("staff_not_allowed")
+        if name == "addsession":
+            return await self._staff_add_session(args)
+        return await self._staff_invite(args)
+
+    def _staff_date(self, args: list[str]) -> tuple[list[str], dt.date | None, str | None]:
+        """Split a trailing date off `args`; returns (rest, date, error message key)."""
+        today = local_today(self.clock(), self.settings.tz)
+        if args and parse_date(args[-1], today) is not None:
+            chosen = parse_date(args[-1], today)
+            assert chosen is not None
+            problem = check_session_date(chosen, today)
+            key = {DateProblem.FUTURE: "session_future",
+                   DateProblem.TOO_OLD: "session_too_old"}.get(problem) if problem else None
+            return args[:-1], chosen, key
+        return args, None, None
+
+    async def _staff_add_session(self, args: list[str]) -> list[Reply]:
+        rest, chosen, problem = self._staff_date(args)
+        if len(rest) != 1 or not rest[0].lstrip("-").isdigit():
+            return self.say("staff_usage_addsession")
+        if problem and chosen:
+            return self.say(problem, date=chosen.isoformat())
+        telegram_id = int(rest[0])
+        patient = await self.repo.get_patient(telegram_id)
+        if patient is None:
+            return self.say("staff_no_patient", telegram_id=telegram_id)
+        chosen = chosen or self.today(patient)
+        await self.repo.add_session(chosen, SessionSource.STAFF, telegram_id=telegram_id,
+                                    now=self.clock())
+        return self.say("staff_session_added", date=chosen.isoformat(),
+                        name=patient.name or self.messages.render("staff_unknown_name"),
+                        telegram_id=telegram_id)
+
+    async def _staff_invite(self, args: list[str]) -> list[Reply]:
+        rest, chosen, problem = self._staff_date(args)
+        name = " ".join(rest).strip()
+        if not name:
+            return self.say("staff_usage_invite")
+        if problem and chosen:
+            return self.say(problem, date=chosen.isoformat())
+        invite = await self.repo.create_invite(name, chosen, self.settings.invite_ttl,
+                                               now=self.clock())
+        if not self.bot_username:
+            return self.say("staff_invite_no_username", name=name, code=invite.code)
+        return self.say("staff_invite", name=name, date=invite.expires_at.date().isoformat(),
+                        link=invite_link(self.bot_username, invite.code))
+
+    # --- other input ---------------------------------------------------------------------
+    async def media(self, user_id: int, chat_id: int, first_name: str, kind: str,
+                    caption: str | None = None) -> list[Reply]:
+        """A sticker, voice note, photo, ...: a short reply; a caption is read as text."""
+        replies: list[Reply] = []
+        if caption and caption.strip():
+            replies += await self.message(user_id, chat_id, first_name, caption)
+        key = kind if kind in self.messages.raw("media") else "other"
+        return replies + self.say(f"media.{key}")
+
+    def group_message(self, chat_id: int) -> list[Reply]:
+        """A message in a group chat: one "private chats only" line per group, then silence."""
+        if chat_id in self._warned_groups:
+            return []
+        self._warned_groups.add(chat_id)
+        return self.say("group_only")
+
+    async def blocked(self, *, user_id: int | None = None, chat_id: int | None = None) -> None:
+        """The user blocked the bot (403 on a send, or a my_chat_member "kicked")."""
+        if chat_id is not None and chat_id == self.settings.staff_chat_id:
+            return
+        if user_id is not None:
+            await self.repo.mark_inactive(InactiveReason.BLOCKED, telegram_id=user_id)
+        elif chat_id is not None:
+            await self.repo.mark_inactive(InactiveReason.BLOCKED, chat_id=chat_id)
+
+    async def unblocked(self, user_id: int) -> None:
+        """The user unblocked the bot (my_chat_member back to "member")."""
+        await self.repo.reactivate(user_id)
+
+
+def invite_link(bot_username: str, code: str) -> str:
+    """The t.me deep link that opens the bot with /start <code>."""
+    return f"https://t.me/{bot_username.removeprefix('@')}?start={code}"
+
+
+def _greeting_name(name: str | None) -> str:
+    return f", {name.strip()}" if name and name.strip() else ""
+
+
+def _topic(topic: str | None) -> str | None:
+    return topic[:100] if topic else None
+
+
+def _example_date(today: dt.date) -> str:
+    return (today - dt.timedelta(days=2)).isoformat()
+
+
+def _looks_like_date(text: str) -> bool:
+    """Short text made mostly of digits and date separators (a mistyped date)."""
+    stripped = text.strip()
+    if len(stripped) > 20:
+        return False
+    digits = sum(c.isdigit() for c in stripped)
+    return digits >= 1 and all(c.isdigit() or c in "/.- " for c in stripped)

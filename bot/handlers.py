@@ -1,0 +1,291 @@
+"""python-telegram-bot handlers: translate an Update into a `Conversation` call, send the replies.
+
+No wording or decisions live here. What each handler covers:
+
+* private chats: /start (with deep-link payload), other /commands, text, button presses,
+  media (photos, stickers, voice, video, documents, locations, ...), edited messages (re-triaged
+  only: see `Conversation.edited`), my_chat_member (block/unblock);
+* group chats: the staff chat accepts staff commands and ignores everything else; any other
+  group gets one "private chats only" line.
+
+Replies are sent with HTML parse mode; a 403 on a send to a patient marks them inactive
+(never retried). A "typing…" action runs while a text message is being answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import (
+    CallbackQuery,
+    ChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.conversation import ONE_SHOT_CALLBACKS, STAFF_COMMANDS, Buttons, Conversation, Reply
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_background: set[asyncio.Task[Any]] = set()
+
+
+def conversation_of(context: ContextTypes.DEFAULT_TYPE) -> Conversation:
+    """The `Conversation` stored in the application's bot_data."""
+    conversation: Conversation = context.application.bot_data["conversation"]
+    return conversation
+
+
+def keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
+    """Inline keyboard for a reply's button rows."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)
+                                  for label, data in row] for row in buttons])
+
+
+async def send_replies(context: ContextTypes.DEFAULT_TYPE, chat_id: int,
+                       replies: Sequence[Reply], user_id: int | None = None) -> None:
+    """Send chat replies in order; stop writing to a patient who blocked the bot."""
+    patient_blocked = False
+    for reply in replies:
+        if reply.notice:
+            continue
+        target = reply.to_chat if reply.to_chat is not None else chat_id
+        if patient_blocked and target == chat_id:
+            continue
+        try:
+            await context.bot.send_message(target, reply.text, parse_mode=ParseMode.HTML,
+                                           reply_markup=keyboard(reply.buttons),
+                                           link_preview_options=_NO_PREVIEW)
+        except Forbidden:
+            if target != chat_id:
+                log.warning("cannot write to the staff chat %s (forbidden)", target)
+                continue
+            patient_blocked = True
+            await conversation_of(context).blocked(user_id=user_id, chat_id=chat_id)
+            log.info("a patient blocked the bot; marked inactive")
+        except BadRequest as exc:
+            log.error("Telegram refused a reply to chat %s: %s", target, exc.message)
+
+
+def show_typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    """Start a "typing…" action in the background (its failure is harmless)."""
+    async def _typing() -> None:
+        try:
+            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as exc:
+            log.debug("typing action failed: %s", exc)
+
+    task = asyncio.get_running_loop().create_task(_typing())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def _sender(update: Update) -> tuple[int, int, str]:
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None
+    return user.id, chat.id, user.first_name or ""
+
+
+# --- private chats ----------------------------------------------------------------------
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start, optionally with an invite code from a t.me deep link."""
+    user_id, chat_id, first_name = _sender(update)
+    payload = context.args[0] if context.args else None
+    replies = await conversation_of(context).start(user_id, chat_id, first_name, payload)
+    await send_replies(context, chat_id, replies, user_id)
+
+
+async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any other /command (unknown ones get the command list)."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    name, args = parse_command(message.text, context.bot.username)
+    if name is None:
+        return
+    user_id, chat_id, first_name = _sender(update)
+    replies = await conversation_of(context).command(user_id, chat_id, first_name, name, args)
+    await send_replies(context, chat_id, replies, user_id)
+
+
+def parse_command(text: str, bot_username: str | None) -> tuple[str | None, list[str]]:
+    """("mydata", [args]) from "/mydata@bot a b"; None when addressed to another bot."""
+    head, *args = text.split()
+    name, _, target = head[1:].partition("@")
+    if target and bot_username and target.lower() != bot_username.lower():
+        return None, []
+    return name.lower(), args
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Free text: triage, then the knowledge base."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    user_id, chat_id, first_name = _sender(update)
+    show_typing(context, chat_id)
+    replies = await conversation_of(context).message(user_id, chat_id, first_name, message.text)
+    await send_replies(context, chat_id, replies, user_id)
+
+
+async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited text: only red flags in the new text get a reply."""
+    message = update.edited_message
+    if message is None or not message.text or message.text.startswith("/"):
+        return
+    user_id, chat_id, first_name = _sender(update)
+    replies = await conversation_of(context).edited(user_id, chat_id, first_name, message.text)
+    await send_replies(context, chat_id, replies, user_id)
+
+
+def media_kind(message: Message) -> str:
+    """What kind of non-text message this is (keys of messages.yaml's "media")."""
+    if message.photo:
+        return "photo"
+    if message.voice or message.audio:
+        return "voice"
+    if message.video or message.video_note or message.animation:
+        return "video"
+    if message.sticker:
+        return "sticker"
+    if message.document:
+        return "document"
+    if message.location or message.venue:
+        return "location"
+    return "other"
+
+
+async def on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Anything that is not text; a caption is still read (and triaged)."""
+    message = update.effective_message
+    assert message is not None
+    user_id, chat_id, first_name = _sender(update)
+    replies = await conversation_of(context).media(user_id, chat_id, first_name,
+                                                   media_kind(message), message.caption)
+    await send_replies(context, chat_id, replies, user_id)
+
+
+async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A pressed inline button: always answered, keyboards of one-shot questions removed."""
+    query = update.callback_query
+    assert query is not None
+    user = query.from_user
+    chat_id = query.message.chat.id if query.message else user.id
+    notice: str | None = None
+    replies: list[Reply] = []
+    try:
+        replies = await conversation_of(context).callback(user.id, chat_id, user.first_name,
+                                                          query.data or "")
+        notice = next((r.text[:200] for r in replies if r.notice), None)
+    finally:
+        await _answer(query, notice)
+    if (query.data or "").partition(":")[0] in ONE_SHOT_CALLBACKS:
+        await _remove_keyboard(query)
+    await send_replies(context, chat_id, replies, user.id)
+
+
+async def _answer(query: CallbackQuery, notice: str | None) -> None:
+    try:
+        await query.answer(notice)
+    except BadRequest as exc:  # e.g. "query is too old"
+        log.info("could not answer a callback query: %s", exc.message)
+
+
+async def _remove_keyboard(query: CallbackQuery) -> None:
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return
+    try:
+        await message.edit_reply_markup(reply_markup=None)
+    except BadRequest as exc:
+        log.debug("keyboard not removed: %s", exc.message)
+
+
+async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The patient blocked (kicked) or unblocked the bot in their private chat."""
+    change = update.my_chat_member
+    assert change is not None
+    if change.chat.type != ChatType.PRIVATE:
+        log.info("bot membership changed in chat %s: %s", change.chat.id,
+                 change.new_chat_member.status)
+        return
+    status = change.new_chat_member.status
+    conversation = conversation_of(context)
+    if status in (ChatMember.BANNED, ChatMember.LEFT):
+        await conversation.blocked(user_id=change.from_user.id)
+    elif status == ChatMember.MEMBER:
+        await conversation.unblocked(change.from_user.id)
+
+
+# --- group chats --------------------------------------------------------------------------
+async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Staff chat: staff commands only. Other groups: one "private chats only" line."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    conversation = conversation_of(context)
+    if chat.id == conversation.settings.staff_chat_id:
+        await _staff_chat(update, context, message)
+        return
+    await send_replies(context, chat.id, conversation.group_message(chat.id))
+
+
+async def _staff_chat(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                      message: Message) -> None:
+    if not message.text or not message.text.startswith("/"):
+        return
+    name, args = parse_command(message.text, context.bot.username)
+    if name not in STAFF_COMMANDS:
+        return
+    user_id, chat_id, first_name = _sender(update)
+    replies = await conversation_of(context).command(user_id, chat_id, first_name, name, args)
+    await send_replies(context, chat_id, replies)
+
+
+# --- errors -------------------------------------------------------------------------------
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log any handler failure; a 403 marks the patient inactive. Never re-raises."""
+    error = context.error
+    if isinstance(error, Forbidden) and isinstance(update, Update) and update.effective_chat:
+        chat = update.effective_chat
+        if chat.type == ChatType.PRIVATE:
+            await conversation_of(context).blocked(chat_id=chat.id)
+            return
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("error while handling update %s", update_id, exc_info=error)
+
+
+def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Attach every handler, in priority order, and the error handler."""
+    private = filters.ChatType.PRIVATE
+    new = filters.UpdateType.MESSAGE
+    app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(CallbackQueryHandler(on_callback))
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & new, on_group))
+    app.add_handler(CommandHandler("start", on_start, filters=private & new))
+    app.add_handler(MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, on_edited))
+    app.add_handler(MessageHandler(private & new & filters.COMMAND, on_command))
+    app.add_handler(MessageHandler(private & new & filters.TEXT, on_text))
+    app.add_handler(MessageHandler(private & new, on_media))
+    app.add_error_handler(on_error)

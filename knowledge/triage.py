@@ -1,0 +1,705 @@
+"""Red-flag triage: decide whether a patient's message reports an emergency or urgent sign.
+
+The rules (sign ids, tiers, patterns, day windows and the rule text staff see) are data in
+``knowledge/triage.yaml``; this module loads and validates them (a malformed file fails with file,
+line and reason) and runs them over one message, minding negation ("no pus"), hedging ("probably
+nothing but ..."), hypothetical questions ("what if i get a fever?") and the recovery day.
+
+Pure logic: the only I/O is reading the rules file. Typical use::
+
+    triage = load_triage()
+    decision = triage.assess("lips swelling and throat feels tight", day=0)
+    if decision.escalate:
+        ...  # alert staff with decision.reason
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import NamedTuple, NoReturn
+
+import yaml
+
+__all__ = [
+    "EMERGENCY",
+    "REVIEW",
+    "URGENT",
+    "Sign",
+    "Triage",
+    "TriageDecision",
+    "TriageFileError",
+    "load_triage",
+]
+
+log = logging.getLogger(__name__)
+
+EMERGENCY = "emergency"
+URGENT = "urgent"
+REVIEW = "review"  # the guidance's "routine review": no alert
+_TIER_RANK = {EMERGENCY: 0, URGENT: 1, REVIEW: 2}
+FEVER_READING = "@fever_reading"
+_PACKAGED_FILE = "triage.yaml"
+
+
+class TriageFileError(ValueError):
+    """The triage rules file is missing or malformed; names the file, the line and the reason."""
+
+    def __init__(self, path: str, line: int | None, reason: str) -> None:
+        self.path = path
+        self.line = line
+        self.reason = reason
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return f"{self.path}: {self.reason}"
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class TriageDecision:
+    """The outcome of triaging one message.
+
+    ``urgency`` is "emergency", "urgent" or None; ``routine_review`` marks the guidance's routine
+    review cases (no alert). ``sign``/``rule``/``evidence`` say what fired, for staff.
+    """
+
+    urgency: str | None = None
+    sign: str | None = None
+    rule: str = ""
+    evidence: str = ""
+    routine_review: bool = False
+    day: int | None = None
+    others: tuple[str, ...] = ()  # ids of other signs that also fired, most serious first
+
+    @property
+    def escalate(self) -> bool:
+        """True when staff must be alerted (emergency or urgent)."""
+        return self.urgency is not None
+
+    @property
+    def reason(self) -> str:
+        """One line for staff: tier, sign, rule (with the day) and the patient's words."""
+        if self.sign is None:
+            return f"no red flag ({_day_label(self.day)})"
+        tier = self.urgency.upper() if self.urgency else "ROUTINE REVIEW"
+        text = f"{tier} {self.sign}: {self.rule}"
+        if self.evidence:
+            text += f'; patient said: "{self.evidence}"'
+        if self.others:
+            text += f"; also: {', '.join(self.others)}"
+        return text
+
+
+def _day_label(day: int | None) -> str:
+    return "day unknown" if day is None else f"day {day}"
+
+
+# ----------------------------------------------------------------------------- compiled rules
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """A set of patterns compiled into one regex (no capturing groups: those would stop the
+    regex engine's fast prefix scan). ``licensed`` are the patterns that contain a negation word
+    themselves ("cant breathe"): inside their matches that word does not cancel the sign."""
+
+    regex: re.Pattern[str] | None
+    licensed: tuple[re.Pattern[str], ...]
+    fever: bool
+
+    def is_licensed(self, text: str, start: int) -> bool:
+        return any(pattern.match(text, start) for pattern in self.licensed)
+
+
+@dataclass(frozen=True)
+class Sign:
+    """One red flag: id, tier, staff rule text, day window and its patterns."""
+
+    id: str
+    tier: str
+    rule: str
+    day_from: int | None
+    day_to: int | None
+    unknown_day: bool
+    primary: _Matcher
+    with_groups: tuple[_Matcher, ...]
+    unless: re.Pattern[str] | None
+    source: str  # "file:line" of the sign, for logs
+
+    def applies_on(self, day: int | None) -> bool:
+        """Whether this sign can fire on ``day`` (None = day unknown)."""
+        if day is None:
+            return self.unknown_day
+        if self.day_from is not None and day < self.day_from:
+            return False
+        return self.day_to is None or day <= self.day_to
+
+
+@dataclass(frozen=True)
+class _Fever:
+    celsius: float
+    fahrenheit: float
+    context: re.Pattern[str]
+    not_after: re.Pattern[str]
+    not_before: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class _Language:
+    spellings: dict[str, str]
+    spelling_re: re.Pattern[str] | None
+    hedge_re: re.Pattern[str]
+    negation_re: re.Pattern[str]
+    clause_re: re.Pattern[str]
+    sentence_re: re.Pattern[str]
+    hypothetical_re: re.Pattern[str]
+    hypothetical_end_re: re.Pattern[str]
+    cancelled_after_re: re.Pattern[str]
+
+
+_APOSTROPHES = str.maketrans({"'": "", "\u2019": "", "\u2018": "", "`": "", "\u00b4": ""})
+_NOT_KEPT = re.compile(r"[^a-z0-9 \n.,;:!?°º/%()\-]+")
+_DECIMAL_COMMA = re.compile(r"(\d),(\d)")
+_WORD_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
+_REPEATS = re.compile(r"([a-z])\1{2,}")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_WORDS = re.compile(r"[a-z]+")
+_READING = re.compile(
+    r"(?<![\w.])(\d{2,3}(?:\.\d)?)(\s*(?:°|º|degrees?|deg)?\s*)"
+    r"(c|f|celsius|fahrenheit|centigrade)?(?![a-z0-9])"
+)
+
+
+def _normalise(text: str, lang: _Language) -> str:
+    """Lowercase, drop apostrophes and emoji, fix spellings, turn hedges into clause breaks."""
+    t = text.lower().translate(_APOSTROPHES)
+    t = _NOT_KEPT.sub(" ", t.replace("\r", "\n"))
+    t = _DECIMAL_COMMA.sub(r"\1.\2", t)
+    t = _WORD_HYPHEN.sub(" ", t)
+    t = _REPEATS.sub(r"\1\1", t)
+    t = _SPACES.sub(" ", t)
+    if lang.spelling_re is not None and not lang.spellings.keys().isdisjoint(_WORDS.findall(t)):
+        t = lang.spelling_re.sub(lambda m: lang.spellings[m.group(0)], t)
+    t = lang.hedge_re.sub(" , ", t)
+    return _SPACES.sub(" ", t).strip()
+
+
+class _Hit(NamedTuple):
+    """One match: its span and whether a negation word inside it is part of the pattern."""
+
+    start: int
+    end: int
+    licensed: bool
+
+
+class _Message:
+    """One normalised message with its clauses, negation words and hypothetical spans."""
+
+    def __init__(self, raw: str, lang: _Language, fever: _Fever) -> None:
+        self.lang = lang
+        self.fever_rules = fever
+        self.text = _normalise(raw, lang)
+        self.clause_starts, self.clause_ends = self._clauses()
+        self.negations = [m.start() for m in lang.negation_re.finditer(self.text)]
+        self.hypotheticals = self._hypotheticals()
+        self._fever_hits: list[_Hit] | None = None
+        self.matches: dict[int, list[tuple[int, int]]] = {}  # id(regex) -> spans, found once
+
+    def _clauses(self) -> tuple[list[int], list[int]]:
+        starts, ends = [0], []
+        for m in self.lang.clause_re.finditer(self.text):
+            ends.append(m.start())
+            starts.append(m.end())
+        ends.append(len(self.text))
+        return starts, ends
+
+    def _hypotheticals(self) -> list[tuple[int, int]]:
+        spans = []
+        text = self.text
+        for m in self.lang.hypothetical_re.finditer(text):
+            brk = self.lang.sentence_re.search(text, m.end())
+            end = brk.start() if brk else len(text)
+            stop = self.lang.hypothetical_end_re.search(text, m.end(), end)
+            spans.append((m.start(), stop.start() if stop else end))
+        return spans
+
+    def clause(self, pos: int) -> tuple[int, int]:
+        i = bisect_right(self.clause_starts, pos) - 1
+        return self.clause_starts[i], self.clause_ends[i]
+
+    def hypothetical(self, pos: int) -> bool:
+        return any(start <= pos < end for start, end in self.hypotheticals)
+
+    def negated(self, hit: _Hit, clause_start: int) -> bool:
+        """A negation word earlier in the clause, or inside an unlicensed match, cancels it."""
+        i = bisect_left(self.negations, clause_start)
+        limit = hit.start if hit.licensed else hit.end
+        return i < len(self.negations) and self.negations[i] < limit
+
+    def fever_hits(self) -> list[_Hit]:
+        if self._fever_hits is None:
+            self._fever_hits = list(_fever_readings(self.text, self.fever_rules))
+        return self._fever_hits
+
+    def evidence(self, hit: _Hit) -> str:
+        """The matched words with one word before and two after, within the same clause."""
+        clause_start, clause_end = self.clause(hit.start)
+        before = self.text[clause_start : hit.start].split()[-1:]
+        after = self.text[hit.end : max(clause_end, hit.end)].split()[:2]
+        words = " ".join([*before, self.text[hit.start : hit.end], *after])
+        return words.strip(" ,.;:!?-")
+
+
+def _fever_readings(text: str, rules: _Fever) -> Iterator[_Hit]:
+    """Temperatures at or above the fever thresholds: "38.5", "38,5c", "101f", "temp of 39"."""
+    for m in _READING.finditer(text):
+        number, between, unit = m.group(1), m.group(2), m.group(3)
+        marked = bool(unit) or "°" in between or "º" in between or "deg" in between
+        if not marked:
+            if rules.not_after.match(text, m.end()) or rules.not_before.search(text, 0, m.start()):
+                continue
+            if "." not in number and not rules.context.search(text):
+                continue
+        if _is_fever(float(number), unit, rules):
+            yield _Hit(m.start(), m.end(), licensed=False)
+
+
+def _is_fever(value: float, unit: str | None, rules: _Fever) -> bool:
+    if unit:
+        scale = unit[0]
+    elif 34 <= value <= 44:
+        scale = "c"
+    elif 93 <= value <= 110:
+        scale = "f"
+    else:
+        return False
+    if scale == "c":
+        return rules.celsius <= value <= 45
+    return rules.fahrenheit <= value <= 113
+
+
+# ----------------------------------------------------------------------------- the engine
+
+
+class Triage:
+    """Loaded triage rules; ``assess`` classifies one message for a recovery day."""
+
+    def __init__(self, signs: tuple[Sign, ...], lang: _Language, fever: _Fever, path: str) -> None:
+        self.signs = signs
+        self.path = path
+        self._lang = lang
+        self._fever = fever
+
+    @property
+    def sign_ids(self) -> tuple[str, ...]:
+        return tuple(sign.id for sign in self.signs)
+
+    def assess(self, text: str, day: int | None) -> TriageDecision:
+        """Classify ``text`` sent on recovery ``day`` (None when the day is unknown)."""
+        message = _Message(text or "", self._lang, self._fever)
+        fired: list[tuple[Sign, list[_Hit]]] = []
+        for sign in self.signs:
+            if not sign.applies_on(day):
+                continue
+            hits = self._fire(sign, message)
+            if hits is not None:
+                fired.append((sign, hits))
+        decision = self._decide(fired, message, day)
+        if decision.sign is not None:
+            log.debug("triage: %s", decision.reason)
+        return decision
+
+    def _decide(
+        self, fired: list[tuple[Sign, list[_Hit]]], message: _Message, day: int | None
+    ) -> TriageDecision:
+        if not fired:
+            return TriageDecision(day=day)
+        fired.sort(key=lambda item: _TIER_RANK[item[0].tier])  # stable: file order within a tier
+        sign, hits = fired[0]
+        evidence = " + ".join(dict.fromkeys(message.evidence(hit) for hit in hits))
+        return TriageDecision(
+            urgency=None if sign.tier == REVIEW else sign.tier,
+            sign=sign.id,
+            rule=f"{sign.rule} ({_day_label(day)})",
+            evidence=evidence,
+            routine_review=sign.tier == REVIEW,
+            day=day,
+            others=tuple(dict.fromkeys(other.id for other, _ in fired[1:])),
+        )
+
+    def _fire(self, sign: Sign, message: _Message) -> list[_Hit] | None:
+        hit = self._first_valid(sign.primary, message, sign.unless, check_after=True)
+        if hit is None:
+            return None
+        hits = [hit]
+        for group in sign.with_groups:
+            extra = self._first_valid(group, message, None, check_after=False)
+            if extra is None:
+                return None
+            hits.append(extra)
+        return hits
+
+    def _first_valid(
+        self,
+        matcher: _Matcher,
+        message: _Message,
+        unless: re.Pattern[str] | None,
+        check_after: bool,
+    ) -> _Hit | None:
+        for hit in _hits(matcher, message):
+            if self._valid(hit, message, unless, check_after):
+                return hit
+        return None
+
+    def _valid(
+        self, hit: _Hit, message: _Message, unless: re.Pattern[str] | None, check_after: bool
+    ) -> bool:
+        if message.hypothetical(hit.start):
+            return False
+        clause_start, clause_end = message.clause(hit.start)
+        if message.negated(hit, clause_start):
+            return False
+        text = message.text
+        after = self._lang.cancelled_after_re
+        if check_after and hit.end < clause_end and after.match(text, hit.end, clause_end):
+            return False
+        return unless is None or not unless.search(text, clause_start, max(clause_end, hit.end))
+
+
+def _hits(matcher: _Matcher, message: _Message) -> Iterator[_Hit]:
+    """Matches in text order (pattern matches and, if asked for, fever readings)."""
+    hits: Iterator[_Hit] = iter(())
+    text = message.text
+    if matcher.regex is not None:
+        spans = message.matches.get(id(matcher.regex))
+        if spans is None:
+            spans = [m.span() for m in matcher.regex.finditer(text)]
+            message.matches[id(matcher.regex)] = spans
+        hits = (_Hit(start, end, licensed=matcher.is_licensed(text, start)) for start, end in spans)
+    if not matcher.fever:
+        return hits
+    return iter(sorted([*hits, *message.fever_hits()], key=lambda hit: hit.start))
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_triage(path: str | Path | None = None) -> Triage:
+    """Load triage rules: the packaged ``knowledge/triage.yaml``, or the file at ``path``.
+
+    Raises TriageFileError (a ValueError) naming the file, line and reason when it is malformed.
+    """
+    if path is None:
+        resource = resources.files("knowledge").joinpath(_PACKAGED_FILE)
+        name, text = str(resource), resource.read_text(encoding="utf-8")
+    else:
+        name = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TriageFileError(
+                name, None, f"cannot read the file ({exc.strerror or exc})"
+            ) from exc
+    triage = _RulesParser(name).parse(text)
+    log.info("loaded %d triage signs from %s", len(triage.signs), name)
+    return triage
+
+
+_ID_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+_VOCAB_REF = re.compile(r"<([a-z_]+)>")
+_FORBIDDEN_IN_PATTERN = re.compile(r"\(\?P[<=]|\\[1-9]")
+_ESCAPES = re.compile(r"\\[a-zA-Z]")  # "\bnot\s" -> " not " so negation words are seen
+_STR_TAG = "tag:yaml.org,2002:str"
+_TOP_KEYS = {"version", "fever", "language", "vocab", "signs"}
+_LANGUAGE_KEYS = {
+    "spellings",
+    "hedges",
+    "negations",
+    "clause_breaks",
+    "sentence_breaks",
+    "hypothetical",
+    "hypothetical_ends",
+    "cancelled_after",
+}
+_FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
+_SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
+_SIGN_OPTIONAL = {"days", "unknown_day", "with", "unless", "note"}
+
+
+class _RulesParser:
+    """Turns the YAML node tree into compiled rules, failing with the line of the bad node."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.vocab: dict[str, str] = {}
+        self.negation_re: re.Pattern[str] | None = None
+
+    def fail(self, node: yaml.Node | None, reason: str) -> NoReturn:
+        line = node.start_mark.line + 1 if node is not None else None
+        raise TriageFileError(self.path, line, reason)
+
+    # -- entry point
+    def parse(self, text: str) -> Triage:
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else None
+            raise TriageFileError(self.path, line, f"invalid YAML: {exc.problem}") from exc
+        except yaml.YAMLError as exc:
+            raise TriageFileError(self.path, None, f"invalid YAML: {exc}") from exc
+        if root is None:
+            raise TriageFileError(self.path, 1, "the file is empty")
+        top = self.mapping(root, "the file", _TOP_KEYS, set())
+        self.version(top["version"])
+        self.vocab = self.parse_vocab(top["vocab"])
+        lang = self.parse_language(top["language"])
+        fever = self.parse_fever(top["fever"])
+        signs = self.parse_signs(top["signs"])
+        return Triage(signs, lang, fever, self.path)
+
+    def version(self, node: yaml.Node) -> None:
+        if self.integer(node, "version") != 1:
+            self.fail(node, "unsupported version (expected 1)")
+
+    # -- sections
+    def parse_vocab(self, node: yaml.Node) -> dict[str, str]:
+        vocab: dict[str, str] = {}
+        for key_node, value_node in self.pairs(node, "vocab"):
+            name = key_node.value
+            if not re.fullmatch(r"[a-z_]+", name):
+                self.fail(key_node, f"vocab name {name!r} must be lowercase letters and _")
+            self.vocab = vocab  # earlier entries may be used by later ones
+            vocab[name] = self.regex_source(value_node, f"vocab {name!r}")
+        return vocab
+
+    def parse_language(self, node: yaml.Node) -> _Language:
+        section = self.mapping(node, "language", _LANGUAGE_KEYS, set())
+        spellings = self.parse_spellings(section["spellings"])
+        negation_re = self.regex_list(section["negations"], "negations")
+        self.negation_re = negation_re
+        return _Language(
+            spellings=spellings,
+            spelling_re=_word_alternation(spellings),
+            hedge_re=self.regex_list(section["hedges"], "hedges"),
+            negation_re=negation_re,
+            clause_re=self.regex_list(section["clause_breaks"], "clause_breaks"),
+            sentence_re=self.regex_list(section["sentence_breaks"], "sentence_breaks"),
+            hypothetical_re=self.regex_list(section["hypothetical"], "hypothetical"),
+            hypothetical_end_re=self.regex_list(section["hypothetical_ends"], "hypothetical_ends"),
+            cancelled_after_re=self.compile(
+                self.regex_source(section["cancelled_after"], "cancelled_after"),
+                section["cancelled_after"],
+                "cancelled_after",
+            ),
+        )
+
+    def parse_spellings(self, node: yaml.Node) -> dict[str, str]:
+        spellings: dict[str, str] = {}
+        for key_node, value_node in self.pairs(node, "spellings"):
+            word = key_node.value.strip().lower()
+            if not word:
+                self.fail(key_node, "empty word in spellings")
+            spellings[word] = self.string(value_node, f"spelling of {word!r}")
+        return spellings
+
+    def parse_fever(self, node: yaml.Node) -> _Fever:
+        section = self.mapping(node, "fever", _FEVER_KEYS, set())
+        return _Fever(
+            celsius=self.number(section["celsius"], "fever.celsius"),
+            fahrenheit=self.number(section["fahrenheit"], "fever.fahrenheit"),
+            context=self.regex_one(section["context"], "fever.context"),
+            not_after=self.regex_one(section["not_after"], "fever.not_after"),
+            not_before=self.regex_one(section["not_before"], "fever.not_before"),
+        )
+
+    def parse_signs(self, node: yaml.Node) -> tuple[Sign, ...]:
+        items = self.sequence(node, "signs")
+        if not items:
+            self.fail(node, "signs must not be empty")
+        signs: list[Sign] = []
+        seen: set[str] = set()
+        for item in items:
+            sign = self.parse_sign(item)
+            if sign.id in seen:
+                self.fail(item, f"duplicate sign id {sign.id!r}")
+            seen.add(sign.id)
+            signs.append(sign)
+        return tuple(signs)
+
+    def parse_sign(self, node: yaml.Node) -> Sign:
+        fields = self.mapping(node, "a sign", _SIGN_REQUIRED, _SIGN_OPTIONAL)
+        sign_id = self.string(fields["id"], "id")
+        if not _ID_RE.match(sign_id):
+            self.fail(fields["id"], f"sign id {sign_id!r} must match [a-z][a-z0-9_]*")
+        tier = self.string(fields["tier"], "tier")
+        if tier not in _TIER_RANK:
+            self.fail(
+                fields["tier"], f"unknown tier {tier!r} (expected emergency, urgent or review)"
+            )
+        day_from, day_to = self.parse_days(fields.get("days"))
+        unknown_day = True
+        if "unknown_day" in fields:
+            unknown_day = self.boolean(fields["unknown_day"], "unknown_day")
+        with_groups: tuple[_Matcher, ...] = ()
+        if "with" in fields:
+            with_groups = tuple(
+                self.matcher(group, f"{sign_id}: with")
+                for group in self.sequence(fields["with"], "with")
+            )
+        unless = None
+        if "unless" in fields:
+            unless = self.regex_list(fields["unless"], f"{sign_id}: unless")
+        return Sign(
+            id=sign_id,
+            tier=tier,
+            rule=self.string(fields["rule"], "rule"),
+            day_from=day_from,
+            day_to=day_to,
+            unknown_day=unknown_day,
+            primary=self.matcher(fields["patterns"], f"{sign_id}: patterns"),
+            with_groups=with_groups,
+            unless=unless,
+            source=f"{self.path}:{node.start_mark.line + 1}",
+        )
+
+    def parse_days(self, node: yaml.Node | None) -> tuple[int | None, int | None]:
+        if node is None:
+            return None, None
+        days = self.mapping(node, "days", set(), {"from", "to"})
+        if not days:
+            self.fail(node, "days needs 'from' and/or 'to'")
+        start = self.integer(days["from"], "days.from") if "from" in days else None
+        end = self.integer(days["to"], "days.to") if "to" in days else None
+        for value, key in ((start, "from"), (end, "to")):
+            if value is not None and value < 0:
+                self.fail(days[key], f"days.{key} must be 0 or more")
+        if start is not None and end is not None and end < start:
+            self.fail(node, f"days.to ({end}) is before days.from ({start})")
+        return start, end
+
+    # -- patterns
+    def matcher(self, node: yaml.Node, what: str) -> _Matcher:
+        items = self.sequence(node, what)
+        if not items:
+            self.fail(node, f"{what} must list at least one pattern")
+        alternatives: list[str] = []
+        licensed: list[re.Pattern[str]] = []
+        fever = False
+        for item in items:
+            source = self.regex_source(item, what)
+            if source == FEVER_READING:
+                fever = True
+                continue
+            compiled = self.compile(source, item, what)
+            alternatives.append(f"(?:{source})")
+            if self.negation_re is not None and self.negation_re.search(_ESCAPES.sub(" ", source)):
+                licensed.append(compiled)
+        regex = self.compile("|".join(alternatives), node, what) if alternatives else None
+        return _Matcher(regex=regex, licensed=tuple(licensed), fever=fever)
+
+    def regex_list(self, node: yaml.Node, what: str) -> re.Pattern[str]:
+        items = self.sequence(node, what)
+        if not items:
+            self.fail(node, f"{what} must list at least one pattern")
+        sources = []
+        for item in items:
+            source = self.regex_source(item, what)
+            self.compile(source, item, what)
+            sources.append(f"(?:{source})")
+        return self.compile("|".join(sources), node, what)
+
+    def regex_one(self, node: yaml.Node, what: str) -> re.Pattern[str]:
+        return self.compile(self.regex_source(node, what), node, what)
+
+    def regex_source(self, node: yaml.Node, what: str) -> str:
+        source = self.string(node, what)
+        if source == FEVER_READING:
+            return source
+        if _FORBIDDEN_IN_PATTERN.search(source):
+            self.fail(node, f"{what}: named groups and backreferences are not allowed")
+
+        def expand(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in self.vocab:
+                self.fail(node, f"{what}: unknown vocab name <{name}>")
+            return f"(?:{self.vocab[name]})"
+
+        return _VOCAB_REF.sub(expand, source)
+
+    def compile(self, source: str, node: yaml.Node, what: str) -> re.Pattern[str]:
+        try:
+            return re.compile(source)
+        except re.error as exc:
+            self.fail(node, f"{what}: bad regular expression ({exc.msg}): {source[:80]!r}")
+
+    # -- YAML node helpers
+    def mapping(
+        self, node: yaml.Node, what: str, required: set[str], optional: set[str]
+    ) -> dict[str, yaml.Node]:
+        result: dict[str, yaml.Node] = {}
+        allowed = required | optional
+        for key_node, value_node in self.pairs(node, what):
+            key = key_node.value
+            if key not in allowed:
+                expected = ", ".join(sorted(allowed))
+                self.fail(key_node, f"unknown key {key!r} in {what} (expected: {expected})")
+            result[key] = value_node
+        missing = sorted(required - result.keys())
+        if missing:
+            self.fail(node, f"{what} is missing {', '.join(repr(m) for m in missing)}")
+        return result
+
+    def pairs(self, node: yaml.Node, what: str) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, f"{what} must be a mapping")
+        seen: set[str] = set()
+        pairs = []
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.fail(key_node, f"keys in {what} must be plain text")
+            if key_node.value in seen:
+                self.fail(key_node, f"duplicate key {key_node.value!r} in {what}")
+            seen.add(key_node.value)
+            pairs.append((key_node, value_node))
+        return pairs
+
+    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(node, f"{what} must be a list")
+        return list(node.value)
+
+    def string(self, node: yaml.Node, what: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != _STR_TAG or not node.value.strip():
+            self.fail(node, f"{what} must be non-empty text")
+        return node.value
+
+    def integer(self, node: yaml.Node, what: str) -> int:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:int":
+            self.fail(node, f"{what} must be a whole number")
+        return int(node.value)
+
+    def number(self, node: yaml.Node, what: str) -> float:
+        tags = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in tags:
+            self.fail(node, f"{what} must be a number")
+        return float(node.value)
+
+    def boolean(self, node: yaml.Node, what: str) -> bool:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
+            self.fail(node, f"{what} must be true or false")
+        return node.value.lower() in ("true", "yes", "on")
+
+
+def _word_alternation(words: dict[str, str]) -> re.Pattern[str] | None:
+    if not words:
+        return None
+    ordered = sorted(words, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in ordered) + r")\b")

@@ -1,0 +1,294 @@
+"""The care plan: which check-ins follow a treatment session, and what each answer does.
+
+`load_careplan()` reads ``scheduler/careplan.yaml`` (or another file), validates every field
+and raises `knowledge.errors.KBError` listing each problem with file and line, the same way
+the knowledge base is checked; `careplan_problems()` returns the list instead (used by
+``aftercare kb check``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from knowledge.errors import KBError, Problem
+from knowledge.yamlfile import DataFileError, LineDict, read_yaml
+
+DEFAULT_PATH = Path(__file__).resolve().parent / "careplan.yaml"
+MAX_MESSAGE = 4096
+MAX_LABEL = 40
+MAX_REPLY = 4096
+_ID = re.compile(r"^[a-z0-9_]{1,32}$")
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class Action(StrEnum):
+    """What pressing an answer button does."""
+
+    OK = "ok"  # noted
+    PROBLEM = "problem"  # follow-up question, staff report, session's check-ins paused
+    BOOK = "book"  # staff asked to contact the patient to book; rebook reminders stop
+    LATER = "later"  # noted; rebook reminder still comes
+    DONE = "done"  # course finished; rebook reminders stop
+
+
+class StepKind(StrEnum):
+    """Routine recovery check-in, or a booking nudge."""
+
+    ROUTINE = "routine"
+    REBOOK = "rebook"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer button."""
+
+    label: str
+    action: Action
+    reply: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One check-in: `day` local calendar days after the session, at local `time`."""
+
+    id: str
+    day: int
+    time: time
+    kind: StepKind
+    message: str
+    choices: tuple[Choice, ...]
+    enabled: bool = True
+
+    def choice(self, index: int) -> Choice | None:
+        """The button at `index`, or None when out of range."""
+        return self.choices[index] if 0 <= index < len(self.choices) else None
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Local hours when nothing is sent: from `start` until `end` (may wrap midnight)."""
+
+    start: time = time(21, 0)
+    end: time = time(8, 0)
+
+    def contains(self, value: time) -> bool:
+        """True when local time `value` falls in the quiet period."""
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= value < self.end
+        return value >= self.start or value < self.end
+
+
+@dataclass(frozen=True)
+class CarePlan:
+    """The validated care plan."""
+
+    steps: tuple[Step, ...]
+    quiet_hours: QuietHours = field(default_factory=QuietHours)
+    spread_minutes: int = 0
+    path: str = ""
+
+    @property
+    def active_steps(self) -> tuple[Step, ...]:
+        """Steps that are switched on."""
+        return tuple(s for s in self.steps if s.enabled)
+
+    def step(self, step_id: str) -> Step | None:
+        """The step with this id, or None (e.g. removed from the file since rows were written)."""
+        return next((s for s in self.steps if s.id == step_id), None)
+
+    @property
+    def max_day(self) -> int:
+        """The latest day offset of any active step."""
+        return max((s.day for s in self.active_steps), default=0)
+
+
+class _Collector:
+    """Gathers located problems while a plan is parsed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def add(self, line: int, reason: str) -> None:
+        self.problems.append(Problem(self.path, line, reason))
+
+
+def _line(node: Any, key: str | None = None) -> int:
+    if isinstance(node, LineDict):
+        return node.line_of(key) if key else node.line
+    return getattr(node, "line", 0)
+
+
+def _parse_time(value: Any, where: str, line: int, out: _Collector) -> time | None:
+    if not isinstance(value, str) or not _TIME.match(value):
+        out.add(line, f"{where}: expected a quoted local time like \"19:00\", got {value!r}")
+        return None
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _text(node: LineDict, key: str, limit: int, where: str, out: _Collector) -> str | None:
+    value = node.get(key)
+    if not isinstance(value, str) or not value.strip():
+        out.add(_line(node, key), f"{where}: '{key}' must be non-empty text")
+        return None
+    if len(value) > limit:
+        out.add(_line(node, key), f"{where}: '{key}' is {len(value)} characters (limit {limit})")
+        return None
+    return " ".join(value.split())
+
+
+def _unknown_keys(node: LineDict, allowed: set[str], where: str, out: _Collector) -> None:
+    for key in node:
+        if key not in allowed:
+            out.add(_line(node, str(key)), f"{where}: unknown key '{key}' (allowed: "
+                                           f"{', '.join(sorted(allowed))})")
+
+
+def _parse_choice(node: Any, where: str, out: _Collector) -> Choice | None:
+    if not isinstance(node, LineDict):
+        out.add(_line(node), f"{where}: each button needs label, action and reply")
+        return None
+    _unknown_keys(node, {"label", "action", "reply"}, where, out)
+    label = _text(node, "label", MAX_LABEL, where, out)
+    reply = _text(node, "reply", MAX_REPLY, where, out)
+    action_value = node.get("action")
+    try:
+        action = Action(action_value)
+    except ValueError:
+        out.add(_line(node, "action"), f"{where}: unknown action {action_value!r} (use one "
+                                       f"of {', '.join(a.value for a in Action)})")
+        return None
+    if label is None or reply is None:
+        return None
+    return Choice(label, action, reply)
+
+
+def _parse_choices(node: LineDict, where: str, out: _Collector) -> tuple[Choice, ...]:
+    raw = node.get("buttons")
+    if not isinstance(raw, list) or not raw:
+        out.add(_line(node, "buttons"), f"{where}: 'buttons' must list at least one answer")
+        return ()
+    choices = []
+    for index, item in enumerate(raw):
+        choice = _parse_choice(item, f"{where} button {index + 1}", out)
+        if choice is not None:
+            choices.append(choice)
+    labels = [c.label for c in choices]
+    if len(set(labels)) != len(labels):
+        out.add(_line(node, "buttons"), f"{where}: two buttons have the same label")
+    return tuple(choices)
+
+
+_STEP_KEYS = {"id", "day", "time", "kind", "enabled", "message", "buttons"}
+
+
+def _parse_step(node: Any, quiet: QuietHours, out: _Collector) -> Step | None:
+    if not isinstance(node, LineDict):
+        out.add(_line(node), "each step must be a mapping with id, day, time, message, buttons")
+        return None
+    step_id = node.get("id")
+    where = f"step {step_id!r}"
+    if not isinstance(step_id, str) or not _ID.match(step_id):
+        out.add(_line(node, "id"), f"{where}: 'id' must be 1-32 lowercase letters, digits or _")
+        return None
+    _unknown_keys(node, _STEP_KEYS, where, out)
+    day = node.get("day")
+    if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day <= 365:
+        out.add(_line(node, "day"), f"{where}: 'day' must be a whole number from 0 to 365")
+        day = None
+    at = _parse_time(node.get("time"), where, _line(node, "time"), out)
+    if at is not None and quiet.contains(at):
+        out.add(_line(node, "time"), f"{where}: {at:%H:%M} falls in quiet hours "
+                                     f"({quiet.start:%H:%M}-{quiet.end:%H:%M})")
+    try:
+        kind = StepKind(node.get("kind", "routine"))
+    except ValueError:
+        out.add(_line(node, "kind"), f"{where}: 'kind' must be routine or rebook")
+        kind = None
+    enabled = node.get("enabled", True)
+    if not isinstance(enabled, bool):
+        out.add(_line(node, "enabled"), f"{where}: 'enabled' must be true or false")
+    message = _text(node, "message", MAX_MESSAGE, where, out)
+    choices = _parse_choices(node, where, out)
+    if day is None or at is None or kind is None or message is None or not choices:
+        return None
+    return Step(step_id, day, at, kind, message, choices, enabled is not False)
+
+
+def _parse_quiet(root: LineDict, out: _Collector) -> QuietHours:
+    raw = root.get("quiet_hours")
+    if raw is None:
+        return QuietHours()
+    if not isinstance(raw, LineDict):
+        out.add(_line(root, "quiet_hours"), "quiet_hours: needs start and end, e.g. \"21:00\"")
+        return QuietHours()
+    start = _parse_time(raw.get("start"), "quiet_hours start", _line(raw, "start"), out)
+    end = _parse_time(raw.get("end"), "quiet_hours end", _line(raw, "end"), out)
+    return QuietHours(start or QuietHours.start, end or QuietHours.end)
+
+
+def _check_steps(steps: list[Step], raw: list[Any], out: _Collector) -> None:
+    seen: set[str] = set()
+    for step, line in zip(steps, getattr(raw, "item_lines", [0] * len(steps)), strict=False):
+        if step.id in seen:
+            out.add(line, f"step {step.id!r}: duplicate id")
+        seen.add(step.id)
+    if not any(s.enabled and s.kind is StepKind.ROUTINE for s in steps):
+        out.add(_line(raw), "steps: no routine check-in is enabled")
+    if not any(any(c.action is Action.PROBLEM for c in s.choices)
+               for s in steps if s.kind is StepKind.ROUTINE):
+        out.add(_line(raw), "steps: no routine check-in offers a 'problem' answer")
+
+
+def parse_careplan(root: Any, path: str) -> tuple[CarePlan | None, list[Problem]]:
+    """Validate loaded YAML; return the plan (None if unusable) and the problems found."""
+    out = _Collector(path)
+    if not isinstance(root, LineDict):
+        out.add(1, "the care plan must be a mapping with 'steps'")
+        return None, out.problems
+    _unknown_keys(root, {"quiet_hours", "spread_minutes", "steps"}, "care plan", out)
+    quiet = _parse_quiet(root, out)
+    spread = root.get("spread_minutes", 0)
+    if isinstance(spread, bool) or not isinstance(spread, int) or not 0 <= spread <= 240:
+        out.add(_line(root, "spread_minutes"), "spread_minutes: a whole number from 0 to 240")
+        spread = 0
+    raw_steps = root.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        out.add(_line(root, "steps"), "'steps' must list at least one check-in")
+        return None, out.problems
+    steps = [s for s in (_parse_step(node, quiet, out) for node in raw_steps) if s is not None]
+    _check_steps(steps, raw_steps, out)
+    if out.problems:
+        return None, out.problems
+    return CarePlan(tuple(steps), quiet, spread, path), []
+
+
+def careplan_problems(path: Path | None = None) -> list[Problem]:
+    """Every problem in the care plan file (empty when it is valid)."""
+    path = path or DEFAULT_PATH
+    try:
+        root = read_yaml(path)
+    except DataFileError as exc:
+        return [Problem(exc.path, exc.line, exc.reason)]
+    return parse_careplan(root, str(path))[1]
+
+
+def load_careplan(path: Path | None = None) -> CarePlan:
+    """Load and validate the care plan; raise `KBError` listing every problem."""
+    path = path or DEFAULT_PATH
+    try:
+        root = read_yaml(path)
+    except DataFileError as exc:
+        raise KBError([Problem(exc.path, exc.line, exc.reason)]) from exc
+    plan, problems = parse_careplan(root, str(path))
+    if plan is None:
+        raise KBError(problems)
+    return plan

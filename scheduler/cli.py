@@ -1,0 +1,65 @@
+"""``aftercare checkins``: list upcoming, sent, failed and expired check-ins for staff."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+from typing import Any
+
+from storage.models import CheckinStatus
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///aftercare.db"
+
+
+def _when(value: str) -> dt.datetime:
+    """ISO date or date-time; naive values are UTC."""
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2025-03-30 or "
+                                         "2025-03-30T18:00") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def add_checkins_command(commands: Any) -> argparse.ArgumentParser:
+    """Register the ``checkins`` sub-command on an argparse sub-parsers object."""
+    parser = commands.add_parser("checkins", help="list scheduled check-ins (staff)")
+    parser.add_argument("--status", action="append", choices=[s.value for s in CheckinStatus],
+                        help="only this status (repeatable)")
+    parser.add_argument("--patient", type=int, help="only this patient id")
+    parser.add_argument("--due-before", type=_when, help="only due before this time (UTC)")
+    parser.add_argument("--limit", type=int, default=200)
+    parser.add_argument("--database-url", default=None,
+                        help="default: AFTERCARE_DATABASE_URL or sqlite aftercare.db")
+    parser.set_defaults(handler=cmd_checkins)
+    return parser
+
+
+def cmd_checkins(args: argparse.Namespace) -> int:
+    """Print the matching check-ins, one per line, then counts per status."""
+    url = args.database_url or os.environ.get("AFTERCARE_DATABASE_URL", DEFAULT_DATABASE_URL)
+    for line in asyncio.run(_lines(url, args)):
+        print(line)
+    return 0
+
+
+async def _lines(url: str, args: argparse.Namespace) -> list[str]:
+    from scheduler.careplan import load_careplan
+    from scheduler.manager import CheckinManager
+    from storage.db import Database
+
+    async with await Database.connect(url) as db:
+        manager = CheckinManager(db.sessions, load_careplan())
+        rows = await manager.list(statuses=args.status or (), patient_id=args.patient,
+                                  due_before=args.due_before, limit=args.limit)
+        counts = await manager.counts()
+    lines = [f"{'id':>6}  {'patient':<20} {'step':<16} {'due (UTC)':<16}  {'status':<9} detail"]
+    for c in rows:
+        who = (c.patient_name or f"#{c.patient_id}")[:20]
+        detail = c.answer and f"answer: {c.answer}" or c.paused_reason or c.last_error or ""
+        lines.append(f"{c.id:>6}  {who:<20} {c.step:<16} {c.due_at:%Y-%m-%d %H:%M}  "
+                     f"{c.status:<9} {detail}")
+    lines.append("totals: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+    return lines

@@ -1,0 +1,344 @@
+"""The dispatcher: claims due check-ins, sends them within Telegram's limits, records outcomes.
+
+It is woken by a clock (PTB's JobQueue `run_repeating`, or any timer calling `tick()`); the
+clock holds no check-in. One tick expires rows past their window, then claims small batches
+and sends them until nothing is due.
+
+Delivery guarantee (at-least-once with a bounded duplicate window): each outcome is committed
+per row right after its send. A crash between claim and send leaves rows claimed; they are
+re-queued when their lease runs out (or at once when the only dispatcher restarts), so none is
+lost. Telegram has no idempotency key, so a crash after a send but before its commit re-sends
+that row: only the rows in flight (at most `batch_size`) can ever arrive twice.
+
+Errors, as raised by a `Sender`:
+* `RetryAfter` (429): every send pauses for `retry_after`; unsent rows go back to the queue
+  (the attempt is not counted);
+* `ChatUnreachable` (403 blocked/deactivated, 400 chat not found): the patient is marked
+  inactive and all their open check-ins are cancelled;
+* `PermanentError` (other 400s): the row fails at once, visibly;
+* `TransientError` (5xx, network, timeouts) and anything unexpected: retried with exponential
+  backoff, failed after `max_attempts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from scheduler.careplan import CarePlan
+from scheduler.sql import ClaimedCheckin, Connector
+from storage.models import InactiveReason
+from storage.repo import Clock, utcnow
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PREFIX = "ci"
+
+
+class SendError(Exception):
+    """Base of the errors a `Sender` raises."""
+
+
+class RetryAfter(SendError):
+    """Flood control (429): wait `retry_after` seconds before any further send."""
+
+    def __init__(self, retry_after: float, message: str = "") -> None:
+        super().__init__(message or f"retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class ChatUnreachable(SendError):
+    """The patient blocked the bot, was deactivated, or the chat does not exist."""
+
+    def __init__(self, reason: InactiveReason, message: str = "") -> None:
+        super().__init__(message or reason.value)
+        self.reason = reason
+
+
+class PermanentError(SendError):
+    """Telegram refused this message for good (a bug in the message, not a hiccup)."""
+
+
+class TransientError(SendError):
+    """Network trouble, timeouts, 5xx: worth retrying later."""
+
+
+@dataclass(frozen=True)
+class OutgoingCheckin:
+    """A message to send: text plus answer buttons ((label, callback_data) pairs)."""
+
+    checkin_id: int
+    chat_id: int
+    text: str
+    buttons: tuple[tuple[str, str], ...]
+
+
+class Sender(Protocol):
+    """Sends one check-in and returns Telegram's message id, or raises a `SendError`."""
+
+    async def send(self, message: OutgoingCheckin) -> int: ...
+
+
+def callback_data(checkin_id: int, choice: int) -> str:
+    """Button data: "ci:<checkin id>:<choice index>" (the server re-checks the owner)."""
+    return f"{CALLBACK_PREFIX}:{checkin_id}:{choice}"
+
+
+def parse_callback(data: str) -> tuple[int, int] | None:
+    """(checkin id, choice index) from button data, or None when it is not a check-in's."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != CALLBACK_PREFIX:
+        return None
+    try:
+        return int(parts[1]), int(parts[2])
+    except ValueError:
+        return None
+
+
+@dataclass
+class DispatcherConfig:
+    """Tuning knobs; `from_env()` reads AFTERCARE_CHECKIN_* variables."""
+
+    rate_per_second: float = 30.0  # overall sends per second (Telegram: about 30)
+    window_margin: float = 0.03  # stretch of the 1 s window against network jitter
+    per_chat_interval: float = 1.0  # seconds between two sends to one chat
+    batch_size: int = 30  # rows claimed at once = the most that can ever be sent twice
+    concurrency: int = 16  # sends in flight
+    lease: dt.timedelta = dt.timedelta(seconds=120)
+    max_attempts: int = 5
+    backoff_base: dt.timedelta = dt.timedelta(seconds=30)
+    backoff_cap: dt.timedelta = dt.timedelta(minutes=15)
+    max_pause_in_tick: float = 120.0  # a longer 429 pause ends the tick instead
+
+    @classmethod
+    def from_env(cls) -> DispatcherConfig:
+        """Defaults overridden by AFTERCARE_CHECKIN_RATE / _BATCH / _LEASE_SECONDS /
+        _MAX_ATTEMPTS / _BACKOFF_SECONDS."""
+        env = os.environ
+        config = cls()
+        if "AFTERCARE_CHECKIN_RATE" in env:
+            config.rate_per_second = float(env["AFTERCARE_CHECKIN_RATE"])
+        if "AFTERCARE_CHECKIN_BATCH" in env:
+            config.batch_size = int(env["AFTERCARE_CHECKIN_BATCH"])
+        if "AFTERCARE_CHECKIN_LEASE_SECONDS" in env:
+            config.lease = dt.timedelta(seconds=float(env["AFTERCARE_CHECKIN_LEASE_SECONDS"]))
+        if "AFTERCARE_CHECKIN_MAX_ATTEMPTS" in env:
+            config.max_attempts = int(env["AFTERCARE_CHECKIN_MAX_ATTEMPTS"])
+        if "AFTERCARE_CHECKIN_BACKOFF_SECONDS" in env:
+            config.backoff_base = dt.timedelta(
+                seconds=float(env["AFTERCARE_CHECKIN_BACKOFF_SECONDS"]))
+        return config
+
+
+class RateLimiter:
+    """At most `rate` sends in any sliding window of 1 s (+ margin), and one per chat per
+    `per_chat` seconds. Times are the event loop's monotonic clock."""
+
+    def __init__(self, rate: float, per_chat: float, margin: float = 0.03,
+                 now: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = max(1, int(rate)) if rate > 0 else 0
+        self.window = (1.0 + margin) * (self.capacity / rate) if rate > 0 else 0.0
+        self.per_chat = per_chat
+        self.now = now
+        self._starts: deque[float] = deque()
+        self._last_by_chat: dict[int, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, chat_id: int) -> None:
+        """Wait for a free slot for `chat_id`, then take it."""
+        async with self._lock:
+            while True:
+                wait = self._wait(chat_id, self.now())
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            now = self.now()
+            if self.capacity:
+                self._starts.append(now)
+            self._last_by_chat[chat_id] = now
+            if len(self._last_by_chat) > 50_000:
+                self._forget(now)
+
+    def _wait(self, chat_id: int, now: float) -> float:
+        waits = [0.0]
+        if self.capacity:
+            while self._starts and self._starts[0] <= now - self.window:
+                self._starts.popleft()
+            if len(self._starts) >= self.capacity:
+                waits.append(self._starts[0] + self.window - now)
+        last = self._last_by_chat.get(chat_id)
+        if last is not None:
+            waits.append(last + self.per_chat - now)
+        return max(waits)
+
+    def _forget(self, now: float) -> None:
+        self._last_by_chat = {c: t for c, t in self._last_by_chat.items()
+                              if t > now - self.per_chat}
+
+
+@dataclass
+class TickStats:
+    """What one tick did (also accumulated over the dispatcher's life)."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    paused: int = 0
+    expired: int = 0
+    rate_limited: int = 0
+    lost_claims: int = 0
+    retry_after_total: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: TickStats) -> None:
+        """Accumulate another tick's figures."""
+        for name in ("claimed", "sent", "retried", "failed", "cancelled", "paused", "expired",
+                     "rate_limited", "lost_claims", "retry_after_total"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors = (self.errors + other.errors)[-20:]
+
+
+class Dispatcher:
+    """Claims due rows through a `Connector` and sends them through a `Sender`."""
+
+    def __init__(self, connector: Connector, sender: Sender, plan: CarePlan, *,
+                 config: DispatcherConfig | None = None, clock: Clock = utcnow,
+                 worker: str | None = None) -> None:
+        self.connector = connector
+        self.sender = sender
+        self.plan = plan
+        self.config = config or DispatcherConfig()
+        self.clock = clock
+        self.worker = worker or f"{os.uname().nodename}:{os.getpid()}:{id(self):x}"[:64]
+        self.limiter = RateLimiter(self.config.rate_per_second, self.config.per_chat_interval,
+                                   self.config.window_margin)
+        self.totals = TickStats()
+        self._paused_until = 0.0  # loop monotonic time; set by a 429
+        self._tick_lock = asyncio.Lock()
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left of a 429 pause (0 when sending is allowed)."""
+        return max(0.0, self._paused_until - time.monotonic())
+
+    async def start(self) -> int:
+        """Call once when the only dispatcher starts: rows a dead run had claimed go back."""
+        return await self.connector.release_all_claims(self.clock())
+
+    async def tick(self) -> TickStats:
+        """Expire overdue rows, then claim and send until nothing is due (or a long 429)."""
+        async with self._tick_lock:
+            stats = TickStats()
+            stats.expired = await self.connector.expire_overdue(self.clock())
+            while True:
+                if self.paused_for > self.config.max_pause_in_tick:
+                    break
+                if self.paused_for:
+                    await asyncio.sleep(self.paused_for)
+                rows = await self.connector.claim_due(self.clock(), self.config.batch_size,
+                                                      self.config.lease, self.worker)
+                if not rows:
+                    break
+                stats.claimed += len(rows)
+                await self._send_batch(rows, stats)
+            self.totals.add(stats)
+            if stats.claimed or stats.expired:
+                log.info("dispatch tick: %s", stats)
+            return stats
+
+    async def _send_batch(self, rows: list[ClaimedCheckin], stats: TickStats) -> None:
+        gate = asyncio.Semaphore(self.config.concurrency)
+
+        async def one(row: ClaimedCheckin) -> None:
+            async with gate:
+                await self._process(row, stats)
+
+        await asyncio.gather(*(one(row) for row in rows))
+
+    async def _process(self, row: ClaimedCheckin, stats: TickStats) -> None:
+        message = await self._prepare(row, stats)
+        if message is None:
+            return
+        await self.limiter.acquire(message.chat_id)
+        if self.paused_for:  # a 429 arrived while this row waited: back to the queue
+            await self.connector.release(row.id, self.worker, self.clock(), count_attempt=False)
+            stats.retried += 1
+            return
+        try:
+            message_id = await self.sender.send(message)
+        except SendError as exc:
+            await self._failed_send(row, exc, stats)
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug in a sender must not stop the queue
+            log.exception("unexpected error sending check-in %d", row.id)
+            await self._failed_send(row, TransientError(f"{type(exc).__name__}: {exc}"), stats)
+            return
+        if await self.connector.mark_sent(row.id, self.worker, message_id, self.clock()):
+            stats.sent += 1
+        else:
+            stats.lost_claims += 1
+
+    async def _prepare(self, row: ClaimedCheckin, stats: TickStats) -> OutgoingCheckin | None:
+        """The message for a row, or None after dropping/holding a row that must not go."""
+        now = self.clock()
+        step = self.plan.step(row.step)
+        if row.chat_id is None or not row.patient_active:
+            await self.connector.cancel(row.id, self.worker, "patient not reachable", now)
+            stats.cancelled += 1
+            return None
+        if row.patient_paused:
+            await self.connector.pause(row.id, self.worker, "patient", now)
+            stats.paused += 1
+            return None
+        if step is None:
+            await self.connector.cancel(row.id, self.worker, "step no longer in the care plan",
+                                        now)
+            stats.cancelled += 1
+            return None
+        buttons = tuple((choice.label, callback_data(row.id, index))
+                        for index, choice in enumerate(step.choices))
+        return OutgoingCheckin(row.id, row.chat_id, step.message, buttons)
+
+    async def _failed_send(self, row: ClaimedCheckin, exc: SendError, stats: TickStats) -> None:
+        now = self.clock()
+        stats.errors.append(f"{row.id}: {type(exc).__name__}: {exc}")
+        if isinstance(exc, RetryAfter):
+            self._pause(exc.retry_after, stats)
+            await self.connector.release(row.id, self.worker, now, count_attempt=False,
+                                         error=f"rate limited: {exc}")
+            stats.retried += 1
+        elif isinstance(exc, ChatUnreachable):
+            await self.connector.mark_failed(row.id, self.worker, str(exc), now)
+            stats.failed += 1
+            stats.cancelled += await self.connector.deactivate_patient(
+                row.patient_id, exc.reason.value, now)
+        elif isinstance(exc, PermanentError) or row.attempts >= self.config.max_attempts:
+            await self.connector.mark_failed(
+                row.id, self.worker, f"{exc} (attempt {row.attempts})", now)
+            stats.failed += 1
+        else:
+            retry_at = now + self._backoff(row.attempts)
+            await self.connector.release(row.id, self.worker, now, due_at=retry_at,
+                                         error=f"{exc} (attempt {row.attempts})")
+            stats.retried += 1
+
+    def _backoff(self, attempts: int) -> dt.timedelta:
+        delay = self.config.backoff_base * (2 ** max(0, attempts - 1))
+        return min(delay, self.config.backoff_cap)
+
+    def _pause(self, seconds: float, stats: TickStats) -> None:
+        until = time.monotonic() + seconds
+        if until > self._paused_until:
+            log.warning("Telegram flood control: pausing all check-ins for %.1f s", seconds)
+            self._paused_until = until
+            stats.retry_after_total += seconds
+        stats.rate_limited += 1

@@ -1,0 +1,151 @@
+"""What the bot plugs in: one object for session events, button answers and the clock job.
+
+`CheckinService` wraps the `CheckinManager` (writes rows), the `Dispatcher` (sends) and the
+report side of answers. The bot calls it from its handlers; nothing here imports the bot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from scheduler.careplan import Action, CarePlan
+from scheduler.dispatcher import Dispatcher, DispatcherConfig, Sender, TickStats, parse_callback
+from scheduler.manager import AnswerResult, CheckinInfo, CheckinManager
+from scheduler.sql import SqlConnector
+from storage.models import ReportKind
+from storage.repo import Clock, ReportInfo, Repository, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AnswerOutcome:
+    """The reply to a check-in button press, and a report for staff if one was raised."""
+
+    handled: bool
+    reply: str | None = None
+    reports: list[ReportInfo] = field(default_factory=list)
+    result: AnswerResult | None = None
+
+
+class CheckinService:
+    """Check-ins for the bot: plan rows on session events, answer buttons, dispatch."""
+
+    def __init__(self, repo: Repository, plan: CarePlan, default_tz: str, *,
+                 clock: Clock = utcnow, config: DispatcherConfig | None = None) -> None:
+        self.repo = repo
+        self.plan = plan
+        self.clock = clock
+        self.manager = CheckinManager(repo.sessions, plan, default_tz, clock=clock)
+        self.connector = SqlConnector(repo.sessions)
+        self.config = config or DispatcherConfig.from_env()
+        self.dispatcher: Dispatcher | None = None
+
+    def attach_sender(self, sender: Sender) -> Dispatcher:
+        """Create the dispatcher that sends through `sender` (the bot's Telegram client)."""
+        self.dispatcher = Dispatcher(self.connector, sender, self.plan, config=self.config,
+                                     clock=self.clock)
+        return self.dispatcher
+
+    async def start(self) -> None:
+        """At start-up: plan sessions missing rows, re-queue rows a dead run had claimed."""
+        await self.manager.reconcile()
+        if self.dispatcher is not None:
+            await self.dispatcher.start()
+
+    async def tick(self) -> TickStats:
+        """One dispatcher run (the JobQueue calls this every few seconds)."""
+        if self.dispatcher is None:
+            raise RuntimeError("attach_sender() first")
+        return await self.dispatcher.tick()
+
+    # --- events from the bot ----------------------------------------------------------
+    async def session_logged(self, session_id: int) -> int:
+        """A session was recorded (patient, staff or invite): write its check-ins."""
+        return await self.manager.schedule_session(session_id)
+
+    async def session_cancelled(self, session_id: int) -> int:
+        """A session was cancelled: cancel its open check-ins."""
+        return await self.manager.cancel_session(session_id)
+
+    async def patient_linked(self, patient_id: int) -> int:
+        """A patient linked Telegram, or changed their zone: (re)plan their check-ins."""
+        return await self.manager.replan_patient(patient_id)
+
+    async def stop(self, patient_id: int) -> int:
+        """/stop: pause the patient's check-ins."""
+        return await self.manager.pause_patient(patient_id)
+
+    async def resume(self, patient_id: int) -> int:
+        """/resume: re-queue the patient's paused check-ins that can still be useful."""
+        return await self.manager.resume_patient(patient_id)
+
+    async def report_raised(self, report: ReportInfo) -> int:
+        """A red-flag report (e.g. triage of a free-text reply): hold that session's rows."""
+        return await self.manager.hold_for_report(report.session_id, report.id)
+
+    async def report_resolved(self, report_id: int) -> int:
+        """Staff resolved a report: release the rows it held."""
+        return await self.manager.release_report_hold(report_id)
+
+    async def answer(self, telegram_id: int, data: str) -> AnswerOutcome:
+        """Handle a "ci:<id>:<choice>" button press from `telegram_id`."""
+        parsed = parse_callback(data)
+        if parsed is None:
+            return AnswerOutcome(False)
+        result = await self.manager.answer(telegram_id, *parsed)
+        if not result.ok:
+            return AnswerOutcome(True, None, result=result)
+        reports: list[ReportInfo] = []
+        if not result.repeated:
+            reports = await self._effects(telegram_id, result)
+        return AnswerOutcome(True, result.reply, reports, result)
+
+    async def _effects(self, telegram_id: int, result: AnswerResult) -> list[ReportInfo]:
+        assert result.step is not None
+        where = f"check-in {result.step.id} (day {result.step.day})"
+        if result.action is Action.PROBLEM:
+            report = await self.repo.create_report(
+                telegram_id, ReportKind.CHECKIN, f"{where}: answered \"{result.label}\"",
+                day=result.step.day, reason=result.step.message)
+            await self.manager.hold_for_report(result.session_id, report.id)
+            return [report]
+        if result.action is Action.BOOK:
+            report = await self.repo.create_report(
+                telegram_id, ReportKind.QUESTION,
+                f"{where}: please contact the patient to book their next session")
+            return [report]
+        return []
+
+    async def list(self, **filters: object) -> list[CheckinInfo]:
+        """`CheckinManager.list` passthrough for staff tools."""
+        return await self.manager.list(**filters)  # type: ignore[arg-type]
+
+
+def format_summary(failed: list[CheckinInfo], silent: list[CheckinInfo],
+                   now: dt.datetime) -> str | None:
+    """The daily staff-chat summary (plain text), or None when there is nothing to report."""
+    if not failed and not silent:
+        return None
+    lines = [f"Check-ins, daily summary ({now:%Y-%m-%d %H:%M} UTC)"]
+    if failed:
+        lines.append(f"Not delivered ({len(failed)}):")
+        lines += [f"  #{c.id} {c.patient_name or f'patient {c.patient_id}'}, {c.step}: "
+                  f"{c.status} ({c.last_error or 'no detail'})" for c in failed[:30]]
+    if silent:
+        lines.append(f"No answer after 24 h ({len(silent)}):")
+        lines += [f"  #{c.id} {c.patient_name or f'patient {c.patient_id}'}, {c.step}, sent "
+                  f"{c.sent_at:%Y-%m-%d %H:%M}" for c in silent[:30] if c.sent_at]
+    more = max(0, len(failed) - 30) + max(0, len(silent) - 30)
+    if more:
+        lines.append(f"... and {more} more: run `aftercare checkins`")
+    return "\n".join(lines)
+
+
+async def daily_summary(manager: CheckinManager, now: dt.datetime | None = None) -> str | None:
+    """Failures and expiries of the last day, and check-ins unanswered for a day."""
+    now = now or manager.clock()
+    failed, silent = await manager.needs_attention(now - dt.timedelta(days=1), now)
+    return format_summary(failed, silent, now)

@@ -1,0 +1,57 @@
+"""The bot's CLI sub-commands as a user runs them: run, patient invite, session add."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def aftercare(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
+    clean.update(env, PYTHONPATH=str(REPO_ROOT))
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
+                          text=True, cwd=tmp_path, env=clean, timeout=60)
+
+
+def test_run_without_a_token_explains_and_exits_2(tmp_path: Path) -> None:
+    result = aftercare(tmp_path, "run")
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN: missing" in result.stderr
+
+
+def test_run_with_bad_settings_lists_every_problem(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("AFTERCARE_TIMEZONE=Mars/Olympus\n")
+    result = aftercare(tmp_path, "run", TELEGRAM_BOT_TOKEN="123:abc",
+                       AFTERCARE_STAFF_CHAT_ID="the-staff-group")
+    assert result.returncode == 2
+    assert "AFTERCARE_TIMEZONE=Mars/Olympus" in result.stderr  # read from .env
+    assert "AFTERCARE_STAFF_CHAT_ID=the-staff-group" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invite_then_session_add(tmp_path: Path) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    invite = aftercare(tmp_path, "patient", "invite", "--name", "Ana",
+                       AFTERCARE_DATABASE_URL=db, AFTERCARE_BOT_USERNAME="glow_bot")
+    assert invite.returncode == 0, invite.stderr
+    assert re.fullmatch(r"https://t\.me/glow_bot\?start=[A-Za-z0-9_-]{10,64}\n", invite.stdout)
+
+    missing = aftercare(tmp_path, "session", "add", "--telegram-id", "42",
+                        AFTERCARE_DATABASE_URL=db)
+    assert missing.returncode == 1 and "no patient with Telegram id 42" in missing.stderr
+
+    future = aftercare(tmp_path, "patient", "invite", "--name", "Bo", "--session-date",
+                       "2999-01-01", AFTERCARE_DATABASE_URL=db, AFTERCARE_BOT_USERNAME="glow_bot")
+    assert future.returncode == 2 and "in the future" in future.stderr
+
+
+def test_invite_needs_a_bot_username(tmp_path: Path) -> None:
+    result = aftercare(tmp_path, "patient", "invite", "--name", "Ana",
+                       AFTERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    assert result.returncode == 2 and "AFTERCARE_BOT_USERNAME" in result.stderr

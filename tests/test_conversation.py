@@ -1,0 +1,174 @@
+"""Tests of `bot.conversation.Conversation` without Telegram: plain values in, replies out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.config import load_settings
+from bot.conversation import Conversation, Reply
+from knowledge.advisor import Advisor, Clinic
+from storage import Database
+
+NOW = dt.datetime(2026, 6, 15, 22, 30, tzinfo=dt.UTC)  # already 16 June in Auckland
+STAFF = -100500
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def advisor() -> Advisor:
+    return Advisor.load(None, Clinic(name="Glow & Co"))
+
+
+@pytest.fixture
+async def conv(advisor: Advisor) -> AsyncIterator[Conversation]:
+    settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF, AFTERCARE_STAFF_IDS="77",
+                             AFTERCARE_TIMEZONE="Europe/London",
+                             AFTERCARE_BOT_USERNAME="glow_bot")
+    db = await Database.connect("sqlite+aiosqlite:///:memory:")
+    try:
+        yield Conversation(db.repository(), advisor, settings, Clock())
+    finally:
+        await db.close()
+
+
+def patient_texts(replies: list[Reply]) -> list[str]:
+    return [r.text for r in replies if r.to_chat is None and not r.notice]
+
+
+def staff_texts(replies: list[Reply]) -> list[str]:
+    return [r.text for r in replies if r.to_chat == STAFF]
+
+
+async def consent(conv: Conversation, user: int, name: str = "Ana") -> None:
+    await conv.start(user, user, name)
+    await conv.callback(user, user, name, "consent:yes")
+
+
+async def test_clinic_name_is_escaped_in_replies(conv: Conversation) -> None:
+    (welcome,) = await conv.start(1, 1, "Ana")
+    assert "Glow &amp; Co" in welcome.text
+
+
+async def test_nothing_is_logged_before_consent_but_red_flags_are_reported(
+        conv: Conversation) -> None:
+    await conv.start(1, 1, "Ana")
+    replies = await conv.message(1, 1, "Ana", "my lips are swelling")
+    assert patient_texts(replies)[0].startswith("⚠️")
+    (alert,) = staff_texts(replies)
+    assert alert.startswith("EMERGENCY") and "my lips are swelling" in alert
+    await conv.log.flush()
+    assert await conv.repo.count_messages(1) == 0
+    (report,) = await conv.repo.open_reports()
+    assert report.urgency == "emergency" and report.day is None
+
+
+async def test_recovery_day_uses_the_patients_time_zone(conv: Conversation) -> None:
+    await consent(conv, 2)
+    await conv.repo.add_session(dt.date(2026, 6, 15), "staff", telegram_id=2)
+    (london,) = await conv.message(2, 2, "Ana", "can I wear makeup?")
+    assert "treatment day" in london.text  # still 15 June in London
+    await conv.repo.set_timezone(2, "Pacific/Auckland")
+    (auckland,) = await conv.message(2, 2, "Ana", "can I wear makeup?")
+    assert "day 1" in auckland.text
+
+
+async def test_handoff_uses_the_question_kept_server_side(conv: Conversation) -> None:
+    await consent(conv, 3)
+    (reply,) = await conv.message(3, 3, "Ana", "cream")
+    assert ("None of these — ask the clinic", "handoff") in reply.buttons[-1]
+    replies = await conv.callback(3, 3, "Ana", "handoff")
+    (alert,) = staff_texts(replies)
+    assert "cream" in alert and alert.startswith("QUESTION")
+    (again,) = await conv.callback(3, 3, "Ana", "handoff")
+    assert again.notice and "Already done" in again.text
+
+
+async def test_handoff_without_a_question_asks_for_one(conv: Conversation) -> None:
+    (reply,) = await conv.callback(4, 4, "Ana", "handoff")
+    assert "type your question first" in reply.text
+    assert await conv.repo.open_reports() == []
+
+
+async def test_stale_or_forged_callback_data_is_harmless(conv: Conversation) -> None:
+    for data in ("", "nonsense", "kb:", "delete:maybe", "session:tomorrow", "consent:perhaps"):
+        replies = await conv.callback(5, 5, "Ana", data)
+        assert replies and all(r.to_chat is None for r in replies), data
+    (unknown,) = await conv.callback(5, 5, "Ana", "kb:no_such_entry")
+    assert "no longer available" in unknown.text
+
+
+async def test_typed_dates_and_their_errors(conv: Conversation) -> None:
+    await consent(conv, 6)
+    await conv.callback(6, 6, "Ana", "session:other")
+    (bad,) = await conv.message(6, 6, "Ana", "31/02")
+    assert "couldn't read that date" in bad.text
+    (ok,) = await conv.message(6, 6, "Ana", "2026-06-10")
+    assert "2026-06-10" in ok.text and "day 5" in ok.text
+    (question,) = await conv.message(6, 6, "Ana", "2026-06-11")  # no longer waiting for a date
+    assert "2026-06-11" not in question.text
+
+
+async def test_a_question_while_waiting_for_a_date_is_still_answered(
+        conv: Conversation) -> None:
+    await consent(conv, 7)
+    await conv.callback(7, 7, "Ana", "session:other")
+    replies = await conv.message(7, 7, "Ana", "my lips are swelling")
+    assert patient_texts(replies)[0].startswith("⚠️") and staff_texts(replies)
+
+
+async def test_same_day_session_pressed_twice_is_logged_once(conv: Conversation) -> None:
+    await consent(conv, 8)
+    await conv.callback(8, 8, "Ana", "session:today")
+    (again,) = await conv.callback(8, 8, "Ana", "session:today")
+    assert again.notice and "Already logged" in again.text
+    patient = await conv.repo.get_patient(8)
+    assert patient is not None
+    assert len(await conv.repo.list_sessions(patient.id)) == 1
+
+
+async def test_delete_then_mydata_shows_nothing(conv: Conversation) -> None:
+    await consent(conv, 9)
+    await conv.message(9, 9, "Ana", "can I wear makeup?")
+    (confirm,) = await conv.command(9, 9, "Ana", "delete")
+    assert [d for row in confirm.buttons for _, d in row] == ["delete:yes", "delete:no"]
+    await conv.callback(9, 9, "Ana", "delete:yes")
+    (twice,) = await conv.callback(9, 9, "Ana", "delete:yes")
+    assert twice.notice and "Already done" in twice.text
+    (mydata,) = await conv.command(9, 9, "Ana", "mydata")
+    assert "nothing stored" in mydata.text
+
+
+async def test_very_long_message_is_answered_in_parts_under_the_limit(
+        conv: Conversation) -> None:
+    text = "word " * 1000 + "my lips are swelling"
+    replies = await conv.message(10, 10, "Ana", text)
+    assert patient_texts(replies)[0].startswith("⚠️")
+    assert all(len(r.text) <= 4096 for r in replies)
+
+
+async def test_staff_commands_need_a_staff_id(conv: Conversation) -> None:
+    (refused,) = await conv.command(11, 11, "Eve", "invite", ["Bea"])
+    assert "staff only" in refused.text
+    (link,) = await conv.command(77, STAFF, "Sam", "invite", ["Bea", "Li", "2026-06-14"])
+    assert "https://t.me/glow_bot?start=" in link.text and "Bea Li" in link.text
+    (future,) = await conv.command(77, STAFF, "Sam", "addsession", ["11", "2027-01-01"])
+    assert "in the future" in future.text
+
+
+async def test_media_with_caption_reads_the_caption(conv: Conversation) -> None:
+    replies = await conv.media(12, 12, "Ana", "photo", "my lips are swelling")
+    texts = patient_texts(replies)
+    assert texts[0].startswith("⚠️") and "can't look at photos" in texts[-1]
+    (sticker,) = await conv.media(12, 12, "Ana", "sticker")
+    assert "only read text" in html.unescape(sticker.text)

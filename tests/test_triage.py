@@ -1,0 +1,548 @@
+"""Red-flag triage: each §3 red flag, negation, hedging, day rules, normal symptoms, questions,
+the staff reason line, and errors for a malformed rules file."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from knowledge.triage import Triage, TriageDecision, TriageFileError, load_triage
+
+EMERGENCY, URGENT = "emergency", "urgent"
+
+
+@pytest.fixture(scope="module")
+def triage() -> Triage:
+    return load_triage()
+
+
+# ------------------------------------------------------------------ EMERGENCY (§3)
+EMERGENCY_CASES = [
+    # the guidance's "Patients say" lines
+    ("lips swelling and throat feels tight", 0, "airway_swelling"),
+    ("cant breathe properly", None, "breathing_difficulty"),
+    ("tongue feels huge", 1, "airway_swelling"),
+    ("wheezy since the numbing cream", 0, "breathing_difficulty"),
+    ("hives everywhere and i feel faint", 1, "collapse_or_confusion"),
+    ("she's gasping, lips look blue", 0, "breathing_difficulty"),
+    # own phrasings, sloppy typing included
+    ("my lip is swelling up", 2, "airway_swelling"),
+    ("swollen lips and tongue 😳", None, "airway_swelling"),
+    ("my throat is closing up", 0, "airway_swelling"),
+    ("Throat feels tight", 1, "airway_swelling"),
+    ("its really hard to swallow", 0, "airway_swelling"),
+    ("having trouble speaking", None, "airway_swelling"),
+    ("my voice has gone hoarse", 1, "airway_swelling"),
+    ("my tounge is swolen", 0, "airway_swelling"),
+    ("I can't breathe", 0, "breathing_difficulty"),
+    ("i cant breath", None, "breathing_difficulty"),
+    ("struggling to catch my breath", 1, "breathing_difficulty"),
+    ("short of breath and chest feels tight", 0, "breathing_difficulty"),
+    ("he is choking", None, "breathing_difficulty"),
+    ("her lips are turning blue", 0, "blue_or_grey_skin"),
+    ("skin has gone grey", None, "blue_or_grey_skin"),
+    ("i fainted in the bathroom", 1, "collapse_or_confusion"),
+    ("my mum collapsed", 2, "collapse_or_confusion"),
+    ("he passed out", None, "collapse_or_confusion"),
+    ("she seems confused and really drowsy", 1, "collapse_or_confusion"),
+    ("fever of 39 and my heart is racing", 3, "fever_with_systemic_signs"),
+    ("feverish, cold and clammy", None, "fever_with_systemic_signs"),
+    ("the redness is spreading really fast", 4, "redness_spreading_fast"),
+    ("redness spreading by the hour", 1, "redness_spreading_fast"),
+    ("i suddenly cant see out of my left eye", 0, "vision_loss"),
+    ("lost my vision in one eye", None, "vision_loss"),
+]
+
+
+@pytest.mark.parametrize(("text", "day", "sign"), EMERGENCY_CASES)
+def test_emergency_signs(triage: Triage, text: str, day: int | None, sign: str) -> None:
+    decision = triage.assess(text, day)
+    assert decision.urgency == EMERGENCY, decision.reason
+    assert decision.sign == sign
+    assert decision.escalate
+    assert not decision.routine_review
+
+
+# ------------------------------------------------------------------ URGENT (§3 table)
+URGENT_CASES = [
+    # the guidance's "Patients say" lines
+    ("yellow crusty stuff on my cheek", 3, "infection_crust"),
+    ("pus from a few spots", 4, "infection_pus"),
+    ("hotter and more swollen than yesterday", 4, "swelling_increasing"),
+    ("redness went away but it's back and throbbing", 4, "redness_returned"),
+    ("red streaks down my neck", None, "red_streaks"),
+    ("38.5 and shivery", 2, "fever"),
+    ("blisters on my lip that tingle", 2, "cold_sore"),
+    ("still bright red on day 6", 6, "redness_lasting"),
+    ("bleeding won't stop", 0, "bleeding_not_stopping"),
+    ("eye red and blurry", 1, "eye_problem"),
+    ("dark patches where they needled", None, "dark_patches"),
+    ("raised lines on my forehead", None, "scarring"),
+    # infection
+    ("theres puss coming out of one spot", 3, "infection_pus"),
+    ("honey coloured crusts on my chin", 2, "infection_crust"),
+    ("crusts look yellow", None, "infection_crust"),
+    ("its oozing clear stuff", 3, "infection_oozing"),
+    ("still weeping on day 2", 2, "infection_oozing"),
+    ("it smells really bad", 3, "infection_smell"),
+    ("red lines spreading up my neck", 3, "red_streaks"),
+    ("i have a fever", 1, "fever"),
+    ("temp of 39", None, "fever"),
+    ("38,5c this morning", 2, "fever"),
+    ("101F", None, "fever"),
+    ("thermometer says 102 degrees", 3, "fever"),
+    ("got the chills tonight", 1, "fever"),
+    ("the redness is spreading to my neck", 3, "redness_worsening"),
+    ("its getting worse not better", None, "redness_worsening"),
+    ("redder than yesterday", 4, "redness_worsening"),
+    ("swelling went down but now its come back", 3, "redness_returned"),
+    ("hot and painful", None, "heat_and_pain"),
+    ("it feels hot to the touch and sore", 3, "heat_and_pain"),
+    # lasting redness or swelling
+    ("my face is still really red", 5, "redness_lasting"),
+    ("still swollen", 6, "swelling_lasting"),
+    ("swelling is getting worse", 3, "swelling_increasing"),
+    ("my eye is swollen shut", 1, "eye_swollen_shut"),
+    ("i cant open my right eye", 2, "eye_swollen_shut"),
+    # pain
+    ("the pain is unbearable", 1, "pain_severe"),
+    ("pain is 8/10", 0, "pain_severe"),
+    ("it hurts more than yesterday", 2, "pain_increasing"),
+    ("more painful today", 3, "pain_increasing"),
+    ("paracetamol isn't helping the pain", 1, "pain_not_helped"),
+    ("painkillers dont do anything", None, "pain_not_helped"),
+    # blisters and cold sores
+    ("there are blisters on my cheek", 1, "blisters"),
+    ("little blistery bumps", None, "blisters"),
+    ("tingling on my upper lip", 2, "cold_sore"),
+    ("i think i have a cold sore coming", 1, "cold_sore"),
+    ("blisters on my eyelid", 2, "eyelid_blisters"),
+    # rashes and reactions
+    ("hives spreading on my neck", 1, "rash_or_hives"),
+    ("raised itchy rash on my cheeks", 2, "rash_or_hives"),
+    ("my skin is raw and burning after the vitamin c serum", 2, "product_reaction"),
+    ("i think im having an allergic reaction", None, "rash_or_hives"),
+    # bleeding and bruising
+    ("still bleeding after 10 minutes of pressure", 0, "bleeding_not_stopping"),
+    ("it keeps bleeding", 0, "bleeding_not_stopping"),
+    ("started bleeding again today", 4, "bleeding_new"),
+    ("the bruise keeps growing", 3, "bruise_growing"),
+    # eyes
+    ("my eye hurts", 1, "eye_problem"),
+    ("got serum in my eye and it still stings", 0, "eye_problem"),
+    ("discharge coming from my eye", 2, "eye_problem"),
+    ("my eyes are streaming", 1, "eye_problem"),
+    ("blurred vision since this morning", 2, "eye_problem"),
+    # healing, pigment, scars
+    ("there are still raw open areas", 8, "raw_not_healing"),
+    ("one patch hasn't healed", 10, "raw_not_healing"),
+    ("hard lumps under the skin", 21, "hard_lumps"),
+    ("brown patches on my cheeks", 14, "dark_patches"),
+    ("i can see a grid pattern on my forehead", 10, "scarring"),
+    ("tram track lines on my cheek", None, "scarring"),
+]
+
+
+@pytest.mark.parametrize(("text", "day", "sign"), URGENT_CASES)
+def test_urgent_signs(triage: Triage, text: str, day: int | None, sign: str) -> None:
+    decision = triage.assess(text, day)
+    assert decision.urgency == URGENT, decision.reason
+    assert decision.sign == sign
+    assert decision.escalate
+    assert not decision.routine_review
+
+
+def test_emergency_outranks_urgent(triage: Triage) -> None:
+    decision = triage.assess("pus on my cheek and my lips are swelling", 4)
+    assert decision.urgency == EMERGENCY
+    assert decision.sign == "airway_swelling"
+    assert "infection_pus" in decision.others
+
+
+# ------------------------------------------------------------------ negation
+NEGATED = [
+    ("no pus", 3),
+    ("no fever", 2),
+    ("breathing is fine", 1),
+    ("not swollen", 5),
+    ("without any blisters", 2),
+    ("no pus, no fever, just a bit red", 1),
+    ("my lips aren't swollen", 0),
+    ("no trouble breathing", 0),
+    ("i don't have a temperature", 3),
+    ("it isn't oozing", 3),
+    ("it doesnt smell", 4),
+    ("no longer bleeding", 0),
+    ("hasn't got any yellow crust", 4),
+    ("never had a fever", 2),
+    ("neither pus nor fever", 3),
+    ("not hot or painful", 4),
+    ("the swelling has gone down", 6),
+    ("redness has completely faded", 5),
+    ("no redness spreading", 4),
+    ("my throat isnt tight", 0),
+    ("the bleeding has stopped", 0),
+    ("temp is 37.2", None),
+]
+
+
+@pytest.mark.parametrize(("text", "day"), NEGATED)
+def test_negated_signs_are_cancelled(triage: Triage, text: str, day: int | None) -> None:
+    decision = triage.assess(text, day)
+    assert decision.urgency is None, decision.reason
+    assert not decision.routine_review
+
+
+def test_negation_does_not_reach_the_next_clause(triage: Triage) -> None:
+    decision = triage.assess("no fever but there's pus coming out", 3)
+    assert decision.sign == "infection_pus"
+
+
+def test_negation_does_not_cross_and_with_a_new_subject(triage: Triage) -> None:
+    decision = triage.assess("not itchy and my lip is swelling", 1)
+    assert decision.urgency == EMERGENCY
+
+
+# ------------------------------------------------------------------ hedging never cancels
+HEDGED = [
+    (
+        "I don't think it's infected but there's yellow crust spreading",
+        None,
+        URGENT,
+        "infection_crust",
+    ),
+    ("probably nothing but my lip is swelling", None, EMERGENCY, "airway_swelling"),
+    ("not sure if this is pus", 3, URGENT, "infection_pus"),
+    ("i dont want to bother you but there's pus", 3, URGENT, "infection_pus"),
+    ("it's probably nothing, just some red streaks", 2, URGENT, "red_streaks"),
+    ("not sure if it's normal but I can't breathe properly", 0, EMERGENCY, "breathing_difficulty"),
+    ("I don't know if it's related but my tongue feels huge", 1, EMERGENCY, "airway_swelling"),
+    ("not a big deal but I've got a fever of 38.6", 2, URGENT, "fever"),
+    ("no idea why but i feel faint", 1, EMERGENCY, "collapse_or_confusion"),
+    ("no its worse than yesterday", 4, URGENT, "redness_worsening"),
+]
+
+
+@pytest.mark.parametrize(("text", "day", "urgency", "sign"), HEDGED)
+def test_hedging_does_not_cancel(
+    triage: Triage, text: str, day: int | None, urgency: str, sign: str
+) -> None:
+    decision = triage.assess(text, day)
+    assert (decision.urgency, decision.sign) == (urgency, sign), decision.reason
+
+
+def test_infected_alone_is_not_a_red_flag(triage: Triage) -> None:
+    assert triage.assess("i don't think it's infected", None).urgency is None
+
+
+# ------------------------------------------------------------------ day rules (§3, §2.11)
+# (text, day, urgency, routine_review)
+DAY_RULES = [
+    # strong redness: normal days 0-2, routine review days 3-4, urgent day 5+, not a flag on its own
+    ("really red", 1, None, False),
+    ("really red", 3, None, True),
+    ("really red", 4, None, True),
+    ("really red", 5, URGENT, False),
+    ("really red", 6, URGENT, False),
+    ("really red", None, None, False),
+    ("still red and not improving", 3, None, True),
+    # worse / spreading redness: urgent from day 3 and when the day is unknown
+    ("the redness is worse and spreading", 1, None, False),
+    ("the redness is worse and spreading", 3, URGENT, False),
+    ("the redness is worse and spreading", 4, URGENT, False),
+    ("the redness is worse and spreading", 5, URGENT, False),
+    ("the redness is worse and spreading", 6, URGENT, False),
+    ("the redness is worse and spreading", None, URGENT, False),
+    # swelling still there
+    ("still swollen", 1, None, False),
+    ("still swollen", 3, None, True),
+    ("still swollen", 4, None, True),
+    ("still swollen", 5, URGENT, False),
+    ("still swollen", 6, URGENT, False),
+    ("still swollen", None, None, False),
+    # swelling increasing
+    ("swelling is getting worse", 1, None, False),
+    ("swelling is getting worse", 3, URGENT, False),
+    ("swelling is getting worse", 4, URGENT, False),
+    ("swelling is getting worse", 6, URGENT, False),
+    ("swelling is getting worse", None, URGENT, False),
+    # hot and painful
+    ("hot and painful", 1, None, False),
+    ("hot and painful", 4, URGENT, False),
+    # oozing only counts after day 1
+    ("its oozing", 1, None, False),
+    ("its oozing", 2, URGENT, False),
+    # faint pinkness late is a routine review, early it is normal
+    ("still a bit pink", 6, None, True),
+    ("still a bit pink", 1, None, False),
+    ("a bit red", 3, None, False),
+]
+
+
+@pytest.mark.parametrize(("text", "day", "urgency", "review"), DAY_RULES)
+def test_day_rules(
+    triage: Triage, text: str, day: int | None, urgency: str | None, review: bool
+) -> None:
+    decision = triage.assess(text, day)
+    assert decision.urgency == urgency, decision.reason
+    assert decision.routine_review is review, decision.reason
+    assert decision.escalate is (urgency is not None)
+
+
+def test_routine_review_names_the_sign_but_does_not_escalate(triage: Triage) -> None:
+    decision = triage.assess("still really red", 4)
+    assert decision.sign == "redness_not_improving"
+    assert decision.routine_review and not decision.escalate
+
+
+# ------------------------------------------------------------------ normal things do not escalate
+NORMAL = [
+    ("a bit red and tight", 0),
+    ("a bit red and tight", 2),
+    ("flaky and itchy", 3),
+    ("tiny dots of blood", 0),
+    ("small spots on my chin", 4),
+    ("puffy eyes this morning", 1),
+    ("stings a bit", 0),
+    ("can i wear makeup", 1),
+    ("when can i go to the gym", 2),
+    ("is it normal to be red", 1),
+    ("really red is that normal", 1),
+    ("i look sunburnt", 0),
+    ("skin feels tight", 1),
+    ("so dry", 3),
+    ("peeling round my nose", 4),
+    ("feels like sandpaper", 3),
+    ("little scabs on my forehead", 2),
+    ("bruise under my eye", 2),
+    ("a few white bumps", 5),
+    ("my face is sore", 0),
+    ("can i take ibuprofen", 1),
+    ("can i have a glass of red wine tonight", 6),
+    ("is a hot shower ok", 3),
+    ("still pink", 3),
+    ("feels warm", 0),
+    ("i'm a bit confused about when to use sunscreen", 2),
+    ("can i use my retinol again", 8),
+    ("no difference yet", 14),
+    ("thanks, all good 👍", 3),
+    ("spreading moisturiser on it now", 4),
+    ("my back is sore from the gym", 5),
+    ("should i come back for another session in 4 weeks", 20),
+    ("will it help my dark spots", None),
+    ("I get cold sores sometimes, should I take something before?", None),
+    ("swelling is going down nicely", 5),
+    ("its 38 years since my last facial", None),
+]
+
+
+@pytest.mark.parametrize(("text", "day"), NORMAL)
+def test_normal_symptoms_do_not_escalate(triage: Triage, text: str, day: int | None) -> None:
+    decision = triage.assess(text, day)
+    assert not decision.escalate, decision.reason
+    assert decision.urgency is None
+
+
+# ------------------------------------------------------------------ hypothetical questions
+HYPOTHETICAL = [
+    ("what should i do if i get a fever?", 1),
+    ("what if my lips swell?", 0),
+    ("what are the signs of infection", None),
+    ("how do i know if it's infected", 3),
+    ("if i get blisters should i call you", 2),
+    ("can microneedling cause scarring?", None),
+    ("what does an infection look like", 4),
+    ("how long does the swelling last", 5),
+    ("what happens if it starts bleeding again", 3),
+    ("signs of infection to look out for: pus, fever, spreading redness?", None),
+]
+
+
+@pytest.mark.parametrize(("text", "day"), HYPOTHETICAL)
+def test_hypothetical_questions_do_not_escalate(triage: Triage, text: str, day: int | None) -> None:
+    decision = triage.assess(text, day)
+    assert not decision.escalate, decision.reason
+
+
+def test_report_after_a_hypothetical_sentence_still_counts(triage: Triage) -> None:
+    decision = triage.assess("what are the signs of infection? there's pus on my chin", 3)
+    assert decision.sign == "infection_pus"
+
+
+def test_report_phrased_as_a_question_still_counts(triage: Triage) -> None:
+    assert triage.assess("is it normal to have pus?", 3).urgency == URGENT
+
+
+# ------------------------------------------------------------------ reason, evidence, API
+def test_reason_names_sign_rule_day_and_words(triage: Triage) -> None:
+    decision = triage.assess("the redness is spreading to my neck", 4)
+    assert decision.rule.endswith("(day 4)")
+    assert "redness_worsening" in decision.reason
+    assert "day 4" in decision.reason
+    assert "spreading" in decision.evidence
+    assert decision.evidence in decision.reason
+
+
+def test_reason_with_unknown_day(triage: Triage) -> None:
+    decision = triage.assess("pus from a few spots", None)
+    assert "infection_pus" in decision.reason
+    assert "day unknown" in decision.reason
+
+
+def test_evidence_quotes_the_patient(triage: Triage) -> None:
+    decision = triage.assess("I don't think it's infected but there's yellow crust spreading", 3)
+    assert "yellow crust spreading" in decision.evidence
+
+
+def test_no_flag_decision(triage: Triage) -> None:
+    decision = triage.assess("can i wear makeup", 2)
+    assert decision == TriageDecision(day=2)
+    assert decision.sign is None and decision.rule == "" and decision.evidence == ""
+    assert decision.reason == "no red flag (day 2)"
+
+
+def test_decision_is_frozen(triage: Triage) -> None:
+    decision = triage.assess("pus", 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decision.urgency = None  # type: ignore[misc]
+
+
+def test_empty_message(triage: Triage) -> None:
+    assert not triage.assess("", 1).escalate
+
+
+# ------------------------------------------------------------------ malformed rules file
+VALID_HEAD = """\
+version: 1
+fever: {celsius: 38.0, fahrenheit: 100.4, context: 'temp', not_after: 'x', not_before: 'y'}
+language:
+  spellings: {puss: pus}
+  hedges: ['probably nothing']
+  negations: ['\\bno\\b']
+  clause_breaks: [',']
+  sentence_breaks: ['[.?!]']
+  hypothetical: ['what if']
+  hypothetical_ends: ['but']
+  cancelled_after: '\\s*gone'
+vocab:
+  pus: 'pus'
+signs:
+"""
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(VALID_HEAD + body, encoding="utf-8")
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, start=1) if needle in line)
+
+
+def test_minimal_valid_file_loads_and_works(tmp_path: Path) -> None:
+    path = _write(tmp_path, "  - {id: pus, tier: urgent, rule: pus, patterns: ['\\b<pus>\\b']}\n")
+    rules = load_triage(path)
+    assert rules.sign_ids == ("pus",)
+    assert rules.assess("puss on my chin", 2).sign == "pus"
+    assert rules.assess("no puss", 2).sign is None
+
+
+MALFORMED = [
+    ("  - {id: pus, tier: serious, rule: pus, patterns: [pus]}\n", "tier: serious", "unknown tier"),
+    (
+        "  - {id: pus, tier: urgent, rule: pus, patterns: ['(pus']}\n",
+        "(pus",
+        "bad regular expression",
+    ),
+    ("  - {id: pus, tier: urgent, patterns: [pus]}\n", "id: pus", "missing 'rule'"),
+    ("  - {id: pus, tier: urgent, rule: pus, patterns: ['<nope>']}\n", "<nope>", "unknown vocab"),
+    (
+        "  - {id: pus, tier: urgent, rule: pus, colour: red, patterns: [pus]}\n",
+        "colour",
+        "unknown key",
+    ),
+    (
+        (
+            "  - {id: pus, tier: urgent, rule: a, patterns: [pus]}\n"
+            "  - {id: pus, tier: urgent, rule: b, patterns: [pus]}\n"
+        ),
+        "rule: b",
+        "duplicate sign id",
+    ),
+    (
+        "  - id: pus\n    tier: urgent\n    rule: pus\n    days: {from: 5, to: 2}\n    patterns: [pus]\n",
+        "days:",
+        "before days.from",
+    ),
+    ("  - {id: pus, tier: urgent, rule: pus, patterns: [pus]\n", "", "invalid YAML"),
+]
+
+
+@pytest.mark.parametrize(("body", "needle", "reason"), MALFORMED)
+def test_malformed_file_names_file_line_and_reason(
+    tmp_path: Path, body: str, needle: str, reason: str
+) -> None:
+    path = _write(tmp_path, body)
+    with pytest.raises(TriageFileError) as info:
+        load_triage(path)
+    error = info.value
+    assert isinstance(error, ValueError)
+    assert error.path == str(path)
+    assert reason in error.reason
+    assert error.line is not None
+    if needle:
+        assert error.line == _line_of(path, needle)
+    assert str(error).startswith(f"{path}:{error.line}: ")
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(TriageFileError) as info:
+        load_triage(missing)
+    assert str(missing) in str(info.value)
+
+
+def test_packaged_rules_cover_every_tier(triage: Triage) -> None:
+    tiers = {sign.tier for sign in triage.signs}
+    assert tiers == {"emergency", "urgent", "review"}
+    assert triage.path.endswith("triage.yaml")
+
+
+# ------------------------------------------------------------------ questions the KB answers
+KB_NOT_TRIAGE = [
+    ("i have a cold sore can i still come in", None),
+    ("cold sore on my lip before my appointment", None),
+    ("i get fever blisters", None),
+    ("keloid scars", None),
+    ("dark mark under eye after needling", None),
+    ("will i be red for my meeting tomorrow", 6),
+    ("when can i have a chemical peel", 10),
+]
+
+
+@pytest.mark.parametrize(("text", "day"), KB_NOT_TRIAGE)
+def test_faq_questions_are_left_to_the_kb(triage: Triage, text: str, day: int | None) -> None:
+    decision = triage.assess(text, day)
+    assert decision.sign is None, decision.reason
+
+
+# ------------------------------------------------------------------ clause edge cases
+CLAUSE_EDGES = [
+    ("nothing like pus", 3, None),
+    ("what if it's infected, there's yellow crust", 3, "infection_crust"),
+    ("she's not eating and has a fever", 2, "fever"),
+    ("my lips are fine but throat feels tight", 0, "airway_swelling"),
+    ("is 37.8 a fever?", None, None),
+    ("my temp is 39, is that a fever?", None, "fever"),
+    ("I'm 38 and this is my first treatment", None, None),
+    ("i have a cold sore", 2, "cold_sore"),
+]
+
+
+@pytest.mark.parametrize(("text", "day", "sign"), CLAUSE_EDGES)
+def test_clause_edge_cases(triage: Triage, text: str, day: int | None, sign: str | None) -> None:
+    assert triage.assess(text, day).sign == sign
