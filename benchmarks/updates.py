@@ -25,14 +25,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from telegram import Update  # noqa: E402
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.app import build_application, running  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from knowledge.advisor import Advisor  # noqa: E402
-from storage import Database  # noqa: E402
-from tests.fake_telegram import FakeTelegram  # noqa: E402
+from bot.app import build_application, running
+from bot.config import load_settings
+from knowledge.advisor import Advisor
+from storage import Database
+from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:BENCH-token"
 QUESTIONS = ["can I wear makeup?", "when can I go to the gym", "is redness normal",

@@ -16,11 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from datetime import time as dt_time
 from typing import Any
-
-from collections.abc import Awaitable
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import TelegramError
@@ -33,6 +32,7 @@ from knowledge.advisor import Advisor
 from storage import Database, utcnow
 
 log = logging.getLogger(__name__)
+CONCURRENCY = 8
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -95,6 +95,7 @@ def build_application(settings: Settings, db: Database, advisor: Advisor,
         .base_url(settings.bot_api_url)
         .base_file_url(settings.base_file_url)
         .rate_limiter(limiter)
+        .concurrent_updates(PerUserUpdateProcessor(CONCURRENCY))
         .post_init(register_commands)
         .build()
     )
@@ -102,7 +103,46 @@ def build_application(settings: Settings, db: Database, advisor: Advisor,
                                                 clock)
     app.bot_data["settings"] = settings
     register_handlers(app)
+    attach_checkins(app, settings, clock)
     return app
+
+
+def attach_checkins(app: AnyApplication, settings: Settings, clock: Clock = utcnow) -> None:
+    """Plug the check-in scheduler in: the conversation plans rows, the JobQueue is the clock
+    that wakes the dispatcher (nothing is stored in it), and staff get a daily summary."""
+    from scheduler.careplan import load_careplan
+    from scheduler.service import CheckinService
+    from scheduler.telegram_sender import TelegramSender
+
+    conversation: Conversation = app.bot_data["conversation"]
+    service = CheckinService(conversation.repo, load_careplan(), settings.timezone, clock=clock)
+    service.attach_sender(TelegramSender(app.bot))
+    conversation.checkins = service
+    app.bot_data["checkins"] = service
+    if app.job_queue is None:
+        log.warning("no JobQueue (python-telegram-bot[job-queue] missing): check-ins not sent")
+        return
+    every = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+
+    async def tick(_context: Any) -> None:
+        await service.tick()
+
+    app.job_queue.run_repeating(tick, interval=5, first=1, name="checkins",
+                                job_kwargs=every)
+    if settings.staff_chat_id is not None:
+        app.job_queue.run_daily(_staff_summary, time=dt_time(8, 30, tzinfo=settings.tz),
+                                name="checkin-summary", job_kwargs=every)
+
+
+async def _staff_summary(context: Any) -> None:
+    """Daily: failed, expired and unanswered check-ins to the staff chat."""
+    from scheduler.service import daily_summary
+
+    settings: Settings = context.application.bot_data["settings"]
+    service = context.application.bot_data["checkins"]
+    text = await daily_summary(service.manager)
+    if text and settings.staff_chat_id is not None:
+        await context.bot.send_message(settings.staff_chat_id, text)
 
 
 async def register_commands(app: AnyApplication) -> None:
@@ -130,6 +170,8 @@ async def running(app: AnyApplication, settings: Settings) -> AsyncIterator[AnyA
     async with app:
         if app.post_init is not None:
             await app.post_init(app)
+        if "checkins" in app.bot_data:  # re-queue what a previous run left in flight
+            await app.bot_data["checkins"].start()
         await app.start()
         assert app.updater is not None
         if settings.webhook_url:

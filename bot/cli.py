@@ -95,7 +95,7 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 
 def _other_data_problems() -> list[Any]:
-    """Problems in the packaged triage rules and scope file, reported like the KB's."""
+    """Problems in the packaged triage rules, scope file and care plan, reported like the KB's."""
     from knowledge.errors import KBError
     from knowledge.guards import load_scope
     from knowledge.triage import load_triage
@@ -108,6 +108,9 @@ def _other_data_problems() -> list[Any]:
             problems.extend(exc.problems)
         except ValueError as exc:  # triage reports its own located error type
             problems.append(exc)
+    from scheduler.careplan import careplan_problems
+
+    problems += careplan_problems()
     return problems
 
 

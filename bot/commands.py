@@ -157,7 +157,13 @@ async def _add_session(settings: Settings, telegram_id: int, day: dt.date | None
             return 1
         now = dt.datetime.now(dt.UTC)
         chosen = day or local_today(now, settings.tz)
-        await repo.add_session(chosen, SessionSource.STAFF, telegram_id=telegram_id)
+        session = await repo.add_session(chosen, SessionSource.STAFF, telegram_id=telegram_id)
+        from scheduler.careplan import load_careplan
+        from scheduler.manager import CheckinManager
+
+        planned = await CheckinManager(db.sessions, load_careplan(),
+                                       settings.timezone).schedule_session(session.id)
+        print(f"{planned} check-in(s) scheduled")
     day_number = recovery_day(chosen, now, settings.tz)
     print(f"treatment on {chosen.isoformat()} recorded for {patient.name or 'the patient'} "
           f"(Telegram id {telegram_id}); today is day {day_number}")
@@ -200,3 +206,7 @@ def register(subparsers: Any) -> None:
     add.add_argument("--date", type=_date, default=None,
                      help="treatment date YYYY-MM-DD (default: today)")
     add.set_defaults(handler=cmd_session_add)
+
+    from scheduler.cli import add_checkins_command
+
+    add_checkins_command(subparsers)

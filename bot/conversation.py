@@ -121,6 +121,7 @@ class Conversation:
         self.messages = messages or Messages.load(advisor.clinic)
         self.bot_username: str | None = settings.bot_username
         self.log = MessageLog(repo)
+        self.checkins: Any = None  # scheduler.service.CheckinService, set by bot/app.py
         self._states: OrderedDict[int, _UserState] = OrderedDict()
         self._warned_groups: set[int] = set()
 
@@ -216,6 +217,8 @@ class Conversation:
             return self.say("invite_expired")
         if not result.ok or result.patient is None:
             return self.say("invite_invalid")
+        if self.checkins is not None:  # the invite's session now has a chat to go to
+            await self.checkins.patient_linked(result.patient.id)
         session = await self.repo.latest_session(result.patient.id)
         if session is not None:
             return self.say("invite_linked_session", date=session.session_date.isoformat())
@@ -280,6 +283,8 @@ class Conversation:
                 user_id, ReportKind.TRIAGE, text, urgency=advice.urgency, day=ctx.day,
                 reason=advice.triage.reason if advice.triage else None, now=self.clock())
             replies += self.notify_staff(report)
+            if self.checkins is not None:  # hold the session's check-ins until resolved
+                await self.checkins.report_raised(report)
         state = self._state(user_id)
         if advice.offer_handoff or advice.suggestions:
             state.last_question, state.last_day, state.handed_off = text, ctx.day, False
@@ -337,7 +342,24 @@ class Conversation:
             return await self._session_choice(user_id, argument)
         if kind == "delete":
             return await self._delete_choice(user_id, argument)
+        if kind == "ci" and self.checkins is not None:
+            return await self._checkin_answer(user_id, data)
         return [self.notice("button_expired")]
+
+    async def _checkin_answer(self, user_id: int, data: str) -> list[Reply]:
+        """A check-in answer button; the service checks the check-in is this user's."""
+        outcome = await self.checkins.answer(user_id, data)
+        if not outcome.reply:
+            return [self.notice("button_expired")]
+        replies = self.html(html.escape(outcome.reply, quote=False))
+        for report in outcome.reports:
+            replies += self.notify_staff(report)
+        return replies
+
+    async def _plan_checkins(self, session: SessionInfo) -> None:
+        """Write the check-ins of a newly logged session (no-op without the scheduler)."""
+        if self.checkins is not None:
+            await self.checkins.session_logged(session.id)
 
     async def _chosen_entry(self, user_id: int, entry_id: str) -> list[Reply]:
         ctx = await self.context(user_id)
@@ -407,8 +429,9 @@ class Conversation:
         if any(s.session_date == chosen for s in existing):
             return [self.notice("session_already", date=chosen.isoformat())]
         try:
-            await self.repo.add_session(chosen, SessionSource.PATIENT, telegram_id=user_id,
-                                        now=self.clock())
+            session = await self.repo.add_session(chosen, SessionSource.PATIENT,
+                                                  telegram_id=user_id, now=self.clock())
+            await self._plan_checkins(session)
         except ConsentRequired:
             return self.say("consent_needed", self.consent_buttons())
         return self.say("session_logged", date=chosen.isoformat(), day=day)
@@ -486,11 +509,17 @@ class Conversation:
     async def _stop(self, user_id: int) -> list[Reply]:
         if not await self.repo.set_checkins_paused(user_id, True):
             return self.say("stop_nothing")
+        patient = await self.repo.get_patient(user_id)
+        if self.checkins is not None and patient is not None:
+            await self.checkins.stop(patient.id)
         return self.say("stopped")
 
     async def _resume(self, user_id: int) -> list[Reply]:
         if not await self.repo.set_checkins_paused(user_id, False):
             return self.say("stop_nothing")
+        patient = await self.repo.get_patient(user_id)
+        if self.checkins is not None and patient is not None:
+            await self.checkins.resume(patient.id)
         return self.say("resumed")
 
     # --- staff ---------------------------------------------------------------------------
@@ -524,8 +553,9 @@ class Conversation:
         if patient is None:
             return self.say("staff_no_patient", telegram_id=telegram_id)
         chosen = chosen or self.today(patient)
-        await self.repo.add_session(chosen, SessionSource.STAFF, telegram_id=telegram_id,
-                                    now=self.clock())
+        session = await self.repo.add_session(chosen, SessionSource.STAFF,
+                                              telegram_id=telegram_id, now=self.clock())
+        await self._plan_checkins(session)
         return self.say("staff_session_added", date=chosen.isoformat(),
                         name=patient.name or self.messages.render("staff_unknown_name"),
                         telegram_id=telegram_id)

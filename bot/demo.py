@@ -151,6 +151,39 @@ class Demo:
             self.show(await tick(now))
 
 
+def attach_demo_checkins(demo: Demo, settings: Settings) -> None:
+    """Check-ins in the terminal: each /advance runs the dispatcher on the simulated clock
+    and shows what it sent (with its answer buttons)."""
+    import html as _html
+
+    from scheduler.careplan import load_careplan
+    from scheduler.dispatcher import DispatcherConfig, OutgoingCheckin
+    from scheduler.service import CheckinService
+
+    outbox: list[Reply] = []
+
+    class _Collect:
+        async def send(self, message: OutgoingCheckin) -> int:
+            buttons = tuple(((label, data),) for label, data in message.buttons)
+            outbox.append(Reply(_html.escape(message.text, quote=False), buttons))
+            return len(outbox)
+
+    conversation = demo.conversation
+    service = CheckinService(conversation.repo, load_careplan(), settings.timezone,
+                             clock=demo.clock,
+                             config=DispatcherConfig(rate_per_second=0, per_chat_interval=0))
+    service.attach_sender(_Collect())
+    conversation.checkins = service
+
+    async def tick(_now: dt.datetime) -> list[Reply]:
+        await service.tick()
+        sent = list(outbox)
+        outbox.clear()
+        return sent
+
+    demo.ticks.append(tick)
+
+
 async def _read_line(source: TextIO) -> str:
     return await asyncio.to_thread(source.readline)
 
@@ -170,6 +203,7 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
             conversation = Conversation(db.repository(clock=clock),
                                         Advisor.load(None, settings.clinic()), settings, clock)
             demo = Demo(conversation, clock, out)
+            attach_demo_checkins(demo, settings)
             out.write(html_to_text(conversation.messages.render("demo.intro")) + "\n")
             interactive = source.isatty()
             demo.show(await conversation.start(demo.user_id, demo.user_id, demo.first_name))

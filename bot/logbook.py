@@ -5,7 +5,7 @@ the bot's throughput. `MessageLog.add` only queues; one background task at a tim
 everything queued so far in a single transaction (`Repository.log_message_batch`, which
 still drops entries of users without consent). `flush()` waits until everything queued is
 written: call it before reading or erasing a patient's data and at shutdown. If the process
-dies, at most the batch being written is lost.
+dies, at most the last ~50 ms of logs (the batch being gathered or written) are lost.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 class MessageLog:
     """A write-behind queue of chat messages for one repository."""
 
-    def __init__(self, repo: Repository) -> None:
+    def __init__(self, repo: Repository, gather_seconds: float = 0.05) -> None:
         self.repo = repo
+        self.gather_seconds = gather_seconds
         self._pending: list[LogEntry] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -39,6 +40,7 @@ class MessageLog:
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
+        await asyncio.sleep(self.gather_seconds)  # let a few exchanges gather into one batch
         while self._pending:
             batch, self._pending = self._pending, []
             try:

@@ -90,7 +90,7 @@ def _mine(checkin_id: int, worker: str) -> Any:
 def _due_ids(now: dt.datetime, limit: int, skip_locked: bool) -> Select[Any]:
     query = (select(T.c.id)
              .where(T.c.status == S.PENDING.value, T.c.due_at <= now, T.c.deliver_until > now)
-             .order_by(T.c.due_at, T.c.id).limit(limit))
+             .order_by(T.c.due_at).limit(limit))  # index order: no sort of all due rows
     return query.with_for_update(skip_locked=True) if skip_locked else query
 
 
@@ -127,8 +127,7 @@ class SqlConnector:
                 log.warning("%d check-in lease(s) ran out: back in the queue", stale.rowcount)
             rows = (await s.execute(
                 update(T)
-                .where(T.c.id.in_(_due_ids(now, limit, self.skip_locked)),
-                       T.c.status == S.PENDING.value)
+                .where(T.c.id.in_(_due_ids(now, limit, self.skip_locked)))
                 .values(status=S.CLAIMED.value, claimed_by=worker, lease_until=now + lease,
                         attempts=T.c.attempts + 1, updated_at=now)
                 .returning(T.c.id, T.c.session_id, T.c.patient_id, T.c.step, T.c.day_offset,

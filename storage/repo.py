@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -261,13 +261,33 @@ class Repository:
     async def patient_and_session(
         self, telegram_id: int
     ) -> tuple[PatientInfo | None, SessionInfo | None]:
-        """The user's patient row and latest not-cancelled session, in one transaction."""
-        async with self.sessions.begin() as s:
-            row = await s.scalar(_by_telegram(telegram_id))
+        """The user's patient row and latest not-cancelled session, in one query.
+
+        Runs for every chat message, so it is a single outer join without ORM identity work.
+        """
+        latest = (
+            select(TreatmentSession.id)
+            .where(
+                TreatmentSession.patient_id == Patient.id,
+                TreatmentSession.cancelled_at.is_(None),
+            )
+            .order_by(TreatmentSession.session_date.desc(), TreatmentSession.id.desc())
+            .limit(1)
+            .correlate(Patient)
+            .scalar_subquery()
+        )
+        query = (
+            select(Patient, TreatmentSession)
+            .outerjoin(TreatmentSession, TreatmentSession.id == latest)
+            .where(Patient.telegram_id == telegram_id)
+            .execution_options(populate_existing=False)
+        )
+        async with self.sessions() as s:
+            row = (await s.execute(query)).first()
             if row is None:
                 return None, None
-            latest = await s.scalar(_latest_session_query(row.id))
-            return _patient_info(row), _session_info(latest) if latest else None
+            patient, session = row
+            return _patient_info(patient), _session_info(session) if session else None
 
     async def get_patient_by_id(self, patient_id: int) -> PatientInfo | None:
         """The patient with this database id, or None."""
@@ -606,6 +626,7 @@ class Repository:
         """Log messages of several users in one transaction; returns how many were stored.
 
         Entries of users without a consenting patient row are dropped, like `log_message`.
+        Uses one multi-row INSERT (no ORM objects): this runs for every chat message.
         """
         ids = {entry.telegram_id for entry in entries}
         if not ids:
@@ -617,23 +638,21 @@ class Repository:
                 )
             )
             patient_ids = {telegram_id: patient_id for telegram_id, patient_id in rows}
-            stored = 0
-            for entry in entries:
-                patient_id = patient_ids.get(entry.telegram_id)
-                if patient_id is None:
-                    continue
-                s.add(
-                    Message(
-                        patient_id=patient_id,
-                        direction=Direction(entry.direction).value,
-                        text=entry.text,
-                        topic=entry.topic,
-                        outcome=Outcome(entry.outcome).value if entry.outcome else None,
-                        created_at=self._now(entry.created_at),
-                    )
-                )
-                stored += 1
-            return stored
+            values = [
+                {
+                    "patient_id": patient_ids[entry.telegram_id],
+                    "direction": Direction(entry.direction).value,
+                    "text": entry.text,
+                    "topic": entry.topic,
+                    "outcome": Outcome(entry.outcome).value if entry.outcome else None,
+                    "created_at": self._now(entry.created_at),
+                }
+                for entry in entries
+                if entry.telegram_id in patient_ids
+            ]
+            if values:
+                await s.execute(insert(Message), values)
+            return len(values)
 
     async def count_messages(self, telegram_id: int) -> int:
         """Number of logged messages for this user (0 when unknown)."""

@@ -16,7 +16,7 @@ def aftercare(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedPro
              if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
     clean.update(env, PYTHONPATH=str(REPO_ROOT))
     return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
-                          text=True, cwd=tmp_path, env=clean, timeout=60)
+                          text=True, cwd=tmp_path, env=clean, timeout=60, check=False)
 
 
 def test_run_without_a_token_explains_and_exits_2(tmp_path: Path) -> None:

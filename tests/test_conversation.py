@@ -172,3 +172,15 @@ async def test_media_with_caption_reads_the_caption(conv: Conversation) -> None:
     assert texts[0].startswith("⚠️") and "can't look at photos" in texts[-1]
     (sticker,) = await conv.media(12, 12, "Ana", "sticker")
     assert "only read text" in html.unescape(sticker.text)
+
+
+async def test_message_log_writes_batches_only_for_consenting_users(
+        conv: Conversation) -> None:
+    await consent(conv, 13)
+    await conv.start(14, 14, "Bo")  # no consent
+    for user in (13, 14, 13):
+        conv.log.add(user, [("in", "hello", None, "smalltalk"), ("out", "hi", None, None)],
+                     now=NOW)
+    await conv.log.flush()
+    assert await conv.repo.count_messages(13) == 4
+    assert await conv.repo.count_messages(14) == 0
