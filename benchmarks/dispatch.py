@@ -11,6 +11,8 @@ the start-up time, peak memory and the time to claim one batch of due rows at ea
     python benchmarks/dispatch.py              # 10,000 check-ins (about 5.5 minutes) + 1M rows
     python benchmarks/dispatch.py --quick      # 600 check-ins + up to 100k rows
     python benchmarks/dispatch.py --count 3000 --scale-rows 0
+    python benchmarks/dispatch.py --count 600 --scale-rows 0 \
+        --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test   # + 1 and 2 replicas
 Figures are printed, never asserted.
 """
 
@@ -155,6 +157,83 @@ async def scale(max_rows: int, workdir: Path) -> None:
               f"{sorted(claims)[2] * 1000:6.2f} ms), peak memory {peak:.0f} MB")
 
 
+async def _plant_pg(url: str, count: int, now: datetime) -> None:
+    """`count` patients with one session and one check-in due now (PostgreSQL, batched)."""
+    from sqlalchemy import insert
+
+    from storage.models import CheckIn, Patient, TreatmentSession
+
+    db = await Database.connect(url)
+    async with db.sessions.begin() as s:
+        ids = range(1, count + 1)
+        await s.execute(insert(Patient), [
+            {"id": p, "telegram_id": p, "chat_id": p, "name": f"P{p}", "consent_at": now,
+             "created_at": now} for p in ids])
+        await s.execute(insert(TreatmentSession), [
+            {"id": p, "patient_id": p, "session_date": now.date(), "source": "staff",
+             "created_at": now} for p in ids])
+        await s.execute(insert(CheckIn), [
+            {"session_id": p, "patient_id": p, "step": "day1", "day_offset": 1,
+             "local_date": now.date(), "tz": "Europe/London", "due_at": now,
+             "deliver_until": now + timedelta(hours=10), "created_at": now, "updated_at": now}
+            for p in ids])
+    await db.close()
+
+
+async def postgres_throughput(base_url: str, count: int, replicas: int) -> None:
+    """`count` check-ins sent by `replicas` dispatchers (own engine and Bot each) sharing one
+    PostgreSQL schema, the SKIP LOCKED claims and the 429 pause, against one rate limit."""
+    import secrets
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    from scheduler.pause import SharedPause
+
+    u = make_url(base_url)
+    admin = await asyncpg.connect(host=u.host, port=u.port or 5432, user=u.username,
+                                  password=u.password, database=u.database)
+    schema = f"bench_{secrets.token_hex(4)}"
+    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{base_url}?search_path={schema}"
+    try:
+        await _plant_pg(url, count, datetime.now(UTC))
+        fake = FakeTelegram()
+        await fake.start()
+        fake.rate_limit(LIMIT, 1)
+        dbs = [await Database.connect(url, migrate=False) for _ in range(replicas)]
+        bots = [telegram.Bot(TOKEN, base_url=fake.base_url, request=HTTPXRequest(
+            connection_pool_size=64, read_timeout=10)) for _ in range(replicas)]
+        dispatchers = []
+        for db, bot in zip(dbs, bots, strict=True):
+            await bot.initialize()
+            d = Dispatcher(SqlConnector(db.sessions), TelegramSender(bot), load_careplan(),
+                           config=DispatcherConfig(rate_per_second=LIMIT / replicas))
+            d.shared_pause, d.exclusive = SharedPause(db.sessions), False
+            dispatchers.append(d)
+
+        async def drain(d: Dispatcher) -> None:
+            while (await d.tick()).claimed:
+                pass
+
+        start = time.monotonic()
+        await asyncio.gather(*(drain(d) for d in dispatchers))
+        elapsed = time.monotonic() - start
+        delivered = Counter(m["chat_id"] for m in fake.sent_messages())
+        rate = sum(delivered.values()) / elapsed
+        print(f"postgresql, {replicas} replica(s) at {LIMIT / replicas:.0f}/s each: sent "
+              f"{sum(delivered.values())} of {count} in {elapsed:.1f} s = {rate:.2f} msg/s = "
+              f"{rate / LIMIT:.3f} of the limit; lost {count - len(delivered)}, duplicates "
+              f"{sum(delivered.values()) - len(delivered)}, 429s {fake.rate_limited_count}")
+        for bot in bots:
+            await bot.shutdown()
+        for db in dbs:
+            await db.close()
+        await fake.stop()
+    finally:
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()
+
 
 def main(argv: list[str] | None = None) -> None:
     """Parse options and run both parts."""
@@ -163,6 +242,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale-rows", type=int, default=None,
                         help="largest outbox for part 2 (10k, 100k, 1M; 0 skips it)")
     parser.add_argument("--quick", action="store_true", help="600 check-ins, up to 100k rows")
+    parser.add_argument("--postgres", metavar="URL", default=None,
+                        help="also run part 1 on PostgreSQL with 1 and 2 replicas, e.g. "
+                             "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--replicas", default="1,2", help="replica counts for --postgres")
     args = parser.parse_args(argv)
     count = args.count if args.count is not None else (600 if args.quick else 10_000)
     rows = args.scale_rows if args.scale_rows is not None else (
@@ -171,6 +254,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if count:
             asyncio.run(throughput(count, Path(tmp)))
+        if count and args.postgres:
+            for replicas in (int(n) for n in args.replicas.split(",")):
+                asyncio.run(postgres_throughput(args.postgres, count, replicas))
         if rows:
             asyncio.run(scale(rows, Path(tmp)))
 

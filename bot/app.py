@@ -14,6 +14,7 @@ right X-Telegram-Bot-Api-Secret-Token) and stops it on exit. `serve(settings)` i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable
@@ -30,6 +31,7 @@ from bot.conversation import Clock, Conversation
 from bot.handlers import ALLOWED_UPDATES, register_handlers
 from knowledge.advisor import Advisor
 from storage import Database, utcnow
+from storage.db import is_sqlite
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 8
@@ -88,22 +90,26 @@ def build_application(settings: Settings, db: Database, advisor: Advisor,
     if not settings.token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     quiet_http_logs()
-    limiter = AIORateLimiter(overall_max_rate=settings.max_sends_per_second, max_retries=2)
-    app = (
+    builder = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.bot_api_url)
         .base_file_url(settings.base_file_url)
-        .rate_limiter(limiter)
         .concurrent_updates(PerUserUpdateProcessor(CONCURRENCY))
         .post_init(register_commands)
-        .build()
     )
+    if settings.max_sends_per_second:
+        builder = builder.rate_limiter(
+            AIORateLimiter(overall_max_rate=settings.max_sends_per_second, max_retries=2))
+    app = builder.build()
     app.bot_data["conversation"] = Conversation(db.repository(clock=clock), advisor, settings,
                                                 clock)
     app.bot_data["settings"] = settings
     register_handlers(app)
     attach_checkins(app, settings, clock)
+    from bot.staff_handlers import attach_staff
+
+    attach_staff(app, settings, clock)  # report cards, staff buttons and commands
     return app
 
 
@@ -116,7 +122,8 @@ def attach_checkins(app: AnyApplication, settings: Settings, clock: Clock = utcn
 
     conversation: Conversation = app.bot_data["conversation"]
     service = CheckinService(conversation.repo, load_careplan(), settings.timezone, clock=clock)
-    service.attach_sender(TelegramSender(app.bot))
+    dispatcher = service.attach_sender(TelegramSender(app.bot))
+    _share_dispatch(dispatcher, conversation)
     conversation.checkins = service
     app.bot_data["checkins"] = service
     if app.job_queue is None:
@@ -132,6 +139,15 @@ def attach_checkins(app: AnyApplication, settings: Settings, clock: Clock = utcn
     if settings.staff_chat_id is not None:
         app.job_queue.run_daily(_staff_summary, time=dt_time(8, 30, tzinfo=settings.tz),
                                 name="checkin-summary", job_kwargs=every)
+
+
+def _share_dispatch(dispatcher: Any, conversation: Conversation) -> None:
+    """On PostgreSQL other replicas dispatch too: share the 429 pause, keep their claims."""
+    from scheduler.pause import SharedPause
+
+    sessions = conversation.repo.sessions
+    dispatcher.shared_pause = SharedPause(sessions)
+    dispatcher.exclusive = sessions.kw["bind"].dialect.name == "sqlite"
 
 
 async def _staff_summary(context: Any) -> None:
@@ -174,6 +190,7 @@ async def running(app: AnyApplication, settings: Settings) -> AsyncIterator[AnyA
             await app.bot_data["checkins"].start()
         await app.start()
         assert app.updater is not None
+        stack = contextlib.AsyncExitStack()
         if settings.webhook_url:
             secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
             await app.updater.start_webhook(
@@ -182,17 +199,27 @@ async def running(app: AnyApplication, settings: Settings) -> AsyncIterator[AnyA
                 secret_token=secret, allowed_updates=ALLOWED_UPDATES)
             log.info("webhook server listening on %s:%d", settings.webhook_listen,
                      settings.webhook_port)
+        elif not is_sqlite(settings.database_url):  # replicas: only the elected one polls
+            from bot.leader import elected_polling
+
+            await stack.enter_async_context(elected_polling(
+                app, settings, ALLOWED_UPDATES, app.bot_data.get("on_leader_change")))
         else:
             await app.updater.start_polling(poll_interval=0.0, timeout=10,
                                             allowed_updates=ALLOWED_UPDATES)
             log.info("long polling started")
         try:
             yield app
-        finally:
+        finally:  # stop taking updates, finish or release check-ins in flight, then close
+            await stack.aclose()
             if app.updater.running:
                 await app.updater.stop()
+            if "checkins" in app.bot_data and app.bot_data["checkins"].dispatcher is not None:
+                await app.bot_data["checkins"].dispatcher.shutdown(timeout=5.0)
             await app.stop()
             await app.bot_data["conversation"].log.flush()
+            if "checkins" in app.bot_data:  # let go of the single-dispatcher lock
+                app.bot_data["checkins"].close()
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -201,11 +228,16 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    db = await Database.connect(settings.database_url)
+    from bot.leader import migration_lock
+    from bot.ops import operations
+
+    async with migration_lock(settings.database_url):
+        db = await Database.connect(settings.database_url)
     try:
         advisor = Advisor.load(None, settings.clinic())
         app = build_application(settings, db, advisor)
-        async with running(app, settings):
+        async with operations(app, settings, db, advisor) as ready, running(app, settings):
+            ready.bot_authorised = True  # initialize() called getMe
             log.info("bot @%s running", app.bot.username)
             await stop.wait()
             log.info("stopping")

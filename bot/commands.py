@@ -52,9 +52,16 @@ def cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     from bot.app import serve
+    from bot.logs import setup_logging
+    from scheduler.guard import DispatcherLockError
 
-    _info_logging()
-    asyncio.run(serve(settings))
+    setup_logging(settings.log_format, secrets=(settings.token,),
+                  level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
+    try:
+        asyncio.run(serve(settings))
+    except DispatcherLockError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -210,3 +217,7 @@ def register(subparsers: Any) -> None:
     from scheduler.cli import add_checkins_command
 
     add_checkins_command(subparsers)
+
+    from bot.staff_cli import add_staff_commands
+
+    add_staff_commands(subparsers)

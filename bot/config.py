@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,6 +40,11 @@ EXAMPLES: dict[str, str] = {
     "AFTERCARE_INVITE_TTL_DAYS": "AFTERCARE_INVITE_TTL_DAYS=14",
     "AFTERCARE_BOT_USERNAME": "AFTERCARE_BOT_USERNAME=my_clinic_aftercare_bot",
     "AFTERCARE_MAX_SENDS_PER_SECOND": "AFTERCARE_MAX_SENDS_PER_SECOND=30",
+    "AFTERCARE_ESCALATION_EMERGENCY_MINUTES": "AFTERCARE_ESCALATION_EMERGENCY_MINUTES=15",
+    "AFTERCARE_ESCALATION_URGENT_MINUTES": "AFTERCARE_ESCALATION_URGENT_MINUTES=60",
+    "AFTERCARE_HTTP_PORT": "AFTERCARE_HTTP_PORT=8080  (0 turns /healthz, /readyz, /metrics off)",
+    "AFTERCARE_LOG_FORMAT": "AFTERCARE_LOG_FORMAT=json  (or plain)",
+    "AFTERCARE_RETENTION_DAYS": "AFTERCARE_RETENTION_DAYS=730",
 }
 
 
@@ -74,9 +79,17 @@ class Settings(BaseSettings):
     invite_ttl_days: int = Field(14, alias="AFTERCARE_INVITE_TTL_DAYS", ge=1, le=365)
     bot_username: str | None = Field(None, alias="AFTERCARE_BOT_USERNAME")
     max_sends_per_second: float = Field(30, alias="AFTERCARE_MAX_SENDS_PER_SECOND", ge=0)
+    escalation_emergency_minutes: int = Field(
+        15, alias="AFTERCARE_ESCALATION_EMERGENCY_MINUTES", ge=1, le=24 * 60)
+    escalation_urgent_minutes: int = Field(
+        60, alias="AFTERCARE_ESCALATION_URGENT_MINUTES", ge=1, le=7 * 24 * 60)
+    http_port: int = Field(8080, alias="AFTERCARE_HTTP_PORT", ge=0, le=65535)
+    http_listen: str = Field("0.0.0.0", alias="AFTERCARE_HTTP_LISTEN")
+    log_format: Literal["plain", "json"] = Field("plain", alias="AFTERCARE_LOG_FORMAT")
+    retention_days: int | None = Field(None, alias="AFTERCARE_RETENTION_DAYS", ge=1)
 
     @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", "bot_username",
-                     "staff_chat_id", mode="before")
+                     "staff_chat_id", "retention_days", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

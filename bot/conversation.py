@@ -31,6 +31,7 @@ from bot.logbook import MessageLog
 from bot.messages import Messages, Trusted
 from knowledge.advisor import Advice, Advisor
 from scheduler.days import local_today, recovery_day
+from scheduler.zones import city_label, offered_zones, resolve_zone
 from storage import (
     ConsentRequired,
     Direction,
@@ -50,9 +51,11 @@ log = logging.getLogger(__name__)
 Button = tuple[str, str]  # (label, callback_data)
 Buttons = tuple[tuple[Button, ...], ...]
 Clock = Callable[[], dt.datetime]
-PATIENT_COMMANDS = ("start", "session", "help", "privacy", "mydata", "delete", "stop", "resume")
-STAFF_COMMANDS = ("help", "addsession", "invite")
-ONE_SHOT_CALLBACKS = ("consent", "session", "delete")  # their keyboards go after a press
+PATIENT_COMMANDS = ("start", "session", "report", "help", "privacy", "mydata", "delete", "stop",
+                    "resume", "timezone")
+STAFF_COMMANDS = ("help", "queue", "report", "patient", "gaps", "resolve", "reopen", "cancel",
+                  "addsession", "invite")
+ONE_SHOT_CALLBACKS = ("consent", "session", "delete", "tz")  # their keyboards go after a press
 MAX_CALLBACK_DATA = 64
 MAX_ALERT_TEXT = 1500
 MAX_REMEMBERED_USERS = 10_000
@@ -76,13 +79,20 @@ class Reply:
     """One thing to say: a chat message (to the user, or to `to_chat`) or a button notice.
 
     `notice` replies are the short text shown when a button is pressed (answerCallbackQuery),
-    not chat messages.
+    not chat messages. Staff-side extras (bot/staff.py): `photo` / `document` send a Telegram
+    file id with `text` as caption, `reply_to` threads under a message of `to_chat`, and
+    `card_for` asks the sender to record the sent message as a card of that report.
     """
 
     text: str
     buttons: Buttons = ()
     to_chat: int | None = None
     notice: bool = False
+    photo: str | None = None
+    document: str | None = None
+    reply_to: int | None = None
+    card_for: int | None = None
+    card_kind: str = "card"
 
 
 @dataclass
@@ -93,6 +103,7 @@ class _UserState:
     last_day: int | None = None
     handed_off: bool = False
     awaiting_date: bool = False
+    awaiting_zone: bool = False
 
 
 @dataclass
@@ -122,6 +133,7 @@ class Conversation:
         self.bot_username: str | None = settings.bot_username
         self.log = MessageLog(repo)
         self.checkins: Any = None  # scheduler.service.CheckinService, set by bot/app.py
+        self.staff: Any = None  # bot.staff.StaffDesk: report cards, threads, /report
         self._states: OrderedDict[int, _UserState] = OrderedDict()
         self._warned_groups: set[int] = set()
 
@@ -241,25 +253,35 @@ class Conversation:
                                                  now=self.clock())
         name = _greeting_name(patient.name)
         if ctx.session is None:
-            return self.say("consent_thanks_no_session", name=name)
-        if ctx.day is None:
-            return self.say("consent_thanks", name=name)
-        return self.say("consent_thanks_session", name=name,
-                        date=ctx.session.session_date.isoformat(), day=ctx.day)
+            thanks = self.messages.render("consent_thanks_no_session", name=name)
+        elif ctx.day is None:
+            thanks = self.messages.render("consent_thanks", name=name)
+        else:
+            thanks = self.messages.render("consent_thanks_session", name=name,
+                                          date=ctx.session.session_date.isoformat(), day=ctx.day)
+        return self._zone_prompt(patient, before=thanks)  # one message: thanks + zone question
 
     # --- free text ---------------------------------------------------------------------
     async def message(self, user_id: int, chat_id: int, first_name: str,
                       text: str) -> list[Reply]:
         """A patient's text: a date if one was asked for, otherwise triage + advice."""
+        state = self._state(user_id)
         ctx = await self.context(user_id)
         if ctx.patient is not None and not ctx.patient.active:
             await self.repo.reactivate(user_id)  # writing again means they unblocked us
-        state = self._state(user_id)
+        if state.awaiting_zone:
+            zoned = await self._typed_zone(user_id, ctx, text)
+            if zoned is not None:
+                return zoned
         if state.awaiting_date:
             dated = await self._typed_date(user_id, ctx, text)
             if dated is not None:
                 return dated
             state.awaiting_date = False
+        if self.staff is not None:  # a /report description, or a thread with staff
+            handled = await self.staff.patient_text(user_id, chat_id, first_name, text)
+            if handled is not None:
+                return handled
         return await self._advise(user_id, ctx, text, self.advisor.ask(text, ctx.day))
 
     async def edited(self, user_id: int, chat_id: int, first_name: str,
@@ -310,7 +332,10 @@ class Conversation:
 
     # --- staff alerts --------------------------------------------------------------------
     def notify_staff(self, report: ReportInfo) -> list[Reply]:
-        """A short plain alert for the staff chat about `report` (nothing if none configured)."""
+        """A short plain alert for the staff chat about `report` (nothing if none configured);
+        with the staff desk attached, its card with Take / Reply / Resolve / Pause buttons."""
+        if self.staff is not None:
+            return list(self.staff.card(report))
         chat = self.settings.staff_chat_id
         if chat is None:
             log.warning("report %d not sent: AFTERCARE_STAFF_CHAT_ID is not set", report.id)
@@ -342,6 +367,8 @@ class Conversation:
             return await self._session_choice(user_id, argument)
         if kind == "delete":
             return await self._delete_choice(user_id, argument)
+        if kind == "tz":
+            return await self._zone_choice(user_id, argument)
         if kind == "ci" and self.checkins is not None:
             return await self._checkin_answer(user_id, data)
         return [self.notice("button_expired")]
@@ -443,10 +470,12 @@ class Conversation:
         name = name.lower()
         if name in ("addsession", "invite"):
             return await self._staff_command(user_id, name, list(args))
+        if name == "report" and self.staff is not None:
+            return list(await self.staff.report_command(user_id, chat_id, first_name))
         handler = {
             "help": self._help, "session": self._session_command, "privacy": self._privacy,
             "mydata": self._mydata, "delete": self._delete_command, "stop": self._stop,
-            "resume": self._resume,
+            "resume": self._resume, "timezone": self._timezone_command,
         }.get(name)
         if handler is None:
             return self.say("unknown_command", commands=self.command_list())
@@ -521,6 +550,65 @@ class Conversation:
         if self.checkins is not None and patient is not None:
             await self.checkins.resume(patient.id)
         return self.say("resumed")
+
+    # --- time zone -----------------------------------------------------------------------
+    def _zone_prompt(self, patient: PatientInfo | None, before: str = "") -> list[Reply]:
+        """"Which time zone?" (after `before`, HTML): keep the current zone, pick a common
+        one, or type another."""
+        current = self._tz(patient).key
+        keep = self.messages.label("tz_keep").format(zone=current)
+        common = [(city_label(z), f"tz:set:{z}") for z in offered_zones(current)]
+        rows = [((keep, "tz:keep"),)]
+        rows += [tuple(common[i:i + 3]) for i in range(0, len(common), 3)]
+        rows.append((self._button("tz_other", "tz:other"),))
+        question = self.messages.render("timezone_prompt", zone=current)
+        return self.html(f"{before}\n\n{question}" if before else question, tuple(rows))
+
+    async def _timezone_command(self, user_id: int) -> list[Reply]:
+        ctx = await self.context(user_id)
+        if not ctx.consented:
+            return self.say("timezone_needs_consent")
+        return self._zone_prompt(ctx.patient)
+
+    async def _zone_choice(self, user_id: int, choice: str) -> list[Reply]:
+        ctx = await self.context(user_id)
+        if not ctx.consented:
+            return self.say("timezone_needs_consent")
+        action, _, zone = choice.partition(":")
+        if action == "keep":
+            self._state(user_id).awaiting_zone = False
+            return self._zone_reply("timezone_kept", self._tz(ctx.patient).key)
+        if action == "other":
+            self._state(user_id).awaiting_zone = True
+            return self.say("timezone_other_prompt")
+        resolved = resolve_zone(zone) if action == "set" else None
+        if resolved is None:
+            return [self.notice("button_expired")]
+        return await self._set_zone(user_id, ctx, resolved)
+
+    async def _typed_zone(self, user_id: int, ctx: _Context, text: str) -> list[Reply] | None:
+        """Replies for a typed city or zone name; None when the text is a question instead."""
+        zone = resolve_zone(text)
+        if zone is not None and ctx.consented:
+            return await self._set_zone(user_id, ctx, zone)
+        if "?" in text or len(text.split()) > 4 or not ctx.consented:
+            self._state(user_id).awaiting_zone = False  # not a place: answer it as usual
+            return None
+        return self.say("timezone_unknown", text=text.strip()[:64])
+
+    async def _set_zone(self, user_id: int, ctx: _Context, zone: str) -> list[Reply]:
+        self._state(user_id).awaiting_zone = False
+        try:
+            patient = await self.repo.set_timezone(user_id, zone)
+        except ConsentRequired:
+            return self.say("timezone_needs_consent")
+        if self.checkins is not None:  # pending check-ins move to the new local hours
+            await self.checkins.patient_linked(patient.id)
+        return self._zone_reply("timezone_set", zone)
+
+    def _zone_reply(self, key: str, zone: str) -> list[Reply]:
+        local = self.clock().astimezone(ZoneInfo(zone))
+        return self.say(key, zone=zone, time=local.strftime("%H:%M"))
 
     # --- staff ---------------------------------------------------------------------------
     async def _staff_command(self, user_id: int, name: str, args: list[str]) -> list[Reply]:

@@ -184,6 +184,17 @@ def attach_demo_checkins(demo: Demo, settings: Settings) -> None:
     demo.ticks.append(tick)
 
 
+def attach_demo_staff(demo: Demo) -> None:
+    """Staff-side report cards in the terminal: they print as "[staff chat] ..." with their
+    Take / Reply / Resolve / Pause buttons, and /report works as in Telegram."""
+    from bot.staff import StaffDesk
+    from storage.staff import StaffStore
+
+    conversation = demo.conversation
+    conversation.staff = StaffDesk(conversation, StaffStore(conversation.repo.sessions,
+                                                            clock=demo.clock))
+
+
 async def _read_line(source: TextIO) -> str:
     return await asyncio.to_thread(source.readline)
 
@@ -204,6 +215,7 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
                                         Advisor.load(None, settings.clinic()), settings, clock)
             demo = Demo(conversation, clock, out)
             attach_demo_checkins(demo, settings)
+            attach_demo_staff(demo)
             out.write(html_to_text(conversation.messages.render("demo.intro")) + "\n")
             interactive = source.isatty()
             demo.show(await conversation.start(demo.user_id, demo.user_id, demo.first_name))

@@ -15,8 +15,9 @@ Replies are sent with HTML parse mode; a 403 on a send to a patient marks them i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from telegram import (
@@ -28,7 +29,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -41,12 +42,12 @@ from telegram.ext import (
 )
 
 from bot.conversation import ONE_SHOT_CALLBACKS, STAFF_COMMANDS, Buttons, Conversation, Reply
+from bot.delivery import deliver
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-_background: set[asyncio.Task[Any]] = set()
 
 
 def conversation_of(context: ContextTypes.DEFAULT_TYPE) -> Conversation:
@@ -74,9 +75,9 @@ async def send_replies(context: ContextTypes.DEFAULT_TYPE, chat_id: int,
         if patient_blocked and target == chat_id:
             continue
         try:
-            await context.bot.send_message(target, reply.text, parse_mode=ParseMode.HTML,
-                                           reply_markup=keyboard(reply.buttons),
-                                           link_preview_options=_NO_PREVIEW)
+            sent = await deliver(context.bot, target, reply)
+            if reply.card_for is not None and conversation_of(context).staff is not None:
+                await conversation_of(context).staff.card_sent(reply, target, sent.message_id)
         except Forbidden:
             if target != chat_id:
                 log.warning("cannot write to the staff chat %s (forbidden)", target)
@@ -88,17 +89,33 @@ async def send_replies(context: ContextTypes.DEFAULT_TYPE, chat_id: int,
             log.error("Telegram refused a reply to chat %s: %s", target, exc.message)
 
 
-def show_typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
-    """Start a "typing…" action in the background (its failure is harmless)."""
+TYPING_DELAY = 0.5  # seconds of work before "typing…" is worth showing
+TYPING_REFRESH = 4.5  # Telegram shows the action for about 5 seconds
+
+
+@contextlib.asynccontextmanager
+async def typing_while_slow(context: ContextTypes.DEFAULT_TYPE,
+                            chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" while the reply is being worked out, if that takes noticeable time.
+
+    Telegram advises the action only when a reply will take a while; a reply that is ready
+    at once needs none, and skipping it halves the requests per message.
+    """
     async def _typing() -> None:
-        try:
-            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
-        except TelegramError as exc:
-            log.debug("typing action failed: %s", exc)
+        await asyncio.sleep(TYPING_DELAY)
+        while True:
+            try:
+                await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+            except TelegramError as exc:
+                log.debug("typing action failed: %s", exc)
+                return
+            await asyncio.sleep(TYPING_REFRESH)
 
     task = asyncio.get_running_loop().create_task(_typing())
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+    try:
+        yield
+    finally:
+        task.cancel()
 
 
 def _sender(update: Update) -> tuple[int, int, str]:
@@ -143,8 +160,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     assert message is not None and message.text is not None
     user_id, chat_id, first_name = _sender(update)
-    show_typing(context, chat_id)
-    replies = await conversation_of(context).message(user_id, chat_id, first_name, message.text)
+    async with typing_while_slow(context, chat_id):
+        replies = await conversation_of(context).message(user_id, chat_id, first_name,
+                                                         message.text)
     await send_replies(context, chat_id, replies, user_id)
 
 

@@ -8,6 +8,7 @@ the knowledge base is checked; `careplan_problems()` returns the list instead (u
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import time
@@ -19,6 +20,7 @@ from knowledge.errors import KBError, Problem
 from knowledge.yamlfile import DataFileError, LineDict, read_yaml
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "careplan.yaml"
+CAREPLAN_PATH_ENV = "AFTERCARE_CAREPLAN_PATH"  # a clinic's own care plan file (e.g. mounted)
 MAX_MESSAGE = 4096
 MAX_LABEL = 40
 MAX_REPLY = 4096
@@ -271,9 +273,15 @@ def parse_careplan(root: Any, path: str) -> tuple[CarePlan | None, list[Problem]
     return CarePlan(tuple(steps), quiet, spread, path), []
 
 
+def default_careplan_path() -> Path:
+    """``AFTERCARE_CAREPLAN_PATH`` if set, else the care plan shipped with the package."""
+    configured = os.environ.get(CAREPLAN_PATH_ENV, "").strip()
+    return Path(configured) if configured else DEFAULT_PATH
+
+
 def careplan_problems(path: Path | None = None) -> list[Problem]:
     """Every problem in the care plan file (empty when it is valid)."""
-    path = path or DEFAULT_PATH
+    path = path or default_careplan_path()
     try:
         root = read_yaml(path)
     except DataFileError as exc:
@@ -283,7 +291,7 @@ def careplan_problems(path: Path | None = None) -> list[Problem]:
 
 def load_careplan(path: Path | None = None) -> CarePlan:
     """Load and validate the care plan; raise `KBError` listing every problem."""
-    path = path or DEFAULT_PATH
+    path = path or default_careplan_path()
     try:
         root = read_yaml(path)
     except DataFileError as exc:

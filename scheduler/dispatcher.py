@@ -23,14 +23,16 @@ Errors, as raised by a `Sender`:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from aiolimiter import AsyncLimiter
 
 from scheduler.careplan import CarePlan
 from scheduler.sql import ClaimedCheckin, Connector
@@ -80,6 +82,14 @@ class OutgoingCheckin:
     buttons: tuple[tuple[str, str], ...]
 
 
+class SharedPauseStore(Protocol):
+    """A 429 pause shared by replicas (scheduler/pause.py `SharedPause`)."""
+
+    async def until(self) -> dt.datetime | None: ...
+
+    async def extend(self, until: dt.datetime, now: dt.datetime) -> None: ...
+
+
 class Sender(Protocol):
     """Sends one check-in and returns Telegram's message id, or raises a `SendError`."""
 
@@ -107,7 +117,7 @@ class DispatcherConfig:
     """Tuning knobs; `from_env()` reads AFTERCARE_CHECKIN_* variables."""
 
     rate_per_second: float = 30.0  # overall sends per second (Telegram: about 30)
-    window_margin: float = 0.03  # stretch of the 1 s window against network jitter
+    window_margin: float = 0.015  # pace at 98.5% of the rate: room for network jitter
     per_chat_interval: float = 1.0  # seconds between two sends to one chat
     batch_size: int = 30  # rows claimed at once = the most that can ever be sent twice
     concurrency: int = 16  # sends in flight
@@ -138,45 +148,44 @@ class DispatcherConfig:
 
 
 class RateLimiter:
-    """At most `rate` sends in any sliding window of 1 s (+ margin), and one per chat per
-    `per_chat` seconds. Times are the event loop's monotonic clock."""
+    """Smooth pacing: sends spaced evenly at `rate * (1 - margin)` per second overall (a leaky
+    bucket of capacity 1, aiolimiter), and at least `per_chat` seconds apart within one chat.
 
-    def __init__(self, rate: float, per_chat: float, margin: float = 0.03,
+    Even spacing never puts more than `rate` sends in any sliding second, so the server's
+    window is respected without bursts; the margin absorbs network jitter. A send waiting for
+    its chat's gap holds only that chat's lock, so other chats go ahead meanwhile."""
+
+    def __init__(self, rate: float, per_chat: float, margin: float = 0.015,
                  now: Callable[[], float] = time.monotonic) -> None:
-        self.capacity = max(1, int(rate)) if rate > 0 else 0
-        self.window = (1.0 + margin) * (self.capacity / rate) if rate > 0 else 0.0
+        effective = rate * (1.0 - margin)
+        self.interval = 1.0 / effective if effective > 0 else 0.0
         self.per_chat = per_chat
         self.now = now
-        self._starts: deque[float] = deque()
+        self._bucket = AsyncLimiter(1, self.interval) if self.interval else None
         self._last_by_chat: dict[int, float] = {}
-        self._lock = asyncio.Lock()
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._chat_users: dict[int, int] = {}  # sends holding or waiting for a chat's lock
 
     async def acquire(self, chat_id: int) -> None:
-        """Wait for a free slot for `chat_id`, then take it."""
-        async with self._lock:
-            while True:
-                wait = self._wait(chat_id, self.now())
-                if wait <= 0:
-                    break
-                await asyncio.sleep(wait)
-            now = self.now()
-            if self.capacity:
-                self._starts.append(now)
-            self._last_by_chat[chat_id] = now
-            if len(self._last_by_chat) > 50_000:
-                self._forget(now)
-
-    def _wait(self, chat_id: int, now: float) -> float:
-        waits = [0.0]
-        if self.capacity:
-            while self._starts and self._starts[0] <= now - self.window:
-                self._starts.popleft()
-            if len(self._starts) >= self.capacity:
-                waits.append(self._starts[0] + self.window - now)
-        last = self._last_by_chat.get(chat_id)
-        if last is not None:
-            waits.append(last + self.per_chat - now)
-        return max(waits)
+        """Wait for `chat_id`'s gap and a free overall slot, then take both."""
+        lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
+        self._chat_users[chat_id] = self._chat_users.get(chat_id, 0) + 1
+        try:
+            async with lock:
+                last = self._last_by_chat.get(chat_id)
+                if last is not None and self.per_chat > 0:
+                    wait = last + self.per_chat - self.now()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                if self._bucket is not None:
+                    await self._bucket.acquire()
+                self._last_by_chat[chat_id] = self.now()
+        finally:
+            self._chat_users[chat_id] -= 1
+            if not self._chat_users[chat_id]:
+                del self._chat_users[chat_id], self._chat_locks[chat_id]
+        if len(self._last_by_chat) > 50_000:
+            self._forget(self.now())
 
     def _forget(self, now: float) -> None:
         self._last_by_chat = {c: t for c, t in self._last_by_chat.items()
@@ -224,6 +233,9 @@ class Dispatcher:
         self.totals = TickStats()
         self._paused_until = 0.0  # loop monotonic time; set by a 429
         self._tick_lock = asyncio.Lock()
+        self.shared_pause: SharedPauseStore | None = None  # set when replicas share the pause
+        self.exclusive = True  # False when other replicas dispatch too (PostgreSQL)
+        self._stopping = asyncio.Event()
 
     @property
     def paused_for(self) -> float:
@@ -231,45 +243,103 @@ class Dispatcher:
         return max(0.0, self._paused_until - time.monotonic())
 
     async def start(self) -> int:
-        """Call once when the only dispatcher starts: rows a dead run had claimed go back."""
+        """Call once when the only dispatcher starts: rows a dead run had claimed go back.
+
+        With other replicas dispatching (`exclusive` False) their claims are live: nothing is
+        released here, and a dead replica's rows come back when their lease runs out."""
+        if not self.exclusive:
+            return 0
         return await self.connector.release_all_claims(self.clock())
 
+    async def shutdown(self, timeout: float = 5.0) -> bool:
+        """Stop claiming; unsent rows of the running tick go back to the queue. True when the
+        tick ended within `timeout` (else its rows come back when their lease runs out)."""
+        self._stopping.set()
+        try:
+            async with asyncio.timeout(timeout), self._tick_lock:
+                return True
+        except TimeoutError:
+            log.warning("dispatcher still busy after %.1f s; its claims will expire", timeout)
+            return False
+
+    async def _sync_shared_pause(self) -> None:
+        """Adopt a 429 pause another replica stored in the database."""
+        if self.shared_pause is None:
+            return
+        until = await self.shared_pause.until()
+        if until is not None:
+            left = (until - self.clock()).total_seconds()
+            self._paused_until = max(self._paused_until, time.monotonic() + left)
+
+    async def _share_pause(self, seconds: float) -> None:
+        if self.shared_pause is not None:
+            now = self.clock()
+            await self.shared_pause.extend(now + dt.timedelta(seconds=seconds), now)
+
     async def tick(self) -> TickStats:
-        """Expire overdue rows, then claim and send until nothing is due (or a long 429)."""
+        """Expire overdue rows, then claim and send until nothing is due (or a long 429).
+
+        Claims run ahead of the sends (a refill as soon as half the batch is done), so the
+        sender never waits for the database; rows claimed and not yet finished never exceed
+        `batch_size`, which keeps the duplicate bound of the module docstring."""
         async with self._tick_lock:
             stats = TickStats()
             stats.expired = await self.connector.expire_overdue(self.clock())
-            while True:
-                if self.paused_for > self.config.max_pause_in_tick:
-                    break
-                if self.paused_for:
-                    await asyncio.sleep(self.paused_for)
-                rows = await self.connector.claim_due(self.clock(), self.config.batch_size,
-                                                      self.config.lease, self.worker)
-                if not rows:
-                    break
-                stats.claimed += len(rows)
-                await self._send_batch(rows, stats)
+            gate = asyncio.Semaphore(self.config.concurrency)
+            running: set[asyncio.Task[None]] = set()
+            try:
+                await self._pump(running, gate, stats)
+            finally:
+                if running:
+                    await asyncio.gather(*running, return_exceptions=True)
             self.totals.add(stats)
             if stats.claimed or stats.expired:
                 log.info("dispatch tick: %s", stats)
             return stats
 
-    async def _send_batch(self, rows: list[ClaimedCheckin], stats: TickStats) -> None:
-        gate = asyncio.Semaphore(self.config.concurrency)
+    async def _pump(self, running: set[asyncio.Task[None]], gate: asyncio.Semaphore,
+                    stats: TickStats) -> None:
+        """Keep up to `batch_size` claimed rows in flight until the queue is empty."""
+        batch = max(1, self.config.batch_size)
+        refill_at = max(1, batch // 2)
+        while not self._stopping.is_set():
+            room = batch - len(running)
+            if running and room < refill_at:
+                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            await self._sync_shared_pause()  # before each claim: another replica's 429
+            if self.paused_for > self.config.max_pause_in_tick:
+                return
+            if self.paused_for:
+                await asyncio.sleep(self.paused_for)
+            rows = await self.connector.claim_due(self.clock(), room, self.config.lease,
+                                                  self.worker)
+            if not rows:
+                if not running:
+                    return
+                await asyncio.wait(running)  # retries may be due once these finish
+                continue
+            stats.claimed += len(rows)
+            for row in rows:
+                task = asyncio.create_task(self._gated(row, gate, stats))
+                running.add(task)
+                task.add_done_callback(running.discard)
 
-        async def one(row: ClaimedCheckin) -> None:
-            async with gate:
+    async def _gated(self, row: ClaimedCheckin, gate: asyncio.Semaphore,
+                     stats: TickStats) -> None:
+        async with gate:
+            try:
                 await self._process(row, stats)
-
-        await asyncio.gather(*(one(row) for row in rows))
+            except Exception:  # the row stays claimed; its lease brings it back
+                log.exception("check-in %d: dispatch failed", row.id)
+                stats.errors.append(f"{row.id}: dispatch failed")
 
     async def _process(self, row: ClaimedCheckin, stats: TickStats) -> None:
         message = await self._prepare(row, stats)
         if message is None:
             return
         await self.limiter.acquire(message.chat_id)
-        if self.paused_for:  # a 429 arrived while this row waited: back to the queue
+        if self.paused_for or self._stopping.is_set():  # a 429 or shutdown: back to the queue
             await self.connector.release(row.id, self.worker, self.clock(), count_attempt=False)
             stats.retried += 1
             return
@@ -313,6 +383,7 @@ class Dispatcher:
         stats.errors.append(f"{row.id}: {type(exc).__name__}: {exc}")
         if isinstance(exc, RetryAfter):
             self._pause(exc.retry_after, stats)
+            await self._share_pause(exc.retry_after)
             await self.connector.release(row.id, self.worker, now, count_attempt=False,
                                          error=f"rate limited: {exc}")
             stats.retried += 1

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from scheduler.careplan import Action, CarePlan
 from scheduler.dispatcher import Dispatcher, DispatcherConfig, Sender, TickStats, parse_callback
+from scheduler.guard import SingleDispatcherLock, sqlite_file
 from scheduler.manager import AnswerResult, CheckinInfo, CheckinManager
 from scheduler.sql import SqlConnector
 from storage.models import ReportKind
@@ -42,6 +43,8 @@ class CheckinService:
         self.connector = SqlConnector(repo.sessions)
         self.config = config or DispatcherConfig.from_env()
         self.dispatcher: Dispatcher | None = None
+        database = sqlite_file(repo.sessions.kw["bind"].url)
+        self.lock = SingleDispatcherLock(database) if database else None
 
     def attach_sender(self, sender: Sender) -> Dispatcher:
         """Create the dispatcher that sends through `sender` (the bot's Telegram client)."""
@@ -50,10 +53,19 @@ class CheckinService:
         return self.dispatcher
 
     async def start(self) -> None:
-        """At start-up: plan sessions missing rows, re-queue rows a dead run had claimed."""
+        """At start-up: plan sessions missing rows, re-queue rows a dead run had claimed.
+        On SQLite, first take the single-dispatcher lock (`DispatcherLockError` if another
+        process holds it): re-queueing claims is only safe for the only dispatcher."""
+        if self.dispatcher is not None and self.lock is not None:
+            self.lock.acquire()
         await self.manager.reconcile()
         if self.dispatcher is not None:
             await self.dispatcher.start()
+
+    def close(self) -> None:
+        """Release the single-dispatcher lock (process exit releases it too)."""
+        if self.lock is not None:
+            self.lock.release()
 
     async def tick(self) -> TickStats:
         """One dispatcher run (the JobQueue calls this every few seconds)."""

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.context_cache import CACHE_KEY, PatientContextCache, TrackedSession
 from storage.repo import Clock, Repository, utcnow
 
 log = logging.getLogger(__name__)
@@ -75,9 +76,14 @@ def make_engine(
     return engine
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Session factory whose objects stay readable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(
+    engine: AsyncEngine, cache: PatientContextCache | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Session factory whose objects stay readable after commit. With a ``cache``, commits
+    that change patients or sessions empty it (see storage/context_cache.py)."""
+    info = {CACHE_KEY: cache} if cache is not None else {}
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=TrackedSession,
+                              info=info)
 
 
 class Database:
@@ -85,7 +91,8 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.sessions = make_sessionmaker(engine)
+        self.patient_cache = PatientContextCache()
+        self.sessions = make_sessionmaker(engine, self.patient_cache)
 
     @classmethod
     async def connect(

@@ -213,6 +213,10 @@ class Report(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    taken_by: Mapped[int | None] = mapped_column(BigInteger)  # staff Telegram id
+    taken_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[int | None] = mapped_column(BigInteger)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
 
 
 class CheckinStatus(StrEnum):
@@ -264,3 +268,76 @@ class CheckIn(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class SendPause(Base):
+    """The Telegram 429 pause shared by every replica (one row, id 1)."""
+
+    __tablename__ = "send_pause"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paused_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ReportAction(StrEnum):
+    """What happened to a report (the audit trail's `action` column)."""
+
+    TAKEN = "taken"
+    REPLIED = "replied"  # staff sent the patient a message
+    PAUSED = "paused"  # staff paused the patient's check-ins
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    REFUSED = "refused"  # someone who is not staff tried to act
+    PATIENT = "patient"  # the patient wrote into the report's thread
+    PHOTO = "photo"  # the patient added a photo
+    REPOSTED = "reposted"  # nobody took it in time: the card was posted again
+
+
+class ReportActionRow(Base):
+    """One entry of a report's audit trail: who did what, when."""
+
+    __tablename__ = "report_actions"
+    __table_args__ = (Index("ix_report_actions_report_created", "report_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ReportPhoto(Base):
+    """A photo the patient sent with a report: Telegram's file id only, never the image."""
+
+    __tablename__ = "report_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    file_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ReportCard(Base):
+    """A staff-chat message about a report (card, re-post, threaded patient message).
+
+    Staff replies to any of these go to the report's patient: the message id is looked up
+    here, server-side, so nothing in Telegram decides who receives a reply.
+    """
+
+    __tablename__ = "report_cards"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "message_id", name="uq_report_cards_chat_id_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

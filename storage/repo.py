@@ -20,10 +20,11 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.context_cache import CACHE_KEY
 from storage.models import (
     CheckIn,
     Direction,
@@ -225,6 +226,33 @@ def _latest_session_query(patient_id: int) -> Select[tuple[TreatmentSession]]:
     )
 
 
+_PATIENT_FIELDS = ("id", "telegram_id", "chat_id", "name", "timezone", "consent_at", "active",
+                   "inactive_reason", "checkins_paused", "created_at")
+_SESSION_FIELDS = ("id", "patient_id", "session_date", "source", "cancelled_at", "created_at")
+
+
+def _patient_and_session_statement() -> Select[Any]:
+    patients, sessions = Patient.__table__, TreatmentSession.__table__
+    latest = (
+        select(sessions.c.id)
+        .where(sessions.c.patient_id == patients.c.id, sessions.c.cancelled_at.is_(None))
+        .order_by(sessions.c.session_date.desc(), sessions.c.id.desc())
+        .limit(1)
+        .correlate(patients)
+        .scalar_subquery()
+    )
+    columns = [patients.c[f].label(f"p_{f}") for f in _PATIENT_FIELDS]
+    columns += [sessions.c[f].label(f"s_{f}") for f in _SESSION_FIELDS]
+    return (
+        select(*columns)
+        .select_from(patients.outerjoin(sessions, sessions.c.id == latest))
+        .where(patients.c.telegram_id == bindparam("telegram_id"))
+    )
+
+
+_PATIENT_AND_SESSION = _patient_and_session_statement()
+
+
 def new_invite_code() -> str:
     """A 22-character url-safe random code (fits Telegram's 64-char deep-link payload)."""
     return secrets.token_urlsafe(16)
@@ -263,31 +291,31 @@ class Repository:
     ) -> tuple[PatientInfo | None, SessionInfo | None]:
         """The user's patient row and latest not-cancelled session, in one query.
 
-        Runs for every chat message, so it is a single outer join without ORM identity work.
+        Runs for every chat message, so it is one prebuilt Core statement on a plain
+        connection (no ORM session, identity map or per-call statement building), and the
+        result is kept for a few seconds in the database's ``PatientContextCache``, which
+        this process's writes to patients or sessions empty.
         """
-        latest = (
-            select(TreatmentSession.id)
-            .where(
-                TreatmentSession.patient_id == Patient.id,
-                TreatmentSession.cancelled_at.is_(None),
-            )
-            .order_by(TreatmentSession.session_date.desc(), TreatmentSession.id.desc())
-            .limit(1)
-            .correlate(Patient)
-            .scalar_subquery()
-        )
-        query = (
-            select(Patient, TreatmentSession)
-            .outerjoin(TreatmentSession, TreatmentSession.id == latest)
-            .where(Patient.telegram_id == telegram_id)
-            .execution_options(populate_existing=False)
-        )
-        async with self.sessions() as s:
-            row = (await s.execute(query)).first()
-            if row is None:
-                return None, None
-            patient, session = row
-            return _patient_info(patient), _session_info(session) if session else None
+        cache = self.sessions.kw.get("info", {}).get(CACHE_KEY)
+        cached = cache.get(telegram_id) if cache is not None else None
+        if cached is not None:
+            return cached
+        async with self.sessions.kw["bind"].connect() as conn:
+            row = (await conn.execute(_PATIENT_AND_SESSION, {"telegram_id": telegram_id})).first()
+        found = self._context_from_row(row)
+        if cache is not None and found[0] is not None:
+            cache.put(telegram_id, found)
+        return found
+
+    @staticmethod
+    def _context_from_row(row: Any) -> tuple[PatientInfo | None, SessionInfo | None]:
+        if row is None:
+            return None, None
+        values = row._mapping
+        patient = PatientInfo(**{f: values[f"p_{f}"] for f in _PATIENT_FIELDS})
+        if values["s_id"] is None:
+            return patient, None
+        return patient, SessionInfo(**{f: values[f"s_{f}"] for f in _SESSION_FIELDS})
 
     async def get_patient_by_id(self, patient_id: int) -> PatientInfo | None:
         """The patient with this database id, or None."""

@@ -12,12 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scheduler.careplan import CarePlan, QuietHours, load_careplan
-from scheduler.manager import CheckinManager
 from scheduler.service import CheckinService, daily_summary
 from scheduler.sql import SqlConnector
 from scheduler.timing import plan_due
 from storage.db import Database
-from storage.models import CheckIn, ReportStatus, SessionSource
+from storage.models import CheckIn, ReportKind, ReportStatus, SessionSource
 from storage.repo import Repository
 
 LONDON = ZoneInfo("Europe/London")
@@ -294,3 +293,46 @@ async def test_lease_expiry_requeues_a_crashed_claim(db: Database) -> None:
     assert not await connector.mark_sent(crashed[0].id, "dead", 1, now)  # lost claim
     assert await connector.mark_sent(later[0].id, "alive", 1, now)
 
+
+
+# --- start-up reconciliation and report holds -------------------------------------------------
+
+async def test_start_up_plans_sessions_that_missed_their_checkins(
+        service: CheckinService, clock: FakeClock) -> None:
+    pid = await patient(service.repo, 9)
+    # crashes between "session stored" and "check-ins written": no rows for either session
+    recent = await service.repo.add_session(date(2025, 3, 27), SessionSource.STAFF,
+                                            telegram_id=9)
+    ancient = await service.repo.add_session(date(2024, 1, 2), SessionSource.STAFF,
+                                             telegram_id=9)
+    assert await service.manager.list(patient_id=pid) == []
+    await service.start()  # what `aftercare run` does before it starts sending
+    rows = await service.manager.list(patient_id=pid)
+    assert {r.session_id for r in rows} == {recent.id}  # a long-past session stays history
+    assert [r.step for r in rows] == ["day1", "day2", "day3", "day7", "day14", "rebook",
+                                      "rebook_reminder"]
+    await service.start()  # a second start adds nothing
+    assert len(await service.manager.list(patient_id=pid)) == 7
+    assert ancient.id not in {r.session_id for r in rows}
+
+
+async def test_triage_report_holds_checkins_until_staff_resolve_it(
+        service: CheckinService, clock: FakeClock) -> None:
+    pid = await patient(service.repo, 10)
+    await session(service, 10, date(2025, 3, 28))
+    report = await service.repo.create_report(10, ReportKind.TRIAGE, "pus and fever",
+                                              urgency="urgent", day=1)
+    assert await service.report_raised(report) == 7
+    assert {r.paused_reason for r in await service.manager.list(patient_id=pid)} == {
+        f"report:{report.id}"}
+    await service.stop(pid)  # the patient also pressed /stop meanwhile
+    clock.advance(days=2)  # day 1 and day 2 passed while held
+    await service.repo.set_report_status(report.id, ReportStatus.RESOLVED)
+    await service.report_resolved(report.id)
+    rows = await service.manager.list(patient_id=pid)  # still held, now by the /stop
+    assert {(r.status, r.paused_reason) for r in rows} == {("paused", "patient")}
+    await service.resume(pid)
+    rows = {r.step: r.status for r in await service.manager.list(patient_id=pid)}
+    assert rows["day1"] == "cancelled"  # its evening passed while held: never sent late
+    assert rows["day2"] == rows["day3"] == rows["day7"] == "pending"  # day 2: still today
+    assert await service.report_resolved(report.id) == 0  # resolving twice changes nothing

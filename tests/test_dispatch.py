@@ -159,6 +159,74 @@ async def test_rate_limiter_spaces_sends_per_chat_and_overall() -> None:
     assert time.monotonic() - start >= 0.19
 
 
+async def test_a_chat_waiting_for_its_gap_does_not_hold_up_other_chats() -> None:
+    import asyncio
+    import time
+
+    from scheduler.dispatcher import RateLimiter
+
+    limiter = RateLimiter(rate=0, per_chat=0.5)
+    await limiter.acquire(1)
+    start = time.monotonic()
+    second_for_chat_1 = asyncio.create_task(limiter.acquire(1))
+    await asyncio.sleep(0.01)
+    await limiter.acquire(2)  # another chat: no wait behind chat 1
+    assert time.monotonic() - start < 0.2
+    await second_for_chat_1
+    assert time.monotonic() - start >= 0.45
+
+
+async def test_overall_pacing_is_even_and_never_exceeds_the_rate_in_any_second() -> None:
+    import bisect
+    import itertools
+    import time
+
+    from scheduler.dispatcher import RateLimiter
+
+    limiter, times = RateLimiter(rate=20, per_chat=0, margin=0.0), []
+    for chat in range(30):
+        await limiter.acquire(chat)
+        times.append(time.monotonic())
+    busiest = max(bisect.bisect_right(times, t + 0.999) - i for i, t in enumerate(times))
+    assert busiest <= 20  # no burst: the server's sliding window is never overrun
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.04  # evenly spaced at 1/20 s (timer jitter aside)
+
+
+class CountingConnector(MemoryConnector):
+    """Records (rows still in flight, rows newly claimed) at each claim."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claims: list[tuple[int, int]] = []
+
+    async def claim_due(self, *args: Any, **kwargs: Any) -> Any:
+        before = sum(1 for r in self.rows.values() if r.status == "claimed")
+        rows = await super().claim_due(*args, **kwargs)
+        self.claims.append((before, len(rows)))
+        return rows
+
+
+class SlowSender(ScriptedSender):
+    async def send(self, message: OutgoingCheckin) -> int:
+        import asyncio
+
+        await asyncio.sleep(0.01)
+        return await super().send(message)
+
+
+async def test_claims_run_ahead_of_sends_but_never_exceed_one_batch_in_flight() -> None:
+    connector, sender = CountingConnector(), SlowSender()
+    for i in range(1, 41):
+        connector.add(MemoryRow(i, patient_id=i, step="day1", due_at=NOW - timedelta(minutes=1),
+                                deliver_until=NOW + timedelta(hours=8)))
+    stats = await dispatcher(connector, sender, batch_size=10, concurrency=2).tick()
+    assert stats.sent == 40 and len({m.checkin_id for m in sender.sent}) == 40
+    assert max(before + new for before, new in connector.claims) <= 10  # duplicate bound
+    # refills happen while earlier rows are still being sent: the sender never idles
+    assert any(before > 0 and new > 0 for before, new in connector.claims)
+
+
 # --- through the fake Bot API server with a real telegram.Bot ---------------------------------
 
 @pytest.fixture

@@ -9,6 +9,8 @@ entities it would create.  For ``HTML`` only Telegram's tags and the entities ``
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +50,13 @@ def utf16_len(text: str) -> int:
 
 def parse_text(text: str, parse_mode: str | None) -> tuple[str, list[dict[str, Any]]]:
     """Return (plain text, entities) for ``text`` under ``parse_mode``."""
+    plain, entities = _parse_cached(text, parse_mode)
+    return plain, [dict(entity) for entity in entities]
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(text: str, parse_mode: str | None) -> tuple[str, list[dict[str, Any]]]:
+    """Parsing is pure: each request is validated and then stored, so parse it once."""
     if parse_mode is None or parse_mode == "":
         return text, []
     if parse_mode not in PARSE_MODES:

@@ -51,6 +51,7 @@ class ApiHandlers:
     def __init__(self, state: TelegramState, max_poll_wait: float = 1.0) -> None:
         self.state = state
         self.max_poll_wait = max_poll_wait
+        self.poll_generation = 0  # bumped by each getUpdates; an older waiting one gets 409
         self.table: dict[str, Handler] = {
             "getMe": self.get_me, "sendMessage": self.send_message,
             "sendPhoto": self.send_photo, "sendDocument": self.send_document,
@@ -216,11 +217,17 @@ class ApiHandlers:
             allowed = params["allowed_updates"]
             self.state.allowed_updates = (frozenset(allowed) if allowed
                                           else DEFAULT_ALLOWED_UPDATES)
+        self.poll_generation += 1  # like Telegram: a new poll ends one still waiting with 409
+        mine = self.poll_generation
+        self.state.new_update.set()  # wake an older waiting poll so it sees it was replaced
         self.state.confirm(params.get("offset"))
         limit = max(1, min(100, int(params.get("limit", 100))))
         wait = min(float(params.get("timeout", 0)), self.max_poll_wait)
         deadline = time.monotonic() + wait
         while True:
+            if mine != self.poll_generation:
+                raise ApiError(409, "Conflict: terminated by other getUpdates request; make "
+                                    "sure that only one bot instance is running")
             updates = self.state.deliverable(limit)
             remaining = deadline - time.monotonic()
             if updates or remaining <= 0:

@@ -1,0 +1,279 @@
+"""Operations endpoints on AFTERCARE_HTTP_PORT (default 8080; 0 turns them off).
+
+* ``GET /healthz`` — 200 while the process runs (the Docker HEALTHCHECK);
+* ``GET /readyz``  — 200 when the database answers, its migrations are at this code's head,
+  and Telegram accepted the token (getMe); 503 with the failing checks otherwise;
+* ``GET /metrics`` — Prometheus text format (`prometheus_client`): updates handled, replies
+  by outcome, check-ins by status and due, check-in sends by result and their latency, 429s,
+  open reports by urgency, age of the oldest open report, whether this replica polls.
+
+The server is a tiny asyncio HTTP/1.0 responder: three GET routes need no web framework.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from scheduler.dispatcher import OutgoingCheckin, RetryAfter, Sender, SendError
+from storage.migrate import head_revision
+from storage.models import CheckIn, CheckinStatus, Report, ReportStatus
+from storage.repo import utcnow
+
+log = logging.getLogger(__name__)
+OUTCOMES = ("answered", "suggested", "abstained", "escalated", "smalltalk")
+
+
+class Metrics:
+    """The bot's Prometheus metrics in their own registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.updates = Counter("aftercare_updates_handled", "Telegram updates handled", registry=r)
+        self.replies = Counter("aftercare_replies", "Replies to patient questions by outcome",
+                               ["outcome"], registry=r)
+        self.sends = Counter("aftercare_checkin_sends", "Check-in send attempts by result",
+                             ["result"], registry=r)
+        self.send_seconds = Histogram(
+            "aftercare_checkin_send_seconds", "Time for Telegram to accept a check-in",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r)
+        self.rate_limited = Counter("aftercare_telegram_rate_limited",
+                                    "429 Too Many Requests answers to check-in sends", registry=r)
+        self.checkins = Gauge("aftercare_checkins", "Check-in rows by status", ["status"],
+                              registry=r)
+        self.checkins_due = Gauge("aftercare_checkins_due",
+                                  "Pending check-ins whose time has come", registry=r)
+        self.open_reports = Gauge("aftercare_open_reports", "Unresolved reports by urgency",
+                                  ["urgency"], registry=r)
+        self.oldest_report = Gauge("aftercare_oldest_open_report_age_seconds",
+                                   "Age of the oldest unresolved report (0: none)", registry=r)
+        self.polling_leader = Gauge("aftercare_polling_leader",
+                                    "1 while this replica polls Telegram", registry=r)
+        for outcome in OUTCOMES:
+            self.replies.labels(outcome)
+        for status in CheckinStatus:
+            self.checkins.labels(status.value)
+
+    def render(self) -> bytes:
+        """The exposition text."""
+        return generate_latest(self.registry)
+
+    async def refresh(self, sessions: async_sessionmaker[AsyncSession],
+                      now: dt.datetime) -> None:
+        """Re-read the database-backed gauges (check-ins, reports)."""
+        async with sessions() as s:
+            by_status = dict((await s.execute(
+                select(CheckIn.status, func.count()).group_by(CheckIn.status))).all())
+            due = await s.scalar(select(func.count()).select_from(CheckIn).where(
+                CheckIn.status == CheckinStatus.PENDING.value, CheckIn.due_at <= now))
+            unresolved = Report.status != ReportStatus.RESOLVED.value
+            by_urgency = dict((await s.execute(
+                select(func.coalesce(Report.urgency, "none"), func.count())
+                .where(unresolved).group_by(Report.urgency))).all())
+            oldest = await s.scalar(select(Report.created_at).where(unresolved)
+                                    .order_by(Report.created_at).limit(1))
+        for status in CheckinStatus:
+            self.checkins.labels(status.value).set(by_status.get(status.value, 0))
+        self.checkins_due.set(due or 0)
+        for urgency in ("emergency", "urgent", "none"):
+            self.open_reports.labels(urgency).set(by_urgency.get(urgency, 0))
+        self.oldest_report.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0)
+
+    def instrument_advisor(self, advisor: Any) -> None:
+        """Count the outcome of every answer the advisor gives (wraps `ask`)."""
+        ask = advisor.ask
+
+        def counted_ask(*args: Any, **kwargs: Any) -> Any:
+            advice = ask(*args, **kwargs)
+            self.replies.labels(str(advice.kind)).inc()
+            return advice
+
+        advisor.ask = counted_ask
+
+
+class InstrumentedSender:
+    """A `Sender` wrapper that times sends and counts their results."""
+
+    def __init__(self, inner: Sender, metrics: Metrics) -> None:
+        self.inner = inner
+        self.metrics = metrics
+
+    async def send(self, message: OutgoingCheckin) -> int:
+        started = time.perf_counter()
+        try:
+            message_id = await self.inner.send(message)
+        except RetryAfter:
+            self.metrics.rate_limited.inc()
+            self.metrics.sends.labels("rate_limited").inc()
+            raise
+        except SendError as exc:
+            self.metrics.sends.labels(type(exc).__name__).inc()
+            raise
+        self.metrics.send_seconds.observe(time.perf_counter() - started)
+        self.metrics.sends.labels("sent").inc()
+        return message_id
+
+
+@dataclass
+class Readiness:
+    """What /readyz checks; `bot_authorised` is set once getMe succeeded."""
+
+    engine: AsyncEngine
+    bot_authorised: bool = False
+    head: str = field(default_factory=head_revision)
+
+    async def problems(self) -> list[str]:
+        """Failed checks (empty: ready)."""
+        problems = []
+        try:
+            async with asyncio.timeout(3), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                current = await conn.run_sync(
+                    lambda c: MigrationContext.configure(c).get_current_revision())
+            if current != self.head:
+                problems.append(f"database at migration {current}, code expects {self.head}")
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            problems.append(f"database unreachable ({type(exc).__name__})")
+        if not self.bot_authorised:
+            problems.append("bot not authorised with Telegram yet (getMe)")
+        return problems
+
+
+Route = Callable[[], Awaitable[tuple[int, str, bytes]]]
+
+
+class OpsServer:
+    """/healthz, /readyz and /metrics on a small asyncio HTTP server."""
+
+    def __init__(self, metrics: Metrics, readiness: Readiness,
+                 sessions: async_sessionmaker[AsyncSession],
+                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.metrics = metrics
+        self.readiness = readiness
+        self.sessions = sessions
+        self.clock = clock
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self.routes: dict[str, Route] = {"/healthz": self.healthz, "/readyz": self.readyz,
+                                         "/metrics": self.render_metrics}
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen; returns the bound port (`port` 0 picks a free one)."""
+        self._server = await asyncio.start_server(self._serve, host, port)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        log.info("ops endpoints on http://%s:%d (/healthz /readyz /metrics)", host, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            self._server = None
+
+    async def healthz(self) -> tuple[int, str, bytes]:
+        return 200, "text/plain", b"ok\n"
+
+    async def readyz(self) -> tuple[int, str, bytes]:
+        problems = await self.readiness.problems()
+        if problems:
+            return 503, "text/plain", ("\n".join(problems) + "\n").encode()
+        return 200, "text/plain", b"ready\n"
+
+    async def render_metrics(self) -> tuple[int, str, bytes]:
+        try:
+            await self.metrics.refresh(self.sessions, self.clock())
+        except Exception:  # noqa: BLE001 - still serve the process metrics
+            log.warning("metrics: database figures unavailable", exc_info=True)
+        return 200, CONTENT_TYPE_LATEST, self.metrics.render()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(10):
+                request = await reader.readline()
+                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    pass  # headers are not needed
+                status, ctype, body = await self._route(request)
+            reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed",
+                      503: "Service Unavailable"}.get(status, "")
+            writer.write(f"HTTP/1.0 {status} {reason}\r\nContent-Type: {ctype}\r\n"
+                         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                         + body)
+            await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def _route(self, request_line: bytes) -> tuple[int, str, bytes]:
+        parts = request_line.decode("latin-1").split()
+        if len(parts) < 2:
+            return 405, "text/plain", b"bad request\n"
+        method, path = parts[0], parts[1].split("?", 1)[0]
+        route = self.routes.get(path)
+        if route is None:
+            return 404, "text/plain", b"not found\n"
+        if method not in ("GET", "HEAD"):
+            return 405, "text/plain", b"GET only\n"
+        return await route()
+
+
+@contextlib.asynccontextmanager
+async def operations(app: Any, settings: Any, db: Any, advisor: Any,
+                     clock: Callable[[], dt.datetime] = utcnow) -> AsyncIterator[Readiness]:
+    """Metrics hooks, the daily retention job and (unless port 0) the HTTP endpoints."""
+    from telegram import Update
+    from telegram.ext import TypeHandler
+
+    metrics = Metrics()
+    app.bot_data["metrics"] = metrics
+    metrics.instrument_advisor(advisor)
+
+    async def count_update(_update: object, _context: Any) -> None:
+        metrics.updates.inc()
+
+    app.add_handler(TypeHandler(Update, count_update), group=-100)
+    app.bot_data["on_leader_change"] = lambda leader: metrics.polling_leader.set(int(leader))
+    service = app.bot_data.get("checkins")
+    if service is not None and service.dispatcher is not None:
+        service.dispatcher.sender = InstrumentedSender(service.dispatcher.sender, metrics)
+    schedule_retention(app, settings.retention_days, db.sessions, clock)
+    readiness = Readiness(db.engine)
+    server = OpsServer(metrics, readiness, db.sessions, clock)
+    if settings.http_port:
+        await server.start(settings.http_listen, settings.http_port)
+    try:
+        yield readiness
+    finally:
+        await server.stop()
+
+
+def schedule_retention(app: Any, days: int | None, sessions: async_sessionmaker[AsyncSession],
+                       clock: Callable[[], dt.datetime] = utcnow) -> None:
+    """Run `storage.retention.purge_expired` a minute after start and then daily."""
+    if not days or app.job_queue is None:
+        return
+    from storage.retention import purge_expired
+
+    async def purge(_context: Any) -> None:
+        await purge_expired(sessions, days, clock())
+
+    app.job_queue.run_repeating(purge, interval=dt.timedelta(days=1), first=60,
+                                name="retention", job_kwargs={"max_instances": 1,
+                                                              "coalesce": True})
+    log.info("data retention: messages and resolved reports deleted %d days after the last "
+             "session", days)

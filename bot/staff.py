@@ -1,0 +1,760 @@
+"""The staff side of reports, independent of Telegram: cards, actions, permissions, audit.
+
+`StaffDesk` turns reports into staff-chat cards (urgency first, buttons Take / Reply /
+Resolve / Pause check-ins), and turns what staff do in the staff chat (button presses,
+replies to cards, commands) into `Reply`s: to the staff chat, or to exactly one patient.
+
+Safety rules kept here:
+
+* permission is checked on every action (`settings.is_staff`), never cached; refusals are
+  logged and written to the audit trail;
+* callback data ("st:take:12") carries no authority: the pressed message must be a card of
+  the report it names (looked up server-side), and the report's state must allow the action;
+* a staff answer goes only to the patient of the report whose card (or prompt) it replies
+  to, or whose Reply button that staff member pressed; never to a resolved report's patient;
+* status changes are conditional UPDATEs (storage/staff.py): with two presses at once, one
+  wins and the other is told.
+
+The patient side: ``/report`` (asks what is wrong, then takes text and photos), threading of
+the patient's messages into the report staff answered, photos kept as Telegram file ids.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import io
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz
+
+from bot.conversation import Button, Buttons, Reply
+from storage import ReportInfo, ReportKind
+from storage.models import ReportAction, Urgency
+from storage.staff import ActionInfo, StaffReport, StaffStore, Transition
+
+if TYPE_CHECKING:
+    from bot.conversation import Conversation
+
+log = logging.getLogger(__name__)
+
+PREFIX = "st"
+ACTIONS = ("take", "reply", "resolve", "pause")
+MAX_CARD_WORDS = 1500
+MAX_CAPTION = 900  # Telegram allows 1,024 characters of caption
+PENDING_TTL = dt.timedelta(minutes=15)
+DRAFT_TTL = dt.timedelta(minutes=30)
+RECENT_REPORT = dt.timedelta(hours=2)  # photos this soon after a report join it
+GAP_SIMILARITY = 80
+DESK_COMMANDS = ("queue", "report", "patient", "gaps", "resolve", "reopen", "cancel")
+_WORD = re.compile(r"[^\w\s]", re.UNICODE)
+
+
+@dataclass
+class _Pending:
+    """A staff member's next message is a reply to, or a resolve note for, a report."""
+
+    kind: str  # "reply" or "resolve"
+    report_id: int
+    until: dt.datetime
+
+
+@dataclass
+class _Draft:
+    """A patient's /report in progress: "describe" waits for words, "photos" for photos."""
+
+    stage: str
+    until: dt.datetime
+    report_id: int | None = None
+
+
+def callback_data(action: str, report_id: int) -> str:
+    """"st:take:12" (64 bytes at most; it names the report, it does not authorise anything)."""
+    return f"{PREFIX}:{action}:{report_id}"
+
+
+def parse_callback(data: str) -> tuple[str, int] | None:
+    """("take", 12) from "st:take:12"; None when malformed."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in ACTIONS:
+        return None
+    if not parts[2].isdigit() or len(parts[2]) > 12:
+        return None
+    return parts[1], int(parts[2])
+
+
+def label(report: ReportInfo | StaffReport) -> str:
+    """What a card starts with: the urgency, else what kind of report it is."""
+    if report.urgency:
+        return report.urgency.upper()
+    return {ReportKind.QUESTION.value: "QUESTION", ReportKind.CHECKIN.value: "CHECK-IN"}.get(
+        report.kind, "REPORT")
+
+
+def age(delta: dt.timedelta) -> str:
+    """"3 min", "2 h 05 min", "3 d 4 h"."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+STOP_WORDS = frozenset({"a", "about", "after", "again", "am", "an", "and", "any", "are", "be",
+    "can", "could", "do", "does", "for", "go", "how", "i", "if", "in", "is", "it", "its", "me",
+    "my", "of", "ok", "okay", "on", "or", "should", "so", "the", "then", "there", "this", "to",
+    "use", "using", "was", "what", "when", "where", "which", "will", "with", "would", "you",
+    "your"})
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation removed, whitespace collapsed."""
+    return " ".join(_WORD.sub(" ", text.lower()).split())
+
+
+def content_words(text: str) -> str:
+    """The words that carry the question ("can I dye my hair?" -> "dye hair")."""
+    words = [w for w in normalise(text).split() if w not in STOP_WORDS]
+    return " ".join(words) or normalise(text)
+
+
+@dataclass(frozen=True)
+class GapGroup:
+    """Similar unanswered questions: how many, an example, and other wordings."""
+
+    count: int
+    example: str
+    others: tuple[str, ...]
+
+
+def group_questions(texts: Iterable[str], threshold: int = GAP_SIMILARITY) -> list[GapGroup]:
+    """Group similar questions: rapidfuzz token-set ratio of their content words against
+    each group's first question; biggest groups first."""
+    groups: list[tuple[str, list[str]]] = []  # (content words, original texts)
+    for text in texts:
+        key = content_words(text)
+        if not key:
+            continue
+        best, best_score = None, 0.0
+        for index, (group_key, _) in enumerate(groups):
+            score = fuzz.token_set_ratio(key, group_key)
+            if score >= threshold and score > best_score:
+                best, best_score = index, score
+        if best is None:
+            groups.append((key, [text.strip()]))
+        else:
+            groups[best][1].append(text.strip())
+    result = []
+    for _, members in groups:
+        distinct = list(dict.fromkeys(members))
+        result.append(GapGroup(len(members), distinct[0], tuple(distinct[1:4])))
+    return sorted(result, key=lambda g: (-g.count, g.example.lower()))
+
+
+def format_gaps(groups: Sequence[GapGroup]) -> str:
+    """Plain-text /gaps and ``aftercare gaps`` output."""
+    if not groups:
+        return "No unanswered questions so far."
+    total = sum(g.count for g in groups)
+    lines = [f"Questions the bot could not answer ({total}, {len(groups)} groups):"]
+    for group in groups[:40]:
+        line = f"{group.count} × \"{group.example}\""
+        if group.others:
+            line += " (also: " + "; ".join(f"\"{o}\"" for o in group.others) + ")"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+EXPORT_COLUMNS = ("report_id", "created_at", "patient", "telegram_id", "kind", "urgency",
+                  "day", "status", "text", "reason", "taken_by", "taken_at", "resolved_by",
+                  "resolved_at", "resolution_note", "action_at", "action", "actor_telegram_id",
+                  "action_note")
+
+
+def export_csv(rows: Sequence[tuple[StaffReport, list[ActionInfo]]]) -> str:
+    """Reports and their actions as CSV: one line per action (a report without any: one line)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+
+    def when(value: dt.datetime | None) -> str:
+        return value.isoformat() if value else ""
+
+    for report, actions in rows:
+        base = [report.id, when(report.created_at), report.patient_name or "",
+                report.telegram_id or "", report.kind, report.urgency or "",
+                "" if report.day is None else report.day, report.status, report.text,
+                report.reason or "", report.taken_by or "", when(report.taken_at),
+                report.resolved_by or "", when(report.resolved_at),
+                report.resolution_note or ""]
+        for action in actions or [None]:
+            tail = (["", "", "", ""] if action is None else
+                    [when(action.created_at), action.action, action.actor_telegram_id or "",
+                     action.note or ""])
+            writer.writerow(base + tail)
+    return out.getvalue()
+
+
+class StaffDesk:
+    """Staff-side logic over a `Conversation` (its repo, advisor, settings, clock, texts)."""
+
+    def __init__(self, conversation: Conversation, store: StaffStore) -> None:
+        self.conversation = conversation
+        self.store = store
+        self.settings = conversation.settings
+        self.messages = conversation.messages
+        self._pending: dict[int, _Pending] = {}
+        self._drafts: dict[int, _Draft] = {}
+        self._names: dict[int, str] = {}
+
+    # --- small helpers ------------------------------------------------------------------
+    @property
+    def staff_chat(self) -> int | None:
+        """The staff chat id (None when not configured)."""
+        return self.settings.staff_chat_id
+
+    def now(self) -> dt.datetime:
+        """The conversation's clock."""
+        return self.conversation.clock()
+
+    def text(self, key: str, **values: Any) -> str:
+        """A rendered (HTML) message of the "desk" section."""
+        return self.messages.render(f"desk.{key}", **values)
+
+    def to_staff(self, key: str, reply_to: int | None = None, **values: Any) -> Reply:
+        """A message for the staff chat."""
+        assert self.staff_chat is not None
+        return Reply(self.text(key, **values), to_chat=self.staff_chat, reply_to=reply_to)
+
+    def notice(self, key: str, **values: Any) -> Reply:
+        """A button notice (answerCallbackQuery text, plain)."""
+        return Reply(html.unescape(self.text(key, **values))[:200], notice=True)
+
+    def staff_name(self, user_id: int | None) -> str:
+        """The first name staff last used, or "staff 123"."""
+        if user_id is None:
+            return "nobody"
+        return self._names.get(user_id) or f"staff {user_id}"
+
+    def _seen(self, user_id: int, first_name: str) -> None:
+        if first_name:
+            self._names[user_id] = first_name
+
+    def patient_name(self, report: ReportInfo | StaffReport) -> str:
+        """The patient's name, or "unnamed patient"."""
+        return report.patient_name or self.messages.render("staff_unknown_name")
+
+    def buttons(self, report_id: int) -> Buttons:
+        """Take / Reply on one row, Resolve / Pause check-ins on the next."""
+        def button(action: str) -> Button:
+            return (self.messages.label(f"staff_{action}"), callback_data(action, report_id))
+        return ((button("take"), button("reply")), (button("resolve"), button("pause")))
+
+    # --- cards ----------------------------------------------------------------------------
+    def card_text(self, report: ReportInfo | StaffReport) -> str:
+        """The card: urgency first, patient, day since session, the words, the reason."""
+        who = f"{self.patient_name(report)}, Telegram id {report.telegram_id}"
+        words = report.text if len(report.text) <= MAX_CARD_WORDS else (
+            report.text[:MAX_CARD_WORDS] + "…")
+        day = report.day if report.day is not None else "unknown"
+        key = "card_question" if report.kind == ReportKind.QUESTION.value else "card"
+        text = self.text(key, label=label(report), name=who, day=day, id=report.id, text=words)
+        if report.reason:
+            text += "\n" + self.text("card_reason", reason=report.reason)
+        return text
+
+    def card(self, report: ReportInfo) -> list[Reply]:
+        """The staff-chat card for a new report (`Conversation.notify_staff` calls this)."""
+        if self.staff_chat is None:
+            log.warning("report %d not sent: AFTERCARE_STAFF_CHAT_ID is not set", report.id)
+            return []
+        return [Reply(self.card_text(report), self.buttons(report.id), to_chat=self.staff_chat,
+                      card_for=report.id, card_kind="card")]
+
+    async def card_sent(self, reply: Reply, chat_id: int, message_id: int) -> None:
+        """A reply with `card_for` was delivered: remember its message id for threading."""
+        if reply.card_for is None:
+            return
+        await self.store.card_sent(reply.card_for, chat_id, message_id, reply.card_kind,
+                                   now=self.now())
+        if reply.card_kind == "repost":
+            await self.store.record(reply.card_for, None, ReportAction.REPOSTED, now=self.now())
+
+    def thresholds(self) -> dict[str, dt.timedelta]:
+        """How long an emergency / urgent card may wait for somebody to take it."""
+        emergency = getattr(self.settings, "escalation_emergency_minutes", 15)
+        urgent = getattr(self.settings, "escalation_urgent_minutes", 60)
+        return {Urgency.EMERGENCY.value: dt.timedelta(minutes=emergency),
+                Urgency.URGENT.value: dt.timedelta(minutes=urgent)}
+
+    def mentions(self) -> str:
+        """HTML mentions of every staff member (tg://user links)."""
+        ids = sorted(getattr(self.settings, "staff_ids", ()) or ())
+        return " ".join(f'<a href="tg://user?id={i}">{html.escape(self.staff_name(i))}</a>'
+                        for i in ids)
+
+    async def escalations(self) -> list[Reply]:
+        """Re-posts (with a mention) of emergency/urgent cards nobody took in time."""
+        if self.staff_chat is None:
+            return []
+        thresholds = self.thresholds()
+        replies = []
+        for report, card in await self.store.unanswered(thresholds, now=self.now()):
+            waited = age(self.now() - report.created_at)
+            text = (self.text("repost", waited=waited) + " " + self.mentions() + "\n\n"
+                    + self.card_text(report))
+            replies.append(Reply(text, self.buttons(report.id), to_chat=self.staff_chat,
+                                 reply_to=card.message_id, card_for=report.id,
+                                 card_kind="repost"))
+            log.warning("report %d (%s) not taken after %s: re-posted", report.id,
+                        report.urgency, waited)
+        return replies
+
+    # --- permissions ----------------------------------------------------------------------
+    async def _refuse(self, user_id: int, report_id: int | None, what: str) -> None:
+        """Log and audit an attempt by someone who is not staff."""
+        log.warning("user %d (not staff) tried to %s", user_id, what)
+        exists = report_id is not None and await self.store.get(report_id) is not None
+        await self.store.record(report_id if exists else None, user_id, ReportAction.REFUSED,
+                                note=what[:200], now=self.now())
+
+    # --- button presses -------------------------------------------------------------------
+    async def staff_callback(self, user_id: int, first_name: str, chat_id: int | None,
+                             message_id: int | None, data: str) -> list[Reply]:
+        """A Take / Reply / Resolve / Pause press on a card."""
+        parsed = parse_callback(data)
+        if not self.settings.is_staff(user_id):
+            await self._refuse(user_id, parsed[1] if parsed else None, f"press {data}")
+            return [self.notice("not_staff")]
+        self._seen(user_id, first_name)
+        if parsed is None or chat_id is None or message_id is None:
+            return [self.notice("button_unknown")]
+        action, report_id = parsed
+        card = await self.store.card(chat_id, message_id)
+        if card is None or card.report_id != report_id or card.kind not in ("card", "repost"):
+            log.warning("staff %d pressed %s on message %s/%s, which is not that report's card",
+                        user_id, data, chat_id, message_id)
+            await self._refuse(user_id, report_id, f"press {data} on another card")
+            return [self.notice("wrong_card")]
+        report = await self.store.get(report_id)
+        if report is None:
+            return [self.notice("button_unknown")]
+        handler = {"take": self._take, "reply": self._ask_reply, "resolve": self._ask_resolve,
+                   "pause": self._pause}[action]
+        return await handler(user_id, report, message_id)
+
+    async def _take(self, user_id: int, report: StaffReport, card_id: int | None) -> list[Reply]:
+        result = await self.store.take(report.id, user_id, now=self.now())
+        if not result.ok:
+            return [self._lost(result, report)]
+        assert result.report is not None
+        return [self.notice("taken_notice", id=report.id),
+                self.to_staff("taken", card_id, id=report.id, staff=self.staff_name(user_id)),
+                *self._to_patient(result.report, self.text("patient_taken"))]
+
+    def _lost(self, result: Transition, report: StaffReport) -> Reply:
+        """The notice for the loser of a race (or a press that no longer makes sense)."""
+        current = result.report or report
+        if current.closed:
+            return self.notice("already_resolved", id=current.id,
+                               staff=self.staff_name(current.resolved_by))
+        return self.notice("already_taken", id=current.id,
+                           staff=self.staff_name(current.taken_by))
+
+    async def _ask_reply(self, user_id: int, report: StaffReport,
+                         card_id: int | None) -> list[Reply]:
+        if report.closed:
+            return [self.notice("closed", id=report.id)]
+        self._pending[user_id] = _Pending("reply", report.id, self.now() + PENDING_TTL)
+        prompt = Reply(self.text("reply_prompt", staff=self.staff_name(user_id), id=report.id,
+                                 name=self.patient_name(report)),
+                       to_chat=self.staff_chat, reply_to=card_id, card_for=report.id,
+                       card_kind="reply_prompt")
+        return [self.notice("reply_notice", name=self.patient_name(report)), prompt]
+
+    async def _ask_resolve(self, user_id: int, report: StaffReport,
+                           card_id: int | None) -> list[Reply]:
+        if report.closed:
+            return [self._lost(Transition(False, report), report)]
+        self._pending[user_id] = _Pending("resolve", report.id, self.now() + PENDING_TTL)
+        prompt = Reply(self.text("resolve_prompt", staff=self.staff_name(user_id), id=report.id),
+                       to_chat=self.staff_chat, reply_to=card_id, card_for=report.id,
+                       card_kind="resolve_prompt")
+        return [self.notice("resolve_notice", id=report.id), prompt]
+
+    async def _pause(self, user_id: int, report: StaffReport,
+                     card_id: int | None) -> list[Reply]:
+        repo = self.conversation.repo
+        patient = await repo.get_patient_by_id(report.patient_id)
+        if patient is None or patient.telegram_id is None:
+            return [self.notice("button_unknown")]
+        if patient.checkins_paused:
+            return [self.notice("already_paused", name=self.patient_name(report))]
+        checkins = self.conversation.checkins
+        if checkins is not None:
+            await checkins.stop(patient.id)
+        else:
+            await repo.set_checkins_paused(patient.telegram_id, True)
+        await self.store.record(report.id, user_id, ReportAction.PAUSED, now=self.now())
+        return [self.notice("paused_notice", name=self.patient_name(report)),
+                self.to_staff("paused", card_id, id=report.id, name=self.patient_name(report),
+                              staff=self.staff_name(user_id)),
+                *self._to_patient(report, self.text("patient_paused"))]
+
+    def _to_patient(self, report: StaffReport, text: str, photo: str | None = None,
+                    document: str | None = None) -> list[Reply]:
+        """A message for the report's patient only (nothing if they have no chat)."""
+        if report.chat_id is None:
+            log.warning("report %d: the patient has no chat to write to", report.id)
+            return []
+        return [Reply(text, to_chat=report.chat_id, photo=photo, document=document)]
+
+    # --- messages in the staff chat --------------------------------------------------------
+    async def staff_message(self, user_id: int, first_name: str, chat_id: int, message_id: int,
+                            text: str | None, reply_to: int | None = None,
+                            photo: str | None = None,
+                            document: str | None = None) -> list[Reply] | None:
+        """A non-command message in the staff chat; None when it is not for the desk."""
+        card = await self.store.card(chat_id, reply_to) if reply_to is not None else None
+        pending = self._pending.get(user_id)
+        if pending is not None and pending.until < self.now():
+            self._pending.pop(user_id, None)
+            pending = None
+        if card is None and pending is None:
+            return None
+        if not self.settings.is_staff(user_id):
+            await self._refuse(user_id, card.report_id if card else None, "answer a patient")
+            return [self.to_staff("not_staff_reply", message_id)]
+        self._seen(user_id, first_name)
+        if card is not None:
+            kind = "resolve" if card.kind == "resolve_prompt" else "reply"
+            report_id = card.report_id
+            if pending is not None and pending.report_id == report_id:
+                self._pending.pop(user_id, None)
+        else:
+            assert pending is not None
+            kind, report_id = pending.kind, pending.report_id
+            self._pending.pop(user_id, None)
+        if kind == "resolve":
+            return await self.resolve(user_id, report_id, (text or "").strip(), message_id)
+        return await self._relay(user_id, report_id, message_id, text, photo, document)
+
+    async def _relay(self, user_id: int, report_id: int, message_id: int, text: str | None,
+                     photo: str | None, document: str | None) -> list[Reply]:
+        """Send a staff answer to the report's patient, and to nobody else."""
+        report = await self.store.get(report_id)
+        if report is None:
+            return [self.to_staff("no_report", message_id, id=report_id)]
+        if report.closed:
+            return [self.to_staff("closed_reply", message_id, id=report.id)]
+        if not (text and text.strip()) and photo is None and document is None:
+            return [self.to_staff("nothing_to_send", message_id)]
+        words = (text or "").strip()
+        replies: list[Reply] = []
+        if report.status == "open":
+            taken = await self.store.take(report.id, user_id, now=self.now())
+            if taken.ok:
+                replies.append(self.to_staff("taken", None, id=report.id,
+                                             staff=self.staff_name(user_id)))
+                replies += self._to_patient(report, self.text("patient_taken"))
+        kind = "photo" if photo else "document" if document else "text"
+        await self.store.record(report.id, user_id, ReportAction.REPLIED,
+                                note=words if kind == "text" else f"[{kind}] {words}".strip(),
+                                now=self.now())
+        if photo or document:
+            caption = self.text("staff_caption", text=words[:MAX_CAPTION])
+            replies += self._to_patient(report, caption, photo=photo, document=document)
+        else:
+            replies += self._to_patient(report, self.text("staff_answer", text=words))
+        replies.append(self.to_staff("reply_sent", message_id, id=report.id,
+                                     name=self.patient_name(report)))
+        log.info("staff %d answered report %d", user_id, report.id)
+        return replies
+
+    async def resolve(self, user_id: int, report_id: int, note: str,
+                      message_id: int | None = None) -> list[Reply]:
+        """Close the report with a note; releases check-ins it held; tells the patient."""
+        if not self.settings.is_staff(user_id):
+            await self._refuse(user_id, report_id, "resolve")
+            return [self.to_staff("not_staff_command", message_id)]
+        if not note:
+            return [self.to_staff("note_needed", message_id, id=report_id)]
+        result = await self.store.resolve(report_id, user_id, note[:2000], now=self.now())
+        if result.report is None:
+            return [self.to_staff("no_report", message_id, id=report_id)]
+        if not result.ok:
+            return [self.to_staff("already_resolved_chat", message_id, id=report_id,
+                                  staff=self.staff_name(result.report.resolved_by))]
+        self._pending = {k: p for k, p in self._pending.items() if p.report_id != report_id}
+        checkins = self.conversation.checkins
+        if checkins is not None:
+            await checkins.report_resolved(report_id)
+        card = await self.store.latest_card(report_id)
+        return [self.to_staff("resolved", card.message_id if card else message_id, id=report_id,
+                              staff=self.staff_name(user_id), note=note),
+                *self._to_patient(result.report, self.text("patient_resolved"))]
+
+    # --- staff commands -------------------------------------------------------------------
+    async def staff_command(self, user_id: int, first_name: str, chat_id: int,
+                            message_id: int | None, name: str | None,
+                            args: Sequence[str]) -> list[Reply] | None:
+        """/queue, /report N, /patient NAME, /gaps, /resolve N note, /reopen N, /cancel in the
+        staff chat; None for other commands (they go to the conversation)."""
+        if name not in DESK_COMMANDS or chat_id != self.staff_chat:
+            return None
+        if not self.settings.is_staff(user_id):
+            await self._refuse(user_id, _number(args[0]) if args else None, f"use /{name}")
+            return [self.to_staff("not_staff_command", message_id)]
+        self._seen(user_id, first_name)
+        if name == "queue":
+            return [self._long(await self.queue_text(), message_id)]
+        if name == "gaps":
+            return [self._long(html.escape(await self.gaps_text(), quote=False), message_id)]
+        if name == "patient":
+            return [self._long(await self.patient_text_for(" ".join(args)), message_id)]
+        if name == "cancel":
+            dropped = self._pending.pop(user_id, None)
+            return [self.to_staff("cancelled" if dropped else "nothing_pending", message_id)]
+        report_id = _number(args[0]) if args else None
+        if report_id is None:
+            return [self.to_staff(f"usage_{name}", message_id)]
+        if name == "report":
+            return [self._long(await self.history_text(report_id), message_id)]
+        if name == "resolve":
+            note = " ".join(args[1:]).strip()
+            if not note:
+                if await self.store.get(report_id) is None:
+                    return [self.to_staff("no_report", message_id, id=report_id)]
+                self._pending[user_id] = _Pending("resolve", report_id, self.now() + PENDING_TTL)
+                return [self.to_staff("resolve_prompt", message_id, id=report_id,
+                                      staff=self.staff_name(user_id))]
+            return await self.resolve(user_id, report_id, note, message_id)
+        return await self._reopen(user_id, report_id, message_id)
+
+    def _long(self, text: str, reply_to: int | None) -> Reply:
+        """A command answer (cut under Telegram's limit)."""
+        if len(text) > 4000:
+            text = text[:4000].rsplit("\n", 1)[0] + "\n…"
+        assert self.staff_chat is not None
+        return Reply(text, to_chat=self.staff_chat, reply_to=reply_to)
+
+    async def _reopen(self, user_id: int, report_id: int,
+                      message_id: int | None) -> list[Reply]:
+        result = await self.store.reopen(report_id, user_id, now=self.now())
+        if result.report is None:
+            return [self.to_staff("no_report", message_id, id=report_id)]
+        if not result.ok:
+            return [self.to_staff("not_resolved", message_id, id=report_id)]
+        return [Reply(self.card_text(result.report), self.buttons(report_id),
+                      to_chat=self.staff_chat, card_for=report_id, card_kind="card"),
+                self.to_staff("reopened", message_id, id=report_id,
+                              staff=self.staff_name(user_id))]
+
+    async def queue_text(self) -> str:
+        """Open reports, most urgent and oldest first, with their age."""
+        reports = await self.store.queue()
+        if not reports:
+            return self.text("queue_empty")
+        now = self.now()
+        lines = [self.text("queue_title", count=len(reports))]
+        for report in reports[:50]:
+            status = (self.text("queue_taken", staff=self.staff_name(report.taken_by))
+                      if report.status == "taken" else self.text("queue_open"))
+            words = report.text if len(report.text) <= 60 else report.text[:60] + "…"
+            lines.append(self.text("queue_line", id=report.id, label=label(report),
+                                   name=self.patient_name(report), age=age(now - report.created_at),
+                                   status=status, text=words,
+                                   day=report.day if report.day is not None else "?"))
+        return "\n".join(lines)
+
+    async def history_text(self, report_id: int) -> str:
+        """/report N: the card, its state, photos and every action with who and when."""
+        report = await self.store.get(report_id)
+        if report is None:
+            return self.text("no_report", id=report_id)
+        lines = [self.card_text(report), "",
+                 self.text("history_status", status=report.status,
+                           created=_stamp(report.created_at),
+                           photos=len(await self.store.photos(report_id)))]
+        if report.resolution_note:
+            lines.append(self.text("history_note", note=report.resolution_note))
+        for action in await self.store.actions(report_id):
+            who = ("patient" if action.action in ("patient", "photo") else
+                   "bot" if action.actor_telegram_id is None else
+                   f"{self.staff_name(action.actor_telegram_id)} ({action.actor_telegram_id})")
+            lines.append(self.text("history_line", when=_stamp(action.created_at),
+                                   action=action.action, who=who, note=action.note or ""))
+        return "\n".join(lines)
+
+    async def patient_text_for(self, name: str) -> str:
+        """/patient NAME: sessions, check-ins and reports of matching patients."""
+        if not name.strip():
+            return self.text("usage_patient")
+        found = await self.store.find_patients(name)
+        if not found:
+            return self.text("no_patient", name=name)
+        blocks = []
+        for p in found:
+            sessions = ", ".join(d.isoformat() + (" (cancelled)" if c else "")
+                                 for d, c in p.sessions) or "none"
+            checkins = ", ".join(f"{n} {s}" for s, n in sorted(p.checkins.items())) or "none"
+            lines = [self.text("patient_head", name=p.name or self.messages.render(
+                "staff_unknown_name"), telegram_id=p.telegram_id or "-",
+                paused="paused" if p.checkins_paused else "on"),
+                self.text("patient_sessions", sessions=sessions),
+                self.text("patient_checkins", checkins=checkins)]
+            for r in p.reports:
+                words = r.text if len(r.text) <= 60 else r.text[:60] + "…"
+                lines.append(self.text("patient_report", id=r.id, label=label(r),
+                                       status=r.status, created=_stamp(r.created_at),
+                                       text=words))
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)
+
+    async def gaps_text(self) -> str:
+        """Unanswered questions grouped by similarity (plain text)."""
+        return format_gaps(await gaps(self.store))
+
+    # --- the patient side ----------------------------------------------------------------
+    async def report_command(self, user_id: int, chat_id: int, first_name: str) -> list[Reply]:
+        """/report: ask what is wrong; the next message becomes the report."""
+        self._drafts[user_id] = _Draft("describe", self.now() + DRAFT_TTL)
+        return self.conversation.html(self.text("patient_ask"))
+
+    def _draft(self, user_id: int) -> _Draft | None:
+        draft = self._drafts.get(user_id)
+        if draft is not None and draft.until < self.now():
+            self._drafts.pop(user_id, None)
+            return None
+        return draft
+
+    async def patient_text(self, user_id: int, chat_id: int, first_name: str,
+                           text: str) -> list[Reply] | None:
+        """A patient's text: the words of a /report, or a message in a thread with staff;
+        None when it is an ordinary message for the bot."""
+        draft = self._draft(user_id)
+        if draft is not None and draft.stage == "describe":
+            return await self._new_report(user_id, text, draft)
+        report = await self.store.thread_for(user_id)
+        if report is None and draft is not None and draft.report_id is not None:
+            report = await self.store.get(draft.report_id)
+            if report is not None and report.closed:
+                report = None
+        if report is None:
+            return None
+        return await self._thread(user_id, report, text)
+
+    async def _new_report(self, user_id: int, text: str, draft: _Draft) -> list[Reply]:
+        conversation = self.conversation
+        ctx = await conversation.context(user_id)
+        advice = conversation.advisor.ask(text, ctx.day)
+        urgency = advice.urgency if advice.escalate else None
+        reason = advice.triage.reason if advice.escalate and advice.triage else None
+        kind = ReportKind.TRIAGE if urgency else ReportKind.PATIENT
+        report = await conversation.repo.create_report(user_id, kind, text, urgency=urgency,
+                                                       day=ctx.day, reason=reason,
+                                                       now=self.now())
+        if urgency and conversation.checkins is not None:
+            await conversation.checkins.report_raised(report)
+        draft.stage, draft.report_id = "photos", report.id
+        draft.until = self.now() + DRAFT_TTL
+        replies: list[Reply] = []
+        if urgency:
+            replies += conversation.html(html.escape(advice.answer, quote=False))
+        replies += conversation.html(self.text("patient_sent", id=report.id))
+        return replies + conversation.notify_staff(report)
+
+    async def _thread(self, user_id: int, report: StaffReport, text: str) -> list[Reply]:
+        """The patient wrote while a report is being handled: it goes into that report."""
+        conversation = self.conversation
+        advice = conversation.advisor.ask(text, report.day)
+        await self.store.record(report.id, user_id, ReportAction.PATIENT, note=text,
+                                now=self.now())
+        replies: list[Reply] = []
+        flag = ""
+        if advice.escalate and advice.urgency:
+            await self.store.raise_urgency(report.id, advice.urgency)
+            flag = advice.urgency.upper() + " "
+            replies += conversation.html(html.escape(advice.answer, quote=False))
+        else:
+            replies += conversation.html(self.text("patient_threaded", id=report.id))
+        if self.staff_chat is not None:
+            card = await self.store.latest_card(report.id, ("card", "repost", "message"))
+            words = text if len(text) <= 3000 else text[:3000] + "…"
+            replies.append(Reply(self.text("patient_wrote", flag=flag, id=report.id,
+                                           name=self.patient_name(report), text=words),
+                                 to_chat=self.staff_chat,
+                                 reply_to=card.message_id if card else None,
+                                 card_for=report.id, card_kind="message"))
+        return replies
+
+    async def patient_photo(self, user_id: int, chat_id: int, first_name: str, file_id: str,
+                            caption: str | None = None) -> list[Reply] | None:
+        """A photo from a patient: kept (file id only) with their /report, their thread with
+        staff, or a report they raised in the last two hours; None otherwise."""
+        draft = self._draft(user_id)
+        if draft is not None and draft.stage == "describe":
+            if not caption:
+                return self.conversation.html(self.text("patient_words_first"))
+            replies = await self._new_report(user_id, caption, draft)
+            report = await self.store.get(draft.report_id or 0)
+        else:
+            replies = []
+            report = await self._photo_target(user_id, draft)
+            if report is None:
+                return None
+            if caption and caption.strip():
+                replies += await self._thread(user_id, report, caption)
+        assert report is not None
+        await self.store.add_photo(report.id, file_id, user_id, now=self.now())
+        replies += self.conversation.html(self.text("patient_photo_added"))
+        if self.staff_chat is not None:
+            card = await self.store.latest_card(report.id, ("card", "repost", "message"))
+            replies.append(Reply(self.text("photo_caption", id=report.id,
+                                           name=self.patient_name(report)),
+                                 to_chat=self.staff_chat, photo=file_id,
+                                 reply_to=card.message_id if card else None,
+                                 card_for=report.id, card_kind="photo"))
+        return replies
+
+    async def _photo_target(self, user_id: int, draft: _Draft | None) -> StaffReport | None:
+        if draft is not None and draft.report_id is not None:
+            report = await self.store.get(draft.report_id)
+            if report is not None and not report.closed:
+                return report
+        report = await self.store.thread_for(user_id)
+        if report is not None:
+            return report
+        latest = await self.store.latest_open(user_id)
+        if latest is not None and self.now() - latest.created_at <= RECENT_REPORT:
+            return latest
+        return None
+
+
+async def gaps(store: StaffStore) -> list[GapGroup]:
+    """Unanswered questions, one per patient and wording, grouped by similarity."""
+    seen: set[tuple[int, str]] = set()
+    texts = []
+    for patient_id, text in await store.unanswered_questions():
+        key = (patient_id, normalise(text))
+        if key not in seen:
+            seen.add(key)
+            texts.append(text)
+    return group_questions(texts)
+
+
+def _number(value: str) -> int | None:
+    value = value.lstrip("#")
+    return int(value) if value.isdigit() and len(value) <= 12 else None
+
+
+def _stamp(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,98 @@
+"""Staff sub-commands of the ``aftercare`` CLI: ``gaps`` and ``export``.
+
+``aftercare gaps`` prints the questions the bot could not answer, grouped by similarity (the
+same text as /gaps in the staff chat). ``aftercare export --from DATE --to DATE [--out FILE]``
+writes the reports raised on those days (clinic time zone, both days included) and every
+action taken on them as CSV, to FILE or standard output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-20") from None
+
+
+def day_bounds(first: dt.date, last: dt.date, settings: Settings) -> tuple[dt.datetime,
+                                                                          dt.datetime]:
+    """[start of `first`, start of the day after `last`) in the clinic's zone, as UTC."""
+    start = dt.datetime.combine(first, dt.time(0), settings.tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), settings.tz)
+    return start, end.astimezone(dt.UTC)
+
+
+async def gaps_report(settings: Settings) -> str:
+    """The grouped unanswered questions as plain text."""
+    from bot.staff import format_gaps, gaps
+    from storage import Database
+    from storage.staff import StaffStore
+
+    async with await Database.connect(settings.database_url) as db:
+        return format_gaps(await gaps(StaffStore(db.sessions)))
+
+
+async def export_report(settings: Settings, first: dt.date, last: dt.date) -> str:
+    """Reports of [first, last] and their actions as CSV text."""
+    from bot.staff import export_csv
+    from storage import Database
+    from storage.staff import StaffStore
+
+    start, end = day_bounds(first, last, settings)
+    async with await Database.connect(settings.database_url) as db:
+        return export_csv(await StaffStore(db.sessions).export(start, end))
+
+
+def cmd_gaps(args: argparse.Namespace) -> int:
+    """Print the unanswered questions, grouped."""
+    from bot.commands import _settings
+
+    settings = _settings()
+    if settings is None:
+        return 2
+    print(asyncio.run(gaps_report(settings)))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write reports and their actions as CSV."""
+    from bot.commands import _settings
+
+    settings = _settings()
+    if settings is None:
+        return 2
+    if args.date_from > args.date_to:
+        print("--from must not be after --to", file=sys.stderr)
+        return 2
+    text = asyncio.run(export_report(settings, args.date_from, args.date_to))
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8", newline="")
+        rows = max(0, text.count("\n") - 1)
+        print(f"wrote {rows} row(s) to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def add_staff_commands(subparsers: Any) -> None:
+    """Register ``gaps`` and ``export`` on the ``aftercare`` parser."""
+    gaps = subparsers.add_parser("gaps", help="questions the bot could not answer, grouped")
+    gaps.set_defaults(handler=cmd_gaps)
+    export = subparsers.add_parser("export", help="reports and their actions as CSV")
+    export.add_argument("--from", dest="date_from", type=_date, required=True,
+                        help="first day YYYY-MM-DD (clinic time zone)")
+    export.add_argument("--to", dest="date_to", type=_date, required=True,
+                        help="last day YYYY-MM-DD (included)")
+    export.add_argument("--out", default=None, help="CSV file to write (default: stdout)")
+    export.set_defaults(handler=cmd_export)

@@ -1,0 +1,178 @@
+"""python-telegram-bot wiring of the staff side: card buttons, staff-chat messages, photos.
+
+`attach_staff(app, settings, clock)` creates the `StaffDesk` (bot/staff.py), plugs it into the
+conversation, registers its handlers in group -1 (before the patient handlers of
+bot/handlers.py, which still get every update the desk does not take) and a JobQueue job that
+re-posts emergency/urgent cards nobody took in time.
+
+* ``st:*`` button presses: answered with the desk's notice (refusals included);
+* staff chat: /queue, /report, /patient, /gaps, /resolve, /reopen, /cancel, replies to cards
+  and the message after a Reply / Resolve press; anything else falls through;
+* private chats: photos that belong to a report (file id kept); others fall through.
+
+No decisions live here: who may act and who receives what is decided by the desk.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import Message, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.conversation import Clock, Conversation, Reply
+from bot.delivery import deliver
+from bot.handlers import conversation_of, parse_command, send_replies
+from bot.staff import StaffDesk
+from storage import utcnow
+from storage.staff import StaffStore
+
+log = logging.getLogger(__name__)
+
+STAFF_GROUP = -1  # handler group: runs before bot/handlers.py's group 0
+ESCALATION_CHECK_SECONDS = 30
+
+
+def desk_of(context: ContextTypes.DEFAULT_TYPE) -> StaffDesk:
+    """The `StaffDesk` stored in bot_data."""
+    desk: StaffDesk = context.application.bot_data["staff"]
+    return desk
+
+
+async def send_staff_replies(context: ContextTypes.DEFAULT_TYPE,
+                             replies: Sequence[Reply]) -> None:
+    """Send desk replies (each names its chat); a patient who blocked the bot is marked
+    inactive and the staff chat is told the answer did not arrive."""
+    desk = desk_of(context)
+    for reply in replies:
+        if reply.notice or reply.to_chat is None:
+            continue
+        try:
+            sent = await deliver(context.bot, reply.to_chat, reply)
+        except Forbidden:
+            if reply.to_chat == desk.staff_chat:
+                log.warning("cannot write to the staff chat (forbidden)")
+                continue
+            await conversation_of(context).blocked(chat_id=reply.to_chat)
+            await _tell_staff(context, desk, "The patient has blocked the bot: nothing was "
+                                             "delivered.")
+            continue
+        except BadRequest as exc:
+            log.error("Telegram refused a staff-side message to %s: %s", reply.to_chat,
+                      exc.message)
+            if reply.to_chat != desk.staff_chat:
+                await _tell_staff(context, desk, f"Telegram refused it: {exc.message}")
+            continue
+        if reply.card_for is not None:
+            await desk.card_sent(reply, reply.to_chat, sent.message_id)
+
+
+async def _tell_staff(context: ContextTypes.DEFAULT_TYPE, desk: StaffDesk, text: str) -> None:
+    if desk.staff_chat is None:
+        return
+    try:
+        await context.bot.send_message(desk.staff_chat, f"Not delivered. {text}")
+    except TelegramError as exc:
+        log.warning("could not tell the staff chat: %s", exc)
+
+
+async def on_staff_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A Take / Reply / Resolve / Pause press: the desk checks who, which card and state."""
+    query = update.callback_query
+    assert query is not None
+    user = query.from_user
+    message = query.message
+    chat_id = message.chat.id if message is not None else None
+    message_id = message.message_id if message is not None else None
+    replies: list[Reply] = []
+    try:
+        replies = await desk_of(context).staff_callback(user.id, user.first_name, chat_id,
+                                                         message_id, query.data or "")
+    finally:
+        notice = next((r.text for r in replies if r.notice), None)
+        try:
+            await query.answer(notice)
+        except BadRequest as exc:
+            log.info("could not answer a staff button press: %s", exc.message)
+    await send_staff_replies(context, replies)
+    raise ApplicationHandlerStop
+
+
+async def on_staff_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message in the staff chat the desk may take: a desk command, a reply to a card, or
+    the message after a Reply / Resolve press. Anything else goes on to bot/handlers.py."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    desk = desk_of(context)
+    if message.text and message.text.startswith("/"):
+        name, args = parse_command(message.text, context.bot.username)
+        replies = await desk.staff_command(user.id, user.first_name, message.chat.id,
+                                           message.message_id, name, args)
+    else:
+        replies = await desk.staff_message(
+            user.id, user.first_name, message.chat.id, message.message_id,
+            message.text or message.caption, _replied_id(message),
+            photo=message.photo[-1].file_id if message.photo else None,
+            document=message.document.file_id if message.document else None)
+    if replies is None:
+        return
+    await send_staff_replies(context, replies)
+    raise ApplicationHandlerStop
+
+
+def _replied_id(message: Message) -> int | None:
+    replied = message.reply_to_message
+    return replied.message_id if replied is not None else None
+
+
+async def on_patient_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A patient's photo: added to their report when it belongs to one (file id only)."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or not message.photo:
+        return
+    replies = await desk_of(context).patient_photo(user.id, message.chat.id, user.first_name,
+                                                    message.photo[-1].file_id, message.caption)
+    if replies is None:
+        return
+    await send_replies(context, message.chat.id, replies, user.id)
+    raise ApplicationHandlerStop
+
+
+async def escalate(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue: re-post emergency/urgent cards nobody took in time."""
+    await send_staff_replies(context, await desk_of(context).escalations())
+
+
+def attach_staff(app: Any, settings: Settings, clock: Clock = utcnow) -> StaffDesk:
+    """Create the desk, plug it into the conversation, register handlers and the job."""
+    conversation: Conversation = app.bot_data["conversation"]
+    desk = StaffDesk(conversation, StaffStore(conversation.repo.sessions, clock=clock))
+    conversation.staff = desk
+    app.bot_data["staff"] = desk
+    app.add_handler(CallbackQueryHandler(on_staff_button, pattern=r"^st:"), group=STAFF_GROUP)
+    new = filters.UpdateType.MESSAGE
+    if settings.staff_chat_id is not None:
+        app.add_handler(MessageHandler(filters.Chat(settings.staff_chat_id) & new,
+                                       on_staff_chat), group=STAFF_GROUP)
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & new & filters.PHOTO,
+                                   on_patient_photo), group=STAFF_GROUP)
+    if app.job_queue is None:
+        log.warning("no JobQueue: unanswered urgent cards are not re-posted")
+    elif settings.staff_chat_id is not None:
+        app.job_queue.run_repeating(escalate, interval=ESCALATION_CHECK_SECONDS, first=5,
+                                    name="staff-escalation",
+                                    job_kwargs={"max_instances": 1, "coalesce": True})
+    return desk

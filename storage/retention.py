@@ -1,0 +1,73 @@
+"""Data retention: delete a patient's chat messages and resolved reports N days after their
+last treatment session (``AFTERCARE_RETENTION_DAYS``).
+
+`purge_expired(sessions, days, now)` is idempotent, so every replica may run it daily. What is
+kept: the patient row (Telegram id, name, consent time), treatment dates and check-in rows
+(the clinic's treatment record), and reports staff have not resolved yet (an unhandled alarm
+must not vanish; it is deleted on the first run after it is resolved). A patient without any
+(non-cancelled) session counts from the day their record was created.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import Message, Patient, Report, ReportStatus, TreatmentSession
+
+log = logging.getLogger(__name__)
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    """What one retention run deleted."""
+
+    patients: int = 0
+    messages: int = 0
+    reports: int = 0
+
+
+async def expired_patients(s: AsyncSession, days: int, now: dt.datetime) -> list[int]:
+    """Ids of patients whose last session (or record creation) is `days` or more days ago."""
+    cutoff = (now - dt.timedelta(days=days)).date()
+    last_session = (select(TreatmentSession.patient_id,
+                           func.max(TreatmentSession.session_date).label("last"))
+                    .where(TreatmentSession.cancelled_at.is_(None))
+                    .group_by(TreatmentSession.patient_id).subquery())
+    rows = await s.execute(select(Patient.id, last_session.c.last, Patient.created_at)
+                           .outerjoin(last_session, last_session.c.patient_id == Patient.id))
+    expired = []
+    for patient_id, last, created_at in rows:
+        if isinstance(last, str):  # SQLite returns aggregate dates as text
+            last = dt.date.fromisoformat(last)
+        reference = last if last is not None else created_at.astimezone(dt.UTC).date()
+        if reference <= cutoff:
+            expired.append(int(patient_id))
+    return expired
+
+
+async def purge_expired(sessions: async_sessionmaker[AsyncSession], days: int,
+                        now: dt.datetime) -> PurgeResult:
+    """Delete messages and resolved reports of patients past the retention period."""
+    if days < 1:
+        raise ValueError("retention must be at least one day")
+    messages = reports = 0
+    async with sessions.begin() as s:
+        ids = await expired_patients(s, days, now)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            messages += int((await s.execute(
+                delete(Message).where(Message.patient_id.in_(chunk)))).rowcount)
+            reports += int((await s.execute(
+                delete(Report).where(Report.patient_id.in_(chunk),
+                                     Report.status == ReportStatus.RESOLVED.value))).rowcount)
+    result = PurgeResult(len(ids), messages, reports)
+    if messages or reports:
+        log.info("retention (%d days): deleted %d message(s) and %d report(s)", days,
+                 messages, reports)
+    return result

@@ -1,0 +1,58 @@
+"""The single-dispatcher lock of SQLite databases: a second dispatcher on the same file is
+refused with a clear error, the lock is released on close, other databases need none."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from scheduler.careplan import load_careplan
+from scheduler.guard import DispatcherLockError, SingleDispatcherLock, sqlite_file
+from scheduler.service import CheckinService
+from storage.db import Database
+
+
+class NoSender:
+    async def send(self, message: object) -> int:
+        raise AssertionError("nothing is due")
+
+
+def test_only_sqlite_files_get_a_lock(tmp_path: Path) -> None:
+    assert sqlite_file(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}") == tmp_path / "a.db"
+    assert sqlite_file("sqlite+aiosqlite:///:memory:") is None
+    assert sqlite_file("postgresql+asyncpg://u@localhost/db") is None
+
+
+def test_second_holder_is_refused_until_the_first_lets_go(tmp_path: Path) -> None:
+    first, second = (SingleDispatcherLock(tmp_path / "a.db") for _ in range(2))
+    first.acquire()
+    with pytest.raises(DispatcherLockError) as refused:
+        second.acquire()
+    assert f"process {os.getpid()}" in str(refused.value)
+    assert str(tmp_path / "a.db") in str(refused.value)
+    first.release()
+    second.acquire()
+    assert second.held
+    second.release()
+
+
+async def test_a_second_service_on_the_same_file_cannot_start(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    databases = [await Database.connect(url) for _ in range(2)]
+    services = [CheckinService(d.repository(), load_careplan(), "Europe/London")
+                for d in databases]
+    try:
+        for service in services:
+            service.attach_sender(NoSender())
+        await services[0].start()
+        with pytest.raises(DispatcherLockError):
+            await services[1].start()
+        services[0].close()
+        await services[1].start()  # the first one stopped: the second may dispatch now
+    finally:
+        for service in services:
+            service.close()
+        for database in databases:
+            await database.close()

@@ -1,0 +1,230 @@
+"""Kill test: a real `aftercare run` is SIGKILLed in the middle of a burst of check-ins,
+started again, and every check-in still arrives; duplicates stay within the documented
+in-flight window (at most one claim batch). A second `aftercare run` on the same SQLite file
+is refused while the first one runs.
+
+The fake Telegram server is its own process (``python -m tests.fake_telegram``), slowed by a
+per-request delay so the kill lands mid-burst, and read back through its /_control/ API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from storage.db import Database
+from storage.models import CheckIn, SessionSource
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "123:abcdef"  # the fake refuses tokens shorter than real ones
+BURST = 60
+BATCH = 10
+FIRST_CHAT = 7000
+
+
+@pytest.fixture
+def fake_server() -> Iterator[str]:
+    """A standalone fake Bot API server process; yields its root URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_telegram", "--port", "0", "--max-poll-wait", "0.2"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().split()
+        assert line and line[0] == "FAKE_TELEGRAM_READY", line
+        yield line[1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def start_bot(root: str, database: Path, workdir: Path,
+              **extra: str) -> subprocess.Popen[str]:
+    """`aftercare run` (python -m bot.cli run) against the fake server and `database`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
+    env.update(TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=f"{root}/bot",
+               AFTERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+               AFTERCARE_TIMEZONE="UTC", AFTERCARE_HTTP_PORT="0",  # no ops port clash
+               PYTHONPATH=str(REPO_ROOT), **extra)
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=workdir, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stop_bot(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    """SIGTERM, then the exit code and stderr."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    return proc.returncode, err
+
+
+class Control:
+    """The fake server's /_control/ API."""
+
+    def __init__(self, session: aiohttp.ClientSession, root: str) -> None:
+        self.session = session
+        self.root = root
+
+    async def post(self, name: str, body: dict[str, Any]) -> Any:
+        async with self.session.post(f"{self.root}/_control/{name}", json=body) as resp:
+            payload = await resp.json()
+            assert resp.status == 200, payload
+            return payload["result"]
+
+    async def get(self, name: str, **query: Any) -> Any:
+        async with self.session.get(f"{self.root}/_control/{name}", params=query) as resp:
+            return (await resp.json())["result"]
+
+    async def checkins_sent(self) -> list[dict[str, Any]]:
+        """sendMessage calls that carried check-in answer buttons."""
+        return [m for m in await self.get("sent_messages") if checkin_id_of(m) is not None]
+
+    async def wait_until(self, enough: Any, timeout: float, what: str) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            sent = await self.checkins_sent()
+            if enough(sent):
+                return sent
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what}: only {len(sent)} check-in message(s) arrived")
+            await asyncio.sleep(0.05)
+
+
+def checkin_id_of(message: dict[str, Any]) -> int | None:
+    """The check-in id in a message's answer buttons ("ci:<id>:<choice>"), if any."""
+    markup = message.get("reply_markup")
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    for row in (markup or {}).get("inline_keyboard", []):
+        for button in row:
+            parts = str(button.get("callback_data", "")).split(":")
+            if len(parts) == 3 and parts[0] == "ci":
+                return int(parts[1])
+    return None
+
+
+async def plant_burst(database: Path, count: int) -> dict[int, int]:
+    """`count` patients with one day-1 check-in each, due a minute ago; {check-in id: chat}."""
+    db = await Database.connect(f"sqlite+aiosqlite:///{database}")
+    repo = db.repository()
+    now = datetime.now(UTC)
+    planted: dict[int, int] = {}
+    try:
+        for k in range(count):
+            chat = FIRST_CHAT + k
+            await repo.ensure_patient(chat, chat)
+            patient = await repo.record_consent(chat, f"Patient {k}")
+            session = await repo.add_session(now.date() - timedelta(days=1), SessionSource.STAFF,
+                                             telegram_id=chat)
+            async with db.sessions.begin() as s:
+                row = CheckIn(session_id=session.id, patient_id=patient.id, step="day1",
+                              day_offset=1, local_date=now.date(), tz="UTC",
+                              due_at=now - timedelta(minutes=1),
+                              deliver_until=now + timedelta(hours=1), status="pending",
+                              attempts=0, created_at=now, updated_at=now)
+                s.add(row)
+                await s.flush()
+                planted[row.id] = chat
+    finally:
+        await db.close()
+    return planted
+
+
+async def statuses(database: Path) -> Counter[str]:
+    db = await Database.connect(f"sqlite+aiosqlite:///{database}")
+    try:
+        return Counter(c.status for c in await _all_checkins(db))
+    finally:
+        await db.close()
+
+
+async def _all_checkins(db: Database) -> list[CheckIn]:
+    from sqlalchemy import select
+
+    async with db.sessions() as s:
+        return list(await s.scalars(select(CheckIn)))
+
+
+async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
+        fake_server: str, tmp_path: Path) -> None:
+    database = tmp_path / "kill.db"
+    planted = await plant_burst(database, BURST)
+    slow = {"AFTERCARE_CHECKIN_RATE": "10", "AFTERCARE_CHECKIN_BATCH": str(BATCH)}
+    async with aiohttp.ClientSession() as session:
+        control = Control(session, fake_server)
+        # every send takes 0.3 s at the fake: requests are in flight when the kill lands
+        await control.post("fail", {"method": "sendMessage", "delay": 0.3, "times": 10_000})
+        bot = start_bot(fake_server, database, tmp_path, **slow)
+        try:
+            await control.wait_until(lambda sent: len(sent) >= 15, 25, "before the kill")
+            bot.send_signal(signal.SIGKILL)
+            bot.wait(timeout=10)
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+            bot.communicate(timeout=10)
+        assert bot.returncode == -signal.SIGKILL
+        await asyncio.sleep(0.5)  # requests the dead process left at the fake complete there
+        before_restart = await control.checkins_sent()
+        assert 15 <= len(before_restart) < BURST  # killed mid-burst
+
+        bot = start_bot(fake_server, database, tmp_path, **slow)
+        try:
+            sent = await control.wait_until(
+                lambda got: {checkin_id_of(m) for m in got} >= set(planted), 30,
+                "after the restart")
+            await asyncio.sleep(0.5)  # let any straggler (a duplicate) show up too
+            sent = await control.checkins_sent()
+        finally:
+            code, err = stop_bot(bot)
+        assert code == 0, err
+        violations = await control.get("violations")
+    per_checkin = Counter(checkin_id_of(m) for m in sent)
+    assert set(per_checkin) == set(planted)  # every check-in arrived ...
+    for message in sent:  # ... in its own patient's chat
+        assert message["chat_id"] == planted[checkin_id_of(message)]
+    duplicates = sum(per_checkin.values()) - len(planted)
+    assert duplicates <= BATCH, per_checkin  # only rows in flight at the kill can repeat
+    assert violations == []
+    assert await statuses(database) == Counter({"sent": BURST})
+
+
+async def test_a_second_run_on_the_same_sqlite_file_is_refused(
+        fake_server: str, tmp_path: Path) -> None:
+    database = tmp_path / "one.db"
+    await plant_burst(database, 1)
+    async with aiohttp.ClientSession() as session:
+        control = Control(session, fake_server)
+        first = start_bot(fake_server, database, tmp_path)
+        try:
+            await control.wait_until(lambda sent: len(sent) >= 1, 20, "first run")
+            second = start_bot(fake_server, database, tmp_path)
+            _, second_err = second.communicate(timeout=30)
+            assert second.returncode == 1
+            assert "already sending check-ins" in second_err
+            assert str(database) in second_err
+            assert first.poll() is None  # the first run is untouched
+        finally:
+            code, err = stop_bot(first)
+        assert code == 0, err
+        third = start_bot(fake_server, database, tmp_path)  # the lock went with the first
+        try:
+            await asyncio.sleep(3)
+            assert third.poll() is None
+        finally:
+            code, err = stop_bot(third)
+        assert code == 0, err

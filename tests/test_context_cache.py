@@ -1,0 +1,49 @@
+"""The per-message patient read is cached briefly, and never serves data this process changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from storage import Database
+
+NOW = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
+
+
+async def test_own_writes_are_seen_at_once(database_url: str) -> None:
+    db = await Database.connect(database_url)
+    try:
+        repo = db.repository(clock=lambda: NOW)
+        await repo.ensure_patient(7, 7)
+        await repo.record_consent(7, "Ana")
+        patient, session = await repo.patient_and_session(7)
+        assert patient is not None and session is None
+        assert await repo.patient_and_session(7) == (patient, None)  # served from the cache
+        await repo.add_session(dt.date(2026, 3, 9), "staff", telegram_id=7)
+        _, session = await repo.patient_and_session(7)
+        assert session is not None and session.session_date == dt.date(2026, 3, 9)
+        await repo.set_timezone(7, "Asia/Tokyo")
+        patient, _ = await repo.patient_and_session(7)
+        assert patient is not None and patient.timezone == "Asia/Tokyo"
+        await repo.erase_patient(7)
+        assert await repo.patient_and_session(7) == (None, None)
+    finally:
+        await db.close()
+
+
+async def test_other_processes_writes_are_seen_after_the_ttl(database_url: str) -> None:
+    ours, theirs = await Database.connect(database_url), await Database.connect(database_url)
+    ticks = [0.0]
+    ours.patient_cache.clock = lambda: ticks[0]
+    try:
+        repo, other = ours.repository(clock=lambda: NOW), theirs.repository(clock=lambda: NOW)
+        await repo.ensure_patient(8, 8)
+        await repo.record_consent(8, "Bo")
+        assert (await repo.patient_and_session(8))[1] is None
+        await other.add_session(dt.date(2026, 3, 1), "staff", telegram_id=8)  # e.g. the CLI
+        assert (await repo.patient_and_session(8))[1] is None  # still cached
+        ticks[0] += ours.patient_cache.ttl + 0.1
+        _, session = await repo.patient_and_session(8)
+        assert session is not None and session.session_date == dt.date(2026, 3, 1)
+    finally:
+        await ours.close()
+        await theirs.close()

@@ -1,0 +1,233 @@
+"""Operations: /healthz, /readyz, /metrics, SIGTERM, log format and what logs never contain.
+
+The process tests run ``aftercare run`` as a subprocess against the standalone fake Bot API
+(same pattern as tests/test_bot_restart.py); the others run the pieces in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.logs import Redactor, setup_logging
+from bot.ops import Metrics, OpsServer, Readiness
+from scheduler.careplan import load_careplan
+from scheduler.dispatcher import Dispatcher, DispatcherConfig, OutgoingCheckin
+from scheduler.sql import SqlConnector
+from storage import Database, SessionSource
+from storage.models import CheckIn
+from tests.test_bot_restart import Control, fake_server  # noqa: F401 - fixture
+from tests.test_replicas import free_port, until
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # shaped like a real token
+SECRET_TEXT = "zebra ointment on my chin question"
+USER = 4711  # the user `Control.say` writes as
+
+
+def start(root: str, tmp_path: Path, port: int, **extra: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
+    env.update(TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=f"{root}/bot",
+               AFTERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}",
+               AFTERCARE_TIMEZONE="UTC", AFTERCARE_HTTP_PORT=str(port),
+               AFTERCARE_HTTP_LISTEN="127.0.0.1", PYTHONPATH=str(REPO_ROOT), **extra)
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+async def fetch(session: aiohttp.ClientSession, port: int, path: str) -> tuple[int, str]:
+    try:
+        async with session.get(f"http://127.0.0.1:{port}{path}") as resp:
+            return resp.status, await resp.text()
+    except aiohttp.ClientError:
+        return 0, ""
+
+
+def metric(body: str, name: str) -> float:
+    """The value of one sample line, e.g. 'aftercare_replies_total{outcome="answered"}'."""
+    for line in body.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+async def test_endpoints_sigterm_and_json_logs_without_token_or_text(
+        fake_server: str, tmp_path: Path) -> None:  # noqa: F811
+    port = free_port()
+    proc = start(fake_server, tmp_path, port, AFTERCARE_LOG_FORMAT="json")
+    async with aiohttp.ClientSession() as session:
+        control = Control(session, fake_server)
+        try:
+            await until(lambda: _status(session, port, "/readyz", 200), "/readyz to pass")
+            assert (await fetch(session, port, "/healthz"))[0] == 200
+            welcome = await control.say("/start")
+            await control.press(welcome, "consent:yes")
+            picker = await control.say("/session")
+            await control.press(picker, "session:yesterday")
+            await control.post("update", {"kind": "message", "user_id": USER,
+                                          "text": SECRET_TEXT})
+            await control.post("update", {"kind": "message", "user_id": USER,
+                                          "text": "can I wear makeup?"})
+            await control.wait_sent(6)
+            status, body = await fetch(session, port, "/metrics")
+            assert (await fetch(session, port, "/nope"))[0] == 404
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            _, err = proc.communicate(timeout=10)  # the 10 s a container runtime allows
+            stopped_in = time.monotonic() - started
+    assert proc.returncode == 0, err
+    assert stopped_in < 10
+    assert status == 200
+    assert metric(body, "aftercare_updates_handled_total") >= 6
+    assert metric(body, 'aftercare_replies_total{outcome="answered"}') >= 1
+    assert "aftercare_checkin_send_seconds_bucket" in body
+    assert 'aftercare_open_reports{urgency="emergency"}' in body
+    assert "aftercare_oldest_open_report_age_seconds" in body
+    lines = [line for line in err.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert {"time", "level", "logger", "message"} <= set(records[0])
+    assert any(r["message"] == "stopping" for r in records)
+    assert TOKEN not in err and TOKEN.split(":")[1] not in err
+    assert SECRET_TEXT not in err and "makeup" not in err
+
+
+async def _status(session: aiohttp.ClientSession, port: int, path: str, want: int) -> bool:
+    return (await fetch(session, port, path))[0] == want
+
+
+async def test_plain_logs_by_default(fake_server: str, tmp_path: Path) -> None:  # noqa: F811
+    port = free_port()
+    proc = start(fake_server, tmp_path, port)
+    async with aiohttp.ClientSession() as session:
+        try:
+            await until(lambda: _status(session, port, "/readyz", 200), "/readyz to pass")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert " INFO bot.app: bot @" in err
+    assert not err.lstrip().startswith("{")
+
+
+async def test_readyz_names_what_is_missing(tmp_path: Path) -> None:
+    db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
+    readiness = Readiness(db.engine)
+    server = OpsServer(Metrics(), readiness, db.sessions)
+    port = await server.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as session:
+            before = await fetch(session, port, "/readyz")
+            readiness.bot_authorised = True
+            after = await fetch(session, port, "/readyz")
+            readiness.head = "9999_future"
+            newer_code = await fetch(session, port, "/readyz")
+            health = await fetch(session, port, "/healthz")
+    finally:
+        await server.stop()
+        await db.close()
+    assert before[0] == 503 and "getMe" in before[1]
+    assert after == (200, "ready\n")
+    assert newer_code[0] == 503 and "9999_future" in newer_code[1]
+    assert health[0] == 200
+
+
+def test_redactor_masks_the_token_in_messages_and_tracebacks() -> None:
+    import io
+    import logging
+
+    stream = io.StringIO()
+    handler = setup_logging("plain", secrets=(TOKEN,), stream=stream)
+    logger = logging.getLogger("bot.test_ops")
+    try:
+        logger.warning("GET https://api.telegram.org/bot%s/getMe", TOKEN)
+        try:
+            raise RuntimeError(f"failed at /bot{TOKEN}/sendMessage")
+        except RuntimeError:
+            logger.exception("boom")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    out = stream.getvalue()
+    assert TOKEN not in out and "AAHdqTcv" not in out
+    assert out.count("[token]") >= 2
+    assert Redactor(()).scrub("123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw") == "[token]"
+
+
+class SlowSender:
+    """Takes 0.3 s per send, like a slow network."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+        self.started = asyncio.Event()
+
+    async def send(self, message: OutgoingCheckin) -> int:
+        self.started.set()
+        await asyncio.sleep(0.3)
+        self.sent.append(message.checkin_id)
+        return len(self.sent)
+
+
+async def test_shutdown_finishes_sends_in_flight_and_releases_the_rest(tmp_path: Path) -> None:
+    db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'stop.db'}")
+    try:
+        ids = await _due_rows(db, 12)
+        sender = SlowSender()
+        dispatcher = Dispatcher(SqlConnector(db.sessions), sender, load_careplan(),
+                                config=DispatcherConfig(batch_size=6, concurrency=2,
+                                                        rate_per_second=1000))
+        tick = asyncio.create_task(dispatcher.tick())
+        await sender.started.wait()
+        assert await dispatcher.shutdown(timeout=5.0)
+        await tick
+        async with db.sessions() as s:
+            rows = {r.id: r.status for r in (await s.execute(
+                CheckIn.__table__.select())).all()}
+    finally:
+        await db.close()
+    assert 0 < len(sender.sent) < len(ids)  # what was in flight went out, the rest did not
+    assert {rows[i] for i in sender.sent} == {"sent"}
+    assert {status for i, status in rows.items() if i not in sender.sent} == {"pending"}
+
+
+async def _due_rows(db: Database, n: int) -> list[int]:
+    repo = db.repository()
+    step = next(s for s in load_careplan().steps if s.enabled)
+    now = dt.datetime.now(dt.UTC)
+    ids: list[int] = []
+    for user in range(7000, 7000 + n):
+        await repo.ensure_patient(user, user)
+        await repo.record_consent(user, None)
+        session = await repo.add_session(now.date() - dt.timedelta(days=200),
+                                         SessionSource.STAFF, telegram_id=user)
+        async with db.sessions.begin() as s:
+            row = CheckIn(session_id=session.id, patient_id=session.patient_id, step=step.id,
+                          day_offset=step.day, local_date=now.date(), tz="UTC", due_at=now,
+                          deliver_until=now + dt.timedelta(hours=1), created_at=now,
+                          updated_at=now)
+            s.add(row)
+            await s.flush()
+            ids.append(row.id)
+    return ids
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_handlers() -> Any:
+    """setup_logging replaces root handlers; put pytest's back afterwards."""
+    import logging
+
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    yield
+    root.handlers[:] = saved

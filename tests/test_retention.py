@@ -1,0 +1,85 @@
+"""Data retention (AFTERCARE_RETENTION_DAYS) on SQLite and PostgreSQL with a controlled clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from storage import Repository, SessionSource, Urgency
+from storage.models import ReportKind, ReportStatus
+from storage.retention import purge_expired
+
+NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
+DAYS = 30
+
+
+async def patient(repo: Repository, telegram_id: int, last_session: dt.date | None) -> None:
+    """A consenting patient with one logged exchange, a resolved and an open report."""
+    created = NOW - dt.timedelta(days=400)
+    await repo.ensure_patient(telegram_id, telegram_id, now=created)
+    await repo.record_consent(telegram_id, "Ana", now=created)
+    if last_session is not None:
+        await repo.add_session(last_session - dt.timedelta(days=60), SessionSource.STAFF,
+                               telegram_id=telegram_id, now=created)
+        await repo.add_session(last_session, SessionSource.STAFF, telegram_id=telegram_id,
+                               now=created)
+    await repo.log_message(telegram_id, "in", "is this swelling normal?", now=created)
+    await repo.log_message(telegram_id, "out", "Some swelling is normal.", now=created)
+    done = await repo.create_report(telegram_id, ReportKind.QUESTION, "call me", now=created)
+    await repo.set_report_status(done.id, ReportStatus.RESOLVED, now=created)
+    await repo.create_report(telegram_id, ReportKind.TRIAGE, "spreading redness",
+                             urgency=Urgency.URGENT, now=created)
+
+
+async def rows(repo: Repository, telegram_id: int) -> dict[str, int]:
+    info = await repo.get_patient(telegram_id)
+    assert info is not None
+    return await repo.count_rows(info.id)
+
+
+async def test_messages_and_resolved_reports_go_after_the_retention_period(
+        repo: Repository) -> None:
+    old = NOW.date() - dt.timedelta(days=DAYS)  # exactly the retention period ago
+    recent = NOW.date() - dt.timedelta(days=DAYS - 1)
+    await patient(repo, 1, old)
+    await patient(repo, 2, recent)
+    await patient(repo, 3, None)  # never had a session: counts from record creation
+
+    result = await purge_expired(repo.sessions, DAYS, NOW)
+
+    expired, kept, no_session = await rows(repo, 1), await rows(repo, 2), await rows(repo, 3)
+    assert expired["messages"] == 0 and no_session["messages"] == 0
+    assert expired["reports"] == 1 and no_session["reports"] == 1  # the open one stays
+    assert kept == {"patients": 1, "treatment_sessions": 2, "invites": 0, "messages": 2,
+                    "reports": 2}
+    assert expired["patients"] == 1 and expired["treatment_sessions"] == 2  # the record stays
+    assert (result.messages, result.reports) == (4, 2)
+    again = await purge_expired(repo.sessions, DAYS, NOW)  # idempotent: every replica runs it
+    assert (again.messages, again.reports) == (0, 0)
+
+
+async def test_a_new_session_restarts_the_clock(repo: Repository) -> None:
+    await patient(repo, 5, NOW.date() - dt.timedelta(days=DAYS + 10))
+    await repo.add_session(NOW.date() - dt.timedelta(days=2), SessionSource.PATIENT,
+                           telegram_id=5, now=NOW)
+    await purge_expired(repo.sessions, DAYS, NOW)
+    assert (await rows(repo, 5))["messages"] == 2
+
+    later = NOW + dt.timedelta(days=DAYS)
+    await purge_expired(repo.sessions, DAYS, later)
+    assert (await rows(repo, 5))["messages"] == 0
+
+
+async def test_a_cancelled_session_does_not_count(repo: Repository) -> None:
+    await patient(repo, 6, NOW.date() - dt.timedelta(days=DAYS + 5))
+    recent = await repo.add_session(NOW.date() - dt.timedelta(days=1), SessionSource.STAFF,
+                                    telegram_id=6, now=NOW)
+    await repo.cancel_session(recent.id, now=NOW)
+    await purge_expired(repo.sessions, DAYS, NOW)
+    assert (await rows(repo, 6))["messages"] == 0
+
+
+async def test_retention_must_be_positive(repo: Repository) -> None:
+    with pytest.raises(ValueError):
+        await purge_expired(repo.sessions, 0, NOW)

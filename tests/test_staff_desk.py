@@ -1,0 +1,231 @@
+"""The staff desk through the Conversation/staff layer, on SQLite and PostgreSQL.
+
+Races between two staff members, /queue order and ages, /gaps grouping, /patient, the CSV
+export (and the ``aftercare export`` / ``aftercare gaps`` commands).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.conversation import Conversation, Reply
+from bot.staff import StaffDesk, export_csv, group_questions
+from knowledge.advisor import Advisor, Clinic
+from storage import Database, Repository
+from storage.staff import StaffStore
+from tests.test_bot_e2e import MutableClock
+
+STAFF_CHAT = -100500
+ANN, BO, EVE = 1, 2, 666
+NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def advisor() -> Advisor:
+    return Advisor.load(None, Clinic(name="Glow Clinic", contact="020 7946 0000"))
+
+
+@pytest.fixture
+def clock() -> MutableClock:
+    return MutableClock(NOW)
+
+
+@pytest.fixture
+def desk(repo: Repository, advisor: Advisor, clock: MutableClock) -> StaffDesk:
+    settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT,
+                             AFTERCARE_STAFF_IDS=f"{ANN},{BO}")
+    repo.clock = clock
+    conversation = Conversation(repo, advisor, settings, clock)
+    staff = StaffDesk(conversation, StaffStore(repo.sessions, clock=clock))
+    conversation.staff = staff
+    return staff
+
+
+async def patient(repo: Repository, telegram_id: int, name: str) -> None:
+    await repo.ensure_patient(telegram_id, telegram_id, now=NOW)
+    await repo.record_consent(telegram_id, name, now=NOW)
+
+
+async def carded(desk: StaffDesk, telegram_id: int, text: str, urgency: str | None = None,
+                 message_id: int = 500) -> int:
+    """A report with its card "sent" as staff-chat message `message_id`."""
+    report = await desk.conversation.repo.create_report(
+        telegram_id, "triage" if urgency else "patient", text, urgency=urgency, day=3,
+        now=desk.now())
+    (card,) = desk.card(report)
+    await desk.card_sent(card, STAFF_CHAT, message_id)
+    return report.id
+
+
+def texts(replies: list[Reply], chat: int | None = None) -> list[str]:
+    return [r.text for r in replies if not r.notice and (chat is None or r.to_chat == chat)]
+
+
+async def test_two_staff_resolving_at_once_one_wins_the_other_is_told(
+        desk: StaffDesk) -> None:
+    await patient(desk.conversation.repo, 10, "Zoe")
+    report_id = await carded(desk, 10, "pus on my cheek", "urgent")
+    first, second = await asyncio.gather(
+        desk.staff_command(ANN, "Ann", STAFF_CHAT, 1, "resolve", [str(report_id), "called her"]),
+        desk.staff_command(BO, "Bo", STAFF_CHAT, 2, "resolve", [str(report_id), "seen her"]))
+    assert first is not None and second is not None
+    outcomes = [" ".join(texts(r, STAFF_CHAT)) for r in (first, second)]
+    assert sum("resolved by" in o and "already" not in o for o in outcomes) == 1
+    assert sum("already resolved" in o for o in outcomes) == 1
+    resolved = [a for a in await desk.store.actions(report_id) if a.action == "resolved"]
+    assert len(resolved) == 1
+    report = await desk.store.get(report_id)
+    assert report is not None and report.resolution_note == resolved[0].note
+    assert report.resolved_by == resolved[0].actor_telegram_id
+    winner = first if "already" not in outcomes[0] else second
+    assert [r.to_chat for r in winner if not r.notice] == [STAFF_CHAT, 10]  # patient told once
+
+
+async def test_two_staff_taking_at_once_through_the_buttons(desk: StaffDesk) -> None:
+    await patient(desk.conversation.repo, 11, "Max")
+    report_id = await carded(desk, 11, "my lips are swelling", "emergency", message_id=700)
+    data = f"st:take:{report_id}"
+    a, b = await asyncio.gather(desk.staff_callback(ANN, "Ann", STAFF_CHAT, 700, data),
+                                desk.staff_callback(BO, "Bo", STAFF_CHAT, 700, data))
+    notices = sorted(r.text for r in a + b if r.notice)
+    assert notices[0].startswith("Report #") and "already taken" in notices[0]
+    assert notices[1] == f"You took report #{report_id}."
+    assert [x.action for x in await desk.store.actions(report_id)] == ["taken"]
+
+
+async def test_refusals_are_audited_and_forged_data_is_checked(desk: StaffDesk) -> None:
+    await patient(desk.conversation.repo, 12, "Ida")
+    mine = await carded(desk, 12, "rash", "urgent", message_id=800)
+    other = await carded(desk, 12, "another", "urgent", message_id=801)
+    (refused,) = await desk.staff_callback(EVE, "Eve", STAFF_CHAT, 800, f"st:resolve:{mine}")
+    assert refused.notice and "staff only" in refused.text
+    (forged,) = await desk.staff_callback(ANN, "Ann", STAFF_CHAT, 800, f"st:take:{other}")
+    assert "does not belong" in forged.text
+    # an ex-staff member (removed from AFTERCARE_STAFF_IDS) is refused at once
+    desk.settings = desk.settings.model_copy(update={"staff_ids": frozenset({BO})})
+    assert "staff only" in (await desk.staff_callback(ANN, "Ann", STAFF_CHAT, 800,
+                                                      f"st:take:{mine}"))[0].text
+    trail = await desk.store.actions(mine)
+    assert [(a.action, a.actor_telegram_id) for a in trail] == [("refused", EVE),
+                                                                 ("refused", ANN)]
+    assert [(a.action, a.actor_telegram_id) for a in await desk.store.actions(other)] == [
+        ("refused", ANN)]
+    assert {r.status for r in await desk.store.queue()} == {"open"}
+
+
+async def test_queue_is_most_urgent_then_oldest_with_ages(desk: StaffDesk,
+                                                          clock: MutableClock) -> None:
+    await patient(desk.conversation.repo, 20, "Ann")
+    routine = await carded(desk, 20, "question about serum", message_id=1)
+    clock.advance(minutes=10)
+    urgent_old = await carded(desk, 20, "pus", "urgent", message_id=2)
+    clock.advance(minutes=20)
+    emergency = await carded(desk, 20, "throat tight", "emergency", message_id=3)
+    clock.advance(minutes=5)
+    urgent_new = await carded(desk, 20, "hot and spreading", "urgent", message_id=4)
+    await desk.store.take(urgent_new, BO)
+    clock.advance(hours=2)
+    (reply,) = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "queue", []) or []
+    lines = reply.text.splitlines()
+    assert lines[0].startswith("Open reports (4)")
+    assert [int(line.split()[0].lstrip("#")) for line in lines[1:]] == [
+        emergency, urgent_old, urgent_new, routine]
+    assert "2 h 05 min ago" in lines[1] and "2 h 25 min ago" in lines[2]
+    assert "taken by" in lines[3] and "not taken" in lines[4]
+
+
+async def test_gaps_group_similar_unanswered_questions(desk: StaffDesk) -> None:
+    repo = desk.conversation.repo
+    for telegram_id, text in [(30, "Can I dye my hair?"), (31, "can i dye my hair after"),
+                              (32, "is it ok to dye my hair"), (30, "Can I dye my hair?"),
+                              (33, "sauna ok?"), (34, "can I go to the sauna"),
+                              (35, "what about fake tan")]:
+        await patient(repo, telegram_id, "P")
+        await repo.log_message(telegram_id, "in", text, outcome="abstained", now=NOW)
+    await repo.log_message(30, "in", "can I wear makeup", outcome="answered", now=NOW)
+    await repo.create_report(36, "question", "hair dye ok?", now=NOW)  # "ask the clinic"
+    (reply,) = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "gaps", []) or []
+    lines = reply.text.splitlines()
+    assert lines[0] == "Questions the bot could not answer (7, 3 groups):"
+    assert lines[1].startswith("4 × &quot;Can I dye my hair?&quot;") or lines[1].startswith(
+        '4 × "Can I dye my hair?"')
+    assert lines[2].startswith("2 × ") and "sauna" in lines[2]
+    assert lines[3].startswith("1 × ") and "fake tan" in lines[3]
+    assert "makeup" not in reply.text
+
+
+def test_grouping_keeps_different_questions_apart() -> None:
+    groups = group_questions(["when can I exercise", "when can i exercise again?",
+                              "can I drink alcohol", "when can I exercise"])
+    assert [(g.count, g.example) for g in groups] == [(3, "when can I exercise"),
+                                                       (1, "can I drink alcohol")]
+
+
+async def test_patient_command_shows_sessions_checkins_and_reports(desk: StaffDesk) -> None:
+    repo = desk.conversation.repo
+    await patient(repo, 40, "Zoe Smith")
+    await repo.add_session(dt.date(2026, 3, 7), "staff", telegram_id=40)
+    report_id = await carded(desk, 40, "pus", "urgent")
+    (reply,) = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "patient", ["zoe"]) or []
+    assert "Zoe Smith" in reply.text and "Telegram id 40" in reply.text
+    assert "2026-03-07" in reply.text and f"#{report_id} URGENT · open" in reply.text
+    (none,) = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "patient", ["nobody"]) or []
+    assert "No patient matching" in none.text
+
+
+async def test_export_csv_has_reports_and_their_actions(desk: StaffDesk,
+                                                        clock: MutableClock) -> None:
+    await patient(desk.conversation.repo, 50, "Lia")
+    report_id = await carded(desk, 50, "bleeding, \"lots\"", "urgent")
+    await desk.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:take:{report_id}")
+    clock.advance(minutes=30)
+    await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "resolve", [str(report_id), "ok now"])
+    rows = list(csv.DictReader(io.StringIO(export_csv(
+        await desk.store.export(NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=1))))))
+    assert [(r["report_id"], r["action"], r["actor_telegram_id"]) for r in rows] == [
+        (str(report_id), "taken", str(ANN)), (str(report_id), "resolved", str(ANN))]
+    assert rows[0]["text"] == 'bleeding, "lots"' and rows[1]["resolution_note"] == "ok now"
+    assert rows[1]["action_at"] == (NOW + dt.timedelta(minutes=30)).isoformat()
+    assert await desk.store.export(NOW + dt.timedelta(days=1), NOW + dt.timedelta(days=2)) == []
+
+
+async def _cli_database(url: str) -> None:
+    async with await Database.connect(url) as db:
+        repo = db.repository()
+        await repo.create_report(60, "question", "can I dye my hair", now=NOW)
+        await repo.create_report(62, "question", "can i dye my hair?", now=NOW)
+        report = await repo.create_report(61, "triage", "pus", urgency="urgent", now=NOW)
+        await StaffStore(db.sessions).take(report.id, ANN, now=NOW)
+
+
+def test_export_and_gaps_commands(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    asyncio.run(_cli_database(url))
+    env = {**os.environ, "AFTERCARE_DATABASE_URL": url, "AFTERCARE_TIMEZONE": "Europe/London"}
+    out = tmp_path / "reports.csv"
+
+    def aftercare(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60, check=False)
+
+    done = aftercare("export", "--from", "2026-03-10", "--to", "2026-03-10", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["text"], r["action"]) for r in rows] == [
+        ("can I dye my hair", ""), ("can i dye my hair?", ""), ("pus", "taken")]
+    gaps = aftercare("gaps")
+    assert gaps.returncode == 0, gaps.stderr
+    assert '2 × "can I dye my hair"' in gaps.stdout
+    bad = aftercare("export", "--from", "2026-03-11", "--to", "2026-03-10")
+    assert bad.returncode == 2 and "--from" in bad.stderr
