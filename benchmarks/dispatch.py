@@ -32,16 +32,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import telegram  # noqa: E402
-from telegram.request import HTTPXRequest  # noqa: E402
+import telegram
+from telegram.request import HTTPXRequest
 
-from scheduler.careplan import load_careplan  # noqa: E402
-from scheduler.dispatcher import Dispatcher, DispatcherConfig  # noqa: E402
-from scheduler.manager import CheckinManager  # noqa: E402
-from scheduler.sql import SqlConnector  # noqa: E402
-from scheduler.telegram_sender import TelegramSender  # noqa: E402
-from storage.db import Database  # noqa: E402
-from tests.fake_telegram import FakeTelegram  # noqa: E402
+from scheduler.careplan import load_careplan
+from scheduler.dispatcher import Dispatcher, DispatcherConfig
+from scheduler.manager import CheckinManager
+from scheduler.sql import SqlConnector
+from scheduler.telegram_sender import TelegramSender
+from storage.db import Database
+from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:BENCH-token"
 LIMIT = 30

@@ -22,11 +22,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from knowledge.advisor import Advisor  # noqa: E402
-from knowledge.loader import PACKAGED_KB, load_kb  # noqa: E402
-from knowledge.matcher import Matcher  # noqa: E402
-from knowledge.schema import Answer, Entry, KnowledgeBase  # noqa: E402
-from knowledge.text import content_tokens, normalise  # noqa: E402
+from knowledge.advisor import Advisor
+from knowledge.loader import PACKAGED_KB, load_kb
+from knowledge.matcher import Matcher
+from knowledge.schema import Answer, Entry, KnowledgeBase
+from knowledge.text import content_tokens, normalise
 
 EVAL_FILE = ROOT / "tests" / "data" / "eval_questions.yaml"
 SIZES = (100, 1_000, 10_000)

@@ -71,7 +71,7 @@ def _parse_request(line: str, default_day: int | None) -> tuple[str, int | None]
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg})") from None
     if not isinstance(request, dict) or not isinstance(request.get("text"), str):
-        raise ValueError('expected an object like {"text": "...", "day": 2}')
+        raise ValueError('expected an object like {"text": "...", "day": 2}')  # noqa: TRY004
     day = request.get("day", default_day)
     if day is not None and (isinstance(day, bool) or not isinstance(day, int) or day < 0):
         raise ValueError("'day' must be a whole number of days (0 or more) or null")

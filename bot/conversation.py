@@ -279,7 +279,9 @@ class Conversation:
                 return dated
             state.awaiting_date = False
         if self.staff is not None:  # a /report description, or a thread with staff
-            handled = await self.staff.patient_text(user_id, chat_id, first_name, text)
+            handled = await self.staff.patient_text(
+                user_id, chat_id, first_name, text,
+                may_have_thread=ctx.patient is not None and ctx.patient.open_reports > 0)
             if handled is not None:
                 return handled
         return await self._advise(user_id, ctx, text, self.advisor.ask(text, ctx.day))

@@ -21,6 +21,7 @@ the patient's messages into the report staff answered, photos kept as Telegram f
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import html
@@ -50,6 +51,8 @@ MAX_CAPTION = 900  # Telegram allows 1,024 characters of caption
 PENDING_TTL = dt.timedelta(minutes=15)
 DRAFT_TTL = dt.timedelta(minutes=30)
 RECENT_REPORT = dt.timedelta(hours=2)  # photos this soon after a report join it
+CARD_LOOKUP_TRIES = 10  # a reply to a message the bot has only just posted ...
+CARD_LOOKUP_WAIT = 0.1  # ... is looked up again this often (seconds)
 GAP_SIMILARITY = 80
 DESK_COMMANDS = ("queue", "report", "patient", "gaps", "resolve", "reopen", "cancel")
 _WORD = re.compile(r"[^\w\s]", re.UNICODE)
@@ -420,10 +423,10 @@ class StaffDesk:
     # --- messages in the staff chat --------------------------------------------------------
     async def staff_message(self, user_id: int, first_name: str, chat_id: int, message_id: int,
                             text: str | None, reply_to: int | None = None,
-                            photo: str | None = None,
-                            document: str | None = None) -> list[Reply] | None:
+                            photo: str | None = None, document: str | None = None,
+                            replied_to_bot: bool = False) -> list[Reply] | None:
         """A non-command message in the staff chat; None when it is not for the desk."""
-        card = await self.store.card(chat_id, reply_to) if reply_to is not None else None
+        card = await self._card(chat_id, reply_to, replied_to_bot)
         pending = self._pending.get(user_id)
         if pending is not None and pending.until < self.now():
             self._pending.pop(user_id, None)
@@ -446,6 +449,20 @@ class StaffDesk:
         if kind == "resolve":
             return await self.resolve(user_id, report_id, (text or "").strip(), message_id)
         return await self._relay(user_id, report_id, message_id, text, photo, document)
+
+    async def _card(self, chat_id: int, reply_to: int | None,
+                    replied_to_bot: bool) -> Any | None:
+        """The card (or threaded message) a staff message replies to. A message the bot has
+        just posted may not be registered yet (its id is stored once Telegram answers the
+        send), so a reply to one of the bot's messages is looked up again for a moment."""
+        if reply_to is None:
+            return None
+        for _ in range(CARD_LOOKUP_TRIES):
+            card = await self.store.card(chat_id, reply_to)
+            if card is not None or not replied_to_bot:
+                return card
+            await asyncio.sleep(CARD_LOOKUP_WAIT)
+        return None
 
     async def _relay(self, user_id: int, report_id: int, message_id: int, text: str | None,
                      photo: str | None, document: str | None) -> list[Reply]:
@@ -637,12 +654,15 @@ class StaffDesk:
         return draft
 
     async def patient_text(self, user_id: int, chat_id: int, first_name: str,
-                           text: str) -> list[Reply] | None:
+                           text: str, may_have_thread: bool = True) -> list[Reply] | None:
         """A patient's text: the words of a /report, or a message in a thread with staff;
-        None when it is an ordinary message for the bot."""
+        None when it is an ordinary message for the bot. ``may_have_thread`` False (the
+        patient has no unresolved report) skips looking for a thread."""
         draft = self._draft(user_id)
         if draft is not None and draft.stage == "describe":
             return await self._new_report(user_id, text, draft)
+        if draft is None and not may_have_thread:
+            return None
         report = await self.store.thread_for(user_id)
         if report is None and draft is not None and draft.report_id is not None:
             report = await self.store.get(draft.report_id)

@@ -125,7 +125,8 @@ async def on_staff_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             user.id, user.first_name, message.chat.id, message.message_id,
             message.text or message.caption, _replied_id(message),
             photo=message.photo[-1].file_id if message.photo else None,
-            document=message.document.file_id if message.document else None)
+            document=message.document.file_id if message.document else None,
+            replied_to_bot=_replied_to_bot(message, context.bot.id))
     if replies is None:
         return
     await send_staff_replies(context, replies)
@@ -135,6 +136,11 @@ async def on_staff_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 def _replied_id(message: Message) -> int | None:
     replied = message.reply_to_message
     return replied.message_id if replied is not None else None
+
+
+def _replied_to_bot(message: Message, bot_id: int) -> bool:
+    replied = message.reply_to_message
+    return bool(replied and replied.from_user and replied.from_user.id == bot_id)
 
 
 async def on_patient_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

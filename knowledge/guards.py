@@ -50,8 +50,9 @@ def load_scope(path: Path = PACKAGED_SCOPE) -> ScopeGuard:
     if not isinstance(raw, LineList):
         raise KBError([Problem(str(path), 1, "file must have a 'categories' list")])
     problems: list[Problem] = []
-    categories = [_category(item, line, str(path), problems)
-                  for item, line in zip(raw, raw.item_lines)]
+    categories = [
+        _category(item, line, str(path), problems) for item, line in zip(raw, raw.item_lines)
+    ]
     if problems:
         raise KBError(problems)
     return ScopeGuard(tuple(c for c in categories if c is not None))
@@ -75,14 +76,96 @@ def _category(item: object, line: int, path: str, problems: list[Problem]) -> Sc
 
 
 _SMALLTALK: dict[str, frozenset[str]] = {
-    "thanks": frozenset("thanks thank thankyou ty thx thnx thanx tnx cheers ta appreciated appreciate".split()),
-    "bye": frozenset("bye goodbye byee night goodnight later cya soon".split()),
-    "greeting": frozenset("hi hii hiya hey heya hello helo yo morning evening afternoon".split()),
-    "ack": frozenset("ok okay k kk cool great nice perfect brilliant lovely awesome sure got it "
-                     "understood noted alright yep yes yeah fab amazing".split()),
+    "thanks": frozenset(
+        [
+            "thanks",
+            "thank",
+            "thankyou",
+            "ty",
+            "thx",
+            "thnx",
+            "thanx",
+            "tnx",
+            "cheers",
+            "ta",
+            "appreciated",
+            "appreciate",
+        ]
+    ),
+    "bye": frozenset(["bye", "goodbye", "byee", "night", "goodnight", "later", "cya", "soon"]),
+    "greeting": frozenset(
+        [
+            "hi",
+            "hii",
+            "hiya",
+            "hey",
+            "heya",
+            "hello",
+            "helo",
+            "yo",
+            "morning",
+            "evening",
+            "afternoon",
+        ]
+    ),
+    "ack": frozenset(
+        [
+            "ok",
+            "okay",
+            "k",
+            "kk",
+            "cool",
+            "great",
+            "nice",
+            "perfect",
+            "brilliant",
+            "lovely",
+            "awesome",
+            "sure",
+            "got",
+            "it",
+            "understood",
+            "noted",
+            "alright",
+            "yep",
+            "yes",
+            "yeah",
+            "fab",
+            "amazing",
+        ]
+    ),
 }
-_SMALLTALK_EXTRA = frozenset("good so much very you a lot there again bot all x xx xxx for the "
-                             "that thats see oh ah wow many super really day have".split())
+_SMALLTALK_EXTRA = frozenset(
+    [
+        "good",
+        "so",
+        "much",
+        "very",
+        "you",
+        "a",
+        "lot",
+        "there",
+        "again",
+        "bot",
+        "all",
+        "x",
+        "xx",
+        "xxx",
+        "for",
+        "the",
+        "that",
+        "thats",
+        "see",
+        "oh",
+        "ah",
+        "wow",
+        "many",
+        "super",
+        "really",
+        "day",
+        "have",
+    ]
+)
 
 
 def smalltalk_kind(text: str) -> str | None:

@@ -23,7 +23,6 @@ Errors, as raised by a `Sender`:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import os
@@ -348,7 +347,7 @@ class Dispatcher:
         except SendError as exc:
             await self._failed_send(row, exc, stats)
             return
-        except Exception as exc:  # noqa: BLE001 - a bug in a sender must not stop the queue
+        except Exception as exc:
             log.exception("unexpected error sending check-in %d", row.id)
             await self._failed_send(row, TransientError(f"{type(exc).__name__}: {exc}"), stats)
             return

@@ -2,10 +2,10 @@
 
 That read is the one query every chat message needs, and a patient usually sends several
 messages in a row. Entries live ``ttl`` seconds. Any transaction of this process that writes
-the ``patients`` or ``treatment_sessions`` tables through a session of the ``Database``
-empties the cache when it commits (``watch_sessions``), so this process never answers from
-data it has itself changed; changes made by other processes (the CLI, another replica) are
-seen within ``ttl`` seconds.
+the ``patients``, ``treatment_sessions`` or ``reports`` tables through a session of the
+``Database`` empties the cache when it commits (the events on ``TrackedSession``), so this
+process never answers from data it has itself changed; changes made by other processes (the
+CLI, another replica) are seen within ``ttl`` seconds.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
-WATCHED_TABLES = frozenset({"patients", "treatment_sessions"})
+WATCHED_TABLES = frozenset({"patients", "treatment_sessions", "reports"})
 _CHANGED = "patient_rows_changed"
 CACHE_KEY = "patient_cache"
 

@@ -69,6 +69,7 @@ class PatientInfo:
     inactive_reason: str | None
     checkins_paused: bool
     created_at: dt.datetime
+    open_reports: int = 0  # unresolved reports (filled by `patient_and_session` only)
 
     @property
     def has_consent(self) -> bool:
@@ -241,7 +242,15 @@ def _patient_and_session_statement() -> Select[Any]:
         .correlate(patients)
         .scalar_subquery()
     )
+    reports = Report.__table__
+    unresolved = (
+        select(func.count(reports.c.id))
+        .where(reports.c.patient_id == patients.c.id, reports.c.status != "resolved")
+        .correlate(patients)
+        .scalar_subquery()
+    )
     columns = [patients.c[f].label(f"p_{f}") for f in _PATIENT_FIELDS]
+    columns.append(unresolved.label("p_open_reports"))
     columns += [sessions.c[f].label(f"s_{f}") for f in _SESSION_FIELDS]
     return (
         select(*columns)
@@ -312,7 +321,8 @@ class Repository:
         if row is None:
             return None, None
         values = row._mapping
-        patient = PatientInfo(**{f: values[f"p_{f}"] for f in _PATIENT_FIELDS})
+        patient = PatientInfo(**{f: values[f"p_{f}"] for f in _PATIENT_FIELDS},
+                              open_reports=int(values["p_open_reports"] or 0))
         if values["s_id"] is None:
             return patient, None
         return patient, SessionInfo(**{f: values[f"s_{f}"] for f in _SESSION_FIELDS})

@@ -39,7 +39,7 @@ def hadolint() -> str:
 
 
 def test_dockerfile_passes_hadolint() -> None:
-    result = subprocess.run([hadolint(), "--no-color", str(DOCKERFILE)], capture_output=True,
+    result = subprocess.run([hadolint(), "--no-color", str(DOCKERFILE)], capture_output=True, check=False,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -47,15 +47,15 @@ def test_dockerfile_passes_hadolint() -> None:
 def test_hadolint_catches_a_bad_dockerfile(tmp_path: Path) -> None:
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM python\nRUN pip install requests\nCMD aftercare run\n")
-    result = subprocess.run([hadolint(), "--no-color", str(bad)], capture_output=True,
+    result = subprocess.run([hadolint(), "--no-color", str(bad)], capture_output=True, check=False,
                             text=True, timeout=60)
     assert result.returncode != 0 and "DL3013" in result.stdout  # the gate really gates
 
 
 def test_image_runs_as_non_root_with_healthcheck_and_two_stages() -> None:
     text = DOCKERFILE.read_text()
-    assert len(re.findall(r"^FROM ", text, re.M)) == 2
-    user = re.findall(r"^USER (\S+)", text, re.M)
+    assert len(re.findall(r"^FROM ", text, re.MULTILINE)) == 2
+    user = re.findall(r"^USER (\S+)", text, re.MULTILINE)
     assert user and user[-1].split(":")[0] not in ("root", "0")
     assert "/healthz" in " ".join(healthcheck_command())
 
@@ -71,7 +71,7 @@ def test_compose_has_bot_and_postgres_with_healthcheck_and_volume() -> None:
 def healthcheck_command() -> list[str]:
     """The exec-form command of the Dockerfile's HEALTHCHECK."""
     joined = DOCKERFILE.read_text().replace("\\\n", " ")
-    match = re.search(r"^HEALTHCHECK .*?CMD (\[.*\])\s*$", joined, re.M)
+    match = re.search(r"^HEALTHCHECK .*?CMD (\[.*\])\s*$", joined, re.MULTILINE)
     assert match, "HEALTHCHECK must use the exec (JSON) form"
     return list(json.loads(match.group(1)))
 
@@ -114,11 +114,11 @@ def test_installed_wheel_checks_a_mounted_kb_and_care_plan(installed: Path,
     careplan = tmp_path / "config" / "careplan.yaml"
     shutil.copy(REPO_ROOT / "scheduler" / "careplan.yaml", careplan)
     env = clean_env(AFTERCARE_KB_PATH=str(kb), AFTERCARE_CAREPLAN_PATH=str(careplan))
-    ok = subprocess.run([installed / "aftercare", "kb", "check"], capture_output=True,
+    ok = subprocess.run([installed / "aftercare", "kb", "check"], capture_output=True, check=False,
                         text=True, cwd=tmp_path, env=env, timeout=60)
     assert ok.returncode == 0 and str(kb) in ok.stdout, ok.stdout + ok.stderr
     careplan.write_text("steps: nonsense\n")  # the mounted care plan is the one checked
-    broken = subprocess.run([installed / "aftercare", "kb", "check"], capture_output=True,
+    broken = subprocess.run([installed / "aftercare", "kb", "check"], capture_output=True, check=False,
                             text=True, cwd=tmp_path, env=env, timeout=60)
     assert broken.returncode == 1 and "careplan.yaml" in broken.stdout + broken.stderr
 
@@ -129,7 +129,7 @@ def test_healthcheck_command_passes_against_a_running_bot(
     check = healthcheck_command()
     command = [str(installed / check[0]), *check[1:]]
     env = clean_env(AFTERCARE_HTTP_PORT=str(port))
-    assert subprocess.run(command, env=env, capture_output=True, timeout=30).returncode != 0
+    assert subprocess.run(command, env=env, capture_output=True, check=False, timeout=30).returncode != 0
     bot_env = clean_env(TELEGRAM_BOT_TOKEN="123:abcdef", AFTERCARE_BOT_API_URL=f"{fake_server}/bot",
                         AFTERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'd.db'}",
                         AFTERCARE_HTTP_PORT=str(port), AFTERCARE_HTTP_LISTEN="127.0.0.1")
@@ -138,7 +138,7 @@ def test_healthcheck_command_passes_against_a_running_bot(
     try:
         deadline = time.monotonic() + 30
         while True:
-            result = subprocess.run(command, env=env, capture_output=True, timeout=30)
+            result = subprocess.run(command, env=env, capture_output=True, check=False, timeout=30)
             if result.returncode == 0 or time.monotonic() > deadline or proc.poll() is not None:
                 break
             time.sleep(0.2)

@@ -10,7 +10,6 @@ entities it would create.  For ``HTML`` only Telegram's tags and the entities ``
 from __future__ import annotations
 
 import functools
-
 import re
 from dataclasses import dataclass
 from typing import Any
