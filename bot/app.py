@@ -7,7 +7,10 @@ command lists (patients: all private chats; staff: the staff chat).
 
 `running(app, settings)` starts it (long polling, or a webhook server when
 AFTERCARE_WEBHOOK_URL is set; PTB's webhook server answers 403 to requests without the
-right X-Telegram-Bot-Api-Secret-Token) and stops it on exit. `serve(settings)` is what
+right X-Telegram-Bot-Api-Secret-Token) and stops it on exit. Several replicas starting at once
+do not each re-register the webhook: `AftercareBot.set_webhook` skips the call when
+getWebhookInfo already shows this URL, and on PostgreSQL registration runs under an advisory
+lock, so the first replica registers and the others see it done. `serve(settings)` is what
 ``aftercare run`` does: migrate the database, run until SIGINT/SIGTERM, shut down cleanly.
 """
 
@@ -24,7 +27,14 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ExtBot,
+)
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.conversation import Clock, Conversation
@@ -84,23 +94,54 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
+def webhook_is_current(info: Any, url: str, allowed_updates: Any = None) -> bool:
+    """True when Telegram's webhook (getWebhookInfo) already is `url` and nothing suggests the
+    registration is stale: the same update types (when Telegram lists them) and no 403 as
+    the last delivery error (our server refusing Telegram's secret: it changed)."""
+    if info is None or info.url != url:
+        return False
+    listed = tuple(info.allowed_updates or ())
+    if listed and allowed_updates is not None and set(listed) != set(allowed_updates):
+        return False
+    return "403" not in (info.last_error_message or "")
+
+
+class AftercareBot(ExtBot[Any]):
+    """The bot: PTB's ExtBot whose `set_webhook` (which PTB's webhook start always calls)
+    does nothing when Telegram already has this registration, so replicas starting at once
+    do not each re-register (each re-registration also resets Telegram's delivery state)."""
+
+    async def set_webhook(self, url: str, *args: Any, **kwargs: Any) -> bool:
+        try:
+            info = await self.get_webhook_info()
+        except TelegramError as exc:
+            log.info("getWebhookInfo failed (%s): registering the webhook", exc)
+            info = None
+        if webhook_is_current(info, url, kwargs.get("allowed_updates")):
+            log.info("webhook already registered at this URL: not registering again")
+            return True
+        log.info("registering the webhook")
+        return await super().set_webhook(url, *args, **kwargs)
+
+
 def build_application(settings: Settings, db: Database, advisor: Advisor,
                       clock: Clock = utcnow) -> AnyApplication:
     """The configured Application (not started). Needs a bot token in `settings`."""
     if not settings.token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     quiet_http_logs()
+    limiter = (AIORateLimiter(overall_max_rate=settings.max_sends_per_second, max_retries=2)
+               if settings.max_sends_per_second else None)
+    bot = AftercareBot(  # what ApplicationBuilder would build, with our set_webhook
+        settings.token, base_url=settings.bot_api_url, base_file_url=settings.base_file_url,
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1), rate_limiter=limiter)
     builder = (
         ApplicationBuilder()
-        .token(settings.token)
-        .base_url(settings.bot_api_url)
-        .base_file_url(settings.base_file_url)
+        .bot(bot)
         .concurrent_updates(PerUserUpdateProcessor(CONCURRENCY))
         .post_init(register_commands)
     )
-    if settings.max_sends_per_second:
-        builder = builder.rate_limiter(
-            AIORateLimiter(overall_max_rate=settings.max_sends_per_second, max_retries=2))
     app = builder.build()
     app.bot_data["conversation"] = Conversation(db.repository(clock=clock), advisor, settings,
                                                 clock)
@@ -192,11 +233,14 @@ async def running(app: AnyApplication, settings: Settings) -> AsyncIterator[AnyA
         assert app.updater is not None
         stack = contextlib.AsyncExitStack()
         if settings.webhook_url:
+            from bot.leader import registration_lock
+
             secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-            await app.updater.start_webhook(
-                listen=settings.webhook_listen, port=settings.webhook_port,
-                url_path=settings.webhook_path, webhook_url=settings.webhook_url,
-                secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+            async with registration_lock(settings.database_url, "webhook"):
+                await app.updater.start_webhook(
+                    listen=settings.webhook_listen, port=settings.webhook_port,
+                    url_path=settings.webhook_path, webhook_url=settings.webhook_url,
+                    secret_token=secret, allowed_updates=ALLOWED_UPDATES)
             log.info("webhook server listening on %s:%d", settings.webhook_listen,
                      settings.webhook_port)
         elif not is_sqlite(settings.database_url):  # replicas: only the elected one polls

@@ -11,16 +11,25 @@ text escaped; long texts are already split under Telegram's 4,096-character limi
 
 Callback data is short and carries no authority ("consent:yes", "kb:<entry id>", "handoff",
 "session:today", "delete:yes"): whatever it refers to is looked up server-side for the user
-who pressed it. The patient's last question (for "ask the clinic") is kept in memory only.
+who pressed it.
+
+Short-lived state (a typed date or time zone being awaited, the last question for "ask the
+clinic") lives in the database (``chat_state``, storage/chat_state.py) for `STATE_TTL` after
+its last change, so the patient's next update may reach another replica, or this one after a
+restart. It is read with the per-message patient query (no extra round trip) and written only
+when it changes; /delete erases it with everything else. The one exception: the question of a
+user who has not agreed to storage is kept in this process's memory only, since nothing beyond
+the Telegram id may be stored before consent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,6 +54,7 @@ from storage import (
     SessionSource,
     utcnow,
 )
+from storage.chat_state import PATIENT_KINDS, ChatStateStore, Payload, StateKind
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +68,8 @@ STAFF_COMMANDS = ("help", "queue", "report", "patient", "gaps", "resolve", "reop
 ONE_SHOT_CALLBACKS = ("consent", "session", "delete", "tz")  # their keyboards go after a press
 MAX_CALLBACK_DATA = 64
 MAX_ALERT_TEXT = 1500
-MAX_REMEMBERED_USERS = 10_000
+STATE_TTL = dt.timedelta(hours=1)  # a typed date / zone awaited, the question to hand on
+MAX_REMEMBERED_USERS = 10_000  # questions of users without consent, kept in memory only
 
 
 class BotSettings(Protocol):
@@ -95,15 +106,38 @@ class Reply:
     card_kind: str = "card"
 
 
-@dataclass
+@dataclass(frozen=True)
 class _UserState:
-    """Short-lived, in-memory state of one user's conversation (lost on restart by design)."""
+    """Short-lived state of one user's conversation (database kind "patient", `STATE_TTL`)."""
 
     last_question: str | None = None
     last_day: int | None = None
     handed_off: bool = False
     awaiting_date: bool = False
     awaiting_zone: bool = False
+
+    @classmethod
+    def load(cls, payload: Mapping[str, Any] | None) -> _UserState:
+        """From a stored payload; unknown keys or wrong types fall back to the defaults."""
+        if not payload:
+            return cls()
+        question, day = payload.get("last_question"), payload.get("last_day")
+        return cls(last_question=question if isinstance(question, str) else None,
+                   last_day=day if isinstance(day, int) else None,
+                   handed_off=payload.get("handed_off") is True,
+                   awaiting_date=payload.get("awaiting_date") is True,
+                   awaiting_zone=payload.get("awaiting_zone") is True)
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing worth storing."""
+        return self == _UserState()
+
+    def payload(self) -> Payload:
+        """What is stored (defaults left out)."""
+        defaults = _UserState()
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if getattr(self, f.name) != getattr(defaults, f.name)}
 
 
 @dataclass
@@ -114,6 +148,7 @@ class _Context:
     session: SessionInfo | None
     day: int | None
     extra: dict[str, Any] = field(default_factory=dict)
+    states: dict[str, Payload] = field(default_factory=dict)  # kind -> unexpired payload
 
     @property
     def consented(self) -> bool:
@@ -134,7 +169,8 @@ class Conversation:
         self.log = MessageLog(repo)
         self.checkins: Any = None  # scheduler.service.CheckinService, set by bot/app.py
         self.staff: Any = None  # bot.staff.StaffDesk: report cards, threads, /report
-        self._states: OrderedDict[int, _UserState] = OrderedDict()
+        self.chat_states = ChatStateStore(repo.sessions)
+        self._unconsented: OrderedDict[int, tuple[str, int | None, dt.datetime]] = OrderedDict()
         self._warned_groups: set[int] = set()
 
     # --- helpers ------------------------------------------------------------------------
@@ -153,12 +189,31 @@ class Conversation:
         """A button-press notice (plain text for answerCallbackQuery)."""
         return Reply(html.unescape(self.messages.render(key, **values)), notice=True)
 
-    def _state(self, user_id: int) -> _UserState:
-        state = self._states.pop(user_id, None) or _UserState()
-        self._states[user_id] = state
-        while len(self._states) > MAX_REMEMBERED_USERS:
-            self._states.popitem(last=False)
-        return state
+    async def _state(self, user_id: int, ctx: _Context | None = None) -> _UserState:
+        """The user's conversation state: from `ctx` when it was read with it, else stored."""
+        if ctx is not None:
+            return _UserState.load(ctx.states.get(StateKind.PATIENT.value))
+        return _UserState.load(
+            await self.chat_states.get(user_id, StateKind.PATIENT, now=self.clock()))
+
+    async def _update_state(self, user_id: int, ctx: _Context | None = None,
+                            **changes: Any) -> _UserState:
+        """Change fields of the user's state; written (TTL renewed) only when it changes."""
+        before = await self._state(user_id, ctx)
+        after = dataclasses.replace(before, **changes)
+        if after == before:
+            return after
+        if after.empty:
+            await self.chat_states.clear(user_id, StateKind.PATIENT)
+        else:
+            await self.chat_states.put(user_id, StateKind.PATIENT, after.payload(), STATE_TTL,
+                                       now=self.clock())
+        if ctx is not None:  # later steps of the same update see the change
+            if after.empty:
+                ctx.states.pop(StateKind.PATIENT.value, None)
+            else:
+                ctx.states[StateKind.PATIENT.value] = after.payload()
+        return after
 
     def _tz(self, patient: PatientInfo | None) -> ZoneInfo:
         if patient is not None and patient.timezone:
@@ -180,9 +235,13 @@ class Conversation:
         return day if day >= 0 else None
 
     async def context(self, user_id: int) -> _Context:
-        """Patient, latest session and recovery day (one database round trip)."""
-        patient, session = await self.repo.patient_and_session(user_id)
-        return _Context(patient, session, self.day_of(patient, session))
+        """Patient, latest session, recovery day and conversation states (one round trip)."""
+        now = self.clock()
+        found = await self.repo.patient_context(user_id, now=now)
+        states = {kind.value: payload for kind in PATIENT_KINDS
+                  if (payload := found.state(kind.value, now)) is not None}
+        return _Context(found.patient, found.session, self.day_of(found.patient, found.session),
+                        states=states)
 
     def _button(self, key: str, data: str) -> Button:
         return (self.messages.label(key), data)
@@ -265,8 +324,8 @@ class Conversation:
     async def message(self, user_id: int, chat_id: int, first_name: str,
                       text: str) -> list[Reply]:
         """A patient's text: a date if one was asked for, otherwise triage + advice."""
-        state = self._state(user_id)
         ctx = await self.context(user_id)
+        state = await self._state(user_id, ctx)
         if ctx.patient is not None and not ctx.patient.active:
             await self.repo.reactivate(user_id)  # writing again means they unblocked us
         if state.awaiting_zone:
@@ -277,11 +336,12 @@ class Conversation:
             dated = await self._typed_date(user_id, ctx, text)
             if dated is not None:
                 return dated
-            state.awaiting_date = False
+            await self._update_state(user_id, ctx, awaiting_date=False)
         if self.staff is not None:  # a /report description, or a thread with staff
             handled = await self.staff.patient_text(
                 user_id, chat_id, first_name, text,
-                may_have_thread=ctx.patient is not None and ctx.patient.open_reports > 0)
+                may_have_thread=ctx.patient is not None and ctx.patient.open_reports > 0,
+                states=ctx.states)
             if handled is not None:
                 return handled
         return await self._advise(user_id, ctx, text, self.advisor.ask(text, ctx.day))
@@ -309,9 +369,11 @@ class Conversation:
             replies += self.notify_staff(report)
             if self.checkins is not None:  # hold the session's check-ins until resolved
                 await self.checkins.report_raised(report)
-        state = self._state(user_id)
-        if advice.offer_handoff or advice.suggestions:
-            state.last_question, state.last_day, state.handed_off = text, ctx.day, False
+        if (advice.offer_handoff or advice.suggestions) and ctx.consented:
+            await self._update_state(user_id, ctx, last_question=text, last_day=ctx.day,
+                                     handed_off=False)
+        elif advice.offer_handoff or advice.suggestions:  # no consent: nothing in the database
+            self._remember_unconsented(user_id, text, ctx.day)
         if ctx.consented:
             self.log.add(user_id, [
                 (Direction.IN, text, _topic(advice.topic), advice.kind),
@@ -403,14 +465,29 @@ class Conversation:
         buttons = ((self._button("ask_clinic", "handoff"),),) if advice.offer_handoff else ()
         return self.html(html.escape(advice.answer, quote=False), buttons)
 
+    def _remember_unconsented(self, user_id: int, text: str, day: int | None) -> None:
+        """Keep the question of a user who has not agreed to storage in this process only
+        (for "ask the clinic"; pressing it is their request to pass the question on)."""
+        self._unconsented.pop(user_id, None)
+        self._unconsented[user_id] = (text, day, self.clock() + STATE_TTL)
+        while len(self._unconsented) > MAX_REMEMBERED_USERS:
+            self._unconsented.popitem(last=False)
+
+    def _take_unconsented(self, user_id: int) -> tuple[str | None, int | None]:
+        text, day, until = self._unconsented.pop(user_id, (None, None, None))
+        return (text, day) if until is not None and until > self.clock() else (None, None)
+
     async def _handoff(self, user_id: int) -> list[Reply]:
-        state = self._state(user_id)
-        if state.last_question is None:
+        state = await self._state(user_id)
+        question, day = state.last_question, state.last_day
+        if question is None:
+            question, day = self._take_unconsented(user_id)
+        if question is None:
             return [self.notice("handoff_already")] if state.handed_off else self.say(
                 "handoff_nothing")
-        report = await self.repo.create_report(user_id, ReportKind.QUESTION, state.last_question,
-                                               day=state.last_day, now=self.clock())
-        state.last_question, state.handed_off = None, True
+        report = await self.repo.create_report(user_id, ReportKind.QUESTION, question,
+                                               day=day, now=self.clock())
+        await self._update_state(user_id, last_question=None, last_day=None, handed_off=True)
         return self.say("handoff_sent") + self.notify_staff(report)
 
     # --- treatment sessions ---------------------------------------------------------------
@@ -426,12 +503,12 @@ class Conversation:
             return self.say("consent_needed", self.consent_buttons())
         today = self.today(ctx.patient)
         if choice == "other":
-            self._state(user_id).awaiting_date = True
+            await self._update_state(user_id, ctx, awaiting_date=True)
             return self.say("session_other_prompt", example=_example_date(today))
         if choice not in ("today", "yesterday"):
             return [self.notice("button_expired")]
         chosen = today - dt.timedelta(days=0 if choice == "today" else 1)
-        return await self._log_session(user_id, ctx.patient, chosen)
+        return await self._log_session(user_id, ctx, chosen)
 
     async def _typed_date(self, user_id: int, ctx: _Context, text: str) -> list[Reply] | None:
         """Replies for a typed treatment date, or None when the text is not a date."""
@@ -446,13 +523,12 @@ class Conversation:
             return self.say("session_future", date=chosen.isoformat())
         if problem is DateProblem.TOO_OLD:
             return self.say("session_too_old", date=chosen.isoformat())
-        self._state(user_id).awaiting_date = False
-        return await self._log_session(user_id, ctx.patient, chosen)
+        return await self._log_session(user_id, ctx, chosen)
 
-    async def _log_session(self, user_id: int, patient: PatientInfo | None,
-                           chosen: dt.date) -> list[Reply]:
+    async def _log_session(self, user_id: int, ctx: _Context, chosen: dt.date) -> list[Reply]:
+        patient = ctx.patient
         assert patient is not None
-        self._state(user_id).awaiting_date = False
+        await self._update_state(user_id, ctx, awaiting_date=False)
         existing = await self.repo.list_sessions(patient.id, include_cancelled=False)
         day = recovery_day(chosen, self.clock(), self._tz(patient))
         if any(s.session_date == chosen for s in existing):
@@ -520,6 +596,7 @@ class Conversation:
 
     async def _delete_command(self, user_id: int) -> list[Reply]:
         if await self.repo.get_patient(user_id) is None:
+            await self.chat_states.clear(user_id)  # a question kept for "ask the clinic"
             return self.say("delete_nothing")
         buttons = ((self._button("delete_yes", "delete:yes"),
                     self._button("delete_no", "delete:no")),)
@@ -531,8 +608,7 @@ class Conversation:
         if choice != "yes":
             return [self.notice("button_expired")]
         await self.log.flush()
-        erased = await self.repo.erase_patient(user_id)
-        self._states.pop(user_id, None)
+        erased = await self.repo.erase_patient(user_id)  # conversation states included
         if not erased:
             return [self.notice("already_deleted")]
         return self.say("deleted")
@@ -578,10 +654,10 @@ class Conversation:
             return self.say("timezone_needs_consent")
         action, _, zone = choice.partition(":")
         if action == "keep":
-            self._state(user_id).awaiting_zone = False
+            await self._update_state(user_id, ctx, awaiting_zone=False)
             return self._zone_reply("timezone_kept", self._tz(ctx.patient).key)
         if action == "other":
-            self._state(user_id).awaiting_zone = True
+            await self._update_state(user_id, ctx, awaiting_zone=True)
             return self.say("timezone_other_prompt")
         resolved = resolve_zone(zone) if action == "set" else None
         if resolved is None:
@@ -594,12 +670,12 @@ class Conversation:
         if zone is not None and ctx.consented:
             return await self._set_zone(user_id, ctx, zone)
         if "?" in text or len(text.split()) > 4 or not ctx.consented:
-            self._state(user_id).awaiting_zone = False  # not a place: answer it as usual
+            await self._update_state(user_id, ctx, awaiting_zone=False)  # not a place
             return None
         return self.say("timezone_unknown", text=text.strip()[:64])
 
     async def _set_zone(self, user_id: int, ctx: _Context, zone: str) -> list[Reply]:
-        self._state(user_id).awaiting_zone = False
+        await self._update_state(user_id, ctx, awaiting_zone=False)
         try:
             patient = await self.repo.set_timezone(user_id, zone)
         except ConsentRequired:

@@ -229,13 +229,21 @@ async def elected_polling(app: Any, settings: Any, allowed_updates: list[str],
 @contextlib.asynccontextmanager
 async def migration_lock(database_url: str) -> AsyncIterator[None]:
     """On PostgreSQL, let one replica at a time run the migrations (others wait for it)."""
+    async with registration_lock(database_url, "migrations"):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def registration_lock(database_url: str, name: str) -> AsyncIterator[None]:
+    """On PostgreSQL, one replica at a time inside (others wait): migrations, webhook
+    registration. A no-op on SQLite (one process)."""
     from storage.db import is_sqlite, make_engine
 
     if is_sqlite(database_url):
         yield
         return
     engine = make_engine(database_url)
-    key = lock_key("migrations:0", database_url)
+    key = lock_key(f"{name}:0", database_url)
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})

@@ -28,7 +28,7 @@ import html
 import io
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from rapidfuzz import fuzz
 
 from bot.conversation import Button, Buttons, Reply
 from storage import ReportInfo, ReportKind
+from storage.chat_state import ChatStateStore, StateKind
 from storage.models import ReportAction, Urgency
 from storage.staff import ActionInfo, StaffReport, StaffStore, Transition
 
@@ -60,20 +61,40 @@ _WORD = re.compile(r"[^\w\s]", re.UNICODE)
 
 @dataclass
 class _Pending:
-    """A staff member's next message is a reply to, or a resolve note for, a report."""
+    """A staff member's next message is a reply to, or a resolve note for, a report.
+
+    Kept in the database (``chat_state``, kind "staff") for `PENDING_TTL`, so the message
+    may reach another replica, or this one after a restart."""
 
     kind: str  # "reply" or "resolve"
     report_id: int
-    until: dt.datetime
+
+    @classmethod
+    def load(cls, payload: Mapping[str, Any] | None) -> _Pending | None:
+        """From a stored payload (None when absent or malformed)."""
+        if not payload or payload.get("kind") not in ("reply", "resolve"):
+            return None
+        report_id = payload.get("report_id")
+        return cls(payload["kind"], report_id) if isinstance(report_id, int) else None
 
 
 @dataclass
 class _Draft:
-    """A patient's /report in progress: "describe" waits for words, "photos" for photos."""
+    """A patient's /report in progress: "describe" waits for words, "photos" for photos.
+
+    Kept in the database (``chat_state``, kind "report") for `DRAFT_TTL` from its last stage
+    change."""
 
     stage: str
-    until: dt.datetime
     report_id: int | None = None
+
+    @classmethod
+    def load(cls, payload: Mapping[str, Any] | None) -> _Draft | None:
+        """From a stored payload (None when absent or malformed)."""
+        if not payload or payload.get("stage") not in ("describe", "photos"):
+            return None
+        report_id = payload.get("report_id")
+        return cls(payload["stage"], report_id if isinstance(report_id, int) else None)
 
 
 def callback_data(action: str, report_id: int) -> str:
@@ -214,8 +235,7 @@ class StaffDesk:
         self.store = store
         self.settings = conversation.settings
         self.messages = conversation.messages
-        self._pending: dict[int, _Pending] = {}
-        self._drafts: dict[int, _Draft] = {}
+        self.states = ChatStateStore(store.sessions)
         self._names: dict[int, str] = {}
 
     # --- small helpers ------------------------------------------------------------------
@@ -246,6 +266,37 @@ class StaffDesk:
         if user_id is None:
             return "nobody"
         return self._names.get(user_id) or f"staff {user_id}"
+
+    # --- short-lived state (database: every replica sees it) ------------------------------
+    async def _pending_of(self, user_id: int) -> _Pending | None:
+        """What the staff member's next message is for (None: nothing, or it expired)."""
+        return _Pending.load(await self.states.get(user_id, StateKind.STAFF, now=self.now()))
+
+    async def _set_pending(self, user_id: int, kind: str, report_id: int) -> None:
+        await self.states.put(user_id, StateKind.STAFF, {"kind": kind, "report_id": report_id},
+                              PENDING_TTL, now=self.now())
+
+    async def _drop_pending(self, user_id: int) -> None:
+        await self.states.clear(user_id, StateKind.STAFF)
+
+    async def _drop_pendings_of(self, report_id: int) -> None:
+        """Nobody's next message answers or resolves this report any more."""
+        pending = await self.states.all_of_kind(StateKind.STAFF, now=self.now())
+        for user_id, payload in pending.items():
+            if payload.get("report_id") == report_id:
+                await self._drop_pending(user_id)
+
+    async def _draft(self, user_id: int,
+                     states: Mapping[str, Any] | None = None) -> _Draft | None:
+        """The patient's /report in progress; `states` (kind -> payload) when already read."""
+        if states is not None:
+            return _Draft.load(states.get(StateKind.REPORT.value))
+        return _Draft.load(await self.states.get(user_id, StateKind.REPORT, now=self.now()))
+
+    async def _save_draft(self, user_id: int, draft: _Draft) -> None:
+        await self.states.put(user_id, StateKind.REPORT,
+                              {"stage": draft.stage, "report_id": draft.report_id},
+                              DRAFT_TTL, now=self.now())
 
     def _seen(self, user_id: int, first_name: str) -> None:
         if first_name:
@@ -311,6 +362,10 @@ class StaffDesk:
         thresholds = self.thresholds()
         replies = []
         for report, card in await self.store.unanswered(thresholds, now=self.now()):
+            assert report.urgency is not None
+            if not await self.store.claim_repost(report.id, thresholds[report.urgency],
+                                                 now=self.now()):
+                continue  # another replica re-posts this one
             waited = age(self.now() - report.created_at)
             text = (self.text("repost", waited=waited) + " " + self.mentions() + "\n\n"
                     + self.card_text(report))
@@ -376,7 +431,7 @@ class StaffDesk:
                          card_id: int | None) -> list[Reply]:
         if report.closed:
             return [self.notice("closed", id=report.id)]
-        self._pending[user_id] = _Pending("reply", report.id, self.now() + PENDING_TTL)
+        await self._set_pending(user_id, "reply", report.id)
         prompt = Reply(self.text("reply_prompt", staff=self.staff_name(user_id), id=report.id,
                                  name=self.patient_name(report)),
                        to_chat=self.staff_chat, reply_to=card_id, card_for=report.id,
@@ -387,7 +442,7 @@ class StaffDesk:
                            card_id: int | None) -> list[Reply]:
         if report.closed:
             return [self._lost(Transition(False, report), report)]
-        self._pending[user_id] = _Pending("resolve", report.id, self.now() + PENDING_TTL)
+        await self._set_pending(user_id, "resolve", report.id)
         prompt = Reply(self.text("resolve_prompt", staff=self.staff_name(user_id), id=report.id),
                        to_chat=self.staff_chat, reply_to=card_id, card_for=report.id,
                        card_kind="resolve_prompt")
@@ -427,10 +482,7 @@ class StaffDesk:
                             replied_to_bot: bool = False) -> list[Reply] | None:
         """A non-command message in the staff chat; None when it is not for the desk."""
         card = await self._card(chat_id, reply_to, replied_to_bot)
-        pending = self._pending.get(user_id)
-        if pending is not None and pending.until < self.now():
-            self._pending.pop(user_id, None)
-            pending = None
+        pending = await self._pending_of(user_id)
         if card is None and pending is None:
             return None
         if not self.settings.is_staff(user_id):
@@ -441,11 +493,11 @@ class StaffDesk:
             kind = "resolve" if card.kind == "resolve_prompt" else "reply"
             report_id = card.report_id
             if pending is not None and pending.report_id == report_id:
-                self._pending.pop(user_id, None)
+                await self._drop_pending(user_id)
         else:
             assert pending is not None
             kind, report_id = pending.kind, pending.report_id
-            self._pending.pop(user_id, None)
+            await self._drop_pending(user_id)
         if kind == "resolve":
             return await self.resolve(user_id, report_id, (text or "").strip(), message_id)
         return await self._relay(user_id, report_id, message_id, text, photo, document)
@@ -510,7 +562,7 @@ class StaffDesk:
         if not result.ok:
             return [self.to_staff("already_resolved_chat", message_id, id=report_id,
                                   staff=self.staff_name(result.report.resolved_by))]
-        self._pending = {k: p for k, p in self._pending.items() if p.report_id != report_id}
+        await self._drop_pendings_of(report_id)
         checkins = self.conversation.checkins
         if checkins is not None:
             await checkins.report_resolved(report_id)
@@ -538,7 +590,8 @@ class StaffDesk:
         if name == "patient":
             return [self._long(await self.patient_text_for(" ".join(args)), message_id)]
         if name == "cancel":
-            dropped = self._pending.pop(user_id, None)
+            dropped = await self._pending_of(user_id)
+            await self._drop_pending(user_id)
             return [self.to_staff("cancelled" if dropped else "nothing_pending", message_id)]
         report_id = _number(args[0]) if args else None
         if report_id is None:
@@ -550,7 +603,7 @@ class StaffDesk:
             if not note:
                 if await self.store.get(report_id) is None:
                     return [self.to_staff("no_report", message_id, id=report_id)]
-                self._pending[user_id] = _Pending("resolve", report_id, self.now() + PENDING_TTL)
+                await self._set_pending(user_id, "resolve", report_id)
                 return [self.to_staff("resolve_prompt", message_id, id=report_id,
                                       staff=self.staff_name(user_id))]
             return await self.resolve(user_id, report_id, note, message_id)
@@ -643,22 +696,17 @@ class StaffDesk:
     # --- the patient side ----------------------------------------------------------------
     async def report_command(self, user_id: int, chat_id: int, first_name: str) -> list[Reply]:
         """/report: ask what is wrong; the next message becomes the report."""
-        self._drafts[user_id] = _Draft("describe", self.now() + DRAFT_TTL)
+        await self._save_draft(user_id, _Draft("describe"))
         return self.conversation.html(self.text("patient_ask"))
 
-    def _draft(self, user_id: int) -> _Draft | None:
-        draft = self._drafts.get(user_id)
-        if draft is not None and draft.until < self.now():
-            self._drafts.pop(user_id, None)
-            return None
-        return draft
-
     async def patient_text(self, user_id: int, chat_id: int, first_name: str,
-                           text: str, may_have_thread: bool = True) -> list[Reply] | None:
+                           text: str, may_have_thread: bool = True,
+                           states: Mapping[str, Any] | None = None) -> list[Reply] | None:
         """A patient's text: the words of a /report, or a message in a thread with staff;
         None when it is an ordinary message for the bot. ``may_have_thread`` False (the
-        patient has no unresolved report) skips looking for a thread."""
-        draft = self._draft(user_id)
+        patient has no unresolved report) skips looking for a thread; `states` (kind ->
+        payload, from the conversation's per-message read) saves reading the draft again."""
+        draft = await self._draft(user_id, states)
         if draft is not None and draft.stage == "describe":
             return await self._new_report(user_id, text, draft)
         if draft is None and not may_have_thread:
@@ -685,7 +733,7 @@ class StaffDesk:
         if urgency and conversation.checkins is not None:
             await conversation.checkins.report_raised(report)
         draft.stage, draft.report_id = "photos", report.id
-        draft.until = self.now() + DRAFT_TTL
+        await self._save_draft(user_id, draft)
         replies: list[Reply] = []
         if urgency:
             replies += conversation.html(html.escape(advice.answer, quote=False))
@@ -720,7 +768,7 @@ class StaffDesk:
                             caption: str | None = None) -> list[Reply] | None:
         """A photo from a patient: kept (file id only) with their /report, their thread with
         staff, or a report they raised in the last two hours; None otherwise."""
-        draft = self._draft(user_id)
+        draft = await self._draft(user_id)
         if draft is not None and draft.stage == "describe":
             if not caption:
                 return self.conversation.html(self.text("patient_words_first"))

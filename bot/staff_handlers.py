@@ -3,7 +3,9 @@
 `attach_staff(app, settings, clock)` creates the `StaffDesk` (bot/staff.py), plugs it into the
 conversation, registers its handlers in group -1 (before the patient handlers of
 bot/handlers.py, which still get every update the desk does not take) and a JobQueue job that
-re-posts emergency/urgent cards nobody took in time.
+re-posts emergency/urgent cards nobody took in time (every replica runs it; each re-post is
+claimed in the database, so exactly one replica posts it), and one that deletes expired
+conversation states (storage/chat_state.py) so their texts do not outlive their time.
 
 * ``st:*`` button presses: answered with the desk's notice (refusals included);
 * staff chat: /queue, /report, /patient, /gaps, /resolve, /reopen, /cancel, replies to cards
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 STAFF_GROUP = -1  # handler group: runs before bot/handlers.py's group 0
 ESCALATION_CHECK_SECONDS = 30
+STATE_PURGE_SECONDS = 600
 
 
 def desk_of(context: ContextTypes.DEFAULT_TYPE) -> StaffDesk:
@@ -162,6 +165,12 @@ async def escalate(context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_staff_replies(context, await desk_of(context).escalations())
 
 
+async def purge_states(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """JobQueue: delete expired conversation states (idempotent, any replica)."""
+    desk = desk_of(context)
+    await desk.states.purge_expired(now=desk.now())
+
+
 def attach_staff(app: Any, settings: Settings, clock: Clock = utcnow) -> StaffDesk:
     """Create the desk, plug it into the conversation, register handlers and the job."""
     conversation: Conversation = app.bot_data["conversation"]
@@ -177,7 +186,11 @@ def attach_staff(app: Any, settings: Settings, clock: Clock = utcnow) -> StaffDe
                                    on_patient_photo), group=STAFF_GROUP)
     if app.job_queue is None:
         log.warning("no JobQueue: unanswered urgent cards are not re-posted")
-    elif settings.staff_chat_id is not None:
+        return desk
+    app.job_queue.run_repeating(purge_states, interval=STATE_PURGE_SECONDS, first=60,
+                                name="chat-state-purge",
+                                job_kwargs={"max_instances": 1, "coalesce": True})
+    if settings.staff_chat_id is not None:
         app.job_queue.run_repeating(escalate, interval=ESCALATION_CHECK_SECONDS, first=5,
                                     name="staff-escalation",
                                     job_kwargs={"max_instances": 1, "coalesce": True})

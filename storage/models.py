@@ -217,6 +217,7 @@ class Report(Base):
     taken_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     resolved_by: Mapped[int | None] = mapped_column(BigInteger)
     resolution_note: Mapped[str | None] = mapped_column(Text)
+    reposted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # claimed re-post
 
 
 class CheckinStatus(StrEnum):
@@ -341,3 +342,20 @@ class ReportCard(Base):
     message_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ChatState(Base):
+    """Short-lived conversation state of one Telegram user, shared by every replica.
+
+    One row per user and `kind` ("patient": awaiting a typed date or zone, the last question
+    for "ask the clinic"; "report": a /report in progress; "staff": the answer or note a staff
+    member's next message is). `payload` is JSON; a row past `expires_at` counts as absent.
+    """
+
+    __tablename__ = "chat_state"
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -24,8 +24,10 @@ from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.chat_state import PATIENT_KINDS, ChatStateStore, StoredState, decode
 from storage.context_cache import CACHE_KEY
 from storage.models import (
+    ChatState,
     CheckIn,
     Direction,
     InactiveReason,
@@ -39,6 +41,7 @@ from storage.models import (
     SessionSource,
     TreatmentSession,
     Urgency,
+    UTCDateTime,
 )
 
 log = logging.getLogger(__name__)
@@ -123,6 +126,21 @@ class ReportInfo:
     resolved_at: dt.datetime | None
     patient_name: str | None
     telegram_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PatientContext:
+    """What handling one chat message needs: the patient row, their latest session and their
+    short-lived conversation states (kind -> state, see storage/chat_state.py)."""
+
+    patient: PatientInfo | None
+    session: SessionInfo | None
+    states: dict[str, StoredState]
+
+    def state(self, kind: str, now: dt.datetime) -> dict[str, Any] | None:
+        """The payload of the state of this kind, None when absent or expired."""
+        found = self.states.get(kind)
+        return found.payload if found is not None and found.live(now) else None
 
 
 class LogEntry(NamedTuple):
@@ -252,6 +270,15 @@ def _patient_and_session_statement() -> Select[Any]:
     columns = [patients.c[f].label(f"p_{f}") for f in _PATIENT_FIELDS]
     columns.append(unresolved.label("p_open_reports"))
     columns += [sessions.c[f].label(f"s_{f}") for f in _SESSION_FIELDS]
+    states = ChatState.__table__
+    for kind in PATIENT_KINDS:  # the user's conversation states, in the same round trip
+        for column in ("payload", "expires_at"):
+            columns.append(
+                select(states.c[column])
+                .where(states.c.telegram_id == bindparam("telegram_id"),
+                       states.c.kind == kind.value,
+                       states.c.expires_at > bindparam("now", type_=UTCDateTime()))
+                .scalar_subquery().label(f"c_{kind.value}_{column}"))
     return (
         select(*columns)
         .select_from(patients.outerjoin(sessions, sessions.c.id == latest))
@@ -298,34 +325,61 @@ class Repository:
     async def patient_and_session(
         self, telegram_id: int
     ) -> tuple[PatientInfo | None, SessionInfo | None]:
-        """The user's patient row and latest not-cancelled session, in one query.
+        """The user's patient row and latest not-cancelled session (see `patient_context`)."""
+        context = await self.patient_context(telegram_id)
+        return context.patient, context.session
+
+    @property
+    def shared(self) -> bool:
+        """True when other processes may write this database (anything but SQLite)."""
+        return bool(self.sessions.kw["bind"].dialect.name != "sqlite")
+
+    async def patient_context(self, telegram_id: int,
+                              now: dt.datetime | None = None) -> PatientContext:
+        """The user's patient row, latest not-cancelled session and conversation states.
 
         Runs for every chat message, so it is one prebuilt Core statement on a plain
         connection (no ORM session, identity map or per-call statement building), and the
         result is kept for a few seconds in the database's ``PatientContextCache``, which
-        this process's writes to patients or sessions empty.
+        this process's writes to patients, sessions, reports or states empty. On a database
+        other processes share (PostgreSQL replicas), a cached answer gets its states read
+        again (one primary-key query): another replica may have just changed them. A user
+        without a patient row gets their states from a second query (rare: /start makes one).
         """
+        now = self._now(now)
         cache = self.sessions.kw.get("info", {}).get(CACHE_KEY)
         cached = cache.get(telegram_id) if cache is not None else None
         if cached is not None:
-            return cached
+            if not self.shared:
+                return cached  # type: ignore[no-any-return]
+            states = await ChatStateStore(self.sessions).get_many(telegram_id, PATIENT_KINDS, now)
+            return PatientContext(cached.patient, cached.session, states)
         async with self.sessions.kw["bind"].connect() as conn:
-            row = (await conn.execute(_PATIENT_AND_SESSION, {"telegram_id": telegram_id})).first()
+            row = (await conn.execute(_PATIENT_AND_SESSION,
+                                      {"telegram_id": telegram_id, "now": now})).first()
         found = self._context_from_row(row)
-        if cache is not None and found[0] is not None:
+        if found.patient is None:
+            states = await ChatStateStore(self.sessions).get_many(telegram_id, PATIENT_KINDS, now)
+            return PatientContext(None, None, states)
+        if cache is not None:
             cache.put(telegram_id, found)
         return found
 
     @staticmethod
-    def _context_from_row(row: Any) -> tuple[PatientInfo | None, SessionInfo | None]:
+    def _context_from_row(row: Any) -> PatientContext:
         if row is None:
-            return None, None
+            return PatientContext(None, None, {})
         values = row._mapping
         patient = PatientInfo(**{f: values[f"p_{f}"] for f in _PATIENT_FIELDS},
                               open_reports=int(values["p_open_reports"] or 0))
-        if values["s_id"] is None:
-            return patient, None
-        return patient, SessionInfo(**{f: values[f"s_{f}"] for f in _SESSION_FIELDS})
+        states: dict[str, StoredState] = {}
+        for kind in PATIENT_KINDS:
+            payload = decode(values[f"c_{kind.value}_payload"])
+            if payload is not None:
+                states[kind.value] = StoredState(payload, values[f"c_{kind.value}_expires_at"])
+        session = (None if values["s_id"] is None else
+                   SessionInfo(**{f: values[f"s_{f}"] for f in _SESSION_FIELDS}))
+        return PatientContext(patient, session, states)
 
     async def get_patient_by_id(self, patient_id: int) -> PatientInfo | None:
         """The patient with this database id, or None."""
@@ -669,10 +723,11 @@ class Repository:
         ids = {entry.telegram_id for entry in entries}
         if not ids:
             return 0
-        async with self.sessions.begin() as s:
-            rows = await s.execute(
-                select(Patient.telegram_id, Patient.id).where(
-                    Patient.telegram_id.in_(ids), Patient.consent_at.is_not(None)
+        patients = Patient.__table__
+        async with self.sessions.kw["bind"].begin() as conn:  # Core: no ORM bulk machinery
+            rows = await conn.execute(
+                select(patients.c.telegram_id, patients.c.id).where(
+                    patients.c.telegram_id.in_(ids), patients.c.consent_at.is_not(None)
                 )
             )
             patient_ids = {telegram_id: patient_id for telegram_id, patient_id in rows}
@@ -689,7 +744,7 @@ class Repository:
                 if entry.telegram_id in patient_ids
             ]
             if values:
-                await s.execute(insert(Message), values)
+                await conn.execute(insert(Message.__table__), values)
             return len(values)
 
     async def count_messages(self, telegram_id: int) -> int:
@@ -823,10 +878,12 @@ class Repository:
             }
 
     async def erase_patient(self, telegram_id: int) -> bool:
-        """Delete the patient and everything about them (database cascades); False if unknown."""
+        """Delete the patient and everything about them (database cascades, and their
+        conversation states in ``chat_state``); False if there was no patient row."""
         async with self.sessions.begin() as s:
             result = await s.execute(delete(Patient).where(Patient.telegram_id == telegram_id))
             erased = bool(result.rowcount)
+            await s.execute(delete(ChatState).where(ChatState.telegram_id == telegram_id))
         if erased:
             log.info("erased a patient record on request")
         return erased
@@ -870,6 +927,7 @@ __all__: Sequence[str] = (
     "ConsentRequired",
     "InviteInfo",
     "LogEntry",
+    "PatientContext",
     "PatientInfo",
     "RedeemResult",
     "RedeemStatus",

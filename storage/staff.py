@@ -252,6 +252,20 @@ class StaffStore:
                 due.append((report, card))
         return due
 
+    async def claim_repost(self, report_id: int, wait: dt.timedelta,
+                           now: dt.datetime | None = None) -> bool:
+        """Claim the re-post of an untaken card: one conditional UPDATE of ``reposted_at``
+        (still open, not re-posted within `wait`). True for exactly one caller, however many
+        replicas run the escalation job at once."""
+        now = self._now(now)
+        async with self.sessions.begin() as s:
+            result = await s.execute(
+                update(Report)
+                .where(Report.id == report_id, Report.status == ReportStatus.OPEN.value,
+                       or_(Report.reposted_at.is_(None), Report.reposted_at <= now - wait))
+                .values(reposted_at=now))
+            return result.rowcount == 1
+
     # --- audit and photos ---------------------------------------------------------------
     async def record(self, report_id: int | None, actor: int | None, action: ReportAction,
                      note: str | None = None, now: dt.datetime | None = None) -> None:

@@ -7,6 +7,7 @@ import html
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
 
 from bot.config import load_settings
 from bot.conversation import Conversation, Reply
@@ -184,3 +185,17 @@ async def test_message_log_writes_batches_only_for_consenting_users(
     await conv.log.flush()
     assert await conv.repo.count_messages(13) == 4
     assert await conv.repo.count_messages(14) == 0
+
+
+async def test_question_of_a_user_without_consent_is_not_stored_but_can_be_handed_on(
+        conv: Conversation) -> None:
+    await conv.start(31, 31, "Ana")  # no consent given
+    (reply,) = await conv.message(31, 31, "Ana", "how much is botox")
+    assert ("Ask the clinic", "handoff") in reply.buttons[-1]
+    async with conv.repo.sessions() as session:
+        stored = (await session.execute(text("SELECT count(*) FROM chat_state"))).scalar_one()
+    assert stored == 0  # nothing beyond the Telegram id before consent
+    replies = await conv.callback(31, 31, "Ana", "handoff")
+    (report,) = await conv.repo.open_reports()
+    assert report.text == "how much is botox" and report.kind == "question"
+    assert any("how much is botox" in r.text for r in replies if r.to_chat is not None)

@@ -13,6 +13,9 @@ Routes (all answer ``{"ok": true, "result": ...}`` or ``{"ok": false, "descripti
 * ``POST /_control/rate_limit`` – ``{"global_per_sec": 30, "per_chat_per_sec": 1}``;
   ``{"enabled": false}`` turns it off
 * ``POST /_control/clear``
+* ``POST /_control/burst`` – ``{"count": 500, "users": 50, "first_user": 1000, "texts": [...]}``
+  queues that many user messages at once (benchmarks)
+* ``GET  /_control/counts`` – ``{"sent_messages": n, "violations": n}``
 """
 
 from __future__ import annotations
@@ -107,11 +110,23 @@ def add_control_routes(app: web.Application, fake: FakeTelegram) -> None:
         fake.clear()
         return _ok(True)
 
+    async def burst(request: web.Request) -> web.Response:
+        body = await _body(request)
+        texts, users, first = list(body["texts"]), int(body["users"]), int(body["first_user"])
+        for number in range(int(body["count"])):
+            fake.user_message(first + number % users, texts[number % len(texts)])
+        return _ok(True)
+
+    async def counts(request: web.Request) -> web.Response:
+        return _ok({"sent_messages": len(fake.sent_messages()),
+                    "violations": len(fake.violations)})
+
     routes: list[tuple[str, str, Route]] = [
         ("POST", "update", update), ("GET", "requests", requests),
         ("GET", "sent_messages", sent_messages), ("GET", "violations", violations),
         ("POST", "fail", fail), ("POST", "block", block),
         ("POST", "rate_limit", rate_limit), ("POST", "clear", clear),
+        ("POST", "burst", burst), ("GET", "counts", counts),
     ]
     for verb, name, handler in routes:
         app.router.add_route(verb, f"/_control/{name}", _guarded(handler))

@@ -1,0 +1,219 @@
+"""Conversation state shared by replicas (SQLite and PostgreSQL).
+
+Each test drives two `Conversation` / `StaffDesk` instances over one database, as two
+replicas (or one replica before and after a restart) would: a button pressed on one, the
+follow-up message handled by the other. Also: expired state is ignored, /delete erases it,
+and two replicas escalating at once re-post an untaken card exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application, running
+from bot.config import load_settings
+from bot.conversation import Conversation, Reply
+from bot.staff import StaffDesk
+from knowledge.advisor import Advisor, Clinic
+from storage import Database
+from storage.chat_state import ChatStateStore, StateKind
+from storage.staff import StaffStore
+from tests.fake_telegram import FakeTelegram
+from tests.test_bot_e2e import MutableClock, _free_port
+
+STAFF_CHAT = -100700
+ANN = 1
+PATIENT = 42
+NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def advisor() -> Advisor:
+    return Advisor.load(None, Clinic(name="Glow Clinic", contact="020 7946 0000"))
+
+
+@pytest.fixture
+def clock() -> MutableClock:
+    return MutableClock(NOW)
+
+
+@pytest.fixture
+async def replicas(database_url: str, advisor: Advisor,
+                   clock: MutableClock) -> AsyncIterator[tuple[StaffDesk, StaffDesk]]:
+    """Two desks (each with its conversation) on two connections to one database."""
+    settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT,
+                             AFTERCARE_STAFF_IDS=str(ANN))
+    databases = [await Database.connect(database_url), await Database.connect(database_url)]
+    desks = []
+    for db in databases:
+        conversation = Conversation(db.repository(clock=clock), advisor, settings, clock)
+        desk = StaffDesk(conversation, StaffStore(db.sessions, clock=clock))
+        conversation.staff = desk
+        desks.append(desk)
+    try:
+        yield desks[0], desks[1]
+    finally:
+        for db in databases:
+            await db.close()
+
+
+async def consented(conversation: Conversation) -> None:
+    await conversation.start(PATIENT, PATIENT, "Ana")
+    await conversation.callback(PATIENT, PATIENT, "Ana", "consent:yes")
+
+
+def to(replies: list[Reply], chat: int) -> list[str]:
+    return [r.text for r in replies if not r.notice and r.to_chat == chat]
+
+
+async def test_another_date_pressed_on_one_replica_typed_on_another(
+        replicas: tuple[StaffDesk, StaffDesk]) -> None:
+    one, two = replicas[0].conversation, replicas[1].conversation
+    await consented(one)
+    if two.repo.shared:  # PostgreSQL replicas: two has the patient in its 10-second cache
+        await two.message(PATIENT, PATIENT, "Ana", "hello")  # (SQLite: one process only)
+    await one.callback(PATIENT, PATIENT, "Ana", "session:other")
+    replies = await two.message(PATIENT, PATIENT, "Ana", "2026-03-05")
+    patient = await two.repo.get_patient(PATIENT)
+    assert patient is not None
+    sessions = await two.repo.list_sessions(patient.id, include_cancelled=False)
+    assert [s.session_date for s in sessions] == [dt.date(2026, 3, 5)]
+    assert "2026-03-05" in replies[0].text
+    # the state is used up: the same text again is not a second session
+    await one.message(PATIENT, PATIENT, "Ana", "2026-03-04")
+    assert len(await one.repo.list_sessions(patient.id, include_cancelled=False)) == 1
+
+
+async def test_an_expired_date_prompt_is_ignored(replicas: tuple[StaffDesk, StaffDesk],
+                                                 clock: MutableClock) -> None:
+    one, two = replicas[0].conversation, replicas[1].conversation
+    await consented(one)
+    await one.callback(PATIENT, PATIENT, "Ana", "session:other")
+    clock.advance(hours=2)
+    await two.message(PATIENT, PATIENT, "Ana", "2026-03-05")
+    patient = await two.repo.get_patient(PATIENT)
+    assert patient is not None
+    assert await two.repo.list_sessions(patient.id, include_cancelled=False) == []
+
+
+async def test_report_started_on_one_replica_described_on_another(
+        replicas: tuple[StaffDesk, StaffDesk]) -> None:
+    one, two = replicas
+    await consented(one.conversation)
+    await one.conversation.command(PATIENT, PATIENT, "Ana", "report")
+    replies = await two.conversation.message(PATIENT, PATIENT, "Ana",
+                                             "my cheek is a bit itchy since this morning")
+    queue = await two.store.queue()
+    assert [r.text for r in queue] == ["my cheek is a bit itchy since this morning"]
+    assert any(r.card_for == queue[0].id for r in replies if r.to_chat == STAFF_CHAT)
+
+
+async def test_an_expired_report_draft_is_an_ordinary_question(
+        replicas: tuple[StaffDesk, StaffDesk], clock: MutableClock) -> None:
+    one, two = replicas
+    await consented(one.conversation)
+    await one.conversation.command(PATIENT, PATIENT, "Ana", "report")
+    clock.advance(minutes=31)
+    await two.conversation.message(PATIENT, PATIENT, "Ana", "can I wear makeup?")
+    assert await two.store.queue() == []
+
+
+async def test_staff_reply_pressed_on_one_replica_sent_from_another(
+        replicas: tuple[StaffDesk, StaffDesk], clock: MutableClock) -> None:
+    one, two = replicas
+    await consented(one.conversation)
+    report = await one.conversation.repo.create_report(PATIENT, "patient", "itchy", now=NOW)
+    (card,) = one.card(report)
+    await one.card_sent(card, STAFF_CHAT, 500)
+    await one.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:reply:{report.id}")
+    replies = await two.staff_message(ANN, "Ann", STAFF_CHAT, 501, "Use the cream twice a day")
+    assert replies is not None
+    assert any("Use the cream twice a day" in t for t in to(replies, PATIENT))
+    # used up: the next staff message is chat among staff, not for the patient
+    assert await one.staff_message(ANN, "Ann", STAFF_CHAT, 502, "thanks all") is None
+
+    await two.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:reply:{report.id}")
+    clock.advance(minutes=16)  # PENDING_TTL is 15 minutes
+    assert await one.staff_message(ANN, "Ann", STAFF_CHAT, 503, "too late") is None
+
+
+async def test_delete_erases_the_kept_question(replicas: tuple[StaffDesk, StaffDesk]) -> None:
+    one, two = replicas
+    await consented(one.conversation)
+    replies = await one.conversation.message(PATIENT, PATIENT, "Ana",
+                                             "what about the quantum flux on my elbow?")
+    assert any(data == "handoff" for r in replies for row in r.buttons for _, data in row)
+    states = ChatStateStore(one.conversation.repo.sessions)
+    assert (await states.get(PATIENT, StateKind.PATIENT, now=NOW) or {}).get("last_question")
+    await two.conversation.callback(PATIENT, PATIENT, "Ana", "delete:yes")
+    assert await states.get_many(PATIENT, list(StateKind), now=NOW) == {}
+    replies = await one.conversation.callback(PATIENT, PATIENT, "Ana", "handoff")
+    assert await one.store.queue() == []  # nothing left to hand on
+
+
+async def test_ask_the_clinic_pressed_on_another_replica(
+        replicas: tuple[StaffDesk, StaffDesk]) -> None:
+    one, two = replicas
+    await consented(one.conversation)
+    await one.conversation.message(PATIENT, PATIENT, "Ana",
+                                   "what about the quantum flux on my elbow?")
+    await two.conversation.callback(PATIENT, PATIENT, "Ana", "handoff")
+    assert [r.text for r in await two.store.queue()] == [
+        "what about the quantum flux on my elbow?"]
+    await one.conversation.callback(PATIENT, PATIENT, "Ana", "handoff")  # pressed again
+    assert len(await one.store.queue()) == 1
+
+
+async def test_two_replicas_escalating_at_once_repost_once(
+        replicas: tuple[StaffDesk, StaffDesk], clock: MutableClock) -> None:
+    one, two = replicas
+    await consented(one.conversation)
+    report = await one.conversation.repo.create_report(
+        PATIENT, "triage", "my face is swelling", urgency="emergency", now=NOW)
+    (card,) = one.card(report)
+    await one.card_sent(card, STAFF_CHAT, 600)
+    clock.advance(minutes=16)  # emergencies wait at most 15 minutes
+    first, second = await asyncio.gather(one.escalations(), two.escalations())
+    reposts = first + second
+    assert len(reposts) == 1 and reposts[0].card_kind == "repost"
+    owner = one if first else two
+    await owner.card_sent(reposts[0], STAFF_CHAT, 601)
+    assert await one.escalations() == [] and await two.escalations() == []
+    clock.advance(minutes=16)  # still nobody took it: one more re-post, again only once
+    first, second = await asyncio.gather(two.escalations(), one.escalations())
+    assert len(first + second) == 1
+
+
+async def test_a_second_replica_does_not_register_the_webhook_again(
+        fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advisor) -> None:
+    fake_telegram.handlers.max_poll_wait = 0.1
+    url = f"http://127.0.0.1:{_free_port()}/telegram/hook"
+    common = {"TELEGRAM_BOT_TOKEN": "123456:TEST-token-for-bot",
+              "AFTERCARE_BOT_API_URL": fake_telegram.base_url,
+              "AFTERCARE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'w.db'}",
+              "AFTERCARE_WEBHOOK_URL": url, "AFTERCARE_WEBHOOK_SECRET": "s3cret-token_1",
+              "AFTERCARE_WEBHOOK_LISTEN": "127.0.0.1", "AFTERCARE_HTTP_PORT": 0}
+    db = await Database.connect(str(common["AFTERCARE_DATABASE_URL"]))
+    try:
+        for _ in range(2):  # a replica, then another one (or the same one restarted)
+            settings = load_settings(None, **common, AFTERCARE_WEBHOOK_PORT=_free_port())
+            app = build_application(settings, db, advisor, clock=MutableClock(NOW))
+            async with running(app, settings):
+                pass
+        (hook,) = fake_telegram.calls("setWebhook")
+        assert hook.params["secret_token"] == "s3cret-token_1"
+
+        moved = url.replace("/telegram/hook", "/telegram/new")
+        settings = load_settings(None, **{**common, "AFTERCARE_WEBHOOK_URL": moved},
+                                 AFTERCARE_WEBHOOK_PORT=_free_port())
+        app = build_application(settings, db, advisor, clock=MutableClock(NOW))
+        async with running(app, settings):
+            pass
+        assert [c.params["url"] for c in fake_telegram.calls("setWebhook")] == [url, moved]
+    finally:
+        await db.close()
