@@ -9,7 +9,7 @@ match, log both messages, send the HTML reply. Telegram's flood limit is switche
 (AFTERCARE_MAX_SENDS_PER_SECOND=0) so the figures measure our code, not the rate limiter.
 Prints each round, the medians and their ratio (target: at least 0.5). Never fails on timing.
 
-Run: ``.venv/bin/python benchmarks/updates.py [--updates 500] [--users 50] [--rounds 3]``
+Run: ``.venv/bin/python benchmarks/updates.py [--updates 500] [--users 50] [--rounds 5]``
 """
 
 from __future__ import annotations
@@ -176,6 +176,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=500)
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     options = parser.parse_args()
     asyncio.run(main(options.updates, options.users, options.rounds))

@@ -7,6 +7,7 @@ lowercase string of words; ``content_tokens`` keeps only the words that carry me
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -367,6 +368,7 @@ STOPWORDS: frozenset[str] = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # one message is folded by several checks in a row
 def fold(text: str) -> str:
     """Lowercase, fold unicode and apostrophes, drop emoji and punctuation, squash spaces."""
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()

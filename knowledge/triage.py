@@ -296,6 +296,11 @@ class Triage:
         self.path = path
         self._lang = lang
         self._fever = fever
+        # A sign fires only on a hit of its primary patterns (or a fever reading): one regex
+        # of every primary pattern tells at once when no sign can fire, the common case.
+        primaries = [sign.primary.regex.pattern for sign in signs if sign.primary.regex]
+        self._any_primary = re.compile("|".join(f"(?:{p})" for p in primaries) or "(?!)")
+        self._fever_primary = any(sign.primary.fever for sign in signs)
 
     @property
     def sign_ids(self) -> tuple[str, ...]:
@@ -304,6 +309,9 @@ class Triage:
     def assess(self, text: str, day: int | None) -> TriageDecision:
         """Classify ``text`` sent on recovery ``day`` (None when the day is unknown)."""
         message = _Message(text or "", self._lang, self._fever)
+        if not self._any_primary.search(message.text) and not (
+                self._fever_primary and message.fever_hits()):
+            return TriageDecision(day=day)
         fired: list[tuple[Sign, list[_Hit]]] = []
         for sign in self.signs:
             if not sign.applies_on(day):

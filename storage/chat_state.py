@@ -25,6 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.context_cache import CACHE_KEY
 from storage.models import ChatState
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class ChatStateStore:
                   "payload": encode(payload), "expires_at": now + ttl, "updated_at": now}
         async with self.sessions.begin() as s:
             await s.execute(_upsert(self.sessions.kw["bind"].dialect.name, values))
+        self._forget_cached(telegram_id)
 
     async def clear(self, telegram_id: int, kind: StateKind | None = None) -> bool:
         """Forget the user's state of this kind (every kind when None); True if one existed."""
@@ -141,7 +143,15 @@ class ChatStateStore:
             stmt = stmt.where(ChatState.kind == StateKind(kind).value)
         async with self.sessions.begin() as s:
             result = await s.execute(stmt)
-            return bool(result.rowcount)
+        self._forget_cached(telegram_id)
+        return bool(result.rowcount)
+
+    def _forget_cached(self, telegram_id: int) -> None:
+        """States are part of the cached per-message read: drop this user's entry only
+        (chat_state is not a table whose writes empty the whole cache)."""
+        cache = self.sessions.kw.get("info", {}).get(CACHE_KEY)
+        if cache is not None:
+            cache.forget(telegram_id)
 
     async def purge_expired(self, now: dt.datetime | None = None) -> int:
         """Delete every expired state; returns how many."""

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
-WATCHED_TABLES = frozenset({"patients", "treatment_sessions", "reports", "chat_state"})
+WATCHED_TABLES = frozenset({"patients", "treatment_sessions", "reports"})
 _CHANGED = "patient_rows_changed"
 CACHE_KEY = "patient_cache"
 
@@ -48,6 +48,10 @@ class PatientContextCache:
         self._items[telegram_id] = (self.clock() + self.ttl, value)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
+
+    def forget(self, telegram_id: int) -> None:
+        """Drop one user's entry (after a write that concerns only them)."""
+        self._items.pop(telegram_id, None)
 
     def clear(self) -> None:
         self._items.clear()
