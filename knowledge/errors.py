@@ -23,3 +23,14 @@ class KBError(ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(problem) for problem in problems))
+
+
+class ProblemCollector:
+    """Gathers the problems found while one data file is parsed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def add(self, line: int, reason: str) -> None:
+        self.problems.append(Problem(self.path, line, reason))

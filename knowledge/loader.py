@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.collisions import find_collisions
-from knowledge.errors import KBError, Problem
+from knowledge.errors import KBError, Problem, ProblemCollector
 from knowledge.schema import Answer, DayWindow, Entry, KnowledgeBase
 from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
 
@@ -41,22 +41,11 @@ def kb_files(path: Path) -> list[Path]:
     return [path]
 
 
-class _Collector:
-    """Gathers problems for one file."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
-
-    def add(self, line: int, reason: str) -> None:
-        self.problems.append(Problem(self.path, line, reason))
-
-
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _parse_windows(raw: Any, line: int, out: _Collector) -> tuple[DayWindow, ...]:
+def _parse_windows(raw: Any, line: int, out: ProblemCollector) -> tuple[DayWindow, ...]:
     if not isinstance(raw, LineList) or not raw:
         out.add(line, "answer.days must be a non-empty list of {from, to, text} windows")
         return ()
@@ -69,7 +58,7 @@ def _parse_windows(raw: Any, line: int, out: _Collector) -> tuple[DayWindow, ...
     return tuple(window for window, _ in windows)
 
 
-def _parse_window(item: Any, line: int, out: _Collector) -> DayWindow | None:
+def _parse_window(item: Any, line: int, out: ProblemCollector) -> DayWindow | None:
     if not isinstance(item, dict):
         out.add(line, "a day window must be a mapping with from, to and text")
         return None
@@ -88,7 +77,7 @@ def _parse_window(item: Any, line: int, out: _Collector) -> DayWindow | None:
     return DayWindow(start, end, text)
 
 
-def _check_window_order(windows: list[tuple[DayWindow, int]], out: _Collector) -> None:
+def _check_window_order(windows: list[tuple[DayWindow, int]], out: ProblemCollector) -> None:
     """Windows must start at day 0, follow each other without overlap or gap, end open."""
     if not windows:
         return
@@ -111,7 +100,7 @@ def _span(window: DayWindow) -> str:
     return f"days {window.start}-{window.end if window.end is not None else '…'}"
 
 
-def _parse_answer(raw: Any, line: int, out: _Collector) -> Answer | None:
+def _parse_answer(raw: Any, line: int, out: ProblemCollector) -> Answer | None:
     if isinstance(raw, str):
         if not raw.strip():
             out.add(line, "empty answer")
@@ -130,7 +119,7 @@ def _parse_answer(raw: Any, line: int, out: _Collector) -> Answer | None:
     return Answer(unknown=unknown or "", windows=windows)
 
 
-def _parse_strings(raw: Any, line: int, what: str, out: _Collector) -> tuple[str, ...]:
+def _parse_strings(raw: Any, line: int, what: str, out: ProblemCollector) -> tuple[str, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, LineList):
@@ -146,7 +135,7 @@ def _parse_strings(raw: Any, line: int, what: str, out: _Collector) -> tuple[str
     return tuple(items)
 
 
-def _parse_entry(raw: Any, line: int, out: _Collector) -> Entry | None:
+def _parse_entry(raw: Any, line: int, out: ProblemCollector) -> Entry | None:
     if not isinstance(raw, LineDict):
         out.add(line, "an entry must be a mapping with id, title, questions and answer")
         return None
@@ -181,7 +170,7 @@ def _parse_entry(raw: Any, line: int, out: _Collector) -> Entry | None:
 
 def parse_file(path: Path) -> tuple[list[Entry], list[Problem], dict[str, list[int]]]:
     """Entries of one file, its problems, and each entry's question line numbers."""
-    out = _Collector(str(path))
+    out = ProblemCollector(str(path))
     try:
         data = read_yaml(path)
     except DataFileError as exc:

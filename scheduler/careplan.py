@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from knowledge.errors import KBError, Problem
+from knowledge.errors import KBError, Problem, ProblemCollector
 from knowledge.yamlfile import DataFileError, LineDict, read_yaml
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "careplan.yaml"
@@ -111,24 +111,13 @@ class CarePlan:
         return max((s.day for s in self.active_steps), default=0)
 
 
-class _Collector:
-    """Gathers located problems while a plan is parsed."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
-
-    def add(self, line: int, reason: str) -> None:
-        self.problems.append(Problem(self.path, line, reason))
-
-
 def _line(node: Any, key: str | None = None) -> int:
     if isinstance(node, LineDict):
         return node.line_of(key) if key else node.line
     return getattr(node, "line", 0)
 
 
-def _parse_time(value: Any, where: str, line: int, out: _Collector) -> time | None:
+def _parse_time(value: Any, where: str, line: int, out: ProblemCollector) -> time | None:
     if not isinstance(value, str) or not _TIME.match(value):
         out.add(line, f"{where}: expected a quoted local time like \"19:00\", got {value!r}")
         return None
@@ -136,7 +125,7 @@ def _parse_time(value: Any, where: str, line: int, out: _Collector) -> time | No
     return time(int(hours), int(minutes))
 
 
-def _text(node: LineDict, key: str, limit: int, where: str, out: _Collector) -> str | None:
+def _text(node: LineDict, key: str, limit: int, where: str, out: ProblemCollector) -> str | None:
     value = node.get(key)
     if not isinstance(value, str) or not value.strip():
         out.add(_line(node, key), f"{where}: '{key}' must be non-empty text")
@@ -147,14 +136,14 @@ def _text(node: LineDict, key: str, limit: int, where: str, out: _Collector) -> 
     return " ".join(value.split())
 
 
-def _unknown_keys(node: LineDict, allowed: set[str], where: str, out: _Collector) -> None:
+def _unknown_keys(node: LineDict, allowed: set[str], where: str, out: ProblemCollector) -> None:
     for key in node:
         if key not in allowed:
             out.add(_line(node, str(key)), f"{where}: unknown key '{key}' (allowed: "
                                            f"{', '.join(sorted(allowed))})")
 
 
-def _parse_choice(node: Any, where: str, out: _Collector) -> Choice | None:
+def _parse_choice(node: Any, where: str, out: ProblemCollector) -> Choice | None:
     if not isinstance(node, LineDict):
         out.add(_line(node), f"{where}: each button needs label, action and reply")
         return None
@@ -173,7 +162,7 @@ def _parse_choice(node: Any, where: str, out: _Collector) -> Choice | None:
     return Choice(label, action, reply)
 
 
-def _parse_choices(node: LineDict, where: str, out: _Collector) -> tuple[Choice, ...]:
+def _parse_choices(node: LineDict, where: str, out: ProblemCollector) -> tuple[Choice, ...]:
     raw = node.get("buttons")
     if not isinstance(raw, list) or not raw:
         out.add(_line(node, "buttons"), f"{where}: 'buttons' must list at least one answer")
@@ -192,7 +181,7 @@ def _parse_choices(node: LineDict, where: str, out: _Collector) -> tuple[Choice,
 _STEP_KEYS = {"id", "day", "time", "kind", "enabled", "message", "buttons"}
 
 
-def _parse_step(node: Any, quiet: QuietHours, out: _Collector) -> Step | None:
+def _parse_step(node: Any, quiet: QuietHours, out: ProblemCollector) -> Step | None:
     if not isinstance(node, LineDict):
         out.add(_line(node), "each step must be a mapping with id, day, time, message, buttons")
         return None
@@ -225,7 +214,7 @@ def _parse_step(node: Any, quiet: QuietHours, out: _Collector) -> Step | None:
     return Step(step_id, day, at, kind, message, choices, enabled is not False)
 
 
-def _parse_quiet(root: LineDict, out: _Collector) -> QuietHours:
+def _parse_quiet(root: LineDict, out: ProblemCollector) -> QuietHours:
     raw = root.get("quiet_hours")
     if raw is None:
         return QuietHours()
@@ -237,7 +226,7 @@ def _parse_quiet(root: LineDict, out: _Collector) -> QuietHours:
     return QuietHours(start or QuietHours.start, end or QuietHours.end)
 
 
-def _check_steps(steps: list[Step], raw: list[Any], out: _Collector) -> None:
+def _check_steps(steps: list[Step], raw: list[Any], out: ProblemCollector) -> None:
     seen: set[str] = set()
     for step, line in zip(steps, getattr(raw, "item_lines", [0] * len(steps)), strict=False):
         if step.id in seen:
@@ -252,7 +241,7 @@ def _check_steps(steps: list[Step], raw: list[Any], out: _Collector) -> None:
 
 def parse_careplan(root: Any, path: str) -> tuple[CarePlan | None, list[Problem]]:
     """Validate loaded YAML; return the plan (None if unusable) and the problems found."""
-    out = _Collector(path)
+    out = ProblemCollector(path)
     if not isinstance(root, LineDict):
         out.add(1, "the care plan must be a mapping with 'steps'")
         return None, out.problems

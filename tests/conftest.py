@@ -7,6 +7,7 @@
 import os as _os
 import secrets as _secrets
 from collections.abc import AsyncIterator as _AsyncIterator
+from collections.abc import Iterator as _Iterator
 from pathlib import Path as _Path
 from typing import Any as _Any
 
@@ -96,3 +97,17 @@ async def fake_telegram() -> _AsyncIterator[_Any]:
             "fake Telegram saw requests real Telegram would refuse:\n"
             + "\n".join(f"  - {v}" for v in fake.violations)
         )
+
+
+# --- the fake Bot API server as its own process (fake_server) ---------------------------------
+@_pytest.fixture
+def fake_server() -> _Iterator[str]:
+    """A standalone fake Bot API server process (like Telegram); yields its root URL."""
+    from tests.processes import start_fake_server
+
+    proc, root = start_fake_server()
+    try:
+        yield root
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

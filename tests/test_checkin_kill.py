@@ -11,83 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from storage.db import Database
 from storage.models import CheckIn, SessionSource
+from tests.processes import Control, start_bot, stop_bot
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "123:abcdef"  # the fake refuses tokens shorter than real ones
 BURST = 60
 BATCH = 10
 FIRST_CHAT = 7000
 
 
-@pytest.fixture
-def fake_server() -> Iterator[str]:
-    """A standalone fake Bot API server process; yields its root URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_telegram", "--port", "0", "--max-poll-wait", "0.2"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().split()
-        assert line and line[0] == "FAKE_TELEGRAM_READY", line
-        yield line[1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def start_bot(root: str, database: Path, workdir: Path,
-              **extra: str) -> subprocess.Popen[str]:
-    """`aftercare run` (python -m bot.cli run) against the fake server and `database`."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
-    env.update(TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=f"{root}/bot",
-               AFTERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
-               AFTERCARE_TIMEZONE="UTC", AFTERCARE_HTTP_PORT="0",  # no ops port clash
-               PYTHONPATH=str(REPO_ROOT), **extra)
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=workdir, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def stop_bot(proc: subprocess.Popen[str]) -> tuple[int, str]:
-    """SIGTERM, then the exit code and stderr."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=20)
-    return proc.returncode, err
-
-
-class Control:
-    """The fake server's /_control/ API."""
-
-    def __init__(self, session: aiohttp.ClientSession, root: str) -> None:
-        self.session = session
-        self.root = root
-
-    async def post(self, name: str, body: dict[str, Any]) -> Any:
-        async with self.session.post(f"{self.root}/_control/{name}", json=body) as resp:
-            payload = await resp.json()
-            assert resp.status == 200, payload
-            return payload["result"]
-
-    async def get(self, name: str, **query: Any) -> Any:
-        async with self.session.get(f"{self.root}/_control/{name}", params=query) as resp:
-            return (await resp.json())["result"]
+class CheckinControl(Control):
+    """The control API, watching check-in messages."""
 
     async def checkins_sent(self) -> list[dict[str, Any]]:
         """sendMessage calls that carried check-in answer buttons."""
@@ -165,7 +108,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
     planted = await plant_burst(database, BURST)
     slow = {"AFTERCARE_CHECKIN_RATE": "10", "AFTERCARE_CHECKIN_BATCH": str(BATCH)}
     async with aiohttp.ClientSession() as session:
-        control = Control(session, fake_server)
+        control = CheckinControl(session, fake_server)
         # every send takes 0.3 s at the fake: requests are in flight when the kill lands
         await control.post("fail", {"method": "sendMessage", "delay": 0.3, "times": 10_000})
         bot = start_bot(fake_server, database, tmp_path, **slow)
@@ -208,7 +151,7 @@ async def test_a_second_run_on_the_same_sqlite_file_is_refused(
     database = tmp_path / "one.db"
     await plant_burst(database, 1)
     async with aiohttp.ClientSession() as session:
-        control = Control(session, fake_server)
+        control = CheckinControl(session, fake_server)
         first = start_bot(fake_server, database, tmp_path)
         try:
             await control.wait_until(lambda sent: len(sent) >= 1, 20, "first run")

@@ -18,13 +18,8 @@ from typing import Any
 
 import aiohttp
 
-from tests.test_checkin_kill import (  # noqa: F401 - fake_server is a fixture
-    Control,
-    checkin_id_of,
-    fake_server,
-    start_bot,
-    stop_bot,
-)
+from tests.processes import Control, start_bot, stop_bot
+from tests.test_checkin_kill import checkin_id_of
 
 USER = 5150
 STAFF_CHAT = -1005150
@@ -97,7 +92,7 @@ def labels(message: dict[str, Any]) -> list[str]:
 
 
 async def test_logged_session_checkins_are_sent_answered_and_held_by_a_problem(
-        fake_server: str, tmp_path: Path) -> None:  # noqa: F811
+        fake_server: str, tmp_path: Path) -> None:
     database = tmp_path / "run.db"
     bot = start_bot(fake_server, database, tmp_path, AFTERCARE_STAFF_CHAT_ID=str(STAFF_CHAT))
     async with aiohttp.ClientSession() as session:

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,32 +25,17 @@ from scheduler.dispatcher import Dispatcher, DispatcherConfig, OutgoingCheckin
 from scheduler.sql import SqlConnector
 from storage import Database, SessionSource
 from storage.models import CheckIn
-from tests.test_bot_restart import Control, fake_server  # noqa: F401 - fixture
-from tests.test_replicas import free_port, until
+from tests.processes import Control, free_port, http_get, start_bot, until
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # shaped like a real token
 SECRET_TEXT = "zebra ointment on my chin question"
 USER = 4711  # the user `Control.say` writes as
 
 
 def start(root: str, tmp_path: Path, port: int, **extra: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
-    env.update(TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=f"{root}/bot",
-               AFTERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}",
-               AFTERCARE_TIMEZONE="UTC", AFTERCARE_HTTP_PORT=str(port),
-               AFTERCARE_HTTP_LISTEN="127.0.0.1", PYTHONPATH=str(REPO_ROOT), **extra)
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-async def fetch(session: aiohttp.ClientSession, port: int, path: str) -> tuple[int, str]:
-    try:
-        async with session.get(f"http://127.0.0.1:{port}{path}") as resp:
-            return resp.status, await resp.text()
-    except aiohttp.ClientError:
-        return 0, ""
+    """`aftercare run` with its ops endpoints on `port`."""
+    return start_bot(root, tmp_path / "ops.db", tmp_path, token=TOKEN,
+                     AFTERCARE_HTTP_PORT=str(port), AFTERCARE_HTTP_LISTEN="127.0.0.1", **extra)
 
 
 def metric(body: str, name: str) -> float:
@@ -64,14 +47,14 @@ def metric(body: str, name: str) -> float:
 
 
 async def test_endpoints_sigterm_and_json_logs_without_token_or_text(
-        fake_server: str, tmp_path: Path) -> None:  # noqa: F811
+        fake_server: str, tmp_path: Path) -> None:
     port = free_port()
     proc = start(fake_server, tmp_path, port, AFTERCARE_LOG_FORMAT="json")
     async with aiohttp.ClientSession() as session:
         control = Control(session, fake_server)
         try:
             await until(lambda: _status(session, port, "/readyz", 200), "/readyz to pass")
-            assert (await fetch(session, port, "/healthz"))[0] == 200
+            assert (await http_get(session, port, "/healthz"))[0] == 200
             welcome = await control.say("/start")
             await control.press(welcome, "consent:yes")
             picker = await control.say("/session")
@@ -81,8 +64,8 @@ async def test_endpoints_sigterm_and_json_logs_without_token_or_text(
             await control.post("update", {"kind": "message", "user_id": USER,
                                           "text": "can I wear makeup?"})
             await control.wait_sent(6)
-            status, body = await fetch(session, port, "/metrics")
-            assert (await fetch(session, port, "/nope"))[0] == 404
+            status, body = await http_get(session, port, "/metrics")
+            assert (await http_get(session, port, "/nope"))[0] == 404
         finally:
             proc.send_signal(signal.SIGTERM)
             started = time.monotonic()
@@ -105,10 +88,10 @@ async def test_endpoints_sigterm_and_json_logs_without_token_or_text(
 
 
 async def _status(session: aiohttp.ClientSession, port: int, path: str, want: int) -> bool:
-    return (await fetch(session, port, path))[0] == want
+    return (await http_get(session, port, path))[0] == want
 
 
-async def test_plain_logs_by_default(fake_server: str, tmp_path: Path) -> None:  # noqa: F811
+async def test_plain_logs_by_default(fake_server: str, tmp_path: Path) -> None:
     port = free_port()
     proc = start(fake_server, tmp_path, port)
     async with aiohttp.ClientSession() as session:
@@ -129,12 +112,12 @@ async def test_readyz_names_what_is_missing(tmp_path: Path) -> None:
     port = await server.start("127.0.0.1", 0)
     try:
         async with aiohttp.ClientSession() as session:
-            before = await fetch(session, port, "/readyz")
+            before = await http_get(session, port, "/readyz")
             readiness.bot_authorised = True
-            after = await fetch(session, port, "/readyz")
+            after = await http_get(session, port, "/readyz")
             readiness.head = "9999_future"
-            newer_code = await fetch(session, port, "/readyz")
-            health = await fetch(session, port, "/healthz")
+            newer_code = await http_get(session, port, "/readyz")
+            health = await http_get(session, port, "/healthz")
     finally:
         await server.stop()
         await db.close()

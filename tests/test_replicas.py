@@ -9,14 +9,9 @@ poller. Skipped when PostgreSQL is unreachable.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -29,56 +24,22 @@ from bot.leader import POLL_LIMIT
 from scheduler.careplan import load_careplan
 from storage import Database, SessionSource
 from storage.models import CheckIn, CheckinStatus, TreatmentSession
-from tests.test_bot_restart import Control, fake_server  # noqa: F401 - fixture
+from tests.processes import Control, free_port, http_get, start_bot, until
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "123:abcdef"
 BATCH = 5  # AFTERCARE_CHECKIN_BATCH: at most this many check-ins in flight per replica
 CHECKIN_CHATS = range(5000, 5040)
 ASKING_USERS = range(6000, 6030)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_replica(root: str, url: str, port: int, tmp_path: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
-    env.update(TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=f"{root}/bot",
-               AFTERCARE_DATABASE_URL=url, AFTERCARE_TIMEZONE="UTC",
-               AFTERCARE_HTTP_PORT=str(port), AFTERCARE_HTTP_LISTEN="127.0.0.1",
-               AFTERCARE_CHECKIN_RATE="4", AFTERCARE_CHECKIN_BATCH=str(BATCH),
-               AFTERCARE_CHECKIN_LEASE_SECONDS="3", PYTHONPATH=str(REPO_ROOT))
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-async def get(session: aiohttp.ClientSession, port: int, path: str) -> tuple[int, str]:
-    try:
-        async with session.get(f"http://127.0.0.1:{port}{path}") as resp:
-            return resp.status, await resp.text()
-    except aiohttp.ClientError:
-        return 0, ""
-
-
-async def until(predicate: Any, what: str, timeout: float = 45.0) -> Any:
-    """Poll an async predicate until it returns something truthy (generous: never a timing
-    assertion, only a bound on a hang)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
+    return start_bot(root, url, tmp_path, stdout=subprocess.DEVNULL,
+                     AFTERCARE_HTTP_PORT=str(port), AFTERCARE_HTTP_LISTEN="127.0.0.1",
+                     AFTERCARE_CHECKIN_RATE="4", AFTERCARE_CHECKIN_BATCH=str(BATCH),
+                     AFTERCARE_CHECKIN_LEASE_SECONDS="3")
 
 
 async def is_leader(session: aiohttp.ClientSession, port: int) -> bool:
-    status, body = await get(session, port, "/metrics")
+    status, body = await http_get(session, port, "/metrics")
     return status == 200 and "aftercare_polling_leader 1.0" in body
 
 
@@ -130,7 +91,7 @@ async def checkin_statuses(url: str) -> Counter[str]:
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_two_replicas_survive_killing_the_polling_leader(
-        fake_server: str, database_url: str, tmp_path: Path) -> None:  # noqa: F811
+        fake_server: str, database_url: str, tmp_path: Path) -> None:
     await (await Database.connect(database_url)).close()  # migrate once, before the replicas
     ports = [free_port(), free_port()]
     replicas = [start_replica(fake_server, database_url, ports[0], tmp_path)]
@@ -182,7 +143,7 @@ async def test_two_replicas_survive_killing_the_polling_leader(
 
 
 async def _ready(session: aiohttp.ClientSession, port: int) -> bool:
-    return (await get(session, port, "/readyz"))[0] == 200
+    return (await http_get(session, port, "/readyz"))[0] == 200
 
 
 async def _answered(control: Control, users: Any, at_least: int | None = None) -> bool:

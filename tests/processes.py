@@ -1,0 +1,134 @@
+"""Helpers for tests that run real processes: the standalone fake Bot API server,
+`aftercare run`, and the fake server's /_control/ API (see tests/fake_telegram/control.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "123:abcdef"  # the fake refuses tokens shorter than real ones
+
+
+def start_fake_server() -> tuple[subprocess.Popen[str], str]:
+    """A standalone fake Bot API server process and its root URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_telegram", "--port", "0", "--max-poll-wait", "0.2"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    if not line or line[0] != "FAKE_TELEGRAM_READY":
+        proc.kill()
+        raise RuntimeError(f"the fake Bot API server did not start: {line}")
+    return proc, line[1]
+
+
+def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TOKEN,
+              stdout: int = subprocess.PIPE, **extra: str) -> subprocess.Popen[str]:
+    """`aftercare run` (python -m bot.cli run) against the fake server at `root`.
+
+    `database` is a SQLite file or a database URL; `extra` adds or overrides environment
+    variables (the ops HTTP port is off unless AFTERCARE_HTTP_PORT is given).
+    """
+    url = database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
+    env.update(TELEGRAM_BOT_TOKEN=token, AFTERCARE_BOT_API_URL=f"{root}/bot",
+               AFTERCARE_DATABASE_URL=url, AFTERCARE_TIMEZONE="UTC", AFTERCARE_HTTP_PORT="0",
+               PYTHONPATH=str(REPO_ROOT))
+    env.update(extra)
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=workdir, env=env,
+                            stdout=stdout, stderr=subprocess.PIPE, text=True)
+
+
+def stop_bot(proc: subprocess.Popen[str], timeout: float = 20) -> tuple[int, str]:
+    """SIGTERM (if still running), then the exit code and stderr."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def http_get(session: aiohttp.ClientSession, port: int, path: str) -> tuple[int, str]:
+    """Status and body of a local GET; (0, "") when nothing answers yet."""
+    try:
+        async with session.get(f"http://127.0.0.1:{port}{path}") as resp:
+            return resp.status, await resp.text()
+    except aiohttp.ClientError:
+        return 0, ""
+
+
+async def until(predicate: Callable[[], Awaitable[Any]], what: str,
+                timeout: float = 45.0) -> Any:
+    """Poll an async predicate until it returns something truthy (a bound on a hang, never a
+    timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+class Control:
+    """The fake server's control API, acting for one patient (`user`) where it needs one."""
+
+    def __init__(self, session: aiohttp.ClientSession, root: str, user: int = 4711) -> None:
+        self.session = session
+        self.root = root
+        self.user = user
+
+    async def post(self, name: str, body: dict[str, Any]) -> Any:
+        async with self.session.post(f"{self.root}/_control/{name}", json=body) as resp:
+            payload = await resp.json()
+            assert resp.status == 200, payload
+            return payload["result"]
+
+    async def get(self, name: str, **query: Any) -> Any:
+        async with self.session.get(f"{self.root}/_control/{name}", params=query) as resp:
+            return (await resp.json())["result"]
+
+    async def sent(self) -> list[dict[str, Any]]:
+        """Messages the bot sent to the patient's chat."""
+        return list(await self.get("sent_messages", chat_id=self.user))
+
+    async def wait_sent(self, n: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            sent = await self.sent()
+            if len(sent) >= n:
+                return sent
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(sent)} of {n} messages were sent")
+            await asyncio.sleep(0.05)
+
+    async def say(self, text: str) -> dict[str, Any]:
+        """The patient writes `text`; returns the bot's (first) answer."""
+        before = len(await self.sent())
+        await self.post("update", {"kind": "message", "user_id": self.user, "text": text})
+        return (await self.wait_sent(before + 1))[before]
+
+    async def press(self, message: dict[str, Any], data: str) -> dict[str, Any]:
+        """The patient presses a button of `message`; returns the bot's answer."""
+        before = len(await self.sent())
+        await self.post("update", {"kind": "callback_query", "user_id": self.user, "data": data,
+                                   "message_id": message["message_id"]})
+        return (await self.wait_sent(before + 1))[before]
