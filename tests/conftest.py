@@ -111,3 +111,22 @@ def fake_server() -> _Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# --- the running bot against the in-process fake server (advisor, bot) -------------------------
+@_pytest.fixture(scope="module")
+def advisor() -> _Any:
+    """The shipped knowledge base, triage and texts, for "Glow Clinic"."""
+    from knowledge.advisor import Advisor
+    from tests.bot_harness import CLINIC
+
+    return Advisor.load(None, CLINIC)
+
+
+@_pytest.fixture
+async def bot(fake_telegram: _Any, tmp_path: _Path, advisor: _Any) -> _AsyncIterator[_Any]:
+    """A `tests.bot_harness.BotHarness` over the real Application (see that module)."""
+    from tests.bot_harness import running_bot
+
+    async for harness in running_bot(fake_telegram, tmp_path, advisor):
+        yield harness

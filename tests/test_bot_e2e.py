@@ -7,138 +7,25 @@ request the bot made breaks the Bot API description in api.json.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from bot.app import build_application, running
-from bot.config import Settings, load_settings
-from bot.conversation import Conversation
-from knowledge.advisor import Advisor, Clinic
-from storage import Database, Repository
+from knowledge.advisor import Advisor
+from storage import Database
+from tests.bot_harness import (
+    STAFF_CHAT,
+    STAFF_USER,
+    START,
+    BotHarness,
+    MutableClock,
+    bot_settings,
+    button_data,
+    button_labels,
+    eventually,
+)
 from tests.fake_telegram import FakeTelegram
-
-TOKEN = "123456:TEST-token-for-bot"
-STAFF_CHAT = -1001000000001
-STAFF_USER = 9001
-START = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
-CLINIC = Clinic(name="Glow Clinic", contact="020 7946 0000")
-
-
-class MutableClock:
-    """An aware-UTC clock tests can move."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-def button_data(message: dict[str, Any]) -> list[str]:
-    """All callback_data values of a sent message's inline keyboard."""
-    markup = message.get("reply_markup") or {}
-    return [b.get("callback_data") for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def button_labels(message: dict[str, Any]) -> list[str]:
-    """All button labels of a sent message's inline keyboard."""
-    markup = message.get("reply_markup") or {}
-    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
-
-
-class BotHarness:
-    """A patient's view of the running bot: send, press, wait for replies."""
-
-    def __init__(self, fake: FakeTelegram, conversation: Conversation,
-                 clock: MutableClock) -> None:
-        self.fake = fake
-        self.conversation = conversation
-        self.repo: Repository = conversation.repo
-        self.clock = clock
-
-    def texts(self, chat_id: int) -> list[str]:
-        return [m["text"] for m in self.fake.sent_messages(chat_id)]
-
-    async def replies_after(self, chat_id: int, before: int, n: int) -> list[dict[str, Any]]:
-        sent = await self.fake.wait_for_messages(chat_id, before + n)
-        return sent[before:]
-
-    async def say(self, user_id: int, text: str, n: int = 1,
-                  first_name: str = "Ana") -> list[dict[str, Any]]:
-        """The patient sends `text`; returns the bot's `n` new messages."""
-        before = len(self.fake.sent_messages(user_id))
-        self.fake.user_message(user_id, text, first_name=first_name)
-        return await self.replies_after(user_id, before, n)
-
-    async def press(self, user_id: int, message: dict[str, Any], data: str,
-                    n: int = 1, first_name: str = "Ana") -> list[dict[str, Any]]:
-        """Press the button with `data` on `message`; returns `n` new messages."""
-        assert data in button_data(message), (data, button_data(message))
-        before = len(self.fake.sent_messages(user_id))
-        self.fake.callback_query(user_id, data, message["message_id"], first_name=first_name)
-        return await self.replies_after(user_id, before, n)
-
-    async def press_again(self, user_id: int, message: dict[str, Any], data: str) -> str:
-        """Press a button once more; returns the notice shown (answerCallbackQuery text)."""
-        answered = len(self.fake.calls("answerCallbackQuery"))
-        self.fake.callback_query(user_id, data, message["message_id"])
-        await self.fake.wait_for(lambda: len(self.fake.calls("answerCallbackQuery")) > answered)
-        return str(self.fake.calls("answerCallbackQuery")[answered].params.get("text", ""))
-
-    async def onboard(self, user_id: int, first_name: str = "Ana") -> None:
-        (welcome,) = await self.say(user_id, "/start", first_name=first_name)
-        await self.press(user_id, welcome, "consent:yes", first_name=first_name)
-
-    async def quiet_check(self, user_id: int) -> None:
-        """Send a harmless message and wait for its answer: everything before it is handled."""
-        await self.say(user_id, "thanks")
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    """Wait until the async `check` is true."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.02)
-
-
-@pytest.fixture(scope="module")
-def advisor() -> Advisor:
-    return Advisor.load(None, CLINIC)
-
-
-def bot_settings(fake: FakeTelegram, tmp_path: Path, **extra: Any) -> Settings:
-    return load_settings(
-        None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake.base_url,
-        AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT, AFTERCARE_STAFF_IDS=str(STAFF_USER),
-        AFTERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        AFTERCARE_TIMEZONE="Europe/London", AFTERCARE_CLINIC_NAME=CLINIC.name,
-        AFTERCARE_CLINIC_CONTACT=CLINIC.contact, **extra)
-
-
-@pytest.fixture
-async def bot(fake_telegram: FakeTelegram, tmp_path: Path,
-              advisor: Advisor) -> AsyncIterator[BotHarness]:
-    fake_telegram.handlers.max_poll_wait = 0.1  # quick shutdown: long polls end within 0.1 s
-    settings = bot_settings(fake_telegram, tmp_path)
-    clock = MutableClock(START)
-    db = await Database.connect(settings.database_url)
-    app = build_application(settings, db, advisor, clock=clock)
-    try:
-        async with running(app, settings):
-            yield BotHarness(fake_telegram, app.bot_data["conversation"], clock)
-    finally:
-        await db.close()
+from tests.processes import free_port
 
 
 # --- onboarding -----------------------------------------------------------------------------
@@ -414,16 +301,10 @@ async def test_my_chat_member_kicked_marks_inactive(bot: BotHarness) -> None:
 
 
 # --- webhook ----------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_webhook_mode_requires_the_secret_token(
         fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advisor) -> None:
     fake_telegram.handlers.max_poll_wait = 0.1
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
     settings = bot_settings(fake_telegram, tmp_path, AFTERCARE_WEBHOOK_URL=url,
                             AFTERCARE_WEBHOOK_SECRET="s3cret-token_1",

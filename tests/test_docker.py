@@ -24,8 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.test_bot_restart import fake_server  # noqa: F401 - fixture
-from tests.test_replicas import free_port
+from tests.processes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO_ROOT / "Dockerfile"
@@ -124,7 +123,7 @@ def test_installed_wheel_checks_a_mounted_kb_and_care_plan(installed: Path,
 
 
 def test_healthcheck_command_passes_against_a_running_bot(
-        installed: Path, fake_server: str, tmp_path: Path) -> None:  # noqa: F811
+        installed: Path, fake_server: str, tmp_path: Path) -> None:
     port = free_port()
     check = healthcheck_command()
     command = [str(installed / check[0]), *check[1:]]

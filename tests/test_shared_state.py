@@ -23,8 +23,9 @@ from knowledge.advisor import Advisor, Clinic
 from storage import Database
 from storage.chat_state import ChatStateStore, StateKind
 from storage.staff import StaffStore
+from tests.bot_harness import MutableClock
 from tests.fake_telegram import FakeTelegram
-from tests.test_bot_e2e import MutableClock, _free_port
+from tests.processes import free_port as _free_port
 
 STAFF_CHAT = -100700
 ANN = 1

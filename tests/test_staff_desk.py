@@ -23,7 +23,7 @@ from bot.staff import StaffDesk, export_csv, group_questions
 from knowledge.advisor import Advisor, Clinic
 from storage import Database, Repository
 from storage.staff import StaffStore
-from tests.test_bot_e2e import MutableClock
+from tests.bot_harness import MutableClock
 
 STAFF_CHAT = -100500
 ANN, BO, EVE = 1, 2, 666

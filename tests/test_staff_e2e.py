@@ -22,8 +22,8 @@ from bot.conversation import Conversation
 from knowledge.advisor import Advisor, Clinic
 from storage import Database, Repository
 from storage.staff import StaffStore
+from tests.bot_harness import MutableClock, button_data
 from tests.fake_telegram import FakeTelegram
-from tests.test_bot_e2e import MutableClock, button_data
 
 TOKEN = "123456:TEST-token-for-bot"
 STAFF_CHAT = -1001000000001

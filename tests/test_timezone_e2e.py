@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from tests.test_bot_e2e import BotHarness, advisor, bot, button_data, button_labels  # noqa: F401
+from tests.bot_harness import BotHarness, button_data, button_labels
 
 
 async def test_zone_is_asked_after_consent_and_check_ins_follow_it(
-        bot: BotHarness) -> None:  # noqa: F811
+        bot: BotHarness) -> None:
     (welcome,) = await bot.say(41, "/start")
     (thanks,) = await bot.press(41, welcome, "consent:yes")
     assert "Which time zone are you in?" in thanks["text"]
