@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -86,6 +87,19 @@ async def until(predicate: Callable[[], Awaitable[Any]], what: str,
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+def checkin_id_of(message: dict[str, Any]) -> int | None:
+    """The check-in id in a message's answer buttons ("ci:<id>:<choice>"), if any."""
+    markup = message.get("reply_markup")
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    for row in (markup or {}).get("inline_keyboard", []):
+        for button in row:
+            parts = str(button.get("callback_data", "")).split(":")
+            if len(parts) == 3 and parts[0] == "ci":
+                return int(parts[1])
+    return None
 
 
 class Control:

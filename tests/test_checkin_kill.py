@@ -10,7 +10,6 @@ per-request delay so the kill lands mid-burst, and read back through its /_contr
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import time
 from collections import Counter
@@ -22,7 +21,7 @@ import aiohttp
 
 from storage.db import Database
 from storage.models import CheckIn, SessionSource
-from tests.processes import Control, start_bot, stop_bot
+from tests.processes import Control, checkin_id_of, start_bot, stop_bot
 
 BURST = 60
 BATCH = 10
@@ -45,19 +44,6 @@ class CheckinControl(Control):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{what}: only {len(sent)} check-in message(s) arrived")
             await asyncio.sleep(0.05)
-
-
-def checkin_id_of(message: dict[str, Any]) -> int | None:
-    """The check-in id in a message's answer buttons ("ci:<id>:<choice>"), if any."""
-    markup = message.get("reply_markup")
-    if isinstance(markup, str):
-        markup = json.loads(markup)
-    for row in (markup or {}).get("inline_keyboard", []):
-        for button in row:
-            parts = str(button.get("callback_data", "")).split(":")
-            if len(parts) == 3 and parts[0] == "ci":
-                return int(parts[1])
-    return None
 
 
 async def plant_burst(database: Path, count: int) -> dict[int, int]:

@@ -18,8 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.processes import Control, start_bot, stop_bot
-from tests.test_checkin_kill import checkin_id_of
+from tests.processes import Control, checkin_id_of, start_bot, stop_bot
 
 USER = 5150
 STAFF_CHAT = -1005150
