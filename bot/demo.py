@@ -34,6 +34,9 @@ _AMOUNT = re.compile(r"(\d+)\s*([dhm])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
+ADVANCE_STEP = dt.timedelta(minutes=30)  # /advance runs the check-in dispatcher this often
+
+
 class SimulatedClock:
     """A clock that only moves when told to; call it for "now" (aware UTC)."""
 
@@ -139,16 +142,22 @@ class Demo:
         if delta is None:
             self.say(messages.render("demo.bad_advance"))
             return
-        now = self.clock.advance(delta)
+        target = self.clock.now + delta
+        while self.clock.now < target:  # step, so check-ins arrive at their own time
+            now = self.clock.advance(min(ADVANCE_STEP, target - self.clock.now))
+            for tick in self.ticks:
+                replies = await tick(now)
+                if replies:
+                    self.say(html_to_text(messages.render("demo.arrived", time=self._local(now))))
+                    self.show(replies)
         ctx = await self.conversation.context(self.user_id)
         status = (messages.render("demo.day_status", day=ctx.day) if ctx.day is not None
                   else messages.render("demo.no_session"))
-        local = now.astimezone(self.conversation.settings.tz)
-        self.say(html_to_text(messages.render("demo.advanced",
-                                              time=local.strftime("%Y-%m-%d %H:%M %Z"),
+        self.say(html_to_text(messages.render("demo.advanced", time=self._local(target),
                                               status=status)))
-        for tick in self.ticks:
-            self.show(await tick(now))
+
+    def _local(self, moment: dt.datetime) -> str:
+        return moment.astimezone(self.conversation.settings.tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def attach_demo_checkins(demo: Demo, settings: Settings) -> None:

@@ -59,3 +59,16 @@ def test_aftercare_start_without_a_token_runs_the_demo(tmp_path: Path) -> None:
     assert "terminal demo" in result.stderr
     assert "you> hello" in result.stdout and "bot> Hello!" in result.stdout
     assert list(tmp_path.iterdir()) == []  # the demo database lives in a temporary folder
+
+
+async def test_check_ins_arrive_at_their_own_time_while_the_clock_advances() -> None:
+    transcript = await demo_transcript([
+        "1", "1",  # I agree; keep the clinic's time zone
+        "/session", "1",  # Today
+        "/advance 4d",  # one jump across day 1 evening, day 2 and day 3
+        "/quit",
+    ])
+    assert "How does your skin feel today?" in transcript  # day 1 evening
+    assert "Is the redness better, the same or worse than yesterday?" in transcript  # day 2
+    assert "Day 3. Most redness has usually faded by now." in transcript
+    assert transcript.index("How does your skin feel") < transcript.index("Clock moved to")
