@@ -275,10 +275,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     from bot.leader import migration_lock
     from bot.ops import operations
 
+    advisor = Advisor.load(None, settings.clinic())  # bad data files stop us before the database
+    from scheduler.careplan import load_careplan
+
+    load_careplan()
     async with migration_lock(settings.database_url):
         db = await Database.connect(settings.database_url)
     try:
-        advisor = Advisor.load(None, settings.clinic())
         app = build_application(settings, db, advisor)
         async with operations(app, settings, db, advisor) as ready, running(app, settings):
             ready.bot_authorised = True  # initialize() called getMe

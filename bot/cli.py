@@ -87,7 +87,8 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s) found in {path}", file=sys.stderr)
+        print(f"{len(problems)} problem(s) found (knowledge base: {path}; triage rules, scope "
+              "and care plan checked too)", file=sys.stderr)
         return 1
     questions = sum(len(entry.questions) for entry in kb.entries)
     print(f"OK: {len(kb.entries)} entries, {questions} example questions in {path}")
@@ -159,11 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a clear one-line message instead of a traceback
+    except Exception as exc:  # data-file problems: file, line and reason, not a traceback
         from knowledge.errors import KBError
 
         if isinstance(exc, KBError):
-            print(f"knowledge base problems:\n{exc}", file=sys.stderr)
+            print(f"cannot start: problems in the data files (fix them, then run "
+                  f"`aftercare kb check`):\n{exc}", file=sys.stderr)
             return 1
         raise
 

@@ -55,3 +55,19 @@ def test_invite_needs_a_bot_username(tmp_path: Path) -> None:
     result = aftercare(tmp_path, "patient", "invite", "--name", "Ana",
                        AFTERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     assert result.returncode == 2 and "AFTERCARE_BOT_USERNAME" in result.stderr
+
+
+def test_run_with_a_malformed_clinic_kb_names_file_and_line_and_touches_nothing(
+        tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "makeup.yaml").write_text(
+        "entries:\n  - id: makeup\n    title: Makeup\n    questions: [can i wear makeup]\n"
+        "    answer:\n      unknown: depends\n      days:\n        - {from: 1, text: later}\n")
+    result = aftercare(tmp_path, "run", TELEGRAM_BOT_TOKEN="123:abcdef",
+                       AFTERCARE_BOT_API_URL="http://127.0.0.1:9/bot",
+                       AFTERCARE_KB_PATH=str(kb))
+    assert result.returncode == 1
+    assert f"{kb / 'makeup.yaml'}:8: day windows must start at day 0" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "aftercare.db").exists()  # stopped before opening the database
