@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.errors import KBError, Problem
-from knowledge.text import fold
+from knowledge.text import GREETINGS, fold
 from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
 
 PACKAGED_SCOPE = Path(__file__).parent / "scope.yaml"
@@ -78,92 +78,25 @@ def _category(item: object, line: int, path: str, problems: list[Problem]) -> Sc
 _SMALLTALK: dict[str, frozenset[str]] = {
     "thanks": frozenset(
         [
-            "thanks",
-            "thank",
-            "thankyou",
-            "ty",
-            "thx",
-            "thnx",
-            "thanx",
-            "tnx",
-            "cheers",
-            "ta",
-            "appreciated",
-            "appreciate",
+            "thanks", "thank", "thankyou", "ty", "thx", "thnx", "thanx", "tnx", "cheers", "ta",
+            "appreciated", "appreciate",
         ]
     ),
     "bye": frozenset(["bye", "goodbye", "byee", "night", "goodnight", "later", "cya", "soon"]),
-    "greeting": frozenset(
-        [
-            "hi",
-            "hii",
-            "hiya",
-            "hey",
-            "heya",
-            "hello",
-            "helo",
-            "yo",
-            "morning",
-            "evening",
-            "afternoon",
-        ]
-    ),
+    "greeting": GREETINGS,
     "ack": frozenset(
         [
-            "ok",
-            "okay",
-            "k",
-            "kk",
-            "cool",
-            "great",
-            "nice",
-            "perfect",
-            "brilliant",
-            "lovely",
-            "awesome",
-            "sure",
-            "got",
-            "it",
-            "understood",
-            "noted",
-            "alright",
-            "yep",
-            "yes",
-            "yeah",
-            "fab",
-            "amazing",
+            "ok", "okay", "k", "kk", "cool", "great", "nice", "perfect", "brilliant", "lovely",
+            "awesome", "sure", "got", "it", "understood", "noted", "alright", "yep", "yes",
+            "yeah", "fab", "amazing",
         ]
     ),
 }
 _SMALLTALK_EXTRA = frozenset(
     [
-        "good",
-        "so",
-        "much",
-        "very",
-        "you",
-        "a",
-        "lot",
-        "there",
-        "again",
-        "bot",
-        "all",
-        "x",
-        "xx",
-        "xxx",
-        "for",
-        "the",
-        "that",
-        "thats",
-        "see",
-        "oh",
-        "ah",
-        "wow",
-        "many",
-        "super",
-        "really",
-        "day",
-        "have",
+        "good", "so", "much", "very", "you", "a", "lot", "there", "again", "bot", "all", "x",
+        "xx", "xxx", "for", "the", "that", "thats", "see", "oh", "ah", "wow", "many", "super",
+        "really", "day", "have",
     ]
 )
 

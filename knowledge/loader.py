@@ -218,8 +218,9 @@ def _duplicate_ids(seen: Iterable[Entry], new: list[Entry]) -> list[Problem]:
     for entry in new:
         if entry.id in known:
             path, line = entry.source.rsplit(":", 1)
+            first = known[entry.id]
             problems.append(Problem(path, int(line),
-                                    f"duplicate id {entry.id!r} (first defined at {known[entry.id]})"))
+                                    f"duplicate id {entry.id!r} (first defined at {first})"))
         else:
             known[entry.id] = entry.source
     return problems

@@ -19,7 +19,7 @@ from bot.app import build_application, running
 from bot.config import load_settings
 from bot.conversation import Conversation, Reply
 from bot.staff import StaffDesk
-from knowledge.advisor import Advisor, Clinic
+from knowledge.advisor import Advisor
 from storage import Database
 from storage.chat_state import ChatStateStore, StateKind
 from storage.staff import StaffStore
@@ -31,11 +31,6 @@ STAFF_CHAT = -100700
 ANN = 1
 PATIENT = 42
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def advisor() -> Advisor:
-    return Advisor.load(None, Clinic(name="Glow Clinic", contact="020 7946 0000"))
 
 
 @pytest.fixture

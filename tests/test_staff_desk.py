@@ -20,7 +20,7 @@ import pytest
 from bot.config import load_settings
 from bot.conversation import Conversation, Reply
 from bot.staff import StaffDesk, export_csv, group_questions
-from knowledge.advisor import Advisor, Clinic
+from knowledge.advisor import Advisor
 from storage import Database, Repository
 from storage.staff import StaffStore
 from tests.bot_harness import MutableClock
@@ -29,11 +29,6 @@ STAFF_CHAT = -100500
 ANN, BO, EVE = 1, 2, 666
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def advisor() -> Advisor:
-    return Advisor.load(None, Clinic(name="Glow Clinic", contact="020 7946 0000"))
 
 
 @pytest.fixture
