@@ -31,16 +31,6 @@ def _settings() -> Settings | None:
         return None
 
 
-def _info_logging() -> None:
-    from bot.app import quiet_http_logs
-
-    for name in ("bot", "aftercare", "storage"):
-        logger = logging.getLogger(name)
-        if logger.getEffectiveLevel() > logging.INFO:
-            logger.setLevel(logging.INFO)
-    quiet_http_logs()
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the Telegram bot (needs TELEGRAM_BOT_TOKEN)."""
     settings = _settings()
@@ -213,6 +203,9 @@ def register(subparsers: Any) -> None:
     add.add_argument("--date", type=_date, default=None,
                      help="treatment date YYYY-MM-DD (default: today)")
     add.set_defaults(handler=cmd_session_add)
+    from bot.session_cli import add_session_commands
+
+    add_session_commands(session_commands, _date)
 
     from scheduler.cli import add_checkins_command
 

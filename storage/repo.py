@@ -553,6 +553,12 @@ class Repository:
             row = await s.scalar(_latest_session_query(patient_id))
             return _session_info(row) if row else None
 
+    async def get_session(self, session_id: int) -> SessionInfo | None:
+        """One session by its id (cancelled ones too), or None."""
+        async with self.sessions() as s:
+            row = await s.get(TreatmentSession, session_id)
+            return _session_info(row) if row else None
+
     async def list_sessions(
         self, patient_id: int, include_cancelled: bool = True
     ) -> list[SessionInfo]:

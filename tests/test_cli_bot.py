@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +74,49 @@ def test_run_with_a_malformed_clinic_kb_names_file_and_line_and_touches_nothing(
     assert f"{kb / 'makeup.yaml'}:8: day windows must start at day 0" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "aftercare.db").exists()  # stopped before opening the database
+
+
+def _checkins(database: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(database) as conn:
+        return [(status, due) for status, due in
+                conn.execute("SELECT status, due_at FROM checkins ORDER BY step")]
+
+
+def test_staff_list_move_and_cancel_a_session_and_its_check_ins(tmp_path: Path) -> None:
+    database = tmp_path / "cli.db"
+    db = f"sqlite+aiosqlite:///{database}"
+    asyncio.run(_consenting_patient(db, 77))
+    today = dt.date.today()
+    added = aftercare(tmp_path, "session", "add", "--telegram-id", "77", "--date",
+                      today.isoformat(), AFTERCARE_DATABASE_URL=db)
+    assert added.returncode == 0, added.stderr
+    listed = aftercare(tmp_path, "session", "list", "--telegram-id", "77",
+                       AFTERCARE_DATABASE_URL=db)
+    (session_id,) = re.findall(r"session (\d+): " + today.isoformat(), listed.stdout)
+    before = _checkins(database)
+    assert before and all(status == "pending" for status, _ in before)
+
+    earlier = today - dt.timedelta(days=1)
+    moved = aftercare(tmp_path, "session", "move", session_id, "--date", earlier.isoformat(),
+                      AFTERCARE_DATABASE_URL=db)
+    assert moved.returncode == 0, moved.stderr
+    after_move = _checkins(database)
+    assert [due for _, due in after_move] != [due for _, due in before]  # due dates followed
+
+    cancelled = aftercare(tmp_path, "session", "cancel", session_id, AFTERCARE_DATABASE_URL=db)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert {status for status, _ in _checkins(database)} == {"cancelled"}
+    listed = aftercare(tmp_path, "session", "list", "--telegram-id", "77",
+                       AFTERCARE_DATABASE_URL=db)
+    assert f"session {session_id}: {earlier.isoformat()} (cancelled)" in listed.stdout
+    unknown = aftercare(tmp_path, "session", "cancel", "999", AFTERCARE_DATABASE_URL=db)
+    assert unknown.returncode == 1 and "no session 999" in unknown.stderr
+
+
+async def _consenting_patient(url: str, telegram_id: int) -> None:
+    from storage import Database
+
+    async with await Database.connect(url) as db:
+        repo = db.repository()
+        await repo.ensure_patient(telegram_id, telegram_id)
+        await repo.record_consent(telegram_id, "Cy")

@@ -1,0 +1,119 @@
+"""``aftercare session list / move / cancel``: staff correct a patient's treatment sessions.
+
+Moving a session re-plans its open check-ins for the new date; cancelling it cancels them
+(scheduler/manager.py). ``aftercare session add`` lives in bot/commands.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+from typing import Any
+
+from bot.config import Settings
+
+
+def add_session_commands(session_commands: Any, date_type: Any) -> None:
+    """Register list, move and cancel under ``aftercare session``."""
+    listing = session_commands.add_parser("list", help="a patient's sessions with their ids")
+    listing.add_argument("--telegram-id", type=int, required=True)
+    listing.set_defaults(handler=cmd_session_list)
+    move = session_commands.add_parser("move", help="correct a session's date (check-ins follow)")
+    move.add_argument("session_id", type=int)
+    move.add_argument("--date", type=date_type, required=True, help="YYYY-MM-DD")
+    move.set_defaults(handler=cmd_session_move)
+    cancel = session_commands.add_parser("cancel", help="cancel a session and its check-ins")
+    cancel.add_argument("session_id", type=int)
+    cancel.set_defaults(handler=cmd_session_cancel)
+
+
+def _run(args: argparse.Namespace, action: Any) -> int:
+    from bot.commands import _checked_date, _settings
+
+    settings = _settings()
+    if settings is None:
+        return 2
+    problem = _checked_date(settings, getattr(args, "date", None))
+    if problem:
+        print(f"--date: {problem}", file=sys.stderr)
+        return 2
+    return asyncio.run(action(settings, args))
+
+
+def cmd_session_list(args: argparse.Namespace) -> int:
+    return _run(args, _list)
+
+
+def cmd_session_move(args: argparse.Namespace) -> int:
+    return _run(args, _move)
+
+
+def cmd_session_cancel(args: argparse.Namespace) -> int:
+    return _run(args, _cancel)
+
+
+async def _list(settings: Settings, args: argparse.Namespace) -> int:
+    from storage import Database
+
+    async with await Database.connect(settings.database_url) as db:
+        repo = db.repository()
+        patient = await repo.get_patient(args.telegram_id)
+        if patient is None:
+            print(f"no patient with Telegram id {args.telegram_id}", file=sys.stderr)
+            return 1
+        sessions = await repo.list_sessions(patient.id)
+    print(f"{patient.name or 'patient'} (Telegram id {args.telegram_id}):")
+    for session in sessions:
+        state = " (cancelled)" if session.cancelled_at else ""
+        print(f"  session {session.id}: {session.session_date.isoformat()}{state}")
+    if not sessions:
+        print("  no sessions")
+    return 0
+
+
+async def _move(settings: Settings, args: argparse.Namespace) -> int:
+    async with _ManagerScope(settings) as (manager, _):
+        try:
+            moved = await manager.move_session(args.session_id, args.date)
+        except LookupError:
+            print(f"no open session {args.session_id} (see `aftercare session list`)",
+                  file=sys.stderr)
+            return 1
+    print(f"session {args.session_id} moved to {args.date.isoformat()}; "
+          f"{moved} open check-in(s) re-planned")
+    return 0
+
+
+async def _cancel(settings: Settings, args: argparse.Namespace) -> int:
+    async with _ManagerScope(settings) as (manager, repo):
+        known = await repo.get_session(args.session_id)
+        if known is None:
+            print(f"no session {args.session_id} (see `aftercare session list`)",
+                  file=sys.stderr)
+            return 1
+        cancelled = await manager.cancel_session(args.session_id)
+    print(f"session {args.session_id} cancelled; {cancelled} open check-in(s) cancelled")
+    return 0
+
+
+class _ManagerScope:
+    """The database and a check-in manager for one command."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db: Any = None
+
+    async def __aenter__(self) -> tuple[Any, Any]:
+        from scheduler.careplan import load_careplan
+        from scheduler.manager import CheckinManager
+        from storage import Database
+
+        self.db = await Database.connect(self.settings.database_url)
+        manager = CheckinManager(self.db.sessions, load_careplan(), self.settings.timezone,
+                                 clock=lambda: dt.datetime.now(dt.UTC))
+        return manager, self.db.repository()
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.db.close()
