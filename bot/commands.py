@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.dates import DateProblem, check_session_date
-from scheduler.days import local_today, recovery_day
+from scheduler.days import local_today
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,19 @@ def _date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-20") from None
 
 
+def settings_with_date(flag: str, value: dt.date | None) -> Settings | None:
+    """Validated settings when `value` (given as `flag`) can be a treatment date; None after
+    printing what is wrong."""
+    settings = _settings()
+    if settings is None:
+        return None
+    problem = _checked_date(settings, value)
+    if problem:
+        print(f"{flag}: {problem}", file=sys.stderr)
+        return None
+    return settings
+
+
 def _checked_date(settings: Settings, value: dt.date | None) -> str | None:
     """An error message when `value` can't be a treatment date (future, over a year ago)."""
     if value is None:
@@ -129,12 +142,8 @@ async def _invite(settings: Settings, name: str, session_date: dt.date | None) -
 
 def cmd_patient_invite(args: argparse.Namespace) -> int:
     """Create a patient record and print its one-time t.me invite link."""
-    settings = _settings()
+    settings = settings_with_date("--session-date", args.session_date)
     if settings is None:
-        return 2
-    problem = _checked_date(settings, args.session_date)
-    if problem:
-        print(f"--session-date: {problem}", file=sys.stderr)
         return 2
     if not args.name.strip():
         print("--name: must not be empty", file=sys.stderr)
@@ -142,41 +151,14 @@ def cmd_patient_invite(args: argparse.Namespace) -> int:
     return asyncio.run(_invite(settings, args.name.strip(), args.session_date))
 
 
-async def _add_session(settings: Settings, telegram_id: int, day: dt.date | None) -> int:
-    from storage import Database, SessionSource
-
-    async with await Database.connect(settings.database_url) as db:
-        repo = db.repository()
-        patient = await repo.get_patient(telegram_id)
-        if patient is None:
-            print(f"no patient with Telegram id {telegram_id}: they must press /start in the bot "
-                  "or open an invite link first", file=sys.stderr)
-            return 1
-        now = dt.datetime.now(dt.UTC)
-        chosen = day or local_today(now, settings.tz)
-        session = await repo.add_session(chosen, SessionSource.STAFF, telegram_id=telegram_id)
-        from scheduler.careplan import load_careplan
-        from scheduler.manager import CheckinManager
-
-        planned = await CheckinManager(db.sessions, load_careplan(),
-                                       settings.timezone).schedule_session(session.id)
-        print(f"{planned} check-in(s) scheduled")
-    day_number = recovery_day(chosen, now, settings.tz)
-    print(f"treatment on {chosen.isoformat()} recorded for {patient.name or 'the patient'} "
-          f"(Telegram id {telegram_id}); today is day {day_number}")
-    return 0
-
-
 def cmd_session_add(args: argparse.Namespace) -> int:
     """Record a treatment session for a patient by Telegram id."""
-    settings = _settings()
+    from bot.session_cli import add_session
+
+    settings = settings_with_date("--date", args.date)
     if settings is None:
         return 2
-    problem = _checked_date(settings, args.date)
-    if problem:
-        print(f"--date: {problem}", file=sys.stderr)
-        return 2
-    return asyncio.run(_add_session(settings, args.telegram_id, args.date))
+    return asyncio.run(add_session(settings, args.telegram_id, args.date))
 
 
 def register(subparsers: Any) -> None:

@@ -1,7 +1,7 @@
-"""``aftercare session list / move / cancel``: staff correct a patient's treatment sessions.
+"""``aftercare session add / list / move / cancel``: staff record and correct treatment sessions.
 
 Moving a session re-plans its open check-ins for the new date; cancelling it cancels them
-(scheduler/manager.py). ``aftercare session add`` lives in bot/commands.py.
+(scheduler/manager.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from bot.config import Settings
+from scheduler.days import local_today, recovery_day
 
 
 def add_session_commands(session_commands: Any, date_type: Any) -> None:
@@ -30,14 +31,10 @@ def add_session_commands(session_commands: Any, date_type: Any) -> None:
 
 
 def _run(args: argparse.Namespace, action: Any) -> int:
-    from bot.commands import _checked_date, _settings
+    from bot.commands import settings_with_date
 
-    settings = _settings()
+    settings = settings_with_date("--date", getattr(args, "date", None))
     if settings is None:
-        return 2
-    problem = _checked_date(settings, getattr(args, "date", None))
-    if problem:
-        print(f"--date: {problem}", file=sys.stderr)
         return 2
     return asyncio.run(action(settings, args))
 
@@ -52,6 +49,25 @@ def cmd_session_move(args: argparse.Namespace) -> int:
 
 def cmd_session_cancel(args: argparse.Namespace) -> int:
     return _run(args, _cancel)
+
+
+async def add_session(settings: Settings, telegram_id: int, day: dt.date | None) -> int:
+    """`aftercare session add`: record a staff-logged session and plan its check-ins."""
+    from storage import SessionSource
+
+    async with _ManagerScope(settings) as (manager, repo):
+        patient = await repo.get_patient(telegram_id)
+        if patient is None:
+            print(f"no patient with Telegram id {telegram_id}: they must press /start in the bot "
+                  "or open an invite link first", file=sys.stderr)
+            return 1
+        now = dt.datetime.now(dt.UTC)
+        chosen = day or local_today(now, settings.tz)
+        session = await repo.add_session(chosen, SessionSource.STAFF, telegram_id=telegram_id)
+        print(f"{await manager.schedule_session(session.id)} check-in(s) scheduled")
+    print(f"treatment on {chosen.isoformat()} recorded for {patient.name or 'the patient'} "
+          f"(Telegram id {telegram_id}); today is day {recovery_day(chosen, now, settings.tz)}")
+    return 0
 
 
 async def _list(settings: Settings, args: argparse.Namespace) -> int:

@@ -106,11 +106,6 @@ def settings_for(fake: FakeTelegram, tmp_path: Path) -> Settings:
         AFTERCARE_ESCALATION_URGENT_MINUTES=60, AFTERCARE_ESCALATION_EMERGENCY_MINUTES=15)
 
 
-@pytest.fixture(scope="module")
-def advisor() -> Advisor:
-    return Advisor.load(None, CLINIC)
-
-
 @pytest.fixture
 async def bot(fake_telegram: FakeTelegram, tmp_path: Path,
               advisor: Advisor) -> AsyncIterator[Staffed]:
