@@ -39,7 +39,7 @@ from scheduler.careplan import load_careplan
 from scheduler.dispatcher import Dispatcher, DispatcherConfig
 from scheduler.manager import CheckinManager
 from scheduler.sql import SqlConnector
-from scheduler.telegram_sender import TelegramSender
+from bot.telegram.sender import TelegramSender
 from storage.db import Database
 from tests.fake_telegram import FakeTelegram
 

@@ -41,7 +41,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.app import build_application, running
+from bot.telegram.app import build_application, running
 from bot.config import load_settings
 from knowledge.advisor import Advisor
 from storage import Database

@@ -1,6 +1,6 @@
 """Staff-side storage: report workflow transitions, the audit trail, photos and staff-chat cards.
 
-`StaffStore` is the typed async API bot/staff.py uses. Every status change is one conditional
+`StaffStore` is the typed async API bot/core/desk.py uses. Every status change is one conditional
 ``UPDATE reports ... WHERE id = :id AND status IN (...)`` whose row count says whether this
 caller won; the audit row is written in the same transaction, so when two staff members press
 the same button at once exactly one action is recorded. Results are frozen dataclasses.

@@ -36,7 +36,7 @@ def start_fake_server() -> tuple[subprocess.Popen[str], str]:
 
 def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TOKEN,
               stdout: int = subprocess.PIPE, **extra: str) -> subprocess.Popen[str]:
-    """`aftercare run` (python -m bot.cli run) against the fake server at `root`.
+    """`aftercare run` (python -m bot.cli.main run) against the fake server at `root`.
 
     `database` is a SQLite file or a database URL; `extra` adds or overrides environment
     variables (the ops HTTP port is off unless AFTERCARE_HTTP_PORT is given).
@@ -48,7 +48,7 @@ def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TO
                AFTERCARE_DATABASE_URL=url, AFTERCARE_TIMEZONE="UTC", AFTERCARE_HTTP_PORT="0",
                PYTHONPATH=str(REPO_ROOT))
     env.update(extra)
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=workdir, env=env,
+    return subprocess.Popen([sys.executable, "-m", "bot.cli.main", "run"], cwd=workdir, env=env,
                             stdout=stdout, stderr=subprocess.PIPE, text=True)
 
 

@@ -121,7 +121,7 @@ def test_json_shape_topic_null_exactly_when_abstaining_or_suggesting(advisor: Ad
 
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], input=stdin,
+    return subprocess.run([sys.executable, "-m", "bot.cli.main", *args], input=stdin,
                           capture_output=True, text=True, check=False, timeout=60)
 
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import ConfigError, load_settings
-from bot.dates import DateProblem, check_session_date, parse_date
-from bot.demo import parse_advance
-from bot.formatting import split_html, utf16_len
+from bot.core.dates import DateProblem, check_session_date, parse_date
+from bot.cli.demo import parse_advance
+from bot.core.formatting import split_html, utf16_len
 from scheduler.days import recovery_day
 
 TODAY = dt.date(2026, 3, 10)

@@ -18,7 +18,7 @@ def aftercare(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedPro
     clean = {k: v for k, v in os.environ.items()
              if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
     clean.update(env, PYTHONPATH=str(REPO_ROOT))
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "bot.cli.main", *args], capture_output=True,
                           text=True, cwd=tmp_path, env=clean, timeout=60, check=False)
 
 

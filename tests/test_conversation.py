@@ -1,4 +1,4 @@
-"""Tests of `bot.conversation.Conversation` without Telegram: plain values in, replies out."""
+"""Tests of `bot.core.conversation.Conversation` without Telegram: plain values in, replies out."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.config import load_settings
-from bot.conversation import Conversation, Reply
+from bot.core.conversation import Conversation, Reply
 from knowledge.advisor import Advisor, Clinic
 from storage import Database
 

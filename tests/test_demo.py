@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.config import load_settings
-from bot.demo import run_demo
+from bot.cli.demo import run_demo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def test_aftercare_start_without_a_token_runs_the_demo(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
     env["PYTHONPATH"] = str(REPO_ROOT)
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "start"], input="hello\n/quit\n",
+    result = subprocess.run([sys.executable, "-m", "bot.cli.main", "start"], input="hello\n/quit\n",
                             capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60,
                             check=False)
     assert result.returncode == 0, result.stderr

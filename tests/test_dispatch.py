@@ -23,7 +23,7 @@ from scheduler.dispatcher import (
     TransientError,
 )
 from scheduler.memory import MemoryConnector, MemoryRow
-from scheduler.telegram_sender import TelegramSender
+from bot.telegram.sender import TelegramSender
 from storage.models import InactiveReason
 
 TOKEN = "123456:TEST-token-for-fake"

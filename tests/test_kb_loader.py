@@ -168,14 +168,14 @@ def test_kb_check_command_exit_codes(tmp_path: Path) -> None:
     good = tmp_path / "good"
     good.mkdir()
     write(good, "a.yaml", GOOD_ENTRY)
-    ok = subprocess.run([sys.executable, "-m", "bot.cli", "kb", "check", str(good)],
+    ok = subprocess.run([sys.executable, "-m", "bot.cli.main", "kb", "check", str(good)],
                         capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "OK: 1 entries" in ok.stdout
     bad = tmp_path / "bad"
     bad.mkdir()
     write(bad, "a.yaml", GOOD_ENTRY.replace("{from: 3, text: Yes.}", "{from: 4, text: Yes.}"))
-    failed = subprocess.run([sys.executable, "-m", "bot.cli", "kb", "check", str(bad)],
+    failed = subprocess.run([sys.executable, "-m", "bot.cli.main", "kb", "check", str(bad)],
                             capture_output=True, text=True, check=False)
     assert failed.returncode == 1
     assert f"{bad / 'a.yaml'}:10: gap between day windows: days 3-3" in failed.stdout

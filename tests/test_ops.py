@@ -18,8 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.logs import Redactor, setup_logging
-from bot.ops import Metrics, OpsServer, Readiness
+from bot.ops.logs import Redactor, setup_logging
+from bot.ops.http import Metrics, OpsServer, Readiness
 from scheduler.careplan import load_careplan
 from scheduler.dispatcher import Dispatcher, DispatcherConfig, OutgoingCheckin
 from scheduler.sql import SqlConnector
@@ -101,7 +101,7 @@ async def test_plain_logs_by_default(fake_server: str, tmp_path: Path) -> None:
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
-    assert " INFO bot.app: bot @" in err
+    assert " INFO bot.telegram.app: bot @" in err
     assert not err.lstrip().startswith("{")
 
 

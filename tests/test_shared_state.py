@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_application, running
+from bot.telegram.app import build_application, running
 from bot.config import load_settings
-from bot.conversation import Conversation, Reply
-from bot.staff import StaffDesk
+from bot.core.conversation import Conversation, Reply
+from bot.core.desk import StaffDesk
 from knowledge.advisor import Advisor
 from storage import Database
 from storage.chat_state import ChatStateStore, StateKind

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.conversation import Conversation, Reply
-from bot.staff import StaffDesk, export_csv, group_questions
+from bot.core.conversation import Conversation, Reply
+from bot.core.desk import StaffDesk, export_csv, group_questions
 from knowledge.advisor import Advisor
 from storage import Database, Repository
 from storage.staff import StaffStore
@@ -211,7 +211,7 @@ def test_export_and_gaps_commands(tmp_path: Path) -> None:
     out = tmp_path / "reports.csv"
 
     def aftercare(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=tmp_path,
+        return subprocess.run([sys.executable, "-m", "bot.cli.main", *args], env=env, cwd=tmp_path,
                               capture_output=True, text=True, timeout=60, check=False)
 
     done = aftercare("export", "--from", "2026-03-10", "--to", "2026-03-10", "--out", str(out))

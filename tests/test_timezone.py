@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import load_settings
-from bot.conversation import Conversation, Reply
+from bot.core.conversation import Conversation, Reply
 from knowledge.advisor import Advisor, Clinic
 from scheduler.careplan import load_careplan
 from scheduler.service import CheckinService

@@ -31,7 +31,7 @@ def add_session_commands(session_commands: Any, date_type: Any) -> None:
 
 
 def _run(args: argparse.Namespace, action: Any) -> int:
-    from bot.commands import settings_with_date
+    from bot.cli.commands import settings_with_date
 
     settings = settings_with_date("--date", getattr(args, "date", None))
     if settings is None:

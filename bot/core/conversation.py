@@ -5,7 +5,7 @@ presses, media, edits, group messages) and stores what it may: nothing but the T
 until the patient consents. Triage always runs first; red flags always get the emergency or
 urgent advice, a report and a staff alert (`notify_staff`), with or without consent.
 
-The Telegram handlers (bot/handlers.py) and the terminal demo (bot/demo.py) both drive this
+The Telegram handlers (bot/telegram/handlers.py) and the terminal demo (bot/cli/demo.py) both drive this
 class, so they behave the same. Replies are Telegram HTML with every user or knowledge-base
 text escaped; long texts are already split under Telegram's 4,096-character limit.
 
@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.dates import DateProblem, check_session_date, parse_date
-from bot.formatting import split_html
-from bot.logbook import MessageLog
-from bot.messages import Messages, Trusted
+from bot.core.dates import DateProblem, check_session_date, parse_date
+from bot.core.formatting import split_html
+from bot.core.logbook import MessageLog
+from bot.core.messages import Messages, Trusted
 from knowledge.advisor import Advice, Advisor
 from scheduler.days import local_today, recovery_day
 from scheduler.zones import city_label, offered_zones, resolve_zone
@@ -90,7 +90,7 @@ class Reply:
     """One thing to say: a chat message (to the user, or to `to_chat`) or a button notice.
 
     `notice` replies are the short text shown when a button is pressed (answerCallbackQuery),
-    not chat messages. Staff-side extras (bot/staff.py): `photo` / `document` send a Telegram
+    not chat messages. Staff-side extras (bot/core/desk.py): `photo` / `document` send a Telegram
     file id with `text` as caption, `reply_to` threads under a message of `to_chat`, and
     `card_for` asks the sender to record the sent message as a card of that report.
     """
@@ -167,8 +167,8 @@ class Conversation:
         self.messages = messages or Messages.load(advisor.clinic)
         self.bot_username: str | None = settings.bot_username
         self.log = MessageLog(repo)
-        self.checkins: Any = None  # scheduler.service.CheckinService, set by bot/app.py
-        self.staff: Any = None  # bot.staff.StaffDesk: report cards, threads, /report
+        self.checkins: Any = None  # scheduler.service.CheckinService, set by bot/telegram/app.py
+        self.staff: Any = None  # bot.core.desk.StaffDesk: report cards, threads, /report
         self.chat_states = ChatStateStore(repo.sessions)
         self._unconsented: OrderedDict[int, tuple[str, int | None, dt.datetime]] = OrderedDict()
         self._warned_groups: set[int] = set()

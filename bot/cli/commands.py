@@ -1,6 +1,6 @@
 """Bot sub-commands of the ``aftercare`` CLI: run, demo, start, patient invite, session add.
 
-`register(subparsers)` is called by bot/cli.py. Configuration problems are printed one per
+`register(subparsers)` is called by bot/cli/main.py. Configuration problems are printed one per
 line and the command exits with status 2; the bot token is never printed.
 """
 
@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.dates import DateProblem, check_session_date
+from bot.core.dates import DateProblem, check_session_date
 from scheduler.days import local_today
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,8 @@ def cmd_run(args: argparse.Namespace) -> int:
               "(example: TELEGRAM_BOT_TOKEN=123456789:AAE...), or try `aftercare demo`",
               file=sys.stderr)
         return 2
-    from bot.app import serve
-    from bot.logs import setup_logging
+    from bot.telegram.app import serve
+    from bot.ops.logs import setup_logging
     from scheduler.guard import DispatcherLockError
 
     setup_logging(settings.log_format, secrets=(settings.token,),
@@ -60,7 +60,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings()
     if settings is None:
         return 2
-    from bot.demo import run_demo
+    from bot.cli.demo import run_demo
 
     return asyncio.run(run_demo(settings))
 
@@ -116,7 +116,7 @@ async def _bot_username(settings: Settings) -> str | None:
         return None
     import telegram
 
-    from bot.app import quiet_http_logs
+    from bot.telegram.app import quiet_http_logs
 
     quiet_http_logs()
     async with telegram.Bot(settings.token, base_url=settings.bot_api_url) as bot:
@@ -124,7 +124,7 @@ async def _bot_username(settings: Settings) -> str | None:
 
 
 async def _invite(settings: Settings, name: str, session_date: dt.date | None) -> int:
-    from bot.conversation import invite_link
+    from bot.core.conversation import invite_link
     from storage import Database
 
     username = await _bot_username(settings)
@@ -153,7 +153,7 @@ def cmd_patient_invite(args: argparse.Namespace) -> int:
 
 def cmd_session_add(args: argparse.Namespace) -> int:
     """Record a treatment session for a patient by Telegram id."""
-    from bot.session_cli import add_session
+    from bot.cli.sessions import add_session
 
     settings = settings_with_date("--date", args.date)
     if settings is None:
@@ -185,14 +185,14 @@ def register(subparsers: Any) -> None:
     add.add_argument("--date", type=_date, default=None,
                      help="treatment date YYYY-MM-DD (default: today)")
     add.set_defaults(handler=cmd_session_add)
-    from bot.session_cli import add_session_commands
+    from bot.cli.sessions import add_session_commands
 
     add_session_commands(session_commands, _date)
 
-    from scheduler.cli import add_checkins_command
+    from bot.cli.checkins import add_checkins_command
 
     add_checkins_command(subparsers)
 
-    from bot.staff_cli import add_staff_commands
+    from bot.cli.staff import add_staff_commands
 
     add_staff_commands(subparsers)

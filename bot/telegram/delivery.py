@@ -1,7 +1,7 @@
 """Send one `Reply` through python-telegram-bot: text, photo or document, threaded or not.
 
-Shared by the patient handlers (bot/handlers.py) and the staff handlers
-(bot/staff_handlers.py). Everything goes out as Telegram HTML without link previews; a
+Shared by the patient handlers (bot/telegram/handlers.py) and the staff handlers
+(bot/telegram/staff_handlers.py). Everything goes out as Telegram HTML without link previews; a
 `reply_to` threads the message under another one of the same chat (sent anyway if that
 message was deleted).
 """
@@ -21,7 +21,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
-from bot.conversation import Buttons, Reply
+from bot.core.conversation import Buttons, Reply
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ def day_bounds(first: dt.date, last: dt.date, settings: Settings) -> tuple[dt.da
 
 async def gaps_report(settings: Settings) -> str:
     """The grouped unanswered questions as plain text."""
-    from bot.staff import format_gaps, gaps
+    from bot.core.desk import format_gaps, gaps
     from storage import Database
     from storage.staff import StaffStore
 
@@ -45,7 +45,7 @@ async def gaps_report(settings: Settings) -> str:
 
 async def export_report(settings: Settings, first: dt.date, last: dt.date) -> str:
     """Reports of [first, last] and their actions as CSV text."""
-    from bot.staff import export_csv
+    from bot.core.desk import export_csv
     from storage import Database
     from storage.staff import StaffStore
 
@@ -56,7 +56,7 @@ async def export_report(settings: Settings, first: dt.date, last: dt.date) -> st
 
 def cmd_gaps(args: argparse.Namespace) -> int:
     """Print the unanswered questions, grouped."""
-    from bot.commands import _settings
+    from bot.cli.commands import _settings
 
     settings = _settings()
     if settings is None:
@@ -67,7 +67,7 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write reports and their actions as CSV."""
-    from bot.commands import _settings
+    from bot.cli.commands import _settings
 
     settings = _settings()
     if settings is None:

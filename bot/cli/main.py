@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_bot_commands(commands: Any) -> None:
     """Sub-commands that need the bot package's configuration and storage."""
     try:
-        from bot.commands import register
+        from bot.cli.commands import register
     except ImportError:  # pragma: no cover - bot commands not built in this checkout
         return
     register(commands)

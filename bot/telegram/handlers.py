@@ -41,8 +41,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.conversation import ONE_SHOT_CALLBACKS, STAFF_COMMANDS, Buttons, Conversation, Reply
-from bot.delivery import deliver
+from bot.core.conversation import ONE_SHOT_CALLBACKS, STAFF_COMMANDS, Buttons, Conversation, Reply
+from bot.telegram.delivery import deliver
 
 log = logging.getLogger(__name__)
 

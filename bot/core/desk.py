@@ -34,14 +34,14 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
-from bot.conversation import Button, Buttons, Reply
+from bot.core.conversation import Button, Buttons, Reply
 from storage import ReportInfo, ReportKind
 from storage.chat_state import ChatStateStore, StateKind
 from storage.models import ReportAction, Urgency
 from storage.staff import ActionInfo, StaffReport, StaffStore, Transition
 
 if TYPE_CHECKING:
-    from bot.conversation import Conversation
+    from bot.core.conversation import Conversation
 
 log = logging.getLogger(__name__)
 

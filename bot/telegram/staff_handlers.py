@@ -1,8 +1,8 @@
 """python-telegram-bot wiring of the staff side: card buttons, staff-chat messages, photos.
 
-`attach_staff(app, settings, clock)` creates the `StaffDesk` (bot/staff.py), plugs it into the
+`attach_staff(app, settings, clock)` creates the `StaffDesk` (bot/core/desk.py), plugs it into the
 conversation, registers its handlers in group -1 (before the patient handlers of
-bot/handlers.py, which still get every update the desk does not take) and a JobQueue job that
+bot/telegram/handlers.py, which still get every update the desk does not take) and a JobQueue job that
 re-posts emergency/urgent cards nobody took in time (every replica runs it; each re-post is
 claimed in the database, so exactly one replica posts it), and one that deletes expired
 conversation states (storage/chat_state.py) so their texts do not outlive their time.
@@ -32,16 +32,16 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.conversation import Clock, Conversation, Reply
-from bot.delivery import deliver
-from bot.handlers import conversation_of, parse_command, send_replies
-from bot.staff import StaffDesk
+from bot.core.conversation import Clock, Conversation, Reply
+from bot.telegram.delivery import deliver
+from bot.telegram.handlers import conversation_of, parse_command, send_replies
+from bot.core.desk import StaffDesk
 from storage import utcnow
 from storage.staff import StaffStore
 
 log = logging.getLogger(__name__)
 
-STAFF_GROUP = -1  # handler group: runs before bot/handlers.py's group 0
+STAFF_GROUP = -1  # handler group: runs before bot/telegram/handlers.py's group 0
 ESCALATION_CHECK_SECONDS = 30
 STATE_PURGE_SECONDS = 600
 
@@ -113,7 +113,7 @@ async def on_staff_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def on_staff_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A message in the staff chat the desk may take: a desk command, a reply to a card, or
-    the message after a Reply / Resolve press. Anything else goes on to bot/handlers.py."""
+    the message after a Reply / Resolve press. Anything else goes on to bot/telegram/handlers.py."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:

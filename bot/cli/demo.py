@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings
-from bot.conversation import Conversation, Reply
-from bot.formatting import html_to_text
+from bot.core.conversation import Conversation, Reply
+from bot.core.formatting import html_to_text
 from knowledge.advisor import Advisor
 from storage import Database, utcnow
 
@@ -196,7 +196,7 @@ def attach_demo_checkins(demo: Demo, settings: Settings) -> None:
 def attach_demo_staff(demo: Demo) -> None:
     """Staff-side report cards in the terminal: they print as "[staff chat] ..." with their
     Take / Reply / Resolve / Pause buttons, and /report works as in Telegram."""
-    from bot.staff import StaffDesk
+    from bot.core.desk import StaffDesk
     from storage.staff import StaffStore
 
     conversation = demo.conversation

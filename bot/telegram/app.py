@@ -2,7 +2,7 @@
 
 `build_application(settings, db, advisor)` returns a python-telegram-bot `Application`
 talking to ``settings.bot_api_url`` (Telegram, a local Bot API server or the test fake),
-with a rate limiter, the handlers of bot/handlers.py and a `post_init` that registers the
+with a rate limiter, the handlers of bot/telegram/handlers.py and a `post_init` that registers the
 command lists (patients: all private chats; staff: the staff chat).
 
 `running(app, settings)` starts it (long polling, or a webhook server when
@@ -37,8 +37,8 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.config import Settings
-from bot.conversation import Clock, Conversation
-from bot.handlers import ALLOWED_UPDATES, register_handlers
+from bot.core.conversation import Clock, Conversation
+from bot.telegram.handlers import ALLOWED_UPDATES, register_handlers
 from knowledge.advisor import Advisor
 from storage import Database, utcnow
 from storage.db import is_sqlite
@@ -148,7 +148,7 @@ def build_application(settings: Settings, db: Database, advisor: Advisor,
     app.bot_data["settings"] = settings
     register_handlers(app)
     attach_checkins(app, settings, clock)
-    from bot.staff_handlers import attach_staff
+    from bot.telegram.staff_handlers import attach_staff
 
     attach_staff(app, settings, clock)  # report cards, staff buttons and commands
     return app
@@ -159,7 +159,7 @@ def attach_checkins(app: AnyApplication, settings: Settings, clock: Clock = utcn
     that wakes the dispatcher (nothing is stored in it), and staff get a daily summary."""
     from scheduler.careplan import load_careplan
     from scheduler.service import CheckinService
-    from scheduler.telegram_sender import TelegramSender
+    from bot.telegram.sender import TelegramSender
 
     conversation: Conversation = app.bot_data["conversation"]
     service = CheckinService(conversation.repo, load_careplan(), settings.timezone, clock=clock)
@@ -233,7 +233,7 @@ async def running(app: AnyApplication, settings: Settings) -> AsyncIterator[AnyA
         assert app.updater is not None
         stack = contextlib.AsyncExitStack()
         if settings.webhook_url:
-            from bot.leader import registration_lock
+            from bot.telegram.leader import registration_lock
 
             secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
             async with registration_lock(settings.database_url, "webhook"):
@@ -244,7 +244,7 @@ async def running(app: AnyApplication, settings: Settings) -> AsyncIterator[AnyA
             log.info("webhook server listening on %s:%d", settings.webhook_listen,
                      settings.webhook_port)
         elif not is_sqlite(settings.database_url):  # replicas: only the elected one polls
-            from bot.leader import elected_polling
+            from bot.telegram.leader import elected_polling
 
             await stack.enter_async_context(elected_polling(
                 app, settings, ALLOWED_UPDATES, app.bot_data.get("on_leader_change")))
@@ -272,8 +272,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    from bot.leader import migration_lock
-    from bot.ops import operations
+    from bot.telegram.leader import migration_lock
+    from bot.ops.http import operations
 
     advisor = Advisor.load(None, settings.clinic())  # bad data files stop us before the database
     from scheduler.careplan import load_careplan

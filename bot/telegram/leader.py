@@ -13,7 +13,7 @@ batch of updates (by asking for the next offset) only after every update in it h
 handled, so updates in flight when a leader dies are delivered again to the next leader:
 nothing is lost, and at most one batch (`POLL_LIMIT` updates) can be answered twice.
 
-On SQLite there is one process and no election (`bot.app` uses PTB's Updater there); in
+On SQLite there is one process and no election (`bot.telegram.app` uses PTB's Updater there); in
 webhook mode every replica serves the updates the load balancer sends it.
 """
 

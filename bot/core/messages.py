@@ -1,4 +1,4 @@
-"""User-facing text of the bot, read from bot/messages.yaml and filled in safely.
+"""User-facing text of the bot, read from bot/core/messages.yaml and filled in safely.
 
 `Messages.render(key, **values)` looks up a dotted key and formats it; every value is
 HTML-escaped first, so user or knowledge-base text can never break Telegram's HTML parse

@@ -1,0 +1,1 @@
+"""The conversation core: flows with patients and the staff desk, replies and their wording. No telegram import."""
