@@ -41,7 +41,7 @@ async def test_start_explains_limits_and_stores_nothing_until_consent(bot: BotHa
     assert "makeup" in answer["text"].lower()
     patient = await bot.repo.get_patient(5)
     assert patient is not None and not patient.has_consent and patient.name is None
-    await bot.core.conversation.log.flush()
+    await bot.conversation.log.flush()
     assert await bot.repo.count_messages(5) == 0
 
     (thanks,) = await bot.press(5, welcome, "consent:yes")
@@ -49,7 +49,7 @@ async def test_start_explains_limits_and_stores_nothing_until_consent(bot: BotHa
     assert bot.fake.calls("editMessageReplyMarkup")  # the consent buttons are gone
     assert "Already done" in await bot.press_again(5, welcome, "consent:yes")
     await bot.say(5, "can I wear makeup?")
-    await bot.core.conversation.log.flush()
+    await bot.conversation.log.flush()
     assert await bot.repo.count_messages(5) == 2
     assert bot.fake.violations == []
 
@@ -151,7 +151,7 @@ async def test_red_flag_before_consent_gets_emergency_advice_and_alerts_staff(
     assert "Reason:" in alert["text"]
     (report,) = await bot.repo.open_reports()
     assert (report.kind, report.urgency, report.telegram_id) == ("triage", "emergency", 12)
-    await bot.core.conversation.log.flush()
+    await bot.conversation.log.flush()
     assert await bot.repo.count_messages(12) == 0  # safety report, but no chat log
 
 
