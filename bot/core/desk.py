@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
-from bot.core.conversation import Button, Buttons, Reply
+from bot.core.replies import Button, Buttons, Reply
 from storage import ReportInfo, ReportKind
 from storage.chat_state import ChatStateStore, StateKind
 from storage.models import ReportAction, Urgency

@@ -21,7 +21,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
-from bot.core.conversation import Buttons, Reply
+from bot.core.replies import Buttons, Reply
 
 log = logging.getLogger(__name__)
 

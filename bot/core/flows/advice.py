@@ -1,0 +1,130 @@
+"""Questions answered from the knowledge base: triage first, then the advice, suggestion
+buttons ("kb:<entry id>"), and "ask the clinic" ("handoff") which passes the last question
+on to staff as a report.
+
+Red flags always get the emergency or urgent advice, a report and a staff alert, with or
+without consent. The question of a user who has not agreed to storage is kept in this
+process's memory only (for "ask the clinic"), since nothing beyond the Telegram id may be
+stored before consent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections import OrderedDict
+
+from bot.core.flows.alerts import StaffAlerts
+from bot.core.flows.base import STATE_TTL, FlowKit, TurnContext
+from bot.core.replies import Button, Buttons, Reply
+from knowledge.advisor import Advice, Advisor
+from storage import Direction, ReportKind
+
+MAX_CALLBACK_DATA = 64
+MAX_REMEMBERED_USERS = 10_000  # questions of users without consent, kept in memory only
+
+
+def topic_of(topic: str | None) -> str | None:
+    """A topic as logged (at most 100 characters)."""
+    return topic[:100] if topic else None
+
+
+class AdviceFlow:
+    """Advice for a text, a chosen suggestion, and the hand-off to the clinic."""
+
+    def __init__(self, kit: FlowKit, advisor: Advisor, alerts: StaffAlerts) -> None:
+        self.kit = kit
+        self.advisor = advisor
+        self.alerts = alerts
+        self._unconsented: OrderedDict[int, tuple[str, int | None, dt.datetime]] = OrderedDict()
+
+    async def ask(self, user_id: int, ctx: TurnContext, text: str) -> list[Reply]:
+        """Triage + advice for a patient's text."""
+        return await self.advise(user_id, ctx, text, self.advisor.ask(text, ctx.day))
+
+    async def edited(self, user_id: int, text: str) -> list[Reply]:
+        """An edited message: only a red flag in the new text is acted on."""
+        ctx = await self.kit.context(user_id)
+        advice = self.advisor.ask(text, ctx.day)
+        if not advice.escalate:
+            return []
+        return await self.advise(user_id, ctx, text, advice)
+
+    async def advise(self, user_id: int, ctx: TurnContext, text: str,
+                     advice: Advice) -> list[Reply]:
+        """The replies for `advice` on `text`; escalations become reports for staff."""
+        kit = self.kit
+        replies: list[Reply] = []
+        if advice.escalate:
+            report = await kit.repo.create_report(
+                user_id, ReportKind.TRIAGE, text, urgency=advice.urgency, day=ctx.day,
+                reason=advice.triage.reason if advice.triage else None, now=kit.clock())
+            replies += self.alerts.notify(report)
+            if kit.checkins is not None:  # hold the session's check-ins until resolved
+                await kit.checkins.report_raised(report)
+        if (advice.offer_handoff or advice.suggestions) and ctx.consented:
+            await kit.update_state(user_id, ctx, last_question=text, last_day=ctx.day,
+                                   handed_off=False)
+        elif advice.offer_handoff or advice.suggestions:  # no consent: nothing in the database
+            self._remember_unconsented(user_id, text, ctx.day)
+        if ctx.consented:
+            kit.log.add(user_id, [
+                (Direction.IN, text, topic_of(advice.topic), advice.kind),
+                (Direction.OUT, advice.answer, topic_of(advice.topic), None),
+            ], now=kit.clock())
+        return kit.html(html.escape(advice.answer, quote=False),
+                        self._buttons(advice)) + replies
+
+    def _buttons(self, advice: Advice) -> Buttons:
+        rows: list[tuple[Button, ...]] = []
+        for suggestion in advice.suggestions:
+            data = f"kb:{suggestion.entry_id}"
+            if len(data.encode()) <= MAX_CALLBACK_DATA:
+                rows.append(((suggestion.title[:64], data),))
+        if rows:
+            rows.append((self.kit.button("none_of_these", "handoff"),))
+        elif advice.offer_handoff:
+            rows.append((self.kit.button("ask_clinic", "handoff"),))
+        return tuple(rows)
+
+    async def chosen_entry(self, user_id: int, entry_id: str) -> list[Reply]:
+        """A "kb:<entry id>" suggestion press."""
+        kit = self.kit
+        ctx = await kit.context(user_id)
+        advice = self.advisor.answer_entry(entry_id, ctx.day)
+        if advice is None:
+            return kit.say("kb_unknown")
+        if ctx.consented:
+            kit.log.add(user_id, [
+                (Direction.IN, f"[chose a suggestion] {entry_id}", topic_of(entry_id), None),
+                (Direction.OUT, advice.answer, topic_of(advice.topic), advice.kind),
+            ], now=kit.clock())
+        buttons = ((kit.button("ask_clinic", "handoff"),),) if advice.offer_handoff else ()
+        return kit.html(html.escape(advice.answer, quote=False), buttons)
+
+    def _remember_unconsented(self, user_id: int, text: str, day: int | None) -> None:
+        """Keep the question of a user who has not agreed to storage in this process only
+        (for "ask the clinic"; pressing it is their request to pass the question on)."""
+        self._unconsented.pop(user_id, None)
+        self._unconsented[user_id] = (text, day, self.kit.clock() + STATE_TTL)
+        while len(self._unconsented) > MAX_REMEMBERED_USERS:
+            self._unconsented.popitem(last=False)
+
+    def _take_unconsented(self, user_id: int) -> tuple[str | None, int | None]:
+        text, day, until = self._unconsented.pop(user_id, (None, None, None))
+        return (text, day) if until is not None and until > self.kit.clock() else (None, None)
+
+    async def handoff(self, user_id: int) -> list[Reply]:
+        """"Ask the clinic": the last question becomes a report for staff."""
+        kit = self.kit
+        state = await kit.state(user_id)
+        question, day = state.last_question, state.last_day
+        if question is None:
+            question, day = self._take_unconsented(user_id)
+        if question is None:
+            return [kit.notice("handoff_already")] if state.handed_off else kit.say(
+                "handoff_nothing")
+        report = await kit.repo.create_report(user_id, ReportKind.QUESTION, question,
+                                              day=day, now=kit.clock())
+        await kit.update_state(user_id, last_question=None, last_day=None, handed_off=True)
+        return kit.say("handoff_sent") + self.alerts.notify(report)

@@ -1,0 +1,88 @@
+"""Getting a patient started: /start (welcome, invite deep links) and consent.
+
+Nothing but the Telegram id is stored until the patient presses "I agree"; consent is
+followed by the time-zone question in the same message.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core.flows.base import FlowKit
+from bot.core.flows.timezone import TimeZoneFlow
+from bot.core.replies import Reply
+from storage import RedeemStatus
+
+log = logging.getLogger(__name__)
+
+
+def greeting_name(name: str | None) -> str:
+    """", Ana" for a greeting (nothing without a name)."""
+    return f", {name.strip()}" if name and name.strip() else ""
+
+
+class Onboarding:
+    """/start with or without an invite code, and the "consent:*" buttons."""
+
+    def __init__(self, kit: FlowKit, zones: TimeZoneFlow) -> None:
+        self.kit = kit
+        self.zones = zones
+
+    async def start(self, user_id: int, chat_id: int, first_name: str,
+                    payload: str | None = None) -> list[Reply]:
+        """Welcome (or welcome back); a deep-link payload redeems an invite first."""
+        kit = self.kit
+        replies: list[Reply] = []
+        if payload:
+            replies += await self._redeem(payload.strip(), user_id, chat_id)
+        patient = await kit.repo.ensure_patient(user_id, chat_id, now=kit.clock())
+        if not patient.active:
+            await kit.repo.reactivate(user_id)
+            log.info("patient %d reactivated by /start", patient.id)
+        name = greeting_name(patient.name or first_name)
+        if patient.has_consent:
+            return replies + kit.say("welcome_back", name=name)
+        text = (kit.messages.render("welcome", name=name) + "\n\n"
+                + kit.messages.render("consent_prompt"))
+        return replies + kit.html(text, kit.consent_buttons())
+
+    async def _redeem(self, code: str, user_id: int, chat_id: int) -> list[Reply]:
+        kit = self.kit
+        result = await kit.repo.redeem_invite(code, user_id, chat_id, now=kit.clock())
+        if result.status is RedeemStatus.EXPIRED:
+            return kit.say("invite_expired")
+        if not result.ok or result.patient is None:
+            return kit.say("invite_invalid")
+        if kit.checkins is not None:  # the invite's session now has a chat to go to
+            await kit.checkins.patient_linked(result.patient.id)
+        session = await kit.repo.latest_session(result.patient.id)
+        if session is not None:
+            return kit.say("invite_linked_session", date=session.session_date.isoformat())
+        return kit.say("invite_linked")
+
+    async def consent(self, user_id: int, chat_id: int, first_name: str,
+                      answer: str) -> list[Reply]:
+        """A "consent:yes" / "consent:no" press."""
+        kit = self.kit
+        ctx = await kit.context(user_id)
+        if answer == "no":
+            if ctx.consented:
+                return [kit.notice("consent_already")]
+            return kit.say("consent_declined")
+        if answer != "yes":
+            return [kit.notice("button_expired")]
+        if ctx.consented:
+            return [kit.notice("consent_already")]
+        await kit.repo.ensure_patient(user_id, chat_id, now=kit.clock())
+        known_name = ctx.patient.name if ctx.patient else None
+        patient = await kit.repo.record_consent(user_id, None if known_name else first_name,
+                                                now=kit.clock())
+        name = greeting_name(patient.name)
+        if ctx.session is None:
+            thanks = kit.messages.render("consent_thanks_no_session", name=name)
+        elif ctx.day is None:
+            thanks = kit.messages.render("consent_thanks", name=name)
+        else:
+            thanks = kit.messages.render("consent_thanks_session", name=name,
+                                         date=ctx.session.session_date.isoformat(), day=ctx.day)
+        return self.zones.prompt(patient, before=thanks)  # one message: thanks + zone question

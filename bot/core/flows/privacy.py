@@ -1,0 +1,83 @@
+"""The patient's control over their data and messages: /privacy, /mydata, /delete (with
+its confirmation buttons), /stop and /resume of check-ins."""
+
+from __future__ import annotations
+
+from bot.core.flows.base import FlowKit
+from bot.core.replies import Reply
+
+
+class PrivacyFlow:
+    """What is stored, erasing it, pausing check-ins."""
+
+    def __init__(self, kit: FlowKit) -> None:
+        self.kit = kit
+
+    async def privacy(self, user_id: int) -> list[Reply]:
+        """/privacy."""
+        return self.kit.say("privacy")
+
+    async def mydata(self, user_id: int) -> list[Reply]:
+        """/mydata: a summary of everything stored about the user."""
+        kit = self.kit
+        await kit.log.flush()
+        summary = await kit.repo.data_summary(user_id)
+        if not summary["exists"]:
+            return kit.say("mydata_nothing")
+        if summary["consent_at"] is None:
+            if summary["reports"]:
+                return kit.say("mydata_bare_reports", reports=summary["reports"])
+            return kit.say("mydata_bare")
+        dates = ", ".join(d.isoformat() for d in summary["session_dates"])
+        unknown = kit.messages.render("mydata_unknown")
+        return kit.say(
+            "mydata", name=summary["name"] or unknown,
+            consent=summary["consent_at"].date().isoformat(),
+            sessions=dates or kit.messages.render("mydata_none"),
+            messages=summary["messages"], reports=summary["reports"],
+            timezone=summary["timezone"] or kit.settings.tz.key,
+            checkins=kit.messages.render(
+                "mydata_checkins_paused" if summary["checkins_paused"] else "mydata_checkins_on"))
+
+    async def delete_command(self, user_id: int) -> list[Reply]:
+        """/delete: asks to confirm (or says there is nothing)."""
+        kit = self.kit
+        if await kit.repo.get_patient(user_id) is None:
+            await kit.chat_states.clear(user_id)  # a question kept for "ask the clinic"
+            return kit.say("delete_nothing")
+        buttons = ((kit.button("delete_yes", "delete:yes"),
+                    kit.button("delete_no", "delete:no")),)
+        return kit.say("delete_confirm", buttons)
+
+    async def delete_choice(self, user_id: int, choice: str) -> list[Reply]:
+        """A "delete:yes" / "delete:no" press."""
+        kit = self.kit
+        if choice == "no":
+            return kit.say("delete_cancelled")
+        if choice != "yes":
+            return [kit.notice("button_expired")]
+        await kit.log.flush()
+        erased = await kit.repo.erase_patient(user_id)  # conversation states included
+        if not erased:
+            return [kit.notice("already_deleted")]
+        return kit.say("deleted")
+
+    async def stop(self, user_id: int) -> list[Reply]:
+        """/stop: pause check-ins."""
+        kit = self.kit
+        if not await kit.repo.set_checkins_paused(user_id, True):
+            return kit.say("stop_nothing")
+        patient = await kit.repo.get_patient(user_id)
+        if kit.checkins is not None and patient is not None:
+            await kit.checkins.stop(patient.id)
+        return kit.say("stopped")
+
+    async def resume(self, user_id: int) -> list[Reply]:
+        """/resume: check-ins again."""
+        kit = self.kit
+        if not await kit.repo.set_checkins_paused(user_id, False):
+            return kit.say("stop_nothing")
+        patient = await kit.repo.get_patient(user_id)
+        if kit.checkins is not None and patient is not None:
+            await kit.checkins.resume(patient.id)
+        return kit.say("resumed")

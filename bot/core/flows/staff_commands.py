@@ -1,0 +1,81 @@
+"""Staff commands that work in a private chat with the bot: /addsession <telegram id> [date]
+and /invite <name> [date] (a one-time deep link). The staff list is checked every time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.core.dates import DateProblem, check_session_date, parse_date
+from bot.core.flows.base import FlowKit
+from bot.core.flows.sessions import SessionFlow
+from bot.core.replies import Reply
+from scheduler.days import local_today
+from storage import SessionSource
+
+
+def invite_link(bot_username: str, code: str) -> str:
+    """The t.me deep link that opens the bot with /start <code>."""
+    return f"https://t.me/{bot_username.removeprefix('@')}?start={code}"
+
+
+class StaffCommands:
+    """/addsession and /invite."""
+
+    def __init__(self, kit: FlowKit, sessions: SessionFlow) -> None:
+        self.kit = kit
+        self.sessions = sessions
+        self.bot_username: str | None = kit.settings.bot_username
+
+    async def run(self, user_id: int, name: str, args: list[str]) -> list[Reply]:
+        """Run `name` ("addsession" or "invite") for a staff member."""
+        if not self.kit.settings.is_staff(user_id):
+            return self.kit.say("staff_not_allowed")
+        if name == "addsession":
+            return await self._add_session(args)
+        return await self._invite(args)
+
+    def _date(self, args: list[str]) -> tuple[list[str], dt.date | None, str | None]:
+        """Split a trailing date off `args`; returns (rest, date, error message key)."""
+        today = local_today(self.kit.clock(), self.kit.settings.tz)
+        if args and parse_date(args[-1], today) is not None:
+            chosen = parse_date(args[-1], today)
+            assert chosen is not None
+            problem = check_session_date(chosen, today)
+            key = {DateProblem.FUTURE: "session_future",
+                   DateProblem.TOO_OLD: "session_too_old"}.get(problem) if problem else None
+            return args[:-1], chosen, key
+        return args, None, None
+
+    async def _add_session(self, args: list[str]) -> list[Reply]:
+        kit = self.kit
+        rest, chosen, problem = self._date(args)
+        if len(rest) != 1 or not rest[0].lstrip("-").isdigit():
+            return kit.say("staff_usage_addsession")
+        if problem and chosen:
+            return kit.say(problem, date=chosen.isoformat())
+        telegram_id = int(rest[0])
+        patient = await kit.repo.get_patient(telegram_id)
+        if patient is None:
+            return kit.say("staff_no_patient", telegram_id=telegram_id)
+        chosen = chosen or kit.today(patient)
+        session = await kit.repo.add_session(chosen, SessionSource.STAFF,
+                                             telegram_id=telegram_id, now=kit.clock())
+        await self.sessions.plan_checkins(session)
+        return kit.say("staff_session_added", date=chosen.isoformat(),
+                       name=patient.name or kit.messages.render("staff_unknown_name"),
+                       telegram_id=telegram_id)
+
+    async def _invite(self, args: list[str]) -> list[Reply]:
+        kit = self.kit
+        rest, chosen, problem = self._date(args)
+        name = " ".join(rest).strip()
+        if not name:
+            return kit.say("staff_usage_invite")
+        if problem and chosen:
+            return kit.say(problem, date=chosen.isoformat())
+        invite = await kit.repo.create_invite(name, chosen, kit.settings.invite_ttl,
+                                              now=kit.clock())
+        if not self.bot_username:
+            return kit.say("staff_invite_no_username", name=name, code=invite.code)
+        return kit.say("staff_invite", name=name, date=invite.expires_at.date().isoformat(),
+                       link=invite_link(self.bot_username, invite.code))

@@ -1,0 +1,44 @@
+"""What the core says back: `Reply` (a chat message or a button notice) and its buttons.
+
+Replies are Telegram HTML with every user or knowledge-base text escaped; `as_replies`
+splits a long text under Telegram's 4,096-character limit (buttons on the last part).
+Both the patient flows (bot/core/flows/) and the staff desk (bot/core/desk.py) return these;
+bot/telegram/delivery.py and the terminal demo turn them into sends or prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.formatting import split_html
+
+Button = tuple[str, str]  # (label, callback_data)
+Buttons = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One thing to say: a chat message (to the user, or to `to_chat`) or a button notice.
+
+    `notice` replies are the short text shown when a button is pressed (answerCallbackQuery),
+    not chat messages. Staff-side extras (bot/core/desk.py): `photo` / `document` send a Telegram
+    file id with `text` as caption, `reply_to` threads under a message of `to_chat`, and
+    `card_for` asks the sender to record the sent message as a card of that report.
+    """
+
+    text: str
+    buttons: Buttons = ()
+    to_chat: int | None = None
+    notice: bool = False
+    photo: str | None = None
+    document: str | None = None
+    reply_to: int | None = None
+    card_for: int | None = None
+    card_kind: str = "card"
+
+
+def as_replies(text: str, buttons: Buttons = ()) -> list[Reply]:
+    """Already-safe HTML as replies, split under Telegram's limit (buttons on the last part)."""
+    parts = split_html(text) or [""]
+    return [Reply(part, buttons if i == len(parts) - 1 else ())
+            for i, part in enumerate(parts)]
