@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from knowledge.advisor import Clinic
+from scheduler.clinic_hours import OpeningHours, parse_closed_dates, parse_week
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///aftercare.db"
 DEFAULT_BOT_API_URL = "https://api.telegram.org/bot"
@@ -45,7 +46,14 @@ EXAMPLES: dict[str, str] = {
     "AFTERCARE_HTTP_PORT": "AFTERCARE_HTTP_PORT=8080  (0 turns /healthz, /readyz, /metrics off)",
     "AFTERCARE_LOG_FORMAT": "AFTERCARE_LOG_FORMAT=json  (or plain)",
     "AFTERCARE_RETENTION_DAYS": "AFTERCARE_RETENTION_DAYS=730",
+    # clinic hours (scheduler/clinic_hours.py)
+    "AFTERCARE_OPENING_HOURS": "AFTERCARE_OPENING_HOURS=mon-fri 09:00-17:30; sat 10:00-14:00",
+    "AFTERCARE_CLOSED_DATES": "AFTERCARE_CLOSED_DATES=2026-12-25,2026-12-26",
+    "AFTERCARE_OUT_OF_HOURS_CONTACT": "AFTERCARE_OUT_OF_HOURS_CONTACT=NHS 111",
+    "AFTERCARE_ONCALL_IDS": "AFTERCARE_ONCALL_IDS=11111111",
+    "AFTERCARE_URGENT_REPLY_TARGET_MINUTES": "AFTERCARE_URGENT_REPLY_TARGET_MINUTES=60",
 }
+_LISTED = frozenset({"AFTERCARE_OPENING_HOURS", "AFTERCARE_CLOSED_DATES"})  # one line per item
 
 
 class ConfigError(Exception):
@@ -87,9 +95,19 @@ class Settings(BaseSettings):
     http_listen: str = Field("0.0.0.0", alias="AFTERCARE_HTTP_LISTEN")
     log_format: Literal["plain", "json"] = Field("plain", alias="AFTERCARE_LOG_FORMAT")
     retention_days: int | None = Field(None, alias="AFTERCARE_RETENTION_DAYS", ge=1)
+    # --- clinic hours: honest promises about when someone reads an alert ------------------
+    opening_hours: str | None = Field(None, alias="AFTERCARE_OPENING_HOURS")
+    closed_dates: Annotated[frozenset[date], NoDecode] = Field(frozenset(),
+                                                             alias="AFTERCARE_CLOSED_DATES")
+    out_of_hours_contact: str | None = Field(None, alias="AFTERCARE_OUT_OF_HOURS_CONTACT")
+    oncall_ids: Annotated[frozenset[int], NoDecode] = Field(frozenset(),
+                                                            alias="AFTERCARE_ONCALL_IDS")
+    urgent_reply_target_minutes: int | None = Field(
+        None, alias="AFTERCARE_URGENT_REPLY_TARGET_MINUTES", ge=1, le=7 * 24 * 60)
 
     @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", "bot_username",
-                     "staff_chat_id", "retention_days", mode="before")
+                     "staff_chat_id", "retention_days", "opening_hours", "out_of_hours_contact",
+                     "urgent_reply_target_minutes", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -101,7 +119,7 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a bot token (digits, a colon, then letters)")
         return SecretStr(value.get_secret_value().strip()) if value is not None else None
 
-    @field_validator("staff_ids", mode="before")
+    @field_validator("staff_ids", "oncall_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -112,6 +130,26 @@ class Settings(BaseSettings):
                                  "comma-separated)")
             return frozenset(int(p) for p in parts)
         return value
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _hours_shape(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_week(value)  # HoursError (a ValueError): one line per mistake
+            return value.strip()
+        return value
+
+    @field_validator("closed_dates", mode="before")
+    @classmethod
+    def _split_dates(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_closed_dates(value)
+        return value
+
+    @field_validator("out_of_hours_contact")
+    @classmethod
+    def _contact_shape(cls, value: str | None) -> str | None:
+        return value.strip() if value is not None else None
 
     @field_validator("timezone")
     @classmethod
@@ -169,6 +207,17 @@ class Settings(BaseSettings):
                              "is set")
         return self
 
+    @model_validator(mode="after")
+    def _oncall_needs_hours_and_staff(self) -> Settings:
+        if self.oncall_ids and not self.opening_hours:
+            raise ValueError("AFTERCARE_OPENING_HOURS is required when AFTERCARE_ONCALL_IDS is "
+                             "set (on call means outside opening hours)")
+        strangers = sorted(self.oncall_ids - self.staff_ids)
+        if strangers:
+            raise ValueError("AFTERCARE_ONCALL_IDS lists " + ", ".join(map(str, strangers))
+                             + ", not in AFTERCARE_STAFF_IDS (only staff may act on cards)")
+        return self
+
     # --- derived values ---------------------------------------------------------------
     @property
     def token(self) -> str | None:
@@ -203,15 +252,31 @@ class Settings(BaseSettings):
         return Clinic(name=self.clinic_name, contact=self.clinic_contact,
                       emergency=self.emergency_number)
 
+    def hours(self) -> OpeningHours | None:
+        """The clinic's opening hours in its time zone (None when not configured: then no
+        reply names an opening time and nothing is sent to on-call staff)."""
+        if not self.opening_hours:
+            return None
+        return OpeningHours(parse_week(self.opening_hours), self.tz, self.closed_dates)
+
     def is_staff(self, user_id: int) -> bool:
         """True for a Telegram user listed in AFTERCARE_STAFF_IDS."""
         return user_id in self.staff_ids
 
 
-def _describe(error: dict[str, Any]) -> str:
-    """One line for one pydantic error: variable, problem, example."""
+def _describe(error: dict[str, Any]) -> list[str]:
+    """Lines for one pydantic error: variable, problem, example (one line per mistake when
+    the value lists several, as opening hours and closed dates may)."""
     loc = [str(part) for part in error.get("loc", ()) if part != "__root__"]
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if loc and loc[0] in _LISTED:
+        example = EXAMPLES[loc[0]]
+        return [f"{loc[0]}: {line} (example: {example})" for line in message.splitlines()]
+    return [_describe_one(loc, message, error)]
+
+
+def _describe_one(loc: list[str], message: str, error: dict[str, Any]) -> str:
+    """One line for one pydantic error: variable, problem, example."""
     if not loc:  # model-level rule; the message names the variables
         name = message.split(" ", 1)[0]
         example = EXAMPLES.get(name, "")
@@ -232,7 +297,7 @@ def load_settings(env_file: str | None = ".env", **overrides: Any) -> Settings:
     try:
         return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
-        raise ConfigError([_describe(dict(e)) for e in exc.errors()]) from None
+        raise ConfigError([line for e in exc.errors() for line in _describe(dict(e))]) from None
 
 
 def clinic_from_env() -> Clinic:
