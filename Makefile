@@ -1,11 +1,11 @@
 # Aftercare: `make run` starts the product (terminal demo when no bot token is set),
-# `make test` runs the whole test suite. Both create and fill .venv on first use.
+# `make test` runs `make lint` (ruff + mypy), then the whole test suite. Both create and fill .venv on first use.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test bench check clean
+.PHONY: run demo test lint bench check clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
@@ -20,7 +20,11 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/aftercare demo
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: $(STAMP) lint
 	$(BIN)/python -m pytest tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
 
 bench: $(STAMP)

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import telegram
 from telegram.request import HTTPXRequest
 
+from bot.telegram.sender import TelegramSender
 from scheduler.careplan import load_careplan
 from scheduler.dispatcher import Dispatcher, DispatcherConfig
 from scheduler.manager import CheckinManager
 from scheduler.sql import SqlConnector
-from bot.telegram.sender import TelegramSender
 from storage.db import Database
 from tests.fake_telegram import FakeTelegram
 
@@ -68,7 +69,7 @@ def plant(path: Path, patients: range, rows_per_patient: int, due: datetime,
             ((p, p, due.date().isoformat(), now) for p in patients))
         every = max(1, round(1 / due_fraction)) if due_fraction else 0
 
-        def rows():  # type: ignore[no-untyped-def]
+        def rows() -> Iterator[tuple[object, ...]]:
             for p in patients:
                 for k in range(rows_per_patient):
                     is_due = every and (p * rows_per_patient + k) % every == 0

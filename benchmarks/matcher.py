@@ -16,8 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
+
+Item = dict[str, Any]
+Runner = Callable[[Any, list[Item]], tuple[list[str | None], float]]
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,7 +53,7 @@ class Figures:
     ms_per_question: float
 
 
-def eval_items() -> list[dict]:
+def eval_items() -> list[dict[str, Any]]:
     items = yaml.safe_load(EVAL_FILE.read_text(encoding="utf-8"))
     return [item for item in items if item["expect"] != "smalltalk"]
 
@@ -92,7 +96,7 @@ def sized_kb(real: KnowledgeBase, size: int, rng: random.Random) -> KnowledgeBas
     return KnowledgeBase(tuple(trimmed))
 
 
-def run_matcher(kb: KnowledgeBase, items: list[dict]) -> tuple[list[str | None], float]:
+def run_matcher(kb: KnowledgeBase, items: list[dict[str, Any]]) -> tuple[list[str | None], float]:
     matcher = Matcher(kb)
     start = time.perf_counter()
     predictions = []
@@ -102,7 +106,7 @@ def run_matcher(kb: KnowledgeBase, items: list[dict]) -> tuple[list[str | None],
     return predictions, time.perf_counter() - start
 
 
-def run_difflib(kb: KnowledgeBase, items: list[dict]) -> tuple[list[str | None], float]:
+def run_difflib(kb: KnowledgeBase, items: list[dict[str, Any]]) -> tuple[list[str | None], float]:
     """Baseline: closest example question by difflib (cutoff 0.6), its entry is the answer."""
     owner: dict[str, str] = {}
     for entry in kb.entries:
@@ -117,24 +121,25 @@ def run_difflib(kb: KnowledgeBase, items: list[dict]) -> tuple[list[str | None],
     return predictions, time.perf_counter() - start
 
 
-def accuracy(items: list[dict], predictions: list[str | None]) -> float:
+def accuracy(items: list[dict[str, Any]], predictions: list[str | None]) -> float:
     """Share of items handled right: the expected entry answered, or out-of-scope not answered."""
     right = 0
-    for item, predicted in zip(items, predictions):
+    for item, predicted in zip(items, predictions, strict=True):
         expect = None if item["expect"] == "abstain" else item["expect"]
         right += predicted == expect
     return right / len(items)
 
 
-def measure(name: str, runner: Callable, kb: KnowledgeBase, items: list[dict],
+def measure(name: str, runner: Runner, kb: KnowledgeBase, items: list[dict[str, Any]],
             size: int) -> Figures:
     predictions, seconds = runner(kb, items)
     figures = Figures(size, accuracy(items, predictions), 1000 * seconds / len(items))
-    print(f"  {name:<10} accuracy {figures.accuracy:6.1%}   {figures.ms_per_question:9.3f} ms/question")
+    print(f"  {name:<10} accuracy {figures.accuracy:6.1%}   "
+          f"{figures.ms_per_question:9.3f} ms/question")
     return figures
 
 
-def pipeline_accuracy(items: list[dict]) -> float:
+def pipeline_accuracy(items: list[dict[str, Any]]) -> float:
     """Accuracy of the whole advisor (scope guard, small talk, matcher) on the real KB."""
     advisor = Advisor.load(PACKAGED_KB)
     right = 0

@@ -41,8 +41,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram.app import build_application, running
 from bot.config import load_settings
+from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
 from storage import Database
 
@@ -152,16 +152,18 @@ async def main(updates: int, users: int, rounds: int) -> None:
         with tempfile.TemporaryDirectory() as folder:
             for number in range(rounds):
                 echo_rates.append(await bench_echo(fake, updates, users))
-                full_rates.append(await bench_full(fake, updates, users, Path(folder) / str(number)))
+                full_rates.append(
+                    await bench_full(fake, updates, users, Path(folder) / str(number)))
         violations = fake.control("counts")["violations"]
     finally:
         fake.stop()
-    for number, (echo, full) in enumerate(zip(echo_rates, full_rates), start=1):
+    for number, (echo, full) in enumerate(zip(echo_rates, full_rates, strict=True), start=1):
         print(f"round {number}: echo {echo.wall:7.1f}/s  aftercare {full.wall:7.1f}/s  "
               f"ratio {full.wall / echo.wall:.2f}   (per CPU second: {echo.cpu:7.1f} vs "
               f"{full.cpu:7.1f}, ratio {full.cpu / echo.cpu:.2f})")
-    wall = statistics.median(full.wall / echo.wall for full, echo in zip(full_rates, echo_rates))
-    cpu = statistics.median(full.cpu / echo.cpu for full, echo in zip(full_rates, echo_rates))
+    pairs = list(zip(full_rates, echo_rates, strict=True))
+    wall = statistics.median(full.wall / echo.wall for full, echo in pairs)
+    cpu = statistics.median(full.cpu / echo.cpu for full, echo in pairs)
     print(f"bare PTB echo bot : {statistics.median(r.wall for r in echo_rates):8.1f} updates/s")
     print(f"Aftercare bot     : {statistics.median(r.wall for r in full_rates):8.1f} updates/s "
           f"({updates} updates from {users} patients per round)")

@@ -288,8 +288,8 @@ def _describe_one(loc: list[str], message: str, error: dict[str, Any]) -> str:
         problem = f"{name}={value}: {message}"
     else:
         problem = f"{name}: {message}"
-    example = EXAMPLES.get(name)
-    return problem + (f" (example: {example})" if example else "")
+    hint = EXAMPLES.get(name)
+    return problem + (f" (example: {hint})" if hint else "")
 
 
 def load_settings(env_file: str | None = ".env", **overrides: Any) -> Settings:

@@ -51,7 +51,8 @@ def load_scope(path: Path = PACKAGED_SCOPE) -> ScopeGuard:
         raise KBError([Problem(str(path), 1, "file must have a 'categories' list")])
     problems: list[Problem] = []
     categories = [
-        _category(item, line, str(path), problems) for item, line in zip(raw, raw.item_lines)
+        _category(item, line, str(path), problems)
+        for item, line in zip(raw, raw.item_lines, strict=True)
     ]
     if problems:
         raise KBError(problems)
@@ -67,7 +68,7 @@ def _category(item: object, line: int, path: str, problems: list[Problem]) -> Sc
         problems.append(Problem(path, item.line_of("patterns"), "'patterns' must be a list"))
         return None
     compiled: list[re.Pattern[str]] = []
-    for pattern, pattern_line in zip(patterns, patterns.item_lines):
+    for pattern, pattern_line in zip(patterns, patterns.item_lines, strict=True):
         try:
             compiled.append(re.compile(str(pattern)))
         except re.error as exc:

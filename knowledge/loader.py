@@ -50,7 +50,7 @@ def _parse_windows(raw: Any, line: int, out: ProblemCollector) -> tuple[DayWindo
         out.add(line, "answer.days must be a non-empty list of {from, to, text} windows")
         return ()
     windows: list[tuple[DayWindow, int]] = []
-    for item, item_line in zip(raw, raw.item_lines):
+    for item, item_line in zip(raw, raw.item_lines, strict=True):
         window = _parse_window(item, item_line, out)
         if window is not None:
             windows.append((window, item_line))
@@ -126,7 +126,7 @@ def _parse_strings(raw: Any, line: int, what: str, out: ProblemCollector) -> tup
         out.add(line, f"{what} must be a list of strings")
         return ()
     items: list[str] = []
-    for item, item_line in zip(raw, raw.item_lines):
+    for item, item_line in zip(raw, raw.item_lines, strict=True):
         text = _text(item) if not isinstance(item, (int, float)) else str(item)
         if text is None:
             out.add(item_line, f"empty item in {what}")
@@ -181,7 +181,7 @@ def parse_file(path: Path) -> tuple[list[Entry], list[Problem], dict[str, list[i
     entries: list[Entry] = []
     question_lines: dict[str, list[int]] = {}
     raw_entries: LineList = data["entries"]
-    for raw, line in zip(raw_entries, raw_entries.item_lines):
+    for raw, line in zip(raw_entries, raw_entries.item_lines, strict=True):
         entry = _parse_entry(raw, line, out)
         if entry is not None:
             entries.append(entry)

@@ -687,7 +687,7 @@ class _RulesParser:
     def string(self, node: yaml.Node, what: str) -> str:
         if not isinstance(node, yaml.ScalarNode) or node.tag != _STR_TAG or not node.value.strip():
             self.fail(node, f"{what} must be non-empty text")
-        return node.value
+        return str(node.value)
 
     def integer(self, node: yaml.Node, what: str) -> int:
         if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:int":

@@ -152,7 +152,7 @@ def _parse_choice(node: Any, where: str, out: ProblemCollector) -> Choice | None
     reply = _text(node, "reply", MAX_REPLY, where, out)
     action_value = node.get("action")
     try:
-        action = Action(action_value)
+        action = Action(str(action_value))
     except ValueError:
         out.add(_line(node, "action"), f"{where}: unknown action {action_value!r} (use one "
                                        f"of {', '.join(a.value for a in Action)})")

@@ -402,7 +402,7 @@ class Dispatcher:
             stats.retried += 1
 
     def _backoff(self, attempts: int) -> dt.timedelta:
-        delay = self.config.backoff_base * (2 ** max(0, attempts - 1))
+        delay = self.config.backoff_base * (1 << max(0, attempts - 1))
         return min(delay, self.config.backoff_cap)
 
     def _pause(self, seconds: float, stats: TickStats) -> None:

@@ -18,13 +18,14 @@ Rules:
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, Executable, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +33,7 @@ from scheduler.careplan import Action, CarePlan, QuietHours, Step, StepKind
 from scheduler.timing import Due, plan_due, spread_offset
 from storage.models import CheckIn, CheckinStatus, Patient, TreatmentSession
 from storage.repo import Clock, utcnow
+from storage.results import affected
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +116,11 @@ class CheckinManager:
                         patient.timezone)
             return self.default_tz
 
-    def _insert(self, values: list[dict[str, object]]) -> object:
-        dialect = postgresql if self._dialect == "postgresql" else sqlite
-        return dialect.insert(CheckIn).values(values).on_conflict_do_nothing(
+    def _insert(self, values: list[dict[str, object]]) -> Executable:
+        if self._dialect == "postgresql":
+            return postgresql.insert(CheckIn).values(values).on_conflict_do_nothing(
+                index_elements=["session_id", "step"])
+        return sqlite.insert(CheckIn).values(values).on_conflict_do_nothing(
             index_elements=["session_id", "step"])
 
     async def _sync(self, s: AsyncSession, session: TreatmentSession, patient: Patient,
@@ -230,7 +234,7 @@ class CheckinManager:
                 CheckIn.session_id == session_id, CheckIn.status.in_(OPEN))
                 .values(status=S.CANCELLED.value, last_error="session cancelled",
                         updated_at=now))
-            return int(result.rowcount)
+            return affected(result)
 
     async def replan_patient(self, patient_id: int, now: dt.datetime | None = None) -> int:
         """Re-plan every open row of a patient (after a zone change, or on linking)."""
@@ -273,7 +277,7 @@ class CheckinManager:
             result = await s.execute(update(CheckIn).where(
                 CheckIn.patient_id == patient_id, CheckIn.status == S.PENDING.value)
                 .values(status=S.PAUSED.value, paused_reason=PAUSED_BY_PATIENT, updated_at=now))
-            return int(result.rowcount)
+            return affected(result)
 
     async def resume_patient(self, patient_id: int, now: dt.datetime | None = None) -> int:
         """/resume: clear the flag; rows held by /stop go back to the queue (or are cancelled
@@ -285,14 +289,14 @@ class CheckinManager:
             return await self._unhold(s, CheckIn.patient_id == patient_id, PAUSED_BY_PATIENT,
                                       "paused by the patient until after its time", now)
 
-    async def _unhold(self, s: AsyncSession, scope: object, reason: str, late: str,
+    async def _unhold(self, s: AsyncSession, scope: ColumnElement[bool], reason: str, late: str,
                       now: dt.datetime) -> int:
         held = and_(scope, CheckIn.status == S.PAUSED.value, CheckIn.paused_reason == reason)
         await s.execute(update(CheckIn).where(held, CheckIn.deliver_until <= now).values(
             status=S.CANCELLED.value, last_error=late, paused_reason=None, updated_at=now))
         result = await s.execute(update(CheckIn).where(held).values(
             status=S.PENDING.value, paused_reason=None, updated_at=now))
-        return int(result.rowcount)
+        return affected(result)
 
     async def hold_for_report(self, session_id: int | None, report_id: int,
                               now: dt.datetime | None = None) -> int:
@@ -305,9 +309,9 @@ class CheckinManager:
                 CheckIn.session_id == session_id, CheckIn.status == S.PENDING.value)
                 .values(status=S.PAUSED.value, paused_reason=report_hold(report_id),
                         updated_at=now))
-        log.info("session %d: %d check-in(s) held by report %d", session_id, result.rowcount,
+        log.info("session %d: %d check-in(s) held by report %d", session_id, affected(result),
                  report_id)
-        return int(result.rowcount)
+        return affected(result)
 
     async def release_report_hold(self, report_id: int, now: dt.datetime | None = None) -> int:
         """Staff resolved the report: its held check-ins resume (or are cancelled if late);
@@ -382,7 +386,7 @@ class CheckinManager:
 
     async def needs_attention(self, since: dt.datetime, now: dt.datetime | None = None,
                               unanswered_after: dt.timedelta = dt.timedelta(hours=24)
-                              ) -> tuple[list[CheckinInfo], list[CheckinInfo]]:
+                              ) -> tuple[builtins.list[CheckinInfo], builtins.list[CheckinInfo]]:
         """(failed or expired since `since`, sent but unanswered for `unanswered_after`)."""
         now = now or self.clock()
         base = select(CheckIn, Patient.name).join(Patient, Patient.id == CheckIn.patient_id)

@@ -14,6 +14,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import SendPause
+from storage.results import affected
 
 log = logging.getLogger(__name__)
 ROW = 1
@@ -37,7 +38,7 @@ class SharedPause:
                 update(SendPause).where(SendPause.id == ROW, or_(
                     SendPause.paused_until.is_(None), SendPause.paused_until < until))
                 .values(paused_until=until, updated_at=now))
-            if result.rowcount:
+            if affected(result):
                 return
             exists = await s.scalar(select(SendPause.id).where(SendPause.id == ROW))
             if exists is None:  # the row was deleted by hand: put it back

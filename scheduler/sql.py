@@ -25,6 +25,7 @@ from sqlalchemy import Select, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import CheckIn, CheckinStatus, Patient
+from storage.results import affected
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class SqlConnector:
     async def _update(self, *conditions: Any, values: dict[str, Any]) -> int:
         async with self.sessions.begin() as s:
             result = await s.execute(update(T).where(*conditions).values(**values))
-            return int(result.rowcount)
+            return affected(result)
 
     async def expire_overdue(self, now: dt.datetime) -> int:
         """Pending rows past their delivery window become expired (never sent late)."""
@@ -123,8 +124,8 @@ class SqlConnector:
             stale = await s.execute(
                 update(T).where(T.c.status == S.CLAIMED.value, T.c.lease_until <= now)
                 .values(status=S.PENDING.value, lease_until=None, updated_at=now))
-            if stale.rowcount:
-                log.warning("%d check-in lease(s) ran out: back in the queue", stale.rowcount)
+            if affected(stale):
+                log.warning("%d check-in lease(s) ran out: back in the queue", affected(stale))
             rows = (await s.execute(
                 update(T)
                 .where(T.c.id.in_(_due_ids(now, limit, self.skip_locked)))
@@ -133,8 +134,14 @@ class SqlConnector:
                 .returning(T.c.id, T.c.session_id, T.c.patient_id, T.c.step, T.c.day_offset,
                            T.c.attempts, T.c.due_at, T.c.deliver_until))).all()
             patients = await self._patients(s, {r.patient_id for r in rows})
-        claimed = [ClaimedCheckin(*row, *patients.get(row.patient_id, (None, False, False)))
-                   for row in rows]
+        claimed = []
+        for row in rows:
+            chat_id, active, paused = patients.get(row.patient_id, (None, False, False))
+            claimed.append(ClaimedCheckin(
+                id=row.id, session_id=row.session_id, patient_id=row.patient_id, step=row.step,
+                day_offset=row.day_offset, attempts=row.attempts, due_at=row.due_at,
+                deliver_until=row.deliver_until, chat_id=chat_id, patient_active=active,
+                patient_paused=paused))
         return sorted(claimed, key=lambda c: (c.due_at, c.id))
 
     @staticmethod
@@ -193,7 +200,7 @@ class SqlConnector:
             result = await s.execute(update(T).where(_mine(checkin_id, worker)).values(
                 status=S.PAUSED.value, paused_reason=reason, lease_until=None, updated_at=now,
                 attempts=T.c.attempts - 1))
-            return bool(result.rowcount)
+            return bool(affected(result))
 
     async def deactivate_patient(self, patient_id: int, reason: str, now: dt.datetime) -> int:
         """Mark the patient inactive and cancel their open check-ins; returns rows cancelled."""
@@ -205,8 +212,8 @@ class SqlConnector:
                 .values(status=S.CANCELLED.value, last_error=f"patient unreachable: {reason}",
                         updated_at=now))
         log.warning("patient %d unreachable (%s): %d check-in(s) cancelled", patient_id, reason,
-                    result.rowcount)
-        return int(result.rowcount)
+                    affected(result))
+        return affected(result)
 
     async def release_all_claims(self, now: dt.datetime) -> int:
         """Return every claimed row to the queue (start-up of the only dispatcher)."""

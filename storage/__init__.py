@@ -1,4 +1,7 @@
-"""Storage: SQLAlchemy models, database sessions and Alembic migrations shared by scheduler and bot."""
+"""Storage: SQLAlchemy models, database sessions and Alembic migrations.
+
+Shared by scheduler and bot.
+"""
 
 from storage.db import Database, make_engine, make_sessionmaker
 from storage.migrate import current_revision, head_revision, upgrade_database

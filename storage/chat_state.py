@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.context_cache import CACHE_KEY
 from storage.models import ChatState
+from storage.results import affected
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ class ChatStateStore:
         async with self.sessions.begin() as s:
             result = await s.execute(stmt)
         self._forget_cached(telegram_id)
-        return bool(result.rowcount)
+        return bool(affected(result))
 
     def _forget_cached(self, telegram_id: int) -> None:
         """States are part of the cached per-message read: drop this user's entry only
@@ -158,7 +159,7 @@ class ChatStateStore:
         async with self.sessions.begin() as s:
             result = await s.execute(
                 delete(ChatState).where(ChatState.expires_at <= self._now(now)))
-        count = int(result.rowcount or 0)
+        count = affected(result)
         if count:
             log.info("deleted %d expired conversation state(s)", count)
         return count

@@ -3,8 +3,8 @@
 That read is the one query every chat message needs, and a patient usually sends several
 messages in a row. Entries live ``ttl`` seconds. Any transaction of this process that writes
 the ``patients``, ``treatment_sessions``, ``reports`` or ``chat_state`` tables through a
-session of the ``Database`` empties the cache when it commits (the events on ``TrackedSession``), so this
-process never answers from data it has itself changed; changes made by other processes (the
+session of the ``Database`` empties the cache when it commits (the events on ``TrackedSession``), so
+this process never answers from data it has itself changed; changes made by other processes (the
 CLI, another replica) are seen within ``ttl`` seconds.
 """
 

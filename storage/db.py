@@ -67,7 +67,10 @@ def make_engine(
     connect_args: Mapping[str, Any] | None = None,
     sqlite_foreign_keys: bool = True,
 ) -> AsyncEngine:
-    """Create an async engine; SQLite gets foreign keys and WAL, PostgreSQL an optional search_path."""
+    """Create an async engine.
+
+    SQLite gets foreign keys and WAL, PostgreSQL an optional search_path.
+    """
     args: dict[str, Any] = dict(connect_args or {})
     parsed = _split_search_path(make_url(url), args)
     engine = create_async_engine(parsed, connect_args=args, pool_pre_ping=not is_sqlite(parsed))
@@ -102,7 +105,7 @@ class Database:
         *,
         connect_args: Mapping[str, Any] | None = None,
     ) -> Database:
-        """Open the database at `url`, applying pending migrations first unless `migrate` is False."""
+        """Open the database at `url`; apply pending migrations first unless `migrate` is False."""
         from storage.migrate import upgrade_database, upgrade_engine
 
         engine = make_engine(url, connect_args=connect_args)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -127,6 +129,10 @@ class Base(DeclarativeBase):
     """Declarative base carrying the constraint naming convention used by migrations."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # every model here is mapped to a real table (no joined/abstract mappings): Core SQL on
+    # `Model.__table__` gets the Table type (insert/update/delete accept it).
+    if TYPE_CHECKING:
+        __table__: ClassVar[Table]
 
 
 class Patient(Base):

@@ -43,6 +43,7 @@ from storage.models import (
     Urgency,
     UTCDateTime,
 )
+from storage.results import affected
 
 log = logging.getLogger(__name__)
 
@@ -232,11 +233,11 @@ def _report_info(row: Report, patient: Patient) -> ReportInfo:
     )
 
 
-def _by_telegram(telegram_id: int) -> Select[tuple[Patient]]:
+def _by_telegram(telegram_id: int) -> Select[Patient]:
     return select(Patient).where(Patient.telegram_id == telegram_id)
 
 
-def _latest_session_query(patient_id: int) -> Select[tuple[TreatmentSession]]:
+def _latest_session_query(patient_id: int) -> Select[TreatmentSession]:
     return (
         select(TreatmentSession)
         .where(TreatmentSession.patient_id == patient_id, TreatmentSession.cancelled_at.is_(None))
@@ -351,7 +352,7 @@ class Repository:
         cached = cache.get(telegram_id) if cache is not None else None
         if cached is not None:
             if not self.shared:
-                return cached  # type: ignore[no-any-return]
+                return cached
             states = await ChatStateStore(self.sessions).get_many(telegram_id, PATIENT_KINDS, now)
             return PatientContext(cached.patient, cached.session, states)
         async with self.sessions.kw["bind"].connect() as conn:
@@ -445,7 +446,7 @@ class Repository:
                 .where(Patient.telegram_id == telegram_id)
                 .values(checkins_paused=paused)
             )
-            return bool(result.rowcount)
+            return bool(affected(result))
 
     async def mark_inactive(
         self,
@@ -467,8 +468,8 @@ class Repository:
             result = await s.execute(
                 update(Patient).where(condition).values(active=False, inactive_reason=reason.value)
             )
-        log.info("marked %d patient(s) inactive: %s", result.rowcount, reason.value)
-        return int(result.rowcount)
+        log.info("marked %d patient(s) inactive: %s", affected(result), reason.value)
+        return affected(result)
 
     async def reactivate(self, telegram_id: int) -> bool:
         """Resume messaging a patient (e.g. they wrote again after blocking); False if unknown."""
@@ -478,7 +479,7 @@ class Repository:
                 .where(Patient.telegram_id == telegram_id)
                 .values(active=True, inactive_reason=None)
             )
-            return bool(result.rowcount)
+            return bool(affected(result))
 
     async def active_patients(self) -> list[PatientInfo]:
         """Consenting, active patients linked to a Telegram chat (check-in candidates)."""
@@ -545,7 +546,7 @@ class Repository:
                 .where(TreatmentSession.id == session_id, TreatmentSession.cancelled_at.is_(None))
                 .values(cancelled_at=self._now(now))
             )
-            return bool(result.rowcount)
+            return bool(affected(result))
 
     async def latest_session(self, patient_id: int) -> SessionInfo | None:
         """The not-cancelled session with the greatest date, or None."""
@@ -888,7 +889,7 @@ class Repository:
         conversation states in ``chat_state``); False if there was no patient row."""
         async with self.sessions.begin() as s:
             result = await s.execute(delete(Patient).where(Patient.telegram_id == telegram_id))
-            erased = bool(result.rowcount)
+            erased = bool(affected(result))
             await s.execute(delete(ChatState).where(ChatState.telegram_id == telegram_id))
         if erased:
             log.info("erased a patient record on request")

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import Message, Patient, Report, ReportStatus, TreatmentSession
+from storage.results import affected
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -61,11 +62,11 @@ async def purge_expired(sessions: async_sessionmaker[AsyncSession], days: int,
         ids = await expired_patients(s, days, now)
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start:start + CHUNK]
-            messages += int((await s.execute(
-                delete(Message).where(Message.patient_id.in_(chunk)))).rowcount)
-            reports += int((await s.execute(
+            messages += affected(await s.execute(
+                delete(Message).where(Message.patient_id.in_(chunk))))
+            reports += affected(await s.execute(
                 delete(Report).where(Report.patient_id.in_(chunk),
-                                     Report.status == ReportStatus.RESOLVED.value))).rowcount)
+                                     Report.status == ReportStatus.RESOLVED.value)))
     result = PurgeResult(len(ids), messages, reports)
     if messages or reports:
         log.info("retention (%d days): deleted %d message(s) and %d report(s)", days,

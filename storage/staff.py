@@ -34,6 +34,7 @@ from storage.models import (
     Urgency,
 )
 from storage.repo import Clock, utcnow
+from storage.results import affected
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ class StaffStore:
                 .where(Report.id == report_id, Report.status == ReportStatus.OPEN.value,
                        or_(Report.reposted_at.is_(None), Report.reposted_at <= now - wait))
                 .values(reposted_at=now))
-            return result.rowcount == 1
+            return affected(result) == 1
 
     # --- audit and photos ---------------------------------------------------------------
     async def record(self, report_id: int | None, actor: int | None, action: ReportAction,
@@ -292,7 +293,7 @@ class StaffStore:
                 update(Report).where(Report.id == report_id,
                                      or_(Report.urgency.is_(None), Report.urgency.in_(weaker)))
                 .values(urgency=urgency))
-            return bool(result.rowcount)
+            return bool(affected(result))
 
     # --- transitions ----------------------------------------------------------------------
     async def _transition(self, report_id: int, allowed: Iterable[ReportStatus],
@@ -304,7 +305,7 @@ class StaffStore:
                 update(Report)
                 .where(Report.id == report_id, Report.status.in_([a.value for a in allowed]))
                 .values(**values))
-            ok = result.rowcount == 1
+            ok = affected(result) == 1
             if ok:
                 s.add(ReportActionRow(report_id=report_id, actor_telegram_id=actor,
                                       action=action.value, note=note, created_at=now))

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bot.telegram.app import build_application, running
 from bot.config import Settings, load_settings
 from bot.core.conversation import Conversation
+from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor, Clinic
 from storage import Database, Repository
 from tests.fake_telegram import FakeTelegram

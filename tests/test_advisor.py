@@ -26,7 +26,8 @@ def test_makeup_depends_on_the_recovery_day(advisor: Advisor) -> None:
     assert {a.topic for a in (day0, day1, day3, unknown)} == {"makeup"}
     assert "day 0" in day0.answer and "skip all makeup" in day0.answer
     assert "It's day 1 since your treatment" in day1.answer and "mineral" in day1.answer.lower()
-    assert "It's day 3 since your treatment" in day3.answer and "usual makeup is fine" in day3.answer
+    assert "It's day 3 since your treatment" in day3.answer
+    assert "usual makeup is fine" in day3.answer
     assert "depends" in unknown.answer and "It's day" not in unknown.answer
 
 

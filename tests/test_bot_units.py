@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.cli.demo import parse_advance
 from bot.config import ConfigError, load_settings
 from bot.core.dates import DateProblem, check_session_date, parse_date
-from bot.cli.demo import parse_advance
 from bot.core.formatting import split_html, utf16_len
 from scheduler.days import recovery_day
 

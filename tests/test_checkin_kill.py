@@ -92,12 +92,12 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
         fake_server: str, tmp_path: Path) -> None:
     database = tmp_path / "kill.db"
     planted = await plant_burst(database, BURST)
-    slow = {"AFTERCARE_CHECKIN_RATE": "10", "AFTERCARE_CHECKIN_BATCH": str(BATCH)}
     async with aiohttp.ClientSession() as session:
         control = CheckinControl(session, fake_server)
         # every send takes 0.3 s at the fake: requests are in flight when the kill lands
         await control.post("fail", {"method": "sendMessage", "delay": 0.3, "times": 10_000})
-        bot = start_bot(fake_server, database, tmp_path, **slow)
+        bot = start_bot(fake_server, database, tmp_path, AFTERCARE_CHECKIN_RATE="10",
+                        AFTERCARE_CHECKIN_BATCH=str(BATCH))
         try:
             await control.wait_until(lambda sent: len(sent) >= 15, 25, "before the kill")
             bot.send_signal(signal.SIGKILL)
@@ -111,7 +111,8 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
         before_restart = await control.checkins_sent()
         assert 15 <= len(before_restart) < BURST  # killed mid-burst
 
-        bot = start_bot(fake_server, database, tmp_path, **slow)
+        bot = start_bot(fake_server, database, tmp_path, AFTERCARE_CHECKIN_RATE="10",
+                        AFTERCARE_CHECKIN_BATCH=str(BATCH))
         try:
             sent = await control.wait_until(
                 lambda got: {checkin_id_of(m) for m in got} >= set(planted), 30,
@@ -125,7 +126,8 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
     per_checkin = Counter(checkin_id_of(m) for m in sent)
     assert set(per_checkin) == set(planted)  # every check-in arrived ...
     for message in sent:  # ... in its own patient's chat
-        assert message["chat_id"] == planted[checkin_id_of(message)]
+        checkin_id = checkin_id_of(message)
+        assert checkin_id is not None and message["chat_id"] == planted[checkin_id]
     duplicates = sum(per_checkin.values()) - len(planted)
     assert duplicates <= BATCH, per_checkin  # only rows in flight at the kill can repeat
     assert violations == []

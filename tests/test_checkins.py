@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.careplan import CarePlan, QuietHours, load_careplan
+from scheduler.careplan import CarePlan, QuietHours, Step, load_careplan
 from scheduler.service import CheckinService, daily_summary
 from scheduler.sql import SqlConnector
 from scheduler.timing import plan_due
@@ -41,7 +41,7 @@ def plan() -> CarePlan:
     return dataclasses.replace(load_careplan(), spread_minutes=0)
 
 
-def step(day: int, at: time) -> object:
+def step(day: int, at: time) -> Step:
     base = plan().step("day1")
     assert base is not None
     return dataclasses.replace(base, day=day, time=at)
@@ -332,7 +332,7 @@ async def test_triage_report_holds_checkins_until_staff_resolve_it(
     rows = await service.manager.list(patient_id=pid)  # still held, now by the /stop
     assert {(r.status, r.paused_reason) for r in rows} == {("paused", "patient")}
     await service.resume(pid)
-    rows = {r.step: r.status for r in await service.manager.list(patient_id=pid)}
-    assert rows["day1"] == "cancelled"  # its evening passed while held: never sent late
-    assert rows["day2"] == rows["day3"] == rows["day7"] == "pending"  # day 2: still today
+    status = {r.step: r.status for r in await service.manager.list(patient_id=pid)}
+    assert status["day1"] == "cancelled"  # its evening passed while held: never sent late
+    assert status["day2"] == status["day3"] == status["day7"] == "pending"  # day 2: still today
     assert await service.report_resolved(report.id) == 0  # resolving twice changes nothing

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.config import load_settings
 from bot.cli.demo import run_demo
+from bot.config import load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,6 +12,7 @@ import pytest
 import telegram
 from telegram.request import HTTPXRequest
 
+from bot.telegram.sender import TelegramSender
 from scheduler.careplan import load_careplan
 from scheduler.dispatcher import (
     ChatUnreachable,
@@ -23,7 +24,6 @@ from scheduler.dispatcher import (
     TransientError,
 )
 from scheduler.memory import MemoryConnector, MemoryRow
-from bot.telegram.sender import TelegramSender
 from storage.models import InactiveReason
 
 TOKEN = "123456:TEST-token-for-fake"

@@ -38,8 +38,8 @@ def hadolint() -> str:
 
 
 def test_dockerfile_passes_hadolint() -> None:
-    result = subprocess.run([hadolint(), "--no-color", str(DOCKERFILE)], capture_output=True, check=False,
-                            text=True, timeout=60)
+    result = subprocess.run([hadolint(), "--no-color", str(DOCKERFILE)], capture_output=True,
+                            check=False, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -117,8 +117,8 @@ def test_installed_wheel_checks_a_mounted_kb_and_care_plan(installed: Path,
                         text=True, cwd=tmp_path, env=env, timeout=60)
     assert ok.returncode == 0 and str(kb) in ok.stdout, ok.stdout + ok.stderr
     careplan.write_text("steps: nonsense\n")  # the mounted care plan is the one checked
-    broken = subprocess.run([installed / "aftercare", "kb", "check"], capture_output=True, check=False,
-                            text=True, cwd=tmp_path, env=env, timeout=60)
+    broken = subprocess.run([installed / "aftercare", "kb", "check"], capture_output=True,
+                            check=False, text=True, cwd=tmp_path, env=env, timeout=60)
     assert broken.returncode == 1 and "careplan.yaml" in broken.stdout + broken.stderr
 
 
@@ -128,7 +128,8 @@ def test_healthcheck_command_passes_against_a_running_bot(
     check = healthcheck_command()
     command = [str(installed / check[0]), *check[1:]]
     env = clean_env(AFTERCARE_HTTP_PORT=str(port))
-    assert subprocess.run(command, env=env, capture_output=True, check=False, timeout=30).returncode != 0
+    before = subprocess.run(command, env=env, capture_output=True, check=False, timeout=30)
+    assert before.returncode != 0
     bot_env = clean_env(TELEGRAM_BOT_TOKEN="123:abcdef", AFTERCARE_BOT_API_URL=f"{fake_server}/bot",
                         AFTERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'd.db'}",
                         AFTERCARE_HTTP_PORT=str(port), AFTERCARE_HTTP_LISTEN="127.0.0.1")

@@ -96,7 +96,8 @@ def test_plain_empty_answer(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("windows", "reason"), [
     ("{from: 0, to: 1, text: a}\n        - {from: 1, text: b}", "overlap"),
-    ("{from: 0, to: 1, text: a}\n        - {from: 4, text: b}", "gap between day windows: days 2-3"),
+    ("{from: 0, to: 1, text: a}\n        - {from: 4, text: b}",
+     "gap between day windows: days 2-3"),
     ("{from: 1, text: a}", "must start at day 0"),
     ("{from: 0, to: 5, text: a}", "must be open-ended"),
     ("{from: 0, to: -1, text: a}", "'to' must be a whole number"),

@@ -18,8 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.ops.logs import Redactor, setup_logging
 from bot.ops.http import Metrics, OpsServer, Readiness
+from bot.ops.logs import Redactor, setup_logging
 from scheduler.careplan import load_careplan
 from scheduler.dispatcher import Dispatcher, DispatcherConfig, OutgoingCheckin
 from scheduler.sql import SqlConnector
@@ -34,7 +34,7 @@ USER = 4711  # the user `Control.say` writes as
 
 def start(root: str, tmp_path: Path, port: int, **extra: str) -> subprocess.Popen[str]:
     """`aftercare run` with its ops endpoints on `port`."""
-    return start_bot(root, tmp_path / "ops.db", tmp_path, token=TOKEN,
+    return start_bot(root, tmp_path / "ops.db", tmp_path, token=TOKEN, stdout=subprocess.PIPE,
                      AFTERCARE_HTTP_PORT=str(port), AFTERCARE_HTTP_LISTEN="127.0.0.1", **extra)
 
 

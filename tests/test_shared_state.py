@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram.app import build_application, running
 from bot.config import load_settings
 from bot.core.conversation import Conversation, Reply
 from bot.core.desk import StaffDesk
+from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
 from storage import Database
 from storage.chat_state import ChatStateStore, StateKind

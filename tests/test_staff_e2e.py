@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from bot.telegram.app import build_application, running
 from bot.config import Settings, load_settings
 from bot.core.conversation import Conversation
+from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor, Clinic
 from storage import Database, Repository
 from storage.staff import StaffStore

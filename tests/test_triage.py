@@ -474,7 +474,8 @@ MALFORMED = [
         "duplicate sign id",
     ),
     (
-        "  - id: pus\n    tier: urgent\n    rule: pus\n    days: {from: 5, to: 2}\n    patterns: [pus]\n",
+        "  - id: pus\n    tier: urgent\n    rule: pus\n    days: {from: 5, to: 2}\n"
+        "    patterns: [pus]\n",
         "days:",
         "before days.from",
     ),

@@ -25,7 +25,8 @@ def _when(value: str) -> dt.datetime:
 
 def add_checkins_command(commands: Any) -> argparse.ArgumentParser:
     """Register the ``checkins`` sub-command on an argparse sub-parsers object."""
-    parser = commands.add_parser("checkins", help="list scheduled check-ins (staff)")
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "checkins", help="list scheduled check-ins (staff)")
     parser.add_argument("--status", action="append", choices=[s.value for s in CheckinStatus],
                         help="only this status (repeatable)")
     parser.add_argument("--patient", type=int, help="only this patient id")

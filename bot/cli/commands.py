@@ -41,8 +41,8 @@ def cmd_run(args: argparse.Namespace) -> int:
               "(example: TELEGRAM_BOT_TOKEN=123456789:AAE...), or try `aftercare demo`",
               file=sys.stderr)
         return 2
-    from bot.telegram.app import serve
     from bot.ops.logs import setup_logging
+    from bot.telegram.app import serve
     from scheduler.guard import DispatcherLockError
 
     setup_logging(settings.log_format, secrets=(settings.token,),

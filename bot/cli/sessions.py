@@ -10,9 +10,15 @@ import argparse
 import asyncio
 import datetime as dt
 import sys
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from scheduler.manager import CheckinManager
+    from storage import Database
+    from storage.repo import Repository
 from scheduler.days import local_today, recovery_day
 
 
@@ -30,7 +36,8 @@ def add_session_commands(session_commands: Any, date_type: Any) -> None:
     cancel.set_defaults(handler=cmd_session_cancel)
 
 
-def _run(args: argparse.Namespace, action: Any) -> int:
+def _run(args: argparse.Namespace,
+         action: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]) -> int:
     from bot.cli.commands import settings_with_date
 
     settings = settings_with_date("--date", getattr(args, "date", None))
@@ -119,17 +126,18 @@ class _ManagerScope:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db: Any = None
+        self.db: Database | None = None
 
-    async def __aenter__(self) -> tuple[Any, Any]:
+    async def __aenter__(self) -> tuple[CheckinManager, Repository]:
         from scheduler.careplan import load_careplan
         from scheduler.manager import CheckinManager
         from storage import Database
 
-        self.db = await Database.connect(self.settings.database_url)
-        manager = CheckinManager(self.db.sessions, load_careplan(), self.settings.timezone,
+        self.db = db = await Database.connect(self.settings.database_url)
+        manager = CheckinManager(db.sessions, load_careplan(), self.settings.timezone,
                                  clock=lambda: dt.datetime.now(dt.UTC))
-        return manager, self.db.repository()
+        return manager, db.repository()
 
     async def __aexit__(self, *_: object) -> None:
-        await self.db.close()
+        if self.db is not None:
+            await self.db.close()

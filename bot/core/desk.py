@@ -219,7 +219,8 @@ def export_csv(rows: Sequence[tuple[StaffReport, list[ActionInfo]]]) -> str:
                 report.reason or "", report.taken_by or "", when(report.taken_at),
                 report.resolved_by or "", when(report.resolved_at),
                 report.resolution_note or ""]
-        for action in actions or [None]:
+        each: list[ActionInfo | None] = [*actions] or [None]
+        for action in each:
             tail = (["", "", "", ""] if action is None else
                     [when(action.created_at), action.action, action.actor_telegram_id or "",
                      action.note or ""])

@@ -1,1 +1,4 @@
-"""The Telegram layer: python-telegram-bot application, handlers, delivery, sender, polling leader. The only place that imports telegram."""
+"""The Telegram layer: python-telegram-bot application, handlers, delivery, sender, polling leader.
+
+The only place that imports telegram.
+"""

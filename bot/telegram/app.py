@@ -157,9 +157,9 @@ def build_application(settings: Settings, db: Database, advisor: Advisor,
 def attach_checkins(app: AnyApplication, settings: Settings, clock: Clock = utcnow) -> None:
     """Plug the check-in scheduler in: the conversation plans rows, the JobQueue is the clock
     that wakes the dispatcher (nothing is stored in it), and staff get a daily summary."""
+    from bot.telegram.sender import TelegramSender
     from scheduler.careplan import load_careplan
     from scheduler.service import CheckinService
-    from bot.telegram.sender import TelegramSender
 
     conversation: Conversation = app.bot_data["conversation"]
     service = CheckinService(conversation.repo, load_careplan(), settings.timezone, clock=clock)
@@ -272,8 +272,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    from bot.telegram.leader import migration_lock
     from bot.ops.http import operations
+    from bot.telegram.leader import migration_lock
 
     advisor = Advisor.load(None, settings.clinic())  # bad data files stop us before the database
     from scheduler.careplan import load_careplan

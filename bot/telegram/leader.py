@@ -152,10 +152,8 @@ class ConfirmingPoller:
         task, self._task = self._task, None
         if not self._handling:
             task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(task, timeout)
-        except (asyncio.CancelledError, TimeoutError):
-            pass
         log.info("long polling stopped")
 
     async def _loop(self) -> None:

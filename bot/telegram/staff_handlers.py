@@ -2,8 +2,8 @@
 
 `attach_staff(app, settings, clock)` creates the `StaffDesk` (bot/core/desk.py), plugs it into the
 conversation, registers its handlers in group -1 (before the patient handlers of
-bot/telegram/handlers.py, which still get every update the desk does not take) and a JobQueue job that
-re-posts emergency/urgent cards nobody took in time (every replica runs it; each re-post is
+bot/telegram/handlers.py, which still get every update the desk does not take) and a JobQueue job
+that re-posts emergency/urgent cards nobody took in time (every replica runs it; each re-post is
 claimed in the database, so exactly one replica posts it), and one that deletes expired
 conversation states (storage/chat_state.py) so their texts do not outlive their time.
 
@@ -33,9 +33,9 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.core.conversation import Clock, Conversation, Reply
+from bot.core.desk import StaffDesk
 from bot.telegram.delivery import deliver
 from bot.telegram.handlers import conversation_of, parse_command, send_replies
-from bot.core.desk import StaffDesk
 from storage import utcnow
 from storage.staff import StaffStore
 

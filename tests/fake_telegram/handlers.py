@@ -10,6 +10,7 @@ based on their documented return type.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import time
@@ -233,10 +234,8 @@ class ApiHandlers:
             if updates or remaining <= 0:
                 return updates
             self.state.new_update.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.state.new_update.wait(), remaining)
-            except TimeoutError:
-                pass
 
     async def set_webhook(self, params: dict[str, Any]) -> Any:
         self.state.webhook_url = str(params["url"])

@@ -118,7 +118,7 @@ def _convert_union(
             return _convert(type_name, value, path, files)
         except ParamError as exc:
             errors.append(exc)
-    object_errors = [e for e, t in zip(errors, types) if t not in PRIMITIVES]
+    object_errors = [e for e, t in zip(errors, types, strict=False) if t not in PRIMITIVES]
     raise (object_errors or errors)[0]
 
 
@@ -197,7 +197,7 @@ def _convert_array(
 def _convert_object(
     type_name: str, value: Any, path: str, files: dict[str, UploadedFile]
 ) -> dict[str, Any]:
-    obj = _maybe_json(value, path, dict)
+    obj: dict[str, Any] = _maybe_json(value, path, dict)
     type_spec = load_spec()["types"][type_name]
     subtypes: list[str] = type_spec.get("subtypes", [])
     if subtypes:
@@ -239,7 +239,8 @@ def _convert_abstract(
         and _discriminators(sub)
     ]
     candidates = matching or subtypes
-    return _convert_union(candidates, obj, path, files)
+    converted: dict[str, Any] = _convert_union(candidates, obj, path, files)
+    return converted
 
 
 def _extra_object_checks(type_name: str, obj: dict[str, Any], path: str) -> None:
