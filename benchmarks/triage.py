@@ -19,12 +19,14 @@ Prints figures; it never fails on them.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import resource
 import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +45,11 @@ _RANK = {tier: rank for rank, tier in enumerate(TIERS)}
 def _configurations() -> list[str]:
     """"rules" and one "rules+NAME" per second detector the product offers."""
     sys.path.insert(0, str(ROOT))
-    try:
-        from knowledge.detectors import DETECTORS
+    try:  # imported by name: the module may not exist in this version of the product
+        detectors = importlib.import_module("knowledge.detectors").DETECTORS
     except ImportError:  # no second detector in this version of the product
         return ["rules"]
-    return ["rules", *(f"rules+{name}" for name in DETECTORS)]
+    return ["rules", *(f"rules+{name}" for name in detectors)]
 
 
 def _build(config: str) -> Any:
@@ -55,12 +57,13 @@ def _build(config: str) -> Any:
     sys.path.insert(0, str(ROOT))
     from knowledge.advisor import Advisor
 
+    load: Callable[..., Any] = Advisor.load  # its options differ between versions
     if config == "rules":
         try:
-            return Advisor.load(second_detector=None)
+            return load(second_detector=None)
         except TypeError:  # a version of the product without a second detector
-            return Advisor.load()
-    return Advisor.load(second_detector=config.split("+", 1)[1])
+            return load()
+    return load(second_detector=config.split("+", 1)[1])
 
 
 def predicted_tier(advice: Any) -> str:
@@ -106,7 +109,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def score(items: list[dict[str, Any]], predictions: list[dict[str, Any]]) -> dict[str, Any]:
-    pairs = [(item, pred["tier"]) for item, pred in zip(items, predictions)]
+    pairs = [(item, pred["tier"]) for item, pred in zip(items, predictions, strict=True)]
     by_tier: dict[str, list[str]] = defaultdict(list)
     for item, tier in pairs:
         by_tier[item["expect"]].append(tier)
@@ -145,15 +148,16 @@ def score(items: list[dict[str, Any]], predictions: list[dict[str, Any]]) -> dic
         )
         if missed:
             misses[item.get("kind", "?")].append(
-                f"[{expect}->{tier}, day {item.get('day')}, {item.get('lang', 'en')}] {item['text']}")
+                f"[{expect}->{tier}, day {item.get('day')}, {item.get('lang', 'en')}] "
+                f"{item['text']}")
     return {"rows": rows, "confusion": confusion, "misses": misses}
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
-    lines = ["  " + "  ".join(str(h).ljust(w) for h, w in zip(headers, widths))]
+    lines = ["  " + "  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True))]
     for row in rows:
-        lines.append("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+        lines.append("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)))
     return "\n".join(lines)
 
 

@@ -14,8 +14,8 @@ LONDON = ZoneInfo("Europe/London")
 HOURS = "mon-fri 09:00-17:30; sat 10:00-14:00"
 
 
-def london(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON)  # type: ignore[misc]
+def london(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=LONDON)
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def test_the_check_finds_any_attributes() -> None:
 
 # Wired after construction; they go when the composition root (bot/compose.py, issue 12) builds
 # the conversation with its collaborators. Delete entries as they disappear (checked below).
-KNOWN = {"bot/core/conversation.py self.checkins", "bot/core/conversation.py self.staff"}
+KNOWN = {"bot/core/flows/base.py self.checkins", "bot/core/flows/base.py self.staff"}
 
 
 def test_no_product_attribute_is_typed_any() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.core.conversation import Conversation, Reply
 from bot.core.desk import StaffDesk, export_csv, group_questions
 from knowledge.advisor import Advisor
@@ -108,6 +108,7 @@ async def test_refusals_are_audited_and_forged_data_is_checked(desk: StaffDesk) 
     (forged,) = await desk.staff_callback(ANN, "Ann", STAFF_CHAT, 800, f"st:take:{other}")
     assert "does not belong" in forged.text
     # an ex-staff member (removed from AFTERCARE_STAFF_IDS) is refused at once
+    assert isinstance(desk.settings, Settings)
     desk.settings = desk.settings.model_copy(update={"staff_ids": frozenset({BO})})
     assert "staff only" in (await desk.staff_callback(ANN, "Ann", STAFF_CHAT, 800,
                                                       f"st:take:{mine}"))[0].text

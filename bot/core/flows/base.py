@@ -35,9 +35,14 @@ STATE_TTL = dt.timedelta(hours=1)  # a typed date / zone awaited, the question t
 class BotSettings(Protocol):
     """What the conversation needs from `bot.config.Settings`."""
 
-    staff_chat_id: int | None
-    invite_ttl: dt.timedelta
-    bot_username: str | None
+    @property
+    def staff_chat_id(self) -> int | None: ...
+
+    @property
+    def invite_ttl(self) -> dt.timedelta: ...
+
+    @property
+    def bot_username(self) -> str | None: ...
 
     @property
     def tz(self) -> ZoneInfo: ...

@@ -26,7 +26,7 @@ class TimeZoneFlow:
         current = kit.tz(patient).key
         keep = kit.messages.label("tz_keep").format(zone=current)
         common = [(city_label(z), f"tz:set:{z}") for z in offered_zones(current)]
-        rows = [((keep, "tz:keep"),)]
+        rows: list[tuple[tuple[str, str], ...]] = [((keep, "tz:keep"),)]
         rows += [tuple(common[i:i + 3]) for i in range(0, len(common), 3)]
         rows.append((kit.button("tz_other", "tz:other"),))
         question = kit.messages.render("timezone_prompt", zone=current)
