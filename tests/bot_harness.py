@@ -58,6 +58,7 @@ class BotHarness:
         self.conversation = conversation
         self.repo: Repository = conversation.repo
         self.clock = clock
+        self.app: Any = None  # the running Application (set by `running_bot`)
 
     def texts(self, chat_id: int) -> list[str]:
         return [m["text"] for m in self.fake.sent_messages(chat_id)]
@@ -115,16 +116,19 @@ def bot_settings(fake: FakeTelegram, tmp_path: Path, **extra: Any) -> Settings:
         AFTERCARE_CLINIC_CONTACT=CLINIC.contact, **extra)
 
 
-async def running_bot(fake_telegram: FakeTelegram, tmp_path: Path,
-                      advisor: Advisor) -> AsyncIterator[BotHarness]:
-    """The bot as ``aftercare run`` starts it, talking to `fake_telegram`."""
+async def running_bot(fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advisor,
+                      start: dt.datetime = START, **extra: Any) -> AsyncIterator[BotHarness]:
+    """The bot as ``aftercare run`` starts it, talking to `fake_telegram` (`extra`: more
+    settings, by variable name)."""
     fake_telegram.handlers.max_poll_wait = 0.1  # quick shutdown: long polls end within 0.1 s
-    settings = bot_settings(fake_telegram, tmp_path)
-    clock = MutableClock(START)
+    settings = bot_settings(fake_telegram, tmp_path, **extra)
+    clock = MutableClock(start)
     db = await Database.connect(settings.database_url)
     app = build_application(settings, db, advisor, clock=clock)
     try:
         async with running(app, settings):
-            yield BotHarness(fake_telegram, app.bot_data["conversation"], clock)
+            harness = BotHarness(fake_telegram, app.bot_data["conversation"], clock)
+            harness.app = app
+            yield harness
     finally:
         await db.close()

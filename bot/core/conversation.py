@@ -248,7 +248,9 @@ class Conversation:
         return await handler(user_id)
 
     async def _help(self, user_id: int) -> list[Reply]:
-        replies = self.say("help", commands=self.command_list())
+        text = self.messages.render("help", commands=self.command_list())
+        hours = self.kit.availability.help_lines()  # when the team reads messages
+        replies = self.html(text + "\n\n" + hours if hours else text)
         if self.settings.is_staff(user_id):
             replies += self.html(self.command_list(staff=True))
         return replies

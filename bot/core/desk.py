@@ -738,7 +738,9 @@ class StaffDesk:
         replies: list[Reply] = []
         if urgency:
             replies += conversation.html(html.escape(advice.answer, quote=False))
-        replies += conversation.html(self.text("patient_sent", id=report.id))
+        kind = "urgent" if urgency == Urgency.URGENT.value else "report"
+        status = conversation.kit.when_read(kind, ctx.patient, id=report.id)
+        replies += conversation.html(self.text("patient_sent", status=status))
         return replies + conversation.notify_staff(report)
 
     async def _thread(self, user_id: int, report: StaffReport, text: str) -> list[Reply]:
@@ -752,7 +754,11 @@ class StaffDesk:
         if advice.escalate and advice.urgency:
             await self.store.raise_urgency(report.id, advice.urgency)
             flag = advice.urgency.upper() + " "
-            replies += conversation.html(html.escape(advice.answer, quote=False))
+            answer = html.escape(advice.answer, quote=False)
+            if advice.urgency == Urgency.URGENT.value:  # emergency advice: as it is
+                patient = await conversation.repo.get_patient(user_id)
+                answer += "\n\n" + conversation.kit.when_read("urgent", patient)
+            replies += conversation.html(answer)
         else:
             replies += conversation.html(self.text("patient_threaded", id=report.id))
         if self.staff_chat is not None:

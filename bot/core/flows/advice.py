@@ -19,6 +19,7 @@ from bot.core.flows.base import STATE_TTL, FlowKit, TurnContext
 from bot.core.replies import Button, Buttons, Reply
 from knowledge.advisor import Advice, Advisor
 from storage import Direction, ReportKind
+from storage.models import Urgency
 
 MAX_CALLBACK_DATA = 64
 MAX_REMEMBERED_USERS = 10_000  # questions of users without consent, kept in memory only
@@ -72,8 +73,10 @@ class AdviceFlow:
                 (Direction.IN, text, topic_of(advice.topic), advice.kind),
                 (Direction.OUT, advice.answer, topic_of(advice.topic), None),
             ], now=kit.clock())
-        return kit.html(html.escape(advice.answer, quote=False),
-                        self._buttons(advice)) + replies
+        answer = html.escape(advice.answer, quote=False)
+        if advice.escalate and advice.urgency == Urgency.URGENT.value:  # emergency: as it is
+            answer += "\n\n" + kit.when_read("urgent", ctx.patient)
+        return kit.html(answer, self._buttons(advice)) + replies
 
     def _buttons(self, advice: Advice) -> Buttons:
         rows: list[tuple[Button, ...]] = []
@@ -127,4 +130,6 @@ class AdviceFlow:
         report = await kit.repo.create_report(user_id, ReportKind.QUESTION, question,
                                               day=day, now=kit.clock())
         await kit.update_state(user_id, last_question=None, last_day=None, handed_off=True)
-        return kit.say("handoff_sent") + self.alerts.notify(report)
+        patient = await kit.repo.get_patient(user_id)
+        return (kit.say("handoff_sent", status=kit.when_read("handoff", patient))
+                + self.alerts.notify(report))

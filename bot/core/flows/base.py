@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.availability import Availability, Kind
 from bot.core.logbook import MessageLog
-from bot.core.messages import Messages
+from bot.core.messages import Messages, Trusted
 from bot.core.replies import Button, Buttons, Reply, as_replies
 from scheduler.days import local_today, recovery_day
 from storage import PatientInfo, Repository, SessionInfo
@@ -112,6 +113,7 @@ class FlowKit:
         self.chat_states = ChatStateStore(repo.sessions)
         self.checkins: Any = None  # scheduler.service.CheckinService, set by bot/telegram/app.py
         self.staff: Any = None  # bot.core.desk.StaffDesk: report cards, threads, /report
+        self.availability = Availability(settings, messages, clock)  # opening hours, on call
 
     # --- texts ---------------------------------------------------------------------------
     def say(self, key: str, buttons: Buttons = (), **values: Any) -> list[Reply]:
@@ -171,6 +173,11 @@ class FlowKit:
             except (ZoneInfoNotFoundError, ValueError):
                 log.warning("patient %d has an unknown time zone", patient.id)
         return self.settings.tz
+
+    def when_read(self, kind: Kind, patient: PatientInfo | None, **values: Any) -> Trusted:
+        """When a person will read it (clinic hours), in the patient's time zone: HTML."""
+        own = patient is not None and bool(patient.timezone)
+        return Trusted(self.availability.status(kind, self.tz(patient), own, **values))
 
     def today(self, patient: PatientInfo | None) -> dt.date:
         """Today's date in the patient's time zone (or the clinic's)."""
