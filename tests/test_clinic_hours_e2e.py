@@ -29,8 +29,8 @@ HOURS = {"AFTERCARE_OPENING_HOURS": "mon-fri 09:00-17:30; sat 10:00-14:00",
          "AFTERCARE_URGENT_REPLY_TARGET_MINUTES": "60"}
 
 
-def london(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)  # type: ignore[misc]
+def london(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=LONDON).astimezone(dt.UTC)
 
 
 # (when, what the urgent reply must say), in time order (the clock only moves forward)

@@ -738,8 +738,8 @@ class StaffDesk:
         replies: list[Reply] = []
         if urgency:
             replies += conversation.html(html.escape(advice.answer, quote=False))
-        kind = "urgent" if urgency == Urgency.URGENT.value else "report"
-        status = conversation.kit.when_read(kind, ctx.patient, id=report.id)
+        status = conversation.kit.when_read(
+            "urgent" if urgency == Urgency.URGENT.value else "report", ctx.patient, id=report.id)
         replies += conversation.html(self.text("patient_sent", status=status))
         return replies + conversation.notify_staff(report)
 
