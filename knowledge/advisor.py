@@ -8,20 +8,25 @@ alerted. It knows nothing about Telegram or databases, so the bot, the terminal 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from knowledge.guards import ScopeGuard, load_scope, smalltalk_kind
+from knowledge.language import Detection
 from knowledge.loader import load_kb
 from knowledge.matcher import Matcher, MatchResult
+from knowledge.multilingual import Multilingual, Reading
 from knowledge.schema import Entry, KnowledgeBase
-from knowledge.text import looks_like_gibberish
+from knowledge.text import FILLER, STOPWORDS, SYNONYMS, looks_like_gibberish
 from knowledge.triage import Triage, TriageDecision, load_triage
 from knowledge.yamlfile import read_yaml
 
 PACKAGED_MESSAGES = Path(__file__).parent / "messages.yaml"
-Kind = Literal["answered", "suggested", "abstained", "escalated", "smalltalk"]
+Kind = Literal["answered", "suggested", "abstained", "escalated", "smalltalk", "foreign"]
+_TIER_RANK = {"emergency": 0, "urgent": 1}
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,17 @@ class Advice:
     routine_review: bool = False
     day: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    language: str = "en"  # ISO 639-1 code of the language the reply is written in
+    detected: Detection | None = None  # the detected language, when not English
 
     @property
     def escalate(self) -> bool:
         return self.urgency is not None
+
+    @property
+    def foreign(self) -> bool:
+        """A message in another language that the bot could not read (no sign recognised)."""
+        return self.kind == "foreign"
 
     def to_json(self) -> dict[str, Any]:
         """The documented ``aftercare ask --json`` object."""
@@ -70,6 +82,7 @@ class Advice:
             "escalate": self.escalate,
             "urgency": self.urgency,
             "suggestions": [s.title for s in self.suggestions],
+            "language": self.detected.code if self.detected else "en",
         }
 
 
@@ -77,19 +90,24 @@ class Advisor:
     """Turns a message and a recovery day into ``Advice``."""
 
     def __init__(self, kb: KnowledgeBase, triage: Triage, scope: ScopeGuard,
-                 messages: dict[str, Any], clinic: Clinic | None = None) -> None:
+                 messages: dict[str, Any], clinic: Clinic | None = None,
+                 languages: Multilingual | None = None) -> None:
         self.kb = kb
         self.matcher = Matcher(kb)
         self.triage = triage
         self.scope = scope
         self.messages = messages
         self.clinic = clinic or Clinic()
+        self.languages = languages
 
     @classmethod
     def load(cls, kb_path: Path | None = None, clinic: Clinic | None = None) -> Advisor:
         """Build from the packaged (or ``AFTERCARE_KB_PATH``) data files."""
-        return cls(load_kb(kb_path), load_triage(), load_scope(), read_yaml(PACKAGED_MESSAGES),
-                   clinic)
+        kb, triage = load_kb(kb_path), load_triage()
+        messages = read_yaml(PACKAGED_MESSAGES)
+        languages = Multilingual.load(triage.signs, english_vocabulary(kb, triage),
+                                      messages.get("languages", {}).get("names", {}))
+        return cls(kb, triage, load_scope(), messages, clinic, languages)
 
     def text(self, key: str, **values: Any) -> str:
         """A message from messages.yaml (dotted key), with the clinic's details filled in."""
@@ -100,9 +118,17 @@ class Advisor:
         return str(node).format(clinic=self.clinic.name, clinic_contact=contact,
                                 emergency=self.clinic.emergency, **values)
 
-    def ask(self, text: str, day: int | None = None) -> Advice:
-        """Triage, then out-of-scope, small talk and the knowledge base, in that order."""
+    def ask(self, text: str, day: int | None = None, language_hint: str | None = None) -> Advice:
+        """Triage, then out-of-scope, small talk and the knowledge base, in that order.
+
+        A message in another language is triaged with that language's sign lexicon too
+        (``knowledge/multilingual.py``) and answered from its templates; ``language_hint`` is
+        the patient's Telegram ``language_code``, a hint only.
+        """
         decision = self.triage.assess(text, day)
+        reading = self.languages.read(text, day, language_hint) if self.languages else None
+        if reading is not None:
+            return self._other_language(reading, decision, day)
         if decision.urgency is not None:
             return self._escalate(decision, day)
         kind = smalltalk_kind(text)
@@ -161,8 +187,69 @@ class Advisor:
         return Advice(self.text(decision.urgency), "escalated", topic=f"red_flag.{decision.sign}",
                       confidence=1.0, urgency=decision.urgency, triage=decision, day=day)
 
+    def language_text(self, language: str, key: str) -> str:
+        """A patient template in ``language`` (``knowledge/languages/``), English when the bot
+        has none for that language; with the clinic's details filled in."""
+        template = self.languages.template(language, key) if self.languages else None
+        if template is None:
+            return self.text(f"languages.{key}") if key in self.messages.get(
+                "languages", {}) else self.text(key)
+        contact = f" ({self.clinic.contact})" if self.clinic.contact else ""
+        return template.format(clinic=self.clinic.name, clinic_contact=contact,
+                               emergency=self.clinic.emergency)
+
+    def language_name(self, code: str) -> str:
+        """The English name of a language for staff ("Spanish")."""
+        return self.languages.name(code) if self.languages else code
+
+    def _other_language(self, reading: Reading, english: TriageDecision,
+                        day: int | None) -> Advice:
+        """A message not in English: the most serious sign either reader found, answered in
+        the patient's language; else small talk, else "I can only read English"."""
+        decision = reading.decision
+        # The English rules cannot see "pas de pus" as a negation: they speak only for a
+        # language the bot has no lexicon for ("pus" or "38.5" in Dutch still raise the alarm).
+        if not reading.detection.supported and english.urgency is not None and (
+                decision.urgency is None
+                or _TIER_RANK[english.urgency] < _TIER_RANK[decision.urgency]):
+            decision = english
+        language = reading.language
+        extra: dict[str, Any] = {"language": reading.detection.code,
+                                 "language_name": self.language_name(reading.detection.code)}
+        if decision.urgency is not None:
+            return Advice(self.language_text(language, decision.urgency), "escalated",
+                          topic=f"red_flag.{decision.sign}", confidence=1.0,
+                          urgency=decision.urgency, triage=decision, day=day, extra=extra,
+                          language=language, detected=reading.detection)
+        if reading.smalltalk:
+            return Advice(self.language_text(language, "smalltalk"), "smalltalk",
+                          topic="smalltalk", confidence=1.0, day=day, extra=extra,
+                          language=language, detected=reading.detection)
+        return Advice(self.language_text(language, "english_only"), "foreign",
+                      offer_handoff=True, day=day, extra=extra, language=language,
+                      detected=reading.detection)
+
     def _with_review(self, advice: Advice, decision: TriageDecision) -> Advice:
         note = self.text("routine_review")
         return Advice(f"{advice.answer}\n\n{note}", advice.kind, topic=advice.topic,
                       confidence=advice.confidence, suggestions=advice.suggestions,
                       triage=decision, offer_handoff=True, routine_review=True, day=advice.day)
+
+
+_PATTERN_ESCAPES = re.compile(r"\\[a-zA-Z]")
+_WORDS = re.compile(r"[a-z]{2,}")
+
+
+def english_vocabulary(kb: KnowledgeBase, triage: Triage) -> set[str]:
+    """Words the bot knows as English: the knowledge base, the triage rules' words and the
+    function words; a Latin-script message made mostly of these is read as English."""
+    words: set[str] = set(STOPWORDS) | set(FILLER) | set(SYNONYMS) | {"i", "a"}
+    texts: list[str] = []
+    for entry in kb.entries:
+        texts += [entry.title, *entry.questions, *entry.keywords, entry.answer.unknown,
+                  *(window.text for window in entry.answer.windows)]
+    patterns: Iterable[Any] = (sign.primary.regex for sign in triage.signs)
+    texts += [_PATTERN_ESCAPES.sub(" ", p.pattern) for p in patterns if p is not None]
+    for text in texts:
+        words.update(_WORDS.findall(text.lower().replace("'", "")))
+    return words

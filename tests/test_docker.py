@@ -150,3 +150,21 @@ def test_healthcheck_command_passes_against_a_running_bot(
     assert result.returncode == 0, result.stderr
     assert ready == 200
     assert proc.returncode == 0, err
+
+
+def test_installed_wheel_reads_other_languages_offline(installed: Path, tmp_path: Path) -> None:
+    """The language files ship in the wheel and the detector's model loads with no network."""
+    code = (
+        "import socket\n"
+        "def refuse(*a, **k):\n"
+        "    raise OSError('network used')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "from knowledge.advisor import Advisor\n"
+        "advice = Advisor.load().ask('se me hinchan los labios', 0)\n"
+        "print(advice.urgency, advice.language)\n"
+    )
+    result = subprocess.run([installed / "python", "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path, env=clean_env(), timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["emergency", "es"]

@@ -99,10 +99,14 @@ def _other_data_problems() -> list[Any]:
     """Problems in the packaged triage rules, scope file and care plan, reported like the KB's."""
     from knowledge.errors import KBError
     from knowledge.guards import load_scope
+    from knowledge.multilingual import load_lexicons
     from knowledge.triage import load_triage
 
+    def lexicons() -> None:  # the other-language sign lexicons and templates
+        load_lexicons(load_triage().signs)
+
     problems: list[Any] = []
-    for loader in (load_scope, load_triage):
+    for loader in (load_scope, load_triage, lexicons):
         try:
             loader()
         except KBError as exc:

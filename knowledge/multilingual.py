@@ -1,0 +1,816 @@
+"""Red flags in other languages: per-language sign lexicons read with tolerant matching.
+
+Each supported language has a data file ``knowledge/languages/<code>.yaml`` with its sign
+lexicon (phrases mapped onto the English sign ids of ``knowledge/triage.yaml``, so tier, day
+window and the rule text staff see come from the English rules), its negation, hedge,
+hypothetical and clause words, chat shorthand, and the patient-facing templates.
+
+How a message is read in one language:
+
+1. fold: Unicode NFKD with accents and diacritics dropped (``hinchazón`` -> ``hinchazon``,
+   ``ё`` -> ``е``, ``ł`` -> ``l``, ``ı`` -> ``i``, ``ß`` -> ``ss``); Arabic loses its short vowels
+   and tatweel, its alef/hamza variants are unified and ``ى``/``ة`` become ``ي``/``ه``; letters
+   typed three or more times are cut to two; Arabic-Indic digits become ASCII.
+2. split into words (with their place in the original text, for the evidence staff see) and
+   clauses (punctuation and the language's ``clause_words``); ``shorthand`` expands chat words
+   ("q" -> "que"), ``hedges`` ("no sé si") become clause breaks so their negation cancels nothing.
+3. each word is compared with the lexicon's words: exactly, as a prefix (``hinch*`` matches
+   ``hinchados``) or, for words of five letters or more, within one edit (a dropped, doubled,
+   swapped or wrong letter: ``respirrar``). Arabic words are also tried without their attached
+   conjunction and article (``والشفايف`` -> ``شفايف``).
+4. a phrase matches when every slot is found in one clause, in any order, within a span of its
+   length plus three words ("la mejilla está más caliente" matches ``mejilla caliente``).
+5. a match is cancelled by a negation word up to four words before it or between its words
+   (unless the phrase contains that word itself: "no puedo respirar"), by a ``negations_after``
+   word just after it ("температуры нет"), by a negative verb form (``negative_suffix``:
+   Turkish ``şişmedi``), by a ``resolved`` word in the clause ("ha bajado"), or by a
+   ``hypothetical`` marker earlier in the clause ("qué hago si ...").
+6. the sign must apply on the recovery day (the English sign's day window); the most serious
+   sign wins, as in English.
+
+Pure logic: the only I/O is reading the data files.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz.distance import OSA
+
+from knowledge.errors import KBError, ProblemCollector
+from knowledge.language import ENGLISH, Detection, LanguageDetector
+from knowledge.triage import EMERGENCY, URGENT, Sign, TriageDecision
+from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
+
+__all__ = [
+    "LANGUAGES_DIR",
+    "ForeignReading",
+    "LanguagePack",
+    "Lexicons",
+    "Multilingual",
+    "Reading",
+    "fold",
+    "load_lexicons",
+]
+
+LANGUAGES_DIR = Path(__file__).parent / "languages"
+FEVER_SIGN = "fever"
+TEMPLATE_KEYS = ("emergency", "urgent", "forwarded", "english_only", "smalltalk")
+_TIER_RANK = {EMERGENCY: 0, URGENT: 1}
+_NEGATION_WINDOW = 4
+_AFTER_WINDOW = 2
+_EXTRA_SPAN = 3
+_MIN_FUZZY = 5
+# "a bit red still" on day 5+ is the guidance's routine review, not strong redness
+_MILD_CANCELS = frozenset(["redness_lasting", "swelling_lasting"])
+
+# ----------------------------------------------------------------------------- folding
+
+_SPECIAL = str.maketrans({
+    "ł": "l", "Ł": "l", "ı": "i", "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "đ": "d",
+    "ى": "ي", "ة": "ه", "ـ": "", "’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'",
+    "٫": ".", "،": ",", "؛": ";", "؟": "?",
+    **{chr(0x0660 + i): str(i) for i in range(10)},
+    **{chr(0x06F0 + i): str(i) for i in range(10)},
+})
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    text = ch.translate(_SPECIAL).lower().translate(_SPECIAL)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fold_with_map(text: str) -> tuple[str, list[int]]:
+    """``fold`` plus, for each folded character, the index of the character it came from."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for index, ch in enumerate(text):
+        for out in _fold_char(ch):
+            if len(chars) >= 2 and out == chars[-1] == chars[-2] and out.isalpha():
+                continue  # letters typed three or more times are cut to two
+            chars.append(out)
+            origin.append(index)
+    return "".join(chars), origin
+
+
+@functools.lru_cache(maxsize=2048)
+def fold(text: str) -> str:
+    """Lowercase with accents, diacritics and Arabic vowel marks removed (see module doc)."""
+    return fold_with_map(text)[0]
+
+
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+(?:'[^\W\d_]+)*", re.UNICODE)
+_CLAUSE_PUNCT = re.compile(r"[.,;:!?¿¡()\[\]\n/\-–—]")
+_SENTENCE_PUNCT = re.compile(r"[.!?\n]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_ELISIONS = frozenset(["l", "j", "d", "m", "n", "s", "t", "c", "qu", "un", "dell", "nell",
+                       "all", "dall", "sull", "quell", "c'", "jusqu", "lorsqu", "puisqu"])
+_ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل")
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    start: int
+    end: int
+    clause: int
+
+
+def _split_word(word: str) -> list[str]:
+    """French/Italian elision ("j'ai" -> "j", "ai"); Ukrainian/other apostrophes are dropped."""
+    if "'" not in word:
+        return [word]
+    head, _, rest = word.partition("'")
+    if head in _ELISIONS and not _CYRILLIC.search(word):
+        return [head, *_split_word(rest)]
+    return [word.replace("'", "")]
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    sign: str
+    slots: tuple[frozenset[int], ...]
+    text: str
+    line: int
+
+
+@dataclass
+class _Vocabulary:
+    """The lexicon's words: exact words, prefix stems and their one-deletion neighbourhoods."""
+
+    literals: list[tuple[str, bool]] = field(default_factory=list)  # (text, is_prefix)
+    ids: dict[tuple[str, bool], int] = field(default_factory=dict)
+    exact: dict[str, int] = field(default_factory=dict)
+    stems: dict[str, list[int]] = field(default_factory=dict)
+    deletions: dict[str, set[int]] = field(default_factory=dict)
+    stem_lengths: set[int] = field(default_factory=set)
+
+    def add(self, text: str, prefix: bool) -> int:
+        key = (text, prefix)
+        if key in self.ids:
+            return self.ids[key]
+        literal_id = len(self.literals)
+        self.literals.append(key)
+        self.ids[key] = literal_id
+        if prefix:
+            self.stems.setdefault(text, []).append(literal_id)
+            self.stem_lengths.add(len(text))
+        else:
+            self.exact[text] = literal_id
+        if len(text) >= _MIN_FUZZY:
+            for variant in _deletions(text):
+                self.deletions.setdefault(variant, set()).add(literal_id)
+        return literal_id
+
+
+def _deletions(word: str) -> set[str]:
+    return {word, *(word[:i] + word[i + 1:] for i in range(len(word)))}
+
+
+@dataclass(frozen=True)
+class LanguagePack:
+    """One language's lexicon, function words and templates (from its data file)."""
+
+    code: str
+    name: str
+    native: str
+    messages: Mapping[str, str]
+    phrases: tuple[_Phrase, ...]
+    vocabulary: _Vocabulary
+    by_literal: Mapping[int, tuple[int, ...]]  # literal id -> phrases that use it
+    negations: frozenset[str]
+    negations_after: frozenset[str]
+    resolved: frozenset[int]
+    hedges: tuple[tuple[frozenset[int], ...], ...]
+    hypothetical: tuple[tuple[frozenset[int], ...], ...]
+    clause_words: frozenset[str]
+    shorthand: Mapping[str, tuple[str, ...]]
+    fever_context: frozenset[int]
+    mild: frozenset[int]
+    smalltalk: frozenset[str]
+    negative_suffix: re.Pattern[str] | None
+    conditional_suffix: re.Pattern[str] | None
+    hypothetical_after: bool
+    path: str
+
+    _cache: dict[str, tuple[frozenset[int], str, bool]] = field(default_factory=dict,
+                                                                 compare=False, repr=False)
+
+    def read_word(self, token: str) -> tuple[frozenset[int], str, bool]:
+        """Lexicon word ids ``token`` stands for (exact, prefix or one edit away), and
+        "negative" or "conditional" when it is only a negative or conditional form of a lexicon
+        stem that the lexicon does not spell out (Turkish "şişmedi", "şişerse"), else "";
+        and whether the word was only recognised one edit away (a typo)."""
+        cached = self._cache.get(token)
+        if cached is None:
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            cached = self._cache[token] = _match_token(self, token)
+        return cached
+
+
+def _variants(pack: LanguagePack, token: str) -> list[str]:
+    if pack.code != "ar":
+        return [token]
+    out = [token]
+    for prefix in _ARABIC_PREFIXES:
+        if token.startswith(prefix) and len(token) - len(prefix) >= 2:
+            out.append(token[len(prefix):])
+    return out
+
+
+def _match_token(pack: LanguagePack, token: str) -> tuple[frozenset[int], str, bool]:
+    vocab = pack.vocabulary
+    found: set[int] = set()
+    negative = conditional = plain = False
+    for form in _variants(pack, token):
+        literal = vocab.exact.get(form)
+        if literal is not None:
+            found.add(literal)
+            plain = True
+        for length in range(1, len(form) + 1):
+            stem_ids = vocab.stems.get(form[:length])
+            if stem_ids:
+                found.update(stem_ids)
+                rest = form[length:]
+                if rest and pack.negative_suffix is not None and pack.negative_suffix.match(rest):
+                    negative = True
+                elif (rest and pack.conditional_suffix is not None
+                      and pack.conditional_suffix.match(rest)):
+                    conditional = True
+                else:
+                    plain = True
+    fuzzy = False
+    if not found and len(token) >= _MIN_FUZZY - 1 and not token.isdigit():
+        found.update(_fuzzy(vocab, token))
+        fuzzy = bool(found)
+    form_kind = "" if plain or not (negative or conditional) else (
+        "negative" if negative else "conditional")
+    return frozenset(found), form_kind, fuzzy
+
+
+def _fuzzy(vocab: _Vocabulary, token: str) -> set[int]:
+    """Lexicon words within one edit of ``token`` (or of one of its prefixes, for stems).
+    The first letter must match: typing slips rarely hit it, and "venute" is not "svenute"."""
+    found: set[int] = set()
+    for variant in _deletions(token):
+        for literal_id in vocab.deletions.get(variant, ()):
+            text, prefix = vocab.literals[literal_id]
+            if not prefix and text[0] == token[0] and OSA.distance(
+                    text, token, score_cutoff=1) <= 1:
+                found.add(literal_id)
+    for length in sorted(vocab.stem_lengths):
+        if length < _MIN_FUZZY:
+            continue
+        for size in (length - 1, length, length + 1):
+            if size > len(token):
+                continue
+            head = token[:size]
+            for variant in _deletions(head):
+                for literal_id in vocab.deletions.get(variant, ()):
+                    text, prefix = vocab.literals[literal_id]
+                    if prefix and len(text) == length and text[0] == head[0] and OSA.distance(
+                            text, head, score_cutoff=1) <= 1:
+                        found.add(literal_id)
+    return found
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class ForeignReading:
+    """What the lexicons found in a message: the decision and the language it was read in."""
+
+    decision: TriageDecision
+    language: str | None  # the language whose lexicon recognised the sign
+
+
+class _Message:
+    """A message prepared for one language: tokens, their lexicon words, clauses, negations."""
+
+    def __init__(self, pack: LanguagePack, raw: str) -> None:
+        self.pack = pack
+        self.raw = raw
+        pieces = self._pieces(raw)
+        read = [pack.read_word(text) for text, _, _, _ in pieces]
+        words = [r[0] for r in read]
+        hedged = self._hedges(words)
+        self.tokens: list[_Token] = []
+        self.words: list[frozenset[int]] = []
+        self.negation: list[bool] = []
+        self.conditional: list[bool] = []
+        self.fuzzy: list[bool] = []
+        clause = 0
+        for i, (text, start, end, breaks) in enumerate(pieces):
+            if breaks or i in hedged:
+                clause += 1
+            if i in hedged:
+                continue
+            self.tokens.append(_Token(text, start, end, clause))
+            self.words.append(words[i])
+            self.negation.append(text in pack.negations or read[i][1] == "negative")
+            self.conditional.append(read[i][1] == "conditional")
+            self.fuzzy.append(read[i][2])
+        self.present: set[int] = set().union(*self.words) if self.words else set()
+
+    def _pieces(self, raw: str) -> list[tuple[str, int, int, bool]]:
+        """(word, start, end in ``raw``, starts a new clause) after shorthand and elision."""
+        pack = self.pack
+        folded, origin = fold_with_map(raw)
+        pieces: list[tuple[str, int, int, bool]] = []
+        last_end = 0
+        pending_break = False
+        for m in _TOKEN.finditer(folded):
+            breaks = pending_break or bool(_CLAUSE_PUNCT.search(folded, last_end, m.start()))
+            pending_break = False
+            last_end = m.end()
+            start, end = origin[m.start()], origin[m.end() - 1] + 1
+            for piece in _split_word(m.group(0)):
+                if piece in pack.clause_words:
+                    pending_break = True
+                    continue
+                for word in pack.shorthand.get(piece, (piece,)):
+                    pieces.append((word, start, end, breaks or pending_break))
+                    breaks = pending_break = False
+        return pieces
+
+    def _hedges(self, words: list[frozenset[int]]) -> set[int]:
+        """Indexes of hedge words ("no sé si"): they break the clause and negate nothing."""
+        hedged: set[int] = set()
+        for hedge in self.pack.hedges:
+            for i in range(len(words) - len(hedge) + 1):
+                if all(words[i + k] & slot for k, slot in enumerate(hedge)):
+                    hedged.update(range(i, i + len(hedge)))
+        return hedged
+
+    def clause_range(self, index: int) -> tuple[int, int]:
+        clause = self.tokens[index].clause
+        start = index
+        while start > 0 and self.tokens[start - 1].clause == clause:
+            start -= 1
+        end = index
+        while end + 1 < len(self.tokens) and self.tokens[end + 1].clause == clause:
+            end += 1
+        return start, end
+
+    def evidence(self, first: int, last: int) -> str:
+        return self.raw[self.tokens[first].start:self.tokens[last].end].strip()
+
+
+def _find(message: _Message, phrase: _Phrase,
+          mild_cancels: bool = False) -> tuple[int, int, set[int]] | None:
+    """The tightest valid placement of ``phrase``: (first, last, matched token indexes)."""
+    positions: list[list[int]] = []
+    for slot in phrase.slots:
+        places = [i for i, words in enumerate(message.words) if words & slot]
+        if not places:
+            return None
+        positions.append(places)
+    limit = len(phrase.slots) + _EXTRA_SPAN
+    best: tuple[int, int, set[int]] | None = None
+    for anchor in positions[0]:
+        clause = message.tokens[anchor].clause
+        chosen = {anchor}
+        chosen_by_slot = [anchor]
+        ok = True
+        for places in positions[1:]:
+            near = [p for p in places if p not in chosen and message.tokens[p].clause == clause
+                    and abs(p - anchor) < limit]
+            if not near:
+                ok = False
+                break
+            pick = min(near, key=lambda p: abs(p - anchor))
+            chosen.add(pick)
+            chosen_by_slot.append(pick)
+        if not ok:
+            continue
+        first, last = min(chosen), max(chosen)
+        if last - first + 1 > limit or not _negations_in_order(message, phrase, chosen_by_slot):
+            continue
+        if _cancelled(message, first, last, chosen):
+            continue
+        if mild_cancels and _has_mild(message, first):
+            continue
+        if best is None or last - first < best[1] - best[0]:
+            best = (first, last, chosen)
+    return best
+
+
+def _typos(message: _Message, chosen: set[int]) -> int:
+    return sum(1 for i in chosen if message.fuzzy[i])
+
+
+def _negations_in_order(message: _Message, phrase: _Phrase, chosen: list[int]) -> bool:
+    """A negation word of the phrase must come before the word that follows it in the phrase
+    ("no puedo respirar", "sangre no para"), so "respiro bien, no ..." is not "no respiro bien"."""
+    for k in range(len(chosen) - 1):
+        if message.tokens[chosen[k]].text in message.pack.negations and chosen[k] > chosen[k + 1]:
+            return False
+    return True
+
+
+def _cancelled(message: _Message, first: int, last: int, chosen: set[int]) -> bool:
+    pack = message.pack
+    clause_start, clause_end = message.clause_range(first)
+    for i in range(max(clause_start, first - _NEGATION_WINDOW), last + 1):
+        if message.negation[i] and i not in chosen:
+            return True
+    for i in chosen:
+        if message.negation[i] and message.tokens[i].text not in pack.negations:
+            return True  # a negative verb form inside the match (Turkish "şişmedi")
+        if message.conditional[i]:
+            return True  # a conditional form: "dudaklarım şişerse" (if my lips swell)
+    for i in range(last + 1, min(clause_end, last + _AFTER_WINDOW) + 1):
+        pair = " ".join(t.text for t in message.tokens[i:min(i + 2, clause_end + 1)])
+        if message.tokens[i].text in pack.negations_after or pair in pack.negations_after:
+            return True
+    for i in range(clause_start, clause_end + 1):
+        if i in chosen or not (message.words[i] & pack.resolved):
+            continue
+        if any(message.negation[j] for j in range(max(clause_start, i - _NEGATION_WINDOW), i)):
+            continue  # "no ha bajado", "no puedo respirar bien": not resolved
+        return True
+    for marker in pack.hypothetical:
+        span = len(marker)
+        stop = clause_end + 1 if pack.hypothetical_after else first
+        for i in range(clause_start, stop - span + 1):
+            if any(i + k in chosen for k in range(span)):
+                continue  # the marker cannot be the match's own words
+            if all(message.words[i + k] & slot for k, slot in enumerate(marker)):
+                return True
+    return False
+
+
+def _has_mild(message: _Message, index: int) -> bool:
+    start, end = message.clause_range(index)
+    return any(message.words[i] & message.pack.mild for i in range(start, end + 1))
+
+
+_READING = re.compile(r"(?<![\d.,])(\d{2,3})(?:[.,](\d))?(?![\d])")
+
+
+def _fever_reading(message: _Message) -> tuple[int, int] | None:
+    """A temperature of 38 C / 100.4 F or more: "38,5" alone, or a whole number near a
+    temperature word ("temperatura 39") or with a degree sign."""
+    pack = message.pack
+    context = [i for i, words in enumerate(message.words) if words & pack.fever_context]
+    degrees = "°" in message.raw
+    for i, token in enumerate(message.tokens):
+        m = _READING.fullmatch(token.text)
+        if not m:
+            continue
+        value = float(f"{m.group(1)}.{m.group(2) or 0}")
+        celsius = 38.0 <= value <= 43.0
+        if not (celsius or 100.4 <= value <= 108.0):
+            continue
+        near = any(abs(i - c) <= 4 for c in context)
+        if not (near or degrees or (celsius and m.group(2) is not None)):
+            continue
+        if any(message.negation[j] for j in range(max(0, i - 3), i)):
+            continue
+        return i, i
+    return None
+
+
+class Lexicons:
+    """Every language pack, and the reading of one message in a list of languages."""
+
+    def __init__(self, packs: Mapping[str, LanguagePack], signs: Mapping[str, Sign]) -> None:
+        self.packs = dict(packs)
+        self.signs = dict(signs)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(self.packs)
+
+    def name(self, code: str) -> str:
+        pack = self.packs.get(code)
+        return pack.name if pack else code
+
+    def template(self, code: str, key: str) -> str | None:
+        pack = self.packs.get(code)
+        return None if pack is None else pack.messages.get(key)
+
+    def is_smalltalk(self, text: str, languages: Iterable[str]) -> str | None:
+        """The language of a greeting or thank-you made only of its small-talk words."""
+        for code in languages:
+            pack = self.packs.get(code)
+            if pack is None:
+                continue
+            words = [w for m in _TOKEN.finditer(fold(text)) for w in _split_word(m.group(0))]
+            if words and all(w in pack.smalltalk for w in words):
+                return code
+        return None
+
+    def assess(self, text: str, day: int | None, languages: Iterable[str]) -> ForeignReading:
+        """The most serious sign found in ``text`` read in each of ``languages``."""
+        # the most serious sign; between languages, the reading that needed fewer typo fixes
+        best: tuple[tuple[int, int], Sign, str, str, list[str]] | None = None
+        for code in languages:
+            pack = self.packs.get(code)
+            if pack is None:
+                continue
+            found = self._read(pack, text, day)
+            for sign, evidence, typos in found:
+                rank = (_TIER_RANK[sign.tier], typos)
+                if best is None or rank < best[0]:
+                    others = best[4] if best is not None else []
+                    if best is not None and best[1].id != sign.id:
+                        others = [best[1].id, *others]
+                    best = (rank, sign, evidence, code, [o for o in others if o != sign.id])
+                elif sign.id != best[1].id and sign.id not in best[4]:
+                    best[4].append(sign.id)
+        if best is None:
+            return ForeignReading(TriageDecision(day=day), None)
+        _, sign, evidence, code, others = best
+        others.sort(key=lambda sign_id: _TIER_RANK[self.signs[sign_id].tier])
+        day_label = "day unknown" if day is None else f"day {day}"
+        decision = TriageDecision(
+            urgency=sign.tier, sign=sign.id, rule=f"{sign.rule} ({day_label})",
+            evidence=evidence, day=day, others=tuple(others))
+        return ForeignReading(decision, code)
+
+    def _read(self, pack: LanguagePack, text: str,
+              day: int | None) -> list[tuple[Sign, str, int]]:
+        message = _Message(pack, text)
+        if not message.tokens:
+            return []
+        candidates: set[int] = set()
+        for literal_id in message.present:
+            candidates.update(pack.by_literal.get(literal_id, ()))
+        found: dict[str, tuple[Sign, str, int]] = {}
+        for index in sorted(candidates):
+            phrase = pack.phrases[index]
+            if phrase.sign in found:
+                continue
+            sign = self.signs[phrase.sign]
+            if not sign.applies_on(day):
+                continue
+            placed = _find(message, phrase, phrase.sign in _MILD_CANCELS)
+            if placed is not None:
+                found[phrase.sign] = (sign, message.evidence(placed[0], placed[1]),
+                                      _typos(message, placed[2]))
+        fever = self.signs.get(FEVER_SIGN)
+        if fever is not None and FEVER_SIGN not in found and fever.applies_on(day):
+            reading = _fever_reading(message)
+            if reading is not None:
+                found[FEVER_SIGN] = (fever, message.evidence(reading[0], reading[1]), 0)
+        return sorted(found.values(), key=lambda item: _TIER_RANK[item[0].tier])
+
+
+# ----------------------------------------------------------------------------- loading
+
+_REQUIRED = {"language", "name", "native", "messages", "negations", "signs"}
+_OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_words",
+             "shorthand", "fever_context", "smalltalk", "negative_suffix", "conditional_suffix",
+             "hypothetical_after", "mild", "note"}
+
+
+def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
+    """Load every ``<code>.yaml`` in ``directory`` (default: the packaged one).
+
+    Raises ``KBError`` listing every problem with file and line (unknown sign ids, review-tier
+    signs, missing templates or placeholders, empty phrases, bad YAML).
+    """
+    by_id = {sign.id: sign for sign in signs}
+    folder = directory or LANGUAGES_DIR
+    packs: dict[str, LanguagePack] = {}
+    problems = []
+    for path in sorted(folder.glob("*.yaml")):
+        out = ProblemCollector(str(path))
+        try:
+            raw = read_yaml(path)
+        except DataFileError as exc:
+            out.add(exc.line, exc.reason)
+            problems.extend(out.problems)
+            continue
+        pack = _parse_pack(raw, path, by_id, out)
+        problems.extend(out.problems)
+        if pack is not None and not out.problems:
+            packs[pack.code] = pack
+    if problems:
+        raise KBError(problems)
+    return Lexicons(packs, by_id)
+
+
+def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
+                out: ProblemCollector) -> LanguagePack | None:
+    if not isinstance(raw, LineDict):
+        out.add(1, "a language file must be a mapping (language, name, native, messages, ...)")
+        return None
+    for key in sorted(_REQUIRED - raw.keys()):
+        out.add(raw.line, f"missing {key!r}")
+    for key in sorted(raw.keys() - _REQUIRED - _OPTIONAL):
+        out.add(raw.line_of(key), f"unknown key {key!r}")
+    if out.problems:
+        return None
+    code = str(raw["language"])
+    if path.stem != code:
+        out.add(raw.line_of("language"), f"language {code!r} does not match the file name")
+    vocab = _Vocabulary()
+
+    def words(key: str) -> list[str]:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
+                                                  for v in value):
+            out.add(raw.line_of(key), f"{key} must be a list of words or phrases (quote words "
+                                      "YAML reads as true/false: 'no', 'yes', 'on', 'off')")
+            return []
+        return [fold(v).strip() for v in value]
+
+    def slots_of(text: str, line: int, what: str) -> tuple[frozenset[int], ...]:
+        slots = []
+        for part in fold(text).split():
+            alternatives = set()
+            for alt in part.split("|"):
+                prefix = alt.endswith("*")
+                word = alt.rstrip("*")
+                if not word:
+                    out.add(line, f"{what}: empty word in {text!r}")
+                    continue
+                if prefix and len(word) < 2:
+                    out.add(line, f"{what}: stem {alt!r} is too short")
+                alternatives.add(vocab.add(word, prefix))
+            slots.append(frozenset(alternatives))
+        if not slots:
+            out.add(line, f"{what}: empty phrase")
+        return tuple(slots)
+
+    def sequences(key: str) -> tuple[tuple[frozenset[int], ...], ...]:
+        if key not in raw:
+            return ()
+        value = raw[key]
+        if not isinstance(value, LineList):
+            out.add(raw.line_of(key), f"{key} must be a list")
+            return ()
+        return tuple(slots_of(str(item), line, key)
+                     for item, line in zip(value, value.item_lines, strict=True))
+
+    messages = raw["messages"]
+    templates: dict[str, str] = {}
+    if not isinstance(messages, LineDict):
+        out.add(raw.line_of("messages"), "messages must be a mapping")
+    else:
+        for key in TEMPLATE_KEYS:
+            text = messages.get(key)
+            if not isinstance(text, str) or not text.strip():
+                out.add(messages.line, f"messages: missing template {key!r}")
+                continue
+            try:
+                text.format(clinic="c", clinic_contact="", emergency="112")
+            except (KeyError, IndexError, ValueError) as exc:
+                out.add(messages.line_of(key), f"messages.{key}: bad placeholder ({exc})")
+            templates[key] = " ".join(text.split())
+        if "emergency" in templates and "{emergency}" not in templates["emergency"]:
+            out.add(messages.line_of("emergency"), "messages.emergency must name {emergency}")
+        if "urgent" in templates and "{clinic}" not in templates["urgent"]:
+            out.add(messages.line_of("urgent"), "messages.urgent must name {clinic}")
+
+    phrases: list[_Phrase] = []
+    sign_map = raw["signs"]
+    if not isinstance(sign_map, LineDict):
+        out.add(raw.line_of("signs"), "signs must map sign ids to lists of phrases")
+    else:
+        for sign_id, items in sign_map.items():
+            line = sign_map.line_of(sign_id)
+            sign = signs.get(str(sign_id))
+            if sign is None:
+                out.add(line, f"unknown sign id {sign_id!r} (not in triage.yaml)")
+                continue
+            if sign.tier not in _TIER_RANK:
+                out.add(line, f"sign {sign_id!r} is {sign.tier}: only emergency and urgent "
+                              "signs are read in other languages")
+                continue
+            if not isinstance(items, LineList) or not items:
+                out.add(line, f"{sign_id}: must be a non-empty list of phrases")
+                continue
+            for item, item_line in zip(items, items.item_lines, strict=True):
+                if not isinstance(item, str) or not item.strip():
+                    out.add(item_line, f"{sign_id}: phrases must be text")
+                    continue
+                slots = slots_of(item, item_line, sign_id)
+                if slots:
+                    phrases.append(_Phrase(str(sign_id), slots, item, item_line))
+
+    by_literal: dict[int, list[int]] = {}
+    for index, phrase in enumerate(phrases):
+        for slot in phrase.slots:
+            for literal_id in slot:
+                by_literal.setdefault(literal_id, []).append(index)
+
+    shorthand: dict[str, tuple[str, ...]] = {}
+    raw_short = raw.get("shorthand", {})
+    if not isinstance(raw_short, dict):
+        out.add(raw.line_of("shorthand"), "shorthand must map chat words to their full form")
+    else:
+        for short, full in raw_short.items():
+            shorthand[fold(str(short))] = tuple(fold(str(full)).split())
+
+    def suffix(key: str) -> re.Pattern[str] | None:
+        source = raw.get(key)
+        if source is None:
+            return None
+        try:
+            return re.compile(fold(str(source)))
+        except re.error as exc:
+            out.add(raw.line_of(key), f"{key}: bad pattern ({exc})")
+            return None
+
+    def literal_set(key: str) -> frozenset[int]:
+        return frozenset(i for seq in sequences(key) for slot in seq for i in slot)
+
+    pack = LanguagePack(
+        code=code,
+        name=str(raw["name"]),
+        native=str(raw["native"]),
+        messages=templates,
+        phrases=tuple(phrases),
+        vocabulary=vocab,
+        by_literal={k: tuple(v) for k, v in by_literal.items()},
+        negations=frozenset(words("negations")),
+        negations_after=frozenset(words("negations_after")),  # a word or a word pair
+        resolved=literal_set("resolved"),
+        hedges=sequences("hedges"),
+        hypothetical=sequences("hypothetical"),
+        clause_words=frozenset(words("clause_words")),
+        shorthand=shorthand,
+        fever_context=literal_set("fever_context"),
+        mild=literal_set("mild"),
+        smalltalk=frozenset(w for phrase in words("smalltalk") for w in phrase.split()),
+        negative_suffix=suffix("negative_suffix"),
+        conditional_suffix=suffix("conditional_suffix"),
+        hypothetical_after=bool(raw.get("hypothetical_after", False)),
+        path=str(path),
+    )
+    return pack
+
+
+# ----------------------------------------------------------------------------- the facade
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A message not in English: its detected language and what the lexicons found in it.
+
+    ``language`` is the language the reply templates use: the language whose lexicon recognised
+    a sign, else the detected language when the bot has templates for it, else "en".
+    """
+
+    detection: Detection
+    decision: TriageDecision
+    language: str
+    smalltalk: bool = False
+
+
+class Multilingual:
+    """Language detection plus the sign lexicons: what the advisor asks about a message."""
+
+    def __init__(self, lexicons: Lexicons, detector: LanguageDetector,
+                 names: Mapping[str, str] | None = None) -> None:
+        self.lexicons = lexicons
+        self.detector = detector
+        self._names = dict(names or {})
+
+    @classmethod
+    def load(cls, signs: Iterable[Sign], english_words: Iterable[str],
+             names: Mapping[str, str] | None = None,
+             directory: Path | None = None) -> Multilingual:
+        lexicons = load_lexicons(signs, directory)
+        return cls(lexicons, LanguageDetector(lexicons.codes, english_words), names)
+
+    def name(self, code: str) -> str:
+        """The language's English name for staff ("Spanish"), or its code when unknown."""
+        if code in self.lexicons.packs:
+            return self.lexicons.packs[code].name
+        return self._names.get(code, code)
+
+    def template(self, code: str, key: str) -> str | None:
+        return self.lexicons.template(code, key)
+
+    def read(self, text: str, day: int | None, hint: str | None = None) -> Reading | None:
+        """None for English; otherwise the detected language and any sign found."""
+        detection = self.detector.detect(text, hint)
+        if detection.english:
+            return None
+        reading = self.lexicons.assess(text, day, detection.candidates)
+        language = reading.language or (
+            detection.code if detection.code in self.lexicons.packs else
+            next((c for c in detection.candidates if c in self.lexicons.packs), ENGLISH))
+        smalltalk = False
+        if reading.decision.urgency is None:
+            talk = self.lexicons.is_smalltalk(text, detection.candidates)
+            if talk is not None:
+                smalltalk, language = True, talk
+        return Reading(detection, reading.decision, language, smalltalk)

@@ -1,0 +1,291 @@
+"""Red flags in other languages, through ``Advisor.ask``: detection, lexicons, templates.
+
+The development set ``tests/data/languages_dev.yaml`` is written from the clinical guidance by
+the lexicons' author and used to build them (it is not a held-out measure: the blind batches
+are, scored by ``benchmarks/triage.py``). The tests here check behaviour a patient or staff
+member would notice: the tier, the language of the reply, the patient's own words as evidence.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from knowledge.advisor import Advisor
+from knowledge.errors import KBError
+from knowledge.multilingual import fold, load_lexicons
+from knowledge.triage import load_triage
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = yaml.safe_load((ROOT / "tests" / "data" / "languages_dev.yaml").read_text("utf-8"))
+MESSAGES: list[dict[str, Any]] = DEV["messages"]
+LANGUAGES = ("es", "pt", "fr", "de", "it", "ru", "uk", "pl", "tr", "ar")
+
+# the first words of each language's emergency and urgent templates
+EMERGENCY_START = {
+    "es": "⚠️ Esto podría ser una reacción grave", "pt": "⚠️ Isto pode ser uma reação grave",
+    "fr": "⚠️ Il pourrait s'agir d'une réaction grave", "de": "⚠️ Das könnte eine schwere",
+    "it": "⚠️ Potrebbe trattarsi di una reazione grave", "ru": "⚠️ Это может быть серьёзная",
+    "uk": "⚠️ Це може бути серйозна", "pl": "⚠️ To może być poważna",
+    "tr": "⚠️ Bu ciddi bir reaksiyon", "ar": "⚠️ قد يكون هذا تفاعلاً خطيراً",
+}
+URGENT_START = {
+    "es": "⚠️ Esto debe revisarse hoy", "pt": "⚠️ Isto precisa ser avaliado hoje",
+    "fr": "⚠️ Cela doit être examiné aujourd'hui", "de": "⚠️ Das sollte heute angesehen",
+    "it": "⚠️ Questo va controllato oggi", "ru": "⚠️ Это нужно показать врачу сегодня",
+    "uk": "⚠️ Це потрібно показати лікарю сьогодні", "pl": "⚠️ To trzeba dziś obejrzeć",
+    "tr": "⚠️ Bunun bugün muayene", "ar": "⚠️ يجب أن يُفحص هذا اليوم",
+}
+
+
+def tier(advice: Any) -> str:
+    return str(advice.urgency) if advice.urgency else "normal"
+
+
+# ----------------------------------------------------------------------------- the failure classes
+
+
+@pytest.mark.parametrize(("lang", "text", "day", "expect", "words"), [
+    # plain sign words
+    ("es", "me sale pus de varios puntitos", 3, "urgent", "pus"),
+    ("de", "Ich habe Fieber und Schüttelfrost", 2, "urgent", "Fieber"),
+    ("ru", "у меня опухают губы", 0, "emergency", "опухают губы"),
+    ("ar", "النزيف لا يتوقف", 1, "urgent", "النزيف لا يتوقف"),
+    # figurative or indirect wording, words between the body part and the state
+    ("es", "tengo la boca como un globo", 0, "emergency", "boca como un globo"),
+    ("fr", "j'ai la gorge qui serre", 0, "emergency", "gorge qui serre"),
+    ("it", "ho le labbra a canotto", 0, "emergency", "labbra a canotto"),
+    ("tr", "boğazım düğümlendi sanki", 0, "emergency", "boğazım düğümlendi"),
+    ("pl", "mam gardło jak zaciśnięte", 0, "emergency", "gardło jak zaciśnięte"),
+    # typos, missing accents, chat shorthand
+    ("es", "no puedo respirrar", 0, "emergency", "no puedo respirrar"),
+    ("pt", "nao consigo respirar direito", 0, "emergency", "nao consigo respirar"),
+    ("de", "ich bekomme schlecht luft", 0, "emergency", "schlecht luft"),
+    ("fr", "jarrive pa a respirer", 0, "emergency", "jarrive pa a respirer"),
+    ("ru", "не могу дышатъ", 0, "emergency", "не могу дышатъ"),
+    ("tr", "nefes alamiyorum", 0, "emergency", "nefes alamiyorum"),
+])
+def test_signs_are_escalated_in_the_patients_language(
+        advisor: Advisor, lang: str, text: str, day: int, expect: str, words: str) -> None:
+    advice = advisor.ask(text, day)
+    assert tier(advice) == expect, advice.triage
+    start = EMERGENCY_START if expect == "emergency" else URGENT_START
+    assert advice.answer.startswith(start[lang])
+    assert advice.language == lang and advice.detected is not None
+    assert advice.triage is not None and words in advice.triage.evidence  # the patient's words
+    assert "Glow Clinic" in advice.answer
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    # negation: the sign is denied
+    ("no tengo fiebre ni pus, solo la piel roja", 0),
+    ("respiro bien y los labios no están hinchados", 0),
+    ("kein Fieber, kein Eiter, nur rot", 0),
+    ("die Lippen sind nicht geschwollen", 1),
+    ("температуры нет, гноя нет, просто красное", 0),
+    ("ateşim yok, iltihap yok, sadece kızarıklık var", 0),
+    ("dudaklarım şişmedi", 0),
+    ("ما عندي حرارة ولا صديد، بس احمرار", 0),
+    ("nie mam gorączki, nie ma ropy", 0),
+    # a question about what might happen is not a report
+    ("¿qué hago si se me hinchan los labios?", 0),
+    ("que faire si mes lèvres gonflent ?", 0),
+    ("dudaklarım şişerse ne yapmalıyım?", 0),
+    ("что делать, если опухнут губы?", 0),
+    # normal healing for the day
+    ("tengo la cara roja y tirante como una quemadura de sol", 0),
+    ("es schuppt sich und juckt ein bisschen", 3),
+    ("todavía está un poco rosada pero mucho mejor", 6),
+])
+def test_negations_questions_and_normal_healing_are_not_escalated(
+        advisor: Advisor, text: str, day: int) -> None:
+    advice = advisor.ask(text, day)
+    assert advice.urgency is None, advice.triage
+    assert advice.kind in ("foreign", "smalltalk")
+    assert "112" in advice.answer  # the "I only read English" reply keeps the safety net
+
+
+def test_day_windows_follow_the_english_signs(advisor: Advisor) -> None:
+    text = "la mejilla está más caliente, más roja y se está extendiendo"
+    assert advisor.ask(text, 4).urgency == "urgent"  # worsening after day 2
+    assert advisor.ask("han aparecido manchas oscuras", 10).urgency == "urgent"
+    assert advisor.ask("han aparecido manchas oscuras", 1).urgency is None  # too early for PIH
+    assert advisor.ask("sigue muy roja", 6).urgency == "urgent"
+    assert advisor.ask("sigue un poco roja", 6).urgency is None  # faint: routine
+
+
+def test_emergency_outranks_urgent_and_staff_see_the_english_sign(advisor: Advisor) -> None:
+    advice = advisor.ask("tengo fiebre y los labios hinchados", 2)
+    assert advice.urgency == "emergency" and advice.triage is not None
+    assert advice.triage.sign == "airway_swelling"
+    assert "swelling of lips" in advice.triage.reason  # the English rule text for staff
+    assert "fever" in advice.triage.others
+    assert advice.extra["language_name"] == "Spanish"
+
+
+@pytest.mark.parametrize("message", [m for m in MESSAGES if m["lang"] != "en"],
+                         ids=lambda m: f"{m['lang']}-{m['kind']}-{m['expect']}")
+def test_development_set(advisor: Advisor, message: dict[str, Any]) -> None:
+    advice = advisor.ask(message["text"], message["day"])
+    assert tier(advice) == message["expect"], advice.triage
+    if message["expect"] != "normal":
+        assert advice.language == message["lang"]
+
+
+# ----------------------------------------------------------------------------- unreadable messages
+
+
+def test_unreadable_message_is_answered_in_the_patients_language(advisor: Advisor) -> None:
+    advice = advisor.ask("¿puedo maquillarme mañana?", 1)
+    assert advice.kind == "foreign" and advice.foreign and advice.urgency is None
+    assert advice.language == "es" and advice.detected is not None
+    assert advice.answer.startswith("Lo siento, solo sé leer mensajes en inglés")
+    assert "Glow Clinic (020 7946 0000)" in advice.answer
+    assert advisor.language_text("es", "forwarded").startswith("Solo sé leer mensajes en inglés")
+    assert advice.to_json()["language"] == "es"
+
+
+def test_language_without_templates_gets_english(advisor: Advisor) -> None:
+    advice = advisor.ask("Mijn lippen zijn een beetje rood na de behandeling", 1)
+    assert advice.kind == "foreign" and advice.language == "en"
+    assert advice.detected is not None and advice.detected.code == "nl"
+    assert advice.extra["language_name"] == "Dutch"
+    assert advice.answer.startswith("Sorry, I can only read messages in English")
+
+
+def test_thanks_in_another_language_is_small_talk(advisor: Advisor) -> None:
+    advice = advisor.ask("muchas gracias!", 2)
+    assert advice.kind == "smalltalk" and advice.language == "es"
+    assert advisor.ask("спасибо большое", 2).kind == "smalltalk"
+
+
+# ----------------------------------------------------------------------------- detection
+
+
+def test_english_stays_english_whatever_the_hint(advisor: Advisor) -> None:
+    english = [item["text"] for item in yaml.safe_load(
+        (ROOT / "tests" / "data" / "eval_questions.yaml").read_text("utf-8"))]
+    read_as_other = [t for t in english if advisor.ask(t, 2).detected is not None]
+    assert len(read_as_other) <= len(english) * 0.01, read_as_other
+    assert advisor.ask("my lips are swelling", 0, language_hint="es").language == "en"
+    assert advisor.ask("ok", 0, language_hint="es").kind != "foreign"
+
+
+def test_detected_language_on_the_development_set(advisor: Advisor) -> None:
+    others = [m for m in MESSAGES if m["lang"] != "en"]
+    wrong = [m["text"] for m in others
+             if (d := advisor.ask(m["text"], m["day"]).detected) is None or d.code != m["lang"]]
+    assert len(wrong) <= len(others) * 0.03, wrong
+
+
+def test_telegram_hint_adds_a_language_but_never_overrides(advisor: Advisor) -> None:
+    # "дякую" is Ukrainian but the model leans Russian; the letters and the hint settle it
+    assert advisor.ask("не можу дихати", 0, language_hint="uk").urgency == "emergency"
+    advice = advisor.ask("se me hinchan los labios", 0, language_hint="de")
+    assert advice.language == "es" and advice.urgency == "emergency"
+
+
+def test_detector_loads_and_runs_with_no_network() -> None:
+    code = textwrap.dedent("""
+        import socket
+        def refuse(*args, **kwargs):
+            raise OSError("network used")
+        socket.socket.connect = refuse
+        socket.create_connection = refuse
+        from knowledge.language import LanguageDetector
+        detector = LanguageDetector(["es", "ru", "ar"], ["my", "lips"])
+        print(detector.detect("los labios hinchados").code, detector.detect("губы").code)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["es", "ru"]
+
+
+# ----------------------------------------------------------------------------- tolerant matching
+
+
+def test_folding_accents_scripts_and_repeats() -> None:
+    assert fold("HINCHAZÓN") == "hinchazon"
+    assert fold("ёж Ёлка") == "еж елка"
+    assert fold("Głowa żółć") == "glowa zolc"
+    assert fold("ŞİŞTİ ığ") == "sisti ig"
+    assert fold("أَلَم إبرة آسف مدرسة") == "الم ابره اسف مدرسه"
+    assert fold("noooo") == "noo"
+    assert fold("٣٨٫٥") == "38.5"
+
+
+@pytest.mark.parametrize(("text", "expect"), [
+    ("SE ME HINCHAN LOS LABIOS", "emergency"),         # capitals
+    ("se me hinchan los labioss", "emergency"),        # a doubled letter
+    ("se me hicnhan los labios", "emergency"),         # swapped letters
+    ("q no puedo respirar", "emergency"),              # chat shorthand
+    ("شِفَاهِي مُنْتَفِخَة", "emergency"),                # Arabic with vowel marks
+    ("губы опухли, не могу дышать", "emergency"),
+])
+def test_tolerant_matching(advisor: Advisor, text: str, expect: str) -> None:
+    assert tier(advisor.ask(text, 0)) == expect
+
+
+# ----------------------------------------------------------------------------- data files
+
+
+def write(folder: Path, name: str, text: str) -> None:
+    (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+GOOD = """\
+    language: xx
+    name: Test
+    native: Test
+    messages:
+      emergency: "call {emergency} now, told {clinic}"
+      urgent: "contact {clinic}{clinic_contact}"
+      forwarded: "passed to {clinic}"
+      english_only: "english only, {clinic}"
+      smalltalk: "hello"
+    negations: [nope]
+    signs:
+      infection_pus:
+        - gunk*
+"""
+
+
+def test_lexicon_files_are_checked_with_file_and_line(tmp_path: Path) -> None:
+    signs = load_triage().signs
+    write(tmp_path, "xx.yaml", GOOD)
+    lexicons = load_lexicons(signs, tmp_path)
+    assert lexicons.assess("gunky", 3, ["xx"]).decision.sign == "infection_pus"
+    bad = GOOD.replace("infection_pus", "no_such_sign").replace("[nope]", "[no]")
+    bad = bad.replace("told {clinic}", "told {clinic} {oops}")
+    write(tmp_path, "xx.yaml", bad)
+    with pytest.raises(KBError) as caught:
+        load_lexicons(signs, tmp_path)
+    text = str(caught.value)
+    assert "xx.yaml:5: messages.emergency: bad placeholder" in text
+    assert "xx.yaml:10: negations must be a list" in text and "quote" in text
+    assert "xx.yaml:12: unknown sign id 'no_such_sign'" in text
+    write(tmp_path, "xx.yaml", GOOD.replace("infection_pus", "redness_faint"))
+    with pytest.raises(KBError, match="only emergency and urgent"):
+        load_lexicons(signs, tmp_path)
+    write(tmp_path, "xx.yaml", "language: xx\n  bad: [")
+    with pytest.raises(KBError, match="xx.yaml:2: invalid YAML"):
+        load_lexicons(signs, tmp_path)
+
+
+def test_every_language_has_reviewed_templates() -> None:
+    lexicons = load_lexicons(load_triage().signs)
+    assert set(lexicons.codes) == set(LANGUAGES)
+    for code in LANGUAGES:
+        emergency = lexicons.template(code, "emergency") or ""
+        urgent = lexicons.template(code, "urgent") or ""
+        assert "{emergency}" in emergency and "{clinic}" in emergency
+        assert "{clinic}" in urgent and "{clinic_contact}" in urgent and "{emergency}" in urgent
+        for key in ("forwarded", "english_only"):
+            assert "{emergency}" in (lexicons.template(code, key) or "")  # the safety net
