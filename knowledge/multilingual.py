@@ -101,10 +101,17 @@ def fold_with_map(text: str) -> tuple[str, list[int]]:
     return "".join(chars), origin
 
 
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
+
+
 @functools.lru_cache(maxsize=2048)
 def fold(text: str) -> str:
-    """Lowercase with accents, diacritics and Arabic vowel marks removed (see module doc)."""
-    return fold_with_map(text)[0]
+    """Lowercase with accents, diacritics and Arabic vowel marks removed (see module doc);
+    the same text as ``fold_with_map`` gives, without the map."""
+    text = text.translate(_SPECIAL).lower().translate(_SPECIAL)
+    decomposed = unicodedata.normalize("NFKD", text)
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _REPEATS.sub(r"\1\1", folded)
 
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+(?:'[^\W\d_]+)*", re.UNICODE)
@@ -153,8 +160,20 @@ class _Vocabulary:
     ids: dict[tuple[str, bool], int] = field(default_factory=dict)
     exact: dict[str, int] = field(default_factory=dict)
     stems: dict[str, list[int]] = field(default_factory=dict)
-    deletions: dict[str, set[int]] = field(default_factory=dict)
     stem_lengths: set[int] = field(default_factory=set)
+    _deletions: dict[str, set[int]] | None = None  # built on the first typo: start-up time
+
+    @property
+    def deletions(self) -> dict[str, set[int]]:
+        """Every lexicon word of five letters or more, and each with one letter dropped."""
+        if self._deletions is None:
+            index: dict[str, set[int]] = {}
+            for literal_id, (text, _) in enumerate(self.literals):
+                if len(text) >= _MIN_FUZZY:
+                    for variant in _deletions(text):
+                        index.setdefault(variant, set()).add(literal_id)
+            self._deletions = index
+        return self._deletions
 
     def add(self, text: str, prefix: bool) -> int:
         key = (text, prefix)
@@ -168,9 +187,7 @@ class _Vocabulary:
             self.stem_lengths.add(len(text))
         else:
             self.exact[text] = literal_id
-        if len(text) >= _MIN_FUZZY:
-            for variant in _deletions(text):
-                self.deletions.setdefault(variant, set()).add(literal_id)
+        self._deletions = None
         return literal_id
 
 
