@@ -35,8 +35,8 @@ from aiolimiter import AsyncLimiter
 
 from scheduler.careplan import CarePlan
 from scheduler.sql import ClaimedCheckin, Connector
+from storage.clock import Clock, utcnow
 from storage.models import InactiveReason
-from storage.repo import Clock, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler.careplan import Action, CarePlan, QuietHours, Step, StepKind
 from scheduler.timing import Due, plan_due, spread_offset
+from storage.clock import Clock, utcnow
 from storage.models import CheckIn, CheckinStatus, Patient, TreatmentSession
-from storage.repo import Clock, utcnow
+from storage.patients import set_paused
 from storage.results import affected
+from storage.sessions import cancel as cancel_session_row
+from storage.sessions import move as move_session_row
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +222,7 @@ class CheckinManager:
             if loaded is None or loaded[0].cancelled_at is not None:
                 raise LookupError(f"no open session {session_id}")
             session, patient = loaded
-            session.session_date = new_date
+            move_session_row(session, new_date)
             await s.flush()
             return await self._sync(s, session, patient, now)
 
@@ -227,9 +230,7 @@ class CheckinManager:
         """Cancel the session (if not yet) and its open check-ins; returns rows cancelled."""
         now = now or self.clock()
         async with self.sessions.begin() as s:
-            await s.execute(update(TreatmentSession).where(
-                TreatmentSession.id == session_id, TreatmentSession.cancelled_at.is_(None))
-                .values(cancelled_at=now))
+            await cancel_session_row(s, session_id, now)
             result = await s.execute(update(CheckIn).where(
                 CheckIn.session_id == session_id, CheckIn.status.in_(OPEN))
                 .values(status=S.CANCELLED.value, last_error="session cancelled",
@@ -272,8 +273,7 @@ class CheckinManager:
         """/stop: set the patient's flag and hold their pending rows."""
         now = now or self.clock()
         async with self.sessions.begin() as s:
-            await s.execute(update(Patient).where(Patient.id == patient_id)
-                            .values(checkins_paused=True))
+            await set_paused(s, patient_id, True)
             result = await s.execute(update(CheckIn).where(
                 CheckIn.patient_id == patient_id, CheckIn.status == S.PENDING.value)
                 .values(status=S.PAUSED.value, paused_reason=PAUSED_BY_PATIENT, updated_at=now))
@@ -284,8 +284,7 @@ class CheckinManager:
         when their window passed meanwhile). Rows held by a report stay held."""
         now = now or self.clock()
         async with self.sessions.begin() as s:
-            await s.execute(update(Patient).where(Patient.id == patient_id)
-                            .values(checkins_paused=False))
+            await set_paused(s, patient_id, False)
             return await self._unhold(s, CheckIn.patient_id == patient_id, PAUSED_BY_PATIENT,
                                       "paused by the patient until after its time", now)
 

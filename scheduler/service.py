@@ -15,8 +15,10 @@ from scheduler.dispatcher import Dispatcher, DispatcherConfig, Sender, TickStats
 from scheduler.guard import SingleDispatcherLock, sqlite_file
 from scheduler.manager import AnswerResult, CheckinInfo, CheckinManager
 from scheduler.sql import SqlConnector
+from storage.clock import Clock, utcnow
 from storage.models import ReportKind
-from storage.repo import Clock, ReportInfo, Repository, utcnow
+from storage.repo import Repository
+from storage.reports import ReportInfo
 
 log = logging.getLogger(__name__)
 

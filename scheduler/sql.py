@@ -25,6 +25,7 @@ from sqlalchemy import Select, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import CheckIn, CheckinStatus, Patient
+from storage.patients import deactivate
 from storage.results import affected
 
 log = logging.getLogger(__name__)
@@ -205,8 +206,7 @@ class SqlConnector:
     async def deactivate_patient(self, patient_id: int, reason: str, now: dt.datetime) -> int:
         """Mark the patient inactive and cancel their open check-ins; returns rows cancelled."""
         async with self.sessions.begin() as s:
-            await s.execute(update(Patient).where(Patient.id == patient_id)
-                            .values(active=False, inactive_reason=reason))
+            await deactivate(s, patient_id, reason)
             result = await s.execute(
                 update(T).where(T.c.patient_id == patient_id, T.c.status.in_(OPEN_STATUSES))
                 .values(status=S.CANCELLED.value, last_error=f"patient unreachable: {reason}",

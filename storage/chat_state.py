@@ -4,9 +4,10 @@ sees it: `ChatStateStore` with `get` / `put` / `clear`.
 A state is a small JSON object per Telegram user and `StateKind`, with an expiry; a row past
 its expiry counts as absent everywhere (reads filter on ``expires_at``) and `purge_expired`
 deletes such rows, so texts kept in a state (the patient's last question, for "ask the
-clinic") do not outlive their time. `Repository.erase_patient` deletes a user's states too.
+clinic") do not outlive their time. `PatientStore.erase` deletes a user's states too
+(`delete_user_states`, in its transaction).
 
-The per-message read (`Repository.patient_context`) fetches the patient kinds in the same
+The per-message read (`storage.context.patient_context`) fetches the patient kinds in the same
 query as the patient row; writes go through the ORM session, so they empty this process's
 `PatientContextCache` (``chat_state`` is one of its watched tables).
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -25,6 +26,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.clock import Clock, utcnow
 from storage.context_cache import CACHE_KEY
 from storage.models import ChatState
 from storage.results import affected
@@ -84,13 +86,18 @@ def _upsert(dialect: str, values: dict[str, Any]) -> Any:
               "updated_at": stmt.excluded.updated_at})
 
 
+async def delete_user_states(s: AsyncSession, telegram_id: int) -> int:
+    """Delete every state of this user inside the caller's transaction; returns how many."""
+    return affected(await s.execute(delete(ChatState).where(ChatState.telegram_id == telegram_id)))
+
+
 class ChatStateStore:
     """Read and write users' short-lived states (times come from the caller or `clock`)."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession],
-                 clock: Callable[[], dt.datetime] | None = None) -> None:
+                 clock: Clock = utcnow) -> None:
         self.sessions = sessions
-        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.clock = clock
 
     def _now(self, now: dt.datetime | None) -> dt.datetime:
         return now if now is not None else self.clock()
@@ -166,4 +173,4 @@ class ChatStateStore:
 
 
 __all__ = ["PATIENT_KINDS", "ChatStateStore", "Payload", "StateKind", "StoredState", "decode",
-           "encode"]
+           "delete_user_states", "encode"]

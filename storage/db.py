@@ -1,9 +1,7 @@
-"""Engine and session factories, and the `Database` handle the application keeps open.
+"""The `Database` handle the application keeps open: engine, session factory, migrations.
 
-URLs: ``sqlite+aiosqlite:///relative.db``, ``sqlite+aiosqlite:////abs/path.db`` or
-``postgresql+asyncpg://user@host:5432/db``. A PostgreSQL URL may carry
-``?search_path=schema`` to place every table in that schema (used by tests, also
-handy to share one database between deployments).
+Engines and session factories are built in storage/engine.py (which storage/migrate.py uses
+too, so the two do not import each other); the names are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,80 +11,16 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.context_cache import CACHE_KEY, PatientContextCache, TrackedSession
-from storage.repo import Clock, Repository, utcnow
+from storage.clock import Clock, utcnow
+from storage.context_cache import PatientContextCache
+from storage.engine import is_memory_sqlite, is_sqlite, make_engine, make_sessionmaker
+from storage.migrate import upgrade_database, upgrade_engine
+from storage.repo import Repository
 
 log = logging.getLogger(__name__)
-
-
-def is_sqlite(url: str | URL) -> bool:
-    """True when the URL points at SQLite."""
-    return make_url(url).get_backend_name() == "sqlite"
-
-
-def is_memory_sqlite(url: str | URL) -> bool:
-    """True for an in-memory SQLite URL (a database that lives only as long as its engine)."""
-    parsed = make_url(url)
-    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
-
-
-def _split_search_path(url: URL, connect_args: dict[str, Any]) -> URL:
-    """Move a ``search_path`` query parameter of a PostgreSQL URL into asyncpg server settings."""
-    search_path = url.query.get("search_path")
-    if search_path is None or url.get_backend_name() != "postgresql":
-        return url
-    settings = dict(connect_args.get("server_settings", {}))
-    settings["search_path"] = str(search_path)
-    connect_args["server_settings"] = settings
-    return url.difference_update_query(["search_path"])
-
-
-def _enable_sqlite_pragmas(engine: AsyncEngine, foreign_keys: bool) -> None:
-    """Turn on foreign keys (needed for ON DELETE CASCADE) and WAL journalling per connection."""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.close()
-
-
-def make_engine(
-    url: str | URL,
-    *,
-    connect_args: Mapping[str, Any] | None = None,
-    sqlite_foreign_keys: bool = True,
-) -> AsyncEngine:
-    """Create an async engine.
-
-    SQLite gets foreign keys and WAL, PostgreSQL an optional search_path.
-    """
-    args: dict[str, Any] = dict(connect_args or {})
-    parsed = _split_search_path(make_url(url), args)
-    engine = create_async_engine(parsed, connect_args=args, pool_pre_ping=not is_sqlite(parsed))
-    if is_sqlite(parsed):
-        _enable_sqlite_pragmas(engine, sqlite_foreign_keys)
-    return engine
-
-
-def make_sessionmaker(
-    engine: AsyncEngine, cache: PatientContextCache | None = None
-) -> async_sessionmaker[AsyncSession]:
-    """Session factory whose objects stay readable after commit. With a ``cache``, commits
-    that change patients or sessions empty it (see storage/context_cache.py)."""
-    info = {CACHE_KEY: cache} if cache is not None else {}
-    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=TrackedSession,
-                              info=info)
 
 
 class Database:
@@ -106,8 +40,6 @@ class Database:
         connect_args: Mapping[str, Any] | None = None,
     ) -> Database:
         """Open the database at `url`; apply pending migrations first unless `migrate` is False."""
-        from storage.migrate import upgrade_database, upgrade_engine
-
         engine = make_engine(url, connect_args=connect_args)
         if migrate:
             if is_memory_sqlite(url):
@@ -135,3 +67,6 @@ class Database:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+__all__ = ["Database", "is_memory_sqlite", "is_sqlite", "make_engine", "make_sessionmaker"]

@@ -21,7 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import make_engine
+from storage.engine import make_engine
 
 log = logging.getLogger(__name__)
 

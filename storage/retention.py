@@ -5,7 +5,8 @@ last treatment session (``AFTERCARE_RETENTION_DAYS``).
 kept: the patient row (Telegram id, name, consent time), treatment dates and check-in rows
 (the clinic's treatment record), and reports staff have not resolved yet (an unhandled alarm
 must not vanish; it is deleted on the first run after it is resolved). A patient without any
-(non-cancelled) session counts from the day their record was created.
+(non-cancelled) session counts from the day their record was created. The deletes themselves
+belong to the messages and reports modules (the writers of those tables).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import Message, Patient, Report, ReportStatus, TreatmentSession
-from storage.results import affected
+from storage.messages import delete_messages_of
+from storage.models import Patient, TreatmentSession
+from storage.reports import delete_resolved_reports_of
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -62,11 +64,8 @@ async def purge_expired(sessions: async_sessionmaker[AsyncSession], days: int,
         ids = await expired_patients(s, days, now)
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start:start + CHUNK]
-            messages += affected(await s.execute(
-                delete(Message).where(Message.patient_id.in_(chunk))))
-            reports += affected(await s.execute(
-                delete(Report).where(Report.patient_id.in_(chunk),
-                                     Report.status == ReportStatus.RESOLVED.value)))
+            messages += await delete_messages_of(s, chunk)
+            reports += await delete_resolved_reports_of(s, chunk)
     result = PurgeResult(len(ids), messages, reports)
     if messages or reports:
         log.info("retention (%d days): deleted %d message(s) and %d report(s)", days,

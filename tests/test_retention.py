@@ -9,6 +9,7 @@ import pytest
 from storage import Repository, SessionSource, Urgency
 from storage.models import ReportKind, ReportStatus
 from storage.retention import purge_expired
+from tests.records import cancel_session, log_message
 
 NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
 DAYS = 30
@@ -24,8 +25,8 @@ async def patient(repo: Repository, telegram_id: int, last_session: dt.date | No
                                telegram_id=telegram_id, now=created)
         await repo.add_session(last_session, SessionSource.STAFF, telegram_id=telegram_id,
                                now=created)
-    await repo.log_message(telegram_id, "in", "is this swelling normal?", now=created)
-    await repo.log_message(telegram_id, "out", "Some swelling is normal.", now=created)
+    await log_message(repo, telegram_id, "in", "is this swelling normal?", now=created)
+    await log_message(repo, telegram_id, "out", "Some swelling is normal.", now=created)
     done = await repo.create_report(telegram_id, ReportKind.QUESTION, "call me", now=created)
     await repo.set_report_status(done.id, ReportStatus.RESOLVED, now=created)
     await repo.create_report(telegram_id, ReportKind.TRIAGE, "spreading redness",
@@ -75,7 +76,7 @@ async def test_a_cancelled_session_does_not_count(repo: Repository) -> None:
     await patient(repo, 6, NOW.date() - dt.timedelta(days=DAYS + 5))
     recent = await repo.add_session(NOW.date() - dt.timedelta(days=1), SessionSource.STAFF,
                                     telegram_id=6, now=NOW)
-    await repo.cancel_session(recent.id, now=NOW)
+    await cancel_session(repo, recent.id, now=NOW)
     await purge_expired(repo.sessions, DAYS, NOW)
     assert (await rows(repo, 6))["messages"] == 0
 

@@ -24,6 +24,7 @@ from knowledge.advisor import Advisor
 from storage import Database, Repository
 from storage.staff import StaffStore
 from tests.bot_harness import MutableClock
+from tests.records import log_message
 
 STAFF_CHAT = -100500
 ANN, BO, EVE = 1, 2, 666
@@ -148,8 +149,8 @@ async def test_gaps_group_similar_unanswered_questions(desk: StaffDesk) -> None:
                               (33, "sauna ok?"), (34, "can I go to the sauna"),
                               (35, "what about fake tan")]:
         await patient(repo, telegram_id, "P")
-        await repo.log_message(telegram_id, "in", text, outcome="abstained", now=NOW)
-    await repo.log_message(30, "in", "can I wear makeup", outcome="answered", now=NOW)
+        await log_message(repo, telegram_id, "in", text, outcome="abstained", now=NOW)
+    await log_message(repo, 30, "in", "can I wear makeup", outcome="answered", now=NOW)
     await repo.create_report(36, "question", "hair dye ok?", now=NOW)  # "ask the clinic"
     (reply,) = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "gaps", []) or []
     lines = reply.text.splitlines()

@@ -16,7 +16,8 @@ from sqlalchemy.engine import Connection
 from storage.db import Database, make_engine
 from storage.migrate import current_revision, head_revision, upgrade_database
 from storage.models import Base
-from storage.repo import ConsentRequired, RedeemStatus, Repository
+from storage.repo import ConsentRequired, LogEntry, RedeemStatus, Repository
+from tests.records import cancel_session, log_message
 
 NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -76,7 +77,7 @@ async def test_in_memory_sqlite_is_migrated_on_connect() -> None:
     async with await Database.connect("sqlite+aiosqlite://") as db:
         repo = db.repository()
         await consenting(repo, 7)
-        assert await repo.log_message(7, "in", "hello", now=NOW)
+        assert await log_message(repo, 7, "in", "hello", now=NOW)
         assert (await repo.data_summary(7))["messages"] == 1
 
 
@@ -87,14 +88,22 @@ async def test_messages_are_not_logged_before_consent(repo: Repository) -> None:
     bare = await repo.ensure_patient(1, chat_id=11)
     assert bare.name is None and not bare.has_consent
 
-    assert await repo.log_message(1, "in", "my cheek is red", now=NOW) is False
-    assert await repo.log_message(999, "in", "stranger", now=NOW) is False
+    assert await log_message(repo, 1, "in", "my cheek is red", now=NOW) is False
+    assert await log_message(repo, 999, "in", "stranger", now=NOW) is False
     assert await repo.count_messages(1) == 0
 
     await repo.record_consent(1, "Ann", now=NOW)
-    assert await repo.log_message(1, "in", "my cheek is red", topic="redness", now=NOW)
-    assert await repo.log_message(1, "out", "Redness is normal", outcome="answered", now=NOW)
+    assert await log_message(repo, 1, "in", "my cheek is red", topic="redness", now=NOW)
+    assert await log_message(repo, 1, "out", "Redness is normal", outcome="answered", now=NOW)
     assert await repo.count_messages(1) == 2
+
+    # one batch of several users (what the bot's log book flushes): only consenting ones stored
+    await repo.ensure_patient(2, chat_id=22)
+    batch = [LogEntry(1, "in", "still red", None, None, NOW),
+             LogEntry(2, "in", "no consent yet", None, None, NOW),
+             LogEntry(999, "in", "stranger", None, None, NOW)]
+    assert await repo.log_message_batch(batch) == 1
+    assert (await repo.count_messages(1), await repo.count_messages(2)) == (3, 0)
 
 
 async def test_personal_data_needs_consent(repo: Repository) -> None:
@@ -136,8 +145,8 @@ async def test_latest_session_is_greatest_date_not_cancelled(repo: Repository) -
     latest = await repo.latest_session(pid)
     assert latest is not None and latest.id == april.id and latest.source == "staff"
 
-    assert await repo.cancel_session(april.id, now=NOW)
-    assert not await repo.cancel_session(april.id, now=NOW)  # already cancelled
+    assert await cancel_session(repo, april.id, now=NOW)
+    assert not await cancel_session(repo, april.id, now=NOW)  # already cancelled
     assert (await repo.latest_session(pid)).id == march.id  # type: ignore[union-attr]
 
     all_dates = [s.session_date for s in await repo.list_sessions(pid)]
@@ -180,7 +189,7 @@ async def test_invite_expired_or_unknown(repo: Repository) -> None:
 
 async def test_invite_for_existing_user_merges_into_their_record(repo: Repository) -> None:
     pid = await consenting(repo, 8, name="Eva")
-    await repo.log_message(8, "in", "hello", now=NOW)
+    await log_message(repo, 8, "in", "hello", now=NOW)
     own = await repo.add_session(dt.date(2025, 1, 5), "patient", telegram_id=8, now=NOW)
     invite = await repo.create_invite("Eva Schmidt", dt.date(2025, 3, 9), ttl=DAY, now=NOW)
     patients_before = await repo.count_patients()
@@ -266,8 +275,8 @@ async def test_data_summary_counts_what_is_stored(repo: Repository) -> None:
     await consenting(repo, 13, name="Gus")
     await repo.set_timezone(13, "Europe/Vienna")
     await repo.add_session(dt.date(2025, 3, 1), "patient", telegram_id=13, now=NOW)
-    await repo.log_message(13, "in", "hi", now=NOW)
-    await repo.log_message(13, "out", "hello", now=NOW + DAY)
+    await log_message(repo, 13, "in", "hi", now=NOW)
+    await log_message(repo, 13, "out", "hello", now=NOW + DAY)
     await repo.create_report(13, "patient", "itchy", now=NOW)
 
     summary = await repo.data_summary(13)
@@ -284,7 +293,7 @@ async def test_erase_removes_everything_about_the_patient_only(repo: Repository)
         pid = (await repo.redeem_invite(invite.code, telegram_id, telegram_id, now=NOW)).patient.id  # type: ignore[union-attr]
         await repo.record_consent(telegram_id, "Hal", now=NOW)
         await repo.add_session(dt.date(2025, 3, 5), "patient", telegram_id=telegram_id, now=NOW)
-        await repo.log_message(telegram_id, "in", "question", now=NOW)
+        await log_message(repo, telegram_id, "in", "question", now=NOW)
         await repo.create_report(telegram_id, "triage", "swelling", urgency="urgent", now=NOW)
         return pid
 
@@ -309,7 +318,7 @@ async def test_data_survives_closing_and_reopening(database_url: str) -> None:
     repo = db.repository()
     pid = await consenting(repo, 16, name="Ida")
     await repo.add_session(dt.date(2025, 3, 2), "patient", telegram_id=16, now=NOW)
-    await repo.log_message(16, "in", "hi", now=NOW)
+    await log_message(repo, 16, "in", "hi", now=NOW)
     await db.close()
 
     db = await Database.connect(database_url)

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 
 from storage import Repository
-from storage.repo import LogEntry
+from storage.messages import LogEntry
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from scheduler.dispatcher import OutgoingCheckin, RetryAfter, Sender, SendError
+from storage.clock import utcnow
 from storage.migrate import head_revision
 from storage.models import CheckIn, CheckinStatus, Report, ReportStatus
-from storage.repo import utcnow
 
 log = logging.getLogger(__name__)
 OUTCOMES = ("answered", "suggested", "abstained", "escalated", "smalltalk")

@@ -63,21 +63,22 @@ class PrivacyFlow:
         return kit.say("deleted")
 
     async def stop(self, user_id: int) -> list[Reply]:
-        """/stop: pause check-ins."""
-        kit = self.kit
-        if not await kit.repo.set_checkins_paused(user_id, True):
-            return kit.say("stop_nothing")
-        patient = await kit.repo.get_patient(user_id)
-        if kit.checkins is not None and patient is not None:
-            await kit.checkins.stop(patient.id)
-        return kit.say("stopped")
+        """/stop: pause check-ins (the flag and the rows in one transaction)."""
+        return await self._pause(user_id, True, "stopped")
 
     async def resume(self, user_id: int) -> list[Reply]:
         """/resume: check-ins again."""
+        return await self._pause(user_id, False, "resumed")
+
+    async def _pause(self, user_id: int, paused: bool, done: str) -> list[Reply]:
         kit = self.kit
-        if not await kit.repo.set_checkins_paused(user_id, False):
-            return kit.say("stop_nothing")
         patient = await kit.repo.get_patient(user_id)
-        if kit.checkins is not None and patient is not None:
+        if patient is None:
+            return kit.say("stop_nothing")
+        if kit.checkins is None:  # no outbox wired (tests): the flag alone
+            await kit.repo.set_checkins_paused(user_id, paused)
+        elif paused:
+            await kit.checkins.stop(patient.id)
+        else:
             await kit.checkins.resume(patient.id)
-        return kit.say("resumed")
+        return kit.say(done)

@@ -1,0 +1,458 @@
+"""The reports aggregate: the only module that writes ``reports``, ``report_actions``,
+``report_photos`` and ``report_cards``.
+
+`ReportStore` stores reports (`create`), their workflow (take, resolve, reopen), the audit
+trail, photos and staff-chat cards; `ReportInfo` is the one view of a report that every reader
+gets (patient side, staff cards, exports). Every staff status change is one conditional
+``UPDATE reports ... WHERE id = :id AND status IN (...)`` whose row count says whether this
+caller won; the audit row is written in the same transaction, so when two staff members press
+the same button at once exactly one action is recorded. Results are frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.clock import Clock, utcnow
+from storage.models import (
+    CheckIn,
+    Direction,
+    Message,
+    Outcome,
+    Patient,
+    Report,
+    ReportAction,
+    ReportActionRow,
+    ReportCard,
+    ReportKind,
+    ReportPhoto,
+    ReportStatus,
+    TreatmentSession,
+    Urgency,
+)
+from storage.patients import aware_now, by_telegram, new_patient
+from storage.results import affected
+from storage.sessions import latest_session_query
+
+log = logging.getLogger(__name__)
+
+CARD_KINDS = ("card", "repost")  # messages that carry the buttons
+URGENCY_RANK = {Urgency.EMERGENCY.value: 0, Urgency.URGENT.value: 1}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInfo:
+    """A report with who it is about and where it stands: the one report view."""
+
+    id: int
+    patient_id: int
+    session_id: int | None
+    kind: str
+    status: str
+    urgency: str | None
+    day: int | None
+    text: str
+    reason: str | None
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+    taken_by: int | None
+    taken_at: dt.datetime | None
+    resolved_by: int | None
+    resolution_note: str | None
+    patient_name: str | None  # None before consent
+    telegram_id: int | None
+    chat_id: int | None
+    session_date: dt.date | None
+
+    @property
+    def closed(self) -> bool:
+        """True once resolved."""
+        return self.status == ReportStatus.RESOLVED.value
+
+
+@dataclass(frozen=True, slots=True)
+class ActionInfo:
+    """One audit entry."""
+
+    id: int
+    report_id: int | None
+    actor_telegram_id: int | None
+    action: str
+    note: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """Outcome of a conditional status change: `ok` when this caller made it."""
+
+    ok: bool
+    report: ReportInfo | None
+
+
+@dataclass(frozen=True, slots=True)
+class CardInfo:
+    """A staff-chat message linked to a report."""
+
+    report_id: int
+    chat_id: int
+    message_id: int
+    kind: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PatientOverview:
+    """Everything /patient shows about one patient."""
+
+    patient_id: int
+    name: str | None
+    telegram_id: int | None
+    checkins_paused: bool
+    sessions: list[tuple[dt.date, bool]]  # (date, cancelled)
+    checkins: dict[str, int]  # status -> count
+    reports: list[ReportInfo]
+
+
+def _select_reports() -> Select[Report, Patient, dt.date | None]:
+    return (select(Report, Patient, TreatmentSession.session_date)
+            .join(Patient, Patient.id == Report.patient_id)
+            .outerjoin(TreatmentSession, TreatmentSession.id == Report.session_id))
+
+
+def _staff_report(row: Report, patient: Patient, session_date: dt.date | None) -> ReportInfo:
+    return ReportInfo(
+        id=row.id, patient_id=row.patient_id, session_id=row.session_id, kind=row.kind,
+        status=row.status,
+        urgency=row.urgency, day=row.day, text=row.text, reason=row.reason,
+        created_at=row.created_at, resolved_at=row.resolved_at, taken_by=row.taken_by,
+        taken_at=row.taken_at, resolved_by=row.resolved_by,
+        resolution_note=row.resolution_note, patient_name=patient.name,
+        telegram_id=patient.telegram_id, chat_id=patient.chat_id, session_date=session_date)
+
+
+def _action_info(row: ReportActionRow) -> ActionInfo:
+    return ActionInfo(row.id, row.report_id, row.actor_telegram_id, row.action, row.note,
+                      row.created_at)
+
+
+def queue_order(report: ReportInfo) -> tuple[int, dt.datetime, int]:
+    """Most urgent first, then oldest first."""
+    return (URGENCY_RANK.get(report.urgency or "", 2), report.created_at, report.id)
+
+
+async def delete_resolved_reports_of(s: AsyncSession, patient_ids: Sequence[int]) -> int:
+    """Delete these patients' resolved reports in the caller's transaction (retention)."""
+    return affected(await s.execute(
+        delete(Report).where(Report.patient_id.in_(patient_ids),
+                             Report.status == ReportStatus.RESOLVED.value)))
+
+
+class ReportStore:
+    """Reports, their workflow and audit trail over the application's session factory."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock = utcnow) -> None:
+        self.sessions = sessions
+        self.clock = clock
+
+    def _now(self, now: dt.datetime | None) -> dt.datetime:
+        return aware_now(self.clock, now)
+
+    # --- the patient side -------------------------------------------------------------------
+    async def create(self, telegram_id: int, kind: ReportKind | str, text: str,
+                     urgency: Urgency | str | None = None, day: int | None = None,
+                     reason: str | None = None, now: dt.datetime | None = None) -> ReportInfo:
+        """Store a report for clinic staff, linked to the patient's latest session.
+
+        Stored even without general consent: a patient asking to hand a message
+        to the clinic (or describing symptoms that need a clinician) is consenting
+        to that message being passed on. A bare patient row is created if needed;
+        no name or other data is added.
+        """
+        kind = ReportKind(kind)
+        urgency_value = Urgency(urgency).value if urgency is not None else None
+        now = self._now(now)
+        async with self.sessions.begin() as s:
+            patient = await s.scalar(by_telegram(telegram_id))
+            if patient is None:
+                patient = await new_patient(s, now, telegram_id=telegram_id)
+            latest = await s.scalar(latest_session_query(patient.id))
+            report = Report(patient_id=patient.id, session_id=latest.id if latest else None,
+                            kind=kind.value, status=ReportStatus.OPEN.value,
+                            urgency=urgency_value, day=day, text=text, reason=reason,
+                            created_at=now)
+            s.add(report)
+            await s.flush()
+            log.info("report %d (%s, %s) stored", report.id, kind.value, urgency_value)
+            return _staff_report(report, patient, latest.session_date if latest else None)
+
+    async def set_status(self, report_id: int, status: ReportStatus | str,
+                         now: dt.datetime | None = None) -> ReportInfo | None:
+        """Move a report to taken/resolved/open without the staff workflow; None when unknown."""
+        status = ReportStatus(status)
+        async with self.sessions.begin() as s:
+            row = await s.get(Report, report_id)
+            if row is None:
+                return None
+            row.status = status.value
+            row.resolved_at = self._now(now) if status is ReportStatus.RESOLVED else None
+            await s.flush()
+            return await self._report(s, report_id)
+
+    # --- reading --------------------------------------------------------------------------
+    async def _report(self, s: AsyncSession, report_id: int) -> ReportInfo | None:
+        query = _select_reports().where(Report.id == report_id)
+        row = (await s.execute(query)).first()
+        return _staff_report(*row) if row else None
+
+    async def get(self, report_id: int) -> ReportInfo | None:
+        """The report with this id, or None."""
+        async with self.sessions() as s:
+            return await self._report(s, report_id)
+
+    async def queue(self) -> list[ReportInfo]:
+        """Unresolved reports, most urgent and oldest first."""
+        query = _select_reports().where(
+            Report.status != ReportStatus.RESOLVED.value)
+        async with self.sessions() as s:
+            reports = [_staff_report(*row) for row in await s.execute(query)]
+        return sorted(reports, key=queue_order)
+
+    async def actions(self, report_id: int) -> list[ActionInfo]:
+        """The report's audit trail, oldest first."""
+        query = (select(ReportActionRow).where(ReportActionRow.report_id == report_id)
+                 .order_by(ReportActionRow.created_at, ReportActionRow.id))
+        async with self.sessions() as s:
+            return [_action_info(r) for r in await s.scalars(query)]
+
+    async def photos(self, report_id: int) -> list[str]:
+        """File ids of the report's photos, in the order they arrived."""
+        query = (select(ReportPhoto.file_id).where(ReportPhoto.report_id == report_id)
+                 .order_by(ReportPhoto.id))
+        async with self.sessions() as s:
+            return list(await s.scalars(query))
+
+    async def thread_for(self, telegram_id: int) -> ReportInfo | None:
+        """The patient's latest unresolved report that staff have replied to (their thread)."""
+        replied = exists().where(ReportActionRow.report_id == Report.id,
+                                 ReportActionRow.action == ReportAction.REPLIED.value)
+        query = (_select_reports()
+                 .where(Patient.telegram_id == telegram_id,
+                        Report.status != ReportStatus.RESOLVED.value, replied)
+                 .order_by(Report.created_at.desc(), Report.id.desc()).limit(1))
+        async with self.sessions() as s:
+            row = (await s.execute(query)).first()
+            return _staff_report(*row) if row else None
+
+    async def latest_open(self, telegram_id: int) -> ReportInfo | None:
+        """The patient's newest unresolved report."""
+        query = (_select_reports()
+                 .where(Patient.telegram_id == telegram_id,
+                        Report.status != ReportStatus.RESOLVED.value)
+                 .order_by(Report.created_at.desc(), Report.id.desc()).limit(1))
+        async with self.sessions() as s:
+            row = (await s.execute(query)).first()
+            return _staff_report(*row) if row else None
+
+    # --- cards -------------------------------------------------------------------------
+    async def card_sent(self, report_id: int, chat_id: int, message_id: int, kind: str,
+                        now: dt.datetime | None = None) -> None:
+        """Remember that staff-chat message `message_id` belongs to report `report_id`."""
+        try:
+            async with self.sessions.begin() as s:
+                s.add(ReportCard(report_id=report_id, chat_id=chat_id, message_id=message_id,
+                                 kind=kind, created_at=self._now(now)))
+        except IntegrityError:
+            log.warning("card %s/%s already recorded", chat_id, message_id)
+
+    async def card(self, chat_id: int, message_id: int) -> CardInfo | None:
+        """The report a staff-chat message belongs to, or None."""
+        query = select(ReportCard).where(ReportCard.chat_id == chat_id,
+                                         ReportCard.message_id == message_id)
+        async with self.sessions() as s:
+            row = await s.scalar(query)
+            return (CardInfo(row.report_id, row.chat_id, row.message_id, row.kind,
+                             row.created_at) if row else None)
+
+    async def latest_card(self, report_id: int,
+                          kinds: Sequence[str] = CARD_KINDS) -> CardInfo | None:
+        """The newest card of these kinds for the report."""
+        query = (select(ReportCard).where(ReportCard.report_id == report_id,
+                                          ReportCard.kind.in_(kinds))
+                 .order_by(ReportCard.created_at.desc(), ReportCard.id.desc()).limit(1))
+        async with self.sessions() as s:
+            row = await s.scalar(query)
+            return (CardInfo(row.report_id, row.chat_id, row.message_id, row.kind,
+                             row.created_at) if row else None)
+
+    async def unanswered(self, thresholds: dict[str, dt.timedelta],
+                         now: dt.datetime | None = None) -> list[tuple[ReportInfo, CardInfo]]:
+        """Open (not taken) reports whose newest card is older than their urgency's threshold."""
+        now = self._now(now)
+        due: list[tuple[ReportInfo, CardInfo]] = []
+        query = _select_reports().where(
+            Report.status == ReportStatus.OPEN.value, Report.urgency.in_(list(thresholds)))
+        async with self.sessions() as s:
+            reports = [_staff_report(*row) for row in await s.execute(query)]
+        for report in sorted(reports, key=queue_order):
+            card = await self.latest_card(report.id)
+            assert report.urgency is not None
+            if card is not None and now - card.created_at >= thresholds[report.urgency]:
+                due.append((report, card))
+        return due
+
+    async def claim_repost(self, report_id: int, wait: dt.timedelta,
+                           now: dt.datetime | None = None) -> bool:
+        """Claim the re-post of an untaken card: one conditional UPDATE of ``reposted_at``
+        (still open, not re-posted within `wait`). True for exactly one caller, however many
+        replicas run the escalation job at once."""
+        now = self._now(now)
+        async with self.sessions.begin() as s:
+            result = await s.execute(
+                update(Report)
+                .where(Report.id == report_id, Report.status == ReportStatus.OPEN.value,
+                       or_(Report.reposted_at.is_(None), Report.reposted_at <= now - wait))
+                .values(reposted_at=now))
+            return affected(result) == 1
+
+    # --- audit and photos ---------------------------------------------------------------
+    async def record(self, report_id: int | None, actor: int | None, action: ReportAction,
+                     note: str | None = None, now: dt.datetime | None = None) -> None:
+        """Append one audit entry (report_id None when the named report does not exist)."""
+        async with self.sessions.begin() as s:
+            s.add(ReportActionRow(report_id=report_id, actor_telegram_id=actor,
+                                  action=action.value, note=note, created_at=self._now(now)))
+
+    async def add_photo(self, report_id: int, file_id: str, actor: int | None,
+                        now: dt.datetime | None = None) -> None:
+        """Keep a photo's Telegram file id with the report (and audit it)."""
+        now = self._now(now)
+        async with self.sessions.begin() as s:
+            s.add(ReportPhoto(report_id=report_id, file_id=file_id[:255], created_at=now))
+            s.add(ReportActionRow(report_id=report_id, actor_telegram_id=actor,
+                                  action=ReportAction.PHOTO.value, note=None, created_at=now))
+
+    async def raise_urgency(self, report_id: int, urgency: str) -> bool:
+        """Make the report more urgent (never less); True when it changed."""
+        rank = URGENCY_RANK[urgency]
+        weaker = [u for u, r in URGENCY_RANK.items() if r > rank]
+        async with self.sessions.begin() as s:
+            result = await s.execute(
+                update(Report).where(Report.id == report_id,
+                                     or_(Report.urgency.is_(None), Report.urgency.in_(weaker)))
+                .values(urgency=urgency))
+            return bool(affected(result))
+
+    # --- transitions ----------------------------------------------------------------------
+    async def _transition(self, report_id: int, allowed: Iterable[ReportStatus],
+                          values: dict[str, object], actor: int, action: ReportAction,
+                          note: str | None, now: dt.datetime) -> Transition:
+        """One conditional UPDATE; the audit row only when this caller won."""
+        async with self.sessions.begin() as s:
+            result = await s.execute(
+                update(Report)
+                .where(Report.id == report_id, Report.status.in_([a.value for a in allowed]))
+                .values(**values))
+            ok = affected(result) == 1
+            if ok:
+                s.add(ReportActionRow(report_id=report_id, actor_telegram_id=actor,
+                                      action=action.value, note=note, created_at=now))
+                await s.flush()
+            return Transition(ok, await self._report(s, report_id))
+
+    async def take(self, report_id: int, actor: int,
+                   now: dt.datetime | None = None) -> Transition:
+        """open -> taken by `actor`."""
+        now = self._now(now)
+        return await self._transition(
+            report_id, [ReportStatus.OPEN],
+            {"status": ReportStatus.TAKEN.value, "taken_by": actor, "taken_at": now},
+            actor, ReportAction.TAKEN, None, now)
+
+    async def resolve(self, report_id: int, actor: int, note: str,
+                      now: dt.datetime | None = None) -> Transition:
+        """open/taken -> resolved, with the note."""
+        now = self._now(now)
+        return await self._transition(
+            report_id, [ReportStatus.OPEN, ReportStatus.TAKEN],
+            {"status": ReportStatus.RESOLVED.value, "resolved_by": actor, "resolved_at": now,
+             "resolution_note": note}, actor, ReportAction.RESOLVED, note, now)
+
+    async def reopen(self, report_id: int, actor: int,
+                     now: dt.datetime | None = None) -> Transition:
+        """resolved -> taken by `actor` (whoever reopens it is handling it)."""
+        now = self._now(now)
+        return await self._transition(
+            report_id, [ReportStatus.RESOLVED],
+            {"status": ReportStatus.TAKEN.value, "taken_by": actor, "taken_at": now,
+             "resolved_at": None, "resolved_by": None}, actor, ReportAction.REOPENED, None, now)
+
+    # --- staff commands -------------------------------------------------------------------
+    async def find_patients(self, name: str, limit: int = 5) -> list[PatientOverview]:
+        """Patients whose name contains `name` (or whose Telegram id it is)."""
+        condition = func.lower(Patient.name).contains(name.lower().strip())
+        if name.strip().lstrip("-").isdigit():
+            condition = or_(condition, Patient.telegram_id == int(name.strip()))
+        async with self.sessions() as s:
+            patients = list(await s.scalars(select(Patient).where(condition)
+                                            .order_by(Patient.id).limit(limit)))
+            return [await self._overview(s, p) for p in patients]
+
+    async def _overview(self, s: AsyncSession, patient: Patient) -> PatientOverview:
+        sessions = [(d, c is not None) for d, c in await s.execute(
+            select(TreatmentSession.session_date, TreatmentSession.cancelled_at)
+            .where(TreatmentSession.patient_id == patient.id)
+            .order_by(TreatmentSession.session_date))]
+        checkins = {status: int(n) for status, n in await s.execute(
+            select(CheckIn.status, func.count()).where(CheckIn.patient_id == patient.id)
+            .group_by(CheckIn.status))}
+        query = (_select_reports().where(Report.patient_id == patient.id)
+                 .order_by(Report.created_at, Report.id))
+        reports = [_staff_report(*row) for row in await s.execute(query)]
+        return PatientOverview(patient.id, patient.name, patient.telegram_id,
+                               patient.checkins_paused, sessions, checkins, reports)
+
+    async def unanswered_questions(
+            self, since: dt.datetime | None = None) -> list[tuple[int, str]]:
+        """(patient id, text) of questions the bot could not answer: logged messages it
+        abstained on, and questions patients handed to the clinic ("ask the clinic")."""
+        logged = select(Message.patient_id, Message.text).where(
+            Message.direction == Direction.IN.value, Message.outcome == Outcome.ABSTAINED.value)
+        handed = select(Report.patient_id, Report.text).where(
+            Report.kind == ReportKind.QUESTION.value, ~Report.text.startswith("check-in "))
+        if since is not None:
+            logged = logged.where(Message.created_at >= since)
+            handed = handed.where(Report.created_at >= since)
+        async with self.sessions() as s:
+            rows = list(await s.execute(logged)) + list(await s.execute(handed))
+        return [(int(patient_id), str(text)) for patient_id, text in rows]
+
+    async def export(self, start: dt.datetime,
+                     end: dt.datetime) -> list[tuple[ReportInfo, list[ActionInfo]]]:
+        """Reports created in [start, end) with their audit trails."""
+        query = (_select_reports()
+                 .where(and_(Report.created_at >= start, Report.created_at < end))
+                 .order_by(Report.created_at, Report.id))
+        async with self.sessions() as s:
+            reports = [_staff_report(*row) for row in await s.execute(query)]
+            ids = [r.id for r in reports]
+            trail: dict[int, list[ActionInfo]] = {i: [] for i in ids}
+            if ids:
+                rows = await s.scalars(select(ReportActionRow)
+                                       .where(ReportActionRow.report_id.in_(ids))
+                                       .order_by(ReportActionRow.created_at,
+                                                 ReportActionRow.id))
+                for row in rows:
+                    trail[row.report_id or 0].append(_action_info(row))
+        return [(r, trail[r.id]) for r in reports]
+
+
+__all__ = ["ActionInfo", "CardInfo", "PatientOverview", "ReportInfo", "ReportStore",
+           "Transition", "delete_resolved_reports_of", "queue_order"]

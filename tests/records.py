@@ -1,0 +1,23 @@
+"""Test helpers that write records the way production does."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from storage import LogEntry, Repository
+from storage.sessions import cancel
+
+
+async def log_message(repo: Repository, telegram_id: int, direction: str, text: str, *,
+                      now: dt.datetime, topic: str | None = None,
+                      outcome: str | None = None) -> bool:
+    """Log one chat message through the production path (the batched log); True if stored."""
+    stored = await repo.log_message_batch(
+        [LogEntry(telegram_id, direction, text, topic, outcome, now)])
+    return stored == 1
+
+
+async def cancel_session(repo: Repository, session_id: int, now: dt.datetime) -> bool:
+    """Cancel a session row alone (the check-in manager does this together with its rows)."""
+    async with repo.sessions.begin() as s:
+        return await cancel(s, session_id, now)
