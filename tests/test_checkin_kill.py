@@ -152,9 +152,10 @@ async def test_a_second_run_on_the_same_sqlite_file_is_refused(
         finally:
             code, err = stop_bot(first)
         assert code == 0, err
+        await plant_burst(database, 1)  # one more due check-in, for a third run to send
         third = start_bot(fake_server, database, tmp_path)  # the lock went with the first
-        try:
-            await asyncio.sleep(3)
+        try:  # sending it proves the third run took the lock and dispatches
+            await control.wait_until(lambda sent: len(sent) >= 2, 30, "third run")
             assert third.poll() is None
         finally:
             code, err = stop_bot(third)
