@@ -17,6 +17,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,6 +123,17 @@ def test_installed_wheel_checks_a_mounted_kb_and_care_plan(installed: Path,
     assert broken.returncode == 1 and "careplan.yaml" in broken.stdout + broken.stderr
 
 
+def _status(port: int, path: str) -> int:
+    """HTTP status of a local GET; 0 when nothing answers yet."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
 def test_healthcheck_command_passes_against_a_running_bot(
         installed: Path, fake_server: str, tmp_path: Path) -> None:
     port = free_port()
@@ -136,14 +148,13 @@ def test_healthcheck_command_passes_against_a_running_bot(
     proc = subprocess.Popen([installed / "aftercare", "run"], cwd=tmp_path, env=bot_env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            result = subprocess.run(command, env=env, capture_output=True, check=False, timeout=30)
-            if result.returncode == 0 or time.monotonic() > deadline or proc.poll() is not None:
+        deadline = time.monotonic() + 60  # a bound on a hang, not a timing assertion
+        while True:  # wait for readiness (database migrated, getMe done), then run the check
+            ready = _status(port, "/readyz")
+            if ready == 200 or time.monotonic() > deadline or proc.poll() is not None:
                 break
             time.sleep(0.2)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as resp:
-            ready = resp.status
+        result = subprocess.run(command, env=env, capture_output=True, check=False, timeout=30)
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=15)

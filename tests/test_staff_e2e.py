@@ -7,7 +7,6 @@ unanswered urgent cards are re-posted on a controlled clock.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor, Clinic
 from storage import Database, Repository
 from storage.staff import StaffStore
-from tests.bot_harness import MutableClock, button_data
+from tests.bot_harness import MutableClock, button_data, eventually
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token-for-bot"
@@ -61,15 +60,14 @@ class Staffed:
         before = len(self.sent(user_id))
         self.fake.callback_query(user_id, "consent:yes", welcome["message_id"],
                                  first_name=first_name)
-        await self.new(user_id, before)
-        await self.settle(user_id)
+        await self.new(user_id, before)  # thanks and the zone question: one message, the last
 
-    async def settle(self, user_id: int) -> None:
-        """Wait until the bot has stopped writing to `user_id` (e.g. a time-zone picker)."""
-        count = -1
-        while count != len(self.sent(user_id)):
-            count = len(self.sent(user_id))
-            await asyncio.sleep(0.15)
+    async def recorded(self, card: dict[str, Any]) -> None:
+        """Wait until the bot has stored that the staff-chat `card` belongs to its report (it
+        does so after Telegram answered the send)."""
+        async def stored() -> bool:
+            return await self.store.card(STAFF_CHAT, card["message_id"]) is not None
+        await eventually(stored)
 
     async def staff_says(self, user_id: int, text: str, reply_to: int | None = None,
                          n: int = 1) -> list[dict[str, Any]]:
@@ -133,6 +131,7 @@ async def urgent_card(bot: Staffed, user_id: int = ZOE, name: str = "Zoe",
     advice = await bot.say(user_id, "there is yellow pus coming out of a spot", first_name=name)
     assert "today" in advice[0]["text"].lower() and "020 7946 0000" in advice[0]["text"]
     (card,) = await bot.new(STAFF_CHAT, staff_before)
+    await bot.recorded(card)
     report_id = int(button_data(card)[0].rsplit(":", 1)[1])
     return card, report_id
 
