@@ -173,7 +173,7 @@ class Conversation:
         return await self.onboarding.start(user_id, chat_id, first_name, payload)
 
     async def message(self, user_id: int, chat_id: int, first_name: str,
-                      text: str) -> list[Reply]:
+                      text: str, language_code: str | None = None) -> list[Reply]:
         """A patient's text: a zone or date if one was asked for, a report description or a
         thread with staff, otherwise triage + advice."""
         kit = self.kit
@@ -197,16 +197,16 @@ class Conversation:
                 states=ctx.states)
             if handled is not None:
                 return handled
-        return await self.advice.ask(user_id, ctx, text)
+        return await self.advice.ask(user_id, ctx, text, language_code)
 
     async def edited(self, user_id: int, chat_id: int, first_name: str,
-                     text: str) -> list[Reply]:
+                     text: str, language_code: str | None = None) -> list[Reply]:
         """An edited message: ignored by design, unless the new text raises a red flag.
 
         Answering every edit again would repeat advice the patient already has; but a
         warning sign added in an edit must not be missed, so edits are re-triaged.
         """
-        return await self.advice.edited(user_id, text)
+        return await self.advice.edited(user_id, text, language_code)
 
     async def callback(self, user_id: int, chat_id: int, first_name: str,
                        data: str) -> list[Reply]:

@@ -155,14 +155,20 @@ def parse_command(text: str, bot_username: str | None) -> tuple[str | None, list
     return name.lower(), args
 
 
+def _language_code(update: Update) -> str | None:
+    """The sender's Telegram interface language: a hint for reading their message, no more."""
+    user = update.effective_user
+    return user.language_code if user is not None else None
+
+
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Free text: triage, then the knowledge base."""
     message = update.effective_message
     assert message is not None and message.text is not None
     user_id, chat_id, first_name = _sender(update)
     async with typing_while_slow(context, chat_id):
-        replies = await conversation_of(context).message(user_id, chat_id, first_name,
-                                                         message.text)
+        replies = await conversation_of(context).message(
+            user_id, chat_id, first_name, message.text, language_code=_language_code(update))
     await send_replies(context, chat_id, replies, user_id)
 
 
@@ -172,7 +178,8 @@ async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or not message.text or message.text.startswith("/"):
         return
     user_id, chat_id, first_name = _sender(update)
-    replies = await conversation_of(context).edited(user_id, chat_id, first_name, message.text)
+    replies = await conversation_of(context).edited(user_id, chat_id, first_name, message.text,
+                                                    language_code=_language_code(update))
     await send_replies(context, chat_id, replies, user_id)
 
 

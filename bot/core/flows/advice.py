@@ -3,7 +3,12 @@ buttons ("kb:<entry id>"), and "ask the clinic" ("handoff") which passes the las
 on to staff as a report.
 
 Red flags always get the emergency or urgent advice, a report and a staff alert, with or
-without consent. The question of a user who has not agreed to storage is kept in this
+without consent; in another language the advice comes in the patient's language and the staff
+card says which language it was written in. A message in another language that the bot cannot
+read goes to staff as it was written (within 14 days of a session), and the patient is told so
+in their language; otherwise they are told, in their language, that the bot reads only English.
+
+The question of a user who has not agreed to storage is kept in this
 process's memory only (for "ask the clinic"), since nothing beyond the Telegram id may be
 stored before consent.
 """
@@ -22,6 +27,7 @@ from storage import Direction, ReportKind
 from storage.models import Urgency
 
 MAX_CALLBACK_DATA = 64
+UNREADABLE_TO_STAFF_DAYS = 14  # messages the bot cannot read go to staff this long after a session
 MAX_REMEMBERED_USERS = 10_000  # questions of users without consent, kept in memory only
 
 
@@ -39,14 +45,17 @@ class AdviceFlow:
         self.alerts = alerts
         self._unconsented: OrderedDict[int, tuple[str, int | None, dt.datetime]] = OrderedDict()
 
-    async def ask(self, user_id: int, ctx: TurnContext, text: str) -> list[Reply]:
-        """Triage + advice for a patient's text."""
-        return await self.advise(user_id, ctx, text, self.advisor.ask(text, ctx.day))
+    async def ask(self, user_id: int, ctx: TurnContext, text: str,
+                  language_hint: str | None = None) -> list[Reply]:
+        """Triage + advice for a patient's text (`language_hint`: Telegram's language_code)."""
+        return await self.advise(user_id, ctx, text,
+                                 self.advisor.ask(text, ctx.day, language_hint))
 
-    async def edited(self, user_id: int, text: str) -> list[Reply]:
+    async def edited(self, user_id: int, text: str,
+                     language_hint: str | None = None) -> list[Reply]:
         """An edited message: only a red flag in the new text is acted on."""
         ctx = await self.kit.context(user_id)
-        advice = self.advisor.ask(text, ctx.day)
+        advice = self.advisor.ask(text, ctx.day, language_hint)
         if not advice.escalate:
             return []
         return await self.advise(user_id, ctx, text, advice)
@@ -55,11 +64,13 @@ class AdviceFlow:
                      advice: Advice) -> list[Reply]:
         """The replies for `advice` on `text`; escalations become reports for staff."""
         kit = self.kit
+        if advice.foreign:
+            return await self._unreadable(user_id, ctx, text, advice)
         replies: list[Reply] = []
         if advice.escalate:
             report = await kit.repo.create_report(
                 user_id, ReportKind.TRIAGE, text, urgency=advice.urgency, day=ctx.day,
-                reason=advice.triage.reason if advice.triage else None, now=kit.clock())
+                reason=self.reason(advice), now=kit.clock())
             replies += self.alerts.notify(report)
             if kit.checkins is not None:  # hold the session's check-ins until resolved
                 await kit.checkins.report_raised(report)
@@ -74,9 +85,47 @@ class AdviceFlow:
                 (Direction.OUT, advice.answer, topic_of(advice.topic), None),
             ], now=kit.clock())
         answer = html.escape(advice.answer, quote=False)
-        if advice.escalate and advice.urgency == Urgency.URGENT.value:  # emergency: as it is
-            answer += "\n\n" + kit.when_read("urgent", ctx.patient)
-        return kit.html(answer, self._buttons(advice)) + replies
+        if advice.escalate and advice.urgency == Urgency.URGENT.value and advice.language == "en":
+            answer += "\n\n" + kit.when_read("urgent", ctx.patient)  # emergency: as it is
+        buttons = self._buttons(advice) if advice.language == "en" else ()  # English labels
+        return kit.html(answer, buttons) + replies
+
+    def reason(self, advice: Advice) -> str | None:
+        """The staff card's reason: the triage rule and, for another language, which one."""
+        if advice.triage is None:
+            return None
+        if advice.detected is None:
+            return advice.triage.reason
+        return str(self.kit.messages.raw("languages.reason_sign")).format(
+            reason=advice.triage.reason, **self._language(advice))
+
+    def _language(self, advice: Advice) -> dict[str, str]:
+        code = advice.detected.code if advice.detected else "und"
+        return {"language": self.advisor.language_name(code), "code": code}
+
+    async def _unreadable(self, user_id: int, ctx: TurnContext, text: str,
+                          advice: Advice) -> list[Reply]:
+        """A message in another language with no red flag the bot can see: within 14 days of
+        a session it goes to staff as written and the patient is told so, in their language;
+        otherwise the patient is told, in their language, that the bot reads only English."""
+        kit = self.kit
+        recent = (ctx.session is not None and ctx.day is not None
+                  and 0 <= ctx.day <= UNREADABLE_TO_STAFF_DAYS)
+        replies: list[Reply] = []
+        answer = advice.answer
+        if recent and ctx.consented:
+            reason = str(kit.messages.raw("languages.reason_unreadable")).format(
+                **self._language(advice))
+            report = await kit.repo.create_report(user_id, ReportKind.PATIENT, text,
+                                                  day=ctx.day, reason=reason, now=kit.clock())
+            replies = self.alerts.notify(report)
+            answer = self.advisor.language_text(advice.language, "forwarded")
+        if ctx.consented:
+            kit.log.add(user_id, [
+                (Direction.IN, text, None, advice.kind),
+                (Direction.OUT, answer, None, None),
+            ], now=kit.clock())
+        return kit.html(html.escape(answer, quote=False)) + replies
 
     def _buttons(self, advice: Advice) -> Buttons:
         rows: list[tuple[Button, ...]] = []

@@ -1,0 +1,97 @@
+"""Other languages end to end: the real Application against the fake Bot API server.
+
+A red flag written in Spanish or Russian gets the advice in that language and a staff card
+with the patient's own words, the detected language and the English sign; a message the bot
+cannot read goes to staff as written within 14 days of a session (the patient is told so in
+their language), and only gets the "I read English only" reply otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from tests.bot_harness import STAFF_CHAT, START, BotHarness
+
+
+async def settle(bot: BotHarness, chat_id: int) -> None:
+    """Wait until the bot has stopped writing to `chat_id` (e.g. a time-zone picker)."""
+    count = -1
+    while count != len(bot.fake.sent_messages(chat_id)):
+        count = len(bot.fake.sent_messages(chat_id))
+        await asyncio.sleep(0.15)
+
+
+async def patient(bot: BotHarness, user_id: int, days_ago: int | None) -> None:
+    """An onboarded patient, treated `days_ago` (None: no session logged)."""
+    await bot.onboard(user_id, "Lucía")
+    await settle(bot, user_id)
+    if days_ago is not None:
+        await bot.repo.add_session(START.date() - dt.timedelta(days=days_ago), "staff",
+                                   telegram_id=user_id)
+
+
+async def writes(bot: BotHarness, user_id: int, text: str, language_code: str,
+                 cards: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The patient writes `text` from a Telegram app set to `language_code`; returns the
+    bot's reply and the `cards` new staff-chat messages."""
+    before = len(bot.fake.sent_messages(user_id))
+    staff_before = len(bot.fake.sent_messages(STAFF_CHAT))
+    bot.fake.user_message(user_id, text, first_name="Lucía", language_code=language_code)
+    (reply,) = await bot.replies_after(user_id, before, 1)
+    new_cards = await bot.replies_after(STAFF_CHAT, staff_before, cards) if cards else []
+    await settle(bot, STAFF_CHAT)
+    assert len(bot.fake.sent_messages(STAFF_CHAT)) == staff_before + cards
+    return reply, new_cards
+
+
+async def test_spanish_emergency_advice_and_card_in_the_patients_words(bot: BotHarness) -> None:
+    await patient(bot, 501, days_ago=0)
+    words = "Se me están hinchando los labios y me cuesta respirar"
+    reply, (card,) = await writes(bot, 501, words, "es", cards=1)
+    assert reply["text"].startswith("⚠️ Esto podría ser una reacción grave")
+    assert "Glow Clinic" in reply["text"] and "112" in reply["text"]
+    assert words in card["text"]  # the patient's words, untranslated
+    assert "EMERGENCY" in card["text"] and "written in Spanish (es)" in card["text"]
+    assert "swelling of lips" in card["text"]  # the English sign for staff
+
+
+async def test_russian_urgent_advice_even_with_an_english_telegram(bot: BotHarness) -> None:
+    await patient(bot, 502, days_ago=3)
+    words = "из прыщиков идёт гной, щека горячая"
+    reply, (card,) = await writes(bot, 502, words, "en", cards=1)
+    assert reply["text"].startswith("⚠️ Это нужно показать врачу сегодня")
+    assert "020 7946 0000" in reply["text"]
+    assert words in card["text"] and "written in Russian (ru)" in card["text"]
+    assert "URGENT" in card["text"] and "pus" in card["text"]
+
+
+async def test_unreadable_message_goes_to_staff_within_14_days(bot: BotHarness) -> None:
+    await patient(bot, 503, days_ago=2)
+    words = "¿Puedo ir a la piscina este fin de semana?"
+    reply, (card,) = await writes(bot, 503, words, "es", cards=1)
+    assert reply["text"].startswith("Solo sé leer mensajes en inglés")
+    assert "Glow Clinic" in reply["text"] and "112" in reply["text"]
+    assert words in card["text"]
+    assert "written in Spanish (es), which the bot cannot read" in card["text"]
+
+
+async def test_unreadable_message_after_14_days_is_only_answered(bot: BotHarness) -> None:
+    await patient(bot, 504, days_ago=20)
+    reply, _ = await writes(bot, 504, "Was kann ich gegen die trockene Haut tun?", "de",
+                            cards=0)
+    assert reply["text"].startswith("Entschuldigung, ich kann nur Nachrichten auf Englisch")
+    assert "Glow Clinic (020 7946 0000)" in reply["text"]
+
+
+async def test_unreadable_message_with_no_session_is_only_answered(bot: BotHarness) -> None:
+    await patient(bot, 505, days_ago=None)
+    reply, _ = await writes(bot, 505, "Posso truccarmi domani?", "it", cards=0)
+    assert reply["text"].startswith("Mi dispiace, so leggere solo messaggi in inglese")
+
+
+async def test_english_with_a_foreign_telegram_stays_english(bot: BotHarness) -> None:
+    await patient(bot, 506, days_ago=1)
+    reply, _ = await writes(bot, 506, "can I wear makeup tomorrow?", "es", cards=0)
+    assert "makeup" in reply["text"].lower()
