@@ -19,7 +19,9 @@ How a message is read in one language:
    swapped or wrong letter: ``respirrar``). Arabic words are also tried without their attached
    conjunction and article (``والشفايف`` -> ``شفايف``).
 4. a phrase matches when every slot is found in one clause, in any order, within a span of its
-   length plus three words ("la mejilla está más caliente" matches ``mejilla caliente``).
+   length plus three words ("la mejilla está más caliente" matches ``mejilla caliente``); a
+   phrase written ``far: ...`` may have its words anywhere in the clause ("me arde la cara
+   desde que me puse el sérum").
 5. a match is cancelled by a negation word up to four words before it or between its words
    (unless the phrase contains that word itself: "no puedo respirar"), by a ``negations_after``
    word just after it ("температуры нет"), by a negative verb form (``negative_suffix``:
@@ -67,6 +69,7 @@ _NEGATION_WINDOW = 4
 _AFTER_WINDOW = 2
 _EXTRA_SPAN = 3
 _MIN_FUZZY = 5
+_FAR_SPAN = 40
 # "a bit red still" on day 5+ is the guidance's routine review, not strong redness
 _MILD_CANCELS = frozenset(["redness_lasting", "swelling_lasting"])
 
@@ -150,6 +153,7 @@ class _Phrase:
     slots: tuple[frozenset[int], ...]
     text: str
     line: int
+    far: bool = False  # "far: ..." in the file: anywhere in one clause, however far apart
 
 
 @dataclass
@@ -395,7 +399,7 @@ def _find(message: _Message, phrase: _Phrase,
         if not places:
             return None
         positions.append(places)
-    limit = len(phrase.slots) + _EXTRA_SPAN
+    limit = _FAR_SPAN if phrase.far else len(phrase.slots) + _EXTRA_SPAN
     best: tuple[int, int, set[int]] | None = None
     for anchor in positions[0]:
         clause = message.tokens[anchor].clause
@@ -717,9 +721,10 @@ def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
                 if not isinstance(item, str) or not item.strip():
                     out.add(item_line, f"{sign_id}: phrases must be text")
                     continue
-                slots = slots_of(item, item_line, sign_id)
+                far = item.startswith("far:")
+                slots = slots_of(item.removeprefix("far:"), item_line, sign_id)
                 if slots:
-                    phrases.append(_Phrase(str(sign_id), slots, item, item_line))
+                    phrases.append(_Phrase(str(sign_id), slots, item, item_line, far))
 
     by_literal: dict[int, list[int]] = {}
     for index, phrase in enumerate(phrases):
