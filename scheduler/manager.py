@@ -1,7 +1,9 @@
 """The check-in manager: writes and edits outbox rows when sessions and patients change.
 
 The dispatcher (scheduler/dispatcher.py) only sends; everything that creates, moves, pauses
-or cancels rows is here. Every method is idempotent, so calling it twice (a retried handler,
+or cancels rows is decided here. The statements are in scheduler/sql.py (`SqlPlanStore`);
+`MemoryPlanStore` (scheduler/memory.py) is the in-memory twin, and both pass the same tests.
+Every method is idempotent, so calling it twice (a retried handler,
 a start-up reconciliation) never doubles a check-in: rows are unique per (session, step).
 
 Rules:
@@ -25,18 +27,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, Executable, and_, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler.careplan import Action, CarePlan, QuietHours, Step, StepKind
+from scheduler.sql import (
+    CheckinInfo,
+    NewRow,
+    PlanPatient,
+    PlanRow,
+    PlanSession,
+    PlanStore,
+    PlanTx,
+    RowMove,
+    Scope,
+    SqlPlanStore,
+)
 from scheduler.timing import Due, plan_due, spread_offset
 from storage.clock import Clock, utcnow
-from storage.models import CheckIn, CheckinStatus, Patient, TreatmentSession
-from storage.patients import set_paused
-from storage.results import affected
-from storage.sessions import cancel as cancel_session_row
-from storage.sessions import move as move_session_row
+from storage.models import CheckinStatus
 
 log = logging.getLogger(__name__)
 
@@ -45,28 +53,6 @@ OPEN = (S.PENDING.value, S.PAUSED.value)
 PAUSED_BY_PATIENT = "patient"
 MOVED = "session date changed"
 REPORT_PREFIX = "report:"
-
-
-@dataclass(frozen=True)
-class CheckinInfo:
-    """A check-in row for listings and staff summaries."""
-
-    id: int
-    session_id: int
-    patient_id: int
-    patient_name: str | None
-    step: str
-    day_offset: int
-    tz: str
-    due_at: dt.datetime
-    deliver_until: dt.datetime
-    status: str
-    paused_reason: str | None
-    attempts: int
-    telegram_message_id: int | None
-    sent_at: dt.datetime | None
-    answer: str | None
-    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -89,28 +75,21 @@ def report_hold(report_id: int) -> str:
     return f"{REPORT_PREFIX}{report_id}"
 
 
-def _info(row: CheckIn, name: str | None) -> CheckinInfo:
-    return CheckinInfo(row.id, row.session_id, row.patient_id, name, row.step, row.day_offset,
-                       row.tz, row.due_at, row.deliver_until, row.status, row.paused_reason,
-                       row.attempts, row.telegram_message_id, row.sent_at, row.answer,
-                       row.last_error)
-
-
 class CheckinManager:
     """Creates and edits check-in rows; answers button presses."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], plan: CarePlan,
+    def __init__(self, store: PlanStore | async_sessionmaker[AsyncSession], plan: CarePlan,
                  default_tz: str | ZoneInfo = "Europe/London", *,
                  quiet_hours: QuietHours | None = None, clock: Clock = utcnow) -> None:
-        self.sessions = sessions
+        self.store: PlanStore = (SqlPlanStore(store) if isinstance(store, async_sessionmaker)
+                                 else store)
         self.plan = plan
         self.default_tz = default_tz if isinstance(default_tz, ZoneInfo) else ZoneInfo(default_tz)
         self.quiet = quiet_hours or plan.quiet_hours
         self.clock = clock
-        self._dialect = sessions.kw["bind"].dialect.name
 
     # --- planning ---------------------------------------------------------------------
-    def zone_of(self, patient: Patient) -> ZoneInfo:
+    def zone_of(self, patient: PlanPatient) -> ZoneInfo:
         """The patient's zone, or the clinic's when unset or unknown."""
         try:
             return ZoneInfo(patient.timezone) if patient.timezone else self.default_tz
@@ -119,71 +98,63 @@ class CheckinManager:
                         patient.timezone)
             return self.default_tz
 
-    def _insert(self, values: list[dict[str, object]]) -> Executable:
-        if self._dialect == "postgresql":
-            return postgresql.insert(CheckIn).values(values).on_conflict_do_nothing(
-                index_elements=["session_id", "step"])
-        return sqlite.insert(CheckIn).values(values).on_conflict_do_nothing(
-            index_elements=["session_id", "step"])
+    def _rebook_steps(self) -> list[str]:
+        return [st.id for st in self.plan.steps if st.kind is StepKind.REBOOK]
 
-    async def _sync(self, s: AsyncSession, session: TreatmentSession, patient: Patient,
+    async def _sync(self, tx: PlanTx, session: PlanSession, patient: PlanPatient,
                     now: dt.datetime) -> int:
         """Make the session's open rows match the plan; returns rows created or moved."""
         tz = self.zone_of(patient)
-        existing = {r.step: r for r in await s.scalars(
-            select(CheckIn).where(CheckIn.session_id == session.id))}
-        new: list[dict[str, object]] = []
-        changed = 0
+        existing = {r.step: r for r in await tx.rows(session.id)}
+        new: list[NewRow] = []
+        moves: list[RowMove] = []
         for step in self.plan.active_steps:
             due = plan_due(session.session_date, step, tz, self.quiet,
                            spread_offset(patient.id, self.plan.spread_minutes))
             row = existing.get(step.id)
             if row is None:
                 if due.deliver_until > now:
-                    new.append(self._new_row(session, patient, step, due, tz, now))
+                    new.append(self._new_row(session, patient, step, due, tz))
                 continue
             movable = row.status in OPEN or (row.status == S.CANCELLED.value
                                              and row.last_error == MOVED)
             if not movable or (row.due_at == due.due_at and row.tz == tz.key
                                and row.status in OPEN):
                 continue
-            self._move(row, due, tz, patient, now)
-            changed += 1
-        if new:
-            await s.execute(self._insert(new))
-        return len(new) + changed
-
-    def _new_row(self, session: TreatmentSession, patient: Patient, step: Step, due: Due,
-                 tz: ZoneInfo, now: dt.datetime) -> dict[str, object]:
-        paused = patient.checkins_paused
-        return {"session_id": session.id, "patient_id": patient.id, "step": step.id,
-                "day_offset": step.day, "local_date": due.local_date, "tz": tz.key,
-                "due_at": due.due_at, "deliver_until": due.deliver_until,
-                "status": S.PAUSED.value if paused else S.PENDING.value,
-                "paused_reason": PAUSED_BY_PATIENT if paused else None, "attempts": 0,
-                "created_at": now, "updated_at": now}
+            moves.append(self._move(row, due, tz, patient, now))
+        await tx.insert(new, now)
+        await tx.move(moves, now)
+        return len(new) + len(moves)
 
     @staticmethod
-    def _move(row: CheckIn, due: Due, tz: ZoneInfo, patient: Patient,
-              now: dt.datetime) -> None:
-        row.local_date = due.local_date
-        row.due_at = due.due_at
-        row.deliver_until = due.deliver_until
-        row.tz = tz.key
-        row.updated_at = now
-        if row.deliver_until <= now:
-            row.status, row.last_error = S.CANCELLED.value, MOVED
-        elif row.status == S.CANCELLED.value:
-            row.status, row.last_error = S.PENDING.value, None
-            if patient.checkins_paused:
-                row.status, row.paused_reason = S.PAUSED.value, PAUSED_BY_PATIENT
+    def _new_row(session: PlanSession, patient: PlanPatient, step: Step, due: Due,
+                 tz: ZoneInfo) -> NewRow:
+        paused = patient.paused
+        return NewRow(session_id=session.id, patient_id=patient.id, step=step.id,
+                      day_offset=step.day, local_date=due.local_date, tz=tz.key,
+                      due_at=due.due_at, deliver_until=due.deliver_until,
+                      status=S.PAUSED.value if paused else S.PENDING.value,
+                      paused_reason=PAUSED_BY_PATIENT if paused else None)
 
-    async def _load(self, s: AsyncSession, session_id: int
-                    ) -> tuple[TreatmentSession, Patient] | None:
-        session = await s.get(TreatmentSession, session_id)
+    @staticmethod
+    def _move(row: PlanRow, due: Due, tz: ZoneInfo, patient: PlanPatient,
+              now: dt.datetime) -> RowMove:
+        status, last_error, paused_reason = row.status, row.last_error, row.paused_reason
+        if due.deliver_until <= now:
+            status, last_error = S.CANCELLED.value, MOVED
+        elif row.status == S.CANCELLED.value:
+            status, last_error = S.PENDING.value, None
+            if patient.paused:
+                status, paused_reason = S.PAUSED.value, PAUSED_BY_PATIENT
+        return RowMove(row.id, due.local_date, due.due_at, due.deliver_until, tz.key, status,
+                       last_error, paused_reason)
+
+    async def _load(self, tx: PlanTx, session_id: int
+                    ) -> tuple[PlanSession, PlanPatient] | None:
+        session = await tx.session(session_id)
         if session is None:
             return None
-        patient = await s.get(Patient, session.patient_id)
+        patient = await tx.patient(session.patient_id)
         assert patient is not None  # foreign key
         return session, patient
 
@@ -191,76 +162,56 @@ class CheckinManager:
     async def schedule_session(self, session_id: int, now: dt.datetime | None = None) -> int:
         """Write the session's check-ins (idempotent); returns rows created or moved."""
         now = now or self.clock()
-        async with self.sessions.begin() as s:
-            loaded = await self._load(s, session_id)
-            if loaded is None or loaded[0].cancelled_at is not None:
+        async with self.store.transaction() as tx:
+            loaded = await self._load(tx, session_id)
+            if loaded is None or loaded[0].cancelled:
                 return 0
             session, patient = loaded
-            await self._cancel_older_rebooks(s, session, now)
-            count = await self._sync(s, session, patient, now)
+            older = await tx.older_sessions(session)
+            await tx.cancel_open(older, self._rebook_steps(), "a newer session was booked",
+                                 now)
+            count = await self._sync(tx, session, patient, now)
         log.info("session %d: %d check-in(s) planned", session_id, count)
         return count
-
-    async def _cancel_older_rebooks(self, s: AsyncSession, session: TreatmentSession,
-                                    now: dt.datetime) -> None:
-        rebook = [st.id for st in self.plan.steps if st.kind is StepKind.REBOOK]
-        older = select(TreatmentSession.id).where(
-            TreatmentSession.patient_id == session.patient_id,
-            TreatmentSession.id != session.id,
-            TreatmentSession.session_date <= session.session_date)
-        await s.execute(update(CheckIn).where(
-            CheckIn.session_id.in_(older), CheckIn.step.in_(rebook), CheckIn.status.in_(OPEN))
-            .values(status=S.CANCELLED.value, last_error="a newer session was booked",
-                    updated_at=now))
 
     async def move_session(self, session_id: int, new_date: dt.date,
                            now: dt.datetime | None = None) -> int:
         """Change a session's date and move its open check-ins with it."""
         now = now or self.clock()
-        async with self.sessions.begin() as s:
-            loaded = await self._load(s, session_id)
-            if loaded is None or loaded[0].cancelled_at is not None:
+        async with self.store.transaction() as tx:
+            loaded = await self._load(tx, session_id)
+            if loaded is None or loaded[0].cancelled:
                 raise LookupError(f"no open session {session_id}")
             session, patient = loaded
-            move_session_row(session, new_date)
-            await s.flush()
-            return await self._sync(s, session, patient, now)
+            await tx.set_session_date(session_id, new_date)
+            moved = PlanSession(session.id, session.patient_id, new_date, session.cancelled)
+            return await self._sync(tx, moved, patient, now)
 
     async def cancel_session(self, session_id: int, now: dt.datetime | None = None) -> int:
-        """Cancel the session (if not yet) and its open check-ins; returns rows cancelled."""
+        """Cancel the session (if not yet) and its open check-ins; returns rows cancelled.
+        The one way a session is cancelled: its check-ins follow in the same transaction."""
         now = now or self.clock()
-        async with self.sessions.begin() as s:
-            await cancel_session_row(s, session_id, now)
-            result = await s.execute(update(CheckIn).where(
-                CheckIn.session_id == session_id, CheckIn.status.in_(OPEN))
-                .values(status=S.CANCELLED.value, last_error="session cancelled",
-                        updated_at=now))
-            return affected(result)
+        async with self.store.transaction() as tx:
+            await tx.cancel_session(session_id, now)
+            return await tx.cancel_open([session_id], None, "session cancelled", now)
 
     async def replan_patient(self, patient_id: int, now: dt.datetime | None = None) -> int:
         """Re-plan every open row of a patient (after a zone change, or on linking)."""
         now = now or self.clock()
         count = 0
-        async with self.sessions.begin() as s:
-            patient = await s.get(Patient, patient_id)
+        async with self.store.transaction() as tx:
+            patient = await tx.patient(patient_id)
             if patient is None:
                 return 0
-            sessions = await s.scalars(select(TreatmentSession).where(
-                TreatmentSession.patient_id == patient_id,
-                TreatmentSession.cancelled_at.is_(None)))
-            for session in sessions:
-                count += await self._sync(s, session, patient, now)
+            for session in await tx.open_sessions(patient_id):
+                count += await self._sync(tx, session, patient, now)
         return count
 
     async def reconcile(self, now: dt.datetime | None = None) -> int:
         """Plan recent sessions that have no check-in rows yet (crash between writes)."""
         now = now or self.clock()
         since = (now - dt.timedelta(days=self.plan.max_day + 2)).date()
-        has_rows = select(CheckIn.id).where(CheckIn.session_id == TreatmentSession.id).exists()
-        async with self.sessions.begin() as s:
-            ids = list(await s.scalars(select(TreatmentSession.id).where(
-                TreatmentSession.cancelled_at.is_(None), TreatmentSession.session_date >= since,
-                ~has_rows)))
+        ids = await self.store.sessions_without_rows(since)
         total = 0
         for session_id in ids:
             total += await self.schedule_session(session_id, now)
@@ -270,32 +221,20 @@ class CheckinManager:
 
     # --- patient events ---------------------------------------------------------------
     async def pause_patient(self, patient_id: int, now: dt.datetime | None = None) -> int:
-        """/stop: set the patient's flag and hold their pending rows."""
+        """/stop: set the patient's flag and hold their pending rows (one transaction)."""
         now = now or self.clock()
-        async with self.sessions.begin() as s:
-            await set_paused(s, patient_id, True)
-            result = await s.execute(update(CheckIn).where(
-                CheckIn.patient_id == patient_id, CheckIn.status == S.PENDING.value)
-                .values(status=S.PAUSED.value, paused_reason=PAUSED_BY_PATIENT, updated_at=now))
-            return affected(result)
+        async with self.store.transaction() as tx:
+            await tx.set_patient_paused(patient_id, True)
+            return await tx.hold(Scope(patient_id=patient_id), PAUSED_BY_PATIENT, now)
 
     async def resume_patient(self, patient_id: int, now: dt.datetime | None = None) -> int:
         """/resume: clear the flag; rows held by /stop go back to the queue (or are cancelled
         when their window passed meanwhile). Rows held by a report stay held."""
         now = now or self.clock()
-        async with self.sessions.begin() as s:
-            await set_paused(s, patient_id, False)
-            return await self._unhold(s, CheckIn.patient_id == patient_id, PAUSED_BY_PATIENT,
-                                      "paused by the patient until after its time", now)
-
-    async def _unhold(self, s: AsyncSession, scope: ColumnElement[bool], reason: str, late: str,
-                      now: dt.datetime) -> int:
-        held = and_(scope, CheckIn.status == S.PAUSED.value, CheckIn.paused_reason == reason)
-        await s.execute(update(CheckIn).where(held, CheckIn.deliver_until <= now).values(
-            status=S.CANCELLED.value, last_error=late, paused_reason=None, updated_at=now))
-        result = await s.execute(update(CheckIn).where(held).values(
-            status=S.PENDING.value, paused_reason=None, updated_at=now))
-        return affected(result)
+        async with self.store.transaction() as tx:
+            await tx.set_patient_paused(patient_id, False)
+            return await tx.unhold(Scope(patient_id=patient_id), PAUSED_BY_PATIENT,
+                                   "paused by the patient until after its time", now)
 
     async def hold_for_report(self, session_id: int | None, report_id: int,
                               now: dt.datetime | None = None) -> int:
@@ -303,27 +242,20 @@ class CheckinManager:
         if session_id is None:
             return 0
         now = now or self.clock()
-        async with self.sessions.begin() as s:
-            result = await s.execute(update(CheckIn).where(
-                CheckIn.session_id == session_id, CheckIn.status == S.PENDING.value)
-                .values(status=S.PAUSED.value, paused_reason=report_hold(report_id),
-                        updated_at=now))
-        log.info("session %d: %d check-in(s) held by report %d", session_id, affected(result),
-                 report_id)
-        return affected(result)
+        async with self.store.transaction() as tx:
+            count = await tx.hold(Scope(session_id=session_id), report_hold(report_id), now)
+        log.info("session %d: %d check-in(s) held by report %d", session_id, count, report_id)
+        return count
 
     async def release_report_hold(self, report_id: int, now: dt.datetime | None = None) -> int:
         """Staff resolved the report: its held check-ins resume (or are cancelled if late);
         if the patient has /stop-ped meanwhile they stay paused by the patient."""
         now = now or self.clock()
         reason = report_hold(report_id)
-        async with self.sessions.begin() as s:
-            stopped = select(Patient.id).where(Patient.checkins_paused.is_(True))
-            await s.execute(update(CheckIn).where(
-                CheckIn.paused_reason == reason, CheckIn.patient_id.in_(stopped))
-                .values(paused_reason=PAUSED_BY_PATIENT, updated_at=now))
-            return await self._unhold(s, CheckIn.paused_reason == reason, reason,
-                                      "held by a report until after its time", now)
+        async with self.store.transaction() as tx:
+            await tx.hand_to_patient_pause(reason, PAUSED_BY_PATIENT, now)
+            return await tx.unhold(Scope(reason=reason), reason,
+                                   "held by a report until after its time", now)
 
     # --- answers ----------------------------------------------------------------------
     async def answer(self, telegram_id: int, checkin_id: int, choice: int,
@@ -332,9 +264,9 @@ class CheckinManager:
         check-in must belong to the pressing Telegram user. The first answer counts;
         pressing again (or on a duplicate message) repeats the reply without new effects."""
         now = now or self.clock()
-        async with self.sessions.begin() as s:
-            row = await s.get(CheckIn, checkin_id)
-            patient = await s.get(Patient, row.patient_id) if row else None
+        async with self.store.transaction() as tx:
+            row = await tx.row(checkin_id)
+            patient = await tx.patient(row.patient_id) if row else None
             if row is None or patient is None or patient.telegram_id != telegram_id:
                 log.warning("check-in answer refused: %d is not user %d's", checkin_id,
                             telegram_id)
@@ -345,56 +277,33 @@ class CheckinManager:
                 return AnswerResult(False)
             repeated = row.answer is not None
             if not repeated:
-                row.answer, row.answered_at, row.updated_at = picked.label[:32], now, now
+                await tx.record_answer(row.id, picked.label[:32], now)
                 if picked.action in (Action.BOOK, Action.DONE):
-                    await self._stop_rebooks(s, row.session_id, now)
+                    await tx.cancel_open([row.session_id], self._rebook_steps(),
+                                         "patient answered the booking nudge", now)
             return AnswerResult(True, picked.reply, picked.action, row.id, row.session_id,
                                 row.patient_id, step, picked.label, repeated)
-
-    async def _stop_rebooks(self, s: AsyncSession, session_id: int, now: dt.datetime) -> None:
-        rebook = [st.id for st in self.plan.steps if st.kind is StepKind.REBOOK]
-        await s.execute(update(CheckIn).where(
-            CheckIn.session_id == session_id, CheckIn.step.in_(rebook),
-            CheckIn.status.in_(OPEN)).values(status=S.CANCELLED.value,
-                                             last_error="patient answered the booking nudge",
-                                             updated_at=now))
 
     # --- listings ---------------------------------------------------------------------
     async def list(self, *, statuses: Sequence[str] = (), patient_id: int | None = None,
                    due_before: dt.datetime | None = None, limit: int = 200
-                   ) -> list[CheckinInfo]:
+                   ) -> builtins.list[CheckinInfo]:
         """Check-ins filtered by status, patient and due time, soonest first."""
-        query = select(CheckIn, Patient.name).join(Patient, Patient.id == CheckIn.patient_id)
-        if statuses:
-            query = query.where(CheckIn.status.in_([S(v).value for v in statuses]))
-        if patient_id is not None:
-            query = query.where(CheckIn.patient_id == patient_id)
-        if due_before is not None:
-            query = query.where(CheckIn.due_at < due_before)
-        query = query.order_by(CheckIn.due_at, CheckIn.id).limit(limit)
-        async with self.sessions.begin() as s:
-            return [_info(row, name) for row, name in await s.execute(query)]
+        return await self.store.listing(statuses=[S(v).value for v in statuses],
+                                        patient_id=patient_id, due_before=due_before,
+                                        limit=limit)
 
     async def counts(self) -> dict[str, int]:
         """Number of rows per status."""
-        async with self.sessions.begin() as s:
-            rows = await s.execute(select(CheckIn.status, func.count()).group_by(CheckIn.status))
-            counts = {st.value: 0 for st in S}
-            counts.update({status: int(n) for status, n in rows})
-            return counts
+        return await self.store.counts()
 
     async def needs_attention(self, since: dt.datetime, now: dt.datetime | None = None,
                               unanswered_after: dt.timedelta = dt.timedelta(hours=24)
                               ) -> tuple[builtins.list[CheckinInfo], builtins.list[CheckinInfo]]:
         """(failed or expired since `since`, sent but unanswered for `unanswered_after`)."""
         now = now or self.clock()
-        base = select(CheckIn, Patient.name).join(Patient, Patient.id == CheckIn.patient_id)
-        async with self.sessions.begin() as s:
-            bad = await s.execute(base.where(
-                CheckIn.status.in_((S.FAILED.value, S.EXPIRED.value)),
-                CheckIn.updated_at >= since).order_by(CheckIn.updated_at))
-            silent = await s.execute(base.where(
-                CheckIn.status == S.SENT.value, CheckIn.answer.is_(None),
-                CheckIn.sent_at >= since - unanswered_after,
-                CheckIn.sent_at < now - unanswered_after).order_by(CheckIn.sent_at))
-            return ([_info(r, n) for r, n in bad], [_info(r, n) for r, n in silent])
+        return await self.store.attention(since, since - unanswered_after,
+                                          now - unanswered_after)
+
+
+__all__ = ["AnswerResult", "CheckinInfo", "CheckinManager", "report_hold"]

@@ -1,14 +1,32 @@
-"""In-memory twin of `scheduler.sql.SqlConnector` for fast dispatcher tests.
+"""In-memory twins of the outbox connectors in scheduler/sql.py, for fast tests.
 
-Same interface and the same state machine, kept in dicts; `add()` plants rows directly.
+`MemoryConnector` twins `SqlConnector` (the dispatcher's view) and `MemoryPlanStore` twins
+`SqlPlanStore` (the check-in manager's); they can share one outbox (`MemoryPlanStore(outbox)`).
+Same interfaces and the same state machine, kept in dicts; `add()` / `add_patient()` /
+`add_session()` plant rows directly. The same tests run against the twins and the SQL
+(tests/test_dispatch.py, tests/test_manager_connectors.py).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
-from scheduler.sql import ClaimedCheckin
+from scheduler.sql import (
+    CheckinInfo,
+    ClaimedCheckin,
+    NewRow,
+    PlanPatient,
+    PlanRow,
+    PlanSession,
+    PlanTx,
+    RowMove,
+    Scope,
+    count_by_status,
+)
 from storage.models import CheckinStatus
 
 S = CheckinStatus
@@ -32,6 +50,12 @@ class MemoryRow:
     telegram_message_id: int | None = None
     last_error: str | None = None
     paused_reason: str | None = None
+    local_date: dt.date | None = None
+    tz: str = "UTC"
+    sent_at: dt.datetime | None = None
+    answer: str | None = None
+    answered_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
 
 
 @dataclass
@@ -42,6 +66,19 @@ class MemoryPatient:
     active: bool = True
     paused: bool = False
     inactive_reason: str | None = None
+    telegram_id: int | None = None
+    timezone: str | None = None
+    name: str | None = None
+
+
+@dataclass
+class MemorySession:
+    """A treatment session."""
+
+    id: int
+    patient_id: int
+    session_date: dt.date
+    cancelled_at: dt.datetime | None = None
 
 
 class MemoryConnector:
@@ -70,6 +107,7 @@ class MemoryConnector:
                 if r.status == S.PENDING and r.deliver_until <= now]
         for row in late:
             row.status, row.last_error = S.EXPIRED.value, "not sent within its delivery window"
+            row.updated_at = now
         return len(late)
 
     async def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta,
@@ -97,6 +135,7 @@ class MemoryConnector:
         if row is None:
             return False
         row.status, row.telegram_message_id, row.lease_until = S.SENT.value, message_id, None
+        row.sent_at = now
         return True
 
     async def release(self, checkin_id: int, worker: str, now: dt.datetime, *,
@@ -112,19 +151,21 @@ class MemoryConnector:
             row.attempts -= 1
         return True
 
-    async def _finish(self, checkin_id: int, worker: str, status: S, reason: str) -> bool:
+    async def _finish(self, checkin_id: int, worker: str, status: S, reason: str,
+                      now: dt.datetime) -> bool:
         row = self._mine(checkin_id, worker)
         if row is None:
             return False
         row.status, row.last_error, row.lease_until = status.value, reason, None
+        row.updated_at = now
         return True
 
     async def mark_failed(self, checkin_id: int, worker: str, error: str,
                           now: dt.datetime) -> bool:
-        return await self._finish(checkin_id, worker, S.FAILED, error)
+        return await self._finish(checkin_id, worker, S.FAILED, error, now)
 
     async def cancel(self, checkin_id: int, worker: str, reason: str, now: dt.datetime) -> bool:
-        return await self._finish(checkin_id, worker, S.CANCELLED, reason)
+        return await self._finish(checkin_id, worker, S.CANCELLED, reason, now)
 
     async def pause(self, checkin_id: int, worker: str, reason: str, now: dt.datetime) -> bool:
         row = self._mine(checkin_id, worker)
@@ -152,3 +193,205 @@ class MemoryConnector:
     async def next_due(self) -> dt.datetime | None:
         due = [r.due_at for r in self.rows.values() if r.status == S.PENDING]
         return min(due, default=None)
+
+
+OPEN = (S.PENDING.value, S.PAUSED.value)
+
+
+def _plan_row(row: MemoryRow) -> PlanRow:
+    return PlanRow(row.id, row.session_id, row.patient_id, row.step, row.status, row.due_at,
+                   row.deliver_until, row.tz, row.paused_reason, row.last_error, row.answer)
+
+
+class MemoryPlanTx:
+    """`PlanTx` over the dicts of a `MemoryPlanStore`."""
+
+    def __init__(self, store: MemoryPlanStore) -> None:
+        self.store = store
+        self.outbox = store.outbox
+
+    async def session(self, session_id: int) -> PlanSession | None:
+        found = self.store.sessions.get(session_id)
+        return self.store.plan_session(found) if found else None
+
+    async def patient(self, patient_id: int) -> PlanPatient | None:
+        found = self.outbox.patients.get(patient_id)
+        return (PlanPatient(patient_id, found.telegram_id, found.timezone, found.paused)
+                if found else None)
+
+    async def open_sessions(self, patient_id: int) -> list[PlanSession]:
+        return [self.store.plan_session(s) for s in self.store.sessions.values()
+                if s.patient_id == patient_id and s.cancelled_at is None]
+
+    async def rows(self, session_id: int) -> list[PlanRow]:
+        return [_plan_row(r) for r in self.outbox.rows.values() if r.session_id == session_id]
+
+    async def row(self, checkin_id: int) -> PlanRow | None:
+        found = self.outbox.rows.get(checkin_id)
+        return _plan_row(found) if found else None
+
+    async def insert(self, rows: Sequence[NewRow], now: dt.datetime) -> None:
+        taken = {(r.session_id, r.step) for r in self.outbox.rows.values()}
+        for new in rows:
+            if (new.session_id, new.step) in taken:
+                continue  # unique per (session, step): ON CONFLICT DO NOTHING
+            taken.add((new.session_id, new.step))
+            row_id = max(self.outbox.rows, default=0) + 1
+            self.outbox.rows[row_id] = MemoryRow(
+                id=row_id, patient_id=new.patient_id, step=new.step, due_at=new.due_at,
+                deliver_until=new.deliver_until, session_id=new.session_id,
+                day_offset=new.day_offset, status=new.status, paused_reason=new.paused_reason,
+                local_date=new.local_date, tz=new.tz, updated_at=now)
+
+    async def move(self, moves: Sequence[RowMove], now: dt.datetime) -> None:
+        for m in moves:
+            row = self.outbox.rows[m.id]
+            row.local_date, row.due_at, row.deliver_until, row.tz = (
+                m.local_date, m.due_at, m.deliver_until, m.tz)
+            row.status, row.last_error, row.paused_reason = m.status, m.last_error, m.paused_reason
+            row.updated_at = now
+
+    async def set_session_date(self, session_id: int, day: dt.date) -> None:
+        if session_id in self.store.sessions:
+            self.store.sessions[session_id].session_date = day
+
+    async def cancel_session(self, session_id: int, now: dt.datetime) -> None:
+        found = self.store.sessions.get(session_id)
+        if found is not None and found.cancelled_at is None:
+            found.cancelled_at = now
+
+    async def set_patient_paused(self, patient_id: int, paused: bool) -> None:
+        if patient_id in self.outbox.patients:
+            self.outbox.patients[patient_id].paused = paused
+
+    async def cancel_open(self, session_ids: Sequence[int], steps: Sequence[str] | None,
+                          reason: str, now: dt.datetime) -> int:
+        hit = [r for r in self.outbox.rows.values() if r.session_id in session_ids
+               and r.status in OPEN and (steps is None or r.step in steps)]
+        for row in hit:
+            row.status, row.last_error, row.updated_at = S.CANCELLED.value, reason, now
+        return len(hit)
+
+    async def older_sessions(self, session: PlanSession) -> list[int]:
+        return [s.id for s in self.store.sessions.values()
+                if s.patient_id == session.patient_id and s.id != session.id
+                and s.session_date <= session.session_date]
+
+    def _in(self, scope: Scope, row: MemoryRow) -> bool:
+        if scope.patient_id is not None:
+            return row.patient_id == scope.patient_id
+        if scope.session_id is not None:
+            return row.session_id == scope.session_id
+        return row.paused_reason == scope.reason
+
+    async def hold(self, scope: Scope, reason: str, now: dt.datetime) -> int:
+        hit = [r for r in self.outbox.rows.values()
+               if self._in(scope, r) and r.status == S.PENDING]
+        for row in hit:
+            row.status, row.paused_reason, row.updated_at = S.PAUSED.value, reason, now
+        return len(hit)
+
+    async def unhold(self, scope: Scope, reason: str, late: str, now: dt.datetime) -> int:
+        held = [r for r in self.outbox.rows.values() if self._in(scope, r)
+                and r.status == S.PAUSED and r.paused_reason == reason]
+        back = 0
+        for row in held:
+            if row.deliver_until <= now:
+                row.status, row.last_error = S.CANCELLED.value, late
+            else:
+                row.status = S.PENDING.value
+                back += 1
+            row.paused_reason, row.updated_at = None, now
+        return back
+
+    async def hand_to_patient_pause(self, reason: str, patient_reason: str,
+                                    now: dt.datetime) -> None:
+        for row in self.outbox.rows.values():
+            patient = self.outbox.patients.get(row.patient_id)
+            if row.paused_reason == reason and patient is not None and patient.paused:
+                row.paused_reason, row.updated_at = patient_reason, now
+
+    async def record_answer(self, checkin_id: int, label: str, now: dt.datetime) -> None:
+        row = self.outbox.rows[checkin_id]
+        row.answer, row.answered_at, row.updated_at = label, now, now
+
+
+class MemoryPlanStore:
+    """The check-in manager's outbox in memory. A transaction that raises leaves nothing
+    behind (the dicts are restored), like a rolled-back database transaction."""
+
+    def __init__(self, outbox: MemoryConnector | None = None) -> None:
+        self.outbox = outbox or MemoryConnector()
+        self.sessions: dict[int, MemorySession] = {}
+
+    @staticmethod
+    def plan_session(found: MemorySession) -> PlanSession:
+        return PlanSession(found.id, found.patient_id, found.session_date,
+                           found.cancelled_at is not None)
+
+    def add_patient(self, patient_id: int, *, telegram_id: int | None = None,
+                    chat_id: int | None = None, timezone: str | None = None,
+                    name: str | None = None, paused: bool = False) -> MemoryPatient:
+        """Plant a patient (Telegram and chat id default to the patient id)."""
+        patient = MemoryPatient(chat_id if chat_id is not None else patient_id, paused=paused,
+                                telegram_id=telegram_id if telegram_id is not None else patient_id,
+                                timezone=timezone, name=name)
+        self.outbox.patients[patient_id] = patient
+        return patient
+
+    def add_session(self, patient_id: int, session_date: dt.date) -> MemorySession:
+        """Plant a treatment session for a planted patient."""
+        session = MemorySession(max(self.sessions, default=0) + 1, patient_id, session_date)
+        self.sessions[session.id] = session
+        return session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PlanTx]:
+        saved = copy.deepcopy((self.outbox.rows, self.outbox.patients, self.sessions))
+        try:
+            yield MemoryPlanTx(self)
+        except BaseException:
+            self.outbox.rows, self.outbox.patients, self.sessions = saved
+            raise
+
+    async def sessions_without_rows(self, since: dt.date) -> list[int]:
+        with_rows = {r.session_id for r in self.outbox.rows.values()}
+        return [s.id for s in self.sessions.values() if s.cancelled_at is None
+                and s.session_date >= since and s.id not in with_rows]
+
+    def _info(self, row: MemoryRow) -> CheckinInfo:
+        patient = self.outbox.patients.get(row.patient_id)
+        return CheckinInfo(row.id, row.session_id, row.patient_id,
+                           patient.name if patient else None, row.step, row.day_offset, row.tz,
+                           row.due_at, row.deliver_until, row.status, row.paused_reason,
+                           row.attempts, row.telegram_message_id, row.sent_at, row.answer,
+                           row.last_error)
+
+    async def listing(self, *, statuses: Sequence[str] = (), patient_id: int | None = None,
+                      due_before: dt.datetime | None = None,
+                      limit: int = 200) -> list[CheckinInfo]:
+        rows = [r for r in self.outbox.rows.values()
+                if r.patient_id in self.outbox.patients
+                and (not statuses or r.status in statuses)
+                and (patient_id is None or r.patient_id == patient_id)
+                and (due_before is None or r.due_at < due_before)]
+        rows.sort(key=lambda r: (r.due_at, r.id))
+        return [self._info(r) for r in rows[:limit]]
+
+    async def counts(self) -> dict[str, int]:
+        statuses: dict[str, int] = {}
+        for row in self.outbox.rows.values():
+            statuses[row.status] = statuses.get(row.status, 0) + 1
+        return count_by_status(list(statuses.items()))
+
+    async def attention(self, since: dt.datetime, silent_from: dt.datetime,
+                        silent_until: dt.datetime) -> tuple[list[CheckinInfo],
+                                                            list[CheckinInfo]]:
+        bad = sorted((r for r in self.outbox.rows.values()
+                      if r.status in (S.FAILED, S.EXPIRED) and r.updated_at is not None
+                      and r.updated_at >= since), key=lambda r: r.updated_at or since)
+        silent = sorted((r for r in self.outbox.rows.values()
+                         if r.status == S.SENT and r.answer is None and r.sent_at is not None
+                         and silent_from <= r.sent_at < silent_until),
+                        key=lambda r: r.sent_at or since)
+        return [self._info(r) for r in bad], [self._info(r) for r in silent]

@@ -2,7 +2,7 @@
 
 `SessionStore` records and reads sessions. Moving or cancelling a session changes its
 check-ins too, so those go through the check-in manager (scheduler/manager.py), which calls
-`move` / `cancel` here inside its own transaction: a session is cancelled in one place and
+`set_date` / `cancel` here inside its own transaction: a session is cancelled in one place and
 its check-ins follow in the same commit.
 """
 
@@ -73,9 +73,10 @@ async def cancel(s: AsyncSession, session_id: int, now: dt.datetime) -> bool:
     return bool(affected(result))
 
 
-def move(session: TreatmentSession, new_date: dt.date) -> None:
-    """Give a loaded session row a new date (written when the caller's transaction commits)."""
-    session.session_date = new_date
+async def set_date(s: AsyncSession, session_id: int, day: dt.date) -> None:
+    """Give the session a new date in the caller's transaction."""
+    await s.execute(update(TreatmentSession).where(TreatmentSession.id == session_id)
+                    .values(session_date=day))
 
 
 class SessionStore:
@@ -132,5 +133,5 @@ class SessionStore:
             return [session_info(r) for r in await s.scalars(query)]
 
 
-__all__ = ["SessionInfo", "SessionStore", "cancel", "latest_session_query", "move",
-           "new_session", "session_info"]
+__all__ = ["SessionInfo", "SessionStore", "cancel", "latest_session_query",
+           "new_session", "session_info", "set_date"]

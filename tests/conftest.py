@@ -24,13 +24,21 @@ _PG_URLS = (
 _pg_state: dict[str, str] = {}  # "url" once a login worked, "error" once all failed
 
 
+def _unavailable(reason: str) -> None:
+    """No PostgreSQL: skip the test, but fail it under CI (CI=true must test both backends)."""
+    if _os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+        _pytest.fail(f"{reason} (CI is set: PostgreSQL tests must run)", pytrace=False)
+    _pytest.skip(reason)
+
+
 async def _pg_connect() -> tuple[_Any, str]:
-    """An asyncpg admin connection and the SQLAlchemy URL that worked (skips if none does)."""
+    """An asyncpg admin connection and the SQLAlchemy URL that worked (skips if none does;
+    fails under CI)."""
     import asyncpg
     from sqlalchemy.engine import make_url
 
     if "error" in _pg_state:
-        _pytest.skip(_pg_state["error"])
+        _unavailable(_pg_state["error"])
     errors = []
     for url in [_pg_state["url"]] if "url" in _pg_state else _PG_URLS:
         u = make_url(url)
@@ -46,15 +54,12 @@ async def _pg_connect() -> tuple[_Any, str]:
         return conn, url
     where = f"{u.host}:{u.port or 5432}"
     _pg_state["error"] = f"PostgreSQL at {where} unreachable: " + "; ".join(errors)
-    _pytest.skip(_pg_state["error"])
+    _unavailable(_pg_state["error"])
+    raise AssertionError("unreachable")  # _unavailable always raises
 
 
-@_pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: _pytest.FixtureRequest, tmp_path: _Path) -> _AsyncIterator[str]:
-    """A URL to an empty database: SQLite file, or a fresh PostgreSQL schema (via ?search_path)."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'aftercare.db'}"
-        return
+async def postgres_schema_url() -> _AsyncIterator[str]:
+    """A URL to a fresh PostgreSQL schema (via ?search_path), dropped afterwards."""
     conn, url = await _pg_connect()
     schema = f"aftercare_test_{_secrets.token_hex(6)}"
     await conn.execute(f'CREATE SCHEMA "{schema}"')
@@ -63,6 +68,16 @@ async def database_url(request: _pytest.FixtureRequest, tmp_path: _Path) -> _Asy
     finally:
         await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await conn.close()
+
+
+@_pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: _pytest.FixtureRequest, tmp_path: _Path) -> _AsyncIterator[str]:
+    """A URL to an empty database: SQLite file, or a fresh PostgreSQL schema (via ?search_path)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'aftercare.db'}"
+        return
+    async for url in postgres_schema_url():
+        yield url
 
 
 @_pytest.fixture
