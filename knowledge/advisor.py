@@ -138,6 +138,9 @@ class Advisor:
         if looks_like_gibberish(text):
             return self._gibberish(day)
         category = self.scope.category(text)
+        entry = self.kb.by_id(self.scope.answer_entry(category) or "") if category else None
+        if entry is not None:
+            return self._answer(entry, 1.0, day)
         if category is not None:
             return Advice(self.text(f"scope.{category}"), "abstained", day=day,
                           offer_handoff=True, extra={"scope": category})

@@ -24,6 +24,7 @@ class ScopeCategory:
 
     id: str
     patterns: tuple[re.Pattern[str], ...]
+    answer_entry: str | None = None  # a KB entry that answers the category (prices -> clinic)
 
 
 class ScopeGuard:
@@ -37,6 +38,13 @@ class ScopeGuard:
         for category in self.categories:
             if any(pattern.search(form) for pattern in category.patterns for form in forms):
                 return category.id
+        return None
+
+    def answer_entry(self, category_id: str) -> str | None:
+        """The knowledge-base entry that answers a category, if it has one."""
+        for category in self.categories:
+            if category.id == category_id:
+                return category.answer_entry
         return None
 
 
@@ -73,7 +81,11 @@ def _category(item: object, line: int, path: str, problems: list[Problem]) -> Sc
             compiled.append(re.compile(str(pattern)))
         except re.error as exc:
             problems.append(Problem(path, pattern_line, f"bad regular expression: {exc}"))
-    return ScopeCategory(item["id"], tuple(compiled))
+    entry = item.get("answer_entry")
+    if entry is not None and not isinstance(entry, str):
+        problems.append(Problem(path, item.line_of("answer_entry"), "'answer_entry' must be an id"))
+        entry = None
+    return ScopeCategory(item["id"], tuple(compiled), entry)
 
 
 _SMALLTALK: dict[str, frozenset[str]] = {

@@ -36,6 +36,8 @@ class Thresholds:
     answer: float = 68.0  # best entry at or above this is answered ...
     margin: float = 6.0  # ... if it leads the runner-up entry by at least this much
     suggest: float = 48.0  # below this the matcher abstains
+    lone: float = 54.0  # a best entry at or above this is answered when it stands alone ...
+    lone_margin: float = 20.0  # ... leading every other entry by at least this much
     max_suggestions: int = 3
 
 
@@ -210,6 +212,7 @@ class Matcher:
         clear = top.score - runner_up >= limits.margin
         shortlist = tuple(c for c in ranked[: limits.max_suggestions]
                           if c.score >= limits.suggest)
-        if top.score >= limits.answer and clear:
+        alone = top.score >= limits.lone and top.score - runner_up >= limits.lone_margin
+        if (top.score >= limits.answer and clear) or alone:
             return MatchResult("answer", top.entry_id, top.score, shortlist)
         return MatchResult("suggest", None, top.score, shortlist)

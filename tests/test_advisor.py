@@ -74,16 +74,41 @@ def test_day_3_strong_redness_not_improving_is_a_routine_review(advisor: Advisor
 
 
 @pytest.mark.parametrize(("text", "scope"), [
-    ("how much is botox", "prices"),
     ("can you prescribe antibiotics", "dosing"),
     ("how many mg of paracetamol can i take", "dosing"),
     ("is this mole cancer", "diagnosis"),
     ("how long does botox last", "other_treatments"),
+    ("do I have rosacea?", "diagnosis"),
+    ("is microneedling better than botox for wrinkles", "other_treatments"),
+    ("what time does the supermarket shut tonight", "everyday"),
+    ("is the gym open on sunday", "everyday"),
+    ("can you book me a table for two", "everyday"),
+    ("whats the weather like tomorrow", "everyday"),
+    ("best razor for shaving my legs", "everyday"),
 ])
 def test_out_of_scope_abstains_with_a_handoff(advisor: Advisor, text: str, scope: str) -> None:
     advice = advisor.ask(text, 2)
     assert advice.kind == "abstained" and advice.topic is None and advice.offer_handoff
     assert advice.extra.get("scope") == scope
+
+
+@pytest.mark.parametrize("text", ["how much is botox", "do you do payment plans",
+                                  "what does a course of three cost"])
+def test_money_questions_are_routed_to_the_clinic_with_a_handoff(advisor: Advisor,
+                                                                 text: str) -> None:
+    advice = advisor.ask(text, 2)
+    assert advice.kind == "answered" and advice.topic == "contact_clinic"
+    assert "payment" in advice.answer and advice.offer_handoff
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("can i go to the gym tomorrow", "exercise"),
+    ("is it ok to shave my beard yet", "shaving"),
+    ("can i book my next session", "next_booking"),
+])
+def test_everyday_words_do_not_hide_aftercare_questions(advisor: Advisor, text: str,
+                                                        topic: str) -> None:
+    assert advisor.ask(text, 8).topic == topic
 
 
 def test_unrelated_question_abstains_and_offers_the_clinic(advisor: Advisor) -> None:
@@ -143,7 +168,7 @@ def test_ask_batch_reads_json_lines_in_order() -> None:
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(out) == 600
-    assert [o["topic"] for o in out[:3]] == ["makeup", "red_flag.infection_pus", None]
+    assert [o["topic"] for o in out[:3]] == ["makeup", "red_flag.infection_pus", "contact_clinic"]
     assert out[1]["urgency"] == "urgent" and out[1]["escalate"] is True
 
 
