@@ -21,6 +21,7 @@ from knowledge.matcher import Matcher, MatchResult
 from knowledge.multilingual import Multilingual, Reading
 from knowledge.schema import Entry, KnowledgeBase
 from knowledge.text import FILLER, STOPWORDS, SYNONYMS, looks_like_gibberish
+from knowledge.timewords import Ahead, days_ahead
 from knowledge.triage import Triage, TriageDecision, load_triage
 from knowledge.yamlfile import read_yaml
 
@@ -118,12 +119,15 @@ class Advisor:
         return str(node).format(clinic=self.clinic.name, clinic_contact=contact,
                                 emergency=self.clinic.emergency, **values)
 
-    def ask(self, text: str, day: int | None = None, language_hint: str | None = None) -> Advice:
+    def ask(self, text: str, day: int | None = None, language_hint: str | None = None,
+            weekday: int | None = None) -> Advice:
         """Triage, then out-of-scope, small talk and the knowledge base, in that order.
 
         A message in another language is triaged with that language's sign lexicon too
         (``knowledge/multilingual.py``) and answered from its templates; ``language_hint`` is
-        the patient's Telegram ``language_code``, a hint only.
+        the patient's Telegram ``language_code``, a hint only. ``weekday`` (Monday = 0, today in
+        the patient's zone) lets "at the weekend" and weekday names be answered for that day;
+        "tomorrow" and "in 3 days" need only ``day``.
         """
         decision = self.triage.assess(text, day)
         reading = self.languages.read(text, day, language_hint) if self.languages else None
@@ -144,7 +148,7 @@ class Advisor:
         if category is not None:
             return Advice(self.text(f"scope.{category}"), "abstained", day=day,
                           offer_handoff=True, extra={"scope": category})
-        advice = self._from_match(self.matcher.match(text), day)
+        advice = self._from_match(self.matcher.match(text), day, days_ahead(text, weekday))
         if decision.routine_review:
             return self._with_review(advice, decision)
         return advice
@@ -154,11 +158,14 @@ class Advisor:
         entry = self.kb.by_id(entry_id)
         return None if entry is None else self._answer(entry, 1.0, day)
 
-    def _from_match(self, result: MatchResult, day: int | None) -> Advice:
+    def _from_match(self, result: MatchResult, day: int | None,
+                    ahead: Ahead | None = None) -> Advice:
         confidence = result.confidence
         if result.outcome == "answer" and result.entry_id is not None:
             entry = self.kb.by_id(result.entry_id)
             assert entry is not None
+            if ahead is not None and day is not None and entry.answer.day_aware:
+                return self._answer_ahead(entry, confidence, day, ahead)
             return self._answer(entry, confidence, day)
         if result.outcome == "suggest":
             suggestions = tuple(self._suggestion(c.entry_id) for c in result.candidates)
@@ -174,6 +181,16 @@ class Advisor:
             body = f"{prefix} {body}"
         return Advice(body, "answered", topic=entry.id, confidence=confidence,
                       offer_handoff=entry.handoff, day=day)
+
+    def _answer_ahead(self, entry: Entry, confidence: float, day: int, ahead: Ahead) -> Advice:
+        """The answer for the day the patient asked about ("tomorrow" on day 1 is day 2)."""
+        later = day + ahead.days
+        body, used_day = entry.answer.for_day(later)
+        if used_day:
+            prefix = self.text("day_prefix.ahead", when=ahead.phrase, day=later)
+            body = f"{prefix} {body}"
+        return Advice(body, "answered", topic=entry.id, confidence=confidence,
+                      offer_handoff=entry.handoff, day=day, extra={"answered_for_day": later})
 
     def _suggestion(self, entry_id: str) -> Suggestion:
         entry = self.kb.by_id(entry_id)

@@ -48,8 +48,9 @@ class AdviceFlow:
     async def ask(self, user_id: int, ctx: TurnContext, text: str,
                   language_hint: str | None = None) -> list[Reply]:
         """Triage + advice for a patient's text (`language_hint`: Telegram's language_code)."""
-        return await self.advise(user_id, ctx, text,
-                                 self.advisor.ask(text, ctx.day, language_hint))
+        weekday = self.kit.today(ctx.patient).weekday()
+        advice = self.advisor.ask(text, ctx.day, language_hint, weekday=weekday)
+        return await self.advise(user_id, ctx, text, advice)
 
     async def edited(self, user_id: int, text: str,
                      language_hint: str | None = None) -> list[Reply]:
