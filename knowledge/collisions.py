@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.errors import Problem
 from knowledge.schema import KnowledgeBase
-from knowledge.text import content
+from knowledge.text import FILLER, content, tokens
 
 COLLISION_SCORE = 95.0
 
@@ -25,7 +25,7 @@ def find_collisions(kb: KnowledgeBase, question_lines: dict[str, list[int]]) -> 
         for index, question in enumerate(entry.questions):
             line = lines[index] if index < len(lines) else 0
             owners.append((entry.id, question, path, line))
-    forms = [content(question) for _, question, _, _ in owners]
+    forms = [_form(question) for _, question, _, _ in owners]
     if not forms:
         return []
     problems: list[Problem] = []
@@ -43,3 +43,13 @@ def find_collisions(kb: KnowledgeBase, question_lines: dict[str, list[int]]) -> 
                 f"question {question!r} of {entry_id!r} is too close to {other_question!r} of "
                 f"{other_id!r} ({other_path}:{other_line}); the matcher cannot tell them apart")))
     return problems
+
+
+def _form(question: str) -> str:
+    """What the matcher compares: the content words, or for a question of one content word or
+    none ("is it safe", "what is microneedling") the whole phrase, as the matcher's bare-question
+    path does."""
+    words = content(question)
+    if len(words.split()) > 1:
+        return words
+    return " ".join(word for word in tokens(question) if word not in FILLER)

@@ -109,7 +109,7 @@ _SMALLTALK_EXTRA = frozenset(
     [
         "good", "so", "much", "very", "you", "a", "lot", "there", "again", "bot", "all", "x",
         "xx", "xxx", "for", "the", "that", "thats", "see", "oh", "ah", "wow", "many", "super",
-        "really", "day", "have",
+        "really", "day", "have", "helpful", "useful",
     ]
 )
 

@@ -24,7 +24,7 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from knowledge.schema import KnowledgeBase
-from knowledge.text import clauses, content_tokens
+from knowledge.text import FILLER, clauses, content_tokens, tokens
 
 Outcome = Literal["answer", "suggest", "abstain"]
 
@@ -88,21 +88,43 @@ class Matcher:
     MAX_UNKNOWN = 3  # unknown words counted against a query form, at most
     SIMILARITY_SHARE = 0.2  # share of the score from token-sort similarity
     PRECISION_SHARE = 0.4  # how much unexplained query words pull the coverage down
+    GENERIC_IDF = 1.0  # a word this common ("microneedling") says nothing about the topic
+    BARE_CUTOFF = 88.0  # a bare question must be this close to a bare example to be answered
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
         self._examples = self._index(kb)
+        self._idf = self._inverse_document_frequency()
+        self._bare = self._bare_index(kb)
+        # bare examples are matched as phrases only: by words they would fit any question
+        self._examples = [e for e in self._examples if not self._is_bare(sorted(e.tokens))]
         self._forms = [example.form for example in self._examples]
         self._postings: dict[str, list[int]] = {}
         for position, example in enumerate(self._examples):
             for word in example.tokens:
                 self._postings.setdefault(word, []).append(position)
-        self._idf = self._inverse_document_frequency()
         self._vocabulary = sorted(self._idf)
         self._keywords = [frozenset(content_tokens(" ".join(e.keywords))) for e in kb.entries]
         self._correct = lru_cache(maxsize=8192)(self._correct_word)
         self._unknown_weight = sum(self._idf.values()) / max(len(self._idf), 1)
+
+    def _bare_index(self, kb: KnowledgeBase) -> dict[int, tuple[int, str]]:
+        """Example questions with no topical word ("is it safe", "how does it work"): they are
+        matched as whole phrases, since word overlap cannot tell them apart."""
+        bare: dict[int, tuple[int, str]] = {}
+        for index, entry in enumerate(kb.entries):
+            for question in entry.questions:
+                if self._is_bare(content_tokens(question)):
+                    bare[len(bare)] = (index, self._phrase(question))
+        return bare
+
+    def _is_bare(self, words: list[str]) -> bool:
+        return all(self._idf.get(word, 0.0) < self.GENERIC_IDF for word in words)
+
+    @staticmethod
+    def _phrase(text: str) -> str:
+        return " ".join(word for word in tokens(text) if word not in FILLER)
 
     @staticmethod
     def _index(kb: KnowledgeBase) -> list[_Example]:
@@ -142,9 +164,28 @@ class Matcher:
     def match(self, text: str) -> MatchResult:
         """Decide answer / suggest / abstain for one patient message."""
         words = self.known_words(text)
-        if not words:
-            return MatchResult("abstain", None, 0.0, ())
-        return self._decide(self._rank(frozenset(words), self._query_forms(text)))
+        if self._is_bare(words):
+            found = self._match_bare(text)
+            if found is not None or not words:
+                return found or MatchResult("abstain", None, 0.0, ())
+        # a lone match is trusted only when some query word is spelt as the KB spells it:
+        # "raining" corrected to "training" is not a question about exercise
+        exact = any(word in self._idf for word in content_tokens(text))
+        return self._decide(self._rank(frozenset(words), self._query_forms(text)), exact)
+
+    def _match_bare(self, text: str) -> MatchResult | None:
+        """A question with no topical word, answered only when it is nearly a bare example."""
+        phrase = self._phrase(text)
+        if not phrase:
+            return None
+        choices = {key: form for key, (_, form) in self._bare.items()}
+        found = process.extractOne(phrase, choices, scorer=fuzz.ratio, processor=None,
+                                   score_cutoff=self.BARE_CUTOFF)
+        if found is None:
+            return None
+        entry = self.kb.entries[self._bare[found[2]][0]]
+        candidate = Candidate(entry.id, found[1], found[0])
+        return MatchResult("answer", entry.id, found[1], (candidate,))
 
     def _query_forms(self, text: str) -> list[_Form]:
         """The whole message, plus each clause of a long one, as known words."""
@@ -203,7 +244,7 @@ class Matcher:
     def _weight(self, words: frozenset[str]) -> float:
         return sum(self._idf.get(word, 1.0) for word in words)
 
-    def _decide(self, ranked: list[Candidate]) -> MatchResult:
+    def _decide(self, ranked: list[Candidate], allow_lone: bool = True) -> MatchResult:
         limits = self.thresholds
         if not ranked or ranked[0].score < limits.suggest:
             return MatchResult("abstain", None, ranked[0].score if ranked else 0.0, ())
@@ -212,7 +253,8 @@ class Matcher:
         clear = top.score - runner_up >= limits.margin
         shortlist = tuple(c for c in ranked[: limits.max_suggestions]
                           if c.score >= limits.suggest)
-        alone = top.score >= limits.lone and top.score - runner_up >= limits.lone_margin
+        alone = (allow_lone and top.score >= limits.lone
+                 and top.score - runner_up >= limits.lone_margin)
         if (top.score >= limits.answer and clear) or alone:
             return MatchResult("answer", top.entry_id, top.score, shortlist)
         return MatchResult("suggest", None, top.score, shortlist)

@@ -146,6 +146,10 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ("cold sores", "coldsore"),
     ("pillow case", "pillowcase"),
     ("micro needling", "microneedling"),
+    # "work" the job, not "does it work": going to work is the downtime question
+    ("go to work", "go to job"), ("back to work", "back to job"), ("at work", "at job"),
+    ("off work", "off job"), ("into work", "into job"), ("for work", "for job"),
+    ("the office", "job"),
 )
 
 # Greetings: filler in a question, small talk on their own (knowledge/guards.py).

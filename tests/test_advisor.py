@@ -179,3 +179,35 @@ def test_ask_batch_reports_bad_lines_and_keeps_going() -> None:
     assert out[1] == {"error": "line 2: not valid JSON (Expecting value)"}
     assert "line 3" in out[2]["error"]
     assert result.returncode == 1
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("is it safe?", "about_microneedling"),
+    ("how does it work", "about_microneedling"),
+    ("what is microneedling", "about_microneedling"),
+    ("what's normal after microneedling", "normal_course"),
+    ("can i go to work tomorrow", "downtime"),
+])
+def test_questions_without_a_topical_word_are_matched_as_phrases(advisor: Advisor, text: str,
+                                                                 topic: str) -> None:
+    assert advisor.ask(text, None).topic == topic
+
+
+def test_a_bare_phrase_that_is_not_a_known_question_is_not_answered(advisor: Advisor) -> None:
+    for text in ("is it raining", "what is love", "is it brexit"):
+        assert advisor.ask(text, None).kind != "answered", text
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("face is a bit puffy this morning", "swelling"),
+    ("skin feels warm and flushed tonight", "redness"),
+    ("my skin is peeling round my nose", "dryness_flaking"),
+])
+def test_statements_of_normal_symptoms_get_the_days_answer(advisor: Advisor, text: str,
+                                                           topic: str) -> None:
+    advice = advisor.ask(text, 2)
+    assert advice.kind == "answered" and advice.topic == topic and "day 2" in advice.answer
+
+
+def test_thanks_with_praise_is_small_talk(advisor: Advisor) -> None:
+    assert advisor.ask("thank you so much that's really helpful", None).kind == "smalltalk"
