@@ -13,6 +13,7 @@ import difflib
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +151,40 @@ def pipeline_accuracy(items: list[dict[str, Any]]) -> float:
     return right / len(items)
 
 
+def answer_quality(path: Path, advisor: Advisor) -> None:
+    """The whole advisor on one question file: answered right, out of scope abstained, small
+    talk recognised, wrongly escalated, and accuracy per kind of message (when labelled)."""
+    items: list[dict[str, Any]] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    totals: Counter[str] = Counter()
+    right: Counter[str] = Counter()
+    by_kind: dict[str, list[int]] = {}
+    escalated = 0
+    for item in items:
+        advice = advisor.ask(item["text"], item.get("day"))
+        expect = item["expect"]
+        escalated += advice.kind == "escalated"
+        if expect == "abstain":
+            group, good = "out of scope abstained", advice.kind == "abstained"
+        elif expect == "smalltalk":
+            group, good = "small talk recognised", advice.kind == "smalltalk"
+        else:
+            group, good = "answered with the expected entry", (
+                advice.kind == "answered" and advice.topic == expect)
+        totals[group] += 1
+        right[group] += good
+        counts = by_kind.setdefault(str(item.get("kind", "-")), [0, 0])
+        counts[0] += 1
+        counts[1] += good
+    print(f"{path.name} ({len(items)} messages):")
+    for group, total in totals.items():
+        print(f"  {group:<34} {right[group]:4}/{total:<4} = {right[group] / total:.3f}")
+    print(f"  {'wrongly escalated':<34} {escalated:4}/{len(items):<4} = "
+          f"{escalated / len(items):.3f}")
+    if len(by_kind) > 1:
+        print("  by kind: " + ", ".join(f"{kind} {good / total:.2f} ({total})"
+                                        for kind, (total, good) in sorted(by_kind.items())))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only 100 and 1,000 questions")
@@ -159,6 +194,10 @@ def main() -> None:
     real = load_kb(PACKAGED_KB)
     print(f"evaluation questions: {len(items)} (in scope and out of scope; small talk excluded)")
     print(f"whole advisor on the shipped KB: accuracy {pipeline_accuracy(items):.1%}\n")
+    advisor = Advisor.load(PACKAGED_KB)
+    for path in (EVAL_FILE, *sorted(EVAL_FILE.parent.glob("answers_blind_*.yaml"))):
+        answer_quality(path, advisor)
+    print()
     for size in SIZES[:2] if args.quick else SIZES:
         kb = sized_kb(real, size, rng)
         print(f"KB of {sum(len(e.questions) for e in kb.entries):,} example questions:")
