@@ -52,6 +52,10 @@ EXAMPLES: dict[str, str] = {
     "AFTERCARE_OUT_OF_HOURS_CONTACT": "AFTERCARE_OUT_OF_HOURS_CONTACT=NHS 111",
     "AFTERCARE_ONCALL_IDS": "AFTERCARE_ONCALL_IDS=11111111",
     "AFTERCARE_URGENT_REPLY_TARGET_MINUTES": "AFTERCARE_URGENT_REPLY_TARGET_MINUTES=60",
+    "AFTERCARE_DESK_HOST": "AFTERCARE_DESK_HOST=127.0.0.1",
+    "AFTERCARE_DESK_PORT": "AFTERCARE_DESK_PORT=8090",
+    "AFTERCARE_DESK_URL": "AFTERCARE_DESK_URL=https://desk.example.org",
+    "AFTERCARE_DESK_SECRET": "AFTERCARE_DESK_SECRET=a-long-random-string_123",
 }
 _LISTED = frozenset({"AFTERCARE_OPENING_HOURS", "AFTERCARE_CLOSED_DATES"})  # one line per item
 
@@ -104,10 +108,17 @@ class Settings(BaseSettings):
                                                             alias="AFTERCARE_ONCALL_IDS")
     urgent_reply_target_minutes: int | None = Field(
         None, alias="AFTERCARE_URGENT_REPLY_TARGET_MINUTES", ge=1, le=7 * 24 * 60)
+    # the clinic desk on the web (bot/web/): where `aftercare desk` listens, its public URL
+    # (https there makes the session cookie Secure) and the cookie-signing key (default:
+    # derived from the bot token, so every desk replica shares it)
+    desk_host: str = Field("127.0.0.1", alias="AFTERCARE_DESK_HOST")
+    desk_port: int = Field(8090, alias="AFTERCARE_DESK_PORT", ge=1, le=65535)
+    desk_url: str | None = Field(None, alias="AFTERCARE_DESK_URL")
+    desk_secret: SecretStr | None = Field(None, alias="AFTERCARE_DESK_SECRET")
 
     @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", "bot_username",
                      "staff_chat_id", "retention_days", "opening_hours", "out_of_hours_contact",
-                     "urgent_reply_target_minutes", mode="before")
+                     "urgent_reply_target_minutes", "desk_url", "desk_secret", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -160,7 +171,7 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a known IANA time zone name") from None
         return value
 
-    @field_validator("bot_api_url", "webhook_url")
+    @field_validator("bot_api_url", "webhook_url", "desk_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -283,7 +294,7 @@ def _describe_one(loc: list[str], message: str, error: dict[str, Any]) -> str:
         return f"{message}" + (f" (example: {example})" if example else "")
     name = loc[0]
     value = error.get("input")
-    secret = name in ("TELEGRAM_BOT_TOKEN", "AFTERCARE_WEBHOOK_SECRET")
+    secret = name in ("TELEGRAM_BOT_TOKEN", "AFTERCARE_WEBHOOK_SECRET", "AFTERCARE_DESK_SECRET")
     if isinstance(value, str | int) and not secret:
         problem = f"{name}={value}: {message}"
     else:

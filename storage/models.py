@@ -156,7 +156,8 @@ class TreatmentSession(Base):
     """One micro-needling treatment, dated in the patient's local calendar."""
 
     __tablename__ = "treatment_sessions"
-    __table_args__ = (Index("ix_treatment_sessions_patient_date", "patient_id", "session_date"),)
+    __table_args__ = (Index("ix_treatment_sessions_patient_date", "patient_id", "session_date"),
+                      Index("ix_treatment_sessions_session_date", "session_date"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
@@ -185,7 +186,9 @@ class Message(Base):
     """A chat message in or out, logged only for consenting patients."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_patient_created", "patient_id", "created_at"),)
+    __table_args__ = (Index("ix_messages_patient_created", "patient_id", "created_at"),
+                      Index("ix_messages_created_direction_outcome", "created_at", "direction",
+                            "outcome"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
@@ -200,7 +203,8 @@ class Report(Base):
     """Something clinic staff must look at (hand-off, triage alarm, check-in answer)."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_status_created", "status", "created_at"),)
+    __table_args__ = (Index("ix_reports_status_created", "status", "created_at"),
+                      Index("ix_reports_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(
@@ -245,6 +249,7 @@ class CheckIn(Base):
     __table_args__ = (
         UniqueConstraint("session_id", "step", name="uq_checkins_session_id_step"),
         Index("ix_checkins_status_due", "status", "due_at"),
+        Index("ix_checkins_sent_at", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -364,4 +369,77 @@ class ChatState(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     payload: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxStatus(StrEnum):
+    """Where a message written by the web desk is on its way to Telegram."""
+
+    PENDING = "pending"  # waiting for the bot to send it
+    SENT = "sent"  # Telegram accepted it
+    FAILED = "failed"  # Telegram refused it, or too many attempts
+
+
+class DeskOutbox(Base):
+    """A message the web desk wants sent (to one patient, or to the staff chat).
+
+    The web desk needs no bot process: it writes here (storage/desk_outbox.py, the only
+    writer) and the bot sends, claiming each row with a conditional UPDATE so exactly one
+    replica delivers it. `payload` is the JSON of a `bot.core.conversation.Reply`.
+    """
+
+    __tablename__ = "desk_outbox"
+    __table_args__ = (Index("ix_desk_outbox_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value,
+                                        server_default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class DeskLogin(Base):
+    """A Telegram Login Widget payload already used to sign in (refused if presented again)."""
+
+    __tablename__ = "desk_logins"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class KBOverride(Base):
+    """The clinic's own addition to the knowledge base, made on the web desk.
+
+    `kind` "questions": `body` is a JSON list of example questions for entry `entry_id`;
+    "entry": `body` is the JSON of a whole new entry (as in knowledge/kb/*.yaml).
+    Written only by storage/kb_overrides.py, which bumps `KBOverrideVersion` in the same
+    transaction so every replica reloads its matcher.
+    """
+
+    __tablename__ = "kb_overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    entry_id: Mapped[str] = mapped_column(String(100), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class KBOverrideVersion(Base):
+    """One row (id 1): bumped on every override change; replicas compare it to reload."""
+
+    __tablename__ = "kb_override_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

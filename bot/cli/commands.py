@@ -196,3 +196,7 @@ def register(subparsers: Any) -> None:
     from bot.cli.staff import add_staff_commands
 
     add_staff_commands(subparsers)
+
+    from bot.cli.desk import add_desk_command
+
+    add_desk_command(subparsers)

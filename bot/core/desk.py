@@ -57,6 +57,18 @@ CARD_LOOKUP_WAIT = 0.1  # ... is looked up again this often (seconds)
 GAP_SIMILARITY = 80
 DESK_COMMANDS = ("queue", "report", "patient", "gaps", "resolve", "reopen", "cancel")
 _WORD = re.compile(r"[^\w\s]", re.UNICODE)
+_TAGS = re.compile(r"<[^>]+>")
+WEB_ACTIONS = ("take", "reply", "resolve", "reopen", "pause")
+
+
+@dataclass(frozen=True)
+class WebOutcome:
+    """What a web-desk action did: `ok` when it changed something, a plain-text line for the
+    staff member, and the messages to deliver (patient and staff chat) through the outbox."""
+
+    ok: bool
+    feedback: str
+    replies: list[Reply]
 
 
 @dataclass
@@ -254,8 +266,8 @@ class StaffDesk:
         return self.messages.render(f"desk.{key}", **values)
 
     def to_staff(self, key: str, reply_to: int | None = None, **values: Any) -> Reply:
-        """A message for the staff chat."""
-        assert self.staff_chat is not None
+        """A message for the staff chat (`to_chat` None when there is none: the web desk then
+        shows it to the staff member who acted)."""
         return Reply(self.text(key, **values), to_chat=self.staff_chat, reply_to=reply_to)
 
     def notice(self, key: str, **values: Any) -> Reply:
@@ -517,7 +529,8 @@ class StaffDesk:
             await asyncio.sleep(CARD_LOOKUP_WAIT)
         return None
 
-    async def _relay(self, user_id: int, report_id: int, message_id: int, text: str | None,
+    async def _relay(self, user_id: int, report_id: int, message_id: int | None,
+                     text: str | None,
                      photo: str | None, document: str | None) -> list[Reply]:
         """Send a staff answer to the report's patient, and to nobody else."""
         report = await self.store.get(report_id)
@@ -693,6 +706,46 @@ class StaffDesk:
     async def gaps_text(self) -> str:
         """Unanswered questions grouped by similarity (plain text)."""
         return format_gaps(await gaps(self.store))
+
+    # --- the web desk (bot/web/) ------------------------------------------------------
+    async def web_action(self, user_id: int, first_name: str, action: str, report_id: int,
+                         text: str = "") -> WebOutcome:
+        """Take / Reply / Resolve / Reopen / Pause from the web desk: the same checks, state
+        changes and audit as the Telegram buttons and commands. The replies are not sent here:
+        the web desk puts them in its outbox and the bot sends them."""
+        if action not in WEB_ACTIONS:
+            return WebOutcome(False, self.plain("button_unknown"), [])
+        if not self.settings.is_staff(user_id):
+            await self._refuse(user_id, report_id, f"web {action}")
+            return WebOutcome(False, self.plain("not_staff_command"), [])
+        self._seen(user_id, first_name)
+        report = await self.store.get(report_id)
+        if report is None:
+            return WebOutcome(False, self.plain("no_report", id=report_id), [])
+        if action == "take":
+            replies = await self._take(user_id, report, None)
+        elif action == "reply":
+            replies = await self._relay(user_id, report_id, None, text, None, None)
+        elif action == "resolve":
+            replies = await self.resolve(user_id, report_id, text.strip(), None)
+        elif action == "reopen":
+            replies = await self._reopen(user_id, report_id, None)
+        else:
+            replies = await self._pause(user_id, report, None)
+        staff_chat = self.staff_chat
+        done = any(r.card_for is not None or (r.to_chat is not None and r.to_chat != staff_chat)
+                   for r in replies if not r.notice)
+        if action == "pause":
+            done = any(r.to_chat == staff_chat and not r.notice for r in replies) or done
+        feedback = next((r.text for r in replies if not r.notice and r.to_chat in (None,
+                                                                                   staff_chat)),
+                        next((r.text for r in replies if r.notice), ""))
+        outgoing = [r for r in replies if not r.notice and r.to_chat is not None] if done else []
+        return WebOutcome(done, html.unescape(_TAGS.sub("", feedback)), outgoing)
+
+    def plain(self, key: str, **values: Any) -> str:
+        """A "desk" message as plain text (for the web desk's notices)."""
+        return html.unescape(_TAGS.sub("", self.text(key, **values)))
 
     # --- the patient side ----------------------------------------------------------------
     async def report_command(self, user_id: int, chat_id: int, first_name: str) -> list[Reply]:

@@ -184,6 +184,10 @@ def attach_staff(app: Any, settings: Settings, clock: Clock = utcnow) -> StaffDe
                                        on_staff_chat), group=STAFF_GROUP)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & new & filters.PHOTO,
                                    on_patient_photo), group=STAFF_GROUP)
+    from bot.telegram.desk_sender import attach_desk_outbox
+    from storage.desk_outbox import SqlDeskOutbox
+
+    attach_desk_outbox(app, desk, SqlDeskOutbox(conversation.repo.sessions))  # web desk
     if app.job_queue is None:
         log.warning("no JobQueue: unanswered urgent cards are not re-posted")
         return desk

@@ -1,0 +1,64 @@
+"""The bot's side of the web desk's outbox: send what the desk wrote, exactly once.
+
+A JobQueue job (every `SEND_EVERY` seconds, on every replica) claims pending rows of
+``desk_outbox`` (storage/desk_outbox.py: a conditional UPDATE per row, so one replica wins
+each), sends each with `deliver` as the staff handlers do, records staff-chat cards for
+threading, and marks the row sent. A patient who blocked the bot is marked inactive and the
+row fails at once; Telegram refusing the message fails it with the reason; anything else is
+tried again later.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.core.desk import StaffDesk
+from bot.core.outbox import from_payload
+from bot.telegram.delivery import deliver
+from storage.desk_outbox import DeskOutboxStore
+
+log = logging.getLogger(__name__)
+SEND_EVERY = 1.0
+
+
+async def send_pending(bot: Any, desk: StaffDesk, outbox: DeskOutboxStore) -> int:
+    """Send every claimable row once; the number sent."""
+    sent = 0
+    for item in await outbox.claim(desk.now()):
+        reply = from_payload(item.chat_id, item.payload)
+        try:
+            message = await deliver(bot, item.chat_id, reply)
+        except Forbidden as exc:
+            if item.chat_id != desk.staff_chat:
+                await desk.conversation.blocked(chat_id=item.chat_id)
+            await outbox.failed(item.id, f"forbidden: {exc.message}", desk.now(), permanent=True)
+            continue
+        except BadRequest as exc:
+            log.error("Telegram refused desk outbox item %d: %s", item.id, exc.message)
+            await outbox.failed(item.id, exc.message, desk.now(), permanent=True)
+            continue
+        except TelegramError as exc:
+            log.warning("desk outbox item %d not sent yet: %s", item.id, exc)
+            await outbox.failed(item.id, str(exc), desk.now())
+            continue
+        if reply.card_for is not None:
+            await desk.card_sent(reply, item.chat_id, message.message_id)
+        await outbox.sent(item.id, desk.now())
+        sent += 1
+    return sent
+
+
+def attach_desk_outbox(app: Any, desk: StaffDesk, outbox: DeskOutboxStore) -> None:
+    """Run `send_pending` every `SEND_EVERY` seconds on the application's JobQueue."""
+    if app.job_queue is None:
+        log.warning("no JobQueue: messages written on the web desk are not sent")
+        return
+
+    async def job(context: Any) -> None:
+        await send_pending(context.bot, desk, outbox)
+
+    app.job_queue.run_repeating(job, interval=SEND_EVERY, first=1, name="desk-outbox",
+                                job_kwargs={"max_instances": 1, "coalesce": True})

@@ -1,0 +1,155 @@
+"""The figures page: per week, what the bot and the team did, as charts with the numbers
+beside them, and the same table as a CSV download (formula-safe for spreadsheets).
+
+Weeks start on Monday at midnight in the clinic's time zone. "Time to first staff action" is,
+for each report raised that week, the minutes until a staff member first took, answered,
+paused or resolved it; the median and the 90th percentile (nearest rank) are shown.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.web.charts import bar_chart
+from bot.web.common import StaffUser, page, services, staff_page
+from storage.desk_views import WeekFigures
+
+WEEKS = 12
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+COLUMNS = ("week", "sessions", "checkins_sent", "checkins_answered", "answer_rate_pct",
+           "reports_emergency", "reports_urgent", "reports_other", "first_action_median_min",
+           "first_action_p90_min", "questions", "unanswered", "unanswered_rate_pct")
+
+
+def week_starts(now: dt.datetime, tz: dt.tzinfo, weeks: int = WEEKS) -> list[dt.datetime]:
+    """Mondays 00:00 (clinic time, as UTC) of the last `weeks` weeks, oldest first."""
+    today = now.astimezone(tz).date()
+    monday = today - dt.timedelta(days=today.weekday())
+    days = [monday - dt.timedelta(weeks=i) for i in range(weeks - 1, -1, -1)]
+    return [dt.datetime.combine(d, dt.time(), tz).astimezone(dt.UTC) for d in days]
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """Nearest-rank percentile (`share` 0.5 is the median); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(share * len(ordered)))
+    return ordered[rank - 1]
+
+
+def rate(part: int, whole: int) -> float | None:
+    """Percentage with one decimal, None when there is nothing to divide."""
+    return round(100 * part / whole, 1) if whole else None
+
+
+@dataclass(frozen=True)
+class WeekLine:
+    """A week with its derived numbers."""
+
+    week: WeekFigures
+    answer_rate: float | None
+    median: float | None
+    p90: float | None
+    unanswered_rate: float | None
+
+    def cells(self, tz: dt.tzinfo = dt.UTC) -> list[object]:
+        """The CSV row (the week by its first day in `tz`)."""
+        w = self.week
+        return [w.start.astimezone(tz).date().isoformat(), w.sessions, w.checkins_sent, w.checkins_answered,
+                _blank(self.answer_rate), w.reports.get("emergency", 0),
+                w.reports.get("urgent", 0), w.reports.get("other", 0), _blank(self.median),
+                _blank(self.p90), w.questions, w.unanswered, _blank(self.unanswered_rate)]
+
+
+def _blank(value: float | None) -> object:
+    return "" if value is None else round(value, 1)
+
+
+def lines(weeks: Sequence[WeekFigures]) -> list[WeekLine]:
+    """Derived numbers for each week."""
+    return [WeekLine(w, rate(w.checkins_answered, w.checkins_sent),
+                     _round(percentile(w.first_action_minutes, 0.5)),
+                     _round(percentile(w.first_action_minutes, 0.9)),
+                     rate(w.unanswered, w.questions)) for w in weeks]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def safe_cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def to_csv(rows: Sequence[WeekLine], tz: dt.tzinfo = dt.UTC) -> str:
+    """The figures as CSV, every cell formula-safe."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([safe_cell(c) for c in row.cells(tz)])
+    return out.getvalue()
+
+
+async def _weeks(request: Request) -> list[WeekLine]:
+    desk = services(request)
+    return lines(await desk.views.figures(week_starts(desk.now(), desk.settings.tz)))
+
+
+@staff_page
+async def figures_page(request: Request, user: StaffUser) -> Response:
+    """Charts with numbers beside them."""
+    rows = await _weeks(request)
+    tz = services(request).settings.tz
+    labels = [r.week.start.astimezone(tz).strftime("%-d %b") for r in rows]
+    charts = [
+        ("Sessions logged", bar_chart("Sessions logged per week", labels,
+                                      [r.week.sessions for r in rows]),
+         [r.week.sessions for r in rows], ""),
+        ("Check-ins answered (%)", bar_chart("Share of check-ins answered", labels,
+                                             [r.answer_rate for r in rows], "%"),
+         [f"{r.week.checkins_answered}/{r.week.checkins_sent}" for r in rows], ""),
+        ("Reports raised", bar_chart("Reports per week", labels,
+                                     [sum(r.week.reports.values()) for r in rows]),
+         [", ".join(f"{k} {v}" for k, v in sorted(r.week.reports.items())) or "0"
+          for r in rows], ""),
+        ("Median minutes to first staff action",
+         bar_chart("Median minutes to first staff action", labels,
+                   [r.median for r in rows], " min"),
+         [f"{_show(r.median)} (p90 {_show(r.p90)})" for r in rows], ""),
+        ("Questions the bot could not answer (%)",
+         bar_chart("Unanswered questions share", labels, [r.unanswered_rate for r in rows],
+                   "%"),
+         [f"{r.week.unanswered}/{r.week.questions}" for r in rows], ""),
+    ]
+    return page(request, "figures.html", rows=rows, charts=charts, labels=labels)
+
+
+def _show(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
+@staff_page
+async def figures_csv(request: Request, user: StaffUser) -> Response:
+    """The figures table as CSV."""
+    body = to_csv(await _weeks(request), services(request).settings.tz)
+    return Response(body, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="aftercare-figures.csv"',
+        "Cache-Control": "no-store"})
+
+
+def routes() -> list[Route]:
+    """The figures pages."""
+    return [Route("/figures", figures_page), Route("/figures.csv", figures_csv)]

@@ -1,0 +1,76 @@
+"""``aftercare desk``: serve the web desk with uvicorn (host and port from `Settings`).
+
+With ``--demo`` it first fills a throwaway SQLite database (in a temporary folder, deleted
+on exit) with fictitious patients (bot/web/demo.py) and offers a demo sign-in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import tempfile
+from pathlib import Path
+
+import uvicorn
+
+from bot.config import Settings
+from bot.web.app import create_app
+from bot.web.services import build_desk_services
+from storage import Database, utcnow
+
+log = logging.getLogger(__name__)
+
+
+async def _serve(app: object, settings: Settings, announce: str) -> None:
+    config = uvicorn.Config(app, host=settings.desk_host, port=settings.desk_port,  # type: ignore
+                            log_level="warning", proxy_headers=True, access_log=False,
+                            server_header=False)
+    server = uvicorn.Server(config)
+    print(announce.format(url=f"http://{settings.desk_host}:{settings.desk_port}/"), flush=True)
+    await server.serve()
+
+
+async def serve_desk(settings: Settings) -> None:
+    """The desk over the configured database (migrated first, like ``aftercare run``)."""
+    from bot.telegram.leader import migration_lock
+
+    async with migration_lock(settings.database_url):
+        db = await Database.connect(settings.database_url)
+    try:
+        services = build_desk_services(settings, db)
+        await _serve(create_app(services), settings, "clinic desk on {url}")
+    finally:
+        await db.close()
+
+
+async def serve_demo(settings: Settings) -> None:
+    """The desk over a throwaway database of fictitious patients, with a demo sign-in."""
+    from bot.web.demo import DEMO_STAFF, DEMO_TOKEN, DemoClock, demo_settings, seed_demo
+
+    with tempfile.TemporaryDirectory(prefix="aftercare-desk-demo-") as folder:
+        settings = demo_settings(settings, f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}")
+        db = await Database.connect(settings.database_url)
+        try:
+            end = utcnow()
+            clock = DemoClock(end - dt.timedelta(days=16))
+            seeding = build_desk_services(settings, db, clock=clock, demo=True,
+                                          login_token=DEMO_TOKEN, demo_staff=DEMO_STAFF)
+            print("filling the demo database with fictitious patients ...", flush=True)
+            await seed_demo(seeding, clock, end)
+            services = build_desk_services(settings, db, demo=True, login_token=DEMO_TOKEN,
+                                           demo_staff=DEMO_STAFF)
+            await _serve(create_app(services), settings,
+                         "clinic desk demo on {url} (fictitious patients; press Ctrl+C to "
+                         "stop: the demo database is deleted)")
+        finally:
+            await db.close()
+
+
+def run(settings: Settings, demo: bool = False) -> int:
+    """Serve until Ctrl+C / SIGTERM."""
+    try:
+        asyncio.run(serve_demo(settings) if demo else serve_desk(settings))
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,85 @@
+"""What the web desk is built from, in one place: `DeskServices` and `build_desk_services`.
+
+The desk reads the bot's database and acts through the same `StaffDesk` (bot/core/desk.py)
+and stores as the Telegram staff handlers; what it writes to patients or the staff chat goes
+into the desk outbox (storage/desk_outbox.py), which the bot sends. No bot process, no
+Telegram connection is needed to show a page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.config import Settings
+from bot.core.conversation import Clock, Conversation
+from bot.core.desk import StaffDesk
+from knowledge.advisor import Advisor
+from scheduler.careplan import CarePlan, load_careplan
+from scheduler.manager import CheckinManager
+from scheduler.service import CheckinService
+from storage import Database, utcnow
+from storage.desk_logins import DeskLoginStore
+from storage.desk_outbox import DeskOutboxStore, SqlDeskOutbox
+from storage.desk_views import DeskViews
+from storage.staff import StaffStore
+
+TEXTS = Path(__file__).with_name("texts.yaml")
+
+
+@dataclass
+class DeskServices:
+    """Everything the routes use (built once per process)."""
+
+    settings: Settings
+    db: Database
+    desk: StaffDesk
+    views: DeskViews
+    outbox: DeskOutboxStore
+    logins: DeskLoginStore
+    manager: CheckinManager
+    careplan: CarePlan
+    advisor: Advisor
+    clock: Clock
+    login_token: str | None  # the bot token Login Widget data must be signed with
+    demo: bool = False
+    demo_staff: tuple[int, str] | None = None  # (Telegram id, first name) of the demo sign-in
+    texts: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)  # later pieces plug in here
+
+    def now(self) -> dt.datetime:
+        """The desk's clock."""
+        return self.clock()
+
+    def text(self, key: str, **values: Any) -> str:
+        """A line of bot/web/texts.yaml (plain text; templates escape it)."""
+        node: Any = self.texts
+        for part in key.split("."):
+            node = node[part]
+        return str(node).format(**values)
+
+
+def build_desk_services(settings: Settings, db: Database, *, clock: Clock = utcnow,
+                        advisor: Advisor | None = None, outbox: DeskOutboxStore | None = None,
+                        demo: bool = False, login_token: str | None = None,
+                        demo_staff: tuple[int, str] | None = None) -> DeskServices:
+    """The desk's services over an open database."""
+    advisor = advisor or Advisor.load(None, settings.clinic())
+    plan = load_careplan()
+    repo = db.repository(clock=clock)
+    conversation = Conversation(repo, advisor, settings, clock)
+    conversation.checkins = CheckinService(repo, plan, settings.timezone, clock=clock)
+    desk = StaffDesk(conversation, StaffStore(db.sessions, clock=clock))
+    conversation.staff = desk
+    with TEXTS.open(encoding="utf-8") as handle:
+        texts = yaml.safe_load(handle)
+    return DeskServices(
+        settings=settings, db=db, desk=desk, views=DeskViews(db.sessions),
+        outbox=outbox or SqlDeskOutbox(db.sessions), logins=DeskLoginStore(db.sessions),
+        manager=conversation.checkins.manager, careplan=plan, advisor=advisor, clock=clock,
+        login_token=login_token if login_token is not None else settings.token, demo=demo,
+        demo_staff=demo_staff, texts=texts)

@@ -1,0 +1,419 @@
+"""Read-only queries of the web desk (bot/web/): the queue, patients, one patient, figures.
+
+Every query here reads; writes go through the existing writers (storage/staff.py for
+reports, scheduler/manager.py for sessions and check-ins, storage/kb_overrides.py for the
+clinic's knowledge-base additions). Each page costs a handful of indexed queries whatever the
+number of patients: lists are limited and per-row details are fetched in one ``IN (...)``
+query each, never one query per row (benchmarks/desk.py measures this).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Select
+
+from storage.models import (
+    CheckIn,
+    CheckinStatus,
+    Direction,
+    Message,
+    Outcome,
+    Patient,
+    Report,
+    ReportAction,
+    ReportActionRow,
+    ReportCard,
+    ReportPhoto,
+    ReportStatus,
+    TreatmentSession,
+)
+from storage.staff import ActionInfo, StaffReport, StaffStore, _action_info
+
+RECOVERY_DAYS = 30  # a patient whose latest session is this recent is "in recovery"
+LIST_LIMIT = 200
+TIMELINE_LIMIT = 500
+UNANSWERED = (Outcome.ABSTAINED.value, Outcome.SUGGESTED.value)
+STAFF_ACTIONS = (ReportAction.TAKEN.value, ReportAction.REPLIED.value,
+                 ReportAction.RESOLVED.value, ReportAction.PAUSED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """A photo of a report (Telegram file id only)."""
+
+    id: int
+    report_id: int
+    file_id: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """One open report with what the queue shows about it."""
+
+    report: StaffReport
+    photos: list[Photo]
+    trail: list[ActionInfo]
+    last_card_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRow:
+    """One line of the patients list."""
+
+    id: int
+    name: str | None
+    telegram_id: int | None
+    session_date: dt.date | None
+    last_answer: str | None
+    last_step: str | None
+    last_answered_at: dt.datetime | None
+    open_reports: int
+    checkins_paused: bool
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A treatment session of one patient."""
+
+    id: int
+    session_date: dt.date
+    source: str
+    cancelled_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinRow:
+    """A check-in of one patient (planned, sent, answered or not)."""
+
+    id: int
+    session_id: int
+    step: str
+    day_offset: int
+    status: str
+    due_at: dt.datetime
+    sent_at: dt.datetime | None
+    answer: str | None
+    answered_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """A logged message (in or out)."""
+
+    id: int
+    direction: str
+    text: str
+    outcome: str | None
+    created_at: dt.datetime
+
+
+@dataclass
+class PatientDetail:
+    """Everything one patient's page shows."""
+
+    id: int
+    name: str | None
+    telegram_id: int | None
+    chat_id: int | None
+    timezone: str | None
+    consent_at: dt.datetime | None
+    active: bool
+    checkins_paused: bool
+    sessions: list[SessionRow] = field(default_factory=list)
+    checkins: list[CheckinRow] = field(default_factory=list)
+    reports: list[StaffReport] = field(default_factory=list)
+    actions: list[ActionInfo] = field(default_factory=list)
+    photos: list[Photo] = field(default_factory=list)
+    messages: list[MessageRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class WeekFigures:
+    """One week of the figures page (`start`: its first moment)."""
+
+    start: dt.datetime
+    sessions: int
+    checkins_sent: int
+    checkins_answered: int
+    reports: dict[str, int]  # "emergency" / "urgent" / "other" -> count
+    first_action_minutes: list[float]  # per report raised that week and acted on
+    questions: int
+    unanswered: int
+
+
+def _photo(row: ReportPhoto) -> Photo:
+    return Photo(row.id, row.report_id, row.file_id, row.created_at)
+
+
+def _week_bucket(column: object, starts: Sequence[dt.datetime]) -> object:
+    """A CASE expression: the index of the week `column` falls in (portable SQL)."""
+    whens = [(column < starts[i + 1], i) for i in range(len(starts) - 1)]  # type: ignore[operator]
+    return case(*whens, else_=len(starts) - 1)
+
+
+class DeskViews:
+    """The web desk's queries over the application's session factory."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.staff = StaffStore(sessions)
+
+    # --- queue ------------------------------------------------------------------------
+    async def queue(self) -> list[QueueItem]:
+        """Open and taken reports, most urgent and oldest first, with photos and trail."""
+        reports = await self.staff.queue()
+        ids = [r.id for r in reports]
+        photos: dict[int, list[Photo]] = defaultdict(list)
+        trails: dict[int, list[ActionInfo]] = defaultdict(list)
+        cards: dict[int, dt.datetime] = {}
+        if ids:
+            async with self.sessions() as s:
+                for row in await s.scalars(select(ReportPhoto)
+                                           .where(ReportPhoto.report_id.in_(ids))
+                                           .order_by(ReportPhoto.id)):
+                    photos[row.report_id].append(_photo(row))
+                for action in await s.scalars(
+                        select(ReportActionRow).where(ReportActionRow.report_id.in_(ids))
+                        .order_by(ReportActionRow.created_at, ReportActionRow.id)):
+                    trails[action.report_id or 0].append(_action_info(action))
+                query = (select(ReportCard.report_id, func.max(ReportCard.created_at))
+                         .where(ReportCard.report_id.in_(ids),
+                                ReportCard.kind.in_(("card", "repost")))
+                         .group_by(ReportCard.report_id))
+                for report_id, created in await s.execute(query):
+                    cards[report_id] = created
+        return [QueueItem(r, photos[r.id], trails[r.id], _aware(cards.get(r.id)))
+                for r in reports]
+
+    async def queue_version(self) -> tuple[int, str]:
+        """(open reports, newest change) — cheap, for "has anything changed" polling."""
+        async with self.sessions() as s:
+            count = await s.scalar(select(func.count()).select_from(Report).where(
+                Report.status != ReportStatus.RESOLVED.value))
+            newest = await s.scalar(select(func.max(ReportActionRow.id)))
+        return int(count or 0), str(newest or 0)
+
+    async def photo(self, photo_id: int) -> Photo | None:
+        """One photo by id."""
+        async with self.sessions() as s:
+            row = await s.get(ReportPhoto, photo_id)
+            return _photo(row) if row else None
+
+    # --- patients ---------------------------------------------------------------------
+    async def patients(self, today: dt.date, search: str = "",
+                       limit: int = LIST_LIMIT) -> list[PatientRow]:
+        """Patients in recovery (latest session within `RECOVERY_DAYS`), newest session first;
+        with `search`: patients whose name contains it, or whose Telegram id it is."""
+        latest = (select(TreatmentSession.patient_id,
+                         func.max(TreatmentSession.session_date).label("session_date"))
+                  .where(TreatmentSession.cancelled_at.is_(None)))
+        term = search.strip()
+        async with self.sessions() as s:
+            if term:
+                found = select(Patient.id).where(or_(
+                    Patient.name.ilike(f"%{_like(term)}%", escape="\\"),
+                    *([Patient.telegram_id == int(term)] if term.lstrip("-").isdigit()
+                      and len(term) < 19 else []))).limit(limit)
+                ids = list(await s.scalars(found))
+                dates = dict((await s.execute(
+                    latest.where(TreatmentSession.patient_id.in_(ids))
+                    .group_by(TreatmentSession.patient_id))).all()) if ids else {}
+            else:
+                since = today - dt.timedelta(days=RECOVERY_DAYS)
+                rows = (await s.execute(
+                    latest.where(TreatmentSession.session_date >= since,
+                                 TreatmentSession.session_date <= today)
+                    .group_by(TreatmentSession.patient_id)
+                    .order_by(func.max(TreatmentSession.session_date).desc(),
+                              TreatmentSession.patient_id)
+                    .limit(limit))).all()
+                dates = dict(rows)
+                ids = [patient_id for patient_id, _ in rows]
+            if not ids:
+                return []
+            patients = {p.id: p for p in await s.scalars(select(Patient)
+                                                          .where(Patient.id.in_(ids)))}
+            answers = await self._last_answers(s, ids)
+            open_counts = dict((await s.execute(
+                select(Report.patient_id, func.count())
+                .where(Report.patient_id.in_(ids), Report.status != ReportStatus.RESOLVED.value)
+                .group_by(Report.patient_id))).all())
+        result = []
+        for patient_id in ids:
+            p = patients.get(patient_id)
+            if p is None:
+                continue
+            step, answer, answered = answers.get(patient_id, (None, None, None))
+            result.append(PatientRow(p.id, p.name, p.telegram_id, dates.get(p.id), answer, step,
+                                     answered, int(open_counts.get(p.id, 0)),
+                                     p.checkins_paused, p.active))
+        if term:
+            result.sort(key=lambda r: (r.session_date is None, -(r.session_date or today)
+                                       .toordinal(), (r.name or "").lower()))
+        return result
+
+    @staticmethod
+    async def _last_answers(s: AsyncSession, ids: Sequence[int]
+                            ) -> dict[int, tuple[str, str | None, dt.datetime | None]]:
+        """Per patient: the latest sent check-in's step, answer (None: not answered) and when."""
+        newest = (select(CheckIn.patient_id, func.max(CheckIn.sent_at).label("sent_at"))
+                  .where(CheckIn.patient_id.in_(ids), CheckIn.sent_at.is_not(None))
+                  .group_by(CheckIn.patient_id).subquery())
+        query = (select(CheckIn.patient_id, CheckIn.step, CheckIn.answer, CheckIn.answered_at)
+                 .join(newest, and_(newest.c.patient_id == CheckIn.patient_id,
+                                    newest.c.sent_at == CheckIn.sent_at)))
+        return {row[0]: (row[1], row[2], _aware(row[3])) for row in await s.execute(query)}
+
+    async def patient(self, patient_id: int,
+                      messages_since: dt.datetime | None = None) -> PatientDetail | None:
+        """One patient's sessions, check-ins, reports, audit trail, photos and messages
+        (messages newer than `messages_since` only, the retention limit; newest
+        `TIMELINE_LIMIT`)."""
+        async with self.sessions() as s:
+            p = await s.get(Patient, patient_id)
+            if p is None:
+                return None
+            detail = PatientDetail(p.id, p.name, p.telegram_id, p.chat_id, p.timezone,
+                                   p.consent_at, p.active, p.checkins_paused)
+            detail.sessions = [SessionRow(r.id, r.session_date, r.source, r.cancelled_at)
+                               for r in await s.scalars(
+                                   select(TreatmentSession)
+                                   .where(TreatmentSession.patient_id == patient_id)
+                                   .order_by(TreatmentSession.session_date.desc(),
+                                             TreatmentSession.id.desc()))]
+            detail.checkins = [CheckinRow(r.id, r.session_id, r.step, r.day_offset, r.status,
+                                          r.due_at, r.sent_at, r.answer, r.answered_at)
+                               for r in await s.scalars(
+                                   select(CheckIn).where(CheckIn.patient_id == patient_id)
+                                   .order_by(CheckIn.due_at, CheckIn.id))]
+            messages = select(Message).where(Message.patient_id == patient_id)
+            if messages_since is not None:
+                messages = messages.where(Message.created_at >= messages_since)
+            rows = list(await s.scalars(messages.order_by(Message.created_at.desc(),
+                                                           Message.id.desc())
+                                        .limit(TIMELINE_LIMIT)))
+            detail.messages = [MessageRow(m.id, m.direction, m.text, m.outcome, m.created_at)
+                               for m in reversed(rows)]
+        detail.reports = await self.staff_reports(patient_id)
+        ids = [r.id for r in detail.reports]
+        if ids:
+            async with self.sessions() as s:
+                detail.actions = [_action_info(a) for a in await s.scalars(
+                    select(ReportActionRow).where(ReportActionRow.report_id.in_(ids))
+                    .order_by(ReportActionRow.created_at, ReportActionRow.id))]
+                detail.photos = [_photo(r) for r in await s.scalars(
+                    select(ReportPhoto).where(ReportPhoto.report_id.in_(ids))
+                    .order_by(ReportPhoto.id))]
+        return detail
+
+    async def staff_reports(self, patient_id: int) -> list[StaffReport]:
+        """All reports of one patient, newest first."""
+        from storage.staff import _select_reports, _staff_report
+
+        query = (_select_reports().where(Report.patient_id == patient_id)  # type: ignore
+                 .order_by(Report.created_at.desc(), Report.id.desc()))
+        async with self.sessions() as s:
+            return [_staff_report(*row) for row in await s.execute(query)]
+
+    async def session_owner(self, session_id: int) -> int | None:
+        """The patient a treatment session belongs to."""
+        async with self.sessions() as s:
+            return await s.scalar(select(TreatmentSession.patient_id)
+                                  .where(TreatmentSession.id == session_id))
+
+    # --- knowledge gaps ---------------------------------------------------------------
+    async def unanswered_questions(self, since: dt.datetime | None = None,
+                                   limit: int = 5000) -> list[tuple[int, str]]:
+        """(patient id, text) of questions the bot abstained on or only suggested for,
+        newest first."""
+        query = (select(Message.patient_id, Message.text)
+                 .where(Message.direction == Direction.IN.value,
+                        Message.outcome.in_(UNANSWERED)))
+        if since is not None:
+            query = query.where(Message.created_at >= since)
+        query = query.order_by(Message.created_at.desc()).limit(limit)
+        async with self.sessions() as s:
+            return [(row[0], row[1]) for row in await s.execute(query)]
+
+    # --- figures ----------------------------------------------------------------------
+    async def figures(self, starts: Sequence[dt.datetime]) -> list[WeekFigures]:
+        """Per week [starts[i], starts[i+1]) (the last week ends at `starts[-1]` + 7 days)."""
+        end = starts[-1] + dt.timedelta(days=7)
+        n = len(starts)
+        sessions = [0] * n
+        sent = [0] * n
+        answered = [0] * n
+        questions = [0] * n
+        unanswered = [0] * n
+        tiers: list[dict[str, int]] = [defaultdict(int) for _ in range(n)]
+        first: list[list[float]] = [[] for _ in range(n)]
+        async with self.sessions() as s:
+            week = _week_bucket(TreatmentSession.created_at, starts)
+            for index, count in await s.execute(
+                    select(week, func.count()).where(TreatmentSession.created_at >= starts[0],
+                                                     TreatmentSession.created_at < end)
+                    .group_by(week)):
+                sessions[index] = count
+            week = _week_bucket(CheckIn.sent_at, starts)
+            for index, count, done in await s.execute(
+                    select(week, func.count(), func.count(CheckIn.answered_at))
+                    .where(CheckIn.sent_at >= starts[0], CheckIn.sent_at < end)
+                    .group_by(week)):
+                sent[index], answered[index] = count, done
+            week = _week_bucket(Message.created_at, starts)
+            missed = func.sum(case((Message.outcome.in_(UNANSWERED), 1), else_=0))
+            for index, count, misses in await s.execute(
+                    select(week, func.count(), missed)
+                    .where(Message.created_at >= starts[0], Message.created_at < end,
+                           Message.direction == Direction.IN.value,
+                           Message.outcome.in_((*UNANSWERED, Outcome.ANSWERED.value)))
+                    .group_by(week)):
+                questions[index], unanswered[index] = count, int(misses or 0)
+            reports: Select[tuple[int, str | None, dt.datetime]] = (
+                select(Report.id, Report.urgency, Report.created_at)
+                .where(Report.created_at >= starts[0], Report.created_at < end))
+            report_rows = (await s.execute(reports)).all()
+            firsts: dict[int, dt.datetime] = {}
+            if report_rows:
+                query = (select(ReportActionRow.report_id, func.min(ReportActionRow.created_at))
+                         .join(Report, Report.id == ReportActionRow.report_id)
+                         .where(Report.created_at >= starts[0], Report.created_at < end,
+                                ReportActionRow.action.in_(STAFF_ACTIONS),
+                                ReportActionRow.actor_telegram_id.is_not(None))
+                         .group_by(ReportActionRow.report_id))
+                firsts = {rid: _aware(at) for rid, at in await s.execute(query)}  # type: ignore
+        for report_id, urgency, created in report_rows:
+            created = _aware(created)  # type: ignore[assignment]
+            index = max(i for i in range(n) if starts[i] <= created)
+            tiers[index][urgency or "other"] += 1
+            acted = firsts.get(report_id)
+            if acted is not None:
+                first[index].append((acted - created).total_seconds() / 60)
+        return [WeekFigures(starts[i], sessions[i], sent[i], answered[i],
+                            dict(tiers[i]), first[i], questions[i], unanswered[i])
+                for i in range(n)]
+
+
+def _like(term: str) -> str:
+    """`term` with LIKE wildcards escaped."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite aggregate results come back as text
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+__all__ = ["CheckinRow", "DeskViews", "MessageRow", "PatientDetail", "PatientRow", "Photo",
+           "QueueItem", "SessionRow", "WeekFigures", "CheckinStatus"]

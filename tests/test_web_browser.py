@@ -1,0 +1,167 @@
+"""The web desk in a real browser (headless Chromium via Selenium), next to the running bot
+on the fake Bot API: sign in with signed and forged Login Widget data, take / reply / resolve
+a report and see the patient receive the reply, a report taken in Telegram shows as taken on
+the open page, a non-staff user is refused, the recovery chart shows planted check-ins.
+Screenshots are saved under the test's tmp dir."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import uvicorn
+
+from bot.web.app import create_app
+from bot.web.auth import sign_login
+from bot.web.services import DeskServices, build_desk_services
+from knowledge.advisor import Advisor
+from storage import Database
+from tests.bot_harness import STAFF_CHAT, STAFF_USER, TOKEN, BotHarness, button_data, eventually
+from tests.browser import Browser, find_chromium
+from tests.processes import free_port
+from tests.web_harness import OTHER_USER, desk_settings
+
+PATIENT = 3301
+
+
+@pytest.fixture
+async def desk_web(bot: BotHarness, tmp_path: Path,
+                   advisor: Advisor) -> AsyncIterator[tuple[str, DeskServices]]:
+    """The desk served by uvicorn over the bot's database, on the bot's clock."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    db = await Database.connect(url)
+    services = build_desk_services(desk_settings(url), db, clock=bot.clock, advisor=advisor)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    await eventually(lambda: asyncio.sleep(0, server.started), timeout=20)
+    try:
+        yield f"http://127.0.0.1:{port}", services
+    finally:
+        server.should_exit = True
+        await task
+        await db.close()
+
+
+@pytest.fixture
+async def browser(desk_web: tuple[str, DeskServices], tmp_path: Path) -> AsyncIterator[Browser]:
+    find_chromium()
+    chrome = await asyncio.to_thread(Browser, desk_web[0], tmp_path / "screenshots")
+    try:
+        yield chrome
+    finally:
+        await asyncio.to_thread(chrome.close)
+
+
+def login_path(user_id: int, when: dt.datetime, token: str = TOKEN) -> str:
+    return "/auth/telegram?" + urlencode(sign_login(token, user_id, "Sam", when))
+
+
+async def red_flag(bot: BotHarness, desk: DeskServices, words: str) -> int:
+    """The patient reports something worrying; the id of the report it raised."""
+    await bot.onboard(PATIENT, first_name="Zoe")
+    await bot.say(PATIENT, words, first_name="Zoe")
+
+    async def raised() -> bool:
+        return bool(await desk.desk.store.queue())
+
+    await eventually(raised, timeout=10)
+    return (await desk.desk.store.queue())[0].id
+
+
+async def test_sign_in_take_reply_resolve_reaches_the_patient(
+        bot: BotHarness, desk_web: tuple[str, DeskServices], browser: Browser) -> None:
+    _, desk = desk_web
+    report_id = await red_flag(bot, desk, "my cheek is swollen, hot and oozing yellow pus")
+    row = f"#report-{report_id}"
+
+    await browser.get(login_path(STAFF_USER, bot.clock(), token="999:someone-elses-token"))
+    assert "not signed by Telegram" in await browser.text("#refusal")
+    await browser.get("/queue")
+    assert "Sign in" in await browser.text("h1")
+
+    await browser.get(login_path(STAFF_USER, bot.clock()))
+    assert "oozing yellow pus" in await browser.text(row)
+    await browser.screenshot("queue")
+
+    patient_before = len(bot.fake.sent_messages(PATIENT))
+    await browser.click(f"{row} button.take")
+    await browser.wait_text(row, "taken by Sam")
+    taken = await bot.fake.wait_for_messages(PATIENT, patient_before + 1)
+    assert "team is now looking at your report" in taken[-1]["text"]
+
+    await browser.type(f"#reply-{report_id}", "Please send us a photo <now>.")
+    await browser.click(f"{row} button.reply")
+    await browser.wait_text("main", "goes out through the bot")
+    replied = await bot.fake.wait_for_messages(PATIENT, patient_before + 2)
+    assert replied[-1]["text"] == ("<b>Message from Glow Clinic:</b>\n"  # as from Telegram
+                                   "Please send us a photo &lt;now&gt;.")
+    assert replied[-1]["parse_mode"] == "HTML"
+
+    await browser.type(f"#note-{report_id}", "called, antibiotics prescribed")
+    await browser.click(f"{row} button.resolve")
+    await browser.wait_text("#queue", "No open reports")
+    done = await bot.fake.wait_for_messages(PATIENT, patient_before + 3)
+    assert "marked your report as dealt with" in done[-1]["text"]
+    await browser.screenshot("queue-after")
+    staff_chat = [m["text"] for m in bot.fake.sent_messages(STAFF_CHAT)]
+    assert any(f"Report #{report_id} taken by Sam" in t for t in staff_chat)
+    assert any(f"Report #{report_id} resolved by Sam" in t for t in staff_chat)
+    others = [m for m in bot.fake.sent_messages() if m["chat_id"] not in (PATIENT, STAFF_CHAT)]
+    assert others == []  # nobody else got anything
+
+
+async def test_taken_in_telegram_shows_on_the_open_page(
+        bot: BotHarness, desk_web: tuple[str, DeskServices], browser: Browser) -> None:
+    _, desk = desk_web
+    report_id = await red_flag(bot, desk, "my cheek is swollen, hot and oozing yellow pus")
+    await browser.get(login_path(STAFF_USER, bot.clock()))
+    assert "not taken" in await browser.text(f"#report-{report_id}")
+    card = next(m for m in bot.fake.sent_messages(STAFF_CHAT)
+                if f"st:take:{report_id}" in button_data(m))
+    bot.fake.callback_query(STAFF_USER, f"st:take:{report_id}", card["message_id"],
+                            chat_id=STAFF_CHAT, first_name="Sam")
+    await browser.wait_text(f"#report-{report_id}", "taken by")  # no reload: it refreshes
+
+
+async def test_non_staff_user_is_refused(desk_web: tuple[str, DeskServices],
+                                         browser: Browser, bot: BotHarness) -> None:
+    await browser.get(login_path(OTHER_USER, bot.clock()))
+    assert "not in the staff list" in await browser.text("#refusal")
+    await browser.get("/patients")
+    assert "Sign in" in await browser.text("h1")
+    await browser.screenshot("refused")
+
+
+async def test_recovery_chart_shows_planted_checkins(
+        bot: BotHarness, desk_web: tuple[str, DeskServices], browser: Browser) -> None:
+    """The patient answers check-ins in Telegram as the clock moves: day 1 fine, day 2 "about
+    the same", day 3 no answer, day 7 a problem; day 14 is still to come."""
+    _, desk = desk_web
+    await bot.onboard(PATIENT, first_name="Zoe")
+    session = await bot.repo.add_session(bot.clock().date(), "staff", telegram_id=PATIENT)
+    await bot.conversation.checkins.session_logged(session.id)
+    rows = {r.step: r for r in await desk.manager.list(patient_id=session.patient_id)}
+    planted = {"day1": 0, "day2": 1, "day3": None, "day7": 1}  # fine, concern, -, problem
+    for step, choice in planted.items():
+        before = len(bot.fake.sent_messages(PATIENT))
+        bot.clock.now = rows[step].due_at + dt.timedelta(minutes=1)
+        sent = await bot.fake.wait_for_messages(PATIENT, before + 1, timeout=30)
+        message = sent[before]
+        assert f"ci:{rows[step].id}:0" in button_data(message)
+        if choice is not None:
+            await bot.press(PATIENT, message, f"ci:{rows[step].id}:{choice}", first_name="Zoe")
+    await browser.get(login_path(STAFF_USER, bot.clock()))
+    await browser.get(f"/patients/{session.patient_id}")
+    checkins = 'svg.recovery g.mark[data-lane="0"]'
+    marks = dict(zip(await browser.attributes(checkins, "data-day"),
+                     await browser.attributes(checkins, "data-kind"), strict=True))
+    assert marks["1"] == "fine" and marks["2"] == "concern" and marks["3"] == "no answer"
+    assert marks["7"] == "problem" and marks["14"] == "planned"
+    await browser.screenshot("patient-chart")

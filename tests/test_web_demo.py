@@ -1,0 +1,51 @@
+"""``aftercare desk --demo`` as a newcomer runs it: one command, a page of fictitious patients
+(open urgent reports, people in recovery, unanswered questions) and a demo sign-in that goes
+through the real Login Widget check."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import httpx
+
+from tests.processes import REPO_ROOT, free_port
+
+
+def test_desk_demo_serves_fictitious_patients() -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli.main", "desk", "--demo", "--port",
+                             str(port)], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline(), proc.stdout.readline()]
+        assert f"clinic desk demo on http://127.0.0.1:{port}/" in lines[1], lines
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True,
+                          timeout=30) as http:
+            for _ in range(100):  # uvicorn binds right after printing
+                try:
+                    login = http.get("/login")
+                    break
+                except httpx.ConnectError:
+                    import time
+
+                    time.sleep(0.1)
+            token = re.search(r'name="csrf" value="([^"]+)"', login.text)
+            assert token, login.text
+            queue = http.post("/auth/demo", data={"csrf": token.group(1)})
+            assert queue.url.path == "/queue" and "DEMO" in queue.text
+            assert "URGENT" in queue.text and "Noah Fletcher" in queue.text
+            patients = http.get("/patients").text
+            assert patients.count('href="/patients/') >= 20
+            assert "answer-fine" in patients and "answer-problem" in patients
+            gaps = http.get("/gaps").text
+            assert "×" in gaps
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

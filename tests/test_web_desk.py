@@ -1,0 +1,232 @@
+"""The web desk over HTTP (in-process ASGI client) on SQLite and PostgreSQL: sign-in with
+Telegram Login Widget data, CSRF, forms that name another patient, escaping, and staff
+actions through the same desk logic and audit as the Telegram buttons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.core.outbox import from_payload
+from bot.web.auth import LoginRefused, check_login, data_check_string, sign_login
+from bot.web.figures import safe_cell, to_csv, lines
+from knowledge.advisor import Advisor
+from storage.desk_outbox import SqlDeskOutbox
+from storage.desk_views import WeekFigures
+from storage.models import ReportAction, ReportActionRow
+from tests.bot_harness import STAFF_CHAT, STAFF_USER, TOKEN, MutableClock
+from tests.web_harness import NOW, OTHER_USER, client, csrf_of, desk_services, sign_in
+
+PATIENT = 5551
+
+
+@pytest.fixture
+async def desk(database_url: str, advisor: Advisor) -> AsyncIterator[Any]:
+    clock = MutableClock(NOW)
+    async with desk_services(database_url, advisor, clock) as services:
+        yield services
+
+
+async def report_for(desk: Any, telegram_id: int, name: str, text: str,
+                     urgency: str | None = "urgent") -> Any:
+    repo = desk.desk.conversation.repo
+    await repo.ensure_patient(telegram_id, telegram_id, now=NOW)
+    await repo.record_consent(telegram_id, name, now=NOW)
+    return await repo.create_report(telegram_id, "triage" if urgency else "patient", text,
+                                    urgency=urgency, day=2, now=NOW)
+
+
+# --- the Login Widget check itself ----------------------------------------------------------
+def test_data_check_string_is_sorted_fields_without_hash() -> None:
+    fields = {"username": "ann", "id": "7", "hash": "x", "auth_date": "1", "first_name": "Ann"}
+    assert data_check_string(fields) == "auth_date=1\nfirst_name=Ann\nid=7\nusername=ann"
+
+
+def test_signed_login_passes_and_any_change_fails() -> None:
+    fields = sign_login(TOKEN, 77, "Ann", NOW, username="ann")
+    assert check_login(fields, TOKEN, NOW).telegram_id == 77
+    for key, value in (("id", "78"), ("first_name", "Bob"), ("username", "bob"),
+                       ("auth_date", str(int(NOW.timestamp()) + 1))):
+        with pytest.raises(LoginRefused):
+            check_login({**fields, key: value}, TOKEN, NOW)
+    with pytest.raises(LoginRefused):  # another bot's token
+        check_login(fields, "999:another-bots-token", NOW)
+    with pytest.raises(LoginRefused):
+        check_login({k: v for k, v in fields.items() if k != "hash"}, TOKEN, NOW)
+
+
+def test_login_older_than_a_day_is_refused() -> None:
+    fields = sign_login(TOKEN, 77, "Ann", NOW - dt.timedelta(days=1, minutes=1))
+    with pytest.raises(LoginRefused, match="more than a day old"):
+        check_login(fields, TOKEN, NOW)
+    assert check_login(sign_login(TOKEN, 77, "Ann", NOW - dt.timedelta(hours=23)), TOKEN, NOW)
+
+
+# --- sign-in over HTTP -------------------------------------------------------------------------
+async def test_staff_signs_in_and_out(desk: Any) -> None:
+    async with client(desk) as http:
+        assert (await http.get("/queue")).headers["location"] == "/login"
+        response = await sign_in(http, STAFF_USER, NOW)
+        assert response.status_code == 303 and response.headers["location"] == "/queue"
+        cookie = response.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+        page = await http.get("/queue")
+        assert page.status_code == 200 and "Sign out" in page.text
+        token = await csrf_of(http)
+        assert (await http.post("/logout", data={"csrf": token})).status_code == 303
+        assert (await http.get("/queue")).headers["location"] == "/login"
+
+
+async def test_forged_expired_and_replayed_logins_are_refused(desk: Any) -> None:
+    async with client(desk) as http:
+        forged = sign_login("999:not-this-bots-token", STAFF_USER, "Sam", NOW)
+        response = await http.get("/auth/telegram", params=forged)
+        assert response.status_code == 403 and "not signed by Telegram" in response.text
+        old = sign_login(TOKEN, STAFF_USER, "Sam", NOW - dt.timedelta(days=2))
+        response = await http.get("/auth/telegram", params=old)
+        assert response.status_code == 403 and "more than a day old" in response.text
+        assert (await http.get("/queue")).status_code == 303  # still signed out
+        fresh = sign_login(TOKEN, STAFF_USER, "Sam", NOW)
+        assert (await http.get("/auth/telegram", params=fresh)).status_code == 303
+    async with client(desk) as other:  # someone who captured the redirect URL
+        response = await other.get("/auth/telegram", params=fresh)
+        assert response.status_code == 403 and "already used" in response.text
+        assert (await other.get("/queue")).status_code == 303
+
+
+async def test_non_staff_is_refused_and_audited(desk: Any) -> None:
+    async with client(desk) as http:
+        response = await sign_in(http, OTHER_USER, NOW)
+        assert response.status_code == 403 and "not in the staff list" in response.text
+        assert (await http.get("/queue")).headers["location"] == "/login"
+    async with desk.db.sessions() as s:
+        refusals = (await s.execute(select(ReportActionRow.actor_telegram_id,
+                                           ReportActionRow.action, ReportActionRow.report_id)
+                                    )).all()
+    assert [tuple(r) for r in refusals] == [(OTHER_USER, "refused", None)]
+
+
+async def test_staff_removed_from_the_list_is_out_at_the_next_click(desk: Any) -> None:
+    async with client(desk) as http:
+        await sign_in(http, STAFF_USER, NOW)
+        assert (await http.get("/queue")).status_code == 200
+        desk.settings = desk.settings.model_copy(update={"staff_ids": frozenset({1})})
+        response = await http.get("/queue")
+        assert response.status_code == 403 and "not in the staff list" in response.text
+
+
+# --- forms ---------------------------------------------------------------------------------
+async def test_csrf_missing_or_wrong_is_refused_and_nothing_changes(desk: Any) -> None:
+    report = await report_for(desk, PATIENT, "Pat", "my cheek is swollen")
+    async with client(desk) as http:
+        await sign_in(http, STAFF_USER, NOW)
+        token = await csrf_of(http)
+        for data in ({"patient_id": report.patient_id},
+                     {"patient_id": report.patient_id, "csrf": token[:-2] + "xx"}):
+            response = await http.post(f"/reports/{report.id}/take", data=data)
+            assert response.status_code == 403 and "out of date" in response.text
+        assert (await desk.desk.store.get(report.id)).status == "open"
+        response = await http.post(f"/reports/{report.id}/take",
+                                   data={"patient_id": report.patient_id, "csrf": token})
+        assert response.status_code == 303
+        assert (await desk.desk.store.get(report.id)).status == "taken"
+
+
+async def test_a_form_naming_another_patient_is_refused(desk: Any) -> None:
+    mine = await report_for(desk, PATIENT, "Pat", "swollen")
+    other = await report_for(desk, PATIENT + 1, "Quinn", "bleeding")
+    outbox = SqlDeskOutbox(desk.db.sessions)
+    async with client(desk) as http:
+        await sign_in(http, STAFF_USER, NOW)
+        token = await csrf_of(http)
+        response = await http.post(f"/reports/{mine.id}/reply", data={
+            "csrf": token, "patient_id": other.patient_id, "text": "for Quinn?"})
+        assert response.status_code == 400 and "another patient" in response.text
+        assert await outbox.pending_count() == 0
+        trail = await desk.desk.store.actions(mine.id)
+        assert [a.action for a in trail] == [ReportAction.REFUSED.value]
+        assert trail[0].actor_telegram_id == STAFF_USER
+        session = await desk.desk.conversation.repo.add_session(NOW.date(), "staff",
+                                                                telegram_id=PATIENT + 1)
+        response = await http.post(
+            f"/patients/{mine.patient_id}/sessions/{session.id}/cancel",
+            data={"csrf": token, "patient_id": mine.patient_id})
+        assert response.status_code == 400
+        assert (await desk.desk.conversation.repo.get_session(session.id)).cancelled_at is None
+
+
+async def test_html_in_a_patients_words_is_shown_as_text(desk: Any) -> None:
+    words = '<script>alert("x")</script><b>bold</b> & <img src=x onerror=alert(1)>'
+    report = await report_for(desk, PATIENT, "<i>Pat</i>", words)
+    async with client(desk) as http:
+        await sign_in(http, STAFF_USER, NOW)
+        for path in ("/queue", "/queue/rows", f"/patients/{report.patient_id}",
+                     "/patients?q=Pat"):
+            page = (await http.get(path)).text
+            assert "<script>alert" not in page and "<img src=x" not in page, path
+            assert "<i>Pat</i>" not in page, path
+        page = (await http.get("/queue")).text
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; &amp;" in page
+
+
+# --- actions go through the staff desk and its outbox --------------------------------------
+async def test_take_reply_resolve_reopen_through_the_desk(desk: Any) -> None:
+    report = await report_for(desk, PATIENT, "Pat", "it burns")
+    outbox = SqlDeskOutbox(desk.db.sessions)
+    async with client(desk) as http:
+        await sign_in(http, STAFF_USER, NOW)
+        token = await csrf_of(http)
+
+        async def act(action: str, text: str = "") -> None:
+            response = await http.post(f"/reports/{report.id}/{action}", data={
+                "csrf": token, "patient_id": report.patient_id, "text": text})
+            assert response.status_code == 303
+
+        await act("take")
+        await act("take")  # a second press changes nothing and is told so
+        page = (await http.get("/queue")).text
+        assert "already taken by Sam" in page and "taken by Sam" in page
+        await act("reply", "Cool it with a clean damp cloth.")
+        await act("resolve", "advised by phone")
+        await act("reopen")
+    assert (await desk.desk.store.get(report.id)).status == "taken"
+    trail = [(a.action, a.actor_telegram_id) for a in await desk.desk.store.actions(report.id)]
+    assert trail == [("taken", STAFF_USER), ("replied", STAFF_USER), ("resolved", STAFF_USER),
+                     ("reopened", STAFF_USER)]
+    claimed = await outbox.claim(NOW)
+    to_patient = [from_payload(c.chat_id, c.payload).text for c in claimed
+                  if c.chat_id == PATIENT]
+    assert to_patient[0] == "Glow Clinic's team is now looking at your report and will reply here."
+    assert to_patient[1] == "<b>Message from Glow Clinic:</b>\nCool it with a clean damp cloth."
+    assert "marked your report as dealt with" in to_patient[2]
+    assert len(to_patient) == 3
+    staff_chat = [from_payload(c.chat_id, c.payload) for c in claimed if c.chat_id == STAFF_CHAT]
+    assert any(r.card_for == report.id and r.buttons for r in staff_chat)  # the reopened card
+    assert {c.chat_id for c in claimed} == {PATIENT, STAFF_CHAT}
+
+
+async def test_pages_render_for_staff(desk: Any) -> None:
+    report = await report_for(desk, PATIENT, "Pat", "swelling")
+    async with client(desk) as http:
+        await sign_in(http, STAFF_USER, NOW)
+        for path in ("/queue", "/patients", f"/patients/{report.patient_id}", "/gaps",
+                     "/figures"):
+            response = await http.get(path)
+            assert response.status_code == 200, path
+        assert "swelling" in (await http.get("/queue/rows")).text
+        csv_text = (await http.get("/figures.csv")).text
+        assert csv_text.splitlines()[0].startswith("week,sessions,checkins_sent")
+
+
+# --- CSV -----------------------------------------------------------------------------------
+def test_csv_cells_cannot_run_as_formulas() -> None:
+    for dangerous in ("=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert safe_cell(dangerous) == "'" + dangerous
+    assert safe_cell("12") == "12" and safe_cell("2026-03-09") == "2026-03-09"
+    week = WeekFigures(dt.datetime(2026, 3, 9, tzinfo=dt.UTC), 3, 10, 7, {"urgent": 1}, [5.0, 15.0, 60.0], 20, 4)
+    row = to_csv(lines([week])).splitlines()[1]
+    assert row == "2026-03-09,3,10,7,70.0,0,1,0,15.0,60.0,20,4,20.0"
