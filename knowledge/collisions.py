@@ -16,15 +16,20 @@ from knowledge.text import FILLER, content, tokens
 COLLISION_SCORE = 95.0
 
 
-def find_collisions(kb: KnowledgeBase, question_lines: dict[str, list[int]]) -> list[Problem]:
-    """Problems for each colliding pair, reported at the later question's file and line."""
+def find_collisions(kb: KnowledgeBase,
+                    question_lines: dict[str, list[int | tuple[str, int]]]) -> list[Problem]:
+    """Problems for each colliding pair, reported at the later question's file and line (a
+    line given as (path, line) is a question added by another file: extra_questions)."""
     owners: list[tuple[str, str, str, int]] = []  # entry id, question, path, line
     for entry in kb.entries:
         path = entry.source.rsplit(":", 1)[0]
         lines = question_lines.get(entry.id, [])
         for index, question in enumerate(entry.questions):
-            line = lines[index] if index < len(lines) else 0
-            owners.append((entry.id, question, path, line))
+            where = lines[index] if index < len(lines) else 0
+            if isinstance(where, tuple):
+                owners.append((entry.id, question, where[0], where[1]))
+            else:
+                owners.append((entry.id, question, path, where))
     forms = [_form(question) for _, question, _, _ in owners]
     if not forms:
         return []

@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -170,43 +171,106 @@ def _parse_entry(raw: Any, line: int, out: ProblemCollector) -> Entry | None:
 
 def parse_file(path: Path) -> tuple[list[Entry], list[Problem], dict[str, list[int]]]:
     """Entries of one file, its problems, and each entry's question line numbers."""
+    entries, problems, lines, _ = _parse_document(path)
+    return entries, problems, lines
+
+
+Extra = tuple[str, str, tuple[str, ...], list[int]]  # path, entry id, questions, their lines
+
+
+def _parse_document(path: Path) -> tuple[list[Entry], list[Problem], dict[str, list[int]],
+                                         list[Extra]]:
+    """`parse_file` plus the file's ``extra_questions`` (example questions it adds to
+    entries defined in other files: ``extra_questions: {makeup: [can i wear concealer]}``)."""
     out = ProblemCollector(str(path))
     try:
         data = read_yaml(path)
     except DataFileError as exc:
-        return [], [Problem(exc.path, exc.line, exc.reason)], {}
-    if not isinstance(data, LineDict) or not isinstance(data.get("entries"), LineList):
+        return [], [Problem(exc.path, exc.line, exc.reason)], {}, []
+    extras = _parse_extras(data, out) if isinstance(data, LineDict) else []
+    if not isinstance(data, LineDict) or not isinstance(data.get("entries", LineList()),
+                                                        LineList) or (
+            "entries" not in data and "extra_questions" not in data):
         out.add(getattr(data, "line", 1), "file must be a mapping with an 'entries' list")
-        return [], out.problems, {}
+        return [], out.problems, {}, []
     entries: list[Entry] = []
     question_lines: dict[str, list[int]] = {}
-    raw_entries: LineList = data["entries"]
-    for raw, line in zip(raw_entries, raw_entries.item_lines, strict=True):
+    raw_entries: LineList = data.get("entries", LineList())
+    for raw, line in zip(raw_entries, getattr(raw_entries, "item_lines", []), strict=True):
         entry = _parse_entry(raw, line, out)
         if entry is not None:
             entries.append(entry)
             questions = raw.get("questions")
             question_lines[entry.id] = list(getattr(questions, "item_lines", []))
-    return entries, out.problems, question_lines
+    return entries, out.problems, question_lines, extras
 
 
-def check_kb(path: Path | None = None) -> tuple[KnowledgeBase, list[Problem]]:
-    """Load every file under ``path`` and return the knowledge base with all its problems."""
+def _parse_extras(data: LineDict, out: ProblemCollector) -> list[Extra]:
+    raw = data.get("extra_questions")
+    if raw is None:
+        return []
+    if not isinstance(raw, LineDict):
+        out.add(data.line_of("extra_questions"), "extra_questions must be a mapping of entry "
+                                                 "id to a list of example questions")
+        return []
+    extras = []
+    for entry_id, questions in raw.items():
+        line = raw.line_of(str(entry_id))
+        parsed = _parse_strings(questions, line, f"extra_questions of {entry_id!r}", out)
+        lines = list(getattr(questions, "item_lines", [line] * len(parsed)))
+        extras.append((out.path, str(entry_id), parsed, lines))
+    return extras
+
+
+def _apply_extras(entries: list[Entry], extras: list[Extra],
+                  lines: dict[str, Any]) -> list[Problem]:
+    """Add extra questions to their entries (in place); problems for unknown entries and for
+    questions the entry already has."""
+    problems: list[Problem] = []
+    index = {entry.id: i for i, entry in enumerate(entries)}
+    for path, entry_id, questions, question_lines in extras:
+        where = question_lines[0] if question_lines else 0
+        if entry_id not in index:
+            problems.append(Problem(path, where, f"extra_questions for {entry_id!r}, but there "
+                                                 "is no entry with that id"))
+            continue
+        entry = entries[index[entry_id]]
+        known = {q.casefold() for q in entry.questions}
+        added = []
+        for question, line in zip(questions, question_lines):
+            if question.casefold() in known:
+                problems.append(Problem(path, line, f"question {question!r} is already an "
+                                                    f"example question of {entry_id!r}"))
+                continue
+            known.add(question.casefold())
+            added.append(question)
+            lines.setdefault(entry_id, []).append((path, line))
+        entries[index[entry_id]] = replace(entry, questions=entry.questions + tuple(added))
+    return problems
+
+
+def check_kb(path: Path | None = None,
+             extra: Sequence[Path] = ()) -> tuple[KnowledgeBase, list[Problem]]:
+    """Load every file under ``path`` (then the `extra` files, e.g. the clinic's overrides
+    made on the web desk) and return the knowledge base with all its problems."""
     root = path or default_kb_path()
     if not root.exists():
         return KnowledgeBase(()), [Problem(str(root), 0, "no such file or folder")]
-    files = kb_files(root)
+    files = kb_files(root) + list(extra)
     problems: list[Problem] = []
     if not files:
         problems.append(Problem(str(root), 0, "no .yaml knowledge-base files found"))
     entries: list[Entry] = []
-    lines: dict[str, list[int]] = {}
+    lines: dict[str, Any] = {}
+    extras: list[Extra] = []
     for file in files:
-        file_entries, file_problems, file_lines = parse_file(file)
+        file_entries, file_problems, file_lines, file_extras = _parse_document(file)
         problems.extend(file_problems)
         problems.extend(_duplicate_ids(entries, file_entries))
         entries.extend(file_entries)
         lines.update(file_lines)
+        extras.extend(file_extras)
+    problems.extend(_apply_extras(entries, extras, lines))
     kb = KnowledgeBase(tuple(entries), tuple(str(f) for f in files))
     problems.extend(find_collisions(kb, lines))
     return kb, problems

@@ -13,10 +13,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql import Select
 
 from storage.models import (
     CheckIn,
@@ -153,12 +153,6 @@ def _photo(row: ReportPhoto) -> Photo:
     return Photo(row.id, row.report_id, row.file_id, row.created_at)
 
 
-def _week_bucket(column: object, starts: Sequence[dt.datetime]) -> object:
-    """A CASE expression: the index of the week `column` falls in (portable SQL)."""
-    whens = [(column < starts[i + 1], i) for i in range(len(starts) - 1)]  # type: ignore[operator]
-    return case(*whens, else_=len(starts) - 1)
-
-
 class DeskViews:
     """The web desk's queries over the application's session factory."""
 
@@ -169,7 +163,13 @@ class DeskViews:
     # --- queue ------------------------------------------------------------------------
     async def queue(self) -> list[QueueItem]:
         """Open and taken reports, most urgent and oldest first, with photos and trail."""
-        reports = await self.staff.queue()
+        from storage.staff import _select_reports, _staff_report, queue_order
+
+        query = _select_reports().where(  # type: ignore[attr-defined]
+            Report.status.in_((ReportStatus.OPEN.value, ReportStatus.TAKEN.value)))
+        async with self.sessions() as s:
+            reports = sorted((_staff_report(*row) for row in await s.execute(query)),
+                             key=queue_order)
         ids = [r.id for r in reports]
         photos: dict[int, list[Photo]] = defaultdict(list)
         trails: dict[int, list[ActionInfo]] = defaultdict(list)
@@ -192,14 +192,6 @@ class DeskViews:
                     cards[report_id] = created
         return [QueueItem(r, photos[r.id], trails[r.id], _aware(cards.get(r.id)))
                 for r in reports]
-
-    async def queue_version(self) -> tuple[int, str]:
-        """(open reports, newest change) — cheap, for "has anything changed" polling."""
-        async with self.sessions() as s:
-            count = await s.scalar(select(func.count()).select_from(Report).where(
-                Report.status != ReportStatus.RESOLVED.value))
-            newest = await s.scalar(select(func.max(ReportActionRow.id)))
-        return int(count or 0), str(newest or 0)
 
     async def photo(self, photo_id: int) -> Photo | None:
         """One photo by id."""
@@ -346,60 +338,61 @@ class DeskViews:
     # --- figures ----------------------------------------------------------------------
     async def figures(self, starts: Sequence[dt.datetime]) -> list[WeekFigures]:
         """Per week [starts[i], starts[i+1]) (the last week ends at `starts[-1]` + 7 days)."""
-        end = starts[-1] + dt.timedelta(days=7)
-        n = len(starts)
-        sessions = [0] * n
-        sent = [0] * n
-        answered = [0] * n
-        questions = [0] * n
-        unanswered = [0] * n
-        tiers: list[dict[str, int]] = [defaultdict(int) for _ in range(n)]
-        first: list[list[float]] = [[] for _ in range(n)]
-        async with self.sessions() as s:
-            week = _week_bucket(TreatmentSession.created_at, starts)
-            for index, count in await s.execute(
-                    select(week, func.count()).where(TreatmentSession.created_at >= starts[0],
-                                                     TreatmentSession.created_at < end)
-                    .group_by(week)):
-                sessions[index] = count
-            week = _week_bucket(CheckIn.sent_at, starts)
-            for index, count, done in await s.execute(
-                    select(week, func.count(), func.count(CheckIn.answered_at))
-                    .where(CheckIn.sent_at >= starts[0], CheckIn.sent_at < end)
-                    .group_by(week)):
-                sent[index], answered[index] = count, done
-            week = _week_bucket(Message.created_at, starts)
-            missed = func.sum(case((Message.outcome.in_(UNANSWERED), 1), else_=0))
-            for index, count, misses in await s.execute(
-                    select(week, func.count(), missed)
-                    .where(Message.created_at >= starts[0], Message.created_at < end,
-                           Message.direction == Direction.IN.value,
+        ends = [*starts[1:], starts[-1] + dt.timedelta(days=7)]
+        return await self.weeks(list(zip(starts, ends, strict=True)))
+
+    async def weeks(self, spans: Sequence[tuple[dt.datetime, dt.datetime]]
+                    ) -> list[WeekFigures]:
+        """The figures of each [start, end) span: one row of indexed range counts per span,
+        then the reports of all spans and their first staff actions in two queries."""
+        if not spans:
+            return []
+        lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
+        in_messages = and_(Message.direction == Direction.IN.value,
                            Message.outcome.in_((*UNANSWERED, Outcome.ANSWERED.value)))
-                    .group_by(week)):
-                questions[index], unanswered[index] = count, int(misses or 0)
-            reports: Select[tuple[int, str | None, dt.datetime]] = (
+        counts = []
+        async with self.sessions() as s:
+            for start, end in spans:
+                def count(table: Any, column: Any, *more: Any, start: dt.datetime = start,
+                          end: dt.datetime = end) -> Any:
+                    return (select(func.count()).select_from(table)
+                            .where(column >= start, column < end, *more).scalar_subquery())
+
+                counts.append((await s.execute(select(
+                    count(TreatmentSession, TreatmentSession.created_at),
+                    count(CheckIn, CheckIn.sent_at),
+                    count(CheckIn, CheckIn.sent_at, CheckIn.answered_at.is_not(None)),
+                    count(Message, Message.created_at, in_messages),
+                    count(Message, Message.created_at, in_messages,
+                          Message.outcome.in_(UNANSWERED))))).one())
+            report_rows = (await s.execute(
                 select(Report.id, Report.urgency, Report.created_at)
-                .where(Report.created_at >= starts[0], Report.created_at < end))
-            report_rows = (await s.execute(reports)).all()
-            firsts: dict[int, dt.datetime] = {}
+                .where(Report.created_at >= lo, Report.created_at < hi))).all()
+            firsts: dict[int, dt.datetime | None] = {}
             if report_rows:
                 query = (select(ReportActionRow.report_id, func.min(ReportActionRow.created_at))
                          .join(Report, Report.id == ReportActionRow.report_id)
-                         .where(Report.created_at >= starts[0], Report.created_at < end,
+                         .where(Report.created_at >= lo, Report.created_at < hi,
                                 ReportActionRow.action.in_(STAFF_ACTIONS),
                                 ReportActionRow.actor_telegram_id.is_not(None))
                          .group_by(ReportActionRow.report_id))
-                firsts = {rid: _aware(at) for rid, at in await s.execute(query)}  # type: ignore
+                firsts = {rid: _aware(at) for rid, at in await s.execute(query)
+                          if rid is not None}
+        tiers: list[dict[str, int]] = [defaultdict(int) for _ in spans]
+        first: list[list[float]] = [[] for _ in spans]
         for report_id, urgency, created in report_rows:
-            created = _aware(created)  # type: ignore[assignment]
-            index = max(i for i in range(n) if starts[i] <= created)
+            raised = _aware(created)
+            assert raised is not None
+            index = next((i for i, (a, b) in enumerate(spans) if a <= raised < b), None)
+            if index is None:
+                continue
             tiers[index][urgency or "other"] += 1
             acted = firsts.get(report_id)
             if acted is not None:
-                first[index].append((acted - created).total_seconds() / 60)
-        return [WeekFigures(starts[i], sessions[i], sent[i], answered[i],
-                            dict(tiers[i]), first[i], questions[i], unanswered[i])
-                for i in range(n)]
+                first[index].append((acted - raised).total_seconds() / 60)
+        return [WeekFigures(start, int(c[0]), int(c[1]), int(c[2]), dict(tiers[i]), first[i],
+                            int(c[3]), int(c[4]))
+                for i, ((start, _), c) in enumerate(zip(spans, counts, strict=True))]
 
 
 def _like(term: str) -> str:
@@ -415,5 +408,15 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-__all__ = ["CheckinRow", "DeskViews", "MessageRow", "PatientDetail", "PatientRow", "Photo",
-           "QueueItem", "SessionRow", "WeekFigures", "CheckinStatus"]
+__all__ = [
+    "CheckinRow",
+    "CheckinStatus",
+    "DeskViews",
+    "MessageRow",
+    "PatientDetail",
+    "PatientRow",
+    "Photo",
+    "QueueItem",
+    "SessionRow",
+    "WeekFigures",
+]

@@ -157,7 +157,8 @@ class TreatmentSession(Base):
 
     __tablename__ = "treatment_sessions"
     __table_args__ = (Index("ix_treatment_sessions_patient_date", "patient_id", "session_date"),
-                      Index("ix_treatment_sessions_session_date", "session_date"))
+                      Index("ix_treatment_sessions_session_date", "session_date"),
+                      Index("ix_treatment_sessions_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))

@@ -81,6 +81,13 @@ class Browser:
 
         await self.run(typing)
 
+    async def select(self, css: str, value: str) -> None:
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import Select
+
+        await self.run(lambda: Select(self.driver.find_element(By.CSS_SELECTOR, css))
+                       .select_by_value(value))
+
     async def count(self, css: str) -> int:
         from selenium.webdriver.common.by import By
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 import uvicorn
 
@@ -23,7 +27,7 @@ from knowledge.advisor import Advisor
 from storage import Database
 from tests.bot_harness import STAFF_CHAT, STAFF_USER, TOKEN, BotHarness, button_data, eventually
 from tests.browser import Browser, find_chromium
-from tests.processes import free_port
+from tests.processes import REPO_ROOT, free_port
 from tests.web_harness import OTHER_USER, desk_settings
 
 PATIENT = 3301
@@ -35,7 +39,8 @@ async def desk_web(bot: BotHarness, tmp_path: Path,
     """The desk served by uvicorn over the bot's database, on the bot's clock."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     db = await Database.connect(url)
-    services = build_desk_services(desk_settings(url), db, clock=bot.clock, advisor=advisor)
+    settings = desk_settings(url, AFTERCARE_BOT_API_URL=bot.fake.base_url)
+    services = build_desk_services(settings, db, clock=bot.clock, advisor=advisor)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
@@ -86,9 +91,19 @@ async def test_sign_in_take_reply_resolve_reaches_the_patient(
     await browser.get("/queue")
     assert "Sign in" in await browser.text("h1")
 
+    before = len(bot.fake.sent_messages(PATIENT))
+    bot.fake.user_photo(PATIENT, first_name="Zoe", content=b"\xff\xd8\xff the cheek")
+    await bot.fake.wait_for_messages(PATIENT, before + 1)
+
     await browser.get(login_path(STAFF_USER, bot.clock()))
     assert "oozing yellow pus" in await browser.text(row)
     await browser.screenshot("queue")
+    (photo_link,) = await browser.attributes(f"{row} .photos a", "href")
+    cookies = {c["name"]: c["value"] for c in await browser.run(browser.driver.get_cookies)}
+    async with httpx.AsyncClient(cookies=cookies) as http:
+        shown = await http.get(photo_link)
+    assert shown.status_code == 200 and shown.content == b"\xff\xd8\xff the cheek"
+    assert shown.headers["content-type"] == "image/jpeg"
 
     patient_before = len(bot.fake.sent_messages(PATIENT))
     await browser.click(f"{row} button.take")
@@ -110,7 +125,7 @@ async def test_sign_in_take_reply_resolve_reaches_the_patient(
     done = await bot.fake.wait_for_messages(PATIENT, patient_before + 3)
     assert "marked your report as dealt with" in done[-1]["text"]
     await browser.screenshot("queue-after")
-    staff_chat = [m["text"] for m in bot.fake.sent_messages(STAFF_CHAT)]
+    staff_chat = [m.get("text", "") for m in bot.fake.sent_messages(STAFF_CHAT)]
     assert any(f"Report #{report_id} taken by Sam" in t for t in staff_chat)
     assert any(f"Report #{report_id} resolved by Sam" in t for t in staff_chat)
     others = [m for m in bot.fake.sent_messages() if m["chat_id"] not in (PATIENT, STAFF_CHAT)]
@@ -165,3 +180,36 @@ async def test_recovery_chart_shows_planted_checkins(
     assert marks["1"] == "fine" and marks["2"] == "concern" and marks["3"] == "no answer"
     assert marks["7"] == "problem" and marks["14"] == "planned"
     await browser.screenshot("patient-chart")
+
+
+async def test_gap_question_added_to_an_entry_is_answered_by_aftercare_ask(
+        bot: BotHarness, desk_web: tuple[str, DeskServices], browser: Browser,
+        tmp_path: Path) -> None:
+    question = "is gua sha ok on my face"
+    await bot.onboard(PATIENT, first_name="Zoe")
+    (unsure,) = await bot.say(PATIENT, question, first_name="Zoe")
+    assert "don't have a reliable answer" in unsure["text"]
+    await browser.get(login_path(STAFF_USER, bot.clock()))
+    await browser.get("/gaps")
+    assert question in await browser.text("#gap-1")
+    await browser.select("#entry-1", "touching_face")
+    await browser.click("#gap-1 button.add-questions")
+    await browser.wait_text("main", "the bot answers with it now")
+    await browser.screenshot("gaps-after")
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
+    env.update(AFTERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+               PYTHONPATH=str(REPO_ROOT))
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "bot.cli.main", "ask", "--json", question],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["topic"] == "touching_face"
+
+    async def reloaded() -> bool:  # the running bot follows within seconds
+        return bot.conversation.advisor.ask(question).topic == "touching_face"
+
+    await eventually(reloaded, timeout=20)
+    (answer,) = await bot.say(PATIENT, question, first_name="Zoe")
+    assert "don't have a reliable answer" not in answer["text"]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.core.outbox import from_payload
 from bot.web.auth import LoginRefused, check_login, data_check_string, sign_login
-from bot.web.figures import safe_cell, to_csv, lines
+from bot.web.figures import lines, safe_cell, to_csv
 from knowledge.advisor import Advisor
 from storage.desk_outbox import SqlDeskOutbox
 from storage.desk_views import WeekFigures
@@ -230,3 +230,82 @@ def test_csv_cells_cannot_run_as_formulas() -> None:
     week = WeekFigures(dt.datetime(2026, 3, 9, tzinfo=dt.UTC), 3, 10, 7, {"urgent": 1}, [5.0, 15.0, 60.0], 20, 4)
     row = to_csv(lines([week])).splitlines()[1]
     assert row == "2026-03-09,3,10,7,70.0,0,1,0,15.0,60.0,20,4,20.0"
+
+
+# --- knowledge gaps --------------------------------------------------------------------------
+async def asked(desk: Any, telegram_id: int, text: str) -> None:
+    """A consenting patient's question the bot could not answer, as the bot logs it."""
+    repo = desk.desk.conversation.repo
+    await repo.ensure_patient(telegram_id, telegram_id, now=NOW)
+    await repo.record_consent(telegram_id, "Pat", now=NOW)
+    await repo.log_message(telegram_id, "in", text, outcome="abstained", now=NOW)
+
+
+async def test_gap_questions_become_example_questions_of_an_entry(desk: Any) -> None:
+    from bot.core.clinic_kb import ClinicKnowledge
+    from knowledge.overrides import OVERRIDES_NAME
+    from storage.kb_overrides import KBOverrideStore
+
+    await asked(desk, PATIENT, "is gua sha ok on my face")
+    await asked(desk, PATIENT + 1, "is gua sha ok on my face?")
+    await asked(desk, PATIENT + 2, "can i do gua sha on my face")
+    assert desk.advisor.ask("is gua sha ok on my face").kind == "abstained"
+    async with client(desk) as http:
+        await sign_in(http, STAFF_USER, NOW)
+        page = (await http.get("/gaps")).text
+        assert "3 ×" in page and "gua sha" in page
+        token = await csrf_of(http, "/gaps")
+        response = await http.post("/gaps/questions", data={
+            "csrf": token, "entry_id": "touching_face",
+            "questions": ["is gua sha ok on my face", "can i do gua sha on my face"]})
+        assert response.status_code == 303
+        page = (await http.get("/gaps")).text
+        assert "Saved: the bot answers with it now." in page
+        assert "3 ×" not in page  # the group is answered now
+        exported = (await http.get("/gaps/overrides.yaml")).text
+    assert desk.desk.conversation.advisor.ask("is gua sha ok on my face").topic == "touching_face"
+    assert "extra_questions:" in exported and "touching_face:" in exported
+    # a bot replica elsewhere picks the change up by the version
+    other = ClinicKnowledge(desk.advisor, KBOverrideStore(desk.db.sessions))
+    assert await other.refresh()
+    assert other.advisor.ask("can i do gua sha on my face").topic == "touching_face"
+    assert not await other.refresh()  # nothing new
+    # the export is a knowledge-base file `aftercare kb check` accepts beside the others
+    import shutil
+    from pathlib import Path
+
+    from knowledge.loader import PACKAGED_KB, check_kb
+
+    folder = Path(desk.db.engine.url.database or ".").parent / "clinic_kb"
+    if desk.db.engine.url.get_backend_name() == "sqlite":
+        shutil.copytree(PACKAGED_KB, folder)
+        (folder / OVERRIDES_NAME).write_text(exported, encoding="utf-8")
+        kb, problems = check_kb(folder)
+        assert problems == []
+        assert "is gua sha ok on my face" in kb.by_id("touching_face").questions
+
+
+async def test_a_bad_addition_is_refused_with_kb_check_reasons(desk: Any) -> None:
+    await asked(desk, PATIENT, "is gua sha ok on my face")
+    async with client(desk) as http:
+        await sign_in(http, STAFF_USER, NOW)
+        token = await csrf_of(http, "/gaps")
+        response = await http.post("/gaps/questions", data={
+            "csrf": token, "entry_id": "no_such_entry", "questions": ["is gua sha ok"]})
+        assert response.status_code == 400
+        assert "clinic_overrides.yaml:" in response.text
+        assert "there is no entry with that id" in response.text
+        # a wording another entry already has: the matcher could not tell them apart
+        response = await http.post("/gaps/questions", data={
+            "csrf": token, "entry_id": "touching_face",
+            "questions": ["can i wear makeup tomorrow"]})
+        assert response.status_code == 400 and "cannot tell them apart" in response.text
+        response = await http.post("/gaps/entry", data={
+            "csrf": token, "id": "Gua Sha!", "title": "Gua sha", "answer": "x",
+            "more": "is gua sha ok"})
+        assert response.status_code == 400 and "must be lowercase letters" in response.text
+        response = await http.post("/gaps/entry", data={
+            "csrf": token, "id": "gua_sha", "title": "Gua sha and face tools",
+            "answer": "Not on treated skin for the first week.", "more": "is gua sha ok"})
+        assert response.status_code == 303
+    assert desk.desk.conversation.advisor.ask("is gua sha ok").topic == "gua_sha"

@@ -24,8 +24,47 @@ def _advisor(kb_path: Path | None = None) -> Any:
     return Advisor.load(kb_path, clinic_from_env())
 
 
+def _with_clinic_overrides(advisor: Any) -> Any:
+    """The advisor with the clinic's knowledge-base additions made on the web desk, when the
+    configured database exists and has any (otherwise `advisor` as it is)."""
+    try:
+        from bot.config import load_settings
+        from storage.db import is_sqlite
+
+        settings = load_settings()
+        url = settings.database_url
+        if is_sqlite(url):
+            from sqlalchemy.engine import make_url
+
+            database = make_url(url).database
+            if not database or not Path(database).exists():
+                return advisor
+    except Exception:  # noqa: BLE001 - no usable configuration: the packaged KB answers
+        return advisor
+    import asyncio
+
+    async def load() -> Any:
+        from bot.core.clinic_kb import ClinicKnowledge
+        from storage import Database
+        from storage.kb_overrides import KBOverrideStore
+
+        db = await Database.connect(url, migrate=False)
+        try:
+            knowledge = ClinicKnowledge(advisor, KBOverrideStore(db.sessions))
+            await knowledge.refresh()
+            return knowledge.advisor
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(load())
+    except Exception as exc:  # noqa: BLE001 - an old or unreachable database: say so, go on
+        log.info("clinic knowledge-base overrides not loaded: %s", type(exc).__name__)
+        return advisor
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
-    advisor = _advisor()
+    advisor = _with_clinic_overrides(_advisor())
     if args.text:
         advice = advisor.ask(" ".join(args.text), args.day)
         if args.json:

@@ -188,6 +188,9 @@ def attach_staff(app: Any, settings: Settings, clock: Clock = utcnow) -> StaffDe
     from storage.desk_outbox import SqlDeskOutbox
 
     attach_desk_outbox(app, desk, SqlDeskOutbox(conversation.repo.sessions))  # web desk
+    from bot.telegram.kb_reload import attach_kb_reload
+
+    attach_kb_reload(app, conversation)  # the clinic's KB additions made on the web desk
     if app.job_queue is None:
         log.warning("no JobQueue: unanswered urgent cards are not re-posted")
         return desk

@@ -220,7 +220,7 @@ async def report_action(request: Request, user: StaffUser, form: FormData) -> Re
 
 def routes() -> list[Route | Mount]:
     """Every route of the desk."""
-    from bot.web import figures, gaps, patients
+    from bot.web import figures, gaps, patients, photos
 
     return [
         Route("/", home),
@@ -234,6 +234,7 @@ def routes() -> list[Route | Mount]:
         *patients.routes(),
         *gaps.routes(),
         *figures.routes(),
+        *photos.routes(),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
 

@@ -64,8 +64,8 @@ def recovery_chart(marks: Sequence[Mark], days: int, title: str) -> Markup:
     def x(day: float) -> float:
         return left + plot * min(max(day, 0), days) / days
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart recovery" role="img" '
-             f'viewBox="0 0 {width} {height}" aria-labelledby="recovery-title">',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="chart recovery" role="img" '
+              f'viewBox="0 0 {width} {height}" aria-labelledby="recovery-title">'),
              f'<title id="recovery-title">{escape(title)}</title>']
     for lane, name in enumerate(LANES):
         y = top + lane_h * lane + lane_h / 2
@@ -114,10 +114,10 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None],
     numbers = [v for v in values if v is not None]
     peak = max(numbers) if numbers and max(numbers) > 0 else 1.0
     plot_h = height - bottom - top
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart bars {escape(css)}" '
-             f'role="img" viewBox="0 0 {width} {height}"><title>{escape(title)}</title>',
-             f'<line x1="{left}" y1="{height - bottom}" x2="{width - left}" '
-             f'y2="{height - bottom}" stroke="#333"/>']
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="chart bars {escape(css)}" '
+              f'role="img" viewBox="0 0 {width} {height}"><title>{escape(title)}</title>'),
+             (f'<line x1="{left}" y1="{height - bottom}" x2="{width - left}" '
+              f'y2="{height - bottom}" stroke="#333"/>')]
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         cx = left + slot * i + slot / 2
         if value is not None:

@@ -54,42 +54,42 @@ PATIENTS = [
     DemoPatient("Oliver Bennett", 1, "c", [(26, "Can I put makeup on tomorrow for work?")]),
     DemoPatient("Isla Morgan", 2, "ff", [(30, "can i use my vitamin c serum tonight"),
                                           (40, "does the clinic do parking validation?")]),
-    DemoPatient("Noah Fletcher", 2, "fp", [(47, "My cheeks are swollen and hot and there is "
-                                                "yellow crust on the dots, it's getting worse")]),
+    DemoPatient("Noah Fletcher", 2, "fp", [(47, ("My cheeks are swollen and hot and there is "
+                                                "yellow crust on the dots, it's getting worse"))]),
     DemoPatient("Sophia Reid", 3, "fc-", [(50, "Is hyaluronic acid ok on day 2?")]),
     DemoPatient("Leo Carter", 3, "f-", [(60, "how long until i see results honestly")]),
     DemoPatient("Mia Collins", 4, "ffc", [(75, "<b>Can</b> I go swimming on Saturday?")]),
     DemoPatient("Harry Wood", 4, "pf", [(29, "there are little white bumps along the jaw"),
                                         (80, "can I bring my sister to the next appointment")],
-                [(31, "take", ""), (32, "reply", "Those are usually milia and settle by "
+                [(31, "take", ""), (32, "reply", ("Those are usually milia and settle by "
                                                   "themselves. Please don't squeeze them; "
-                                                  "send a photo if they spread."),
+                                                  "send a photo if they spread.")),
                  (60, "resolve", "Milia, advised; patient happy")]),
     DemoPatient("Ava Thompson", 5, "fff", [(100, "when can I exfoliate again?")]),
     DemoPatient("Jack Ellis", 5, "f--", [(98, "do you sell gift vouchers")]),
     DemoPatient("Grace Patel", 6, "ffcf", [(120, "Is retinol ok yet?")]),
-    DemoPatient("Ethan Brooks", 6, "ff-", [(130, "my skin is peeling a bit, should i pick "
-                                                 "at it")]),
+    DemoPatient("Ethan Brooks", 6, "ff-", [(130, ("my skin is peeling a bit, should i pick "
+                                                 "at it"))]),
     DemoPatient("Freya Khan", 7, "fcff", [(150, "can I dye my hair this week")]),
     DemoPatient("Lucas Green", 8, "fff", [(170, "can i use a sunbed before my holiday")]),
-    DemoPatient("Evie Clarke", 9, "fpff", [(40, "My lips and tongue are swelling and my "
-                                                "throat feels tight")],
-                [(40.5, "take", ""), (41, "reply", "Please call 999 now. We will call you "
-                                                   "as soon as you are safe."),
+    DemoPatient("Evie Clarke", 9, "fpff", [(40, ("My lips and tongue are swelling and my "
+                                                "throat feels tight"))],
+                [(40.5, "take", ""), (41, "reply", ("Please call 999 now. We will call you "
+                                                   "as soon as you are safe.")),
                  (52, "resolve", "Allergic reaction, treated in A&E, followed up by phone")]),
-    DemoPatient("Charlie Ward", 9, "ffff", [(200, "how many sessions will I need for acne "
-                                                  "scars")]),
+    DemoPatient("Charlie Ward", 9, "ffff", [(200, ("how many sessions will I need for acne "
+                                                  "scars"))]),
     DemoPatient("Poppy Hughes", 10, "f-ff", [(230, "is it ok to use a jade roller")]),
     DemoPatient("Alfie Turner", 11, "ffff", [(250, "do you do microneedling on the neck?")]),
     DemoPatient("Ruby Shaw", 12, "fcf", [(270, "Can i get my eyebrows threaded")]),
     DemoPatient("George Price", 13, "ffff", [(300, "is the clinic open on bank holidays")]),
     DemoPatient("Daisy Walsh", 14, "ffff", [(330, "when should I book my next session")]),
-    DemoPatient("Arthur Lane", 1, "p", [(27, "it really hurts and there's pus on my cheek, "
-                                             "I feel feverish")]),
-    DemoPatient("Lily Adams", 0, "", [(1, "I think I'm bleeding more than expected, it "
-                                          "won't stop")]),
-    DemoPatient("Theo Marsh", 12, "ff-f", [(290, "can I use my dermaroller at home between "
-                                                 "sessions")]),
+    DemoPatient("Arthur Lane", 1, "p", [(27, ("it really hurts and there's pus on my cheek, "
+                                             "I feel feverish"))]),
+    DemoPatient("Lily Adams", 0, "", [(1, ("I think I'm bleeding more than expected, it "
+                                          "won't stop"))]),
+    DemoPatient("Theo Marsh", 12, "ff-f", [(290, ("can I use my dermaroller at home between "
+                                                 "sessions"))]),
 ]
 
 

@@ -1,9 +1,11 @@
 """The figures page: per week, what the bot and the team did, as charts with the numbers
 beside them, and the same table as a CSV download (formula-safe for spreadsheets).
 
-Weeks start on Monday at midnight in the clinic's time zone. "Time to first staff action" is,
-for each report raised that week, the minutes until a staff member first took, answered,
-paused or resolved it; the median and the 90th percentile (nearest rank) are shown.
+Weeks start on Monday at midnight in the clinic's time zone; finished weeks are cached for
+ten minutes (a late answer to an old check-in shows within that), the current week is always
+live. "Time to first staff action" is, for each report raised that week, the minutes until a
+staff member first took, answered, paused or resolved it; the median and the 90th percentile
+(nearest rank) are shown.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bot.web.common import StaffUser, page, services, staff_page
 from storage.desk_views import WeekFigures
 
 WEEKS = 12
+CACHE_FOR = dt.timedelta(minutes=10)  # finished weeks are recomputed this often
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ("week", "sessions", "checkins_sent", "checkins_answered", "answer_rate_pct",
            "reports_emergency", "reports_urgent", "reports_other", "first_action_median_min",
@@ -104,8 +107,29 @@ def to_csv(rows: Sequence[WeekLine], tz: dt.tzinfo = dt.UTC) -> str:
 
 
 async def _weeks(request: Request) -> list[WeekLine]:
+    """The figures of the last `WEEKS` weeks: finished weeks from a short-lived cache (they
+    hardly change: an old check-in answered late), the current week always fresh."""
     desk = services(request)
-    return lines(await desk.views.figures(week_starts(desk.now(), desk.settings.tz)))
+    now = desk.now()
+    starts = week_starts(now, desk.settings.tz)
+    cache: dict[dt.datetime, tuple[dt.datetime, WeekFigures]] = desk.extras.setdefault(
+        "figures", {})
+    ends = [*starts[1:], starts[-1] + dt.timedelta(days=7)]
+    fresh = [(a, b) for a, b in zip(starts, ends, strict=True)
+             if b > now or a not in cache or now - cache[a][0] >= CACHE_FOR]
+    computed = {w.start: w for w in await desk.views.weeks(fresh)}
+    weeks = []
+    for start, end in zip(starts, ends, strict=True):
+        if start in computed:
+            week = computed[start]
+            if end <= now:
+                cache[start] = (now, week)
+        else:
+            week = cache[start][1]
+        weeks.append(week)
+    for stale in [s for s in cache if s < starts[0]]:
+        del cache[stale]
+    return lines(weeks)
 
 
 @staff_page

@@ -20,8 +20,7 @@ from starlette.routing import Route
 from bot.core.dates import DateProblem, check_session_date
 from bot.core.desk import label
 from bot.web.charts import Mark, recovery_chart
-from bot.web.common import StaffUser, back, flash, form_action, page, refused, services, \
-    staff_page
+from bot.web.common import StaffUser, back, flash, form_action, page, refused, services, staff_page
 from bot.web.services import DeskServices
 from scheduler.careplan import Action, CarePlan, StepKind
 from scheduler.days import local_today, recovery_day

@@ -69,6 +69,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_treatment_sessions_session_date", "treatment_sessions",
                     ["session_date"])
+    op.create_index("ix_treatment_sessions_created_at", "treatment_sessions", ["created_at"])
     op.create_index("ix_messages_created_direction_outcome", "messages",
                     ["created_at", "direction", "outcome"])
     op.create_index("ix_reports_created_at", "reports", ["created_at"])
@@ -80,6 +81,7 @@ def downgrade() -> None:
     op.drop_index("ix_checkins_sent_at", table_name="checkins")
     op.drop_index("ix_reports_created_at", table_name="reports")
     op.drop_index("ix_messages_created_direction_outcome", table_name="messages")
+    op.drop_index("ix_treatment_sessions_created_at", table_name="treatment_sessions")
     op.drop_index("ix_treatment_sessions_session_date", table_name="treatment_sessions")
     op.drop_table("kb_override_version")
     op.drop_index("ix_kb_overrides_entry_id", table_name="kb_overrides")

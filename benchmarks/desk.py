@@ -1,0 +1,245 @@
+"""Web desk benchmark: queue, patient and figures pages at clinic scale, and their query plans.
+
+Plants a SQLite file (through SQLAlchemy Core, in bulk) with N patients in recovery or past
+it, their sessions and check-ins (sent, answered or not), M chat messages spread over twelve
+weeks, reports (some open) with their audit trails, then serves the desk in-process and times
+each page (server time: request in, full HTML out, through the real app) with a signed-in
+staff member. It prints p50 / p95 per page for a baseline of a tenth of the size and for the
+full size, their ratio, and the SQLite query plan of every statement a page runs (flagging a
+full table scan of a big table).
+
+    python benchmarks/desk.py                  # 10,000 patients, 200,000 messages
+    python benchmarks/desk.py --patients 2000 --messages 40000 --rounds 20
+Target: p95 under 150 ms for each page at 10,000 patients and 200,000 messages.
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import event, insert, text
+
+from bot.config import load_settings
+from bot.web.services import build_desk_services
+from storage import Database
+from storage.models import (
+    CheckIn,
+    Message,
+    Patient,
+    Report,
+    ReportActionRow,
+    ReportPhoto,
+    TreatmentSession,
+)
+
+TOKEN = "123456:BENCH-desk-token"
+STAFF = 9001
+NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
+BIG_TABLES = ("messages", "checkins", "patients", "treatment_sessions", "report_actions",
+              "reports")
+STEPS = [("day1", 1, ["Fine", "Red and tight", "Something's wrong"]),
+         ("day2", 2, ["Better", "About the same", "Worse / blisters"]),
+         ("day3", 3, ["No, all fine", "Yes, one of those"]),
+         ("day7", 7, ["Settled", "Not quite"]),
+         ("day14", 14, ["Looks good", "I've noticed something"])]
+QUESTIONS = ["can i wear makeup", "is gua sha ok", "when can i exfoliate", "can i swim",
+             "do you do gift vouchers", "is retinol ok", "can i go to the gym", "how long red"]
+
+
+async def plant(db: Database, patients: int, messages: int, seed: int = 7) -> list[int]:
+    """Fill the database; returns the patient ids."""
+    rng = random.Random(seed)
+    at = NOW - dt.timedelta(days=1)
+    async with db.engine.begin() as conn:
+        await conn.execute(insert(Patient), [
+            {"id": i, "telegram_id": 1_000_000 + i, "chat_id": 1_000_000 + i,
+             "name": f"Patient {i:05d} {rng.choice(['Smith', 'Jones', 'Khan', 'Lee'])}",
+             "consent_at": at, "active": True, "checkins_paused": False, "created_at": at}
+            for i in range(1, patients + 1)])
+        sessions, checkins = [], []
+        for i in range(1, patients + 1):
+            days_ago = rng.randint(0, 84)
+            date = (NOW - dt.timedelta(days=days_ago)).date()
+            created = NOW - dt.timedelta(days=days_ago, hours=2)
+            sessions.append({"id": i, "patient_id": i, "session_date": date, "source": "staff",
+                             "created_at": created})
+            for step, day, labels in STEPS:
+                due = created + dt.timedelta(days=day, hours=8)
+                sent = due <= NOW
+                answer = rng.choice([*labels, None, None]) if sent else None
+                checkins.append({
+                    "session_id": i, "patient_id": i, "step": step, "day_offset": day,
+                    "local_date": date + dt.timedelta(days=day), "tz": "Europe/London",
+                    "due_at": due, "deliver_until": due + dt.timedelta(hours=12),
+                    "status": "sent" if sent else "pending", "attempts": 1 if sent else 0,
+                    "sent_at": due if sent else None, "answer": answer,
+                    "answered_at": due + dt.timedelta(minutes=30) if answer else None,
+                    "created_at": created, "updated_at": created})
+        await conn.execute(insert(TreatmentSession), sessions)
+        for start in range(0, len(checkins), 20_000):
+            await conn.execute(insert(CheckIn), checkins[start:start + 20_000])
+        rows = []
+        for n in range(messages):
+            patient = rng.randint(1, patients)
+            when = NOW - dt.timedelta(minutes=rng.randint(1, 84 * 24 * 60))
+            incoming = n % 2 == 0
+            outcome = rng.choice(["answered"] * 7 + ["abstained", "suggested", "smalltalk"])
+            rows.append({"patient_id": patient, "direction": "in" if incoming else "out",
+                         "text": rng.choice(QUESTIONS) if incoming else "an answer",
+                         "outcome": outcome if incoming else None, "created_at": when})
+            if len(rows) == 20_000:
+                await conn.execute(insert(Message), rows)
+                rows = []
+        if rows:
+            await conn.execute(insert(Message), rows)
+        reports, actions, photos = [], [], []
+        for r in range(1, patients // 5 + 1):
+            patient = rng.randint(1, patients)
+            created = NOW - dt.timedelta(minutes=rng.randint(5, 84 * 24 * 60))
+            status = "open" if r % 50 == 0 else "resolved"
+            reports.append({"id": r, "patient_id": patient, "session_id": patient,
+                            "kind": "triage", "status": status,
+                            "urgency": rng.choice(["urgent", "emergency", None]), "day": 2,
+                            "text": "swollen and hot <b>cheek</b>", "created_at": created,
+                            "taken_by": STAFF if status == "resolved" else None,
+                            "resolved_by": STAFF if status == "resolved" else None,
+                            "resolved_at": created + dt.timedelta(hours=2)
+                            if status == "resolved" else None})
+            if status == "resolved":
+                actions += [{"report_id": r, "actor_telegram_id": STAFF, "action": a,
+                             "note": "ok", "created_at": created + dt.timedelta(minutes=m)}
+                            for a, m in (("taken", rng.randint(1, 90)), ("replied", 95),
+                                         ("resolved", 120))]
+            photos.append({"report_id": r, "file_id": f"AgAC{r}", "created_at": created})
+        await conn.execute(insert(Report), reports)
+        await conn.execute(insert(ReportActionRow), actions)
+        await conn.execute(insert(ReportPhoto), photos)
+    async with db.engine.begin() as conn:
+        await conn.execute(text("ANALYZE"))
+    return list(range(1, patients + 1))
+
+
+class Statements:
+    """Collects the SQL a page runs (for EXPLAIN QUERY PLAN)."""
+
+    def __init__(self, db: Database) -> None:
+        self.seen: list[tuple[str, Any]] = []
+        self.on = False
+        event.listen(db.engine.sync_engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn: Any, cursor: Any, statement: str, parameters: Any,
+                context: Any, executemany: bool) -> None:
+        if self.on and statement.lstrip().upper().startswith("SELECT"):
+            self.seen.append((statement, parameters))
+
+
+async def plans(db: Database, statements: Sequence[tuple[str, Any]]) -> list[str]:
+    """EXPLAIN QUERY PLAN of each statement, one line per step; full scans of big tables
+    marked."""
+    lines = []
+    async with db.engine.connect() as conn:
+        for statement, parameters in statements:
+            result = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                                tuple(parameters or ()))
+            lines.append("  " + " ".join(statement.split())[:120])
+            for row in result:
+                detail = str(row[-1])
+                table = detail.removeprefix("SCAN ").split(" ")[0]
+                full = detail.startswith("SCAN ") and table in BIG_TABLES and \
+                    "INDEX" not in detail
+                lines.append(f"      {detail}" + ("   <-- full scan of a big table" if full
+                                                  else ""))
+    return lines
+
+
+def pct(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+async def measure(patients: int, messages: int, rounds: int, folder: Path,
+                  show_plans: bool) -> dict[str, tuple[float, float]]:
+    import httpx
+
+    from bot.web.app import create_app
+    from bot.web.auth import sign_login
+
+    url = f"sqlite+aiosqlite:///{folder / f'desk-{patients}.db'}"
+    db = await Database.connect(url)
+    started = time.perf_counter()
+    ids = await plant(db, patients, messages)
+    print(f"\n{patients:,} patients, {messages:,} messages: planted in "
+          f"{time.perf_counter() - started:.1f} s")
+    settings = load_settings(None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_STAFF_IDS=str(STAFF),
+                             AFTERCARE_STAFF_CHAT_ID="-100123", AFTERCARE_DATABASE_URL=url,
+                             AFTERCARE_TIMEZONE="Europe/London")
+    services = build_desk_services(settings, db, clock=lambda: NOW)
+    statements = Statements(db)
+    transport = httpx.ASGITransport(app=create_app(services))
+    results: dict[str, tuple[float, float]] = {}
+    rng = random.Random(3)
+    async with httpx.AsyncClient(transport=transport, base_url="http://desk") as http:
+        await http.get("/auth/telegram", params=sign_login(TOKEN, STAFF, "Bench", NOW))
+        pages = {"queue": lambda: "/queue", "patients": lambda: "/patients",
+                 "patient": lambda: f"/patients/{rng.choice(ids)}",
+                 "figures": lambda: "/figures",  # finished weeks from the 10-minute cache
+                 "figures-cold": lambda: (services.extras.pop("figures", None), "/figures")[1]}
+        for name, path in pages.items():
+            assert (await http.get(path())).status_code == 200  # warm
+            times = []
+            for _ in range(rounds):
+                begin = time.perf_counter()
+                response = await http.get(path())
+                times.append((time.perf_counter() - begin) * 1000)
+                assert response.status_code == 200, response.text[:300]
+            results[name] = (statistics.median(times), pct(times, 0.95))
+            print(f"  {name:12s} p50 {results[name][0]:7.1f} ms   p95 {results[name][1]:7.1f} ms")
+            if show_plans:
+                statements.seen.clear()
+                statements.on = True
+                await http.get(path())
+                statements.on = False
+                unique = list({s: p for s, p in statements.seen}.items())
+                for line in await plans(db, unique):
+                    print(line)
+    await db.close()
+    return results
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=40)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="aftercare-desk-bench-") as folder:
+        base = await measure(args.patients // 10, args.messages // 10, args.rounds,
+                             Path(folder), show_plans=False)
+        full = await measure(args.patients, args.messages, args.rounds, Path(folder),
+                             show_plans=True)
+    print(f"\np95 at {args.patients:,} patients / {args.messages:,} messages against a tenth "
+          "of that (same run):")
+    for name, (p50, p95) in full.items():
+        ratio = p95 / base[name][1] if base[name][1] else float("nan")
+        verdict = "under" if p95 < 150 else "OVER"
+        print(f"  {name:12s} p95 {p95:7.1f} ms ({verdict} the 150 ms target), "
+              f"{ratio:4.1f}x the baseline's {base[name][1]:.1f} ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
