@@ -234,7 +234,7 @@ async def main() -> None:
                              show_plans=True)
     print(f"\np95 at {args.patients:,} patients / {args.messages:,} messages against a tenth "
           "of that (same run):")
-    for name, (p50, p95) in full.items():
+    for name, (_, p95) in full.items():
         ratio = p95 / base[name][1] if base[name][1] else float("nan")
         verdict = "under" if p95 < 150 else "OVER"
         print(f"  {name:12s} p95 {p95:7.1f} ms ({verdict} the 150 ms target), "

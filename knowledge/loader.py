@@ -237,7 +237,7 @@ def _apply_extras(entries: list[Entry], extras: list[Extra],
         entry = entries[index[entry_id]]
         known = {q.casefold() for q in entry.questions}
         added = []
-        for question, line in zip(questions, question_lines):
+        for question, line in zip(questions, question_lines, strict=False):
             if question.casefold() in known:
                 problems.append(Problem(path, line, f"question {question!r} is already an "
                                                     f"example question of {entry_id!r}"))

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import DeskLogin
+from storage.results import affected
 
 
 class DeskLoginStore:
@@ -36,4 +37,4 @@ class DeskLoginStore:
         """Forget payloads that are too old to be accepted anyway."""
         async with self.sessions.begin() as s:
             result = await s.execute(delete(DeskLogin).where(DeskLogin.expires_at < now))
-            return int(result.rowcount or 0)
+            return affected(result)

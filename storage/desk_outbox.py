@@ -20,6 +20,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import DeskOutbox, OutboxStatus
+from storage.results import affected
 
 MAX_ATTEMPTS = 5
 LEASE = dt.timedelta(seconds=60)
@@ -92,7 +93,7 @@ class SqlDeskOutbox:
                 result = await s.execute(
                     update(DeskOutbox).where(DeskOutbox.id == row.id, free)
                     .values(lease_until=now + lease, attempts=DeskOutbox.attempts + 1))
-            if result.rowcount == 1:
+            if affected(result) == 1:
                 claimed.append(ClaimedItem(row.id, row.chat_id, json.loads(row.payload),
                                            row.report_id, row.attempts + 1))
         return claimed

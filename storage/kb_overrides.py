@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import KBOverride, KBOverrideVersion
+from storage.results import affected
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ class KBOverrideStore:
         """Delete one override; False when there was none with that id."""
         async with self.sessions.begin() as s:
             result = await s.execute(delete(KBOverride).where(KBOverride.id == override_id))
-            if not result.rowcount:
+            if not affected(result):
                 return False
             await self._bump(s, now)
             return True

@@ -28,7 +28,8 @@ def find_chromium() -> tuple[str, str]:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if not browser or not driver:
-        message = "chromium and chromium-driver are needed (apt-get install chromium chromium-driver)"
+        message = ("chromium and chromium-driver are needed "
+                   "(apt-get install chromium chromium-driver)")
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)

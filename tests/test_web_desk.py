@@ -170,7 +170,8 @@ async def test_html_in_a_patients_words_is_shown_as_text(desk: Any) -> None:
             assert "<script>alert" not in page and "<img src=x" not in page, path
             assert "<i>Pat</i>" not in page, path
         page = (await http.get("/queue")).text
-        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; &amp;" in page
+        assert ("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; &amp;"
+                in page)
 
 
 # --- actions go through the staff desk and its outbox --------------------------------------
@@ -227,7 +228,8 @@ def test_csv_cells_cannot_run_as_formulas() -> None:
     for dangerous in ("=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
         assert safe_cell(dangerous) == "'" + dangerous
     assert safe_cell("12") == "12" and safe_cell("2026-03-09") == "2026-03-09"
-    week = WeekFigures(dt.datetime(2026, 3, 9, tzinfo=dt.UTC), 3, 10, 7, {"urgent": 1}, [5.0, 15.0, 60.0], 20, 4)
+    week = WeekFigures(dt.datetime(2026, 3, 9, tzinfo=dt.UTC), 3, 10, 7, {"urgent": 1},
+                       [5.0, 15.0, 60.0], 20, 4)
     row = to_csv(lines([week])).splitlines()[1]
     assert row == "2026-03-09,3,10,7,70.0,0,1,0,15.0,60.0,20,4,20.0"
 
@@ -282,7 +284,8 @@ async def test_gap_questions_become_example_questions_of_an_entry(desk: Any) -> 
         (folder / OVERRIDES_NAME).write_text(exported, encoding="utf-8")
         kb, problems = check_kb(folder)
         assert problems == []
-        assert "is gua sha ok on my face" in kb.by_id("touching_face").questions
+        entry = kb.by_id("touching_face")
+        assert entry is not None and "is gua sha ok on my face" in entry.questions
 
 
 async def test_a_bad_addition_is_refused_with_kb_check_reasons(desk: Any) -> None:

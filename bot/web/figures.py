@@ -68,7 +68,8 @@ class WeekLine:
     def cells(self, tz: dt.tzinfo = dt.UTC) -> list[object]:
         """The CSV row (the week by its first day in `tz`)."""
         w = self.week
-        return [w.start.astimezone(tz).date().isoformat(), w.sessions, w.checkins_sent, w.checkins_answered,
+        return [w.start.astimezone(tz).date().isoformat(), w.sessions, w.checkins_sent,
+                w.checkins_answered,
                 _blank(self.answer_rate), w.reports.get("emergency", 0),
                 w.reports.get("urgent", 0), w.reports.get("other", 0), _blank(self.median),
                 _blank(self.p90), w.questions, w.unanswered, _blank(self.unanswered_rate)]

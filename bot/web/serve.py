@@ -7,6 +7,7 @@ on exit) with fictitious patients (bot/web/demo.py) and offers a demo sign-in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import tempfile
@@ -69,8 +70,6 @@ async def serve_demo(settings: Settings) -> None:
 
 def run(settings: Settings, demo: bool = False) -> int:
     """Serve until Ctrl+C / SIGTERM."""
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_demo(settings) if demo else serve_desk(settings))
-    except KeyboardInterrupt:
-        pass
     return 0
