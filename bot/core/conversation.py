@@ -53,7 +53,7 @@ class Conversation:
     def __init__(self, repo: Repository, advisor: Advisor, settings: BotSettings,
                  clock: Clock = utcnow, messages: Messages | None = None) -> None:
         self.kit = FlowKit(repo, settings, clock, messages or Messages.load(advisor.clinic))
-        self.advisor = advisor
+        self._advisor = advisor
         self.alerts = StaffAlerts(self.kit)
         self.zones = TimeZoneFlow(self.kit)
         self.onboarding = Onboarding(self.kit, self.zones)
@@ -65,6 +65,17 @@ class Conversation:
         self.other = MediaFlow(self.kit, self.message)
 
     # --- shared parts, as other code and tests know them -------------------------------
+    @property
+    def advisor(self) -> Advisor:
+        """What answers patients' questions."""
+        return self._advisor
+
+    @advisor.setter
+    def advisor(self, advisor: Advisor) -> None:
+        """Answer from now on with `advisor` (the clinic's KB additions: bot/core/clinic_kb.py)."""
+        self._advisor = advisor
+        self.advice.advisor = advisor
+
     @property
     def repo(self) -> Repository:
         return self.kit.repo
