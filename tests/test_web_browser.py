@@ -213,3 +213,35 @@ async def test_gap_question_added_to_an_entry_is_answered_by_aftercare_ask(
     await eventually(reloaded, timeout=20)
     (answer,) = await bot.say(PATIENT, question, first_name="Zoe")
     assert "don't have a reliable answer" not in answer["text"]
+
+
+async def test_queue_at_200_percent_zoom_and_by_keyboard_alone(
+        bot: BotHarness, desk_web: tuple[str, DeskServices], browser: Browser) -> None:
+    """A 1280-pixel screen at 200% zoom is a 640-pixel wide page: nothing may need sideways
+    scrolling; and a report can be taken with Tab and Enter only."""
+    from selenium.webdriver.common.keys import Keys
+
+    _, desk = desk_web
+    report_id = await red_flag(bot, desk, "my cheek is swollen, hot and oozing yellow pus")
+    await browser.get(login_path(STAFF_USER, bot.clock()))
+    await browser.run(browser.driver.set_window_size, 640, 1000)
+    for path in ("/queue", "/patients", "/gaps", "/figures"):
+        await browser.get(path)
+        wide = await browser.run(browser.driver.execute_script,
+                                 "return document.documentElement.scrollWidth - window.innerWidth")
+        assert wide <= 0, f"{path} scrolls sideways by {wide}px at 640px"
+    await browser.get("/queue")
+    await browser.screenshot("queue-640px")
+    focused = []
+    for _ in range(30):
+        await browser.run(lambda: browser.driver.switch_to.active_element.send_keys(Keys.TAB))
+        label = await browser.run(browser.driver.execute_script,
+                                  "var e = document.activeElement;"
+                                  "return e.tagName + ':' + (e.className || e.textContent)")
+        focused.append(label)
+        if label == "BUTTON:take":
+            break
+    assert focused[-1] == "BUTTON:take", focused
+    assert focused[0].startswith("A:"), focused  # the skip link comes first
+    await browser.run(lambda: browser.driver.switch_to.active_element.send_keys(Keys.ENTER))
+    await browser.wait_text(f"#report-{report_id}", "taken by Sam")

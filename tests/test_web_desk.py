@@ -117,6 +117,9 @@ async def test_staff_removed_from_the_list_is_out_at_the_next_click(desk: Any) -
         desk.settings = desk.settings.model_copy(update={"staff_ids": frozenset({1})})
         response = await http.get("/queue")
         assert response.status_code == 403 and "not in the staff list" in response.text
+        token = await csrf_of(http, "/queue")  # the refusal page offers to sign out
+        assert (await http.post("/logout", data={"csrf": token})).status_code == 303
+        assert (await http.get("/queue")).headers["location"] == "/login"
 
 
 # --- forms ---------------------------------------------------------------------------------
@@ -312,3 +315,32 @@ async def test_a_bad_addition_is_refused_with_kb_check_reasons(desk: Any) -> Non
             "answer": "Not on treated skin for the first week.", "more": "is gua sha ok"})
         assert response.status_code == 303
     assert desk.desk.conversation.advisor.ask("is gua sha ok").topic == "gua_sha"
+
+
+async def test_pause_checkins_from_the_web(desk: Any) -> None:
+    report = await report_for(desk, PATIENT, "Pat", "it stings")
+    outbox = SqlDeskOutbox(desk.db.sessions)
+    async with client(desk) as http:
+        await sign_in(http, STAFF_USER, NOW)
+        token = await csrf_of(http)
+        data = {"csrf": token, "patient_id": report.patient_id}
+        assert (await http.post(f"/reports/{report.id}/pause", data=data)).status_code == 303
+        assert (await http.post(f"/reports/{report.id}/pause", data=data)).status_code == 303
+        page = (await http.get("/queue")).text
+        assert "already paused" in page
+    patient = await desk.desk.conversation.repo.get_patient(PATIENT)
+    assert patient is not None and patient.checkins_paused
+    trail = [a.action for a in await desk.desk.store.actions(report.id)]
+    assert trail == ["paused"]  # the second press changed nothing
+    claimed = await outbox.claim(NOW)
+    assert [from_payload(c.chat_id, c.payload).text for c in claimed if c.chat_id == PATIENT] \
+        == ["Glow Clinic has paused your check-in messages for now. You can still write here "
+            "any time."]
+
+
+async def test_pages_carry_security_headers(desk: Any) -> None:
+    async with client(desk) as http:
+        response = await http.get("/login")
+    policy = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+    assert response.headers["x-frame-options"] == "DENY"

@@ -90,6 +90,7 @@ async def telegram_auth(request: Request) -> Response:
                                  login.auth_date + dt.timedelta(days=2)):
         log.warning("desk sign-in by %d refused: payload used before", login.telegram_id)
         return refused(request, desk.text("refused.replayed"))
+    await desk.logins.purge(now)  # payloads too old to be accepted anyway
     request.session.clear()
     request.session.update({"uid": login.telegram_id, "name": login.first_name[:64],
                             "at": now.isoformat()})
@@ -112,9 +113,11 @@ async def demo_login(request: Request) -> Response:
     return RedirectResponse("/auth/telegram?" + urlencode(fields), status_code=303)
 
 
-@form_action
-async def logout(request: Request, user: StaffUser, form: FormData) -> Response:
-    """Sign out (POST with the CSRF token)."""
+async def logout(request: Request) -> Response:
+    """Sign out (POST with the CSRF token; also for someone no longer on the staff list)."""
+    form = await request.form()
+    if not csrf_ok(request.session.get("csrf"), form.get(CSRF_FIELD)):
+        return refused(request, services(request).text("refused.csrf"))
     request.session.clear()
     flash(request, services(request).text("notice.signed_out"))
     return RedirectResponse("/login", status_code=303)
@@ -213,9 +216,39 @@ async def report_action(request: Request, user: StaffUser, form: FormData) -> Re
         await desk.outbox.put(to_items(outcome.replies, report_id), desk.now())
     note = outcome.feedback
     if outcome.ok and any(r.to_chat != desk.settings.staff_chat_id for r in outcome.replies):
-        note += " " + desk.text("notice.queued")
+        note += " " + desk.text("notice.demo_queued" if desk.demo else "notice.queued")
     flash(request, note, "ok" if outcome.ok else "error")
     return back(request, form, "/queue")
+
+
+# Pages come from here only; the sign-in page may load Telegram's Login Widget, which opens
+# its frame from oauth.telegram.org. No other site, no inline script, no framing of the desk.
+CSP = ("default-src 'self'; script-src 'self' https://telegram.org; "
+       "frame-src https://oauth.telegram.org; img-src 'self' data: https://telegram.org; "
+       "style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+       "form-action 'self'")
+HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+           (b"referrer-policy", b"same-origin"), (b"x-frame-options", b"DENY")]
+
+
+class SecurityHeaders:
+    """Adds the headers above to every response (plain ASGI middleware)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], *HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 def routes() -> list[Route | Mount]:
@@ -250,6 +283,7 @@ def create_app(desk: DeskServices) -> Starlette:
         yield
 
     app = Starlette(routes=routes(), lifespan=lifespan, middleware=[
+        Middleware(SecurityHeaders),
         Middleware(SessionMiddleware, secret_key=secret, session_cookie="aftercare_desk",
                    max_age=SESSION_HOURS * 3600, same_site="lax", https_only=secure)])
     app.state.services = desk

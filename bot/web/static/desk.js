@@ -15,7 +15,10 @@
   function refresh() {
     if (busy()) { return; }
     fetch("/queue/rows", { credentials: "same-origin", cache: "no-store" })
-      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (response) {
+        if (response.redirected) { window.location.reload(); return null; }  // signed out
+        return response.ok ? response.text() : null;
+      })
       .then(function (html) {
         if (html !== null && !busy() && html !== box.getAttribute("data-last")) {
           box.innerHTML = html;
