@@ -1,6 +1,6 @@
 """Read-only queries of the web desk (bot/web/): the queue, patients, one patient, figures.
 
-Every query here reads; writes go through the existing writers (storage/staff.py for
+Every query here reads; writes go through the existing writers (storage/reports.py for
 reports, scheduler/manager.py for sessions and check-ins, storage/kb_overrides.py for the
 clinic's knowledge-base additions). Each page costs a handful of indexed queries whatever the
 number of patients: lists are limited and per-row details are fetched in one ``IN (...)``
@@ -33,7 +33,8 @@ from storage.models import (
     ReportStatus,
     TreatmentSession,
 )
-from storage.staff import ActionInfo, StaffReport, StaffStore, _action_info
+from storage.reports import ActionInfo, ReportStore, _action_info
+from storage.reports import ReportInfo as StaffReport
 
 RECOVERY_DAYS = 30  # a patient whose latest session is this recent is "in recovery"
 LIST_LIMIT = 200
@@ -158,14 +159,14 @@ class DeskViews:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
-        self.staff = StaffStore(sessions)
+        self.staff = ReportStore(sessions)
 
     # --- queue ------------------------------------------------------------------------
     async def queue(self) -> list[QueueItem]:
         """Open and taken reports, most urgent and oldest first, with photos and trail."""
-        from storage.staff import _select_reports, _staff_report, queue_order
+        from storage.reports import _select_reports, _staff_report, queue_order
 
-        query = _select_reports().where(  # type: ignore[attr-defined]
+        query = _select_reports().where(
             Report.status.in_((ReportStatus.OPEN.value, ReportStatus.TAKEN.value)))
         async with self.sessions() as s:
             reports = sorted((_staff_report(*row) for row in await s.execute(query)),
@@ -184,11 +185,11 @@ class DeskViews:
                         select(ReportActionRow).where(ReportActionRow.report_id.in_(ids))
                         .order_by(ReportActionRow.created_at, ReportActionRow.id)):
                     trails[action.report_id or 0].append(_action_info(action))
-                query = (select(ReportCard.report_id, func.max(ReportCard.created_at))
-                         .where(ReportCard.report_id.in_(ids),
-                                ReportCard.kind.in_(("card", "repost")))
-                         .group_by(ReportCard.report_id))
-                for report_id, created in await s.execute(query):
+                latest = (select(ReportCard.report_id, func.max(ReportCard.created_at))
+                          .where(ReportCard.report_id.in_(ids),
+                                 ReportCard.kind.in_(("card", "repost")))
+                          .group_by(ReportCard.report_id))
+                for report_id, created in await s.execute(latest):
                     cards[report_id] = created
         return [QueueItem(r, photos[r.id], trails[r.id], _aware(cards.get(r.id)))
                 for r in reports]
@@ -308,9 +309,9 @@ class DeskViews:
 
     async def staff_reports(self, patient_id: int) -> list[StaffReport]:
         """All reports of one patient, newest first."""
-        from storage.staff import _select_reports, _staff_report
+        from storage.reports import _select_reports, _staff_report
 
-        query = (_select_reports().where(Report.patient_id == patient_id)  # type: ignore
+        query = (_select_reports().where(Report.patient_id == patient_id)
                  .order_by(Report.created_at.desc(), Report.id.desc()))
         async with self.sessions() as s:
             return [_staff_report(*row) for row in await s.execute(query)]

@@ -243,7 +243,9 @@ async def asked(desk: Any, telegram_id: int, text: str) -> None:
     repo = desk.desk.conversation.repo
     await repo.ensure_patient(telegram_id, telegram_id, now=NOW)
     await repo.record_consent(telegram_id, "Pat", now=NOW)
-    await repo.log_message(telegram_id, "in", text, outcome="abstained", now=NOW)
+    from storage.messages import LogEntry
+
+    await repo.log_message_batch([LogEntry(telegram_id, "in", text, None, "abstained", NOW)])
 
 
 async def test_gap_questions_become_example_questions_of_an_entry(desk: Any) -> None:

@@ -26,7 +26,7 @@ from storage import Database, utcnow
 from storage.desk_logins import DeskLoginStore
 from storage.desk_outbox import DeskOutboxStore, SqlDeskOutbox
 from storage.desk_views import DeskViews
-from storage.staff import StaffStore
+from storage.reports import ReportStore
 
 TEXTS = Path(__file__).with_name("texts.yaml")
 
@@ -73,7 +73,7 @@ def build_desk_services(settings: Settings, db: Database, *, clock: Clock = utcn
     repo = db.repository(clock=clock)
     conversation = Conversation(repo, advisor, settings, clock)
     conversation.checkins = CheckinService(repo, plan, settings.timezone, clock=clock)
-    desk = StaffDesk(conversation, StaffStore(db.sessions, clock=clock))
+    desk = StaffDesk(conversation, ReportStore(db.sessions, clock=clock))
     conversation.staff = desk
     with TEXTS.open(encoding="utf-8") as handle:
         texts = yaml.safe_load(handle)
