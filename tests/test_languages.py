@@ -289,3 +289,23 @@ def test_every_language_has_reviewed_templates() -> None:
         assert "{clinic}" in urgent and "{clinic_contact}" in urgent and "{emergency}" in urgent
         for key in ("forwarded", "english_only"):
             assert "{emergency}" in (lexicons.template(code, key) or "")  # the safety net
+
+
+@pytest.mark.parametrize(("text", "day", "expect"), [
+    # someone else's voice, now: still an emergency in this chat
+    ("mi marido tiene los labios muy hinchados", 0, "emergency"),
+    ("ma fille a les lèvres bleues et elle respire mal", 0, "emergency"),
+    ("моя дочь задыхается, губы синие", 0, "emergency"),
+    # figures of speech and jokes are not symptoms
+    ("jajaja me muero de risa con mi cara de tomate", 0, "normal"),
+    ("je meurs de rire, j'ai une tête de homard", 0, "normal"),
+    ("ahahah sto morendo dal ridere", 0, "normal"),
+    # two states joined, intensity, a long comparison
+    ("la mejilla está caliente, roja y cada vez más grande", 3, "urgent"),
+    ("guancia calda, rossa e si sta allargando", 3, "urgent"),
+    ("la cara se me está poniendo como un globo muy rápido", 0, "emergency"),
+    ("mein Gesicht sieht schon aus wie ein aufgepumpter Luftballon", 0, "emergency"),
+])
+def test_failure_classes_in_other_languages(
+        advisor: Advisor, text: str, day: int, expect: str) -> None:
+    assert tier(advisor.ask(text, day)) == expect
