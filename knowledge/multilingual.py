@@ -16,8 +16,10 @@ How a message is read in one language:
    ("q" -> "que"), ``hedges`` ("no sé si") become clause breaks so their negation cancels nothing.
 3. each word is compared with the lexicon's words: exactly, as a prefix (``hinch*`` matches
    ``hinchados``) or, for words of five letters or more, within one edit (a dropped, doubled,
-   swapped or wrong letter: ``respirrar``). Arabic words are also tried without their attached
-   conjunction and article (``والشفايف`` -> ``شفايف``).
+   swapped or wrong letter: ``respirrar``), unless the word is listed in ``not_typos`` (a
+   real word one letter from a lexicon word: German "bekommen" is not "benommen"). Arabic
+   words are also tried without their attached conjunction and article (``والشفايف`` ->
+   ``شفايف``).
 4. a phrase matches when every slot is found in one clause, in any order, within a span of its
    length plus three words ("la mejilla está más caliente" matches ``mejilla caliente``); a
    phrase written ``far: ...`` may have its words anywhere in the clause ("me arde la cara
@@ -219,6 +221,7 @@ class LanguagePack:
     shorthand: Mapping[str, tuple[str, ...]]
     fever_context: frozenset[int]
     mild: frozenset[int]
+    not_typos: frozenset[str]
     smalltalk: frozenset[str]
     negative_suffix: re.Pattern[str] | None
     conditional_suffix: re.Pattern[str] | None
@@ -273,7 +276,8 @@ def _match_token(pack: LanguagePack, token: str) -> tuple[frozenset[int], str, b
                 else:
                     plain = True
     fuzzy = False
-    if not found and len(token) >= _MIN_FUZZY - 1 and not token.isdigit():
+    if (not found and len(token) >= _MIN_FUZZY - 1 and not token.isdigit()
+            and token not in pack.not_typos):
         found.update(_fuzzy(vocab, token))
         fuzzy = bool(found)
     form_kind = "" if plain or not (negative or conditional) else (
@@ -596,7 +600,7 @@ class Lexicons:
 _REQUIRED = {"language", "name", "native", "messages", "negations", "signs"}
 _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_words",
              "shorthand", "fever_context", "smalltalk", "negative_suffix", "conditional_suffix",
-             "hypothetical_after", "mild", "note"}
+             "hypothetical_after", "mild", "not_typos", "note"}
 
 
 def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
@@ -770,6 +774,7 @@ def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
         shorthand=shorthand,
         fever_context=literal_set("fever_context"),
         mild=literal_set("mild"),
+        not_typos=frozenset(words("not_typos")),
         smalltalk=frozenset(w for phrase in words("smalltalk") for w in phrase.split()),
         negative_suffix=suffix("negative_suffix"),
         conditional_suffix=suffix("conditional_suffix"),
