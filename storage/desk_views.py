@@ -37,7 +37,7 @@ from storage.reports import ActionInfo, ReportStore, _action_info
 from storage.reports import ReportInfo as StaffReport
 
 RECOVERY_DAYS = 30  # a patient whose latest session is this recent is "in recovery"
-LIST_LIMIT = 200
+LIST_LIMIT = 100  # patients per page
 TIMELINE_LIMIT = 500
 UNANSWERED = (Outcome.ABSTAINED.value, Outcome.SUGGESTED.value)
 STAFF_ACTIONS = (ReportAction.TAKEN.value, ReportAction.REPLIED.value,
@@ -202,7 +202,7 @@ class DeskViews:
 
     # --- patients ---------------------------------------------------------------------
     async def patients(self, today: dt.date, search: str = "",
-                       limit: int = LIST_LIMIT) -> list[PatientRow]:
+                       limit: int = LIST_LIMIT, offset: int = 0) -> list[PatientRow]:
         """Patients in recovery (latest session within `RECOVERY_DAYS`), newest session first;
         with `search`: patients whose name contains it, or whose Telegram id it is."""
         latest = (select(TreatmentSession.patient_id,
@@ -211,10 +211,11 @@ class DeskViews:
         term = search.strip()
         async with self.sessions() as s:
             if term:
-                found = select(Patient.id).where(or_(
+                found = (select(Patient.id).where(or_(
                     Patient.name.ilike(f"%{_like(term)}%", escape="\\"),
                     *([Patient.telegram_id == int(term)] if term.lstrip("-").isdigit()
-                      and len(term) < 19 else []))).limit(limit)
+                      and len(term) < 19 else []))).order_by(Patient.id)
+                    .offset(offset).limit(limit))
                 ids = list(await s.scalars(found))
                 dates = dict((await s.execute(
                     latest.where(TreatmentSession.patient_id.in_(ids))
@@ -227,7 +228,7 @@ class DeskViews:
                     .group_by(TreatmentSession.patient_id)
                     .order_by(func.max(TreatmentSession.session_date).desc(),
                               TreatmentSession.patient_id)
-                    .limit(limit))).all()
+                    .offset(offset).limit(limit))).all()
                 dates = dict(rows)
                 ids = [patient_id for patient_id, _ in rows]
             if not ids:

@@ -24,7 +24,7 @@ from bot.web.common import StaffUser, back, flash, form_action, page, refused, s
 from bot.web.services import DeskServices
 from scheduler.careplan import Action, CarePlan, StepKind
 from scheduler.days import local_today, recovery_day
-from storage.desk_views import CheckinRow, PatientDetail, PatientRow, SessionRow
+from storage.desk_views import LIST_LIMIT, CheckinRow, PatientDetail, PatientRow, SessionRow
 from storage.models import CheckinStatus, ReportAction
 
 log = logging.getLogger(__name__)
@@ -73,12 +73,19 @@ async def patients_page(request: Request, user: StaffUser) -> Response:
     query = request.query_params.get("q", "")[:100]
     now = desk.now()
     today = local_today(now, desk.settings.tz)
-    rows = await desk.views.patients(today, query)
+    try:
+        start = max(0, min(int(request.query_params.get("from", "0")), 1_000_000))
+    except ValueError:
+        start = 0
+    rows = await desk.views.patients(today, query, offset=start)
     lines = [ListRow(r, recovery_day(r.session_date, now, desk.settings.tz)
                      if r.session_date else None,
                      checkin_category(desk.careplan, r.last_step, r.last_answer, "sent")
                      if r.last_step else None) for r in rows]
-    return page(request, "patients.html", rows=lines, q=query)
+    more = len(rows) == LIST_LIMIT
+    return page(request, "patients.html", rows=lines, q=query, start=start,
+                next_from=start + LIST_LIMIT if more else None,
+                previous_from=max(0, start - LIST_LIMIT) if start else None)
 
 
 def chart_marks(desk: DeskServices, detail: PatientDetail, session: SessionRow
