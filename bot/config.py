@@ -1,15 +1,17 @@
 """Configuration from environment variables (and a .env file), validated at start.
 
-`load_settings()` returns a `Settings` or raises `ConfigError` whose `problems` hold one
-line per bad variable: the variable's name, what is wrong with its value, and an example.
-The bot token is a `SecretStr`, so printing or logging the settings never shows it.
+This is the one place that reads the environment: `load_settings()` returns a `Settings` or
+raises `ConfigError` whose `problems` hold one line per bad variable (the variable's name,
+what is wrong with its value, and an example). knowledge/, scheduler/ and storage/ take
+values (paths, tuning) from it and never read the environment themselves. The bot token is
+a `SecretStr`, so printing or logging the settings never shows it.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from knowledge.advisor import Clinic
 from scheduler.clinic_hours import OpeningHours, parse_closed_dates, parse_week
+from scheduler.dispatcher import DispatcherConfig
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///aftercare.db"
 DEFAULT_BOT_API_URL = "https://api.telegram.org/bot"
@@ -56,6 +59,15 @@ EXAMPLES: dict[str, str] = {
     "AFTERCARE_DESK_PORT": "AFTERCARE_DESK_PORT=8090",
     "AFTERCARE_DESK_URL": "AFTERCARE_DESK_URL=https://desk.example.org",
     "AFTERCARE_DESK_SECRET": "AFTERCARE_DESK_SECRET=a-long-random-string_123",
+    "AFTERCARE_KB_PATH": "AFTERCARE_KB_PATH=/config/kb  (a folder of *.yaml, or one file)",
+    "AFTERCARE_CAREPLAN_PATH": "AFTERCARE_CAREPLAN_PATH=/config/careplan.yaml",
+    "AFTERCARE_MESSAGES_PATH": "AFTERCARE_MESSAGES_PATH=/config/messages.yaml",
+    "AFTERCARE_CHECKIN_RATE": "AFTERCARE_CHECKIN_RATE=30  (check-in sends per second)",
+    "AFTERCARE_CHECKIN_PER_CHAT_SECONDS": "AFTERCARE_CHECKIN_PER_CHAT_SECONDS=1",
+    "AFTERCARE_CHECKIN_BATCH": "AFTERCARE_CHECKIN_BATCH=30",
+    "AFTERCARE_CHECKIN_LEASE_SECONDS": "AFTERCARE_CHECKIN_LEASE_SECONDS=120",
+    "AFTERCARE_CHECKIN_MAX_ATTEMPTS": "AFTERCARE_CHECKIN_MAX_ATTEMPTS=5",
+    "AFTERCARE_CHECKIN_BACKOFF_SECONDS": "AFTERCARE_CHECKIN_BACKOFF_SECONDS=30",
 }
 _LISTED = frozenset({"AFTERCARE_OPENING_HOURS", "AFTERCARE_CLOSED_DATES"})  # one line per item
 
@@ -116,12 +128,31 @@ class Settings(BaseSettings):
     desk_url: str | None = Field(None, alias="AFTERCARE_DESK_URL")
     desk_secret: SecretStr | None = Field(None, alias="AFTERCARE_DESK_SECRET")
 
+    # --- data files and check-in tuning ------------------------------------------------
+    kb_path: Path | None = Field(None, alias="AFTERCARE_KB_PATH")
+    careplan_path: Path | None = Field(None, alias="AFTERCARE_CAREPLAN_PATH")
+    messages_path: Path | None = Field(None, alias="AFTERCARE_MESSAGES_PATH")
+    checkin_rate: float = Field(30.0, alias="AFTERCARE_CHECKIN_RATE", ge=0)
+    checkin_per_chat_seconds: float = Field(1.0, alias="AFTERCARE_CHECKIN_PER_CHAT_SECONDS",
+                                            ge=0)
+    checkin_batch: int = Field(30, alias="AFTERCARE_CHECKIN_BATCH", ge=1, le=10_000)
+    checkin_lease_seconds: float = Field(120.0, alias="AFTERCARE_CHECKIN_LEASE_SECONDS", gt=0)
+    checkin_max_attempts: int = Field(5, alias="AFTERCARE_CHECKIN_MAX_ATTEMPTS", ge=1, le=100)
+    checkin_backoff_seconds: float = Field(30.0, alias="AFTERCARE_CHECKIN_BACKOFF_SECONDS",
+                                           gt=0)
+
     @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", "bot_username",
                      "staff_chat_id", "retention_days", "opening_hours", "out_of_hours_contact",
-                     "urgent_reply_target_minutes", "desk_url", "desk_secret", mode="before")
+                     "urgent_reply_target_minutes", "desk_url", "desk_secret", "kb_path",
+                     "careplan_path", "messages_path", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("kb_path", "careplan_path", "messages_path")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -274,6 +305,14 @@ class Settings(BaseSettings):
         """True for a Telegram user listed in AFTERCARE_STAFF_IDS."""
         return user_id in self.staff_ids
 
+    def dispatcher_config(self) -> DispatcherConfig:
+        """The check-in dispatcher's tuning (AFTERCARE_CHECKIN_*)."""
+        return DispatcherConfig(
+            rate_per_second=self.checkin_rate, per_chat_interval=self.checkin_per_chat_seconds,
+            batch_size=self.checkin_batch, max_attempts=self.checkin_max_attempts,
+            lease=timedelta(seconds=self.checkin_lease_seconds),
+            backoff_base=timedelta(seconds=self.checkin_backoff_seconds))
+
 
 def _describe(error: dict[str, Any]) -> list[str]:
     """Lines for one pydantic error: variable, problem, example (one line per mistake when
@@ -310,12 +349,3 @@ def load_settings(env_file: str | None = ".env", **overrides: Any) -> Settings:
     except ValidationError as exc:
         raise ConfigError([line for e in exc.errors() for line in _describe(dict(e))]) from None
 
-
-def clinic_from_env() -> Clinic:
-    """The clinic's name, contact and emergency numbers as the advice should state them."""
-    defaults = Clinic()
-    return Clinic(
-        name=os.environ.get("AFTERCARE_CLINIC_NAME", defaults.name),
-        contact=os.environ.get("AFTERCARE_CLINIC_CONTACT", defaults.contact),
-        emergency=os.environ.get("AFTERCARE_EMERGENCY_NUMBER", defaults.emergency),
-    )

@@ -103,7 +103,7 @@ class Advisor:
 
     @classmethod
     def load(cls, kb_path: Path | None = None, clinic: Clinic | None = None) -> Advisor:
-        """Build from the packaged (or ``AFTERCARE_KB_PATH``) data files."""
+        """Build from the data files: the knowledge base at `kb_path` (default: packaged)."""
         kb, triage = load_kb(kb_path), load_triage()
         messages = read_yaml(PACKAGED_MESSAGES)
         languages = Multilingual.load(triage.signs, english_vocabulary(kb, triage),

@@ -2,13 +2,13 @@
 
 ``load_kb`` raises ``KBError`` listing every problem found (file, line, reason); ``check_kb``
 returns the problems without raising, for ``aftercare kb check``. The packaged files live in
-``knowledge/kb/``; ``AFTERCARE_KB_PATH`` (a folder or one file) points at a clinic's own copy.
+``knowledge/kb/``; a clinic's own copy (a folder or one file) is passed in as a path (the bot
+reads it from ``AFTERCARE_KB_PATH`` in bot/config.py; nothing here reads the environment).
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -21,18 +21,11 @@ from knowledge.schema import Answer, DayWindow, Entry, KnowledgeBase
 from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
 
 PACKAGED_KB = Path(__file__).parent / "kb"
-KB_PATH_ENV = "AFTERCARE_KB_PATH"
 _ID = re.compile(r"^[a-z0-9_]+$")
 _ENTRY_KEYS = {"id", "title", "questions", "keywords", "answer", "handoff"}
 _ANSWER_KEYS = {"unknown", "days"}
 _WINDOW_KEYS = {"from", "to", "text"}
 TITLE_MAX = 40
-
-
-def default_kb_path() -> Path:
-    """``AFTERCARE_KB_PATH`` if set, else the knowledge base shipped with the package."""
-    configured = os.environ.get(KB_PATH_ENV)
-    return Path(configured).expanduser() if configured else PACKAGED_KB
 
 
 def kb_files(path: Path) -> list[Path]:
@@ -253,7 +246,7 @@ def check_kb(path: Path | None = None,
              extra: Sequence[Path] = ()) -> tuple[KnowledgeBase, list[Problem]]:
     """Load every file under ``path`` (then the `extra` files, e.g. the clinic's overrides
     made on the web desk) and return the knowledge base with all its problems."""
-    root = path or default_kb_path()
+    root = path or PACKAGED_KB
     if not root.exists():
         return KnowledgeBase(()), [Problem(str(root), 0, "no such file or folder")]
     files = kb_files(root) + list(extra)

@@ -8,7 +8,6 @@ the knowledge base is checked; `careplan_problems()` returns the list instead (u
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import time
@@ -20,7 +19,6 @@ from knowledge.errors import KBError, Problem, ProblemCollector
 from knowledge.yamlfile import DataFileError, LineDict, read_yaml
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "careplan.yaml"
-CAREPLAN_PATH_ENV = "AFTERCARE_CAREPLAN_PATH"  # a clinic's own care plan file (e.g. mounted)
 MAX_MESSAGE = 4096
 MAX_LABEL = 40
 MAX_REPLY = 4096
@@ -262,15 +260,9 @@ def parse_careplan(root: Any, path: str) -> tuple[CarePlan | None, list[Problem]
     return CarePlan(tuple(steps), quiet, spread, path), []
 
 
-def default_careplan_path() -> Path:
-    """``AFTERCARE_CAREPLAN_PATH`` if set, else the care plan shipped with the package."""
-    configured = os.environ.get(CAREPLAN_PATH_ENV, "").strip()
-    return Path(configured) if configured else DEFAULT_PATH
-
-
 def careplan_problems(path: Path | None = None) -> list[Problem]:
     """Every problem in the care plan file (empty when it is valid)."""
-    path = path or default_careplan_path()
+    path = path or DEFAULT_PATH
     try:
         root = read_yaml(path)
     except DataFileError as exc:
@@ -280,7 +272,7 @@ def careplan_problems(path: Path | None = None) -> list[Problem]:
 
 def load_careplan(path: Path | None = None) -> CarePlan:
     """Load and validate the care plan; raise `KBError` listing every problem."""
-    path = path or default_careplan_path()
+    path = path or DEFAULT_PATH
     try:
         root = read_yaml(path)
     except DataFileError as exc:

@@ -113,7 +113,7 @@ def parse_callback(data: str) -> tuple[int, int] | None:
 
 @dataclass
 class DispatcherConfig:
-    """Tuning knobs; `from_env()` reads AFTERCARE_CHECKIN_* variables."""
+    """Tuning knobs (the bot fills them from `bot.config.Settings`, AFTERCARE_CHECKIN_*)."""
 
     rate_per_second: float = 30.0  # overall sends per second (Telegram: about 30)
     window_margin: float = 0.015  # pace at 98.5% of the rate: room for network jitter
@@ -125,25 +125,6 @@ class DispatcherConfig:
     backoff_base: dt.timedelta = dt.timedelta(seconds=30)
     backoff_cap: dt.timedelta = dt.timedelta(minutes=15)
     max_pause_in_tick: float = 120.0  # a longer 429 pause ends the tick instead
-
-    @classmethod
-    def from_env(cls) -> DispatcherConfig:
-        """Defaults overridden by AFTERCARE_CHECKIN_RATE / _BATCH / _LEASE_SECONDS /
-        _MAX_ATTEMPTS / _BACKOFF_SECONDS."""
-        env = os.environ
-        config = cls()
-        if "AFTERCARE_CHECKIN_RATE" in env:
-            config.rate_per_second = float(env["AFTERCARE_CHECKIN_RATE"])
-        if "AFTERCARE_CHECKIN_BATCH" in env:
-            config.batch_size = int(env["AFTERCARE_CHECKIN_BATCH"])
-        if "AFTERCARE_CHECKIN_LEASE_SECONDS" in env:
-            config.lease = dt.timedelta(seconds=float(env["AFTERCARE_CHECKIN_LEASE_SECONDS"]))
-        if "AFTERCARE_CHECKIN_MAX_ATTEMPTS" in env:
-            config.max_attempts = int(env["AFTERCARE_CHECKIN_MAX_ATTEMPTS"])
-        if "AFTERCARE_CHECKIN_BACKOFF_SECONDS" in env:
-            config.backoff_base = dt.timedelta(
-                seconds=float(env["AFTERCARE_CHECKIN_BACKOFF_SECONDS"]))
-        return config
 
 
 class RateLimiter:
@@ -220,7 +201,8 @@ class Dispatcher:
 
     def __init__(self, connector: Connector, sender: Sender, plan: CarePlan, *,
                  config: DispatcherConfig | None = None, clock: Clock = utcnow,
-                 worker: str | None = None) -> None:
+                 worker: str | None = None, shared_pause: SharedPauseStore | None = None,
+                 exclusive: bool = True) -> None:
         self.connector = connector
         self.sender = sender
         self.plan = plan
@@ -232,8 +214,8 @@ class Dispatcher:
         self.totals = TickStats()
         self._paused_until = 0.0  # loop monotonic time; set by a 429
         self._tick_lock = asyncio.Lock()
-        self.shared_pause: SharedPauseStore | None = None  # set when replicas share the pause
-        self.exclusive = True  # False when other replicas dispatch too (PostgreSQL)
+        self.shared_pause = shared_pause  # a 429 pause shared with other replicas
+        self.exclusive = exclusive  # False when other replicas dispatch too (PostgreSQL)
         self._stopping = asyncio.Event()
 
     @property

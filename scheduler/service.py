@@ -11,7 +11,14 @@ import logging
 from dataclasses import dataclass, field
 
 from scheduler.careplan import Action, CarePlan
-from scheduler.dispatcher import Dispatcher, DispatcherConfig, Sender, TickStats, parse_callback
+from scheduler.dispatcher import (
+    Dispatcher,
+    DispatcherConfig,
+    Sender,
+    SharedPauseStore,
+    TickStats,
+    parse_callback,
+)
 from scheduler.guard import SingleDispatcherLock, sqlite_file
 from scheduler.manager import AnswerResult, CheckinInfo, CheckinManager
 from scheduler.sql import SqlConnector
@@ -43,15 +50,18 @@ class CheckinService:
         self.clock = clock
         self.manager = CheckinManager(repo.sessions, plan, default_tz, clock=clock)
         self.connector = SqlConnector(repo.sessions)
-        self.config = config or DispatcherConfig.from_env()
+        self.config = config or DispatcherConfig()
         self.dispatcher: Dispatcher | None = None
         database = sqlite_file(repo.sessions.kw["bind"].url)
         self.lock = SingleDispatcherLock(database) if database else None
 
-    def attach_sender(self, sender: Sender) -> Dispatcher:
-        """Create the dispatcher that sends through `sender` (the bot's Telegram client)."""
+    def attach_sender(self, sender: Sender, *, shared_pause: SharedPauseStore | None = None,
+                      exclusive: bool = True) -> Dispatcher:
+        """Create the dispatcher that sends through `sender` (the bot's Telegram client);
+        with replicas (PostgreSQL) a 429 pause is shared and claims are not exclusive."""
         self.dispatcher = Dispatcher(self.connector, sender, self.plan, config=self.config,
-                                     clock=self.clock)
+                                     clock=self.clock, shared_pause=shared_pause,
+                                     exclusive=exclusive)
         return self.dispatcher
 
     async def start(self) -> None:

@@ -127,7 +127,7 @@ async def running_bot(fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advi
     app = build_application(settings, db, advisor, clock=clock)
     try:
         async with running(app, settings):
-            harness = BotHarness(fake_telegram, app.bot_data["conversation"], clock)
+            harness = BotHarness(fake_telegram, app.bot_data.conversation, clock)
             harness.app = app
             yield harness
     finally:

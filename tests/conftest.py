@@ -145,3 +145,29 @@ async def bot(fake_telegram: _Any, tmp_path: _Path, advisor: _Any) -> _AsyncIter
 
     async for harness in running_bot(fake_telegram, tmp_path, advisor):
         yield harness
+
+
+# --- services built by the composition root (compose) ------------------------------------------
+@_pytest.fixture
+async def compose(advisor: _Any) -> _AsyncIterator[_Any]:
+    """A factory: ``await compose(settings, clock, url=..., **keywords)`` returns the
+    `bot.compose.Services` that `build_services` makes over a migrated database (in-memory
+    SQLite unless `url` is given; no check-in sender), with this module's `advisor` unless
+    another is passed. Every database opened is closed after the test."""
+    from bot.compose import build_services
+    from storage.db import Database
+
+    opened: list[_Any] = []
+
+    async def make(settings: _Any, clock: _Any, url: str = "sqlite+aiosqlite:///:memory:",
+                   sender: _Any = None, **keywords: _Any) -> _Any:
+        db = await Database.connect(url)
+        opened.append(db)
+        keywords.setdefault("advisor", advisor)
+        return build_services(settings, db, sender, clock, **keywords)
+
+    try:
+        yield make
+    finally:
+        for db in opened:
+            await db.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -12,7 +12,6 @@ from sqlalchemy import text
 from bot.config import load_settings
 from bot.core.conversation import Conversation, Reply
 from knowledge.advisor import Advisor, Clinic
-from storage import Database
 
 NOW = dt.datetime(2026, 6, 15, 22, 30, tzinfo=dt.UTC)  # already 16 June in Auckland
 STAFF = -100500
@@ -32,15 +31,13 @@ def advisor() -> Advisor:
 
 
 @pytest.fixture
-async def conv(advisor: Advisor) -> AsyncIterator[Conversation]:
+async def conv(compose: Any, advisor: Advisor) -> Conversation:
     settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF, AFTERCARE_STAFF_IDS="77",
                              AFTERCARE_TIMEZONE="Europe/London",
                              AFTERCARE_BOT_USERNAME="glow_bot")
-    db = await Database.connect("sqlite+aiosqlite:///:memory:")
-    try:
-        yield Conversation(db.repository(), advisor, settings, Clock())
-    finally:
-        await db.close()
+    services = await compose(settings, Clock(), advisor=advisor)
+    conversation: Conversation = services.conversation
+    return conversation
 
 
 def patient_texts(replies: list[Reply]) -> list[str]:

@@ -3,6 +3,7 @@ with its file, line and reason (what a clinic editing its own copy would see).""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import pytest
 from knowledge.errors import KBError
 from knowledge.loader import PACKAGED_KB, check_kb, load_kb
 
+ROOT = Path(__file__).resolve().parents[1]
 GOOD_ENTRY = """\
 entries:
   - id: makeup
@@ -182,8 +184,12 @@ def test_kb_check_command_exit_codes(tmp_path: Path) -> None:
     assert f"{bad / 'a.yaml'}:10: gap between day windows: days 3-3" in failed.stdout
 
 
-def test_kb_path_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kb_path_environment_variable(tmp_path: Path) -> None:
+    """AFTERCARE_KB_PATH (read by bot/config.py, handed to the loader) is what kb check checks."""
     write(tmp_path, "a.yaml", GOOD_ENTRY)
-    monkeypatch.setenv("AFTERCARE_KB_PATH", str(tmp_path))
-    kb, problems = check_kb()
-    assert not problems and [e.id for e in kb.entries] == ["makeup"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERCARE_")}
+    env.update(AFTERCARE_KB_PATH=str(tmp_path), PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-m", "bot.cli.main", "kb", "check"],
+                            capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"OK: 1 entries, 2 example questions in {tmp_path}" in result.stdout

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +22,6 @@ from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
 from storage import Database
 from storage.chat_state import ChatStateStore, StateKind
-from storage.staff import StaffStore
 from tests.bot_harness import MutableClock
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port as _free_port
@@ -38,24 +37,27 @@ def clock() -> MutableClock:
     return MutableClock(NOW)
 
 
+class Replica:
+    """One replica's services as the tests drive them: the desk's methods, and its
+    `conversation` beside it (the desk itself does not hold the conversation)."""
+
+    def __init__(self, services: Any) -> None:
+        self.conversation: Conversation = services.conversation
+        self.desk: StaffDesk = services.desk
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.desk, name)
+
+
 @pytest.fixture
-async def replicas(database_url: str, advisor: Advisor,
-                   clock: MutableClock) -> AsyncIterator[tuple[StaffDesk, StaffDesk]]:
-    """Two desks (each with its conversation) on two connections to one database."""
+async def replicas(database_url: str, compose: Any,
+                   clock: MutableClock) -> tuple[Replica, Replica]:
+    """Two replicas (built by bot/compose.py) on two connections to one database."""
     settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT,
                              AFTERCARE_STAFF_IDS=str(ANN))
-    databases = [await Database.connect(database_url), await Database.connect(database_url)]
-    desks = []
-    for db in databases:
-        conversation = Conversation(db.repository(clock=clock), advisor, settings, clock)
-        desk = StaffDesk(conversation, StaffStore(db.sessions, clock=clock))
-        conversation.staff = desk
-        desks.append(desk)
-    try:
-        yield desks[0], desks[1]
-    finally:
-        for db in databases:
-            await db.close()
+    first = await compose(settings, clock, url=database_url)
+    second = await compose(settings, clock, url=database_url)
+    return Replica(first), Replica(second)
 
 
 async def consented(conversation: Conversation) -> None:

@@ -14,13 +14,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.config import Settings, load_settings
-from bot.core.conversation import Conversation, Reply
 from bot.core.desk import StaffDesk, export_csv, group_questions
-from knowledge.advisor import Advisor
+from bot.core.replies import Reply
 from storage import Database, Repository
 from storage.staff import StaffStore
 from tests.bot_harness import MutableClock
@@ -38,13 +38,10 @@ def clock() -> MutableClock:
 
 
 @pytest.fixture
-def desk(repo: Repository, advisor: Advisor, clock: MutableClock) -> StaffDesk:
+async def desk(database_url: str, compose: Any, clock: MutableClock) -> StaffDesk:
     settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT,
                              AFTERCARE_STAFF_IDS=f"{ANN},{BO}")
-    repo.clock = clock
-    conversation = Conversation(repo, advisor, settings, clock)
-    staff = StaffDesk(conversation, StaffStore(repo.sessions, clock=clock))
-    conversation.staff = staff
+    staff: StaffDesk = (await compose(settings, clock, url=database_url)).desk
     return staff
 
 
@@ -56,7 +53,7 @@ async def patient(repo: Repository, telegram_id: int, name: str) -> None:
 async def carded(desk: StaffDesk, telegram_id: int, text: str, urgency: str | None = None,
                  message_id: int = 500) -> int:
     """A report with its card "sent" as staff-chat message `message_id`."""
-    report = await desk.conversation.repo.create_report(
+    report = await desk.repo.create_report(
         telegram_id, "triage" if urgency else "patient", text, urgency=urgency, day=3,
         now=desk.now())
     (card,) = desk.card(report)
@@ -70,7 +67,7 @@ def texts(replies: list[Reply], chat: int | None = None) -> list[str]:
 
 async def test_two_staff_resolving_at_once_one_wins_the_other_is_told(
         desk: StaffDesk) -> None:
-    await patient(desk.conversation.repo, 10, "Zoe")
+    await patient(desk.repo, 10, "Zoe")
     report_id = await carded(desk, 10, "pus on my cheek", "urgent")
     first, second = await asyncio.gather(
         desk.staff_command(ANN, "Ann", STAFF_CHAT, 1, "resolve", [str(report_id), "called her"]),
@@ -89,7 +86,7 @@ async def test_two_staff_resolving_at_once_one_wins_the_other_is_told(
 
 
 async def test_two_staff_taking_at_once_through_the_buttons(desk: StaffDesk) -> None:
-    await patient(desk.conversation.repo, 11, "Max")
+    await patient(desk.repo, 11, "Max")
     report_id = await carded(desk, 11, "my lips are swelling", "emergency", message_id=700)
     data = f"st:take:{report_id}"
     a, b = await asyncio.gather(desk.staff_callback(ANN, "Ann", STAFF_CHAT, 700, data),
@@ -101,7 +98,7 @@ async def test_two_staff_taking_at_once_through_the_buttons(desk: StaffDesk) -> 
 
 
 async def test_refusals_are_audited_and_forged_data_is_checked(desk: StaffDesk) -> None:
-    await patient(desk.conversation.repo, 12, "Ida")
+    await patient(desk.repo, 12, "Ida")
     mine = await carded(desk, 12, "rash", "urgent", message_id=800)
     other = await carded(desk, 12, "another", "urgent", message_id=801)
     (refused,) = await desk.staff_callback(EVE, "Eve", STAFF_CHAT, 800, f"st:resolve:{mine}")
@@ -123,7 +120,7 @@ async def test_refusals_are_audited_and_forged_data_is_checked(desk: StaffDesk) 
 
 async def test_queue_is_most_urgent_then_oldest_with_ages(desk: StaffDesk,
                                                           clock: MutableClock) -> None:
-    await patient(desk.conversation.repo, 20, "Ann")
+    await patient(desk.repo, 20, "Ann")
     routine = await carded(desk, 20, "question about serum", message_id=1)
     clock.advance(minutes=10)
     urgent_old = await carded(desk, 20, "pus", "urgent", message_id=2)
@@ -143,7 +140,7 @@ async def test_queue_is_most_urgent_then_oldest_with_ages(desk: StaffDesk,
 
 
 async def test_gaps_group_similar_unanswered_questions(desk: StaffDesk) -> None:
-    repo = desk.conversation.repo
+    repo = desk.repo
     for telegram_id, text in [(30, "Can I dye my hair?"), (31, "can i dye my hair after"),
                               (32, "is it ok to dye my hair"), (30, "Can I dye my hair?"),
                               (33, "sauna ok?"), (34, "can I go to the sauna"),
@@ -170,7 +167,7 @@ def test_grouping_keeps_different_questions_apart() -> None:
 
 
 async def test_patient_command_shows_sessions_checkins_and_reports(desk: StaffDesk) -> None:
-    repo = desk.conversation.repo
+    repo = desk.repo
     await patient(repo, 40, "Zoe Smith")
     await repo.add_session(dt.date(2026, 3, 7), "staff", telegram_id=40)
     report_id = await carded(desk, 40, "pus", "urgent")
@@ -183,7 +180,7 @@ async def test_patient_command_shows_sessions_checkins_and_reports(desk: StaffDe
 
 async def test_export_csv_has_reports_and_their_actions(desk: StaffDesk,
                                                         clock: MutableClock) -> None:
-    await patient(desk.conversation.repo, 50, "Lia")
+    await patient(desk.repo, 50, "Lia")
     report_id = await carded(desk, 50, "bleeding, \"lots\"", "urgent")
     await desk.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:take:{report_id}")
     clock.advance(minutes=30)

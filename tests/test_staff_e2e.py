@@ -114,9 +114,9 @@ async def bot(fake_telegram: FakeTelegram, tmp_path: Path,
     app = build_application(settings, db, advisor, clock=clock)
     try:
         async with running(app, settings):
-            conversation = app.bot_data["conversation"]
-            yield Staffed(fake_telegram, app, conversation, conversation.repo,
-                          app.bot_data["staff"].store, clock)
+            services = app.bot_data  # typed: bot.compose.Services
+            yield Staffed(fake_telegram, app, services.conversation, services.repo,
+                          services.desk.store, clock)
     finally:
         await db.close()
 

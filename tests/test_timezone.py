@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,9 +15,7 @@ from bot.config import load_settings
 from bot.core.conversation import Conversation, Reply
 from knowledge.advisor import Advisor, Clinic
 from scheduler.careplan import load_careplan
-from scheduler.service import CheckinService
 from scheduler.zones import resolve_zone
-from storage import Database
 
 NOW = dt.datetime(2026, 6, 15, 9, 0, tzinfo=dt.UTC)
 
@@ -28,17 +26,12 @@ def advisor() -> Advisor:
 
 
 @pytest.fixture
-async def conv(advisor: Advisor, tmp_path: object) -> AsyncIterator[Conversation]:
+async def conv(compose: Any, advisor: Advisor) -> Conversation:
     settings = load_settings(None, AFTERCARE_TIMEZONE="Europe/London")
-    db = await Database.connect("sqlite+aiosqlite:///:memory:")
-    try:
-        conversation = Conversation(db.repository(), advisor, settings, lambda: NOW)
-        plan = dataclasses.replace(load_careplan(), spread_minutes=0)
-        conversation.checkins = CheckinService(conversation.repo, plan, "Europe/London",
-                                               clock=lambda: NOW)
-        yield conversation
-    finally:
-        await db.close()
+    plan = dataclasses.replace(load_careplan(), spread_minutes=0)
+    services = await compose(settings, lambda: NOW, advisor=advisor, careplan=plan)
+    conversation: Conversation = services.conversation
+    return conversation
 
 
 def buttons(reply: Reply) -> dict[str, str]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 from typing import Any
 
+from bot.cli.settings import read_settings
+from bot.config import Settings
 from storage.models import CheckinStatus
-
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///aftercare.db"
 
 
 def _when(value: str) -> dt.datetime:
@@ -40,19 +39,20 @@ def add_checkins_command(commands: Any) -> argparse.ArgumentParser:
 
 def cmd_checkins(args: argparse.Namespace) -> int:
     """Print the matching check-ins, one per line, then counts per status."""
-    url = args.database_url or os.environ.get("AFTERCARE_DATABASE_URL", DEFAULT_DATABASE_URL)
-    for line in asyncio.run(_lines(url, args)):
+    settings = read_settings()
+    if settings is None:
+        return 2
+    for line in asyncio.run(_lines(settings, args.database_url or settings.database_url, args)):
         print(line)
     return 0
 
 
-async def _lines(url: str, args: argparse.Namespace) -> list[str]:
-    from scheduler.careplan import load_careplan
-    from scheduler.manager import CheckinManager
+async def _lines(settings: Settings, url: str, args: argparse.Namespace) -> list[str]:
+    from bot.compose import build_services
     from storage.db import Database
 
     async with await Database.connect(url) as db:
-        manager = CheckinManager(db.sessions, load_careplan())
+        manager = build_services(settings, db).checkins.manager
         rows = await manager.list(statuses=args.status or (), patient_id=args.patient,
                                   due_before=args.due_before, limit=args.limit)
         counts = await manager.counts()

@@ -1,7 +1,7 @@
 """Bot sub-commands of the ``aftercare`` CLI: run, demo, start, patient invite, session add.
 
-`register(subparsers)` is called by bot/cli/main.py. Configuration problems are printed one per
-line and the command exits with status 2; the bot token is never printed.
+`register(subparsers)` is called by bot/cli/main.py. Settings come from
+`bot.cli.settings.read_settings` (problems printed one per line, exit status 2).
 """
 
 from __future__ import annotations
@@ -13,27 +13,15 @@ import logging
 import sys
 from typing import Any
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.core.dates import DateProblem, check_session_date
-from scheduler.days import local_today
+from bot.cli.settings import read_settings, settings_with_date
+from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
 
-def _settings() -> Settings | None:
-    """Validated settings, or None after printing every problem to stderr."""
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        print("configuration problems:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return None
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the Telegram bot (needs TELEGRAM_BOT_TOKEN)."""
-    settings = _settings()
+    settings = read_settings()
     if settings is None:
         return 2
     if not settings.token:
@@ -57,7 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The terminal chat (no token needed)."""
-    settings = _settings()
+    settings = read_settings()
     if settings is None:
         return 2
     from bot.cli.demo import run_demo
@@ -67,7 +55,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     """The bot when a token is configured, otherwise the terminal demo (`make run`)."""
-    settings = _settings()
+    settings = read_settings()
     if settings is None:
         return 2
     if settings.token:
@@ -81,32 +69,6 @@ def _date(value: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-20") from None
-
-
-def settings_with_date(flag: str, value: dt.date | None) -> Settings | None:
-    """Validated settings when `value` (given as `flag`) can be a treatment date; None after
-    printing what is wrong."""
-    settings = _settings()
-    if settings is None:
-        return None
-    problem = _checked_date(settings, value)
-    if problem:
-        print(f"{flag}: {problem}", file=sys.stderr)
-        return None
-    return settings
-
-
-def _checked_date(settings: Settings, value: dt.date | None) -> str | None:
-    """An error message when `value` can't be a treatment date (future, over a year ago)."""
-    if value is None:
-        return None
-    today = local_today(dt.datetime.now(dt.UTC), settings.tz)
-    problem = check_session_date(value, today)
-    if problem is DateProblem.FUTURE:
-        return f"{value.isoformat()} is in the future"
-    if problem is DateProblem.TOO_OLD:
-        return f"{value.isoformat()} is more than a year ago"
-    return None
 
 
 async def _bot_username(settings: Settings) -> str | None:
@@ -124,7 +86,7 @@ async def _bot_username(settings: Settings) -> str | None:
 
 
 async def _invite(settings: Settings, name: str, session_date: dt.date | None) -> int:
-    from bot.core.conversation import invite_link
+    from bot.core.flows.staff_commands import invite_link
     from storage import Database
 
     username = await _bot_username(settings)

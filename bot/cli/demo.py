@@ -6,14 +6,15 @@ presses one; ``/advance 1d`` (or 3h, 30m, "1d 6h") moves the simulated clock; ``
 Staff alerts print as ``[staff chat] ...``. It drives the same `Conversation` as the Telegram
 bot, over a SQLite file in a temporary folder unless AFTERCARE_DATABASE_URL is set.
 
-Check-ins are not part of this build: `Demo.ticks` is the plug-in point, a list of async
-callbacks ``tick(now) -> list[Reply]`` run after each /advance (a check-in dispatcher goes there).
+The services come from bot/compose.py like the bot's; check-ins go to a `DemoSender` and are
+shown after each /advance step (`Demo.ticks`: async callbacks ``tick(now) -> list[Reply]``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import html
 import re
 import sys
 import tempfile
@@ -21,10 +22,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
+from bot.compose import build_services
 from bot.config import Settings
-from bot.core.conversation import Conversation, Reply
+from bot.core.conversation import Conversation
 from bot.core.formatting import html_to_text
-from knowledge.advisor import Advisor
+from bot.core.replies import Reply
+from scheduler.dispatcher import OutgoingCheckin
 from storage import Database, utcnow
 
 DEMO_USER_ID = 100001
@@ -160,48 +163,30 @@ class Demo:
         return moment.astimezone(self.conversation.settings.tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def attach_demo_checkins(demo: Demo, settings: Settings) -> None:
-    """Check-ins in the terminal: each /advance runs the dispatcher on the simulated clock
-    and shows what it sent (with its answer buttons)."""
-    import html as _html
+class DemoSender:
+    """The check-in `Sender` of the demo: what the dispatcher sends is kept as replies (with
+    their answer buttons) and shown after each /advance step."""
 
-    from scheduler.careplan import load_careplan
-    from scheduler.dispatcher import DispatcherConfig, OutgoingCheckin
-    from scheduler.service import CheckinService
+    def __init__(self) -> None:
+        self.outbox: list[Reply] = []
 
-    outbox: list[Reply] = []
+    async def send(self, message: OutgoingCheckin) -> int:
+        buttons = tuple(((label, data),) for label, data in message.buttons)
+        self.outbox.append(Reply(html.escape(message.text, quote=False), buttons))
+        return len(self.outbox)
 
-    class _Collect:
-        async def send(self, message: OutgoingCheckin) -> int:
-            buttons = tuple(((label, data),) for label, data in message.buttons)
-            outbox.append(Reply(_html.escape(message.text, quote=False), buttons))
-            return len(outbox)
-
-    conversation = demo.conversation
-    service = CheckinService(conversation.repo, load_careplan(), settings.timezone,
-                             clock=demo.clock,
-                             config=DispatcherConfig(rate_per_second=0, per_chat_interval=0))
-    service.attach_sender(_Collect())
-    conversation.checkins = service
-
-    async def tick(_now: dt.datetime) -> list[Reply]:
-        await service.tick()
-        sent = list(outbox)
-        outbox.clear()
+    def take(self) -> list[Reply]:
+        """What was sent since the last call."""
+        sent, self.outbox = self.outbox, []
         return sent
 
-    demo.ticks.append(tick)
 
-
-def attach_demo_staff(demo: Demo) -> None:
-    """Staff-side report cards in the terminal: they print as "[staff chat] ..." with their
-    Take / Reply / Resolve / Pause buttons, and /report works as in Telegram."""
-    from bot.core.desk import StaffDesk
-    from storage.staff import StaffStore
-
-    conversation = demo.conversation
-    conversation.staff = StaffDesk(conversation, StaffStore(conversation.repo.sessions,
-                                                            clock=demo.clock))
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's settings: a staff chat to print cards to, and check-ins sent at once."""
+    update: dict[str, object] = {"checkin_rate": 0.0, "checkin_per_chat_seconds": 0.0}
+    if settings.staff_chat_id is None:
+        update["staff_chat_id"] = DEMO_STAFF_CHAT_ID
+    return settings.model_copy(update=update)
 
 
 async def _read_line(source: TextIO) -> str:
@@ -211,8 +196,7 @@ async def _read_line(source: TextIO) -> str:
 async def run_demo(settings: Settings, source: TextIO = sys.stdin,
                    out: TextIO = sys.stdout) -> int:
     """The interactive loop; returns the exit status."""
-    if settings.staff_chat_id is None:
-        settings = settings.model_copy(update={"staff_chat_id": DEMO_STAFF_CHAT_ID})
+    settings = demo_settings(settings)
     with tempfile.TemporaryDirectory(prefix="aftercare-demo-") as folder:
         url = (settings.database_url if "database_url" in settings.model_fields_set
                else f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}")
@@ -220,11 +204,16 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
         conversation: Conversation | None = None
         try:
             clock = SimulatedClock()
-            conversation = Conversation(db.repository(clock=clock),
-                                        Advisor.load(None, settings.clinic()), settings, clock)
+            sender = DemoSender()
+            services = build_services(settings, db, sender, clock)
+            conversation = services.conversation
             demo = Demo(conversation, clock, out)
-            attach_demo_checkins(demo, settings)
-            attach_demo_staff(demo)
+
+            async def checkins_sent(_now: dt.datetime) -> list[Reply]:
+                await services.checkins.tick()
+                return sender.take()
+
+            demo.ticks.append(checkins_sent)
             out.write(html_to_text(conversation.messages.render("demo.intro")) + "\n")
             interactive = source.isatty()
             demo.show(await conversation.start(demo.user_id, demo.user_id, demo.first_name))

@@ -17,21 +17,12 @@ from typing import Any, TextIO
 log = logging.getLogger("aftercare")
 
 
-def _advisor(kb_path: Path | None = None) -> Any:
-    from bot.config import clinic_from_env
-    from knowledge.advisor import Advisor
-
-    return Advisor.load(kb_path, clinic_from_env())
-
-
-def _with_clinic_overrides(advisor: Any) -> Any:
+def _with_clinic_overrides(advisor: Any, settings: Any) -> Any:
     """The advisor with the clinic's knowledge-base additions made on the web desk, when the
     configured database exists and has any (otherwise `advisor` as it is)."""
     try:
-        from bot.config import load_settings
         from storage.db import is_sqlite
 
-        settings = load_settings()
         url = settings.database_url
         if is_sqlite(url):
             from sqlalchemy.engine import make_url
@@ -50,7 +41,7 @@ def _with_clinic_overrides(advisor: Any) -> Any:
 
         db = await Database.connect(url, migrate=False)
         try:
-            knowledge = ClinicKnowledge(advisor, KBOverrideStore(db.sessions))
+            knowledge = ClinicKnowledge(advisor, KBOverrideStore(db.sessions), settings.kb_path)
             await knowledge.refresh()
             return knowledge.advisor
         finally:
@@ -64,7 +55,14 @@ def _with_clinic_overrides(advisor: Any) -> Any:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    advisor = _with_clinic_overrides(_advisor())
+    from bot.cli.settings import read_settings
+    from bot.compose import load_advisor
+
+    settings = read_settings()
+    if settings is None:
+        return 2
+    # the configured knowledge base and clinic, with the clinic's additions from the web desk
+    advisor = _with_clinic_overrides(load_advisor(settings), settings)
     if args.text:
         advice = advisor.ask(" ".join(args.text), args.day)
         if args.json:
@@ -118,11 +116,15 @@ def _parse_request(line: str, default_day: int | None) -> tuple[str, int | None]
 
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
-    from knowledge.loader import check_kb, default_kb_path
+    from bot.cli.settings import read_settings
+    from knowledge.loader import PACKAGED_KB, check_kb
 
-    path = Path(args.path) if args.path else default_kb_path()
+    settings = read_settings()
+    if settings is None:
+        return 2
+    path = Path(args.path) if args.path else settings.kb_path or PACKAGED_KB
     kb, problems = check_kb(path)
-    problems += _other_data_problems()
+    problems += _other_data_problems(settings.careplan_path)
     for problem in problems:
         print(problem)
     if problems:
@@ -134,8 +136,9 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _other_data_problems() -> list[Any]:
-    """Problems in the packaged triage rules, scope file and care plan, reported like the KB's."""
+def _other_data_problems(careplan: Path | None) -> list[Any]:
+    """Problems in the packaged triage rules, scope file and the care plan (the configured
+    one, else the packaged one), reported like the KB's."""
     from knowledge.errors import KBError
     from knowledge.guards import load_scope
     from knowledge.multilingual import load_lexicons
@@ -154,7 +157,7 @@ def _other_data_problems() -> list[Any]:
             problems.append(exc)
     from scheduler.careplan import careplan_problems
 
-    problems += careplan_problems()
+    problems += careplan_problems(careplan)
     return problems
 
 

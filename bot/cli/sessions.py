@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from bot.cli.settings import settings_with_date
 from bot.config import Settings
 
 if TYPE_CHECKING:
@@ -38,8 +39,6 @@ def add_session_commands(session_commands: Any, date_type: Any) -> None:
 
 def _run(args: argparse.Namespace,
          action: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]) -> int:
-    from bot.cli.commands import settings_with_date
-
     settings = settings_with_date("--date", getattr(args, "date", None))
     if settings is None:
         return 2
@@ -122,21 +121,21 @@ async def _cancel(settings: Settings, args: argparse.Namespace) -> int:
 
 
 class _ManagerScope:
-    """The database and a check-in manager for one command."""
+    """The database and the services (bot/compose.py) for one command: yields the check-in
+    manager and the repository."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db: Database | None = None
 
     async def __aenter__(self) -> tuple[CheckinManager, Repository]:
-        from scheduler.careplan import load_careplan
-        from scheduler.manager import CheckinManager
+        from bot.compose import build_services
         from storage import Database
 
-        self.db = db = await Database.connect(self.settings.database_url)
-        manager = CheckinManager(db.sessions, load_careplan(), self.settings.timezone,
-                                 clock=lambda: dt.datetime.now(dt.UTC))
-        return manager, db.repository()
+        self.db = await Database.connect(self.settings.database_url)
+        services = build_services(self.settings, self.db, None,
+                                  clock=lambda: dt.datetime.now(dt.UTC))
+        return services.checkins.manager, services.repo
 
     async def __aexit__(self, *_: object) -> None:
         if self.db is not None:

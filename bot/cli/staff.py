@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cli.settings import read_settings
 from bot.config import Settings
 
 
@@ -56,9 +57,7 @@ async def export_report(settings: Settings, first: dt.date, last: dt.date) -> st
 
 def cmd_gaps(args: argparse.Namespace) -> int:
     """Print the unanswered questions, grouped."""
-    from bot.cli.commands import _settings
-
-    settings = _settings()
+    settings = read_settings()
     if settings is None:
         return 2
     print(asyncio.run(gaps_report(settings)))
@@ -67,9 +66,7 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write reports and their actions as CSV."""
-    from bot.cli.commands import _settings
-
-    settings = _settings()
+    settings = read_settings()
     if settings is None:
         return 2
     if args.date_from > args.date_to:

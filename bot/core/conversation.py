@@ -13,16 +13,22 @@ knowledge-base text escaped; long texts are already split under Telegram's limit
 Callback data is short and carries no authority ("consent:yes", "kb:<entry id>", "handoff",
 "session:today", "delete:yes"): whatever it refers to is looked up server-side for the user
 who pressed it.
+
+Its collaborators come in through the constructor (bot/compose.py builds them): the
+`FlowKit` (repository, settings, clock, texts, advisor), and optionally the check-in
+scheduler (`CheckinEvents`) and the staff desk (`PatientDesk`), both narrow Protocols of
+bot/core/ports.py. The desk never holds the conversation.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.core.flows.advice import AdviceFlow
-from bot.core.flows.alerts import MAX_ALERT_TEXT, StaffAlerts
+from bot.core.flows.alerts import MAX_ALERT_TEXT, PlainAlerts
 from bot.core.flows.base import STATE_TTL, BotSettings, Clock, FlowKit, TurnContext
 from bot.core.flows.checkins import CheckinAnswers
 from bot.core.flows.media import MediaFlow
@@ -31,10 +37,13 @@ from bot.core.flows.privacy import PrivacyFlow
 from bot.core.flows.sessions import SessionFlow
 from bot.core.flows.staff_commands import StaffCommands, invite_link
 from bot.core.flows.timezone import TimeZoneFlow
+from bot.core.logbook import MessageLog
 from bot.core.messages import Messages, Trusted
+from bot.core.ports import CheckinEvents, PatientDesk, ReportNotifier
 from bot.core.replies import Button, Buttons, Reply
 from knowledge.advisor import Advisor
-from storage import PatientInfo, ReportInfo, Repository, SessionInfo, utcnow
+from storage import PatientInfo, ReportInfo, Repository, SessionInfo
+from storage.chat_state import ChatStateStore
 
 __all__ = ["BotSettings", "Button", "Buttons", "Clock", "Conversation", "MAX_ALERT_TEXT",
            "ONE_SHOT_CALLBACKS", "PATIENT_COMMANDS", "Reply", "STAFF_COMMANDS", "STATE_TTL",
@@ -50,31 +59,31 @@ ONE_SHOT_CALLBACKS = ("consent", "session", "delete", "tz")  # their keyboards g
 class Conversation:
     """All conversation logic. Every public method returns the replies to send, in order."""
 
-    def __init__(self, repo: Repository, advisor: Advisor, settings: BotSettings,
-                 clock: Clock = utcnow, messages: Messages | None = None) -> None:
-        self.kit = FlowKit(repo, settings, clock, messages or Messages.load(advisor.clinic))
-        self._advisor = advisor
-        self.alerts = StaffAlerts(self.kit)
-        self.zones = TimeZoneFlow(self.kit)
-        self.onboarding = Onboarding(self.kit, self.zones)
-        self.advice = AdviceFlow(self.kit, advisor, self.alerts)
-        self.sessions = SessionFlow(self.kit)
-        self.checkin_answers = CheckinAnswers(self.kit, self.alerts)
-        self.privacy = PrivacyFlow(self.kit)
-        self.staff_commands = StaffCommands(self.kit, self.sessions)
-        self.other = MediaFlow(self.kit, self.message)
+    def __init__(self, kit: FlowKit, *, checkins: CheckinEvents | None = None,
+                 desk: PatientDesk | None = None) -> None:
+        self.kit = kit
+        self.checkins = checkins
+        self.desk = desk
+        self.alerts: ReportNotifier = desk if desk is not None else PlainAlerts(kit)
+        self.zones = TimeZoneFlow(kit, checkins)
+        self.onboarding = Onboarding(kit, self.zones, checkins)
+        self.advice = AdviceFlow(kit, self.alerts, checkins)
+        self.sessions = SessionFlow(kit, checkins)
+        self.checkin_answers = CheckinAnswers(kit, checkins, self.alerts)
+        self.privacy = PrivacyFlow(kit, checkins)
+        self.staff_commands = StaffCommands(kit, self.sessions)
+        self.other = MediaFlow(kit, self.message)
 
     # --- shared parts, as other code and tests know them -------------------------------
     @property
     def advisor(self) -> Advisor:
-        """What answers patients' questions."""
-        return self._advisor
+        """What answers patients' questions (shared with the desk through the kit)."""
+        return self.kit.advisor
 
     @advisor.setter
     def advisor(self, advisor: Advisor) -> None:
         """Answer from now on with `advisor` (the clinic's KB additions: bot/core/clinic_kb.py)."""
-        self._advisor = advisor
-        self.advice.advisor = advisor
+        self.kit.advisor = advisor
 
     @property
     def repo(self) -> Repository:
@@ -93,30 +102,12 @@ class Conversation:
         return self.kit.messages
 
     @property
-    def log(self) -> Any:
+    def log(self) -> MessageLog:
         return self.kit.log
 
     @property
-    def chat_states(self) -> Any:
+    def chat_states(self) -> ChatStateStore:
         return self.kit.chat_states
-
-    @property
-    def checkins(self) -> Any:
-        """scheduler.service.CheckinService, set by bot/telegram/app.py."""
-        return self.kit.checkins
-
-    @checkins.setter
-    def checkins(self, service: Any) -> None:
-        self.kit.checkins = service
-
-    @property
-    def staff(self) -> Any:
-        """bot.core.desk.StaffDesk: report cards, threads, /report."""
-        return self.kit.staff
-
-    @staff.setter
-    def staff(self, desk: Any) -> None:
-        self.kit.staff = desk
 
     @property
     def bot_username(self) -> str | None:
@@ -139,7 +130,7 @@ class Conversation:
         """A button-press notice (plain text for answerCallbackQuery)."""
         return self.kit.notice(key, **values)
 
-    def today(self, patient: PatientInfo | None) -> Any:
+    def today(self, patient: PatientInfo | None) -> dt.date:
         """Today's date in the patient's time zone (or the clinic's)."""
         return self.kit.today(patient)
 
@@ -201,13 +192,13 @@ class Conversation:
             if dated is not None:
                 return dated
             await kit.update_state(user_id, ctx, awaiting_date=False)
-        if kit.staff is not None:  # a /report description, or a thread with staff
-            handled = await kit.staff.patient_text(
+        if self.desk is not None:  # a /report description, or a thread with staff
+            handled = await self.desk.patient_text(
                 user_id, chat_id, first_name, text,
                 may_have_thread=ctx.patient is not None and ctx.patient.open_reports > 0,
                 states=ctx.states)
             if handled is not None:
-                return handled
+                return list(handled)
         return await self.advice.ask(user_id, ctx, text, language_code)
 
     async def edited(self, user_id: int, chat_id: int, first_name: str,
@@ -245,8 +236,8 @@ class Conversation:
         name = name.lower()
         if name in ("addsession", "invite"):
             return await self.staff_commands.run(user_id, name, list(args))
-        if name == "report" and self.kit.staff is not None:
-            return list(await self.kit.staff.report_command(user_id, chat_id, first_name))
+        if name == "report" and self.desk is not None:
+            return list(await self.desk.report_command(user_id, chat_id, first_name))
         handlers: dict[str, Callable[[int], Awaitable[list[Reply]]]] = {
             "help": self._help, "session": self.sessions.command,
             "privacy": self.privacy.privacy, "mydata": self.privacy.mydata,

@@ -30,18 +30,18 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rapidfuzz import fuzz
 
+from bot.core.flows.base import FlowKit
+from bot.core.ports import CheckinEvents
 from bot.core.replies import Button, Buttons, Reply
+from knowledge.advisor import Advisor
 from storage import ReportInfo, ReportKind
 from storage.chat_state import ChatStateStore, StateKind
 from storage.models import ReportAction, Urgency
 from storage.staff import ActionInfo, StaffReport, StaffStore, Transition
-
-if TYPE_CHECKING:
-    from bot.core.conversation import Conversation
 
 log = logging.getLogger(__name__)
 
@@ -241,25 +241,37 @@ def export_csv(rows: Sequence[tuple[StaffReport, list[ActionInfo]]]) -> str:
 
 
 class StaffDesk:
-    """Staff-side logic over a `Conversation` (its repo, advisor, settings, clock, texts)."""
+    """Staff-side logic. Shares the flows' `FlowKit` (repository, settings, clock, texts);
+    tells the check-in scheduler about pauses and resolutions through `CheckinEvents`.
 
-    def __init__(self, conversation: Conversation, store: StaffStore) -> None:
-        self.conversation = conversation
+    Implements `bot.core.ports.PatientDesk` for the conversation (cards for new reports,
+    /report, threads); it holds no reference to the conversation."""
+
+    def __init__(self, kit: FlowKit, store: StaffStore,
+                 checkins: CheckinEvents | None = None) -> None:
+        self.kit = kit
+        self.repo = kit.repo
         self.store = store
-        self.settings = conversation.settings
-        self.messages = conversation.messages
+        self.checkins = checkins
+        self.settings = kit.settings
+        self.messages = kit.messages
         self.states = ChatStateStore(store.sessions)
         self._names: dict[int, str] = {}
 
     # --- small helpers ------------------------------------------------------------------
+    @property
+    def advisor(self) -> Advisor:
+        """The advisor of the moment (shared with the conversation through the kit)."""
+        return self.kit.advisor
+
     @property
     def staff_chat(self) -> int | None:
         """The staff chat id (None when not configured)."""
         return self.settings.staff_chat_id
 
     def now(self) -> dt.datetime:
-        """The conversation's clock."""
-        return self.conversation.clock()
+        """The shared clock."""
+        return self.kit.clock()
 
     def text(self, key: str, **values: Any) -> str:
         """A rendered (HTML) message of the "desk" section."""
@@ -338,8 +350,12 @@ class StaffDesk:
             text += "\n" + self.text("card_reason", reason=report.reason)
         return text
 
+    def notify(self, report: ReportInfo) -> list[Reply]:
+        """`ReportNotifier`: the staff-chat card for a new report."""
+        return self.card(report)
+
     def card(self, report: ReportInfo) -> list[Reply]:
-        """The staff-chat card for a new report (`Conversation.notify_staff` calls this)."""
+        """The staff-chat card for a new report, with Take / Reply / Resolve / Pause buttons."""
         if self.staff_chat is None:
             log.warning("report %d not sent: AFTERCARE_STAFF_CHAT_ID is not set", report.id)
             return []
@@ -463,13 +479,13 @@ class StaffDesk:
 
     async def _pause(self, user_id: int, report: StaffReport,
                      card_id: int | None) -> list[Reply]:
-        repo = self.conversation.repo
+        repo = self.repo
         patient = await repo.get_patient_by_id(report.patient_id)
         if patient is None or patient.telegram_id is None:
             return [self.notice("button_unknown")]
         if patient.checkins_paused:
             return [self.notice("already_paused", name=self.patient_name(report))]
-        checkins = self.conversation.checkins
+        checkins = self.checkins
         if checkins is not None:
             await checkins.stop(patient.id)
         else:
@@ -577,7 +593,7 @@ class StaffDesk:
             return [self.to_staff("already_resolved_chat", message_id, id=report_id,
                                   staff=self.staff_name(result.report.resolved_by))]
         await self._drop_pendings_of(report_id)
-        checkins = self.conversation.checkins
+        checkins = self.checkins
         if checkins is not None:
             await checkins.report_resolved(report_id)
         card = await self.store.latest_card(report_id)
@@ -751,7 +767,7 @@ class StaffDesk:
     async def report_command(self, user_id: int, chat_id: int, first_name: str) -> list[Reply]:
         """/report: ask what is wrong; the next message becomes the report."""
         await self._save_draft(user_id, _Draft("describe"))
-        return self.conversation.html(self.text("patient_ask"))
+        return self.kit.html(self.text("patient_ask"))
 
     async def patient_text(self, user_id: int, chat_id: int, first_name: str,
                            text: str, may_have_thread: bool = True,
@@ -775,31 +791,28 @@ class StaffDesk:
         return await self._thread(user_id, report, text)
 
     async def _new_report(self, user_id: int, text: str, draft: _Draft) -> list[Reply]:
-        conversation = self.conversation
-        ctx = await conversation.context(user_id)
-        advice = conversation.advisor.ask(text, ctx.day)
+        ctx = await self.kit.context(user_id)
+        advice = self.advisor.ask(text, ctx.day)
         urgency = advice.urgency if advice.escalate else None
         reason = advice.triage.reason if advice.escalate and advice.triage else None
         kind = ReportKind.TRIAGE if urgency else ReportKind.PATIENT
-        report = await conversation.repo.create_report(user_id, kind, text, urgency=urgency,
-                                                       day=ctx.day, reason=reason,
-                                                       now=self.now())
-        if urgency and conversation.checkins is not None:
-            await conversation.checkins.report_raised(report)
+        report = await self.repo.create_report(user_id, kind, text, urgency=urgency,
+                                               day=ctx.day, reason=reason, now=self.now())
+        if urgency and self.checkins is not None:
+            await self.checkins.report_raised(report)
         draft.stage, draft.report_id = "photos", report.id
         await self._save_draft(user_id, draft)
         replies: list[Reply] = []
         if urgency:
-            replies += conversation.html(html.escape(advice.answer, quote=False))
-        status = conversation.kit.when_read(
+            replies += self.kit.html(html.escape(advice.answer, quote=False))
+        status = self.kit.when_read(
             "urgent" if urgency == Urgency.URGENT.value else "report", ctx.patient, id=report.id)
-        replies += conversation.html(self.text("patient_sent", status=status))
-        return replies + conversation.notify_staff(report)
+        replies += self.kit.html(self.text("patient_sent", status=status))
+        return replies + self.card(report)
 
     async def _thread(self, user_id: int, report: StaffReport, text: str) -> list[Reply]:
         """The patient wrote while a report is being handled: it goes into that report."""
-        conversation = self.conversation
-        advice = conversation.advisor.ask(text, report.day)
+        advice = self.advisor.ask(text, report.day)
         await self.store.record(report.id, user_id, ReportAction.PATIENT, note=text,
                                 now=self.now())
         replies: list[Reply] = []
@@ -809,11 +822,11 @@ class StaffDesk:
             flag = advice.urgency.upper() + " "
             answer = html.escape(advice.answer, quote=False)
             if advice.urgency == Urgency.URGENT.value:  # emergency advice: as it is
-                patient = await conversation.repo.get_patient(user_id)
-                answer += "\n\n" + conversation.kit.when_read("urgent", patient)
-            replies += conversation.html(answer)
+                patient = await self.repo.get_patient(user_id)
+                answer += "\n\n" + self.kit.when_read("urgent", patient)
+            replies += self.kit.html(answer)
         else:
-            replies += conversation.html(self.text("patient_threaded", id=report.id))
+            replies += self.kit.html(self.text("patient_threaded", id=report.id))
         if self.staff_chat is not None:
             card = await self.store.latest_card(report.id, ("card", "repost", "message"))
             words = text if len(text) <= 3000 else text[:3000] + "…"
@@ -831,7 +844,7 @@ class StaffDesk:
         draft = await self._draft(user_id)
         if draft is not None and draft.stage == "describe":
             if not caption:
-                return self.conversation.html(self.text("patient_words_first"))
+                return self.kit.html(self.text("patient_words_first"))
             replies = await self._new_report(user_id, caption, draft)
             report = await self.store.get(draft.report_id or 0)
         else:
@@ -843,7 +856,7 @@ class StaffDesk:
                 replies += await self._thread(user_id, report, caption)
         assert report is not None
         await self.store.add_photo(report.id, file_id, user_id, now=self.now())
-        replies += self.conversation.html(self.text("patient_photo_added"))
+        replies += self.kit.html(self.text("patient_photo_added"))
         if self.staff_chat is not None:
             card = await self.store.latest_card(report.id, ("card", "repost", "message"))
             replies.append(Reply(self.text("photo_caption", id=report.id,

@@ -27,6 +27,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.compose import Services
 from scheduler.dispatcher import OutgoingCheckin, RetryAfter, Sender, SendError
 from storage.clock import utcnow
 from storage.migrate import head_revision
@@ -129,11 +130,13 @@ class InstrumentedSender:
 
 @dataclass
 class Readiness:
-    """What /readyz checks; `bot_authorised` is set once getMe succeeded."""
+    """What /readyz checks; `bot_authorised` is set once getMe succeeded. `on_leader_change`
+    (given to `bot.telegram.app.running`) shows polling leadership in the metrics."""
 
     engine: AsyncEngine
     bot_authorised: bool = False
     head: str = field(default_factory=head_revision)
+    on_leader_change: Callable[[bool], None] | None = None
 
     async def problems(self) -> list[str]:
         """Failed checks (empty: ready)."""
@@ -233,26 +236,25 @@ class OpsServer:
 
 
 @contextlib.asynccontextmanager
-async def operations(app: Any, settings: Any, db: Any, advisor: Any,
-                     clock: Callable[[], dt.datetime] = utcnow) -> AsyncIterator[Readiness]:
+async def operations(app: Any, services: Services) -> AsyncIterator[Readiness]:
     """Metrics hooks, the daily retention job and (unless port 0) the HTTP endpoints."""
     from telegram import Update
     from telegram.ext import TypeHandler
 
+    settings, db, clock = services.settings, services.database, services.clock
     metrics = Metrics()
-    app.bot_data["metrics"] = metrics
-    metrics.instrument_advisor(advisor)
+    metrics.instrument_advisor(services.advisor)
 
     async def count_update(_update: object, _context: Any) -> None:
         metrics.updates.inc()
 
     app.add_handler(TypeHandler(Update, count_update), group=-100)
-    app.bot_data["on_leader_change"] = lambda leader: metrics.polling_leader.set(int(leader))
-    service = app.bot_data.get("checkins")
-    if service is not None and service.dispatcher is not None:
+    service = services.checkins
+    if service.dispatcher is not None:
         service.dispatcher.sender = InstrumentedSender(service.dispatcher.sender, metrics)
     schedule_retention(app, settings.retention_days, db.sessions, clock)
-    readiness = Readiness(db.engine)
+    readiness = Readiness(db.engine, on_leader_change=lambda leader: metrics.polling_leader.set(
+        int(leader)))
     server = OpsServer(metrics, readiness, db.sessions, clock)
     if settings.http_port:
         await server.start(settings.http_listen, settings.http_port)

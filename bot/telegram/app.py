@@ -1,9 +1,12 @@
 """Wiring of the Telegram application: `build_application`, `running` and `serve`.
 
-`build_application(settings, db, advisor)` returns a python-telegram-bot `Application`
+`build_application(settings, db, advisor)` builds the services (bot/compose.py, with the
+Telegram client as the check-in sender) and returns a python-telegram-bot `Application`
 talking to ``settings.bot_api_url`` (Telegram, a local Bot API server or the test fake),
-with a rate limiter, the handlers of bot/telegram/handlers.py and a `post_init` that registers the
-command lists (patients: all private chats; staff: the staff chat).
+whose handlers reach those services as a typed ``context.bot_data`` (bot/telegram/context.py),
+with a rate limiter, the handlers of bot/telegram/handlers.py and staff_handlers.py, the
+check-in jobs and a `post_init` that registers the command lists (patients: all private
+chats; staff: the staff chat).
 
 `running(app, settings)` starts it (long polling, or a webhook server when
 AFTERCARE_WEBHOOK_URL is set; PTB's webhook server answers 403 to requests without the
@@ -20,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import time as dt_time
 from typing import Any
@@ -29,23 +32,25 @@ from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScope
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
-    Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
     ExtBot,
 )
 from telegram.request import HTTPXRequest
 
+from bot.compose import Clock, Services, build_services, load_advisor, load_plan
 from bot.config import Settings
-from bot.core.conversation import Clock, Conversation
+from bot.telegram.context import AnyApplication, AppContext, context_types, services_of
 from bot.telegram.handlers import ALLOWED_UPDATES, register_handlers
+from bot.telegram.sender import TelegramSender
+from bot.telegram.staff_handlers import register_staff_handlers
 from knowledge.advisor import Advisor
+from scheduler.service import daily_summary
 from storage import Database, utcnow
 from storage.db import is_sqlite
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 8
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def quiet_http_logs() -> None:
@@ -124,9 +129,10 @@ class AftercareBot(ExtBot[Any]):
         return await super().set_webhook(url, *args, **kwargs)
 
 
-def build_application(settings: Settings, db: Database, advisor: Advisor,
+def build_application(settings: Settings, db: Database, advisor: Advisor | None = None,
                       clock: Clock = utcnow) -> AnyApplication:
-    """The configured Application (not started). Needs a bot token in `settings`."""
+    """The configured Application (not started). Needs a bot token in `settings`; `advisor`
+    may be given already loaded (default: loaded from the settings' knowledge base)."""
     if not settings.token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     quiet_http_logs()
@@ -136,37 +142,25 @@ def build_application(settings: Settings, db: Database, advisor: Advisor,
         settings.token, base_url=settings.bot_api_url, base_file_url=settings.base_file_url,
         request=HTTPXRequest(connection_pool_size=256),
         get_updates_request=HTTPXRequest(connection_pool_size=1), rate_limiter=limiter)
+    services = build_services(settings, db, TelegramSender(bot), clock, advisor=advisor)
     builder = (
         ApplicationBuilder()
         .bot(bot)
+        .context_types(context_types(services))
         .concurrent_updates(PerUserUpdateProcessor(CONCURRENCY))
         .post_init(register_commands)
     )
-    app = builder.build()
-    app.bot_data["conversation"] = Conversation(db.repository(clock=clock), advisor, settings,
-                                                clock)
-    app.bot_data["settings"] = settings
+    app: AnyApplication = builder.build()
     register_handlers(app)
-    attach_checkins(app, settings, clock)
-    from bot.telegram.staff_handlers import attach_staff
-
-    attach_staff(app, settings, clock)  # report cards, staff buttons and commands
+    schedule_checkins(app, services)
+    register_staff_handlers(app, settings)  # report cards, staff buttons and commands
     return app
 
 
-def attach_checkins(app: AnyApplication, settings: Settings, clock: Clock = utcnow) -> None:
-    """Plug the check-in scheduler in: the conversation plans rows, the JobQueue is the clock
-    that wakes the dispatcher (nothing is stored in it), and staff get a daily summary."""
-    from bot.telegram.sender import TelegramSender
-    from scheduler.careplan import load_careplan
-    from scheduler.service import CheckinService
-
-    conversation: Conversation = app.bot_data["conversation"]
-    service = CheckinService(conversation.repo, load_careplan(), settings.timezone, clock=clock)
-    dispatcher = service.attach_sender(TelegramSender(app.bot))
-    _share_dispatch(dispatcher, conversation)
-    conversation.checkins = service
-    app.bot_data["checkins"] = service
+def schedule_checkins(app: AnyApplication, services: Services) -> None:
+    """The JobQueue is the clock that wakes the check-in dispatcher (nothing is stored in
+    it), and staff get a daily summary."""
+    settings, service = services.settings, services.checkins
     if app.job_queue is None:
         log.warning("no JobQueue (python-telegram-bot[job-queue] missing): check-ins not sent")
         return
@@ -182,21 +176,9 @@ def attach_checkins(app: AnyApplication, settings: Settings, clock: Clock = utcn
                                 name="checkin-summary", job_kwargs=every)
 
 
-def _share_dispatch(dispatcher: Any, conversation: Conversation) -> None:
-    """On PostgreSQL other replicas dispatch too: share the 429 pause, keep their claims."""
-    from scheduler.pause import SharedPause
-
-    sessions = conversation.repo.sessions
-    dispatcher.shared_pause = SharedPause(sessions)
-    dispatcher.exclusive = sessions.kw["bind"].dialect.name == "sqlite"
-
-
-async def _staff_summary(context: Any) -> None:
+async def _staff_summary(context: AppContext) -> None:
     """Daily: failed, expired and unanswered check-ins to the staff chat."""
-    from scheduler.service import daily_summary
-
-    settings: Settings = context.application.bot_data["settings"]
-    service = context.application.bot_data["checkins"]
+    settings, service = context.bot_data.settings, context.bot_data.checkins
     text = await daily_summary(service.manager)
     if text and settings.staff_chat_id is not None:
         await context.bot.send_message(settings.staff_chat_id, text)
@@ -204,8 +186,8 @@ async def _staff_summary(context: Any) -> None:
 
 async def register_commands(app: AnyApplication) -> None:
     """setMyCommands for patients (private chats) and, if configured, the staff chat."""
-    conversation: Conversation = app.bot_data["conversation"]
-    settings: Settings = app.bot_data["settings"]
+    services = services_of(app)
+    conversation, settings = services.conversation, services.settings
     conversation.bot_username = conversation.bot_username or app.bot.username
     patient = [BotCommand(n, d) for n, d in conversation.command_descriptions()]
     try:
@@ -222,13 +204,16 @@ async def register_commands(app: AnyApplication) -> None:
 
 
 @asynccontextmanager
-async def running(app: AnyApplication, settings: Settings) -> AsyncIterator[AnyApplication]:
-    """Initialise, register commands, start polling or the webhook; stop everything on exit."""
+async def running(app: AnyApplication, settings: Settings,
+                  on_leader_change: Callable[[bool], None] | None = None,
+                  ) -> AsyncIterator[AnyApplication]:
+    """Initialise, register commands, start polling or the webhook; stop everything on exit.
+    `on_leader_change` hears whether this replica is the one polling (PostgreSQL)."""
+    services = services_of(app)
     async with app:
         if app.post_init is not None:
             await app.post_init(app)
-        if "checkins" in app.bot_data:  # re-queue what a previous run left in flight
-            await app.bot_data["checkins"].start()
+        await services.checkins.start()  # re-queue what a previous run left in flight
         await app.start()
         assert app.updater is not None
         stack = contextlib.AsyncExitStack()
@@ -247,7 +232,7 @@ async def running(app: AnyApplication, settings: Settings) -> AsyncIterator[AnyA
             from bot.telegram.leader import elected_polling
 
             await stack.enter_async_context(elected_polling(
-                app, settings, ALLOWED_UPDATES, app.bot_data.get("on_leader_change")))
+                app, settings, ALLOWED_UPDATES, on_leader_change))
         else:
             await app.updater.start_polling(poll_interval=0.0, timeout=10,
                                             allowed_updates=ALLOWED_UPDATES)
@@ -258,12 +243,11 @@ async def running(app: AnyApplication, settings: Settings) -> AsyncIterator[AnyA
             await stack.aclose()
             if app.updater.running:
                 await app.updater.stop()
-            if "checkins" in app.bot_data and app.bot_data["checkins"].dispatcher is not None:
-                await app.bot_data["checkins"].dispatcher.shutdown(timeout=5.0)
+            if services.checkins.dispatcher is not None:
+                await services.checkins.dispatcher.shutdown(timeout=5.0)
             await app.stop()
-            await app.bot_data["conversation"].log.flush()
-            if "checkins" in app.bot_data:  # let go of the single-dispatcher lock
-                app.bot_data["checkins"].close()
+            await services.conversation.log.flush()
+            services.checkins.close()  # let go of the single-dispatcher lock
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -275,15 +259,14 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     from bot.ops.http import operations
     from bot.telegram.leader import migration_lock
 
-    advisor = Advisor.load(None, settings.clinic())  # bad data files stop us before the database
-    from scheduler.careplan import load_careplan
-
-    load_careplan()
+    advisor = load_advisor(settings)  # bad data files stop us before the database
+    load_plan(settings)
     async with migration_lock(settings.database_url):
         db = await Database.connect(settings.database_url)
     try:
         app = build_application(settings, db, advisor)
-        async with operations(app, settings, db, advisor) as ready, running(app, settings):
+        async with operations(app, services_of(app)) as ready, \
+                running(app, settings, ready.on_leader_change):
             ready.bot_authorised = True  # initialize() called getMe
             log.info("bot @%s running", app.bot.username)
             await stop.wait()

@@ -36,12 +36,13 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
-from bot.core.conversation import ONE_SHOT_CALLBACKS, STAFF_COMMANDS, Buttons, Conversation, Reply
+from bot.core.conversation import ONE_SHOT_CALLBACKS, STAFF_COMMANDS, Conversation
+from bot.core.replies import Buttons, Reply
+from bot.telegram.context import AppContext
 from bot.telegram.delivery import deliver
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,9 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def conversation_of(context: ContextTypes.DEFAULT_TYPE) -> Conversation:
-    """The `Conversation` stored in the application's bot_data."""
-    conversation: Conversation = context.application.bot_data["conversation"]
-    return conversation
+def conversation_of(context: AppContext) -> Conversation:
+    """The application's `Conversation` (typed ``bot_data``: bot/telegram/context.py)."""
+    return context.bot_data.conversation
 
 
 def keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
@@ -64,7 +64,7 @@ def keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
                                   for label, data in row] for row in buttons])
 
 
-async def send_replies(context: ContextTypes.DEFAULT_TYPE, chat_id: int,
+async def send_replies(context: AppContext, chat_id: int,
                        replies: Sequence[Reply], user_id: int | None = None) -> None:
     """Send chat replies in order; stop writing to a patient who blocked the bot."""
     patient_blocked = False
@@ -76,8 +76,8 @@ async def send_replies(context: ContextTypes.DEFAULT_TYPE, chat_id: int,
             continue
         try:
             sent = await deliver(context.bot, target, reply)
-            if reply.card_for is not None and conversation_of(context).staff is not None:
-                await conversation_of(context).staff.card_sent(reply, target, sent.message_id)
+            if reply.card_for is not None:
+                await context.bot_data.desk.card_sent(reply, target, sent.message_id)
         except Forbidden:
             if target != chat_id:
                 log.warning("cannot write to the staff chat %s (forbidden)", target)
@@ -94,7 +94,7 @@ TYPING_REFRESH = 4.5  # Telegram shows the action for about 5 seconds
 
 
 @contextlib.asynccontextmanager
-async def typing_while_slow(context: ContextTypes.DEFAULT_TYPE,
+async def typing_while_slow(context: AppContext,
                             chat_id: int) -> AsyncIterator[None]:
     """Show "typing…" while the reply is being worked out, if that takes noticeable time.
 
@@ -126,7 +126,7 @@ def _sender(update: Update) -> tuple[int, int, str]:
 
 
 # --- private chats ----------------------------------------------------------------------
-async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_start(update: Update, context: AppContext) -> None:
     """/start, optionally with an invite code from a t.me deep link."""
     user_id, chat_id, first_name = _sender(update)
     payload = context.args[0] if context.args else None
@@ -134,7 +134,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_replies(context, chat_id, replies, user_id)
 
 
-async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_command(update: Update, context: AppContext) -> None:
     """Any other /command (unknown ones get the command list)."""
     message = update.effective_message
     assert message is not None and message.text is not None
@@ -161,7 +161,7 @@ def _language_code(update: Update) -> str | None:
     return user.language_code if user is not None else None
 
 
-async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_text(update: Update, context: AppContext) -> None:
     """Free text: triage, then the knowledge base."""
     message = update.effective_message
     assert message is not None and message.text is not None
@@ -172,7 +172,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_replies(context, chat_id, replies, user_id)
 
 
-async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_edited(update: Update, context: AppContext) -> None:
     """An edited text: only red flags in the new text get a reply."""
     message = update.edited_message
     if message is None or not message.text or message.text.startswith("/"):
@@ -200,7 +200,7 @@ def media_kind(message: Message) -> str:
     return "other"
 
 
-async def on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_media(update: Update, context: AppContext) -> None:
     """Anything that is not text; a caption is still read (and triaged)."""
     message = update.effective_message
     assert message is not None
@@ -210,7 +210,7 @@ async def on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_replies(context, chat_id, replies, user_id)
 
 
-async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_callback(update: Update, context: AppContext) -> None:
     """A pressed inline button: always answered, keyboards of one-shot questions removed."""
     query = update.callback_query
     assert query is not None
@@ -246,7 +246,7 @@ async def _remove_keyboard(query: CallbackQuery) -> None:
         log.debug("keyboard not removed: %s", exc.message)
 
 
-async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_my_chat_member(update: Update, context: AppContext) -> None:
     """The patient blocked (kicked) or unblocked the bot in their private chat."""
     change = update.my_chat_member
     assert change is not None
@@ -263,7 +263,7 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 # --- group chats --------------------------------------------------------------------------
-async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_group(update: Update, context: AppContext) -> None:
     """Staff chat: staff commands only. Other groups: one "private chats only" line."""
     message = update.effective_message
     chat = update.effective_chat
@@ -276,7 +276,7 @@ async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_replies(context, chat.id, conversation.group_message(chat.id))
 
 
-async def _staff_chat(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def _staff_chat(update: Update, context: AppContext,
                       message: Message) -> None:
     if not message.text or not message.text.startswith("/"):
         return
@@ -289,7 +289,7 @@ async def _staff_chat(update: Update, context: ContextTypes.DEFAULT_TYPE,
 
 
 # --- errors -------------------------------------------------------------------------------
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: AppContext) -> None:
     """Log any handler failure; a 403 marks the patient inactive. Never re-raises."""
     error = context.error
     if isinstance(error, Forbidden) and isinstance(update, Update) and update.effective_chat:

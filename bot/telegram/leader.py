@@ -191,7 +191,7 @@ class ConfirmingPoller:
 
 
 def _engine_of(app: Any) -> AsyncEngine:
-    engine: AsyncEngine = app.bot_data["conversation"].repo.sessions.kw["bind"]
+    engine: AsyncEngine = app.bot_data.database.engine
     return engine
 
 

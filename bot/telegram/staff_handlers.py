@@ -1,7 +1,7 @@
 """python-telegram-bot wiring of the staff side: card buttons, staff-chat messages, photos.
 
-`attach_staff(app, settings, clock)` creates the `StaffDesk` (bot/core/desk.py), plugs it into the
-conversation, registers its handlers in group -1 (before the patient handlers of
+`register_staff_handlers(app, settings)` registers the handlers of the staff desk
+(bot/core/desk.py, built by bot/compose.py) in group -1 (before the patient handlers of
 bot/telegram/handlers.py, which still get every update the desk does not take) and a JobQueue job
 that re-posts emergency/urgent cards nobody took in time (every replica runs it; each re-post is
 claimed in the database, so exactly one replica posts it), and one that deletes expired
@@ -19,25 +19,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
 from bot.config import Settings
-from bot.core.conversation import Clock, Conversation, Reply
 from bot.core.desk import StaffDesk
+from bot.core.replies import Reply
+from bot.telegram.context import AnyApplication, AppContext
 from bot.telegram.delivery import deliver
 from bot.telegram.handlers import conversation_of, parse_command, send_replies
-from storage import utcnow
-from storage.staff import StaffStore
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +43,12 @@ ESCALATION_CHECK_SECONDS = 30
 STATE_PURGE_SECONDS = 600
 
 
-def desk_of(context: ContextTypes.DEFAULT_TYPE) -> StaffDesk:
-    """The `StaffDesk` stored in bot_data."""
-    desk: StaffDesk = context.application.bot_data["staff"]
-    return desk
+def desk_of(context: AppContext) -> StaffDesk:
+    """The application's `StaffDesk` (typed ``bot_data``: bot/telegram/context.py)."""
+    return context.bot_data.desk
 
 
-async def send_staff_replies(context: ContextTypes.DEFAULT_TYPE,
+async def send_staff_replies(context: AppContext,
                              replies: Sequence[Reply]) -> None:
     """Send desk replies (each names its chat); a patient who blocked the bot is marked
     inactive and the staff chat is told the answer did not arrive."""
@@ -80,7 +76,7 @@ async def send_staff_replies(context: ContextTypes.DEFAULT_TYPE,
             await desk.card_sent(reply, reply.to_chat, sent.message_id)
 
 
-async def _tell_staff(context: ContextTypes.DEFAULT_TYPE, desk: StaffDesk, text: str) -> None:
+async def _tell_staff(context: AppContext, desk: StaffDesk, text: str) -> None:
     if desk.staff_chat is None:
         return
     try:
@@ -89,7 +85,7 @@ async def _tell_staff(context: ContextTypes.DEFAULT_TYPE, desk: StaffDesk, text:
         log.warning("could not tell the staff chat: %s", exc)
 
 
-async def on_staff_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_staff_button(update: Update, context: AppContext) -> None:
     """A Take / Reply / Resolve / Pause press: the desk checks who, which card and state."""
     query = update.callback_query
     assert query is not None
@@ -111,7 +107,7 @@ async def on_staff_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     raise ApplicationHandlerStop
 
 
-async def on_staff_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_staff_chat(update: Update, context: AppContext) -> None:
     """A message in the staff chat the desk may take: a desk command, a reply to a card, or
     the message after a Reply / Resolve press. Anything else goes on to bot/telegram/handlers.py."""
     message = update.effective_message
@@ -146,7 +142,7 @@ def _replied_to_bot(message: Message, bot_id: int) -> bool:
     return bool(replied and replied.from_user and replied.from_user.id == bot_id)
 
 
-async def on_patient_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_patient_photo(update: Update, context: AppContext) -> None:
     """A patient's photo: added to their report when it belongs to one (file id only)."""
     message = update.effective_message
     user = update.effective_user
@@ -160,23 +156,19 @@ async def on_patient_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     raise ApplicationHandlerStop
 
 
-async def escalate(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def escalate(context: AppContext) -> None:
     """JobQueue: re-post emergency/urgent cards nobody took in time."""
     await send_staff_replies(context, await desk_of(context).escalations())
 
 
-async def purge_states(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def purge_states(context: AppContext) -> None:
     """JobQueue: delete expired conversation states (idempotent, any replica)."""
     desk = desk_of(context)
     await desk.states.purge_expired(now=desk.now())
 
 
-def attach_staff(app: Any, settings: Settings, clock: Clock = utcnow) -> StaffDesk:
-    """Create the desk, plug it into the conversation, register handlers and the job."""
-    conversation: Conversation = app.bot_data["conversation"]
-    desk = StaffDesk(conversation, StaffStore(conversation.repo.sessions, clock=clock))
-    conversation.staff = desk
-    app.bot_data["staff"] = desk
+def register_staff_handlers(app: AnyApplication, settings: Settings) -> None:
+    """Register the desk's handlers and its jobs (re-posting urgent cards, purging states)."""
     app.add_handler(CallbackQueryHandler(on_staff_button, pattern=r"^st:"), group=STAFF_GROUP)
     new = filters.UpdateType.MESSAGE
     if settings.staff_chat_id is not None:
@@ -193,7 +185,7 @@ def attach_staff(app: Any, settings: Settings, clock: Clock = utcnow) -> StaffDe
     attach_kb_reload(app, conversation)  # the clinic's KB additions made on the web desk
     if app.job_queue is None:
         log.warning("no JobQueue: unanswered urgent cards are not re-posted")
-        return desk
+        return
     app.job_queue.run_repeating(purge_states, interval=STATE_PURGE_SECONDS, first=60,
                                 name="chat-state-purge",
                                 job_kwargs={"max_instances": 1, "coalesce": True})
@@ -201,4 +193,3 @@ def attach_staff(app: Any, settings: Settings, clock: Clock = utcnow) -> StaffDe
         app.job_queue.run_repeating(escalate, interval=ESCALATION_CHECK_SECONDS, first=5,
                                     name="staff-escalation",
                                     job_kwargs={"max_instances": 1, "coalesce": True})
-    return desk

@@ -19,8 +19,8 @@ import datetime as dt
 import html
 from collections import OrderedDict
 
-from bot.core.flows.alerts import StaffAlerts
 from bot.core.flows.base import STATE_TTL, FlowKit, TurnContext
+from bot.core.ports import CheckinEvents, ReportNotifier
 from bot.core.replies import Button, Buttons, Reply
 from knowledge.advisor import Advice, Advisor
 from storage import Direction, ReportKind
@@ -39,11 +39,17 @@ def topic_of(topic: str | None) -> str | None:
 class AdviceFlow:
     """Advice for a text, a chosen suggestion, and the hand-off to the clinic."""
 
-    def __init__(self, kit: FlowKit, advisor: Advisor, alerts: StaffAlerts) -> None:
+    def __init__(self, kit: FlowKit, alerts: ReportNotifier,
+                 checkins: CheckinEvents | None) -> None:
         self.kit = kit
-        self.advisor = advisor
         self.alerts = alerts
+        self.checkins = checkins
         self._unconsented: OrderedDict[int, tuple[str, int | None, dt.datetime]] = OrderedDict()
+
+    @property
+    def advisor(self) -> Advisor:
+        """The advisor of the moment (the kit's: it follows the clinic's KB additions)."""
+        return self.kit.advisor
 
     async def ask(self, user_id: int, ctx: TurnContext, text: str,
                   language_hint: str | None = None) -> list[Reply]:
@@ -73,8 +79,8 @@ class AdviceFlow:
                 user_id, ReportKind.TRIAGE, text, urgency=advice.urgency, day=ctx.day,
                 reason=self.reason(advice), now=kit.clock())
             replies += self.alerts.notify(report)
-            if kit.checkins is not None:  # hold the session's check-ins until resolved
-                await kit.checkins.report_raised(report)
+            if self.checkins is not None:  # hold the session's check-ins until resolved
+                await self.checkins.report_raised(report)
         if (advice.offer_handoff or advice.suggestions) and ctx.consented:
             await kit.update_state(user_id, ctx, last_question=text, last_day=ctx.day,
                                    handed_off=False)

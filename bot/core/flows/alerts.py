@@ -1,5 +1,6 @@
-"""Staff alerts about a new report: the desk's card when a staff desk is attached, otherwise
-a short plain alert for the staff chat (nothing if no staff chat is configured)."""
+"""The plain staff alert about a new report, used when no staff desk is attached (the desk,
+bot/core/desk.py, sends cards with buttons instead): who, which day, their words, the
+urgency, to the staff chat (nothing if no staff chat is configured)."""
 
 from __future__ import annotations
 
@@ -15,21 +16,14 @@ log = logging.getLogger(__name__)
 MAX_ALERT_TEXT = 1500
 
 
-class StaffAlerts:
-    """Turns a new report into what the staff chat is sent."""
+class PlainAlerts:
+    """A `bot.core.ports.ReportNotifier` without a desk: plain text to the staff chat."""
 
     def __init__(self, kit: FlowKit) -> None:
         self.kit = kit
 
     def notify(self, report: ReportInfo) -> list[Reply]:
-        """A short plain alert for the staff chat about `report` (nothing if none configured);
-        with the staff desk attached, its card with Take / Reply / Resolve / Pause buttons."""
-        if self.kit.staff is not None:
-            return list(self.kit.staff.card(report))
-        return self.plain(report)
-
-    def plain(self, report: ReportInfo) -> list[Reply]:
-        """The alert without a desk: who, which day, their words, the urgency."""
+        """A short plain alert for the staff chat about `report` (nothing if none configured)."""
         messages = self.kit.messages
         chat = self.kit.settings.staff_chat_id
         if chat is None:

@@ -23,6 +23,7 @@ from bot.core.availability import Availability, Kind
 from bot.core.logbook import MessageLog
 from bot.core.messages import Messages, Trusted
 from bot.core.replies import Button, Buttons, Reply, as_replies
+from knowledge.advisor import Advisor
 from scheduler.days import local_today, recovery_day
 from storage import PatientInfo, Repository, SessionInfo
 from storage.chat_state import PATIENT_KINDS, ChatStateStore, Payload, StateKind
@@ -44,6 +45,9 @@ class BotSettings(Protocol):
 
     @property
     def bot_username(self) -> str | None: ...
+
+    @property
+    def invite_ttl(self) -> dt.timedelta: ...
 
     @property
     def tz(self) -> ZoneInfo: ...
@@ -101,18 +105,18 @@ class TurnContext:
 
 
 class FlowKit:
-    """Shared tools of the flows: the repository, settings, clock, texts and user state."""
+    """Shared tools of the flows and the staff desk: the repository, settings, clock, texts,
+    the advisor that answers patients, and the user's short-lived state."""
 
     def __init__(self, repo: Repository, settings: BotSettings, clock: Clock,
-                 messages: Messages) -> None:
+                 messages: Messages, advisor: Advisor) -> None:
         self.repo = repo
+        self.advisor = advisor  # replaced when the clinic's KB additions change (clinic_kb.py)
         self.settings = settings
         self.clock = clock
         self.messages = messages
         self.log = MessageLog(repo)
         self.chat_states = ChatStateStore(repo.sessions)
-        self.checkins: Any = None  # scheduler.service.CheckinService, set by bot/telegram/app.py
-        self.staff: Any = None  # bot.core.desk.StaffDesk: report cards, threads, /report
         self.availability = Availability(settings, messages, clock)  # opening hours, on call
 
     # --- texts ---------------------------------------------------------------------------

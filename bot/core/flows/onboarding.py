@@ -10,6 +10,7 @@ import logging
 
 from bot.core.flows.base import FlowKit
 from bot.core.flows.timezone import TimeZoneFlow
+from bot.core.ports import CheckinEvents
 from bot.core.replies import Reply
 from storage import RedeemStatus
 
@@ -24,9 +25,11 @@ def greeting_name(name: str | None) -> str:
 class Onboarding:
     """/start with or without an invite code, and the "consent:*" buttons."""
 
-    def __init__(self, kit: FlowKit, zones: TimeZoneFlow) -> None:
+    def __init__(self, kit: FlowKit, zones: TimeZoneFlow,
+                 checkins: CheckinEvents | None) -> None:
         self.kit = kit
         self.zones = zones
+        self.checkins = checkins
 
     async def start(self, user_id: int, chat_id: int, first_name: str,
                     payload: str | None = None) -> list[Reply]:
@@ -53,8 +56,8 @@ class Onboarding:
             return kit.say("invite_expired")
         if not result.ok or result.patient is None:
             return kit.say("invite_invalid")
-        if kit.checkins is not None:  # the invite's session now has a chat to go to
-            await kit.checkins.patient_linked(result.patient.id)
+        if self.checkins is not None:  # the invite's session now has a chat to go to
+            await self.checkins.patient_linked(result.patient.id)
         session = await kit.repo.latest_session(result.patient.id)
         if session is not None:
             return kit.say("invite_linked_session", date=session.session_date.isoformat())

@@ -4,14 +4,16 @@ its confirmation buttons), /stop and /resume of check-ins."""
 from __future__ import annotations
 
 from bot.core.flows.base import FlowKit
+from bot.core.ports import CheckinEvents
 from bot.core.replies import Reply
 
 
 class PrivacyFlow:
     """What is stored, erasing it, pausing check-ins."""
 
-    def __init__(self, kit: FlowKit) -> None:
+    def __init__(self, kit: FlowKit, checkins: CheckinEvents | None) -> None:
         self.kit = kit
+        self.checkins = checkins
 
     async def privacy(self, user_id: int) -> list[Reply]:
         """/privacy."""
@@ -75,10 +77,10 @@ class PrivacyFlow:
         patient = await kit.repo.get_patient(user_id)
         if patient is None:
             return kit.say("stop_nothing")
-        if kit.checkins is None:  # no outbox wired (tests): the flag alone
+        if self.checkins is None:  # no outbox wired (tests): the flag alone
             await kit.repo.set_checkins_paused(user_id, paused)
         elif paused:
-            await kit.checkins.stop(patient.id)
+            await self.checkins.stop(patient.id)
         else:
-            await kit.checkins.resume(patient.id)
+            await self.checkins.resume(patient.id)
         return kit.say(done)

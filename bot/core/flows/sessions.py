@@ -9,6 +9,7 @@ import datetime as dt
 
 from bot.core.dates import DateProblem, check_session_date, parse_date
 from bot.core.flows.base import FlowKit, TurnContext
+from bot.core.ports import CheckinEvents
 from bot.core.replies import Buttons, Reply
 from scheduler.days import recovery_day
 from storage import ConsentRequired, SessionInfo, SessionSource
@@ -31,8 +32,9 @@ def looks_like_date(text: str) -> bool:
 class SessionFlow:
     """/session, "session:today|yesterday|other" and a typed date when one is awaited."""
 
-    def __init__(self, kit: FlowKit) -> None:
+    def __init__(self, kit: FlowKit, checkins: CheckinEvents | None) -> None:
         self.kit = kit
+        self.checkins = checkins
 
     def buttons(self) -> Buttons:
         """Today / Yesterday / Another date."""
@@ -99,5 +101,5 @@ class SessionFlow:
 
     async def plan_checkins(self, session: SessionInfo) -> None:
         """Write the check-ins of a newly logged session (no-op without the scheduler)."""
-        if self.kit.checkins is not None:
-            await self.kit.checkins.session_logged(session.id)
+        if self.checkins is not None:
+            await self.checkins.session_logged(session.id)

@@ -8,7 +8,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot.core.flows.base import FlowKit, TurnContext
-from bot.core.replies import Reply
+from bot.core.ports import CheckinEvents
+from bot.core.replies import Button, Reply
 from scheduler.zones import city_label, offered_zones, resolve_zone
 from storage import ConsentRequired, PatientInfo
 
@@ -16,8 +17,9 @@ from storage import ConsentRequired, PatientInfo
 class TimeZoneFlow:
     """/timezone, its buttons ("tz:keep", "tz:set:<zone>", "tz:other") and typed places."""
 
-    def __init__(self, kit: FlowKit) -> None:
+    def __init__(self, kit: FlowKit, checkins: CheckinEvents | None) -> None:
         self.kit = kit
+        self.checkins = checkins
 
     def prompt(self, patient: PatientInfo | None, before: str = "") -> list[Reply]:
         """"Which time zone?" (after `before`, HTML): keep the current zone, pick a common
@@ -26,7 +28,7 @@ class TimeZoneFlow:
         current = kit.tz(patient).key
         keep = kit.messages.label("tz_keep").format(zone=current)
         common = [(city_label(z), f"tz:set:{z}") for z in offered_zones(current)]
-        rows: list[tuple[tuple[str, str], ...]] = [((keep, "tz:keep"),)]
+        rows: list[tuple[Button, ...]] = [((keep, "tz:keep"),)]
         rows += [tuple(common[i:i + 3]) for i in range(0, len(common), 3)]
         rows.append((kit.button("tz_other", "tz:other"),))
         question = kit.messages.render("timezone_prompt", zone=current)
@@ -74,8 +76,8 @@ class TimeZoneFlow:
             patient = await kit.repo.set_timezone(user_id, zone)
         except ConsentRequired:
             return kit.say("timezone_needs_consent")
-        if kit.checkins is not None:  # pending check-ins move to the new local hours
-            await kit.checkins.patient_linked(patient.id)
+        if self.checkins is not None:  # pending check-ins move to the new local hours
+            await self.checkins.patient_linked(patient.id)
         return self._reply("timezone_set", zone)
 
     def _reply(self, key: str, zone: str) -> list[Reply]:

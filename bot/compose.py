@@ -1,0 +1,85 @@
+"""The composition root: the one place that builds the bot's objects from `Settings`.
+
+`build_services(settings, db, sender, clock)` loads the data files named in the settings
+(knowledge base, care plan, message catalogue), then builds, in this order and nowhere else:
+the repository, the flows' shared `FlowKit`, the check-in service (with its dispatcher when a
+`sender` is given), the staff desk and the conversation. Collaborators are handed in through
+constructors (narrow Protocols of bot/core/ports.py); nothing is plugged in afterwards.
+
+The Telegram application (bot/telegram/app.py, where handlers reach the result as a typed
+``context.bot_data``), the terminal demo (bot/cli/demo.py), the CLI and the tests all call it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.core.conversation import Conversation
+from bot.core.desk import StaffDesk
+from bot.core.flows.base import FlowKit
+from bot.core.messages import PACKAGED_MESSAGES, Messages
+from knowledge.advisor import Advisor
+from scheduler.careplan import CarePlan, load_careplan
+from scheduler.dispatcher import Sender
+from scheduler.pause import SharedPause
+from scheduler.service import CheckinService
+from storage import Database, Repository, utcnow
+from storage.reports import ReportStore
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the bot's entry points use, built once by `build_services`."""
+
+    settings: Settings
+    database: Database
+    clock: Clock
+    repo: Repository
+    advisor: Advisor  # as loaded at start; the live one is `conversation.advisor`
+    messages: Messages
+    checkins: CheckinService
+    desk: StaffDesk
+    conversation: Conversation
+
+
+def load_advisor(settings: Settings) -> Advisor:
+    """The advisor over the configured knowledge base, speaking for the configured clinic
+    (raises `knowledge.errors.KBError` naming file, line and reason for bad data files)."""
+    return Advisor.load(settings.kb_path, settings.clinic())
+
+
+def load_plan(settings: Settings) -> CarePlan:
+    """The configured care plan (raises `KBError` for a bad file)."""
+    return load_careplan(settings.careplan_path)
+
+
+def build_services(settings: Settings, db: Database, sender: Sender | None = None,
+                   clock: Clock = utcnow, *, advisor: Advisor | None = None,
+                   careplan: CarePlan | None = None) -> Services:
+    """Build every service of the bot over `db`.
+
+    `sender` delivers check-ins (the Telegram client, or the demo's printer); without one
+    check-ins are still planned but not sent (CLI commands, tests of the conversation).
+    `advisor` and `careplan` may be passed already loaded (``aftercare run`` checks the data
+    files before opening the database; tests share one advisor); by default they are loaded
+    from the paths in `settings`.
+    """
+    advisor = advisor if advisor is not None else load_advisor(settings)
+    plan = careplan if careplan is not None else load_plan(settings)
+    repo = db.repository(clock=clock)
+    messages = Messages.load(advisor.clinic, settings.messages_path or PACKAGED_MESSAGES)
+    checkins = CheckinService(repo, plan, settings.timezone, clock=clock,
+                              config=settings.dispatcher_config())
+    if sender is not None:  # on PostgreSQL other replicas dispatch too: share the 429 pause
+        checkins.attach_sender(sender, shared_pause=SharedPause(db.sessions),
+                               exclusive=db.engine.dialect.name == "sqlite")
+    kit = FlowKit(repo, settings, clock, messages, advisor)
+    desk = StaffDesk(kit, ReportStore(db.sessions, clock=clock), checkins)
+    conversation = Conversation(kit, checkins=checkins, desk=desk)
+    return Services(settings=settings, database=db, clock=clock, repo=repo, advisor=advisor,
+                    messages=messages, checkins=checkins, desk=desk, conversation=conversation)

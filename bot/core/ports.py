@@ -1,0 +1,52 @@
+"""The narrow interfaces the conversation core talks through (typing.Protocol).
+
+The conversation flows (bot/core/flows/) and the staff desk (bot/core/desk.py) never hold
+each other: the flows call a `ReportNotifier` (the desk's cards, or the plain staff alert
+when no desk is attached) and a `PatientDesk` (/report and threads with staff); both flows
+and desk call `CheckinEvents` (scheduler/service.py's `CheckinService` implements it).
+bot/compose.py is the one place that builds the real objects and hands them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from bot.core.replies import Reply
+from scheduler.service import AnswerOutcome
+from storage import ReportInfo
+
+
+class CheckinEvents(Protocol):
+    """What the core tells the check-in scheduler, and asks it about answers."""
+
+    async def session_logged(self, session_id: int) -> int: ...
+
+    async def patient_linked(self, patient_id: int) -> int: ...
+
+    async def stop(self, patient_id: int) -> int: ...
+
+    async def resume(self, patient_id: int) -> int: ...
+
+    async def report_raised(self, report: ReportInfo) -> int: ...
+
+    async def report_resolved(self, report_id: int) -> int: ...
+
+    async def answer(self, telegram_id: int, data: str) -> AnswerOutcome: ...
+
+
+class ReportNotifier(Protocol):
+    """Turns a new report into what the staff chat is sent."""
+
+    def notify(self, report: ReportInfo) -> list[Reply]: ...
+
+
+class PatientDesk(ReportNotifier, Protocol):
+    """The staff desk as the patient conversation sees it."""
+
+    async def report_command(self, user_id: int, chat_id: int,
+                             first_name: str) -> list[Reply]: ...
+
+    async def patient_text(self, user_id: int, chat_id: int, first_name: str, text: str,
+                           may_have_thread: bool = True,
+                           states: Mapping[str, Any] | None = None) -> Sequence[Reply] | None: ...
