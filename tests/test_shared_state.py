@@ -70,7 +70,7 @@ def to(replies: list[Reply], chat: int) -> list[str]:
 
 
 async def test_another_date_pressed_on_one_replica_typed_on_another(
-        replicas: tuple[StaffDesk, StaffDesk]) -> None:
+        replicas: tuple[Replica, Replica]) -> None:
     one, two = replicas[0].conversation, replicas[1].conversation
     await consented(one)
     if two.repo.shared:  # PostgreSQL replicas: two has the patient in its 10-second cache
@@ -87,7 +87,7 @@ async def test_another_date_pressed_on_one_replica_typed_on_another(
     assert len(await one.repo.list_sessions(patient.id, include_cancelled=False)) == 1
 
 
-async def test_an_expired_date_prompt_is_ignored(replicas: tuple[StaffDesk, StaffDesk],
+async def test_an_expired_date_prompt_is_ignored(replicas: tuple[Replica, Replica],
                                                  clock: MutableClock) -> None:
     one, two = replicas[0].conversation, replicas[1].conversation
     await consented(one)
@@ -100,7 +100,7 @@ async def test_an_expired_date_prompt_is_ignored(replicas: tuple[StaffDesk, Staf
 
 
 async def test_report_started_on_one_replica_described_on_another(
-        replicas: tuple[StaffDesk, StaffDesk]) -> None:
+        replicas: tuple[Replica, Replica]) -> None:
     one, two = replicas
     await consented(one.conversation)
     await one.conversation.command(PATIENT, PATIENT, "Ana", "report")
@@ -112,7 +112,7 @@ async def test_report_started_on_one_replica_described_on_another(
 
 
 async def test_an_expired_report_draft_is_an_ordinary_question(
-        replicas: tuple[StaffDesk, StaffDesk], clock: MutableClock) -> None:
+        replicas: tuple[Replica, Replica], clock: MutableClock) -> None:
     one, two = replicas
     await consented(one.conversation)
     await one.conversation.command(PATIENT, PATIENT, "Ana", "report")
@@ -122,7 +122,7 @@ async def test_an_expired_report_draft_is_an_ordinary_question(
 
 
 async def test_staff_reply_pressed_on_one_replica_sent_from_another(
-        replicas: tuple[StaffDesk, StaffDesk], clock: MutableClock) -> None:
+        replicas: tuple[Replica, Replica], clock: MutableClock) -> None:
     one, two = replicas
     await consented(one.conversation)
     report = await one.conversation.repo.create_report(PATIENT, "patient", "itchy", now=NOW)
@@ -140,7 +140,7 @@ async def test_staff_reply_pressed_on_one_replica_sent_from_another(
     assert await one.staff_message(ANN, "Ann", STAFF_CHAT, 503, "too late") is None
 
 
-async def test_delete_erases_the_kept_question(replicas: tuple[StaffDesk, StaffDesk]) -> None:
+async def test_delete_erases_the_kept_question(replicas: tuple[Replica, Replica]) -> None:
     one, two = replicas
     await consented(one.conversation)
     replies = await one.conversation.message(PATIENT, PATIENT, "Ana",
@@ -155,7 +155,7 @@ async def test_delete_erases_the_kept_question(replicas: tuple[StaffDesk, StaffD
 
 
 async def test_ask_the_clinic_pressed_on_another_replica(
-        replicas: tuple[StaffDesk, StaffDesk]) -> None:
+        replicas: tuple[Replica, Replica]) -> None:
     one, two = replicas
     await consented(one.conversation)
     await one.conversation.message(PATIENT, PATIENT, "Ana",
@@ -168,7 +168,7 @@ async def test_ask_the_clinic_pressed_on_another_replica(
 
 
 async def test_two_replicas_escalating_at_once_repost_once(
-        replicas: tuple[StaffDesk, StaffDesk], clock: MutableClock) -> None:
+        replicas: tuple[Replica, Replica], clock: MutableClock) -> None:
     one, two = replicas
     await consented(one.conversation)
     report = await one.conversation.repo.create_report(

@@ -15,6 +15,7 @@ from bot.config import load_settings
 from bot.core.conversation import Conversation, Reply
 from knowledge.advisor import Advisor, Clinic
 from scheduler.careplan import load_careplan
+from scheduler.service import CheckinService
 from scheduler.zones import resolve_zone
 
 NOW = dt.datetime(2026, 6, 15, 9, 0, tzinfo=dt.UTC)
@@ -54,6 +55,7 @@ async def zone_of(conv: Conversation, user: int) -> str | None:
 async def day1_due(conv: Conversation, user: int) -> dt.datetime:
     patient = await conv.repo.get_patient(user)
     assert patient is not None
+    assert isinstance(conv.checkins, CheckinService)
     rows = await conv.checkins.manager.list(patient_id=patient.id)
     return next(r.due_at for r in rows if r.step == "day1")
 

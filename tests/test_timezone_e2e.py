@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from scheduler.service import CheckinService
 from tests.bot_harness import BotHarness, button_data, button_labels
 
 
@@ -34,6 +35,7 @@ async def test_zone_is_asked_after_consent_and_check_ins_follow_it(
     patient = await bot.repo.get_patient(41)
     assert patient is not None and patient.timezone == "Asia/Dubai"
     service = bot.conversation.checkins
+    assert isinstance(service, CheckinService)
     rows = await service.manager.list(patient_id=patient.id)
     day1 = next(r for r in rows if r.step == "day1")
     assert day1.tz == "Asia/Dubai"
