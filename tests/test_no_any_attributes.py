@@ -58,9 +58,9 @@ def test_the_check_finds_any_attributes() -> None:
         "x", "y", "z", "self.w"]
 
 
-# Wired after construction; they go when the composition root (bot/compose.py, issue 12) builds
-# the conversation with its collaborators. Delete entries as they disappear (checked below).
-KNOWN = {"bot/core/flows/base.py self.checkins", "bot/core/flows/base.py self.staff"}
+# Attributes still typed Any (none since bot/compose.py builds everything through constructors);
+# delete entries as they disappear (checked below).
+KNOWN: set[str] = set()
 
 
 def test_no_product_attribute_is_typed_any() -> None:
