@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -30,17 +31,28 @@ def cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     from bot.ops.logs import setup_logging
-    from bot.telegram.app import serve
     from scheduler.guard import DispatcherLockError
 
     setup_logging(settings.log_format, secrets=(settings.token,),
                   level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(_serve_until_signalled(settings))
     except DispatcherLockError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+async def _serve_until_signalled(settings: Settings) -> None:
+    """Catch SIGINT/SIGTERM first, so a stop that arrives while the bot's modules still load
+    ends in the same clean shutdown as one while it runs; then run the bot."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    from bot.telegram.app import serve
+
+    await serve(settings, stop)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
