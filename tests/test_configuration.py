@@ -29,10 +29,13 @@ def aftercare(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_ask_answers_as_the_clinic_named_in_dotenv(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("AFTERCARE_CLINIC_NAME=Rosewood Skin\n", encoding="utf-8")
-    result = aftercare(tmp_path, "ask", "how much is botox")
+    question = "there is yellow pus and it is getting hotter"  # urgent: "contact <clinic>"
+    result = aftercare(tmp_path, "ask", question)
     assert result.returncode == 0, result.stderr
     assert "Rosewood Skin" in result.stdout
-    assert "the clinic" not in result.stdout
+    (tmp_path / ".env").unlink()
+    default = aftercare(tmp_path, "ask", question)
+    assert default.returncode == 0 and "Rosewood Skin" not in default.stdout
 
 
 def test_kb_check_checks_the_folder_named_in_dotenv(tmp_path: Path) -> None:
