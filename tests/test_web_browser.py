@@ -161,6 +161,7 @@ async def test_recovery_chart_shows_planted_checkins(
     _, desk = desk_web
     await bot.onboard(PATIENT, first_name="Zoe")
     session = await bot.repo.add_session(bot.clock().date(), "staff", telegram_id=PATIENT)
+    assert bot.conversation.checkins is not None
     await bot.conversation.checkins.session_logged(session.id)
     rows = {r.step: r for r in await desk.manager.list(patient_id=session.patient_id)}
     planted = {"day1": 0, "day2": 1, "day3": None, "day7": 1}  # fine, concern, -, problem

@@ -33,7 +33,7 @@ async def desk(database_url: str, advisor: Advisor) -> AsyncIterator[Any]:
 
 async def report_for(desk: Any, telegram_id: int, name: str, text: str,
                      urgency: str | None = "urgent") -> Any:
-    repo = desk.desk.conversation.repo
+    repo = desk.conversation.repo
     await repo.ensure_patient(telegram_id, telegram_id, now=NOW)
     await repo.record_consent(telegram_id, name, now=NOW)
     return await repo.create_report(telegram_id, "triage" if urgency else "patient", text,
@@ -153,13 +153,13 @@ async def test_a_form_naming_another_patient_is_refused(desk: Any) -> None:
         trail = await desk.desk.store.actions(mine.id)
         assert [a.action for a in trail] == [ReportAction.REFUSED.value]
         assert trail[0].actor_telegram_id == STAFF_USER
-        session = await desk.desk.conversation.repo.add_session(NOW.date(), "staff",
+        session = await desk.conversation.repo.add_session(NOW.date(), "staff",
                                                                 telegram_id=PATIENT + 1)
         response = await http.post(
             f"/patients/{mine.patient_id}/sessions/{session.id}/cancel",
             data={"csrf": token, "patient_id": mine.patient_id})
         assert response.status_code == 400
-        assert (await desk.desk.conversation.repo.get_session(session.id)).cancelled_at is None
+        assert (await desk.conversation.repo.get_session(session.id)).cancelled_at is None
 
 
 async def test_html_in_a_patients_words_is_shown_as_text(desk: Any) -> None:
@@ -240,7 +240,7 @@ def test_csv_cells_cannot_run_as_formulas() -> None:
 # --- knowledge gaps --------------------------------------------------------------------------
 async def asked(desk: Any, telegram_id: int, text: str) -> None:
     """A consenting patient's question the bot could not answer, as the bot logs it."""
-    repo = desk.desk.conversation.repo
+    repo = desk.conversation.repo
     await repo.ensure_patient(telegram_id, telegram_id, now=NOW)
     await repo.record_consent(telegram_id, "Pat", now=NOW)
     from storage.messages import LogEntry
@@ -270,7 +270,7 @@ async def test_gap_questions_become_example_questions_of_an_entry(desk: Any) -> 
         assert "Saved: the bot answers with it now." in page
         assert "3 ×" not in page  # the group is answered now
         exported = (await http.get("/gaps/overrides.yaml")).text
-    assert desk.desk.conversation.advisor.ask("is gua sha ok on my face").topic == "touching_face"
+    assert desk.conversation.advisor.ask("is gua sha ok on my face").topic == "touching_face"
     assert "extra_questions:" in exported and "touching_face:" in exported
     # a bot replica elsewhere picks the change up by the version
     other = ClinicKnowledge(desk.advisor, KBOverrideStore(desk.db.sessions))
@@ -316,7 +316,7 @@ async def test_a_bad_addition_is_refused_with_kb_check_reasons(desk: Any) -> Non
             "csrf": token, "id": "gua_sha", "title": "Gua sha and face tools",
             "answer": "Not on treated skin for the first week.", "more": "is gua sha ok"})
         assert response.status_code == 303
-    assert desk.desk.conversation.advisor.ask("is gua sha ok").topic == "gua_sha"
+    assert desk.conversation.advisor.ask("is gua sha ok").topic == "gua_sha"
 
 
 async def test_pause_checkins_from_the_web(desk: Any) -> None:
@@ -330,7 +330,7 @@ async def test_pause_checkins_from_the_web(desk: Any) -> None:
         assert (await http.post(f"/reports/{report.id}/pause", data=data)).status_code == 303
         page = (await http.get("/queue")).text
         assert "already paused" in page
-    patient = await desk.desk.conversation.repo.get_patient(PATIENT)
+    patient = await desk.conversation.repo.get_patient(PATIENT)
     assert patient is not None and patient.checkins_paused
     trail = [a.action for a in await desk.desk.store.actions(report.id)]
     assert trail == ["paused"]  # the second press changed nothing

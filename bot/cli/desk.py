@@ -8,9 +8,9 @@ from typing import Any
 
 def cmd_desk(args: argparse.Namespace) -> int:
     """Serve the web desk (or its demo)."""
-    from bot.cli.commands import _settings
+    from bot.cli.settings import read_settings
 
-    settings = _settings()
+    settings = read_settings()
     if settings is None:
         return 2
     if args.host:

@@ -1,9 +1,9 @@
 """The knowledge base as the clinic has extended it on the web desk, kept current.
 
-`ClinicKnowledge` holds the advisor built from the packaged (or AFTERCARE_KB_PATH) knowledge
-base plus the clinic's overrides (storage/kb_overrides.py, knowledge/overrides.py). `refresh`
-compares the stored version with the one it built and rebuilds when they differ; the bot calls
-it every few seconds (bot/telegram/kb_reload.py), the web desk before it shows or changes
+`ClinicKnowledge` holds the advisor built from the configured (AFTERCARE_KB_PATH) or packaged
+knowledge base plus the clinic's overrides (storage/kb_overrides.py, knowledge/overrides.py).
+`refresh` compares the stored version with the one it built and rebuilds when they differ; the
+bot calls it every few seconds (bot/telegram/kb_reload.py), the web desk before it shows or changes
 anything, and ``aftercare ask`` once. A stored set of overrides that no longer validates (say
 the packaged knowledge base changed under it) is not used: the last good advisor stays, and
 the problems are logged and shown on the desk.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from knowledge.advisor import Advisor
 from knowledge.errors import Problem
-from knowledge.loader import default_kb_path
+from knowledge.loader import PACKAGED_KB
 from knowledge.overrides import Override, check_overrides, document
 from knowledge.schema import KnowledgeBase
 from storage.kb_overrides import KBOverrideStore, OverrideRow
@@ -43,7 +43,7 @@ class ClinicKnowledge:
                  kb_path: Path | None = None) -> None:
         self.base = base
         self.store = store
-        self.kb_path = kb_path or default_kb_path()
+        self.kb_path = kb_path or PACKAGED_KB
         self.advisor = base
         self.version = 0  # the version `advisor` was built from (0: no overrides)
         self.problems: list[Problem] = []

@@ -153,7 +153,7 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
     app: AnyApplication = builder.build()
     register_handlers(app)
     schedule_checkins(app, services)
-    register_staff_handlers(app, settings)  # report cards, staff buttons and commands
+    register_staff_handlers(app, services)  # report cards, staff buttons and commands
     return app
 
 

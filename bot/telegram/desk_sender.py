@@ -11,6 +11,7 @@ tried again later.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -24,8 +25,13 @@ log = logging.getLogger(__name__)
 SEND_EVERY = 1.0
 
 
-async def send_pending(bot: Any, desk: StaffDesk, outbox: DeskOutboxStore) -> int:
-    """Send every claimable row once; the number sent."""
+Blocked = Callable[..., Awaitable[None]]  # `Conversation.blocked(chat_id=...)`
+
+
+async def send_pending(bot: Any, desk: StaffDesk, blocked: Blocked,
+                       outbox: DeskOutboxStore) -> int:
+    """Send every claimable row once; the number sent. A patient who blocked the bot is
+    reported through `blocked` (marked inactive)."""
     sent = 0
     for item in await outbox.claim(desk.now()):
         reply = from_payload(item.chat_id, item.payload)
@@ -33,7 +39,7 @@ async def send_pending(bot: Any, desk: StaffDesk, outbox: DeskOutboxStore) -> in
             message = await deliver(bot, item.chat_id, reply)
         except Forbidden as exc:
             if item.chat_id != desk.staff_chat:
-                await desk.conversation.blocked(chat_id=item.chat_id)
+                await blocked(chat_id=item.chat_id)
             await outbox.failed(item.id, f"forbidden: {exc.message}", desk.now(), permanent=True)
             continue
         except BadRequest as exc:
@@ -51,14 +57,15 @@ async def send_pending(bot: Any, desk: StaffDesk, outbox: DeskOutboxStore) -> in
     return sent
 
 
-def attach_desk_outbox(app: Any, desk: StaffDesk, outbox: DeskOutboxStore) -> None:
+def attach_desk_outbox(app: Any, desk: StaffDesk, blocked: Blocked,
+                       outbox: DeskOutboxStore) -> None:
     """Run `send_pending` every `SEND_EVERY` seconds on the application's JobQueue."""
     if app.job_queue is None:
         log.warning("no JobQueue: messages written on the web desk are not sent")
         return
 
     async def job(context: Any) -> None:
-        await send_pending(context.bot, desk, outbox)
+        await send_pending(context.bot, desk, blocked, outbox)
 
     app.job_queue.run_repeating(job, interval=SEND_EVERY, first=1, name="desk-outbox",
                                 job_kwargs={"max_instances": 1, "coalesce": True})

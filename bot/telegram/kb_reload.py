@@ -5,6 +5,7 @@ changed (bot/core/clinic_kb.py)."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from bot.core.clinic_kb import ClinicKnowledge
@@ -14,10 +15,11 @@ log = logging.getLogger(__name__)
 CHECK_EVERY = 3.0
 
 
-def attach_kb_reload(app: Any, conversation: Any) -> ClinicKnowledge:
-    """Follow the overrides for `conversation` (its `advisor` is replaced when they change)."""
-    knowledge = ClinicKnowledge(conversation.advisor, KBOverrideStore(conversation.repo.sessions))
-    app.bot_data["knowledge"] = knowledge
+def attach_kb_reload(app: Any, conversation: Any, kb_path: Path | None) -> ClinicKnowledge:
+    """Follow the overrides for `conversation` (its `advisor` is replaced when they change);
+    `kb_path` is the configured knowledge base (None: the packaged one)."""
+    knowledge = ClinicKnowledge(conversation.advisor, KBOverrideStore(conversation.repo.sessions),
+                                kb_path)
     if app.job_queue is None:
         log.warning("no JobQueue: the clinic's knowledge-base overrides are not loaded")
         return knowledge

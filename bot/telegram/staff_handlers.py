@@ -29,7 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import Settings
+from bot.compose import Services
 from bot.core.desk import StaffDesk
 from bot.core.replies import Reply
 from bot.telegram.context import AnyApplication, AppContext
@@ -167,8 +167,10 @@ async def purge_states(context: AppContext) -> None:
     await desk.states.purge_expired(now=desk.now())
 
 
-def register_staff_handlers(app: AnyApplication, settings: Settings) -> None:
-    """Register the desk's handlers and its jobs (re-posting urgent cards, purging states)."""
+def register_staff_handlers(app: AnyApplication, services: Services) -> None:
+    """Register the desk's handlers and its jobs (re-posting urgent cards, purging states,
+    sending what the web desk wrote, following the clinic's KB additions)."""
+    settings = services.settings
     app.add_handler(CallbackQueryHandler(on_staff_button, pattern=r"^st:"), group=STAFF_GROUP)
     new = filters.UpdateType.MESSAGE
     if settings.staff_chat_id is not None:
@@ -179,10 +181,11 @@ def register_staff_handlers(app: AnyApplication, settings: Settings) -> None:
     from bot.telegram.desk_sender import attach_desk_outbox
     from storage.desk_outbox import SqlDeskOutbox
 
-    attach_desk_outbox(app, desk, SqlDeskOutbox(conversation.repo.sessions))  # web desk
+    attach_desk_outbox(app, services.desk, services.conversation.blocked,
+                       SqlDeskOutbox(services.database.sessions))  # the web desk's messages
     from bot.telegram.kb_reload import attach_kb_reload
 
-    attach_kb_reload(app, conversation)  # the clinic's KB additions made on the web desk
+    attach_kb_reload(app, services.conversation, settings.kb_path)  # the web desk's KB additions
     if app.job_queue is None:
         log.warning("no JobQueue: unanswered urgent cards are not re-posted")
         return

@@ -16,12 +16,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot.compose import build_services
 from bot.config import Settings
 from bot.core.conversation import Conversation
 from bot.core.outbox import to_items
 from bot.web.services import DeskServices
 from scheduler.careplan import Action
-from scheduler.dispatcher import DispatcherConfig, OutgoingCheckin
+from scheduler.dispatcher import OutgoingCheckin
 from scheduler.service import CheckinService
 from storage import SessionSource
 
@@ -139,14 +140,13 @@ def _choice(answer: str, step_choices: Sequence[object]) -> int | None:
 async def seed_demo(services: DeskServices, clock: DemoClock, end: dt.datetime,
                     patients: Sequence[DemoPatient] = PATIENTS) -> None:
     """Play the demo fortnight up to `end` (the clock's start is its beginning)."""
-    desk = services.desk
-    conversation: Conversation = desk.conversation
-    repo = conversation.repo
     sender = _Collect()
-    service = CheckinService(repo, services.careplan, services.settings.timezone, clock=clock,
-                             config=DispatcherConfig(rate_per_second=0, per_chat_interval=0))
-    service.attach_sender(sender)
-    conversation.checkins = service
+    instant = services.settings.model_copy(update={"checkin_rate": 0.0,
+                                                   "checkin_per_chat_seconds": 0.0})
+    seeding = build_services(instant, services.db, sender, clock, advisor=services.advisor,
+                             careplan=services.careplan)  # its check-ins go to `sender`
+    conversation = seeding.conversation
+    service = seeding.checkins
     tz = services.settings.tz
     events: list[tuple[dt.datetime, int, str, DemoPatient, str]] = []
     today = end.astimezone(tz).date()
@@ -168,7 +168,7 @@ async def seed_demo(services: DeskServices, clock: DemoClock, end: dt.datetime,
         while events and events[0][0] <= clock.now:
             when, _, kind, patient, words = events.pop(0)
             saved, clock.now = clock.now, max(when, clock.now - step)
-            await _event(services, service, kind, patient, words)
+            await _event(services, conversation, service, kind, patient, words)
             clock.now = saved
         await service.tick()
         for message in sender.sent[handled:]:
@@ -176,12 +176,10 @@ async def seed_demo(services: DeskServices, clock: DemoClock, end: dt.datetime,
             await _answer(service, patient, message)
         handled = len(sender.sent)
     await conversation.log.flush()
-    conversation.checkins = services.desk.conversation.checkins
 
 
-async def _event(services: DeskServices, service: CheckinService, kind: str,
-                 patient: DemoPatient, words: str) -> None:
-    conversation = services.desk.conversation
+async def _event(services: DeskServices, conversation: Conversation, service: CheckinService,
+                 kind: str, patient: DemoPatient, words: str) -> None:
     uid = patient.telegram_id
     first = patient.name  # as the patient's Telegram profile shows it
     if kind == "session":

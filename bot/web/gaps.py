@@ -34,7 +34,8 @@ def knowledge_of(desk: DeskServices) -> ClinicKnowledge:
     """The desk's `ClinicKnowledge` (created on first use)."""
     found = desk.extras.get("knowledge")
     if found is None:
-        found = ClinicKnowledge(desk.advisor, KBOverrideStore(desk.db.sessions))
+        found = ClinicKnowledge(desk.advisor, KBOverrideStore(desk.db.sessions),
+                                desk.settings.kb_path)
         desk.extras["knowledge"] = found
     return found
 
@@ -43,7 +44,7 @@ async def current(desk: DeskServices) -> ClinicKnowledge:
     """The knowledge base with the stored overrides, refreshed; the desk answers from it."""
     knowledge = knowledge_of(desk)
     if await knowledge.refresh():
-        desk.desk.conversation.advisor = knowledge.advisor
+        desk.conversation.advisor = knowledge.advisor
     return knowledge
 
 

@@ -1,7 +1,8 @@
 """What the web desk is built from, in one place: `DeskServices` and `build_desk_services`.
 
-The desk reads the bot's database and acts through the same `StaffDesk` (bot/core/desk.py)
-and stores as the Telegram staff handlers; what it writes to patients or the staff chat goes
+The desk reads the bot's database and acts through the same `StaffDesk` (bot/core/desk.py,
+built by bot/compose.py's `build_services` like the bot's) and stores as the Telegram staff
+handlers; what it writes to patients or the staff chat goes
 into the desk outbox (storage/desk_outbox.py), which the bot sends. No bot process, no
 Telegram connection is needed to show a page.
 """
@@ -15,18 +16,17 @@ from typing import Any
 
 import yaml
 
+from bot.compose import build_services
 from bot.config import Settings
 from bot.core.conversation import Clock, Conversation
 from bot.core.desk import StaffDesk
 from knowledge.advisor import Advisor
-from scheduler.careplan import CarePlan, load_careplan
+from scheduler.careplan import CarePlan
 from scheduler.manager import CheckinManager
-from scheduler.service import CheckinService
 from storage import Database, utcnow
 from storage.desk_logins import DeskLoginStore
 from storage.desk_outbox import DeskOutboxStore, SqlDeskOutbox
 from storage.desk_views import DeskViews
-from storage.reports import ReportStore
 
 TEXTS = Path(__file__).with_name("texts.yaml")
 
@@ -37,6 +37,7 @@ class DeskServices:
 
     settings: Settings
     db: Database
+    conversation: Conversation
     desk: StaffDesk
     views: DeskViews
     outbox: DeskOutboxStore
@@ -68,18 +69,13 @@ def build_desk_services(settings: Settings, db: Database, *, clock: Clock = utcn
                         demo: bool = False, login_token: str | None = None,
                         demo_staff: tuple[int, str] | None = None) -> DeskServices:
     """The desk's services over an open database."""
-    advisor = advisor or Advisor.load(None, settings.clinic())
-    plan = load_careplan()
-    repo = db.repository(clock=clock)
-    conversation = Conversation(repo, advisor, settings, clock)
-    conversation.checkins = CheckinService(repo, plan, settings.timezone, clock=clock)
-    desk = StaffDesk(conversation, ReportStore(db.sessions, clock=clock))
-    conversation.staff = desk
+    built = build_services(settings, db, None, clock, advisor=advisor)  # bot/compose.py
     with TEXTS.open(encoding="utf-8") as handle:
         texts = yaml.safe_load(handle)
     return DeskServices(
-        settings=settings, db=db, desk=desk, views=DeskViews(db.sessions),
-        outbox=outbox or SqlDeskOutbox(db.sessions), logins=DeskLoginStore(db.sessions),
-        manager=conversation.checkins.manager, careplan=plan, advisor=advisor, clock=clock,
+        settings=settings, db=db, conversation=built.conversation, desk=built.desk,
+        views=DeskViews(db.sessions), outbox=outbox or SqlDeskOutbox(db.sessions),
+        logins=DeskLoginStore(db.sessions), manager=built.checkins.manager,
+        careplan=built.checkins.plan, advisor=built.advisor, clock=clock,
         login_token=login_token if login_token is not None else settings.token, demo=demo,
         demo_staff=demo_staff, texts=texts)
