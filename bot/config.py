@@ -26,7 +26,10 @@ from scheduler.dispatcher import DispatcherConfig
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///aftercare.db"
 DEFAULT_BOT_API_URL = "https://api.telegram.org/bot"
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+# values left from an example file: refused for settings a patient reads
+_PLACEHOLDER = re.compile(r"^(?:<.*>|\.\.\.|x+|tbc|tbd|todo|fixme|changeme|change me|"
+                          r"example|your .*|clinic name|n/?a|none|null)$", re.IGNORECASE)
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 
 EXAMPLES: dict[str, str] = {
@@ -38,6 +41,8 @@ EXAMPLES: dict[str, str] = {
     "AFTERCARE_STAFF_IDS": "AFTERCARE_STAFF_IDS=11111111,22222222",
     "AFTERCARE_TIMEZONE": "AFTERCARE_TIMEZONE=Europe/London",
     "AFTERCARE_WEBHOOK_URL": "AFTERCARE_WEBHOOK_URL=https://bot.example.org/telegram",
+    "AFTERCARE_CLINIC_NAME": "AFTERCARE_CLINIC_NAME=Rosewood Skin Clinic",
+    "AFTERCARE_EMERGENCY_NUMBER": "AFTERCARE_EMERGENCY_NUMBER=999",
     "AFTERCARE_WEBHOOK_SECRET": "AFTERCARE_WEBHOOK_SECRET=a-long-random-string_123",
     "AFTERCARE_WEBHOOK_LISTEN": "AFTERCARE_WEBHOOK_LISTEN=0.0.0.0",
     "AFTERCARE_WEBHOOK_PORT": "AFTERCARE_WEBHOOK_PORT=8443",
@@ -154,6 +159,17 @@ class Settings(BaseSettings):
     def _expand_home(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
 
+    @field_validator("clinic_name", "emergency_number")
+    @classmethod
+    def _shown_to_patients(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("is empty; patients read it in every urgent reply")
+        if _PLACEHOLDER.match(value):
+            raise ValueError(f"{value!r} looks like a placeholder; patients read it in every "
+                             "urgent reply")
+        return value
+
     @field_validator("telegram_bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -230,7 +246,8 @@ class Settings(BaseSettings):
     @classmethod
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _SECRET.match(value.get_secret_value()):
-            raise ValueError("must be 1-256 characters: letters, digits, _ and -")
+            raise ValueError("must be 16-256 characters: letters, digits, _ and - (a long "
+                             "random string, e.g. from `openssl rand -hex 24`)")
         return value
 
     @field_validator("bot_username", mode="before")

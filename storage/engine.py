@@ -68,7 +68,9 @@ def make_engine(
     """
     args: dict[str, Any] = dict(connect_args or {})
     parsed = _split_search_path(make_url(url), args)
-    engine = create_async_engine(parsed, connect_args=args, pool_pre_ping=not is_sqlite(parsed))
+    # hide_parameters: a failed statement's error and log line never carry a patient's words
+    engine = create_async_engine(parsed, connect_args=args, pool_pre_ping=not is_sqlite(parsed),
+                                 hide_parameters=True)
     if is_sqlite(parsed):
         _enable_sqlite_pragmas(engine, sqlite_foreign_keys)
     return engine

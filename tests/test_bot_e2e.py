@@ -307,14 +307,14 @@ async def test_webhook_mode_requires_the_secret_token(
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
     settings = bot_settings(fake_telegram, tmp_path, AFTERCARE_WEBHOOK_URL=url,
-                            AFTERCARE_WEBHOOK_SECRET="s3cret-token_1",
+                            AFTERCARE_WEBHOOK_SECRET="s3cret-token_16ch",
                             AFTERCARE_WEBHOOK_LISTEN="127.0.0.1", AFTERCARE_WEBHOOK_PORT=port)
     db = await Database.connect(settings.database_url)
     app = build_application(settings, db, advisor, clock=MutableClock(START))
     try:
         async with running(app, settings):
             (hook,) = fake_telegram.calls("setWebhook")
-            assert hook.params["url"] == url and hook.params["secret_token"] == "s3cret-token_1"
+            assert hook.params["url"] == url and hook.params["secret_token"] == "s3cret-token_16ch"
             fake_telegram.user_message(30, "/start")  # delivered with the secret by the fake
             await fake_telegram.wait_for_messages(30, 1)
 

@@ -194,7 +194,7 @@ async def test_a_second_replica_does_not_register_the_webhook_again(
     common = {"TELEGRAM_BOT_TOKEN": "123456:TEST-token-for-bot",
               "AFTERCARE_BOT_API_URL": fake_telegram.base_url,
               "AFTERCARE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'w.db'}",
-              "AFTERCARE_WEBHOOK_URL": url, "AFTERCARE_WEBHOOK_SECRET": "s3cret-token_1",
+              "AFTERCARE_WEBHOOK_URL": url, "AFTERCARE_WEBHOOK_SECRET": "s3cret-token_16ch",
               "AFTERCARE_WEBHOOK_LISTEN": "127.0.0.1", "AFTERCARE_HTTP_PORT": 0}
     db = await Database.connect(str(common["AFTERCARE_DATABASE_URL"]))
     try:
@@ -204,7 +204,7 @@ async def test_a_second_replica_does_not_register_the_webhook_again(
             async with running(app, settings):
                 pass
         (hook,) = fake_telegram.calls("setWebhook")
-        assert hook.params["secret_token"] == "s3cret-token_1"
+        assert hook.params["secret_token"] == "s3cret-token_16ch"
 
         moved = url.replace("/telegram/hook", "/telegram/new")
         settings = load_settings(None, **{**common, "AFTERCARE_WEBHOOK_URL": moved},

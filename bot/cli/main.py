@@ -162,9 +162,14 @@ def _other_data_problems(careplan: Path | None) -> list[Any]:
 
 
 def _day(value: str) -> int:
-    day = int(value)
-    if day < 0:
-        raise argparse.ArgumentTypeError("day must be 0 or more")
+    """--day: the days since the treatment, a whole number (0 = the treatment day)."""
+    text = value.strip()
+    if not (text.isascii() and text.isdecimal()):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of days: give a whole number, 0 for the treatment day")
+    day = int(text)
+    if day > 3650:
+        raise argparse.ArgumentTypeError("give the days since the treatment, at most 3650")
     return day
 
 

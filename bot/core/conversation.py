@@ -178,6 +178,7 @@ class Conversation:
                       text: str, language_code: str | None = None) -> list[Reply]:
         """A patient's text: a zone or date if one was asked for, a report description or a
         thread with staff, otherwise triage + advice."""
+        text = without_nul(text)
         kit = self.kit
         ctx = await kit.context(user_id)
         state = await kit.state(user_id, ctx)
@@ -208,6 +209,7 @@ class Conversation:
         Answering every edit again would repeat advice the patient already has; but a
         warning sign added in an edit must not be missed, so edits are re-triaged.
         """
+        text = without_nul(text)
         return await self.advice.edited(user_id, text, language_code)
 
     async def callback(self, user_id: int, chat_id: int, first_name: str,
@@ -260,6 +262,7 @@ class Conversation:
     async def media(self, user_id: int, chat_id: int, first_name: str, kind: str,
                     caption: str | None = None) -> list[Reply]:
         """A sticker, voice note, photo, ...: a short reply; a caption is read as text."""
+        caption = without_nul(caption) if caption is not None else None
         return await self.other.media(user_id, chat_id, first_name, kind, caption)
 
     def group_message(self, chat_id: int) -> list[Reply]:
@@ -273,3 +276,9 @@ class Conversation:
     async def unblocked(self, user_id: int) -> None:
         """The user unblocked the bot (my_chat_member back to "member")."""
         await self.other.unblocked(user_id)
+
+
+def without_nul(text: str) -> str:
+    """The text without NUL characters: PostgreSQL cannot store them in text columns, and a
+    patient's message must never be lost over an invisible character."""
+    return text.replace("\x00", "")
