@@ -346,3 +346,20 @@ async def test_pages_carry_security_headers(desk: Any) -> None:
     policy = response.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
     assert response.headers["x-frame-options"] == "DENY"
+
+
+async def test_patients_in_recovery_page_by_a_hundred(desk: Any) -> None:
+    repo = desk.desk.conversation.repo
+    for n in range(105):
+        await repo.ensure_patient(7000 + n, 7000 + n, now=NOW)
+        await repo.record_consent(7000 + n, f"Person {n:03d}", now=NOW)
+        await repo.add_session((NOW - dt.timedelta(days=n % 20)).date(), "staff",
+                               telegram_id=7000 + n)
+    async with client(desk) as http:
+        await sign_in(http, STAFF_USER, NOW)
+        first = (await http.get("/patients")).text
+        second = (await http.get("/patients?from=100")).text
+        bad = await http.get("/patients?from=abc")
+    assert first.count('href="/patients/') == 100 and "Next page" in first
+    assert second.count('href="/patients/') == 5 and "Previous page" in second
+    assert "Next page" not in second and bad.status_code == 200

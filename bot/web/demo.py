@@ -80,9 +80,12 @@ PATIENTS = [
                  (52, "resolve", "Allergic reaction, treated in A&E, followed up by phone")]),
     DemoPatient("Charlie Ward", 9, "ffff", [(200, ("how many sessions will I need for acne "
                                                   "scars"))]),
-    DemoPatient("Poppy Hughes", 10, "f-ff", [(230, "is it ok to use a jade roller")]),
-    DemoPatient("Alfie Turner", 11, "ffff", [(250, "do you do microneedling on the neck?")]),
-    DemoPatient("Ruby Shaw", 12, "fcf", [(270, "Can i get my eyebrows threaded")]),
+    DemoPatient("Poppy Hughes", 10, "f-ff", [(230, "is it ok to use a jade roller"),
+                                             (236, "gua sha on my face ok?")]),
+    DemoPatient("Alfie Turner", 11, "ffff", [(250, "do you do microneedling on the neck?"),
+                                             (255, "can i do gua sha on my face")]),
+    DemoPatient("Ruby Shaw", 12, "fcf", [(270, "Can i get my eyebrows threaded"),
+                                         (275, "is gua sha ok on my face")]),
     DemoPatient("George Price", 13, "ffff", [(300, "is the clinic open on bank holidays")]),
     DemoPatient("Daisy Walsh", 14, "ffff", [(330, "when should I book my next session")]),
     DemoPatient("Arthur Lane", 1, "p", [(27, ("it really hurts and there's pus on my cheek, "
