@@ -349,7 +349,7 @@ async def test_pages_carry_security_headers(desk: Any) -> None:
 
 
 async def test_patients_in_recovery_page_by_a_hundred(desk: Any) -> None:
-    repo = desk.desk.conversation.repo
+    repo = desk.conversation.repo
     for n in range(105):
         await repo.ensure_patient(7000 + n, 7000 + n, now=NOW)
         await repo.record_consent(7000 + n, f"Person {n:03d}", now=NOW)
