@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.ids import telegram_id
 from storage.models import (
     CheckIn,
     CheckinStatus,
@@ -213,8 +214,8 @@ class DeskViews:
             if term:
                 found = (select(Patient.id).where(or_(
                     Patient.name.ilike(f"%{_like(term)}%", escape="\\"),
-                    *([Patient.telegram_id == int(term)] if term.lstrip("-").isdigit()
-                      and len(term) < 19 else []))).order_by(Patient.id)
+                    *([Patient.telegram_id == telegram_id(term)] if telegram_id(term) is not None
+                      else []))).order_by(Patient.id)
                     .offset(offset).limit(limit))
                 ids = list(await s.scalars(found))
                 dates = dict((await s.execute(

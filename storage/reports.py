@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.clock import Clock, utcnow
+from storage.ids import telegram_id
 from storage.models import (
     CheckIn,
     Direction,
@@ -398,8 +399,9 @@ class ReportStore:
     async def find_patients(self, name: str, limit: int = 5) -> list[PatientOverview]:
         """Patients whose name contains `name` (or whose Telegram id it is)."""
         condition = func.lower(Patient.name).contains(name.lower().strip())
-        if name.strip().lstrip("-").isdigit():
-            condition = or_(condition, Patient.telegram_id == int(name.strip()))
+        typed_id = telegram_id(name)
+        if typed_id is not None:
+            condition = or_(condition, Patient.telegram_id == typed_id)
         async with self.sessions() as s:
             patients = list(await s.scalars(select(Patient).where(condition)
                                             .order_by(Patient.id).limit(limit)))

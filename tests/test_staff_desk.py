@@ -223,3 +223,36 @@ def test_export_and_gaps_commands(tmp_path: Path) -> None:
     assert '2 × "can I dye my hair"' in gaps.stdout
     bad = aftercare("export", "--from", "2026-03-11", "--to", "2026-03-10")
     assert bad.returncode == 2 and "--from" in bad.stderr
+
+
+async def _formula_database(url: str) -> None:
+    async with await Database.connect(url) as db:
+        repo = db.repository()
+        await repo.create_report(70, "question", '=HYPERLINK("http://evil.example","x")', now=NOW)
+        await repo.create_report(71, "question", "+cmd|' /C calc'!A0", now=NOW)
+        await repo.create_report(72, "question", "@SUM(1+1)", now=NOW)
+
+
+def test_export_neutralises_formulas_and_is_private(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'f.db'}"
+    asyncio.run(_formula_database(url))
+    env = {**os.environ, "AFTERCARE_DATABASE_URL": url, "AFTERCARE_TIMEZONE": "Europe/London"}
+    out = tmp_path / "reports.csv"
+    out.write_text("old", encoding="utf-8")
+    out.chmod(0o644)  # an existing, world-readable file is made private too
+    done = subprocess.run([sys.executable, "-m", "bot.cli.main", "export", "--from", "2026-03-10",
+                           "--to", "2026-03-10", "--out", str(out)], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    texts = [r["text"] for r in csv.DictReader(out.open(encoding="utf-8"))]
+    assert texts == ['\'=HYPERLINK("http://evil.example","x")', "'+cmd|' /C calc'!A0",
+                     "'@SUM(1+1)"]
+
+
+@pytest.mark.parametrize("number", ["²", "99999999999"])
+async def test_resolve_with_an_odd_number_is_refused_not_raised(desk: StaffDesk,
+                                                                number: str) -> None:
+    replies = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "resolve", [number, "done"])
+    assert replies, "a refusal is shown to the staff member"
+    assert not any("Traceback" in r.text for r in replies)

@@ -114,7 +114,7 @@ class Demo:
             return True
         if text in ("/quit", "/exit"):
             return False
-        if text.isdigit():
+        if text.isascii() and text.isdecimal() and len(text) <= 3:
             await self._press(int(text))
         elif text.startswith("/advance"):
             await self._advance(text.removeprefix("/advance"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
     text = asyncio.run(export_report(settings, args.date_from, args.date_to))
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8", newline="")
+        write_private(Path(args.out), text)
         rows = max(0, text.count("\n") - 1)
         print(f"wrote {rows} row(s) to {args.out}", file=sys.stderr)
     else:
@@ -93,3 +94,11 @@ def add_staff_commands(subparsers: Any) -> None:
                         help="last day YYYY-MM-DD (included)")
     export.add_argument("--out", default=None, help="CSV file to write (default: stdout)")
     export.set_defaults(handler=cmd_export)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write the export readable by its owner only (0600): it holds patients' words."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)

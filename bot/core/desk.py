@@ -37,9 +37,11 @@ from rapidfuzz import fuzz
 from bot.core.flows.base import FlowKit
 from bot.core.ports import CheckinEvents
 from bot.core.replies import Button, Buttons, Reply
+from bot.core.spreadsheet import safe_cell
 from knowledge.advisor import Advisor
 from storage import ReportInfo, ReportKind
 from storage.chat_state import ChatStateStore, StateKind
+from storage.ids import row_id
 from storage.models import ReportAction, Urgency
 from storage.staff import ActionInfo, StaffReport, StaffStore, Transition
 
@@ -119,9 +121,8 @@ def parse_callback(data: str) -> tuple[str, int] | None:
     parts = data.split(":")
     if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in ACTIONS:
         return None
-    if not parts[2].isdigit() or len(parts[2]) > 12:
-        return None
-    return parts[1], int(parts[2])
+    report_id = row_id(parts[2])
+    return None if report_id is None else (parts[1], report_id)
 
 
 def label(report: ReportInfo | StaffReport) -> str:
@@ -236,7 +237,7 @@ def export_csv(rows: Sequence[tuple[StaffReport, list[ActionInfo]]]) -> str:
             tail = (["", "", "", ""] if action is None else
                     [when(action.created_at), action.action, action.actor_telegram_id or "",
                      action.note or ""])
-            writer.writerow(base + tail)
+            writer.writerow([safe_cell(cell) for cell in base + tail])
     return out.getvalue()
 
 
@@ -893,8 +894,7 @@ async def gaps(store: StaffStore) -> list[GapGroup]:
 
 
 def _number(value: str) -> int | None:
-    value = value.lstrip("#")
-    return int(value) if value.isdigit() and len(value) <= 12 else None
+    return row_id(value)
 
 
 def _stamp(value: dt.datetime) -> str:

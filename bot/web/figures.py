@@ -21,13 +21,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.core.spreadsheet import safe_cell
 from bot.web.charts import bar_chart
 from bot.web.common import StaffUser, page, services, staff_page
 from storage.desk_views import WeekFigures
 
 WEEKS = 12
 CACHE_FOR = dt.timedelta(minutes=10)  # finished weeks are recomputed this often
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ("week", "sessions", "checkins_sent", "checkins_answered", "answer_rate_pct",
            "reports_emergency", "reports_urgent", "reports_other", "first_action_median_min",
            "first_action_p90_min", "questions", "unanswered", "unanswered_rate_pct")
@@ -89,12 +89,6 @@ def lines(weeks: Sequence[WeekFigures]) -> list[WeekLine]:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
-
-
-def safe_cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def to_csv(rows: Sequence[WeekLine], tz: dt.tzinfo = dt.UTC) -> str:

@@ -11,6 +11,7 @@ from bot.core.flows.sessions import SessionFlow
 from bot.core.replies import Reply
 from scheduler.days import local_today
 from storage import SessionSource
+from storage.ids import telegram_id as parse_telegram_id
 
 
 def invite_link(bot_username: str, code: str) -> str:
@@ -49,11 +50,12 @@ class StaffCommands:
     async def _add_session(self, args: list[str]) -> list[Reply]:
         kit = self.kit
         rest, chosen, problem = self._date(args)
-        if len(rest) != 1 or not rest[0].lstrip("-").isdigit():
+        typed = parse_telegram_id(rest[0]) if len(rest) == 1 else None
+        if typed is None:
             return kit.say("staff_usage_addsession")
         if problem and chosen:
             return kit.say(problem, date=chosen.isoformat())
-        telegram_id = int(rest[0])
+        telegram_id = typed
         patient = await kit.repo.get_patient(telegram_id)
         if patient is None:
             return kit.say("staff_no_patient", telegram_id=telegram_id)
