@@ -88,13 +88,9 @@ async def _bot_username(settings: Settings) -> str | None:
         return settings.bot_username
     if not settings.token:
         return None
-    import telegram
+    from bot.telegram.app import fetch_bot_username
 
-    from bot.telegram.app import quiet_http_logs
-
-    quiet_http_logs()
-    async with telegram.Bot(settings.token, base_url=settings.bot_api_url) as bot:
-        return bot.username
+    return await fetch_bot_username(settings.token, settings.bot_api_url)
 
 
 async def _invite(settings: Settings, name: str, session_date: dt.date | None) -> int:

@@ -131,12 +131,14 @@ class InstrumentedSender:
 @dataclass
 class Readiness:
     """What /readyz checks; `bot_authorised` is set once getMe succeeded. `on_leader_change`
-    (given to `bot.telegram.app.running`) shows polling leadership in the metrics."""
+    (given to `bot.telegram.app.running`) shows polling leadership in the metrics, and
+    `on_update` counts the updates handled (called by a Telegram handler)."""
 
     engine: AsyncEngine
     bot_authorised: bool = False
     head: str = field(default_factory=head_revision)
     on_leader_change: Callable[[bool], None] | None = None
+    on_update: Callable[[], None] | None = None
 
     async def problems(self) -> list[str]:
         """Failed checks (empty: ready)."""
@@ -237,24 +239,17 @@ class OpsServer:
 
 @contextlib.asynccontextmanager
 async def operations(app: Any, services: Services) -> AsyncIterator[Readiness]:
-    """Metrics hooks, the daily retention job and (unless port 0) the HTTP endpoints."""
-    from telegram import Update
-    from telegram.ext import TypeHandler
-
+    """Metrics hooks, the daily retention job and (unless port 0) the HTTP endpoints. The
+    Telegram side counts updates through the readiness' `on_update` (bot/telegram/app.py)."""
     settings, db, clock = services.settings, services.database, services.clock
     metrics = Metrics()
     metrics.instrument_advisor(services.advisor)
-
-    async def count_update(_update: object, _context: Any) -> None:
-        metrics.updates.inc()
-
-    app.add_handler(TypeHandler(Update, count_update), group=-100)
     service = services.checkins
     if service.dispatcher is not None:
         service.dispatcher.sender = InstrumentedSender(service.dispatcher.sender, metrics)
     schedule_retention(app, settings.retention_days, db.sessions, clock)
     readiness = Readiness(db.engine, on_leader_change=lambda leader: metrics.polling_leader.set(
-        int(leader)))
+        int(leader)), on_update=metrics.updates.inc)
     server = OpsServer(metrics, readiness, db.sessions, clock)
     if settings.http_port:
         await server.start(settings.http_listen, settings.http_port)

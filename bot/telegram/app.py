@@ -28,13 +28,14 @@ from contextlib import asynccontextmanager
 from datetime import time as dt_time
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
     BaseUpdateProcessor,
     ExtBot,
+    TypeHandler,
 )
 from telegram.request import HTTPXRequest
 
@@ -51,6 +52,25 @@ from storage.db import is_sqlite
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 8
+
+
+def count_updates(app: AnyApplication, on_update: Callable[[], None] | None) -> None:
+    """Call `on_update` for every update, before any other handler sees it (metrics)."""
+    if on_update is None:
+        return
+    counted = on_update
+
+    async def count(_update: object, _context: AppContext) -> None:
+        counted()
+
+    app.add_handler(TypeHandler(Update, count), group=-100)
+
+
+async def fetch_bot_username(token: str, bot_api_url: str) -> str:
+    """The bot's @username as Telegram knows it (getMe)."""
+    quiet_http_logs()
+    async with Bot(token, base_url=bot_api_url) as bot:
+        return bot.username
 
 
 def quiet_http_logs() -> None:
@@ -265,11 +285,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         db = await Database.connect(settings.database_url)
     try:
         app = build_application(settings, db, advisor)
-        async with operations(app, services_of(app)) as ready, \
-                running(app, settings, ready.on_leader_change):
-            ready.bot_authorised = True  # initialize() called getMe
-            log.info("bot @%s running", app.bot.username)
-            await stop.wait()
-            log.info("stopping")
+        async with operations(app, services_of(app)) as ready:
+            count_updates(app, ready.on_update)
+            async with running(app, settings, ready.on_leader_change):
+                ready.bot_authorised = True  # initialize() called getMe
+                log.info("bot @%s running", app.bot.username)
+                await stop.wait()
+                log.info("stopping")
     finally:
         await db.close()
