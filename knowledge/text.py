@@ -1,8 +1,12 @@
-"""Text normalisation shared by the matcher, the loader's collision check and small-talk detection.
+"""The one text normaliser of the project: triage, the matcher, the loader's collision check,
+small-talk detection and the staff desk all read patients' words through it.
 
-Patients type on phones: mixed case, emoji, missing apostrophes, British or American spelling,
-greetings and filler around the question. ``normalise`` folds all of that into a plain
-lowercase string of words; ``content_tokens`` keeps only the words that carry meaning.
+Patients type on phones: mixed case, emoji, missing apostrophes, letters held down ("sooo"),
+chat shorthand ("r u ok", "lips n throat"), British or American spelling, greetings and filler.
+``clean`` is the common first step (``punctuation=True`` keeps what splits clauses and writes
+temperatures, for triage); ``fold`` drops punctuation and joins known phrases, for comparing;
+``normalise`` and ``content_tokens`` are what the matcher compares. ``Speller`` corrects
+misspelt words toward a vocabulary (triage's) by edit distance with rapidfuzz.
 """
 
 from __future__ import annotations
@@ -10,10 +14,77 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
+from importlib import resources
 
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
-_NON_WORD = re.compile(r"[^a-z0-9\s]+")
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+# apostrophes are dropped ("can't" -> "cant"); the ordinal sign is a degree sign in "38º"
+_APOSTROPHES = str.maketrans({"'": "", "\u2019": "", "\u2018": "", "`": "", "\u00b4": "",
+                              "\u00ba": "\u00b0"})
+# letters of any script are kept (other languages are read elsewhere); emoji and symbols are not
+_NON_WORD = re.compile(r"(?:[^\w\s]|_)+")
+_NOT_KEPT = re.compile(r"(?:[^\w \n.,;:!?°/%()\-]|_)+")  # punctuation mode keeps these
+_DECIMAL_COMMA = re.compile(r"(\d),(\d)")
+_WORD_HYPHEN = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
+_REPEATS = re.compile(r"([a-z])\1{2,}")
 _SPACES = re.compile(r"\s+")
+_LINE_SPACES = re.compile(r"[ \t\r\f\v]+")
+_WORD = re.compile(r"[a-z]+")
+_REPEATS2 = re.compile(r"([a-z])\1")
+
+# Chat shorthand, expanded wherever patients' words are read (the one table of the project).
+SHORTHAND: dict[str, str] = {
+    "r": "are", "u": "you", "ur": "your", "n": "and", "nd": "and", "b": "be", "v": "very",
+    "y": "why", "c": "see", "im": "im", "cos": "because", "coz": "because", "cuz": "because",
+    "bc": "because", "bcos": "because", "thru": "through", "tho": "though", "yday": "yesterday",
+    "yest": "yesterday", "tmrw": "tomorrow", "tmr": "tomorrow", "tomoz": "tomorrow",
+    "2moro": "tomorrow", "tonite": "tonight", "2nite": "tonight", "b4": "before",
+    "rly": "really", "realy": "really", "srsly": "seriously", "pls": "please", "plz": "please",
+    "gonna": "going to", "wanna": "want to", "gotta": "got to", "kinda": "kind of",
+    "sorta": "sort of", "abit": "a bit", "alot": "a lot", "w": "with", "wo": "without",
+    "w/o": "without", "wiv": "with", "ppl": "people", "sm": "so much", "rn": "right now",
+    "atm": "at the moment", "idk": "i dont know", "dunno": "dont know", "hrs": "hours",
+    "hr": "hour", "mins": "minutes", "min": "minute", "wk": "week", "wks": "weeks",
+    "cant": "cant", "cnt": "cant", "dnt": "dont", "wont": "wont", "feelin": "feeling",
+    "gettin": "getting", "goin": "going", "swellin": "swelling", "bleedin": "bleeding",
+    "burnin": "burning", "hurtin": "hurting", "itchin": "itching", "breathin": "breathing",
+}
+_SHORTHAND_RE = re.compile(
+    r"(?<![a-z0-9/])(?:" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True))
+    + r")(?![a-z0-9/])")
+
+
+def expand_shorthand(text: str) -> str:
+    """Chat shorthand replaced by the words it stands for ("lips r swelling n" -> "... are ... and")."""
+    return _SHORTHAND_RE.sub(lambda m: SHORTHAND[m.group(0)], text)
+
+
+_POSSESSIVE = re.compile(
+    r"\b(?!(?:it|that|there|here|what|he|she|who|let|where|how|when|everything|nothing)['\u2019]s)"
+    r"([^\W\d_]+)['\u2019]s\b", re.IGNORECASE)
+
+
+def clean(text: str, *, punctuation: bool = False) -> str:
+    """Lowercase, unicode folded, apostrophes and emoji dropped, held-down letters cut to two,
+    shorthand expanded, spaces squashed. ``punctuation=True`` keeps clause punctuation, line
+    breaks, decimal points ("38,5" -> "38.5") and the degree sign, and splits a noun's "'s"
+    ("throat's tight" -> "throat s tight"), for triage."""
+    if punctuation:
+        text = _POSSESSIVE.sub(r"\1 s", text)
+    t = unicodedata.normalize("NFKC", text.translate(_APOSTROPHES)).lower().translate(_APOSTROPHES)
+    if punctuation:
+        t = _NOT_KEPT.sub(" ", t.replace("\r", "\n"))
+        t = _DECIMAL_COMMA.sub(r"\1.\2", t)
+        t = _WORD_HYPHEN.sub(" ", t)
+    else:
+        t = _NON_WORD.sub(" ", t)
+    t = _REPEATS.sub(r"\1\1", t)
+    t = expand_shorthand(t)
+    if punctuation:
+        return _LINE_SPACES.sub(" ", t).strip()
+    return _SPACES.sub(" ", t).strip()
 
 # Spelling variants and brand names folded to one canonical word.
 SYNONYMS: dict[str, str] = {
@@ -102,25 +173,6 @@ SYNONYMS: dict[str, str] = {
     "skinpen": "microneedling",
     "ok": "okay",
     "k": "okay",
-    "pls": "please",
-    "plz": "please",
-    "u": "you",
-    "ur": "your",
-    "r": "are",
-    "tmrw": "tomorrow",
-    "tmr": "tomorrow",
-    "tomoz": "tomorrow",
-    "2moro": "tomorrow",
-    "tonite": "tonight",
-    "2nite": "tonight",
-    "b4": "before",
-    "wk": "week",
-    "wks": "weeks",
-    "hrs": "hours",
-    "hr": "hour",
-    "mins": "minutes",
-    "bc": "because",
-    "cuz": "because",
 }
 
 # Multi-word phrases folded before tokenising (order matters: longest first).
@@ -190,9 +242,7 @@ STOPWORDS: frozenset[str] = frozenset(
 @functools.lru_cache(maxsize=4096)  # one message is folded by several checks in a row
 def fold(text: str) -> str:
     """Lowercase, fold unicode and apostrophes, drop emoji and punctuation, squash spaces."""
-    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
-    text = _NON_WORD.sub(" ", text.replace("'", ""))
-    text = _SPACES.sub(" ", text).strip()
+    text = clean(text)
     for phrase, canonical in PHRASES:
         if phrase in text:
             text = re.sub(rf"\b{re.escape(phrase)}\b", canonical, text)
@@ -238,3 +288,84 @@ def looks_like_gibberish(text: str) -> bool:
     if not words:
         return True
     return all(_CONSONANT_RUN.search(w) or not _VOWEL.search(w) for w in words if not w.isdigit())
+
+
+# ----------------------------------------------------------------------------- spelling
+
+
+@functools.lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Known English words (GCIDE list from the ``english-words`` package, MIT): never corrected."""
+    data = resources.files("english_words").joinpath("data", "gcide_alpha_lower.pickle")
+    import pickle  # the package ships its lists pickled; this file is read from the wheel only
+
+    return frozenset(pickle.loads(data.read_bytes()))
+
+
+_SUFFIXES = ("s", "es", "ed", "d", "ing", "er", "ers", "est", "ly", "y", "ies", "ied", "ier",
+             "iest", "ness", "n")
+
+
+def _skeleton(word: str) -> str:
+    """Consonants only: "tght" and "tight" share "tght" (a dropped-vowel spelling)."""
+    return re.sub(r"[aeiouy]", "", word)
+
+
+class Speller:
+    """Corrects unknown words toward a vocabulary: swapped, dropped or doubled letters by
+    (optimal string alignment) edit distance with rapidfuzz, dropped vowels by the consonant
+    skeleton. Words of the English word list (and their inflections) are never changed."""
+
+    def __init__(self, vocabulary: Iterable[str], known: Iterable[str] = ()) -> None:
+        self.vocabulary = tuple(dict.fromkeys(w.lower() for w in vocabulary))
+        self._vocab_set = frozenset(self.vocabulary)
+        self._known = english_words() | self._vocab_set | frozenset(known)
+        skeletons: dict[str, str] = {}
+        for word in self.vocabulary:
+            skeletons.setdefault(_skeleton(word), word)
+        self._skeletons = skeletons
+        self._cache: dict[str, str] = {}
+
+    def is_known(self, word: str) -> bool:
+        if word in self._known or len(word) < 4:
+            return True
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                base = word[: -len(suffix)]
+                if suffix in ("ing", "ed", "d", "er") and base.endswith(("ed", "ing")):
+                    # "bleding" is not "bled" + "ing"
+                    continue
+                if base in self._known or base + "e" in self._known:
+                    return True
+                if suffix.startswith("i") and base + "y" in self._known:
+                    return True
+                if len(base) > 3 and base[-1] == base[-2] and base[:-1] in self._known:
+                    return True
+        return False
+
+    def word(self, word: str) -> str:
+        """The correction of one lowercase word (itself when known or nothing is close)."""
+        cached = self._cache.get(word)
+        if cached is not None:
+            return cached
+        result = word
+        single = _REPEATS2.sub(r"\1", word)
+        if single != word and single in self._vocab_set and word not in self._vocab_set:
+            result = single  # a doubled letter ("puss", "lipps"), even when it spells a word
+        elif not self.is_known(word):
+            limit = 1 if len(word) < 6 else 2
+            best = process.extractOne(word, self.vocabulary, scorer=OSA.distance,
+                                      score_cutoff=limit)
+            if best is not None:
+                result = best[0]
+            else:
+                skeleton = _skeleton(word)
+                if len(skeleton) >= 3 and skeleton == word.replace("y", ""):  # no vowels typed
+                    result = self._skeletons.get(skeleton, word)
+        if len(self._cache) < 50_000:
+            self._cache[word] = result
+        return result
+
+    def correct(self, text: str) -> str:
+        """``text`` with every unknown word corrected toward the vocabulary."""
+        return _WORD.sub(lambda m: self.word(m.group(0)), text)

@@ -26,7 +26,10 @@ from typing import NamedTuple, NoReturn
 
 import yaml
 
+from knowledge.text import Speller, clean
+
 __all__ = [
+    "CHECK",
     "EMERGENCY",
     "REVIEW",
     "URGENT",
@@ -42,7 +45,8 @@ log = logging.getLogger(__name__)
 EMERGENCY = "emergency"
 URGENT = "urgent"
 REVIEW = "review"  # the guidance's "routine review": no alert
-_TIER_RANK = {EMERGENCY: 0, URGENT: 1, REVIEW: 2}
+CHECK = "check"  # neither clearly normal nor clearly a red flag: ask a one-tap rule-out question
+_TIER_RANK = {EMERGENCY: 0, URGENT: 1, REVIEW: 2, CHECK: 3}
 FEVER_READING = "@fever_reading"
 _PACKAGED_FILE = "triage.yaml"
 
@@ -77,6 +81,9 @@ class TriageDecision:
     routine_review: bool = False
     day: int | None = None
     others: tuple[str, ...] = ()  # ids of other signs that also fired, most serious first
+    follow_up: str | None = None  # id of the one-tap rule-out question to ask (followups.yaml)
+    close_to: str = ""  # the second detector's reason: 'close to: "lips swelling" 0.83'
+    detector: str = "rules"  # which detector raised the tier: "rules" or a second detector
 
     @property
     def escalate(self) -> bool:
@@ -88,8 +95,13 @@ class TriageDecision:
         """One line for staff: tier, sign, rule (with the day) and the patient's words."""
         if self.sign is None:
             return f"no red flag ({_day_label(self.day)})"
-        tier = self.urgency.upper() if self.urgency else "ROUTINE REVIEW"
+        if self.urgency:
+            tier = self.urgency.upper()
+        else:
+            tier = "ROUTINE REVIEW" if self.routine_review else "CHECK"
         text = f"{tier} {self.sign}: {self.rule}"
+        if self.close_to:
+            text += f"; {self.close_to}"
         if self.evidence:
             text += f'; patient said: "{self.evidence}"'
         if self.others:
@@ -132,6 +144,7 @@ class Sign:
     with_groups: tuple[_Matcher, ...]
     unless: re.Pattern[str] | None
     source: str  # "file:line" of the sign, for logs
+    ask: str | None = None  # the rule-out question for a "check" sign
 
     def applies_on(self, day: int | None) -> bool:
         """Whether this sign can fire on ``day`` (None = day unknown)."""
@@ -153,8 +166,13 @@ class _Fever:
 
 @dataclass(frozen=True)
 class _Language:
-    spellings: dict[str, str]
-    spelling_re: re.Pattern[str] | None
+    speller: Speller
+    joke_re: re.Pattern[str]
+    hyperbole_re: re.Pattern[str]
+    story_present_re: re.Pattern[str]
+    story_other_re: re.Pattern[str]
+    story_past_re: re.Pattern[str]
+    first_person_re: re.Pattern[str]
     hedge_re: re.Pattern[str]
     negation_re: re.Pattern[str]
     clause_re: re.Pattern[str]
@@ -164,31 +182,22 @@ class _Language:
     cancelled_after_re: re.Pattern[str]
 
 
-_APOSTROPHES = str.maketrans({"'": "", "\u2019": "", "\u2018": "", "`": "", "\u00b4": ""})
-_NOT_KEPT = re.compile(r"[^a-z0-9 \n.,;:!?°º/%()\-]+")
-_DECIMAL_COMMA = re.compile(r"(\d),(\d)")
-_WORD_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
-_REPEATS = re.compile(r"([a-z])\1{2,}")
-_SPACES = re.compile(r"[ \t\r\f\v]+")
 _WORDS = re.compile(r"[a-z]+")
 _READING = re.compile(
-    r"(?<![\w.])(\d{2,3}(?:\.\d)?)(\s*(?:°|º|degrees?|deg)?\s*)"
+    r"(?<![\w.])(\d{2,3}(?:\.\d)?)(\s*(?:°|degrees?|deg)?\s*)"
     r"(c|f|celsius|fahrenheit|centigrade)?(?![a-z0-9])"
 )
 
 
 def _normalise(text: str, lang: _Language) -> str:
-    """Lowercase, drop apostrophes and emoji, fix spellings, turn hedges into clause breaks."""
-    t = text.lower().translate(_APOSTROPHES)
-    t = _NOT_KEPT.sub(" ", t.replace("\r", "\n"))
-    t = _DECIMAL_COMMA.sub(r"\1.\2", t)
-    t = _WORD_HYPHEN.sub(" ", t)
-    t = _REPEATS.sub(r"\1\1", t)
-    t = _SPACES.sub(" ", t)
-    if lang.spelling_re is not None and not lang.spellings.keys().isdisjoint(_WORDS.findall(t)):
-        t = lang.spelling_re.sub(lambda m: lang.spellings[m.group(0)], t)
+    """The project's normaliser (knowledge/text.py), spelling corrected toward the triage
+    vocabulary, hedges turned into clause breaks."""
+    t = lang.speller.correct(clean(text, punctuation=True))
     t = lang.hedge_re.sub(" , ", t)
     return _SPACES.sub(" ", t).strip()
+
+
+_SPACES = re.compile(r"[ \t\r\f\v]+")
 
 
 class _Hit(NamedTuple):
@@ -207,6 +216,8 @@ class _Message:
         self.fever_rules = fever
         self.text = _normalise(raw, lang)
         self.clause_starts, self.clause_ends = self._clauses()
+        self.sentence_starts = [0, *(m.end() for m in lang.sentence_re.finditer(self.text))]
+        self.set_aside: dict[str, str] = {}  # why a hit did not count: "joke", "story"
         self.negations = [m.start() for m in lang.negation_re.finditer(self.text)]
         self.hypotheticals = self._hypotheticals()
         self._fever_hits: list[_Hit] | None = None
@@ -233,6 +244,26 @@ class _Message:
     def clause(self, pos: int) -> tuple[int, int]:
         i = bisect_right(self.clause_starts, pos) - 1
         return self.clause_starts[i], self.clause_ends[i]
+
+    def sentence(self, pos: int) -> tuple[int, int]:
+        i = bisect_right(self.sentence_starts, pos) - 1
+        end = self.sentence_starts[i + 1] if i + 1 < len(self.sentence_starts) else len(self.text)
+        return self.sentence_starts[i], end
+
+    def not_literal(self, pos: int) -> str | None:
+        """"joke" when the sentence laughs ("haha", "lol"), "story" when it tells of someone
+        else's past reaction ("my friend had hives after hers last year"), else None."""
+        lang, text = self.lang, self.text
+        start, end = self.sentence(pos)
+        if lang.joke_re.search(text, start, end) and lang.hyperbole_re.match(text, pos):
+            return "joke"
+        if (lang.story_other_re.search(text, start, end)
+                and lang.story_past_re.search(text, start, end)
+                and not lang.story_present_re.search(text, start, end)):
+            clause_start, clause_end = self.clause(pos)
+            if not lang.first_person_re.search(text, clause_start, clause_end):
+                return "story"
+        return None
 
     def hypothetical(self, pos: int) -> bool:
         return any(start <= pos < end for start, end in self.hypotheticals)
@@ -332,14 +363,18 @@ class Triage:
         fired.sort(key=lambda item: _TIER_RANK[item[0].tier])  # stable: file order within a tier
         sign, hits = fired[0]
         evidence = " + ".join(dict.fromkeys(message.evidence(hit) for hit in hits))
+        follow_up = None
+        if sign.tier in (REVIEW, CHECK):
+            follow_up = next((s.ask for s, _ in fired if s.tier == CHECK and s.ask), None)
         return TriageDecision(
-            urgency=None if sign.tier == REVIEW else sign.tier,
+            urgency=sign.tier if sign.tier in (EMERGENCY, URGENT) else None,
             sign=sign.id,
             rule=f"{sign.rule} ({_day_label(day)})",
             evidence=evidence,
             routine_review=sign.tier == REVIEW,
             day=day,
             others=tuple(dict.fromkeys(other.id for other, _ in fired[1:])),
+            follow_up=follow_up,
         )
 
     def _fire(self, sign: Sign, message: _Message) -> list[_Hit] | None:
@@ -371,8 +406,14 @@ class Triage:
     ) -> bool:
         if message.hypothetical(hit.start):
             return False
+        if hit.start >= hit.end:
+            return False
         clause_start, clause_end = message.clause(hit.start)
         if message.negated(hit, clause_start):
+            return False
+        why = message.not_literal(hit.start)
+        if why is not None:
+            message.set_aside[why] = message.evidence(hit)
             return False
         text = message.text
         after = self._lang.cancelled_after_re
@@ -427,7 +468,9 @@ _ESCAPES = re.compile(r"\\[a-zA-Z]")  # "\bnot\s" -> " not " so negation words a
 _STR_TAG = "tag:yaml.org,2002:str"
 _TOP_KEYS = {"version", "fever", "language", "vocab", "signs"}
 _LANGUAGE_KEYS = {
-    "spellings",
+    "vocabulary",
+    "jokes",
+    "story",
     "hedges",
     "negations",
     "clause_breaks",
@@ -438,7 +481,8 @@ _LANGUAGE_KEYS = {
 }
 _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
 _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
-_SIGN_OPTIONAL = {"days", "unknown_day", "with", "unless", "note"}
+_SIGN_OPTIONAL = {"days", "unknown_day", "with", "unless", "note", "ask"}
+_STORY_KEYS = {"present", "others", "past", "first_person"}
 
 
 class _RulesParser:
@@ -490,12 +534,19 @@ class _RulesParser:
 
     def parse_language(self, node: yaml.Node) -> _Language:
         section = self.mapping(node, "language", _LANGUAGE_KEYS, set())
-        spellings = self.parse_spellings(section["spellings"])
+        vocabulary = self.parse_vocabulary(section["vocabulary"])
         negation_re = self.regex_list(section["negations"], "negations")
         self.negation_re = negation_re
+        story = self.mapping(section["story"], "story", _STORY_KEYS, set())
+        jokes = self.mapping(section["jokes"], "jokes", {"markers", "hyperbole"}, set())
         return _Language(
-            spellings=spellings,
-            spelling_re=_word_alternation(spellings),
+            speller=Speller(vocabulary),
+            joke_re=self.regex_list(jokes["markers"], "jokes.markers"),
+            hyperbole_re=self.regex_list(jokes["hyperbole"], "jokes.hyperbole"),
+            story_present_re=self.regex_list(story["present"], "story.present"),
+            story_other_re=self.regex_list(story["others"], "story.others"),
+            story_past_re=self.regex_list(story["past"], "story.past"),
+            first_person_re=self.regex_list(story["first_person"], "story.first_person"),
             hedge_re=self.regex_list(section["hedges"], "hedges"),
             negation_re=negation_re,
             clause_re=self.regex_list(section["clause_breaks"], "clause_breaks"),
@@ -509,14 +560,16 @@ class _RulesParser:
             ),
         )
 
-    def parse_spellings(self, node: yaml.Node) -> dict[str, str]:
-        spellings: dict[str, str] = {}
-        for key_node, value_node in self.pairs(node, "spellings"):
-            word = key_node.value.strip().lower()
-            if not word:
-                self.fail(key_node, "empty word in spellings")
-            spellings[word] = self.string(value_node, f"spelling of {word!r}")
-        return spellings
+    def parse_vocabulary(self, node: yaml.Node) -> list[str]:
+        words: list[str] = []
+        for item in self.sequence(node, "vocabulary"):
+            word = self.string(item, "a vocabulary word").strip().lower()
+            if not re.fullmatch(r"[a-z]+", word):
+                self.fail(item, f"vocabulary word {word!r} must be lowercase letters only")
+            words.append(word)
+        if not words:
+            self.fail(node, "vocabulary must list at least one word")
+        return words
 
     def parse_fever(self, node: yaml.Node) -> _Fever:
         section = self.mapping(node, "fever", _FEVER_KEYS, set())
@@ -550,7 +603,8 @@ class _RulesParser:
         tier = self.string(fields["tier"], "tier")
         if tier not in _TIER_RANK:
             self.fail(
-                fields["tier"], f"unknown tier {tier!r} (expected emergency, urgent or review)"
+                fields["tier"],
+                f"unknown tier {tier!r} (expected emergency, urgent, review or check)",
             )
         day_from, day_to = self.parse_days(fields.get("days"))
         unknown_day = True
@@ -565,6 +619,9 @@ class _RulesParser:
         unless = None
         if "unless" in fields:
             unless = self.regex_list(fields["unless"], f"{sign_id}: unless")
+        ask = self.string(fields["ask"], "ask") if "ask" in fields else None
+        if tier == CHECK and ask is None:
+            self.fail(node, f"sign {sign_id!r} of tier check needs 'ask' (a follow-up id)")
         return Sign(
             id=sign_id,
             tier=tier,
@@ -576,6 +633,7 @@ class _RulesParser:
             with_groups=with_groups,
             unless=unless,
             source=f"{self.path}:{node.start_mark.line + 1}",
+            ask=ask,
         )
 
     def parse_days(self, node: yaml.Node | None) -> tuple[int | None, int | None]:
@@ -704,10 +762,3 @@ class _RulesParser:
         if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
             self.fail(node, f"{what} must be true or false")
         return node.value.lower() in ("true", "yes", "on")
-
-
-def _word_alternation(words: dict[str, str]) -> re.Pattern[str] | None:
-    if not words:
-        return None
-    ordered = sorted(words, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in ordered) + r")\b")

@@ -418,7 +418,9 @@ VALID_HEAD = """\
 version: 1
 fever: {celsius: 38.0, fahrenheit: 100.4, context: 'temp', not_after: 'x', not_before: 'y'}
 language:
-  spellings: {puss: pus}
+  vocabulary: [pus]
+  jokes: {markers: ['haha'], hyperbole: ['dying']}
+  story: {present: ['now'], others: ['friend'], past: ['ago'], first_person: ['\\bi\\b']}
   hedges: ['probably nothing']
   negations: ['\\bno\\b']
   clause_breaks: [',']

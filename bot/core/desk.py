@@ -39,6 +39,7 @@ from bot.core.ports import CheckinEvents
 from bot.core.replies import Button, Buttons, Reply
 from bot.core.spreadsheet import safe_cell
 from knowledge.advisor import Advisor
+from knowledge.text import clean
 from storage import ReportInfo, ReportKind
 from storage.chat_state import ChatStateStore, StateKind
 from storage.ids import row_id
@@ -58,7 +59,6 @@ CARD_LOOKUP_TRIES = 10  # a reply to a message the bot has only just posted ...
 CARD_LOOKUP_WAIT = 0.1  # ... is looked up again this often (seconds)
 GAP_SIMILARITY = 80
 DESK_COMMANDS = ("queue", "report", "patient", "gaps", "resolve", "reopen", "cancel")
-_WORD = re.compile(r"[^\w\s]", re.UNICODE)
 _TAGS = re.compile(r"<[^>]+>")
 WEB_ACTIONS = ("take", "reply", "resolve", "reopen", "pause")
 
@@ -153,8 +153,9 @@ STOP_WORDS = frozenset({"a", "about", "after", "again", "am", "an", "and", "any"
 
 
 def normalise(text: str) -> str:
-    """Lower case, punctuation removed, whitespace collapsed."""
-    return " ".join(_WORD.sub(" ", text.lower()).split())
+    """The project's normaliser (knowledge/text.py): lower case, punctuation and emoji removed,
+    shorthand expanded, whitespace collapsed."""
+    return clean(text)
 
 
 def content_words(text: str) -> str:
