@@ -57,7 +57,7 @@ _SHORTHAND_RE = re.compile(
 
 
 def expand_shorthand(text: str) -> str:
-    """Chat shorthand replaced by the words it stands for ("lips r swelling n" -> "... are ... and")."""
+    """Chat shorthand replaced by the words it stands for ("lips r sore" -> "lips are sore")."""
     return _SHORTHAND_RE.sub(lambda m: SHORTHAND[m.group(0)], text)
 
 

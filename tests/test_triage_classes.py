@@ -37,7 +37,7 @@ SHORTHAND_AND_TYPOS = [
     ("theres puss coming out", 3, "urgent"),
 ]
 
-NOT_SYMPTOMS = [
+NOT_SYMPTOMS: list[tuple[str, int | None]] = [
     ("lol nearly fainted when i saw the price", None),
     ("choking on my coffee laughing at the before photos haha", 1),
     ("the wait for my results is killing me", 10),
@@ -51,7 +51,7 @@ OTHER_VOICE_NOW = [
     ("our daughter had it done 4 days ago and now there's pus", 4, "urgent"),
 ]
 
-OTHER_VOICE_STORY = [
+OTHER_VOICE_STORY: list[tuple[str, int | None]] = [
     ("my friend said her lips swelled, should i worry?", None),
     ("my aunt got hives from numbing cream years ago, is that common?", None),
     ("a colleague told me she fainted at her appointment once", None),
