@@ -9,25 +9,31 @@ alerted. It knows nothing about Telegram or databases, so the bot, the terminal 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from knowledge.detectors import DEFAULT_DETECTOR, Detector, load_detector
 from knowledge.guards import ScopeGuard, load_scope, smalltalk_kind
 from knowledge.language import Detection
 from knowledge.loader import load_kb
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.multilingual import Multilingual, Reading
 from knowledge.schema import Entry, KnowledgeBase
-from knowledge.text import FILLER, STOPWORDS, SYNONYMS, looks_like_gibberish
+from knowledge.signdata import FollowUpQuestion, SignData, load_sign_data
+from knowledge.text import FILLER, SHORTHAND, STOPWORDS, SYNONYMS, looks_like_gibberish
 from knowledge.timewords import Ahead, days_ahead
-from knowledge.triage import Triage, TriageDecision, load_triage
+from knowledge.triage import EMERGENCY, URGENT, Triage, TriageDecision, load_triage
 from knowledge.yamlfile import read_yaml
 
 PACKAGED_MESSAGES = Path(__file__).parent / "messages.yaml"
 Kind = Literal["answered", "suggested", "abstained", "escalated", "smalltalk", "foreign"]
 _TIER_RANK = {"emergency": 0, "urgent": 1}
+UNSURE_LANGUAGE = 0.9  # below this detection confidence, and
+ENGLISH_SHARE = 0.6  # with this share of English words (typos counted), an English red flag stands
+# the KB entry whose answer for the day goes with a rule-out question
+DAY_GUIDANCE = "normal_course"
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,21 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """A one-tap rule-out question sent with the answer: Yes escalates at ``tier`` at once."""
+
+    id: str
+    question: str
+    tier: str
+    yes: str
+    no: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "question": self.question, "tier_if_yes": self.tier,
+                "buttons": [self.yes, self.no]}
+
+
+@dataclass(frozen=True)
 class Advice:
     """The reply to one patient message, and why."""
 
@@ -64,6 +85,7 @@ class Advice:
     extra: dict[str, Any] = field(default_factory=dict)
     language: str = "en"  # ISO 639-1 code of the language the reply is written in
     detected: Detection | None = None  # the detected language, when not English
+    follow_up: FollowUp | None = None  # a one-tap rule-out question sent with the answer
 
     @property
     def escalate(self) -> bool:
@@ -84,6 +106,7 @@ class Advice:
             "urgency": self.urgency,
             "suggestions": [s.title for s in self.suggestions],
             "language": self.detected.code if self.detected else "en",
+            "follow_up": self.follow_up.to_json() if self.follow_up else None,
         }
 
 
@@ -92,7 +115,7 @@ class Advisor:
 
     def __init__(self, kb: KnowledgeBase, triage: Triage, scope: ScopeGuard,
                  messages: dict[str, Any], clinic: Clinic | None = None,
-                 languages: Multilingual | None = None) -> None:
+                 languages: Multilingual | None = None, signs: SignData | None = None) -> None:
         self.kb = kb
         self.matcher = Matcher(kb)
         self.triage = triage
@@ -100,15 +123,25 @@ class Advisor:
         self.messages = messages
         self.clinic = clinic or Clinic()
         self.languages = languages
+        self.signs = signs or load_sign_data()
 
     @classmethod
-    def load(cls, kb_path: Path | None = None, clinic: Clinic | None = None) -> Advisor:
-        """Build from the data files: the knowledge base at `kb_path` (default: packaged)."""
+    def load(cls, kb_path: Path | None = None, clinic: Clinic | None = None,
+             second_detector: str | None = DEFAULT_DETECTOR,
+             detectors: Sequence[Detector] = ()) -> Advisor:
+        """Build from the data files: the knowledge base at `kb_path` (default: packaged).
+        ``second_detector`` names the detector that backs up the rules
+        (knowledge/detectors.py; None: rules alone); ``detectors`` are more, any of which can
+        raise the alarm."""
         kb, triage = load_kb(kb_path), load_triage()
         messages = read_yaml(PACKAGED_MESSAGES)
         languages = Multilingual.load(triage.signs, english_vocabulary(kb, triage),
                                       messages.get("languages", {}).get("names", {}))
-        return cls(kb, triage, load_scope(), messages, clinic, languages)
+        detector = load_detector(second_detector)
+        chosen = (*([detector] if detector is not None else []), *detectors)
+        if chosen:
+            triage = triage.with_detectors(tuple(chosen))
+        return cls(kb, triage, load_scope(), messages, clinic, languages, load_sign_data())
 
     def text(self, key: str, **values: Any) -> str:
         """A message from messages.yaml (dotted key), with the clinic's details filled in."""
@@ -132,9 +165,48 @@ class Advisor:
         decision = self.triage.assess(text, day)
         reading = self.languages.read(text, day, language_hint) if self.languages else None
         if reading is not None:
-            return self._other_language(reading, decision, day)
+            return self._other_language(reading, decision, day, text)
         if decision.urgency is not None:
             return self._escalate(decision, day)
+        advice = self._answer_for(text, decision, day, weekday)
+        question = self.signs.questions.get(decision.follow_up or "")
+        if question is None:
+            return advice
+        if advice.kind in ("abstained", "suggested") and self.kb.by_id(DAY_GUIDANCE):
+            entry = self.kb.by_id(DAY_GUIDANCE)
+            assert entry is not None
+            advice = self._answer(entry, advice.confidence, day)
+        return replace(advice, follow_up=self._follow_up(question), triage=decision)
+
+    def _follow_up(self, question: FollowUpQuestion) -> FollowUp:
+        return FollowUp(question.id, question.text.format(clinic=self.clinic.name),
+                        question.tier, self.signs.yes_label, self.signs.no_label)
+
+    def follow_up(self, question_id: str) -> FollowUp | None:
+        """The rule-out question with this id (None for an unknown or forged id)."""
+        question = self.signs.questions.get(question_id)
+        return None if question is None else self._follow_up(question)
+
+    def answer_follow_up(self, question_id: str, yes: bool, day: int | None) -> Advice | None:
+        """The reply to a tap on a rule-out question: Yes escalates at the question's tier at
+        once (an ``escalated`` Advice, like a red flag); No is an acknowledgement to record.
+        None for an unknown question id."""
+        question = self.signs.questions.get(question_id)
+        if question is None:
+            return None
+        asked = question.text.format(clinic=self.clinic.name)
+        if not yes:
+            return Advice(question.no_reply.format(clinic=self.clinic.name), "answered",
+                          topic=f"follow_up.{question.id}.no", confidence=1.0, day=day)
+        when = "day unknown" if day is None else f"day {day}"
+        decision = TriageDecision(
+            urgency=question.tier, sign=f"follow_up_{question.id}",
+            rule=f"answered Yes to the rule-out question ({when})", evidence=asked, day=day)
+        return Advice(self.text(question.tier), "escalated", topic=f"red_flag.{decision.sign}",
+                      confidence=1.0, urgency=question.tier, triage=decision, day=day)
+
+    def _answer_for(self, text: str, decision: TriageDecision, day: int | None,
+                    weekday: int | None) -> Advice:
         kind = smalltalk_kind(text)
         if kind is not None:
             return Advice(self.text(f"smalltalk.{kind}"), "smalltalk", topic="smalltalk",
@@ -203,8 +275,12 @@ class Advisor:
                       offer_handoff=True, day=day)
 
     def _escalate(self, decision: TriageDecision, day: int | None) -> Advice:
-        assert decision.urgency is not None
-        return Advice(self.text(decision.urgency), "escalated", topic=f"red_flag.{decision.sign}",
+        assert decision.urgency in (EMERGENCY, URGENT)
+        answer = self.text(decision.urgency)
+        what_now = self.signs.advice.get(decision.sign or "")
+        if what_now:
+            answer = f"{answer}\n\n{what_now.format(clinic=self.clinic.name)}"
+        return Advice(answer, "escalated", topic=f"red_flag.{decision.sign}",
                       confidence=1.0, urgency=decision.urgency, triage=decision, day=day)
 
     def language_text(self, language: str, key: str) -> str:
@@ -223,7 +299,7 @@ class Advisor:
         return self.languages.name(code) if self.languages else code
 
     def _other_language(self, reading: Reading, english: TriageDecision,
-                        day: int | None) -> Advice:
+                        day: int | None, text: str) -> Advice:
         """A message not in English: the most serious sign either reader found, answered in
         the patient's language; else small talk, else "I can only read English"."""
         decision = reading.decision
@@ -232,6 +308,13 @@ class Advisor:
         if not reading.detection.supported and english.urgency is not None and (
                 decision.urgency is None
                 or _TIER_RANK[english.urgency] < _TIER_RANK[decision.urgency]):
+            decision = english
+        # A short English message full of typos can look foreign to the language model
+        # ("thraot closin up"): when the model is unsure, the other reader found nothing and
+        # the words read as English to the triage speller, the English red flag stands.
+        elif (english.urgency is not None and decision.urgency is None
+              and reading.detection.confidence < UNSURE_LANGUAGE
+              and self.triage.english_share(text) >= ENGLISH_SHARE):
             decision = english
         language = reading.language
         extra: dict[str, Any] = {"language": reading.detection.code,
@@ -250,7 +333,9 @@ class Advisor:
                       detected=reading.detection)
 
     def _with_review(self, advice: Advice, decision: TriageDecision) -> Advice:
-        note = self.text("routine_review")
+        sign_note = self.signs.advice.get(decision.sign or "")
+        note = sign_note.format(clinic=self.clinic.name) if sign_note else self.text(
+            "routine_review")
         return Advice(f"{advice.answer}\n\n{note}", advice.kind, topic=advice.topic,
                       confidence=advice.confidence, suggestions=advice.suggestions,
                       triage=decision, offer_handoff=True, routine_review=True, day=advice.day)
@@ -263,7 +348,7 @@ _WORDS = re.compile(r"[a-z]{2,}")
 def english_vocabulary(kb: KnowledgeBase, triage: Triage) -> set[str]:
     """Words the bot knows as English: the knowledge base, the triage rules' words and the
     function words; a Latin-script message made mostly of these is read as English."""
-    words: set[str] = set(STOPWORDS) | set(FILLER) | set(SYNONYMS) | {"i", "a"}
+    words: set[str] = set(STOPWORDS) | set(FILLER) | set(SYNONYMS) | set(SHORTHAND) | {"i", "a"}
     texts: list[str] = []
     for entry in kb.entries:
         texts += [entry.title, *entry.questions, *entry.keywords, entry.answer.unknown,

@@ -33,6 +33,7 @@ _SPACES = re.compile(r"\s+")
 _LINE_SPACES = re.compile(r"[ \t\r\f\v]+")
 _WORD = re.compile(r"[a-z]+")
 _REPEATS2 = re.compile(r"([a-z])\1")
+_ANY_WORD = re.compile(r"[^\W\d_]+")
 
 # Chat shorthand, expanded wherever patients' words are read (the one table of the project).
 SHORTHAND: dict[str, str] = {
@@ -366,6 +367,18 @@ class Speller:
             self._cache[word] = result
         return result
 
+    def english_share(self, text: str) -> float:
+        """The share of words (3+ letters) that are English or a typo of the vocabulary."""
+        words = [w for w in _ANY_WORD.findall(text.lower()) if len(w) >= 3]
+        if not words:
+            return 0.0
+        english = sum(w.isascii() and (self.is_known(w) or self.word(w) != w) for w in words)
+        return english / len(words)
+
     def correct(self, text: str) -> str:
-        """``text`` with every unknown word corrected toward the vocabulary."""
+        """``text`` with every unknown word corrected toward the vocabulary. A longer message in
+        which most words are not English is left alone: "Fieber" is German, not a typo."""
+        words = [w for w in _ANY_WORD.findall(text) if len(w) >= 3]
+        if len(words) > 3 and sum(self.is_known(w) for w in words) < len(words) / 2:
+            return text
         return _WORD.sub(lambda m: self.word(m.group(0)), text)

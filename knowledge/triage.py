@@ -22,11 +22,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import NamedTuple, NoReturn
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 import yaml
 
 from knowledge.text import Speller, clean
+
+if TYPE_CHECKING:
+    from knowledge.detectors import Detector
 
 __all__ = [
     "CHECK",
@@ -198,6 +201,8 @@ def _normalise(text: str, lang: _Language) -> str:
 
 
 _SPACES = re.compile(r"[ \t\r\f\v]+")
+# negation words that report an inability ("cant swallow"): a clause with one is still live
+_INABILITY = frozenset({"cant", "cannot", "couldnt", "wont", "can not"})
 
 
 class _Hit(NamedTuple):
@@ -265,6 +270,27 @@ class _Message:
                 return "story"
         return None
 
+    def live_clauses(self) -> list[str]:
+        """Clauses that report something: not hypothetical, not a joke or a story, and not
+        negated (an inability word such as "cant" is a report, "no"/"not" is a denial). What a
+        second detector reads."""
+        lang, text = self.lang, self.text
+        live = []
+        for start, end in zip(self.clause_starts, self.clause_ends):
+            clause = text[start:end].strip(" .,;:!?()-")
+            if not clause or self.hypothetical(start):
+                continue
+            words = set(lang.negation_re.findall(clause))
+            if words - _INABILITY:
+                continue
+            s_start, s_end = self.sentence(start)
+            if lang.joke_re.search(text, s_start, s_end) and lang.hyperbole_re.search(clause):
+                continue
+            if self.not_literal(start) == "story":
+                continue
+            live.append(clause)
+        return live
+
     def hypothetical(self, pos: int) -> bool:
         return any(start <= pos < end for start, end in self.hypotheticals)
 
@@ -322,11 +348,14 @@ def _is_fever(value: float, unit: str | None, rules: _Fever) -> bool:
 class Triage:
     """Loaded triage rules; ``assess`` classifies one message for a recovery day."""
 
-    def __init__(self, signs: tuple[Sign, ...], lang: _Language, fever: _Fever, path: str) -> None:
+    def __init__(self, signs: tuple[Sign, ...], lang: _Language, fever: _Fever, path: str,
+                 detectors: tuple[Detector, ...] = ()) -> None:
         self.signs = signs
         self.path = path
         self._lang = lang
         self._fever = fever
+        self.detectors = detectors
+        self._by_id = {sign.id: sign for sign in signs}
         # A sign fires only on a hit of its primary patterns (or a fever reading): one regex
         # of every primary pattern tells at once when no sign can fire, the common case.
         primaries = [sign.primary.regex.pattern for sign in signs if sign.primary.regex]
@@ -337,22 +366,59 @@ class Triage:
     def sign_ids(self) -> tuple[str, ...]:
         return tuple(sign.id for sign in self.signs)
 
+    def sign(self, sign_id: str) -> Sign | None:
+        return self._by_id.get(sign_id)
+
+    def english_share(self, text: str) -> float:
+        """How English ``text`` reads to the triage speller (0..1), typos of its words counted."""
+        return self._lang.speller.english_share(text)
+
+    def with_detectors(self, detectors: tuple[Detector, ...]) -> Triage:
+        """The same rules with second detectors (any of which can raise the alarm)."""
+        return Triage(self.signs, self._lang, self._fever, self.path, detectors)
+
     def assess(self, text: str, day: int | None) -> TriageDecision:
         """Classify ``text`` sent on recovery ``day`` (None when the day is unknown)."""
         message = _Message(text or "", self._lang, self._fever)
-        if not self._any_primary.search(message.text) and not (
+        decision = TriageDecision(day=day)
+        if self._any_primary.search(message.text) or (
                 self._fever_primary and message.fever_hits()):
-            return TriageDecision(day=day)
-        fired: list[tuple[Sign, list[_Hit]]] = []
-        for sign in self.signs:
-            if not sign.applies_on(day):
-                continue
-            hits = self._fire(sign, message)
-            if hits is not None:
-                fired.append((sign, hits))
-        decision = self._decide(fired, message, day)
+            fired: list[tuple[Sign, list[_Hit]]] = []
+            for sign in self.signs:
+                if not sign.applies_on(day):
+                    continue
+                hits = self._fire(sign, message)
+                if hits is not None:
+                    fired.append((sign, hits))
+            decision = self._decide(fired, message, day)
+        if self.detectors and decision.urgency != EMERGENCY:
+            decision = self._second_opinion(decision, message, day)
         if decision.sign is not None:
             log.debug("triage: %s", decision.reason)
+        return decision
+
+    def _second_opinion(self, decision: TriageDecision, message: _Message,
+                        day: int | None) -> TriageDecision:
+        """Let each second detector raise the tier (never lower it), clause by clause."""
+        clauses = message.live_clauses()
+        if not clauses:
+            return decision
+        for detector in self.detectors:
+            finding = detector.detect(clauses, day)
+            if finding is None:
+                continue
+            if decision.urgency is not None and (
+                    _TIER_RANK[finding.tier] >= _TIER_RANK[decision.urgency]):
+                continue
+            sign = self._by_id.get(finding.sign)
+            if sign is not None and not sign.applies_on(day):
+                continue
+            rule = sign.rule if sign is not None else finding.sign.replace("_", " ")
+            decision = TriageDecision(
+                urgency=finding.tier, sign=finding.sign, rule=f"{rule} ({_day_label(day)})",
+                evidence=finding.clause, day=day,
+                others=(decision.sign,) if decision.sign else (),
+                close_to=finding.reason, detector=finding.detector)
         return decision
 
     def _decide(

@@ -59,7 +59,7 @@ def test_red_flags_escalate_before_any_faq_answer(advisor: Advisor, text: str, d
 
 def test_red_flag_wins_even_inside_an_faq_question(advisor: Advisor) -> None:
     advice = advisor.ask("can I wear makeup? there is pus on my cheek", 2)
-    assert advice.urgency == "urgent" and "makeup" not in advice.answer.lower()
+    assert advice.urgency == "urgent" and "mineral" not in advice.answer.lower()  # no FAQ
 
 
 def test_normal_symptom_is_answered_not_escalated(advisor: Advisor) -> None:
@@ -141,7 +141,7 @@ def test_json_shape_topic_null_exactly_when_abstaining_or_suggesting(advisor: Ad
         advice = advisor.ask(text, 2)
         data = advice.to_json()
         assert set(data) == {"answer", "topic", "confidence", "escalate", "urgency",
-                             "suggestions", "language"}
+                             "suggestions", "language", "follow_up"}
         assert data["language"] == "en"
         assert (data["topic"] is None) == (advice.kind in {"abstained", "suggested"})
         assert 0.0 <= data["confidence"] <= 1.0

@@ -511,7 +511,7 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
 
 def test_packaged_rules_cover_every_tier(triage: Triage) -> None:
     tiers = {sign.tier for sign in triage.signs}
-    assert tiers == {"emergency", "urgent", "review"}
+    assert tiers == {"emergency", "urgent", "review", "check"}
     assert triage.path.endswith("triage.yaml")
 
 

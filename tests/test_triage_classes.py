@@ -83,5 +83,6 @@ def test_one_normaliser_serves_triage_and_matcher() -> None:
 
 def test_speller_corrects_toward_vocabulary_but_never_a_real_word() -> None:
     speller = Speller(["throat", "swollen", "tight", "fever", "lips"])
-    assert speller.correct("thraot swolen tght lipps") == "throat swollen tight lips"
+    assert speller.correct("my thraot is swolen and tght, lipps too") == \
+        "my throat is swollen and tight, lips too"
     assert speller.correct("fewer tips") == "fewer tips"

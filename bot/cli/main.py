@@ -82,6 +82,9 @@ def render_plain(advice: Any) -> str:
     lines = [advice.answer]
     for number, suggestion in enumerate(advice.suggestions, start=1):
         lines.append(f"  {number}. {suggestion.title}")
+    follow_up = getattr(advice, "follow_up", None)
+    if follow_up is not None:
+        lines += ["", follow_up.question, f"  [{follow_up.yes}]  [{follow_up.no}]"]
     return "\n".join(lines)
 
 
@@ -155,6 +158,9 @@ def _other_data_problems(careplan: Path | None) -> list[Any]:
             problems.extend(exc.problems)
         except ValueError as exc:  # triage reports its own located error type
             problems.append(exc)
+    from knowledge.signdata import sign_data_problems
+
+    problems += sign_data_problems()  # sign advice, rule-out questions, phrase bank vs. rules
     from scheduler.careplan import careplan_problems
 
     problems += careplan_problems(careplan)

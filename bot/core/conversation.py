@@ -11,6 +11,7 @@ drive this class, so they behave the same. Replies are Telegram HTML with every 
 knowledge-base text escaped; long texts are already split under Telegram's limit.
 
 Callback data is short and carries no authority ("consent:yes", "kb:<entry id>", "handoff",
+"fu:<rule-out question id>:y|n",
 "session:today", "delete:yes"): whatever it refers to is looked up server-side for the user
 who pressed it.
 
@@ -222,6 +223,8 @@ class Conversation:
             return await self.advice.chosen_entry(user_id, argument)
         if kind == "handoff":
             return await self.advice.handoff(user_id)
+        if kind == "fu" and argument:
+            return await self.advice.follow_up_answer(user_id, argument)
         if kind == "session":
             return await self.sessions.choice(user_id, argument)
         if kind == "delete":

@@ -1,6 +1,8 @@
 """Questions answered from the knowledge base: triage first, then the advice, suggestion
-buttons ("kb:<entry id>"), and "ask the clinic" ("handoff") which passes the last question
-on to staff as a report.
+buttons ("kb:<entry id>"), "ask the clinic" ("handoff") which passes the last question
+on to staff as a report, and one-tap rule-out questions ("fu:<question id>:y" / ":n"): Yes
+escalates at once like a red flag (report and staff card in the patient's own words), No is
+recorded.
 
 Red flags always get the emergency or urgent advice, a report and a staff alert, with or
 without consent; in another language the advice comes in the patient's language and the staff
@@ -45,6 +47,8 @@ class AdviceFlow:
         self.alerts = alerts
         self.checkins = checkins
         self._unconsented: OrderedDict[int, tuple[str, int | None, dt.datetime]] = OrderedDict()
+        # rule-out questions asked of users without consent: (question id, their words, expiry)
+        self._asked: OrderedDict[int, tuple[str, str, dt.datetime]] = OrderedDict()
 
     @property
     def advisor(self) -> Advisor:
@@ -86,6 +90,8 @@ class AdviceFlow:
                                    handed_off=False)
         elif advice.offer_handoff or advice.suggestions:  # no consent: nothing in the database
             self._remember_unconsented(user_id, text, ctx.day)
+        if advice.follow_up is not None:
+            await self._remember_follow_up(user_id, ctx, advice.follow_up.id, text)
         if ctx.consented:
             kit.log.add(user_id, [
                 (Direction.IN, text, topic_of(advice.topic), advice.kind),
@@ -94,6 +100,8 @@ class AdviceFlow:
         answer = html.escape(advice.answer, quote=False)
         if advice.escalate and advice.urgency == Urgency.URGENT.value and advice.language == "en":
             answer += "\n\n" + kit.when_read("urgent", ctx.patient)  # emergency: as it is
+        if advice.follow_up is not None:
+            answer += "\n\n" + html.escape(advice.follow_up.question, quote=False)
         buttons = self._buttons(advice) if advice.language == "en" else ()  # English labels
         return kit.html(answer, buttons) + replies
 
@@ -134,8 +142,54 @@ class AdviceFlow:
             ], now=kit.clock())
         return kit.html(html.escape(answer, quote=False)) + replies
 
+    async def _remember_follow_up(self, user_id: int, ctx: TurnContext, question_id: str,
+                                  text: str) -> None:
+        """Which rule-out question was asked, about which words: in the chat state with
+        consent, in this process's memory without (nothing is stored before consent)."""
+        if ctx.consented:
+            await self.kit.update_state(user_id, ctx, follow_up=question_id, follow_up_text=text)
+            return
+        self._asked.pop(user_id, None)
+        self._asked[user_id] = (question_id, text, self.kit.clock() + STATE_TTL)
+        while len(self._asked) > MAX_REMEMBERED_USERS:
+            self._asked.popitem(last=False)
+
+    async def follow_up_answer(self, user_id: int, argument: str) -> list[Reply]:
+        """A tap on "fu:<question id>:y|n". Only the question this user was last asked
+        counts; anything else (stale, forged) gets the expired-button notice."""
+        kit = self.kit
+        question_id, _, choice = argument.partition(":")
+        ctx = await kit.context(user_id)
+        state = await kit.state(user_id, ctx)
+        text: str | None = None
+        if state.follow_up == question_id and state.follow_up_text:
+            text = state.follow_up_text
+            await kit.update_state(user_id, ctx, follow_up=None, follow_up_text=None)
+        else:
+            pending = self._asked.get(user_id)
+            if pending is not None and pending[0] == question_id and pending[2] > kit.clock():
+                text = pending[1]
+                del self._asked[user_id]
+        advice = self.advisor.answer_follow_up(question_id, choice == "y", ctx.day)
+        if text is None or advice is None or choice not in ("y", "n"):
+            return [kit.notice("button_expired")]
+        asked = self.advisor.follow_up(question_id)
+        answer_word = "Yes" if choice == "y" else "No"
+        tapped = f"[{answer_word} to: {asked.question if asked else question_id}]"
+        if not advice.escalate:
+            if ctx.consented:
+                kit.log.add(user_id, [(Direction.IN, tapped, topic_of(advice.topic), advice.kind),
+                                      (Direction.OUT, advice.answer, topic_of(advice.topic), None)],
+                            now=kit.clock())
+            return kit.html(html.escape(advice.answer, quote=False))
+        return await self.advise(user_id, ctx, text, advice)
+
+
     def _buttons(self, advice: Advice) -> Buttons:
         rows: list[tuple[Button, ...]] = []
+        if advice.follow_up is not None:
+            ask = advice.follow_up
+            rows.append(((ask.yes, f"fu:{ask.id}:y"), (ask.no, f"fu:{ask.id}:n")))
         for suggestion in advice.suggestions:
             data = f"kb:{suggestion.entry_id}"
             if len(data.encode()) <= MAX_CALLBACK_DATA:

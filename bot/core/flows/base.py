@@ -52,6 +52,10 @@ class BotSettings(Protocol):
     def is_staff(self, user_id: int) -> bool: ...
 
 
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 @dataclass(frozen=True)
 class UserState:
     """Short-lived state of one user's conversation (database kind "patient", `STATE_TTL`)."""
@@ -61,6 +65,8 @@ class UserState:
     handed_off: bool = False
     awaiting_date: bool = False
     awaiting_zone: bool = False
+    follow_up: str | None = None  # id of the rule-out question the patient was just asked
+    follow_up_text: str | None = None  # the words it was asked about (for the staff card)
 
     @classmethod
     def load(cls, payload: Mapping[str, Any] | None) -> UserState:
@@ -72,7 +78,9 @@ class UserState:
                    last_day=day if isinstance(day, int) else None,
                    handed_off=payload.get("handed_off") is True,
                    awaiting_date=payload.get("awaiting_date") is True,
-                   awaiting_zone=payload.get("awaiting_zone") is True)
+                   awaiting_zone=payload.get("awaiting_zone") is True,
+                   follow_up=_text_or_none(payload.get("follow_up")),
+                   follow_up_text=_text_or_none(payload.get("follow_up_text")))
 
     @property
     def empty(self) -> bool:

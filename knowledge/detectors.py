@@ -1,0 +1,271 @@
+"""Second red-flag detectors: how close each clause of a message is to a bank of phrasings per sign.
+
+The rules (knowledge/triage.py) only catch the wordings someone foresaw. A second detector does
+not depend on that: it compares every clause the rules consider live (negated, hypothetical,
+joking and story clauses already dropped by the rules' machinery) with the phrase bank in
+``knowledge/phrases.yaml``, clause by clause, so a normal clause never cancels a red-flag clause
+elsewhere in the message. A clause counts for a sign when its closest red-flag phrase is above
+the detector's threshold and closer than the closest normal phrase for that same clause.
+
+Two detectors share the bank (``DETECTORS``); ``benchmarks/triage.py`` compares them:
+
+* ``ngram``: TF-IDF over character 3-5-grams of word-boundary-padded text, cosine similarity
+  through an inverted index; pure Python, no model, no extra dependency.
+* ``fuzz``: rapidfuzz ``token_set_ratio`` against every phrase (``process.extractOne``).
+
+Any detector (a language detector too) plugs in through the ``Detector`` protocol: it gets the
+live clauses and the day, and returns a ``Finding`` or None. Pure: the only I/O is reading the bank.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import yaml
+from rapidfuzz import fuzz, process
+
+__all__ = ["DETECTORS", "Detector", "Finding", "PhraseBank", "PhraseBankError",
+           "load_detector", "load_phrase_bank"]
+
+_PACKAGED_FILE = "phrases.yaml"
+_TIERS = ("emergency", "urgent")
+MIN_CLAUSE_CHARS = 6
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A clause close to a red-flag phrase: the tier and sign it raises, and why."""
+
+    tier: str
+    sign: str
+    phrase: str
+    score: float
+    clause: str
+    detector: str
+
+    @property
+    def reason(self) -> str:
+        """For staff: 'close to: "lips swelling" 0.83 (ngram)'."""
+        return f'close to: "{self.phrase}" {self.score:.2f} ({self.detector})'
+
+
+class Detector(Protocol):
+    """Anything that can raise a red flag from the live clauses of one message."""
+
+    name: str
+
+    def detect(self, clauses: Sequence[str], day: int | None) -> Finding | None: ...
+
+
+class PhraseBankError(ValueError):
+    """The phrase bank is missing or malformed; names the file, the line and the reason."""
+
+    def __init__(self, path: str, line: int | None, reason: str) -> None:
+        self.path, self.line, self.reason = path, line, reason
+        super().__init__(f"{path}:{line}: {reason}" if line else f"{path}: {reason}")
+
+
+@dataclass(frozen=True)
+class PhraseBank:
+    """Red-flag phrases (each with its sign and tier) and clearly normal phrases."""
+
+    phrases: tuple[str, ...]
+    signs: tuple[str, ...]  # sign id of each phrase
+    tiers: tuple[str, ...]  # tier of each phrase
+    normal: tuple[str, ...]  # clearly normal and "unsure" phrases: what a clause is compared against
+    path: str
+
+    @property
+    def sign_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.signs))
+
+
+def load_phrase_bank(path: str | Path | None = None) -> PhraseBank:
+    """The packaged ``knowledge/phrases.yaml`` or the file at ``path``; PhraseBankError if bad."""
+    from knowledge.text import clean
+
+    if path is None:
+        resource = resources.files("knowledge").joinpath(_PACKAGED_FILE)
+        name, text = str(resource), resource.read_text(encoding="utf-8")
+    else:
+        name = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PhraseBankError(name, None, f"cannot read the file ({exc})") from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise PhraseBankError(name, mark.line + 1 if mark else None, f"invalid YAML: {exc}") from exc
+    if not isinstance(root, yaml.MappingNode):
+        raise PhraseBankError(name, 1, "the file must be a mapping with 'version', 'signs', 'normal', 'unsure'")
+    top = {key.value: value for key, value in root.value}
+    for key in ("version", "signs", "normal", "unsure"):
+        if key not in top:
+            raise PhraseBankError(name, 1, f"missing {key!r}")
+    phrases: list[str] = []
+    signs: list[str] = []
+    tiers: list[str] = []
+    if not isinstance(top["signs"], yaml.SequenceNode) or not top["signs"].value:
+        raise PhraseBankError(name, top["signs"].start_mark.line + 1, "'signs' must be a list")
+    for node in top["signs"].value:
+        line = node.start_mark.line + 1
+        if not isinstance(node, yaml.MappingNode):
+            raise PhraseBankError(name, line, "a sign must be a mapping with id, tier, phrases")
+        fields = {key.value: value for key, value in node.value}
+        unknown = set(fields) - {"id", "tier", "phrases"}
+        if unknown or not {"id", "tier", "phrases"} <= set(fields):
+            raise PhraseBankError(name, line, "a sign needs exactly 'id', 'tier' and 'phrases'")
+        sign, tier = fields["id"].value, fields["tier"].value
+        if tier not in _TIERS:
+            raise PhraseBankError(name, fields["tier"].start_mark.line + 1,
+                                  f"tier {tier!r} must be emergency or urgent")
+        items = fields["phrases"]
+        if not isinstance(items, yaml.SequenceNode) or not items.value:
+            raise PhraseBankError(name, items.start_mark.line + 1, f"{sign}: no phrases")
+        for item in items.value:
+            phrase = clean(str(item.value))
+            if not isinstance(item, yaml.ScalarNode) or not phrase:
+                raise PhraseBankError(name, item.start_mark.line + 1, "a phrase must be text")
+            phrases.append(phrase)
+            signs.append(sign)
+            tiers.append(tier)
+    contrast: list[str] = []
+    for key in ("normal", "unsure"):
+        node = top[key]
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            raise PhraseBankError(name, node.start_mark.line + 1, f"{key!r} must be a list")
+        contrast += [clean(str(item.value)) for item in node.value]
+    normal = tuple(contrast)
+    return PhraseBank(tuple(phrases), tuple(signs), tuple(tiers), normal, name)
+
+
+# ----------------------------------------------------------------------------- character n-grams
+
+
+def _grams(text: str) -> dict[str, int]:
+    padded = f" {text} "
+    counts: dict[str, int] = defaultdict(int)
+    for n in (3, 4, 5):
+        for i in range(len(padded) - n + 1):
+            counts[padded[i:i + n]] += 1
+    return counts
+
+
+class _NgramIndex:
+    """TF-IDF (sublinear tf, smoothed idf) over character n-grams, cosine by inverted index."""
+
+    def __init__(self, documents: Sequence[str], idf: dict[str, float] | None = None) -> None:
+        grams = [_grams(doc) for doc in documents]
+        if idf is None:
+            df: dict[str, int] = defaultdict(int)
+            for counts in grams:
+                for gram in counts:
+                    df[gram] += 1
+            total = len(documents)
+            idf = {gram: math.log((1 + total) / (1 + n)) + 1 for gram, n in df.items()}
+        self.idf = idf
+        self.default_idf = max(idf.values()) if idf else 1.0
+        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for index, counts in enumerate(grams):
+            for gram, weight in self.vector(counts).items():
+                self.postings[gram].append((index, weight))
+
+    def vector(self, counts: dict[str, int]) -> dict[str, float]:
+        weights = {g: (1 + math.log(c)) * self.idf.get(g, self.default_idf)
+                   for g, c in counts.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        return {g: w / norm for g, w in weights.items()}
+
+    def best(self, text: str) -> tuple[int, float]:
+        scores: dict[int, float] = defaultdict(float)
+        for gram, weight in self.vector(_grams(text)).items():
+            for index, other in self.postings.get(gram, ()):
+                scores[index] += weight * other
+        if not scores:
+            return -1, 0.0
+        index = max(scores, key=scores.__getitem__)
+        return index, scores[index]
+
+
+class NgramDetector:
+    """Character n-gram TF-IDF similarity of each clause to the phrase bank."""
+
+    name = "ngram"
+    threshold = 0.55
+
+    def __init__(self, bank: PhraseBank) -> None:
+        self.bank = bank
+        self._red = _NgramIndex(bank.phrases)
+        self._normal = _NgramIndex(bank.normal, self._red.idf)
+
+    def score(self, clause: str) -> tuple[int, float, float]:
+        index, red = self._red.best(clause)
+        _, normal = self._normal.best(clause)
+        return index, red, normal
+
+    def detect(self, clauses: Sequence[str], day: int | None) -> Finding | None:
+        return _best_finding(self, clauses)
+
+
+class FuzzDetector:
+    """rapidfuzz token-set similarity of each clause to the phrase bank."""
+
+    name = "fuzz"
+    threshold = 0.86
+
+    def __init__(self, bank: PhraseBank) -> None:
+        self.bank = bank
+
+    def score(self, clause: str) -> tuple[int, float, float]:
+        red = process.extractOne(clause, self.bank.phrases, scorer=fuzz.token_set_ratio)
+        normal = process.extractOne(clause, self.bank.normal, scorer=fuzz.token_set_ratio)
+        if red is None:
+            return -1, 0.0, 0.0
+        return red[2], red[1] / 100, (normal[1] / 100 if normal else 0.0)
+
+    def detect(self, clauses: Sequence[str], day: int | None) -> Finding | None:
+        return _best_finding(self, clauses)
+
+
+def _best_finding(detector: NgramDetector | FuzzDetector,
+                  clauses: Sequence[str]) -> Finding | None:
+    """The most serious, then closest, red-flag clause; each clause judged on its own."""
+    bank = detector.bank
+    best: Finding | None = None
+    for clause in clauses:
+        if len(clause) < MIN_CLAUSE_CHARS or " " not in clause.strip():
+            continue
+        index, red, normal = detector.score(clause)
+        if index < 0 or red < detector.threshold or red <= normal:
+            continue
+        finding = Finding(bank.tiers[index], bank.signs[index], bank.phrases[index], red, clause,
+                          detector.name)
+        if best is None or (_TIERS.index(finding.tier), -finding.score) < (
+                _TIERS.index(best.tier), -best.score):
+            best = finding
+    return best
+
+
+DETECTORS: dict[str, type[NgramDetector | FuzzDetector]] = {
+    "ngram": NgramDetector,
+    "fuzz": FuzzDetector,
+}
+DEFAULT_DETECTOR = "ngram"
+
+
+def load_detector(name: str | None = DEFAULT_DETECTOR,
+                  bank: PhraseBank | None = None) -> Detector | None:
+    """The named second detector over the packaged phrase bank (None for rules alone)."""
+    if name is None:
+        return None
+    if name not in DETECTORS:
+        raise ValueError(f"unknown second detector {name!r} (known: {', '.join(DETECTORS)})")
+    return DETECTORS[name](bank or load_phrase_bank())

@@ -1,0 +1,171 @@
+"""Per-sign advice and one-tap rule-out questions, and the cross-checks that keep them in step
+with the triage rules and the phrase bank.
+
+``sign_advice.yaml`` gives each red-flag sign (or group of signs) its own short "what to do now"
+text; ``followups.yaml`` holds the rule-out questions that "check" signs ask. ``load_sign_data``
+reads both (a malformed file raises ``KBError`` naming file, line and reason);
+``sign_data_problems`` lists every mismatch with ``triage.yaml`` and ``phrases.yaml`` for
+``aftercare kb check``. Pure: reads the packaged files only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.errors import KBError, Problem
+from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
+
+PACKAGED_ADVICE = Path(__file__).parent / "sign_advice.yaml"
+PACKAGED_FOLLOWUPS = Path(__file__).parent / "followups.yaml"
+_RED_TIERS = ("emergency", "urgent")
+
+
+@dataclass(frozen=True)
+class FollowUpQuestion:
+    """A one-tap rule-out question: Yes escalates at ``tier`` at once, No is recorded."""
+
+    id: str
+    tier: str
+    text: str
+    no_reply: str
+
+
+@dataclass(frozen=True)
+class SignData:
+    """What to do now per sign, and the rule-out questions with their button labels."""
+
+    advice: dict[str, str]  # sign id -> text (may hold {clinic})
+    advice_lines: dict[str, tuple[str, int]]  # sign id -> (file, line) of its group
+    questions: dict[str, FollowUpQuestion]
+    yes_label: str
+    no_label: str
+
+
+def load_sign_data(advice_path: Path = PACKAGED_ADVICE,
+                   followups_path: Path = PACKAGED_FOLLOWUPS) -> SignData:
+    """Read both files; every problem found raises one ``KBError``."""
+    problems: list[Problem] = []
+    advice, lines = _advice(advice_path, problems)
+    questions, yes, no = _followups(followups_path, problems)
+    if problems:
+        raise KBError(problems)
+    return SignData(advice, lines, questions, yes, no)
+
+
+def _read(path: Path, problems: list[Problem]) -> LineDict | None:
+    try:
+        data = read_yaml(path)
+    except DataFileError as exc:
+        problems.append(Problem(exc.path, exc.line, exc.reason))
+        return None
+    if not isinstance(data, LineDict) or data.get("version") != 1:
+        problems.append(Problem(str(path), 1, "the file must be a mapping with 'version: 1'"))
+        return None
+    return data
+
+
+def _text(value: object) -> str | None:
+    return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
+
+
+def _advice(path: Path, problems: list[Problem]) -> tuple[dict[str, str],
+                                                         dict[str, tuple[str, int]]]:
+    advice: dict[str, str] = {}
+    lines: dict[str, tuple[str, int]] = {}
+    data = _read(path, problems)
+    if data is None:
+        return advice, lines
+    groups = data.get("groups")
+    if not isinstance(groups, LineList) or not groups:
+        problems.append(Problem(str(path), data.line_of("groups"), "'groups' must be a list"))
+        return advice, lines
+    for group, line in zip(groups, groups.item_lines):
+        text = _text(group.get("text")) if isinstance(group, LineDict) else None
+        signs = group.get("signs") if isinstance(group, LineDict) else None
+        if text is None or not isinstance(signs, LineList) or not signs:
+            problems.append(Problem(str(path), line, "a group needs 'id', 'signs' and 'text'"))
+            continue
+        for sign in signs:
+            if sign in advice:
+                problems.append(Problem(str(path), line, f"sign {sign!r} is in two groups"))
+            advice[str(sign)] = text
+            lines[str(sign)] = (str(path), line)
+    return advice, lines
+
+
+def _followups(path: Path, problems: list[Problem]) -> tuple[dict[str, FollowUpQuestion],
+                                                             str, str]:
+    questions: dict[str, FollowUpQuestion] = {}
+    data = _read(path, problems)
+    if data is None:
+        return questions, "Yes", "No"
+    buttons = data.get("buttons")
+    yes = _text(buttons.get("yes_label")) if isinstance(buttons, LineDict) else None
+    no = _text(buttons.get("no_label")) if isinstance(buttons, LineDict) else None
+    if yes is None or no is None:
+        problems.append(Problem(str(path), data.line_of("buttons"),
+                                "'buttons' needs 'yes_label' and 'no_label'"))
+    items = data.get("questions")
+    if not isinstance(items, LineList) or not items:
+        problems.append(Problem(str(path), data.line_of("questions"),
+                                "'questions' must be a list"))
+        return questions, yes or "Yes", no or "No"
+    for item, line in zip(items, items.item_lines):
+        fields = item if isinstance(item, LineDict) else LineDict()
+        qid, tier = fields.get("id"), fields.get("tier")
+        text, no_reply = _text(fields.get("text")), _text(fields.get("no_reply"))
+        if not isinstance(qid, str) or text is None or no_reply is None:
+            problems.append(Problem(str(path), line, "a question needs 'id', 'tier', 'text', 'no_reply'"))
+            continue
+        if tier not in _RED_TIERS:
+            problems.append(Problem(str(path), fields.line_of("tier"),
+                                    f"{qid}: tier must be emergency or urgent"))
+            continue
+        if qid in questions:
+            problems.append(Problem(str(path), line, f"duplicate question id {qid!r}"))
+        questions[qid] = FollowUpQuestion(qid, str(tier), text, no_reply)
+    return questions, yes or "Yes", no or "No"
+
+
+def sign_data_problems() -> list[Problem]:
+    """Every way the packaged rules, phrase bank, advice and questions disagree."""
+    from knowledge.detectors import PhraseBankError, load_phrase_bank
+    from knowledge.triage import CHECK, REVIEW, load_triage
+
+    try:
+        data = load_sign_data()
+    except KBError as exc:
+        return list(exc.problems)
+    triage = load_triage()
+    problems: list[Problem] = []
+    advice_file = str(PACKAGED_ADVICE)
+    for sign in triage.signs:
+        if sign.tier in _RED_TIERS and sign.id not in data.advice:
+            problems.append(Problem(advice_file, 1, f"{sign.tier} sign {sign.id!r} "
+                                    f"({sign.source}) has no 'what to do now' text"))
+        if sign.tier == CHECK and sign.ask not in data.questions:
+            problems.append(Problem(sign.source.rsplit(":", 1)[0],
+                                    int(sign.source.rsplit(":", 1)[1]),
+                                    f"sign {sign.id!r} asks unknown question {sign.ask!r}"))
+    known = {sign.id: sign for sign in triage.signs}
+    for sign_id, (path, line) in data.advice_lines.items():
+        if sign_id not in known:
+            problems.append(Problem(path, line, f"unknown sign id {sign_id!r}"))
+        elif known[sign_id].tier not in (*_RED_TIERS, REVIEW):
+            problems.append(Problem(path, line, f"sign {sign_id!r} is not a red flag or review"))
+    try:
+        bank = load_phrase_bank()
+    except PhraseBankError as exc:
+        return [*problems, Problem(exc.path, exc.line or 1, exc.reason)]
+    for sign_id in bank.sign_ids:
+        tier = bank.tiers[bank.signs.index(sign_id)]
+        if sign_id not in known:
+            problems.append(Problem(bank.path, 1, f"phrase bank: unknown sign id {sign_id!r}"))
+        elif known[sign_id].tier != tier:
+            problems.append(Problem(bank.path, 1, f"phrase bank: {sign_id!r} is {tier} here but "
+                                    f"{known[sign_id].tier} in the rules"))
+        elif known[sign_id].day_from is not None or known[sign_id].day_to is not None:
+            problems.append(Problem(bank.path, 1, f"phrase bank: {sign_id!r} has a day window; "
+                                    "day-dependent signs stay with the rules"))
+    return problems
