@@ -78,7 +78,7 @@ class PhraseBank:
     phrases: tuple[str, ...]
     signs: tuple[str, ...]  # sign id of each phrase
     tiers: tuple[str, ...]  # tier of each phrase
-    normal: tuple[str, ...]  # clearly normal and "unsure" phrases: what a clause is compared against
+    normal: tuple[str, ...]  # clearly normal and "unsure" phrases: a clause's contrast
     path: str
 
     @property
@@ -103,9 +103,11 @@ def load_phrase_bank(path: str | Path | None = None) -> PhraseBank:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise PhraseBankError(name, mark.line + 1 if mark else None, f"invalid YAML: {exc}") from exc
+        line = mark.line + 1 if mark else None
+        raise PhraseBankError(name, line, f"invalid YAML: {exc}") from exc
     if not isinstance(root, yaml.MappingNode):
-        raise PhraseBankError(name, 1, "the file must be a mapping with 'version', 'signs', 'normal', 'unsure'")
+        raise PhraseBankError(name, 1, "the file must be a mapping with 'version', 'signs', "
+                              "'normal' and 'unsure'")
     top = {key.value: value for key, value in root.value}
     for key in ("version", "signs", "normal", "unsure"):
         if key not in top:

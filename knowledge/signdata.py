@@ -80,7 +80,7 @@ def _advice(path: Path, problems: list[Problem]) -> tuple[dict[str, str],
     if not isinstance(groups, LineList) or not groups:
         problems.append(Problem(str(path), data.line_of("groups"), "'groups' must be a list"))
         return advice, lines
-    for group, line in zip(groups, groups.item_lines):
+    for group, line in zip(groups, groups.item_lines, strict=False):
         text = _text(group.get("text")) if isinstance(group, LineDict) else None
         signs = group.get("signs") if isinstance(group, LineDict) else None
         if text is None or not isinstance(signs, LineList) or not signs:
@@ -111,12 +111,13 @@ def _followups(path: Path, problems: list[Problem]) -> tuple[dict[str, FollowUpQ
         problems.append(Problem(str(path), data.line_of("questions"),
                                 "'questions' must be a list"))
         return questions, yes or "Yes", no or "No"
-    for item, line in zip(items, items.item_lines):
+    for item, line in zip(items, items.item_lines, strict=False):
         fields = item if isinstance(item, LineDict) else LineDict()
         qid, tier = fields.get("id"), fields.get("tier")
         text, no_reply = _text(fields.get("text")), _text(fields.get("no_reply"))
         if not isinstance(qid, str) or text is None or no_reply is None:
-            problems.append(Problem(str(path), line, "a question needs 'id', 'tier', 'text', 'no_reply'"))
+            problems.append(Problem(str(path), line,
+                                    "a question needs 'id', 'tier', 'text' and 'no_reply'"))
             continue
         if tier not in _RED_TIERS:
             problems.append(Problem(str(path), fields.line_of("tier"),

@@ -276,7 +276,7 @@ class _Message:
         second detector reads."""
         lang, text = self.lang, self.text
         live = []
-        for start, end in zip(self.clause_starts, self.clause_ends):
+        for start, end in zip(self.clause_starts, self.clause_ends, strict=False):
             clause = text[start:end].strip(" .,;:!?()-")
             if not clause or self.hypothetical(start):
                 continue
