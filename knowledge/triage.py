@@ -722,7 +722,7 @@ class _RulesParser:
         items = self.sequence(node, what)
         if not items:
             self.fail(node, f"{what} must list at least one pattern")
-        alternatives: list[str] = []
+        sources: list[tuple[str, yaml.Node]] = []
         licensed: list[re.Pattern[str]] = []
         fever = False
         for item in items:
@@ -730,23 +730,29 @@ class _RulesParser:
             if source == FEVER_READING:
                 fever = True
                 continue
-            compiled = self.compile(source, item, what)
-            alternatives.append(f"(?:{source})")
+            sources.append((source, item))
             if self.negation_re is not None and self.negation_re.search(_ESCAPES.sub(" ", source)):
-                licensed.append(compiled)
-        regex = self.compile("|".join(alternatives), node, what) if alternatives else None
+                licensed.append(self.compile(source, item, what))
+        regex = self.combined(sources, node, what) if sources else None
         return _Matcher(regex=regex, licensed=tuple(licensed), fever=fever)
+
+    def combined(self, sources: list[tuple[str, yaml.Node]], node: yaml.Node,
+                 what: str) -> re.Pattern[str]:
+        """One regex of all ``sources``; compiled once (start-up time), and only when that
+        fails each one alone, to name the line of the bad one."""
+        try:
+            return re.compile("|".join(f"(?:{source})" for source, _ in sources))
+        except re.error:
+            for source, item in sources:
+                self.compile(source, item, what)
+            return self.compile("|".join(f"(?:{source})" for source, _ in sources), node, what)
 
     def regex_list(self, node: yaml.Node, what: str) -> re.Pattern[str]:
         items = self.sequence(node, what)
         if not items:
             self.fail(node, f"{what} must list at least one pattern")
-        sources = []
-        for item in items:
-            source = self.regex_source(item, what)
-            self.compile(source, item, what)
-            sources.append(f"(?:{source})")
-        return self.compile("|".join(sources), node, what)
+        return self.combined([(self.regex_source(item, what), item) for item in items], node,
+                             what)
 
     def regex_one(self, node: yaml.Node, what: str) -> re.Pattern[str]:
         return self.compile(self.regex_source(node, what), node, what)
