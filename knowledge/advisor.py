@@ -305,16 +305,16 @@ class Advisor:
         decision = reading.decision
         # The English rules cannot see "pas de pus" as a negation: they speak only for a
         # language the bot has no lexicon for ("pus" or "38.5" in Dutch still raise the alarm).
-        if not reading.detection.supported and english.urgency is not None and (
-                decision.urgency is None
-                or _TIER_RANK[english.urgency] < _TIER_RANK[decision.urgency]):
-            decision = english
         # A short English message full of typos can look foreign to the language model
         # ("thraot closin up"): when the model is unsure, the other reader found nothing and
-        # the words read as English to the triage speller, the English red flag stands.
-        elif (english.urgency is not None and decision.urgency is None
-              and reading.detection.confidence < UNSURE_LANGUAGE
-              and self.triage.english_share(text) >= ENGLISH_SHARE):
+        # the words read as English to the triage speller, the English red flag stands too.
+        unsupported = not reading.detection.supported and english.urgency is not None and (
+            decision.urgency is None
+            or _TIER_RANK[english.urgency] < _TIER_RANK[decision.urgency])
+        typo_english = (english.urgency is not None and decision.urgency is None
+                        and reading.detection.confidence < UNSURE_LANGUAGE
+                        and self.triage.english_share(text) >= ENGLISH_SHARE)
+        if unsupported or typo_english:
             decision = english
         language = reading.language
         extra: dict[str, Any] = {"language": reading.detection.code,

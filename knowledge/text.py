@@ -369,10 +369,10 @@ class Speller:
 
     def english_share(self, text: str) -> float:
         """The share of words (3+ letters) that are English or a typo of the vocabulary."""
-        words = [w for w in _ANY_WORD.findall(text.lower()) if len(w) >= 3]
+        words: list[str] = [w for w in _ANY_WORD.findall(text.lower()) if len(w) >= 3]
         if not words:
             return 0.0
-        english = sum(w.isascii() and (self.is_known(w) or self.word(w) != w) for w in words)
+        english = sum(1 for w in words if w.isascii() and (self.is_known(w) or self.word(w) != w))
         return english / len(words)
 
     def correct(self, text: str) -> str:
