@@ -5,7 +5,8 @@ not depend on that: it compares every clause the rules consider live (negated, h
 joking and story clauses already dropped by the rules' machinery) with the phrase bank in
 ``knowledge/phrases.yaml``, clause by clause, so a normal clause never cancels a red-flag clause
 elsewhere in the message. A clause counts for a sign when its closest red-flag phrase is above
-the detector's threshold and closer than the closest normal phrase for that same clause.
+the detector's threshold and clearly closer (``MARGIN``) than the closest normal phrase for that
+same clause.
 
 Two detectors share the bank (``DETECTORS``); ``benchmarks/triage.py`` compares them:
 
@@ -36,6 +37,7 @@ __all__ = ["DETECTORS", "Detector", "Finding", "PhraseBank", "PhraseBankError",
 _PACKAGED_FILE = "phrases.yaml"
 _TIERS = ("emergency", "urgent")
 MIN_CLAUSE_CHARS = 6
+MARGIN = 0.05  # a red-flag phrase must beat the closest normal phrase by this much
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,7 @@ def _best_finding(detector: NgramDetector | FuzzDetector,
         if len(clause) < MIN_CLAUSE_CHARS or " " not in clause.strip():
             continue
         index, red, normal = detector.score(clause)
-        if index < 0 or red < detector.threshold or red <= normal:
+        if index < 0 or red < detector.threshold or red < normal + MARGIN:
             continue
         finding = Finding(bank.tiers[index], bank.signs[index], bank.phrases[index], red, clause,
                           detector.name)
