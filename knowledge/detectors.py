@@ -102,7 +102,7 @@ def load_phrase_bank(path: str | Path | None = None) -> PhraseBank:
         except OSError as exc:
             raise PhraseBankError(name, None, f"cannot read the file ({exc})") from exc
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None

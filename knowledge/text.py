@@ -320,15 +320,18 @@ class Speller:
     def __init__(self, vocabulary: Iterable[str], known: Iterable[str] = ()) -> None:
         self.vocabulary = tuple(dict.fromkeys(w.lower() for w in vocabulary))
         self._vocab_set = frozenset(self.vocabulary)
-        self._known = english_words() | self._vocab_set | frozenset(known)
+        self._extra = self._vocab_set | frozenset(known)  # the English list loads on first use
         skeletons: dict[str, str] = {}
         for word in self.vocabulary:
             skeletons.setdefault(_skeleton(word), word)
         self._skeletons = skeletons
         self._cache: dict[str, str] = {}
 
+    def _known(self, word: str) -> bool:
+        return word in self._extra or word in english_words()
+
     def is_known(self, word: str) -> bool:
-        if word in self._known or len(word) < 4:
+        if len(word) < 4 or self._known(word):
             return True
         for suffix in _SUFFIXES:
             if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -336,11 +339,11 @@ class Speller:
                 if suffix in ("ing", "ed", "d", "er") and base.endswith(("ed", "ing")):
                     # "bleding" is not "bled" + "ing"
                     continue
-                if base in self._known or base + "e" in self._known:
+                if self._known(base) or self._known(base + "e"):
                     return True
-                if suffix.startswith("i") and base + "y" in self._known:
+                if suffix.startswith("i") and self._known(base + "y"):
                     return True
-                if len(base) > 3 and base[-1] == base[-2] and base[:-1] in self._known:
+                if len(base) > 3 and base[-1] == base[-2] and self._known(base[:-1]):
                     return True
         return False
 

@@ -255,12 +255,14 @@ class _Message:
         end = self.sentence_starts[i + 1] if i + 1 < len(self.sentence_starts) else len(self.text)
         return self.sentence_starts[i], end
 
-    def not_literal(self, pos: int) -> str | None:
+    def not_literal(self, pos: int, hit_end: int | None = None) -> str | None:
         """"joke" when the sentence laughs ("haha", "lol"), "story" when it tells of someone
         else's past reaction ("my friend had hives after hers last year"), else None."""
         lang, text = self.lang, self.text
         start, end = self.sentence(pos)
-        if lang.joke_re.search(text, start, end) and lang.hyperbole_re.match(text, pos):
+        hyperbole = (lang.hyperbole_re.match(text, pos) if hit_end is None
+                     else lang.hyperbole_re.search(text, pos, hit_end))
+        if hyperbole and lang.joke_re.search(text, start, end):
             return "joke"
         if (lang.story_other_re.search(text, start, end)
                 and lang.story_past_re.search(text, start, end)
@@ -356,11 +358,6 @@ class Triage:
         self._fever = fever
         self.detectors = detectors
         self._by_id = {sign.id: sign for sign in signs}
-        # A sign fires only on a hit of its primary patterns (or a fever reading): one regex
-        # of every primary pattern tells at once when no sign can fire, the common case.
-        primaries = [sign.primary.regex.pattern for sign in signs if sign.primary.regex]
-        self._any_primary = re.compile("|".join(f"(?:{p})" for p in primaries) or "(?!)")
-        self._fever_primary = any(sign.primary.fever for sign in signs)
 
     @property
     def sign_ids(self) -> tuple[str, ...]:
@@ -380,17 +377,16 @@ class Triage:
     def assess(self, text: str, day: int | None) -> TriageDecision:
         """Classify ``text`` sent on recovery ``day`` (None when the day is unknown)."""
         message = _Message(text or "", self._lang, self._fever)
-        decision = TriageDecision(day=day)
-        if self._any_primary.search(message.text) or (
-                self._fever_primary and message.fever_hits()):
-            fired: list[tuple[Sign, list[_Hit]]] = []
-            for sign in self.signs:
-                if not sign.applies_on(day):
-                    continue
-                hits = self._fire(sign, message)
-                if hits is not None:
-                    fired.append((sign, hits))
-            decision = self._decide(fired, message, day)
+        # Each sign's patterns are one compiled regex, searched once per message (matches are
+        # cached on the message); no extra all-signs regex: compiling it cost start-up time.
+        fired: list[tuple[Sign, list[_Hit]]] = []
+        for sign in self.signs:
+            if not sign.applies_on(day):
+                continue
+            hits = self._fire(sign, message)
+            if hits is not None:
+                fired.append((sign, hits))
+        decision = self._decide(fired, message, day)
         if self.detectors and decision.urgency != EMERGENCY:
             decision = self._second_opinion(decision, message, day)
         if decision.sign is not None:
@@ -477,7 +473,7 @@ class Triage:
         clause_start, clause_end = message.clause(hit.start)
         if message.negated(hit, clause_start):
             return False
-        why = message.not_literal(hit.start)
+        why = message.not_literal(hit.start, hit.end)
         if why is not None:
             message.set_aside[why] = message.evidence(hit)
             return False
