@@ -17,6 +17,10 @@ FIGURATIVE = [
     ("i feel woozy and spaced out", 0, "emergency"),
     ("her lips have gone a bit purplish", 0, "emergency"),
     ("my tongue feels way too big", 0, "emergency"),
+    ("my lips feel like they've been stung by a bee", 0, "emergency"),
+    ("feels like an elephant is sitting on my chest", 0, "emergency"),
+    ("nearly keeled over in the shower", 0, "emergency"),
+    ("vision in my right eye just went", 0, "emergency"),
 ]
 
 WORDS_BETWEEN = [
@@ -25,6 +29,9 @@ WORDS_BETWEEN = [
     ("cheek is hot, red and getting bigger", 3, "urgent"),
     ("the redness on my jaw is spreading fast", 2, "emergency"),
     ("the bruise on my temple keeps on growing", 3, "urgent"),
+    ("cheek redness doubled in size in an hour", 2, "emergency"),
+    ("itching like mad with raised red bumps everywhere", 1, "urgent"),
+    ("burning and raw since i used the new cream", 3, "urgent"),
 ]
 
 SHORTHAND_AND_TYPOS = [
@@ -35,6 +42,8 @@ SHORTHAND_AND_TYPOS = [
     ("swolen tounge", 0, "emergency"),
     ("the bleding wont stop", 0, "urgent"),
     ("theres puss coming out", 3, "urgent"),
+    ("my wife can barely breathe", 0, "emergency"),
+    ("thraot closin up", 0, "emergency"),  # looks foreign to the language model: still caught
 ]
 
 NOT_SYMPTOMS: list[tuple[str, int | None]] = [
@@ -43,6 +52,9 @@ NOT_SYMPTOMS: list[tuple[str, int | None]] = [
     ("the wait for my results is killing me", 10),
     ("fewer spots today", 4),
     ("my tips for sun: spf every day", 5),
+    ("lol my face is killing me with these flakes", 4),
+    ("breathless from running up the stairs haha", 5),
+    ("I'm dying to go swimming lol", 2),
 ]
 
 OTHER_VOICE_NOW = [
@@ -55,6 +67,8 @@ OTHER_VOICE_STORY: list[tuple[str, int | None]] = [
     ("my friend said her lips swelled, should i worry?", None),
     ("my aunt got hives from numbing cream years ago, is that common?", None),
     ("a colleague told me she fainted at her appointment once", None),
+    ("my sister had blisters after hers, should I be worried?", None),
+    ("my colleague's face swelled up after her filler last year", None),
 ]
 
 
