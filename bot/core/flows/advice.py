@@ -187,9 +187,6 @@ class AdviceFlow:
 
     def _buttons(self, advice: Advice) -> Buttons:
         rows: list[tuple[Button, ...]] = []
-        if advice.follow_up is not None:
-            ask = advice.follow_up
-            rows.append(((ask.yes, f"fu:{ask.id}:y"), (ask.no, f"fu:{ask.id}:n")))
         for suggestion in advice.suggestions:
             data = f"kb:{suggestion.entry_id}"
             if len(data.encode()) <= MAX_CALLBACK_DATA:
@@ -198,6 +195,9 @@ class AdviceFlow:
             rows.append((self.kit.button("none_of_these", "handoff"),))
         elif advice.offer_handoff:
             rows.append((self.kit.button("ask_clinic", "handoff"),))
+        if advice.follow_up is not None:  # the rule-out question comes first
+            ask = advice.follow_up
+            rows.insert(0, ((ask.yes, f"fu:{ask.id}:y"), (ask.no, f"fu:{ask.id}:n")))
         return tuple(rows)
 
     async def chosen_entry(self, user_id: int, entry_id: str) -> list[Reply]:
