@@ -8,6 +8,7 @@ member would notice: the tier, the language of the reply, the patient's own word
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -309,3 +310,22 @@ def test_every_language_has_reviewed_templates() -> None:
 def test_failure_classes_in_other_languages(
         advisor: Advisor, text: str, day: int, expect: str) -> None:
     assert tier(advisor.ask(text, day)) == expect
+
+
+def test_the_clinics_own_knowledge_base_keeps_other_languages(advisor: Advisor) -> None:
+    from bot.core.clinic_kb import with_kb
+
+    reloaded = with_kb(advisor, advisor.kb)  # what the bot answers from after a desk edit
+    advice = reloaded.ask("se me hinchan los labios", 0)
+    assert advice.urgency == "emergency" and advice.language == "es"
+
+
+def test_ask_command_shows_the_language() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", "ask", "--json", "--day", "3", "--language",
+         "pt-BR", "está saindo pus das bolinhas"],
+        capture_output=True, text=True, check=False, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["urgency"] == "urgent" and data["language"] == "pt"
+    assert data["answer"].startswith("⚠️ Isto precisa ser avaliado hoje")

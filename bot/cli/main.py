@@ -64,7 +64,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     # the configured knowledge base and clinic, with the clinic's additions from the web desk
     advisor = _with_clinic_overrides(load_advisor(settings), settings)
     if args.text:
-        advice = advisor.ask(" ".join(args.text), args.day)
+        advice = advisor.ask(" ".join(args.text), args.day, language_hint=args.language)
         if args.json:
             print(json.dumps(advice.to_json(), ensure_ascii=False))
         else:
@@ -187,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="print the answer a patient would get")
     ask.add_argument("--day", type=_day, default=None, help="days since the latest session")
     ask.add_argument("--json", action="store_true", help="JSON output; no TEXT: JSON lines in")
+    ask.add_argument("--language", default=None,
+                     help="the patient's Telegram language_code (a hint for other languages)")
     ask.add_argument("text", nargs="*", help="the patient's message")
     ask.set_defaults(handler=cmd_ask)
 
