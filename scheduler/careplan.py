@@ -43,13 +43,19 @@ class StepKind(StrEnum):
     REBOOK = "rebook"
 
 
+URGENCIES = ("urgent", "emergency")  # a problem answer that is a red flag by itself
+
+
 @dataclass(frozen=True)
 class Choice:
-    """One answer button."""
+    """One answer button. `urgency` (problem answers only): the answer itself is a red flag
+    (day 3's "pus, yellow crusts, fever or spreading redness"), so the report is raised with
+    it and the patient gets the urgent advice at once."""
 
     label: str
     action: Action
     reply: str
+    urgency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +151,7 @@ def _parse_choice(node: Any, where: str, out: ProblemCollector) -> Choice | None
     if not isinstance(node, LineDict):
         out.add(_line(node), f"{where}: each button needs label, action and reply")
         return None
-    _unknown_keys(node, {"label", "action", "reply"}, where, out)
+    _unknown_keys(node, {"label", "action", "reply", "urgency"}, where, out)
     label = _text(node, "label", MAX_LABEL, where, out)
     reply = _text(node, "reply", MAX_REPLY, where, out)
     action_value = node.get("action")
@@ -155,9 +161,14 @@ def _parse_choice(node: Any, where: str, out: ProblemCollector) -> Choice | None
         out.add(_line(node, "action"), f"{where}: unknown action {action_value!r} (use one "
                                        f"of {', '.join(a.value for a in Action)})")
         return None
+    urgency = node.get("urgency")
+    if urgency is not None and (urgency not in URGENCIES or action is not Action.PROBLEM):
+        out.add(_line(node, "urgency"), f"{where}: 'urgency' must be one of "
+                                        f"{', '.join(URGENCIES)}, on a 'problem' button only")
+        return None
     if label is None or reply is None:
         return None
-    return Choice(label, action, reply)
+    return Choice(label, action, reply, urgency)
 
 
 def _parse_choices(node: LineDict, where: str, out: ProblemCollector) -> tuple[Choice, ...]:

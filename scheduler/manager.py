@@ -68,6 +68,7 @@ class AnswerResult:
     step: Step | None = None
     label: str | None = None
     repeated: bool = False
+    urgency: str | None = None  # the answer is a red flag by itself (careplan `urgency`)
 
 
 def report_hold(report_id: int) -> str:
@@ -257,6 +258,14 @@ class CheckinManager:
             return await tx.unhold(Scope(reason=reason), reason,
                                    "held by a report until after its time", now)
 
+    async def holding_reports(self, patient_id: int) -> builtins.list[int]:
+        """Ids of the reports whose resolution the patient's held check-ins wait for."""
+        rows = await self.list(statuses=(S.PAUSED.value,), patient_id=patient_id, limit=1000)
+        ids = {int(r.paused_reason.removeprefix(REPORT_PREFIX)) for r in rows
+               if r.paused_reason and r.paused_reason.startswith(REPORT_PREFIX)
+               and r.paused_reason.removeprefix(REPORT_PREFIX).isdigit()}
+        return sorted(ids)
+
     # --- answers ----------------------------------------------------------------------
     async def answer(self, telegram_id: int, checkin_id: int, choice: int,
                      now: dt.datetime | None = None) -> AnswerResult:
@@ -282,7 +291,7 @@ class CheckinManager:
                     await tx.cancel_open([row.session_id], self._rebook_steps(),
                                          "patient answered the booking nudge", now)
             return AnswerResult(True, picked.reply, picked.action, row.id, row.session_id,
-                                row.patient_id, step, picked.label, repeated)
+                                row.patient_id, step, picked.label, repeated, picked.urgency)
 
     # --- listings ---------------------------------------------------------------------
     async def list(self, *, statuses: Sequence[str] = (), patient_id: int | None = None,

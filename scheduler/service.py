@@ -90,6 +90,14 @@ class CheckinService:
         """A session was recorded (patient, staff or invite): write its check-ins."""
         return await self.manager.schedule_session(session_id)
 
+    async def session_moved(self, session_id: int, new_date: dt.date) -> int:
+        """A patient corrected a session's date: its open check-ins move with it."""
+        return await self.manager.move_session(session_id, new_date)
+
+    async def holding_reports(self, patient_id: int) -> list[int]:
+        """Reports (ids) the patient's paused check-ins wait for staff to resolve."""
+        return await self.manager.holding_reports(patient_id)
+
     async def session_cancelled(self, session_id: int) -> int:
         """A session was cancelled: cancel its open check-ins."""
         return await self.manager.cancel_session(session_id)
@@ -133,7 +141,7 @@ class CheckinService:
         if result.action is Action.PROBLEM:
             report = await self.repo.create_report(
                 telegram_id, ReportKind.CHECKIN, f"{where}: answered \"{result.label}\"",
-                day=result.step.day, reason=result.step.message)
+                urgency=result.urgency, day=result.step.day, reason=result.step.message)
             await self.manager.hold_for_report(result.session_id, report.id)
             return [report]
         if result.action is Action.BOOK:

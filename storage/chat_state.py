@@ -42,9 +42,11 @@ class StateKind(StrEnum):
     PATIENT = "patient"  # awaiting a typed date / zone; last question for "ask the clinic"
     REPORT = "report"  # a patient's /report in progress
     STAFF = "staff"  # a staff member's next message answers or resolves a report
+    FLOW = "flow"  # the patient's multi-step flow (bot/core/flowstate.py)
 
 
-PATIENT_KINDS = (StateKind.PATIENT, StateKind.REPORT)  # read with every patient message
+# read with every patient message
+PATIENT_KINDS = (StateKind.PATIENT, StateKind.REPORT, StateKind.FLOW)
 
 
 @dataclass(frozen=True, slots=True)

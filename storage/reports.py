@@ -351,6 +351,22 @@ class ReportStore:
                 .values(urgency=urgency))
             return bool(affected(result))
 
+    async def add_description(self, report_id: int, words: str, label: str,
+                              reason: str | None = None) -> bool:
+        """The patient's own description of a check-in problem joins that report's text, in
+        front (so cards, the queue, /report N and the export show it) and its reason, if it
+        had none; True when the report exists."""
+        report = await self.get(report_id)
+        if report is None:
+            return False
+        text = f"{label}: \"{words.strip()}\" · {report.text}"  # the words first
+        values: dict[str, object] = {"text": text}
+        if reason and not report.reason:
+            values["reason"] = reason
+        async with self.sessions.begin() as s:
+            await s.execute(update(Report).where(Report.id == report_id).values(**values))
+        return True
+
     # --- transitions ----------------------------------------------------------------------
     async def _transition(self, report_id: int, allowed: Iterable[ReportStatus],
                           values: dict[str, object], actor: int, action: ReportAction,

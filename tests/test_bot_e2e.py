@@ -261,7 +261,7 @@ async def test_privacy_mydata_stop_resume_delete(bot: BotHarness) -> None:
     assert "Check-ins: on" in (await bot.say(22, "/mydata"))[0]["text"]
 
     (confirm,) = await bot.say(22, "/delete")
-    assert button_data(confirm) == ["delete:yes", "delete:no"]
+    assert button_data(confirm) == ["delete:yes", "flow:cancel"]
     (deleted,) = await bot.press(22, confirm, "delete:yes")
     assert "erased everything" in deleted["text"]
     assert "Already done" in await bot.press_again(22, confirm, "delete:yes")

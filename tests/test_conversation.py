@@ -139,7 +139,7 @@ async def test_delete_then_mydata_shows_nothing(conv: Conversation) -> None:
     await consent(conv, 9)
     await conv.message(9, 9, "Ana", "can I wear makeup?")
     (confirm,) = await conv.command(9, 9, "Ana", "delete")
-    assert [d for row in confirm.buttons for _, d in row] == ["delete:yes", "delete:no"]
+    assert [d for row in confirm.buttons for _, d in row] == ["delete:yes", "flow:cancel"]
     await conv.callback(9, 9, "Ana", "delete:yes")
     (twice,) = await conv.callback(9, 9, "Ana", "delete:yes")
     assert twice.notice and "Already done" in twice.text

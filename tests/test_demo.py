@@ -72,3 +72,70 @@ async def test_check_ins_arrive_at_their_own_time_while_the_clock_advances() -> 
     assert "Is the redness better, the same or worse than yesterday?" in transcript  # day 2
     assert "Day 3. Most redness has usually faded by now." in transcript
     assert transcript.index("How does your skin feel") < transcript.index("Clock moved to")
+
+
+TOUR = ["1", "1", "/session", "1", "/advance 1d 3h", "3",
+        "some little bumps and it itches a lot", "/mydata", "/staff", "1", "/staff", "2",
+        "/staff Please send us a photo of the bumps", "/staff", "3",
+        "/staff Seen, normal healing", "/advance 2d", "5", "/quit"]
+
+
+def run_demo_process(lines: list[str], tmp_path: Path) -> str:
+    """``aftercare demo`` as a real process, fed through a pipe."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    env["AFTERCARE_TIMEZONE"] = "Europe/London"
+    result = subprocess.run([sys.executable, "-m", "bot.cli.main", "demo"],
+                            input="\n".join(lines) + "\n", capture_output=True, text=True,
+                            cwd=tmp_path, env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_readme_tour_works_end_to_end_with_the_staff_side(tmp_path: Path) -> None:
+    out = run_demo_process(TOUR, tmp_path)
+    assert "How does your skin feel today?" in out
+    assert "[staff chat] CHECK-IN" in out
+    assert "I've added your description to report #1" in out
+    assert "paused until the clinic has looked at report #1" in out
+    assert "[1] Take #1   [2] Reply #1   [3] Resolve #1" in out
+    assert "You took report #1." in out and "is now looking at your report" in out
+    assert "bot> Message from" in out and "Please send us a photo of the bumps" in out
+    assert "Report #1 resolved by Nurse: Seen, normal healing" in out
+    after = out[out.index("resolved by Nurse"):]
+    assert "Day 2. Is the redness better" in after and "Day 3. Most redness" in after
+    assert "This button is no longer active" not in out
+    day3 = after[after.index("you> 5"):]
+    assert "needs to be looked at today" in day3 and "[staff chat] URGENT" in day3
+
+
+async def test_numbers_press_only_the_newest_message() -> None:
+    transcript = await demo_transcript([
+        "1", "1", "/session", "1",  # I agree; keep the zone; Today
+        "can I wear makeup?",  # an answer without buttons
+        "2",  # the session picker's "Yesterday" is old: nothing happens
+        "/report", "2",  # /report has only Cancel: "2" is no button, no report is filed
+        "/quit",
+    ])
+    assert transcript.count("There is no button 2 on the newest message") == 2
+    assert "The clinic has been told" not in transcript
+    assert transcript.count("Got it: treatment on") == 1
+
+
+async def test_several_check_ins_in_one_jump_each_answerable_and_long_jumps() -> None:
+    transcript = await demo_transcript([
+        "1", "1", "/session", "1",
+        "/advance 4d",  # day 1 (1-3), day 2 (4-6), day 3 (7-8)
+        "5",  # day 2: "About the same"
+        "1",  # day 1 is shown again, renumbered: "Fine"
+        "/advance 100000d", "/advance 99999999999999d", "/advance 300d",
+        "/quit",
+    ])
+    assert "[4] Better   [5] About the same   [6] Worse / blisters" in transcript
+    assert "Still being a little red on day 2 is within normal" in transcript
+    assert "Glad to hear it" in transcript  # day 1 answered after day 2
+    assert transcript.count("at most 400d") == 2
+    assert "Check-ins: " not in transcript  # (no /mydata here)
+    assert transcript.rstrip().endswith("you> /quit")
+    assert "Sessions in a course are usually 4 to 6 weeks apart" in transcript  # day 28

@@ -6,8 +6,15 @@ presses one; ``/advance 1d`` (or 3h, 30m, "1d 6h") moves the simulated clock; ``
 Staff alerts print as ``[staff chat] ...``. It drives the same `Conversation` as the Telegram
 bot, over a SQLite file in a temporary folder unless AFTERCARE_DATABASE_URL is set.
 
-The services come from bot/compose.py like the bot's; check-ins go to a `DemoSender` and are
-shown after each /advance step (`Demo.ticks`: async callbacks ``tick(now) -> list[Reply]``).
+The services come from bot/compose.py like the bot's; check-ins go to a `DemoSender`.
+Typed numbers press buttons of the newest output only (a stray "2" never presses an old
+keyboard); check-ins that arrive together are numbered on, and each stays answerable.
+``/advance`` jumps from one due check-in to the next (refused beyond `MAX_ADVANCE`).
+``/staff`` is the clinic's side: the open reports with Take / Reply / Resolve buttons;
+``/staff TEXT`` writes in the staff chat (the reply or note after pressing Reply or Resolve),
+``/staff /resolve N note`` and other staff commands work too.
+`Demo.ticks` is a list of async callbacks ``tick(now) -> list[Reply]`` run as the clock moves
+(the check-in dispatcher is one).
 """
 
 from __future__ import annotations
@@ -25,13 +32,18 @@ from typing import TextIO
 from bot.compose import build_services
 from bot.config import Settings
 from bot.core.conversation import Conversation
+from bot.core.desk import StaffDesk
 from bot.core.formatting import html_to_text
 from bot.core.replies import Reply
 from scheduler.dispatcher import OutgoingCheckin
+from scheduler.service import CheckinService
 from storage import Database, utcnow
 
 DEMO_USER_ID = 100001
+DEMO_STAFF_ID = 100002  # you, as the clinic's nurse, after /staff
 DEMO_STAFF_CHAT_ID = -1000000000001
+STAFF_PREFIX = "staff:"  # the demo's own marker for a /staff button
+MAX_ADVANCE = dt.timedelta(days=400)  # longer jumps are refused (the course is ~6 weeks)
 Tick = Callable[[dt.datetime], Awaitable[list[Reply]]]
 _AMOUNT = re.compile(r"(\d+)\s*([dhm])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
@@ -62,8 +74,11 @@ def parse_advance(text: str) -> dt.timedelta | None:
     if not parts or _AMOUNT.sub("", cleaned).strip():
         return None
     delta = dt.timedelta()
-    for amount, unit in parts:
-        delta += dt.timedelta(**{_UNITS[unit]: int(amount)})
+    try:
+        for amount, unit in parts:
+            delta += dt.timedelta(**{_UNITS[unit]: int(amount)})
+    except OverflowError:  # "/advance 99999999999d": far beyond any limit
+        return dt.timedelta.max
     return delta or None
 
 
@@ -78,17 +93,26 @@ class Demo:
         self.user_id = user_id
         self.first_name = first_name
         self.ticks: list[Tick] = []
-        self.buttons: list[str] = []
+        self.buttons: list[str] = []  # callback data of the newest output's buttons
+        self.open_checkins: list[Reply] = []  # check-ins of the last jump not yet answered
+        self.message_ids = 0  # staff-chat message ids the demo hands out
+        self.desk: StaffDesk | None = None  # the clinic's side, for /staff
+        self.checkins: CheckinService | None = None  # to jump to the next due check-in
+        self.staff_id = DEMO_STAFF_ID
 
-    def show(self, replies: list[Reply]) -> None:
-        """Print replies; number the buttons of the latest ones."""
-        buttons: list[str] = []
+    def show(self, replies: list[Reply], checkins: bool = False, keep: bool = False) -> None:
+        """Print replies; number their buttons. Typed numbers press buttons of this newest
+        output only: older buttons stop working (like a stray "2" pressing an old keyboard
+        would be a surprise). Several check-ins in one output are numbered on (1-3, 4-6,
+        ...); one that is still unanswered after another is answered is shown again."""
+        buttons: list[str] = list(self.buttons) if keep else []
         for reply in replies:
             text = html_to_text(reply.text)
             if reply.notice:
                 self.out.write(f"bot (notice)> {text}\n")
             elif reply.to_chat is not None and reply.to_chat != self.user_id:
                 self.out.write(f"[staff chat] {text}\n")
+                continue  # staff buttons are pressed through /staff
             else:
                 self.out.write(f"bot> {text}\n")
             labels = []
@@ -98,8 +122,9 @@ class Demo:
                     labels.append(f"[{len(buttons)}] {label}")
             if labels:
                 self.out.write("     " + "   ".join(labels) + "\n")
-        if buttons:
-            self.buttons = buttons
+            if checkins and any(d.startswith("ci:") for row in reply.buttons for _, d in row):
+                self.open_checkins.append(reply)
+        self.buttons = buttons
         self.out.flush()
 
     def say(self, text: str) -> None:
@@ -118,6 +143,8 @@ class Demo:
             await self._press(int(text))
         elif text.startswith("/advance"):
             await self._advance(text.removeprefix("/advance"))
+        elif text == "/staff" or text.startswith("/staff "):
+            await self.staff(text.removeprefix("/staff"))
         else:
             self.show(await self._send(text))
         return True
@@ -136,8 +163,16 @@ class Demo:
             self.say(self.conversation.messages.render("demo.no_button", number=number))
             return
         data = self.buttons[number - 1]
-        self.show(await self.conversation.callback(self.user_id, self.user_id, self.first_name,
-                                                   data))
+        if data.startswith(STAFF_PREFIX):
+            await self._staff_press(data.removeprefix(STAFF_PREFIX))
+            return
+        self.open_checkins = [c for c in self.open_checkins
+                              if data not in {d for row in c.buttons for _, d in row}]
+        replies = await self.conversation.callback(self.user_id, self.user_id, self.first_name,
+                                                   data)
+        if data.startswith("ci:") and self.open_checkins:  # the others can still be answered
+            replies = [*replies, *self.open_checkins]
+        self.show(replies)
 
     async def _advance(self, amount: str) -> None:
         delta = parse_advance(amount)
@@ -145,19 +180,94 @@ class Demo:
         if delta is None:
             self.say(messages.render("demo.bad_advance"))
             return
+        if delta > MAX_ADVANCE:
+            self.say(messages.render("demo.too_far", days=MAX_ADVANCE.days))
+            return
         target = self.clock.now + delta
-        while self.clock.now < target:  # step, so check-ins arrive at their own time
-            now = self.clock.advance(min(ADVANCE_STEP, target - self.clock.now))
+        self.buttons, self.open_checkins = [], []  # old buttons stop working
+        while self.clock.now < target:  # jump from one due check-in to the next
+            step = min(ADVANCE_STEP, target - self.clock.now)
+            due = await self._next_due()
+            if due is None:
+                step = target - self.clock.now
+            elif due > self.clock.now + step:
+                step = min(due - self.clock.now, target - self.clock.now)
+            now = self.clock.advance(step)
             for tick in self.ticks:
                 replies = await tick(now)
                 if replies:
                     self.say(html_to_text(messages.render("demo.arrived", time=self._local(now))))
-                    self.show(replies)
+                    self.show(replies, checkins=True, keep=True)
         ctx = await self.conversation.context(self.user_id)
         status = (messages.render("demo.day_status", day=ctx.day) if ctx.day is not None
                   else messages.render("demo.no_session"))
         self.say(html_to_text(messages.render("demo.advanced", time=self._local(target),
                                               status=status)))
+
+    async def _next_due(self) -> dt.datetime | None:
+        """When the next check-in is due (None: none pending), so a long /advance jumps."""
+        service = self.checkins
+        if service is None:
+            return self.clock.now + ADVANCE_STEP
+        pending = await service.manager.list(statuses=("pending",))
+        return min((c.due_at for c in pending), default=None)
+
+    # --- the staff side ---------------------------------------------------------------------
+    async def staff(self, text: str) -> None:
+        """/staff: the queue with Take / Reply / Resolve buttons; /staff TEXT: a message in
+        the staff chat (a reply or a resolve note after pressing Reply or Resolve);
+        /staff /COMMAND: a staff command (/queue, /report N, /resolve N note, ...)."""
+        desk = self.desk
+        if desk is None:
+            return
+        text = text.strip()
+        if not text:
+            await self._staff_queue()
+            return
+        self.message_ids += 1
+        if text.startswith("/"):
+            name, *args = text[1:].split()
+            replies = await desk.staff_command(self.staff_id, "Nurse", DEMO_STAFF_CHAT_ID,
+                                               self.message_ids, name.lower(), args)
+        else:
+            replies = await desk.staff_message(self.staff_id, "Nurse", DEMO_STAFF_CHAT_ID,
+                                               self.message_ids, text)
+        if replies is None:
+            replies = [Reply(self.conversation.messages.render("demo.staff_nothing"),
+                             to_chat=DEMO_STAFF_CHAT_ID)]
+        self.show(replies)
+
+    async def _staff_queue(self) -> None:
+        desk = self.desk
+        assert desk is not None
+        self.show([Reply(await desk.queue_text(), to_chat=DEMO_STAFF_CHAT_ID)])
+        buttons: list[str] = []
+        for report in (await desk.store.queue())[:10]:
+            labels = []
+            for action in ("take", "reply", "resolve"):
+                buttons.append(f"{STAFF_PREFIX}{action}:{report.id}")
+                label = self.conversation.messages.label(f"staff_{action}")
+                labels.append(f"[{len(buttons)}] {label} #{report.id}")
+            self.out.write("     " + "   ".join(labels) + "\n")
+        self.buttons = buttons
+        self.out.flush()
+
+    async def _staff_press(self, data: str) -> None:
+        """A staff button from /staff: pressed on the report's card, as in the staff chat."""
+        desk = self.desk
+        assert desk is not None
+        action, _, raw_id = data.partition(":")
+        report_id = int(raw_id)
+        card = await desk.store.latest_card(report_id)
+        if card is None:  # never printed (e.g. raised before the desk was attached)
+            self.message_ids += 1
+            await desk.card_sent(Reply("", card_for=report_id), DEMO_STAFF_CHAT_ID,
+                                 self.message_ids)
+            card = await desk.store.latest_card(report_id)
+        assert card is not None
+        replies = await desk.staff_callback(self.staff_id, "Nurse", DEMO_STAFF_CHAT_ID,
+                                            card.message_id, f"st:{action}:{report_id}")
+        self.show(replies)
 
     def _local(self, moment: dt.datetime) -> str:
         return moment.astimezone(self.conversation.settings.tz).strftime("%Y-%m-%d %H:%M %Z")
@@ -186,6 +296,7 @@ def demo_settings(settings: Settings) -> Settings:
     update: dict[str, object] = {"checkin_rate": 0.0, "checkin_per_chat_seconds": 0.0}
     if settings.staff_chat_id is None:
         update["staff_chat_id"] = DEMO_STAFF_CHAT_ID
+    update["staff_ids"] = settings.staff_ids | {DEMO_STAFF_ID}  # you, after /staff
     return settings.model_copy(update=update)
 
 
@@ -208,6 +319,7 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
             services = build_services(settings, db, sender, clock)
             conversation = services.conversation
             demo = Demo(conversation, clock, out)
+            demo.desk, demo.checkins = services.desk, services.checkins
 
             async def checkins_sent(_now: dt.datetime) -> list[Reply]:
                 await services.checkins.tick()

@@ -32,9 +32,11 @@ from bot.core.flows.advice import AdviceFlow
 from bot.core.flows.alerts import MAX_ALERT_TEXT, PlainAlerts
 from bot.core.flows.base import STATE_TTL, BotSettings, Clock, FlowKit, TurnContext
 from bot.core.flows.checkins import CheckinAnswers
+from bot.core.flows.control import FlowControl
 from bot.core.flows.media import MediaFlow
 from bot.core.flows.onboarding import Onboarding
 from bot.core.flows.privacy import PrivacyFlow
+from bot.core.flows.report import ReportFlow
 from bot.core.flows.sessions import SessionFlow
 from bot.core.flows.staff_commands import StaffCommands, invite_link
 from bot.core.flows.timezone import TimeZoneFlow
@@ -51,10 +53,11 @@ __all__ = ["BotSettings", "Button", "Buttons", "Clock", "Conversation", "MAX_ALE
            "invite_link"]
 
 PATIENT_COMMANDS = ("start", "session", "report", "help", "privacy", "mydata", "delete", "stop",
-                    "resume", "timezone")
+                    "resume", "timezone", "cancel")
 STAFF_COMMANDS = ("help", "queue", "report", "patient", "gaps", "resolve", "reopen", "cancel",
                   "addsession", "invite")
-ONE_SHOT_CALLBACKS = ("consent", "session", "delete", "tz")  # their keyboards go after a press
+# their keyboards go after a press
+ONE_SHOT_CALLBACKS = ("consent", "session", "delete", "tz", "flow", "sd", "sx")
 
 
 class Conversation:
@@ -66,12 +69,14 @@ class Conversation:
         self.checkins = checkins
         self.desk = desk
         self.alerts: ReportNotifier = desk if desk is not None else PlainAlerts(kit)
-        self.zones = TimeZoneFlow(kit, checkins)
+        self.control = FlowControl(kit)  # the rules every multi-step flow follows
+        self.zones = TimeZoneFlow(kit, self.control, checkins)
         self.onboarding = Onboarding(kit, self.zones, checkins)
         self.advice = AdviceFlow(kit, self.alerts, checkins)
-        self.sessions = SessionFlow(kit, checkins)
-        self.checkin_answers = CheckinAnswers(kit, checkins, self.alerts)
-        self.privacy = PrivacyFlow(kit, checkins)
+        self.sessions = SessionFlow(kit, self.control, checkins)
+        self.checkin_answers = CheckinAnswers(kit, checkins, self.alerts, self.control, desk)
+        self.privacy = PrivacyFlow(kit, self.control, checkins)
+        self.report = ReportFlow(kit, desk, self.advice, self.control) if desk else None
         self.staff_commands = StaffCommands(kit, self.sessions)
         self.other = MediaFlow(kit, self.message)
 
@@ -177,31 +182,34 @@ class Conversation:
 
     async def message(self, user_id: int, chat_id: int, first_name: str,
                       text: str, language_code: str | None = None) -> list[Reply]:
-        """A patient's text: a zone or date if one was asked for, a report description or a
-        thread with staff, otherwise triage + advice."""
+        """A patient's text: the open flow's input (a place, a date, a report, a check-in
+        problem's description) when it is for that flow, otherwise a thread with staff or
+        triage + advice (and the open flow shown again)."""
         text = without_nul(text)
         kit = self.kit
         ctx = await kit.context(user_id)
-        state = await kit.state(user_id, ctx)
         if ctx.patient is not None and not ctx.patient.active:
             await kit.repo.reactivate(user_id)  # writing again means they unblocked us
-        if state.awaiting_zone:
-            zoned = await self.zones.typed(user_id, ctx, text)
-            if zoned is not None:
-                return zoned
-        if state.awaiting_date:
-            dated = await self.sessions.typed(user_id, ctx, text)
-            if dated is not None:
-                return dated
-            await kit.update_state(user_id, ctx, awaiting_date=False)
-        if self.desk is not None:  # a /report description, or a thread with staff
-            handled = await self.desk.patient_text(
-                user_id, chat_id, first_name, text,
-                may_have_thread=ctx.patient is not None and ctx.patient.open_reports > 0,
-                states=ctx.states)
-            if handled is not None:
-                return list(handled)
-        return await self.advice.ask(user_id, ctx, text, language_code)
+
+        async def answer() -> list[Reply]:
+            if self.desk is not None:  # a thread with staff about an open report
+                handled = await self.desk.patient_text(
+                    user_id, chat_id, first_name, text,
+                    may_have_thread=ctx.patient is not None and ctx.patient.open_reports > 0,
+                    states=ctx.states)
+                if handled is not None:
+                    return list(handled)
+            return await self.advice.ask(user_id, ctx, text, language_code)
+
+        return await self.control.text(user_id, ctx, text, answer)
+
+    async def location(self, user_id: int, chat_id: int, first_name: str, latitude: float,
+                       longitude: float) -> list[Reply]:
+        """A shared location: the patient's time zone from it (consent needed)."""
+        zoned = await self.zones.location(user_id, latitude, longitude)
+        if zoned is not None:
+            return zoned
+        return await self.other.media(user_id, chat_id, first_name, "location")
 
     async def edited(self, user_id: int, chat_id: int, first_name: str,
                      text: str, language_code: str | None = None) -> list[Reply]:
@@ -231,6 +239,14 @@ class Conversation:
             return await self.privacy.delete_choice(user_id, argument)
         if kind == "tz":
             return await self.zones.choice(user_id, argument)
+        if kind == "flow" and argument == "send" and self.report is not None:
+            return await self.report.send(user_id)
+        if kind == "flow":
+            return await self.control.button(user_id, argument)
+        if kind == "sd":
+            return await self.sessions.confirmed(user_id, argument)
+        if kind == "sx":
+            return await self.sessions.fix(user_id, argument)
         if kind == "ci" and self.checkin_answers.attached:
             return await self.checkin_answers.answer(user_id, data)
         return [self.notice("button_expired")]
@@ -241,8 +257,10 @@ class Conversation:
         name = name.lower()
         if name in ("addsession", "invite"):
             return await self.staff_commands.run(user_id, name, list(args))
-        if name == "report" and self.desk is not None:
-            return list(await self.desk.report_command(user_id, chat_id, first_name))
+        if name == "cancel" and chat_id != self.settings.staff_chat_id:
+            return await self.control.cancel(user_id)
+        if name == "report" and self.report is not None:
+            return await self.report.command(user_id)
         handlers: dict[str, Callable[[int], Awaitable[list[Reply]]]] = {
             "help": self._help, "session": self.sessions.command,
             "privacy": self.privacy.privacy, "mydata": self.privacy.mydata,
@@ -252,7 +270,7 @@ class Conversation:
         handler = handlers.get(name)
         if handler is None:
             return self.say("unknown_command", commands=self.command_list())
-        return await handler(user_id)
+        return await self.control.after_command(user_id, name, await handler(user_id))
 
     async def _help(self, user_id: int) -> list[Reply]:
         text = self.messages.render("help", commands=self.command_list())

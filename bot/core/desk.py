@@ -35,6 +35,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot.core.flows.base import FlowKit
+from bot.core.flowstate import Flow
 from bot.core.ports import CheckinEvents
 from bot.core.replies import Button, Buttons, Reply
 from bot.core.spreadsheet import safe_cell
@@ -96,19 +97,11 @@ class _Pending:
 class _Draft:
     """A patient's /report in progress: "describe" waits for words, "photos" for photos.
 
-    Kept in the database (``chat_state``, kind "report") for `DRAFT_TTL` from its last stage
-    change."""
+    Read from and written to the report flow (bot/core/flowstate.py, steps "describe" and
+    "more"), whose end time is fixed when /report starts."""
 
     stage: str
     report_id: int | None = None
-
-    @classmethod
-    def load(cls, payload: Mapping[str, Any] | None) -> _Draft | None:
-        """From a stored payload (None when absent or malformed)."""
-        if not payload or payload.get("stage") not in ("describe", "photos"):
-            return None
-        report_id = payload.get("report_id")
-        return cls(payload["stage"], report_id if isinstance(report_id, int) else None)
 
 
 def callback_data(action: str, report_id: int) -> str:
@@ -315,15 +308,23 @@ class StaffDesk:
 
     async def _draft(self, user_id: int,
                      states: Mapping[str, Any] | None = None) -> _Draft | None:
-        """The patient's /report in progress; `states` (kind -> payload) when already read."""
-        if states is not None:
-            return _Draft.load(states.get(StateKind.REPORT.value))
-        return _Draft.load(await self.states.get(user_id, StateKind.REPORT, now=self.now()))
+        """The patient's /report in progress (the report flow, bot/core/flows/report.py);
+        `states` (kind -> payload) when already read."""
+        flows = self.kit.flows
+        active = await flows.current(user_id, dict(states) if states is not None else None)
+        if active is None or active.flow is not Flow.REPORT or active.ended(self.now()):
+            return None
+        return _Draft("describe" if active.step == "describe" else "photos",
+                      active.get_int("report_id"))
 
     async def _save_draft(self, user_id: int, draft: _Draft) -> None:
-        await self.states.put(user_id, StateKind.REPORT,
-                              {"stage": draft.stage, "report_id": draft.report_id},
-                              DRAFT_TTL, now=self.now())
+        flows = self.kit.flows
+        step = "describe" if draft.stage == "describe" else "more"
+        active = await flows.current(user_id)
+        if active is not None and active.flow is Flow.REPORT and not active.ended(self.now()):
+            await flows.advance(user_id, active, step, report_id=draft.report_id)
+        else:
+            await flows.begin(user_id, Flow.REPORT, step, report_id=draft.report_id)
 
     def _seen(self, user_id: int, first_name: str) -> None:
         if first_name:
@@ -766,10 +767,19 @@ class StaffDesk:
         return html.unescape(_TAGS.sub("", self.text(key, **values)))
 
     # --- the patient side ----------------------------------------------------------------
-    async def report_command(self, user_id: int, chat_id: int, first_name: str) -> list[Reply]:
-        """/report: ask what is wrong; the next message becomes the report."""
-        await self._save_draft(user_id, _Draft("describe"))
-        return self.kit.html(self.text("patient_ask"))
+    async def patient_report(self, user_id: int, text: str) -> list[Reply]:
+        """The words of a /report (bot/core/flows/report.py): triaged, a report and its card;
+        the report flow moves on to details and photos."""
+        return await self._new_report(user_id, text, _Draft("describe"))
+
+    async def add_to_report(self, user_id: int, report_id: int,
+                            text: str) -> list[Reply] | None:
+        """More words for the patient's open report (triaged; threaded under its card);
+        None when that report is gone or closed."""
+        report = await self.store.get(report_id)
+        if report is None or report.closed:
+            return None
+        return await self._thread(user_id, report, text)
 
     async def patient_text(self, user_id: int, chat_id: int, first_name: str,
                            text: str, may_have_thread: bool = True,
@@ -778,16 +788,10 @@ class StaffDesk:
         None when it is an ordinary message for the bot. ``may_have_thread`` False (the
         patient has no unresolved report) skips looking for a thread; `states` (kind ->
         payload, from the conversation's per-message read) saves reading the draft again."""
-        draft = await self._draft(user_id, states)
-        if draft is not None and draft.stage == "describe":
-            return await self._new_report(user_id, text, draft)
-        if draft is None and not may_have_thread:
+        del states  # a /report in progress is the report flow's (bot/core/flows/report.py)
+        if not may_have_thread:
             return None
         report = await self.store.thread_for(user_id)
-        if report is None and draft is not None and draft.report_id is not None:
-            report = await self.store.get(draft.report_id)
-            if report is not None and report.closed:
-                report = None
         if report is None:
             return None
         return await self._thread(user_id, report, text)
@@ -880,6 +884,30 @@ class StaffDesk:
         if latest is not None and self.now() - latest.created_at <= RECENT_REPORT:
             return latest
         return None
+
+
+    async def checkin_description(self, report_id: int, text: str, label: str,
+                                  urgency: str | None, reason: str | None) -> list[Reply]:
+        """A patient described the problem they answered a check-in with: the words join
+        the report (its text and reason), its urgency rises when triage says so, and staff
+        see it under the card. Returns the staff-chat message."""
+        await self.store.add_description(report_id, text, label, reason)
+        if urgency:
+            await self.store.raise_urgency(report_id, urgency)
+        report = await self.store.get(report_id)
+        if report is None:
+            return []
+        await self.store.record(report_id, report.telegram_id, ReportAction.PATIENT, note=text,
+                                now=self.now())
+        if self.staff_chat is None:
+            return []
+        card = await self.store.latest_card(report_id, ("card", "repost", "message"))
+        words = text if len(text) <= 3000 else text[:3000] + "…"
+        flag = f"{urgency.upper()} " if urgency else ""
+        return [Reply(self.text("patient_wrote", flag=flag, id=report_id,
+                                name=self.patient_name(report), text=words),
+                      to_chat=self.staff_chat, reply_to=card.message_id if card else None,
+                      card_for=report_id, card_kind="message")]
 
 
 async def gaps(store: StaffStore) -> list[GapGroup]:

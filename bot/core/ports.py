@@ -9,6 +9,7 @@ bot/compose.py is the one place that builds the real objects and hands them in.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -34,6 +35,12 @@ class CheckinEvents(Protocol):
 
     async def answer(self, telegram_id: int, data: str) -> AnswerOutcome: ...
 
+    async def session_moved(self, session_id: int, new_date: dt.date) -> int: ...
+
+    async def session_cancelled(self, session_id: int) -> int: ...
+
+    async def holding_reports(self, patient_id: int) -> list[int]: ...
+
 
 class ReportNotifier(Protocol):
     """Turns a new report into what the staff chat is sent."""
@@ -44,8 +51,13 @@ class ReportNotifier(Protocol):
 class PatientDesk(ReportNotifier, Protocol):
     """The staff desk as the patient conversation sees it."""
 
-    async def report_command(self, user_id: int, chat_id: int,
-                             first_name: str) -> list[Reply]: ...
+    async def patient_report(self, user_id: int, text: str) -> Sequence[Reply]: ...
+
+    async def add_to_report(self, user_id: int, report_id: int,
+                            text: str) -> Sequence[Reply] | None: ...
+
+    async def checkin_description(self, report_id: int, text: str, label: str,
+                                  urgency: str | None, reason: str | None) -> list[Reply]: ...
 
     async def patient_text(self, user_id: int, chat_id: int, first_name: str, text: str,
                            may_have_thread: bool = True,

@@ -205,6 +205,12 @@ async def on_media(update: Update, context: AppContext) -> None:
     message = update.effective_message
     assert message is not None
     user_id, chat_id, first_name = _sender(update)
+    place = message.location or (message.venue.location if message.venue else None)
+    if place is not None:  # a shared location sets the time zone
+        replies = await conversation_of(context).location(user_id, chat_id, first_name,
+                                                          place.latitude, place.longitude)
+        await send_replies(context, chat_id, replies, user_id)
+        return
     replies = await conversation_of(context).media(user_id, chat_id, first_name,
                                                    media_kind(message), message.caption)
     await send_replies(context, chat_id, replies, user_id)

@@ -1,11 +1,12 @@
 """What every conversation flow shares: `FlowKit` (repository, settings, clock, texts, the
 user's short-lived state) and the per-update `TurnContext`.
 
-Short-lived state (a typed date or time zone being awaited, the last question for "ask the
-clinic") lives in the database (``chat_state``, storage/chat_state.py) for `STATE_TTL` after
-its last change, so the patient's next update may reach another replica, or this one after a
-restart. It is read with the per-message patient query (no extra round trip) and written only
-when it changes; /delete erases it with everything else.
+Short-lived state (the last question for "ask the clinic"; a multi-step flow in progress is
+kept by `FlowStore`, bot/core/flowstate.py) lives in the database (``chat_state``,
+storage/chat_state.py) for `STATE_TTL` after its last change, so the patient's next update
+may reach another replica, or this one after a restart. It is read with the per-message
+patient query (no extra round trip) and written only when it changes; /delete erases it with
+everything else.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.availability import Availability, Kind
+from bot.core.flowstate import FlowStore
 from bot.core.logbook import MessageLog
 from bot.core.messages import Messages, Trusted
 from bot.core.replies import Button, Buttons, Reply, as_replies
@@ -63,8 +65,6 @@ class UserState:
     last_question: str | None = None
     last_day: int | None = None
     handed_off: bool = False
-    awaiting_date: bool = False
-    awaiting_zone: bool = False
     follow_up: str | None = None  # id of the rule-out question the patient was just asked
     follow_up_text: str | None = None  # the words it was asked about (for the staff card)
 
@@ -77,8 +77,6 @@ class UserState:
         return cls(last_question=question if isinstance(question, str) else None,
                    last_day=day if isinstance(day, int) else None,
                    handed_off=payload.get("handed_off") is True,
-                   awaiting_date=payload.get("awaiting_date") is True,
-                   awaiting_zone=payload.get("awaiting_zone") is True,
                    follow_up=_text_or_none(payload.get("follow_up")),
                    follow_up_text=_text_or_none(payload.get("follow_up_text")))
 
@@ -122,6 +120,7 @@ class FlowKit:
         self.messages = messages
         self.log = MessageLog(repo)
         self.chat_states = ChatStateStore(repo.sessions)
+        self.flows = FlowStore(self.chat_states, clock)  # the patient's multi-step flow
         self.availability = Availability(settings, messages, clock)  # opening hours, on call
 
     # --- texts ---------------------------------------------------------------------------

@@ -4,16 +4,38 @@ its confirmation buttons), /stop and /resume of check-ins."""
 from __future__ import annotations
 
 from bot.core.flows.base import FlowKit
+from bot.core.flows.control import FlowControl
+from bot.core.flowstate import Flow
 from bot.core.ports import CheckinEvents
 from bot.core.replies import Reply
 
 
 class PrivacyFlow:
-    """What is stored, erasing it, pausing check-ins."""
+    """What is stored, erasing it, pausing check-ins (and why they are paused)."""
 
-    def __init__(self, kit: FlowKit, checkins: CheckinEvents | None) -> None:
+    def __init__(self, kit: FlowKit, control: FlowControl,
+                 checkins: CheckinEvents | None) -> None:
         self.kit = kit
         self.checkins = checkins
+        self.control = control
+
+    async def _holds(self, user_id: int) -> list[int]:
+        """Reports whose resolution the patient's check-ins wait for."""
+        kit = self.kit
+        if self.checkins is None:
+            return []
+        patient = await kit.repo.get_patient(user_id)
+        return [] if patient is None else await self.checkins.holding_reports(patient.id)
+
+    def _pause_text(self, by_patient: bool, holds: list[int]) -> str:
+        ids = ", #".join(str(i) for i in holds)
+        if by_patient and holds:
+            return self.kit.messages.render("flow.pause_both", ids=ids)
+        if holds:
+            return self.kit.messages.render("flow.pause_report", ids=ids)
+        if by_patient:
+            return self.kit.messages.render("flow.pause_patient")
+        return self.kit.messages.render("mydata_checkins_on")
 
     async def privacy(self, user_id: int) -> list[Reply]:
         """/privacy."""
@@ -38,8 +60,8 @@ class PrivacyFlow:
             sessions=dates or kit.messages.render("mydata_none"),
             messages=summary["messages"], reports=summary["reports"],
             timezone=summary["timezone"] or kit.settings.tz.key,
-            checkins=kit.messages.render(
-                "mydata_checkins_paused" if summary["checkins_paused"] else "mydata_checkins_on"))
+            checkins=self._pause_text(bool(summary["checkins_paused"]),
+                                      await self._holds(user_id)))
 
     async def delete_command(self, user_id: int) -> list[Reply]:
         """/delete: asks to confirm (or says there is nothing)."""
@@ -47,13 +69,16 @@ class PrivacyFlow:
         if await kit.repo.get_patient(user_id) is None:
             await kit.chat_states.clear(user_id)  # a question kept for "ask the clinic"
             return kit.say("delete_nothing")
-        buttons = ((kit.button("delete_yes", "delete:yes"),
-                    kit.button("delete_no", "delete:no")),)
-        return kit.say("delete_confirm", buttons)
+        active, note = await self.control.begin(user_id, Flow.DELETE, "confirm")
+        return note + self.control.prompt(kit.messages.render("delete_confirm"), active,
+                                          ((kit.button("delete_yes", "delete:yes"),),))
 
     async def delete_choice(self, user_id: int, choice: str) -> list[Reply]:
         """A "delete:yes" / "delete:no" press."""
         kit = self.kit
+        active = await self.control.live(user_id)
+        if active is not None and active.flow is Flow.DELETE:
+            await self.control.end(user_id)
         if choice == "no":
             return kit.say("delete_cancelled")
         if choice != "yes":
@@ -83,4 +108,7 @@ class PrivacyFlow:
             await self.checkins.stop(patient.id)
         else:
             await self.checkins.resume(patient.id)
+        holds = [] if paused else await self._holds(user_id)
+        if holds:
+            return kit.say("flow.resumed_but_held", ids=", #".join(str(i) for i in holds))
         return kit.say(done)

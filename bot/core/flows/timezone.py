@@ -1,34 +1,63 @@
-"""The time-zone picker: keep the current zone, pick a common one, or type a city.
+"""The time-zone picker: keep the current zone, pick a common one, type a city, or share the
+phone's location.
 
-A changed zone moves the patient's pending check-ins to the new local hours.
+The offered buttons are always the same, in the same order (the current zone is marked, not
+removed), so a button's position never changes. "Other" opens the time-zone flow (status
+line, Cancel, /cancel; a question typed meanwhile is answered as usual). A typed place is
+looked up in the GeoNames gazetteer (scheduler/zones.py); a name found in several zones gets
+one button per zone. A changed zone moves the patient's pending check-ins to the new local
+hours.
 """
 
 from __future__ import annotations
 
+import asyncio
 from zoneinfo import ZoneInfo
 
 from bot.core.flows.base import FlowKit, TurnContext
+from bot.core.flows.control import FlowControl
+from bot.core.flowstate import ActiveFlow, Flow
 from bot.core.ports import CheckinEvents
-from bot.core.replies import Button, Reply
-from scheduler.zones import city_label, offered_zones, resolve_zone
+from bot.core.replies import Reply
+from scheduler.zones import (
+    city_label,
+    is_zone_name,
+    lookup_zone,
+    offered_zones,
+    warm_up,
+    zone_at,
+)
 from storage import ConsentRequired, PatientInfo
+
+MAX_CALLBACK = 64
 
 
 class TimeZoneFlow:
-    """/timezone, its buttons ("tz:keep", "tz:set:<zone>", "tz:other") and typed places."""
+    """/timezone, its buttons ("tz:keep", "tz:set:<zone>", "tz:other"), typed places and
+    shared locations."""
 
-    def __init__(self, kit: FlowKit, checkins: CheckinEvents | None) -> None:
+    def __init__(self, kit: FlowKit, control: FlowControl,
+                 checkins: CheckinEvents | None) -> None:
         self.kit = kit
         self.checkins = checkins
+        self.control = control
+        control.text_handlers[Flow.TIMEZONE] = self.typed
+        control.cancel_handlers[Flow.TIMEZONE] = self._cancelled
+        self._warming: object = None
 
     def prompt(self, patient: PatientInfo | None, before: str = "") -> list[Reply]:
         """"Which time zone?" (after `before`, HTML): keep the current zone, pick a common
-        one, or type another."""
+        one (same buttons whatever the current zone), or type another."""
         kit = self.kit
         current = kit.tz(patient).key
         keep = kit.messages.label("tz_keep").format(zone=current)
-        common = [(city_label(z), f"tz:set:{z}") for z in offered_zones(current)]
-        rows: list[tuple[Button, ...]] = [((keep, "tz:keep"),)]
+        common = []
+        for zone in offered_zones():
+            label = city_label(zone)
+            if zone == current:
+                label = kit.messages.render("flow.tz_current_mark", city=label)
+            common.append((label, f"tz:set:{zone}"))
+        rows: list[tuple[tuple[str, str], ...]] = [((keep, "tz:keep"),)]
         rows += [tuple(common[i:i + 3]) for i in range(0, len(common), 3)]
         rows.append((kit.button("tz_other", "tz:other"),))
         question = kit.messages.render("timezone_prompt", zone=current)
@@ -48,37 +77,82 @@ class TimeZoneFlow:
         if not ctx.consented:
             return kit.say("timezone_needs_consent")
         action, _, zone = choice.partition(":")
+        current = kit.tz(ctx.patient).key
         if action == "keep":
-            await kit.update_state(user_id, ctx, awaiting_zone=False)
-            return self._reply("timezone_kept", kit.tz(ctx.patient).key)
+            await self._end_own(user_id, ctx)
+            return self._reply("timezone_kept", current)
         if action == "other":
-            await kit.update_state(user_id, ctx, awaiting_zone=True)
-            return kit.say("timezone_other_prompt")
-        resolved = resolve_zone(zone) if action == "set" else None
-        if resolved is None:
+            self._warm()  # the city index loads while the patient types
+            active, note = await self.control.begin(user_id, Flow.TIMEZONE, "typing", ctx,
+                                                    zone=current)
+            text = (kit.messages.render("timezone_other_prompt") + "\n"
+                    + kit.messages.render("flow.tz_location_hint"))
+            return note + self.control.prompt(text, active)
+        if action != "set" or not is_zone_name(zone):
             return [kit.notice("button_expired")]
-        return await self._set(user_id, ctx, resolved)
+        return await self._set(user_id, ctx, lookup_zone(zone).zone or zone)
 
-    async def typed(self, user_id: int, ctx: TurnContext, text: str) -> list[Reply] | None:
-        """Replies for a typed city or zone name; None when the text is a question instead."""
-        zone = resolve_zone(text)
-        if zone is not None and ctx.consented:
-            return await self._set(user_id, ctx, zone)
-        if "?" in text or len(text.split()) > 4 or not ctx.consented:
-            await self.kit.update_state(user_id, ctx, awaiting_zone=False)  # not a place
-            return None
-        return self.kit.say("timezone_unknown", text=text.strip()[:64])
-
-    async def _set(self, user_id: int, ctx: TurnContext, zone: str) -> list[Reply]:
+    async def typed(self, user_id: int, ctx: TurnContext, active: ActiveFlow,
+                    text: str) -> list[Reply] | None:
+        """A typed city or zone name; None when the text is a question instead (it is then
+        answered as usual and the flow shown again)."""
         kit = self.kit
-        await kit.update_state(user_id, ctx, awaiting_zone=False)
+        if "?" in text or len(text.split()) > 4:
+            return None
+        found = await asyncio.to_thread(lookup_zone, text)  # the first one loads the index
+        if found.zone is not None:
+            return await self._set(user_id, ctx, found.zone)
+        if found.ambiguous:
+            extra = tuple(((place.label, f"tz:set:{place.zone}"),) for place in found.choices
+                          if len(f"tz:set:{place.zone}".encode()) <= MAX_CALLBACK)
+            return self.control.prompt(
+                kit.messages.render("flow.tz_choose", text=text.strip()[:64]), active, extra)
+        return self.control.prompt(
+            kit.messages.render("timezone_unknown", text=text.strip()[:64]), active)
+
+    async def location(self, user_id: int, latitude: float,
+                       longitude: float) -> list[Reply] | None:
+        """A shared location: the zone there (None when the patient has not consented, so
+        the usual "I can't use locations" reply is given)."""
+        kit = self.kit
+        ctx = await kit.context(user_id)
+        if not ctx.consented:
+            return None
+        zone = await asyncio.to_thread(zone_at, latitude, longitude)
+        if zone is None:
+            active = await self.control.live(user_id, ctx)
+            if active is not None and active.flow is Flow.TIMEZONE:
+                return self.control.prompt(kit.messages.render("flow.tz_location_unknown"),
+                                           active)
+            return kit.say("flow.tz_location_unknown")
+        return await self._set(user_id, ctx, zone, key="flow.tz_location_set")
+
+    def _warm(self) -> None:
+        task = asyncio.get_running_loop().run_in_executor(None, warm_up)
+        self._warming = task  # keep a reference until done
+
+    async def _end_own(self, user_id: int, ctx: TurnContext) -> None:
+        """End the time-zone flow if it is the open one (another flow stays)."""
+        active = await self.control.live(user_id, ctx)
+        if active is not None and active.flow is Flow.TIMEZONE:
+            await self.control.end(user_id, ctx)
+
+    async def _cancelled(self, user_id: int, active: ActiveFlow) -> str:
+        ctx = await self.kit.context(user_id)
+        return self.kit.messages.render("flow.cancelled.timezone",
+                                        zone=self.kit.tz(ctx.patient).key)
+
+    async def _set(self, user_id: int, ctx: TurnContext, zone: str,
+                   key: str = "timezone_set") -> list[Reply]:
+        kit = self.kit
+        await self._end_own(user_id, ctx)
         try:
             patient = await kit.repo.set_timezone(user_id, zone)
         except ConsentRequired:
             return kit.say("timezone_needs_consent")
         if self.checkins is not None:  # pending check-ins move to the new local hours
             await self.checkins.patient_linked(patient.id)
-        return self._reply("timezone_set", zone)
+        return self._reply(key, zone)
 
     def _reply(self, key: str, zone: str) -> list[Reply]:
         local = self.kit.clock().astimezone(ZoneInfo(zone))

@@ -1,0 +1,101 @@
+"""/report: the patient tells the clinic about a problem, in the open, with a way out.
+
+The flow (bot/core/flowstate.py) has two steps, each with its status line and buttons:
+
+* "describe": the next message is the description. A question for the bot instead ("can I
+  wear makeup?") is answered, and the patient is asked whether it was meant for the clinic
+  ("Send it to the clinic") or to describe the problem; a red flag always becomes the report.
+* "more": the report is with the clinic (card, urgency from triage); further details and
+  photos join it until Done, Cancel or the flow's fixed end (30 minutes from /report, never
+  renewed). Questions are still answered as usual.
+
+The staff side (cards, threads, photos) stays in bot/core/desk.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.flows.advice import AdviceFlow
+from bot.core.flows.base import FlowKit, TurnContext
+from bot.core.flows.control import FlowControl
+from bot.core.flowstate import ActiveFlow, Flow
+from bot.core.ports import PatientDesk
+from bot.core.replies import Reply
+
+_QUESTION_START = re.compile(
+    r"^(can|could|should|shall|may|is|are|am|do|does|did|how|what|when|where|which|why|will|"
+    r"would|who)\b", re.IGNORECASE)
+MAX_PENDING = 2000
+
+
+def looks_like_question(text: str) -> bool:
+    """"can I wear makeup?", "how long does redness last": a question, not a report."""
+    stripped = text.strip()
+    return stripped.endswith("?") or bool(_QUESTION_START.match(stripped))
+
+
+class ReportFlow:
+    """/report, its text steps, "flow:send" and its Done / Cancel."""
+
+    def __init__(self, kit: FlowKit, desk: PatientDesk, advice: AdviceFlow,
+                 control: FlowControl) -> None:
+        self.kit = kit
+        self.desk = desk
+        self.advice = advice
+        self.control = control
+        control.text_handlers[Flow.REPORT] = self.text
+        control.cancel_handlers[Flow.REPORT] = self._cancelled
+        control.done_handlers[Flow.REPORT] = self._done
+
+    async def command(self, user_id: int) -> list[Reply]:
+        """/report: ask what is wrong."""
+        active, note = await self.control.begin(user_id, Flow.REPORT, "describe")
+        return note + self.control.prompt(self.kit.messages.render("desk.patient_ask"), active)
+
+    async def text(self, user_id: int, ctx: TurnContext, active: ActiveFlow,
+                   text: str) -> list[Reply] | None:
+        """A message while the report is open."""
+        advice = self.kit.advisor.ask(text, ctx.day)
+        question = (not advice.escalate and advice.kind in ("answered", "smalltalk")
+                    and looks_like_question(text))
+        if active.step == "describe":
+            if question:
+                await self.control.advance(user_id, active, ctx=ctx,
+                                           pending=text[:MAX_PENDING])
+                answer = await self.advice.advise(user_id, ctx, text, advice)
+                extra = (((self.control.label("send"), "flow:send"),),)
+                return answer + self.kit.html(
+                    self.kit.messages.render("flow.report_question"),
+                    self.control.buttons(active, extra))
+            return await self._describe(user_id, ctx, text)
+        if question:
+            return None  # answered as usual, then the open report is shown again
+        added = await self.desk.add_to_report(user_id, active.get_int("report_id") or 0, text)
+        if added is None:  # the report is gone or closed
+            await self.control.end(user_id, ctx)
+            return None
+        return self.control.attach(list(added), active)
+
+    async def _describe(self, user_id: int, ctx: TurnContext, text: str) -> list[Reply]:
+        replies = list(await self.desk.patient_report(user_id, text))
+        return self.control.attach(replies, await self.control.live(user_id))
+
+    async def send(self, user_id: int) -> list[Reply]:
+        """"Send it to the clinic": the question typed during /report becomes the report."""
+        ctx = await self.kit.context(user_id)
+        active = await self.control.live(user_id, ctx)
+        pending = active.data.get("pending") if active is not None else None
+        if (active is None or active.flow is not Flow.REPORT or active.step != "describe"
+                or not isinstance(pending, str) or not pending.strip()):
+            return [self.kit.notice("button_expired")]
+        return await self._describe(user_id, ctx, pending)
+
+    async def _cancelled(self, user_id: int, active: ActiveFlow) -> str:
+        if active.step == "more":
+            return self.kit.messages.render("flow.cancelled.report_more",
+                                            id=active.get_int("report_id") or "?")
+        return self.kit.messages.render("flow.cancelled.report")
+
+    async def _done(self, user_id: int, active: ActiveFlow) -> str:
+        return self.kit.messages.render("flow.report_done", id=active.get_int("report_id") or "?")
