@@ -27,11 +27,9 @@ import datetime as dt
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
-
-from aiolimiter import AsyncLimiter
 
 from scheduler.careplan import CarePlan
 from scheduler.sql import ClaimedCheckin, Connector
@@ -129,19 +127,22 @@ class DispatcherConfig:
 
 class RateLimiter:
     """Smooth pacing: sends spaced evenly at `rate * (1 - margin)` per second overall (a leaky
-    bucket of capacity 1, aiolimiter), and at least `per_chat` seconds apart within one chat.
+    bucket of capacity 1), and at least `per_chat` seconds apart within one chat.
 
     Even spacing never puts more than `rate` sends in any sliding second, so the server's
     window is respected without bursts; the margin absorbs network jitter. A send waiting for
-    its chat's gap holds only that chat's lock, so other chats go ahead meanwhile."""
+    its chat's gap holds only that chat's lock, so other chats go ahead meanwhile. Time comes
+    from `now` and waits go through `sleep` (tests pass a `storage.clock.ManualClock`'s)."""
 
     def __init__(self, rate: float, per_chat: float, margin: float = 0.015,
-                 now: Callable[[], float] = time.monotonic) -> None:
+                 now: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         effective = rate * (1.0 - margin)
         self.interval = 1.0 / effective if effective > 0 else 0.0
         self.per_chat = per_chat
         self.now = now
-        self._bucket = AsyncLimiter(1, self.interval) if self.interval else None
+        self.sleep = sleep
+        self._next_slot: float | None = None  # when the next overall send may go
         self._last_by_chat: dict[int, float] = {}
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._chat_users: dict[int, int] = {}  # sends holding or waiting for a chat's lock
@@ -156,9 +157,8 @@ class RateLimiter:
                 if last is not None and self.per_chat > 0:
                     wait = last + self.per_chat - self.now()
                     if wait > 0:
-                        await asyncio.sleep(wait)
-                if self._bucket is not None:
-                    await self._bucket.acquire()
+                        await self.sleep(wait)
+                await self._take_slot()
                 self._last_by_chat[chat_id] = self.now()
         finally:
             self._chat_users[chat_id] -= 1
@@ -166,6 +166,16 @@ class RateLimiter:
                 del self._chat_users[chat_id], self._chat_locks[chat_id]
         if len(self._last_by_chat) > 50_000:
             self._forget(self.now())
+
+    async def _take_slot(self) -> None:
+        """Reserve the next overall slot (first come, first served) and wait for it."""
+        if not self.interval:
+            return
+        now = self.now()
+        slot = now if self._next_slot is None else max(now, self._next_slot)
+        self._next_slot = slot + self.interval
+        if slot > now:
+            await self.sleep(slot - now)
 
     def _forget(self, now: float) -> None:
         self._last_by_chat = {c: t for c, t in self._last_by_chat.items()
@@ -202,15 +212,18 @@ class Dispatcher:
     def __init__(self, connector: Connector, sender: Sender, plan: CarePlan, *,
                  config: DispatcherConfig | None = None, clock: Clock = utcnow,
                  worker: str | None = None, shared_pause: SharedPauseStore | None = None,
-                 exclusive: bool = True) -> None:
+                 exclusive: bool = True, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.connector = connector
         self.sender = sender
         self.plan = plan
         self.config = config or DispatcherConfig()
         self.clock = clock
         self.worker = worker or f"{os.uname().nodename}:{os.getpid()}:{id(self):x}"[:64]
+        self.monotonic = monotonic
+        self.sleep = sleep
         self.limiter = RateLimiter(self.config.rate_per_second, self.config.per_chat_interval,
-                                   self.config.window_margin)
+                                   self.config.window_margin, now=monotonic, sleep=sleep)
         self.totals = TickStats()
         self._paused_until = 0.0  # loop monotonic time; set by a 429
         self._tick_lock = asyncio.Lock()
@@ -221,7 +234,7 @@ class Dispatcher:
     @property
     def paused_for(self) -> float:
         """Seconds left of a 429 pause (0 when sending is allowed)."""
-        return max(0.0, self._paused_until - time.monotonic())
+        return max(0.0, self._paused_until - self.monotonic())
 
     async def start(self) -> int:
         """Call once when the only dispatcher starts: rows a dead run had claimed go back.
@@ -250,7 +263,7 @@ class Dispatcher:
         until = await self.shared_pause.until()
         if until is not None:
             left = (until - self.clock()).total_seconds()
-            self._paused_until = max(self._paused_until, time.monotonic() + left)
+            self._paused_until = max(self._paused_until, self.monotonic() + left)
 
     async def _share_pause(self, seconds: float) -> None:
         if self.shared_pause is not None:
@@ -292,7 +305,7 @@ class Dispatcher:
             if self.paused_for > self.config.max_pause_in_tick:
                 return
             if self.paused_for:
-                await asyncio.sleep(self.paused_for)
+                await self.sleep(self.paused_for)
             rows = await self.connector.claim_due(self.clock(), room, self.config.lease,
                                                   self.worker)
             if not rows:
@@ -388,7 +401,7 @@ class Dispatcher:
         return min(delay, self.config.backoff_cap)
 
     def _pause(self, seconds: float, stats: TickStats) -> None:
-        until = time.monotonic() + seconds
+        until = self.monotonic() + seconds
         if until > self._paused_until:
             log.warning("Telegram flood control: pausing all check-ins for %.1f s", seconds)
             self._paused_until = until

@@ -15,6 +15,7 @@ from bot.core.conversation import Conversation
 from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor, Clinic
 from storage import Database, Repository
+from storage.clock import ManualClock
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token-for-bot"
@@ -22,19 +23,6 @@ STAFF_CHAT = -1001000000001
 STAFF_USER = 9001
 START = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 CLINIC = Clinic(name="Glow Clinic", contact="020 7946 0000")
-
-
-class MutableClock:
-    """An aware-UTC clock tests can move."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 def button_data(message: dict[str, Any]) -> list[str]:
@@ -53,7 +41,7 @@ class BotHarness:
     """A patient's view of the running bot: send, press, wait for replies."""
 
     def __init__(self, fake: FakeTelegram, conversation: Conversation,
-                 clock: MutableClock) -> None:
+                 clock: ManualClock) -> None:
         self.fake = fake
         self.conversation = conversation
         self.repo: Repository = conversation.repo
@@ -122,7 +110,7 @@ async def running_bot(fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advi
     settings, by variable name)."""
     fake_telegram.handlers.max_poll_wait = 0.1  # quick shutdown: long polls end within 0.1 s
     settings = bot_settings(fake_telegram, tmp_path, **extra)
-    clock = MutableClock(start)
+    clock = ManualClock(start)
     db = await Database.connect(settings.database_url)
     app = build_application(settings, db, advisor, clock=clock)
     try:

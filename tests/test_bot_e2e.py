@@ -18,7 +18,7 @@ from tests.bot_harness import (
     STAFF_USER,
     START,
     BotHarness,
-    MutableClock,
+    ManualClock,
     bot_settings,
     button_data,
     button_labels,
@@ -310,7 +310,7 @@ async def test_webhook_mode_requires_the_secret_token(
                             AFTERCARE_WEBHOOK_SECRET="s3cret-token_16ch",
                             AFTERCARE_WEBHOOK_LISTEN="127.0.0.1", AFTERCARE_WEBHOOK_PORT=port)
     db = await Database.connect(settings.database_url)
-    app = build_application(settings, db, advisor, clock=MutableClock(START))
+    app = build_application(settings, db, advisor, clock=ManualClock(START))
     try:
         async with running(app, settings):
             (hook,) = fake_telegram.calls("setWebhook")

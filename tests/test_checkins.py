@@ -15,25 +15,13 @@ from scheduler.careplan import CarePlan, QuietHours, Step, load_careplan
 from scheduler.service import CheckinService, daily_summary
 from scheduler.sql import SqlConnector
 from scheduler.timing import plan_due
+from storage.clock import ManualClock
 from storage.db import Database
 from storage.models import CheckIn, ReportKind, ReportStatus, SessionSource
 from storage.repo import Repository
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
-
-
-class FakeClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def plan() -> CarePlan:
@@ -104,12 +92,12 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
-def service(db: Database, clock: FakeClock) -> CheckinService:
+def service(db: Database, clock: ManualClock) -> CheckinService:
     return CheckinService(db.repository(clock), plan(), "Europe/London", clock=clock)
 
 
@@ -155,7 +143,7 @@ async def test_patient_in_another_zone_gets_their_local_hour(service: CheckinSer
 
 
 async def test_late_logged_session_skips_past_checkins(service: CheckinService,
-                                                       clock: FakeClock) -> None:
+                                                       clock: ManualClock) -> None:
     pid = await patient(service.repo, 3)
     await session(service, 3, date(2025, 3, 18))  # 10 days ago: day 1-7 are history
     assert [r.step for r in await service.manager.list(patient_id=pid)] == [
@@ -163,7 +151,7 @@ async def test_late_logged_session_skips_past_checkins(service: CheckinService,
 
 
 async def test_editing_and_cancelling_a_session_moves_its_checkins(
-        service: CheckinService, clock: FakeClock) -> None:
+        service: CheckinService, clock: ManualClock) -> None:
     pid = await patient(service.repo, 4)
     sid = await session(service, 4, date(2025, 3, 28))
     await service.manager.move_session(sid, date(2025, 4, 2))
@@ -181,7 +169,7 @@ async def test_editing_and_cancelling_a_session_moves_its_checkins(
     assert {r.status for r in await service.manager.list(patient_id=pid)} == {"cancelled"}
 
 
-async def test_stop_and_resume(service: CheckinService, clock: FakeClock) -> None:
+async def test_stop_and_resume(service: CheckinService, clock: ManualClock) -> None:
     pid = await patient(service.repo, 5)
     await session(service, 5, date(2025, 3, 28))
     assert await service.stop(pid) == 7
@@ -197,7 +185,7 @@ async def test_stop_and_resume(service: CheckinService, clock: FakeClock) -> Non
 
 
 async def test_problem_answer_reports_and_holds_until_resolved(
-        service: CheckinService, clock: FakeClock) -> None:
+        service: CheckinService, clock: ManualClock) -> None:
     pid = await patient(service.repo, 6)
     await session(service, 6, date(2025, 3, 28))
     day1 = (await service.manager.list(patient_id=pid))[0]
@@ -227,7 +215,7 @@ async def test_booking_answer_stops_the_rebook_reminder(service: CheckinService)
 
 
 async def test_overdue_checkins_expire_and_reach_the_summary(
-        service: CheckinService, clock: FakeClock) -> None:
+        service: CheckinService, clock: ManualClock) -> None:
     pid = await patient(service.repo, 8)
     await session(service, 8, date(2025, 3, 28))
     clock.now = datetime(2025, 3, 29, 21, 30, tzinfo=UTC)  # day 1 window closed at 21:00
@@ -298,7 +286,7 @@ async def test_lease_expiry_requeues_a_crashed_claim(db: Database) -> None:
 # --- start-up reconciliation and report holds -------------------------------------------------
 
 async def test_start_up_plans_sessions_that_missed_their_checkins(
-        service: CheckinService, clock: FakeClock) -> None:
+        service: CheckinService, clock: ManualClock) -> None:
     pid = await patient(service.repo, 9)
     # crashes between "session stored" and "check-ins written": no rows for either session
     recent = await service.repo.add_session(date(2025, 3, 27), SessionSource.STAFF,
@@ -317,7 +305,7 @@ async def test_start_up_plans_sessions_that_missed_their_checkins(
 
 
 async def test_triage_report_holds_checkins_until_staff_resolve_it(
-        service: CheckinService, clock: FakeClock) -> None:
+        service: CheckinService, clock: ManualClock) -> None:
     pid = await patient(service.repo, 10)
     await session(service, 10, date(2025, 3, 28))
     report = await service.repo.create_report(10, ReportKind.TRIAGE, "pus and fever",

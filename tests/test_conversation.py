@@ -12,17 +12,10 @@ from sqlalchemy import text
 from bot.config import load_settings
 from bot.core.conversation import Conversation, Reply
 from knowledge.advisor import Advisor, Clinic
+from storage.clock import ManualClock
 
 NOW = dt.datetime(2026, 6, 15, 22, 30, tzinfo=dt.UTC)  # already 16 June in Auckland
 STAFF = -100500
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +28,7 @@ async def conv(compose: Any, advisor: Advisor) -> Conversation:
     settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF, AFTERCARE_STAFF_IDS="77",
                              AFTERCARE_TIMEZONE="Europe/London",
                              AFTERCARE_BOT_USERNAME="glow_bot")
-    services = await compose(settings, Clock(), advisor=advisor)
+    services = await compose(settings, ManualClock(NOW), advisor=advisor)
     conversation: Conversation = services.conversation
     return conversation
 

@@ -3,6 +3,7 @@ retries network trouble with backoff, and re-sends what a crash left in flight."
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -24,18 +25,15 @@ from scheduler.dispatcher import (
     TransientError,
 )
 from scheduler.memory import MemoryConnector, MemoryRow
+from storage.clock import ManualClock
 from storage.models import InactiveReason
 
 TOKEN = "123456:TEST-token-for-fake"
 NOW = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
+def Clock() -> ManualClock:  # noqa: N802 - reads like the class it returns
+    return ManualClock(NOW)
 
 
 class ScriptedSender:
@@ -67,7 +65,7 @@ def outbox(rows: int, patients: int | None = None) -> MemoryConnector:
     return connector
 
 
-def dispatcher(connector: Any, sender: Any, clock: Clock | None = None,
+def dispatcher(connector: Any, sender: Any, clock: ManualClock | None = None,
                **overrides: Any) -> Dispatcher:
     return Dispatcher(connector, sender, load_careplan(), config=fast_config(**overrides),
                       clock=clock or Clock())
@@ -101,7 +99,7 @@ async def test_429_pauses_everything_and_requeues_without_counting() -> None:
     sender = ScriptedSender({1: [RetryAfter(0.3)]})
     d = dispatcher(connector, sender)
     stats = await d.tick()
-    assert stats.rate_limited == 1 and stats.retry_after_total == pytest.approx(0.3)
+    assert stats.rate_limited == 1 and stats.retry_after_total == pytest.approx(0.3, abs=1e-5)
     assert stats.sent == 6 and {m.chat_id for m in sender.sent} == set(range(1, 7))
     assert connector.rows[1].attempts == 1  # the 429 attempt was not counted
 
@@ -144,53 +142,69 @@ async def test_crash_between_claim_and_send_resends_after_restart() -> None:
 
 
 async def test_rate_limiter_spaces_sends_per_chat_and_overall() -> None:
-    import time
-
     from scheduler.dispatcher import RateLimiter
 
-    limiter = RateLimiter(rate=10, per_chat=0.2, margin=0.0)
-    start = time.monotonic()
-    for chat in range(20):
-        await limiter.acquire(chat)
-    assert time.monotonic() - start >= 0.95  # 20 sends at 10/s need a second window
-    start = time.monotonic()
-    await limiter.acquire(500)
-    await limiter.acquire(500)
-    assert time.monotonic() - start >= 0.19
+    clock = ManualClock(NOW)
+    limiter = RateLimiter(rate=10, per_chat=0.2, margin=0.0, now=clock.monotonic,
+                          sleep=clock.sleep)
+    start = clock.monotonic()
+
+    async def twenty_chats() -> None:
+        for chat in range(20):
+            await limiter.acquire(chat)
+
+    await clock.drive(twenty_chats())
+    assert clock.monotonic() - start == pytest.approx(1.9, abs=1e-5)  # 20 sends at 10/s: 19 gaps
+    start = clock.monotonic()
+
+    async def one_chat_twice() -> None:
+        await limiter.acquire(500)
+        await limiter.acquire(500)
+
+    await clock.drive(one_chat_twice())
+    # its slot, then the chat's gap
+    assert clock.monotonic() - start == pytest.approx(0.3, abs=1e-5)
 
 
 async def test_a_chat_waiting_for_its_gap_does_not_hold_up_other_chats() -> None:
     import asyncio
-    import time
 
     from scheduler.dispatcher import RateLimiter
 
-    limiter = RateLimiter(rate=0, per_chat=0.5)
+    clock = ManualClock(NOW)
+    limiter = RateLimiter(rate=0, per_chat=0.5, now=clock.monotonic, sleep=clock.sleep)
     await limiter.acquire(1)
-    start = time.monotonic()
+    start = clock.monotonic()
     second_for_chat_1 = asyncio.create_task(limiter.acquire(1))
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)  # it starts and waits for chat 1's gap
     await limiter.acquire(2)  # another chat: no wait behind chat 1
-    assert time.monotonic() - start < 0.2
-    await second_for_chat_1
-    assert time.monotonic() - start >= 0.45
+    assert clock.monotonic() == start and not second_for_chat_1.done()
+    await clock.drive(second_for_chat_1)
+    assert clock.monotonic() - start == pytest.approx(0.5, abs=1e-5)
 
 
 async def test_overall_pacing_is_even_and_never_exceeds_the_rate_in_any_second() -> None:
     import bisect
     import itertools
-    import time
 
     from scheduler.dispatcher import RateLimiter
 
-    limiter, times = RateLimiter(rate=20, per_chat=0, margin=0.0), []
-    for chat in range(30):
+    clock = ManualClock(NOW)
+    limiter = RateLimiter(rate=20, per_chat=0, margin=0.0, now=clock.monotonic,
+                          sleep=clock.sleep)
+    times: list[float] = []
+
+    async def send(chat: int) -> None:  # thirty chats at once, like a claimed batch
         await limiter.acquire(chat)
-        times.append(time.monotonic())
+        times.append(clock.monotonic())
+
+    await clock.drive(asyncio.gather(*(send(chat) for chat in range(30))))
+    times.sort()
     busiest = max(bisect.bisect_right(times, t + 0.999) - i for i, t in enumerate(times))
     assert busiest <= 20  # no burst: the server's sliding window is never overrun
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.04  # evenly spaced at 1/20 s (timer jitter aside)
+    assert min(gaps) == pytest.approx(0.05, abs=1e-5)  # evenly spaced at 1/20 s
+    assert max(gaps) == pytest.approx(0.05, abs=1e-5)
 
 
 class CountingConnector(MemoryConnector):
@@ -277,16 +291,20 @@ async def test_fake_server_unreachable_chats(fake_telegram: Any, bot: telegram.B
 
 async def test_fake_server_429_retry_after_is_honoured(fake_telegram: Any,
                                                        bot: telegram.Bot) -> None:
-    import time
-
-    connector = outbox(4)
+    connector, clock = outbox(4), Clock()
     fake_telegram.fail_next("sendMessage", 429, retry_after=1)
-    d = Dispatcher(connector, TelegramSender(bot), load_careplan(),
-                   config=real_config(concurrency=1), clock=Clock())
-    start = time.monotonic()
-    stats = await d.tick()
-    assert time.monotonic() - start >= 1.0  # nothing was sent during the pause
+    sender, attempts = TelegramSender(bot), []
+
+    class Timed:
+        async def send(self, message: OutgoingCheckin) -> int:
+            attempts.append(clock.monotonic())
+            return await sender.send(message)
+
+    d = Dispatcher(connector, Timed(), load_careplan(), config=real_config(concurrency=1),
+                   clock=clock, monotonic=clock.monotonic, sleep=clock.sleep)
+    stats = await clock.drive(d.tick())
     assert stats.rate_limited == 1 and stats.sent == 4
+    assert attempts[1] - attempts[0] >= 1.0  # nothing was sent during the pause
     assert len(fake_telegram.sent_messages()) == 4
 
 

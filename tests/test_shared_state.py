@@ -22,7 +22,7 @@ from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
 from storage import Database
 from storage.chat_state import ChatStateStore, StateKind
-from tests.bot_harness import MutableClock
+from storage.clock import ManualClock
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port as _free_port
 
@@ -33,8 +33,8 @@ NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def clock() -> MutableClock:
-    return MutableClock(NOW)
+def clock() -> ManualClock:
+    return ManualClock(NOW)
 
 
 class Replica:
@@ -51,7 +51,7 @@ class Replica:
 
 @pytest.fixture
 async def replicas(database_url: str, compose: Any,
-                   clock: MutableClock) -> tuple[Replica, Replica]:
+                   clock: ManualClock) -> tuple[Replica, Replica]:
     """Two replicas (built by bot/compose.py) on two connections to one database."""
     settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT,
                              AFTERCARE_STAFF_IDS=str(ANN))
@@ -88,7 +88,7 @@ async def test_another_date_pressed_on_one_replica_typed_on_another(
 
 
 async def test_an_expired_date_prompt_is_ignored(replicas: tuple[Replica, Replica],
-                                                 clock: MutableClock) -> None:
+                                                 clock: ManualClock) -> None:
     one, two = replicas[0].conversation, replicas[1].conversation
     await consented(one)
     await one.callback(PATIENT, PATIENT, "Ana", "session:other")
@@ -112,7 +112,7 @@ async def test_report_started_on_one_replica_described_on_another(
 
 
 async def test_an_expired_report_draft_is_an_ordinary_question(
-        replicas: tuple[Replica, Replica], clock: MutableClock) -> None:
+        replicas: tuple[Replica, Replica], clock: ManualClock) -> None:
     one, two = replicas
     await consented(one.conversation)
     await one.conversation.command(PATIENT, PATIENT, "Ana", "report")
@@ -122,7 +122,7 @@ async def test_an_expired_report_draft_is_an_ordinary_question(
 
 
 async def test_staff_reply_pressed_on_one_replica_sent_from_another(
-        replicas: tuple[Replica, Replica], clock: MutableClock) -> None:
+        replicas: tuple[Replica, Replica], clock: ManualClock) -> None:
     one, two = replicas
     await consented(one.conversation)
     report = await one.conversation.repo.create_report(PATIENT, "patient", "itchy", now=NOW)
@@ -168,7 +168,7 @@ async def test_ask_the_clinic_pressed_on_another_replica(
 
 
 async def test_two_replicas_escalating_at_once_repost_once(
-        replicas: tuple[Replica, Replica], clock: MutableClock) -> None:
+        replicas: tuple[Replica, Replica], clock: ManualClock) -> None:
     one, two = replicas
     await consented(one.conversation)
     report = await one.conversation.repo.create_report(
@@ -200,7 +200,7 @@ async def test_a_second_replica_does_not_register_the_webhook_again(
     try:
         for _ in range(2):  # a replica, then another one (or the same one restarted)
             settings = load_settings(None, **common, AFTERCARE_WEBHOOK_PORT=_free_port())
-            app = build_application(settings, db, advisor, clock=MutableClock(NOW))
+            app = build_application(settings, db, advisor, clock=ManualClock(NOW))
             async with running(app, settings):
                 pass
         (hook,) = fake_telegram.calls("setWebhook")
@@ -209,7 +209,7 @@ async def test_a_second_replica_does_not_register_the_webhook_again(
         moved = url.replace("/telegram/hook", "/telegram/new")
         settings = load_settings(None, **{**common, "AFTERCARE_WEBHOOK_URL": moved},
                                  AFTERCARE_WEBHOOK_PORT=_free_port())
-        app = build_application(settings, db, advisor, clock=MutableClock(NOW))
+        app = build_application(settings, db, advisor, clock=ManualClock(NOW))
         async with running(app, settings):
             pass
         assert [c.params["url"] for c in fake_telegram.calls("setWebhook")] == [url, moved]

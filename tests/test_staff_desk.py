@@ -22,8 +22,8 @@ from bot.config import Settings, load_settings
 from bot.core.desk import StaffDesk, export_csv, group_questions
 from bot.core.replies import Reply
 from storage import Database, Repository
+from storage.clock import ManualClock
 from storage.staff import StaffStore
-from tests.bot_harness import MutableClock
 from tests.records import log_message
 
 STAFF_CHAT = -100500
@@ -33,12 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def clock() -> MutableClock:
-    return MutableClock(NOW)
+def clock() -> ManualClock:
+    return ManualClock(NOW)
 
 
 @pytest.fixture
-async def desk(database_url: str, compose: Any, clock: MutableClock) -> StaffDesk:
+async def desk(database_url: str, compose: Any, clock: ManualClock) -> StaffDesk:
     settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT,
                              AFTERCARE_STAFF_IDS=f"{ANN},{BO}")
     staff: StaffDesk = (await compose(settings, clock, url=database_url)).desk
@@ -119,7 +119,7 @@ async def test_refusals_are_audited_and_forged_data_is_checked(desk: StaffDesk) 
 
 
 async def test_queue_is_most_urgent_then_oldest_with_ages(desk: StaffDesk,
-                                                          clock: MutableClock) -> None:
+                                                          clock: ManualClock) -> None:
     await patient(desk.repo, 20, "Ann")
     routine = await carded(desk, 20, "question about serum", message_id=1)
     clock.advance(minutes=10)
@@ -179,7 +179,7 @@ async def test_patient_command_shows_sessions_checkins_and_reports(desk: StaffDe
 
 
 async def test_export_csv_has_reports_and_their_actions(desk: StaffDesk,
-                                                        clock: MutableClock) -> None:
+                                                        clock: ManualClock) -> None:
     await patient(desk.repo, 50, "Lia")
     report_id = await carded(desk, 50, "bleeding, \"lots\"", "urgent")
     await desk.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:take:{report_id}")

@@ -20,8 +20,9 @@ from bot.core.conversation import Conversation
 from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor, Clinic
 from storage import Database, Repository
+from storage.clock import ManualClock
 from storage.staff import StaffStore
-from tests.bot_harness import MutableClock, button_data, eventually
+from tests.bot_harness import button_data, eventually
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token-for-bot"
@@ -41,7 +42,7 @@ class Staffed:
     conversation: Conversation
     repo: Repository
     store: StaffStore
-    clock: MutableClock
+    clock: ManualClock
 
     def sent(self, chat_id: int) -> list[dict[str, Any]]:
         return self.fake.sent_messages(chat_id)
@@ -109,7 +110,7 @@ async def bot(fake_telegram: FakeTelegram, tmp_path: Path,
               advisor: Advisor) -> AsyncIterator[Staffed]:
     fake_telegram.handlers.max_poll_wait = 0.1
     settings = settings_for(fake_telegram, tmp_path)
-    clock = MutableClock(START)
+    clock = ManualClock(START)
     db = await Database.connect(settings.database_url)
     app = build_application(settings, db, advisor, clock=clock)
     try:

@@ -37,7 +37,7 @@ from bot.core.formatting import html_to_text
 from bot.core.replies import Reply
 from scheduler.dispatcher import OutgoingCheckin
 from scheduler.service import CheckinService
-from storage import Database, utcnow
+from storage import Database, ManualClock
 
 DEMO_USER_ID = 100001
 DEMO_STAFF_ID = 100002  # you, as the clinic's nurse, after /staff
@@ -50,21 +50,6 @@ _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
 ADVANCE_STEP = dt.timedelta(minutes=30)  # /advance runs the check-in dispatcher this often
-
-
-class SimulatedClock:
-    """A clock that only moves when told to; call it for "now" (aware UTC)."""
-
-    def __init__(self, start: dt.datetime | None = None) -> None:
-        self.now = start or utcnow()
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, delta: dt.timedelta) -> dt.datetime:
-        """Move forward by `delta`; returns the new time."""
-        self.now += delta
-        return self.now
 
 
 def parse_advance(text: str) -> dt.timedelta | None:
@@ -85,7 +70,7 @@ def parse_advance(text: str) -> dt.timedelta | None:
 class Demo:
     """One terminal patient talking to a `Conversation`."""
 
-    def __init__(self, conversation: Conversation, clock: SimulatedClock, out: TextIO,
+    def __init__(self, conversation: Conversation, clock: ManualClock, out: TextIO,
                  user_id: int = DEMO_USER_ID, first_name: str = "Demo patient") -> None:
         self.conversation = conversation
         self.clock = clock
@@ -314,7 +299,7 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
         db = await Database.connect(url)
         conversation: Conversation | None = None
         try:
-            clock = SimulatedClock()
+            clock = ManualClock()
             sender = DemoSender()
             services = build_services(settings, db, sender, clock)
             conversation = services.conversation

@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 import html
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,10 +29,10 @@ from knowledge.advisor import Advisor
 from scheduler.days import local_today, recovery_day
 from storage import PatientInfo, Repository, SessionInfo
 from storage.chat_state import PATIENT_KINDS, ChatStateStore, Payload, StateKind
+from storage.clock import Clock
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], dt.datetime]
 STATE_TTL = dt.timedelta(hours=1)  # a typed date / zone awaited, the question to hand on
 
 
