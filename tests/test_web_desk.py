@@ -15,10 +15,11 @@ from bot.core.outbox import from_payload
 from bot.web.auth import LoginRefused, check_login, data_check_string, sign_login
 from bot.web.figures import lines, safe_cell, to_csv
 from knowledge.advisor import Advisor
+from storage.clock import ManualClock
 from storage.desk_outbox import SqlDeskOutbox
 from storage.desk_views import WeekFigures
 from storage.models import ReportAction, ReportActionRow
-from tests.bot_harness import STAFF_CHAT, STAFF_USER, TOKEN, MutableClock
+from tests.bot_harness import STAFF_CHAT, STAFF_USER, TOKEN
 from tests.web_harness import NOW, OTHER_USER, client, csrf_of, desk_services, sign_in
 
 PATIENT = 5551
@@ -26,7 +27,7 @@ PATIENT = 5551
 
 @pytest.fixture
 async def desk(database_url: str, advisor: Advisor) -> AsyncIterator[Any]:
-    clock = MutableClock(NOW)
+    clock = ManualClock(NOW)
     async with desk_services(database_url, advisor, clock) as services:
         yield services
 

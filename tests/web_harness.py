@@ -18,7 +18,8 @@ from bot.web.auth import sign_login
 from bot.web.services import DeskServices, build_desk_services
 from knowledge.advisor import Advisor
 from storage import Database
-from tests.bot_harness import CLINIC, STAFF_CHAT, STAFF_USER, TOKEN, MutableClock
+from storage.clock import ManualClock
+from tests.bot_harness import CLINIC, STAFF_CHAT, STAFF_USER, TOKEN
 
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 OTHER_USER = 4242  # a Telegram user who is not staff
@@ -34,7 +35,7 @@ def desk_settings(database_url: str, **extra: Any) -> Settings:
 
 
 @asynccontextmanager
-async def desk_services(database_url: str, advisor: Advisor, clock: MutableClock,
+async def desk_services(database_url: str, advisor: Advisor, clock: ManualClock,
                         **extra: Any) -> AsyncIterator[DeskServices]:
     """The desk's services over a freshly migrated database."""
     db = await Database.connect(database_url)

@@ -25,6 +25,7 @@ from scheduler.careplan import Action
 from scheduler.dispatcher import OutgoingCheckin
 from scheduler.service import CheckinService
 from storage import SessionSource
+from storage.clock import ManualClock
 
 log = logging.getLogger(__name__)
 
@@ -108,16 +109,6 @@ class _Collect:
         return len(self.sent)
 
 
-class DemoClock:
-    """A clock the seeding moves forward."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 def demo_settings(settings: Settings, database_url: str) -> Settings:
     """The settings for the demo: its database, its staff member, its staff chat."""
     update = {}
@@ -140,7 +131,7 @@ def _choice(answer: str, step_choices: Sequence[object]) -> int | None:
     return 0
 
 
-async def seed_demo(services: DeskServices, clock: DemoClock, end: dt.datetime,
+async def seed_demo(services: DeskServices, clock: ManualClock, end: dt.datetime,
                     patients: Sequence[DemoPatient] = PATIENTS) -> None:
     """Play the demo fortnight up to `end` (the clock's start is its beginning)."""
     sender = _Collect()

@@ -47,14 +47,15 @@ async def serve_desk(settings: Settings) -> None:
 
 async def serve_demo(settings: Settings) -> None:
     """The desk over a throwaway database of fictitious patients, with a demo sign-in."""
-    from bot.web.demo import DEMO_STAFF, DEMO_TOKEN, DemoClock, demo_settings, seed_demo
+    from bot.web.demo import DEMO_STAFF, DEMO_TOKEN, demo_settings, seed_demo
+    from storage.clock import ManualClock
 
     with tempfile.TemporaryDirectory(prefix="aftercare-desk-demo-") as folder:
         settings = demo_settings(settings, f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}")
         db = await Database.connect(settings.database_url)
         try:
             end = utcnow()
-            clock = DemoClock(end - dt.timedelta(days=16))
+            clock = ManualClock(end - dt.timedelta(days=16))
             seeding = build_desk_services(settings, db, clock=clock, demo=True,
                                           login_token=DEMO_TOKEN, demo_staff=DEMO_STAFF)
             print("filling the demo database with fictitious patients ...", flush=True)
