@@ -124,7 +124,9 @@ class Control:
         """Messages the bot sent to the patient's chat."""
         return list(await self.get("sent_messages", chat_id=self.user))
 
-    async def wait_sent(self, n: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+    async def wait_sent(self, n: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """Wait for the n-th message to the patient (the bound is on a hang: a loaded
+        machine may take a while to start `aftercare run`)."""
         deadline = time.monotonic() + timeout
         while True:
             sent = await self.sent()

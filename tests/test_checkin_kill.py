@@ -99,7 +99,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
         bot = start_bot(fake_server, database, tmp_path, AFTERCARE_CHECKIN_RATE="10",
                         AFTERCARE_CHECKIN_BATCH=str(BATCH))
         try:
-            await control.wait_until(lambda sent: len(sent) >= 15, 25, "before the kill")
+            await control.wait_until(lambda sent: len(sent) >= 15, 60, "before the kill")
             bot.send_signal(signal.SIGKILL)
             bot.wait(timeout=10)
         finally:
@@ -115,7 +115,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
                         AFTERCARE_CHECKIN_BATCH=str(BATCH))
         try:
             sent = await control.wait_until(
-                lambda got: {checkin_id_of(m) for m in got} >= set(planted), 30,
+                lambda got: {checkin_id_of(m) for m in got} >= set(planted), 60,
                 "after the restart")
             await asyncio.sleep(0.5)  # let any straggler (a duplicate) show up too
             sent = await control.checkins_sent()
@@ -142,7 +142,7 @@ async def test_a_second_run_on_the_same_sqlite_file_is_refused(
         control = CheckinControl(session, fake_server)
         first = start_bot(fake_server, database, tmp_path)
         try:
-            await control.wait_until(lambda sent: len(sent) >= 1, 20, "first run")
+            await control.wait_until(lambda sent: len(sent) >= 1, 60, "first run")
             second = start_bot(fake_server, database, tmp_path)
             _, second_err = second.communicate(timeout=30)
             assert second.returncode == 1
@@ -155,7 +155,7 @@ async def test_a_second_run_on_the_same_sqlite_file_is_refused(
         await plant_burst(database, 1)  # one more due check-in, for a third run to send
         third = start_bot(fake_server, database, tmp_path)  # the lock went with the first
         try:  # sending it proves the third run took the lock and dispatches
-            await control.wait_until(lambda sent: len(sent) >= 2, 30, "third run")
+            await control.wait_until(lambda sent: len(sent) >= 2, 60, "third run")
             assert third.poll() is None
         finally:
             code, err = stop_bot(third)
