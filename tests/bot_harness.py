@@ -86,7 +86,7 @@ class BotHarness:
         await self.say(user_id, "thanks")
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
     """Wait until the async `check` is true."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():

@@ -193,8 +193,9 @@ class FakeTelegram(UpdateHelpers):
                          "message_id": rec.result["message_id"]})
         return sent
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        """Wait until ``predicate()`` is true; raise TimeoutError after ``timeout`` s."""
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+        """Wait until ``predicate()`` is true; raise TimeoutError after ``timeout`` s (a bound
+        on a hang, generous for a loaded machine: a passing test returns at the signal)."""
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() >= deadline:
@@ -203,7 +204,7 @@ class FakeTelegram(UpdateHelpers):
             await asyncio.sleep(0.01)
 
     async def wait_for_messages(self, chat_id: int, n: int = 1,
-                                timeout: float = 5.0) -> list[dict[str, Any]]:
+                                timeout: float = 30.0) -> list[dict[str, Any]]:
         """Wait until at least ``n`` messages were sent to ``chat_id``; return them."""
         await self.wait_for(lambda: len(self.sent_messages(chat_id)) >= n, timeout)
         return self.sent_messages(chat_id)
