@@ -171,3 +171,17 @@ async def compose(advisor: _Any) -> _AsyncIterator[_Any]:
     finally:
         for db in opened:
             await db.close()
+
+
+# --- pytest-xdist: tests that run `aftercare run` (or a browser) share one worker --------------
+# `make test` runs four workers (--dist loadgroup). These files start long-lived processes whose
+# start-up and shutdown take CPU; on a 2-core machine they run one after another on one worker,
+# beside the in-process tests on the others.
+_PROCESS_TESTS = {"test_bot_restart", "test_checkin_kill", "test_checkin_run", "test_ops",
+                  "test_replicas", "test_docker", "test_web_browser", "test_web_demo"}
+
+
+def pytest_collection_modifyitems(config: _Any, items: list[_Any]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in _PROCESS_TESTS:
+            item.add_marker(_pytest.mark.xdist_group("processes"))
