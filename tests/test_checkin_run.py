@@ -33,7 +33,7 @@ class Patient:
     async def sent(self) -> list[dict[str, Any]]:
         return list(await self.control.get("sent_messages", chat_id=USER))
 
-    async def wait(self, n: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+    async def wait(self, n: int, timeout: float = 60.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while len(sent := await self.sent()) < n:
             if time.monotonic() > deadline:
@@ -52,7 +52,7 @@ class Patient:
                                            "data": data, "message_id": message["message_id"]})
         return (await self.wait(before + 1))[before]
 
-    async def next_checkin(self, seen: int, timeout: float = 20.0) -> dict[str, Any]:
+    async def next_checkin(self, seen: int, timeout: float = 60.0) -> dict[str, Any]:
         """The first check-in message after the `seen` check-ins already received."""
         deadline = time.monotonic() + timeout
         while True:

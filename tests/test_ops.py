@@ -99,7 +99,7 @@ async def test_plain_logs_by_default(fake_server: str, tmp_path: Path) -> None:
             await until(lambda: _status(session, port, "/readyz", 200), "/readyz to pass")
         finally:
             proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=10)
+            _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert " INFO bot.telegram.app: bot @" in err
     assert not err.lstrip().startswith("{")
