@@ -16,7 +16,7 @@ from bot.config import load_settings
 from bot.core.conversation import Conversation
 from knowledge.advisor import Advisor, Clinic
 from scheduler.careplan import careplan_problems, load_careplan
-from tests.bot_harness import MutableClock
+from storage.clock import ManualClock
 
 NOW = dt.datetime(2026, 6, 15, 9, 0, tzinfo=dt.UTC)
 
@@ -27,9 +27,9 @@ def advisor() -> Advisor:
 
 
 @pytest.fixture
-async def conv(compose: Any, advisor: Advisor) -> tuple[Conversation, MutableClock]:
+async def conv(compose: Any, advisor: Advisor) -> tuple[Conversation, ManualClock]:
     settings = load_settings(None, AFTERCARE_TIMEZONE="Europe/London")
-    clock = MutableClock(NOW)
+    clock = ManualClock(NOW)
     plan = dataclasses.replace(load_careplan(), spread_minutes=0)
     services = await compose(settings, clock, advisor=advisor, careplan=plan)
     conversation: Conversation = services.conversation
@@ -39,7 +39,7 @@ async def conv(compose: Any, advisor: Advisor) -> tuple[Conversation, MutableClo
 
 
 async def test_a_command_runs_and_the_open_flow_is_shown_again(
-        conv: tuple[Conversation, MutableClock]) -> None:
+        conv: tuple[Conversation, ManualClock]) -> None:
     c, _ = conv
     await c.callback(1, 1, "Ana", "tz:other")
     replies = await c.command(1, 1, "Ana", "mydata")
@@ -49,7 +49,7 @@ async def test_a_command_runs_and_the_open_flow_is_shown_again(
 
 
 async def test_starting_another_flow_says_the_first_one_stopped(
-        conv: tuple[Conversation, MutableClock]) -> None:
+        conv: tuple[Conversation, ManualClock]) -> None:
     c, _ = conv
     await c.callback(1, 1, "Ana", "tz:other")
     replies = await c.callback(1, 1, "Ana", "session:other")
@@ -58,7 +58,7 @@ async def test_starting_another_flow_says_the_first_one_stopped(
 
 
 async def test_an_ended_flow_says_so_once_and_its_buttons_stop(
-        conv: tuple[Conversation, MutableClock]) -> None:
+        conv: tuple[Conversation, ManualClock]) -> None:
     c, clock = conv
     await c.callback(1, 1, "Ana", "tz:other")
     clock.advance(minutes=16)
@@ -73,7 +73,7 @@ async def test_an_ended_flow_says_so_once_and_its_buttons_stop(
 
 
 async def test_a_forged_date_option_is_refused(
-        conv: tuple[Conversation, MutableClock]) -> None:
+        conv: tuple[Conversation, ManualClock]) -> None:
     c, _ = conv
     (notice,) = await c.callback(1, 1, "Ana", "sd:0")
     assert notice.notice

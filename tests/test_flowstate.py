@@ -11,15 +11,15 @@ import pytest
 from bot.core.flowstate import LIFETIME, ActiveFlow, Flow, FlowStore, is_cancel
 from storage import Database
 from storage.chat_state import ChatStateStore, StateKind
-from tests.bot_harness import MutableClock
+from storage.clock import ManualClock
 
 START = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-async def flows() -> AsyncIterator[tuple[FlowStore, MutableClock]]:
+async def flows() -> AsyncIterator[tuple[FlowStore, ManualClock]]:
     db = await Database.connect("sqlite+aiosqlite:///:memory:")
-    clock = MutableClock(START)
+    clock = ManualClock(START)
     try:
         yield FlowStore(ChatStateStore(db.repository().sessions), clock), clock
     finally:
@@ -27,7 +27,7 @@ async def flows() -> AsyncIterator[tuple[FlowStore, MutableClock]]:
 
 
 async def test_one_flow_at_a_time_with_a_fixed_end(
-        flows: tuple[FlowStore, MutableClock]) -> None:
+        flows: tuple[FlowStore, ManualClock]) -> None:
     store, clock = flows
     first = await store.begin(7, Flow.TIMEZONE, "typing")
     second = await store.begin(7, Flow.REPORT, "describe")
@@ -44,7 +44,7 @@ async def test_one_flow_at_a_time_with_a_fixed_end(
 
 
 async def test_states_read_with_the_message_are_updated_in_place(
-        flows: tuple[FlowStore, MutableClock]) -> None:
+        flows: tuple[FlowStore, ManualClock]) -> None:
     store, _ = flows
     states: dict[str, dict[str, object]] = {}
     await store.begin(8, Flow.DELETE, "confirm", states=states)
