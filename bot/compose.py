@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.core.conversation import Conversation
@@ -30,6 +31,10 @@ from storage import Database, Repository, utcnow
 from storage.reports import ReportStore
 
 Clock = Callable[[], dt.datetime]
+if TYPE_CHECKING:
+    from bot.telegram.spooling import SpoolReplayer
+    from scheduler.alerts import AlertDispatcher
+    from storage.spool import ReportSpool
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,9 @@ class Services:
     checkins: CheckinService
     desk: StaffDesk
     conversation: Conversation
+    alerts: AlertDispatcher | None = None  # the alert sender (bot/telegram/app.py)
+    spool: ReportSpool | None = None  # reports kept while the database is down
+    spool_replayer: SpoolReplayer | None = None
 
 
 def load_advisor(settings: Settings) -> Advisor:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from knowledge.advisor import Clinic
 from scheduler.clinic_hours import OpeningHours, parse_closed_dates, parse_week
@@ -116,6 +117,7 @@ class Settings(BaseSettings):
     http_listen: str = Field("0.0.0.0", alias="AFTERCARE_HTTP_LISTEN")
     log_format: Literal["plain", "json"] = Field("plain", alias="AFTERCARE_LOG_FORMAT")
     retention_days: int | None = Field(None, alias="AFTERCARE_RETENTION_DAYS", ge=1)
+    spool_path: str | None = Field(None, alias="AFTERCARE_SPOOL_PATH")  # see report_spool()
     # --- clinic hours: honest promises about when someone reads an alert ------------------
     opening_hours: str | None = Field(None, alias="AFTERCARE_OPENING_HOURS")
     closed_dates: Annotated[frozenset[date], NoDecode] = Field(frozenset(),
@@ -282,6 +284,17 @@ class Settings(BaseSettings):
     def token(self) -> str | None:
         """The bot token in clear (only for the Telegram client; never log it)."""
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    def report_spool(self) -> str:
+        """Where red-flag reports wait while the database is down (storage/spool.py):
+        AFTERCARE_SPOOL_PATH, else next to a SQLite database file, else in the working
+        directory."""
+        if self.spool_path:
+            return self.spool_path
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return f"{url.database}.spool"
+        return "aftercare-reports.spool"
 
     @property
     def tz(self) -> ZoneInfo:

@@ -88,6 +88,20 @@ def _upsert(dialect: str, values: dict[str, Any]) -> Any:
               "updated_at": stmt.excluded.updated_at})
 
 
+async def drop_staff_states_naming(s: AsyncSession, report_ids: Iterable[int]) -> int:
+    """In the caller's transaction: every staff member's pending Reply / Resolve that names
+    one of these reports goes (the patient was erased). Returns how many."""
+    ids = set(report_ids)
+    rows = (await s.execute(select(ChatState.telegram_id, ChatState.payload)
+                            .where(ChatState.kind == StateKind.STAFF.value))).all()
+    dropped = 0
+    for staff_id, payload in rows:
+        if (decode(payload) or {}).get("report_id") in ids:
+            dropped += affected(await s.execute(delete(ChatState).where(
+                ChatState.telegram_id == staff_id, ChatState.kind == StateKind.STAFF.value)))
+    return dropped
+
+
 async def delete_user_states(s: AsyncSession, telegram_id: int) -> int:
     """Delete every state of this user inside the caller's transaction; returns how many."""
     return affected(await s.execute(delete(ChatState).where(ChatState.telegram_id == telegram_id)))

@@ -139,6 +139,7 @@ class Patient(Base):
     """A clinic patient; bare (telegram id and chat only) until consent is given."""
 
     __tablename__ = "patients"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never handed out twice
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, index=True)
@@ -158,7 +159,8 @@ class TreatmentSession(Base):
     __tablename__ = "treatment_sessions"
     __table_args__ = (Index("ix_treatment_sessions_patient_date", "patient_id", "session_date"),
                       Index("ix_treatment_sessions_session_date", "session_date"),
-                      Index("ix_treatment_sessions_created_at", "created_at"))
+                      Index("ix_treatment_sessions_created_at", "created_at"),
+                      {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
@@ -205,7 +207,8 @@ class Report(Base):
 
     __tablename__ = "reports"
     __table_args__ = (Index("ix_reports_status_created", "status", "created_at"),
-                      Index("ix_reports_created_at", "created_at"))
+                      Index("ix_reports_created_at", "created_at"),
+                      {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(
@@ -229,6 +232,10 @@ class Report(Base):
     resolved_by: Mapped[int | None] = mapped_column(BigInteger)
     resolution_note: Mapped[str | None] = mapped_column(Text)
     reposted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # claimed re-post
+    repeats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # threaded
+    latest_text: Mapped[str | None] = mapped_column(Text)  # newest words threaded into it
+    source_update_id: Mapped[int | None] = mapped_column(  # the Telegram update that raised
+        BigInteger, unique=True)  # it: a report kept in the spool is stored once
 
 
 class CheckinStatus(StrEnum):
@@ -251,6 +258,7 @@ class CheckIn(Base):
         UniqueConstraint("session_id", "step", name="uq_checkins_session_id_step"),
         Index("ix_checkins_status_due", "status", "due_at"),
         Index("ix_checkins_sent_at", "sent_at"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -443,4 +451,52 @@ class KBOverrideVersion(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class AlertKind(StrEnum):
+    """What an alert-outbox row asks the staff chat to show."""
+
+    CARD = "card"  # the card of a new (or reopened) report
+    REPOST = "repost"  # nobody took an urgent card in time: post it again with mentions
+    UPDATE = "update"  # the card's words changed (a repeat threaded into it): edit it
+    ERASE = "erase"  # the patient asked for erasure: edit a staff-chat message to a notice
+
+
+class AlertStatus(StrEnum):
+    """The alert outbox state machine (same shape as `CheckinStatus`)."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"  # an edit Telegram refused for good (cards are retried, never failed)
+
+
+class Alert(Base):
+    """One thing owed to the staff chat: the durable alert outbox row (storage/alerts.py).
+
+    A card row is written in the same transaction as its report; erase rows keep only the
+    staff-chat message to edit (no report, no patient data)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_status_due", "status", "due_at"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # edits: the message's chat
+    message_id: Mapped[int | None] = mapped_column(BigInteger)  # edits: the message
+    card_kind: Mapped[str | None] = mapped_column(String(16))  # edits: what that message is
+    status: Mapped[str] = mapped_column(
+        String(16), default=AlertStatus.PENDING.value, server_default=AlertStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    sent_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -21,6 +21,7 @@ from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.alert_rows import forget_patient
 from storage.chat_state import delete_user_states
 from storage.clock import Clock, utcnow
 from storage.models import (
@@ -248,6 +249,10 @@ class PatientStore:
         """Delete the patient and everything about them (database cascades, and their
         conversation states in ``chat_state``); False if there was no patient row."""
         async with self.sessions.begin() as s:
+            patient_id = await s.scalar(select(Patient.id)
+                                        .where(Patient.telegram_id == telegram_id))
+            if patient_id is not None:  # "[erased]" edits of their cards; staff states go
+                await forget_patient(s, patient_id, self._now(None))
             result = await s.execute(delete(Patient).where(Patient.telegram_id == telegram_id))
             erased = bool(affected(result))
             await delete_user_states(s, telegram_id)

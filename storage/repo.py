@@ -159,10 +159,12 @@ class Repository:
     # --- reports ----------------------------------------------------------------------------
     async def create_report(self, telegram_id: int, kind: ReportKind | str, text: str,
                             urgency: Urgency | str | None = None, day: int | None = None,
-                            reason: str | None = None,
-                            now: dt.datetime | None = None) -> ReportInfo:
-        """Store a report for clinic staff (allowed before consent)."""
-        return await self.reports.create(telegram_id, kind, text, urgency, day, reason, now)
+                            reason: str | None = None, now: dt.datetime | None = None,
+                            source_update_id: int | None = None) -> ReportInfo:
+        """Store a report for clinic staff (allowed before consent); idempotent by
+        `source_update_id` when given."""
+        return await self.reports.create(telegram_id, kind, text, urgency, day, reason, now,
+                                         source_update_id)
 
     async def open_reports(self) -> list[ReportInfo]:
         """Reports not yet resolved, emergencies first, then oldest first."""

@@ -20,6 +20,7 @@ from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.alert_rows import owe_card
 from storage.clock import Clock, utcnow
 from storage.ids import telegram_id
 from storage.models import (
@@ -71,6 +72,8 @@ class ReportInfo:
     telegram_id: int | None
     chat_id: int | None
     session_date: dt.date | None
+    repeats: int = 0  # further red flags about the same open problem threaded into it
+    latest_text: str | None = None  # the newest of them
 
     @property
     def closed(self) -> bool:
@@ -122,6 +125,45 @@ class PatientOverview:
     reports: list[ReportInfo]
 
 
+# --- row writes inside another module's transaction (the alert outbox's) -----------------
+async def link_card(s: AsyncSession, report_id: int, chat_id: int, message_id: int, kind: str,
+                    now: dt.datetime) -> None:
+    """Staff-chat message `message_id` is a card (or re-post) of the report."""
+    s.add(ReportCard(report_id=report_id, chat_id=chat_id, message_id=message_id, kind=kind,
+                     created_at=now))
+
+
+async def audit(s: AsyncSession, report_id: int | None, actor: int | None,
+                action: ReportAction, note: str | None, now: dt.datetime) -> None:
+    """One audit entry."""
+    s.add(ReportActionRow(report_id=report_id, actor_telegram_id=actor, action=action.value,
+                          note=note, created_at=now))
+
+
+async def claim_repost(s: AsyncSession, report_id: int, wait: dt.timedelta,
+                       now: dt.datetime) -> bool:
+    """Claim the re-post of an untaken card (still open, not re-posted within `wait`):
+    one conditional UPDATE, True for exactly one caller."""
+    result = await s.execute(
+        update(Report)
+        .where(Report.id == report_id, Report.status == ReportStatus.OPEN.value,
+               or_(Report.reposted_at.is_(None), Report.reposted_at <= now - wait))
+        .values(reposted_at=now))
+    return affected(result) == 1
+
+
+async def count_repeat(s: AsyncSession, report_id: int, text: str,
+                       urgency: str | None) -> bool:
+    """Another message about the report's (still open) problem: count it, keep the newest
+    words, raise the urgency if it is higher. False when the report is resolved or gone."""
+    open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
+    current = await s.scalar(select(Report.urgency).where(open_report))
+    values: dict[str, object] = {"repeats": Report.repeats + 1, "latest_text": text}
+    if urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(current or "", 9):
+        values["urgency"] = urgency
+    return affected(await s.execute(update(Report).where(open_report).values(**values))) == 1
+
+
 def _select_reports() -> Select[Report, Patient, dt.date | None]:
     return (select(Report, Patient, TreatmentSession.session_date)
             .join(Patient, Patient.id == Report.patient_id)
@@ -136,7 +178,8 @@ def _staff_report(row: Report, patient: Patient, session_date: dt.date | None) -
         created_at=row.created_at, resolved_at=row.resolved_at, taken_by=row.taken_by,
         taken_at=row.taken_at, resolved_by=row.resolved_by,
         resolution_note=row.resolution_note, patient_name=patient.name,
-        telegram_id=patient.telegram_id, chat_id=patient.chat_id, session_date=session_date)
+        telegram_id=patient.telegram_id, chat_id=patient.chat_id, session_date=session_date,
+        repeats=row.repeats or 0, latest_text=row.latest_text)
 
 
 def _action_info(row: ReportActionRow) -> ActionInfo:
@@ -169,7 +212,8 @@ class ReportStore:
     # --- the patient side -------------------------------------------------------------------
     async def create(self, telegram_id: int, kind: ReportKind | str, text: str,
                      urgency: Urgency | str | None = None, day: int | None = None,
-                     reason: str | None = None, now: dt.datetime | None = None) -> ReportInfo:
+                     reason: str | None = None, now: dt.datetime | None = None,
+                     source_update_id: int | None = None) -> ReportInfo:
         """Store a report for clinic staff, linked to the patient's latest session.
 
         Stored even without general consent: a patient asking to hand a message
@@ -181,6 +225,13 @@ class ReportStore:
         urgency_value = Urgency(urgency).value if urgency is not None else None
         now = self._now(now)
         async with self.sessions.begin() as s:
+            if source_update_id is not None:  # already stored (a spool replay): the same one
+                found = await s.scalar(select(Report.id).where(
+                    Report.source_update_id == source_update_id))
+                if found is not None:
+                    existing = await self._report(s, found)
+                    assert existing is not None
+                    return existing
             patient = await s.scalar(by_telegram(telegram_id))
             if patient is None:
                 patient = await new_patient(s, now, telegram_id=telegram_id)
@@ -188,9 +239,10 @@ class ReportStore:
             report = Report(patient_id=patient.id, session_id=latest.id if latest else None,
                             kind=kind.value, status=ReportStatus.OPEN.value,
                             urgency=urgency_value, day=day, text=text, reason=reason,
-                            created_at=now)
+                            created_at=now, source_update_id=source_update_id)
             s.add(report)
             await s.flush()
+            await owe_card(s, report.id, now)  # the staff card, owed in the same commit
             log.info("report %d (%s, %s) stored", report.id, kind.value, urgency_value)
             return _staff_report(report, patient, latest.session_date if latest else None)
 

@@ -23,6 +23,7 @@ from knowledge.advisor import Advisor
 from storage import Database
 from storage.chat_state import ChatStateStore, StateKind
 from storage.clock import ManualClock
+from tests.alert_harness import deliver, with_alerts
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port as _free_port
 
@@ -108,7 +109,9 @@ async def test_report_started_on_one_replica_described_on_another(
                                              "my cheek is a bit itchy since this morning")
     queue = await two.store.queue()
     assert [r.text for r in queue] == ["my cheek is a bit itchy since this morning"]
-    assert any(r.card_for == queue[0].id for r in replies if r.to_chat == STAFF_CHAT)
+    assert not [r for r in replies if r.to_chat == STAFF_CHAT]  # the card is owed, not sent
+    (card,) = await deliver(two)
+    assert card.chat_id == STAFF_CHAT and f"report #{queue[0].id}" in card.text
 
 
 async def test_an_expired_report_draft_is_an_ordinary_question(
@@ -126,8 +129,7 @@ async def test_staff_reply_pressed_on_one_replica_sent_from_another(
     one, two = replicas
     await consented(one.conversation)
     report = await one.conversation.repo.create_report(PATIENT, "patient", "itchy", now=NOW)
-    (card,) = one.card(report)
-    await one.card_sent(card, STAFF_CHAT, 500)
+    await deliver(one, 500)
     await one.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:reply:{report.id}")
     replies = await two.staff_message(ANN, "Ann", STAFF_CHAT, 501, "Use the cream twice a day")
     assert replies is not None
@@ -171,20 +173,19 @@ async def test_two_replicas_escalating_at_once_repost_once(
         replicas: tuple[Replica, Replica], clock: ManualClock) -> None:
     one, two = replicas
     await consented(one.conversation)
-    report = await one.conversation.repo.create_report(
+    await one.conversation.repo.create_report(
         PATIENT, "triage", "my face is swelling", urgency="emergency", now=NOW)
-    (card,) = one.card(report)
-    await one.card_sent(card, STAFF_CHAT, 600)
+    with_alerts(two)
+    await deliver(one, 600)
     clock.advance(minutes=16)  # emergencies wait at most 15 minutes
-    first, second = await asyncio.gather(one.escalations(), two.escalations())
-    reposts = first + second
-    assert len(reposts) == 1 and reposts[0].card_kind == "repost"
-    owner = one if first else two
-    await owner.card_sent(reposts[0], STAFF_CHAT, 601)
-    assert await one.escalations() == [] and await two.escalations() == []
+    await asyncio.gather(one.escalations(), two.escalations())
+    reposts = await deliver(one, 601) + await deliver(two, 701)
+    assert [r.reply_to for r in reposts] == [600]  # one re-post, under the card
+    await asyncio.gather(one.escalations(), two.escalations())
+    assert await deliver(two) == []
     clock.advance(minutes=16)  # still nobody took it: one more re-post, again only once
-    first, second = await asyncio.gather(two.escalations(), one.escalations())
-    assert len(first + second) == 1
+    await asyncio.gather(two.escalations(), one.escalations())
+    assert len(await deliver(two) + await deliver(one)) == 1
 
 
 async def test_a_second_replica_does_not_register_the_webhook_again(

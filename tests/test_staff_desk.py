@@ -24,6 +24,7 @@ from bot.core.replies import Reply
 from storage import Database, Repository
 from storage.clock import ManualClock
 from storage.staff import StaffStore
+from tests.alert_harness import deliver
 from tests.records import log_message
 
 STAFF_CHAT = -100500
@@ -56,8 +57,8 @@ async def carded(desk: StaffDesk, telegram_id: int, text: str, urgency: str | No
     report = await desk.repo.create_report(
         telegram_id, "triage" if urgency else "patient", text, urgency=urgency, day=3,
         now=desk.now())
-    (card,) = desk.card(report)
-    await desk.card_sent(card, STAFF_CHAT, message_id)
+    (card,) = await deliver(desk, message_id)  # the card owed with the report
+    assert f"report #{report.id}" in card.text
     return report.id
 
 

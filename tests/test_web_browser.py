@@ -138,9 +138,19 @@ async def test_taken_in_telegram_shows_on_the_open_page(
     report_id = await red_flag(bot, desk, "my cheek is swollen, hot and oozing yellow pus")
     await browser.get(login_path(STAFF_USER, bot.clock()))
     assert "not taken" in await browser.text(f"#report-{report_id}")
-    card = next(m for m in bot.fake.sent_messages(STAFF_CHAT)
-                if f"st:take:{report_id}" in button_data(m))
-    bot.fake.callback_query(STAFF_USER, f"st:take:{report_id}", card["message_id"],
+    def take_button() -> str | None:  # the card (sent by the alert outbox) names report+patient
+        for message in bot.fake.sent_messages(STAFF_CHAT):
+            for data in button_data(message):
+                if data.startswith(f"st:take:{report_id}:"):
+                    bot_message_id[0] = message["message_id"]
+                    return data
+        return None
+
+    bot_message_id = [0]
+    await bot.fake.wait_for(lambda: take_button() is not None, timeout=15)
+    data = take_button()
+    assert data is not None
+    bot.fake.callback_query(STAFF_USER, data, bot_message_id[0],
                             chat_id=STAFF_CHAT, first_name="Sam")
     await browser.wait_text(f"#report-{report_id}", "taken by")  # no reload: it refreshes
 

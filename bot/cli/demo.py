@@ -84,6 +84,7 @@ class Demo:
         self.desk: StaffDesk | None = None  # the clinic's side, for /staff
         self.checkins: CheckinService | None = None  # to jump to the next due check-in
         self.staff_id = DEMO_STAFF_ID
+        self.after_input: list[Callable[[], Awaitable[list[Reply]]]] = []  # e.g. staff cards
 
     def show(self, replies: list[Reply], checkins: bool = False, keep: bool = False) -> None:
         """Print replies; number their buttons. Typed numbers press buttons of this newest
@@ -289,6 +290,32 @@ async def _read_line(source: TextIO) -> str:
     return await asyncio.to_thread(source.readline)
 
 
+def staff_cards(desk: StaffDesk,
+                clock: Callable[[], dt.datetime]) -> Callable[[], Awaitable[list[Reply]]]:
+    """What the alert outbox owes the staff chat, printed as "[staff chat] ..." after each
+    input (the demo's alert sender collects instead of calling Telegram)."""
+    from scheduler.alerts import AlertDispatcher, OutgoingAlert
+    from storage.alerts import AlertSql
+
+    posted: list[Reply] = []
+
+    class _Collect:
+        async def send(self, alert: OutgoingAlert) -> int:
+            posted.append(Reply(alert.text, alert.buttons, to_chat=alert.chat_id))
+            return len(posted)
+
+    alerts = AlertDispatcher(AlertSql(desk.store.sessions), desk, _Collect(), clock=clock)
+    desk.alerts = alerts
+
+    async def deliver() -> list[Reply]:
+        await alerts.tick()
+        sent = list(posted)
+        posted.clear()
+        return sent
+
+    return deliver
+
+
 async def run_demo(settings: Settings, source: TextIO = sys.stdin,
                    out: TextIO = sys.stdout) -> int:
     """The interactive loop; returns the exit status."""
@@ -311,6 +338,7 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
                 return sender.take()
 
             demo.ticks.append(checkins_sent)
+            demo.after_input.append(staff_cards(services.desk, clock))
             out.write(html_to_text(conversation.messages.render("demo.intro")) + "\n")
             interactive = source.isatty()
             demo.show(await conversation.start(demo.user_id, demo.user_id, demo.first_name))
@@ -325,6 +353,8 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
                     out.write(f"you> {line.rstrip()}\n")
                 if not await demo.handle(line):
                     break
+                for after in demo.after_input:
+                    demo.show(await after())
         finally:
             if conversation is not None:
                 await conversation.log.flush()

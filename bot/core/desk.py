@@ -8,8 +8,14 @@ Safety rules kept here:
 
 * permission is checked on every action (`settings.is_staff`), never cached; refusals are
   logged and written to the audit trail;
-* callback data ("st:take:12") carries no authority: the pressed message must be a card of
-  the report it names (looked up server-side), and the report's state must allow the action;
+* callback data ("st:take:12:7") carries no authority: the pressed message must be a card of
+  the report it names (looked up server-side), that report must still belong to the patient
+  the button names (ids are never reused: storage/migrations 0006), and the report's state
+  must allow the action; a staff member's pending Reply / Resolve remembers report and
+  patient the same way, and a mismatch is refused and audited;
+* cards are not sent from here: a report's card is owed in the alert outbox in the same
+  transaction as the report (storage/alerts.py) and delivered by the alert sender
+  (scheduler/alerts.py), which asks `render` what each owed row looks like;
 * a staff answer goes only to the patient of the report whose card (or prompt) it replies
   to, or whose Reply button that staff member pressed; never to a resolved report's patient;
 * status changes are conditional UPDATEs (storage/staff.py): with two presses at once, one
@@ -30,7 +36,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
@@ -41,11 +47,16 @@ from bot.core.replies import Button, Buttons, Reply
 from bot.core.spreadsheet import safe_cell
 from knowledge.advisor import Advisor
 from knowledge.text import clean
+from scheduler.alerts import OutgoingAlert
 from storage import ReportInfo, ReportKind
+from storage.alerts import AlertSql, ClaimedAlert
 from storage.chat_state import ChatStateStore, StateKind
 from storage.ids import row_id
-from storage.models import ReportAction, Urgency
+from storage.models import AlertKind, ReportAction, ReportStatus, Urgency
 from storage.staff import ActionInfo, StaffReport, StaffStore, Transition
+
+if TYPE_CHECKING:
+    from scheduler.alerts import AlertDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +94,18 @@ class _Pending:
 
     kind: str  # "reply" or "resolve"
     report_id: int
+    patient_id: int | None = None  # the patient the staff member chose (None: older state)
 
     @classmethod
     def load(cls, payload: Mapping[str, Any] | None) -> _Pending | None:
         """From a stored payload (None when absent or malformed)."""
         if not payload or payload.get("kind") not in ("reply", "resolve"):
             return None
-        report_id = payload.get("report_id")
-        return cls(payload["kind"], report_id) if isinstance(report_id, int) else None
+        report_id, patient_id = payload.get("report_id"), payload.get("patient_id")
+        if not isinstance(report_id, int):
+            return None
+        return cls(payload["kind"], report_id,
+                   patient_id if isinstance(patient_id, int) else None)
 
 
 @dataclass
@@ -104,18 +119,23 @@ class _Draft:
     report_id: int | None = None
 
 
-def callback_data(action: str, report_id: int) -> str:
-    """"st:take:12" (64 bytes at most; it names the report, it does not authorise anything)."""
-    return f"{PREFIX}:{action}:{report_id}"
+def callback_data(action: str, report_id: int, patient_id: int) -> str:
+    """"st:take:12:7": report 12 of patient 7 (64 bytes at most; it names what the button
+    was for, it does not authorise anything)."""
+    return f"{PREFIX}:{action}:{report_id}:{patient_id}"
 
 
-def parse_callback(data: str) -> tuple[str, int] | None:
-    """("take", 12) from "st:take:12"; None when malformed."""
+def parse_callback(data: str) -> tuple[str, int, int | None] | None:
+    """("take", 12, 7) from "st:take:12:7" (patient None on cards posted before patients
+    were named: "st:take:12"); None when malformed."""
     parts = data.split(":")
-    if len(parts) != 3 or parts[0] != PREFIX or parts[1] not in ACTIONS:
+    if len(parts) not in (3, 4) or parts[0] != PREFIX or parts[1] not in ACTIONS:
         return None
     report_id = row_id(parts[2])
-    return None if report_id is None else (parts[1], report_id)
+    patient_id = row_id(parts[3]) if len(parts) == 4 else None
+    if report_id is None or (len(parts) == 4 and patient_id is None):
+        return None
+    return parts[1], report_id, patient_id
 
 
 def label(report: ReportInfo | StaffReport) -> str:
@@ -252,6 +272,8 @@ class StaffDesk:
         self.messages = kit.messages
         self.states = ChatStateStore(store.sessions)
         self._names: dict[int, str] = {}
+        self.outbox = AlertSql(store.sessions)  # what the staff chat is owed
+        self.alerts: AlertDispatcher | None = None  # the alert sender (bot/telegram/app.py)
 
     # --- small helpers ------------------------------------------------------------------
     @property
@@ -292,8 +314,10 @@ class StaffDesk:
         """What the staff member's next message is for (None: nothing, or it expired)."""
         return _Pending.load(await self.states.get(user_id, StateKind.STAFF, now=self.now()))
 
-    async def _set_pending(self, user_id: int, kind: str, report_id: int) -> None:
-        await self.states.put(user_id, StateKind.STAFF, {"kind": kind, "report_id": report_id},
+    async def _set_pending(self, user_id: int, kind: str, report_id: int,
+                           patient_id: int) -> None:
+        await self.states.put(user_id, StateKind.STAFF,
+                              {"kind": kind, "report_id": report_id, "patient_id": patient_id},
                               PENDING_TTL, now=self.now())
 
     async def _drop_pending(self, user_id: int) -> None:
@@ -334,10 +358,11 @@ class StaffDesk:
         """The patient's name, or "unnamed patient"."""
         return report.patient_name or self.messages.render("staff_unknown_name")
 
-    def buttons(self, report_id: int) -> Buttons:
+    def buttons(self, report_id: int, patient_id: int) -> Buttons:
         """Take / Reply on one row, Resolve / Pause check-ins on the next."""
         def button(action: str) -> Button:
-            return (self.messages.label(f"staff_{action}"), callback_data(action, report_id))
+            return (self.messages.label(f"staff_{action}"),
+                    callback_data(action, report_id, patient_id))
         return ((button("take"), button("reply")), (button("resolve"), button("pause")))
 
     # --- cards ----------------------------------------------------------------------------
@@ -351,6 +376,10 @@ class StaffDesk:
         text = self.text(key, label=label(report), name=who, day=day, id=report.id, text=words)
         if report.reason:
             text += "\n" + self.text("card_reason", reason=report.reason)
+        if report.repeats:
+            latest = report.latest_text or ""
+            latest = latest if len(latest) <= 600 else latest[:600] + "…"
+            text += "\n" + self.text("card_repeats", count=report.repeats, text=latest)
         return text
 
     def notify(self, report: ReportInfo) -> list[Reply]:
@@ -358,12 +387,56 @@ class StaffDesk:
         return self.card(report)
 
     def card(self, report: ReportInfo) -> list[Reply]:
-        """The staff-chat card for a new report, with Take / Reply / Resolve / Pause buttons."""
+        """A new report (`Conversation.notify_staff` calls this): its card is already owed
+        in the alert outbox (written with the report), so this only wakes the sender."""
         if self.staff_chat is None:
             log.warning("report %d not sent: AFTERCARE_STAFF_CHAT_ID is not set", report.id)
             return []
-        return [Reply(self.card_text(report), self.buttons(report.id), to_chat=self.staff_chat,
-                      card_for=report.id, card_kind="card")]
+        self._wake()
+        return []
+
+    async def repeat(self, user_id: int, text: str, urgency: str | None) -> int | None:
+        """A red flag from a patient who already has an open triage report: it is threaded
+        into that report (counter, newest words, card edited) instead of a new report and
+        card. Returns the report id, or None when there is no open problem to add it to."""
+        report = await self.store.latest_open(user_id)
+        if report is None or report.kind != ReportKind.TRIAGE.value:
+            return None
+        if not await self.outbox.repeat(report.id, text, urgency, user_id, self.now()):
+            return None
+        self._wake()
+        return report.id
+
+    async def render(self, alert: ClaimedAlert) -> OutgoingAlert | None:
+        """What an owed alert looks like in the staff chat (the alert sender's renderer);
+        None when there is nothing to show any more."""
+        chat = self.staff_chat
+        if alert.kind == AlertKind.ERASE.value:
+            if alert.chat_id is None or alert.message_id is None:
+                return None
+            return OutgoingAlert(alert.chat_id, self.text("erased"),
+                                 edit_message_id=alert.message_id,
+                                 caption=alert.card_kind in ("photo", "document"))
+        if chat is None:
+            raise RuntimeError("AFTERCARE_STAFF_CHAT_ID is not set")
+        report = await self.store.get(alert.report_id or 0)
+        if report is None:  # erased meanwhile (its rows go with it; a race at most)
+            return None
+        buttons = () if report.closed else self.buttons(report.id, report.patient_id)
+        if alert.kind == AlertKind.CARD.value:
+            return OutgoingAlert(chat, self.card_text(report), buttons)
+        card = await self.store.latest_card(report.id)
+        if alert.kind == AlertKind.UPDATE.value:
+            if card is None:  # the card itself is still owed: it will show the newest words
+                return None
+            return OutgoingAlert(card.chat_id, self.card_text(report), buttons,
+                                 edit_message_id=card.message_id)
+        if report.status != ReportStatus.OPEN.value:  # a re-post of a report taken since
+            return None
+        waited = age(self.now() - report.created_at)
+        text = (self.text("repost", waited=waited) + " " + self.mentions() + "\n\n"
+                + self.card_text(report))
+        return OutgoingAlert(chat, text, buttons, reply_to=card.message_id if card else None)
 
     async def card_sent(self, reply: Reply, chat_id: int, message_id: int) -> None:
         """A reply with `card_for` was delivered: remember its message id for threading."""
@@ -388,25 +461,28 @@ class StaffDesk:
                         for i in ids)
 
     async def escalations(self) -> list[Reply]:
-        """Re-posts (with a mention) of emergency/urgent cards nobody took in time."""
+        """Owe re-posts (with a mention) of emergency/urgent cards nobody took in time; the
+        alert sender delivers them (and retries them like cards)."""
         if self.staff_chat is None:
             return []
         thresholds = self.thresholds()
-        replies = []
-        for report, card in await self.store.unanswered(thresholds, now=self.now()):
+        owed = 0
+        for report, _card in await self.store.unanswered(thresholds, now=self.now()):
             assert report.urgency is not None
-            if not await self.store.claim_repost(report.id, thresholds[report.urgency],
-                                                 now=self.now()):
+            if not await self.outbox.owe_repost(report.id, thresholds[report.urgency],
+                                                self.now()):
                 continue  # another replica re-posts this one
-            waited = age(self.now() - report.created_at)
-            text = (self.text("repost", waited=waited) + " " + self.mentions() + "\n\n"
-                    + self.card_text(report))
-            replies.append(Reply(text, self.buttons(report.id), to_chat=self.staff_chat,
-                                 reply_to=card.message_id, card_for=report.id,
-                                 card_kind="repost"))
-            log.warning("report %d (%s) not taken after %s: re-posted", report.id,
-                        report.urgency, waited)
-        return replies
+            owed += 1
+            log.warning("report %d (%s) not taken after %s: re-post owed", report.id,
+                        report.urgency, age(self.now() - report.created_at))
+        if owed:
+            self._wake()
+        return []
+
+    def _wake(self) -> None:
+        """Tell this process's alert sender something was just owed."""
+        if self.alerts is not None:
+            self.alerts.wake()
 
     # --- permissions ----------------------------------------------------------------------
     async def _refuse(self, user_id: int, report_id: int | None, what: str) -> None:
@@ -427,8 +503,8 @@ class StaffDesk:
         self._seen(user_id, first_name)
         if parsed is None or chat_id is None or message_id is None:
             return [self.notice("button_unknown")]
-        action, report_id = parsed
-        card = await self.store.card(chat_id, message_id)
+        action, report_id, patient_id = parsed
+        card = await self._card(chat_id, message_id, True)  # a card just posted: wait a moment
         if card is None or card.report_id != report_id or card.kind not in ("card", "repost"):
             log.warning("staff %d pressed %s on message %s/%s, which is not that report's card",
                         user_id, data, chat_id, message_id)
@@ -436,6 +512,9 @@ class StaffDesk:
             return [self.notice("wrong_card")]
         report = await self.store.get(report_id)
         if report is None:
+            return [self.notice("button_unknown")]
+        if patient_id is not None and report.patient_id != patient_id:
+            await self._mismatch(user_id, report_id, patient_id, f"press {data}")
             return [self.notice("button_unknown")]
         handler = {"take": self._take, "reply": self._ask_reply, "resolve": self._ask_resolve,
                    "pause": self._pause}[action]
@@ -463,7 +542,7 @@ class StaffDesk:
                          card_id: int | None) -> list[Reply]:
         if report.closed:
             return [self.notice("closed", id=report.id)]
-        await self._set_pending(user_id, "reply", report.id)
+        await self._set_pending(user_id, "reply", report.id, report.patient_id)
         prompt = Reply(self.text("reply_prompt", staff=self.staff_name(user_id), id=report.id,
                                  name=self.patient_name(report)),
                        to_chat=self.staff_chat, reply_to=card_id, card_for=report.id,
@@ -474,7 +553,7 @@ class StaffDesk:
                            card_id: int | None) -> list[Reply]:
         if report.closed:
             return [self._lost(Transition(False, report), report)]
-        await self._set_pending(user_id, "resolve", report.id)
+        await self._set_pending(user_id, "resolve", report.id, report.patient_id)
         prompt = Reply(self.text("resolve_prompt", staff=self.staff_name(user_id), id=report.id),
                        to_chat=self.staff_chat, reply_to=card_id, card_for=report.id,
                        card_kind="resolve_prompt")
@@ -521,18 +600,36 @@ class StaffDesk:
             await self._refuse(user_id, card.report_id if card else None, "answer a patient")
             return [self.to_staff("not_staff_reply", message_id)]
         self._seen(user_id, first_name)
+        expected: int | None = None  # the patient the staff member chose
         if card is not None:
             kind = "resolve" if card.kind == "resolve_prompt" else "reply"
             report_id = card.report_id
             if pending is not None and pending.report_id == report_id:
                 await self._drop_pending(user_id)
+                expected = pending.patient_id
         else:
             assert pending is not None
-            kind, report_id = pending.kind, pending.report_id
+            kind, report_id, expected = pending.kind, pending.report_id, pending.patient_id
             await self._drop_pending(user_id)
+        if expected is not None:
+            report = await self.store.get(report_id)
+            if report is None or report.patient_id != expected:
+                await self._mismatch(user_id, report_id, expected, f"{kind} to a patient")
+                return [self.to_staff("wrong_patient", message_id, id=report_id)]
         if kind == "resolve":
             return await self.resolve(user_id, report_id, (text or "").strip(), message_id)
         return await self._relay(user_id, report_id, message_id, text, photo, document)
+
+    async def _mismatch(self, user_id: int, report_id: int, patient_id: int,
+                        what: str) -> None:
+        """A staff action named a report and a patient that no longer go together (the
+        patient was erased, say): nothing happens, and the refusal is audited."""
+        log.warning("staff %d: %s refused: report %d is not patient %d's", user_id, what,
+                    report_id, patient_id)
+        exists = await self.store.get(report_id) is not None
+        await self.store.record(report_id if exists else None, user_id, ReportAction.REFUSED,
+                                note=f"{what}: report {report_id} is not patient "
+                                     f"{patient_id}'s"[:200], now=self.now())
 
     async def _card(self, chat_id: int, reply_to: int | None,
                     replied_to_bot: bool) -> Any | None:
@@ -634,9 +731,10 @@ class StaffDesk:
         if name == "resolve":
             note = " ".join(args[1:]).strip()
             if not note:
-                if await self.store.get(report_id) is None:
+                chosen = await self.store.get(report_id)
+                if chosen is None:
                     return [self.to_staff("no_report", message_id, id=report_id)]
-                await self._set_pending(user_id, "resolve", report_id)
+                await self._set_pending(user_id, "resolve", report_id, chosen.patient_id)
                 return [self.to_staff("resolve_prompt", message_id, id=report_id,
                                       staff=self.staff_name(user_id))]
             return await self.resolve(user_id, report_id, note, message_id)
@@ -656,18 +754,20 @@ class StaffDesk:
             return [self.to_staff("no_report", message_id, id=report_id)]
         if not result.ok:
             return [self.to_staff("not_resolved", message_id, id=report_id)]
-        return [Reply(self.card_text(result.report), self.buttons(report_id),
-                      to_chat=self.staff_chat, card_for=report_id, card_kind="card"),
-                self.to_staff("reopened", message_id, id=report_id,
+        await self.outbox.owe(report_id, AlertKind.CARD, self.now())  # a fresh card
+        self._wake()
+        return [self.to_staff("reopened", message_id, id=report_id,
                               staff=self.staff_name(user_id))]
 
     async def queue_text(self) -> str:
         """Open reports, most urgent and oldest first, with their age."""
         reports = await self.store.queue()
+        owed = await self.outbox.owed()
+        warning = [self.text("queue_owed", count=owed)] if owed else []
         if not reports:
-            return self.text("queue_empty")
+            return "\n".join([*warning, self.text("queue_empty")])
         now = self.now()
-        lines = [self.text("queue_title", count=len(reports))]
+        lines = [*warning, self.text("queue_title", count=len(reports))]
         for report in reports[:50]:
             status = (self.text("queue_taken", staff=self.staff_name(report.taken_by))
                       if report.status == "taken" else self.text("queue_open"))

@@ -47,6 +47,10 @@ class ReportNotifier(Protocol):
 
     def notify(self, report: ReportInfo) -> list[Reply]: ...
 
+    async def repeat(self, user_id: int, text: str, urgency: str | None) -> int | None:
+        """Thread a repeated red flag into the patient's open report (its id), or None."""
+        ...
+
 
 class PatientDesk(ReportNotifier, Protocol):
     """The staff desk as the patient conversation sees it."""

@@ -29,9 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.compose import Services
 from scheduler.dispatcher import OutgoingCheckin, RetryAfter, Sender, SendError
+from storage.alerts import OWED as ALERTS_OWED
 from storage.clock import utcnow
 from storage.migrate import head_revision
-from storage.models import CheckIn, CheckinStatus, Report, ReportStatus
+from storage.models import Alert, CheckIn, CheckinStatus, Report, ReportStatus
+from storage.spool import ReportSpool
 
 log = logging.getLogger(__name__)
 OUTCOMES = ("answered", "suggested", "abstained", "escalated", "smalltalk")
@@ -61,6 +63,9 @@ class Metrics:
                                   ["urgency"], registry=r)
         self.oldest_report = Gauge("aftercare_oldest_open_report_age_seconds",
                                    "Age of the oldest unresolved report (0: none)", registry=r)
+        self.alerts_owed = Gauge("aftercare_alerts_owed",
+                                 "Staff-chat alerts (cards, re-posts, edits) not yet delivered",
+                                 registry=r)
         self.polling_leader = Gauge("aftercare_polling_leader",
                                     "1 while this replica polls Telegram", registry=r)
         for outcome in OUTCOMES:
@@ -86,12 +91,15 @@ class Metrics:
                 .where(unresolved).group_by(Report.urgency))).all())
             oldest = await s.scalar(select(Report.created_at).where(unresolved)
                                     .order_by(Report.created_at).limit(1))
+            owed = await s.scalar(select(func.count()).select_from(Alert).where(
+                Alert.status.in_(ALERTS_OWED)))
         for status in CheckinStatus:
             self.checkins.labels(status.value).set(by_status.get(status.value, 0))
         self.checkins_due.set(due or 0)
         for urgency in ("emergency", "urgent", "none"):
             self.open_reports.labels(urgency).set(by_urgency.get(urgency, 0))
         self.oldest_report.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0)
+        self.alerts_owed.set(owed or 0)
 
     def instrument_advisor(self, advisor: Any) -> None:
         """Count the outcome of every answer the advisor gives (wraps `ask`)."""
@@ -139,6 +147,7 @@ class Readiness:
     head: str = field(default_factory=head_revision)
     on_leader_change: Callable[[bool], None] | None = None
     on_update: Callable[[], None] | None = None
+    spool: ReportSpool | None = None  # reports waiting for the database
 
     async def problems(self) -> list[str]:
         """Failed checks (empty: ready)."""
@@ -154,6 +163,9 @@ class Readiness:
             problems.append(f"database unreachable ({type(exc).__name__})")
         if not self.bot_authorised:
             problems.append("bot not authorised with Telegram yet (getMe)")
+        if self.spool is not None and len(self.spool):
+            problems.append(f"{len(self.spool)} report(s) from a database outage not stored "
+                            "yet")
         return problems
 
 
@@ -249,7 +261,7 @@ async def operations(app: Any, services: Services) -> AsyncIterator[Readiness]:
         service.dispatcher.sender = InstrumentedSender(service.dispatcher.sender, metrics)
     schedule_retention(app, settings.retention_days, db.sessions, clock)
     readiness = Readiness(db.engine, on_leader_change=lambda leader: metrics.polling_leader.set(
-        int(leader)), on_update=metrics.updates.inc)
+        int(leader)), on_update=metrics.updates.inc, spool=app.bot_data.spool)
     server = OpsServer(metrics, readiness, db.sessions, clock)
     if settings.http_port:
         await server.start(settings.http_listen, settings.http_port)

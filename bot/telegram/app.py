@@ -84,6 +84,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     A patient's /start, button press and next question must be handled in the order they
     were sent; other patients need not wait for them (database and HTTP waits overlap).
+    An update first waits for its user's turn and only then for one of the
+    `max_concurrent_updates` slots, so one user's backlog never holds more than one slot
+    (40 queued messages from one patient used to take every slot while they waited on that
+    patient's lock, and everybody else waited behind them).
     """
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
@@ -100,17 +104,24 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 return update.effective_chat.id
         return 0
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    async def process_update(  # type: ignore[misc]  # PTB marks it final; see the docstring
+            self, update: object, coroutine: Awaitable[Any]) -> None:
+        """The user's turn first, then a concurrency slot. PTB's own `process_update` takes
+        the slot first and then calls `do_process_update`, where the per-user wait would
+        hold the slot: that order is what this processor exists to change."""
         key = self._key(update)
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
-            async with lock:
-                await coroutine
+            async with lock, self._semaphore:
+                await self.do_process_update(update, coroutine)
         finally:
             self._users[key] -= 1
             if not self._users[key]:
                 del self._users[key], self._locks[key]
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -163,6 +174,7 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
         request=HTTPXRequest(connection_pool_size=256),
         get_updates_request=HTTPXRequest(connection_pool_size=1), rate_limiter=limiter)
     services = build_services(settings, db, TelegramSender(bot), clock, advisor=advisor)
+    services = _with_alerts_and_spool(services, bot)
     builder = (
         ApplicationBuilder()
         .bot(bot)
@@ -175,6 +187,20 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
     schedule_checkins(app, services)
     register_staff_handlers(app, services)  # report cards, staff buttons and commands
     return app
+
+
+def _with_alerts_and_spool(services: Services, bot: Any) -> Services:
+    """The alert sender (when there is a staff chat) and the report spool, added to
+    `services` (bot/telegram/alert_sender.py, bot/telegram/spooling.py)."""
+    import dataclasses
+
+    from bot.telegram.alert_sender import build_alerts
+    from bot.telegram.spooling import build_spool
+
+    alerts = (build_alerts(services.desk, bot, services.clock)
+              if services.settings.staff_chat_id is not None else None)
+    spool, replayer = build_spool(services.settings, services.repo, services.checkins, alerts)
+    return dataclasses.replace(services, alerts=alerts, spool=spool, spool_replayer=replayer)
 
 
 def schedule_checkins(app: AnyApplication, services: Services) -> None:
@@ -234,6 +260,11 @@ async def running(app: AnyApplication, settings: Settings,
         if app.post_init is not None:
             await app.post_init(app)
         await services.checkins.start()  # re-queue what a previous run left in flight
+        if services.alerts is not None:  # cards owed (also from a previous run) go out
+            await services.alerts.start()
+            services.alerts.launch()
+        if services.spool_replayer is not None:  # reports kept during a database outage
+            services.spool_replayer.launch()
         await app.start()
         assert app.updater is not None
         stack = contextlib.AsyncExitStack()
@@ -263,6 +294,10 @@ async def running(app: AnyApplication, settings: Settings,
             await stack.aclose()
             if app.updater.running:
                 await app.updater.stop()
+            if services.spool_replayer is not None:
+                await services.spool_replayer.stop()
+            if services.alerts is not None:
+                await services.alerts.stop(timeout=5.0)
             if services.checkins.dispatcher is not None:
                 await services.checkins.dispatcher.shutdown(timeout=5.0)
             await app.stop()

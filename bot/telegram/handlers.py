@@ -44,6 +44,7 @@ from bot.core.conversation import ONE_SHOT_CALLBACKS, STAFF_COMMANDS, Conversati
 from bot.core.replies import Buttons, Reply
 from bot.telegram.context import AppContext
 from bot.telegram.delivery import deliver
+from bot.telegram.spooling import DATABASE_DOWN, answer_offline
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +167,16 @@ async def on_text(update: Update, context: AppContext) -> None:
     message = update.effective_message
     assert message is not None and message.text is not None
     user_id, chat_id, first_name = _sender(update)
-    async with typing_while_slow(context, chat_id):
-        replies = await conversation_of(context).message(
-            user_id, chat_id, first_name, message.text, language_code=_language_code(update))
+    try:
+        async with typing_while_slow(context, chat_id):
+            replies = await conversation_of(context).message(
+                user_id, chat_id, first_name, message.text,
+                language_code=_language_code(update))
+    except DATABASE_DOWN as exc:  # advice first, storage second (bot/telegram/spooling.py)
+        log.error("database unavailable (%s): answering update %d without it",
+                  type(exc).__name__, update.update_id)
+        replies = answer_offline(context.bot_data, update.update_id, user_id, chat_id,
+                                 message.text, _language_code(update))
     await send_replies(context, chat_id, replies, user_id)
 
 

@@ -11,7 +11,9 @@ share a database server do not block each other.
 `ConfirmingPoller` is the leader's ``getUpdates`` loop. Unlike PTB's Updater it confirms a
 batch of updates (by asking for the next offset) only after every update in it has been
 handled, so updates in flight when a leader dies are delivered again to the next leader:
-nothing is lost, and at most one batch (`POLL_LIMIT` updates) can be answered twice.
+nothing is lost, and only updates being handled at that moment can be answered twice. It
+keeps fetching while a batch is handled (the confirmed offset slides up to the oldest update
+still in hand), so a flood from one patient does not make everyone else wait for it.
 
 On SQLite there is one process and no election (`bot.telegram.app` uses PTB's Updater there); in
 webhook mode every replica serves the updates the load balancer sends it.
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 
 POLL_LIMIT = 50  # updates per getUpdates batch = the most that can be answered twice
 POLL_TIMEOUT = 10  # long-poll seconds
+POLL_PAUSE = 0.2  # seconds between polls while updates are being handled
 Callback = Callable[[], Awaitable[None]]
 
 
@@ -157,31 +160,54 @@ class ConfirmingPoller:
         log.info("long polling stopped")
 
     async def _loop(self) -> None:
+        """Fetch, handle, confirm. The offset asked for (which confirms everything below it)
+        is the oldest update still being handled, so nothing unhandled is ever confirmed;
+        new updates are fetched while older ones are still handled, so one patient's backlog
+        does not hold back everybody else's next message (they are started as they come;
+        ones already being handled are not started twice)."""
         offset: int | None = None
-        while not self._stopping:
-            try:
-                updates = await self.app.bot.get_updates(
-                    offset=offset, limit=self.limit, timeout=self.timeout,
-                    allowed_updates=self.allowed_updates)
-            except Conflict:
-                log.warning("getUpdates conflict: another poller is running; retrying")
-                await asyncio.sleep(1.0)
-                continue
-            except (TimedOut, NetworkError) as exc:
-                log.warning("getUpdates failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(1.0)
-                continue
-            if not updates:
-                continue
-            self._handling = True
-            try:
-                await asyncio.gather(*(self._handle(update) for update in updates))
-            finally:
-                self._handling = False
-            offset = updates[-1].update_id + 1
-        if offset is not None:  # confirm the last batch so the next leader does not redo it
+        running: dict[int, asyncio.Task[None]] = {}
+        newest: int | None = None
+        try:
+            while not self._stopping:
+                try:
+                    updates = await self.app.bot.get_updates(
+                        offset=offset, limit=self.limit,
+                        timeout=0 if running else self.timeout,
+                        allowed_updates=self.allowed_updates)
+                except Conflict:
+                    log.warning("getUpdates conflict: another poller is running; retrying")
+                    await asyncio.sleep(1.0)
+                    continue
+                except (TimedOut, NetworkError) as exc:
+                    log.warning("getUpdates failed (%s); retrying", type(exc).__name__)
+                    await asyncio.sleep(1.0)
+                    continue
+                fresh = [u for u in updates if newest is None or u.update_id > newest]
+                for update in fresh:
+                    running[update.update_id] = asyncio.create_task(self._handle(update))
+                    newest = update.update_id
+                self._handling = bool(running)
+                if running and not fresh:  # only updates in hand came back: wait a moment
+                    await asyncio.wait(running.values(), timeout=POLL_PAUSE,
+                                       return_when=asyncio.FIRST_COMPLETED)
+                for update_id in [i for i, task in running.items() if task.done()]:
+                    task = running.pop(update_id)
+                    if not task.cancelled() and task.exception() is not None:
+                        log.error("update %d: handling failed", update_id,
+                                  exc_info=task.exception())
+                self._handling = bool(running)
+                if running:
+                    offset = min(running)
+                elif newest is not None:
+                    offset = newest + 1
+        finally:
+            if running:  # stopping: let updates in hand finish (the caller bounds the wait)
+                await asyncio.gather(*running.values(), return_exceptions=True)
+            self._handling = False
+        if newest is not None:  # confirm what was handled so the next leader does not redo it
             with contextlib.suppress(TelegramError):
-                await self.app.bot.get_updates(offset=offset, limit=1, timeout=0)
+                await self.app.bot.get_updates(offset=newest + 1, limit=1, timeout=0)
 
     async def _handle(self, update: Update) -> None:
         if self.on_update is not None:

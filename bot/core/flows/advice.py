@@ -21,6 +21,8 @@ import datetime as dt
 import html
 from collections import OrderedDict
 
+from aiolimiter import AsyncLimiter
+
 from bot.core.flows.base import STATE_TTL, FlowKit, TurnContext
 from bot.core.ports import CheckinEvents, ReportNotifier
 from bot.core.replies import Button, Buttons, Reply
@@ -31,6 +33,8 @@ from storage.models import Urgency
 MAX_CALLBACK_DATA = 64
 UNREADABLE_TO_STAFF_DAYS = 14  # messages the bot cannot read go to staff this long after a session
 MAX_REMEMBERED_USERS = 10_000  # questions of users without consent, kept in memory only
+STRANGER_RATE = 20  # answers to a user without consent ...
+STRANGER_PERIOD = 600.0  # ... per this many seconds (red flags are always answered)
 
 
 def topic_of(topic: str | None) -> str | None:
@@ -49,6 +53,7 @@ class AdviceFlow:
         self._unconsented: OrderedDict[int, tuple[str, int | None, dt.datetime]] = OrderedDict()
         # rule-out questions asked of users without consent: (question id, their words, expiry)
         self._asked: OrderedDict[int, tuple[str, str, dt.datetime]] = OrderedDict()
+        self._strangers: OrderedDict[int, AsyncLimiter] = OrderedDict()
 
     @property
     def advisor(self) -> Advisor:
@@ -57,10 +62,27 @@ class AdviceFlow:
 
     async def ask(self, user_id: int, ctx: TurnContext, text: str,
                   language_hint: str | None = None) -> list[Reply]:
-        """Triage + advice for a patient's text (`language_hint`: Telegram's language_code)."""
+        """Triage + advice for a patient's text (`language_hint`: Telegram's language_code).
+        Someone who has not agreed to storage gets at most `STRANGER_RATE` answers per
+        `STRANGER_PERIOD` seconds (red flags always get their advice); past that, one line."""
         weekday = self.kit.today(ctx.patient).weekday()
         advice = self.advisor.ask(text, ctx.day, language_hint, weekday=weekday)
+        if (not ctx.consented and not advice.escalate
+                and not await self._stranger_may_ask(user_id)):
+            return self.kit.say("stranger_slow_down")
         return await self.advise(user_id, ctx, text, advice)
+
+    async def _stranger_may_ask(self, user_id: int) -> bool:
+        """Take one of the unconsented user's answers (aiolimiter bucket, this process)."""
+        limiter = self._strangers.pop(user_id, None) or AsyncLimiter(STRANGER_RATE,
+                                                                     STRANGER_PERIOD)
+        self._strangers[user_id] = limiter  # most recently seen last
+        while len(self._strangers) > MAX_REMEMBERED_USERS:
+            self._strangers.popitem(last=False)
+        if not limiter.has_capacity():
+            return False
+        await limiter.acquire()  # returns at once: there is capacity
+        return True
 
     async def edited(self, user_id: int, text: str,
                      language_hint: str | None = None) -> list[Reply]:
@@ -78,7 +100,10 @@ class AdviceFlow:
         if advice.foreign:
             return await self._unreadable(user_id, ctx, text, advice)
         replies: list[Reply] = []
-        if advice.escalate:
+        threaded = None
+        if advice.escalate:  # the same open problem again?
+            threaded = await self.alerts.repeat(user_id, text, advice.urgency)
+        if advice.escalate and threaded is None:
             report = await kit.repo.create_report(
                 user_id, ReportKind.TRIAGE, text, urgency=advice.urgency, day=ctx.day,
                 reason=self.reason(advice), now=kit.clock())

@@ -22,6 +22,10 @@ class PlainAlerts:
     def __init__(self, kit: FlowKit) -> None:
         self.kit = kit
 
+    async def repeat(self, user_id: int, text: str, urgency: str | None) -> int | None:
+        """Without a desk every red flag is its own alert."""
+        return None
+
     def notify(self, report: ReportInfo) -> list[Reply]:
         """A short plain alert for the staff chat about `report` (nothing if none configured)."""
         messages = self.kit.messages

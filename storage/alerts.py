@@ -1,0 +1,237 @@
+"""Every SQL statement of the alert outbox (table ``alerts``), kept together.
+
+The alert outbox is the check-in outbox's design (scheduler/sql.py) applied to what the
+clinic must see: a report's card, a re-post of an untaken urgent card, an edit of a card
+after the patient repeated themselves, and the "[erased]" edit of every staff-chat message
+about a patient who asked to be forgotten.
+
+The rows of other tables these transactions touch (a card's ``report_cards`` link, the
+re-post claim and its audit entry, a repeat's counter) are written by their own modules'
+session-level functions (storage/reports.py, storage/chat_state.py).
+
+* `owe_card` and `forget_patient` (storage/alert_rows.py) run inside the caller's
+  transaction: a report and the card owed for it are committed together, and an erasure
+  commits the edits it owes with the deletion, so neither can be half done by a crash.
+* `AlertSql` is the sender's narrow connector (claim, mark_sent, release, mark_failed,
+  release_all_claims, owed, next_due, owe, owe_repost). `MemoryAlerts`
+  (storage/alerts_memory.py) is its in-memory twin for fast tests.
+
+Claims are atomic per backend exactly like check-ins: ``UPDATE ... WHERE id IN (SELECT ...
+LIMIT n) RETURNING`` (SQLite, single writer), with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
+each claim has a lease, so a dead sender's row comes back. `mark_sent` records the card's
+message id in ``report_cards`` in the same transaction, so a staff reply to a card always
+finds its report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.alert_rows import OWED, S, T, owe_card
+from storage.models import AlertKind, ReportAction
+from storage.reports import audit, claim_repost, count_repeat, link_card
+from storage.results import affected
+
+log = logging.getLogger(__name__)
+
+UPDATE_DELAY = dt.timedelta(seconds=10)  # Telegram allows about 20 messages a minute in a group
+CARD_KINDS = (AlertKind.CARD.value, AlertKind.REPOST.value)
+
+
+@dataclass(frozen=True)
+class ClaimedAlert:
+    """A claimed outbox row: what to show, about which report (or which message to edit)."""
+
+    id: int
+    report_id: int | None
+    kind: str
+    chat_id: int | None
+    message_id: int | None
+    card_kind: str | None
+    attempts: int
+    created_at: dt.datetime
+
+
+class AlertConnector(Protocol):
+    """The alert sender's view of the outbox. All times are aware UTC datetimes."""
+
+    async def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta,
+                        worker: str) -> list[ClaimedAlert]: ...
+
+    async def mark_sent(self, alert_id: int, worker: str, chat_id: int | None,
+                        message_id: int | None, now: dt.datetime) -> bool: ...
+
+    async def release(self, alert_id: int, worker: str, now: dt.datetime, *,
+                      due_at: dt.datetime | None = None, error: str | None = None,
+                      count_attempt: bool = True) -> bool: ...
+
+    async def mark_failed(self, alert_id: int, worker: str, error: str,
+                          now: dt.datetime) -> bool: ...
+
+    async def release_all_claims(self, now: dt.datetime) -> int: ...
+
+    async def owed(self) -> int: ...
+
+    async def next_due(self) -> dt.datetime | None: ...
+
+
+class AlertOutbox(AlertConnector, Protocol):
+    """What the staff desk also asks of the outbox: owe a card or an edit, claim a re-post."""
+
+    async def owe(self, report_id: int, kind: AlertKind, now: dt.datetime) -> None: ...
+
+    async def owe_repost(self, report_id: int, wait: dt.timedelta,
+                         now: dt.datetime) -> bool: ...
+
+
+# --- the sender's connector -----------------------------------------------------------------
+def _mine(alert_id: int, worker: str) -> Any:
+    """Guard for outcome updates: our claim (even if its lease ran out but nobody re-claimed)."""
+    return and_(T.c.id == alert_id, T.c.claimed_by == worker,
+                T.c.status.in_((S.CLAIMED.value, S.PENDING.value)))
+
+
+def _due_ids(now: dt.datetime, limit: int, skip_locked: bool) -> Select[Any]:
+    query = (select(T.c.id).where(T.c.status == S.PENDING.value, T.c.due_at <= now)
+             .order_by(T.c.due_at, T.c.id).limit(limit))
+    return query.with_for_update(skip_locked=True) if skip_locked else query
+
+
+class AlertSql:
+    """The alert outbox on SQLite or PostgreSQL through SQLAlchemy's async engine."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.skip_locked = sessions.kw["bind"].dialect.name == "postgresql"
+
+    async def _update(self, *conditions: Any, values: dict[str, Any]) -> int:
+        async with self.sessions.begin() as s:
+            result = await s.execute(update(T).where(*conditions).values(**values))
+            return affected(result)
+
+    async def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta,
+                        worker: str) -> list[ClaimedAlert]:
+        """Atomically take up to `limit` due rows for `worker` until `now + lease`; rows
+        whose lease ran out (a dead sender) are due again first."""
+        async with self.sessions.begin() as s:
+            stale = await s.execute(
+                update(T).where(T.c.status == S.CLAIMED.value, T.c.lease_until <= now)
+                .values(status=S.PENDING.value, lease_until=None, updated_at=now))
+            if affected(stale):
+                log.warning("%d alert lease(s) ran out: back in the queue", affected(stale))
+            rows = (await s.execute(
+                update(T).where(T.c.id.in_(_due_ids(now, limit, self.skip_locked)))
+                .values(status=S.CLAIMED.value, claimed_by=worker, lease_until=now + lease,
+                        attempts=T.c.attempts + 1, updated_at=now)
+                .returning(T.c.id, T.c.report_id, T.c.kind, T.c.chat_id, T.c.message_id,
+                           T.c.card_kind, T.c.attempts, T.c.created_at))).all()
+        return sorted((ClaimedAlert(*row) for row in rows), key=lambda a: a.id)
+
+    async def mark_sent(self, alert_id: int, worker: str, chat_id: int | None,
+                        message_id: int | None, now: dt.datetime) -> bool:
+        """Record delivery; a card's message is linked to its report in the same transaction
+        (and a re-post audited). False when the claim was lost (possible duplicate)."""
+        async with self.sessions.begin() as s:
+            row = (await s.execute(
+                update(T).where(_mine(alert_id, worker))
+                .values(status=S.SENT.value, sent_message_id=message_id, sent_at=now,
+                        lease_until=None, last_error=None, updated_at=now)
+                .returning(T.c.report_id, T.c.kind))).first()
+            if row is None:
+                log.warning("alert %d was sent but its claim was lost: possible duplicate",
+                            alert_id)
+                return False
+            report_id, kind = row
+            if (kind in CARD_KINDS and report_id is not None and chat_id is not None
+                    and message_id is not None):
+                await link_card(s, report_id, chat_id, message_id, kind, now)
+                if kind == AlertKind.REPOST.value:
+                    await audit(s, report_id, None, ReportAction.REPOSTED, None, now)
+        return True
+
+    async def release(self, alert_id: int, worker: str, now: dt.datetime, *,
+                      due_at: dt.datetime | None = None, error: str | None = None,
+                      count_attempt: bool = True) -> bool:
+        """Put a claimed row back in the queue (optionally later, optionally uncounted)."""
+        values: dict[str, Any] = {"status": S.PENDING.value, "lease_until": None,
+                                  "updated_at": now}
+        if due_at is not None:
+            values["due_at"] = due_at
+        if error is not None:
+            values["last_error"] = error[:500]
+        if not count_attempt:
+            values["attempts"] = T.c.attempts - 1
+        return bool(await self._update(_mine(alert_id, worker), values=values))
+
+    async def mark_failed(self, alert_id: int, worker: str, error: str,
+                          now: dt.datetime) -> bool:
+        """Give up on an edit Telegram refused for good (cards are never given up)."""
+        log.error("alert %d failed: %s", alert_id, error)
+        return bool(await self._update(_mine(alert_id, worker), values={
+            "status": S.FAILED.value, "last_error": error[:500], "lease_until": None,
+            "updated_at": now}))
+
+    async def release_all_claims(self, now: dt.datetime) -> int:
+        """Every claimed row back to the queue (start-up of the only sender)."""
+        count = await self._update(T.c.status == S.CLAIMED.value, values={
+            "status": S.PENDING.value, "lease_until": None, "updated_at": now})
+        if count:
+            log.warning("%d alert(s) were in flight when the last run stopped: re-queued",
+                        count)
+        return count
+
+    async def owed(self) -> int:
+        """Alerts not yet delivered (pending or being sent)."""
+        async with self.sessions() as s:
+            return int(await s.scalar(select(func.count()).select_from(T)
+                                      .where(T.c.status.in_(OWED))) or 0)
+
+    async def next_due(self) -> dt.datetime | None:
+        """The earliest due time of a pending row, or None."""
+        async with self.sessions() as s:
+            return await s.scalar(select(T.c.due_at).where(T.c.status == S.PENDING.value)
+                                  .order_by(T.c.due_at).limit(1))
+
+    async def owe(self, report_id: int, kind: AlertKind, now: dt.datetime) -> None:
+        """The staff chat is owed `kind` (a reopened report's card, a card edit)."""
+        async with self.sessions.begin() as s:
+            await owe_card(s, report_id, now, kind)
+
+    async def owe_repost(self, report_id: int, wait: dt.timedelta, now: dt.datetime) -> bool:
+        """Claim the re-post of an untaken card and owe it, in one transaction: True for
+        exactly one caller however many replicas check at once (still open, not re-posted
+        within `wait`)."""
+        async with self.sessions.begin() as s:
+            if not await claim_repost(s, report_id, wait, now):
+                return False
+            await owe_card(s, report_id, now, AlertKind.REPOST)
+            return True
+
+    async def repeat(self, report_id: int, text: str, urgency: str | None, actor: int,
+                     now: dt.datetime) -> bool:
+        """The patient wrote about the same open problem again: count it, keep the newest
+        words (and the higher urgency), audit it, and owe an edit of the card, all in one
+        transaction. At most one edit is owed at a time (it shows the newest state when it
+        goes out). False when the report was resolved meanwhile."""
+        async with self.sessions.begin() as s:
+            if not await count_repeat(s, report_id, text, urgency):
+                return False
+            await audit(s, report_id, actor, ReportAction.PATIENT, text, now)
+            owed = await s.scalar(select(T.c.id).where(
+                T.c.report_id == report_id, T.c.kind == AlertKind.UPDATE.value,
+                T.c.status == S.PENDING.value).limit(1))
+            if owed is None:  # edits wait a little, so a flood becomes a few edits
+                await owe_card(s, report_id, now, AlertKind.UPDATE, UPDATE_DELAY)
+            return True
+
+    async def pending_cards(self) -> set[int]:
+        """Reports whose card (or re-post) is still owed."""
+        async with self.sessions() as s:
+            return set(await s.scalars(select(T.c.report_id).where(
+                T.c.status.in_(OWED), T.c.kind.in_(CARD_KINDS), T.c.report_id.is_not(None))))

@@ -1,0 +1,49 @@
+"""Alert-outbox helpers for desk tests: a recording `AlertSender` and "deliver what is owed".
+
+`with_alerts(desk)` gives a `StaffDesk` its alert sender over the real outbox tables
+(storage/alerts.py) with a sender that records instead of calling Telegram; `deliver(desk)`
+runs one pass and returns what was posted or edited, numbering new staff-chat messages from
+`first_id`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scheduler.alerts import AlertDispatcher, OutgoingAlert
+from storage.alerts import AlertSql
+
+
+class RecordingSender:
+    """An `AlertSender` that remembers each alert and hands out message ids in order."""
+
+    def __init__(self, first_id: int = 500) -> None:
+        self.next_id = first_id
+        self.sent: list[OutgoingAlert] = []
+
+    async def send(self, alert: OutgoingAlert) -> int:
+        self.sent.append(alert)
+        if alert.edit_message_id is not None:
+            return alert.edit_message_id
+        message_id, self.next_id = self.next_id, self.next_id + 1
+        return message_id
+
+
+def with_alerts(desk: Any, first_id: int = 500) -> AlertDispatcher:
+    """Attach an alert sender (real outbox, recording sender) to `desk`."""
+    dispatcher = AlertDispatcher(AlertSql(desk.store.sessions), desk, RecordingSender(first_id),
+                                 clock=desk.now)
+    desk.alerts = dispatcher
+    return dispatcher
+
+
+async def deliver(desk: Any, first_id: int | None = None) -> list[OutgoingAlert]:
+    """Send everything owed now through `desk`'s alert sender; what went out, in order."""
+    dispatcher = desk.alerts if desk.alerts is not None else with_alerts(desk)
+    sender = dispatcher.sender
+    assert isinstance(sender, RecordingSender)
+    if first_id is not None:
+        sender.next_id = first_id
+    before = len(sender.sent)
+    await dispatcher.tick()
+    return sender.sent[before:]

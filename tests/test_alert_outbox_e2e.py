@@ -1,0 +1,169 @@
+"""The staff card of a red-flag report arrives exactly once, whatever Telegram does meanwhile.
+
+End to end through the fake Bot API (its fault injection scripts the staff chat's answers):
+a card send answered with 429, 500, a timeout, or a 403 because the bot was removed from the
+staff group is retried until it is delivered, once; meanwhile /queue and /metrics say how
+many alerts are owed. Then a real ``aftercare run`` is SIGKILLed after storing a report whose
+card could not go out yet: after the restart the card arrives, exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.config import load_settings
+from bot.ops.http import Metrics
+from bot.telegram.app import build_application, running
+from knowledge.advisor import Advisor
+from storage import Database
+from tests.bot_harness import CLINIC, START, MutableClock, eventually
+from tests.fake_telegram import FakeTelegram
+from tests.processes import Control, start_bot, stop_bot, until
+
+TOKEN = "123456:TEST-token-for-bot"
+STAFF_CHAT = -1001000000001
+NURSE = 9001
+PATIENT = 301
+RED_FLAG = "my lip is swollen and my throat feels tight"
+FAULTS: dict[str, dict[str, Any]] = {
+    "429": {"error_code": 429, "retry_after": 1, "times": 2},
+    "500": {"error_code": 500, "times": 3},
+    "timeout": {"error_code": 504, "delay": 1.0, "times": 2},  # longer than the read timeout
+    "403-removed-from-group": {
+        "error_code": 403, "times": 3,
+        "description": "Forbidden: bot was kicked from the supergroup chat"},
+}
+
+
+class Running:
+    """The real Application on the fake Bot API, with its clock and alert sender."""
+
+    def __init__(self, fake: FakeTelegram, app: Any, clock: MutableClock) -> None:
+        self.fake, self.app, self.clock = fake, app, clock
+        self.alerts = app.bot_data.alerts
+        self.desk = app.bot_data.desk
+
+    def cards(self, report_id: int) -> list[dict[str, Any]]:
+        return [m for m in self.fake.sent_messages(STAFF_CHAT)
+                if f"report #{report_id}" in (m.get("text") or "")]
+
+    async def report(self) -> int:
+        """The patient describes an emergency: they get the advice; returns the report id."""
+        self.fake.user_message(PATIENT, RED_FLAG, first_name="Mia")
+        (advice,) = await self.fake.wait_for_messages(PATIENT, 1)
+        assert "999" in advice["text"] or CLINIC.contact in advice["text"]
+        queue = await self.desk.store.queue()
+        assert len(queue) == 1
+        return int(queue[0].id)
+
+    async def until_delivered(self, report_id: int) -> None:
+        """Let time pass on the injected clock (retries fall due) until nothing is owed."""
+        deadline = time.monotonic() + 20
+        while await self.alerts.connector.owed() or not self.cards(report_id):
+            assert time.monotonic() < deadline, f"card not delivered: {self.alerts.stats}"
+            self.clock.advance(seconds=5)
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def bot(fake_telegram: FakeTelegram, database_url: str, advisor: Advisor,
+              monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
+    fake_telegram.handlers.max_poll_wait = 0.1
+    monkeypatch.setenv("AFTERCARE_ALERT_POLL_SECONDS", "0.05")
+    monkeypatch.setenv("AFTERCARE_ALERT_READ_TIMEOUT_SECONDS", "0.3")
+    settings = load_settings(
+        None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake_telegram.base_url,
+        AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT, AFTERCARE_STAFF_IDS=str(NURSE),
+        AFTERCARE_DATABASE_URL=database_url, AFTERCARE_TIMEZONE="Europe/London",
+        AFTERCARE_CLINIC_NAME=CLINIC.name, AFTERCARE_CLINIC_CONTACT=CLINIC.contact,
+        AFTERCARE_MAX_SENDS_PER_SECOND=0)
+    clock = MutableClock(START)
+    db = await Database.connect(database_url)
+    app = build_application(settings, db, advisor, clock=clock)
+    try:
+        async with running(app, settings):
+            yield Running(fake_telegram, app, clock)
+    finally:
+        await db.close()
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_a_card_send_that_fails_is_delivered_exactly_once_after_recovery(
+        bot: Running, fault: str) -> None:
+    bot.fake.fail_next("sendMessage", chat_id=STAFF_CHAT, **FAULTS[fault])
+    report_id = await bot.report()
+
+    async def attempted() -> bool:
+        return bool(bot.alerts.stats.retried or bot.alerts.stats.rate_limited)
+    await eventually(attempted, timeout=10)
+    assert bot.cards(report_id) == []  # not yet: Telegram refused it
+    queue = await bot.desk.queue_text()
+    assert "Alerts not yet delivered to this chat: 1" in queue  # what /queue shows staff
+    metrics = Metrics()
+    await metrics.refresh(bot.desk.store.sessions, bot.clock())
+    assert b"aftercare_alerts_owed 1.0" in metrics.render()
+
+    await bot.until_delivered(report_id)
+    await asyncio.sleep(0.5)  # a duplicate would have had time to arrive
+    (card,) = bot.cards(report_id)
+    assert card["text"].startswith("EMERGENCY:") and f"Telegram id {PATIENT}" in card["text"]
+    assert card.get("reply_markup")
+    assert "Alerts not yet delivered" not in await bot.desk.queue_text()
+
+
+async def test_a_card_owed_when_the_process_is_killed_arrives_once_after_restart(
+        fake_server: str, tmp_path: Path) -> None:
+    database = tmp_path / "kill.db"
+    staff: dict[str, Any] = {
+        "AFTERCARE_STAFF_CHAT_ID": str(STAFF_CHAT), "AFTERCARE_STAFF_IDS": str(NURSE),
+        "AFTERCARE_ALERT_POLL_SECONDS": "0.2", "AFTERCARE_ALERT_BACKOFF_SECONDS": "0.2",
+        "AFTERCARE_ALERT_BACKOFF_CAP_SECONDS": "0.5"}
+    async with aiohttp.ClientSession() as session:
+        control = Control(session, fake_server, user=PATIENT)
+        # the staff chat refuses every card for now: the report is stored, its card owed
+        await control.post("fail", {"method": "sendMessage", "chat_id": STAFF_CHAT,
+                                    "error_code": 500, "times": 100_000})
+        first = start_bot(fake_server, database, tmp_path, **staff)
+        try:
+            advice = await control.say(RED_FLAG)
+            assert "999" in advice["text"]
+
+            def owed() -> list[tuple[int, int, str]]:
+                with sqlite3.connect(database) as db:
+                    return db.execute("SELECT report_id, attempts, status FROM alerts "
+                                      "WHERE status IN ('pending', 'claimed')").fetchall()
+
+            async def tried() -> Any:
+                return [row for row in owed() if row[1] >= 1]
+            ((report_id, _, _),) = await until(tried, "a card send attempt")
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=20)
+        assert owed() and await control.get("sent_messages", chat_id=STAFF_CHAT) == []
+
+        await control.post("clear", {})  # Telegram answers again
+        second = start_bot(fake_server, database, tmp_path, **staff)
+        try:
+            async def delivered() -> Any:
+                cards = [m for m in await control.get("sent_messages", chat_id=STAFF_CHAT)
+                         if f"report #{report_id}" in m.get("text", "")]
+                return cards if cards and not owed() else None
+            cards = await until(delivered, "the card after the restart")
+            await asyncio.sleep(1.0)  # a second copy would have had time to arrive
+            again = [m for m in await control.get("sent_messages", chat_id=STAFF_CHAT)
+                     if f"report #{report_id}" in m.get("text", "")]
+            assert len(cards) == len(again) == 1
+        finally:
+            code, err = stop_bot(second)
+        assert code == 0, err[-2000:]
+        assert "Traceback" not in err
+
