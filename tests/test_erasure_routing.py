@@ -133,6 +133,10 @@ async def test_a_reply_meant_for_an_erased_patient_never_reaches_the_next_one(
     assert "Alice" in notice
     (prompt,) = await desk.new(STAFF_CHAT, staff_before)
 
+    async def prompt_linked() -> bool:  # recorded as the report's once Telegram answered
+        return await desk.store.card(STAFF_CHAT, prompt["message_id"]) is not None
+    await eventually(prompt_linked)
+
     await erase(desk, ALICE, "Alice")
     alice_after_erasure = len(desk.sent(ALICE))
 
