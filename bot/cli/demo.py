@@ -290,8 +290,8 @@ async def _read_line(source: TextIO) -> str:
     return await asyncio.to_thread(source.readline)
 
 
-def staff_cards(desk: StaffDesk,
-                clock: Callable[[], dt.datetime]) -> Callable[[], Awaitable[list[Reply]]]:
+def staff_cards(desk: StaffDesk, clock: Callable[[], dt.datetime],
+                demo: Demo) -> Callable[[], Awaitable[list[Reply]]]:
     """What the alert outbox owes the staff chat, printed as "[staff chat] ..." after each
     input (the demo's alert sender collects instead of calling Telegram)."""
     from scheduler.alerts import AlertDispatcher, OutgoingAlert
@@ -302,7 +302,10 @@ def staff_cards(desk: StaffDesk,
     class _Collect:
         async def send(self, alert: OutgoingAlert) -> int:
             posted.append(Reply(alert.text, alert.buttons, to_chat=alert.chat_id))
-            return len(posted)
+            if alert.edit_message_id is not None:
+                return alert.edit_message_id
+            demo.message_ids += 1  # the demo's staff chat hands out one series of ids
+            return demo.message_ids
 
     alerts = AlertDispatcher(AlertSql(desk.store.sessions), desk, _Collect(), clock=clock)
     desk.alerts = alerts
@@ -338,7 +341,7 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
                 return sender.take()
 
             demo.ticks.append(checkins_sent)
-            demo.after_input.append(staff_cards(services.desk, clock))
+            demo.after_input.append(staff_cards(services.desk, clock, demo))
             out.write(html_to_text(conversation.messages.render("demo.intro")) + "\n")
             interactive = source.isatty()
             demo.show(await conversation.start(demo.user_id, demo.user_id, demo.first_name))
@@ -354,7 +357,9 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
                 if not await demo.handle(line):
                     break
                 for after in demo.after_input:
-                    demo.show(await after())
+                    cards = await after()
+                    if cards:  # an empty show would drop the newest message's buttons
+                        demo.show(cards)
         finally:
             if conversation is not None:
                 await conversation.log.flush()
