@@ -25,7 +25,8 @@ from bot.ops.http import Metrics
 from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
 from storage import Database
-from tests.bot_harness import CLINIC, START, MutableClock, eventually
+from storage.clock import ManualClock
+from tests.bot_harness import CLINIC, START, eventually
 from tests.fake_telegram import FakeTelegram
 from tests.processes import Control, start_bot, stop_bot, until
 
@@ -47,7 +48,7 @@ FAULTS: dict[str, dict[str, Any]] = {
 class Running:
     """The real Application on the fake Bot API, with its clock and alert sender."""
 
-    def __init__(self, fake: FakeTelegram, app: Any, clock: MutableClock) -> None:
+    def __init__(self, fake: FakeTelegram, app: Any, clock: ManualClock) -> None:
         self.fake, self.app, self.clock = fake, app, clock
         self.alerts = app.bot_data.alerts
         self.desk = app.bot_data.desk
@@ -86,7 +87,7 @@ async def bot(fake_telegram: FakeTelegram, database_url: str, advisor: Advisor,
         AFTERCARE_DATABASE_URL=database_url, AFTERCARE_TIMEZONE="Europe/London",
         AFTERCARE_CLINIC_NAME=CLINIC.name, AFTERCARE_CLINIC_CONTACT=CLINIC.contact,
         AFTERCARE_MAX_SENDS_PER_SECOND=0)
-    clock = MutableClock(START)
+    clock = ManualClock(START)
     db = await Database.connect(database_url)
     app = build_application(settings, db, advisor, clock=clock)
     try:

@@ -16,8 +16,8 @@ from scheduler.alerts import AlertConfig, AlertDispatcher, OutgoingAlert
 from scheduler.dispatcher import PermanentError, RetryAfter, SendError, TransientError
 from storage.alerts import ClaimedAlert
 from storage.alerts_memory import MemoryAlerts
+from storage.clock import ManualClock
 from storage.models import AlertKind, AlertStatus
-from tests.bot_harness import MutableClock
 
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 STAFF = -100
@@ -49,7 +49,7 @@ class Scripted:
         return 1000 + len(self.delivered)
 
 
-def dispatcher(outbox: MemoryAlerts, sender: Scripted, clock: MutableClock,
+def dispatcher(outbox: MemoryAlerts, sender: Scripted, clock: ManualClock,
                worker: str = "w1") -> AlertDispatcher:
     config = AlertConfig(backoff_base=dt.timedelta(seconds=2),
                          backoff_cap=dt.timedelta(seconds=60), poll_interval=0.01)
@@ -57,11 +57,11 @@ def dispatcher(outbox: MemoryAlerts, sender: Scripted, clock: MutableClock,
 
 
 @pytest.fixture
-def clock() -> MutableClock:
-    return MutableClock(NOW)
+def clock() -> ManualClock:
+    return ManualClock(NOW)
 
 
-async def test_a_card_is_delivered_once_and_linked(clock: MutableClock) -> None:
+async def test_a_card_is_delivered_once_and_linked(clock: ManualClock) -> None:
     outbox = MemoryAlerts()
     outbox.add(7, AlertKind.CARD, NOW)
     sender = Scripted()
@@ -79,7 +79,7 @@ async def test_a_card_is_delivered_once_and_linked(clock: MutableClock) -> None:
     PermanentError("Bad Request: can't parse entities"),  # a card is never given up
 ], ids=["500", "timeout", "403-group", "400"])
 async def test_failed_card_sends_are_retried_with_backoff_until_delivered(
-        clock: MutableClock, error: SendError) -> None:
+        clock: ManualClock, error: SendError) -> None:
     outbox = MemoryAlerts()
     row = outbox.add(1, AlertKind.CARD, NOW)
     sender = Scripted(*[error] * 6)
@@ -96,7 +96,7 @@ async def test_failed_card_sends_are_retried_with_backoff_until_delivered(
 
 
 async def test_429_pauses_all_sends_and_gives_the_row_back_uncounted(
-        clock: MutableClock) -> None:
+        clock: ManualClock) -> None:
     outbox = MemoryAlerts()
     first = outbox.add(1, AlertKind.CARD, NOW)
     outbox.add(2, AlertKind.CARD, NOW)
@@ -110,7 +110,7 @@ async def test_429_pauses_all_sends_and_gives_the_row_back_uncounted(
     assert sender.delivered == ["card 1", "card 2"]
 
 
-async def test_an_edit_of_a_vanished_or_unchanged_message_is_done(clock: MutableClock) -> None:
+async def test_an_edit_of_a_vanished_or_unchanged_message_is_done(clock: ManualClock) -> None:
     outbox = MemoryAlerts()
     outbox.add(None, AlertKind.ERASE, NOW, chat_id=STAFF, message_id=55, card_kind="card")
     outbox.add(None, AlertKind.ERASE, NOW, chat_id=STAFF, message_id=56, card_kind="card")
@@ -121,7 +121,7 @@ async def test_an_edit_of_a_vanished_or_unchanged_message_is_done(clock: Mutable
 
 
 async def test_a_dead_sender_loses_nothing_and_repeats_at_most_one_card(
-        clock: MutableClock) -> None:
+        clock: ManualClock) -> None:
     outbox = MemoryAlerts()
     for report in (1, 2, 3):
         outbox.add(report, AlertKind.CARD, NOW)
@@ -138,7 +138,7 @@ async def test_a_dead_sender_loses_nothing_and_repeats_at_most_one_card(
 
 
 async def test_a_claim_lost_to_an_expired_lease_is_counted_not_recorded_twice(
-        clock: MutableClock) -> None:
+        clock: ManualClock) -> None:
     outbox = MemoryAlerts()
     row = outbox.add(4, AlertKind.CARD, NOW)
     slow = dispatcher(outbox, Scripted(), clock, worker="slow")

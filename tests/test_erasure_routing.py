@@ -22,8 +22,9 @@ from bot.config import load_settings
 from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
 from storage import Database
+from storage.clock import ManualClock
 from storage.models import Alert, ReportActionRow
-from tests.bot_harness import CLINIC, START, MutableClock, button_data, eventually
+from tests.bot_harness import CLINIC, START, button_data, eventually
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token-for-bot"
@@ -36,7 +37,7 @@ ERASED = "[erased at the patient's request]"
 class Desk:
     """The running bot seen from the staff chat and two patients' chats."""
 
-    def __init__(self, fake: FakeTelegram, app: Any, clock: MutableClock) -> None:
+    def __init__(self, fake: FakeTelegram, app: Any, clock: ManualClock) -> None:
         self.fake, self.app, self.clock = fake, app, clock
         self.store = app.bot_data.desk.store
         self.repo = app.bot_data.repo
@@ -92,7 +93,7 @@ async def desk(fake_telegram: FakeTelegram, database_url: str,
         AFTERCARE_DATABASE_URL=database_url, AFTERCARE_TIMEZONE="Europe/London",
         AFTERCARE_CLINIC_NAME=CLINIC.name, AFTERCARE_CLINIC_CONTACT=CLINIC.contact,
         AFTERCARE_MAX_SENDS_PER_SECOND=0)
-    clock = MutableClock(START)
+    clock = ManualClock(START)
     db = await Database.connect(database_url)
     app = build_application(settings, db, advisor, clock=clock)
     try:

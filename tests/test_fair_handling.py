@@ -21,7 +21,8 @@ from bot.config import load_settings
 from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
 from storage import Database
-from tests.bot_harness import CLINIC, START, MutableClock, eventually
+from storage.clock import ManualClock
+from tests.bot_harness import CLINIC, START, eventually
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token-for-bot"
@@ -43,7 +44,7 @@ async def app(fake_telegram: FakeTelegram, database_url: str,
         AFTERCARE_CLINIC_NAME=CLINIC.name, AFTERCARE_CLINIC_CONTACT=CLINIC.contact,
         AFTERCARE_MAX_SENDS_PER_SECOND=0)
     db = await Database.connect(database_url)
-    application = build_application(settings, db, advisor, clock=MutableClock(START))
+    application = build_application(settings, db, advisor, clock=ManualClock(START))
     try:
         async with running(application, settings):
             yield application

@@ -36,8 +36,9 @@ from bot.ops.http import Readiness
 from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
 from storage import Database
+from storage.clock import ManualClock
 from storage.spool import ReportSpool, SpooledReport
-from tests.bot_harness import CLINIC, START, MutableClock, eventually
+from tests.bot_harness import CLINIC, START, eventually
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port
 
@@ -153,7 +154,7 @@ async def bot(fake_telegram: FakeTelegram, outage: Outage, advisor: Advisor,
         AFTERCARE_DATABASE_URL=outage.url, AFTERCARE_TIMEZONE="Europe/London",
         AFTERCARE_CLINIC_NAME=CLINIC.name, AFTERCARE_CLINIC_CONTACT=CLINIC.contact,
         AFTERCARE_MAX_SENDS_PER_SECOND=0, **extra)
-    clock = MutableClock(START)
+    clock = ManualClock(START)
     db = await Database.connect(outage.url)
     outage.db = db
     app = build_application(settings, db, advisor, clock=clock)
