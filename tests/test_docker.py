@@ -81,8 +81,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh virtualenv with the project's wheel installed; yields its bin folder."""
     tmp = tmp_path_factory.mktemp("image")
     wheels = tmp / "wheels"
+    # build from a private copy of the sources, as `COPY` does: setuptools writes build/ and
+    # *.egg-info/ beside the sources, and nothing else running may touch them mid-build
+    source = tmp / "src"
+    shutil.copytree(REPO_ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "*.db"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(wheels), str(REPO_ROOT)], check=True, timeout=180,
+                    "-q", "-w", str(wheels), str(source)], check=True, timeout=180,
                    cwd=tmp)
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
