@@ -24,7 +24,6 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
@@ -91,16 +90,12 @@ class PhraseBank:
 def load_phrase_bank(path: str | Path | None = None) -> PhraseBank:
     """The packaged ``knowledge/phrases.yaml`` or the file at ``path``; PhraseBankError if bad."""
     from knowledge.text import clean
+    from knowledge.yamlfile import data_text
 
-    if path is None:
-        resource = resources.files("knowledge").joinpath(_PACKAGED_FILE)
-        name, text = str(resource), resource.read_text(encoding="utf-8")
-    else:
-        name = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PhraseBankError(name, None, f"cannot read the file ({exc})") from exc
+    try:
+        name, text = data_text(_PACKAGED_FILE, path)
+    except OSError as exc:
+        raise PhraseBankError(str(path), None, f"cannot read the file ({exc})") from exc
     try:
         root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:

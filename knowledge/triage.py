@@ -20,13 +20,13 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 import yaml
 
 from knowledge.text import Speller, clean
+from knowledge.yamlfile import data_text
 
 if TYPE_CHECKING:
     from knowledge.detectors import Detector
@@ -507,17 +507,12 @@ def load_triage(path: str | Path | None = None) -> Triage:
 
     Raises TriageFileError (a ValueError) naming the file, line and reason when it is malformed.
     """
-    if path is None:
-        resource = resources.files("knowledge").joinpath(_PACKAGED_FILE)
-        name, text = str(resource), resource.read_text(encoding="utf-8")
-    else:
-        name = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise TriageFileError(
-                name, None, f"cannot read the file ({exc.strerror or exc})"
-            ) from exc
+    try:
+        name, text = data_text(_PACKAGED_FILE, path)
+    except OSError as exc:
+        raise TriageFileError(
+            str(path), None, f"cannot read the file ({exc.strerror or exc})"
+        ) from exc
     triage = _RulesParser(name).parse(text)
     log.info("loaded %d triage signs from %s", len(triage.signs), name)
     return triage

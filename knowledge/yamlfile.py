@@ -7,6 +7,7 @@ PyYAML reports.
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,12 @@ def read_yaml(path: Path) -> Any:
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or str(exc)
         raise DataFileError(str(path), line, f"invalid YAML: {problem}") from exc
+
+
+def data_text(packaged: str, path: str | Path | None) -> tuple[str, str]:
+    """(name, text) of a data file: the one packaged in ``knowledge/`` under ``packaged``, or
+    the file at ``path``. Raises OSError when the file cannot be read."""
+    if path is None:
+        resource = resources.files("knowledge").joinpath(packaged)
+        return str(resource), resource.read_text(encoding="utf-8")
+    return str(path), Path(path).read_text(encoding="utf-8")
