@@ -302,9 +302,11 @@ class CheckinManager:
                                         patient_id=patient_id, due_before=due_before,
                                         limit=limit)
 
-    async def counts(self) -> dict[str, int]:
-        """Number of rows per status."""
-        return await self.store.counts()
+    async def counts(self, *, statuses: Sequence[str] = (), patient_id: int | None = None,
+                     due_before: dt.datetime | None = None) -> dict[str, int]:
+        """Number of rows per status, with the same filters as `list` (no limit)."""
+        return await self.store.counts(statuses=[S(v).value for v in statuses],
+                                       patient_id=patient_id, due_before=due_before)
 
     async def needs_attention(self, since: dt.datetime, now: dt.datetime | None = None,
                               unanswered_after: dt.timedelta = dt.timedelta(hours=24)

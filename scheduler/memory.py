@@ -378,11 +378,16 @@ class MemoryPlanStore:
         rows.sort(key=lambda r: (r.due_at, r.id))
         return [self._info(r) for r in rows[:limit]]
 
-    async def counts(self) -> dict[str, int]:
-        statuses: dict[str, int] = {}
+    async def counts(self, *, statuses: Sequence[str] = (), patient_id: int | None = None,
+                     due_before: dt.datetime | None = None) -> dict[str, int]:
+        found: dict[str, int] = {}
         for row in self.outbox.rows.values():
-            statuses[row.status] = statuses.get(row.status, 0) + 1
-        return count_by_status(list(statuses.items()))
+            if ((statuses and row.status not in statuses)
+                    or (patient_id is not None and row.patient_id != patient_id)
+                    or (due_before is not None and row.due_at >= due_before)):
+                continue
+            found[row.status] = found.get(row.status, 0) + 1
+        return count_by_status(list(found.items()))
 
     async def attention(self, since: dt.datetime, silent_from: dt.datetime,
                         silent_until: dt.datetime) -> tuple[list[CheckinInfo],

@@ -402,7 +402,8 @@ class PlanStore(Protocol):
                       due_before: dt.datetime | None = None,
                       limit: int = 200) -> list[CheckinInfo]: ...
 
-    async def counts(self) -> dict[str, int]: ...
+    async def counts(self, *, statuses: Sequence[str] = (), patient_id: int | None = None,
+                     due_before: dt.datetime | None = None) -> dict[str, int]: ...
 
     async def attention(self, since: dt.datetime, silent_from: dt.datetime,
                         silent_until: dt.datetime) -> tuple[list[CheckinInfo],
@@ -560,9 +561,17 @@ class SqlPlanStore:
         async with self.sessions.begin() as s:
             return [_info(row, name) for row, name in await s.execute(query)]
 
-    async def counts(self) -> dict[str, int]:
+    async def counts(self, *, statuses: Sequence[str] = (), patient_id: int | None = None,
+                     due_before: dt.datetime | None = None) -> dict[str, int]:
+        query = select(CheckIn.status, func.count())
+        if statuses:
+            query = query.where(CheckIn.status.in_(statuses))
+        if patient_id is not None:
+            query = query.where(CheckIn.patient_id == patient_id)
+        if due_before is not None:
+            query = query.where(CheckIn.due_at < due_before)
         async with self.sessions.begin() as s:
-            rows = await s.execute(select(CheckIn.status, func.count()).group_by(CheckIn.status))
+            rows = await s.execute(query.group_by(CheckIn.status))
             return count_by_status([(str(status), int(n)) for status, n in rows])
 
     async def attention(self, since: dt.datetime, silent_from: dt.datetime,

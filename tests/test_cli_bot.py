@@ -120,3 +120,53 @@ async def _consenting_patient(url: str, telegram_id: int) -> None:
         repo = db.repository()
         await repo.ensure_patient(telegram_id, telegram_id)
         await repo.record_consent(telegram_id, "Cy")
+
+
+def _totals(stdout: str) -> dict[str, int]:
+    (line,) = [x for x in stdout.splitlines() if x.startswith("totals")]
+    return {status: int(n) for n, status in
+            ((part.split()[-1], part.split()[-2]) for part in line.split(": ", 1)[1].split(", "))
+            if n.isdigit()}
+
+
+def test_checkins_filters_by_telegram_id_and_its_totals_follow_the_filters(
+        tmp_path: Path) -> None:
+    database = tmp_path / "cli.db"
+    db = f"sqlite+aiosqlite:///{database}"
+    asyncio.run(_consenting_patient(db, 77))
+    asyncio.run(_consenting_patient(db, 88))
+    today = dt.date.today().isoformat()
+    for telegram_id in ("77", "88"):
+        added = aftercare(tmp_path, "session", "add", "--telegram-id", telegram_id, "--date",
+                          today, AFTERCARE_DATABASE_URL=db)
+        assert added.returncode == 0, added.stderr
+    listed = aftercare(tmp_path, "session", "list", "--telegram-id", "88",
+                       AFTERCARE_DATABASE_URL=db)
+    (session_88,) = re.findall(r"session (\d+): ", listed.stdout)
+    assert aftercare(tmp_path, "session", "cancel", session_88,
+                     AFTERCARE_DATABASE_URL=db).returncode == 0
+    with sqlite3.connect(database) as conn:
+        per_patient = dict(conn.execute(
+            "SELECT p.telegram_id, count(*) FROM checkins c JOIN patients p "
+            "ON p.id = c.patient_id GROUP BY p.telegram_id"))
+    steps = per_patient[77]
+    assert per_patient[88] == steps
+
+    everyone = aftercare(tmp_path, "checkins", AFTERCARE_DATABASE_URL=db)
+    assert everyone.returncode == 0, everyone.stderr
+    assert _totals(everyone.stdout) == {"pending": steps, "cancelled": steps}
+
+    one = aftercare(tmp_path, "checkins", "--telegram-id", "77", AFTERCARE_DATABASE_URL=db)
+    assert one.returncode == 0, one.stderr
+    assert "Cy" in one.stdout
+    assert _totals(one.stdout) == {"pending": steps}
+    assert "totals matching these filters" in one.stdout
+
+    pending_only = aftercare(tmp_path, "checkins", "--status", "cancelled",
+                             AFTERCARE_DATABASE_URL=db)
+    assert _totals(pending_only.stdout) == {"cancelled": steps}
+
+    nobody = aftercare(tmp_path, "checkins", "--telegram-id", "5", AFTERCARE_DATABASE_URL=db)
+    assert nobody.returncode == 1
+    assert "no patient with Telegram id 5" in nobody.stderr
+    assert "Traceback" not in nobody.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import sys
 from typing import Any
 
 from bot.cli.settings import read_settings
@@ -28,7 +29,10 @@ def add_checkins_command(commands: Any) -> argparse.ArgumentParser:
         "checkins", help="list scheduled check-ins (staff)")
     parser.add_argument("--status", action="append", choices=[s.value for s in CheckinStatus],
                         help="only this status (repeatable)")
-    parser.add_argument("--patient", type=int, help="only this patient id")
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--telegram-id", type=int,
+                     help="only this patient, by Telegram user id (as `aftercare session` takes)")
+    who.add_argument("--patient", type=int, help="only this patient, by internal patient id")
     parser.add_argument("--due-before", type=_when, help="only due before this time (UTC)")
     parser.add_argument("--limit", type=int, default=200)
     parser.add_argument("--database-url", default=None,
@@ -42,7 +46,12 @@ def cmd_checkins(args: argparse.Namespace) -> int:
     settings = read_settings()
     if settings is None:
         return 2
-    for line in asyncio.run(_lines(settings, args.database_url or settings.database_url, args)):
+    try:
+        lines = asyncio.run(_lines(settings, args.database_url or settings.database_url, args))
+    except LookupError as missing:
+        print(missing.args[0], file=sys.stderr)
+        return 1
+    for line in lines:
         print(line)
     return 0
 
@@ -50,17 +59,27 @@ def cmd_checkins(args: argparse.Namespace) -> int:
 async def _lines(settings: Settings, url: str, args: argparse.Namespace) -> list[str]:
     from bot.compose import build_services
     from storage.db import Database
+    from storage.patients import PatientStore
 
     async with await Database.connect(url) as db:
         manager = build_services(settings, db).checkins.manager
-        rows = await manager.list(statuses=args.status or (), patient_id=args.patient,
-                                  due_before=args.due_before, limit=args.limit)
-        counts = await manager.counts()
+        patient_id = args.patient
+        if args.telegram_id is not None:
+            patient = await PatientStore(db.sessions).get(args.telegram_id)
+            if patient is None:
+                raise LookupError(f"no patient with Telegram id {args.telegram_id}")
+            patient_id = patient.id
+        filters = {"statuses": args.status or (), "patient_id": patient_id,
+                   "due_before": args.due_before}
+        rows = await manager.list(**filters, limit=args.limit)
+        counts = await manager.counts(**filters)
     lines = [f"{'id':>6}  {'patient':<20} {'step':<16} {'due (UTC)':<16}  {'status':<9} detail"]
     for c in rows:
         who = (c.patient_name or f"#{c.patient_id}")[:20]
         detail = c.answer and f"answer: {c.answer}" or c.paused_reason or c.last_error or ""
         lines.append(f"{c.id:>6}  {who:<20} {c.step:<16} {c.due_at:%Y-%m-%d %H:%M}  "
                      f"{c.status:<9} {detail}")
-    lines.append("totals: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+    shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "none"
+    filtered = args.status or patient_id is not None or args.due_before is not None
+    lines.append(("totals matching these filters: " if filtered else "totals: ") + shown)
     return lines
