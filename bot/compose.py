@@ -12,8 +12,6 @@ The Telegram application (bot/telegram/app.py, where handlers reach the result a
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,9 +26,9 @@ from scheduler.dispatcher import Sender
 from scheduler.pause import SharedPause
 from scheduler.service import CheckinService
 from storage import Database, Repository, utcnow
+from storage.clock import Clock
 from storage.reports import ReportStore
 
-Clock = Callable[[], dt.datetime]
 if TYPE_CHECKING:
     from bot.telegram.spooling import SpoolReplayer
     from scheduler.alerts import AlertDispatcher

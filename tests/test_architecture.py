@@ -150,3 +150,15 @@ def test_the_checks_see_what_they_look_for() -> None:
     assert "knowledge.advisor" in graph["bot.compose"]
     assert any(top(target) == "telegram" for _, target, _ in imports_of("bot.telegram"))
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_clock_is_typed_as_the_one_clock_protocol() -> None:
+    """Everything that takes "now" takes `storage.clock.Clock`, not a callable of its own."""
+    own = []
+    for name, path in product_modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Subscript) and ast.unparse(node.value).endswith("Callable"):
+                shape = ast.unparse(node.slice).replace(" ", "").strip("()")
+                if shape in ("[],dt.datetime", "[],datetime", "[],datetime.datetime"):
+                    own.append(f"{name}:{node.lineno} {ast.unparse(node)}")
+    assert own == []

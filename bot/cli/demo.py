@@ -38,6 +38,7 @@ from bot.core.replies import Reply
 from scheduler.dispatcher import OutgoingCheckin
 from scheduler.service import CheckinService
 from storage import Database, ManualClock
+from storage.clock import Clock
 
 DEMO_USER_ID = 100001
 DEMO_STAFF_ID = 100002  # you, as the clinic's nurse, after /staff
@@ -290,7 +291,7 @@ async def _read_line(source: TextIO) -> str:
     return await asyncio.to_thread(source.readline)
 
 
-def staff_cards(desk: StaffDesk, clock: Callable[[], dt.datetime],
+def staff_cards(desk: StaffDesk, clock: Clock,
                 demo: Demo) -> Callable[[], Awaitable[list[Reply]]]:
     """What the alert outbox owes the staff chat, printed as "[staff chat] ..." after each
     input (the demo's alert sender collects instead of calling Telegram)."""

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from bot.core.messages import Messages, Trusted
 from scheduler.clinic_hours import OpeningHours
+from storage.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class Availability:
     """Opening hours as the patient hears them, and the on-call list in force."""
 
     def __init__(self, settings: Any, messages: Messages,
-                 clock: Callable[[], dt.datetime]) -> None:
+                 clock: Clock) -> None:
         self.settings = settings
         self.messages = messages
         self.clock = clock

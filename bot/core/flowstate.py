@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from storage.chat_state import ChatStateStore, Payload, StateKind
+from storage.clock import Clock
 
 FlowButton = tuple[str, str]  # (label, callback_data), as bot.core.replies.Button
 FlowButtons = tuple[tuple[FlowButton, ...], ...]
@@ -110,7 +111,7 @@ def is_cancel(text: str) -> bool:
 class FlowStore:
     """Begin, read, move on and end the patient's one flow (``chat_state`` kind "flow")."""
 
-    def __init__(self, states: ChatStateStore, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, states: ChatStateStore, clock: Clock) -> None:
         self.states = states
         self.clock = clock
 

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.compose import Services
 from scheduler.dispatcher import OutgoingCheckin, RetryAfter, Sender, SendError
 from storage.alerts import OWED as ALERTS_OWED
-from storage.clock import utcnow
+from storage.clock import Clock, utcnow
 from storage.migrate import head_revision
 from storage.models import Alert, CheckIn, CheckinStatus, Report, ReportStatus
 from storage.spool import ReportSpool
@@ -177,7 +177,7 @@ class OpsServer:
 
     def __init__(self, metrics: Metrics, readiness: Readiness,
                  sessions: async_sessionmaker[AsyncSession],
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 clock: Clock = utcnow) -> None:
         self.metrics = metrics
         self.readiness = readiness
         self.sessions = sessions
@@ -272,7 +272,7 @@ async def operations(app: Any, services: Services) -> AsyncIterator[Readiness]:
 
 
 def schedule_retention(app: Any, days: int | None, sessions: async_sessionmaker[AsyncSession],
-                       clock: Callable[[], dt.datetime] = utcnow) -> None:
+                       clock: Clock = utcnow) -> None:
     """Run `storage.retention.purge_expired` a minute after start and then daily."""
     if not days or app.job_queue is None:
         return

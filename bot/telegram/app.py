@@ -39,7 +39,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.compose import Clock, Services, build_services, load_advisor, load_plan
+from bot.compose import Services, build_services, load_advisor, load_plan
 from bot.config import Settings
 from bot.telegram.context import AnyApplication, AppContext, context_types, services_of
 from bot.telegram.handlers import ALLOWED_UPDATES, register_handlers
@@ -48,6 +48,7 @@ from bot.telegram.staff_handlers import register_staff_handlers
 from knowledge.advisor import Advisor
 from scheduler.service import daily_summary
 from storage import Database, utcnow
+from storage.clock import Clock
 from storage.db import is_sqlite
 
 log = logging.getLogger(__name__)
