@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from knowledge.advisor import Clinic
+from scheduler.alerts import AlertConfig
 from scheduler.clinic_hours import OpeningHours, parse_closed_dates, parse_week
 from scheduler.dispatcher import DispatcherConfig
 
@@ -74,6 +75,11 @@ EXAMPLES: dict[str, str] = {
     "AFTERCARE_CHECKIN_LEASE_SECONDS": "AFTERCARE_CHECKIN_LEASE_SECONDS=120",
     "AFTERCARE_CHECKIN_MAX_ATTEMPTS": "AFTERCARE_CHECKIN_MAX_ATTEMPTS=5",
     "AFTERCARE_CHECKIN_BACKOFF_SECONDS": "AFTERCARE_CHECKIN_BACKOFF_SECONDS=30",
+    "AFTERCARE_ALERT_POLL_SECONDS": "AFTERCARE_ALERT_POLL_SECONDS=1",
+    "AFTERCARE_ALERT_BACKOFF_SECONDS": "AFTERCARE_ALERT_BACKOFF_SECONDS=2",
+    "AFTERCARE_ALERT_BACKOFF_CAP_SECONDS": "AFTERCARE_ALERT_BACKOFF_CAP_SECONDS=120",
+    "AFTERCARE_ALERT_LEASE_SECONDS": "AFTERCARE_ALERT_LEASE_SECONDS=60",
+    "AFTERCARE_ALERT_READ_TIMEOUT_SECONDS": "AFTERCARE_ALERT_READ_TIMEOUT_SECONDS=10",
 }
 _LISTED = frozenset({"AFTERCARE_OPENING_HOURS", "AFTERCARE_CLOSED_DATES"})  # one line per item
 
@@ -147,11 +153,20 @@ class Settings(BaseSettings):
     checkin_max_attempts: int = Field(5, alias="AFTERCARE_CHECKIN_MAX_ATTEMPTS", ge=1, le=100)
     checkin_backoff_seconds: float = Field(30.0, alias="AFTERCARE_CHECKIN_BACKOFF_SECONDS",
                                            gt=0)
+    # --- the alert sender's tuning (scheduler/alerts.py) ---------------------------------
+    alert_poll_seconds: float = Field(1.0, alias="AFTERCARE_ALERT_POLL_SECONDS", gt=0)
+    alert_backoff_seconds: float = Field(2.0, alias="AFTERCARE_ALERT_BACKOFF_SECONDS", gt=0)
+    alert_backoff_cap_seconds: float = Field(120.0, alias="AFTERCARE_ALERT_BACKOFF_CAP_SECONDS",
+                                             gt=0)
+    alert_lease_seconds: float = Field(60.0, alias="AFTERCARE_ALERT_LEASE_SECONDS", gt=0)
+    alert_read_timeout_seconds: float | None = Field(
+        None, alias="AFTERCARE_ALERT_READ_TIMEOUT_SECONDS", gt=0)
 
     @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", "bot_username",
                      "staff_chat_id", "retention_days", "opening_hours", "out_of_hours_contact",
                      "urgent_reply_target_minutes", "desk_url", "desk_secret", "kb_path",
-                     "careplan_path", "messages_path", mode="before")
+                     "careplan_path", "messages_path", "alert_read_timeout_seconds",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -342,6 +357,15 @@ class Settings(BaseSettings):
             batch_size=self.checkin_batch, max_attempts=self.checkin_max_attempts,
             lease=timedelta(seconds=self.checkin_lease_seconds),
             backoff_base=timedelta(seconds=self.checkin_backoff_seconds))
+
+    def alert_config(self) -> AlertConfig:
+        """The alert sender's tuning (AFTERCARE_ALERT_*)."""
+        return AlertConfig(
+            poll_interval=self.alert_poll_seconds,
+            backoff_base=timedelta(seconds=self.alert_backoff_seconds),
+            backoff_cap=timedelta(seconds=self.alert_backoff_cap_seconds),
+            lease=timedelta(seconds=self.alert_lease_seconds),
+            read_timeout=self.alert_read_timeout_seconds)
 
 
 def _describe(error: dict[str, Any]) -> list[str]:

@@ -73,7 +73,7 @@ class AlertSender(Protocol):
 
 @dataclass
 class AlertConfig:
-    """Tuning knobs (AFTERCARE_ALERT_* variables override the defaults, see `from_env`)."""
+    """Tuning knobs (bot/config.py `Settings.alert_config`: AFTERCARE_ALERT_* variables)."""
 
     lease: dt.timedelta = dt.timedelta(seconds=60)
     backoff_base: dt.timedelta = dt.timedelta(seconds=2)
@@ -81,25 +81,6 @@ class AlertConfig:
     poll_interval: float = 1.0  # seconds between looks for rows owed by other replicas
     max_edit_attempts: int = 20
     read_timeout: float | None = None  # seconds Telegram may take to answer (None: default)
-
-    @classmethod
-    def from_env(cls) -> AlertConfig:
-        """Defaults overridden by AFTERCARE_ALERT_POLL_SECONDS / _BACKOFF_SECONDS /
-        _BACKOFF_CAP_SECONDS / _LEASE_SECONDS / _READ_TIMEOUT_SECONDS."""
-        env, config = os.environ, cls()
-        if "AFTERCARE_ALERT_POLL_SECONDS" in env:
-            config.poll_interval = float(env["AFTERCARE_ALERT_POLL_SECONDS"])
-        if "AFTERCARE_ALERT_BACKOFF_SECONDS" in env:
-            config.backoff_base = dt.timedelta(
-                seconds=float(env["AFTERCARE_ALERT_BACKOFF_SECONDS"]))
-        if "AFTERCARE_ALERT_BACKOFF_CAP_SECONDS" in env:
-            config.backoff_cap = dt.timedelta(
-                seconds=float(env["AFTERCARE_ALERT_BACKOFF_CAP_SECONDS"]))
-        if "AFTERCARE_ALERT_READ_TIMEOUT_SECONDS" in env:
-            config.read_timeout = float(env["AFTERCARE_ALERT_READ_TIMEOUT_SECONDS"])
-        if "AFTERCARE_ALERT_LEASE_SECONDS" in env:
-            config.lease = dt.timedelta(seconds=float(env["AFTERCARE_ALERT_LEASE_SECONDS"]))
-        return config
 
 
 @dataclass

@@ -76,17 +76,16 @@ class Running:
 
 
 @pytest.fixture
-async def bot(fake_telegram: FakeTelegram, database_url: str, advisor: Advisor,
-              monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
+async def bot(fake_telegram: FakeTelegram, database_url: str,
+              advisor: Advisor) -> AsyncIterator[Running]:
     fake_telegram.handlers.max_poll_wait = 0.1
-    monkeypatch.setenv("AFTERCARE_ALERT_POLL_SECONDS", "0.05")
-    monkeypatch.setenv("AFTERCARE_ALERT_READ_TIMEOUT_SECONDS", "0.3")
     settings = load_settings(
         None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake_telegram.base_url,
         AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT, AFTERCARE_STAFF_IDS=str(NURSE),
         AFTERCARE_DATABASE_URL=database_url, AFTERCARE_TIMEZONE="Europe/London",
         AFTERCARE_CLINIC_NAME=CLINIC.name, AFTERCARE_CLINIC_CONTACT=CLINIC.contact,
-        AFTERCARE_MAX_SENDS_PER_SECOND=0)
+        AFTERCARE_MAX_SENDS_PER_SECOND=0, AFTERCARE_ALERT_POLL_SECONDS=0.05,
+        AFTERCARE_ALERT_READ_TIMEOUT_SECONDS=0.3)
     clock = ManualClock(START)
     db = await Database.connect(database_url)
     app = build_application(settings, db, advisor, clock=clock)

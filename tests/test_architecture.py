@@ -120,17 +120,29 @@ def test_knowledge_is_pure() -> None:
               for module, target, line in imports_of("knowledge")
               if top(target) in ("scheduler", "bot", "storage")]
     assert upward == []
-    environment = []
+    assert [place for place in environment_reads() if place.startswith("knowledge.")] == []
+
+
+ENVIRONMENT = ("environ", "getenv", "environb", "putenv", "unsetenv")
+
+
+def environment_reads() -> list[str]:
+    """module:line of every use of the process environment in the product."""
+    found = []
     for name, path in product_modules().items():
-        if top(name) != "knowledge":
-            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb"):
-                environment.append(f"{name}:{node.lineno} os.{node.attr}")
+            if isinstance(node, ast.Attribute) and node.attr in ENVIRONMENT:
+                found.append(f"{name}:{node.lineno} os.{node.attr}")
             if isinstance(node, ast.ImportFrom) and node.module == "os" and any(
-                    a.name in ("environ", "getenv", "environb") for a in node.names):
-                environment.append(f"{name}:{node.lineno} from os import ...")
-    assert environment == []
+                    a.name in ENVIRONMENT for a in node.names):
+                found.append(f"{name}:{node.lineno} from os import ...")
+    return found
+
+
+def test_only_the_settings_read_the_environment() -> None:
+    """bot/config.py `Settings` is the one configuration reader (pydantic-settings reads the
+    environment for it); everything else takes values."""
+    assert environment_reads() == []
 
 
 def test_scheduler_does_not_import_the_bot() -> None:

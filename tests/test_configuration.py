@@ -67,6 +67,19 @@ def test_checkin_tuning_reaches_the_dispatcher_config() -> None:
     assert any("AFTERCARE_CHECKIN_MAX_ATTEMPTS" in p for p in caught.value.problems)
 
 
+def test_alert_tuning_reaches_the_alert_sender_config() -> None:
+    settings = load_settings(None, AFTERCARE_ALERT_POLL_SECONDS="0.5",
+                             AFTERCARE_ALERT_BACKOFF_SECONDS="3",
+                             AFTERCARE_ALERT_READ_TIMEOUT_SECONDS="7")
+    config = settings.alert_config()
+    assert (config.poll_interval, config.backoff_base.total_seconds(),
+            config.backoff_cap.total_seconds(), config.read_timeout) == (0.5, 3, 120, 7)
+    assert load_settings(None).alert_config().read_timeout is None
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None, AFTERCARE_ALERT_LEASE_SECONDS="soon")
+    assert any("AFTERCARE_ALERT_LEASE_SECONDS=soon" in p for p in caught.value.problems)
+
+
 def test_knowledge_and_scheduler_ignore_the_environment(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AFTERCARE_KB_PATH", str(tmp_path))  # empty: would fail if read

@@ -57,14 +57,13 @@ class TelegramAlertSender:
         return int(sent.message_id)
 
 
-def build_alerts(desk: Any, bot: Bot, clock: Any) -> AlertDispatcher:
+def build_alerts(desk: Any, bot: Bot, clock: Any, config: AlertConfig) -> AlertDispatcher:
     """The alert sender of this process: the outbox on the desk's database, the staff desk
     as renderer, `bot` as sender; the 429 pause shared with check-ins. ``running``
     (bot/telegram/app.py) starts and stops it."""
     from scheduler.pause import SharedPause
 
     sessions = desk.store.sessions
-    config = AlertConfig.from_env()
     dispatcher = AlertDispatcher(AlertSql(sessions), desk,
                                  TelegramAlertSender(bot, config.read_timeout),
                                  config=config, clock=clock)

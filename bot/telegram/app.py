@@ -198,7 +198,8 @@ def _with_alerts_and_spool(services: Services, bot: Any) -> Services:
     from bot.telegram.alert_sender import build_alerts
     from bot.telegram.spooling import build_spool
 
-    alerts = (build_alerts(services.desk, bot, services.clock)
+    alerts = (build_alerts(services.desk, bot, services.clock,
+                           services.settings.alert_config())
               if services.settings.staff_chat_id is not None else None)
     spool, replayer = build_spool(services.settings, services.repo, services.checkins, alerts)
     return dataclasses.replace(services, alerts=alerts, spool=spool, spool_replayer=replayer)
