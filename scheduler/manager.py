@@ -268,10 +268,12 @@ class CheckinManager:
 
     # --- answers ----------------------------------------------------------------------
     async def answer(self, telegram_id: int, checkin_id: int, choice: int,
-                     now: dt.datetime | None = None) -> AnswerResult:
+                     now: dt.datetime | None = None, *, store: bool = True) -> AnswerResult:
         """A button press on check-in `checkin_id`. The press carries no authority: the
         check-in must belong to the pressing Telegram user. The first answer counts;
-        pressing again (or on a duplicate message) repeats the reply without new effects."""
+        pressing again (or on a duplicate message) repeats the reply without new effects.
+        `store` False (a patient who has not agreed to storage): the reply and the action
+        come back, but nothing about the answer is written."""
         now = now or self.clock()
         async with self.store.transaction() as tx:
             row = await tx.row(checkin_id)
@@ -285,7 +287,7 @@ class CheckinManager:
             if step is None or picked is None:
                 return AnswerResult(False)
             repeated = row.answer is not None
-            if not repeated:
+            if not repeated and store:
                 await tx.record_answer(row.id, picked.label[:32], now)
                 if picked.action in (Action.BOOK, Action.DONE):
                     await tx.cancel_open([row.session_id], self._rebook_steps(),

@@ -122,12 +122,14 @@ class CheckinService:
         """Staff resolved a report: release the rows it held."""
         return await self.manager.release_report_hold(report_id)
 
-    async def answer(self, telegram_id: int, data: str) -> AnswerOutcome:
-        """Handle a "ci:<id>:<choice>" button press from `telegram_id`."""
+    async def answer(self, telegram_id: int, data: str, *,
+                     store: bool = True) -> AnswerOutcome:
+        """Handle a "ci:<id>:<choice>" button press from `telegram_id` (`store` False: a
+        patient without consent; the answer is not written, a problem still reaches staff)."""
         parsed = parse_callback(data)
         if parsed is None:
             return AnswerOutcome(False)
-        result = await self.manager.answer(telegram_id, *parsed)
+        result = await self.manager.answer(telegram_id, *parsed, store=store)
         if not result.ok:
             return AnswerOutcome(True, None, result=result)
         reports: list[ReportInfo] = []

@@ -52,7 +52,8 @@ class CheckinAnswers:
         """A check-in answer button; the service checks the check-in is this user's."""
         kit = self.kit
         assert self.checkins is not None
-        outcome = await self.checkins.answer(user_id, data)
+        ctx = await kit.context(user_id)  # without consent the answer is not stored
+        outcome = await self.checkins.answer(user_id, data, store=ctx.consented)
         if not outcome.reply:
             return [kit.notice("button_expired")]
         text = html.escape(outcome.reply, quote=False)

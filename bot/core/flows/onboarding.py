@@ -1,7 +1,10 @@
 """Getting a patient started: /start (welcome, invite deep links) and consent.
 
 Nothing but the Telegram id is stored until the patient presses "I agree"; consent is
-followed by the time-zone question in the same message.
+followed by the time-zone question in the same message. "No thanks" also stops check-ins
+(a session the clinic logged or an invite planned them): the patient's pause flag is set and
+their planned check-ins are held, so nothing is sent until they agree after all, which
+turns them back on.
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ class Onboarding:
         if answer == "no":
             if ctx.consented:
                 return [kit.notice("consent_already")]
+            if ctx.patient is not None and not ctx.patient.checkins_paused:
+                await self._set_paused(ctx.patient.id, user_id, True)
             return kit.say("consent_declined")
         if answer != "yes":
             return [kit.notice("button_expired")]
@@ -80,6 +85,8 @@ class Onboarding:
         known_name = ctx.patient.name if ctx.patient else None
         patient = await kit.repo.record_consent(user_id, None if known_name else first_name,
                                                 now=kit.clock())
+        if ctx.patient is not None and ctx.patient.checkins_paused:  # "No thanks" before
+            await self._set_paused(patient.id, user_id, False)
         name = greeting_name(patient.name)
         if ctx.session is None:
             thanks = kit.messages.render("consent_thanks_no_session", name=name)
@@ -89,3 +96,15 @@ class Onboarding:
             thanks = kit.messages.render("consent_thanks_session", name=name,
                                          date=ctx.session.session_date.isoformat(), day=ctx.day)
         return self.zones.prompt(patient, before=thanks)  # one message: thanks + zone question
+
+    async def _set_paused(self, patient_id: int, user_id: int, paused: bool) -> None:
+        """Hold (or release) the patient's check-ins: the flag and the rows together."""
+        checkins = self.checkins
+        if checkins is None:  # no outbox wired (tests): the flag alone
+            await self.kit.repo.set_checkins_paused(user_id, paused)
+        elif paused:
+            await checkins.stop(patient_id)
+        else:
+            await checkins.resume(patient_id)
+        log.info("patient %d %s consent: check-ins %s", patient_id,
+                 "declined" if paused else "gave", "held" if paused else "on")

@@ -4,6 +4,7 @@ and /invite <name> [date] (a one-time deep link). The staff list is checked ever
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from bot.core.dates import DateProblem, check_session_date, parse_date
 from bot.core.flows.base import FlowKit
@@ -12,6 +13,9 @@ from bot.core.replies import Reply
 from scheduler.days import local_today
 from storage import SessionSource
 from storage.ids import telegram_id as parse_telegram_id
+from storage.models import ReportAction
+
+log = logging.getLogger(__name__)
 
 
 def invite_link(bot_username: str, code: str) -> str:
@@ -28,12 +32,24 @@ class StaffCommands:
         self.bot_username: str | None = kit.settings.bot_username
 
     async def run(self, user_id: int, name: str, args: list[str]) -> list[Reply]:
-        """Run `name` ("addsession" or "invite") for a staff member."""
+        """Run `name` ("addsession" or "invite") for a staff member. Every refusal (not
+        staff, bad arguments, an unknown patient, a date out of range) is logged and audited
+        like the desk's (a "refused" entry naming no report; the arguments are not kept)."""
         if not self.kit.settings.is_staff(user_id):
+            await self._refuse(user_id, name, "not staff")
             return self.kit.say("staff_not_allowed")
         if name == "addsession":
-            return await self._add_session(args)
-        return await self._invite(args)
+            replies, refused = await self._add_session(args)
+        else:
+            replies, refused = await self._invite(args)
+        if refused is not None:
+            await self._refuse(user_id, name, refused)
+        return replies
+
+    async def _refuse(self, user_id: int, name: str, why: str) -> None:
+        log.warning("user %d: /%s refused (%s)", user_id, name, why)
+        await self.kit.repo.reports.record(None, user_id, ReportAction.REFUSED,
+                                           note=f"use /{name}: {why}", now=self.kit.clock())
 
     def _date(self, args: list[str]) -> tuple[list[str], dt.date | None, str | None]:
         """Split a trailing date off `args`; returns (rest, date, error message key)."""
@@ -47,37 +63,39 @@ class StaffCommands:
             return args[:-1], chosen, key
         return args, None, None
 
-    async def _add_session(self, args: list[str]) -> list[Reply]:
+    async def _add_session(self, args: list[str]) -> tuple[list[Reply], str | None]:
+        """The replies, and why it was refused (None when the session was added)."""
         kit = self.kit
         rest, chosen, problem = self._date(args)
         typed = parse_telegram_id(rest[0]) if len(rest) == 1 else None
         if typed is None:
-            return kit.say("staff_usage_addsession")
+            return kit.say("staff_usage_addsession"), "bad arguments"
         if problem and chosen:
-            return kit.say(problem, date=chosen.isoformat())
+            return kit.say(problem, date=chosen.isoformat()), "date out of range"
         telegram_id = typed
         patient = await kit.repo.get_patient(telegram_id)
         if patient is None:
-            return kit.say("staff_no_patient", telegram_id=telegram_id)
+            return kit.say("staff_no_patient", telegram_id=telegram_id), "no such patient"
         chosen = chosen or kit.today(patient)
         session = await kit.repo.add_session(chosen, SessionSource.STAFF,
                                              telegram_id=telegram_id, now=kit.clock())
         await self.sessions.plan_checkins(session)
         return kit.say("staff_session_added", date=chosen.isoformat(),
                        name=patient.name or kit.messages.render("staff_unknown_name"),
-                       telegram_id=telegram_id)
+                       telegram_id=telegram_id), None
 
-    async def _invite(self, args: list[str]) -> list[Reply]:
+    async def _invite(self, args: list[str]) -> tuple[list[Reply], str | None]:
+        """The replies, and why it was refused (None when the invite was made)."""
         kit = self.kit
         rest, chosen, problem = self._date(args)
         name = " ".join(rest).strip()
         if not name:
-            return kit.say("staff_usage_invite")
+            return kit.say("staff_usage_invite"), "bad arguments"
         if problem and chosen:
-            return kit.say(problem, date=chosen.isoformat())
+            return kit.say(problem, date=chosen.isoformat()), "date out of range"
         invite = await kit.repo.create_invite(name, chosen, kit.settings.invite_ttl,
                                               now=kit.clock())
         if not self.bot_username:
-            return kit.say("staff_invite_no_username", name=name, code=invite.code)
+            return kit.say("staff_invite_no_username", name=name, code=invite.code), None
         return kit.say("staff_invite", name=name, date=invite.expires_at.date().isoformat(),
-                       link=invite_link(self.bot_username, invite.code))
+                       link=invite_link(self.bot_username, invite.code)), None
