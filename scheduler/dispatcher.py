@@ -98,17 +98,6 @@ def callback_data(checkin_id: int, choice: int) -> str:
     return f"{CALLBACK_PREFIX}:{checkin_id}:{choice}"
 
 
-def parse_callback(data: str) -> tuple[int, int] | None:
-    """(checkin id, choice index) from button data, or None when it is not a check-in's."""
-    parts = data.split(":")
-    if len(parts) != 3 or parts[0] != CALLBACK_PREFIX:
-        return None
-    try:
-        return int(parts[1]), int(parts[2])
-    except ValueError:
-        return None
-
-
 @dataclass
 class DispatcherConfig:
     """Tuning knobs (the bot fills them from `bot.config.Settings`, AFTERCARE_CHECKIN_*)."""

@@ -12,17 +12,18 @@ from dataclasses import dataclass, field
 
 from scheduler.careplan import Action, CarePlan
 from scheduler.dispatcher import (
+    CALLBACK_PREFIX,
     Dispatcher,
     DispatcherConfig,
     Sender,
     SharedPauseStore,
     TickStats,
-    parse_callback,
 )
 from scheduler.guard import SingleDispatcherLock, sqlite_file
 from scheduler.manager import AnswerResult, CheckinInfo, CheckinManager
 from scheduler.sql import SqlConnector
 from storage.clock import Clock, utcnow
+from storage.ids import parse_callback
 from storage.models import ReportKind
 from storage.repo import Repository
 from storage.reports import ReportInfo
@@ -126,10 +127,11 @@ class CheckinService:
                      store: bool = True) -> AnswerOutcome:
         """Handle a "ci:<id>:<choice>" button press from `telegram_id` (`store` False: a
         patient without consent; the answer is not written, a problem still reaches staff)."""
-        parsed = parse_callback(data)
+        parsed = parse_callback(data, CALLBACK_PREFIX, counts=(2,))
         if parsed is None:
             return AnswerOutcome(False)
-        result = await self.manager.answer(telegram_id, *parsed, store=store)
+        checkin_id, choice = parsed.numbers
+        result = await self.manager.answer(telegram_id, checkin_id, choice, store=store)
         if not result.ok:
             return AnswerOutcome(True, None, result=result)
         reports: list[ReportInfo] = []

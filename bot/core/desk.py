@@ -51,7 +51,7 @@ from scheduler.alerts import OutgoingAlert
 from storage import ReportInfo, ReportKind
 from storage.alerts import AlertSql, ClaimedAlert
 from storage.chat_state import ChatStateStore, StateKind
-from storage.ids import row_id
+from storage.ids import parse_callback, row_id
 from storage.models import AlertKind, ReportAction, ReportStatus, Urgency
 from storage.staff import ActionInfo, StaffReport, StaffStore, Transition
 
@@ -125,17 +125,14 @@ def callback_data(action: str, report_id: int, patient_id: int) -> str:
     return f"{PREFIX}:{action}:{report_id}:{patient_id}"
 
 
-def parse_callback(data: str) -> tuple[str, int, int | None] | None:
+def card_press(data: str) -> tuple[str, int, int | None] | None:
     """("take", 12, 7) from "st:take:12:7" (patient None on cards posted before patients
-    were named: "st:take:12"); None when malformed."""
-    parts = data.split(":")
-    if len(parts) not in (3, 4) or parts[0] != PREFIX or parts[1] not in ACTIONS:
+    were named: "st:take:12"); None when malformed (storage.ids `parse_callback`)."""
+    parsed = parse_callback(data, PREFIX, counts=(2, 1), actions=ACTIONS)
+    if parsed is None or not all(parsed.numbers):
         return None
-    report_id = row_id(parts[2])
-    patient_id = row_id(parts[3]) if len(parts) == 4 else None
-    if report_id is None or (len(parts) == 4 and patient_id is None):
-        return None
-    return parts[1], report_id, patient_id
+    report_id, *patient = parsed.numbers
+    return parsed.action, report_id, patient[0] if patient else None
 
 
 def label(report: ReportInfo | StaffReport) -> str:
@@ -496,7 +493,7 @@ class StaffDesk:
     async def staff_callback(self, user_id: int, first_name: str, chat_id: int | None,
                              message_id: int | None, data: str) -> list[Reply]:
         """A Take / Reply / Resolve / Pause press on a card."""
-        parsed = parse_callback(data)
+        parsed = card_press(data)
         if not self.settings.is_staff(user_id):
             await self._refuse(user_id, parsed[1] if parsed else None, f"press {data}")
             return [self.notice("not_staff")]
