@@ -21,10 +21,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123:abcdef"  # the fake refuses tokens shorter than real ones
 
 
-def start_fake_server() -> tuple[subprocess.Popen[str], str]:
-    """A standalone fake Bot API server process and its root URL."""
+def start_fake_server(port: int = 0) -> tuple[subprocess.Popen[str], str]:
+    """A standalone fake Bot API server process and its root URL (on `port`, or any)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_telegram", "--port", "0", "--max-poll-wait", "0.2"],
+        [sys.executable, "-m", "tests.fake_telegram", "--port", str(port), "--max-poll-wait",
+         "0.2"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline().split()

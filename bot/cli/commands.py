@@ -31,13 +31,14 @@ def cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     from bot.ops.logs import setup_logging
+    from bot.ops.startup import StartupFailed
     from scheduler.guard import DispatcherLockError
 
     setup_logging(settings.log_format, secrets=(settings.token,),
                   level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
     try:
         asyncio.run(_serve_until_signalled(settings))
-    except DispatcherLockError as exc:
+    except (DispatcherLockError, StartupFailed) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
     return 0

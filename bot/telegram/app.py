@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,7 +30,7 @@ from datetime import time as dt_time
 from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
@@ -41,6 +42,7 @@ from telegram.request import HTTPXRequest
 
 from bot.compose import Services, build_services, load_advisor, load_plan
 from bot.config import Settings
+from bot.ops.startup import StartupFailed, Transient, database_error, with_retry
 from bot.telegram.context import AnyApplication, AppContext, context_types, services_of
 from bot.telegram.handlers import ALLOWED_UPDATES, register_handlers
 from bot.telegram.sender import TelegramSender
@@ -72,6 +74,29 @@ async def fetch_bot_username(token: str, bot_api_url: str) -> str:
     quiet_http_logs()
     async with Bot(token, base_url=bot_api_url) as bot:
         return bot.username
+
+
+async def check_bot_api(settings: Settings) -> str:
+    """getMe once, before anything else starts: the token works and the API answers."""
+    if not settings.token:
+        raise StartupFailed("TELEGRAM_BOT_TOKEN: missing")
+    return await fetch_bot_username(settings.token, settings.bot_api_url)
+
+
+def bot_api_error(exc: BaseException) -> Transient | StartupFailed | None:
+    """Network trouble, time-outs, 429 and server errors are waited out; a refused token
+    is not."""
+    if isinstance(exc, InvalidToken):
+        return StartupFailed("Telegram refused TELEGRAM_BOT_TOKEN (check it with @BotFather)")
+    if isinstance(exc, RetryAfter):
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
+        return Transient("flood control", wait=seconds)
+    if isinstance(exc, (NetworkError, OSError, TimeoutError)):  # TimedOut is a NetworkError
+        return Transient(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    if isinstance(exc, TelegramError):
+        return StartupFailed(f"the Telegram Bot API answered: {str(exc).splitlines()[0]}")
+    return None
 
 
 def quiet_http_logs() -> None:
@@ -318,8 +343,17 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
     advisor = load_advisor(settings)  # bad data files stop us before the database
     load_plan(settings)
-    async with migration_lock(settings.database_url):
-        db = await Database.connect(settings.database_url)
+    if await with_retry("Telegram Bot API", lambda: check_bot_api(settings), bot_api_error,
+                        stop) is None:
+        return  # asked to stop while waiting
+
+    async def open_database() -> Database:
+        async with migration_lock(settings.database_url):
+            return await Database.connect(settings.database_url)
+
+    db = await with_retry("database", open_database, database_error, stop)
+    if db is None:
+        return
     try:
         app = build_application(settings, db, advisor)
         async with operations(app, services_of(app)) as ready:

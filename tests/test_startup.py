@@ -1,0 +1,187 @@
+"""Start-up when the database or the Bot API is not there yet: one line per failed attempt,
+capped exponential backoff, and the bot runs once they answer; problems waiting cannot fix stop
+start-up with one line (issue 15, item 7)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import threading
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.ops.startup import Backoff, StartupFailed, Transient, with_retry
+from tests.processes import Control, free_port, start_bot, start_fake_server, stop_bot, until
+
+
+class Lines:
+    """Collects a process's stderr lines as they come (a thread reads the pipe)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert proc.stderr is not None
+        self._thread = threading.Thread(target=self._read, args=(proc.stderr,), daemon=True)
+        self._thread.start()
+
+    def _read(self, pipe: object) -> None:
+        for line in pipe:  # type: ignore[attr-defined]
+            self.lines.append(line)
+
+    def matching(self, text: str) -> list[str]:
+        return [line for line in self.lines if text in line]
+
+    def text(self) -> str:
+        self._thread.join(timeout=10)
+        return "".join(self.lines)
+
+
+def test_retry_waits_longer_each_time_up_to_the_cap_and_returns_the_result() -> None:
+    waits: list[float] = []
+    calls = 0
+
+    async def attempt() -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 6:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return "up"
+
+    async def sleep(_stop: asyncio.Event, seconds: float) -> bool:
+        waits.append(seconds)
+        return False
+
+    result = asyncio.run(with_retry("database", attempt, lambda e: Transient(str(e)),
+                                    asyncio.Event(), backoff=Backoff(first=1, cap=5),
+                                    sleep=sleep))
+    assert result == "up"
+    assert waits == [1, 2, 4, 5, 5]
+
+
+def test_retry_honours_a_wait_the_server_asks_for_and_stops_when_told() -> None:
+    stop = asyncio.Event()
+    waits: list[float] = []
+
+    async def attempt() -> str:
+        raise RuntimeError("429")
+
+    async def sleep(stop_: asyncio.Event, seconds: float) -> bool:
+        waits.append(seconds)
+        stop_.set()  # SIGTERM arrives while we wait
+        return True
+
+    result = asyncio.run(with_retry("Telegram Bot API", attempt,
+                                    lambda e: Transient("flood control", wait=17), stop,
+                                    sleep=sleep))
+    assert result is None and waits == [17]
+
+
+def test_a_problem_waiting_cannot_fix_is_raised_at_once() -> None:
+    async def attempt() -> str:
+        raise PermissionError("token refused")
+
+    with pytest.raises(StartupFailed, match="refused"):
+        asyncio.run(with_retry("x", attempt, lambda e: StartupFailed("refused"),
+                               asyncio.Event()))
+
+
+def test_bot_waits_for_the_bot_api_then_answers_patients(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there yet
+    bot = start_bot(f"http://127.0.0.1:{port}", tmp_path / "bot.db", tmp_path)
+    stderr = Lines(bot)
+    server = None
+    try:
+        async def scenario() -> None:
+            nonlocal server
+
+            async def retrying() -> list[str]:
+                return stderr.matching("Telegram Bot API unreachable")
+
+            await until(retrying, "a line saying the Bot API is unreachable")
+            server, root = start_fake_server(port)
+            async with aiohttp.ClientSession() as session:
+                patient = Control(session, root)
+                answer = await patient.say("/start")
+                assert answer["text"]
+
+        asyncio.run(scenario())
+    finally:
+        code, _ = stop_bot(bot)
+        if server is not None:
+            server.kill()
+            server.wait()
+    output = stderr.text()
+    assert code == 0, output
+    assert "Traceback" not in output
+    failures = stderr.matching("Telegram Bot API unreachable")
+    assert failures and all("retrying in" in line for line in failures)
+    assert "123:abcdef" not in output  # the token never reaches the log
+
+
+def test_bot_waits_for_the_database_and_stops_cleanly_while_waiting(tmp_path: Path) -> None:
+    server, root = start_fake_server()
+    dead = f"postgresql+asyncpg://aftercare:secret-pw@127.0.0.1:{free_port()}/test"
+    bot = start_bot(root, dead, tmp_path)
+    stderr = Lines(bot)
+    try:
+        async def two_attempts() -> bool:
+            return len(stderr.matching("database unreachable")) >= 2
+
+        asyncio.run(until(two_attempts, "two failed database attempts"))
+    finally:
+        code, _ = stop_bot(bot)
+        server.kill()
+        server.wait()
+    output = stderr.text()
+    assert code == 0, output
+    assert "Traceback" not in output
+    first, second = stderr.matching("database unreachable")[:2]
+    assert "retrying in 1 s" in first and "retrying in 2 s" in second
+    assert "secret-pw" not in output
+
+
+def test_a_refused_token_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    server, root = start_fake_server()
+    try:
+        async def refuse_the_token() -> None:
+            async with aiohttp.ClientSession() as session:
+                await Control(session, root).post(
+                    "fail", {"method": "getMe", "error_code": 401,
+                             "description": "Unauthorized", "times": 100})
+
+        asyncio.run(refuse_the_token())
+        bot = start_bot(root, tmp_path / "bot.db", tmp_path)
+        bot.wait(timeout=90)  # it exits by itself (a bound on a hang, not a timing assertion)
+        code, err = stop_bot(bot)
+    finally:
+        server.kill()
+        server.wait()
+    assert code == 1, err
+    assert "cannot start: Telegram refused TELEGRAM_BOT_TOKEN" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "bot.db").exists()  # stopped before touching the database
+
+
+def test_server_errors_from_the_bot_api_are_waited_out(tmp_path: Path) -> None:
+    server, root = start_fake_server()
+    bot = None
+    try:
+        async def scenario() -> None:
+            nonlocal bot
+            async with aiohttp.ClientSession() as session:
+                patient = Control(session, root)
+                await patient.post("fail", {"method": "getMe", "error_code": 502,
+                                            "description": "Bad Gateway", "times": 2})
+                bot = start_bot(root, tmp_path / "bot.db", tmp_path)
+                assert (await patient.say("/start"))["text"]
+
+        asyncio.run(scenario())
+    finally:
+        assert bot is not None
+        code, err = stop_bot(bot)
+        server.kill()
+        server.wait()
+    assert code == 0, err
+    assert err.count("Telegram Bot API unreachable") == 2
+    assert "Traceback" not in err
