@@ -120,6 +120,7 @@ def fold(text: str) -> str:
 
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+(?:'[^\W\d_]+)*", re.UNICODE)
+_SENTENCE_PUNCT = re.compile(r"[.!?¿¡\n؟]")
 _CLAUSE_PUNCT = re.compile(r"[.,;:!?¿¡()\[\]\n/\-–—]")
 _SENTENCE_PUNCT = re.compile(r"[.!?\n]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -227,6 +228,18 @@ class LanguagePack:
     conditional_suffix: re.Pattern[str] | None
     hypothetical_after: bool
     path: str
+    # someone else's past story ("a mi amiga se le hincharon los labios el año pasado"): a
+    # sentence with one of ``story_others`` and one of ``story_past`` sets its matches aside,
+    # unless the message says it is happening now (``story_present``)
+    story_others: frozenset[int] = frozenset()
+    story_past: tuple[tuple[frozenset[int], ...], ...] = ()
+    story_present: tuple[tuple[frozenset[int], ...], ...] = ()
+    # rule-out questions and sign advice in this language (keys: followups.yaml question ids,
+    # sign_advice.yaml group ids); ``check`` phrases ask a question instead of guessing
+    follow_ups: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # id -> text, no
+    buttons: tuple[str, str] = ("", "")
+    sign_advice: Mapping[str, str] = field(default_factory=dict)  # group id -> text
+    checks: tuple[_Phrase, ...] = ()  # sign = the question id
 
     _cache: dict[str, tuple[frozenset[int], str, bool]] = field(default_factory=dict,
                                                                  compare=False, repr=False)
@@ -338,11 +351,18 @@ class _Message:
         self.conditional: list[bool] = []
         self.fuzzy: list[bool] = []
         clause = 0
+        sentence = 0
+        self.sentences: list[int] = []
+        last = 0
         for i, (text, start, end, breaks) in enumerate(pieces):
             if breaks or i in hedged:
                 clause += 1
+            if _SENTENCE_PUNCT.search(raw, last, start):
+                sentence += 1
+            last = max(last, end)
             if i in hedged:
                 continue
+            self.sentences.append(sentence)
             self.tokens.append(_Token(text, start, end, clause))
             self.words.append(words[i])
             self.negation.append(text in pack.negations or read[i][1] == "negative")
@@ -431,6 +451,30 @@ def _find(message: _Message, phrase: _Phrase,
         if best is None or last - first < best[1] - best[0]:
             best = (first, last, chosen)
     return best
+
+
+def _has_sequence(message: _Message, sequence: tuple[frozenset[int], ...],
+                  indexes: range) -> bool:
+    span = len(sequence)
+    return any(all(message.words[i + k] & slot for k, slot in enumerate(sequence))
+               for i in range(indexes.start, indexes.stop - span + 1))
+
+
+def _story(message: _Message, index: int) -> bool:
+    """Someone else's past story: the match's sentence names another person and a past time,
+    and nothing in the message says it is happening now."""
+    pack = message.pack
+    if not pack.story_others or not pack.story_past:
+        return False
+    sentence = message.sentences[index]
+    inside = [i for i, s in enumerate(message.sentences) if s == sentence]
+    span = range(inside[0], inside[-1] + 1)
+    if not any(message.words[i] & pack.story_others for i in span):
+        return False
+    if not any(_has_sequence(message, past, span) for past in pack.story_past):
+        return False
+    everything = range(0, len(message.tokens))
+    return not any(_has_sequence(message, now, everything) for now in pack.story_present)
 
 
 def _typos(message: _Message, chosen: set[int]) -> int:
@@ -584,6 +628,8 @@ class Lexicons:
             if not sign.applies_on(day):
                 continue
             placed = _find(message, phrase, phrase.sign in _MILD_CANCELS)
+            if placed is not None and _story(message, placed[0]):
+                continue
             if placed is not None:
                 found[phrase.sign] = (sign, message.evidence(placed[0], placed[1]),
                                       _typos(message, placed[2]))
@@ -600,7 +646,8 @@ class Lexicons:
 _REQUIRED = {"language", "name", "native", "messages", "negations", "signs"}
 _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_words",
              "shorthand", "fever_context", "smalltalk", "negative_suffix", "conditional_suffix",
-             "hypothetical_after", "mild", "not_typos", "note"}
+             "hypothetical_after", "mild", "not_typos", "note", "story", "follow_ups",
+             "sign_advice", "check"}
 
 
 def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
@@ -757,6 +804,78 @@ def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
     def literal_set(key: str) -> frozenset[int]:
         return frozenset(i for seq in sequences(key) for slot in seq for i in slot)
 
+    def sub_sequences(section: Any, key: str, what: str) -> tuple[tuple[frozenset[int], ...], ...]:
+        if not isinstance(section, LineDict) or key not in section:
+            return ()
+        value = section[key]
+        if not isinstance(value, LineList):
+            out.add(section.line_of(key), f"{what}.{key} must be a list")
+            return ()
+        return tuple(slots_of(str(item), line, f"{what}.{key}")
+                     for item, line in zip(value, value.item_lines, strict=True))
+
+    story = raw.get("story")
+    if story is not None and not isinstance(story, LineDict):
+        out.add(raw.line_of("story"), "story must map others, past and present to lists")
+        story = None
+    if story is not None:
+        for key in sorted(story.keys() - {"others", "past", "present"}):
+            out.add(story.line_of(key), f"story: unknown key {key!r}")
+    story_others = frozenset(i for seq in sub_sequences(story, "others", "story")
+                             for slot in seq for i in slot)
+
+    follow_ups: dict[str, tuple[str, str]] = {}
+    buttons = ("", "")
+    raw_follow = raw.get("follow_ups")
+    if raw_follow is not None:
+        if not isinstance(raw_follow, LineDict):
+            out.add(raw.line_of("follow_ups"), "follow_ups must be a mapping")
+        else:
+            yes, no = raw_follow.get("yes"), raw_follow.get("no")
+            if not (isinstance(yes, str) and yes.strip() and isinstance(no, str) and no.strip()):
+                out.add(raw_follow.line, "follow_ups needs 'yes' and 'no' button labels")
+            else:
+                buttons = (yes.strip(), no.strip())
+            for qid, item in raw_follow.items():
+                if qid in ("yes", "no"):
+                    continue
+                text = item.get("text") if isinstance(item, LineDict) else None
+                no_reply = item.get("no_reply") if isinstance(item, LineDict) else None
+                if not (isinstance(text, str) and text.strip() and isinstance(no_reply, str)
+                        and no_reply.strip()):
+                    out.add(raw_follow.line_of(qid), f"follow_ups.{qid} needs 'text' and "
+                                                     "'no_reply'")
+                    continue
+                follow_ups[str(qid)] = (" ".join(text.split()), " ".join(no_reply.split()))
+
+    sign_advice: dict[str, str] = {}
+    raw_advice = raw.get("sign_advice")
+    if raw_advice is not None:
+        if not isinstance(raw_advice, LineDict):
+            out.add(raw.line_of("sign_advice"), "sign_advice must map group ids to texts")
+        else:
+            for group, text in raw_advice.items():
+                if not isinstance(text, str) or not text.strip():
+                    out.add(raw_advice.line_of(group), f"sign_advice.{group} must be text")
+                    continue
+                sign_advice[str(group)] = " ".join(text.split())
+
+    checks: list[_Phrase] = []
+    raw_checks = raw.get("check")
+    if raw_checks is not None:
+        if not isinstance(raw_checks, LineDict):
+            out.add(raw.line_of("check"), "check must map question ids to lists of phrases")
+        else:
+            for qid, items in raw_checks.items():
+                if not isinstance(items, LineList) or not items:
+                    out.add(raw_checks.line_of(qid), f"check.{qid}: a non-empty list")
+                    continue
+                for item, item_line in zip(items, items.item_lines, strict=True):
+                    far = str(item).startswith("far:")
+                    slots = slots_of(str(item).removeprefix("far:"), item_line, f"check.{qid}")
+                    if slots:
+                        checks.append(_Phrase(str(qid), slots, str(item), item_line, far))
+
     pack = LanguagePack(
         code=code,
         name=str(raw["name"]),
@@ -780,6 +899,13 @@ def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
         conditional_suffix=suffix("conditional_suffix"),
         hypothetical_after=bool(raw.get("hypothetical_after", False)),
         path=str(path),
+        story_others=story_others,
+        story_past=sub_sequences(story, "past", "story"),
+        story_present=sub_sequences(story, "present", "story"),
+        follow_ups=follow_ups,
+        buttons=buttons,
+        sign_advice=sign_advice,
+        checks=tuple(checks),
     )
     return pack
 

@@ -51,6 +51,7 @@ SHORTHAND: dict[str, str] = {
     "cant": "cant", "cnt": "cant", "dnt": "dont", "wont": "wont", "feelin": "feeling",
     "gettin": "getting", "goin": "going", "swellin": "swelling", "bleedin": "bleeding",
     "burnin": "burning", "hurtin": "hurting", "itchin": "itching", "breathin": "breathing",
+    "bk": "back", "bck": "back", "af": "as hell", "sth": "something", "smth": "something",
 }
 _SHORTHAND_RE = re.compile(
     r"(?<![a-z0-9/])(?:" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True))
@@ -308,8 +309,9 @@ _SUFFIXES = ("s", "es", "ed", "d", "ing", "er", "ers", "est", "ly", "y", "ies", 
 
 
 def _skeleton(word: str) -> str:
-    """Consonants only: "tght" and "tight" share "tght" (a dropped-vowel spelling)."""
-    return re.sub(r"[aeiouy]", "", word)
+    """Consonants only, doubled ones once: "tght" and "tight" share "tght", "swoln" and
+    "swollen" share "swln" (dropped-vowel and dropped-letter spellings)."""
+    return re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouy]", "", word))
 
 
 class Speller:
@@ -364,8 +366,14 @@ class Speller:
                 result = best[0]
             else:
                 skeleton = _skeleton(word)
-                if len(skeleton) >= 3 and skeleton == word.replace("y", ""):  # no vowels typed
-                    result = self._skeletons.get(skeleton, word)
+                found = self._skeletons.get(skeleton) if len(skeleton) >= 3 else None
+                # no vowels typed ("thrt"), or some vowels and letters dropped ("swoln",
+                # "tung") with the same first letter
+                if found is not None and (
+                        not re.search(r"[aeiou]", word)
+                        or (len(word) >= 4 and found[0] == word[0]
+                            and 0 < len(found) - len(word) <= 3)):
+                    result = found
         if len(self._cache) < 50_000:
             self._cache[word] = result
         return result
@@ -382,6 +390,7 @@ class Speller:
         """``text`` with every unknown word corrected toward the vocabulary. A longer message in
         which most words are not English is left alone: "Fieber" is German, not a typo."""
         words = [w for w in _ANY_WORD.findall(text) if len(w) >= 3]
-        if len(words) > 3 and sum(self.is_known(w) for w in words) < len(words) / 2:
+        if len(words) > 3 and sum(self.is_known(w) or (w.isascii() and self.word(w) != w)
+                                  for w in words) < len(words) / 2:
             return text
         return _WORD.sub(lambda m: self.word(m.group(0)), text)

@@ -51,6 +51,8 @@ REVIEW = "review"  # the guidance's "routine review": no alert
 CHECK = "check"  # neither clearly normal nor clearly a red flag: ask a one-tap rule-out question
 _TIER_RANK = {EMERGENCY: 0, URGENT: 1, REVIEW: 2, CHECK: 3}
 FEVER_READING = "@fever_reading"
+RAISE_MARGIN = 0.2  # a second detector overrules an urgent reading of the rules only this far
+# above its own threshold
 _PACKAGED_FILE = "triage.yaml"
 
 
@@ -196,11 +198,13 @@ def _normalise(text: str, lang: _Language) -> str:
     """The project's normaliser (knowledge/text.py), spelling corrected toward the triage
     vocabulary, hedges turned into clause breaks."""
     t = lang.speller.correct(clean(text, punctuation=True))
+    t = _NOUN_IS.sub(" is", t)  # "throat's tight" -> "throat s tight" -> "throat is tight"
     t = lang.hedge_re.sub(" , ", t)
     return _SPACES.sub(" ", t).strip()
 
 
 _SPACES = re.compile(r"[ \t\r\f\v]+")
+_NOUN_IS = re.compile(r"(?<=[a-z]) s\b")
 # negation words that report an inability ("cant swallow"): a clause with one is still live
 _INABILITY = frozenset({"cant", "cannot", "couldnt", "wont", "can not"})
 
@@ -405,6 +409,12 @@ class Triage:
                 continue
             if decision.urgency is not None and (
                     _TIER_RANK[finding.tier] >= _TIER_RANK[decision.urgency]):
+                continue
+            # the rules already read an urgent sign: overruling their reading to emergency
+            # takes a clearly closer phrase ("blurry in one eye" is near "cant see out of one
+            # eye", and is the rules' urgent eye sign)
+            if decision.urgency is not None and finding.score < min(
+                    getattr(detector, "threshold", 0.0) + RAISE_MARGIN, 0.95):
                 continue
             sign = self._by_id.get(finding.sign)
             if sign is not None and not sign.applies_on(day):
