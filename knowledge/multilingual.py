@@ -65,6 +65,7 @@ __all__ = [
 
 LANGUAGES_DIR = Path(__file__).parent / "languages"
 FEVER_SIGN = "fever"
+SYSTEMIC_SIGN = "fever_with_systemic_signs"
 TEMPLATE_KEYS = ("emergency", "urgent", "forwarded", "english_only", "smalltalk")
 _TIER_RANK = {EMERGENCY: 0, URGENT: 1}
 _NEGATION_WINDOW = 4
@@ -240,6 +241,9 @@ class LanguagePack:
     buttons: tuple[str, str] = ("", "")
     sign_advice: Mapping[str, str] = field(default_factory=dict)  # group id -> text
     checks: tuple[_Phrase, ...] = ()  # sign = the question id
+    # the systemic half of each "far:" fever phrase (a racing heart, confusion): with a fever
+    # anywhere in the message it is the emergency sign, whichever clause each is in
+    systemic: tuple[_Phrase, ...] = ()
 
     _cache: dict[str, tuple[frozenset[int], str, bool]] = field(default_factory=dict,
                                                                  compare=False, repr=False)
@@ -638,6 +642,17 @@ class Lexicons:
             reading = _fever_reading(message)
             if reading is not None:
                 found[FEVER_SIGN] = (fever, message.evidence(reading[0], reading[1]), 0)
+        systemic = self.signs.get(SYSTEMIC_SIGN)
+        if (FEVER_SIGN in found and systemic is not None and SYSTEMIC_SIGN not in found
+                and systemic.applies_on(day)):
+            # fever in one clause, a racing heart or confusion in another ("Fieber 39,
+            # Herzrasen"): the systemic part of each fever phrase, anywhere in the message
+            for phrase in pack.systemic:
+                placed = _find(message, phrase)
+                if placed is not None and not _story(message, placed[0]):
+                    evidence = f"{found[FEVER_SIGN][1]} + {message.evidence(placed[0], placed[1])}"
+                    found[SYSTEMIC_SIGN] = (systemic, evidence, _typos(message, placed[2]))
+                    break
         return sorted(found.values(), key=lambda item: _TIER_RANK[item[0].tier])
 
 
@@ -906,6 +921,9 @@ def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
         buttons=buttons,
         sign_advice=sign_advice,
         checks=tuple(checks),
+        systemic=tuple(_Phrase(SYSTEMIC_SIGN, p.slots[1:], p.text, p.line, True)
+                       for p in phrases
+                       if p.sign == SYSTEMIC_SIGN and p.far and len(p.slots) > 1),
     )
     return pack
 
