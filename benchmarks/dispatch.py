@@ -209,8 +209,8 @@ async def postgres_throughput(base_url: str, count: int, replicas: int) -> None:
         for db, bot in zip(dbs, bots, strict=True):
             await bot.initialize()
             d = Dispatcher(SqlConnector(db.sessions), TelegramSender(bot), load_careplan(),
-                           config=DispatcherConfig(rate_per_second=LIMIT / replicas))
-            d.shared_pause, d.exclusive = SharedPause(db.sessions), False
+                           config=DispatcherConfig(rate_per_second=LIMIT / replicas),
+                           shared_pause=SharedPause(db.sessions), exclusive=False)
             dispatchers.append(d)
 
         async def drain(d: Dispatcher) -> None:

@@ -3,7 +3,8 @@
 `build_services(settings, db, sender, clock)` loads the data files named in the settings
 (knowledge base, care plan, message catalogue), then builds, in this order and nowhere else:
 the repository, the flows' shared `FlowKit`, the check-in service (with its dispatcher when a
-`sender` is given), the staff desk and the conversation. Collaborators are handed in through
+`sender` is given), the staff desk, the alert sender (when an `alert_sender` is given) and the
+conversation. Collaborators are handed in through
 constructors (narrow Protocols of bot/core/ports.py); nothing is plugged in afterwards.
 
 The Telegram application (bot/telegram/app.py, where handlers reach the result as a typed
@@ -21,17 +22,18 @@ from bot.core.desk import StaffDesk
 from bot.core.flows.base import FlowKit
 from bot.core.messages import PACKAGED_MESSAGES, Messages
 from knowledge.advisor import Advisor
+from scheduler.alerts import AlertBell, AlertDispatcher, AlertSender
 from scheduler.careplan import CarePlan, load_careplan
 from scheduler.dispatcher import Sender
 from scheduler.pause import SharedPause
 from scheduler.service import CheckinService
 from storage import Database, Repository, utcnow
+from storage.alerts import AlertSql
 from storage.clock import Clock
 from storage.reports import ReportStore
 
 if TYPE_CHECKING:
     from bot.telegram.spooling import SpoolReplayer
-    from scheduler.alerts import AlertDispatcher
     from storage.spool import ReportSpool
 
 
@@ -48,7 +50,8 @@ class Services:
     checkins: CheckinService
     desk: StaffDesk
     conversation: Conversation
-    alerts: AlertDispatcher | None = None  # the alert sender (bot/telegram/app.py)
+    alert_bell: AlertBell  # the desk rings it when a card is owed; the alert sender listens
+    alerts: AlertDispatcher | None = None  # the alert sender, when given one to send with
     spool: ReportSpool | None = None  # reports kept while the database is down
     spool_replayer: SpoolReplayer | None = None
 
@@ -66,26 +69,35 @@ def load_plan(settings: Settings) -> CarePlan:
 
 def build_services(settings: Settings, db: Database, sender: Sender | None = None,
                    clock: Clock = utcnow, *, advisor: Advisor | None = None,
-                   careplan: CarePlan | None = None) -> Services:
+                   careplan: CarePlan | None = None,
+                   alert_sender: AlertSender | None = None) -> Services:
     """Build every service of the bot over `db`.
 
     `sender` delivers check-ins (the Telegram client, or the demo's printer); without one
     check-ins are still planned but not sent (CLI commands, tests of the conversation).
     `advisor` and `careplan` may be passed already loaded (``aftercare run`` checks the data
     files before opening the database; tests share one advisor); by default they are loaded
-    from the paths in `settings`.
+    from the paths in `settings`. `alert_sender` (the Telegram client's, or a recorder) makes
+    the alert sender that delivers the staff chat's cards from the outbox.
     """
     advisor = advisor if advisor is not None else load_advisor(settings)
     plan = careplan if careplan is not None else load_plan(settings)
     repo = db.repository(clock=clock)
     messages = Messages.load(advisor.clinic, settings.messages_path or PACKAGED_MESSAGES)
+    shared_pause = SharedPause(db.sessions)  # on PostgreSQL other replicas send too
+    exclusive = db.engine.dialect.name == "sqlite"
     checkins = CheckinService(repo, plan, settings.timezone, clock=clock,
-                              config=settings.dispatcher_config())
-    if sender is not None:  # on PostgreSQL other replicas dispatch too: share the 429 pause
-        checkins.attach_sender(sender, shared_pause=SharedPause(db.sessions),
-                               exclusive=db.engine.dialect.name == "sqlite")
+                              config=settings.dispatcher_config(), sender=sender,
+                              shared_pause=shared_pause, exclusive=exclusive)
     kit = FlowKit(repo, settings, clock, messages, advisor)
-    desk = StaffDesk(kit, ReportStore(db.sessions, clock=clock), checkins)
+    bell = AlertBell()
+    desk = StaffDesk(kit, ReportStore(db.sessions, clock=clock), checkins, alerts=bell)
+    alerts = None
+    if alert_sender is not None:  # the 429 pause is shared with check-ins and replicas
+        alerts = AlertDispatcher(AlertSql(db.sessions), desk, alert_sender,
+                                 config=settings.alert_config(), clock=clock, bell=bell,
+                                 shared_pause=shared_pause, exclusive=exclusive)
     conversation = Conversation(kit, checkins=checkins, desk=desk)
     return Services(settings=settings, database=db, clock=clock, repo=repo, advisor=advisor,
-                    messages=messages, checkins=checkins, desk=desk, conversation=conversation)
+                    messages=messages, checkins=checkins, desk=desk, conversation=conversation,
+                    alert_bell=bell, alerts=alerts)

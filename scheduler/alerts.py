@@ -71,6 +71,26 @@ class AlertSender(Protocol):
     async def send(self, alert: OutgoingAlert) -> int: ...
 
 
+class AlertBell:
+    """Wakes the alert sender when a card was just owed in this process.
+
+    Made before the staff desk and the sender (bot/compose.py): the desk rings it, the sender
+    waits on it, so neither is handed to the other after it is built."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something was just owed: the sender looks at once."""
+        self._event.set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
 @dataclass
 class AlertConfig:
     """Tuning knobs (bot/config.py `Settings.alert_config`: AFTERCARE_ALERT_* variables)."""
@@ -101,7 +121,9 @@ class AlertDispatcher:
 
     def __init__(self, connector: AlertConnector, renderer: AlertRenderer,
                  sender: AlertSender, *, config: AlertConfig | None = None,
-                 clock: Clock = utcnow, worker: str | None = None) -> None:
+                 clock: Clock = utcnow, worker: str | None = None,
+                 bell: AlertBell | None = None, shared_pause: SharedPauseStore | None = None,
+                 exclusive: bool = True) -> None:
         self.connector = connector
         self.renderer = renderer
         self.sender = sender
@@ -109,10 +131,10 @@ class AlertDispatcher:
         self.clock = clock
         self.worker = worker or f"alerts:{os.uname().nodename}:{os.getpid()}:{id(self):x}"[:64]
         self.stats = AlertStats()
-        self.shared_pause: SharedPauseStore | None = None
-        self.exclusive = True  # False when other replicas send alerts too (PostgreSQL)
+        self.shared_pause = shared_pause  # the 429 pause shared with check-ins and replicas
+        self.exclusive = exclusive  # False when other replicas send alerts too (PostgreSQL)
+        self.bell = bell or AlertBell()
         self._paused_until = 0.0  # monotonic
-        self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tick_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -124,7 +146,7 @@ class AlertDispatcher:
 
     def wake(self) -> None:
         """Something was just owed: look at once."""
-        self._wake.set()
+        self.bell.wake()
 
     async def start(self) -> int:
         """When this is the only sender: rows a dead run had claimed go back at once."""
@@ -140,7 +162,7 @@ class AlertDispatcher:
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop the loop; a send in flight may finish (its row is then recorded)."""
         self._stopping.set()
-        self._wake.set()
+        self.bell.wake()
         if self._task is None:
             return
         try:
@@ -152,14 +174,14 @@ class AlertDispatcher:
     async def run(self) -> None:
         """Send until stopped; never ends on an error (each is logged and retried)."""
         while not self._stopping.is_set():
-            self._wake.clear()
+            self.bell.clear()
             try:
                 await self.tick()
             except Exception:  # the database is away, say: try again shortly
                 log.exception("alert sender: tick failed")
             wait = self.paused_for or self.config.poll_interval
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                await asyncio.wait_for(self.bell.wait(), timeout=wait)
             if self.paused_for:  # a wake-up during a 429 pause waits for its end
                 await asyncio.sleep(self.paused_for)
 
@@ -257,5 +279,5 @@ class AlertDispatcher:
         await self.connector.release(row.id, self.worker, now, due_at=now + delay, error=error)
 
 
-__all__ = ["AlertConfig", "AlertDispatcher", "AlertKind", "AlertRenderer", "AlertSender",
-           "AlertStats", "OutgoingAlert"]
+__all__ = ["AlertBell", "AlertConfig", "AlertDispatcher", "AlertKind", "AlertRenderer",
+           "AlertSender", "AlertStats", "OutgoingAlert"]

@@ -45,25 +45,23 @@ class CheckinService:
     """Check-ins for the bot: plan rows on session events, answer buttons, dispatch."""
 
     def __init__(self, repo: Repository, plan: CarePlan, default_tz: str, *,
-                 clock: Clock = utcnow, config: DispatcherConfig | None = None) -> None:
+                 clock: Clock = utcnow, config: DispatcherConfig | None = None,
+                 sender: Sender | None = None, shared_pause: SharedPauseStore | None = None,
+                 exclusive: bool = True) -> None:
+        """`sender` (the bot's Telegram client) makes the dispatcher; without one check-ins
+        are planned but not sent. With replicas (PostgreSQL) a 429 pause is shared and claims
+        are not exclusive."""
         self.repo = repo
         self.plan = plan
         self.clock = clock
         self.manager = CheckinManager(repo.sessions, plan, default_tz, clock=clock)
         self.connector = SqlConnector(repo.sessions)
         self.config = config or DispatcherConfig()
-        self.dispatcher: Dispatcher | None = None
+        self.dispatcher = (Dispatcher(self.connector, sender, plan, config=self.config,
+                                      clock=clock, shared_pause=shared_pause,
+                                      exclusive=exclusive) if sender is not None else None)
         database = sqlite_file(repo.sessions.kw["bind"].url)
         self.lock = SingleDispatcherLock(database) if database else None
-
-    def attach_sender(self, sender: Sender, *, shared_pause: SharedPauseStore | None = None,
-                      exclusive: bool = True) -> Dispatcher:
-        """Create the dispatcher that sends through `sender` (the bot's Telegram client);
-        with replicas (PostgreSQL) a 429 pause is shared and claims are not exclusive."""
-        self.dispatcher = Dispatcher(self.connector, sender, self.plan, config=self.config,
-                                     clock=self.clock, shared_pause=shared_pause,
-                                     exclusive=exclusive)
-        return self.dispatcher
 
     async def start(self) -> None:
         """At start-up: plan sessions missing rows, re-queue rows a dead run had claimed.
@@ -83,7 +81,7 @@ class CheckinService:
     async def tick(self) -> TickStats:
         """One dispatcher run (the JobQueue calls this every few seconds)."""
         if self.dispatcher is None:
-            raise RuntimeError("attach_sender() first")
+            raise RuntimeError("no sender: this service only plans check-ins")
         return await self.dispatcher.tick()
 
     # --- events from the bot ----------------------------------------------------------

@@ -1,6 +1,6 @@
 """Alert-outbox helpers for desk tests: a recording `AlertSender` and "deliver what is owed".
 
-`with_alerts(desk)` gives a `StaffDesk` its alert sender over the real outbox tables
+`with_alerts(desk)` makes a `StaffDesk` an alert sender over the real outbox tables
 (storage/alerts.py) with a sender that records instead of calling Telegram; `deliver(desk)`
 runs one pass and returns what was posted or edited, numbering new staff-chat messages from
 `first_id`.
@@ -9,9 +9,12 @@ runs one pass and returns what was posted or edited, numbering new staff-chat me
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from scheduler.alerts import AlertDispatcher, OutgoingAlert
+from scheduler.alerts import AlertBell, AlertDispatcher, OutgoingAlert
 from storage.alerts import AlertSql
+
+_SENDERS: WeakKeyDictionary[Any, AlertDispatcher] = WeakKeyDictionary()  # desk -> its sender
 
 
 class RecordingSender:
@@ -30,16 +33,17 @@ class RecordingSender:
 
 
 def with_alerts(desk: Any, first_id: int = 500) -> AlertDispatcher:
-    """Attach an alert sender (real outbox, recording sender) to `desk`."""
+    """An alert sender (real outbox, recording sender) for `desk`, woken by the desk's bell."""
+    bell = desk.alerts if isinstance(desk.alerts, AlertBell) else None
     dispatcher = AlertDispatcher(AlertSql(desk.store.sessions), desk, RecordingSender(first_id),
-                                 clock=desk.now)
-    desk.alerts = dispatcher
+                                 clock=desk.now, bell=bell)
+    _SENDERS[desk] = dispatcher
     return dispatcher
 
 
 async def deliver(desk: Any, first_id: int | None = None) -> list[OutgoingAlert]:
     """Send everything owed now through `desk`'s alert sender; what went out, in order."""
-    dispatcher = desk.alerts if desk.alerts is not None else with_alerts(desk)
+    dispatcher = _SENDERS[desk] if desk in _SENDERS else with_alerts(desk)
     sender = dispatcher.sender
     assert isinstance(sender, RecordingSender)
     if first_id is not None:

@@ -174,3 +174,31 @@ def test_the_clock_is_typed_as_the_one_clock_protocol() -> None:
                 if shape in ("[],dt.datetime", "[],datetime", "[],datetime.datetime"):
                     own.append(f"{name}:{node.lineno} {ast.unparse(node)}")
     assert own == []
+
+
+COLLABORATORS = ("alerts", "shared_pause", "exclusive", "dispatcher", "sender", "desk",
+                 "checkins", "staff", "renderer", "connector")
+
+
+# still plugged in later: the ops endpoints wrap the check-in sender to time its sends
+PLUGGED_KNOWN = {"bot.ops.http service.dispatcher.sender"}
+
+
+def test_collaborators_are_not_plugged_in_after_construction() -> None:
+    """bot/compose.py hands collaborators in through constructors: nothing in bot/ or
+    scheduler/ assigns one to an attribute of another object later (``desk.alerts = ...``)."""
+    plugged = set()
+    for name, path in product_modules().items():
+        if top(name) not in ("bot", "scheduler"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = (node.targets if isinstance(node, ast.Assign)
+                       else [node.target] if isinstance(node, ast.AnnAssign | ast.AugAssign)
+                       else [])
+            for target in targets:
+                for leaf in (target.elts if isinstance(target, ast.Tuple) else [target]):
+                    if (isinstance(leaf, ast.Attribute) and leaf.attr in COLLABORATORS
+                            and not (isinstance(leaf.value, ast.Name) and leaf.value.id == "self")):
+                        plugged.add(f"{name} {ast.unparse(leaf)}")
+    assert plugged - PLUGGED_KNOWN == set()
+    assert PLUGGED_KNOWN - plugged == set(), "fixed: remove these from PLUGGED_KNOWN"

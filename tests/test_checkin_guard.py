@@ -41,11 +41,9 @@ def test_second_holder_is_refused_until_the_first_lets_go(tmp_path: Path) -> Non
 async def test_a_second_service_on_the_same_file_cannot_start(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     databases = [await Database.connect(url) for _ in range(2)]
-    services = [CheckinService(d.repository(), load_careplan(), "Europe/London")
-                for d in databases]
+    services = [CheckinService(d.repository(), load_careplan(), "Europe/London",
+                               sender=NoSender()) for d in databases]
     try:
-        for service in services:
-            service.attach_sender(NoSender())
         await services[0].start()
         with pytest.raises(DispatcherLockError):
             await services[1].start()

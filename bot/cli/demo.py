@@ -35,10 +35,10 @@ from bot.core.conversation import Conversation
 from bot.core.desk import StaffDesk
 from bot.core.formatting import html_to_text
 from bot.core.replies import Reply
+from scheduler.alerts import AlertDispatcher, OutgoingAlert
 from scheduler.dispatcher import OutgoingCheckin
 from scheduler.service import CheckinService
 from storage import Database, ManualClock
-from storage.clock import Clock
 
 DEMO_USER_ID = 100001
 DEMO_STAFF_ID = 100002  # you, as the clinic's nurse, after /staff
@@ -72,7 +72,9 @@ class Demo:
     """One terminal patient talking to a `Conversation`."""
 
     def __init__(self, conversation: Conversation, clock: ManualClock, out: TextIO,
-                 user_id: int = DEMO_USER_ID, first_name: str = "Demo patient") -> None:
+                 user_id: int = DEMO_USER_ID, first_name: str = "Demo patient",
+                 staff_chat: DemoStaffChat | None = None, desk: StaffDesk | None = None,
+                 checkins: CheckinService | None = None) -> None:
         self.conversation = conversation
         self.clock = clock
         self.out = out
@@ -81,9 +83,9 @@ class Demo:
         self.ticks: list[Tick] = []
         self.buttons: list[str] = []  # callback data of the newest output's buttons
         self.open_checkins: list[Reply] = []  # check-ins of the last jump not yet answered
-        self.message_ids = 0  # staff-chat message ids the demo hands out
-        self.desk: StaffDesk | None = None  # the clinic's side, for /staff
-        self.checkins: CheckinService | None = None  # to jump to the next due check-in
+        self.staff_chat = staff_chat or DemoStaffChat()  # hands out staff-chat message ids
+        self.desk = desk  # the clinic's side, for /staff
+        self.checkins = checkins  # to jump to the next due check-in
         self.staff_id = DEMO_STAFF_ID
         self.after_input: list[Callable[[], Awaitable[list[Reply]]]] = []  # e.g. staff cards
 
@@ -211,14 +213,14 @@ class Demo:
         if not text:
             await self._staff_queue()
             return
-        self.message_ids += 1
+        message_id = self.staff_chat.next_id()
         if text.startswith("/"):
             name, *args = text[1:].split()
             replies = await desk.staff_command(self.staff_id, "Nurse", DEMO_STAFF_CHAT_ID,
-                                               self.message_ids, name.lower(), args)
+                                               message_id, name.lower(), args)
         else:
             replies = await desk.staff_message(self.staff_id, "Nurse", DEMO_STAFF_CHAT_ID,
-                                               self.message_ids, text)
+                                               message_id, text)
         if replies is None:
             replies = [Reply(self.conversation.messages.render("demo.staff_nothing"),
                              to_chat=DEMO_STAFF_CHAT_ID)]
@@ -247,9 +249,8 @@ class Demo:
         report_id = int(raw_id)
         card = await desk.store.latest_card(report_id)
         if card is None:  # never printed (e.g. raised before the desk was attached)
-            self.message_ids += 1
             await desk.card_sent(Reply("", card_for=report_id), DEMO_STAFF_CHAT_ID,
-                                 self.message_ids)
+                                 self.staff_chat.next_id())
             card = await desk.store.latest_card(report_id)
         assert card is not None
         replies = await desk.staff_callback(self.staff_id, "Nurse", DEMO_STAFF_CHAT_ID,
@@ -291,30 +292,35 @@ async def _read_line(source: TextIO) -> str:
     return await asyncio.to_thread(source.readline)
 
 
-def staff_cards(desk: StaffDesk, clock: Clock,
-                demo: Demo) -> Callable[[], Awaitable[list[Reply]]]:
+class DemoStaffChat:
+    """The demo's staff chat: hands out its message ids (one series for cards and for what
+    you type after /staff) and, as the alert sender's `AlertSender`, collects the cards the
+    outbox owes instead of calling Telegram."""
+
+    def __init__(self) -> None:
+        self.last_id = 0
+        self.posted: list[Reply] = []
+
+    def next_id(self) -> int:
+        self.last_id += 1
+        return self.last_id
+
+    async def send(self, alert: OutgoingAlert) -> int:
+        self.posted.append(Reply(alert.text, alert.buttons, to_chat=alert.chat_id))
+        if alert.edit_message_id is not None:
+            return alert.edit_message_id
+        return self.next_id()
+
+
+def staff_cards(alerts: AlertDispatcher,
+                chat: DemoStaffChat) -> Callable[[], Awaitable[list[Reply]]]:
     """What the alert outbox owes the staff chat, printed as "[staff chat] ..." after each
-    input (the demo's alert sender collects instead of calling Telegram)."""
-    from scheduler.alerts import AlertDispatcher, OutgoingAlert
-    from storage.alerts import AlertSql
-
-    posted: list[Reply] = []
-
-    class _Collect:
-        async def send(self, alert: OutgoingAlert) -> int:
-            posted.append(Reply(alert.text, alert.buttons, to_chat=alert.chat_id))
-            if alert.edit_message_id is not None:
-                return alert.edit_message_id
-            demo.message_ids += 1  # the demo's staff chat hands out one series of ids
-            return demo.message_ids
-
-    alerts = AlertDispatcher(AlertSql(desk.store.sessions), desk, _Collect(), clock=clock)
-    desk.alerts = alerts
+    input."""
 
     async def deliver() -> list[Reply]:
         await alerts.tick()
-        sent = list(posted)
-        posted.clear()
+        sent = list(chat.posted)
+        chat.posted.clear()
         return sent
 
     return deliver
@@ -331,18 +337,19 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
         conversation: Conversation | None = None
         try:
             clock = ManualClock()
-            sender = DemoSender()
-            services = build_services(settings, db, sender, clock)
+            sender, staff_chat = DemoSender(), DemoStaffChat()
+            services = build_services(settings, db, sender, clock, alert_sender=staff_chat)
             conversation = services.conversation
-            demo = Demo(conversation, clock, out)
-            demo.desk, demo.checkins = services.desk, services.checkins
+            demo = Demo(conversation, clock, out, staff_chat=staff_chat, desk=services.desk,
+                        checkins=services.checkins)
 
             async def checkins_sent(_now: dt.datetime) -> list[Reply]:
                 await services.checkins.tick()
                 return sender.take()
 
             demo.ticks.append(checkins_sent)
-            demo.after_input.append(staff_cards(services.desk, clock, demo))
+            assert services.alerts is not None
+            demo.after_input.append(staff_cards(services.alerts, staff_chat))
             out.write(html_to_text(conversation.messages.render("demo.intro")) + "\n")
             interactive = source.isatty()
             demo.show(await conversation.start(demo.user_id, demo.user_id, demo.first_name))

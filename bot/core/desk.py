@@ -36,13 +36,13 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rapidfuzz import fuzz
 
 from bot.core.flows.base import FlowKit
 from bot.core.flowstate import Flow
-from bot.core.ports import CheckinEvents
+from bot.core.ports import AlertWaker, CheckinEvents
 from bot.core.replies import Button, Buttons, Reply
 from bot.core.spreadsheet import safe_cell
 from knowledge.advisor import Advisor
@@ -54,9 +54,6 @@ from storage.chat_state import ChatStateStore, StateKind
 from storage.ids import parse_callback, row_id
 from storage.models import AlertKind, ReportAction, ReportStatus, Urgency
 from storage.staff import ActionInfo, StaffReport, StaffStore, Transition
-
-if TYPE_CHECKING:
-    from scheduler.alerts import AlertDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +257,8 @@ class StaffDesk:
     /report, threads); it holds no reference to the conversation."""
 
     def __init__(self, kit: FlowKit, store: StaffStore,
-                 checkins: CheckinEvents | None = None) -> None:
+                 checkins: CheckinEvents | None = None,
+                 alerts: AlertWaker | None = None) -> None:
         self.kit = kit
         self.repo = kit.repo
         self.store = store
@@ -270,7 +268,7 @@ class StaffDesk:
         self.states = ChatStateStore(store.sessions)
         self._names: dict[int, str] = {}
         self.outbox = AlertSql(store.sessions)  # what the staff chat is owed
-        self.alerts: AlertDispatcher | None = None  # the alert sender (bot/telegram/app.py)
+        self.alerts = alerts  # wakes the alert sender (scheduler.alerts.AlertBell)
 
     # --- small helpers ------------------------------------------------------------------
     @property

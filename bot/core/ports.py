@@ -3,7 +3,8 @@
 The conversation flows (bot/core/flows/) and the staff desk (bot/core/desk.py) never hold
 each other: the flows call a `ReportNotifier` (the desk's cards, or the plain staff alert
 when no desk is attached) and a `PatientDesk` (/report and threads with staff); both flows
-and desk call `CheckinEvents` (scheduler/service.py's `CheckinService` implements it).
+and desk call `CheckinEvents` (scheduler/service.py's `CheckinService` implements it); the
+desk rings an `AlertWaker` when it owes the staff chat a card.
 bot/compose.py is the one place that builds the real objects and hands them in.
 """
 
@@ -41,6 +42,13 @@ class CheckinEvents(Protocol):
     async def session_cancelled(self, session_id: int) -> int: ...
 
     async def holding_reports(self, patient_id: int) -> list[int]: ...
+
+
+class AlertWaker(Protocol):
+    """Wakes this process's alert sender when the outbox was just owed a card
+    (scheduler.alerts `AlertBell`)."""
+
+    def wake(self) -> None: ...
 
 
 class ReportNotifier(Protocol):

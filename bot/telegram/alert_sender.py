@@ -17,8 +17,7 @@ from telegram.constants import ParseMode
 
 from bot.telegram.delivery import markup
 from bot.telegram.sender import classify
-from scheduler.alerts import AlertConfig, AlertDispatcher, OutgoingAlert
-from storage.alerts import AlertSql
+from scheduler.alerts import OutgoingAlert
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -55,19 +54,3 @@ class TelegramAlertSender:
         except tg.TelegramError as exc:
             raise classify(exc) from exc
         return int(sent.message_id)
-
-
-def build_alerts(desk: Any, bot: Bot, clock: Any, config: AlertConfig) -> AlertDispatcher:
-    """The alert sender of this process: the outbox on the desk's database, the staff desk
-    as renderer, `bot` as sender; the 429 pause shared with check-ins. ``running``
-    (bot/telegram/app.py) starts and stops it."""
-    from scheduler.pause import SharedPause
-
-    sessions = desk.store.sessions
-    dispatcher = AlertDispatcher(AlertSql(sessions), desk,
-                                 TelegramAlertSender(bot, config.read_timeout),
-                                 config=config, clock=clock)
-    dispatcher.shared_pause = SharedPause(sessions)
-    dispatcher.exclusive = sessions.kw["bind"].dialect.name == "sqlite"
-    desk.alerts = dispatcher
-    return dispatcher

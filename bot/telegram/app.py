@@ -43,6 +43,7 @@ from telegram.request import HTTPXRequest
 from bot.compose import Services, build_services, load_advisor, load_plan
 from bot.config import Settings
 from bot.ops.startup import StartupFailed, Transient, database_error, with_retry
+from bot.telegram.alert_sender import TelegramAlertSender
 from bot.telegram.context import AnyApplication, AppContext, context_types, services_of
 from bot.telegram.handlers import ALLOWED_UPDATES, register_handlers
 from bot.telegram.sender import TelegramSender
@@ -199,8 +200,11 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
         settings.token, base_url=settings.bot_api_url, base_file_url=settings.base_file_url,
         request=HTTPXRequest(connection_pool_size=256),
         get_updates_request=HTTPXRequest(connection_pool_size=1), rate_limiter=limiter)
-    services = build_services(settings, db, TelegramSender(bot), clock, advisor=advisor)
-    services = _with_alerts_and_spool(services, bot)
+    cards = (TelegramAlertSender(bot, settings.alert_read_timeout_seconds)
+             if settings.staff_chat_id is not None else None)  # no staff chat: no cards
+    services = build_services(settings, db, TelegramSender(bot), clock, advisor=advisor,
+                              alert_sender=cards)
+    services = _with_spool(services)
     builder = (
         ApplicationBuilder()
         .bot(bot)
@@ -215,19 +219,15 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
     return app
 
 
-def _with_alerts_and_spool(services: Services, bot: Any) -> Services:
-    """The alert sender (when there is a staff chat) and the report spool, added to
-    `services` (bot/telegram/alert_sender.py, bot/telegram/spooling.py)."""
+def _with_spool(services: Services) -> Services:
+    """The report spool and its replayer, added to `services` (bot/telegram/spooling.py)."""
     import dataclasses
 
-    from bot.telegram.alert_sender import build_alerts
     from bot.telegram.spooling import build_spool
 
-    alerts = (build_alerts(services.desk, bot, services.clock,
-                           services.settings.alert_config())
-              if services.settings.staff_chat_id is not None else None)
-    spool, replayer = build_spool(services.settings, services.repo, services.checkins, alerts)
-    return dataclasses.replace(services, alerts=alerts, spool=spool, spool_replayer=replayer)
+    spool, replayer = build_spool(services.settings, services.repo, services.checkins,
+                                  services.alert_bell)
+    return dataclasses.replace(services, spool=spool, spool_replayer=replayer)
 
 
 def schedule_checkins(app: AnyApplication, services: Services) -> None:

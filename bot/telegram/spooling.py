@@ -19,9 +19,12 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from bot.config import Settings
+from bot.core.ports import AlertWaker, CheckinEvents
 from bot.core.replies import Reply, as_replies
 from storage import ReportKind
 from storage.clock import utcnow
+from storage.repo import Repository
 from storage.spool import ReportSpool, SpooledReport
 
 log = logging.getLogger(__name__)
@@ -48,7 +51,8 @@ def answer_offline(services: Any, update_id: int, user_id: int, chat_id: int, te
 class SpoolReplayer:
     """Stores what the spool holds whenever the database answers again."""
 
-    def __init__(self, repo: Any, checkins: Any, alerts: Any, spool: ReportSpool) -> None:
+    def __init__(self, repo: Repository, checkins: CheckinEvents | None, alerts: AlertWaker,
+                 spool: ReportSpool) -> None:
         self.repo = repo
         self.checkins = checkins
         self.alerts = alerts
@@ -73,7 +77,7 @@ class SpoolReplayer:
         except DATABASE_DOWN as exc:
             log.warning("spooled reports not stored yet (%s)", type(exc).__name__)
             return 0
-        if stored and self.alerts is not None:
+        if stored:
             self.alerts.wake()
         return stored
 
@@ -99,8 +103,8 @@ class SpoolReplayer:
                 await self._task
 
 
-def build_spool(settings: Any, repo: Any, checkins: Any,
-                alerts: Any) -> tuple[ReportSpool, SpoolReplayer]:
+def build_spool(settings: Settings, repo: Repository, checkins: CheckinEvents | None,
+                alerts: AlertWaker) -> tuple[ReportSpool, SpoolReplayer]:
     """The spool of this process (``Settings.report_spool()``) and its replayer."""
     spool = ReportSpool(Path(settings.report_spool()))
     if len(spool):
