@@ -34,6 +34,7 @@ UNSURE_LANGUAGE = 0.9  # below this detection confidence, and
 ENGLISH_SHARE = 0.6  # with this share of English words (typos counted), an English red flag stands
 # the KB entry whose answer for the day goes with a rule-out question
 DAY_GUIDANCE = "normal_course"
+LANGUAGE_MARK = "@"  # "airway@es": the rule-out question asked in Spanish
 
 
 @dataclass(frozen=True)
@@ -178,32 +179,59 @@ class Advisor:
             advice = self._answer(entry, advice.confidence, day)
         return replace(advice, follow_up=self._follow_up(question), triage=decision)
 
-    def _follow_up(self, question: FollowUpQuestion) -> FollowUp:
+    def _local_question(self, question: FollowUpQuestion,
+                        language: str) -> tuple[str, str, str, str] | None:
+        """(text, no_reply, yes, no) of a question in ``language`` (None: English)."""
+        if language == "en" or self.languages is None:
+            return None
+        return self.languages.follow_up(language, question.id)
+
+    def _follow_up(self, question: FollowUpQuestion, language: str = "en") -> FollowUp:
+        """The question in ``language`` when its file has it (the id then names the language:
+        "airway@es", so the tap is answered in it too), else in English."""
+        local = self._local_question(question, language)
+        if local is not None:
+            text, _, yes, no = local
+            return FollowUp(f"{question.id}{LANGUAGE_MARK}{language}",
+                            text.format(clinic=self.clinic.name), question.tier, yes, no)
         return FollowUp(question.id, question.text.format(clinic=self.clinic.name),
                         question.tier, self.signs.yes_label, self.signs.no_label)
 
+    def _question(self, question_id: str) -> tuple[FollowUpQuestion | None, str]:
+        base, _, language = question_id.partition(LANGUAGE_MARK)
+        question = self.signs.questions.get(base)
+        if question is None or (language and self._local_question(question, language) is None):
+            return None, "en"
+        return question, language or "en"
+
     def follow_up(self, question_id: str) -> FollowUp | None:
         """The rule-out question with this id (None for an unknown or forged id)."""
-        question = self.signs.questions.get(question_id)
-        return None if question is None else self._follow_up(question)
+        question, language = self._question(question_id)
+        return None if question is None else self._follow_up(question, language)
 
     def answer_follow_up(self, question_id: str, yes: bool, day: int | None) -> Advice | None:
         """The reply to a tap on a rule-out question: Yes escalates at the question's tier at
         once (an ``escalated`` Advice, like a red flag); No is an acknowledgement to record.
-        None for an unknown question id."""
-        question = self.signs.questions.get(question_id)
+        Both in the language the question was asked in. None for an unknown question id."""
+        question, language = self._question(question_id)
         if question is None:
             return None
+        local = self._local_question(question, language)
         asked = question.text.format(clinic=self.clinic.name)
         if not yes:
-            return Advice(question.no_reply.format(clinic=self.clinic.name), "answered",
-                          topic=f"follow_up.{question.id}.no", confidence=1.0, day=day)
+            no_reply = local[1] if local is not None else question.no_reply
+            return Advice(no_reply.format(clinic=self.clinic.name), "answered",
+                          topic=f"follow_up.{question.id}.no", confidence=1.0, day=day,
+                          language=language)
         when = "day unknown" if day is None else f"day {day}"
         decision = TriageDecision(
             urgency=question.tier, sign=f"follow_up_{question.id}",
             rule=f"answered Yes to the rule-out question ({when})", evidence=asked, day=day)
-        return Advice(self.text(question.tier), "escalated", topic=f"red_flag.{decision.sign}",
-                      confidence=1.0, urgency=question.tier, triage=decision, day=day)
+        answer = (self.language_text(language, question.tier) if local is not None
+                  else self.text(question.tier))
+        return Advice(answer, "escalated", topic=f"red_flag.{decision.sign}",
+                      confidence=1.0, urgency=question.tier, triage=decision, day=day,
+                      language=language)
 
     def _answer_for(self, text: str, decision: TriageDecision, day: int | None,
                     weekday: int | None) -> Advice:
@@ -320,7 +348,13 @@ class Advisor:
         extra: dict[str, Any] = {"language": reading.detection.code,
                                  "language_name": self.language_name(reading.detection.code)}
         if decision.urgency is not None:
-            return Advice(self.language_text(language, decision.urgency), "escalated",
+            answer = self.language_text(language, decision.urgency)
+            group = self.signs.groups.get(decision.sign or "")
+            what_now = (self.languages.sign_advice(language, group)
+                        if self.languages is not None and group else None)
+            if what_now:
+                answer = f"{answer}\n\n{what_now.format(clinic=self.clinic.name)}"
+            return Advice(answer, "escalated",
                           topic=f"red_flag.{decision.sign}", confidence=1.0,
                           urgency=decision.urgency, triage=decision, day=day, extra=extra,
                           language=language, detected=reading.detection)
@@ -328,9 +362,13 @@ class Advisor:
             return Advice(self.language_text(language, "smalltalk"), "smalltalk",
                           topic="smalltalk", confidence=1.0, day=day, extra=extra,
                           language=language, detected=reading.detection)
+        question = self.signs.questions.get(decision.follow_up or "")
+        follow_up = self._follow_up(question, language) if question is not None else None
+        if follow_up is not None and LANGUAGE_MARK not in follow_up.id:
+            follow_up = None  # never an English question under a reply in another language
         return Advice(self.language_text(language, "english_only"), "foreign",
                       offer_handoff=True, day=day, extra=extra, language=language,
-                      detected=reading.detection)
+                      detected=reading.detection, follow_up=follow_up)
 
     def _with_review(self, advice: Advice, decision: TriageDecision) -> Advice:
         sign_note = self.signs.advice.get(decision.sign or "")

@@ -606,6 +606,11 @@ class Lexicons:
                 elif sign.id != best[1].id and sign.id not in best[4]:
                     best[4].append(sign.id)
         if best is None:
+            for code in languages:
+                pack = self.packs.get(code)
+                question = self._check(pack, text) if pack is not None else None
+                if question is not None:  # unsure: ask the one-tap rule-out question
+                    return ForeignReading(TriageDecision(day=day, follow_up=question), code)
             return ForeignReading(TriageDecision(day=day), None)
         _, sign, evidence, code, others = best
         others.sort(key=lambda sign_id: _TIER_RANK[self.signs[sign_id].tier])
@@ -614,6 +619,23 @@ class Lexicons:
             urgency=sign.tier, sign=sign.id, rule=f"{sign.rule} ({day_label})",
             evidence=evidence, day=day, others=tuple(others))
         return ForeignReading(decision, code)
+
+    def _check(self, pack: LanguagePack, text: str) -> str | None:
+        """The rule-out question a message asks for (``check`` phrases: dizzy, a strange
+        throat, worried about infection), when the language has that question's words."""
+        if not pack.checks:
+            return None
+        message = _Message(pack, text)
+        for phrase in pack.checks:
+            if phrase.sign not in pack.follow_ups:
+                continue
+            placed = _find(message, phrase)
+            if placed is not None and not _story(message, placed[0]):
+                return phrase.sign
+        return None
+
+    def pack(self, code: str) -> LanguagePack | None:
+        return self.packs.get(code)
 
     def _read(self, pack: LanguagePack, text: str,
               day: int | None) -> list[tuple[Sign, str, int]]:
@@ -846,13 +868,13 @@ def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
         if not isinstance(raw_follow, LineDict):
             out.add(raw.line_of("follow_ups"), "follow_ups must be a mapping")
         else:
-            yes, no = raw_follow.get("yes"), raw_follow.get("no")
+            yes, no = raw_follow.get("yes_label"), raw_follow.get("no_label")
             if not (isinstance(yes, str) and yes.strip() and isinstance(no, str) and no.strip()):
-                out.add(raw_follow.line, "follow_ups needs 'yes' and 'no' button labels")
+                out.add(raw_follow.line, "follow_ups needs 'yes_label' and 'no_label'")
             else:
                 buttons = (yes.strip(), no.strip())
             for qid, item in raw_follow.items():
-                if qid in ("yes", "no"):
+                if qid in ("yes_label", "no_label"):
                     continue
                 text = item.get("text") if isinstance(item, LineDict) else None
                 no_reply = item.get("no_reply") if isinstance(item, LineDict) else None
@@ -969,6 +991,19 @@ class Multilingual:
 
     def template(self, code: str, key: str) -> str | None:
         return self.lexicons.template(code, key)
+
+    def sign_advice(self, code: str, group: str) -> str | None:
+        """What to do now for an advice group in this language (None when it has none)."""
+        pack = self.lexicons.pack(code)
+        return pack.sign_advice.get(group) if pack is not None else None
+
+    def follow_up(self, code: str, question: str) -> tuple[str, str, str, str] | None:
+        """A rule-out question in this language: (text, no_reply, yes label, no label)."""
+        pack = self.lexicons.pack(code)
+        if pack is None or question not in pack.follow_ups or not all(pack.buttons):
+            return None
+        text, no_reply = pack.follow_ups[question]
+        return text, no_reply, pack.buttons[0], pack.buttons[1]
 
     def read(self, text: str, day: int | None, hint: str | None = None) -> Reading | None:
         """None for English; otherwise the detected language and any sign found."""

@@ -10,7 +10,7 @@ reads both (a malformed file raises ``KBError`` naming file, line and reason);
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.errors import KBError, Problem
@@ -40,17 +40,19 @@ class SignData:
     questions: dict[str, FollowUpQuestion]
     yes_label: str
     no_label: str
+    groups: dict[str, str] = field(default_factory=dict)  # sign id -> its advice group's id
 
 
 def load_sign_data(advice_path: Path = PACKAGED_ADVICE,
                    followups_path: Path = PACKAGED_FOLLOWUPS) -> SignData:
     """Read both files; every problem found raises one ``KBError``."""
     problems: list[Problem] = []
-    advice, lines = _advice(advice_path, problems)
+    groups: dict[str, str] = {}
+    advice, lines = _advice(advice_path, problems, groups)
     questions, yes, no = _followups(followups_path, problems)
     if problems:
         raise KBError(problems)
-    return SignData(advice, lines, questions, yes, no)
+    return SignData(advice, lines, questions, yes, no, groups)
 
 
 def _read(path: Path, problems: list[Problem]) -> LineDict | None:
@@ -69,8 +71,9 @@ def _text(value: object) -> str | None:
     return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
 
 
-def _advice(path: Path, problems: list[Problem]) -> tuple[dict[str, str],
-                                                         dict[str, tuple[str, int]]]:
+def _advice(path: Path, problems: list[Problem],
+            group_ids: dict[str, str] | None = None) -> tuple[dict[str, str],
+                                                              dict[str, tuple[str, int]]]:
     advice: dict[str, str] = {}
     lines: dict[str, tuple[str, int]] = {}
     data = _read(path, problems)
@@ -91,6 +94,8 @@ def _advice(path: Path, problems: list[Problem]) -> tuple[dict[str, str],
                 problems.append(Problem(str(path), line, f"sign {sign!r} is in two groups"))
             advice[str(sign)] = text
             lines[str(sign)] = (str(path), line)
+            if group_ids is not None and isinstance(group, LineDict):
+                group_ids[str(sign)] = str(group.get("id", ""))
     return advice, lines
 
 
@@ -155,6 +160,7 @@ def sign_data_problems() -> list[Problem]:
             problems.append(Problem(path, line, f"unknown sign id {sign_id!r}"))
         elif known[sign_id].tier not in (*_RED_TIERS, REVIEW):
             problems.append(Problem(path, line, f"sign {sign_id!r} is not a red flag or review"))
+    problems += _language_problems(data, {sign.id: sign.tier for sign in triage.signs})
     try:
         bank = load_phrase_bank()
     except PhraseBankError as exc:
@@ -169,4 +175,60 @@ def sign_data_problems() -> list[Problem]:
         elif known[sign_id].day_from is not None or known[sign_id].day_to is not None:
             problems.append(Problem(bank.path, 1, f"phrase bank: {sign_id!r} has a day window; "
                                     "day-dependent signs stay with the rules"))
+    return problems
+
+
+def _language_problems(data: SignData, tiers: dict[str, str]) -> list[Problem]:
+    """Every language file gives each red-flag advice group and each rule-out question (and its
+    buttons) in its own words, and names no group or question that does not exist."""
+    from knowledge.multilingual import LANGUAGES_DIR
+    red_groups = sorted({group for sign, group in data.groups.items()
+                         if tiers.get(sign) in _RED_TIERS})
+    all_groups = set(data.groups.values())
+    problems: list[Problem] = []
+    for path in sorted(LANGUAGES_DIR.glob("*.yaml")):
+        try:
+            raw = read_yaml(path)
+        except DataFileError as exc:
+            problems.append(Problem(exc.path, exc.line, exc.reason))
+            continue
+        if not isinstance(raw, LineDict):
+            continue
+        advice = raw.get("sign_advice")
+        if not isinstance(advice, LineDict):
+            problems.append(Problem(str(path), raw.line, "missing 'sign_advice' (what to do now "
+                                    "for each red-flag group, in this language)"))
+        else:
+            for group in red_groups:
+                if not _text(advice.get(group)):
+                    problems.append(Problem(str(path), advice.line,
+                                            f"sign_advice: no text for group {group!r}"))
+            for group in advice:
+                if group not in all_groups:
+                    problems.append(Problem(str(path), advice.line_of(group),
+                                            f"sign_advice: unknown group {group!r}"))
+        follow = raw.get("follow_ups")
+        if not isinstance(follow, LineDict):
+            problems.append(Problem(str(path), raw.line, "missing 'follow_ups' (the rule-out "
+                                    "questions and their Yes / No buttons, in this language)"))
+            continue
+        for key in ("yes_label", "no_label"):
+            if not _text(follow.get(key)):
+                problems.append(Problem(str(path), follow.line, f"follow_ups: no {key!r} label"))
+        for qid in data.questions:
+            item = follow.get(qid)
+            if not (isinstance(item, LineDict) and _text(item.get("text"))
+                    and _text(item.get("no_reply"))):
+                problems.append(Problem(str(path), follow.line,
+                                        f"follow_ups: question {qid!r} needs text and no_reply"))
+        for qid in follow:
+            if qid not in ("yes_label", "no_label") and qid not in data.questions:
+                problems.append(Problem(str(path), follow.line_of(qid),
+                                        f"follow_ups: unknown question {qid!r}"))
+        checks = raw.get("check")
+        if isinstance(checks, LineDict):
+            for qid in checks:
+                if qid not in data.questions:
+                    problems.append(Problem(str(path), checks.line_of(qid),
+                                            f"check: unknown question {qid!r}"))
     return problems

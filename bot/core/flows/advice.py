@@ -127,7 +127,8 @@ class AdviceFlow:
             answer += "\n\n" + kit.when_read("urgent", ctx.patient)  # emergency: as it is
         if advice.follow_up is not None:
             answer += "\n\n" + html.escape(advice.follow_up.question, quote=False)
-        buttons = self._buttons(advice) if advice.language == "en" else ()  # English labels
+        # other languages: only the rule-out question's buttons (their labels are translated)
+        buttons = self._buttons(advice) if advice.language == "en" else self._ask_row(advice)
         return kit.html(answer, buttons) + replies
 
     def reason(self, advice: Advice) -> str | None:
@@ -160,12 +161,23 @@ class AdviceFlow:
                                                   day=ctx.day, reason=reason, now=kit.clock())
             replies = self.alerts.notify(report)
             answer = self.advisor.language_text(advice.language, "forwarded")
+        if advice.follow_up is not None:  # unsure: the rule-out question, in their language
+            await self._remember_follow_up(user_id, ctx, advice.follow_up.id, text)
+            answer += "\n\n" + advice.follow_up.question
         if ctx.consented:
             kit.log.add(user_id, [
                 (Direction.IN, text, None, advice.kind),
                 (Direction.OUT, answer, None, None),
             ], now=kit.clock())
-        return kit.html(html.escape(answer, quote=False)) + replies
+        return kit.html(html.escape(answer, quote=False), self._ask_row(advice)) + replies
+
+    @staticmethod
+    def _ask_row(advice: Advice) -> Buttons:
+        """Only the rule-out question's Yes / No row (or nothing)."""
+        ask = advice.follow_up
+        if ask is None:
+            return ()
+        return (((ask.yes, f"fu:{ask.id}:y"), (ask.no, f"fu:{ask.id}:n")),)
 
     async def _remember_follow_up(self, user_id: int, ctx: TurnContext, question_id: str,
                                   text: str) -> None:
