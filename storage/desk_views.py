@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.ids import telegram_id
@@ -41,6 +41,10 @@ RECOVERY_DAYS = 30  # a patient whose latest session is this recent is "in recov
 LIST_LIMIT = 100  # patients per page
 TIMELINE_LIMIT = 500
 UNANSWERED = (Outcome.ABSTAINED.value, Outcome.SUGGESTED.value)
+# Open or taken, with the statuses as literals so that SQLite (and PostgreSQL's generic plans)
+# can use the partial index ix_reports_unresolved (storage/models.py `UNRESOLVED_SQL`).
+UNRESOLVED = Report.status.in_([literal_column(f"'{ReportStatus.OPEN.value}'"),
+                                literal_column(f"'{ReportStatus.TAKEN.value}'")])
 STAFF_ACTIONS = (ReportAction.TAKEN.value, ReportAction.REPLIED.value,
                  ReportAction.RESOLVED.value, ReportAction.PAUSED.value)
 
@@ -167,8 +171,7 @@ class DeskViews:
         """Open and taken reports, most urgent and oldest first, with photos and trail."""
         from storage.reports import _select_reports, _staff_report, queue_order
 
-        query = _select_reports().where(
-            Report.status.in_((ReportStatus.OPEN.value, ReportStatus.TAKEN.value)))
+        query = _select_reports().where(UNRESOLVED)
         async with self.sessions() as s:
             reports = sorted((_staff_report(*row) for row in await s.execute(query)),
                              key=queue_order)
@@ -239,7 +242,7 @@ class DeskViews:
             answers = await self._last_answers(s, ids)
             open_counts = dict((await s.execute(
                 select(Report.patient_id, func.count())
-                .where(Report.patient_id.in_(ids), Report.status != ReportStatus.RESOLVED.value)
+                .where(Report.patient_id.in_(ids), UNRESOLVED)
                 .group_by(Report.patient_id))).all())
         result = []
         for patient_id in ids:
@@ -346,28 +349,40 @@ class DeskViews:
 
     async def weeks(self, spans: Sequence[tuple[dt.datetime, dt.datetime]]
                     ) -> list[WeekFigures]:
-        """The figures of each [start, end) span: one row of indexed range counts per span,
-        then the reports of all spans and their first staff actions in two queries."""
+        """The figures of each [start, end) span: per table one statement, a UNION ALL of
+        one counting range read per span over a covering index: sessions, check-ins sent and
+        answered (ix_checkins_sent_answered), incoming questions and the unanswered ones
+        (ix_messages_direction_outcome_created, a seek per outcome); then the reports of all
+        spans and their first staff actions in two queries."""
         if not spans:
             return []
         lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
-        in_messages = and_(Message.direction == Direction.IN.value,
-                           Message.outcome.in_((*UNANSWERED, Outcome.ANSWERED.value)))
-        counts = []
-        async with self.sessions() as s:
-            for start, end in spans:
-                def count(table: Any, column: Any, *more: Any, start: dt.datetime = start,
-                          end: dt.datetime = end) -> Any:
-                    return (select(func.count()).select_from(table)
-                            .where(column >= start, column < end, *more).scalar_subquery())
 
-                counts.append((await s.execute(select(
-                    count(TreatmentSession, TreatmentSession.created_at),
-                    count(CheckIn, CheckIn.sent_at),
-                    count(CheckIn, CheckIn.sent_at, CheckIn.answered_at.is_not(None)),
-                    count(Message, Message.created_at, in_messages),
-                    count(Message, Message.created_at, in_messages,
-                          Message.outcome.in_(UNANSWERED))))).one())
+        def per_span(column: Any, *counted: Any) -> Any:
+            return union_all(*(select(literal_column(str(i)).label("span"), func.count(),
+                                      *counted).where(column >= a, column < b)
+                               for i, (a, b) in enumerate(spans)))
+
+        def questions_in(start: dt.datetime, end: dt.datetime, outcomes: Sequence[str]) -> Any:
+            return (select(func.count()).select_from(Message)
+                    .where(Message.direction == Direction.IN.value,
+                           Message.outcome.in_(outcomes), Message.created_at >= start,
+                           Message.created_at < end).scalar_subquery())
+
+        sessions = per_span(TreatmentSession.created_at)
+        checkins = per_span(CheckIn.sent_at, func.count(CheckIn.answered_at))
+        questions = union_all(*(select(literal_column(str(i)).label("span"),
+                                       questions_in(a, b, (*UNANSWERED, Outcome.ANSWERED.value)),
+                                       questions_in(a, b, UNANSWERED))
+                                for i, (a, b) in enumerate(spans)))
+        counts: list[list[int]] = [[0, 0, 0, 0, 0] for _ in spans]
+        async with self.sessions() as s:
+            for query, columns in ((sessions, (0,)), (checkins, (1, 2)), (questions, (3, 4))):
+                for span, *numbers in await s.execute(query):
+                    if span is None:
+                        continue
+                    for column, number in zip(columns, numbers, strict=True):
+                        counts[int(span)][column] = int(number or 0)
             report_rows = (await s.execute(
                 select(Report.id, Report.urgency, Report.created_at)
                 .where(Report.created_at >= lo, Report.created_at < hi))).all()

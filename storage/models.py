@@ -27,6 +27,7 @@ from sqlalchemy import (
     false,
     true,
 )
+from sqlalchemy import text as sa_text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -80,6 +81,13 @@ class ReportStatus(StrEnum):
     OPEN = "open"
     TAKEN = "taken"
     RESOLVED = "resolved"
+
+
+# Reports not resolved yet (open or taken): a handful among thousands. The partial index
+# ix_reports_unresolved holds only these, so the queue and the per-patient open counts never
+# read the resolved ones; a query uses it when its WHERE names these statuses as literals
+# (`storage.desk_views.UNRESOLVED`), which SQLite needs to match a partial index.
+UNRESOLVED_SQL = "status IN ('open', 'taken')"
 
 
 class Urgency(StrEnum):
@@ -158,7 +166,8 @@ class TreatmentSession(Base):
 
     __tablename__ = "treatment_sessions"
     __table_args__ = (Index("ix_treatment_sessions_patient_date", "patient_id", "session_date"),
-                      Index("ix_treatment_sessions_session_date", "session_date"),
+                      Index("ix_treatment_sessions_date_patient", "session_date", "patient_id",
+                            "cancelled_at"),
                       Index("ix_treatment_sessions_created_at", "created_at"),
                       {"sqlite_autoincrement": True})
 
@@ -190,8 +199,8 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (Index("ix_messages_patient_created", "patient_id", "created_at"),
-                      Index("ix_messages_created_direction_outcome", "created_at", "direction",
-                            "outcome"))
+                      Index("ix_messages_direction_outcome_created", "direction", "outcome",
+                            "created_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
@@ -208,6 +217,9 @@ class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (Index("ix_reports_status_created", "status", "created_at"),
                       Index("ix_reports_created_at", "created_at"),
+                      Index("ix_reports_unresolved", "patient_id",
+                            sqlite_where=sa_text(UNRESOLVED_SQL),
+                            postgresql_where=sa_text(UNRESOLVED_SQL)),
                       {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -257,7 +269,7 @@ class CheckIn(Base):
     __table_args__ = (
         UniqueConstraint("session_id", "step", name="uq_checkins_session_id_step"),
         Index("ix_checkins_status_due", "status", "due_at"),
-        Index("ix_checkins_sent_at", "sent_at"),
+        Index("ix_checkins_sent_answered", "sent_at", "answered_at"),
         {"sqlite_autoincrement": True},
     )
 

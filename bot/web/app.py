@@ -214,6 +214,8 @@ async def report_action(request: Request, user: StaffUser, form: FormData) -> Re
                                          text)
     if outcome.replies:
         await desk.outbox.put(to_items(outcome.replies, report_id), desk.now())
+    if outcome.ok and report is not None:
+        desk.figures.forget(report.created_at)  # its time to first staff action may change
     note = outcome.feedback
     if outcome.ok and any(r.to_chat != desk.settings.staff_chat_id for r in outcome.replies):
         note += " " + desk.text("notice.demo_queued" if desk.demo else "notice.queued")

@@ -2,10 +2,11 @@
 beside them, and the same table as a CSV download (formula-safe for spreadsheets).
 
 Weeks start on Monday at midnight in the clinic's time zone; finished weeks are cached for
-ten minutes (a late answer to an old check-in shows within that), the current week is always
-live. "Time to first staff action" is, for each report raised that week, the minutes until a
-staff member first took, answered, paused or resolved it; the median and the 90th percentile
-(nearest rank) are shown.
+ten minutes on the desk's clock (a late answer to an old check-in, or a report handled in
+Telegram, shows within that; a report handled on this desk forgets its week's figures at once),
+the current week is always live. "Time to first staff action" is, for each report raised that
+week, the minutes until a staff member first took, answered, paused or resolved it; the median
+and the 90th percentile (nearest rank) are shown.
 """
 
 from __future__ import annotations
@@ -107,23 +108,19 @@ async def _weeks(request: Request) -> list[WeekLine]:
     desk = services(request)
     now = desk.now()
     starts = week_starts(now, desk.settings.tz)
-    cache: dict[dt.datetime, tuple[dt.datetime, WeekFigures]] = desk.extras.setdefault(
-        "figures", {})
     ends = [*starts[1:], starts[-1] + dt.timedelta(days=7)]
-    fresh = [(a, b) for a, b in zip(starts, ends, strict=True)
-             if b > now or a not in cache or now - cache[a][0] >= CACHE_FOR]
+    cache = desk.figures
+    cache.keep_from(starts[0])
+    cached = {a: cache.get(a, now, CACHE_FOR) for a, b in zip(starts, ends, strict=True)
+              if b <= now}
+    fresh = [(a, b) for a, b in zip(starts, ends, strict=True) if cached.get(a) is None]
     computed = {w.start: w for w in await desk.views.weeks(fresh)}
     weeks = []
     for start, end in zip(starts, ends, strict=True):
-        if start in computed:
-            week = computed[start]
-            if end <= now:
-                cache[start] = (now, week)
-        else:
-            week = cache[start][1]
+        week = cached.get(start) or computed[start]
+        if start in computed and end <= now:
+            cache.put(week, now)
         weeks.append(week)
-    for stale in [s for s in cache if s < starts[0]]:
-        del cache[stale]
     return lines(weeks)
 
 

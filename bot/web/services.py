@@ -26,9 +26,43 @@ from scheduler.manager import CheckinManager
 from storage import Database, utcnow
 from storage.desk_logins import DeskLoginStore
 from storage.desk_outbox import DeskOutboxStore, SqlDeskOutbox
-from storage.desk_views import DeskViews
+from storage.desk_views import DeskViews, WeekFigures
 
 TEXTS = Path(__file__).with_name("texts.yaml")
+
+
+@dataclass
+class FiguresCache:
+    """Finished weeks of the figures page, each with when it was computed (the desk's clock).
+
+    A week is kept for `ttl` (bot/web/figures.py), so an old check-in answered late or a
+    report handled in Telegram shows within that; an action on the web desk forgets the week
+    its report was raised in at once (`forget`)."""
+
+    weeks: dict[dt.datetime, tuple[dt.datetime, WeekFigures]] = field(default_factory=dict)
+
+    def get(self, start: dt.datetime, now: dt.datetime, ttl: dt.timedelta) -> WeekFigures | None:
+        """The week starting at `start` if it was computed less than `ttl` ago."""
+        found = self.weeks.get(start)
+        return found[1] if found is not None and now - found[0] < ttl else None
+
+    def put(self, week: WeekFigures, now: dt.datetime) -> None:
+        """Keep a finished week."""
+        self.weeks[week.start] = (now, week)
+
+    def forget(self, moment: dt.datetime) -> None:
+        """Drop the week that `moment` falls in (its figures changed)."""
+        for start in [s for s in self.weeks if s <= moment < s + dt.timedelta(days=7)]:
+            del self.weeks[start]
+
+    def keep_from(self, first: dt.datetime) -> None:
+        """Drop weeks that start before `first` (no longer shown)."""
+        for start in [s for s in self.weeks if s < first]:
+            del self.weeks[start]
+
+    def clear(self) -> None:
+        """Forget everything (the benchmark's cold figures)."""
+        self.weeks.clear()
 
 
 @dataclass
@@ -50,6 +84,7 @@ class DeskServices:
     demo: bool = False
     demo_staff: tuple[int, str] | None = None  # (Telegram id, first name) of the demo sign-in
     texts: dict[str, Any] = field(default_factory=dict)
+    figures: FiguresCache = field(default_factory=FiguresCache)
     extras: dict[str, Any] = field(default_factory=dict)  # later pieces plug in here
 
     def now(self) -> dt.datetime:
