@@ -31,20 +31,15 @@ from storage.models import (
     ReportActionRow,
     ReportCard,
     ReportPhoto,
-    ReportStatus,
     TreatmentSession,
 )
-from storage.reports import ActionInfo, ReportStore, _action_info
+from storage.reports import UNRESOLVED, ActionInfo, ReportStore, _action_info
 from storage.reports import ReportInfo as StaffReport
 
 RECOVERY_DAYS = 30  # a patient whose latest session is this recent is "in recovery"
 LIST_LIMIT = 100  # patients per page
 TIMELINE_LIMIT = 500
 UNANSWERED = (Outcome.ABSTAINED.value, Outcome.SUGGESTED.value)
-# Open or taken, with the statuses as literals so that SQLite (and PostgreSQL's generic plans)
-# can use the partial index ix_reports_unresolved (storage/models.py `UNRESOLVED_SQL`).
-UNRESOLVED = Report.status.in_([literal_column(f"'{ReportStatus.OPEN.value}'"),
-                                literal_column(f"'{ReportStatus.TAKEN.value}'")])
 STAFF_ACTIONS = (ReportAction.TAKEN.value, ReportAction.REPLIED.value,
                  ReportAction.RESOLVED.value, ReportAction.PAUSED.value)
 
@@ -302,11 +297,14 @@ class DeskViews:
                                for m in reversed(rows)]
         detail.reports = await self.staff_reports(patient_id)
         ids = [r.id for r in detail.reports]
+        async with self.sessions() as s:
+            about = ReportActionRow.patient_id == patient_id  # e.g. a session fixed
+            detail.actions = [_action_info(a) for a in await s.scalars(
+                select(ReportActionRow)
+                .where(or_(ReportActionRow.report_id.in_(ids), about) if ids else about)
+                .order_by(ReportActionRow.created_at, ReportActionRow.id))]
         if ids:
             async with self.sessions() as s:
-                detail.actions = [_action_info(a) for a in await s.scalars(
-                    select(ReportActionRow).where(ReportActionRow.report_id.in_(ids))
-                    .order_by(ReportActionRow.created_at, ReportActionRow.id))]
                 detail.photos = [_photo(r) for r in await s.scalars(
                     select(ReportPhoto).where(ReportPhoto.report_id.in_(ids))
                     .order_by(ReportPhoto.id))]

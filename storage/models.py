@@ -86,7 +86,7 @@ class ReportStatus(StrEnum):
 # Reports not resolved yet (open or taken): a handful among thousands. The partial index
 # ix_reports_unresolved holds only these, so the queue and the per-patient open counts never
 # read the resolved ones; a query uses it when its WHERE names these statuses as literals
-# (`storage.desk_views.UNRESOLVED`), which SQLite needs to match a partial index.
+# (`storage.reports.UNRESOLVED`), which SQLite needs to match a partial index.
 UNRESOLVED_SQL = "status IN ('open', 'taken')"
 
 
@@ -325,6 +325,10 @@ class ReportAction(StrEnum):
     PATIENT = "patient"  # the patient wrote into the report's thread
     PHOTO = "photo"  # the patient added a photo
     REPOSTED = "reposted"  # nobody took it in time: the card was posted again
+    # Staff changed a patient's treatment session (web desk; no report: the entry names the
+    # patient in `patient_id`)
+    SESSION_MOVED = "session_moved"
+    SESSION_CANCELLED = "session_cancel"
 
 
 class ReportActionRow(Base):
@@ -335,6 +339,9 @@ class ReportActionRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    # the patient an entry without a report is about (a session fixed or cancelled)
+    patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True)
     actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
     action: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)

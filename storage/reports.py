@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Select, and_, delete, exists, func, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -164,6 +164,12 @@ async def count_repeat(s: AsyncSession, report_id: int, text: str,
     return affected(await s.execute(update(Report).where(open_report).values(**values))) == 1
 
 
+# Open or taken, with the statuses as literals so that SQLite (and PostgreSQL's generic plans)
+# can use the partial index ix_reports_unresolved (storage/models.py `UNRESOLVED_SQL`).
+UNRESOLVED = Report.status.in_([literal_column(f"'{ReportStatus.OPEN.value}'"),
+                                literal_column(f"'{ReportStatus.TAKEN.value}'")])
+
+
 def _select_reports() -> Select[Report, Patient, dt.date | None]:
     return (select(Report, Patient, TreatmentSession.session_date)
             .join(Patient, Patient.id == Report.patient_id)
@@ -272,8 +278,7 @@ class ReportStore:
 
     async def queue(self) -> list[ReportInfo]:
         """Unresolved reports, most urgent and oldest first."""
-        query = _select_reports().where(
-            Report.status != ReportStatus.RESOLVED.value)
+        query = _select_reports().where(UNRESOLVED)
         async with self.sessions() as s:
             reports = [_staff_report(*row) for row in await s.execute(query)]
         return sorted(reports, key=queue_order)
@@ -377,11 +382,14 @@ class ReportStore:
 
     # --- audit and photos ---------------------------------------------------------------
     async def record(self, report_id: int | None, actor: int | None, action: ReportAction,
-                     note: str | None = None, now: dt.datetime | None = None) -> None:
-        """Append one audit entry (report_id None when the named report does not exist)."""
+                     note: str | None = None, now: dt.datetime | None = None, *,
+                     patient_id: int | None = None) -> None:
+        """Append one audit entry (report_id None when the named report does not exist, or
+        for an entry about a patient, `patient_id`, rather than a report)."""
         async with self.sessions.begin() as s:
-            s.add(ReportActionRow(report_id=report_id, actor_telegram_id=actor,
-                                  action=action.value, note=note, created_at=self._now(now)))
+            s.add(ReportActionRow(report_id=report_id, patient_id=patient_id,
+                                  actor_telegram_id=actor, action=action.value, note=note,
+                                  created_at=self._now(now)))
 
     async def add_photo(self, report_id: int, file_id: str, actor: int | None,
                         now: dt.datetime | None = None) -> None:

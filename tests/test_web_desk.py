@@ -371,3 +371,58 @@ async def test_patients_in_recovery_page_by_a_hundred(desk: Any) -> None:
     assert first.count('href="/patients/') == 100 and "Next page" in first
     assert second.count('href="/patients/') == 5 and "Previous page" in second
     assert "Next page" not in second and bad.status_code == 200
+
+
+async def test_session_fixed_and_cancelled_on_the_web_is_audited(desk: Any) -> None:
+    repo = desk.conversation.repo
+    await repo.ensure_patient(PATIENT, PATIENT, now=NOW)
+    await repo.record_consent(PATIENT, "Pat", now=NOW)
+    session = await repo.add_session((NOW - dt.timedelta(days=3)).date(), "staff",
+                                     telegram_id=PATIENT)
+    path = f"/patients/{session.patient_id}/sessions/{session.id}"
+    moved_to = (NOW - dt.timedelta(days=2)).date()
+    async with client(desk) as http:
+        await sign_in(http, STAFF_USER, NOW)
+        token = await csrf_of(http)
+        form = {"csrf": token, "patient_id": session.patient_id}
+        assert (await http.post(f"{path}/move", data={**form, "date": moved_to.isoformat()})
+                ).status_code == 303
+        assert (await http.post(f"{path}/cancel", data=form)).status_code == 303
+        assert (await http.post(f"{path}/cancel", data=form)).status_code == 303  # no-op
+        page = (await http.get(f"/patients/{session.patient_id}")).text
+    after = await repo.get_session(session.id)
+    assert after is not None and after.session_date == moved_to and after.cancelled_at
+    async with desk.db.sessions() as s:
+        rows = (await s.execute(
+            select(ReportActionRow.action, ReportActionRow.actor_telegram_id,
+                   ReportActionRow.patient_id, ReportActionRow.report_id,
+                   ReportActionRow.note).order_by(ReportActionRow.id))).all()
+    assert [tuple(r[:4]) for r in rows] == [
+        ("session_moved", STAFF_USER, session.patient_id, None),
+        ("session_cancel", STAFF_USER, session.patient_id, None)]  # the second did nothing
+    old = (NOW - dt.timedelta(days=3)).date().isoformat()
+    assert f"session {session.id} moved from {old} to {moved_to.isoformat()}" in rows[0][4]
+    assert f"session {session.id} of {moved_to.isoformat()} cancelled" in rows[1][4]
+    # the patient's page shows both entries in its audit table, by whom
+    assert "session moved" in page and "session cancel" in page
+    assert page.count(f"Sam ({STAFF_USER})") >= 2
+
+
+async def test_a_session_form_naming_another_patient_is_refused_and_audited(desk: Any) -> None:
+    repo = desk.conversation.repo
+    for telegram_id in (PATIENT, PATIENT + 1):
+        await repo.ensure_patient(telegram_id, telegram_id, now=NOW)
+        await repo.record_consent(telegram_id, "Pat", now=NOW)
+    mine = await repo.add_session(NOW.date(), "staff", telegram_id=PATIENT)
+    theirs = await repo.add_session(NOW.date(), "staff", telegram_id=PATIENT + 1)
+    async with client(desk) as http:
+        await sign_in(http, STAFF_USER, NOW)
+        token = await csrf_of(http)
+        response = await http.post(  # the URL names my patient, the session is theirs
+            f"/patients/{mine.patient_id}/sessions/{theirs.id}/move",
+            data={"csrf": token, "patient_id": mine.patient_id, "date": NOW.date().isoformat()})
+        assert response.status_code == 400 and "another patient" in response.text
+    async with desk.db.sessions() as s:
+        rows = (await s.execute(select(ReportActionRow.action, ReportActionRow.actor_telegram_id,
+                                       ReportActionRow.patient_id))).all()
+    assert [tuple(r) for r in rows] == [("refused", STAFF_USER, theirs.patient_id)]

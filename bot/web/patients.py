@@ -182,7 +182,12 @@ async def session_action(request: Request, user: StaffUser, form: FormData) -> R
     if owner != patient_id or str(form.get("patient_id", "")) != str(patient_id):
         log.warning("staff %d: session %d form names patient %d", user.telegram_id,
                     session_id, patient_id)
+        await desk.desk.store.record(None, user.telegram_id, ReportAction.REFUSED,
+                                     note=desk.text("audit.session_wrong_patient",
+                                                    action=str(action)[:16], id=session_id),
+                                     now=desk.now(), patient_id=owner)
         return refused(request, desk.text("refused.wrong_patient"), 400)
+    before = await desk.conversation.repo.get_session(session_id)
     if action == "move":
         raw = str(form.get("date", ""))
         day, problem = _checked_date(desk, raw)
@@ -195,12 +200,26 @@ async def session_action(request: Request, user: StaffUser, form: FormData) -> R
         except LookupError:
             flash(request, desk.text("notice.session_unknown", id=session_id), "error")
             return back(request, form, default)
-        log.info("staff %d moved session %d to %s", user.telegram_id, session_id, day)
+        log.info("staff %d moved session %d", user.telegram_id, session_id)
+        await desk.desk.store.record(None, user.telegram_id, ReportAction.SESSION_MOVED,
+                                     note=desk.text("audit.session_moved", id=session_id,
+                                                    old=before.session_date.isoformat()
+                                                    if before else "?",
+                                                    new=day.isoformat(), count=count),
+                                     now=desk.now(), patient_id=patient_id)
         flash(request, desk.text("notice.session_moved", id=session_id, date=day.isoformat(),
                                  count=count), "ok")
     elif action == "cancel":
+        if before is None or before.cancelled_at is not None:
+            flash(request, desk.text("notice.session_unknown", id=session_id), "error")
+            return back(request, form, default)
         count = await desk.manager.cancel_session(session_id)
         log.info("staff %d cancelled session %d", user.telegram_id, session_id)
+        await desk.desk.store.record(None, user.telegram_id, ReportAction.SESSION_CANCELLED,
+                                     note=desk.text("audit.session_cancelled", id=session_id,
+                                                    date=before.session_date.isoformat(),
+                                                    count=count),
+                                     now=desk.now(), patient_id=patient_id)
         flash(request, desk.text("notice.session_cancelled", id=session_id, count=count), "ok")
     else:
         return Response(status_code=404)

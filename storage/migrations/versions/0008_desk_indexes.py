@@ -1,4 +1,8 @@
-"""Indexes for the web desk's pages at clinic scale (benchmarks/desk.py).
+"""Indexes for the web desk's pages at clinic scale (benchmarks/desk.py), and audit entries
+about a patient rather than a report.
+
+* ``report_actions.patient_id``: the patient an audit entry without a report is about (staff
+  fixed or cancelled a session on the web desk), shown on that patient's page.
 
 * ``ix_reports_unresolved``: a partial index of the reports not resolved yet (open or
   taken), by patient. The queue reads only these; the patients list counts them per patient.
@@ -33,7 +37,12 @@ UNRESOLVED = "status IN ('open', 'taken')"
 
 
 def upgrade() -> None:
-    """Create the new indexes, drop the ones they replace."""
+    """Create the new indexes, drop the ones they replace; add report_actions.patient_id."""
+    with op.batch_alter_table("report_actions") as batch:
+        batch.add_column(sa.Column("patient_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key("fk_report_actions_patient_id_patients", "patients",
+                                 ["patient_id"], ["id"], ondelete="CASCADE")
+        batch.create_index("ix_report_actions_patient_id", ["patient_id"])
     op.create_index("ix_reports_unresolved", "reports", ["patient_id"],
                     sqlite_where=sa.text(UNRESOLVED), postgresql_where=sa.text(UNRESOLVED))
     op.create_index("ix_checkins_sent_answered", "checkins", ["sent_at", "answered_at"])
@@ -57,3 +66,7 @@ def downgrade() -> None:
     op.create_index("ix_checkins_sent_at", "checkins", ["sent_at"])
     op.drop_index("ix_checkins_sent_answered", table_name="checkins")
     op.drop_index("ix_reports_unresolved", table_name="reports")
+    with op.batch_alter_table("report_actions") as batch:
+        batch.drop_index("ix_report_actions_patient_id")
+        batch.drop_constraint("fk_report_actions_patient_id_patients", type_="foreignkey")
+        batch.drop_column("patient_id")
