@@ -20,8 +20,9 @@ from bot.config import Settings
 from bot.core.conversation import Conversation
 from bot.core.desk import StaffDesk
 from bot.core.flows.base import FlowKit
-from bot.core.messages import PACKAGED_MESSAGES, Messages
+from bot.core.messages import PACKAGED_MESSAGES
 from knowledge.advisor import Advisor
+from knowledge.catalogue import Catalogue
 from scheduler.alerts import AlertBell, AlertDispatcher, AlertSender
 from scheduler.careplan import CarePlan, load_careplan
 from scheduler.dispatcher import Sender
@@ -46,7 +47,7 @@ class Services:
     clock: Clock
     repo: Repository
     advisor: Advisor  # as loaded at start; the live one is `conversation.advisor`
-    messages: Messages
+    messages: Catalogue
     checkins: CheckinService
     desk: StaffDesk
     conversation: Conversation
@@ -83,7 +84,7 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
     advisor = advisor if advisor is not None else load_advisor(settings)
     plan = careplan if careplan is not None else load_plan(settings)
     repo = db.repository(clock=clock)
-    messages = Messages.load(advisor.clinic, settings.messages_path or PACKAGED_MESSAGES)
+    messages = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES, advisor.clinic)
     shared_pause = SharedPause(db.sessions)  # on PostgreSQL other replicas send too
     exclusive = db.engine.dialect.name == "sqlite"
     checkins = CheckinService(repo, plan, settings.timezone, clock=clock,

@@ -20,7 +20,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from knowledge.advisor import Clinic
+from knowledge.catalogue import Clinic
 from scheduler.alerts import AlertConfig
 from scheduler.clinic_hours import OpeningHours, parse_closed_dates, parse_week
 from scheduler.dispatcher import DispatcherConfig

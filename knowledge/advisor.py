@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from knowledge.catalogue import Catalogue
+from knowledge.catalogue import Clinic as Clinic  # re-exported: callers name it with the advisor
 from knowledge.detectors import DEFAULT_DETECTOR, Detector, load_detector
 from knowledge.guards import ScopeGuard, load_scope, smalltalk_kind
 from knowledge.language import Detection
@@ -25,7 +27,6 @@ from knowledge.signdata import FollowUpQuestion, SignData, load_sign_data
 from knowledge.text import FILLER, SHORTHAND, STOPWORDS, SYNONYMS, looks_like_gibberish
 from knowledge.timewords import Ahead, days_ahead
 from knowledge.triage import EMERGENCY, URGENT, Triage, TriageDecision, load_triage
-from knowledge.yamlfile import read_yaml
 
 PACKAGED_MESSAGES = Path(__file__).parent / "messages.yaml"
 Kind = Literal["answered", "suggested", "abstained", "escalated", "smalltalk", "foreign"]
@@ -35,15 +36,6 @@ ENGLISH_SHARE = 0.6  # with this share of English words (typos counted), an Engl
 # the KB entry whose answer for the day goes with a rule-out question
 DAY_GUIDANCE = "normal_course"
 LANGUAGE_MARK = "@"  # "airway@es": the rule-out question asked in Spanish
-
-
-@dataclass(frozen=True)
-class Clinic:
-    """What the advice says about the clinic; filled from the bot's configuration."""
-
-    name: str = "the clinic"
-    contact: str = ""  # e.g. "020 7946 0000"; shown after "contact the clinic"
-    emergency: str = "999 in the UK, 112 in the EU, 911 in the US"
 
 
 @dataclass(frozen=True)
@@ -115,14 +107,13 @@ class Advisor:
     """Turns a message and a recovery day into ``Advice``."""
 
     def __init__(self, kb: KnowledgeBase, triage: Triage, scope: ScopeGuard,
-                 messages: dict[str, Any], clinic: Clinic | None = None,
+                 messages: Catalogue, clinic: Clinic | None = None,
                  languages: Multilingual | None = None, signs: SignData | None = None) -> None:
         self.kb = kb
         self.matcher = Matcher(kb)
         self.triage = triage
         self.scope = scope
-        self.messages = messages
-        self.clinic = clinic or Clinic()
+        self.messages = messages if clinic is None else messages.with_clinic(clinic)
         self.languages = languages
         self.signs = signs or load_sign_data()
 
@@ -135,23 +126,23 @@ class Advisor:
         (knowledge/detectors.py; None: rules alone); ``detectors`` are more, any of which can
         raise the alarm."""
         kb, triage = load_kb(kb_path), load_triage()
-        messages = read_yaml(PACKAGED_MESSAGES)
+        messages = Catalogue.load(PACKAGED_MESSAGES, clinic)
         languages = Multilingual.load(triage.signs, english_vocabulary(kb, triage),
-                                      messages.get("languages", {}).get("names", {}))
+                                      messages.get("languages.names", {}))
         detector = load_detector(second_detector)
         chosen = (*([detector] if detector is not None else []), *detectors)
         if chosen:
             triage = triage.with_detectors(tuple(chosen))
-        return cls(kb, triage, load_scope(), messages, clinic, languages, load_sign_data())
+        return cls(kb, triage, load_scope(), messages, None, languages, load_sign_data())
+
+    @property
+    def clinic(self) -> Clinic:
+        """The clinic the advice speaks for (the catalogue's)."""
+        return self.messages.clinic
 
     def text(self, key: str, **values: Any) -> str:
-        """A message from messages.yaml (dotted key), with the clinic's details filled in."""
-        node: Any = self.messages
-        for part in key.split("."):
-            node = node[part]
-        contact = f" ({self.clinic.contact})" if self.clinic.contact else ""
-        return str(node).format(clinic=self.clinic.name, clinic_contact=contact,
-                                emergency=self.clinic.emergency, **values)
+        """A message from knowledge/messages.yaml (dotted key), clinic details filled in."""
+        return self.messages.text(key, **values)
 
     def ask(self, text: str, day: int | None = None, language_hint: str | None = None,
             weekday: int | None = None) -> Advice:
@@ -307,7 +298,7 @@ class Advisor:
         answer = self.text(decision.urgency)
         what_now = self.signs.advice.get(decision.sign or "")
         if what_now:
-            answer = f"{answer}\n\n{what_now.format(clinic=self.clinic.name)}"
+            answer = f"{answer}\n\n{self.messages.fill(what_now)}"
         return Advice(answer, "escalated", topic=f"red_flag.{decision.sign}",
                       confidence=1.0, urgency=decision.urgency, triage=decision, day=day)
 
@@ -316,11 +307,9 @@ class Advisor:
         has none for that language; with the clinic's details filled in."""
         template = self.languages.template(language, key) if self.languages else None
         if template is None:
-            return self.text(f"languages.{key}") if key in self.messages.get(
-                "languages", {}) else self.text(key)
-        contact = f" ({self.clinic.contact})" if self.clinic.contact else ""
-        return template.format(clinic=self.clinic.name, clinic_contact=contact,
-                               emergency=self.clinic.emergency)
+            return self.text(f"languages.{key}") if f"languages.{key}" in self.messages \
+                else self.text(key)
+        return self.messages.fill(template)
 
     def language_name(self, code: str) -> str:
         """The English name of a language for staff ("Spanish")."""
@@ -372,7 +361,7 @@ class Advisor:
 
     def _with_review(self, advice: Advice, decision: TriageDecision) -> Advice:
         sign_note = self.signs.advice.get(decision.sign or "")
-        note = sign_note.format(clinic=self.clinic.name) if sign_note else self.text(
+        note = self.messages.fill(sign_note) if sign_note else self.text(
             "routine_review")
         return Advice(f"{advice.answer}\n\n{note}", advice.kind, topic=advice.topic,
                       confidence=advice.confidence, suggestions=advice.suggestions,

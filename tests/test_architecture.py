@@ -202,3 +202,17 @@ def test_collaborators_are_not_plugged_in_after_construction() -> None:
                         plugged.add(f"{name} {ast.unparse(leaf)}")
     assert plugged - PLUGGED_KNOWN == set()
     assert PLUGGED_KNOWN - plugged == set(), "fixed: remove these from PLUGGED_KNOWN"
+
+
+def test_one_message_catalogue() -> None:
+    """Texts are looked up by dotted key in one place, `knowledge.catalogue.Catalogue` (the
+    advisor's, the bot's and the web desk's catalogues are all of that type)."""
+    lookups = []
+    for name, path in product_modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "split" and len(node.args) == 1
+                    and isinstance(node.args[0], ast.Constant) and node.args[0].value == "."
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "key"):
+                lookups.append(name)
+    assert lookups == ["knowledge.catalogue"]

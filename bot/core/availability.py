@@ -22,7 +22,7 @@ import logging
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from bot.core.messages import Messages, Trusted
+from knowledge.catalogue import Catalogue, Trusted
 from scheduler.clinic_hours import OpeningHours
 from storage.clock import Clock
 
@@ -41,7 +41,7 @@ def _hours_of(settings: Any) -> OpeningHours | None:
 class Availability:
     """Opening hours as the patient hears them, and the on-call list in force."""
 
-    def __init__(self, settings: Any, messages: Messages,
+    def __init__(self, settings: Any, messages: Catalogue,
                  clock: Clock) -> None:
         self.settings = settings
         self.messages = messages

@@ -41,10 +41,10 @@ from bot.core.flows.sessions import SessionFlow
 from bot.core.flows.staff_commands import StaffCommands, invite_link
 from bot.core.flows.timezone import TimeZoneFlow
 from bot.core.logbook import MessageLog
-from bot.core.messages import Messages, Trusted
 from bot.core.ports import CheckinEvents, PatientDesk, ReportNotifier
 from bot.core.replies import Button, Buttons, Reply
 from knowledge.advisor import Advisor
+from knowledge.catalogue import Catalogue, Trusted
 from storage import PatientInfo, ReportInfo, Repository, SessionInfo
 from storage.chat_state import ChatStateStore
 
@@ -104,7 +104,7 @@ class Conversation:
         return self.kit.clock
 
     @property
-    def messages(self) -> Messages:
+    def messages(self) -> Catalogue:
         return self.kit.messages
 
     @property

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.compose import build_services
 from bot.config import Settings
 from bot.core.conversation import Clock, Conversation
 from bot.core.desk import StaffDesk
 from knowledge.advisor import Advisor
+from knowledge.catalogue import Catalogue
 from scheduler.careplan import CarePlan
 from scheduler.manager import CheckinManager
 from storage import Database, utcnow
@@ -83,7 +82,7 @@ class DeskServices:
     login_token: str | None  # the bot token Login Widget data must be signed with
     demo: bool = False
     demo_staff: tuple[int, str] | None = None  # (Telegram id, first name) of the demo sign-in
-    texts: dict[str, Any] = field(default_factory=dict)
+    texts: Catalogue = field(default_factory=lambda: Catalogue({}))
     figures: FiguresCache = field(default_factory=FiguresCache)
     extras: dict[str, Any] = field(default_factory=dict)  # later pieces plug in here
 
@@ -93,10 +92,7 @@ class DeskServices:
 
     def text(self, key: str, **values: Any) -> str:
         """A line of bot/web/texts.yaml (plain text; templates escape it)."""
-        node: Any = self.texts
-        for part in key.split("."):
-            node = node[part]
-        return str(node).format(**values)
+        return self.texts.text(key, **values)
 
 
 def build_desk_services(settings: Settings, db: Database, *, clock: Clock = utcnow,
@@ -105,8 +101,7 @@ def build_desk_services(settings: Settings, db: Database, *, clock: Clock = utcn
                         demo_staff: tuple[int, str] | None = None) -> DeskServices:
     """The desk's services over an open database."""
     built = build_services(settings, db, None, clock, advisor=advisor)  # bot/compose.py
-    with TEXTS.open(encoding="utf-8") as handle:
-        texts = yaml.safe_load(handle)
+    texts = Catalogue.load(TEXTS, settings.clinic())
     return DeskServices(
         settings=settings, db=db, conversation=built.conversation, desk=built.desk,
         views=DeskViews(db.sessions), outbox=outbox or SqlDeskOutbox(db.sessions),

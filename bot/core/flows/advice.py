@@ -137,8 +137,8 @@ class AdviceFlow:
             return None
         if advice.detected is None:
             return advice.triage.reason
-        return str(self.kit.messages.raw("languages.reason_sign")).format(
-            reason=advice.triage.reason, **self._language(advice))
+        return self.kit.messages.text("languages.reason_sign", reason=advice.triage.reason,
+                                      **self._language(advice))
 
     def _language(self, advice: Advice) -> dict[str, str]:
         code = advice.detected.code if advice.detected else "und"
@@ -155,8 +155,8 @@ class AdviceFlow:
         replies: list[Reply] = []
         answer = advice.answer
         if recent and ctx.consented:
-            reason = str(kit.messages.raw("languages.reason_unreadable")).format(
-                **self._language(advice))
+            reason = kit.messages.text("languages.reason_unreadable",
+                                       **self._language(advice))
             report = await kit.repo.create_report(user_id, ReportKind.PATIENT, text,
                                                   day=ctx.day, reason=reason, now=kit.clock())
             replies = self.alerts.notify(report)

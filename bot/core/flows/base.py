@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.core.availability import Availability, Kind
 from bot.core.flowstate import FlowStore
 from bot.core.logbook import MessageLog
-from bot.core.messages import Messages, Trusted
 from bot.core.replies import Button, Buttons, Reply, as_replies
 from knowledge.advisor import Advisor
+from knowledge.catalogue import Catalogue, Trusted
 from scheduler.days import local_today, recovery_day
 from storage import PatientInfo, Repository, SessionInfo
 from storage.chat_state import PATIENT_KINDS, ChatStateStore, Payload, StateKind
@@ -112,7 +112,7 @@ class FlowKit:
     the advisor that answers patients, and the user's short-lived state."""
 
     def __init__(self, repo: Repository, settings: BotSettings, clock: Clock,
-                 messages: Messages, advisor: Advisor) -> None:
+                 messages: Catalogue, advisor: Advisor) -> None:
         self.repo = repo
         self.advisor = advisor  # replaced when the clinic's KB additions change (clinic_kb.py)
         self.settings = settings

@@ -1,0 +1,97 @@
+"""The one message catalogue: user-facing text read from YAML and filled in for one clinic.
+
+A `Catalogue` holds nested mappings (dotted keys: ``"hours.closed"``) and the `Clinic` whose
+name, contact and emergency number every entry may name (``{clinic}``, ``{clinic_contact}``,
+``{emergency}``). The advisor reads its patient texts from knowledge/messages.yaml through one,
+the bot its texts from bot/core/messages.yaml through another; both are built by whoever loads
+the data files (bot/compose.py), so this module takes values and reads no environment.
+
+* `text(key, **values)`: plain text (the advisor's answers, button labels, CLI output);
+* `render(key, **values)`: Telegram HTML, every value HTML-escaped first unless it is
+  `Trusted`, so user or knowledge-base text can never break the parse mode.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from knowledge.yamlfile import read_yaml
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """What the texts say about the clinic; filled from the bot's configuration."""
+
+    name: str = "the clinic"
+    contact: str = ""  # e.g. "020 7946 0000"; shown after "contact the clinic"
+    emergency: str = "999 in the UK, 112 in the EU, 911 in the US"
+
+
+class Trusted(str):
+    """A value that is already safe Telegram HTML (e.g. a rendered command list)."""
+
+
+class Catalogue:
+    """A message catalogue for one clinic."""
+
+    def __init__(self, entries: Mapping[str, Any], clinic: Clinic | None = None) -> None:
+        self.entries = entries
+        self.clinic = clinic or Clinic()
+
+    @classmethod
+    def load(cls, path: Path, clinic: Clinic | None = None) -> Catalogue:
+        """Read a YAML catalogue (`DataFileError` naming the line for a broken file)."""
+        return cls(read_yaml(path) or {}, clinic)
+
+    def with_clinic(self, clinic: Clinic) -> Catalogue:
+        """The same entries, speaking for `clinic`."""
+        return Catalogue(self.entries, clinic)
+
+    def raw(self, key: str) -> Any:
+        """The unformatted entry (a string, a list or a nested mapping); KeyError if absent."""
+        node: Any = self.entries
+        for part in key.split("."):
+            node = node[part]
+        return node
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The unformatted entry, or `default` when there is none."""
+        try:
+            return self.raw(key)
+        except (KeyError, TypeError):
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def _clinic_values(self) -> dict[str, str]:
+        contact = f" ({self.clinic.contact})" if self.clinic.contact else ""
+        return {"clinic": self.clinic.name, "clinic_contact": contact,
+                "emergency": self.clinic.emergency}
+
+    def fill(self, template: str, **values: Any) -> str:
+        """A template from elsewhere (a language pack, a KB entry) filled like an entry, as
+        plain text."""
+        return template.format(**{**self._clinic_values(), **values})
+
+    def text(self, key: str, **values: Any) -> str:
+        """The entry for `key` as plain text, values filled in as they are."""
+        return self.fill(str(self.raw(key)), **values)
+
+    def render(self, key: str, **values: Any) -> str:
+        """The entry for `key` as Telegram HTML, with escaped values filled in."""
+        filled = {**self._clinic_values(), **values}
+        safe = {k: v if isinstance(v, Trusted) else html.escape(str(v), quote=False)
+                for k, v in filled.items()}
+        return str(self.raw(key)).format(**safe)
+
+    def label(self, key: str) -> str:
+        """A button label (plain text, not HTML) from the "buttons" section."""
+        return str(self.raw(f"buttons.{key}"))
+
+
+__all__ = ["Catalogue", "Clinic", "Trusted"]

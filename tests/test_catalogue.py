@@ -1,0 +1,45 @@
+"""The one message catalogue (knowledge/catalogue.py): the advisor's texts and the bot's are
+read and filled by the same type, for the configured clinic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.compose import build_services
+from bot.config import load_settings
+from bot.core.messages import PACKAGED_MESSAGES
+from knowledge.catalogue import Catalogue, Clinic, Trusted
+from storage import Database
+
+ROSEWOOD = Clinic("Rosewood <Skin>", "020 7946 0000", "999")
+
+
+def test_render_escapes_values_and_text_leaves_them() -> None:
+    catalogue = Catalogue({"a": {"b": "Hello {name}, {clinic}{clinic_contact}"}}, ROSEWOOD)
+    assert catalogue.render("a.b", name="<Mia>") == (
+        "Hello &lt;Mia&gt;, Rosewood &lt;Skin&gt; (020 7946 0000)")
+    assert catalogue.render("a.b", name=Trusted("<b>Mia</b>")).startswith("Hello <b>Mia</b>")
+    assert catalogue.text("a.b", name="<Mia>") == "Hello <Mia>, Rosewood <Skin> (020 7946 0000)"
+    assert catalogue.get("a.missing", "x") == "x" and "a.b" in catalogue
+    assert catalogue.with_clinic(Clinic()).text("a.b", name="Mia") == "Hello Mia, the clinic"
+
+
+async def test_the_advisor_and_the_bot_speak_for_the_same_clinic() -> None:
+    settings = load_settings(None, AFTERCARE_CLINIC_NAME="Rosewood Skin",
+                             AFTERCARE_EMERGENCY_NUMBER="112")
+    db = await Database.connect("sqlite+aiosqlite:///:memory:")
+    try:
+        services = build_services(settings, db)
+        assert isinstance(services.advisor.messages, Catalogue)
+        assert isinstance(services.messages, Catalogue)
+        assert services.advisor.clinic == services.messages.clinic == settings.clinic()
+        urgent = services.advisor.ask("there is yellow pus and it is getting hotter", 3)
+        assert "Rosewood Skin" in urgent.answer and "112" in urgent.answer
+    finally:
+        await db.close()
+
+
+def test_a_clinic_copy_of_the_bot_texts_is_read_as_a_catalogue(tmp_path: Path) -> None:
+    own = tmp_path / "messages.yaml"
+    own.write_text(PACKAGED_MESSAGES.read_text(encoding="utf-8"), encoding="utf-8")
+    assert Catalogue.load(own, ROSEWOOD).entries == Catalogue.load(PACKAGED_MESSAGES).entries
