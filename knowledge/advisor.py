@@ -184,8 +184,8 @@ class Advisor:
         if local is not None:
             text, _, yes, no = local
             return FollowUp(f"{question.id}{LANGUAGE_MARK}{language}",
-                            text.format(clinic=self.clinic.name), question.tier, yes, no)
-        return FollowUp(question.id, question.text.format(clinic=self.clinic.name),
+                            self.messages.fill(text), question.tier, yes, no)
+        return FollowUp(question.id, self.messages.fill(question.text),
                         question.tier, self.signs.yes_label, self.signs.no_label)
 
     def _question(self, question_id: str) -> tuple[FollowUpQuestion | None, str]:
@@ -208,10 +208,10 @@ class Advisor:
         if question is None:
             return None
         local = self._local_question(question, language)
-        asked = question.text.format(clinic=self.clinic.name)
+        asked = self.messages.fill(question.text)
         if not yes:
             no_reply = local[1] if local is not None else question.no_reply
-            return Advice(no_reply.format(clinic=self.clinic.name), "answered",
+            return Advice(self.messages.fill(no_reply), "answered",
                           topic=f"follow_up.{question.id}.no", confidence=1.0, day=day,
                           language=language)
         when = "day unknown" if day is None else f"day {day}"
@@ -342,7 +342,7 @@ class Advisor:
             what_now = (self.languages.sign_advice(language, group)
                         if self.languages is not None and group else None)
             if what_now:
-                answer = f"{answer}\n\n{what_now.format(clinic=self.clinic.name)}"
+                answer = f"{answer}\n\n{self.messages.fill(what_now)}"
             return Advice(answer, "escalated",
                           topic=f"red_flag.{decision.sign}", confidence=1.0,
                           urgency=decision.urgency, triage=decision, day=day, extra=extra,
