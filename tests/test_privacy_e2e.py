@@ -1,11 +1,19 @@
-"""A patient's "No thanks" means what it says; staff refusals are audited (issue 14, point 6).
+"""What patients are promised and staff are told holds (issue 14, point 6).
 
 The real Application against the fake Bot API, on SQLite and PostgreSQL, with the clock the
 test moves:
 * a patient invited by the clinic who presses "No thanks" gets no check-in afterwards (days
   of them, clock advanced), an old check-in button they press is answered but not stored,
   and their messages are not stored;
-* /invite and /addsession refusals (not staff, bad arguments) are audited.
+* /delete of someone who never agreed forgets the question kept in memory for "ask the
+  clinic"; /delete of a patient with a report leaves no photo, staff reply or staff answer
+  pending about them, and every staff-chat message naming them (the card, their photo,
+  "Sent to ...", the Reply prompt) says "[erased at the patient's request]";
+* /invite and /addsession refusals (not staff, bad arguments) are audited;
+* a staff photo whose caption would pass Telegram's 1,024 characters reaches the patient
+  whole (the photo, then the text), and staff are told so; "Sent" and the "replied" audit
+  come only once Telegram took the answer, and a blocked patient or a Telegram error is
+  reported to staff as "Not delivered".
 """
 
 from __future__ import annotations
@@ -23,11 +31,7 @@ from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
 from storage import Database
 from storage.clock import ManualClock
-from storage.models import (
-    CheckIn,
-    Message,
-    ReportActionRow,
-)
+from storage.models import ChatState, CheckIn, Message, Report, ReportActionRow, ReportPhoto
 from tests.bot_harness import CLINIC, START, button_data, button_labels, eventually
 from tests.fake_telegram import FakeTelegram
 
@@ -170,3 +174,137 @@ async def test_invite_and_addsession_refusals_are_audited(bot: Bot) -> None:
         (stranger, "use /addsession: not staff"), (stranger, "use /invite: not staff"),
         (NURSE, "use /addsession: bad arguments"), (NURSE, "use /invite: bad arguments"),
         (NURSE, "use /addsession: no such patient")]
+
+
+# --- 2. /delete leaves nothing behind -------------------------------------------------------
+async def test_delete_forgets_the_question_of_someone_who_never_agreed(bot: Bot) -> None:
+    question = "is it normal that my dog sneezes"
+    for user, start in ((403, False), (404, True)):  # no row at all / a bare row
+        if start:
+            await bot.say(user, "/start")
+        (answer,) = await bot.say(user, question)
+        assert "handoff" in button_data(answer)  # "ask the clinic" would pass it on
+        (confirm,) = await bot.say(user, "/delete")
+        if start:
+            (done,) = await bot.press(user, confirm, "delete:yes")
+            assert "erased everything" in done["text"]
+        (nothing,) = await bot.press(user, answer, "handoff")
+        assert "type your question first" in nothing["text"]
+        await bot.settled()
+    assert await bot.count(Report) == 0  # the question was forgotten, not handed on
+    assert not any(question in (m.get("text") or "") for m in bot.sent(STAFF_CHAT))
+
+
+async def test_delete_erases_photos_staff_replies_pending_answers_and_staff_messages(
+        bot: Bot) -> None:
+    patient = 405
+    (welcome,) = await bot.say(patient, "/start")
+    await bot.press(patient, welcome, "consent:yes")
+    staff_before = len(bot.sent(STAFF_CHAT))
+    await bot.say(patient, "there is yellow pus and a fever")
+    (card,) = await bot.new(STAFF_CHAT, staff_before)
+    assert card["text"].startswith("URGENT: Ana")
+    buttons = {d.split(":")[1]: d for d in button_data(card)}
+
+    staff_before = len(bot.sent(STAFF_CHAT))
+    bot.fake.user_photo(patient, first_name="Ana")  # joins the report raised just now
+    (photo,) = await bot.new(STAFF_CHAT, staff_before)
+    assert photo["method"] == "sendPhoto"
+    sent = await bot.staff("Please keep it clean and dry", reply_to=card["message_id"], n=2)
+    assert "Sent to Ana only" in sent[-1]["text"]
+    staff_before = len(bot.sent(STAFF_CHAT))
+    bot.fake.callback_query(NURSE, buttons["reply"], card["message_id"], chat_id=STAFF_CHAT,
+                            first_name="Nurse")  # the nurse's next message would go to her
+    (prompt,) = await bot.new(STAFF_CHAT, staff_before)
+    await bot.settled()
+
+    (confirm,) = await bot.say(patient, "/delete")
+    (done,) = await bot.press(patient, confirm, "delete:yes")
+    assert "erased everything" in done["text"]
+    assert "taken by Nurse" in sent[0]["text"]  # names nobody but the nurse: stays
+    about_her = [card, photo, sent[-1], prompt]  # every staff-chat message naming her
+
+    def erased(message: dict[str, Any]) -> bool:
+        now = bot.fake.state.get_message(STAFF_CHAT, message["message_id"]) or {}
+        return (now.get("text") or now.get("caption")) == ERASED
+
+    async def all_erased() -> bool:
+        return all(erased(m) for m in about_her)
+    try:
+        await eventually(all_erased, timeout=15)
+    except TimeoutError:
+        raise AssertionError([bot.fake.state.get_message(STAFF_CHAT, m["message_id"])
+                              for m in about_her if not erased(m)]) from None
+    assert await bot.count(Report) == 0
+    assert await bot.count(ReportPhoto) == 0
+    assert await bot.count(ReportActionRow, ReportActionRow.report_id.is_not(None)) == 0
+    assert await bot.count(ChatState, ChatState.telegram_id == NURSE) == 0  # no pending Reply
+
+    patient_before = len(bot.sent(patient))
+    await bot.staff("Ana, did it help?", n=0)  # was "the next message goes to Ana"
+    await bot.staff("Ana?", reply_to=card["message_id"], n=0)
+    await bot.settled()
+    await asyncio.sleep(0.3)
+    assert len(bot.sent(patient)) == patient_before
+    async with bot.store.sessions() as s:
+        notes = list(await s.scalars(select(ReportActionRow.note)))
+    assert not any("keep it clean" in (n or "") for n in notes)
+
+
+# --- 4 and 5. staff answers: whole, and "Sent" only when they arrived -------------------------
+async def red_flag_card(bot: Bot, patient: int) -> tuple[dict[str, Any], int]:
+    (welcome,) = await bot.say(patient, "/start")
+    await bot.press(patient, welcome, "consent:yes")
+    staff_before = len(bot.sent(STAFF_CHAT))
+    await bot.say(patient, "there is yellow pus and a fever")
+    (card,) = await bot.new(STAFF_CHAT, staff_before)
+    return card, int(button_data(card)[0].split(":")[2])
+
+
+async def replied(bot: Bot, report_id: int) -> list[tuple[int | None, str | None]]:
+    return [(a.actor_telegram_id, a.note) for a in await bot.store.actions(report_id)
+            if a.action == "replied"]
+
+
+async def test_a_long_photo_caption_reaches_the_patient_whole(bot: Bot) -> None:
+    patient = 406
+    card, report_id = await red_flag_card(bot, patient)
+    words = ("Clean it twice a day with cooled boiled water and pat it dry; " * 16
+             + "Call us if you are unsure.")
+    assert 1010 < len(words) <= 1024  # as long as Telegram lets staff write a caption
+    sizes = [{**bot.fake._file_meta(b"\xff\xd8 leaflet", "photos", "jpg"),
+              "width": w, "height": w} for w in (90, 800)]
+    message = bot.fake._user_message(NURSE, {"photo": sizes, "caption": words},
+                                     first_name="Nurse", chat_id=STAFF_CHAT,
+                                     chat_type="supergroup")
+    message["reply_to_message"] = bot.fake.state.get_message(STAFF_CHAT, card["message_id"])
+    patient_before, staff_before = len(bot.sent(patient)), len(bot.sent(STAFF_CHAT))
+    bot.fake._push_message(message)
+    taken, photo, text = await bot.new(patient, patient_before, 3)
+    assert "looking at your report" in taken["text"]
+    assert photo["method"] == "sendPhoto" and "message follows" in photo["caption"]
+    assert words in text["text"] and "Glow Clinic" in text["text"]  # nothing cut off
+    told = await bot.new(STAFF_CHAT, staff_before, 2)
+    assert "Sent to Ana only" in told[-1]["text"] and "separate message" in told[-1]["text"]
+    assert await replied(bot, report_id) == [(NURSE, f"[photo] {words}")]
+    assert bot.fake.violations == []
+
+
+async def test_an_answer_that_did_not_arrive_is_not_called_sent(bot: Bot) -> None:
+    patient = 407
+    card, report_id = await red_flag_card(bot, patient)
+    bot.fake.block_chat(patient)
+    told = await bot.staff("Please call us today", reply_to=card["message_id"], n=2)
+    assert "Not delivered to Ana" in told[-1]["text"] and "blocked" in told[-1]["text"]
+    assert not any("Sent to" in m.get("text", "") for m in bot.sent(STAFF_CHAT))
+    assert await replied(bot, report_id) == []  # audited only once delivered
+
+    bot.fake.unblock_chat(patient)
+    await bot.say(patient, "hello again")  # writing again: reachable again
+    bot.fake.fail_next("sendMessage", 500, chat_id=patient)  # Telegram has a bad moment
+    (failed,) = await bot.staff("Please call us today", reply_to=card["message_id"])
+    assert "Not delivered to Ana" in failed["text"] and "Sent to" not in failed["text"]
+    assert await replied(bot, report_id) == []
+    (sent,) = await bot.staff("Please call us today", reply_to=card["message_id"])
+    assert "Sent to Ana only" in sent["text"]
+    assert await replied(bot, report_id) == [(NURSE, "Please call us today")]

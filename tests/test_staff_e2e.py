@@ -333,6 +333,9 @@ async def test_a_staff_photo_reply_reaches_only_that_patient_as_a_photo(bot: Sta
     sent_photos = [m["chat_id"] for m in bot.fake.sent_messages() if m["method"] == "sendPhoto"]
     assert sent_photos == [ZOE]
     assert len(bot.sent(BEN)) == ben_before
+    # once delivered, staff are told and the answer is audited
+    await bot.fake.wait_for(lambda: any("Sent to Zoe only" in (m.get("text") or "")
+                                        for m in bot.sent(STAFF_CHAT)))
     replied = [a for a in await bot.store.actions(report_id) if a.action == "replied"]
     assert [(a.actor_telegram_id, a.note) for a in replied] == [(NURSE, "[photo] How to clean it")]
     assert bot.fake.violations == []

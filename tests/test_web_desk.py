@@ -200,9 +200,13 @@ async def test_take_reply_resolve_reopen_through_the_desk(desk: Any) -> None:
         await act("reopen")
     assert (await desk.desk.store.get(report.id)).status == "taken"
     trail = [(a.action, a.actor_telegram_id) for a in await desk.desk.store.actions(report.id)]
-    assert trail == [("taken", STAFF_USER), ("replied", STAFF_USER), ("resolved", STAFF_USER),
-                     ("reopened", STAFF_USER)]
+    # "replied" is audited when the bot has delivered the answer (bot/telegram/desk_sender.py)
+    assert trail == [("taken", STAFF_USER), ("resolved", STAFF_USER), ("reopened", STAFF_USER)]
     claimed = await outbox.claim(NOW)
+    (relay,) = [r.relay for r in (from_payload(c.chat_id, c.payload) for c in claimed)
+                if r.relay is not None]
+    assert (relay.report_id, relay.actor, relay.note) == (
+        report.id, STAFF_USER, "Cool it with a clean damp cloth.")
     to_patient = [from_payload(c.chat_id, c.payload).text for c in claimed
                   if c.chat_id == PATIENT]
     assert to_patient[0] == "Glow Clinic's team is now looking at your report and will reply here."

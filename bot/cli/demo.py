@@ -224,7 +224,18 @@ class Demo:
         if replies is None:
             replies = [Reply(self.conversation.messages.render("demo.staff_nothing"),
                              to_chat=DEMO_STAFF_CHAT_ID)]
-        self.show(replies)
+        self.show(await self._delivered(replies))
+
+    async def _delivered(self, replies: list[Reply]) -> list[Reply]:
+        """The replies as printed: a staff answer shown to the patient counts as delivered
+        (audited, and the staff chat is told), as the Telegram sender does."""
+        desk = self.desk
+        shown: list[Reply] = []
+        for reply in replies:
+            shown.append(reply)
+            if reply.relay is not None and desk is not None:
+                shown += await desk.relay_done(reply.relay)
+        return shown
 
     async def _staff_queue(self) -> None:
         desk = self.desk
@@ -255,7 +266,7 @@ class Demo:
         assert card is not None
         replies = await desk.staff_callback(self.staff_id, "Nurse", DEMO_STAFF_CHAT_ID,
                                             card.message_id, f"st:{action}:{report_id}")
-        self.show(replies)
+        self.show(await self._delivered(replies))
 
     def _local(self, moment: dt.datetime) -> str:
         return moment.astimezone(self.conversation.settings.tz).strftime("%Y-%m-%d %H:%M %Z")

@@ -75,7 +75,7 @@ class Conversation:
         self.advice = AdviceFlow(kit, self.alerts, checkins)
         self.sessions = SessionFlow(kit, self.control, checkins)
         self.checkin_answers = CheckinAnswers(kit, checkins, self.alerts, self.control, desk)
-        self.privacy = PrivacyFlow(kit, self.control, checkins)
+        self.privacy = PrivacyFlow(kit, self.control, checkins, self.advice)
         self.report = ReportFlow(kit, desk, self.advice, self.control) if desk else None
         self.staff_commands = StaffCommands(kit, self.sessions)
         self.other = MediaFlow(kit, self.message)

@@ -42,8 +42,9 @@ from rapidfuzz import fuzz
 
 from bot.core.flows.base import FlowKit
 from bot.core.flowstate import Flow
+from bot.core.formatting import split_html
 from bot.core.ports import AlertWaker, CheckinEvents
-from bot.core.replies import Button, Buttons, Reply
+from bot.core.replies import Button, Buttons, Relay, Reply
 from bot.core.spreadsheet import safe_cell
 from knowledge.advisor import Advisor
 from knowledge.text import clean
@@ -60,7 +61,7 @@ log = logging.getLogger(__name__)
 PREFIX = "st"
 ACTIONS = ("take", "reply", "resolve", "pause")
 MAX_CARD_WORDS = 1500
-MAX_CAPTION = 900  # Telegram allows 1,024 characters of caption
+MAX_CAPTION = 1024  # Telegram's caption limit (characters as shown, after HTML parsing)
 PENDING_TTL = dt.timedelta(minutes=15)
 DRAFT_TTL = dt.timedelta(minutes=30)
 RECENT_REPORT = dt.timedelta(hours=2)  # photos this soon after a report join it
@@ -293,6 +294,14 @@ class StaffDesk:
         """A message for the staff chat (`to_chat` None when there is none: the web desk then
         shows it to the staff member who acted)."""
         return Reply(self.text(key, **values), to_chat=self.staff_chat, reply_to=reply_to)
+
+    def about(self, report_id: int, key: str, reply_to: int | None = None,
+              **values: Any) -> Reply:
+        """A staff-chat message that names a report's patient (or carries staff words about
+        them): recorded as a "notice" of the report, so that erasing the patient edits it
+        to "[erased at the patient's request]" like the card."""
+        return Reply(self.text(key, **values), to_chat=self.staff_chat, reply_to=reply_to,
+                     card_for=report_id, card_kind="notice")
 
     def notice(self, key: str, **values: Any) -> Reply:
         """A button notice (answerCallbackQuery text, plain)."""
@@ -569,17 +578,23 @@ class StaffDesk:
             await repo.set_checkins_paused(patient.telegram_id, True)
         await self.store.record(report.id, user_id, ReportAction.PAUSED, now=self.now())
         return [self.notice("paused_notice", name=self.patient_name(report)),
-                self.to_staff("paused", card_id, id=report.id, name=self.patient_name(report),
-                              staff=self.staff_name(user_id)),
+                self.about(report.id, "paused", card_id, id=report.id,
+                           name=self.patient_name(report), staff=self.staff_name(user_id)),
                 *self._to_patient(report, self.text("patient_paused"))]
 
     def _to_patient(self, report: StaffReport, text: str, photo: str | None = None,
-                    document: str | None = None) -> list[Reply]:
-        """A message for the report's patient only (nothing if they have no chat)."""
+                    document: str | None = None, relay: Relay | None = None) -> list[Reply]:
+        """A message for the report's patient only (nothing if they have no chat); a long
+        text goes in parts under Telegram's limit, `relay` on the last one."""
         if report.chat_id is None:
             log.warning("report %d: the patient has no chat to write to", report.id)
             return []
-        return [Reply(text, to_chat=report.chat_id, photo=photo, document=document)]
+        if photo is not None or document is not None:
+            return [Reply(text, to_chat=report.chat_id, photo=photo, document=document,
+                          relay=relay)]
+        parts = split_html(text) or [text]
+        return [Reply(part, to_chat=report.chat_id, relay=relay if i == len(parts) - 1 else None)
+                for i, part in enumerate(parts)]
 
     # --- messages in the staff chat --------------------------------------------------------
     async def staff_message(self, user_id: int, first_name: str, chat_id: int, message_id: int,
@@ -588,6 +603,8 @@ class StaffDesk:
                             replied_to_bot: bool = False) -> list[Reply] | None:
         """A non-command message in the staff chat; None when it is not for the desk."""
         card = await self._card(chat_id, reply_to, replied_to_bot)
+        if card is not None and card.kind == "notice":  # "Sent to ...", "resolved by ...":
+            card = None  # a reply to one of those is talk among staff, not an answer
         pending = await self._pending_of(user_id)
         if card is None and pending is None:
             return None
@@ -660,18 +677,50 @@ class StaffDesk:
                                              staff=self.staff_name(user_id)))
                 replies += self._to_patient(report, self.text("patient_taken"))
         kind = "photo" if photo else "document" if document else "text"
-        await self.store.record(report.id, user_id, ReportAction.REPLIED,
-                                note=words if kind == "text" else f"[{kind}] {words}".strip(),
-                                now=self.now())
-        if photo or document:
-            caption = self.text("staff_caption", text=words[:MAX_CAPTION])
-            replies += self._to_patient(report, caption, photo=photo, document=document)
+        relay = Relay(report.id, user_id,
+                      words if kind == "text" else f"[{kind}] {words}".strip(),
+                      reply_to=message_id)
+        caption = self.text("staff_caption", text=words)
+        if (photo or document) and shown_length(caption) <= MAX_CAPTION:
+            replies += self._to_patient(report, caption, photo, document, relay)
+        elif photo or document:  # too long for a caption: the file, then the whole text
+            replies += self._to_patient(report, self.text("staff_caption_follows"), photo,
+                                        document)
+            replies += self._to_patient(report, self.text("staff_answer", text=words),
+                                        relay=Relay(relay.report_id, user_id, relay.note,
+                                                    split=True, reply_to=message_id))
         else:
-            replies += self._to_patient(report, self.text("staff_answer", text=words))
-        replies.append(self.to_staff("reply_sent", message_id, id=report.id,
-                                     name=self.patient_name(report)))
-        log.info("staff %d answered report %d", user_id, report.id)
+            replies += self._to_patient(report, self.text("staff_answer", text=words),
+                                        relay=relay)
+        # audited ("replied") and confirmed to staff once delivered: `relay_done`
+        log.info("staff %d answered report %d (on its way)", user_id, report.id)
         return replies
+
+    async def relay_done(self, relay: Relay) -> list[Reply]:
+        """A staff answer reached the patient: audit it, and tell staff (the message names
+        the patient, so it is recorded for erasure)."""
+        report = await self.store.get(relay.report_id)
+        if report is None:  # erased while the answer was on its way
+            log.info("report %d: answer delivered, but the report is gone", relay.report_id)
+            return []
+        await self.store.record(report.id, relay.actor, ReportAction.REPLIED, note=relay.note,
+                                now=self.now())
+        log.info("staff %d's answer to report %d delivered", relay.actor, report.id)
+        if self.staff_chat is None:
+            return []
+        return [self.about(report.id, "reply_sent_split" if relay.split else "reply_sent",
+                           relay.reply_to, id=report.id, name=self.patient_name(report))]
+
+    async def relay_failed(self, relay: Relay, reason: str) -> list[Reply]:
+        """A staff answer did not reach the patient: nothing is audited as sent, and staff
+        are told why (`reason`, plain text)."""
+        log.warning("staff %d's answer to report %d was not delivered: %s", relay.actor,
+                    relay.report_id, reason)
+        report = await self.store.get(relay.report_id)
+        if report is None or self.staff_chat is None:
+            return []
+        return [self.about(report.id, "reply_failed", relay.reply_to, id=report.id,
+                           name=self.patient_name(report), reason=reason)]
 
     async def resolve(self, user_id: int, report_id: int, note: str,
                       message_id: int | None = None) -> list[Reply]:
@@ -692,8 +741,8 @@ class StaffDesk:
         if checkins is not None:
             await checkins.report_resolved(report_id)
         card = await self.store.latest_card(report_id)
-        return [self.to_staff("resolved", card.message_id if card else message_id, id=report_id,
-                              staff=self.staff_name(user_id), note=note),
+        return [self.about(report_id, "resolved", card.message_id if card else message_id,
+                           id=report_id, staff=self.staff_name(user_id), note=note),
                 *self._to_patient(result.report, self.text("patient_resolved"))]
 
     # --- staff commands -------------------------------------------------------------------
@@ -854,6 +903,8 @@ class StaffDesk:
         feedback = next((r.text for r in replies if not r.notice and r.to_chat in (None,
                                                                                    staff_chat)),
                         next((r.text for r in replies if r.notice), ""))
+        if action == "reply" and any(r.relay is not None for r in replies):
+            feedback = self.text("reply_queued", id=report_id, name=self.patient_name(report))
         outgoing = [r for r in replies if not r.notice and r.to_chat is not None] if done else []
         return WebOutcome(done, html.unescape(_TAGS.sub("", feedback)), outgoing)
 
@@ -1015,6 +1066,12 @@ async def gaps(store: StaffStore) -> list[GapGroup]:
             seen.add(key)
             texts.append(text)
     return group_questions(texts)
+
+
+def shown_length(text: str) -> int:
+    """How long Telegram counts an HTML text: UTF-16 code units of what is shown (tags
+    parsed, entities decoded; an emoji counts two)."""
+    return len(html.unescape(_TAGS.sub("", text)).encode("utf-16-le")) // 2
 
 
 def _number(value: str) -> int | None:

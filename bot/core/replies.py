@@ -22,8 +22,10 @@ class Reply:
 
     `notice` replies are the short text shown when a button is pressed (answerCallbackQuery),
     not chat messages. Staff-side extras (bot/core/desk.py): `photo` / `document` send a Telegram
-    file id with `text` as caption, `reply_to` threads under a message of `to_chat`, and
-    `card_for` asks the sender to record the sent message as a card of that report.
+    file id with `text` as caption, `reply_to` threads under a message of `to_chat`,
+    `card_for` asks the sender to record the sent message as a card of that report, and
+    `relay` marks a staff answer to a patient: once it is delivered the sender calls
+    `StaffDesk.relay_done` (audit, "Sent" for staff), if it fails `StaffDesk.relay_failed`.
     """
 
     text: str
@@ -35,6 +37,21 @@ class Reply:
     reply_to: int | None = None
     card_for: int | None = None
     card_kind: str = "card"
+    relay: Relay | None = None
+
+
+@dataclass(frozen=True)
+class Relay:
+    """A staff answer on its way to a patient (the last part of it, when it is sent in
+    parts): audited as "replied" and confirmed to staff only once it has been delivered.
+    `split`: a photo or document whose caption would have been too long went with its text
+    as a separate message; `reply_to`: the staff message to thread the confirmation under."""
+
+    report_id: int
+    actor: int
+    note: str
+    split: bool = False
+    reply_to: int | None = None
 
 
 def as_replies(text: str, buttons: Buttons = ()) -> list[Reply]:

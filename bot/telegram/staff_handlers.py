@@ -50,37 +50,58 @@ def desk_of(context: AppContext) -> StaffDesk:
 
 async def send_staff_replies(context: AppContext,
                              replies: Sequence[Reply]) -> None:
-    """Send desk replies (each names its chat); a patient who blocked the bot is marked
-    inactive and the staff chat is told the answer did not arrive."""
+    """Send desk replies (each names its chat). A staff answer to a patient (`Reply.relay`)
+    is audited and confirmed to staff only once Telegram has taken it, and staff are told
+    when it did not arrive (a patient who blocked the bot is marked inactive)."""
     desk = desk_of(context)
+    undelivered: dict[int, str] = {}  # patient chat -> why an earlier part did not arrive
+    relaying = any(r.relay is not None for r in replies)
     for reply in replies:
         if reply.notice or reply.to_chat is None:
             continue
+        if reply.to_chat in undelivered:  # the rest of a message that already failed
+            if reply.relay is not None:
+                await send_staff_replies(context, await desk.relay_failed(
+                    reply.relay, undelivered[reply.to_chat]))
+            continue
         try:
             sent = await deliver(context.bot, reply.to_chat, reply)
-        except Forbidden:
+        except TelegramError as exc:
             if reply.to_chat == desk.staff_chat:
-                log.warning("cannot write to the staff chat (forbidden)")
+                log.warning("cannot write to the staff chat: %s", exc)
                 continue
-            await conversation_of(context).blocked(chat_id=reply.to_chat)
-            await _tell_staff(context, desk, "The patient has blocked the bot: nothing was "
-                                             "delivered.")
-            continue
-        except BadRequest as exc:
-            log.error("Telegram refused a staff-side message to %s: %s", reply.to_chat,
-                      exc.message)
-            if reply.to_chat != desk.staff_chat:
-                await _tell_staff(context, desk, f"Telegram refused it: {exc.message}")
+            undelivered[reply.to_chat] = await _undelivered(context, desk, reply.to_chat, exc)
+            if reply.relay is not None:
+                await send_staff_replies(context, await desk.relay_failed(
+                    reply.relay, undelivered[reply.to_chat]))
+            elif not relaying:
+                await _tell_staff(context, desk, undelivered[reply.to_chat])
             continue
         if reply.card_for is not None:
             await desk.card_sent(reply, reply.to_chat, sent.message_id)
+        if reply.relay is not None:
+            await send_staff_replies(context, await desk.relay_done(reply.relay))
+
+
+async def _undelivered(context: AppContext, desk: StaffDesk, chat_id: int,
+                       exc: TelegramError) -> str:
+    """Why a message to a patient did not arrive (plain text for staff); a patient who
+    blocked the bot is marked inactive."""
+    if isinstance(exc, Forbidden):
+        await conversation_of(context).blocked(chat_id=chat_id)
+        return desk.plain("undelivered_blocked")
+    if isinstance(exc, BadRequest):
+        log.error("Telegram refused a staff-side message to %s: %s", chat_id, exc.message)
+        return desk.plain("undelivered_refused", error=exc.message)
+    log.warning("a staff-side message to %s was not sent: %s", chat_id, exc)
+    return desk.plain("undelivered_error", error=type(exc).__name__)
 
 
 async def _tell_staff(context: AppContext, desk: StaffDesk, text: str) -> None:
     if desk.staff_chat is None:
         return
     try:
-        await context.bot.send_message(desk.staff_chat, f"Not delivered. {text}")
+        await context.bot.send_message(desk.staff_chat, f"Not delivered: {text}")
     except TelegramError as exc:
         log.warning("could not tell the staff chat: %s", exc)
 

@@ -57,6 +57,7 @@ class ApiHandlers:
             "getMe": self.get_me, "sendMessage": self.send_message,
             "sendPhoto": self.send_photo, "sendDocument": self.send_document,
             "editMessageText": self.edit_message_text,
+            "editMessageCaption": self.edit_message_caption,
             "editMessageReplyMarkup": self.edit_message_reply_markup,
             "deleteMessage": self.delete_message, "getUpdates": self.get_updates,
             "setWebhook": self.set_webhook, "deleteWebhook": self.delete_webhook,
@@ -198,6 +199,15 @@ class ApiHandlers:
         message = self._target(params, "edit")
         text, entities = render(params)
         return self._commit_edit(message, {"text": text, "entities": entities or None},
+                                 inline_markup(params))
+
+    async def edit_message_caption(self, params: dict[str, Any]) -> Any:
+        message = self._target(params, "edit")
+        if "text" in message:
+            raise ApiError(400, "Bad Request: there is no caption in the message to edit")
+        caption, entities = render(params, "caption")
+        return self._commit_edit(message, {"caption": caption or None,
+                                           "caption_entities": entities or None},
                                  inline_markup(params))
 
     async def edit_message_reply_markup(self, params: dict[str, Any]) -> Any:

@@ -260,6 +260,12 @@ class AdviceFlow:
         while len(self._unconsented) > MAX_REMEMBERED_USERS:
             self._unconsented.popitem(last=False)
 
+    def forget(self, user_id: int) -> None:
+        """Drop what this process keeps in memory about a user without consent (their last
+        question and the rule-out question they were asked): /delete."""
+        self._unconsented.pop(user_id, None)
+        self._asked.pop(user_id, None)
+
     def _take_unconsented(self, user_id: int) -> tuple[str | None, int | None]:
         text, day, until = self._unconsented.pop(user_id, (None, None, None))
         return (text, day) if until is not None and until > self.kit.clock() else (None, None)

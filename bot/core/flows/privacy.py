@@ -3,6 +3,7 @@ its confirmation buttons), /stop and /resume of check-ins."""
 
 from __future__ import annotations
 
+from bot.core.flows.advice import AdviceFlow
 from bot.core.flows.base import FlowKit
 from bot.core.flows.control import FlowControl
 from bot.core.flowstate import Flow
@@ -14,10 +15,11 @@ class PrivacyFlow:
     """What is stored, erasing it, pausing check-ins (and why they are paused)."""
 
     def __init__(self, kit: FlowKit, control: FlowControl,
-                 checkins: CheckinEvents | None) -> None:
+                 checkins: CheckinEvents | None, advice: AdviceFlow) -> None:
         self.kit = kit
         self.checkins = checkins
         self.control = control
+        self.advice = advice  # holds the questions of users without consent, in memory
 
     async def _holds(self, user_id: int) -> list[int]:
         """Reports whose resolution the patient's check-ins wait for."""
@@ -68,6 +70,7 @@ class PrivacyFlow:
         kit = self.kit
         if await kit.repo.get_patient(user_id) is None:
             await kit.chat_states.clear(user_id)  # a question kept for "ask the clinic"
+            self.advice.forget(user_id)  # ... or kept in memory without consent
             return kit.say("delete_nothing")
         active, note = await self.control.begin(user_id, Flow.DELETE, "confirm")
         return note + self.control.prompt(kit.messages.render("delete_confirm"), active,
@@ -84,6 +87,7 @@ class PrivacyFlow:
         if choice != "yes":
             return [kit.notice("button_expired")]
         await kit.log.flush()
+        self.advice.forget(user_id)  # a question kept in memory (no consent yet)
         erased = await kit.repo.erase_patient(user_id)  # conversation states included
         if not erased:
             return [kit.notice("already_deleted")]
