@@ -6,11 +6,13 @@ API. Patients, their consent and sessions must survive the restart.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
-from tests.processes import Control, start_bot, stop_bot
+from tests.processes import Control, start_bot, stop_bot, until
 
 USER = 4711
 
@@ -47,3 +49,42 @@ async def test_patients_sessions_and_consent_survive_a_restart(
     assert "day 1" in answer["text"]
     assert "Welcome back" in again["text"]
     assert violations == []
+
+
+async def test_an_update_in_hand_when_the_bot_is_killed_is_answered_after_restart(
+        fake_server: str, tmp_path: Path) -> None:
+    """SQLite, long polling: an update is confirmed to Telegram only once handled, so one
+    being handled when the process is SIGKILLed is delivered again to the next run."""
+    database = tmp_path / "kill.db"
+    async with aiohttp.ClientSession() as session:
+        control = Control(session, fake_server)
+        bot = start_bot(fake_server, database, tmp_path)
+        try:
+            await control.say("/start")
+            await control.post("fail", {"method": "sendMessage", "chat_id": USER,
+                                        "delay": 8.0})  # the answer hangs
+            update = await control.post("update", {"kind": "message", "user_id": USER,
+                                                   "text": "can I wear makeup?"})
+
+            async def fetched() -> bool:  # the bot has the update, and has polled again
+                polls = await control.get("requests", method="getUpdates")
+                got = [p["time"] for p in polls
+                       if update["update_id"] in [u["update_id"] for u in p["result"] or ()]]
+                return bool(got) and any(p["time"] > got[0] for p in polls)
+            await until(fetched, "the bot to fetch the update")
+        finally:
+            bot.kill()  # SIGKILL while the update is being handled
+            bot.communicate(timeout=20)
+        killed = time.time()
+        await control.post("clear", {})  # no more delays
+
+        bot = start_bot(fake_server, database, tmp_path)
+        try:
+            async def answered() -> list[dict[str, Any]]:  # by the new process
+                return [r for r in await control.get("requests", method="sendMessage")
+                        if r["time"] > killed and r["params"].get("chat_id") == USER]
+            (answer,) = await until(answered, "the update to be answered after the restart")
+        finally:
+            code, err = stop_bot(bot)
+        assert code == 0, err
+    assert "makeup" in answer["params"]["text"].lower()

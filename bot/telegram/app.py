@@ -8,9 +8,11 @@ with a rate limiter, the handlers of bot/telegram/handlers.py and staff_handlers
 check-in jobs and a `post_init` that registers the command lists (patients: all private
 chats; staff: the staff chat).
 
-`running(app, settings)` starts it (long polling, or a webhook server when
-AFTERCARE_WEBHOOK_URL is set; PTB's webhook server answers 403 to requests without the
-right X-Telegram-Bot-Api-Secret-Token) and stops it on exit. Several replicas starting at once
+`running(app, settings)` starts it (long polling through `ConfirmingPoller`, which confirms
+an update to Telegram only once it is handled; or, when AFTERCARE_WEBHOOK_URL is set, the
+webhook server of bot/telegram/webhook.py, which refuses a request without the right
+X-Telegram-Bot-Api-Secret-Token before reading its body and answers 200 only once the
+update is handled) and stops it on exit. Several replicas starting at once
 do not each re-register the webhook: `AftercareBot.set_webhook` skips the call when
 getWebhookInfo already shows this URL, and on PostgreSQL registration runs under an advisory
 lock, so the first replica registers and the others see it done. `serve(settings)` is what
@@ -296,25 +298,18 @@ async def running(app: AnyApplication, settings: Settings,
         assert app.updater is not None
         stack = contextlib.AsyncExitStack()
         if settings.webhook_url:
-            from bot.telegram.leader import registration_lock
-
-            secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-            async with registration_lock(settings.database_url, "webhook"):
-                await app.updater.start_webhook(
-                    listen=settings.webhook_listen, port=settings.webhook_port,
-                    url_path=settings.webhook_path, webhook_url=settings.webhook_url,
-                    secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-            log.info("webhook server listening on %s:%d", settings.webhook_listen,
-                     settings.webhook_port)
+            await _start_webhook(app, settings, stack)
         elif not is_sqlite(settings.database_url):  # replicas: only the elected one polls
             from bot.telegram.leader import elected_polling
 
             await stack.enter_async_context(elected_polling(
                 app, settings, ALLOWED_UPDATES, on_leader_change))
-        else:
-            await app.updater.start_polling(poll_interval=0.0, timeout=10,
-                                            allowed_updates=ALLOWED_UPDATES)
-            log.info("long polling started")
+        else:  # one process: poll, confirming updates only once handled
+            from bot.telegram.leader import ConfirmingPoller
+
+            poller = ConfirmingPoller(app, ALLOWED_UPDATES)
+            await poller.start()
+            stack.push_async_callback(poller.stop)
         try:
             yield app
         finally:  # stop taking updates, finish or release check-ins in flight, then close
@@ -330,6 +325,27 @@ async def running(app: AnyApplication, settings: Settings,
             await app.stop()
             await services.conversation.log.flush()
             services.checkins.close()  # let go of the single-dispatcher lock
+
+
+async def _start_webhook(app: AnyApplication, settings: Settings,
+                         stack: contextlib.AsyncExitStack) -> None:
+    """Register the webhook (with the secret's fingerprint in the URL, so a new secret is
+    registered on the first restart) and start our webhook server (bot/telegram/webhook.py),
+    which judges a request by its headers before reading its body and confirms an update
+    only once it is handled."""
+    from bot.telegram.leader import registration_lock
+    from bot.telegram.webhook import WebhookServer, registered_url
+
+    assert settings.webhook_url is not None and settings.webhook_secret is not None
+    secret = settings.webhook_secret.get_secret_value()
+    server = WebhookServer(app, settings.webhook_path, secret)
+    server.listen(settings.webhook_port, settings.webhook_listen)
+    stack.push_async_callback(server.stop)
+    async with registration_lock(settings.database_url, "webhook"):
+        await app.bot.set_webhook(registered_url(settings.webhook_url, secret),
+                                  secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+    log.info("webhook server listening on %s:%d", settings.webhook_listen,
+             settings.webhook_port)
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:

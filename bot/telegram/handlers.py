@@ -45,6 +45,7 @@ from bot.core.replies import Buttons, Reply
 from bot.telegram.context import AppContext
 from bot.telegram.delivery import deliver
 from bot.telegram.spooling import DATABASE_DOWN, answer_offline
+from bot.telegram.webhook import not_handled
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +305,9 @@ async def _staff_chat(update: Update, context: AppContext,
 
 # --- errors -------------------------------------------------------------------------------
 async def on_error(update: object, context: AppContext) -> None:
-    """Log any handler failure; a 403 marks the patient inactive. Never re-raises."""
+    """Log any handler failure; a 403 marks the patient inactive. Never re-raises. A
+    database outage the handler could not work around leaves the update unconfirmed in
+    webhook mode (bot/telegram/webhook.py answers 503; Telegram delivers it again)."""
     error = context.error
     if isinstance(error, Forbidden) and isinstance(update, Update) and update.effective_chat:
         chat = update.effective_chat
@@ -312,6 +315,11 @@ async def on_error(update: object, context: AppContext) -> None:
             await conversation_of(context).blocked(chat_id=chat.id)
             return
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(error, DATABASE_DOWN):  # neither handled nor spooled: not to be confirmed
+        not_handled()
+        log.error("update %s not handled: database unavailable (%s)", update_id,
+                  type(error).__name__)
+        return
     log.error("error while handling update %s", update_id, exc_info=error)
 
 

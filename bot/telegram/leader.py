@@ -15,7 +15,7 @@ nothing is lost, and only updates being handled at that moment can be answered t
 keeps fetching while a batch is handled (the confirmed offset slides up to the oldest update
 still in hand), so a flood from one patient does not make everyone else wait for it.
 
-On SQLite there is one process and no election (`bot.telegram.app` uses PTB's Updater there); in
+On SQLite there is one process and no election (`bot.telegram.app` runs a `ConfirmingPoller`); in
 webhook mode every replica serves the updates the load balancer sends it.
 """
 
