@@ -54,6 +54,8 @@ EXAMPLES: dict[str, str] = {
     "AFTERCARE_ESCALATION_EMERGENCY_MINUTES": "AFTERCARE_ESCALATION_EMERGENCY_MINUTES=15",
     "AFTERCARE_ESCALATION_URGENT_MINUTES": "AFTERCARE_ESCALATION_URGENT_MINUTES=60",
     "AFTERCARE_HTTP_PORT": "AFTERCARE_HTTP_PORT=8080  (0 turns /healthz, /readyz, /metrics off)",
+    "AFTERCARE_METRICS_TOKEN": "AFTERCARE_METRICS_TOKEN=a-long-random-string_123  (Prometheus "
+                               "sends it as a bearer token)",
     "AFTERCARE_LOG_FORMAT": "AFTERCARE_LOG_FORMAT=json  (or plain)",
     "AFTERCARE_RETENTION_DAYS": "AFTERCARE_RETENTION_DAYS=730",
     # clinic hours (scheduler/clinic_hours.py)
@@ -121,6 +123,8 @@ class Settings(BaseSettings):
         60, alias="AFTERCARE_ESCALATION_URGENT_MINUTES", ge=1, le=7 * 24 * 60)
     http_port: int = Field(8080, alias="AFTERCARE_HTTP_PORT", ge=0, le=65535)
     http_listen: str = Field("0.0.0.0", alias="AFTERCARE_HTTP_LISTEN")
+    # /metrics needs "Authorization: Bearer <token>"; unset: served to loopback clients only
+    metrics_token: SecretStr | None = Field(None, alias="AFTERCARE_METRICS_TOKEN")
     log_format: Literal["plain", "json"] = Field("plain", alias="AFTERCARE_LOG_FORMAT")
     retention_days: int | None = Field(None, alias="AFTERCARE_RETENTION_DAYS", ge=1)
     spool_path: str | None = Field(None, alias="AFTERCARE_SPOOL_PATH")  # see report_spool()
@@ -166,6 +170,7 @@ class Settings(BaseSettings):
                      "staff_chat_id", "retention_days", "opening_hours", "out_of_hours_contact",
                      "urgent_reply_target_minutes", "desk_url", "desk_secret", "kb_path",
                      "careplan_path", "messages_path", "alert_read_timeout_seconds",
+                     "metrics_token",
                      mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
@@ -259,7 +264,7 @@ class Settings(BaseSettings):
             raise ValueError(f"backend {backend!r} is not supported (use sqlite or postgresql)")
         return value
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", "metrics_token")
     @classmethod
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _SECRET.match(value.get_secret_value()):
@@ -387,7 +392,8 @@ def _describe_one(loc: list[str], message: str, error: dict[str, Any]) -> str:
         return f"{message}" + (f" (example: {example})" if example else "")
     name = loc[0]
     value = error.get("input")
-    secret = name in ("TELEGRAM_BOT_TOKEN", "AFTERCARE_WEBHOOK_SECRET", "AFTERCARE_DESK_SECRET")
+    secret = name in ("TELEGRAM_BOT_TOKEN", "AFTERCARE_WEBHOOK_SECRET", "AFTERCARE_DESK_SECRET",
+                      "AFTERCARE_METRICS_TOKEN")
     if isinstance(value, str | int) and not secret:
         problem = f"{name}={value}: {message}"
     else:

@@ -127,6 +127,81 @@ async def test_readyz_names_what_is_missing(tmp_path: Path) -> None:
     assert health[0] == 200
 
 
+async def test_a_request_line_over_64_kib_gets_414_and_one_log_line(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'l.db'}")
+    server = OpsServer(Metrics(), Readiness(db.engine), db.sessions)
+    port = await server.start("127.0.0.1", 0)
+    caplog.set_level("DEBUG")
+    try:
+        answers = []
+        for head in (b"GET /" + b"a" * 70_000 + b" HTTP/1.0\r\n\r\n",
+                     b"GET /healthz HTTP/1.0\r\nX-Big: " + b"b" * 70_000 + b"\r\n\r\n"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(head)
+            await writer.drain()
+            answers.append(await asyncio.wait_for(reader.read(), 10))
+            writer.close()
+        async with aiohttp.ClientSession() as session:
+            health = await http_get(session, port, "/healthz")
+    finally:
+        await server.stop()
+        await db.close()
+    assert answers[0].startswith(b"HTTP/1.0 414 ") and answers[1].startswith(b"HTTP/1.0 431 ")
+    assert health[0] == 200  # still serving
+    refused = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 2 and all(r.name == "bot.ops.http" for r in refused)
+    assert not any(r.exc_info for r in caplog.records)  # no traceback anywhere
+    assert "aaaa" not in caplog.text
+
+
+async def test_metrics_need_the_bearer_token_and_are_read_at_most_every_few_seconds(
+        tmp_path: Path) -> None:
+    from sqlalchemy import event
+
+    from storage.clock import ManualClock
+
+    db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    queries: list[str] = []
+    event.listen(db.engine.sync_engine, "before_cursor_execute",
+                 lambda *args: queries.append(args[2]))
+    clock = ManualClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
+    token = "metrics-token_0123456789"
+    server = OpsServer(Metrics(), Readiness(db.engine), db.sessions, clock, metrics_token=token)
+    port = await server.start("127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}/metrics"
+
+    async def scrape(session: aiohttp.ClientSession, bearer: str | None) -> tuple[int, str]:
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        async with session.get(url, headers=headers) as resp:
+            return resp.status, await resp.text()
+    try:
+        async with aiohttp.ClientSession() as session:
+            refused = [await scrape(session, None), await scrape(session, "wrong-token_0000")]
+            assert queries == []  # refused before any query
+            scrapes = [await scrape(session, token) for _ in range(3)]
+            after_three = len(queries)
+            clock.advance(seconds=6)
+            await scrape(session, token)
+            after_ttl = len(queries)
+    finally:
+        await server.stop()
+        await db.close()
+    assert [status for status, _ in refused] == [401, 401]
+    assert all(status == 200 and "aftercare_checkins_due" in body for status, body in scrapes)
+    assert after_three > 0 and after_ttl == 2 * after_three  # once per 5 s, not per scrape
+
+
+def test_metrics_without_a_token_are_for_this_machine_only(tmp_path: Path) -> None:
+    server = OpsServer(Metrics(), Readiness(None), None)  # type: ignore[arg-type]
+    assert server._allowed("/metrics", {}, ("127.0.0.1", 5000)) is None
+    assert server._allowed("/metrics", {}, ("::1", 5000, 0, 0)) is None
+    refused = server._allowed("/metrics", {}, ("10.1.2.3", 5000))
+    assert refused is not None and refused[0] == 403 and b"AFTERCARE_METRICS_TOKEN" in refused[2]
+    assert server._allowed("/healthz", {}, ("10.1.2.3", 5000)) is None  # probes stay open
+    assert server._allowed("/readyz", {}, ("10.1.2.3", 5000)) is None
+
+
 def test_redactor_masks_the_token_in_messages_and_tracebacks() -> None:
     import io
     import logging

@@ -6,8 +6,14 @@
 * ``GET /metrics`` — Prometheus text format (`prometheus_client`): updates handled, replies
   by outcome, check-ins by status and due, check-in sends by result and their latency, 429s,
   open reports by urgency, age of the oldest open report, whether this replica polls.
+  It needs ``Authorization: Bearer <AFTERCARE_METRICS_TOKEN>``; without a token configured it
+  answers only clients on this machine (loopback), so it is never open to the network
+  unauthenticated. The database figures are read at most once per `METRICS_TTL` seconds
+  (by the injected clock), however often it is scraped.
 
-The server is a tiny asyncio HTTP/1.0 responder: three GET routes need no web framework.
+The server is a tiny asyncio HTTP/1.0 responder: three GET routes need no web framework. A
+request line or header over 64 KiB (or more than `MAX_HEADERS` headers) gets 414/431 and the
+connection is closed, with one log line.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hmac
+import ipaddress
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -37,6 +45,11 @@ from storage.spool import ReportSpool
 
 log = logging.getLogger(__name__)
 OUTCOMES = ("answered", "suggested", "abstained", "escalated", "smalltalk")
+METRICS_TTL = dt.timedelta(seconds=5)  # database figures are re-read at most this often
+MAX_HEADERS = 100
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+           404: "Not Found", 405: "Method Not Allowed", 414: "URI Too Long",
+           431: "Request Header Fields Too Large", 503: "Service Unavailable"}
 
 
 class Metrics:
@@ -169,7 +182,27 @@ class Readiness:
         return problems
 
 
-Route = Callable[[], Awaitable[tuple[int, str, bytes]]]
+Answer = tuple[int, str, bytes]
+Route = Callable[[], Awaitable[Answer]]
+
+
+class RequestTooLarge(Exception):
+    """A request line or header block over the reader's limit."""
+
+    def __init__(self, status: int, what: str) -> None:
+        super().__init__(what)
+        self.status = status
+        self.what = what
+
+
+def is_loopback(peer: Any) -> bool:
+    """True for a client on this machine (127.0.0.0/8, ::1, a Unix socket)."""
+    if not isinstance(peer, tuple) or not peer:
+        return True  # a Unix socket
+    try:
+        return ipaddress.ip_address(str(peer[0]).split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 class OpsServer:
@@ -177,13 +210,17 @@ class OpsServer:
 
     def __init__(self, metrics: Metrics, readiness: Readiness,
                  sessions: async_sessionmaker[AsyncSession],
-                 clock: Clock = utcnow) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow,
+                 metrics_token: str | None = None) -> None:
         self.metrics = metrics
         self.readiness = readiness
         self.sessions = sessions
         self.clock = clock
+        self.metrics_token = metrics_token
         self.port = 0
         self._server: asyncio.Server | None = None
+        self._refreshed: dt.datetime | None = None
+        self._refresh_lock = asyncio.Lock()
         self.routes: dict[str, Route] = {"/healthz": self.healthz, "/readyz": self.readyz,
                                          "/metrics": self.render_metrics}
 
@@ -191,7 +228,9 @@ class OpsServer:
         """Listen; returns the bound port (`port` 0 picks a free one)."""
         self._server = await asyncio.start_server(self._serve, host, port)
         self.port = int(self._server.sockets[0].getsockname()[1])
-        log.info("ops endpoints on http://%s:%d (/healthz /readyz /metrics)", host, self.port)
+        log.info("ops endpoints on http://%s:%d (/healthz /readyz /metrics, the last %s)", host,
+                 self.port, "with its bearer token" if self.metrics_token
+                 else "for this machine only (no AFTERCARE_METRICS_TOKEN)")
         return self.port
 
     async def stop(self) -> None:
@@ -202,50 +241,101 @@ class OpsServer:
                 await asyncio.wait_for(self._server.wait_closed(), 2)
             self._server = None
 
-    async def healthz(self) -> tuple[int, str, bytes]:
+    async def healthz(self) -> Answer:
         return 200, "text/plain", b"ok\n"
 
-    async def readyz(self) -> tuple[int, str, bytes]:
+    async def readyz(self) -> Answer:
         problems = await self.readiness.problems()
         if problems:
             return 503, "text/plain", ("\n".join(problems) + "\n").encode()
         return 200, "text/plain", b"ready\n"
 
-    async def render_metrics(self) -> tuple[int, str, bytes]:
-        try:
-            await self.metrics.refresh(self.sessions, self.clock())
-        except Exception:
-            log.warning("metrics: database figures unavailable", exc_info=True)
+    async def render_metrics(self) -> Answer:
+        async with self._refresh_lock:  # concurrent scrapes share one refresh
+            now = self.clock()
+            if self._refreshed is None or not (
+                    dt.timedelta(0) <= now - self._refreshed < METRICS_TTL):
+                try:
+                    await self.metrics.refresh(self.sessions, now)
+                    self._refreshed = now
+                except Exception as exc:  # noqa: BLE001 - the counters are still worth showing
+                    log.warning("metrics: database figures unavailable (%s)",
+                                type(exc).__name__)
         return 200, CONTENT_TYPE_LATEST, self.metrics.render()
 
+    def _allowed(self, path: str, headers: dict[str, str], peer: Any) -> Answer | None:
+        """None when the request may see `path`; otherwise the refusal."""
+        if path != "/metrics":
+            return None
+        if self.metrics_token is None:
+            if is_loopback(peer):
+                return None
+            return 403, "text/plain", (b"/metrics is served to this machine only; set "
+                                       b"AFTERCARE_METRICS_TOKEN to scrape it from elsewhere\n")
+        scheme, _, given = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+                given.strip().encode("utf-8", "replace"), self.metrics_token.encode()):
+            return None
+        return 401, "text/plain", b"a bearer token is needed\n"
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        extra = ""
         try:
             async with asyncio.timeout(10):
-                request = await reader.readline()
-                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    pass  # headers are not needed
-                status, ctype, body = await self._route(request)
-            reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed",
-                      503: "Service Unavailable"}.get(status, "")
-            writer.write(f"HTTP/1.0 {status} {reason}\r\nContent-Type: {ctype}\r\n"
-                         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-                         + body)
+                try:
+                    request, headers = await self._read_head(reader)
+                except RequestTooLarge as exc:
+                    log.warning("ops endpoints: refused a request from %s: %s (%d)",
+                                peer[0] if isinstance(peer, tuple) else "local", exc.what,
+                                exc.status)
+                    status, ctype, body = exc.status, "text/plain", (exc.what + "\n").encode()
+                else:
+                    status, ctype, body = await self._route(request, headers, peer)
+                    if status == 401:
+                        extra = 'WWW-Authenticate: Bearer realm="aftercare"\r\n'
+            writer.write(f"HTTP/1.0 {status} {REASONS.get(status, '')}\r\n"
+                         f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n{extra}"
+                         "Connection: close\r\n\r\n".encode() + body)
             await writer.drain()
         except (TimeoutError, ConnectionError):
             pass
         finally:
             writer.close()
 
-    async def _route(self, request_line: bytes) -> tuple[int, str, bytes]:
+    @staticmethod
+    async def _read_head(reader: asyncio.StreamReader) -> tuple[bytes, dict[str, str]]:
+        """The request line and the headers (names lower-cased)."""
+        try:
+            request = await reader.readline()
+        except ValueError:  # asyncio's LimitOverrunError: over the 64 KiB line limit
+            raise RequestTooLarge(414, "request line over 64 KiB") from None
+        headers: dict[str, str] = {}
+        for _ in range(MAX_HEADERS + 1):
+            try:
+                line = await reader.readline()
+            except ValueError:
+                raise RequestTooLarge(431, "header line over 64 KiB") from None
+            if line in (b"\r\n", b"\n", b""):
+                return request, headers
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        raise RequestTooLarge(431, f"more than {MAX_HEADERS} headers")
+
+    async def _route(self, request_line: bytes, headers: dict[str, str] | None = None,
+                     peer: Any = None) -> Answer:
         parts = request_line.decode("latin-1").split()
         if len(parts) < 2:
-            return 405, "text/plain", b"bad request\n"
+            return 400, "text/plain", b"bad request\n"
         method, path = parts[0], parts[1].split("?", 1)[0]
         route = self.routes.get(path)
         if route is None:
             return 404, "text/plain", b"not found\n"
         if method not in ("GET", "HEAD"):
             return 405, "text/plain", b"GET only\n"
+        refused = self._allowed(path, headers or {}, peer)
+        if refused is not None:
+            return refused
         return await route()
 
 
@@ -262,7 +352,8 @@ async def operations(app: Any, services: Services) -> AsyncIterator[Readiness]:
     schedule_retention(app, settings.retention_days, db.sessions, clock)
     readiness = Readiness(db.engine, on_leader_change=lambda leader: metrics.polling_leader.set(
         int(leader)), on_update=metrics.updates.inc, spool=app.bot_data.spool)
-    server = OpsServer(metrics, readiness, db.sessions, clock)
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    server = OpsServer(metrics, readiness, db.sessions, clock, metrics_token=token)
     if settings.http_port:
         await server.start(settings.http_listen, settings.http_port)
     try:
