@@ -1,7 +1,9 @@
 """The alert sender: delivers what the alert outbox owes the staff chat (storage/alerts.py).
 
 Same design as the check-in dispatcher (scheduler/dispatcher.py): claim, lease, send, record
-the outcome per row. Differences, because an alert matters more than a check-in:
+the outcome per row; the claim and lease statements (storage/leases.py) and the 429 pause and
+back-off (scheduler/sending.py) are the same code. Differences, because an alert matters more
+than a check-in:
 
 * one row in flight at a time: a crash between a send and its commit can repeat at most
   that one card (Telegram has no idempotency key), and a restart re-sends nothing else;
@@ -24,7 +26,6 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -32,9 +33,9 @@ from scheduler.dispatcher import (
     PermanentError,
     RetryAfter,
     SendError,
-    SharedPauseStore,
     TransientError,
 )
+from scheduler.sending import SendPause, SharedPauseStore, backoff
 from storage.alerts import CARD_KINDS, AlertConnector, ClaimedAlert
 from storage.models import AlertKind
 from storage.repo import Clock, utcnow
@@ -131,10 +132,9 @@ class AlertDispatcher:
         self.clock = clock
         self.worker = worker or f"alerts:{os.uname().nodename}:{os.getpid()}:{id(self):x}"[:64]
         self.stats = AlertStats()
-        self.shared_pause = shared_pause  # the 429 pause shared with check-ins and replicas
+        self.pause = SendPause(shared_pause, clock)  # a 429, shared with check-ins, replicas
         self.exclusive = exclusive  # False when other replicas send alerts too (PostgreSQL)
         self.bell = bell or AlertBell()
-        self._paused_until = 0.0  # monotonic
         self._stopping = asyncio.Event()
         self._tick_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -142,7 +142,7 @@ class AlertDispatcher:
     @property
     def paused_for(self) -> float:
         """Seconds left of a 429 pause."""
-        return max(0.0, self._paused_until - time.monotonic())
+        return self.pause.left
 
     def wake(self) -> None:
         """Something was just owed: look at once."""
@@ -185,20 +185,12 @@ class AlertDispatcher:
             if self.paused_for:  # a wake-up during a 429 pause waits for its end
                 await asyncio.sleep(self.paused_for)
 
-    async def _sync_shared_pause(self) -> None:
-        if self.shared_pause is None:
-            return
-        until = await self.shared_pause.until()
-        if until is not None:
-            left = (until - self.clock()).total_seconds()
-            self._paused_until = max(self._paused_until, time.monotonic() + left)
-
     async def tick(self) -> int:
         """Send every due row, one at a time; returns how many were delivered."""
         delivered = 0
         async with self._tick_lock:
             while not self._stopping.is_set():
-                await self._sync_shared_pause()
+                await self.pause.sync()
                 if self.paused_for:
                     return delivered
                 rows = await self.connector.claim_due(self.clock(), 1, self.config.lease,
@@ -244,13 +236,9 @@ class AlertDispatcher:
 
     async def _rate_limited(self, row: ClaimedAlert, exc: RetryAfter) -> None:
         self.stats.rate_limited += 1
-        until = time.monotonic() + exc.retry_after
-        if until > self._paused_until:
+        if self.pause.hold(exc.retry_after):
             log.warning("Telegram flood control: alerts pause for %.1f s", exc.retry_after)
-            self._paused_until = until
-        if self.shared_pause is not None:
-            now = self.clock()
-            await self.shared_pause.extend(now + dt.timedelta(seconds=exc.retry_after), now)
+        await self.pause.share(exc.retry_after)
         await self.connector.release(row.id, self.worker, self.clock(), count_attempt=False,
                                      error=f"rate limited: {exc}")
 
@@ -269,8 +257,7 @@ class AlertDispatcher:
         self.stats.failed += 1
 
     async def _retry(self, row: ClaimedAlert, error: str) -> None:
-        delay = min(self.config.backoff_base * (2 ** max(0, row.attempts - 1)),
-                    self.config.backoff_cap)
+        delay = backoff(row.attempts, self.config.backoff_base, self.config.backoff_cap)
         now = self.clock()
         self.stats.retried += 1
         self.stats.errors = (self.stats.errors + [f"{row.id}: {error}"])[-20:]

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from scheduler.careplan import CarePlan
+from scheduler.sending import SendPause, SharedPauseStore, backoff
 from scheduler.sql import ClaimedCheckin, Connector
 from storage.clock import Clock, utcnow
 from storage.models import InactiveReason
@@ -77,14 +78,6 @@ class OutgoingCheckin:
     chat_id: int
     text: str
     buttons: tuple[tuple[str, str], ...]
-
-
-class SharedPauseStore(Protocol):
-    """A 429 pause shared by replicas (scheduler/pause.py `SharedPause`)."""
-
-    async def until(self) -> dt.datetime | None: ...
-
-    async def extend(self, until: dt.datetime, now: dt.datetime) -> None: ...
 
 
 class Sender(Protocol):
@@ -214,16 +207,15 @@ class Dispatcher:
         self.limiter = RateLimiter(self.config.rate_per_second, self.config.per_chat_interval,
                                    self.config.window_margin, now=monotonic, sleep=sleep)
         self.totals = TickStats()
-        self._paused_until = 0.0  # loop monotonic time; set by a 429
+        self.pause = SendPause(shared_pause, clock, monotonic)  # a 429, shared with replicas
         self._tick_lock = asyncio.Lock()
-        self.shared_pause = shared_pause  # a 429 pause shared with other replicas
         self.exclusive = exclusive  # False when other replicas dispatch too (PostgreSQL)
         self._stopping = asyncio.Event()
 
     @property
     def paused_for(self) -> float:
         """Seconds left of a 429 pause (0 when sending is allowed)."""
-        return max(0.0, self._paused_until - self.monotonic())
+        return self.pause.left
 
     async def start(self) -> int:
         """Call once when the only dispatcher starts: rows a dead run had claimed go back.
@@ -244,20 +236,6 @@ class Dispatcher:
         except TimeoutError:
             log.warning("dispatcher still busy after %.1f s; its claims will expire", timeout)
             return False
-
-    async def _sync_shared_pause(self) -> None:
-        """Adopt a 429 pause another replica stored in the database."""
-        if self.shared_pause is None:
-            return
-        until = await self.shared_pause.until()
-        if until is not None:
-            left = (until - self.clock()).total_seconds()
-            self._paused_until = max(self._paused_until, self.monotonic() + left)
-
-    async def _share_pause(self, seconds: float) -> None:
-        if self.shared_pause is not None:
-            now = self.clock()
-            await self.shared_pause.extend(now + dt.timedelta(seconds=seconds), now)
 
     async def tick(self) -> TickStats:
         """Expire overdue rows, then claim and send until nothing is due (or a long 429).
@@ -290,7 +268,7 @@ class Dispatcher:
             if running and room < refill_at:
                 await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 continue
-            await self._sync_shared_pause()  # before each claim: another replica's 429
+            await self.pause.sync()  # before each claim: another replica's 429
             if self.paused_for > self.config.max_pause_in_tick:
                 return
             if self.paused_for:
@@ -366,7 +344,7 @@ class Dispatcher:
         stats.errors.append(f"{row.id}: {type(exc).__name__}: {exc}")
         if isinstance(exc, RetryAfter):
             self._pause(exc.retry_after, stats)
-            await self._share_pause(exc.retry_after)
+            await self.pause.share(exc.retry_after)
             await self.connector.release(row.id, self.worker, now, count_attempt=False,
                                          error=f"rate limited: {exc}")
             stats.retried += 1
@@ -380,19 +358,14 @@ class Dispatcher:
                 row.id, self.worker, f"{exc} (attempt {row.attempts})", now)
             stats.failed += 1
         else:
-            retry_at = now + self._backoff(row.attempts)
+            retry_at = now + backoff(row.attempts, self.config.backoff_base,
+                                     self.config.backoff_cap)
             await self.connector.release(row.id, self.worker, now, due_at=retry_at,
                                          error=f"{exc} (attempt {row.attempts})")
             stats.retried += 1
 
-    def _backoff(self, attempts: int) -> dt.timedelta:
-        delay = self.config.backoff_base * (1 << max(0, attempts - 1))
-        return min(delay, self.config.backoff_cap)
-
     def _pause(self, seconds: float, stats: TickStats) -> None:
-        until = self.monotonic() + seconds
-        if until > self._paused_until:
+        if self.pause.hold(seconds):
             log.warning("Telegram flood control: pausing all check-ins for %.1f s", seconds)
-            self._paused_until = until
             stats.retry_after_total += seconds
         stats.rate_limited += 1

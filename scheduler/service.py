@@ -16,11 +16,11 @@ from scheduler.dispatcher import (
     Dispatcher,
     DispatcherConfig,
     Sender,
-    SharedPauseStore,
     TickStats,
 )
 from scheduler.guard import SingleDispatcherLock, sqlite_file
 from scheduler.manager import AnswerResult, CheckinInfo, CheckinManager
+from scheduler.sending import SharedPauseStore
 from scheduler.sql import SqlConnector
 from storage.clock import Clock, utcnow
 from storage.ids import parse_callback

@@ -10,13 +10,10 @@ Two narrow interfaces, each with an in-memory twin in scheduler/memory.py:
 Rows of other tables change only through their storage modules (storage.patients,
 storage.sessions), called inside the same transaction.
 
-Claiming is one atomic statement per backend:
-* SQLite: ``UPDATE checkins SET status='claimed', ... WHERE id IN (SELECT id ... ORDER BY
-  due_at LIMIT n) RETURNING ...``; SQLite has a single writer, so two claimers never get the
-  same row.
-* PostgreSQL: the same UPDATE whose sub-select is ``FOR UPDATE SKIP LOCKED``, so concurrent
-  claimers skip each other's rows instead of waiting.
-Each claim sets a lease; rows whose lease ran out (a crashed worker) go back to pending.
+Claiming, leases and releases are the statements the alert outbox uses too
+(storage/leases.py `LeasedTable`): one atomic ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)
+RETURNING`` per claim (``FOR UPDATE SKIP LOCKED`` on PostgreSQL); rows whose lease ran out (a
+crashed worker) go back to pending.
 """
 
 from __future__ import annotations
@@ -28,10 +25,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.leases import LeasedTable
 from storage.models import CheckIn, CheckinStatus, Patient, TreatmentSession
 from storage.patients import deactivate, set_paused
 from storage.results import affected
@@ -93,17 +91,8 @@ class Connector(Protocol):
     async def next_due(self) -> dt.datetime | None: ...
 
 
-def _mine(checkin_id: int, worker: str) -> Any:
-    """Guard for outcome updates: our claim, even if the lease ran out but nobody re-claimed."""
-    return and_(T.c.id == checkin_id, T.c.claimed_by == worker,
-                T.c.status.in_((S.CLAIMED.value, S.PENDING.value)))
-
-
-def _due_ids(now: dt.datetime, limit: int, skip_locked: bool) -> Select[Any]:
-    query = (select(T.c.id)
-             .where(T.c.status == S.PENDING.value, T.c.due_at <= now, T.c.deliver_until > now)
-             .order_by(T.c.due_at).limit(limit))  # index order: no sort of all due rows
-    return query.with_for_update(skip_locked=True) if skip_locked else query
+LEASES = LeasedTable(T, "check-in")
+_mine = LEASES.mine
 
 
 class SqlConnector:
@@ -114,9 +103,7 @@ class SqlConnector:
         self.skip_locked = sessions.kw["bind"].dialect.name == "postgresql"
 
     async def _update(self, *conditions: Any, values: dict[str, Any]) -> int:
-        async with self.sessions.begin() as s:
-            result = await s.execute(update(T).where(*conditions).values(**values))
-            return affected(result)
+        return await LEASES.update(self.sessions, *conditions, values=values)
 
     async def expire_overdue(self, now: dt.datetime) -> int:
         """Pending rows past their delivery window become expired (never sent late)."""
@@ -132,18 +119,11 @@ class SqlConnector:
                         worker: str) -> list[ClaimedCheckin]:
         """Atomically take up to `limit` due rows for `worker` until `now + lease`."""
         async with self.sessions.begin() as s:
-            stale = await s.execute(
-                update(T).where(T.c.status == S.CLAIMED.value, T.c.lease_until <= now)
-                .values(status=S.PENDING.value, lease_until=None, updated_at=now))
-            if affected(stale):
-                log.warning("%d check-in lease(s) ran out: back in the queue", affected(stale))
-            rows = (await s.execute(
-                update(T)
-                .where(T.c.id.in_(_due_ids(now, limit, self.skip_locked)))
-                .values(status=S.CLAIMED.value, claimed_by=worker, lease_until=now + lease,
-                        attempts=T.c.attempts + 1, updated_at=now)
-                .returning(T.c.id, T.c.session_id, T.c.patient_id, T.c.step, T.c.day_offset,
-                           T.c.attempts, T.c.due_at, T.c.deliver_until))).all()
+            rows = await LEASES.claim(
+                s, now, limit, lease, worker, skip_locked=self.skip_locked,
+                conditions=(T.c.deliver_until > now,),  # never sent after its window
+                returning=(T.c.id, T.c.session_id, T.c.patient_id, T.c.step, T.c.day_offset,
+                           T.c.attempts, T.c.due_at, T.c.deliver_until))
             patients = await self._patients(s, {r.patient_id for r in rows})
         claimed = []
         for row in rows:
@@ -179,21 +159,14 @@ class SqlConnector:
                       due_at: dt.datetime | None = None, error: str | None = None,
                       count_attempt: bool = True) -> bool:
         """Put a claimed row back in the queue (optionally later, optionally uncounted)."""
-        values: dict[str, Any] = {"status": S.PENDING.value, "lease_until": None,
-                                  "updated_at": now}
-        if due_at is not None:
-            values["due_at"] = due_at
-        if error is not None:
-            values["last_error"] = error
-        if not count_attempt:
-            values["attempts"] = T.c.attempts - 1  # the claim counted it
+        values = LEASES.release_values(now, due_at=due_at, error=error,
+                                       count_attempt=count_attempt)
         return bool(await self._update(_mine(checkin_id, worker), values=values))
 
     async def _finish(self, checkin_id: int, worker: str, status: S, reason: str,
                       now: dt.datetime) -> bool:
-        return bool(await self._update(_mine(checkin_id, worker), values={
-            "status": status.value, "last_error": reason, "lease_until": None,
-            "updated_at": now}))
+        return bool(await self._update(_mine(checkin_id, worker),
+                                       values=LEASES.finish_values(status.value, reason, now)))
 
     async def mark_failed(self, checkin_id: int, worker: str, error: str,
                           now: dt.datetime) -> bool:
@@ -227,18 +200,11 @@ class SqlConnector:
 
     async def release_all_claims(self, now: dt.datetime) -> int:
         """Return every claimed row to the queue (start-up of the only dispatcher)."""
-        count = await self._update(T.c.status == S.CLAIMED.value, values={
-            "status": S.PENDING.value, "lease_until": None, "updated_at": now})
-        if count:
-            log.warning("%d check-in(s) were in flight when the last run stopped: re-queued",
-                        count)
-        return count
+        return await LEASES.release_all_claims(self.sessions, now)
 
     async def next_due(self) -> dt.datetime | None:
         """The earliest due time of a pending row, or None."""
-        async with self.sessions.begin() as s:
-            return await s.scalar(select(T.c.due_at).where(T.c.status == S.PENDING.value)
-                                  .order_by(T.c.due_at).limit(1))
+        return await LEASES.next_due(self.sessions)
 
 
 def count_by_status(rows: Sequence[tuple[str, int]]) -> dict[str, int]:

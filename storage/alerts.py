@@ -30,13 +30,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.alert_rows import OWED, S, T, owe_card
+from storage.leases import LeasedTable
 from storage.models import AlertKind, ReportAction
 from storage.reports import audit, claim_repost, count_repeat, link_card
-from storage.results import affected
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +91,8 @@ class AlertOutbox(AlertConnector, Protocol):
 
 
 # --- the sender's connector -----------------------------------------------------------------
-def _mine(alert_id: int, worker: str) -> Any:
-    """Guard for outcome updates: our claim (even if its lease ran out but nobody re-claimed)."""
-    return and_(T.c.id == alert_id, T.c.claimed_by == worker,
-                T.c.status.in_((S.CLAIMED.value, S.PENDING.value)))
-
-
-def _due_ids(now: dt.datetime, limit: int, skip_locked: bool) -> Select[Any]:
-    query = (select(T.c.id).where(T.c.status == S.PENDING.value, T.c.due_at <= now)
-             .order_by(T.c.due_at, T.c.id).limit(limit))
-    return query.with_for_update(skip_locked=True) if skip_locked else query
+LEASES = LeasedTable(T, "alert", error_limit=500)  # claim, lease, release (storage/leases.py)
+_mine = LEASES.mine
 
 
 class AlertSql:
@@ -111,26 +103,18 @@ class AlertSql:
         self.skip_locked = sessions.kw["bind"].dialect.name == "postgresql"
 
     async def _update(self, *conditions: Any, values: dict[str, Any]) -> int:
-        async with self.sessions.begin() as s:
-            result = await s.execute(update(T).where(*conditions).values(**values))
-            return affected(result)
+        return await LEASES.update(self.sessions, *conditions, values=values)
 
     async def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta,
                         worker: str) -> list[ClaimedAlert]:
         """Atomically take up to `limit` due rows for `worker` until `now + lease`; rows
         whose lease ran out (a dead sender) are due again first."""
         async with self.sessions.begin() as s:
-            stale = await s.execute(
-                update(T).where(T.c.status == S.CLAIMED.value, T.c.lease_until <= now)
-                .values(status=S.PENDING.value, lease_until=None, updated_at=now))
-            if affected(stale):
-                log.warning("%d alert lease(s) ran out: back in the queue", affected(stale))
-            rows = (await s.execute(
-                update(T).where(T.c.id.in_(_due_ids(now, limit, self.skip_locked)))
-                .values(status=S.CLAIMED.value, claimed_by=worker, lease_until=now + lease,
-                        attempts=T.c.attempts + 1, updated_at=now)
-                .returning(T.c.id, T.c.report_id, T.c.kind, T.c.chat_id, T.c.message_id,
-                           T.c.card_kind, T.c.attempts, T.c.created_at))).all()
+            rows = await LEASES.claim(
+                s, now, limit, lease, worker, skip_locked=self.skip_locked,
+                order_by=(T.c.due_at, T.c.id),
+                returning=(T.c.id, T.c.report_id, T.c.kind, T.c.chat_id, T.c.message_id,
+                           T.c.card_kind, T.c.attempts, T.c.created_at))
         return sorted((ClaimedAlert(*row) for row in rows), key=lambda a: a.id)
 
     async def mark_sent(self, alert_id: int, worker: str, chat_id: int | None,
@@ -159,32 +143,20 @@ class AlertSql:
                       due_at: dt.datetime | None = None, error: str | None = None,
                       count_attempt: bool = True) -> bool:
         """Put a claimed row back in the queue (optionally later, optionally uncounted)."""
-        values: dict[str, Any] = {"status": S.PENDING.value, "lease_until": None,
-                                  "updated_at": now}
-        if due_at is not None:
-            values["due_at"] = due_at
-        if error is not None:
-            values["last_error"] = error[:500]
-        if not count_attempt:
-            values["attempts"] = T.c.attempts - 1
+        values = LEASES.release_values(now, due_at=due_at, error=error,
+                                       count_attempt=count_attempt)
         return bool(await self._update(_mine(alert_id, worker), values=values))
 
     async def mark_failed(self, alert_id: int, worker: str, error: str,
                           now: dt.datetime) -> bool:
         """Give up on an edit Telegram refused for good (cards are never given up)."""
         log.error("alert %d failed: %s", alert_id, error)
-        return bool(await self._update(_mine(alert_id, worker), values={
-            "status": S.FAILED.value, "last_error": error[:500], "lease_until": None,
-            "updated_at": now}))
+        return bool(await self._update(_mine(alert_id, worker),
+                                       values=LEASES.finish_values(S.FAILED.value, error, now)))
 
     async def release_all_claims(self, now: dt.datetime) -> int:
         """Every claimed row back to the queue (start-up of the only sender)."""
-        count = await self._update(T.c.status == S.CLAIMED.value, values={
-            "status": S.PENDING.value, "lease_until": None, "updated_at": now})
-        if count:
-            log.warning("%d alert(s) were in flight when the last run stopped: re-queued",
-                        count)
-        return count
+        return await LEASES.release_all_claims(self.sessions, now)
 
     async def owed(self) -> int:
         """Alerts not yet delivered (pending or being sent)."""
@@ -194,9 +166,7 @@ class AlertSql:
 
     async def next_due(self) -> dt.datetime | None:
         """The earliest due time of a pending row, or None."""
-        async with self.sessions() as s:
-            return await s.scalar(select(T.c.due_at).where(T.c.status == S.PENDING.value)
-                                  .order_by(T.c.due_at).limit(1))
+        return await LEASES.next_due(self.sessions)
 
     async def owe(self, report_id: int, kind: AlertKind, now: dt.datetime) -> None:
         """The staff chat is owed `kind` (a reopened report's card, a card edit)."""

@@ -105,7 +105,7 @@ async def test_429_pauses_all_sends_and_gives_the_row_back_uncounted(
     assert await alerts.tick() == 0
     assert alerts.paused_for > 25 and sender.attempts == 1  # the second card was not tried
     assert first.status == AlertStatus.PENDING.value and first.attempts == 0
-    alerts._paused_until = 0.0  # the pause is over
+    alerts.pause.clear()  # the pause is over
     assert await alerts.tick() == 2
     assert sender.delivered == ["card 1", "card 2"]
 
