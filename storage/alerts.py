@@ -35,8 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.alert_rows import OWED, S, T, owe_card
 from storage.leases import LeasedTable
-from storage.models import AlertKind, ReportAction
-from storage.reports import audit, claim_repost, count_repeat, link_card
+from storage.models import AlertKind, Patient, Report, ReportAction
+from storage.reports import apply_edit, audit, claim_repost, count_repeat, link_card
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +199,31 @@ class AlertSql:
             if owed is None:  # edits wait a little, so a flood becomes a few edits
                 await owe_card(s, report_id, now, AlertKind.UPDATE, UPDATE_DELAY)
             return True
+
+    async def edited(self, telegram_id: int, chat_id: int, message_id: int, text: str,
+                     urgency: str | None, now: dt.datetime) -> tuple[int, str] | None:
+        """The patient edited the message that raised one of their open reports: the report
+        takes the new words (and the higher urgency), the edit is audited, and an edit of its
+        card is owed, all in one transaction. Returns (report id, urgency before the edit,
+        "" for none); None when no open report of this user came from that message."""
+        async with self.sessions.begin() as s:
+            report_id = await s.scalar(
+                select(Report.id).join(Patient, Patient.id == Report.patient_id).where(
+                    Report.source_chat_id == chat_id, Report.source_message_id == message_id,
+                    Patient.telegram_id == telegram_id).order_by(Report.id.desc()).limit(1))
+            if report_id is None:
+                return None
+            before = await apply_edit(s, report_id, text, urgency)
+            if before is None:
+                return None
+            await audit(s, report_id, telegram_id, ReportAction.PATIENT, f"[edited] {text}",
+                        now)
+            owed = await s.scalar(select(T.c.id).where(
+                T.c.report_id == report_id, T.c.kind == AlertKind.UPDATE.value,
+                T.c.status == S.PENDING.value).limit(1))
+            if owed is None:
+                await owe_card(s, report_id, now, AlertKind.UPDATE, UPDATE_DELAY)
+            return report_id, before
 
     async def pending_cards(self) -> set[int]:
         """Reports whose card (or re-post) is still owed."""

@@ -220,6 +220,7 @@ class Report(Base):
                       Index("ix_reports_unresolved", "patient_id",
                             sqlite_where=sa_text(UNRESOLVED_SQL),
                             postgresql_where=sa_text(UNRESOLVED_SQL)),
+                      Index("ix_reports_source_message", "source_chat_id", "source_message_id"),
                       {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -248,6 +249,9 @@ class Report(Base):
     latest_text: Mapped[str | None] = mapped_column(Text)  # newest words threaded into it
     source_update_id: Mapped[int | None] = mapped_column(  # the Telegram update that raised
         BigInteger, unique=True)  # it: a report kept in the spool is stored once
+    # the patient's message whose words raised it (an edit of it updates the report)
+    source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CheckinStatus(StrEnum):

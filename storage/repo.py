@@ -160,11 +160,13 @@ class Repository:
     async def create_report(self, telegram_id: int, kind: ReportKind | str, text: str,
                             urgency: Urgency | str | None = None, day: int | None = None,
                             reason: str | None = None, now: dt.datetime | None = None,
-                            source_update_id: int | None = None) -> ReportInfo:
+                            source_update_id: int | None = None,
+                            source_message: tuple[int, int] | None = None) -> ReportInfo:
         """Store a report for clinic staff (allowed before consent); idempotent by
-        `source_update_id` when given."""
+        `source_update_id` when given; `source_message` (chat id, message id): the
+        patient's message that raised it."""
         return await self.reports.create(telegram_id, kind, text, urgency, day, reason, now,
-                                         source_update_id)
+                                         source_update_id, source_message)
 
     async def open_reports(self) -> list[ReportInfo]:
         """Reports not yet resolved, emergencies first, then oldest first."""

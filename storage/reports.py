@@ -164,6 +164,23 @@ async def count_repeat(s: AsyncSession, report_id: int, text: str,
     return affected(await s.execute(update(Report).where(open_report).values(**values))) == 1
 
 
+async def apply_edit(s: AsyncSession, report_id: int, text: str,
+                     urgency: str | None) -> str | None:
+    """The patient edited the message that raised this (still open) report: its words become
+    the edited ones, its urgency rises if the edit's is higher. Returns the urgency before
+    (the empty string for none), or None when the report is resolved or gone."""
+    open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
+    found = (await s.execute(select(Report.urgency).where(open_report))).first()
+    if found is None:
+        return None
+    current = found[0] or ""
+    values: dict[str, object] = {"text": text}
+    if urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(current, 9):
+        values["urgency"] = urgency
+    await s.execute(update(Report).where(open_report).values(**values))
+    return current
+
+
 # Open or taken, with the statuses as literals so that SQLite (and PostgreSQL's generic plans)
 # can use the partial index ix_reports_unresolved (storage/models.py `UNRESOLVED_SQL`).
 UNRESOLVED = Report.status.in_([literal_column(f"'{ReportStatus.OPEN.value}'"),
@@ -219,8 +236,11 @@ class ReportStore:
     async def create(self, telegram_id: int, kind: ReportKind | str, text: str,
                      urgency: Urgency | str | None = None, day: int | None = None,
                      reason: str | None = None, now: dt.datetime | None = None,
-                     source_update_id: int | None = None) -> ReportInfo:
-        """Store a report for clinic staff, linked to the patient's latest session.
+                     source_update_id: int | None = None,
+                     source_message: tuple[int, int] | None = None) -> ReportInfo:
+        """Store a report for clinic staff, linked to the patient's latest session
+        (`source_message`: the chat and message id of the patient's words, so that an edit
+        of that message updates this report).
 
         Stored even without general consent: a patient asking to hand a message
         to the clinic (or describing symptoms that need a clinician) is consenting
@@ -245,7 +265,9 @@ class ReportStore:
             report = Report(patient_id=patient.id, session_id=latest.id if latest else None,
                             kind=kind.value, status=ReportStatus.OPEN.value,
                             urgency=urgency_value, day=day, text=text, reason=reason,
-                            created_at=now, source_update_id=source_update_id)
+                            created_at=now, source_update_id=source_update_id,
+                            source_chat_id=source_message[0] if source_message else None,
+                            source_message_id=source_message[1] if source_message else None)
             s.add(report)
             await s.flush()
             await owe_card(s, report.id, now)  # the staff card, owed in the same commit

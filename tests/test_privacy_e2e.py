@@ -308,3 +308,50 @@ async def test_an_answer_that_did_not_arrive_is_not_called_sent(bot: Bot) -> Non
     (sent,) = await bot.staff("Please call us today", reply_to=card["message_id"])
     assert "Sent to Ana only" in sent["text"]
     assert await replied(bot, report_id) == [(NURSE, "Please call us today")]
+
+
+# --- 6. an edit of a triaged message updates its report and card ------------------------------
+async def test_editing_a_triaged_message_updates_its_report_and_card(bot: Bot) -> None:
+    patient = 408
+    (welcome,) = await bot.say(patient, "/start")
+    await bot.press(patient, welcome, "consent:yes")
+    staff_before = len(bot.sent(STAFF_CHAT))
+    (advice,) = await bot.say(patient, "there is yellow pus and a fever")
+    (card,) = await bot.new(STAFF_CHAT, staff_before)
+    assert card["text"].startswith("URGENT: Ana")
+    asked = bot.fake.state.get_message(patient, advice["message_id"] - 1)
+    assert asked is not None and asked["text"] == "there is yellow pus and a fever"
+
+    async def card_says(words: str) -> None:
+        async def shown() -> bool:
+            bot.clock.advance(seconds=5)  # card edits wait a few seconds to coalesce
+            now = bot.fake.state.get_message(STAFF_CHAT, card["message_id"]) or {}
+            return words in (now.get("text") or "")
+        await eventually(shown, timeout=30)
+        await bot.settled()
+
+    patient_before = len(bot.sent(patient))
+    edited = "there is yellow pus and a fever of 39 since this morning"
+    bot.fake.edited_message(patient, asked["message_id"], edited)
+    await card_says("fever of 39")  # the card shows the newest words ...
+    now = bot.fake.state.get_message(STAFF_CHAT, card["message_id"]) or {}
+    assert now["text"].startswith("URGENT: Ana") and "Take" in str(now.get("reply_markup"))
+    assert len(bot.sent(patient)) == patient_before  # same advice: not said again
+
+    bot.fake.edited_message(patient, asked["message_id"],
+                            "yellow pus and now my lips are swelling and my throat feels tight")
+    (emergency,) = await bot.new(patient, patient_before)  # more urgent: the patient hears it
+    assert "999" in emergency["text"]
+    await card_says("throat feels tight")
+    now = bot.fake.state.get_message(STAFF_CHAT, card["message_id"]) or {}
+    assert now["text"].startswith("EMERGENCY: Ana")
+
+    (report,) = await bot.store.queue()  # ... one report, one card: nothing duplicated
+    assert report.urgency == "emergency" and "throat feels tight" in report.text
+    assert report.repeats == 0
+    cards = [m for m in bot.sent(STAFF_CHAT) if f"report #{report.id}" in (m.get("text") or "")]
+    assert cards == [card]
+    notes = [a.note for a in await bot.store.actions(report.id) if a.action == "patient"]
+    assert notes == [f"[edited] {edited}", "[edited] yellow pus and now my lips are swelling "
+                     "and my throat feels tight"]
+    assert bot.fake.violations == []

@@ -181,10 +181,12 @@ class Conversation:
         return await self.onboarding.start(user_id, chat_id, first_name, payload)
 
     async def message(self, user_id: int, chat_id: int, first_name: str,
-                      text: str, language_code: str | None = None) -> list[Reply]:
+                      text: str, language_code: str | None = None,
+                      message_id: int | None = None) -> list[Reply]:
         """A patient's text: the open flow's input (a place, a date, a report, a check-in
         problem's description) when it is for that flow, otherwise a thread with staff or
-        triage + advice (and the open flow shown again)."""
+        triage + advice (and the open flow shown again). `message_id` (Telegram's) is kept
+        with a report the text raises, so that an edit of the message updates it."""
         text = without_nul(text)
         kit = self.kit
         ctx = await kit.context(user_id)
@@ -199,7 +201,8 @@ class Conversation:
                     states=ctx.states)
                 if handled is not None:
                     return list(handled)
-            return await self.advice.ask(user_id, ctx, text, language_code)
+            source = (chat_id, message_id) if message_id is not None else None
+            return await self.advice.ask(user_id, ctx, text, language_code, source)
 
         return await self.control.text(user_id, ctx, text, answer)
 
@@ -212,14 +215,18 @@ class Conversation:
         return await self.other.media(user_id, chat_id, first_name, "location")
 
     async def edited(self, user_id: int, chat_id: int, first_name: str,
-                     text: str, language_code: str | None = None) -> list[Reply]:
+                     text: str, language_code: str | None = None,
+                     message_id: int | None = None) -> list[Reply]:
         """An edited message: ignored by design, unless the new text raises a red flag.
 
         Answering every edit again would repeat advice the patient already has; but a
-        warning sign added in an edit must not be missed, so edits are re-triaged.
+        warning sign added in an edit must not be missed, so edits are re-triaged. An edit
+        of the message that raised an open report (matched by chat and `message_id`)
+        updates that report and its card instead of raising another.
         """
         text = without_nul(text)
-        return await self.advice.edited(user_id, text, language_code)
+        source = (chat_id, message_id) if message_id is not None else None
+        return await self.advice.edited(user_id, text, language_code, source)
 
     async def callback(self, user_id: int, chat_id: int, first_name: str,
                        data: str) -> list[Reply]:

@@ -411,6 +411,20 @@ class StaffDesk:
         self._wake()
         return report.id
 
+    async def edited(self, user_id: int, chat_id: int, message_id: int, text: str,
+                     urgency: str | None) -> tuple[int, str] | None:
+        """The patient edited the message that raised one of their open reports: the report
+        takes the newest words (and a higher urgency), and its card is edited to show them
+        instead of a new card. (report id, urgency before), or None when no open report
+        came from that message."""
+        found = await self.outbox.edited(user_id, chat_id, message_id, text, urgency,
+                                         self.now())
+        if found is not None:
+            log.info("report %d: the patient edited their message; card to be updated",
+                     found[0])
+            self._wake()
+        return found
+
     async def render(self, alert: ClaimedAlert) -> OutgoingAlert | None:
         """What an owed alert looks like in the staff chat (the alert sender's renderer);
         None when there is nothing to show any more."""

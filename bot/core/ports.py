@@ -60,6 +60,12 @@ class ReportNotifier(Protocol):
         """Thread a repeated red flag into the patient's open report (its id), or None."""
         ...
 
+    async def edited(self, user_id: int, chat_id: int, message_id: int, text: str,
+                     urgency: str | None) -> tuple[int, str] | None:
+        """The patient edited the message that raised an open report: the report (and its
+        card) take the new words. (report id, urgency before: "" for none), or None."""
+        ...
+
 
 class PatientDesk(ReportNotifier, Protocol):
     """The staff desk as the patient conversation sees it."""

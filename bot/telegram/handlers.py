@@ -172,7 +172,7 @@ async def on_text(update: Update, context: AppContext) -> None:
         async with typing_while_slow(context, chat_id):
             replies = await conversation_of(context).message(
                 user_id, chat_id, first_name, message.text,
-                language_code=_language_code(update))
+                language_code=_language_code(update), message_id=message.message_id)
     except DATABASE_DOWN as exc:  # advice first, storage second (bot/telegram/spooling.py)
         log.error("database unavailable (%s): answering update %d without it",
                   type(exc).__name__, update.update_id)
@@ -188,7 +188,8 @@ async def on_edited(update: Update, context: AppContext) -> None:
         return
     user_id, chat_id, first_name = _sender(update)
     replies = await conversation_of(context).edited(user_id, chat_id, first_name, message.text,
-                                                    language_code=_language_code(update))
+                                                    language_code=_language_code(update),
+                                                    message_id=message.message_id)
     await send_replies(context, chat_id, replies, user_id)
 
 

@@ -29,6 +29,7 @@ from bot.core.replies import Button, Buttons, Reply
 from knowledge.advisor import Advice, Advisor
 from storage import Direction, ReportKind
 from storage.models import Urgency
+from storage.reports import URGENCY_RANK
 
 MAX_CALLBACK_DATA = 64
 UNREADABLE_TO_STAFF_DAYS = 14  # messages the bot cannot read go to staff this long after a session
@@ -61,16 +62,19 @@ class AdviceFlow:
         return self.kit.advisor
 
     async def ask(self, user_id: int, ctx: TurnContext, text: str,
-                  language_hint: str | None = None) -> list[Reply]:
-        """Triage + advice for a patient's text (`language_hint`: Telegram's language_code).
-        Someone who has not agreed to storage gets at most `STRANGER_RATE` answers per
-        `STRANGER_PERIOD` seconds (red flags always get their advice); past that, one line."""
+                  language_hint: str | None = None,
+                  source: tuple[int, int] | None = None) -> list[Reply]:
+        """Triage + advice for a patient's text (`language_hint`: Telegram's language_code;
+        `source`: its chat and message id, kept with a report it raises so that an edit of
+        it updates that report). Someone who has not agreed to storage gets at most
+        `STRANGER_RATE` answers per `STRANGER_PERIOD` seconds (red flags always get their
+        advice); past that, one line."""
         weekday = self.kit.today(ctx.patient).weekday()
         advice = self.advisor.ask(text, ctx.day, language_hint, weekday=weekday)
         if (not ctx.consented and not advice.escalate
                 and not await self._stranger_may_ask(user_id)):
             return self.kit.say("stranger_slow_down")
-        return await self.advise(user_id, ctx, text, advice)
+        return await self.advise(user_id, ctx, text, advice, source)
 
     async def _stranger_may_ask(self, user_id: int) -> bool:
         """Take one of the unconsented user's answers (aiolimiter bucket, this process)."""
@@ -84,17 +88,35 @@ class AdviceFlow:
         await limiter.acquire()  # returns at once: there is capacity
         return True
 
-    async def edited(self, user_id: int, text: str,
-                     language_hint: str | None = None) -> list[Reply]:
-        """An edited message: only a red flag in the new text is acted on."""
+    async def edited(self, user_id: int, text: str, language_hint: str | None = None,
+                     source: tuple[int, int] | None = None) -> list[Reply]:
+        """An edited message (`source`: its chat and message id). An edit of the message
+        that raised an open report updates that report and its card (the newest words, a
+        higher urgency) instead of a new one; the patient hears again only when the edit
+        made it more urgent. Otherwise only a red flag in the new text is acted on."""
         ctx = await self.kit.context(user_id)
         advice = self.advisor.ask(text, ctx.day, language_hint)
+        urgency = advice.urgency if advice.escalate else None
+        if source is not None:
+            found = await self.alerts.edited(user_id, source[0], source[1], text, urgency)
+            if found is not None:
+                if urgency is not None and (URGENCY_RANK.get(urgency, 9)
+                                            < URGENCY_RANK.get(found[1], 9)):
+                    return self.kit.html(self._answer(ctx, advice))
+                return []
         if not advice.escalate:
             return []
-        return await self.advise(user_id, ctx, text, advice)
+        return await self.advise(user_id, ctx, text, advice, source)
+
+    def _answer(self, ctx: TurnContext, advice: Advice) -> str:
+        """The advice as HTML; urgent advice in English says when the clinic reads it."""
+        answer = html.escape(advice.answer, quote=False)
+        if advice.escalate and advice.urgency == Urgency.URGENT.value and advice.language == "en":
+            answer += "\n\n" + self.kit.when_read("urgent", ctx.patient)  # emergency: as it is
+        return answer
 
     async def advise(self, user_id: int, ctx: TurnContext, text: str,
-                     advice: Advice) -> list[Reply]:
+                     advice: Advice, source: tuple[int, int] | None = None) -> list[Reply]:
         """The replies for `advice` on `text`; escalations become reports for staff."""
         kit = self.kit
         if advice.foreign:
@@ -106,7 +128,7 @@ class AdviceFlow:
         if advice.escalate and threaded is None:
             report = await kit.repo.create_report(
                 user_id, ReportKind.TRIAGE, text, urgency=advice.urgency, day=ctx.day,
-                reason=self.reason(advice), now=kit.clock())
+                reason=self.reason(advice), now=kit.clock(), source_message=source)
             replies += self.alerts.notify(report)
             if self.checkins is not None:  # hold the session's check-ins until resolved
                 await self.checkins.report_raised(report)
@@ -122,9 +144,7 @@ class AdviceFlow:
                 (Direction.IN, text, topic_of(advice.topic), advice.kind),
                 (Direction.OUT, advice.answer, topic_of(advice.topic), None),
             ], now=kit.clock())
-        answer = html.escape(advice.answer, quote=False)
-        if advice.escalate and advice.urgency == Urgency.URGENT.value and advice.language == "en":
-            answer += "\n\n" + kit.when_read("urgent", ctx.patient)  # emergency: as it is
+        answer = self._answer(ctx, advice)
         if advice.follow_up is not None:
             answer += "\n\n" + html.escape(advice.follow_up.question, quote=False)
         # other languages: only the rule-out question's buttons (their labels are translated)

@@ -26,6 +26,11 @@ class PlainAlerts:
         """Without a desk every red flag is its own alert."""
         return None
 
+    async def edited(self, user_id: int, chat_id: int, message_id: int, text: str,
+                     urgency: str | None) -> tuple[int, str] | None:
+        """Without a desk an edit with a red flag is a new alert."""
+        return None
+
     def notify(self, report: ReportInfo) -> list[Reply]:
         """A short plain alert for the staff chat about `report` (nothing if none configured)."""
         messages = self.kit.messages
