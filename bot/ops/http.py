@@ -210,7 +210,7 @@ class OpsServer:
 
     def __init__(self, metrics: Metrics, readiness: Readiness,
                  sessions: async_sessionmaker[AsyncSession],
-                 clock: Callable[[], dt.datetime] = utcnow,
+                 clock: Clock = utcnow,
                  metrics_token: str | None = None) -> None:
         self.metrics = metrics
         self.readiness = readiness
