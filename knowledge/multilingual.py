@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +48,7 @@ from rapidfuzz.distance import OSA
 
 from knowledge.errors import KBError, ProblemCollector
 from knowledge.language import ENGLISH, Detection, LanguageDetector
+from knowledge.text import strip_accents
 from knowledge.triage import EMERGENCY, URGENT, Sign, TriageDecision
 from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
 
@@ -89,9 +89,7 @@ _SPECIAL = str.maketrans({
 
 @functools.lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
-    text = ch.translate(_SPECIAL).lower().translate(_SPECIAL)
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return strip_accents(ch.translate(_SPECIAL).lower().translate(_SPECIAL))
 
 
 def fold_with_map(text: str) -> tuple[str, list[int]]:
@@ -114,9 +112,7 @@ _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 def fold(text: str) -> str:
     """Lowercase with accents, diacritics and Arabic vowel marks removed (see module doc);
     the same text as ``fold_with_map`` gives, without the map."""
-    text = text.translate(_SPECIAL).lower().translate(_SPECIAL)
-    decomposed = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = strip_accents(text.translate(_SPECIAL).lower().translate(_SPECIAL))
     return _REPEATS.sub(r"\1\1", folded)
 
 

@@ -5,7 +5,8 @@ Patients type on phones: mixed case, emoji, missing apostrophes, letters held do
 chat shorthand ("r u ok", "lips n throat"), British or American spelling, greetings and filler.
 ``clean`` is the common first step (``punctuation=True`` keeps what splits clauses and writes
 temperatures, for triage); ``fold`` drops punctuation and joins known phrases, for comparing;
-``normalise`` and ``content_tokens`` are what the matcher compares. ``Speller`` corrects
+``normalise`` and ``content_tokens`` are what the matcher compares; ``strip_accents`` is the
+accent folding the language detector and the other-language lexicons use. ``Speller`` corrects
 misspelt words toward a vocabulary (triage's) by edit distance with rapidfuzz.
 """
 
@@ -56,6 +57,13 @@ SHORTHAND: dict[str, str] = {
 _SHORTHAND_RE = re.compile(
     r"(?<![a-z0-9/])(?:" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True))
     + r")(?![a-z0-9/])")
+
+
+def strip_accents(text: str) -> str:
+    """Lowercase with accents and other combining marks dropped ("Café" -> "cafe"): how the
+    language detector and the other-language lexicons compare words."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def expand_shorthand(text: str) -> str:

@@ -21,9 +21,10 @@ import functools
 import re
 import sys
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, available_timezones
+
+from knowledge.text import strip_accents
 
 # Offered as buttons besides "keep": always the same list in the same order, so a button's
 # position never depends on the patient's current zone.
@@ -69,9 +70,8 @@ class ZoneLookup:
 
 def fold(text: str) -> str:
     """Lower case, no accents or punctuation, spaces collapsed ("São Paulo" -> "sao paulo")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_NON_WORD.sub(" ", plain.replace("_", " ").lower()).split())
+    plain = strip_accents(text)  # knowledge/text.py: the one accent folding
+    return " ".join(_NON_WORD.sub(" ", plain.replace("_", " ")).split())
 
 
 @functools.lru_cache(maxsize=1)

@@ -216,3 +216,15 @@ def test_one_message_catalogue() -> None:
                     and isinstance(node.func.value, ast.Name) and node.func.value.id == "key"):
                 lookups.append(name)
     assert lookups == ["knowledge.catalogue"]
+
+
+def test_one_text_normaliser() -> None:
+    """Unicode folding (NFKC for patients' words, accents stripped for other languages and
+    place names) happens in knowledge/text.py only."""
+    folding = set()
+    for name, path in product_modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("normalize", "combining") \
+                    and isinstance(node.value, ast.Name) and node.value.id == "unicodedata":
+                folding.add(name)
+    assert folding == {"knowledge.text"}
