@@ -6,6 +6,27 @@ Every SQL statement on ``desk_outbox`` is in this module (`SqlDeskOutbox`); `Mem
 is its in-memory twin for tests. A row is claimed with one conditional UPDATE (pending, lease
 free), so with several bot replicas exactly one sends it; a sender that dies leaves the lease
 to run out and another replica takes the row again.
+
+Exactly once, as far as Telegram allows: the claim's `attempts` is its token, so `sent` and
+`failed` only count for the latest claim (a sender whose lease ran out and was re-claimed
+learns it from `sent` returning False). The one duplicate left is a sender dying between
+Telegram accepting a message and `sent` (Telegram has no idempotency key); the alert outbox
+has the same window. A transient failure is tried again at the time the sender names (its
+back-off: the alert outbox's) until `GIVE_UP_AFTER` after the row was written; the sender may
+have a message to a patient audited on its report when it is delivered (``delivered``) or
+given up (``undelivered``, with the reason), in the same transaction as the row's new state
+(`storage.reports.audit`, that table's session-level writer).
+
+Why this is not a kind of row in the alert outbox (``alerts``, storage/alerts.py): an alert
+row is an obligation about a report ("show report 12's card", "edit message 345") that the
+alert sender renders when it sends, from the report's state at that moment, so a card sent
+late is still right and a repost nobody needs any more is dropped; a desk-outbox row is a
+finished message (the staff member's words, the taken notice, the resolved notice exactly as
+the desk wrote them, with its buttons) to one chat, which must go out as written even if the
+report changed since. Merging them means a payload column and a second, render-free send path
+inside the alert sender, the code being shared out with the check-in dispatcher and gaining
+on-call destinations at the same time; until that settles the two tables keep one writer each
+and the same lease, back-off and audit rules.
 """
 
 from __future__ import annotations
@@ -16,14 +37,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
-from storage.models import DeskOutbox, OutboxStatus
+from storage.models import DeskOutbox, OutboxStatus, ReportAction
+from storage.reports import audit
 from storage.results import affected
 
-MAX_ATTEMPTS = 5
 LEASE = dt.timedelta(seconds=60)
+GIVE_UP_AFTER = dt.timedelta(days=1)  # a transient failure is retried this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +60,22 @@ class OutgoingItem:
 
 @dataclass(frozen=True, slots=True)
 class ClaimedItem:
-    """A claimed row: send it, then call `sent` or `failed` with its id."""
+    """A claimed row: send it, then call `sent` or `failed` with it (`attempts` is the
+    claim's token)."""
 
     id: int
     chat_id: int
     payload: dict[str, Any]
     report_id: int | None
     attempts: int
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """The audit entry a delivery (or giving up) writes on the item's report."""
+
+    note: str
 
 
 class DeskOutboxStore(Protocol):
@@ -54,10 +86,12 @@ class DeskOutboxStore(Protocol):
     async def claim(self, now: dt.datetime, limit: int = 20,
                     lease: dt.timedelta = LEASE) -> list[ClaimedItem]: ...
 
-    async def sent(self, item_id: int, now: dt.datetime) -> None: ...
+    async def sent(self, item: ClaimedItem, now: dt.datetime,
+                   audited: Audit | None = None) -> bool: ...
 
-    async def failed(self, item_id: int, error: str, now: dt.datetime,
-                     permanent: bool = False) -> None: ...
+    async def failed(self, item: ClaimedItem, error: str, now: dt.datetime, *,
+                     retry_at: dt.datetime | None = None,
+                     audited: Audit | None = None) -> bool | None: ...
 
     async def pending_count(self, report_id: int | None = None) -> int: ...
 
@@ -81,11 +115,18 @@ class SqlDeskOutbox:
 
     async def claim(self, now: dt.datetime, limit: int = 20,
                     lease: dt.timedelta = LEASE) -> list[ClaimedItem]:
-        """Up to `limit` pending rows, oldest first, each leased to this caller."""
+        """Up to `limit` pending rows, oldest first, each leased to this caller; never a row
+        behind an earlier one to the same chat that is being sent or waits for a retry (so
+        a patient gets the desk's messages in the order it wrote them)."""
         free = and_(DeskOutbox.status == OutboxStatus.PENDING.value,
                     or_(DeskOutbox.lease_until.is_(None), DeskOutbox.lease_until < now))
+        earlier = aliased(DeskOutbox)
+        waiting = exists().where(  # an earlier message to the same chat still to go first
+            earlier.chat_id == DeskOutbox.chat_id, earlier.id < DeskOutbox.id,
+            earlier.status == OutboxStatus.PENDING.value, earlier.lease_until.is_not(None),
+            earlier.lease_until >= now)
         async with self.sessions() as s:
-            candidates = list(await s.scalars(select(DeskOutbox).where(free)
+            candidates = list(await s.scalars(select(DeskOutbox).where(free, ~waiting)
                                               .order_by(DeskOutbox.id).limit(limit)))
         claimed = []
         for row in candidates:
@@ -95,27 +136,47 @@ class SqlDeskOutbox:
                     .values(lease_until=now + lease, attempts=DeskOutbox.attempts + 1))
             if affected(result) == 1:
                 claimed.append(ClaimedItem(row.id, row.chat_id, json.loads(row.payload),
-                                           row.report_id, row.attempts + 1))
+                                           row.report_id, row.attempts + 1,
+                                           _utc(row.created_at)))
         return claimed
 
-    async def sent(self, item_id: int, now: dt.datetime) -> None:
-        """Telegram accepted it."""
-        async with self.sessions.begin() as s:
-            await s.execute(update(DeskOutbox).where(DeskOutbox.id == item_id)
-                            .values(status=OutboxStatus.SENT.value, sent_at=now,
-                                    lease_until=None, last_error=None))
+    @staticmethod
+    def _ours(item: ClaimedItem) -> Any:
+        return and_(DeskOutbox.id == item.id, DeskOutbox.attempts == item.attempts,
+                    DeskOutbox.status == OutboxStatus.PENDING.value)
 
-    async def failed(self, item_id: int, error: str, now: dt.datetime,
-                     permanent: bool = False) -> None:
-        """Sending failed: tried again after a short wait, unless permanent or tried too often."""
+    async def sent(self, item: ClaimedItem, now: dt.datetime,
+                   audited: Audit | None = None) -> bool:
+        """Telegram accepted it (and `audited`: the report's ``delivered`` entry, in the same
+        transaction). False when the claim was lost (another sender may have sent it too)."""
         async with self.sessions.begin() as s:
-            row = await s.get(DeskOutbox, item_id)
-            if row is None:
-                return
-            give_up = permanent or row.attempts >= MAX_ATTEMPTS
-            row.status = OutboxStatus.FAILED.value if give_up else OutboxStatus.PENDING.value
-            row.lease_until = None if give_up else now + dt.timedelta(seconds=5 * row.attempts)
-            row.last_error = error[:500]
+            result = await s.execute(update(DeskOutbox).where(self._ours(item))
+                                     .values(status=OutboxStatus.SENT.value, sent_at=now,
+                                             lease_until=None, last_error=None))
+            if affected(result) != 1:
+                return False
+            if audited is not None and item.report_id is not None:
+                await audit(s, item.report_id, None, ReportAction.DELIVERED, audited.note, now)
+        return True
+
+    async def failed(self, item: ClaimedItem, error: str, now: dt.datetime, *,
+                     retry_at: dt.datetime | None = None,
+                     audited: Audit | None = None) -> bool:
+        """Sending failed: tried again at `retry_at` (a transient failure) until
+        `GIVE_UP_AFTER` after the row was written; otherwise given up (``failed``; with
+        `audited`, the report's ``undelivered`` entry in the same transaction). True when it
+        was given up, False when it will be tried again, None when the claim was lost."""
+        give_up = retry_at is None or retry_at - item.created_at > GIVE_UP_AFTER
+        async with self.sessions.begin() as s:
+            result = await s.execute(update(DeskOutbox).where(self._ours(item)).values(
+                status=OutboxStatus.FAILED.value if give_up else OutboxStatus.PENDING.value,
+                lease_until=None if give_up else retry_at, last_error=error[:500]))
+            if affected(result) != 1:
+                return None
+            if give_up and audited is not None and item.report_id is not None:
+                await audit(s, item.report_id, None, ReportAction.UNDELIVERED,
+                            f"{audited.note}: {error}"[:500], now)
+        return give_up
 
     async def pending_count(self, report_id: int | None = None) -> int:
         """Rows not sent yet (of one report, or all)."""
@@ -131,6 +192,7 @@ class SqlDeskOutbox:
 class _Row:
     id: int
     item: OutgoingItem
+    created_at: dt.datetime
     status: str = OutboxStatus.PENDING.value
     attempts: int = 0
     lease_until: dt.datetime | None = None
@@ -142,11 +204,12 @@ class MemoryDeskOutbox:
     """The in-memory twin of `SqlDeskOutbox` (same behaviour, one process)."""
 
     rows: list[_Row] = field(default_factory=list)
+    audits: list[tuple[int, str, str]] = field(default_factory=list)  # (report, action, note)
 
     async def put(self, items: Sequence[OutgoingItem], now: dt.datetime) -> list[int]:
         ids = []
         for item in items:
-            self.rows.append(_Row(len(self.rows) + 1, item))
+            self.rows.append(_Row(len(self.rows) + 1, item, now))
             ids.append(len(self.rows))
         return ids
 
@@ -157,23 +220,51 @@ class MemoryDeskOutbox:
     async def claim(self, now: dt.datetime, limit: int = 20,
                     lease: dt.timedelta = LEASE) -> list[ClaimedItem]:
         claimed = []
-        for row in [r for r in self.rows if self._free(r, now)][:limit]:
+        held = {r.item.chat_id for r in self.rows if r.status == OutboxStatus.PENDING.value
+                and r.lease_until is not None and r.lease_until >= now}
+        free = []
+        for row in self.rows:
+            if row.status != OutboxStatus.PENDING.value:
+                continue
+            if self._free(row, now) and row.item.chat_id not in held:
+                free.append(row)
+            else:
+                held.add(row.item.chat_id)
+        for row in free[:limit]:
             row.lease_until, row.attempts = now + lease, row.attempts + 1
             claimed.append(ClaimedItem(row.id, row.item.chat_id, dict(row.item.payload),
-                                       row.item.report_id, row.attempts))
+                                       row.item.report_id, row.attempts, row.created_at))
         return claimed
 
-    async def sent(self, item_id: int, now: dt.datetime) -> None:
-        row = self.rows[item_id - 1]
-        row.status, row.lease_until, row.last_error = OutboxStatus.SENT.value, None, None
+    def _ours(self, item: ClaimedItem) -> _Row | None:
+        row = self.rows[item.id - 1]
+        ours = row.attempts == item.attempts and row.status == OutboxStatus.PENDING.value
+        return row if ours else None
 
-    async def failed(self, item_id: int, error: str, now: dt.datetime,
-                     permanent: bool = False) -> None:
-        row = self.rows[item_id - 1]
-        give_up = permanent or row.attempts >= MAX_ATTEMPTS
+    async def sent(self, item: ClaimedItem, now: dt.datetime,
+                   audited: Audit | None = None) -> bool:
+        row = self._ours(item)
+        if row is None:
+            return False
+        row.status, row.lease_until, row.last_error = OutboxStatus.SENT.value, None, None
+        if audited is not None and item.report_id is not None:
+            self.audits.append((item.report_id, ReportAction.DELIVERED.value, audited.note))
+        return True
+
+    async def failed(self, item: ClaimedItem, error: str, now: dt.datetime, *,
+                     retry_at: dt.datetime | None = None,
+                     audited: Audit | None = None) -> bool | None:
+        row = self._ours(item)
+        if row is None:
+            return None
+        give_up = retry_at is None or retry_at - item.created_at > GIVE_UP_AFTER
         row.status = OutboxStatus.FAILED.value if give_up else OutboxStatus.PENDING.value
-        row.lease_until = None if give_up else now + dt.timedelta(seconds=5 * row.attempts)
+        row.lease_until = None if give_up else retry_at
         row.last_error = error[:500]
+        if give_up and audited is not None and item.report_id is not None:
+            self.audits.append((item.report_id, ReportAction.UNDELIVERED.value,
+                                f"{audited.note}: {error}"[:500]))
+        return give_up
 
     async def pending_count(self, report_id: int | None = None) -> int:
         return sum(1 for r in self.rows if r.status == OutboxStatus.PENDING.value
@@ -184,5 +275,9 @@ class MemoryDeskOutbox:
         return [replace(r.item) for r in self.rows]
 
 
-__all__ = ["ClaimedItem", "DeskOutboxStore", "MemoryDeskOutbox", "OutgoingItem",
-           "SqlDeskOutbox"]
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+__all__ = ["GIVE_UP_AFTER", "Audit", "ClaimedItem", "DeskOutboxStore", "MemoryDeskOutbox",
+           "OutgoingItem", "SqlDeskOutbox"]

@@ -333,6 +333,9 @@ class ReportAction(StrEnum):
     # patient in `patient_id`)
     SESSION_MOVED = "session_moved"
     SESSION_CANCELLED = "session_cancel"
+    # a message the web desk wrote to the patient reached them / was given up (desk outbox)
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
 
 
 class ReportActionRow(Base):

@@ -3,63 +3,98 @@
 A JobQueue job (every `SEND_EVERY` seconds, on every replica) claims pending rows of
 ``desk_outbox`` (storage/desk_outbox.py: a conditional UPDATE per row, so one replica wins
 each), sends each with `deliver` as the staff handlers do, records staff-chat cards for
-threading, and marks the row sent. A patient who blocked the bot is marked inactive and the
-row fails at once; Telegram refusing the message fails it with the reason; anything else is
-tried again later.
+threading, and marks the row sent. Telegram errors are read like the alert outbox's
+(bot/telegram/sender.py `classify`) and retried on the alert outbox's back-off
+(`Settings.alert_config`: base doubling up to the cap; a 429's own wait): a patient who
+blocked the bot (or whose chat is gone) is marked inactive and the message is given up at
+once, as is one Telegram refuses for good; anything else is tried again until it goes out
+(for a day), the chat's later messages after it (a patient reads them in the order they were
+written).
+
+What is audited on the report: a staff answer as ``replied`` once Telegram took it
+(`StaffDesk.relay_done`, which also tells staff "Sent"); the desk's other messages to the
+patient (taken, resolved, paused notices) as ``delivered``, in the same transaction as the
+row; any message to the patient given up as ``undelivered`` with the reason (and for a staff
+answer staff are told why, `StaffDesk.relay_failed`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import TelegramError
 
 from bot.core.desk import StaffDesk
 from bot.core.outbox import from_payload
 from bot.core.replies import Reply
 from bot.telegram.delivery import deliver
-from storage.desk_outbox import MAX_ATTEMPTS, DeskOutboxStore
+from bot.telegram.sender import classify
+from scheduler.alerts import AlertConfig
+from scheduler.dispatcher import ChatUnreachable, PermanentError, RetryAfter
+from storage.desk_outbox import Audit, ClaimedItem, DeskOutboxStore
 
 log = logging.getLogger(__name__)
 SEND_EVERY = 1.0
+DELIVERED = Audit("web desk message reached the patient")
+UNDELIVERED = Audit("web desk message not delivered to the patient")
 
 
 Blocked = Callable[..., Awaitable[None]]  # `Conversation.blocked(chat_id=...)`
 
 
+def backoff(item: ClaimedItem, config: AlertConfig) -> dt.timedelta:
+    """The alert outbox's wait before another try: base doubling per attempt, capped."""
+    return min(config.backoff_base * (2 ** max(0, item.attempts - 1)), config.backoff_cap)
+
+
 async def send_pending(bot: Any, desk: StaffDesk, blocked: Blocked,
-                       outbox: DeskOutboxStore) -> int:
+                       outbox: DeskOutboxStore, config: AlertConfig | None = None) -> int:
     """Send every claimable row once; the number sent. A patient who blocked the bot is
     reported through `blocked` (marked inactive)."""
+    config = config or AlertConfig()
     sent = 0
-    for item in await outbox.claim(desk.now()):
+    stalled: dict[int, dt.datetime] = {}  # chat -> when its earlier message is tried again
+    for item in await outbox.claim(desk.now(), lease=config.lease):
         reply = from_payload(item.chat_id, item.payload)
+        to_patient = item.chat_id != desk.staff_chat
+        if item.chat_id in stalled:  # keep the order: after the earlier one
+            await outbox.failed(item, "waits for an earlier message to this chat", desk.now(),
+                                retry_at=stalled[item.chat_id])
+            continue
         try:
             message = await deliver(bot, item.chat_id, reply)
-        except Forbidden as exc:
-            if item.chat_id != desk.staff_chat:
-                await blocked(chat_id=item.chat_id)
-            await outbox.failed(item.id, f"forbidden: {exc.message}", desk.now(), permanent=True)
-            await _relay_failed(bot, desk, reply, desk.plain("undelivered_blocked"))
-            continue
-        except BadRequest as exc:
-            log.error("Telegram refused desk outbox item %d: %s", item.id, exc.message)
-            await outbox.failed(item.id, exc.message, desk.now(), permanent=True)
-            await _relay_failed(bot, desk, reply,
-                                desk.plain("undelivered_refused", error=exc.message))
-            continue
         except TelegramError as exc:
-            log.warning("desk outbox item %d not sent yet: %s", item.id, exc)
-            await outbox.failed(item.id, str(exc), desk.now())
-            if item.attempts >= MAX_ATTEMPTS:  # that was the last try
-                await _relay_failed(bot, desk, reply, desk.plain(
+            error = classify(exc)
+            audited = UNDELIVERED if to_patient else None
+            if isinstance(error, ChatUnreachable | PermanentError):
+                if isinstance(error, ChatUnreachable) and to_patient:
+                    await blocked(chat_id=item.chat_id)
+                log.error("desk outbox item %d given up: %s", item.id, error)
+                if await outbox.failed(item, str(error), desk.now(), audited=audited):
+                    await _relay_failed(bot, desk, reply, desk.plain(
+                        "undelivered_blocked" if isinstance(error, ChatUnreachable)
+                        else "undelivered_refused", error=str(error)))
+                continue
+            wait = (dt.timedelta(seconds=error.retry_after) if isinstance(error, RetryAfter)
+                    else backoff(item, config))
+            stalled[item.chat_id] = desk.now() + wait
+            log.warning("desk outbox item %d not sent yet (%s); again in %s", item.id,
+                        error, wait)
+            if await outbox.failed(item, str(error), desk.now(),
+                                   retry_at=stalled[item.chat_id], audited=audited):
+                await _relay_failed(bot, desk, reply, desk.plain(  # tried for a day
                     "undelivered_error", error=type(exc).__name__))
             continue
         if reply.card_for is not None:
             await desk.card_sent(reply, item.chat_id, message.message_id)
-        await outbox.sent(item.id, desk.now())
+        audited = DELIVERED if to_patient and reply.relay is None else None
+        if not await outbox.sent(item, desk.now(), audited):
+            log.warning("desk outbox item %d was sent but its claim was lost: possible "
+                        "duplicate", item.id)
+            continue
         if reply.relay is not None:  # a staff answer arrived: audited, staff told
             await _to_staff(bot, desk, await desk.relay_done(reply.relay))
         sent += 1
@@ -87,14 +122,14 @@ async def _to_staff(bot: Any, desk: StaffDesk, replies: list[Reply]) -> None:
 
 
 def attach_desk_outbox(app: Any, desk: StaffDesk, blocked: Blocked,
-                       outbox: DeskOutboxStore) -> None:
+                       outbox: DeskOutboxStore, config: AlertConfig | None = None) -> None:
     """Run `send_pending` every `SEND_EVERY` seconds on the application's JobQueue."""
     if app.job_queue is None:
         log.warning("no JobQueue: messages written on the web desk are not sent")
         return
 
     async def job(context: Any) -> None:
-        await send_pending(context.bot, desk, blocked, outbox)
+        await send_pending(context.bot, desk, blocked, outbox, config)
 
     app.job_queue.run_repeating(job, interval=SEND_EVERY, first=1, name="desk-outbox",
                                 job_kwargs={"max_instances": 1, "coalesce": True})

@@ -202,8 +202,8 @@ def register_staff_handlers(app: AnyApplication, services: Services) -> None:
     from bot.telegram.desk_sender import attach_desk_outbox
     from storage.desk_outbox import SqlDeskOutbox
 
-    attach_desk_outbox(app, services.desk, services.conversation.blocked,
-                       SqlDeskOutbox(services.database.sessions))  # the web desk's messages
+    attach_desk_outbox(app, services.desk, services.conversation.blocked,  # the web desk's
+                       SqlDeskOutbox(services.database.sessions), settings.alert_config())
     from bot.telegram.kb_reload import attach_kb_reload
 
     attach_kb_reload(app, services.conversation, settings.kb_path)  # the web desk's KB additions
