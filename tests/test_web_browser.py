@@ -124,7 +124,20 @@ async def test_sign_in_take_reply_resolve_reaches_the_patient(
     await browser.wait_text("#queue", "No open reports")
     done = await bot.fake.wait_for_messages(PATIENT, patient_before + 3)
     assert "marked your report as dealt with" in done[-1]["text"]
-    await browser.screenshot("queue-after")
+    shot = await browser.screenshot("queue-after")
+    assert shot.read_bytes().startswith(b"\x89PNG")  # kept with the test's files
+
+    async def audited() -> bool:  # each message the desk wrote is audited when it arrives
+        trail = [a.action for a in await desk.desk.store.actions(report_id)]
+        return trail.count("delivered") == 3
+
+    await eventually(audited, timeout=10)
+    report = await desk.desk.store.get(report_id)
+    assert report is not None
+    await browser.get(f"/patients/{report.patient_id}")
+    audit = await browser.text("table.audit")
+    assert audit.count("delivered") == 3 and "web desk message reached the patient" in audit
+    assert "replied" in audit and "Please send us a photo <now>." in audit
     staff_chat = [m.get("text", "") for m in bot.fake.sent_messages(STAFF_CHAT)]
     assert any(f"Report #{report_id} taken by Sam" in t for t in staff_chat)
     assert any(f"Report #{report_id} resolved by Sam" in t for t in staff_chat)
