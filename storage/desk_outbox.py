@@ -161,7 +161,7 @@ class SqlDeskOutbox:
 
     async def failed(self, item: ClaimedItem, error: str, now: dt.datetime, *,
                      retry_at: dt.datetime | None = None,
-                     audited: Audit | None = None) -> bool:
+                     audited: Audit | None = None) -> bool | None:
         """Sending failed: tried again at `retry_at` (a transient failure) until
         `GIVE_UP_AFTER` after the row was written; otherwise given up (``failed``; with
         `audited`, the report's ``undelivered`` entry in the same transaction). True when it

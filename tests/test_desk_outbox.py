@@ -1,8 +1,8 @@
 """A staff reply written on the web desk reaches the patient exactly once, through the desk
 outbox (storage/desk_outbox.py) and the bot's sender (bot/telegram/desk_sender.py), on SQLite
 and PostgreSQL, with a real telegram.Bot against the fake Bot API: Telegram failing is
-retried on the alert outbox's back-off until the message goes out, each delivery is audited
-on the report, a blocked patient is given up at once (audited, marked inactive), and a sender
+retried on the alert outbox's back-off until the message goes out (in order, once), each delivery is
+audited on the report (the answer as "replied" once it arrived), a blocked patient is given up at once (audited, marked inactive), and a sender
 whose claim was taken over cannot mark the row a second time."""
 
 from __future__ import annotations
@@ -89,11 +89,12 @@ async def test_a_web_reply_is_retried_until_delivered_once_and_audited(
     assert len(to_patient) == 2 and REPLY in to_patient[1]
     assert "looking at your report" in to_patient[0]
     assert await outbox.pending_count() == 0
+    # the "taken" notice audited as delivered, the answer as replied once Telegram took it
     trail = await audit_of(desk, report_id)
-    assert [a for a, _ in trail] == ["taken", "replied", "delivered", "delivered"]
-    assert trail[1][1] == REPLY
-    assert all(note == "web desk message reached the patient" for a, note in trail[2:])
-    assert len(texts_to(fake_telegram, STAFF_CHAT)) == 2  # "taken by", "sent to" (on time)
+    assert trail == [("taken", None), ("delivered", "web desk message reached the patient"),
+                     ("replied", REPLY)]
+    staff_chat = texts_to(fake_telegram, STAFF_CHAT)
+    assert len(staff_chat) == 2 and "Sent to" in staff_chat[1]  # only once it arrived
 
 
 async def test_two_bot_replicas_send_each_web_message_once(
@@ -104,7 +105,8 @@ async def test_two_bot_replicas_send_each_web_message_once(
                            for o in outboxes))
     to_patient = texts_to(fake_telegram, PATIENT)
     assert len(to_patient) == 2 and REPLY in to_patient[1]
-    assert [a for a, _ in await audit_of(desk, report_id)].count("delivered") == 2
+    assert [a for a, _ in await audit_of(desk, report_id)] == ["taken", "delivered", "replied"]
+    assert len(texts_to(fake_telegram, STAFF_CHAT)) == 2
 
 
 async def test_a_patient_who_blocked_the_bot_is_given_up_at_once_and_audited(
@@ -114,8 +116,10 @@ async def test_a_patient_who_blocked_the_bot_is_given_up_at_once_and_audited(
     fake_telegram.block_chat(PATIENT)
     await send_pending(bot, desk.desk, desk.conversation.blocked, outbox, CONFIG)
     assert await outbox.pending_count() == 0  # nothing left to retry
-    undelivered = [n for a, n in await audit_of(desk, report_id) if a == "undelivered"]
-    assert len(undelivered) == 2 and all("blocked" in (n or "") for n in undelivered)
+    trail = await audit_of(desk, report_id)
+    assert [a for a, _ in trail] == ["taken", "undelivered", "undelivered"]  # no "replied"
+    assert all("blocked" in (n or "") for _, n in trail[1:])
+    assert "blocked the bot" in texts_to(fake_telegram, STAFF_CHAT)[-1]  # staff are told
     patient = await desk.conversation.repo.get_patient(PATIENT)
     assert patient is not None and not patient.active
     assert texts_to(fake_telegram, PATIENT) == []
