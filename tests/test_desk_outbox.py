@@ -1,9 +1,10 @@
 """A staff reply written on the web desk reaches the patient exactly once, through the desk
 outbox (storage/desk_outbox.py) and the bot's sender (bot/telegram/desk_sender.py), on SQLite
 and PostgreSQL, with a real telegram.Bot against the fake Bot API: Telegram failing is
-retried on the alert outbox's back-off until the message goes out (in order, once), each delivery is
-audited on the report (the answer as "replied" once it arrived), a blocked patient is given up at once (audited, marked inactive), and a sender
-whose claim was taken over cannot mark the row a second time."""
+retried on the alert outbox's back-off until the message goes out (in order, once), each
+delivery is audited on the report (the answer as "replied" once it arrived), a blocked
+patient is given up at once (audited, marked inactive, staff told), and a sender whose claim
+was taken over cannot mark the row a second time."""
 
 from __future__ import annotations
 
