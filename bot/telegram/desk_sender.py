@@ -5,7 +5,7 @@ A JobQueue job (every `SEND_EVERY` seconds, on every replica) claims pending row
 each), sends each with `deliver` as the staff handlers do, records staff-chat cards for
 threading, and marks the row sent. Telegram errors are read like the alert outbox's
 (bot/telegram/sender.py `classify`) and retried on the alert outbox's back-off
-(`Settings.alert_config`: base doubling up to the cap; a 429's own wait): a patient who
+(scheduler/sending.py `backoff` with `Settings.alert_config`; a 429's own wait): a patient who
 blocked the bot (or whose chat is gone) is marked inactive and the message is given up at
 once, as is one Telegram refuses for good; anything else is tried again until it goes out
 (for a day), the chat's later messages after it (a patient reads them in the order they were
@@ -34,7 +34,8 @@ from bot.telegram.delivery import deliver
 from bot.telegram.sender import classify
 from scheduler.alerts import AlertConfig
 from scheduler.dispatcher import ChatUnreachable, PermanentError, RetryAfter
-from storage.desk_outbox import Audit, ClaimedItem, DeskOutboxStore
+from scheduler.sending import backoff
+from storage.desk_outbox import Audit, DeskOutboxStore
 
 log = logging.getLogger(__name__)
 SEND_EVERY = 1.0
@@ -43,11 +44,6 @@ UNDELIVERED = Audit("web desk message not delivered to the patient")
 
 
 Blocked = Callable[..., Awaitable[None]]  # `Conversation.blocked(chat_id=...)`
-
-
-def backoff(item: ClaimedItem, config: AlertConfig) -> dt.timedelta:
-    """The alert outbox's wait before another try: base doubling per attempt, capped."""
-    return min(config.backoff_base * (2 ** max(0, item.attempts - 1)), config.backoff_cap)
 
 
 async def send_pending(bot: Any, desk: StaffDesk, blocked: Blocked,
@@ -79,7 +75,7 @@ async def send_pending(bot: Any, desk: StaffDesk, blocked: Blocked,
                         else "undelivered_refused", error=str(error)))
                 continue
             wait = (dt.timedelta(seconds=error.retry_after) if isinstance(error, RetryAfter)
-                    else backoff(item, config))
+                    else backoff(item.attempts, config.backoff_base, config.backoff_cap))
             stalled[item.chat_id] = desk.now() + wait
             log.warning("desk outbox item %d not sent yet (%s); again in %s", item.id,
                         error, wait)
