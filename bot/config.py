@@ -75,6 +75,9 @@ EXAMPLES: dict[str, str] = {
     "AFTERCARE_CHECKIN_PER_CHAT_SECONDS": "AFTERCARE_CHECKIN_PER_CHAT_SECONDS=1",
     "AFTERCARE_CHECKIN_BATCH": "AFTERCARE_CHECKIN_BATCH=30",
     "AFTERCARE_CHECKIN_LEASE_SECONDS": "AFTERCARE_CHECKIN_LEASE_SECONDS=120",
+    "AFTERCARE_POLLING_LEASE_SECONDS": "AFTERCARE_POLLING_LEASE_SECONDS=15",
+    "AFTERCARE_POLLING_GIVE_UP_SECONDS": "AFTERCARE_POLLING_GIVE_UP_SECONDS=60",
+    "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS": "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS=30",
     "AFTERCARE_CHECKIN_MAX_ATTEMPTS": "AFTERCARE_CHECKIN_MAX_ATTEMPTS=5",
     "AFTERCARE_CHECKIN_BACKOFF_SECONDS": "AFTERCARE_CHECKIN_BACKOFF_SECONDS=30",
     "AFTERCARE_ALERT_POLL_SECONDS": "AFTERCARE_ALERT_POLL_SECONDS=1",
@@ -165,6 +168,12 @@ class Settings(BaseSettings):
     alert_lease_seconds: float = Field(60.0, alias="AFTERCARE_ALERT_LEASE_SECONDS", gt=0)
     alert_read_timeout_seconds: float | None = Field(
         None, alias="AFTERCARE_ALERT_READ_TIMEOUT_SECONDS", gt=0)
+    polling_lease_seconds: float = Field(15.0, alias="AFTERCARE_POLLING_LEASE_SECONDS",
+                                         ge=0.5, le=300)
+    polling_give_up_seconds: float = Field(60.0, alias="AFTERCARE_POLLING_GIVE_UP_SECONDS",
+                                           ge=1, le=3600)
+    polling_backoff_max_seconds: float = Field(
+        30.0, alias="AFTERCARE_POLLING_BACKOFF_MAX_SECONDS", ge=1, le=600)
 
     @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", "bot_username",
                      "staff_chat_id", "retention_days", "opening_hours", "out_of_hours_contact",

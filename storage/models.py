@@ -526,3 +526,18 @@ class Alert(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class LeaderLease(Base):
+    """Who polls Telegram (storage/leader_lease.py): one row per lease `name`, renewed by its
+    holder every few seconds. `beat` goes up with every change (taken, renewed, released), so
+    a standby that sees it stand still for a lease period knows the holder is gone (without
+    comparing clocks); `renewed_at`/`expires_at` are the holder's clock, for people."""
+
+    __tablename__ = "leader_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    beat: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    renewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -178,7 +178,8 @@ async def compose(advisor: _Any) -> _AsyncIterator[_Any]:
 # start-up and shutdown take CPU; on a 2-core machine they run one after another on one worker,
 # beside the in-process tests on the others.
 _PROCESS_TESTS = {"test_bot_restart", "test_checkin_kill", "test_checkin_run", "test_ops",
-                  "test_replicas", "test_docker", "test_web_browser", "test_web_demo"}
+                  "test_replicas", "test_docker", "test_web_browser", "test_web_demo",
+                  "test_polling_failover"}
 
 
 def pytest_collection_modifyitems(config: _Any, items: list[_Any]) -> None:

@@ -54,7 +54,6 @@ from knowledge.advisor import Advisor
 from scheduler.service import daily_summary
 from storage import Database, utcnow
 from storage.clock import Clock
-from storage.db import is_sqlite
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 8
@@ -283,7 +282,7 @@ async def running(app: AnyApplication, settings: Settings,
                   on_leader_change: Callable[[bool], None] | None = None,
                   ) -> AsyncIterator[AnyApplication]:
     """Initialise, register commands, start polling or the webhook; stop everything on exit.
-    `on_leader_change` hears whether this replica is the one polling (PostgreSQL)."""
+    `on_leader_change` hears whether this replica is the one actually polling."""
     services = services_of(app)
     async with app:
         if app.post_init is not None:
@@ -299,17 +298,11 @@ async def running(app: AnyApplication, settings: Settings,
         stack = contextlib.AsyncExitStack()
         if settings.webhook_url:
             await _start_webhook(app, settings, stack)
-        elif not is_sqlite(settings.database_url):  # replicas: only the elected one polls
+        else:  # long polling: the replica holding the lease polls (bot/telegram/leader.py)
             from bot.telegram.leader import elected_polling
 
             await stack.enter_async_context(elected_polling(
                 app, settings, ALLOWED_UPDATES, on_leader_change))
-        else:  # one process: poll, confirming updates only once handled
-            from bot.telegram.leader import ConfirmingPoller
-
-            poller = ConfirmingPoller(app, ALLOWED_UPDATES)
-            await poller.start()
-            stack.push_async_callback(poller.stop)
         try:
             yield app
         finally:  # stop taking updates, finish or release check-ins in flight, then close

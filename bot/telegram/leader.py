@@ -1,22 +1,40 @@
-"""Polling leader election for several replicas on one PostgreSQL database.
+"""Polling leader election for several replicas on one database, and the leader's poll loop.
 
 Telegram allows one ``getUpdates`` poller per bot token (a second one gets 409 Conflict), so
-with several ``aftercare run`` replicas exactly one polls. `LeaderElection` holds a
-PostgreSQL *session-level* advisory lock on a dedicated connection: whoever holds the lock
-polls; the others try again every `retry` seconds. If the leader dies (even by SIGKILL) its
-connection drops, PostgreSQL releases the lock, and a standby takes over within about
-`retry` seconds. The lock key is derived from the bot id and the schema, so deployments that
-share a database server do not block each other.
+with several ``aftercare run`` replicas exactly one polls. `LeaderElection` keeps a heartbeat
+row in ``leader_lease`` (storage/leader_lease.py; SQLite and PostgreSQL alike): the holder
+renews it every ``lease / 5`` seconds; a standby reads it as often and takes it over
+(compare-and-set on the row's ``beat``) once the beat has not moved for ``lease`` seconds on
+the standby's own monotonic clock, so no two hosts' clocks are compared. A leader that is
+killed, frozen (SIGSTOP) or whose host vanishes is therefore replaced within
+``lease + lease / 5`` seconds
+(15 s lease by default, AFTERCARE_POLLING_LEASE_SECONDS); one that stops cleanly releases the
+row and a standby takes it at once, as it does when the row names a process of this host
+that no longer exists (a restart after a crash).
 
-`ConfirmingPoller` is the leader's ``getUpdates`` loop. Unlike PTB's Updater it confirms a
-batch of updates (by asking for the next offset) only after every update in it has been
-handled, so updates in flight when a leader dies are delivered again to the next leader:
-nothing is lost, and only updates being handled at that moment can be answered twice. It
-keeps fetching while a batch is handled (the confirmed offset slides up to the oldest update
-still in hand), so a flood from one patient does not make everyone else wait for it.
+The leader trusts its lease for ``lease / 2`` after the start of its last renewal; past that
+it renews before it polls or handles anything (`LeaderElection.held`). A leader that was
+frozen and wakes up thus finds the row taken and stops without handling or confirming the
+updates its last poll brought (the new leader gets them). While the database cannot be
+reached at all the leader keeps polling (patients get advice first; reports are spooled) and
+says so in the log: a standby that can still reach the database would take over after a
+lease, and the two would then alternate on Telegram's 409 until the old one sees the row.
 
-On SQLite there is one process and no election (`bot.telegram.app` runs a `ConfirmingPoller`); in
-webhook mode every replica serves the updates the load balancer sends it.
+`ConfirmingPoller` is the leader's ``getUpdates`` loop. It confirms a batch of updates (by
+asking for the next offset) only after every update in it has been handled, so updates in
+flight when a leader dies are delivered again to the next leader: nothing is lost, and only
+updates being handled at that moment can be answered twice. It keeps fetching while a batch
+is handled (the confirmed offset slides up to the oldest update still in hand), so a flood
+from one patient does not make everyone else wait for it. It survives every failure of
+``getUpdates``: a 429 waits the ``retry_after`` Telegram names, anything else (5xx,
+timeouts, network errors, 409, unknown errors) waits with exponential backoff (1 s doubling
+up to AFTERCARE_POLLING_BACKOFF_MAX_SECONDS); each failure is logged (error type and
+Telegram's description, never the token). After AFTERCARE_POLLING_GIVE_UP_SECONDS without
+one successful poll the leader gives up the lease and sits out one lease period, so another
+replica (perhaps on a host that can reach Telegram) takes over. ``aftercare_polling_leader``
+reads 1 only while this replica holds the lease and its last poll succeeded.
+
+In webhook mode every replica serves the updates the load balancer sends it (no election).
 """
 
 from __future__ import annotations
@@ -25,21 +43,34 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
+import os
+import secrets
+import socket
+import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from telegram import Update
-from telegram.error import Conflict, NetworkError, TelegramError, TimedOut
+from telegram.error import RetryAfter, TelegramError
+
+from storage.clock import Clock, utcnow
+from storage.leader_lease import Leases, LeaseSql
 
 log = logging.getLogger(__name__)
 
 POLL_LIMIT = 50  # updates per getUpdates batch = the most that can be answered twice
 POLL_TIMEOUT = 10  # long-poll seconds
 POLL_PAUSE = 0.2  # seconds between polls while updates are being handled
-Callback = Callable[[], Awaitable[None]]
+Elected = Callable[[], Awaitable[None]]
+Lost = Callable[[bool], Awaitable[None]]  # argument: confirm what was handled (clean stop)
+Monotonic = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 def lock_key(token: str, database_url: str) -> int:
@@ -50,86 +81,274 @@ def lock_key(token: str, database_url: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-class LeaderElection:
-    """Try to hold a PostgreSQL advisory lock; call `on_elected` / `on_lost` as it changes."""
+def lease_name(token: str) -> str:
+    """The lease row of this bot (its id, the token's public part)."""
+    return f"polling:{token.split(':', 1)[0]}"
 
-    def __init__(self, engine: AsyncEngine, key: int, on_elected: Callback, on_lost: Callback,
-                 retry: float = 1.0) -> None:
-        self.engine = engine
-        self.key = key
+
+def _host() -> str:
+    return socket.gethostname()[:80]
+
+
+def new_holder_id() -> str:
+    """This replica's name in the lease row: host, process id and a random tag."""
+    return f"{_host()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def holder_gone(holder: str) -> bool:
+    """True when `holder` names a process of this host that no longer exists (the lease of
+    a crashed run on this machine is free at once; other hosts' runs wait for the beat)."""
+    host, _, rest = holder.rpartition(":")[0].rpartition(":")
+    if host != _host() or not rest.isdigit() or int(rest) == os.getpid():
+        return False
+    try:
+        os.kill(int(rest), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+class LeaderElection:
+    """Hold the polling lease while alive; call `on_elected` / `on_lost` as it changes."""
+
+    def __init__(self, leases: Leases, name: str, on_elected: Elected, on_lost: Lost, *,
+                 lease: float = 15.0, holder: str | None = None, clock: Clock = utcnow,
+                 monotonic: Monotonic = time.monotonic,
+                 is_gone: Callable[[str], bool] = holder_gone) -> None:
+        self.leases = leases
+        self.name = name
         self.on_elected = on_elected
         self.on_lost = on_lost
-        self.retry = retry
+        self.lease = lease
+        self.every = lease / 5  # renewals (leader) and reads (standby)
+        self.trust = lease / 2  # a renewal is trusted this long; then held() renews first
+        self.holder = holder or new_holder_id()
+        self.clock = clock
+        self.monotonic = monotonic
+        self.is_gone = is_gone
         self.is_leader = False
-        self._conn: AsyncConnection | None = None
+        self.degraded = False  # the database did not answer the last lease query
+        self._renewed = -math.inf  # monotonic start of the last successful renewal
+        self._seen: tuple[str | None, int] | None = None  # (holder, beat) last read
+        self._seen_at = 0.0
+        self._sit_out_until = -math.inf
+        self._failed_at = -math.inf  # monotonic time of the last failed lease query
+        self.query_timeout = max(1.0, min(5.0, self.trust))
+        self._wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Campaign until `stop` is set; then give leadership up (unlock, close)."""
+        """Campaign until `stop` is set; then give leadership up (stop polling, release)."""
         try:
             while not stop.is_set():
                 await self.step()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.retry)
+                self._wake.clear()
+                stopped = asyncio.ensure_future(stop.wait())
+                woken = asyncio.ensure_future(self._wake.wait())
+                try:
+                    await asyncio.wait((stopped, woken), timeout=self.every,
+                                       return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stopped.cancel()
+                    woken.cancel()
         finally:
             await self.resign()
 
     async def step(self) -> None:
-        """One round: try to become leader, or check that the lock's connection is alive."""
+        """One round: renew (leader), or read the row and take it if it is free or stale."""
         try:
             if self.is_leader:
-                await self._query("SELECT 1")
-            elif await self._query("SELECT pg_try_advisory_lock(:key)", key=self.key):
-                self.is_leader = True
-                log.info("elected polling leader")
-                await self.on_elected()
-        except (OSError, TimeoutError, Exception) as exc:  # noqa: BLE001 - any DB failure
-            await self._lost(exc)
+                await self._renew()
+            else:
+                await self._campaign()
+        except Exception as exc:  # noqa: BLE001 - any database failure
+            self._unreachable(exc)
 
-    async def _query(self, sql: str, **params: Any) -> Any:
-        if self._conn is None:
-            self._conn = await self.engine.connect()
-        async with asyncio.timeout(max(2.0, self.retry * 2)):
-            value = (await self._conn.execute(text(sql), params)).scalar()
-            await self._conn.commit()  # session-level lock survives; no idle transaction
-        return value
+    async def held(self) -> bool:
+        """May this replica poll and handle now? Renews first when the last renewal is too
+        old to trust (after a freeze, a stall or a database outage)."""
+        if not self.is_leader:
+            return False
+        now = self.monotonic()
+        if now - self._renewed < self.trust:
+            return True
+        if self.degraded and now - self._failed_at < self.every:
+            return True  # the database is down: poll on (advice first); the heartbeat retries
+        try:
+            return await self._renew()
+        except Exception as exc:  # noqa: BLE001 - any database failure
+            self._unreachable(exc)
+            return self.is_leader
 
-    async def _lost(self, exc: BaseException) -> None:
-        """The lock connection failed: stop polling at once (the lock is gone with it)."""
-        log.warning("leader election: database connection lost (%s)", type(exc).__name__)
-        was_leader, self.is_leader = self.is_leader, False
-        await self._close()
-        if was_leader:
-            await self.on_lost()
+    async def step_down(self, reason: str) -> None:
+        """Give the lease up (this replica cannot poll) and sit out one lease period, so a
+        standby takes over; with no standby this replica takes it again afterwards."""
+        if not self.is_leader:
+            return
+        self.is_leader = False
+        self._sit_out_until = self.monotonic() + self.lease
+        log.error("giving up polling leadership: %s", reason)
+        await self.on_lost(False)
+        await self._release()
+        self._wake.set()
 
     async def resign(self) -> None:
-        """Stop polling (if leader) and release the lock."""
+        """Stop polling (confirming what was handled) and release the row: a clean stop."""
+        if self.is_leader:
+            await self.on_lost(True)  # still the holder: the final confirmation is ours
+            self.is_leader = False
+            await self._release()
+            log.info("polling leadership released")
+
+    async def _campaign(self) -> None:
+        now = self.monotonic()
+        if now < self._sit_out_until:
+            return
+        async with asyncio.timeout(self.query_timeout):
+            row = await self.leases.read(self.name)
+        if self.degraded:
+            self._reachable()
+        if self._seen != (row.holder, row.beat):
+            self._seen, self._seen_at = (row.holder, row.beat), now
+        if row.holder is None or row.holder == self.holder:
+            why = "the lease is free"
+        elif self.is_gone(row.holder):
+            why = "its holder's process on this host has exited"
+        elif now - self._seen_at >= self.lease:
+            why = f"its holder has not renewed it for {now - self._seen_at:.0f} s"
+        else:
+            return
+        started = self.monotonic()
+        wall = self.clock()
+        async with asyncio.timeout(self.query_timeout):
+            taken = await self.leases.take(self.name, self.holder, row.beat, wall,
+                                           wall + timedelta(seconds=self.lease))
+        if taken:
+            self._renewed = started
+            self.is_leader = True
+            log.info("elected polling leader (%s)", why)
+            await self.on_elected()
+
+    async def _renew(self) -> bool:
+        started = self.monotonic()
+        wall = self.clock()
+        async with asyncio.timeout(self.query_timeout):  # a vanished database host
+            renewed = await self.leases.renew(self.name, self.holder, wall,
+                                              wall + timedelta(seconds=self.lease))
+        if self.degraded:
+            self._reachable()
+        if renewed:
+            self._renewed = started
+            return True
         if self.is_leader:
             self.is_leader = False
-            await self.on_lost()
-            with contextlib.suppress(Exception):
-                await self._query("SELECT pg_advisory_unlock(:key)", key=self.key)
-            log.info("polling leadership released")
-        await self._close()
+            self._seen = None
+            log.warning("polling leadership lost: another replica holds the lease now; "
+                        "nothing more is polled, handled or confirmed here")
+            await self.on_lost(False)
+        return False
 
-    async def _close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            with contextlib.suppress(Exception):
-                await conn.close()
+    async def _release(self) -> None:
+        self._seen = None
+        try:
+            await self.leases.release(self.name, self.holder, self.clock())
+        except Exception as exc:  # noqa: BLE001 - the row then expires by itself
+            log.warning("could not release the polling lease (%s); it expires in %.0f s",
+                        type(exc).__name__, self.lease)
+
+    def _unreachable(self, exc: BaseException) -> None:
+        self._failed_at = self.monotonic()
+        if not self.degraded:
+            self.degraded = True
+            what = ("polling on without it (a standby that reaches it may take over)"
+                    if self.is_leader else "standing by")
+            log.warning("polling lease: the database does not answer (%s); %s",
+                        type(exc).__name__, what)
+
+    def _reachable(self) -> None:
+        self.degraded = False
+        log.info("polling lease: the database answers again")
+
+
+class PollGuard(Protocol):
+    """What the poller asks its election."""
+
+    async def held(self) -> bool:
+        """May this replica poll and handle now?"""
+        ...
+
+    async def step_down(self, reason: str) -> None:
+        """Give leadership up: this replica cannot poll."""
+        ...
+
+
+class AlwaysLeader:
+    """A `PollGuard` for a poller without an election (tests of the loop alone)."""
+
+    async def held(self) -> bool:
+        """Always."""
+        return True
+
+    async def step_down(self, reason: str) -> None:
+        """Nobody to hand over to."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Waits between failed polls: `first` seconds, doubling, at most `cap`."""
+
+    first: float = 1.0
+    cap: float = 30.0
+
+    def delay(self, failures: int) -> float:
+        """The wait after the `failures`-th failure in a row."""
+        return min(self.cap, self.first * 2 ** min(max(failures - 1, 0), 30))
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """Telegram's ``retry_after`` in seconds (an int or a timedelta, by PTB version)."""
+    with warnings.catch_warnings():  # PTB 22.2+ warns about the int/timedelta switch
+        warnings.simplefilter("ignore")
+        value: Any = exc.retry_after
+    total = getattr(value, "total_seconds", None)
+    return float(total()) if callable(total) else float(value)
+
+
+def describe_failure(exc: BaseException, token: str) -> str:
+    """One line for the log: the error type and Telegram's description, token removed."""
+    detail = str(exc)
+    for secret in {token, token.partition(":")[2]} - {""}:
+        detail = detail.replace(secret, "***")
+    detail = " ".join(detail.split())[:200]
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
 class ConfirmingPoller:
     """``getUpdates`` loop that confirms a batch only after handling all of it."""
 
-    def __init__(self, app: Any, allowed_updates: list[str], *, limit: int = POLL_LIMIT,
-                 timeout: int = POLL_TIMEOUT, on_update: Callable[[], None] | None = None) -> None:
+    def __init__(self, app: Any, allowed_updates: list[str], guard: PollGuard | None = None,
+                 *, limit: int = POLL_LIMIT, timeout: int = POLL_TIMEOUT,
+                 on_update: Callable[[], None] | None = None,
+                 on_polling: Callable[[bool], None] | None = None, give_up: float = 60.0,
+                 backoff: Backoff = Backoff(), sleep: Sleep = asyncio.sleep,
+                 monotonic: Monotonic = time.monotonic) -> None:
         self.app = app
         self.allowed_updates = allowed_updates
+        self.guard: PollGuard = guard or AlwaysLeader()
         self.limit = limit
         self.timeout = timeout
         self.on_update = on_update
+        self.on_polling = on_polling
+        self.give_up = give_up
+        self.backoff = backoff
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self.polling = False  # True while the last getUpdates succeeded
+        self.failures = 0  # failed polls in a row
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._confirm_on_exit = True
         self._handling = False
 
     @property
@@ -144,45 +363,70 @@ class ConfirmingPoller:
         with contextlib.suppress(TelegramError):
             await self.app.bot.delete_webhook(drop_pending_updates=False)
         self._stopping = False
+        self._confirm_on_exit = True
         self._task = asyncio.create_task(self._loop(), name="aftercare-poller")
         log.info("long polling started (leader)")
 
-    async def stop(self, timeout: float = 5.0) -> None:
-        """Stop: a waiting poll is cancelled, a batch being handled may finish first."""
+    async def stop(self, timeout: float = 5.0, confirm: bool = True) -> None:
+        """Stop: a waiting poll is cancelled, a batch being handled may finish first.
+        `confirm`: tell Telegram what was handled (only while still the lease holder)."""
+        self._stopping = True
+        self._confirm_on_exit = self._confirm_on_exit and confirm
+        self._set_polling(False)
         if self._task is None:
             return
-        self._stopping = True
         task, self._task = self._task, None
+        if task is asyncio.current_task():  # the loop itself lost the lease: it ends itself
+            return
         if not self._handling:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(task, timeout)
         log.info("long polling stopped")
 
+    def _set_polling(self, polling: bool) -> None:
+        if polling != self.polling:
+            self.polling = polling
+            if self.on_polling is not None:
+                self.on_polling(polling)
+
     async def _loop(self) -> None:
         """Fetch, handle, confirm. The offset asked for (which confirms everything below it)
         is the oldest update still being handled, so nothing unhandled is ever confirmed;
         new updates are fetched while older ones are still handled, so one patient's backlog
         does not hold back everybody else's next message (they are started as they come;
-        ones already being handled are not started twice)."""
+        ones already being handled are not started twice). Before each poll, and before
+        handling what a poll brought, the lease is checked (`PollGuard.held`)."""
         offset: int | None = None
         running: dict[int, asyncio.Task[None]] = {}
         newest: int | None = None
+        last_ok = self.monotonic()
+        holder = True
         try:
             while not self._stopping:
+                if not await self.guard.held():
+                    holder = False
+                    break
                 try:
                     updates = await self.app.bot.get_updates(
                         offset=offset, limit=self.limit,
                         timeout=0 if running else self.timeout,
                         allowed_updates=self.allowed_updates)
-                except Conflict:
-                    log.warning("getUpdates conflict: another poller is running; retrying")
-                    await asyncio.sleep(1.0)
+                except Exception as exc:  # noqa: BLE001 - the loop must not die of any
+                    if not await self._failed(exc, self.monotonic() - last_ok):
+                        holder = False
+                        break
                     continue
-                except (TimedOut, NetworkError) as exc:
-                    log.warning("getUpdates failed (%s); retrying", type(exc).__name__)
-                    await asyncio.sleep(1.0)
-                    continue
+                last_ok = self.monotonic()
+                if self.failures:
+                    log.info("getUpdates works again after %d failed polls", self.failures)
+                    self.failures = 0
+                if self._stopping:
+                    break  # what this poll brought is not started, so not confirmed
+                if updates and not await self.guard.held():
+                    holder = False  # e.g. woke from a freeze: the new leader has these
+                    break
+                self._set_polling(True)
                 fresh = [u for u in updates if newest is None or u.update_id > newest]
                 for update in fresh:
                     running[update.update_id] = asyncio.create_task(self._handle(update))
@@ -205,9 +449,35 @@ class ConfirmingPoller:
             if running:  # stopping: let updates in hand finish (the caller bounds the wait)
                 await asyncio.gather(*running.values(), return_exceptions=True)
             self._handling = False
-        if newest is not None:  # confirm what was handled so the next leader does not redo it
-            with contextlib.suppress(TelegramError):
+            self._set_polling(False)
+        if newest is not None and holder and self._confirm_on_exit and await self.guard.held():
+            with contextlib.suppress(TelegramError):  # the next leader does not redo them
                 await self.app.bot.get_updates(offset=newest + 1, limit=1, timeout=0)
+
+    async def _failed(self, exc: Exception, failing_for: float) -> bool:
+        """Log a failed poll and wait before the next; False when the loop must end (the
+        lease is gone, or polling has failed for `give_up` seconds: leadership is given up)."""
+        self.failures += 1
+        self._set_polling(False)
+        token = str(getattr(self.app.bot, "token", ""))
+        if isinstance(exc, RetryAfter):
+            wait = retry_after_seconds(exc)
+            reason = f"Telegram asks to wait {wait:.0f} s (429)"
+        else:
+            wait = self.backoff.delay(self.failures)
+            reason = describe_failure(exc, token)
+        if self._stopping:
+            return True  # the while condition ends the loop
+        if not await self.guard.held():
+            return False
+        if failing_for + wait > self.give_up:
+            log.error("getUpdates failed %d times in a row over %.0f s (last: %s)",
+                      self.failures, failing_for, reason)
+            await self.guard.step_down(f"no successful poll for {failing_for:.0f} s")
+            return False
+        log.warning("getUpdates failed (%s); polling again in %.1f s", reason, wait)
+        await self.sleep(wait)
+        return True
 
     async def _handle(self, update: Update) -> None:
         if self.on_update is not None:
@@ -216,33 +486,31 @@ class ConfirmingPoller:
         await processor.process_update(update, self.app.process_update(update))
 
 
-def _engine_of(app: Any) -> AsyncEngine:
-    engine: AsyncEngine = app.bot_data.database.engine
-    return engine
-
-
 @contextlib.asynccontextmanager
 async def elected_polling(app: Any, settings: Any, allowed_updates: list[str],
                           on_change: Callable[[bool], None] | None = None,
-                          retry: float = 1.0) -> AsyncIterator[LeaderElection]:
-    """Campaign for polling leadership while inside; the leader runs a `ConfirmingPoller`."""
-    poller = ConfirmingPoller(app, allowed_updates)
+                          ) -> AsyncIterator[LeaderElection]:
+    """Stand for election while inside; the leader runs a `ConfirmingPoller`. `on_change`
+    hears whether this replica is actually polling (the ``aftercare_polling_leader`` gauge)."""
+    services = app.bot_data
 
     async def elected() -> None:
         await poller.start()
-        if on_change is not None:
-            on_change(True)
 
-    async def lost() -> None:
-        if on_change is not None:
-            on_change(False)
-        await poller.stop()
+    async def lost(confirm: bool) -> None:
+        await poller.stop(confirm=confirm)
 
-    election = LeaderElection(_engine_of(app), lock_key(settings.token, settings.database_url),
-                              elected, lost, retry=retry)
+    election = LeaderElection(
+        LeaseSql(services.database.sessions), lease_name(settings.token), elected, lost,
+        lease=settings.polling_lease_seconds, clock=services.clock)
+    poller = ConfirmingPoller(
+        app, allowed_updates, election, on_polling=on_change,
+        give_up=settings.polling_give_up_seconds,
+        backoff=Backoff(cap=settings.polling_backoff_max_seconds))
     stop = asyncio.Event()
     task = asyncio.create_task(election.run(stop), name="aftercare-leader-election")
-    log.info("polling: standing for election (PostgreSQL advisory lock)")
+    log.info("polling: standing for election (lease %.0f s, holder %s)",
+             settings.polling_lease_seconds, election.holder)
     try:
         yield election
     finally:

@@ -16,6 +16,8 @@ Routes (all answer ``{"ok": true, "result": ...}`` or ``{"ok": false, "descripti
 * ``POST /_control/burst`` – ``{"count": 500, "users": 50, "first_user": 1000, "texts": [...]}``
   queues that many user messages at once (benchmarks)
 * ``GET  /_control/counts`` – ``{"sent_messages": n, "violations": n}``
+* ``GET  /_control/pending`` – how many updates getUpdates has not had confirmed yet
+* ``GET  /_control/faults`` – how many scripted faults (``fail``) are still to be used
 """
 
 from __future__ import annotations
@@ -121,12 +123,19 @@ def add_control_routes(app: web.Application, fake: FakeTelegram) -> None:
         return _ok({"sent_messages": len(fake.sent_messages()),
                     "violations": len(fake.violations)})
 
+    async def pending(request: web.Request) -> web.Response:
+        return _ok(len(fake.state.pending))
+
+    async def faults(request: web.Request) -> web.Response:
+        return _ok(fake.faults_left)
+
     routes: list[tuple[str, str, Route]] = [
         ("POST", "update", update), ("GET", "requests", requests),
         ("GET", "sent_messages", sent_messages), ("GET", "violations", violations),
         ("POST", "fail", fail), ("POST", "block", block),
         ("POST", "rate_limit", rate_limit), ("POST", "clear", clear),
-        ("POST", "burst", burst), ("GET", "counts", counts),
+        ("POST", "burst", burst), ("GET", "counts", counts), ("GET", "pending", pending),
+        ("GET", "faults", faults),
     ]
     for verb, name, handler in routes:
         app.router.add_route(verb, f"/_control/{name}", _guarded(handler))

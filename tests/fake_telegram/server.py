@@ -154,6 +154,11 @@ class FakeTelegram(UpdateHelpers):
         self._faults.append(FaultRule(method, error_code, description, retry_after, times,
                                       chat_id, delay))
 
+    @property
+    def faults_left(self) -> int:
+        """Scripted faults not used yet (one being applied, e.g. a hang, counts as used)."""
+        return sum(rule.times for rule in self._faults)
+
     def block_chat(self, chat_id: int) -> None:
         """Every send to ``chat_id`` answers 403 "bot was blocked by the user"."""
         self.blocked_chats.add(chat_id)
@@ -274,7 +279,7 @@ class FakeTelegram(UpdateHelpers):
                 self.violations.append(Violation(raw_method, "Not Found", params))
                 raise _Answer(404, error_body(404))
             params = self._validated(method, params, files)
-            result = await self._answer(method, params)
+            result = await self._answer(method, params, request)
         except _Answer as answer:
             status = answer.status
             if status == 409 and (request.transport is None or request.transport.is_closing()):
@@ -295,9 +300,10 @@ class FakeTelegram(UpdateHelpers):
             raise _Answer(400, error_body(400, str(exc))) from exc
         return params
 
-    async def _answer(self, method: str, params: dict[str, Any]) -> Any:
+    async def _answer(self, method: str, params: dict[str, Any],
+                      request: web.Request | None = None) -> Any:
         chat_id = params.get("chat_id") if isinstance(params.get("chat_id"), int) else None
-        await self._apply_faults(method, chat_id)
+        await self._apply_faults(method, chat_id, request)
         self._check_chat(method, params, chat_id)
         if self._limiter is not None and is_send_method(method) and method != "sendChatAction":
             retry_after = self._limiter.check(chat_id)
@@ -308,15 +314,21 @@ class FakeTelegram(UpdateHelpers):
         except ApiError as exc:
             raise _Answer(exc.error_code, error_body(exc.error_code, exc.description)) from exc
 
-    async def _apply_faults(self, method: str, chat_id: int | None) -> None:
+    async def _apply_faults(self, method: str, chat_id: int | None,
+                            request: web.Request | None = None) -> None:
         rule = next((r for r in self._faults if r.matches(method, chat_id)), None)
         if rule is None:
             return
         rule.times -= 1
         if rule.times <= 0:
             self._faults.remove(rule)
-        if rule.delay:
-            await asyncio.sleep(rule.delay)
+        if rule.delay:  # a hang: ends early when the client gives up (closes the connection)
+            deadline = time.monotonic() + rule.delay
+            while (remaining := deadline - time.monotonic()) > 0:
+                if request is not None and (request.transport is None
+                                            or request.transport.is_closing()):
+                    break
+                await asyncio.sleep(min(0.1, remaining))
         body = rule.body()
         if body is not None:
             raise _Answer(body["error_code"], body)

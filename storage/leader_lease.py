@@ -1,0 +1,166 @@
+"""Leader leases: the heartbeat row that says which replica polls Telegram (``leader_lease``).
+
+The only writer of ``leader_lease``. Every change of a row (taken, renewed, released) raises
+its ``beat``; taking a row over is a compare-and-set on the ``beat`` the taker last saw, so
+of several standbys only one wins, and a holder that was frozen and wakes up finds its
+renewal refused (the row names someone else). Whether a holder is gone is decided by the
+caller watching ``beat`` stand still on its own monotonic clock (bot/telegram/leader.py), so
+no two hosts' clocks are ever compared; ``renewed_at``/``expires_at`` are the holder's clock,
+kept for people reading the table.
+
+`LeaseSql` works on SQLite and PostgreSQL; `MemoryLeases` is its in-memory twin for tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import LeaderLease
+from storage.results import affected
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """One lease row as read (`beat` 0 and no holder: there is no row yet)."""
+
+    holder: str | None
+    beat: int
+    expires_at: dt.datetime | None = None
+
+
+NO_LEASE = Lease(None, 0)
+
+
+class Leases(Protocol):
+    """What the polling election needs from the lease table."""
+
+    async def read(self, name: str) -> Lease:
+        """The row (`NO_LEASE` when there is none)."""
+        ...
+
+    async def take(self, name: str, holder: str, seen_beat: int, now: dt.datetime,
+                   expires_at: dt.datetime) -> bool:
+        """Become the holder if the row is still at `seen_beat` (True when taken)."""
+        ...
+
+    async def renew(self, name: str, holder: str, now: dt.datetime,
+                    expires_at: dt.datetime) -> bool:
+        """Renew if `holder` still holds the row (False: someone else took it)."""
+        ...
+
+    async def release(self, name: str, holder: str, now: dt.datetime) -> bool:
+        """Let go of the row if `holder` holds it (a standby may take it at once)."""
+        ...
+
+
+async def _bounded(s: AsyncSession) -> None:
+    """PostgreSQL: a lease write never waits long for a row lock, and a holder frozen in the
+    middle of one (SIGSTOP between UPDATE and COMMIT) has its session ended by the server, so
+    its row lock cannot keep the standbys out."""
+    if s.get_bind().dialect.name == "postgresql":
+        await s.execute(text("SET LOCAL lock_timeout = '2s'"))
+        await s.execute(text("SET LOCAL idle_in_transaction_session_timeout = '2s'"))
+
+
+class LeaseSql:
+    """`Leases` on the database."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def read(self, name: str) -> Lease:
+        async with self.sessions() as s:
+            row = (await s.execute(
+                select(LeaderLease.holder, LeaderLease.beat, LeaderLease.expires_at)
+                .where(LeaderLease.name == name))).first()
+        return NO_LEASE if row is None else Lease(row.holder, int(row.beat), row.expires_at)
+
+    async def take(self, name: str, holder: str, seen_beat: int, now: dt.datetime,
+                   expires_at: dt.datetime) -> bool:
+        async with self.sessions.begin() as s:
+            await _bounded(s)
+            result = await s.execute(
+                update(LeaderLease)
+                .where(LeaderLease.name == name, LeaderLease.beat == seen_beat)
+                .values(holder=holder, beat=LeaderLease.beat + 1, renewed_at=now,
+                        expires_at=expires_at))
+            if affected(result):
+                return True
+        if seen_beat != 0:
+            return False
+        try:  # no row yet: the first insert wins
+            async with self.sessions.begin() as s:
+                await s.execute(insert(LeaderLease).values(
+                    name=name, holder=holder, beat=1, renewed_at=now, expires_at=expires_at))
+        except IntegrityError:
+            return False
+        return True
+
+    async def renew(self, name: str, holder: str, now: dt.datetime,
+                    expires_at: dt.datetime) -> bool:
+        async with self.sessions.begin() as s:
+            await _bounded(s)
+            result = await s.execute(
+                update(LeaderLease)
+                .where(LeaderLease.name == name, LeaderLease.holder == holder)
+                .values(beat=LeaderLease.beat + 1, renewed_at=now, expires_at=expires_at))
+            return affected(result) == 1
+
+    async def release(self, name: str, holder: str, now: dt.datetime) -> bool:
+        async with self.sessions.begin() as s:
+            await _bounded(s)
+            result = await s.execute(
+                update(LeaderLease)
+                .where(LeaderLease.name == name, LeaderLease.holder == holder)
+                .values(holder=None, beat=LeaderLease.beat + 1, renewed_at=now,
+                        expires_at=None))
+            return affected(result) == 1
+
+
+class MemoryLeases:
+    """In-memory twin of `LeaseSql` (one event loop: every method is atomic). `fail` makes
+    every call raise it (a database outage)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Lease] = {}
+        self.fail: Exception | None = None
+
+    def _check(self) -> None:
+        if self.fail is not None:
+            raise self.fail
+
+    async def read(self, name: str) -> Lease:
+        self._check()
+        return self.rows.get(name, NO_LEASE)
+
+    async def take(self, name: str, holder: str, seen_beat: int, now: dt.datetime,
+                   expires_at: dt.datetime) -> bool:
+        self._check()
+        row = self.rows.get(name, NO_LEASE)
+        if row.beat != seen_beat:
+            return False
+        self.rows[name] = Lease(holder, row.beat + 1, expires_at)
+        return True
+
+    async def renew(self, name: str, holder: str, now: dt.datetime,
+                    expires_at: dt.datetime) -> bool:
+        self._check()
+        row = self.rows.get(name, NO_LEASE)
+        if row.holder != holder:
+            return False
+        self.rows[name] = Lease(holder, row.beat + 1, expires_at)
+        return True
+
+    async def release(self, name: str, holder: str, now: dt.datetime) -> bool:
+        self._check()
+        row = self.rows.get(name, NO_LEASE)
+        if row.holder != holder:
+            return False
+        self.rows[name] = Lease(None, row.beat + 1)
+        return True

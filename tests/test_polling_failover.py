@@ -1,0 +1,168 @@
+"""Polling that cannot die quietly: real `aftercare run` processes and the standalone fake Bot
+API, with a short polling lease (AFTERCARE_POLLING_LEASE_SECONDS=3).
+
+* getUpdates answers 429 (retry_after), 500 twice and then hangs past the client's read
+  timeout: polling goes on, every patient is answered, each failure is in the log and the
+  token is not.
+* Two replicas on one PostgreSQL schema: the polling leader is frozen (SIGSTOP); the standby
+  takes over within 30 s and answers what arrived meanwhile; woken (SIGCONT), the old leader
+  notices it lost the lease and neither polls nor answers again; no patient gets an answer
+  twice. Skipped when PostgreSQL is unreachable.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from storage import Database
+from tests.processes import TOKEN, Control, free_port, http_get, start_bot, stop_bot, until
+
+FAST = {"AFTERCARE_POLLING_LEASE_SECONDS": "3", "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS": "2",
+        "AFTERCARE_HTTP_LISTEN": "127.0.0.1"}
+
+
+def start(root: str, database: Path | str, port: int, tmp_path: Path) -> subprocess.Popen[str]:
+    return start_bot(root, database, tmp_path, stdout=subprocess.DEVNULL,
+                     AFTERCARE_HTTP_PORT=str(port), **FAST)
+
+
+async def polling(session: aiohttp.ClientSession, port: int) -> bool | None:
+    """This replica's aftercare_polling_leader (None while /metrics does not answer)."""
+    status, body = await http_get(session, port, "/metrics")
+    if status != 200:
+        return None
+    return "aftercare_polling_leader 1.0" in body
+
+
+async def write(control: Control, users: Iterable[int], text: str = "hello") -> None:
+    for user in users:
+        await control.post("update", {"kind": "message", "user_id": user, "text": text})
+
+
+async def answered(control: Control, users: Iterable[int]) -> bool:
+    chats = {m["chat_id"] for m in await control.get("sent_messages")}
+    return all(user in chats for user in users)
+
+
+async def test_429_500_and_a_hanging_getupdates_do_not_stop_polling(
+        fake_server: str, tmp_path: Path) -> None:
+    port = free_port()
+    bot = start(fake_server, tmp_path / "polling.db", port, tmp_path)
+    async with aiohttp.ClientSession() as session:
+        control = Control(session, fake_server)
+        try:
+            await write(control, [7001])
+            await until(lambda: answered(control, [7001]), "the first answer", timeout=60)
+            await until(lambda: polling(session, port), "the gauge to read 1")
+
+            await control.post("fail", {"method": "getUpdates", "error_code": 429,
+                                        "retry_after": 1})
+            await control.post("fail", {"method": "getUpdates", "error_code": 500, "times": 2})
+            await write(control, [7002])
+            await until(lambda: answered(control, [7002]), "an answer after 429 and 500")
+
+            hung = await control.get("requests", method="getUpdates")
+            await control.post("fail", {"method": "getUpdates", "delay": 120})  # far past 5+10 s
+            await until(lambda: _no_faults_left(control), "a getUpdates to hang")
+            await write(control, [7003])  # only a poll after the hung one can bring it
+            await until(lambda: answered(control, [7003]), "an answer after a hung poll",
+                        timeout=60)
+            polls = await control.get("requests", method="getUpdates")
+        finally:
+            code, err = stop_bot(bot, timeout=60)
+    assert code == 0, err
+    statuses = [p["status"] for p in polls]
+    assert 429 in statuses and statuses.count(500) == 2
+    assert len(polls) > len(hung)
+    assert "Telegram asks to wait 1 s (429)" in err
+    assert "Internal Server Error" in err and "TimedOut" in err, err
+    assert TOKEN not in err and TOKEN.split(":")[1] not in err
+    assert Counter(m["chat_id"] for m in await _sent(fake_server)) == Counter(
+        {7001: 1, 7002: 1, 7003: 1})
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_frozen_leader_is_replaced_and_stays_quiet_when_it_wakes(
+        fake_server: str, database_url: str, tmp_path: Path) -> None:
+    await (await Database.connect(database_url)).close()  # migrate once, before the replicas
+    ports = [free_port(), free_port()]
+    replicas = [start(fake_server, database_url, ports[0], tmp_path)]
+    frozen = False
+    async with aiohttp.ClientSession() as session:
+        control = Control(session, fake_server)
+        try:
+            await until(lambda: polling(session, ports[0]), "the first replica to lead",
+                        timeout=60)
+            replicas.append(start(fake_server, database_url, ports[1], tmp_path))
+            await until(lambda: _answers(session, ports[1]), "the second replica to start",
+                        timeout=60)
+            assert await polling(session, ports[1]) is False  # a standby: it must not poll
+
+            before = range(7100, 7105)
+            await write(control, before)
+            await until(lambda: answered(control, before), "answers from the leader")
+            await until(lambda: _nothing_pending(control), "the leader to confirm them")
+
+            replicas[0].send_signal(signal.SIGSTOP)
+            frozen, stopped_at = True, time.monotonic()
+            during = range(7200, 7205)
+            await write(control, during)
+            await until(lambda: polling(session, ports[1]), "the standby to take over",
+                        timeout=40)
+            took_over = time.monotonic() - stopped_at
+            await until(lambda: answered(control, during), "answers from the new leader")
+
+            woke_at = time.time()
+            replicas[0].send_signal(signal.SIGCONT)
+            frozen = False
+            await until(lambda: _standby(session, ports[0]),
+                        "the old leader to answer /metrics as a standby")
+            after = range(7300, 7305)
+            await write(control, after)
+            await until(lambda: answered(control, after), "answers after the wake-up")
+            await until(lambda: _nothing_pending(control), "the new leader to confirm them")
+            assert await polling(session, ports[1]) and not await polling(session, ports[0])
+            polls = await control.get("requests", method="getUpdates")
+            sent = await control.get("sent_messages")
+        finally:
+            if frozen:
+                replicas[0].send_signal(signal.SIGCONT)
+            results = [stop_bot(proc, timeout=60) for proc in replicas]
+    assert took_over < 30, took_over
+    assert [code for code, _ in results] == [0, 0], results
+    old_log = results[0][1]
+    assert "polling leadership lost" in old_log
+    assert old_log.count("elected polling leader") == 1
+    per_chat = Counter(m["chat_id"] for m in sent)
+    assert per_chat == Counter({u: 1 for u in [*before, *during, *after]}), per_chat
+    # after the wake-up nobody's poll was cut off by a second poller
+    assert [p for p in polls if p["status"] == 409 and p["time"] > woke_at] == []
+
+
+async def _answers(session: aiohttp.ClientSession, port: int) -> bool:
+    return (await http_get(session, port, "/healthz"))[0] == 200
+
+
+async def _standby(session: aiohttp.ClientSession, port: int) -> bool:
+    return await polling(session, port) is False
+
+
+async def _no_faults_left(control: Control) -> bool:
+    return await control.get("faults") == 0
+
+
+async def _nothing_pending(control: Control) -> bool:
+    return await control.get("pending") == 0
+
+
+async def _sent(root: str) -> list[dict[str, object]]:
+    async with aiohttp.ClientSession() as session:
+        return list(await Control(session, root).get("sent_messages"))

@@ -1,0 +1,281 @@
+"""The polling lease and the leader's poll loop, on the lease table's in-memory twin, the real
+table (SQLite and PostgreSQL) and a scripted Bot API client; time is a manual monotonic clock.
+
+A standby takes over only when the leader's beat has stood still for a lease; a leader that
+was frozen finds the row taken before it polls or handles again; a database outage leaves
+the leader polling; the loop survives 429, 5xx, timeouts and unknown errors with backoff,
+logs each without the token, gives leadership up when it cannot poll, and the gauge reads 1
+only while polling works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from telegram import Update
+from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.telegram.leader import (
+    Backoff,
+    ConfirmingPoller,
+    LeaderElection,
+    _host,
+    holder_gone,
+    lease_name,
+)
+from storage import Database
+from storage.clock import ManualClock
+from storage.leader_lease import LeaseSql, MemoryLeases
+
+LEASE = 10.0
+NAME = lease_name("123:abcdef")
+TOKEN = "123456:SECRET-token-part"
+
+
+class Ticker:
+    """A manual monotonic clock; `sleep` moves it on instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class Replica:
+    """One election with its own record of what it was told."""
+
+    def __init__(self, leases: Any, ticker: Ticker, holder: str,
+                 is_gone: Callable[[str], bool] = lambda _h: False) -> None:
+        self.events: list[str] = []
+        self.election = LeaderElection(leases, NAME, self._elected, self._lost, lease=LEASE,
+                                       holder=holder, clock=ManualClock(), monotonic=ticker,
+                                       is_gone=is_gone)
+
+    async def _elected(self) -> None:
+        self.events.append("elected")
+
+    async def _lost(self, confirm: bool) -> None:
+        self.events.append("resigned" if confirm else "lost")
+
+
+async def test_a_standby_takes_over_only_when_the_beat_stands_still() -> None:
+    leases, ticker = MemoryLeases(), Ticker()
+    a, b = Replica(leases, ticker, "host:1:a"), Replica(leases, ticker, "host:2:b")
+    await a.election.step()
+    await b.election.step()
+    assert a.events == ["elected"] and b.events == []
+    for _ in range(10):  # the leader renews every lease/5: the standby never takes over
+        ticker.now += LEASE / 5
+        await a.election.step()
+        await b.election.step()
+    assert b.events == [] and await a.election.held()
+
+    # a freezes after its last beat: no more renewals
+    ticker.now += LEASE / 5
+    await b.election.step()
+    ticker.now += LEASE - LEASE / 5 - 0.1
+    await b.election.step()
+    assert b.events == []  # not a full lease since the last beat b saw
+    ticker.now += 0.2
+    await b.election.step()
+    assert b.events == ["elected"]
+
+    # a wakes: before it polls or handles anything it finds the row taken
+    assert not await a.election.held()
+    assert a.events == ["elected", "lost"] and not a.election.is_leader
+    assert (await leases.read(NAME)).holder == "host:2:b"
+
+
+async def test_a_clean_stop_hands_over_at_once_and_only_one_standby_wins() -> None:
+    leases, ticker = MemoryLeases(), Ticker()
+    a = Replica(leases, ticker, "host:1:a")
+    standbys = [Replica(leases, ticker, f"host:{n}:s") for n in (2, 3, 4)]
+    await a.election.step()
+    for s in standbys:
+        await s.election.step()
+    await a.election.resign()
+    assert a.events == ["elected", "resigned"]
+    await asyncio.gather(*(s.election.step() for s in standbys))
+    assert sum(s.election.is_leader for s in standbys) == 1
+
+
+async def test_the_lease_of_a_crashed_run_on_this_host_is_free_at_once() -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    assert holder_gone(f"{_host()}:{dead.pid}:old")
+    assert not holder_gone(f"{_host()}:1:init")  # alive (or not ours to signal)
+    assert not holder_gone(f"elsewhere.example:{dead.pid}:old")  # another host: wait
+    leases, ticker = MemoryLeases(), Ticker()
+    await leases.take(NAME, f"{_host()}:{dead.pid}:old", 0, ManualClock()(), ManualClock()())
+    fresh = Replica(leases, ticker, "me:5:x", is_gone=holder_gone)
+    await fresh.election.step()
+    assert fresh.events == ["elected"]
+
+
+async def test_during_a_database_outage_the_leader_polls_on_and_nobody_takes_over() -> None:
+    leases, ticker = MemoryLeases(), Ticker()
+    a, b = Replica(leases, ticker, "host:1:a"), Replica(leases, ticker, "host:2:b")
+    await a.election.step()
+    await b.election.step()
+    leases.fail = OSError("database down")
+    for _ in range(20):
+        ticker.now += LEASE / 5
+        await a.election.step()
+        await b.election.step()
+        assert await a.election.held()  # advice first: the leader keeps polling
+    assert a.election.degraded and b.events == []
+    leases.fail = None
+    await a.election.step()
+    await b.election.step()
+    assert not a.election.degraded and a.election.is_leader and b.events == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+async def test_the_lease_table_takes_renews_and_releases(database_url: str) -> None:
+    db = await Database.connect(database_url)
+    try:
+        leases, ticker = LeaseSql(db.sessions), Ticker()
+        a, b = Replica(leases, ticker, "host:1:a"), Replica(leases, ticker, "host:2:b")
+        await asyncio.gather(a.election.step(), b.election.step())
+        assert [a.election.is_leader, b.election.is_leader].count(True) == 1
+        leader, standby = (a, b) if a.election.is_leader else (b, a)
+        ticker.now += LEASE / 5
+        await leader.election.step()
+        await standby.election.step()
+        ticker.now += LEASE + 1  # the leader is frozen
+        await standby.election.step()
+        assert standby.election.is_leader
+        assert not await leader.election.held()
+        await standby.election.resign()
+        row = await leases.read(NAME)
+        assert row.holder is None and row.beat >= 4
+    finally:
+        await db.close()
+
+
+# --- the poll loop -------------------------------------------------------------------------
+
+class ScriptedBot:
+    """getUpdates answers from a script: an exception to raise or a list of update ids."""
+
+    def __init__(self, script: list[Any]) -> None:
+        self.token = TOKEN
+        self.script = script
+        self.calls: list[int | None] = []  # the offset of each call
+        self.drained = asyncio.Event()
+
+    async def get_updates(self, offset: int | None = None, **_kw: Any) -> list[Update]:
+        self.calls.append(offset)
+        if not self.script:
+            self.drained.set()
+            await asyncio.sleep(0.01)
+            return []
+        step = self.script.pop(0)
+        if isinstance(step, BaseException):
+            raise step
+        return [Update(update_id) for update_id in step]
+
+    async def delete_webhook(self, **_kw: Any) -> bool:
+        return True
+
+
+class Processor:
+    async def process_update(self, _update: object, coroutine: Any) -> None:
+        await coroutine
+
+
+class App:
+    def __init__(self, bot: ScriptedBot) -> None:
+        self.bot = bot
+        self.update_processor = Processor()
+        self.handled: list[int] = []
+
+    async def process_update(self, update: Update) -> None:
+        self.handled.append(update.update_id)
+
+
+class Guard:
+    """A scripted `PollGuard`: `held` answers from `answers` (then True)."""
+
+    def __init__(self, answers: list[bool] | None = None) -> None:
+        self.answers = answers or []
+        self.stepped_down: list[str] = []
+
+    async def held(self) -> bool:
+        return self.answers.pop(0) if self.answers else not self.stepped_down
+
+    async def step_down(self, reason: str) -> None:
+        self.stepped_down.append(reason)
+
+
+async def test_the_loop_survives_429_5xx_timeouts_and_unknown_errors(
+        caplog: pytest.LogCaptureFixture) -> None:
+    ticker = Ticker()
+    bot = ScriptedBot([RetryAfter(dt.timedelta(seconds=7)),
+                       NetworkError("Internal Server Error (500)"), TimedOut(),
+                       NetworkError(f"Bad Gateway at /bot{TOKEN}/getUpdates"),
+                       TelegramError("something new"), ValueError("not JSON"), [1, 2], [3]])
+    app, states = App(bot), list[bool]()
+    poller = ConfirmingPoller(app, ["message"], Guard(), on_polling=states.append,
+                              give_up=120, backoff=Backoff(first=1, cap=10),
+                              sleep=ticker.sleep, monotonic=ticker)
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.leader"):
+        await poller.start()
+        await asyncio.wait_for(bot.drained.wait(), 10)
+        await asyncio.wait_for(_until(lambda: app.handled == [1, 2, 3]), 10)
+        assert poller.polling and states == [True]
+        await poller.stop()
+    assert ticker.slept == [7, 2, 4, 8, 10, 10]  # retry_after, then doubling up to the cap
+    assert bot.calls[-1] == 4  # everything handled is confirmed
+    log = caplog.text
+    assert "429" in log and "Internal Server Error" in log and "TimedOut" in log
+    assert "something new" in log and "ValueError" in log
+    assert TOKEN not in log and "SECRET-token-part" not in log
+
+
+async def test_a_leader_that_cannot_poll_gives_up_and_reads_0() -> None:
+    ticker = Ticker()
+    bot = ScriptedBot([[1], *[NetworkError("Bad Gateway") for _ in range(20)]])
+    guard, app, states = Guard(), App(bot), list[bool]()
+    poller = ConfirmingPoller(app, ["message"], guard, on_polling=states.append, give_up=30,
+                              backoff=Backoff(first=1, cap=8), sleep=ticker.sleep,
+                              monotonic=ticker)
+    await poller.start()
+    await asyncio.wait_for(_until(lambda: bool(guard.stepped_down)), 10)
+    await asyncio.wait_for(_until(lambda: not poller.running), 10)
+    assert states == [True, False] and not poller.polling
+    assert sum(ticker.slept) <= 30  # gave up instead of waiting past AFTERCARE_..._GIVE_UP
+    assert app.handled == [1]
+
+
+async def test_a_leader_that_lost_the_lease_handles_and_confirms_nothing_it_polled() -> None:
+    bot = ScriptedBot([[7, 8]])
+    app = App(bot)
+    poller = ConfirmingPoller(app, ["message"], Guard([True, False]))
+    await poller.start()
+    await asyncio.wait_for(_until(lambda: not poller.running), 10)
+    assert app.handled == [] and bot.calls == [None]  # no second getUpdates: no confirmation
+
+
+def test_backoff_doubles_up_to_its_cap() -> None:
+    backoff = Backoff(first=0.5, cap=30)
+    assert [backoff.delay(n) for n in (1, 2, 3, 7, 8, 1000)] == [0.5, 1, 2, 30, 30, 30]
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    while not predicate():
+        await asyncio.sleep(0.005)
