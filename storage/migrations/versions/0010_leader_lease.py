@@ -6,8 +6,8 @@ when ``beat`` has not moved for a lease period, so a frozen or vanished leader i
 seconds on SQLite and PostgreSQL alike (the PostgreSQL advisory lock it replaces was held
 until TCP keepalive noticed a vanished host: hours). storage/leader_lease.py is its only writer.
 
-Revision ID: 0009_leader_lease
-Revises: 0008_desk_indexes
+Revision ID: 0010_leader_lease
+Revises: 0009_report_source_message
 Create Date: 2026-11-29
 
 """
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_leader_lease"
-down_revision: str | None = "0008_desk_indexes"
+revision: str = "0010_leader_lease"
+down_revision: str | None = "0009_report_source_message"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
