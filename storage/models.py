@@ -105,6 +105,24 @@ class InactiveReason(StrEnum):
     DEACTIVATED = "deactivated"
 
 
+class Words(TypeDecorator[str]):
+    """Text people wrote (patients' messages, staff notes, names): stored without NUL
+    characters, which PostgreSQL's text columns refuse (the statement would fail and the
+    words be lost over an invisible character). `Words()` is TEXT, `Words(200)` VARCHAR(200).
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, length: int | None = None) -> None:
+        super().__init__()
+        if length is not None:
+            self.impl = String(length)  # type: ignore[assignment]
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Timezone-aware UTC datetime on every backend.
 
@@ -152,7 +170,7 @@ class Patient(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, index=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    name: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(Words(200))
     timezone: Mapped[str | None] = mapped_column(String(64))
     consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
@@ -205,7 +223,7 @@ class Message(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(8))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Words())
     topic: Mapped[str | None] = mapped_column(String(100))
     outcome: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -236,17 +254,17 @@ class Report(Base):
     )
     urgency: Mapped[str | None] = mapped_column(String(16))
     day: Mapped[int | None] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Words())
+    reason: Mapped[str | None] = mapped_column(Words())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     taken_by: Mapped[int | None] = mapped_column(BigInteger)  # staff Telegram id
     taken_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     resolved_by: Mapped[int | None] = mapped_column(BigInteger)
-    resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolution_note: Mapped[str | None] = mapped_column(Words())
     reposted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # claimed re-post
     repeats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # threaded
-    latest_text: Mapped[str | None] = mapped_column(Text)  # newest words threaded into it
+    latest_text: Mapped[str | None] = mapped_column(Words())  # newest words threaded into it
     source_update_id: Mapped[int | None] = mapped_column(  # the Telegram update that raised
         BigInteger, unique=True)  # it: a report kept in the spool is stored once
     # the patient's message whose words raised it (an edit of it updates the report)
@@ -351,7 +369,7 @@ class ReportActionRow(Base):
         ForeignKey("patients.id", ondelete="CASCADE"), index=True)
     actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
     action: Mapped[str] = mapped_column(String(16))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Words())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
 
 
@@ -465,7 +483,7 @@ class KBOverride(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     entry_id: Mapped[str] = mapped_column(String(100), index=True)
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Words())
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 

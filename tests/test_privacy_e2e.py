@@ -13,7 +13,10 @@ test moves:
 * a staff photo whose caption would pass Telegram's 1,024 characters reaches the patient
   whole (the photo, then the text), and staff are told so; "Sent" and the "replied" audit
   come only once Telegram took the answer, and a blocked patient or a Telegram error is
-  reported to staff as "Not delivered".
+  reported to staff as "Not delivered";
+* an edit of the message that raised a report updates that report and its card;
+* "²" and other digits int() cannot read, in session buttons, are refused, never raised;
+  NUL characters (PostgreSQL refuses them) are dropped from everything stored.
 """
 
 from __future__ import annotations
@@ -355,3 +358,64 @@ async def test_editing_a_triaged_message_updates_its_report_and_card(bot: Bot) -
     assert notes == [f"[edited] {edited}", "[edited] yellow pus and now my lips are swelling "
                      "and my throat feels tight"]
     assert bot.fake.violations == []
+
+
+# --- 7. odd digits in button data are refused, never raised -----------------------------------
+async def press_notice(bot: Bot, user_id: int, message: dict[str, Any], data: str) -> str:
+    answered = len(bot.fake.calls("answerCallbackQuery"))
+    bot.fake.callback_query(user_id, data, message["message_id"], first_name="Ana")
+    await bot.fake.wait_for(lambda: len(bot.fake.calls("answerCallbackQuery")) > answered)
+    return str(bot.fake.calls("answerCallbackQuery")[answered].params.get("text", ""))
+
+
+async def test_session_buttons_with_odd_digits_are_refused(bot: Bot) -> None:
+    patient = 409
+    (welcome,) = await bot.say(patient, "/start")
+    await bot.press(patient, welcome, "consent:yes")
+    bot.clock.now = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
+    (picker,) = await bot.say(patient, "/session")
+    await bot.press(patient, picker, "session:other")
+    (unread,) = await bot.say(patient, "²/¹²")  # digits int() cannot read: asked again
+    assert "date" in unread["text"].lower()
+    (confirm,) = await bot.say(patient, "20/12")  # last year or this year?
+    assert button_data(confirm) == ["sd:0", "sd:1", "flow:cancel"]
+    for data in ("sd:²", "sd:١", "sd:99999999999999999999"):
+        assert "no longer" in (await press_notice(bot, patient, confirm, data)).lower()
+    (booked,) = await bot.press(patient, confirm, "sd:1")  # the real choice still works
+    assert "booked for Sun 20 Dec 2026" in booked["text"]
+
+    (menu,) = await bot.say(patient, "/session")
+    assert any(d.startswith("sx:change:") for d in button_data(menu))
+    for data in ("sx:change:²", "sx:remove:²", "sx:remove:99999999999999"):
+        assert "no longer" in (await press_notice(bot, patient, menu, data)).lower()
+    patient_row = await bot.repo.get_patient(patient)
+    assert patient_row is not None
+    assert len(await bot.repo.list_sessions(patient_row.id)) == 1
+    assert bot.fake.violations == []
+
+
+async def test_nul_characters_never_cost_a_patient_their_words(bot: Bot) -> None:
+    """PostgreSQL's text columns refuse NUL: every stored text drops it instead."""
+    patient = 410
+    bot.fake.user_message(patient, "/start", first_name="Ana\x00")
+    (welcome,) = await bot.new(patient, 0)
+    before = len(bot.sent(patient))
+    bot.fake.callback_query(patient, "consent:yes", welcome["message_id"], first_name="Ana\x00")
+    await bot.new(patient, before)
+    staff_before = len(bot.sent(STAFF_CHAT))
+    await bot.say(patient, "there is yellow pus\x00 and a fever")
+    (card,) = await bot.new(STAFF_CHAT, staff_before)
+    report_id = int(button_data(card)[0].split(":")[2])
+    sent = await bot.staff("Keep it\x00 clean", reply_to=card["message_id"], n=2)
+    assert "Sent to Ana only" in sent[-1]["text"]
+    staff_before = len(bot.sent(STAFF_CHAT))
+    bot.fake.user_photo(patient, caption="it is spreading\x00 now", first_name="Ana")
+    await bot.new(STAFF_CHAT, staff_before, 2)  # the words under the card, then the photo
+    await bot.settled()
+
+    stored = await bot.repo.get_patient(patient)
+    assert stored is not None and stored.name == "Ana"
+    report = await bot.store.get(report_id)
+    assert report is not None and report.text == "there is yellow pus and a fever"
+    notes = [(a.action, a.note) for a in await bot.store.actions(report_id)]
+    assert ("replied", "Keep it clean") in notes and ("patient", "it is spreading now") in notes

@@ -616,6 +616,7 @@ class StaffDesk:
                             photo: str | None = None, document: str | None = None,
                             replied_to_bot: bool = False) -> list[Reply] | None:
         """A non-command message in the staff chat; None when it is not for the desk."""
+        text = text.replace("\x00", "") if text is not None else None
         card = await self._card(chat_id, reply_to, replied_to_bot)
         if card is not None and card.kind == "notice":  # "Sent to ...", "resolved by ...":
             card = None  # a reply to one of those is talk among staff, not an answer

@@ -26,6 +26,7 @@ from bot.core.ports import CheckinEvents
 from bot.core.replies import Buttons, Reply
 from scheduler.days import recovery_day
 from storage import ConsentRequired, SessionInfo, SessionSource
+from storage.ids import row_id
 
 DEFAULT_COURSE_DAYS = 42  # without the scheduler: the care plan's usual last check-in day
 
@@ -33,6 +34,13 @@ DEFAULT_COURSE_DAYS = 42  # without the scheduler: the care plan's usual last ch
 def example_date(today: dt.date) -> str:
     """A date to show as an example (two days ago)."""
     return (today - dt.timedelta(days=2)).isoformat()
+
+
+def choice_index(text: str) -> int | None:
+    """A button's choice index ("0", "1", ...): plain ASCII digits, a few of them; or None."""
+    if not (text.isascii() and text.isdecimal()) or len(text) > 3:
+        return None
+    return int(text)
 
 
 def looks_like_date(text: str) -> bool:
@@ -175,10 +183,11 @@ class SessionFlow:
         ctx = await kit.context(user_id)
         active = await self.control.live(user_id, ctx)
         options = active.data.get("options") if active is not None else None
-        if (active is None or active.flow is not Flow.SESSION_DATE or not argument.isdigit()
-                or not isinstance(options, list) or int(argument) >= len(options)):
+        index = choice_index(argument)  # "²".isdigit() is true, but int("²") raises
+        if (active is None or active.flow is not Flow.SESSION_DATE or index is None
+                or not isinstance(options, list) or index >= len(options)):
             return [kit.notice("button_expired")]
-        chosen = dt.date.fromisoformat(str(options[int(argument)]))
+        chosen = dt.date.fromisoformat(str(options[index]))
         return await self._apply(user_id, ctx, active, chosen)
 
     async def _apply(self, user_id: int, ctx: TurnContext, active: ActiveFlow,
@@ -276,9 +285,10 @@ class SessionFlow:
         return await self.typed(user_id, ctx, dated, text)
 
     async def _own_session(self, ctx: TurnContext, raw_id: str) -> SessionInfo | None:
-        if not raw_id.isdigit() or len(raw_id) > 12:
+        wanted = row_id(raw_id)  # plain ASCII digits within the id column's range only
+        if wanted is None:
             return None
-        return next((s for s in await self._sessions(ctx) if s.id == int(raw_id)), None)
+        return next((s for s in await self._sessions(ctx) if s.id == wanted), None)
 
     async def _replace(self, user_id: int, ctx: TurnContext, old_id: int | None,
                        chosen: dt.date) -> list[Reply]:
