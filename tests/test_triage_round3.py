@@ -48,6 +48,11 @@ ESCALATE = [
     ("my eye still stings after rinsing it twice", 0, "urgent"),
     ("red welts keep appearing on my chest", 1, "urgent"),
     ("i held pressure for 12 minutes and it's still going", 0, "urgent"),
+    # shape similes, spreading verbs, drowsiness in other words
+    ("top lip looks like a hot dog", 0, "emergency"),
+    ("my mouth feels too full", 0, "emergency"),
+    ("the redness is racing along my jawline", 1, "emergency"),
+    ("he keeps nodding off and isn't making any sense", 1, "emergency"),
 ]
 
 NOT_ESCALATED: list[tuple[str, int | None]] = [
@@ -63,7 +68,16 @@ NOT_ESCALATED: list[tuple[str, int | None]] = [
     ("would a fever mean I need antibiotics?", 2),
     # someone else's past story is a question
     ("my cousin had swollen lips a few years ago after hers, is that rare?", None),
+    # a dryness simile, a compliment
+    ("my lips feel like a desert", 3),
+    ("my lips look like a million dollars", 10),
 ]
+
+
+def test_a_bare_body_part_gets_the_rule_out_question(advisor: Advisor) -> None:
+    advice = advisor.ask("tongue??", 0)
+    assert advice.urgency is None
+    assert advice.follow_up is not None and advice.follow_up.id == "airway"
 
 
 @pytest.fixture(scope="module")
