@@ -455,9 +455,22 @@ def _find(message: _Message, phrase: _Phrase,
 
 def _has_sequence(message: _Message, sequence: tuple[frozenset[int], ...],
                   indexes: range) -> bool:
-    span = len(sequence)
-    return any(all(message.words[i + k] & slot for k, slot in enumerate(sequence))
-               for i in range(indexes.start, indexes.stop - span + 1))
+    """The words of ``sequence`` in order inside ``indexes``, each within two words of the one
+    before ("vor zwei Jahren" has "vor ... jahren")."""
+    for start in indexes:
+        if not message.words[start] & sequence[0]:
+            continue
+        at, found = start, True
+        for slot in sequence[1:]:
+            nxt = next((j for j in range(at + 1, min(at + 3, indexes.stop))
+                        if message.words[j] & slot), None)
+            if nxt is None:
+                found = False
+                break
+            at = nxt
+        if found:
+            return True
+    return False
 
 
 def _story(message: _Message, index: int) -> bool:

@@ -24,6 +24,10 @@ STORIES = [
     ("es", "a mi prima se le hincharon los labios hace años con la crema, ¿me puede pasar?"),
     ("fr", "ma sœur a eu les lèvres gonflées l'an dernier après sa séance, c'est grave ?"),
     ("de", "meine Kollegin hatte vor Jahren danach geschwollene Lippen, passiert das oft?"),
+    ("de", "eine Bekannte hatte vor drei Jahren danach Bläschen"),
+    ("pl", "siostra kiedyś po zabiegu miała spuchnięte usta, czy to się zdarza?"),
+    ("ru", "у подруги год назад после процедуры опухли губы, так бывает?"),
+    ("tr", "kuzenimin geçen yıl dudakları şişmişti, bende de olur mu?"),
 ]
 
 NOW = [
