@@ -83,7 +83,7 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
     """
     advisor = advisor if advisor is not None else load_advisor(settings)
     plan = careplan if careplan is not None else load_plan(settings)
-    repo = db.repository(clock=clock)
+    repo = db.repository(clock=clock, copies=settings.oncall())  # on call: private cards
     messages = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES, advisor.clinic)
     shared_pause = SharedPause(db.sessions)  # on PostgreSQL other replicas send too
     exclusive = db.engine.dialect.name == "sqlite"

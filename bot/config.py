@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from knowledge.catalogue import Clinic
 from scheduler.alerts import AlertConfig
-from scheduler.clinic_hours import OpeningHours, parse_closed_dates, parse_week
+from scheduler.clinic_hours import OnCall, OpeningHours, parse_closed_dates, parse_week
 from scheduler.dispatcher import DispatcherConfig
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///aftercare.db"
@@ -359,6 +359,10 @@ class Settings(BaseSettings):
         if not self.opening_hours:
             return None
         return OpeningHours(parse_week(self.opening_hours), self.tz, self.closed_dates)
+
+    def oncall(self) -> OnCall:
+        """Who is on call outside opening hours (AFTERCARE_ONCALL_IDS; nobody by default)."""
+        return OnCall(self.hours(), self.oncall_ids)
 
     def is_staff(self, user_id: int) -> bool:
         """True for a Telegram user listed in AFTERCARE_STAFF_IDS."""

@@ -363,5 +363,28 @@ class OpeningHours:
         return describe_week(self.week)
 
 
-__all__ = ["DAYS", "HoursError", "Interval", "OpeningHours", "Week", "day_names", "describe_week",
-           "parse_closed_dates", "parse_week"]
+ONCALL_URGENCIES = ("emergency", "urgent")  # the reports whose cards reach on-call staff
+
+
+@dataclass(frozen=True)
+class OnCall:
+    """Staff on call outside opening hours: they get their own copy of emergency and urgent
+    cards raised while the clinic is closed (storage/alert_rows.py `CardCopies`), and the
+    night's re-posts. Nobody is on call without opening hours, or while the clinic is open."""
+
+    hours: OpeningHours | None
+    staff: frozenset[int] = frozenset()
+
+    def now(self, at: dt.datetime) -> tuple[int, ...]:
+        """The on-call staff ids in force at `at` (none during opening hours)."""
+        if not self.staff or self.hours is None or self.hours.is_open(at):
+            return ()
+        return tuple(sorted(self.staff))
+
+    def chats(self, urgency: str | None, at: dt.datetime) -> tuple[int, ...]:
+        """The private chats owed a copy of a new card of this urgency raised at `at`."""
+        return self.now(at) if urgency in ONCALL_URGENCIES else ()
+
+
+__all__ = ["DAYS", "ONCALL_URGENCIES", "HoursError", "Interval", "OnCall", "OpeningHours", "Week",
+           "day_names", "describe_week", "parse_closed_dates", "parse_week"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,14 +28,23 @@ S = AlertStatus
 OWED = (S.PENDING.value, S.CLAIMED.value)
 
 
+class CardCopies(Protocol):
+    """Who besides the staff chat is owed a new report's card (the on-call staff outside
+    opening hours: scheduler/clinic_hours.py `OnCall`); private chat ids, maybe none."""
+
+    def chats(self, urgency: str | None, at: dt.datetime) -> Sequence[int]: ...
+
+
 async def owe_card(s: AsyncSession, report_id: int, now: dt.datetime,
-                   kind: AlertKind = AlertKind.CARD, delay: dt.timedelta | None = None) -> None:
-    """In the caller's transaction: the staff chat is owed `kind` for this report (due now,
-    or after `delay`)."""
+                   kind: AlertKind = AlertKind.CARD, delay: dt.timedelta | None = None,
+                   chat_id: int | None = None, message_id: int | None = None) -> None:
+    """In the caller's transaction: the staff chat (or, with `chat_id`, that chat: an on-call
+    staff member's private chat) is owed `kind` for this report (due now, or after `delay`).
+    An update with `message_id` edits that one copy of the card."""
     due = now + delay if delay is not None else now
-    await s.execute(insert(T).values(report_id=report_id, kind=kind.value,
-                                     status=S.PENDING.value, attempts=0, due_at=due,
-                                     created_at=now, updated_at=now))
+    await s.execute(insert(T).values(report_id=report_id, kind=kind.value, chat_id=chat_id,
+                                     message_id=message_id, status=S.PENDING.value,
+                                     attempts=0, due_at=due, created_at=now, updated_at=now))
 
 
 async def forget_patient(s: AsyncSession, patient_id: int, now: dt.datetime) -> list[int]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.alert_rows import OWED, S, T, owe_card
 from storage.leases import LeasedTable
-from storage.models import AlertKind, Patient, Report, ReportAction
+from storage.models import AlertKind, Patient, Report, ReportAction, ReportCard
 from storage.reports import apply_edit, audit, claim_repost, count_repeat, link_card
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,8 @@ class AlertOutbox(AlertConnector, Protocol):
 
     async def owe(self, report_id: int, kind: AlertKind, now: dt.datetime) -> None: ...
 
-    async def owe_repost(self, report_id: int, wait: dt.timedelta,
-                         now: dt.datetime) -> bool: ...
+    async def owe_repost(self, report_id: int, wait: dt.timedelta, now: dt.datetime,
+                         chats: Sequence[int | None] = (None,)) -> bool: ...
 
 
 # --- the sender's connector -----------------------------------------------------------------
@@ -173,15 +174,33 @@ class AlertSql:
         async with self.sessions.begin() as s:
             await owe_card(s, report_id, now, kind)
 
-    async def owe_repost(self, report_id: int, wait: dt.timedelta, now: dt.datetime) -> bool:
-        """Claim the re-post of an untaken card and owe it, in one transaction: True for
-        exactly one caller however many replicas check at once (still open, not re-posted
-        within `wait`)."""
+    async def owe_repost(self, report_id: int, wait: dt.timedelta, now: dt.datetime,
+                         chats: Sequence[int | None] = (None,)) -> bool:
+        """Claim the re-post of an untaken card and owe it to each of `chats` (None: the
+        staff chat; else an on-call staff member's private chat), in one transaction: True
+        for exactly one caller however many replicas check at once (still open, not
+        re-posted within `wait`)."""
         async with self.sessions.begin() as s:
             if not await claim_repost(s, report_id, wait, now):
                 return False
-            await owe_card(s, report_id, now, AlertKind.REPOST)
+            for chat in chats:
+                await owe_card(s, report_id, now, AlertKind.REPOST, chat_id=chat)
             return True
+
+    async def owe_copy_edits(self, report_id: int, staff_chat: int | None,
+                             now: dt.datetime) -> int:
+        """The report was taken, resolved or reopened: owe an edit of every copy of its card
+        outside the staff chat (on-call private chats), so each shows the new state. Returns
+        how many."""
+        async with self.sessions.begin() as s:
+            copies = (await s.execute(
+                select(ReportCard.chat_id, ReportCard.message_id).where(
+                    ReportCard.report_id == report_id, ReportCard.kind.in_(CARD_KINDS),
+                    ReportCard.chat_id != (staff_chat if staff_chat is not None else 0)))).all()
+            for chat_id, message_id in copies:
+                await owe_card(s, report_id, now, AlertKind.UPDATE, chat_id=chat_id,
+                               message_id=message_id)
+            return len(copies)
 
     async def repeat(self, report_id: int, text: str, urgency: str | None, actor: int,
                      now: dt.datetime) -> bool:
@@ -195,7 +214,7 @@ class AlertSql:
             await audit(s, report_id, actor, ReportAction.PATIENT, text, now)
             owed = await s.scalar(select(T.c.id).where(
                 T.c.report_id == report_id, T.c.kind == AlertKind.UPDATE.value,
-                T.c.status == S.PENDING.value).limit(1))
+                T.c.message_id.is_(None), T.c.status == S.PENDING.value).limit(1))
             if owed is None:  # edits wait a little, so a flood becomes a few edits
                 await owe_card(s, report_id, now, AlertKind.UPDATE, UPDATE_DELAY)
             return True
@@ -220,7 +239,7 @@ class AlertSql:
                         now)
             owed = await s.scalar(select(T.c.id).where(
                 T.c.report_id == report_id, T.c.kind == AlertKind.UPDATE.value,
-                T.c.status == S.PENDING.value).limit(1))
+                T.c.message_id.is_(None), T.c.status == S.PENDING.value).limit(1))
             if owed is None:
                 await owe_card(s, report_id, now, AlertKind.UPDATE, UPDATE_DELAY)
             return report_id, before

@@ -14,6 +14,7 @@ from typing import Any, Self
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.alert_rows import CardCopies
 from storage.clock import Clock, utcnow
 from storage.context_cache import PatientContextCache
 from storage.engine import is_memory_sqlite, is_sqlite, make_engine, make_sessionmaker
@@ -49,9 +50,10 @@ class Database:
         log.info("database connected: %s", make_url(url).render_as_string(hide_password=True))
         return cls(engine)
 
-    def repository(self, clock: Clock = utcnow) -> Repository:
-        """A `Repository` over this database."""
-        return Repository(self.sessions, clock=clock)
+    def repository(self, clock: Clock = utcnow,
+                   copies: CardCopies | None = None) -> Repository:
+        """A `Repository` over this database (`copies`: who else is owed a new card)."""
+        return Repository(self.sessions, clock=clock, copies=copies)
 
     async def close(self) -> None:
         """Close every pooled connection."""

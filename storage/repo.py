@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.alert_rows import CardCopies
 from storage.clock import Clock, utcnow
 from storage.context import PatientContext, is_shared, patient_context
 from storage.invites import InviteInfo, InviteStore, RedeemResult, RedeemStatus
@@ -39,14 +40,15 @@ from storage.stats import Stats
 class Repository:
     """The storage aggregates behind the pre-split method names (see the module docstring)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock = utcnow) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock = utcnow,
+                 copies: CardCopies | None = None) -> None:
         self.sessions = sessions
         self.clock = clock
         self.patients = PatientStore(sessions, clock)
         self.treatments = SessionStore(sessions, clock)
         self.invites = InviteStore(sessions, clock)
         self.messages = MessageLog(sessions, clock)
-        self.reports = ReportStore(sessions, clock)
+        self.reports = ReportStore(sessions, clock, copies)  # copies: on-call cards
         self.stats = Stats(sessions)
 
     @property

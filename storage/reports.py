@@ -20,7 +20,7 @@ from sqlalchemy import Select, and_, delete, exists, func, literal_column, or_, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.alert_rows import owe_card
+from storage.alert_rows import CardCopies, owe_card
 from storage.clock import Clock, utcnow
 from storage.ids import telegram_id
 from storage.models import (
@@ -225,9 +225,11 @@ async def delete_resolved_reports_of(s: AsyncSession, patient_ids: Sequence[int]
 class ReportStore:
     """Reports, their workflow and audit trail over the application's session factory."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock = utcnow) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock = utcnow,
+                 copies: CardCopies | None = None) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.copies = copies  # on-call staff owed their own copy of a card (outside hours)
 
     def _now(self, now: dt.datetime | None) -> dt.datetime:
         return aware_now(self.clock, now)
@@ -271,6 +273,8 @@ class ReportStore:
             s.add(report)
             await s.flush()
             await owe_card(s, report.id, now)  # the staff card, owed in the same commit
+            for chat in self.copies.chats(urgency_value, now) if self.copies else ():
+                await owe_card(s, report.id, now, chat_id=chat)  # on call: a private copy
             log.info("report %d (%s, %s) stored", report.id, kind.value, urgency_value)
             return _staff_report(report, patient, latest.session_date if latest else None)
 
@@ -361,16 +365,27 @@ class ReportStore:
             return (CardInfo(row.report_id, row.chat_id, row.message_id, row.kind,
                              row.created_at) if row else None)
 
-    async def latest_card(self, report_id: int,
-                          kinds: Sequence[str] = CARD_KINDS) -> CardInfo | None:
-        """The newest card of these kinds for the report."""
+    async def latest_card(self, report_id: int, kinds: Sequence[str] = CARD_KINDS,
+                          chat_id: int | None = None) -> CardInfo | None:
+        """The newest card of these kinds for the report (in `chat_id` when given)."""
         query = (select(ReportCard).where(ReportCard.report_id == report_id,
                                           ReportCard.kind.in_(kinds))
                  .order_by(ReportCard.created_at.desc(), ReportCard.id.desc()).limit(1))
+        if chat_id is not None:
+            query = query.where(ReportCard.chat_id == chat_id)
         async with self.sessions() as s:
             row = await s.scalar(query)
             return (CardInfo(row.report_id, row.chat_id, row.message_id, row.kind,
                              row.created_at) if row else None)
+
+    async def cards(self, report_id: int, kinds: Sequence[str] = CARD_KINDS) -> list[CardInfo]:
+        """Every card (or re-post) of the report, in every chat, oldest first."""
+        query = (select(ReportCard).where(ReportCard.report_id == report_id,
+                                          ReportCard.kind.in_(kinds))
+                 .order_by(ReportCard.created_at, ReportCard.id))
+        async with self.sessions() as s:
+            return [CardInfo(r.report_id, r.chat_id, r.message_id, r.kind, r.created_at)
+                    for r in await s.scalars(query)]
 
     async def unanswered(self, thresholds: dict[str, dt.timedelta],
                          now: dt.datetime | None = None) -> list[tuple[ReportInfo, CardInfo]]:

@@ -96,12 +96,13 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0
 
 
 def bot_settings(fake: FakeTelegram, tmp_path: Path, **extra: Any) -> Settings:
-    return load_settings(
-        None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake.base_url,
+    values: dict[str, Any] = dict(
+        TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake.base_url,
         AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT, AFTERCARE_STAFF_IDS=str(STAFF_USER),
         AFTERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         AFTERCARE_TIMEZONE="Europe/London", AFTERCARE_CLINIC_NAME=CLINIC.name,
-        AFTERCARE_CLINIC_CONTACT=CLINIC.contact, **extra)
+        AFTERCARE_CLINIC_CONTACT=CLINIC.contact)
+    return load_settings(None, **{**values, **extra})  # `extra` may replace a default
 
 
 async def running_bot(fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advisor,

@@ -49,6 +49,7 @@ from bot.core.spreadsheet import safe_cell
 from knowledge.advisor import Advisor
 from knowledge.text import clean
 from scheduler.alerts import OutgoingAlert
+from scheduler.clinic_hours import ONCALL_URGENCIES
 from storage import ReportInfo, ReportKind
 from storage.alerts import AlertSql, ClaimedAlert
 from storage.chat_state import ChatStateStore, StateKind
@@ -58,6 +59,7 @@ from storage.staff import ActionInfo, StaffReport, StaffStore, Transition
 
 log = logging.getLogger(__name__)
 
+Here = tuple[int, int] | None  # an on-call staff member's private chat and their message
 PREFIX = "st"
 ACTIONS = ("take", "reply", "resolve", "pause")
 MAX_CARD_WORDS = 1500
@@ -303,6 +305,26 @@ class StaffDesk:
         return Reply(self.text(key, **values), to_chat=self.staff_chat, reply_to=reply_to,
                      card_for=report_id, card_kind="notice")
 
+    def answer(self, key: str, reply_to: int | None, here: Here, **values: Any) -> Reply:
+        """A message for the staff member who acted: in the staff chat, or in their private
+        chat when they acted there (`here`: that chat and the message they pressed or sent)."""
+        if here is None:
+            return self.to_staff(key, reply_to, **values)
+        return Reply(self.text(key, **values), to_chat=here[0], reply_to=here[1])
+
+    async def group_card(self, report_id: int) -> int | None:
+        """The message id of the report's newest card in the staff chat (for threading)."""
+        if self.staff_chat is None:
+            return None
+        card = await self.store.latest_card(report_id, chat_id=self.staff_chat)
+        return card.message_id if card else None
+
+    async def sync_copies(self, report_id: int) -> None:
+        """The report was taken, resolved or reopened: owe an edit of each on-call copy of
+        its card, so every copy shows who has it."""
+        if await self.outbox.owe_copy_edits(report_id, self.staff_chat, self.now()):
+            self._wake()
+
     def notice(self, key: str, **values: Any) -> Reply:
         """A button notice (answerCallbackQuery text, plain)."""
         return Reply(html.unescape(self.text(key, **values))[:200], notice=True)
@@ -370,8 +392,9 @@ class StaffDesk:
         return ((button("take"), button("reply")), (button("resolve"), button("pause")))
 
     # --- cards ----------------------------------------------------------------------------
-    def card_text(self, report: ReportInfo | StaffReport) -> str:
-        """The card: urgency first, patient, day since session, the words, the reason."""
+    def card_text(self, report: ReportInfo | StaffReport, status: bool = False) -> str:
+        """The card: urgency first, patient, day since session, the words, the reason (and,
+        with `status`, who took or resolved it: on-call copies show the report's state)."""
         who = f"{self.patient_name(report)}, Telegram id {report.telegram_id}"
         words = report.text if len(report.text) <= MAX_CARD_WORDS else (
             report.text[:MAX_CARD_WORDS] + "…")
@@ -384,6 +407,10 @@ class StaffDesk:
             latest = report.latest_text or ""
             latest = latest if len(latest) <= 600 else latest[:600] + "…"
             text += "\n" + self.text("card_repeats", count=report.repeats, text=latest)
+        if status and report.status == ReportStatus.TAKEN.value:
+            text += "\n" + self.text("copy_taken", staff=self.staff_name(report.taken_by))
+        elif status and report.closed:
+            text += "\n" + self.text("copy_resolved", staff=self.staff_name(report.resolved_by))
         return text
 
     def notify(self, report: ReportInfo) -> list[Reply]:
@@ -426,8 +453,8 @@ class StaffDesk:
         return found
 
     async def render(self, alert: ClaimedAlert) -> OutgoingAlert | None:
-        """What an owed alert looks like in the staff chat (the alert sender's renderer);
-        None when there is nothing to show any more."""
+        """What an owed alert looks like in the staff chat, or in an on-call staff member's
+        private chat (a row naming that chat); None when there is nothing to show any more."""
         chat = self.staff_chat
         if alert.kind == AlertKind.ERASE.value:
             if alert.chat_id is None or alert.message_id is None:
@@ -435,26 +462,35 @@ class StaffDesk:
             return OutgoingAlert(alert.chat_id, self.text("erased"),
                                  edit_message_id=alert.message_id,
                                  caption=alert.card_kind in ("photo", "document"))
-        if chat is None:
+        target = alert.chat_id if alert.chat_id is not None else chat
+        if target is None:
             raise RuntimeError("AFTERCARE_STAFF_CHAT_ID is not set")
         report = await self.store.get(alert.report_id or 0)
         if report is None:  # erased meanwhile (its rows go with it; a race at most)
             return None
         buttons = () if report.closed else self.buttons(report.id, report.patient_id)
+        copy = target != chat  # an on-call staff member's own copy
         if alert.kind == AlertKind.CARD.value:
-            return OutgoingAlert(chat, self.card_text(report), buttons)
-        card = await self.store.latest_card(report.id)
+            if copy and report.closed:
+                return None
+            return OutgoingAlert(target, self.card_text(report, copy), buttons)
         if alert.kind == AlertKind.UPDATE.value:
+            if alert.message_id is not None:  # one copy shows the report's new state
+                return OutgoingAlert(target, self.card_text(report, True), buttons,
+                                     edit_message_id=alert.message_id)
+            card = await self.store.latest_card(report.id, chat_id=chat)
             if card is None:  # the card itself is still owed: it will show the newest words
                 return None
             return OutgoingAlert(card.chat_id, self.card_text(report), buttons,
                                  edit_message_id=card.message_id)
         if report.status != ReportStatus.OPEN.value:  # a re-post of a report taken since
             return None
+        card = await self.store.latest_card(report.id, chat_id=target)
         waited = age(self.now() - report.created_at)
-        text = (self.text("repost", waited=waited) + " " + self.mentions() + "\n\n"
+        mentions = "" if copy else " " + self.mentions()
+        text = (self.text("repost", waited=waited) + mentions + "\n\n"
                 + self.card_text(report))
-        return OutgoingAlert(chat, text, buttons, reply_to=card.message_id if card else None)
+        return OutgoingAlert(target, text, buttons, reply_to=card.message_id if card else None)
 
     async def card_sent(self, reply: Reply, chat_id: int, message_id: int) -> None:
         """A reply with `card_for` was delivered: remember its message id for threading."""
@@ -466,7 +502,8 @@ class StaffDesk:
             await self.store.record(reply.card_for, None, ReportAction.REPOSTED, now=self.now())
 
     def thresholds(self) -> dict[str, dt.timedelta]:
-        """How long an emergency / urgent card may wait for somebody to take it."""
+        """How long an emergency / urgent card may wait for somebody to take it (emergencies
+        in wall-clock time, urgent cards in opening time when hours are configured)."""
         emergency = getattr(self.settings, "escalation_emergency_minutes", 15)
         urgent = getattr(self.settings, "escalation_urgent_minutes", 60)
         return {Urgency.EMERGENCY.value: dt.timedelta(minutes=emergency),
@@ -478,21 +515,38 @@ class StaffDesk:
         return " ".join(f'<a href="tg://user?id={i}">{html.escape(self.staff_name(i))}</a>'
                         for i in ids)
 
+    def waited(self, urgency: str | None, since: dt.datetime, now: dt.datetime) -> dt.timedelta:
+        """How long a card has waited towards its re-post: wall-clock time for emergencies,
+        opening time for urgent cards (wall-clock time without configured hours)."""
+        if urgency == Urgency.URGENT.value:
+            opened = self.kit.availability.open_time(since, now)
+            if opened is not None:
+                return opened
+        return now - since
+
     async def escalations(self) -> list[Reply]:
-        """Owe re-posts (with a mention) of emergency/urgent cards nobody took in time; the
-        alert sender delivers them (and retries them like cards)."""
+        """Owe re-posts of emergency/urgent cards nobody took in time; the alert sender
+        delivers them (and retries them like cards). By day (and with nobody on call) they
+        go to the staff chat with a mention; outside opening hours to each on-call staff
+        member's private chat, under their copy of the card."""
         if self.staff_chat is None:
             return []
         thresholds = self.thresholds()
+        now = self.now()
         owed = 0
-        for report, _card in await self.store.unanswered(thresholds, now=self.now()):
+        oncall = self.kit.availability.oncall_now(now)
+        chats: tuple[int | None, ...] = tuple(sorted(oncall)) or (None,)
+        for report, card in await self.store.unanswered(thresholds, now=now):
             assert report.urgency is not None
-            if not await self.outbox.owe_repost(report.id, thresholds[report.urgency],
-                                                self.now()):
+            if self.waited(report.urgency, card.created_at, now) < thresholds[report.urgency]:
+                continue  # urgent: not that much opening time yet
+            if not await self.outbox.owe_repost(report.id, thresholds[report.urgency], now,
+                                                chats):
                 continue  # another replica re-posts this one
             owed += 1
-            log.warning("report %d (%s) not taken after %s: re-post owed", report.id,
-                        report.urgency, age(self.now() - report.created_at))
+            log.warning("report %d (%s) not taken after %s: re-post owed (%s)", report.id,
+                        report.urgency, age(now - report.created_at),
+                        "on call" if oncall else "staff chat")
         if owed:
             self._wake()
         return []
@@ -536,13 +590,20 @@ class StaffDesk:
             return [self.notice("button_unknown")]
         handler = {"take": self._take, "reply": self._ask_reply, "resolve": self._ask_resolve,
                    "pause": self._pause}[action]
-        return await handler(user_id, report, message_id)
+        if chat_id == self.staff_chat:
+            return await handler(user_id, report, message_id)
+        # an on-call copy in the staff member's private chat: the staff chat hears of it
+        # under its own card, prompts come here
+        return await handler(user_id, report, await self.group_card(report_id),
+                             (chat_id, message_id))
 
-    async def _take(self, user_id: int, report: StaffReport, card_id: int | None) -> list[Reply]:
+    async def _take(self, user_id: int, report: StaffReport, card_id: int | None,
+                    here: Here = None) -> list[Reply]:
         result = await self.store.take(report.id, user_id, now=self.now())
         if not result.ok:
             return [self._lost(result, report)]
         assert result.report is not None
+        await self.sync_copies(report.id)
         return [self.notice("taken_notice", id=report.id),
                 self.to_staff("taken", card_id, id=report.id, staff=self.staff_name(user_id)),
                 *self._to_patient(result.report, self.text("patient_taken"))]
@@ -557,28 +618,30 @@ class StaffDesk:
                            staff=self.staff_name(current.taken_by))
 
     async def _ask_reply(self, user_id: int, report: StaffReport,
-                         card_id: int | None) -> list[Reply]:
+                         card_id: int | None, here: Here = None) -> list[Reply]:
         if report.closed:
             return [self.notice("closed", id=report.id)]
         await self._set_pending(user_id, "reply", report.id, report.patient_id)
+        chat, reply_to = here if here is not None else (self.staff_chat, card_id)
         prompt = Reply(self.text("reply_prompt", staff=self.staff_name(user_id), id=report.id,
                                  name=self.patient_name(report)),
-                       to_chat=self.staff_chat, reply_to=card_id, card_for=report.id,
+                       to_chat=chat, reply_to=reply_to, card_for=report.id,
                        card_kind="reply_prompt")
         return [self.notice("reply_notice", name=self.patient_name(report)), prompt]
 
     async def _ask_resolve(self, user_id: int, report: StaffReport,
-                           card_id: int | None) -> list[Reply]:
+                           card_id: int | None, here: Here = None) -> list[Reply]:
         if report.closed:
             return [self._lost(Transition(False, report), report)]
         await self._set_pending(user_id, "resolve", report.id, report.patient_id)
+        chat, reply_to = here if here is not None else (self.staff_chat, card_id)
         prompt = Reply(self.text("resolve_prompt", staff=self.staff_name(user_id), id=report.id),
-                       to_chat=self.staff_chat, reply_to=card_id, card_for=report.id,
+                       to_chat=chat, reply_to=reply_to, card_for=report.id,
                        card_kind="resolve_prompt")
         return [self.notice("resolve_notice", id=report.id), prompt]
 
     async def _pause(self, user_id: int, report: StaffReport,
-                     card_id: int | None) -> list[Reply]:
+                     card_id: int | None, here: Here = None) -> list[Reply]:
         repo = self.repo
         patient = await repo.get_patient_by_id(report.patient_id)
         if patient is None or patient.telegram_id is None:
@@ -623,9 +686,10 @@ class StaffDesk:
         pending = await self._pending_of(user_id)
         if card is None and pending is None:
             return None
+        here: Here = None if chat_id == self.staff_chat else (chat_id, message_id)
         if not self.settings.is_staff(user_id):
             await self._refuse(user_id, card.report_id if card else None, "answer a patient")
-            return [self.to_staff("not_staff_reply", message_id)]
+            return [self.answer("not_staff_reply", message_id, here)]
         self._seen(user_id, first_name)
         expected: int | None = None  # the patient the staff member chose
         if card is not None:
@@ -642,10 +706,11 @@ class StaffDesk:
             report = await self.store.get(report_id)
             if report is None or report.patient_id != expected:
                 await self._mismatch(user_id, report_id, expected, f"{kind} to a patient")
-                return [self.to_staff("wrong_patient", message_id, id=report_id)]
+                return [self.answer("wrong_patient", message_id, here, id=report_id)]
         if kind == "resolve":
-            return await self.resolve(user_id, report_id, (text or "").strip(), message_id)
-        return await self._relay(user_id, report_id, message_id, text, photo, document)
+            return await self.resolve(user_id, report_id, (text or "").strip(), message_id,
+                                      here)
+        return await self._relay(user_id, report_id, message_id, text, photo, document, here)
 
     async def _mismatch(self, user_id: int, report_id: int, patient_id: int,
                         what: str) -> None:
@@ -673,28 +738,30 @@ class StaffDesk:
         return None
 
     async def _relay(self, user_id: int, report_id: int, message_id: int | None,
-                     text: str | None,
-                     photo: str | None, document: str | None) -> list[Reply]:
+                     text: str | None, photo: str | None, document: str | None,
+                     here: Here = None) -> list[Reply]:
         """Send a staff answer to the report's patient, and to nobody else."""
         report = await self.store.get(report_id)
         if report is None:
-            return [self.to_staff("no_report", message_id, id=report_id)]
+            return [self.answer("no_report", message_id, here, id=report_id)]
         if report.closed:
-            return [self.to_staff("closed_reply", message_id, id=report.id)]
+            return [self.answer("closed_reply", message_id, here, id=report.id)]
         if not (text and text.strip()) and photo is None and document is None:
-            return [self.to_staff("nothing_to_send", message_id)]
+            return [self.answer("nothing_to_send", message_id, here)]
         words = (text or "").strip()
         replies: list[Reply] = []
         if report.status == "open":
             taken = await self.store.take(report.id, user_id, now=self.now())
             if taken.ok:
-                replies.append(self.to_staff("taken", None, id=report.id,
+                await self.sync_copies(report.id)
+                group = await self.group_card(report.id) if here is not None else None
+                replies.append(self.to_staff("taken", group, id=report.id,
                                              staff=self.staff_name(user_id)))
                 replies += self._to_patient(report, self.text("patient_taken"))
         kind = "photo" if photo else "document" if document else "text"
         relay = Relay(report.id, user_id,
                       words if kind == "text" else f"[{kind}] {words}".strip(),
-                      reply_to=message_id)
+                      reply_to=message_id, chat=here[0] if here is not None else None)
         caption = self.text("staff_caption", text=words)
         if (photo or document) and shown_length(caption) <= MAX_CAPTION:
             replies += self._to_patient(report, caption, photo, document, relay)
@@ -703,7 +770,8 @@ class StaffDesk:
                                         document)
             replies += self._to_patient(report, self.text("staff_answer", text=words),
                                         relay=Relay(relay.report_id, user_id, relay.note,
-                                                    split=True, reply_to=message_id))
+                                                    split=True, reply_to=message_id,
+                                                    chat=relay.chat))
         else:
             replies += self._to_patient(report, self.text("staff_answer", text=words),
                                         relay=relay)
@@ -721,10 +789,15 @@ class StaffDesk:
         await self.store.record(report.id, relay.actor, ReportAction.REPLIED, note=relay.note,
                                 now=self.now())
         log.info("staff %d's answer to report %d delivered", relay.actor, report.id)
+        key = "reply_sent_split" if relay.split else "reply_sent"
+        if relay.chat is not None:  # on call: confirmed in the staff member's private chat
+            return [Reply(self.text(key, id=report.id, name=self.patient_name(report)),
+                          to_chat=relay.chat, reply_to=relay.reply_to, card_for=report.id,
+                          card_kind="notice")]
         if self.staff_chat is None:
             return []
-        return [self.about(report.id, "reply_sent_split" if relay.split else "reply_sent",
-                           relay.reply_to, id=report.id, name=self.patient_name(report))]
+        return [self.about(report.id, key, relay.reply_to, id=report.id,
+                           name=self.patient_name(report))]
 
     async def relay_failed(self, relay: Relay, reason: str) -> list[Reply]:
         """A staff answer did not reach the patient: nothing is audited as sent, and staff
@@ -732,33 +805,43 @@ class StaffDesk:
         log.warning("staff %d's answer to report %d was not delivered: %s", relay.actor,
                     relay.report_id, reason)
         report = await self.store.get(relay.report_id)
+        if report is not None and relay.chat is not None:  # on call: told in the private chat
+            return [Reply(self.text("reply_failed", id=report.id, name=self.patient_name(report),
+                                    reason=reason), to_chat=relay.chat, reply_to=relay.reply_to,
+                          card_for=report.id, card_kind="notice")]
         if report is None or self.staff_chat is None:
             return []
         return [self.about(report.id, "reply_failed", relay.reply_to, id=report.id,
                            name=self.patient_name(report), reason=reason)]
 
     async def resolve(self, user_id: int, report_id: int, note: str,
-                      message_id: int | None = None) -> list[Reply]:
-        """Close the report with a note; releases check-ins it held; tells the patient."""
+                      message_id: int | None = None, here: Here = None) -> list[Reply]:
+        """Close the report with a note; releases check-ins it held; tells the patient.
+        (`here`: the staff member wrote the note in their private chat, on call.)"""
         if not self.settings.is_staff(user_id):
             await self._refuse(user_id, report_id, "resolve")
-            return [self.to_staff("not_staff_command", message_id)]
+            return [self.answer("not_staff_command", message_id, here)]
         if not note:
-            return [self.to_staff("note_needed", message_id, id=report_id)]
+            return [self.answer("note_needed", message_id, here, id=report_id)]
         result = await self.store.resolve(report_id, user_id, note[:2000], now=self.now())
         if result.report is None:
-            return [self.to_staff("no_report", message_id, id=report_id)]
+            return [self.answer("no_report", message_id, here, id=report_id)]
         if not result.ok:
-            return [self.to_staff("already_resolved_chat", message_id, id=report_id,
-                                  staff=self.staff_name(result.report.resolved_by))]
+            return [self.answer("already_resolved_chat", message_id, here, id=report_id,
+                                staff=self.staff_name(result.report.resolved_by))]
         await self._drop_pendings_of(report_id)
+        await self.sync_copies(report_id)
         checkins = self.checkins
         if checkins is not None:
             await checkins.report_resolved(report_id)
-        card = await self.store.latest_card(report_id)
-        return [self.about(report_id, "resolved", card.message_id if card else message_id,
-                           id=report_id, staff=self.staff_name(user_id), note=note),
-                *self._to_patient(result.report, self.text("patient_resolved"))]
+        card = await self.group_card(report_id)
+        done = [self.about(report_id, "resolved", card if card or here else message_id,
+                           id=report_id, staff=self.staff_name(user_id), note=note)]
+        if here is not None:  # on call: the note was written in a private chat
+            done.append(Reply(self.text("resolved", id=report_id, staff=self.staff_name(user_id),
+                                        note=note), to_chat=here[0], reply_to=here[1],
+                              card_for=report_id, card_kind="notice"))
+        return [*done, *self._to_patient(result.report, self.text("patient_resolved"))]
 
     # --- staff commands -------------------------------------------------------------------
     async def staff_command(self, user_id: int, first_name: str, chat_id: int,
@@ -814,6 +897,7 @@ class StaffDesk:
         if not result.ok:
             return [self.to_staff("not_resolved", message_id, id=report_id)]
         await self.outbox.owe(report_id, AlertKind.CARD, self.now())  # a fresh card
+        await self.sync_copies(report_id)
         self._wake()
         return [self.to_staff("reopened", message_id, id=report_id,
                               staff=self.staff_name(user_id))]
@@ -995,7 +1079,8 @@ class StaffDesk:
         else:
             replies += self.kit.html(self.text("patient_threaded", id=report.id))
         if self.staff_chat is not None:
-            card = await self.store.latest_card(report.id, ("card", "repost", "message"))
+            card = await self.store.latest_card(report.id, ("card", "repost", "message"),
+                                                 chat_id=self.staff_chat)
             words = text if len(text) <= 3000 else text[:3000] + "…"
             replies.append(Reply(self.text("patient_wrote", flag=flag, id=report.id,
                                            name=self.patient_name(report), text=words),
@@ -1025,10 +1110,28 @@ class StaffDesk:
         await self.store.add_photo(report.id, file_id, user_id, now=self.now())
         replies += self.kit.html(self.text("patient_photo_added"))
         if self.staff_chat is not None:
-            card = await self.store.latest_card(report.id, ("card", "repost", "message"))
+            card = await self.store.latest_card(report.id, ("card", "repost", "message"),
+                                                 chat_id=self.staff_chat)
             replies.append(Reply(self.text("photo_caption", id=report.id,
                                            name=self.patient_name(report)),
                                  to_chat=self.staff_chat, photo=file_id,
+                                 reply_to=card.message_id if card else None,
+                                 card_for=report.id, card_kind="photo"))
+        replies += await self._oncall_photo(report, file_id)
+        return replies
+
+    async def _oncall_photo(self, report: StaffReport, file_id: str) -> list[Reply]:
+        """Outside opening hours a photo of an emergency or urgent report (or of one whose
+        card an on-call staff member holds) reaches each on-call staff member too, under
+        their copy of the card."""
+        replies: list[Reply] = []
+        for chat in sorted(self.kit.availability.oncall_now(self.now())):
+            card = await self.store.latest_card(report.id, chat_id=chat)
+            if card is None and report.urgency not in ONCALL_URGENCIES:
+                continue
+            replies.append(Reply(self.text("photo_caption", id=report.id,
+                                           name=self.patient_name(report)),
+                                 to_chat=chat, photo=file_id,
                                  reply_to=card.message_id if card else None,
                                  card_for=report.id, card_kind="photo"))
         return replies
@@ -1062,7 +1165,8 @@ class StaffDesk:
                                 now=self.now())
         if self.staff_chat is None:
             return []
-        card = await self.store.latest_card(report_id, ("card", "repost", "message"))
+        card = await self.store.latest_card(report_id, ("card", "repost", "message"),
+                                             chat_id=self.staff_chat)
         words = text if len(text) <= 3000 else text[:3000] + "…"
         flag = f"{urgency.upper()} " if urgency else ""
         return [Reply(self.text("patient_wrote", flag=flag, id=report_id,

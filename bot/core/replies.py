@@ -45,13 +45,16 @@ class Relay:
     """A staff answer on its way to a patient (the last part of it, when it is sent in
     parts): audited as "replied" and confirmed to staff only once it has been delivered.
     `split`: a photo or document whose caption would have been too long went with its text
-    as a separate message; `reply_to`: the staff message to thread the confirmation under."""
+    as a separate message; `reply_to`: the staff message to thread the confirmation under;
+    `chat`: where that message is when it is not the staff chat (an on-call staff member's
+    private chat)."""
 
     report_id: int
     actor: int
     note: str
     split: bool = False
     reply_to: int | None = None
+    chat: int | None = None
 
 
 def as_replies(text: str, buttons: Buttons = ()) -> list[Reply]:

@@ -10,7 +10,9 @@ conversation states (storage/chat_state.py) so their texts do not outlive their 
 * ``st:*`` button presses: answered with the desk's notice (refusals included);
 * staff chat: /queue, /report, /patient, /gaps, /resolve, /reopen, /cancel, replies to cards
   and the message after a Reply / Resolve press; anything else falls through;
-* private chats: photos that belong to a report (file id kept); others fall through.
+* private chats: photos that belong to a report (file id kept); a staff member's reply to
+  an on-call copy of a card (or the message after a Reply / Resolve press there); others
+  fall through.
 
 No decisions live here: who may act and who receives what is decided by the desk.
 """
@@ -39,6 +41,7 @@ from bot.telegram.handlers import conversation_of, parse_command, send_replies
 log = logging.getLogger(__name__)
 
 STAFF_GROUP = -1  # handler group: runs before bot/telegram/handlers.py's group 0
+PRIVATE_STAFF_GROUP = -2  # staff in their private chat: before the patient photo handler
 ESCALATION_CHECK_SECONDS = 30
 STATE_PURGE_SECONDS = 600
 
@@ -153,6 +156,29 @@ async def on_staff_chat(update: Update, context: AppContext) -> None:
     raise ApplicationHandlerStop
 
 
+async def on_staff_private(update: Update, context: AppContext) -> None:
+    """A staff member's message in their private chat with the bot (on call: the cards come
+    there too): a reply to a card copy, or the message after a Reply / Resolve press there,
+    goes to the desk; anything else goes on (staff may talk to the bot like a patient)."""
+    message = update.effective_message
+    user = update.effective_user
+    desk = desk_of(context)
+    if message is None or user is None or not desk.settings.is_staff(user.id):
+        return  # the staff list is read every time
+    if message.text and message.text.startswith("/"):
+        return
+    replies = await desk.staff_message(
+        user.id, user.first_name, message.chat.id, message.message_id,
+        message.text or message.caption, _replied_id(message),
+        photo=message.photo[-1].file_id if message.photo else None,
+        document=message.document.file_id if message.document else None,
+        replied_to_bot=_replied_to_bot(message, context.bot.id))
+    if replies is None:
+        return
+    await send_staff_replies(context, replies)
+    raise ApplicationHandlerStop
+
+
 def _replied_id(message: Message) -> int | None:
     replied = message.reply_to_message
     return replied.message_id if replied is not None else None
@@ -197,6 +223,8 @@ def register_staff_handlers(app: AnyApplication, services: Services) -> None:
     if settings.staff_chat_id is not None:
         app.add_handler(MessageHandler(filters.Chat(settings.staff_chat_id) & new,
                                        on_staff_chat), group=STAFF_GROUP)
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & new, on_staff_private),
+                    group=PRIVATE_STAFF_GROUP)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & new & filters.PHOTO,
                                    on_patient_photo), group=STAFF_GROUP)
     from bot.telegram.desk_sender import attach_desk_outbox

@@ -1,0 +1,236 @@
+"""On call outside opening hours, end to end (the real Application, the fake Bot API, an
+injected clock).
+
+Emergency and urgent cards raised while the clinic is closed reach each on-call staff member
+directly (their private chat with the bot) through the alert outbox, with the same buttons,
+exactly once, retried when Telegram fails; pressing them there works like in the staff chat
+and every copy shows who took it. Re-posts follow the on-call list at night and the staff
+chat by day; urgent cards wait in opening minutes, emergencies in wall-clock minutes. With
+nobody on call, nothing is sent privately.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from knowledge.advisor import Advisor
+from tests.bot_harness import STAFF_CHAT, BotHarness, button_data, eventually, running_bot
+from tests.fake_telegram import FakeTelegram
+
+LONDON = ZoneInfo("Europe/London")
+NURSE, DOCTOR = 9001, 9002
+URGENT = "there is yellow pus coming out of a spot"
+EMERGENCY = "my lips and tongue are swelling and I can't breathe"
+HOURS = {"AFTERCARE_OPENING_HOURS": "mon-fri 09:00-17:30; sat 10:00-14:00",
+         "AFTERCARE_CLOSED_DATES": "2026-12-25,2026-12-26",
+         "AFTERCARE_OUT_OF_HOURS_CONTACT": "NHS 111",
+         "AFTERCARE_STAFF_IDS": f"{NURSE},{DOCTOR}",
+         "AFTERCARE_ESCALATION_URGENT_MINUTES": "60",
+         "AFTERCARE_ESCALATION_EMERGENCY_MINUTES": "15"}
+SUNDAY_2AM = dt.datetime(2026, 11, 29, 2, 0, tzinfo=LONDON).astimezone(dt.UTC)
+MONDAY_10AM = dt.datetime(2026, 11, 30, 10, 0, tzinfo=LONDON).astimezone(dt.UTC)
+
+
+async def started(fake: FakeTelegram, tmp_path: Path, advisor: Advisor, start: dt.datetime,
+                  **extra: str) -> AsyncIterator[BotHarness]:
+    async for harness in running_bot(fake, tmp_path, advisor, start=start,
+                                     **{**HOURS, **extra}):
+        yield harness
+
+
+@pytest.fixture
+async def night(fake_telegram: FakeTelegram, tmp_path: Path,
+                advisor: Advisor) -> AsyncIterator[BotHarness]:
+    async for harness in started(fake_telegram, tmp_path, advisor, SUNDAY_2AM,
+                                 AFTERCARE_ONCALL_IDS=str(DOCTOR)):
+        yield harness
+
+
+async def escalate(bot: BotHarness) -> None:
+    (job,) = bot.app.job_queue.get_jobs_by_name("staff-escalation")
+    await job.run(bot.app)
+
+
+async def recorded(bot: BotHarness, chat_id: int, message: dict[str, Any]) -> None:
+    """Wait until the bot has linked `message` (in `chat_id`) to its report."""
+    store = bot.app.bot_data.desk.store
+
+    async def linked() -> bool:
+        return await store.card(chat_id, message["message_id"]) is not None
+    await eventually(linked)
+
+
+async def staff_press(bot: BotHarness, user_id: int, chat_id: int, message: dict[str, Any],
+                      data: str) -> str:
+    """A staff button press on `message` in `chat_id`; returns the notice shown."""
+    answered = len(bot.fake.calls("answerCallbackQuery"))
+    bot.fake.callback_query(user_id, data, message["message_id"], chat_id=chat_id,
+                            first_name="Doc" if user_id == DOCTOR else "Nurse")
+    await bot.fake.wait_for(lambda: len(bot.fake.calls("answerCallbackQuery")) > answered)
+    return str(bot.fake.calls("answerCallbackQuery")[answered].params.get("text", ""))
+
+
+def edits(bot: BotHarness, chat_id: int) -> list[dict[str, Any]]:
+    return [c.params for c in bot.fake.calls("editMessageText")
+            if c.params.get("chat_id") == chat_id and c.status == 200]
+
+
+async def test_a_night_card_reaches_the_on_call_doctor_with_working_buttons(
+        night: BotHarness) -> None:
+    bot = night
+    await bot.onboard(501, "Zoe")
+    (advice,) = await bot.say(501, URGENT, first_name="Zoe")
+    assert "including to the team member on call" in advice["text"]
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    (copy,) = await bot.fake.wait_for_messages(DOCTOR, 1)
+    assert copy["text"] == card["text"] and "URGENT" in copy["text"]
+    assert button_data(copy) == button_data(card)
+    assert bot.fake.sent_messages(NURSE) == []  # only the on-call list
+    await recorded(bot, DOCTOR, copy)
+    await recorded(bot, STAFF_CHAT, card)
+    report_id = int(button_data(copy)[0].split(":")[2])
+
+    # Take in the private chat: the staff chat hears of it under its own card, the patient
+    # is told, and the copy shows who has it
+    group_before = len(bot.fake.sent_messages(STAFF_CHAT))
+    notice = await staff_press(bot, DOCTOR, DOCTOR, copy, button_data(copy)[0])
+    assert f"You took report #{report_id}" in notice
+    (taken,) = (await bot.fake.wait_for_messages(STAFF_CHAT, group_before + 1))[group_before:]
+    assert f"Report #{report_id} taken by Doc" in taken["text"]
+    assert taken["reply_parameters"]["message_id"] == card["message_id"]
+    await bot.fake.wait_for(lambda: any("is now looking at your report" in t
+                                        for t in bot.texts(501)))
+    await bot.fake.wait_for(lambda: any("Taken by Doc" in e["text"] for e in edits(bot, DOCTOR)))
+
+    # Reply from the private chat: the prompt comes there, the answer reaches the patient
+    notice = await staff_press(bot, DOCTOR, DOCTOR, copy, button_data(copy)[1])
+    prompt = (await bot.fake.wait_for_messages(DOCTOR, 2))[1]
+    assert "reply" in prompt["text"].lower()
+    patient_before = len(bot.fake.sent_messages(501))
+    before = len(bot.fake.sent_messages(DOCTOR))
+    bot.fake.user_message(DOCTOR, "Please send a photo and keep it clean.", first_name="Doc")
+    (sent,) = (await bot.fake.wait_for_messages(DOCTOR, before + 1))[before:]
+    assert "sent" in sent["text"].lower()
+    (answer,) = (await bot.fake.wait_for_messages(501, patient_before + 1))[patient_before:]
+    assert "Please send a photo and keep it clean." in answer["text"]
+
+    # a photo the patient sends at night reaches the on-call doctor too, under the copy
+    before = len(bot.fake.sent_messages(DOCTOR))
+    bot.fake.user_photo(501, first_name="Zoe")
+    (photo,) = (await bot.fake.wait_for_messages(DOCTOR, before + 1))[before:]
+    assert photo["method"] == "sendPhoto"
+    assert photo["reply_parameters"]["message_id"] == copy["message_id"]
+
+    # the copy was sent once, however many times the sender looked
+    assert len([m for m in bot.fake.sent_messages(DOCTOR) if "URGENT" in m.get("text", "")]) == 1
+    assert bot.fake.violations == []
+
+
+async def test_night_reposts_follow_the_on_call_list_and_urgent_ones_count_open_minutes(
+        night: BotHarness) -> None:
+    bot = night
+    await bot.say(502, EMERGENCY, first_name="Ben")
+    (e_card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    (e_copy,) = await bot.fake.wait_for_messages(DOCTOR, 1)
+    await recorded(bot, DOCTOR, e_copy)
+    await recorded(bot, STAFF_CHAT, e_card)
+    await bot.say(503, URGENT, first_name="Cal")
+    await bot.fake.wait_for_messages(STAFF_CHAT, 2)
+    u_copy = (await bot.fake.wait_for_messages(DOCTOR, 2))[1]
+    await recorded(bot, DOCTOR, u_copy)
+
+    # 16 minutes later the emergency (wall-clock) is re-posted to the doctor, not the group;
+    # the urgent card has waited no opening time at all
+    bot.clock.advance(minutes=16)
+    await escalate(bot)
+    (repost,) = (await bot.fake.wait_for_messages(DOCTOR, 3))[2:]
+    assert "Not taken after 16 min" in repost["text"] and "EMERGENCY" in repost["text"]
+    assert repost["reply_parameters"]["message_id"] == e_copy["message_id"]
+    assert "tg://user" not in repost["text"]
+    assert len(bot.fake.sent_messages(STAFF_CHAT)) == 2
+    await recorded(bot, DOCTOR, repost)
+
+    # hours later, still night: the urgent card is not re-posted (0 open minutes)
+    bot.clock.advance(hours=5)  # 07:16 Sunday
+    await escalate(bot)
+    await bot.fake.wait_for_messages(DOCTOR, 4)  # the emergency again, to the doctor
+    assert not any("URGENT" in m.get("text", "") for m in bot.fake.sent_messages(DOCTOR)[2:])
+
+    # the doctor takes the emergency from the re-post: every copy shows it
+    assert "You took" in await staff_press(bot, DOCTOR, DOCTOR, repost, button_data(repost)[0])
+    await bot.fake.wait_for(lambda: len([e for e in edits(bot, DOCTOR)
+                                         if "Taken by Doc" in e["text"]]) >= 2)
+
+    # Monday 10:01: one hour of opening time has passed: the urgent card is re-posted in the
+    # staff chat with mentions, not to the (no longer on-call) doctor
+    bot.clock.now = MONDAY_10AM + dt.timedelta(minutes=1)
+    group_before = len(bot.fake.sent_messages(STAFF_CHAT))
+    doctor_before = len(bot.fake.sent_messages(DOCTOR))
+    await escalate(bot)
+    (day_repost,) = (await bot.fake.wait_for_messages(STAFF_CHAT, group_before + 1))[
+        group_before:]
+    assert "URGENT: " in day_repost["text"] and f"tg://user?id={NURSE}" in day_repost["text"]
+    assert len(bot.fake.sent_messages(DOCTOR)) == doctor_before
+    assert bot.fake.violations == []
+
+
+async def test_a_failed_private_card_is_retried_until_delivered_once(night: BotHarness) -> None:
+    bot = night
+    bot.fake.fail_next("sendMessage", error_code=500, description="Internal Server Error",
+                       chat_id=DOCTOR, times=2)
+    await bot.say(504, EMERGENCY, first_name="Dee")
+    await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+
+    def tried() -> int:
+        return len([c for c in bot.fake.calls("sendMessage") if c.params.get("chat_id") == DOCTOR])
+
+    for attempt in (1, 2, 3):  # two failures, each retried after its back-off (2 s, 4 s)
+        await bot.fake.wait_for(lambda n=attempt: tried() >= n)  # type: ignore[misc]
+        bot.clock.advance(seconds=10)
+        bot.app.bot_data.alerts.wake()
+    await bot.fake.wait_for(lambda: bool(bot.fake.sent_messages(DOCTOR)))
+    (copy,) = bot.fake.sent_messages(DOCTOR)
+    assert "EMERGENCY" in copy["text"]
+    await recorded(bot, DOCTOR, copy)
+    bot.clock.advance(seconds=30)
+    bot.app.bot_data.alerts.wake()
+    await bot.say(505, "thanks")  # a round trip later: still exactly one copy
+    assert len(bot.fake.sent_messages(DOCTOR)) == 1
+
+
+async def test_by_day_nothing_goes_to_the_on_call_doctor(fake_telegram: FakeTelegram,
+                                                         tmp_path: Path,
+                                                         advisor: Advisor) -> None:
+    async for bot in started(fake_telegram, tmp_path, advisor, MONDAY_10AM,
+                             AFTERCARE_ONCALL_IDS=str(DOCTOR)):
+        (advice,) = await bot.say(506, URGENT)
+        assert "they are working now" in advice["text"]
+        await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+        await bot.say(507, EMERGENCY)
+        await bot.fake.wait_for_messages(STAFF_CHAT, 2)
+        await bot.say(506, "thanks")
+        assert bot.fake.sent_messages(DOCTOR) == []
+
+
+async def test_with_nobody_on_call_nothing_is_sent_privately(fake_telegram: FakeTelegram,
+                                                             tmp_path: Path,
+                                                             advisor: Advisor) -> None:
+    async for bot in started(fake_telegram, tmp_path, advisor, SUNDAY_2AM):
+        (advice,) = await bot.say(508, URGENT)
+        assert "The clinic is closed until Monday 30 November at 09:00" in advice["text"]
+        assert "on call" not in advice["text"]
+        await bot.say(509, EMERGENCY)
+        await bot.fake.wait_for_messages(STAFF_CHAT, 2)
+        bot.clock.advance(minutes=20)
+        await escalate(bot)
+        await bot.fake.wait_for_messages(STAFF_CHAT, 3)  # the emergency re-post: the group
+        patients = {508, 509, STAFF_CHAT}
+        chats = {c.params.get("chat_id") for c in bot.fake.calls("sendMessage")}
+        assert chats <= patients, chats
+        assert bot.fake.sent_messages(NURSE) == [] and bot.fake.sent_messages(DOCTOR) == []
