@@ -9,7 +9,7 @@ alerted. It knows nothing about Telegram or databases, so the bot, the terminal 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -310,6 +310,11 @@ class Advisor:
             return self.text(f"languages.{key}") if f"languages.{key}" in self.messages \
                 else self.text(key)
         return self.messages.fill(template)
+
+    def language_hours(self, language: str) -> Mapping[str, Any] | None:
+        """The clinic-hours sentences and words of ``language`` (``knowledge/languages/``,
+        section ``hours``); None for English and for a language without them."""
+        return self.languages.hours(language) if self.languages else None
 
     def language_name(self, code: str) -> str:
         """The English name of a language for staff ("Spanish")."""

@@ -67,6 +67,13 @@ LANGUAGES_DIR = Path(__file__).parent / "languages"
 FEVER_SIGN = "fever"
 SYSTEMIC_SIGN = "fever_with_systemic_signs"
 TEMPLATE_KEYS = ("emergency", "urgent", "forwarded", "english_only", "smalltalk")
+# clinic hours (optional ``hours`` section): sentences for when the clinic is closed, and the
+# words to name the next opening ("Monday 30 November at 09:00 (your time)")
+HOURS_TEXTS = ("urgent_closed", "urgent_closed_oncall", "handoff_closed", "fallback_contact",
+               "fallback_default", "when", "zone_yours", "zone_clinic")
+HOURS_LISTS = {"weekdays": 7, "months": 12}
+_HOURS_VALUES = {"opening": "o", "fallback": "f", "contact": "c", "weekday": "w", "day": 1,
+                 "month": "m", "time": "09:00", "zone": "z"}
 _TIER_RANK = {EMERGENCY: 0, URGENT: 1}
 _NEGATION_WINDOW = 4
 _AFTER_WINDOW = 2
@@ -240,6 +247,7 @@ class LanguagePack:
     # the systemic half of each "far:" fever phrase (a racing heart, confusion): with a fever
     # anywhere in the message it is the emergency sign, whichever clause each is in
     systemic: tuple[_Phrase, ...] = ()
+    hours: Mapping[str, Any] = field(default_factory=dict)  # clinic-hours sentences, words
 
     _cache: dict[str, tuple[frozenset[int], str, bool]] = field(default_factory=dict,
                                                                  compare=False, repr=False)
@@ -585,6 +593,11 @@ class Lexicons:
         pack = self.packs.get(code)
         return None if pack is None else pack.messages.get(key)
 
+    def hours(self, code: str) -> Mapping[str, Any] | None:
+        """The language's clinic-hours sentences and words (None when it has none)."""
+        pack = self.packs.get(code)
+        return pack.hours if pack is not None and pack.hours else None
+
     def is_smalltalk(self, text: str, languages: Iterable[str]) -> str | None:
         """The language of a greeting or thank-you made only of its small-talk words."""
         for code in languages:
@@ -693,7 +706,7 @@ _REQUIRED = {"language", "name", "native", "messages", "negations", "signs"}
 _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_words",
              "shorthand", "fever_context", "smalltalk", "negative_suffix", "conditional_suffix",
              "hypothetical_after", "mild", "not_typos", "note", "story", "follow_ups",
-             "sign_advice", "check"}
+             "sign_advice", "check", "hours"}
 
 
 def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
@@ -795,6 +808,8 @@ def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
             out.add(messages.line_of("emergency"), "messages.emergency must name {emergency}")
         if "urgent" in templates and "{clinic}" not in templates["urgent"]:
             out.add(messages.line_of("urgent"), "messages.urgent must name {clinic}")
+
+    hours = _parse_hours(raw, out)
 
     phrases: list[_Phrase] = []
     sign_map = raw["signs"]
@@ -955,8 +970,42 @@ def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
         systemic=tuple(_Phrase(SYSTEMIC_SIGN, p.slots[1:], p.text, p.line, True)
                        for p in phrases
                        if p.sign == SYSTEMIC_SIGN and p.far and len(p.slots) > 1),
+        hours=hours,
     )
     return pack
+
+
+def _parse_hours(raw: LineDict, out: ProblemCollector) -> dict[str, Any]:
+    """The optional ``hours`` section: every sentence of `HOURS_TEXTS` (placeholders checked)
+    and the seven weekday and twelve month names; all or nothing."""
+    if "hours" not in raw:
+        return {}
+    section = raw["hours"]
+    if not isinstance(section, LineDict):
+        out.add(raw.line_of("hours"), "hours must be a mapping")
+        return {}
+    hours: dict[str, Any] = {}
+    for key in HOURS_TEXTS:
+        text = section.get(key)
+        if not isinstance(text, str) or not text.strip():
+            out.add(section.line, f"hours: missing sentence {key!r}")
+            continue
+        try:
+            text.format(**_HOURS_VALUES)
+        except (KeyError, IndexError, ValueError) as exc:
+            out.add(section.line_of(key), f"hours.{key}: bad placeholder ({exc})")
+        hours[key] = " ".join(text.split())
+    for key, count in HOURS_LISTS.items():
+        names = section.get(key)
+        if not isinstance(names, list) or len(names) != count or not all(
+                isinstance(n, str) and n.strip() for n in names):
+            out.add(section.line_of(key) if key in section else section.line,
+                    f"hours.{key} must list {count} names")
+            continue
+        hours[key] = [str(n) for n in names]
+    for key in sorted(set(section) - set(HOURS_TEXTS) - set(HOURS_LISTS)):
+        out.add(section.line_of(key), f"hours: unknown key {key!r}")
+    return hours
 
 
 # ----------------------------------------------------------------------------- the facade
@@ -1013,6 +1062,8 @@ class Multilingual:
             return None
         text, no_reply = pack.follow_ups[question]
         return text, no_reply, pack.buttons[0], pack.buttons[1]
+    def hours(self, code: str) -> Mapping[str, Any] | None:
+        return self.lexicons.hours(code)
 
     def read(self, text: str, day: int | None, hint: str | None = None) -> Reading | None:
         """None for English; otherwise the detected language and any sign found."""

@@ -109,10 +109,13 @@ class AdviceFlow:
         return await self.advise(user_id, ctx, text, advice, source)
 
     def _answer(self, ctx: TurnContext, advice: Advice) -> str:
-        """The advice as HTML; urgent advice in English says when the clinic reads it."""
+        """The advice as HTML; urgent advice says when the clinic reads it (in another language:
+        while the clinic is closed, when it opens, in that language)."""
         answer = html.escape(advice.answer, quote=False)
         if advice.escalate and advice.urgency == Urgency.URGENT.value and advice.language == "en":
             answer += "\n\n" + self.kit.when_read("urgent", ctx.patient)  # emergency: as it is
+        elif advice.escalate and advice.urgency == Urgency.URGENT.value:  # another language
+            answer += self.kit.closed_note("urgent", advice.language, ctx.patient)
         return answer
 
     async def advise(self, user_id: int, ctx: TurnContext, text: str,
@@ -181,15 +184,20 @@ class AdviceFlow:
                                                   day=ctx.day, reason=reason, now=kit.clock())
             replies = self.alerts.notify(report)
             answer = self.advisor.language_text(advice.language, "forwarded")
+            note = kit.closed_note("handoff", advice.language, ctx.patient)  # hours-aware
+        else:
+            note = ""
+        shown = html.escape(answer, quote=False) + note
         if advice.follow_up is not None:  # unsure: the rule-out question, in their language
             await self._remember_follow_up(user_id, ctx, advice.follow_up.id, text)
             answer += "\n\n" + advice.follow_up.question
+            shown += "\n\n" + html.escape(advice.follow_up.question, quote=False)
         if ctx.consented:
             kit.log.add(user_id, [
                 (Direction.IN, text, None, advice.kind),
                 (Direction.OUT, answer, None, None),
             ], now=kit.clock())
-        return kit.html(html.escape(answer, quote=False), self._ask_row(advice)) + replies
+        return kit.html(shown, self._ask_row(advice)) + replies
 
     @staticmethod
     def _ask_row(advice: Advice) -> Buttons:

@@ -17,7 +17,7 @@ import html
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.availability import Availability, Kind
@@ -186,6 +186,15 @@ class FlowKit:
         """When a person will read it (clinic hours), in the patient's time zone: HTML."""
         own = patient is not None and bool(patient.timezone)
         return Trusted(self.availability.status(kind, self.tz(patient), own, **values))
+
+    def closed_note(self, kind: Literal["urgent", "handoff"], language: str,
+                    patient: PatientInfo | None) -> str:
+        """For a reply in another language: while the clinic is closed, when it opens and what
+        to do if it can't wait, in that language (""  while open or without hours): HTML."""
+        own = patient is not None and bool(patient.timezone)
+        note = self.availability.closed_note(kind, self.advisor.language_hours(language),
+                                             self.tz(patient), own)
+        return "\n\n" + note if note else ""
 
     def today(self, patient: PatientInfo | None) -> dt.date:
         """Today's date in the patient's time zone (or the clinic's)."""
