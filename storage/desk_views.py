@@ -148,6 +148,8 @@ class WeekFigures:
     first_action_minutes: list[float]  # per report raised that week and acted on
     questions: int
     unanswered: int
+    # (raised, first staff action) of those reports: their opening-time waits (issue 17)
+    first_actions: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
 
 
 def _photo(row: ReportPhoto) -> Photo:
@@ -397,6 +399,7 @@ class DeskViews:
                           if rid is not None}
         tiers: list[dict[str, int]] = [defaultdict(int) for _ in spans]
         first: list[list[float]] = [[] for _ in spans]
+        pairs: list[list[tuple[dt.datetime, dt.datetime]]] = [[] for _ in spans]
         for report_id, urgency, created in report_rows:
             raised = _aware(created)
             assert raised is not None
@@ -407,8 +410,9 @@ class DeskViews:
             acted = firsts.get(report_id)
             if acted is not None:
                 first[index].append((acted - raised).total_seconds() / 60)
+                pairs[index].append((raised, acted))
         return [WeekFigures(start, int(c[0]), int(c[1]), int(c[2]), dict(tiers[i]), first[i],
-                            int(c[3]), int(c[4]))
+                            int(c[3]), int(c[4]), pairs[i])
                 for i, ((start, _), c) in enumerate(zip(spans, counts, strict=True))]
 
 

@@ -187,6 +187,13 @@ UNRESOLVED = Report.status.in_([literal_column(f"'{ReportStatus.OPEN.value}'"),
                                 literal_column(f"'{ReportStatus.TAKEN.value}'")])
 
 
+def _utc(value: dt.datetime | str) -> dt.datetime:
+    """An aggregate's datetime (text or naive on SQLite) as aware UTC."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
 def _select_reports() -> Select[Report, Patient, dt.date | None]:
     return (select(Report, Patient, TreatmentSession.session_date)
             .join(Patient, Patient.id == Report.patient_id)
@@ -402,6 +409,22 @@ class ReportStore:
             if card is not None and now - card.created_at >= thresholds[report.urgency]:
                 due.append((report, card))
         return due
+
+    async def first_actions(self, since: dt.datetime,
+                            until: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+        """(raised, first staff action) of each report raised in [since, until) that a staff
+        member took, answered, paused or resolved (fair figures: bot/core/response_times.py)."""
+        staff = (ReportAction.TAKEN.value, ReportAction.REPLIED.value,
+                 ReportAction.PAUSED.value, ReportAction.RESOLVED.value)
+        query = (select(Report.created_at, func.min(ReportActionRow.created_at))
+                 .join(ReportActionRow, ReportActionRow.report_id == Report.id)
+                 .where(Report.created_at >= since, Report.created_at < until,
+                        ReportActionRow.action.in_(staff),
+                        ReportActionRow.actor_telegram_id.is_not(None))
+                 .group_by(Report.id, Report.created_at))
+        async with self.sessions() as s:
+            rows = (await s.execute(query)).all()
+        return [(_utc(raised), _utc(first)) for raised, first in rows]
 
     async def claim_repost(self, report_id: int, wait: dt.timedelta,
                            now: dt.datetime | None = None) -> bool:

@@ -246,7 +246,7 @@ def test_csv_cells_cannot_run_as_formulas() -> None:
     week = WeekFigures(dt.datetime(2026, 3, 9, tzinfo=dt.UTC), 3, 10, 7, {"urgent": 1},
                        [5.0, 15.0, 60.0], 20, 4)
     row = to_csv(lines([week])).splitlines()[1]
-    assert row == "2026-03-09,3,10,7,70.0,0,1,0,15.0,60.0,20,4,20.0"
+    assert row == "2026-03-09,3,10,7,70.0,0,1,0,15.0,60.0,20,4,20.0,,"
 
 
 # --- knowledge gaps --------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from bot.core.flowstate import Flow
 from bot.core.formatting import split_html
 from bot.core.ports import AlertWaker, CheckinEvents
 from bot.core.replies import Button, Buttons, Relay, Reply
+from bot.core.response_times import WINDOW, Summary, first_action_times, summarise
 from bot.core.spreadsheet import safe_cell
 from knowledge.advisor import Advisor
 from knowledge.text import clean
@@ -902,8 +903,35 @@ class StaffDesk:
         return [self.to_staff("reopened", message_id, id=report_id,
                               staff=self.staff_name(user_id))]
 
+    async def response_figures(self) -> Summary:
+        """Time to first staff action over the reports of the last 30 days: by the wall
+        clock and in opening time (fair figures: bot/core/response_times.py)."""
+        now = self.now()
+        pairs = await self.store.first_actions(now - WINDOW, now)
+        return summarise(first_action_times(((raised, [("taken", first)])
+                                             for raised, first in pairs),
+                                            self.kit.availability.hours))
+
+    def figures_text(self, summary: Summary) -> str:
+        """The /queue line about time to first staff action ("" without reports)."""
+        if not summary.count or summary.wall_median is None or summary.wall_p90 is None:
+            return ""
+        if summary.open_median is None or summary.open_p90 is None:
+            return self.text("queue_figures_plain", count=summary.count,
+                             wall_median=age(summary.wall_median),
+                             wall_p90=age(summary.wall_p90))
+        return self.text("queue_figures", count=summary.count,
+                         wall_median=age(summary.wall_median), wall_p90=age(summary.wall_p90),
+                         open_median=age(summary.open_median), open_p90=age(summary.open_p90))
+
     async def queue_text(self) -> str:
-        """Open reports, most urgent and oldest first, with their age."""
+        """Open reports, most urgent and oldest first, with their age; then the time to first
+        staff action of the last 30 days (wall clock and opening time)."""
+        text = await self._queue_lines()
+        figures = self.figures_text(await self.response_figures())
+        return text + ("\n\n" + figures if figures else "")
+
+    async def _queue_lines(self) -> str:
         reports = await self.store.queue()
         owed = await self.outbox.owed()
         warning = [self.text("queue_owed", count=owed)] if owed else []

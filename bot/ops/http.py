@@ -5,7 +5,9 @@
   and Telegram accepted the token (getMe); 503 with the failing checks otherwise;
 * ``GET /metrics`` — Prometheus text format (`prometheus_client`): updates handled, replies
   by outcome, check-ins by status and due, check-in sends by result and their latency, 429s,
-  open reports by urgency, age of the oldest open report, whether this replica polls.
+  open reports by urgency, age of the oldest open report, whether this replica polls, and
+  the time to first staff action (last 30 days; median and 90th percentile, by the wall
+  clock and in opening time).
   It needs ``Authorization: Bearer <AFTERCARE_METRICS_TOKEN>``; without a token configured it
   answers only clients on this machine (loopback), so it is never open to the network
   unauthenticated. The database figures are read at most once per `METRICS_TTL` seconds
@@ -36,11 +38,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.compose import Services
+from bot.core.response_times import WINDOW, first_action_times, summarise
+from scheduler.clinic_hours import OpeningHours
 from scheduler.dispatcher import OutgoingCheckin, RetryAfter, Sender, SendError
 from storage.alerts import OWED as ALERTS_OWED
 from storage.clock import Clock, utcnow
 from storage.migrate import head_revision
 from storage.models import Alert, CheckIn, CheckinStatus, Report, ReportStatus
+from storage.reports import ReportStore
 from storage.spool import ReportSpool
 
 log = logging.getLogger(__name__)
@@ -55,7 +60,8 @@ REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
 class Metrics:
     """The bot's Prometheus metrics in their own registry."""
 
-    def __init__(self) -> None:
+    def __init__(self, hours: OpeningHours | None = None) -> None:
+        self.hours = hours  # the clinic's opening hours: time to first action in open time
         self.registry = CollectorRegistry()
         r = self.registry
         self.updates = Counter("aftercare_updates_handled", "Telegram updates handled", registry=r)
@@ -79,6 +85,14 @@ class Metrics:
         self.alerts_owed = Gauge("aftercare_alerts_owed",
                                  "Staff-chat alerts (cards, re-posts, edits) not yet delivered",
                                  registry=r)
+        self.first_action = Gauge(
+            "aftercare_first_action_seconds",
+            "Time to first staff action over the reports of the last 30 days, by the wall "
+            "clock and in opening time (clock), median and 90th percentile (quantile)",
+            ["clock", "quantile"], registry=r)
+        self.first_action_reports = Gauge(
+            "aftercare_first_action_reports",
+            "Reports of the last 30 days a staff member has acted on", registry=r)
         self.polling_leader = Gauge("aftercare_polling_leader",
                                     "1 while this replica polls Telegram", registry=r)
         for outcome in OUTCOMES:
@@ -113,6 +127,18 @@ class Metrics:
             self.open_reports.labels(urgency).set(by_urgency.get(urgency, 0))
         self.oldest_report.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0)
         self.alerts_owed.set(owed or 0)
+        pairs = await ReportStore(sessions).first_actions(now - WINDOW, now)
+        summary = summarise(first_action_times(((raised, [("taken", first)])
+                                                for raised, first in pairs), self.hours))
+        self.first_action_reports.set(summary.count)
+        for clock, quantile, value in (("wall", "0.5", summary.wall_median),
+                                       ("wall", "0.9", summary.wall_p90),
+                                       ("open", "0.5", summary.open_median),
+                                       ("open", "0.9", summary.open_p90)):
+            if value is not None:
+                self.first_action.labels(clock, quantile).set(value.total_seconds())
+            elif clock == "wall" or self.hours is not None:
+                self.first_action.labels(clock, quantile).set(0)
 
     def instrument_advisor(self, advisor: Any) -> None:
         """Count the outcome of every answer the advisor gives (wraps `ask`)."""
@@ -344,7 +370,7 @@ async def operations(app: Any, services: Services) -> AsyncIterator[Readiness]:
     """Metrics hooks, the daily retention job and (unless port 0) the HTTP endpoints. The
     Telegram side counts updates through the readiness' `on_update` (bot/telegram/app.py)."""
     settings, db, clock = services.settings, services.database, services.clock
-    metrics = Metrics()
+    metrics = Metrics(settings.hours())
     metrics.instrument_advisor(services.advisor)
     service = services.checkins
     if service.dispatcher is not None:

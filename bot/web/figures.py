@@ -6,7 +6,9 @@ ten minutes on the desk's clock (a late answer to an old check-in, or a report h
 Telegram, shows within that; a report handled on this desk forgets its week's figures at once),
 the current week is always live. "Time to first staff action" is, for each report raised that
 week, the minutes until a staff member first took, answered, paused or resolved it; the median
-and the 90th percentile (nearest rank) are shown.
+and the 90th percentile (nearest rank) are shown, by the wall clock and, with
+configured opening hours, in minutes the clinic was open (a report raised on Saturday night
+and taken on Monday at 09:05 waited 5 opening minutes).
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ from starlette.routing import Route
 from bot.core.spreadsheet import safe_cell
 from bot.web.charts import bar_chart
 from bot.web.common import StaffUser, page, services, staff_page
+from scheduler.clinic_hours import OpeningHours
 from storage.desk_views import WeekFigures
 
 WEEKS = 12
 CACHE_FOR = dt.timedelta(minutes=10)  # finished weeks are recomputed this often
 COLUMNS = ("week", "sessions", "checkins_sent", "checkins_answered", "answer_rate_pct",
            "reports_emergency", "reports_urgent", "reports_other", "first_action_median_min",
-           "first_action_p90_min", "questions", "unanswered", "unanswered_rate_pct")
+           "first_action_p90_min", "questions", "unanswered", "unanswered_rate_pct",
+           "first_action_open_median_min", "first_action_open_p90_min")
 
 
 def week_starts(now: dt.datetime, tz: dt.tzinfo, weeks: int = WEEKS) -> list[dt.datetime]:
@@ -65,6 +69,8 @@ class WeekLine:
     median: float | None
     p90: float | None
     unanswered_rate: float | None
+    open_median: float | None = None  # opening minutes (None without configured hours)
+    open_p90: float | None = None
 
     def cells(self, tz: dt.tzinfo = dt.UTC) -> list[object]:
         """The CSV row (the week by its first day in `tz`)."""
@@ -73,19 +79,27 @@ class WeekLine:
                 w.checkins_answered,
                 _blank(self.answer_rate), w.reports.get("emergency", 0),
                 w.reports.get("urgent", 0), w.reports.get("other", 0), _blank(self.median),
-                _blank(self.p90), w.questions, w.unanswered, _blank(self.unanswered_rate)]
+                _blank(self.p90), w.questions, w.unanswered, _blank(self.unanswered_rate),
+                _blank(self.open_median), _blank(self.open_p90)]
 
 
 def _blank(value: float | None) -> object:
     return "" if value is None else round(value, 1)
 
 
-def lines(weeks: Sequence[WeekFigures]) -> list[WeekLine]:
-    """Derived numbers for each week."""
-    return [WeekLine(w, rate(w.checkins_answered, w.checkins_sent),
-                     _round(percentile(w.first_action_minutes, 0.5)),
-                     _round(percentile(w.first_action_minutes, 0.9)),
-                     rate(w.unanswered, w.questions)) for w in weeks]
+def lines(weeks: Sequence[WeekFigures], hours: OpeningHours | None = None) -> list[WeekLine]:
+    """Derived numbers for each week (opening-time waits when `hours` are configured)."""
+    result = []
+    for w in weeks:
+        opened = ([hours.open_minutes_between(a, b) for a, b in w.first_actions]
+                  if hours is not None else [])
+        result.append(WeekLine(w, rate(w.checkins_answered, w.checkins_sent),
+                               _round(percentile(w.first_action_minutes, 0.5)),
+                               _round(percentile(w.first_action_minutes, 0.9)),
+                               rate(w.unanswered, w.questions),
+                               _round(percentile(opened, 0.5)) if hours else None,
+                               _round(percentile(opened, 0.9)) if hours else None))
+    return result
 
 
 def _round(value: float | None) -> float | None:
@@ -121,7 +135,7 @@ async def _weeks(request: Request) -> list[WeekLine]:
         if start in computed and end <= now:
             cache.put(week, now)
         weeks.append(week)
-    return lines(weeks)
+    return lines(weeks, desk.settings.hours())
 
 
 @staff_page
@@ -150,6 +164,12 @@ async def figures_page(request: Request, user: StaffUser) -> Response:
                    "%"),
          [f"{r.week.unanswered}/{r.week.questions}" for r in rows], ""),
     ]
+    if services(request).settings.opening_hours:  # fair figures: waits in opening time
+        charts.insert(4, (
+            "Median opening minutes to first staff action",
+            bar_chart("Median minutes the clinic was open before the first staff action",
+                      labels, [r.open_median for r in rows], " min"),
+            [f"{_show(r.open_median)} (p90 {_show(r.open_p90)})" for r in rows], ""))
     return page(request, "figures.html", rows=rows, charts=charts, labels=labels)
 
 
