@@ -234,3 +234,31 @@ async def test_with_nobody_on_call_nothing_is_sent_privately(fake_telegram: Fake
         chats = {c.params.get("chat_id") for c in bot.fake.calls("sendMessage")}
         assert chats <= patients, chats
         assert bot.fake.sent_messages(NURSE) == [] and bot.fake.sent_messages(DOCTOR) == []
+
+
+async def test_taken_and_resolved_in_the_staff_chat_every_copy_shows_it(
+        night: BotHarness) -> None:
+    bot = night
+    await bot.say(510, EMERGENCY, first_name="Eve")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    (copy,) = await bot.fake.wait_for_messages(DOCTOR, 1)
+    await recorded(bot, STAFF_CHAT, card)
+    await recorded(bot, DOCTOR, copy)
+    report_id = int(button_data(card)[0].split(":")[2])
+
+    assert "You took" in await staff_press(bot, NURSE, STAFF_CHAT, card, button_data(card)[0])
+    await bot.fake.wait_for(lambda: any(
+        e["message_id"] == copy["message_id"] and "Taken by Nurse" in e["text"]
+        and e.get("reply_markup") for e in edits(bot, DOCTOR)))
+
+    before = len(bot.fake.sent_messages(STAFF_CHAT))
+    bot.fake.user_message(NURSE, f"/resolve {report_id} called her, settled", first_name="Nurse",
+                          chat_id=STAFF_CHAT, chat_type="supergroup")
+    await bot.fake.wait_for_messages(STAFF_CHAT, before + 1)
+    await bot.fake.wait_for(lambda: any(
+        "Resolved by Nurse" in e["text"] and not (e.get("reply_markup") or {}).get(
+            "inline_keyboard") for e in edits(bot, DOCTOR)))
+    # the resolved report's buttons in the private chat change nothing any more
+    notice = await staff_press(bot, DOCTOR, DOCTOR, copy, button_data(copy)[0])
+    assert "resolved" in notice.lower()
+    assert bot.fake.violations == []
