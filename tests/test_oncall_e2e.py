@@ -262,3 +262,19 @@ async def test_taken_and_resolved_in_the_staff_chat_every_copy_shows_it(
     notice = await staff_press(bot, DOCTOR, DOCTOR, copy, button_data(copy)[0])
     assert "resolved" in notice.lower()
     assert bot.fake.violations == []
+
+
+async def test_a_stranger_pressing_a_card_button_in_a_private_chat_is_refused(
+        night: BotHarness) -> None:
+    bot = night
+    await bot.say(511, URGENT, first_name="Fay")
+    (copy,) = await bot.fake.wait_for_messages(DOCTOR, 1)
+    await recorded(bot, DOCTOR, copy)
+    stranger = 4242
+    notice = await staff_press(bot, stranger, stranger, copy, button_data(copy)[0])
+    assert "staff" in notice.lower()
+    report_id = int(button_data(copy)[0].split(":")[2])
+    store = bot.app.bot_data.desk.store
+    assert [a.action for a in await store.actions(report_id)] == ["refused"]
+    report = await store.get(report_id)
+    assert report is not None and report.status == "open"
