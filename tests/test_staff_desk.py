@@ -132,8 +132,10 @@ async def test_queue_is_most_urgent_then_oldest_with_ages(desk: StaffDesk,
     await desk.store.take(urgent_new, BO)
     clock.advance(hours=2)
     (reply,) = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "queue", []) or []
-    lines = reply.text.splitlines()
+    queue, figures = reply.text.split("\n\n")
+    lines = queue.splitlines()
     assert lines[0].startswith("Open reports (4)")
+    assert figures.startswith("First staff action, reports of the last 30 days (1): median")
     assert [int(line.split()[0].lstrip("#")) for line in lines[1:]] == [
         emergency, urgent_old, urgent_new, routine]
     assert "2 h 05 min ago" in lines[1] and "2 h 25 min ago" in lines[2]
