@@ -232,6 +232,11 @@ class LanguagePack:
     conditional_suffix: re.Pattern[str] | None
     hypothetical_after: bool
     path: str
+    # a general question anywhere in the clause ("est-elle possible ?"), only in a sentence
+    # that asks ("?") and names no first person now
+    question_words: frozenset[int] = frozenset()
+    generic_articles: frozenset[str] = frozenset()
+    first_person: frozenset[str] = frozenset()
     # someone else's past story ("a mi amiga se le hincharon los labios el año pasado"): a
     # sentence with one of ``story_others`` and one of ``story_past`` sets its matches aside,
     # unless the message says it is happening now (``story_present``)
@@ -498,6 +503,27 @@ def _story(message: _Message, index: int) -> bool:
     return not any(_has_sequence(message, now, everything) for now in pack.story_present)
 
 
+def _general_question(message: _Message, index: int) -> bool:
+    """A question about a sign in general, not a report: an indefinite article just before
+    the match ("une réaction allergique"), one of the language's ``question_words``
+    ("possible", "möglich") in its sentence, and the sentence asks ("?")."""
+    pack = message.pack
+    if not pack.question_words or not pack.generic_articles:
+        return False
+    if not any(message.tokens[i].text in pack.generic_articles
+               for i in range(max(0, index - 2), index)):
+        return False
+    sentence = message.sentences[index]
+    inside = [i for i, s in enumerate(message.sentences) if s == sentence]
+    if not any(message.words[i] & pack.question_words for i in inside):
+        return False
+    if any(message.tokens[i].text in pack.first_person for i in inside):
+        return False  # "tengo una reacción alérgica, ¿es posible?" is a report
+    tail = message.raw[message.tokens[inside[-1]].end:]
+    stop = _SENTENCE_PUNCT.search(tail)
+    return stop is not None and stop.group(0) == "?" or "?" in tail
+
+
 def _typos(message: _Message, chosen: set[int]) -> int:
     return sum(1 for i in chosen if message.fuzzy[i])
 
@@ -676,7 +702,8 @@ class Lexicons:
             if not sign.applies_on(day):
                 continue
             placed = _find(message, phrase, phrase.sign in _MILD_CANCELS)
-            if placed is not None and _story(message, placed[0]):
+            if placed is not None and (_story(message, placed[0])
+                                       or _general_question(message, placed[0])):
                 continue
             if placed is not None:
                 found[phrase.sign] = (sign, message.evidence(placed[0], placed[1]),
@@ -706,6 +733,7 @@ _REQUIRED = {"language", "name", "native", "messages", "negations", "signs"}
 _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_words",
              "shorthand", "fever_context", "smalltalk", "negative_suffix", "conditional_suffix",
              "hypothetical_after", "mild", "not_typos", "note", "story", "follow_ups",
+             "question_words", "generic_articles", "first_person",
              "sign_advice", "check", "hours"}
 
 
@@ -961,6 +989,9 @@ def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
         hypothetical_after=bool(raw.get("hypothetical_after", False)),
         path=str(path),
         story_others=story_others,
+        question_words=literal_set("question_words"),
+        generic_articles=frozenset(words("generic_articles")),
+        first_person=frozenset(words("first_person")),
         story_past=sub_sequences(story, "past", "story"),
         story_present=sub_sequences(story, "present", "story"),
         follow_ups=follow_ups,

@@ -129,3 +129,35 @@ def test_kb_check_names_a_language_missing_an_advice_group(tmp_path: Path,
     problems = [p.reason for p in _language_problems(load_sign_data(), tiers)]
     assert "sign_advice: no text for group 'pigment'" in problems
     assert "sign_advice: unknown group 'pigmentos'" in problems
+
+
+@pytest.mark.parametrize(("code", "text", "day", "tier"), [
+    # a tongue that does not fit, shape similes
+    ("fr", "ma langue ne rentre plus dans la bouche", 0, "emergency"),
+    ("de", "die Zunge passt kaum noch in den Mund", 0, "emergency"),
+    ("es", "tengo los labios como un flotador", 0, "emergency"),
+    ("de", "Lippen wie Würste", 0, "emergency"),
+    # yellow heads on spots
+    ("fr", "des points jaunes sur les boutons", 3, "urgent"),
+    ("es", "cabezas amarillas en los granos", 3, "urgent"),
+])
+def test_indirect_and_figurative_wording_in_other_languages(advisor: Advisor, code: str,
+                                                            text: str, day: int,
+                                                            tier: str) -> None:
+    advice = advisor.ask(text, day)
+    assert advice.urgency == tier and advice.language == code, (
+        advice.triage.reason if advice.triage else advice.answer)
+
+
+@pytest.mark.parametrize(("text", "escalates"), [
+    ("une réaction allergique est-elle possible ?", False),
+    ("ist eine allergische Reaktion nach der Behandlung möglich?", False),
+    ("¿es posible una reacción alérgica a la crema?", False),
+    # the first person or no article: a report, whatever the question word
+    ("j'ai une réaction allergique, c'est possible ?", True),
+    ("ich habe eine allergische Reaktion, ist das möglich?", True),
+    ("mes lèvres gonflent, c'est possible ?", True),
+])
+def test_a_general_question_is_not_a_report(advisor: Advisor, text: str,
+                                            escalates: bool) -> None:
+    assert advisor.ask(text, 1).escalate is escalates
