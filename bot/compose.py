@@ -23,6 +23,8 @@ from bot.core.flows.base import FlowKit
 from bot.core.messages import PACKAGED_MESSAGES
 from knowledge.advisor import Advisor
 from knowledge.catalogue import Catalogue
+from knowledge.loader import load_kb
+from knowledge.schema import KnowledgeBase
 from scheduler.alerts import AlertBell, AlertDispatcher, AlertSender
 from scheduler.careplan import CarePlan, load_careplan
 from scheduler.dispatcher import Sender
@@ -63,9 +65,12 @@ def load_advisor(settings: Settings) -> Advisor:
     return Advisor.load(settings.kb_path, settings.clinic())
 
 
-def load_plan(settings: Settings) -> CarePlan:
-    """The configured care plan (raises `KBError` for a bad file)."""
-    return load_careplan(settings.careplan_path)
+def load_plan(settings: Settings, kb: KnowledgeBase | None = None) -> CarePlan:
+    """The configured care plan, its check-in texts quoting ``kb`` (default: the configured
+    knowledge base); raises `KBError` for a bad file."""
+    if kb is None and settings.kb_path is not None:
+        kb = load_kb(settings.kb_path)
+    return load_careplan(settings.careplan_path, kb)
 
 
 def build_services(settings: Settings, db: Database, sender: Sender | None = None,
@@ -82,7 +87,7 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
     the alert sender that delivers the staff chat's cards from the outbox.
     """
     advisor = advisor if advisor is not None else load_advisor(settings)
-    plan = careplan if careplan is not None else load_plan(settings)
+    plan = careplan if careplan is not None else load_plan(settings, advisor.kb)
     repo = db.repository(clock=clock, copies=settings.oncall())  # on call: private cards
     messages = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES, advisor.clinic)
     shared_pause = SharedPause(db.sessions)  # on PostgreSQL other replicas send too

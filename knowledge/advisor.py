@@ -156,6 +156,8 @@ class Advisor:
         """
         decision = self.triage.assess(text, day)
         reading = self.languages.read(text, day, language_hint) if self.languages else None
+        if reading is not None and self._plain_english(text, decision, reading):
+            reading = None  # "brilliant, ta" or "qwertyuiop" is no other language
         if reading is not None:
             return self._other_language(reading, decision, day, text)
         if decision.urgency is not None:
@@ -169,6 +171,14 @@ class Advisor:
             assert entry is not None
             advice = self._answer(entry, advice.confidence, day)
         return replace(advice, follow_up=self._follow_up(question), triage=decision)
+
+    @staticmethod
+    def _plain_english(text: str, decision: TriageDecision, reading: Reading) -> bool:
+        """English small talk or a keyboard mash that the language reader took for another
+        language; only when neither reader found a sign."""
+        if decision.urgency is not None or reading.decision.urgency is not None:
+            return False
+        return smalltalk_kind(text) is not None or looks_like_gibberish(text)
 
     def _local_question(self, question: FollowUpQuestion,
                         language: str) -> tuple[str, str, str, str] | None:

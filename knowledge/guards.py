@@ -95,7 +95,8 @@ _SMALLTALK: dict[str, frozenset[str]] = {
             "appreciated", "appreciate",
         ]
     ),
-    "bye": frozenset(["bye", "goodbye", "byee", "night", "goodnight", "later", "cya", "soon"]),
+    "bye": frozenset(["bye", "goodbye", "byee", "night", "goodnight", "later", "cya", "soon",
+                      "ya", "laters", "ttyl"]),
     "greeting": GREETINGS,
     "ack": frozenset(
         [
@@ -109,7 +110,8 @@ _SMALLTALK_EXTRA = frozenset(
     [
         "good", "so", "much", "very", "you", "a", "lot", "there", "again", "bot", "all", "x",
         "xx", "xxx", "for", "the", "that", "thats", "see", "oh", "ah", "wow", "many", "super",
-        "really", "day", "have", "helpful", "useful",
+        "really", "day", "have", "helpful", "useful", "anyone", "anybody", "about", "help",
+        "now", "of", "your", "info", "advice", "information", "answer", "answers", "reply",
     ]
 )
 
@@ -122,6 +124,8 @@ def smalltalk_kind(text: str) -> str | None:
     vocabulary = _SMALLTALK_EXTRA.union(*_SMALLTALK.values())
     if any(word not in vocabulary for word in words):
         return None
+    if words[0] == "see" and len(words) > 1 and words[1] in ("you", "ya", "u"):
+        return "bye"  # "see you", "see ya later"
     for kind, kind_words in _SMALLTALK.items():
         if any(word in kind_words for word in words):
             return kind

@@ -24,7 +24,7 @@ PACKAGED_KB = Path(__file__).parent / "kb"
 _ID = re.compile(r"^[a-z0-9_]+$")
 _ENTRY_KEYS = {"id", "title", "questions", "keywords", "answer", "handoff"}
 _ANSWER_KEYS = {"unknown", "days"}
-_WINDOW_KEYS = {"from", "to", "text"}
+_WINDOW_KEYS = {"from", "to", "text", "brief"}
 TITLE_MAX = 40
 
 
@@ -68,7 +68,11 @@ def _parse_window(item: Any, line: int, out: ProblemCollector) -> DayWindow | No
     if text is None:
         out.add(line, f"day window from day {start} has an empty answer")
         return None
-    return DayWindow(start, end, text)
+    brief = item.get("brief")
+    if brief is not None and _text(brief) is None:
+        out.add(line, f"day window from day {start}: 'brief' must be non-empty text")
+        return None
+    return DayWindow(start, end, text, " ".join(str(brief).split()) if brief else "")
 
 
 def _check_window_order(windows: list[tuple[DayWindow, int]], out: ProblemCollector) -> None:

@@ -31,13 +31,16 @@ Outcome = Literal["answer", "suggest", "abstain"]
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Calibrated score limits (0–100); see benchmarks/matcher.py for how they were chosen."""
+    """Calibrated score limits (0–100); see benchmarks/matcher.py for how they were chosen.
 
-    answer: float = 68.0  # best entry at or above this is answered ...
-    margin: float = 6.0  # ... if it leads the runner-up entry by at least this much
+    The decision rests on the margin over the runner-up rather than on a high absolute score:
+    a best entry that clears the floor and leads every other entry by ``margin`` is answered
+    (a suggestion list is kept for near-ties, where the patient's pick is worth a tap)."""
+
+    answer: float = 68.0  # a best entry found only through typo correction needs this much ...
+    margin: float = 3.0  # ... and any answered entry must lead the runner-up by this much,
+    two_topics: float = 6.0  # or by this much when each of the two is named by its own keyword
     suggest: float = 48.0  # below this the matcher abstains
-    lone: float = 54.0  # a best entry at or above this is answered when it stands alone ...
-    lone_margin: float = 20.0  # ... leading every other entry by at least this much
     max_suggestions: int = 3
 
 
@@ -89,7 +92,10 @@ class Matcher:
     SIMILARITY_SHARE = 0.2  # share of the score from token-sort similarity
     PRECISION_SHARE = 0.4  # how much unexplained query words pull the coverage down
     GENERIC_IDF = 1.0  # a word this common ("microneedling") says nothing about the topic
-    BARE_CUTOFF = 88.0  # a bare question must be this close to a bare example to be answered
+    BARE_CUTOFF = 88.0
+    KEYWORD_SHARE = 0.5  # an entry's keywords must explain this share of the message ...
+    KEYWORD_FLOOR = 40.0  # ... to score KEYWORD_FLOOR + KEYWORD_SPAN * share by keywords alone
+    KEYWORD_SPAN = 40.0  # a bare question must be this close to a bare example to be answered
 
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
         self.kb = kb
@@ -106,6 +112,11 @@ class Matcher:
                 self._postings.setdefault(word, []).append(position)
         self._vocabulary = sorted(self._idf)
         self._keywords = [frozenset(content_tokens(" ".join(e.keywords))) for e in kb.entries]
+        self._entry_index = {entry.id: index for index, entry in enumerate(kb.entries)}
+        self._keyword_postings: dict[str, list[int]] = {}
+        for index, keywords in enumerate(self._keywords):
+            for word in keywords:
+                self._keyword_postings.setdefault(word, []).append(index)
         self._correct = lru_cache(maxsize=8192)(self._correct_word)
         self._unknown_weight = sum(self._idf.values()) / max(len(self._idf), 1)
 
@@ -168,10 +179,10 @@ class Matcher:
             found = self._match_bare(text)
             if found is not None or not words:
                 return found or MatchResult("abstain", None, 0.0, ())
-        # a lone match is trusted only when some query word is spelt as the KB spells it:
-        # "raining" corrected to "training" is not a question about exercise
         exact = any(word in self._idf for word in content_tokens(text))
-        return self._decide(self._rank(frozenset(words), self._query_forms(text)), exact)
+        spelt = content_tokens(text)
+        ranked = self._rank(frozenset(words), self._query_forms(text), spelt)
+        return self._decide(ranked, exact, frozenset(words))
 
     def _match_bare(self, text: str) -> MatchResult | None:
         """A question with no topical word, answered only when it is nearly a bare example."""
@@ -195,12 +206,16 @@ class Matcher:
         for part in texts:
             all_words = content_tokens(part)
             known = [w for w in (self._correct(word) for word in all_words) if w is not None]
+            if part is not text and len(known) < 2:
+                continue  # a one-word clause ("is that expected") is no question by itself
             if known and all(known != form.words for form in forms):
                 unknown = min(len(all_words) - len(known), self.MAX_UNKNOWN)
                 forms.append(_Form(known, unknown))
         return forms
 
-    def _rank(self, query: frozenset[str], forms: list[_Form]) -> list[Candidate]:
+    def _rank(self, query: frozenset[str], forms: list[_Form],
+              text_words: list[str] | None = None) -> list[Candidate]:
+        text_words = text_words or []
         best: dict[int, Candidate] = {}
         for form in forms:
             text = " ".join(form.words)
@@ -211,7 +226,29 @@ class Matcher:
                 if current is None or score > current.score:
                     entry = self.kb.entries[example.entry_index]
                     best[example.entry_index] = Candidate(entry.id, score, example.question)
+        for index, score in self._keyword_scores(text_words).items():
+            current = best.get(index)
+            if current is None or score > current.score:
+                entry = self.kb.entries[index]
+                best[index] = Candidate(entry.id, score, entry.title)
         return sorted(best.values(), key=lambda c: c.score, reverse=True)
+
+    def _keyword_scores(self, words: list[str]) -> dict[int, float]:
+        """Entries whose keywords carry most of the message's meaning, as spelt ("did a 5k this
+        morning": "5k" is an exercise keyword; "itchy cheeks"). Statements and short messages
+        often share no example's wording but name the topic in one word; the score grows with
+        the share of the message's (IDF-weighted) content the entry's keywords explain, and
+        words the knowledge base does not know count against it."""
+        if not words:
+            return {}
+        total = sum(self._idf.get(w, self._unknown_weight) for w in set(words))
+        scores: dict[int, float] = {}
+        for index in {i for w in words for i in self._keyword_postings.get(w, ())}:
+            hits = self._keywords[index].intersection(words)
+            share = sum(self._idf.get(w, 1.0) for w in hits) / (total or 1.0)
+            if share >= self.KEYWORD_SHARE:
+                scores[index] = self.KEYWORD_FLOOR + self.KEYWORD_SPAN * share
+        return scores
 
     def _retrieve(self, text: str, words: list[str]) -> list[int]:
         """Examples sharing a word with the query; the closest few when there are many."""
@@ -244,17 +281,29 @@ class Matcher:
     def _weight(self, words: frozenset[str]) -> float:
         return sum(self._idf.get(word, 1.0) for word in words)
 
-    def _decide(self, ranked: list[Candidate], allow_lone: bool = True) -> MatchResult:
+    def _two_topics(self, top: Candidate, other: Candidate, words: frozenset[str]) -> bool:
+        """Each of the two entries is named by a keyword of the message the other lacks."""
+        mine = self._keywords[self._entry_index[top.entry_id]] & words
+        theirs = self._keywords[self._entry_index[other.entry_id]] & words
+        return bool(mine - theirs) and bool(theirs - mine)
+
+    def _decide(self, ranked: list[Candidate], exact: bool = True,
+                words: frozenset[str] = frozenset()) -> MatchResult:
+        """Answer the best entry when it clears the floor and leads the runner-up by the margin;
+        offer a shortlist on a near-tie; abstain below the floor. ``exact``: some query word is
+        spelt as the knowledge base spells it ("raining" corrected to "training" is not a
+        question about exercise), else the best entry needs the higher ``answer`` score."""
         limits = self.thresholds
         if not ranked or ranked[0].score < limits.suggest:
             return MatchResult("abstain", None, ranked[0].score if ranked else 0.0, ())
         top = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        clear = top.score - runner_up >= limits.margin
         shortlist = tuple(c for c in ranked[: limits.max_suggestions]
                           if c.score >= limits.suggest)
-        alone = (allow_lone and top.score >= limits.lone
-                 and top.score - runner_up >= limits.lone_margin)
-        if (top.score >= limits.answer and clear) or alone:
+        clear = top.score - runner_up >= limits.margin
+        if clear and top.score - runner_up < limits.two_topics and self._two_topics(
+                top, ranked[1], words):
+            clear = False  # "sauna after the gym": both topics are asked about
+        if clear and (exact or top.score >= limits.answer):
             return MatchResult("answer", top.entry_id, top.score, shortlist)
         return MatchResult("suggest", None, top.score, shortlist)

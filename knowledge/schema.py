@@ -15,7 +15,12 @@ A knowledge-base YAML file looks like this (see knowledge/kb/ for the real ones)
           days:
             - {from: 0, to: 0, text: No makeup today ...}
             - {from: 1, to: 2, text: Mineral makeup only ...}
-            - {from: 3, text: Your usual makeup is fine ...}   # no "to": open-ended
+            - {from: 3, text: Your usual makeup is fine ...,   # no "to": open-ended
+               brief: Your usual makeup is fine again.}   # optional: the check-ins' line
+
+A window's ``brief`` is the one-sentence version of its advice that the care plan's check-in
+texts quote (``{kb:makeup}`` in scheduler/careplan.yaml), so a check-in and the answer for the
+same topic and day come from one place and cannot disagree.
 
 Day windows must start at day 0, must not overlap or leave gaps, and the last one is open-ended.
 """
@@ -32,6 +37,7 @@ class DayWindow:
     start: int
     end: int | None
     text: str
+    brief: str = ""  # the one-line version quoted by check-ins ("" when none)
 
     def covers(self, day: int) -> bool:
         return day >= self.start and (self.end is None or day <= self.end)
@@ -56,6 +62,10 @@ class Answer:
             if window.covers(day):
                 return window.text, True
         return self.unknown, False
+
+    def window_for(self, day: int) -> DayWindow | None:
+        """The day window that covers ``day`` (None for an answer without windows)."""
+        return next((window for window in self.windows if window.covers(day)), None)
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ("steam room", "steamroom"),
     ("vitamin c", "vitaminc"),
     ("vit c", "vitaminc"),
+    # chat shorthand reads a lone "c" as "see" first
+    ("vitamin see", "vitaminc"),
+    ("vit see", "vitaminc"),
     ("hyaluronic acid", "hyaluronic"),
     ("spray tan", "spraytan"),
     ("fake tan", "spraytan"),
@@ -244,7 +247,9 @@ STOPWORDS: frozenset[str] = frozenset(
         "went", "get", "getting", "got", "use", "using", "used", "put", "putting", "try", "able",
         "need", "needs", "want", "wanted", "know", "let", "lets", "ok", "im", "ive", "id", "its",
         "thats", "theres", "whats", "one", "ones", "thing", "things", "also", "again", "okay",
-        "safe", "allowed", "alright", "good", "bad", "normal", "usual", "ever",
+        "safe", "allowed", "alright", "good", "bad", "normal", "usual", "ever", "anything",
+        "something", "everything", "nothing", "anyone", "someone", "anybody", "somebody",
+        "meant", "supposed",
     ]
 )
 
@@ -292,12 +297,21 @@ _CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
 _VOWEL = re.compile(r"[aeiouy]")
 
 
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def _keyboard_run(word: str) -> bool:
+    """Four or more letters in a row along one keyboard row ("qwerty", "uiop", "lkjh")."""
+    return len(word) >= 4 and any(word in row or word in row[::-1] for row in _KEYBOARD_ROWS)
+
+
 def looks_like_gibberish(text: str) -> bool:
     """True for an empty or emoji-only message, or one whose every word is a keyboard mash."""
     words = fold(text).split()
     if not words:
         return True
-    return all(_CONSONANT_RUN.search(w) or not _VOWEL.search(w) for w in words if not w.isdigit())
+    return all(_CONSONANT_RUN.search(w) or not _VOWEL.search(w) or _keyboard_run(w)
+               for w in words if not w.isdigit())
 
 
 # ----------------------------------------------------------------------------- spelling

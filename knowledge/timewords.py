@@ -26,6 +26,8 @@ _AFTER_TOMORROW = re.compile(r"\bday after (?:tomorrow|tmrw|tmr|tomoz)\b")
 _TOMORROW = re.compile(
     r"\b(?:tomorrow|tomorow|tommorow|tommorrow|tmrw|tmr|tmoz|tomoz|2moro|2morrow|2mrw)\b")
 _NEXT_WEEK = re.compile(r"\bnext week\b")
+_FORTNIGHT = re.compile(r"\b(?:in (?:a|one) fortnight|in 2 weeks time|fortnight today)\b")
+_NEXT_WEEKEND = re.compile(r"\bnext weekend\b")
 _WEEKEND = re.compile(r"\bweekend\b")
 _WEEKDAY = re.compile(r"\b(?:on |this |next )?(" + "|".join(_WEEKDAYS) + "|"
                       + "|".join(_SHORT_DAYS) + r")\b")
@@ -55,6 +57,10 @@ def days_ahead(text: str, weekday: int | None = None) -> Ahead | None:
         found = Ahead(_count(match.group(1)), match.group(0))
     elif match := _IN_WEEKS.search(folded):
         found = Ahead(7 * _count(match.group(1)), match.group(0))
+    elif match := _FORTNIGHT.search(folded):
+        found = Ahead(14, "in a fortnight")
+    elif weekday is not None and (match := _NEXT_WEEKEND.search(folded)):
+        found = Ahead(max(5 - weekday, 0) + 7, "next weekend")
     elif match := _NEXT_WEEK.search(folded):
         found = Ahead(7, "next week")
     elif weekday is not None and (match := _WEEKEND.search(folded)):

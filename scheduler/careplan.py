@@ -4,10 +4,17 @@
 and raises `knowledge.errors.KBError` listing each problem with file and line, the same way
 the knowledge base is checked; `careplan_problems()` returns the list instead (used by
 ``aftercare kb check``).
+
+Check-in texts quote the knowledge base instead of repeating its advice: ``{kb:makeup}`` in a
+step's message or a button's reply becomes the ``brief`` of the makeup entry's day window for
+that step's day. A check-in and the answer the patient gets for the same topic and day so come
+from one place and cannot disagree (tests/test_careplan.py proves it for every step).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import time
@@ -16,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.errors import KBError, Problem, ProblemCollector
+from knowledge.loader import load_kb
+from knowledge.schema import KnowledgeBase
 from knowledge.yamlfile import DataFileError, LineDict, read_yaml
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "careplan.yaml"
@@ -24,6 +33,7 @@ MAX_LABEL = 40
 MAX_REPLY = 4096
 _ID = re.compile(r"^[a-z0-9_]{1,32}$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+KB_REFERENCE = re.compile(r"\{kb:([a-z0-9_]+)\}")  # "{kb:makeup}": that entry's brief for the day
 
 
 class Action(StrEnum):
@@ -69,6 +79,7 @@ class Step:
     message: str
     choices: tuple[Choice, ...]
     enabled: bool = True
+    topics: tuple[str, ...] = ()  # knowledge-base entries whose day brief the texts quote
 
     def choice(self, index: int) -> Choice | None:
         """The button at `index`, or None when out of range."""
@@ -190,7 +201,8 @@ def _parse_choices(node: LineDict, where: str, out: ProblemCollector) -> tuple[C
 _STEP_KEYS = {"id", "day", "time", "kind", "enabled", "message", "buttons"}
 
 
-def _parse_step(node: Any, quiet: QuietHours, out: ProblemCollector) -> Step | None:
+def _parse_step(node: Any, quiet: QuietHours, kb: KnowledgeBase,
+                out: ProblemCollector) -> Step | None:
     if not isinstance(node, LineDict):
         out.add(_line(node), "each step must be a mapping with id, day, time, message, buttons")
         return None
@@ -220,7 +232,31 @@ def _parse_step(node: Any, quiet: QuietHours, out: ProblemCollector) -> Step | N
     choices = _parse_choices(node, where, out)
     if day is None or at is None or kind is None or message is None or not choices:
         return None
-    return Step(step_id, day, at, kind, message, choices, enabled is not False)
+    topics: list[str] = []
+    message = _quote_kb(message, day, kb, where, _line(node, "message"), out, topics)
+    choices = tuple(dataclasses.replace(choice, reply=_quote_kb(
+        choice.reply, day, kb, f"{where} button {choice.label!r}", _line(node, "buttons"), out,
+        topics)) for choice in choices)
+    return Step(step_id, day, at, kind, message, choices, enabled is not False,
+                tuple(dict.fromkeys(topics)))
+
+
+def _quote_kb(text: str, day: int, kb: KnowledgeBase, where: str, line: int,
+              out: ProblemCollector, topics: list[str]) -> str:
+    """``text`` with each ``{kb:<entry>}`` replaced by that entry's brief for ``day``."""
+    def brief(match: re.Match[str]) -> str:
+        entry = kb.by_id(match.group(1))
+        window = entry.answer.window_for(day) if entry is not None else None
+        if entry is None:
+            out.add(line, f"{where}: {match.group(0)} names no knowledge-base entry")
+        elif window is None or not window.brief:
+            out.add(line, f"{where}: {match.group(0)} has no 'brief' in its day window for day "
+                          f"{day} (knowledge base: {entry.source})")
+        else:
+            topics.append(entry.id)
+            return window.brief
+        return match.group(0)
+    return KB_REFERENCE.sub(brief, text)
 
 
 def _parse_quiet(root: LineDict, out: ProblemCollector) -> QuietHours:
@@ -248,8 +284,16 @@ def _check_steps(steps: list[Step], raw: list[Any], out: ProblemCollector) -> No
         out.add(_line(raw), "steps: no routine check-in offers a 'problem' answer")
 
 
-def parse_careplan(root: Any, path: str) -> tuple[CarePlan | None, list[Problem]]:
-    """Validate loaded YAML; return the plan (None if unusable) and the problems found."""
+@functools.lru_cache(maxsize=1)
+def _packaged_kb() -> KnowledgeBase:
+    return load_kb()
+
+
+def parse_careplan(root: Any, path: str, kb: KnowledgeBase | None = None
+                   ) -> tuple[CarePlan | None, list[Problem]]:
+    """Validate loaded YAML; return the plan (None if unusable) and the problems found.
+    ``kb`` is the knowledge base the texts quote (default: the packaged one)."""
+    kb = kb if kb is not None else _packaged_kb()
     out = ProblemCollector(path)
     if not isinstance(root, LineDict):
         out.add(1, "the care plan must be a mapping with 'steps'")
@@ -264,31 +308,35 @@ def parse_careplan(root: Any, path: str) -> tuple[CarePlan | None, list[Problem]
     if not isinstance(raw_steps, list) or not raw_steps:
         out.add(_line(root, "steps"), "'steps' must list at least one check-in")
         return None, out.problems
-    steps = [s for s in (_parse_step(node, quiet, out) for node in raw_steps) if s is not None]
+    steps = [s for s in (_parse_step(node, quiet, kb, out) for node in raw_steps)
+             if s is not None]
     _check_steps(steps, raw_steps, out)
     if out.problems:
         return None, out.problems
     return CarePlan(tuple(steps), quiet, spread, path), []
 
 
-def careplan_problems(path: Path | None = None) -> list[Problem]:
-    """Every problem in the care plan file (empty when it is valid)."""
+def careplan_problems(path: Path | None = None, kb: KnowledgeBase | None = None
+                      ) -> list[Problem]:
+    """Every problem in the care plan file (empty when it is valid), its quotes of ``kb``
+    (default: the packaged knowledge base) included."""
     path = path or DEFAULT_PATH
     try:
         root = read_yaml(path)
     except DataFileError as exc:
         return [Problem(exc.path, exc.line, exc.reason)]
-    return parse_careplan(root, str(path))[1]
+    return parse_careplan(root, str(path), kb)[1]
 
 
-def load_careplan(path: Path | None = None) -> CarePlan:
-    """Load and validate the care plan; raise `KBError` listing every problem."""
+def load_careplan(path: Path | None = None, kb: KnowledgeBase | None = None) -> CarePlan:
+    """Load and validate the care plan, quoting ``kb`` (default: the packaged knowledge
+    base); raise `KBError` listing every problem."""
     path = path or DEFAULT_PATH
     try:
         root = read_yaml(path)
     except DataFileError as exc:
         raise KBError([Problem(exc.path, exc.line, exc.reason)]) from exc
-    plan, problems = parse_careplan(root, str(path))
+    plan, problems = parse_careplan(root, str(path), kb)
     if plan is None:
         raise KBError(problems)
     return plan

@@ -118,9 +118,9 @@ async def test_session_needs_consent(bot: BotHarness) -> None:
 # --- advice, suggestions, red flags -----------------------------------------------------------
 async def test_suggestions_come_as_buttons_and_none_of_these_asks_the_clinic(
         bot: BotHarness, advisor: Advisor) -> None:
-    assert advisor.ask("cream").suggestions, "precondition: 'cream' is ambiguous in the KB"
+    assert advisor.ask("creams").suggestions, "precondition: 'creams' is ambiguous in the KB"
     await bot.onboard(11)
-    (suggested,) = await bot.say(11, "cream")
+    (suggested,) = await bot.say(11, "creams")
     data = button_data(suggested)
     assert data[0].startswith("kb:") and data[-1] == "handoff"
     assert button_labels(suggested)[-1] == "None of these — ask the clinic"
@@ -133,9 +133,9 @@ async def test_suggestions_come_as_buttons_and_none_of_these_asks_the_clinic(
     (passed,) = await bot.press(11, suggested, "handoff")
     assert "passed your question to Glow Clinic" in passed["text"]
     (alert,) = (await bot.fake.wait_for_messages(STAFF_CHAT, staff_before + 1))[staff_before:]
-    assert alert["text"].startswith("QUESTION") and "cream" in alert["text"]
+    assert alert["text"].startswith("QUESTION") and "creams" in alert["text"]
     reports = await bot.repo.open_reports()
-    assert [(r.kind, r.text) for r in reports] == [("question", "cream")]
+    assert [(r.kind, r.text) for r in reports] == [("question", "creams")]
     assert "Already done" in await bot.press_again(11, suggested, "handoff")
 
 

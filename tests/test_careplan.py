@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from datetime import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from knowledge.advisor import Advisor
 from knowledge.errors import KBError
-from scheduler.careplan import Action, StepKind, careplan_problems, load_careplan
+from knowledge.loader import PACKAGED_KB, load_kb
+from knowledge.text import content_tokens
+from knowledge.yamlfile import read_yaml
+from scheduler.careplan import (
+    DEFAULT_PATH,
+    KB_REFERENCE,
+    Action,
+    StepKind,
+    careplan_problems,
+    load_careplan,
+)
 
 
 def test_packaged_plan_is_valid_and_follows_the_guidance() -> None:
@@ -71,3 +85,94 @@ def test_yaml_syntax_error_is_located(tmp_path: Path) -> None:
     problems = careplan_problems(path)
     assert len(problems) == 1 and problems[0].line >= 3
     assert "invalid YAML" in problems[0].reason
+
+
+# --- one source per topic and day: check-in texts quote the knowledge base ---------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _raw_steps() -> list[dict[str, Any]]:
+    return list(read_yaml(DEFAULT_PATH)["steps"])
+
+
+def test_every_checkin_quotes_its_advice_from_the_knowledge_base() -> None:
+    """No check-in step, enabled or not, gives advice on a day-aware topic in its own words:
+    outside the {kb:...} quotes, no statement (the questions it asks aside, and a problem
+    answer's red-flag wording, which is triage's) uses a keyword of a knowledge-base entry whose
+    answer changes with the day. So "no makeup yet" on day 1 can no longer sit beside the
+    knowledge base's "light mineral makeup is fine"."""
+    kb = load_kb()
+    keywords = {entry.id: frozenset(content_tokens(" ".join(entry.keywords)))
+                for entry in kb.entries if entry.answer.day_aware}
+    for node in _raw_steps():
+        texts = [node["message"]] + [button["reply"] for button in node["buttons"]
+                                     if button["action"] != "problem"]
+        for text in texts:
+            for sentence in _SENTENCE_END.split(" ".join(KB_REFERENCE.sub(" ", text).split())):
+                if sentence.endswith("?"):
+                    continue
+                words = set(content_tokens(sentence))
+                topics = sorted(entry for entry, kws in keywords.items() if kws & words)
+                assert not topics, (f"step {node['id']!r}: {sentence!r} speaks about "
+                                    f"{topics} without quoting the knowledge base")
+
+
+def test_every_quote_is_the_knowledge_base_advice_for_that_step_and_day() -> None:
+    """Each quote in each step becomes the brief of the entry's day window for the step's day,
+    and the bot's answer to a question on that topic that day comes from the same window."""
+    kb = load_kb()
+    plan = load_careplan()
+    advisor = Advisor.load()
+    quoted = 0
+    for node in _raw_steps():
+        step = plan.step(node["id"])
+        assert step is not None
+        raw = " ".join([node["message"], *(button["reply"] for button in node["buttons"])])
+        final = " ".join([step.message, *(choice.reply for choice in step.choices)])
+        assert "{kb:" not in final
+        references = KB_REFERENCE.findall(raw)
+        assert list(step.topics) == list(dict.fromkeys(references))
+        for entry_id in references:
+            entry = kb.by_id(entry_id)
+            assert entry is not None
+            window = entry.answer.window_for(step.day)
+            assert window is not None and window.brief and window.brief in final
+            answer = advisor.answer_entry(entry_id, step.day)
+            assert answer is not None and answer.answer.endswith(window.text)
+            quoted += 1
+    assert quoted >= 10
+    day1 = plan.step("day1")
+    assert day1 is not None and "mineral makeup is fine" in day1.choices[0].reply.lower()
+
+
+def test_a_changed_knowledge_base_changes_the_checkins(tmp_path: Path) -> None:
+    """The check-in follows the knowledge base the bot is configured with: a clinic that
+    rewrites its makeup advice changes the day-1 check-in too."""
+    folder = tmp_path / "kb"
+    shutil.copytree(PACKAGED_KB, folder)
+    makeup = folder / "makeup.yaml"
+    text = makeup.read_text(encoding="utf-8")
+    old = "Light mineral makeup is fine if you need it, with clean brushes; your usual\n"
+    assert old in text
+    makeup.write_text(text.replace(old, "Our clinic asks you to keep makeup off until day 3;\n"),
+                      encoding="utf-8")
+    step = load_careplan(kb=load_kb(folder)).step("day1")
+    assert step is not None and "keep makeup off until day 3" in step.choices[0].reply
+
+
+def test_a_quote_without_a_brief_for_the_day_is_a_located_problem(tmp_path: Path) -> None:
+    path = _write(tmp_path, """\
+steps:
+  - id: day1
+    day: 1
+    time: "19:00"
+    message: "Day 1. {kb:itching} {kb:no_such_topic}"
+    buttons:
+      - {label: "Fine", action: ok, reply: "Good. {kb:makeup}"}
+      - {label: "Bad", action: problem, reply: "Tell me more."}
+""")
+    text = "\n".join(str(p) for p in careplan_problems(path))
+    assert f"{path}:5: step 'day1': {{kb:itching}} has no 'brief'" in text
+    assert f"{path}:5: step 'day1': {{kb:no_such_topic}} names no knowledge-base entry" in text
+    assert "{kb:makeup}" not in text

@@ -80,11 +80,11 @@ async def test_recovery_day_uses_the_patients_time_zone(conv: Conversation) -> N
 
 async def test_handoff_uses_the_question_kept_server_side(conv: Conversation) -> None:
     await consent(conv, 3)
-    (reply,) = await conv.message(3, 3, "Ana", "cream")
+    (reply,) = await conv.message(3, 3, "Ana", "creams")
     assert ("None of these — ask the clinic", "handoff") in reply.buttons[-1]
     await conv.callback(3, 3, "Ana", "handoff")
     (alert,) = await staff_texts(conv)
-    assert "cream" in alert and alert.startswith("QUESTION")
+    assert "creams" in alert and alert.startswith("QUESTION")
     (again,) = await conv.callback(3, 3, "Ana", "handoff")
     assert again.notice and "Already done" in again.text
 

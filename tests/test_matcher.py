@@ -64,13 +64,29 @@ def test_abstains_on_out_of_scope_and_gibberish(matcher: Matcher, text: str) -> 
 def test_suggests_when_two_topics_fit_equally() -> None:
     answer = Answer("text")
     kb = KnowledgeBase((
-        Entry("sauna", "Sauna", ("can i use the sauna", "steam room ok"), answer),
+        Entry("spa", "Spa", ("can i go to the spa", "steam room ok"), answer),
         Entry("gym", "Gym", ("can i go to the gym", "workout ok"), answer),
         Entry("makeup", "Makeup", ("can i wear makeup",), answer),
     ))
-    result = Matcher(kb).match("sauna after the gym")
+    result = Matcher(kb).match("spa after the gym")
     assert result.outcome == "suggest" and result.entry_id is None
-    assert {c.entry_id for c in result.candidates} == {"sauna", "gym"}
+    assert {c.entry_id for c in result.candidates} == {"spa", "gym"}
+
+
+def test_answers_the_entry_that_leads_by_the_margin() -> None:
+    """Not an absolute score but the lead over the runner-up decides: a short statement that
+    names its topic by a keyword is answered, not turned into "Did you mean…"."""
+    answer = Answer("text")
+    kb = KnowledgeBase((
+        Entry("itching", "Itching", ("is itching normal", "how do i stop the itch"), answer,
+              ("itch", "itchy", "itchiness")),
+        Entry("gym", "Gym", ("can i go to the gym", "workout ok"), answer, ("gym", "5k")),
+        Entry("makeup", "Makeup", ("can i wear makeup",), answer),
+    ))
+    matcher = Matcher(kb)
+    assert matcher.match("itchy cheeks tonight").entry_id == "itching"
+    assert matcher.match("did a 5k this morning").entry_id == "gym"
+    assert matcher.match("what time is the film on").outcome == "abstain"
 
 
 def test_vague_question_is_suggested_not_answered(matcher: Matcher) -> None:

@@ -127,7 +127,7 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
         return 2
     path = Path(args.path) if args.path else settings.kb_path or PACKAGED_KB
     kb, problems = check_kb(path)
-    problems += _other_data_problems(settings.careplan_path)
+    problems += _other_data_problems(settings.careplan_path, kb if not problems else None)
     for problem in problems:
         print(problem)
     if problems:
@@ -139,9 +139,10 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _other_data_problems(careplan: Path | None) -> list[Any]:
+def _other_data_problems(careplan: Path | None, kb: Any = None) -> list[Any]:
     """Problems in the packaged triage rules, scope file and the care plan (the configured
-    one, else the packaged one), reported like the KB's."""
+    one, else the packaged one; its check-in texts quote ``kb``, the knowledge base being
+    checked, else the packaged one), reported like the KB's."""
     from knowledge.errors import KBError
     from knowledge.guards import load_scope
     from knowledge.multilingual import load_lexicons
@@ -163,7 +164,7 @@ def _other_data_problems(careplan: Path | None) -> list[Any]:
     problems += sign_data_problems()  # sign advice, rule-out questions, phrase bank vs. rules
     from scheduler.careplan import careplan_problems
 
-    problems += careplan_problems(careplan)
+    problems += careplan_problems(careplan, kb)
     return problems
 
 
