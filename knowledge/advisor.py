@@ -24,7 +24,7 @@ from knowledge.matcher import Matcher, MatchResult
 from knowledge.multilingual import Multilingual, Reading
 from knowledge.schema import Entry, KnowledgeBase
 from knowledge.signdata import FollowUpQuestion, SignData, load_sign_data
-from knowledge.text import FILLER, SHORTHAND, STOPWORDS, SYNONYMS, looks_like_gibberish
+from knowledge.text import FILLER, SHORTHAND, STOPWORDS, SYNONYMS, fold, looks_like_gibberish
 from knowledge.timewords import Ahead, days_ahead
 from knowledge.triage import EMERGENCY, URGENT, Triage, TriageDecision, load_triage
 
@@ -177,6 +177,8 @@ class Advisor:
         """English small talk or a keyboard mash that the language reader took for another
         language; only when neither reader found a sign."""
         if decision.urgency is not None or reading.decision.urgency is not None:
+            return False
+        if not fold(text).isascii():  # other scripts are read by the language reader
             return False
         return smalltalk_kind(text) is not None or looks_like_gibberish(text)
 

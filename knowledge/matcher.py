@@ -24,7 +24,7 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from knowledge.schema import KnowledgeBase
-from knowledge.text import FILLER, clauses, content_tokens, tokens
+from knowledge.text import FILLER, clauses, content_tokens, english_words, tokens
 
 Outcome = Literal["answer", "suggest", "abstain"]
 
@@ -165,7 +165,11 @@ class Matcher:
             return None
         cutoff = 84 if len(word) < 6 else 80  # one slip in a short word makes another word
         found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff)
-        return found[0] if found else None
+        if found is None:
+            return None
+        if word in english_words() and not (found[0].startswith(word) or word.startswith(found[0])):
+            return None  # a real word is no slip: "resting" is not "restart" ("broke" is "broken")
+        return str(found[0])
 
     def known_words(self, text: str) -> list[str]:
         """The query's content words that the knowledge base knows (after typo correction)."""

@@ -7,8 +7,9 @@ the knowledge base is checked; `careplan_problems()` returns the list instead (u
 
 Check-in texts quote the knowledge base instead of repeating its advice: ``{kb:makeup}`` in a
 step's message or a button's reply becomes the ``brief`` of the makeup entry's day window for
-that step's day. A check-in and the answer the patient gets for the same topic and day so come
-from one place and cannot disagree (tests/test_careplan.py proves it for every step).
+that step's day (its whole text when it has no brief). A check-in and the answer the patient
+gets for the same topic and day so come from one place and cannot disagree
+(tests/test_careplan.py proves it for every step).
 """
 
 from __future__ import annotations
@@ -243,19 +244,20 @@ def _parse_step(node: Any, quiet: QuietHours, kb: KnowledgeBase,
 
 def _quote_kb(text: str, day: int, kb: KnowledgeBase, where: str, line: int,
               out: ProblemCollector, topics: list[str]) -> str:
-    """``text`` with each ``{kb:<entry>}`` replaced by that entry's brief for ``day``."""
+    """``text`` with each ``{kb:<entry>}`` replaced by that entry's advice for ``day``: the
+    brief of its day window, else the window's whole text, else its one answer. An entry the
+    configured knowledge base lacks (a clinic's own, smaller one) is quoted from the packaged
+    knowledge base: the bot then has no answer of its own on that topic to disagree with."""
     def brief(match: re.Match[str]) -> str:
-        entry = kb.by_id(match.group(1))
-        window = entry.answer.window_for(day) if entry is not None else None
+        entry = kb.by_id(match.group(1)) or _packaged_kb().by_id(match.group(1))
         if entry is None:
             out.add(line, f"{where}: {match.group(0)} names no knowledge-base entry")
-        elif window is None or not window.brief:
-            out.add(line, f"{where}: {match.group(0)} has no 'brief' in its day window for day "
-                          f"{day} (knowledge base: {entry.source})")
-        else:
-            topics.append(entry.id)
-            return window.brief
-        return match.group(0)
+            return match.group(0)
+        topics.append(entry.id)
+        window = entry.answer.window_for(day)
+        if window is None:
+            return entry.answer.unknown
+        return window.brief or window.text
     return KB_REFERENCE.sub(brief, text)
 
 

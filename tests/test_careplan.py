@@ -92,6 +92,10 @@ def test_yaml_syntax_error_is_located(tmp_path: Path) -> None:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
+def read_path_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
 def _raw_steps() -> list[dict[str, Any]]:
     return list(read_yaml(DEFAULT_PATH)["steps"])
 
@@ -161,7 +165,9 @@ def test_a_changed_knowledge_base_changes_the_checkins(tmp_path: Path) -> None:
     assert step is not None and "keep makeup off until day 3" in step.choices[0].reply
 
 
-def test_a_quote_without_a_brief_for_the_day_is_a_located_problem(tmp_path: Path) -> None:
+def test_a_quote_of_an_unknown_entry_is_a_located_problem(tmp_path: Path) -> None:
+    """An unknown entry is named with its line; an entry without a brief for the day is quoted
+    whole (itching's day-1 advice), still from the one source."""
     path = _write(tmp_path, """\
 steps:
   - id: day1
@@ -173,6 +179,11 @@ steps:
       - {label: "Bad", action: problem, reply: "Tell me more."}
 """)
     text = "\n".join(str(p) for p in careplan_problems(path))
-    assert f"{path}:5: step 'day1': {{kb:itching}} has no 'brief'" in text
-    assert f"{path}:5: step 'day1': {{kb:no_such_topic}} names no knowledge-base entry" in text
-    assert "{kb:makeup}" not in text
+    assert text == f"{path}:5: step 'day1': {{kb:no_such_topic}} names no knowledge-base entry"
+    itching = load_kb().by_id("itching")
+    assert itching is not None
+    window = itching.answer.window_for(1)
+    assert window is not None and not window.brief
+    step = load_careplan(_write(tmp_path, read_path_text(path).replace(" {kb:no_such_topic}", "")
+                                )).step("day1")
+    assert step is not None and window.text in step.message
