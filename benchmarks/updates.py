@@ -109,10 +109,10 @@ async def bench_full(fake: FakeServer, updates: int, users: int, folder: Path) -
     try:
         repo = db.repository()
         for user in range(1000, 1000 + users):
-            await repo.ensure_patient(user, user)
-            await repo.record_consent(user, f"Patient {user}")
-            await repo.add_session(dt.date.today() - dt.timedelta(days=2), "staff",
-                                   telegram_id=user)
+            await repo.patients.ensure(user, user)
+            await repo.patients.record_consent(user, f"Patient {user}")
+            await repo.treatments.add(dt.date.today() - dt.timedelta(days=2), "staff",
+                                      telegram_id=user)
         app = build_application(settings, db, Advisor.load())
         async with running(app, settings):
             await measure(fake, 20, users, 1000)  # warm-up

@@ -141,13 +141,13 @@ class CheckinService:
         assert result.step is not None
         where = f"check-in {result.step.id} (day {result.step.day})"
         if result.action is Action.PROBLEM:
-            report = await self.repo.create_report(
+            report = await self.repo.reports.create(
                 telegram_id, ReportKind.CHECKIN, f"{where}: answered \"{result.label}\"",
                 urgency=result.urgency, day=result.step.day, reason=result.step.message)
             await self.manager.hold_for_report(result.session_id, report.id)
             return [report]
         if result.action is Action.BOOK:
-            report = await self.repo.create_report(
+            report = await self.repo.reports.create(
                 telegram_id, ReportKind.QUESTION,
                 f"{where}: please contact the patient to book their next session")
             return [report]

@@ -2,8 +2,8 @@
 aggregate (patients, sessions, invites, messages, reports, chat state, retention, stats),
 each the only writer of its tables. Shared by scheduler and bot; imports neither.
 
-`Repository` (storage/repo.py) and storage/staff.py are compatibility facades over the
-aggregates while issue 12 lands; see their docstrings.
+`Repository` (storage/repo.py) bundles the aggregates of one database (``repo.patients``,
+``repo.treatments``, ``repo.reports``...); callers use the aggregates directly.
 """
 
 from storage.clock import Clock, ManualClock, utcnow

@@ -33,8 +33,7 @@ from storage.models import (
     ReportPhoto,
     TreatmentSession,
 )
-from storage.reports import UNRESOLVED, ActionInfo, ReportStore, _action_info
-from storage.reports import ReportInfo as StaffReport
+from storage.reports import UNRESOLVED, ActionInfo, ReportInfo, ReportStore, _action_info
 
 RECOVERY_DAYS = 30  # a patient whose latest session is this recent is "in recovery"
 LIST_LIMIT = 100  # patients per page
@@ -58,7 +57,7 @@ class Photo:
 class QueueItem:
     """One open report with what the queue shows about it."""
 
-    report: StaffReport
+    report: ReportInfo
     photos: list[Photo]
     trail: list[ActionInfo]
     last_card_at: dt.datetime | None
@@ -130,7 +129,7 @@ class PatientDetail:
     checkins_paused: bool
     sessions: list[SessionRow] = field(default_factory=list)
     checkins: list[CheckinRow] = field(default_factory=list)
-    reports: list[StaffReport] = field(default_factory=list)
+    reports: list[ReportInfo] = field(default_factory=list)
     actions: list[ActionInfo] = field(default_factory=list)
     photos: list[Photo] = field(default_factory=list)
     messages: list[MessageRow] = field(default_factory=list)
@@ -313,7 +312,7 @@ class DeskViews:
                     .order_by(ReportPhoto.id))]
         return detail
 
-    async def staff_reports(self, patient_id: int) -> list[StaffReport]:
+    async def staff_reports(self, patient_id: int) -> list[ReportInfo]:
         """All reports of one patient, newest first."""
         from storage.reports import _select_reports, _staff_report
 

@@ -3,7 +3,7 @@
 When storing a red-flag report fails (the database is unreachable), the patient still gets
 the advice at once, and the report goes to `ReportSpool`: one JSON line per report appended
 to a local file and fsynced before the update counts as handled. `replay` stores every kept
-report once the database answers again (`Repository.create_report(source_update_id=...)` is
+report once the database answers again (`ReportStore.create(source_update_id=...)` is
 idempotent by Telegram update id, so a replay interrupted half way, or a report that did reach
 the database before the failure, is never stored twice), then empties the file. While the
 file holds anything, /readyz says not ready.

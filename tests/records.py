@@ -12,7 +12,7 @@ async def log_message(repo: Repository, telegram_id: int, direction: str, text: 
                       now: dt.datetime, topic: str | None = None,
                       outcome: str | None = None) -> bool:
     """Log one chat message through the production path (the batched log); True if stored."""
-    stored = await repo.log_message_batch(
+    stored = await repo.messages.log_batch(
         [LogEntry(telegram_id, direction, text, topic, outcome, now)])
     return stored == 1
 

@@ -228,3 +228,14 @@ def test_one_text_normaliser() -> None:
                     and isinstance(node.value, ast.Name) and node.value.id == "unicodedata":
                 folding.add(name)
     assert folding == {"knowledge.text"}
+
+
+def test_the_repository_bundles_aggregates_and_forwards_nothing() -> None:
+    """Callers use the aggregates (``repo.patients.get``, ``repo.treatments.add``): the bundle
+    keeps only the one cross-aggregate read."""
+    from storage.repo import Repository
+
+    methods = {name for name, value in vars(Repository).items()
+               if not name.startswith("_") and (callable(value) or isinstance(value, property))}
+    assert methods == {"shared", "patient_context", "patient_and_session"}
+    assert not (ROOT / "storage" / "staff.py").exists()  # the old staff names are gone too

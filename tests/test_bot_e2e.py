@@ -39,10 +39,10 @@ async def test_start_explains_limits_and_stores_nothing_until_consent(bot: BotHa
 
     (answer,) = await bot.say(5, "can I wear makeup?")
     assert "makeup" in answer["text"].lower()
-    patient = await bot.repo.get_patient(5)
+    patient = await bot.repo.patients.get(5)
     assert patient is not None and not patient.has_consent and patient.name is None
     await bot.conversation.log.flush()
-    assert await bot.repo.count_messages(5) == 0
+    assert await bot.repo.messages.count(5) == 0
 
     (thanks,) = await bot.press(5, welcome, "consent:yes")
     assert "Thank you, Ana" in thanks["text"] and "/session" in thanks["text"]
@@ -50,7 +50,7 @@ async def test_start_explains_limits_and_stores_nothing_until_consent(bot: BotHa
     assert "Already done" in await bot.press_again(5, welcome, "consent:yes")
     await bot.say(5, "can I wear makeup?")
     await bot.conversation.log.flush()
-    assert await bot.repo.count_messages(5) == 2
+    assert await bot.repo.messages.count(5) == 2
     assert bot.fake.violations == []
 
 
@@ -65,7 +65,7 @@ async def test_commands_are_registered_for_patients_and_staff(bot: BotHarness) -
 
 async def test_deep_link_links_the_invited_record_and_its_session(bot: BotHarness) -> None:
     treated = (START - dt.timedelta(days=2)).date()
-    invite = await bot.repo.create_invite("Ana Smith", treated, dt.timedelta(days=7), now=START)
+    invite = await bot.repo.invites.create("Ana Smith", treated, dt.timedelta(days=7), now=START)
 
     linked, welcome = await bot.say(6, f"/start {invite.code}", n=2, first_name="Annie")
     assert f"treatment on {treated.isoformat()}" in linked["text"]
@@ -73,7 +73,7 @@ async def test_deep_link_links_the_invited_record_and_its_session(bot: BotHarnes
     await bot.press(6, welcome, "consent:yes")
     (answer,) = await bot.say(6, "can I wear makeup?")
     assert "day 2" in answer["text"]
-    patient = await bot.repo.get_patient(6)
+    patient = await bot.repo.patients.get(6)
     assert patient is not None and patient.name == "Ana Smith"
 
     invalid, _ = await bot.say(7, f"/start {invite.code}", n=2)
@@ -106,7 +106,7 @@ async def test_another_date_is_validated(bot: BotHarness) -> None:
     assert "more than a year ago" in old["text"]
     (logged,) = await bot.say(9, "3 days ago")
     assert "treatment on 2026-03-07" in logged["text"] and "day 3" in logged["text"]
-    sessions = await bot.repo.list_sessions((await bot.repo.get_patient(9)).id)  # type: ignore[union-attr]
+    sessions = await bot.repo.treatments.of_patient((await bot.repo.patients.get(9)).id)  # type: ignore[union-attr]
     assert [s.session_date for s in sessions] == [dt.date(2026, 3, 7)]
 
 
@@ -134,7 +134,7 @@ async def test_suggestions_come_as_buttons_and_none_of_these_asks_the_clinic(
     assert "passed your question to Glow Clinic" in passed["text"]
     (alert,) = (await bot.fake.wait_for_messages(STAFF_CHAT, staff_before + 1))[staff_before:]
     assert alert["text"].startswith("QUESTION") and "creams" in alert["text"]
-    reports = await bot.repo.open_reports()
+    reports = await bot.repo.reports.queue()
     assert [(r.kind, r.text) for r in reports] == [("question", "creams")]
     assert "Already done" in await bot.press_again(11, suggested, "handoff")
 
@@ -149,15 +149,15 @@ async def test_red_flag_before_consent_gets_emergency_advice_and_alerts_staff(
     assert lines[0].startswith("EMERGENCY")
     assert "my lips are swelling and my throat feels tight" in alert["text"]
     assert "Reason:" in alert["text"]
-    (report,) = await bot.repo.open_reports()
+    (report,) = await bot.repo.reports.queue()
     assert (report.kind, report.urgency, report.telegram_id) == ("triage", "emergency", 12)
     await bot.conversation.log.flush()
-    assert await bot.repo.count_messages(12) == 0  # safety report, but no chat log
+    assert await bot.repo.messages.count(12) == 0  # safety report, but no chat log
 
 
 async def test_red_flag_uses_the_day_and_names_the_patient(bot: BotHarness) -> None:
     await bot.onboard(13, first_name="Zoe")
-    await bot.repo.add_session(START.date() - dt.timedelta(days=2), "staff", telegram_id=13)
+    await bot.repo.treatments.add(START.date() - dt.timedelta(days=2), "staff", telegram_id=13)
     (reply,) = await bot.say(13, "there is yellow pus coming out of a spot")
     assert "today" in reply["text"].lower() and "020 7946 0000" in reply["text"]
     (alert,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
@@ -249,7 +249,7 @@ async def test_html_in_user_text_is_escaped(bot: BotHarness) -> None:
 # --- privacy ----------------------------------------------------------------------------------
 async def test_privacy_mydata_stop_resume_delete(bot: BotHarness) -> None:
     await bot.onboard(22)
-    await bot.repo.add_session(dt.date(2026, 3, 8), "staff", telegram_id=22)
+    await bot.repo.treatments.add(dt.date(2026, 3, 8), "staff", telegram_id=22)
     (privacy,) = await bot.say(22, "/privacy")
     assert "What I store" in privacy["text"] and "even before you agree" in privacy["text"]
     (mydata,) = await bot.say(22, "/mydata")
@@ -265,7 +265,7 @@ async def test_privacy_mydata_stop_resume_delete(bot: BotHarness) -> None:
     (deleted,) = await bot.press(22, confirm, "delete:yes")
     assert "erased everything" in deleted["text"]
     assert "Already done" in await bot.press_again(22, confirm, "delete:yes")
-    assert await bot.repo.get_patient(22) is None
+    assert await bot.repo.patients.get(22) is None
     (nothing,) = await bot.say(22, "/mydata")
     assert "nothing stored" in nothing["text"]
 
@@ -277,16 +277,16 @@ async def test_a_403_marks_the_patient_inactive_and_start_reactivates(bot: BotHa
     bot.fake.user_message(23, "can I wear makeup?")
 
     async def inactive() -> bool:
-        patient = await bot.repo.get_patient(23)
+        patient = await bot.repo.patients.get(23)
         return patient is not None and not patient.active
     await eventually(inactive)
-    assert (await bot.repo.get_patient(23)).inactive_reason == "blocked"  # type: ignore[union-attr]
+    assert (await bot.repo.patients.get(23)).inactive_reason == "blocked"  # type: ignore[union-attr]
     failed = [r for r in bot.fake.calls("sendMessage") if r.status == 403]
     assert len(failed) == 1  # not retried
 
     bot.fake.unblock_chat(23)
     await bot.say(23, "/start")
-    assert (await bot.repo.get_patient(23)).active  # type: ignore[union-attr]
+    assert (await bot.repo.patients.get(23)).active  # type: ignore[union-attr]
 
 
 async def test_my_chat_member_kicked_marks_inactive(bot: BotHarness) -> None:
@@ -294,10 +294,10 @@ async def test_my_chat_member_kicked_marks_inactive(bot: BotHarness) -> None:
     bot.fake.my_chat_member(24, "kicked")
 
     async def inactive() -> bool:
-        return not (await bot.repo.get_patient(24)).active  # type: ignore[union-attr]
+        return not (await bot.repo.patients.get(24)).active  # type: ignore[union-attr]
     await eventually(inactive)
     await bot.say(24, "/start")
-    assert (await bot.repo.get_patient(24)).active  # type: ignore[union-attr]
+    assert (await bot.repo.patients.get(24)).active  # type: ignore[union-attr]
 
 
 # --- webhook ----------------------------------------------------------------------------------

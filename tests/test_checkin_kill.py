@@ -55,10 +55,10 @@ async def plant_burst(database: Path, count: int) -> dict[int, int]:
     try:
         for k in range(count):
             chat = FIRST_CHAT + k
-            await repo.ensure_patient(chat, chat)
-            patient = await repo.record_consent(chat, f"Patient {k}")
-            session = await repo.add_session(now.date() - timedelta(days=1), SessionSource.STAFF,
-                                             telegram_id=chat)
+            await repo.patients.ensure(chat, chat)
+            patient = await repo.patients.record_consent(chat, f"Patient {k}")
+            session = await repo.treatments.add(now.date() - timedelta(days=1), SessionSource.STAFF,
+                                                telegram_id=chat)
             async with db.sessions.begin() as s:
                 row = CheckIn(session_id=session.id, patient_id=patient.id, step="day1",
                               day_offset=1, local_date=now.date(), tz="UTC",

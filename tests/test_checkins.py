@@ -102,15 +102,15 @@ def service(db: Database, clock: ManualClock) -> CheckinService:
 
 
 async def patient(repo: Repository, telegram_id: int, tz: str | None = None) -> int:
-    await repo.ensure_patient(telegram_id, telegram_id)
-    info = await repo.record_consent(telegram_id, "Ann")
+    await repo.patients.ensure(telegram_id, telegram_id)
+    info = await repo.patients.record_consent(telegram_id, "Ann")
     if tz:
-        await repo.set_timezone(telegram_id, tz)
+        await repo.patients.set_timezone(telegram_id, tz)
     return info.id
 
 
 async def session(service: CheckinService, telegram_id: int, day: date) -> int:
-    info = await service.repo.add_session(day, SessionSource.STAFF, telegram_id=telegram_id)
+    info = await service.repo.treatments.add(day, SessionSource.STAFF, telegram_id=telegram_id)
     await service.session_logged(info.id)
     return info.id
 
@@ -136,7 +136,7 @@ async def test_patient_in_another_zone_gets_their_local_hour(service: CheckinSer
     assert first.tz == "America/New_York"
     assert first.due_at.astimezone(NEW_YORK) == datetime(2025, 3, 29, 19, 0, tzinfo=NEW_YORK)
     assert first.due_at == datetime(2025, 3, 29, 23, 0, tzinfo=UTC)
-    await service.repo.set_timezone(2, "Asia/Kolkata")  # patient changes zone: rows follow
+    await service.repo.patients.set_timezone(2, "Asia/Kolkata")  # patient changes zone: rows follow
     await service.patient_linked(pid)
     moved = (await service.manager.list(patient_id=pid))[0]
     assert moved.due_at == datetime(2025, 3, 29, 13, 30, tzinfo=UTC)  # 19:00 IST
@@ -198,7 +198,7 @@ async def test_problem_answer_reports_and_holds_until_resolved(
             if r.id != day1.id} == {"paused"}
     again = await service.answer(6, f"ci:{day1.id}:2")  # a double press: no second report
     assert again.reply == outcome.reply and not again.reports
-    await service.repo.set_report_status(outcome.reports[0].id, ReportStatus.RESOLVED)
+    await service.repo.reports.set_status(outcome.reports[0].id, ReportStatus.RESOLVED)
     assert await service.report_resolved(outcome.reports[0].id) == 7  # all 7 were pending
     assert {r.status for r in await service.manager.list(patient_id=pid)} == {"pending"}
 
@@ -230,7 +230,7 @@ async def test_overdue_checkins_expire_and_reach_the_summary(
 
 async def _plant(db: Database, repo: Repository, count: int, now: datetime) -> set[int]:
     pid = await patient(repo, 50)
-    info = await repo.add_session(now.date(), SessionSource.STAFF, telegram_id=50)
+    info = await repo.treatments.add(now.date(), SessionSource.STAFF, telegram_id=50)
     async with db.sessions.begin() as s:
         rows = [CheckIn(session_id=info.id, patient_id=pid, step=f"s{i}", day_offset=1,
                         local_date=now.date(), tz="UTC", due_at=now - timedelta(minutes=1),
@@ -289,10 +289,10 @@ async def test_start_up_plans_sessions_that_missed_their_checkins(
         service: CheckinService, clock: ManualClock) -> None:
     pid = await patient(service.repo, 9)
     # crashes between "session stored" and "check-ins written": no rows for either session
-    recent = await service.repo.add_session(date(2025, 3, 27), SessionSource.STAFF,
-                                            telegram_id=9)
-    ancient = await service.repo.add_session(date(2024, 1, 2), SessionSource.STAFF,
-                                             telegram_id=9)
+    recent = await service.repo.treatments.add(date(2025, 3, 27), SessionSource.STAFF,
+                                               telegram_id=9)
+    ancient = await service.repo.treatments.add(date(2024, 1, 2), SessionSource.STAFF,
+                                                telegram_id=9)
     assert await service.manager.list(patient_id=pid) == []
     await service.start()  # what `aftercare run` does before it starts sending
     rows = await service.manager.list(patient_id=pid)
@@ -308,14 +308,14 @@ async def test_triage_report_holds_checkins_until_staff_resolve_it(
         service: CheckinService, clock: ManualClock) -> None:
     pid = await patient(service.repo, 10)
     await session(service, 10, date(2025, 3, 28))
-    report = await service.repo.create_report(10, ReportKind.TRIAGE, "pus and fever",
-                                              urgency="urgent", day=1)
+    report = await service.repo.reports.create(10, ReportKind.TRIAGE, "pus and fever",
+                                               urgency="urgent", day=1)
     assert await service.report_raised(report) == 7
     assert {r.paused_reason for r in await service.manager.list(patient_id=pid)} == {
         f"report:{report.id}"}
     await service.stop(pid)  # the patient also pressed /stop meanwhile
     clock.advance(days=2)  # day 1 and day 2 passed while held
-    await service.repo.set_report_status(report.id, ReportStatus.RESOLVED)
+    await service.repo.reports.set_status(report.id, ReportStatus.RESOLVED)
     await service.report_resolved(report.id)
     rows = await service.manager.list(patient_id=pid)  # still held, now by the /stop
     assert {(r.status, r.paused_reason) for r in rows} == {("paused", "patient")}

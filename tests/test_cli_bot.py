@@ -118,8 +118,8 @@ async def _consenting_patient(url: str, telegram_id: int) -> None:
 
     async with await Database.connect(url) as db:
         repo = db.repository()
-        await repo.ensure_patient(telegram_id, telegram_id)
-        await repo.record_consent(telegram_id, "Cy")
+        await repo.patients.ensure(telegram_id, telegram_id)
+        await repo.patients.record_consent(telegram_id, "Cy")
 
 
 def _totals(stdout: str) -> dict[str, int]:

@@ -85,7 +85,7 @@ async def test_urgent_replies_name_the_next_opening_and_emergency_advice_never_c
 async def test_a_patient_in_another_zone_hears_their_own_time_across_a_clock_change(
         clinic: BotHarness) -> None:
     await clinic.onboard(610)
-    await clinic.repo.set_timezone(610, "America/New_York")
+    await clinic.repo.patients.set_timezone(610, "America/New_York")
     clinic.clock.now = SCENARIOS[0][0]  # Saturday 28 March 15:00 London
     (urgent,) = await clinic.say(610, URGENT)
     # Monday 09:00 BST is 08:00 UTC is 04:00 in New York (already on summer time)

@@ -42,8 +42,8 @@ async def night(fake_telegram: FakeTelegram, tmp_path: Path,
 async def treated(bot: BotHarness, user_id: int, days_ago: int) -> None:
     await bot.onboard(user_id, "Lucía")
     await settle(bot, user_id)
-    await bot.repo.add_session(bot.clock.now.date() - dt.timedelta(days=days_ago), "staff",
-                               telegram_id=user_id)
+    await bot.repo.treatments.add(bot.clock.now.date() - dt.timedelta(days=days_ago), "staff",
+                                  telegram_id=user_id)
 
 
 async def writes(bot: BotHarness, user_id: int, text: str, language_code: str) -> str:

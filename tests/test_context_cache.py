@@ -13,18 +13,18 @@ async def test_own_writes_are_seen_at_once(database_url: str) -> None:
     db = await Database.connect(database_url)
     try:
         repo = db.repository(clock=lambda: NOW)
-        await repo.ensure_patient(7, 7)
-        await repo.record_consent(7, "Ana")
+        await repo.patients.ensure(7, 7)
+        await repo.patients.record_consent(7, "Ana")
         patient, session = await repo.patient_and_session(7)
         assert patient is not None and session is None
         assert await repo.patient_and_session(7) == (patient, None)  # served from the cache
-        await repo.add_session(dt.date(2026, 3, 9), "staff", telegram_id=7)
+        await repo.treatments.add(dt.date(2026, 3, 9), "staff", telegram_id=7)
         _, session = await repo.patient_and_session(7)
         assert session is not None and session.session_date == dt.date(2026, 3, 9)
-        await repo.set_timezone(7, "Asia/Tokyo")
+        await repo.patients.set_timezone(7, "Asia/Tokyo")
         patient, _ = await repo.patient_and_session(7)
         assert patient is not None and patient.timezone == "Asia/Tokyo"
-        await repo.erase_patient(7)
+        await repo.patients.erase(7)
         assert await repo.patient_and_session(7) == (None, None)
     finally:
         await db.close()
@@ -36,10 +36,10 @@ async def test_other_processes_writes_are_seen_after_the_ttl(database_url: str) 
     ours.patient_cache.clock = lambda: ticks[0]
     try:
         repo, other = ours.repository(clock=lambda: NOW), theirs.repository(clock=lambda: NOW)
-        await repo.ensure_patient(8, 8)
-        await repo.record_consent(8, "Bo")
+        await repo.patients.ensure(8, 8)
+        await repo.patients.record_consent(8, "Bo")
         assert (await repo.patient_and_session(8))[1] is None
-        await other.add_session(dt.date(2026, 3, 1), "staff", telegram_id=8)  # e.g. the CLI
+        await other.treatments.add(dt.date(2026, 3, 1), "staff", telegram_id=8)  # e.g. the CLI
         assert (await repo.patient_and_session(8))[1] is None  # still cached
         ticks[0] += ours.patient_cache.ttl + 0.1
         _, session = await repo.patient_and_session(8)

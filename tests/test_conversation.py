@@ -63,17 +63,17 @@ async def test_nothing_is_logged_before_consent_but_red_flags_are_reported(
     (alert,) = await staff_texts(conv)
     assert alert.startswith("EMERGENCY") and "my lips are swelling" in alert
     await conv.log.flush()
-    assert await conv.repo.count_messages(1) == 0
-    (report,) = await conv.repo.open_reports()
+    assert await conv.repo.messages.count(1) == 0
+    (report,) = await conv.repo.reports.queue()
     assert report.urgency == "emergency" and report.day is None
 
 
 async def test_recovery_day_uses_the_patients_time_zone(conv: Conversation) -> None:
     await consent(conv, 2)
-    await conv.repo.add_session(dt.date(2026, 6, 15), "staff", telegram_id=2)
+    await conv.repo.treatments.add(dt.date(2026, 6, 15), "staff", telegram_id=2)
     (london,) = await conv.message(2, 2, "Ana", "can I wear makeup?")
     assert "treatment day" in london.text  # still 15 June in London
-    await conv.repo.set_timezone(2, "Pacific/Auckland")
+    await conv.repo.patients.set_timezone(2, "Pacific/Auckland")
     (auckland,) = await conv.message(2, 2, "Ana", "can I wear makeup?")
     assert "day 1" in auckland.text
 
@@ -92,7 +92,7 @@ async def test_handoff_uses_the_question_kept_server_side(conv: Conversation) ->
 async def test_handoff_without_a_question_asks_for_one(conv: Conversation) -> None:
     (reply,) = await conv.callback(4, 4, "Ana", "handoff")
     assert "type your question first" in reply.text
-    assert await conv.repo.open_reports() == []
+    assert await conv.repo.reports.queue() == []
 
 
 async def test_stale_or_forged_callback_data_is_harmless(conv: Conversation) -> None:
@@ -127,9 +127,9 @@ async def test_same_day_session_pressed_twice_is_logged_once(conv: Conversation)
     await conv.callback(8, 8, "Ana", "session:today")
     (again,) = await conv.callback(8, 8, "Ana", "session:today")
     assert again.notice and "Already logged" in again.text
-    patient = await conv.repo.get_patient(8)
+    patient = await conv.repo.patients.get(8)
     assert patient is not None
-    assert len(await conv.repo.list_sessions(patient.id)) == 1
+    assert len(await conv.repo.treatments.of_patient(patient.id)) == 1
 
 
 async def test_delete_then_mydata_shows_nothing(conv: Conversation) -> None:
@@ -177,8 +177,8 @@ async def test_message_log_writes_batches_only_for_consenting_users(
         conv.log.add(user, [("in", "hello", None, "smalltalk"), ("out", "hi", None, None)],
                      now=NOW)
     await conv.log.flush()
-    assert await conv.repo.count_messages(13) == 4
-    assert await conv.repo.count_messages(14) == 0
+    assert await conv.repo.messages.count(13) == 4
+    assert await conv.repo.messages.count(14) == 0
 
 
 async def test_question_of_a_user_without_consent_is_not_stored_but_can_be_handed_on(
@@ -190,6 +190,6 @@ async def test_question_of_a_user_without_consent_is_not_stored_but_can_be_hande
         stored = (await session.execute(text("SELECT count(*) FROM chat_state"))).scalar_one()
     assert stored == 0  # nothing beyond the Telegram id before consent
     await conv.callback(31, 31, "Ana", "handoff")
-    (report,) = await conv.repo.open_reports()
+    (report,) = await conv.repo.reports.queue()
     assert report.text == "how much is botox" and report.kind == "question"
     assert any("how much is botox" in text for text in await staff_texts(conv))

@@ -108,8 +108,8 @@ async def onboard(desk: Desk, user_id: int, name: str) -> None:
     before = len(desk.sent(user_id))
     desk.fake.callback_query(user_id, "consent:yes", welcome["message_id"], first_name=name)
     await desk.new(user_id, before)
-    await desk.repo.add_session(START.date() - dt.timedelta(days=2), "staff",
-                                telegram_id=user_id)
+    await desk.repo.treatments.add(START.date() - dt.timedelta(days=2), "staff",
+                                   telegram_id=user_id)
 
 
 async def erase(desk: Desk, user_id: int, name: str) -> None:
@@ -176,7 +176,7 @@ async def test_a_button_naming_another_patient_is_refused_and_audited(desk: Desk
     await onboard(desk, ALICE, "Alice")
     await onboard(desk, BOB, "Bob")
     card, report_id = await desk.red_flag(ALICE, "Alice", "there is yellow pus and a fever")
-    bob_patient = (await desk.repo.get_patient(BOB)).id
+    bob_patient = (await desk.repo.patients.get(BOB)).id
     notice = await desk.press(NURSE, card, f"st:take:{report_id}:{bob_patient}",
                               chat_id=STAFF_CHAT, name="Nurse")
     assert "no longer active" in notice

@@ -202,7 +202,7 @@ async def test_timezone_buttons_do_not_move_and_a_location_sets_the_zone(
     bot.fake.user_location(307, latitude=40.71, longitude=-74.0)
     (set_,) = await bot.replies_after(307, before, 1)
     assert "America/New_York" in set_["text"]
-    patient = await bot.repo.get_patient(307)
+    patient = await bot.repo.patients.get(307)
     assert patient is not None and patient.timezone == "America/New_York"
 
 
@@ -216,12 +216,12 @@ async def test_a_date_that_could_be_last_year_is_confirmed(bot: BotHarness) -> N
     assert "Sat 20 Dec 2025" in confirm["text"] and "346 days ago" in confirm["text"]
     assert button_data(confirm) == ["sd:0", "sd:1", "flow:cancel"]
     assert "Sun 20 Dec 2026" in button_labels(confirm)[1]
-    patient = await bot.repo.get_patient(308)
+    patient = await bot.repo.patients.get(308)
     assert patient is not None
-    assert await bot.repo.list_sessions(patient.id) == []  # nothing stored yet
+    assert await bot.repo.treatments.of_patient(patient.id) == []  # nothing stored yet
     (booked,) = await bot.press(308, confirm, "sd:1")
     assert "booked for Sun 20 Dec 2026" in booked["text"]
-    (session,) = await bot.repo.list_sessions(patient.id)
+    (session,) = await bot.repo.treatments.of_patient(patient.id)
     assert session.session_date == dt.date(2026, 12, 20)
 
 
@@ -229,11 +229,11 @@ async def test_a_session_can_be_moved_removed_or_replaced_and_check_ins_follow(
         bot: BotHarness) -> None:
     await bot.onboard(309)
     await log_today(bot, 309)
-    patient = await bot.repo.get_patient(309)
+    patient = await bot.repo.patients.get(309)
     assert patient is not None
     manager = bot.app.bot_data.checkins.manager
     (menu,) = await bot.say(309, "/session")
-    first = (await bot.repo.list_sessions(patient.id))[0]
+    first = (await bot.repo.treatments.of_patient(patient.id))[0]
     (prompt,) = await bot.press(309, menu, f"sx:change:{first.id}")
     (moved,) = await bot.say(309, "yesterday")
     assert "now on Mon 9 Mar 2026" in moved["text"]
@@ -254,25 +254,25 @@ async def test_a_session_can_be_moved_removed_or_replaced_and_check_ins_follow(
     assert old_rows and all(r.status == "cancelled" for r in old_rows)
 
     (menu,) = await bot.say(309, "/session")
-    (current,) = await bot.repo.list_sessions(patient.id, include_cancelled=False)
+    (current,) = await bot.repo.treatments.of_patient(patient.id, include_cancelled=False)
     (removed,) = await bot.press(309, menu, f"sx:remove:{current.id}")
     assert "removed" in removed["text"]
-    assert await bot.repo.list_sessions(patient.id, include_cancelled=False) == []
+    assert await bot.repo.treatments.of_patient(patient.id, include_cancelled=False) == []
     assert all(r.status == "cancelled" for r in await manager.list(patient_id=patient.id))
 
 
 async def test_another_patients_session_cannot_be_touched(bot: BotHarness) -> None:
     await bot.onboard(310)
     await log_today(bot, 310)
-    other = await bot.repo.get_patient(310)
+    other = await bot.repo.patients.get(310)
     assert other is not None
-    (session,) = await bot.repo.list_sessions(other.id)
+    (session,) = await bot.repo.treatments.of_patient(other.id)
     await bot.onboard(311)
     await log_today(bot, 311)
     (menu,) = await bot.say(311, "/session")
     notice = await bot.press_again(311, menu, f"sx:remove:{session.id}")
     assert "no longer active" in notice
-    assert await bot.repo.list_sessions(other.id, include_cancelled=False) != []
+    assert await bot.repo.treatments.of_patient(other.id, include_cancelled=False) != []
 
 
 # --- 4. /mydata and /resume tell the truth about a pause ---------------------------------------

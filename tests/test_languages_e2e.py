@@ -28,8 +28,8 @@ async def patient(bot: BotHarness, user_id: int, days_ago: int | None) -> None:
     await bot.onboard(user_id, "Lucía")
     await settle(bot, user_id)
     if days_ago is not None:
-        await bot.repo.add_session(START.date() - dt.timedelta(days=days_ago), "staff",
-                                   telegram_id=user_id)
+        await bot.repo.treatments.add(START.date() - dt.timedelta(days=days_ago), "staff",
+                                      telegram_id=user_id)
 
 
 async def writes(bot: BotHarness, user_id: int, text: str, language_code: str,

@@ -24,7 +24,7 @@ async def test_french_unsure_symptom_gets_french_buttons_and_yes_escalates(
     assert "urgence" in advice["text"]  # the emergency advice in French
     (alert,) = await bot.replies_after(STAFF_CHAT, staff_before, 1)
     assert "EMERGENCY" in alert["text"] and words in alert["text"]
-    assert any(r.urgency == "emergency" for r in await bot.repo.open_reports())
+    assert any(r.urgency == "emergency" for r in await bot.repo.reports.queue())
     assert bot.fake.violations == []
 
 
@@ -32,11 +32,11 @@ async def test_spanish_no_is_acknowledged_in_spanish_and_raises_nothing(bot: Bot
     await patient(bot, 612, days_ago=1)
     reply, _ = await writes(bot, 612, "creo que tengo una infección", "es", cards=1)
     assert button_labels(reply) == ["Sí", "No"]
-    before = await bot.repo.open_reports()
+    before = await bot.repo.reports.queue()
     (answer,) = await bot.press(612, reply, "fu:infection@es:n", first_name="Lucía")
     assert "queda anotado" in answer["text"]
     await settle(bot, STAFF_CHAT)
-    assert await bot.repo.open_reports() == before  # nothing new raised
+    assert await bot.repo.reports.queue() == before  # nothing new raised
 
 
 async def test_spanish_urgent_sign_gets_its_own_advice_in_spanish(bot: BotHarness) -> None:
@@ -52,4 +52,4 @@ async def test_german_story_about_a_friend_is_not_an_emergency(bot: BotHarness) 
     reply, _ = await writes(bot, 614, "Meine Freundin hatte letztes Jahr danach geschwollene "
                                       "Lippen, ist das gefährlich?", "de", cards=0)
     assert not reply["text"].startswith("⚠️")
-    assert await bot.repo.open_reports() == []
+    assert await bot.repo.reports.queue() == []

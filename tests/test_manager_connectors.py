@@ -56,23 +56,23 @@ class SqlWorld:
     repo: Repository
 
     async def patient(self, telegram_id: int, timezone: str | None = None) -> int:
-        await self.repo.ensure_patient(telegram_id, telegram_id, now=NOW)
-        info = await self.repo.record_consent(telegram_id, f"P{telegram_id}", now=NOW)
+        await self.repo.patients.ensure(telegram_id, telegram_id, now=NOW)
+        info = await self.repo.patients.record_consent(telegram_id, f"P{telegram_id}", now=NOW)
         if timezone:
-            await self.repo.set_timezone(telegram_id, timezone)
+            await self.repo.patients.set_timezone(telegram_id, timezone)
         return info.id
 
     async def session(self, patient_id: int, day: dt.date) -> int:
-        return (await self.repo.add_session(day, SessionSource.STAFF, patient_id=patient_id,
-                                            now=NOW)).id
+        return (await self.repo.treatments.add(day, SessionSource.STAFF, patient_id=patient_id,
+                                               now=NOW)).id
 
     async def session_state(self, session_id: int) -> tuple[dt.date, bool]:
-        found = await self.repo.get_session(session_id)
+        found = await self.repo.treatments.get(session_id)
         assert found is not None
         return found.session_date, found.cancelled
 
     async def paused(self, patient_id: int) -> bool:
-        found = await self.repo.get_patient_by_id(patient_id)
+        found = await self.repo.patients.get_by_id(patient_id)
         assert found is not None
         return found.checkins_paused
 

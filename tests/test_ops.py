@@ -265,10 +265,10 @@ async def _due_rows(db: Database, n: int) -> list[int]:
     now = dt.datetime.now(dt.UTC)
     ids: list[int] = []
     for user in range(7000, 7000 + n):
-        await repo.ensure_patient(user, user)
-        await repo.record_consent(user, None)
-        session = await repo.add_session(now.date() - dt.timedelta(days=200),
-                                         SessionSource.STAFF, telegram_id=user)
+        await repo.patients.ensure(user, user)
+        await repo.patients.record_consent(user, None)
+        session = await repo.treatments.add(now.date() - dt.timedelta(days=200),
+                                            SessionSource.STAFF, telegram_id=user)
         async with db.sessions.begin() as s:
             row = CheckIn(session_id=session.id, patient_id=session.patient_id, step=step.id,
                           day_offset=step.day, local_date=now.date(), tz="UTC", due_at=now,

@@ -142,7 +142,7 @@ async def test_no_thanks_stops_checkins_and_stores_no_answers(bot: Bot) -> None:
     later = await checkins_until(bot, patient, dt.datetime(2026, 3, 25, 12, 0, tzinfo=dt.UTC))
     assert later == []  # days 2, 3, 7 and 14 came and went: nothing was sent
     await bot.app.bot_data.conversation.log.flush()
-    stored = await bot.repo.get_patient(patient)
+    stored = await bot.repo.patients.get(patient)
     assert stored is not None and stored.consent_at is None and stored.name is None
     assert await bot.count(Message) == 0  # ... and nothing of it is stored
     assert await bot.count(CheckIn, CheckIn.answer.is_not(None)) == 0
@@ -388,9 +388,9 @@ async def test_session_buttons_with_odd_digits_are_refused(bot: Bot) -> None:
     assert any(d.startswith("sx:change:") for d in button_data(menu))
     for data in ("sx:change:²", "sx:remove:²", "sx:remove:99999999999999"):
         assert "no longer" in (await press_notice(bot, patient, menu, data)).lower()
-    patient_row = await bot.repo.get_patient(patient)
+    patient_row = await bot.repo.patients.get(patient)
     assert patient_row is not None
-    assert len(await bot.repo.list_sessions(patient_row.id)) == 1
+    assert len(await bot.repo.treatments.of_patient(patient_row.id)) == 1
     assert bot.fake.violations == []
 
 
@@ -413,7 +413,7 @@ async def test_nul_characters_never_cost_a_patient_their_words(bot: Bot) -> None
     await bot.new(STAFF_CHAT, staff_before, 2)  # the words under the card, then the photo
     await bot.settled()
 
-    stored = await bot.repo.get_patient(patient)
+    stored = await bot.repo.patients.get(patient)
     assert stored is not None and stored.name == "Ana"
     report = await bot.store.get(report_id)
     assert report is not None and report.text == "there is yellow pus and a fever"

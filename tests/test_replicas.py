@@ -51,11 +51,11 @@ async def seed_patients(url: str) -> list[int]:
     sessions = []
     try:
         for user in [*CHECKIN_CHATS, *ASKING_USERS]:
-            await repo.ensure_patient(user, user)
-            await repo.record_consent(user, f"Patient {user}")
+            await repo.patients.ensure(user, user)
+            await repo.patients.record_consent(user, f"Patient {user}")
         long_ago = dt.date.today() - dt.timedelta(days=200)  # start-up reconcile skips it
         for user in CHECKIN_CHATS:
-            info = await repo.add_session(long_ago, SessionSource.STAFF, telegram_id=user)
+            info = await repo.treatments.add(long_ago, SessionSource.STAFF, telegram_id=user)
             sessions.append(info.id)
     finally:
         await db.close()

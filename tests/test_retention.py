@@ -18,25 +18,25 @@ DAYS = 30
 async def patient(repo: Repository, telegram_id: int, last_session: dt.date | None) -> None:
     """A consenting patient with one logged exchange, a resolved and an open report."""
     created = NOW - dt.timedelta(days=400)
-    await repo.ensure_patient(telegram_id, telegram_id, now=created)
-    await repo.record_consent(telegram_id, "Ana", now=created)
+    await repo.patients.ensure(telegram_id, telegram_id, now=created)
+    await repo.patients.record_consent(telegram_id, "Ana", now=created)
     if last_session is not None:
-        await repo.add_session(last_session - dt.timedelta(days=60), SessionSource.STAFF,
-                               telegram_id=telegram_id, now=created)
-        await repo.add_session(last_session, SessionSource.STAFF, telegram_id=telegram_id,
-                               now=created)
+        await repo.treatments.add(last_session - dt.timedelta(days=60), SessionSource.STAFF,
+                                  telegram_id=telegram_id, now=created)
+        await repo.treatments.add(last_session, SessionSource.STAFF, telegram_id=telegram_id,
+                                  now=created)
     await log_message(repo, telegram_id, "in", "is this swelling normal?", now=created)
     await log_message(repo, telegram_id, "out", "Some swelling is normal.", now=created)
-    done = await repo.create_report(telegram_id, ReportKind.QUESTION, "call me", now=created)
-    await repo.set_report_status(done.id, ReportStatus.RESOLVED, now=created)
-    await repo.create_report(telegram_id, ReportKind.TRIAGE, "spreading redness",
-                             urgency=Urgency.URGENT, now=created)
+    done = await repo.reports.create(telegram_id, ReportKind.QUESTION, "call me", now=created)
+    await repo.reports.set_status(done.id, ReportStatus.RESOLVED, now=created)
+    await repo.reports.create(telegram_id, ReportKind.TRIAGE, "spreading redness",
+                              urgency=Urgency.URGENT, now=created)
 
 
 async def rows(repo: Repository, telegram_id: int) -> dict[str, int]:
-    info = await repo.get_patient(telegram_id)
+    info = await repo.patients.get(telegram_id)
     assert info is not None
-    return await repo.count_rows(info.id)
+    return await repo.stats.count_rows(info.id)
 
 
 async def test_messages_and_resolved_reports_go_after_the_retention_period(
@@ -62,8 +62,8 @@ async def test_messages_and_resolved_reports_go_after_the_retention_period(
 
 async def test_a_new_session_restarts_the_clock(repo: Repository) -> None:
     await patient(repo, 5, NOW.date() - dt.timedelta(days=DAYS + 10))
-    await repo.add_session(NOW.date() - dt.timedelta(days=2), SessionSource.PATIENT,
-                           telegram_id=5, now=NOW)
+    await repo.treatments.add(NOW.date() - dt.timedelta(days=2), SessionSource.PATIENT,
+                              telegram_id=5, now=NOW)
     await purge_expired(repo.sessions, DAYS, NOW)
     assert (await rows(repo, 5))["messages"] == 2
 
@@ -74,8 +74,8 @@ async def test_a_new_session_restarts_the_clock(repo: Repository) -> None:
 
 async def test_a_cancelled_session_does_not_count(repo: Repository) -> None:
     await patient(repo, 6, NOW.date() - dt.timedelta(days=DAYS + 5))
-    recent = await repo.add_session(NOW.date() - dt.timedelta(days=1), SessionSource.STAFF,
-                                    telegram_id=6, now=NOW)
+    recent = await repo.treatments.add(NOW.date() - dt.timedelta(days=1), SessionSource.STAFF,
+                                       telegram_id=6, now=NOW)
     await cancel_session(repo, recent.id, now=NOW)
     await purge_expired(repo.sessions, DAYS, NOW)
     assert (await rows(repo, 6))["messages"] == 0

@@ -78,14 +78,14 @@ async def test_another_date_pressed_on_one_replica_typed_on_another(
         await two.message(PATIENT, PATIENT, "Ana", "hello")  # (SQLite: one process only)
     await one.callback(PATIENT, PATIENT, "Ana", "session:other")
     replies = await two.message(PATIENT, PATIENT, "Ana", "2026-03-05")
-    patient = await two.repo.get_patient(PATIENT)
+    patient = await two.repo.patients.get(PATIENT)
     assert patient is not None
-    sessions = await two.repo.list_sessions(patient.id, include_cancelled=False)
+    sessions = await two.repo.treatments.of_patient(patient.id, include_cancelled=False)
     assert [s.session_date for s in sessions] == [dt.date(2026, 3, 5)]
     assert "2026-03-05" in replies[0].text
     # the state is used up: the same text again is not a second session
     await one.message(PATIENT, PATIENT, "Ana", "2026-03-04")
-    assert len(await one.repo.list_sessions(patient.id, include_cancelled=False)) == 1
+    assert len(await one.repo.treatments.of_patient(patient.id, include_cancelled=False)) == 1
 
 
 async def test_an_expired_date_prompt_is_ignored(replicas: tuple[Replica, Replica],
@@ -95,9 +95,9 @@ async def test_an_expired_date_prompt_is_ignored(replicas: tuple[Replica, Replic
     await one.callback(PATIENT, PATIENT, "Ana", "session:other")
     clock.advance(hours=2)
     await two.message(PATIENT, PATIENT, "Ana", "2026-03-05")
-    patient = await two.repo.get_patient(PATIENT)
+    patient = await two.repo.patients.get(PATIENT)
     assert patient is not None
-    assert await two.repo.list_sessions(patient.id, include_cancelled=False) == []
+    assert await two.repo.treatments.of_patient(patient.id, include_cancelled=False) == []
 
 
 async def test_report_started_on_one_replica_described_on_another(
@@ -128,7 +128,7 @@ async def test_staff_reply_pressed_on_one_replica_sent_from_another(
         replicas: tuple[Replica, Replica], clock: ManualClock) -> None:
     one, two = replicas
     await consented(one.conversation)
-    report = await one.conversation.repo.create_report(PATIENT, "patient", "itchy", now=NOW)
+    report = await one.conversation.repo.reports.create(PATIENT, "patient", "itchy", now=NOW)
     await deliver(one, 500)
     await one.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:reply:{report.id}")
     replies = await two.staff_message(ANN, "Ann", STAFF_CHAT, 501, "Use the cream twice a day")
@@ -173,7 +173,7 @@ async def test_two_replicas_escalating_at_once_repost_once(
         replicas: tuple[Replica, Replica], clock: ManualClock) -> None:
     one, two = replicas
     await consented(one.conversation)
-    await one.conversation.repo.create_report(
+    await one.conversation.repo.reports.create(
         PATIENT, "triage", "my face is swelling", urgency="emergency", now=NOW)
     with_alerts(two)
     await deliver(one, 600)

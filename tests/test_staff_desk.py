@@ -23,7 +23,7 @@ from bot.core.desk import StaffDesk, export_csv, group_questions
 from bot.core.replies import Reply
 from storage import Database, Repository
 from storage.clock import ManualClock
-from storage.staff import StaffStore
+from storage.reports import ReportStore
 from tests.alert_harness import deliver
 from tests.records import log_message
 
@@ -47,14 +47,14 @@ async def desk(database_url: str, compose: Any, clock: ManualClock) -> StaffDesk
 
 
 async def patient(repo: Repository, telegram_id: int, name: str) -> None:
-    await repo.ensure_patient(telegram_id, telegram_id, now=NOW)
-    await repo.record_consent(telegram_id, name, now=NOW)
+    await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
+    await repo.patients.record_consent(telegram_id, name, now=NOW)
 
 
 async def carded(desk: StaffDesk, telegram_id: int, text: str, urgency: str | None = None,
                  message_id: int = 500) -> int:
     """A report with its card "sent" as staff-chat message `message_id`."""
-    report = await desk.repo.create_report(
+    report = await desk.repo.reports.create(
         telegram_id, "triage" if urgency else "patient", text, urgency=urgency, day=3,
         now=desk.now())
     (card,) = await deliver(desk, message_id)  # the card owed with the report
@@ -151,7 +151,7 @@ async def test_gaps_group_similar_unanswered_questions(desk: StaffDesk) -> None:
         await patient(repo, telegram_id, "P")
         await log_message(repo, telegram_id, "in", text, outcome="abstained", now=NOW)
     await log_message(repo, 30, "in", "can I wear makeup", outcome="answered", now=NOW)
-    await repo.create_report(36, "question", "hair dye ok?", now=NOW)  # "ask the clinic"
+    await repo.reports.create(36, "question", "hair dye ok?", now=NOW)  # "ask the clinic"
     (reply,) = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "gaps", []) or []
     lines = reply.text.splitlines()
     assert lines[0] == "Questions the bot could not answer (7, 3 groups):"
@@ -172,7 +172,7 @@ def test_grouping_keeps_different_questions_apart() -> None:
 async def test_patient_command_shows_sessions_checkins_and_reports(desk: StaffDesk) -> None:
     repo = desk.repo
     await patient(repo, 40, "Zoe Smith")
-    await repo.add_session(dt.date(2026, 3, 7), "staff", telegram_id=40)
+    await repo.treatments.add(dt.date(2026, 3, 7), "staff", telegram_id=40)
     report_id = await carded(desk, 40, "pus", "urgent")
     (reply,) = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "patient", ["zoe"]) or []
     assert "Zoe Smith" in reply.text and "Telegram id 40" in reply.text
@@ -200,10 +200,10 @@ async def test_export_csv_has_reports_and_their_actions(desk: StaffDesk,
 async def _cli_database(url: str) -> None:
     async with await Database.connect(url) as db:
         repo = db.repository()
-        await repo.create_report(60, "question", "can I dye my hair", now=NOW)
-        await repo.create_report(62, "question", "can i dye my hair?", now=NOW)
-        report = await repo.create_report(61, "triage", "pus", urgency="urgent", now=NOW)
-        await StaffStore(db.sessions).take(report.id, ANN, now=NOW)
+        await repo.reports.create(60, "question", "can I dye my hair", now=NOW)
+        await repo.reports.create(62, "question", "can i dye my hair?", now=NOW)
+        report = await repo.reports.create(61, "triage", "pus", urgency="urgent", now=NOW)
+        await ReportStore(db.sessions).take(report.id, ANN, now=NOW)
 
 
 def test_export_and_gaps_commands(tmp_path: Path) -> None:
@@ -231,9 +231,9 @@ def test_export_and_gaps_commands(tmp_path: Path) -> None:
 async def _formula_database(url: str) -> None:
     async with await Database.connect(url) as db:
         repo = db.repository()
-        await repo.create_report(70, "question", '=HYPERLINK("http://evil.example","x")', now=NOW)
-        await repo.create_report(71, "question", "+cmd|' /C calc'!A0", now=NOW)
-        await repo.create_report(72, "question", "@SUM(1+1)", now=NOW)
+        await repo.reports.create(70, "question", '=HYPERLINK("http://evil.example","x")', now=NOW)
+        await repo.reports.create(71, "question", "+cmd|' /C calc'!A0", now=NOW)
+        await repo.reports.create(72, "question", "@SUM(1+1)", now=NOW)
 
 
 def test_export_neutralises_formulas_and_is_private(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor, Clinic
 from storage import Database, Repository
 from storage.clock import ManualClock
-from storage.staff import StaffStore
+from storage.reports import ReportStore
 from tests.bot_harness import button_data, eventually
 from tests.fake_telegram import FakeTelegram
 
@@ -41,7 +41,7 @@ class Staffed:
     app: Any
     conversation: Conversation
     repo: Repository
-    store: StaffStore
+    store: ReportStore
     clock: ManualClock
 
     def sent(self, chat_id: int) -> list[dict[str, Any]]:
@@ -126,8 +126,8 @@ async def urgent_card(bot: Staffed, user_id: int = ZOE, name: str = "Zoe",
                       days_ago: int = 3) -> tuple[dict[str, Any], int]:
     """Onboard a patient treated `days_ago`, report pus; returns (card, report id)."""
     await bot.onboard(user_id, name)
-    await bot.repo.add_session(START.date() - dt.timedelta(days=days_ago), "staff",
-                               telegram_id=user_id)
+    await bot.repo.treatments.add(START.date() - dt.timedelta(days=days_ago), "staff",
+                                  telegram_id=user_id)
     staff_before = len(bot.sent(STAFF_CHAT))
     advice = await bot.say(user_id, "there is yellow pus coming out of a spot", first_name=name)
     assert "today" in advice[0]["text"].lower() and "020 7946 0000" in advice[0]["text"]
@@ -268,7 +268,7 @@ async def test_a_forged_callback_naming_another_report_changes_nothing(bot: Staf
     b = await bot.store.get(report_b)
     a = await bot.store.get(report_a)
     assert b is not None and a is not None and (a.status, b.status) == ("open", "open")
-    patient_b = await bot.repo.get_patient(BEN)
+    patient_b = await bot.repo.patients.get(BEN)
     assert patient_b is not None and not patient_b.checkins_paused
     assert len(bot.sent(BEN)) == ben_before
     assert {x.action for x in await bot.store.actions(report_b)} == {"refused"}

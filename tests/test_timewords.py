@@ -52,7 +52,7 @@ def test_a_day_free_answer_is_unchanged_by_time_words(advisor: Advisor) -> None:
 
 async def test_the_bot_answers_for_the_weekend_in_the_patients_week(bot: BotHarness) -> None:
     await bot.onboard(31)
-    await bot.repo.add_session(START.date(), "staff", telegram_id=31)
+    await bot.repo.treatments.add(START.date(), "staff", telegram_id=31)
     weekday = START.date().weekday()
     (reply,) = await bot.say(31, "can i go swimming at the weekend?")
     saturday = max(5 - weekday, 0)

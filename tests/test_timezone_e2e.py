@@ -32,7 +32,7 @@ async def test_zone_is_asked_after_consent_and_check_ins_follow_it(
     (moved,) = await bot.press(41, zones, "tz:set:Asia/Dubai")
     assert "follow Asia/Dubai time" in moved["text"]
 
-    patient = await bot.repo.get_patient(41)
+    patient = await bot.repo.patients.get(41)
     assert patient is not None and patient.timezone == "Asia/Dubai"
     service = bot.conversation.checkins
     assert isinstance(service, CheckinService)

@@ -183,7 +183,7 @@ async def test_recovery_chart_shows_planted_checkins(
     the same", day 3 no answer, day 7 a problem; day 14 is still to come."""
     _, desk = desk_web
     await bot.onboard(PATIENT, first_name="Zoe")
-    session = await bot.repo.add_session(bot.clock().date(), "staff", telegram_id=PATIENT)
+    session = await bot.repo.treatments.add(bot.clock().date(), "staff", telegram_id=PATIENT)
     assert bot.conversation.checkins is not None
     await bot.conversation.checkins.session_logged(session.id)
     rows = {r.step: r for r in await desk.manager.list(patient_id=session.patient_id)}

@@ -35,10 +35,10 @@ async def desk(database_url: str, advisor: Advisor) -> AsyncIterator[Any]:
 async def report_for(desk: Any, telegram_id: int, name: str, text: str,
                      urgency: str | None = "urgent") -> Any:
     repo = desk.conversation.repo
-    await repo.ensure_patient(telegram_id, telegram_id, now=NOW)
-    await repo.record_consent(telegram_id, name, now=NOW)
-    return await repo.create_report(telegram_id, "triage" if urgency else "patient", text,
-                                    urgency=urgency, day=2, now=NOW)
+    await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
+    await repo.patients.record_consent(telegram_id, name, now=NOW)
+    return await repo.reports.create(telegram_id, "triage" if urgency else "patient", text,
+                                     urgency=urgency, day=2, now=NOW)
 
 
 # --- the Login Widget check itself ----------------------------------------------------------
@@ -154,13 +154,13 @@ async def test_a_form_naming_another_patient_is_refused(desk: Any) -> None:
         trail = await desk.desk.store.actions(mine.id)
         assert [a.action for a in trail] == [ReportAction.REFUSED.value]
         assert trail[0].actor_telegram_id == STAFF_USER
-        session = await desk.conversation.repo.add_session(NOW.date(), "staff",
-                                                                telegram_id=PATIENT + 1)
+        session = await desk.conversation.repo.treatments.add(NOW.date(), "staff",
+                                                              telegram_id=PATIENT + 1)
         response = await http.post(
             f"/patients/{mine.patient_id}/sessions/{session.id}/cancel",
             data={"csrf": token, "patient_id": mine.patient_id})
         assert response.status_code == 400
-        assert (await desk.conversation.repo.get_session(session.id)).cancelled_at is None
+        assert (await desk.conversation.repo.treatments.get(session.id)).cancelled_at is None
 
 
 async def test_html_in_a_patients_words_is_shown_as_text(desk: Any) -> None:
@@ -253,11 +253,11 @@ def test_csv_cells_cannot_run_as_formulas() -> None:
 async def asked(desk: Any, telegram_id: int, text: str) -> None:
     """A consenting patient's question the bot could not answer, as the bot logs it."""
     repo = desk.conversation.repo
-    await repo.ensure_patient(telegram_id, telegram_id, now=NOW)
-    await repo.record_consent(telegram_id, "Pat", now=NOW)
+    await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
+    await repo.patients.record_consent(telegram_id, "Pat", now=NOW)
     from storage.messages import LogEntry
 
-    await repo.log_message_batch([LogEntry(telegram_id, "in", text, None, "abstained", NOW)])
+    await repo.messages.log_batch([LogEntry(telegram_id, "in", text, None, "abstained", NOW)])
 
 
 async def test_gap_questions_become_example_questions_of_an_entry(desk: Any) -> None:
@@ -342,7 +342,7 @@ async def test_pause_checkins_from_the_web(desk: Any) -> None:
         assert (await http.post(f"/reports/{report.id}/pause", data=data)).status_code == 303
         page = (await http.get("/queue")).text
         assert "already paused" in page
-    patient = await desk.conversation.repo.get_patient(PATIENT)
+    patient = await desk.conversation.repo.patients.get(PATIENT)
     assert patient is not None and patient.checkins_paused
     trail = [a.action for a in await desk.desk.store.actions(report.id)]
     assert trail == ["paused"]  # the second press changed nothing
@@ -363,10 +363,10 @@ async def test_pages_carry_security_headers(desk: Any) -> None:
 async def test_patients_in_recovery_page_by_a_hundred(desk: Any) -> None:
     repo = desk.conversation.repo
     for n in range(105):
-        await repo.ensure_patient(7000 + n, 7000 + n, now=NOW)
-        await repo.record_consent(7000 + n, f"Person {n:03d}", now=NOW)
-        await repo.add_session((NOW - dt.timedelta(days=n % 20)).date(), "staff",
-                               telegram_id=7000 + n)
+        await repo.patients.ensure(7000 + n, 7000 + n, now=NOW)
+        await repo.patients.record_consent(7000 + n, f"Person {n:03d}", now=NOW)
+        await repo.treatments.add((NOW - dt.timedelta(days=n % 20)).date(), "staff",
+                                  telegram_id=7000 + n)
     async with client(desk) as http:
         await sign_in(http, STAFF_USER, NOW)
         first = (await http.get("/patients")).text
@@ -379,10 +379,10 @@ async def test_patients_in_recovery_page_by_a_hundred(desk: Any) -> None:
 
 async def test_session_fixed_and_cancelled_on_the_web_is_audited(desk: Any) -> None:
     repo = desk.conversation.repo
-    await repo.ensure_patient(PATIENT, PATIENT, now=NOW)
-    await repo.record_consent(PATIENT, "Pat", now=NOW)
-    session = await repo.add_session((NOW - dt.timedelta(days=3)).date(), "staff",
-                                     telegram_id=PATIENT)
+    await repo.patients.ensure(PATIENT, PATIENT, now=NOW)
+    await repo.patients.record_consent(PATIENT, "Pat", now=NOW)
+    session = await repo.treatments.add((NOW - dt.timedelta(days=3)).date(), "staff",
+                                        telegram_id=PATIENT)
     path = f"/patients/{session.patient_id}/sessions/{session.id}"
     moved_to = (NOW - dt.timedelta(days=2)).date()
     async with client(desk) as http:
@@ -394,7 +394,7 @@ async def test_session_fixed_and_cancelled_on_the_web_is_audited(desk: Any) -> N
         assert (await http.post(f"{path}/cancel", data=form)).status_code == 303
         assert (await http.post(f"{path}/cancel", data=form)).status_code == 303  # no-op
         page = (await http.get(f"/patients/{session.patient_id}")).text
-    after = await repo.get_session(session.id)
+    after = await repo.treatments.get(session.id)
     assert after is not None and after.session_date == moved_to and after.cancelled_at
     async with desk.db.sessions() as s:
         rows = (await s.execute(
@@ -415,10 +415,10 @@ async def test_session_fixed_and_cancelled_on_the_web_is_audited(desk: Any) -> N
 async def test_a_session_form_naming_another_patient_is_refused_and_audited(desk: Any) -> None:
     repo = desk.conversation.repo
     for telegram_id in (PATIENT, PATIENT + 1):
-        await repo.ensure_patient(telegram_id, telegram_id, now=NOW)
-        await repo.record_consent(telegram_id, "Pat", now=NOW)
-    mine = await repo.add_session(NOW.date(), "staff", telegram_id=PATIENT)
-    theirs = await repo.add_session(NOW.date(), "staff", telegram_id=PATIENT + 1)
+        await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
+        await repo.patients.record_consent(telegram_id, "Pat", now=NOW)
+    mine = await repo.treatments.add(NOW.date(), "staff", telegram_id=PATIENT)
+    theirs = await repo.treatments.add(NOW.date(), "staff", telegram_id=PATIENT + 1)
     async with client(desk) as http:
         await sign_in(http, STAFF_USER, NOW)
         token = await csrf_of(http)

@@ -104,7 +104,7 @@ async def _invite(settings: Settings, name: str, session_date: dt.date | None) -
               file=sys.stderr)
         return 2
     async with await Database.connect(settings.database_url) as db:
-        invite = await db.repository().create_invite(name, session_date, settings.invite_ttl)
+        invite = await db.repository().invites.create(name, session_date, settings.invite_ttl)
     print(invite_link(username, invite.code))
     print(f"one-time link for {name}, valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC",
           file=sys.stderr)

@@ -62,14 +62,14 @@ async def add_session(settings: Settings, telegram_id: int, day: dt.date | None)
     from storage import SessionSource
 
     async with _ManagerScope(settings) as (manager, repo):
-        patient = await repo.get_patient(telegram_id)
+        patient = await repo.patients.get(telegram_id)
         if patient is None:
             print(f"no patient with Telegram id {telegram_id}: they must press /start in the bot "
                   "or open an invite link first", file=sys.stderr)
             return 1
         now = dt.datetime.now(dt.UTC)
         chosen = day or local_today(now, settings.tz)
-        session = await repo.add_session(chosen, SessionSource.STAFF, telegram_id=telegram_id)
+        session = await repo.treatments.add(chosen, SessionSource.STAFF, telegram_id=telegram_id)
         print(f"{await manager.schedule_session(session.id)} check-in(s) scheduled")
     print(f"treatment on {chosen.isoformat()} recorded for {patient.name or 'the patient'} "
           f"(Telegram id {telegram_id}); today is day {recovery_day(chosen, now, settings.tz)}")
@@ -81,11 +81,11 @@ async def _list(settings: Settings, args: argparse.Namespace) -> int:
 
     async with await Database.connect(settings.database_url) as db:
         repo = db.repository()
-        patient = await repo.get_patient(args.telegram_id)
+        patient = await repo.patients.get(args.telegram_id)
         if patient is None:
             print(f"no patient with Telegram id {args.telegram_id}", file=sys.stderr)
             return 1
-        sessions = await repo.list_sessions(patient.id)
+        sessions = await repo.treatments.of_patient(patient.id)
     print(f"{patient.name or 'patient'} (Telegram id {args.telegram_id}):")
     for session in sessions:
         state = " (cancelled)" if session.cancelled_at else ""
@@ -110,7 +110,7 @@ async def _move(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _cancel(settings: Settings, args: argparse.Namespace) -> int:
     async with _ManagerScope(settings) as (manager, repo):
-        known = await repo.get_session(args.session_id)
+        known = await repo.treatments.get(args.session_id)
         if known is None:
             print(f"no session {args.session_id} (see `aftercare session list`)",
                   file=sys.stderr)

@@ -39,21 +39,21 @@ async def gaps_report(settings: Settings) -> str:
     """The grouped unanswered questions as plain text."""
     from bot.core.desk import format_gaps, gaps
     from storage import Database
-    from storage.staff import StaffStore
+    from storage.reports import ReportStore
 
     async with await Database.connect(settings.database_url) as db:
-        return format_gaps(await gaps(StaffStore(db.sessions)))
+        return format_gaps(await gaps(ReportStore(db.sessions)))
 
 
 async def export_report(settings: Settings, first: dt.date, last: dt.date) -> str:
     """Reports of [first, last] and their actions as CSV text."""
     from bot.core.desk import export_csv
     from storage import Database
-    from storage.staff import StaffStore
+    from storage.reports import ReportStore
 
     start, end = day_bounds(first, last, settings)
     async with await Database.connect(settings.database_url) as db:
-        return export_csv(await StaffStore(db.sessions).export(start, end))
+        return export_csv(await ReportStore(db.sessions).export(start, end))
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:

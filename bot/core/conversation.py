@@ -191,7 +191,7 @@ class Conversation:
         kit = self.kit
         ctx = await kit.context(user_id)
         if ctx.patient is not None and not ctx.patient.active:
-            await kit.repo.reactivate(user_id)  # writing again means they unblocked us
+            await kit.repo.patients.reactivate(user_id)  # writing again means they unblocked us
 
         async def answer() -> list[Reply]:
             if self.desk is not None:  # a thread with staff about an open report

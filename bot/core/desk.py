@@ -56,7 +56,7 @@ from storage.alerts import AlertSql, ClaimedAlert
 from storage.chat_state import ChatStateStore, StateKind
 from storage.ids import parse_callback, row_id
 from storage.models import AlertKind, ReportAction, ReportStatus, Urgency
-from storage.staff import ActionInfo, StaffReport, StaffStore, Transition
+from storage.reports import ActionInfo, ReportStore, Transition
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def card_press(data: str) -> tuple[str, int, int | None] | None:
     return parsed.action, report_id, patient[0] if patient else None
 
 
-def label(report: ReportInfo | StaffReport) -> str:
+def label(report: ReportInfo) -> str:
     """What a card starts with: the urgency, else what kind of report it is."""
     if report.urgency:
         return report.urgency.upper()
@@ -228,7 +228,7 @@ EXPORT_COLUMNS = ("report_id", "created_at", "patient", "telegram_id", "kind", "
                   "action_note")
 
 
-def export_csv(rows: Sequence[tuple[StaffReport, list[ActionInfo]]]) -> str:
+def export_csv(rows: Sequence[tuple[ReportInfo, list[ActionInfo]]]) -> str:
     """Reports and their actions as CSV: one line per action (a report without any: one line)."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -260,7 +260,7 @@ class StaffDesk:
     Implements `bot.core.ports.PatientDesk` for the conversation (cards for new reports,
     /report, threads); it holds no reference to the conversation."""
 
-    def __init__(self, kit: FlowKit, store: StaffStore,
+    def __init__(self, kit: FlowKit, store: ReportStore,
                  checkins: CheckinEvents | None = None,
                  alerts: AlertWaker | None = None) -> None:
         self.kit = kit
@@ -381,7 +381,7 @@ class StaffDesk:
         if first_name:
             self._names[user_id] = first_name
 
-    def patient_name(self, report: ReportInfo | StaffReport) -> str:
+    def patient_name(self, report: ReportInfo) -> str:
         """The patient's name, or "unnamed patient"."""
         return report.patient_name or self.messages.render("staff_unknown_name")
 
@@ -393,7 +393,7 @@ class StaffDesk:
         return ((button("take"), button("reply")), (button("resolve"), button("pause")))
 
     # --- cards ----------------------------------------------------------------------------
-    def card_text(self, report: ReportInfo | StaffReport, status: bool = False) -> str:
+    def card_text(self, report: ReportInfo, status: bool = False) -> str:
         """The card: urgency first, patient, day since session, the words, the reason (and,
         with `status`, who took or resolved it: on-call copies show the report's state)."""
         who = f"{self.patient_name(report)}, Telegram id {report.telegram_id}"
@@ -598,7 +598,7 @@ class StaffDesk:
         return await handler(user_id, report, await self.group_card(report_id),
                              (chat_id, message_id))
 
-    async def _take(self, user_id: int, report: StaffReport, card_id: int | None,
+    async def _take(self, user_id: int, report: ReportInfo, card_id: int | None,
                     here: Here = None) -> list[Reply]:
         result = await self.store.take(report.id, user_id, now=self.now())
         if not result.ok:
@@ -609,7 +609,7 @@ class StaffDesk:
                 self.to_staff("taken", card_id, id=report.id, staff=self.staff_name(user_id)),
                 *self._to_patient(result.report, self.text("patient_taken"))]
 
-    def _lost(self, result: Transition, report: StaffReport) -> Reply:
+    def _lost(self, result: Transition, report: ReportInfo) -> Reply:
         """The notice for the loser of a race (or a press that no longer makes sense)."""
         current = result.report or report
         if current.closed:
@@ -618,7 +618,7 @@ class StaffDesk:
         return self.notice("already_taken", id=current.id,
                            staff=self.staff_name(current.taken_by))
 
-    async def _ask_reply(self, user_id: int, report: StaffReport,
+    async def _ask_reply(self, user_id: int, report: ReportInfo,
                          card_id: int | None, here: Here = None) -> list[Reply]:
         if report.closed:
             return [self.notice("closed", id=report.id)]
@@ -630,7 +630,7 @@ class StaffDesk:
                        card_kind="reply_prompt")
         return [self.notice("reply_notice", name=self.patient_name(report)), prompt]
 
-    async def _ask_resolve(self, user_id: int, report: StaffReport,
+    async def _ask_resolve(self, user_id: int, report: ReportInfo,
                            card_id: int | None, here: Here = None) -> list[Reply]:
         if report.closed:
             return [self._lost(Transition(False, report), report)]
@@ -641,10 +641,10 @@ class StaffDesk:
                        card_kind="resolve_prompt")
         return [self.notice("resolve_notice", id=report.id), prompt]
 
-    async def _pause(self, user_id: int, report: StaffReport,
+    async def _pause(self, user_id: int, report: ReportInfo,
                      card_id: int | None, here: Here = None) -> list[Reply]:
         repo = self.repo
-        patient = await repo.get_patient_by_id(report.patient_id)
+        patient = await repo.patients.get_by_id(report.patient_id)
         if patient is None or patient.telegram_id is None:
             return [self.notice("button_unknown")]
         if patient.checkins_paused:
@@ -653,14 +653,14 @@ class StaffDesk:
         if checkins is not None:
             await checkins.stop(patient.id)
         else:
-            await repo.set_checkins_paused(patient.telegram_id, True)
+            await repo.patients.set_checkins_paused(patient.telegram_id, True)
         await self.store.record(report.id, user_id, ReportAction.PAUSED, now=self.now())
         return [self.notice("paused_notice", name=self.patient_name(report)),
                 self.about(report.id, "paused", card_id, id=report.id,
                            name=self.patient_name(report), staff=self.staff_name(user_id)),
                 *self._to_patient(report, self.text("patient_paused"))]
 
-    def _to_patient(self, report: StaffReport, text: str, photo: str | None = None,
+    def _to_patient(self, report: ReportInfo, text: str, photo: str | None = None,
                     document: str | None = None, relay: Relay | None = None) -> list[Reply]:
         """A message for the report's patient only (nothing if they have no chat); a long
         text goes in parts under Telegram's limit, `relay` on the last one."""
@@ -1075,8 +1075,8 @@ class StaffDesk:
         urgency = advice.urgency if advice.escalate else None
         reason = advice.triage.reason if advice.escalate and advice.triage else None
         kind = ReportKind.TRIAGE if urgency else ReportKind.PATIENT
-        report = await self.repo.create_report(user_id, kind, text, urgency=urgency,
-                                               day=ctx.day, reason=reason, now=self.now())
+        report = await self.repo.reports.create(user_id, kind, text, urgency=urgency,
+                                                day=ctx.day, reason=reason, now=self.now())
         if urgency and self.checkins is not None:
             await self.checkins.report_raised(report)
         draft.stage, draft.report_id = "photos", report.id
@@ -1089,7 +1089,7 @@ class StaffDesk:
         replies += self.kit.html(self.text("patient_sent", status=status))
         return replies + self.card(report)
 
-    async def _thread(self, user_id: int, report: StaffReport, text: str) -> list[Reply]:
+    async def _thread(self, user_id: int, report: ReportInfo, text: str) -> list[Reply]:
         """The patient wrote while a report is being handled: it goes into that report."""
         advice = self.advisor.ask(text, report.day)
         await self.store.record(report.id, user_id, ReportAction.PATIENT, note=text,
@@ -1101,7 +1101,7 @@ class StaffDesk:
             flag = advice.urgency.upper() + " "
             answer = html.escape(advice.answer, quote=False)
             if advice.urgency == Urgency.URGENT.value:  # emergency advice: as it is
-                patient = await self.repo.get_patient(user_id)
+                patient = await self.repo.patients.get(user_id)
                 answer += "\n\n" + self.kit.when_read("urgent", patient)
             replies += self.kit.html(answer)
         else:
@@ -1148,7 +1148,7 @@ class StaffDesk:
         replies += await self._oncall_photo(report, file_id)
         return replies
 
-    async def _oncall_photo(self, report: StaffReport, file_id: str) -> list[Reply]:
+    async def _oncall_photo(self, report: ReportInfo, file_id: str) -> list[Reply]:
         """Outside opening hours a photo of an emergency or urgent report (or of one whose
         card an on-call staff member holds) reaches each on-call staff member too, under
         their copy of the card."""
@@ -1164,7 +1164,7 @@ class StaffDesk:
                                  card_for=report.id, card_kind="photo"))
         return replies
 
-    async def _photo_target(self, user_id: int, draft: _Draft | None) -> StaffReport | None:
+    async def _photo_target(self, user_id: int, draft: _Draft | None) -> ReportInfo | None:
         if draft is not None and draft.report_id is not None:
             report = await self.store.get(draft.report_id)
             if report is not None and not report.closed:
@@ -1203,7 +1203,7 @@ class StaffDesk:
                       card_for=report_id, card_kind="message")]
 
 
-async def gaps(store: StaffStore) -> list[GapGroup]:
+async def gaps(store: ReportStore) -> list[GapGroup]:
     """Unanswered questions, one per patient and wording, grouped by similarity."""
     seen: set[tuple[int, str]] = set()
     texts = []

@@ -44,7 +44,7 @@ class MessageLog:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await self.repo.log_message_batch(batch)
+                await self.repo.messages.log_batch(batch)
             except Exception:  # a failed log must never break the conversation
                 log.exception("could not write %d logged message(s)", len(batch))
 

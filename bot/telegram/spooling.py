@@ -61,7 +61,7 @@ class SpoolReplayer:
         self._stop = asyncio.Event()
 
     async def _store(self, report: SpooledReport) -> None:
-        stored = await self.repo.create_report(
+        stored = await self.repo.reports.create(
             report.telegram_id, ReportKind.TRIAGE, report.text, urgency=report.urgency,
             day=report.day, reason=report.reason, now=report.raised_at,
             source_update_id=report.update_id)

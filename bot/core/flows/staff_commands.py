@@ -73,12 +73,12 @@ class StaffCommands:
         if problem and chosen:
             return kit.say(problem, date=chosen.isoformat()), "date out of range"
         telegram_id = typed
-        patient = await kit.repo.get_patient(telegram_id)
+        patient = await kit.repo.patients.get(telegram_id)
         if patient is None:
             return kit.say("staff_no_patient", telegram_id=telegram_id), "no such patient"
         chosen = chosen or kit.today(patient)
-        session = await kit.repo.add_session(chosen, SessionSource.STAFF,
-                                             telegram_id=telegram_id, now=kit.clock())
+        session = await kit.repo.treatments.add(chosen, SessionSource.STAFF,
+                                                telegram_id=telegram_id, now=kit.clock())
         await self.sessions.plan_checkins(session)
         return kit.say("staff_session_added", date=chosen.isoformat(),
                        name=patient.name or kit.messages.render("staff_unknown_name"),
@@ -93,8 +93,8 @@ class StaffCommands:
             return kit.say("staff_usage_invite"), "bad arguments"
         if problem and chosen:
             return kit.say(problem, date=chosen.isoformat()), "date out of range"
-        invite = await kit.repo.create_invite(name, chosen, kit.settings.invite_ttl,
-                                              now=kit.clock())
+        invite = await kit.repo.invites.create(name, chosen, kit.settings.invite_ttl,
+                                               now=kit.clock())
         if not self.bot_username:
             return kit.say("staff_invite_no_username", name=name, code=invite.code), None
         return kit.say("staff_invite", name=name, date=invite.expires_at.date().isoformat(),
