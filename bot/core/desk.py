@@ -18,7 +18,7 @@ Safety rules kept here:
   (scheduler/alerts.py), which asks `render` what each owed row looks like;
 * a staff answer goes only to the patient of the report whose card (or prompt) it replies
   to, or whose Reply button that staff member pressed; never to a resolved report's patient;
-* status changes are conditional UPDATEs (storage/staff.py): with two presses at once, one
+* status changes are conditional UPDATEs (storage/reports.py): with two presses at once, one
   wins and the other is told.
 
 The patient side: ``/report`` (asks what is wrong, then takes text and photos), threading of
