@@ -430,3 +430,35 @@ async def test_a_session_form_naming_another_patient_is_refused_and_audited(desk
         rows = (await s.execute(select(ReportActionRow.action, ReportActionRow.actor_telegram_id,
                                        ReportActionRow.patient_id))).all()
     assert [tuple(r) for r in rows] == [("refused", STAFF_USER, theirs.patient_id)]
+
+
+async def test_figures_follow_a_web_action_at_once_and_others_within_ten_minutes(
+        desk: Any) -> None:
+    """Finished weeks are cached on the desk's clock: a report taken on the web desk updates
+    its week at once; one taken in Telegram (another process) shows within 10 minutes."""
+    last_week = NOW - dt.timedelta(days=7)
+    repo = desk.conversation.repo
+    reports = []
+    for n, name in enumerate(("Pat", "Quinn")):
+        await repo.ensure_patient(PATIENT + n, PATIENT + n, now=last_week)
+        await repo.record_consent(PATIENT + n, name, now=last_week)
+        reports.append(await repo.create_report(PATIENT + n, "triage", "swollen",
+                                                urgency="urgent", day=2, now=last_week))
+
+    def first_action(csv_text: str) -> str:
+        (row,) = [line for line in csv_text.splitlines() if line.startswith("2026-03-02,")]
+        return row.split(",")[9]  # first_action_p90_min
+
+    async with client(desk) as http:
+        await sign_in(http, STAFF_USER, NOW)
+        assert first_action((await http.get("/figures.csv")).text) == ""  # nobody acted yet
+        token = await csrf_of(http)
+        response = await http.post(f"/reports/{reports[0].id}/take", data={
+            "csrf": token, "patient_id": reports[0].patient_id})
+        assert response.status_code == 303
+        assert first_action((await http.get("/figures.csv")).text) == "10080.0"  # a week
+        desk.clock.advance(minutes=5)  # Quinn's report taken in Telegram, 5 minutes later
+        await desk.desk.store.take(reports[1].id, STAFF_USER, now=desk.clock())
+        assert first_action((await http.get("/figures.csv")).text) == "10080.0"  # cached
+        desk.clock.advance(minutes=5)  # the week was computed 10 minutes ago
+        assert first_action((await http.get("/figures.csv")).text) == "10085.0"
