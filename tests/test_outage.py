@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import glob
 import os
 import shutil
@@ -37,8 +38,8 @@ from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
 from storage import Database
 from storage.clock import ManualClock
-from storage.spool import ReportSpool, SpooledReport
-from tests.bot_harness import CLINIC, START, eventually
+from storage.spool import ReportSpool, Spooled, SpooledEvent, SpooledReport
+from tests.bot_harness import CLINIC, START, button_data, button_labels, eventually
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port
 
@@ -211,11 +212,34 @@ async def test_a_replayed_spool_stores_each_report_once(tmp_path: Path) -> None:
         torn.write('{"update_id": 8, "text": "half')
     stored: list[int] = []
 
-    async def store(r: SpooledReport) -> None:
+    async def store(r: Spooled) -> None:
         stored.append(r.update_id)
     assert await spool.replay(store) == 1 and stored == [7] and len(spool) == 0
     assert await spool.replay(store) == 0 and stored == [7]
     assert (tmp_path / "s.spool").stat().st_mode & 0o077 == 0  # patients' words: owner only
+
+
+async def test_a_replay_that_fails_half_way_repeats_nothing(tmp_path: Path) -> None:
+    spool = ReportSpool(tmp_path / "s.spool")
+    at = START.isoformat()
+    spool.append(SpooledReport(7, 1, 1, "swelling", "emergency", None, None, at))
+    spool.append(SpooledEvent("press", 8, 1, 1, "Ivy", "ci:3:1", at))
+    spool.append(SpooledEvent("press", 8, 1, 1, "Ivy", "ci:3:1", at))  # delivered twice
+    spool.append(SpooledEvent("photo", 9, 1, 1, "Ivy", "file-1", at))
+    assert len(ReportSpool(tmp_path / "s.spool")) == 3  # once per update and kind
+    stored: list[tuple[str, int]] = []
+    down = True
+
+    async def store(item: Spooled) -> None:
+        if item.entry == "photo" and down:
+            raise OSError("database still away")
+        stored.append((item.entry, item.update_id))
+    with pytest.raises(OSError):
+        await spool.replay(store)
+    assert stored == [("report", 7), ("press", 8)] and len(spool) == 1  # those two are gone
+    down = False
+    assert await spool.replay(store) == 1
+    assert stored == [("report", 7), ("press", 8), ("photo", 9)] and len(spool) == 0
 
 
 async def _say(fake: FakeTelegram, text: str) -> list[dict[str, Any]]:
@@ -231,3 +255,75 @@ def _cards(fake: FakeTelegram) -> list[dict[str, Any]]:
 
 async def _owed_none(bot: Any) -> bool:
     return await bot.bot_data.alerts.connector.owed() == 0
+
+
+async def test_buttons_photos_and_report_during_an_outage_are_kept_and_stored_after(
+        fake_telegram: FakeTelegram, bot: Any, outage: Outage) -> None:
+    """Not only texts: a rule-out "Yes", a check-in answer, a photo with a red-flag caption
+    and /report with its description are answered at once during an outage, kept in the
+    spool, and reach the clinic once when the database is back."""
+    fake, clock = fake_telegram, bot.bot_data.clock
+    (welcome,) = await _say(fake, "/start")
+    await _press(fake, welcome, "consent:yes")
+    (picker,) = await _say(fake, "/session")
+    await _press(fake, picker, "session:today")
+    before = len(fake.sent_messages(PATIENT))
+    clock.now = START.replace(hour=19, minute=5) + dt.timedelta(days=1)
+    await bot.bot_data.checkins.tick()
+    (checkin,) = (await fake.wait_for_messages(PATIENT, before + 1, timeout=10))[before:]
+    wrong = button_data(checkin)[button_labels(checkin).index("Something's wrong")]
+    (unsure, *_) = await _say(fake, "i feel a bit sick and dizzy")
+    assert "fu:airway:y" in button_data(unsure)
+    assert _cards(fake) == []
+
+    await outage.begin()
+    started = time.monotonic()
+    (yes, *_) = await _press(fake, unsure, "fu:airway:y")
+    assert "999" in yes["text"] and time.monotonic() - started < 2.0  # advice at once
+    (noted,) = await _press(fake, checkin, wrong)
+    assert "I have your answer" in noted["text"]
+    before = len(fake.sent_messages(PATIENT))
+    photo = _photo(fake, "my lips are swelling up and my throat feels tight")
+    (photo_advice, *_) = (await fake.wait_for_messages(PATIENT, before + 1, timeout=10))[before:]
+    assert "999" in photo_advice["text"]
+    (ask,) = await _say(fake, "/report")
+    assert "Describe it in your own words" in ask["text"]
+    before = len(fake.sent_messages(PATIENT))
+    fake.user_message(PATIENT, "a small hard lump under the skin near my ear", first_name="Ivy")
+    await fake.wait_for(lambda: any("I have kept your report" in (m.get("text") or "")
+                                    for m in fake.sent_messages(PATIENT)[before:]))
+    assert len(bot.bot_data.spool) == 4
+    assert _cards(fake) == []
+    # webhook mode (PostgreSQL): each of these was confirmed to Telegram, being kept
+    assert all(status == 200 for _, status in fake.webhook_deliveries)
+
+    await outage.end()
+
+    async def stored() -> bool:
+        return not len(bot.bot_data.spool) and len(_cards(fake)) >= 4
+    await eventually(stored, timeout=30)
+    await eventually(lambda: _owed_none(bot), timeout=10)
+    await asyncio.sleep(0.5)  # a duplicate would have had time to arrive
+    desk = bot.bot_data.desk
+    reports = {r.text: r for r in await desk.store.queue()}
+    assert len(reports) == 4, sorted(reports)
+    texts = " | ".join(reports)
+    assert "[Yes to:" in texts and "Something's wrong" in texts
+    assert "a small hard lump under the skin near my ear" in reports
+    swelling = next(r for t, r in reports.items() if t.startswith("my lips are swelling"))
+    assert await desk.store.photos(swelling.id) == [photo]
+    assert len(_cards(fake)) == 4  # one card per report, nothing twice
+    staff_photos = [m for m in fake.sent_messages(STAFF_CHAT) if m.get("photo")]
+    assert len(staff_photos) == 1  # the photo reached the team, once
+    assert fake.violations == []
+
+
+async def _press(fake: FakeTelegram, message: dict[str, Any], data: str) -> list[dict[str, Any]]:
+    before = len(fake.sent_messages(PATIENT))
+    fake.callback_query(PATIENT, data, message["message_id"], first_name="Ivy")
+    return (await fake.wait_for_messages(PATIENT, before + 1, timeout=10))[before:]
+
+
+def _photo(fake: FakeTelegram, caption: str) -> str:
+    update = fake.user_photo(PATIENT, caption=caption, first_name="Ivy")
+    return str(update["message"]["photo"][-1]["file_id"])

@@ -44,9 +44,11 @@ from telegram.request import HTTPXRequest
 
 from bot.compose import Services, build_services, load_advisor, load_plan
 from bot.config import Settings
+from bot.core.replies import Reply
 from bot.ops.startup import StartupFailed, Transient, database_error, with_retry
 from bot.telegram.alert_sender import TelegramAlertSender
 from bot.telegram.context import AnyApplication, AppContext, context_types, services_of
+from bot.telegram.delivery import deliver
 from bot.telegram.handlers import ALLOWED_UPDATES, register_handlers
 from bot.telegram.sender import TelegramSender
 from bot.telegram.staff_handlers import register_staff_handlers
@@ -205,7 +207,7 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
              if settings.staff_chat_id is not None else None)  # no staff chat: no cards
     services = build_services(settings, db, TelegramSender(bot), clock, advisor=advisor,
                               alert_sender=cards)
-    services = _with_spool(services)
+    services = _with_spool(services, bot)
     builder = (
         ApplicationBuilder()
         .bot(bot)
@@ -220,14 +222,28 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
     return app
 
 
-def _with_spool(services: Services) -> Services:
-    """The report spool and its replayer, added to `services` (bot/telegram/spooling.py)."""
+def _with_spool(services: Services, bot: ExtBot[Any]) -> Services:
+    """The spool and its replayer (which sends staff what a replayed button press or photo
+    produces through `bot`), added to `services` (bot/telegram/spooling.py)."""
     import dataclasses
 
     from bot.telegram.spooling import build_spool
 
+
+    async def to_staff(reply: Reply) -> None:  # what a replayed press or photo has for staff
+        if reply.to_chat is None:
+            return
+        try:
+            sent = await deliver(bot, reply.to_chat, reply)
+        except TelegramError as exc:
+            log.warning("a replayed update's message to chat %s failed: %s", reply.to_chat,
+                        type(exc).__name__)
+            return
+        await services.desk.card_sent(reply, reply.to_chat, sent.message_id)
+
     spool, replayer = build_spool(services.settings, services.repo, services.checkins,
-                                  services.alert_bell)
+                                  services.alert_bell, conversation=services.conversation,
+                                  desk=services.desk, deliver=to_staff)
     return dataclasses.replace(services, spool=spool, spool_replayer=replayer)
 
 

@@ -44,7 +44,12 @@ from bot.core.conversation import ONE_SHOT_CALLBACKS, STAFF_COMMANDS, Conversati
 from bot.core.replies import Buttons, Reply
 from bot.telegram.context import AppContext
 from bot.telegram.delivery import deliver
-from bot.telegram.spooling import DATABASE_DOWN, answer_offline
+from bot.telegram.spooling import (
+    DATABASE_DOWN,
+    answer_offline,
+    command_offline,
+    press_offline,
+)
 from bot.telegram.webhook import not_handled
 
 log = logging.getLogger(__name__)
@@ -144,7 +149,16 @@ async def on_command(update: Update, context: AppContext) -> None:
     if name is None:
         return
     user_id, chat_id, first_name = _sender(update)
-    replies = await conversation_of(context).command(user_id, chat_id, first_name, name, args)
+    try:
+        replies = await conversation_of(context).command(user_id, chat_id, first_name, name,
+                                                         args)
+    except DATABASE_DOWN as exc:  # /report still works (bot/telegram/spooling.py)
+        offline = command_offline(context.bot_data, user_id, name)
+        if offline is None:
+            raise
+        log.error("database unavailable (%s): /%s of update %d answered without it",
+                  type(exc).__name__, name, update.update_id)
+        replies = offline
     await send_replies(context, chat_id, replies, user_id)
 
 
@@ -221,8 +235,17 @@ async def on_media(update: Update, context: AppContext) -> None:
                                                           place.latitude, place.longitude)
         await send_replies(context, chat_id, replies, user_id)
         return
-    replies = await conversation_of(context).media(user_id, chat_id, first_name,
-                                                   media_kind(message), message.caption)
+    try:
+        replies = await conversation_of(context).media(user_id, chat_id, first_name,
+                                                       media_kind(message), message.caption)
+    except DATABASE_DOWN as exc:  # a caption is read like a text (bot/telegram/spooling.py)
+        if not message.caption:
+            raise
+        log.error("database unavailable (%s): caption of update %d answered without it",
+                  type(exc).__name__, update.update_id)
+        replies = answer_offline(context.bot_data, update.update_id, user_id, chat_id,
+                                 message.caption, _language_code(update))
+        replies += conversation_of(context).say(f"media.{media_kind(message)}")
     await send_replies(context, chat_id, replies, user_id)
 
 
@@ -235,8 +258,17 @@ async def on_callback(update: Update, context: AppContext) -> None:
     notice: str | None = None
     replies: list[Reply] = []
     try:
-        replies = await conversation_of(context).callback(user.id, chat_id, user.first_name,
-                                                          query.data or "")
+        try:
+            replies = await conversation_of(context).callback(user.id, chat_id,
+                                                              user.first_name, query.data or "")
+        except DATABASE_DOWN as exc:  # rule-out and check-in answers still count
+            offline = press_offline(context.bot_data, update.update_id, user.id, chat_id,
+                                    user.first_name, query.data or "")
+            if offline is None:
+                raise
+            log.error("database unavailable (%s): button of update %d answered without it",
+                      type(exc).__name__, update.update_id)
+            replies = offline
         notice = next((r.text[:200] for r in replies if r.notice), None)
     finally:
         await _answer(query, notice)

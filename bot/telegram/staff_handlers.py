@@ -37,6 +37,7 @@ from bot.core.replies import Reply
 from bot.telegram.context import AnyApplication, AppContext
 from bot.telegram.delivery import deliver
 from bot.telegram.handlers import conversation_of, parse_command, send_replies
+from bot.telegram.spooling import DATABASE_DOWN, photo_offline
 
 log = logging.getLogger(__name__)
 
@@ -195,8 +196,18 @@ async def on_patient_photo(update: Update, context: AppContext) -> None:
     user = update.effective_user
     if message is None or user is None or not message.photo:
         return
-    replies = await desk_of(context).patient_photo(user.id, message.chat.id, user.first_name,
-                                                    message.photo[-1].file_id, message.caption)
+    file_id = message.photo[-1].file_id
+    try:
+        replies = await desk_of(context).patient_photo(user.id, message.chat.id,
+                                                        user.first_name, file_id,
+                                                        message.caption)
+    except DATABASE_DOWN as exc:  # kept for the report it belongs to (bot/telegram/spooling.py)
+        replies = photo_offline(context.bot_data, update.update_id, user.id, message.chat.id,
+                                user.first_name, file_id, message.caption, user.language_code)
+        if replies is None:
+            raise
+        log.error("database unavailable (%s): photo of update %d kept without it",
+                  type(exc).__name__, update.update_id)
     if replies is None:
         return
     await send_replies(context, message.chat.id, replies, user.id)
