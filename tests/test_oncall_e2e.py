@@ -136,7 +136,9 @@ async def test_a_night_card_reaches_the_on_call_doctor_with_working_buttons(
 async def test_night_reposts_follow_the_on_call_list_and_urgent_ones_count_open_minutes(
         night: BotHarness) -> None:
     bot = night
-    await bot.say(502, EMERGENCY, first_name="Ben")
+    (advice,) = await bot.say(502, EMERGENCY, first_name="Ben")
+    # emergency advice is the same at any hour, on call or not: the advisor's words alone
+    assert advice["text"] == bot.conversation.advisor.ask(EMERGENCY, None).answer
     (e_card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
     (e_copy,) = await bot.fake.wait_for_messages(DOCTOR, 1)
     await recorded(bot, DOCTOR, e_copy)
