@@ -70,6 +70,14 @@ class SingleDispatcherLock:
         self._fd = fd
         log.info("dispatcher lock taken: %s", self.path)
 
+    def try_acquire(self) -> bool:
+        """Take the lock if no other process holds it (never waits, never raises for that)."""
+        try:
+            self.acquire()
+        except DispatcherLockError:
+            return False
+        return True
+
     def release(self) -> None:
         """Let go of the lock (also happens when the process exits)."""
         if self._fd is None:

@@ -62,16 +62,24 @@ class CheckinService:
                                       exclusive=exclusive) if sender is not None else None)
         database = sqlite_file(repo.sessions.kw["bind"].url)
         self.lock = SingleDispatcherLock(database) if database else None
+        self.standby = False  # SQLite: another process holds the lock and sends
 
-    async def start(self) -> None:
+    async def start(self, *, standby: bool = False) -> bool:
         """At start-up: plan sessions missing rows, re-queue rows a dead run had claimed.
         On SQLite, first take the single-dispatcher lock (`DispatcherLockError` if another
-        process holds it): re-queueing claims is only safe for the only dispatcher."""
+        process holds it): re-queueing claims is only safe for the only dispatcher. With
+        `standby`, a lock held by another process is no error: nothing is started, False is
+        returned and `tick` sends nothing until a later `start` gets the lock."""
         if self.dispatcher is not None and self.lock is not None:
+            if standby and not self.lock.try_acquire():
+                self.standby = True
+                return False
             self.lock.acquire()
+        self.standby = False
         await self.manager.reconcile()
         if self.dispatcher is not None:
             await self.dispatcher.start()
+        return True
 
     def close(self) -> None:
         """Release the single-dispatcher lock (process exit releases it too)."""
@@ -82,6 +90,8 @@ class CheckinService:
         """One dispatcher run (the JobQueue calls this every few seconds)."""
         if self.dispatcher is None:
             raise RuntimeError("no sender: this service only plans check-ins")
+        if self.standby:
+            return TickStats()
         return await self.dispatcher.tick()
 
     # --- events from the bot ----------------------------------------------------------

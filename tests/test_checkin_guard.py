@@ -54,3 +54,22 @@ async def test_a_second_service_on_the_same_file_cannot_start(tmp_path: Path) ->
             service.close()
         for database in databases:
             await database.close()
+
+
+async def test_a_standby_service_sends_nothing_until_the_first_lets_go(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    databases = [await Database.connect(url) for _ in range(2)]
+    services = [CheckinService(d.repository(), load_careplan(), "Europe/London",
+                               sender=NoSender()) for d in databases]
+    try:
+        assert await services[0].start(standby=True)
+        assert not await services[1].start(standby=True)  # the file's sender is the first
+        assert services[1].standby and (await services[1].tick()).claimed == 0
+        services[0].close()
+        assert await services[1].start(standby=True)  # the first exited: take over
+        assert not services[1].standby
+    finally:
+        for service in services:
+            service.close()
+        for database in databases:
+            await database.close()

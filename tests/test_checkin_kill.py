@@ -21,7 +21,15 @@ import aiohttp
 
 from storage.db import Database
 from storage.models import CheckIn, SessionSource
-from tests.processes import Control, checkin_id_of, start_bot, stop_bot
+from tests.processes import (
+    Control,
+    checkin_id_of,
+    free_port,
+    http_get,
+    start_bot,
+    stop_bot,
+    until,
+)
 
 BURST = 60
 BATCH = 10
@@ -134,29 +142,36 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
     assert await statuses(database) == Counter({"sent": BURST})
 
 
-async def test_a_second_run_on_the_same_sqlite_file_is_refused(
+async def test_a_second_run_on_the_same_sqlite_file_stands_by_and_takes_over(
         fake_server: str, tmp_path: Path) -> None:
+    """A second `aftercare run` on the same file does not send while the first does (the
+    start-up re-queue of claims assumes one sender); it takes over once the first exits."""
     database = tmp_path / "one.db"
     await plant_burst(database, 1)
+    port = free_port()
     async with aiohttp.ClientSession() as session:
         control = CheckinControl(session, fake_server)
         first = start_bot(fake_server, database, tmp_path)
+        second = None
         try:
             await control.wait_until(lambda sent: len(sent) >= 1, 60, "first run")
-            second = start_bot(fake_server, database, tmp_path)
-            _, second_err = second.communicate(timeout=30)
-            assert second.returncode == 1
-            assert "already sending check-ins" in second_err
-            assert str(database) in second_err
-            assert first.poll() is None  # the first run is untouched
-        finally:
+            second = start_bot(fake_server, database, tmp_path, AFTERCARE_HTTP_PORT=str(port),
+                               AFTERCARE_HTTP_LISTEN="127.0.0.1")
+            await until(lambda: _healthy(session, port), "the second run to start", 60)
+            assert second.poll() is None  # not refused: a standby
             code, err = stop_bot(first)
-        assert code == 0, err
-        await plant_burst(database, 1)  # one more due check-in, for a third run to send
-        third = start_bot(fake_server, database, tmp_path)  # the lock went with the first
-        try:  # sending it proves the third run took the lock and dispatches
-            await control.wait_until(lambda sent: len(sent) >= 2, 60, "third run")
-            assert third.poll() is None
+            assert code == 0, err
+            await plant_burst(database, 1)  # one more due check-in, for the standby to send
+            sent = await control.wait_until(lambda sent: len(sent) >= 2, 60, "the second run")
+            assert second.poll() is None
         finally:
-            code, err = stop_bot(third)
+            if first.poll() is None:
+                stop_bot(first)
+            code, err = stop_bot(second) if second is not None else (0, "")
         assert code == 0, err
+    assert "stands by" in err and "this one sends now" in err
+    assert sorted(Counter(checkin_id_of(m) for m in sent).values()) == [1, 1]
+
+
+async def _healthy(session: aiohttp.ClientSession, port: int) -> bool:
+    return (await http_get(session, port, "/healthz"))[0] == 200

@@ -4,10 +4,10 @@ API, with a short polling lease (AFTERCARE_POLLING_LEASE_SECONDS=3).
 * getUpdates answers 429 (retry_after), 500 twice and then hangs past the client's read
   timeout: polling goes on, every patient is answered, each failure is in the log and the
   token is not.
-* Two replicas on one PostgreSQL schema: the polling leader is frozen (SIGSTOP); the standby
-  takes over within 30 s and answers what arrived meanwhile; woken (SIGCONT), the old leader
-  notices it lost the lease and neither polls nor answers again; no patient gets an answer
-  twice. Skipped when PostgreSQL is unreachable.
+* Two replicas on one SQLite file, and on one PostgreSQL schema: the polling leader is frozen
+  (SIGSTOP); the standby takes over within 30 s and answers what arrived meanwhile; woken
+  (SIGCONT), the old leader notices it lost the lease and neither polls nor answers again; no
+  patient gets an answer twice. The PostgreSQL case is skipped when it is unreachable.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ async def test_429_500_and_a_hanging_getupdates_do_not_stop_polling(
         {7001: 1, 7002: 1, 7003: 1})
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 async def test_a_frozen_leader_is_replaced_and_stays_quiet_when_it_wakes(
         fake_server: str, database_url: str, tmp_path: Path) -> None:
     await (await Database.connect(database_url)).close()  # migrate once, before the replicas

@@ -303,10 +303,17 @@ async def running(app: AnyApplication, settings: Settings,
     async with app:
         if app.post_init is not None:
             await app.post_init(app)
-        await services.checkins.start()  # re-queue what a previous run left in flight
-        if services.alerts is not None:  # cards owed (also from a previous run) go out
-            await services.alerts.start()
-            services.alerts.launch()
+        # re-queue what a previous run left in flight; on SQLite, unless another process
+        # sends from the same file: then stand by (answer patients while holding the polling
+        # lease) and take sending over when that process exits
+        standby: asyncio.Task[None] | None = None
+        if await services.checkins.start(standby=True):
+            await _start_alerts(services)
+        else:
+            log.warning("another `aftercare run` sends check-ins and staff cards from this "
+                        "SQLite file; this one stands by (it answers patients while it holds "
+                        "the polling lease) and takes sending over when that one exits")
+            standby = asyncio.create_task(_take_over_sending(services), name="sending-standby")
         if services.spool_replayer is not None:  # reports kept during a database outage
             services.spool_replayer.launch()
         await app.start()
@@ -322,6 +329,10 @@ async def running(app: AnyApplication, settings: Settings,
         try:
             yield app
         finally:  # stop taking updates, finish or release check-ins in flight, then close
+            if standby is not None:
+                standby.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await standby
             await stack.aclose()
             if app.updater.running:
                 await app.updater.stop()
@@ -334,6 +345,27 @@ async def running(app: AnyApplication, settings: Settings,
             await app.stop()
             await services.conversation.log.flush()
             services.checkins.close()  # let go of the single-dispatcher lock
+
+
+async def _start_alerts(services: Services) -> None:
+    """Cards owed (also from a previous run) go out."""
+    if services.alerts is not None:
+        await services.alerts.start()
+        services.alerts.launch()
+
+
+async def _take_over_sending(services: Services, every: float = 2.0) -> None:
+    """SQLite standby: once the process that sends from this file exits (its OS lock goes
+    with it), send check-ins and staff cards from here."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if await services.checkins.start(standby=True):
+                break
+        except Exception as exc:  # noqa: BLE001 - the database may be away: try again
+            log.warning("could not take sending over yet (%s)", type(exc).__name__)
+    log.info("the process sending from this SQLite file exited: this one sends now")
+    await _start_alerts(services)
 
 
 async def _start_webhook(app: AnyApplication, settings: Settings,
