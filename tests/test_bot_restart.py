@@ -83,7 +83,8 @@ async def test_an_update_in_hand_when_the_bot_is_killed_is_answered_after_restar
             async def answered() -> list[dict[str, Any]]:  # by the new process
                 return [r for r in await control.get("requests", method="sendMessage")
                         if r["time"] > killed and r["params"].get("chat_id") == USER]
-            (answer,) = await until(answered, "the update to be answered after the restart")
+            (answer,) = await until(answered, "the update to be answered after the restart",
+                                    timeout=120)  # a bound on a hang: a loaded machine is slow
         finally:
             code, err = stop_bot(bot)
         assert code == 0, err

@@ -321,7 +321,7 @@ async def test_buttons_photos_and_report_during_an_outage_are_kept_and_stored_af
 async def _press(fake: FakeTelegram, message: dict[str, Any], data: str) -> list[dict[str, Any]]:
     before = len(fake.sent_messages(PATIENT))
     fake.callback_query(PATIENT, data, message["message_id"], first_name="Ivy")
-    return (await fake.wait_for_messages(PATIENT, before + 1, timeout=10))[before:]
+    return (await fake.wait_for_messages(PATIENT, before + 1, timeout=30))[before:]
 
 
 def _photo(fake: FakeTelegram, caption: str) -> str:
