@@ -440,9 +440,9 @@ async def test_figures_follow_a_web_action_at_once_and_others_within_ten_minutes
     repo = desk.conversation.repo
     reports = []
     for n, name in enumerate(("Pat", "Quinn")):
-        await repo.ensure_patient(PATIENT + n, PATIENT + n, now=last_week)
-        await repo.record_consent(PATIENT + n, name, now=last_week)
-        reports.append(await repo.create_report(PATIENT + n, "triage", "swollen",
+        await repo.patients.ensure(PATIENT + n, PATIENT + n, now=last_week)
+        await repo.patients.record_consent(PATIENT + n, name, now=last_week)
+        reports.append(await repo.reports.create(PATIENT + n, "triage", "swollen",
                                                 urgency="urgent", day=2, now=last_week))
 
     def first_action(csv_text: str) -> str:
