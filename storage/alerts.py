@@ -189,18 +189,24 @@ class AlertSql:
 
     async def owe_copy_edits(self, report_id: int, staff_chat: int | None,
                              now: dt.datetime) -> int:
-        """The report was taken, resolved or reopened: owe an edit of every copy of its card
-        outside the staff chat (on-call private chats), so each shows the new state. Returns
-        how many."""
+        """The report was taken, resolved, reopened or added to: owe an edit of every copy of
+        its card outside the staff chat (on-call private chats), so each shows the new state;
+        a copy that already has an edit waiting gets no second one. Returns how many."""
         async with self.sessions.begin() as s:
             copies = (await s.execute(
                 select(ReportCard.chat_id, ReportCard.message_id).where(
                     ReportCard.report_id == report_id, ReportCard.kind.in_(CARD_KINDS),
                     ReportCard.chat_id != (staff_chat if staff_chat is not None else 0)))).all()
-            for chat_id, message_id in copies:
+            owed = set((await s.execute(
+                select(T.c.chat_id, T.c.message_id).where(
+                    T.c.report_id == report_id, T.c.kind == AlertKind.UPDATE.value,
+                    T.c.message_id.is_not(None), T.c.status == S.PENDING.value))).all())
+            fresh = [(chat_id, message_id) for chat_id, message_id in copies
+                     if (chat_id, message_id) not in owed]  # a pending edit shows the newest
+            for chat_id, message_id in fresh:
                 await owe_card(s, report_id, now, AlertKind.UPDATE, chat_id=chat_id,
                                message_id=message_id)
-            return len(copies)
+            return len(fresh)
 
     async def repeat(self, report_id: int, text: str, urgency: str | None, actor: int,
                      now: dt.datetime) -> bool:

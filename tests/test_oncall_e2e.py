@@ -133,6 +133,24 @@ async def test_a_night_card_reaches_the_on_call_doctor_with_working_buttons(
     assert bot.fake.violations == []
 
 
+async def test_more_words_at_night_reach_the_on_call_copy_too(night: BotHarness) -> None:
+    """A patient writing again about the same open problem at night: the on-call doctor's
+    copy is edited to show the count and the newest words (no second card)."""
+    bot = night
+    await bot.onboard(503, "Ivy")
+    await bot.say(503, URGENT, first_name="Ivy")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    (copy,) = await bot.fake.wait_for_messages(DOCTOR, 1)
+    await recorded(bot, DOCTOR, copy)
+    await bot.say(503, "now the pus is spreading and my cheek is hot and swollen",
+                  first_name="Ivy")
+    await bot.fake.wait_for(lambda: any(
+        e["message_id"] == copy["message_id"] and "my cheek is hot and swollen" in e["text"]
+        for e in edits(bot, DOCTOR)))
+    assert len(bot.fake.sent_messages(DOCTOR)) == 1  # the copy was edited, not repeated
+    assert bot.fake.violations == []
+
+
 async def test_night_reposts_follow_the_on_call_list_and_urgent_ones_count_open_minutes(
         night: BotHarness) -> None:
     bot = night

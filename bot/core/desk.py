@@ -436,6 +436,7 @@ class StaffDesk:
             return None
         if not await self.outbox.repeat(report.id, text, urgency, user_id, self.now()):
             return None
+        await self.sync_copies(report.id)  # on-call copies show the newest words too
         self._wake()
         return report.id
 
@@ -450,6 +451,7 @@ class StaffDesk:
         if found is not None:
             log.info("report %d: the patient edited their message; card to be updated",
                      found[0])
+            await self.sync_copies(found[0])
             self._wake()
         return found
 
