@@ -128,11 +128,18 @@ class SqlDeskOutbox:
         async with self.sessions() as s:
             candidates = list(await s.scalars(select(DeskOutbox).where(free, ~waiting)
                                               .order_by(DeskOutbox.id).limit(limit)))
-        claimed = []
+        claimed: list[ClaimedItem] = []
         for row in candidates:
+            # checked again as the row is leased: another sender may have leased an earlier
+            # message to this chat since the select (only our own earlier claims may wait)
+            ahead = exists().where(
+                earlier.chat_id == row.chat_id, earlier.id < row.id,
+                earlier.status == OutboxStatus.PENDING.value, earlier.lease_until.is_not(None),
+                earlier.lease_until >= now,
+                earlier.id.not_in([c.id for c in claimed] or [0]))
             async with self.sessions.begin() as s:
                 result = await s.execute(
-                    update(DeskOutbox).where(DeskOutbox.id == row.id, free)
+                    update(DeskOutbox).where(DeskOutbox.id == row.id, free, ~ahead)
                     .values(lease_until=now + lease, attempts=DeskOutbox.attempts + 1))
             if affected(result) == 1:
                 claimed.append(ClaimedItem(row.id, row.chat_id, json.loads(row.payload),
