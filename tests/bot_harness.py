@@ -5,6 +5,7 @@ as patients and staff."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 from bot.config import Settings, load_settings
 from bot.core.conversation import Conversation
 from bot.telegram.app import build_application, running
+from bot.telegram.context import AnyApplication
 from knowledge.advisor import Advisor, Clinic
 from storage import Database, Repository
 from storage.clock import ManualClock
@@ -119,5 +121,27 @@ async def running_bot(fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advi
             harness = BotHarness(fake_telegram, app.bot_data.conversation, clock)
             harness.app = app
             yield harness
+    finally:
+        await db.close()
+
+
+@contextlib.asynccontextmanager
+async def running_app(fake_telegram: FakeTelegram, database_url: str, advisor: Advisor,
+                      clock: ManualClock, staff: int, **extra: Any
+                      ) -> AsyncIterator[AnyApplication]:
+    """The real Application on `database_url` (SQLite or PostgreSQL), talking to
+    `fake_telegram`, with `staff` as the one staff member (`extra`: more settings)."""
+    fake_telegram.handlers.max_poll_wait = 0.1  # quick shutdown: long polls end within 0.1 s
+    settings = load_settings(
+        None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake_telegram.base_url,
+        AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT, AFTERCARE_STAFF_IDS=str(staff),
+        AFTERCARE_DATABASE_URL=database_url, AFTERCARE_TIMEZONE="Europe/London",
+        AFTERCARE_CLINIC_NAME=CLINIC.name, AFTERCARE_CLINIC_CONTACT=CLINIC.contact,
+        AFTERCARE_MAX_SENDS_PER_SECOND=0, **extra)
+    db = await Database.connect(database_url)
+    app = build_application(settings, db, advisor, clock=clock)
+    try:
+        async with running(app, settings):
+            yield app
     finally:
         await db.close()

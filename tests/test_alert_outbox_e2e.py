@@ -20,13 +20,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.config import load_settings
 from bot.ops.http import Metrics
-from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
-from storage import Database
 from storage.clock import ManualClock
-from tests.bot_harness import CLINIC, START, eventually
+from tests.bot_harness import CLINIC, START, eventually, running_app
 from tests.fake_telegram import FakeTelegram
 from tests.processes import Control, start_bot, stop_bot, until
 
@@ -78,22 +75,11 @@ class Running:
 @pytest.fixture
 async def bot(fake_telegram: FakeTelegram, database_url: str,
               advisor: Advisor) -> AsyncIterator[Running]:
-    fake_telegram.handlers.max_poll_wait = 0.1
-    settings = load_settings(
-        None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake_telegram.base_url,
-        AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT, AFTERCARE_STAFF_IDS=str(NURSE),
-        AFTERCARE_DATABASE_URL=database_url, AFTERCARE_TIMEZONE="Europe/London",
-        AFTERCARE_CLINIC_NAME=CLINIC.name, AFTERCARE_CLINIC_CONTACT=CLINIC.contact,
-        AFTERCARE_MAX_SENDS_PER_SECOND=0, AFTERCARE_ALERT_POLL_SECONDS=0.05,
-        AFTERCARE_ALERT_READ_TIMEOUT_SECONDS=0.3)
     clock = ManualClock(START)
-    db = await Database.connect(database_url)
-    app = build_application(settings, db, advisor, clock=clock)
-    try:
-        async with running(app, settings):
-            yield Running(fake_telegram, app, clock)
-    finally:
-        await db.close()
+    async with running_app(fake_telegram, database_url, advisor, clock, NURSE,
+                           AFTERCARE_ALERT_POLL_SECONDS=0.05,
+                           AFTERCARE_ALERT_READ_TIMEOUT_SECONDS=0.3) as app:
+        yield Running(fake_telegram, app, clock)
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))

@@ -29,13 +29,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import load_settings
-from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
-from storage import Database
 from storage.clock import ManualClock
 from storage.models import ChatState, CheckIn, Message, Report, ReportActionRow, ReportPhoto
-from tests.bot_harness import CLINIC, START, button_data, button_labels, eventually
+from tests.bot_harness import START, button_data, button_labels, eventually, running_app
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token-for-bot"
@@ -93,21 +90,10 @@ class Bot:
 @pytest.fixture
 async def bot(fake_telegram: FakeTelegram, database_url: str,
               advisor: Advisor) -> AsyncIterator[Bot]:
-    fake_telegram.handlers.max_poll_wait = 0.1
-    settings = load_settings(
-        None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake_telegram.base_url,
-        AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT, AFTERCARE_STAFF_IDS=str(NURSE),
-        AFTERCARE_DATABASE_URL=database_url, AFTERCARE_TIMEZONE="Europe/London",
-        AFTERCARE_CLINIC_NAME=CLINIC.name, AFTERCARE_CLINIC_CONTACT=CLINIC.contact,
-        AFTERCARE_BOT_USERNAME="aftercare_test_bot", AFTERCARE_MAX_SENDS_PER_SECOND=0)
     clock = ManualClock(START)
-    db = await Database.connect(database_url)
-    app = build_application(settings, db, advisor, clock=clock)
-    try:
-        async with running(app, settings):
-            yield Bot(fake_telegram, app, clock)
-    finally:
-        await db.close()
+    async with running_app(fake_telegram, database_url, advisor, clock, NURSE,
+                           AFTERCARE_BOT_USERNAME="aftercare_test_bot") as app:
+        yield Bot(fake_telegram, app, clock)
 
 
 async def checkins_until(bot: Bot, user_id: int, until: dt.datetime) -> list[dict[str, Any]]:

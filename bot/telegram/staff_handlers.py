@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from telegram import Message, Update
+from telegram import Message, Update, User
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
@@ -145,12 +145,7 @@ async def on_staff_chat(update: Update, context: AppContext) -> None:
         replies = await desk.staff_command(user.id, user.first_name, message.chat.id,
                                            message.message_id, name, args)
     else:
-        replies = await desk.staff_message(
-            user.id, user.first_name, message.chat.id, message.message_id,
-            message.text or message.caption, _replied_id(message),
-            photo=message.photo[-1].file_id if message.photo else None,
-            document=message.document.file_id if message.document else None,
-            replied_to_bot=_replied_to_bot(message, context.bot.id))
+        replies = await _to_desk(desk, message, user, context)
     if replies is None:
         return
     await send_staff_replies(context, replies)
@@ -168,16 +163,22 @@ async def on_staff_private(update: Update, context: AppContext) -> None:
         return  # the staff list is read every time
     if message.text and message.text.startswith("/"):
         return
-    replies = await desk.staff_message(
+    replies = await _to_desk(desk, message, user, context)
+    if replies is None:
+        return
+    await send_staff_replies(context, replies)
+    raise ApplicationHandlerStop
+
+
+async def _to_desk(desk: StaffDesk, message: Message, user: User,
+                   context: AppContext) -> list[Reply] | None:
+    """A staff member's (non-command) message, text or media, as the desk reads it."""
+    return await desk.staff_message(
         user.id, user.first_name, message.chat.id, message.message_id,
         message.text or message.caption, _replied_id(message),
         photo=message.photo[-1].file_id if message.photo else None,
         document=message.document.file_id if message.document else None,
         replied_to_bot=_replied_to_bot(message, context.bot.id))
-    if replies is None:
-        return
-    await send_staff_replies(context, replies)
-    raise ApplicationHandlerStop
 
 
 def _replied_id(message: Message) -> int | None:
