@@ -1,8 +1,8 @@
 """The one message catalogue: user-facing text read from YAML and filled in for one clinic.
 
 A `Catalogue` holds nested mappings (dotted keys: ``"hours.closed"``) and the `Clinic` whose
-name, contact and emergency number every entry may name (``{clinic}``, ``{clinic_contact}``,
-``{emergency}``). The advisor reads its patient texts from knowledge/messages.yaml through one,
+name, contact and emergency number every entry may name (``{clinic}``, ``{Clinic}`` for the
+name at the start of a sentence, ``{clinic_contact}``, ``{emergency}``). The advisor reads its patient texts from knowledge/messages.yaml through one,
 the bot its texts from bot/core/messages.yaml through another; both are built by whoever loads
 the data files (bot/compose.py), so this module takes values and reads no environment.
 
@@ -70,8 +70,9 @@ class Catalogue:
 
     def _clinic_values(self) -> dict[str, str]:
         contact = f" ({self.clinic.contact})" if self.clinic.contact else ""
-        return {"clinic": self.clinic.name, "clinic_contact": contact,
-                "emergency": self.clinic.emergency}
+        name = self.clinic.name
+        return {"clinic": name, "Clinic": name[:1].upper() + name[1:],
+                "clinic_contact": contact, "emergency": self.clinic.emergency}
 
     def fill(self, template: str, **values: Any) -> str:
         """A template from elsewhere (a language pack, a KB entry) filled like an entry, as

@@ -43,3 +43,35 @@ def test_a_clinic_copy_of_the_bot_texts_is_read_as_a_catalogue(tmp_path: Path) -
     own = tmp_path / "messages.yaml"
     own.write_text(PACKAGED_MESSAGES.read_text(encoding="utf-8"), encoding="utf-8")
     assert Catalogue.load(own, ROSEWOOD).entries == Catalogue.load(PACKAGED_MESSAGES).entries
+
+
+def _strings(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in _strings(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in _strings(value)]
+    return []
+
+
+def test_with_no_clinic_name_no_sentence_starts_with_a_small_letter() -> None:
+    """The default name is "the clinic": a text that opens a sentence with the clinic's name
+    says "The clinic …" (the demo and a clinic that left the name unset showed "the clinic's
+    team is now looking at your report")."""
+    import re
+    from collections import defaultdict
+
+    from knowledge.advisor import PACKAGED_MESSAGES as ADVISOR_MESSAGES
+
+    for path in (PACKAGED_MESSAGES, ADVISOR_MESSAGES):
+        catalogue = Catalogue.load(path)
+        values = defaultdict(str, catalogue._clinic_values())
+        for template in _strings(catalogue.entries):
+            try:
+                text = template.format_map(values)
+            except (ValueError, IndexError, AttributeError, KeyError):
+                continue
+            assert not re.search(r"(?:^|[.!?]\s+)the clinic\b", text), (path.name, text)
+    taken = Catalogue.load(PACKAGED_MESSAGES).text("desk.patient_taken")
+    assert taken.startswith("The clinic's team is now looking")
