@@ -2,9 +2,10 @@
 
 A `Catalogue` holds nested mappings (dotted keys: ``"hours.closed"``) and the `Clinic` whose
 name, contact and emergency number every entry may name (``{clinic}``, ``{Clinic}`` for the
-name at the start of a sentence, ``{clinic_contact}``, ``{emergency}``). The advisor reads its patient texts from knowledge/messages.yaml through one,
-the bot its texts from bot/core/messages.yaml through another; both are built by whoever loads
-the data files (bot/compose.py), so this module takes values and reads no environment.
+name at the start of a sentence, ``{clinic_contact}``, ``{emergency}``). The advisor reads its
+patient texts from knowledge/messages.yaml through one, the bot its texts from
+bot/core/messages.yaml through another; both are built by whoever loads the data files
+(bot/compose.py), so this module takes values and reads no environment.
 
 * `text(key, **values)`: plain text (the advisor's answers, button labels, CLI output);
 * `render(key, **values)`: Telegram HTML, every value HTML-escaped first unless it is
