@@ -12,7 +12,9 @@ patient describes anaphylaxis, and:
   and /readyz is ready again.
 
 PostgreSQL runs in webhook mode (replicas behind a load balancer), where updates do not
-depend on the database-backed polling election.
+depend on the database-backed polling election; the last test polls on both databases: an
+update that could be neither handled nor spooled is not confirmed to Telegram and is handled
+once, after the outage.
 """
 
 from __future__ import annotations
@@ -138,19 +140,20 @@ def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
         pg.remove()
 
 
-@pytest.fixture
-async def bot(fake_telegram: FakeTelegram, outage: Outage, advisor: Advisor,
-              tmp_path: Path) -> AsyncIterator[Any]:
-    fake_telegram.handlers.max_poll_wait = 0.1
-    extra: dict[str, Any] = {"AFTERCARE_SPOOL_PATH": str(tmp_path / "reports.spool")}
-    if outage.pg is not None:
+@contextlib.asynccontextmanager
+async def _running(fake: FakeTelegram, outage: Outage, advisor: Advisor, tmp_path: Path, *,
+                   webhook: bool, **options: Any) -> AsyncIterator[tuple[Any, Readiness]]:
+    """The bot (polling, or webhook when `webhook`) and a /readyz as `aftercare run` wires it."""
+    fake.handlers.max_poll_wait = 0.1
+    extra: dict[str, Any] = {"AFTERCARE_SPOOL_PATH": str(tmp_path / "reports.spool"), **options}
+    if webhook:
         extra.update(AFTERCARE_WEBHOOK_URL=f"http://127.0.0.1:{free_port()}/telegram/hook",
                      AFTERCARE_WEBHOOK_SECRET="outage-test-secret_1",
                      AFTERCARE_WEBHOOK_LISTEN="127.0.0.1")
         extra["AFTERCARE_WEBHOOK_PORT"] = int(extra["AFTERCARE_WEBHOOK_URL"].split(":")[2]
                                               .split("/")[0])
     settings = load_settings(
-        None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake_telegram.base_url,
+        None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake.base_url,
         AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT, AFTERCARE_STAFF_IDS="9001",
         AFTERCARE_DATABASE_URL=outage.url, AFTERCARE_TIMEZONE="Europe/London",
         AFTERCARE_CLINIC_NAME=CLINIC.name, AFTERCARE_CLINIC_CONTACT=CLINIC.contact,
@@ -159,11 +162,30 @@ async def bot(fake_telegram: FakeTelegram, outage: Outage, advisor: Advisor,
     db = await Database.connect(outage.url)
     outage.db = db
     app = build_application(settings, db, advisor, clock=clock)
+    readiness = Readiness(db.engine, bot_authorised=True, spool=app.bot_data.spool)
     try:
-        async with running(app, settings):
-            yield app
+        async with running(app, settings, on_waiting=readiness.waiting_updates):
+            yield app, readiness
     finally:
         await db.close()
+
+
+@pytest.fixture
+async def bot(fake_telegram: FakeTelegram, outage: Outage, advisor: Advisor,
+              tmp_path: Path) -> AsyncIterator[Any]:
+    """SQLite: polling; PostgreSQL: webhook mode (updates independent of the election)."""
+    async with _running(fake_telegram, outage, advisor, tmp_path,
+                        webhook=outage.pg is not None) as (app, _readiness):
+        yield app
+
+
+@pytest.fixture
+async def polling_bot(fake_telegram: FakeTelegram, outage: Outage, advisor: Advisor,
+                      tmp_path: Path) -> AsyncIterator[tuple[Any, Readiness]]:
+    """Long polling on both databases (PostgreSQL: the lease row is away too)."""
+    async with _running(fake_telegram, outage, advisor, tmp_path, webhook=False,
+                        AFTERCARE_POLLING_BACKOFF_MAX_SECONDS=2) as running_bot:
+        yield running_bot
 
 
 async def test_an_emergency_during_an_outage_gets_advice_at_once_and_a_card_afterwards(
@@ -327,3 +349,56 @@ async def _press(fake: FakeTelegram, message: dict[str, Any], data: str) -> list
 def _photo(fake: FakeTelegram, caption: str) -> str:
     update = fake.user_photo(PATIENT, caption=caption, first_name="Ivy")
     return str(update["message"]["photo"][-1]["file_id"])
+
+
+async def test_polling_an_update_the_outage_left_unhandled_is_handled_once_afterwards(
+        fake_telegram: FakeTelegram, polling_bot: tuple[Any, Readiness],
+        outage: Outage) -> None:
+    """Long polling: a shared location (the time zone: nothing to answer without the
+    database, nothing spooled) sent during an outage is not confirmed to Telegram; the
+    patient's emergency right after it is still answered at once; /readyz is not ready while
+    the location waits; once the database is back the location is handled, once, and the
+    emergency (already handled) is not handled again."""
+    fake, (bot, readiness) = fake_telegram, polling_bot
+    (welcome,) = await _say(fake, "/start")
+    await _press(fake, welcome, "consent:yes")
+    assert await readiness.problems() == []
+
+    await outage.begin()
+    located = fake.user_location(PATIENT, latitude=40.71, longitude=-74.0, first_name="Ivy")
+    async def waiting() -> bool:
+        return readiness.unhandled == 1
+    await eventually(waiting, timeout=10)
+    started = time.monotonic()
+    (advice, *_) = await _say(fake, ANAPHYLAXIS)  # not held behind the waiting location
+    assert "999" in advice["text"] and time.monotonic() - started < 2.0
+    problems = await readiness.problems()
+    assert any("not handled yet" in p for p in problems), problems
+    assert located["update_id"] in _unconfirmed(fake)  # Telegram still has it
+    bot.bot_data.clock.advance(seconds=30)
+    await asyncio.sleep(1.5)  # attempts fail meanwhile, with backoff
+    assert not _zone_replies(fake) and readiness.unhandled == 1
+
+    await outage.end()
+
+    async def recovered() -> bool:
+        return (bool(_zone_replies(fake)) and readiness.unhandled == 0
+                and not len(bot.bot_data.spool) and not _unconfirmed(fake))
+    await eventually(recovered, timeout=30)
+    await eventually(lambda: _owed_none(bot), timeout=10)
+    await asyncio.sleep(1.0)  # a second answer would have had time to arrive
+    (zone,) = _zone_replies(fake)
+    assert "New York" in zone["text"] or "America" in zone["text"], zone["text"]
+    assert [m for m in fake.sent_messages(PATIENT) if m.get("text") == advice["text"]] == [advice]
+    assert len(_cards(fake)) == 1
+    assert await readiness.problems() == []
+    assert fake.violations == []
+
+
+def _zone_replies(fake: FakeTelegram) -> list[dict[str, Any]]:
+    return [m for m in fake.sent_messages(PATIENT)
+            if "your check-ins now follow" in (m.get("text") or "")]
+
+
+def _unconfirmed(fake: FakeTelegram) -> list[int]:
+    return [u["update_id"] for u in fake.state.pending]

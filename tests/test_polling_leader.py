@@ -22,6 +22,7 @@ import pytest
 from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
+from bot.telegram.handling import not_handled
 from bot.telegram.leader import (
     Backoff,
     ConfirmingPoller,
@@ -279,3 +280,79 @@ def test_backoff_doubles_up_to_its_cap() -> None:
 async def _until(predicate: Callable[[], bool]) -> None:
     while not predicate():
         await asyncio.sleep(0.005)
+
+
+# --- updates that could not be handled (database down, nothing spooled) ---------------------
+
+class PendingBot:
+    """getUpdates like Telegram: pending update ids, those below `offset` forgotten."""
+
+    def __init__(self, pending: list[int]) -> None:
+        self.token = TOKEN
+        self.pending = pending
+        self.calls: list[int | None] = []
+        self.handled: list[int] = []  # the app's record of handled updates
+        self.lost: list[int] = []  # confirmed before they were handled
+
+    async def get_updates(self, offset: int | None = None, limit: int = 100,
+                          **_kw: Any) -> list[Update]:
+        self.calls.append(offset)
+        if offset is not None:
+            self.lost += [i for i in self.pending if i < offset and i not in self.handled]
+            self.pending = [i for i in self.pending if i >= offset]
+        await asyncio.sleep(0.001)
+        return [Update(i) for i in self.pending[:limit]]
+
+    async def delete_webhook(self, **_kw: Any) -> bool:
+        return True
+
+
+class OutageApp(App):
+    """Update ids in `down` are not handled (as the error handler marks a database outage)
+    as many times as `down` says; every attempt is in `attempts`."""
+
+    def __init__(self, bot: Any, down: dict[int, int]) -> None:
+        super().__init__(bot)
+        bot.handled = self.handled
+        self.down = down
+        self.attempts: list[int] = []
+
+    async def process_update(self, update: Update) -> None:
+        self.attempts.append(update.update_id)
+        if self.down.get(update.update_id, 0) > 0:
+            self.down[update.update_id] -= 1
+            not_handled()
+            return
+        self.handled.append(update.update_id)
+
+
+async def test_an_update_the_database_could_not_take_is_not_confirmed_but_retried() -> None:
+    ticker = Ticker()
+    bot = PendingBot([1, 2, 3])
+    app, waiting = OutageApp(bot, {2: 2}), list[int]()
+    poller = ConfirmingPoller(app, ["message"], Guard(), on_waiting=waiting.append,
+                              backoff=Backoff(first=1, cap=4), sleep=ticker.sleep,
+                              monotonic=ticker)
+    await poller.start()
+    await asyncio.wait_for(_until(lambda: app.handled == [1, 3]), 10)
+    await asyncio.wait_for(_until(lambda: 1 in waiting), 10)
+    bot.pending.append(4)  # arrives while 2 waits: handled at once
+    await asyncio.wait_for(_until(lambda: app.handled == [1, 3, 4, 2]), 10)
+    await asyncio.wait_for(_until(lambda: bot.pending == []), 10)
+    await poller.stop()
+    assert sorted(app.attempts) == [1, 2, 2, 2, 3, 4]  # only the unhandled one again
+    assert bot.lost == []
+    assert ticker.now >= 1000 + 1 + 2  # 1 s, then 2 s of backoff between its attempts
+    assert waiting[-1] == 0 and max(waiting) == 1 and not poller.waiting
+
+
+async def test_on_stop_an_update_still_waiting_stays_unconfirmed() -> None:
+    ticker = Ticker()
+    bot = PendingBot([5, 6])
+    app = OutageApp(bot, {5: 100})
+    poller = ConfirmingPoller(app, ["message"], Guard(), backoff=Backoff(first=1, cap=2),
+                              sleep=ticker.sleep, monotonic=ticker)
+    await poller.start()
+    await asyncio.wait_for(_until(lambda: app.handled == [6] and app.attempts.count(5) >= 2), 10)
+    await poller.stop()
+    assert bot.pending[0] == 5 and bot.lost == []

@@ -187,6 +187,11 @@ class Readiness:
     on_leader_change: Callable[[bool], None] | None = None
     on_update: Callable[[], None] | None = None
     spool: ReportSpool | None = None  # reports waiting for the database
+    unhandled: int = 0  # polled updates not handled yet (database unavailable), unconfirmed
+
+    def waiting_updates(self, count: int) -> None:
+        """The poller's count of updates waiting to be handled again (not ready while any)."""
+        self.unhandled = count
 
     async def problems(self) -> list[str]:
         """Failed checks (empty: ready)."""
@@ -205,6 +210,9 @@ class Readiness:
         if self.spool is not None and len(self.spool):
             problems.append(f"{len(self.spool)} report(s) from a database outage not stored "
                             "yet")
+        if self.unhandled:
+            problems.append(f"{self.unhandled} update(s) not handled yet (database "
+                            "unavailable); not confirmed to Telegram")
         return problems
 
 

@@ -296,9 +296,11 @@ async def register_commands(app: AnyApplication) -> None:
 @asynccontextmanager
 async def running(app: AnyApplication, settings: Settings,
                   on_leader_change: Callable[[bool], None] | None = None,
+                  on_waiting: Callable[[int], None] | None = None,
                   ) -> AsyncIterator[AnyApplication]:
     """Initialise, register commands, start polling or the webhook; stop everything on exit.
-    `on_leader_change` hears whether this replica is the one actually polling."""
+    `on_leader_change` hears whether this replica is the one actually polling, `on_waiting`
+    how many polled updates wait to be handled again (database unavailable)."""
     services = services_of(app)
     async with app:
         if app.post_init is not None:
@@ -325,7 +327,7 @@ async def running(app: AnyApplication, settings: Settings,
             from bot.telegram.leader import elected_polling
 
             await stack.enter_async_context(elected_polling(
-                app, settings, ALLOWED_UPDATES, on_leader_change))
+                app, settings, ALLOWED_UPDATES, on_leader_change, on_waiting))
         try:
             yield app
         finally:  # stop taking updates, finish or release check-ins in flight, then close
@@ -415,7 +417,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         app = build_application(settings, db, advisor)
         async with operations(app, services_of(app)) as ready:
             count_updates(app, ready.on_update)
-            async with running(app, settings, ready.on_leader_change):
+            async with running(app, settings, ready.on_leader_change, ready.waiting_updates):
                 ready.bot_authorised = True  # initialize() called getMe
                 log.info("bot @%s running", app.bot.username)
                 await stop.wait()

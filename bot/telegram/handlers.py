@@ -44,13 +44,13 @@ from bot.core.conversation import ONE_SHOT_CALLBACKS, STAFF_COMMANDS, Conversati
 from bot.core.replies import Buttons, Reply
 from bot.telegram.context import AppContext
 from bot.telegram.delivery import deliver
+from bot.telegram.handling import not_handled
 from bot.telegram.spooling import (
     DATABASE_DOWN,
     answer_offline,
     command_offline,
     press_offline,
 )
-from bot.telegram.webhook import not_handled
 
 log = logging.getLogger(__name__)
 

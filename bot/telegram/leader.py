@@ -23,7 +23,10 @@ lease, and the two would then alternate on Telegram's 409 until the old one sees
 `ConfirmingPoller` is the leader's ``getUpdates`` loop. It confirms a batch of updates (by
 asking for the next offset) only after every update in it has been handled, so updates in
 flight when a leader dies are delivered again to the next leader: nothing is lost, and only
-updates being handled at that moment can be answered twice. It keeps fetching while a batch
+updates being handled at that moment can be answered twice. An update that could be neither
+handled nor spooled because the database was unavailable is not confirmed either: it is
+fetched again and handled once its backoff has passed (later updates are handled meanwhile,
+each once), and /readyz is not ready while one waits. It keeps fetching while a batch
 is handled (the confirmed offset slides up to the oldest update still in hand), so a flood
 from one patient does not make everyone else wait for it. It survives every failure of
 ``getUpdates``: a 429 waits the ``retry_after`` Telegram names, anything else (5xx,
@@ -59,6 +62,7 @@ from sqlalchemy.engine import make_url
 from telegram import Update
 from telegram.error import RetryAfter, TelegramError
 
+from bot.telegram.handling import handling
 from storage.clock import Clock, utcnow
 from storage.leader_lease import Leases, LeaseSql
 
@@ -67,6 +71,7 @@ log = logging.getLogger(__name__)
 POLL_LIMIT = 50  # updates per getUpdates batch = the most that can be answered twice
 POLL_TIMEOUT = 10  # long-poll seconds
 POLL_PAUSE = 0.2  # seconds between polls while updates are being handled
+RETRY_POLL_EVERY = 0.5  # seconds between polls while an unhandled update waits
 Elected = Callable[[], Awaitable[None]]
 Lost = Callable[[bool], Awaitable[None]]  # argument: confirm what was handled (clean stop)
 Monotonic = Callable[[], float]
@@ -330,7 +335,8 @@ class ConfirmingPoller:
     def __init__(self, app: Any, allowed_updates: list[str], guard: PollGuard | None = None,
                  *, limit: int = POLL_LIMIT, timeout: int = POLL_TIMEOUT,
                  on_update: Callable[[], None] | None = None,
-                 on_polling: Callable[[bool], None] | None = None, give_up: float = 60.0,
+                 on_polling: Callable[[bool], None] | None = None,
+                 on_waiting: Callable[[int], None] | None = None, give_up: float = 60.0,
                  backoff: Backoff = Backoff(), sleep: Sleep = asyncio.sleep,
                  monotonic: Monotonic = time.monotonic) -> None:
         self.app = app
@@ -340,12 +346,15 @@ class ConfirmingPoller:
         self.timeout = timeout
         self.on_update = on_update
         self.on_polling = on_polling
+        self.on_waiting = on_waiting
         self.give_up = give_up
         self.backoff = backoff
         self.sleep = sleep
         self.monotonic = monotonic
         self.polling = False  # True while the last getUpdates succeeded
         self.failures = 0  # failed polls in a row
+        self.waiting: dict[int, float] = {}  # unhandled update id -> monotonic next attempt
+        self._attempts: dict[int, int] = {}  # update id -> failed attempts so far
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._confirm_on_exit = True
@@ -364,6 +373,10 @@ class ConfirmingPoller:
             await self.app.bot.delete_webhook(drop_pending_updates=False)
         self._stopping = False
         self._confirm_on_exit = True
+        self.waiting.clear()  # left unconfirmed by an earlier term: Telegram still has them
+        self._attempts.clear()
+        if self.on_waiting is not None:
+            self.on_waiting(0)
         self._task = asyncio.create_task(self._loop(), name="aftercare-poller")
         log.info("long polling started (leader)")
 
@@ -392,13 +405,22 @@ class ConfirmingPoller:
 
     async def _loop(self) -> None:
         """Fetch, handle, confirm. The offset asked for (which confirms everything below it)
-        is the oldest update still being handled, so nothing unhandled is ever confirmed;
-        new updates are fetched while older ones are still handled, so one patient's backlog
-        does not hold back everybody else's next message (they are started as they come;
-        ones already being handled are not started twice). Before each poll, and before
-        handling what a poll brought, the lease is checked (`PollGuard.held`)."""
+        is the oldest update still being handled or waiting to be handled again, so nothing
+        unhandled is ever confirmed; new updates are fetched while older ones are still
+        handled, so one patient's backlog does not hold back everybody else's next message
+        (they are started as they come; ones already being handled, or handled, are not
+        started twice). Before each poll, and before handling what a poll brought, the lease
+        is checked (`PollGuard.held`).
+
+        An update whose handling could not finish because the database was unavailable and
+        nothing could be spooled (`not_handled()`, bot/telegram/handling.py) waits: it stays
+        unconfirmed, comes back in the next polls and is handled again once its backoff
+        (1 s doubling up to the poll backoff's cap) has passed; updates after it are handled
+        meanwhile (a patient's emergency is not held behind their unhandled /session) and
+        only once each. While one waits, a poll can bring at most `limit` updates from it
+        onwards, so new ones wait too once that many have come after it."""
         offset: int | None = None
-        running: dict[int, asyncio.Task[None]] = {}
+        running: dict[int, asyncio.Task[bool]] = {}
         newest: int | None = None
         last_ok = self.monotonic()
         holder = True
@@ -410,7 +432,7 @@ class ConfirmingPoller:
                 try:
                     updates = await self.app.bot.get_updates(
                         offset=offset, limit=self.limit,
-                        timeout=0 if running else self.timeout,
+                        timeout=0 if running or self.waiting else self.timeout,
                         allowed_updates=self.allowed_updates)
                 except Exception as exc:  # noqa: BLE001 - the loop must not die of any
                     if not await self._failed(exc, self.monotonic() - last_ok):
@@ -427,32 +449,66 @@ class ConfirmingPoller:
                     holder = False  # e.g. woke from a freeze: the new leader has these
                     break
                 self._set_polling(True)
-                fresh = [u for u in updates if newest is None or u.update_id > newest]
-                for update in fresh:
-                    running[update.update_id] = asyncio.create_task(self._handle(update))
-                    newest = update.update_id
+                started = False
+                now = self.monotonic()
+                for update in updates:
+                    update_id = update.update_id
+                    if newest is None or update_id > newest:
+                        newest = update_id
+                    elif self.waiting.get(update_id, math.inf) > now:
+                        continue  # being handled, handled, or waiting for its backoff
+                    else:
+                        del self.waiting[update_id]  # its turn again
+                    running[update_id] = asyncio.create_task(self._handle(update))
+                    started = True
                 self._handling = bool(running)
-                if running and not fresh:  # only updates in hand came back: wait a moment
+                if running and not started:  # only updates in hand came back: wait a moment
                     await asyncio.wait(running.values(), timeout=POLL_PAUSE,
                                        return_when=asyncio.FIRST_COMPLETED)
-                for update_id in [i for i, task in running.items() if task.done()]:
-                    task = running.pop(update_id)
-                    if not task.cancelled() and task.exception() is not None:
-                        log.error("update %d: handling failed", update_id,
-                                  exc_info=task.exception())
+                elif self.waiting and not started:  # Telegram answers at once: don't spin
+                    await self.sleep(min(RETRY_POLL_EVERY,
+                                         max(0.05, min(self.waiting.values()) - now)))
+                self._finished(running)
                 self._handling = bool(running)
-                if running:
-                    offset = min(running)
+                if running or self.waiting:
+                    offset = min([*running, *self.waiting])
                 elif newest is not None:
                     offset = newest + 1
         finally:
             if running:  # stopping: let updates in hand finish (the caller bounds the wait)
                 await asyncio.gather(*running.values(), return_exceptions=True)
+                self._finished(running)
             self._handling = False
             self._set_polling(False)
         if newest is not None and holder and self._confirm_on_exit and await self.guard.held():
+            last = min(self.waiting) if self.waiting else newest + 1
             with contextlib.suppress(TelegramError):  # the next leader does not redo them
-                await self.app.bot.get_updates(offset=newest + 1, limit=1, timeout=0)
+                await self.app.bot.get_updates(offset=last, limit=1, timeout=0)
+
+    def _finished(self, running: dict[int, asyncio.Task[bool]]) -> None:
+        """Take the finished tasks out of `running`; an update left unhandled (database
+        down, nothing spooled) waits for its next attempt."""
+        now = self.monotonic()
+        for update_id in [i for i, task in running.items() if task.done()]:
+            task = running.pop(update_id)
+            if task.cancelled():
+                handled = False
+            elif task.exception() is not None:  # a bug, not an outage: not retried forever
+                log.error("update %d: handling failed", update_id, exc_info=task.exception())
+                handled = True
+            else:
+                handled = task.result()
+            if handled:
+                self._attempts.pop(update_id, None)
+                continue
+            attempts = self._attempts[update_id] = self._attempts.get(update_id, 0) + 1
+            wait = self.backoff.delay(attempts)
+            self.waiting[update_id] = now + wait
+            log.warning("update %d not handled (database unavailable; attempt %d): not "
+                        "confirmed, handled again in %.0f s at the earliest", update_id,
+                        attempts, wait)
+        if self.on_waiting is not None:
+            self.on_waiting(len(self.waiting))
 
     async def _failed(self, exc: Exception, failing_for: float) -> bool:
         """Log a failed poll and wait before the next; False when the loop must end (the
@@ -479,19 +535,24 @@ class ConfirmingPoller:
         await self.sleep(wait)
         return True
 
-    async def _handle(self, update: Update) -> None:
+    async def _handle(self, update: Update) -> bool:
+        """Handle `update`; False when it was not handled (bot/telegram/handling.py)."""
         if self.on_update is not None:
             self.on_update()
         processor = self.app.update_processor
-        await processor.process_update(update, self.app.process_update(update))
+        with handling() as state:
+            await processor.process_update(update, self.app.process_update(update))
+        return state.complete
 
 
 @contextlib.asynccontextmanager
 async def elected_polling(app: Any, settings: Any, allowed_updates: list[str],
                           on_change: Callable[[bool], None] | None = None,
+                          on_waiting: Callable[[int], None] | None = None,
                           ) -> AsyncIterator[LeaderElection]:
     """Stand for election while inside; the leader runs a `ConfirmingPoller`. `on_change`
-    hears whether this replica is actually polling (the ``aftercare_polling_leader`` gauge)."""
+    hears whether this replica is actually polling (the ``aftercare_polling_leader`` gauge),
+    `on_waiting` how many updates wait to be handled again (/readyz)."""
     services = app.bot_data
 
     async def elected() -> None:
@@ -504,7 +565,7 @@ async def elected_polling(app: Any, settings: Any, allowed_updates: list[str],
         LeaseSql(services.database.sessions), lease_name(settings.token), elected, lost,
         lease=settings.polling_lease_seconds, clock=services.clock)
     poller = ConfirmingPoller(
-        app, allowed_updates, election, on_polling=on_change,
+        app, allowed_updates, election, on_polling=on_change, on_waiting=on_waiting,
         give_up=settings.polling_give_up_seconds,
         backoff=Backoff(cap=settings.polling_backoff_max_seconds))
     stop = asyncio.Event()

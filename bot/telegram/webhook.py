@@ -14,8 +14,8 @@ Replaces python-telegram-bot's own webhook server for two reasons:
   could not take, was lost. Here the update is handled inside the request, through the
   application's per-user processor, and the answer is 200 only afterwards; when handling
   could not finish because the database was unavailable and nothing was spooled
-  (`not_handled()`, called by the error handler), the answer is 503 and Telegram delivers the
-  update again later.
+  (`not_handled()`, called by the error handler; bot/telegram/handling.py), the answer is
+  503 and Telegram delivers the update again later.
 
 `registered_url` is the URL given to setWebhook: the configured one with a short fingerprint
 of the secret as a query parameter, so a rotated AFTERCARE_WEBHOOK_SECRET changes the
@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import hashlib
 import hmac
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -40,31 +38,13 @@ from telegram import Update
 from tornado.httpserver import HTTPServer
 from tornado.iostream import StreamClosedError
 
+from bot.telegram.handling import handling
+
 log = logging.getLogger(__name__)
 
 MAX_UPDATE_BYTES = 1024 * 1024  # an update is a few KB; Telegram's largest are far below this
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 FINGERPRINT_PARAM = "aftercare"
-
-
-@dataclass
-class Handling:
-    """How the update being handled ended: `complete` stays True unless `not_handled()`."""
-
-    complete: bool = True
-
-
-_HANDLING: contextvars.ContextVar[Handling | None] = contextvars.ContextVar(
-    "aftercare_handling", default=None)
-
-
-def not_handled() -> None:
-    """The update being handled was neither handled nor spooled (database down): the
-    webhook answers 5xx so that Telegram delivers it again. Outside a webhook request
-    this does nothing."""
-    handling = _HANDLING.get()
-    if handling is not None:
-        handling.complete = False
 
 
 def fingerprint(secret: str) -> str:
@@ -139,16 +119,14 @@ class UpdateHandler(tornado.web.RequestHandler):
             self.finish()
             return
         self.chunks = []
-        handling = Handling()
-        token = _HANDLING.set(handling)
         self.in_flight.add(update.update_id)
         try:
-            await self.app.update_processor.process_update(
-                update, self.app.process_update(update))
+            with handling() as state:
+                await self.app.update_processor.process_update(
+                    update, self.app.process_update(update))
         finally:
-            _HANDLING.reset(token)
             self.in_flight.discard(update.update_id)
-        if not handling.complete:
+        if not state.complete:
             log.warning("webhook: update %d not handled (database unavailable); Telegram "
                         "will deliver it again", update.update_id)
             self.set_status(503)
