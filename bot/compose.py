@@ -2,10 +2,13 @@
 
 `build_services(settings, db, sender, clock)` loads the data files named in the settings
 (knowledge base, care plan, message catalogue), then builds, in this order and nowhere else:
-the repository, the flows' shared `FlowKit`, the check-in service (with its dispatcher when a
-`sender` is given), the staff desk, the alert sender (when an `alert_sender` is given) and the
-conversation. Collaborators are handed in through
-constructors (narrow Protocols of bot/core/ports.py); nothing is plugged in afterwards.
+the repository, the advisor the core holds (`LiveAdvisor`, which follows the clinic's KB
+additions, inside an `ObservedAdvisor` when an `observer` is given), the flows' shared
+`FlowKit`, the check-in service (with its dispatcher when a `sender` is given; an
+`ObservedSender` around it with an `observer`), the staff desk, the alert sender (when an
+`alert_sender` is given) and the conversation (with the bot's `BotIdentity`). Collaborators
+are handed in through constructors (narrow Protocols of bot/core/ports.py); nothing is
+plugged in afterwards.
 
 The Telegram application (bot/telegram/app.py, where handlers reach the result as a typed
 ``context.bot_data``), the terminal demo (bot/cli/demo.py), the CLI and the tests all call it.
@@ -14,30 +17,38 @@ The Telegram application (bot/telegram/app.py, where handlers reach the result a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.config import Settings
+from bot.core.advisors import AdviceObserver, LiveAdvisor, ObservedAdvisor
+from bot.core.clinic_kb import ClinicKnowledge
 from bot.core.conversation import Conversation
 from bot.core.desk import StaffDesk
 from bot.core.flows.base import FlowKit
 from bot.core.messages import PACKAGED_MESSAGES
+from bot.core.ports import AdvisorPort, BotIdentity
 from knowledge.advisor import Advisor
 from knowledge.catalogue import Catalogue
 from knowledge.loader import load_kb
 from knowledge.schema import KnowledgeBase
 from scheduler.alerts import AlertBell, AlertDispatcher, AlertSender
 from scheduler.careplan import CarePlan, load_careplan
-from scheduler.dispatcher import Sender
+from scheduler.dispatcher import ObservedSender, Sender, SendObserver
 from scheduler.pause import SharedPause
 from scheduler.service import CheckinService
 from storage import Database, Repository, utcnow
 from storage.alerts import AlertSql
 from storage.clock import Clock
+from storage.kb_overrides import KBOverrideStore
 from storage.reports import ReportStore
 
 if TYPE_CHECKING:
     from bot.telegram.spooling import SpoolReplayer
     from storage.spool import ReportSpool
+
+
+class Observer(AdviceObserver, SendObserver, Protocol):
+    """Hears every answer and every check-in send (the ops metrics, bot/ops/http.py)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,9 @@ class Services:
     database: Database
     clock: Clock
     repo: Repository
-    advisor: Advisor  # as loaded at start; the live one is `conversation.advisor`
+    advisor: Advisor  # as loaded at start (the base of the clinic's KB additions)
+    live_advisor: LiveAdvisor  # the one answering now (follows `knowledge`)
+    knowledge: ClinicKnowledge  # the clinic's KB additions: `refresh` swaps the live advisor
     messages: Catalogue
     checkins: CheckinService
     desk: StaffDesk
@@ -76,7 +89,9 @@ def load_plan(settings: Settings, kb: KnowledgeBase | None = None) -> CarePlan:
 def build_services(settings: Settings, db: Database, sender: Sender | None = None,
                    clock: Clock = utcnow, *, advisor: Advisor | None = None,
                    careplan: CarePlan | None = None,
-                   alert_sender: AlertSender | None = None) -> Services:
+                   alert_sender: AlertSender | None = None,
+                   identity: BotIdentity | None = None,
+                   observer: Observer | None = None) -> Services:
     """Build every service of the bot over `db`.
 
     `sender` delivers check-ins (the Telegram client, or the demo's printer); without one
@@ -84,7 +99,9 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
     `advisor` and `careplan` may be passed already loaded (``aftercare run`` checks the data
     files before opening the database; tests share one advisor); by default they are loaded
     from the paths in `settings`. `alert_sender` (the Telegram client's, or a recorder) makes
-    the alert sender that delivers the staff chat's cards from the outbox.
+    the alert sender that delivers the staff chat's cards from the outbox. `identity` gives
+    the bot's @username for invite links (default: AFTERCARE_BOT_USERNAME). `observer` (the
+    ops metrics) hears every answer and every check-in send.
     """
     advisor = advisor if advisor is not None else load_advisor(settings)
     plan = careplan if careplan is not None else load_plan(settings, advisor.kb)
@@ -92,10 +109,14 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
     messages = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES, advisor.clinic)
     shared_pause = SharedPause(db.sessions)  # on PostgreSQL other replicas send too
     exclusive = db.engine.dialect.name == "sqlite"
+    live = LiveAdvisor(advisor)
+    answers: AdvisorPort = live if observer is None else ObservedAdvisor(live, observer)
+    if sender is not None and observer is not None:
+        sender = ObservedSender(sender, observer)
     checkins = CheckinService(repo, plan, settings.timezone, clock=clock,
                               config=settings.dispatcher_config(), sender=sender,
                               shared_pause=shared_pause, exclusive=exclusive)
-    kit = FlowKit(repo, settings, clock, messages, advisor)
+    kit = FlowKit(repo, settings, clock, messages, answers)
     bell = AlertBell()
     desk = StaffDesk(kit, ReportStore(db.sessions, clock=clock), checkins, alerts=bell)
     alerts = None
@@ -103,7 +124,10 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
         alerts = AlertDispatcher(AlertSql(db.sessions), desk, alert_sender,
                                  config=settings.alert_config(), clock=clock, bell=bell,
                                  shared_pause=shared_pause, exclusive=exclusive)
-    conversation = Conversation(kit, checkins=checkins, desk=desk)
+    conversation = Conversation(kit, checkins=checkins, desk=desk, identity=identity)
     return Services(settings=settings, database=db, clock=clock, repo=repo, advisor=advisor,
+                    live_advisor=live,
+                    knowledge=ClinicKnowledge(advisor, KBOverrideStore(db.sessions),
+                                              settings.kb_path, live),
                     messages=messages, checkins=checkins, desk=desk, conversation=conversation,
                     alert_bell=bell, alerts=alerts)

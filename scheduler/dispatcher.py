@@ -86,6 +86,37 @@ class Sender(Protocol):
     async def send(self, message: OutgoingCheckin) -> int: ...
 
 
+class SendObserver(Protocol):
+    """Hears the result of every check-in send: "sent" (with the seconds Telegram took to
+    accept it), "rate_limited" (a 429) or the `SendError` class's name."""
+
+    def send_result(self, result: str, seconds: float | None = None) -> None: ...
+
+
+class ObservedSender:
+    """A `Sender` that tells `observer` how each send of `inner` went (the ops metrics;
+    bot/compose.py builds it)."""
+
+    def __init__(self, inner: Sender, observer: SendObserver,
+                 monotonic: Callable[[], float] = time.perf_counter) -> None:
+        self.inner = inner
+        self.observer = observer
+        self.monotonic = monotonic
+
+    async def send(self, message: OutgoingCheckin) -> int:
+        started = self.monotonic()
+        try:
+            message_id = await self.inner.send(message)
+        except RetryAfter:
+            self.observer.send_result("rate_limited")
+            raise
+        except SendError as exc:
+            self.observer.send_result(type(exc).__name__)
+            raise
+        self.observer.send_result("sent", self.monotonic() - started)
+        return message_id
+
+
 def callback_data(checkin_id: int, choice: int) -> str:
     """Button data: "ci:<checkin id>:<choice index>" (the server re-checks the owner)."""
     return f"{CALLBACK_PREFIX}:{checkin_id}:{choice}"

@@ -21,7 +21,7 @@ import datetime as dt
 import html
 import logging
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from knowledge.catalogue import Catalogue, Trusted
@@ -35,23 +35,32 @@ KINDS: tuple[Kind, ...] = ("urgent", "handoff", "report")
 CLOSING_SOON = dt.timedelta(hours=1)  # without a reply target: "we close at 17:30" within this
 
 
-def _hours_of(settings: Any) -> OpeningHours | None:
-    hours = getattr(settings, "hours", None)
-    return hours() if callable(hours) else None
+class HoursSettings(Protocol):
+    """What `Availability` reads from `bot.config.Settings`."""
+
+    @property
+    def oncall_ids(self) -> frozenset[int]: ...
+
+    @property
+    def out_of_hours_contact(self) -> str | None: ...
+
+    @property
+    def urgent_reply_target_minutes(self) -> int | None: ...
+
+    def hours(self) -> OpeningHours | None: ...
 
 
 class Availability:
     """Opening hours as the patient hears them, and the on-call list in force."""
 
-    def __init__(self, settings: Any, messages: Catalogue,
+    def __init__(self, settings: HoursSettings, messages: Catalogue,
                  clock: Clock) -> None:
-        self.settings = settings
         self.messages = messages
         self.clock = clock
-        self.hours: OpeningHours | None = _hours_of(settings)
-        self.oncall: frozenset[int] = frozenset(getattr(settings, "oncall_ids", ()) or ())
-        self.contact: str | None = getattr(settings, "out_of_hours_contact", None)
-        target = getattr(settings, "urgent_reply_target_minutes", None)
+        self.hours: OpeningHours | None = settings.hours()
+        self.oncall: frozenset[int] = frozenset(settings.oncall_ids)
+        self.contact: str | None = settings.out_of_hours_contact
+        target = settings.urgent_reply_target_minutes
         self.target = dt.timedelta(minutes=target) if target else None
 
     # --- facts -------------------------------------------------------------------------------

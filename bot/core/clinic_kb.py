@@ -6,7 +6,9 @@ knowledge base plus the clinic's overrides (storage/kb_overrides.py, knowledge/o
 bot calls it every few seconds (bot/telegram/kb_reload.py), the web desk before it shows or changes
 anything, and ``aftercare ask`` once. A stored set of overrides that no longer validates (say
 the packaged knowledge base changed under it) is not used: the last good advisor stays, and
-the problems are logged and shown on the desk.
+the problems are logged and shown on the desk. Given the `LiveAdvisor` the conversation and
+the desk answer through (bot/core/advisors.py), a rebuild replaces the advisor there too.
+bot/compose.py builds the bot's one (`Services.knowledge`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.core.advisors import LiveAdvisor
 from knowledge.advisor import Advisor
 from knowledge.errors import Problem
 from knowledge.loader import PACKAGED_KB
@@ -41,10 +44,11 @@ class ClinicKnowledge:
     """An advisor that follows the clinic's overrides."""
 
     def __init__(self, base: Advisor, store: KBOverrideStore,
-                 kb_path: Path | None = None) -> None:
+                 kb_path: Path | None = None, live: LiveAdvisor | None = None) -> None:
         self.base = base
         self.store = store
         self.kb_path = kb_path or PACKAGED_KB
+        self.live = live  # the advisor the bot answers through: replaced with each rebuild
         self.advisor = base
         self.version = 0  # the version `advisor` was built from (0: no overrides)
         self.problems: list[Problem] = []
@@ -64,6 +68,8 @@ class ClinicKnowledge:
                       len(problems), "; ".join(str(p) for p in problems[:5]))
             return False
         self.advisor = with_kb(self.base, kb)
+        if self.live is not None:
+            self.live.replace(self.advisor)
         log.info("knowledge base reloaded with the clinic's overrides (version %d, %d)",
                  version, len(rows))
         return True

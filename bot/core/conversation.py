@@ -17,8 +17,9 @@ who pressed it.
 
 Its collaborators come in through the constructor (bot/compose.py builds them): the
 `FlowKit` (repository, settings, clock, texts, advisor), and optionally the check-in
-scheduler (`CheckinEvents`) and the staff desk (`PatientDesk`), both narrow Protocols of
-bot/core/ports.py. The desk never holds the conversation.
+scheduler (`CheckinEvents`), the staff desk (`PatientDesk`) and the bot's @username
+(`BotIdentity`, default: the configured one), narrow Protocols of bot/core/ports.py.
+The desk never holds the conversation.
 """
 
 from __future__ import annotations
@@ -38,12 +39,11 @@ from bot.core.flows.onboarding import Onboarding
 from bot.core.flows.privacy import PrivacyFlow
 from bot.core.flows.report import ReportFlow
 from bot.core.flows.sessions import SessionFlow
-from bot.core.flows.staff_commands import StaffCommands, invite_link
+from bot.core.flows.staff_commands import FixedIdentity, StaffCommands, invite_link
 from bot.core.flows.timezone import TimeZoneFlow
 from bot.core.logbook import MessageLog
-from bot.core.ports import CheckinEvents, PatientDesk, ReportNotifier
+from bot.core.ports import AdvisorPort, BotIdentity, CheckinEvents, PatientDesk, ReportNotifier
 from bot.core.replies import Button, Buttons, Reply
-from knowledge.advisor import Advisor
 from knowledge.catalogue import Catalogue, Trusted
 from storage import PatientInfo, ReportInfo, Repository, SessionInfo
 from storage.chat_state import ChatStateStore
@@ -64,8 +64,9 @@ class Conversation:
     """All conversation logic. Every public method returns the replies to send, in order."""
 
     def __init__(self, kit: FlowKit, *, checkins: CheckinEvents | None = None,
-                 desk: PatientDesk | None = None) -> None:
+                 desk: PatientDesk | None = None, identity: BotIdentity | None = None) -> None:
         self.kit = kit
+        self.identity: BotIdentity = identity or FixedIdentity(kit.settings.bot_username)
         self.checkins = checkins
         self.desk = desk
         self.alerts: ReportNotifier = desk if desk is not None else PlainAlerts(kit)
@@ -77,19 +78,15 @@ class Conversation:
         self.checkin_answers = CheckinAnswers(kit, checkins, self.alerts, self.control, desk)
         self.privacy = PrivacyFlow(kit, self.control, checkins, self.advice)
         self.report = ReportFlow(kit, desk, self.advice, self.control) if desk else None
-        self.staff_commands = StaffCommands(kit, self.sessions)
+        self.staff_commands = StaffCommands(kit, self.sessions, self.identity)
         self.other = MediaFlow(kit, self.message)
 
     # --- shared parts, as other code and tests know them -------------------------------
     @property
-    def advisor(self) -> Advisor:
-        """What answers patients' questions (shared with the desk through the kit)."""
+    def advisor(self) -> AdvisorPort:
+        """What answers patients' questions (shared with the desk through the kit; it
+        follows the clinic's KB additions, bot/core/advisors.py)."""
         return self.kit.advisor
-
-    @advisor.setter
-    def advisor(self, advisor: Advisor) -> None:
-        """Answer from now on with `advisor` (the clinic's KB additions: bot/core/clinic_kb.py)."""
-        self.kit.advisor = advisor
 
     @property
     def repo(self) -> Repository:
@@ -117,11 +114,8 @@ class Conversation:
 
     @property
     def bot_username(self) -> str | None:
-        return self.staff_commands.bot_username
-
-    @bot_username.setter
-    def bot_username(self, name: str | None) -> None:
-        self.staff_commands.bot_username = name
+        """The bot's @username (configured, or from Telegram's getMe), None while unknown."""
+        return self.identity.username
 
     def say(self, key: str, buttons: Buttons = (), **values: Any) -> list[Reply]:
         """A catalogue message as replies (split if long; buttons on the last part)."""

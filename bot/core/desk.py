@@ -43,11 +43,10 @@ from rapidfuzz import fuzz
 from bot.core.flows.base import FlowKit
 from bot.core.flowstate import Flow
 from bot.core.formatting import split_html
-from bot.core.ports import AlertWaker, CheckinEvents
+from bot.core.ports import AdvisorPort, AlertWaker, CheckinEvents
 from bot.core.replies import Button, Buttons, Relay, Reply
 from bot.core.response_times import WINDOW, Summary, first_action_times, summarise
 from bot.core.spreadsheet import safe_cell
-from knowledge.advisor import Advisor
 from knowledge.text import clean
 from scheduler.alerts import OutgoingAlert
 from scheduler.clinic_hours import ONCALL_URGENCIES
@@ -276,7 +275,7 @@ class StaffDesk:
 
     # --- small helpers ------------------------------------------------------------------
     @property
-    def advisor(self) -> Advisor:
+    def advisor(self) -> AdvisorPort:
         """The advisor of the moment (shared with the conversation through the kit)."""
         return self.kit.advisor
 

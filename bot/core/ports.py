@@ -4,7 +4,9 @@ The conversation flows (bot/core/flows/) and the staff desk (bot/core/desk.py) n
 each other: the flows call a `ReportNotifier` (the desk's cards, or the plain staff alert
 when no desk is attached) and a `PatientDesk` (/report and threads with staff); both flows
 and desk call `CheckinEvents` (scheduler/service.py's `CheckinService` implements it); the
-desk rings an `AlertWaker` when it owes the staff chat a card.
+desk rings an `AlertWaker` when it owes the staff chat a card. Both ask an `AdvisorPort`
+(knowledge.advisor's `Advisor`, through the live and observed decorators of
+bot/core/advisors.py) and read the bot's @username from a `BotIdentity`.
 bot/compose.py is the one place that builds the real objects and hands them in.
 """
 
@@ -15,8 +17,42 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.core.replies import Reply
+from knowledge.advisor import Advice, FollowUp
+from knowledge.catalogue import Clinic
 from scheduler.service import AnswerOutcome
 from storage import ReportInfo
+
+
+class AdvisorPort(Protocol):
+    """What the conversation and the desk ask the advisor (knowledge.advisor `Advisor`)."""
+
+    @property
+    def clinic(self) -> Clinic: ...
+
+    def text(self, key: str, **values: Any) -> str: ...
+
+    def ask(self, text: str, day: int | None = None, language_hint: str | None = None,
+            weekday: int | None = None) -> Advice: ...
+
+    def follow_up(self, question_id: str) -> FollowUp | None: ...
+
+    def answer_follow_up(self, question_id: str, yes: bool, day: int | None) -> Advice | None: ...
+
+    def answer_entry(self, entry_id: str, day: int | None) -> Advice | None: ...
+
+    def language_text(self, language: str, key: str) -> str: ...
+
+    def language_hours(self, language: str) -> Mapping[str, Any] | None: ...
+
+    def language_name(self, code: str) -> str: ...
+
+
+class BotIdentity(Protocol):
+    """The bot's @username for t.me links: configured (AFTERCARE_BOT_USERNAME), or as
+    Telegram reported it (getMe); None while unknown."""
+
+    @property
+    def username(self) -> str | None: ...
 
 
 class CheckinEvents(Protocol):

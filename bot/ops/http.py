@@ -26,7 +26,6 @@ import datetime as dt
 import hmac
 import ipaddress
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +39,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.compose import Services
 from bot.core.response_times import WINDOW, first_action_times, summarise
 from scheduler.clinic_hours import OpeningHours
-from scheduler.dispatcher import OutgoingCheckin, RetryAfter, Sender, SendError
 from storage.alerts import OWED as ALERTS_OWED
 from storage.clock import Clock, utcnow
 from storage.migrate import head_revision
@@ -140,39 +138,19 @@ class Metrics:
             elif clock == "wall" or self.hours is not None:
                 self.first_action.labels(clock, quantile).set(0)
 
-    def instrument_advisor(self, advisor: Any) -> None:
-        """Count the outcome of every answer the advisor gives (wraps `ask`)."""
-        ask = advisor.ask
+    # --- observers: bot/compose.py hands these to the decorators it builds -----------------
+    def advice_given(self, kind: str) -> None:
+        """Count an answer by outcome (bot.core.advisors `ObservedAdvisor`)."""
+        self.replies.labels(kind).inc()
 
-        def counted_ask(*args: Any, **kwargs: Any) -> Any:
-            advice = ask(*args, **kwargs)
-            self.replies.labels(str(advice.kind)).inc()
-            return advice
-
-        advisor.ask = counted_ask
-
-
-class InstrumentedSender:
-    """A `Sender` wrapper that times sends and counts their results."""
-
-    def __init__(self, inner: Sender, metrics: Metrics) -> None:
-        self.inner = inner
-        self.metrics = metrics
-
-    async def send(self, message: OutgoingCheckin) -> int:
-        started = time.perf_counter()
-        try:
-            message_id = await self.inner.send(message)
-        except RetryAfter:
-            self.metrics.rate_limited.inc()
-            self.metrics.sends.labels("rate_limited").inc()
-            raise
-        except SendError as exc:
-            self.metrics.sends.labels(type(exc).__name__).inc()
-            raise
-        self.metrics.send_seconds.observe(time.perf_counter() - started)
-        self.metrics.sends.labels("sent").inc()
-        return message_id
+    def send_result(self, result: str, seconds: float | None = None) -> None:
+        """Count a check-in send by result, and time it (scheduler.dispatcher
+        `ObservedSender`)."""
+        if result == "rate_limited":
+            self.rate_limited.inc()
+        self.sends.labels(result).inc()
+        if seconds is not None:
+            self.send_seconds.observe(seconds)
 
 
 @dataclass
@@ -374,15 +352,11 @@ class OpsServer:
 
 
 @contextlib.asynccontextmanager
-async def operations(app: Any, services: Services) -> AsyncIterator[Readiness]:
-    """Metrics hooks, the daily retention job and (unless port 0) the HTTP endpoints. The
+async def operations(app: Any, services: Services, metrics: Metrics) -> AsyncIterator[Readiness]:
+    """The daily retention job and (unless port 0) the HTTP endpoints serving `metrics`
+    (which bot/compose.py already made observe the advisor and the check-in sender). The
     Telegram side counts updates through the readiness' `on_update` (bot/telegram/app.py)."""
     settings, db, clock = services.settings, services.database, services.clock
-    metrics = Metrics(settings.hours())
-    metrics.instrument_advisor(services.advisor)
-    service = services.checkins
-    if service.dispatcher is not None:
-        service.dispatcher.sender = InstrumentedSender(service.dispatcher.sender, metrics)
     schedule_retention(app, settings.retention_days, db.sessions, clock)
     readiness = Readiness(db.engine, on_leader_change=lambda leader: metrics.polling_leader.set(
         int(leader)), on_update=metrics.updates.inc, spool=app.bot_data.spool)

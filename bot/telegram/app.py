@@ -42,7 +42,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.compose import Services, build_services, load_advisor, load_plan
+from bot.compose import Observer, Services, build_services, load_advisor, load_plan
 from bot.config import Settings
 from bot.core.replies import Reply
 from bot.ops.startup import StartupFailed, Transient, database_error, with_retry
@@ -190,10 +190,29 @@ class AftercareBot(ExtBot[Any]):
         return await super().set_webhook(url, *args, **kwargs)
 
 
+class TelegramIdentity:
+    """The bot's @username (a `BotIdentity`): AFTERCARE_BOT_USERNAME when set, else what
+    getMe told `bot` when the application was initialised (None before that)."""
+
+    def __init__(self, bot: ExtBot[Any], configured: str | None = None) -> None:
+        self.bot = bot
+        self.configured = configured
+
+    @property
+    def username(self) -> str | None:
+        if self.configured:
+            return self.configured
+        try:
+            return self.bot.username
+        except RuntimeError:  # not initialised yet: getMe not called
+            return None
+
+
 def build_application(settings: Settings, db: Database, advisor: Advisor | None = None,
-                      clock: Clock = utcnow) -> AnyApplication:
+                      clock: Clock = utcnow, observer: Observer | None = None) -> AnyApplication:
     """The configured Application (not started). Needs a bot token in `settings`; `advisor`
-    may be given already loaded (default: loaded from the settings' knowledge base)."""
+    may be given already loaded (default: loaded from the settings' knowledge base);
+    `observer` (the ops metrics) hears every answer and check-in send."""
     if not settings.token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     quiet_http_logs()
@@ -206,7 +225,9 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
     cards = (TelegramAlertSender(bot, settings.alert_read_timeout_seconds)
              if settings.staff_chat_id is not None else None)  # no staff chat: no cards
     services = build_services(settings, db, TelegramSender(bot), clock, advisor=advisor,
-                              alert_sender=cards)
+                              alert_sender=cards,
+                              identity=TelegramIdentity(bot, settings.bot_username),
+                              observer=observer)
     services = _with_spool(services, bot)
     builder = (
         ApplicationBuilder()
@@ -278,7 +299,6 @@ async def register_commands(app: AnyApplication) -> None:
     """setMyCommands for patients (private chats) and, if configured, the staff chat."""
     services = services_of(app)
     conversation, settings = services.conversation, services.settings
-    conversation.bot_username = conversation.bot_username or app.bot.username
     patient = [BotCommand(n, d) for n, d in conversation.command_descriptions()]
     try:
         await app.bot.set_my_commands(patient, scope=BotCommandScopeAllPrivateChats())
@@ -397,7 +417,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    from bot.ops.http import operations
+    from bot.ops.http import Metrics, operations
     from bot.telegram.leader import migration_lock
 
     advisor = load_advisor(settings)  # bad data files stop us before the database
@@ -414,8 +434,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     if db is None:
         return
     try:
-        app = build_application(settings, db, advisor)
-        async with operations(app, services_of(app)) as ready:
+        metrics = Metrics(settings.hours())
+        app = build_application(settings, db, advisor, observer=metrics)
+        async with operations(app, services_of(app), metrics) as ready:
             count_updates(app, ready.on_update)
             async with running(app, settings, ready.on_leader_change, ready.waiting_updates):
                 ready.bot_authorised = True  # initialize() called getMe

@@ -52,7 +52,7 @@ import secrets
 import socket
 import time
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -329,10 +329,38 @@ def describe_failure(exc: BaseException, token: str) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
+class PollingBot(Protocol):
+    """The Bot API calls the poller makes (PTB's `ExtBot`)."""
+
+    async def get_updates(self, *, offset: int | None = None, limit: int | None = None,
+                          timeout: int | None = None,
+                          allowed_updates: Sequence[str] | None = None) -> Sequence[Update]: ...
+
+    async def delete_webhook(self, *, drop_pending_updates: bool | None = None) -> bool: ...
+
+
+class UpdateRunner(Protocol):
+    """Runs an update's handling in its turn (PTB's `BaseUpdateProcessor`)."""
+
+    async def process_update(self, update: object, coroutine: Awaitable[Any], /) -> None: ...
+
+
+class PolledApp(Protocol):
+    """What the poller uses of the PTB `Application`."""
+
+    @property
+    def bot(self) -> PollingBot: ...
+
+    @property
+    def update_processor(self) -> UpdateRunner: ...
+
+    def process_update(self, update: Update, /) -> Awaitable[None]: ...
+
+
 class ConfirmingPoller:
     """``getUpdates`` loop that confirms a batch only after handling all of it."""
 
-    def __init__(self, app: Any, allowed_updates: list[str], guard: PollGuard | None = None,
+    def __init__(self, app: PolledApp, allowed_updates: list[str], guard: PollGuard | None = None,
                  *, limit: int = POLL_LIMIT, timeout: int = POLL_TIMEOUT,
                  on_update: Callable[[], None] | None = None,
                  on_polling: Callable[[bool], None] | None = None,

@@ -246,7 +246,7 @@ def register_staff_handlers(app: AnyApplication, services: Services) -> None:
                        SqlDeskOutbox(services.database.sessions), settings.alert_config())
     from bot.telegram.kb_reload import attach_kb_reload
 
-    attach_kb_reload(app, services.conversation, settings.kb_path)  # the web desk's KB additions
+    attach_kb_reload(app, services.knowledge)  # the web desk's KB additions
     if app.job_queue is None:
         log.warning("no JobQueue: unanswered urgent cards are not re-posted")
         return

@@ -38,6 +38,7 @@ from telegram import Update
 from tornado.httpserver import HTTPServer
 from tornado.iostream import StreamClosedError
 
+from bot.telegram.context import AnyApplication
 from bot.telegram.handling import handling
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class UpdateHandler(tornado.web.RequestHandler):
 
     SUPPORTED_METHODS = ("POST",)
 
-    def initialize(self, app: Any, secret: str,
+    def initialize(self, app: AnyApplication, secret: str,
                    in_flight: set[int]) -> None:  # tornado's per-request set-up
         self.app = app
         self.secret = secret

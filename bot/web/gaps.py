@@ -22,7 +22,6 @@ from bot.core.desk import group_questions, normalise
 from bot.web.common import StaffUser, flash, form_action, page, services, staff_page
 from bot.web.services import DeskServices
 from knowledge.overrides import ENTRY, OVERRIDES_NAME, QUESTIONS, Override
-from storage.kb_overrides import KBOverrideStore
 
 log = logging.getLogger(__name__)
 MAX_GROUPS = 60
@@ -31,20 +30,15 @@ _ID = re.compile(r"[^a-z0-9_]+")
 
 
 def knowledge_of(desk: DeskServices) -> ClinicKnowledge:
-    """The desk's `ClinicKnowledge` (created on first use)."""
-    found = desk.extras.get("knowledge")
-    if found is None:
-        found = ClinicKnowledge(desk.advisor, KBOverrideStore(desk.db.sessions),
-                                desk.settings.kb_path)
-        desk.extras["knowledge"] = found
-    return found
+    """The desk's `ClinicKnowledge` (bot/compose.py built it)."""
+    return desk.knowledge
 
 
 async def current(desk: DeskServices) -> ClinicKnowledge:
-    """The knowledge base with the stored overrides, refreshed; the desk answers from it."""
-    knowledge = knowledge_of(desk)
-    if await knowledge.refresh():
-        desk.conversation.advisor = knowledge.advisor
+    """The knowledge base with the stored overrides, refreshed; the desk answers from it (a
+    rebuild is swapped into the advisor the conversation and the desk answer through)."""
+    knowledge = desk.knowledge
+    await knowledge.refresh()
     return knowledge
 
 

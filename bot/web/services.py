@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.compose import build_services
 from bot.config import Settings
+from bot.core.clinic_kb import ClinicKnowledge
 from bot.core.conversation import Clock, Conversation
 from bot.core.desk import StaffDesk
 from knowledge.advisor import Advisor
@@ -77,14 +78,14 @@ class DeskServices:
     logins: DeskLoginStore
     manager: CheckinManager
     careplan: CarePlan
-    advisor: Advisor
+    advisor: Advisor  # as loaded at start
+    knowledge: ClinicKnowledge  # the clinic's KB additions; refreshing swaps the live advisor
     clock: Clock
     login_token: str | None  # the bot token Login Widget data must be signed with
     demo: bool = False
     demo_staff: tuple[int, str] | None = None  # (Telegram id, first name) of the demo sign-in
     texts: Catalogue = field(default_factory=lambda: Catalogue({}))
     figures: FiguresCache = field(default_factory=FiguresCache)
-    extras: dict[str, Any] = field(default_factory=dict)  # later pieces plug in here
 
     def now(self) -> dt.datetime:
         """The desk's clock."""
@@ -106,6 +107,7 @@ def build_desk_services(settings: Settings, db: Database, *, clock: Clock = utcn
         settings=settings, db=db, conversation=built.conversation, desk=built.desk,
         views=DeskViews(db.sessions), outbox=outbox or SqlDeskOutbox(db.sessions),
         logins=DeskLoginStore(db.sessions), manager=built.checkins.manager,
-        careplan=built.checkins.plan, advisor=built.advisor, clock=clock,
+        careplan=built.checkins.plan, advisor=built.advisor, knowledge=built.knowledge,
+        clock=clock,
         login_token=login_token if login_token is not None else settings.token, demo=demo,
         demo_staff=demo_staff, texts=texts)

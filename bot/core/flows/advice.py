@@ -24,9 +24,9 @@ from collections import OrderedDict
 from aiolimiter import AsyncLimiter
 
 from bot.core.flows.base import STATE_TTL, FlowKit, TurnContext
-from bot.core.ports import CheckinEvents, ReportNotifier
+from bot.core.ports import AdvisorPort, CheckinEvents, ReportNotifier
 from bot.core.replies import Button, Buttons, Reply
-from knowledge.advisor import Advice, Advisor
+from knowledge.advisor import Advice
 from storage import Direction, ReportKind
 from storage.models import Urgency
 from storage.reports import URGENCY_RANK
@@ -57,7 +57,7 @@ class AdviceFlow:
         self._strangers: OrderedDict[int, AsyncLimiter] = OrderedDict()
 
     @property
-    def advisor(self) -> Advisor:
+    def advisor(self) -> AdvisorPort:
         """The advisor of the moment (the kit's: it follows the clinic's KB additions)."""
         return self.kit.advisor
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.availability import Availability, Kind
+from bot.core.availability import Availability, HoursSettings, Kind
 from bot.core.flowstate import FlowStore
 from bot.core.logbook import MessageLog
+from bot.core.ports import AdvisorPort
 from bot.core.replies import Button, Buttons, Reply, as_replies
-from knowledge.advisor import Advisor
 from knowledge.catalogue import Catalogue, Trusted
 from scheduler.days import local_today, recovery_day
 from storage import PatientInfo, Repository, SessionInfo
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 STATE_TTL = dt.timedelta(hours=1)  # a typed date / zone awaited, the question to hand on
 
 
-class BotSettings(Protocol):
+class BotSettings(HoursSettings, Protocol):
     """What the conversation needs from `bot.config.Settings`."""
 
     @property
@@ -112,9 +112,9 @@ class FlowKit:
     the advisor that answers patients, and the user's short-lived state."""
 
     def __init__(self, repo: Repository, settings: BotSettings, clock: Clock,
-                 messages: Catalogue, advisor: Advisor) -> None:
+                 messages: Catalogue, advisor: AdvisorPort) -> None:
         self.repo = repo
-        self.advisor = advisor  # replaced when the clinic's KB additions change (clinic_kb.py)
+        self.advisor = advisor  # follows the clinic's KB additions (bot/core/advisors.py)
         self.settings = settings
         self.clock = clock
         self.messages = messages

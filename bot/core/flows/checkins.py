@@ -18,9 +18,8 @@ from bot.core.availability import Kind
 from bot.core.flows.base import FlowKit, TurnContext
 from bot.core.flows.control import FlowControl
 from bot.core.flowstate import ActiveFlow, Flow
-from bot.core.ports import CheckinEvents, PatientDesk, ReportNotifier
+from bot.core.ports import AdvisorPort, CheckinEvents, PatientDesk, ReportNotifier
 from bot.core.replies import Reply
-from knowledge.advisor import Advisor
 from storage import Direction
 from storage.models import Urgency
 
@@ -44,7 +43,7 @@ class CheckinAnswers:
         return self.checkins is not None
 
     @property
-    def advisor(self) -> Advisor:
+    def advisor(self) -> AdvisorPort:
         """The kit's advisor (swapped when the clinic's KB additions change)."""
         return self.kit.advisor
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from bot.core.dates import DateProblem, check_session_date, parse_date
 from bot.core.flows.base import FlowKit
 from bot.core.flows.sessions import SessionFlow
+from bot.core.ports import BotIdentity
 from bot.core.replies import Reply
 from scheduler.days import local_today
 from storage import SessionSource
@@ -23,13 +25,25 @@ def invite_link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username.removeprefix('@')}?start={code}"
 
 
+@dataclass(frozen=True)
+class FixedIdentity:
+    """A `BotIdentity` known in advance (AFTERCARE_BOT_USERNAME, or None: unknown)."""
+
+    username: str | None
+
+
 class StaffCommands:
     """/addsession and /invite."""
 
-    def __init__(self, kit: FlowKit, sessions: SessionFlow) -> None:
+    def __init__(self, kit: FlowKit, sessions: SessionFlow, identity: BotIdentity) -> None:
         self.kit = kit
         self.sessions = sessions
-        self.bot_username: str | None = kit.settings.bot_username
+        self.identity = identity  # the bot's @username for invite links
+
+    @property
+    def bot_username(self) -> str | None:
+        """The bot's @username (None while unknown: no invite links)."""
+        return self.identity.username
 
     async def run(self, user_id: int, name: str, args: list[str]) -> list[Reply]:
         """Run `name` ("addsession" or "invite") for a staff member. Every refusal (not
@@ -95,7 +109,8 @@ class StaffCommands:
             return kit.say(problem, date=chosen.isoformat()), "date out of range"
         invite = await kit.repo.invites.create(name, chosen, kit.settings.invite_ttl,
                                                now=kit.clock())
-        if not self.bot_username:
+        username = self.bot_username
+        if not username:
             return kit.say("staff_invite_no_username", name=name, code=invite.code), None
         return kit.say("staff_invite", name=name, date=invite.expires_at.date().isoformat(),
-                       link=invite_link(self.bot_username, invite.code)), None
+                       link=invite_link(username, invite.code)), None
