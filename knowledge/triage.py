@@ -177,6 +177,15 @@ class _Language:
     story_present_re: re.Pattern[str]
     story_other_re: re.Pattern[str]
     story_past_re: re.Pattern[str]
+    # a simple past ("my friend had hives") is a story only when the message asks about the
+    # patient's own risk ("will i get that?", "just curious"); the patient's own history ("as a
+    # kid", "last time ... this time") is a story whoever it is about
+    story_simple_past_re: re.Pattern[str] | None
+    story_asks_re: re.Pattern[str] | None
+    story_self_past_re: re.Pattern[str] | None
+    # figures of speech built on symptom words ("choking on the price", "dying to see results",
+    # "this queue is killing me"): a hit inside one is set aside, laughing or not
+    figure_re: re.Pattern[str] | None
     first_person_re: re.Pattern[str]
     hedge_re: re.Pattern[str]
     negation_re: re.Pattern[str]
@@ -207,6 +216,17 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 _NOUN_IS = re.compile(r"(?<=[a-z]) s\b")
 # negation words that report an inability ("cant swallow"): a clause with one is still live
 _INABILITY = frozenset({"cant", "cannot", "couldnt", "wont", "can not"})
+# a denied list ("no fever, swelling or pus"): how it opens, what its items may not contain,
+# how it ends
+_LIST_HEAD = re.compile(
+    r"\b(?:no|not|nothing|never|without|none|zero|neither|nor)\s+(?!(?:good|great|ok|okay|well|"
+    r"fine|right|normal|nice|happy|sure|really|too|very|so|feeling|doing|looking|much|bad|that)"
+    r"\b)[a-z]+(?:\s+[a-z]+){0,2}$")
+_LIST_VERB = re.compile(
+    r"\b(?:i|im|ive|my|she|shes|he|hes|they|theyre|it|its|is|are|was|were|has|have|had|got|"
+    r"feels?|felt|looks?|seems?|getting|gets|keeps?|started|starting|still|now|but|just)\b")
+_LIST_END = re.compile(r"\b(?:(?:or|nor)(?!\s+(?:something|anything|whatever|so|what)\b)|no|"
+                       r"nothing|none|never)\b")
 
 
 class _Hit(NamedTuple):
@@ -229,6 +249,9 @@ class _Message:
         self.set_aside: dict[str, str] = {}  # why a hit did not count: "joke", "story"
         self.negations = [m.start() for m in lang.negation_re.finditer(self.text)]
         self.hypotheticals = self._hypotheticals()
+        self.figures = ([m.span() for m in lang.figure_re.finditer(self.text)]
+                        if lang.figure_re is not None else [])
+        self.list_negated = self._list_negations()
         self._fever_hits: list[_Hit] | None = None
         self.matches: dict[int, list[tuple[int, int]]] = {}  # id(regex) -> spans, found once
 
@@ -239,6 +262,36 @@ class _Message:
             starts.append(m.end())
         ends.append(len(self.text))
         return starts, ends
+
+    def _list_negations(self) -> set[int]:
+        """Clauses denied by a list's negation: "no fever, swelling or pus" is one denial
+        split by its commas. A list starts with a clause that opens with a negation word, goes
+        on with short clauses (at most four words, no verb of their own) and must end with
+        "or"/"nor" (or each item is denied again: "nothing weeping, nothing yellow"), so "no
+        fever, lips swollen" keeps its second clause."""
+        text = self.text
+        denied: set[int] = set()
+        count = len(self.clause_starts)
+        i = 0
+        while i < count:
+            first = text[self.clause_starts[i]:self.clause_ends[i]].strip(" .,;:!?()-")
+            if not _LIST_HEAD.search(first):
+                i += 1
+                continue
+            sentence_end = self.sentence(self.clause_starts[i])[1]
+            items: list[int] = []
+            j = i + 1
+            while j < count and self.clause_starts[j] < sentence_end:
+                item = text[self.clause_starts[j]:self.clause_ends[j]].strip(" .,;:!?()-")
+                if not item or len(item.split()) > 4 or _LIST_VERB.search(item):
+                    break
+                items.append(j)
+                if _LIST_END.search(item):
+                    denied.update(items)
+                    break
+                j += 1
+            i = j if j > i else i + 1
+        return denied
 
     def _hypotheticals(self) -> list[tuple[int, int]]:
         spans = []
@@ -268,13 +321,32 @@ class _Message:
                      else lang.hyperbole_re.search(text, pos, hit_end))
         if hyperbole and lang.joke_re.search(text, start, end):
             return "joke"
-        if (lang.story_other_re.search(text, start, end)
-                and lang.story_past_re.search(text, start, end)
-                and not lang.story_present_re.search(text, start, end)):
+        if self.in_figure(pos, pos + 1 if hit_end is None else hit_end):
+            return "figure"
+        if lang.story_present_re.search(text, start, end):
+            return None
+        if lang.story_self_past_re is not None and lang.story_self_past_re.search(
+                text, start, end):
+            return "story"
+        if lang.story_other_re.search(text, start, end) and (
+                lang.story_past_re.search(text, start, end) or self.simple_past_asks(start, end)):
             clause_start, clause_end = self.clause(pos)
             if not lang.first_person_re.search(text, clause_start, clause_end):
                 return "story"
         return None
+
+    def simple_past_asks(self, start: int, end: int) -> bool:
+        """A simple past in the sentence and a question about the patient's own risk anywhere
+        in the message ("my nephew reacted to peanuts. does the cream have nuts?")."""
+        lang = self.lang
+        if lang.story_simple_past_re is None or lang.story_asks_re is None:
+            return False
+        return bool(lang.story_simple_past_re.search(self.text, start, end)
+                    and lang.story_asks_re.search(self.text))
+
+    def in_figure(self, start: int, end: int) -> bool:
+        """Whether [start, end) overlaps a figure of speech ("choking on the price")."""
+        return any(f_start < end and start < f_end for f_start, f_end in self.figures)
 
     def live_clauses(self) -> list[str]:
         """Clauses that report something: not hypothetical, not a joke or a story, and not
@@ -282,8 +354,11 @@ class _Message:
         second detector reads."""
         lang, text = self.lang, self.text
         live = []
-        for start, end in zip(self.clause_starts, self.clause_ends, strict=False):
-            clause = text[start:end].strip(" .,;:!?()-")
+        for index, (start, end) in enumerate(zip(self.clause_starts, self.clause_ends,
+                                                 strict=False)):
+            if index in self.list_negated:
+                continue
+            clause = self.without_figures(start, end).strip(" .,;:!?()-")
             if not clause or self.hypothetical(start):
                 continue
             words = set(lang.negation_re.findall(clause))
@@ -297,11 +372,25 @@ class _Message:
             live.append(clause)
         return live
 
+    def without_figures(self, start: int, end: int) -> str:
+        """The text of [start, end) with any figure of speech in it left out."""
+        parts, at = [], start
+        for f_start, f_end in self.figures:
+            if f_end <= start or f_start >= end:
+                continue
+            parts.append(self.text[at:max(at, f_start)])
+            at = max(at, f_end)
+        parts.append(self.text[at:end] if at < end else "")
+        return " ".join(part.strip() for part in parts if part.strip())
+
     def hypothetical(self, pos: int) -> bool:
         return any(start <= pos < end for start, end in self.hypotheticals)
 
     def negated(self, hit: _Hit, clause_start: int) -> bool:
-        """A negation word earlier in the clause, or inside an unlicensed match, cancels it."""
+        """A negation word earlier in the clause, or inside an unlicensed match, cancels it;
+        so does a list's negation ("no fever, swelling or pus")."""
+        if bisect_right(self.clause_starts, hit.start) - 1 in self.list_negated:
+            return True
         i = bisect_left(self.negations, clause_start)
         limit = hit.start if hit.licensed else hit.end
         return i < len(self.negations) and self.negations[i] < limit
@@ -550,6 +639,7 @@ _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
 _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
 _SIGN_OPTIONAL = {"days", "unknown_day", "with", "unless", "note", "ask"}
 _STORY_KEYS = {"present", "others", "past", "first_person"}
+_STORY_OPTIONAL = {"simple_past", "asks", "self_past"}
 
 
 class _RulesParser:
@@ -604,8 +694,8 @@ class _RulesParser:
         vocabulary = self.parse_vocabulary(section["vocabulary"])
         negation_re = self.regex_list(section["negations"], "negations")
         self.negation_re = negation_re
-        story = self.mapping(section["story"], "story", _STORY_KEYS, set())
-        jokes = self.mapping(section["jokes"], "jokes", {"markers", "hyperbole"}, set())
+        story = self.mapping(section["story"], "story", _STORY_KEYS, _STORY_OPTIONAL)
+        jokes = self.mapping(section["jokes"], "jokes", {"markers", "hyperbole"}, {"figures"})
         return _Language(
             speller=Speller(vocabulary),
             joke_re=self.regex_list(jokes["markers"], "jokes.markers"),
@@ -614,6 +704,10 @@ class _RulesParser:
             story_other_re=self.regex_list(story["others"], "story.others"),
             story_past_re=self.regex_list(story["past"], "story.past"),
             first_person_re=self.regex_list(story["first_person"], "story.first_person"),
+            story_simple_past_re=self.optional_list(story, "simple_past", "story"),
+            story_asks_re=self.optional_list(story, "asks", "story"),
+            story_self_past_re=self.optional_list(story, "self_past", "story"),
+            figure_re=self.optional_list(jokes, "figures", "jokes"),
             hedge_re=self.regex_list(section["hedges"], "hedges"),
             negation_re=negation_re,
             clause_re=self.regex_list(section["clause_breaks"], "clause_breaks"),
@@ -754,6 +848,10 @@ class _RulesParser:
             self.fail(node, f"{what} must list at least one pattern")
         return self.combined([(self.regex_source(item, what), item) for item in items], node,
                              what)
+
+    def optional_list(self, section: dict[str, yaml.Node], key: str,
+                      what: str) -> re.Pattern[str] | None:
+        return self.regex_list(section[key], f"{what}.{key}") if key in section else None
 
     def regex_one(self, node: yaml.Node, what: str) -> re.Pattern[str]:
         return self.compile(self.regex_source(node, what), node, what)
