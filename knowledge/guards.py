@@ -1,8 +1,12 @@
 """Checks that run before the matcher: out-of-scope requests and small talk.
 
 ``ScopeGuard`` reads ``scope.yaml`` (regular expressions per category: dosing, prices,
-diagnosis, other treatments). ``smalltalk_kind`` recognises a message that is only a greeting,
-thanks, goodbye or acknowledgement, so it gets a friendly line instead of a knowledge-base guess.
+diagnosis, other treatments, everyday life). A pattern may name a word list of the file's
+``lexicons`` as ``{name}`` (people, animals, body parts that were not treated, other businesses),
+and a category's ``unless`` patterns veto it: a message that names the patient's own treated skin
+or the treatment is not about somebody or something else. ``smalltalk_kind`` recognises a
+message that is only a greeting, thanks, goodbye or acknowledgement (a pleasantry such as "hope
+you're well" included), so it gets a friendly line instead of a knowledge-base guess.
 """
 
 from __future__ import annotations
@@ -25,6 +29,13 @@ class ScopeCategory:
     id: str
     patterns: tuple[re.Pattern[str], ...]
     answer_entry: str | None = None  # a KB entry that answers the category (prices -> clinic)
+    unless: tuple[re.Pattern[str], ...] = ()  # any of these vetoes the category
+
+    def applies(self, forms: tuple[str, ...]) -> bool:
+        """Some pattern matches one of the message's forms and no ``unless`` pattern does."""
+        if not any(pattern.search(form) for pattern in self.patterns for form in forms):
+            return False
+        return not any(pattern.search(form) for pattern in self.unless for form in forms)
 
 
 class ScopeGuard:
@@ -34,9 +45,10 @@ class ScopeGuard:
         self.categories = categories
 
     def category(self, text: str) -> str | None:
-        forms = (fold(text), text.lower())
+        # folded, and lowercased as typed with apostrophes dropped (symbols such as "£" kept)
+        forms = (fold(text), re.sub(r"['\u2019\u2018`]", "", text.lower()))
         for category in self.categories:
-            if any(pattern.search(form) for pattern in category.patterns for form in forms):
+            if category.applies(forms):
                 return category.id
         return None
 
@@ -58,8 +70,9 @@ def load_scope(path: Path = PACKAGED_SCOPE) -> ScopeGuard:
     if not isinstance(raw, LineList):
         raise KBError([Problem(str(path), 1, "file must have a 'categories' list")])
     problems: list[Problem] = []
+    lexicons = _lexicons(data.get("lexicons"), str(path), problems)
     categories = [
-        _category(item, line, str(path), problems)
+        _category(item, line, str(path), problems, lexicons)
         for item, line in zip(raw, raw.item_lines, strict=True)
     ]
     if problems:
@@ -67,7 +80,45 @@ def load_scope(path: Path = PACKAGED_SCOPE) -> ScopeGuard:
     return ScopeGuard(tuple(c for c in categories if c is not None))
 
 
-def _category(item: object, line: int, path: str, problems: list[Problem]) -> ScopeCategory | None:
+_LEXICON_NAME = re.compile(r"\{([a-z_]+)\}")
+
+
+def _lexicons(raw: object, path: str, problems: list[Problem]) -> dict[str, str]:
+    """Each word list as a regular-expression alternation, longest words first."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, LineDict):
+        problems.append(Problem(path, 1, "'lexicons' must map names to lists of words"))
+        return {}
+    lexicons: dict[str, str] = {}
+    for name, words in raw.items():
+        if not isinstance(words, LineList) or not all(isinstance(w, str) for w in words):
+            problems.append(Problem(path, raw.line_of(name), f"lexicon {name!r} must be a list"))
+            continue
+        ordered = sorted({fold(w) for w in words}, key=len, reverse=True)
+        lexicons[name] = "(?:" + "|".join(re.escape(w) for w in ordered) + ")"
+    return lexicons
+
+
+def _compile(patterns: LineList, path: str, problems: list[Problem],
+             lexicons: dict[str, str]) -> list[re.Pattern[str]]:
+    compiled: list[re.Pattern[str]] = []
+    for pattern, pattern_line in zip(patterns, patterns.item_lines, strict=True):
+        text = str(pattern)
+        unknown = [m.group(1) for m in _LEXICON_NAME.finditer(text) if m.group(1) not in lexicons]
+        if unknown:
+            problems.append(Problem(path, pattern_line, f"unknown lexicon {unknown[0]!r}"))
+            continue
+        text = _LEXICON_NAME.sub(lambda m: lexicons[m.group(1)], text)
+        try:
+            compiled.append(re.compile(text))
+        except re.error as exc:
+            problems.append(Problem(path, pattern_line, f"bad regular expression: {exc}"))
+    return compiled
+
+
+def _category(item: object, line: int, path: str, problems: list[Problem],
+              lexicons: dict[str, str]) -> ScopeCategory | None:
     if not isinstance(item, LineDict) or not isinstance(item.get("id"), str):
         problems.append(Problem(path, line, "a category needs an 'id' and 'patterns'"))
         return None
@@ -75,17 +126,18 @@ def _category(item: object, line: int, path: str, problems: list[Problem]) -> Sc
     if not isinstance(patterns, LineList) or not patterns:
         problems.append(Problem(path, item.line_of("patterns"), "'patterns' must be a list"))
         return None
-    compiled: list[re.Pattern[str]] = []
-    for pattern, pattern_line in zip(patterns, patterns.item_lines, strict=True):
-        try:
-            compiled.append(re.compile(str(pattern)))
-        except re.error as exc:
-            problems.append(Problem(path, pattern_line, f"bad regular expression: {exc}"))
+    compiled = _compile(patterns, path, problems, lexicons)
+    unless = item.get("unless")
+    vetoes: list[re.Pattern[str]] = []
+    if isinstance(unless, LineList):
+        vetoes = _compile(unless, path, problems, lexicons)
+    elif unless is not None:
+        problems.append(Problem(path, item.line_of("unless"), "'unless' must be a list"))
     entry = item.get("answer_entry")
     if entry is not None and not isinstance(entry, str):
         problems.append(Problem(path, item.line_of("answer_entry"), "'answer_entry' must be an id"))
         entry = None
-    return ScopeCategory(item["id"], tuple(compiled), entry)
+    return ScopeCategory(item["id"], tuple(compiled), entry, tuple(vetoes))
 
 
 _SMALLTALK: dict[str, frozenset[str]] = {
@@ -112,6 +164,16 @@ _SMALLTALK_EXTRA = frozenset(
         "xx", "xxx", "for", "the", "that", "thats", "see", "oh", "ah", "wow", "many", "super",
         "really", "day", "have", "helpful", "useful", "anyone", "anybody", "about", "help",
         "now", "of", "your", "info", "advice", "information", "answer", "answers", "reply",
+        "one", "ra", "tara",
+    ]
+)
+# "hope you're well", "hope all is good": a pleasantry, dropped before the words are checked
+_PLEASANTRY = frozenset(
+    [
+        "hope", "youre", "ur", "you", "are", "well", "alls", "its", "having", "doing", "keeping",
+        "all", "is",
+        "everything", "things", "a", "good", "great", "nice", "lovely", "day", "weekend", "week",
+        "ok", "okay", "fine",
     ]
 )
 
@@ -121,6 +183,10 @@ def smalltalk_kind(text: str) -> str | None:
     words = fold(text).split()
     if not words or len(words) > 8:
         return None
+    if "hope" in words:
+        words = [word for word in words if word not in _PLEASANTRY]
+        if not words:
+            return "greeting"
     vocabulary = _SMALLTALK_EXTRA.union(*_SMALLTALK.values())
     if any(word not in vocabulary for word in words):
         return None

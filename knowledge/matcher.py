@@ -24,9 +24,15 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from knowledge.schema import KnowledgeBase
-from knowledge.text import FILLER, clauses, content_tokens, english_words, tokens
+from knowledge.text import FILLER, SYNONYMS, clauses, content_tokens, english_words, tokens
 
 Outcome = Literal["answer", "suggest", "abstain"]
+
+
+def _skeleton(word: str) -> str:
+    """Consonants only, a doubled one once: "mstrsr" and "moisturiser" share "mstrsr"."""
+    consonants = "".join(letter for letter in word if letter not in "aeiouy")
+    return "".join(c for i, c in enumerate(consonants) if i == 0 or c != consonants[i - 1])
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,17 @@ class Matcher:
         for index, keywords in enumerate(self._keywords):
             for word in keywords:
                 self._keyword_postings.setdefault(word, []).append(index)
+        # every spelling the knowledge base understands: its words and their synonyms' keys
+        # ("beer" for "alcohol", "ciggie" for "smoke"), each with the word it stands for
+        self._spellings = {word: word for word in self._vocabulary}
+        self._spellings.update({key: value for key, value in SYNONYMS.items()
+                                if value in self._idf and key.isalpha()})
+        self._spelling_list = sorted(self._spellings)
+        skeletons: dict[str, set[str]] = {}
+        for spelling, word in self._spellings.items():
+            skeletons.setdefault(_skeleton(spelling), set()).add(word)
+        self._skeletons = {key: next(iter(words)) for key, words in skeletons.items()
+                           if len(words) == 1 and len(key) >= 3}
         self._correct = lru_cache(maxsize=8192)(self._correct_word)
         self._unknown_weight = sum(self._idf.values()) / max(len(self._idf), 1)
 
@@ -158,18 +175,56 @@ class Matcher:
         return {word: math.log(1 + total / count) for word, count in frequency.items()}
 
     def _correct_word(self, word: str) -> str | None:
-        """The vocabulary word a (possibly misspelt) query word stands for, or None."""
+        """The vocabulary word a (possibly misspelt) query word stands for, or None. Chat
+        spellings first: a dropped final g ("shavin"), a plural or past of a known spelling
+        ("beers", "waxd"); then the closest spelling by edit ratio; then, for a word typed
+        without its vowels ("mstrsr", "fndtn"), the one spelling with the same consonants."""
         if word in self._idf:
             return word
-        if len(word) < 4 or word.isdigit():
+        if len(word) < 3 or word.isdigit():
             return None
+        for form in self._chat_forms(word):
+            if form in self._spellings:
+                return self._spellings[form]
+        if len(word) < 4:
+            return None
+        english = word in english_words()
         cutoff = 84 if len(word) < 6 else 80  # one slip in a short word makes another word
-        found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff)
-        if found is None:
-            return None
-        if word in english_words() and not (found[0].startswith(word) or word.startswith(found[0])):
+        found = process.extractOne(word, self._spelling_list, scorer=fuzz.ratio,
+                                   score_cutoff=cutoff)
+        if found is not None:
+            spelt = str(found[0])
+            if not english or spelt.startswith(word) or word.startswith(spelt):
+                return self._spellings[spelt]
             return None  # a real word is no slip: "resting" is not "restart" ("broke" is "broken")
-        return str(found[0])
+        vowels = sum(letter in "aeiou" for letter in word)
+        if english or vowels > 1:
+            return None
+        found_word = self._skeletons.get(_skeleton(word))
+        if found_word is not None and found_word[0] == word[0]:
+            return found_word
+        return None
+
+    def _chat_word(self, word: str) -> str:
+        """A plural, past tense or dropped-g spelling of a known word as that word."""
+        if word in self._idf:
+            return word
+        for form in self._chat_forms(word):
+            if form in self._spellings:
+                return self._spellings[form]
+        return word
+
+    @staticmethod
+    def _chat_forms(word: str) -> tuple[str, ...]:
+        """What a chat spelling may stand for: a dropped g, a plural, a past tense."""
+        forms: list[str] = []
+        if word.endswith("in"):
+            forms.append(word + "g")
+        if word.endswith("s") and len(word) > 4:
+            forms += [word[:-1], word[:-2]] if word.endswith("es") else [word[:-1]]
+        if word.endswith("d") and len(word) > 3:
+            forms += [word[:-1], word[:-2] if word.endswith("ed") else word[:-1] + "ed"]
+        return tuple(forms)
 
     def known_words(self, text: str) -> list[str]:
         """The query's content words that the knowledge base knows (after typo correction)."""
@@ -184,7 +239,8 @@ class Matcher:
             if found is not None or not words:
                 return found or MatchResult("abstain", None, 0.0, ())
         exact = any(word in self._idf for word in content_tokens(text))
-        spelt = content_tokens(text)
+        # as spelt, a chat spelling read as the word it stands for ("ciders", "shavin")
+        spelt = [self._chat_word(word) for word in content_tokens(text)]
         ranked = self._rank(frozenset(words), self._query_forms(text), spelt)
         return self._decide(ranked, exact, frozenset(words))
 

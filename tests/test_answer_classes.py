@@ -1,0 +1,144 @@
+"""The answer-quality failure classes found on blind batch 3, fixed as classes, through
+``Advisor.ask``.
+
+Each class has phrasings of our own (never a blind batch's words): everyday questions that share
+one word with a clinic topic abstain because they are about somebody or something else; the same
+words about the patient's own treated skin are still answered; chat spellings are read as the
+knowledge base's words; money goes to the clinic; pleasantries are small talk.
+``tests/data/answers_dev.yaml`` is the wider development set; it must stay at its figures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from knowledge.advisor import Advisor, Clinic
+
+DEV: list[dict[str, Any]] = yaml.safe_load(
+    (Path(__file__).parent / "data" / "answers_dev.yaml").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def advisor() -> Advisor:
+    return Advisor.load(clinic=Clinic(name="Glow Clinic", contact="020 7946 0000"))
+
+
+@pytest.mark.parametrize("text", [
+    # another business's hours or bookings, whatever its name
+    "what time does the bakery on the corner shut",
+    "is the dry cleaners open on a sunday",
+    "when does lidl open tomorrow",
+    "can i book a pedicure for next week",
+    "how do i book a taxi to the airport",
+    # another person or animal
+    "my nephew has really dry skin, what should he use",
+    "how do i get my daughter to wear sunscreen",
+    "which sun cream is best for toddlers",
+    "my friend is thinking of giving up vaping, any advice",
+    "best flea treatment for my cat",
+    # another thing
+    "how do i clean the kitchen floor",
+    "what is the best way to wash my trainers",
+    "do i need to moisturise my suede jacket",
+    # a part of the body that was not treated, an ailment that is not the treatment's
+    "my heels are cracked, what cream should i use",
+    "my feet get sweaty at the gym",
+    "what helps with hay fever",
+    "best thing for a toothache",
+    # the world at large
+    "will it be hot on saturday",
+    "is there a good sauna round here",
+    "where can i buy cheap sunglasses",
+    "best face wash on the market",
+])
+def test_everyday_questions_about_something_else_abstain(advisor: Advisor, text: str) -> None:
+    advice = advisor.ask(text, 2)
+    assert advice.kind == "abstained" and advice.topic is None and advice.offer_handoff, (
+        text, advice.kind, advice.topic)
+    assert not advice.escalate
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("my wife is asking if she can go to the gym tomorrow after her treatment", "exercise"),
+    ("my sister says i look sunburnt, is that normal", "redness"),
+    ("can i wear foundation to my friends party tonight", "makeup"),
+    ("what time do you open tomorrow", "opening_hours"),
+    ("can i take ibuprofen for a headache", "painkillers"),
+    ("is it ok to walk the dog today", "exercise"),
+    ("its sunny, should i stay indoors", "sun"),
+    ("can i wash my face with my usual cleanser", "washing"),
+    ("when can i go back to having microdermabrasion", "other_treatments"),
+])
+def test_the_same_words_about_the_patients_own_skin_are_answered(advisor: Advisor, text: str,
+                                                                 topic: str) -> None:
+    advice = advisor.ask(text, 2)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("cn i hv a glass of cider", "alcohol"),  # chat shorthand, plural of a keyword
+    ("swimmin ok now", "swimming"),  # dropped final g
+    ("cncealer ok?", "makeup"),  # dropped vowel
+    ("sprtan tmrw", "self_tan"),  # vowels dropped
+    ("ciggies after dinner ok", "smoking"),
+    ("wen can i go bk to the gym", "exercise"),
+])
+def test_chat_spellings_are_read_as_the_knowledge_bases_words(advisor: Advisor, text: str,
+                                                              topic: str) -> None:
+    advice = advisor.ask(text, 3)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize("text", [
+    "how much extra would it be to add the neck",
+    "could you email me an invoice",
+    "what do you charge for three sessions",
+    "is there a cancellation fee",
+])
+def test_money_questions_are_routed_to_the_clinic(advisor: Advisor, text: str) -> None:
+    advice = advisor.ask(text, None)
+    assert advice.kind == "answered" and advice.topic == "contact_clinic", (text, advice.kind)
+    assert advice.offer_handoff
+
+
+def test_money_for_somebody_elses_business_is_not_the_clinics(advisor: Advisor) -> None:
+    advice = advisor.ask("how much is a haircut round here", None)
+    assert advice.kind == "abstained" and advice.extra.get("scope") == "everyday"
+
+
+@pytest.mark.parametrize("text", ["hope you're keeping well", "morning! hope all's good",
+                                  "great one, ta", "hi hope ur ok"])
+def test_pleasantries_are_small_talk(advisor: Advisor, text: str) -> None:
+    assert advisor.ask(text, 1).kind == "smalltalk", text
+
+
+def test_a_pleasantry_does_not_hide_a_question(advisor: Advisor) -> None:
+    advice = advisor.ask("hope you're well, can i wear makeup yet", 3)
+    assert advice.kind == "answered" and advice.topic == "makeup"
+
+
+def _right(advisor: Advisor, item: dict[str, Any]) -> bool:
+    advice = advisor.ask(item["text"], item.get("day"))
+    if item["expect"] == "abstain":
+        return advice.kind == "abstained"
+    if item["expect"] == "smalltalk":
+        return advice.kind == "smalltalk"
+    return advice.kind == "answered" and advice.topic == item["expect"]
+
+
+def test_development_set_figures(advisor: Advisor) -> None:
+    """The development set of this round's classes: everyday and out-of-scope messages abstain
+    (at least 0.95), on-topic ones are answered with their entry (at least 0.92), nothing is
+    escalated."""
+    abstain = [item for item in DEV if item["expect"] == "abstain"]
+    on_topic = [item for item in DEV if item["expect"] not in ("abstain", "smalltalk")]
+    abstained = sum(_right(advisor, item) for item in abstain) / len(abstain)
+    answered = sum(_right(advisor, item) for item in on_topic) / len(on_topic)
+    escalated = [item["text"] for item in DEV
+                 if advisor.ask(item["text"], item.get("day")).escalate]
+    assert abstained >= 0.95 and answered >= 0.92 and not escalated, (abstained, answered,
+                                                                      escalated)
