@@ -9,7 +9,7 @@ alerted. It knows nothing about Telegram or databases, so the bot, the terminal 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -182,12 +182,23 @@ class Advisor:
             return False
         return smalltalk_kind(text) is not None or looks_like_gibberish(text)
 
+    def _local(self, language: str) -> Catalogue | None:
+        """The patient texts of ``language`` (knowledge/languages/<code>.yaml) speaking for
+        this clinic; None for English and for a language without a file."""
+        texts = self.languages.texts(language) if self.languages and language != "en" else None
+        return None if texts is None else texts.with_clinic(self.clinic)
+
     def _local_question(self, question: FollowUpQuestion,
                         language: str) -> tuple[str, str, str, str] | None:
-        """(text, no_reply, yes, no) of a question in ``language`` (None: English)."""
-        if language == "en" or self.languages is None:
+        """(text, no_reply, yes, no) of a question in ``language`` (None: English, or the
+        language's file lacks the question or the Yes/No labels)."""
+        local = self._local(language)
+        if local is None:
             return None
-        return self.languages.follow_up(language, question.id)
+        key = f"follow_ups.{question.id}"
+        found = (local.get(f"{key}.text"), local.get(f"{key}.no_reply"),
+                 local.get("buttons.yes"), local.get("buttons.no"))
+        return found if all(isinstance(part, str) and part for part in found) else None
 
     def _follow_up(self, question: FollowUpQuestion, language: str = "en") -> FollowUp:
         """The question in ``language`` when its file has it (the id then names the language:
@@ -317,16 +328,18 @@ class Advisor:
     def language_text(self, language: str, key: str) -> str:
         """A patient template in ``language`` (``knowledge/languages/``), English when the bot
         has none for that language; with the clinic's details filled in."""
-        template = self.languages.template(language, key) if self.languages else None
-        if template is None:
-            return self.text(f"languages.{key}") if f"languages.{key}" in self.messages \
-                else self.text(key)
-        return self.messages.fill(template)
+        local = self._local(language)
+        if local is not None and f"messages.{key}" in local:
+            return local.text(f"messages.{key}")
+        return self.text(f"languages.{key}") if f"languages.{key}" in self.messages \
+            else self.text(key)
 
-    def language_hours(self, language: str) -> Mapping[str, Any] | None:
-        """The clinic-hours sentences and words of ``language`` (``knowledge/languages/``,
-        section ``hours``); None for English and for a language without them."""
-        return self.languages.hours(language) if self.languages else None
+    def language_hours(self, language: str) -> Catalogue | None:
+        """The texts of ``language`` when its file has the clinic-hours sentences and words
+        (keys ``hours.<key>``, like the bot's own ``hours`` section); None for English and for
+        a language without them."""
+        local = self._local(language)
+        return local if local is not None and local.get("hours") else None
 
     def language_name(self, code: str) -> str:
         """The English name of a language for staff ("Spanish")."""
@@ -356,8 +369,8 @@ class Advisor:
         if decision.urgency is not None:
             answer = self.language_text(language, decision.urgency)
             group = self.signs.groups.get(decision.sign or "")
-            what_now = (self.languages.sign_advice(language, group)
-                        if self.languages is not None and group else None)
+            local = self._local(language)
+            what_now = local.get(f"sign_advice.{group}") if local is not None and group else None
             if what_now:
                 answer = f"{answer}\n\n{self.messages.fill(what_now)}"
             return Advice(answer, "escalated",

@@ -41,11 +41,13 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from rapidfuzz.distance import OSA
 
+from knowledge.catalogue import Catalogue
 from knowledge.errors import KBError, ProblemCollector
 from knowledge.language import ENGLISH, Detection, LanguageDetector
 from knowledge.text import strip_accents
@@ -256,6 +258,20 @@ class LanguagePack:
 
     _cache: dict[str, tuple[frozenset[int], str, bool]] = field(default_factory=dict,
                                                                  compare=False, repr=False)
+
+    @cached_property
+    def texts(self) -> Catalogue:
+        """The patient-facing texts, looked up like every other text through a `Catalogue`
+        (knowledge/catalogue.py), with keys laid out as in the file: ``messages.<key>``,
+        ``hours.<key>`` (the same keys as the bot's ``hours`` section), ``sign_advice.<group>``,
+        ``follow_ups.<question id>.text`` / ``.no_reply``, ``buttons.yes`` / ``buttons.no``."""
+        follow_ups = {qid: {"text": text, "no_reply": no_reply}
+                      for qid, (text, no_reply) in self.follow_ups.items()}
+        buttons = ({"yes": self.buttons[0], "no": self.buttons[1]} if all(self.buttons)
+                   else {})
+        return Catalogue({"messages": dict(self.messages), "hours": dict(self.hours),
+                          "sign_advice": dict(self.sign_advice), "follow_ups": follow_ups,
+                          "buttons": buttons})
 
     def read_word(self, token: str) -> tuple[frozenset[int], str, bool]:
         """Lexicon word ids ``token`` stands for (exact, prefix or one edit away), and
@@ -615,14 +631,10 @@ class Lexicons:
         pack = self.packs.get(code)
         return pack.name if pack else code
 
-    def template(self, code: str, key: str) -> str | None:
+    def texts(self, code: str) -> Catalogue | None:
+        """The language's patient-facing texts (`LanguagePack.texts`); None without a pack."""
         pack = self.packs.get(code)
-        return None if pack is None else pack.messages.get(key)
-
-    def hours(self, code: str) -> Mapping[str, Any] | None:
-        """The language's clinic-hours sentences and words (None when it has none)."""
-        pack = self.packs.get(code)
-        return pack.hours if pack is not None and pack.hours else None
+        return None if pack is None else pack.texts
 
     def is_smalltalk(self, text: str, languages: Iterable[str]) -> str | None:
         """The language of a greeting or thank-you made only of its small-talk words."""
@@ -1078,23 +1090,10 @@ class Multilingual:
             return self.lexicons.packs[code].name
         return self._names.get(code, code)
 
-    def template(self, code: str, key: str) -> str | None:
-        return self.lexicons.template(code, key)
-
-    def sign_advice(self, code: str, group: str) -> str | None:
-        """What to do now for an advice group in this language (None when it has none)."""
-        pack = self.lexicons.pack(code)
-        return pack.sign_advice.get(group) if pack is not None else None
-
-    def follow_up(self, code: str, question: str) -> tuple[str, str, str, str] | None:
-        """A rule-out question in this language: (text, no_reply, yes label, no label)."""
-        pack = self.lexicons.pack(code)
-        if pack is None or question not in pack.follow_ups or not all(pack.buttons):
-            return None
-        text, no_reply = pack.follow_ups[question]
-        return text, no_reply, pack.buttons[0], pack.buttons[1]
-    def hours(self, code: str) -> Mapping[str, Any] | None:
-        return self.lexicons.hours(code)
+    def texts(self, code: str) -> Catalogue | None:
+        """The language's patient-facing texts (templates, clinic hours, sign advice,
+        rule-out questions) as a `Catalogue`; None for a language without a file."""
+        return self.lexicons.texts(code)
 
     def read(self, text: str, day: int | None, hint: str | None = None) -> Reading | None:
         """None for English; otherwise the detected language and any sign found."""

@@ -278,6 +278,21 @@ def test_one_message_catalogue() -> None:
                     and isinstance(node.func.value, ast.Name) and node.func.value.id == "key"):
                 lookups.append(name)
     assert lookups == ["knowledge.catalogue"]
+    # the language packs' texts are catalogues too: no lookup of their own
+    from knowledge.catalogue import Catalogue
+    from knowledge.multilingual import LanguagePack, Lexicons, Multilingual
+
+    assert isinstance(vars(LanguagePack)["texts"].func(_a_pack()), Catalogue)
+    for own in ("template", "hours", "sign_advice", "follow_up"):
+        assert not hasattr(Multilingual, own) and not hasattr(Lexicons, own), own
+
+
+def _a_pack() -> object:
+    from knowledge.multilingual import load_lexicons
+    from knowledge.triage import load_triage
+
+    lexicons = load_lexicons(load_triage().signs)
+    return lexicons.packs[lexicons.codes[0]]
 
 
 def test_one_text_normaliser() -> None:

@@ -91,8 +91,10 @@ async def test_by_day_the_german_urgent_advice_names_no_closing(night: BotHarnes
 def test_every_language_names_weekdays_months_and_closed_sentences() -> None:
     lexicons = load_lexicons(load_triage().signs)
     for code in LANGUAGES:
-        hours = lexicons.hours(code)
-        assert hours is not None, code
+        texts = lexicons.texts(code)
+        assert texts is not None, code
+        hours = texts.get("hours")
+        assert hours, code
         assert len(hours["weekdays"]) == 7 and len(hours["months"]) == 12
         for key in ("urgent_closed", "urgent_closed_oncall", "handoff_closed"):
             assert "{opening}" in hours[key] and "{fallback}" in hours[key], (code, key)

@@ -284,12 +284,14 @@ def test_every_language_has_reviewed_templates() -> None:
     lexicons = load_lexicons(load_triage().signs)
     assert set(lexicons.codes) == set(LANGUAGES)
     for code in LANGUAGES:
-        emergency = lexicons.template(code, "emergency") or ""
-        urgent = lexicons.template(code, "urgent") or ""
+        texts = lexicons.texts(code)
+        assert texts is not None
+        emergency = texts.get("messages.emergency", "")
+        urgent = texts.get("messages.urgent", "")
         assert "{emergency}" in emergency and "{clinic}" in emergency
         assert "{clinic}" in urgent and "{clinic_contact}" in urgent and "{emergency}" in urgent
         for key in ("forwarded", "english_only"):
-            assert "{emergency}" in (lexicons.template(code, key) or "")  # the safety net
+            assert "{emergency}" in texts.get(f"messages.{key}", "")  # the safety net
 
 
 @pytest.mark.parametrize(("text", "day", "expect"), [

@@ -12,12 +12,11 @@ bot/compose.py builds both and hands the outer one to the flows' `FlowKit`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Protocol
 
 from bot.core.ports import AdvisorPort
 from knowledge.advisor import Advice, Advisor, FollowUp
-from knowledge.catalogue import Clinic
+from knowledge.catalogue import Catalogue, Clinic
 
 
 class AdviceObserver(Protocol):
@@ -64,7 +63,7 @@ class LiveAdvisor:
     def language_text(self, language: str, key: str) -> str:
         return self._current.language_text(language, key)
 
-    def language_hours(self, language: str) -> Mapping[str, Any] | None:
+    def language_hours(self, language: str) -> Catalogue | None:
         return self._current.language_hours(language)
 
     def language_name(self, code: str) -> str:
@@ -103,7 +102,7 @@ class ObservedAdvisor:
     def language_text(self, language: str, key: str) -> str:
         return self.inner.language_text(language, key)
 
-    def language_hours(self, language: str) -> Mapping[str, Any] | None:
+    def language_hours(self, language: str) -> Catalogue | None:
         return self.inner.language_hours(language)
 
     def language_name(self, code: str) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
-from collections.abc import Mapping
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -143,12 +142,13 @@ class Availability:
                              fallback=Trusted(self.fallback()), **values)
         return self.text("urgent_open_plain", **values)
 
-    def closed_note(self, kind: Literal["urgent", "handoff"], texts: Mapping[str, Any] | None,
+    def closed_note(self, kind: Literal["urgent", "handoff"], texts: Catalogue | None,
                     tz: ZoneInfo | None = None, own_zone: bool = False) -> str | None:
-        """For a reply in another language (knowledge/languages/<code>.yaml, section
-        ``hours``: `texts`): while the clinic is closed, the sentence naming when it opens and
-        what to do if it can't wait; None while open or without configured hours. In English
-        when the language has no such sentences. HTML, values escaped."""
+        """For a reply in another language (`texts`: its catalogue, whose ``hours.<key>``
+        entries are knowledge/languages/<code>.yaml's ``hours`` section): while the clinic is
+        closed, the sentence naming when it opens and what to do if it can't wait; None while
+        open or without configured hours. In English when the language has no such
+        sentences. HTML, values escaped."""
         now = self.clock()
         if self.hours is None or self.hours.is_open(now):
             return None
@@ -158,15 +158,16 @@ class Availability:
         if texts is None:
             return self.status(kind, tz, own_zone)
         local = opening.astimezone(tz or self.hours.tz)
-        zone = (texts["zone_yours"] if own_zone
-                else texts["zone_clinic"].format(zone=(tz or self.hours.tz).key))
-        when = texts["when"].format(weekday=texts["weekdays"][local.weekday()], day=local.day,
-                                    month=texts["months"][local.month - 1],
-                                    time=local.strftime("%H:%M"), zone=zone)
-        fallback = (texts["fallback_contact"].format(contact=self.contact) if self.contact
-                    else texts["fallback_default"])
+        zone = (texts.text("hours.zone_yours") if own_zone
+                else texts.text("hours.zone_clinic", zone=(tz or self.hours.tz).key))
+        when = texts.text("hours.when", weekday=texts.raw("hours.weekdays")[local.weekday()],
+                          day=local.day, month=texts.raw("hours.months")[local.month - 1],
+                          time=local.strftime("%H:%M"), zone=zone)
+        fallback = (texts.text("hours.fallback_contact", contact=self.contact) if self.contact
+                    else texts.text("hours.fallback_default"))
         key = "urgent_closed_oncall" if kind == "urgent" and self.oncall else f"{kind}_closed"
-        return html.escape(texts[key].format(opening=when, fallback=fallback), quote=False)
+        return html.escape(texts.text(f"hours.{key}", opening=when, fallback=fallback),
+                           quote=False)
 
     def help_lines(self) -> str:
         """The opening hours for /help (empty when not configured)."""

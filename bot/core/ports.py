@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from bot.core.replies import Reply
 from knowledge.advisor import Advice, FollowUp
-from knowledge.catalogue import Clinic
+from knowledge.catalogue import Catalogue, Clinic
 from scheduler.service import AnswerOutcome
 from storage import ReportInfo
 
@@ -42,7 +42,7 @@ class AdvisorPort(Protocol):
 
     def language_text(self, language: str, key: str) -> str: ...
 
-    def language_hours(self, language: str) -> Mapping[str, Any] | None: ...
+    def language_hours(self, language: str) -> Catalogue | None: ...
 
     def language_name(self, code: str) -> str: ...
 
