@@ -156,6 +156,8 @@ class Advisor:
         """
         decision = self.triage.assess(text, day)
         reading = self.languages.read(text, day, language_hint) if self.languages else None
+        if reading is None and decision.urgency is None and self.languages is not None:
+            reading = self.languages.read_unaccented(text, day, language_hint)
         if reading is not None and self._plain_english(text, decision, reading):
             reading = None  # "brilliant, ta" or "qwertyuiop" is no other language
         if reading is not None:
@@ -360,7 +362,8 @@ class Advisor:
             or _TIER_RANK[english.urgency] < _TIER_RANK[decision.urgency])
         typo_english = (english.urgency is not None and decision.urgency is None
                         and reading.detection.confidence < UNSURE_LANGUAGE
-                        and self.triage.english_share(text) >= ENGLISH_SHARE)
+                        and self.triage.english_share(text) >= ENGLISH_SHARE
+                        and not self._denied_in(reading, english))
         if unsupported or typo_english:
             decision = english
         language = reading.language
@@ -388,6 +391,18 @@ class Advisor:
         return Advice(self.language_text(language, "english_only"), "foreign",
                       offer_handoff=True, day=day, extra=extra, language=language,
                       detected=reading.detection, follow_up=follow_up)
+
+    def _denied_in(self, reading: Reading, english: TriageDecision) -> bool:
+        """The English sign's words carry a negation of the message's language ("sin pus",
+        "sem febre"): the language reader's denial stands, the English rules cannot see it."""
+        if self.languages is None:
+            return False
+        words = set(fold(english.evidence).split())
+        for code in reading.detection.candidates:
+            pack = self.languages.lexicons.pack(code)
+            if pack is not None and words & pack.negations:
+                return True
+        return False
 
     def _with_review(self, advice: Advice, decision: TriageDecision) -> Advice:
         sign_note = self.signs.advice.get(decision.sign or "")

@@ -135,6 +135,11 @@ class LanguageDetector:
         return Detection(detection.code, detection.confidence,
                          detection.candidates + pair, detection.supported)
 
+    def english_share(self, text: str) -> tuple[float, int]:
+        """The share of English words among the words of three letters or more, and how many
+        such words there are."""
+        return self._english_share(text)
+
     def _english_share(self, text: str) -> tuple[float, int]:
         """The share of English words among the words of three letters or more, and how many
         such words there are."""

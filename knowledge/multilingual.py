@@ -77,6 +77,10 @@ HOURS_LISTS = {"weekdays": 7, "months": 12}
 _HOURS_VALUES = {"opening": "o", "fallback": "f", "contact": "c", "weekday": "w", "day": 1,
                  "month": "m", "time": "09:00", "zone": "z"}
 _TIER_RANK = {EMERGENCY: 0, URGENT: 1}
+# languages written in Latin script, and the most English an unaccented message may read for
+# their lexicons to look at it when the detector said English (``read_unaccented``)
+LATIN_SCRIPT = frozenset({"es", "pt", "fr", "de", "it", "pl", "tr"})
+UNACCENTED_ENGLISH_SHARE = 0.5
 _NEGATION_WINDOW = 4
 _AFTER_WINDOW = 2
 _EXTRA_SPAN = 3
@@ -1094,6 +1098,26 @@ class Multilingual:
         """The language's patient-facing texts (templates, clinic hours, sign advice,
         rule-out questions) as a `Catalogue`; None for a language without a file."""
         return self.lexicons.texts(code)
+
+    def read_unaccented(self, text: str, day: int | None,
+                        hint: str | None = None) -> Reading | None:
+        """A sign in Latin-script text that the detector took for English although most of its
+        words are not English: another language typed without its accents ("a dor so piora",
+        "el ibuprofeno no hace nada"). Every Latin-script lexicon reads it; a Reading only when
+        one of them finds a sign, so English text is never answered in another language."""
+        if not text.isascii() or not any(ch.isalpha() for ch in text):
+            return None
+        share, count = self.detector.english_share(text)
+        if count < 2 or share > UNACCENTED_ENGLISH_SHARE:
+            return None
+        latin = tuple(code for code in self.lexicons.codes if code in LATIN_SCRIPT)
+        if hint in latin:
+            latin = (hint, *(code for code in latin if code != hint))
+        reading = self.lexicons.assess(text, day, latin)
+        if reading.decision.urgency is None or reading.language is None:
+            return None
+        detection = Detection(reading.language, 0.0, (reading.language,), True)
+        return Reading(detection, reading.decision, reading.language)
 
     def read(self, text: str, day: int | None, hint: str | None = None) -> Reading | None:
         """None for English; otherwise the detected language and any sign found."""
