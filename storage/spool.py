@@ -7,8 +7,11 @@ fsynced before the update counts as handled. An entry is
 
 * a `SpooledReport`: a red-flag message or caption, a "Yes" to a rule-out question, or the
   description typed after /report (with the photo it came with, if any);
-* a `SpooledEvent`: a button press the database must record (a check-in answer), or a photo
-  that may belong to a report.
+* a `SpooledEvent`: a button press the database must record (a check-in answer), a photo
+  that may belong to a report, an edited message (re-triaged and matched to the report it
+  raised on replay), a /command (run on replay, its answer sent then), or a /report whose
+  description has not come yet ("describe": the next text is the report, also after a
+  restart).
 
 `replay` hands every kept entry, in order, to a `store` function once the database answers
 again and removes each one stored. Entries are idempotent by (kind, Telegram update id): the
@@ -17,6 +20,12 @@ file keeps one entry per update and kind, a report is stored with
 counts once, and a photo already kept is not added again; so a replay interrupted half way
 repeats nothing. While the file holds anything, /readyz says not ready.
 
+Several processes may share the file (a hot standby on one SQLite file): appends and the
+rewrite after a replay hold an exclusive `flock` on ``<file>.lock`` (a few milliseconds),
+one process at a time replays (a second, non-blocking `flock` on ``<file>.replay``; the
+others skip that round), and the number of entries waiting is read from the file, so every
+process's /readyz sees what any of them kept or stored.
+
 The file holds patients' words: it lives next to the database (same protection), is created
 with owner-only permissions, and is emptied as soon as its entries are stored.
 """
@@ -24,12 +33,14 @@ with owner-only permissions, and is emptied as soon as its entries are stored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +74,9 @@ class SpooledReport:
 @dataclass(frozen=True)
 class SpooledEvent:
     """A patient's action the database could not take yet: a button press (`entry` "press",
-    `data` the callback data) or a photo (`entry` "photo", `data` its Telegram file id)."""
+    `data` the callback data), a photo ("photo", its Telegram file id), an edited message
+    ("edit", the new text; `message_id` the edited message), a command ("command", the
+    command's text) or a /report waiting for its description ("describe")."""
 
     entry: str
     update_id: int
@@ -72,6 +85,8 @@ class SpooledEvent:
     first_name: str
     data: str
     at: str
+    message_id: int | None = None
+    language: str | None = None  # the sender's Telegram language (a hint for triage)
 
     @property
     def raised_at(self) -> dt.datetime:
@@ -80,7 +95,7 @@ class SpooledEvent:
 
 
 Spooled = SpooledReport | SpooledEvent
-EVENTS = ("press", "photo")
+EVENTS = ("press", "photo", "edit", "command", "describe")
 
 
 def _key(item: Spooled) -> tuple[str, int]:
@@ -100,33 +115,62 @@ def _parse(raw: dict[str, Any]) -> Spooled:
         return SpooledReport(**{k: raw[k] for k in fields if k in raw})
     if entry in EVENTS:
         fields = {f.name for f in dataclasses.fields(SpooledEvent)}
-        return SpooledEvent(**{k: raw[k] for k in fields})
+        return SpooledEvent(**{k: raw[k] for k in fields if k in raw})
     raise ValueError(f"unknown entry {entry!r}")
 
 
+@contextlib.contextmanager
+def _flocked(path: Path, blocking: bool = True) -> Iterator[bool]:
+    """An exclusive `flock` on `path` (created owner-only) while inside; yields False when
+    not `blocking` and another process holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 class ReportSpool:
-    """The append-only spool file (one JSON object per line)."""
+    """The append-only spool file (one JSON object per line), shared safely by processes."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._file_lock = path.with_name(path.name + ".lock")
+        self._replay_lock = path.with_name(path.name + ".replay")
         self._lock = asyncio.Lock()
-        self._count = len(self.pending())
+        self._seen: tuple[int, int, int] | None = None  # (inode, size, mtime) counted
+        self._count = 0
 
     def __len__(self) -> int:
-        """Entries waiting for the database."""
+        """Entries waiting for the database (kept by any process sharing the file)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return 0
+        seen = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if seen != self._seen:
+            self._count, self._seen = len(self.pending()), seen
         return self._count
 
     def append(self, item: Spooled) -> None:
         """Keep `item` durably (written and fsynced before this returns)."""
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, _line(item))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        self._count += 1
+        with _flocked(self._file_lock):
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, _line(item))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         log.warning("database unavailable: %s of update %d kept in the spool (%d waiting)",
-                    item.entry, item.update_id, self._count)
+                    item.entry, item.update_id, len(self))
 
     def pending(self) -> list[Spooled]:
         """What the file holds, once per (kind, update id), in order; unreadable lines are
@@ -148,35 +192,43 @@ class ReportSpool:
             kept.setdefault(_key(item), item)
         return list(kept.values())
 
-    async def replay(self, store: Callable[[Spooled], Awaitable[object]]) -> int:
-        """Store every kept entry through `store`, in order, removing each one stored. Stops
-        at the first failure (the database is still away), which is raised: nothing is lost,
-        the next replay starts with the entry that failed. Returns how many were stored."""
+    async def replay(self, store: Callable[[Spooled], Awaitable[object]],
+                     order: Callable[[list[Spooled]], list[Spooled]] | None = None) -> int:
+        """Store every kept entry through `store`, in order (`order` may rearrange them),
+        removing each one stored (`store` returning False keeps that one). Stops at the first
+        failure (the database is still away), which is raised: nothing is lost, the next
+        replay starts with the entry that failed. Returns how many were stored; 0 when
+        another process is replaying the file."""
         async with self._lock:
-            done: set[tuple[str, int]] = set()
-            try:
-                for item in self.pending():
-                    await store(item)
-                    done.add(_key(item))
-            finally:
-                if done:
-                    self._rewrite(done)
+            with _flocked(self._replay_lock, blocking=False) as mine:
+                if not mine:
+                    return 0
+                done: set[tuple[str, int]] = set()
+                try:
+                    items = self.pending()
+                    for item in order(items) if order is not None else items:
+                        if await store(item) is not False:  # False: keep it for later
+                            done.add(_key(item))
+                finally:
+                    if done:
+                        self._rewrite(done)
             if done:
                 log.warning("database back: %d spooled entr%s stored", len(done),
                             "y" if len(done) == 1 else "ies")
             return len(done)
 
     def _rewrite(self, stored: Iterable[tuple[str, int]]) -> None:
-        """Rewrite the file without `stored` (no await: an append cannot slip in)."""
+        """Rewrite the file without `stored` (under the file lock: no append slips in, from
+        this process or another)."""
         gone = set(stored)
-        remaining = [item for item in self.pending() if _key(item) not in gone]
-        temporary = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o600)
-        try:
-            for item in remaining:
-                os.write(fd, _line(item))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, self.path)
-        self._count = len(remaining)
+        with _flocked(self._file_lock):
+            remaining = [item for item in self.pending() if _key(item) not in gone]
+            temporary = self.path.with_name(self.path.name + ".tmp")
+            fd = os.open(temporary, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o600)
+            try:
+                for item in remaining:
+                    os.write(fd, _line(item))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temporary, self.path)

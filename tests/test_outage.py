@@ -314,7 +314,7 @@ async def test_buttons_photos_and_report_during_an_outage_are_kept_and_stored_af
     fake.user_message(PATIENT, "a small hard lump under the skin near my ear", first_name="Ivy")
     await fake.wait_for(lambda: any("I have kept your report" in (m.get("text") or "")
                                     for m in fake.sent_messages(PATIENT)[before:]))
-    assert len(bot.bot_data.spool) == 4
+    assert len(bot.bot_data.spool) == 5  # and the /report that waited for its words
     assert _cards(fake) == []
     # webhook mode (PostgreSQL): each of these was confirmed to Telegram, being kept
     assert all(status == 200 for _, status in fake.webhook_deliveries)
@@ -402,3 +402,68 @@ def _zone_replies(fake: FakeTelegram) -> list[dict[str, Any]]:
 
 def _unconfirmed(fake: FakeTelegram) -> list[int]:
     return [u["update_id"] for u in fake.state.pending]
+
+
+async def test_an_edit_a_command_and_a_photo_before_the_words_are_kept_and_replayed_once(
+        fake_telegram: FakeTelegram, bot: Any, outage: Outage) -> None:
+    """During an outage: an edit of the message that raised a report (now an emergency)
+    gets the emergency advice at once and, after, updates that report (no second report or
+    card); /mydata is answered "kept" at once and for real, once, after; a photo sent
+    between /report and its words joins that report."""
+    fake = fake_telegram
+    (welcome,) = await _say(fake, "/start")
+    await _press(fake, welcome, "consent:yes")
+    before = len(fake.sent_messages(PATIENT))
+    raised = fake.user_message(PATIENT, "there is some yellow pus and it feels hot",
+                               first_name="Ivy")
+    await fake.wait_for_messages(PATIENT, before + 1, timeout=10)
+
+    async def carded() -> bool:
+        return len(_cards(fake)) == 1
+    await eventually(carded, timeout=20)
+
+    await outage.begin()
+    before = len(fake.sent_messages(PATIENT))
+    started = time.monotonic()
+    fake.edited_message(PATIENT, raised["message"]["message_id"], ANAPHYLAXIS)
+    (advice, *_) = (await fake.wait_for_messages(PATIENT, before + 1, timeout=10))[before:]
+    assert "999" in advice["text"] and time.monotonic() - started < 2.0
+    (kept,) = await _say(fake, "/mydata")
+    assert "I have kept your request" in kept["text"]
+    (ask,) = await _say(fake, "/report")
+    assert "Describe it in your own words" in ask["text"]
+    before = len(fake.sent_messages(PATIENT))
+    photo = _photo(fake, "")
+    await fake.wait_for_messages(PATIENT, before + 1, timeout=10)
+    before = len(fake.sent_messages(PATIENT))
+    fake.user_message(PATIENT, "a small hard lump under the skin near my ear", first_name="Ivy")
+    await fake.wait_for(lambda: any("I have kept your report" in (m.get("text") or "")
+                                    for m in fake.sent_messages(PATIENT)[before:]))
+    assert len(bot.bot_data.spool) == 5  # edit, command, /report, photo, words
+    assert all(status == 200 for _, status in fake.webhook_deliveries)  # all confirmed
+    recovered_from = len(fake.sent_messages(PATIENT))
+
+    await outage.end()
+
+    async def stored() -> bool:
+        return not len(bot.bot_data.spool) and len(_cards(fake)) >= 2
+    await eventually(stored, timeout=30)
+    bot.bot_data.clock.advance(seconds=15)  # an edited card is edited after 10 s
+    bot.bot_data.alert_bell.wake()
+    await eventually(lambda: _owed_none(bot), timeout=20)
+    await asyncio.sleep(1.0)  # a duplicate would have had time to arrive
+    desk = bot.bot_data.desk
+    reports = {r.text: r for r in await desk.store.queue()}
+    assert sorted(reports) == sorted([ANAPHYLAXIS, "a small hard lump under the skin near my ear"])
+    assert reports[ANAPHYLAXIS].urgency == "emergency"  # the edit updated its report
+    lump = reports["a small hard lump under the skin near my ear"]
+    assert await desk.store.photos(lump.id) == [photo]
+    assert len(_cards(fake)) == 2  # one card per report
+    (first_card, _) = _cards(fake)
+    edited = fake.state.get_message(STAFF_CHAT, first_card["message_id"])  # as staff see it
+    assert edited is not None and edited["text"].startswith("EMERGENCY:")
+    assert ANAPHYLAXIS in edited["text"]
+    after = fake.sent_messages(PATIENT)[recovered_from:]
+    assert [m for m in after if "What I store about you" in (m.get("text") or "")] != []
+    assert len([m for m in after if "What I store about you" in (m.get("text") or "")]) == 1
+    assert fake.violations == []

@@ -198,15 +198,18 @@ async def test_an_update_is_confirmed_only_once_handled(
         assert await fake_telegram.post_update_to(url, _message(1, 50, "/start"), SECRET) == 200
         assert len(fake_telegram.sent_messages(50)) == 1
 
-        # the database goes away: /mydata cannot be answered, so it is not confirmed
+        # the database goes away: a shared location (the time zone) cannot be handled nor
+        # kept, so it is not confirmed (a command would be kept in the spool: test_outage.py)
         folder = tmp_path / "aside"
         folder.mkdir()
         await db.engine.dispose()
         for path in tmp_path.glob("bot.db*"):
             path.rename(folder / path.name)
         await db.engine.dispose()
-        mydata = _message(2, 50, "/mydata")
-        assert await fake_telegram.post_update_to(url, mydata, SECRET) == 503
+        located = _message(2, 50, "")
+        del located["message"]["text"]
+        located["message"]["location"] = {"latitude": 40.71, "longitude": -74.0}
+        assert await fake_telegram.post_update_to(url, located, SECRET) == 503
         assert len(fake_telegram.sent_messages(50)) == 1
 
         await db.engine.dispose()  # back: Telegram's next delivery is answered
@@ -215,6 +218,6 @@ async def test_an_update_is_confirmed_only_once_handled(
         for path in folder.iterdir():
             path.rename(tmp_path / path.name)
         await db.engine.dispose()
-        assert await fake_telegram.post_update_to(url, mydata, SECRET) == 200
+        assert await fake_telegram.post_update_to(url, located, SECRET) == 200
         (_, answer) = fake_telegram.sent_messages(50)
-        assert "Telegram id" in answer["text"]  # the /mydata answer
+        assert "locations" in answer["text"]  # the answer to the location (no consent yet)

@@ -244,27 +244,27 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
 
 
 def _with_spool(services: Services, bot: ExtBot[Any]) -> Services:
-    """The spool and its replayer (which sends staff what a replayed button press or photo
-    produces through `bot`), added to `services` (bot/telegram/spooling.py)."""
+    """The spool and its replayer (which sends what a replayed update produces through
+    `bot`), added to `services` (bot/telegram/spooling.py)."""
     import dataclasses
 
     from bot.telegram.spooling import build_spool
 
 
-    async def to_staff(reply: Reply) -> None:  # what a replayed press or photo has for staff
-        if reply.to_chat is None:
-            return
+    async def to_chat(reply: Reply, chat: int) -> None:  # what a replayed update produced
+        target = reply.to_chat if reply.to_chat is not None else chat
         try:
-            sent = await deliver(bot, reply.to_chat, reply)
+            sent = await deliver(bot, target, reply)
         except TelegramError as exc:
-            log.warning("a replayed update's message to chat %s failed: %s", reply.to_chat,
+            log.warning("a replayed update's message to chat %s failed: %s", target,
                         type(exc).__name__)
             return
-        await services.desk.card_sent(reply, reply.to_chat, sent.message_id)
+        if reply.card_for is not None:
+            await services.desk.card_sent(reply, target, sent.message_id)
 
     spool, replayer = build_spool(services.settings, services.repo, services.checkins,
                                   services.alert_bell, conversation=services.conversation,
-                                  desk=services.desk, deliver=to_staff)
+                                  desk=services.desk, deliver=to_chat)
     return dataclasses.replace(services, spool=spool, spool_replayer=replayer)
 
 

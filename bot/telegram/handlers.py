@@ -49,6 +49,7 @@ from bot.telegram.spooling import (
     DATABASE_DOWN,
     answer_offline,
     command_offline,
+    edit_offline,
     press_offline,
 )
 
@@ -137,7 +138,16 @@ async def on_start(update: Update, context: AppContext) -> None:
     """/start, optionally with an invite code from a t.me deep link."""
     user_id, chat_id, first_name = _sender(update)
     payload = context.args[0] if context.args else None
-    replies = await conversation_of(context).start(user_id, chat_id, first_name, payload)
+    try:
+        replies = await conversation_of(context).start(user_id, chat_id, first_name, payload)
+    except DATABASE_DOWN as exc:  # kept, run once the database is back
+        offline = command_offline(context.bot_data, update.update_id, user_id, chat_id,
+                                  first_name, "start", [payload] if payload else [])
+        if offline is None:
+            raise
+        log.error("database unavailable (%s): /start of update %d kept", type(exc).__name__,
+                  update.update_id)
+        replies = offline
     await send_replies(context, chat_id, replies, user_id)
 
 
@@ -152,8 +162,9 @@ async def on_command(update: Update, context: AppContext) -> None:
     try:
         replies = await conversation_of(context).command(user_id, chat_id, first_name, name,
                                                          args)
-    except DATABASE_DOWN as exc:  # /report still works (bot/telegram/spooling.py)
-        offline = command_offline(context.bot_data, user_id, name)
+    except DATABASE_DOWN as exc:  # /report asks, others are kept (bot/telegram/spooling.py)
+        offline = command_offline(context.bot_data, update.update_id, user_id, chat_id,
+                                  first_name, name, args)
         if offline is None:
             raise
         log.error("database unavailable (%s): /%s of update %d answered without it",
@@ -201,9 +212,19 @@ async def on_edited(update: Update, context: AppContext) -> None:
     if message is None or not message.text or message.text.startswith("/"):
         return
     user_id, chat_id, first_name = _sender(update)
-    replies = await conversation_of(context).edited(user_id, chat_id, first_name, message.text,
-                                                    language_code=_language_code(update),
-                                                    message_id=message.message_id)
+    try:
+        replies = await conversation_of(context).edited(
+            user_id, chat_id, first_name, message.text, language_code=_language_code(update),
+            message_id=message.message_id)
+    except DATABASE_DOWN as exc:  # re-triaged now, matched to its report on replay
+        offline = edit_offline(context.bot_data, update.update_id, user_id, chat_id,
+                               first_name, message.message_id, message.text,
+                               _language_code(update))
+        if offline is None:
+            raise
+        log.error("database unavailable (%s): edit of update %d kept", type(exc).__name__,
+                  update.update_id)
+        replies = offline
     await send_replies(context, chat_id, replies, user_id)
 
 

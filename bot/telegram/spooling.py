@@ -7,19 +7,24 @@ what needs no database, and what must reach the clinic goes to the local spool
 * `answer_offline`: a text or a caption. The advisor (pure) decides; a red flag's report is
   spooled (with the photo it came with). After an offline /report, the next text is the
   report whatever triage says.
+* `edit_offline`: an edited text. A red flag in it gets its advice at once; the edit is
+  spooled and, on replay, updates the report its message raised (or raises one), as online.
 * `press_offline`: a button press. A rule-out "Yes"/"No" gets the advisor's answer at once
   (a "Yes" that escalates is spooled as a report); a check-in answer is spooled as it is and
   recorded on replay.
-* `photo_offline`: a photo; kept, and added on replay to the report it belongs to.
-* `command_offline`: /report asks for the description (kept in this process's memory).
+* `photo_offline`: a photo; kept, and added on replay to the report it belongs to (a photo
+  sent between an offline /report and its description joins that report).
+* `command_offline`: /report asks for the description; the "describe" entry is in the
+  spool, so the next text is the report even after a restart. Any other patient command
+  (/start included) is kept and run on replay, and its answer is sent then.
 
 Anything else a handler could not do without the database is left unconfirmed (a webhook
-answers 503 and Telegram delivers it again).
+answers 503; the polling leader fetches it again), so Telegram delivers it again.
 
 `SpoolReplayer` stores the spool's entries once the database answers again (idempotent by
 update id), which owes reports' cards in the alert outbox, wakes the alert sender, and sends
-the staff chat what a replayed press or photo produces. The patient was answered when they
-wrote, so nothing is sent to them again.
+the staff chat what a replayed press, photo or edit produces. The patient was answered when
+they wrote, so nothing is sent to them again, except the answer to a kept command.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from bot.config import Settings
 from bot.core.conversation import Conversation
 from bot.core.desk import StaffDesk
+from bot.core.flowstate import Flow
 from bot.core.ports import AlertWaker, CheckinEvents
 from bot.core.replies import Reply, as_replies
 from storage import ReportKind
@@ -51,7 +57,7 @@ log = logging.getLogger(__name__)
 DATABASE_DOWN: tuple[type[BaseException], ...] = (DBAPIError, PoolTimeout, OSError)
 REPLAY_EVERY = 2.0  # seconds between attempts to store spooled entries
 DESCRIBE_WITHIN = dt.timedelta(minutes=30)  # an offline /report waits this long for words
-Deliver = Callable[[Reply], Awaitable[None]]
+Deliver = Callable[[Reply, int], Awaitable[None]]  # a reply; the chat when it names none
 
 
 def _now(services: Any) -> dt.datetime:
@@ -66,9 +72,8 @@ def answer_offline(services: Any, update_id: int, user_id: int, chat_id: int, te
     returns."""
     conversation = services.conversation
     spool: ReportSpool | None = services.spool
-    replayer: SpoolReplayer | None = services.spool_replayer
     advice = conversation.advisor.ask(text, None, language_hint)
-    describing = replayer is not None and replayer.described(user_id, _now(services))
+    describing = spool is not None and describing_offline(spool, user_id, _now(services))
     if spool is None or not (advice.escalate or describing):
         return as_replies(html.escape(advice.answer, quote=False))
     kind = ReportKind.TRIAGE if advice.escalate else ReportKind.PATIENT
@@ -133,20 +138,78 @@ def photo_offline(services: Any, update_id: int, user_id: int, chat_id: int,
     return replies + services.conversation.say("offline.photo_kept")
 
 
-def command_offline(services: Any, user_id: int, name: str) -> list[Reply] | None:
-    """/report without the database: ask for the description, which the next text gives
-    (spooled as the report). None for other commands: they need the database."""
-    replayer: SpoolReplayer | None = services.spool_replayer
-    if name != "report" or replayer is None:
+def edit_offline(services: Any, update_id: int, user_id: int, chat_id: int,
+                 first_name: str, message_id: int, text: str,
+                 language_hint: str | None = None) -> list[Reply] | None:
+    """An edited text without the database: a red flag in it gets its advice now; the edit
+    is kept and, on replay, updates the report its message raised (or raises one), as it
+    would have online."""
+    spool: ReportSpool | None = services.spool
+    if spool is None:
         return None
-    replayer.describing[user_id] = _now(services) + DESCRIBE_WITHIN
-    return list(services.conversation.say("offline.report_ask"))
+    advice = services.conversation.advisor.ask(text, None, language_hint)
+    spool.append(SpooledEvent("edit", update_id, user_id, chat_id, first_name, text,
+                              _now(services).isoformat(), message_id=message_id,
+                              language=language_hint))
+    return as_replies(html.escape(advice.answer, quote=False)) if advice.escalate else []
+
+
+def command_offline(services: Any, update_id: int, user_id: int, chat_id: int,
+                    first_name: str, name: str, args: list[str]) -> list[Reply] | None:
+    """A patient's command without the database. /report asks for the description (the
+    spool remembers that the next text is the report); any other command is kept, run on
+    replay and answered then. None when there is no spool."""
+    spool: ReportSpool | None = services.spool
+    if spool is None:
+        return None
+    at = _now(services).isoformat()
+    if name == "report":
+        spool.append(SpooledEvent("describe", update_id, user_id, chat_id, first_name, "", at))
+        return list(services.conversation.say("offline.report_ask"))
+    spool.append(SpooledEvent("command", update_id, user_id, chat_id, first_name,
+                              " ".join([name, *args]), at))
+    return list(services.conversation.say("offline.command_kept"))
+
+
+def describing_offline(spool: ReportSpool, user_id: int, now: dt.datetime) -> bool:
+    """Is `user_id`'s next text the description of a /report typed during the outage (kept
+    in the spool, so a restart does not forget it; for `DESCRIBE_WITHIN`)?"""
+    marker: SpooledEvent | None = None
+    for item in spool.pending():
+        if item.telegram_id != user_id:
+            continue
+        if isinstance(item, SpooledEvent) and item.entry == "describe":
+            marker = item
+        elif isinstance(item, SpooledReport) and marker is not None:
+            marker = None  # described
+    return marker is not None and now <= marker.raised_at + DESCRIBE_WITHIN
+
+
+def photos_after_descriptions(items: list[Spooled]) -> list[Spooled]:
+    """Replay order: a photo sent between an offline /report and its description goes
+    right after the description, so it joins that report."""
+    ordered: list[Spooled] = []
+    held: dict[int, list[Spooled]] = {}
+    describing: set[int] = set()
+    for item in items:
+        user = item.telegram_id
+        if isinstance(item, SpooledEvent) and item.entry == "describe":
+            describing.add(user)
+        elif isinstance(item, SpooledEvent) and item.entry == "photo" and user in describing:
+            held.setdefault(user, []).append(item)
+            continue
+        elif isinstance(item, SpooledReport) and user in describing:
+            describing.discard(user)
+            ordered += [item, *held.pop(user, [])]
+            continue
+        ordered.append(item)
+    for photos in held.values():  # no description yet: in their place at the end
+        ordered += photos
+    return ordered
 
 
 class SpoolReplayer:
-    """Stores what the spool holds whenever the database answers again. `describing` holds
-    the patients who typed /report while the database was down (until when their next text
-    is the report)."""
+    """Stores what the spool holds whenever the database answers again."""
 
     def __init__(self, repo: Repository, checkins: CheckinEvents | None, alerts: AlertWaker,
                  spool: ReportSpool, *, conversation: Conversation | None = None,
@@ -158,16 +221,12 @@ class SpoolReplayer:
         self.conversation = conversation
         self.desk = desk
         self.deliver = deliver
-        self.describing: dict[int, dt.datetime] = {}
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
 
-    def described(self, user_id: int, now: dt.datetime) -> bool:
-        """True (once) when `user_id` typed /report offline and this text describes it."""
-        until = self.describing.pop(user_id, None)
-        return until is not None and now <= until
-
-    async def _store(self, item: Spooled) -> None:
+    async def _store(self, item: Spooled) -> bool:
+        """Store one entry; False keeps it for a later replay (a photo waiting for the
+        words of its report)."""
         if isinstance(item, SpooledReport):
             stored = await self.repo.reports.create(
                 item.telegram_id, ReportKind(item.kind), item.text, urgency=item.urgency,
@@ -177,12 +236,48 @@ class SpoolReplayer:
                 await self.checkins.report_raised(stored)
             if item.photo is not None:
                 await self._photo(item.telegram_id, item.chat_id, "", item.photo)
-        elif item.entry == "press" and self.conversation is not None:
-            replies = await self.conversation.callback(item.telegram_id, item.chat_id,
-                                                       item.first_name, item.data)
-            await self._to_staff(replies, item.chat_id)
         elif item.entry == "photo":
+            if await self._awaiting_words(item):
+                return False
             await self._photo(item.telegram_id, item.chat_id, item.first_name, item.data)
+        elif self.conversation is not None:
+            await self._event(self.conversation, item)
+        return True
+
+    async def _event(self, conversation: Conversation, item: SpooledEvent) -> None:
+        user, chat, name = item.telegram_id, item.chat_id, item.first_name
+        if item.entry == "press":
+            replies = await conversation.callback(user, chat, name, item.data)
+            await self._to_staff(replies, chat)
+        elif item.entry == "edit":
+            replies = await conversation.edited(user, chat, name, item.data,
+                                                language_code=item.language,
+                                                message_id=item.message_id)
+            await self._to_staff(replies, chat)
+        elif item.entry == "command":
+            command, *args = item.data.split()
+            if command == "start":
+                replies = await conversation.start(user, chat, name, args[0] if args else None)
+            else:
+                replies = await conversation.command(user, chat, name, command, args)
+            await self._to_patient(replies, chat)  # not answered yet: the answer goes now
+        elif item.entry == "describe" and not self._described(item):
+            await conversation.command(user, chat, name, "report")  # the words come online
+
+    def _described(self, marker: SpooledEvent) -> bool:
+        """Did the description of this offline /report come offline too (it is kept)?"""
+        return any(isinstance(other, SpooledReport) and other.telegram_id == marker.telegram_id
+                   and other.update_id > marker.update_id for other in self.spool.pending())
+
+    async def _awaiting_words(self, photo: SpooledEvent) -> bool:
+        """True while the patient's /report waits for its words (online now) and the photo
+        is recent: it joins the report once described."""
+        if self.conversation is None or self.desk is None:
+            return False
+        if self.conversation.clock() > photo.raised_at + DESCRIBE_WITHIN:
+            return False
+        active = await self.conversation.control.live(photo.telegram_id)
+        return active is not None and active.flow is Flow.REPORT and active.step == "describe"
 
     async def _photo(self, user_id: int, chat_id: int, first_name: str, file_id: str) -> None:
         """Add a kept photo to the report it belongs to (not twice)."""
@@ -200,14 +295,22 @@ class SpoolReplayer:
             return
         for reply in replies:
             if not reply.notice and reply.to_chat is not None and reply.to_chat != patient_chat:
-                await self.deliver(reply)
+                await self.deliver(reply, patient_chat)
+
+    async def _to_patient(self, replies: list[Reply], patient_chat: int) -> None:
+        """Send all a replay produced (a kept command: the patient has no answer yet)."""
+        if self.deliver is None:
+            return
+        for reply in replies:
+            if not reply.notice:
+                await self.deliver(reply, patient_chat)
 
     async def replay(self) -> int:
         """One attempt; the number of entries stored (0 when the database is still away)."""
         if not len(self.spool):
             return 0
         try:
-            stored = await self.spool.replay(self._store)
+            stored = await self.spool.replay(self._store, photos_after_descriptions)
         except DATABASE_DOWN as exc:
             log.warning("spooled entries not stored yet (%s)", type(exc).__name__)
             return 0
@@ -251,4 +354,5 @@ def build_spool(settings: Settings, repo: Repository, checkins: CheckinEvents | 
 
 
 __all__ = ["DATABASE_DOWN", "SpoolReplayer", "answer_offline", "build_spool",
-           "command_offline", "photo_offline", "press_offline", "utcnow"]
+           "command_offline", "describing_offline", "edit_offline", "photo_offline",
+           "photos_after_descriptions", "press_offline", "utcnow"]
