@@ -54,6 +54,17 @@ def advisor() -> Advisor:
     "is there a good sauna round here",
     "where can i buy cheap sunglasses",
     "best face wash on the market",
+    # drinks that are not alcohol, health in general
+    "can i have a cup of tea",
+    "how much water should i drink when it is hot",
+    "is black coffee good for your heart",
+    # more of the same classes: somebody else does or gets something, stains, the forecast
+    "can my sister borrow my cleanser",
+    "my rabbit keeps chewing the cables",
+    "what should i give my toddler for teething",
+    "what cream do i put on my baby for eczema",
+    "how do i get foundation out of a cream jumper",
+    "do you reckon it will be sunny in devon on friday",
 ])
 def test_everyday_questions_about_something_else_abstain(advisor: Advisor, text: str) -> None:
     advice = advisor.ask(text, 2)
@@ -72,6 +83,10 @@ def test_everyday_questions_about_something_else_abstain(advisor: Advisor, text:
     ("its sunny, should i stay indoors", "sun"),
     ("can i wash my face with my usual cleanser", "washing"),
     ("when can i go back to having microdermabrasion", "other_treatments"),
+    ("my brother reckons i look really red, is that normal", "redness"),
+    ("can my boyfriend kiss my cheek", "touching_face"),
+    ("my husband had it done yesterday, when can he shave", "shaving"),
+    ("can i drink wine at my nephews christening", "alcohol"),
 ])
 def test_the_same_words_about_the_patients_own_skin_are_answered(advisor: Advisor, text: str,
                                                                  topic: str) -> None:
