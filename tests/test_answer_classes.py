@@ -15,11 +15,14 @@ from typing import Any
 
 import pytest
 import yaml
+from rapidfuzz import fuzz, process, utils
 
 from knowledge.advisor import Advisor, Clinic
+from knowledge.loader import load_kb
 
-DEV: list[dict[str, Any]] = yaml.safe_load(
-    (Path(__file__).parent / "data" / "answers_dev.yaml").read_text("utf-8"))
+DATA = Path(__file__).parent / "data"
+DEV: list[dict[str, Any]] = yaml.safe_load((DATA / "answers_dev.yaml").read_text("utf-8"))
+BLIND_SIMILARITY = 85.0  # token-sort similarity at which an example copies a blind message
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +160,28 @@ def test_development_set_figures(advisor: Advisor) -> None:
                  if advisor.ask(item["text"], item.get("day")).escalate]
     assert abstained >= 0.95 and answered >= 0.92 and not escalated, (abstained, answered,
                                                                       escalated)
+
+
+def test_no_knowledge_base_example_copies_a_blind_message() -> None:
+    """A blind batch measures the product only while its phrasings stay out of the knowledge
+    base: an example question with token-sort similarity 85 or more to a message of a blind
+    batch must be listed in ``kb_blind_overlap.yaml`` as older than that batch or as one of the
+    guidance's own phrasings; any other is tuning on the batch (reword or drop it)."""
+    allowed = {(row["entry"], row["question"]): row for row in yaml.safe_load(
+        (DATA / "kb_blind_overlap.yaml").read_text("utf-8"))}
+    kb = load_kb()
+    copies: list[str] = []
+    for path in sorted(DATA.glob("answers_blind_*.yaml")):
+        batch = int(path.stem.rsplit("_", 1)[1])
+        messages = [item["text"] for item in yaml.safe_load(path.read_text("utf-8"))]
+        for entry in kb.entries:
+            for question in entry.questions:
+                close = process.extractOne(question, messages, scorer=fuzz.token_sort_ratio,
+                                           processor=utils.default_process,
+                                           score_cutoff=BLIND_SIMILARITY)
+                row = allowed.get((entry.id, question))
+                if close is None or (row is not None and (
+                        row.get("guidance") or batch in row.get("before", []))):
+                    continue
+                copies.append(f"{entry.id}: {question!r} ~ batch {batch} {close[0]!r}")
+    assert not copies, "\n".join(copies)
