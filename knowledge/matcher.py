@@ -16,6 +16,7 @@ decides between three outcomes:
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +28,12 @@ from knowledge.schema import KnowledgeBase
 from knowledge.text import FILLER, SYNONYMS, clauses, content_tokens, english_words, tokens
 
 Outcome = Literal["answer", "suggest", "abstain"]
+
+
+# What a patient calls the treatment; in a question without a topical word it is just "it".
+TREATMENT_NAMES = frozenset(["microneedling", "treatment", "procedure", "microneedled"])
+_TREATMENT_PHRASE = re.compile(r"\b(?:(?:the|my|this|your) )?(?:microneedling|treatment|procedure)"
+                               r"(?: treatment)?\b")
 
 
 def _skeleton(word: str) -> str:
@@ -148,11 +155,16 @@ class Matcher:
         return bare
 
     def _is_bare(self, words: list[str]) -> bool:
-        return all(self._idf.get(word, 0.0) < self.GENERIC_IDF for word in words)
+        return all(self._idf.get(word, 0.0) < self.GENERIC_IDF or word in TREATMENT_NAMES
+                   for word in words)
 
     @staticmethod
     def _phrase(text: str) -> str:
-        return " ".join(word for word in tokens(text) if word not in FILLER)
+        """The words of a bare question, the treatment's names read as "it" ("is the treatment
+        safe" and "is microneedling safe" are "is it safe")."""
+        words = [word for word in tokens(text) if word not in FILLER]
+        phrase = " ".join(words)
+        return _TREATMENT_PHRASE.sub("it", phrase) if phrase else phrase
 
     @staticmethod
     def _index(kb: KnowledgeBase) -> list[_Example]:
