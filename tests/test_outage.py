@@ -421,6 +421,7 @@ async def test_an_edit_a_command_and_a_photo_before_the_words_are_kept_and_repla
     async def carded() -> bool:
         return len(_cards(fake)) == 1
     await eventually(carded, timeout=20)
+    await eventually(lambda: _owed_none(bot), timeout=10)  # and recorded as sent
 
     await outage.begin()
     before = len(fake.sent_messages(PATIENT))
