@@ -30,6 +30,9 @@ from knowledge.text import FILLER, SYNONYMS, clauses, content_tokens, english_wo
 Outcome = Literal["answer", "suggest", "abstain"]
 
 
+# plurals and inflections that name a topic of their own ("how many sessions" is the course,
+# "my next session" the booking; "threading" is hair removal, "thread" a thread lift)
+_OWN_TOPIC = frozenset(["sessions", "results", "threading", "booking", "picking"])
 # What a patient calls the treatment; in a question without a topical word it is just "it".
 TREATMENT_NAMES = frozenset(["microneedling", "treatment", "procedure", "microneedled"])
 _TREATMENT_PHRASE = re.compile(r"\b(?:(?:the|my|this|your) )?(?:microneedling|treatment|procedure)"
@@ -113,6 +116,7 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
+        self._stems = self._stem_map(kb)
         self._examples = self._index(kb)
         self._idf = self._inverse_document_frequency()
         self._bare = self._bare_index(kb)
@@ -124,7 +128,7 @@ class Matcher:
             for word in example.tokens:
                 self._postings.setdefault(word, []).append(position)
         self._vocabulary = sorted(self._idf)
-        self._keywords = [frozenset(content_tokens(" ".join(e.keywords))) for e in kb.entries]
+        self._keywords = [frozenset(self._content(" ".join(e.keywords))) for e in kb.entries]
         self._entry_index = {entry.id: index for index, entry in enumerate(kb.entries)}
         self._keyword_postings: dict[str, list[int]] = {}
         for index, keywords in enumerate(self._keywords):
@@ -150,7 +154,7 @@ class Matcher:
         bare: dict[int, tuple[int, str]] = {}
         for index, entry in enumerate(kb.entries):
             for question in entry.questions:
-                if self._is_bare(content_tokens(question)):
+                if self._is_bare(self._content(question)):
                     bare[len(bare)] = (index, self._phrase(question))
         return bare
 
@@ -167,11 +171,35 @@ class Matcher:
         return _TREATMENT_PHRASE.sub("it", phrase) if phrase else phrase
 
     @staticmethod
-    def _index(kb: KnowledgeBase) -> list[_Example]:
+    def _stem_map(kb: KnowledgeBase) -> dict[str, str]:
+        """Inflections that an entry's own keywords list side by side ("healing" and "heal",
+        "stings" and "sting", "bruises" and "bruise") are one word: a question that inflects it
+        differently from the examples ("how long does healing take", "it takes a while to
+        heal") still shares it."""
+        stems: dict[str, str] = {}
+        for entry in kb.entries:
+            keywords = set(content_tokens(" ".join(entry.keywords)))
+            for word in keywords - _OWN_TOPIC:
+                for suffix in ("ing", "ed", "es", "s", "d"):
+                    base = word[: -len(suffix)]
+                    if not word.endswith(suffix) or len(base) < 3:
+                        continue
+                    found = next((c for c in (base, base + "e", base[:-1])
+                                  if c in keywords and c != word), None)
+                    if found is not None:
+                        stems.setdefault(word, found)
+                        break
+        return stems
+
+    def _content(self, text: str) -> list[str]:
+        """``content_tokens``, a keyword's inflection read as the keyword's stem."""
+        return [self._stems.get(word, word) for word in content_tokens(text)]
+
+    def _index(self, kb: KnowledgeBase) -> list[_Example]:
         examples: list[_Example] = []
         for index, entry in enumerate(kb.entries):
             for question in (*entry.questions, entry.title):
-                words = content_tokens(question)
+                words = self._content(question)
                 if words:
                     examples.append(_Example(index, question, " ".join(words), frozenset(words)))
         return examples
@@ -181,7 +209,7 @@ class Matcher:
         for example in self._examples:
             per_entry.setdefault(example.entry_index, set()).update(example.tokens)
         for index, entry in enumerate(self.kb.entries):
-            per_entry.setdefault(index, set()).update(content_tokens(" ".join(entry.keywords)))
+            per_entry.setdefault(index, set()).update(self._content(" ".join(entry.keywords)))
         frequency: Counter[str] = Counter(w for words in per_entry.values() for w in words)
         total = max(len(per_entry), 1)
         return {word: math.log(1 + total / count) for word, count in frequency.items()}
@@ -240,7 +268,7 @@ class Matcher:
 
     def known_words(self, text: str) -> list[str]:
         """The query's content words that the knowledge base knows (after typo correction)."""
-        corrected = (self._correct(word) for word in content_tokens(text))
+        corrected = (self._correct(word) for word in self._content(text))
         return [word for word in corrected if word is not None]
 
     def match(self, text: str) -> MatchResult:
@@ -250,9 +278,9 @@ class Matcher:
             found = self._match_bare(text)
             if found is not None or not words:
                 return found or MatchResult("abstain", None, 0.0, ())
-        exact = any(word in self._idf for word in content_tokens(text))
+        exact = any(word in self._idf for word in self._content(text))
         # as spelt, a chat spelling read as the word it stands for ("ciders", "shavin")
-        spelt = [self._chat_word(word) for word in content_tokens(text)]
+        spelt = [self._chat_word(word) for word in self._content(text)]
         ranked = self._rank(frozenset(words), self._query_forms(text), spelt)
         return self._decide(ranked, exact, frozenset(words))
 
@@ -276,7 +304,7 @@ class Matcher:
         texts = [text] + (parts[: self.MAX_CLAUSES] if len(parts) > 1 else [])
         forms: list[_Form] = []
         for part in texts:
-            all_words = content_tokens(part)
+            all_words = self._content(part)
             known = [w for w in (self._correct(word) for word in all_words) if w is not None]
             if part is not text and len(known) < 2:
                 continue  # a one-word clause ("is that expected") is no question by itself
