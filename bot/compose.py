@@ -1,5 +1,7 @@
 """The composition root: the one place that builds the bot's objects from `Settings`.
 
+`build_checkins(settings, db, sender, clock)` builds the repository and the check-in service
+alone (the CLI's session and check-in commands: no advisor to load).
 `build_services(settings, db, sender, clock)` loads the data files named in the settings
 (knowledge base, care plan, message catalogue), then builds, in this order and nowhere else:
 the repository, the advisor the core holds (`LiveAdvisor`, which follows the clinic's KB
@@ -86,6 +88,33 @@ def load_plan(settings: Settings, kb: KnowledgeBase | None = None) -> CarePlan:
     return load_careplan(settings.careplan_path, kb)
 
 
+@dataclass(frozen=True)
+class CheckinParts:
+    """The check-in side alone (`build_checkins`): what CLI commands about sessions and
+    check-ins use, without loading the advisor."""
+
+    repo: Repository
+    checkins: CheckinService
+    shared_pause: SharedPause  # the 429 pause, shared with the alert sender and replicas
+    exclusive: bool  # SQLite: one process sends
+
+
+def build_checkins(settings: Settings, db: Database, sender: Sender | None = None,
+                   clock: Clock = utcnow, *, careplan: CarePlan | None = None,
+                   kb: KnowledgeBase | None = None) -> CheckinParts:
+    """The repository and the check-in service over `db` (`build_services` builds the rest on
+    them). The care plan is `careplan`, or loaded quoting `kb` (default: the configured
+    knowledge base)."""
+    plan = careplan if careplan is not None else load_plan(settings, kb)
+    repo = db.repository(clock=clock, copies=settings.oncall())  # on call: private cards
+    shared_pause = SharedPause(db.sessions)  # on PostgreSQL other replicas send too
+    exclusive = db.engine.dialect.name == "sqlite"
+    checkins = CheckinService(repo, plan, settings.timezone, clock=clock,
+                              config=settings.dispatcher_config(), sender=sender,
+                              shared_pause=shared_pause, exclusive=exclusive)
+    return CheckinParts(repo, checkins, shared_pause, exclusive)
+
+
 def build_services(settings: Settings, db: Database, sender: Sender | None = None,
                    clock: Clock = utcnow, *, advisor: Advisor | None = None,
                    careplan: CarePlan | None = None,
@@ -104,18 +133,14 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
     ops metrics) hears every answer and every check-in send.
     """
     advisor = advisor if advisor is not None else load_advisor(settings)
-    plan = careplan if careplan is not None else load_plan(settings, advisor.kb)
-    repo = db.repository(clock=clock, copies=settings.oncall())  # on call: private cards
-    messages = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES, advisor.clinic)
-    shared_pause = SharedPause(db.sessions)  # on PostgreSQL other replicas send too
-    exclusive = db.engine.dialect.name == "sqlite"
-    live = LiveAdvisor(advisor)
-    answers: AdvisorPort = live if observer is None else ObservedAdvisor(live, observer)
     if sender is not None and observer is not None:
         sender = ObservedSender(sender, observer)
-    checkins = CheckinService(repo, plan, settings.timezone, clock=clock,
-                              config=settings.dispatcher_config(), sender=sender,
-                              shared_pause=shared_pause, exclusive=exclusive)
+    parts = build_checkins(settings, db, sender, clock, careplan=careplan, kb=advisor.kb)
+    repo, checkins = parts.repo, parts.checkins
+    shared_pause, exclusive = parts.shared_pause, parts.exclusive
+    messages = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES, advisor.clinic)
+    live = LiveAdvisor(advisor)
+    answers: AdvisorPort = live if observer is None else ObservedAdvisor(live, observer)
     kit = FlowKit(repo, settings, clock, messages, answers)
     bell = AlertBell()
     desk = StaffDesk(kit, ReportStore(db.sessions, clock=clock), checkins, alerts=bell)

@@ -121,21 +121,21 @@ async def _cancel(settings: Settings, args: argparse.Namespace) -> int:
 
 
 class _ManagerScope:
-    """The database and the services (bot/compose.py) for one command: yields the check-in
-    manager and the repository."""
+    """The database and the check-in side of the services (bot/compose.py `build_checkins`)
+    for one command: yields the check-in manager and the repository."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db: Database | None = None
 
     async def __aenter__(self) -> tuple[CheckinManager, Repository]:
-        from bot.compose import build_services
+        from bot.compose import build_checkins
         from storage import Database
 
         self.db = await Database.connect(self.settings.database_url)
-        services = build_services(self.settings, self.db, None,
-                                  clock=lambda: dt.datetime.now(dt.UTC))
-        return services.checkins.manager, services.repo
+        parts = build_checkins(self.settings, self.db, None,
+                               clock=lambda: dt.datetime.now(dt.UTC))
+        return parts.checkins.manager, parts.repo
 
     async def __aexit__(self, *_: object) -> None:
         if self.db is not None:
