@@ -40,6 +40,7 @@ from scheduler.pause import SharedPause
 from scheduler.service import CheckinService
 from storage import Database, Repository, utcnow
 from storage.alerts import AlertSql
+from storage.chat_state import ChatStateStore
 from storage.clock import Clock
 from storage.kb_overrides import KBOverrideStore
 from storage.reports import ReportStore
@@ -141,7 +142,10 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
     messages = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES, advisor.clinic)
     live = LiveAdvisor(advisor)
     answers: AdvisorPort = live if observer is None else ObservedAdvisor(live, observer)
-    kit = FlowKit(repo, settings, clock, messages, answers)
+    kit = FlowKit(settings, clock, messages, answers, patients=repo.patients,
+                  treatments=repo.treatments, invites=repo.invites, reports=repo.reports,
+                  message_log=repo.messages, stats=repo.stats, contexts=repo,
+                  chat_states=ChatStateStore(db.sessions))
     bell = AlertBell()
     desk = StaffDesk(kit, ReportStore(db.sessions, clock=clock), checkins, alerts=bell)
     alerts = None

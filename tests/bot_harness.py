@@ -43,10 +43,10 @@ class BotHarness:
     """A patient's view of the running bot: send, press, wait for replies."""
 
     def __init__(self, fake: FakeTelegram, conversation: Conversation,
-                 clock: ManualClock) -> None:
+                 clock: ManualClock, repo: Repository) -> None:
         self.fake = fake
         self.conversation = conversation
-        self.repo: Repository = conversation.repo
+        self.repo = repo
         self.clock = clock
         self.app: Any = None  # the running Application (set by `running_bot`)
 
@@ -118,7 +118,8 @@ async def running_bot(fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advi
     app = build_application(settings, db, advisor, clock=clock)
     try:
         async with running(app, settings):
-            harness = BotHarness(fake_telegram, app.bot_data.conversation, clock)
+            harness = BotHarness(fake_telegram, app.bot_data.conversation, clock,
+                                 app.bot_data.repo)
             harness.app = app
             yield harness
     finally:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from bot.config import load_settings
 from bot.core.conversation import Conversation, Reply
 from knowledge.advisor import Advisor, Clinic
+from storage import Repository
 from storage.clock import ManualClock
 from tests.alert_harness import deliver
 
@@ -25,13 +26,23 @@ def advisor() -> Advisor:
 
 
 @pytest.fixture
-async def conv(compose: Any, advisor: Advisor) -> Conversation:
+async def services(compose: Any, advisor: Advisor) -> Any:
     settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF, AFTERCARE_STAFF_IDS="77",
                              AFTERCARE_TIMEZONE="Europe/London",
                              AFTERCARE_BOT_USERNAME="glow_bot")
-    services = await compose(settings, ManualClock(NOW), advisor=advisor)
+    return await compose(settings, ManualClock(NOW), advisor=advisor)
+
+
+@pytest.fixture
+def conv(services: Any) -> Conversation:
     conversation: Conversation = services.conversation
     return conversation
+
+
+@pytest.fixture
+def repo(services: Any) -> Repository:
+    stores: Repository = services.repo
+    return stores
 
 
 def patient_texts(replies: list[Reply]) -> list[str]:
@@ -56,24 +67,25 @@ async def test_clinic_name_is_escaped_in_replies(conv: Conversation) -> None:
 
 
 async def test_nothing_is_logged_before_consent_but_red_flags_are_reported(
-        conv: Conversation) -> None:
+        conv: Conversation, repo: Repository) -> None:
     await conv.start(1, 1, "Ana")
     replies = await conv.message(1, 1, "Ana", "my lips are swelling")
     assert patient_texts(replies)[0].startswith("⚠️")
     (alert,) = await staff_texts(conv)
     assert alert.startswith("EMERGENCY") and "my lips are swelling" in alert
     await conv.log.flush()
-    assert await conv.repo.messages.count(1) == 0
-    (report,) = await conv.repo.reports.queue()
+    assert await repo.messages.count(1) == 0
+    (report,) = await repo.reports.queue()
     assert report.urgency == "emergency" and report.day is None
 
 
-async def test_recovery_day_uses_the_patients_time_zone(conv: Conversation) -> None:
+async def test_recovery_day_uses_the_patients_time_zone(conv: Conversation,
+                                                        repo: Repository) -> None:
     await consent(conv, 2)
-    await conv.repo.treatments.add(dt.date(2026, 6, 15), "staff", telegram_id=2)
+    await repo.treatments.add(dt.date(2026, 6, 15), "staff", telegram_id=2)
     (london,) = await conv.message(2, 2, "Ana", "can I wear makeup?")
     assert "treatment day" in london.text  # still 15 June in London
-    await conv.repo.patients.set_timezone(2, "Pacific/Auckland")
+    await repo.patients.set_timezone(2, "Pacific/Auckland")
     (auckland,) = await conv.message(2, 2, "Ana", "can I wear makeup?")
     assert "day 1" in auckland.text
 
@@ -89,10 +101,11 @@ async def test_handoff_uses_the_question_kept_server_side(conv: Conversation) ->
     assert again.notice and "Already done" in again.text
 
 
-async def test_handoff_without_a_question_asks_for_one(conv: Conversation) -> None:
+async def test_handoff_without_a_question_asks_for_one(conv: Conversation,
+                                                       repo: Repository) -> None:
     (reply,) = await conv.callback(4, 4, "Ana", "handoff")
     assert "type your question first" in reply.text
-    assert await conv.repo.reports.queue() == []
+    assert await repo.reports.queue() == []
 
 
 async def test_stale_or_forged_callback_data_is_harmless(conv: Conversation) -> None:
@@ -122,14 +135,15 @@ async def test_a_question_while_waiting_for_a_date_is_still_answered(
     assert patient_texts(replies)[0].startswith("⚠️") and await staff_texts(conv)
 
 
-async def test_same_day_session_pressed_twice_is_logged_once(conv: Conversation) -> None:
+async def test_same_day_session_pressed_twice_is_logged_once(conv: Conversation,
+                                                             repo: Repository) -> None:
     await consent(conv, 8)
     await conv.callback(8, 8, "Ana", "session:today")
     (again,) = await conv.callback(8, 8, "Ana", "session:today")
     assert again.notice and "Already logged" in again.text
-    patient = await conv.repo.patients.get(8)
+    patient = await repo.patients.get(8)
     assert patient is not None
-    assert len(await conv.repo.treatments.of_patient(patient.id)) == 1
+    assert len(await repo.treatments.of_patient(patient.id)) == 1
 
 
 async def test_delete_then_mydata_shows_nothing(conv: Conversation) -> None:
@@ -170,26 +184,26 @@ async def test_media_with_caption_reads_the_caption(conv: Conversation) -> None:
 
 
 async def test_message_log_writes_batches_only_for_consenting_users(
-        conv: Conversation) -> None:
+        conv: Conversation, repo: Repository) -> None:
     await consent(conv, 13)
     await conv.start(14, 14, "Bo")  # no consent
     for user in (13, 14, 13):
         conv.log.add(user, [("in", "hello", None, "smalltalk"), ("out", "hi", None, None)],
                      now=NOW)
     await conv.log.flush()
-    assert await conv.repo.messages.count(13) == 4
-    assert await conv.repo.messages.count(14) == 0
+    assert await repo.messages.count(13) == 4
+    assert await repo.messages.count(14) == 0
 
 
 async def test_question_of_a_user_without_consent_is_not_stored_but_can_be_handed_on(
-        conv: Conversation) -> None:
+        conv: Conversation, repo: Repository) -> None:
     await conv.start(31, 31, "Ana")  # no consent given
     (reply,) = await conv.message(31, 31, "Ana", "how much is botox")
     assert ("Ask the clinic", "handoff") in reply.buttons[-1]
-    async with conv.repo.sessions() as session:
+    async with repo.sessions() as session:
         stored = (await session.execute(text("SELECT count(*) FROM chat_state"))).scalar_one()
     assert stored == 0  # nothing beyond the Telegram id before consent
     await conv.callback(31, 31, "Ana", "handoff")
-    (report,) = await conv.repo.reports.queue()
+    (report,) = await repo.reports.queue()
     assert report.text == "how much is botox" and report.kind == "question"
     assert any("how much is botox" in text for text in await staff_texts(conv))

@@ -46,7 +46,7 @@ async def bot(fake_telegram: Any) -> AsyncIterator[telegram.Bot]:
 
 async def reply_on_the_web(desk: DeskServices) -> int:
     """A patient's urgent report, answered by staff on the web desk; the report's id."""
-    repo = desk.conversation.repo
+    repo = desk.repo
     await repo.patients.ensure(PATIENT, PATIENT, now=NOW)
     await repo.patients.record_consent(PATIENT, "Pat", now=NOW)
     report = await repo.reports.create(PATIENT, "triage", "my cheek is hot and swollen",
@@ -121,7 +121,7 @@ async def test_a_patient_who_blocked_the_bot_is_given_up_at_once_and_audited(
     assert [a for a, _ in trail] == ["taken", "undelivered", "undelivered"]  # no "replied"
     assert all("blocked" in (n or "") for _, n in trail[1:])
     assert "blocked the bot" in texts_to(fake_telegram, STAFF_CHAT)[-1]  # staff are told
-    patient = await desk.conversation.repo.patients.get(PATIENT)
+    patient = await desk.repo.patients.get(PATIENT)
     assert patient is not None and not patient.active
     assert texts_to(fake_telegram, PATIENT) == []
 

@@ -20,7 +20,7 @@ from bot.core.conversation import Conversation, Reply
 from bot.core.desk import StaffDesk
 from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
-from storage import Database
+from storage import Database, Repository
 from storage.chat_state import ChatStateStore, StateKind
 from storage.clock import ManualClock
 from tests.alert_harness import deliver, with_alerts
@@ -45,6 +45,7 @@ class Replica:
     def __init__(self, services: Any) -> None:
         self.conversation: Conversation = services.conversation
         self.desk: StaffDesk = services.desk
+        self.repo: Repository = services.repo
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.desk, name)
@@ -73,31 +74,33 @@ def to(replies: list[Reply], chat: int) -> list[str]:
 async def test_another_date_pressed_on_one_replica_typed_on_another(
         replicas: tuple[Replica, Replica]) -> None:
     one, two = replicas[0].conversation, replicas[1].conversation
+    one_repo, two_repo = replicas[0].repo, replicas[1].repo
     await consented(one)
-    if two.repo.shared:  # PostgreSQL replicas: two has the patient in its 10-second cache
+    if two_repo.shared:  # PostgreSQL replicas: two has the patient in its 10-second cache
         await two.message(PATIENT, PATIENT, "Ana", "hello")  # (SQLite: one process only)
     await one.callback(PATIENT, PATIENT, "Ana", "session:other")
     replies = await two.message(PATIENT, PATIENT, "Ana", "2026-03-05")
-    patient = await two.repo.patients.get(PATIENT)
+    patient = await two_repo.patients.get(PATIENT)
     assert patient is not None
-    sessions = await two.repo.treatments.of_patient(patient.id, include_cancelled=False)
+    sessions = await two_repo.treatments.of_patient(patient.id, include_cancelled=False)
     assert [s.session_date for s in sessions] == [dt.date(2026, 3, 5)]
     assert "2026-03-05" in replies[0].text
     # the state is used up: the same text again is not a second session
     await one.message(PATIENT, PATIENT, "Ana", "2026-03-04")
-    assert len(await one.repo.treatments.of_patient(patient.id, include_cancelled=False)) == 1
+    assert len(await one_repo.treatments.of_patient(patient.id, include_cancelled=False)) == 1
 
 
 async def test_an_expired_date_prompt_is_ignored(replicas: tuple[Replica, Replica],
                                                  clock: ManualClock) -> None:
     one, two = replicas[0].conversation, replicas[1].conversation
+    two_repo = replicas[1].repo
     await consented(one)
     await one.callback(PATIENT, PATIENT, "Ana", "session:other")
     clock.advance(hours=2)
     await two.message(PATIENT, PATIENT, "Ana", "2026-03-05")
-    patient = await two.repo.patients.get(PATIENT)
+    patient = await two_repo.patients.get(PATIENT)
     assert patient is not None
-    assert await two.repo.treatments.of_patient(patient.id, include_cancelled=False) == []
+    assert await two_repo.treatments.of_patient(patient.id, include_cancelled=False) == []
 
 
 async def test_report_started_on_one_replica_described_on_another(
@@ -128,7 +131,7 @@ async def test_staff_reply_pressed_on_one_replica_sent_from_another(
         replicas: tuple[Replica, Replica], clock: ManualClock) -> None:
     one, two = replicas
     await consented(one.conversation)
-    report = await one.conversation.repo.reports.create(PATIENT, "patient", "itchy", now=NOW)
+    report = await one.repo.reports.create(PATIENT, "patient", "itchy", now=NOW)
     await deliver(one, 500)
     await one.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:reply:{report.id}")
     replies = await two.staff_message(ANN, "Ann", STAFF_CHAT, 501, "Use the cream twice a day")
@@ -148,7 +151,7 @@ async def test_delete_erases_the_kept_question(replicas: tuple[Replica, Replica]
     replies = await one.conversation.message(PATIENT, PATIENT, "Ana",
                                              "what about the quantum flux on my elbow?")
     assert any(data == "handoff" for r in replies for row in r.buttons for _, data in row)
-    states = ChatStateStore(one.conversation.repo.sessions)
+    states = ChatStateStore(one.repo.sessions)
     assert (await states.get(PATIENT, StateKind.PATIENT, now=NOW) or {}).get("last_question")
     await two.conversation.callback(PATIENT, PATIENT, "Ana", "delete:yes")
     assert await states.get_many(PATIENT, list(StateKind), now=NOW) == {}
@@ -173,7 +176,7 @@ async def test_two_replicas_escalating_at_once_repost_once(
         replicas: tuple[Replica, Replica], clock: ManualClock) -> None:
     one, two = replicas
     await consented(one.conversation)
-    await one.conversation.repo.reports.create(
+    await one.repo.reports.create(
         PATIENT, "triage", "my face is swelling", urgency="emergency", now=NOW)
     with_alerts(two)
     await deliver(one, 600)

@@ -39,11 +39,22 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def desk(database_url: str, compose: Any, clock: ManualClock) -> StaffDesk:
+async def services(database_url: str, compose: Any, clock: ManualClock) -> Any:
     settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT,
                              AFTERCARE_STAFF_IDS=f"{ANN},{BO}")
-    staff: StaffDesk = (await compose(settings, clock, url=database_url)).desk
+    return await compose(settings, clock, url=database_url)
+
+
+@pytest.fixture
+def desk(services: Any) -> StaffDesk:
+    staff: StaffDesk = services.desk
     return staff
+
+
+@pytest.fixture
+def repo(services: Any) -> Repository:
+    stores: Repository = services.repo
+    return stores
 
 
 async def patient(repo: Repository, telegram_id: int, name: str) -> None:
@@ -54,7 +65,7 @@ async def patient(repo: Repository, telegram_id: int, name: str) -> None:
 async def carded(desk: StaffDesk, telegram_id: int, text: str, urgency: str | None = None,
                  message_id: int = 500) -> int:
     """A report with its card "sent" as staff-chat message `message_id`."""
-    report = await desk.repo.reports.create(
+    report = await desk.kit.reports.create(
         telegram_id, "triage" if urgency else "patient", text, urgency=urgency, day=3,
         now=desk.now())
     (card,) = await deliver(desk, message_id)  # the card owed with the report
@@ -67,8 +78,8 @@ def texts(replies: list[Reply], chat: int | None = None) -> list[str]:
 
 
 async def test_two_staff_resolving_at_once_one_wins_the_other_is_told(
-        desk: StaffDesk) -> None:
-    await patient(desk.repo, 10, "Zoe")
+        desk: StaffDesk, repo: Repository) -> None:
+    await patient(repo, 10, "Zoe")
     report_id = await carded(desk, 10, "pus on my cheek", "urgent")
     first, second = await asyncio.gather(
         desk.staff_command(ANN, "Ann", STAFF_CHAT, 1, "resolve", [str(report_id), "called her"]),
@@ -86,8 +97,9 @@ async def test_two_staff_resolving_at_once_one_wins_the_other_is_told(
     assert [r.to_chat for r in winner if not r.notice] == [STAFF_CHAT, 10]  # patient told once
 
 
-async def test_two_staff_taking_at_once_through_the_buttons(desk: StaffDesk) -> None:
-    await patient(desk.repo, 11, "Max")
+async def test_two_staff_taking_at_once_through_the_buttons(desk: StaffDesk,
+                                                            repo: Repository) -> None:
+    await patient(repo, 11, "Max")
     report_id = await carded(desk, 11, "my lips are swelling", "emergency", message_id=700)
     data = f"st:take:{report_id}"
     a, b = await asyncio.gather(desk.staff_callback(ANN, "Ann", STAFF_CHAT, 700, data),
@@ -98,8 +110,9 @@ async def test_two_staff_taking_at_once_through_the_buttons(desk: StaffDesk) -> 
     assert [x.action for x in await desk.store.actions(report_id)] == ["taken"]
 
 
-async def test_refusals_are_audited_and_forged_data_is_checked(desk: StaffDesk) -> None:
-    await patient(desk.repo, 12, "Ida")
+async def test_refusals_are_audited_and_forged_data_is_checked(desk: StaffDesk,
+                                                               repo: Repository) -> None:
+    await patient(repo, 12, "Ida")
     mine = await carded(desk, 12, "rash", "urgent", message_id=800)
     other = await carded(desk, 12, "another", "urgent", message_id=801)
     (refused,) = await desk.staff_callback(EVE, "Eve", STAFF_CHAT, 800, f"st:resolve:{mine}")
@@ -120,8 +133,9 @@ async def test_refusals_are_audited_and_forged_data_is_checked(desk: StaffDesk) 
 
 
 async def test_queue_is_most_urgent_then_oldest_with_ages(desk: StaffDesk,
-                                                          clock: ManualClock) -> None:
-    await patient(desk.repo, 20, "Ann")
+                                                          clock: ManualClock,
+                                                          repo: Repository) -> None:
+    await patient(repo, 20, "Ann")
     routine = await carded(desk, 20, "question about serum", message_id=1)
     clock.advance(minutes=10)
     urgent_old = await carded(desk, 20, "pus", "urgent", message_id=2)
@@ -142,8 +156,7 @@ async def test_queue_is_most_urgent_then_oldest_with_ages(desk: StaffDesk,
     assert "taken by" in lines[3] and "not taken" in lines[4]
 
 
-async def test_gaps_group_similar_unanswered_questions(desk: StaffDesk) -> None:
-    repo = desk.repo
+async def test_gaps_group_similar_unanswered_questions(desk: StaffDesk, repo: Repository) -> None:
     for telegram_id, text in [(30, "Can I dye my hair?"), (31, "can i dye my hair after"),
                               (32, "is it ok to dye my hair"), (30, "Can I dye my hair?"),
                               (33, "sauna ok?"), (34, "can I go to the sauna"),
@@ -169,8 +182,8 @@ def test_grouping_keeps_different_questions_apart() -> None:
                                                        (1, "can I drink alcohol")]
 
 
-async def test_patient_command_shows_sessions_checkins_and_reports(desk: StaffDesk) -> None:
-    repo = desk.repo
+async def test_patient_command_shows_sessions_checkins_and_reports(desk: StaffDesk,
+                                                                   repo: Repository) -> None:
     await patient(repo, 40, "Zoe Smith")
     await repo.treatments.add(dt.date(2026, 3, 7), "staff", telegram_id=40)
     report_id = await carded(desk, 40, "pus", "urgent")
@@ -182,8 +195,9 @@ async def test_patient_command_shows_sessions_checkins_and_reports(desk: StaffDe
 
 
 async def test_export_csv_has_reports_and_their_actions(desk: StaffDesk,
-                                                        clock: ManualClock) -> None:
-    await patient(desk.repo, 50, "Lia")
+                                                        clock: ManualClock,
+                                                        repo: Repository) -> None:
+    await patient(repo, 50, "Lia")
     report_id = await carded(desk, 50, "bleeding, \"lots\"", "urgent")
     await desk.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:take:{report_id}")
     clock.advance(minutes=30)

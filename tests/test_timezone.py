@@ -47,13 +47,13 @@ async def consent(conv: Conversation, user: int) -> Reply:
 
 
 async def zone_of(conv: Conversation, user: int) -> str | None:
-    patient = await conv.repo.patients.get(user)
+    patient = await conv.kit.patients.get(user)
     assert patient is not None
     return patient.timezone
 
 
 async def day1_due(conv: Conversation, user: int) -> dt.datetime:
-    patient = await conv.repo.patients.get(user)
+    patient = await conv.kit.patients.get(user)
     assert patient is not None
     assert isinstance(conv.checkins, CheckinService)
     rows = await conv.checkins.manager.list(patient_id=patient.id)

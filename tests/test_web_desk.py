@@ -34,7 +34,7 @@ async def desk(database_url: str, advisor: Advisor) -> AsyncIterator[Any]:
 
 async def report_for(desk: Any, telegram_id: int, name: str, text: str,
                      urgency: str | None = "urgent") -> Any:
-    repo = desk.conversation.repo
+    repo = desk.repo
     await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
     await repo.patients.record_consent(telegram_id, name, now=NOW)
     return await repo.reports.create(telegram_id, "triage" if urgency else "patient", text,
@@ -154,13 +154,13 @@ async def test_a_form_naming_another_patient_is_refused(desk: Any) -> None:
         trail = await desk.desk.store.actions(mine.id)
         assert [a.action for a in trail] == [ReportAction.REFUSED.value]
         assert trail[0].actor_telegram_id == STAFF_USER
-        session = await desk.conversation.repo.treatments.add(NOW.date(), "staff",
+        session = await desk.repo.treatments.add(NOW.date(), "staff",
                                                               telegram_id=PATIENT + 1)
         response = await http.post(
             f"/patients/{mine.patient_id}/sessions/{session.id}/cancel",
             data={"csrf": token, "patient_id": mine.patient_id})
         assert response.status_code == 400
-        assert (await desk.conversation.repo.treatments.get(session.id)).cancelled_at is None
+        assert (await desk.repo.treatments.get(session.id)).cancelled_at is None
 
 
 async def test_html_in_a_patients_words_is_shown_as_text(desk: Any) -> None:
@@ -252,7 +252,7 @@ def test_csv_cells_cannot_run_as_formulas() -> None:
 # --- knowledge gaps --------------------------------------------------------------------------
 async def asked(desk: Any, telegram_id: int, text: str) -> None:
     """A consenting patient's question the bot could not answer, as the bot logs it."""
-    repo = desk.conversation.repo
+    repo = desk.repo
     await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
     await repo.patients.record_consent(telegram_id, "Pat", now=NOW)
     from storage.messages import LogEntry
@@ -342,7 +342,7 @@ async def test_pause_checkins_from_the_web(desk: Any) -> None:
         assert (await http.post(f"/reports/{report.id}/pause", data=data)).status_code == 303
         page = (await http.get("/queue")).text
         assert "already paused" in page
-    patient = await desk.conversation.repo.patients.get(PATIENT)
+    patient = await desk.repo.patients.get(PATIENT)
     assert patient is not None and patient.checkins_paused
     trail = [a.action for a in await desk.desk.store.actions(report.id)]
     assert trail == ["paused"]  # the second press changed nothing
@@ -361,7 +361,7 @@ async def test_pages_carry_security_headers(desk: Any) -> None:
 
 
 async def test_patients_in_recovery_page_by_a_hundred(desk: Any) -> None:
-    repo = desk.conversation.repo
+    repo = desk.repo
     for n in range(105):
         await repo.patients.ensure(7000 + n, 7000 + n, now=NOW)
         await repo.patients.record_consent(7000 + n, f"Person {n:03d}", now=NOW)
@@ -378,7 +378,7 @@ async def test_patients_in_recovery_page_by_a_hundred(desk: Any) -> None:
 
 
 async def test_session_fixed_and_cancelled_on_the_web_is_audited(desk: Any) -> None:
-    repo = desk.conversation.repo
+    repo = desk.repo
     await repo.patients.ensure(PATIENT, PATIENT, now=NOW)
     await repo.patients.record_consent(PATIENT, "Pat", now=NOW)
     session = await repo.treatments.add((NOW - dt.timedelta(days=3)).date(), "staff",
@@ -413,7 +413,7 @@ async def test_session_fixed_and_cancelled_on_the_web_is_audited(desk: Any) -> N
 
 
 async def test_a_session_form_naming_another_patient_is_refused_and_audited(desk: Any) -> None:
-    repo = desk.conversation.repo
+    repo = desk.repo
     for telegram_id in (PATIENT, PATIENT + 1):
         await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
         await repo.patients.record_consent(telegram_id, "Pat", now=NOW)
@@ -437,7 +437,7 @@ async def test_figures_follow_a_web_action_at_once_and_others_within_ten_minutes
     """Finished weeks are cached on the desk's clock: a report taken on the web desk updates
     its week at once; one taken in Telegram (another process) shows within 10 minutes."""
     last_week = NOW - dt.timedelta(days=7)
-    repo = desk.conversation.repo
+    repo = desk.repo
     reports = []
     for n, name in enumerate(("Pat", "Quinn")):
         await repo.patients.ensure(PATIENT + n, PATIENT + n, now=last_week)

@@ -16,7 +16,7 @@ Callback data is short and carries no authority ("consent:yes", "kb:<entry id>",
 who pressed it.
 
 Its collaborators come in through the constructor (bot/compose.py builds them): the
-`FlowKit` (repository, settings, clock, texts, advisor), and optionally the check-in
+`FlowKit` (stores, settings, clock, texts, advisor), and optionally the check-in
 scheduler (`CheckinEvents`), the staff desk (`PatientDesk`) and the bot's @username
 (`BotIdentity`, default: the configured one), narrow Protocols of bot/core/ports.py.
 The desk never holds the conversation.
@@ -45,7 +45,7 @@ from bot.core.logbook import MessageLog
 from bot.core.ports import AdvisorPort, BotIdentity, CheckinEvents, PatientDesk, ReportNotifier
 from bot.core.replies import Button, Buttons, Reply
 from knowledge.catalogue import Catalogue, Trusted
-from storage import PatientInfo, ReportInfo, Repository, SessionInfo
+from storage import PatientInfo, ReportInfo, SessionInfo
 from storage.chat_state import ChatStateStore
 
 __all__ = ["BotSettings", "Button", "Buttons", "Clock", "Conversation", "MAX_ALERT_TEXT",
@@ -87,10 +87,6 @@ class Conversation:
         """What answers patients' questions (shared with the desk through the kit; it
         follows the clinic's KB additions, bot/core/advisors.py)."""
         return self.kit.advisor
-
-    @property
-    def repo(self) -> Repository:
-        return self.kit.repo
 
     @property
     def settings(self) -> BotSettings:
@@ -185,7 +181,7 @@ class Conversation:
         kit = self.kit
         ctx = await kit.context(user_id)
         if ctx.patient is not None and not ctx.patient.active:
-            await kit.repo.patients.reactivate(user_id)  # writing again means they unblocked us
+            await kit.patients.reactivate(user_id)  # writing again means they unblocked us
 
         async def answer() -> list[Reply]:
             if self.desk is not None:  # a thread with staff about an open report

@@ -253,7 +253,7 @@ def export_csv(rows: Sequence[tuple[ReportInfo, list[ActionInfo]]]) -> str:
 
 
 class StaffDesk:
-    """Staff-side logic. Shares the flows' `FlowKit` (repository, settings, clock, texts);
+    """Staff-side logic. Shares the flows' `FlowKit` (stores, settings, clock, texts);
     tells the check-in scheduler about pauses and resolutions through `CheckinEvents`.
 
     Implements `bot.core.ports.PatientDesk` for the conversation (cards for new reports,
@@ -263,7 +263,6 @@ class StaffDesk:
                  checkins: CheckinEvents | None = None,
                  alerts: AlertWaker | None = None) -> None:
         self.kit = kit
-        self.repo = kit.repo
         self.store = store
         self.checkins = checkins
         self.settings = kit.settings
@@ -644,8 +643,8 @@ class StaffDesk:
 
     async def _pause(self, user_id: int, report: ReportInfo,
                      card_id: int | None, here: Here = None) -> list[Reply]:
-        repo = self.repo
-        patient = await repo.patients.get_by_id(report.patient_id)
+        patients = self.kit.patients
+        patient = await patients.get_by_id(report.patient_id)
         if patient is None or patient.telegram_id is None:
             return [self.notice("button_unknown")]
         if patient.checkins_paused:
@@ -654,7 +653,7 @@ class StaffDesk:
         if checkins is not None:
             await checkins.stop(patient.id)
         else:
-            await repo.patients.set_checkins_paused(patient.telegram_id, True)
+            await patients.set_checkins_paused(patient.telegram_id, True)
         await self.store.record(report.id, user_id, ReportAction.PAUSED, now=self.now())
         return [self.notice("paused_notice", name=self.patient_name(report)),
                 self.about(report.id, "paused", card_id, id=report.id,
@@ -1076,7 +1075,7 @@ class StaffDesk:
         urgency = advice.urgency if advice.escalate else None
         reason = advice.triage.reason if advice.escalate and advice.triage else None
         kind = ReportKind.TRIAGE if urgency else ReportKind.PATIENT
-        report = await self.repo.reports.create(user_id, kind, text, urgency=urgency,
+        report = await self.kit.reports.create(user_id, kind, text, urgency=urgency,
                                                 day=ctx.day, reason=reason, now=self.now())
         if urgency and self.checkins is not None:
             await self.checkins.report_raised(report)
@@ -1102,7 +1101,7 @@ class StaffDesk:
             flag = advice.urgency.upper() + " "
             answer = html.escape(advice.answer, quote=False)
             if advice.urgency == Urgency.URGENT.value:  # emergency advice: as it is
-                patient = await self.repo.patients.get(user_id)
+                patient = await self.kit.patients.get(user_id)
                 answer += "\n\n" + self.kit.when_read("urgent", patient)
             replies += self.kit.html(answer)
         else:

@@ -2,7 +2,7 @@
 
 Writing each exchange in its own transaction costs a disk sync per message and would halve
 the bot's throughput. `MessageLog.add` only queues; one background task at a time writes
-everything queued so far in a single transaction (`Repository.log_message_batch`, which
+everything queued so far in a single transaction (`storage.messages.MessageLog.log_batch`, which
 still drops entries of users without consent). `flush()` waits until everything queued is
 written: call it before reading or erasing a patient's data and at shutdown. If the process
 dies, at most the last ~50 ms of logs (the batch being gathered or written) are lost.
@@ -15,17 +15,17 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 
-from storage import Repository
+from bot.core.ports import MessageStore
 from storage.messages import LogEntry
 
 log = logging.getLogger(__name__)
 
 
 class MessageLog:
-    """A write-behind queue of chat messages for one repository."""
+    """A write-behind queue of chat messages for one message store."""
 
-    def __init__(self, repo: Repository, gather_seconds: float = 0.05) -> None:
-        self.repo = repo
+    def __init__(self, store: MessageStore, gather_seconds: float = 0.05) -> None:
+        self.store = store
         self.gather_seconds = gather_seconds
         self._pending: list[LogEntry] = []
         self._task: asyncio.Task[None] | None = None
@@ -44,7 +44,7 @@ class MessageLog:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await self.repo.messages.log_batch(batch)
+                await self.store.log_batch(batch)
             except Exception:  # a failed log must never break the conversation
                 log.exception("could not write %d logged message(s)", len(batch))
 

@@ -20,7 +20,10 @@ from bot.core.replies import Reply
 from knowledge.advisor import Advice, FollowUp
 from knowledge.catalogue import Catalogue, Clinic
 from scheduler.service import AnswerOutcome
-from storage import ReportInfo
+from storage import InviteInfo, PatientInfo, RedeemResult, ReportInfo, SessionInfo
+from storage.context import PatientContext
+from storage.messages import LogEntry
+from storage.models import InactiveReason, ReportAction, ReportKind, SessionSource, Urgency
 
 
 class AdvisorPort(Protocol):
@@ -45,6 +48,92 @@ class AdvisorPort(Protocol):
     def language_hours(self, language: str) -> Catalogue | None: ...
 
     def language_name(self, code: str) -> str: ...
+
+
+# --- the storage the core uses, one aggregate each (storage/*.py implements them; the
+# composition root hands in the stores themselves, not the `Repository` bundle) ----------
+class Patients(Protocol):
+    """storage.patients `PatientStore`, as the conversation and the desk use it."""
+
+    async def get(self, telegram_id: int) -> PatientInfo | None: ...
+
+    async def get_by_id(self, patient_id: int) -> PatientInfo | None: ...
+
+    async def ensure(self, telegram_id: int, chat_id: int,
+                     now: dt.datetime | None = None) -> PatientInfo: ...
+
+    async def record_consent(self, telegram_id: int, name: str | None,
+                             now: dt.datetime | None = None) -> PatientInfo: ...
+
+    async def set_timezone(self, telegram_id: int, timezone: str) -> PatientInfo: ...
+
+    async def set_checkins_paused(self, telegram_id: int, paused: bool) -> bool: ...
+
+    async def mark_inactive(self, reason: InactiveReason | str, *, telegram_id: int | None = None,
+                            chat_id: int | None = None) -> int: ...
+
+    async def reactivate(self, telegram_id: int) -> bool: ...
+
+    async def erase(self, telegram_id: int) -> bool: ...
+
+
+class Treatments(Protocol):
+    """storage.sessions `SessionStore`: treatment sessions."""
+
+    async def add(self, session_date: dt.date, source: SessionSource | str, *,
+                  telegram_id: int | None = None, patient_id: int | None = None,
+                  now: dt.datetime | None = None) -> SessionInfo: ...
+
+    async def get(self, session_id: int) -> SessionInfo | None: ...
+
+    async def latest(self, patient_id: int) -> SessionInfo | None: ...
+
+    async def of_patient(self, patient_id: int,
+                         include_cancelled: bool = True) -> list[SessionInfo]: ...
+
+
+class Invites(Protocol):
+    """storage.invites `InviteStore`."""
+
+    async def create(self, name: str, session_date: dt.date | None, ttl: dt.timedelta,
+                     now: dt.datetime | None = None) -> InviteInfo: ...
+
+    async def redeem(self, code: str, telegram_id: int, chat_id: int,
+                     now: dt.datetime | None = None) -> RedeemResult: ...
+
+
+class Reports(Protocol):
+    """storage.reports `ReportStore`, as the flows use it (the desk holds the store)."""
+
+    async def create(self, telegram_id: int, kind: ReportKind | str, text: str,
+                     urgency: Urgency | str | None = None, day: int | None = None,
+                     reason: str | None = None, now: dt.datetime | None = None,
+                     source_update_id: int | None = None,
+                     source_message: tuple[int, int] | None = None) -> ReportInfo: ...
+
+    async def record(self, report_id: int | None, actor: int | None, action: ReportAction,
+                     note: str | None = None, now: dt.datetime | None = None, *,
+                     patient_id: int | None = None) -> None: ...
+
+
+class MessageStore(Protocol):
+    """storage.messages `MessageLog`: the chat log (it drops entries without consent)."""
+
+    async def log_batch(self, entries: Sequence[LogEntry]) -> int: ...
+
+
+class DataSummary(Protocol):
+    """storage.stats `Stats`: what /mydata shows."""
+
+    async def data_summary(self, telegram_id: int) -> dict[str, Any]: ...
+
+
+class PatientContexts(Protocol):
+    """The one read across aggregates (storage/context.py, `Repository.patient_context`): a
+    user's patient row, latest session and conversation states in one round trip."""
+
+    async def patient_context(self, telegram_id: int,
+                              now: dt.datetime | None = None) -> PatientContext: ...
 
 
 class BotIdentity(Protocol):

@@ -23,7 +23,7 @@ from knowledge.advisor import Advisor
 from knowledge.catalogue import Catalogue
 from scheduler.careplan import CarePlan
 from scheduler.manager import CheckinManager
-from storage import Database, utcnow
+from storage import Database, Repository, utcnow
 from storage.desk_logins import DeskLoginStore
 from storage.desk_outbox import DeskOutboxStore, SqlDeskOutbox
 from storage.desk_views import DeskViews, WeekFigures
@@ -71,6 +71,7 @@ class DeskServices:
 
     settings: Settings
     db: Database
+    repo: Repository  # the storage aggregates (bot/compose.py built them)
     conversation: Conversation
     desk: StaffDesk
     views: DeskViews
@@ -104,7 +105,8 @@ def build_desk_services(settings: Settings, db: Database, *, clock: Clock = utcn
     built = build_services(settings, db, None, clock, advisor=advisor)  # bot/compose.py
     texts = Catalogue.load(TEXTS, settings.clinic())
     return DeskServices(
-        settings=settings, db=db, conversation=built.conversation, desk=built.desk,
+        settings=settings, db=db, repo=built.repo, conversation=built.conversation,
+        desk=built.desk,
         views=DeskViews(db.sessions), outbox=outbox or SqlDeskOutbox(db.sessions),
         logins=DeskLoginStore(db.sessions), manager=built.checkins.manager,
         careplan=built.checkins.plan, advisor=built.advisor, knowledge=built.knowledge,

@@ -1,6 +1,6 @@
 """The patient conversation split by job; `bot.core.conversation.Conversation` dispatches to them.
 
-* base.py: what every flow shares (`FlowKit`: repository, settings, clock, texts, state);
+* base.py: what every flow shares (`FlowKit`: stores, settings, clock, texts, state);
 * onboarding.py: /start, invites, consent;
 * advice.py: questions answered from the knowledge base, suggestions, "ask the clinic";
 * alerts.py: the plain staff-chat alert (used when no staff desk is attached);

@@ -129,7 +129,7 @@ class AdviceFlow:
         if advice.escalate:  # the same open problem again?
             threaded = await self.alerts.repeat(user_id, text, advice.urgency)
         if advice.escalate and threaded is None:
-            report = await kit.repo.reports.create(
+            report = await kit.reports.create(
                 user_id, ReportKind.TRIAGE, text, urgency=advice.urgency, day=ctx.day,
                 reason=self.reason(advice), now=kit.clock(), source_message=source)
             replies += self.alerts.notify(report)
@@ -180,7 +180,7 @@ class AdviceFlow:
         if recent and ctx.consented:
             reason = kit.messages.text("languages.reason_unreadable",
                                        **self._language(advice))
-            report = await kit.repo.reports.create(user_id, ReportKind.PATIENT, text,
+            report = await kit.reports.create(user_id, ReportKind.PATIENT, text,
                                                    day=ctx.day, reason=reason, now=kit.clock())
             replies = self.alerts.notify(report)
             answer = self.advisor.language_text(advice.language, "forwarded")
@@ -308,9 +308,9 @@ class AdviceFlow:
         if question is None:
             return [kit.notice("handoff_already")] if state.handed_off else kit.say(
                 "handoff_nothing")
-        report = await kit.repo.reports.create(user_id, ReportKind.QUESTION, question,
+        report = await kit.reports.create(user_id, ReportKind.QUESTION, question,
                                                day=day, now=kit.clock())
         await kit.update_state(user_id, last_question=None, last_day=None, handed_off=True)
-        patient = await kit.repo.patients.get(user_id)
+        patient = await kit.patients.get(user_id)
         return (kit.say("handoff_sent", status=kit.when_read("handoff", patient))
                 + self.alerts.notify(report))

@@ -1,4 +1,4 @@
-"""What every conversation flow shares: `FlowKit` (repository, settings, clock, texts, the
+"""What every conversation flow shares: `FlowKit` (the stores, settings, clock, texts, the
 user's short-lived state) and the per-update `TurnContext`.
 
 Short-lived state (the last question for "ask the clinic"; a multi-step flow in progress is
@@ -23,11 +23,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.core.availability import Availability, HoursSettings, Kind
 from bot.core.flowstate import FlowStore
 from bot.core.logbook import MessageLog
-from bot.core.ports import AdvisorPort
+from bot.core.ports import (
+    AdvisorPort,
+    DataSummary,
+    Invites,
+    MessageStore,
+    PatientContexts,
+    Patients,
+    Reports,
+    Treatments,
+)
 from bot.core.replies import Button, Buttons, Reply, as_replies
 from knowledge.catalogue import Catalogue, Trusted
 from scheduler.days import local_today, recovery_day
-from storage import PatientInfo, Repository, SessionInfo
+from storage import PatientInfo, SessionInfo
 from storage.chat_state import PATIENT_KINDS, ChatStateStore, Payload, StateKind
 from storage.clock import Clock
 
@@ -108,18 +117,28 @@ class TurnContext:
 
 
 class FlowKit:
-    """Shared tools of the flows and the staff desk: the repository, settings, clock, texts,
-    the advisor that answers patients, and the user's short-lived state."""
+    """Shared tools of the flows and the staff desk: the storage aggregates they use (each
+    through its narrow Protocol of bot/core/ports.py; bot/compose.py hands in the stores of
+    storage/, not the `Repository` bundle), settings, clock, texts, the advisor that answers
+    patients, and the user's short-lived state."""
 
-    def __init__(self, repo: Repository, settings: BotSettings, clock: Clock,
-                 messages: Catalogue, advisor: AdvisorPort) -> None:
-        self.repo = repo
+    def __init__(self, settings: BotSettings, clock: Clock, messages: Catalogue,
+                 advisor: AdvisorPort, *, patients: Patients, treatments: Treatments,
+                 invites: Invites, reports: Reports, message_log: MessageStore,
+                 stats: DataSummary, contexts: PatientContexts,
+                 chat_states: ChatStateStore) -> None:
+        self.patients = patients
+        self.treatments = treatments
+        self.invites = invites
+        self.reports = reports
+        self.stats = stats
+        self.contexts = contexts  # the one read across aggregates
         self.advisor = advisor  # follows the clinic's KB additions (bot/core/advisors.py)
         self.settings = settings
         self.clock = clock
         self.messages = messages
-        self.log = MessageLog(repo)
-        self.chat_states = ChatStateStore(repo.sessions)
+        self.log = MessageLog(message_log)  # written behind the reply path
+        self.chat_states = chat_states
         self.flows = FlowStore(self.chat_states, clock)  # the patient's multi-step flow
         self.availability = Availability(settings, messages, clock)  # opening hours, on call
 
@@ -210,7 +229,7 @@ class FlowKit:
     async def context(self, user_id: int) -> TurnContext:
         """Patient, latest session, recovery day and conversation states (one round trip)."""
         now = self.clock()
-        found = await self.repo.patient_context(user_id, now=now)
+        found = await self.contexts.patient_context(user_id, now=now)
         states = {kind.value: payload for kind in PATIENT_KINDS
                   if (payload := found.state(kind.value, now)) is not None}
         return TurnContext(found.patient, found.session,

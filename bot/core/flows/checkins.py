@@ -64,7 +64,7 @@ class CheckinAnswers:
             if problem.urgency:
                 text += "\n\n" + html.escape(self.advisor.text(problem.urgency), quote=False)
                 if problem.urgency == Urgency.URGENT.value:  # emergency advice: as it is
-                    patient = await kit.repo.patients.get(user_id)
+                    patient = await kit.patients.get(user_id)
                     text += "\n\n" + kit.when_read("urgent", patient)
                 text += "\n\n" + kit.messages.render("flow.checkin_urgent_prompt", id=problem.id)
             active, note = await self.control.begin(

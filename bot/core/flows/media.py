@@ -41,10 +41,10 @@ class MediaFlow:
         if chat_id is not None and chat_id == self.kit.settings.staff_chat_id:
             return
         if user_id is not None:
-            await self.kit.repo.patients.mark_inactive(InactiveReason.BLOCKED, telegram_id=user_id)
+            await self.kit.patients.mark_inactive(InactiveReason.BLOCKED, telegram_id=user_id)
         elif chat_id is not None:
-            await self.kit.repo.patients.mark_inactive(InactiveReason.BLOCKED, chat_id=chat_id)
+            await self.kit.patients.mark_inactive(InactiveReason.BLOCKED, chat_id=chat_id)
 
     async def unblocked(self, user_id: int) -> None:
         """The user unblocked the bot (my_chat_member back to "member")."""
-        await self.kit.repo.patients.reactivate(user_id)
+        await self.kit.patients.reactivate(user_id)

@@ -41,9 +41,9 @@ class Onboarding:
         replies: list[Reply] = []
         if payload:
             replies += await self._redeem(payload.strip(), user_id, chat_id)
-        patient = await kit.repo.patients.ensure(user_id, chat_id, now=kit.clock())
+        patient = await kit.patients.ensure(user_id, chat_id, now=kit.clock())
         if not patient.active:
-            await kit.repo.patients.reactivate(user_id)
+            await kit.patients.reactivate(user_id)
             log.info("patient %d reactivated by /start", patient.id)
         name = greeting_name(patient.name or first_name)
         if patient.has_consent:
@@ -54,14 +54,14 @@ class Onboarding:
 
     async def _redeem(self, code: str, user_id: int, chat_id: int) -> list[Reply]:
         kit = self.kit
-        result = await kit.repo.invites.redeem(code, user_id, chat_id, now=kit.clock())
+        result = await kit.invites.redeem(code, user_id, chat_id, now=kit.clock())
         if result.status is RedeemStatus.EXPIRED:
             return kit.say("invite_expired")
         if not result.ok or result.patient is None:
             return kit.say("invite_invalid")
         if self.checkins is not None:  # the invite's session now has a chat to go to
             await self.checkins.patient_linked(result.patient.id)
-        session = await kit.repo.treatments.latest(result.patient.id)
+        session = await kit.treatments.latest(result.patient.id)
         if session is not None:
             return kit.say("invite_linked_session", date=session.session_date.isoformat())
         return kit.say("invite_linked")
@@ -81,9 +81,9 @@ class Onboarding:
             return [kit.notice("button_expired")]
         if ctx.consented:
             return [kit.notice("consent_already")]
-        await kit.repo.patients.ensure(user_id, chat_id, now=kit.clock())
+        await kit.patients.ensure(user_id, chat_id, now=kit.clock())
         known_name = ctx.patient.name if ctx.patient else None
-        patient = await kit.repo.patients.record_consent(
+        patient = await kit.patients.record_consent(
             user_id, None if known_name else first_name, now=kit.clock())
         if ctx.patient is not None and ctx.patient.checkins_paused:  # "No thanks" before
             await self._set_paused(patient.id, user_id, False)
@@ -101,7 +101,7 @@ class Onboarding:
         """Hold (or release) the patient's check-ins: the flag and the rows together."""
         checkins = self.checkins
         if checkins is None:  # no outbox wired (tests): the flag alone
-            await self.kit.repo.patients.set_checkins_paused(user_id, paused)
+            await self.kit.patients.set_checkins_paused(user_id, paused)
         elif paused:
             await checkins.stop(patient_id)
         else:

@@ -26,7 +26,7 @@ class PrivacyFlow:
         kit = self.kit
         if self.checkins is None:
             return []
-        patient = await kit.repo.patients.get(user_id)
+        patient = await kit.patients.get(user_id)
         return [] if patient is None else await self.checkins.holding_reports(patient.id)
 
     def _pause_text(self, by_patient: bool, holds: list[int]) -> str:
@@ -47,7 +47,7 @@ class PrivacyFlow:
         """/mydata: a summary of everything stored about the user."""
         kit = self.kit
         await kit.log.flush()
-        summary = await kit.repo.stats.data_summary(user_id)
+        summary = await kit.stats.data_summary(user_id)
         if not summary["exists"]:
             return kit.say("mydata_nothing")
         if summary["consent_at"] is None:
@@ -68,7 +68,7 @@ class PrivacyFlow:
     async def delete_command(self, user_id: int) -> list[Reply]:
         """/delete: asks to confirm (or says there is nothing)."""
         kit = self.kit
-        if await kit.repo.patients.get(user_id) is None:
+        if await kit.patients.get(user_id) is None:
             await kit.chat_states.clear(user_id)  # a question kept for "ask the clinic"
             self.advice.forget(user_id)  # ... or kept in memory without consent
             return kit.say("delete_nothing")
@@ -88,7 +88,7 @@ class PrivacyFlow:
             return [kit.notice("button_expired")]
         await kit.log.flush()
         self.advice.forget(user_id)  # a question kept in memory (no consent yet)
-        erased = await kit.repo.patients.erase(user_id)  # conversation states included
+        erased = await kit.patients.erase(user_id)  # conversation states included
         if not erased:
             return [kit.notice("already_deleted")]
         return kit.say("deleted")
@@ -103,11 +103,11 @@ class PrivacyFlow:
 
     async def _pause(self, user_id: int, paused: bool, done: str) -> list[Reply]:
         kit = self.kit
-        patient = await kit.repo.patients.get(user_id)
+        patient = await kit.patients.get(user_id)
         if patient is None:
             return kit.say("stop_nothing")
         if self.checkins is None:  # no outbox wired (tests): the flag alone
-            await kit.repo.patients.set_checkins_paused(user_id, paused)
+            await kit.patients.set_checkins_paused(user_id, paused)
         elif paused:
             await self.checkins.stop(patient.id)
         else:

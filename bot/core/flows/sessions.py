@@ -80,7 +80,7 @@ class SessionFlow:
 
     async def _sessions(self, ctx: TurnContext) -> list[SessionInfo]:
         assert ctx.patient is not None
-        return await self.kit.repo.treatments.of_patient(ctx.patient.id, include_cancelled=False)
+        return await self.kit.treatments.of_patient(ctx.patient.id, include_cancelled=False)
 
     async def command(self, user_id: int) -> list[Reply]:
         """/session: log a date; with one on file, also change or remove it."""
@@ -223,7 +223,7 @@ class SessionFlow:
         try:
             if replacing is not None:
                 await self._cancel_session(replacing)
-            session = await kit.repo.treatments.add(chosen, SessionSource.PATIENT,
+            session = await kit.treatments.add(chosen, SessionSource.PATIENT,
                                                     telegram_id=user_id, now=kit.clock())
             await self.plan_checkins(session)
         except ConsentRequired:

@@ -62,7 +62,7 @@ class StaffCommands:
 
     async def _refuse(self, user_id: int, name: str, why: str) -> None:
         log.warning("user %d: /%s refused (%s)", user_id, name, why)
-        await self.kit.repo.reports.record(None, user_id, ReportAction.REFUSED,
+        await self.kit.reports.record(None, user_id, ReportAction.REFUSED,
                                            note=f"use /{name}: {why}", now=self.kit.clock())
 
     def _date(self, args: list[str]) -> tuple[list[str], dt.date | None, str | None]:
@@ -87,11 +87,11 @@ class StaffCommands:
         if problem and chosen:
             return kit.say(problem, date=chosen.isoformat()), "date out of range"
         telegram_id = typed
-        patient = await kit.repo.patients.get(telegram_id)
+        patient = await kit.patients.get(telegram_id)
         if patient is None:
             return kit.say("staff_no_patient", telegram_id=telegram_id), "no such patient"
         chosen = chosen or kit.today(patient)
-        session = await kit.repo.treatments.add(chosen, SessionSource.STAFF,
+        session = await kit.treatments.add(chosen, SessionSource.STAFF,
                                                 telegram_id=telegram_id, now=kit.clock())
         await self.sessions.plan_checkins(session)
         return kit.say("staff_session_added", date=chosen.isoformat(),
@@ -107,7 +107,7 @@ class StaffCommands:
             return kit.say("staff_usage_invite"), "bad arguments"
         if problem and chosen:
             return kit.say(problem, date=chosen.isoformat()), "date out of range"
-        invite = await kit.repo.invites.create(name, chosen, kit.settings.invite_ttl,
+        invite = await kit.invites.create(name, chosen, kit.settings.invite_ttl,
                                                now=kit.clock())
         username = self.bot_username
         if not username:

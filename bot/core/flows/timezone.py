@@ -147,7 +147,7 @@ class TimeZoneFlow:
         kit = self.kit
         await self._end_own(user_id, ctx)
         try:
-            patient = await kit.repo.patients.set_timezone(user_id, zone)
+            patient = await kit.patients.set_timezone(user_id, zone)
         except ConsentRequired:
             return kit.say("timezone_needs_consent")
         if self.checkins is not None:  # pending check-ins move to the new local hours
