@@ -33,6 +33,12 @@ Outcome = Literal["answer", "suggest", "abstain"]
 # plurals and inflections that name a topic of their own ("how many sessions" is the course,
 # "my next session" the booking; "threading" is hair removal, "thread" a thread lift)
 _OWN_TOPIC = frozenset(["sessions", "results", "threading", "booking", "picking"])
+# Phrases of a statement that set the scene and name no topic, though their words could:
+# "bleeding when I got home" is not about home needling, "hot to the touch" not about touching.
+_CONTEXT = re.compile(
+    r"\b(?:when|after|before|once|since|as soon as) (?:i|we) (?:got|get|came|come|woke|wake|went|go"
+    r"|got back|came back) (?:up|home|in|back|out|to bed|to sleep)\b"
+    r"|\bto the touch\b|\bon (?:its|it['\u2019]?s|their) own\b|\bby (?:itself|themselves)\b")
 # What a patient calls the treatment; in a question without a topical word it is just "it".
 TREATMENT_NAMES = frozenset(["microneedling", "treatment", "procedure", "microneedled"])
 _TREATMENT_PHRASE = re.compile(r"\b(?:(?:the|my|this|your) )?(?:microneedling|treatment|procedure)"
@@ -226,8 +232,10 @@ class Matcher:
         for form in self._chat_forms(word):
             if form in self._spellings:
                 return self._spellings[form]
-        if len(word) < 4:
-            return None
+        vowels = sum(letter in "aeiou" for letter in word)
+        if len(word) < 4:  # only a word typed without vowels ("wsh", "slp")
+            found_word = None if vowels else self._skeletons.get(_skeleton(word))
+            return found_word if found_word is not None and found_word[0] == word[0] else None
         english = word in english_words()
         cutoff = 84 if len(word) < 6 else 80  # one slip in a short word makes another word
         found = process.extractOne(word, self._spelling_list, scorer=fuzz.ratio,
@@ -237,7 +245,6 @@ class Matcher:
             if not english or spelt.startswith(word) or word.startswith(spelt):
                 return self._spellings[spelt]
             return None  # a real word is no slip: "resting" is not "restart" ("broke" is "broken")
-        vowels = sum(letter in "aeiou" for letter in word)
         if english or vowels > 1:
             return None
         found_word = self._skeletons.get(_skeleton(word))
@@ -262,6 +269,8 @@ class Matcher:
             forms.append(word + "g")
         if word.endswith("s") and len(word) > 4:
             forms += [word[:-1], word[:-2]] if word.endswith("es") else [word[:-1]]
+        if word.endswith(("ier", "iest")):  # "puffier", "itchiest"
+            forms.append(word[: -3 if word.endswith("ier") else -4] + "y")
         if word.endswith("d") and len(word) > 3:
             forms += [word[:-1], word[:-2] if word.endswith("ed") else word[:-1] + "ed"]
         return tuple(forms)
@@ -273,6 +282,7 @@ class Matcher:
 
     def match(self, text: str) -> MatchResult:
         """Decide answer / suggest / abstain for one patient message."""
+        text = _CONTEXT.sub(" ", text.lower())  # "when I got home" says when, not what
         words = self.known_words(text)
         if self._is_bare(words):
             found = self._match_bare(text)

@@ -104,6 +104,8 @@ def test_the_same_words_about_the_patients_own_skin_are_answered(advisor: Adviso
     ("sprtan tmrw", "self_tan"),  # vowels dropped
     ("ciggies after dinner ok", "smoking"),
     ("wen can i go bk to the gym", "exercise"),
+    ("itchier than yesterday", "itching"),  # a comparative of a keyword
+    ("can i slp on my back", "sleeping"),  # a short word typed without vowels
 ])
 def test_chat_spellings_are_read_as_the_knowledge_bases_words(advisor: Advisor, text: str,
                                                               topic: str) -> None:
@@ -116,11 +118,23 @@ def test_chat_spellings_are_read_as_the_knowledge_bases_words(advisor: Advisor, 
     "could you email me an invoice",
     "what do you charge for three sessions",
     "is there a cancellation fee",
+    "got any offers on at the minute",
+    "can i pay with mastercard",
 ])
 def test_money_questions_are_routed_to_the_clinic(advisor: Advisor, text: str) -> None:
     advice = advisor.ask(text, None)
     assert advice.kind == "answered" and advice.topic == "contact_clinic", (text, advice.kind)
     assert advice.offer_handoff
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("felt a bit of blood on my cheek when i woke up, it stopped on its own", "pinpoint_bleeding"),
+    ("my cheeks feel hot to the touch tonight", "redness"),
+])
+def test_scene_setting_phrases_do_not_choose_the_topic(advisor: Advisor, text: str,
+                                                       topic: str) -> None:
+    advice = advisor.ask(text, 0)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
 
 
 def test_money_for_somebody_elses_business_is_not_the_clinics(advisor: Advisor) -> None:
