@@ -8,9 +8,9 @@ the repository, the advisor the core holds (`LiveAdvisor`, which follows the cli
 additions, inside an `ObservedAdvisor` when an `observer` is given), the flows' shared
 `FlowKit`, the check-in service (with its dispatcher when a `sender` is given; an
 `ObservedSender` around it with an `observer`), the staff desk, the alert sender (when an
-`alert_sender` is given) and the conversation (with the bot's `BotIdentity`). Collaborators
-are handed in through constructors (narrow Protocols of bot/core/ports.py); nothing is
-plugged in afterwards.
+`alert_sender` is given), the conversation (with the bot's `BotIdentity`) and the desk
+outbox (staff messages the bot sends). Collaborators are handed in through constructors
+(narrow Protocols of bot/core/ports.py); nothing is plugged in afterwards.
 
 The Telegram application (bot/telegram/app.py, where handlers reach the result as a typed
 ``context.bot_data``), the terminal demo (bot/cli/demo.py), the CLI and the tests all call it.
@@ -42,6 +42,7 @@ from storage import Database, Repository, utcnow
 from storage.alerts import AlertSql
 from storage.chat_state import ChatStateStore
 from storage.clock import Clock
+from storage.desk_outbox import DeskOutboxStore, SqlDeskOutbox
 from storage.kb_overrides import KBOverrideStore
 from storage.reports import ReportStore
 
@@ -70,6 +71,7 @@ class Services:
     desk: StaffDesk
     conversation: Conversation
     alert_bell: AlertBell  # the desk rings it when a card is owed; the alert sender listens
+    desk_outbox: DeskOutboxStore  # staff messages (web desk and Telegram) for the bot to send
     alerts: AlertDispatcher | None = None  # the alert sender, when given one to send with
     spool: ReportSpool | None = None  # reports kept while the database is down
     spool_replayer: SpoolReplayer | None = None
@@ -159,4 +161,4 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
                     knowledge=ClinicKnowledge(advisor, KBOverrideStore(db.sessions),
                                               settings.kb_path, live),
                     messages=messages, checkins=checkins, desk=desk, conversation=conversation,
-                    alert_bell=bell, alerts=alerts)
+                    alert_bell=bell, desk_outbox=SqlDeskOutbox(db.sessions), alerts=alerts)

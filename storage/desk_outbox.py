@@ -1,7 +1,11 @@
-"""The web desk's outbox: messages the desk wrote, waiting for the bot to send them.
+"""The desk outbox: messages the staff desk wrote, waiting for the bot to send them.
 
 The web desk (bot/web/) runs without a bot process, so a staff reply, "taken" notice or
 re-opened card it produces is stored here and the bot sends it (bot/telegram/desk_sender.py).
+A staff action in Telegram (a reply, a button press, a command) goes the same way
+(bot/telegram/staff_handlers.py): its messages are stored here first, tagged with the update
+that caused them (`put`'s `source`), so one path delivers every staff message, in order per
+chat, retried, and exactly once even when the update is handled again after a crash.
 Every SQL statement on ``desk_outbox`` is in this module (`SqlDeskOutbox`); `MemoryDeskOutbox`
 is its in-memory twin for tests. A row is claimed with one conditional UPDATE (pending, lease
 free), so with several bot replicas exactly one sends it; a sender that dies leaves the lease
@@ -81,7 +85,10 @@ class Audit:
 class DeskOutboxStore(Protocol):
     """What the desk and the bot's sender need from the outbox."""
 
-    async def put(self, items: Sequence[OutgoingItem], now: dt.datetime) -> list[int]: ...
+    async def put(self, items: Sequence[OutgoingItem], now: dt.datetime,
+                  source: str | None = None) -> list[int]: ...
+
+    async def handled(self, source: str) -> bool: ...
 
     async def claim(self, now: dt.datetime, limit: int = 20,
                     lease: dt.timedelta = LEASE) -> list[ClaimedItem]: ...
@@ -102,16 +109,31 @@ class SqlDeskOutbox:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    async def put(self, items: Sequence[OutgoingItem], now: dt.datetime) -> list[int]:
-        """Store the items in order (one transaction); their ids."""
+    async def put(self, items: Sequence[OutgoingItem], now: dt.datetime,
+                  source: str | None = None) -> list[int]:
+        """Store the items in order (one transaction); their ids. With a `source` (a staff
+        action in Telegram, "update:<id>"), nothing is stored when rows of that source
+        already are (the update is being handled again after a crash): [] then."""
         rows = [DeskOutbox(chat_id=i.chat_id, report_id=i.report_id,
                            payload=json.dumps(i.payload, ensure_ascii=False),
-                           status=OutboxStatus.PENDING.value, attempts=0, created_at=now)
+                           status=OutboxStatus.PENDING.value, attempts=0, created_at=now,
+                           source=source)
                 for i in items]
         async with self.sessions.begin() as s:
+            if source is not None and await s.scalar(self._of(source)) is not None:
+                return []
             s.add_all(rows)
             await s.flush()
             return [r.id for r in rows]
+
+    @staticmethod
+    def _of(source: str) -> Any:
+        return select(DeskOutbox.id).where(DeskOutbox.source == source).limit(1)
+
+    async def handled(self, source: str) -> bool:
+        """Were rows of this source stored already?"""
+        async with self.sessions() as s:
+            return await s.scalar(self._of(source)) is not None
 
     async def claim(self, now: dt.datetime, limit: int = 20,
                     lease: dt.timedelta = LEASE) -> list[ClaimedItem]:
@@ -204,6 +226,7 @@ class _Row:
     attempts: int = 0
     lease_until: dt.datetime | None = None
     last_error: str | None = None
+    source: str | None = None
 
 
 @dataclass
@@ -213,12 +236,18 @@ class MemoryDeskOutbox:
     rows: list[_Row] = field(default_factory=list)
     audits: list[tuple[int, str, str]] = field(default_factory=list)  # (report, action, note)
 
-    async def put(self, items: Sequence[OutgoingItem], now: dt.datetime) -> list[int]:
+    async def put(self, items: Sequence[OutgoingItem], now: dt.datetime,
+                  source: str | None = None) -> list[int]:
+        if source is not None and await self.handled(source):
+            return []
         ids = []
         for item in items:
-            self.rows.append(_Row(len(self.rows) + 1, item, now))
+            self.rows.append(_Row(len(self.rows) + 1, item, now, source=source))
             ids.append(len(self.rows))
         return ids
+
+    async def handled(self, source: str) -> bool:
+        return any(r.source == source for r in self.rows)
 
     def _free(self, row: _Row, now: dt.datetime) -> bool:
         return row.status == OutboxStatus.PENDING.value and (

@@ -434,7 +434,8 @@ class OutboxStatus(StrEnum):
 
 
 class DeskOutbox(Base):
-    """A message the web desk wants sent (to one patient, or to the staff chat).
+    """A message the staff desk wants sent (to one patient, or to the staff chat), written
+    on the web desk or by a staff action in Telegram.
 
     The web desk needs no bot process: it writes here (storage/desk_outbox.py, the only
     writer) and the bot sends, claiming each row with a conditional UPDATE so exactly one
@@ -442,7 +443,8 @@ class DeskOutbox(Base):
     """
 
     __tablename__ = "desk_outbox"
-    __table_args__ = (Index("ix_desk_outbox_status_id", "status", "id"),)
+    __table_args__ = (Index("ix_desk_outbox_status_id", "status", "id"),
+                      Index("ix_desk_outbox_source", "source"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
@@ -456,6 +458,9 @@ class DeskOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # what wrote the row when it may be written again: "update:<id>" for a staff action in
+    # Telegram (an update handled again after a crash finds its messages already stored)
+    source: Mapped[str | None] = mapped_column(String(64))
 
 
 class DeskLogin(Base):

@@ -22,7 +22,7 @@ from bot.web.services import DeskServices
 from knowledge.advisor import Advisor
 from scheduler.alerts import AlertConfig
 from storage.clock import ManualClock
-from storage.desk_outbox import SqlDeskOutbox
+from storage.desk_outbox import MemoryDeskOutbox, OutgoingItem, SqlDeskOutbox
 from tests.bot_harness import STAFF_CHAT, STAFF_USER, TOKEN
 from tests.web_harness import NOW, client, csrf_of, desk_services, sign_in
 
@@ -137,3 +137,18 @@ async def test_a_sender_whose_claim_was_taken_over_cannot_mark_the_row(
     assert not await outbox.sent(first[0], NOW + dt.timedelta(seconds=32))  # stale claim
     assert await outbox.sent(again[0], NOW + dt.timedelta(seconds=32))
     assert not await outbox.sent(again[0], NOW + dt.timedelta(seconds=33))  # only once
+
+
+@pytest.mark.parametrize("kind", ["sql", "memory"])
+async def test_an_update_handled_again_stores_its_messages_once(
+        desk: DeskServices, kind: str) -> None:
+    """A staff action in Telegram tags its rows with its update; handled again after a crash,
+    the same update stores nothing more (the in-memory twin behaves alike)."""
+    outbox: Any = SqlDeskOutbox(desk.db.sessions) if kind == "sql" else MemoryDeskOutbox()
+    items = [OutgoingItem(PATIENT, {"text": "one"}), OutgoingItem(PATIENT, {"text": "two"})]
+    assert not await outbox.handled("update:7")
+    assert len(await outbox.put(items, NOW, source="update:7")) == 2
+    assert await outbox.handled("update:7") and not await outbox.handled("update:8")
+    assert await outbox.put(items, NOW, source="update:7") == []  # handled again: nothing
+    assert len(await outbox.put(items, NOW)) == 2  # no source (the web desk): always stored
+    assert await outbox.pending_count() == 4

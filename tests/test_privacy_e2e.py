@@ -12,8 +12,8 @@ test moves:
 * /invite and /addsession refusals (not staff, bad arguments) are audited;
 * a staff photo whose caption would pass Telegram's 1,024 characters reaches the patient
   whole (the photo, then the text), and staff are told so; "Sent" and the "replied" audit
-  come only once Telegram took the answer, and a blocked patient or a Telegram error is
-  reported to staff as "Not delivered";
+  come only once Telegram took the answer, a blocked patient is reported to staff as "Not
+  delivered", and a Telegram error (500) is retried until the answer arrives, once;
 * an edit of the message that raised a report updates that report and its card;
 * "²" and other digits int() cannot read, in session buttons, are refused, never raised;
   NUL characters (PostgreSQL refuses them) are dropped from everything stored.
@@ -291,11 +291,17 @@ async def test_an_answer_that_did_not_arrive_is_not_called_sent(bot: Bot) -> Non
     bot.fake.unblock_chat(patient)
     await bot.say(patient, "hello again")  # writing again: reachable again
     bot.fake.fail_next("sendMessage", 500, chat_id=patient)  # Telegram has a bad moment
-    (failed,) = await bot.staff("Please call us today", reply_to=card["message_id"])
-    assert "Not delivered to Ana" in failed["text"] and "Sent to" not in failed["text"]
+    patient_before, staff_before = len(bot.sent(patient)), len(bot.sent(STAFF_CHAT))
+    await bot.staff("Please call us today", reply_to=card["message_id"], n=0)
+    await bot.fake.wait_for(lambda: any(c.status == 500 for c in bot.fake.calls("sendMessage")))
+    # not given up, not called sent: the answer waits in the desk outbox for its retry
+    assert len(bot.sent(STAFF_CHAT)) == staff_before and len(bot.sent(patient)) == patient_before
     assert await replied(bot, report_id) == []
-    (sent,) = await bot.staff("Please call us today", reply_to=card["message_id"])
+    bot.clock.advance(seconds=5)  # the back-off has passed: the desk-outbox job sends it
+    (sent,) = await bot.new(STAFF_CHAT, staff_before)
     assert "Sent to Ana only" in sent["text"]
+    assert ["Please call us today" in m["text"] for m in bot.sent(patient)[patient_before:]] == [
+        True]  # once
     assert await replied(bot, report_id) == [(NURSE, "Please call us today")]
 
 

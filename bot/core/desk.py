@@ -669,9 +669,10 @@ class StaffDesk:
             return []
         if photo is not None or document is not None:
             return [Reply(text, to_chat=report.chat_id, photo=photo, document=document,
-                          relay=relay)]
+                          relay=relay, to_patient=True)]
         parts = split_html(text) or [text]
-        return [Reply(part, to_chat=report.chat_id, relay=relay if i == len(parts) - 1 else None)
+        return [Reply(part, to_chat=report.chat_id, relay=relay if i == len(parts) - 1 else None,
+                      to_patient=True)
                 for i, part in enumerate(parts)]
 
     # --- messages in the staff chat --------------------------------------------------------

@@ -1,4 +1,8 @@
-"""The bot's side of the web desk's outbox: send what the desk wrote, exactly once.
+"""The bot's side of the desk outbox: send what the staff desk wrote, exactly once.
+
+The web desk's actions and staff actions in Telegram (bot/telegram/staff_handlers.py, which
+also calls `send_pending` right after storing, so a reply typed in Telegram goes out at once)
+are both sent from here.
 
 A JobQueue job (every `SEND_EVERY` seconds, on every replica) claims pending rows of
 ``desk_outbox`` (storage/desk_outbox.py: a conditional UPDATE per row, so one replica wins
@@ -12,10 +16,11 @@ once, as is one Telegram refuses for good; anything else is tried again until it
 written).
 
 What is audited on the report: a staff answer as ``replied`` once Telegram took it
-(`StaffDesk.relay_done`, which also tells staff "Sent"); the desk's other messages to the
+(`StaffDesk.relay_done`, which also tells staff "Sent"); the web desk's other messages to the
 patient (taken, resolved, paused notices) as ``delivered``, in the same transaction as the
-row; any message to the patient given up as ``undelivered`` with the reason (and for a staff
-answer staff are told why, `StaffDesk.relay_failed`).
+row (in Telegram staff see those go out, and the trail stays as it was); any message to the
+patient given up as ``undelivered`` with the reason (and for a staff answer staff are told
+why, `StaffDesk.relay_failed`; for a notice from Telegram, "Not delivered: ..." as before).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 from telegram.error import TelegramError
 
 from bot.core.desk import StaffDesk
-from bot.core.outbox import from_payload
+from bot.core.outbox import TELEGRAM, WEB, from_payload
 from bot.core.replies import Reply
 from bot.telegram.delivery import deliver
 from bot.telegram.sender import classify
@@ -40,7 +45,8 @@ from storage.desk_outbox import Audit, DeskOutboxStore
 log = logging.getLogger(__name__)
 SEND_EVERY = 1.0
 DELIVERED = Audit("web desk message reached the patient")
-UNDELIVERED = Audit("web desk message not delivered to the patient")
+UNDELIVERED = {WEB: Audit("web desk message not delivered to the patient"),
+               TELEGRAM: Audit("staff message not delivered to the patient")}
 
 
 Blocked = Callable[..., Awaitable[None]]  # `Conversation.blocked(chat_id=...)`
@@ -54,8 +60,9 @@ async def send_pending(bot: Any, desk: StaffDesk, blocked: Blocked,
     sent = 0
     stalled: dict[int, dt.datetime] = {}  # chat -> when its earlier message is tried again
     for item in await outbox.claim(desk.now(), lease=config.lease):
-        reply = from_payload(item.chat_id, item.payload)
-        to_patient = item.chat_id != desk.staff_chat
+        reply = from_payload(item.chat_id, item.payload, desk.staff_chat)
+        to_patient = reply.to_patient
+        origin = TELEGRAM if item.payload.get("origin") == TELEGRAM else WEB
         if item.chat_id in stalled:  # keep the order: after the earlier one
             await outbox.failed(item, "waits for an earlier message to this chat", desk.now(),
                                 retry_at=stalled[item.chat_id])
@@ -64,13 +71,14 @@ async def send_pending(bot: Any, desk: StaffDesk, blocked: Blocked,
             message = await deliver(bot, item.chat_id, reply)
         except TelegramError as exc:
             error = classify(exc)
-            audited = UNDELIVERED if to_patient else None
+            audited = UNDELIVERED[origin] if to_patient else None
+            tell = bool(item.payload.get("tell"))
             if isinstance(error, ChatUnreachable | PermanentError):
                 if isinstance(error, ChatUnreachable) and to_patient:
                     await blocked(chat_id=item.chat_id)
                 log.error("desk outbox item %d given up: %s", item.id, error)
                 if await outbox.failed(item, str(error), desk.now(), audited=audited):
-                    await _relay_failed(bot, desk, reply, desk.plain(
+                    await _given_up(bot, desk, reply, tell, desk.plain(
                         "undelivered_blocked" if isinstance(error, ChatUnreachable)
                         else "undelivered_refused", error=str(error)))
                 continue
@@ -81,12 +89,13 @@ async def send_pending(bot: Any, desk: StaffDesk, blocked: Blocked,
                         error, wait)
             if await outbox.failed(item, str(error), desk.now(),
                                    retry_at=stalled[item.chat_id], audited=audited):
-                await _relay_failed(bot, desk, reply, desk.plain(  # tried for a day
+                await _given_up(bot, desk, reply, tell, desk.plain(  # tried for a day
                     "undelivered_error", error=type(exc).__name__))
             continue
         if reply.card_for is not None:
             await desk.card_sent(reply, item.chat_id, message.message_id)
-        audited = DELIVERED if to_patient and reply.relay is None else None
+        audited = (DELIVERED if to_patient and reply.relay is None and origin == WEB
+                   else None)
         if not await outbox.sent(item, desk.now(), audited):
             log.warning("desk outbox item %d was sent but its claim was lost: possible "
                         "duplicate", item.id)
@@ -97,10 +106,13 @@ async def send_pending(bot: Any, desk: StaffDesk, blocked: Blocked,
     return sent
 
 
-async def _relay_failed(bot: Any, desk: StaffDesk, reply: Reply, reason: str) -> None:
-    """Tell staff a staff answer written on the web desk did not reach the patient."""
+async def _given_up(bot: Any, desk: StaffDesk, reply: Reply, tell: bool, reason: str) -> None:
+    """A message to a patient was given up: staff are told when it was an answer (which one,
+    and why), or when the item asks for it (a notice from a staff action in Telegram)."""
     if reply.relay is not None:
         await _to_staff(bot, desk, await desk.relay_failed(reply.relay, reason))
+    elif tell and desk.staff_chat is not None:
+        await _to_staff(bot, desk, [desk.to_staff("not_delivered", reason=reason)])
 
 
 async def _to_staff(bot: Any, desk: StaffDesk, replies: list[Reply]) -> None:

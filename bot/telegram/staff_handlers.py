@@ -14,6 +14,11 @@ conversation states (storage/chat_state.py) so their texts do not outlive their 
   an on-call copy of a card (or the message after a Reply / Resolve press there); others
   fall through.
 
+What staff do here is sent the way the web desk's actions are: through the desk outbox
+(`send_staff_replies`), sent at once and again by the desk-outbox job until delivered; an
+update handled again after a crash (Telegram is told only once it was handled) finds its
+messages already stored and is not acted on twice.
+
 No decisions live here: who may act and who receives what is decided by the desk.
 """
 
@@ -23,7 +28,7 @@ import logging
 from collections.abc import Sequence
 
 from telegram import Message, Update, User
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -33,10 +38,11 @@ from telegram.ext import (
 
 from bot.compose import Services
 from bot.core.desk import StaffDesk
+from bot.core.outbox import TELEGRAM, report_of, to_items
 from bot.core.replies import Reply
 from bot.telegram.context import AnyApplication, AppContext
-from bot.telegram.delivery import deliver
-from bot.telegram.handlers import conversation_of, parse_command, send_replies
+from bot.telegram.desk_sender import attach_desk_outbox, send_pending
+from bot.telegram.handlers import parse_command, send_replies
 from bot.telegram.spooling import DATABASE_DOWN, photo_offline
 
 log = logging.getLogger(__name__)
@@ -52,62 +58,44 @@ def desk_of(context: AppContext) -> StaffDesk:
     return context.bot_data.desk
 
 
-async def send_staff_replies(context: AppContext,
-                             replies: Sequence[Reply]) -> None:
-    """Send desk replies (each names its chat). A staff answer to a patient (`Reply.relay`)
-    is audited and confirmed to staff only once Telegram has taken it, and staff are told
-    when it did not arrive (a patient who blocked the bot is marked inactive)."""
-    desk = desk_of(context)
-    undelivered: dict[int, str] = {}  # patient chat -> why an earlier part did not arrive
-    relaying = any(r.relay is not None for r in replies)
-    for reply in replies:
-        if reply.notice or reply.to_chat is None:
-            continue
-        if reply.to_chat in undelivered:  # the rest of a message that already failed
-            if reply.relay is not None:
-                await send_staff_replies(context, await desk.relay_failed(
-                    reply.relay, undelivered[reply.to_chat]))
-            continue
-        try:
-            sent = await deliver(context.bot, reply.to_chat, reply)
-        except TelegramError as exc:
-            if reply.to_chat == desk.staff_chat:
-                log.warning("cannot write to the staff chat: %s", exc)
-                continue
-            undelivered[reply.to_chat] = await _undelivered(context, desk, reply.to_chat, exc)
-            if reply.relay is not None:
-                await send_staff_replies(context, await desk.relay_failed(
-                    reply.relay, undelivered[reply.to_chat]))
-            elif not relaying:
-                await _tell_staff(context, desk, undelivered[reply.to_chat])
-            continue
-        if reply.card_for is not None:
-            await desk.card_sent(reply, reply.to_chat, sent.message_id)
-        if reply.relay is not None:
-            await send_staff_replies(context, await desk.relay_done(reply.relay))
+def source_of(update: Update) -> str:
+    """What a staff action's messages are tagged with in the desk outbox: its update."""
+    return f"update:{update.update_id}"
 
 
-async def _undelivered(context: AppContext, desk: StaffDesk, chat_id: int,
-                       exc: TelegramError) -> str:
-    """Why a message to a patient did not arrive (plain text for staff); a patient who
-    blocked the bot is marked inactive."""
-    if isinstance(exc, Forbidden):
-        await conversation_of(context).blocked(chat_id=chat_id)
-        return desk.plain("undelivered_blocked")
-    if isinstance(exc, BadRequest):
-        log.error("Telegram refused a staff-side message to %s: %s", chat_id, exc.message)
-        return desk.plain("undelivered_refused", error=exc.message)
-    log.warning("a staff-side message to %s was not sent: %s", chat_id, exc)
-    return desk.plain("undelivered_error", error=type(exc).__name__)
+async def send_staff_replies(context: AppContext, replies: Sequence[Reply],
+                             source: str | None = None) -> None:
+    """A staff action's messages (each names its chat) go through the desk outbox, as the web
+    desk's do (storage/desk_outbox.py; one transaction, tagged with `source`, the update that
+    caused them), and what is owed is sent at once (bot/telegram/desk_sender.py): in order
+    per chat, retried on Telegram's 429, 5xx and time-outs, never twice. A staff answer to a
+    patient (`Reply.relay`) is audited and confirmed to staff only once Telegram has taken
+    it; staff are told when it did not arrive (a patient who blocked the bot is marked
+    inactive)."""
+    services = context.bot_data
+    desk = services.desk
+    items = to_items(replies, report_of(replies), TELEGRAM)
+    if items:
+        await services.desk_outbox.put(items, desk.now(), source)
+        await send_owed(context)
 
 
-async def _tell_staff(context: AppContext, desk: StaffDesk, text: str) -> None:
-    if desk.staff_chat is None:
-        return
-    try:
-        await context.bot.send_message(desk.staff_chat, f"Not delivered: {text}")
-    except TelegramError as exc:
-        log.warning("could not tell the staff chat: %s", exc)
+async def send_owed(context: AppContext) -> None:
+    """Send what the desk outbox owes now (the desk-outbox job does so every second too)."""
+    services = context.bot_data
+    await send_pending(context.bot, services.desk, services.conversation.blocked,
+                       services.desk_outbox, services.settings.alert_config())
+
+
+async def handled_before(update: Update, context: AppContext) -> bool:
+    """Was this update handled already (its messages stored) before a crash or restart?
+    Then what it owes is sent, and it is not handled again (no second answer)."""
+    if not await context.bot_data.desk_outbox.handled(source_of(update)):
+        return False
+    log.info("update %d was handled before a restart: sending what it owes",
+             update.update_id)
+    await send_owed(context)
+    return True
 
 
 async def on_staff_button(update: Update, context: AppContext) -> None:
@@ -120,15 +108,16 @@ async def on_staff_button(update: Update, context: AppContext) -> None:
     message_id = message.message_id if message is not None else None
     replies: list[Reply] = []
     try:
-        replies = await desk_of(context).staff_callback(user.id, user.first_name, chat_id,
-                                                         message_id, query.data or "")
+        if not await handled_before(update, context):
+            replies = await desk_of(context).staff_callback(user.id, user.first_name, chat_id,
+                                                             message_id, query.data or "")
     finally:
         notice = next((r.text for r in replies if r.notice), None)
         try:
             await query.answer(notice)
         except BadRequest as exc:
             log.info("could not answer a staff button press: %s", exc.message)
-    await send_staff_replies(context, replies)
+    await send_staff_replies(context, replies, source_of(update))
     raise ApplicationHandlerStop
 
 
@@ -140,6 +129,8 @@ async def on_staff_chat(update: Update, context: AppContext) -> None:
     if message is None or user is None:
         return
     desk = desk_of(context)
+    if await handled_before(update, context):
+        raise ApplicationHandlerStop
     if message.text and message.text.startswith("/"):
         name, args = parse_command(message.text, context.bot.username)
         replies = await desk.staff_command(user.id, user.first_name, message.chat.id,
@@ -148,7 +139,7 @@ async def on_staff_chat(update: Update, context: AppContext) -> None:
         replies = await _to_desk(desk, message, user, context)
     if replies is None:
         return
-    await send_staff_replies(context, replies)
+    await send_staff_replies(context, replies, source_of(update))
     raise ApplicationHandlerStop
 
 
@@ -163,10 +154,12 @@ async def on_staff_private(update: Update, context: AppContext) -> None:
         return  # the staff list is read every time
     if message.text and message.text.startswith("/"):
         return
+    if await handled_before(update, context):
+        raise ApplicationHandlerStop
     replies = await _to_desk(desk, message, user, context)
     if replies is None:
         return
-    await send_staff_replies(context, replies)
+    await send_staff_replies(context, replies, source_of(update))
     raise ApplicationHandlerStop
 
 
@@ -239,11 +232,8 @@ def register_staff_handlers(app: AnyApplication, services: Services) -> None:
                     group=PRIVATE_STAFF_GROUP)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & new & filters.PHOTO,
                                    on_patient_photo), group=STAFF_GROUP)
-    from bot.telegram.desk_sender import attach_desk_outbox
-    from storage.desk_outbox import SqlDeskOutbox
-
-    attach_desk_outbox(app, services.desk, services.conversation.blocked,  # the web desk's
-                       SqlDeskOutbox(services.database.sessions), settings.alert_config())
+    attach_desk_outbox(app, services.desk, services.conversation.blocked,  # web and Telegram
+                       services.desk_outbox, settings.alert_config())
     from bot.telegram.kb_reload import attach_kb_reload
 
     attach_kb_reload(app, services.knowledge)  # the web desk's KB additions
