@@ -121,6 +121,15 @@ class Control:
         async with self.session.get(f"{self.root}/_control/{name}", params=query) as resp:
             return (await resp.json())["result"]
 
+    async def settled(self, timeout: float = 30.0) -> None:
+        """Wait until the fake answers no Bot API call but getUpdates: every send that
+        reached it is recorded (the signal to wait on instead of sleeping "long enough")."""
+
+        async def idle() -> bool:
+            return await self.get("in_flight") == 0
+
+        await until(idle, "the fake to answer every call in flight", timeout)
+
     async def sent(self) -> list[dict[str, Any]]:
         """Messages the bot sent to the patient's chat."""
         return list(await self.get("sent_messages", chat_id=self.user))

@@ -98,8 +98,8 @@ async def test_a_card_send_that_fails_is_delivered_exactly_once_after_recovery(
     await metrics.refresh(bot.desk.store.sessions, bot.clock())
     assert b"aftercare_alerts_owed 1.0" in metrics.render()
 
-    await bot.until_delivered(report_id)
-    await asyncio.sleep(0.5)  # a duplicate would have had time to arrive
+    await bot.until_delivered(report_id)  # nothing owed: every send is over ...
+    await bot.fake.settled()  # ... and recorded, so no second copy can still arrive
     (card,) = bot.cards(report_id)
     assert card["text"].startswith("EMERGENCY:") and f"Telegram id {PATIENT}" in card["text"]
     assert card.get("reply_markup")
@@ -144,7 +144,7 @@ async def test_a_card_owed_when_the_process_is_killed_arrives_once_after_restart
                          if f"report #{report_id}" in m.get("text", "")]
                 return cards if cards and not owed() else None
             cards = await until(delivered, "the card after the restart")
-            await asyncio.sleep(1.0)  # a second copy would have had time to arrive
+            await control.settled()  # nothing owed or in flight: no second copy can come
             again = [m for m in await control.get("sent_messages", chat_id=STAFF_CHAT)
                      if f"report #{report_id}" in m.get("text", "")]
             assert len(cards) == len(again) == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from typing import Any
 import aiohttp
 
 from storage.db import Database
-from storage.models import CheckIn, SessionSource
+from storage.models import CheckIn, CheckinStatus, SessionSource
 from tests.processes import (
     Control,
     checkin_id_of,
@@ -115,7 +116,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
                 bot.kill()
             bot.communicate(timeout=10)
         assert bot.returncode == -signal.SIGKILL
-        await asyncio.sleep(0.5)  # requests the dead process left at the fake complete there
+        await control.settled()  # requests the dead process left at the fake complete there
         before_restart = await control.checkins_sent()
         assert 15 <= len(before_restart) < BURST  # killed mid-burst
 
@@ -125,7 +126,10 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
             sent = await control.wait_until(
                 lambda got: {checkin_id_of(m) for m in got} >= set(planted), 60,
                 "after the restart")
-            await asyncio.sleep(0.5)  # let any straggler (a duplicate) show up too
+            # every row sent (a row is marked only once Telegram answered) and nothing in
+            # flight at the fake: no straggler (a duplicate) can still show up
+            await until(lambda: _all_sent(database, planted), "every row marked sent", 60)
+            await control.settled()
             sent = await control.checkins_sent()
         finally:
             code, err = stop_bot(bot)
@@ -171,6 +175,12 @@ async def test_a_second_run_on_the_same_sqlite_file_stands_by_and_takes_over(
         assert code == 0, err
     assert "stands by" in err and "this one sends now" in err
     assert sorted(Counter(checkin_id_of(m) for m in sent).values()) == [1, 1]
+
+
+async def _all_sent(database: Path, planted: dict[int, int]) -> bool:
+    with sqlite3.connect(database) as conn:
+        statuses = dict(conn.execute("SELECT id, status FROM checkins"))
+    return all(statuses.get(checkin_id) == CheckinStatus.SENT.value for checkin_id in planted)
 
 
 async def _healthy(session: aiohttp.ClientSession, port: int) -> bool:

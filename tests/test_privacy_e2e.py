@@ -103,7 +103,10 @@ async def checkins_until(bot: Bot, user_id: int, until: dt.datetime) -> list[dic
     while bot.clock() < until:
         bot.clock.advance(hours=1)
         await bot.app.bot_data.checkins.tick()
-    await asyncio.sleep(0.2)  # a send in flight
+    # one more tick waits for a tick the JobQueue may have started meanwhile (one at a time)
+    # and sends what is due; a tick returns only once its sends were answered
+    await bot.app.bot_data.checkins.tick()
+    await bot.fake.settled()
     return [m for m in bot.sent(user_id)[before:]
             if any(d.startswith("ci:") for d in button_data(m))]
 

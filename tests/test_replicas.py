@@ -35,7 +35,10 @@ def start_replica(root: str, url: str, port: int, tmp_path: Path) -> subprocess.
     return start_bot(root, url, tmp_path, stdout=subprocess.DEVNULL,
                      AFTERCARE_HTTP_PORT=str(port), AFTERCARE_HTTP_LISTEN="127.0.0.1",
                      AFTERCARE_CHECKIN_RATE="4", AFTERCARE_CHECKIN_BATCH=str(BATCH),
-                     AFTERCARE_CHECKIN_LEASE_SECONDS="3")
+                     AFTERCARE_CHECKIN_LEASE_SECONDS="3",
+                     # the survivor takes polling over once the killed leader's lease runs
+                     # out (lease + lease / 5): 6 s instead of the default 18 s
+                     AFTERCARE_POLLING_LEASE_SECONDS="5")
 
 
 async def is_leader(session: aiohttp.ClientSession, port: int) -> bool:

@@ -18,6 +18,8 @@ Routes (all answer ``{"ok": true, "result": ...}`` or ``{"ok": false, "descripti
 * ``GET  /_control/counts`` – ``{"sent_messages": n, "violations": n}``
 * ``GET  /_control/pending`` – how many updates getUpdates has not had confirmed yet
 * ``GET  /_control/faults`` – how many scripted faults (``fail``) are still to be used
+* ``GET  /_control/in_flight`` – Bot API calls other than getUpdates being answered now (0:
+  every send that reached the server is recorded)
 """
 
 from __future__ import annotations
@@ -129,13 +131,16 @@ def add_control_routes(app: web.Application, fake: FakeTelegram) -> None:
     async def faults(request: web.Request) -> web.Response:
         return _ok(fake.faults_left)
 
+    async def in_flight(request: web.Request) -> web.Response:
+        return _ok(fake.in_flight)
+
     routes: list[tuple[str, str, Route]] = [
         ("POST", "update", update), ("GET", "requests", requests),
         ("GET", "sent_messages", sent_messages), ("GET", "violations", violations),
         ("POST", "fail", fail), ("POST", "block", block),
         ("POST", "rate_limit", rate_limit), ("POST", "clear", clear),
         ("POST", "burst", burst), ("GET", "counts", counts), ("GET", "pending", pending),
-        ("GET", "faults", faults),
+        ("GET", "faults", faults), ("GET", "in_flight", in_flight),
     ]
     for verb, name, handler in routes:
         app.router.add_route(verb, f"/_control/{name}", _guarded(handler))

@@ -101,6 +101,7 @@ class FakeTelegram(UpdateHelpers):
         self._limiter: RateLimiter | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.in_flight = 0  # Bot API calls other than getUpdates being answered now
 
     # lifecycle -------------------------------------------------------------------
     async def start(self) -> Self:
@@ -208,6 +209,11 @@ class FakeTelegram(UpdateHelpers):
                                    f"recorded: {[r.method for r in self.requests]}")
             await asyncio.sleep(0.01)
 
+    async def settled(self, timeout: float = 30.0) -> None:
+        """Wait until no Bot API call (getUpdates aside) is being answered: every send that
+        reached the server is recorded (a signal instead of sleeping "long enough")."""
+        await self.wait_for(lambda: self.in_flight == 0, timeout)
+
     async def wait_for_messages(self, chat_id: int, n: int = 1,
                                 timeout: float = 30.0) -> list[dict[str, Any]]:
         """Wait until at least ``n`` messages were sent to ``chat_id``; return them."""
@@ -270,6 +276,14 @@ class FakeTelegram(UpdateHelpers):
         return web.Response(body=stored.content, content_type="application/octet-stream")
 
     async def _api_call(self, raw_method: str, request: web.Request) -> web.Response:
+        counted = (resolve_method(raw_method) or raw_method) != "getUpdates"
+        self.in_flight += counted
+        try:
+            return await self._answer_call(raw_method, request)
+        finally:
+            self.in_flight -= counted
+
+    async def _answer_call(self, raw_method: str, request: web.Request) -> web.Response:
         method = resolve_method(raw_method)
         started = time.time()
         params: dict[str, Any] = {}
