@@ -39,6 +39,10 @@ _CONTEXT = re.compile(
     r"\b(?:when|after|before|once|since|as soon as) (?:i|we) (?:got|get|came|come|woke|wake|went|go"
     r"|got back|came back) (?:up|home|in|back|out|to bed|to sleep)\b"
     r"|\bto the touch\b|\bon (?:its|it['\u2019]?s|their) own\b|\bby (?:itself|themselves)\b")
+# Where on the face and how big: words of a statement that describe, not name, the topic.
+_DESCRIPTORS = frozenset(["small", "tiny", "big", "few", "couple", "cheek", "cheeks", "forehead",
+                          "chin", "nose", "jaw", "jawline", "face", "skin", "mouth", "temple",
+                          "temples", "left", "right", "side", "sides", "around", "round", "near"])
 # What a patient calls the treatment; in a question without a topical word it is just "it".
 TREATMENT_NAMES = frozenset(["microneedling", "treatment", "procedure", "microneedled"])
 _TREATMENT_PHRASE = re.compile(r"\b(?:(?:the|my|this|your) )?(?:microneedling|treatment|procedure)"
@@ -351,7 +355,8 @@ class Matcher:
         words the knowledge base does not know count against it."""
         if not words:
             return {}
-        total = sum(self._idf.get(w, self._unknown_weight) for w in set(words))
+        # where and how big ("a small blemish on my cheek") describes, the topic is the rest
+        total = sum(self._idf.get(w, self._unknown_weight) for w in set(words) - _DESCRIPTORS)
         scores: dict[int, float] = {}
         for index in {i for w in words for i in self._keyword_postings.get(w, ())}:
             hits = self._keywords[index].intersection(words)

@@ -68,6 +68,12 @@ def advisor() -> Advisor:
     "what cream do i put on my baby for eczema",
     "how do i get foundation out of a cream jumper",
     "do you reckon it will be sunny in devon on friday",
+    # things that are never the patient's skin, the calendar, pregnancy and something else
+    "how do i stop the paint flaking on my fence",
+    "can you eat bread that has gone dry",
+    "is it ok to drink coffee when expecting",
+    "what time do the clocks go forward",
+    "how much is a train ticket to leeds",
 ])
 def test_everyday_questions_about_something_else_abstain(advisor: Advisor, text: str) -> None:
     advice = advisor.ask(text, 2)
@@ -106,6 +112,7 @@ def test_the_same_words_about_the_patients_own_skin_are_answered(advisor: Adviso
     ("wen can i go bk to the gym", "exercise"),
     ("itchier than yesterday", "itching"),  # a comparative of a keyword
     ("can i slp on my back", "sleeping"),  # a short word typed without vowels
+    ("couple of tiny blemishes near my nose", "spots_milia"),  # where and how big describe
 ])
 def test_chat_spellings_are_read_as_the_knowledge_bases_words(advisor: Advisor, text: str,
                                                               topic: str) -> None:
