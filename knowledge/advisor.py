@@ -168,7 +168,10 @@ class Advisor:
         question = self.signs.questions.get(decision.follow_up or "")
         if question is None:
             return advice
-        if advice.kind in ("abstained", "suggested") and self.kb.by_id(DAY_GUIDANCE):
+        # a symptom described ("check" sign): the day's guidance stands in for an abstention;
+        # a red flag only asked about keeps its answer (or abstention) and gets the question
+        if (decision.sign is not None and advice.kind in ("abstained", "suggested")
+                and self.kb.by_id(DAY_GUIDANCE)):
             entry = self.kb.by_id(DAY_GUIDANCE)
             assert entry is not None
             advice = self._answer(entry, advice.confidence, day)

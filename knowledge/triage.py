@@ -247,6 +247,7 @@ class _Message:
         self.clause_starts, self.clause_ends = self._clauses()
         self.sentence_starts = [0, *(m.end() for m in lang.sentence_re.finditer(self.text))]
         self.set_aside: dict[str, str] = {}  # why a hit did not count: "joke", "story"
+        self.asked_about: list[str] = []  # rule-out questions of signs only asked about
         self.negations = [m.start() for m in lang.negation_re.finditer(self.text)]
         self.hypotheticals = self._hypotheticals()
         self.figures = ([m.span() for m in lang.figure_re.finditer(self.text)]
@@ -520,7 +521,10 @@ class Triage:
         self, fired: list[tuple[Sign, list[_Hit]]], message: _Message, day: int | None
     ) -> TriageDecision:
         if not fired:
-            return TriageDecision(day=day)
+            # a red flag only asked about ("is pus ever normal?", "what if my lips swell?"):
+            # no alert, but the rule-out question of its most serious sign
+            asked = message.asked_about[0] if message.asked_about else None
+            return TriageDecision(day=day, follow_up=asked)
         fired.sort(key=lambda item: _TIER_RANK[item[0].tier])  # stable: file order within a tier
         sign, hits = fired[0]
         evidence = " + ".join(dict.fromkeys(message.evidence(hit) for hit in hits))
@@ -541,6 +545,9 @@ class Triage:
     def _fire(self, sign: Sign, message: _Message) -> list[_Hit] | None:
         hit = self._first_valid(sign.primary, message, sign.unless, check_after=True)
         if hit is None:
+            if sign.ask and any(
+                    message.hypothetical(h.start) for h in _hits(sign.primary, message)):
+                message.asked_about.append(sign.ask)  # "what if my lips swell?"
             return None
         hits = [hit]
         for group in sign.with_groups:

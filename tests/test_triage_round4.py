@@ -134,3 +134,23 @@ def test_unaccented_foreign_text_is_answered_in_its_language(advisor: Advisor) -
 def test_english_slang_is_not_read_as_another_language(advisor: Advisor) -> None:
     advice = advisor.ask("ngl lowkey loving the glow", 5)
     assert advice.urgency is None and advice.language == "en"
+
+
+@pytest.mark.parametrize(("text", "day", "question"), [
+    ("is it ever normal to get pus after needling?", None, "infection"),
+    ("what if my tongue swelled up in the night?", 0, "airway"),
+    ("what are the signs of an allergic reaction?", None, "airway"),
+])
+def test_a_red_flag_only_asked_about_gets_the_rule_out_question(
+        advisor: Advisor, text: str, day: int | None, question: str) -> None:
+    advice = advisor.ask(text, day)
+    assert advice.urgency is None
+    assert advice.follow_up is not None and advice.follow_up.id == question
+
+
+def test_a_question_about_a_red_flag_keeps_its_own_answer(advisor: Advisor) -> None:
+    # the rule-out question is added; the answer is not swapped for the day's guidance
+    plain = Advisor.load(second_detector=None).ask("how much does a session cost?", 3)
+    asked = advisor.ask("what if i get a fever, how much does a session cost?", 3)
+    assert asked.follow_up is not None and asked.follow_up.id == "infection"
+    assert asked.kind == plain.kind and asked.topic == plain.topic

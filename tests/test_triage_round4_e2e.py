@@ -37,3 +37,21 @@ async def test_a_figure_of_speech_raises_nothing(bot: BotHarness) -> None:
                             cards=0)
     assert not reply["text"].startswith("⚠️")
     assert await bot.repo.reports.queue() == []
+
+
+async def test_a_general_question_about_pus_gets_the_rule_out_buttons_and_yes_escalates(
+        bot: BotHarness) -> None:
+    from tests.bot_harness import STAFF_CHAT, button_data
+
+    await patient(bot, 644, days_ago=3)
+    words = "is it ever normal to get pus after needling?"
+    reply, _ = await writes(bot, 644, words, "en", cards=0)  # a question: no alert
+    assert not reply["text"].startswith("⚠️")
+    assert "pus or yellow crusts" in reply["text"]  # the infection rule-out question
+    assert button_data(reply)[:2] == ["fu:infection:y", "fu:infection:n"]
+    staff_before = len(bot.fake.sent_messages(STAFF_CHAT))
+    (advice,) = await bot.press(644, reply, "fu:infection:y", first_name="Lucía")
+    assert advice["text"].startswith("⚠️ This needs to be looked at today")
+    (card,) = await bot.replies_after(STAFF_CHAT, staff_before, 1)
+    assert "URGENT" in card["text"] and words in card["text"]
+    assert bot.fake.violations == []
