@@ -564,3 +564,15 @@ class LeaderLease(Base):
     beat: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     renewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class HandledUpdate(Base):
+    """A Telegram update the polling leader has handled (storage/handled_updates.py): a
+    leader that takes over skips the ones its frozen or killed predecessor handled but had
+    not confirmed to Telegram yet. Kept for two days (Telegram keeps an update one)."""
+
+    __tablename__ = "handled_update"
+
+    bot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    handled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)

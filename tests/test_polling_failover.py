@@ -8,6 +8,8 @@ API, with a short polling lease (AFTERCARE_POLLING_LEASE_SECONDS=3).
   (SIGSTOP); the standby takes over within 30 s and answers what arrived meanwhile; woken
   (SIGCONT), the old leader notices it lost the lease and neither polls nor answers again; no
   patient gets an answer twice. The PostgreSQL case is skipped when it is unreachable.
+* The leader frozen in the middle of a batch (one answer still in flight, four sent): the new
+  leader answers only the one in flight; the four recorded in ``handled_update`` are skipped.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.telegram.leader import lease_name
 from storage import Database
+from storage.handled_updates import HandledSql
 from tests.processes import TOKEN, Control, free_port, http_get, start_bot, stop_bot, until
 
 FAST = {"AFTERCARE_POLLING_LEASE_SECONDS": "3", "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS": "2",
@@ -145,6 +149,66 @@ async def test_a_frozen_leader_is_replaced_and_stays_quiet_when_it_wakes(
     assert per_chat == Counter({u: 1 for u in [*before, *during, *after]}), per_chat
     # after the wake-up nobody's poll was cut off by a second poller
     assert [p for p in polls if p["status"] == 409 and p["time"] > woke_at] == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+async def test_a_leader_frozen_mid_batch_leaves_only_its_update_in_hand_to_the_next(
+        fake_server: str, database_url: str, tmp_path: Path) -> None:
+    """The leader has answered four of five updates and is still sending the first one's
+    answer (Telegram holds the request, then fails it), so none of the five is confirmed,
+    when it is frozen. The new leader gets all five again from Telegram: it answers the one
+    in hand and skips the four the old leader recorded as handled (``handled_update``);
+    nobody is answered twice. (Without the record, the four were answered again: the
+    duplicate window was a whole batch.)"""
+    db = await Database.connect(database_url)  # migrate once; read handled_update below
+    ports = [free_port(), free_port()]
+    replicas = [start(fake_server, database_url, ports[0], tmp_path)]
+    frozen = False
+    try:
+        async with aiohttp.ClientSession() as session:
+            control = Control(session, fake_server)
+            try:
+                await until(lambda: polling(session, ports[0]), "the first replica to lead",
+                            timeout=60)
+                replicas.append(start(fake_server, database_url, ports[1], tmp_path))
+                await until(lambda: _answers(session, ports[1]), "the second replica",
+                            timeout=60)
+                # the first answer hangs at Telegram, then fails: not delivered
+                await control.post("fail", {"method": "sendMessage", "error_code": 500,
+                                            "delay": 30, "chat_id": 7400})
+                users = range(7400, 7405)
+                ids = [(await control.post("update", {"kind": "message", "user_id": user,
+                                                      "text": "hello"}))["update_id"]
+                       for user in users]
+                await until(lambda: answered(control, users[1:]), "four answers")
+                table = HandledSql(db.sessions)
+                await until(lambda: _recorded(table, ids[1:]), "the four to be recorded")
+                assert await control.get("pending") == 5  # none confirmed: 7400 is in hand
+
+                replicas[0].send_signal(signal.SIGSTOP)
+                frozen = True
+                await until(lambda: polling(session, ports[1]), "the standby to take over",
+                            timeout=40)
+                await until(lambda: answered(control, users), "the new leader's answer")
+                await until(lambda: _nothing_pending(control), "the new leader to confirm")
+                replicas[0].send_signal(signal.SIGCONT)
+                frozen = False
+                await until(lambda: _standby(session, ports[0]), "the old leader to stand by")
+                sent = await control.get("sent_messages")
+            finally:
+                if frozen:
+                    replicas[0].send_signal(signal.SIGCONT)
+                results = [stop_bot(proc, timeout=60) for proc in replicas]
+    finally:
+        await db.close()
+    assert [code for code, _ in results] == [0, 0], results
+    per_chat = Counter(m["chat_id"] for m in sent)
+    assert per_chat == Counter({u: 1 for u in users}), per_chat
+    assert results[1][1].count("was handled by an earlier leader: skipped") == 4
+
+
+async def _recorded(table: HandledSql, ids: list[int]) -> bool:
+    return await table.handled(lease_name(TOKEN), ids) == set(ids)
 
 
 async def _answers(session: aiohttp.ClientSession, port: int) -> bool:

@@ -26,6 +26,7 @@ from bot.telegram.handling import not_handled
 from bot.telegram.leader import (
     Backoff,
     ConfirmingPoller,
+    HandledLog,
     LeaderElection,
     _host,
     holder_gone,
@@ -33,11 +34,13 @@ from bot.telegram.leader import (
 )
 from storage import Database
 from storage.clock import ManualClock
+from storage.handled_updates import HandledSql, MemoryHandled
 from storage.leader_lease import LeaseSql, MemoryLeases
 
 LEASE = 10.0
 NAME = lease_name("123:abcdef")
 TOKEN = "123456:SECRET-token-part"
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 class Ticker:
@@ -356,3 +359,74 @@ async def test_on_stop_an_update_still_waiting_stays_unconfirmed() -> None:
     await asyncio.wait_for(_until(lambda: app.handled == [6] and app.attempts.count(5) >= 2), 10)
     await poller.stop()
     assert bot.pending[0] == 5 and bot.lost == []
+
+
+# --- a leader taking over skips what its frozen predecessor handled ------------------------
+
+class HangingApp(App):
+    """Update ids in `hang` are never finished (a leader frozen while handling them)."""
+
+    def __init__(self, bot: Any, hang: set[int]) -> None:
+        super().__init__(bot)
+        self.hang = hang
+        self.thaw = asyncio.Event()
+
+    async def process_update(self, update: Update) -> None:
+        if update.update_id in self.hang:
+            await self.thaw.wait()
+            return  # woken after losing the lease: answers nothing
+        self.handled.append(update.update_id)
+
+
+async def test_a_new_leader_skips_what_the_frozen_one_handled_but_had_not_confirmed() -> None:
+    table = MemoryHandled()
+    first_bot = PendingBot([1, 2, 3])
+    first = HangingApp(first_bot, hang={1})  # 1 in hand, 2 and 3 answered: 1..3 unconfirmed
+    guard = Guard()
+    frozen = ConfirmingPoller(first, ["message"], guard,
+                              seen=HandledLog(table, "polling:1", clock=lambda: START))
+    await frozen.start()
+    await asyncio.wait_for(_until(lambda: len(table.rows) == 2), 10)
+    guard.stepped_down.append("frozen")  # its lease is gone: it polls and confirms no more
+    assert first.handled == [2, 3] and first_bot.pending == [1, 2, 3]
+
+    second_bot = PendingBot(list(first_bot.pending))  # Telegram gives them to the new leader
+    second = App(second_bot)
+    leader = ConfirmingPoller(second, ["message"], Guard(),
+                              seen=HandledLog(table, "polling:1", clock=lambda: START))
+    await leader.start()
+    await asyncio.wait_for(_until(lambda: second_bot.pending == []), 10)
+    await leader.stop()
+    assert second.handled == [1]  # 2 and 3 are not answered twice
+    assert sorted(key[1] for key in table.rows) == [1, 2, 3]
+    first.thaw.set()
+    await asyncio.wait_for(_until(lambda: not frozen.running), 10)
+    assert set(first_bot.calls) <= {None, 1}  # it never confirmed 1 or later
+
+
+async def test_without_the_database_a_leader_handles_everything_it_gets() -> None:
+    table, ticker = MemoryHandled(), Ticker()
+    table.fail = OSError("database away")
+    bot = PendingBot([1, 2])
+    app = App(bot)
+    poller = ConfirmingPoller(app, ["message"], Guard(),
+                              seen=HandledLog(table, "polling:1", monotonic=ticker))
+    await poller.start()
+    await asyncio.wait_for(_until(lambda: bot.pending == []), 10)
+    await poller.stop()
+    assert app.handled == [1, 2]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+async def test_the_handled_update_table_records_checks_and_purges(database_url: str) -> None:
+    db = await Database.connect(database_url)
+    try:
+        table = HandledSql(db.sessions)
+        await table.record("polling:1", [5, 6], START)
+        await table.record("polling:1", [6, 7], START + dt.timedelta(days=1))  # 6 again: fine
+        await table.record("polling:2", [8], START)
+        assert await table.handled("polling:1", [4, 5, 6, 7, 8]) == {5, 6, 7}
+        assert await table.purge(START + dt.timedelta(days=2, seconds=1)) == 3  # 5, 6 and 8
+        assert await table.handled("polling:1", [5, 6, 7]) == {7}
+    finally:
+        await db.close()

@@ -23,19 +23,23 @@ lease, and the two would then alternate on Telegram's 409 until the old one sees
 `ConfirmingPoller` is the leader's ``getUpdates`` loop. It confirms a batch of updates (by
 asking for the next offset) only after every update in it has been handled, so updates in
 flight when a leader dies are delivered again to the next leader: nothing is lost, and only
-updates being handled at that moment can be answered twice. An update that could be neither
-handled nor spooled because the database was unavailable is not confirmed either: it is
-fetched again and handled once its backoff has passed (later updates are handled meanwhile,
-each once), and /readyz is not ready while one waits. It keeps fetching while a batch
-is handled (the confirmed offset slides up to the oldest update still in hand), so a flood
-from one patient does not make everyone else wait for it. It survives every failure of
-``getUpdates``: a 429 waits the ``retry_after`` Telegram names, anything else (5xx,
-timeouts, network errors, 409, unknown errors) waits with exponential backoff (1 s doubling
-up to AFTERCARE_POLLING_BACKOFF_MAX_SECONDS); each failure is logged (error type and
-Telegram's description, never the token). After AFTERCARE_POLLING_GIVE_UP_SECONDS without
-one successful poll the leader gives up the lease and sits out one lease period, so another
-replica (perhaps on a host that can reach Telegram) takes over. ``aftercare_polling_leader``
-reads 1 only while this replica holds the lease and its last poll succeeded.
+updates being handled at that moment can be answered twice (see below). An update that could
+be neither handled nor spooled because the database was unavailable is not confirmed either:
+it is fetched again and handled once its backoff has passed (later updates are handled
+meanwhile, each once), and /readyz is not ready while one waits. The leader records what it
+handled (`HandledLog`, table ``handled_update``) after each poll and skips what an earlier
+leader recorded, so a leader frozen or killed in the middle of a batch leaves only the
+updates being handled at that moment (or since its last poll) to be handled twice, not the
+batch. It keeps fetching while a batch is handled (the confirmed offset slides up to the
+oldest update still in hand), so a flood from one patient does not make everyone else wait
+for it. It survives every failure of ``getUpdates``: a 429 waits the ``retry_after``
+Telegram names, anything else (5xx, timeouts, network errors, 409, unknown errors) waits
+with exponential backoff (1 s doubling up to AFTERCARE_POLLING_BACKOFF_MAX_SECONDS); each
+failure is logged (error type and Telegram's description, never the token). After
+AFTERCARE_POLLING_GIVE_UP_SECONDS without one successful poll the leader gives up the lease
+and sits out one lease period, so another replica (perhaps on a host that can reach
+Telegram) takes over. ``aftercare_polling_leader`` reads 1 only while this replica holds the
+lease and its last poll succeeded.
 
 In webhook mode every replica serves the updates the load balancer sends it (no election).
 """
@@ -64,6 +68,7 @@ from telegram.error import RetryAfter, TelegramError
 
 from bot.telegram.handling import handling
 from storage.clock import Clock, utcnow
+from storage.handled_updates import HandledSql, HandledUpdates
 from storage.leader_lease import Leases, LeaseSql
 
 log = logging.getLogger(__name__)
@@ -288,6 +293,67 @@ class PollGuard(Protocol):
         ...
 
 
+class Seen(Protocol):
+    """The leader's record of handled updates (a `HandledLog`)."""
+
+    async def skip(self, update_ids: list[int]) -> set[int]:
+        """Which of `update_ids` an earlier leader already handled."""
+        ...
+
+    async def record(self, update_ids: list[int]) -> None:
+        """`update_ids` are handled."""
+        ...
+
+
+class HandledLog:
+    """`Seen` on the ``handled_update`` table (storage/handled_updates.py) for one bot. The
+    database is asked with a short timeout and, after a failure, not for `QUIET_AFTER_FAILURE`
+    seconds: during an outage updates are handled (advice first) without it."""
+
+    QUIET_AFTER_FAILURE = 5.0
+    PURGE_EVERY = 3600.0
+
+    def __init__(self, table: HandledUpdates, bot: str, clock: Clock = utcnow,
+                 monotonic: Monotonic = time.monotonic, timeout: float = 2.0) -> None:
+        self.table = table
+        self.bot = bot
+        self.clock = clock
+        self.monotonic = monotonic
+        self.timeout = timeout
+        self._failed_at = -math.inf
+        self._purged_at = -math.inf
+
+    def _quiet(self) -> bool:
+        return self.monotonic() - self._failed_at < self.QUIET_AFTER_FAILURE
+
+    async def skip(self, update_ids: list[int]) -> set[int]:
+        if not update_ids or self._quiet():
+            return set()
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await self.table.handled(self.bot, update_ids)
+        except Exception as exc:  # noqa: BLE001 - the database is away: handle them
+            self._failed(exc)
+            return set()
+
+    async def record(self, update_ids: list[int]) -> None:
+        if not update_ids or self._quiet():
+            return
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self.table.record(self.bot, update_ids, self.clock())
+                if self.monotonic() - self._purged_at > self.PURGE_EVERY:
+                    self._purged_at = self.monotonic()
+                    await self.table.purge(self.clock())
+        except Exception as exc:  # noqa: BLE001 - only a takeover would repeat them
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._failed_at = self.monotonic()
+        log.warning("handled updates: the database does not answer (%s); a leader taking "
+                    "over may handle the latest updates again", type(exc).__name__)
+
+
 class AlwaysLeader:
     """A `PollGuard` for a poller without an election (tests of the loop alone)."""
 
@@ -364,7 +430,8 @@ class ConfirmingPoller:
                  *, limit: int = POLL_LIMIT, timeout: int = POLL_TIMEOUT,
                  on_update: Callable[[], None] | None = None,
                  on_polling: Callable[[bool], None] | None = None,
-                 on_waiting: Callable[[int], None] | None = None, give_up: float = 60.0,
+                 on_waiting: Callable[[int], None] | None = None, seen: Seen | None = None,
+                 give_up: float = 60.0,
                  backoff: Backoff = Backoff(), sleep: Sleep = asyncio.sleep,
                  monotonic: Monotonic = time.monotonic) -> None:
         self.app = app
@@ -375,6 +442,7 @@ class ConfirmingPoller:
         self.on_update = on_update
         self.on_polling = on_polling
         self.on_waiting = on_waiting
+        self.seen = seen
         self.give_up = give_up
         self.backoff = backoff
         self.sleep = sleep
@@ -383,6 +451,7 @@ class ConfirmingPoller:
         self.failures = 0  # failed polls in a row
         self.waiting: dict[int, float] = {}  # unhandled update id -> monotonic next attempt
         self._attempts: dict[int, int] = {}  # update id -> failed attempts so far
+        self._done: list[int] = []  # handled since the last poll (recorded in `seen`)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._confirm_on_exit = True
@@ -477,12 +546,23 @@ class ConfirmingPoller:
                     holder = False  # e.g. woke from a freeze: the new leader has these
                     break
                 self._set_polling(True)
+                if self.seen is not None:
+                    done, self._done = self._done, []
+                    await self.seen.record(done)
+                    skip = await self.seen.skip([u.update_id for u in updates
+                                                 if newest is None or u.update_id > newest])
+                else:
+                    skip = set()
                 started = False
                 now = self.monotonic()
                 for update in updates:
                     update_id = update.update_id
                     if newest is None or update_id > newest:
                         newest = update_id
+                        if update_id in skip:  # an earlier leader handled it: confirm only
+                            log.info("update %d was handled by an earlier leader: skipped",
+                                     update_id)
+                            continue
                     elif self.waiting.get(update_id, math.inf) > now:
                         continue  # being handled, handled, or waiting for its backoff
                     else:
@@ -508,6 +588,9 @@ class ConfirmingPoller:
                 self._finished(running)
             self._handling = False
             self._set_polling(False)
+        if self.seen is not None and holder:
+            done, self._done = self._done, []
+            await self.seen.record(done)
         if newest is not None and holder and self._confirm_on_exit and await self.guard.held():
             last = min(self.waiting) if self.waiting else newest + 1
             with contextlib.suppress(TelegramError):  # the next leader does not redo them
@@ -528,6 +611,7 @@ class ConfirmingPoller:
                 handled = task.result()
             if handled:
                 self._attempts.pop(update_id, None)
+                self._done.append(update_id)
                 continue
             attempts = self._attempts[update_id] = self._attempts.get(update_id, 0) + 1
             wait = self.backoff.delay(attempts)
@@ -594,6 +678,8 @@ async def elected_polling(app: Any, settings: Any, allowed_updates: list[str],
         lease=settings.polling_lease_seconds, clock=services.clock)
     poller = ConfirmingPoller(
         app, allowed_updates, election, on_polling=on_change, on_waiting=on_waiting,
+        seen=HandledLog(HandledSql(services.database.sessions), lease_name(settings.token),
+                        clock=services.clock),
         give_up=settings.polling_give_up_seconds,
         backoff=Backoff(cap=settings.polling_backoff_max_seconds))
     stop = asyncio.Event()

@@ -1,0 +1,103 @@
+"""Telegram updates the polling leader has handled (``handled_update``), so that a leader
+taking over does not handle them again.
+
+The polling leader confirms a batch to Telegram only once all of it is handled; a leader
+frozen (SIGSTOP) or killed in the middle of a batch leaves the handled part unconfirmed,
+and the next leader gets it again. The leader records the updates it handled here after
+each poll (`record`, one statement), and checks what a poll brings against it before
+handling (`handled`, one query), so only updates being handled at that moment (or handled
+since the last poll) can be handled twice. Rows are
+kept two days (`purge`); Telegram keeps an unconfirmed update for one.
+
+The only writer of ``handled_update``. `HandledSql` works on SQLite and PostgreSQL;
+`MemoryHandled` is its in-memory twin for tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import HandledUpdate
+from storage.results import affected
+
+KEEP = dt.timedelta(days=2)
+
+
+class HandledUpdates(Protocol):
+    """What the polling leader needs from the table."""
+
+    async def handled(self, bot: str, update_ids: Sequence[int]) -> set[int]:
+        """Which of `update_ids` were handled already."""
+        ...
+
+    async def record(self, bot: str, update_ids: Sequence[int], now: dt.datetime) -> None:
+        """`update_ids` are handled (recording one twice is fine)."""
+        ...
+
+    async def purge(self, now: dt.datetime) -> int:
+        """Forget updates handled more than `KEEP` before `now`; how many were forgotten."""
+        ...
+
+
+class HandledSql:
+    """`HandledUpdates` on the database."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def handled(self, bot: str, update_ids: Sequence[int]) -> set[int]:
+        if not update_ids:
+            return set()
+        async with self.sessions() as s:
+            found = await s.scalars(select(HandledUpdate.update_id).where(
+                HandledUpdate.bot == bot, HandledUpdate.update_id.in_(list(update_ids))))
+            return set(found)
+
+    async def record(self, bot: str, update_ids: Sequence[int], now: dt.datetime) -> None:
+        if not update_ids:
+            return
+        async with self.sessions.begin() as s:
+            dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+            await s.execute(dialect.insert(HandledUpdate).values(
+                [{"bot": bot, "update_id": i, "handled_at": now} for i in update_ids])
+                .on_conflict_do_nothing(index_elements=["bot", "update_id"]))
+
+    async def purge(self, now: dt.datetime) -> int:
+        async with self.sessions.begin() as s:
+            result = await s.execute(delete(HandledUpdate).where(
+                HandledUpdate.handled_at < now - KEEP))
+            return affected(result)
+
+
+class MemoryHandled:
+    """In-memory twin of `HandledSql`. `fail` makes every call raise it (an outage)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, int], dt.datetime] = {}
+        self.fail: Exception | None = None
+
+    def _check(self) -> None:
+        if self.fail is not None:
+            raise self.fail
+
+    async def handled(self, bot: str, update_ids: Sequence[int]) -> set[int]:
+        self._check()
+        return {i for i in update_ids if (bot, i) in self.rows}
+
+    async def record(self, bot: str, update_ids: Sequence[int], now: dt.datetime) -> None:
+        self._check()
+        for update_id in update_ids:
+            self.rows.setdefault((bot, update_id), now)
+
+    async def purge(self, now: dt.datetime) -> int:
+        self._check()
+        old = [key for key, at in self.rows.items() if at < now - KEEP]
+        for key in old:
+            del self.rows[key]
+        return len(old)
