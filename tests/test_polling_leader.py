@@ -203,7 +203,7 @@ class Processor:
 
 
 class App:
-    def __init__(self, bot: ScriptedBot) -> None:
+    def __init__(self, bot: Any) -> None:
         self.bot = bot
         self.update_processor = Processor()
         self.handled: list[int] = []
