@@ -651,8 +651,10 @@ class Lexicons:
                 return code
         return None
 
-    def assess(self, text: str, day: int | None, languages: Iterable[str]) -> ForeignReading:
-        """The most serious sign found in ``text`` read in each of ``languages``."""
+    def assess(self, text: str, day: int | None, languages: Iterable[str],
+               exact: bool = False) -> ForeignReading:
+        """The most serious sign found in ``text`` read in each of ``languages``; ``exact``:
+        only signs read without a typo fix (no rule-out question either)."""
         # the most serious sign; between languages, the reading that needed fewer typo fixes
         best: tuple[tuple[int, int], Sign, str, str, list[str]] | None = None
         for code in languages:
@@ -661,6 +663,8 @@ class Lexicons:
                 continue
             found = self._read(pack, text, day)
             for sign, evidence, typos in found:
+                if exact and typos:
+                    continue
                 rank = (_TIER_RANK[sign.tier], typos)
                 if best is None or rank < best[0]:
                     others = best[4] if best is not None else []
@@ -670,6 +674,8 @@ class Lexicons:
                 elif sign.id != best[1].id and sign.id not in best[4]:
                     best[4].append(sign.id)
         if best is None:
+            if exact:
+                return ForeignReading(TriageDecision(day=day), None)
             for code in languages:
                 pack = self.packs.get(code)
                 question = self._check(pack, text) if pack is not None else None
@@ -1113,7 +1119,8 @@ class Multilingual:
         latin = tuple(code for code in self.lexicons.codes if code in LATIN_SCRIPT)
         if hint in latin:
             latin = (hint, *(code for code in latin if code != hint))
-        reading = self.lexicons.assess(text, day, latin)
+        # only words read as written: "i could murder a pizza" is no Italian "puzza" (a smell)
+        reading = self.lexicons.assess(text, day, latin, exact=True)
         if reading.decision.urgency is None or reading.language is None:
             return None
         detection = Detection(reading.language, 0.0, (reading.language,), True)
