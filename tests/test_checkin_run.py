@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.processes import Control, checkin_id_of, start_bot, stop_bot
+from tests.processes import Control, checkin_id_of, start_bot, stop_bot, until
 
 USER = 5150
 STAFF_CHAT = -1005150
@@ -120,8 +120,11 @@ async def test_logged_session_checkins_are_sent_answered_and_held_by_a_problem(
             staff_before = len(await control.get("sent_messages", chat_id=STAFF_CHAT))
             worried = await patient.press(day2, f"ci:{planned['day2']['id']}:2")
             assert "describe" in worried["text"] or "tell me" in worried["text"]
-            await asyncio.sleep(0.5)
-            staff_after = await control.get("sent_messages", chat_id=STAFF_CHAT)
+
+            async def staff_told() -> Any:
+                sent = await control.get("sent_messages", chat_id=STAFF_CHAT)
+                return sent if len(sent) > staff_before else None
+            staff_after = await until(staff_told, "the staff card")
         finally:
             code, err = stop_bot(bot)
         assert code == 0, err
