@@ -239,7 +239,7 @@ async def measure(patients: int, messages: int, rounds: int, folder: Path,
     """p50 / p95 per page; and the number of full scans of big tables in the pages' plans."""
     import httpx
 
-    from bot.web.app import create_app
+    from bot.web.app import create_app, freeze_heap
     from bot.web.auth import sign_login
 
     db, url, drop = await open_database(database_url, folder, patients)
@@ -252,7 +252,9 @@ async def measure(patients: int, messages: int, rounds: int, folder: Path,
                              AFTERCARE_TIMEZONE="Europe/London")
     services = build_desk_services(settings, db, clock=ManualClock(NOW))
     statements = Statements(db)
-    transport = httpx.ASGITransport(app=create_app(services))
+    app = create_app(services)
+    freeze_heap()  # as `aftercare desk` does before it serves (bot/web/serve.py)
+    transport = httpx.ASGITransport(app=app)
     results: dict[str, Timing] = {}
     full_scans = 0
     rng = random.Random(3)

@@ -9,13 +9,15 @@ query each, never one query per row (benchmarks/desk.py measures this).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, or_, select, union_all
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.ids import telegram_id
@@ -351,58 +353,50 @@ class DeskViews:
                     ) -> list[WeekFigures]:
         """The figures of each [start, end) span: per table one statement, a UNION ALL of
         one counting range read per span over a covering index: sessions, check-ins sent and
-        answered (ix_checkins_sent_answered), incoming questions and the unanswered ones
-        (ix_messages_direction_outcome_created, a seek per outcome); then the reports of all
-        spans and their first staff actions in two queries."""
+        answered (ix_checkins_sent_answered), answered and unanswered questions
+        (ix_messages_direction_outcome_created, a seek per outcome, each entry counted once);
+        then the reports of all spans and their first staff actions.
+
+        The statements are built once per number of spans (`_figure_statements`, the spans
+        as bound values) and run in one session (one connection check-out: on PostgreSQL each
+        check-out pings the server, and running them at once on five connections made the
+        page slower on the 2-core machine, not faster)."""
         if not spans:
             return []
-        lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
+        statements = _figure_statements(len(spans))
+        values: dict[str, Any] = {"lo": min(a for a, _ in spans),
+                                  "hi": max(b for _, b in spans)}
+        for i, (a, b) in enumerate(spans):
+            values[f"a{i}"], values[f"b{i}"] = a, b
 
-        def per_span(column: Any, *counted: Any) -> Any:
-            return union_all(*(select(literal_column(str(i)).label("span"), func.count(),
-                                      *counted).where(column >= a, column < b)
-                               for i, (a, b) in enumerate(spans)))
-
-        def questions_in(start: dt.datetime, end: dt.datetime, outcomes: Sequence[str]) -> Any:
-            return (select(func.count()).select_from(Message)
-                    .where(Message.direction == Direction.IN.value,
-                           Message.outcome.in_(outcomes), Message.created_at >= start,
-                           Message.created_at < end).scalar_subquery())
-
-        sessions = per_span(TreatmentSession.created_at)
-        checkins = per_span(CheckIn.sent_at, func.count(CheckIn.answered_at))
-        questions = union_all(*(select(literal_column(str(i)).label("span"),
-                                       questions_in(a, b, (*UNANSWERED, Outcome.ANSWERED.value)),
-                                       questions_in(a, b, UNANSWERED))
-                                for i, (a, b) in enumerate(spans)))
-        counts: list[list[int]] = [[0, 0, 0, 0, 0] for _ in spans]
         async with self.sessions() as s:
-            for query, columns in ((sessions, (0,)), (checkins, (1, 2)), (questions, (3, 4))):
-                for span, *numbers in await s.execute(query):
-                    if span is None:
-                        continue
-                    for column, number in zip(columns, numbers, strict=True):
-                        counts[int(span)][column] = int(number or 0)
-            report_rows = (await s.execute(
-                select(Report.id, Report.urgency, Report.created_at)
-                .where(Report.created_at >= lo, Report.created_at < hi))).all()
-            firsts: dict[int, dt.datetime | None] = {}
-            if report_rows:
-                query = (select(ReportActionRow.report_id, func.min(ReportActionRow.created_at))
-                         .join(Report, Report.id == ReportActionRow.report_id)
-                         .where(Report.created_at >= lo, Report.created_at < hi,
-                                ReportActionRow.action.in_(STAFF_ACTIONS),
-                                ReportActionRow.actor_telegram_id.is_not(None))
-                         .group_by(ReportActionRow.report_id))
-                firsts = {rid: _aware(at) for rid, at in await s.execute(query)
-                          if rid is not None}
+            results = [list((await s.execute(statement, values)).all())
+                       for statement in statements]
+        session_rows, checkin_rows, question_rows, report_rows, first_rows = results
+        counts: list[list[int]] = [[0, 0, 0, 0, 0] for _ in spans]
+        for found, columns in ((session_rows, (0,)), (checkin_rows, (1, 2)),
+                               (question_rows, (3, 4))):
+            for span, *numbers in found:
+                if span is None:
+                    continue
+                for column, number in zip(columns, numbers, strict=True):
+                    counts[int(span)][column] = int(number or 0)
+        for c in counts:  # questions: the answered ones plus the unanswered ones
+            c[3] += c[4]
+        firsts = {rid: _aware(at) for rid, at in first_rows if rid is not None}
+        bounds = [a for a, _ in spans]
         tiers: list[dict[str, int]] = [defaultdict(int) for _ in spans]
         first: list[list[float]] = [[] for _ in spans]
         pairs: list[list[tuple[dt.datetime, dt.datetime]]] = [[] for _ in spans]
+        ordered = all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1))
         for report_id, urgency, created in report_rows:
             raised = _aware(created)
             assert raised is not None
-            index = next((i for i, (a, b) in enumerate(spans) if a <= raised < b), None)
+            if ordered:
+                at = bisect.bisect_right(bounds, raised) - 1
+                index = at if at >= 0 and raised < spans[at][1] else None
+            else:
+                index = next((i for i, (a, b) in enumerate(spans) if a <= raised < b), None)
             if index is None:
                 continue
             tiers[index][urgency or "other"] += 1
@@ -413,6 +407,47 @@ class DeskViews:
         return [WeekFigures(start, int(c[0]), int(c[1]), int(c[2]), dict(tiers[i]), first[i],
                             int(c[3]), int(c[4]), pairs[i])
                 for i, ((start, _), c) in enumerate(zip(spans, counts, strict=True))]
+
+
+@functools.lru_cache(maxsize=16)
+def _figure_statements(count: int) -> tuple[Any, ...]:
+    """The five statements of `DeskViews.weeks` for `count` spans, their bounds bound as
+    ``a0``/``b0`` ... and ``lo``/``hi`` (built once: a dozen weeks of UNION ALL take a few
+    milliseconds of Python to build, more than some of the statements take to run)."""
+    bounds: list[tuple[Any, Any]] = [(bindparam(f"a{i}"), bindparam(f"b{i}"))
+                                     for i in range(count)]
+
+    def per_span(column: Any, *counted: Any) -> Any:
+        return union_all(*(select(literal_column(str(i)).label("span"), func.count(),
+                                  *counted).where(column >= a, column < b)
+                           for i, (a, b) in enumerate(bounds)))
+
+    def questions_in(start: Any, end: Any, outcomes: Sequence[str]) -> Any:
+        return (select(func.count()).select_from(Message)
+                .where(Message.direction == Direction.IN.value,
+                       Message.outcome.in_(outcomes), Message.created_at >= start,
+                       Message.created_at < end).scalar_subquery())
+
+    sessions = per_span(TreatmentSession.created_at)
+    checkins = per_span(CheckIn.sent_at, func.count(CheckIn.answered_at))
+    # answered and unanswered apart (their sum is the questions): each index entry is
+    # counted once (counting all questions and then the unanswered ones again read the
+    # unanswered twice: a fifth more of the index, the page's costliest statement)
+    questions = union_all(*(select(literal_column(str(i)).label("span"),
+                                   questions_in(a, b, (Outcome.ANSWERED.value,)),
+                                   questions_in(a, b, UNANSWERED))
+                            for i, (a, b) in enumerate(bounds)))
+    lo: Any = bindparam("lo")
+    hi: Any = bindparam("hi")
+    reports = (select(Report.id, Report.urgency, Report.created_at)
+               .where(Report.created_at >= lo, Report.created_at < hi))
+    firsts = (select(ReportActionRow.report_id, func.min(ReportActionRow.created_at))
+              .join(Report, Report.id == ReportActionRow.report_id)
+              .where(Report.created_at >= lo, Report.created_at < hi,
+                     ReportActionRow.action.in_(STAFF_ACTIONS),
+                     ReportActionRow.actor_telegram_id.is_not(None))
+              .group_by(ReportActionRow.report_id))
+    return sessions, checkins, questions, reports, firsts
 
 
 def _like(term: str) -> str:

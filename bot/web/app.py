@@ -14,6 +14,7 @@ the staff chat goes into the desk outbox for the bot to send.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -273,6 +274,16 @@ def routes() -> list[Route | Mount]:
         *photos.routes(),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
+
+
+def freeze_heap() -> None:
+    """Once everything is loaded (knowledge base, language data, templates): collect, then
+    move every live object into the permanent generation (`gc.freeze`), so the collector's
+    full passes no longer walk them. The loaded data make a full pass take 100-200 ms, and
+    one fell inside a request every few dozen (the uncached figures page's p95 was such a
+    pause, benchmarks/desk.py); objects made later are collected as usual."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(desk: DeskServices) -> Starlette:

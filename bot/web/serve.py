@@ -16,7 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from bot.config import Settings
-from bot.web.app import create_app
+from bot.web.app import create_app, freeze_heap
 from bot.web.services import build_desk_services
 from storage import Database, utcnow
 
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 
 async def _serve(app: object, settings: Settings, announce: str) -> None:
+    freeze_heap()  # loaded: full garbage collections no longer walk the loaded data
     config = uvicorn.Config(app, host=settings.desk_host, port=settings.desk_port,  # type: ignore
                             log_level="warning", proxy_headers=True, access_log=False,
                             server_header=False)
