@@ -2,7 +2,8 @@
 100, 1,000 and 10,000 knowledge-base example questions, side by side with a plain
 ``difflib.get_close_matches`` baseline run in the same process on the same data.
 
-Run: ``.venv/bin/python benchmarks/matcher.py`` (``--quick`` for a shorter run).
+Run: ``.venv/bin/python benchmarks/matcher.py`` (``--quick`` for a shorter run, ``--answers``
+for the question files only, ``--misses`` to list every message a file's figures count wrong).
 Prints figures and ratios; it never fails on timing.
 """
 
@@ -153,7 +154,7 @@ def pipeline_accuracy(items: list[dict[str, Any]]) -> float:
     return right / len(items)
 
 
-def answer_quality(path: Path, advisor: Advisor) -> None:
+def answer_quality(path: Path, advisor: Advisor, misses: bool = False) -> None:
     """The whole advisor on one question file: answered right, out of scope abstained, small
     talk recognised, wrongly escalated, and accuracy per kind of message (when labelled)."""
     items: list[dict[str, Any]] = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -161,6 +162,7 @@ def answer_quality(path: Path, advisor: Advisor) -> None:
     right: Counter[str] = Counter()
     by_kind: dict[str, list[int]] = {}
     escalated = 0
+    wrong: list[str] = []
     seconds: list[float] = []
     cpu: list[float] = []  # CPU time: the wall clock on a shared, busy machine says little
     for item in items:
@@ -179,6 +181,10 @@ def answer_quality(path: Path, advisor: Advisor) -> None:
                 advice.kind == "answered" and advice.topic == expect)
         totals[group] += 1
         right[group] += good
+        if misses and (not good or advice.kind == "escalated"):
+            got = advice.topic if advice.kind == "answered" else advice.kind
+            wrong.append(f"    {item.get('kind', '-'):<12} expected {expect:<20} got "
+                         f"{got!s:<20} {item['text']!r} (day {item.get('day')})")
         counts = by_kind.setdefault(str(item.get("kind", "-")), [0, 0])
         counts[0] += 1
         counts[1] += good
@@ -195,11 +201,17 @@ def answer_quality(path: Path, advisor: Advisor) -> None:
     if len(by_kind) > 1:
         print("  by kind: " + ", ".join(f"{kind} {good / total:.2f} ({total})"
                                         for kind, (total, good) in sorted(by_kind.items())))
+    if wrong:
+        print("  misses:\n" + "\n".join(wrong))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only 100 and 1,000 questions")
+    parser.add_argument("--answers", action="store_true",
+                        help="only the question files (no timing at 100-10,000 questions)")
+    parser.add_argument("--misses", action="store_true",
+                        help="list each file's misses (a blind batch's only after its first score)")
     args = parser.parse_args()
     rng = random.Random(7)
     items = eval_items()
@@ -208,7 +220,9 @@ def main() -> None:
     print(f"whole advisor on the shipped KB: accuracy {pipeline_accuracy(items):.1%}\n")
     advisor = Advisor.load(PACKAGED_KB)
     for path in (EVAL_FILE, DEV_FILE, *sorted(EVAL_FILE.parent.glob("answers_blind_*.yaml"))):
-        answer_quality(path, advisor)
+        answer_quality(path, advisor, args.misses)
+    if args.answers:
+        return
     print()
     for size in SIZES[:2] if args.quick else SIZES:
         kb = sized_kb(real, size, rng)
