@@ -411,7 +411,9 @@ class _Message:
         last_end = 0
         pending_break = False
         for m in _TOKEN.finditer(folded):
-            breaks = pending_break or bool(_CLAUSE_PUNCT.search(folded, last_end, m.start()))
+            gap = folded[last_end:m.start()]
+            # a hyphen inside a word ("когда-то", "grand-mère") joins, it does not break
+            breaks = pending_break or (gap != "-" and bool(_CLAUSE_PUNCT.search(gap)))
             pending_break = False
             last_end = m.end()
             start, end = origin[m.start()], origin[m.end() - 1] + 1
