@@ -42,13 +42,12 @@ def button_labels(message: dict[str, Any]) -> list[str]:
 class BotHarness:
     """A patient's view of the running bot: send, press, wait for replies."""
 
-    def __init__(self, fake: FakeTelegram, conversation: Conversation,
-                 clock: ManualClock, repo: Repository) -> None:
+    def __init__(self, fake: FakeTelegram, app: AnyApplication, clock: ManualClock) -> None:
         self.fake = fake
-        self.conversation = conversation
-        self.repo = repo
+        self.app = app  # the running Application; its services are `app.bot_data`
+        self.conversation: Conversation = app.bot_data.conversation
+        self.repo: Repository = app.bot_data.repo
         self.clock = clock
-        self.app: Any = None  # the running Application (set by `running_bot`)
 
     def texts(self, chat_id: int) -> list[str]:
         return [m["text"] for m in self.fake.sent_messages(chat_id)]
@@ -118,9 +117,7 @@ async def running_bot(fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advi
     app = build_application(settings, db, advisor, clock=clock)
     try:
         async with running(app, settings):
-            harness = BotHarness(fake_telegram, app.bot_data.conversation, clock,
-                                 app.bot_data.repo)
-            harness.app = app
+            harness = BotHarness(fake_telegram, app, clock)
             yield harness
     finally:
         await db.close()

@@ -54,6 +54,7 @@ async def night(fake_telegram: FakeTelegram, tmp_path: Path,
 
 
 async def escalate(bot: BotHarness) -> None:
+    assert bot.app.job_queue is not None
     (job,) = bot.app.job_queue.get_jobs_by_name("staff-escalation")
     await job.run(bot.app)
 
