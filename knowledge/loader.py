@@ -22,7 +22,7 @@ from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
 
 PACKAGED_KB = Path(__file__).parent / "kb"
 _ID = re.compile(r"^[a-z0-9_]+$")
-_ENTRY_KEYS = {"id", "title", "questions", "keywords", "answer", "handoff"}
+_ENTRY_KEYS = {"id", "title", "questions", "keywords", "answer", "handoff", "condition"}
 _ANSWER_KEYS = {"unknown", "days"}
 _WINDOW_KEYS = {"from", "to", "text", "brief"}
 TITLE_MAX = 40
@@ -159,11 +159,14 @@ def _parse_entry(raw: Any, line: int, out: ProblemCollector) -> Entry | None:
     handoff = raw.get("handoff", False)
     if not isinstance(handoff, bool):
         out.add(raw.line_of("handoff"), "handoff must be true or false")
+    condition = raw.get("condition", False)
+    if not isinstance(condition, bool):
+        out.add(raw.line_of("condition"), "condition must be true or false")
     if answer is None or title is None or not questions:
         return None
     return Entry(id=entry_id, title=title, questions=questions, answer=answer,
                  keywords=tuple(k.lower() for k in keywords), handoff=bool(handoff),
-                 source=f"{out.path}:{raw.line}")
+                 condition=bool(condition), source=f"{out.path}:{raw.line}")
 
 
 def parse_file(path: Path) -> tuple[list[Entry], list[Problem], dict[str, list[int]]]:

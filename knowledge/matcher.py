@@ -402,6 +402,22 @@ class Matcher:
         theirs = self._keywords[self._entry_index[other.entry_id]] & words
         return bool(mine - theirs) and bool(theirs - mine)
 
+    def _conditions_first(self, ranked: list[Candidate],
+                          words: frozenset[str]) -> list[Candidate]:
+        """A condition that decides whether a session may go ahead (pregnancy, isotretinoin, a
+        cold sore), named by its keyword, is answered before the session or booking the same
+        message asks about ("I'm pregnant, should I still have my next session")."""
+        if self.kb.entries[self._entry_index[ranked[0].entry_id]].condition:
+            return ranked
+        for candidate in ranked[1:]:
+            index = self._entry_index[candidate.entry_id]
+            if (candidate.score >= self.thresholds.suggest and self.kb.entries[index].condition
+                    and self._keywords[index] & words):
+                lead = Candidate(candidate.entry_id, ranked[0].score + self.thresholds.two_topics,
+                                 candidate.question)
+                return [lead, *(c for c in ranked if c is not candidate)]
+        return ranked
+
     def _decide(self, ranked: list[Candidate], exact: bool = True,
                 words: frozenset[str] = frozenset()) -> MatchResult:
         """Answer the best entry when it clears the floor and leads the runner-up by the margin;
@@ -411,6 +427,7 @@ class Matcher:
         limits = self.thresholds
         if not ranked or ranked[0].score < limits.suggest:
             return MatchResult("abstain", None, ranked[0].score if ranked else 0.0, ())
+        ranked = self._conditions_first(ranked, words)
         top = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         shortlist = tuple(c for c in ranked[: limits.max_suggestions]

@@ -10,6 +10,8 @@ A knowledge-base YAML file looks like this (see knowledge/kb/ for the real ones)
           - foundation ok today?
         keywords: [makeup, foundation]  # optional, words that point strongly at this entry
         handoff: false                  # optional: answer offers to pass the question to the clinic
+        condition: false                # optional: a condition that decides whether a session may
+                                        # go ahead; named by a keyword, it outranks the logistics
         answer:                         # either a plain string (same on every day) ...
           unknown: Not for at least 24 hours ...   # ... or day windows plus a neutral answer
           days:
@@ -78,6 +80,7 @@ class Entry:
     answer: Answer
     keywords: tuple[str, ...] = ()
     handoff: bool = False
+    condition: bool = False  # named by its keyword, it is answered before sessions and booking
     source: str = ""  # "file:line" where the entry starts, for error messages
 
 

@@ -144,6 +144,17 @@ def test_scene_setting_phrases_do_not_choose_the_topic(advisor: Advisor, text: s
     assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
 
 
+@pytest.mark.parametrize(("text", "topic"), [
+    ("still breastfeeding, can i book my next session", "pregnancy"),
+    ("on roaccutane at the moment, when can i have another treatment", "isotretinoin"),
+    ("prone to cold sores, anything to do before my next session", "cold_sores"),
+])
+def test_a_condition_named_with_a_session_is_answered_first(advisor: Advisor, text: str,
+                                                             topic: str) -> None:
+    advice = advisor.ask(text, 25)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
 def test_money_for_somebody_elses_business_is_not_the_clinics(advisor: Advisor) -> None:
     advice = advisor.ask("how much is a haircut round here", None)
     assert advice.kind == "abstained" and advice.extra.get("scope") == "everyday"

@@ -155,6 +155,19 @@ def test_unknown_keys_and_missing_fields(tmp_path: Path) -> None:
     assert any("has no title" in p for p in problems)
 
 
+def test_condition_flag_must_be_a_boolean(tmp_path: Path) -> None:
+    text = """\
+    entries:
+      - id: pregnancy
+        title: Pregnancy
+        condition: yes please
+        questions: [can i have it while pregnant]
+        answer: Not while pregnant.
+    """
+    problems = problems_for(tmp_path, text)
+    assert any("a.yaml:4: condition must be true or false" in p for p in problems), problems
+
+
 def test_load_kb_raises_with_every_problem(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", "entries: 3\n")
     with pytest.raises(KBError) as info:
