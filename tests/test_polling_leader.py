@@ -22,7 +22,7 @@ import pytest
 from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.telegram.handling import not_handled
+from bot.telegram.handling import may_answer, not_handled
 from bot.telegram.leader import (
     Backoff,
     ConfirmingPoller,
@@ -430,3 +430,50 @@ async def test_the_handled_update_table_records_checks_and_purges(database_url: 
         assert await table.handled("polling:1", [5, 6, 7]) == {7}
     finally:
         await db.close()
+
+
+class Switch:
+    """A `PollGuard` held until `lost` is set."""
+
+    def __init__(self) -> None:
+        self.lost = False
+
+    async def held(self) -> bool:
+        return not self.lost
+
+    async def step_down(self, reason: str) -> None:
+        self.lost = True
+
+
+class AnsweringApp(App):
+    """Each update waits for `go`, then asks whether it may answer (as `send_replies` does)."""
+
+    def __init__(self, bot: Any) -> None:
+        super().__init__(bot)
+        self.started = asyncio.Event()
+        self.go = asyncio.Event()
+        self.answers: list[bool] = []
+
+    async def process_update(self, update: Update) -> None:
+        self.started.set()
+        await self.go.wait()
+        self.answers.append(await may_answer())
+
+
+async def test_a_leader_woken_after_losing_the_lease_does_not_answer_what_it_had_in_hand(
+        ) -> None:
+    bot, table, guard = PendingBot([1]), MemoryHandled(), Switch()
+    app = AnsweringApp(bot)
+    poller = ConfirmingPoller(app, ["message"], guard,
+                              seen=HandledLog(table, "polling:1", clock=lambda: START))
+    await poller.start()
+    await asyncio.wait_for(app.started.wait(), 10)
+    guard.lost = True  # frozen meanwhile; another replica took the lease
+    app.go.set()
+    await asyncio.wait_for(_until(lambda: not poller.running), 10)
+    assert app.answers == [False]  # the next leader answers it
+    assert table.rows == {} and set(bot.calls) <= {None, 1}  # not recorded, not confirmed
+
+
+async def test_outside_polling_every_update_may_be_answered() -> None:
+    assert await may_answer()

@@ -44,7 +44,7 @@ from bot.core.conversation import ONE_SHOT_CALLBACKS, STAFF_COMMANDS, Conversati
 from bot.core.replies import Buttons, Reply
 from bot.telegram.context import AppContext
 from bot.telegram.delivery import deliver
-from bot.telegram.handling import not_handled
+from bot.telegram.handling import may_answer, not_handled
 from bot.telegram.spooling import (
     DATABASE_DOWN,
     answer_offline,
@@ -74,7 +74,12 @@ def keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
 
 async def send_replies(context: AppContext, chat_id: int,
                        replies: Sequence[Reply], user_id: int | None = None) -> None:
-    """Send chat replies in order; stop writing to a patient who blocked the bot."""
+    """Send chat replies in order; stop writing to a patient who blocked the bot. Nothing is
+    sent for an update whose polling leader has lost its lease since (`may_answer`)."""
+    if replies and not await may_answer():
+        log.warning("not answering an update here: this replica lost the polling lease while "
+                    "handling it; the next leader answers it")
+        return
     patient_blocked = False
     for reply in replies:
         if reply.notice:

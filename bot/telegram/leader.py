@@ -652,7 +652,7 @@ class ConfirmingPoller:
         if self.on_update is not None:
             self.on_update()
         processor = self.app.update_processor
-        with handling() as state:
+        with handling(self.guard.held) as state:
             await processor.process_update(update, self.app.process_update(update))
         return state.complete
 
