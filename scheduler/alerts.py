@@ -9,7 +9,9 @@ than a check-in:
   that one card (Telegram has no idempotency key), and a restart re-sends nothing else;
 * a card is never given up: 5xx, timeouts, a 403 (bot removed from the staff group) and
   unexpected errors are retried with exponential backoff (capped at `backoff_cap`) until
-  Telegram accepts it; only edits Telegram refuses for good become ``failed``;
+  Telegram accepts it; only edits Telegram refuses for good become ``failed``, and on-call
+  copies to a private chat the bot cannot write to (403 "bot can't initiate conversation",
+  blocked): those are given up at once and named on /queue and the web desk;
 * a 429 pauses every sender for ``retry_after`` through the shared send pause
   (scheduler/pause.py, the one check-ins use), and the row goes back unchanged;
 * it runs as its own task (`run`), woken at once when a report is stored in this process
@@ -30,13 +32,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from scheduler.dispatcher import (
+    ChatUnreachable,
     PermanentError,
     RetryAfter,
     SendError,
     TransientError,
 )
 from scheduler.sending import SendPause, SharedPauseStore, backoff
-from storage.alerts import CARD_KINDS, AlertConnector, ClaimedAlert
+from storage.alerts import CARD_KINDS, UNREACHABLE, AlertConnector, ClaimedAlert
 from storage.models import AlertKind
 from storage.repo import Clock, utcnow
 
@@ -219,6 +222,12 @@ class AlertDispatcher:
         except PermanentError as exc:
             await self._refused(row, message, exc)
             return 0
+        except ChatUnreachable as exc:
+            if row.chat_id is not None and row.chat_id > 0:  # a staff member's private chat
+                await self._unreachable(row, exc)
+            else:  # the staff chat (cards are never given up there)
+                await self._retry(row, f"{type(exc).__name__}: {exc}")
+            return 0
         except SendError as exc:  # transient, or the staff chat unreachable for now
             await self._retry(row, f"{type(exc).__name__}: {exc}")
             return 0
@@ -254,6 +263,17 @@ class AlertDispatcher:
             await self._retry(row, f"refused: {exc}")  # a card is never given up
             return
         await self.connector.mark_failed(row.id, self.worker, f"refused: {exc}", self.clock())
+        self.stats.failed += 1
+
+    async def _unreachable(self, row: ClaimedAlert, exc: ChatUnreachable) -> None:
+        """An on-call copy whose private chat the bot cannot write to (the staff member
+        never pressed Start there, or blocked the bot): given up at once, not retried for
+        ever; the staff chat's own card is unaffected, and /queue and the web desk name the
+        staff member (storage/alerts.py `unreachable`)."""
+        log.error("alert %d (%s, report %s): private chat %s unreachable, given up: %s",
+                  row.id, row.kind, row.report_id, row.chat_id, exc)
+        await self.connector.mark_failed(row.id, self.worker, f"{UNREACHABLE}{exc}",
+                                         self.clock())
         self.stats.failed += 1
 
     async def _retry(self, row: ClaimedAlert, error: str) -> None:

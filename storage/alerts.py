@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.alert_rows import OWED, S, T, owe_card
@@ -41,6 +41,7 @@ from storage.reports import apply_edit, audit, claim_repost, count_repeat, link_
 
 log = logging.getLogger(__name__)
 
+UNREACHABLE = "unreachable: "  # the error of an on-call copy given up (scheduler/alerts.py)
 UPDATE_DELAY = dt.timedelta(seconds=10)  # Telegram allows about 20 messages a minute in a group
 CARD_KINDS = (AlertKind.CARD.value, AlertKind.REPOST.value)
 
@@ -249,6 +250,20 @@ class AlertSql:
             if owed is None:
                 await owe_card(s, report_id, now, AlertKind.UPDATE, UPDATE_DELAY)
             return report_id, before
+
+    async def unreachable(self) -> list[tuple[int, int]]:
+        """On-call staff whose private chat the bot cannot write to: (chat id, how many
+        cards and re-posts were given up there since the last one that reached them)."""
+        later = T.alias("later")
+        reached = select(func.max(later.c.sent_at)).where(
+            later.c.chat_id == T.c.chat_id, later.c.status == S.SENT.value).scalar_subquery()
+        query = (select(T.c.chat_id, func.count())
+                 .where(T.c.status == S.FAILED.value, T.c.chat_id > 0,
+                        T.c.kind.in_(CARD_KINDS), T.c.last_error.like(f"{UNREACHABLE}%"),
+                        or_(reached.is_(None), T.c.updated_at > reached))
+                 .group_by(T.c.chat_id).order_by(T.c.chat_id))
+        async with self.sessions() as s:
+            return [(int(chat), int(count)) for chat, count in await s.execute(query)]
 
     async def pending_cards(self) -> set[int]:
         """Reports whose card (or re-post) is still owed."""

@@ -21,7 +21,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from knowledge.advisor import Advisor
-from tests.bot_harness import STAFF_CHAT, BotHarness, button_data, eventually, running_bot
+from tests.bot_harness import (
+    STAFF_CHAT,
+    STAFF_USER,
+    BotHarness,
+    button_data,
+    eventually,
+    running_bot,
+)
 from tests.fake_telegram import FakeTelegram
 
 LONDON = ZoneInfo("Europe/London")
@@ -230,6 +237,57 @@ async def test_a_failed_private_card_is_retried_until_delivered_once(night: BotH
     bot.app.bot_data.alerts.wake()
     await bot.say(505, "thanks")  # a round trip later: still exactly one copy
     assert len(bot.fake.sent_messages(DOCTOR)) == 1
+
+
+async def test_an_on_call_doctor_who_never_pressed_start_is_given_up_and_named(
+        night: BotHarness, tmp_path: Path, advisor: Advisor) -> None:
+    """Telegram refuses a private chat the staff member never opened (403 "bot can't
+    initiate conversation with a user"): their copy is given up after one try instead of
+    being retried for ever, the staff chat's card is unaffected, and /queue and the web
+    desk's queue say who cannot be reached and what to do."""
+    bot = night
+    bot.fake.fail_next("sendMessage", error_code=403, chat_id=DOCTOR, times=1000,
+                       description="Forbidden: bot can't initiate conversation with a user")
+    await bot.onboard(506, "Eve")
+    await bot.say(506, EMERGENCY, first_name="Eve")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    assert "EMERGENCY" in card["text"]
+
+    def tried() -> int:
+        return len([c for c in bot.fake.calls("sendMessage") if c.params.get("chat_id") == DOCTOR])
+
+    await bot.fake.wait_for(lambda: tried() >= 1)
+    alerts = bot.app.bot_data.alerts
+
+    async def settled() -> bool:
+        return await alerts.connector.owed() == 0
+    await eventually(settled)
+    for _ in range(5):  # past any back-off on the injected clock: nothing is tried again
+        bot.clock.advance(minutes=5)
+        alerts.wake()
+        await bot.say(507, "thanks")  # a round trip
+    assert tried() == 1 and bot.fake.sent_messages(DOCTOR) == []
+
+    queue = await bot.app.bot_data.desk.queue_text()
+    assert f"could not reach staff {DOCTOR} (Telegram id {DOCTOR})" in queue
+    assert "press Start" in queue and "Alerts not yet delivered" not in queue
+
+    from tests.web_harness import client, desk_services, sign_in
+    async with desk_services(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", advisor,
+                             bot.clock) as web, client(web) as http:
+        await sign_in(http, STAFF_USER, bot.clock())
+        page = (await http.get("/queue")).text
+    assert f"Telegram id {DOCTOR}" in page and "press Start" in page
+
+    # once they have pressed Start, the next night card reaches them and the line goes
+    bot.fake.clear()  # Telegram writes to them now
+    await bot.onboard(508, "Fay")
+    await bot.say(508, URGENT, first_name="Fay")
+    await bot.fake.wait_for_messages(DOCTOR, 1)
+
+    async def gone() -> bool:
+        return "could not reach" not in await bot.app.bot_data.desk.queue_text()
+    await eventually(gone)
 
 
 async def test_by_day_nothing_goes_to_the_on_call_doctor(fake_telegram: FakeTelegram,

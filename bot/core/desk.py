@@ -936,6 +936,7 @@ class StaffDesk:
         reports = await self.store.queue()
         owed = await self.outbox.owed()
         warning = [self.text("queue_owed", count=owed)] if owed else []
+        warning += await self.unreachable_lines()
         if not reports:
             return "\n".join([*warning, self.text("queue_empty")])
         now = self.now()
@@ -949,6 +950,15 @@ class StaffDesk:
                                    status=status, text=words,
                                    day=report.day if report.day is not None else "?"))
         return "\n".join(lines)
+
+    async def unreachable_lines(self, plain: bool = False) -> list[str]:
+        """A line (HTML; `plain` text for the web desk) per on-call staff member the bot
+        could not write to privately (they never pressed Start in a private chat with it,
+        or blocked it): their copies of cards were given up, so they must open the chat
+        before the next night."""
+        say = self.plain if plain else self.text
+        return [say("queue_unreachable", staff=self.staff_name(chat), id=chat, count=count)
+                for chat, count in await self.outbox.unreachable()]
 
     async def history_text(self, report_id: int) -> str:
         """/report N: the card, its state, photos and every action with who and when."""

@@ -1,7 +1,8 @@
 """A `Sender` over python-telegram-bot: sends a check-in with its answer buttons.
 
-Maps Telegram's errors onto the dispatcher's: 429 -> `RetryAfter`; 403 blocked/deactivated
-and 400 chat not found -> `ChatUnreachable`; other 400s -> `PermanentError`; timeouts,
+Maps Telegram's errors onto the dispatcher's: 429 -> `RetryAfter`; 403 blocked/deactivated,
+403 "bot can't initiate conversation with a user" (nobody pressed Start in that private
+chat) and 400 chat not found -> `ChatUnreachable`; other 400s -> `PermanentError`; timeouts,
 network errors and 5xx -> `TransientError`. An unrecognised 403 is treated as transient
 (Telegram has been seen to answer "can't send messages" for a few minutes).
 """
@@ -51,6 +52,8 @@ def classify(exc: tg.TelegramError) -> Exception:
             return ChatUnreachable(InactiveReason.BLOCKED, str(exc))
         if "deactivated" in text:
             return ChatUnreachable(InactiveReason.DEACTIVATED, str(exc))
+        if "initiate conversation" in text:  # never opened a private chat with the bot
+            return ChatUnreachable(InactiveReason.CHAT_NOT_FOUND, str(exc))
         return TransientError(str(exc))
     if isinstance(exc, tg.BadRequest):  # before NetworkError: BadRequest subclasses it
         if "chat not found" in text or "user not found" in text:

@@ -179,7 +179,8 @@ async def queue(request: Request, user: StaffUser) -> Response:
     """The queue page."""
     desk = services(request)
     rows = queue_rows(desk, await desk.views.queue())
-    return page(request, "queue.html", rows=rows, refresh=QUEUE_REFRESH_SECONDS)
+    return page(request, "queue.html", rows=rows, refresh=QUEUE_REFRESH_SECONDS,
+                warnings=await desk.desk.unreachable_lines(plain=True))
 
 
 @staff_page
@@ -187,7 +188,8 @@ async def queue_fragment(request: Request, user: StaffUser) -> Response:
     """Just the queue's rows (the page's refresh script swaps them in)."""
     desk = services(request)
     rows = queue_rows(desk, await desk.views.queue())
-    return page(request, "_queue_rows.html", rows=rows)
+    return page(request, "_queue_rows.html", rows=rows,
+                warnings=await desk.desk.unreachable_lines(plain=True))
 
 
 @form_action
