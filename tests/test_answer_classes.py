@@ -96,6 +96,9 @@ def test_everyday_questions_about_something_else_abstain(advisor: Advisor, text:
     ("can my boyfriend kiss my cheek", "touching_face"),
     ("my husband had it done yesterday, when can he shave", "shaving"),
     ("can i drink wine at my nephews christening", "alcohol"),
+    ("can i wear foundation for my sisters hen weekend", "makeup"),  # an occasion, two words on
+    ("my mum wants to come swimming with me on saturday, can i go", "swimming"),
+    ("when do the little needle holes close, i want to wear makeup", "makeup"),  # skin, not a shop
 ])
 def test_the_same_words_about_the_patients_own_skin_are_answered(advisor: Advisor, text: str,
                                                                  topic: str) -> None:
