@@ -112,7 +112,7 @@ def build_checkins(settings: Settings, db: Database, sender: Sender | None = Non
     repo = db.repository(clock=clock, copies=settings.oncall())  # on call: private cards
     shared_pause = SharedPause(db.sessions)  # on PostgreSQL other replicas send too
     exclusive = db.engine.dialect.name == "sqlite"
-    checkins = CheckinService(repo, plan, settings.timezone, clock=clock,
+    checkins = CheckinService(db.sessions, repo.reports, plan, settings.timezone, clock=clock,
                               config=settings.dispatcher_config(), sender=sender,
                               shared_pause=shared_pause, exclusive=exclusive)
     return CheckinParts(repo, checkins, shared_pause, exclusive)

@@ -2,6 +2,8 @@
 
 `CheckinService` wraps the `CheckinManager` (writes rows), the `Dispatcher` (sends) and the
 report side of answers. The bot calls it from its handlers; nothing here imports the bot.
+It takes the database's sessionmaker (the outbox SQL of scheduler/sql.py and the manager)
+and the one store it writes besides, a `ReportWriter` (storage.reports `ReportStore`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler.careplan import Action, CarePlan
 from scheduler.dispatcher import (
@@ -24,8 +29,7 @@ from scheduler.sending import SharedPauseStore
 from scheduler.sql import SqlConnector
 from storage.clock import Clock, utcnow
 from storage.ids import parse_callback
-from storage.models import ReportKind
-from storage.repo import Repository
+from storage.models import ReportKind, Urgency
 from storage.reports import ReportInfo
 
 log = logging.getLogger(__name__)
@@ -41,26 +45,37 @@ class AnswerOutcome:
     result: AnswerResult | None = None
 
 
+class ReportWriter(Protocol):
+    """Where a problem answer becomes a report for staff (storage.reports `ReportStore`)."""
+
+    async def create(self, telegram_id: int, kind: ReportKind | str, text: str,
+                     urgency: Urgency | str | None = None, day: int | None = None,
+                     reason: str | None = None, now: dt.datetime | None = None,
+                     source_update_id: int | None = None,
+                     source_message: tuple[int, int] | None = None) -> ReportInfo: ...
+
+
 class CheckinService:
     """Check-ins for the bot: plan rows on session events, answer buttons, dispatch."""
 
-    def __init__(self, repo: Repository, plan: CarePlan, default_tz: str, *,
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], reports: ReportWriter,
+                 plan: CarePlan, default_tz: str, *,
                  clock: Clock = utcnow, config: DispatcherConfig | None = None,
                  sender: Sender | None = None, shared_pause: SharedPauseStore | None = None,
                  exclusive: bool = True) -> None:
         """`sender` (the bot's Telegram client) makes the dispatcher; without one check-ins
         are planned but not sent. With replicas (PostgreSQL) a 429 pause is shared and claims
         are not exclusive."""
-        self.repo = repo
+        self.reports = reports
         self.plan = plan
         self.clock = clock
-        self.manager = CheckinManager(repo.sessions, plan, default_tz, clock=clock)
-        self.connector = SqlConnector(repo.sessions)
+        self.manager = CheckinManager(sessions, plan, default_tz, clock=clock)
+        self.connector = SqlConnector(sessions)
         self.config = config or DispatcherConfig()
         self.dispatcher = (Dispatcher(self.connector, sender, plan, config=self.config,
                                       clock=clock, shared_pause=shared_pause,
                                       exclusive=exclusive) if sender is not None else None)
-        database = sqlite_file(repo.sessions.kw["bind"].url)
+        database = sqlite_file(sessions.kw["bind"].url)
         self.lock = SingleDispatcherLock(database) if database else None
         self.standby = False  # SQLite: another process holds the lock and sends
 
@@ -151,13 +166,13 @@ class CheckinService:
         assert result.step is not None
         where = f"check-in {result.step.id} (day {result.step.day})"
         if result.action is Action.PROBLEM:
-            report = await self.repo.reports.create(
+            report = await self.reports.create(
                 telegram_id, ReportKind.CHECKIN, f"{where}: answered \"{result.label}\"",
                 urgency=result.urgency, day=result.step.day, reason=result.step.message)
             await self.manager.hold_for_report(result.session_id, report.id)
             return [report]
         if result.action is Action.BOOK:
-            report = await self.repo.reports.create(
+            report = await self.reports.create(
                 telegram_id, ReportKind.QUESTION,
                 f"{where}: please contact the patient to book their next session")
             return [report]

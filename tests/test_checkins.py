@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -96,9 +97,17 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
+class Service(CheckinService):
+    """The service, with the repository the tests arrange patients and sessions through."""
+
+    def __init__(self, repo: Repository, *args: Any, **kwargs: Any) -> None:
+        super().__init__(repo.sessions, repo.reports, *args, **kwargs)
+        self.repo = repo
+
+
 @pytest.fixture
-def service(db: Database, clock: ManualClock) -> CheckinService:
-    return CheckinService(db.repository(clock), plan(), "Europe/London", clock=clock)
+def service(db: Database, clock: ManualClock) -> Service:
+    return Service(db.repository(clock), plan(), "Europe/London", clock=clock)
 
 
 async def patient(repo: Repository, telegram_id: int, tz: str | None = None) -> int:
@@ -109,13 +118,13 @@ async def patient(repo: Repository, telegram_id: int, tz: str | None = None) -> 
     return info.id
 
 
-async def session(service: CheckinService, telegram_id: int, day: date) -> int:
+async def session(service: Service, telegram_id: int, day: date) -> int:
     info = await service.repo.treatments.add(day, SessionSource.STAFF, telegram_id=telegram_id)
     await service.session_logged(info.id)
     return info.id
 
 
-async def test_logging_a_session_writes_each_checkin_once(service: CheckinService) -> None:
+async def test_logging_a_session_writes_each_checkin_once(service: Service) -> None:
     pid = await patient(service.repo, 1)
     sid = await session(service, 1, date(2025, 3, 28))
     rows = await service.manager.list(patient_id=pid)
@@ -129,7 +138,7 @@ async def test_logging_a_session_writes_each_checkin_once(service: CheckinServic
     assert len(await service.manager.list(patient_id=pid)) == 7
 
 
-async def test_patient_in_another_zone_gets_their_local_hour(service: CheckinService) -> None:
+async def test_patient_in_another_zone_gets_their_local_hour(service: Service) -> None:
     pid = await patient(service.repo, 2, "America/New_York")
     await session(service, 2, date(2025, 3, 28))
     first = (await service.manager.list(patient_id=pid))[0]
@@ -142,7 +151,7 @@ async def test_patient_in_another_zone_gets_their_local_hour(service: CheckinSer
     assert moved.due_at == datetime(2025, 3, 29, 13, 30, tzinfo=UTC)  # 19:00 IST
 
 
-async def test_late_logged_session_skips_past_checkins(service: CheckinService,
+async def test_late_logged_session_skips_past_checkins(service: Service,
                                                        clock: ManualClock) -> None:
     pid = await patient(service.repo, 3)
     await session(service, 3, date(2025, 3, 18))  # 10 days ago: day 1-7 are history
@@ -151,7 +160,7 @@ async def test_late_logged_session_skips_past_checkins(service: CheckinService,
 
 
 async def test_editing_and_cancelling_a_session_moves_its_checkins(
-        service: CheckinService, clock: ManualClock) -> None:
+        service: Service, clock: ManualClock) -> None:
     pid = await patient(service.repo, 4)
     sid = await session(service, 4, date(2025, 3, 28))
     await service.manager.move_session(sid, date(2025, 4, 2))
@@ -169,7 +178,7 @@ async def test_editing_and_cancelling_a_session_moves_its_checkins(
     assert {r.status for r in await service.manager.list(patient_id=pid)} == {"cancelled"}
 
 
-async def test_stop_and_resume(service: CheckinService, clock: ManualClock) -> None:
+async def test_stop_and_resume(service: Service, clock: ManualClock) -> None:
     pid = await patient(service.repo, 5)
     await session(service, 5, date(2025, 3, 28))
     assert await service.stop(pid) == 7
@@ -185,7 +194,7 @@ async def test_stop_and_resume(service: CheckinService, clock: ManualClock) -> N
 
 
 async def test_problem_answer_reports_and_holds_until_resolved(
-        service: CheckinService, clock: ManualClock) -> None:
+        service: Service, clock: ManualClock) -> None:
     pid = await patient(service.repo, 6)
     await session(service, 6, date(2025, 3, 28))
     day1 = (await service.manager.list(patient_id=pid))[0]
@@ -203,7 +212,7 @@ async def test_problem_answer_reports_and_holds_until_resolved(
     assert {r.status for r in await service.manager.list(patient_id=pid)} == {"pending"}
 
 
-async def test_booking_answer_stops_the_rebook_reminder(service: CheckinService) -> None:
+async def test_booking_answer_stops_the_rebook_reminder(service: Service) -> None:
     pid = await patient(service.repo, 7)
     await session(service, 7, date(2025, 3, 28))
     rebook = next(r for r in await service.manager.list(patient_id=pid) if r.step == "rebook")
@@ -215,7 +224,7 @@ async def test_booking_answer_stops_the_rebook_reminder(service: CheckinService)
 
 
 async def test_overdue_checkins_expire_and_reach_the_summary(
-        service: CheckinService, clock: ManualClock) -> None:
+        service: Service, clock: ManualClock) -> None:
     pid = await patient(service.repo, 8)
     await session(service, 8, date(2025, 3, 28))
     clock.now = datetime(2025, 3, 29, 21, 30, tzinfo=UTC)  # day 1 window closed at 21:00
@@ -286,7 +295,7 @@ async def test_lease_expiry_requeues_a_crashed_claim(db: Database) -> None:
 # --- start-up reconciliation and report holds -------------------------------------------------
 
 async def test_start_up_plans_sessions_that_missed_their_checkins(
-        service: CheckinService, clock: ManualClock) -> None:
+        service: Service, clock: ManualClock) -> None:
     pid = await patient(service.repo, 9)
     # crashes between "session stored" and "check-ins written": no rows for either session
     recent = await service.repo.treatments.add(date(2025, 3, 27), SessionSource.STAFF,
@@ -305,7 +314,7 @@ async def test_start_up_plans_sessions_that_missed_their_checkins(
 
 
 async def test_triage_report_holds_checkins_until_staff_resolve_it(
-        service: CheckinService, clock: ManualClock) -> None:
+        service: Service, clock: ManualClock) -> None:
     pid = await patient(service.repo, 10)
     await session(service, 10, date(2025, 3, 28))
     report = await service.repo.reports.create(10, ReportKind.TRIAGE, "pus and fever",
