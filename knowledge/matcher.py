@@ -273,6 +273,9 @@ class Matcher:
             forms.append(word + "g")
         if word.endswith("s") and len(word) > 4:
             forms += [word[:-1], word[:-2]] if word.endswith("es") else [word[:-1]]
+        if word.endswith("ing") and len(word) > 5:  # "hurting", "peeling" of a known word
+            base = word[:-3]
+            forms += [base, base + "e"] + ([base[:-1]] if base[-1] == base[-2] else [])
         if word.endswith(("ier", "iest")):  # "puffier", "itchiest"
             forms.append(word[: -3 if word.endswith("ier") else -4] + "y")
         if word.endswith("d") and len(word) > 3:

@@ -116,6 +116,8 @@ def test_the_same_words_about_the_patients_own_skin_are_answered(advisor: Adviso
     ("itchier than yesterday", "itching"),  # a comparative of a keyword
     ("can i slp on my back", "sleeping"),  # a short word typed without vowels
     ("couple of tiny blemishes near my nose", "spots_milia"),  # where and how big describe
+    ("cheeks hurtin a bit tonight", "pain"),  # a dropped g on an -ing form
+    ("how many seshs do people usually need", "sessions"),
 ])
 def test_chat_spellings_are_read_as_the_knowledge_bases_words(advisor: Advisor, text: str,
                                                               topic: str) -> None:
