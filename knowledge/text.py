@@ -56,7 +56,8 @@ SHORTHAND: dict[str, str] = {
     # dropped vowels and sound-spellings of question words ("cn i hv", "wen", "wots")
     "cn": "can", "hv": "have", "wen": "when", "wot": "what", "wots": "whats", "wat": "what",
     "shud": "should", "wud": "would", "cud": "could", "nxt": "next", "m8": "mate",
-    "sesh": "session", "seshs": "sessions", "seshes": "sessions", "2day": "today", "2b": "to be", "2 b": "to be",
+    "sesh": "session", "seshs": "sessions", "seshes": "sessions", "2day": "today",
+    "2b": "to be", "2 b": "to be",
 }
 _SHORTHAND_RE = re.compile(
     r"(?<![a-z0-9/])(?:" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True))
