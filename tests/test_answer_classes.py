@@ -74,6 +74,10 @@ def advisor() -> Advisor:
     "is it ok to drink coffee when expecting",
     "what time do the clocks go forward",
     "how much is a train ticket to leeds",
+    "what does the weather say, are we getting any sun on sunday",
+    "the sun is supposed to come out this afternoon",
+    "which makeup is ok for a 6 year old's disco",
+    "my little boy wants his face painted for halloween",
 ])
 def test_everyday_questions_about_something_else_abstain(advisor: Advisor, text: str) -> None:
     advice = advisor.ask(text, 2)
@@ -99,6 +103,8 @@ def test_everyday_questions_about_something_else_abstain(advisor: Advisor, text:
     ("can i wear foundation for my sisters hen weekend", "makeup"),  # an occasion, two words on
     ("my mum wants to come swimming with me on saturday, can i go", "swimming"),
     ("when do the little needle holes close, i want to wear makeup", "makeup"),  # skin, not a shop
+    ("is it too early to sit out in the sun", "sun"),  # the sun on the patient, not the forecast
+    ("will it matter if i catch a bit of sun at the park", "sun"),
 ])
 def test_the_same_words_about_the_patients_own_skin_are_answered(advisor: Advisor, text: str,
                                                                  topic: str) -> None:
