@@ -83,6 +83,7 @@ LATIN_SCRIPT = frozenset({"es", "pt", "fr", "de", "it", "pl", "tr"})
 UNACCENTED_ENGLISH_SHARE = 0.5
 _NEGATION_WINDOW = 4
 _AFTER_WINDOW = 2
+_FIGURE_WINDOW = 3  # a figure of speech within three words before or after a match
 _EXTRA_SPAN = 3
 _MIN_FUZZY = 5
 _FAR_SPAN = 40
@@ -249,6 +250,9 @@ class LanguagePack:
     story_others: frozenset[int] = frozenset()
     story_past: tuple[tuple[frozenset[int], ...], ...] = ()
     story_present: tuple[tuple[frozenset[int], ...], ...] = ()
+    # figures of speech next to a match ("me ahogo de calor", "задыхаюсь от жары", "o preço me
+    # deixou sem ar"): the symptom word is about the heat, a laugh or a price, not the body
+    figures: tuple[tuple[frozenset[int], ...], ...] = ()
     # rule-out questions and sign advice in this language (keys: followups.yaml question ids,
     # sign_advice.yaml group ids); ``check`` phrases ask a question instead of guessing
     follow_ups: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # id -> text, no
@@ -580,6 +584,14 @@ def _cancelled(message: _Message, first: int, last: int, chosen: set[int]) -> bo
         if any(message.negation[j] for j in range(max(clause_start, i - _NEGATION_WINDOW), i)):
             continue  # "no ha bajado", "no puedo respirar bien": not resolved
         return True
+    for figure in pack.figures:
+        span = len(figure)
+        for i in range(max(clause_start, first - _FIGURE_WINDOW - span + 1),
+                       min(clause_end, last + _FIGURE_WINDOW) - span + 2):
+            if any(i + k in chosen for k in range(span)):
+                continue
+            if all(message.words[i + k] & slot for k, slot in enumerate(figure)):
+                return True
     for marker in pack.hypothetical:
         span = len(marker)
         stop = clause_end + 1 if pack.hypothetical_after else first
@@ -757,7 +769,7 @@ _REQUIRED = {"language", "name", "native", "messages", "negations", "signs"}
 _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_words",
              "shorthand", "fever_context", "smalltalk", "negative_suffix", "conditional_suffix",
              "hypothetical_after", "mild", "not_typos", "note", "story", "follow_ups",
-             "question_words", "generic_articles", "first_person",
+             "question_words", "generic_articles", "first_person", "figures",
              "sign_advice", "check", "hours"}
 
 
@@ -1002,6 +1014,7 @@ def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
         resolved=literal_set("resolved"),
         hedges=sequences("hedges"),
         hypothetical=sequences("hypothetical"),
+        figures=sequences("figures"),
         clause_words=frozenset(words("clause_words")),
         shorthand=shorthand,
         fever_context=literal_set("fever_context"),

@@ -65,6 +65,9 @@ CALM = [
     ("figure", "en", "dying to try my new foundation", 8),
     ("figure", "es", "me muero por ver los resultados", 4),
     ("figure", "pt", "estou morrendo de vontade de ver o resultado", 4),
+    ("figure", "es", "me ahogo de calor en la oficina, ¿puedo usar un ventilador?", 5),
+    ("figure", "fr", "j'étouffe avec cette chaleur", 5),
+    ("figure", "ru", "задыхаюсь от жары", 5),
     # someone else's past story, without a "said" frame
     ("story", "en", "my stepdad ended up in A&E with a puffy face when we were teenagers", None),
     ("story", "en", "my bestie had a reaction to a peel, could that happen with this?", None),
@@ -99,6 +102,15 @@ def test_batch3_false_alarm_classes_stay_calm(advisor: Advisor, cls: str, code: 
                                              day: int | None) -> None:
     advice = advisor.ask(text, day)
     assert advice.urgency is None, _reason(advice)
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("me ahogo, no puedo respirar", 0),
+    ("j'étouffe, je n'arrive plus à respirer", 0),
+])
+def test_the_same_symptom_word_without_its_figure_stays_an_emergency(
+        advisor: Advisor, text: str, day: int) -> None:
+    assert advisor.ask(text, day).urgency == "emergency"
 
 
 def test_a_list_that_does_not_deny_keeps_its_sign(advisor: Advisor) -> None:
