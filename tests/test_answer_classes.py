@@ -155,6 +155,12 @@ def test_scene_setting_phrases_do_not_choose_the_topic(advisor: Advisor, text: s
     assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
 
 
+def test_an_ordinal_session_is_the_next_booking(advisor: Advisor) -> None:
+    for text in ("is my third one due yet", "when should the 2nd treatment be"):
+        advice = advisor.ask(text, 30)
+        assert advice.kind == "answered" and advice.topic == "next_booking", (text, advice.kind)
+
+
 @pytest.mark.parametrize(("text", "topic"), [
     ("still breastfeeding, can i book my next session", "pregnancy"),
     ("on roaccutane at the moment, when can i have another treatment", "isotretinoin"),
