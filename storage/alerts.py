@@ -86,7 +86,8 @@ class AlertConnector(Protocol):
 class AlertOutbox(AlertConnector, Protocol):
     """What the staff desk also asks of the outbox: owe a card or an edit, claim a re-post."""
 
-    async def owe(self, report_id: int, kind: AlertKind, now: dt.datetime) -> None: ...
+    async def owe(self, report_id: int, kind: AlertKind, now: dt.datetime,
+                  chats: Sequence[int | None] = (None,)) -> None: ...
 
     async def owe_repost(self, report_id: int, wait: dt.timedelta, now: dt.datetime,
                          chats: Sequence[int | None] = (None,)) -> bool: ...
@@ -170,10 +171,13 @@ class AlertSql:
         """The earliest due time of a pending row, or None."""
         return await LEASES.next_due(self.sessions)
 
-    async def owe(self, report_id: int, kind: AlertKind, now: dt.datetime) -> None:
-        """The staff chat is owed `kind` (a reopened report's card, a card edit)."""
+    async def owe(self, report_id: int, kind: AlertKind, now: dt.datetime,
+                  chats: Sequence[int | None] = (None,)) -> None:
+        """Each of `chats` (None: the staff chat; else an on-call staff member's private
+        chat) is owed `kind` (a reopened report's card, a card edit), in one transaction."""
         async with self.sessions.begin() as s:
-            await owe_card(s, report_id, now, kind)
+            for chat in chats:
+                await owe_card(s, report_id, now, kind, chat_id=chat)
 
     async def owe_repost(self, report_id: int, wait: dt.timedelta, now: dt.datetime,
                          chats: Sequence[int | None] = (None,)) -> bool:

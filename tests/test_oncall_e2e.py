@@ -290,6 +290,35 @@ async def test_an_on_call_doctor_who_never_pressed_start_is_given_up_and_named(
     await eventually(gone)
 
 
+async def test_a_report_reopened_at_night_gets_a_new_card_on_call_too(
+        night: BotHarness) -> None:
+    bot = night
+    await bot.onboard(509, "Gil")
+    await bot.say(509, URGENT, first_name="Gil")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    (copy,) = await bot.fake.wait_for_messages(DOCTOR, 1)
+    report_id = int(button_data(card)[0].split(":")[2])
+
+    def staff(text: str) -> None:
+        bot.fake.user_message(NURSE, text, first_name="Nurse", chat_id=STAFF_CHAT,
+                              chat_type="supergroup")
+
+    def cards(chat_id: int) -> list[dict[str, Any]]:
+        return [m for m in bot.fake.sent_messages(chat_id)
+                if f"report #{report_id}" in m.get("text", "") and button_data(m)]
+
+    staff(f"/resolve {report_id} seen, all fine")
+    await bot.fake.wait_for(lambda: any("resolved by" in t for t in bot.texts(STAFF_CHAT)))
+    staff(f"/reopen {report_id}")
+    await bot.fake.wait_for(lambda: len(cards(STAFF_CHAT)) == 2)  # the fresh card
+    await bot.fake.wait_for(lambda: len(cards(DOCTOR)) == 2)  # and the on-call copy
+    fresh = cards(DOCTOR)[-1]
+    assert fresh["message_id"] != copy["message_id"] and "URGENT" in fresh["text"]
+    assert "Taken by Nurse" in fresh["text"]  # whoever reopened it has it
+    await recorded(bot, DOCTOR, fresh)
+    assert bot.fake.sent_messages(NURSE) == []  # only the on-call list
+
+
 async def test_by_day_nothing_goes_to_the_on_call_doctor(fake_telegram: FakeTelegram,
                                                          tmp_path: Path,
                                                          advisor: Advisor) -> None:

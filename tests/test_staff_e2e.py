@@ -339,3 +339,37 @@ async def test_a_staff_photo_reply_reaches_only_that_patient_as_a_photo(bot: Sta
     replied = [a for a in await bot.store.actions(report_id) if a.action == "replied"]
     assert [(a.actor_telegram_id, a.note) for a in replied] == [(NURSE, "[photo] How to clean it")]
     assert bot.fake.violations == []
+
+
+async def test_staff_desk_commands_work_in_a_private_chat_with_the_bot(bot: Staffed) -> None:
+    """On call at night a staff member may have only their private chat with the bot at
+    hand: /queue, /report N, /resolve and /reopen are answered there; /report alone is
+    still the patient command, and a stranger's /queue is not the desk's."""
+    card, report_id = await urgent_card(bot)
+
+    async def private(user_id: int, text: str, n: int = 1) -> list[dict[str, Any]]:
+        before = len(bot.sent(user_id))
+        bot.fake.user_message(user_id, text, first_name="Nurse")
+        return await bot.new(user_id, before, n)
+
+    (queue,) = await private(NURSE, "/queue")
+    assert f"#{report_id} URGENT · Zoe" in queue["text"] and "not taken" in queue["text"]
+    (history,) = await private(NURSE, f"/report {report_id}")
+    assert "yellow pus" in history["text"] and "status" in history["text"].lower()
+    staff_before = len(bot.sent(STAFF_CHAT))
+    zoe_before = len(bot.sent(ZOE))
+    (done,) = await private(NURSE, f"/resolve {report_id} seen in clinic")
+    assert f"#{report_id}" in done["text"] and "resolved by Nurse" in done["text"]
+    (told,) = await bot.new(STAFF_CHAT, staff_before)  # the staff chat hears of it too
+    assert "resolved by Nurse" in told["text"]
+    (closed,) = await bot.new(ZOE, zoe_before)
+    assert "dealt with" in closed["text"]
+    (reopened,) = await private(NURSE, f"/reopen {report_id}")
+    assert f"#{report_id}" in reopened["text"]
+    report = await bot.store.get(report_id)
+    assert report is not None and report.status == "taken" and report.taken_by == NURSE
+    (ask,) = await private(NURSE, "/report")  # without a number: the patient's /report
+    assert "What's wrong" in ask["text"]
+    (stranger,) = await private(STRANGER, "/queue")
+    assert f"#{report_id}" not in stranger["text"]
+    assert bot.fake.violations == []

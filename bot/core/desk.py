@@ -850,59 +850,84 @@ class StaffDesk:
                             message_id: int | None, name: str | None,
                             args: Sequence[str]) -> list[Reply] | None:
         """/queue, /report N, /patient NAME, /gaps, /resolve N note, /reopen N, /cancel in the
-        staff chat; None for other commands (they go to the conversation)."""
-        if name not in DESK_COMMANDS or chat_id != self.staff_chat:
+        staff chat, or from a staff member in their private chat with the bot (answered
+        there; on call at night they may have no staff chat at hand); None for other
+        commands (they go to the conversation). In a private chat, /report without a number
+        and /cancel with nothing pending are the patient commands of those names, and
+        anyone not on the staff list gets the conversation as before."""
+        if name not in DESK_COMMANDS:
             return None
+        here: Here = None
+        if chat_id != self.staff_chat:
+            if not self.settings.is_staff(user_id) or message_id is None:
+                return None
+            if name == "report" and not args:
+                return None
+            if name == "cancel" and await self._pending_of(user_id) is None:
+                return None
+            here = (chat_id, message_id)
         if not self.settings.is_staff(user_id):
             await self._refuse(user_id, _number(args[0]) if args else None, f"use /{name}")
             return [self.to_staff("not_staff_command", message_id)]
         self._seen(user_id, first_name)
         if name == "queue":
-            return [self._long(await self.queue_text(), message_id)]
+            return [self._long(await self.queue_text(), message_id, here)]
         if name == "gaps":
-            return [self._long(html.escape(await self.gaps_text(), quote=False), message_id)]
+            return [self._long(html.escape(await self.gaps_text(), quote=False), message_id,
+                               here)]
         if name == "patient":
-            return [self._long(await self.patient_text_for(" ".join(args)), message_id)]
+            return [self._long(await self.patient_text_for(" ".join(args)), message_id, here)]
         if name == "cancel":
             dropped = await self._pending_of(user_id)
             await self._drop_pending(user_id)
-            return [self.to_staff("cancelled" if dropped else "nothing_pending", message_id)]
+            return [self.answer("cancelled" if dropped else "nothing_pending", message_id,
+                                here)]
         report_id = _number(args[0]) if args else None
         if report_id is None:
-            return [self.to_staff(f"usage_{name}", message_id)]
+            return [self.answer(f"usage_{name}", message_id, here)]
         if name == "report":
-            return [self._long(await self.history_text(report_id), message_id)]
+            return [self._long(await self.history_text(report_id), message_id, here)]
         if name == "resolve":
             note = " ".join(args[1:]).strip()
             if not note:
                 chosen = await self.store.get(report_id)
                 if chosen is None:
-                    return [self.to_staff("no_report", message_id, id=report_id)]
+                    return [self.answer("no_report", message_id, here, id=report_id)]
                 await self._set_pending(user_id, "resolve", report_id, chosen.patient_id)
-                return [self.to_staff("resolve_prompt", message_id, id=report_id,
-                                      staff=self.staff_name(user_id))]
-            return await self.resolve(user_id, report_id, note, message_id)
-        return await self._reopen(user_id, report_id, message_id)
+                return [self.answer("resolve_prompt", message_id, here, id=report_id,
+                                    staff=self.staff_name(user_id))]
+            return await self.resolve(user_id, report_id, note, message_id, here)
+        return await self._reopen(user_id, report_id, message_id, here)
 
-    def _long(self, text: str, reply_to: int | None) -> Reply:
-        """A command answer (cut under Telegram's limit)."""
+    def _long(self, text: str, reply_to: int | None, here: Here = None) -> Reply:
+        """A command answer (cut under Telegram's limit), in the staff chat or `here`."""
         if len(text) > 4000:
             text = text[:4000].rsplit("\n", 1)[0] + "\n…"
+        if here is not None:
+            return Reply(text, to_chat=here[0], reply_to=here[1])
         assert self.staff_chat is not None
         return Reply(text, to_chat=self.staff_chat, reply_to=reply_to)
 
-    async def _reopen(self, user_id: int, report_id: int,
-                      message_id: int | None) -> list[Reply]:
+    async def _reopen(self, user_id: int, report_id: int, message_id: int | None,
+                      here: Here = None) -> list[Reply]:
         result = await self.store.reopen(report_id, user_id, now=self.now())
         if result.report is None:
-            return [self.to_staff("no_report", message_id, id=report_id)]
+            return [self.answer("no_report", message_id, here, id=report_id)]
         if not result.ok:
-            return [self.to_staff("not_resolved", message_id, id=report_id)]
-        await self.outbox.owe(report_id, AlertKind.CARD, self.now())  # a fresh card
+            return [self.answer("not_resolved", message_id, here, id=report_id)]
+        now = self.now()
+        chats: list[int | None] = [None]  # a fresh card; at night on-call staff get one too
+        if result.report.urgency in ONCALL_URGENCIES:
+            chats += sorted(self.kit.availability.oncall_now(now))
+        await self.outbox.owe(report_id, AlertKind.CARD, now, chats)
         await self.sync_copies(report_id)
         self._wake()
-        return [self.to_staff("reopened", message_id, id=report_id,
-                              staff=self.staff_name(user_id))]
+        reopened = self.to_staff("reopened", None if here else message_id, id=report_id,
+                                 staff=self.staff_name(user_id))
+        if here is None:
+            return [reopened]
+        return [reopened, self.answer("reopened", message_id, here, id=report_id,
+                                      staff=self.staff_name(user_id))]
 
     async def response_figures(self) -> Summary:
         """Time to first staff action over the reports of the last 30 days: by the wall

@@ -10,9 +10,9 @@ conversation states (storage/chat_state.py) so their texts do not outlive their 
 * ``st:*`` button presses: answered with the desk's notice (refusals included);
 * staff chat: /queue, /report, /patient, /gaps, /resolve, /reopen, /cancel, replies to cards
   and the message after a Reply / Resolve press; anything else falls through;
-* private chats: photos that belong to a report (file id kept); a staff member's reply to
-  an on-call copy of a card (or the message after a Reply / Resolve press there); others
-  fall through.
+* private chats: photos that belong to a report (file id kept); a staff member's desk
+  commands, reply to an on-call copy of a card (or the message after a Reply / Resolve
+  press there); others fall through.
 
 What staff do here is sent the way the web desk's actions are: through the desk outbox
 (`send_staff_replies`), sent at once and again by the desk-outbox job until delivered; an
@@ -145,18 +145,22 @@ async def on_staff_chat(update: Update, context: AppContext) -> None:
 
 async def on_staff_private(update: Update, context: AppContext) -> None:
     """A staff member's message in their private chat with the bot (on call: the cards come
-    there too): a reply to a card copy, or the message after a Reply / Resolve press there,
-    goes to the desk; anything else goes on (staff may talk to the bot like a patient)."""
+    there too): a desk command (/queue, /report N, /patient, /gaps, /resolve, /reopen), a
+    reply to a card copy, or the message after a Reply / Resolve press there, goes to the
+    desk; anything else goes on (staff may talk to the bot like a patient)."""
     message = update.effective_message
     user = update.effective_user
     desk = desk_of(context)
     if message is None or user is None or not desk.settings.is_staff(user.id):
         return  # the staff list is read every time
-    if message.text and message.text.startswith("/"):
-        return
     if await handled_before(update, context):
         raise ApplicationHandlerStop
-    replies = await _to_desk(desk, message, user, context)
+    if message.text and message.text.startswith("/"):  # /queue, /report N ... answered here
+        name, args = parse_command(message.text, context.bot.username)
+        replies = await desk.staff_command(user.id, user.first_name, message.chat.id,
+                                           message.message_id, name, args)
+    else:
+        replies = await _to_desk(desk, message, user, context)
     if replies is None:
         return
     await send_staff_replies(context, replies, source_of(update))
