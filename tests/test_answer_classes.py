@@ -78,6 +78,12 @@ def advisor() -> Advisor:
     "the sun is supposed to come out this afternoon",
     "which makeup is ok for a 6 year old's disco",
     "my little boy wants his face painted for halloween",
+    # another treatment in its own right, a diagnosis, supplements
+    "is profhilo worth the money",
+    "how long do skin boosters last",
+    "whats the difference between hifu and microneedling",
+    "could you say whether this patch is eczema",
+    "are collagen supplements any good",
 ])
 def test_everyday_questions_about_something_else_abstain(advisor: Advisor, text: str) -> None:
     advice = advisor.ask(text, 2)
@@ -105,6 +111,8 @@ def test_everyday_questions_about_something_else_abstain(advisor: Advisor, text:
     ("when do the little needle holes close, i want to wear makeup", "makeup"),  # skin, not a shop
     ("is it too early to sit out in the sun", "sun"),  # the sun on the patient, not the forecast
     ("will it matter if i catch a bit of sun at the park", "sun"),
+    ("is ipl a problem so soon after microneedling", "other_treatments"),  # timing is aftercare
+    ("is botox ok this week", "botox_fillers"),
 ])
 def test_the_same_words_about_the_patients_own_skin_are_answered(advisor: Advisor, text: str,
                                                                  topic: str) -> None:
