@@ -195,26 +195,26 @@ class ReportSpool:
     async def replay(self, store: Callable[[Spooled], Awaitable[object]],
                      order: Callable[[list[Spooled]], list[Spooled]] | None = None) -> int:
         """Store every kept entry through `store`, in order (`order` may rearrange them),
-        removing each one stored (`store` returning False keeps that one). Stops at the first
-        failure (the database is still away), which is raised: nothing is lost, the next
-        replay starts with the entry that failed. Returns how many were stored; 0 when
-        another process is replaying the file."""
+        removing each one from the file as soon as it is stored, so a crash in the middle
+        repeats at most the entry being stored (`store` returning False keeps it). Stops at
+        the first failure (the database is still away), which is raised: nothing is lost,
+        the next replay starts with the entry that failed. Returns how many were stored; 0
+        when another process is replaying the file."""
         async with self._lock:
             with _flocked(self._replay_lock, blocking=False) as mine:
                 if not mine:
                     return 0
                 done: set[tuple[str, int]] = set()
+                items = self.pending()
                 try:
-                    items = self.pending()
                     for item in order(items) if order is not None else items:
                         if await store(item) is not False:  # False: keep it for later
                             done.add(_key(item))
+                            self._rewrite({_key(item)})  # gone at once, before the next
                 finally:
                     if done:
-                        self._rewrite(done)
-            if done:
-                log.warning("database back: %d spooled entr%s stored", len(done),
-                            "y" if len(done) == 1 else "ies")
+                        log.warning("database back: %d spooled entr%s stored", len(done),
+                                    "y" if len(done) == 1 else "ies")
             return len(done)
 
     def _rewrite(self, stored: Iterable[tuple[str, int]]) -> None:

@@ -116,3 +116,18 @@ def test_a_photo_between_an_offline_report_and_its_words_is_replayed_after_them(
                             _event("photo", 9)]
     order = [item.update_id for item in photos_after_descriptions(items)]
     assert order == [1, 2, 4, 5, 6, 3, 7, 8, 9]
+
+
+async def test_each_entry_leaves_the_file_as_soon_as_it_is_stored(tmp_path: Path) -> None:
+    """A crash (no `finally`) in the middle of a replay repeats at most the entry being
+    stored: the ones before it are already gone from the file."""
+    path = tmp_path / "s.spool"
+    spool = ReportSpool(path)
+    for update_id in (1, 2, 3):
+        spool.append(_event("command", update_id, data="mydata"))
+    left_in_file: list[list[int]] = []
+
+    async def store(item: Spooled) -> None:
+        left_in_file.append([i.update_id for i in ReportSpool(path).pending()])
+    assert await spool.replay(store) == 3
+    assert left_in_file == [[1, 2, 3], [2, 3], [3]]

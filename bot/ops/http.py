@@ -186,8 +186,8 @@ class Readiness:
         if not self.bot_authorised:
             problems.append("bot not authorised with Telegram yet (getMe)")
         if self.spool is not None and len(self.spool):
-            problems.append(f"{len(self.spool)} report(s) from a database outage not stored "
-                            "yet")
+            problems.append(f"{len(self.spool)} spooled entr(ies) from a database outage (reports, "
+                            "answers, commands) not stored yet")
         if self.unhandled:
             problems.append(f"{self.unhandled} update(s) not handled yet (database "
                             "unavailable); not confirmed to Telegram")
