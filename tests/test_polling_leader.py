@@ -477,3 +477,15 @@ async def test_a_leader_woken_after_losing_the_lease_does_not_answer_what_it_had
 
 async def test_outside_polling_every_update_may_be_answered() -> None:
     assert await may_answer()
+
+
+async def test_stopping_cuts_off_an_update_that_never_finishes() -> None:
+    bot = PendingBot([1, 2])
+    app = HangingApp(bot, hang={1})
+    poller = ConfirmingPoller(app, ["message"], Guard())
+    await poller.start()
+    await asyncio.wait_for(_until(lambda: app.handled == [2]), 10)
+    stopping = asyncio.create_task(poller.stop(timeout=0.05))
+    done, _ = await asyncio.wait({stopping}, timeout=8)  # a bound on a hang
+    assert done, "stop() waited for an update that never finishes"
+    assert not poller.running and set(bot.calls) <= {None, 1}  # 1 is not confirmed

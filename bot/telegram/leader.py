@@ -478,7 +478,8 @@ class ConfirmingPoller:
         log.info("long polling started (leader)")
 
     async def stop(self, timeout: float = 5.0, confirm: bool = True) -> None:
-        """Stop: a waiting poll is cancelled, a batch being handled may finish first.
+        """Stop: a waiting poll is cancelled, a batch being handled may finish first (within
+        `timeout`; what is still in hand then is cancelled and not confirmed).
         `confirm`: tell Telegram what was handled (only while still the lease holder)."""
         self._stopping = True
         self._confirm_on_exit = self._confirm_on_exit and confirm
@@ -490,8 +491,16 @@ class ConfirmingPoller:
             return
         if not self._handling:
             task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout)
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        for _ in range(3):  # updates still in hand after `timeout` are cut off, unconfirmed
+            if done:
+                break
+            task.cancel()  # (the loop waits for its updates in hand: cancelled there too)
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+        else:
+            log.error("long polling did not stop within %.0f s", 4 * timeout)
+        if done and not task.cancelled() and task.exception() is not None:
+            log.error("long polling ended with an error", exc_info=task.exception())
         log.info("long polling stopped")
 
     def _set_polling(self, polling: bool) -> None:
