@@ -145,6 +145,8 @@ _SMALLTALK: dict[str, frozenset[str]] = {
         [
             "thanks", "thank", "thankyou", "ty", "thx", "thnx", "thanx", "tnx", "cheers", "ta",
             "appreciated", "appreciate",
+            # praise is thanks ("you're a star", "ur a legend")
+            "star", "legend", "gem", "angel", "lifesaver", "hero", "diamond",
         ]
     ),
     "bye": frozenset(["bye", "goodbye", "byee", "night", "goodnight", "later", "cya", "soon",
@@ -165,6 +167,8 @@ _SMALLTALK_EXTRA = frozenset(
         "really", "day", "have", "helpful", "useful", "anyone", "anybody", "about", "help",
         "now", "of", "your", "info", "advice", "information", "answer", "answers", "reply",
         "one", "ra", "tara",
+        # laughter and "you're" around an acknowledgement or praise ("lol ok", "you're a star")
+        "lol", "haha", "ha", "hah", "lmao", "youre", "ur", "such", "an", "absolute",
     ]
 )
 # "hope you're well", "hope all is good": a pleasantry, dropped before the words are checked

@@ -149,6 +149,10 @@ class Matcher:
         self._spellings = {word: word for word in self._vocabulary}
         self._spellings.update({key: value for key, value in SYNONYMS.items()
                                 if value in self._idf and key.isalpha()})
+        # inflections read as a keyword's stem ("bruising" as "bruise"): a slip in one
+        # ("brusing") is corrected toward the inflection as typed
+        self._spellings.update({key: value for key, value in self._stems.items()
+                                if value in self._idf and key not in self._spellings})
         self._spelling_list = sorted(self._spellings)
         skeletons: dict[str, set[str]] = {}
         for spelling, word in self._spellings.items():

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from importlib import resources
+from pathlib import Path
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -269,9 +270,25 @@ def fold(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1)
+def slang() -> tuple[dict[str, str], tuple[tuple[re.Pattern[str], str], ...]]:
+    """The matcher's small synonym table (``slang.yaml``): words, and phrases longest first."""
+    import yaml  # the packaged data file is read once
+
+    data = yaml.safe_load((Path(__file__).parent / "slang.yaml").read_text("utf-8"))
+    words = {str(k): str(v) for k, v in data.get("words", {}).items()}
+    phrases = sorted(((str(k), str(v)) for k, v in data.get("phrases", {}).items()),
+                     key=lambda item: -len(item[0]))
+    return words, tuple((re.compile(rf"\b{re.escape(k)}\b"), v) for k, v in phrases)
+
+
 def tokens(text: str) -> list[str]:
-    """Folded words with spelling variants mapped to one canonical form."""
-    return [SYNONYMS.get(word, word) for word in fold(text).split()]
+    """Folded words with spelling variants, brands and slang mapped to one canonical form."""
+    words, phrases = slang()
+    folded = fold(text)
+    for pattern, canonical in phrases:
+        folded = pattern.sub(canonical, folded)
+    return [SYNONYMS.get(word, words.get(word, word)) for word in folded.split()]
 
 
 def normalise(text: str) -> str:

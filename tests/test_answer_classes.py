@@ -18,6 +18,7 @@ import yaml
 from rapidfuzz import fuzz, process, utils
 
 from knowledge.advisor import Advisor, Clinic
+from knowledge.guards import smalltalk_kind
 from knowledge.loader import load_kb
 
 DATA = Path(__file__).parent / "data"
@@ -139,6 +140,21 @@ def test_chat_spellings_are_read_as_the_knowledge_bases_words(advisor: Advisor, 
     assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
 
 
+@pytest.mark.parametrize(("text", "topic"), [
+    ("is an elf bar as bad as smoking", "smoking"),  # vape brands (slang.yaml)
+    ("chest day at the gym on friday ok?", "exercise"),  # gym slang
+    ("water aerobics class this week, fine?", "swimming"),  # exercise in water
+    ("face feels parched, what should i use", "moisturiser"),  # skin wanting moisture
+    ("i had a vampire facial, when can i wash", "prp"),  # the brand name of PRP facials
+    ("any brusing to expect", "bruising"),  # a slip in an inflection of a keyword
+    ("how long does the sweling last", "swelling"),
+])
+def test_brands_activities_and_slips_are_read_as_the_knowledge_bases_words(
+        advisor: Advisor, text: str, topic: str) -> None:
+    advice = advisor.ask(text, 3)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
 @pytest.mark.parametrize("text", [
     "how much extra would it be to add the neck",
     "could you email me an invoice",
@@ -242,3 +258,12 @@ def test_no_knowledge_base_example_copies_a_blind_message() -> None:
                     continue
                 copies.append(f"{entry.id}: {question!r} ~ batch {batch} {close[0]!r}")
     assert not copies, "\n".join(copies)
+
+
+@pytest.mark.parametrize(("text", "kind"), [("lol okay", "ack"), ("haha cool", "ack"),
+                                            ("ur a legend", "thanks"),
+                                            ("you're an absolute gem", "thanks")])
+def test_laughter_and_praise_are_small_talk(advisor: Advisor, text: str, kind: str) -> None:
+    assert smalltalk_kind(text) == kind
+    advice = advisor.ask(text, None)
+    assert advice.kind == "smalltalk", (text, advice.kind, advice.topic)
