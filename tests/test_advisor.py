@@ -78,6 +78,7 @@ def test_day_3_strong_redness_not_improving_is_a_routine_review(advisor: Advisor
     ("how many mg of paracetamol can i take", "dosing"),
     ("is this mole cancer", "diagnosis"),
     ("how long does botox last", "other_treatments"),
+    ("how much is botox", "other_treatments"),  # another treatment's price (guidance §4)
     ("do I have rosacea?", "diagnosis"),
     ("is microneedling better than botox for wrinkles", "other_treatments"),
     ("what time does the supermarket shut tonight", "everyday"),
@@ -92,7 +93,7 @@ def test_out_of_scope_abstains_with_a_handoff(advisor: Advisor, text: str, scope
     assert advice.extra.get("scope") == scope
 
 
-@pytest.mark.parametrize("text", ["how much is botox", "do you do payment plans",
+@pytest.mark.parametrize("text", ["how much is microneedling", "do you do payment plans",
                                   "what does a course of three cost"])
 def test_money_questions_are_routed_to_the_clinic_with_a_handoff(advisor: Advisor,
                                                                  text: str) -> None:
@@ -162,7 +163,7 @@ def test_ask_command_plain_and_json() -> None:
 
 def test_ask_batch_reads_json_lines_in_order() -> None:
     lines = [{"text": "can I wear makeup", "day": 0}, {"text": "pus on my cheek", "day": 3},
-             {"text": "how much is botox", "day": None}] * 200
+             {"text": "how much is microneedling", "day": None}] * 200
     stdin = "\n".join(json.dumps(line) for line in lines) + "\n"
     result = run_cli("ask", "--json", stdin=stdin)
     assert result.returncode == 0, result.stderr

@@ -267,3 +267,28 @@ def test_laughter_and_praise_are_small_talk(advisor: Advisor, text: str, kind: s
     assert smalltalk_kind(text) == kind
     advice = advisor.ask(text, None)
     assert advice.kind == "smalltalk", (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize("text", [
+    "what time does the chinese place by the station close tonight",  # a named place's hours
+    "how many days off should i take after a half marathon",  # rest after a race
+    "how much for a bottle of wine at the offy",  # the price of a drink
+    "my new tattoo is peeling, is that ok",  # a tattoo healing
+])
+def test_other_places_races_drinks_and_tattoos_are_not_aftercare(advisor: Advisor,
+                                                                 text: str) -> None:
+    advice = advisor.ask(text, None)
+    assert advice.kind == "abstained" and advice.extra.get("scope") == "everyday", (
+        text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("what do you charge for fillers", "abstained"),  # another treatment's price (guidance §4)
+    ("price of anti wrinkle injections?", "abstained"),
+    ("how much is a course of microneedling", "answered"),  # this treatment's: the clinic (2.19)
+])
+def test_only_this_treatments_money_is_routed_to_the_clinic(advisor: Advisor, text: str,
+                                                            kind: str) -> None:
+    advice = advisor.ask(text, None)
+    assert advice.kind == kind and advice.offer_handoff, (text, advice.kind, advice.topic)
+    assert kind == "abstained" or advice.topic == "contact_clinic"
