@@ -292,3 +292,10 @@ def test_only_this_treatments_money_is_routed_to_the_clinic(advisor: Advisor, te
     advice = advisor.ask(text, None)
     assert advice.kind == kind and advice.offer_handoff, (text, advice.kind, advice.topic)
     assert kind == "abstained" or advice.topic == "contact_clinic"
+
+
+@pytest.mark.parametrize("text", ["what is it for exactly", "what's microneedling used for"])
+def test_what_the_treatment_is_for_is_the_procedure(advisor: Advisor, text: str) -> None:
+    advice = advisor.ask(text, None)
+    assert advice.kind == "answered" and advice.topic == "about_microneedling", (
+        text, advice.kind, advice.topic)
