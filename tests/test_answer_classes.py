@@ -299,3 +299,13 @@ def test_what_the_treatment_is_for_is_the_procedure(advisor: Advisor, text: str)
     advice = advisor.ask(text, None)
     assert advice.kind == "answered" and advice.topic == "about_microneedling", (
         text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("is a budget moisturiser ok or do i need a pricey one", "moisturiser"),  # a product's price
+    ("microdermabrasion in a few weeks, would that be fine?", "other_treatments"),  # a time word asks when
+])
+def test_a_products_price_and_another_treatments_timing_are_answered(advisor: Advisor, text: str,
+                                                                    topic: str) -> None:
+    advice = advisor.ask(text, 3)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
