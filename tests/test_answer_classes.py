@@ -303,7 +303,8 @@ def test_what_the_treatment_is_for_is_the_procedure(advisor: Advisor, text: str)
 
 @pytest.mark.parametrize(("text", "topic"), [
     ("is a budget moisturiser ok or do i need a pricey one", "moisturiser"),  # a product's price
-    ("microdermabrasion in a few weeks, would that be fine?", "other_treatments"),  # a time word asks when
+    # a time word asks when
+    ("microdermabrasion in a few weeks, would that be fine?", "other_treatments"),
 ])
 def test_a_products_price_and_another_treatments_timing_are_answered(advisor: Advisor, text: str,
                                                                     topic: str) -> None:
