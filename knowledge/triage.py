@@ -209,7 +209,20 @@ def _normalise(text: str, lang: _Language) -> str:
     t = lang.speller.correct(clean(text, punctuation=True))
     t = _NOUN_IS.sub(" is", t)  # "throat's tight" -> "throat s tight" -> "throat is tight"
     t = lang.hedge_re.sub(" , ", t)
+    t = _STACCATO.sub(r"\1 ", t)  # "cant. breathe. properly." -> "cant breathe properly."
+    # a state parted from its subject by a relative clause ("the pain, which was fine the
+    # first night, is now much worse"): the message is read again without the clause
+    joined = _RELATIVE.sub(" ", t)
+    if joined != t:
+        t = f"{t} . {joined}"
     return _SPACES.sub(" ", t).strip()
+
+
+# a run of one-word sentences is one phrase: "cant. breathe. properly."
+_STACCATO = re.compile(r"(?<![\w.])([a-z]+)\.\s+(?=[a-z]+\.)")
+# ", which was fine the first night," between a subject and its state
+_RELATIVE = re.compile(r",\s*(?:which|who|that)\s+[^,.!?;\n]{3,60},(?=\s*(?:is|are|was|were|has|have|"
+                       r"had|now|still|seems?|looks?|feels?|keeps?|getting|gets|got)\b)")
 
 
 _SPACES = re.compile(r"[ \t\r\f\v]+")
