@@ -221,8 +221,9 @@ def _normalise(text: str, lang: _Language) -> str:
 # a run of one-word sentences is one phrase: "cant. breathe. properly."
 _STACCATO = re.compile(r"(?<![\w.])([a-z]+)\.\s+(?=[a-z]+\.)")
 # ", which was fine the first night," between a subject and its state
-_RELATIVE = re.compile(r",\s*(?:which|who|that)\s+[^,.!?;\n]{3,60},(?=\s*(?:is|are|was|were|has|have|"
-                       r"had|now|still|seems?|looks?|feels?|keeps?|getting|gets|got)\b)")
+_RELATIVE = re.compile(r",\s*(?:which|who|that)\s+[^,.!?;\n]{3,60},"
+                       r"(?=\s*(?:is|are|was|were|has|have|had|now|still|seems?|looks?|feels?|"
+                       r"keeps?|getting|gets|got)\b)")
 
 
 _SPACES = re.compile(r"[ \t\r\f\v]+")

@@ -25,7 +25,8 @@ def _reason(advice: object) -> str:
 
 # (class, language, text, day, tier): a red flag that must be raised at its tier
 RAISED = [
-    ("breath_simile", "en", "breathing is like sucking air through a drinking straw", 0, "emergency"),
+    ("breath_simile", "en", "breathing is like sucking air through a drinking straw", 0,
+     "emergency"),
     ("breath_simile", "en", "feels like i'm drowning when i try to get air in", 0, "emergency"),
     ("breath_mid_sentence", "en", "i'm pausing between sentences to catch my breath", 0,
      "emergency"),
@@ -39,8 +40,8 @@ RAISED = [
     ("new_bleeding", "en", "random bleeding on my forehead this morning", 4, "urgent"),
     ("cold_sore", "en", "little clump of clear fluid blisters under my nostril", 2, "urgent"),
     ("dark_blotches", "en", "my chin is going brown and blotchy", 20, "urgent"),
-    ("antihistamine", "en", "the allergy tablets aren't stopping the itchy welts, they keep spreading",
-     1, "urgent"),
+    ("antihistamine", "en",
+     "the allergy tablets aren't stopping the itchy welts, they keep spreading", 1, "urgent"),
     ("wet_raw", "en", "skin is weepy and raw since the glycolic last night", 2, "urgent"),
     # sudden loss of sight in other languages -> emergency
     ("vision", "de", "plötzlich ist das rechte Auge ganz dunkel, ich sehe da nichts mehr", 1,
