@@ -148,6 +148,9 @@ def test_chat_spellings_are_read_as_the_knowledge_bases_words(advisor: Advisor, 
     ("i had a vampire facial, when can i wash", "prp"),  # the brand name of PRP facials
     ("any brusing to expect", "bruising"),  # a slip in an inflection of a keyword
     ("how long does the sweling last", "swelling"),
+    ("ok to peel away the loose skin on my chin?", "exfoliation"),  # peel the verb is picking
+    ("my skin is peeling off in sheets", "dryness_flaking"),  # peeling on its own is flaking
+    ("when can i have a peel", "other_treatments"),  # a peel the treatment
 ])
 def test_brands_activities_and_slips_are_read_as_the_knowledge_bases_words(
         advisor: Advisor, text: str, topic: str) -> None:
