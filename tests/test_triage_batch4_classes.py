@@ -2,8 +2,8 @@
 
 Every phrasing is our own: batch 4 was read only for the names of its classes, never for its
 wording. ``tests/data/triage_dev.yaml`` holds the wider development set (checked by
-``test_triage_round3``). Other languages are tested for the classes that were missed in
-another language (sudden loss of sight, redness gone and back and hot).
+``test_triage_round3``). Other languages are tested for breathing by simile, sudden loss of
+sight and redness gone and back and hot; the other English classes are English-only here.
 """
 
 from __future__ import annotations
@@ -43,6 +43,10 @@ RAISED = [
     ("antihistamine", "en",
      "the allergy tablets aren't stopping the itchy welts, they keep spreading", 1, "urgent"),
     ("wet_raw", "en", "skin is weepy and raw since the glycolic last night", 2, "urgent"),
+    # breathing by simile in other languages -> emergency
+    ("breath_simile", "es", "siento que respiro por un popote", 0, "emergency"),
+    ("breath_simile", "de", "ich atme wie durch ein dünnes Röhrchen", 0, "emergency"),
+    ("breath_simile", "it", "sto respirando come da una cannuccia", 0, "emergency"),
     # sudden loss of sight in other languages -> emergency
     ("vision", "de", "plötzlich ist das rechte Auge ganz dunkel, ich sehe da nichts mehr", 1,
      "emergency"),
@@ -63,6 +67,9 @@ CALM = [
     ("read_about", "en", "i read about someone whose lips swelled after a peel", None),
     ("how_it_starts", "en", "how does an infection usually start after this?", None),
     ("hypothetically", "en", "hypothetically, if it got infected what would happen?", 1),
+    # drowning in work is a figure, not the breath
+    ("figure", "fr", "je me noie dans le travail au bureau", 4),
+    ("figure", "pt", "estou me afogando em trabalho hoje", 4),
 ]
 
 
