@@ -151,6 +151,7 @@ def test_chat_spellings_are_read_as_the_knowledge_bases_words(advisor: Advisor, 
     ("ok to peel away the loose skin on my chin?", "exfoliation"),  # peel the verb is picking
     ("my skin is peeling off in sheets", "dryness_flaking"),  # peeling on its own is flaking
     ("when can i have a peel", "other_treatments"),  # a peel the treatment
+    ("will my skin tone matter", "skin_types"),  # the singular of a keyword ("tones")
 ])
 def test_brands_activities_and_slips_are_read_as_the_knowledge_bases_words(
         advisor: Advisor, text: str, topic: str) -> None:
