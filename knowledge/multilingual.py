@@ -122,6 +122,10 @@ def fold_with_map(text: str) -> tuple[str, list[int]]:
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 
 
+# one-word sentences in a row ("je. peux. plus. respirer."): their full stops do not break
+_STACCATO_RUN = re.compile(r"(?<![\w.])\w+\.(?:[ \t]+\w+\.){1,}(?:[ \t]+\w+)?")
+
+
 @functools.lru_cache(maxsize=2048)
 def fold(text: str) -> str:
     """Lowercase with accents, diacritics and Arabic vowel marks removed (see module doc);
@@ -414,10 +418,14 @@ class _Message:
         pieces: list[tuple[str, int, int, bool]] = []
         last_end = 0
         pending_break = False
+        # a run of one-word sentences is one phrase: "no. puedo. respirar."
+        runs = [r.span() for r in _STACCATO_RUN.finditer(folded)]
         for m in _TOKEN.finditer(folded):
             gap = folded[last_end:m.start()]
             # a hyphen inside a word ("когда-то", "grand-mère") joins, it does not break
-            breaks = pending_break or (gap != "-" and bool(_CLAUSE_PUNCT.search(gap)))
+            breaks = pending_break or (
+                gap != "-" and bool(_CLAUSE_PUNCT.search(gap))
+                and not any(r_start < m.start() < r_end for r_start, r_end in runs))
             pending_break = False
             last_end = m.end()
             start, end = origin[m.start()], origin[m.end() - 1] + 1

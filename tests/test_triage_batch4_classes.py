@@ -43,6 +43,10 @@ RAISED = [
     ("antihistamine", "en",
      "the allergy tablets aren't stopping the itchy welts, they keep spreading", 1, "urgent"),
     ("wet_raw", "en", "skin is weepy and raw since the glycolic last night", 2, "urgent"),
+    ("full_stops", "de", "ich. kann. nicht. atmen.", 0, "emergency"),
+    ("full_stops", "fr", "je. peux. pas. respirer.", 0, "emergency"),
+    ("airway_spread", "en", "the puffy bit crept from my chin into my bottom lip", 0, "emergency"),
+    ("new_bleeding", "es", "de repente sangra un poco la frente", 4, "urgent"),
     # breathing by simile in other languages -> emergency
     ("breath_simile", "es", "siento que respiro por un popote", 0, "emergency"),
     ("breath_simile", "de", "ich atme wie durch ein dünnes Röhrchen", 0, "emergency"),
