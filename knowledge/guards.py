@@ -38,15 +38,101 @@ class ScopeCategory:
         return not any(pattern.search(form) for pattern in self.unless for form in forms)
 
 
+_DETERMINERS = frozenset(
+    "a an the my our his her their your ur this that these those some any".split())
+# words that end a noun phrase: prepositions, conjunctions, verbs and pronouns of a clause
+_BREAK = frozenset(
+    """in on at for with to of and or but if when after before during while every is are was
+    be been should can could would will do does did it i me you please so then too as now ok
+    okay safe fine still yet again today tonight tomorrow from by without about between use
+    using get have had off away out need needs more less fewer few several allowed alright
+    normal good bad better worse best right""".split())
+# nouns that a compound in front names the kind of ("dog grooming session", "tub hire prices")
+_COMPOUND_HEADS = frozenset(["session", "sessions", "price", "prices", "cost", "costs"])
+_PREPOSITIONS = frozenset(["for", "on"])
+
+
+@dataclass(frozen=True)
+class ObjectFrame:
+    """Whose thing a clinic word is about: the noun phrase it applies to.
+
+    A clinic verb ("shave", "peel", "moisturise") takes the noun phrase after it ("shave my
+    dog"); a clinic noun ("moisturiser", "spots", "session") the one after "for" or "on" within
+    a few words ("moisturiser ... for leather boots", "spots on the leaves"), or two words in
+    front of it ("dog grooming session"). When that phrase's
+    last word (its head) is not one of the ``own`` words (the patient's face and skin, the
+    treatment, the clinic, the day), the message is about something else. Nothing is decided
+    when no such phrase is found.
+    """
+
+    verbs: frozenset[str] = frozenset()
+    nouns: frozenset[str] = frozenset()
+    own: frozenset[str] = frozenset()
+
+    def foreign_object(self, words: list[str]) -> str | None:
+        """The head noun of a clinic word's object when it is not the patient's, else None."""
+        for index, word in enumerate(words):
+            if word in self.verbs and index + 1 < len(words) and words[index + 1] in _DETERMINERS:
+                head = self._head(words, index + 1, need_two=False)
+            elif word in self.nouns:
+                head = self._after_preposition(words, index + 1) or self._modifier(words, index)
+            else:
+                continue
+            if head is not None and not self._owned(head):
+                return head
+        return None
+
+    def _after_preposition(self, words: list[str], start: int) -> str | None:
+        for index in range(start, min(start + 4, len(words))):
+            if words[index] in _PREPOSITIONS:
+                return self._head(words, index + 1, need_two=True)
+        return None
+
+    def _modifier(self, words: list[str], index: int) -> str | None:
+        """Two words before the noun that are a thing of their own ("dog grooming session",
+        "tub hire prices"): the first of them, when neither is the patient's or the clinic's."""
+        if index < 2 or words[index] not in _COMPOUND_HEADS:
+            return None
+        pair = words[index - 2:index]
+        if any(w in _BREAK or w in _DETERMINERS or w.isdigit() or w in self.own
+               or w.rstrip("s") in self.own for w in pair):
+            return None
+        return pair[0]
+
+    @staticmethod
+    def _head(words: list[str], start: int, need_two: bool) -> str | None:
+        """The last word of the noun phrase at ``start``; without a determiner the phrase
+        must have two words ("for leather boots"), so "for redness" decides nothing."""
+        index, determined = start, False
+        if index < len(words) and words[index] in _DETERMINERS:
+            index, determined = index + 1, True
+        phrase: list[str] = []
+        while (index < len(words) and len(phrase) < 3 and words[index] not in _BREAK
+               and words[index] not in _DETERMINERS):
+            phrase.append(words[index])
+            index += 1
+        if not phrase or (need_two and not determined and len(phrase) < 2):
+            return None
+        return phrase[-1]
+
+    def _owned(self, head: str) -> bool:
+        return (head.isdigit() or head in self.own or head.rstrip("s") in self.own
+                or head.endswith("ing"))
+
+
 class ScopeGuard:
     """Finds the out-of-scope category of a message, if any."""
 
-    def __init__(self, categories: tuple[ScopeCategory, ...]) -> None:
+    def __init__(self, categories: tuple[ScopeCategory, ...],
+                 frame: ObjectFrame | None = None) -> None:
         self.categories = categories
+        self.frame = frame or ObjectFrame()
 
     def category(self, text: str) -> str | None:
         # folded, and lowercased as typed with apostrophes dropped (symbols such as "£" kept)
         forms = (fold(text), re.sub(r"['\u2019\u2018`]", "", text.lower()))
+        if self.frame.foreign_object(forms[0].split()) is not None:
+            return "everyday"
         for category in self.categories:
             if category.applies(forms):
                 return category.id
@@ -75,9 +161,21 @@ def load_scope(path: Path = PACKAGED_SCOPE) -> ScopeGuard:
         _category(item, line, str(path), problems, lexicons)
         for item, line in zip(raw, raw.item_lines, strict=True)
     ]
+    frame = ObjectFrame(*(_words(data.get(name), str(path), problems)
+                          for name in ("clinic_verbs", "clinic_nouns", "own")))
     if problems:
         raise KBError(problems)
-    return ScopeGuard(tuple(c for c in categories if c is not None))
+    return ScopeGuard(tuple(c for c in categories if c is not None), frame)
+
+
+def _words(raw: object, path: str, problems: list[Problem]) -> frozenset[str]:
+    """A plain word list of the file (folded), empty when absent."""
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, LineList) or not all(isinstance(w, str) for w in raw):
+        problems.append(Problem(path, 1, "an object-frame word list must be a list of words"))
+        return frozenset()
+    return frozenset(fold(w) for w in raw)
 
 
 _LEXICON_NAME = re.compile(r"\{([a-z_]+)\}")

@@ -314,3 +314,32 @@ def test_a_products_price_and_another_treatments_timing_are_answered(advisor: Ad
                                                                     topic: str) -> None:
     advice = advisor.ask(text, 3)
     assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize("text", [
+    "best moisturiser for patent leather shoes",  # the clinic noun's object is a thing
+    "should i shave my horse for the show",  # the clinic verb's object is an animal
+    "easiest way to peel a boiled potato",
+    "my rose bush has white spots on the leaves",  # (dark spots: triage's word)
+    "how much does a dog walking session cost",  # a compound names another kind of session
+    "bouncy castle hire prices",
+    "are there any pillowcases on sale",
+    "what's the clinic wifi password",
+])
+def test_a_clinic_word_about_another_thing_abstains(advisor: Advisor, text: str) -> None:
+    advice = advisor.ask(text, None)
+    assert advice.kind == "abstained" and advice.topic is None, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("can i moisturise my face tonight", "moisturiser"),  # the object is the patient's face
+    ("should i peel the flakes off", "exfoliation"),
+    ("when can i shave my beard", "shaving"),
+    ("salicylic spot treatment on a pimple, allowed yet?", "actives"),
+    ("do acne scars need more sessions", "sessions"),
+    ("my daughter keeps touching my face", "touching_face"),  # a third person, my own face
+])
+def test_a_clinic_word_about_the_patients_own_skin_is_answered(advisor: Advisor, text: str,
+                                                               topic: str) -> None:
+    advice = advisor.ask(text, 5)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
