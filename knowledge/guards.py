@@ -39,14 +39,17 @@ class ScopeCategory:
 
 
 _DETERMINERS = frozenset(
-    "a an the my our his her their your ur this that these those some any".split())
+    ["a", "an", "the", "my", "our", "his", "her", "their", "your", "ur", "this", "that", "these",
+     "those", "some", "any"])
 # words that end a noun phrase: prepositions, conjunctions, verbs and pronouns of a clause
 _BREAK = frozenset(
-    """in on at for with to of and or but if when after before during while every is are was
-    be been should can could would will do does did it i me you please so then too as now ok
-    okay safe fine still yet again today tonight tomorrow from by without about between use
-    using get have had off away out need needs more less fewer few several allowed alright
-    normal good bad better worse best right""".split())
+    ["in", "on", "at", "for", "with", "to", "of", "and", "or", "but", "if", "when", "after",
+     "before", "during", "while", "every", "is", "are", "was", "be", "been", "should", "can",
+     "could", "would", "will", "do", "does", "did", "it", "i", "me", "you", "please", "so", "then",
+     "too", "as", "now", "ok", "okay", "safe", "fine", "still", "yet", "again", "today", "tonight",
+     "tomorrow", "from", "by", "without", "about", "between", "use", "using", "get", "have", "had",
+     "off", "away", "out", "need", "needs", "more", "less", "fewer", "few", "several", "allowed",
+     "alright", "normal", "good", "bad", "better", "worse", "best", "right"])
 # nouns that a compound in front names the kind of ("dog grooming session", "tub hire prices")
 _COMPOUND_HEADS = frozenset(["session", "sessions", "price", "prices", "cost", "costs"])
 _PREPOSITIONS = frozenset(["for", "on"])
