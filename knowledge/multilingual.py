@@ -126,6 +126,17 @@ _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 _STACCATO_RUN = re.compile(r"(?<![\w.])\w+\.(?:[ \t]+\w+\.){1,}(?:[ \t]+\w+)?")
 
 
+_ENGLISH_DENIAL = r"\b(?:no|not|nope|nah|never|without|zero|none)\s+(?:[a-z]+\s+){0,2}?"
+
+
+def _denied_in_english(text: str, evidence: str) -> bool:
+    """True when an English denial word comes just before the evidence ("nope no pus")."""
+    words = fold(evidence).split()
+    if not words:
+        return False
+    return re.search(_ENGLISH_DENIAL + re.escape(words[0]) + r"\b", fold(text)) is not None
+
+
 @functools.lru_cache(maxsize=2048)
 def fold(text: str) -> str:
     """Lowercase with accents, diacritics and Arabic vowel marks removed (see module doc);
@@ -1145,6 +1156,9 @@ class Multilingual:
         # only words read as written: "i could murder a pizza" is no Italian "puzza" (a smell)
         reading = self.lexicons.assess(text, day, latin, exact=True)
         if reading.decision.urgency is None or reading.language is None:
+            return None
+        # "nope no pus" is English denying the sign, not French naming it
+        if _denied_in_english(text, reading.decision.evidence):
             return None
         detection = Detection(reading.language, 0.0, (reading.language,), True)
         return Reading(detection, reading.decision, reading.language)

@@ -374,7 +374,8 @@ class _Message:
             if index in self.list_negated:
                 continue
             clause = self.without_figures(start, end).strip(" .,;:!?()-")
-            if not clause or self.hypothetical(start):
+            lead = start + len(text[start:end]) - len(text[start:end].lstrip(" .,;:!?()-"))
+            if not clause or self.hypothetical(start) or self.hypothetical(lead):
                 continue
             words = set(lang.negation_re.findall(clause))
             if words - _INABILITY:
