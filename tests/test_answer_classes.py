@@ -343,3 +343,12 @@ def test_a_clinic_word_about_the_patients_own_skin_is_answered(advisor: Advisor,
                                                                topic: str) -> None:
     advice = advisor.ask(text, 5)
     assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("can i have it done if im prego", "pregnancy"),  # chat slang for pregnant
+    ("filler appt next week ok?", "botox_fillers"),  # an injectable's appointment
+])
+def test_pregnancy_and_injectable_slang_find_their_entry(advisor: Advisor, text: str, topic: str) -> None:
+    advice = advisor.ask(text, 3)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
