@@ -349,6 +349,7 @@ def test_a_clinic_word_about_the_patients_own_skin_is_answered(advisor: Advisor,
     ("can i have it done if im prego", "pregnancy"),  # chat slang for pregnant
     ("filler appt next week ok?", "botox_fillers"),  # an injectable's appointment
 ])
-def test_pregnancy_and_injectable_slang_find_their_entry(advisor: Advisor, text: str, topic: str) -> None:
+def test_pregnancy_and_injectable_slang_find_their_entry(advisor: Advisor, text: str,
+                                                         topic: str) -> None:
     advice = advisor.ask(text, 3)
     assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
