@@ -36,6 +36,8 @@ CALM = [
     ("story", "en", "my sister had hives constantly as a kid, I've never had them", 3),
     ("figure", "en", "nearly choked on my tea when I saw my skin this morning", 7),
     ("figure", "en", "face is buzzing... in a good way, so glowy", 6),
+    ("near_recall_class", "en", "a tiny bit of bleeding, stopped when I pressed", 0),
+    ("near_recall_class", "en", "my pillow had some makeup marks on it", 5),
 ]
 
 # (class, language, text, day, tier): red flags next to the same words, still raised
@@ -47,6 +49,13 @@ RAISED = [
     ("story", "en", "my brother fainted just now and won't wake up properly", None, "emergency"),
     ("hypothetical", "en", "I read about allergic reactions and now my lips are swelling", 0,
      "emergency"),
+    # recall classes of batch 5 (English rules)
+    ("cold_sore_start", "en", "tingling and a little bump at the corner of my lip again", 2,
+     "urgent"),
+    ("bleeding_pressure", "en", "bleeding won't settle no matter how hard I hold the gauze", 1,
+     "urgent"),
+    ("pus_evidence", "en", "woke up and my pillow had damp yellow stains", 3, "urgent"),
+    ("product_raw", "en", "since I slapped on my vit c my skin is raw and burning", 2, "urgent"),
 ]
 
 
