@@ -139,3 +139,20 @@ async def test_several_check_ins_in_one_jump_each_answerable_and_long_jumps() ->
     assert "Check-ins: " not in transcript  # (no /mydata here)
     assert transcript.rstrip().endswith("you> /quit")
     assert "Sessions in a course are usually 4 to 6 weeks apart" in transcript  # day 28
+
+
+def test_the_demo_clock_starts_in_the_evening_so_the_tour_reaches_the_day_1_check_in() -> None:
+    """Started in the morning, "/advance 1d 3h" stopped short of the day 1 evening check-in and
+    the README tour broke (it passed only when started after 16:00)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from bot.cli.demo import demo_start
+
+    london = ZoneInfo("Europe/London")
+    morning = dt.datetime(2026, 11, 30, 0, 5, tzinfo=dt.UTC)
+    assert demo_start(morning, london) == dt.datetime(2026, 11, 30, 16, 30, tzinfo=dt.UTC)
+    night = dt.datetime(2026, 11, 30, 21, 47, tzinfo=dt.UTC)
+    assert demo_start(night, london) == night
+    summer = dt.datetime(2026, 7, 1, 9, 0, tzinfo=dt.UTC)  # 10:00 BST
+    assert demo_start(summer, london) == dt.datetime(2026, 7, 1, 15, 30, tzinfo=dt.UTC)

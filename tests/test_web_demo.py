@@ -49,3 +49,18 @@ def test_desk_demo_serves_fictitious_patients() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_everything_the_demo_plans_has_happened_by_the_end_at_any_hour() -> None:
+    """The demo fortnight ends 'now': each patient's session is placed early enough that all
+    they write and every staff action on them lie before the end, whatever the hour (run just
+    after midnight, the open urgent report of a patient two days in was still in the future
+    and the queue showed none)."""
+    import datetime as dt
+
+    from bot.web.demo import LATEST_HOURS, PATIENTS
+
+    for patient in PATIENTS:
+        hours = [h for h, _ in patient.writes] + [h for h, _, _ in patient.staff]
+        assert max(hours, default=0) < patient.days_ago * 24 + LATEST_HOURS, patient.name
+    assert dt.timedelta(hours=LATEST_HOURS) > dt.timedelta(0)

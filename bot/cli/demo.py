@@ -39,6 +39,7 @@ from scheduler.alerts import AlertDispatcher, OutgoingAlert
 from scheduler.dispatcher import OutgoingCheckin
 from scheduler.service import CheckinService
 from storage import Database, ManualClock
+from storage.clock import utcnow
 
 DEMO_USER_ID = 100001
 DEMO_STAFF_ID = 100002  # you, as the clinic's nurse, after /staff
@@ -290,6 +291,17 @@ class DemoSender:
         return sent
 
 
+DEMO_EVENING = dt.time(16, 30)  # the demo's clock starts no earlier than this, local time
+
+
+def demo_start(now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """Where the demo's simulated clock starts: now, or 16:30 today (local) if that is later,
+    so the README tour's "/advance 1d 3h" always reaches the day 1 evening check-in (started
+    in the morning, it stopped short of it)."""
+    evening = dt.datetime.combine(now.astimezone(tz).date(), DEMO_EVENING, tz)
+    return max(now, evening.astimezone(dt.UTC))
+
+
 def demo_settings(settings: Settings) -> Settings:
     """The demo's settings: a staff chat to print cards to, and check-ins sent at once."""
     update: dict[str, object] = {"checkin_rate": 0.0, "checkin_per_chat_seconds": 0.0}
@@ -347,7 +359,7 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
         db = await Database.connect(url)
         conversation: Conversation | None = None
         try:
-            clock = ManualClock()
+            clock = ManualClock(demo_start(utcnow(), settings.tz))
             sender, staff_chat = DemoSender(), DemoStaffChat()
             services = build_services(settings, db, sender, clock, alert_sender=staff_chat)
             conversation = services.conversation

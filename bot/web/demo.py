@@ -34,6 +34,7 @@ DEMO_TOKEN = "123456:DEMO-desk-only-not-a-real-bot-token"
 DEMO_STAFF = (700001, "Dana")
 DEMO_STAFF_CHAT = -1000000000002
 FIRST_PATIENT_ID = 810000
+LATEST_HOURS = 4  # no patient writes or is answered more than this after their days_ago
 
 
 @dataclass
@@ -148,7 +149,9 @@ async def seed_demo(services: DeskServices, clock: ManualClock, end: dt.datetime
     for number, patient in enumerate(patients):
         patient.telegram_id = FIRST_PATIENT_ID + number
         day = today - dt.timedelta(days=patient.days_ago)
-        session_at = dt.datetime.combine(day, dt.time(10, 30 + number % 20), tz).astimezone(dt.UTC)
+        session_at = min(  # 10:30 that day, or earlier so that all it plans has happened
+            dt.datetime.combine(day, dt.time(10, 30 + number % 20), tz).astimezone(dt.UTC),
+            end - dt.timedelta(days=patient.days_ago, hours=LATEST_HOURS, minutes=number % 20))
         events.append((session_at, 0, "session", patient, ""))
         for hours, words in patient.writes:
             events.append((session_at + dt.timedelta(hours=hours), 1, "write", patient, words))
