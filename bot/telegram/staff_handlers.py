@@ -129,18 +129,7 @@ async def on_staff_chat(update: Update, context: AppContext) -> None:
     if message is None or user is None:
         return
     desk = desk_of(context)
-    if await handled_before(update, context):
-        raise ApplicationHandlerStop
-    if message.text and message.text.startswith("/"):
-        name, args = parse_command(message.text, context.bot.username)
-        replies = await desk.staff_command(user.id, user.first_name, message.chat.id,
-                                           message.message_id, name, args)
-    else:
-        replies = await _to_desk(desk, message, user, context)
-    if replies is None:
-        return
-    await send_staff_replies(context, replies, source_of(update))
-    raise ApplicationHandlerStop
+    await _desk_turn(update, context, desk, message, user)
 
 
 async def on_staff_private(update: Update, context: AppContext) -> None:
@@ -153,9 +142,17 @@ async def on_staff_private(update: Update, context: AppContext) -> None:
     desk = desk_of(context)
     if message is None or user is None or not desk.settings.is_staff(user.id):
         return  # the staff list is read every time
+    await _desk_turn(update, context, desk, message, user)
+
+
+async def _desk_turn(update: Update, context: AppContext, desk: StaffDesk, message: Message,
+                     user: User) -> None:
+    """One staff message for the desk (staff chat or a staff member's private chat): a
+    command, or words the desk may take; handled once per update, answered through the desk
+    outbox, and no other handler sees it once the desk has taken it."""
     if await handled_before(update, context):
         raise ApplicationHandlerStop
-    if message.text and message.text.startswith("/"):  # /queue, /report N ... answered here
+    if message.text and message.text.startswith("/"):
         name, args = parse_command(message.text, context.bot.username)
         replies = await desk.staff_command(user.id, user.first_name, message.chat.id,
                                            message.message_id, name, args)
