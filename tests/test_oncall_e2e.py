@@ -196,6 +196,9 @@ async def test_night_reposts_follow_the_on_call_list_and_urgent_ones_count_open_
     assert "You took" in await staff_press(bot, DOCTOR, DOCTOR, repost, button_data(repost)[0])
     await bot.fake.wait_for(lambda: len([e for e in edits(bot, DOCTOR)
                                          if "Taken by Doc" in e["text"]]) >= 2)
+    # ... and the staff chat's "taken" notice (desk outbox) is out before the count below
+    await bot.fake.wait_for(lambda: any("taken by Doc" in m.get("text", "")
+                                        for m in bot.fake.sent_messages(STAFF_CHAT)))
 
     # Monday 10:01: one hour of opening time has passed: the urgent card is re-posted in the
     # staff chat with mentions, not to the (no longer on-call) doctor
