@@ -1,91 +1,154 @@
-"""Issue 13's failure classes, in English, through ``Advisor.ask`` (the path a patient message
-takes): figurative wording, words between body part and state, shorthand and typos, figures of
-speech and jokes, someone else's voice. Phrasings are our own, never the blind batch's."""
+"""The triage failure classes found on the blind batches and in issue 13, fixed as classes, checked
+through ``Advisor.ask`` (the path a patient message takes).
+
+The cases live in ``tests/data/triage_classes.yaml`` (one block per class: where it was found, what
+it pins, its cases; the file's header explains the fields) and ``tests/data/triage_dev.yaml`` (the
+wider development set: every message at its tier). What a table cannot say stays below as ordinary
+tests: the speller and normaliser, a rule-out question answered in the patient's language, a forged
+question language, ``kb check`` on a language file, an answer kept beside a rule-out question.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import pytest
+import yaml
 
-from knowledge.advisor import Advisor
+from knowledge.advisor import Advice, Advisor
+from knowledge.signdata import _language_problems, load_sign_data
 from knowledge.text import Speller, clean, fold
+from knowledge.triage import load_triage
 
-FIGURATIVE = [
-    ("my lips have blown up", 0, "emergency"),
-    ("lips are massive", 0, "emergency"),
-    ("his tongue looks huge", 1, "emergency"),
-    ("my breathing sounds whistly and rattly", 0, "emergency"),
-    ("i feel woozy and spaced out", 0, "emergency"),
-    ("her lips have gone a bit purplish", 0, "emergency"),
-    ("my tongue feels way too big", 0, "emergency"),
-    ("my lips feel like they've been stung by a bee", 0, "emergency"),
-    ("feels like an elephant is sitting on my chest", 0, "emergency"),
-    ("nearly keeled over in the shower", 0, "emergency"),
-    ("vision in my right eye just went", 0, "emergency"),
-]
-
-WORDS_BETWEEN = [
-    ("throat feels weird and tight", 0, "emergency"),
-    ("my lower lip is getting really quite fat", 0, "emergency"),
-    ("cheek is hot, red and getting bigger", 3, "urgent"),
-    ("the redness on my jaw is spreading fast", 2, "emergency"),
-    ("the bruise on my temple keeps on growing", 3, "urgent"),
-    ("cheek redness doubled in size in an hour", 2, "emergency"),
-    ("itching like mad with raised red bumps everywhere", 1, "urgent"),
-    ("burning and raw since i used the new cream", 3, "urgent"),
-]
-
-SHORTHAND_AND_TYPOS = [
-    ("my lips r massive", 0, "emergency"),
-    ("throat's tight", 0, "emergency"),
-    ("tung n lips swelln", 0, "emergency"),
-    ("cnt breath properly", 0, "emergency"),
-    ("swolen tounge", 0, "emergency"),
-    ("the bleding wont stop", 0, "urgent"),
-    ("theres puss coming out", 3, "urgent"),
-    ("my wife can barely breathe", 0, "emergency"),
-    ("thraot closin up", 0, "emergency"),  # looks foreign to the language model: still caught
-]
-
-NOT_SYMPTOMS: list[tuple[str, int | None]] = [
-    ("lol nearly fainted when i saw the price", None),
-    ("choking on my coffee laughing at the before photos haha", 1),
-    ("the wait for my results is killing me", 10),
-    ("fewer spots today", 4),
-    ("my tips for sun: spf every day", 5),
-    ("lol my face is killing me with these flakes", 4),
-    ("breathless from running up the stairs haha", 5),
-    ("I'm dying to go swimming lol", 2),
-]
-
-OTHER_VOICE_NOW = [
-    ("my husband's lips are swelling up", 0, "emergency"),
-    ("my sister just fainted in the kitchen", 1, "emergency"),
-    ("our daughter had it done 4 days ago and now there's pus", 4, "urgent"),
-]
-
-OTHER_VOICE_STORY: list[tuple[str, int | None]] = [
-    ("my friend said her lips swelled, should i worry?", None),
-    ("my aunt got hives from numbing cream years ago, is that common?", None),
-    ("a colleague told me she fainted at her appointment once", None),
-    ("my sister had blisters after hers, should I be worried?", None),
-    ("my colleague's face swelled up after her filler last year", None),
-]
+DATA = Path(__file__).parent / "data"
+TIERS = {"emergency", "urgent", "none", "raised"}
+OPTIONAL = ("sign", "signs_include", "follow_up", "answer_contains", "answer_starts",
+            "evidence_contains")
 
 
-@pytest.mark.parametrize(("text", "day", "tier"),
-                         FIGURATIVE + WORDS_BETWEEN + SHORTHAND_AND_TYPOS + OTHER_VOICE_NOW)
-def test_red_flags_in_many_wordings_escalate(advisor: Advisor, text: str, day: int | None,
-                                            tier: str) -> None:
-    advice = advisor.ask(text, day)
-    assert advice.urgency == tier, advice.triage.reason if advice.triage else advice.answer
-    assert advice.triage is not None and advice.triage.reason.startswith(tier.upper())
+@dataclass(frozen=True)
+class Case:
+    """One message of a class and what ``Advisor.ask`` must make of it."""
+
+    cls: str
+    text: str
+    day: int | None
+    lang: str
+    tier: str
+    checks: dict[str, str]
 
 
-@pytest.mark.parametrize(("text", "day"), NOT_SYMPTOMS + OTHER_VOICE_STORY)
-def test_figures_of_speech_jokes_and_stories_do_not_escalate(advisor: Advisor, text: str,
-                                                             day: int | None) -> None:
-    advice = advisor.ask(text, day)
-    assert advice.urgency is None, advice.triage.reason if advice.triage else ""
+def _load_cases() -> list[Case]:
+    cases: list[Case] = []
+    for block in yaml.safe_load((DATA / "triage_classes.yaml").read_text("utf-8")):
+        assert set(block) == {"class", "found", "why", "cases"}, block
+        assert block["cases"], f"class {block['class']} has no case"
+        for raw in block["cases"]:
+            unknown = set(raw) - {"text", "day", "lang", "tier", *OPTIONAL}
+            assert not unknown, f"unknown fields {unknown} in {raw}"
+            assert raw["tier"] in TIERS, raw
+            cases.append(Case(block["class"], raw["text"], raw["day"], raw["lang"], raw["tier"],
+                              {key: raw[key] for key in OPTIONAL if key in raw}))
+    return cases
+
+
+CASES = _load_cases()
+DEV: list[dict[str, Any]] = yaml.safe_load((DATA / "triage_dev.yaml").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def advisor() -> Advisor:
+    return Advisor.load()
+
+
+def _why(advice: Advice) -> str:
+    return advice.triage.reason if advice.triage is not None else advice.answer
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.cls}-{c.lang}-{c.text[:32]}" for c in CASES])
+def test_triage_class(advisor: Advisor, case: Case) -> None:
+    advice = advisor.ask(case.text, case.day)
+    if case.tier == "none":
+        assert advice.urgency is None, _why(advice)
+    elif case.tier == "raised":
+        assert advice.urgency is not None, _why(advice)
+    else:
+        assert advice.urgency == case.tier, _why(advice)
+    if advice.urgency is not None:
+        assert advice.triage is not None
+        assert advice.triage.reason.startswith(advice.urgency.upper())
+    if case.lang != "any":
+        assert advice.language == case.lang, _why(advice)
+    checks = case.checks
+    if "sign" in checks:
+        assert advice.triage is not None and advice.triage.sign == checks["sign"]
+    if "signs_include" in checks:
+        assert advice.triage is not None
+        assert checks["signs_include"] in {advice.triage.sign, *advice.triage.others}
+    if "evidence_contains" in checks:
+        assert advice.triage is not None
+        assert checks["evidence_contains"] in advice.triage.evidence
+    if "follow_up" in checks:
+        assert advice.follow_up is not None and advice.follow_up.id == checks["follow_up"]
+    if "answer_contains" in checks:
+        assert checks["answer_contains"] in advice.answer
+    if "answer_starts" in checks:
+        assert advice.answer.startswith(checks["answer_starts"])
+
+
+@pytest.mark.parametrize("item", DEV, ids=[m["text"][:40] for m in DEV])
+def test_development_set(advisor: Advisor, item: dict[str, Any]) -> None:
+    advice = advisor.ask(item["text"], item.get("day"))
+    got = advice.urgency or ("review" if advice.routine_review else "normal")
+    expect = item["expect"]
+    assert got == expect or (expect == "review" and got == "normal"), _why(advice)
+
+
+@pytest.mark.parametrize(("code", "text", "question", "words"), [
+    ("es", "me siento rara, con náuseas", "airway@es", "Por seguridad"),
+    ("fr", "je crois que c'est infecté", "infection@fr", "Par prudence"),
+    ("de", "ich fühle mich komisch, der Hals kratzt", "airway@de", "Zur Sicherheit"),
+])
+def test_unsure_message_gets_the_rule_out_question_in_its_language(
+        advisor: Advisor, code: str, text: str, question: str, words: str) -> None:
+    advice = advisor.ask(text, 1)
+    assert advice.urgency is None and advice.follow_up is not None
+    assert advice.follow_up.id == question and advice.follow_up.question.startswith(words)
+    yes = advisor.answer_follow_up(question, True, 1)
+    assert yes is not None and yes.escalate and yes.language == code
+    no = advisor.answer_follow_up(question, False, 1)
+    assert no is not None and not no.escalate and no.language == code
+    assert advice.to_json()["follow_up"]["id"] == question
+
+
+def test_a_forged_language_on_a_question_is_refused(advisor: Advisor) -> None:
+    assert advisor.follow_up("airway@xx") is None
+    assert advisor.answer_follow_up("airway@xx", True, 0) is None
+    assert advisor.follow_up("airway") is not None  # English as before
+
+
+def test_a_question_about_a_red_flag_keeps_its_own_answer(advisor: Advisor) -> None:
+    # the rule-out question is added; the answer is not swapped for the day's guidance
+    plain = Advisor.load(second_detector=None).ask("how much does a session cost?", 3)
+    asked = advisor.ask("what if i get a fever, how much does a session cost?", 3)
+    assert asked.follow_up is not None and asked.follow_up.id == "infection"
+    assert asked.kind == plain.kind and asked.topic == plain.topic
+
+
+def test_kb_check_names_a_language_missing_an_advice_group(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    import knowledge.multilingual as multilingual
+
+    source = (multilingual.LANGUAGES_DIR / "es.yaml").read_text("utf-8")
+    (tmp_path / "es.yaml").write_text(source.replace("  pigment:", "  pigmentos:"), "utf-8")
+    monkeypatch.setattr(multilingual, "LANGUAGES_DIR", tmp_path)
+    tiers = {sign.id: sign.tier for sign in load_triage().signs}
+    problems = [p.reason for p in _language_problems(load_sign_data(), tiers)]
+    assert "sign_advice: no text for group 'pigment'" in problems
+    assert "sign_advice: unknown group 'pigmentos'" in problems
 
 
 def test_one_normaliser_serves_triage_and_matcher() -> None:
@@ -100,3 +163,9 @@ def test_speller_corrects_toward_vocabulary_but_never_a_real_word() -> None:
     assert speller.correct("my thraot is swolen and tght, lipps too") == \
         "my throat is swollen and tight, lips too"
     assert speller.correct("fewer tips") == "fewer tips"
+
+
+def test_speller_restores_dropped_letters_with_the_same_first_letter() -> None:
+    speller = Speller(["tongue", "swollen", "throat", "swallow"])
+    assert speller.correct("tung, thrt swllw") == "tongue, throat swallow"
+    assert speller.correct("tang") == "tang"  # an English word is never changed
