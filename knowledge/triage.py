@@ -373,7 +373,9 @@ class _Message:
                                                  strict=False)):
             if index in self.list_negated:
                 continue
-            clause = self.without_figures(start, end).strip(" .,;:!?()-")
+            # a hypothetical that starts inside the clause ("just in case i cant breathe
+            # tonight") is left out of what the second detector reads, like a figure
+            clause = self.without_figures(start, end, self.hypotheticals).strip(" .,;:!?()-")
             lead = start + len(text[start:end]) - len(text[start:end].lstrip(" .,;:!?()-"))
             if not clause or self.hypothetical(start) or self.hypothetical(lead):
                 continue
@@ -388,10 +390,12 @@ class _Message:
             live.append(clause)
         return live
 
-    def without_figures(self, start: int, end: int) -> str:
-        """The text of [start, end) with any figure of speech in it left out."""
+    def without_figures(self, start: int, end: int,
+                        also: list[tuple[int, int]] | None = None) -> str:
+        """The text of [start, end) with any figure of speech (and any span of ``also``) in
+        it left out."""
         parts, at = [], start
-        for f_start, f_end in self.figures:
+        for f_start, f_end in sorted([*self.figures, *(also or ())]):
             if f_end <= start or f_start >= end:
                 continue
             parts.append(self.text[at:max(at, f_start)])
