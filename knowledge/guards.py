@@ -65,24 +65,28 @@ class ObjectFrame:
     front of it ("dog grooming session"). When that phrase's
     last word (its head) is not one of the ``own`` words (the patient's face and skin, the
     treatment, the clinic, the day), the message is about something else. Nothing is decided
-    when no such phrase is found.
+    when no such phrase is found. A head that is one of the ``plans`` (a time or an occasion:
+    "wax this weekend", "spf for my wedding") is the patient's own plan, so their aftercare
+    question.
     """
 
     verbs: frozenset[str] = frozenset()
     nouns: frozenset[str] = frozenset()
     own: frozenset[str] = frozenset()
+    plans: frozenset[str] = frozenset()  # a time or an occasion: the patient's own plan
 
     def foreign_object(self, words: list[str]) -> str | None:
         """The head noun of a clinic word's object when it is not the patient's, else None."""
         for index, word in enumerate(words):
             if word in self.verbs and index + 1 < len(words) and words[index + 1] in _DETERMINERS:
-                head = self._head(words, index + 1, need_two=False)
+                heads = [self._head(words, index + 1, need_two=False)]
             elif word in self.nouns:
-                head = self._after_preposition(words, index + 1) or self._modifier(words, index)
+                heads = [self._after_preposition(words, index + 1), self._modifier(words, index)]
             else:
                 continue
-            if head is not None and not self._owned(head):
-                return head
+            for head in heads:
+                if head is not None and not self._owned(head):
+                    return head
         return None
 
     def _after_preposition(self, words: list[str], start: int) -> str | None:
@@ -120,7 +124,7 @@ class ObjectFrame:
 
     def _owned(self, head: str) -> bool:
         return (head.isdigit() or head in self.own or head.rstrip("s") in self.own
-                or head.endswith("ing"))
+                or head.endswith("ing") or head in self.plans)
 
 
 class ScopeGuard:
@@ -165,7 +169,7 @@ def load_scope(path: Path = PACKAGED_SCOPE) -> ScopeGuard:
         for item, line in zip(raw, raw.item_lines, strict=True)
     ]
     frame = ObjectFrame(*(_words(data.get(name), str(path), problems)
-                          for name in ("clinic_verbs", "clinic_nouns", "own")))
+                          for name in ("clinic_verbs", "clinic_nouns", "own", "plans")))
     if problems:
         raise KBError(problems)
     return ScopeGuard(tuple(c for c in categories if c is not None), frame)
@@ -258,6 +262,9 @@ _SMALLTALK: dict[str, frozenset[str]] = {
             "ok", "okay", "k", "kk", "cool", "great", "nice", "perfect", "brilliant", "lovely",
             "awesome", "sure", "got", "it", "understood", "noted", "alright", "yep", "yes",
             "yeah", "fab", "amazing",
+            # chat spellings of okay ("okie dokie", "okey dokey", "mkay", "righto")
+            "okie", "oki", "okey", "okies", "okee", "dokie", "dokey", "doke", "dokes", "mkay",
+            "righto", "roger", "gotcha", "coolio", "ace", "sweet", "okok", "kkk",
         ]
     ),
 }
@@ -283,10 +290,45 @@ _PLEASANTRY = frozenset(
 )
 
 
+# acknowledgements said in two words, read as "ok" ("will do", "sounds good", "no worries")
+_ACK_PHRASES = re.compile(r"\b(will do|sounds good|sounds great|no worries|no problem|no probs"
+                          r"|fair enough|makes sense|okey dokey|okie dokie)\b")
+# An emoji-only message is small talk when its emoji are friendly ones: thanks, a wave, or an
+# acknowledgement (a thumbs up, a smile). Any other emoji (a crying face, a thermometer) is not
+# small talk: it gets the "didn't catch that" reply with suggestions (guidance §4).
+_EMOJI_KINDS: dict[str, frozenset[str]] = {
+    "thanks": frozenset("\U0001F64F\u2764\U0001F495\U0001F496\U0001F497\U0001F493\U0001F49E"
+                        "\U0001F49B\U0001F49C\U0001F499\U0001F49A\U0001F90D\U0001F5A4\U0001F9E1"
+                        "\U0001F618\U0001F970\U0001F60D\U0001F917\U0001F490\U0001F339\U0001F338"),
+    "bye": frozenset("\U0001F44B"),
+    "ack": frozenset("\U0001F44D\U0001F44C\u2705\u2714\U0001F642\U0001F60A\U0001F600\U0001F601"
+                     "\U0001F603\U0001F604\u263A\U0001F197\U0001F4AF\U0001F64C\U0001F44F\u2728"
+                     "\U0001F60E\U0001F919\u270C\U0001F4AA\U0001F44A\U0001F91E\U0001F609\U0001F607"
+                     "\U0001F973\u2B50\U0001F31F"),
+}
+# variation selectors, skin tones and joiners that ride on an emoji
+_EMOJI_MARKS = re.compile("[\uFE0E\uFE0F\u200D\U0001F3FB-\U0001F3FF]")
+
+
+def _emoji_kind(text: str) -> str | None:
+    """The small-talk kind of a message made only of friendly emoji, else None."""
+    marks = [c for c in _EMOJI_MARKS.sub("", text) if not c.isspace()]
+    if not marks or len(marks) > 12:
+        return None
+    friendly = frozenset().union(*_EMOJI_KINDS.values())
+    if any(c not in friendly for c in marks):
+        return None
+    return next(kind for kind, emoji in _EMOJI_KINDS.items() if any(c in emoji for c in marks))
+
+
 def smalltalk_kind(text: str) -> str | None:
-    """'thanks', 'bye', 'greeting' or 'ack' when the message is only small talk, else None."""
-    words = fold(text).split()
-    if not words or len(words) > 8:
+    """'thanks', 'bye', 'greeting' or 'ack' when the message is only small talk (friendly
+    emoji alone included), else None."""
+    folded = _ACK_PHRASES.sub("ok", fold(text))
+    words = folded.split()
+    if not words:
+        return _emoji_kind(text)
+    if len(words) > 8:
         return None
     if "hope" in words:
         words = [word for word in words if word not in _PLEASANTRY]

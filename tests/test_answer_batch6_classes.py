@@ -1,7 +1,11 @@
 """The answer-quality classes found on blind batch 6, fixed as classes, through ``Advisor.ask``.
 
-Each class has phrasings of our own (never a blind batch's words): a normal sting on day 0 is
-the pain answer, not the "bad smell" red flag one letter away ("stings" / "stinks").
+Each class has phrasings of our own (never a blind batch's words): the patient's own plan (a
+time or an occasion) is their aftercare question, not another thing or another business;
+acknowledgements and friendly emoji are small talk; insurance and refunds abstain with the
+hand-off while this treatment's prices go to the clinic; "your place" is the clinic; a normal
+sting on day 0 is the pain answer, not the "bad smell" red flag one letter away ("stings" /
+"stinks").
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge.advisor import Advisor, Clinic
+from knowledge.guards import smalltalk_kind
 
 
 @pytest.fixture(scope="module")
@@ -27,3 +32,74 @@ def test_a_normal_sting_is_not_the_bad_smell_red_flag(advisor: Advisor, text: st
 def test_a_bad_smell_is_still_escalated(advisor: Advisor, text: str) -> None:
     advice = advisor.ask(text, 3)
     assert advice.kind == "escalated" and advice.topic == "red_flag.infection_smell", text
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("can i wax this saturday?", "waxing_threading"),  # the object of "wax" is a day
+    ("a peel in a fortnight, too soon?", "other_treatments"),
+    ("microderm booked for next month, ok?", "other_treatments"),  # chat name of a treatment
+    ("glass of bubbly at my birthday dinner tonight?", "alcohol"),  # sparkling wine is alcohol
+    ("suncream for my holiday next week, which spf", "sun"),
+    ("can i have a facial before my holiday", "other_treatments"),
+])
+def test_the_patients_own_plan_is_their_aftercare_question(advisor: Advisor, text: str,
+                                                           topic: str) -> None:
+    advice = advisor.ask(text, 3)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize("text", [
+    "can i shave my dog this weekend",  # a plan, but the object is the dog
+    "bouncy castle hire prices for a kids party",  # another business's price for an occasion
+    "is the chippy open on sundays",
+    "best workout routine for my abs",  # a routine for another part of the body
+])
+def test_another_thing_stays_out_of_scope_whatever_the_day(advisor: Advisor, text: str) -> None:
+    advice = advisor.ask(text, 3)
+    assert advice.kind == "abstained" and advice.topic is None, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("okey dokey", "ack"), ("righto", "ack"), ("will do", "ack"), ("no worries", "ack"),
+    ("\U0001F44C", "ack"), ("\U0001F44D\U0001F3FD", "ack"), ("\u2705", "ack"),
+    ("\U0001F64F\U0001F3FC", "thanks"), ("\u2764\ufe0f", "thanks"), ("\U0001F44B", "bye"),
+])
+def test_acknowledgements_and_friendly_emoji_are_small_talk(advisor: Advisor, text: str,
+                                                            kind: str) -> None:
+    assert smalltalk_kind(text) == kind, text
+    advice = advisor.ask(text, 2)
+    assert advice.kind == "smalltalk", (text, advice.kind)
+
+
+@pytest.mark.parametrize("text", ["\U0001F62D", "\U0001F912", "\U0001F923\U0001F923", "no",
+                                  "\U0001F44D\U0001F62D"])
+def test_other_emoji_and_a_bare_no_are_not_small_talk(advisor: Advisor, text: str) -> None:
+    assert smalltalk_kind(text) is None, text
+    assert advisor.ask(text, 2).kind != "smalltalk", text
+
+
+@pytest.mark.parametrize("text", ["do you take bupa?", "am i entitled to a refund if i cancel",
+                                  "will my insurer pay for a course"])
+def test_insurance_and_refunds_abstain_with_the_hand_off(advisor: Advisor, text: str) -> None:
+    advice = advisor.ask(text, None)
+    assert advice.kind == "abstained" and advice.offer_handoff, (text, advice.kind)
+    assert advice.extra.get("scope") == "money_policy", text
+    assert "insurance or refunds" in advice.answer and "Glow Clinic" in advice.answer
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("how much is a course of three", "contact_clinic"),  # this treatment's price: the clinic
+    ("is doing it at home cheaper", "home_needling"),  # needling at home for less money
+])
+def test_money_routes_to_the_clinic_or_to_home_needling(advisor: Advisor, text: str,
+                                                        topic: str) -> None:
+    advice = advisor.ask(text, None)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize("text", ["is ur clinic open late on thursdays",
+                                  "is your salon open at the weekend",
+                                  "are you guys open on bank holidays"])
+def test_the_clinic_called_your_place_is_the_clinic(advisor: Advisor, text: str) -> None:
+    advice = advisor.ask(text, None)
+    assert advice.kind == "answered" and advice.topic == "opening_hours", (text, advice.kind)
