@@ -45,6 +45,7 @@ from bot.config import load_settings
 from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
 from storage import Database
+from tests.stores import Stores
 
 TOKEN = "123456:BENCH-token"
 QUESTIONS = ["can I wear makeup?", "when can I go to the gym", "is redness normal",
@@ -107,7 +108,7 @@ async def bench_full(fake: FakeServer, updates: int, users: int, folder: Path) -
                              AFTERCARE_MAX_SENDS_PER_SECOND=0, AFTERCARE_HTTP_PORT=0)
     db = await Database.connect(settings.database_url)
     try:
-        repo = db.repository()
+        repo = Stores.over(db)
         for user in range(1000, 1000 + users):
             await repo.patients.ensure(user, user)
             await repo.patients.record_consent(user, f"Patient {user}")

@@ -1,16 +1,17 @@
 """The composition root: the one place that builds the bot's objects from `Settings`.
 
-`build_checkins(settings, db, sender, clock)` builds the repository and the check-in service
-alone (the CLI's session and check-in commands: no advisor to load).
+`build_checkins(settings, db, sender, clock)` builds the patient, session and report stores
+and the check-in service alone (the CLI's session and check-in commands: no advisor to load).
 `build_services(settings, db, sender, clock)` loads the data files named in the settings
 (knowledge base, care plan, message catalogue), then builds, in this order and nowhere else:
-the repository, the advisor the core holds (`LiveAdvisor`, which follows the clinic's KB
-additions, inside an `ObservedAdvisor` when an `observer` is given), the flows' shared
-`FlowKit`, the check-in service (with its dispatcher when a `sender` is given; an
-`ObservedSender` around it with an `observer`), the staff desk, the alert sender (when an
-`alert_sender` is given), the conversation (with the bot's `BotIdentity`) and the desk
-outbox (staff messages the bot sends). Collaborators are handed in through constructors
-(narrow Protocols of bot/core/ports.py); nothing is plugged in afterwards.
+the storage aggregates (one store each, storage/*.py; no bundle), the advisor the core holds
+(`LiveAdvisor`, which follows the clinic's KB additions, inside an `ObservedAdvisor` when an
+`observer` is given), the flows' shared `FlowKit`, the check-in service (with its
+dispatcher when a `sender` is given; an `ObservedSender` around it with an `observer`), the
+staff desk, the alert sender (when an `alert_sender` is given), the conversation (with the
+bot's `BotIdentity`) and the desk outbox (staff messages the bot sends). Collaborators are
+handed in through constructors (narrow Protocols of bot/core/ports.py); nothing is plugged
+in afterwards.
 
 The Telegram application (bot/telegram/app.py, where handlers reach the result as a typed
 ``context.bot_data``), the terminal demo (bot/cli/demo.py), the CLI and the tests all call it.
@@ -38,13 +39,19 @@ from scheduler.careplan import CarePlan, load_careplan
 from scheduler.dispatcher import ObservedSender, Sender, SendObserver
 from scheduler.pause import SharedPause
 from scheduler.service import CheckinService
-from storage import Database, Repository, utcnow
+from storage import Database, utcnow
 from storage.alerts import AlertSql
 from storage.chat_state import ChatStateStore
 from storage.clock import Clock
+from storage.context import ContextReader
 from storage.desk_outbox import DeskOutboxStore, SqlDeskOutbox
+from storage.invites import InviteStore
 from storage.kb_overrides import KBOverrideStore
+from storage.messages import MessageLog
+from storage.patients import PatientStore
 from storage.reports import ReportStore
+from storage.sessions import SessionStore
+from storage.stats import Stats
 
 if TYPE_CHECKING:
     from bot.telegram.spooling import SpoolReplayer
@@ -62,7 +69,14 @@ class Services:
     settings: Settings
     database: Database
     clock: Clock
-    repo: Repository
+    # the storage aggregates the flows were built with (the tests and the spool use them too)
+    patients: PatientStore
+    treatments: SessionStore
+    reports: ReportStore  # raises reports; on-call staff are owed copies of their cards
+    invites: InviteStore
+    message_log: MessageLog
+    stats: Stats
+    contexts: ContextReader
     advisor: Advisor  # as loaded at start (the base of the clinic's KB additions)
     live_advisor: LiveAdvisor  # the one answering now (follows `knowledge`)
     knowledge: ClinicKnowledge  # the clinic's KB additions: `refresh` swaps the live advisor
@@ -96,7 +110,9 @@ class CheckinParts:
     """The check-in side alone (`build_checkins`): what CLI commands about sessions and
     check-ins use, without loading the advisor."""
 
-    repo: Repository
+    patients: PatientStore
+    treatments: SessionStore
+    reports: ReportStore
     checkins: CheckinService
     shared_pause: SharedPause  # the 429 pause, shared with the alert sender and replicas
     exclusive: bool  # SQLite: one process sends
@@ -105,17 +121,18 @@ class CheckinParts:
 def build_checkins(settings: Settings, db: Database, sender: Sender | None = None,
                    clock: Clock = utcnow, *, careplan: CarePlan | None = None,
                    kb: KnowledgeBase | None = None) -> CheckinParts:
-    """The repository and the check-in service over `db` (`build_services` builds the rest on
-    them). The care plan is `careplan`, or loaded quoting `kb` (default: the configured
-    knowledge base)."""
+    """The patient, session and report stores and the check-in service over `db`
+    (`build_services` builds the rest on them). The care plan is `careplan`, or loaded
+    quoting `kb` (default: the configured knowledge base)."""
     plan = careplan if careplan is not None else load_plan(settings, kb)
-    repo = db.repository(clock=clock, copies=settings.oncall())  # on call: private cards
+    reports = ReportStore(db.sessions, clock, settings.oncall())  # on call: private cards
     shared_pause = SharedPause(db.sessions)  # on PostgreSQL other replicas send too
     exclusive = db.engine.dialect.name == "sqlite"
-    checkins = CheckinService(db.sessions, repo.reports, plan, settings.timezone, clock=clock,
+    checkins = CheckinService(db.sessions, reports, plan, settings.timezone, clock=clock,
                               config=settings.dispatcher_config(), sender=sender,
                               shared_pause=shared_pause, exclusive=exclusive)
-    return CheckinParts(repo, checkins, shared_pause, exclusive)
+    return CheckinParts(PatientStore(db.sessions, clock), SessionStore(db.sessions, clock),
+                        reports, checkins, shared_pause, exclusive)
 
 
 def build_services(settings: Settings, db: Database, sender: Sender | None = None,
@@ -139,14 +156,16 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
     if sender is not None and observer is not None:
         sender = ObservedSender(sender, observer)
     parts = build_checkins(settings, db, sender, clock, careplan=careplan, kb=advisor.kb)
-    repo, checkins = parts.repo, parts.checkins
+    checkins = parts.checkins
     shared_pause, exclusive = parts.shared_pause, parts.exclusive
     messages = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES, advisor.clinic)
     live = LiveAdvisor(advisor)
     answers: AdvisorPort = live if observer is None else ObservedAdvisor(live, observer)
-    kit = FlowKit(settings, clock, messages, answers, patients=repo.patients,
-                  treatments=repo.treatments, invites=repo.invites, reports=repo.reports,
-                  message_log=repo.messages, stats=repo.stats, contexts=repo,
+    invites, message_log = InviteStore(db.sessions, clock), MessageLog(db.sessions, clock)
+    stats, contexts = Stats(db.sessions), ContextReader(db.sessions, clock)
+    kit = FlowKit(settings, clock, messages, answers, patients=parts.patients,
+                  treatments=parts.treatments, invites=invites, reports=parts.reports,
+                  message_log=message_log, stats=stats, contexts=contexts,
                   chat_states=ChatStateStore(db.sessions))
     bell = AlertBell()
     desk = StaffDesk(kit, ReportStore(db.sessions, clock=clock), checkins, alerts=bell)
@@ -156,7 +175,9 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
                                  config=settings.alert_config(), clock=clock, bell=bell,
                                  shared_pause=shared_pause, exclusive=exclusive)
     conversation = Conversation(kit, checkins=checkins, desk=desk, identity=identity)
-    return Services(settings=settings, database=db, clock=clock, repo=repo, advisor=advisor,
+    return Services(settings=settings, database=db, clock=clock, patients=parts.patients,
+                    treatments=parts.treatments, reports=parts.reports, invites=invites,
+                    message_log=message_log, stats=stats, contexts=contexts, advisor=advisor,
                     live_advisor=live,
                     knowledge=ClinicKnowledge(advisor, KBOverrideStore(db.sessions),
                                               settings.kb_path, live),

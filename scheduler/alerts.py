@@ -40,8 +40,8 @@ from scheduler.dispatcher import (
 )
 from scheduler.sending import SendPause, SharedPauseStore, backoff
 from storage.alerts import CARD_KINDS, UNREACHABLE, AlertConnector, ClaimedAlert
+from storage.clock import Clock, utcnow
 from storage.models import AlertKind
-from storage.repo import Clock, utcnow
 
 log = logging.getLogger(__name__)
 

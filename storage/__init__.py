@@ -2,8 +2,8 @@
 aggregate (patients, sessions, invites, messages, reports, chat state, retention, stats),
 each the only writer of its tables. Shared by scheduler and bot; imports neither.
 
-`Repository` (storage/repo.py) bundles the aggregates of one database (``repo.patients``,
-``repo.treatments``, ``repo.reports``...); callers use the aggregates directly.
+There is no bundle of aggregates: each caller is handed the stores it uses (bot/compose.py
+builds them), and the one read across aggregates is storage/context.py's `ContextReader`.
 """
 
 from storage.clock import Clock, ManualClock, utcnow
@@ -21,7 +21,6 @@ from storage.models import (
     Urgency,
 )
 from storage.patients import ConsentRequired, PatientInfo, PatientStore
-from storage.repo import Repository
 from storage.reports import ReportInfo, ReportStore
 from storage.sessions import SessionInfo, SessionStore
 from storage.stats import Stats
@@ -46,7 +45,6 @@ __all__ = [
     "ReportKind",
     "ReportStatus",
     "ReportStore",
-    "Repository",
     "SessionInfo",
     "SessionSource",
     "SessionStore",

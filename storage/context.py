@@ -16,9 +16,10 @@ from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.chat_state import PATIENT_KINDS, ChatStateStore, StoredState, decode
+from storage.clock import Clock, utcnow
 from storage.context_cache import CACHE_KEY
 from storage.models import ChatState, Patient, Report, TreatmentSession, UTCDateTime
-from storage.patients import PATIENT_FIELDS, PatientInfo
+from storage.patients import PATIENT_FIELDS, PatientInfo, aware_now
 from storage.sessions import SESSION_FIELDS, SessionInfo
 
 
@@ -124,4 +125,19 @@ async def patient_context(sessions: async_sessionmaker[AsyncSession], telegram_i
     return found
 
 
-__all__ = ["PatientContext", "is_shared", "patient_context"]
+class ContextReader:
+    """`patient_context` over one database with its clock: what bot/compose.py hands the
+    flows as their `PatientContexts` (bot/core/ports.py)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock = utcnow) -> None:
+        self.sessions = sessions
+        self.clock = clock
+
+    async def patient_context(self, telegram_id: int,
+                              now: dt.datetime | None = None) -> PatientContext:
+        """The user's patient row, latest session and conversation states (at `now`,
+        default: the clock)."""
+        return await patient_context(self.sessions, telegram_id, aware_now(self.clock, now))
+
+
+__all__ = ["ContextReader", "PatientContext", "is_shared", "patient_context"]

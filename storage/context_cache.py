@@ -1,4 +1,4 @@
-"""A short-lived, in-process cache of ``Repository.patient_and_session`` results.
+"""A short-lived, in-process cache of ``patient_context`` results (storage/context.py).
 
 That read is the one query every chat message needs, and a patient usually sends several
 messages in a row. Entries live ``ttl`` seconds. Any transaction of this process that writes

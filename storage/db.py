@@ -14,12 +14,9 @@ from typing import Any, Self
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.alert_rows import CardCopies
-from storage.clock import Clock, utcnow
 from storage.context_cache import PatientContextCache
 from storage.engine import is_memory_sqlite, is_sqlite, make_engine, make_sessionmaker
 from storage.migrate import upgrade_database, upgrade_engine
-from storage.repo import Repository
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +46,6 @@ class Database:
                 await upgrade_database(url, connect_args=connect_args)
         log.info("database connected: %s", make_url(url).render_as_string(hide_password=True))
         return cls(engine)
-
-    def repository(self, clock: Clock = utcnow,
-                   copies: CardCopies | None = None) -> Repository:
-        """A `Repository` over this database (`copies`: who else is owed a new card)."""
-        return Repository(self.sessions, clock=clock, copies=copies)
 
     async def close(self) -> None:
         """Close every pooled connection."""

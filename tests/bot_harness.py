@@ -16,9 +16,10 @@ from bot.core.conversation import Conversation
 from bot.telegram.app import build_application, running
 from bot.telegram.context import AnyApplication
 from knowledge.advisor import Advisor, Clinic
-from storage import Database, Repository
+from storage import Database
 from storage.clock import ManualClock
 from tests.fake_telegram import FakeTelegram
+from tests.stores import Stores
 
 TOKEN = "123456:TEST-token-for-bot"
 STAFF_CHAT = -1001000000001
@@ -46,7 +47,7 @@ class BotHarness:
         self.fake = fake
         self.app = app  # the running Application; its services are `app.bot_data`
         self.conversation: Conversation = app.bot_data.conversation
-        self.repo: Repository = app.bot_data.repo
+        self.repo: Stores = Stores.of(app.bot_data)
         self.clock = clock
 
     def texts(self, chat_id: int) -> list[str]:

@@ -13,6 +13,8 @@ from typing import Any as _Any
 
 import pytest as _pytest
 
+from tests.stores import Stores
+
 _PG_URLS = (
     [_os.environ["AFTERCARE_TEST_PG_URL"]]
     if _os.environ.get("AFTERCARE_TEST_PG_URL")
@@ -82,12 +84,12 @@ async def database_url(request: _pytest.FixtureRequest, tmp_path: _Path) -> _Asy
 
 @_pytest.fixture
 async def repo(database_url: str) -> _AsyncIterator[_Any]:
-    """A `storage.Repository` over a freshly migrated database (both backends)."""
+    """A `tests.stores.Stores` over a freshly migrated database (both backends)."""
     from storage.db import Database
 
     db = await Database.connect(database_url)
     try:
-        yield db.repository()
+        yield Stores.over(db)
     finally:
         await db.close()
 

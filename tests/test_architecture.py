@@ -307,23 +307,14 @@ def test_one_text_normaliser() -> None:
     assert folding == {"knowledge.text"}
 
 
-def test_the_core_takes_stores_not_the_repository_bundle() -> None:
-    """bot/core/ gets each storage aggregate it uses as a narrow Protocol (bot/core/ports.py),
-    handed in by bot/compose.py; it never names the `Repository` bundle."""
+def test_callers_take_stores_not_a_bundle_of_them() -> None:
+    """Every caller gets each storage aggregate it uses (bot/core/ as a narrow Protocol of
+    bot/core/ports.py), built by bot/compose.py: there is no bundle of aggregates (the old
+    `Repository`) for a module to name."""
+    assert not (ROOT / "storage" / "repo.py").exists()
     named = sorted(name for name, path in product_modules().items()
-                   if name.startswith("bot.core") and any(
-                       isinstance(node, ast.Name | ast.alias) and "Repository" in (
-                           node.id if isinstance(node, ast.Name) else node.name)
+                   if any(isinstance(node, ast.Name | ast.alias) and "Repository" in (
+                       node.id if isinstance(node, ast.Name) else node.name)
                        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
     assert named == []
-
-
-def test_the_repository_bundles_aggregates_and_forwards_nothing() -> None:
-    """Callers use the aggregates (``repo.patients.get``, ``repo.treatments.add``): the bundle
-    keeps only the one cross-aggregate read."""
-    from storage.repo import Repository
-
-    methods = {name for name, value in vars(Repository).items()
-               if not name.startswith("_") and (callable(value) or isinstance(value, property))}
-    assert methods == {"shared", "patient_context", "patient_and_session"}
     assert not (ROOT / "storage" / "staff.py").exists()  # the old staff names are gone too

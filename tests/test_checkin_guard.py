@@ -12,6 +12,7 @@ from scheduler.careplan import load_careplan
 from scheduler.guard import DispatcherLockError, SingleDispatcherLock, sqlite_file
 from scheduler.service import CheckinService
 from storage.db import Database
+from tests.stores import Stores
 
 
 class NoSender:
@@ -41,7 +42,7 @@ def test_second_holder_is_refused_until_the_first_lets_go(tmp_path: Path) -> Non
 async def test_a_second_service_on_the_same_file_cannot_start(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     databases = [await Database.connect(url) for _ in range(2)]
-    services = [CheckinService(d.sessions, d.repository().reports, load_careplan(), "Europe/London",
+    services = [CheckinService(d.sessions, Stores.over(d).reports, load_careplan(), "Europe/London",
                                sender=NoSender()) for d in databases]
     try:
         await services[0].start()
@@ -59,7 +60,7 @@ async def test_a_second_service_on_the_same_file_cannot_start(tmp_path: Path) ->
 async def test_a_standby_service_sends_nothing_until_the_first_lets_go(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     databases = [await Database.connect(url) for _ in range(2)]
-    services = [CheckinService(d.sessions, d.repository().reports, load_careplan(), "Europe/London",
+    services = [CheckinService(d.sessions, Stores.over(d).reports, load_careplan(), "Europe/London",
                                sender=NoSender()) for d in databases]
     try:
         assert await services[0].start(standby=True)

@@ -31,6 +31,7 @@ from tests.processes import (
     stop_bot,
     until,
 )
+from tests.stores import Stores
 
 BURST = 60
 BATCH = 10
@@ -58,7 +59,7 @@ class CheckinControl(Control):
 async def plant_burst(database: Path, count: int) -> dict[int, int]:
     """`count` patients with one day-1 check-in each, due a minute ago; {check-in id: chat}."""
     db = await Database.connect(f"sqlite+aiosqlite:///{database}")
-    repo = db.repository()
+    repo = Stores.over(db)
     now = datetime.now(UTC)
     planted: dict[int, int] = {}
     try:

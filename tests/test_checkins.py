@@ -19,7 +19,7 @@ from scheduler.timing import plan_due
 from storage.clock import ManualClock
 from storage.db import Database
 from storage.models import CheckIn, ReportKind, ReportStatus, SessionSource
-from storage.repo import Repository
+from tests.stores import Stores
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -100,17 +100,17 @@ def clock() -> ManualClock:
 class Service(CheckinService):
     """The service, with the repository the tests arrange patients and sessions through."""
 
-    def __init__(self, repo: Repository, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, repo: Stores, *args: Any, **kwargs: Any) -> None:
         super().__init__(repo.sessions, repo.reports, *args, **kwargs)
         self.repo = repo
 
 
 @pytest.fixture
 def service(db: Database, clock: ManualClock) -> Service:
-    return Service(db.repository(clock), plan(), "Europe/London", clock=clock)
+    return Service(Stores.over(db, clock), plan(), "Europe/London", clock=clock)
 
 
-async def patient(repo: Repository, telegram_id: int, tz: str | None = None) -> int:
+async def patient(repo: Stores, telegram_id: int, tz: str | None = None) -> int:
     await repo.patients.ensure(telegram_id, telegram_id)
     info = await repo.patients.record_consent(telegram_id, "Ann")
     if tz:
@@ -237,7 +237,7 @@ async def test_overdue_checkins_expire_and_reach_the_summary(
 
 # --- claiming ---------------------------------------------------------------------------------
 
-async def _plant(db: Database, repo: Repository, count: int, now: datetime) -> set[int]:
+async def _plant(db: Database, repo: Stores, count: int, now: datetime) -> set[int]:
     pid = await patient(repo, 50)
     info = await repo.treatments.add(now.date(), SessionSource.STAFF, telegram_id=50)
     async with db.sessions.begin() as s:
@@ -254,7 +254,7 @@ async def test_concurrent_claimers_never_get_the_same_row(database_url: str) -> 
     now = START
     databases = [await Database.connect(database_url) for _ in range(4)]
     try:
-        planted = await _plant(databases[0], databases[0].repository(), 300, now)
+        planted = await _plant(databases[0], Stores.over(databases[0]), 300, now)
         for database in databases:  # open a connection each, so all start together
             await SqlConnector(database.sessions).next_due()
         got: dict[str, list[int]] = {}
@@ -277,7 +277,7 @@ async def test_concurrent_claimers_never_get_the_same_row(database_url: str) -> 
 
 async def test_lease_expiry_requeues_a_crashed_claim(db: Database) -> None:
     now = START
-    await _plant(db, db.repository(), 3, now)
+    await _plant(db, Stores.over(db), 3, now)
     connector = SqlConnector(db.sessions)
     crashed = await connector.claim_due(now, 10, timedelta(seconds=60), "dead")
     assert len(crashed) == 3

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.stores import Stores
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -117,7 +119,7 @@ async def _consenting_patient(url: str, telegram_id: int) -> None:
     from storage import Database
 
     async with await Database.connect(url) as db:
-        repo = db.repository()
+        repo = Stores.over(db)
         await repo.patients.ensure(telegram_id, telegram_id)
         await repo.patients.record_consent(telegram_id, "Cy")
 

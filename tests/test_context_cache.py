@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from storage import Database
+from tests.stores import Stores
 
 NOW = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
 
@@ -12,7 +13,7 @@ NOW = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
 async def test_own_writes_are_seen_at_once(database_url: str) -> None:
     db = await Database.connect(database_url)
     try:
-        repo = db.repository(clock=lambda: NOW)
+        repo = Stores.over(db, clock=lambda: NOW)
         await repo.patients.ensure(7, 7)
         await repo.patients.record_consent(7, "Ana")
         patient, session = await repo.patient_and_session(7)
@@ -35,7 +36,7 @@ async def test_other_processes_writes_are_seen_after_the_ttl(database_url: str) 
     ticks = [0.0]
     ours.patient_cache.clock = lambda: ticks[0]
     try:
-        repo, other = ours.repository(clock=lambda: NOW), theirs.repository(clock=lambda: NOW)
+        repo, other = Stores.over(ours, clock=lambda: NOW), Stores.over(theirs, clock=lambda: NOW)
         await repo.patients.ensure(8, 8)
         await repo.patients.record_consent(8, "Bo")
         assert (await repo.patient_and_session(8))[1] is None

@@ -12,9 +12,9 @@ from sqlalchemy import text
 from bot.config import load_settings
 from bot.core.conversation import Conversation, Reply
 from knowledge.advisor import Advisor, Clinic
-from storage import Repository
 from storage.clock import ManualClock
 from tests.alert_harness import deliver
+from tests.stores import Stores
 
 NOW = dt.datetime(2026, 6, 15, 22, 30, tzinfo=dt.UTC)  # already 16 June in Auckland
 STAFF = -100500
@@ -40,8 +40,8 @@ def conv(services: Any) -> Conversation:
 
 
 @pytest.fixture
-def repo(services: Any) -> Repository:
-    stores: Repository = services.repo
+def repo(services: Any) -> Stores:
+    stores: Stores = Stores.of(services)
     return stores
 
 
@@ -67,7 +67,7 @@ async def test_clinic_name_is_escaped_in_replies(conv: Conversation) -> None:
 
 
 async def test_nothing_is_logged_before_consent_but_red_flags_are_reported(
-        conv: Conversation, repo: Repository) -> None:
+        conv: Conversation, repo: Stores) -> None:
     await conv.start(1, 1, "Ana")
     replies = await conv.message(1, 1, "Ana", "my lips are swelling")
     assert patient_texts(replies)[0].startswith("⚠️")
@@ -80,7 +80,7 @@ async def test_nothing_is_logged_before_consent_but_red_flags_are_reported(
 
 
 async def test_recovery_day_uses_the_patients_time_zone(conv: Conversation,
-                                                        repo: Repository) -> None:
+                                                        repo: Stores) -> None:
     await consent(conv, 2)
     await repo.treatments.add(dt.date(2026, 6, 15), "staff", telegram_id=2)
     (london,) = await conv.message(2, 2, "Ana", "can I wear makeup?")
@@ -102,7 +102,7 @@ async def test_handoff_uses_the_question_kept_server_side(conv: Conversation) ->
 
 
 async def test_handoff_without_a_question_asks_for_one(conv: Conversation,
-                                                       repo: Repository) -> None:
+                                                       repo: Stores) -> None:
     (reply,) = await conv.callback(4, 4, "Ana", "handoff")
     assert "type your question first" in reply.text
     assert await repo.reports.queue() == []
@@ -136,7 +136,7 @@ async def test_a_question_while_waiting_for_a_date_is_still_answered(
 
 
 async def test_same_day_session_pressed_twice_is_logged_once(conv: Conversation,
-                                                             repo: Repository) -> None:
+                                                             repo: Stores) -> None:
     await consent(conv, 8)
     await conv.callback(8, 8, "Ana", "session:today")
     (again,) = await conv.callback(8, 8, "Ana", "session:today")
@@ -184,7 +184,7 @@ async def test_media_with_caption_reads_the_caption(conv: Conversation) -> None:
 
 
 async def test_message_log_writes_batches_only_for_consenting_users(
-        conv: Conversation, repo: Repository) -> None:
+        conv: Conversation, repo: Stores) -> None:
     await consent(conv, 13)
     await conv.start(14, 14, "Bo")  # no consent
     for user in (13, 14, 13):
@@ -196,7 +196,7 @@ async def test_message_log_writes_batches_only_for_consenting_users(
 
 
 async def test_question_of_a_user_without_consent_is_not_stored_but_can_be_handed_on(
-        conv: Conversation, repo: Repository) -> None:
+        conv: Conversation, repo: Stores) -> None:
     await conv.start(31, 31, "Ana")  # no consent given
     (reply,) = await conv.message(31, 31, "Ana", "how much is botox")
     assert ("Ask the clinic", "handoff") in reply.buttons[-1]

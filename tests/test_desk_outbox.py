@@ -24,6 +24,7 @@ from scheduler.alerts import AlertConfig
 from storage.clock import ManualClock
 from storage.desk_outbox import MemoryDeskOutbox, OutgoingItem, SqlDeskOutbox
 from tests.bot_harness import STAFF_CHAT, STAFF_USER, TOKEN
+from tests.stores import Stores
 from tests.web_harness import NOW, client, csrf_of, desk_services, sign_in
 
 PATIENT = 5551
@@ -46,7 +47,7 @@ async def bot(fake_telegram: Any) -> AsyncIterator[telegram.Bot]:
 
 async def reply_on_the_web(desk: DeskServices) -> int:
     """A patient's urgent report, answered by staff on the web desk; the report's id."""
-    repo = desk.repo
+    repo = Stores.of_desk(desk)
     await repo.patients.ensure(PATIENT, PATIENT, now=NOW)
     await repo.patients.record_consent(PATIENT, "Pat", now=NOW)
     report = await repo.reports.create(PATIENT, "triage", "my cheek is hot and swollen",
@@ -121,7 +122,7 @@ async def test_a_patient_who_blocked_the_bot_is_given_up_at_once_and_audited(
     assert [a for a, _ in trail] == ["taken", "undelivered", "undelivered"]  # no "replied"
     assert all("blocked" in (n or "") for _, n in trail[1:])
     assert "blocked the bot" in texts_to(fake_telegram, STAFF_CHAT)[-1]  # staff are told
-    patient = await desk.repo.patients.get(PATIENT)
+    patient = await Stores.of_desk(desk).patients.get(PATIENT)
     assert patient is not None and not patient.active
     assert texts_to(fake_telegram, PATIENT) == []
 

@@ -23,6 +23,7 @@ from storage.clock import ManualClock
 from storage.models import Alert, ReportActionRow
 from tests.bot_harness import CLINIC, START, button_data, eventually, running_app
 from tests.fake_telegram import FakeTelegram
+from tests.stores import Stores
 
 TOKEN = "123456:TEST-token-for-bot"
 STAFF_CHAT = -1001000000001
@@ -37,7 +38,7 @@ class Desk:
     def __init__(self, fake: FakeTelegram, app: Any, clock: ManualClock) -> None:
         self.fake, self.app, self.clock = fake, app, clock
         self.store = app.bot_data.desk.store
-        self.repo = app.bot_data.repo
+        self.repo = Stores.of(app.bot_data)
 
     def sent(self, chat_id: int) -> list[dict[str, Any]]:
         return self.fake.sent_messages(chat_id)
@@ -161,7 +162,7 @@ async def test_a_button_naming_another_patient_is_refused_and_audited(desk: Desk
     await onboard(desk, ALICE, "Alice")
     await onboard(desk, BOB, "Bob")
     card, report_id = await desk.red_flag(ALICE, "Alice", "there is yellow pus and a fever")
-    bob_patient = (await desk.repo.patients.get(BOB)).id
+    bob_patient = (await desk.repo.patients.get(BOB)).id  # type: ignore[union-attr]
     notice = await desk.press(NURSE, card, f"st:take:{report_id}:{bob_patient}",
                               chat_id=STAFF_CHAT, name="Nurse")
     assert "no longer active" in notice

@@ -12,6 +12,7 @@ from bot.core.flowstate import LIFETIME, ActiveFlow, Flow, FlowStore, is_cancel
 from storage import Database
 from storage.chat_state import ChatStateStore, StateKind
 from storage.clock import ManualClock
+from tests.stores import Stores
 
 START = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 
@@ -21,7 +22,7 @@ async def flows() -> AsyncIterator[tuple[FlowStore, ManualClock]]:
     db = await Database.connect("sqlite+aiosqlite:///:memory:")
     clock = ManualClock(START)
     try:
-        yield FlowStore(ChatStateStore(db.repository().sessions), clock), clock
+        yield FlowStore(ChatStateStore(Stores.over(db).sessions), clock), clock
     finally:
         await db.close()
 

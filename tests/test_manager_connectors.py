@@ -21,8 +21,9 @@ from scheduler.careplan import CarePlan, load_careplan
 from scheduler.manager import CheckinManager, report_hold
 from scheduler.memory import MemoryPlanStore
 from scheduler.sql import CheckinInfo
-from storage import Database, ManualClock, Repository, SessionSource
+from storage import Database, ManualClock, SessionSource
 from tests.conftest import postgres_schema_url
+from tests.stores import Stores
 
 NOW = dt.datetime(2025, 6, 2, 7, 0, tzinfo=dt.UTC)  # Monday 08:00 in London
 TODAY = NOW.date()
@@ -53,7 +54,7 @@ class World(Protocol):
 class SqlWorld:
     manager: CheckinManager
     clock: ManualClock
-    repo: Repository
+    repo: Stores
 
     async def patient(self, telegram_id: int, timezone: str | None = None) -> int:
         await self.repo.patients.ensure(telegram_id, telegram_id, now=NOW)
@@ -116,7 +117,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         db = await Database.connect(url)
         try:
             yield SqlWorld(CheckinManager(db.sessions, plan(), "Europe/London", clock=clock),
-                           clock, db.repository(clock=clock))
+                           clock, Stores.over(db, clock=clock))
         finally:
             await db.close()
 

@@ -26,6 +26,7 @@ from scheduler.sql import SqlConnector
 from storage import Database, SessionSource
 from storage.models import CheckIn
 from tests.processes import Control, free_port, http_get, start_bot, until
+from tests.stores import Stores
 
 TOKEN = "987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # shaped like a real token
 SECRET_TEXT = "zebra ointment on my chin question"
@@ -260,7 +261,7 @@ async def test_shutdown_finishes_sends_in_flight_and_releases_the_rest(tmp_path:
 
 
 async def _due_rows(db: Database, n: int) -> list[int]:
-    repo = db.repository()
+    repo = Stores.over(db)
     step = next(s for s in load_careplan().steps if s.enabled)
     now = dt.datetime.now(dt.UTC)
     ids: list[int] = []

@@ -34,6 +34,7 @@ from storage.clock import ManualClock
 from storage.models import ChatState, CheckIn, Message, Report, ReportActionRow, ReportPhoto
 from tests.bot_harness import START, button_data, button_labels, eventually, running_app
 from tests.fake_telegram import FakeTelegram
+from tests.stores import Stores
 
 TOKEN = "123456:TEST-token-for-bot"
 STAFF_CHAT = -1001000000001
@@ -46,7 +47,7 @@ class Bot:
 
     def __init__(self, fake: FakeTelegram, app: Any, clock: ManualClock) -> None:
         self.fake, self.app, self.clock = fake, app, clock
-        self.repo = app.bot_data.repo
+        self.repo = Stores.of(app.bot_data)
         self.store = app.bot_data.desk.store
 
     def sent(self, chat_id: int) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from scheduler.careplan import load_careplan
 from storage import Database, SessionSource
 from storage.models import CheckIn, CheckinStatus, TreatmentSession
 from tests.processes import Control, free_port, http_get, start_bot, until
+from tests.stores import Stores
 
 BATCH = 5  # AFTERCARE_CHECKIN_BATCH: at most this many check-ins in flight per replica
 CHECKIN_CHATS = range(5000, 5040)
@@ -50,7 +51,7 @@ async def seed_patients(url: str) -> list[int]:
     """Consenting patients: some to receive check-ins, some to ask questions; returns their
     treatment session ids (for the check-in chats)."""
     db = await Database.connect(url, migrate=False)
-    repo = db.repository()
+    repo = Stores.over(db)
     sessions = []
     try:
         for user in [*CHECKIN_CHATS, *ASKING_USERS]:

@@ -6,16 +6,17 @@ import datetime as dt
 
 import pytest
 
-from storage import Repository, SessionSource, Urgency
+from storage import SessionSource, Urgency
 from storage.models import ReportKind, ReportStatus
 from storage.retention import purge_expired
 from tests.records import cancel_session, log_message
+from tests.stores import Stores
 
 NOW = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
 DAYS = 30
 
 
-async def patient(repo: Repository, telegram_id: int, last_session: dt.date | None) -> None:
+async def patient(repo: Stores, telegram_id: int, last_session: dt.date | None) -> None:
     """A consenting patient with one logged exchange, a resolved and an open report."""
     created = NOW - dt.timedelta(days=400)
     await repo.patients.ensure(telegram_id, telegram_id, now=created)
@@ -33,14 +34,14 @@ async def patient(repo: Repository, telegram_id: int, last_session: dt.date | No
                               urgency=Urgency.URGENT, now=created)
 
 
-async def rows(repo: Repository, telegram_id: int) -> dict[str, int]:
+async def rows(repo: Stores, telegram_id: int) -> dict[str, int]:
     info = await repo.patients.get(telegram_id)
     assert info is not None
     return await repo.stats.count_rows(info.id)
 
 
 async def test_messages_and_resolved_reports_go_after_the_retention_period(
-        repo: Repository) -> None:
+        repo: Stores) -> None:
     old = NOW.date() - dt.timedelta(days=DAYS)  # exactly the retention period ago
     recent = NOW.date() - dt.timedelta(days=DAYS - 1)
     await patient(repo, 1, old)
@@ -60,7 +61,7 @@ async def test_messages_and_resolved_reports_go_after_the_retention_period(
     assert (again.messages, again.reports) == (0, 0)
 
 
-async def test_a_new_session_restarts_the_clock(repo: Repository) -> None:
+async def test_a_new_session_restarts_the_clock(repo: Stores) -> None:
     await patient(repo, 5, NOW.date() - dt.timedelta(days=DAYS + 10))
     await repo.treatments.add(NOW.date() - dt.timedelta(days=2), SessionSource.PATIENT,
                               telegram_id=5, now=NOW)
@@ -72,7 +73,7 @@ async def test_a_new_session_restarts_the_clock(repo: Repository) -> None:
     assert (await rows(repo, 5))["messages"] == 0
 
 
-async def test_a_cancelled_session_does_not_count(repo: Repository) -> None:
+async def test_a_cancelled_session_does_not_count(repo: Stores) -> None:
     await patient(repo, 6, NOW.date() - dt.timedelta(days=DAYS + 5))
     recent = await repo.treatments.add(NOW.date() - dt.timedelta(days=1), SessionSource.STAFF,
                                        telegram_id=6, now=NOW)
@@ -81,6 +82,6 @@ async def test_a_cancelled_session_does_not_count(repo: Repository) -> None:
     assert (await rows(repo, 6))["messages"] == 0
 
 
-async def test_retention_must_be_positive(repo: Repository) -> None:
+async def test_retention_must_be_positive(repo: Stores) -> None:
     with pytest.raises(ValueError):
         await purge_expired(repo.sessions, 0, NOW)

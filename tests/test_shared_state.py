@@ -20,12 +20,13 @@ from bot.core.conversation import Conversation, Reply
 from bot.core.desk import StaffDesk
 from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
-from storage import Database, Repository
+from storage import Database
 from storage.chat_state import ChatStateStore, StateKind
 from storage.clock import ManualClock
 from tests.alert_harness import deliver, with_alerts
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port as _free_port
+from tests.stores import Stores
 
 STAFF_CHAT = -100700
 ANN = 1
@@ -45,7 +46,7 @@ class Replica:
     def __init__(self, services: Any) -> None:
         self.conversation: Conversation = services.conversation
         self.desk: StaffDesk = services.desk
-        self.repo: Repository = services.repo
+        self.repo: Stores = Stores.of(services)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.desk, name)

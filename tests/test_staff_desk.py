@@ -21,11 +21,12 @@ import pytest
 from bot.config import Settings, load_settings
 from bot.core.desk import StaffDesk, export_csv, group_questions
 from bot.core.replies import Reply
-from storage import Database, Repository
+from storage import Database
 from storage.clock import ManualClock
 from storage.reports import ReportStore
 from tests.alert_harness import deliver
 from tests.records import log_message
+from tests.stores import Stores
 
 STAFF_CHAT = -100500
 ANN, BO, EVE = 1, 2, 666
@@ -52,12 +53,12 @@ def desk(services: Any) -> StaffDesk:
 
 
 @pytest.fixture
-def repo(services: Any) -> Repository:
-    stores: Repository = services.repo
+def repo(services: Any) -> Stores:
+    stores: Stores = Stores.of(services)
     return stores
 
 
-async def patient(repo: Repository, telegram_id: int, name: str) -> None:
+async def patient(repo: Stores, telegram_id: int, name: str) -> None:
     await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
     await repo.patients.record_consent(telegram_id, name, now=NOW)
 
@@ -78,7 +79,7 @@ def texts(replies: list[Reply], chat: int | None = None) -> list[str]:
 
 
 async def test_two_staff_resolving_at_once_one_wins_the_other_is_told(
-        desk: StaffDesk, repo: Repository) -> None:
+        desk: StaffDesk, repo: Stores) -> None:
     await patient(repo, 10, "Zoe")
     report_id = await carded(desk, 10, "pus on my cheek", "urgent")
     first, second = await asyncio.gather(
@@ -98,7 +99,7 @@ async def test_two_staff_resolving_at_once_one_wins_the_other_is_told(
 
 
 async def test_two_staff_taking_at_once_through_the_buttons(desk: StaffDesk,
-                                                            repo: Repository) -> None:
+                                                            repo: Stores) -> None:
     await patient(repo, 11, "Max")
     report_id = await carded(desk, 11, "my lips are swelling", "emergency", message_id=700)
     data = f"st:take:{report_id}"
@@ -111,7 +112,7 @@ async def test_two_staff_taking_at_once_through_the_buttons(desk: StaffDesk,
 
 
 async def test_refusals_are_audited_and_forged_data_is_checked(desk: StaffDesk,
-                                                               repo: Repository) -> None:
+                                                               repo: Stores) -> None:
     await patient(repo, 12, "Ida")
     mine = await carded(desk, 12, "rash", "urgent", message_id=800)
     other = await carded(desk, 12, "another", "urgent", message_id=801)
@@ -134,7 +135,7 @@ async def test_refusals_are_audited_and_forged_data_is_checked(desk: StaffDesk,
 
 async def test_queue_is_most_urgent_then_oldest_with_ages(desk: StaffDesk,
                                                           clock: ManualClock,
-                                                          repo: Repository) -> None:
+                                                          repo: Stores) -> None:
     await patient(repo, 20, "Ann")
     routine = await carded(desk, 20, "question about serum", message_id=1)
     clock.advance(minutes=10)
@@ -156,7 +157,7 @@ async def test_queue_is_most_urgent_then_oldest_with_ages(desk: StaffDesk,
     assert "taken by" in lines[3] and "not taken" in lines[4]
 
 
-async def test_gaps_group_similar_unanswered_questions(desk: StaffDesk, repo: Repository) -> None:
+async def test_gaps_group_similar_unanswered_questions(desk: StaffDesk, repo: Stores) -> None:
     for telegram_id, text in [(30, "Can I dye my hair?"), (31, "can i dye my hair after"),
                               (32, "is it ok to dye my hair"), (30, "Can I dye my hair?"),
                               (33, "sauna ok?"), (34, "can I go to the sauna"),
@@ -183,7 +184,7 @@ def test_grouping_keeps_different_questions_apart() -> None:
 
 
 async def test_patient_command_shows_sessions_checkins_and_reports(desk: StaffDesk,
-                                                                   repo: Repository) -> None:
+                                                                   repo: Stores) -> None:
     await patient(repo, 40, "Zoe Smith")
     await repo.treatments.add(dt.date(2026, 3, 7), "staff", telegram_id=40)
     report_id = await carded(desk, 40, "pus", "urgent")
@@ -196,7 +197,7 @@ async def test_patient_command_shows_sessions_checkins_and_reports(desk: StaffDe
 
 async def test_export_csv_has_reports_and_their_actions(desk: StaffDesk,
                                                         clock: ManualClock,
-                                                        repo: Repository) -> None:
+                                                        repo: Stores) -> None:
     await patient(repo, 50, "Lia")
     report_id = await carded(desk, 50, "bleeding, \"lots\"", "urgent")
     await desk.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:take:{report_id}")
@@ -213,7 +214,7 @@ async def test_export_csv_has_reports_and_their_actions(desk: StaffDesk,
 
 async def _cli_database(url: str) -> None:
     async with await Database.connect(url) as db:
-        repo = db.repository()
+        repo = Stores.over(db)
         await repo.reports.create(60, "question", "can I dye my hair", now=NOW)
         await repo.reports.create(62, "question", "can i dye my hair?", now=NOW)
         report = await repo.reports.create(61, "triage", "pus", urgency="urgent", now=NOW)
@@ -244,7 +245,7 @@ def test_export_and_gaps_commands(tmp_path: Path) -> None:
 
 async def _formula_database(url: str) -> None:
     async with await Database.connect(url) as db:
-        repo = db.repository()
+        repo = Stores.over(db)
         await repo.reports.create(70, "question", '=HYPERLINK("http://evil.example","x")', now=NOW)
         await repo.reports.create(71, "question", "+cmd|' /C calc'!A0", now=NOW)
         await repo.reports.create(72, "question", "@SUM(1+1)", now=NOW)

@@ -19,11 +19,12 @@ from bot.config import Settings, load_settings
 from bot.core.conversation import Conversation
 from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor, Clinic
-from storage import Database, Repository
+from storage import Database
 from storage.clock import ManualClock
 from storage.reports import ReportStore
 from tests.bot_harness import button_data, eventually
 from tests.fake_telegram import FakeTelegram
+from tests.stores import Stores
 
 TOKEN = "123456:TEST-token-for-bot"
 STAFF_CHAT = -1001000000001
@@ -40,7 +41,7 @@ class Staffed:
     fake: FakeTelegram
     app: Any
     conversation: Conversation
-    repo: Repository
+    repo: Stores
     store: ReportStore
     clock: ManualClock
 
@@ -116,7 +117,7 @@ async def bot(fake_telegram: FakeTelegram, tmp_path: Path,
     try:
         async with running(app, settings):
             services = app.bot_data  # typed: bot.compose.Services
-            yield Staffed(fake_telegram, app, services.conversation, services.repo,
+            yield Staffed(fake_telegram, app, services.conversation, Stores.of(services),
                           services.desk.store, clock)
     finally:
         await db.close()

@@ -13,18 +13,19 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from storage import ConsentRequired, LogEntry, RedeemStatus
 from storage.db import Database, make_engine
 from storage.migrate import current_revision, head_revision, upgrade_database
 from storage.models import Base
-from storage.repo import ConsentRequired, LogEntry, RedeemStatus, Repository
 from tests.records import cancel_session, log_message
+from tests.stores import Stores
 
 NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 TABLES = {"patients", "treatment_sessions", "invites", "messages", "reports"}
 
 
-async def consenting(repo: Repository, telegram_id: int, name: str = "Ann") -> int:
+async def consenting(repo: Stores, telegram_id: int, name: str = "Ann") -> int:
     """Create a patient who has consented; returns the patient id."""
     await repo.patients.ensure(telegram_id, chat_id=telegram_id + 1000)
     return (await repo.patients.record_consent(telegram_id, name, now=NOW)).id
@@ -47,14 +48,14 @@ async def test_upgrade_creates_schema_at_head_and_rerun_is_noop(database_url: st
     try:
         async with db.engine.connect() as conn:
             assert await conn.run_sync(_table_names) >= TABLES
-        await consenting(db.repository(), 42)
+        await consenting(Stores.over(db), 42)
     finally:
         await db.close()
 
     await upgrade_database(database_url)  # second run: nothing to do, data kept
     assert await current_revision(database_url) == head_revision()
     async with await Database.connect(database_url) as db2:
-        patient = await db2.repository().patients.get(42)
+        patient = await Stores.over(db2).patients.get(42)
     assert patient is not None and patient.name == "Ann"
 
 
@@ -75,7 +76,7 @@ async def test_models_and_migrations_agree(database_url: str) -> None:
 
 async def test_in_memory_sqlite_is_migrated_on_connect() -> None:
     async with await Database.connect("sqlite+aiosqlite://") as db:
-        repo = db.repository()
+        repo = Stores.over(db)
         await consenting(repo, 7)
         assert await log_message(repo, 7, "in", "hello", now=NOW)
         assert (await repo.stats.data_summary(7))["messages"] == 1
@@ -84,7 +85,7 @@ async def test_in_memory_sqlite_is_migrated_on_connect() -> None:
 # --- consent --------------------------------------------------------------------------------
 
 
-async def test_messages_are_not_logged_before_consent(repo: Repository) -> None:
+async def test_messages_are_not_logged_before_consent(repo: Stores) -> None:
     bare = await repo.patients.ensure(1, chat_id=11)
     assert bare.name is None and not bare.has_consent
 
@@ -106,7 +107,7 @@ async def test_messages_are_not_logged_before_consent(repo: Repository) -> None:
     assert (await repo.messages.count(1), await repo.messages.count(2)) == (3, 0)
 
 
-async def test_personal_data_needs_consent(repo: Repository) -> None:
+async def test_personal_data_needs_consent(repo: Stores) -> None:
     await repo.patients.ensure(2, chat_id=22)
     with pytest.raises(ConsentRequired):
         await repo.patients.set_timezone(2, "Europe/Berlin")
@@ -120,7 +121,7 @@ async def test_personal_data_needs_consent(repo: Repository) -> None:
     assert (await repo.patients.set_timezone(2, "Europe/Berlin")).timezone == "Europe/Berlin"
 
 
-async def test_times_read_back_timezone_aware_utc(repo: Repository) -> None:
+async def test_times_read_back_timezone_aware_utc(repo: Stores) -> None:
     berlin = dt.timezone(dt.timedelta(hours=1))
     await repo.patients.ensure(3, chat_id=33)
     patient = await repo.patients.record_consent(3, "Bo", now=NOW.astimezone(berlin))
@@ -135,7 +136,7 @@ async def test_times_read_back_timezone_aware_utc(repo: Repository) -> None:
 # --- treatment sessions ---------------------------------------------------------------------
 
 
-async def test_latest_session_is_greatest_date_not_cancelled(repo: Repository) -> None:
+async def test_latest_session_is_greatest_date_not_cancelled(repo: Stores) -> None:
     pid = await consenting(repo, 4)
     assert await repo.treatments.latest(pid) is None
     march = await repo.treatments.add(dt.date(2025, 3, 1), "patient", telegram_id=4, now=NOW)
@@ -158,7 +159,7 @@ async def test_latest_session_is_greatest_date_not_cancelled(repo: Repository) -
 # --- invites --------------------------------------------------------------------------------
 
 
-async def test_invite_links_telegram_user_to_staff_record(repo: Repository) -> None:
+async def test_invite_links_telegram_user_to_staff_record(repo: Stores) -> None:
     invite = await repo.invites.create("Carla Meyer", dt.date(2025, 3, 8), ttl=7 * DAY, now=NOW)
     assert len(invite.code) >= 16 and invite.expires_at == NOW + 7 * DAY
 
@@ -177,7 +178,7 @@ async def test_invite_links_telegram_user_to_staff_record(repo: Repository) -> N
     assert await repo.patients.get(6) is None
 
 
-async def test_invite_expired_or_unknown(repo: Repository) -> None:
+async def test_invite_expired_or_unknown(repo: Stores) -> None:
     invite = await repo.invites.create("Dan", None, ttl=DAY, now=NOW)
     expired = await repo.invites.redeem(invite.code, telegram_id=7, chat_id=77, now=NOW + DAY)
     assert expired.status is RedeemStatus.EXPIRED
@@ -188,7 +189,7 @@ async def test_invite_expired_or_unknown(repo: Repository) -> None:
     assert (await repo.invites.get(invite.code)).used_at is None  # type: ignore[union-attr]
 
 
-async def test_invite_for_existing_user_merges_into_their_record(repo: Repository) -> None:
+async def test_invite_for_existing_user_merges_into_their_record(repo: Stores) -> None:
     pid = await consenting(repo, 8, name="Eva")
     await log_message(repo, 8, "in", "hello", now=NOW)
     own = await repo.treatments.add(dt.date(2025, 1, 5), "patient", telegram_id=8, now=NOW)
@@ -211,7 +212,7 @@ async def test_invite_for_existing_user_merges_into_their_record(repo: Repositor
 # --- activity -------------------------------------------------------------------------------
 
 
-async def test_mark_inactive_and_reactivate(repo: Repository) -> None:
+async def test_mark_inactive_and_reactivate(repo: Stores) -> None:
     await consenting(repo, 9)
     await consenting(repo, 10)
     assert {p.telegram_id for p in await repo.patients.active()} == {9, 10}
@@ -240,7 +241,7 @@ async def test_mark_inactive_and_reactivate(repo: Repository) -> None:
 # --- reports --------------------------------------------------------------------------------
 
 
-async def test_handoff_report_is_stored_without_consent(repo: Repository) -> None:
+async def test_handoff_report_is_stored_without_consent(repo: Stores) -> None:
     report = await repo.reports.create(11, "question", "Can I use retinol?", now=NOW)
     assert report.status == "open" and report.patient_name is None and report.telegram_id == 11
     patient = await repo.patients.get(11)
@@ -248,7 +249,7 @@ async def test_handoff_report_is_stored_without_consent(repo: Repository) -> Non
     assert await repo.messages.count(11) == 0
 
 
-async def test_open_reports_emergencies_first_and_resolve(repo: Repository) -> None:
+async def test_open_reports_emergencies_first_and_resolve(repo: Stores) -> None:
     pid = await consenting(repo, 12, name="Fay")
     session = await repo.treatments.add(dt.date(2025, 3, 8), "patient", telegram_id=12, now=NOW)
     question = await repo.reports.create(12, "question", "retinol?", now=NOW)
@@ -271,7 +272,7 @@ async def test_open_reports_emergencies_first_and_resolve(repo: Repository) -> N
 # --- the patient's data ---------------------------------------------------------------------
 
 
-async def test_data_summary_counts_what_is_stored(repo: Repository) -> None:
+async def test_data_summary_counts_what_is_stored(repo: Stores) -> None:
     assert await repo.stats.data_summary(13) == {"exists": False}
     await consenting(repo, 13, name="Gus")
     await repo.patients.set_timezone(13, "Europe/Vienna")
@@ -288,7 +289,7 @@ async def test_data_summary_counts_what_is_stored(repo: Repository) -> None:
     assert summary["consent_at"] == NOW
 
 
-async def test_erase_removes_everything_about_the_patient_only(repo: Repository) -> None:
+async def test_erase_removes_everything_about_the_patient_only(repo: Stores) -> None:
     async def fill(telegram_id: int) -> int:
         invite = await repo.invites.create("Hal", dt.date(2025, 3, 1), ttl=DAY, now=NOW)
         pid = (await repo.invites.redeem(invite.code, telegram_id, telegram_id, now=NOW)).patient.id  # type: ignore[union-attr]
@@ -316,7 +317,7 @@ async def test_erase_removes_everything_about_the_patient_only(repo: Repository)
 
 async def test_data_survives_closing_and_reopening(database_url: str) -> None:
     db = await Database.connect(database_url)
-    repo = db.repository()
+    repo = Stores.over(db)
     pid = await consenting(repo, 16, name="Ida")
     await repo.treatments.add(dt.date(2025, 3, 2), "patient", telegram_id=16, now=NOW)
     await log_message(repo, 16, "in", "hi", now=NOW)
@@ -324,7 +325,7 @@ async def test_data_survives_closing_and_reopening(database_url: str) -> None:
 
     db = await Database.connect(database_url)
     try:
-        repo = db.repository()
+        repo = Stores.over(db)
         patient = await repo.patients.get(16)
         assert patient is not None and patient.id == pid and patient.name == "Ida"
         assert patient.consent_at == NOW

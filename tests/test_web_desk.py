@@ -20,6 +20,7 @@ from storage.desk_outbox import SqlDeskOutbox
 from storage.desk_views import WeekFigures
 from storage.models import ReportAction, ReportActionRow
 from tests.bot_harness import STAFF_CHAT, STAFF_USER, TOKEN
+from tests.stores import Stores
 from tests.web_harness import NOW, OTHER_USER, client, csrf_of, desk_services, sign_in
 
 PATIENT = 5551
@@ -34,7 +35,7 @@ async def desk(database_url: str, advisor: Advisor) -> AsyncIterator[Any]:
 
 async def report_for(desk: Any, telegram_id: int, name: str, text: str,
                      urgency: str | None = "urgent") -> Any:
-    repo = desk.repo
+    repo = Stores.of_desk(desk)
     await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
     await repo.patients.record_consent(telegram_id, name, now=NOW)
     return await repo.reports.create(telegram_id, "triage" if urgency else "patient", text,
@@ -154,13 +155,13 @@ async def test_a_form_naming_another_patient_is_refused(desk: Any) -> None:
         trail = await desk.desk.store.actions(mine.id)
         assert [a.action for a in trail] == [ReportAction.REFUSED.value]
         assert trail[0].actor_telegram_id == STAFF_USER
-        session = await desk.repo.treatments.add(NOW.date(), "staff",
+        session = await Stores.of_desk(desk).treatments.add(NOW.date(), "staff",
                                                               telegram_id=PATIENT + 1)
         response = await http.post(
             f"/patients/{mine.patient_id}/sessions/{session.id}/cancel",
             data={"csrf": token, "patient_id": mine.patient_id})
         assert response.status_code == 400
-        assert (await desk.repo.treatments.get(session.id)).cancelled_at is None
+        assert (await Stores.of_desk(desk).treatments.get(session.id)).cancelled_at is None  # type: ignore[union-attr]
 
 
 async def test_html_in_a_patients_words_is_shown_as_text(desk: Any) -> None:
@@ -252,7 +253,7 @@ def test_csv_cells_cannot_run_as_formulas() -> None:
 # --- knowledge gaps --------------------------------------------------------------------------
 async def asked(desk: Any, telegram_id: int, text: str) -> None:
     """A consenting patient's question the bot could not answer, as the bot logs it."""
-    repo = desk.repo
+    repo = Stores.of_desk(desk)
     await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
     await repo.patients.record_consent(telegram_id, "Pat", now=NOW)
     from storage.messages import LogEntry
@@ -342,7 +343,7 @@ async def test_pause_checkins_from_the_web(desk: Any) -> None:
         assert (await http.post(f"/reports/{report.id}/pause", data=data)).status_code == 303
         page = (await http.get("/queue")).text
         assert "already paused" in page
-    patient = await desk.repo.patients.get(PATIENT)
+    patient = await Stores.of_desk(desk).patients.get(PATIENT)
     assert patient is not None and patient.checkins_paused
     trail = [a.action for a in await desk.desk.store.actions(report.id)]
     assert trail == ["paused"]  # the second press changed nothing
@@ -361,7 +362,7 @@ async def test_pages_carry_security_headers(desk: Any) -> None:
 
 
 async def test_patients_in_recovery_page_by_a_hundred(desk: Any) -> None:
-    repo = desk.repo
+    repo = Stores.of_desk(desk)
     for n in range(105):
         await repo.patients.ensure(7000 + n, 7000 + n, now=NOW)
         await repo.patients.record_consent(7000 + n, f"Person {n:03d}", now=NOW)
@@ -378,7 +379,7 @@ async def test_patients_in_recovery_page_by_a_hundred(desk: Any) -> None:
 
 
 async def test_session_fixed_and_cancelled_on_the_web_is_audited(desk: Any) -> None:
-    repo = desk.repo
+    repo = Stores.of_desk(desk)
     await repo.patients.ensure(PATIENT, PATIENT, now=NOW)
     await repo.patients.record_consent(PATIENT, "Pat", now=NOW)
     session = await repo.treatments.add((NOW - dt.timedelta(days=3)).date(), "staff",
@@ -413,7 +414,7 @@ async def test_session_fixed_and_cancelled_on_the_web_is_audited(desk: Any) -> N
 
 
 async def test_a_session_form_naming_another_patient_is_refused_and_audited(desk: Any) -> None:
-    repo = desk.repo
+    repo = Stores.of_desk(desk)
     for telegram_id in (PATIENT, PATIENT + 1):
         await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
         await repo.patients.record_consent(telegram_id, "Pat", now=NOW)
@@ -437,7 +438,7 @@ async def test_figures_follow_a_web_action_at_once_and_others_within_ten_minutes
     """Finished weeks are cached on the desk's clock: a report taken on the web desk updates
     its week at once; one taken in Telegram (another process) shows within 10 minutes."""
     last_week = NOW - dt.timedelta(days=7)
-    repo = desk.repo
+    repo = Stores.of_desk(desk)
     reports = []
     for n, name in enumerate(("Pat", "Quinn")):
         await repo.patients.ensure(PATIENT + n, PATIENT + n, now=last_week)

@@ -17,9 +17,8 @@ from bot.cli.settings import settings_with_date
 from bot.config import Settings
 
 if TYPE_CHECKING:
-    from scheduler.manager import CheckinManager
+    from bot.compose import CheckinParts
     from storage import Database
-    from storage.repo import Repository
 from scheduler.days import local_today, recovery_day
 
 
@@ -61,31 +60,32 @@ async def add_session(settings: Settings, telegram_id: int, day: dt.date | None)
     """`aftercare session add`: record a staff-logged session and plan its check-ins."""
     from storage import SessionSource
 
-    async with _ManagerScope(settings) as (manager, repo):
-        patient = await repo.patients.get(telegram_id)
+    async with _ManagerScope(settings) as parts:
+        patient = await parts.patients.get(telegram_id)
         if patient is None:
             print(f"no patient with Telegram id {telegram_id}: they must press /start in the bot "
                   "or open an invite link first", file=sys.stderr)
             return 1
         now = dt.datetime.now(dt.UTC)
         chosen = day or local_today(now, settings.tz)
-        session = await repo.treatments.add(chosen, SessionSource.STAFF, telegram_id=telegram_id)
-        print(f"{await manager.schedule_session(session.id)} check-in(s) scheduled")
+        session = await parts.treatments.add(chosen, SessionSource.STAFF,
+                                             telegram_id=telegram_id)
+        print(f"{await parts.checkins.manager.schedule_session(session.id)} check-in(s) "
+              "scheduled")
     print(f"treatment on {chosen.isoformat()} recorded for {patient.name or 'the patient'} "
           f"(Telegram id {telegram_id}); today is day {recovery_day(chosen, now, settings.tz)}")
     return 0
 
 
 async def _list(settings: Settings, args: argparse.Namespace) -> int:
-    from storage import Database
+    from storage import Database, PatientStore, SessionStore
 
-    async with await Database.connect(settings.database_url) as db:
-        repo = db.repository()
-        patient = await repo.patients.get(args.telegram_id)
+    async with await Database.connect(settings.database_url) as db:  # reads only: no plan
+        patient = await PatientStore(db.sessions).get(args.telegram_id)
         if patient is None:
             print(f"no patient with Telegram id {args.telegram_id}", file=sys.stderr)
             return 1
-        sessions = await repo.treatments.of_patient(patient.id)
+        sessions = await SessionStore(db.sessions).of_patient(patient.id)
     print(f"{patient.name or 'patient'} (Telegram id {args.telegram_id}):")
     for session in sessions:
         state = " (cancelled)" if session.cancelled_at else ""
@@ -96,9 +96,9 @@ async def _list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _move(settings: Settings, args: argparse.Namespace) -> int:
-    async with _ManagerScope(settings) as (manager, _):
+    async with _ManagerScope(settings) as parts:
         try:
-            moved = await manager.move_session(args.session_id, args.date)
+            moved = await parts.checkins.manager.move_session(args.session_id, args.date)
         except LookupError:
             print(f"no open session {args.session_id} (see `aftercare session list`)",
                   file=sys.stderr)
@@ -109,33 +109,32 @@ async def _move(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _cancel(settings: Settings, args: argparse.Namespace) -> int:
-    async with _ManagerScope(settings) as (manager, repo):
-        known = await repo.treatments.get(args.session_id)
+    async with _ManagerScope(settings) as parts:
+        known = await parts.treatments.get(args.session_id)
         if known is None:
             print(f"no session {args.session_id} (see `aftercare session list`)",
                   file=sys.stderr)
             return 1
-        cancelled = await manager.cancel_session(args.session_id)
+        cancelled = await parts.checkins.manager.cancel_session(args.session_id)
     print(f"session {args.session_id} cancelled; {cancelled} open check-in(s) cancelled")
     return 0
 
 
 class _ManagerScope:
     """The database and the check-in side of the services (bot/compose.py `build_checkins`)
-    for one command: yields the check-in manager and the repository."""
+    for one command: yields the patient and session stores and the check-in service."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db: Database | None = None
 
-    async def __aenter__(self) -> tuple[CheckinManager, Repository]:
+    async def __aenter__(self) -> CheckinParts:
         from bot.compose import build_checkins
         from storage import Database
 
         self.db = await Database.connect(self.settings.database_url)
-        parts = build_checkins(self.settings, self.db, None,
-                               clock=lambda: dt.datetime.now(dt.UTC))
-        return parts.checkins.manager, parts.repo
+        return build_checkins(self.settings, self.db, None,
+                              clock=lambda: dt.datetime.now(dt.UTC))
 
     async def __aexit__(self, *_: object) -> None:
         if self.db is not None:

@@ -51,7 +51,7 @@ class AdvisorPort(Protocol):
 
 
 # --- the storage the core uses, one aggregate each (storage/*.py implements them; the
-# composition root hands in the stores themselves, not the `Repository` bundle) ----------
+# composition root hands in the stores themselves) -----------------------------------------
 class Patients(Protocol):
     """storage.patients `PatientStore`, as the conversation and the desk use it."""
 
@@ -129,7 +129,7 @@ class DataSummary(Protocol):
 
 
 class PatientContexts(Protocol):
-    """The one read across aggregates (storage/context.py, `Repository.patient_context`): a
+    """The one read across aggregates (storage/context.py `ContextReader`): a
     user's patient row, latest session and conversation states in one round trip."""
 
     async def patient_context(self, telegram_id: int,

@@ -262,7 +262,7 @@ def _with_spool(services: Services, bot: ExtBot[Any]) -> Services:
         if reply.card_for is not None:
             await services.desk.card_sent(reply, target, sent.message_id)
 
-    spool, replayer = build_spool(services.settings, services.repo, services.checkins,
+    spool, replayer = build_spool(services.settings, services.reports, services.checkins,
                                   services.alert_bell, conversation=services.conversation,
                                   desk=services.desk, deliver=to_chat)
     return dataclasses.replace(services, spool=spool, spool_replayer=replayer)

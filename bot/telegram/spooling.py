@@ -45,11 +45,10 @@ from bot.config import Settings
 from bot.core.conversation import Conversation
 from bot.core.desk import StaffDesk
 from bot.core.flowstate import Flow
-from bot.core.ports import AlertWaker, CheckinEvents
+from bot.core.ports import AlertWaker, CheckinEvents, Reports
 from bot.core.replies import Reply, as_replies
 from storage import ReportKind
 from storage.clock import utcnow
-from storage.repo import Repository
 from storage.spool import ReportSpool, Spooled, SpooledEvent, SpooledReport
 
 log = logging.getLogger(__name__)
@@ -211,10 +210,10 @@ def photos_after_descriptions(items: list[Spooled]) -> list[Spooled]:
 class SpoolReplayer:
     """Stores what the spool holds whenever the database answers again."""
 
-    def __init__(self, repo: Repository, checkins: CheckinEvents | None, alerts: AlertWaker,
+    def __init__(self, reports: Reports, checkins: CheckinEvents | None, alerts: AlertWaker,
                  spool: ReportSpool, *, conversation: Conversation | None = None,
                  desk: StaffDesk | None = None, deliver: Deliver | None = None) -> None:
-        self.repo = repo
+        self.reports = reports
         self.checkins = checkins
         self.alerts = alerts
         self.spool = spool
@@ -228,7 +227,7 @@ class SpoolReplayer:
         """Store one entry; False keeps it for a later replay (a photo waiting for the
         words of its report)."""
         if isinstance(item, SpooledReport):
-            stored = await self.repo.reports.create(
+            stored = await self.reports.create(
                 item.telegram_id, ReportKind(item.kind), item.text, urgency=item.urgency,
                 day=item.day, reason=item.reason, now=item.raised_at,
                 source_update_id=item.update_id)
@@ -340,7 +339,7 @@ class SpoolReplayer:
                 await self._task
 
 
-def build_spool(settings: Settings, repo: Repository, checkins: CheckinEvents | None,
+def build_spool(settings: Settings, reports: Reports, checkins: CheckinEvents | None,
                 alerts: AlertWaker, *, conversation: Conversation | None = None,
                 desk: StaffDesk | None = None,
                 deliver: Deliver | None = None) -> tuple[ReportSpool, SpoolReplayer]:
@@ -349,7 +348,7 @@ def build_spool(settings: Settings, repo: Repository, checkins: CheckinEvents | 
     if len(spool):
         log.warning("%d entr%s from a database outage wait in %s", len(spool),
                     "y" if len(spool) == 1 else "ies", spool.path)
-    return spool, SpoolReplayer(repo, checkins, alerts, spool, conversation=conversation,
+    return spool, SpoolReplayer(reports, checkins, alerts, spool, conversation=conversation,
                                 desk=desk, deliver=deliver)
 
 

@@ -183,7 +183,7 @@ async def _event(services: DeskServices, conversation: Conversation, service: Ch
     if kind == "session":
         await conversation.start(uid, uid, first)
         await conversation.callback(uid, uid, first, "consent:yes")
-        session = await services.repo.treatments.add(
+        session = await services.treatments.add(
             (services.now()).astimezone(services.settings.tz).date(), SessionSource.STAFF,
             telegram_id=uid)
         patient.session_id = session.id

@@ -187,7 +187,7 @@ async def session_action(request: Request, user: StaffUser, form: FormData) -> R
                                                     action=str(action)[:16], id=session_id),
                                      now=desk.now(), patient_id=owner)
         return refused(request, desk.text("refused.wrong_patient"), 400)
-    before = await desk.repo.treatments.get(session_id)
+    before = await desk.treatments.get(session_id)
     if action == "move":
         raw = str(form.get("date", ""))
         day, problem = _checked_date(desk, raw)

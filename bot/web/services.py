@@ -19,11 +19,12 @@ from bot.config import Settings
 from bot.core.clinic_kb import ClinicKnowledge
 from bot.core.conversation import Clock, Conversation
 from bot.core.desk import StaffDesk
+from bot.core.ports import Treatments
 from knowledge.advisor import Advisor
 from knowledge.catalogue import Catalogue
 from scheduler.careplan import CarePlan
 from scheduler.manager import CheckinManager
-from storage import Database, Repository, utcnow
+from storage import Database, utcnow
 from storage.desk_logins import DeskLoginStore
 from storage.desk_outbox import DeskOutboxStore, SqlDeskOutbox
 from storage.desk_views import DeskViews, WeekFigures
@@ -71,7 +72,7 @@ class DeskServices:
 
     settings: Settings
     db: Database
-    repo: Repository  # the storage aggregates (bot/compose.py built them)
+    treatments: Treatments  # sessions (bot/compose.py built the store)
     conversation: Conversation
     desk: StaffDesk
     views: DeskViews
@@ -105,7 +106,8 @@ def build_desk_services(settings: Settings, db: Database, *, clock: Clock = utcn
     built = build_services(settings, db, None, clock, advisor=advisor)  # bot/compose.py
     texts = Catalogue.load(TEXTS, settings.clinic())
     return DeskServices(
-        settings=settings, db=db, repo=built.repo, conversation=built.conversation,
+        settings=settings, db=db, treatments=built.treatments,
+        conversation=built.conversation,
         desk=built.desk,
         views=DeskViews(db.sessions), outbox=outbox or SqlDeskOutbox(db.sessions),
         logins=DeskLoginStore(db.sessions), manager=built.checkins.manager,

@@ -119,7 +119,7 @@ class TurnContext:
 class FlowKit:
     """Shared tools of the flows and the staff desk: the storage aggregates they use (each
     through its narrow Protocol of bot/core/ports.py; bot/compose.py hands in the stores of
-    storage/, not the `Repository` bundle), settings, clock, texts, the advisor that answers
+    storage/), settings, clock, texts, the advisor that answers
     patients, and the user's short-lived state."""
 
     def __init__(self, settings: BotSettings, clock: Clock, messages: Catalogue,
