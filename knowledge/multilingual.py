@@ -89,6 +89,9 @@ _MIN_FUZZY = 5
 _FAR_SPAN = 40
 # "a bit red still" on day 5+ is the guidance's routine review, not strong redness
 _MILD_CANCELS = frozenset(["redness_lasting", "swelling_lasting"])
+# the signs whose words are a hyperbole of delight ("je pourrais m'évanouir tellement c'est
+# beau"): set aside in a sentence that praises how the skin looks (a pack's ``delight``)
+_DELIGHT_SIGNS = frozenset(["collapse_or_confusion"])
 
 # ----------------------------------------------------------------------------- folding
 
@@ -268,6 +271,13 @@ class LanguagePack:
     # figures of speech next to a match ("me ahogo de calor", "задыхаюсь от жары", "o preço me
     # deixou sem ar"): the symptom word is about the heat, a laugh or a price, not the body
     figures: tuple[tuple[frozenset[int], ...], ...] = ()
+    # a question about the protocol, not a report ("¿unas ampollas serían motivo para
+    # llamar?"): a match whose sentence asks ("?"), holds one of ``protocol`` and names no
+    # first person is set aside
+    protocol: tuple[tuple[frozenset[int], ...], ...] = ()
+    # praise of how the skin looks ("tão bonita", "so gut sieht"): a fainting word in a
+    # sentence with one is a hyperbole of delight (``_DELIGHT_SIGNS``), not a collapse
+    delight: tuple[tuple[frozenset[int], ...], ...] = ()
     # rule-out questions and sign advice in this language (keys: followups.yaml question ids,
     # sign_advice.yaml group ids); ``check`` phrases ask a question instead of guessing
     follow_ups: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # id -> text, no
@@ -569,6 +579,46 @@ def _general_question(message: _Message, index: int) -> bool:
     return stop is not None and stop.group(0) == "?" or "?" in tail
 
 
+def _sentence_span(message: _Message, index: int) -> range:
+    sentence = message.sentences[index]
+    inside = [i for i, s in enumerate(message.sentences) if s == sentence]
+    return range(inside[0], inside[-1] + 1)
+
+
+def _asks(message: _Message, span: range) -> bool:
+    """Whether the sentence over ``span`` ends with (or is followed by) a question mark."""
+    tail = message.raw[message.tokens[span[-1]].end:].translate(_SPECIAL)  # "؟" is "?"
+    stop = _SENTENCE_PUNCT.search(tail)
+    return stop is not None and stop.group(0) == "?"
+
+
+def _protocol_question(message: _Message, index: int) -> bool:
+    """A question about what the protocol is ("pęcherze to powód, żeby dzwonić?"): the
+    match's clause holds one of the language's ``protocol`` phrases and names no first person,
+    and its sentence asks ("tengo ampollas, ¿es motivo para llamar?" is a report: the reason
+    to call is asked in a clause of its own)."""
+    pack = message.pack
+    if not pack.protocol:
+        return False
+    start, end = message.clause_range(index)
+    clause = range(start, end + 1)
+    if not any(_has_sequence(message, phrase, clause) for phrase in pack.protocol):
+        return False
+    if any(message.tokens[i].text in pack.first_person for i in clause):
+        return False
+    return _asks(message, _sentence_span(message, index))
+
+
+def _delight(message: _Message, phrase: _Phrase, index: int) -> bool:
+    """A fainting word in a sentence that praises how the skin looks ("potrei svenire da
+    quanto è bella la mia pelle"): a hyperbole of delight, not a collapse."""
+    pack = message.pack
+    if not pack.delight or phrase.sign not in _DELIGHT_SIGNS:
+        return False
+    span = _sentence_span(message, index)
+    return any(_has_sequence(message, praise, span) for praise in pack.delight)
+
+
 def _typos(message: _Message, chosen: set[int]) -> int:
     return sum(1 for i in chosen if message.fuzzy[i])
 
@@ -758,7 +808,9 @@ class Lexicons:
                 continue
             placed = _find(message, phrase, phrase.sign in _MILD_CANCELS)
             if placed is not None and (_story(message, placed[0])
-                                       or _general_question(message, placed[0])):
+                                       or _general_question(message, placed[0])
+                                       or _protocol_question(message, placed[0])
+                                       or _delight(message, phrase, placed[0])):
                 continue
             if placed is not None:
                 found[phrase.sign] = (sign, message.evidence(placed[0], placed[1]),
@@ -788,7 +840,8 @@ _REQUIRED = {"language", "name", "native", "messages", "negations", "signs"}
 _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_words",
              "shorthand", "fever_context", "smalltalk", "negative_suffix", "conditional_suffix",
              "hypothetical_after", "mild", "not_typos", "note", "story", "follow_ups",
-             "question_words", "generic_articles", "first_person", "figures",
+             "question_words", "generic_articles", "first_person", "figures", "protocol",
+             "delight",
              "sign_advice", "check", "hours"}
 
 
@@ -1034,6 +1087,8 @@ def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
         hedges=sequences("hedges"),
         hypothetical=sequences("hypothetical"),
         figures=sequences("figures"),
+        protocol=sequences("protocol"),
+        delight=sequences("delight"),
         clause_words=frozenset(words("clause_words")),
         shorthand=shorthand,
         fever_context=literal_set("fever_context"),
