@@ -38,11 +38,19 @@ _OWN_TOPIC = frozenset(["sessions", "results", "threading", "booking", "picking"
 _CONTEXT = re.compile(
     r"\b(?:when|after|before|once|since|as soon as) (?:i|we) (?:got|get|came|come|woke|wake|went|go"
     r"|got back|came back) (?:up|home|in|back|out|to bed|to sleep)\b"
-    r"|\bto the touch\b|\bon (?:its|it['\u2019]?s|their) own\b|\bby (?:itself|themselves)\b")
+    r"|\bto the touch\b|\bon (?:its|it['\u2019]?s|their) own\b|\bby (?:itself|themselves)\b"
+    # the patient's own plan says by when, not what ("results in time for my wedding")
+    r"|\bin time for (?:my|a|the|our|his|her) (?:\w+ )?(?:wedding|party|holiday|birthday|event"
+    r"|trip|do|night out|date|interview|photos|graduation|prom|anniversary|christening)\b")
 # Where on the face and how big: words of a statement that describe, not name, the topic.
 _DESCRIPTORS = frozenset(["small", "tiny", "big", "few", "couple", "cheek", "cheeks", "forehead",
                           "chin", "nose", "jaw", "jawline", "face", "skin", "mouth", "temple",
                           "temples", "left", "right", "side", "sides", "around", "round", "near"])
+# When, not what: a time word of a statement or a plan ("results in 3 weeks?", "wax on friday?")
+# says which day the question is about (knowledge/timewords.py), so it does not dilute the topic.
+_WHEN = frozenset(["day", "days", "week", "weeks", "weekend", "fortnight", "month", "months",
+                   "tomorrow", "tonight", "today", "morning", "evening", "monday", "tuesday",
+                   "wednesday", "thursday", "friday", "saturday", "sunday", "time"])
 # What a patient calls the treatment; in a question without a topical word it is just "it".
 TREATMENT_NAMES = frozenset(["microneedling", "treatment", "procedure", "microneedled"])
 _TREATMENT_PHRASE = re.compile(r"\b(?:(?:the|my|this|your) )?(?:microneedling|treatment|procedure)"
@@ -363,7 +371,9 @@ class Matcher:
         if not words:
             return {}
         # where and how big ("a small blemish on my cheek") describes, the topic is the rest
-        total = sum(self._idf.get(w, self._unknown_weight) for w in set(words) - _DESCRIPTORS)
+        # and when ("in 3 weeks", "on friday") says which day, not what
+        described = {w for w in words if w in _DESCRIPTORS or w in _WHEN or w.isdigit()}
+        total = sum(self._idf.get(w, self._unknown_weight) for w in set(words) - described)
         scores: dict[int, float] = {}
         for index in {i for w in words for i in self._keyword_postings.get(w, ())}:
             hits = self._keywords[index].intersection(words)

@@ -231,7 +231,7 @@ GREETINGS: frozenset[str] = frozenset([
 # Greetings and filler that carry no question; dropped wherever they appear.
 FILLER: frozenset[str] = GREETINGS | frozenset([
     "actually", "ah", "also", "anyway", "basically", "bit", "bother", "bothering", "btw",
-    "cheers", "erm", "good", "haha", "hmm", "just", "kinda", "like", "lil", "little", "lol",
+    "cheers", "erm", "even", "good", "haha", "hmm", "just", "kinda", "like", "lil", "little", "lol",
     "oh", "please", "question", "quick", "quite", "really", "so", "sorry", "sorta", "super",
     "thank", "thanks", "thankyou", "uh", "um", "umm", "very", "wonder", "wondered", "wondering",
     "x", "xx", "xxx",

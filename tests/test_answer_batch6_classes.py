@@ -103,3 +103,19 @@ def test_money_routes_to_the_clinic_or_to_home_needling(advisor: Advisor, text: 
 def test_the_clinic_called_your_place_is_the_clinic(advisor: Advisor, text: str) -> None:
     advice = advisor.ask(text, None)
     assert advice.kind == "answered" and advice.topic == "opening_hours", (text, advice.kind)
+
+
+@pytest.mark.parametrize(("text", "day", "topic"), [
+    ("results by the weekend?", 2, "results"),  # a time word says when, not what
+    ("visible results in a fortnight?", 3, "results"),
+    ("a glass of white with dinner tonight?", 1, "alcohol"),  # a glass of white is wine
+    ("getting my eyebrows done on friday, ok?", 5, "waxing_threading"),  # brows done at a salon
+    ("will it hurt later on", None, "pain"),  # hurt past the session is soreness
+    ("i cant make it on friday, can we move it", None, "booking"),  # not making it: move it
+    ("any free slots on thursday", None, "booking"),  # room in the diary
+    ("can i use my niacinamide tonight", 1, "serums"),  # not one of the guidance's actives
+])
+def test_time_words_and_chat_phrases_find_their_entry(advisor: Advisor, text: str,
+                                                      day: int | None, topic: str) -> None:
+    advice = advisor.ask(text, day)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
