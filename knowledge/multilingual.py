@@ -288,6 +288,9 @@ class LanguagePack:
     # anywhere in the message it is the emergency sign, whichever clause each is in
     systemic: tuple[_Phrase, ...] = ()
     hours: Mapping[str, Any] = field(default_factory=dict)  # clinic-hours sentences, words
+    # a relative clause between commas parts a subject from its state ("la hinchazón, que
+    # ayer era poca, ahora está en los labios"): the message is read again without it
+    relative_re: re.Pattern[str] | None = None
 
     _cache: dict[str, tuple[frozenset[int], str, bool]] = field(default_factory=dict,
                                                                  compare=False, repr=False)
@@ -650,6 +653,8 @@ def _cancelled(message: _Message, first: int, last: int, chosen: set[int]) -> bo
     for i in range(clause_start, clause_end + 1):
         if i in chosen or not (message.words[i] & pack.resolved):
             continue
+        if i + 1 in chosen:
+            continue  # an intensifier just before the match: "bien pire", "bien hinchado"
         if any(message.negation[j] for j in range(max(clause_start, i - _NEGATION_WINDOW), i)):
             continue  # "no ha bajado", "no puedo respirar bien": not resolved
         return True
@@ -792,6 +797,11 @@ class Lexicons:
 
     def _read(self, pack: LanguagePack, text: str,
               day: int | None) -> list[tuple[Sign, str, int]]:
+        if pack.relative_re is not None:
+            folded = fold(text)
+            joined = pack.relative_re.sub(" ", folded)
+            if joined != folded:
+                text = f"{text} . {joined}"
         message = _Message(pack, text)
         if not message.tokens:
             return []
@@ -842,7 +852,7 @@ _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_wo
              "hypothetical_after", "mild", "not_typos", "note", "story", "follow_ups",
              "question_words", "generic_articles", "first_person", "figures", "protocol",
              "delight",
-             "sign_advice", "check", "hours"}
+             "sign_advice", "check", "hours", "relatives"}
 
 
 def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
@@ -1113,8 +1123,19 @@ def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
                        for p in phrases
                        if p.sign == SYSTEMIC_SIGN and p.far and len(p.slots) > 1),
         hours=hours,
+        relative_re=_relative_pattern(words("relatives")),
     )
     return pack
+
+
+def _relative_pattern(openers: Iterable[str]) -> re.Pattern[str] | None:
+    """A relative clause between commas opened by one of ``openers`` (folded words; a
+    trailing ``*`` takes any ending: ``котор*``)."""
+    alternatives = sorted({re.escape(w.rstrip("*")) + (r"\w*" if w.endswith("*") else "")
+                           for w in openers if w.strip("*")}, key=len, reverse=True)
+    if not alternatives:
+        return None
+    return re.compile(r",\s*(?:" + "|".join(alternatives) + r")\b[^,.!?;\n]{3,80},")
 
 
 def _parse_hours(raw: LineDict, out: ProblemCollector) -> dict[str, Any]:
