@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 import yaml
 
-from knowledge.text import Speller, clean
+from knowledge.text import FILLER, STOPWORDS, Speller, clean
 from knowledge.yamlfile import data_text
 
 if TYPE_CHECKING:
@@ -376,6 +376,8 @@ class _Message:
             # a hypothetical that starts inside the clause ("just in case i cant breathe
             # tonight") is left out of what the second detector reads, like a figure
             clause = self.without_figures(start, end, self.hypotheticals).strip(" .,;:!?()-")
+            if clause != text[start:end].strip(" .,;:!?()-") and _only_function_words(clause):
+                continue  # what a figure left behind ("i almost" of "i almost choked at ...")
             lead = start + len(text[start:end]) - len(text[start:end].lstrip(" .,;:!?()-"))
             if not clause or self.hypothetical(start) or self.hypothetical(lead):
                 continue
@@ -427,6 +429,17 @@ class _Message:
         after = self.text[hit.end : max(clause_end, hit.end)].split()[:2]
         words = " ".join([*before, self.text[hit.start : hit.end], *after])
         return words.strip(" ,.;:!?-")
+
+
+# degree words a figure of speech leaves behind ("i almost", "honestly nearly")
+_DEGREE = frozenset({"almost", "nearly", "honestly", "literally", "totally", "practically",
+                     "seriously", "genuinely", "actually", "when", "could", "would", "have"})
+
+
+def _only_function_words(clause: str) -> bool:
+    """Whether ``clause`` has no word of its own: function, filler and degree words only."""
+    return all(word in STOPWORDS or word in FILLER or word in _DEGREE
+               for word in _WORDS.findall(clause))
 
 
 def _fever_readings(text: str, rules: _Fever) -> Iterator[_Hit]:
