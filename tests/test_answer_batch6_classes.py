@@ -119,3 +119,24 @@ def test_time_words_and_chat_phrases_find_their_entry(advisor: Advisor, text: st
                                                       day: int | None, topic: str) -> None:
     advice = advisor.ask(text, day)
     assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize("text", ["how do i get hold of a nurse",
+                                  "whats the best way to get in touch with you"])
+def test_reaching_the_clinic_is_the_contact_entry(advisor: Advisor, text: str) -> None:
+    advice = advisor.ask(text, None)
+    assert advice.kind == "answered" and advice.topic == "contact_clinic", (text, advice.topic)
+
+
+@pytest.mark.parametrize("text", ["cold sore prone, any tips", "do i have to mention my cold sores",
+                                  "i have herpes simplex so is it safe"])
+def test_a_cold_sore_history_is_answered_not_escalated(advisor: Advisor, text: str) -> None:
+    advice = advisor.ask(text, None)
+    assert advice.kind == "answered" and advice.topic == "cold_sores", (text, advice.kind)
+
+
+@pytest.mark.parametrize("text", ["i have herpes on my lip", "should i tell you about my cold sore "
+                                  "that came up today", "tingling on my lip and a blister"])
+def test_a_cold_sore_now_is_still_escalated(advisor: Advisor, text: str) -> None:
+    advice = advisor.ask(text, 2)
+    assert advice.kind == "escalated" and advice.topic == "red_flag.cold_sore", (text, advice.kind)
