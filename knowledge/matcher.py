@@ -125,7 +125,7 @@ class Matcher:
     MAX_UNKNOWN = 3  # unknown words counted against a query form, at most
     SIMILARITY_SHARE = 0.2  # share of the score from token-sort similarity
     PRECISION_SHARE = 0.4  # how much unexplained query words pull the coverage down
-    GENERIC_IDF = 1.0  # a word this common ("microneedling") says nothing about the topic
+    GENERIC_IDF = 1.35  # a word this common ("microneedling", "skin") says nothing about the topic
     BARE_CUTOFF = 88.0
     KEYWORD_SHARE = 0.5  # an entry's keywords must explain this share of the message ...
     KEYWORD_FLOOR = 40.0  # ... to score KEYWORD_FLOOR + KEYWORD_SPAN * share by keywords alone

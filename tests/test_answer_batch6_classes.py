@@ -140,3 +140,16 @@ def test_a_cold_sore_history_is_answered_not_escalated(advisor: Advisor, text: s
 def test_a_cold_sore_now_is_still_escalated(advisor: Advisor, text: str) -> None:
     advice = advisor.ask(text, 2)
     assert advice.kind == "escalated" and advice.topic == "red_flag.cold_sore", (text, advice.kind)
+
+
+@pytest.mark.parametrize(("text", "day", "topic"), [
+    ("ready for round 3, can i book", 30, "next_booking"),  # a numbered session is the next one
+    ("would microneedling suit olive skin", None, "skin_types"),  # "skin" says nothing alone
+    ("is microneedling fine for brown skin", None, "skin_types"),
+    ("padel tonight ok?", 1, "exercise"),  # a sport is exercise
+    ("5 a side on monday, ok?", 1, "exercise"),
+])
+def test_numbered_sessions_skin_types_and_sports_find_their_entry(
+        advisor: Advisor, text: str, day: int | None, topic: str) -> None:
+    advice = advisor.ask(text, day)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
