@@ -45,7 +45,8 @@ _CONTEXT = re.compile(
 # Where on the face and how big: words of a statement that describe, not name, the topic.
 _DESCRIPTORS = frozenset(["small", "tiny", "big", "few", "couple", "cheek", "cheeks", "forehead",
                           "chin", "nose", "jaw", "jawline", "face", "skin", "mouth", "temple",
-                          "temples", "left", "right", "side", "sides", "around", "round", "near"])
+                          "temples", "left", "right", "side", "sides", "around", "round", "near",
+                          "lip", "lips", "neck", "eye", "eyes", "usually", "always", "often"])
 # When, not what: a time word of a statement or a plan ("results in 3 weeks?", "wax on friday?")
 # says which day the question is about (knowledge/timewords.py), so it does not dilute the topic.
 _WHEN = frozenset(["day", "days", "week", "weeks", "weekend", "fortnight", "month", "months",

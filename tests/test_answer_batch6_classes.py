@@ -153,3 +153,14 @@ def test_numbered_sessions_skin_types_and_sports_find_their_entry(
         advisor: Advisor, text: str, day: int | None, topic: str) -> None:
     advice = advisor.ask(text, day)
     assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize(("text", "day", "topic"), [
+    ("i often get herpes round my lips, does that matter", None, "cold_sores"),  # lips: where
+    ("how long will i look terrible", None, "downtime"),  # looking bad for days is downtime
+    ("can i lay out in the garden this weekend", 3, "sun"),  # lying out is sunbathing
+])
+def test_where_how_bad_and_lying_out_find_their_entry(advisor: Advisor, text: str,
+                                                      day: int | None, topic: str) -> None:
+    advice = advisor.ask(text, day)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
