@@ -164,3 +164,18 @@ def test_where_how_bad_and_lying_out_find_their_entry(advisor: Advisor, text: st
                                                       day: int | None, topic: str) -> None:
     advice = advisor.ask(text, day)
     assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize(("text", "day", "topic"), [
+    ("im in my second trimester, is it safe", None, "pregnancy"),  # pregnancy by its stage
+    ("no change at all after a week", 7, "results"),  # a change in the skin is the result
+])
+def test_a_trimester_and_a_change_find_their_entry(advisor: Advisor, text: str,
+                                                   day: int | None, topic: str) -> None:
+    advice = advisor.ask(text, day)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+def test_a_change_to_a_booking_is_still_the_booking(advisor: Advisor) -> None:
+    advice = advisor.ask("any change to my booking?", None)
+    assert advice.kind == "answered" and advice.topic == "booking", advice.topic
