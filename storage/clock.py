@@ -11,8 +11,9 @@ so no test waits for or measures the wall clock. Nothing else defines a clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from typing import Protocol, TypeVar
 
 T = TypeVar("T")
@@ -52,6 +53,16 @@ class ManualClock:
                 future.set_result(None)
         self._sleepers = [(d, f) for d, f in self._sleepers if not f.done()]
         return self.now
+
+    @contextlib.contextmanager
+    def at(self, moment: dt.datetime) -> Iterator[dt.datetime]:
+        """Read `moment` (earlier or later) inside the block, then what it read before;
+        sleepers are not woken (the desk demo replays an event at its own time)."""
+        saved, self.now = self.now, moment
+        try:
+            yield moment
+        finally:
+            self.now = saved
 
     def monotonic(self) -> float:
         """Seconds this clock has moved since it was made (``monotonic=`` of pacing code);

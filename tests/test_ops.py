@@ -114,7 +114,7 @@ async def test_readyz_names_what_is_missing(tmp_path: Path) -> None:
     try:
         async with aiohttp.ClientSession() as session:
             before = await http_get(session, port, "/readyz")
-            readiness.bot_authorised = True
+            readiness.authorised()
             after = await http_get(session, port, "/readyz")
             readiness.head = "9999_future"
             newer_code = await http_get(session, port, "/readyz")

@@ -27,8 +27,7 @@ import hmac
 import ipaddress
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import InitVar, dataclass, field
 
 from alembic.runtime.migration import MigrationContext
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -155,17 +154,27 @@ class Metrics:
 
 @dataclass
 class Readiness:
-    """What /readyz checks; `bot_authorised` is set once getMe succeeded. `on_leader_change`
-    (given to `bot.telegram.app.running`) shows polling leadership in the metrics, and
-    `on_update` counts the updates handled (called by a Telegram handler)."""
+    """What /readyz checks. The bot is authorised once getMe succeeded: its owner says so by
+    calling `authorised` (bot/telegram/app.py; `bot_authorised=True` when it is already
+    known). `on_leader_change` (given to `bot.telegram.app.running`) shows polling leadership
+    in the metrics, and `on_update` counts the updates handled (called by a Telegram
+    handler)."""
 
     engine: AsyncEngine
-    bot_authorised: bool = False
+    bot_authorised: InitVar[bool] = False
     head: str = field(default_factory=head_revision)
     on_leader_change: Callable[[bool], None] | None = None
     on_update: Callable[[], None] | None = None
     spool: ReportSpool | None = None  # reports waiting for the database
     unhandled: int = 0  # polled updates not handled yet (database unavailable), unconfirmed
+    _authorised: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self, bot_authorised: bool) -> None:
+        self._authorised = bot_authorised
+
+    def authorised(self) -> None:
+        """The bot's token was accepted (getMe succeeded)."""
+        self._authorised = True
 
     def waiting_updates(self, count: int) -> None:
         """The poller's count of updates waiting to be handled again (not ready while any)."""
@@ -183,7 +192,7 @@ class Readiness:
                 problems.append(f"database at migration {current}, code expects {self.head}")
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             problems.append(f"database unreachable ({type(exc).__name__})")
-        if not self.bot_authorised:
+        if not self._authorised:
             problems.append("bot not authorised with Telegram yet (getMe)")
         if self.spool is not None and len(self.spool):
             problems.append(f"{len(self.spool)} spooled entr(ies) from a database outage (reports, "
@@ -207,7 +216,7 @@ class RequestTooLarge(Exception):
         self.what = what
 
 
-def is_loopback(peer: Any) -> bool:
+def is_loopback(peer: object) -> bool:
     """True for a client on this machine (127.0.0.0/8, ::1, a Unix socket)."""
     if not isinstance(peer, tuple) or not peer:
         return True  # a Unix socket
@@ -275,7 +284,7 @@ class OpsServer:
                                 type(exc).__name__)
         return 200, CONTENT_TYPE_LATEST, self.metrics.render()
 
-    def _allowed(self, path: str, headers: dict[str, str], peer: Any) -> Answer | None:
+    def _allowed(self, path: str, headers: dict[str, str], peer: object) -> Answer | None:
         """None when the request may see `path`; otherwise the refusal."""
         if path != "/metrics":
             return None
@@ -335,7 +344,7 @@ class OpsServer:
         raise RequestTooLarge(431, f"more than {MAX_HEADERS} headers")
 
     async def _route(self, request_line: bytes, headers: dict[str, str] | None = None,
-                     peer: Any = None) -> Answer:
+                     peer: object = None) -> Answer:
         parts = request_line.decode("latin-1").split()
         if len(parts) < 2:
             return 400, "text/plain", b"bad request\n"
@@ -352,14 +361,14 @@ class OpsServer:
 
 
 @contextlib.asynccontextmanager
-async def operations(app: Any, services: Services, metrics: Metrics) -> AsyncIterator[Readiness]:
-    """The daily retention job and (unless port 0) the HTTP endpoints serving `metrics`
-    (which bot/compose.py already made observe the advisor and the check-in sender). The
-    Telegram side counts updates through the readiness' `on_update` (bot/telegram/app.py)."""
+async def operations(services: Services, metrics: Metrics) -> AsyncIterator[Readiness]:
+    """The HTTP endpoints (unless port 0) serving `metrics` (which bot/compose.py already made
+    observe the advisor and the check-in sender) and the readiness of the bot `services`
+    belong to. The Telegram side counts updates through the readiness' `on_update` and
+    schedules the daily retention job (bot/telegram/app.py)."""
     settings, db, clock = services.settings, services.database, services.clock
-    schedule_retention(app, settings.retention_days, db.sessions, clock)
     readiness = Readiness(db.engine, on_leader_change=lambda leader: metrics.polling_leader.set(
-        int(leader)), on_update=metrics.updates.inc, spool=app.bot_data.spool)
+        int(leader)), on_update=metrics.updates.inc, spool=services.spool)
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     server = OpsServer(metrics, readiness, db.sessions, clock, metrics_token=token)
     if settings.http_port:
@@ -369,19 +378,3 @@ async def operations(app: Any, services: Services, metrics: Metrics) -> AsyncIte
     finally:
         await server.stop()
 
-
-def schedule_retention(app: Any, days: int | None, sessions: async_sessionmaker[AsyncSession],
-                       clock: Clock = utcnow) -> None:
-    """Run `storage.retention.purge_expired` a minute after start and then daily."""
-    if not days or app.job_queue is None:
-        return
-    from storage.retention import purge_expired
-
-    async def purge(_context: Any) -> None:
-        await purge_expired(sessions, days, clock())
-
-    app.job_queue.run_repeating(purge, interval=dt.timedelta(days=1), first=60,
-                                name="retention", job_kwargs={"max_instances": 1,
-                                                              "coalesce": True})
-    log.info("data retention: messages and resolved reports deleted %d days after the last "
-             "session", days)

@@ -31,6 +31,7 @@ from contextlib import asynccontextmanager
 from datetime import time as dt_time
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
@@ -287,6 +288,23 @@ def schedule_checkins(app: AnyApplication, services: Services) -> None:
                                 name="checkin-summary", job_kwargs=every)
 
 
+def schedule_retention(app: AnyApplication, days: int | None,
+                       sessions: async_sessionmaker[AsyncSession], clock: Clock = utcnow) -> None:
+    """Run `storage.retention.purge_expired` a minute after start and then daily."""
+    if not days or app.job_queue is None:
+        return
+    from storage.retention import purge_expired
+
+    async def purge(_context: Any) -> None:
+        await purge_expired(sessions, days, clock())
+
+    app.job_queue.run_repeating(purge, interval=dt.timedelta(days=1), first=60,
+                                name="retention", job_kwargs={"max_instances": 1,
+                                                              "coalesce": True})
+    log.info("data retention: messages and resolved reports deleted %d days after the last "
+             "session", days)
+
+
 async def _staff_summary(context: AppContext) -> None:
     """Daily: failed, expired and unanswered check-ins to the staff chat."""
     settings, service = context.bot_data.settings, context.bot_data.checkins
@@ -436,10 +454,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     try:
         metrics = Metrics(settings.hours())
         app = build_application(settings, db, advisor, observer=metrics)
-        async with operations(app, services_of(app), metrics) as ready:
+        schedule_retention(app, settings.retention_days, db.sessions, services_of(app).clock)
+        async with operations(services_of(app), metrics) as ready:
             count_updates(app, ready.on_update)
             async with running(app, settings, ready.on_leader_change, ready.waiting_updates):
-                ready.bot_authorised = True  # initialize() called getMe
+                ready.authorised()  # initialize() called getMe
                 log.info("bot @%s running", app.bot.username)
                 await stop.wait()
                 log.info("stopping")

@@ -162,12 +162,11 @@ async def seed_demo(services: DeskServices, clock: ManualClock, end: dt.datetime
     handled = 0
     step = dt.timedelta(hours=1)
     while clock.now < end:
-        clock.now = min(clock.now + step, end)
+        clock.advance(min(step, end - clock.now))
         while events and events[0][0] <= clock.now:
             when, _, kind, patient, words = events.pop(0)
-            saved, clock.now = clock.now, max(when, clock.now - step)
-            await _event(services, conversation, service, kind, patient, words)
-            clock.now = saved
+            with clock.at(max(when, clock.now - step)):
+                await _event(services, conversation, service, kind, patient, words)
         await service.tick()
         for message in sender.sent[handled:]:
             patient = by_chat[message.chat_id]
