@@ -182,7 +182,7 @@ class Settings(BaseSettings):
                      "metrics_token",
                      mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: Any) -> Any:
+    def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("kb_path", "careplan_path", "messages_path")
@@ -210,7 +210,7 @@ class Settings(BaseSettings):
 
     @field_validator("staff_ids", "oncall_ids", mode="before")
     @classmethod
-    def _split_ids(cls, value: Any) -> Any:
+    def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
             parts = [p.strip() for p in value.split(",") if p.strip()]
             bad = [p for p in parts if not re.fullmatch(r"-?\d+", p)]
@@ -230,7 +230,7 @@ class Settings(BaseSettings):
 
     @field_validator("closed_dates", mode="before")
     @classmethod
-    def _split_dates(cls, value: Any) -> Any:
+    def _split_dates(cls, value: object) -> object:
         if isinstance(value, str):
             return parse_closed_dates(value)
         return value
@@ -283,7 +283,7 @@ class Settings(BaseSettings):
 
     @field_validator("bot_username", mode="before")
     @classmethod
-    def _strip_at(cls, value: Any) -> Any:
+    def _strip_at(cls, value: object) -> object:
         if isinstance(value, str):
             value = value.strip().removeprefix("@")
             if value and not _USERNAME.match(value):

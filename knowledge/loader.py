@@ -18,7 +18,7 @@ from typing import Any
 from knowledge.collisions import find_collisions
 from knowledge.errors import KBError, Problem, ProblemCollector
 from knowledge.schema import Answer, DayWindow, Entry, KnowledgeBase
-from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
+from knowledge.yamlfile import DataFileError, LineDict, LineList, Yaml, read_yaml
 
 PACKAGED_KB = Path(__file__).parent / "kb"
 _ID = re.compile(r"^[a-z0-9_]+$")
@@ -35,11 +35,11 @@ def kb_files(path: Path) -> list[Path]:
     return [path]
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Yaml) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _parse_windows(raw: Any, line: int, out: ProblemCollector) -> tuple[DayWindow, ...]:
+def _parse_windows(raw: Yaml, line: int, out: ProblemCollector) -> tuple[DayWindow, ...]:
     if not isinstance(raw, LineList) or not raw:
         out.add(line, "answer.days must be a non-empty list of {from, to, text} windows")
         return ()
@@ -52,7 +52,7 @@ def _parse_windows(raw: Any, line: int, out: ProblemCollector) -> tuple[DayWindo
     return tuple(window for window, _ in windows)
 
 
-def _parse_window(item: Any, line: int, out: ProblemCollector) -> DayWindow | None:
+def _parse_window(item: Yaml, line: int, out: ProblemCollector) -> DayWindow | None:
     if not isinstance(item, dict):
         out.add(line, "a day window must be a mapping with from, to and text")
         return None
@@ -98,7 +98,7 @@ def _span(window: DayWindow) -> str:
     return f"days {window.start}-{window.end if window.end is not None else '…'}"
 
 
-def _parse_answer(raw: Any, line: int, out: ProblemCollector) -> Answer | None:
+def _parse_answer(raw: Yaml, line: int, out: ProblemCollector) -> Answer | None:
     if isinstance(raw, str):
         if not raw.strip():
             out.add(line, "empty answer")
@@ -117,7 +117,7 @@ def _parse_answer(raw: Any, line: int, out: ProblemCollector) -> Answer | None:
     return Answer(unknown=unknown or "", windows=windows)
 
 
-def _parse_strings(raw: Any, line: int, what: str, out: ProblemCollector) -> tuple[str, ...]:
+def _parse_strings(raw: Yaml, line: int, what: str, out: ProblemCollector) -> tuple[str, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, LineList):
@@ -133,7 +133,7 @@ def _parse_strings(raw: Any, line: int, what: str, out: ProblemCollector) -> tup
     return tuple(items)
 
 
-def _parse_entry(raw: Any, line: int, out: ProblemCollector) -> Entry | None:
+def _parse_entry(raw: Yaml, line: int, out: ProblemCollector) -> Entry | None:
     if not isinstance(raw, LineDict):
         out.add(line, "an entry must be a mapping with id, title, questions and answer")
         return None

@@ -52,7 +52,7 @@ from knowledge.errors import KBError, ProblemCollector
 from knowledge.language import ENGLISH, Detection, LanguageDetector
 from knowledge.text import strip_accents
 from knowledge.triage import EMERGENCY, URGENT, Sign, TriageDecision
-from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
+from knowledge.yamlfile import DataFileError, LineDict, LineList, Yaml, read_yaml
 
 __all__ = [
     "LANGUAGES_DIR",
@@ -882,7 +882,7 @@ def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexic
     return Lexicons(packs, by_id)
 
 
-def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
+def _parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
                 out: ProblemCollector) -> LanguagePack | None:
     if not isinstance(raw, LineDict):
         out.add(1, "a language file must be a mapping (language, name, native, messages, ...)")
@@ -1011,7 +1011,7 @@ def _parse_pack(raw: Any, path: Path, signs: Mapping[str, Sign],
     def literal_set(key: str) -> frozenset[int]:
         return frozenset(i for seq in sequences(key) for slot in seq for i in slot)
 
-    def sub_sequences(section: Any, key: str, what: str) -> tuple[tuple[frozenset[int], ...], ...]:
+    def sub_sequences(section: Yaml, key: str, what: str) -> tuple[tuple[frozenset[int], ...], ...]:
         if not isinstance(section, LineDict) or key not in section:
             return ()
         value = section[key]

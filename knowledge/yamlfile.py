@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import yaml
+
+# A value loaded from a data file (a `LineDict`, a `LineList`, a string, a number...): a
+# payload of unknown shape, which each parser checks before it trusts it.
+Yaml: TypeAlias = Any
 
 
 class DataFileError(ValueError):

@@ -26,7 +26,7 @@ from typing import Any
 from knowledge.errors import KBError, Problem, ProblemCollector
 from knowledge.loader import load_kb
 from knowledge.schema import KnowledgeBase
-from knowledge.yamlfile import DataFileError, LineDict, read_yaml
+from knowledge.yamlfile import DataFileError, LineDict, Yaml, read_yaml
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "careplan.yaml"
 MAX_MESSAGE = 4096
@@ -127,13 +127,13 @@ class CarePlan:
         return max((s.day for s in self.active_steps), default=0)
 
 
-def _line(node: Any, key: str | None = None) -> int:
+def _line(node: Yaml, key: str | None = None) -> int:
     if isinstance(node, LineDict):
         return node.line_of(key) if key else node.line
     return getattr(node, "line", 0)
 
 
-def _parse_time(value: Any, where: str, line: int, out: ProblemCollector) -> time | None:
+def _parse_time(value: Yaml, where: str, line: int, out: ProblemCollector) -> time | None:
     if not isinstance(value, str) or not _TIME.match(value):
         out.add(line, f"{where}: expected a quoted local time like \"19:00\", got {value!r}")
         return None
@@ -159,7 +159,7 @@ def _unknown_keys(node: LineDict, allowed: set[str], where: str, out: ProblemCol
                                            f"{', '.join(sorted(allowed))})")
 
 
-def _parse_choice(node: Any, where: str, out: ProblemCollector) -> Choice | None:
+def _parse_choice(node: Yaml, where: str, out: ProblemCollector) -> Choice | None:
     if not isinstance(node, LineDict):
         out.add(_line(node), f"{where}: each button needs label, action and reply")
         return None
@@ -202,7 +202,7 @@ def _parse_choices(node: LineDict, where: str, out: ProblemCollector) -> tuple[C
 _STEP_KEYS = {"id", "day", "time", "kind", "enabled", "message", "buttons"}
 
 
-def _parse_step(node: Any, quiet: QuietHours, kb: KnowledgeBase,
+def _parse_step(node: Yaml, quiet: QuietHours, kb: KnowledgeBase,
                 out: ProblemCollector) -> Step | None:
     if not isinstance(node, LineDict):
         out.add(_line(node), "each step must be a mapping with id, day, time, message, buttons")
@@ -291,7 +291,7 @@ def _packaged_kb() -> KnowledgeBase:
     return load_kb()
 
 
-def parse_careplan(root: Any, path: str, kb: KnowledgeBase | None = None
+def parse_careplan(root: Yaml, path: str, kb: KnowledgeBase | None = None
                    ) -> tuple[CarePlan | None, list[Problem]]:
     """Validate loaded YAML; return the plan (None if unusable) and the problems found.
     ``kb`` is the knowledge base the texts quote (default: the packaged one)."""

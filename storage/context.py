@@ -108,7 +108,7 @@ async def patient_context(sessions: async_sessionmaker[AsyncSession], telegram_i
     """
     cache = sessions.kw.get("info", {}).get(CACHE_KEY)
     cached = cache.get(telegram_id) if cache is not None else None
-    if cached is not None:
+    if isinstance(cached, PatientContext):  # the cache holds nothing else
         if not is_shared(sessions):
             return cached
         states = await ChatStateStore(sessions).get_many(telegram_id, PATIENT_KINDS, now)

@@ -14,7 +14,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from itertools import chain
-from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -32,9 +31,9 @@ class PatientContextCache:
         self.ttl = ttl
         self.size = size
         self.clock = clock
-        self._items: OrderedDict[int, tuple[float, Any]] = OrderedDict()
+        self._items: OrderedDict[int, tuple[float, object]] = OrderedDict()
 
-    def get(self, telegram_id: int) -> Any | None:
+    def get(self, telegram_id: int) -> object | None:
         item = self._items.get(telegram_id)
         if item is None:
             return None
@@ -43,7 +42,7 @@ class PatientContextCache:
             return None
         return item[1]
 
-    def put(self, telegram_id: int, value: Any) -> None:
+    def put(self, telegram_id: int, value: object) -> None:
         self._items.pop(telegram_id, None)
         self._items[telegram_id] = (self.clock() + self.ttl, value)
         while len(self._items) > self.size:
@@ -61,13 +60,13 @@ class TrackedSession(Session):
     """The sync session behind each AsyncSession; its events keep the cache honest."""
 
 
-def _table_name(obj: Any) -> str | None:
+def _table_name(obj: object) -> str | None:
     table = getattr(obj, "__table__", None)
     return getattr(table, "name", None)
 
 
 @event.listens_for(TrackedSession, "after_flush")
-def _after_flush(session: Session, _context: Any) -> None:
+def _after_flush(session: Session, _context: object) -> None:
     touched = chain(session.new, session.dirty, session.deleted)
     if any(_table_name(obj) in WATCHED_TABLES for obj in touched):
         session.info[_CHANGED] = True

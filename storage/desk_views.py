@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.sql.elements import BindParameter
 
 from storage.ids import telegram_id
 from storage.models import (
@@ -417,12 +419,13 @@ def _figure_statements(count: int) -> tuple[Any, ...]:
     bounds: list[tuple[Any, Any]] = [(bindparam(f"a{i}"), bindparam(f"b{i}"))
                                      for i in range(count)]
 
-    def per_span(column: Any, *counted: Any) -> Any:
+    def per_span(column: QueryableAttribute[Any], *counted: Any) -> Any:
         return union_all(*(select(literal_column(str(i)).label("span"), func.count(),
                                   *counted).where(column >= a, column < b)
                            for i, (a, b) in enumerate(bounds)))
 
-    def questions_in(start: Any, end: Any, outcomes: Sequence[str]) -> Any:
+    def questions_in(start: BindParameter[Any], end: BindParameter[Any],
+                     outcomes: Sequence[str]) -> Any:
         return (select(func.count()).select_from(Message)
                 .where(Message.direction == Direction.IN.value,
                        Message.outcome.in_(outcomes), Message.created_at >= start,

@@ -6,11 +6,14 @@ import argparse
 import asyncio
 import datetime as dt
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.cli.settings import read_settings
 from bot.config import Settings
 from storage.models import CheckinStatus
+
+if TYPE_CHECKING:
+    from bot.cli.parsing import SubCommands
 
 
 def _when(value: str) -> dt.datetime:
@@ -23,7 +26,7 @@ def _when(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def add_checkins_command(commands: Any) -> argparse.ArgumentParser:
+def add_checkins_command(commands: SubCommands) -> argparse.ArgumentParser:
     """Register the ``checkins`` sub-command on an argparse sub-parsers object."""
     parser: argparse.ArgumentParser = commands.add_parser(
         "checkins", help="list scheduled check-ins (staff)")

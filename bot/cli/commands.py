@@ -12,10 +12,13 @@ import datetime as dt
 import logging
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.cli.settings import read_settings, settings_with_date
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.cli.parsing import SubCommands
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +135,7 @@ def cmd_session_add(args: argparse.Namespace) -> int:
     return asyncio.run(add_session(settings, args.telegram_id, args.date))
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: SubCommands) -> None:
     """Add the bot's sub-commands to the ``aftercare`` parser."""
     run = subparsers.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     run.set_defaults(handler=cmd_run)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.cli.parsing import SubCommands
 
 
 def cmd_desk(args: argparse.Namespace) -> int:
@@ -22,7 +25,7 @@ def cmd_desk(args: argparse.Namespace) -> int:
     return run(settings, demo=args.demo)
 
 
-def add_desk_command(subparsers: Any) -> None:
+def add_desk_command(subparsers: SubCommands) -> None:
     """Register ``aftercare desk``."""
     desk = subparsers.add_parser("desk", help="the clinic desk on the web (queue, patients, "
                                               "knowledge gaps, figures)")

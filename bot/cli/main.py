@@ -12,12 +12,18 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:  # imported lazily at run time: ``aftercare ask`` starts quickly
+    from bot.cli.parsing import SubCommands
+    from bot.config import Settings
+    from knowledge.advisor import Advice, Advisor
+    from knowledge.schema import KnowledgeBase
 
 log = logging.getLogger("aftercare")
 
 
-def _with_clinic_overrides(advisor: Any, settings: Any) -> Any:
+def _with_clinic_overrides(advisor: Advisor, settings: Settings) -> Advisor:
     """The advisor with the clinic's knowledge-base additions made on the web desk, when the
     configured database exists and has any (otherwise `advisor` as it is)."""
     try:
@@ -34,7 +40,7 @@ def _with_clinic_overrides(advisor: Any, settings: Any) -> Any:
         return advisor
     import asyncio
 
-    async def load() -> Any:
+    async def load() -> Advisor:
         from bot.core.clinic_kb import ClinicKnowledge
         from storage import Database
         from storage.kb_overrides import KBOverrideStore
@@ -77,18 +83,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return ask_batch(advisor, sys.stdin, sys.stdout, args.day)
 
 
-def render_plain(advice: Any) -> str:
+def render_plain(advice: Advice) -> str:
     """The reply as a patient would read it, with suggestions as a numbered list."""
     lines = [advice.answer]
     for number, suggestion in enumerate(advice.suggestions, start=1):
         lines.append(f"  {number}. {suggestion.title}")
-    follow_up = getattr(advice, "follow_up", None)
+    follow_up = advice.follow_up
     if follow_up is not None:
         lines += ["", follow_up.question, f"  [{follow_up.yes}]  [{follow_up.no}]"]
     return "\n".join(lines)
 
 
-def ask_batch(advisor: Any, source: TextIO, sink: TextIO, default_day: int | None) -> int:
+def ask_batch(advisor: Advisor, source: TextIO, sink: TextIO, default_day: int | None) -> int:
     """One JSON object in per line, one out per line, same order; bad lines get an error object."""
     failures = 0
     for number, line in enumerate(source, start=1):
@@ -139,7 +145,8 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _other_data_problems(careplan: Path | None, kb: Any = None) -> list[Any]:
+def _other_data_problems(careplan: Path | None,
+                         kb: KnowledgeBase | None = None) -> list[Any]:
     """Problems in the packaged triage rules, scope file and the care plan (the configured
     one, else the packaged one; its check-in texts quote ``kb``, the knowledge base being
     checked, else the packaged one), reported like the KB's."""
@@ -203,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_bot_commands(commands: Any) -> None:
+def _add_bot_commands(commands: SubCommands) -> None:
     """Sub-commands that need the bot package's configuration and storage."""
     try:
         from bot.cli.commands import register

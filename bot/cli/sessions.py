@@ -17,12 +17,13 @@ from bot.cli.settings import settings_with_date
 from bot.config import Settings
 
 if TYPE_CHECKING:
+    from bot.cli.parsing import DateType, SubCommands
     from bot.compose import CheckinParts
     from storage import Database
 from scheduler.days import local_today, recovery_day
 
 
-def add_session_commands(session_commands: Any, date_type: Any) -> None:
+def add_session_commands(session_commands: SubCommands, date_type: DateType) -> None:
     """Register list, move and cancel under ``aftercare session``."""
     listing = session_commands.add_parser("list", help="a patient's sessions with their ids")
     listing.add_argument("--telegram-id", type=int, required=True)

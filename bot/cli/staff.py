@@ -14,10 +14,13 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.cli.settings import read_settings
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.cli.parsing import SubCommands
 
 
 def _date(value: str) -> dt.date:
@@ -83,7 +86,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_staff_commands(subparsers: Any) -> None:
+def add_staff_commands(subparsers: SubCommands) -> None:
     """Register ``gaps`` and ``export`` on the ``aftercare`` parser."""
     gaps = subparsers.add_parser("gaps", help="questions the bot could not answer, grouped")
     gaps.set_defaults(handler=cmd_gaps)

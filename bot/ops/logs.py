@@ -13,7 +13,7 @@ import logging
 import re
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 OUR_LOGGERS = ("bot", "aftercare", "storage", "scheduler", "knowledge")
@@ -64,7 +64,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(fmt: str = "plain", secrets: tuple[str, ...] = (),
-                  level: int = logging.INFO, stream: Any = None) -> logging.Handler:
+                  level: int = logging.INFO, stream: TextIO | None = None) -> logging.Handler:
     """Route all logs to one stderr handler with the chosen format and the token mask."""
     handler = logging.StreamHandler(stream or sys.stderr)
     formatter: logging.Formatter = JsonFormatter() if fmt == "json" else logging.Formatter(

@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
@@ -170,7 +169,7 @@ def queue_rows(desk: DeskServices, items: list[QueueItem]) -> list[QueueRow]:
     return rows
 
 
-def _when(moment: dt.datetime, tz: Any) -> str:
+def _when(moment: dt.datetime, tz: dt.tzinfo) -> str:
     return moment.astimezone(tz).strftime("%d %b %H:%M")
 
 

@@ -63,7 +63,7 @@ class BotSettings(HoursSettings, Protocol):
     def is_staff(self, user_id: int) -> bool: ...
 
 
-def _text_or_none(value: Any) -> str | None:
+def _text_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
