@@ -178,7 +178,8 @@ def test_the_clock_is_typed_as_the_one_clock_protocol() -> None:
 
 COLLABORATORS = ("alerts", "shared_pause", "exclusive", "dispatcher", "sender", "desk",
                  "checkins", "staff", "renderer", "connector", "advisor", "ask", "send",
-                 "bot_username", "identity", "observer", "knowledge", "live")
+                 "bot_username", "identity", "observer", "knowledge", "live",
+                 "bot_authorised", "now")
 
 
 def test_collaborators_are_not_plugged_in_after_construction() -> None:
@@ -264,6 +265,46 @@ class A:
         self.later: Any = 1
 """
     assert sorted(any_attributes(source)) == ["A.field", "A.later", "A.opt", "A.settings"]
+
+
+# Parameters that may be typed `Any`, "module.function(parameter)": reason. Keep it short:
+# payloads are ``dict[str, Any]`` or a named alias (knowledge.yamlfile `Yaml`), and
+# python-telegram-bot's generic types go through bot/telegram/context.py's aliases.
+ANY_PARAMETERS_ALLOWED: dict[str, str] = {}
+
+
+def any_parameters(source: str) -> list[str]:
+    """``function(parameter)`` for every parameter typed `Any` (``*args`` and ``**kwargs``
+    excepted: the values a template or a query is filled with) of every function, method
+    and constructor in `source`, nested ones included."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            found += [f"{node.name}({a.arg})" for a in (*arguments.posonlyargs,
+                                                         *arguments.args, *arguments.kwonlyargs)
+                      if _is_any(a.annotation)]
+    return found
+
+
+def test_no_parameter_is_typed_any() -> None:
+    """Collaborators handed to a function or a constructor are typed too (`Settings`, a
+    Protocol, a python-telegram-bot type): mypy checks nothing that goes through an `Any`."""
+    found = {f"{name}.{parameter}" for name, path in product_modules().items()
+             for parameter in any_parameters(path.read_text(encoding="utf-8"))}
+    assert sorted(found - set(ANY_PARAMETERS_ALLOWED)) == []
+    assert sorted(set(ANY_PARAMETERS_ALLOWED) - found) == []  # no stale entries
+
+
+def test_the_any_parameter_check_sees_what_it_looks_for() -> None:
+    source = """
+def polling(app: Any, settings: Any | None, days: int, *values: Any, **more: Any) -> None:
+    async def job(context: Any, data: dict[str, Any]) -> None: ...
+class A:
+    def __init__(self, advisor: Optional[Any], peer: object) -> None: ...
+"""
+    assert sorted(any_parameters(source)) == ["__init__(advisor)", "job(context)",
+                                              "polling(app)", "polling(settings)"]
 
 
 def test_one_message_catalogue() -> None:

@@ -26,13 +26,20 @@ import contextlib
 import datetime as dt
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import time as dt_time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    Update,
+    WebhookInfo,
+)
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -161,7 +168,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
-def webhook_is_current(info: Any, url: str, allowed_updates: Any = None) -> bool:
+def webhook_is_current(info: WebhookInfo | None, url: str,
+                       allowed_updates: Sequence[str] | None = None) -> bool:
     """True when Telegram's webhook (getWebhookInfo) already is `url` and nothing suggests the
     registration is stale: the same update types (when Telegram lists them) and no 403 as
     the last delivery error (our server refusing Telegram's secret: it changed)."""
@@ -278,7 +286,7 @@ def schedule_checkins(app: AnyApplication, services: Services) -> None:
         return
     every = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 
-    async def tick(_context: Any) -> None:
+    async def tick(_context: AppContext) -> None:
         await service.tick()
 
     app.job_queue.run_repeating(tick, interval=5, first=1, name="checkins",
@@ -295,7 +303,7 @@ def schedule_retention(app: AnyApplication, days: int | None,
         return
     from storage.retention import purge_expired
 
-    async def purge(_context: Any) -> None:
+    async def purge(_context: AppContext) -> None:
         await purge_expired(sessions, days, clock())
 
     app.job_queue.run_repeating(purge, interval=dt.timedelta(days=1), first=60,

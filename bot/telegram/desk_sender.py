@@ -28,13 +28,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
+from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.core.desk import StaffDesk
 from bot.core.outbox import TELEGRAM, WEB, from_payload
 from bot.core.replies import Reply
+from bot.telegram.context import AnyApplication, AppContext
 from bot.telegram.delivery import deliver
 from bot.telegram.sender import classify
 from scheduler.alerts import AlertConfig
@@ -52,7 +53,7 @@ UNDELIVERED = {WEB: Audit("web desk message not delivered to the patient"),
 Blocked = Callable[..., Awaitable[None]]  # `Conversation.blocked(chat_id=...)`
 
 
-async def send_pending(bot: Any, desk: StaffDesk, blocked: Blocked,
+async def send_pending(bot: Bot, desk: StaffDesk, blocked: Blocked,
                        outbox: DeskOutboxStore, config: AlertConfig | None = None) -> int:
     """Send every claimable row once; the number sent. A patient who blocked the bot is
     reported through `blocked` (marked inactive)."""
@@ -106,7 +107,7 @@ async def send_pending(bot: Any, desk: StaffDesk, blocked: Blocked,
     return sent
 
 
-async def _given_up(bot: Any, desk: StaffDesk, reply: Reply, tell: bool, reason: str) -> None:
+async def _given_up(bot: Bot, desk: StaffDesk, reply: Reply, tell: bool, reason: str) -> None:
     """A message to a patient was given up: staff are told when it was an answer (which one,
     and why), or when the item asks for it (a notice from a staff action in Telegram)."""
     if reply.relay is not None:
@@ -115,7 +116,7 @@ async def _given_up(bot: Any, desk: StaffDesk, reply: Reply, tell: bool, reason:
         await _to_staff(bot, desk, [desk.to_staff("not_delivered", reason=reason)])
 
 
-async def _to_staff(bot: Any, desk: StaffDesk, replies: list[Reply]) -> None:
+async def _to_staff(bot: Bot, desk: StaffDesk, replies: list[Reply]) -> None:
     """Send the desk's staff-chat messages (recorded for erasure when they name a patient)."""
     for reply in replies:
         if reply.to_chat is None:
@@ -129,14 +130,14 @@ async def _to_staff(bot: Any, desk: StaffDesk, replies: list[Reply]) -> None:
             await desk.card_sent(reply, reply.to_chat, message.message_id)
 
 
-def attach_desk_outbox(app: Any, desk: StaffDesk, blocked: Blocked,
+def attach_desk_outbox(app: AnyApplication, desk: StaffDesk, blocked: Blocked,
                        outbox: DeskOutboxStore, config: AlertConfig | None = None) -> None:
     """Run `send_pending` every `SEND_EVERY` seconds on the application's JobQueue."""
     if app.job_queue is None:
         log.warning("no JobQueue: messages written on the web desk are not sent")
         return
 
-    async def job(context: Any) -> None:
+    async def job(context: AppContext) -> None:
         await send_pending(context.bot, desk, blocked, outbox, config)
 
     app.job_queue.run_repeating(job, interval=SEND_EVERY, first=1, name="desk-outbox",

@@ -66,6 +66,8 @@ from sqlalchemy.engine import make_url
 from telegram import Update
 from telegram.error import RetryAfter, TelegramError
 
+from bot.config import Settings
+from bot.telegram.context import AnyApplication, services_of
 from bot.telegram.handling import handling
 from storage.clock import Clock, utcnow
 from storage.handled_updates import HandledSql, HandledUpdates
@@ -667,14 +669,16 @@ class ConfirmingPoller:
 
 
 @contextlib.asynccontextmanager
-async def elected_polling(app: Any, settings: Any, allowed_updates: list[str],
+async def elected_polling(app: AnyApplication, settings: Settings, allowed_updates: list[str],
                           on_change: Callable[[bool], None] | None = None,
                           on_waiting: Callable[[int], None] | None = None,
                           ) -> AsyncIterator[LeaderElection]:
     """Stand for election while inside; the leader runs a `ConfirmingPoller`. `on_change`
     hears whether this replica is actually polling (the ``aftercare_polling_leader`` gauge),
     `on_waiting` how many updates wait to be handled again (/readyz)."""
-    services = app.bot_data
+    services = services_of(app)
+    assert settings.token is not None  # polling starts only with a bot token
+    name = lease_name(settings.token)
 
     async def elected() -> None:
         await poller.start()
@@ -683,11 +687,11 @@ async def elected_polling(app: Any, settings: Any, allowed_updates: list[str],
         await poller.stop(confirm=confirm)
 
     election = LeaderElection(
-        LeaseSql(services.database.sessions), lease_name(settings.token), elected, lost,
+        LeaseSql(services.database.sessions), name, elected, lost,
         lease=settings.polling_lease_seconds, clock=services.clock)
     poller = ConfirmingPoller(
         app, allowed_updates, election, on_polling=on_change, on_waiting=on_waiting,
-        seen=HandledLog(HandledSql(services.database.sessions), lease_name(settings.token),
+        seen=HandledLog(HandledSql(services.database.sessions), name,
                         clock=services.clock),
         give_up=settings.polling_give_up_seconds,
         backoff=Backoff(cap=settings.polling_backoff_max_seconds))

@@ -36,7 +36,7 @@ import html
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -59,12 +59,21 @@ DESCRIBE_WITHIN = dt.timedelta(minutes=30)  # an offline /report waits this long
 Deliver = Callable[[Reply, int], Awaitable[None]]  # a reply; the chat when it names none
 
 
-def _now(services: Any) -> dt.datetime:
-    now: dt.datetime = services.conversation.clock()
-    return now
+class Offline(Protocol):
+    """What the offline answers use of the services (bot/compose.py `Services`)."""
+
+    @property
+    def conversation(self) -> Conversation: ...
+
+    @property
+    def spool(self) -> ReportSpool | None: ...
 
 
-def answer_offline(services: Any, update_id: int, user_id: int, chat_id: int, text: str,
+def _now(services: Offline) -> dt.datetime:
+    return services.conversation.clock()
+
+
+def answer_offline(services: Offline, update_id: int, user_id: int, chat_id: int, text: str,
                    language_hint: str | None = None, photo: str | None = None) -> list[Reply]:
     """The advice for `text` without the database (recovery day unknown); a red flag's
     report (or, after an offline /report, the description) is spooled durably before this
@@ -84,7 +93,7 @@ def answer_offline(services: Any, update_id: int, user_id: int, chat_id: int, te
     return (replies + conversation.say("offline.report_kept")) if describing else replies
 
 
-def press_offline(services: Any, update_id: int, user_id: int, chat_id: int,
+def press_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
                   first_name: str, data: str) -> list[Reply] | None:
     """A button press without the database: a rule-out answer or a check-in answer (None
     for anything else: it needs the database)."""
@@ -116,7 +125,7 @@ def press_offline(services: Any, update_id: int, user_id: int, chat_id: int,
     return None
 
 
-def photo_offline(services: Any, update_id: int, user_id: int, chat_id: int,
+def photo_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
                   first_name: str, file_id: str, caption: str | None,
                   language_hint: str | None = None) -> list[Reply] | None:
     """A photo without the database: a caption is answered like a text (its report keeps
@@ -137,7 +146,7 @@ def photo_offline(services: Any, update_id: int, user_id: int, chat_id: int,
     return replies + services.conversation.say("offline.photo_kept")
 
 
-def edit_offline(services: Any, update_id: int, user_id: int, chat_id: int,
+def edit_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
                  first_name: str, message_id: int, text: str,
                  language_hint: str | None = None) -> list[Reply] | None:
     """An edited text without the database: a red flag in it gets its advice now; the edit
@@ -153,7 +162,7 @@ def edit_offline(services: Any, update_id: int, user_id: int, chat_id: int,
     return as_replies(html.escape(advice.answer, quote=False)) if advice.escalate else []
 
 
-def command_offline(services: Any, update_id: int, user_id: int, chat_id: int,
+def command_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
                     first_name: str, name: str, args: list[str]) -> list[Reply] | None:
     """A patient's command without the database. /report asks for the description (the
     spool remembers that the next text is the report); any other command is kept, run on

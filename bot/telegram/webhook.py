@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import json
 import logging
+from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -139,7 +140,8 @@ class UpdateHandler(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.finish()  # no body, no traceback
 
-    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+    def log_exception(self, typ: type[BaseException] | None, value: BaseException | None,
+                      tb: TracebackType | None) -> None:
         if isinstance(value, tornado.web.HTTPError):
             return
         log.error("webhook: request failed (%s)", typ.__name__ if typ else "?")
@@ -153,7 +155,7 @@ class _Quiet(tornado.web.Application):
 class WebhookServer:
     """The HTTP server for `app`'s updates at `path` (see the module docstring)."""
 
-    def __init__(self, app: Any, path: str, secret: str) -> None:
+    def __init__(self, app: AnyApplication, path: str, secret: str) -> None:
         self.in_flight: set[int] = set()  # update ids being handled
         routes = [(rf"/{path.strip('/')}/?", UpdateHandler,
                    {"app": app, "secret": secret, "in_flight": self.in_flight})]
