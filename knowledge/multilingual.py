@@ -278,6 +278,10 @@ class LanguagePack:
     # praise of how the skin looks ("tão bonita", "so gut sieht"): a fainting word in a
     # sentence with one is a hyperbole of delight (``_DELIGHT_SIGNS``), not a collapse
     delight: tuple[tuple[frozenset[int], ...], ...] = ()
+    # a sign said to be over later in its sentence ("ayer tenía fiebre pero ya se me pasó",
+    # "gestern hatte ich Fieber, aber jetzt ist es weg"): set aside
+    over: tuple[tuple[frozenset[int], ...], ...] = ()
+    earlier: tuple[tuple[frozenset[int], ...], ...] = ()  # "ayer", "anoche": told in the past
     # rule-out questions and sign advice in this language (keys: followups.yaml question ids,
     # sign_advice.yaml group ids); ``check`` phrases ask a question instead of guessing
     follow_ups: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # id -> text, no
@@ -622,6 +626,31 @@ def _delight(message: _Message, phrase: _Phrase, index: int) -> bool:
     return any(_has_sequence(message, praise, span) for praise in pack.delight)
 
 
+def _over(message: _Message, last: int) -> bool:
+    """One of the language's ``over`` phrases closing the match's sentence, in a later clause
+    ("tuve fiebre anoche pero ya se me pasó"), the match told as earlier (one of ``earlier``
+    up to its clause): the sign is told as over. Only at the end of the sentence: in "tenía
+    fiebre, ya se me pasó el dolor" what is over is something else."""
+    pack = message.pack
+    if not pack.over or not pack.earlier:
+        return False
+    span = _sentence_span(message, last)
+    end = span[-1]
+    clause_start, clause_end = message.clause_range(last)
+    told_earlier = range(span[0], clause_end + 1)
+    if not any(_has_sequence(message, when, told_earlier) for when in pack.earlier):
+        return False  # "no puedo respirar, ya se me pasó el mareo": nothing says it was earlier
+    if any(_has_sequence(message, now, told_earlier) for now in pack.story_present):
+        return False  # "ayer me desmayé y hoy sigo mareada": something is said of now
+    for phrase in pack.over:
+        if not message.words[end] & phrase[-1]:
+            continue
+        window = range(max(clause_end + 1, end - 2 * len(phrase)), end + 1)
+        if window and _has_sequence(message, phrase, window):
+            return True
+    return False
+
+
 def _typos(message: _Message, chosen: set[int]) -> int:
     return sum(1 for i in chosen if message.fuzzy[i])
 
@@ -820,7 +849,8 @@ class Lexicons:
             if placed is not None and (_story(message, placed[0])
                                        or _general_question(message, placed[0])
                                        or _protocol_question(message, placed[0])
-                                       or _delight(message, phrase, placed[0])):
+                                       or _delight(message, phrase, placed[0])
+                                       or _over(message, placed[1])):
                 continue
             if placed is not None:
                 found[phrase.sign] = (sign, message.evidence(placed[0], placed[1]),
@@ -851,7 +881,7 @@ _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_wo
              "shorthand", "fever_context", "smalltalk", "negative_suffix", "conditional_suffix",
              "hypothetical_after", "mild", "not_typos", "note", "story", "follow_ups",
              "question_words", "generic_articles", "first_person", "figures", "protocol",
-             "delight",
+             "delight", "over", "earlier",
              "sign_advice", "check", "hours", "relatives"}
 
 
@@ -1099,6 +1129,8 @@ def _parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         figures=sequences("figures"),
         protocol=sequences("protocol"),
         delight=sequences("delight"),
+        over=sequences("over"),
+        earlier=sequences("earlier"),
         clause_words=frozenset(words("clause_words")),
         shorthand=shorthand,
         fever_context=literal_set("fever_context"),
