@@ -18,6 +18,7 @@ from bot.telegram.context import AnyApplication
 from knowledge.advisor import Advisor, Clinic
 from storage import Database
 from storage.clock import ManualClock
+from tests.databases import migrated_sqlite
 from tests.fake_telegram import FakeTelegram
 from tests.stores import Stores
 
@@ -112,6 +113,8 @@ async def running_bot(fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advi
     """The bot as ``aftercare run`` starts it, talking to `fake_telegram` (`extra`: more
     settings, by variable name)."""
     fake_telegram.handlers.max_poll_wait = 0.1  # quick shutdown: long polls end within 0.1 s
+    if "AFTERCARE_DATABASE_URL" not in extra and not (tmp_path / "bot.db").exists():
+        migrated_sqlite(tmp_path / "bot.db")  # the bot's file, migrated once per process
     settings = bot_settings(fake_telegram, tmp_path, **extra)
     clock = ManualClock(start)
     db = await Database.connect(settings.database_url)

@@ -1,9 +1,11 @@
 """Shared pytest fixtures: storage databases (SQLite and PostgreSQL) and others."""
 
 
-# --- storage fixtures (database_url, repo) ---------------------------------------------------
-# Every storage-backed test runs on SQLite (file in tmp_path) and PostgreSQL at 127.0.0.1:5432,
-# each PostgreSQL test in a fresh schema that is dropped afterwards.
+# --- storage fixtures (database_url, empty_database_url, repo) -------------------------------
+# Every storage-backed test runs on SQLite (file in tmp_path) and PostgreSQL at 127.0.0.1:5432.
+# `database_url` is migrated: a copy of this process's migrated SQLite template, or this
+# process's migrated PostgreSQL schema emptied to what a fresh migration leaves (see
+# tests/databases.py). `empty_database_url` is a new file or a fresh schema, never migrated.
 import os as _os
 import secrets as _secrets
 from collections.abc import AsyncIterator as _AsyncIterator
@@ -73,13 +75,39 @@ async def postgres_schema_url() -> _AsyncIterator[str]:
 
 
 @_pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: _pytest.FixtureRequest, tmp_path: _Path) -> _AsyncIterator[str]:
-    """A URL to an empty database: SQLite file, or a fresh PostgreSQL schema (via ?search_path)."""
+async def empty_database_url(request: _pytest.FixtureRequest,
+                             tmp_path: _Path) -> _AsyncIterator[str]:
+    """A URL to an empty, never migrated database: SQLite file, or a fresh PostgreSQL schema
+    (via ?search_path)."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'aftercare.db'}"
         return
     async for url in postgres_schema_url():
         yield url
+
+
+@_pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: _pytest.FixtureRequest, tmp_path: _Path) -> _AsyncIterator[str]:
+    """A URL to a migrated database holding only what the migrations insert: a SQLite file, or
+    a PostgreSQL schema (via ?search_path) of this test process, emptied for each test."""
+    from tests.databases import migrated_sqlite, reset_postgres_schema
+
+    if request.param == "sqlite":
+        yield migrated_sqlite(tmp_path / "aftercare.db")
+        return
+    conn, url = await _pg_connect()
+    try:
+        yield await reset_postgres_schema(conn, url)
+    finally:
+        await conn.close()
+
+
+def pytest_sessionfinish(session: _Any) -> None:
+    """Remove this process's migrated templates (tests/databases.py)."""
+    from tests.databases import drop_postgres_schemas, remove_sqlite_template
+
+    remove_sqlite_template()
+    drop_postgres_schemas(_pg_connect)
 
 
 @_pytest.fixture
@@ -131,9 +159,10 @@ def fake_server() -> _Iterator[str]:
 
 
 # --- the running bot against the in-process fake server (advisor, bot) -------------------------
-@_pytest.fixture(scope="module")
+@_pytest.fixture(scope="session")
 def advisor() -> _Any:
-    """The shipped knowledge base, triage and texts, for "Glow Clinic"."""
+    """The shipped knowledge base, triage and texts, for "Glow Clinic" (loaded once per test
+    process: an `Advisor` is not changed by use; a reload builds a new one)."""
     from knowledge.advisor import Advisor
     from tests.bot_harness import CLINIC
 
@@ -151,18 +180,22 @@ async def bot(fake_telegram: _Any, tmp_path: _Path, advisor: _Any) -> _AsyncIter
 
 # --- services built by the composition root (compose) ------------------------------------------
 @_pytest.fixture
-async def compose(advisor: _Any) -> _AsyncIterator[_Any]:
+async def compose(advisor: _Any, tmp_path: _Path) -> _AsyncIterator[_Any]:
     """A factory: ``await compose(settings, clock, url=..., **keywords)`` returns the
-    `bot.compose.Services` that `build_services` makes over a migrated database (in-memory
-    SQLite unless `url` is given; no check-in sender), with this module's `advisor` unless
-    another is passed. Every database opened is closed after the test."""
+    `bot.compose.Services` that `build_services` makes over a migrated database (a new SQLite
+    file copied from the migrated template unless `url` is given; no check-in sender), with
+    this module's `advisor` unless another is passed. Every database opened is closed after
+    the test."""
     from bot.compose import build_services
     from storage.db import Database
+    from tests.databases import migrated_sqlite
 
     opened: list[_Any] = []
 
-    async def make(settings: _Any, clock: _Any, url: str = "sqlite+aiosqlite:///:memory:",
+    async def make(settings: _Any, clock: _Any, url: str | None = None,
                    sender: _Any = None, **keywords: _Any) -> _Any:
+        if url is None:
+            url = migrated_sqlite(tmp_path / f"compose-{len(opened)}.db")
         db = await Database.connect(url)
         opened.append(db)
         keywords.setdefault("advisor", advisor)

@@ -38,7 +38,8 @@ def _table_names(connection: Connection) -> set[str]:
     return set(inspect(connection).get_table_names())
 
 
-async def test_upgrade_creates_schema_at_head_and_rerun_is_noop(database_url: str) -> None:
+async def test_upgrade_creates_schema_at_head_and_rerun_is_noop(empty_database_url: str) -> None:
+    database_url = empty_database_url
     assert await current_revision(database_url) is None
 
     await upgrade_database(database_url)
@@ -64,7 +65,8 @@ def _diff(connection: Connection) -> list[object]:
     return list(compare_metadata(context, Base.metadata))
 
 
-async def test_models_and_migrations_agree(database_url: str) -> None:
+async def test_models_and_migrations_agree(empty_database_url: str) -> None:
+    database_url = empty_database_url
     await upgrade_database(database_url)
     engine = make_engine(database_url)
     try:

@@ -1,0 +1,151 @@
+"""Migrated test databases without migrating each time: a SQLite file copied from a template,
+a PostgreSQL schema emptied between tests.
+
+Running every Alembic migration costs a few tenths of a CPU second on SQLite and more on
+PostgreSQL (where the server works too); the suite opens hundreds of databases on a 2-core
+machine. Each test process (pytest-xdist worker) therefore migrates once:
+
+- SQLite: one template file, migrated by ``storage.migrate``; `migrated_sqlite` copies it.
+- PostgreSQL: one schema per process, migrated once; `reset_postgres_schema` empties every table
+  (sequences restarted) and puts back the rows the migrations themselves insert, so each test
+  sees what a fresh migration leaves.
+
+Opening either with ``Database.connect`` still runs the (then empty) upgrade. The migrations
+themselves are tested on empty databases (tests/test_storage.py, fixture ``empty_database_url``)
+and by every ``aftercare run`` started on a new file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from storage.migrate import upgrade_database
+
+_sqlite_template: Path | None = None
+_sqlite_lock = threading.Lock()
+
+
+def _in_thread(coro: Any) -> None:
+    """Run a coroutine to completion on its own loop in another thread (callers may be inside
+    a running loop)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def sqlite_template() -> Path:
+    """This process's migrated SQLite file (made on first use; never opened by a test)."""
+    global _sqlite_template
+    with _sqlite_lock:
+        if _sqlite_template is None:
+            folder = Path(tempfile.mkdtemp(prefix="aftercare-template-"))
+            path = folder / "template.db"
+            _in_thread(upgrade_database(f"sqlite+aiosqlite:///{path}"))
+            _sqlite_template = path
+        return _sqlite_template
+
+
+def migrated_sqlite(path: Path) -> str:
+    """Copy the migrated template to `path` (which must not exist yet); its SQLAlchemy URL."""
+    if path.exists():
+        raise FileExistsError(path)
+    shutil.copyfile(sqlite_template(), path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def remove_sqlite_template() -> None:
+    if _sqlite_template is not None:
+        shutil.rmtree(_sqlite_template.parent, ignore_errors=True)
+
+
+# --- PostgreSQL: one migrated schema per process -------------------------------------------
+class _PgTemplate:
+    """This process's migrated schema and the rows the migrations left in it."""
+
+    def __init__(self, url: str, schema: str, tables: list[str],
+                 seeds: dict[str, tuple[list[str], list[tuple[Any, ...]]]]) -> None:
+        self.url = url
+        self.schema = schema
+        self.tables = tables
+        self.seeds = seeds
+
+
+_pg: _PgTemplate | None = None
+_pg_schemas: list[str] = []  # every schema this process made, dropped at the end
+
+
+async def _tables(conn: Any, schema: str) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = $1 AND table_type = 'BASE TABLE' AND table_name <> 'alembic_version'",
+        schema)
+    return sorted(r["table_name"] for r in rows)
+
+
+async def _build_pg(conn: Any, url: str) -> _PgTemplate:
+    schema = f"aftercare_test_{os.getpid()}_{secrets.token_hex(4)}"
+    await conn.execute(f'CREATE SCHEMA "{schema}"')
+    _pg_schemas.append(schema)
+    schema_url = f"{url}?search_path={schema}"
+    await upgrade_database(schema_url)
+    tables = await _tables(conn, schema)
+    seeds: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+    for table in tables:
+        rows = await conn.fetch(f'SELECT * FROM "{schema}"."{table}"')
+        if rows:
+            seeds[table] = (list(rows[0].keys()), [tuple(r.values()) for r in rows])
+    return _PgTemplate(url, schema, tables, seeds)
+
+
+async def reset_postgres_schema(conn: Any, url: str) -> str:
+    """A URL to this process's migrated schema, emptied to what a fresh migration leaves.
+
+    `conn` is an admin asyncpg connection for `url`. If the schema cannot be emptied within a
+    few seconds (a lock still held), a new one is migrated instead."""
+    global _pg
+    if _pg is None or _pg.url != url:
+        _pg = await _build_pg(conn, url)
+    template = _pg
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL lock_timeout = '5s'")
+            names = ", ".join(f'"{template.schema}"."{t}"' for t in template.tables)
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            for table, (columns, records) in template.seeds.items():
+                await conn.copy_records_to_table(table, records=records, columns=columns,
+                                                 schema_name=template.schema)
+    except Exception:  # noqa: BLE001 - a lock still held: migrate a new schema instead
+        _pg = template = await _build_pg(conn, url)
+    return f"{url}?search_path={template.schema}"
+
+
+async def _drop_pg(connect: Any) -> None:
+    conn, _ = await connect()
+    try:
+        for schema in _pg_schemas:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+def drop_postgres_schemas(connect: Any) -> None:
+    """Drop this process's schemas (at the end of the session; `connect` as in conftest)."""
+    if _pg_schemas:
+        asyncio.run(_drop_pg(connect))
