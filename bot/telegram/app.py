@@ -58,7 +58,7 @@ from bot.telegram.alert_sender import TelegramAlertSender
 from bot.telegram.context import AnyApplication, AppContext, context_types, services_of
 from bot.telegram.delivery import deliver
 from bot.telegram.handlers import ALLOWED_UPDATES, register_handlers
-from bot.telegram.sender import TelegramSender
+from bot.telegram.sender import TelegramSender, retry_after_seconds
 from bot.telegram.staff_handlers import register_staff_handlers
 from knowledge.advisor import Advisor
 from scheduler.service import daily_summary
@@ -101,9 +101,7 @@ def bot_api_error(exc: BaseException) -> Transient | StartupFailed | None:
     if isinstance(exc, InvalidToken):
         return StartupFailed("Telegram refused TELEGRAM_BOT_TOKEN (check it with @BotFather)")
     if isinstance(exc, RetryAfter):
-        wait = exc.retry_after
-        seconds = wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
-        return Transient("flood control", wait=seconds)
+        return Transient("flood control", wait=retry_after_seconds(exc))
     if isinstance(exc, (NetworkError, OSError, TimeoutError)):  # TimedOut is a NetworkError
         return Transient(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     if isinstance(exc, TelegramError):

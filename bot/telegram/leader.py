@@ -55,7 +55,6 @@ import os
 import secrets
 import socket
 import time
-import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -69,6 +68,7 @@ from telegram.error import RetryAfter, TelegramError
 from bot.config import Settings
 from bot.telegram.context import AnyApplication, services_of
 from bot.telegram.handling import handling
+from bot.telegram.sender import retry_after_seconds
 from storage.clock import Clock, utcnow
 from storage.handled_updates import HandledSql, HandledUpdates
 from storage.leader_lease import Leases, LeaseSql
@@ -377,15 +377,6 @@ class Backoff:
     def delay(self, failures: int) -> float:
         """The wait after the `failures`-th failure in a row."""
         return min(self.cap, self.first * 2 ** min(max(failures - 1, 0), 30))
-
-
-def retry_after_seconds(exc: RetryAfter) -> float:
-    """Telegram's ``retry_after`` in seconds (an int or a timedelta, by PTB version)."""
-    with warnings.catch_warnings():  # PTB 22.2+ warns about the int/timedelta switch
-        warnings.simplefilter("ignore")
-        value: Any = exc.retry_after
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)
 
 
 def describe_failure(exc: BaseException, token: str) -> str:

@@ -9,8 +9,8 @@ network errors and 5xx -> `TransientError`. An unrecognised 403 is treated as tr
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import warnings
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram import error as tg
@@ -35,18 +35,19 @@ def keyboard(message: OutgoingCheckin) -> InlineKeyboardMarkup | None:
                                  for label, data in message.buttons])
 
 
-def _seconds(value: object) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
+def retry_after_seconds(exc: tg.RetryAfter) -> float:
+    """Telegram's ``retry_after`` in seconds. PTB 22.2+ holds it as a timedelta and, opted in
+    by ``PTB_TIMEDELTA`` (bot/telegram/__init__.py), returns one; before the opt-in, or in
+    an older PTB, it is an int. Both read the same here, with no deprecation warning."""
+    value: dt.timedelta | int | float = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
 def classify(exc: tg.TelegramError) -> Exception:
     """The dispatcher error for a Telegram error."""
     text = str(exc).lower()
     if isinstance(exc, tg.RetryAfter):
-        with warnings.catch_warnings():  # PTB 22.2+ warns about the int/timedelta switch
-            warnings.simplefilter("ignore")
-            return RetryAfter(_seconds(exc.retry_after), str(exc))
+        return RetryAfter(retry_after_seconds(exc), str(exc))
     if isinstance(exc, tg.Forbidden):
         if "blocked" in text:
             return ChatUnreachable(InactiveReason.BLOCKED, str(exc))
