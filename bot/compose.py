@@ -128,7 +128,9 @@ def build_checkins(settings: Settings, db: Database, sender: Sender | None = Non
     reports = ReportStore(db.sessions, clock, settings.oncall())  # on call: private cards
     shared_pause = SharedPause(db.sessions)  # on PostgreSQL other replicas send too
     exclusive = db.engine.dialect.name == "sqlite"
-    checkins = CheckinService(db.sessions, reports, plan, settings.timezone, clock=clock,
+    texts = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES)
+    checkins = CheckinService(db.sessions, reports, plan, settings.timezone, texts=texts,
+                              clock=clock,
                               config=settings.dispatcher_config(), sender=sender,
                               shared_pause=shared_pause, exclusive=exclusive)
     return CheckinParts(PatientStore(db.sessions, clock), SessionStore(db.sessions, clock),

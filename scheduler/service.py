@@ -3,7 +3,9 @@
 `CheckinService` wraps the `CheckinManager` (writes rows), the `Dispatcher` (sends) and the
 report side of answers. The bot calls it from its handlers; nothing here imports the bot.
 It takes the database's sessionmaker (the outbox SQL of scheduler/sql.py and the manager)
-and the one store it writes besides, a `ReportWriter` (storage.reports `ReportStore`).
+and the one store it writes besides, a `ReportWriter` (storage.reports `ReportStore`). Every
+text it writes for staff (reports, the daily summary) comes from the message catalogue it is
+given ("checkins" in bot/core/messages.yaml).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from knowledge.catalogue import Catalogue
 from scheduler.careplan import Action, CarePlan
 from scheduler.dispatcher import (
     CALLBACK_PREFIX,
@@ -59,7 +62,7 @@ class CheckinService:
     """Check-ins for the bot: plan rows on session events, answer buttons, dispatch."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], reports: ReportWriter,
-                 plan: CarePlan, default_tz: str, *,
+                 plan: CarePlan, default_tz: str, *, texts: Catalogue,
                  clock: Clock = utcnow, config: DispatcherConfig | None = None,
                  sender: Sender | None = None, shared_pause: SharedPauseStore | None = None,
                  exclusive: bool = True) -> None:
@@ -67,6 +70,7 @@ class CheckinService:
         are planned but not sent. With replicas (PostgreSQL) a 429 pause is shared and claims
         are not exclusive."""
         self.reports = reports
+        self.texts = texts
         self.plan = plan
         self.clock = clock
         self.manager = CheckinManager(sessions, plan, default_tz, clock=clock)
@@ -164,17 +168,17 @@ class CheckinService:
 
     async def _effects(self, telegram_id: int, result: AnswerResult) -> list[ReportInfo]:
         assert result.step is not None
-        where = f"check-in {result.step.id} (day {result.step.day})"
+        day = result.step.day
         if result.action is Action.PROBLEM:
+            text = self.texts.text("checkins.report_problem", day=day, answer=result.label)
             report = await self.reports.create(
-                telegram_id, ReportKind.CHECKIN, f"{where}: answered \"{result.label}\"",
+                telegram_id, ReportKind.CHECKIN, text,
                 urgency=result.urgency, day=result.step.day, reason=result.step.message)
             await self.manager.hold_for_report(result.session_id, report.id)
             return [report]
         if result.action is Action.BOOK:
             report = await self.reports.create(
-                telegram_id, ReportKind.QUESTION,
-                f"{where}: please contact the patient to book their next session")
+                telegram_id, ReportKind.QUESTION, self.texts.text("checkins.report_book", day=day))
             return [report]
         return []
 
@@ -183,28 +187,36 @@ class CheckinService:
         return await self.manager.list(**filters)  # type: ignore[arg-type]
 
 
-def format_summary(failed: list[CheckinInfo], silent: list[CheckinInfo],
+    async def daily_summary(self, now: dt.datetime | None = None) -> str | None:
+        """Failures and expiries of the last day, and check-ins unanswered for a day."""
+        now = now or self.clock()
+        failed, silent = await self.manager.needs_attention(now - dt.timedelta(days=1), now)
+        return format_summary(self.texts, failed, silent, now)
+
+
+def format_summary(texts: Catalogue, failed: list[CheckinInfo], silent: list[CheckinInfo],
                    now: dt.datetime) -> str | None:
-    """The daily staff-chat summary (plain text), or None when there is nothing to report."""
+    """The daily staff-chat summary (plain text, "checkins.summary_*" in the catalogue), or
+    None when there is nothing to report."""
     if not failed and not silent:
         return None
-    lines = [f"Check-ins, daily summary ({now:%Y-%m-%d %H:%M} UTC)"]
+
+    def name(c: CheckinInfo) -> str:
+        return c.patient_name or texts.text("checkins.summary_no_name", id=c.patient_id)
+
+    lines = [texts.text("checkins.summary_title", time=f"{now:%Y-%m-%d %H:%M}")]
     if failed:
-        lines.append(f"Not delivered ({len(failed)}):")
-        lines += [f"  #{c.id} {c.patient_name or f'patient {c.patient_id}'}, {c.step}: "
-                  f"{c.status} ({c.last_error or 'no detail'})" for c in failed[:30]]
+        lines.append(texts.text("checkins.summary_failed", count=len(failed)))
+        lines += [texts.text("checkins.summary_failed_line", id=c.id, name=name(c),
+                             day=c.day_offset, status=c.status,
+                             error=c.last_error or texts.text("checkins.summary_no_detail"))
+                  for c in failed[:30]]
     if silent:
-        lines.append(f"No answer after 24 h ({len(silent)}):")
-        lines += [f"  #{c.id} {c.patient_name or f'patient {c.patient_id}'}, {c.step}, sent "
-                  f"{c.sent_at:%Y-%m-%d %H:%M}" for c in silent[:30] if c.sent_at]
+        lines.append(texts.text("checkins.summary_silent", count=len(silent)))
+        lines += [texts.text("checkins.summary_silent_line", id=c.id, name=name(c),
+                             day=c.day_offset, sent=f"{c.sent_at:%Y-%m-%d %H:%M}")
+                  for c in silent[:30] if c.sent_at]
     more = max(0, len(failed) - 30) + max(0, len(silent) - 30)
     if more:
-        lines.append(f"... and {more} more: run `aftercare checkins`")
+        lines.append(texts.text("checkins.summary_more", more=more))
     return "\n".join(lines)
-
-
-async def daily_summary(manager: CheckinManager, now: dt.datetime | None = None) -> str | None:
-    """Failures and expiries of the last day, and check-ins unanswered for a day."""
-    now = now or manager.clock()
-    failed, silent = await manager.needs_attention(now - dt.timedelta(days=1), now)
-    return format_summary(failed, silent, now)

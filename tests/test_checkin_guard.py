@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.messages import PACKAGED_MESSAGES
+from knowledge.catalogue import Catalogue
 from scheduler.careplan import load_careplan
 from scheduler.guard import DispatcherLockError, SingleDispatcherLock, sqlite_file
 from scheduler.service import CheckinService
@@ -43,7 +45,8 @@ async def test_a_second_service_on_the_same_file_cannot_start(tmp_path: Path) ->
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     databases = [await Database.connect(url) for _ in range(2)]
     services = [CheckinService(d.sessions, Stores.over(d).reports, load_careplan(), "Europe/London",
-                               sender=NoSender()) for d in databases]
+                               texts=Catalogue.load(PACKAGED_MESSAGES), sender=NoSender())
+                for d in databases]
     try:
         await services[0].start()
         with pytest.raises(DispatcherLockError):
@@ -61,7 +64,8 @@ async def test_a_standby_service_sends_nothing_until_the_first_lets_go(tmp_path:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     databases = [await Database.connect(url) for _ in range(2)]
     services = [CheckinService(d.sessions, Stores.over(d).reports, load_careplan(), "Europe/London",
-                               sender=NoSender()) for d in databases]
+                               texts=Catalogue.load(PACKAGED_MESSAGES), sender=NoSender())
+                for d in databases]
     try:
         assert await services[0].start(standby=True)
         assert not await services[1].start(standby=True)  # the file's sender is the first

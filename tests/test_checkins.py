@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.messages import PACKAGED_MESSAGES
+from knowledge.catalogue import Catalogue
 from scheduler.careplan import CarePlan, QuietHours, Step, load_careplan
-from scheduler.service import CheckinService, daily_summary
+from scheduler.service import CheckinService
 from scheduler.sql import SqlConnector
 from scheduler.timing import plan_due
 from storage.clock import ManualClock
@@ -107,7 +109,8 @@ class Service(CheckinService):
 
 @pytest.fixture
 def service(db: Database, clock: ManualClock) -> Service:
-    return Service(Stores.over(db, clock), plan(), "Europe/London", clock=clock)
+    return Service(Stores.over(db, clock), plan(), "Europe/London", clock=clock,
+                   texts=Catalogue.load(PACKAGED_MESSAGES))
 
 
 async def patient(repo: Stores, telegram_id: int, tz: str | None = None) -> int:
@@ -231,8 +234,8 @@ async def test_overdue_checkins_expire_and_reach_the_summary(
     assert await service.connector.expire_overdue(clock()) == 1
     expired = await service.manager.list(statuses=["expired"])
     assert [r.step for r in expired] == ["day1"] and expired[0].patient_id == pid
-    text = await daily_summary(service.manager, clock())
-    assert text is not None and "day1: expired" in text
+    text = await service.daily_summary(clock())
+    assert text is not None and "Ann, day 1: expired" in text
 
 
 # --- claiming ---------------------------------------------------------------------------------

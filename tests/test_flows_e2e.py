@@ -69,6 +69,9 @@ async def test_something_wrong_is_described_triaged_and_added_to_the_same_report
     assert "flow:cancel" in button_data(asked)
     (card,) = await staff_after(bot, staff_before)
     assert card["text"].startswith("CHECK-IN")
+    # the nurse reads the check-in in words, not the care plan's step id
+    assert 'Check-in, day 1: answered "Something\'s wrong"' in card["text"]
+    assert "day1" not in card["text"]
     report_id = int(card["text"].split("report #")[1].split()[0])
 
     replies = await bot.say(301, "some little bumps and it itches a lot")

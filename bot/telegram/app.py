@@ -61,7 +61,6 @@ from bot.telegram.handlers import ALLOWED_UPDATES, register_handlers
 from bot.telegram.sender import TelegramSender, retry_after_seconds
 from bot.telegram.staff_handlers import register_staff_handlers
 from knowledge.advisor import Advisor
-from scheduler.service import daily_summary
 from storage import Database, utcnow
 from storage.clock import Clock
 
@@ -322,7 +321,7 @@ def schedule_retention(app: AnyApplication, days: int | None,
 async def _staff_summary(context: AppContext) -> None:
     """Daily: failed, expired and unanswered check-ins to the staff chat."""
     settings, service = context.bot_data.settings, context.bot_data.checkins
-    text = await daily_summary(service.manager)
+    text = await service.daily_summary()
     if text and settings.staff_chat_id is not None:
         await context.bot.send_message(settings.staff_chat_id, text)
 
