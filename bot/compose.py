@@ -170,7 +170,8 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
                   message_log=message_log, stats=stats, contexts=contexts,
                   chat_states=ChatStateStore(db.sessions))
     bell = AlertBell()
-    desk = StaffDesk(kit, ReportStore(db.sessions, clock=clock), checkins, alerts=bell)
+    desk = StaffDesk(kit, ReportStore(db.sessions, clock=clock), AlertSql(db.sessions), checkins,
+                     alerts=bell)
     alerts = None
     if alert_sender is not None:  # the 429 pause is shared with check-ins and replicas
         alerts = AlertDispatcher(AlertSql(db.sessions), desk, alert_sender,

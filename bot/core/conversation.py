@@ -42,11 +42,17 @@ from bot.core.flows.sessions import SessionFlow
 from bot.core.flows.staff_commands import FixedIdentity, StaffCommands, invite_link
 from bot.core.flows.timezone import TimeZoneFlow
 from bot.core.logbook import MessageLog
-from bot.core.ports import AdvisorPort, BotIdentity, CheckinEvents, PatientDesk, ReportNotifier
+from bot.core.ports import (
+    AdvisorPort,
+    BotIdentity,
+    ChatStates,
+    CheckinEvents,
+    PatientDesk,
+    ReportNotifier,
+)
 from bot.core.replies import Button, Buttons, Reply
 from knowledge.catalogue import Catalogue, Trusted
 from storage import PatientInfo, ReportInfo, SessionInfo
-from storage.chat_state import ChatStateStore
 
 __all__ = ["BotSettings", "Button", "Buttons", "Clock", "Conversation", "MAX_ALERT_TEXT",
            "ONE_SHOT_CALLBACKS", "PATIENT_COMMANDS", "Reply", "STAFF_COMMANDS", "STATE_TTL",
@@ -105,7 +111,7 @@ class Conversation:
         return self.kit.log
 
     @property
-    def chat_states(self) -> ChatStateStore:
+    def chat_states(self) -> ChatStates:
         return self.kit.chat_states
 
     @property

@@ -43,7 +43,7 @@ from rapidfuzz import fuzz
 from bot.core.flows.base import FlowKit
 from bot.core.flowstate import Flow
 from bot.core.formatting import split_html
-from bot.core.ports import AdvisorPort, AlertWaker, CheckinEvents
+from bot.core.ports import AdvisorPort, AlertWaker, CardOutbox, ChatStates, CheckinEvents
 from bot.core.replies import Button, Buttons, Relay, Reply
 from bot.core.response_times import WINDOW, Summary, first_action_times, summarise
 from bot.core.spreadsheet import safe_cell
@@ -51,8 +51,8 @@ from knowledge.text import clean
 from scheduler.alerts import OutgoingAlert
 from scheduler.clinic_hours import ONCALL_URGENCIES
 from storage import ReportInfo, ReportKind
-from storage.alerts import AlertSql, ClaimedAlert
-from storage.chat_state import ChatStateStore, StateKind
+from storage.alerts import ClaimedAlert
+from storage.chat_state import StateKind
 from storage.ids import parse_callback, row_id
 from storage.models import AlertKind, ReportAction, ReportStatus, Urgency
 from storage.reports import ActionInfo, ReportStore, Transition
@@ -259,7 +259,7 @@ class StaffDesk:
     Implements `bot.core.ports.PatientDesk` for the conversation (cards for new reports,
     /report, threads); it holds no reference to the conversation."""
 
-    def __init__(self, kit: FlowKit, store: ReportStore,
+    def __init__(self, kit: FlowKit, store: ReportStore, outbox: CardOutbox,
                  checkins: CheckinEvents | None = None,
                  alerts: AlertWaker | None = None) -> None:
         self.kit = kit
@@ -267,9 +267,9 @@ class StaffDesk:
         self.checkins = checkins
         self.settings = kit.settings
         self.messages = kit.messages
-        self.states = ChatStateStore(store.sessions)
+        self.states: ChatStates = kit.chat_states  # a staff member's pending action
         self._names: dict[int, str] = {}
-        self.outbox = AlertSql(store.sessions)  # what the staff chat is owed
+        self.outbox = outbox  # what the staff chat is owed (storage.alerts `AlertSql`)
         self.alerts = alerts  # wakes the alert sender (scheduler.alerts.AlertBell)
 
     # --- small helpers ------------------------------------------------------------------

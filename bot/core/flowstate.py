@@ -27,7 +27,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from storage.chat_state import ChatStateStore, Payload, StateKind
+from bot.core.ports import ChatStates
+from storage.chat_state import Payload, StateKind
 from storage.clock import Clock
 
 FlowButton = tuple[str, str]  # (label, callback_data), as bot.core.replies.Button
@@ -111,7 +112,7 @@ def is_cancel(text: str) -> bool:
 class FlowStore:
     """Begin, read, move on and end the patient's one flow (``chat_state`` kind "flow")."""
 
-    def __init__(self, states: ChatStateStore, clock: Clock) -> None:
+    def __init__(self, states: ChatStates, clock: Clock) -> None:
         self.states = states
         self.clock = clock
 

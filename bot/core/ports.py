@@ -21,9 +21,17 @@ from knowledge.advisor import Advice, FollowUp
 from knowledge.catalogue import Catalogue, Clinic
 from scheduler.service import AnswerOutcome
 from storage import InviteInfo, PatientInfo, RedeemResult, ReportInfo, SessionInfo
+from storage.chat_state import Payload, StateKind
 from storage.context import PatientContext
 from storage.messages import LogEntry
-from storage.models import InactiveReason, ReportAction, ReportKind, SessionSource, Urgency
+from storage.models import (
+    AlertKind,
+    InactiveReason,
+    ReportAction,
+    ReportKind,
+    SessionSource,
+    Urgency,
+)
 
 
 class AdvisorPort(Protocol):
@@ -126,6 +134,47 @@ class DataSummary(Protocol):
     """storage.stats `Stats`: what /mydata shows."""
 
     async def data_summary(self, telegram_id: int) -> dict[str, Any]: ...
+
+
+class ChatStates(Protocol):
+    """storage.chat_state `ChatStateStore`: users' short-lived states (the patient's flow,
+    a staff member's pending action)."""
+
+    async def get(self, telegram_id: int, kind: StateKind,
+                  now: dt.datetime | None = None) -> Payload | None: ...
+
+    async def all_of_kind(self, kind: StateKind,
+                          now: dt.datetime | None = None) -> dict[int, Payload]: ...
+
+    async def put(self, telegram_id: int, kind: StateKind, payload: Mapping[str, Any],
+                  ttl: dt.timedelta, now: dt.datetime | None = None) -> None: ...
+
+    async def clear(self, telegram_id: int, kind: StateKind | None = None) -> bool: ...
+
+    async def purge_expired(self, now: dt.datetime | None = None) -> int: ...
+
+
+class CardOutbox(Protocol):
+    """storage.alerts `AlertSql`, as the desk owes the staff chat cards and their edits."""
+
+    async def owe(self, report_id: int, kind: AlertKind, now: dt.datetime,
+                  chats: Sequence[int | None] = (None,)) -> None: ...
+
+    async def owe_repost(self, report_id: int, wait: dt.timedelta, now: dt.datetime,
+                         chats: Sequence[int | None] = (None,)) -> bool: ...
+
+    async def owe_copy_edits(self, report_id: int, staff_chat: int | None,
+                             now: dt.datetime) -> int: ...
+
+    async def repeat(self, report_id: int, text: str, urgency: str | None, actor: int,
+                     now: dt.datetime) -> bool: ...
+
+    async def edited(self, telegram_id: int, chat_id: int, message_id: int, text: str,
+                     urgency: str | None, now: dt.datetime) -> tuple[int, str] | None: ...
+
+    async def owed(self) -> int: ...
+
+    async def unreachable(self) -> list[tuple[int, int]]: ...
 
 
 class PatientContexts(Protocol):

@@ -25,6 +25,7 @@ from bot.core.flowstate import FlowStore
 from bot.core.logbook import MessageLog
 from bot.core.ports import (
     AdvisorPort,
+    ChatStates,
     DataSummary,
     Invites,
     MessageStore,
@@ -37,7 +38,7 @@ from bot.core.replies import Button, Buttons, Reply, as_replies
 from knowledge.catalogue import Catalogue, Trusted
 from scheduler.days import local_today, recovery_day
 from storage import PatientInfo, SessionInfo
-from storage.chat_state import PATIENT_KINDS, ChatStateStore, Payload, StateKind
+from storage.chat_state import PATIENT_KINDS, Payload, StateKind
 from storage.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class FlowKit:
                  advisor: AdvisorPort, *, patients: Patients, treatments: Treatments,
                  invites: Invites, reports: Reports, message_log: MessageStore,
                  stats: DataSummary, contexts: PatientContexts,
-                 chat_states: ChatStateStore) -> None:
+                 chat_states: ChatStates) -> None:
         self.patients = patients
         self.treatments = treatments
         self.invites = invites
