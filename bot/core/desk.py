@@ -43,7 +43,14 @@ from rapidfuzz import fuzz
 from bot.core.flows.base import FlowKit
 from bot.core.flowstate import Flow
 from bot.core.formatting import split_html
-from bot.core.ports import AdvisorPort, AlertWaker, CardOutbox, ChatStates, CheckinEvents
+from bot.core.ports import (
+    AdvisorPort,
+    AlertWaker,
+    CardOutbox,
+    ChatStates,
+    CheckinEvents,
+    DeskReports,
+)
 from bot.core.replies import Button, Buttons, Relay, Reply
 from bot.core.response_times import WINDOW, Summary, first_action_times, summarise
 from bot.core.spreadsheet import safe_cell
@@ -55,7 +62,7 @@ from storage.alerts import ClaimedAlert
 from storage.chat_state import StateKind
 from storage.ids import parse_callback, row_id
 from storage.models import AlertKind, ReportAction, ReportStatus, Urgency
-from storage.reports import ActionInfo, ReportStore, Transition
+from storage.reports import ActionInfo, Transition
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +266,7 @@ class StaffDesk:
     Implements `bot.core.ports.PatientDesk` for the conversation (cards for new reports,
     /report, threads); it holds no reference to the conversation."""
 
-    def __init__(self, kit: FlowKit, store: ReportStore, outbox: CardOutbox,
+    def __init__(self, kit: FlowKit, store: DeskReports, outbox: CardOutbox,
                  checkins: CheckinEvents | None = None,
                  alerts: AlertWaker | None = None) -> None:
         self.kit = kit
@@ -1239,7 +1246,7 @@ class StaffDesk:
                       card_for=report_id, card_kind="message")]
 
 
-async def gaps(store: ReportStore) -> list[GapGroup]:
+async def gaps(store: DeskReports) -> list[GapGroup]:
     """Unanswered questions, one per patient and wording, grouped by similarity."""
     seen: set[tuple[int, str]] = set()
     texts = []

@@ -32,6 +32,7 @@ from storage.models import (
     SessionSource,
     Urgency,
 )
+from storage.reports import ActionInfo, CardInfo, PatientOverview, Transition
 
 
 class AdvisorPort(Protocol):
@@ -122,6 +123,66 @@ class Reports(Protocol):
     async def record(self, report_id: int | None, actor: int | None, action: ReportAction,
                      note: str | None = None, now: dt.datetime | None = None, *,
                      patient_id: int | None = None) -> None: ...
+
+
+class DeskReports(Protocol):
+    """storage.reports `ReportStore`, as the staff desk (and through it the web desk and the
+    spool's replayer) reads and changes reports."""
+
+    async def get(self, report_id: int) -> ReportInfo | None: ...
+
+    async def queue(self) -> list[ReportInfo]: ...
+
+    async def actions(self, report_id: int) -> list[ActionInfo]: ...
+
+    async def photos(self, report_id: int) -> list[str]: ...
+
+    async def thread_for(self, telegram_id: int) -> ReportInfo | None: ...
+
+    async def latest_open(self, telegram_id: int) -> ReportInfo | None: ...
+
+    async def card_sent(self, report_id: int, chat_id: int, message_id: int, kind: str,
+                        now: dt.datetime | None = None) -> None: ...
+
+    async def card(self, chat_id: int, message_id: int) -> CardInfo | None: ...
+
+    async def latest_card(self, report_id: int, kinds: Sequence[str] = ...,
+                          chat_id: int | None = None) -> CardInfo | None: ...
+
+    async def unanswered(self, thresholds: dict[str, dt.timedelta], now: dt.datetime | None = None
+                         ) -> list[tuple[ReportInfo, CardInfo]]: ...
+
+    async def first_actions(self, since: dt.datetime,
+                            until: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]: ...
+
+    async def record(self, report_id: int | None, actor: int | None, action: ReportAction,
+                     note: str | None = None, now: dt.datetime | None = None, *,
+                     patient_id: int | None = None) -> None: ...
+
+    async def add_photo(self, report_id: int, file_id: str, actor: int | None,
+                        now: dt.datetime | None = None) -> None: ...
+
+    async def raise_urgency(self, report_id: int, urgency: str) -> bool: ...
+
+    async def add_description(self, report_id: int, words: str, label: str,
+                              reason: str | None = None) -> bool: ...
+
+    async def take(self, report_id: int, actor: int,
+                   now: dt.datetime | None = None) -> Transition: ...
+
+    async def resolve(self, report_id: int, actor: int, note: str,
+                      now: dt.datetime | None = None) -> Transition: ...
+
+    async def reopen(self, report_id: int, actor: int,
+                     now: dt.datetime | None = None) -> Transition: ...
+
+    async def find_patients(self, name: str, limit: int = ...) -> list[PatientOverview]: ...
+
+    async def unanswered_questions(
+            self, since: dt.datetime | None = None) -> list[tuple[int, str]]: ...
+
+    async def export(self, start: dt.datetime,
+                     end: dt.datetime) -> list[tuple[ReportInfo, list[ActionInfo]]]: ...
 
 
 class MessageStore(Protocol):
