@@ -19,12 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.core.advisors import LiveAdvisor
+from bot.core.ports import KBOverrides
 from knowledge.advisor import Advisor
 from knowledge.errors import Problem
 from knowledge.loader import PACKAGED_KB
 from knowledge.overrides import Override, check_overrides, document
 from knowledge.schema import KnowledgeBase
-from storage.kb_overrides import KBOverrideStore, OverrideRow
+from storage.kb_overrides import OverrideRow
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def as_overrides(rows: Sequence[OverrideRow]) -> list[Override]:
 class ClinicKnowledge:
     """An advisor that follows the clinic's overrides."""
 
-    def __init__(self, base: Advisor, store: KBOverrideStore,
+    def __init__(self, base: Advisor, store: KBOverrides,
                  kb_path: Path | None = None, live: LiveAdvisor | None = None) -> None:
         self.base = base
         self.store = store

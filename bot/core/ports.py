@@ -23,6 +23,7 @@ from scheduler.service import AnswerOutcome
 from storage import InviteInfo, PatientInfo, RedeemResult, ReportInfo, SessionInfo
 from storage.chat_state import Payload, StateKind
 from storage.context import PatientContext
+from storage.kb_overrides import OverrideRow
 from storage.messages import LogEntry
 from storage.models import (
     AlertKind,
@@ -236,6 +237,19 @@ class CardOutbox(Protocol):
     async def owed(self) -> int: ...
 
     async def unreachable(self) -> list[tuple[int, int]]: ...
+
+
+class KBOverrides(Protocol):
+    """storage.kb_overrides `KBOverrideStore`: the clinic's knowledge-base additions."""
+
+    async def version(self) -> int: ...
+
+    async def all(self) -> tuple[int, list[OverrideRow]]: ...
+
+    async def add(self, kind: str, entry_id: str, body: dict[str, Any], created_by: int | None,
+                  now: dt.datetime) -> int: ...
+
+    async def remove(self, override_id: int, now: dt.datetime) -> bool: ...
 
 
 class PatientContexts(Protocol):
