@@ -203,6 +203,9 @@ async def test_recovery_chart_shows_planted_checkins(
                      await browser.attributes(checkins, "data-kind"), strict=True))
     assert marks["1"] == "fine" and marks["2"] == "concern" and marks["3"] == "no answer"
     assert marks["7"] == "problem" and marks["14"] == "planned"
+    tips = await browser.attributes(f"{checkins} title", "textContent")
+    assert "Check-in, day 1: fine, answered \"Fine\"" in tips, tips  # words, no step ids
+    assert not [tip for tip in tips if "day1" in tip or "day7" in tip]
     await browser.screenshot("patient-chart")
 
 

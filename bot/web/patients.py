@@ -100,9 +100,9 @@ def chart_marks(desk: DeskServices, detail: PatientDetail, session: SessionRow
                                     checkin.status)
         if category is None:
             continue
-        words = f"day {checkin.day_offset} check-in ({checkin.step}): {category}"
-        if checkin.answer:
-            words += f" - answered \"{checkin.answer}\""
+        words = (desk.text("chart.checkin_answered", day=checkin.day_offset,
+                                 category=category, answer=checkin.answer) if checkin.answer
+                 else desk.text("chart.checkin", day=checkin.day_offset, category=category))
         marks.append(Mark(0, checkin.day_offset, category, words))
     reports = {r.id for r in detail.reports}
     for report in detail.reports:
@@ -110,15 +110,16 @@ def chart_marks(desk: DeskServices, detail: PatientDetail, session: SessionRow
         if day < 0:
             continue
         tier = report.urgency or "other"
-        marks.append(Mark(1, day, tier, f"day {day}: {label(report)} report #{report.id} "
-                                        f"({report.status}): {report.text[:120]}"))
+        marks.append(Mark(1, day, tier, desk.text(
+            "chart.report", day=day, label=label(report), id=report.id, status=report.status,
+            text=report.text[:120])))
     for action in detail.actions:
         if action.action != ReportAction.REPLIED.value or action.report_id not in reports:
             continue
         day = (action.created_at.astimezone(tz).date() - session.session_date).days
         if day >= 0:
-            marks.append(Mark(2, day, "reply", f"day {day}: staff reply on report "
-                                               f"#{action.report_id}: {(action.note or '')[:120]}"))
+            marks.append(Mark(2, day, "reply", desk.text(
+                "chart.reply", day=day, id=action.report_id, note=(action.note or "")[:120])))
     today = recovery_day(session.session_date, desk.now(), tz)
     last = max([CHART_MIN_DAYS, today, *(int(m.day) + 1 for m in marks)])
     return marks, min(last, 120)
