@@ -75,3 +75,21 @@ def test_with_no_clinic_name_no_sentence_starts_with_a_small_letter() -> None:
             assert not re.search(r"(?:^|[.!?]\s+)the clinic\b", text), (path.name, text)
     taken = Catalogue.load(PACKAGED_MESSAGES).text("desk.patient_taken")
     assert taken.startswith("The clinic's team is now looking")
+
+
+def test_every_card_label_is_a_text_of_the_catalogue() -> None:
+    """A card starts with its urgency or kind, read from "desk.labels" (a clinic's copy of
+    the texts may rename them); every urgency and kind has one."""
+    from bot.core.desk import label_key
+    from storage.models import ReportKind, Urgency
+    from storage.reports import ReportInfo
+
+    labels = Catalogue.load(PACKAGED_MESSAGES).raw("desk.labels")
+    cases = [(None, kind) for kind in ReportKind] + [(urgency, ReportKind.TRIAGE)
+                                                     for urgency in Urgency]
+    for urgency, kind in cases:
+        report = object.__new__(ReportInfo)
+        object.__setattr__(report, "urgency", urgency)
+        object.__setattr__(report, "kind", kind.value)
+        assert label_key(report) in labels, (urgency, kind)
+    assert labels["checkin"] == "CHECK-IN" and labels["emergency"] == "EMERGENCY"

@@ -142,12 +142,11 @@ def card_press(data: str) -> tuple[str, int, int | None] | None:
     return parsed.action, report_id, patient[0] if patient else None
 
 
-def label(report: ReportInfo) -> str:
-    """What a card starts with: the urgency, else what kind of report it is."""
+def label_key(report: ReportInfo) -> str:
+    """Which "desk.labels" entry a card starts with: the urgency, else the kind of report."""
     if report.urgency:
-        return report.urgency.upper()
-    return {ReportKind.QUESTION.value: "QUESTION", ReportKind.CHECKIN.value: "CHECK-IN"}.get(
-        report.kind, "REPORT")
+        return str(report.urgency)
+    return report.kind if report.kind in (ReportKind.QUESTION, ReportKind.CHECKIN) else "other"
 
 
 def age(delta: dt.timedelta) -> str:
@@ -298,6 +297,10 @@ class StaffDesk:
         """A rendered (HTML) message of the "desk" section."""
         return self.messages.render(f"desk.{key}", **values)
 
+    def label(self, report: ReportInfo) -> str:
+        """What a card starts with ("desk.labels": EMERGENCY, URGENT, QUESTION, CHECK-IN ...)."""
+        return self.messages.text(f"desk.labels.{label_key(report)}")
+
     def to_staff(self, key: str, reply_to: int | None = None, **values: Any) -> Reply:
         """A message for the staff chat (`to_chat` None when there is none: the web desk then
         shows it to the staff member who acted)."""
@@ -406,7 +409,7 @@ class StaffDesk:
             report.text[:MAX_CARD_WORDS] + "…")
         day = report.day if report.day is not None else "unknown"
         key = "card_question" if report.kind == ReportKind.QUESTION.value else "card"
-        text = self.text(key, label=label(report), name=who, day=day, id=report.id, text=words)
+        text = self.text(key, label=self.label(report), name=who, day=day, id=report.id, text=words)
         if report.reason:
             text += "\n" + self.text("card_reason", reason=report.reason)
         if report.repeats:
@@ -977,7 +980,7 @@ class StaffDesk:
             status = (self.text("queue_taken", staff=self.staff_name(report.taken_by))
                       if report.status == "taken" else self.text("queue_open"))
             words = report.text if len(report.text) <= 60 else report.text[:60] + "…"
-            lines.append(self.text("queue_line", id=report.id, label=label(report),
+            lines.append(self.text("queue_line", id=report.id, label=self.label(report),
                                    name=self.patient_name(report), age=age(now - report.created_at),
                                    status=status, text=words,
                                    day=report.day if report.day is not None else "?"))
@@ -1030,7 +1033,7 @@ class StaffDesk:
                 self.text("patient_checkins", checkins=checkins)]
             for r in p.reports:
                 words = r.text if len(r.text) <= 60 else r.text[:60] + "…"
-                lines.append(self.text("patient_report", id=r.id, label=label(r),
+                lines.append(self.text("patient_report", id=r.id, label=self.label(r),
                                        status=r.status, created=_stamp(r.created_at),
                                        text=words))
             blocks.append("\n".join(lines))

@@ -18,7 +18,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.core.dates import DateProblem, check_session_date
-from bot.core.desk import label
 from bot.web.charts import Mark, recovery_chart
 from bot.web.common import StaffUser, back, flash, form_action, page, refused, services, staff_page
 from bot.web.services import DeskServices
@@ -111,8 +110,8 @@ def chart_marks(desk: DeskServices, detail: PatientDetail, session: SessionRow
             continue
         tier = report.urgency or "other"
         marks.append(Mark(1, day, tier, desk.text(
-            "chart.report", day=day, label=label(report), id=report.id, status=report.status,
-            text=report.text[:120])))
+            "chart.report", day=day, label=desk.desk.label(report), id=report.id,
+            status=report.status, text=report.text[:120])))
     for action in detail.actions:
         if action.action != ReportAction.REPLIED.value or action.report_id not in reports:
             continue
