@@ -38,6 +38,9 @@ class ScopeCategory:
         return not any(pattern.search(form) for pattern in self.unless for form in forms)
 
 
+# laughter and chat markers: they colour a message, they never name its topic
+_LAUGHS = frozenset(["lol", "lols", "lolol", "haha", "hahaha", "hehe", "ha", "hah", "lmao",
+                     "lmfao", "rofl", "xd", "omg", "omfg", "jk", "tbh", "ngl", "fr", "lowkey"])
 _DETERMINERS = frozenset(
     ["a", "an", "the", "my", "our", "his", "her", "their", "your", "ur", "this", "that", "these",
      "those", "some", "any"])
@@ -49,7 +52,9 @@ _BREAK = frozenset(
      "too", "as", "now", "ok", "okay", "safe", "fine", "still", "yet", "again", "today", "tonight",
      "tomorrow", "from", "by", "without", "about", "between", "use", "using", "get", "have", "had",
      "off", "away", "out", "need", "needs", "more", "less", "fewer", "few", "several", "allowed",
-     "alright", "normal", "good", "bad", "better", "worse", "best", "right"])
+     "alright", "normal", "good", "bad", "better", "worse", "best", "right",
+     # a laugh ends a phrase, it is never its head ("spots on my pillow lol")
+     *_LAUGHS])
 # nouns that a compound in front names the kind of ("dog grooming session", "tub hire prices")
 _COMPOUND_HEADS = frozenset(["session", "sessions", "price", "prices", "cost", "costs"])
 _PREPOSITIONS = frozenset(["for", "on"])
@@ -260,6 +265,9 @@ _SMALLTALK: dict[str, frozenset[str]] = {
     "ack": frozenset(
         [
             "ok", "okay", "k", "kk", "cool", "great", "nice", "perfect", "brilliant", "lovely",
+            # short English slang acknowledgements ("brill", "lush", "mint", "sound")
+            "brill", "brills", "lush", "mint", "sound", "grand", "champion", "magic", "smashing",
+            "cracking",
             "awesome", "sure", "got", "it", "understood", "noted", "alright", "yep", "yes",
             "yeah", "fab", "amazing",
             # chat spellings of okay ("okie dokie", "okey dokey", "mkay", "righto")
@@ -292,7 +300,7 @@ _PLEASANTRY = frozenset(
 
 # acknowledgements said in two words, read as "ok" ("will do", "sounds good", "no worries")
 _ACK_PHRASES = re.compile(r"\b(will do|sounds good|sounds great|no worries|no problem|no probs"
-                          r"|fair enough|makes sense|okey dokey|okie dokie)\b")
+                          r"|fair enough|makes sense|okey dokey|okie dokie|spot on)\b")
 # An emoji-only message is small talk when its emoji are friendly ones: thanks, a wave, or an
 # acknowledgement (a thumbs up, a smile). Any other emoji (a crying face, a thermometer) is not
 # small talk: it gets the "didn't catch that" reply with suggestions (guidance §4).

@@ -1,0 +1,52 @@
+"""The answer-quality classes found on blind batch 7, fixed as classes, through ``Advisor.ask``.
+
+Each class has phrasings of our own (never a blind batch's words): a laugh ("lol", "haha") never
+names a message's topic, so it cannot turn an aftercare statement into something else; short
+English slang acknowledgements are small talk, not another language; clipped and brand names of
+the topics' things (the acne tablet, needling pens, online shops) read as the things; one shared
+word with another domain (a sport fixture, an election, banking, another therapy's sessions, a
+venue's facilities, a disease's symptoms in general) is no aftercare question.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.advisor import Advisor, Clinic
+
+
+@pytest.fixture(scope="module")
+def advisor() -> Advisor:
+    return Advisor.load(clinic=Clinic(name="Glow Clinic", contact="020 7946 0000"))
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("little red dots on the pillowcase haha", None),  # not another thing: answered or offered
+    ("can i wax my top lip on sunday lol", "waxing_threading"),
+    ("booze at the party tonight lmao", "alcohol"),
+])
+def test_a_laugh_never_makes_an_aftercare_message_everyday(advisor: Advisor, text: str,
+                                                           topic: str | None) -> None:
+    advice = advisor.ask(text, 2)
+    assert advice.extra.get("scope") is None, (text, advice.extra)
+    if topic is not None:
+        assert advice.kind == "answered" and advice.topic == topic, (text, advice.topic)
+
+
+@pytest.mark.parametrize("text", ["lush", "mint", "grand", "smashing", "brill thanks",
+                                  "spot on"])
+def test_short_english_slang_acknowledgements_are_small_talk(advisor: Advisor,
+                                                              text: str) -> None:
+    advice = advisor.ask(text, 4)
+    assert advice.kind == "smalltalk", (text, advice.kind, advice.extra)
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("on accutane atm, can i still book", "isotretinoin"),
+    ("finished my roacc course last month", "isotretinoin"),
+    ("got a skinpen from ebay, is it ok to use at home", "home_needling"),
+])
+def test_clipped_and_brand_names_read_as_the_thing(advisor: Advisor, text: str,
+                                                   topic: str) -> None:
+    advice = advisor.ask(text, None)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
