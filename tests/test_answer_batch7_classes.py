@@ -50,3 +50,27 @@ def test_clipped_and_brand_names_read_as_the_thing(advisor: Advisor, text: str,
                                                    topic: str) -> None:
     advice = advisor.ask(text, None)
     assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize("text", [
+    "who won the penalties last night",  # a sport fixture
+    "when do the polls close for the local elections",
+    "whats a good interest rate on a cash isa",  # banking
+    "is a course of acupuncture good for stress",  # another therapy's sessions
+    "is the pool at the hotel heated",  # a venue's rules for its facilities
+    "what are the early signs of meningitis",  # a disease's symptoms in general
+])
+def test_another_domains_frame_is_out_of_scope(advisor: Advisor, text: str) -> None:
+    advice = advisor.ask(text, None)
+    assert advice.kind == "abstained" and advice.topic is None, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("can i go in the sauna at the gym on friday", "sauna_heat"),  # the patient's own plan
+    ("how many sessions will i need for my scars", "sessions"),
+    ("im diabetic, is microneedling ok for me", "other_conditions"),
+])
+def test_the_aftercare_frame_keeps_the_shared_word(advisor: Advisor, text: str,
+                                                   topic: str) -> None:
+    advice = advisor.ask(text, 3)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
