@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Indel
 
 # apostrophes are dropped ("can't" -> "cant"); the ordinal sign is a degree sign in "38º"
 _APOSTROPHES = str.maketrans({"'": "", "\u2019": "", "\u2018": "", "`": "", "\u00b4": "",
@@ -404,10 +404,9 @@ class Speller:
             result = single  # a doubled letter ("puss", "lipps"), even when it spells a word
         elif not self.is_known(word):
             limit = 1 if len(word) < 6 else 2
-            best = process.extractOne(word, self.vocabulary, scorer=OSA.distance,
-                                      score_cutoff=limit)
+            best = self._closest(word, limit)
             if best is not None:
-                result = best[0]
+                result = best
             else:
                 skeleton = _skeleton(word)
                 found = self._skeletons.get(skeleton) if len(skeleton) >= 3 else None
@@ -421,6 +420,18 @@ class Speller:
         if len(self._cache) < 50_000:
             self._cache[word] = result
         return result
+
+    def _closest(self, word: str, limit: int) -> str | None:
+        """The vocabulary word nearest ``word`` within ``limit`` edits, or None. Ties go to the
+        word reached by inserting or deleting letters rather than replacing them ("speading"
+        is "spreading", not "speaking"); a word whose first letter differs is only taken when
+        the first two letters were swapped ("littel" is not "pitted")."""
+        found = process.extract(word, self.vocabulary, scorer=OSA.distance,
+                                score_cutoff=limit, limit=None)
+        fits = [(distance, Indel.distance(word, cand), index, cand)
+                for cand, distance, index in found
+                if cand[0] == word[0] or (len(word) > 1 and word[:2] == cand[1::-1])]
+        return min(fits)[3] if fits else None
 
     def english_share(self, text: str) -> float:
         """The share of words (3+ letters) that are English or a typo of the vocabulary."""

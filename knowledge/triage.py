@@ -619,7 +619,15 @@ class Triage:
         after = self._lang.cancelled_after_re
         if check_after and hit.end < clause_end and after.match(text, hit.end, clause_end):
             return False
-        return unless is None or not unless.search(text, clause_start, max(clause_end, hit.end))
+        if unless is None:
+            return True
+        found = unless.search(text, clause_start, max(clause_end, hit.end))
+        if found is None:
+            return True
+        # the exception read again with the rest of its sentence in view: a lookahead that
+        # sees a present onset ("i get cold sores and i can feel one starting now") lifts it
+        sentence_end = message.sentence(hit.start)[1]
+        return unless.match(text, found.start(), max(sentence_end, found.end())) is None
 
 
 def _hits(matcher: _Matcher, message: _Message) -> Iterator[_Hit]:
