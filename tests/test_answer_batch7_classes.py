@@ -74,3 +74,15 @@ def test_the_aftercare_frame_keeps_the_shared_word(advisor: Advisor, text: str,
                                                    topic: str) -> None:
     advice = advisor.ask(text, 3)
     assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize(("text", "day", "topic"), [
+    ("is it normal that my skin isnt firmer yet", 5, "results"),  # the skin improving: results
+    ("how long till my face feels plumper", None, "results"),
+    ("heading to the pub with the girls tonight", 1, "alcohol"),  # a trip to the pub: a drink
+    ("off down the pub later, is that ok", 2, "alcohol"),
+])
+def test_the_goal_of_the_question_decides_the_near_topic(advisor: Advisor, text: str,
+                                                         day: int | None, topic: str) -> None:
+    advice = advisor.ask(text, day)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
