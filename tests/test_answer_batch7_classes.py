@@ -86,3 +86,11 @@ def test_the_goal_of_the_question_decides_the_near_topic(advisor: Advisor, text:
                                                          day: int | None, topic: str) -> None:
     advice = advisor.ask(text, day)
     assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize("text", ["when should i get my next one booked in",
+                                  "can the next one be in a month"])
+def test_the_next_one_is_the_next_treatment(advisor: Advisor, text: str) -> None:
+    advice = advisor.ask(text, None)
+    assert advice.kind == "answered" and advice.topic == "next_booking", (text, advice.kind,
+                                                                           advice.topic)
