@@ -8,11 +8,18 @@ named (``from a.b import c`` -> ``a.b``, or ``a.b.c`` when that is a module of i
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("knowledge", "scheduler", "storage", "bot")
+
+
+@functools.cache
+def parse(source: str, filename: str = "<unknown>") -> ast.Module:
+    """The AST of `source`, parsed once per test process (the checks below only read it)."""
+    return ast.parse(source, filename)
 
 
 def module_name(path: Path) -> str:
@@ -34,7 +41,7 @@ def product_modules() -> dict[str, Path]:
 
 def imported_names(path: Path, name: str) -> Iterator[tuple[str, int]]:
     """(imported module or module.attribute, line) for every import statement in the file."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    tree = parse(path.read_text(encoding="utf-8"), str(path))
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -130,7 +137,7 @@ def environment_reads() -> list[str]:
     """module:line of every use of the process environment in the product."""
     found = []
     for name, path in product_modules().items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path))):
             if isinstance(node, ast.Attribute) and node.attr in ENVIRONMENT:
                 found.append(f"{name}:{node.lineno} os.{node.attr}")
             if isinstance(node, ast.ImportFrom) and node.module == "os" and any(
@@ -177,7 +184,7 @@ def test_the_clock_is_typed_as_the_one_clock_protocol() -> None:
     """Everything that takes "now" takes `storage.clock.Clock`, not a callable of its own."""
     own = []
     for name, path in product_modules().items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path))):
             if isinstance(node, ast.Subscript) and ast.unparse(node.value).endswith("Callable"):
                 shape = ast.unparse(node.slice).replace(" ", "").strip("()")
                 if shape in ("[],dt.datetime", "[],datetime", "[],datetime.datetime"):
@@ -200,7 +207,7 @@ def test_collaborators_are_not_plugged_in_after_construction() -> None:
     for name, path in product_modules().items():
         if top(name) not in ("bot", "scheduler"):
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path))):
             targets = (node.targets if isinstance(node, ast.Assign)
                        else [node.target] if isinstance(node, ast.AnnAssign | ast.AugAssign)
                        else [])
@@ -224,7 +231,7 @@ def any_attributes(source: str) -> list[str]:
     """``Class.attribute`` for every attribute typed `Any` in `source`: a class-level field
     (dataclasses), ``self.x: Any = ...``, or ``self.x = param`` with ``param: Any``."""
     found = []
-    for cls in ast.walk(ast.parse(source)):
+    for cls in ast.walk(parse(source)):
         if not isinstance(cls, ast.ClassDef):
             continue
         for item in cls.body:
@@ -287,7 +294,7 @@ def any_parameters(source: str) -> list[str]:
     excepted: the values a template or a query is filled with) of every function, method
     and constructor in `source`, nested ones included."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse(source)):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             arguments = node.args
             found += [f"{node.name}({a.arg})" for a in (*arguments.posonlyargs,
@@ -321,7 +328,7 @@ def test_one_message_catalogue() -> None:
     advisor's, the bot's and the web desk's catalogues are all of that type)."""
     lookups = []
     for name, path in product_modules().items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr == "split" and len(node.args) == 1
                     and isinstance(node.args[0], ast.Constant) and node.args[0].value == "."
@@ -350,7 +357,7 @@ def test_one_text_normaliser() -> None:
     place names) happens in knowledge/text.py only."""
     folding = set()
     for name, path in product_modules().items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path))):
             if isinstance(node, ast.Attribute) and node.attr in ("normalize", "combining") \
                     and isinstance(node.value, ast.Name) and node.value.id == "unicodedata":
                 folding.add(name)
@@ -365,6 +372,6 @@ def test_callers_take_stores_not_a_bundle_of_them() -> None:
     named = sorted(name for name, path in product_modules().items()
                    if any(isinstance(node, ast.Name | ast.alias) and "Repository" in (
                        node.id if isinstance(node, ast.Name) else node.name)
-                       for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
+                       for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path)))))
     assert named == []
     assert not (ROOT / "storage" / "staff.py").exists()  # the old staff names are gone too
