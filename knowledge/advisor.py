@@ -33,6 +33,7 @@ Kind = Literal["answered", "suggested", "abstained", "escalated", "smalltalk", "
 _TIER_RANK = {"emergency": 0, "urgent": 1}
 UNSURE_LANGUAGE = 0.9  # below this detection confidence, and
 ENGLISH_SHARE = 0.6  # with this share of English words (typos counted), an English red flag stands
+PLAIN_ENGLISH_SHARE = 0.8  # a message this English is read by another lexicon only as written
 # the KB entry whose answer for the day goes with a rule-out question
 DAY_GUIDANCE = "normal_course"
 LANGUAGE_MARK = "@"  # "airway@es": the rule-out question asked in Spanish
@@ -160,6 +161,8 @@ class Advisor:
             reading = self.languages.read_unaccented(text, day, language_hint)
         if reading is not None and self._plain_english(text, decision, reading):
             reading = None  # "brilliant, ta" or "qwertyuiop" is no other language
+        if reading is not None and self._fuzzy_on_english(text, decision, reading, day):
+            reading = None  # "how do i reset my router" is no German "röter"
         if reading is not None:
             return self._other_language(reading, decision, day, text)
         if decision.urgency is not None:
@@ -176,6 +179,20 @@ class Advisor:
             assert entry is not None
             advice = self._answer(entry, advice.confidence, day)
         return replace(advice, follow_up=self._follow_up(question), triage=decision)
+
+    def _fuzzy_on_english(self, text: str, decision: TriageDecision, reading: Reading,
+                          day: int | None) -> bool:
+        """A low-confidence language guess on plain English whose sign only the other
+        lexicon's typo matching found: read as written, that lexicon finds nothing."""
+        if (self.languages is None or decision.urgency is not None
+                or reading.decision.urgency is None
+                or reading.detection.confidence >= UNSURE_LANGUAGE
+                or not fold(text).isascii()
+                or self.triage.english_share(text) < PLAIN_ENGLISH_SHARE):
+            return False
+        exact = self.languages.lexicons.assess(text, day, reading.detection.candidates,
+                                               exact=True)
+        return exact.decision.urgency is None
 
     @staticmethod
     def _plain_english(text: str, decision: TriageDecision, reading: Reading) -> bool:
