@@ -27,9 +27,30 @@ from bot.core.advisors import AdviceObserver, LiveAdvisor, ObservedAdvisor
 from bot.core.clinic_kb import ClinicKnowledge
 from bot.core.conversation import Conversation
 from bot.core.desk import StaffDesk
+from bot.core.desk.access import StaffGate
+from bot.core.desk.cards import Cards
+from bot.core.desk.commands import StaffCommands
+from bot.core.desk.copies import CardCopies
+from bot.core.desk.escalation import Escalations
+from bot.core.desk.kit import DeskKit
+from bot.core.desk.patients import PatientReports
+from bot.core.desk.pending import PendingActions
+from bot.core.desk.presses import CardPresses
+from bot.core.desk.relays import Relays
+from bot.core.desk.resolutions import Resolutions
+from bot.core.desk.staff_chat import StaffMessages
+from bot.core.desk.views import DeskViews
+from bot.core.desk.web import WebActions
 from bot.core.flows.base import FlowKit
 from bot.core.messages import PACKAGED_MESSAGES
-from bot.core.ports import AdvisorPort, BotIdentity
+from bot.core.ports import (
+    AdvisorPort,
+    AlertWaker,
+    BotIdentity,
+    CardOutbox,
+    CheckinEvents,
+    DeskReports,
+)
 from knowledge.advisor import Advisor
 from knowledge.catalogue import Catalogue
 from knowledge.loader import load_kb
@@ -137,6 +158,30 @@ def build_checkins(settings: Settings, db: Database, sender: Sender | None = Non
                         reports, checkins, shared_pause, exclusive)
 
 
+def build_desk(kit: FlowKit, store: DeskReports, outbox: CardOutbox,
+               checkins: CheckinEvents | None, alerts: AlertWaker | None) -> StaffDesk:
+    """The staff desk's jobs (bot/core/desk/), each handed only what it uses, behind the
+    `StaffDesk` entry point."""
+    desk_kit = DeskKit(kit.settings, kit.clock, kit.messages, alerts)
+    gate = StaffGate(desk_kit, store)
+    pending = PendingActions(desk_kit, kit.chat_states)
+    copies = CardCopies(desk_kit, store, outbox)
+    cards = Cards(desk_kit, store, outbox, copies)
+    presses = CardPresses(desk_kit, gate, store, copies, pending, kit.patients, checkins)
+    relays = Relays(desk_kit, store, copies)
+    resolutions = Resolutions(desk_kit, gate, store, outbox, copies, pending, kit.availability,
+                              checkins)
+    views = DeskViews(desk_kit, store, outbox, cards, kit.availability)
+    return StaffDesk(
+        kit, desk_kit, store, cards=cards,
+        escalation=Escalations(desk_kit, store, outbox, kit.availability), presses=presses,
+        staff_chat=StaffMessages(desk_kit, gate, store, copies, pending, relays, resolutions),
+        relays=relays, resolutions=resolutions,
+        commands=StaffCommands(desk_kit, gate, store, pending, views, resolutions),
+        views=views, web=WebActions(desk_kit, gate, store, presses, relays, resolutions),
+        patients=PatientReports(kit, desk_kit, store, cards, checkins))
+
+
 def build_services(settings: Settings, db: Database, sender: Sender | None = None,
                    clock: Clock = utcnow, *, advisor: Advisor | None = None,
                    careplan: CarePlan | None = None,
@@ -170,11 +215,11 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
                   message_log=message_log, stats=stats, contexts=contexts,
                   chat_states=ChatStateStore(db.sessions))
     bell = AlertBell()
-    desk = StaffDesk(kit, ReportStore(db.sessions, clock=clock), AlertSql(db.sessions), checkins,
-                     alerts=bell)
+    desk = build_desk(kit, ReportStore(db.sessions, clock=clock), AlertSql(db.sessions),
+                      checkins, bell)
     alerts = None
     if alert_sender is not None:  # the 429 pause is shared with check-ins and replicas
-        alerts = AlertDispatcher(AlertSql(db.sessions), desk, alert_sender,
+        alerts = AlertDispatcher(AlertSql(db.sessions), desk.cards, alert_sender,
                                  config=settings.alert_config(), clock=clock, bell=bell,
                                  shared_pause=shared_pause, exclusive=exclusive)
     conversation = Conversation(kit, checkins=checkins, desk=desk, identity=identity)

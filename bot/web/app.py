@@ -95,7 +95,7 @@ async def telegram_auth(request: Request) -> Response:
     request.session.clear()
     request.session.update({"uid": login.telegram_id, "name": login.first_name[:64],
                             "at": now.isoformat()})
-    desk.desk._seen(login.telegram_id, login.first_name)
+    desk.desk.seen(login.telegram_id, login.first_name)
     log.info("staff %d signed in to the web desk", login.telegram_id)
     return RedirectResponse("/queue", status_code=303)
 

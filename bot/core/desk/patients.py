@@ -1,0 +1,228 @@
+"""The patient side of reports: ``/report`` (asks what is wrong, then takes text and photos),
+threading of the patient's messages into the report staff answered, photos kept as Telegram
+file ids, and a check-in answer's description joining its report. It holds no
+reference to the conversation (`StaffDesk` is its `bot.core.ports.PatientDesk`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.desk.cards import Cards
+from bot.core.desk.kit import DeskKit
+from bot.core.flows.base import FlowKit
+from bot.core.flowstate import Flow
+from bot.core.ports import CheckinEvents, DeskReports
+from bot.core.replies import Reply
+from scheduler.clinic_hours import ONCALL_URGENCIES
+from storage import ReportInfo, ReportKind
+from storage.models import ReportAction, Urgency
+
+RECENT_REPORT = dt.timedelta(hours=2)  # photos this soon after a report join it
+
+
+@dataclass
+class Draft:
+    """A patient's /report in progress: "describe" waits for words, "photos" for photos.
+
+    Read from and written to the report flow (bot/core/flowstate.py, steps "describe" and
+    "more"), whose end time is fixed when /report starts."""
+
+    stage: str
+    report_id: int | None = None
+
+
+class PatientReports:
+    """/report, threads with staff, photos, check-in descriptions."""
+
+    def __init__(self, flow_kit: FlowKit, kit: DeskKit, store: DeskReports, cards: Cards,
+                 checkins: CheckinEvents | None = None) -> None:
+        self.flow_kit = flow_kit
+        self.kit = kit
+        self.store = store
+        self.cards = cards
+        self.checkins = checkins
+
+    async def draft(self, user_id: int,
+                     states: Mapping[str, Any] | None = None) -> Draft | None:
+        """The patient's /report in progress (the report flow, bot/core/flows/report.py);
+        `states` (kind -> payload) when already read."""
+        flows = self.flow_kit.flows
+        active = await flows.current(user_id, dict(states) if states is not None else None)
+        if active is None or active.flow is not Flow.REPORT or active.ended(self.kit.now()):
+            return None
+        return Draft("describe" if active.step == "describe" else "photos",
+                      active.get_int("report_id"))
+
+    async def save_draft(self, user_id: int, draft: Draft) -> None:
+        flows = self.flow_kit.flows
+        step = "describe" if draft.stage == "describe" else "more"
+        active = await flows.current(user_id)
+        if active is not None and active.flow is Flow.REPORT and not active.ended(self.kit.now()):
+            await flows.advance(user_id, active, step, report_id=draft.report_id)
+        else:
+            await flows.begin(user_id, Flow.REPORT, step, report_id=draft.report_id)
+
+    async def patient_report(self, user_id: int, text: str) -> list[Reply]:
+        """The words of a /report (bot/core/flows/report.py): triaged, a report and its card;
+        the report flow moves on to details and photos."""
+        return await self._new_report(user_id, text, Draft("describe"))
+
+    async def add_to_report(self, user_id: int, report_id: int,
+                            text: str) -> list[Reply] | None:
+        """More words for the patient's open report (triaged; threaded under its card);
+        None when that report is gone or closed."""
+        report = await self.store.get(report_id)
+        if report is None or report.closed:
+            return None
+        return await self._thread(user_id, report, text)
+
+    async def patient_text(self, user_id: int, chat_id: int, first_name: str,
+                           text: str, may_have_thread: bool = True,
+                           states: Mapping[str, Any] | None = None) -> list[Reply] | None:
+        """A patient's text: the words of a /report, or a message in a thread with staff;
+        None when it is an ordinary message for the bot. ``may_have_thread`` False (the
+        patient has no unresolved report) skips looking for a thread; `states` (kind ->
+        payload, from the conversation's per-message read) saves reading the draft again."""
+        del states  # a /report in progress is the report flow's (bot/core/flows/report.py)
+        if not may_have_thread:
+            return None
+        report = await self.store.thread_for(user_id)
+        if report is None:
+            return None
+        return await self._thread(user_id, report, text)
+
+    async def _new_report(self, user_id: int, text: str, draft: Draft) -> list[Reply]:
+        ctx = await self.flow_kit.context(user_id)
+        advice = self.flow_kit.advisor.ask(text, ctx.day)
+        urgency = advice.urgency if advice.escalate else None
+        reason = advice.triage.reason if advice.escalate and advice.triage else None
+        kind = ReportKind.TRIAGE if urgency else ReportKind.PATIENT
+        report = await self.flow_kit.reports.create(user_id, kind, text, urgency=urgency,
+                                                day=ctx.day, reason=reason, now=self.kit.now())
+        if urgency and self.checkins is not None:
+            await self.checkins.report_raised(report)
+        draft.stage, draft.report_id = "photos", report.id
+        await self.save_draft(user_id, draft)
+        replies: list[Reply] = []
+        if urgency:
+            replies += self.flow_kit.html(html.escape(advice.answer, quote=False))
+        status = self.flow_kit.when_read(
+            "urgent" if urgency == Urgency.URGENT.value else "report", ctx.patient, id=report.id)
+        replies += self.flow_kit.html(self.kit.text("patient_sent", status=status))
+        return replies + self.cards.card(report)
+
+    async def _thread(self, user_id: int, report: ReportInfo, text: str) -> list[Reply]:
+        """The patient wrote while a report is being handled: it goes into that report."""
+        advice = self.flow_kit.advisor.ask(text, report.day)
+        await self.store.record(report.id, user_id, ReportAction.PATIENT, note=text,
+                                now=self.kit.now())
+        replies: list[Reply] = []
+        flag = ""
+        if advice.escalate and advice.urgency:
+            await self.store.raise_urgency(report.id, advice.urgency)
+            flag = advice.urgency.upper() + " "
+            answer = html.escape(advice.answer, quote=False)
+            if advice.urgency == Urgency.URGENT.value:  # emergency advice: as it is
+                patient = await self.flow_kit.patients.get(user_id)
+                answer += "\n\n" + self.flow_kit.when_read("urgent", patient)
+            replies += self.flow_kit.html(answer)
+        else:
+            replies += self.flow_kit.html(self.kit.text("patient_threaded", id=report.id))
+        if self.kit.staff_chat is not None:
+            card = await self.store.latest_card(report.id, ("card", "repost", "message"),
+                                                 chat_id=self.kit.staff_chat)
+            words = text if len(text) <= 3000 else text[:3000] + "…"
+            replies.append(Reply(self.kit.text("patient_wrote", flag=flag, id=report.id,
+                                           name=self.kit.patient_name(report), text=words),
+                                 to_chat=self.kit.staff_chat,
+                                 reply_to=card.message_id if card else None,
+                                 card_for=report.id, card_kind="message"))
+        return replies
+
+    async def patient_photo(self, user_id: int, chat_id: int, first_name: str, file_id: str,
+                            caption: str | None = None) -> list[Reply] | None:
+        """A photo from a patient: kept (file id only) with their /report, their thread with
+        staff, or a report they raised in the last two hours; None otherwise."""
+        draft = await self.draft(user_id)
+        if draft is not None and draft.stage == "describe":
+            if not caption:
+                return self.flow_kit.html(self.kit.text("patient_words_first"))
+            replies = await self._new_report(user_id, caption, draft)
+            report = await self.store.get(draft.report_id or 0)
+        else:
+            replies = []
+            report = await self._photo_target(user_id, draft)
+            if report is None:
+                return None
+            if caption and caption.strip():
+                replies += await self._thread(user_id, report, caption)
+        assert report is not None
+        await self.store.add_photo(report.id, file_id, user_id, now=self.kit.now())
+        replies += self.flow_kit.html(self.kit.text("patient_photo_added"))
+        if self.kit.staff_chat is not None:
+            card = await self.store.latest_card(report.id, ("card", "repost", "message"),
+                                                 chat_id=self.kit.staff_chat)
+            replies.append(Reply(self.kit.text("photo_caption", id=report.id,
+                                           name=self.kit.patient_name(report)),
+                                 to_chat=self.kit.staff_chat, photo=file_id,
+                                 reply_to=card.message_id if card else None,
+                                 card_for=report.id, card_kind="photo"))
+        replies += await self._oncall_photo(report, file_id)
+        return replies
+
+    async def _oncall_photo(self, report: ReportInfo, file_id: str) -> list[Reply]:
+        """Outside opening hours a photo of an emergency or urgent report (or of one whose
+        card an on-call staff member holds) reaches each on-call staff member too, under
+        their copy of the card."""
+        replies: list[Reply] = []
+        for chat in sorted(self.flow_kit.availability.oncall_now(self.kit.now())):
+            card = await self.store.latest_card(report.id, chat_id=chat)
+            if card is None and report.urgency not in ONCALL_URGENCIES:
+                continue
+            replies.append(Reply(self.kit.text("photo_caption", id=report.id,
+                                           name=self.kit.patient_name(report)),
+                                 to_chat=chat, photo=file_id,
+                                 reply_to=card.message_id if card else None,
+                                 card_for=report.id, card_kind="photo"))
+        return replies
+
+    async def _photo_target(self, user_id: int, draft: Draft | None) -> ReportInfo | None:
+        if draft is not None and draft.report_id is not None:
+            report = await self.store.get(draft.report_id)
+            if report is not None and not report.closed:
+                return report
+        report = await self.store.thread_for(user_id)
+        if report is not None:
+            return report
+        latest = await self.store.latest_open(user_id)
+        if latest is not None and self.kit.now() - latest.created_at <= RECENT_REPORT:
+            return latest
+        return None
+
+    async def checkin_description(self, report_id: int, text: str, label: str,
+                                  urgency: str | None, reason: str | None) -> list[Reply]:
+        """A patient described the problem they answered a check-in with: the words join
+        the report (its text and reason), its urgency rises when triage says so, and staff
+        see it under the card. Returns the staff-chat message."""
+        await self.store.add_description(report_id, text, label, reason)
+        if urgency:
+            await self.store.raise_urgency(report_id, urgency)
+        report = await self.store.get(report_id)
+        if report is None:
+            return []
+        await self.store.record(report_id, report.telegram_id, ReportAction.PATIENT, note=text,
+                                now=self.kit.now())
+        if self.kit.staff_chat is None:
+            return []
+        card = await self.store.latest_card(report_id, ("card", "repost", "message"),
+                                             chat_id=self.kit.staff_chat)
+        words = text if len(text) <= 3000 else text[:3000] + "…"
+        flag = f"{urgency.upper()} " if urgency else ""
+        return [Reply(self.kit.text("patient_wrote", flag=flag, id=report_id,
+                                name=self.kit.patient_name(report), text=words),
+                      to_chat=self.kit.staff_chat, reply_to=card.message_id if card else None,
+                      card_for=report_id, card_kind="message")]
