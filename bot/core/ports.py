@@ -1,6 +1,6 @@
 """The narrow interfaces the conversation core talks through (typing.Protocol).
 
-The conversation flows (bot/core/flows/) and the staff desk (bot/core/desk.py) never hold
+The conversation flows (bot/core/flows/) and the staff desk (bot/core/desk/) never hold
 each other: the flows call a `ReportNotifier` (the desk's cards, or the plain staff alert
 when no desk is attached) and a `PatientDesk` (/report and threads with staff); both flows
 and desk call `CheckinEvents` (scheduler/service.py's `CheckinService` implements it); the

@@ -2,7 +2,7 @@
 
 Replies are Telegram HTML with every user or knowledge-base text escaped; `as_replies`
 splits a long text under Telegram's 4,096-character limit (buttons on the last part).
-Both the patient flows (bot/core/flows/) and the staff desk (bot/core/desk.py) return these;
+Both the patient flows (bot/core/flows/) and the staff desk (bot/core/desk/) return these;
 bot/telegram/delivery.py and the terminal demo turn them into sends or prints.
 """
 
@@ -21,7 +21,7 @@ class Reply:
     """One thing to say: a chat message (to the user, or to `to_chat`) or a button notice.
 
     `notice` replies are the short text shown when a button is pressed (answerCallbackQuery),
-    not chat messages. Staff-side extras (bot/core/desk.py): `photo` / `document` send a Telegram
+    not chat messages. Staff-side extras (bot/core/desk/): `photo` / `document` send a Telegram
     file id with `text` as caption, `reply_to` threads under a message of `to_chat`,
     `card_for` asks the sender to record the sent message as a card of that report, and
     `relay` marks a staff answer to a patient: once it is delivered the sender calls

@@ -1,6 +1,6 @@
 """What the web desk is built from, in one place: `DeskServices` and `build_desk_services`.
 
-The desk reads the bot's database and acts through the same `StaffDesk` (bot/core/desk.py,
+The desk reads the bot's database and acts through the same `StaffDesk` (bot/core/desk/,
 built by bot/compose.py's `build_services` like the bot's) and stores as the Telegram staff
 handlers; what it writes to patients or the staff chat goes
 into the desk outbox (storage/desk_outbox.py), which the bot sends. No bot process, no

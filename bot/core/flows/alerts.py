@@ -1,5 +1,5 @@
 """The plain staff alert about a new report, used when no staff desk is attached (the desk,
-bot/core/desk.py, sends cards with buttons instead): who, which day, their words, the
+bot/core/desk/, sends cards with buttons instead): who, which day, their words, the
 urgency, to the staff chat (nothing if no staff chat is configured)."""
 
 from __future__ import annotations

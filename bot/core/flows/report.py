@@ -9,7 +9,7 @@ The flow (bot/core/flowstate.py) has two steps, each with its status line and bu
   photos join it until Done, Cancel or the flow's fixed end (30 minutes from /report, never
   renewed). Questions are still answered as usual.
 
-The staff side (cards, threads, photos) stays in bot/core/desk.py.
+The staff side (cards, threads, photos) stays in bot/core/desk/.
 """
 
 from __future__ import annotations
