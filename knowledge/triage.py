@@ -621,13 +621,20 @@ class Triage:
             return False
         if unless is None:
             return True
-        found = unless.search(text, clause_start, max(clause_end, hit.end))
-        if found is None:
-            return True
-        # the exception read again with the rest of its sentence in view: a lookahead that
-        # sees a present onset ("i get cold sores and i can feel one starting now") lifts it
-        sentence_end = message.sentence(hit.start)[1]
-        return unless.match(text, found.start(), max(sentence_end, found.end())) is None
+        # an exception starts in the hit's clause; its lookaheads see the rest of the sentence
+        # ("i get cold sores and i can feel one starting now" lifts the history; "a cold sore
+        # now and my appointment is tomorrow" is a booking matter)
+        end = max(clause_end, hit.end)
+        sentence_end = max(message.sentence(hit.start)[1], end)
+        found = unless.search(text, clause_start, end)
+        if found is not None:  # still an exception when its lookaheads see the sentence?
+            return unless.match(text, found.start(), sentence_end) is None
+        for later in unless.finditer(text, clause_start, sentence_end):
+            if later.start() >= end:
+                break
+            if later.end() <= end:  # inside the clause, with a lookahead past it
+                return False
+        return True
 
 
 def _hits(matcher: _Matcher, message: _Message) -> Iterator[_Hit]:
