@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import HandledUpdate
-from storage.results import affected
+from storage.results import affected, is_sqlite_sessions, write_alone
 
 KEEP = dt.timedelta(days=2)
 
@@ -62,17 +62,21 @@ class HandledSql:
     async def record(self, bot: str, update_ids: Sequence[int], now: dt.datetime) -> None:
         if not update_ids:
             return
+        rows = [{"bot": bot, "update_id": i, "handled_at": now} for i in update_ids]
+        if is_sqlite_sessions(self.sessions):  # one statement, no write lock held between calls
+            await write_alone(self.sessions, sqlite.insert(HandledUpdate).values(rows)
+                              .on_conflict_do_nothing(index_elements=["bot", "update_id"]))
+            return
         async with self.sessions.begin() as s:
-            dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-            await s.execute(dialect.insert(HandledUpdate).values(
-                [{"bot": bot, "update_id": i, "handled_at": now} for i in update_ids])
-                .on_conflict_do_nothing(index_elements=["bot", "update_id"]))
+            await s.execute(postgresql.insert(HandledUpdate).values(rows)
+                            .on_conflict_do_nothing(index_elements=["bot", "update_id"]))
 
     async def purge(self, now: dt.datetime) -> int:
+        statement = delete(HandledUpdate).where(HandledUpdate.handled_at < now - KEEP)
+        if is_sqlite_sessions(self.sessions):
+            return await write_alone(self.sessions, statement)
         async with self.sessions.begin() as s:
-            result = await s.execute(delete(HandledUpdate).where(
-                HandledUpdate.handled_at < now - KEEP))
-            return affected(result)
+            return affected(await s.execute(statement))
 
 
 class MemoryHandled:

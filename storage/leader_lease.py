@@ -17,12 +17,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Update, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import LeaderLease
-from storage.results import affected
+from storage.results import affected, is_sqlite_sessions, write_alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,16 @@ class LeaseSql:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
+    async def _write(self, statement: Update) -> int:
+        """One lease UPDATE as its own transaction; the rows it matched. SQLite: autocommit,
+        so no write lock is held across the event loop (storage/results.py `write_alone`);
+        PostgreSQL: bounded waits (`_bounded`)."""
+        if is_sqlite_sessions(self.sessions):
+            return await write_alone(self.sessions, statement)
+        async with self.sessions.begin() as s:
+            await _bounded(s)
+            return affected(await s.execute(statement))
+
     async def read(self, name: str) -> Lease:
         async with self.sessions() as s:
             row = (await s.execute(
@@ -83,15 +93,12 @@ class LeaseSql:
 
     async def take(self, name: str, holder: str, seen_beat: int, now: dt.datetime,
                    expires_at: dt.datetime) -> bool:
-        async with self.sessions.begin() as s:
-            await _bounded(s)
-            result = await s.execute(
+        if await self._write(
                 update(LeaderLease)
                 .where(LeaderLease.name == name, LeaderLease.beat == seen_beat)
                 .values(holder=holder, beat=LeaderLease.beat + 1, renewed_at=now,
-                        expires_at=expires_at))
-            if affected(result):
-                return True
+                        expires_at=expires_at)):
+            return True
         if seen_beat != 0:
             return False
         try:  # no row yet: the first insert wins
@@ -104,23 +111,17 @@ class LeaseSql:
 
     async def renew(self, name: str, holder: str, now: dt.datetime,
                     expires_at: dt.datetime) -> bool:
-        async with self.sessions.begin() as s:
-            await _bounded(s)
-            result = await s.execute(
-                update(LeaderLease)
-                .where(LeaderLease.name == name, LeaderLease.holder == holder)
-                .values(beat=LeaderLease.beat + 1, renewed_at=now, expires_at=expires_at))
-            return affected(result) == 1
+        return await self._write(
+            update(LeaderLease)
+            .where(LeaderLease.name == name, LeaderLease.holder == holder)
+            .values(beat=LeaderLease.beat + 1, renewed_at=now, expires_at=expires_at)) == 1
 
     async def release(self, name: str, holder: str, now: dt.datetime) -> bool:
-        async with self.sessions.begin() as s:
-            await _bounded(s)
-            result = await s.execute(
-                update(LeaderLease)
-                .where(LeaderLease.name == name, LeaderLease.holder == holder)
-                .values(holder=None, beat=LeaderLease.beat + 1, renewed_at=now,
-                        expires_at=None))
-            return affected(result) == 1
+        return await self._write(
+            update(LeaderLease)
+            .where(LeaderLease.name == name, LeaderLease.holder == holder)
+            .values(holder=None, beat=LeaderLease.beat + 1, renewed_at=now,
+                    expires_at=None)) == 1
 
 
 class MemoryLeases:

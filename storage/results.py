@@ -2,6 +2,14 @@
 
 `AsyncSession.execute` is typed to return a plain `Result`; for INSERT/UPDATE/DELETE the object
 is a `CursorResult`, which carries `rowcount`. `affected()` is the one place that says so.
+
+`write_alone()` runs one write statement as its own transaction. On SQLite it autocommits:
+the file's single write lock is taken and let go inside that one statement's call in the
+driver thread, never held while the event loop runs something else between the statement
+and a COMMIT. A process frozen (SIGSTOP, a stalled host) inside an open write transaction
+keeps every other process of the file from writing until it wakes; the polling lease's and
+the handled-update log's periodic writes use this so that their window is as short as it
+can be (tests/test_polling_failover.py froze the leader there).
 """
 
 from __future__ import annotations
@@ -9,9 +17,24 @@ from __future__ import annotations
 from typing import Any, cast
 
 from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Executable
 
 
 def affected(result: Result[Any]) -> int:
     """Number of rows an UPDATE or DELETE matched (0 when the driver cannot tell)."""
     count = cast(CursorResult[Any], result).rowcount
     return max(int(count or 0), 0)
+
+
+def is_sqlite_sessions(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """True when `sessions` work on a SQLite file."""
+    return bool(sessions.kw["bind"].dialect.name == "sqlite")
+
+
+async def write_alone(sessions: async_sessionmaker[AsyncSession], statement: Executable) -> int:
+    """SQLite: run one INSERT/UPDATE/DELETE in autocommit mode (see the module docstring) and
+    return the rows it matched."""
+    async with sessions.kw["bind"].connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return affected(await conn.execute(statement))
