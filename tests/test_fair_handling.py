@@ -2,10 +2,11 @@
 
 The real Application against the fake Bot API: another patient asks questions while the bot
 is quiet, then again while one patient sends 40 red-flag messages at once. Each answer's
-latency is measured (monotonic clock, from the update being queued to the answer being
-recorded by the fake) and the flood run's worst must stay within 1 s of the quiet run's
-p99; the flood becomes one report with its repeats threaded into the one card (edited, not
-re-posted).
+answer is counted against the flood: between one of the asker's answers and the next, at
+most a few of the flood's messages may have been answered (handled in arrival order, the
+asker would wait behind all forty). Counting, not timing, so a loaded machine cannot fail it
+and a slow one cannot pass it. The latencies are printed for information. The flood becomes
+one report with its repeats threaded into the one card (edited, not re-posted).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ FLOODER, ASKER = 401, 402
 QUESTIONS = ["can I wear makeup?", "when can I wash my face?", "is redness normal?",
              "can I go to the gym?", "hi"]
 FLOOD = 40
+MAX_FLOOD_AHEAD = 5  # flood answers allowed between two of the asker's answers
 
 
 @pytest.fixture
@@ -88,7 +90,8 @@ async def test_a_flood_from_one_patient_does_not_delay_another(
     await fake.wait_for_messages(FLOODER, FLOOD, timeout=120)  # every message got advice
     print(f"quiet p99 {p99(quiet):.3f} s, during the flood max {max(during):.3f} s "
           f"(flood answered {flood_done}/{FLOOD} by then)")
-    assert max(during) <= p99(quiet) + 1.0
+    steps = [b - a for a, b in zip([0, *progress], progress, strict=False)]
+    assert max(steps) <= MAX_FLOOD_AHEAD, progress  # the asker never waits behind the flood
 
     store = app.bot_data.desk.store
 
