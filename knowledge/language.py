@@ -38,6 +38,8 @@ UNKNOWN = "und"
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _LATIN_WORD = re.compile(r"[a-z]+")
+# a chat word may carry digits ("2moro", "2day", "b4"): known as written, else its letters
+_CHAT_WORD = re.compile(r"[a-z0-9]+")
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]")
@@ -153,7 +155,12 @@ class LanguageDetector:
     def _english_share(self, text: str) -> tuple[float, int]:
         """The share of English words among the words of three letters or more, and how many
         such words there are."""
-        words = _LATIN_WORD.findall(strip_accents(text).replace("'", ""))
+        words: list[str] = []
+        for token in _CHAT_WORD.findall(strip_accents(text).replace("'", "")):
+            if token in self._english_words or token.isalpha():
+                words.append(token)
+            else:
+                words += _LATIN_WORD.findall(token)
         long_words = [word for word in words if len(word) >= 3] or words
         if not long_words:
             return 1.0, 0

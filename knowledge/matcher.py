@@ -425,7 +425,14 @@ class Matcher:
         """A condition that decides whether a session may go ahead (pregnancy, isotretinoin, a
         cold sore), named by its keyword, is answered before the session or booking the same
         message asks about ("I'm pregnant, should I still have my next session")."""
-        if self.kb.entries[self._entry_index[ranked[0].entry_id]].condition:
+        first = self._entry_index[ranked[0].entry_id]
+        if self.kb.entries[first].condition:
+            if len(ranked) > 1 and self._keywords[first] & words:
+                # named by its keyword, the condition leads whatever else the message asks
+                lead = Candidate(ranked[0].entry_id,
+                                 max(ranked[0].score, ranked[1].score + self.thresholds.two_topics),
+                                 ranked[0].question)
+                return [lead, *ranked[1:]]
             return ranked
         for candidate in ranked[1:]:
             index = self._entry_index[candidate.entry_id]
