@@ -65,3 +65,16 @@ def test_chat_time_words_with_digits_are_english(advisor: Advisor, text: str, da
 def test_slang_for_a_topic_reads_as_the_topic(advisor: Advisor, text: str, topic: str) -> None:
     advice = advisor.ask(text, None)
     assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("what counts as normal over the first few days", 1),
+    ("what is expected during the first week", None),
+    ("swollen then tight then peeling, is that right?", 3),
+    ("went red and then pink, is that the usual healing", 2),
+])
+def test_the_healing_course_as_a_whole_is_the_normal_course(advisor: Advisor, text: str,
+                                                             day: int | None) -> None:
+    advice = advisor.ask(text, day)
+    assert advice.kind == "answered" and advice.topic == "normal_course", (
+        text, advice.kind, advice.topic)
