@@ -208,6 +208,7 @@ def _normalise(text: str, lang: _Language) -> str:
     vocabulary, hedges turned into clause breaks."""
     t = lang.speller.correct(clean(text, punctuation=True))
     t = _NOUN_IS.sub(" is", t)  # "throat's tight" -> "throat s tight" -> "throat is tight"
+    t = _strip_filler(t)
     t = lang.hedge_re.sub(" , ", t)
     t = _STACCATO.sub(r"\1 ", t)  # "cant. breathe. properly." -> "cant breathe properly."
     # a state parted from its subject by a relative clause ("the pain, which was fine the
@@ -216,6 +217,38 @@ def _normalise(text: str, lang: _Language) -> str:
     if joined != t:
         t = f"{t} . {joined}"
     return _SPACES.sub(" ", t).strip()
+
+
+# discourse filler set off by commas inside a phrase ("i'm getting, honestly, quite a lot more
+# pain"): the commas would split the phrase, so the filler and its commas go (any language)
+_FILLER_WORDS = (
+    r"honestly|frankly|basically|literally|seriously|like|you\s+know|i\s+mean|tbh|idk|"
+    r"to\s+be\s+honest|(?:i\s+)?(?:dont|do\s+not)\s+know|um+|uh+|erm+|hm+|"
+    r"i\s+guess|i\s+think|"
+    # es pt fr de it ru uk pl tr
+    r"o\s+sea|pues|bueno|tipo|sabe|genre|bref|enfin|quoi|halt|irgendwie|also|insomma|"
+    r"cioe|ну|типа|короче|как\s+бы|вообще|честно|коротше|чесно|no\s+wiesz|"
+    r"jakby|jakos|yani|iste|şey|sey")
+_COMMA_FILLER = re.compile(
+    rf"(?:^|,)\s*(?:(?:{_FILLER_WORDS})\s*,\s*)+(?:some\s+(?:kind|sort)\s+of\s*,?\s*)?")
+# "some kind of" / "sort of a" is a vague "some", never a state of its own
+_KIND_OF = re.compile(r"\b(?<=some )(?:kind|sort)\s+of\s*,?\s*(?=[a-z])")
+# a comma before a one-word piece of the phrase
+_ONE_WORD_COMMA = re.compile(r"\s*,\s*(?=[a-z]+\s*(?:,|$))")
+# stacked intensifiers ("really, really, REALLY sore") are one
+_STACKED = re.compile(r"\b(really|very|so|super|so+|extremely|quite)(?:\s*,?\s*\1\b)+")
+
+
+def _strip_filler(t: str) -> str:
+    """Filler and discourse words between the words of a phrase taken out, stacked
+    intensifiers folded to one, so the rules read the phrase whole."""
+    t = _STACKED.sub(r"\1", t)
+    stripped = _COMMA_FILLER.sub(lambda m: " " if m.start() else "", t)
+    if stripped != t:  # the rest of a phrase broken by filler: "yellow, crusty, stuff"
+        stripped = _ONE_WORD_COMMA.sub(" ", stripped)
+    t = stripped
+    t = _KIND_OF.sub("", t)
+    return t
 
 
 # a run of one-word sentences is one phrase: "cant. breathe. properly."
