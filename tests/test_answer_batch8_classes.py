@@ -78,3 +78,18 @@ def test_the_healing_course_as_a_whole_is_the_normal_course(advisor: Advisor, te
     advice = advisor.ask(text, day)
     assert advice.kind == "answered" and advice.topic == "normal_course", (
         text, advice.kind, advice.topic)
+
+
+@pytest.mark.parametrize(("text", "day", "kind"), [
+    ("sprained my ankle at netball, ice or heat", None, "abstained"),
+    ("face is a bit sore, heat or ice?", 3, "answered"),
+])
+def test_heat_as_a_remedy_chosen_is_no_red_flag(advisor: Advisor, text: str, day: int | None,
+                                                kind: str) -> None:
+    advice = advisor.ask(text, day)
+    assert advice.kind == kind, (text, advice.kind, advice.topic)
+
+
+def test_skin_hot_and_sore_is_still_escalated(advisor: Advisor) -> None:
+    advice = advisor.ask("there's heat coming off my cheeks and they hurt", 3)
+    assert advice.kind == "escalated", advice.topic
