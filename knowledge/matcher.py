@@ -42,6 +42,10 @@ _CONTEXT = re.compile(
     # the patient's own plan says by when, not what ("results in time for my wedding")
     r"|\bin time for (?:my|a|the|our|his|her) (?:\w+ )?(?:wedding|party|holiday|birthday|event"
     r"|trip|do|night out|date|interview|photos|graduation|prom|anniversary|christening)\b")
+# A treatment's venue says where, not what ("a facial at the spa" is the facial, not the spa).
+_VENUE = re.compile(r"\b(facials?|massages?|peels?|wax|waxing|treatments?|dermaplaning)"
+                    r" (?:at|in) (?:the|a|my|that) (?:day |hotel |local )?"
+                    r"(?:spa|salon|beauty salon)\b")
 # Where on the face and how big: words of a statement that describe, not name, the topic.
 _DESCRIPTORS = frozenset(["small", "tiny", "big", "few", "couple", "cheek", "cheeks", "forehead",
                           "chin", "nose", "jaw", "jawline", "face", "skin", "mouth", "temple",
@@ -303,6 +307,7 @@ class Matcher:
     def match(self, text: str) -> MatchResult:
         """Decide answer / suggest / abstain for one patient message."""
         text = _CONTEXT.sub(" ", text.lower())  # "when I got home" says when, not what
+        text = _VENUE.sub(r"\1", text)
         words = self.known_words(text)
         if self._is_bare(words):
             found = self._match_bare(text)

@@ -93,3 +93,13 @@ def test_heat_as_a_remedy_chosen_is_no_red_flag(advisor: Advisor, text: str, day
 def test_skin_hot_and_sore_is_still_escalated(advisor: Advisor) -> None:
     advice = advisor.ask("there's heat coming off my cheeks and they hurt", 3)
     assert advice.kind == "escalated", advice.topic
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("would a peel in the beauty salon be ok this week", "other_treatments"),
+    ("fancy a facial at my local spa, too soon?", "other_treatments"),
+    ("can i go to the spa", "sauna_heat"),
+])
+def test_a_treatments_venue_says_where_not_what(advisor: Advisor, text: str, topic: str) -> None:
+    advice = advisor.ask(text, 6)
+    assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind, advice.topic)
