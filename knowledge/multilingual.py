@@ -519,7 +519,7 @@ def _find(message: _Message, phrase: _Phrase,
         first, last = min(chosen), max(chosen)
         if last - first + 1 > limit or not _negations_in_order(message, phrase, chosen_by_slot):
             continue
-        if _cancelled(message, first, last, chosen):
+        if _cancelled(message, first, last, chosen, relapse=phrase.sign in _RELAPSE_SIGNS):
             continue
         if mild_cancels and _has_mild(message, first):
             continue
@@ -664,7 +664,12 @@ def _negations_in_order(message: _Message, phrase: _Phrase, chosen: list[int]) -
     return True
 
 
-def _cancelled(message: _Message, first: int, last: int, chosen: set[int]) -> bool:
+# signs of something coming back: "gone" before the match's last word is the relapse itself
+_RELAPSE_SIGNS = frozenset({"redness_returned"})
+
+
+def _cancelled(message: _Message, first: int, last: int, chosen: set[int],
+               relapse: bool = False) -> bool:
     pack = message.pack
     clause_start, clause_end = message.clause_range(first)
     for i in range(max(clause_start, first - _NEGATION_WINDOW), last + 1):
@@ -684,6 +689,8 @@ def _cancelled(message: _Message, first: int, last: int, chosen: set[int]) -> bo
             continue
         if i + 1 in chosen:
             continue  # an intensifier just before the match: "bien pire", "bien hinchado"
+        if relapse and first < i < last:
+            continue  # gone, then back: "краснота прошла, а сегодня опять вернулась" (a relapse)
         if any(message.negation[j] for j in range(max(clause_start, i - _NEGATION_WINDOW), i)):
             continue  # "no ha bajado", "no puedo respirar bien": not resolved
         return True

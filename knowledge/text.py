@@ -352,6 +352,12 @@ _SUFFIXES = ("s", "es", "ed", "d", "ing", "er", "ers", "est", "ly", "y", "ies", 
              "iest", "ness", "n")
 
 
+# a one-syllable word ending consonant-vowel-consonant doubles it before these ("throb" ->
+# "throbbing", "hot" -> "hotter"): a single letter there is a typo, not an inflection
+_DOUBLING = frozenset({"ing", "ed", "er", "est"})
+_SHORT_CVC = re.compile(r"^[^aeiouy]*[aeiou][^aeiouwxy]$")
+
+
 def _skeleton(word: str) -> str:
     """Consonants only, doubled ones once: "tght" and "tight" share "tght", "swoln" and
     "swollen" share "swln" (dropped-vowel and dropped-letter spellings)."""
@@ -385,6 +391,9 @@ class Speller:
                 if suffix in ("ing", "ed", "d", "er") and base.endswith(("ed", "ing")):
                     # "bleding" is not "bled" + "ing"
                     continue
+                if (suffix in _DOUBLING and _SHORT_CVC.search(base)
+                        and base + base[-1] + suffix in self._vocab_set):
+                    return False  # "throbing", "hoter": a short word doubles its last letter
                 if self._known(base) or self._known(base + "e"):
                     return True
                 if suffix.startswith("i") and self._known(base + "y"):

@@ -206,7 +206,7 @@ _READING = re.compile(
 def _normalise(text: str, lang: _Language) -> str:
     """The project's normaliser (knowledge/text.py), spelling corrected toward the triage
     vocabulary, hedges turned into clause breaks."""
-    t = lang.speller.correct(clean(text, punctuation=True))
+    t = lang.speller.correct(clean(_ARROWS.sub(_arrow_word, text), punctuation=True))
     t = _NOUN_IS.sub(" is", t)  # "throat's tight" -> "throat s tight" -> "throat is tight"
     t = _strip_filler(t)
     t = lang.hedge_re.sub(" , ", t)
@@ -217,6 +217,16 @@ def _normalise(text: str, lang: _Language) -> str:
     if joined != t:
         t = f"{t} . {joined}"
     return _SPACES.sub(" ", t).strip()
+
+
+# arrows written as words: "swelling ↑↑ since yday" is swelling worse, "↓" is better
+_UP_ARROWS = "\u2191\u2b06\u21d1\u2197\U0001f4c8"
+_DOWN_ARROWS = "\u2193\u2b07\u21d3\u2198\U0001f4c9"
+_ARROWS = re.compile(f"(?:[{_UP_ARROWS}]\ufe0f?)+|(?:[{_DOWN_ARROWS}]\ufe0f?)+")
+
+
+def _arrow_word(m: re.Match[str]) -> str:
+    return " better " if m.group()[0] in _DOWN_ARROWS else " worse "
 
 
 # discourse filler set off by commas inside a phrase ("i'm getting, honestly, quite a lot more
