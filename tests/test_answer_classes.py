@@ -21,6 +21,7 @@ from rapidfuzz import fuzz, process, utils
 from knowledge.advisor import Advice, Advisor, Clinic
 from knowledge.guards import smalltalk_kind
 from knowledge.loader import load_kb
+from tests.class_table import class_cases
 
 DATA = Path(__file__).parent / "data"
 DEV: list[dict[str, Any]] = yaml.safe_load((DATA / "answers_dev.yaml").read_text("utf-8"))
@@ -42,18 +43,13 @@ class Case:
 
 def _load_cases() -> list[Case]:
     cases: list[Case] = []
-    for block in yaml.safe_load((DATA / "answer_classes.yaml").read_text("utf-8")):
-        assert set(block) == {"class", "found", "why", "cases"}, block
-        assert block["cases"], f"class {block['class']} has no case"
-        for raw in block["cases"]:
-            unknown = set(raw) - {"text", "day", *CHECKS}
-            assert not unknown, f"unknown fields {unknown} in {raw}"
-            assert set(raw) & set(CHECKS), f"no check in {raw}"
-            for key in ("kind", "not_kind"):
-                assert key not in raw or raw[key] in KINDS, raw
-            assert isinstance(raw.get("answer_contains", []), list), raw
-            cases.append(Case(block["class"], raw["text"], raw["day"],
-                              {key: raw[key] for key in CHECKS if key in raw}))
+    for cls, raw in class_cases(DATA / "answer_classes.yaml", {"text", "day", *CHECKS}):
+        assert set(raw) & set(CHECKS), f"no check in {raw}"
+        for key in ("kind", "not_kind"):
+            assert key not in raw or raw[key] in KINDS, raw
+        assert isinstance(raw.get("answer_contains", []), list), raw
+        cases.append(Case(cls, raw["text"], raw["day"],
+                          {key: raw[key] for key in CHECKS if key in raw}))
     return cases
 
 

@@ -21,6 +21,7 @@ from knowledge.advisor import Advice, Advisor
 from knowledge.signdata import _language_problems, load_sign_data
 from knowledge.text import Speller, clean, fold
 from knowledge.triage import load_triage
+from tests.class_table import class_cases
 
 DATA = Path(__file__).parent / "data"
 TIERS = {"emergency", "urgent", "none", "raised"}
@@ -42,15 +43,11 @@ class Case:
 
 def _load_cases() -> list[Case]:
     cases: list[Case] = []
-    for block in yaml.safe_load((DATA / "triage_classes.yaml").read_text("utf-8")):
-        assert set(block) == {"class", "found", "why", "cases"}, block
-        assert block["cases"], f"class {block['class']} has no case"
-        for raw in block["cases"]:
-            unknown = set(raw) - {"text", "day", "lang", "tier", *OPTIONAL}
-            assert not unknown, f"unknown fields {unknown} in {raw}"
-            assert raw["tier"] in TIERS, raw
-            cases.append(Case(block["class"], raw["text"], raw["day"], raw["lang"], raw["tier"],
-                              {key: raw[key] for key in OPTIONAL if key in raw}))
+    fields = {"text", "day", "lang", "tier", *OPTIONAL}
+    for cls, raw in class_cases(DATA / "triage_classes.yaml", fields):
+        assert raw["tier"] in TIERS, raw
+        cases.append(Case(cls, raw["text"], raw["day"], raw["lang"], raw["tier"],
+                          {key: raw[key] for key in OPTIONAL if key in raw}))
     return cases
 
 
