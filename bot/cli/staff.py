@@ -41,11 +41,14 @@ def day_bounds(first: dt.date, last: dt.date, settings: Settings) -> tuple[dt.da
 async def gaps_report(settings: Settings) -> str:
     """The grouped unanswered questions as plain text."""
     from bot.core.desk import format_gaps, gaps
+    from bot.core.messages import PACKAGED_MESSAGES
+    from knowledge.catalogue import Catalogue
     from storage import Database
     from storage.reports import ReportStore
 
+    texts = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES)
     async with await Database.connect(settings.database_url) as db:
-        return format_gaps(await gaps(ReportStore(db.sessions)))
+        return format_gaps(await gaps(ReportStore(db.sessions)), texts)
 
 
 async def export_report(settings: Settings, first: dt.date, last: dt.date) -> str:

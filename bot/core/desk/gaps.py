@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from bot.core.ports import DeskReports
+from knowledge.catalogue import Catalogue
 from knowledge.text import clean
 
 GAP_SIMILARITY = 80
@@ -65,16 +66,19 @@ def group_questions(texts: Iterable[str], threshold: int = GAP_SIMILARITY) -> li
     return sorted(result, key=lambda g: (-g.count, g.example.lower()))
 
 
-def format_gaps(groups: Sequence[GapGroup]) -> str:
-    """Plain-text /gaps and ``aftercare gaps`` output."""
+def format_gaps(groups: Sequence[GapGroup], texts: Catalogue) -> str:
+    """Plain-text /gaps and ``aftercare gaps`` output, worded by the "desk.gaps" entries of
+    the bot's message catalogue."""
     if not groups:
-        return "No unanswered questions so far."
+        return texts.text("desk.gaps.none")
     total = sum(g.count for g in groups)
-    lines = [f"Questions the bot could not answer ({total}, {len(groups)} groups):"]
+    lines = [texts.text("desk.gaps.header", total=total, groups=len(groups))]
     for group in groups[:40]:
-        line = f"{group.count} × \"{group.example}\""
+        line = texts.text("desk.gaps.group", count=group.count, example=group.example)
         if group.others:
-            line += " (also: " + "; ".join(f"\"{o}\"" for o in group.others) + ")"
+            others = texts.text("desk.gaps.separator").join(
+                texts.text("desk.gaps.other", text=o) for o in group.others)
+            line += texts.text("desk.gaps.also", others=others)
         lines.append(line)
     return "\n".join(lines)
 

@@ -131,4 +131,4 @@ class DeskViews:
 
     async def gaps_text(self) -> str:
         """Unanswered questions grouped by similarity (plain text)."""
-        return format_gaps(await gaps(self.store))
+        return format_gaps(await gaps(self.store), self.kit.messages)
