@@ -4,14 +4,21 @@
 and the check-in service alone (the CLI's session and check-in commands: no advisor to load).
 `build_services(settings, db, sender, clock)` loads the data files named in the settings
 (knowledge base, care plan, message catalogue), then builds, in this order and nowhere else:
-the storage aggregates (one store each, storage/*.py; no bundle), the advisor the core holds
-(`LiveAdvisor`, which follows the clinic's KB additions, inside an `ObservedAdvisor` when an
-`observer` is given), the flows' shared `FlowKit`, the check-in service (with its
-dispatcher when a `sender` is given; an `ObservedSender` around it with an `observer`), the
-staff desk, the alert sender (when an `alert_sender` is given), the conversation (with the
-bot's `BotIdentity`) and the desk outbox (staff messages the bot sends). Collaborators are
-handed in through constructors (narrow Protocols of bot/core/ports.py); nothing is plugged
-in afterwards.
+the storage aggregates (one store each, storage/*.py; each caller takes the ones it uses),
+the advisor the core holds (`LiveAdvisor`, which follows the clinic's KB additions, inside an
+`ObservedAdvisor` when an `observer` is given), the flows' shared `FlowKit`, the check-in
+service (with its dispatcher when a `sender` is given; an `ObservedSender` around it with an
+`observer`), the staff desk's jobs (`build_desk`, with the desk outbox of staff messages the
+bot sends), the alert sender (when an `alert_sender` is given) and the conversation (with the
+bot's `BotIdentity`, the desk's `Cards` as its `ReportNotifier` and `PatientReports` as its
+`PatientDesk`). Collaborators are handed in through constructors (narrow Protocols of
+bot/core/ports.py); nothing is plugged in afterwards.
+
+The result, `Services`, is grouped the way the bot is: ``stores`` (the storage aggregates),
+``patient`` (the conversation, the advisor, the clinic's KB additions, the message
+catalogue), ``desk`` (the staff desk's jobs, bot/core/desk/jobs.py `DeskJobs`: a caller takes
+the job it needs), ``checkins`` (the check-in service and the alert sender) and ``ops`` (the
+spool of reports kept while the database is down, added by bot/telegram/app.py).
 
 The Telegram application (bot/telegram/app.py, where handlers reach the result as a typed
 ``context.bot_data``), the terminal demo (bot/cli/demo.py), the CLI and the tests all call it.
@@ -26,12 +33,12 @@ from bot.config import Settings
 from bot.core.advisors import AdviceObserver, LiveAdvisor, ObservedAdvisor
 from bot.core.clinic_kb import ClinicKnowledge
 from bot.core.conversation import Conversation
-from bot.core.desk import StaffDesk
 from bot.core.desk.access import StaffGate
 from bot.core.desk.cards import Cards
 from bot.core.desk.commands import StaffCommands
 from bot.core.desk.copies import CardCopies
 from bot.core.desk.escalation import Escalations
+from bot.core.desk.jobs import DeskJobs
 from bot.core.desk.kit import DeskKit
 from bot.core.desk.patients import PatientReports
 from bot.core.desk.pending import PendingActions
@@ -84,13 +91,10 @@ class Observer(AdviceObserver, SendObserver, Protocol):
 
 
 @dataclass(frozen=True)
-class Services:
-    """Everything the bot's entry points use, built once by `build_services`."""
+class Stores:
+    """The storage aggregates the flows were built with, one store each (storage/*.py); the
+    tests and the spool use them too."""
 
-    settings: Settings
-    database: Database
-    clock: Clock
-    # the storage aggregates the flows were built with (the tests and the spool use them too)
     patients: PatientStore
     treatments: SessionStore
     reports: ReportStore  # raises reports; on-call staff are owed copies of their cards
@@ -98,18 +102,51 @@ class Services:
     message_log: MessageLog
     stats: Stats
     contexts: ContextReader
+    chat_states: ChatStateStore  # short-lived conversation state (purged by a job)
+
+
+@dataclass(frozen=True)
+class PatientSide:
+    """The patient conversation and what it answers with."""
+
+    conversation: Conversation
     advisor: Advisor  # as loaded at start (the base of the clinic's KB additions)
     live_advisor: LiveAdvisor  # the one answering now (follows `knowledge`)
     knowledge: ClinicKnowledge  # the clinic's KB additions: `refresh` swaps the live advisor
-    messages: Catalogue
-    checkins: CheckinService
-    desk: StaffDesk
-    conversation: Conversation
+    messages: Catalogue  # the bot's message catalogue
+
+
+@dataclass(frozen=True)
+class CheckinSide:
+    """The scheduler's senders: the check-in service and the staff chat's alert sender."""
+
+    service: CheckinService
     alert_bell: AlertBell  # the desk rings it when a card is owed; the alert sender listens
-    desk_outbox: DeskOutboxStore  # staff messages (web desk and Telegram) for the bot to send
     alerts: AlertDispatcher | None = None  # the alert sender, when given one to send with
+
+
+@dataclass(frozen=True)
+class Ops:
+    """What keeps reports while the database is down (bot/telegram/app.py adds it)."""
+
     spool: ReportSpool | None = None  # reports kept while the database is down
     spool_replayer: SpoolReplayer | None = None
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the bot's entry points use, built once by `build_services`: the patient
+    conversation, the staff desk's jobs, the check-in side and the storage aggregates, each a
+    typed bundle of its own."""
+
+    settings: Settings
+    database: Database
+    clock: Clock
+    stores: Stores
+    patient: PatientSide
+    desk: DeskJobs
+    checkins: CheckinSide
+    ops: Ops = Ops()
 
 
 def load_advisor(settings: Settings) -> Advisor:
@@ -159,9 +196,9 @@ def build_checkins(settings: Settings, db: Database, sender: Sender | None = Non
 
 
 def build_desk(kit: FlowKit, store: DeskReports, outbox: CardOutbox,
-               checkins: CheckinEvents | None, alerts: AlertWaker | None) -> StaffDesk:
-    """The staff desk's jobs (bot/core/desk/), each handed only what it uses, behind the
-    `StaffDesk` entry point."""
+               checkins: CheckinEvents | None, alerts: AlertWaker | None,
+               desk_outbox: DeskOutboxStore) -> DeskJobs:
+    """The staff desk's jobs (bot/core/desk/), each handed only what it uses."""
     desk_kit = DeskKit(kit.settings, kit.clock, kit.messages, alerts)
     gate = StaffGate(desk_kit, store)
     pending = PendingActions(desk_kit, kit.chat_states)
@@ -172,14 +209,14 @@ def build_desk(kit: FlowKit, store: DeskReports, outbox: CardOutbox,
     resolutions = Resolutions(desk_kit, gate, store, outbox, copies, pending, kit.availability,
                               checkins)
     views = DeskViews(desk_kit, store, outbox, cards, kit.availability)
-    return StaffDesk(
-        kit, desk_kit, store, cards=cards,
+    return DeskJobs(
+        kit=desk_kit, store=store, cards=cards,
         escalation=Escalations(desk_kit, store, outbox, kit.availability), presses=presses,
         staff_chat=StaffMessages(desk_kit, gate, store, copies, pending, relays, resolutions),
         relays=relays, resolutions=resolutions,
         commands=StaffCommands(desk_kit, gate, store, pending, views, resolutions),
         views=views, web=WebActions(desk_kit, gate, store, presses, relays, resolutions),
-        patients=PatientReports(kit, desk_kit, store, cards, checkins))
+        patients=PatientReports(kit, desk_kit, store, cards, checkins), outbox=desk_outbox)
 
 
 def build_services(settings: Settings, db: Database, sender: Sender | None = None,
@@ -210,24 +247,28 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
     answers: AdvisorPort = live if observer is None else ObservedAdvisor(live, observer)
     invites, message_log = InviteStore(db.sessions, clock), MessageLog(db.sessions, clock)
     stats, contexts = Stats(db.sessions), ContextReader(db.sessions, clock)
+    chat_states = ChatStateStore(db.sessions)
     kit = FlowKit(settings, clock, messages, answers, patients=parts.patients,
                   treatments=parts.treatments, invites=invites, reports=parts.reports,
                   message_log=message_log, stats=stats, contexts=contexts,
-                  chat_states=ChatStateStore(db.sessions))
+                  chat_states=chat_states)
     bell = AlertBell()
     desk = build_desk(kit, ReportStore(db.sessions, clock=clock), AlertSql(db.sessions),
-                      checkins, bell)
+                      checkins, bell, SqlDeskOutbox(db.sessions))
     alerts = None
     if alert_sender is not None:  # the 429 pause is shared with check-ins and replicas
         alerts = AlertDispatcher(AlertSql(db.sessions), desk.cards, alert_sender,
                                  config=settings.alert_config(), clock=clock, bell=bell,
                                  shared_pause=shared_pause, exclusive=exclusive)
-    conversation = Conversation(kit, checkins=checkins, desk=desk, identity=identity)
-    return Services(settings=settings, database=db, clock=clock, patients=parts.patients,
-                    treatments=parts.treatments, reports=parts.reports, invites=invites,
-                    message_log=message_log, stats=stats, contexts=contexts, advisor=advisor,
-                    live_advisor=live,
-                    knowledge=ClinicKnowledge(advisor, KBOverrideStore(db.sessions),
-                                              settings.kb_path, live),
-                    messages=messages, checkins=checkins, desk=desk, conversation=conversation,
-                    alert_bell=bell, desk_outbox=SqlDeskOutbox(db.sessions), alerts=alerts)
+    conversation = Conversation(kit, checkins=checkins, cards=desk.cards, desk=desk.patients,
+                                identity=identity)
+    stores = Stores(patients=parts.patients, treatments=parts.treatments, reports=parts.reports,
+                    invites=invites, message_log=message_log, stats=stats, contexts=contexts,
+                    chat_states=chat_states)
+    patient = PatientSide(conversation=conversation, advisor=advisor, live_advisor=live,
+                          knowledge=ClinicKnowledge(advisor, KBOverrideStore(db.sessions),
+                                                    settings.kb_path, live),
+                          messages=messages)
+    return Services(settings=settings, database=db, clock=clock, stores=stores,
+                    patient=patient, desk=desk,
+                    checkins=CheckinSide(service=checkins, alert_bell=bell, alerts=alerts))

@@ -1,6 +1,7 @@
 """Alert-outbox helpers for desk tests: a recording `AlertSender` and "deliver what is owed".
 
-`with_alerts(desk)` makes a `StaffDesk` an alert sender over the real outbox tables
+`with_alerts(desk)` gives the staff desk (its `DeskJobs`, or any job holding the desk's
+`kit`, `store` and `cards`, such as `PatientReports`) an alert sender over the real outbox tables
 (storage/alerts.py) with a sender that records instead of calling Telegram; `deliver(desk)`
 runs one pass and returns what was posted or edited, numbering new staff-chat messages from
 `first_id`.
@@ -14,7 +15,7 @@ from weakref import WeakKeyDictionary
 from scheduler.alerts import AlertBell, AlertDispatcher, OutgoingAlert
 from storage.alerts import AlertSql
 
-_SENDERS: WeakKeyDictionary[Any, AlertDispatcher] = WeakKeyDictionary()  # desk -> its sender
+_SENDERS: WeakKeyDictionary[Any, AlertDispatcher] = WeakKeyDictionary()  # cards -> sender
 
 
 class RecordingSender:
@@ -34,16 +35,16 @@ class RecordingSender:
 
 def with_alerts(desk: Any, first_id: int = 500) -> AlertDispatcher:
     """An alert sender (real outbox, recording sender) for `desk`, woken by the desk's bell."""
-    bell = desk.alerts if isinstance(desk.alerts, AlertBell) else None
-    dispatcher = AlertDispatcher(AlertSql(desk.store.sessions), desk, RecordingSender(first_id),
-                                 clock=desk.now, bell=bell)
-    _SENDERS[desk] = dispatcher
+    bell = desk.kit.alerts if isinstance(desk.kit.alerts, AlertBell) else None
+    dispatcher = AlertDispatcher(AlertSql(desk.store.sessions), desk.cards,
+                                 RecordingSender(first_id), clock=desk.kit.now, bell=bell)
+    _SENDERS[desk.cards] = dispatcher
     return dispatcher
 
 
 async def deliver(desk: Any, first_id: int | None = None) -> list[OutgoingAlert]:
     """Send everything owed now through `desk`'s alert sender; what went out, in order."""
-    dispatcher = _SENDERS[desk] if desk in _SENDERS else with_alerts(desk)
+    dispatcher = _SENDERS[desk.cards] if desk.cards in _SENDERS else with_alerts(desk)
     sender = dispatcher.sender
     assert isinstance(sender, RecordingSender)
     if first_id is not None:

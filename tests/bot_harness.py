@@ -47,7 +47,7 @@ class BotHarness:
     def __init__(self, fake: FakeTelegram, app: AnyApplication, clock: ManualClock) -> None:
         self.fake = fake
         self.app = app  # the running Application; its services are `app.bot_data`
-        self.conversation: Conversation = app.bot_data.conversation
+        self.conversation: Conversation = app.bot_data.patient.conversation
         self.repo: Stores = Stores.of(app.bot_data)
         self.clock = clock
 

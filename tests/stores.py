@@ -62,9 +62,9 @@ class Stores:
     @classmethod
     def of(cls, services: Services) -> Stores:
         """The stores `services` were built with (bot/compose.py)."""
-        return cls(services.database.sessions, services.clock, services.patients,
-                   services.treatments, services.invites, services.message_log,
-                   services.reports, services.stats, services.contexts)
+        return cls(services.database.sessions, services.clock, services.stores.patients,
+                   services.stores.treatments, services.stores.invites, services.stores.message_log,
+                   services.stores.reports, services.stores.stats, services.stores.contexts)
 
     @classmethod
     def of_desk(cls, desk: DeskServices) -> Stores:

@@ -47,7 +47,7 @@ class Running:
 
     def __init__(self, fake: FakeTelegram, app: Any, clock: ManualClock) -> None:
         self.fake, self.app, self.clock = fake, app, clock
-        self.alerts = app.bot_data.alerts
+        self.alerts = app.bot_data.checkins.alerts
         self.desk = app.bot_data.desk
 
     def cards(self, report_id: int) -> list[dict[str, Any]]:
@@ -92,7 +92,7 @@ async def test_a_card_send_that_fails_is_delivered_exactly_once_after_recovery(
         return bool(bot.alerts.stats.retried or bot.alerts.stats.rate_limited)
     await eventually(attempted, timeout=10)
     assert bot.cards(report_id) == []  # not yet: Telegram refused it
-    queue = await bot.desk.queue_text()
+    queue = await bot.desk.views.queue_text()
     assert "Alerts not yet delivered to this chat: 1" in queue  # what /queue shows staff
     metrics = Metrics()
     await metrics.refresh(bot.desk.store.sessions, bot.clock())
@@ -103,7 +103,7 @@ async def test_a_card_send_that_fails_is_delivered_exactly_once_after_recovery(
     (card,) = bot.cards(report_id)
     assert card["text"].startswith("EMERGENCY:") and f"Telegram id {PATIENT}" in card["text"]
     assert card.get("reply_markup")
-    assert "Alerts not yet delivered" not in await bot.desk.queue_text()
+    assert "Alerts not yet delivered" not in await bot.desk.views.queue_text()
 
 
 async def test_a_card_owed_when_the_process_is_killed_arrives_once_after_restart(

@@ -30,10 +30,11 @@ async def test_the_advisor_and_the_bot_speak_for_the_same_clinic() -> None:
     db = await Database.connect("sqlite+aiosqlite:///:memory:")
     try:
         services = build_services(settings, db)
-        assert isinstance(services.advisor.messages, Catalogue)
-        assert isinstance(services.messages, Catalogue)
-        assert services.advisor.clinic == services.messages.clinic == settings.clinic()
-        urgent = services.advisor.ask("there is yellow pus and it is getting hotter", 3)
+        assert isinstance(services.patient.advisor.messages, Catalogue)
+        assert isinstance(services.patient.messages, Catalogue)
+        clinic = settings.clinic()
+        assert services.patient.advisor.clinic == services.patient.messages.clinic == clinic
+        urgent = services.patient.advisor.ask("there is yellow pus and it is getting hotter", 3)
         assert "Rosewood Skin" in urgent.answer and "112" in urgent.answer
     finally:
         await db.close()

@@ -35,7 +35,7 @@ async def services(compose: Any, advisor: Advisor) -> Any:
 
 @pytest.fixture
 def conv(services: Any) -> Conversation:
-    conversation: Conversation = services.conversation
+    conversation: Conversation = services.patient.conversation
     return conversation
 
 

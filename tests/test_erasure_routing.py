@@ -76,7 +76,7 @@ class Desk:
         """Every update handled and every owed alert delivered."""
         async def idle() -> bool:
             return (self.app.update_queue.empty()
-                    and await self.app.bot_data.alerts.connector.owed() == 0)
+                    and await self.app.bot_data.checkins.alerts.connector.owed() == 0)
         await eventually(idle, timeout=10)
         await asyncio.sleep(0.3)  # a reply in flight (nothing should come: that is the point)
 

@@ -97,7 +97,7 @@ async def test_a_flood_from_one_patient_does_not_delay_another(
 
     async def delivered() -> bool:  # card edits wait a few seconds (bot clock) to coalesce
         app.bot_data.clock.advance(seconds=5)
-        return await app.bot_data.alerts.connector.owed() == 0
+        return await app.bot_data.checkins.alerts.connector.owed() == 0
     await eventually(delivered, timeout=30)
     (report,) = await store.queue()  # one open problem, one report ...
     assert report.repeats == FLOOD - 1 and report.latest_text.endswith(f"({FLOOD - 1})")

@@ -32,7 +32,7 @@ async def conv(compose: Any, advisor: Advisor) -> tuple[Conversation, ManualCloc
     clock = ManualClock(NOW)
     plan = dataclasses.replace(load_careplan(), spread_minutes=0)
     services = await compose(settings, clock, advisor=advisor, careplan=plan)
-    conversation: Conversation = services.conversation
+    conversation: Conversation = services.patient.conversation
     await conversation.start(1, 1, "Ana")
     await conversation.callback(1, 1, "Ana", "consent:yes")
     return conversation, clock

@@ -46,7 +46,7 @@ async def checkin(bot: BotHarness, user: int, at: dt.datetime) -> dict[str, Any]
     """Move the clock to `at`, run the dispatcher, return the check-in message sent."""
     before = len(bot.fake.sent_messages(user))
     bot.clock.now = at
-    await bot.app.bot_data.checkins.tick()
+    await bot.app.bot_data.checkins.service.tick()
     sent = await bot.replies_after(user, before, 1)
     assert any(d.startswith(CI) for d in button_data(sent[0])), sent[0]["text"]
     return sent[0]
@@ -87,7 +87,7 @@ async def test_something_wrong_is_described_triaged_and_added_to_the_same_report
     exported = export_csv(await store.export(dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
                                              dt.datetime(2027, 1, 1, tzinfo=dt.UTC)))
     assert "some little bumps and it itches a lot" in exported
-    (queue_line,) = [t for t in (await bot.app.bot_data.desk.queue_text()).splitlines()
+    (queue_line,) = [t for t in (await bot.app.bot_data.desk.views.queue_text()).splitlines()
                      if f"#{report_id}" in t]
     assert "some little bumps" in queue_line
     # the next message is an ordinary question again
@@ -234,7 +234,7 @@ async def test_a_session_can_be_moved_removed_or_replaced_and_check_ins_follow(
     await log_today(bot, 309)
     patient = await bot.repo.patients.get(309)
     assert patient is not None
-    manager = bot.app.bot_data.checkins.manager
+    manager = bot.app.bot_data.checkins.service.manager
     (menu,) = await bot.say(309, "/session")
     first = (await bot.repo.treatments.of_patient(patient.id))[0]
     (prompt,) = await bot.press(309, menu, f"sx:change:{first.id}")

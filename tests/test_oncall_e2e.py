@@ -229,7 +229,7 @@ async def test_a_failed_private_card_is_retried_until_delivered_once(night: BotH
             break
         before = tried()
         bot.clock.advance(seconds=10)
-        bot.app.bot_data.alerts.wake()
+        bot.app.bot_data.checkins.alerts.wake()
         with contextlib.suppress(TimeoutError):
             await bot.fake.wait_for(lambda b=before: tried() > b, timeout=1.0)  # type: ignore[misc]
     await bot.fake.wait_for(lambda: bool(bot.fake.sent_messages(DOCTOR)))
@@ -237,7 +237,7 @@ async def test_a_failed_private_card_is_retried_until_delivered_once(night: BotH
     assert "EMERGENCY" in copy["text"]
     await recorded(bot, DOCTOR, copy)
     bot.clock.advance(seconds=30)
-    bot.app.bot_data.alerts.wake()
+    bot.app.bot_data.checkins.alerts.wake()
     await bot.say(505, "thanks")  # a round trip later: still exactly one copy
     assert len(bot.fake.sent_messages(DOCTOR)) == 1
 
@@ -260,7 +260,7 @@ async def test_an_on_call_doctor_who_never_pressed_start_is_given_up_and_named(
         return len([c for c in bot.fake.calls("sendMessage") if c.params.get("chat_id") == DOCTOR])
 
     await bot.fake.wait_for(lambda: tried() >= 1)
-    alerts = bot.app.bot_data.alerts
+    alerts = bot.app.bot_data.checkins.alerts
 
     async def settled() -> bool:
         return await alerts.connector.owed() == 0
@@ -271,7 +271,7 @@ async def test_an_on_call_doctor_who_never_pressed_start_is_given_up_and_named(
         await bot.say(507, "thanks")  # a round trip
     assert tried() == 1 and bot.fake.sent_messages(DOCTOR) == []
 
-    queue = await bot.app.bot_data.desk.queue_text()
+    queue = await bot.app.bot_data.desk.views.queue_text()
     assert f"could not reach staff {DOCTOR} (Telegram id {DOCTOR})" in queue
     assert "press Start" in queue and "Alerts not yet delivered" not in queue
 
@@ -289,7 +289,7 @@ async def test_an_on_call_doctor_who_never_pressed_start_is_given_up_and_named(
     await bot.fake.wait_for_messages(DOCTOR, 1)
 
     async def gone() -> bool:
-        return "could not reach" not in await bot.app.bot_data.desk.queue_text()
+        return "could not reach" not in await bot.app.bot_data.desk.views.queue_text()
     await eventually(gone)
 
 

@@ -162,7 +162,7 @@ async def _running(fake: FakeTelegram, outage: Outage, advisor: Advisor, tmp_pat
     db = await Database.connect(outage.url)
     outage.db = db
     app = build_application(settings, db, advisor, clock=clock)
-    readiness = Readiness(db.engine, bot_authorised=True, spool=app.bot_data.spool)
+    readiness = Readiness(db.engine, bot_authorised=True, spool=app.bot_data.ops.spool)
     try:
         async with running(app, settings, on_waiting=readiness.waiting_updates):
             yield app, readiness
@@ -192,7 +192,7 @@ async def test_an_emergency_during_an_outage_gets_advice_at_once_and_a_card_afte
         fake_telegram: FakeTelegram, bot: Any, outage: Outage) -> None:
     fake = fake_telegram
     assert outage.db is not None
-    readiness = Readiness(outage.db.engine, bot_authorised=True, spool=bot.bot_data.spool)
+    readiness = Readiness(outage.db.engine, bot_authorised=True, spool=bot.bot_data.ops.spool)
     assert await readiness.problems() == []
     (hello,) = await _say(fake, "hi")  # the database works: an ordinary answer
     assert hello
@@ -203,7 +203,7 @@ async def test_an_emergency_during_an_outage_gets_advice_at_once_and_a_card_afte
     waited = time.monotonic() - started
     assert "999" in advice["text"]  # the emergency advice ...
     assert waited < 2.0, f"the advice took {waited:.2f} s"  # ... at once
-    assert len(bot.bot_data.spool) == 1
+    assert len(bot.bot_data.ops.spool) == 1
     problems = await readiness.problems()
     assert any("not stored yet" in p for p in problems), problems
     bot.bot_data.clock.advance(seconds=30)  # the outage, on the bot's (injected) clock
@@ -213,7 +213,7 @@ async def test_an_emergency_during_an_outage_gets_advice_at_once_and_a_card_afte
     await outage.end()
 
     async def carded() -> bool:
-        return bool(_cards(fake)) and not len(bot.bot_data.spool)
+        return bool(_cards(fake)) and not len(bot.bot_data.ops.spool)
     await eventually(carded, timeout=20)
     await eventually(lambda: _owed_none(bot), timeout=10)
     await asyncio.sleep(0.5)  # a second card would have had time to arrive
@@ -276,7 +276,7 @@ def _cards(fake: FakeTelegram) -> list[dict[str, Any]]:
 
 
 async def _owed_none(bot: Any) -> bool:
-    return await bot.bot_data.alerts.connector.owed() == 0
+    return await bot.bot_data.checkins.alerts.connector.owed() == 0
 
 
 async def test_buttons_photos_and_report_during_an_outage_are_kept_and_stored_after(
@@ -291,7 +291,7 @@ async def test_buttons_photos_and_report_during_an_outage_are_kept_and_stored_af
     await _press(fake, picker, "session:today")
     before = len(fake.sent_messages(PATIENT))
     clock.now = START.replace(hour=19, minute=5) + dt.timedelta(days=1)
-    await bot.bot_data.checkins.tick()
+    await bot.bot_data.checkins.service.tick()
     (checkin,) = (await fake.wait_for_messages(PATIENT, before + 1, timeout=10))[before:]
     wrong = button_data(checkin)[button_labels(checkin).index("Something's wrong")]
     (unsure, *_) = await _say(fake, "i feel a bit sick and dizzy")
@@ -314,7 +314,7 @@ async def test_buttons_photos_and_report_during_an_outage_are_kept_and_stored_af
     fake.user_message(PATIENT, "a small hard lump under the skin near my ear", first_name="Ivy")
     await fake.wait_for(lambda: any("I have kept your report" in (m.get("text") or "")
                                     for m in fake.sent_messages(PATIENT)[before:]))
-    assert len(bot.bot_data.spool) == 5  # and the /report that waited for its words
+    assert len(bot.bot_data.ops.spool) == 5  # and the /report that waited for its words
     assert _cards(fake) == []
     # webhook mode (PostgreSQL): each of these was confirmed to Telegram, being kept
     assert all(status == 200 for _, status in fake.webhook_deliveries)
@@ -322,7 +322,7 @@ async def test_buttons_photos_and_report_during_an_outage_are_kept_and_stored_af
     await outage.end()
 
     async def stored() -> bool:
-        return not len(bot.bot_data.spool) and len(_cards(fake)) >= 4
+        return not len(bot.bot_data.ops.spool) and len(_cards(fake)) >= 4
     await eventually(stored, timeout=30)
     await eventually(lambda: _owed_none(bot), timeout=10)
     await asyncio.sleep(0.5)  # a duplicate would have had time to arrive
@@ -383,7 +383,7 @@ async def test_polling_an_update_the_outage_left_unhandled_is_handled_once_after
 
     async def recovered() -> bool:
         return (bool(_zone_replies(fake)) and readiness.unhandled == 0
-                and not len(bot.bot_data.spool) and not _unconfirmed(fake))
+                and not len(bot.bot_data.ops.spool) and not _unconfirmed(fake))
     await eventually(recovered, timeout=30)
     await eventually(lambda: _owed_none(bot), timeout=10)
     await asyncio.sleep(1.0)  # a second answer would have had time to arrive
@@ -440,17 +440,17 @@ async def test_an_edit_a_command_and_a_photo_before_the_words_are_kept_and_repla
     fake.user_message(PATIENT, "a small hard lump under the skin near my ear", first_name="Ivy")
     await fake.wait_for(lambda: any("I have kept your report" in (m.get("text") or "")
                                     for m in fake.sent_messages(PATIENT)[before:]))
-    assert len(bot.bot_data.spool) == 5  # edit, command, /report, photo, words
+    assert len(bot.bot_data.ops.spool) == 5  # edit, command, /report, photo, words
     assert all(status == 200 for _, status in fake.webhook_deliveries)  # all confirmed
     recovered_from = len(fake.sent_messages(PATIENT))
 
     await outage.end()
 
     async def stored() -> bool:
-        return not len(bot.bot_data.spool) and len(_cards(fake)) >= 2
+        return not len(bot.bot_data.ops.spool) and len(_cards(fake)) >= 2
     await eventually(stored, timeout=30)
     bot.bot_data.clock.advance(seconds=15)  # an edited card is edited after 10 s
-    bot.bot_data.alert_bell.wake()
+    bot.bot_data.checkins.alert_bell.wake()
     await eventually(lambda: _owed_none(bot), timeout=20)
     await asyncio.sleep(1.0)  # a duplicate would have had time to arrive
     desk = bot.bot_data.desk

@@ -79,7 +79,7 @@ class Bot:
         """Every update handled and every owed alert delivered."""
         async def idle() -> bool:
             return (self.app.update_queue.empty()
-                    and await self.app.bot_data.alerts.connector.owed() == 0)
+                    and await self.app.bot_data.checkins.alerts.connector.owed() == 0)
         await eventually(idle, timeout=15)
 
     async def count(self, model: Any, *where: Any) -> int:
@@ -103,10 +103,10 @@ async def checkins_until(bot: Bot, user_id: int, until: dt.datetime) -> list[dic
     before = len(bot.sent(user_id))
     while bot.clock() < until:
         bot.clock.advance(hours=1)
-        await bot.app.bot_data.checkins.tick()
+        await bot.app.bot_data.checkins.service.tick()
     # one more tick waits for a tick the JobQueue may have started meanwhile (one at a time)
     # and sends what is due; a tick returns only once its sends were answered
-    await bot.app.bot_data.checkins.tick()
+    await bot.app.bot_data.checkins.service.tick()
     await bot.fake.settled()
     return [m for m in bot.sent(user_id)[before:]
             if any(d.startswith("ci:") for d in button_data(m))]
@@ -131,7 +131,7 @@ async def test_no_thanks_stops_checkins_and_stores_no_answers(bot: Bot) -> None:
 
     later = await checkins_until(bot, patient, dt.datetime(2026, 3, 25, 12, 0, tzinfo=dt.UTC))
     assert later == []  # days 2, 3, 7 and 14 came and went: nothing was sent
-    await bot.app.bot_data.conversation.log.flush()
+    await bot.app.bot_data.patient.conversation.log.flush()
     stored = await bot.repo.patients.get(patient)
     assert stored is not None and stored.consent_at is None and stored.name is None
     assert await bot.count(Message) == 0  # ... and nothing of it is stored

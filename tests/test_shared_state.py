@@ -1,6 +1,6 @@
 """Conversation state shared by replicas (SQLite and PostgreSQL).
 
-Each test drives two `Conversation` / `StaffDesk` instances over one database, as two
+Each test drives two `Conversation` / staff desk (`DeskJobs`) instances over one database, as two
 replicas (or one replica before and after a restart) would: a button pressed on one, the
 follow-up message handled by the other. Also: expired state is ignored, /delete erases it,
 and two replicas escalating at once re-post an untaken card exactly once.
@@ -17,7 +17,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.core.conversation import Conversation, Reply
-from bot.core.desk import StaffDesk
+from bot.core.desk import DeskJobs
 from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
 from storage import Database
@@ -40,16 +40,13 @@ def clock() -> ManualClock:
 
 
 class Replica:
-    """One replica's services as the tests drive them: the desk's methods, and its
-    `conversation` beside it (the desk itself does not hold the conversation)."""
+    """One replica's services as the tests drive them: its `conversation` and the staff
+    desk's jobs beside it (the desk does not hold the conversation)."""
 
     def __init__(self, services: Any) -> None:
-        self.conversation: Conversation = services.conversation
-        self.desk: StaffDesk = services.desk
+        self.conversation: Conversation = services.patient.conversation
+        self.desk: DeskJobs = services.desk
         self.repo: Stores = Stores.of(services)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.desk, name)
 
 
 @pytest.fixture
@@ -111,10 +108,10 @@ async def test_report_started_on_one_replica_described_on_another(
     await one.conversation.command(PATIENT, PATIENT, "Ana", "report")
     replies = await two.conversation.message(PATIENT, PATIENT, "Ana",
                                              "my cheek is a bit itchy since this morning")
-    queue = await two.store.queue()
+    queue = await two.desk.store.queue()
     assert [r.text for r in queue] == ["my cheek is a bit itchy since this morning"]
     assert not [r for r in replies if r.to_chat == STAFF_CHAT]  # the card is owed, not sent
-    (card,) = await deliver(two)
+    (card,) = await deliver(two.desk)
     assert card.chat_id == STAFF_CHAT and f"report #{queue[0].id}" in card.text
 
 
@@ -125,7 +122,7 @@ async def test_an_expired_report_draft_is_an_ordinary_question(
     await one.conversation.command(PATIENT, PATIENT, "Ana", "report")
     clock.advance(minutes=31)
     await two.conversation.message(PATIENT, PATIENT, "Ana", "can I wear makeup?")
-    assert await two.store.queue() == []
+    assert await two.desk.store.queue() == []
 
 
 async def test_staff_reply_pressed_on_one_replica_sent_from_another(
@@ -133,17 +130,19 @@ async def test_staff_reply_pressed_on_one_replica_sent_from_another(
     one, two = replicas
     await consented(one.conversation)
     report = await one.repo.reports.create(PATIENT, "patient", "itchy", now=NOW)
-    await deliver(one, 500)
-    await one.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:reply:{report.id}")
-    replies = await two.staff_message(ANN, "Ann", STAFF_CHAT, 501, "Use the cream twice a day")
+    await deliver(one.desk, 500)
+    await one.desk.presses.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:reply:{report.id}")
+    replies = await two.desk.staff_chat.staff_message(
+        ANN, "Ann", STAFF_CHAT, 501, "Use the cream twice a day")
     assert replies is not None
     assert any("Use the cream twice a day" in t for t in to(replies, PATIENT))
     # used up: the next staff message is chat among staff, not for the patient
-    assert await one.staff_message(ANN, "Ann", STAFF_CHAT, 502, "thanks all") is None
+    assert await one.desk.staff_chat.staff_message(
+        ANN, "Ann", STAFF_CHAT, 502, "thanks all") is None
 
-    await two.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:reply:{report.id}")
+    await two.desk.presses.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:reply:{report.id}")
     clock.advance(minutes=16)  # PENDING_TTL is 15 minutes
-    assert await one.staff_message(ANN, "Ann", STAFF_CHAT, 503, "too late") is None
+    assert await one.desk.staff_chat.staff_message(ANN, "Ann", STAFF_CHAT, 503, "too late") is None
 
 
 async def test_delete_erases_the_kept_question(replicas: tuple[Replica, Replica]) -> None:
@@ -157,7 +156,7 @@ async def test_delete_erases_the_kept_question(replicas: tuple[Replica, Replica]
     await two.conversation.callback(PATIENT, PATIENT, "Ana", "delete:yes")
     assert await states.get_many(PATIENT, list(StateKind), now=NOW) == {}
     replies = await one.conversation.callback(PATIENT, PATIENT, "Ana", "handoff")
-    assert await one.store.queue() == []  # nothing left to hand on
+    assert await one.desk.store.queue() == []  # nothing left to hand on
 
 
 async def test_ask_the_clinic_pressed_on_another_replica(
@@ -167,10 +166,10 @@ async def test_ask_the_clinic_pressed_on_another_replica(
     await one.conversation.message(PATIENT, PATIENT, "Ana",
                                    "what about the quantum flux on my elbow?")
     await two.conversation.callback(PATIENT, PATIENT, "Ana", "handoff")
-    assert [r.text for r in await two.store.queue()] == [
+    assert [r.text for r in await two.desk.store.queue()] == [
         "what about the quantum flux on my elbow?"]
     await one.conversation.callback(PATIENT, PATIENT, "Ana", "handoff")  # pressed again
-    assert len(await one.store.queue()) == 1
+    assert len(await one.desk.store.queue()) == 1
 
 
 async def test_two_replicas_escalating_at_once_repost_once(
@@ -179,17 +178,17 @@ async def test_two_replicas_escalating_at_once_repost_once(
     await consented(one.conversation)
     await one.repo.reports.create(
         PATIENT, "triage", "my face is swelling", urgency="emergency", now=NOW)
-    with_alerts(two)
-    await deliver(one, 600)
+    with_alerts(two.desk)
+    await deliver(one.desk, 600)
     clock.advance(minutes=16)  # emergencies wait at most 15 minutes
-    await asyncio.gather(one.escalations(), two.escalations())
-    reposts = await deliver(one, 601) + await deliver(two, 701)
+    await asyncio.gather(one.desk.escalation.escalations(), two.desk.escalation.escalations())
+    reposts = await deliver(one.desk, 601) + await deliver(two.desk, 701)
     assert [r.reply_to for r in reposts] == [600]  # one re-post, under the card
-    await asyncio.gather(one.escalations(), two.escalations())
-    assert await deliver(two) == []
+    await asyncio.gather(one.desk.escalation.escalations(), two.desk.escalation.escalations())
+    assert await deliver(two.desk) == []
     clock.advance(minutes=16)  # still nobody took it: one more re-post, again only once
-    await asyncio.gather(two.escalations(), one.escalations())
-    assert len(await deliver(two) + await deliver(one)) == 1
+    await asyncio.gather(two.desk.escalation.escalations(), one.desk.escalation.escalations())
+    assert len(await deliver(two.desk) + await deliver(one.desk)) == 1
 
 
 async def test_a_second_replica_does_not_register_the_webhook_again(

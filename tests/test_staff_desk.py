@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings, load_settings
-from bot.core.desk import StaffDesk, export_csv, group_questions
+from bot.core.desk import DeskJobs, export_csv, group_questions
 from bot.core.replies import Reply
 from storage import Database
 from storage.clock import ManualClock
@@ -47,8 +47,8 @@ async def services(database_url: str, compose: Any, clock: ManualClock) -> Any:
 
 
 @pytest.fixture
-def desk(services: Any) -> StaffDesk:
-    staff: StaffDesk = services.desk
+def desk(services: Any) -> DeskJobs:
+    staff: DeskJobs = services.desk
     return staff
 
 
@@ -63,12 +63,12 @@ async def patient(repo: Stores, telegram_id: int, name: str) -> None:
     await repo.patients.record_consent(telegram_id, name, now=NOW)
 
 
-async def carded(desk: StaffDesk, telegram_id: int, text: str, urgency: str | None = None,
+async def carded(desk: DeskJobs, telegram_id: int, text: str, urgency: str | None = None,
                  message_id: int = 500) -> int:
     """A report with its card "sent" as staff-chat message `message_id`."""
-    report = await desk.kit.reports.create(
+    report = await desk.patients.flow_kit.reports.create(
         telegram_id, "triage" if urgency else "patient", text, urgency=urgency, day=3,
-        now=desk.now())
+        now=desk.kit.now())
     (card,) = await deliver(desk, message_id)  # the card owed with the report
     assert f"report #{report.id}" in card.text
     return report.id
@@ -79,12 +79,14 @@ def texts(replies: list[Reply], chat: int | None = None) -> list[str]:
 
 
 async def test_two_staff_resolving_at_once_one_wins_the_other_is_told(
-        desk: StaffDesk, repo: Stores) -> None:
+        desk: DeskJobs, repo: Stores) -> None:
     await patient(repo, 10, "Zoe")
     report_id = await carded(desk, 10, "pus on my cheek", "urgent")
     first, second = await asyncio.gather(
-        desk.staff_command(ANN, "Ann", STAFF_CHAT, 1, "resolve", [str(report_id), "called her"]),
-        desk.staff_command(BO, "Bo", STAFF_CHAT, 2, "resolve", [str(report_id), "seen her"]))
+        desk.commands.staff_command(
+            ANN, "Ann", STAFF_CHAT, 1, "resolve", [str(report_id), "called her"]),
+        desk.commands.staff_command(
+            BO, "Bo", STAFF_CHAT, 2, "resolve", [str(report_id), "seen her"]))
     assert first is not None and second is not None
     outcomes = [" ".join(texts(r, STAFF_CHAT)) for r in (first, second)]
     assert sum("resolved by" in o and "already" not in o for o in outcomes) == 1
@@ -98,32 +100,33 @@ async def test_two_staff_resolving_at_once_one_wins_the_other_is_told(
     assert [r.to_chat for r in winner if not r.notice] == [STAFF_CHAT, 10]  # patient told once
 
 
-async def test_two_staff_taking_at_once_through_the_buttons(desk: StaffDesk,
+async def test_two_staff_taking_at_once_through_the_buttons(desk: DeskJobs,
                                                             repo: Stores) -> None:
     await patient(repo, 11, "Max")
     report_id = await carded(desk, 11, "my lips are swelling", "emergency", message_id=700)
     data = f"st:take:{report_id}"
-    a, b = await asyncio.gather(desk.staff_callback(ANN, "Ann", STAFF_CHAT, 700, data),
-                                desk.staff_callback(BO, "Bo", STAFF_CHAT, 700, data))
+    a, b = await asyncio.gather(desk.presses.staff_callback(ANN, "Ann", STAFF_CHAT, 700, data),
+                                desk.presses.staff_callback(BO, "Bo", STAFF_CHAT, 700, data))
     notices = sorted(r.text for r in a + b if r.notice)
     assert notices[0].startswith("Report #") and "already taken" in notices[0]
     assert notices[1] == f"You took report #{report_id}."
     assert [x.action for x in await desk.store.actions(report_id)] == ["taken"]
 
 
-async def test_refusals_are_audited_and_forged_data_is_checked(desk: StaffDesk,
+async def test_refusals_are_audited_and_forged_data_is_checked(desk: DeskJobs,
                                                                repo: Stores) -> None:
     await patient(repo, 12, "Ida")
     mine = await carded(desk, 12, "rash", "urgent", message_id=800)
     other = await carded(desk, 12, "another", "urgent", message_id=801)
-    (refused,) = await desk.staff_callback(EVE, "Eve", STAFF_CHAT, 800, f"st:resolve:{mine}")
+    (refused,) = await desk.presses.staff_callback(
+        EVE, "Eve", STAFF_CHAT, 800, f"st:resolve:{mine}")
     assert refused.notice and "staff only" in refused.text
-    (forged,) = await desk.staff_callback(ANN, "Ann", STAFF_CHAT, 800, f"st:take:{other}")
+    (forged,) = await desk.presses.staff_callback(ANN, "Ann", STAFF_CHAT, 800, f"st:take:{other}")
     assert "does not belong" in forged.text
     # an ex-staff member (removed from AFTERCARE_STAFF_IDS) is refused at once
-    assert isinstance(desk.settings, Settings)
-    desk.settings = desk.settings.model_copy(update={"staff_ids": frozenset({BO})})
-    assert "staff only" in (await desk.staff_callback(ANN, "Ann", STAFF_CHAT, 800,
+    assert isinstance(desk.kit.settings, Settings)
+    desk.kit.settings = desk.kit.settings.model_copy(update={"staff_ids": frozenset({BO})})
+    assert "staff only" in (await desk.presses.staff_callback(ANN, "Ann", STAFF_CHAT, 800,
                                                       f"st:take:{mine}"))[0].text
     trail = await desk.store.actions(mine)
     assert [(a.action, a.actor_telegram_id) for a in trail] == [("refused", EVE),
@@ -133,7 +136,7 @@ async def test_refusals_are_audited_and_forged_data_is_checked(desk: StaffDesk,
     assert {r.status for r in await desk.store.queue()} == {"open"}
 
 
-async def test_queue_is_most_urgent_then_oldest_with_ages(desk: StaffDesk,
+async def test_queue_is_most_urgent_then_oldest_with_ages(desk: DeskJobs,
                                                           clock: ManualClock,
                                                           repo: Stores) -> None:
     await patient(repo, 20, "Ann")
@@ -146,7 +149,7 @@ async def test_queue_is_most_urgent_then_oldest_with_ages(desk: StaffDesk,
     urgent_new = await carded(desk, 20, "hot and spreading", "urgent", message_id=4)
     await desk.store.take(urgent_new, BO)
     clock.advance(hours=2)
-    (reply,) = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "queue", []) or []
+    (reply,) = await desk.commands.staff_command(ANN, "Ann", STAFF_CHAT, 9, "queue", []) or []
     queue, figures = reply.text.split("\n\n")
     lines = queue.splitlines()
     assert lines[0].startswith("Open reports (4)")
@@ -157,7 +160,7 @@ async def test_queue_is_most_urgent_then_oldest_with_ages(desk: StaffDesk,
     assert "taken by" in lines[3] and "not taken" in lines[4]
 
 
-async def test_gaps_group_similar_unanswered_questions(desk: StaffDesk, repo: Stores) -> None:
+async def test_gaps_group_similar_unanswered_questions(desk: DeskJobs, repo: Stores) -> None:
     for telegram_id, text in [(30, "Can I dye my hair?"), (31, "can i dye my hair after"),
                               (32, "is it ok to dye my hair"), (30, "Can I dye my hair?"),
                               (33, "sauna ok?"), (34, "can I go to the sauna"),
@@ -166,7 +169,7 @@ async def test_gaps_group_similar_unanswered_questions(desk: StaffDesk, repo: St
         await log_message(repo, telegram_id, "in", text, outcome="abstained", now=NOW)
     await log_message(repo, 30, "in", "can I wear makeup", outcome="answered", now=NOW)
     await repo.reports.create(36, "question", "hair dye ok?", now=NOW)  # "ask the clinic"
-    (reply,) = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "gaps", []) or []
+    (reply,) = await desk.commands.staff_command(ANN, "Ann", STAFF_CHAT, 9, "gaps", []) or []
     lines = reply.text.splitlines()
     assert lines[0] == "Questions the bot could not answer (7, 3 groups):"
     assert lines[1].startswith("4 × &quot;Can I dye my hair?&quot;") or lines[1].startswith(
@@ -183,26 +186,29 @@ def test_grouping_keeps_different_questions_apart() -> None:
                                                        (1, "can I drink alcohol")]
 
 
-async def test_patient_command_shows_sessions_checkins_and_reports(desk: StaffDesk,
+async def test_patient_command_shows_sessions_checkins_and_reports(desk: DeskJobs,
                                                                    repo: Stores) -> None:
     await patient(repo, 40, "Zoe Smith")
     await repo.treatments.add(dt.date(2026, 3, 7), "staff", telegram_id=40)
     report_id = await carded(desk, 40, "pus", "urgent")
-    (reply,) = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "patient", ["zoe"]) or []
+    (reply,) = await desk.commands.staff_command(
+        ANN, "Ann", STAFF_CHAT, 9, "patient", ["zoe"]) or []
     assert "Zoe Smith" in reply.text and "Telegram id 40" in reply.text
     assert "2026-03-07" in reply.text and f"#{report_id} URGENT · open" in reply.text
-    (none,) = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "patient", ["nobody"]) or []
+    (none,) = await desk.commands.staff_command(
+        ANN, "Ann", STAFF_CHAT, 9, "patient", ["nobody"]) or []
     assert "No patient matching" in none.text
 
 
-async def test_export_csv_has_reports_and_their_actions(desk: StaffDesk,
+async def test_export_csv_has_reports_and_their_actions(desk: DeskJobs,
                                                         clock: ManualClock,
                                                         repo: Stores) -> None:
     await patient(repo, 50, "Lia")
     report_id = await carded(desk, 50, "bleeding, \"lots\"", "urgent")
-    await desk.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:take:{report_id}")
+    await desk.presses.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:take:{report_id}")
     clock.advance(minutes=30)
-    await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, "resolve", [str(report_id), "ok now"])
+    await desk.commands.staff_command(
+        ANN, "Ann", STAFF_CHAT, 9, "resolve", [str(report_id), "ok now"])
     rows = list(csv.DictReader(io.StringIO(export_csv(
         await desk.store.export(NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=1))))))
     assert [(r["report_id"], r["action"], r["actor_telegram_id"]) for r in rows] == [
@@ -269,10 +275,10 @@ def test_export_neutralises_formulas_and_is_private(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("number", ["²", "99999999999"])
-async def test_resolve_with_an_odd_number_is_refused_not_raised(desk: StaffDesk,
+async def test_resolve_with_an_odd_number_is_refused_not_raised(desk: DeskJobs,
                                                                 number: str) -> None:
     for command, args in (("resolve", [number, "done"]), ("report", [number]),
                           ("reopen", [number])):  # PostgreSQL: no int32 overflow either
-        replies = await desk.staff_command(ANN, "Ann", STAFF_CHAT, 9, command, args)
+        replies = await desk.commands.staff_command(ANN, "Ann", STAFF_CHAT, 9, command, args)
         assert replies, "a refusal is shown to the staff member"
         assert not any("Traceback" in r.text for r in replies)

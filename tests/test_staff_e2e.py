@@ -117,7 +117,7 @@ async def bot(fake_telegram: FakeTelegram, tmp_path: Path,
     try:
         async with running(app, settings):
             services = app.bot_data  # typed: bot.compose.Services
-            yield Staffed(fake_telegram, app, services.conversation, Stores.of(services),
+            yield Staffed(fake_telegram, app, services.patient.conversation, Stores.of(services),
                           services.desk.store, clock)
     finally:
         await db.close()

@@ -31,7 +31,7 @@ async def conv(compose: Any, advisor: Advisor) -> Conversation:
     settings = load_settings(None, AFTERCARE_TIMEZONE="Europe/London")
     plan = dataclasses.replace(load_careplan(), spread_minutes=0)
     services = await compose(settings, lambda: NOW, advisor=advisor, careplan=plan)
-    conversation: Conversation = services.conversation
+    conversation: Conversation = services.patient.conversation
     return conversation
 
 

@@ -38,20 +38,20 @@ async def test_answers_are_observed_also_after_the_clinic_kb_is_swapped_in(
         compose: Any, advisor: Advisor) -> None:
     observer = Recorder()
     services = await compose(settings(), ManualClock(NOW), observer=observer)
-    await services.conversation.message(1, 1, "Ana", "can I wear makeup?")
+    await services.patient.conversation.message(1, 1, "Ana", "can I wear makeup?")
     assert observer.kinds == ["answered"]
     rebuilt = with_kb(advisor, advisor.kb)
-    services.live_advisor.replace(rebuilt)
-    assert services.live_advisor.current is rebuilt
-    await services.conversation.message(1, 1, "Ana", "can I wear makeup?")
+    services.patient.live_advisor.replace(rebuilt)
+    assert services.patient.live_advisor.current is rebuilt
+    await services.patient.conversation.message(1, 1, "Ana", "can I wear makeup?")
     assert observer.kinds == ["answered", "answered"]
 
 
 async def test_without_an_observer_the_core_answers_through_the_live_advisor(
         compose: Any) -> None:
     services = await compose(settings(), ManualClock(NOW))
-    assert services.conversation.advisor is services.live_advisor
-    assert services.knowledge.live is services.live_advisor
+    assert services.patient.conversation.advisor is services.patient.live_advisor
+    assert services.patient.knowledge.live is services.patient.live_advisor
 
 
 class Scripted:
@@ -90,7 +90,7 @@ async def test_invite_links_use_the_identity_given_to_the_composition_root(
 
     identity = Identity()
     services = await compose(settings(), ManualClock(NOW), identity=identity)
-    conversation = services.conversation
+    conversation = services.patient.conversation
     assert conversation.bot_username is None  # getMe not answered yet: no link
     identity.username = "glow_bot"  # what a Telegram identity reads once getMe answered
     assert conversation.bot_username == "glow_bot"

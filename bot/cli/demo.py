@@ -32,7 +32,7 @@ from typing import TextIO
 from bot.compose import build_services
 from bot.config import Settings
 from bot.core.conversation import Conversation
-from bot.core.desk import StaffDesk
+from bot.core.desk import DeskJobs
 from bot.core.formatting import html_to_text
 from bot.core.replies import Reply
 from scheduler.alerts import AlertDispatcher, OutgoingAlert
@@ -74,7 +74,7 @@ class Demo:
 
     def __init__(self, conversation: Conversation, clock: ManualClock, out: TextIO,
                  user_id: int = DEMO_USER_ID, first_name: str = "Demo patient",
-                 staff_chat: DemoStaffChat | None = None, desk: StaffDesk | None = None,
+                 staff_chat: DemoStaffChat | None = None, desk: DeskJobs | None = None,
                  checkins: CheckinService | None = None) -> None:
         self.conversation = conversation
         self.clock = clock
@@ -217,11 +217,12 @@ class Demo:
         message_id = self.staff_chat.next_id()
         if text.startswith("/"):
             name, *args = text[1:].split()
-            replies = await desk.staff_command(self.staff_id, "Nurse", DEMO_STAFF_CHAT_ID,
-                                               message_id, name.lower(), args)
+            replies = await desk.commands.staff_command(self.staff_id, "Nurse",
+                                                        DEMO_STAFF_CHAT_ID, message_id,
+                                                        name.lower(), args)
         else:
-            replies = await desk.staff_message(self.staff_id, "Nurse", DEMO_STAFF_CHAT_ID,
-                                               message_id, text)
+            replies = await desk.staff_chat.staff_message(self.staff_id, "Nurse",
+                                                          DEMO_STAFF_CHAT_ID, message_id, text)
         if replies is None:
             replies = [Reply(self.conversation.messages.render("demo.staff_nothing"),
                              to_chat=DEMO_STAFF_CHAT_ID)]
@@ -235,13 +236,13 @@ class Demo:
         for reply in replies:
             shown.append(reply)
             if reply.relay is not None and desk is not None:
-                shown += await desk.relay_done(reply.relay)
+                shown += await desk.relays.relay_done(reply.relay)
         return shown
 
     async def _staff_queue(self) -> None:
         desk = self.desk
         assert desk is not None
-        self.show([Reply(await desk.queue_text(), to_chat=DEMO_STAFF_CHAT_ID)])
+        self.show([Reply(await desk.views.queue_text(), to_chat=DEMO_STAFF_CHAT_ID)])
         buttons: list[str] = []
         for report in (await desk.store.queue())[:10]:
             labels = []
@@ -261,12 +262,12 @@ class Demo:
         report_id = int(raw_id)
         card = await desk.store.latest_card(report_id)
         if card is None:  # never printed (e.g. raised before the desk was attached)
-            await desk.card_sent(Reply("", card_for=report_id), DEMO_STAFF_CHAT_ID,
-                                 self.staff_chat.next_id())
+            await desk.cards.card_sent(Reply("", card_for=report_id), DEMO_STAFF_CHAT_ID,
+                                       self.staff_chat.next_id())
             card = await desk.store.latest_card(report_id)
         assert card is not None
-        replies = await desk.staff_callback(self.staff_id, "Nurse", DEMO_STAFF_CHAT_ID,
-                                            card.message_id, f"st:{action}:{report_id}")
+        replies = await desk.presses.staff_callback(self.staff_id, "Nurse", DEMO_STAFF_CHAT_ID,
+                                                    card.message_id, f"st:{action}:{report_id}")
         self.show(await self._delivered(replies))
 
     def _local(self, moment: dt.datetime) -> str:
@@ -362,17 +363,17 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
             clock = ManualClock(demo_start(utcnow(), settings.tz))
             sender, staff_chat = DemoSender(), DemoStaffChat()
             services = build_services(settings, db, sender, clock, alert_sender=staff_chat)
-            conversation = services.conversation
+            conversation = services.patient.conversation
             demo = Demo(conversation, clock, out, staff_chat=staff_chat, desk=services.desk,
-                        checkins=services.checkins)
+                        checkins=services.checkins.service)
 
             async def checkins_sent(_now: dt.datetime) -> list[Reply]:
-                await services.checkins.tick()
+                await services.checkins.service.tick()
                 return sender.take()
 
             demo.ticks.append(checkins_sent)
-            assert services.alerts is not None
-            demo.after_input.append(staff_cards(services.alerts, staff_chat))
+            assert services.checkins.alerts is not None
+            demo.after_input.append(staff_cards(services.checkins.alerts, staff_chat))
             out.write(html_to_text(conversation.messages.render("demo.intro")) + "\n")
             interactive = source.isatty()
             demo.show(await conversation.start(demo.user_id, demo.user_id, demo.first_name))

@@ -8,7 +8,7 @@ anything, and ``aftercare ask`` once. A stored set of overrides that no longer v
 the packaged knowledge base changed under it) is not used: the last good advisor stays, and
 the problems are logged and shown on the desk. Given the `LiveAdvisor` the conversation and
 the desk answer through (bot/core/advisors.py), a rebuild replaces the advisor there too.
-bot/compose.py builds the bot's one (`Services.knowledge`).
+bot/compose.py builds the bot's one (`Services.patient.knowledge`).
 """
 
 from __future__ import annotations

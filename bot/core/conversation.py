@@ -17,7 +17,8 @@ who pressed it.
 
 Its collaborators come in through the constructor (bot/compose.py builds them): the
 `FlowKit` (stores, settings, clock, texts, advisor), and optionally the check-in
-scheduler (`CheckinEvents`), the staff desk (`PatientDesk`) and the bot's @username
+scheduler (`CheckinEvents`), the staff desk's cards (`ReportNotifier`, default: a plain
+staff alert) and patient side (`PatientDesk`) and the bot's @username
 (`BotIdentity`, default: the configured one), narrow Protocols of bot/core/ports.py.
 The desk never holds the conversation.
 """
@@ -70,12 +71,13 @@ class Conversation:
     """All conversation logic. Every public method returns the replies to send, in order."""
 
     def __init__(self, kit: FlowKit, *, checkins: CheckinEvents | None = None,
-                 desk: PatientDesk | None = None, identity: BotIdentity | None = None) -> None:
+                 cards: ReportNotifier | None = None, desk: PatientDesk | None = None,
+                 identity: BotIdentity | None = None) -> None:
         self.kit = kit
         self.identity: BotIdentity = identity or FixedIdentity(kit.settings.bot_username)
         self.checkins = checkins
         self.desk = desk
-        self.alerts: ReportNotifier = desk if desk is not None else PlainAlerts(kit)
+        self.alerts: ReportNotifier = cards if cards is not None else PlainAlerts(kit)
         self.control = FlowControl(kit)  # the rules every multi-step flow follows
         self.zones = TimeZoneFlow(kit, self.control, checkins)
         self.onboarding = Onboarding(kit, self.zones, checkins)

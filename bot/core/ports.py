@@ -316,8 +316,10 @@ class ReportNotifier(Protocol):
         ...
 
 
-class PatientDesk(ReportNotifier, Protocol):
-    """The staff desk as the patient conversation sees it."""
+class PatientDesk(Protocol):
+    """The staff desk as the patient conversation sees it (/report and threads with staff;
+    `bot.core.desk.patients.PatientReports`). The cards of new reports go through a
+    `ReportNotifier` (`bot.core.desk.cards.Cards`)."""
 
     async def patient_report(self, user_id: int, text: str) -> Sequence[Reply]: ...
 

@@ -25,7 +25,7 @@ class Reply:
     file id with `text` as caption, `reply_to` threads under a message of `to_chat`,
     `card_for` asks the sender to record the sent message as a card of that report, and
     `relay` marks a staff answer to a patient: once it is delivered the sender calls
-    `StaffDesk.relay_done` (audit, "Sent" for staff), if it fails `StaffDesk.relay_failed`;
+    `Relays.relay_done` (audit, "Sent" for staff), if it fails `Relays.relay_failed`;
     `to_patient` marks a staff-side message to a report's patient (`to_chat` is their chat),
     as opposed to the staff chat or a staff member's private chat.
     """

@@ -368,7 +368,7 @@ async def operations(services: Services, metrics: Metrics) -> AsyncIterator[Read
     schedules the daily retention job (bot/telegram/app.py)."""
     settings, db, clock = services.settings, services.database, services.clock
     readiness = Readiness(db.engine, on_leader_change=lambda leader: metrics.polling_leader.set(
-        int(leader)), on_update=metrics.updates.inc, spool=services.spool)
+        int(leader)), on_update=metrics.updates.inc, spool=services.ops.spool)
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     server = OpsServer(metrics, readiness, db.sessions, clock, metrics_token=token)
     if settings.http_port:

@@ -50,7 +50,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.compose import Observer, Services, build_services, load_advisor, load_plan
+from bot.compose import Observer, Ops, Services, build_services, load_advisor, load_plan
 from bot.config import Settings
 from bot.core.replies import Reply
 from bot.ops.startup import StartupFailed, Transient, database_error, with_retry
@@ -274,18 +274,19 @@ def _with_spool(services: Services, bot: ExtBot[Any]) -> Services:
                         type(exc).__name__)
             return
         if reply.card_for is not None:
-            await services.desk.card_sent(reply, target, sent.message_id)
+            await services.desk.cards.card_sent(reply, target, sent.message_id)
 
-    spool, replayer = build_spool(services.settings, services.reports, services.checkins,
-                                  services.alert_bell, conversation=services.conversation,
-                                  desk=services.desk, deliver=to_chat)
-    return dataclasses.replace(services, spool=spool, spool_replayer=replayer)
+    spool, replayer = build_spool(services.settings, services.stores.reports,
+                                  services.checkins.service, services.checkins.alert_bell,
+                                  conversation=services.patient.conversation,
+                                  desk=services.desk.patients, deliver=to_chat)
+    return dataclasses.replace(services, ops=Ops(spool=spool, spool_replayer=replayer))
 
 
 def schedule_checkins(app: AnyApplication, services: Services) -> None:
     """The JobQueue is the clock that wakes the check-in dispatcher (nothing is stored in
     it), and staff get a daily summary."""
-    settings, service = services.settings, services.checkins
+    settings, service = services.settings, services.checkins.service
     if app.job_queue is None:
         log.warning("no JobQueue (python-telegram-bot[job-queue] missing): check-ins not sent")
         return
@@ -320,7 +321,7 @@ def schedule_retention(app: AnyApplication, days: int | None,
 
 async def _staff_summary(context: AppContext) -> None:
     """Daily: failed, expired and unanswered check-ins to the staff chat."""
-    settings, service = context.bot_data.settings, context.bot_data.checkins
+    settings, service = context.bot_data.settings, context.bot_data.checkins.service
     text = await service.daily_summary()
     if text and settings.staff_chat_id is not None:
         await context.bot.send_message(settings.staff_chat_id, text)
@@ -329,7 +330,7 @@ async def _staff_summary(context: AppContext) -> None:
 async def register_commands(app: AnyApplication) -> None:
     """setMyCommands for patients (private chats) and, if configured, the staff chat."""
     services = services_of(app)
-    conversation, settings = services.conversation, services.settings
+    conversation, settings = services.patient.conversation, services.settings
     patient = [BotCommand(n, d) for n, d in conversation.command_descriptions()]
     try:
         await app.bot.set_my_commands(patient, scope=BotCommandScopeAllPrivateChats())
@@ -360,15 +361,15 @@ async def running(app: AnyApplication, settings: Settings,
         # sends from the same file: then stand by (answer patients while holding the polling
         # lease) and take sending over when that process exits
         standby: asyncio.Task[None] | None = None
-        if await services.checkins.start(standby=True):
+        if await services.checkins.service.start(standby=True):
             await _start_alerts(services)
         else:
             log.warning("another `aftercare run` sends check-ins and staff cards from this "
                         "SQLite file; this one stands by (it answers patients while it holds "
                         "the polling lease) and takes sending over when that one exits")
             standby = asyncio.create_task(_take_over_sending(services), name="sending-standby")
-        if services.spool_replayer is not None:  # reports kept during a database outage
-            services.spool_replayer.launch()
+        if services.ops.spool_replayer is not None:  # reports kept during a database outage
+            services.ops.spool_replayer.launch()
         await app.start()
         assert app.updater is not None
         stack = contextlib.AsyncExitStack()
@@ -389,22 +390,22 @@ async def running(app: AnyApplication, settings: Settings,
             await stack.aclose()
             if app.updater.running:
                 await app.updater.stop()
-            if services.spool_replayer is not None:
-                await services.spool_replayer.stop()
-            if services.alerts is not None:
-                await services.alerts.stop(timeout=5.0)
-            if services.checkins.dispatcher is not None:
-                await services.checkins.dispatcher.shutdown(timeout=5.0)
+            if services.ops.spool_replayer is not None:
+                await services.ops.spool_replayer.stop()
+            if services.checkins.alerts is not None:
+                await services.checkins.alerts.stop(timeout=5.0)
+            if services.checkins.service.dispatcher is not None:
+                await services.checkins.service.dispatcher.shutdown(timeout=5.0)
             await app.stop()
-            await services.conversation.log.flush()
-            services.checkins.close()  # let go of the single-dispatcher lock
+            await services.patient.conversation.log.flush()
+            services.checkins.service.close()  # let go of the single-dispatcher lock
 
 
 async def _start_alerts(services: Services) -> None:
     """Cards owed (also from a previous run) go out."""
-    if services.alerts is not None:
-        await services.alerts.start()
-        services.alerts.launch()
+    if services.checkins.alerts is not None:
+        await services.checkins.alerts.start()
+        services.checkins.alerts.launch()
 
 
 async def _take_over_sending(services: Services, every: float = 2.0) -> None:
@@ -413,7 +414,7 @@ async def _take_over_sending(services: Services, every: float = 2.0) -> None:
     while True:
         await asyncio.sleep(every)
         try:
-            if await services.checkins.start(standby=True):
+            if await services.checkins.service.start(standby=True):
                 break
         except Exception as exc:  # noqa: BLE001 - the database may be away: try again
             log.warning("could not take sending over yet (%s)", type(exc).__name__)

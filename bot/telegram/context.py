@@ -2,9 +2,10 @@
 
 As in PTB's examples/contexttypesbot.py, the application is built with custom
 `ContextTypes`; here ``bot_data`` is the `Services` of bot/compose.py instead of a dict of
-string keys, so ``context.bot_data.conversation`` is typed. PTB creates ``bot_data`` itself by
-calling the bot_data type with no arguments (``Application.__init__``), so `context_types`
-gives it a subclass of `Services` whose no-argument construction carries these services.
+string keys, so ``context.bot_data.patient.conversation`` is typed. PTB creates
+``bot_data`` itself by calling the bot_data type with no arguments (``Application.__init__``),
+so `context_types` gives it a subclass of `Services` whose no-argument construction carries
+these services.
 """
 
 from __future__ import annotations

@@ -16,11 +16,11 @@ once, as is one Telegram refuses for good; anything else is tried again until it
 written).
 
 What is audited on the report: a staff answer as ``replied`` once Telegram took it
-(`StaffDesk.relay_done`, which also tells staff "Sent"); the web desk's other messages to the
+(`Relays.relay_done`, which also tells staff "Sent"); the web desk's other messages to the
 patient (taken, resolved, paused notices) as ``delivered``, in the same transaction as the
 row (in Telegram staff see those go out, and the trail stays as it was); any message to the
 patient given up as ``undelivered`` with the reason (and for a staff answer staff are told
-why, `StaffDesk.relay_failed`; for a notice from Telegram, "Not delivered: ..." as before).
+why, `Relays.relay_failed`; for a notice from Telegram, "Not delivered: ..." as before).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.core.desk import StaffDesk
+from bot.core.desk import DeskJobs
 from bot.core.outbox import TELEGRAM, WEB, from_payload
 from bot.core.replies import Reply
 from bot.telegram.context import AnyApplication, AppContext
@@ -53,19 +53,19 @@ UNDELIVERED = {WEB: Audit("web desk message not delivered to the patient"),
 Blocked = Callable[..., Awaitable[None]]  # `Conversation.blocked(chat_id=...)`
 
 
-async def send_pending(bot: Bot, desk: StaffDesk, blocked: Blocked,
+async def send_pending(bot: Bot, desk: DeskJobs, blocked: Blocked,
                        outbox: DeskOutboxStore, config: AlertConfig | None = None) -> int:
     """Send every claimable row once; the number sent. A patient who blocked the bot is
     reported through `blocked` (marked inactive)."""
     config = config or AlertConfig()
     sent = 0
     stalled: dict[int, dt.datetime] = {}  # chat -> when its earlier message is tried again
-    for item in await outbox.claim(desk.now(), lease=config.lease):
-        reply = from_payload(item.chat_id, item.payload, desk.staff_chat)
+    for item in await outbox.claim(desk.kit.now(), lease=config.lease):
+        reply = from_payload(item.chat_id, item.payload, desk.kit.staff_chat)
         to_patient = reply.to_patient
         origin = TELEGRAM if item.payload.get("origin") == TELEGRAM else WEB
         if item.chat_id in stalled:  # keep the order: after the earlier one
-            await outbox.failed(item, "waits for an earlier message to this chat", desk.now(),
+            await outbox.failed(item, "waits for an earlier message to this chat", desk.kit.now(),
                                 retry_at=stalled[item.chat_id])
             continue
         try:
@@ -78,45 +78,45 @@ async def send_pending(bot: Bot, desk: StaffDesk, blocked: Blocked,
                 if isinstance(error, ChatUnreachable) and to_patient:
                     await blocked(chat_id=item.chat_id)
                 log.error("desk outbox item %d given up: %s", item.id, error)
-                if await outbox.failed(item, str(error), desk.now(), audited=audited):
-                    await _given_up(bot, desk, reply, tell, desk.plain(
+                if await outbox.failed(item, str(error), desk.kit.now(), audited=audited):
+                    await _given_up(bot, desk, reply, tell, desk.kit.plain(
                         "undelivered_blocked" if isinstance(error, ChatUnreachable)
                         else "undelivered_refused", error=str(error)))
                 continue
             wait = (dt.timedelta(seconds=error.retry_after) if isinstance(error, RetryAfter)
                     else backoff(item.attempts, config.backoff_base, config.backoff_cap))
-            stalled[item.chat_id] = desk.now() + wait
+            stalled[item.chat_id] = desk.kit.now() + wait
             log.warning("desk outbox item %d not sent yet (%s); again in %s", item.id,
                         error, wait)
-            if await outbox.failed(item, str(error), desk.now(),
+            if await outbox.failed(item, str(error), desk.kit.now(),
                                    retry_at=stalled[item.chat_id], audited=audited):
-                await _given_up(bot, desk, reply, tell, desk.plain(  # tried for a day
+                await _given_up(bot, desk, reply, tell, desk.kit.plain(  # tried for a day
                     "undelivered_error", error=type(exc).__name__))
             continue
         if reply.card_for is not None:
-            await desk.card_sent(reply, item.chat_id, message.message_id)
+            await desk.cards.card_sent(reply, item.chat_id, message.message_id)
         audited = (DELIVERED if to_patient and reply.relay is None and origin == WEB
                    else None)
-        if not await outbox.sent(item, desk.now(), audited):
+        if not await outbox.sent(item, desk.kit.now(), audited):
             log.warning("desk outbox item %d was sent but its claim was lost: possible "
                         "duplicate", item.id)
             continue
         if reply.relay is not None:  # a staff answer arrived: audited, staff told
-            await _to_staff(bot, desk, await desk.relay_done(reply.relay))
+            await _to_staff(bot, desk, await desk.relays.relay_done(reply.relay))
         sent += 1
     return sent
 
 
-async def _given_up(bot: Bot, desk: StaffDesk, reply: Reply, tell: bool, reason: str) -> None:
+async def _given_up(bot: Bot, desk: DeskJobs, reply: Reply, tell: bool, reason: str) -> None:
     """A message to a patient was given up: staff are told when it was an answer (which one,
     and why), or when the item asks for it (a notice from a staff action in Telegram)."""
     if reply.relay is not None:
-        await _to_staff(bot, desk, await desk.relay_failed(reply.relay, reason))
-    elif tell and desk.staff_chat is not None:
-        await _to_staff(bot, desk, [desk.to_staff("not_delivered", reason=reason)])
+        await _to_staff(bot, desk, await desk.relays.relay_failed(reply.relay, reason))
+    elif tell and desk.kit.staff_chat is not None:
+        await _to_staff(bot, desk, [desk.kit.to_staff("not_delivered", reason=reason)])
 
 
-async def _to_staff(bot: Bot, desk: StaffDesk, replies: list[Reply]) -> None:
+async def _to_staff(bot: Bot, desk: DeskJobs, replies: list[Reply]) -> None:
     """Send the desk's staff-chat messages (recorded for erasure when they name a patient)."""
     for reply in replies:
         if reply.to_chat is None:
@@ -127,10 +127,10 @@ async def _to_staff(bot: Bot, desk: StaffDesk, replies: list[Reply]) -> None:
             log.warning("could not tell the staff chat: %s", exc)
             continue
         if reply.card_for is not None:
-            await desk.card_sent(reply, reply.to_chat, message.message_id)
+            await desk.cards.card_sent(reply, reply.to_chat, message.message_id)
 
 
-def attach_desk_outbox(app: AnyApplication, desk: StaffDesk, blocked: Blocked,
+def attach_desk_outbox(app: AnyApplication, desk: DeskJobs, blocked: Blocked,
                        outbox: DeskOutboxStore, config: AlertConfig | None = None) -> None:
     """Run `send_pending` every `SEND_EVERY` seconds on the application's JobQueue."""
     if app.job_queue is None:

@@ -61,7 +61,7 @@ _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 def conversation_of(context: AppContext) -> Conversation:
     """The application's `Conversation` (typed ``bot_data``: bot/telegram/context.py)."""
-    return context.bot_data.conversation
+    return context.bot_data.patient.conversation
 
 
 def keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
@@ -90,7 +90,7 @@ async def send_replies(context: AppContext, chat_id: int,
         try:
             sent = await deliver(context.bot, target, reply)
             if reply.card_for is not None:
-                await context.bot_data.desk.card_sent(reply, target, sent.message_id)
+                await context.bot_data.desk.cards.card_sent(reply, target, sent.message_id)
         except Forbidden:
             if target != chat_id:
                 log.warning("cannot write to the staff chat %s (forbidden)", target)

@@ -43,7 +43,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.config import Settings
 from bot.core.conversation import Conversation
-from bot.core.desk import StaffDesk
+from bot.core.desk.patients import PatientReports
 from bot.core.flowstate import Flow
 from bot.core.ports import AlertWaker, CheckinEvents, Reports
 from bot.core.replies import Reply, as_replies
@@ -59,18 +59,29 @@ DESCRIBE_WITHIN = dt.timedelta(minutes=30)  # an offline /report waits this long
 Deliver = Callable[[Reply, int], Awaitable[None]]  # a reply; the chat when it names none
 
 
-class Offline(Protocol):
-    """What the offline answers use of the services (bot/compose.py `Services`)."""
-
+class _Patient(Protocol):
     @property
     def conversation(self) -> Conversation: ...
 
+
+class _Ops(Protocol):
     @property
     def spool(self) -> ReportSpool | None: ...
 
 
+class Offline(Protocol):
+    """What the offline answers use of the services (bot/compose.py `Services`: the
+    patient conversation and the spool)."""
+
+    @property
+    def patient(self) -> _Patient: ...
+
+    @property
+    def ops(self) -> _Ops: ...
+
+
 def _now(services: Offline) -> dt.datetime:
-    return services.conversation.clock()
+    return services.patient.conversation.clock()
 
 
 def answer_offline(services: Offline, update_id: int, user_id: int, chat_id: int, text: str,
@@ -78,8 +89,8 @@ def answer_offline(services: Offline, update_id: int, user_id: int, chat_id: int
     """The advice for `text` without the database (recovery day unknown); a red flag's
     report (or, after an offline /report, the description) is spooled durably before this
     returns."""
-    conversation = services.conversation
-    spool: ReportSpool | None = services.spool
+    conversation = services.patient.conversation
+    spool: ReportSpool | None = services.ops.spool
     advice = conversation.advisor.ask(text, None, language_hint)
     describing = spool is not None and describing_offline(spool, user_id, _now(services))
     if spool is None or not (advice.escalate or describing):
@@ -97,8 +108,8 @@ def press_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
                   first_name: str, data: str) -> list[Reply] | None:
     """A button press without the database: a rule-out answer or a check-in answer (None
     for anything else: it needs the database)."""
-    conversation = services.conversation
-    spool: ReportSpool | None = services.spool
+    conversation = services.patient.conversation
+    spool: ReportSpool | None = services.ops.spool
     kind, _, argument = data.partition(":")
     if spool is None:
         return None
@@ -130,7 +141,7 @@ def photo_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
                   language_hint: str | None = None) -> list[Reply] | None:
     """A photo without the database: a caption is answered like a text (its report keeps
     the photo); otherwise the photo is kept for the report it belongs to."""
-    spool: ReportSpool | None = services.spool
+    spool: ReportSpool | None = services.ops.spool
     if spool is None:
         return None
     if caption and caption.strip():
@@ -143,7 +154,7 @@ def photo_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
         replies = []
     spool.append(SpooledEvent("photo", update_id, user_id, chat_id, first_name, file_id,
                               _now(services).isoformat()))
-    return replies + services.conversation.say("offline.photo_kept")
+    return replies + services.patient.conversation.say("offline.photo_kept")
 
 
 def edit_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
@@ -152,10 +163,10 @@ def edit_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
     """An edited text without the database: a red flag in it gets its advice now; the edit
     is kept and, on replay, updates the report its message raised (or raises one), as it
     would have online."""
-    spool: ReportSpool | None = services.spool
+    spool: ReportSpool | None = services.ops.spool
     if spool is None:
         return None
-    advice = services.conversation.advisor.ask(text, None, language_hint)
+    advice = services.patient.conversation.advisor.ask(text, None, language_hint)
     spool.append(SpooledEvent("edit", update_id, user_id, chat_id, first_name, text,
                               _now(services).isoformat(), message_id=message_id,
                               language=language_hint))
@@ -167,16 +178,16 @@ def command_offline(services: Offline, update_id: int, user_id: int, chat_id: in
     """A patient's command without the database. /report asks for the description (the
     spool remembers that the next text is the report); any other command is kept, run on
     replay and answered then. None when there is no spool."""
-    spool: ReportSpool | None = services.spool
+    spool: ReportSpool | None = services.ops.spool
     if spool is None:
         return None
     at = _now(services).isoformat()
     if name == "report":
         spool.append(SpooledEvent("describe", update_id, user_id, chat_id, first_name, "", at))
-        return list(services.conversation.say("offline.report_ask"))
+        return list(services.patient.conversation.say("offline.report_ask"))
     spool.append(SpooledEvent("command", update_id, user_id, chat_id, first_name,
                               " ".join([name, *args]), at))
-    return list(services.conversation.say("offline.command_kept"))
+    return list(services.patient.conversation.say("offline.command_kept"))
 
 
 def describing_offline(spool: ReportSpool, user_id: int, now: dt.datetime) -> bool:
@@ -221,7 +232,7 @@ class SpoolReplayer:
 
     def __init__(self, reports: Reports, checkins: CheckinEvents | None, alerts: AlertWaker,
                  spool: ReportSpool, *, conversation: Conversation | None = None,
-                 desk: StaffDesk | None = None, deliver: Deliver | None = None) -> None:
+                 desk: PatientReports | None = None, deliver: Deliver | None = None) -> None:
         self.reports = reports
         self.checkins = checkins
         self.alerts = alerts
@@ -350,7 +361,7 @@ class SpoolReplayer:
 
 def build_spool(settings: Settings, reports: Reports, checkins: CheckinEvents | None,
                 alerts: AlertWaker, *, conversation: Conversation | None = None,
-                desk: StaffDesk | None = None,
+                desk: PatientReports | None = None,
                 deliver: Deliver | None = None) -> tuple[ReportSpool, SpoolReplayer]:
     """The spool of this process (``Settings.report_spool()``) and its replayer."""
     spool = ReportSpool(Path(settings.report_spool()))

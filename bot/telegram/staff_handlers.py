@@ -1,7 +1,7 @@
 """python-telegram-bot wiring of the staff side: card buttons, staff-chat messages, photos.
 
 `register_staff_handlers(app, settings)` registers the handlers of the staff desk
-(bot/core/desk.py, built by bot/compose.py) in group -1 (before the patient handlers of
+(bot/core/desk/, built by bot/compose.py) in group -1 (before the patient handlers of
 bot/telegram/handlers.py, which still get every update the desk does not take) and a JobQueue job
 that re-posts emergency/urgent cards nobody took in time (every replica runs it; each re-post is
 claimed in the database, so exactly one replica posts it), and one that deletes expired
@@ -37,7 +37,7 @@ from telegram.ext import (
 )
 
 from bot.compose import Services
-from bot.core.desk import StaffDesk
+from bot.core.desk import DeskJobs
 from bot.core.outbox import TELEGRAM, report_of, to_items
 from bot.core.replies import Reply
 from bot.telegram.context import AnyApplication, AppContext
@@ -53,8 +53,8 @@ ESCALATION_CHECK_SECONDS = 30
 STATE_PURGE_SECONDS = 600
 
 
-def desk_of(context: AppContext) -> StaffDesk:
-    """The application's `StaffDesk` (typed ``bot_data``: bot/telegram/context.py)."""
+def desk_of(context: AppContext) -> DeskJobs:
+    """The application's staff desk jobs (typed ``bot_data``: bot/telegram/context.py)."""
     return context.bot_data.desk
 
 
@@ -72,25 +72,24 @@ async def send_staff_replies(context: AppContext, replies: Sequence[Reply],
     patient (`Reply.relay`) is audited and confirmed to staff only once Telegram has taken
     it; staff are told when it did not arrive (a patient who blocked the bot is marked
     inactive)."""
-    services = context.bot_data
-    desk = services.desk
+    desk = context.bot_data.desk
     items = to_items(replies, report_of(replies), TELEGRAM)
     if items:
-        await services.desk_outbox.put(items, desk.now(), source)
+        await desk.outbox.put(items, desk.kit.now(), source)
         await send_owed(context)
 
 
 async def send_owed(context: AppContext) -> None:
     """Send what the desk outbox owes now (the desk-outbox job does so every second too)."""
     services = context.bot_data
-    await send_pending(context.bot, services.desk, services.conversation.blocked,
-                       services.desk_outbox, services.settings.alert_config())
+    await send_pending(context.bot, services.desk, services.patient.conversation.blocked,
+                       services.desk.outbox, services.settings.alert_config())
 
 
 async def handled_before(update: Update, context: AppContext) -> bool:
     """Was this update handled already (its messages stored) before a crash or restart?
     Then what it owes is sent, and it is not handled again (no second answer)."""
-    if not await context.bot_data.desk_outbox.handled(source_of(update)):
+    if not await context.bot_data.desk.outbox.handled(source_of(update)):
         return False
     log.info("update %d was handled before a restart: sending what it owes",
              update.update_id)
@@ -109,8 +108,9 @@ async def on_staff_button(update: Update, context: AppContext) -> None:
     replies: list[Reply] = []
     try:
         if not await handled_before(update, context):
-            replies = await desk_of(context).staff_callback(user.id, user.first_name, chat_id,
-                                                             message_id, query.data or "")
+            presses = desk_of(context).presses
+            replies = await presses.staff_callback(user.id, user.first_name, chat_id,
+                                                   message_id, query.data or "")
     finally:
         notice = next((r.text for r in replies if r.notice), None)
         try:
@@ -140,12 +140,12 @@ async def on_staff_private(update: Update, context: AppContext) -> None:
     message = update.effective_message
     user = update.effective_user
     desk = desk_of(context)
-    if message is None or user is None or not desk.settings.is_staff(user.id):
+    if message is None or user is None or not desk.kit.settings.is_staff(user.id):
         return  # the staff list is read every time
     await _desk_turn(update, context, desk, message, user)
 
 
-async def _desk_turn(update: Update, context: AppContext, desk: StaffDesk, message: Message,
+async def _desk_turn(update: Update, context: AppContext, desk: DeskJobs, message: Message,
                      user: User) -> None:
     """One staff message for the desk (staff chat or a staff member's private chat): a
     command, or words the desk may take; handled once per update, answered through the desk
@@ -154,8 +154,8 @@ async def _desk_turn(update: Update, context: AppContext, desk: StaffDesk, messa
         raise ApplicationHandlerStop
     if message.text and message.text.startswith("/"):
         name, args = parse_command(message.text, context.bot.username)
-        replies = await desk.staff_command(user.id, user.first_name, message.chat.id,
-                                           message.message_id, name, args)
+        replies = await desk.commands.staff_command(user.id, user.first_name, message.chat.id,
+                                                    message.message_id, name, args)
     else:
         replies = await _to_desk(desk, message, user, context)
     if replies is None:
@@ -164,10 +164,10 @@ async def _desk_turn(update: Update, context: AppContext, desk: StaffDesk, messa
     raise ApplicationHandlerStop
 
 
-async def _to_desk(desk: StaffDesk, message: Message, user: User,
+async def _to_desk(desk: DeskJobs, message: Message, user: User,
                    context: AppContext) -> list[Reply] | None:
     """A staff member's (non-command) message, text or media, as the desk reads it."""
-    return await desk.staff_message(
+    return await desk.staff_chat.staff_message(
         user.id, user.first_name, message.chat.id, message.message_id,
         message.text or message.caption, _replied_id(message),
         photo=message.photo[-1].file_id if message.photo else None,
@@ -193,9 +193,9 @@ async def on_patient_photo(update: Update, context: AppContext) -> None:
         return
     file_id = message.photo[-1].file_id
     try:
-        replies = await desk_of(context).patient_photo(user.id, message.chat.id,
-                                                        user.first_name, file_id,
-                                                        message.caption)
+        replies = await desk_of(context).patients.patient_photo(user.id, message.chat.id,
+                                                                 user.first_name, file_id,
+                                                                 message.caption)
     except DATABASE_DOWN as exc:  # kept for the report it belongs to (bot/telegram/spooling.py)
         replies = photo_offline(context.bot_data, update.update_id, user.id, message.chat.id,
                                 user.first_name, file_id, message.caption, user.language_code)
@@ -211,13 +211,13 @@ async def on_patient_photo(update: Update, context: AppContext) -> None:
 
 async def escalate(context: AppContext) -> None:
     """JobQueue: re-post emergency/urgent cards nobody took in time."""
-    await send_staff_replies(context, await desk_of(context).escalations())
+    await send_staff_replies(context, await desk_of(context).escalation.escalations())
 
 
 async def purge_states(context: AppContext) -> None:
     """JobQueue: delete expired conversation states (idempotent, any replica)."""
-    desk = desk_of(context)
-    await desk.states.purge_expired(now=desk.now())
+    services = context.bot_data
+    await services.stores.chat_states.purge_expired(now=services.clock())
 
 
 def register_staff_handlers(app: AnyApplication, services: Services) -> None:
@@ -233,11 +233,11 @@ def register_staff_handlers(app: AnyApplication, services: Services) -> None:
                     group=PRIVATE_STAFF_GROUP)
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & new & filters.PHOTO,
                                    on_patient_photo), group=STAFF_GROUP)
-    attach_desk_outbox(app, services.desk, services.conversation.blocked,  # web and Telegram
-                       services.desk_outbox, settings.alert_config())
+    attach_desk_outbox(app, services.desk, services.patient.conversation.blocked,  # web, Telegram
+                       services.desk.outbox, settings.alert_config())
     from bot.telegram.kb_reload import attach_kb_reload
 
-    attach_kb_reload(app, services.knowledge)  # the web desk's KB additions
+    attach_kb_reload(app, services.patient.knowledge)  # the web desk's KB additions
     if app.job_queue is None:
         log.warning("no JobQueue: unanswered urgent cards are not re-posted")
         return

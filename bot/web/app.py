@@ -6,9 +6,9 @@ are always shown as text); static files come from bot/web/static in the package,
 another site. The queue refreshes itself every few seconds (a small script asks for
 ``/queue/rows``), so a report handled in Telegram shows as handled here without a reload.
 
-Staff actions (Take, Reply, Resolve, Reopen, Pause) go through `StaffDesk.web_action`, the
-same checks, transitions and audit as the Telegram buttons; what they say to the patient or
-the staff chat goes into the desk outbox for the bot to send.
+Staff actions (Take, Reply, Resolve, Reopen, Pause) go through `WebActions.web_action`
+(bot/core/desk/web.py), the same checks, transitions and audit as the Telegram buttons; what
+they say to the patient or the staff chat goes into the desk outbox for the bot to send.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ async def telegram_auth(request: Request) -> Response:
     request.session.clear()
     request.session.update({"uid": login.telegram_id, "name": login.first_name[:64],
                             "at": now.isoformat()})
-    desk.desk.seen(login.telegram_id, login.first_name)
+    desk.desk.kit.seen(login.telegram_id, login.first_name)
     log.info("staff %d signed in to the web desk", login.telegram_id)
     return RedirectResponse("/queue", status_code=303)
 
@@ -146,7 +146,7 @@ class QueueRow:
 def queue_rows(desk: DeskServices, items: list[QueueItem]) -> list[QueueRow]:
     """Queue lines with waits and re-post deadlines worked out."""
     now = desk.now()
-    thresholds = desk.desk.thresholds()
+    thresholds = desk.desk.escalation.thresholds()
     tz = desk.settings.tz
     rows = []
     for item in items:
@@ -161,10 +161,10 @@ def queue_rows(desk: DeskServices, items: list[QueueItem]) -> list[QueueRow]:
             if action.action == ReportAction.PATIENT.value and action.note:
                 thread.append(("patient", _when(action.created_at, tz), action.note))
             elif action.action == ReportAction.REPLIED.value and action.note:
-                thread.append((desk.desk.staff_name(action.actor_telegram_id),
+                thread.append((desk.desk.kit.staff_name(action.actor_telegram_id),
                                _when(action.created_at, tz), action.note))
-        rows.append(QueueRow(item, desk.desk.label(report), age(now - report.created_at), deadline,
-                             overdue, desk.desk.staff_name(report.taken_by)
+        rows.append(QueueRow(item, desk.desk.kit.label(report), age(now - report.created_at),
+                             deadline, overdue, desk.desk.kit.staff_name(report.taken_by)
                              if report.taken_by else None, thread))
     return rows
 
@@ -179,7 +179,7 @@ async def queue(request: Request, user: StaffUser) -> Response:
     desk = services(request)
     rows = queue_rows(desk, await desk.views.queue())
     return page(request, "queue.html", rows=rows, refresh=QUEUE_REFRESH_SECONDS,
-                warnings=await desk.desk.unreachable_lines(plain=True))
+                warnings=await desk.desk.views.unreachable_lines(plain=True))
 
 
 @staff_page
@@ -188,7 +188,7 @@ async def queue_fragment(request: Request, user: StaffUser) -> Response:
     desk = services(request)
     rows = queue_rows(desk, await desk.views.queue())
     return page(request, "_queue_rows.html", rows=rows,
-                warnings=await desk.desk.unreachable_lines(plain=True))
+                warnings=await desk.desk.views.unreachable_lines(plain=True))
 
 
 @form_action
@@ -213,7 +213,7 @@ async def report_action(request: Request, user: StaffUser, form: FormData) -> Re
     if action == "resolve" and not text.strip():
         flash(request, desk.text("notice.note_needed"), "error")
         return back(request, form, "/queue")
-    outcome = await desk.desk.web_action(user.telegram_id, user.first_name, action, report_id,
+    outcome = await desk.desk.web.web_action(user.telegram_id, user.first_name, action, report_id,
                                          text)
     if outcome.replies:
         await desk.outbox.put(to_items(outcome.replies, report_id), desk.now())

@@ -141,8 +141,8 @@ async def seed_demo(services: DeskServices, clock: ManualClock, end: dt.datetime
                                                    "checkin_per_chat_seconds": 0.0})
     seeding = build_services(instant, services.db, sender, clock, advisor=services.advisor,
                              careplan=services.careplan)  # its check-ins go to `sender`
-    conversation = seeding.conversation
-    service = seeding.checkins
+    conversation = seeding.patient.conversation
+    service = seeding.checkins.service
     tz = services.settings.tz
     events: list[tuple[dt.datetime, int, str, DemoPatient, str]] = []
     today = end.astimezone(tz).date()
@@ -194,12 +194,12 @@ async def _event(services: DeskServices, conversation: Conversation, service: Ch
         if report is None:
             return
         staff_id, staff_name = DEMO_STAFF
-        outcome = await services.desk.web_action(staff_id, staff_name, kind, report.id, words)
+        outcome = await services.desk.web.web_action(staff_id, staff_name, kind, report.id, words)
         replies: list[Reply] = []
         for reply in outcome.replies:  # the demo's history: every answer was delivered
             replies.append(replace(reply, relay=None))
             if reply.relay is not None:
-                replies += await services.desk.relay_done(reply.relay)
+                replies += await services.desk.relays.relay_done(reply.relay)
         await services.outbox.put(to_items(replies, report.id), services.now())
 
 

@@ -110,7 +110,7 @@ def chart_marks(desk: DeskServices, detail: PatientDetail, session: SessionRow
             continue
         tier = report.urgency or "other"
         marks.append(Mark(1, day, tier, desk.text(
-            "chart.report", day=day, label=desk.desk.label(report), id=report.id,
+            "chart.report", day=day, label=desk.desk.kit.label(report), id=report.id,
             status=report.status, text=report.text[:120])))
     for action in detail.actions:
         if action.action != ReportAction.REPLIED.value or action.report_id not in reports:
@@ -150,7 +150,7 @@ async def patient_page(request: Request, user: StaffUser) -> Response:
                 for c in detail.checkins if session is None or c.session_id == session.id]
     return page(request, "patient.html", p=detail, session=session, chart=chart,
                 checkins=checkins, tz=tz, today=local_today(desk.now(), tz),
-                staff_name=desk.desk.staff_name,
+                staff_name=desk.desk.kit.staff_name,
                 day_of=lambda s: recovery_day(s.session_date, desk.now(), tz))
 
 

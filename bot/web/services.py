@@ -1,6 +1,6 @@
 """What the web desk is built from, in one place: `DeskServices` and `build_desk_services`.
 
-The desk reads the bot's database and acts through the same `StaffDesk` (bot/core/desk/,
+The desk reads the bot's database and acts through the same staff desk jobs (bot/core/desk/,
 built by bot/compose.py's `build_services` like the bot's) and stores as the Telegram staff
 handlers; what it writes to patients or the staff chat goes
 into the desk outbox (storage/desk_outbox.py), which the bot sends. No bot process, no
@@ -18,7 +18,7 @@ from bot.compose import build_services
 from bot.config import Settings
 from bot.core.clinic_kb import ClinicKnowledge
 from bot.core.conversation import Clock, Conversation
-from bot.core.desk import StaffDesk
+from bot.core.desk import DeskJobs
 from bot.core.ports import Treatments
 from knowledge.advisor import Advisor
 from knowledge.catalogue import Catalogue
@@ -74,7 +74,7 @@ class DeskServices:
     db: Database
     treatments: Treatments  # sessions (bot/compose.py built the store)
     conversation: Conversation
-    desk: StaffDesk
+    desk: DeskJobs  # the staff desk's jobs (bot/core/desk/)
     views: DeskViews
     outbox: DeskOutboxStore
     logins: DeskLoginStore
@@ -106,12 +106,13 @@ def build_desk_services(settings: Settings, db: Database, *, clock: Clock = utcn
     built = build_services(settings, db, None, clock, advisor=advisor)  # bot/compose.py
     texts = Catalogue.load(TEXTS, settings.clinic())
     return DeskServices(
-        settings=settings, db=db, treatments=built.treatments,
-        conversation=built.conversation,
+        settings=settings, db=db, treatments=built.stores.treatments,
+        conversation=built.patient.conversation,
         desk=built.desk,
         views=DeskViews(db.sessions), outbox=outbox or SqlDeskOutbox(db.sessions),
-        logins=DeskLoginStore(db.sessions), manager=built.checkins.manager,
-        careplan=built.checkins.plan, advisor=built.advisor, knowledge=built.knowledge,
+        logins=DeskLoginStore(db.sessions), manager=built.checkins.service.manager,
+        careplan=built.checkins.service.plan, advisor=built.patient.advisor,
+        knowledge=built.patient.knowledge,
         clock=clock,
         login_token=login_token if login_token is not None else settings.token, demo=demo,
         demo_staff=demo_staff, texts=texts)

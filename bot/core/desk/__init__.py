@@ -19,7 +19,8 @@ One module per job, each a small class taking only what it uses (built by bot/co
 * `patients` — `PatientReports`: /report, threads with staff, photos (`PatientDesk`);
 * `callbacks`, `labels`, `gaps`, `export`: card button data, labels and ages, unanswered
   questions grouped, the CSV export;
-* `staffdesk` — `StaffDesk`: the one entry point the handlers, web desk, demo and tests hold.
+* `jobs` — `DeskJobs`: the jobs side by side as bot/compose.py hands them to the entry points
+  (there is no desk object above them: each caller takes the job it needs).
 
 Safety rules kept here:
 
@@ -49,10 +50,10 @@ from bot.core.desk.gaps import (
            group_questions,
            normalise,
 )
+from bot.core.desk.jobs import DeskJobs
 from bot.core.desk.labels import age, label_key
-from bot.core.desk.staffdesk import StaffDesk
 from bot.core.desk.web import WebOutcome
 
-__all__ = ["GapGroup", "StaffDesk", "WebOutcome", "age", "callback_data", "card_press",
+__all__ = ["DeskJobs", "GapGroup", "WebOutcome", "age", "callback_data", "card_press",
            "content_words", "export_csv", "format_gaps", "gaps", "group_questions", "label_key",
            "normalise"]

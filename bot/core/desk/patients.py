@@ -1,7 +1,7 @@
 """The patient side of reports: ``/report`` (asks what is wrong, then takes text and photos),
 threading of the patient's messages into the report staff answered, photos kept as Telegram
 file ids, and a check-in answer's description joining its report. It holds no
-reference to the conversation (`StaffDesk` is its `bot.core.ports.PatientDesk`)."""
+reference to the conversation; it is the conversation's `bot.core.ports.PatientDesk`."""
 
 from __future__ import annotations
 
