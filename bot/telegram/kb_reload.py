@@ -15,7 +15,8 @@ CHECK_EVERY = 3.0
 
 
 def attach_kb_reload(app: AnyApplication, knowledge: ClinicKnowledge) -> None:
-    """Refresh `knowledge` (the composition root's `Services.patient.knowledge`) every few seconds."""
+    """Refresh `knowledge` (the composition root's `Services.patient.knowledge`) every few
+    seconds."""
     if app.job_queue is None:
         log.warning("no JobQueue: the clinic's knowledge-base overrides are not loaded")
         return
