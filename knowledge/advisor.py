@@ -150,7 +150,7 @@ class Advisor:
         """Triage, then out-of-scope, small talk and the knowledge base, in that order.
 
         A message in another language is triaged with that language's sign lexicon too
-        (``knowledge/multilingual.py``) and answered from its templates; ``language_hint`` is
+        (``knowledge/multilingual/``) and answered from its templates; ``language_hint`` is
         the patient's Telegram ``language_code``, a hint only. ``weekday`` (Monday = 0, today in
         the patient's zone) lets "at the weekend" and weekday names be answered for that day;
         "tomorrow" and "in 3 days" need only ``day``.

@@ -1,6 +1,6 @@
 """Second red-flag detectors: how close each clause of a message is to a bank of phrasings per sign.
 
-The rules (knowledge/triage.py) only catch the wordings someone foresaw. A second detector does
+The rules (knowledge/triage/) only catch the wordings someone foresaw. A second detector does
 not depend on that: it compares every clause the rules consider live (negated, hypothetical,
 joking and story clauses already dropped by the rules' machinery) with the phrase bank in
 ``knowledge/phrases.yaml``, clause by clause, so a normal clause never cancels a red-flag clause

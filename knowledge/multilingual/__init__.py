@@ -1,0 +1,60 @@
+"""Red flags in other languages: per-language sign lexicons read with tolerant matching.
+
+Each supported language has a data file ``knowledge/languages/<code>.yaml`` with its sign
+lexicon (phrases mapped onto the English sign ids of ``knowledge/triage.yaml``, so tier, day
+window and the rule text staff see come from the English rules), its negation, hedge,
+hypothetical and clause words, chat shorthand, and the patient-facing templates.
+
+How a message is read in one language:
+
+1. fold: Unicode NFKD with accents and diacritics dropped (``hinchazón`` -> ``hinchazon``,
+   ``ё`` -> ``е``, ``ł`` -> ``l``, ``ı`` -> ``i``, ``ß`` -> ``ss``); Arabic loses its short vowels
+   and tatweel, its alef/hamza variants are unified and ``ى``/``ة`` become ``ي``/``ه``; letters
+   typed three or more times are cut to two; Arabic-Indic digits become ASCII.
+2. split into words (with their place in the original text, for the evidence staff see) and
+   clauses (punctuation and the language's ``clause_words``); ``shorthand`` expands chat words
+   ("q" -> "que"), ``hedges`` ("no sé si") become clause breaks so their negation cancels nothing.
+3. each word is compared with the lexicon's words: exactly, as a prefix (``hinch*`` matches
+   ``hinchados``) or, for words of five letters or more, within one edit (a dropped, doubled,
+   swapped or wrong letter: ``respirrar``), unless the word is listed in ``not_typos`` (a
+   real word one letter from a lexicon word: German "bekommen" is not "benommen"). Arabic
+   words are also tried without their attached conjunction and article (``والشفايف`` ->
+   ``شفايف``).
+4. a phrase matches when every slot is found in one clause, in any order, within a span of its
+   length plus three words ("la mejilla está más caliente" matches ``mejilla caliente``); a
+   phrase written ``far: ...`` may have its words anywhere in the clause ("me arde la cara
+   desde que me puse el sérum").
+5. a match is cancelled by a negation word up to four words before it or between its words
+   (unless the phrase contains that word itself: "no puedo respirar"), by a ``negations_after``
+   word just after it ("температуры нет"), by a negative verb form (``negative_suffix``:
+   Turkish ``şişmedi``), by a ``resolved`` word in the clause ("ha bajado"), or by a
+   ``hypothetical`` marker earlier in the clause ("qué hago si ...").
+6. the sign must apply on the recovery day (the English sign's day window); the most serious
+   sign wins, as in English.
+
+Its modules: ``fold`` (folding, words, elisions), ``lexicon`` (phrases, vocabulary, a language
+pack, reading one word), ``message`` (a message prepared for one language), ``placing`` (a
+phrase placed in a message and what cancels it), ``guards`` (stories, general and protocol
+questions, delight, a sign told as over), ``fever`` (temperature readings), ``lexicons`` (every
+pack, reading one message), ``loading`` and ``hours`` (the data files), ``facade``
+(``Multilingual``, what the advisor asks).
+
+Pure logic: the only I/O is reading the data files.
+"""
+
+from knowledge.multilingual.facade import Multilingual, Reading
+from knowledge.multilingual.fold import fold
+from knowledge.multilingual.lexicon import LanguagePack
+from knowledge.multilingual.lexicons import ForeignReading, Lexicons
+from knowledge.multilingual.loading import LANGUAGES_DIR, load_lexicons
+
+__all__ = [
+    "LANGUAGES_DIR",
+    "ForeignReading",
+    "LanguagePack",
+    "Lexicons",
+    "Multilingual",
+    "Reading",
+    "fold",
+    "load_lexicons",
+]

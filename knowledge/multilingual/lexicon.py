@@ -1,0 +1,238 @@
+"""A language's lexicon: its phrases (slots of word ids), its vocabulary (exact words, prefix
+stems, one-deletion neighbourhoods), the ``LanguagePack`` of one data file, and how one word is
+read against it (exactly, as a prefix, or one edit away)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from rapidfuzz.distance import OSA
+
+from knowledge.catalogue import Catalogue
+from knowledge.triage import EMERGENCY, URGENT
+
+FEVER_SIGN = "fever"
+SYSTEMIC_SIGN = "fever_with_systemic_signs"
+TIER_RANK = {EMERGENCY: 0, URGENT: 1}
+MIN_FUZZY = 5
+_ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    sign: str
+    slots: tuple[frozenset[int], ...]
+    text: str
+    line: int
+    far: bool = False  # "far: ..." in the file: anywhere in one clause, however far apart
+
+
+@dataclass
+class Vocabulary:
+    """The lexicon's words: exact words, prefix stems and their one-deletion neighbourhoods."""
+
+    literals: list[tuple[str, bool]] = field(default_factory=list)  # (text, is_prefix)
+    ids: dict[tuple[str, bool], int] = field(default_factory=dict)
+    exact: dict[str, int] = field(default_factory=dict)
+    stems: dict[str, list[int]] = field(default_factory=dict)
+    stem_lengths: set[int] = field(default_factory=set)
+    _deletions: dict[str, set[int]] | None = None  # built on the first typo: start-up time
+
+    @property
+    def deletions(self) -> dict[str, set[int]]:
+        """Every lexicon word of five letters or more, and each with one letter dropped."""
+        if self._deletions is None:
+            index: dict[str, set[int]] = {}
+            for literal_id, (text, _) in enumerate(self.literals):
+                if len(text) >= MIN_FUZZY:
+                    for variant in _deletions(text):
+                        index.setdefault(variant, set()).add(literal_id)
+            self._deletions = index
+        return self._deletions
+
+    def add(self, text: str, prefix: bool) -> int:
+        key = (text, prefix)
+        if key in self.ids:
+            return self.ids[key]
+        literal_id = len(self.literals)
+        self.literals.append(key)
+        self.ids[key] = literal_id
+        if prefix:
+            self.stems.setdefault(text, []).append(literal_id)
+            self.stem_lengths.add(len(text))
+        else:
+            self.exact[text] = literal_id
+        self._deletions = None
+        return literal_id
+
+
+def _deletions(word: str) -> set[str]:
+    return {word, *(word[:i] + word[i + 1:] for i in range(len(word)))}
+
+
+@dataclass(frozen=True)
+class LanguagePack:
+    """One language's lexicon, function words and templates (from its data file)."""
+
+    code: str
+    name: str
+    native: str
+    messages: Mapping[str, str]
+    phrases: tuple[Phrase, ...]
+    vocabulary: Vocabulary
+    by_literal: Mapping[int, tuple[int, ...]]  # literal id -> phrases that use it
+    negations: frozenset[str]
+    negations_after: frozenset[str]
+    resolved: frozenset[int]
+    hedges: tuple[tuple[frozenset[int], ...], ...]
+    hypothetical: tuple[tuple[frozenset[int], ...], ...]
+    clause_words: frozenset[str]
+    shorthand: Mapping[str, tuple[str, ...]]
+    fever_context: frozenset[int]
+    mild: frozenset[int]
+    not_typos: frozenset[str]
+    smalltalk: frozenset[str]
+    negative_suffix: re.Pattern[str] | None
+    conditional_suffix: re.Pattern[str] | None
+    hypothetical_after: bool
+    path: str
+    # a general question anywhere in the clause ("est-elle possible ?"), only in a sentence
+    # that asks ("?") and names no first person now
+    question_words: frozenset[int] = frozenset()
+    generic_articles: frozenset[str] = frozenset()
+    first_person: frozenset[str] = frozenset()
+    # someone else's past story ("a mi amiga se le hincharon los labios el año pasado"): a
+    # sentence with one of ``story_others`` and one of ``story_past`` sets its matches aside,
+    # unless the message says it is happening now (``story_present``)
+    story_others: frozenset[int] = frozenset()
+    story_past: tuple[tuple[frozenset[int], ...], ...] = ()
+    story_present: tuple[tuple[frozenset[int], ...], ...] = ()
+    # figures of speech next to a match ("me ahogo de calor", "задыхаюсь от жары", "o preço me
+    # deixou sem ar"): the symptom word is about the heat, a laugh or a price, not the body
+    figures: tuple[tuple[frozenset[int], ...], ...] = ()
+    # a question about the protocol, not a report ("¿unas ampollas serían motivo para
+    # llamar?"): a match whose sentence asks ("?"), holds one of ``protocol`` and names no
+    # first person is set aside
+    protocol: tuple[tuple[frozenset[int], ...], ...] = ()
+    # praise of how the skin looks ("tão bonita", "so gut sieht"): a fainting word in a
+    # sentence with one is a hyperbole of delight (``_DELIGHT_SIGNS``), not a collapse
+    delight: tuple[tuple[frozenset[int], ...], ...] = ()
+    # a sign said to be over later in its sentence ("ayer tenía fiebre pero ya se me pasó",
+    # "gestern hatte ich Fieber, aber jetzt ist es weg"): set aside
+    over: tuple[tuple[frozenset[int], ...], ...] = ()
+    earlier: tuple[tuple[frozenset[int], ...], ...] = ()  # "ayer", "anoche": told in the past
+    # rule-out questions and sign advice in this language (keys: followups.yaml question ids,
+    # sign_advice.yaml group ids); ``check`` phrases ask a question instead of guessing
+    follow_ups: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # id -> text, no
+    buttons: tuple[str, str] = ("", "")
+    sign_advice: Mapping[str, str] = field(default_factory=dict)  # group id -> text
+    checks: tuple[Phrase, ...] = ()  # sign = the question id
+    # the systemic half of each "far:" fever phrase (a racing heart, confusion): with a fever
+    # anywhere in the message it is the emergency sign, whichever clause each is in
+    systemic: tuple[Phrase, ...] = ()
+    hours: Mapping[str, Any] = field(default_factory=dict)  # clinic-hours sentences, words
+    # a relative clause between commas parts a subject from its state ("la hinchazón, que
+    # ayer era poca, ahora está en los labios"): the message is read again without it
+    relative_re: re.Pattern[str] | None = None
+
+    _cache: dict[str, tuple[frozenset[int], str, bool]] = field(default_factory=dict,
+                                                                 compare=False, repr=False)
+
+    @cached_property
+    def texts(self) -> Catalogue:
+        """The patient-facing texts, looked up like every other text through a `Catalogue`
+        (knowledge/catalogue.py), with keys laid out as in the file: ``messages.<key>``,
+        ``hours.<key>`` (the same keys as the bot's ``hours`` section), ``sign_advice.<group>``,
+        ``follow_ups.<question id>.text`` / ``.no_reply``, ``buttons.yes`` / ``buttons.no``."""
+        follow_ups = {qid: {"text": text, "no_reply": no_reply}
+                      for qid, (text, no_reply) in self.follow_ups.items()}
+        buttons = ({"yes": self.buttons[0], "no": self.buttons[1]} if all(self.buttons)
+                   else {})
+        return Catalogue({"messages": dict(self.messages), "hours": dict(self.hours),
+                          "sign_advice": dict(self.sign_advice), "follow_ups": follow_ups,
+                          "buttons": buttons})
+
+    def read_word(self, token: str) -> tuple[frozenset[int], str, bool]:
+        """Lexicon word ids ``token`` stands for (exact, prefix or one edit away), and
+        "negative" or "conditional" when it is only a negative or conditional form of a lexicon
+        stem that the lexicon does not spell out (Turkish "şişmedi", "şişerse"), else "";
+        and whether the word was only recognised one edit away (a typo)."""
+        cached = self._cache.get(token)
+        if cached is None:
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            cached = self._cache[token] = _match_token(self, token)
+        return cached
+
+
+def _variants(pack: LanguagePack, token: str) -> list[str]:
+    if pack.code != "ar":
+        return [token]
+    out = [token]
+    for prefix in _ARABIC_PREFIXES:
+        if token.startswith(prefix) and len(token) - len(prefix) >= 2:
+            out.append(token[len(prefix):])
+    return out
+
+
+def _match_token(pack: LanguagePack, token: str) -> tuple[frozenset[int], str, bool]:
+    vocab = pack.vocabulary
+    found: set[int] = set()
+    negative = conditional = plain = False
+    for form in _variants(pack, token):
+        literal = vocab.exact.get(form)
+        if literal is not None:
+            found.add(literal)
+            plain = True
+        for length in range(1, len(form) + 1):
+            stem_ids = vocab.stems.get(form[:length])
+            if stem_ids:
+                found.update(stem_ids)
+                rest = form[length:]
+                if rest and pack.negative_suffix is not None and pack.negative_suffix.match(rest):
+                    negative = True
+                elif (rest and pack.conditional_suffix is not None
+                      and pack.conditional_suffix.match(rest)):
+                    conditional = True
+                else:
+                    plain = True
+    fuzzy = False
+    if (not found and len(token) >= MIN_FUZZY - 1 and not token.isdigit()
+            and token not in pack.not_typos):
+        found.update(_fuzzy(vocab, token))
+        fuzzy = bool(found)
+    form_kind = "" if plain or not (negative or conditional) else (
+        "negative" if negative else "conditional")
+    return frozenset(found), form_kind, fuzzy
+
+
+def _fuzzy(vocab: Vocabulary, token: str) -> set[int]:
+    """Lexicon words within one edit of ``token`` (or of one of its prefixes, for stems).
+    The first letter must match: typing slips rarely hit it, and "venute" is not "svenute"."""
+    found: set[int] = set()
+    for variant in _deletions(token):
+        for literal_id in vocab.deletions.get(variant, ()):
+            text, prefix = vocab.literals[literal_id]
+            if not prefix and text[0] == token[0] and OSA.distance(
+                    text, token, score_cutoff=1) <= 1:
+                found.add(literal_id)
+    for length in sorted(vocab.stem_lengths):
+        if length < MIN_FUZZY:
+            continue
+        for size in (length - 1, length, length + 1):
+            if size > len(token):
+                continue
+            head = token[:size]
+            for variant in _deletions(head):
+                for literal_id in vocab.deletions.get(variant, ()):
+                    text, prefix = vocab.literals[literal_id]
+                    if prefix and len(text) == length and text[0] == head[0] and OSA.distance(
+                            text, head, score_cutoff=1) <= 1:
+                        found.add(literal_id)
+    return found
+
+

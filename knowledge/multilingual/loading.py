@@ -1,0 +1,319 @@
+"""Loading the language files ``knowledge/languages/<code>.yaml`` into language packs, every
+problem named with file and line (unknown sign ids, review-tier signs, missing templates or
+placeholders, empty phrases, bad YAML)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from knowledge.errors import KBError, ProblemCollector
+from knowledge.multilingual.fold import fold
+from knowledge.multilingual.hours import parse_hours
+from knowledge.multilingual.lexicon import (
+    SYSTEMIC_SIGN,
+    TIER_RANK,
+    LanguagePack,
+    Phrase,
+    Vocabulary,
+)
+from knowledge.multilingual.lexicons import Lexicons
+from knowledge.triage import Sign
+from knowledge.yamlfile import DataFileError, LineDict, LineList, Yaml, read_yaml
+
+LANGUAGES_DIR = Path(__file__).parent.parent / "languages"
+TEMPLATE_KEYS = ("emergency", "urgent", "forwarded", "english_only", "smalltalk")
+
+_REQUIRED = {"language", "name", "native", "messages", "negations", "signs"}
+_OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_words",
+             "shorthand", "fever_context", "smalltalk", "negative_suffix", "conditional_suffix",
+             "hypothetical_after", "mild", "not_typos", "note", "story", "follow_ups",
+             "question_words", "generic_articles", "first_person", "figures", "protocol",
+             "delight", "over", "earlier",
+             "sign_advice", "check", "hours", "relatives"}
+
+
+def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
+    """Load every ``<code>.yaml`` in ``directory`` (default: the packaged one).
+
+    Raises ``KBError`` listing every problem with file and line (unknown sign ids, review-tier
+    signs, missing templates or placeholders, empty phrases, bad YAML).
+    """
+    by_id = {sign.id: sign for sign in signs}
+    folder = directory or LANGUAGES_DIR
+    packs: dict[str, LanguagePack] = {}
+    problems = []
+    for path in sorted(folder.glob("*.yaml")):
+        out = ProblemCollector(str(path))
+        try:
+            raw = read_yaml(path)
+        except DataFileError as exc:
+            out.add(exc.line, exc.reason)
+            problems.extend(out.problems)
+            continue
+        pack = parse_pack(raw, path, by_id, out)
+        problems.extend(out.problems)
+        if pack is not None and not out.problems:
+            packs[pack.code] = pack
+    if problems:
+        raise KBError(problems)
+    return Lexicons(packs, by_id)
+
+
+def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
+                out: ProblemCollector) -> LanguagePack | None:
+    if not isinstance(raw, LineDict):
+        out.add(1, "a language file must be a mapping (language, name, native, messages, ...)")
+        return None
+    for key in sorted(_REQUIRED - raw.keys()):
+        out.add(raw.line, f"missing {key!r}")
+    for key in sorted(raw.keys() - _REQUIRED - _OPTIONAL):
+        out.add(raw.line_of(key), f"unknown key {key!r}")
+    if out.problems:
+        return None
+    code = str(raw["language"])
+    if path.stem != code:
+        out.add(raw.line_of("language"), f"language {code!r} does not match the file name")
+    vocab = Vocabulary()
+
+    def words(key: str) -> list[str]:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
+                                                  for v in value):
+            out.add(raw.line_of(key), f"{key} must be a list of words or phrases (quote words "
+                                      "YAML reads as true/false: 'no', 'yes', 'on', 'off')")
+            return []
+        return [fold(v).strip() for v in value]
+
+    def slots_of(text: str, line: int, what: str) -> tuple[frozenset[int], ...]:
+        slots = []
+        for part in fold(text).split():
+            alternatives = set()
+            for alt in part.split("|"):
+                prefix = alt.endswith("*")
+                word = alt.rstrip("*")
+                if not word:
+                    out.add(line, f"{what}: empty word in {text!r}")
+                    continue
+                if prefix and len(word) < 2:
+                    out.add(line, f"{what}: stem {alt!r} is too short")
+                alternatives.add(vocab.add(word, prefix))
+            slots.append(frozenset(alternatives))
+        if not slots:
+            out.add(line, f"{what}: empty phrase")
+        return tuple(slots)
+
+    def sequences(key: str) -> tuple[tuple[frozenset[int], ...], ...]:
+        if key not in raw:
+            return ()
+        value = raw[key]
+        if not isinstance(value, LineList):
+            out.add(raw.line_of(key), f"{key} must be a list")
+            return ()
+        return tuple(slots_of(str(item), line, key)
+                     for item, line in zip(value, value.item_lines, strict=True))
+
+    messages = raw["messages"]
+    templates: dict[str, str] = {}
+    if not isinstance(messages, LineDict):
+        out.add(raw.line_of("messages"), "messages must be a mapping")
+    else:
+        for key in TEMPLATE_KEYS:
+            text = messages.get(key)
+            if not isinstance(text, str) or not text.strip():
+                out.add(messages.line, f"messages: missing template {key!r}")
+                continue
+            try:
+                text.format(clinic="c", clinic_contact="", emergency="112")
+            except (KeyError, IndexError, ValueError) as exc:
+                out.add(messages.line_of(key), f"messages.{key}: bad placeholder ({exc})")
+            templates[key] = " ".join(text.split())
+        if "emergency" in templates and "{emergency}" not in templates["emergency"]:
+            out.add(messages.line_of("emergency"), "messages.emergency must name {emergency}")
+        if "urgent" in templates and "{clinic}" not in templates["urgent"]:
+            out.add(messages.line_of("urgent"), "messages.urgent must name {clinic}")
+
+    hours = parse_hours(raw, out)
+
+    phrases: list[Phrase] = []
+    sign_map = raw["signs"]
+    if not isinstance(sign_map, LineDict):
+        out.add(raw.line_of("signs"), "signs must map sign ids to lists of phrases")
+    else:
+        for sign_id, items in sign_map.items():
+            line = sign_map.line_of(sign_id)
+            sign = signs.get(str(sign_id))
+            if sign is None:
+                out.add(line, f"unknown sign id {sign_id!r} (not in triage.yaml)")
+                continue
+            if sign.tier not in TIER_RANK:
+                out.add(line, f"sign {sign_id!r} is {sign.tier}: only emergency and urgent "
+                              "signs are read in other languages")
+                continue
+            if not isinstance(items, LineList) or not items:
+                out.add(line, f"{sign_id}: must be a non-empty list of phrases")
+                continue
+            for item, item_line in zip(items, items.item_lines, strict=True):
+                if not isinstance(item, str) or not item.strip():
+                    out.add(item_line, f"{sign_id}: phrases must be text")
+                    continue
+                far = item.startswith("far:")
+                slots = slots_of(item.removeprefix("far:"), item_line, sign_id)
+                if slots:
+                    phrases.append(Phrase(str(sign_id), slots, item, item_line, far))
+
+    by_literal: dict[int, list[int]] = {}
+    for index, phrase in enumerate(phrases):
+        for slot in phrase.slots:
+            for literal_id in slot:
+                by_literal.setdefault(literal_id, []).append(index)
+
+    shorthand: dict[str, tuple[str, ...]] = {}
+    raw_short = raw.get("shorthand", {})
+    if not isinstance(raw_short, dict):
+        out.add(raw.line_of("shorthand"), "shorthand must map chat words to their full form")
+    else:
+        for short, full in raw_short.items():
+            shorthand[fold(str(short))] = tuple(fold(str(full)).split())
+
+    def suffix(key: str) -> re.Pattern[str] | None:
+        source = raw.get(key)
+        if source is None:
+            return None
+        try:
+            return re.compile(fold(str(source)))
+        except re.error as exc:
+            out.add(raw.line_of(key), f"{key}: bad pattern ({exc})")
+            return None
+
+    def literal_set(key: str) -> frozenset[int]:
+        return frozenset(i for seq in sequences(key) for slot in seq for i in slot)
+
+    def sub_sequences(section: Yaml, key: str, what: str) -> tuple[tuple[frozenset[int], ...], ...]:
+        if not isinstance(section, LineDict) or key not in section:
+            return ()
+        value = section[key]
+        if not isinstance(value, LineList):
+            out.add(section.line_of(key), f"{what}.{key} must be a list")
+            return ()
+        return tuple(slots_of(str(item), line, f"{what}.{key}")
+                     for item, line in zip(value, value.item_lines, strict=True))
+
+    story = raw.get("story")
+    if story is not None and not isinstance(story, LineDict):
+        out.add(raw.line_of("story"), "story must map others, past and present to lists")
+        story = None
+    if story is not None:
+        for key in sorted(story.keys() - {"others", "past", "present"}):
+            out.add(story.line_of(key), f"story: unknown key {key!r}")
+    story_others = frozenset(i for seq in sub_sequences(story, "others", "story")
+                             for slot in seq for i in slot)
+
+    follow_ups: dict[str, tuple[str, str]] = {}
+    buttons = ("", "")
+    raw_follow = raw.get("follow_ups")
+    if raw_follow is not None:
+        if not isinstance(raw_follow, LineDict):
+            out.add(raw.line_of("follow_ups"), "follow_ups must be a mapping")
+        else:
+            yes, no = raw_follow.get("yes_label"), raw_follow.get("no_label")
+            if not (isinstance(yes, str) and yes.strip() and isinstance(no, str) and no.strip()):
+                out.add(raw_follow.line, "follow_ups needs 'yes_label' and 'no_label'")
+            else:
+                buttons = (yes.strip(), no.strip())
+            for qid, item in raw_follow.items():
+                if qid in ("yes_label", "no_label"):
+                    continue
+                text = item.get("text") if isinstance(item, LineDict) else None
+                no_reply = item.get("no_reply") if isinstance(item, LineDict) else None
+                if not (isinstance(text, str) and text.strip() and isinstance(no_reply, str)
+                        and no_reply.strip()):
+                    out.add(raw_follow.line_of(qid), f"follow_ups.{qid} needs 'text' and "
+                                                     "'no_reply'")
+                    continue
+                follow_ups[str(qid)] = (" ".join(text.split()), " ".join(no_reply.split()))
+
+    sign_advice: dict[str, str] = {}
+    raw_advice = raw.get("sign_advice")
+    if raw_advice is not None:
+        if not isinstance(raw_advice, LineDict):
+            out.add(raw.line_of("sign_advice"), "sign_advice must map group ids to texts")
+        else:
+            for group, text in raw_advice.items():
+                if not isinstance(text, str) or not text.strip():
+                    out.add(raw_advice.line_of(group), f"sign_advice.{group} must be text")
+                    continue
+                sign_advice[str(group)] = " ".join(text.split())
+
+    checks: list[Phrase] = []
+    raw_checks = raw.get("check")
+    if raw_checks is not None:
+        if not isinstance(raw_checks, LineDict):
+            out.add(raw.line_of("check"), "check must map question ids to lists of phrases")
+        else:
+            for qid, items in raw_checks.items():
+                if not isinstance(items, LineList) or not items:
+                    out.add(raw_checks.line_of(qid), f"check.{qid}: a non-empty list")
+                    continue
+                for item, item_line in zip(items, items.item_lines, strict=True):
+                    far = str(item).startswith("far:")
+                    slots = slots_of(str(item).removeprefix("far:"), item_line, f"check.{qid}")
+                    if slots:
+                        checks.append(Phrase(str(qid), slots, str(item), item_line, far))
+
+    pack = LanguagePack(
+        code=code,
+        name=str(raw["name"]),
+        native=str(raw["native"]),
+        messages=templates,
+        phrases=tuple(phrases),
+        vocabulary=vocab,
+        by_literal={k: tuple(v) for k, v in by_literal.items()},
+        negations=frozenset(words("negations")),
+        negations_after=frozenset(words("negations_after")),  # a word or a word pair
+        resolved=literal_set("resolved"),
+        hedges=sequences("hedges"),
+        hypothetical=sequences("hypothetical"),
+        figures=sequences("figures"),
+        protocol=sequences("protocol"),
+        delight=sequences("delight"),
+        over=sequences("over"),
+        earlier=sequences("earlier"),
+        clause_words=frozenset(words("clause_words")),
+        shorthand=shorthand,
+        fever_context=literal_set("fever_context"),
+        mild=literal_set("mild"),
+        not_typos=frozenset(words("not_typos")),
+        smalltalk=frozenset(w for phrase in words("smalltalk") for w in phrase.split()),
+        negative_suffix=suffix("negative_suffix"),
+        conditional_suffix=suffix("conditional_suffix"),
+        hypothetical_after=bool(raw.get("hypothetical_after", False)),
+        path=str(path),
+        story_others=story_others,
+        question_words=literal_set("question_words"),
+        generic_articles=frozenset(words("generic_articles")),
+        first_person=frozenset(words("first_person")),
+        story_past=sub_sequences(story, "past", "story"),
+        story_present=sub_sequences(story, "present", "story"),
+        follow_ups=follow_ups,
+        buttons=buttons,
+        sign_advice=sign_advice,
+        checks=tuple(checks),
+        systemic=tuple(Phrase(SYSTEMIC_SIGN, p.slots[1:], p.text, p.line, True)
+                       for p in phrases
+                       if p.sign == SYSTEMIC_SIGN and p.far and len(p.slots) > 1),
+        hours=hours,
+        relative_re=relative_pattern(words("relatives")),
+    )
+    return pack
+
+
+def relative_pattern(openers: Iterable[str]) -> re.Pattern[str] | None:
+    """A relative clause between commas opened by one of ``openers`` (folded words; a
+    trailing ``*`` takes any ending: ``котор*``)."""
+    alternatives = sorted({re.escape(w.rstrip("*")) + (r"\w*" if w.endswith("*") else "")
+                           for w in openers if w.strip("*")}, key=len, reverse=True)
+    if not alternatives:
+        return None
+    return re.compile(r",\s*(?:" + "|".join(alternatives) + r")\b[^,.!?;\n]{3,80},")

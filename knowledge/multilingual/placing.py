@@ -1,0 +1,141 @@
+"""Placing a phrase in a message: every slot in one clause within a span of its length plus
+three words (or anywhere in the clause for a ``far:`` phrase), and what cancels a placement
+(a negation before or inside it, a negation word just after, a negative or conditional verb
+form, a ``resolved`` word, a figure of speech, a hypothetical marker)."""
+
+from __future__ import annotations
+
+from knowledge.multilingual.lexicon import Phrase
+from knowledge.multilingual.message import Message
+
+_NEGATION_WINDOW = 4
+_AFTER_WINDOW = 2
+_FIGURE_WINDOW = 3  # a figure of speech within three words before or after a match
+_EXTRA_SPAN = 3
+_FAR_SPAN = 40
+
+
+def find(message: Message, phrase: Phrase,
+          mild_cancels: bool = False) -> tuple[int, int, set[int]] | None:
+    """The tightest valid placement of ``phrase``: (first, last, matched token indexes)."""
+    positions: list[list[int]] = []
+    for slot in phrase.slots:
+        places = [i for i, words in enumerate(message.words) if words & slot]
+        if not places:
+            return None
+        positions.append(places)
+    limit = _FAR_SPAN if phrase.far else len(phrase.slots) + _EXTRA_SPAN
+    best: tuple[int, int, set[int]] | None = None
+    for anchor in positions[0]:
+        clause = message.tokens[anchor].clause
+        chosen = {anchor}
+        chosen_by_slot = [anchor]
+        ok = True
+        for places in positions[1:]:
+            near = [p for p in places if p not in chosen and message.tokens[p].clause == clause
+                    and abs(p - anchor) < limit]
+            if not near:
+                ok = False
+                break
+            pick = min(near, key=lambda p: abs(p - anchor))
+            chosen.add(pick)
+            chosen_by_slot.append(pick)
+        if not ok:
+            continue
+        first, last = min(chosen), max(chosen)
+        if last - first + 1 > limit or not negations_in_order(message, phrase, chosen_by_slot):
+            continue
+        if cancelled(message, first, last, chosen, relapse=phrase.sign in _RELAPSE_SIGNS):
+            continue
+        if mild_cancels and has_mild(message, first):
+            continue
+        if best is None or last - first < best[1] - best[0]:
+            best = (first, last, chosen)
+    return best
+
+
+def has_sequence(message: Message, sequence: tuple[frozenset[int], ...],
+                  indexes: range) -> bool:
+    """The words of ``sequence`` in order inside ``indexes``, each within two words of the one
+    before ("vor zwei Jahren" has "vor ... jahren")."""
+    for start in indexes:
+        if not message.words[start] & sequence[0]:
+            continue
+        at, found = start, True
+        for slot in sequence[1:]:
+            nxt = next((j for j in range(at + 1, min(at + 3, indexes.stop))
+                        if message.words[j] & slot), None)
+            if nxt is None:
+                found = False
+                break
+            at = nxt
+        if found:
+            return True
+    return False
+
+
+def typo_count(message: Message, chosen: set[int]) -> int:
+    return sum(1 for i in chosen if message.fuzzy[i])
+
+
+def negations_in_order(message: Message, phrase: Phrase, chosen: list[int]) -> bool:
+    """A negation word of the phrase must come before the word that follows it in the phrase
+    ("no puedo respirar", "sangre no para"), so "respiro bien, no ..." is not "no respiro bien"."""
+    for k in range(len(chosen) - 1):
+        if message.tokens[chosen[k]].text in message.pack.negations and chosen[k] > chosen[k + 1]:
+            return False
+    return True
+
+
+# signs of something coming back: "gone" before the match's last word is the relapse itself
+_RELAPSE_SIGNS = frozenset({"redness_returned"})
+
+
+def cancelled(message: Message, first: int, last: int, chosen: set[int],
+               relapse: bool = False) -> bool:
+    pack = message.pack
+    clause_start, clause_end = message.clause_range(first)
+    for i in range(max(clause_start, first - _NEGATION_WINDOW), last + 1):
+        if message.negation[i] and i not in chosen:
+            return True
+    for i in chosen:
+        if message.negation[i] and message.tokens[i].text not in pack.negations:
+            return True  # a negative verb form inside the match (Turkish "şişmedi")
+        if message.conditional[i]:
+            return True  # a conditional form: "dudaklarım şişerse" (if my lips swell)
+    for i in range(last + 1, min(clause_end, last + _AFTER_WINDOW) + 1):
+        pair = " ".join(t.text for t in message.tokens[i:min(i + 2, clause_end + 1)])
+        if message.tokens[i].text in pack.negations_after or pair in pack.negations_after:
+            return True
+    for i in range(clause_start, clause_end + 1):
+        if i in chosen or not (message.words[i] & pack.resolved):
+            continue
+        if i + 1 in chosen:
+            continue  # an intensifier just before the match: "bien pire", "bien hinchado"
+        if relapse and first < i < last:
+            continue  # gone, then back: "краснота прошла, а сегодня опять вернулась" (a relapse)
+        if any(message.negation[j] for j in range(max(clause_start, i - _NEGATION_WINDOW), i)):
+            continue  # "no ha bajado", "no puedo respirar bien": not resolved
+        return True
+    for figure in pack.figures:
+        span = len(figure)
+        for i in range(max(clause_start, first - _FIGURE_WINDOW - span + 1),
+                       min(clause_end, last + _FIGURE_WINDOW) - span + 2):
+            if any(i + k in chosen for k in range(span)):
+                continue
+            if all(message.words[i + k] & slot for k, slot in enumerate(figure)):
+                return True
+    for marker in pack.hypothetical:
+        span = len(marker)
+        stop = clause_end + 1 if pack.hypothetical_after else first
+        for i in range(clause_start, stop - span + 1):
+            if any(i + k in chosen for k in range(span)):
+                continue  # the marker cannot be the match's own words
+            if all(message.words[i + k] & slot for k, slot in enumerate(marker)):
+                return True
+    return False
+
+
+def has_mild(message: Message, index: int) -> bool:
+    start, end = message.clause_range(index)
+    return any(message.words[i] & message.pack.mild for i in range(start, end + 1))

@@ -1,0 +1,80 @@
+"""The decision: the most serious sign that fired sets the tier (with its rule-out question for
+review and check tiers), and second detectors may raise it, never lower it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from knowledge.triage.message import Hit, Message
+from knowledge.triage.rules import Sign
+from knowledge.triage.tiers import (
+    CHECK,
+    EMERGENCY,
+    RAISE_MARGIN,
+    REVIEW,
+    TIER_RANK,
+    URGENT,
+    TriageDecision,
+    day_label,
+)
+
+if TYPE_CHECKING:
+    from knowledge.detectors import Detector
+
+def decide(fired: list[tuple[Sign, list[Hit]]], message: Message,
+           day: int | None) -> TriageDecision:
+    """The decision of the rules: the most serious sign that fired (file order within a tier),
+    with the others named; no sign: the rule-out question of a red flag only asked about."""
+    if not fired:
+        # a red flag only asked about ("is pus ever normal?", "what if my lips swell?"):
+        # no alert, but the rule-out question of its most serious sign
+        asked = message.asked_about[0] if message.asked_about else None
+        return TriageDecision(day=day, follow_up=asked)
+    fired.sort(key=lambda item: TIER_RANK[item[0].tier])  # stable: file order within a tier
+    sign, hits = fired[0]
+    evidence = " + ".join(dict.fromkeys(message.evidence(hit) for hit in hits))
+    follow_up = None
+    if sign.tier in (REVIEW, CHECK):
+        follow_up = next((s.ask for s, _ in fired if s.tier == CHECK and s.ask), None)
+    return TriageDecision(
+        urgency=sign.tier if sign.tier in (EMERGENCY, URGENT) else None,
+        sign=sign.id,
+        rule=f"{sign.rule} ({day_label(day)})",
+        evidence=evidence,
+        routine_review=sign.tier == REVIEW,
+        day=day,
+        others=tuple(dict.fromkeys(other.id for other, _ in fired[1:])),
+        follow_up=follow_up,
+    )
+
+
+def second_opinion(decision: TriageDecision, message: Message, day: int | None,
+                   detectors: tuple[Detector, ...],
+                   by_id: dict[str, Sign]) -> TriageDecision:
+    """Let each second detector raise the tier (never lower it), clause by clause."""
+    clauses = message.live_clauses()
+    if not clauses:
+        return decision
+    for detector in detectors:
+        finding = detector.detect(clauses, day)
+        if finding is None:
+            continue
+        if decision.urgency is not None and (
+                TIER_RANK[finding.tier] >= TIER_RANK[decision.urgency]):
+            continue
+        # the rules already read an urgent sign: overruling their reading to emergency
+        # takes a clearly closer phrase ("blurry in one eye" is near "cant see out of one
+        # eye", and is the rules' urgent eye sign)
+        if decision.urgency is not None and finding.score < min(
+                getattr(detector, "threshold", 0.0) + RAISE_MARGIN, 0.95):
+            continue
+        sign = by_id.get(finding.sign)
+        if sign is not None and not sign.applies_on(day):
+            continue
+        rule = sign.rule if sign is not None else finding.sign.replace("_", " ")
+        decision = TriageDecision(
+            urgency=finding.tier, sign=finding.sign, rule=f"{rule} ({day_label(day)})",
+            evidence=finding.clause, day=day,
+            others=(decision.sign,) if decision.sign else (),
+            close_to=finding.reason, detector=finding.detector)
+    return decision

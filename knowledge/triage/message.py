@@ -1,0 +1,231 @@
+"""One prepared message and the guards that read it: clause and sentence splitting, negation
+(words and denied lists: "no fever, swelling or pus"), hedging, hypothetical questions, jokes,
+figures of speech and other people's stories, and the live clauses a second detector reads."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from typing import NamedTuple
+
+from knowledge.text import FILLER, STOPWORDS
+from knowledge.triage.fever import fever_readings
+from knowledge.triage.prepare import normalise
+from knowledge.triage.rules import Fever, Language
+
+_WORDS = re.compile(r"[a-z]+")
+# negation words that report an inability ("cant swallow"): a clause with one is still live
+INABILITY = frozenset({"cant", "cannot", "couldnt", "wont", "can not"})
+# a denied list ("no fever, swelling or pus"): how it opens, what its items may not contain,
+# how it ends
+_LIST_HEAD = re.compile(
+    r"\b(?:no|not|nothing|never|without|none|zero|neither|nor)\s+(?!(?:good|great|ok|okay|well|"
+    r"fine|right|normal|nice|happy|sure|really|too|very|so|feeling|doing|looking|much|bad|that)"
+    r"\b)[a-z]+(?:\s+[a-z]+){0,2}$")
+_LIST_VERB = re.compile(
+    r"\b(?:i|im|ive|my|she|shes|he|hes|they|theyre|it|its|is|are|was|were|has|have|had|got|"
+    r"feels?|felt|looks?|seems?|getting|gets|keeps?|started|starting|still|now|but|just)\b")
+_LIST_END = re.compile(r"\b(?:(?:or|nor)(?!\s+(?:something|anything|whatever|so|what)\b)|no|"
+                       r"nothing|none|never)\b")
+
+
+class Hit(NamedTuple):
+    """One match: its span and whether a negation word inside it is part of the pattern."""
+
+    start: int
+    end: int
+    licensed: bool
+
+
+class Message:
+    """One normalised message with its clauses, negation words and hypothetical spans."""
+
+    def __init__(self, raw: str, lang: Language, fever: Fever) -> None:
+        self.lang = lang
+        self.fever_rules = fever
+        self.text = normalise(raw, lang)
+        self.clause_starts, self.clause_ends = self._clauses()
+        self.sentence_starts = [0, *(m.end() for m in lang.sentence_re.finditer(self.text))]
+        self.set_aside: dict[str, str] = {}  # why a hit did not count: "joke", "story"
+        self.asked_about: list[str] = []  # rule-out questions of signs only asked about
+        self.negations = [m.start() for m in lang.negation_re.finditer(self.text)]
+        self.hypotheticals = self._hypotheticals()
+        self.figures = ([m.span() for m in lang.figure_re.finditer(self.text)]
+                        if lang.figure_re is not None else [])
+        self.list_negated = self._list_negations()
+        self._fever_hits: list[Hit] | None = None
+        self.matches: dict[int, list[tuple[int, int]]] = {}  # id(regex) -> spans, found once
+
+    def _clauses(self) -> tuple[list[int], list[int]]:
+        starts, ends = [0], []
+        for m in self.lang.clause_re.finditer(self.text):
+            ends.append(m.start())
+            starts.append(m.end())
+        ends.append(len(self.text))
+        return starts, ends
+
+    def _list_negations(self) -> set[int]:
+        """Clauses denied by a list's negation: "no fever, swelling or pus" is one denial
+        split by its commas. A list starts with a clause that opens with a negation word, goes
+        on with short clauses (at most four words, no verb of their own) and must end with
+        "or"/"nor" (or each item is denied again: "nothing weeping, nothing yellow"), so "no
+        fever, lips swollen" keeps its second clause."""
+        text = self.text
+        denied: set[int] = set()
+        count = len(self.clause_starts)
+        i = 0
+        while i < count:
+            first = text[self.clause_starts[i]:self.clause_ends[i]].strip(" .,;:!?()-")
+            if not _LIST_HEAD.search(first):
+                i += 1
+                continue
+            sentence_end = self.sentence(self.clause_starts[i])[1]
+            items: list[int] = []
+            j = i + 1
+            while j < count and self.clause_starts[j] < sentence_end:
+                item = text[self.clause_starts[j]:self.clause_ends[j]].strip(" .,;:!?()-")
+                if not item or len(item.split()) > 4 or _LIST_VERB.search(item):
+                    break
+                items.append(j)
+                if _LIST_END.search(item):
+                    denied.update(items)
+                    break
+                j += 1
+            i = j if j > i else i + 1
+        return denied
+
+    def _hypotheticals(self) -> list[tuple[int, int]]:
+        spans = []
+        text = self.text
+        for m in self.lang.hypothetical_re.finditer(text):
+            brk = self.lang.sentence_re.search(text, m.end())
+            end = brk.start() if brk else len(text)
+            stop = self.lang.hypothetical_end_re.search(text, m.end(), end)
+            spans.append((m.start(), stop.start() if stop else end))
+        return spans
+
+    def clause(self, pos: int) -> tuple[int, int]:
+        i = bisect_right(self.clause_starts, pos) - 1
+        return self.clause_starts[i], self.clause_ends[i]
+
+    def sentence(self, pos: int) -> tuple[int, int]:
+        i = bisect_right(self.sentence_starts, pos) - 1
+        end = self.sentence_starts[i + 1] if i + 1 < len(self.sentence_starts) else len(self.text)
+        return self.sentence_starts[i], end
+
+    def not_literal(self, pos: int, hit_end: int | None = None) -> str | None:
+        """"joke" when the sentence laughs ("haha", "lol"), "story" when it tells of someone
+        else's past reaction ("my friend had hives after hers last year"), else None."""
+        lang, text = self.lang, self.text
+        start, end = self.sentence(pos)
+        hyperbole = (lang.hyperbole_re.match(text, pos) if hit_end is None
+                     else lang.hyperbole_re.search(text, pos, hit_end))
+        if hyperbole and lang.joke_re.search(text, start, end):
+            return "joke"
+        if self.in_figure(pos, pos + 1 if hit_end is None else hit_end):
+            return "figure"
+        if lang.story_present_re.search(text, start, end):
+            return None
+        if lang.story_self_past_re is not None and lang.story_self_past_re.search(
+                text, start, end):
+            return "story"
+        if lang.story_other_re.search(text, start, end) and (
+                lang.story_past_re.search(text, start, end) or self.simple_past_asks(start, end)):
+            clause_start, clause_end = self.clause(pos)
+            if not lang.first_person_re.search(text, clause_start, clause_end):
+                return "story"
+        return None
+
+    def simple_past_asks(self, start: int, end: int) -> bool:
+        """A simple past in the sentence and a question about the patient's own risk anywhere
+        in the message ("my nephew reacted to peanuts. does the cream have nuts?")."""
+        lang = self.lang
+        if lang.story_simple_past_re is None or lang.story_asks_re is None:
+            return False
+        return bool(lang.story_simple_past_re.search(self.text, start, end)
+                    and lang.story_asks_re.search(self.text))
+
+    def in_figure(self, start: int, end: int) -> bool:
+        """Whether [start, end) overlaps a figure of speech ("choking on the price")."""
+        return any(f_start < end and start < f_end for f_start, f_end in self.figures)
+
+    def live_clauses(self) -> list[str]:
+        """Clauses that report something: not hypothetical, not a joke or a story, and not
+        negated (an inability word such as "cant" is a report, "no"/"not" is a denial). What a
+        second detector reads."""
+        lang, text = self.lang, self.text
+        live = []
+        for index, (start, end) in enumerate(zip(self.clause_starts, self.clause_ends,
+                                                 strict=False)):
+            if index in self.list_negated:
+                continue
+            # a hypothetical that starts inside the clause ("just in case i cant breathe
+            # tonight") is left out of what the second detector reads, like a figure
+            clause = self.without_figures(start, end, self.hypotheticals).strip(" .,;:!?()-")
+            if clause != text[start:end].strip(" .,;:!?()-") and only_function_words(clause):
+                continue  # what a figure left behind ("i almost" of "i almost choked at ...")
+            lead = start + len(text[start:end]) - len(text[start:end].lstrip(" .,;:!?()-"))
+            if not clause or self.hypothetical(start) or self.hypothetical(lead):
+                continue
+            words = set(lang.negation_re.findall(clause))
+            if words - INABILITY:
+                continue
+            s_start, s_end = self.sentence(start)
+            if lang.joke_re.search(text, s_start, s_end) and lang.hyperbole_re.search(clause):
+                continue
+            if self.not_literal(start) == "story":
+                continue
+            live.append(clause)
+        return live
+
+    def without_figures(self, start: int, end: int,
+                        also: list[tuple[int, int]] | None = None) -> str:
+        """The text of [start, end) with any figure of speech (and any span of ``also``) in
+        it left out."""
+        parts, at = [], start
+        for f_start, f_end in sorted([*self.figures, *(also or ())]):
+            if f_end <= start or f_start >= end:
+                continue
+            parts.append(self.text[at:max(at, f_start)])
+            at = max(at, f_end)
+        parts.append(self.text[at:end] if at < end else "")
+        return " ".join(part.strip() for part in parts if part.strip())
+
+    def hypothetical(self, pos: int) -> bool:
+        return any(start <= pos < end for start, end in self.hypotheticals)
+
+    def negated(self, hit: Hit, clause_start: int) -> bool:
+        """A negation word earlier in the clause, or inside an unlicensed match, cancels it;
+        so does a list's negation ("no fever, swelling or pus")."""
+        if bisect_right(self.clause_starts, hit.start) - 1 in self.list_negated:
+            return True
+        i = bisect_left(self.negations, clause_start)
+        limit = hit.start if hit.licensed else hit.end
+        return i < len(self.negations) and self.negations[i] < limit
+
+    def fever_hits(self) -> list[Hit]:
+        if self._fever_hits is None:
+            self._fever_hits = [Hit(start, end, licensed=False)
+                               for start, end in fever_readings(self.text, self.fever_rules)]
+        return self._fever_hits
+
+    def evidence(self, hit: Hit) -> str:
+        """The matched words with one word before and two after, within the same clause."""
+        clause_start, clause_end = self.clause(hit.start)
+        before = self.text[clause_start : hit.start].split()[-1:]
+        after = self.text[hit.end : max(clause_end, hit.end)].split()[:2]
+        words = " ".join([*before, self.text[hit.start : hit.end], *after])
+        return words.strip(" ,.;:!?-")
+
+
+
+# degree words a figure of speech leaves behind ("i almost", "honestly nearly")
+_DEGREE = frozenset({"almost", "nearly", "honestly", "literally", "totally", "practically",
+                     "seriously", "genuinely", "actually", "when", "could", "would", "have"})
+
+
+def only_function_words(clause: str) -> bool:
+    """Whether ``clause`` has no word of its own: function, filler and degree words only."""
+    return all(word in STOPWORDS or word in FILLER or word in _DEGREE
+               for word in _WORDS.findall(clause))
+

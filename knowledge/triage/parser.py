@@ -1,0 +1,355 @@
+"""Loading the rules: ``knowledge/triage.yaml`` parsed and validated into compiled signs, vocab
+tables and word lists; a malformed file fails with file, line and reason."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import NoReturn
+
+import yaml
+
+from knowledge.text import Speller
+from knowledge.triage.engine import Triage
+from knowledge.triage.errors import TriageFileError
+from knowledge.triage.rules import Fever, Language, Matcher, Sign
+from knowledge.triage.tiers import CHECK, FEVER_READING, TIER_RANK
+from knowledge.yamlfile import data_text
+
+log = logging.getLogger("knowledge.triage")
+PACKAGED_FILE = "triage.yaml"
+
+
+def load_triage(path: str | Path | None = None) -> Triage:
+    """Load triage rules: the packaged ``knowledge/triage.yaml``, or the file at ``path``.
+
+    Raises TriageFileError (a ValueError) naming the file, line and reason when it is malformed.
+    """
+    try:
+        name, text = data_text(PACKAGED_FILE, path)
+    except OSError as exc:
+        raise TriageFileError(
+            str(path), None, f"cannot read the file ({exc.strerror or exc})"
+        ) from exc
+    triage = RulesParser(name).parse(text)
+    log.info("loaded %d triage signs from %s", len(triage.signs), name)
+    return triage
+
+
+_ID_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+_VOCAB_REF = re.compile(r"<([a-z_]+)>")
+_FORBIDDEN_IN_PATTERN = re.compile(r"\(\?P[<=]|\\[1-9]")
+_ESCAPES = re.compile(r"\\[a-zA-Z]")  # "\bnot\s" -> " not " so negation words are seen
+_STR_TAG = "tag:yaml.org,2002:str"
+_TOP_KEYS = {"version", "fever", "language", "vocab", "signs"}
+_LANGUAGE_KEYS = {
+    "vocabulary",
+    "jokes",
+    "story",
+    "hedges",
+    "negations",
+    "clause_breaks",
+    "sentence_breaks",
+    "hypothetical",
+    "hypothetical_ends",
+    "cancelled_after",
+}
+_FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
+_SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
+_SIGN_OPTIONAL = {"days", "unknown_day", "with", "unless", "note", "ask"}
+_STORY_KEYS = {"present", "others", "past", "first_person"}
+_STORY_OPTIONAL = {"simple_past", "asks", "self_past"}
+
+
+class RulesParser:
+    """Turns the YAML node tree into compiled rules, failing with the line of the bad node."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.vocab: dict[str, str] = {}
+        self.negation_re: re.Pattern[str] | None = None
+
+    def fail(self, node: yaml.Node | None, reason: str) -> NoReturn:
+        line = node.start_mark.line + 1 if node is not None else None
+        raise TriageFileError(self.path, line, reason)
+
+    # -- entry point
+    def parse(self, text: str) -> Triage:
+        try:
+            root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else None
+            raise TriageFileError(self.path, line, f"invalid YAML: {exc.problem}") from exc
+        except yaml.YAMLError as exc:
+            raise TriageFileError(self.path, None, f"invalid YAML: {exc}") from exc
+        if root is None:
+            raise TriageFileError(self.path, 1, "the file is empty")
+        top = self.mapping(root, "the file", _TOP_KEYS, set())
+        self.version(top["version"])
+        self.vocab = self.parse_vocab(top["vocab"])
+        lang = self.parse_language(top["language"])
+        fever = self.parse_fever(top["fever"])
+        signs = self.parse_signs(top["signs"])
+        return Triage(signs, lang, fever, self.path)
+
+    def version(self, node: yaml.Node) -> None:
+        if self.integer(node, "version") != 1:
+            self.fail(node, "unsupported version (expected 1)")
+
+    # -- sections
+    def parse_vocab(self, node: yaml.Node) -> dict[str, str]:
+        vocab: dict[str, str] = {}
+        for key_node, value_node in self.pairs(node, "vocab"):
+            name = key_node.value
+            if not re.fullmatch(r"[a-z_]+", name):
+                self.fail(key_node, f"vocab name {name!r} must be lowercase letters and _")
+            self.vocab = vocab  # earlier entries may be used by later ones
+            vocab[name] = self.regex_source(value_node, f"vocab {name!r}")
+        return vocab
+
+    def parse_language(self, node: yaml.Node) -> Language:
+        section = self.mapping(node, "language", _LANGUAGE_KEYS, set())
+        vocabulary = self.parse_vocabulary(section["vocabulary"])
+        negation_re = self.regex_list(section["negations"], "negations")
+        self.negation_re = negation_re
+        story = self.mapping(section["story"], "story", _STORY_KEYS, _STORY_OPTIONAL)
+        jokes = self.mapping(section["jokes"], "jokes", {"markers", "hyperbole"}, {"figures"})
+        return Language(
+            speller=Speller(vocabulary),
+            joke_re=self.regex_list(jokes["markers"], "jokes.markers"),
+            hyperbole_re=self.regex_list(jokes["hyperbole"], "jokes.hyperbole"),
+            story_present_re=self.regex_list(story["present"], "story.present"),
+            story_other_re=self.regex_list(story["others"], "story.others"),
+            story_past_re=self.regex_list(story["past"], "story.past"),
+            first_person_re=self.regex_list(story["first_person"], "story.first_person"),
+            story_simple_past_re=self.optional_list(story, "simple_past", "story"),
+            story_asks_re=self.optional_list(story, "asks", "story"),
+            story_self_past_re=self.optional_list(story, "self_past", "story"),
+            figure_re=self.optional_list(jokes, "figures", "jokes"),
+            hedge_re=self.regex_list(section["hedges"], "hedges"),
+            negation_re=negation_re,
+            clause_re=self.regex_list(section["clause_breaks"], "clause_breaks"),
+            sentence_re=self.regex_list(section["sentence_breaks"], "sentence_breaks"),
+            hypothetical_re=self.regex_list(section["hypothetical"], "hypothetical"),
+            hypothetical_end_re=self.regex_list(section["hypothetical_ends"], "hypothetical_ends"),
+            cancelled_after_re=self.compile(
+                self.regex_source(section["cancelled_after"], "cancelled_after"),
+                section["cancelled_after"],
+                "cancelled_after",
+            ),
+        )
+
+    def parse_vocabulary(self, node: yaml.Node) -> list[str]:
+        words: list[str] = []
+        for item in self.sequence(node, "vocabulary"):
+            word = self.string(item, "a vocabulary word").strip().lower()
+            if not re.fullmatch(r"[a-z]+", word):
+                self.fail(item, f"vocabulary word {word!r} must be lowercase letters only")
+            words.append(word)
+        if not words:
+            self.fail(node, "vocabulary must list at least one word")
+        return words
+
+    def parse_fever(self, node: yaml.Node) -> Fever:
+        section = self.mapping(node, "fever", _FEVER_KEYS, set())
+        return Fever(
+            celsius=self.number(section["celsius"], "fever.celsius"),
+            fahrenheit=self.number(section["fahrenheit"], "fever.fahrenheit"),
+            context=self.regex_one(section["context"], "fever.context"),
+            not_after=self.regex_one(section["not_after"], "fever.not_after"),
+            not_before=self.regex_one(section["not_before"], "fever.not_before"),
+        )
+
+    def parse_signs(self, node: yaml.Node) -> tuple[Sign, ...]:
+        items = self.sequence(node, "signs")
+        if not items:
+            self.fail(node, "signs must not be empty")
+        signs: list[Sign] = []
+        seen: set[str] = set()
+        for item in items:
+            sign = self.parse_sign(item)
+            if sign.id in seen:
+                self.fail(item, f"duplicate sign id {sign.id!r}")
+            seen.add(sign.id)
+            signs.append(sign)
+        return tuple(signs)
+
+    def parse_sign(self, node: yaml.Node) -> Sign:
+        fields = self.mapping(node, "a sign", _SIGN_REQUIRED, _SIGN_OPTIONAL)
+        sign_id = self.string(fields["id"], "id")
+        if not _ID_RE.match(sign_id):
+            self.fail(fields["id"], f"sign id {sign_id!r} must match [a-z][a-z0-9_]*")
+        tier = self.string(fields["tier"], "tier")
+        if tier not in TIER_RANK:
+            self.fail(
+                fields["tier"],
+                f"unknown tier {tier!r} (expected emergency, urgent, review or check)",
+            )
+        day_from, day_to = self.parse_days(fields.get("days"))
+        unknown_day = True
+        if "unknown_day" in fields:
+            unknown_day = self.boolean(fields["unknown_day"], "unknown_day")
+        with_groups: tuple[Matcher, ...] = ()
+        if "with" in fields:
+            with_groups = tuple(
+                self.matcher(group, f"{sign_id}: with")
+                for group in self.sequence(fields["with"], "with")
+            )
+        unless = None
+        if "unless" in fields:
+            unless = self.regex_list(fields["unless"], f"{sign_id}: unless")
+        ask = self.string(fields["ask"], "ask") if "ask" in fields else None
+        if tier == CHECK and ask is None:
+            self.fail(node, f"sign {sign_id!r} of tier check needs 'ask' (a follow-up id)")
+        return Sign(
+            id=sign_id,
+            tier=tier,
+            rule=self.string(fields["rule"], "rule"),
+            day_from=day_from,
+            day_to=day_to,
+            unknown_day=unknown_day,
+            primary=self.matcher(fields["patterns"], f"{sign_id}: patterns"),
+            with_groups=with_groups,
+            unless=unless,
+            source=f"{self.path}:{node.start_mark.line + 1}",
+            ask=ask,
+        )
+
+    def parse_days(self, node: yaml.Node | None) -> tuple[int | None, int | None]:
+        if node is None:
+            return None, None
+        days = self.mapping(node, "days", set(), {"from", "to"})
+        if not days:
+            self.fail(node, "days needs 'from' and/or 'to'")
+        start = self.integer(days["from"], "days.from") if "from" in days else None
+        end = self.integer(days["to"], "days.to") if "to" in days else None
+        for value, key in ((start, "from"), (end, "to")):
+            if value is not None and value < 0:
+                self.fail(days[key], f"days.{key} must be 0 or more")
+        if start is not None and end is not None and end < start:
+            self.fail(node, f"days.to ({end}) is before days.from ({start})")
+        return start, end
+
+    # -- patterns
+    def matcher(self, node: yaml.Node, what: str) -> Matcher:
+        items = self.sequence(node, what)
+        if not items:
+            self.fail(node, f"{what} must list at least one pattern")
+        sources: list[tuple[str, yaml.Node]] = []
+        licensed: list[re.Pattern[str]] = []
+        fever = False
+        for item in items:
+            source = self.regex_source(item, what)
+            if source == FEVER_READING:
+                fever = True
+                continue
+            sources.append((source, item))
+            if self.negation_re is not None and self.negation_re.search(_ESCAPES.sub(" ", source)):
+                licensed.append(self.compile(source, item, what))
+        regex = self.combined(sources, node, what) if sources else None
+        return Matcher(regex=regex, licensed=tuple(licensed), fever=fever)
+
+    def combined(self, sources: list[tuple[str, yaml.Node]], node: yaml.Node,
+                 what: str) -> re.Pattern[str]:
+        """One regex of all ``sources``; compiled once (start-up time), and only when that
+        fails each one alone, to name the line of the bad one."""
+        try:
+            return re.compile("|".join(f"(?:{source})" for source, _ in sources))
+        except re.error:
+            for source, item in sources:
+                self.compile(source, item, what)
+            return self.compile("|".join(f"(?:{source})" for source, _ in sources), node, what)
+
+    def regex_list(self, node: yaml.Node, what: str) -> re.Pattern[str]:
+        items = self.sequence(node, what)
+        if not items:
+            self.fail(node, f"{what} must list at least one pattern")
+        return self.combined([(self.regex_source(item, what), item) for item in items], node,
+                             what)
+
+    def optional_list(self, section: dict[str, yaml.Node], key: str,
+                      what: str) -> re.Pattern[str] | None:
+        return self.regex_list(section[key], f"{what}.{key}") if key in section else None
+
+    def regex_one(self, node: yaml.Node, what: str) -> re.Pattern[str]:
+        return self.compile(self.regex_source(node, what), node, what)
+
+    def regex_source(self, node: yaml.Node, what: str) -> str:
+        source = self.string(node, what)
+        if source == FEVER_READING:
+            return source
+        if _FORBIDDEN_IN_PATTERN.search(source):
+            self.fail(node, f"{what}: named groups and backreferences are not allowed")
+
+        def expand(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in self.vocab:
+                self.fail(node, f"{what}: unknown vocab name <{name}>")
+            return f"(?:{self.vocab[name]})"
+
+        return _VOCAB_REF.sub(expand, source)
+
+    def compile(self, source: str, node: yaml.Node, what: str) -> re.Pattern[str]:
+        try:
+            return re.compile(source)
+        except re.error as exc:
+            self.fail(node, f"{what}: bad regular expression ({exc.msg}): {source[:80]!r}")
+
+    # -- YAML node helpers
+    def mapping(
+        self, node: yaml.Node, what: str, required: set[str], optional: set[str]
+    ) -> dict[str, yaml.Node]:
+        result: dict[str, yaml.Node] = {}
+        allowed = required | optional
+        for key_node, value_node in self.pairs(node, what):
+            key = key_node.value
+            if key not in allowed:
+                expected = ", ".join(sorted(allowed))
+                self.fail(key_node, f"unknown key {key!r} in {what} (expected: {expected})")
+            result[key] = value_node
+        missing = sorted(required - result.keys())
+        if missing:
+            self.fail(node, f"{what} is missing {', '.join(repr(m) for m in missing)}")
+        return result
+
+    def pairs(self, node: yaml.Node, what: str) -> list[tuple[yaml.ScalarNode, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, f"{what} must be a mapping")
+        seen: set[str] = set()
+        pairs = []
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.fail(key_node, f"keys in {what} must be plain text")
+            if key_node.value in seen:
+                self.fail(key_node, f"duplicate key {key_node.value!r} in {what}")
+            seen.add(key_node.value)
+            pairs.append((key_node, value_node))
+        return pairs
+
+    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(node, f"{what} must be a list")
+        return list(node.value)
+
+    def string(self, node: yaml.Node, what: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != _STR_TAG or not node.value.strip():
+            self.fail(node, f"{what} must be non-empty text")
+        return str(node.value)
+
+    def integer(self, node: yaml.Node, what: str) -> int:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:int":
+            self.fail(node, f"{what} must be a whole number")
+        return int(node.value)
+
+    def number(self, node: yaml.Node, what: str) -> float:
+        tags = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+        if not isinstance(node, yaml.ScalarNode) or node.tag not in tags:
+            self.fail(node, f"{what} must be a number")
+        return float(node.value)
+
+    def boolean(self, node: yaml.Node, what: str) -> bool:
+        if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
+            self.fail(node, f"{what} must be true or false")
+        return node.value.lower() in ("true", "yes", "on")

@@ -1,0 +1,85 @@
+"""Compiled triage rules: a sign's matchers, its day window, the fever thresholds and the
+language's compiled word lists (negations, hedges, clause breaks, jokes, stories...)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from knowledge.text import Speller
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """A set of patterns compiled into one regex (no capturing groups: those would stop the
+    regex engine's fast prefix scan). ``licensed`` are the patterns that contain a negation word
+    themselves ("cant breathe"): inside their matches that word does not cancel the sign."""
+
+    regex: re.Pattern[str] | None
+    licensed: tuple[re.Pattern[str], ...]
+    fever: bool
+
+    def is_licensed(self, text: str, start: int) -> bool:
+        return any(pattern.match(text, start) for pattern in self.licensed)
+
+
+@dataclass(frozen=True)
+class Sign:
+    """One red flag: id, tier, staff rule text, day window and its patterns."""
+
+    id: str
+    tier: str
+    rule: str
+    day_from: int | None
+    day_to: int | None
+    unknown_day: bool
+    primary: Matcher
+    with_groups: tuple[Matcher, ...]
+    unless: re.Pattern[str] | None
+    source: str  # "file:line" of the sign, for logs
+    ask: str | None = None  # the rule-out question for a "check" sign
+
+    def applies_on(self, day: int | None) -> bool:
+        """Whether this sign can fire on ``day`` (None = day unknown)."""
+        if day is None:
+            return self.unknown_day
+        if self.day_from is not None and day < self.day_from:
+            return False
+        return self.day_to is None or day <= self.day_to
+
+
+@dataclass(frozen=True)
+class Fever:
+    celsius: float
+    fahrenheit: float
+    context: re.Pattern[str]
+    not_after: re.Pattern[str]
+    not_before: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Language:
+    speller: Speller
+    joke_re: re.Pattern[str]
+    hyperbole_re: re.Pattern[str]
+    story_present_re: re.Pattern[str]
+    story_other_re: re.Pattern[str]
+    story_past_re: re.Pattern[str]
+    # a simple past ("my friend had hives") is a story only when the message asks about the
+    # patient's own risk ("will i get that?", "just curious"); the patient's own history ("as a
+    # kid", "last time ... this time") is a story whoever it is about
+    story_simple_past_re: re.Pattern[str] | None
+    story_asks_re: re.Pattern[str] | None
+    story_self_past_re: re.Pattern[str] | None
+    # figures of speech built on symptom words ("choking on the price", "dying to see results",
+    # "this queue is killing me"): a hit inside one is set aside, laughing or not
+    figure_re: re.Pattern[str] | None
+    first_person_re: re.Pattern[str]
+    hedge_re: re.Pattern[str]
+    negation_re: re.Pattern[str]
+    clause_re: re.Pattern[str]
+    sentence_re: re.Pattern[str]
+    hypothetical_re: re.Pattern[str]
+    hypothetical_end_re: re.Pattern[str]
+    cancelled_after_re: re.Pattern[str]
+

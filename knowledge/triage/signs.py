@@ -1,0 +1,90 @@
+"""Sign matching: where a sign's patterns match in a message and which matches count (not
+hypothetical, negated, joking, a story, cancelled by what follows, or an exception of the sign)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from knowledge.triage.message import Hit, Message
+from knowledge.triage.rules import Matcher, Sign
+
+
+def fire(sign: Sign, message: Message) -> list[Hit] | None:
+    """The hits of ``sign`` in ``message`` (its pattern's first valid one, then one of each
+    ``with`` group), or None when it does not fire. A sign only asked about ("what if my lips
+    swell?") leaves its rule-out question on the message."""
+    hit = first_valid(sign.primary, message, sign.unless, check_after=True)
+    if hit is None:
+        if sign.ask and any(
+                message.hypothetical(h.start) for h in hits(sign.primary, message)):
+            message.asked_about.append(sign.ask)  # "what if my lips swell?"
+        return None
+    found = [hit]
+    for group in sign.with_groups:
+        extra = first_valid(group, message, None, check_after=False)
+        if extra is None:
+            return None
+        found.append(extra)
+    return found
+
+
+def first_valid(
+    matcher: Matcher,
+    message: Message,
+    unless: re.Pattern[str] | None,
+    check_after: bool,
+) -> Hit | None:
+    for hit in hits(matcher, message):
+        if valid(hit, message, unless, check_after):
+            return hit
+    return None
+
+
+def valid(hit: Hit, message: Message, unless: re.Pattern[str] | None, check_after: bool) -> bool:
+    if message.hypothetical(hit.start):
+        return False
+    if hit.start >= hit.end:
+        return False
+    clause_start, clause_end = message.clause(hit.start)
+    if message.negated(hit, clause_start):
+        return False
+    why = message.not_literal(hit.start, hit.end)
+    if why is not None:
+        message.set_aside[why] = message.evidence(hit)
+        return False
+    text = message.text
+    after = message.lang.cancelled_after_re
+    if check_after and hit.end < clause_end and after.match(text, hit.end, clause_end):
+        return False
+    if unless is None:
+        return True
+    # an exception starts in the hit's clause; its lookaheads see the rest of the sentence
+    # ("i get cold sores and i can feel one starting now" lifts the history; "a cold sore
+    # now and my appointment is tomorrow" is a booking matter)
+    end = max(clause_end, hit.end)
+    sentence_end = max(message.sentence(hit.start)[1], end)
+    found = unless.search(text, clause_start, end)
+    if found is not None:  # still an exception when its lookaheads see the sentence?
+        return unless.match(text, found.start(), sentence_end) is None
+    for later in unless.finditer(text, clause_start, sentence_end):
+        if later.start() >= end:
+            break
+        if later.end() <= end:  # inside the clause, with a lookahead past it
+            return False
+    return True
+
+
+def hits(matcher: Matcher, message: Message) -> Iterator[Hit]:
+    """Matches in text order (pattern matches and, if asked for, fever readings)."""
+    found: Iterator[Hit] = iter(())
+    text = message.text
+    if matcher.regex is not None:
+        spans = message.matches.get(id(matcher.regex))
+        if spans is None:
+            spans = [m.span() for m in matcher.regex.finditer(text)]
+            message.matches[id(matcher.regex)] = spans
+        found = (Hit(start, end, licensed=matcher.is_licensed(text, start)) for start, end in spans)
+    if not matcher.fever:
+        return found
+    return iter(sorted([*found, *message.fever_hits()], key=lambda hit: hit.start))
