@@ -40,7 +40,7 @@ from bot.telegram.sender import TelegramSender
 from scheduler.careplan import load_careplan
 from scheduler.dispatcher import Dispatcher, DispatcherConfig
 from scheduler.manager import CheckinManager
-from scheduler.sql import SqlConnector
+from scheduler.sql import SqlConnector, SqlPlanStore
 from storage.db import Database
 from tests.fake_telegram import FakeTelegram
 
@@ -146,7 +146,7 @@ async def scale(max_rows: int, workdir: Path) -> None:
         planted = size
         start = time.perf_counter()
         db = await Database.connect(url)
-        manager = CheckinManager(db.sessions, load_careplan())
+        manager = CheckinManager(SqlPlanStore(db.sessions), load_careplan())
         await manager.reconcile(now)
         await SqlConnector(db.sessions).release_all_claims(now)
         started = time.perf_counter() - start

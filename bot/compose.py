@@ -65,8 +65,10 @@ from knowledge.schema import KnowledgeBase
 from scheduler.alerts import AlertBell, AlertDispatcher, AlertSender
 from scheduler.careplan import CarePlan, load_careplan
 from scheduler.dispatcher import ObservedSender, Sender, SendObserver
+from scheduler.guard import dispatcher_lock
 from scheduler.pause import SharedPause
 from scheduler.service import CheckinService
+from scheduler.sql import SqlConnector, SqlPlanStore
 from storage import Database, utcnow
 from storage.alerts import AlertSql
 from storage.chat_state import ChatStateStore
@@ -187,10 +189,11 @@ def build_checkins(settings: Settings, db: Database, sender: Sender | None = Non
     shared_pause = SharedPause(db.sessions)  # on PostgreSQL other replicas send too
     exclusive = db.engine.dialect.name == "sqlite"
     texts = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES)
-    checkins = CheckinService(db.sessions, reports, plan, settings.timezone, texts=texts,
-                              clock=clock,
+    checkins = CheckinService(SqlPlanStore(db.sessions), SqlConnector(db.sessions), reports,
+                              plan, settings.timezone, texts=texts, clock=clock,
                               config=settings.dispatcher_config(), sender=sender,
-                              shared_pause=shared_pause, exclusive=exclusive)
+                              shared_pause=shared_pause, exclusive=exclusive,
+                              lock=dispatcher_lock(db.engine.url))
     return CheckinParts(PatientStore(db.sessions, clock), SessionStore(db.sessions, clock),
                         reports, checkins, shared_pause, exclusive)
 

@@ -15,8 +15,9 @@ import fcntl
 import logging
 import os
 from pathlib import Path
+from typing import Protocol
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 log = logging.getLogger(__name__)
 LOCK_SUFFIX = ".dispatcher.lock"
@@ -26,7 +27,17 @@ class DispatcherLockError(RuntimeError):
     """Another process already dispatches check-ins from this SQLite database."""
 
 
-def sqlite_file(url: str) -> Path | None:
+class DispatcherGuard(Protocol):
+    """What `CheckinService` holds while it dispatches (`SingleDispatcherLock`)."""
+
+    def acquire(self) -> None: ...
+
+    def try_acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+def sqlite_file(url: str | URL) -> Path | None:
     """The database file of an SQLite URL; None for other databases and in-memory SQLite."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -93,3 +104,10 @@ def _read_pid(fd: int) -> int | None:
         return int(text) if text else None
     except (OSError, ValueError):
         return None
+
+
+def dispatcher_lock(url: str | URL) -> SingleDispatcherLock | None:
+    """The single-dispatcher lock of an SQLite database file; None for other databases
+    (replicas are safe there) and for in-memory SQLite."""
+    database = sqlite_file(url)
+    return SingleDispatcherLock(database) if database else None

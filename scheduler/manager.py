@@ -27,8 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from scheduler.careplan import Action, CarePlan, QuietHours, Step, StepKind
 from scheduler.sql import (
     CheckinInfo,
@@ -40,7 +38,6 @@ from scheduler.sql import (
     PlanTx,
     RowMove,
     Scope,
-    SqlPlanStore,
 )
 from scheduler.timing import Due, plan_due, spread_offset
 from storage.clock import Clock, utcnow
@@ -79,11 +76,12 @@ def report_hold(report_id: int) -> str:
 class CheckinManager:
     """Creates and edits check-in rows; answers button presses."""
 
-    def __init__(self, store: PlanStore | async_sessionmaker[AsyncSession], plan: CarePlan,
+    def __init__(self, store: PlanStore, plan: CarePlan,
                  default_tz: str | ZoneInfo = "Europe/London", *,
                  quiet_hours: QuietHours | None = None, clock: Clock = utcnow) -> None:
-        self.store: PlanStore = (SqlPlanStore(store) if isinstance(store, async_sessionmaker)
-                                 else store)
+        """`store` keeps the rows: scheduler/sql.py's `SqlPlanStore`, or scheduler/memory.py's
+        `MemoryPlanStore` twin."""
+        self.store = store
         self.plan = plan
         self.default_tz = default_tz if isinstance(default_tz, ZoneInfo) else ZoneInfo(default_tz)
         self.quiet = quiet_hours or plan.quiet_hours

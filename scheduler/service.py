@@ -2,8 +2,11 @@
 
 `CheckinService` wraps the `CheckinManager` (writes rows), the `Dispatcher` (sends) and the
 report side of answers. The bot calls it from its handlers; nothing here imports the bot.
-It takes the database's sessionmaker (the outbox SQL of scheduler/sql.py and the manager)
-and the one store it writes besides, a `ReportWriter` (storage.reports `ReportStore`). Every
+It takes the outbox as two Protocols of scheduler/sql.py, the rows the manager plans
+(`PlanStore`) and the rows the dispatcher claims and sends (`Connector`) (the SQL of both is
+in scheduler/sql.py, their in-memory twins in scheduler/memory.py), the one store it writes
+besides, a `ReportWriter` (storage.reports `ReportStore`), and on SQLite the
+single-dispatcher lock (`DispatcherGuard`, scheduler/guard.py). Every
 text it writes for staff (reports, the daily summary) comes from the message catalogue it is
 given ("checkins" in bot/core/messages.yaml).
 """
@@ -15,8 +18,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from knowledge.catalogue import Catalogue
 from scheduler.careplan import Action, CarePlan
 from scheduler.dispatcher import (
@@ -26,10 +27,10 @@ from scheduler.dispatcher import (
     Sender,
     TickStats,
 )
-from scheduler.guard import SingleDispatcherLock, sqlite_file
+from scheduler.guard import DispatcherGuard
 from scheduler.manager import AnswerResult, CheckinInfo, CheckinManager
 from scheduler.sending import SharedPauseStore
-from scheduler.sql import SqlConnector
+from scheduler.sql import Connector, PlanStore
 from storage.clock import Clock, utcnow
 from storage.ids import parse_callback
 from storage.models import ReportKind, Urgency
@@ -61,26 +62,26 @@ class ReportWriter(Protocol):
 class CheckinService:
     """Check-ins for the bot: plan rows on session events, answer buttons, dispatch."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], reports: ReportWriter,
+    def __init__(self, plans: PlanStore, outbox: Connector, reports: ReportWriter,
                  plan: CarePlan, default_tz: str, *, texts: Catalogue,
                  clock: Clock = utcnow, config: DispatcherConfig | None = None,
                  sender: Sender | None = None, shared_pause: SharedPauseStore | None = None,
-                 exclusive: bool = True) -> None:
+                 exclusive: bool = True, lock: DispatcherGuard | None = None) -> None:
         """`sender` (the bot's Telegram client) makes the dispatcher; without one check-ins
         are planned but not sent. With replicas (PostgreSQL) a 429 pause is shared and claims
-        are not exclusive."""
+        are not exclusive. `lock` (SQLite: scheduler.guard `dispatcher_lock`) is taken before
+        the dispatcher starts."""
         self.reports = reports
         self.texts = texts
         self.plan = plan
         self.clock = clock
-        self.manager = CheckinManager(sessions, plan, default_tz, clock=clock)
-        self.connector = SqlConnector(sessions)
+        self.manager = CheckinManager(plans, plan, default_tz, clock=clock)
+        self.connector = outbox
         self.config = config or DispatcherConfig()
         self.dispatcher = (Dispatcher(self.connector, sender, plan, config=self.config,
                                       clock=clock, shared_pause=shared_pause,
                                       exclusive=exclusive) if sender is not None else None)
-        database = sqlite_file(sessions.kw["bind"].url)
-        self.lock = SingleDispatcherLock(database) if database else None
+        self.lock = lock
         self.standby = False  # SQLite: another process holds the lock and sends
 
     async def start(self, *, standby: bool = False) -> bool:

@@ -11,8 +11,14 @@ import pytest
 from bot.core.messages import PACKAGED_MESSAGES
 from knowledge.catalogue import Catalogue
 from scheduler.careplan import load_careplan
-from scheduler.guard import DispatcherLockError, SingleDispatcherLock, sqlite_file
+from scheduler.guard import (
+    DispatcherLockError,
+    SingleDispatcherLock,
+    dispatcher_lock,
+    sqlite_file,
+)
 from scheduler.service import CheckinService
+from scheduler.sql import SqlConnector, SqlPlanStore
 from storage.db import Database
 from tests.stores import Stores
 
@@ -44,8 +50,10 @@ def test_second_holder_is_refused_until_the_first_lets_go(tmp_path: Path) -> Non
 async def test_a_second_service_on_the_same_file_cannot_start(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     databases = [await Database.connect(url) for _ in range(2)]
-    services = [CheckinService(d.sessions, Stores.over(d).reports, load_careplan(), "Europe/London",
-                               texts=Catalogue.load(PACKAGED_MESSAGES), sender=NoSender())
+    services = [CheckinService(SqlPlanStore(d.sessions), SqlConnector(d.sessions),
+                               Stores.over(d).reports, load_careplan(), "Europe/London",
+                               texts=Catalogue.load(PACKAGED_MESSAGES), sender=NoSender(),
+                               lock=dispatcher_lock(d.engine.url))
                 for d in databases]
     try:
         await services[0].start()
@@ -63,8 +71,10 @@ async def test_a_second_service_on_the_same_file_cannot_start(tmp_path: Path) ->
 async def test_a_standby_service_sends_nothing_until_the_first_lets_go(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     databases = [await Database.connect(url) for _ in range(2)]
-    services = [CheckinService(d.sessions, Stores.over(d).reports, load_careplan(), "Europe/London",
-                               texts=Catalogue.load(PACKAGED_MESSAGES), sender=NoSender())
+    services = [CheckinService(SqlPlanStore(d.sessions), SqlConnector(d.sessions),
+                               Stores.over(d).reports, load_careplan(), "Europe/London",
+                               texts=Catalogue.load(PACKAGED_MESSAGES), sender=NoSender(),
+                               lock=dispatcher_lock(d.engine.url))
                 for d in databases]
     try:
         assert await services[0].start(standby=True)

@@ -16,7 +16,7 @@ from bot.core.messages import PACKAGED_MESSAGES
 from knowledge.catalogue import Catalogue
 from scheduler.careplan import CarePlan, QuietHours, Step, load_careplan
 from scheduler.service import CheckinService
-from scheduler.sql import SqlConnector
+from scheduler.sql import SqlConnector, SqlPlanStore
 from scheduler.timing import plan_due
 from storage.clock import ManualClock
 from storage.db import Database
@@ -103,7 +103,8 @@ class Service(CheckinService):
     """The service, with the repository the tests arrange patients and sessions through."""
 
     def __init__(self, repo: Stores, *args: Any, **kwargs: Any) -> None:
-        super().__init__(repo.sessions, repo.reports, *args, **kwargs)
+        super().__init__(SqlPlanStore(repo.sessions), SqlConnector(repo.sessions), repo.reports,
+                         *args, **kwargs)
         self.repo = repo
 
 

@@ -20,7 +20,7 @@ import pytest
 from scheduler.careplan import CarePlan, load_careplan
 from scheduler.manager import CheckinManager, report_hold
 from scheduler.memory import MemoryPlanStore
-from scheduler.sql import CheckinInfo
+from scheduler.sql import CheckinInfo, SqlPlanStore
 from storage import Database, ManualClock, SessionSource
 from tests.conftest import postgres_schema_url
 from tests.stores import Stores
@@ -116,8 +116,9 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     async for url in urls:
         db = await Database.connect(url)
         try:
-            yield SqlWorld(CheckinManager(db.sessions, plan(), "Europe/London", clock=clock),
-                           clock, Stores.over(db, clock=clock))
+            manager = CheckinManager(SqlPlanStore(db.sessions), plan(), "Europe/London",
+                                     clock=clock)
+            yield SqlWorld(manager, clock, Stores.over(db, clock=clock))
         finally:
             await db.close()
 
