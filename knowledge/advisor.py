@@ -113,7 +113,7 @@ class Advisor:
         self.kb = kb
         self.matcher = Matcher(kb)
         self.triage = triage
-        self.scope = scope
+        self.scope = scope.knowing(kb_words(kb))
         self.messages = messages if clinic is None else messages.with_clinic(clinic)
         self.languages = languages
         self.signs = signs or load_sign_data()
@@ -279,6 +279,10 @@ class Advisor:
             return self._gibberish(day)
         category = self.scope.category(text)
         entry = self.kb.by_id(self.scope.answer_entry(category) or "") if category else None
+        if entry is not None and category is not None and self.scope.defer_to(category):
+            result = self.matcher.match(text)
+            if result.outcome == "answer" and result.entry_id in self.scope.defer_to(category):
+                return self._from_match(result, day, days_ahead(text, weekday))
         if entry is not None:
             return self._answer(entry, 1.0, day)
         if category is not None:
@@ -435,6 +439,15 @@ class Advisor:
 
 _PATTERN_ESCAPES = re.compile(r"\\[a-zA-Z]")
 _WORDS = re.compile(r"[a-z]{2,}")
+
+
+def kb_words(kb: KnowledgeBase) -> frozenset[str]:
+    """The words of the knowledge base's titles, example questions and keywords (folded)."""
+    words: set[str] = set()
+    for entry in kb.entries:
+        for text in (entry.title, *entry.questions, *entry.keywords):
+            words.update(fold(text).split())
+    return frozenset(words)
 
 
 def english_vocabulary(kb: KnowledgeBase, triage: Triage) -> set[str]:

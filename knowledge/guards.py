@@ -12,7 +12,7 @@ you're well" included), so it gets a friendly line instead of a knowledge-base g
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from knowledge.errors import KBError, Problem
@@ -30,6 +30,9 @@ class ScopeCategory:
     patterns: tuple[re.Pattern[str], ...]
     answer_entry: str | None = None  # a KB entry that answers the category (prices -> clinic)
     unless: tuple[re.Pattern[str], ...] = ()  # any of these vetoes the category
+    # KB entries that answer instead when the matcher answers one of them ("is the next one
+    # cheaper" is the next booking's question, not a price list's)
+    defer_to: tuple[str, ...] = ()
 
     def applies(self, forms: tuple[str, ...]) -> bool:
         """Some pattern matches one of the message's forms and no ``unless`` pattern does."""
@@ -55,6 +58,19 @@ _BREAK = frozenset(
      "alright", "normal", "good", "bad", "better", "worse", "best", "right",
      # a laugh ends a phrase, it is never its head ("spots on my pillow lol")
      *_LAUGHS])
+# a determiner that opens a noun phrase naming one thing ("my hot tub pump", "a lavender plant")
+_THING_DETERMINERS = frozenset(["my", "the", "a", "an", "our"])
+# words in front of a question's subject ("how much sun does a lavender plant need")
+_AUXILIARIES = frozenset(["does", "do", "did", "is", "are", "was", "were", "will", "would",
+                          "can", "could", "should", "has", "have"])
+# what a subject does: the verb after it ("my pump is", "my plants have", "a plant needs")
+_SUBJECT_VERBS = frozenset(["is", "are", "was", "were", "has", "have", "had", "keeps", "kept",
+                            "need", "needs", "needed", "wont", "isnt", "arent", "doesnt", "cant",
+                            "makes", "making", "stopped", "broke", "died", "leaks", "leaking"])
+# taking something off a thing, or looking after a thing: what follows is that thing ("paint
+# off my front door", "clean the benches")
+_REMOVED_FROM = frozenset(["off", "from", "clean", "cleaning", "fix", "fixing", "repair",
+                           "repairing", "mend", "paint", "painting", "polish", "unblock"])
 # nouns that a compound in front names the kind of ("dog grooming session", "tub hire prices")
 _COMPOUND_HEADS = frozenset(["session", "sessions", "price", "prices", "cost", "costs"])
 _PREPOSITIONS = frozenset(["for", "on"])
@@ -79,6 +95,42 @@ class ObjectFrame:
     nouns: frozenset[str] = frozenset()
     own: frozenset[str] = frozenset()
     plans: frozenset[str] = frozenset()  # a time or an occasion: the patient's own plan
+    # words the knowledge base uses (its examples, keywords and titles), and people and
+    # animals (another guard's business): a thing's head noun is none of these
+    known: frozenset[str] = frozenset()
+
+    def thing_subject(self, words: list[str]) -> str | None:
+        """The head noun of a thing the message is about, when the knowledge base never
+        speaks of it: the subject of the message ("my hot tub pump is making a noise", "how
+        much sun does a lavender plant need"), what something comes off ("paint off my front
+        door") or what is looked after ("clean the benches"). A topic word in front of it ("hot
+        tub", "flaking") only says which thing; the patient's skin, plans and the clinic's
+        words are never such a head. None otherwise."""
+        if not self.known:
+            return None
+        for index, word in enumerate(words):
+            if word not in _THING_DETERMINERS:
+                continue
+            before = words[index - 1] if index else ""
+            subject = index == 0 or (before in _AUXILIARIES and index <= 4)
+            if not subject and before not in _REMOVED_FROM:
+                continue
+            end = index + 1
+            while (end < len(words) and end - index <= 3 and words[end] not in _BREAK
+                   and words[end] not in _DETERMINERS and words[end] not in _SUBJECT_VERBS):
+                end += 1
+            if end == index + 1:
+                continue
+            if subject and (end >= len(words) or words[end] not in _SUBJECT_VERBS):
+                continue
+            head = words[end - 1]
+            if not self._owned(head) and not self._known(head):
+                return head
+        return None
+
+    def _known(self, word: str) -> bool:
+        return (word in self.known or word.rstrip("s") in self.known
+                or word in self.nouns or word in self.verbs)
 
     def foreign_object(self, words: list[str]) -> str | None:
         """The head noun of a clinic word's object when it is not the patient's, else None."""
@@ -143,12 +195,27 @@ class ScopeGuard:
     def category(self, text: str) -> str | None:
         # folded, and lowercased as typed with apostrophes dropped (symbols such as "£" kept)
         forms = (fold(text), re.sub(r"['\u2019\u2018`]", "", text.lower()))
-        if self.frame.foreign_object(forms[0].split()) is not None:
+        words = forms[0].split()
+        if (self.frame.foreign_object(words) is not None
+                or self.frame.thing_subject(words) is not None):
             return "everyday"
         for category in self.categories:
             if category.applies(forms):
                 return category.id
         return None
+
+    def knowing(self, words: frozenset[str]) -> ScopeGuard:
+        """The same guard that also knows the words the knowledge base uses (folded), so a
+        thing it never speaks of can be told apart (``ObjectFrame.thing_subject``)."""
+        frame = replace(self.frame, known=self.frame.known | words)
+        return ScopeGuard(self.categories, frame)
+
+    def defer_to(self, category_id: str) -> tuple[str, ...]:
+        """The KB entries that answer a category's message when the matcher answers them."""
+        for category in self.categories:
+            if category.id == category_id:
+                return category.defer_to
+        return ()
 
     def answer_entry(self, category_id: str) -> str | None:
         """The knowledge-base entry that answers a category, if it has one."""
@@ -173,8 +240,10 @@ def load_scope(path: Path = PACKAGED_SCOPE) -> ScopeGuard:
         _category(item, line, str(path), problems, lexicons)
         for item, line in zip(raw, raw.item_lines, strict=True)
     ]
-    frame = ObjectFrame(*(_words(data.get(name), str(path), problems)
-                          for name in ("clinic_verbs", "clinic_nouns", "own", "plans")))
+    verbs, nouns, own, plans = (_words(data.get(name), str(path), problems)
+                                for name in ("clinic_verbs", "clinic_nouns", "own", "plans"))
+    frame = ObjectFrame(verbs, nouns, own, plans,
+                        _lexicon_words(data.get("lexicons"), ("people", "animals")))
     if problems:
         raise KBError(problems)
     return ScopeGuard(tuple(c for c in categories if c is not None), frame)
@@ -188,6 +257,19 @@ def _words(raw: object, path: str, problems: list[Problem]) -> frozenset[str]:
         problems.append(Problem(path, 1, "an object-frame word list must be a list of words"))
         return frozenset()
     return frozenset(fold(w) for w in raw)
+
+
+def _lexicon_words(raw: object, names: tuple[str, ...]) -> frozenset[str]:
+    """The single words of some of the file's lexicons (folded); problems are reported by
+    ``_lexicons``."""
+    if not isinstance(raw, LineDict):
+        return frozenset()
+    words: set[str] = set()
+    for name in names:
+        listed = raw.get(name)
+        if isinstance(listed, LineList):
+            words.update(fold(w) for w in listed if isinstance(w, str) and " " not in w)
+    return frozenset(words)
 
 
 _LEXICON_NAME = re.compile(r"\{([a-z_]+)\}")
@@ -247,7 +329,11 @@ def _category(item: object, line: int, path: str, problems: list[Problem],
     if entry is not None and not isinstance(entry, str):
         problems.append(Problem(path, item.line_of("answer_entry"), "'answer_entry' must be an id"))
         entry = None
-    return ScopeCategory(item["id"], tuple(compiled), entry, tuple(vetoes))
+    defer = item.get("defer_to", LineList())
+    if not isinstance(defer, LineList) or not all(isinstance(e, str) for e in defer):
+        problems.append(Problem(path, item.line_of("defer_to"), "'defer_to' must list ids"))
+        defer = LineList()
+    return ScopeCategory(item["id"], tuple(compiled), entry, tuple(vetoes), tuple(defer))
 
 
 _SMALLTALK: dict[str, frozenset[str]] = {
