@@ -17,8 +17,9 @@ bot/core/ports.py); nothing is plugged in afterwards.
 The result, `Services`, is grouped the way the bot is: ``stores`` (the storage aggregates),
 ``patient`` (the conversation, the advisor, the clinic's KB additions, the message
 catalogue), ``desk`` (the staff desk's jobs, bot/core/desk/jobs.py `DeskJobs`: a caller takes
-the job it needs), ``checkins`` (the check-in service and the alert sender) and ``ops`` (the
-spool of reports kept while the database is down, added by bot/telegram/app.py).
+the job it needs), ``checkins`` (the check-in service and the alert sender) and ``ops`` (the database figures
+of /metrics, and the spool of reports kept while the database is down, added by
+bot/telegram/app.py).
 
 The Telegram application (bot/telegram/app.py, where handlers reach the result as a typed
 ``context.bot_data``), the terminal demo (bot/cli/demo.py), the CLI and the tests all call it.
@@ -75,6 +76,7 @@ from storage.chat_state import ChatStateStore
 from storage.clock import Clock
 from storage.context import ContextReader
 from storage.desk_outbox import DeskOutboxStore, SqlDeskOutbox
+from storage.figures import OpsFigures, SqlFigures
 from storage.invites import InviteStore
 from storage.kb_overrides import KBOverrideStore
 from storage.messages import MessageLog
@@ -129,8 +131,10 @@ class CheckinSide:
 
 @dataclass(frozen=True)
 class Ops:
-    """What keeps reports while the database is down (bot/telegram/app.py adds it)."""
+    """What the ops endpoints read, and what keeps reports while the database is down (the
+    spool: bot/telegram/app.py adds it)."""
 
+    figures: OpsFigures  # the database figures of /metrics (storage/figures.py)
     spool: ReportSpool | None = None  # reports kept while the database is down
     spool_replayer: SpoolReplayer | None = None
 
@@ -148,7 +152,7 @@ class Services:
     patient: PatientSide
     desk: DeskJobs
     checkins: CheckinSide
-    ops: Ops = Ops()
+    ops: Ops
 
 
 def load_advisor(settings: Settings) -> Advisor:
@@ -274,4 +278,5 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
                           messages=messages)
     return Services(settings=settings, database=db, clock=clock, stores=stores,
                     patient=patient, desk=desk,
-                    checkins=CheckinSide(service=checkins, alert_bell=bell, alerts=alerts))
+                    checkins=CheckinSide(service=checkins, alert_bell=bell, alerts=alerts),
+                    ops=Ops(figures=SqlFigures(db.sessions)))

@@ -23,6 +23,7 @@ import pytest
 from bot.ops.http import Metrics
 from knowledge.advisor import Advisor
 from storage.clock import ManualClock
+from storage.figures import SqlFigures
 from tests.bot_harness import CLINIC, START, eventually, running_app
 from tests.fake_telegram import FakeTelegram
 from tests.processes import Control, start_bot, stop_bot, until
@@ -95,7 +96,7 @@ async def test_a_card_send_that_fails_is_delivered_exactly_once_after_recovery(
     queue = await bot.desk.views.queue_text()
     assert "Alerts not yet delivered to this chat: 1" in queue  # what /queue shows staff
     metrics = Metrics()
-    await metrics.refresh(bot.desk.store.sessions, bot.clock())
+    await metrics.refresh(SqlFigures(bot.desk.store.sessions), bot.clock())
     assert b"aftercare_alerts_owed 1.0" in metrics.render()
 
     await bot.until_delivered(report_id)  # nothing owed: every send is over ...

@@ -77,7 +77,7 @@ async def test_metrics_show_both_clocks(clinic: BotHarness) -> None:
     bot = clinic
     await taken_on_monday(bot)
     metrics = Metrics(bot.app.bot_data.settings.hours())
-    await metrics.refresh(bot.app.bot_data.database.sessions, bot.clock.now)
+    await metrics.refresh(bot.app.bot_data.ops.figures, bot.clock.now)
     text = metrics.render().decode()
 
     def value(clock: str, quantile: str) -> float:

@@ -24,6 +24,7 @@ from scheduler.careplan import load_careplan
 from scheduler.dispatcher import Dispatcher, DispatcherConfig, OutgoingCheckin
 from scheduler.sql import SqlConnector
 from storage import Database, SessionSource
+from storage.figures import Figures, FixedFigures, SqlFigures
 from storage.models import CheckIn
 from tests.processes import Control, free_port, http_get, start_bot, until
 from tests.stores import Stores
@@ -109,7 +110,7 @@ async def test_plain_logs_by_default(fake_server: str, tmp_path: Path) -> None:
 async def test_readyz_names_what_is_missing(tmp_path: Path) -> None:
     db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
     readiness = Readiness(db.engine)
-    server = OpsServer(Metrics(), readiness, db.sessions)
+    server = OpsServer(Metrics(), readiness, SqlFigures(db.sessions))
     port = await server.start("127.0.0.1", 0)
     try:
         async with aiohttp.ClientSession() as session:
@@ -131,7 +132,7 @@ async def test_readyz_names_what_is_missing(tmp_path: Path) -> None:
 async def test_a_request_line_over_64_kib_gets_414_and_one_log_line(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'l.db'}")
-    server = OpsServer(Metrics(), Readiness(db.engine), db.sessions)
+    server = OpsServer(Metrics(), Readiness(db.engine), SqlFigures(db.sessions))
     port = await server.start("127.0.0.1", 0)
     caplog.set_level("DEBUG")
     try:
@@ -168,7 +169,8 @@ async def test_metrics_need_the_bearer_token_and_are_read_at_most_every_few_seco
                  lambda *args: queries.append(args[2]))
     clock = ManualClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
     token = "metrics-token_0123456789"
-    server = OpsServer(Metrics(), Readiness(db.engine), db.sessions, clock, metrics_token=token)
+    server = OpsServer(Metrics(), Readiness(db.engine), SqlFigures(db.sessions), clock,
+                       metrics_token=token)
     port = await server.start("127.0.0.1", 0)
     url = f"http://127.0.0.1:{port}/metrics"
 
@@ -290,3 +292,21 @@ def _no_leaked_handlers() -> Any:
     saved = list(root.handlers)
     yield
     root.handlers[:] = saved
+
+
+async def test_metrics_show_the_database_figures_they_are_given() -> None:
+    """The gauges come from the figures source (storage/figures.py), here its in-memory
+    twin: the oldest open report's age by the given clock, alerts owed, check-ins due."""
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
+    metrics = Metrics()
+    await metrics.refresh(FixedFigures(Figures(
+        checkins={"pending": 3, "sent": 2}, checkins_due=1, open_reports={"urgent": 2},
+        oldest_open=now - dt.timedelta(minutes=5), alerts_owed=4)), now)
+    body = metrics.render().decode()
+    assert metric(body, 'aftercare_checkins{status="pending"}') == 3
+    assert metric(body, 'aftercare_checkins{status="failed"}') == 0
+    assert metric(body, "aftercare_checkins_due") == 1
+    assert metric(body, 'aftercare_open_reports{urgency="urgent"}') == 2
+    assert metric(body, 'aftercare_open_reports{urgency="emergency"}') == 0
+    assert metric(body, "aftercare_oldest_open_report_age_seconds") == 300
+    assert metric(body, "aftercare_alerts_owed") == 4

@@ -32,17 +32,16 @@ from dataclasses import InitVar, dataclass, field
 from alembic.runtime.migration import MigrationContext
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.compose import Services
 from bot.core.response_times import WINDOW, first_action_times, summarise
 from scheduler.clinic_hours import OpeningHours
-from storage.alerts import OWED as ALERTS_OWED
 from storage.clock import Clock, utcnow
+from storage.figures import OpsFigures
 from storage.migrate import head_revision
-from storage.models import Alert, CheckIn, CheckinStatus, Report, ReportStatus
-from storage.reports import ReportStore
+from storage.models import CheckinStatus
 from storage.spool import ReportSpool
 
 log = logging.getLogger(__name__)
@@ -101,30 +100,18 @@ class Metrics:
         """The exposition text."""
         return generate_latest(self.registry)
 
-    async def refresh(self, sessions: async_sessionmaker[AsyncSession],
-                      now: dt.datetime) -> None:
-        """Re-read the database-backed gauges (check-ins, reports)."""
-        async with sessions() as s:
-            by_status = dict((await s.execute(
-                select(CheckIn.status, func.count()).group_by(CheckIn.status))).all())
-            due = await s.scalar(select(func.count()).select_from(CheckIn).where(
-                CheckIn.status == CheckinStatus.PENDING.value, CheckIn.due_at <= now))
-            unresolved = Report.status != ReportStatus.RESOLVED.value
-            by_urgency = dict((await s.execute(
-                select(func.coalesce(Report.urgency, "none"), func.count())
-                .where(unresolved).group_by(Report.urgency))).all())
-            oldest = await s.scalar(select(Report.created_at).where(unresolved)
-                                    .order_by(Report.created_at).limit(1))
-            owed = await s.scalar(select(func.count()).select_from(Alert).where(
-                Alert.status.in_(ALERTS_OWED)))
+    async def refresh(self, figures: OpsFigures, now: dt.datetime) -> None:
+        """Re-read the database-backed gauges (check-ins, reports, alerts, first actions)."""
+        read = await figures.read(now, now - WINDOW)
         for status in CheckinStatus:
-            self.checkins.labels(status.value).set(by_status.get(status.value, 0))
-        self.checkins_due.set(due or 0)
+            self.checkins.labels(status.value).set(read.checkins.get(status.value, 0))
+        self.checkins_due.set(read.checkins_due)
         for urgency in ("emergency", "urgent", "none"):
-            self.open_reports.labels(urgency).set(by_urgency.get(urgency, 0))
+            self.open_reports.labels(urgency).set(read.open_reports.get(urgency, 0))
+        oldest = read.oldest_open
         self.oldest_report.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0)
-        self.alerts_owed.set(owed or 0)
-        pairs = await ReportStore(sessions).first_actions(now - WINDOW, now)
+        self.alerts_owed.set(read.alerts_owed)
+        pairs = read.first_actions
         summary = summarise(first_action_times(((raised, [("taken", first)])
                                                 for raised, first in pairs), self.hours))
         self.first_action_reports.set(summary.count)
@@ -229,13 +216,12 @@ def is_loopback(peer: object) -> bool:
 class OpsServer:
     """/healthz, /readyz and /metrics on a small asyncio HTTP server."""
 
-    def __init__(self, metrics: Metrics, readiness: Readiness,
-                 sessions: async_sessionmaker[AsyncSession],
+    def __init__(self, metrics: Metrics, readiness: Readiness, figures: OpsFigures,
                  clock: Clock = utcnow,
                  metrics_token: str | None = None) -> None:
         self.metrics = metrics
         self.readiness = readiness
-        self.sessions = sessions
+        self.figures = figures  # the database figures (bot/ops/figures.py)
         self.clock = clock
         self.metrics_token = metrics_token
         self.port = 0
@@ -277,7 +263,7 @@ class OpsServer:
             if self._refreshed is None or not (
                     dt.timedelta(0) <= now - self._refreshed < METRICS_TTL):
                 try:
-                    await self.metrics.refresh(self.sessions, now)
+                    await self.metrics.refresh(self.figures, now)
                     self._refreshed = now
                 except Exception as exc:  # noqa: BLE001 - the counters are still worth showing
                     log.warning("metrics: database figures unavailable (%s)",
@@ -370,7 +356,8 @@ async def operations(services: Services, metrics: Metrics) -> AsyncIterator[Read
     readiness = Readiness(db.engine, on_leader_change=lambda leader: metrics.polling_leader.set(
         int(leader)), on_update=metrics.updates.inc, spool=services.ops.spool)
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
-    server = OpsServer(metrics, readiness, db.sessions, clock, metrics_token=token)
+    server = OpsServer(metrics, readiness, services.ops.figures, clock,
+                      metrics_token=token)
     if settings.http_port:
         await server.start(settings.http_listen, settings.http_port)
     try:

@@ -50,7 +50,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.compose import Observer, Ops, Services, build_services, load_advisor, load_plan
+from bot.compose import Observer, Services, build_services, load_advisor, load_plan
 from bot.config import Settings
 from bot.core.replies import Reply
 from bot.ops.startup import StartupFailed, Transient, database_error, with_retry
@@ -280,7 +280,8 @@ def _with_spool(services: Services, bot: ExtBot[Any]) -> Services:
                                   services.checkins.service, services.checkins.alert_bell,
                                   conversation=services.patient.conversation,
                                   desk=services.desk.patients, deliver=to_chat)
-    return dataclasses.replace(services, ops=Ops(spool=spool, spool_replayer=replayer))
+    return dataclasses.replace(services, ops=dataclasses.replace(
+        services.ops, spool=spool, spool_replayer=replayer))
 
 
 def schedule_checkins(app: AnyApplication, services: Services) -> None:
