@@ -17,9 +17,9 @@ bot/core/ports.py); nothing is plugged in afterwards.
 The result, `Services`, is grouped the way the bot is: ``stores`` (the storage aggregates),
 ``patient`` (the conversation, the advisor, the clinic's KB additions, the message
 catalogue), ``desk`` (the staff desk's jobs, bot/core/desk/jobs.py `DeskJobs`: a caller takes
-the job it needs), ``checkins`` (the check-in service and the alert sender) and ``ops`` (the database figures
-of /metrics, and the spool of reports kept while the database is down, added by
-bot/telegram/app.py).
+the job it needs), ``checkins`` (the check-in service and the alert sender) and ``ops``
+(the database figures of /metrics, and the spool of reports kept while the database is down,
+added by bot/telegram/app.py).
 
 The Telegram application (bot/telegram/app.py, where handlers reach the result as a typed
 ``context.bot_data``), the terminal demo (bot/cli/demo.py), the CLI and the tests all call it.
