@@ -8,7 +8,7 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING
 
-from storage.models import CheckinStatus
+from storage.states import CheckinStatus
 
 if TYPE_CHECKING:  # imported where used: registering the command loads no settings
     from bot.cli.parsing import SubCommands
