@@ -442,6 +442,10 @@ class Speller:
                 if cand[0] == word[0] or (len(word) > 1 and word[:2] == cand[1::-1])]
         return min(fits)[3] if fits else None
 
+    def in_vocabulary(self, word: str) -> bool:
+        """Whether ``word`` (lowercase) is one of the vocabulary's own words."""
+        return word in self._vocab_set
+
     def english_share(self, text: str) -> float:
         """The share of words (3+ letters) that are English or a typo of the vocabulary."""
         words: list[str] = [w for w in _ANY_WORD.findall(text.lower()) if len(w) >= 3]

@@ -8,11 +8,12 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING
 
-from storage.states import CheckinStatus
+from bot.cli.settings import read_settings
+from bot.config import Settings
+from storage.models import CheckinStatus
 
-if TYPE_CHECKING:  # imported where used: registering the command loads no settings
+if TYPE_CHECKING:
     from bot.cli.parsing import SubCommands
-    from bot.config import Settings
 
 
 def _when(value: str) -> dt.datetime:
@@ -45,8 +46,6 @@ def add_checkins_command(commands: SubCommands) -> argparse.ArgumentParser:
 
 def cmd_checkins(args: argparse.Namespace) -> int:
     """Print the matching check-ins, one per line, then counts per status."""
-    from bot.cli.settings import read_settings
-
     settings = read_settings()
     if settings is None:
         return 2

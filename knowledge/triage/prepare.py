@@ -1,6 +1,8 @@
 """Text preparation before the rules run: the project's normaliser (shorthand, typo correction
 toward the triage vocabulary), arrows as words, discourse filler and stacked intensifiers out,
-hedges as clause breaks, staccato sentences joined, relative clauses read again without."""
+hedges as clause breaks, staccato sentences joined, relative clauses and plain asides (a remark
+that names no symptom or body part, between brackets, dashes or commas) read again out of the
+way."""
 
 from __future__ import annotations
 
@@ -13,23 +15,69 @@ from knowledge.triage.rules import Language
 def normalise(text: str, lang: Language) -> str:
     """The project's normaliser (knowledge/text.py), spelling corrected toward the triage
     vocabulary, hedges turned into clause breaks."""
-    t = lang.speller.correct(clean(_ARROWS.sub(_arrow_word, text), punctuation=True))
+    text = _DASHES.sub(" - ", _ARROWS.sub(_arrow_word, text))
+    t = lang.speller.correct(clean(text, punctuation=True))
     t = _NOUN_IS.sub(" is", t)  # "throat's tight" -> "throat s tight" -> "throat is tight"
     t = _strip_filler(t)
     t = lang.hedge_re.sub(" , ", t)
     t = _STACCATO.sub(r"\1 ", t)  # "cant. breathe. properly." -> "cant breathe properly."
     # a state parted from its subject by a relative clause ("the pain, which was fine the
-    # first night, is now much worse"): the message is read again without the clause
-    joined = _RELATIVE.sub(" ", t)
+    # first night, is now much worse") or a plain aside ("my throat, and i know this sounds
+    # dramatic, feels like its closing up"): the message is read again without the clause and
+    # with the aside at the end of its sentence
+    joined = _asides_moved(_RELATIVE.sub(" ", t), lang)
     if joined != t:
         t = f"{t} . {joined}"
     return _SPACES.sub(" ", t).strip()
+
+
+# an aside set off by brackets, dashes or commas between a subject and its state ("my throat,
+# and i know this sounds dramatic, feels like its closing up", "my tongue - sorry, typing one
+# handed - is swelling up", "the bruise, the one i thought was going down, is now bigger")
+_ASIDE = re.compile(
+    r"\s*\(([^()\n]{2,80})\)\s*"
+    r"|\s+-\s+([^.!?\n]{2,80}?)\s+-\s+"
+    r"|,\s*([^,.!?;\n]{2,80}?)\s*,(?=\s*(?:is|are|was|were|has|have|had|now|still|seems?|looks?|"
+    r"feels?|keeps?|getting|gets|got|gone|went|just|really|also|suddenly|started|starting|s)\b)")
+_ASIDE_WORDS = 12
+
+
+def _plain_aside(aside: str, lang: Language) -> bool:
+    """An aside that names no symptom or body part (no word of the triage vocabulary) and
+    denies nothing: a remark about the writer ("sorry, typing one handed"), never a report."""
+    words = [word.strip(",;:-") for word in aside.split()]
+    if not words or len(words) > _ASIDE_WORDS or lang.negation_re.search(aside):
+        return False
+    return not any(lang.speller.in_vocabulary(word) for word in words)
+
+
+def _asides_moved(t: str, lang: Language) -> str:
+    """``t`` with each plain aside (one a sentence) moved to the end of its sentence, so the
+    subject meets its state again and the sentence keeps its context (a story's "last year")."""
+    out: list[str] = []
+    at = 0
+    for m in _ASIDE.finditer(t):
+        aside = next(group for group in m.groups() if group is not None)
+        if m.start() < at or not _plain_aside(aside, lang):
+            continue
+        brk = lang.sentence_re.search(t, m.end())
+        end = brk.start() if brk else len(t)
+        out += [t[at:m.start()], " ", t[m.end():end], f" , {aside}"]
+        at = end
+    if not out:
+        return t
+    out.append(t[at:])
+    return "".join(out)
 
 
 # arrows written as words: "swelling ↑↑ since yday" is swelling worse, "↓" is better
 _UP_ARROWS = "\u2191\u2b06\u21d1\u2197\U0001f4c8"
 _DOWN_ARROWS = "\u2193\u2b07\u21d3\u2198\U0001f4c9"
 _ARROWS = re.compile(f"(?:[{_UP_ARROWS}]\ufe0f?)+|(?:[{_DOWN_ARROWS}]\ufe0f?)+")
+
+
+# em and en dashes set off an aside as a hyphen between spaces does
+_DASHES = re.compile("\\s*[\u2013\u2014]\\s*")
 
 
 def _arrow_word(m: re.Match[str]) -> str:
