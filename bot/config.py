@@ -12,18 +12,19 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 from knowledge.catalogue import Clinic
-from scheduler.alerts import AlertConfig
 from scheduler.clinic_hours import OnCall, OpeningHours, parse_closed_dates, parse_week
-from scheduler.dispatcher import DispatcherConfig
+
+if TYPE_CHECKING:  # imported where used: reading the settings loads no dispatcher or storage
+    from scheduler.alerts import AlertConfig
+    from scheduler.dispatcher import DispatcherConfig
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///aftercare.db"
 DEFAULT_BOT_API_URL = "https://api.telegram.org/bot"
@@ -320,6 +321,8 @@ class Settings(BaseSettings):
         directory."""
         if self.spool_path:
             return self.spool_path
+        from sqlalchemy.engine import make_url
+
         url = make_url(self.database_url)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             return f"{url.database}.spool"
@@ -370,6 +373,8 @@ class Settings(BaseSettings):
 
     def dispatcher_config(self) -> DispatcherConfig:
         """The check-in dispatcher's tuning (AFTERCARE_CHECKIN_*)."""
+        from scheduler.dispatcher import DispatcherConfig
+
         return DispatcherConfig(
             rate_per_second=self.checkin_rate, per_chat_interval=self.checkin_per_chat_seconds,
             batch_size=self.checkin_batch, max_attempts=self.checkin_max_attempts,
@@ -378,6 +383,8 @@ class Settings(BaseSettings):
 
     def alert_config(self) -> AlertConfig:
         """The alert sender's tuning (AFTERCARE_ALERT_*)."""
+        from scheduler.alerts import AlertConfig
+
         return AlertConfig(
             poll_interval=self.alert_poll_seconds,
             backoff_base=timedelta(seconds=self.alert_backoff_seconds),

@@ -8,7 +8,6 @@ migrations agree on every supported backend.
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
@@ -32,6 +31,20 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+# the enums stored in these columns, defined without SQLAlchemy (re-exported here)
+from storage.states import AlertKind as AlertKind
+from storage.states import AlertStatus as AlertStatus
+from storage.states import CheckinStatus as CheckinStatus
+from storage.states import Direction as Direction
+from storage.states import InactiveReason as InactiveReason
+from storage.states import OutboxStatus as OutboxStatus
+from storage.states import Outcome as Outcome
+from storage.states import ReportAction as ReportAction
+from storage.states import ReportKind as ReportKind
+from storage.states import ReportStatus as ReportStatus
+from storage.states import SessionSource as SessionSource
+from storage.states import Urgency as Urgency
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -41,68 +54,11 @@ NAMING_CONVENTION = {
 }
 
 
-class Direction(StrEnum):
-    """Who wrote a logged message."""
-
-    IN = "in"
-    OUT = "out"
-
-
-class Outcome(StrEnum):
-    """What the bot did with an incoming message."""
-
-    ANSWERED = "answered"
-    SUGGESTED = "suggested"
-    ABSTAINED = "abstained"
-    ESCALATED = "escalated"
-    SMALLTALK = "smalltalk"
-
-
-class SessionSource(StrEnum):
-    """Who recorded a treatment session."""
-
-    PATIENT = "patient"
-    STAFF = "staff"
-    INVITE = "invite"
-
-
-class ReportKind(StrEnum):
-    """Why a report for the clinic exists."""
-
-    QUESTION = "question"  # the patient asked to pass a question to the clinic
-    TRIAGE = "triage"  # red-flag symptoms detected by triage
-    CHECKIN = "checkin"  # a worrying answer to a scheduled check-in
-    PATIENT = "patient"  # anything else the patient reported
-
-
-class ReportStatus(StrEnum):
-    """Staff workflow state of a report."""
-
-    OPEN = "open"
-    TAKEN = "taken"
-    RESOLVED = "resolved"
-
-
 # Reports not resolved yet (open or taken): a handful among thousands. The partial index
 # ix_reports_unresolved holds only these, so the queue and the per-patient open counts never
 # read the resolved ones; a query uses it when its WHERE names these statuses as literals
 # (`storage.reports.UNRESOLVED`), which SQLite needs to match a partial index.
 UNRESOLVED_SQL = "status IN ('open', 'taken')"
-
-
-class Urgency(StrEnum):
-    """How fast staff must react to a report."""
-
-    EMERGENCY = "emergency"
-    URGENT = "urgent"
-
-
-class InactiveReason(StrEnum):
-    """Why the bot stopped writing to a patient."""
-
-    BLOCKED = "blocked"
-    CHAT_NOT_FOUND = "chat not found"
-    DEACTIVATED = "deactivated"
 
 
 class Words(TypeDecorator[str]):
@@ -272,18 +228,6 @@ class Report(Base):
     source_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class CheckinStatus(StrEnum):
-    """Where a planned check-in is in its life (the outbox state machine)."""
-
-    PENDING = "pending"  # waiting for its due time
-    CLAIMED = "claimed"  # taken by a dispatcher, lease running
-    SENT = "sent"  # Telegram accepted it; telegram_message_id is set
-    FAILED = "failed"  # gave up (permanent error or too many attempts); staff see it
-    EXPIRED = "expired"  # not sent within its delivery window; staff see it
-    CANCELLED = "cancelled"  # session cancelled, patient unreachable or opted out
-    PAUSED = "paused"  # held by /stop or by an unresolved problem report
-
-
 class CheckIn(Base):
     """One planned check-in message of a treatment session: the durable outbox row."""
 
@@ -333,27 +277,6 @@ class SendPause(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     paused_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-
-class ReportAction(StrEnum):
-    """What happened to a report (the audit trail's `action` column)."""
-
-    TAKEN = "taken"
-    REPLIED = "replied"  # staff sent the patient a message
-    PAUSED = "paused"  # staff paused the patient's check-ins
-    RESOLVED = "resolved"
-    REOPENED = "reopened"
-    REFUSED = "refused"  # someone who is not staff tried to act
-    PATIENT = "patient"  # the patient wrote into the report's thread
-    PHOTO = "photo"  # the patient added a photo
-    REPOSTED = "reposted"  # nobody took it in time: the card was posted again
-    # Staff changed a patient's treatment session (web desk; no report: the entry names the
-    # patient in `patient_id`)
-    SESSION_MOVED = "session_moved"
-    SESSION_CANCELLED = "session_cancel"
-    # a message the web desk wrote to the patient reached them / was given up (desk outbox)
-    DELIVERED = "delivered"
-    UNDELIVERED = "undelivered"
 
 
 class ReportActionRow(Base):
@@ -425,14 +348,6 @@ class ChatState(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
-class OutboxStatus(StrEnum):
-    """Where a message written by the web desk is on its way to Telegram."""
-
-    PENDING = "pending"  # waiting for the bot to send it
-    SENT = "sent"  # Telegram accepted it
-    FAILED = "failed"  # Telegram refused it, or too many attempts
-
-
 class DeskOutbox(Base):
     """A message the staff desk wants sent (to one patient, or to the staff chat), written
     on the web desk or by a staff action in Telegram.
@@ -501,24 +416,6 @@ class KBOverrideVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-
-class AlertKind(StrEnum):
-    """What an alert-outbox row asks the staff chat to show."""
-
-    CARD = "card"  # the card of a new (or reopened) report
-    REPOST = "repost"  # nobody took an urgent card in time: post it again with mentions
-    UPDATE = "update"  # the card's words changed (a repeat threaded into it): edit it
-    ERASE = "erase"  # the patient asked for erasure: edit a staff-chat message to a notice
-
-
-class AlertStatus(StrEnum):
-    """The alert outbox state machine (same shape as `CheckinStatus`)."""
-
-    PENDING = "pending"
-    CLAIMED = "claimed"
-    SENT = "sent"
-    FAILED = "failed"  # an edit Telegram refused for good (cards are retried, never failed)
 
 
 class Alert(Base):

@@ -8,12 +8,11 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING
 
-from bot.cli.settings import read_settings
-from bot.config import Settings
-from storage.models import CheckinStatus
+from storage.states import CheckinStatus
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: registering the command loads no settings
     from bot.cli.parsing import SubCommands
+    from bot.config import Settings
 
 
 def _when(value: str) -> dt.datetime:
@@ -46,6 +45,8 @@ def add_checkins_command(commands: SubCommands) -> argparse.ArgumentParser:
 
 def cmd_checkins(args: argparse.Namespace) -> int:
     """Print the matching check-ins, one per line, then counts per status."""
+    from bot.cli.settings import read_settings
+
     settings = read_settings()
     if settings is None:
         return 2

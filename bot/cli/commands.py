@@ -14,17 +14,17 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from bot.cli.settings import read_settings, settings_with_date
-from bot.config import Settings
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the handlers import what they use: `aftercare --help` loads no settings
     from bot.cli.parsing import SubCommands
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the Telegram bot (needs TELEGRAM_BOT_TOKEN)."""
+    from bot.cli.settings import read_settings
+
     settings = read_settings()
     if settings is None:
         return 2
@@ -61,6 +61,8 @@ async def _serve_until_signalled(settings: Settings) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """The terminal chat (no token needed)."""
+    from bot.cli.settings import read_settings
+
     settings = read_settings()
     if settings is None:
         return 2
@@ -71,6 +73,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     """The bot when a token is configured, otherwise the terminal demo (`make run`)."""
+    from bot.cli.settings import read_settings
+
     settings = read_settings()
     if settings is None:
         return 2
@@ -116,6 +120,8 @@ async def _invite(settings: Settings, name: str, session_date: dt.date | None) -
 
 def cmd_patient_invite(args: argparse.Namespace) -> int:
     """Create a patient record and print its one-time t.me invite link."""
+    from bot.cli.settings import settings_with_date
+
     settings = settings_with_date("--session-date", args.session_date)
     if settings is None:
         return 2
@@ -128,6 +134,7 @@ def cmd_patient_invite(args: argparse.Namespace) -> int:
 def cmd_session_add(args: argparse.Namespace) -> int:
     """Record a treatment session for a patient by Telegram id."""
     from bot.cli.sessions import add_session
+    from bot.cli.settings import settings_with_date
 
     settings = settings_with_date("--date", args.date)
     if settings is None:

@@ -27,7 +27,7 @@ def _with_clinic_overrides(advisor: Advisor, settings: Settings) -> Advisor:
     """The advisor with the clinic's knowledge-base additions made on the web desk, when the
     configured database exists and has any (otherwise `advisor` as it is)."""
     try:
-        from storage.db import is_sqlite
+        from storage.engine import is_sqlite
 
         url = settings.database_url
         if is_sqlite(url):
@@ -153,13 +153,20 @@ def _other_data_problems(careplan: Path | None,
     from knowledge.errors import KBError
     from knowledge.guards import load_scope
     from knowledge.multilingual import load_lexicons
-    from knowledge.triage import load_triage
+    from knowledge.triage import Triage, load_triage
+
+    loaded: list[Triage] = []
+
+    def triage() -> Triage:  # parsed once (a failure is retried, and reported, by lexicons)
+        if not loaded:
+            loaded.append(load_triage())
+        return loaded[0]
 
     def lexicons() -> None:  # the other-language sign lexicons and templates
-        load_lexicons(load_triage().signs)
+        load_lexicons(triage().signs)
 
     problems: list[Any] = []
-    for loader in (load_scope, load_triage, lexicons):
+    for loader in (load_scope, triage, lexicons):
         try:
             loader()
         except KBError as exc:

@@ -13,14 +13,13 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.settings import settings_with_date
-from bot.config import Settings
+from scheduler.days import local_today, recovery_day
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: registering the commands loads no settings
     from bot.cli.parsing import DateType, SubCommands
     from bot.compose import CheckinParts
+    from bot.config import Settings
     from storage import Database
-from scheduler.days import local_today, recovery_day
 
 
 def add_session_commands(session_commands: SubCommands, date_type: DateType) -> None:
@@ -39,6 +38,8 @@ def add_session_commands(session_commands: SubCommands, date_type: DateType) -> 
 
 def _run(args: argparse.Namespace,
          action: Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]) -> int:
+    from bot.cli.settings import settings_with_date
+
     settings = settings_with_date("--date", getattr(args, "date", None))
     if settings is None:
         return 2

@@ -16,11 +16,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.settings import read_settings
-from bot.config import Settings
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: registering the commands loads no settings
     from bot.cli.parsing import SubCommands
+    from bot.config import Settings
 
 
 def _date(value: str) -> dt.date:
@@ -64,6 +62,8 @@ async def export_report(settings: Settings, first: dt.date, last: dt.date) -> st
 
 def cmd_gaps(args: argparse.Namespace) -> int:
     """Print the unanswered questions, grouped."""
+    from bot.cli.settings import read_settings
+
     settings = read_settings()
     if settings is None:
         return 2
@@ -73,6 +73,8 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write reports and their actions as CSV."""
+    from bot.cli.settings import read_settings
+
     settings = read_settings()
     if settings is None:
         return 2
