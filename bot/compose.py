@@ -3,7 +3,8 @@
 `build_checkins(settings, db, sender, clock)` builds the patient, session and report stores
 and the check-in service alone (the CLI's session and check-in commands: no advisor to load).
 `build_services(settings, db, sender, clock)` loads the data files named in the settings
-(knowledge base, care plan, message catalogue), then builds, in this order and nowhere else:
+(knowledge base and care plan through bot/datafiles.py, message catalogue), then builds, in
+this order and nowhere else:
 the storage aggregates (one store each, storage/*.py; each caller takes the ones it uses),
 the advisor the core holds (`LiveAdvisor`, which follows the clinic's KB additions, inside an
 `ObservedAdvisor` when an `observer` is given), the flows' shared `FlowKit`, the check-in
@@ -59,12 +60,12 @@ from bot.core.ports import (
     CheckinEvents,
     DeskReports,
 )
+from bot.datafiles import load_advisor, load_plan
 from knowledge.advisor import Advisor
 from knowledge.catalogue import Catalogue
-from knowledge.loader import load_kb
 from knowledge.schema import KnowledgeBase
 from scheduler.alerts import AlertBell, AlertDispatcher, AlertSender
-from scheduler.careplan import CarePlan, load_careplan
+from scheduler.careplan import CarePlan
 from scheduler.dispatcher import ObservedSender, Sender, SendObserver
 from scheduler.guard import dispatcher_lock
 from scheduler.pause import SharedPause
@@ -153,20 +154,6 @@ class Services:
     desk: DeskJobs
     checkins: CheckinSide
     ops: Ops
-
-
-def load_advisor(settings: Settings) -> Advisor:
-    """The advisor over the configured knowledge base, speaking for the configured clinic
-    (raises `knowledge.errors.KBError` naming file, line and reason for bad data files)."""
-    return Advisor.load(settings.kb_path, settings.clinic())
-
-
-def load_plan(settings: Settings, kb: KnowledgeBase | None = None) -> CarePlan:
-    """The configured care plan, its check-in texts quoting ``kb`` (default: the configured
-    knowledge base); raises `KBError` for a bad file."""
-    if kb is None and settings.kb_path is not None:
-        kb = load_kb(settings.kb_path)
-    return load_careplan(settings.careplan_path, kb)
 
 
 @dataclass(frozen=True)

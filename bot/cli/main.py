@@ -62,7 +62,7 @@ def _with_clinic_overrides(advisor: Advisor, settings: Settings) -> Advisor:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.cli.settings import read_settings
-    from bot.compose import load_advisor
+    from bot.datafiles import load_advisor
 
     settings = read_settings()
     if settings is None:
