@@ -161,6 +161,8 @@ class Advisor:
             reading = self.languages.read_unaccented(text, day, language_hint)
         if reading is not None and self._plain_english(text, decision, reading):
             reading = None  # "brilliant, ta" or "qwertyuiop" is no other language
+        if reading is not None and self._chat_english(text, decision, reading):
+            reading = None  # "smokin n vapin?" is English with its g's dropped
         if reading is not None and self._fuzzy_on_english(text, decision, reading, day):
             reading = None  # "how do i reset my router" is no German "röter"
         if reading is not None:
@@ -193,6 +195,17 @@ class Advisor:
         exact = self.languages.lexicons.assess(text, day, reading.detection.candidates,
                                                exact=True)
         return exact.decision.urgency is None
+
+    def _chat_english(self, text: str, decision: TriageDecision, reading: Reading) -> bool:
+        """Short English chat that the language model is unsure of: with its dropped g's and
+        "n" for "and" restored ("smokin n vapin"), the message reads as English. Only when
+        neither reader found a sign."""
+        if (decision.urgency is not None or reading.decision.urgency is not None
+                or reading.detection.confidence >= UNSURE_LANGUAGE or not fold(text).isascii()):
+            return False
+        restored = _CHAT_AND.sub("and", _DROPPED_G.sub(r"\1g", fold(text)))
+        return (restored != fold(text)
+                and self.triage.english_share(restored) >= PLAIN_ENGLISH_SHARE)
 
     @staticmethod
     def _plain_english(text: str, decision: TriageDecision, reading: Reading) -> bool:
@@ -437,6 +450,9 @@ class Advisor:
                       triage=decision, offer_handoff=True, routine_review=True, day=advice.day)
 
 
+# chat spellings of English: a dropped final g ("vapin"), "n" for "and"
+_DROPPED_G = re.compile(r"\b([a-z]{2,}[^aeiou\s]in)\b")
+_CHAT_AND = re.compile(r"\bn\b")
 _PATTERN_ESCAPES = re.compile(r"\\[a-zA-Z]")
 _WORDS = re.compile(r"[a-z]{2,}")
 

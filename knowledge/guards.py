@@ -371,6 +371,8 @@ _SMALLTALK_EXTRA = frozenset(
         "one", "ra", "tara",
         # laughter and "you're" around an acknowledgement or praise ("lol ok", "you're a star")
         "lol", "haha", "ha", "hah", "lmao", "youre", "ur", "such", "an", "absolute",
+        # signing off a chat ("speak later", "talk to you soon", "catch up soon")
+        "speak", "talk", "chat", "catch", "up", "to",
     ]
 )
 # "hope you're well", "hope all is good": a pleasantry, dropped before the words are checked

@@ -38,6 +38,10 @@ _OWN_TOPIC = frozenset(["sessions", "results", "threading", "booking", "picking"
 _CONTEXT = re.compile(
     r"\b(?:when|after|before|once|since|as soon as) (?:i|we) (?:got|get|came|come|woke|wake|went|go"
     r"|got back|came back) (?:up|home|in|back|out|to bed|to sleep)\b"
+    # going to sleep is when a symptom shows, not a question about sleeping ("itchy when I'm
+    # trying to sleep")
+    r"|\b(?:when|while|as) (?:i['\u2019]?m|i am) (?:trying to |tryna )?(?:get to )?"
+    r"(?:sleep|nod off|drop off)\b"
     r"|\bto the touch\b|\bon (?:its|it['\u2019]?s|their) own\b|\bby (?:itself|themselves)\b"
     # the patient's own plan says by when, not what ("results in time for my wedding")
     r"|\bin time for (?:my|a|the|our|his|her) (?:\w+ )?(?:wedding|party|holiday|birthday|event"
@@ -46,6 +50,22 @@ _CONTEXT = re.compile(
 _VENUE = re.compile(r"\b(facials?|massages?|peels?|wax|waxing|treatments?|dermaplaning)"
                     r" (?:at|in) (?:the|a|my|that) (?:day |hotel |local )?"
                     r"(?:spa|salon|beauty salon)\b")
+# The treatment day itself, and how to arrive for it, are the session's question, not the healing
+# course's or makeup's ("what happens on the day of my appointment", "turn up with no makeup on"):
+# the phrase is read as the appointment.
+_SESSION_DAY = re.compile(
+    r"\b(?:on )?the day of (?:my|the|your) (?:appointment|appt|treatment|session|procedure)\b")
+_ARRIVING = re.compile(
+    r"\b(?:(?:turn|show|rock) up|come in|come along|come|arrive) (?:with no|without|bare ?faced"
+    r"|makeup free)(?: makeup| make up| make-up)?(?: on)?\b")
+
+
+def _session_frame(text: str) -> str:
+    """The treatment day and arriving for it read as the session (examples and queries alike)."""
+    text = _SESSION_DAY.sub(" during the treatment ", text)
+    return _ARRIVING.sub(" arrive bare faced for the appointment ", text)
+
+
 # Where on the face and how big: words of a statement that describe, not name, the topic.
 _DESCRIPTORS = frozenset(["small", "tiny", "big", "few", "couple", "cheek", "cheeks", "forehead",
                           "chin", "nose", "jaw", "jawline", "face", "skin", "mouth", "temple",
@@ -226,7 +246,7 @@ class Matcher:
         examples: list[_Example] = []
         for index, entry in enumerate(kb.entries):
             for question in (*entry.questions, entry.title):
-                words = self._content(question)
+                words = self._content(_session_frame(question))
                 if words:
                     examples.append(_Example(index, question, " ".join(words), frozenset(words)))
         return examples
@@ -284,10 +304,13 @@ class Matcher:
 
     @staticmethod
     def _chat_forms(word: str) -> tuple[str, ...]:
-        """What a chat spelling may stand for: a dropped g, a plural, a past tense."""
+        """What a chat spelling may stand for: a dropped g, a plural (a chat "z" plural too:
+        "resultz", "spotz"), a past tense."""
         forms: list[str] = []
         if word.endswith("in"):
             forms.append(word + "g")
+        if word.endswith("z") and len(word) > 4:
+            forms += [word[:-1] + "s", word[:-1]]
         if word.endswith("s") and len(word) > 4:
             forms += [word[:-1], word[:-2]] if word.endswith("es") else [word[:-1]]
         if word.endswith("ing") and len(word) > 5:  # "hurting", "peeling" of a known word
@@ -308,6 +331,7 @@ class Matcher:
         """Decide answer / suggest / abstain for one patient message."""
         text = _CONTEXT.sub(" ", text.lower())  # "when I got home" says when, not what
         text = _VENUE.sub(r"\1", text)
+        text = _session_frame(text)
         words = self.known_words(text)
         if self._is_bare(words):
             found = self._match_bare(text)
