@@ -112,7 +112,6 @@ async def running_bot(fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advi
                       start: dt.datetime = START, **extra: Any) -> AsyncIterator[BotHarness]:
     """The bot as ``aftercare run`` starts it, talking to `fake_telegram` (`extra`: more
     settings, by variable name)."""
-    fake_telegram.handlers.max_poll_wait = 0.1  # quick shutdown: long polls end within 0.1 s
     if "AFTERCARE_DATABASE_URL" not in extra and not (tmp_path / "bot.db").exists():
         migrated_sqlite(tmp_path / "bot.db")  # the bot's file, migrated once per process
     settings = bot_settings(fake_telegram, tmp_path, **extra)
@@ -133,7 +132,6 @@ async def running_app(fake_telegram: FakeTelegram, database_url: str, advisor: A
                       ) -> AsyncIterator[AnyApplication]:
     """The real Application on `database_url` (SQLite or PostgreSQL), talking to
     `fake_telegram`, with `staff` as the one staff member (`extra`: more settings)."""
-    fake_telegram.handlers.max_poll_wait = 0.1  # quick shutdown: long polls end within 0.1 s
     settings = load_settings(
         None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake_telegram.base_url,
         AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT, AFTERCARE_STAFF_IDS=str(staff),

@@ -303,7 +303,6 @@ async def test_my_chat_member_kicked_marks_inactive(bot: BotHarness) -> None:
 # --- webhook ----------------------------------------------------------------------------------
 async def test_webhook_mode_requires_the_secret_token(
         fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advisor) -> None:
-    fake_telegram.handlers.max_poll_wait = 0.1
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
     settings = bot_settings(fake_telegram, tmp_path, AFTERCARE_WEBHOOK_URL=url,

@@ -38,7 +38,6 @@ MAX_FLOOD_AHEAD = 5  # flood answers allowed between two of the asker's answers
 @pytest.fixture
 async def app(fake_telegram: FakeTelegram, database_url: str,
               advisor: Advisor) -> AsyncIterator[Any]:
-    fake_telegram.handlers.max_poll_wait = 0.1
     settings = load_settings(
         None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake_telegram.base_url,
         AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT, AFTERCARE_STAFF_IDS="9001",

@@ -144,7 +144,6 @@ def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
 async def _running(fake: FakeTelegram, outage: Outage, advisor: Advisor, tmp_path: Path, *,
                    webhook: bool, **options: Any) -> AsyncIterator[tuple[Any, Readiness]]:
     """The bot (polling, or webhook when `webhook`) and a /readyz as `aftercare run` wires it."""
-    fake.handlers.max_poll_wait = 0.1
     extra: dict[str, Any] = {"AFTERCARE_SPOOL_PATH": str(tmp_path / "reports.spool"), **options}
     if webhook:
         extra.update(AFTERCARE_WEBHOOK_URL=f"http://127.0.0.1:{free_port()}/telegram/hook",

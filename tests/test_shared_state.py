@@ -193,7 +193,6 @@ async def test_two_replicas_escalating_at_once_repost_once(
 
 async def test_a_second_replica_does_not_register_the_webhook_again(
         fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advisor) -> None:
-    fake_telegram.handlers.max_poll_wait = 0.1
     url = f"http://127.0.0.1:{_free_port()}/telegram/hook"
     common = {"TELEGRAM_BOT_TOKEN": "123456:TEST-token-for-bot",
               "AFTERCARE_BOT_API_URL": fake_telegram.base_url,

@@ -109,7 +109,6 @@ def settings_for(fake: FakeTelegram, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def bot(fake_telegram: FakeTelegram, tmp_path: Path,
               advisor: Advisor) -> AsyncIterator[Staffed]:
-    fake_telegram.handlers.max_poll_wait = 0.1
     settings = settings_for(fake_telegram, tmp_path)
     clock = ManualClock(START)
     db = await Database.connect(settings.database_url)

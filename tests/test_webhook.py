@@ -59,7 +59,6 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 def _settings(fake: FakeTelegram, tmp_path: Path, port: int, secret: str) -> Any:
-    fake.handlers.max_poll_wait = 0.1
     return bot_settings(fake, tmp_path, AFTERCARE_WEBHOOK_URL=f"http://127.0.0.1:{port}{PATH}",
                         AFTERCARE_WEBHOOK_SECRET=secret, AFTERCARE_WEBHOOK_LISTEN="127.0.0.1",
                         AFTERCARE_WEBHOOK_PORT=port, AFTERCARE_HTTP_PORT=0)

@@ -53,6 +53,7 @@ class ApiHandlers:
         self.state = state
         self.max_poll_wait = max_poll_wait
         self.poll_generation = 0  # bumped by each getUpdates; an older waiting one gets 409
+        self.closing = False  # the server is stopping: a waiting getUpdates answers at once
         self.table: dict[str, Handler] = {
             "getMe": self.get_me, "sendMessage": self.send_message,
             "sendPhoto": self.send_photo, "sendDocument": self.send_document,
@@ -241,11 +242,17 @@ class ApiHandlers:
                                     "sure that only one bot instance is running")
             updates = self.state.deliverable(limit)
             remaining = deadline - time.monotonic()
-            if updates or remaining <= 0:
+            if updates or remaining <= 0 or self.closing:
                 return updates
             self.state.new_update.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.state.new_update.wait(), remaining)
+
+    def close(self) -> None:
+        """The server is stopping: long polls waiting now (and any later) answer at once,
+        so stopping never waits for a poll's timeout."""
+        self.closing = True
+        self.state.new_update.set()
 
     async def set_webhook(self, params: dict[str, Any]) -> Any:
         self.state.webhook_url = str(params["url"])

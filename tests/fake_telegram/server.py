@@ -12,6 +12,7 @@ control API under ``/_control/`` so a bot running in another process can be driv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -86,6 +87,8 @@ class _Answer(Exception):
 class FakeTelegram(UpdateHelpers):
     """The fake Bot API server. Use ``async with FakeTelegram() as fake:``."""
 
+    RECHECK = 0.5  # seconds: `wait_for` also looks this often (state outside the fake)
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, max_poll_wait: float = 1.0,
                  known_chats: set[int] | None = None) -> None:
         self.host = host
@@ -102,6 +105,7 @@ class FakeTelegram(UpdateHelpers):
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.in_flight = 0  # Bot API calls other than getUpdates being answered now
+        self._changed = asyncio.Event()  # set (and replaced) whenever something happens here
 
     # lifecycle -------------------------------------------------------------------
     async def start(self) -> Self:
@@ -118,7 +122,9 @@ class FakeTelegram(UpdateHelpers):
         return self
 
     async def stop(self) -> None:
-        """Stop the server and background webhook deliveries."""
+        """Stop the server and background webhook deliveries (a waiting getUpdates answers
+        at once: stopping does not wait for long polls to time out)."""
+        self.handlers.close()
         for task in list(self._tasks):
             task.cancel()
         if self._runner is not None:
@@ -199,15 +205,30 @@ class FakeTelegram(UpdateHelpers):
                          "message_id": rec.result["message_id"]})
         return sent
 
+    def _notify(self) -> None:
+        """Something happened (a call recorded or answered, an update queued or delivered):
+        wake every `wait_for` to look again."""
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
         """Wait until ``predicate()`` is true; raise TimeoutError after ``timeout`` s (a bound
-        on a hang, generous for a loaded machine: a passing test returns at the signal)."""
+        on a hang, generous for a loaded machine: a passing test returns at the signal).
+
+        The predicate is checked again whenever the fake records or finishes a call, queues
+        an update or delivers one to a webhook (what predicates over the fake's records
+        depend on), and every `RECHECK` seconds for one that looks at something else."""
         deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() >= deadline:
+        while True:
+            changed = self._changed  # taken before the check: a change after it wakes us
+            if predicate():
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise TimeoutError(f"condition not met within {timeout}s; "
                                    f"recorded: {[r.method for r in self.requests]}")
-            await asyncio.sleep(0.01)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), min(remaining, self.RECHECK))
 
     async def settled(self, timeout: float = 30.0) -> None:
         """Wait until no Bot API call (getUpdates aside) is being answered: every send that
@@ -241,12 +262,14 @@ class FakeTelegram(UpdateHelpers):
             task.add_done_callback(self._tasks.discard)
         else:
             self.state.queue_update(update)
+        self._notify()
         return update
 
     async def _deliver(self, update: dict[str, Any]) -> None:
         status = await self.post_update_to(self.state.webhook_url, update,
                                            self.state.webhook_secret)
         self.webhook_deliveries.append((update["update_id"], status))
+        self._notify()
 
     async def post_update_to(self, url: str, update: dict[str, Any],
                              secret_token: str | None = None) -> int:
@@ -282,6 +305,7 @@ class FakeTelegram(UpdateHelpers):
             return await self._answer_call(raw_method, request)
         finally:
             self.in_flight -= counted
+            self._notify()  # recorded (in _answer_call) and no longer in flight
 
     async def _answer_call(self, raw_method: str, request: web.Request) -> web.Response:
         method = resolve_method(raw_method)
