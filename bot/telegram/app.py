@@ -24,13 +24,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import signal
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import time as dt_time
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import (
     Bot,
@@ -80,10 +83,25 @@ def count_updates(app: AnyApplication, on_update: Callable[[], None] | None) -> 
     app.add_handler(TypeHandler(Update, count), group=-100)
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings of every connection to the Bot API: what httpx builds by default
+    (certifi's CA bundle, or SSL_CERT_FILE / SSL_CERT_DIR), built once per process and shared
+    by all HTTP clients (each build reads the whole CA bundle again)."""
+    return httpx.create_ssl_context()
+
+
+def bot_api_request(connection_pool_size: int) -> HTTPXRequest:
+    """An HTTP client for the Bot API (PTB's default one, on the shared `tls_context`)."""
+    return HTTPXRequest(connection_pool_size=connection_pool_size,
+                        httpx_kwargs={"verify": tls_context()})
+
+
 async def fetch_bot_username(token: str, bot_api_url: str) -> str:
     """The bot's @username as Telegram knows it (getMe)."""
     quiet_http_logs()
-    async with Bot(token, base_url=bot_api_url) as bot:
+    async with Bot(token, base_url=bot_api_url, request=bot_api_request(256),
+                   get_updates_request=bot_api_request(1)) as bot:
         return bot.username
 
 
@@ -234,8 +252,8 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
                if settings.max_sends_per_second else None)
     bot = AftercareBot(  # what ApplicationBuilder would build, with our set_webhook
         settings.token, base_url=settings.bot_api_url, base_file_url=settings.base_file_url,
-        request=HTTPXRequest(connection_pool_size=256),
-        get_updates_request=HTTPXRequest(connection_pool_size=1), rate_limiter=limiter)
+        request=bot_api_request(256), get_updates_request=bot_api_request(1),
+        rate_limiter=limiter)
     cards = (TelegramAlertSender(bot, settings.alert_read_timeout_seconds)
              if settings.staff_chat_id is not None else None)  # no staff chat: no cards
     services = build_services(settings, db, TelegramSender(bot), clock, advisor=advisor,
