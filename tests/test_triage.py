@@ -502,6 +502,47 @@ def test_malformed_file_names_file_line_and_reason(
     assert str(error).startswith(f"{path}:{error.line}: ")
 
 
+WORD_LISTS_MALFORMED = [
+    ("  filler: ['honestly', '(tbh']\n", "(tbh", "bad regular expression"),
+    ("  filler: 'honestly'\n", "filler:", "must be a list"),
+    ("  intensifiers: []\n", "intensifiers:", "at least one pattern"),
+    ("  arrows: {worse: ['↑'], better: ['->']}\n", "->", "single character"),
+    ("  arrows: {worse: ['↑']}\n", "arrows:", "missing 'better'"),
+    ("  inability: ['cant', 'Can Not']\n", "Can Not", "lowercase words"),
+    ("  degree_words: [almost, 3]\n", "degree_words:", "non-empty text"),
+]
+
+
+@pytest.mark.parametrize(("lines", "needle", "reason"), WORD_LISTS_MALFORMED)
+def test_malformed_word_list_names_file_line_and_reason(
+    tmp_path: Path, lines: str, needle: str, reason: str
+) -> None:
+    """The word lists of the language section (filler, intensifiers, arrows, inability, degree
+    words) are checked like the rest of the file: file, line and reason."""
+    head = VALID_HEAD.replace("vocab:\n", lines + "vocab:\n", 1)
+    path = tmp_path / "rules.yaml"
+    path.write_text(head + "  - {id: pus, tier: urgent, rule: pus, patterns: [pus]}\n", "utf-8")
+    with pytest.raises(TriageFileError) as info:
+        load_triage(path)
+    assert reason in info.value.reason
+    assert info.value.line == _line_of(path, needle)
+
+
+def test_word_lists_of_the_file_prepare_the_message(tmp_path: Path) -> None:
+    """Filler between commas, stacked intensifiers and arrows come from the rules file."""
+    lists = ("  filler: ['honestly']\n  intensifiers: ['really']\n"
+             "  arrows: {worse: ['↑'], better: ['↓']}\n")
+    path = tmp_path / "rules.yaml"
+    path.write_text(VALID_HEAD.replace("vocab:\n", lists + "vocab:\n", 1)
+                    + "  - {id: pus, tier: urgent, rule: pus, patterns: ['more pus', 'pus worse',"
+                      " 'really sore']}\n", "utf-8")
+    rules = load_triage(path)
+    assert rules.assess("more, honestly, pus", 2).sign == "pus"
+    assert rules.assess("pus ↑↑", 2).sign == "pus"
+    assert rules.assess("pus ↓", 2).sign is None
+    assert rules.assess("really, really sore", 2).sign == "pus"
+
+
 def test_missing_file_names_the_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
     with pytest.raises(TriageFileError) as info:

@@ -14,8 +14,6 @@ from knowledge.triage.prepare import normalise
 from knowledge.triage.rules import Fever, Language
 
 _WORDS = re.compile(r"[a-z]+")
-# negation words that report an inability ("cant swallow"): a clause with one is still live
-INABILITY = frozenset({"cant", "cannot", "couldnt", "wont", "can not"})
 # a denied list ("no fever, swelling or pus"): how it opens, what its items may not contain,
 # how it ends
 _LIST_HEAD = re.compile(
@@ -162,13 +160,13 @@ class Message:
             # a hypothetical that starts inside the clause ("just in case i cant breathe
             # tonight") is left out of what the second detector reads, like a figure
             clause = self.without_figures(start, end, self.hypotheticals).strip(" .,;:!?()-")
-            if clause != text[start:end].strip(" .,;:!?()-") and only_function_words(clause):
+            if clause != text[start:end].strip(" .,;:!?()-") and only_function_words(clause, lang):
                 continue  # what a figure left behind ("i almost" of "i almost choked at ...")
             lead = start + len(text[start:end]) - len(text[start:end].lstrip(" .,;:!?()-"))
             if not clause or self.hypothetical(start) or self.hypothetical(lead):
                 continue
             words = set(lang.negation_re.findall(clause))
-            if words - INABILITY:
+            if words - lang.inability:
                 continue
             s_start, s_end = self.sentence(start)
             if lang.joke_re.search(text, s_start, s_end) and lang.hyperbole_re.search(clause):
@@ -219,13 +217,9 @@ class Message:
 
 
 
-# degree words a figure of speech leaves behind ("i almost", "honestly nearly")
-_DEGREE = frozenset({"almost", "nearly", "honestly", "literally", "totally", "practically",
-                     "seriously", "genuinely", "actually", "when", "could", "would", "have"})
-
-
-def only_function_words(clause: str) -> bool:
-    """Whether ``clause`` has no word of its own: function, filler and degree words only."""
-    return all(word in STOPWORDS or word in FILLER or word in _DEGREE
+def only_function_words(clause: str, lang: Language) -> bool:
+    """Whether ``clause`` has no word of its own: function, filler and degree words (the
+    rules' ``degree_words``) only."""
+    return all(word in STOPWORDS or word in FILLER or word in lang.degree_words
                for word in _WORDS.findall(clause))
 

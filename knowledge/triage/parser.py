@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -55,11 +56,24 @@ _LANGUAGE_KEYS = {
     "hypothetical_ends",
     "cancelled_after",
 }
+_LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_words"}
 _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
 _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
 _SIGN_OPTIONAL = {"days", "unknown_day", "with", "unless", "note", "ask"}
 _STORY_KEYS = {"present", "others", "past", "first_person"}
 _STORY_OPTIONAL = {"simple_past", "asks", "self_past"}
+
+
+@dataclass
+class WordLists:
+    """The language section's optional word lists, compiled (see ``Language``)."""
+
+    comma_filler_re: re.Pattern[str] | None = None
+    stacked_re: re.Pattern[str] | None = None
+    arrows_re: re.Pattern[str] | None = None
+    better_arrows: str = ""
+    inability: frozenset[str] = frozenset()
+    degree_words: frozenset[str] = frozenset()
 
 
 class RulesParser:
@@ -110,12 +124,13 @@ class RulesParser:
         return vocab
 
     def parse_language(self, node: yaml.Node) -> Language:
-        section = self.mapping(node, "language", _LANGUAGE_KEYS, set())
+        section = self.mapping(node, "language", _LANGUAGE_KEYS, _LANGUAGE_OPTIONAL)
         vocabulary = self.parse_vocabulary(section["vocabulary"])
         negation_re = self.regex_list(section["negations"], "negations")
         self.negation_re = negation_re
         story = self.mapping(section["story"], "story", _STORY_KEYS, _STORY_OPTIONAL)
         jokes = self.mapping(section["jokes"], "jokes", {"markers", "hyperbole"}, {"figures"})
+        lists = self.word_lists(section)
         return Language(
             speller=Speller(vocabulary),
             joke_re=self.regex_list(jokes["markers"], "jokes.markers"),
@@ -139,7 +154,75 @@ class RulesParser:
                 section["cancelled_after"],
                 "cancelled_after",
             ),
+            comma_filler_re=lists.comma_filler_re,
+            stacked_re=lists.stacked_re,
+            arrows_re=lists.arrows_re,
+            better_arrows=lists.better_arrows,
+            inability=lists.inability,
+            degree_words=lists.degree_words,
         )
+
+    def word_lists(self, section: dict[str, yaml.Node]) -> WordLists:
+        """The optional word lists of the language section: filler, intensifiers, arrows,
+        inability and degree words."""
+        lists = WordLists()
+        if "filler" in section:
+            filler = self.alternation(section["filler"], "filler")
+            lists.comma_filler_re = self.compile(
+                rf"(?:^|,)\s*(?:(?:{filler})\s*,\s*)+(?:some\s+(?:kind|sort)\s+of\s*,?\s*)?",
+                section["filler"], "filler")
+        if "intensifiers" in section:
+            stacked = self.alternation(section["intensifiers"], "intensifiers")
+            lists.stacked_re = self.compile(rf"\b({stacked})(?:\s*,?\s*\1\b)+",
+                                            section["intensifiers"], "intensifiers")
+        if "arrows" in section:
+            arrows = self.mapping(section["arrows"], "arrows", {"worse", "better"}, set())
+            worse = self.characters(arrows["worse"], "arrows.worse")
+            lists.better_arrows = self.characters(arrows["better"], "arrows.better")
+            lists.arrows_re = re.compile(f"(?:[{re.escape(worse)}]\ufe0f?)+"
+                                         f"|(?:[{re.escape(lists.better_arrows)}]\ufe0f?)+")
+        if "inability" in section:
+            lists.inability = frozenset(self.words(section["inability"], "inability"))
+        if "degree_words" in section:
+            lists.degree_words = frozenset(self.words(section["degree_words"], "degree_words"))
+        return lists
+
+    def alternation(self, node: yaml.Node, what: str) -> str:
+        """The patterns of a list joined as one alternation (tried in the file's order); each
+        alone names its line when the whole does not compile."""
+        items = self.sequence(node, what)
+        if not items:
+            self.fail(node, f"{what} must list at least one pattern")
+        sources = [self.regex_source(item, what) for item in items]
+        try:
+            re.compile("|".join(sources))
+        except re.error:
+            for source, item in zip(sources, items, strict=True):
+                self.compile(source, item, what)
+            self.compile("|".join(sources), node, what)
+        return "|".join(sources)
+
+    def characters(self, node: yaml.Node, what: str) -> str:
+        """A list of single characters (arrows) as one string."""
+        chars = []
+        for item in self.sequence(node, what):
+            char = self.string(item, what)
+            if len(char) != 1:
+                self.fail(item, f"{what}: {char!r} must be a single character")
+            chars.append(char)
+        if not chars:
+            self.fail(node, f"{what} must list at least one character")
+        return "".join(chars)
+
+    def words(self, node: yaml.Node, what: str) -> list[str]:
+        """A list of lowercase words (or phrases of words separated by single spaces)."""
+        words = []
+        for item in self.sequence(node, what):
+            word = self.string(item, what)
+            if not re.fullmatch(r"[a-z]+(?: [a-z]+)*", word):
+                self.fail(item, f"{what}: {word!r} must be lowercase words")
+            words.append(word)
+        return words
 
     def parse_vocabulary(self, node: yaml.Node) -> list[str]:
         words: list[str] = []

@@ -82,4 +82,13 @@ class Language:
     hypothetical_re: re.Pattern[str]
     hypothetical_end_re: re.Pattern[str]
     cancelled_after_re: re.Pattern[str]
+    # word lists of the rules file read while preparing a message: discourse filler set off by
+    # commas, stacked intensifiers, arrows for worse/better (``better_arrows``: the better
+    # ones), negation words that report an inability, degree words a figure leaves behind
+    comma_filler_re: re.Pattern[str] | None = None
+    stacked_re: re.Pattern[str] | None = None
+    arrows_re: re.Pattern[str] | None = None
+    better_arrows: str = ""
+    inability: frozenset[str] = frozenset()
+    degree_words: frozenset[str] = frozenset()
 
