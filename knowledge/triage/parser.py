@@ -321,7 +321,7 @@ class RulesParser:
         if not items:
             self.fail(node, f"{what} must list at least one pattern")
         sources: list[tuple[str, yaml.Node]] = []
-        licensed: list[re.Pattern[str]] = []
+        licensed: list[str] = []
         fever = False
         for item in items:
             source = self.regex_source(item, what)
@@ -330,7 +330,7 @@ class RulesParser:
                 continue
             sources.append((source, item))
             if self.negation_re is not None and self.negation_re.search(_ESCAPES.sub(" ", source)):
-                licensed.append(self.compile(source, item, what))
+                licensed.append(source)  # checked in the combined regex below
         regex = self.combined(sources, node, what) if sources else None
         return Matcher(regex=regex, licensed=tuple(licensed), fever=fever)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from knowledge.text import Speller
 
@@ -13,14 +14,21 @@ from knowledge.text import Speller
 class Matcher:
     """A set of patterns compiled into one regex (no capturing groups: those would stop the
     regex engine's fast prefix scan). ``licensed`` are the patterns that contain a negation word
-    themselves ("cant breathe"): inside their matches that word does not cancel the sign."""
+    themselves ("cant breathe"): inside their matches that word does not cancel the sign. They
+    are compiled alone only when the sign first matches (start-up time: the loader has already
+    checked them as part of ``regex``)."""
 
     regex: re.Pattern[str] | None
-    licensed: tuple[re.Pattern[str], ...]
+    licensed: tuple[str, ...]
     fever: bool
 
+    @cached_property
+    def licensed_res(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(source) for source in self.licensed)
+
     def is_licensed(self, text: str, start: int) -> bool:
-        return any(pattern.match(text, start) for pattern in self.licensed)
+        return bool(self.licensed) and any(
+            pattern.match(text, start) for pattern in self.licensed_res)
 
 
 @dataclass(frozen=True)
