@@ -100,12 +100,13 @@ __all__ = [
     "utcnow",
 ]
 
+if not TYPE_CHECKING:  # hidden from mypy, which then checks every name against the imports above
 
-def __getattr__(name: str) -> object:
-    """``from storage import Database`` imports storage.db only then."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'storage' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+    def __getattr__(name: str) -> object:
+        """``from storage import Database`` imports storage.db only then."""
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module 'storage' has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        globals()[name] = value
+        return value
