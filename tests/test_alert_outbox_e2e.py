@@ -65,12 +65,16 @@ class Running:
         return int(queue[0].id)
 
     async def until_delivered(self, report_id: int) -> None:
-        """Let time pass on the injected clock (retries fall due) until nothing is owed."""
+        """Let time pass on the injected clock (retries fall due) and run the alert sender's
+        tick, as its loop does, until nothing is owed (a tick returns once its sends were
+        answered; a 429 pause runs on the real clock, as Telegram's does)."""
         deadline = time.monotonic() + 20
         while await self.alerts.connector.owed() or not self.cards(report_id):
             assert time.monotonic() < deadline, f"card not delivered: {self.alerts.stats}"
+            if self.alerts.paused_for:
+                await asyncio.sleep(self.alerts.paused_for)
             self.clock.advance(seconds=5)
-            await asyncio.sleep(0.1)
+            await self.alerts.tick()
 
 
 @pytest.fixture
@@ -78,7 +82,6 @@ async def bot(fake_telegram: FakeTelegram, database_url: str,
               advisor: Advisor) -> AsyncIterator[Running]:
     clock = ManualClock(START)
     async with running_app(fake_telegram, database_url, advisor, clock, NURSE,
-                           AFTERCARE_ALERT_POLL_SECONDS=0.05,
                            AFTERCARE_ALERT_READ_TIMEOUT_SECONDS=0.3) as app:
         yield Running(fake_telegram, app, clock)
 
