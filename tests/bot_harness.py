@@ -90,12 +90,16 @@ class BotHarness:
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-    """Wait until the async `check` is true."""
+    """Wait until the async `check` is true (for state no signal announces, such as rows in
+    the database: it is looked at again after 10 ms, then less and less often, at least
+    every 0.1 s, so a long wait does not keep the database busy)."""
     deadline = asyncio.get_running_loop().time() + timeout
+    pause = 0.01
     while not await check():
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError("condition not met")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(pause)
+        pause = min(0.1, pause * 1.5)
 
 
 def bot_settings(fake: FakeTelegram, tmp_path: Path, **extra: Any) -> Settings:
