@@ -8,6 +8,8 @@ easily led astray, so its answer is narrowed to the languages the bot reads (Eng
 
 - no letters at all (emoji, "38.5") -> English, the default pipeline handles it;
 - Arabic script -> Arabic; Cyrillic with і/ї/є/ґ -> Ukrainian, with ы/э/ъ/ё -> Russian;
+  with neither (or both), the one whose frequent words and letters are more ("перестав
+  бачити оком" is Ukrainian without an і);
 - Latin script where most words are English words (the knowledge base's vocabulary plus common
   function words) -> English, whatever the model says ("how long do lip fillers last");
 - otherwise the model's most likely supported language; a clearly identified language the bot
@@ -45,6 +47,21 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]")
 _UKRAINIAN_ONLY = re.compile(r"[іїєґІЇЄҐ]")
 _RUSSIAN_ONLY = re.compile(r"[ыэъёЫЭЪЁ]")
+# frequent words only one of the two writes (a Ukrainian message need not have і/ї/є/ґ:
+# "раптово перестав бачити правим оком"); counted with the letters when these do not decide
+_UKRAINIAN_WORDS = frozenset([
+    "що", "це", "цей", "ця", "мене", "вже", "ще", "дуже", "але", "або", "чи", "бо", "щось",
+    "тепер", "зараз", "можу", "може", "болить", "бачити", "бачу", "оком", "очима", "губи",
+    "щока", "щоки", "шия", "набряк", "синець", "раптово", "трохи", "ніж", "як", "коли", "де",
+    "дихати", "ковтати"
+])
+_RUSSIAN_WORDS = frozenset([
+    "и", "что", "это", "этот", "эта", "меня", "мне", "уже", "ещё", "еще", "очень", "но", "или",
+    "ли", "сейчас", "сегодня", "могу", "может", "болит", "видеть", "вижу", "глаз", "глазом",
+    "глаза", "щека", "щеки", "шея", "отек", "отёк", "синяк", "внезапно", "немного", "чем",
+    "как", "когда", "где", "дышать", "глотать"
+])
+_CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff']+")
 _PERSIAN_ONLY = re.compile(r"[پچژگ]")  # letters Arabic does not use: Persian/Urdu, unsupported
 
 
@@ -136,6 +153,11 @@ class LanguageDetector:
         uk, ru = bool(_UKRAINIAN_ONLY.search(text)), bool(_RUSSIAN_ONLY.search(text))
         if uk != ru:
             return self._with_pair(self._decided("uk" if uk else "ru", hint))
+        words = _CYRILLIC_WORD.findall(text.lower())
+        uk_score = len(_UKRAINIAN_ONLY.findall(text)) + sum(w in _UKRAINIAN_WORDS for w in words)
+        ru_score = len(_RUSSIAN_ONLY.findall(text)) + sum(w in _RUSSIAN_WORDS for w in words)
+        if uk_score != ru_score:  # neither or both letters: the words and letters counted
+            return self._with_pair(self._decided("uk" if uk_score > ru_score else "ru", hint))
         detection = self._from_model(text, hint, allow_english=False)
         return self._with_pair(detection)
 

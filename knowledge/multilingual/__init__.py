@@ -23,21 +23,26 @@ How a message is read in one language:
 4. a phrase matches when every slot is found in one clause, in any order, within a span of its
    length plus three words ("la mejilla está más caliente" matches ``mejilla caliente``); a
    phrase written ``far: ...`` may have its words anywhere in the clause ("me arde la cara
-   desde que me puse el sérum").
+   desde que me puse el sérum"), one written ``sentence: ...`` anywhere in the sentence,
+   across its clauses ("tomé paracetamol, pero el dolor no se va"); a placement across an
+   "and also" (``joiners``) with more words after it in the clause does not count ("la cara
+   hinchada y también los labios secos": the lips have a state of their own).
 5. a match is cancelled by a negation word up to four words before it or between its words
    (unless the phrase contains that word itself: "no puedo respirar"), by a ``negations_after``
    word just after it ("температуры нет"), by a negative verb form (``negative_suffix``:
-   Turkish ``şişmedi``), by a ``resolved`` word in the clause ("ha bajado"), or by a
-   ``hypothetical`` marker earlier in the clause ("qué hago si ...").
+   Turkish ``şişmedi``), by a ``resolved`` word in the clause ("ha bajado") unless a
+   ``not_resolved`` phrase holds it ("onde passou a agulha": where the needle went), or by a
+   ``hypothetical`` marker earlier in the clause ("qué hago si ...") unless an ``onset`` now
+   follows in a sentence that does not ask ("j'ai souvent de l'herpès et un commence").
 6. the sign must apply on the recovery day (the English sign's day window); the most serious
    sign wins, as in English.
 
 Its modules: ``fold`` (folding, words, elisions), ``lexicon`` (phrases, vocabulary, a language
 pack, reading one word), ``message`` (a message prepared for one language), ``placing`` (a
 phrase placed in a message and what cancels it), ``guards`` (stories, general and protocol
-questions, delight, a sign told as over), ``fever`` (temperature readings), ``lexicons`` (every
-pack, reading one message), ``loading`` and ``hours`` (the data files), ``facade``
-(``Multilingual``, what the advisor asks).
+questions, delight, a sign told as over, a cold sore before a session still to come), ``fever``
+(temperature readings), ``lexicons`` (every pack, reading one message), ``loading`` and
+``hours`` (the data files), ``facade`` (``Multilingual``, what the advisor asks).
 
 Pure logic: the only I/O is reading the data files.
 """

@@ -114,3 +114,19 @@ def over(message: Message, last: int) -> bool:
         if window and has_sequence(message, phrase, window):
             return True
     return False
+
+
+_BOOKING_SIGNS = frozenset(["cold_sore"])
+
+
+def booking(message: Message, phrase: Phrase, index: int) -> bool:
+    """A cold sore in a sentence that names a session and, after it, a time ahead ("tengo un
+    herpes y mi sesión es el jueves"): a booking matter (guidance 2.17: an active cold sore
+    means rescheduling), not an outbreak after treatment."""
+    pack = message.pack
+    if phrase.sign not in _BOOKING_SIGNS or not pack.booking_sessions:
+        return False
+    span = sentence_span(message, index)
+    sessions = [i for i in span if message.words[i] & pack.booking_sessions]
+    return bool(sessions) and any(message.words[i] & pack.booking_ahead
+                                  for i in range(sessions[0] + 1, span[-1] + 1))

@@ -29,6 +29,9 @@ class Phrase:
     text: str
     line: int
     far: bool = False  # "far: ..." in the file: anywhere in one clause, however far apart
+    # "sentence: ..." in the file: anywhere in one sentence, across its clauses ("tomé
+    # paracetamol, pero el dolor no se va": the tablet and the pain are told apart by "pero")
+    sentence: bool = False
 
 
 @dataclass
@@ -138,6 +141,20 @@ class LanguagePack:
     # a relative clause between commas parts a subject from its state ("la hinchazón, que
     # ayer era poca, ahora está en los labios"): the message is read again without it
     relative_re: re.Pattern[str] | None = None
+    # a resolved word that tells where the needle went, not that a sign went ("onde passou
+    # a agulha", "donde pasó la aguja"): within one of these it resolves nothing
+    not_resolved: tuple[tuple[frozenset[int], ...], ...] = ()
+    # "also" after "and" lists something new ("la cara hinchada y también los labios secos"):
+    # a placement across one holds only when nothing follows it in its clause (the ellipsis
+    # "y también los labios" shares the state; "los labios secos" has its own)
+    joiners: frozenset[str] = frozenset()
+    # a session still to come ("mi cita es mañana"): a cold sore in a sentence that names a
+    # session and then a time ahead is a booking matter (guidance 2.17), not an outbreak alert
+    booking_sessions: frozenset[int] = frozenset()
+    booking_ahead: frozenset[int] = frozenset()
+    # an onset now after a history ("j'ai souvent des boutons de fièvre et je sens qu'un
+    # commence"): in a sentence that does not ask, the history marker cancels nothing
+    onset: tuple[tuple[frozenset[int], ...], ...] = ()
 
     _cache: dict[str, tuple[frozenset[int], str, bool]] = field(default_factory=dict,
                                                                  compare=False, repr=False)

@@ -10,6 +10,7 @@ from knowledge.catalogue import Catalogue
 from knowledge.multilingual.fever import fever_reading
 from knowledge.multilingual.fold import TOKEN, fold, split_word
 from knowledge.multilingual.guards import (
+    booking,
     delight,
     general_question,
     over,
@@ -146,6 +147,7 @@ class Lexicons:
                                        or general_question(message, placed[0])
                                        or protocol_question(message, placed[0])
                                        or delight(message, phrase, placed[0])
+                                       or booking(message, phrase, placed[0])
                                        or over(message, placed[1])):
                 continue
             if placed is not None:

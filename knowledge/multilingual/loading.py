@@ -31,7 +31,8 @@ _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_wo
              "hypothetical_after", "mild", "not_typos", "note", "story", "follow_ups",
              "question_words", "generic_articles", "first_person", "figures", "protocol",
              "delight", "over", "earlier",
-             "sign_advice", "check", "hours", "relatives"}
+             "sign_advice", "check", "hours", "relatives",
+             "not_resolved", "joiners", "booking", "onset"}
 
 
 def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
@@ -158,10 +159,12 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
                 if not isinstance(item, str) or not item.strip():
                     out.add(item_line, f"{sign_id}: phrases must be text")
                     continue
-                far = item.startswith("far:")
-                slots = slots_of(item.removeprefix("far:"), item_line, sign_id)
+                whole = item.startswith("sentence:")
+                far = whole or item.startswith("far:")
+                body = item.removeprefix("sentence:").removeprefix("far:")
+                slots = slots_of(body, item_line, sign_id)
                 if slots:
-                    phrases.append(Phrase(str(sign_id), slots, item, item_line, far))
+                    phrases.append(Phrase(str(sign_id), slots, item, item_line, far, whole))
 
     by_literal: dict[int, list[int]] = {}
     for index, phrase in enumerate(phrases):
@@ -199,6 +202,14 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
             return ()
         return tuple(slots_of(str(item), line, f"{what}.{key}")
                      for item, line in zip(value, value.item_lines, strict=True))
+
+    booking = raw.get("booking")
+    if booking is not None and not isinstance(booking, LineDict):
+        out.add(raw.line_of("booking"), "booking must map sessions and ahead to lists")
+        booking = None
+    if booking is not None:
+        for key in sorted(booking.keys() - {"sessions", "ahead"}):
+            out.add(booking.line_of(key), f"booking: unknown key {key!r}")
 
     story = raw.get("story")
     if story is not None and not isinstance(story, LineDict):
@@ -276,6 +287,13 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         hedges=sequences("hedges"),
         hypothetical=sequences("hypothetical"),
         figures=sequences("figures"),
+        not_resolved=sequences("not_resolved"),
+        joiners=frozenset(words("joiners")),
+        booking_sessions=frozenset(i for seq in sub_sequences(booking, "sessions", "booking")
+                                   for slot in seq for i in slot),
+        booking_ahead=frozenset(i for seq in sub_sequences(booking, "ahead", "booking")
+                                for slot in seq for i in slot),
+        onset=sequences("onset"),
         protocol=sequences("protocol"),
         delight=sequences("delight"),
         over=sequences("over"),

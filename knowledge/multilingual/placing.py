@@ -1,7 +1,9 @@
 """Placing a phrase in a message: every slot in one clause within a span of its length plus
-three words (or anywhere in the clause for a ``far:`` phrase), and what cancels a placement
-(a negation before or inside it, a negation word just after, a negative or conditional verb
-form, a ``resolved`` word, a figure of speech, a hypothetical marker)."""
+three words (or anywhere in the clause for a ``far:`` phrase, anywhere in the sentence for a
+``sentence:`` phrase), and what cancels a placement (a negation before or inside it, a negation
+word just after, a negative or conditional verb form, a ``resolved`` word unless it tells where
+the needle went, a figure of speech, a hypothetical marker unless an onset now follows, an
+"and also" with a state of its own after it)."""
 
 from __future__ import annotations
 
@@ -26,13 +28,15 @@ def find(message: Message, phrase: Phrase,
         positions.append(places)
     limit = _FAR_SPAN if phrase.far else len(phrase.slots) + _EXTRA_SPAN
     best: tuple[int, int, set[int]] | None = None
+    # a "sentence:" phrase may cross the clauses of one sentence, others stay in a clause
+    within = message.sentences if phrase.sentence else [t.clause for t in message.tokens]
     for anchor in positions[0]:
-        clause = message.tokens[anchor].clause
+        clause = within[anchor]
         chosen = {anchor}
         chosen_by_slot = [anchor]
         ok = True
         for places in positions[1:]:
-            near = [p for p in places if p not in chosen and message.tokens[p].clause == clause
+            near = [p for p in places if p not in chosen and within[p] == clause
                     and abs(p - anchor) < limit]
             if not near:
                 ok = False
@@ -45,6 +49,8 @@ def find(message: Message, phrase: Phrase,
         first, last = min(chosen), max(chosen)
         if last - first + 1 > limit or not negations_in_order(message, phrase, chosen_by_slot):
             continue
+        if joined_apart(message, first, last):
+            continue
         if cancelled(message, first, last, chosen, relapse=phrase.sign in _RELAPSE_SIGNS):
             continue
         if mild_cancels and has_mild(message, first):
@@ -52,6 +58,50 @@ def find(message: Message, phrase: Phrase,
         if best is None or last - first < best[1] - best[0]:
             best = (first, last, chosen)
     return best
+
+
+def joined_apart(message: Message, first: int, last: int) -> bool:
+    """A placement across an "and also" (a ``joiners`` word between its words) with more of
+    the clause after it: the words after the joiner have a state of their own ("la cara
+    hinchada y también los labios secos"), so they are not the state's subject."""
+    pack = message.pack
+    if not pack.joiners:
+        return False
+    if not any(message.tokens[i].text in pack.joiners for i in range(first + 1, last)):
+        return False
+    return last + 1 < len(message.tokens) and (
+        message.tokens[last + 1].clause == message.tokens[last].clause)
+
+
+def covered(message: Message, index: int, sequences: tuple[tuple[frozenset[int], ...], ...],
+            start: int, end: int) -> bool:
+    """Whether one of ``sequences`` is found in order over ``index`` (within ``start..end``)."""
+    for sequence in sequences:
+        reach = 3 * len(sequence)
+        window = range(max(start, index - reach), min(end, index + reach) + 1)
+        if not has_sequence(message, sequence, window):
+            continue
+        for slot in sequence:
+            if message.words[index] & slot:
+                return True
+    return False
+
+
+def onset_after(message: Message, last: int) -> bool:
+    """An onset now told after the match in its sentence, which does not ask ("j'ai souvent
+    des boutons de fièvre et je sens qu'un commence maintenant")."""
+    pack = message.pack
+    if not pack.onset:
+        return False
+    sentence = message.sentences[last]
+    end = last
+    while end + 1 < len(message.tokens) and message.sentences[end + 1] == sentence:
+        end += 1
+    after = range(last + 1, end + 1)
+    if not after or not any(has_sequence(message, now, after) for now in pack.onset):
+        return False
+    tail = message.raw[message.tokens[end].end:]
+    return "?" not in tail.split(".")[0] and "؟" not in tail
 
 
 def has_sequence(message: Message, sequence: tuple[frozenset[int], ...],
@@ -116,6 +166,9 @@ def cancelled(message: Message, first: int, last: int, chosen: set[int],
             continue  # gone, then back: "краснота прошла, а сегодня опять вернулась" (a relapse)
         if any(message.negation[j] for j in range(max(clause_start, i - _NEGATION_WINDOW), i)):
             continue  # "no ha bajado", "no puedo respirar bien": not resolved
+        if pack.not_resolved and covered(message, i, pack.not_resolved, clause_start,
+                                         clause_end):
+            continue  # where the needle went: "onde passou a agulha"
         return True
     for figure in pack.figures:
         span = len(figure)
@@ -132,7 +185,7 @@ def cancelled(message: Message, first: int, last: int, chosen: set[int],
             if any(i + k in chosen for k in range(span)):
                 continue  # the marker cannot be the match's own words
             if all(message.words[i + k] & slot for k, slot in enumerate(marker)):
-                return True
+                return not onset_after(message, last)  # "... and one is starting now"
     return False
 
 

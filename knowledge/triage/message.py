@@ -171,6 +171,11 @@ class Message:
             s_start, s_end = self.sentence(start)
             if lang.joke_re.search(text, s_start, s_end) and lang.hyperbole_re.search(clause):
                 continue
+            # someone else's state in a sentence that laughs ("my kids are talking nonsense
+            # lol") is banter about them, not the patient's symptom
+            if (lang.joke_re.search(text, s_start, s_end) and lang.story_other_re.search(clause)
+                    and not lang.first_person_re.search(clause)):
+                continue
             if self.not_literal(start) == "story":
                 continue
             live.append(clause)
