@@ -1,9 +1,9 @@
 """Advice first, storage second: a database outage while a patient describes an emergency.
 
-The real Application against the fake Bot API. The database goes away (SQLite: the file is
-moved aside and the pool's connections dropped, so the bot finds an empty file; PostgreSQL:
-a separate server started by this test with initdb/pg_ctl on its own port is stopped), a
-patient describes anaphylaxis, and:
+The real Application against the fake Bot API. The database goes away (SQLite: the pool's
+connections are dropped and every statement fails as on a file that cannot be opened, see
+`Outage`; PostgreSQL: a separate server started by this test with initdb/pg_ctl on its own
+port is stopped), a patient describes anaphylaxis, and:
 
 * the patient gets the emergency advice within 2 s (monotonic clock) although nothing can
   be stored; the report waits in the local spool file and /readyz says not ready;
@@ -25,6 +25,7 @@ import datetime as dt
 import glob
 import os
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import load_settings
 from bot.ops.http import Readiness
@@ -97,20 +100,37 @@ class ThrowawayPostgres:
 
 
 class Outage:
-    """How this backend's database goes away and comes back."""
+    """How this backend's database goes away and comes back.
+
+    SQLite: from `begin` to `end` every statement of the bot's engine fails with the error
+    SQLite gives for a database file it cannot open, and the pool's connections are dropped
+    at both ends (the bot reconnects, to the same file, afterwards). The file itself stays
+    where it is: moving it aside and back under a running bot (as this helper once did) let
+    a connection whose open straddled the swap pair the empty stand-in file with the real
+    file's write-ahead log, and its reads and writes then corrupted the database ("database
+    disk image is malformed"), something no real outage does."""
 
     def __init__(self, url: str, pg: ThrowawayPostgres | None, folder: Path) -> None:
         self.url, self.pg, self.folder = url, pg, folder
         self.db: Database | None = None
+        self.down = False
+        self._refusing: AsyncEngine | None = None
+
+    def _refuse(self, *_execution: object) -> None:
+        """A statement during the outage fails (raised as SQLite raises it; SQLAlchemy
+        wraps it into an OperationalError, as for a file that cannot be opened)."""
+        if self.down:
+            raise sqlite3.OperationalError("unable to open database file")
 
     async def begin(self) -> None:
         assert self.db is not None
         if self.pg is not None:
             await asyncio.to_thread(self.pg.stop)
-        else:  # the file goes; connections reopened from now on find an empty database
-            await self.db.engine.dispose()
-            for path in self.folder.glob("bot.db*"):
-                path.rename(self.folder / "aside" / path.name)
+        else:
+            if self._refusing is not self.db.engine:
+                event.listen(self.db.engine.sync_engine, "before_cursor_execute", self._refuse)
+                self._refusing = self.db.engine
+            self.down = True
         await self.db.engine.dispose()
 
     async def end(self) -> None:
@@ -118,17 +138,12 @@ class Outage:
         if self.pg is not None:
             await asyncio.to_thread(self.pg.start)
         else:
-            await self.db.engine.dispose()
-            for path in self.folder.glob("bot.db*"):
-                path.unlink()
-            for path in (self.folder / "aside").iterdir():
-                path.rename(self.folder / path.name)
+            self.down = False
         await self.db.engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
-    (tmp_path / "aside").mkdir()
     if request.param == "sqlite":
         yield Outage(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", None, tmp_path)
         return
