@@ -19,6 +19,11 @@ import aiohttp
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123:abcdef"  # the fake refuses tokens shorter than real ones
+# The bound on a wait for a real process (`aftercare run` starting, answering, taking over):
+# a bound on a hang, never a timing assertion. Every such wait polls for its signal and
+# returns as soon as it is there; on a loaded CI box (pytest -n 4 on 2 cores, other jobs
+# beside) importing and migrating alone can take a minute, so the bound is generous.
+HANG = 180.0
 
 
 def start_fake_server(port: int = 0) -> tuple[subprocess.Popen[str], str]:
@@ -53,7 +58,7 @@ def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TO
                             stdout=stdout, stderr=subprocess.PIPE, text=True)
 
 
-def stop_bot(proc: subprocess.Popen[str], timeout: float = 20) -> tuple[int, str]:
+def stop_bot(proc: subprocess.Popen[str], timeout: float = HANG) -> tuple[int, str]:
     """SIGTERM (if still running), then the exit code and stderr."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -77,7 +82,7 @@ async def http_get(session: aiohttp.ClientSession, port: int, path: str) -> tupl
 
 
 async def until(predicate: Callable[[], Awaitable[Any]], what: str,
-                timeout: float = 45.0) -> Any:
+                timeout: float = HANG) -> Any:
     """Poll an async predicate until it returns something truthy (a bound on a hang, never a
     timing assertion)."""
     deadline = time.monotonic() + timeout
@@ -121,7 +126,7 @@ class Control:
         async with self.session.get(f"{self.root}/_control/{name}", params=query) as resp:
             return (await resp.json())["result"]
 
-    async def settled(self, timeout: float = 30.0) -> None:
+    async def settled(self, timeout: float = HANG) -> None:
         """Wait until the fake answers no Bot API call but getUpdates: every send that
         reached it is recorded (the signal to wait on instead of sleeping "long enough")."""
 
@@ -134,7 +139,7 @@ class Control:
         """Messages the bot sent to the patient's chat."""
         return list(await self.get("sent_messages", chat_id=self.user))
 
-    async def wait_sent(self, n: int, timeout: float = 60.0) -> list[dict[str, Any]]:
+    async def wait_sent(self, n: int, timeout: float = HANG) -> list[dict[str, Any]]:
         """Wait for the n-th message to the patient (the bound is on a hang: a loaded
         machine may take a while to start `aftercare run`)."""
         deadline = time.monotonic() + timeout

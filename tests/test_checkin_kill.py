@@ -23,6 +23,7 @@ import aiohttp
 from storage.db import Database
 from storage.models import CheckIn, CheckinStatus, SessionSource
 from tests.processes import (
+    HANG,
     Control,
     checkin_id_of,
     free_port,
@@ -109,7 +110,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
         bot = start_bot(fake_server, database, tmp_path, AFTERCARE_CHECKIN_RATE="10",
                         AFTERCARE_CHECKIN_BATCH=str(BATCH))
         try:
-            await control.wait_until(lambda sent: len(sent) >= 15, 60, "before the kill")
+            await control.wait_until(lambda sent: len(sent) >= 15, HANG, "before the kill")
             bot.send_signal(signal.SIGKILL)
             bot.wait(timeout=10)
         finally:
@@ -125,11 +126,11 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
                         AFTERCARE_CHECKIN_BATCH=str(BATCH))
         try:
             sent = await control.wait_until(
-                lambda got: {checkin_id_of(m) for m in got} >= set(planted), 60,
+                lambda got: {checkin_id_of(m) for m in got} >= set(planted), HANG,
                 "after the restart")
             # every row sent (a row is marked only once Telegram answered) and nothing in
             # flight at the fake: no straggler (a duplicate) can still show up
-            await until(lambda: _all_sent(database, planted), "every row marked sent", 60)
+            await until(lambda: _all_sent(database, planted), "every row marked sent", HANG)
             await control.settled()
             sent = await control.checkins_sent()
         finally:
@@ -159,15 +160,15 @@ async def test_a_second_run_on_the_same_sqlite_file_stands_by_and_takes_over(
         first = start_bot(fake_server, database, tmp_path)
         second = None
         try:
-            await control.wait_until(lambda sent: len(sent) >= 1, 60, "first run")
+            await control.wait_until(lambda sent: len(sent) >= 1, HANG, "first run")
             second = start_bot(fake_server, database, tmp_path, AFTERCARE_HTTP_PORT=str(port),
                                AFTERCARE_HTTP_LISTEN="127.0.0.1")
-            await until(lambda: _healthy(session, port), "the second run to start", 60)
+            await until(lambda: _healthy(session, port), "the second run to start", HANG)
             assert second.poll() is None  # not refused: a standby
             code, err = stop_bot(first)
             assert code == 0, err
             await plant_burst(database, 1)  # one more due check-in, for the standby to send
-            sent = await control.wait_until(lambda sent: len(sent) >= 2, 60, "the second run")
+            sent = await control.wait_until(lambda sent: len(sent) >= 2, HANG, "the second run")
             assert second.poll() is None
         finally:
             if first.poll() is None:
