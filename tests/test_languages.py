@@ -280,6 +280,21 @@ def test_lexicon_files_are_checked_with_file_and_line(tmp_path: Path) -> None:
         load_lexicons(signs, tmp_path)
 
 
+def test_words_that_name_something_else_bar_a_sign(tmp_path: Path) -> None:
+    """``not_sign``: words in a row that name something else ("gunk spot" is a mole here) are
+    no place for the sign, the same word elsewhere still is; an unknown sign id is named with
+    its line."""
+    signs = load_triage().signs
+    write(tmp_path, "xx.yaml", GOOD + "    not_sign:\n      infection_pus: [gunk spot]\n")
+    lexicons = load_lexicons(signs, tmp_path)
+    assert lexicons.assess("a gunk spot on my cheek", 3, ["xx"]).decision.sign is None
+    assert lexicons.assess("gunk spot here and gunky there", 3, ["xx"]).decision.sign == (
+        "infection_pus")
+    write(tmp_path, "xx.yaml", GOOD + "    not_sign:\n      infection_pus|nope_sign: [gunk]\n")
+    with pytest.raises(KBError, match="xx.yaml:15: not_sign: unknown sign 'nope_sign'"):
+        load_lexicons(signs, tmp_path)
+
+
 def test_every_language_has_reviewed_templates() -> None:
     lexicons = load_lexicons(load_triage().signs)
     assert set(lexicons.codes) == set(LANGUAGES)

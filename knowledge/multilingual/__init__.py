@@ -34,6 +34,10 @@ How a message is read in one language:
    ``not_resolved`` phrase holds it ("onde passou a agulha": where the needle went), or by a
    ``hypothetical`` marker earlier in the clause ("qué hago si ...") unless an ``onset`` now
    follows in a sentence that does not ask ("j'ai souvent de l'herpès et un commence").
+   A word inside a run of words that names something else (``not_sign``, by sign id, the
+   words one right after the other) is no place for that sign: "un bleu" and "blauer Fleck"
+   are bruises, not blue skin; "bouton de fièvre" is a cold sore, not a fever; "fark
+   göremiyorum" (I can't see a difference) is no sight loss; "volvió a la normalidad" no relapse.
 6. the sign must apply on the recovery day (the English sign's day window); the most serious
    sign wins, as in English.
 

@@ -155,6 +155,11 @@ class LanguagePack:
     # an onset now after a history ("j'ai souvent des boutons de fièvre et je sens qu'un
     # commence"): in a sentence that does not ask, the history marker cancels nothing
     onset: tuple[tuple[frozenset[int], ...], ...] = ()
+    # words that name something else in a row ("un bleu" is a bruise, "blauer Fleck" too,
+    # "bouton de fièvre" a cold sore, "fark göremiyorum" no difference seen): a placement of
+    # the sign that uses one of their words is no sign (``not_sign``, by sign id)
+    other_senses: Mapping[str, tuple[tuple[frozenset[int], ...], ...]] = field(
+        default_factory=dict)
 
     _cache: dict[str, tuple[frozenset[int], str, bool]] = field(default_factory=dict,
                                                                  compare=False, repr=False)

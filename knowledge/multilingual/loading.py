@@ -32,7 +32,7 @@ _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_wo
              "question_words", "generic_articles", "first_person", "figures", "protocol",
              "delight", "over", "earlier",
              "sign_advice", "check", "hours", "relatives",
-             "not_resolved", "joiners", "booking", "onset"}
+             "not_resolved", "joiners", "booking", "onset", "not_sign"}
 
 
 def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
@@ -221,6 +221,20 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
     story_others = frozenset(i for seq in sub_sequences(story, "others", "story")
                              for slot in seq for i in slot)
 
+    other_senses: dict[str, tuple[tuple[frozenset[int], ...], ...]] = {}
+    raw_senses = raw.get("not_sign")
+    if raw_senses is not None:
+        if not isinstance(raw_senses, LineDict):
+            out.add(raw.line_of("not_sign"), "not_sign must map sign ids ('a|b') to lists")
+        else:
+            for key in raw_senses:
+                found = sub_sequences(raw_senses, key, "not_sign")
+                for sign_id in str(key).split("|"):
+                    if sign_id not in signs:
+                        out.add(raw_senses.line_of(key), f"not_sign: unknown sign {sign_id!r}")
+                        continue
+                    other_senses[sign_id] = other_senses.get(sign_id, ()) + found
+
     follow_ups: dict[str, tuple[str, str]] = {}
     buttons = ("", "")
     raw_follow = raw.get("follow_ups")
@@ -294,6 +308,7 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         booking_ahead=frozenset(i for seq in sub_sequences(booking, "ahead", "booking")
                                 for slot in seq for i in slot),
         onset=sequences("onset"),
+        other_senses=other_senses,
         protocol=sequences("protocol"),
         delight=sequences("delight"),
         over=sequences("over"),

@@ -49,6 +49,7 @@ class Message:
             self.conditional.append(read[i][1] == "conditional")
             self.fuzzy.append(read[i][2])
         self.present: set[int] = set().union(*self.words) if self.words else set()
+        self.barred: dict[str, frozenset[int]] = {}  # sign -> words naming something else
 
     def _pieces(self, raw: str) -> list[tuple[str, int, int, bool]]:
         """(word, start, end in ``raw``, starts a new clause) after shorthand and elision."""

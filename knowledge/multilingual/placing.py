@@ -19,10 +19,13 @@ _FAR_SPAN = 40
 
 def find(message: Message, phrase: Phrase,
           mild_cancels: bool = False) -> tuple[int, int, set[int]] | None:
-    """The tightest valid placement of ``phrase``: (first, last, matched token indexes)."""
+    """The tightest valid placement of ``phrase``: (first, last, matched token indexes).
+    Words that name something else in a row (the pack's ``not_sign`` for the phrase's sign:
+    "un bleu" is a bruise, not a blue colour) are no place for it."""
+    barred = other_sense_words(message, phrase.sign)
     positions: list[list[int]] = []
     for slot in phrase.slots:
-        places = [i for i, words in enumerate(message.words) if words & slot]
+        places = [i for i, words in enumerate(message.words) if words & slot and i not in barred]
         if not places:
             return None
         positions.append(places)
@@ -58,6 +61,26 @@ def find(message: Message, phrase: Phrase,
         if best is None or last - first < best[1] - best[0]:
             best = (first, last, chosen)
     return best
+
+
+def other_sense_words(message: Message, sign: str) -> frozenset[int]:
+    """Token indexes inside a run of words that names something else than ``sign`` (the
+    pack's ``not_sign``: each sequence's words one right after the other)."""
+    sequences = message.pack.other_senses.get(sign)
+    if not sequences:
+        return frozenset()
+    cached = message.barred.get(sign)
+    if cached is not None:
+        return cached
+    words = message.words
+    barred: set[int] = set()
+    for sequence in sequences:
+        size = len(sequence)
+        for start in range(len(words) - size + 1):
+            if all(words[start + k] & slot for k, slot in enumerate(sequence)):
+                barred.update(range(start, start + size))
+    message.barred[sign] = frozenset(barred)
+    return message.barred[sign]
 
 
 def joined_apart(message: Message, first: int, last: int) -> bool:
