@@ -24,7 +24,15 @@ from knowledge.matcher import Matcher, MatchResult
 from knowledge.multilingual import Multilingual, Reading
 from knowledge.schema import Entry, KnowledgeBase
 from knowledge.signdata import FollowUpQuestion, SignData, load_sign_data
-from knowledge.text import FILLER, SHORTHAND, STOPWORDS, SYNONYMS, fold, looks_like_gibberish
+from knowledge.text import (
+    CHAT_PLURAL,
+    FILLER,
+    SHORTHAND,
+    STOPWORDS,
+    SYNONYMS,
+    fold,
+    looks_like_gibberish,
+)
 from knowledge.timewords import Ahead, days_ahead
 from knowledge.triage import EMERGENCY, URGENT, Triage, TriageDecision, load_triage
 
@@ -33,6 +41,9 @@ Kind = Literal["answered", "suggested", "abstained", "escalated", "smalltalk", "
 _TIER_RANK = {"emergency": 0, "urgent": 1}
 UNSURE_LANGUAGE = 0.9  # below this detection confidence, and
 ENGLISH_SHARE = 0.6  # with this share of English words (typos counted), an English red flag stands
+GUESSED_LANGUAGE = 0.4  # below this detection confidence the language is a guess, and
+HALF_ENGLISH = 0.5  # a message this English (chat restored) is read as English when it has
+GUESSED_WORDS = 3  # at most this many words of three letters or more
 PLAIN_ENGLISH_SHARE = 0.8  # a message this English is read by another lexicon only as written
 # the KB entry whose answer for the day goes with a rule-out question
 DAY_GUIDANCE = "normal_course"
@@ -171,7 +182,9 @@ class Advisor:
             return self._escalate(decision, day)
         advice = self._answer_for(text, decision, day, weekday)
         question = self.signs.questions.get(decision.follow_up or "")
-        if question is None:
+        if question is None or advice.extra.get("scope") == "everyday":
+            # somebody else's illness or an untreated part ("my son has an ear infection"):
+            # the rule-out questions are about the patient's treated skin
             return advice
         # a symptom described ("check" sign): the day's guidance stands in for an abstention;
         # a red flag only asked about keeps its answer (or abstention) and gets the question
@@ -198,14 +211,19 @@ class Advisor:
 
     def _chat_english(self, text: str, decision: TriageDecision, reading: Reading) -> bool:
         """Short English chat that the language model is unsure of: with its dropped g's and
-        "n" for "and" restored ("smokin n vapin"), the message reads as English. Only when
+        "n" for "and" and -z plurals restored ("smokin n vapin", "spotz"), the message reads as
+        English, or (a few words) half English when the language is only a guess. Only when
         neither reader found a sign."""
         if (decision.urgency is not None or reading.decision.urgency is not None
                 or reading.detection.confidence >= UNSURE_LANGUAGE or not fold(text).isascii()):
             return False
         restored = _CHAT_AND.sub("and", _DROPPED_G.sub(r"\1g", fold(text)))
-        return (restored != fold(text)
-                and self.triage.english_share(restored) >= PLAIN_ENGLISH_SHARE)
+        restored = CHAT_PLURAL.sub(r"\1s", restored)
+        share = self.triage.english_share(restored)
+        if (reading.detection.confidence < GUESSED_LANGUAGE and share >= HALF_ENGLISH
+                and len([w for w in restored.split() if len(w) >= 3]) <= GUESSED_WORDS):
+            return True  # a guess on a few half-English words ("capital of australia")
+        return restored != fold(text) and share >= PLAIN_ENGLISH_SHARE
 
     @staticmethod
     def _plain_english(text: str, decision: TriageDecision, reading: Reading) -> bool:

@@ -36,6 +36,8 @@ _LINE_SPACES = re.compile(r"[ \t\r\f\v]+")
 _WORD = re.compile(r"[a-z]+")
 _REPEATS2 = re.compile(r"([a-z])\1")
 _ANY_WORD = re.compile(r"[^\W\d_]+")
+# a chat plural spelt with z ("spotz", "scabz"); not "buzz", "quiz" or "waltz"
+CHAT_PLURAL = re.compile(r"\b([a-z]{3,}[^sz\s])z\b")
 
 # Chat shorthand, expanded wherever patients' words are read (the one table of the project).
 SHORTHAND: dict[str, str] = {
@@ -59,6 +61,12 @@ SHORTHAND: dict[str, str] = {
     "shud": "should", "wud": "would", "cud": "could", "nxt": "next", "m8": "mate",
     "sesh": "session", "seshs": "sessions", "seshes": "sessions", "2day": "today",
     "2b": "to be", "2 b": "to be",
+    # more dropped vowels of question and everyday words ("hw do i", "wats normal", "cn i tk")
+    "hw": "how", "wats": "whats", "wht": "what", "whn": "when", "whr": "where", "wer": "where",
+    "shld": "should", "cld": "could", "wld": "would", "abt": "about", "tk": "take",
+    "tkn": "taken", "tkin": "taking", "gd": "good", "nt": "not", "jst": "just", "mths": "months",
+    "2mrw": "tomorrow", "2morrow": "tomorrow", "2moz": "tomorrow", "tmoz": "tomorrow",
+    "tmorrow": "tomorrow", "2mora": "tomorrow", "tomorow": "tomorrow",
 }
 _SHORTHAND_RE = re.compile(
     r"(?<![a-z0-9/])(?:" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True))
@@ -288,7 +296,8 @@ def tokens(text: str) -> list[str]:
     folded = fold(text)
     for pattern, canonical in phrases:
         folded = pattern.sub(canonical, folded)
-    return [SYNONYMS.get(word, words.get(word, word)) for word in folded.split()]
+    return [SYNONYMS.get(word, words.get(word, word))
+            for word in CHAT_PLURAL.sub(r"\1s", folded).split()]
 
 
 def normalise(text: str) -> str:
