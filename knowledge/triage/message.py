@@ -93,13 +93,19 @@ class Message:
         return denied
 
     def _hypotheticals(self) -> list[tuple[int, int]]:
+        """Spans of hypothetical questions; none when the patient says, outside them, that
+        they have it now ("what if a blister pops? ive got two on my chin")."""
         spans = []
-        text = self.text
-        for m in self.lang.hypothetical_re.finditer(text):
-            brk = self.lang.sentence_re.search(text, m.end())
+        lang, text = self.lang, self.text
+        for m in lang.hypothetical_re.finditer(text):
+            brk = lang.sentence_re.search(text, m.end())
             end = brk.start() if brk else len(text)
-            stop = self.lang.hypothetical_end_re.search(text, m.end(), end)
+            stop = lang.hypothetical_end_re.search(text, m.end(), end)
             spans.append((m.start(), stop.start() if stop else end))
+        if spans and lang.hypothetical_confirmed_re is not None:
+            said = [m.start() for m in lang.hypothetical_confirmed_re.finditer(text)]
+            if any(not any(start <= pos < end for start, end in spans) for pos in said):
+                return []
         return spans
 
     def clause(self, pos: int) -> tuple[int, int]:

@@ -56,7 +56,8 @@ _LANGUAGE_KEYS = {
     "hypothetical_ends",
     "cancelled_after",
 }
-_LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_words"}
+_LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_words",
+                      "hypothetical_confirmed"}
 _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
 _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
 _SIGN_OPTIONAL = {"days", "unknown_day", "with", "unless", "note", "ask"}
@@ -160,6 +161,9 @@ class RulesParser:
             better_arrows=lists.better_arrows,
             inability=lists.inability,
             degree_words=lists.degree_words,
+            hypothetical_confirmed_re=(
+                self.regex_list(section["hypothetical_confirmed"], "hypothetical_confirmed")
+                if "hypothetical_confirmed" in section else None),
         )
 
     def word_lists(self, section: dict[str, yaml.Node]) -> WordLists:

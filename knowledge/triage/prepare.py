@@ -25,7 +25,7 @@ def normalise(text: str, lang: Language) -> str:
     # first night, is now much worse") or a plain aside ("my throat, and i know this sounds
     # dramatic, feels like its closing up"): the message is read again without the clause and
     # with the aside at the end of its sentence
-    joined = _asides_moved(_RELATIVE.sub(" ", t), lang)
+    joined = _asides_moved(_linking_asides_out(_RELATIVE.sub(" ", t), lang), lang)
     if joined != t:
         t = f"{t} . {joined}"
     return _SPACES.sub(" ", t).strip()
@@ -68,6 +68,27 @@ def _asides_moved(t: str, lang: Language) -> str:
         return t
     out.append(t[at:])
     return "".join(out)
+
+
+# an aside right after a linking verb, with softeners and a restated subject after it ("my
+# throat is, and i know this sounds silly, sort of closing up", "my lips are, honestly , , but
+# they seem to be like really puffing up"): the verb meets its state again
+_LINKING_ASIDE = re.compile(
+    r"\b(is|are|was|were|feels?|felt|looks?|seems?)\s*,\s*([^.!?\n]{2,80}?)(?:\s*,)+\s*"
+    r"(?:but\s+)?(?:(?:it|its|they|theyre|that|thats|this|it\s+is|they\s+are)\s+)?"
+    r"((?:(?:sort|kind)\s+of\s+|kinda\s+|sorta\s+|seems?\s+to\s+be\s+|seem\s+to\s+|seeming\s+"
+    r"to\s+be\s+|like\s+|really\s+|honestly\s+|literally\s+|actually\s+|definitely\s+|"
+    r"(?:is|are|looks?|feels?|seems?)\s+)*)(?=[a-z])")
+
+
+def _linking_asides_out(t: str, lang: Language) -> str:
+    """``t`` with each plain aside after a linking verb taken out, with the softeners and the
+    restated subject after it: "my throat is, i know its silly, sort of closing" reads "my
+    throat is closing"."""
+    def out(m: re.Match[str]) -> str:
+        aside = m.group(2).replace(",", " ")
+        return f"{m.group(1)} " if _plain_aside(aside, lang) else m.group()
+    return _LINKING_ASIDE.sub(out, t)
 
 
 # em and en dashes set off an aside as a hyphen between spaces does

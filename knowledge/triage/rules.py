@@ -99,4 +99,7 @@ class Language:
     better_arrows: str = ""
     inability: frozenset[str] = frozenset()
     degree_words: frozenset[str] = frozenset()
+    # the patient says, outside the question, that they have it now ("what would you do if
+    # your throat felt tight? asking because mine does"): the question is no hypothetical
+    hypothetical_confirmed_re: re.Pattern[str] | None = None
 
