@@ -172,7 +172,7 @@ class Message:
             if not clause or self.hypothetical(start) or self.hypothetical(lead):
                 continue
             words = set(lang.negation_re.findall(clause))
-            if words - lang.inability:
+            if words - lang.words.inability:
                 continue
             s_start, s_end = self.sentence(start)
             if lang.joke_re.search(text, s_start, s_end) and lang.hyperbole_re.search(clause):
@@ -231,6 +231,6 @@ class Message:
 def only_function_words(clause: str, lang: Language) -> bool:
     """Whether ``clause`` has no word of its own: function, filler and degree words (the
     rules' ``degree_words``) only."""
-    return all(word in STOPWORDS or word in FILLER or word in lang.degree_words
+    return all(word in STOPWORDS or word in FILLER or word in lang.words.degree_words
                for word in _WORDS.findall(clause))
 

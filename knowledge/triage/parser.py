@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,7 +13,7 @@ import yaml
 from knowledge.text import Speller
 from knowledge.triage.engine import Triage
 from knowledge.triage.errors import TriageFileError
-from knowledge.triage.rules import Fever, Language, Matcher, Sign
+from knowledge.triage.rules import Fever, Language, Matcher, Sign, WordLists
 from knowledge.triage.tiers import CHECK, FEVER_READING, TIER_RANK
 from knowledge.yamlfile import data_text
 
@@ -63,18 +62,6 @@ _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
 _SIGN_OPTIONAL = {"days", "unknown_day", "with", "unless", "note", "ask"}
 _STORY_KEYS = {"present", "others", "past", "first_person"}
 _STORY_OPTIONAL = {"simple_past", "asks", "self_past"}
-
-
-@dataclass
-class WordLists:
-    """The language section's optional word lists, compiled (see ``Language``)."""
-
-    comma_filler_re: re.Pattern[str] | None = None
-    stacked_re: re.Pattern[str] | None = None
-    arrows_re: re.Pattern[str] | None = None
-    better_arrows: str = ""
-    inability: frozenset[str] = frozenset()
-    degree_words: frozenset[str] = frozenset()
 
 
 class RulesParser:
@@ -155,12 +142,7 @@ class RulesParser:
                 section["cancelled_after"],
                 "cancelled_after",
             ),
-            comma_filler_re=lists.comma_filler_re,
-            stacked_re=lists.stacked_re,
-            arrows_re=lists.arrows_re,
-            better_arrows=lists.better_arrows,
-            inability=lists.inability,
-            degree_words=lists.degree_words,
+            words=lists,
             hypothetical_confirmed_re=(
                 self.regex_list(section["hypothetical_confirmed"], "hypothetical_confirmed")
                 if "hypothetical_confirmed" in section else None),

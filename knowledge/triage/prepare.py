@@ -103,10 +103,10 @@ _ONE_WORD_COMMA = re.compile(r"\s*,\s*(?=[a-z]+\s*(?:,|$))")
 
 def _arrows_as_words(text: str, lang: Language) -> str:
     """Arrows written as words (the rules' ``arrows``): "swelling ↑↑" is swelling worse."""
-    if lang.arrows_re is None:
+    if lang.words.arrows_re is None:
         return text
-    better = lang.better_arrows
-    return lang.arrows_re.sub(
+    better = lang.words.better_arrows
+    return lang.words.arrows_re.sub(
         lambda m: " better " if m.group()[0] in better else " worse ", text)
 
 
@@ -114,9 +114,9 @@ def _strip_filler(t: str, lang: Language) -> str:
     """Filler and discourse words (the rules' ``filler``) between the words of a phrase taken
     out, stacked intensifiers (``intensifiers``) folded to one, so the rules read the phrase
     whole."""
-    if lang.stacked_re is not None:
-        t = lang.stacked_re.sub(r"\1", t)
-    stripped = t if lang.comma_filler_re is None else lang.comma_filler_re.sub(
+    if lang.words.stacked_re is not None:
+        t = lang.words.stacked_re.sub(r"\1", t)
+    stripped = t if lang.words.comma_filler_re is None else lang.words.comma_filler_re.sub(
         lambda m: " " if m.start() else "", t)
     if stripped != t:  # the rest of a phrase broken by filler: "yellow, crusty, stuff"
         stripped = _ONE_WORD_COMMA.sub(" ", stripped)

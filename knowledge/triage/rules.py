@@ -4,7 +4,7 @@ language's compiled word lists (negations, hedges, clause breaks, jokes, stories
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from knowledge.text import Speller
@@ -65,6 +65,20 @@ class Fever:
     not_before: re.Pattern[str]
 
 
+@dataclass
+class WordLists:
+    """The language section's optional word lists, compiled: discourse filler set off by commas,
+    stacked intensifiers, arrows for worse/better (``better_arrows``: the better ones), negation
+    words that report an inability, degree words a figure leaves behind."""
+
+    comma_filler_re: re.Pattern[str] | None = None
+    stacked_re: re.Pattern[str] | None = None
+    arrows_re: re.Pattern[str] | None = None
+    better_arrows: str = ""
+    inability: frozenset[str] = frozenset()
+    degree_words: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True)
 class Language:
     speller: Speller
@@ -90,15 +104,8 @@ class Language:
     hypothetical_re: re.Pattern[str]
     hypothetical_end_re: re.Pattern[str]
     cancelled_after_re: re.Pattern[str]
-    # word lists of the rules file read while preparing a message: discourse filler set off by
-    # commas, stacked intensifiers, arrows for worse/better (``better_arrows``: the better
-    # ones), negation words that report an inability, degree words a figure leaves behind
-    comma_filler_re: re.Pattern[str] | None = None
-    stacked_re: re.Pattern[str] | None = None
-    arrows_re: re.Pattern[str] | None = None
-    better_arrows: str = ""
-    inability: frozenset[str] = frozenset()
-    degree_words: frozenset[str] = frozenset()
+    # word lists of the rules file read while preparing a message (see ``WordLists``)
+    words: WordLists = field(default_factory=WordLists)
     # the patient says, outside the question, that they have it now ("what would you do if
     # your throat felt tight? asking because mine does"): the question is no hypothetical
     hypothetical_confirmed_re: re.Pattern[str] | None = None
