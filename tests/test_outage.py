@@ -25,7 +25,6 @@ import datetime as dt
 import glob
 import os
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 import time
@@ -34,8 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import load_settings
 from bot.ops.http import Readiness
@@ -47,6 +44,7 @@ from storage.spool import ReportSpool, Spooled, SpooledEvent, SpooledReport
 from tests.bot_harness import CLINIC, START, button_data, button_labels, eventually
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port
+from tests.sqlite_outage import SqliteOutage
 
 TOKEN = "123456:TEST-token-for-bot"
 STAFF_CHAT = -1001000000001
@@ -100,46 +98,29 @@ class ThrowawayPostgres:
 
 
 class Outage:
-    """How this backend's database goes away and comes back.
-
-    SQLite: from `begin` to `end` every statement of the bot's engine fails with the error
-    SQLite gives for a database file it cannot open, and the pool's connections are dropped
-    at both ends (the bot reconnects, to the same file, afterwards). The file itself stays
-    where it is: moving it aside and back under a running bot (as this helper once did) let
-    a connection whose open straddled the swap pair the empty stand-in file with the real
-    file's write-ahead log, and its reads and writes then corrupted the database ("database
-    disk image is malformed"), something no real outage does."""
+    """How this backend's database goes away and comes back: SQLite through `SqliteOutage`
+    (statements refused, the file left in place); PostgreSQL by stopping its server."""
 
     def __init__(self, url: str, pg: ThrowawayPostgres | None, folder: Path) -> None:
         self.url, self.pg, self.folder = url, pg, folder
         self.db: Database | None = None
-        self.down = False
-        self._refusing: AsyncEngine | None = None
-
-    def _refuse(self, *_execution: object) -> None:
-        """A statement during the outage fails (raised as SQLite raises it; SQLAlchemy
-        wraps it into an OperationalError, as for a file that cannot be opened)."""
-        if self.down:
-            raise sqlite3.OperationalError("unable to open database file")
+        self._sqlite = SqliteOutage()
 
     async def begin(self) -> None:
         assert self.db is not None
         if self.pg is not None:
             await asyncio.to_thread(self.pg.stop)
+            await self.db.engine.dispose()
         else:
-            if self._refusing is not self.db.engine:
-                event.listen(self.db.engine.sync_engine, "before_cursor_execute", self._refuse)
-                self._refusing = self.db.engine
-            self.down = True
-        await self.db.engine.dispose()
+            await self._sqlite.begin(self.db.engine)
 
     async def end(self) -> None:
         assert self.db is not None
         if self.pg is not None:
             await asyncio.to_thread(self.pg.start)
+            await self.db.engine.dispose()
         else:
-            self.down = False
-        await self.db.engine.dispose()
+            await self._sqlite.end(self.db.engine)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -29,6 +29,7 @@ from storage.clock import ManualClock
 from tests.bot_harness import START, bot_settings
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port
+from tests.sqlite_outage import SqliteOutage
 
 SECRET = "first-webhook-secret_1"
 ROTATED = "second-webhook-secret_2"
@@ -199,24 +200,15 @@ async def test_an_update_is_confirmed_only_once_handled(
 
         # the database goes away: a shared location (the time zone) cannot be handled nor
         # kept, so it is not confirmed (a command would be kept in the spool: test_outage.py)
-        folder = tmp_path / "aside"
-        folder.mkdir()
-        await db.engine.dispose()
-        for path in tmp_path.glob("bot.db*"):
-            path.rename(folder / path.name)
-        await db.engine.dispose()
+        outage = SqliteOutage()
+        await outage.begin(db.engine)
         located = _message(2, 50, "")
         del located["message"]["text"]
         located["message"]["location"] = {"latitude": 40.71, "longitude": -74.0}
         assert await fake_telegram.post_update_to(url, located, SECRET) == 503
         assert len(fake_telegram.sent_messages(50)) == 1
 
-        await db.engine.dispose()  # back: Telegram's next delivery is answered
-        for path in tmp_path.glob("bot.db*"):
-            path.unlink()
-        for path in folder.iterdir():
-            path.rename(tmp_path / path.name)
-        await db.engine.dispose()
+        await outage.end(db.engine)  # back: Telegram's next delivery is answered
         assert await fake_telegram.post_update_to(url, located, SECRET) == 200
         (_, answer) = fake_telegram.sent_messages(50)
         assert "locations" in answer["text"]  # the answer to the location (no consent yet)
