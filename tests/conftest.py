@@ -221,3 +221,12 @@ def pytest_collection_modifyitems(config: _Any, items: list[_Any]) -> None:
     for item in items:
         if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in _PROCESS_TESTS:
             item.add_marker(_pytest.mark.xdist_group("processes"))
+
+
+@_pytest.fixture(autouse=True)
+def _forget_started_bots() -> _Iterator[None]:
+    """A bot one test started and left behind is never blamed on the next test's wait."""
+    yield
+    from tests.processes import _BOTS
+
+    _BOTS.clear()

@@ -40,6 +40,29 @@ def start_fake_server(port: int = 0) -> tuple[subprocess.Popen[str], str]:
     return proc, line[1]
 
 
+# Every `aftercare run` a test started and has not stopped: a wait on one of them fails at
+# once, with the bot's last lines, when the bot crashed, instead of running into HANG.
+_BOTS: list[subprocess.Popen[str]] = []
+
+
+def _check_bots() -> None:
+    """Fail fast when a started bot exited on its own with an error (a SIGKILL or SIGTERM a
+    test sent, or a clean exit, is not a crash)."""
+    for proc in list(_BOTS):
+        code = proc.poll()
+        if code is None:
+            continue
+        _BOTS.remove(proc)
+        if code > 0:
+            try:
+                _, err = proc.communicate(timeout=5)
+            except (subprocess.TimeoutExpired, ValueError):
+                err = ""
+            tail = "\n".join((err or "").strip().splitlines()[-15:])
+            raise AssertionError(f"aftercare run exited with code {code} while the test "
+                                 f"waited on it:\n{tail}")
+
+
 def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TOKEN,
               stdout: int = subprocess.PIPE, **extra: str) -> subprocess.Popen[str]:
     """`aftercare run` (python -m bot.cli.main run) against the fake server at `root`.
@@ -54,12 +77,16 @@ def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TO
                AFTERCARE_DATABASE_URL=url, AFTERCARE_TIMEZONE="UTC", AFTERCARE_HTTP_PORT="0",
                PYTHONPATH=str(REPO_ROOT))
     env.update(extra)
-    return subprocess.Popen([sys.executable, "-m", "bot.cli.main", "run"], cwd=workdir, env=env,
-                            stdout=stdout, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli.main", "run"], cwd=workdir,
+                            env=env, stdout=stdout, stderr=subprocess.PIPE, text=True)
+    _BOTS.append(proc)
+    return proc
 
 
 def stop_bot(proc: subprocess.Popen[str], timeout: float = HANG) -> tuple[int, str]:
     """SIGTERM (if still running), then the exit code and stderr."""
+    if proc in _BOTS:
+        _BOTS.remove(proc)
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=timeout)
@@ -87,6 +114,7 @@ async def until(predicate: Callable[[], Awaitable[Any]], what: str,
     timing assertion)."""
     deadline = time.monotonic() + timeout
     while True:
+        _check_bots()
         value = await predicate()
         if value:
             return value
@@ -144,6 +172,7 @@ class Control:
         machine may take a while to start `aftercare run`)."""
         deadline = time.monotonic() + timeout
         while True:
+            _check_bots()
             sent = await self.sent()
             if len(sent) >= n:
                 return sent

@@ -185,3 +185,26 @@ def test_server_errors_from_the_bot_api_are_waited_out(tmp_path: Path) -> None:
     assert code == 0, err
     assert err.count("Telegram Bot API unreachable") == 2
     assert "Traceback" not in err
+
+
+def test_a_bot_that_dies_fails_the_waiting_test_at_once_with_its_last_line(
+        tmp_path: Path) -> None:
+    """The harness, not the product: a test waiting on a bot that crashed fails straight
+    away with the bot's own words, instead of waiting out the bound on a hang."""
+    server, root = start_fake_server()
+    try:
+        async def refuse_the_token_then_wait_for_an_answer() -> None:
+            async with aiohttp.ClientSession() as session:
+                patient = Control(session, root)
+                await patient.post("fail", {"method": "getMe", "error_code": 401,
+                                            "description": "Unauthorized", "times": 100})
+                start_bot(root, tmp_path / "bot.db", tmp_path)
+                await patient.wait_sent(1)  # never comes: the bot exits at start-up
+
+        with pytest.raises(AssertionError) as failure:
+            asyncio.run(refuse_the_token_then_wait_for_an_answer())
+    finally:
+        server.kill()
+        server.wait()
+    assert "aftercare run exited with code 1" in str(failure.value)
+    assert "Telegram refused TELEGRAM_BOT_TOKEN" in str(failure.value)
