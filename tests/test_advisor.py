@@ -5,12 +5,11 @@ answers that name the day, suggestions, abstentions with a hand-off, small talk,
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from knowledge.advisor import Advisor, Clinic
+from tests.cli import Result, aftercare
 
 
 @pytest.fixture(scope="module")
@@ -148,9 +147,8 @@ def test_json_shape_topic_null_exactly_when_abstaining_or_suggesting(advisor: Ad
         assert 0.0 <= data["confidence"] <= 1.0
 
 
-def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli.main", *args], input=stdin,
-                          capture_output=True, text=True, check=False, timeout=60)
+def run_cli(*args: str, stdin: str = "") -> Result:
+    return aftercare(None, *args, stdin=stdin)
 
 
 def test_ask_command_plain_and_json() -> None:

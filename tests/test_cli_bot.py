@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli import aftercare, aftercare_process
 from tests.stores import Stores
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def aftercare(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
-    clean.update(env, PYTHONPATH=str(REPO_ROOT))
-    return subprocess.run([sys.executable, "-m", "bot.cli.main", *args], capture_output=True,
-                          text=True, cwd=tmp_path, env=clean, timeout=60, check=False)
 
 
 def test_run_without_a_token_explains_and_exits_2(tmp_path: Path) -> None:
-    result = aftercare(tmp_path, "run")
+    result = aftercare_process(tmp_path, "run")  # the console script's entry point, for real
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN: missing" in result.stderr
 

@@ -5,24 +5,16 @@ values turned into opening hours in the clinic's time zone."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError, load_settings
+from tests.cli import Result, aftercare
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
-
-def run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
-    clean.update(env, PYTHONPATH=str(REPO_ROOT), TELEGRAM_BOT_TOKEN="123:abc")
-    return subprocess.run([sys.executable, "-m", "bot.cli.main", "run"], capture_output=True,
-                          text=True, cwd=tmp_path, env=clean, timeout=60, check=False)
+def run(tmp_path: Path, **env: str) -> Result:
+    return aftercare(tmp_path, "run", **env, TELEGRAM_BOT_TOKEN="123:abc")
 
 
 def problem_lines(stderr: str) -> list[str]:

@@ -4,9 +4,6 @@ and never read the environment."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,17 +11,7 @@ import pytest
 from bot.config import ConfigError, load_settings
 from knowledge.loader import PACKAGED_KB, check_kb
 from scheduler.careplan import DEFAULT_PATH, careplan_problems
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def aftercare(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``aftercare ARGS`` in `cwd`, with no AFTERCARE_* variables from this process."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    return subprocess.run([sys.executable, "-m", "bot.cli.main", *args], capture_output=True,
-                          text=True, cwd=cwd, env=env, timeout=60, check=False)
+from tests.cli import aftercare  # with no AFTERCARE_* variables from this process
 
 
 def test_ask_answers_as_the_clinic_named_in_dotenv(tmp_path: Path) -> None:

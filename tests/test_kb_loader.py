@@ -3,9 +3,6 @@ with its file, line and reason (what a clinic editing its own copy would see).""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -13,8 +10,8 @@ import pytest
 
 from knowledge.errors import KBError
 from knowledge.loader import PACKAGED_KB, check_kb, load_kb
+from tests.cli import aftercare
 
-ROOT = Path(__file__).resolve().parents[1]
 GOOD_ENTRY = """\
 entries:
   - id: makeup
@@ -184,15 +181,13 @@ def test_kb_check_command_exit_codes(tmp_path: Path) -> None:
     good = tmp_path / "good"
     good.mkdir()
     write(good, "a.yaml", GOOD_ENTRY)
-    ok = subprocess.run([sys.executable, "-m", "bot.cli.main", "kb", "check", str(good)],
-                        capture_output=True, text=True, check=False)
+    ok = aftercare(None, "kb", "check", str(good))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "OK: 1 entries" in ok.stdout
     bad = tmp_path / "bad"
     bad.mkdir()
     write(bad, "a.yaml", GOOD_ENTRY.replace("{from: 3, text: Yes.}", "{from: 4, text: Yes.}"))
-    failed = subprocess.run([sys.executable, "-m", "bot.cli.main", "kb", "check", str(bad)],
-                            capture_output=True, text=True, check=False)
+    failed = aftercare(None, "kb", "check", str(bad))
     assert failed.returncode == 1
     assert f"{bad / 'a.yaml'}:10: gap between day windows: days 3-3" in failed.stdout
 
@@ -200,9 +195,6 @@ def test_kb_check_command_exit_codes(tmp_path: Path) -> None:
 def test_kb_path_environment_variable(tmp_path: Path) -> None:
     """AFTERCARE_KB_PATH (read by bot/config.py, handed to the loader) is what kb check checks."""
     write(tmp_path, "a.yaml", GOOD_ENTRY)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERCARE_")}
-    env.update(AFTERCARE_KB_PATH=str(tmp_path), PYTHONPATH=str(ROOT))
-    result = subprocess.run([sys.executable, "-m", "bot.cli.main", "kb", "check"],
-                            capture_output=True, text=True, cwd=tmp_path, env=env, check=False)
+    result = aftercare(tmp_path, "kb", "check", AFTERCARE_KB_PATH=str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"OK: 1 entries, 2 example questions in {tmp_path}" in result.stdout

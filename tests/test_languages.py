@@ -22,6 +22,7 @@ from knowledge.advisor import Advisor
 from knowledge.errors import KBError
 from knowledge.multilingual import fold, load_lexicons
 from knowledge.triage import load_triage
+from tests.cli import aftercare
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = yaml.safe_load((ROOT / "tests" / "data" / "languages_dev.yaml").read_text("utf-8"))
@@ -338,10 +339,8 @@ def test_the_clinics_own_knowledge_base_keeps_other_languages(advisor: Advisor) 
 
 
 def test_ask_command_shows_the_language() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli.main", "ask", "--json", "--day", "3", "--language",
-         "pt-BR", "está saindo pus das bolinhas"],
-        capture_output=True, text=True, check=False, timeout=60, cwd=ROOT)
+    result = aftercare(ROOT, "ask", "--json", "--day", "3", "--language", "pt-BR",
+                       "está saindo pus das bolinhas")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["urgency"] == "urgent" and data["language"] == "pt"

@@ -10,9 +10,6 @@ import asyncio
 import csv
 import datetime as dt
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ from storage import Database
 from storage.clock import ManualClock
 from storage.reports import ReportStore
 from tests.alert_harness import deliver
+from tests.cli import Result, aftercare
 from tests.records import log_message
 from tests.stores import Stores
 
@@ -230,22 +228,21 @@ async def _cli_database(url: str) -> None:
 def test_export_and_gaps_commands(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     asyncio.run(_cli_database(url))
-    env = {**os.environ, "AFTERCARE_DATABASE_URL": url, "AFTERCARE_TIMEZONE": "Europe/London"}
+    env = {"AFTERCARE_DATABASE_URL": url, "AFTERCARE_TIMEZONE": "Europe/London"}
     out = tmp_path / "reports.csv"
 
-    def aftercare(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot.cli.main", *args], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=60, check=False)
+    def command(*args: str) -> Result:
+        return aftercare(tmp_path, *args, **env)
 
-    done = aftercare("export", "--from", "2026-03-10", "--to", "2026-03-10", "--out", str(out))
+    done = command("export", "--from", "2026-03-10", "--to", "2026-03-10", "--out", str(out))
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [(r["text"], r["action"]) for r in rows] == [
         ("can I dye my hair", ""), ("can i dye my hair?", ""), ("pus", "taken")]
-    gaps = aftercare("gaps")
+    gaps = command("gaps")
     assert gaps.returncode == 0, gaps.stderr
     assert '2 × "can I dye my hair"' in gaps.stdout
-    bad = aftercare("export", "--from", "2026-03-11", "--to", "2026-03-10")
+    bad = command("export", "--from", "2026-03-11", "--to", "2026-03-10")
     assert bad.returncode == 2 and "--from" in bad.stderr
 
 
@@ -260,13 +257,11 @@ async def _formula_database(url: str) -> None:
 def test_export_neutralises_formulas_and_is_private(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'f.db'}"
     asyncio.run(_formula_database(url))
-    env = {**os.environ, "AFTERCARE_DATABASE_URL": url, "AFTERCARE_TIMEZONE": "Europe/London"}
     out = tmp_path / "reports.csv"
     out.write_text("old", encoding="utf-8")
     out.chmod(0o644)  # an existing, world-readable file is made private too
-    done = subprocess.run([sys.executable, "-m", "bot.cli.main", "export", "--from", "2026-03-10",
-                           "--to", "2026-03-10", "--out", str(out)], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = aftercare(tmp_path, "export", "--from", "2026-03-10", "--to", "2026-03-10", "--out",
+                     str(out), AFTERCARE_DATABASE_URL=url, AFTERCARE_TIMEZONE="Europe/London")
     assert done.returncode == 0, done.stderr
     assert out.stat().st_mode & 0o777 == 0o600
     texts = [r["text"] for r in csv.DictReader(out.open(encoding="utf-8"))]

@@ -4,8 +4,6 @@ sign-specific advice and the data checks that keep rules, bank, advice and quest
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from knowledge.advisor import Advisor
 from knowledge.detectors import DETECTORS, PhraseBankError, load_detector, load_phrase_bank
 from knowledge.signdata import sign_data_problems
 from knowledge.triage import load_triage
+from tests.cli import aftercare
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,9 +70,8 @@ def test_unsure_symptom_gets_day_guidance_and_a_rule_out_question(advisor: Advis
 
 
 def test_ask_json_shows_the_follow_up_field() -> None:
-    out = subprocess.run([sys.executable, "-m", "bot.cli.main", "ask", "--json", "--day", "2",
-                          "my face has blown up like a balloon"], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
+    out = aftercare(ROOT, "ask", "--json", "--day", "2", "my face has blown up like a balloon")
+    assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
     assert answer["escalate"] is False and answer["follow_up"]["id"] == "airway"
     assert answer["follow_up"]["tier_if_yes"] == "emergency"
