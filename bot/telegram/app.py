@@ -472,7 +472,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     from bot.telegram.leader import migration_lock
 
     advisor = load_advisor(settings)  # bad data files stop us before the database
-    load_plan(settings)
+    load_plan(settings, advisor.kb)  # quoting the knowledge base just loaded, not a second one
     if await with_retry("Telegram Bot API", lambda: check_bot_api(settings), bot_api_error,
                         stop) is None:
         return  # asked to stop while waiting
