@@ -124,7 +124,7 @@ class Advisor:
         self.kb = kb
         self.matcher = Matcher(kb)
         self.triage = triage
-        self.scope = scope.knowing(kb_words(kb))
+        self.scope = scope.knowing(kb_words(kb), self.matcher.corrects)
         self.messages = messages if clinic is None else messages.with_clinic(clinic)
         self.languages = languages
         self.signs = signs or load_sign_data()
@@ -186,6 +186,10 @@ class Advisor:
             # somebody else's illness or an untreated part ("my son has an ear infection"):
             # the rule-out questions are about the patient's treated skin
             return advice
+        if advice.extra.get("scope") is not None:
+            # a request the bot must not answer (a prescription for an infection elsewhere, a
+            # diagnosis) keeps its own reply, with the rule-out question for the skin
+            return replace(advice, follow_up=self._follow_up(question), triage=decision)
         # a symptom described ("check" sign): the day's guidance stands in for an abstention;
         # a red flag only asked about keeps its answer (or abstention) and gets the question
         if (decision.sign is not None and advice.kind in ("abstained", "suggested")

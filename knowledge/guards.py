@@ -12,11 +12,12 @@ you're well" included), so it gets a friendly line instead of a knowledge-base g
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from knowledge.errors import KBError, Problem
-from knowledge.text import GREETINGS, fold
+from knowledge.text import FILLER, GREETINGS, STOPWORDS, english_word, fold
 from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
 
 PACKAGED_SCOPE = Path(__file__).parent / "scope.yaml"
@@ -74,6 +75,15 @@ _REMOVED_FROM = frozenset(["off", "from", "clean", "cleaning", "fix", "fixing", 
 # nouns that a compound in front names the kind of ("dog grooming session", "tub hire prices")
 _COMPOUND_HEADS = frozenset(["session", "sessions", "price", "prices", "cost", "costs"])
 _PREPOSITIONS = frozenset(["for", "on"])
+# determiners in front of the object of a verb ("bleed a radiator", "reschedule my parcel")
+_OBJECT_DETERMINERS = frozenset(["a", "an", "the", "my", "our", "your", "his", "her", "their",
+                                 "some"])
+# where, not what: words of place in front of a noun phrase ("round my mouth")
+_PLACES = frozenset(["round", "around", "near", "under", "over", "by", "behind", "across",
+                     "through", "into", "onto", "along", "below", "above", "beside", "down",
+                     "up", "back", "off", "out"])
+# a choice between products ("which pillow", "the best app")
+_CHOICE = frozenset(["which", "best", "recommend", "better"])
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,52 @@ class ObjectFrame:
     # words the knowledge base uses (its examples, keywords and titles), and people and
     # animals (another guard's business): a thing's head noun is none of these
     known: frozenset[str] = frozenset()
+    # words that tie a message to the patient's treated skin or the treatment ("face", "session")
+    ties: frozenset[str] = frozenset()
+    people: frozenset[str] = frozenset()  # people and animals (another guard's business)
+    # whether a word not on the English list is a slip for a knowledge-base word ("moisteriser");
+    # None: only English words count as strange
+    slip: Callable[[str], bool] | None = None
+
+    def unknown_thing(self, words: list[str]) -> str | None:
+        """A word the knowledge base never uses that names the thing a shared word is about:
+        a knowledge-base word with a noun phrase after it whose head is an English word the
+        knowledge base does not know ("bleed a radiator", "wash a feather duvet", "reschedule
+        my parcel delivery"), or, in a choice between products ("which", "best"), a
+        knowledge-base noun after two such words ("a memory foam pillow"). One shared everyday
+        word is no evidence for an aftercare topic when the message's object is another
+        thing; a word that ties the message to the patient's skin or treatment keeps it
+        ("apply a cold compress to my face"). None otherwise."""
+        if not self.known or any(word in self.ties for word in words):
+            return None
+        choice = any(word in _CHOICE for word in words)
+        for index, word in enumerate(words):
+            if not self._topical(word):
+                continue
+            if index + 2 < len(words) and words[index + 1] in _OBJECT_DETERMINERS:
+                end = index + 2
+                while (end < len(words) and end - index <= 4 and words[end] not in _BREAK
+                       and words[end] not in _DETERMINERS and words[end] not in _SUBJECT_VERBS):
+                    end += 1
+                if end > index + 2 and self._strange(words[end - 1]):
+                    return words[end - 1]
+            if choice and index >= 2 and all(self._strange(w) for w in words[index - 2:index]):
+                return words[index - 1]
+        return None
+
+    def _topical(self, word: str) -> bool:
+        """A knowledge-base word that can name a topic (no function word, no place word)."""
+        return (word in self.known and word not in STOPWORDS and word not in FILLER
+                and word not in _BREAK and word not in _DETERMINERS and word not in _PLACES)
+
+    def _strange(self, word: str) -> bool:
+        """An English word the knowledge base never uses, not the patient's, a person, an
+        animal, a time or an occasion."""
+        return (word.isalpha() and len(word) > 2 and not self._known(word)
+                and not self._owned(word) and word not in self.people
+                and word.rstrip("s") not in self.people and word not in STOPWORDS
+                and word not in FILLER and word not in _BREAK
+                and (english_word(word) or (self.slip is not None and not self.slip(word))))
 
     def thing_subject(self, words: list[str]) -> str | None:
         """The head noun of a thing the message is about, when the knowledge base never
@@ -181,7 +237,8 @@ class ObjectFrame:
 
     def _owned(self, head: str) -> bool:
         return (head.isdigit() or head in self.own or head.rstrip("s") in self.own
-                or head.endswith("ing") or head in self.plans)
+                or (head.endswith("ing") and len(head) > 5)  # "sting" is no gerund
+                or head in self.plans)
 
 
 class ScopeGuard:
@@ -197,17 +254,21 @@ class ScopeGuard:
         forms = (fold(text), re.sub(r"['\u2019\u2018`]", "", text.lower()))
         words = forms[0].split()
         if (self.frame.foreign_object(words) is not None
-                or self.frame.thing_subject(words) is not None):
+                or self.frame.thing_subject(words) is not None
+                or self.frame.unknown_thing(words) is not None):
             return "everyday"
         for category in self.categories:
             if category.applies(forms):
                 return category.id
         return None
 
-    def knowing(self, words: frozenset[str]) -> ScopeGuard:
+    def knowing(self, words: frozenset[str],
+                slip: Callable[[str], bool] | None = None) -> ScopeGuard:
         """The same guard that also knows the words the knowledge base uses (folded), so a
-        thing it never speaks of can be told apart (``ObjectFrame.thing_subject``)."""
-        frame = replace(self.frame, known=self.frame.known | words)
+        thing it never speaks of can be told apart (``ObjectFrame.thing_subject``), and, with
+        ``slip``, which unknown words are slips for them (``ObjectFrame.unknown_thing``)."""
+        frame = replace(self.frame, known=self.frame.known | words,
+                        slip=slip or self.frame.slip)
         return ScopeGuard(self.categories, frame)
 
     def defer_to(self, category_id: str) -> tuple[str, ...]:
@@ -240,10 +301,11 @@ def load_scope(path: Path = PACKAGED_SCOPE) -> ScopeGuard:
         _category(item, line, str(path), problems, lexicons)
         for item, line in zip(raw, raw.item_lines, strict=True)
     ]
-    verbs, nouns, own, plans = (_words(data.get(name), str(path), problems)
-                                for name in ("clinic_verbs", "clinic_nouns", "own", "plans"))
-    frame = ObjectFrame(verbs, nouns, own, plans,
-                        _lexicon_words(data.get("lexicons"), ("people", "animals")))
+    verbs, nouns, own, plans, ties = (
+        _words(data.get(name), str(path), problems)
+        for name in ("clinic_verbs", "clinic_nouns", "own", "plans", "ties"))
+    people = _lexicon_words(data.get("lexicons"), ("people", "animals"))
+    frame = ObjectFrame(verbs, nouns, own, plans, people, ties, people)
     if problems:
         raise KBError(problems)
     return ScopeGuard(tuple(c for c in categories if c is not None), frame)

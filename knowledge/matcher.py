@@ -25,7 +25,7 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from knowledge.schema import KnowledgeBase
-from knowledge.text import FILLER, SYNONYMS, clauses, content_tokens, english_words, tokens
+from knowledge.text import FILLER, SYNONYMS, clauses, content_tokens, english_word, tokens
 
 Outcome = Literal["answer", "suggest", "abstain"]
 
@@ -277,7 +277,7 @@ class Matcher:
         if len(word) < 4:  # only a word typed without vowels ("wsh", "slp")
             found_word = None if vowels else self._skeletons.get(_skeleton(word))
             return found_word if found_word is not None and found_word[0] == word[0] else None
-        english = word in english_words()
+        english = english_word(word)
         cutoff = 84 if len(word) < 6 else 80  # one slip in a short word makes another word
         found = process.extractOne(word, self._spelling_list, scorer=fuzz.ratio,
                                    score_cutoff=cutoff)
@@ -321,6 +321,11 @@ class Matcher:
         if word.endswith("d") and len(word) > 3:
             forms += [word[:-1], word[:-2] if word.endswith("ed") else word[:-1] + "ed"]
         return tuple(forms)
+
+    def corrects(self, word: str) -> bool:
+        """Whether a (folded) word is the knowledge base's, its slang ("appt") or a slip for
+        one of its words."""
+        return any(self._correct(token) is not None for token in tokens(word))
 
     def known_words(self, text: str) -> list[str]:
         """The query's content words that the knowledge base knows (after typo correction)."""

@@ -373,6 +373,35 @@ def _skeleton(word: str) -> str:
     return re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouy]", "", word))
 
 
+# endings an English word takes in chat ("planning", "topped", "lads", "son's" folded "sons")
+_INFLECTIONS = ("ing", "ed", "es", "s", "d", "er", "ers", "est", "ies", "ied")
+
+
+@functools.lru_cache(maxsize=8192)
+def english_word(word: str) -> bool:
+    """``word`` is on the English word list, or an inflection of a word on it: the list has
+    base forms only, so "planning" (plan), "topped" (top) and "lads" (lad) are English too and
+    never a slip for a knowledge-base word ("tanning", "stopped")."""
+    words = english_words()
+    if word in words:
+        return True
+    for suffix in _INFLECTIONS:
+        base = word[: -len(suffix)]
+        if not word.endswith(suffix) or len(base) < 3:
+            continue
+        if suffix in ("ing", "ed", "d", "er") and base.endswith(("ed", "ing")):
+            continue  # "bleding" is no "bled" + "ing"
+        if suffix in ("ies", "ied"):
+            if base + "y" in words:
+                return True
+            continue
+        if base in words or (suffix[0] in "ie" and base + "e" in words):
+            return True
+        if base[-1] == base[-2] and base[-1] not in "aeiouls" and base[:-1] in words:
+            return True  # a doubled last letter: "planning", "topped"
+    return False
+
+
 class Speller:
     """Corrects unknown words toward a vocabulary: swapped, dropped or doubled letters by
     (optimal string alignment) edit distance with rapidfuzz, dropped vowels by the consonant
