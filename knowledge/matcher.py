@@ -60,6 +60,21 @@ _ARRIVING = re.compile(
     r"|makeup free)(?: makeup| make up| make-up)?(?: on)?\b")
 
 
+# What to put on dry skin is the moisturiser's question ("so dry, what can I slap on"): with a
+# dryness word, asking what to apply names the product.
+_DRY = re.compile(r"\b(?:dry|drying|dried|thirsty|parched|dehydrated)\b")
+_WHAT_TO_APPLY = re.compile(r"\b(?:what|anything)(?: else)? (?:can|could|should|do|shall) i "
+                            r"(?:put|slap|apply|use|pop|stick|rub)\b")
+
+
+def _dry_product(text: str) -> str:
+    """Asking what to apply, with a dryness word, reads as asking for a moisturiser: the
+    dryness is why, the product is what is asked."""
+    if _DRY.search(text) is None or _WHAT_TO_APPLY.search(text) is None:
+        return text
+    return _WHAT_TO_APPLY.sub(" what moisturiser can i put ", _DRY.sub(" ", text))
+
+
 def _session_frame(text: str) -> str:
     """The treatment day and arriving for it read as the session (examples and queries alike)."""
     text = _SESSION_DAY.sub(" during the treatment ", text)
@@ -336,7 +351,7 @@ class Matcher:
         """Decide answer / suggest / abstain for one patient message."""
         text = _CONTEXT.sub(" ", text.lower())  # "when I got home" says when, not what
         text = _VENUE.sub(r"\1", text)
-        text = _session_frame(text)
+        text = _dry_product(_session_frame(text))
         words = self.known_words(text)
         if self._is_bare(words):
             found = self._match_bare(text)
