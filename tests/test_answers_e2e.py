@@ -24,13 +24,13 @@ async def test_another_business_and_somebody_else_get_the_everyday_reply(bot: Bo
 async def test_a_thumbs_up_a_plan_and_an_insurance_question_end_to_end(bot: BotHarness) -> None:
     """Batch 6 classes as a patient meets them: a thumbs up is acknowledged (not "I don't have a
     reliable answer"), a wax on the weekend is answered rather than called another business,
-    and an insurance question is passed on with the hand-off instead of a price line."""
+    and an insurance question goes to the clinic with the hand-off (issue 15)."""
     await bot.onboard(42)
     (ack,) = await bot.say(42, "\U0001F44D")
     assert "questions about your aftercare" in ack["text"], ack["text"]
     (plan,) = await bot.say(42, "can i wax this saturday?")
     assert "outside what I know" not in plan["text"] and "wax" in plan["text"].lower()
     (money,) = await bot.say(42, "do you take bupa?")
-    assert "insurance or refunds" in money["text"] and "Glow Clinic" in money["text"]
+    assert "insurance" in money["text"] and "team" in money["text"]
     assert button_data(money)[-1] == "handoff"
     assert bot.fake.violations == []
