@@ -18,6 +18,8 @@ def normalise(text: str, lang: Language) -> str:
     text = _DASHES.sub(" - ", _arrows_as_words(text, lang))
     t = lang.speller.correct(clean(text, punctuation=True))
     t = _NOUN_IS.sub(" is", t)  # "throat's tight" -> "throat s tight" -> "throat is tight"
+    t = _LABEL.sub(r"\1 is ", t)  # "eye: red, watering" -> "eye is red, watering"
+    t = _restated_once(t, lang)  # "struggling, like really struggling, to" -> "struggling to"
     t = _strip_filler(t, lang)
     t = lang.hedge_re.sub(" , ", t)
     t = _STACCATO.sub(r"\1 ", t)  # "cant. breathe. properly." -> "cant breathe properly."
@@ -133,5 +135,25 @@ _RELATIVE = re.compile(r",\s*(?:which|who|that)\s+[^,.!?;\n]{3,60},"
                        r"keeps?|getting|gets|got)\b)")
 
 
+# a body part written as a label at the start of a sentence: "eye: red, watering, painful"
+_LABEL = re.compile(
+    r"(?:^|(?<=[.!?\n]))(\s*(?:(?:my|left|right|top|bottom|upper|lower)\s+)?(?:eyes?|eyelids?|lips?|"
+    r"throat|tongue|mouth|face|skin|cheeks?|nose|forehead|chin|jaw|neck|breathing|pain|swelling|"
+    r"redness))\s*:\s*")
+# a word said again after an aside: "struggling, like really actually struggling, to get" (the
+# aside and the repeat out, so the phrase reads whole)
+_RESTATED = re.compile(r"\b([a-z]{4,})\s*,\s*((?:[a-z]+\s+){1,4}?)\1\b\s*,?")
+
+
+def _restated_once(t: str, lang: Language) -> str:
+    """``t`` with a word said again after a plain aside said once: "struggling, like really
+    actually struggling, to get a breath" reads "struggling to get a breath" (not when the aside
+    denies or names a symptom: "sore to touch, cant even touch it" stays)."""
+    if "," not in t:
+        return t
+
+    def once(m: re.Match[str]) -> str:
+        return f"{m.group(1)} " if _plain_aside(m.group(2), lang) else m.group()
+    return _RESTATED.sub(once, t)
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _NOUN_IS = re.compile(r"(?<=[a-z]) s\b")

@@ -38,6 +38,31 @@ def first_valid(
     for hit in hits(matcher, message):
         if valid(hit, message, unless, check_after):
             return hit
+        inner = inner_valid(matcher, message, hit, unless, check_after)
+        if inner is not None:
+            return inner
+    return None
+
+
+def inner_valid(matcher: Matcher, message: Message, outer: Hit,
+                unless: re.Pattern[str] | None, check_after: bool) -> Hit | None:
+    """A valid match that starts inside a rejected one: the patterns are one regex, so a long
+    match that is negated ("took paracetamol and its done nothing, ... still throbbing") hides a
+    shorter one of another pattern that starts inside it ("paracetamol ... done nothing").
+    Searched only when a match is rejected (rare), from the next position on."""
+    regex = matcher.regex
+    if regex is None:
+        return None
+    text = message.text
+    pos = outer.start + 1
+    while pos < outer.end:
+        m = regex.search(text, pos)
+        if m is None or m.start() >= outer.end:
+            return None
+        hit = Hit(m.start(), m.end(), licensed=matcher.is_licensed(text, m.start()))
+        if hit.start < hit.end and valid(hit, message, unless, check_after):
+            return hit
+        pos = m.start() + 1
     return None
 
 
