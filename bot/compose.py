@@ -19,8 +19,8 @@ The result, `Services`, is grouped the way the bot is: ``stores`` (the storage a
 ``patient`` (the conversation, the advisor, the clinic's KB additions, the message
 catalogue), ``desk`` (the staff desk's jobs, bot/core/desk/jobs.py `DeskJobs`: a caller takes
 the job it needs), ``checkins`` (the check-in service and the alert sender) and ``ops``
-(the database figures of /metrics, and the spool of reports kept while the database is down,
-added by bot/telegram/app.py).
+(the database figures of /metrics, the database probe of /readyz, the data retention, and
+the spool of reports kept while the database is down, added by bot/telegram/app.py).
 
 The Telegram application (bot/telegram/app.py, where handlers reach the result as a typed
 ``context.bot_data``), the terminal demo (bot/cli/demo.py), the CLI and the tests all call it.
@@ -78,11 +78,13 @@ from storage.clock import Clock
 from storage.context import ContextReader
 from storage.desk_outbox import DeskOutboxStore, SqlDeskOutbox
 from storage.figures import OpsFigures, SqlFigures
+from storage.health import DatabaseProbe, SqlProbe
 from storage.invites import InviteStore
 from storage.kb_overrides import KBOverrideStore
 from storage.messages import MessageLog
 from storage.patients import PatientStore
 from storage.reports import ReportStore
+from storage.retention import Retention, SqlRetention
 from storage.sessions import SessionStore
 from storage.stats import Stats
 
@@ -132,10 +134,13 @@ class CheckinSide:
 
 @dataclass(frozen=True)
 class Ops:
-    """What the ops endpoints read, and what keeps reports while the database is down (the
-    spool: bot/telegram/app.py adds it)."""
+    """What the ops endpoints read (the figures of /metrics, the database probe of /readyz),
+    the data retention the daily job runs, and what keeps reports while the database is down
+    (the spool: bot/telegram/app.py adds it)."""
 
     figures: OpsFigures  # the database figures of /metrics (storage/figures.py)
+    probe: DatabaseProbe  # whether the database answers, at which migration (/readyz)
+    retention: Retention  # deletes old messages and resolved reports (the daily job)
     spool: ReportSpool | None = None  # reports kept while the database is down
     spool_replayer: SpoolReplayer | None = None
 
@@ -266,4 +271,5 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
     return Services(settings=settings, database=db, clock=clock, stores=stores,
                     patient=patient, desk=desk,
                     checkins=CheckinSide(service=checkins, alert_bell=bell, alerts=alerts),
-                    ops=Ops(figures=SqlFigures(db.sessions)))
+                    ops=Ops(figures=SqlFigures(db.sessions), probe=SqlProbe(db.engine),
+                            retention=SqlRetention(db.sessions)))

@@ -1,7 +1,9 @@
 """Data retention: delete a patient's chat messages and resolved reports N days after their
 last treatment session (``AFTERCARE_RETENTION_DAYS``).
 
-`purge_expired(sessions, days, now)` is idempotent, so every replica may run it daily. What is
+`purge_expired(sessions, days, now)` is idempotent, so every replica may run it daily (the
+daily job of bot/telegram/app.py runs it through `SqlRetention`, a `Retention` built by
+bot/compose.py). What is
 kept: the patient row (Telegram id, name, consent time), treatment dates and check-in rows
 (the clinic's treatment record), and reports staff have not resolved yet (an unhandled alarm
 must not vanish; it is deleted on the first run after it is resolved). A patient without any
@@ -14,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -71,3 +74,19 @@ async def purge_expired(sessions: async_sessionmaker[AsyncSession], days: int,
         log.info("retention (%d days): deleted %d message(s) and %d report(s)", days,
                  messages, reports)
     return result
+
+
+class Retention(Protocol):
+    """Deletes what the retention period has run out for (the daily job's one collaborator)."""
+
+    async def purge(self, days: int, now: dt.datetime) -> PurgeResult: ...
+
+
+class SqlRetention:
+    """`Retention` over the bot's database (`purge_expired`)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def purge(self, days: int, now: dt.datetime) -> PurgeResult:
+        return await purge_expired(self.sessions, days, now)

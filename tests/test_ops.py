@@ -25,6 +25,7 @@ from scheduler.dispatcher import Dispatcher, DispatcherConfig, OutgoingCheckin
 from scheduler.sql import SqlConnector
 from storage import Database, SessionSource
 from storage.figures import Figures, FixedFigures, SqlFigures
+from storage.health import FixedProbe, SqlProbe
 from storage.models import CheckIn
 from tests.processes import Control, free_port, http_get, start_bot, until
 from tests.stores import Stores
@@ -109,7 +110,7 @@ async def test_plain_logs_by_default(fake_server: str, tmp_path: Path) -> None:
 
 async def test_readyz_names_what_is_missing(tmp_path: Path) -> None:
     db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
-    readiness = Readiness(db.engine)
+    readiness = Readiness(SqlProbe(db.engine))
     server = OpsServer(Metrics(), readiness, SqlFigures(db.sessions))
     port = await server.start("127.0.0.1", 0)
     try:
@@ -129,10 +130,21 @@ async def test_readyz_names_what_is_missing(tmp_path: Path) -> None:
     assert health[0] == 200
 
 
+async def test_readyz_says_when_the_database_does_not_answer_or_is_behind() -> None:
+    probe = FixedProbe()
+    readiness = Readiness(probe, bot_authorised=True)
+    assert await readiness.problems() == []
+    probe.down = True
+    assert await readiness.problems() == ["database unreachable (DatabaseDown)"]
+    probe.down, probe.at = False, "0001_initial"
+    (behind,) = await readiness.problems()
+    assert "0001_initial" in behind and readiness.head in behind
+
+
 async def test_a_request_line_over_64_kib_gets_414_and_one_log_line(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'l.db'}")
-    server = OpsServer(Metrics(), Readiness(db.engine), SqlFigures(db.sessions))
+    server = OpsServer(Metrics(), Readiness(SqlProbe(db.engine)), SqlFigures(db.sessions))
     port = await server.start("127.0.0.1", 0)
     caplog.set_level("DEBUG")
     try:
@@ -169,7 +181,7 @@ async def test_metrics_need_the_bearer_token_and_are_read_at_most_every_few_seco
                  lambda *args: queries.append(args[2]))
     clock = ManualClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
     token = "metrics-token_0123456789"
-    server = OpsServer(Metrics(), Readiness(db.engine), SqlFigures(db.sessions), clock,
+    server = OpsServer(Metrics(), Readiness(SqlProbe(db.engine)), SqlFigures(db.sessions), clock,
                        metrics_token=token)
     port = await server.start("127.0.0.1", 0)
     url = f"http://127.0.0.1:{port}/metrics"
@@ -196,7 +208,7 @@ async def test_metrics_need_the_bearer_token_and_are_read_at_most_every_few_seco
 
 
 def test_metrics_without_a_token_are_for_this_machine_only(tmp_path: Path) -> None:
-    server = OpsServer(Metrics(), Readiness(None), None)  # type: ignore[arg-type]
+    server = OpsServer(Metrics(), Readiness(FixedProbe()), FixedFigures())
     assert server._allowed("/metrics", {}, ("127.0.0.1", 5000)) is None
     assert server._allowed("/metrics", {}, ("::1", 5000, 0, 0)) is None
     refused = server._allowed("/metrics", {}, ("10.1.2.3", 5000))

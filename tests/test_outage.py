@@ -157,7 +157,8 @@ async def _running(fake: FakeTelegram, outage: Outage, advisor: Advisor, tmp_pat
     db = await Database.connect(outage.url)
     outage.db = db
     app = build_application(settings, db, advisor, clock=clock)
-    readiness = Readiness(db.engine, bot_authorised=True, spool=app.bot_data.ops.spool)
+    readiness = Readiness(app.bot_data.ops.probe, bot_authorised=True,
+                          spool=app.bot_data.ops.spool)
     try:
         async with running(app, settings, on_waiting=readiness.waiting_updates):
             yield app, readiness
@@ -187,7 +188,8 @@ async def test_an_emergency_during_an_outage_gets_advice_at_once_and_a_card_afte
         fake_telegram: FakeTelegram, bot: Any, outage: Outage) -> None:
     fake = fake_telegram
     assert outage.db is not None
-    readiness = Readiness(outage.db.engine, bot_authorised=True, spool=bot.bot_data.ops.spool)
+    readiness = Readiness(bot.bot_data.ops.probe, bot_authorised=True,
+                          spool=bot.bot_data.ops.spool)
     assert await readiness.problems() == []
     (hello,) = await _say(fake, "hi")  # the database works: an ordinary answer
     assert hello

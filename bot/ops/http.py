@@ -29,17 +29,15 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import InitVar, dataclass, field
 
-from alembic.runtime.migration import MigrationContext
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.compose import Services
 from bot.core.response_times import WINDOW, first_action_times, summarise
 from scheduler.clinic_hours import OpeningHours
 from storage.clock import Clock, utcnow
 from storage.figures import OpsFigures
+from storage.health import DatabaseProbe
 from storage.migrate import head_revision
 from storage.models import CheckinStatus
 from storage.spool import ReportSpool
@@ -141,13 +139,14 @@ class Metrics:
 
 @dataclass
 class Readiness:
-    """What /readyz checks. The bot is authorised once getMe succeeded: its owner says so by
-    calling `authorised` (bot/telegram/app.py; `bot_authorised=True` when it is already
-    known). `on_leader_change` (given to `bot.telegram.app.running`) shows polling leadership
-    in the metrics, and `on_update` counts the updates handled (called by a Telegram
-    handler)."""
+    """What /readyz checks: the database answers through `database` (storage/health.py, built
+    by bot/compose.py) and is at this code's migration `head`. The bot is authorised once getMe
+    succeeded: its owner says so by calling `authorised` (bot/telegram/app.py;
+    `bot_authorised=True` when it is already known). `on_leader_change` (given to
+    `bot.telegram.app.running`) shows polling leadership in the metrics, and `on_update`
+    counts the updates handled (called by a Telegram handler)."""
 
-    engine: AsyncEngine
+    database: DatabaseProbe
     bot_authorised: InitVar[bool] = False
     head: str = field(default_factory=head_revision)
     on_leader_change: Callable[[bool], None] | None = None
@@ -171,10 +170,8 @@ class Readiness:
         """Failed checks (empty: ready)."""
         problems = []
         try:
-            async with asyncio.timeout(3), self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-                current = await conn.run_sync(
-                    lambda c: MigrationContext.configure(c).get_current_revision())
+            async with asyncio.timeout(3):
+                current = await self.database.revision()
             if current != self.head:
                 problems.append(f"database at migration {current}, code expects {self.head}")
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
@@ -352,9 +349,10 @@ async def operations(services: Services, metrics: Metrics) -> AsyncIterator[Read
     observe the advisor and the check-in sender) and the readiness of the bot `services`
     belong to. The Telegram side counts updates through the readiness' `on_update` and
     schedules the daily retention job (bot/telegram/app.py)."""
-    settings, db, clock = services.settings, services.database, services.clock
-    readiness = Readiness(db.engine, on_leader_change=lambda leader: metrics.polling_leader.set(
-        int(leader)), on_update=metrics.updates.inc, spool=services.ops.spool)
+    settings, clock = services.settings, services.clock
+    readiness = Readiness(services.ops.probe,
+                          on_leader_change=lambda leader: metrics.polling_leader.set(int(leader)),
+                          on_update=metrics.updates.inc, spool=services.ops.spool)
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     server = OpsServer(metrics, readiness, services.ops.figures, clock,
                       metrics_token=token)

@@ -34,7 +34,6 @@ from datetime import time as dt_time
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import (
     Bot,
     BotCommand,
@@ -66,6 +65,7 @@ from bot.telegram.staff_handlers import register_staff_handlers
 from knowledge.advisor import Advisor
 from storage import Database, utcnow
 from storage.clock import Clock
+from storage.retention import Retention
 
 log = logging.getLogger(__name__)
 CONCURRENCY = 8
@@ -321,15 +321,14 @@ def schedule_checkins(app: AnyApplication, services: Services) -> None:
                                 name="checkin-summary", job_kwargs=every)
 
 
-def schedule_retention(app: AnyApplication, days: int | None,
-                       sessions: async_sessionmaker[AsyncSession], clock: Clock = utcnow) -> None:
-    """Run `storage.retention.purge_expired` a minute after start and then daily."""
+def schedule_retention(app: AnyApplication, days: int | None, retention: Retention,
+                       clock: Clock = utcnow) -> None:
+    """Run `retention` (storage/retention.py) a minute after start and then daily."""
     if not days or app.job_queue is None:
         return
-    from storage.retention import purge_expired
 
     async def purge(_context: AppContext) -> None:
-        await purge_expired(sessions, days, clock())
+        await retention.purge(days, clock())
 
     app.job_queue.run_repeating(purge, interval=dt.timedelta(days=1), first=60,
                                 name="retention", job_kwargs={"max_instances": 1,
@@ -447,8 +446,8 @@ async def _start_webhook(app: AnyApplication, settings: Settings,
     registered on the first restart) and start our webhook server (bot/telegram/webhook.py),
     which judges a request by its headers before reading its body and confirms an update
     only once it is handled."""
-    from bot.telegram.leader import registration_lock
     from bot.telegram.webhook import WebhookServer, registered_url
+    from storage.advisory_locks import registration_lock
 
     assert settings.webhook_url is not None and settings.webhook_secret is not None
     secret = settings.webhook_secret.get_secret_value()
@@ -469,7 +468,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     from bot.ops.http import Metrics, operations
-    from bot.telegram.leader import migration_lock
+    from storage.advisory_locks import migration_lock
 
     advisor = load_advisor(settings)  # bad data files stop us before the database
     load_plan(settings, advisor.kb)  # quoting the knowledge base just loaded, not a second one
@@ -487,8 +486,9 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     try:
         metrics = Metrics(settings.hours())
         app = build_application(settings, db, advisor, observer=metrics)
-        schedule_retention(app, settings.retention_days, db.sessions, services_of(app).clock)
-        async with operations(services_of(app), metrics) as ready:
+        services = services_of(app)
+        schedule_retention(app, settings.retention_days, services.ops.retention, services.clock)
+        async with operations(services, metrics) as ready:
             count_updates(app, ready.on_update)
             async with running(app, settings, ready.on_leader_change, ready.waiting_updates):
                 ready.authorised()  # initialize() called getMe

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import math
 import os
@@ -60,8 +59,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from telegram import Update
 from telegram.error import RetryAfter, TelegramError
 
@@ -83,14 +80,6 @@ Elected = Callable[[], Awaitable[None]]
 Lost = Callable[[bool], Awaitable[None]]  # argument: confirm what was handled (clean stop)
 Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-
-
-def lock_key(token: str, database_url: str) -> int:
-    """A signed 64-bit advisory lock key for this bot (token's bot id) and schema."""
-    bot_id = token.split(":", 1)[0]
-    search_path = make_url(database_url).query.get("search_path", "")
-    digest = hashlib.sha256(f"aftercare-polling:{bot_id}:{search_path}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def lease_name(token: str) -> str:
@@ -695,34 +684,3 @@ async def elected_polling(app: AnyApplication, settings: Settings, allowed_updat
     finally:
         stop.set()
         await task
-
-
-@contextlib.asynccontextmanager
-async def migration_lock(database_url: str) -> AsyncIterator[None]:
-    """On PostgreSQL, let one replica at a time run the migrations (others wait for it)."""
-    async with registration_lock(database_url, "migrations"):
-        yield
-
-
-@contextlib.asynccontextmanager
-async def registration_lock(database_url: str, name: str) -> AsyncIterator[None]:
-    """On PostgreSQL, one replica at a time inside (others wait): migrations, webhook
-    registration. A no-op on SQLite (one process)."""
-    from storage.db import is_sqlite, make_engine
-
-    if is_sqlite(database_url):
-        yield
-        return
-    engine = make_engine(database_url)
-    key = lock_key(f"{name}:0", database_url)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
-            await conn.commit()
-            try:
-                yield
-            finally:
-                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                await conn.commit()
-    finally:
-        await engine.dispose()

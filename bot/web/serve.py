@@ -35,7 +35,7 @@ async def _serve(app: object, settings: Settings, announce: str) -> None:
 
 async def serve_desk(settings: Settings) -> None:
     """The desk over the configured database (migrated first, like ``aftercare run``)."""
-    from bot.telegram.leader import migration_lock
+    from storage.advisory_locks import migration_lock
 
     async with migration_lock(settings.database_url):
         db = await Database.connect(settings.database_url)

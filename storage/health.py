@@ -1,0 +1,57 @@
+"""Whether the database answers, and at which migration: what /readyz asks (bot/ops/http.py
+`Readiness`). Writes no table.
+
+`DatabaseProbe` is the one question readiness asks; `SqlProbe` holds its SQL (a round trip
+and Alembic's revision over the bot's engine), `FixedProbe` is its in-memory twin (the tests
+say what the database answers). bot/compose.py builds the SQL one (``Services.ops.probe``).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.migrate import head_revision
+
+
+class DatabaseProbe(Protocol):
+    """Asks the database whether it answers, and at which migration it is."""
+
+    async def revision(self) -> str | None:
+        """The migration revision the database is at (None: never migrated); raises when the
+        database does not answer."""
+        ...
+
+
+class SqlProbe:
+    """`DatabaseProbe` over the bot's engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def revision(self) -> str | None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            return await conn.run_sync(
+                lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+class DatabaseDown(ConnectionError):
+    """`FixedProbe`'s answer while the database is said to be down."""
+
+
+class FixedProbe:
+    """The in-memory twin of `SqlProbe`: answers the revision it is given (default: this
+    code's head), or raises `DatabaseDown` while `down` is set."""
+
+    def __init__(self, revision: str | None = None, *, down: bool = False) -> None:
+        self.at = revision if revision is not None else head_revision()
+        self.down = down
+
+    async def revision(self) -> str | None:
+        if self.down:
+            raise DatabaseDown("the database is down")
+        return self.at
