@@ -31,7 +31,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.core.flows.advice import AdviceFlow
-from bot.core.flows.alerts import MAX_ALERT_TEXT, PlainAlerts
 from bot.core.flows.base import STATE_TTL, BotSettings, Clock, FlowKit, TurnContext
 from bot.core.flows.checkins import CheckinAnswers
 from bot.core.flows.control import FlowControl
@@ -55,7 +54,7 @@ from bot.core.replies import Button, Buttons, Reply
 from knowledge.catalogue import Catalogue, Trusted
 from storage import PatientInfo, ReportInfo, SessionInfo
 
-__all__ = ["BotSettings", "Button", "Buttons", "Clock", "Conversation", "MAX_ALERT_TEXT",
+__all__ = ["BotSettings", "Button", "Buttons", "Clock", "Conversation",
            "ONE_SHOT_CALLBACKS", "PATIENT_COMMANDS", "Reply", "STAFF_COMMANDS", "STATE_TTL",
            "invite_link"]
 
@@ -70,14 +69,14 @@ ONE_SHOT_CALLBACKS = ("consent", "session", "delete", "tz", "flow", "sd", "sx")
 class Conversation:
     """All conversation logic. Every public method returns the replies to send, in order."""
 
-    def __init__(self, kit: FlowKit, *, checkins: CheckinEvents | None = None,
-                 cards: ReportNotifier | None = None, desk: PatientDesk | None = None,
+    def __init__(self, kit: FlowKit, *, cards: ReportNotifier,
+                 checkins: CheckinEvents | None = None, desk: PatientDesk | None = None,
                  identity: BotIdentity | None = None) -> None:
         self.kit = kit
         self.identity: BotIdentity = identity or FixedIdentity(kit.settings.bot_username)
         self.checkins = checkins
         self.desk = desk
-        self.alerts: ReportNotifier = cards if cards is not None else PlainAlerts(kit)
+        self.alerts = cards  # the staff desk's cards (bot/core/desk/cards.py)
         self.control = FlowControl(kit)  # the rules every multi-step flow follows
         self.zones = TimeZoneFlow(kit, self.control, checkins)
         self.onboarding = Onboarding(kit, self.zones, checkins)

@@ -3,7 +3,6 @@
 * base.py: what every flow shares (`FlowKit`: stores, settings, clock, texts, state);
 * onboarding.py: /start, invites, consent;
 * advice.py: questions answered from the knowledge base, suggestions, "ask the clinic";
-* alerts.py: the plain staff-chat alert (used when no staff desk is attached);
 * sessions.py: treatment dates (buttons, typed dates), check-in planning;
 * checkins.py: answers to check-in buttons;
 * timezone.py: the time-zone picker and typed city names;
