@@ -23,7 +23,6 @@ CHECKIN_STYLE = {  # category -> (fill, shape)
     "planned": ("#ffffff", "dash"),
 }
 REPORT_COLOURS = {"emergency": "#b71c1c", "urgent": "#e65100", "other": "#1565c0"}
-LANES = ("Check-ins", "Reports", "Staff replies")
 
 
 @dataclass(frozen=True)
@@ -53,13 +52,16 @@ def _shape(kind: str, x: float, y: float) -> str:
             f'stroke-width="3"/>')
 
 
-def recovery_chart(marks: Sequence[Mark], days: int, title: str) -> Markup:
-    """The SVG for a patient's recovery (`days`: the last day on the axis)."""
+def recovery_chart(marks: Sequence[Mark], days: int, title: str, lanes: Sequence[str],
+                   axis: str) -> Markup:
+    """The SVG for a patient's recovery (`days`: the last day on the axis), with the names of
+    its `lanes` (check-ins, reports, staff replies: a mark's `lane` indexes them) and the
+    `axis` label (bot/web/texts.yaml "chart")."""
     days = max(days, 1)
     left, right, top, lane_h = 110, 20, 30, 46
     width = 760
     plot = width - left - right
-    height = top + lane_h * len(LANES) + 40
+    height = top + lane_h * len(lanes) + 40
 
     def x(day: float) -> float:
         return left + plot * min(max(day, 0), days) / days
@@ -67,13 +69,13 @@ def recovery_chart(marks: Sequence[Mark], days: int, title: str) -> Markup:
     parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="chart recovery" role="img" '
               f'viewBox="0 0 {width} {height}" aria-labelledby="recovery-title">'),
              f'<title id="recovery-title">{escape(title)}</title>']
-    for lane, name in enumerate(LANES):
+    for lane, name in enumerate(lanes):
         y = top + lane_h * lane + lane_h / 2
         parts.append(f'<text x="{left - 10}" y="{y + 4:.1f}" text-anchor="end" '
                      f'class="lane">{escape(name)}</text>')
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
                      f'stroke="#ddd"/>')
-    axis_y = top + lane_h * len(LANES)
+    axis_y = top + lane_h * len(lanes)
     parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{width - right}" y2="{axis_y}" '
                  f'stroke="#333"/>')
     step = 1 if days <= 16 else 2 if days <= 32 else 7
@@ -83,7 +85,7 @@ def recovery_chart(marks: Sequence[Mark], days: int, title: str) -> Markup:
         parts.append(f'<text x="{x(day):.1f}" y="{axis_y + 18}" text-anchor="middle" '
                      f'class="tick">{day}</text>')
     parts.append(f'<text x="{left + plot / 2:.1f}" y="{axis_y + 36}" text-anchor="middle" '
-                 f'class="axis">days since the session</text>')
+                 f'class="axis">{escape(axis)}</text>')
     for mark in marks:
         y = top + lane_h * mark.lane + lane_h / 2
         cx = x(mark.day)

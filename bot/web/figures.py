@@ -20,6 +20,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -144,31 +145,29 @@ async def figures_page(request: Request, user: StaffUser) -> Response:
     rows = await _weeks(request)
     tz = services(request).settings.tz
     labels = [r.week.start.astimezone(tz).strftime("%-d %b") for r in rows]
+    desk = services(request)
+
+    def chart(key: str, values: Sequence[float | None], unit: str = "") -> tuple[str, Markup]:
+        """The heading and the picture of one figure (bot/web/texts.yaml "figures")."""
+        return desk.text(f"figures.{key}"), bar_chart(desk.text(f"figures.{key}_title"),
+                                                      labels, values, unit)
+
     charts = [
-        ("Sessions logged", bar_chart("Sessions logged per week", labels,
-                                      [r.week.sessions for r in rows]),
+        (*chart("sessions", [r.week.sessions for r in rows]),
          [r.week.sessions for r in rows], ""),
-        ("Check-ins answered (%)", bar_chart("Share of check-ins answered", labels,
-                                             [r.answer_rate for r in rows], "%"),
+        (*chart("answered", [r.answer_rate for r in rows], "%"),
          [f"{r.week.checkins_answered}/{r.week.checkins_sent}" for r in rows], ""),
-        ("Reports raised", bar_chart("Reports per week", labels,
-                                     [sum(r.week.reports.values()) for r in rows]),
+        (*chart("reports", [sum(r.week.reports.values()) for r in rows]),
          [", ".join(f"{k} {v}" for k, v in sorted(r.week.reports.items())) or "0"
           for r in rows], ""),
-        ("Median minutes to first staff action",
-         bar_chart("Median minutes to first staff action", labels,
-                   [r.median for r in rows], " min"),
+        (*chart("first_action", [r.median for r in rows], " min"),
          [f"{_show(r.median)} (p90 {_show(r.p90)})" for r in rows], ""),
-        ("Questions the bot could not answer (%)",
-         bar_chart("Unanswered questions share", labels, [r.unanswered_rate for r in rows],
-                   "%"),
+        (*chart("unanswered", [r.unanswered_rate for r in rows], "%"),
          [f"{r.week.unanswered}/{r.week.questions}" for r in rows], ""),
     ]
-    if services(request).settings.opening_hours:  # fair figures: waits in opening time
+    if desk.settings.opening_hours:  # fair figures: waits in opening time
         charts.insert(4, (
-            "Median opening minutes to first staff action",
-            bar_chart("Median minutes the clinic was open before the first staff action",
-                      labels, [r.open_median for r in rows], " min"),
+            *chart("open_first_action", [r.open_median for r in rows], " min"),
             [f"{_show(r.open_median)} (p90 {_show(r.open_p90)})" for r in rows], ""))
     return page(request, "figures.html", rows=rows, charts=charts, labels=labels)
 

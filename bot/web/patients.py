@@ -134,7 +134,7 @@ async def patient_page(request: Request, user: StaffUser) -> Response:
     detail = await desk.views.patient(patient_id, messages_since=since)
     if detail is None:
         return page(request, "refused.html", status_code=404,
-                    message=f"There is no patient {patient_id}.")
+                    message=desk.text("refused.no_patient", id=patient_id))
     live = [s for s in detail.sessions if s.cancelled_at is None]
     chosen = request.query_params.get("session", "")
     session = next((s for s in detail.sessions if str(s.id) == chosen), None) or (
@@ -142,9 +142,10 @@ async def patient_page(request: Request, user: StaffUser) -> Response:
     chart = None
     if session is not None:
         marks, days = chart_marks(desk, detail, session)
-        title = (f"Recovery of {detail.name or 'the patient'} after the session of "
-                 f"{session.session_date.isoformat()}")
-        chart = recovery_chart(marks, days, title)
+        title = desk.text("chart.title", name=detail.name or desk.text("chart.unnamed"),
+                          date=session.session_date.isoformat())
+        chart = recovery_chart(marks, days, title, desk.texts.raw("chart.lanes"),
+                               desk.text("chart.axis"))
     tz = desk.settings.tz
     checkins = [(c, checkin_category(desk.careplan, c.step, c.answer, c.status))
                 for c in detail.checkins if session is None or c.session_id == session.id]

@@ -34,8 +34,7 @@ async def photo(request: Request, user: StaffUser) -> Response:
     token = desk.settings.token
     if found is None or not token or desk.demo:
         return page(request, "refused.html", status_code=404,
-                    message="This photo is not available here: photos stay in Telegram and "
-                            "the desk needs the bot token to show them.")
+                    message=desk.text("refused.photo_elsewhere"))
     api = desk.settings.bot_api_url.rstrip("/")
     try:
         async with httpx.AsyncClient(timeout=15) as http:
@@ -49,7 +48,7 @@ async def photo(request: Request, user: StaffUser) -> Response:
         log.warning("photo %d could not be fetched from Telegram: %s", found.id,
                     type(exc).__name__)
         return page(request, "refused.html", status_code=502,
-                    message="Telegram did not hand out this photo just now. Try again shortly.")
+                    message=desk.text("refused.photo_failed"))
     body = content.content[:MAX_BYTES]
     log.info("staff %d viewed photo %d of report %d", user.telegram_id, found.id,
              found.report_id)

@@ -46,10 +46,11 @@ class Cards:
         """The card: urgency first, patient, day since session, the words, the reason (and,
         with `status`, who took or resolved it: on-call copies show the report's state)."""
         kit = self.kit
-        who = f"{kit.patient_name(report)}, Telegram id {report.telegram_id}"
+        who = kit.messages.text("desk.card_who", name=kit.patient_name(report),
+                                telegram_id=report.telegram_id)
         words = report.text if len(report.text) <= MAX_CARD_WORDS else (
             report.text[:MAX_CARD_WORDS] + "…")
-        day = report.day if report.day is not None else "unknown"
+        day = report.day if report.day is not None else kit.messages.text("desk.card_no_day")
         key = "card_question" if report.kind == ReportKind.QUESTION.value else "card"
         text = kit.text(key, label=kit.label(report), name=who, day=day, id=report.id, text=words)
         if report.reason:

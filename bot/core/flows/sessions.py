@@ -105,10 +105,10 @@ class SessionFlow:
 
     def _dated(self, ctx: TurnContext, value: dt.date) -> str:
         day = recovery_day(value, self.kit.clock(), self.kit.tz(ctx.patient))
-        if day < 0:
-            later = self.kit.messages.render("flow.session_future_logged_day")
-            return f"{value.isoformat()} ({later})"
-        return f"{value.isoformat()} (day {day})"
+        messages = self.kit.messages
+        when = (messages.render("flow.session_future_logged_day") if day < 0
+                else messages.render("flow.session_logged_day", day=day))
+        return f"{value.isoformat()} ({when})"
 
     async def choice(self, user_id: int, choice: str) -> list[Reply]:
         """A "session:..." button."""
