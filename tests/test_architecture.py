@@ -375,3 +375,25 @@ def test_callers_take_stores_not_a_bundle_of_them() -> None:
                        for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path)))))
     assert named == []
     assert not (ROOT / "storage" / "staff.py").exists()  # the old staff names are gone too
+
+
+def wall_clock_reads() -> list[str]:
+    """module:line of every read of the wall clock (``datetime.now()``, ``date.today()``,
+    ``time.time()``) in the product; monotonic timers measure durations and are not clocks."""
+    found = []
+    for name, path in product_modules().items():
+        for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                call = ast.unparse(node.func)
+                if (node.func.attr in ("now", "utcnow", "today") and call.split(".")[-2:-1]
+                        in (["datetime"], ["date"])) or call == "time.time":
+                    found.append(f"{name}:{node.lineno} {call}()")
+    return found
+
+
+def test_only_the_one_clock_reads_the_time() -> None:
+    """`storage.clock.utcnow` is the one reader of the wall clock; everything else is handed
+    a `Clock` (tests a `ManualClock`) or calls `utcnow`."""
+    assert [place for place in wall_clock_reads()
+            if not place.startswith("storage.clock:")] == []
+    assert any(place.startswith("storage.clock:") for place in wall_clock_reads())

@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from scheduler.days import local_today, recovery_day
+from storage.clock import utcnow
 
 if TYPE_CHECKING:  # imported where used: registering the commands loads no settings
     from bot.cli.parsing import DateType, SubCommands
@@ -68,7 +69,7 @@ async def add_session(settings: Settings, telegram_id: int, day: dt.date | None)
             print(f"no patient with Telegram id {telegram_id}: they must press /start in the bot "
                   "or open an invite link first", file=sys.stderr)
             return 1
-        now = dt.datetime.now(dt.UTC)
+        now = utcnow()
         chosen = day or local_today(now, settings.tz)
         session = await parts.treatments.add(chosen, SessionSource.STAFF,
                                              telegram_id=telegram_id)
@@ -135,8 +136,7 @@ class _ManagerScope:
         from storage import Database
 
         self.db = await Database.connect(self.settings.database_url)
-        return build_checkins(self.settings, self.db, None,
-                              clock=lambda: dt.datetime.now(dt.UTC))
+        return build_checkins(self.settings, self.db, None, clock=utcnow)
 
     async def __aexit__(self, *_: object) -> None:
         if self.db is not None:

@@ -13,6 +13,7 @@ import sys
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.dates import DateProblem, check_session_date
 from scheduler.days import local_today
+from storage.clock import utcnow
 
 
 def read_settings() -> Settings | None:
@@ -43,7 +44,7 @@ def checked_date(settings: Settings, value: dt.date | None) -> str | None:
     """An error message when `value` can't be a treatment date (future, over a year ago)."""
     if value is None:
         return None
-    today = local_today(dt.datetime.now(dt.UTC), settings.tz)
+    today = local_today(utcnow(), settings.tz)
     problem = check_session_date(value, today)
     if problem is DateProblem.FUTURE:
         return f"{value.isoformat()} is in the future"
