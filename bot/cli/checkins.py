@@ -63,13 +63,13 @@ def cmd_checkins(args: argparse.Namespace) -> int:
 async def _lines(settings: Settings, url: str, args: argparse.Namespace) -> list[str]:
     from bot.compose import build_checkins
     from storage.db import Database
-    from storage.patients import PatientStore
 
     async with await Database.connect(url) as db:
-        manager = build_checkins(settings, db).checkins.manager
+        parts = build_checkins(settings, db)
+        manager = parts.checkins.manager
         patient_id = args.patient
         if args.telegram_id is not None:
-            patient = await PatientStore(db.sessions).get(args.telegram_id)
+            patient = await parts.patients.get(args.telegram_id)
             if patient is None:
                 raise LookupError(f"no patient with Telegram id {args.telegram_id}")
             patient_id = patient.id
