@@ -89,8 +89,16 @@ from storage.sessions import SessionStore
 from storage.stats import Stats
 
 if TYPE_CHECKING:
-    from bot.telegram.spooling import SpoolReplayer
     from storage.spool import ReportSpool
+
+
+class Replayer(Protocol):
+    """Stores what the spool kept once the database answers again, in the background
+    (bot/telegram/spooling.py `SpoolReplayer`)."""
+
+    def launch(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class Observer(AdviceObserver, SendObserver, Protocol):
@@ -142,7 +150,7 @@ class Ops:
     probe: DatabaseProbe  # whether the database answers, at which migration (/readyz)
     retention: Retention  # deletes old messages and resolved reports (the daily job)
     spool: ReportSpool | None = None  # reports kept while the database is down
-    spool_replayer: SpoolReplayer | None = None
+    spool_replayer: Replayer | None = None  # its replayer (bot/telegram/spooling.py)
 
 
 @dataclass(frozen=True)

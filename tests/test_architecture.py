@@ -397,3 +397,23 @@ def test_only_the_one_clock_reads_the_time() -> None:
     assert [place for place in wall_clock_reads()
             if not place.startswith("storage.clock:")] == []
     assert any(place.startswith("storage.clock:") for place in wall_clock_reads())
+
+
+ENTRY_POINTS = ("bot.telegram", "bot.cli", "bot.web", "bot.ops")
+
+
+def test_the_core_and_the_composition_root_import_no_entry_point() -> None:
+    """bot/core/ and bot/compose.py sit beneath the entry points (Telegram, CLI, web desk,
+    ops): they name none of them, not even for a type (a Protocol says what they need), and
+    the core does not reach back up to the composition root. The web desk does not import the
+    Telegram side (which would load python-telegram-bot to serve a page)."""
+    graph = import_graph()
+    upward = sorted(f"{module} imports {target}" for module, targets in graph.items()
+                    if module.startswith("bot.core") or module == "bot.compose"
+                    for target in targets
+                    if target.startswith(ENTRY_POINTS)
+                    or (module.startswith("bot.core") and target == "bot.compose"))
+    assert upward == []
+    assert sorted(f"{module} imports {target}" for module, targets in graph.items()
+                  if module.startswith("bot.web") for target in targets
+                  if target.startswith("bot.telegram")) == []
