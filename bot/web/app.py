@@ -32,7 +32,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.core.desk import age
 from bot.core.outbox import to_items
 from bot.web.auth import (
     CSRF_FIELD,
@@ -163,8 +162,9 @@ def queue_rows(desk: DeskServices, items: list[QueueItem]) -> list[QueueRow]:
             elif action.action == ReportAction.REPLIED.value and action.note:
                 thread.append((desk.desk.kit.staff_name(action.actor_telegram_id),
                                _when(action.created_at, tz), action.note))
-        rows.append(QueueRow(item, desk.desk.kit.label(report), age(now - report.created_at),
-                             deadline, overdue, desk.desk.kit.staff_name(report.taken_by)
+        kit = desk.desk.kit
+        rows.append(QueueRow(item, kit.label(report), kit.age(now - report.created_at),
+                             deadline, overdue, kit.staff_name(report.taken_by)
                              if report.taken_by else None, thread))
     return rows
 

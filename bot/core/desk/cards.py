@@ -12,7 +12,6 @@ import logging
 from bot.core.desk.callbacks import callback_data
 from bot.core.desk.copies import CardCopies
 from bot.core.desk.kit import DeskKit
-from bot.core.desk.labels import age
 from bot.core.ports import CardOutbox, DeskReports
 from bot.core.replies import Button, Buttons, Reply
 from scheduler.alerts import OutgoingAlert
@@ -141,7 +140,7 @@ class Cards:
         if report.status != ReportStatus.OPEN.value:  # a re-post of a report taken since
             return None
         card = await self.store.latest_card(report.id, chat_id=target)
-        waited = age(kit.now() - report.created_at)
+        waited = kit.age(kit.now() - report.created_at)
         mentions = "" if copy else " " + kit.mentions()
         text = (kit.text("repost", waited=waited) + mentions + "\n\n"
                 + self.card_text(report))

@@ -9,7 +9,6 @@ import logging
 
 from bot.core.availability import Availability
 from bot.core.desk.kit import DeskKit
-from bot.core.desk.labels import age
 from bot.core.ports import CardOutbox, DeskReports
 from bot.core.replies import Reply
 from storage.models import Urgency
@@ -66,7 +65,7 @@ class Escalations:
                 continue  # another replica re-posts this one
             owed += 1
             log.warning("report %d (%s) not taken after %s: re-post owed (%s)", report.id,
-                        report.urgency, age(now - report.created_at),
+                        report.urgency, self.kit.age(now - report.created_at),
                         "on call" if oncall else "staff chat")
         if owed:
             self.kit.wake()

@@ -10,7 +10,7 @@ import html
 import logging
 from typing import Any
 
-from bot.core.desk.labels import label_key, strip_tags
+from bot.core.desk.labels import age, label_key, strip_tags
 from bot.core.flows.base import BotSettings
 from bot.core.formatting import split_html
 from bot.core.ports import AlertWaker
@@ -79,6 +79,10 @@ class DeskKit:
     def text(self, key: str, **values: Any) -> str:
         """A rendered (HTML) message of the "desk" section."""
         return self.messages.render(f"desk.{key}", **values)
+
+    def age(self, delta: dt.timedelta) -> str:
+        """How long `delta` is, as the desk writes it ("3 min", "2 h 05 min", "3 d 4 h")."""
+        return age(delta, self.messages)
 
     def label(self, report: ReportInfo) -> str:
         """What a card starts with ("desk.labels": EMERGENCY, URGENT, QUESTION, CHECK-IN ...)."""

@@ -1,4 +1,5 @@
-"""How the desk names things in a line: which label a card starts with, an age, a UTC stamp,
+"""How the desk names things in a line: which label a card starts with, an age (in the words
+of the "desk.age" texts), a UTC stamp,
 how long Telegram counts an HTML text, and a desk text stripped to plain words."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ import datetime as dt
 import html
 import re
 
+from knowledge.catalogue import Catalogue
 from storage import ReportInfo, ReportKind
 from storage.ids import row_id
 
@@ -20,16 +22,16 @@ def label_key(report: ReportInfo) -> str:
     return report.kind if report.kind in (ReportKind.QUESTION, ReportKind.CHECKIN) else "other"
 
 
-def age(delta: dt.timedelta) -> str:
-    """"3 min", "2 h 05 min", "3 d 4 h"."""
+def age(delta: dt.timedelta, texts: Catalogue) -> str:
+    """"3 min", "2 h 05 min", "3 d 4 h" (bot/core/messages.yaml "desk.age")."""
     minutes = max(0, int(delta.total_seconds() // 60))
     if minutes < 60:
-        return f"{minutes} min"
+        return texts.text("desk.age.minutes", minutes=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {minutes:02d} min"
+        return texts.text("desk.age.hours", hours=hours, minutes=minutes)
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
+    return texts.text("desk.age.days", days=days, hours=hours)
 
 
 def stamp(value: dt.datetime) -> str:

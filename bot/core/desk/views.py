@@ -8,7 +8,7 @@ from bot.core.availability import Availability
 from bot.core.desk.cards import Cards
 from bot.core.desk.gaps import format_gaps, gaps
 from bot.core.desk.kit import DeskKit
-from bot.core.desk.labels import age, stamp
+from bot.core.desk.labels import stamp
 from bot.core.ports import CardOutbox, DeskReports
 from bot.core.response_times import WINDOW, Summary, first_action_times, summarise
 
@@ -40,11 +40,13 @@ class DeskViews:
             return ""
         if summary.open_median is None or summary.open_p90 is None:
             return kit.text("queue_figures_plain", count=summary.count,
-                            wall_median=age(summary.wall_median),
-                            wall_p90=age(summary.wall_p90))
+                            wall_median=kit.age(summary.wall_median),
+                            wall_p90=kit.age(summary.wall_p90))
         return kit.text("queue_figures", count=summary.count,
-                        wall_median=age(summary.wall_median), wall_p90=age(summary.wall_p90),
-                        open_median=age(summary.open_median), open_p90=age(summary.open_p90))
+                        wall_median=kit.age(summary.wall_median),
+                        wall_p90=kit.age(summary.wall_p90),
+                        open_median=kit.age(summary.open_median),
+                        open_p90=kit.age(summary.open_p90))
 
     async def queue_text(self) -> str:
         """Open reports, most urgent and oldest first, with their age; then the time to first
@@ -68,7 +70,8 @@ class DeskViews:
                       if report.status == "taken" else kit.text("queue_open"))
             words = report.text if len(report.text) <= 60 else report.text[:60] + "…"
             lines.append(kit.text("queue_line", id=report.id, label=kit.label(report),
-                                  name=kit.patient_name(report), age=age(now - report.created_at),
+                                  name=kit.patient_name(report),
+                                  age=kit.age(now - report.created_at),
                                   status=status, text=words,
                                   day=report.day if report.day is not None else "?"))
         return "\n".join(lines)
