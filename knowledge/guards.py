@@ -479,6 +479,22 @@ def _emoji_kind(text: str) -> str | None:
     return next(kind for kind, emoji in _EMOJI_KINDS.items() if any(c in emoji for c in marks))
 
 
+_SMALLTALK_VOCABULARY = _SMALLTALK_EXTRA.union(*_SMALLTALK.values())
+_STRETCHED = re.compile(r"(.)\1+")
+
+
+def _unstretched(word: str, vocabulary: frozenset[str]) -> str:
+    """A word typed with a letter held down ("youuu", "byeee", "thankssss") as the small-talk
+    word it stretches, else as typed."""
+    if word in vocabulary or _STRETCHED.search(word) is None:
+        return word
+    for repeat in (r"\1", r"\1\1"):
+        plain = _STRETCHED.sub(repeat, word)
+        if plain in vocabulary:
+            return plain
+    return word
+
+
 def smalltalk_kind(text: str) -> str | None:
     """'thanks', 'bye', 'greeting' or 'ack' when the message is only small talk (friendly
     emoji alone included), else None."""
@@ -492,7 +508,8 @@ def smalltalk_kind(text: str) -> str | None:
         words = [word for word in words if word not in _PLEASANTRY]
         if not words:
             return "greeting"
-    vocabulary = _SMALLTALK_EXTRA.union(*_SMALLTALK.values())
+    vocabulary = _SMALLTALK_VOCABULARY
+    words = [_unstretched(word, vocabulary) for word in words]
     if any(word not in vocabulary for word in words):
         return None
     if words[0] == "see" and len(words) > 1 and words[1] in ("you", "ya", "u"):

@@ -75,6 +75,20 @@ def _dry_product(text: str) -> str:
     return _WHAT_TO_APPLY.sub(" what moisturiser can i put ", _DRY.sub(" ", text))
 
 
+# Picking at peeling skin is the picking question ("it's peeling and so tempting to pick it"): with
+# a picking verb, the state words say why, the flakes are what is picked.
+_PICK = re.compile(r"\b(?:pick|picking|picked|pull|pulling|pulled)\b"
+                   r"(?! (?:up|out|a|an|which|one|something|some|any|the best|between|from)\b)")
+_PEELING = re.compile(r"\b(?:peeling|peely|flaky|flaking|dry)\b")
+
+
+def _picking(text: str) -> str:
+    """A picking verb with a peeling word reads as picking the flakes."""
+    if _PICK.search(text) is None or _PEELING.search(text) is None:
+        return text
+    return _PEELING.sub(" flakes ", text)
+
+
 def _session_frame(text: str) -> str:
     """The treatment day and arriving for it read as the session (examples and queries alike)."""
     text = _SESSION_DAY.sub(" during the treatment ", text)
@@ -351,7 +365,7 @@ class Matcher:
         """Decide answer / suggest / abstain for one patient message."""
         text = _CONTEXT.sub(" ", text.lower())  # "when I got home" says when, not what
         text = _VENUE.sub(r"\1", text)
-        text = _dry_product(_session_frame(text))
+        text = _picking(_dry_product(_session_frame(text)))
         words = self.known_words(text)
         if self._is_bare(words):
             found = self._match_bare(text)
