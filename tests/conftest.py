@@ -163,10 +163,10 @@ def fake_server() -> _Iterator[str]:
 def advisor() -> _Any:
     """The shipped knowledge base, triage and texts, for "Glow Clinic" (loaded once per test
     process: an `Advisor` is not changed by use; a reload builds a new one)."""
-    from knowledge.advisor import Advisor
+    from tests.advisors import shipped
     from tests.bot_harness import CLINIC
 
-    return Advisor.load(None, CLINIC)
+    return shipped(CLINIC)
 
 
 @_pytest.fixture

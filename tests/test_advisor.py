@@ -9,12 +9,13 @@ import json
 import pytest
 
 from knowledge.advisor import Advisor, Clinic
+from tests.advisors import shipped
 from tests.cli import Result, aftercare
 
 
 @pytest.fixture(scope="module")
 def advisor() -> Advisor:
-    return Advisor.load(clinic=Clinic(name="Glow Clinic", contact="020 7946 0000"))
+    return shipped(Clinic(name="Glow Clinic", contact="020 7946 0000"))
 
 
 def test_makeup_depends_on_the_recovery_day(advisor: Advisor) -> None:

@@ -21,6 +21,7 @@ from rapidfuzz import fuzz, process, utils
 from knowledge.advisor import Advice, Advisor, Clinic
 from knowledge.guards import smalltalk_kind
 from knowledge.loader import load_kb
+from tests.advisors import shipped
 from tests.class_table import class_cases
 
 DATA = Path(__file__).parent / "data"
@@ -58,7 +59,7 @@ CASES = _load_cases()
 
 @pytest.fixture(scope="module")
 def advisor() -> Advisor:
-    return Advisor.load(clinic=Clinic(name="Glow Clinic", contact="020 7946 0000"))
+    return shipped(Clinic(name="Glow Clinic", contact="020 7946 0000"))
 
 
 def test_an_ordinal_session_is_the_next_booking(advisor: Advisor) -> None:

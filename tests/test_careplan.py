@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from knowledge.advisor import Advisor
 from knowledge.errors import KBError
 from knowledge.loader import PACKAGED_KB, load_kb
 from knowledge.text import content_tokens
@@ -23,6 +22,7 @@ from scheduler.careplan import (
     careplan_problems,
     load_careplan,
 )
+from tests.advisors import shipped
 
 
 def test_packaged_plan_is_valid_and_follows_the_guidance() -> None:
@@ -127,7 +127,7 @@ def test_every_quote_is_the_knowledge_base_advice_for_that_step_and_day() -> Non
     and the bot's answer to a question on that topic that day comes from the same window."""
     kb = load_kb()
     plan = load_careplan()
-    advisor = Advisor.load()
+    advisor = shipped()
     quoted = 0
     for node in _raw_steps():
         step = plan.step(node["id"])

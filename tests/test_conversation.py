@@ -13,6 +13,7 @@ from bot.config import load_settings
 from bot.core.conversation import Conversation, Reply
 from knowledge.advisor import Advisor, Clinic
 from storage.clock import ManualClock
+from tests.advisors import shipped
 from tests.alert_harness import deliver
 from tests.stores import Stores
 
@@ -22,7 +23,7 @@ STAFF = -100500
 
 @pytest.fixture(scope="module")
 def advisor() -> Advisor:
-    return Advisor.load(None, Clinic(name="Glow & Co"))
+    return shipped(Clinic(name="Glow & Co"))
 
 
 @pytest.fixture

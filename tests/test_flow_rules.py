@@ -17,13 +17,14 @@ from bot.core.conversation import Conversation
 from knowledge.advisor import Advisor, Clinic
 from scheduler.careplan import careplan_problems, load_careplan
 from storage.clock import ManualClock
+from tests.advisors import shipped
 
 NOW = dt.datetime(2026, 6, 15, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
 def advisor() -> Advisor:
-    return Advisor.load(None, Clinic(name="Glow Clinic"))
+    return shipped(Clinic(name="Glow Clinic"))
 
 
 @pytest.fixture

@@ -17,13 +17,14 @@ from knowledge.advisor import Advisor, Clinic
 from scheduler.careplan import load_careplan
 from scheduler.service import CheckinService
 from scheduler.zones import resolve_zone
+from tests.advisors import shipped
 
 NOW = dt.datetime(2026, 6, 15, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
 def advisor() -> Advisor:
-    return Advisor.load(None, Clinic(name="Glow Clinic"))
+    return shipped(Clinic(name="Glow Clinic"))
 
 
 @pytest.fixture

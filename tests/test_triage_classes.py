@@ -21,6 +21,7 @@ from knowledge.advisor import Advice, Advisor
 from knowledge.signdata import _language_problems, load_sign_data
 from knowledge.text import Speller, clean, fold
 from knowledge.triage import load_triage
+from tests.advisors import shipped
 from tests.class_table import class_cases
 
 DATA = Path(__file__).parent / "data"
@@ -57,7 +58,7 @@ DEV: list[dict[str, Any]] = yaml.safe_load((DATA / "triage_dev.yaml").read_text(
 
 @pytest.fixture(scope="module")
 def advisor() -> Advisor:
-    return Advisor.load()
+    return shipped()
 
 
 def _why(advice: Advice) -> str:
@@ -128,7 +129,7 @@ def test_a_forged_language_on_a_question_is_refused(advisor: Advisor) -> None:
 
 def test_a_question_about_a_red_flag_keeps_its_own_answer(advisor: Advisor) -> None:
     # the rule-out question is added; the answer is not swapped for the day's guidance
-    plain = Advisor.load(second_detector=None).ask("how much does a session cost?", 3)
+    plain = shipped(second_detector=None).ask("how much does a session cost?", 3)
     asked = advisor.ask("what if i get a fever, how much does a session cost?", 3)
     assert asked.follow_up is not None and asked.follow_up.id == "infection"
     assert asked.kind == plain.kind and asked.topic == plain.topic

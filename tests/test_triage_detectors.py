@@ -12,6 +12,7 @@ from knowledge.advisor import Advisor
 from knowledge.detectors import DETECTORS, PhraseBankError, load_detector, load_phrase_bank
 from knowledge.signdata import sign_data_problems
 from knowledge.triage import load_triage
+from tests.advisors import shipped
 from tests.cli import aftercare
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def rules_only() -> Advisor:
-    return Advisor.load(second_detector=None)
+    return shipped(second_detector=None)
 
 
 @pytest.mark.parametrize("name", sorted(DETECTORS))
