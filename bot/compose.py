@@ -1,7 +1,8 @@
 """The composition root: the one place that builds the bot's objects from `Settings`.
 
-`build_checkins(settings, db, sender, clock)` builds the patient, session and report stores
-and the check-in service alone (the CLI's session and check-in commands: no advisor to load).
+`build_stores(settings, db, clock)` builds the storage aggregates alone, one store each (the
+CLI's commands that only read or write rows); `build_checkins(settings, db, sender, clock)`
+adds the check-in service (the CLI's session and check-in commands: no advisor to load).
 `build_services(settings, db, sender, clock)` loads the data files named in the settings
 (knowledge base and care plan through bot/datafiles.py, message catalogue), then builds, in
 this order and nowhere else:
@@ -76,7 +77,9 @@ from storage.alerts import AlertSql
 from storage.chat_state import ChatStateStore
 from storage.clock import Clock
 from storage.context import ContextReader
+from storage.desk_logins import DeskLoginStore
 from storage.desk_outbox import DeskOutboxStore, SqlDeskOutbox
+from storage.desk_views import DeskViews as DeskPages  # the store, not the desk's job
 from storage.figures import OpsFigures, SqlFigures
 from storage.health import DatabaseProbe, SqlProbe
 from storage.invites import InviteStore
@@ -118,6 +121,8 @@ class Stores:
     stats: Stats
     contexts: ContextReader
     chat_states: ChatStateStore  # short-lived conversation state (purged by a job)
+    desk_views: DeskPages  # the web desk's pages (reads only; storage/desk_views.py)
+    desk_logins: DeskLoginStore  # the web desk's used sign-ins
 
 
 @dataclass(frozen=True)
@@ -182,14 +187,28 @@ class CheckinParts:
     exclusive: bool  # SQLite: one process sends
 
 
+def build_stores(settings: Settings, db: Database, clock: Clock = utcnow) -> Stores:
+    """The storage aggregates over `db`, one store each: what `build_services` hands the
+    flows, and what a CLI command that only reads or writes rows uses (no data file loaded)."""
+    return Stores(patients=PatientStore(db.sessions, clock),
+                  treatments=SessionStore(db.sessions, clock),
+                  reports=ReportStore(db.sessions, clock, settings.oncall()),  # on call: copies
+                  invites=InviteStore(db.sessions, clock),
+                  message_log=MessageLog(db.sessions, clock), stats=Stats(db.sessions),
+                  contexts=ContextReader(db.sessions, clock),
+                  chat_states=ChatStateStore(db.sessions), desk_views=DeskPages(db.sessions),
+                  desk_logins=DeskLoginStore(db.sessions))
+
+
 def build_checkins(settings: Settings, db: Database, sender: Sender | None = None,
                    clock: Clock = utcnow, *, careplan: CarePlan | None = None,
-                   kb: KnowledgeBase | None = None) -> CheckinParts:
-    """The patient, session and report stores and the check-in service over `db`
-    (`build_services` builds the rest on them). The care plan is `careplan`, or loaded
-    quoting `kb` (default: the configured knowledge base)."""
+                   kb: KnowledgeBase | None = None, stores: Stores | None = None) -> CheckinParts:
+    """The patient, session and report stores (of `stores`, default `build_stores`) and the
+    check-in service over `db` (`build_services` builds the rest on them). The care plan is
+    `careplan`, or loaded quoting `kb` (default: the configured knowledge base)."""
     plan = careplan if careplan is not None else load_plan(settings, kb)
-    reports = ReportStore(db.sessions, clock, settings.oncall())  # on call: private cards
+    stores = stores if stores is not None else build_stores(settings, db, clock)
+    reports = stores.reports
     shared_pause = SharedPause(db.sessions)  # on PostgreSQL other replicas send too
     exclusive = db.engine.dialect.name == "sqlite"
     texts = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES)
@@ -198,8 +217,8 @@ def build_checkins(settings: Settings, db: Database, sender: Sender | None = Non
                               config=settings.dispatcher_config(), sender=sender,
                               shared_pause=shared_pause, exclusive=exclusive,
                               lock=dispatcher_lock(db.engine.url))
-    return CheckinParts(PatientStore(db.sessions, clock), SessionStore(db.sessions, clock),
-                        reports, checkins, shared_pause, exclusive)
+    return CheckinParts(stores.patients, stores.treatments, reports, checkins, shared_pause,
+                        exclusive)
 
 
 def build_desk(kit: FlowKit, store: DeskReports, outbox: CardOutbox,
@@ -246,19 +265,18 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
     advisor = advisor if advisor is not None else load_advisor(settings)
     if sender is not None and observer is not None:
         sender = ObservedSender(sender, observer)
-    parts = build_checkins(settings, db, sender, clock, careplan=careplan, kb=advisor.kb)
+    stores = build_stores(settings, db, clock)
+    parts = build_checkins(settings, db, sender, clock, careplan=careplan, kb=advisor.kb,
+                           stores=stores)
     checkins = parts.checkins
     shared_pause, exclusive = parts.shared_pause, parts.exclusive
     messages = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES, advisor.clinic)
     live = LiveAdvisor(advisor)
     answers: AdvisorPort = live if observer is None else ObservedAdvisor(live, observer)
-    invites, message_log = InviteStore(db.sessions, clock), MessageLog(db.sessions, clock)
-    stats, contexts = Stats(db.sessions), ContextReader(db.sessions, clock)
-    chat_states = ChatStateStore(db.sessions)
-    kit = FlowKit(settings, clock, messages, answers, patients=parts.patients,
-                  treatments=parts.treatments, invites=invites, reports=parts.reports,
-                  message_log=message_log, stats=stats, contexts=contexts,
-                  chat_states=chat_states)
+    kit = FlowKit(settings, clock, messages, answers, patients=stores.patients,
+                  treatments=stores.treatments, invites=stores.invites, reports=stores.reports,
+                  message_log=stores.message_log, stats=stores.stats, contexts=stores.contexts,
+                  chat_states=stores.chat_states)
     bell = AlertBell()
     desk = build_desk(kit, ReportStore(db.sessions, clock=clock), AlertSql(db.sessions),
                       checkins, bell, SqlDeskOutbox(db.sessions))
@@ -269,9 +287,6 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
                                  shared_pause=shared_pause, exclusive=exclusive)
     conversation = Conversation(kit, checkins=checkins, cards=desk.cards, desk=desk.patients,
                                 identity=identity)
-    stores = Stores(patients=parts.patients, treatments=parts.treatments, reports=parts.reports,
-                    invites=invites, message_log=message_log, stats=stats, contexts=contexts,
-                    chat_states=chat_states)
     patient = PatientSide(conversation=conversation, advisor=advisor, live_advisor=live,
                           knowledge=ClinicKnowledge(advisor, KBOverrideStore(db.sessions),
                                                     settings.kb_path, live),

@@ -102,8 +102,9 @@ async def _bot_username(settings: Settings) -> str | None:
 
 
 async def _invite(settings: Settings, name: str, session_date: dt.date | None) -> int:
+    from bot.compose import build_stores
     from bot.core.flows.staff_commands import invite_link
-    from storage import Database, InviteStore
+    from storage import Database
 
     username = await _bot_username(settings)
     if username is None:
@@ -111,7 +112,8 @@ async def _invite(settings: Settings, name: str, session_date: dt.date | None) -
               file=sys.stderr)
         return 2
     async with await Database.connect(settings.database_url) as db:
-        invite = await InviteStore(db.sessions).create(name, session_date, settings.invite_ttl)
+        invite = await build_stores(settings, db).invites.create(name, session_date,
+                                                                 settings.invite_ttl)
     print(invite_link(username, invite.code))
     print(f"one-time link for {name}, valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC",
           file=sys.stderr)

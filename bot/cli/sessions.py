@@ -81,14 +81,16 @@ async def add_session(settings: Settings, telegram_id: int, day: dt.date | None)
 
 
 async def _list(settings: Settings, args: argparse.Namespace) -> int:
-    from storage import Database, PatientStore, SessionStore
+    from bot.compose import build_stores
+    from storage import Database
 
     async with await Database.connect(settings.database_url) as db:  # reads only: no plan
-        patient = await PatientStore(db.sessions).get(args.telegram_id)
+        stores = build_stores(settings, db)
+        patient = await stores.patients.get(args.telegram_id)
         if patient is None:
             print(f"no patient with Telegram id {args.telegram_id}", file=sys.stderr)
             return 1
-        sessions = await SessionStore(db.sessions).of_patient(patient.id)
+        sessions = await stores.treatments.of_patient(patient.id)
     print(f"{patient.name or 'patient'} (Telegram id {args.telegram_id}):")
     for session in sessions:
         state = " (cancelled)" if session.cancelled_at else ""

@@ -38,26 +38,26 @@ def day_bounds(first: dt.date, last: dt.date, settings: Settings) -> tuple[dt.da
 
 async def gaps_report(settings: Settings) -> str:
     """The grouped unanswered questions as plain text."""
+    from bot.compose import build_stores
     from bot.core.desk import format_gaps, gaps
     from bot.core.messages import PACKAGED_MESSAGES
     from knowledge.catalogue import Catalogue
     from storage import Database
-    from storage.reports import ReportStore
 
     texts = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES)
     async with await Database.connect(settings.database_url) as db:
-        return format_gaps(await gaps(ReportStore(db.sessions)), texts)
+        return format_gaps(await gaps(build_stores(settings, db).reports), texts)
 
 
 async def export_report(settings: Settings, first: dt.date, last: dt.date) -> str:
     """Reports of [first, last] and their actions as CSV text."""
+    from bot.compose import build_stores
     from bot.core.desk import export_csv
     from storage import Database
-    from storage.reports import ReportStore
 
     start, end = day_bounds(first, last, settings)
     async with await Database.connect(settings.database_url) as db:
-        return export_csv(await ReportStore(db.sessions).export(start, end))
+        return export_csv(await build_stores(settings, db).reports.export(start, end))
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ from scheduler.careplan import CarePlan
 from scheduler.manager import CheckinManager
 from storage import Database, utcnow
 from storage.desk_logins import DeskLoginStore
-from storage.desk_outbox import DeskOutboxStore, SqlDeskOutbox
+from storage.desk_outbox import DeskOutboxStore
 from storage.desk_views import DeskViews, WeekFigures
 
 TEXTS = Path(__file__).with_name("texts.yaml")
@@ -109,8 +109,8 @@ def build_desk_services(settings: Settings, db: Database, *, clock: Clock = utcn
         settings=settings, db=db, treatments=built.stores.treatments,
         conversation=built.patient.conversation,
         desk=built.desk,
-        views=DeskViews(db.sessions), outbox=outbox or SqlDeskOutbox(db.sessions),
-        logins=DeskLoginStore(db.sessions), manager=built.checkins.service.manager,
+        views=built.stores.desk_views, outbox=outbox or built.desk.outbox,
+        logins=built.stores.desk_logins, manager=built.checkins.service.manager,
         careplan=built.checkins.service.plan, advisor=built.patient.advisor,
         knowledge=built.patient.knowledge,
         clock=clock,
