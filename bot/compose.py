@@ -221,6 +221,13 @@ def build_checkins(settings: Settings, db: Database, sender: Sender | None = Non
                         exclusive)
 
 
+def build_knowledge(settings: Settings, db: Database, advisor: Advisor,
+                    live: LiveAdvisor | None = None) -> ClinicKnowledge:
+    """The clinic's knowledge-base additions (made on the web desk) over `advisor`, the base;
+    `refresh` swaps `live` (`build_services`), or makes `.advisor` (``aftercare ask``)."""
+    return ClinicKnowledge(advisor, KBOverrideStore(db.sessions), settings.kb_path, live)
+
+
 def build_desk(kit: FlowKit, store: DeskReports, outbox: CardOutbox,
                checkins: CheckinEvents | None, alerts: AlertWaker | None,
                desk_outbox: DeskOutboxStore) -> DeskJobs:
@@ -288,8 +295,7 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
     conversation = Conversation(kit, checkins=checkins, cards=desk.cards, desk=desk.patients,
                                 identity=identity)
     patient = PatientSide(conversation=conversation, advisor=advisor, live_advisor=live,
-                          knowledge=ClinicKnowledge(advisor, KBOverrideStore(db.sessions),
-                                                    settings.kb_path, live),
+                          knowledge=build_knowledge(settings, db, advisor, live),
                           messages=messages)
     return Services(settings=settings, database=db, clock=clock, stores=stores,
                     patient=patient, desk=desk,

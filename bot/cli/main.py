@@ -41,13 +41,12 @@ def _with_clinic_overrides(advisor: Advisor, settings: Settings) -> Advisor:
     import asyncio
 
     async def load() -> Advisor:
-        from bot.core.clinic_kb import ClinicKnowledge
+        from bot.compose import build_knowledge
         from storage import Database
-        from storage.kb_overrides import KBOverrideStore
 
         db = await Database.connect(url, migrate=False)
         try:
-            knowledge = ClinicKnowledge(advisor, KBOverrideStore(db.sessions), settings.kb_path)
+            knowledge = build_knowledge(settings, db, advisor)
             await knowledge.refresh()
             return knowledge.advisor
         finally:
