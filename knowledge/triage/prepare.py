@@ -135,9 +135,10 @@ _RELATIVE = re.compile(r",\s*(?:which|who|that)\s+[^,.!?;\n]{3,60},"
                        r"keeps?|getting|gets|got)\b)")
 
 
-# a body part written as a label at the start of a sentence: "eye: red, watering, painful"
+# a body part written as a label at the start of a sentence: "eye: red, watering, painful",
+# "r eye: sore" ("r", right, is read "are" by the shorthand table)
 _LABEL = re.compile(
-    r"(?:^|(?<=[.!?\n]))(\s*(?:(?:my|left|right|top|bottom|upper|lower)\s+)?(?:eyes?|eyelids?|lips?|"
+    r"(?:^|(?<=[.!?\n]))(\s*(?:(?:my|left|right|top|bottom|upper|lower|are|l)\s+)?(?:eyes?|eyelids?|lips?|"
     r"throat|tongue|mouth|face|skin|cheeks?|nose|forehead|chin|jaw|neck|breathing|pain|swelling|"
     r"redness))\s*:\s*")
 # a word said again after an aside: "struggling, like really actually struggling, to get" (the
