@@ -1,5 +1,5 @@
 """`python -m bot.cli` runs the aftercare command."""
 
-from bot.cli.main import main
+from bot.cli.main import console
 
-raise SystemExit(main())
+console()
