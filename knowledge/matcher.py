@@ -89,6 +89,21 @@ def _picking(text: str) -> str:
     return _PEELING.sub(" flakes ", text)
 
 
+# Not making an appointment on a day is moving it ("can't make thursday, can we rebook"): the
+# booking entry's question (rebooking then is rescheduling, not booking the course's next one).
+_CANT_MAKE = re.compile(r"\b(?:can[\u2019']?t|cannot|can not|couldn[\u2019']?t"
+                        r"|won[\u2019']?t be able to|unable to) make (?:it|my|the|this|that"
+                        r"|\w+day|\w+days|tomorrow|tmrw|tmr|today|tonight|next)\b")
+_REBOOK = re.compile(r"\b(?:rebook|re book|re-book)\b")
+
+
+def _cant_make(text: str) -> str:
+    """Not making an appointment reads as rescheduling it."""
+    if _CANT_MAKE.search(text) is None:
+        return text
+    return _REBOOK.sub("reschedule", _CANT_MAKE.sub(" reschedule my appointment ", text))
+
+
 def _session_frame(text: str) -> str:
     """The treatment day and arriving for it read as the session (examples and queries alike)."""
     text = _SESSION_DAY.sub(" during the treatment ", text)
@@ -365,7 +380,7 @@ class Matcher:
         """Decide answer / suggest / abstain for one patient message."""
         text = _CONTEXT.sub(" ", text.lower())  # "when I got home" says when, not what
         text = _VENUE.sub(r"\1", text)
-        text = _picking(_dry_product(_session_frame(text)))
+        text = _cant_make(_picking(_dry_product(_session_frame(text))))
         words = self.known_words(text)
         if self._is_bare(words):
             found = self._match_bare(text)
