@@ -19,6 +19,7 @@ from knowledge.catalogue import Clinic as Clinic  # re-exported: callers name it
 from knowledge.detectors import DEFAULT_DETECTOR, Detector, load_detector
 from knowledge.guards import ScopeGuard, load_scope, smalltalk_kind
 from knowledge.language import Detection
+from knowledge.language_topics import LanguageTopics, load_language_topics
 from knowledge.loader import load_kb
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.multilingual import Multilingual, Reading
@@ -120,7 +121,8 @@ class Advisor:
 
     def __init__(self, kb: KnowledgeBase, triage: Triage, scope: ScopeGuard,
                  messages: Catalogue, clinic: Clinic | None = None,
-                 languages: Multilingual | None = None, signs: SignData | None = None) -> None:
+                 languages: Multilingual | None = None, signs: SignData | None = None,
+                 topics: LanguageTopics | None = None) -> None:
         self.kb = kb
         self.matcher = Matcher(kb)
         self.triage = triage
@@ -128,6 +130,7 @@ class Advisor:
         self.messages = messages if clinic is None else messages.with_clinic(clinic)
         self.languages = languages
         self.signs = signs or load_sign_data()
+        self.topics = topics  # everyday topics named in other languages
 
     @classmethod
     def load(cls, kb_path: Path | None = None, clinic: Clinic | None = None,
@@ -145,7 +148,9 @@ class Advisor:
         chosen = (*([detector] if detector is not None else []), *detectors)
         if chosen:
             triage = triage.with_detectors(tuple(chosen))
-        return cls(kb, triage, load_scope(), messages, None, languages, load_sign_data())
+        topics = load_language_topics(entry.id for entry in kb.entries)
+        return cls(kb, triage, load_scope(), messages, None, languages, load_sign_data(),
+                   topics)
 
     @property
     def clinic(self) -> Clinic:
@@ -447,6 +452,19 @@ class Advisor:
         follow_up = self._follow_up(question, language) if question is not None else None
         if follow_up is not None and LANGUAGE_MARK not in follow_up.id:
             follow_up = None  # never an English question under a reply in another language
+        topic = self.topics.topic(text, language) if self.topics is not None else None
+        entry = self.kb.by_id(topic) if topic is not None else None
+        note = self.topics.note(language) if self.topics is not None else None
+        safety = self.topics.safety_line(language) if self.topics is not None else None
+        if entry is not None and note is not None and safety is not None:
+            # an everyday question the table recognises: the English answer with the emergency
+            # line in their language, and (from the bot, when it passes the message to staff) a
+            # line in their language saying the team has it too
+            answered = self._answer(entry, 1.0, day)
+            return replace(answered, answer=f"{answered.answer}\n\n{self.messages.fill(safety)}",
+                           offer_handoff=True, language=language, detected=reading.detection,
+                           follow_up=follow_up,
+                           extra={**extra, "forward_note": self.messages.fill(note)})
         return Advice(self.language_text(language, "english_only"), "foreign",
                       offer_handoff=True, day=day, extra=extra, language=language,
                       detected=reading.detection, follow_up=follow_up)

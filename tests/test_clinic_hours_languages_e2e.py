@@ -57,7 +57,7 @@ async def test_unreadable_message_at_night_says_when_the_clinic_opens_in_spanish
         night: BotHarness) -> None:
     bot = night
     await treated(bot, 601, days_ago=2)
-    reply = await writes(bot, 601, "¿Puedo ir a la piscina este fin de semana?", "es")
+    reply = await writes(bot, 601, "¿Cuál es la dirección exacta de la clínica?", "es")
     assert reply.startswith("Solo sé leer mensajes en inglés")
     assert ("La clínica está cerrada ahora; el equipo le responderá cuando vuelva a abrir, el "
             "lunes 30 de noviembre a las 09:00 (hora de Europe/London). Si no puede esperar, "

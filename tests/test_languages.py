@@ -109,8 +109,10 @@ def test_negations_questions_and_normal_healing_are_not_escalated(
         advisor: Advisor, text: str, day: int) -> None:
     advice = advisor.ask(text, day)
     assert advice.urgency is None, advice.triage
-    assert advice.kind in ("foreign", "smalltalk")
-    assert "112" in advice.answer  # the "I only read English" reply keeps the safety net
+    # the "I only read English" reply, or an everyday topic's English answer, keeps the safety
+    # net in the patient's language
+    assert advice.kind in ("foreign", "smalltalk", "answered")
+    assert "112" in advice.answer
 
 
 def test_day_windows_follow_the_english_signs(advisor: Advisor) -> None:
@@ -143,8 +145,23 @@ def test_development_set(advisor: Advisor, message: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------------- unreadable messages
 
 
-def test_unreadable_message_is_answered_in_the_patients_language(advisor: Advisor) -> None:
+def test_everyday_question_in_another_language_gets_the_english_answer(
+        advisor: Advisor) -> None:
+    for text, day, topic in (("¿puedo maquillarme mañana?", 1, "makeup"),
+                             ("est-ce que je peux aller à la piscine ?", 3, "swimming"),
+                             ("wann darf ich wieder ins Fitnessstudio?", 2, "exercise"),
+                             ("posso bere un bicchiere di vino stasera?", 2, "alcohol")):
+        advice = advisor.ask(text, day)
+        assert advice.kind == "answered" and advice.topic == topic, (text, advice.kind)
+        assert advice.detected is not None and advice.offer_handoff
+        assert advice.extra["forward_note"]  # the line the bot adds when it passes it on
     advice = advisor.ask("¿puedo maquillarme mañana?", 1)
+    assert advice.language == "es"
+    assert advice.extra["forward_note"].startswith("Le respondo en inglés; el equipo de")
+
+
+def test_unreadable_message_is_answered_in_the_patients_language(advisor: Advisor) -> None:
+    advice = advisor.ask("¿Cuál es la dirección exacta de la clínica?", 1)
     assert advice.kind == "foreign" and advice.foreign and advice.urgency is None
     assert advice.language == "es" and advice.detected is not None
     assert advice.answer.startswith("Lo siento, solo sé leer mensajes en inglés")

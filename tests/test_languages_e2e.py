@@ -3,7 +3,9 @@
 A red flag written in Spanish or Russian gets the advice in that language and a staff card
 with the patient's own words, the detected language and the English sign; a message the bot
 cannot read goes to staff as written within 14 days of a session (the patient is told so in
-their language), and only gets the "I read English only" reply otherwise.
+their language), and only gets the "I read English only" reply otherwise. An everyday question
+whose topic the bot recognises in that language gets the English answer, with a line in the
+patient's language that the team has the message too, and still goes to staff.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ async def test_russian_urgent_advice_even_with_an_english_telegram(bot: BotHarne
 
 async def test_unreadable_message_goes_to_staff_within_14_days(bot: BotHarness) -> None:
     await patient(bot, 503, days_ago=2)
-    words = "¿Puedo ir a la piscina este fin de semana?"
+    words = "¿Me pueden decir la dirección exacta de la clínica?"
     reply, (card,) = await writes(bot, 503, words, "es", cards=1)
     assert reply["text"].startswith("Solo sé leer mensajes en inglés")
     assert "Glow Clinic" in reply["text"] and "112" in reply["text"]
@@ -77,17 +79,36 @@ async def test_unreadable_message_goes_to_staff_within_14_days(bot: BotHarness) 
     assert "written in Spanish (es), which the bot cannot read" in card["text"]
 
 
+async def test_everyday_question_in_spanish_is_answered_and_still_goes_to_staff(
+        bot: BotHarness) -> None:
+    await patient(bot, 507, days_ago=2)
+    words = "¿Puedo ir a la piscina este fin de semana?"
+    reply, (card,) = await writes(bot, 507, words, "es", cards=1)
+    assert "keep out of pools" in reply["text"]  # the English swimming answer for day 2
+    assert "Le respondo en inglés; el equipo de Glow Clinic también tiene su mensaje" in (
+        reply["text"])
+    assert "112" in reply["text"]  # the safety net, in Spanish
+    assert words in card["text"]
+
+
+async def test_everyday_question_in_german_after_14_days_gets_only_the_answer(
+        bot: BotHarness) -> None:
+    await patient(bot, 508, days_ago=20)
+    reply, _ = await writes(bot, 508, "Kann ich heute joggen gehen?", "de", cards=0)
+    assert "exercise" in reply["text"].lower() or "workout" in reply["text"].lower()
+    assert "Team von Glow Clinic" not in reply["text"]  # nothing was passed on
+
+
 async def test_unreadable_message_after_14_days_is_only_answered(bot: BotHarness) -> None:
     await patient(bot, 504, days_ago=20)
-    reply, _ = await writes(bot, 504, "Was kann ich gegen die trockene Haut tun?", "de",
-                            cards=0)
+    reply, _ = await writes(bot, 504, "Wie lautet die Adresse der Klinik?", "de", cards=0)
     assert reply["text"].startswith("Entschuldigung, ich kann nur Nachrichten auf Englisch")
     assert "Glow Clinic (020 7946 0000)" in reply["text"]
 
 
 async def test_unreadable_message_with_no_session_is_only_answered(bot: BotHarness) -> None:
     await patient(bot, 505, days_ago=None)
-    reply, _ = await writes(bot, 505, "Posso truccarmi domani?", "it", cards=0)
+    reply, _ = await writes(bot, 505, "Qual è l'indirizzo della clinica?", "it", cards=0)
     assert reply["text"].startswith("Mi dispiace, so leggere solo messaggi in inglese")
 
 

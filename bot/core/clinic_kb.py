@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 def with_kb(base: Advisor, kb: KnowledgeBase) -> Advisor:
     """`base` answering from `kb` (same triage, scope, texts, clinic and other languages)."""
     return Advisor(kb, base.triage, base.scope, base.messages, base.clinic,
-                   languages=base.languages)
+                   languages=base.languages, topics=base.topics)
 
 
 def as_overrides(rows: Sequence[OverrideRow]) -> list[Override]:

@@ -122,7 +122,7 @@ class AdviceFlow:
                      advice: Advice, source: tuple[int, int] | None = None) -> list[Reply]:
         """The replies for `advice` on `text`; escalations become reports for staff."""
         kit = self.kit
-        if advice.foreign:
+        if advice.foreign or advice.extra.get("forward_note"):
             return await self._unreadable(user_id, ctx, text, advice)
         replies: list[Reply] = []
         threaded = None
@@ -171,7 +171,9 @@ class AdviceFlow:
                           advice: Advice) -> list[Reply]:
         """A message in another language with no red flag the bot can see: within 14 days of
         a session it goes to staff as written and the patient is told so, in their language;
-        otherwise the patient is told, in their language, that the bot reads only English."""
+        otherwise the patient is told, in their language, that the bot reads only English. An
+        everyday question the bot recognised in that language gets the English answer, with a
+        line in their language that the team has the message too when it was passed on."""
         kit = self.kit
         recent = (ctx.session is not None and ctx.day is not None
                   and 0 <= ctx.day <= UNREADABLE_TO_STAFF_DAYS)
@@ -183,7 +185,9 @@ class AdviceFlow:
             report = await kit.reports.create(user_id, ReportKind.PATIENT, text,
                                                    day=ctx.day, reason=reason, now=kit.clock())
             replies = self.alerts.notify(report)
-            answer = self.advisor.language_text(advice.language, "forwarded")
+            forward_note = advice.extra.get("forward_note")
+            answer = (f"{advice.answer}\n\n{forward_note}" if forward_note
+                      else self.advisor.language_text(advice.language, "forwarded"))
             note = kit.closed_note("handoff", advice.language, ctx.patient)  # hours-aware
         else:
             note = ""
@@ -194,8 +198,8 @@ class AdviceFlow:
             shown += "\n\n" + html.escape(advice.follow_up.question, quote=False)
         if ctx.consented:
             kit.log.add(user_id, [
-                (Direction.IN, text, None, advice.kind),
-                (Direction.OUT, answer, None, None),
+                (Direction.IN, text, topic_of(advice.topic), advice.kind),
+                (Direction.OUT, answer, topic_of(advice.topic), None),
             ], now=kit.clock())
         return kit.html(shown, self._ask_row(advice)) + replies
 
