@@ -23,6 +23,12 @@ _LIST_HEAD = re.compile(
 _LIST_VERB = re.compile(
     r"\b(?:i|im|ive|my|she|shes|he|hes|they|theyre|it|its|is|are|was|were|has|have|had|got|"
     r"feels?|felt|looks?|seems?|getting|gets|keeps?|started|starting|still|now|but|just)\b")
+# a clause that is only a subject ("the swelling", "my top lip") and a clause that opens with
+# a verb: the subject's predicate after an aside
+_BARE_SUBJECT = re.compile(r"(?:the|my|her|his|their|this|that|our|your|its)(?:\s+[a-z]+){1,2}$")
+_PREDICATE = re.compile(
+    r"\s*(?:is|are|was|were|would|will|should|could|might|may|has|have|had|feels?|felt|looks?|"
+    r"looked|seems?|seemed|keeps?|kept|gets?|got|s|went|goes|isnt|arent|wasnt|werent)\b")
 _LIST_END = re.compile(r"\b(?:(?:or|nor)(?!\s+(?:something|anything|whatever|so|what)\b)|no|"
                        r"nothing|none|never)\b")
 
@@ -156,36 +162,63 @@ class Message:
     def live_clauses(self) -> list[str]:
         """Clauses that report something: not hypothetical, not a joke or a story, and not
         negated (an inability word such as "cant" is a report, "no"/"not" is a denial). What a
-        second detector reads."""
-        lang, text = self.lang, self.text
+        second detector reads. A bare subject parted from its predicate by an aside ("the
+        swelling, i was told, would go down") is read with that predicate, or not at all when
+        the predicate is not live: alone it says nothing."""
+        read = [self._live_clause(index) for index in range(len(self.clause_starts))]
         live = []
-        for index, (start, end) in enumerate(zip(self.clause_starts, self.clause_ends,
-                                                 strict=False)):
-            if index in self.list_negated:
+        for index, clause in enumerate(read):
+            if clause is None:
                 continue
-            # a hypothetical that starts inside the clause ("just in case i cant breathe
-            # tonight") is left out of what the second detector reads, like a figure
-            clause = self.without_figures(start, end, self.hypotheticals).strip(" .,;:!?()-")
-            if clause != text[start:end].strip(" .,;:!?()-") and only_function_words(clause, lang):
-                continue  # what a figure left behind ("i almost" of "i almost choked at ...")
-            lead = start + len(text[start:end]) - len(text[start:end].lstrip(" .,;:!?()-"))
-            if not clause or self.hypothetical(start) or self.hypothetical(lead):
-                continue
-            words = set(lang.negation_re.findall(clause))
-            if words - lang.words.inability:
-                continue
-            s_start, s_end = self.sentence(start)
-            if lang.joke_re.search(text, s_start, s_end) and lang.hyperbole_re.search(clause):
-                continue
-            # someone else's state in a sentence that laughs ("my kids are talking nonsense
-            # lol") is banter about them, not the patient's symptom
-            if (lang.joke_re.search(text, s_start, s_end) and lang.story_other_re.search(clause)
-                    and not lang.first_person_re.search(clause)):
-                continue
-            if self.not_literal(start) == "story":
-                continue
+            if _BARE_SUBJECT.match(clause):
+                predicate = self._predicate_after(index)
+                if predicate is not None:
+                    if read[predicate] is None:
+                        continue
+                    clause = f"{clause} {read[predicate]}"
             live.append(clause)
         return live
+
+    def _predicate_after(self, index: int) -> int | None:
+        """The first later clause of the same sentence that opens with a verb, if any."""
+        sentence_end = self.sentence(self.clause_starts[index])[1]
+        for later in range(index + 1, len(self.clause_starts)):
+            start = self.clause_starts[later]
+            if start >= sentence_end:
+                return None
+            if _PREDICATE.match(self.text, start):
+                return later
+        return None
+
+    def _live_clause(self, index: int) -> str | None:
+        """Clause ``index`` as a second detector reads it (figures and hypotheticals out), or
+        None when it reports nothing."""
+        lang, text = self.lang, self.text
+        start, end = self.clause_starts[index], self.clause_ends[index]
+        if index in self.list_negated:
+            return None
+        # a hypothetical that starts inside the clause ("just in case i cant breathe
+        # tonight") is left out of what the second detector reads, like a figure
+        clause = self.without_figures(start, end, self.hypotheticals).strip(" .,;:!?()-")
+        if clause != text[start:end].strip(" .,;:!?()-") and only_function_words(clause, lang):
+            return None  # what a figure left behind ("i almost" of "i almost choked at ...")
+        lead = start + len(text[start:end]) - len(text[start:end].lstrip(" .,;:!?()-"))
+        if not clause or self.hypothetical(start) or self.hypothetical(lead):
+            return None
+        words = set(lang.negation_re.findall(clause))
+        if words - lang.words.inability:
+            return None
+        s_start, s_end = self.sentence(start)
+        if lang.joke_re.search(text, s_start, s_end) and lang.hyperbole_re.search(clause):
+            return None
+        # someone else's state in a sentence that laughs ("my kids are talking nonsense
+        # lol") is banter about them, not the patient's symptom
+        if (lang.joke_re.search(text, s_start, s_end) and lang.story_other_re.search(clause)
+                and not lang.first_person_re.search(clause)):
+            return None
+        if self.not_literal(start) == "story":
+            return None
+        return clause
 
     def without_figures(self, start: int, end: int,
                         also: list[tuple[int, int]] | None = None) -> str:
