@@ -57,6 +57,9 @@ _BREAK = frozenset(
      "tomorrow", "from", "by", "without", "about", "between", "use", "using", "get", "have", "had",
      "off", "away", "out", "need", "needs", "more", "less", "fewer", "few", "several", "allowed",
      "alright", "normal", "good", "bad", "better", "worse", "best", "right",
+     # a denial or a "since" starts a new statement ("spots on my chin, not sore", "pimples on
+     # my jaw since the session"): the commas are gone once folded
+     "not", "no", "never", "nothing", "since",
      # a laugh ends a phrase, it is never its head ("spots on my pillow lol")
      *_LAUGHS])
 # a determiner that opens a noun phrase naming one thing ("my hot tub pump", "a lavender plant")
