@@ -208,21 +208,6 @@ async def compose(advisor: _Any, tmp_path: _Path) -> _AsyncIterator[_Any]:
             await db.close()
 
 
-# --- pytest-xdist: tests that run `aftercare run` (or a browser) share one worker --------------
-# `make test` runs four workers (--dist loadgroup). These files start long-lived processes whose
-# start-up and shutdown take CPU; on a 2-core machine they run one after another on one worker,
-# beside the in-process tests on the others.
-_PROCESS_TESTS = {"test_bot_restart", "test_checkin_kill", "test_checkin_run", "test_ops",
-                  "test_replicas", "test_docker", "test_web_browser", "test_web_demo",
-                  "test_polling_failover"}
-
-
-def pytest_collection_modifyitems(config: _Any, items: list[_Any]) -> None:
-    for item in items:
-        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in _PROCESS_TESTS:
-            item.add_marker(_pytest.mark.xdist_group("processes"))
-
-
 @_pytest.fixture(autouse=True)
 def _forget_started_bots() -> _Iterator[None]:
     """A bot one test started and left behind is never blamed on the next test's wait."""
