@@ -117,6 +117,9 @@ class ObjectFrame:
     # whether a word not on the English list is a slip for a knowledge-base word ("moisteriser");
     # None: only English words count as strange
     slip: Callable[[str], bool] | None = None
+    # degree words after "a" ("a bit", "a little", "a tad"): what follows says how much, not
+    # which thing ("i feel a bit dizzy" is the patient's own state, not an object)
+    degree: frozenset[str] = frozenset()
 
     def unknown_thing(self, words: list[str]) -> str | None:
         """A word the knowledge base never uses that names the thing a shared word is about:
@@ -132,6 +135,9 @@ class ObjectFrame:
         choice = any(word in _CHOICE for word in words)
         for index, word in enumerate(words):
             if not self._topical(word):
+                continue
+            if words[index + 1:index + 2] == ["a"] and words[index + 2:index + 3] and \
+                    words[index + 2] in self.degree:
                 continue
             if index + 2 < len(words) and words[index + 1] in _OBJECT_DETERMINERS:
                 end = index + 2
@@ -304,11 +310,11 @@ def load_scope(path: Path = PACKAGED_SCOPE) -> ScopeGuard:
         _category(item, line, str(path), problems, lexicons)
         for item, line in zip(raw, raw.item_lines, strict=True)
     ]
-    verbs, nouns, own, plans, ties = (
+    verbs, nouns, own, plans, ties, degree = (
         _words(data.get(name), str(path), problems)
-        for name in ("clinic_verbs", "clinic_nouns", "own", "plans", "ties"))
+        for name in ("clinic_verbs", "clinic_nouns", "own", "plans", "ties", "degree"))
     people = _lexicon_words(data.get("lexicons"), ("people", "animals"))
-    frame = ObjectFrame(verbs, nouns, own, plans, people, ties, people)
+    frame = ObjectFrame(verbs, nouns, own, plans, people, ties, people, degree=degree)
     if problems:
         raise KBError(problems)
     return ScopeGuard(tuple(c for c in categories if c is not None), frame)
