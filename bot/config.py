@@ -76,6 +76,7 @@ EXAMPLES: dict[str, str] = {
     "AFTERCARE_CHECKIN_PER_CHAT_SECONDS": "AFTERCARE_CHECKIN_PER_CHAT_SECONDS=1",
     "AFTERCARE_CHECKIN_BATCH": "AFTERCARE_CHECKIN_BATCH=30",
     "AFTERCARE_CHECKIN_LEASE_SECONDS": "AFTERCARE_CHECKIN_LEASE_SECONDS=120",
+    "AFTERCARE_CHECKIN_TICK_SECONDS": "AFTERCARE_CHECKIN_TICK_SECONDS=5",
     "AFTERCARE_POLLING_LEASE_SECONDS": "AFTERCARE_POLLING_LEASE_SECONDS=15",
     "AFTERCARE_POLLING_GIVE_UP_SECONDS": "AFTERCARE_POLLING_GIVE_UP_SECONDS=60",
     "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS": "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS=30",
@@ -158,6 +159,9 @@ class Settings(BaseSettings):
                                             ge=0)
     checkin_batch: int = Field(30, alias="AFTERCARE_CHECKIN_BATCH", ge=1, le=10_000)
     checkin_lease_seconds: float = Field(120.0, alias="AFTERCARE_CHECKIN_LEASE_SECONDS", gt=0)
+    # how often the dispatcher looks for due check-ins (bot/telegram/app.py schedule_checkins)
+    checkin_tick_seconds: float = Field(5.0, alias="AFTERCARE_CHECKIN_TICK_SECONDS", gt=0,
+                                        le=3600)
     checkin_max_attempts: int = Field(5, alias="AFTERCARE_CHECKIN_MAX_ATTEMPTS", ge=1, le=100)
     checkin_backoff_seconds: float = Field(30.0, alias="AFTERCARE_CHECKIN_BACKOFF_SECONDS",
                                            gt=0)

@@ -37,6 +37,7 @@ from tests.stores import Stores
 BURST = 60
 BATCH = 10
 FIRST_CHAT = 7000
+TICK = "0.2"  # AFTERCARE_CHECKIN_TICK_SECONDS: due check-ins looked for every 0.2 s, not 5 s
 
 
 class CheckinControl(Control):
@@ -108,7 +109,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
         # every send takes 0.3 s at the fake: requests are in flight when the kill lands
         await control.post("fail", {"method": "sendMessage", "delay": 0.3, "times": 10_000})
         bot = start_bot(fake_server, database, tmp_path, AFTERCARE_CHECKIN_RATE="10",
-                        AFTERCARE_CHECKIN_BATCH=str(BATCH))
+                        AFTERCARE_CHECKIN_BATCH=str(BATCH), AFTERCARE_CHECKIN_TICK_SECONDS=TICK)
         try:
             await control.wait_until(lambda sent: len(sent) >= 15, HANG, "before the kill")
             bot.send_signal(signal.SIGKILL)
@@ -123,7 +124,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_stay_in_flight(
         assert 15 <= len(before_restart) < BURST  # killed mid-burst
 
         bot = start_bot(fake_server, database, tmp_path, AFTERCARE_CHECKIN_RATE="10",
-                        AFTERCARE_CHECKIN_BATCH=str(BATCH))
+                        AFTERCARE_CHECKIN_BATCH=str(BATCH), AFTERCARE_CHECKIN_TICK_SECONDS=TICK)
         try:
             sent = await control.wait_until(
                 lambda got: {checkin_id_of(m) for m in got} >= set(planted), HANG,
@@ -157,12 +158,13 @@ async def test_a_second_run_on_the_same_sqlite_file_stands_by_and_takes_over(
     port = free_port()
     async with aiohttp.ClientSession() as session:
         control = CheckinControl(session, fake_server)
-        first = start_bot(fake_server, database, tmp_path)
+        first = start_bot(fake_server, database, tmp_path, AFTERCARE_CHECKIN_TICK_SECONDS=TICK)
         second = None
         try:
             await control.wait_until(lambda sent: len(sent) >= 1, HANG, "first run")
             second = start_bot(fake_server, database, tmp_path, AFTERCARE_HTTP_PORT=str(port),
-                               AFTERCARE_HTTP_LISTEN="127.0.0.1")
+                               AFTERCARE_HTTP_LISTEN="127.0.0.1",
+                               AFTERCARE_CHECKIN_TICK_SECONDS=TICK)
             await until(lambda: _healthy(session, port), "the second run to start", HANG)
             assert second.poll() is None  # not refused: a standby
             code, err = stop_bot(first)

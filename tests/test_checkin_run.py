@@ -93,7 +93,9 @@ def labels(message: dict[str, Any]) -> list[str]:
 async def test_logged_session_checkins_are_sent_answered_and_held_by_a_problem(
         fake_server: str, tmp_path: Path) -> None:
     database = tmp_path / "run.db"
-    bot = start_bot(fake_server, database, tmp_path, AFTERCARE_STAFF_CHAT_ID=str(STAFF_CHAT))
+    # due check-ins are looked for every 0.2 s, not every 5 s: the waits below end sooner
+    bot = start_bot(fake_server, database, tmp_path, AFTERCARE_STAFF_CHAT_ID=str(STAFF_CHAT),
+                    AFTERCARE_CHECKIN_TICK_SECONDS="0.2")
     async with aiohttp.ClientSession() as session:
         control = Control(session, fake_server)
         patient = Patient(control)

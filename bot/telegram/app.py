@@ -314,8 +314,8 @@ def schedule_checkins(app: AnyApplication, services: Services) -> None:
     async def tick(_context: AppContext) -> None:
         await service.tick()
 
-    app.job_queue.run_repeating(tick, interval=5, first=1, name="checkins",
-                                job_kwargs=every)
+    app.job_queue.run_repeating(tick, interval=settings.checkin_tick_seconds, first=1,
+                                name="checkins", job_kwargs=every)
     if settings.staff_chat_id is not None:
         app.job_queue.run_daily(_staff_summary, time=dt_time(8, 30, tzinfo=settings.tz),
                                 name="checkin-summary", job_kwargs=every)
