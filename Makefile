@@ -24,8 +24,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# PYTHONDONTWRITEBYTECODE is emptied for the tests: the suite starts about forty Python
+# processes (`aftercare run`, the fake Bot API), and each would otherwise compile the project
+# again (the caches are git-ignored).
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n 4 tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 4 tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/matcher.py
