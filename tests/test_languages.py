@@ -240,6 +240,14 @@ def test_folding_accents_scripts_and_repeats() -> None:
     assert fold("٣٨٫٥") == "38.5"
 
 
+def test_a_multiple_is_one_word_either_way_round() -> None:
+    from knowledge.multilingual.fold import TOKEN, times_word
+
+    words = [times_word(m.group(0)) for m in TOKEN.finditer(fold("labios X2, lengua 3× más"))]
+    assert words == ["labios", "2x", "lengua", "3x", "mas"]
+    assert [m.group(0) for m in TOKEN.finditer("38,5 max2")] == ["38,5", "max", "2"]
+
+
 @pytest.mark.parametrize(("text", "expect"), [
     ("SE ME HINCHAN LOS LABIOS", "emergency"),         # capitals
     ("se me hinchan los labioss", "emergency"),        # a doubled letter

@@ -33,7 +33,11 @@ How a message is read in one language:
    Turkish ``şişmedi``), by a ``resolved`` word in the clause ("ha bajado") unless a
    ``not_resolved`` phrase holds it ("onde passou a agulha": where the needle went), or by a
    ``hypothetical`` marker earlier in the clause ("qué hago si ...") unless an ``onset`` now
-   follows in a sentence that does not ask ("j'ai souvent de l'herpès et un commence").
+   follows in a sentence that does not ask ("j'ai souvent de l'herpès et un commence") or the
+   patient says in another clause that they have it now (``confirmed``: "pregunto porque los
+   míos se están hinchando"). A resolved word just after an ``instead`` phrase resolves
+   nothing ("schlimmer statt besser": what did not happen). A multiple is one word either way
+   round ("2x", "x2": "labios 2x más grandes").
    A word inside a run of words that names something else (``not_sign``, by sign id, the
    words one right after the other) is no place for that sign: "un bleu" and "blauer Fleck"
    are bruises, not blue skin; "bouton de fièvre" is a cold sore, not a fever; "fark

@@ -13,7 +13,7 @@ from knowledge.text import strip_accents
 SPECIAL = str.maketrans({
     "ł": "l", "Ł": "l", "ı": "i", "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "đ": "d",
     "ى": "ي", "ة": "ه", "ـ": "", "’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'",
-    "٫": ".", "،": ",", "؛": ";", "؟": "?",
+    "٫": ".", "،": ",", "×": "x", "؛": ";", "؟": "?",
     **{chr(0x0660 + i): str(i) for i in range(10)},
     **{chr(0x06F0 + i): str(i) for i in range(10)},
 })
@@ -63,7 +63,14 @@ def fold(text: str) -> str:
     return _REPEATS.sub(r"\1\1", folded)
 
 
-TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+(?:'[^\W\d_]+)*", re.UNICODE)
+# "2x" and "x2" (twice, two times) are one word, written "2x" (``times_word``)
+TOKEN = re.compile(r"\d{1,2}x(?![^\W\d_])|x\d{1,2}(?!\w|[.,]\d)|\d+(?:[.,]\d+)?"
+                   r"|[^\W\d_]+(?:'[^\W\d_]+)*", re.UNICODE)
+
+
+def times_word(word: str) -> str:
+    """"x2" -> "2x": a multiple written either way round is one lexicon word."""
+    return word[1:] + "x" if word[0] == "x" and word[1:].isdigit() else word
 CLAUSE_PUNCT = re.compile(r"[.,;:!?¿¡()\[\]\n/\-–—]")
 SENTENCE_PUNCT = re.compile(r"[.!?\n]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")

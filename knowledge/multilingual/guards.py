@@ -117,16 +117,24 @@ def over(message: Message, last: int) -> bool:
 
 
 _BOOKING_SIGNS = frozenset(["cold_sore"])
+_BEFORE_SESSION = 3  # a time ahead up to three words before the session word
 
 
 def booking(message: Message, phrase: Phrase, index: int) -> bool:
     """A cold sore in a sentence that names a session and, after it, a time ahead ("tengo un
-    herpes y mi sesión es el jueves"): a booking matter (guidance 2.17: an active cold sore
+    herpes y mi sesión es el jueves"), or just before it one of ``booking_before`` ("yarın
+    randevum var ve uçuk çıktı"): a booking matter (guidance 2.17: an active cold sore
     means rescheduling), not an outbreak after treatment."""
     pack = message.pack
     if phrase.sign not in _BOOKING_SIGNS or not pack.booking_sessions:
         return False
     span = sentence_span(message, index)
     sessions = [i for i in span if message.words[i] & pack.booking_sessions]
-    return bool(sessions) and any(message.words[i] & pack.booking_ahead
-                                  for i in range(sessions[0] + 1, span[-1] + 1))
+    if not sessions:
+        return False
+    if any(message.words[i] & pack.booking_ahead for i in range(sessions[0] + 1, span[-1] + 1)):
+        return True
+    # the time first ("yarın randevum var"): a ``before`` word just ahead of a session word
+    return bool(pack.booking_before) and any(
+        message.words[i] & pack.booking_before
+        for session in sessions for i in range(max(span[0], session - _BEFORE_SESSION), session))

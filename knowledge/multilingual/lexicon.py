@@ -128,6 +128,14 @@ class LanguagePack:
     # "gestern hatte ich Fieber, aber jetzt ist es weg"): set aside
     over: tuple[tuple[frozenset[int], ...], ...] = ()
     earlier: tuple[tuple[frozenset[int], ...], ...] = ()  # "ayer", "anoche": told in the past
+    # what did not happen ("schlimmer statt besser", "peor en vez de mejorar"): a resolved word
+    # just after one of these resolves nothing
+    instead: tuple[tuple[frozenset[int], ...], ...] = ()
+    # the patient says elsewhere in the message that they have it now ("¿qué hago si se me
+    # hinchan los labios? pregunto porque los míos se están hinchando"): a hypothetical marker
+    # cancels nothing when one of these is found outside the match's clause, in a clause with
+    # no negation and no resolved word
+    confirmed: tuple[tuple[frozenset[int], ...], ...] = ()
     # rule-out questions and sign advice in this language (keys: followups.yaml question ids,
     # sign_advice.yaml group ids); ``check`` phrases ask a question instead of guessing
     follow_ups: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # id -> text, no
@@ -152,6 +160,9 @@ class LanguagePack:
     # session and then a time ahead is a booking matter (guidance 2.17), not an outbreak alert
     booking_sessions: frozenset[int] = frozenset()
     booking_ahead: frozenset[int] = frozenset()
+    # a time ahead that may come before the session word, within three words ("yarın
+    # randevum var", "mañana tengo sesión"): Turkish puts the time first
+    booking_before: frozenset[int] = frozenset()
     # an onset now after a history ("j'ai souvent des boutons de fièvre et je sens qu'un
     # commence"): in a sentence that does not ask, the history marker cancels nothing
     onset: tuple[tuple[frozenset[int], ...], ...] = ()

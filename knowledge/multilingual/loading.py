@@ -32,7 +32,8 @@ _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_wo
              "question_words", "generic_articles", "first_person", "figures", "protocol",
              "delight", "over", "earlier",
              "sign_advice", "check", "hours", "relatives",
-             "not_resolved", "joiners", "booking", "onset", "not_sign"}
+             "not_resolved", "joiners", "booking", "onset", "not_sign", "instead",
+             "confirmed"}
 
 
 def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
@@ -208,7 +209,7 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         out.add(raw.line_of("booking"), "booking must map sessions and ahead to lists")
         booking = None
     if booking is not None:
-        for key in sorted(booking.keys() - {"sessions", "ahead"}):
+        for key in sorted(booking.keys() - {"sessions", "ahead", "before"}):
             out.add(booking.line_of(key), f"booking: unknown key {key!r}")
 
     story = raw.get("story")
@@ -307,7 +308,11 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
                                    for slot in seq for i in slot),
         booking_ahead=frozenset(i for seq in sub_sequences(booking, "ahead", "booking")
                                 for slot in seq for i in slot),
+        booking_before=frozenset(i for seq in sub_sequences(booking, "before", "booking")
+                                 for slot in seq for i in slot),
         onset=sequences("onset"),
+        instead=sequences("instead"),
+        confirmed=sequences("confirmed"),
         other_senses=other_senses,
         protocol=sequences("protocol"),
         delight=sequences("delight"),

@@ -11,6 +11,7 @@ from knowledge.multilingual.fold import (
     Token,
     fold_with_map,
     split_word,
+    times_word,
 )
 from knowledge.multilingual.lexicon import LanguagePack
 
@@ -69,7 +70,7 @@ class Message:
             pending_break = False
             last_end = m.end()
             start, end = origin[m.start()], origin[m.end() - 1] + 1
-            for piece in split_word(m.group(0)):
+            for piece in split_word(times_word(m.group(0))):
                 if piece in pack.clause_words:
                     pending_break = True
                     continue

@@ -2,8 +2,9 @@
 three words (or anywhere in the clause for a ``far:`` phrase, anywhere in the sentence for a
 ``sentence:`` phrase), and what cancels a placement (a negation before or inside it, a negation
 word just after, a negative or conditional verb form, a ``resolved`` word unless it tells where
-the needle went, a figure of speech, a hypothetical marker unless an onset now follows, an
-"and also" with a state of its own after it)."""
+the needle went, a figure of speech, a hypothetical marker unless an onset now follows or
+the patient says elsewhere they have it now, an "and also" with a state of its own after
+it); a resolved word after "instead of" resolves nothing."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ _AFTER_WINDOW = 2
 _FIGURE_WINDOW = 3  # a figure of speech within three words before or after a match
 _EXTRA_SPAN = 3
 _FAR_SPAN = 40
+_INSTEAD_GAP = 1  # words allowed between an "instead" phrase and the resolved word
 
 
 def find(message: Message, phrase: Phrase,
@@ -174,8 +176,8 @@ def cancelled(message: Message, first: int, last: int, chosen: set[int],
     for i in chosen:
         if message.negation[i] and message.tokens[i].text not in pack.negations:
             return True  # a negative verb form inside the match (Turkish "şişmedi")
-        if message.conditional[i]:
-            return True  # a conditional form: "dudaklarım şişerse" (if my lips swell)
+        if message.conditional[i]:  # a conditional form: "dudaklarım şişerse" (if my lips
+            return not confirmed(message, first)  # swell), unless "benimkiler şişiyor" follows
     for i in range(last + 1, min(clause_end, last + _AFTER_WINDOW) + 1):
         pair = " ".join(t.text for t in message.tokens[i:min(i + 2, clause_end + 1)])
         if message.tokens[i].text in pack.negations_after or pair in pack.negations_after:
@@ -192,6 +194,8 @@ def cancelled(message: Message, first: int, last: int, chosen: set[int],
         if pack.not_resolved and covered(message, i, pack.not_resolved, clause_start,
                                          clause_end):
             continue  # where the needle went: "onde passou a agulha"
+        if pack.instead and instead_of(message, i, clause_start):
+            continue  # what did not happen: "schlimmer statt besser"
         return True
     for figure in pack.figures:
         span = len(figure)
@@ -208,7 +212,40 @@ def cancelled(message: Message, first: int, last: int, chosen: set[int],
             if any(i + k in chosen for k in range(span)):
                 continue  # the marker cannot be the match's own words
             if all(message.words[i + k] & slot for k, slot in enumerate(marker)):
-                return not onset_after(message, last)  # "... and one is starting now"
+                # "... and one is starting now"; "... asking because mine are swelling"
+                return not onset_after(message, last) and not confirmed(message, first)
+    return False
+
+
+def instead_of(message: Message, index: int, clause_start: int) -> bool:
+    """One of the language's ``instead`` phrases ends just before the resolved word at
+    ``index`` (at most one word between): "statt besser", "en vez de mejorar", "بدل ما يخف"
+    tell what did not happen."""
+    for sequence in message.pack.instead:
+        start = max(clause_start, index - len(sequence) - _INSTEAD_GAP)
+        if start < index and has_sequence(message, sequence, range(start, index)):
+            return True
+    return False
+
+
+def confirmed(message: Message, index: int) -> bool:
+    """The patient says outside the clause of the match at ``index`` that they have it now
+    (the language's ``confirmed``: "los míos se están hinchando", "мои опухают"), in a clause
+    with no negation and no resolved word ("los míos están bien" confirms nothing)."""
+    pack = message.pack
+    if not pack.confirmed:
+        return False
+    own = message.tokens[index].clause
+    clauses: dict[int, list[int]] = {}
+    for i, token in enumerate(message.tokens):
+        if token.clause != own:
+            clauses.setdefault(token.clause, []).append(i)
+    for members in clauses.values():
+        span = range(members[0], members[-1] + 1)
+        if any(message.negation[i] or message.words[i] & pack.resolved for i in span):
+            continue
+        if any(has_sequence(message, sequence, span) for sequence in pack.confirmed):
+            return True
     return False
 
 
