@@ -28,7 +28,9 @@ How a message is read in one language:
    "and also" (``joiners``) with more words after it in the clause does not count ("la cara
    hinchada y también los labios secos": the lips have a state of their own).
 5. a match is cancelled by a negation word up to four words before it or between its words
-   (unless the phrase contains that word itself: "no puedo respirar"), by a ``negations_after``
+   (unless the phrase contains that word itself: "no puedo respirar"; a ``concord`` word
+   such as "hiç" or "per niente" only stresses a match that is negative itself, with a
+   negation word or an ``inability`` verb form: "hiç nefes alamıyorum"), by a ``negations_after``
    word just after it ("температуры нет"), by a negative verb form (``negative_suffix``:
    Turkish ``şişmedi``), by a ``resolved`` word in the clause ("ha bajado") unless a
    ``not_resolved`` phrase holds it ("onde passou a agulha": where the needle went), or by a

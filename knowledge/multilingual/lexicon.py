@@ -128,6 +128,10 @@ class LanguagePack:
     # "gestern hatte ich Fieber, aber jetzt ist es weg"): set aside
     over: tuple[tuple[frozenset[int], ...], ...] = ()
     earlier: tuple[tuple[frozenset[int], ...], ...] = ()  # "ayer", "anoche": told in the past
+    # an inability verb form read as one lexicon word (Turkish "alamıyorum", "açamıyorum"):
+    # a match with one is negative already, so "hiç" (at all) before it only stresses it
+    inability: re.Pattern[str] | None = None
+    concord: frozenset[str] = frozenset()  # negative words that stress a negative match
     # what did not happen ("schlimmer statt besser", "peor en vez de mejorar"): a resolved word
     # just after one of these resolves nothing
     instead: tuple[tuple[frozenset[int], ...], ...] = ()

@@ -33,7 +33,7 @@ _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_wo
              "delight", "over", "earlier",
              "sign_advice", "check", "hours", "relatives",
              "not_resolved", "joiners", "booking", "onset", "not_sign", "instead",
-             "confirmed"}
+             "confirmed", "inability", "concord"}
 
 
 def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
@@ -313,6 +313,8 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         onset=sequences("onset"),
         instead=sequences("instead"),
         confirmed=sequences("confirmed"),
+        inability=suffix("inability"),
+        concord=frozenset(words("concord")),
         other_senses=other_senses,
         protocol=sequences("protocol"),
         delight=sequences("delight"),

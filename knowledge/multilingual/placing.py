@@ -170,8 +170,16 @@ def cancelled(message: Message, first: int, last: int, chosen: set[int],
                relapse: bool = False) -> bool:
     pack = message.pack
     clause_start, clause_end = message.clause_range(first)
+    # a match that is itself negative ("non riesco a respirare", "nefes alamıyorum") is not
+    # undone by a ``concord`` word: "per niente", "hiç" (at all) only stress it; a plain "no"
+    # still does ("no es que no pueda respirar")
+    concord = bool(pack.concord) and (
+        any(message.tokens[i].text in pack.negations for i in chosen)
+        or (pack.inability is not None
+            and any(pack.inability.search(message.tokens[i].text) for i in chosen)))
     for i in range(max(clause_start, first - _NEGATION_WINDOW), last + 1):
-        if message.negation[i] and i not in chosen:
+        if message.negation[i] and i not in chosen and not (
+                concord and message.tokens[i].text in pack.concord):
             return True
     for i in chosen:
         if message.negation[i] and message.tokens[i].text not in pack.negations:
