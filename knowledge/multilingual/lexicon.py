@@ -135,6 +135,10 @@ class LanguagePack:
     # what did not happen ("schlimmer statt besser", "peor en vez de mejorar"): a resolved word
     # just after one of these resolves nothing
     instead: tuple[tuple[frozenset[int], ...], ...] = ()
+    # "no more" said without a negation word (French "plus de rougeur", the "ne" dropped): at
+    # the start of a clause the sequence's first word is a negation ("plus de rougeur, juste
+    # sec"); elsewhere it is a comparison ("de plus en plus de rougeur")
+    no_more: tuple[tuple[frozenset[int], ...], ...] = ()
     # the patient says elsewhere in the message that they have it now ("¿qué hago si se me
     # hinchan los labios? pregunto porque los míos se están hinchando"): a hypothetical marker
     # cancels nothing when one of these is found outside the match's clause, in a clause with

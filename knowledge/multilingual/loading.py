@@ -33,7 +33,7 @@ _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_wo
              "delight", "over", "earlier",
              "sign_advice", "check", "hours", "relatives",
              "not_resolved", "joiners", "booking", "onset", "not_sign", "instead",
-             "confirmed", "inability", "concord"}
+             "confirmed", "inability", "concord", "no_more"}
 
 
 def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
@@ -312,6 +312,7 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
                                  for slot in seq for i in slot),
         onset=sequences("onset"),
         instead=sequences("instead"),
+        no_more=sequences("no_more"),
         confirmed=sequences("confirmed"),
         inability=suffix("inability"),
         concord=frozenset(words("concord")),

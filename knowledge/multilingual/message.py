@@ -49,6 +49,7 @@ class Message:
             self.negation.append(text in pack.negations or read[i][1] == "negative")
             self.conditional.append(read[i][1] == "conditional")
             self.fuzzy.append(read[i][2])
+        self._no_more()
         self.present: set[int] = set().union(*self.words) if self.words else set()
         self.barred: dict[str, frozenset[int]] = {}  # sign -> words naming something else
 
@@ -78,6 +79,17 @@ class Message:
                     pieces.append((word, start, end, breaks or pending_break))
                     breaks = pending_break = False
         return pieces
+
+    def _no_more(self) -> None:
+        """A clause that opens with a "no more" sequence (the pack's ``no_more``: "plus de
+        rougeur") opens with a negation: its first word negates what follows."""
+        for sequence in self.pack.no_more:
+            size = len(sequence)
+            for i in range(len(self.words) - size + 1):
+                if i and self.tokens[i - 1].clause == self.tokens[i].clause:
+                    continue
+                if all(self.words[i + k] & slot for k, slot in enumerate(sequence)):
+                    self.negation[i] = True
 
     def _hedges(self, words: list[frozenset[int]]) -> set[int]:
         """Indexes of hedge words ("no sé si"): they break the clause and negate nothing."""
