@@ -23,6 +23,7 @@ def normalise(text: str, lang: Language) -> str:
     t = _strip_filler(t, lang)
     t = lang.hedge_re.sub(" , ", t)
     t = _STACCATO.sub(r"\1 ", t)  # "cant. breathe. properly." -> "cant breathe properly."
+    t = _resolved_through_aside(t, lang)  # "swelling is, i think, gone" -> "swelling is gone"
     # a state parted from its subject by a relative clause ("the pain, which was fine the
     # first night, is now much worse") or a plain aside ("my throat, and i know this sounds
     # dramatic, feels like its closing up"): the message is read again without the clause and
@@ -91,6 +92,30 @@ def _linking_asides_out(t: str, lang: Language) -> str:
         aside = m.group(2).replace(",", " ")
         return f"{m.group(1)} " if _plain_aside(aside, lang) else m.group()
     return _LINKING_ASIDE.sub(out, t)
+
+
+def _resolved_through_aside(t: str, lang: Language) -> str:
+    """``t`` with a plain aside after a linking verb taken out when what follows it says the
+    state is over ("swelling is, as far as i can tell, pretty much gone now" reads "swelling
+    is pretty much gone now"): read in place, not only again, so the subject left alone
+    before the aside ("swelling is") reports nothing."""
+    if "," not in t:
+        return t
+
+    def out(m: re.Match[str]) -> str:
+        aside = m.group(2).replace(",", " ")
+        if not _plain_aside(aside, lang):
+            return m.group()
+        joined = f"{m.group(1)} {m.group(3)}"
+        rest = _SOFTENED.sub("", t[m.end():m.end() + 80])
+        if lang.cancelled_after_re.match(f" {joined}{rest}") is None:
+            return m.group()
+        return joined
+    return _LINKING_ASIDE.sub(out, t)
+
+
+# softeners before a resolution ("more or less gone", "just about settled")
+_SOFTENED = re.compile(r"^\s*(?:more\s+or\s+less|just\s+about|all\s+but|basically)\s+")
 
 
 # em and en dashes set off an aside as a hyphen between spaces does
