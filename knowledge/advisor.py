@@ -49,6 +49,7 @@ PLAIN_ENGLISH_SHARE = 0.8  # a message this English is read by another lexicon o
 # the KB entry whose answer for the day goes with a rule-out question
 DAY_GUIDANCE = "normal_course"
 LANGUAGE_MARK = "@"  # "airway@es": the rule-out question asked in Spanish
+TASK = "task"  # the scope category of a request for a task of another kind (scope.yaml)
 
 
 @dataclass(frozen=True)
@@ -234,15 +235,16 @@ class Advisor:
             return True  # a guess on a few half-English words ("capital of australia")
         return restored != fold(text) and share >= PLAIN_ENGLISH_SHARE
 
-    @staticmethod
-    def _plain_english(text: str, decision: TriageDecision, reading: Reading) -> bool:
-        """English small talk or a keyboard mash that the language reader took for another
-        language; only when neither reader found a sign."""
+    def _plain_english(self, text: str, decision: TriageDecision, reading: Reading) -> bool:
+        """English small talk, a keyboard mash or a request for a task of another kind ("tell
+        me a story") that the language reader took for another language; only when neither
+        reader found a sign."""
         if decision.urgency is not None or reading.decision.urgency is not None:
             return False
         if not fold(text).isascii():  # other scripts are read by the language reader
             return False
-        return smalltalk_kind(text) is not None or looks_like_gibberish(text)
+        return (smalltalk_kind(text) is not None or looks_like_gibberish(text)
+                or self.scope.category(text) == TASK)
 
     def _local(self, language: str) -> Catalogue | None:
         """The patient texts of ``language`` (knowledge/languages/<code>.yaml) speaking for

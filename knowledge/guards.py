@@ -459,7 +459,11 @@ _PLEASANTRY = frozenset(
 
 # acknowledgements said in two words, read as "ok" ("will do", "sounds good", "no worries")
 _ACK_PHRASES = re.compile(r"\b(will do|sounds good|sounds great|no worries|no problem|no probs"
-                          r"|fair enough|makes sense|okey dokey|okie dokie|spot on)\b")
+                          r"|fair enough|makes sense|okey dokey|okie dokie|spot on"
+                          # being reassured is an acknowledgement ("that's put my mind at ease")
+                          r"|(?:put|puts|set|sets|putting|setting) (?:my|your) mind at "
+                          r"(?:rest|ease)|(?:a )?weight off my (?:mind|shoulders)"
+                          r"|(?:thats|that is|so|very|really) reassuring)\b")
 # An emoji-only message is small talk when its emoji are friendly ones: thanks, a wave, or an
 # acknowledgement (a thumbs up, a smile). Any other emoji (a crying face, a thermometer) is not
 # small talk: it gets the "didn't catch that" reply with suggestions (guidance §4).

@@ -104,10 +104,72 @@ def _cant_make(text: str) -> str:
     return _REBOOK.sub("reschedule", _CANT_MAKE.sub(" reschedule my appointment ", text))
 
 
+# Another treatment's appointment is that treatment ("a dermaplaning appointment next week" asks
+# about dermaplaning, not about booking the next micro-needling session).
+_OTHER_APPOINTMENT = re.compile(
+    r"\b(dermaplaning|dermaplane|facials?|peels?|laser|ipl|wax|waxing|threading|electrolysis"
+    r"|massage|botox|filler|fillers|microdermabrasion|hydrafacial|spray tan|sunbed|sunbeds)"
+    r" (?:appointment|appointments|appt|appts|booking)\b")
+
+
+# Whether the treatment works on a skin concern is what it does ("does it work for acne scars"),
+# not how many sessions the concern needs; "will it" (in the end) stays the results' question.
+_WORKS_FOR = re.compile(
+    r"\b(?:does|do|can|could) (?:it|microneedling|needling|this|the treatment|the procedure)"
+    r" (?:really |actually |even )?(?:work|help) (?:for|on|with) (?:my |the |old |bad )*"
+    r"(acne scars?|acne scarring|scars?|scarring|stretch ?marks|wrinkles|fine lines|lines|pores"
+    r"|pigmentation|melasma|texture|sun damage|large pores|pitted scars?|ice pick scars?)\b")
+
+
 def _session_frame(text: str) -> str:
-    """The treatment day and arriving for it read as the session (examples and queries alike)."""
+    """The treatment day and arriving for it read as the session, another treatment's
+    appointment as that treatment, whether it works on a skin concern as whether it is effective
+    (examples and queries alike)."""
+    text = _OTHER_APPOINTMENT.sub(r"\1", text)
+    if "work" in text or "help" in text:
+        text = _WORKS_FOR.sub(r" is microneedling effective for \1 ", text)
     text = _SESSION_DAY.sub(" during the treatment ", text)
     return _ARRIVING.sub(" arrive bare faced for the appointment ", text)
+
+
+# Covering a mark up is makeup's question ("cover up the redness for a meeting"): the occasion
+# says why, the cover is what is asked.
+_COVER_UP = re.compile(r"\b(?:cover|covering|hide|hiding|disguise) (?:up )?"
+                       r"(?:the |my |this |all the )?(?:redness|red|blotch\w*|marks|dots|spots)\b")
+# Looking as if the sun did it ("like I've been on holiday without suncream", "like I fell
+# asleep on the beach") describes redness: the sun is the likeness, not the question.
+_SUN_LIKENESS = re.compile(
+    r"\b(?:look|looks|looking) like (?:i|ive|i have|id|i had|i was|im|i am)\b[^?.!]{0,40}?"
+    r"\b(?:holiday|beach|sunbathing|sunbed|sun|abroad|tanning)\b(?:[^?.!]{0,12}?"
+    r"\b(?:without|no|forgot) (?:any |my )?(?:suncream|sun cream|sunscreen|spf|sun block))?")
+
+
+# The blood of pinpoint bleeding named as its marks ("the dried blood dots", "specks of blood"):
+# washing them off is still the bleeding's question, whose answer says how.
+_BLOOD_MARKS = re.compile(r"\b(?:dried )?blood (?:spots|dots|specks|crusts)\b"
+                          r"|\b(?:dots|spots|specks|crusts) of (?:dried )?blood\b")
+
+
+# Whether the patient will look fit for an occasion is the downtime question ("a presentation on
+# thursday, will I be back to normal?"): with an occasion named, looking fine reads as presentable.
+_OCCASION = re.compile(r"\b(?:meeting|presentation|interview|wedding|party|date|event|photos"
+                       r"|photoshoot|conference|christening|funeral|graduation|night out)\b")
+_LOOK_FINE = re.compile(r"\bwill i (?:look|be) (?:back to normal|ok|okay|alright|fine|normal"
+                        r"|presentable|decent|human)\b")
+
+
+def _figures(text: str) -> str:
+    """A cover-up reads as makeup, a sun likeness as looking sunburnt, looking fine for an
+    occasion as presentable, blood marks as the pinpoint bleeding's."""
+    if "will i" in text and _OCCASION.search(text) is not None:
+        text = _LOOK_FINE.sub(" will i look presentable ", text)
+    if "blood" in text:
+        text = _BLOOD_MARKS.sub(" pinprick blood spots ", text)
+    if "cover" in text or "hid" in text or "disguise" in text:
+        text = _COVER_UP.sub(" concealer ", text)
+    if "like" in text:
+        text = _SUN_LIKENESS.sub(" look sunburnt ", text)
+    return text
 
 
 # Where on the face and how big: words of a statement that describe, not name, the topic.
@@ -124,6 +186,9 @@ _WHEN = frozenset(["day", "days", "week", "weeks", "weekend", "fortnight", "mont
 TREATMENT_NAMES = frozenset(["microneedling", "treatment", "procedure", "microneedled"])
 _TREATMENT_PHRASE = re.compile(r"\b(?:(?:the|my|this|your) )?(?:microneedling|treatment|procedure)"
                                r"(?: treatment)?\b")
+
+
+_DETERMINER = re.compile(r"\b(?:the|your|ur|my|yr)\b")
 
 
 def _skeleton(word: str) -> str:
@@ -259,7 +324,10 @@ class Matcher:
         safe" and "is microneedling safe" are "is it safe")."""
         words = [word for word in tokens(text) if word not in FILLER]
         phrase = " ".join(words)
-        return _TREATMENT_PHRASE.sub("it", phrase) if phrase else phrase
+        if not phrase:
+            return phrase
+        # whose skin is no part of the question ("to the skin", "to your skin")
+        return _DETERMINER.sub("the", _TREATMENT_PHRASE.sub("it", phrase))
 
     @staticmethod
     def _stem_map(kb: KnowledgeBase) -> dict[str, str]:
@@ -380,7 +448,7 @@ class Matcher:
         """Decide answer / suggest / abstain for one patient message."""
         text = _CONTEXT.sub(" ", text.lower())  # "when I got home" says when, not what
         text = _VENUE.sub(r"\1", text)
-        text = _cant_make(_picking(_dry_product(_session_frame(text))))
+        text = _cant_make(_picking(_dry_product(_session_frame(_figures(text)))))
         words = self.known_words(text)
         if self._is_bare(words):
             found = self._match_bare(text)
