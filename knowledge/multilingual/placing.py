@@ -213,6 +213,8 @@ def cancelled(message: Message, first: int, last: int, chosen: set[int],
                 continue
             if all(message.words[i + k] & slot for k, slot in enumerate(figure)):
                 return True
+    if answered_no(message, last):
+        return True
     for marker in pack.hypothetical:
         span = len(marker)
         stop = clause_end + 1 if pack.hypothetical_after else first
@@ -223,6 +225,26 @@ def cancelled(message: Message, first: int, last: int, chosen: set[int],
                 # "... and one is starting now"; "... asking because mine are swelling"
                 return not onset_after(message, last) and not confirmed(message, first)
     return False
+
+
+def answered_no(message: Message, last: int) -> bool:
+    """The match's sentence is a question the writer answers at once with a bare negation
+    word ("ho la febbre alta? no, sto bene", "температура? нет, всё нормально"): asked and
+    denied. Not when the negation word goes on in its clause ("no sé", "non lo so")."""
+    tokens = message.tokens
+    sentence = message.sentences[last]
+    end = last
+    while end + 1 < len(tokens) and message.sentences[end + 1] == sentence:
+        end += 1
+    answer = end + 1
+    if answer >= len(tokens):
+        return False
+    gap = message.raw[tokens[end].end:tokens[answer].start]
+    if "?" not in gap and "\u061f" not in gap:
+        return False
+    if tokens[answer].text not in message.pack.negations:
+        return False
+    return answer + 1 >= len(tokens) or tokens[answer + 1].clause != tokens[answer].clause
 
 
 def instead_of(message: Message, index: int, clause_start: int) -> bool:
