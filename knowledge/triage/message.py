@@ -130,7 +130,7 @@ class Message:
         start, end = self.sentence(pos)
         hyperbole = (lang.hyperbole_re.match(text, pos) if hit_end is None
                      else lang.hyperbole_re.search(text, pos, hit_end))
-        if hyperbole and lang.joke_re.search(text, start, end):
+        if hyperbole and self.laughs(pos):
             return "joke"
         if self.in_figure(pos, pos + 1 if hit_end is None else hit_end):
             return "figure"
@@ -145,6 +145,21 @@ class Message:
             if not lang.first_person_re.search(text, clause_start, clause_end):
                 return "story"
         return None
+
+    def laughs(self, pos: int) -> bool:
+        """Whether the laughter of ``pos``'s sentence ("haha", "lol") covers ``pos``: a marker
+        at or after it, or one before it with no turn to the present in a later clause between
+        them ("i laughed at first but now i cant breathe": the laughter is over by "now"; "haha
+        my face is still on fire" is one laughing clause)."""
+        lang, text = self.lang, self.text
+        start, end = self.sentence(pos)
+        for m in lang.joke_re.finditer(text, start, end):
+            if m.start() >= pos or lang.joke_turn_re is None:
+                return True
+            after = max(m.end(), self.clause(m.start())[1])
+            if after >= pos or lang.joke_turn_re.search(text, after, pos) is None:
+                return True
+        return False
 
     def simple_past_asks(self, start: int, end: int) -> bool:
         """A simple past in the sentence and a question about the patient's own risk anywhere
@@ -209,7 +224,7 @@ class Message:
         if words - lang.words.inability:
             return None
         s_start, s_end = self.sentence(start)
-        if lang.joke_re.search(text, s_start, s_end) and lang.hyperbole_re.search(clause):
+        if lang.hyperbole_re.search(clause) and self.laughs(start):
             return None
         # someone else's state in a sentence that laughs ("my kids are talking nonsense
         # lol") is banter about them, not the patient's symptom

@@ -117,7 +117,8 @@ class RulesParser:
         negation_re = self.regex_list(section["negations"], "negations")
         self.negation_re = negation_re
         story = self.mapping(section["story"], "story", _STORY_KEYS, _STORY_OPTIONAL)
-        jokes = self.mapping(section["jokes"], "jokes", {"markers", "hyperbole"}, {"figures"})
+        jokes = self.mapping(section["jokes"], "jokes", {"markers", "hyperbole"},
+                             {"figures", "turns"})
         lists = self.word_lists(section)
         return Language(
             speller=Speller(vocabulary),
@@ -131,6 +132,7 @@ class RulesParser:
             story_asks_re=self.optional_list(story, "asks", "story"),
             story_self_past_re=self.optional_list(story, "self_past", "story"),
             figure_re=self.optional_list(jokes, "figures", "jokes"),
+            joke_turn_re=self.optional_list(jokes, "turns", "jokes"),
             hedge_re=self.regex_list(section["hedges"], "hedges"),
             negation_re=negation_re,
             clause_re=self.regex_list(section["clause_breaks"], "clause_breaks"),
