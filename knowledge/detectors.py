@@ -37,6 +37,8 @@ _PACKAGED_FILE = "phrases.yaml"
 _TIERS = ("emergency", "urgent")
 MIN_CLAUSE_CHARS = 6
 MARGIN = 0.05  # a red-flag phrase must beat the closest normal phrase by this much
+_SLACK = 1e-9  # float rounding allowed for when a bound rules a phrase out
+_SKIPPED_SHARE = 0.4  # grams bounded together under this share of the threshold are not summed
 
 
 @dataclass(frozen=True)
@@ -151,11 +153,17 @@ def load_phrase_bank(path: str | Path | None = None) -> PhraseBank:
 
 def _grams(text: str) -> dict[str, int]:
     padded = f" {text} "
-    counts: dict[str, int] = defaultdict(int)
+    counts: dict[str, int] = {}
+    seen = counts.get
     for n in (3, 4, 5):
         for i in range(len(padded) - n + 1):
-            counts[padded[i:i + n]] += 1
+            gram = padded[i:i + n]
+            counts[gram] = seen(gram, 0) + 1
     return counts
+
+
+# sublinear term frequency, 1 + ln(count), for the counts a phrase or clause usually has
+_TF = tuple(1 + math.log(count) if count else 0.0 for count in range(64))
 
 
 class _NgramIndex:
@@ -172,26 +180,71 @@ class _NgramIndex:
             idf = {gram: math.log((1 + total) / (1 + n)) + 1 for gram, n in df.items()}
         self.idf = idf
         self.default_idf = max(idf.values()) if idf else 1.0
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for index, counts in enumerate(grams):
             for gram, weight in self.vector(counts).items():
-                self.postings[gram].append((index, weight))
+                postings[gram].append((index, weight))
+        self.postings = {gram: tuple(posting) for gram, posting in postings.items()}
+        self.size = len(documents)
+        # the heaviest weight of each gram in any document: the most it adds to a cosine
+        self.ceiling = {gram: max(weight for _, weight in posting)
+                        for gram, posting in self.postings.items()}
 
     def vector(self, counts: dict[str, int]) -> dict[str, float]:
-        weights = {g: (1 + math.log(c)) * self.idf.get(g, self.default_idf)
+        idf, default = self.idf.get, self.default_idf
+        weights = {g: (_TF[c] if c < len(_TF) else 1 + math.log(c)) * idf(g, default)
                    for g, c in counts.items()}
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        norm = math.sqrt(sum([w * w for w in weights.values()])) or 1.0
         return {g: w / norm for g, w in weights.items()}
 
     def best(self, text: str) -> tuple[int, float]:
-        scores: dict[int, float] = defaultdict(float)
-        for gram, weight in self.vector(_grams(text)).items():
-            for index, other in self.postings.get(gram, ()):
+        return self.best_of(self.vector(_grams(text)))
+
+    def best_of(self, query: dict[str, float]) -> tuple[int, float]:
+        """The document closest to a query vector and its cosine; (-1, 0.0) when none shares
+        a gram with it. Ties go to the document the query's grams reach first."""
+        scores = [0.0] * self.size  # a list, not a dict: this loop is the detector's cost
+        postings = self.postings
+        for gram, weight in query.items():
+            for index, other in postings.get(gram, ()):
                 scores[index] += weight * other
-        if not scores:
+        top = max(scores, default=0.0)
+        if top == 0.0:  # every weight is positive: no shared gram
             return -1, 0.0
-        index = max(scores, key=scores.__getitem__)
-        return index, scores[index]
+        index = scores.index(top)
+        if scores.count(top) > 1:
+            index = self._first_reached(query, scores, top)
+        return index, top
+
+    def may_reach(self, query: dict[str, float], floor: float) -> bool:
+        """Whether some document's cosine with the query vector could reach ``floor`` (False:
+        none does; True: one may). Most clauses are nowhere near any phrase, and this tells so
+        from the query's rarer grams alone: each gram adds at most its weight times its
+        ``ceiling``, so the grams whose ceilings together stay under a share of the floor are
+        left out of the sum and their ceilings added to every document's partial score."""
+        bounds = sorted((weight * self.ceiling[gram], gram) for gram, weight in query.items()
+                        if gram in self.ceiling)
+        spare, cut = 0.0, 0
+        for bound, _ in bounds:
+            if spare + bound >= floor * _SKIPPED_SHARE:
+                break
+            spare += bound
+            cut += 1
+        scores = [0.0] * self.size
+        postings = self.postings
+        for _, gram in bounds[cut:]:
+            weight = query[gram]
+            for index, other in postings[gram]:
+                scores[index] += weight * other
+        return max(scores, default=0.0) + spare >= floor - _SLACK
+
+    def _first_reached(self, query: dict[str, float], scores: list[float], top: float) -> int:
+        """Of the documents scoring ``top``, the one the query's grams reach first."""
+        for gram in query:
+            for index, _ in self.postings.get(gram, ()):
+                if scores[index] == top:
+                    return index
+        raise AssertionError("a top score no gram reached")  # pragma: no cover
 
 
 class NgramDetector:
@@ -205,9 +258,17 @@ class NgramDetector:
         self._red = _NgramIndex(bank.phrases)
         self._normal = _NgramIndex(bank.normal, self._red.idf)
 
-    def score(self, clause: str) -> tuple[int, float, float]:
-        index, red = self._red.best(clause)
-        _, normal = self._normal.best(clause)
+    def score(self, clause: str, floor: float = 0.0) -> tuple[int, float, float]:
+        """(closest red-flag phrase, its cosine, the closest normal phrase's cosine); the
+        normal one is only looked up (else 0.0) when the red one reaches ``floor``, and nothing
+        ((-1, 0.0, 0.0)) when no red-flag phrase can."""
+        query = self._red.vector(_grams(clause))  # both indexes share the red one's idf
+        if floor > 0.0 and not self._red.may_reach(query, floor):
+            return -1, 0.0, 0.0
+        index, red = self._red.best_of(query)
+        if index < 0 or red < floor:
+            return index, red, 0.0
+        _, normal = self._normal.best_of(query)
         return index, red, normal
 
     def detect(self, clauses: Sequence[str], day: int | None) -> Finding | None:
@@ -223,11 +284,15 @@ class FuzzDetector:
     def __init__(self, bank: PhraseBank) -> None:
         self.bank = bank
 
-    def score(self, clause: str) -> tuple[int, float, float]:
+    def score(self, clause: str, floor: float = 0.0) -> tuple[int, float, float]:
+        """(closest red-flag phrase, its similarity, the closest normal phrase's); the normal
+        one is only looked up (else 0.0) when the red one reaches ``floor``."""
         red = process.extractOne(clause, self.bank.phrases, scorer=fuzz.token_set_ratio)
-        normal = process.extractOne(clause, self.bank.normal, scorer=fuzz.token_set_ratio)
         if red is None:
             return -1, 0.0, 0.0
+        if red[1] / 100 < floor:
+            return red[2], red[1] / 100, 0.0
+        normal = process.extractOne(clause, self.bank.normal, scorer=fuzz.token_set_ratio)
         return red[2], red[1] / 100, (normal[1] / 100 if normal else 0.0)
 
     def detect(self, clauses: Sequence[str], day: int | None) -> Finding | None:
@@ -242,7 +307,7 @@ def _best_finding(detector: NgramDetector | FuzzDetector,
     for clause in clauses:
         if len(clause) < MIN_CLAUSE_CHARS or " " not in clause.strip():
             continue
-        index, red, normal = detector.score(clause)
+        index, red, normal = detector.score(clause, detector.threshold)
         if index < 0 or red < detector.threshold or red < normal + MARGIN:
             continue
         finding = Finding(bank.tiers[index], bank.signs[index], bank.phrases[index], red, clause,

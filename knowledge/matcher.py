@@ -441,7 +441,10 @@ class Matcher:
 
     def known_words(self, text: str) -> list[str]:
         """The query's content words that the knowledge base knows (after typo correction)."""
-        corrected = (self._correct(word) for word in self._content(text))
+        return self._known(self._content(text))
+
+    def _known(self, content: list[str]) -> list[str]:
+        corrected = (self._correct(word) for word in content)
         return [word for word in corrected if word is not None]
 
     def match(self, text: str) -> MatchResult:
@@ -449,15 +452,16 @@ class Matcher:
         text = _CONTEXT.sub(" ", text.lower())  # "when I got home" says when, not what
         text = _VENUE.sub(r"\1", text)
         text = _cant_make(_picking(_dry_product(_session_frame(_figures(text)))))
-        words = self.known_words(text)
+        content = self._content(text)  # read once: every step below starts from these words
+        words = self._known(content)
         if self._is_bare(words):
             found = self._match_bare(text)
             if found is not None or not words:
                 return found or MatchResult("abstain", None, 0.0, ())
-        exact = any(word in self._idf for word in self._content(text))
+        exact = any(word in self._idf for word in content)
         # as spelt, a chat spelling read as the word it stands for ("ciders", "shavin")
-        spelt = [self._chat_word(word) for word in self._content(text)]
-        ranked = self._rank(frozenset(words), self._query_forms(text), spelt)
+        spelt = [self._chat_word(word) for word in content]
+        ranked = self._rank(frozenset(words), self._query_forms(text, content), spelt)
         return self._decide(ranked, exact, frozenset(words))
 
     def _match_bare(self, text: str) -> MatchResult | None:
@@ -474,13 +478,14 @@ class Matcher:
         candidate = Candidate(entry.id, found[1], found[0])
         return MatchResult("answer", entry.id, found[1], (candidate,))
 
-    def _query_forms(self, text: str) -> list[_Form]:
-        """The whole message, plus each clause of a long one, as known words."""
+    def _query_forms(self, text: str, content: list[str]) -> list[_Form]:
+        """The whole message (its content words ``content``), plus each clause of a long one,
+        as known words."""
         parts = clauses(text)
         texts = [text] + (parts[: self.MAX_CLAUSES] if len(parts) > 1 else [])
         forms: list[_Form] = []
         for part in texts:
-            all_words = self._content(part)
+            all_words = content if part is text else self._content(part)
             known = [w for w in (self._correct(word) for word in all_words) if w is not None]
             if part is not text and len(known) < 2:
                 continue  # a one-word clause ("is that expected") is no question by itself

@@ -279,23 +279,25 @@ def fold(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def slang() -> tuple[dict[str, str], tuple[tuple[re.Pattern[str], str], ...]]:
-    """The matcher's small synonym table (``slang.yaml``): words, and phrases longest first."""
+def slang() -> tuple[dict[str, str], tuple[tuple[str, re.Pattern[str], str], ...]]:
+    """The matcher's small synonym table (``slang.yaml``): words, and phrases longest first
+    (each with the pattern that finds it as whole words)."""
     import yaml  # the packaged data file is read once
 
     data = yaml.safe_load((Path(__file__).parent / "slang.yaml").read_text("utf-8"))
     words = {str(k): str(v) for k, v in data.get("words", {}).items()}
     phrases = sorted(((str(k), str(v)) for k, v in data.get("phrases", {}).items()),
                      key=lambda item: -len(item[0]))
-    return words, tuple((re.compile(rf"\b{re.escape(k)}\b"), v) for k, v in phrases)
+    return words, tuple((k, re.compile(rf"\b{re.escape(k)}\b"), v) for k, v in phrases)
 
 
 def tokens(text: str) -> list[str]:
     """Folded words with spelling variants, brands and slang mapped to one canonical form."""
     words, phrases = slang()
     folded = fold(text)
-    for pattern, canonical in phrases:
-        folded = pattern.sub(canonical, folded)
+    for phrase, pattern, canonical in phrases:
+        if phrase in folded:  # a substring test first: most phrases are in no message
+            folded = pattern.sub(canonical, folded)
     return [SYNONYMS.get(word, words.get(word, word))
             for word in CHAT_PLURAL.sub(r"\1s", folded).split()]
 
