@@ -128,6 +128,11 @@ class LanguagePack:
     # "gestern hatte ich Fieber, aber jetzt ist es weg"): set aside
     over: tuple[tuple[frozenset[int], ...], ...] = ()
     earlier: tuple[tuple[frozenset[int], ...], ...] = ()  # "ayer", "anoche": told in the past
+    # a negation that follows the verb it negates ("meine Augen tränen nicht", "die Lippen
+    # schwellen nicht an"): right after a match's last word, unless the word after it says
+    # the sign does not go away or is only limited ("schwillt nicht ab", "nicht nur")
+    verb_negations: frozenset[str] = frozenset()
+    verb_negation_kept: frozenset[str] = frozenset()
     # an inability verb form read as one lexicon word (Turkish "alamıyorum", "açamıyorum"):
     # a match with one is negative already, so "hiç" (at all) before it only stresses it
     inability: re.Pattern[str] | None = None

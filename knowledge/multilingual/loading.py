@@ -33,7 +33,8 @@ _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_wo
              "delight", "over", "earlier",
              "sign_advice", "check", "hours", "relatives",
              "not_resolved", "joiners", "booking", "onset", "not_sign", "instead",
-             "confirmed", "inability", "concord", "no_more"}
+             "confirmed", "inability", "concord", "no_more", "verb_negations",
+             "verb_negation_kept"}
 
 
 def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
@@ -321,6 +322,8 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         delight=sequences("delight"),
         over=sequences("over"),
         earlier=sequences("earlier"),
+        verb_negations=frozenset(words("verb_negations")),
+        verb_negation_kept=frozenset(words("verb_negation_kept")),
         clause_words=frozenset(words("clause_words")),
         shorthand=shorthand,
         fever_context=literal_set("fever_context"),

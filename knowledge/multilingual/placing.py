@@ -190,6 +190,8 @@ def cancelled(message: Message, first: int, last: int, chosen: set[int],
         pair = " ".join(t.text for t in message.tokens[i:min(i + 2, clause_end + 1)])
         if message.tokens[i].text in pack.negations_after or pair in pack.negations_after:
             return True
+    if pack.verb_negations and verb_negated(message, last, clause_end):
+        return True
     for i in range(clause_start, clause_end + 1):
         if i in chosen or not (message.words[i] & pack.resolved):
             continue
@@ -225,6 +227,25 @@ def cancelled(message: Message, first: int, last: int, chosen: set[int],
                 # "... and one is starting now"; "... asking because mine are swelling"
                 return not onset_after(message, last) and not confirmed(message, first)
     return False
+
+
+def verb_negated(message: Message, last: int, clause_end: int) -> bool:
+    """A ``verb_negations`` word right after the match's last word, a verb ("meine Augen
+    tränen nicht", "die Lippen schwellen nicht an"), with no ``verb_negation_kept`` or
+    resolved word after it ("schwillt nicht ab", "wird nicht besser", "nicht nur"). A
+    capitalised last word inside a sentence is a German noun, not a verb: "Schwellung nicht
+    weniger" is left alone."""
+    at = last + 1
+    tokens = message.tokens
+    if at > clause_end or tokens[at].text not in message.pack.verb_negations:
+        return False
+    if last > 0 and message.sentences[last - 1] == message.sentences[last] and (
+            message.raw[tokens[last].start:tokens[last].start + 1].isupper()):
+        return False
+    after = at + 1
+    return not (after <= clause_end and (
+        tokens[after].text in message.pack.verb_negation_kept
+        or message.words[after] & message.pack.resolved))
 
 
 def answered_no(message: Message, last: int) -> bool:

@@ -134,6 +134,8 @@ class Message:
             return "joke"
         if self.in_figure(pos, pos + 1 if hit_end is None else hit_end):
             return "figure"
+        if self.hearsay(pos):
+            return "story"
         if lang.story_present_re.search(text, start, end):
             return None
         if lang.story_self_past_re is not None and lang.story_self_past_re.search(
@@ -145,6 +147,29 @@ class Message:
             if not lang.first_person_re.search(text, clause_start, clause_end):
                 return "story"
         return None
+
+    def hearsay(self, pos: int) -> bool:
+        """A sign named in what the patient read, watched or was sent ("my friend keeps sending
+        me horror stories about people going blind"), with no first person between the frame
+        and the sign, in a message that says the patient is fine and asks in general ("how
+        common is that?"). "... and now my lips are swelling" is the patient's own."""
+        lang, text = self.lang, self.text
+        if lang.hearsay_re is None or lang.hearsay_fine_re is None or lang.hearsay_asks_re is None:
+            return False
+        if not (lang.hearsay_fine_re.search(text) and lang.hearsay_asks_re.search(text)):
+            return False
+        if self._named_after(lang.hearsay_re, self.clause(pos)[0], pos):
+            return True
+        # the sign is what the general question asks about ("how long after treatment would
+        # an allergic reaction show up"), in a message that tells what was read
+        return (self._named_after(lang.hearsay_asks_re, self.sentence(pos)[0], pos)
+                and lang.hearsay_re.search(text) is not None)
+
+    def _named_after(self, frame_re: re.Pattern[str], start: int, pos: int) -> bool:
+        """The last ``frame_re`` match in [start, pos) with no first person after it."""
+        frames = list(frame_re.finditer(self.text, start, pos))
+        return bool(frames) and not self.lang.first_person_re.search(
+            self.text, frames[-1].end(), pos)
 
     def laughs(self, pos: int) -> bool:
         """Whether the laughter of ``pos``'s sentence ("haha", "lol") covers ``pos``: a marker

@@ -61,7 +61,8 @@ _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
 _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
 _SIGN_OPTIONAL = {"days", "unknown_day", "with", "unless", "note", "ask"}
 _STORY_KEYS = {"present", "others", "past", "first_person"}
-_STORY_OPTIONAL = {"simple_past", "asks", "self_past"}
+_STORY_OPTIONAL = {"simple_past", "asks", "self_past", "hearsay", "hearsay_fine",
+                   "hearsay_asks"}
 
 
 class RulesParser:
@@ -131,6 +132,9 @@ class RulesParser:
             story_simple_past_re=self.optional_list(story, "simple_past", "story"),
             story_asks_re=self.optional_list(story, "asks", "story"),
             story_self_past_re=self.optional_list(story, "self_past", "story"),
+            hearsay_re=self.optional_list(story, "hearsay", "story"),
+            hearsay_fine_re=self.optional_list(story, "hearsay_fine", "story"),
+            hearsay_asks_re=self.optional_list(story, "hearsay_asks", "story"),
             figure_re=self.optional_list(jokes, "figures", "jokes"),
             joke_turn_re=self.optional_list(jokes, "turns", "jokes"),
             hedge_re=self.regex_list(section["hedges"], "hedges"),
