@@ -256,8 +256,8 @@ class Message:
         if (lang.joke_re.search(text, s_start, s_end) and lang.story_other_re.search(clause)
                 and not lang.first_person_re.search(clause)):
             return None
-        if self.not_literal(start) == "story":
-            return None
+        if self.not_literal(start) == "story" or self.hearsay(max(start, end - 1)):
+            return None  # a story, or what was read asked about in general
         return clause
 
     def without_figures(self, start: int, end: int,
