@@ -55,6 +55,8 @@ _LANGUAGE_KEYS = {
     "hypothetical_ends",
     "cancelled_after",
 }
+# a hesitation set off by commas, read like filler: "is, like, kind of, a sort of yellow"
+_HEDGE = r"(?:(?:a|some)\s+)?(?:kind|sort)\s+of|kinda|sorta"
 _LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_words",
                       "hypothetical_confirmed"}
 _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
@@ -161,7 +163,7 @@ class RulesParser:
         if "filler" in section:
             filler = self.alternation(section["filler"], "filler")
             lists.comma_filler_re = self.compile(
-                rf"(?:^|,)\s*(?:(?:{filler})\s*,\s*)+(?:some\s+(?:kind|sort)\s+of\s*,?\s*)?",
+                rf"(?:^|,)\s*(?:(?:{filler}|{_HEDGE})\s*,\s*)+(?:{_HEDGE}\s*,?\s*)?",
                 section["filler"], "filler")
         if "intensifiers" in section:
             stacked = self.alternation(section["intensifiers"], "intensifiers")
