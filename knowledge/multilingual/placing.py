@@ -16,6 +16,7 @@ _AFTER_WINDOW = 2
 _FIGURE_WINDOW = 3  # a figure of speech within three words before or after a match
 _EXTRA_SPAN = 3
 _FAR_SPAN = 40
+_NEGATED_GAP = 3  # a phrase's negation word at most two words before the word it negates
 _INSTEAD_GAP = 1  # words allowed between an "instead" phrase and the resolved word
 
 
@@ -52,7 +53,8 @@ def find(message: Message, phrase: Phrase,
         if not ok:
             continue
         first, last = min(chosen), max(chosen)
-        if last - first + 1 > limit or not negations_in_order(message, phrase, chosen_by_slot):
+        if last - first + 1 > limit or not negations_in_order(
+                message, phrase, chosen_by_slot, close=mild_cancels):
             continue
         if joined_apart(message, first, last):
             continue
@@ -153,11 +155,20 @@ def typo_count(message: Message, chosen: set[int]) -> int:
     return sum(1 for i in chosen if message.fuzzy[i])
 
 
-def negations_in_order(message: Message, phrase: Phrase, chosen: list[int]) -> bool:
+def negations_in_order(message: Message, phrase: Phrase, chosen: list[int],
+                       close: bool = False) -> bool:
     """A negation word of the phrase must come before the word that follows it in the phrase
-    ("no puedo respirar", "sangre no para"), so "respiro bien, no ..." is not "no respiro bien"."""
+    ("no puedo respirar", "sangre no para"), so "respiro bien, no ..." is not "no respiro bien".
+    ``close`` (a sign still there, "no mejora", "geht nicht weg"): at most two words apart and
+    with no other word of the phrase between them, so "ya no está hinchado y mejora" (no longer
+    swollen, and better) is not "no mejora"."""
     for k in range(len(chosen) - 1):
-        if message.tokens[chosen[k]].text in message.pack.negations and chosen[k] > chosen[k + 1]:
+        if message.tokens[chosen[k]].text not in message.pack.negations:
+            continue
+        at, nxt = chosen[k], chosen[k + 1]
+        if at > nxt:
+            return False
+        if close and (nxt - at > _NEGATED_GAP or any(at < c < nxt for c in chosen)):
             return False
     return True
 
