@@ -205,21 +205,20 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         return tuple(slots_of(str(item), line, f"{what}.{key}")
                      for item, line in zip(value, value.item_lines, strict=True))
 
-    booking = raw.get("booking")
-    if booking is not None and not isinstance(booking, LineDict):
-        out.add(raw.line_of("booking"), "booking must map sessions and ahead to lists")
-        booking = None
-    if booking is not None:
-        for key in sorted(booking.keys() - {"sessions", "ahead", "before"}):
-            out.add(booking.line_of(key), f"booking: unknown key {key!r}")
+    def section(name: str, keys: frozenset[str], shape: str) -> LineDict | None:
+        """A mapping of word lists (``booking``, ``story``); its unknown keys are problems."""
+        value = raw.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, LineDict):
+            out.add(raw.line_of(name), f"{name} must map {shape} to lists")
+            return None
+        for key in sorted(value.keys() - keys):
+            out.add(value.line_of(key), f"{name}: unknown key {key!r}")
+        return value
 
-    story = raw.get("story")
-    if story is not None and not isinstance(story, LineDict):
-        out.add(raw.line_of("story"), "story must map others, past and present to lists")
-        story = None
-    if story is not None:
-        for key in sorted(story.keys() - {"others", "past", "present"}):
-            out.add(story.line_of(key), f"story: unknown key {key!r}")
+    booking = section("booking", frozenset({"sessions", "ahead", "before"}), "sessions and ahead")
+    story = section("story", frozenset({"others", "past", "present"}), "others, past and present")
     story_others = frozenset(i for seq in sub_sequences(story, "others", "story")
                              for slot in seq for i in slot)
 
