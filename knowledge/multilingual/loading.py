@@ -205,6 +205,11 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         return tuple(slots_of(str(item), line, f"{what}.{key}")
                      for item, line in zip(value, value.item_lines, strict=True))
 
+    def sub_literals(section: Yaml, key: str, what: str) -> frozenset[int]:
+        """Every literal of a section's list (``booking.sessions``), as one set."""
+        return frozenset(i for seq in sub_sequences(section, key, what) for slot in seq
+                         for i in slot)
+
     def section(name: str, keys: frozenset[str], shape: str) -> LineDict | None:
         """A mapping of word lists (``booking``, ``story``); its unknown keys are problems."""
         value = raw.get(name)
@@ -219,8 +224,7 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
 
     booking = section("booking", frozenset({"sessions", "ahead", "before"}), "sessions and ahead")
     story = section("story", frozenset({"others", "past", "present"}), "others, past and present")
-    story_others = frozenset(i for seq in sub_sequences(story, "others", "story")
-                             for slot in seq for i in slot)
+    story_others = sub_literals(story, "others", "story")
 
     other_senses: dict[str, tuple[tuple[frozenset[int], ...], ...]] = {}
     raw_senses = raw.get("not_sign")
@@ -304,12 +308,9 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         figures=sequences("figures"),
         not_resolved=sequences("not_resolved"),
         joiners=frozenset(words("joiners")),
-        booking_sessions=frozenset(i for seq in sub_sequences(booking, "sessions", "booking")
-                                   for slot in seq for i in slot),
-        booking_ahead=frozenset(i for seq in sub_sequences(booking, "ahead", "booking")
-                                for slot in seq for i in slot),
-        booking_before=frozenset(i for seq in sub_sequences(booking, "before", "booking")
-                                 for slot in seq for i in slot),
+        booking_sessions=sub_literals(booking, "sessions", "booking"),
+        booking_ahead=sub_literals(booking, "ahead", "booking"),
+        booking_before=sub_literals(booking, "before", "booking"),
         onset=sequences("onset"),
         instead=sequences("instead"),
         no_more=sequences("no_more"),
