@@ -4,7 +4,7 @@ The only writer of ``leader_lease``. Every change of a row (taken, renewed, rele
 its ``beat``; taking a row over is a compare-and-set on the ``beat`` the taker last saw, so
 of several standbys only one wins, and a holder that was frozen and wakes up finds its
 renewal refused (the row names someone else). Whether a holder is gone is decided by the
-caller watching ``beat`` stand still on its own monotonic clock (bot/telegram/leader.py), so
+caller watching ``beat`` stand still on its own monotonic clock (bot/telegram/polling/lease.py), so
 no two hosts' clocks are ever compared; ``renewed_at``/``expires_at`` are the holder's clock,
 kept for people reading the table.
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.telegram.leader import lease_name
+from bot.telegram.polling.lease import lease_name
 from storage import Database
 from storage.handled_updates import HandledSql
 from tests.processes import TOKEN, Control, free_port, http_get, start_bot, stop_bot, until

@@ -23,15 +23,10 @@ from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.telegram.handling import may_answer, not_handled
-from bot.telegram.leader import (
-    Backoff,
-    ConfirmingPoller,
-    HandledLog,
-    LeaderElection,
-    _host,
-    holder_gone,
-    lease_name,
-)
+from bot.telegram.polling.failures import Backoff
+from bot.telegram.polling.handled import HandledLog
+from bot.telegram.polling.lease import LeaderElection, _host, holder_gone, lease_name
+from bot.telegram.polling.poller import ConfirmingPoller
 from storage import Database
 from storage.clock import ManualClock
 from storage.handled_updates import HandledSql, MemoryHandled
@@ -237,7 +232,7 @@ async def test_the_loop_survives_429_5xx_timeouts_and_unknown_errors(
     poller = ConfirmingPoller(app, ["message"], Guard(), on_polling=states.append,
                               give_up=120, backoff=Backoff(first=1, cap=10),
                               sleep=ticker.sleep, monotonic=ticker)
-    with caplog.at_level(logging.WARNING, logger="bot.telegram.leader"):
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.polling"):
         await poller.start()
         await asyncio.wait_for(bot.drained.wait(), 10)
         await asyncio.wait_for(_until(lambda: app.handled == [1, 2, 3]), 10)

@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 from sqlalchemy import insert, select
 
-from bot.telegram.leader import POLL_LIMIT
+from bot.telegram.polling.poller import POLL_LIMIT
 from scheduler.careplan import load_careplan
 from storage import Database, SessionSource
 from storage.models import CheckIn, CheckinStatus, TreatmentSession

@@ -393,8 +393,8 @@ async def running(app: AnyApplication, settings: Settings,
         stack = contextlib.AsyncExitStack()
         if settings.webhook_url:
             await _start_webhook(app, settings, stack)
-        else:  # long polling: the replica holding the lease polls (bot/telegram/leader.py)
-            from bot.telegram.leader import elected_polling
+        else:  # long polling: the replica holding the lease polls (bot/telegram/polling/)
+            from bot.telegram.polling.elected import elected_polling
 
             await stack.enter_async_context(elected_polling(
                 app, settings, ALLOWED_UPDATES, on_leader_change, on_waiting))

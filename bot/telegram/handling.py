@@ -1,7 +1,7 @@
 """Did the update being handled get handled? One flag per update, shared by its handlers.
 
 The webhook server (bot/telegram/webhook.py) and the polling loop (`ConfirmingPoller` in
-bot/telegram/leader.py) run each update inside `handling()`; the error handler calls
+bot/telegram/polling/poller.py) run each update inside `handling()`; the error handler calls
 `not_handled()` when the database was unavailable and nothing could be spooled. The update is
 then not confirmed to Telegram (webhook: 503; polling: the offset stays below it and it is
 fetched and handled again, with backoff), so it is handled once the database is back.

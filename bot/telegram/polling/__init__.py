@@ -1,0 +1,17 @@
+"""Long polling with several replicas on one database: one elected leader polls, the others
+stand by.
+
+Telegram allows one ``getUpdates`` poller per bot token (a second one gets 409 Conflict), so
+with several ``aftercare run`` replicas exactly one polls. The package, by job:
+
+- `lease`: the election (`LeaderElection`) on the ``leader_lease`` row, and who holds it;
+- `poller`: the leader's ``getUpdates`` loop (`ConfirmingPoller`), which confirms a batch only
+  after handling all of it;
+- `handled`: the leader's record of handled updates (`HandledLog`), so a new leader skips what
+  an earlier one handled;
+- `failures`: waits between failed polls (`Backoff`) and their log lines;
+- `ports`: what the poller needs of its election, its record and the PTB application;
+- `elected`: `elected_polling`, which wires the above for ``aftercare run``.
+
+In webhook mode every replica serves the updates the load balancer sends it (no election).
+"""

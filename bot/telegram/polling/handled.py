@@ -1,0 +1,64 @@
+"""The leader's record of handled updates, so a leader taking over skips what an earlier one
+handled instead of answering a whole batch twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+
+from bot.telegram.polling.ports import Monotonic
+from storage.clock import Clock, utcnow
+from storage.handled_updates import HandledUpdates
+
+log = logging.getLogger(__name__)
+
+
+class HandledLog:
+    """`Seen` on the ``handled_update`` table (storage/handled_updates.py) for one bot. The
+    database is asked with a short timeout and, after a failure, not for `QUIET_AFTER_FAILURE`
+    seconds: during an outage updates are handled (advice first) without it."""
+
+    QUIET_AFTER_FAILURE = 5.0
+    PURGE_EVERY = 3600.0
+
+    def __init__(self, table: HandledUpdates, bot: str, clock: Clock = utcnow,
+                 monotonic: Monotonic = time.monotonic, timeout: float = 2.0) -> None:
+        self.table = table
+        self.bot = bot
+        self.clock = clock
+        self.monotonic = monotonic
+        self.timeout = timeout
+        self._failed_at = -math.inf
+        self._purged_at = -math.inf
+
+    def _quiet(self) -> bool:
+        return self.monotonic() - self._failed_at < self.QUIET_AFTER_FAILURE
+
+    async def skip(self, update_ids: list[int]) -> set[int]:
+        if not update_ids or self._quiet():
+            return set()
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await self.table.handled(self.bot, update_ids)
+        except Exception as exc:  # noqa: BLE001 - the database is away: handle them
+            self._failed(exc)
+            return set()
+
+    async def record(self, update_ids: list[int]) -> None:
+        if not update_ids or self._quiet():
+            return
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self.table.record(self.bot, update_ids, self.clock())
+                if self.monotonic() - self._purged_at > self.PURGE_EVERY:
+                    self._purged_at = self.monotonic()
+                    await self.table.purge(self.clock())
+        except Exception as exc:  # noqa: BLE001 - only a takeover would repeat them
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._failed_at = self.monotonic()
+        log.warning("handled updates: the database does not answer (%s); a leader taking "
+                    "over may handle the latest updates again", type(exc).__name__)
