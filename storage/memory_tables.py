@@ -1,0 +1,169 @@
+"""The rows the in-memory twins of the storage aggregates share: one `MemoryTables` is one
+database in memory, for fast tests.
+
+The SQL stores of patients, sessions, invites, messages, chat state, the per-message read and
+the stats (storage/patients.py, sessions.py, ...) share one database; their twins
+(storage/patients_memory.py, sessions_memory.py, invites_memory.py, messages_memory.py,
+chat_state_memory.py, context_memory.py, stats_memory.py) share one `MemoryTables` the same
+way, so a session added through one is seen by the others and erasing a patient takes their
+rows with it, as the database's ON DELETE CASCADE does. Ids count up from 1 per table and are
+never reused. Times are kept in UTC and a naive time is refused, as the ``UTCDateTime``
+column type does. One event loop, no awaits inside a change: every method is atomic.
+
+Reports have no twin yet (storage/reports.py): `add_report` plants the little of a report the
+other aggregates read (whose it is, whether it is resolved), so the per-message read's count
+of open reports, /mydata's count and erasure can be tested on the twins too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from storage.states import ReportStatus
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    """The time in UTC; a naive time is refused (as the database's column type does)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: pass a timezone-aware datetime")
+    return value.astimezone(dt.UTC)
+
+
+@dataclass
+class PatientRow:
+    """One ``patients`` row."""
+
+    id: int
+    telegram_id: int | None
+    chat_id: int | None
+    name: str | None
+    created_at: dt.datetime
+    timezone: str | None = None
+    consent_at: dt.datetime | None = None
+    active: bool = True
+    inactive_reason: str | None = None
+    checkins_paused: bool = False
+
+
+@dataclass
+class SessionRow:
+    """One ``treatment_sessions`` row."""
+
+    id: int
+    patient_id: int
+    session_date: dt.date
+    source: str
+    created_at: dt.datetime
+    cancelled_at: dt.datetime | None = None
+
+
+@dataclass
+class InviteRow:
+    """One ``invites`` row."""
+
+    code: str
+    patient_id: int
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    used_at: dt.datetime | None = None
+    used_by_telegram_id: int | None = None
+
+
+@dataclass
+class MessageRow:
+    """One ``messages`` row."""
+
+    id: int
+    patient_id: int
+    direction: str
+    text: str
+    topic: str | None
+    outcome: str | None
+    created_at: dt.datetime
+
+
+@dataclass
+class StateRow:
+    """One ``chat_state`` row (the payload as stored: JSON text)."""
+
+    payload: str
+    expires_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass
+class ReportStub:
+    """What the other aggregates read of a report (reports have no twin yet)."""
+
+    id: int
+    patient_id: int
+    status: str = ReportStatus.OPEN.value
+
+
+@dataclass
+class MemoryTables:
+    """The shared rows (see the module docstring)."""
+
+    patients: dict[int, PatientRow] = field(default_factory=dict)
+    sessions: dict[int, SessionRow] = field(default_factory=dict)
+    invites: dict[str, InviteRow] = field(default_factory=dict)
+    messages: dict[int, MessageRow] = field(default_factory=dict)
+    states: dict[tuple[int, str], StateRow] = field(default_factory=dict)  # (user, kind)
+    reports: dict[int, ReportStub] = field(default_factory=dict)
+    _last_ids: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def next_id(self, table: str) -> int:
+        """The next id of `table` (never one used before)."""
+        self._last_ids[table] += 1
+        return self._last_ids[table]
+
+    def by_telegram(self, telegram_id: int) -> PatientRow | None:
+        """The patient linked to this Telegram user."""
+        return next((p for p in self.patients.values() if p.telegram_id == telegram_id), None)
+
+    def add_patient(self, now: dt.datetime, *, telegram_id: int | None = None,
+                    chat_id: int | None = None, name: str | None = None) -> PatientRow:
+        """A new patient row (the name trimmed as `storage.patients.new_patient` does)."""
+        row = PatientRow(self.next_id("patients"), telegram_id, chat_id,
+                         name.strip()[:200] if name else None, utc(now))
+        self.patients[row.id] = row
+        return row
+
+    def add_session(self, patient_id: int, session_date: dt.date, source: str,
+                    now: dt.datetime) -> SessionRow:
+        """A new session row."""
+        row = SessionRow(self.next_id("sessions"), patient_id, session_date, source, utc(now))
+        self.sessions[row.id] = row
+        return row
+
+    def add_report(self, patient_id: int,
+                   status: ReportStatus | str = ReportStatus.OPEN) -> ReportStub:
+        """Plant a report of this patient (see the module docstring)."""
+        if patient_id not in self.patients:
+            raise LookupError(f"no patient with id {patient_id}")
+        row = ReportStub(self.next_id("reports"), patient_id, ReportStatus(status).value)
+        self.reports[row.id] = row
+        return row
+
+    def repoint(self, source: int, target: int) -> None:
+        """Every row naming patient `source` names `target` instead (an invite's merge)."""
+        rows: list[SessionRow | InviteRow | MessageRow | ReportStub] = [
+            *self.sessions.values(), *self.invites.values(), *self.messages.values(),
+            *self.reports.values()]
+        for row in rows:
+            if row.patient_id == source:
+                row.patient_id = target
+
+    def delete_patient(self, patient_id: int) -> None:
+        """The patient row and every row naming it (ON DELETE CASCADE)."""
+        self.patients.pop(patient_id, None)
+        self.sessions = {k: r for k, r in self.sessions.items() if r.patient_id != patient_id}
+        self.invites = {k: r for k, r in self.invites.items() if r.patient_id != patient_id}
+        self.messages = {k: r for k, r in self.messages.items() if r.patient_id != patient_id}
+        self.reports = {k: r for k, r in self.reports.items() if r.patient_id != patient_id}
+
+
+__all__ = ["InviteRow", "MemoryTables", "MessageRow", "PatientRow", "ReportStub",
+           "SessionRow", "StateRow", "utc"]
