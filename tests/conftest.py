@@ -102,6 +102,35 @@ async def database_url(request: _pytest.FixtureRequest, tmp_path: _Path) -> _Asy
         await conn.close()
 
 
+@_pytest.fixture(params=["sqlite", "postgresql", "memory"])
+async def backend(request: _pytest.FixtureRequest, tmp_path: _Path) -> _AsyncIterator[_Any]:
+    """The storage aggregates of one backend for the conformance tests (tests/twins.py): the
+    SQL stores over a migrated SQLite file or PostgreSQL schema, or their in-memory twins;
+    each with a `ManualClock` at `tests.twins.NOW`."""
+    from storage.clock import ManualClock
+    from storage.db import Database
+    from tests.databases import migrated_sqlite, reset_postgres_schema
+    from tests.twins import NOW, memory_backend, sql_backend
+
+    clock = ManualClock(NOW)
+    if request.param == "memory":
+        yield memory_backend(clock)
+        return
+    conn = None
+    if request.param == "sqlite":
+        url = migrated_sqlite(tmp_path / "twins.db")
+    else:
+        conn, admin = await _pg_connect()
+        url = await reset_postgres_schema(conn, admin)
+    db = await Database.connect(url)
+    try:
+        yield sql_backend(request.param, db, clock)
+    finally:
+        await db.close()
+        if conn is not None:
+            await conn.close()
+
+
 def pytest_sessionfinish(session: _Any) -> None:
     """Remove this process's migrated templates (tests/databases.py)."""
     from tests.databases import drop_postgres_schemas, remove_sqlite_template

@@ -1,0 +1,160 @@
+"""One backend of the storage aggregates for the conformance tests: the SQL stores over SQLite
+or PostgreSQL, or their in-memory twins over one `MemoryTables` (the `backend` fixture of
+tests/conftest.py makes each).
+
+A conformance test (tests/test_*_conformance.py) runs unchanged on all three, so a twin that
+drifts from its SQL store fails there. Each store is typed as the Protocol the core talks
+through (bot/core/ports.py) widened by what the CLI and the tests read besides, so mypy checks
+that both the SQL store and its twin have every method. The little a test needs that no store
+offers (a report raised or resolved, a session cancelled: other aggregates' or the check-in
+manager's writes) is planted per backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.core.ports import (
+    ChatStates,
+    DataSummary,
+    Invites,
+    KBOverrides,
+    MessageStore,
+    PatientContexts,
+    Patients,
+    Treatments,
+)
+from storage.chat_state import ChatStateStore, StateKind, StoredState
+from storage.chat_state_memory import MemoryChatStateStore
+from storage.clock import ManualClock
+from storage.context import ContextReader
+from storage.context_memory import MemoryContextReader
+from storage.db import Database
+from storage.invites import InviteInfo, InviteStore
+from storage.invites_memory import MemoryInviteStore
+from storage.kb_overrides import KBOverrideStore
+from storage.kb_overrides_memory import MemoryKBOverrideStore
+from storage.memory_tables import MemoryTables
+from storage.messages import MessageLog
+from storage.messages_memory import MemoryMessageLog
+from storage.models import Report, ReportStatus
+from storage.patients import PatientInfo, PatientStore
+from storage.patients_memory import MemoryPatientStore
+from storage.sessions import SessionStore, cancel
+from storage.sessions_memory import MemorySessionStore
+from storage.stats import Stats
+from storage.stats_memory import MemoryStats
+
+NOW = dt.datetime(2025, 6, 2, 9, 0, tzinfo=dt.UTC)  # the backend's clock starts here
+
+
+class PatientRows(Patients, Protocol):
+    """`Patients` and what the CLI reads besides."""
+
+    async def active(self) -> list[PatientInfo]: ...
+
+
+class InviteRows(Invites, Protocol):
+    """`Invites` and the read by code."""
+
+    async def get(self, code: str) -> InviteInfo | None: ...
+
+
+class StateRows(ChatStates, Protocol):
+    """`ChatStates` and the read of several kinds at once."""
+
+    async def get_many(self, telegram_id: int, kinds: Iterable[StateKind],
+                       now: dt.datetime | None = None) -> dict[str, StoredState]: ...
+
+
+class MessageRows(MessageStore, Protocol):
+    """`MessageStore` and the count of a user's messages."""
+
+    async def count(self, telegram_id: int) -> int: ...
+
+
+class Figures(DataSummary, Protocol):
+    """`DataSummary` and the counts erasure is checked with."""
+
+    async def count_rows(self, patient_id: int) -> dict[str, int]: ...
+
+    async def count_patients(self) -> int: ...
+
+
+class Planting(Protocol):
+    """Writes of other aggregates a conformance test needs."""
+
+    async def report(self, patient_id: int, resolved: bool = False) -> int: ...
+
+    async def cancel_session(self, session_id: int, now: dt.datetime) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The aggregates of one backend (see the module docstring)."""
+
+    name: str
+    clock: ManualClock
+    patients: PatientRows
+    treatments: Treatments
+    invites: InviteRows
+    chat_states: StateRows
+    messages: MessageRows
+    contexts: PatientContexts
+    stats: Figures
+    kb_overrides: KBOverrides
+    plant: Planting
+
+
+@dataclass
+class SqlPlanting:
+    db: Database
+    clock: ManualClock
+
+    async def report(self, patient_id: int, resolved: bool = False) -> int:
+        status = ReportStatus.RESOLVED if resolved else ReportStatus.OPEN
+        async with self.db.sessions.begin() as s:
+            row = Report(patient_id=patient_id, kind="patient", status=status.value,
+                         text="planted", created_at=self.clock())
+            s.add(row)
+            await s.flush()
+            return row.id
+
+    async def cancel_session(self, session_id: int, now: dt.datetime) -> bool:
+        async with self.db.sessions.begin() as s:
+            return await cancel(s, session_id, now)
+
+
+@dataclass
+class MemoryPlanting:
+    tables: MemoryTables
+    treatments: MemorySessionStore
+
+    async def report(self, patient_id: int, resolved: bool = False) -> int:
+        return self.tables.add_report(patient_id, "resolved" if resolved else "open").id
+
+    async def cancel_session(self, session_id: int, now: dt.datetime) -> bool:
+        return self.treatments.cancel(session_id, now)
+
+
+def sql_backend(name: str, db: Database, clock: ManualClock) -> Backend:
+    """The SQL stores over `db`."""
+    s = db.sessions
+    return Backend(name, clock, PatientStore(s, clock), SessionStore(s, clock),
+                   InviteStore(s, clock), ChatStateStore(s, clock), MessageLog(s, clock),
+                   ContextReader(s, clock), Stats(s), KBOverrideStore(s),
+                   SqlPlanting(db, clock))
+
+
+def memory_backend(clock: ManualClock) -> Backend:
+    """The twins over one new `MemoryTables`."""
+    tables = MemoryTables()
+    treatments = MemorySessionStore(tables, clock)
+    return Backend("memory", clock, MemoryPatientStore(tables, clock), treatments,
+                   MemoryInviteStore(tables, clock), MemoryChatStateStore(tables, clock),
+                   MemoryMessageLog(tables, clock), MemoryContextReader(tables, clock),
+                   MemoryStats(tables), MemoryKBOverrideStore(),
+                   MemoryPlanting(tables, treatments))
