@@ -4,27 +4,23 @@ messages do not renew, remembered after its end so the bot can say it ended, can
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.core.flowstate import LIFETIME, ActiveFlow, Flow, FlowStore, is_cancel
-from storage import Database
-from storage.chat_state import ChatStateStore, StateKind
+from storage.chat_state import StateKind
+from storage.chat_state_memory import MemoryChatStateStore
 from storage.clock import ManualClock
-from tests.stores import Stores
 
 START = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-async def flows() -> AsyncIterator[tuple[FlowStore, ManualClock]]:
-    db = await Database.connect("sqlite+aiosqlite:///:memory:")
+def flows() -> tuple[FlowStore, ManualClock]:
+    """Over the in-memory twin of the chat states (tests/test_chat_state_conformance.py
+    proves it behaves as the table does)."""
     clock = ManualClock(START)
-    try:
-        yield FlowStore(ChatStateStore(Stores.over(db).sessions), clock), clock
-    finally:
-        await db.close()
+    return FlowStore(MemoryChatStateStore(clock=clock), clock), clock
 
 
 async def test_one_flow_at_a_time_with_a_fixed_end(
