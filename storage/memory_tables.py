@@ -10,9 +10,10 @@ rows with it, as the database's ON DELETE CASCADE does. Ids count up from 1 per 
 never reused. Times are kept in UTC and a naive time is refused, as the ``UTCDateTime``
 column type does. One event loop, no awaits inside a change: every method is atomic.
 
-Reports have no twin yet (storage/reports.py): `add_report` plants the little of a report the
-other aggregates read (whose it is, whether it is resolved), so the per-message read's count
-of open reports, /mydata's count and erasure can be tested on the twins too.
+The reports' twin (storage/reports_memory.py) keeps reports, their audit trail, photos and
+staff-chat cards here too; `owed_cards` stands in for the alert outbox rows the SQL store
+writes with a new report (the staff card, and on-call copies). The check-in outbox is not
+here (its twin is scheduler/memory.py), so nothing in these tables counts check-ins.
 """
 
 from __future__ import annotations
@@ -94,12 +95,65 @@ class StateRow:
 
 
 @dataclass
-class ReportStub:
-    """What the other aggregates read of a report (reports have no twin yet)."""
+class ReportRow:
+    """One ``reports`` row."""
 
     id: int
     patient_id: int
+    kind: str
+    text: str
+    created_at: dt.datetime
     status: str = ReportStatus.OPEN.value
+    session_id: int | None = None
+    urgency: str | None = None
+    day: int | None = None
+    reason: str | None = None
+    resolved_at: dt.datetime | None = None
+    taken_by: int | None = None
+    taken_at: dt.datetime | None = None
+    resolved_by: int | None = None
+    resolution_note: str | None = None
+    reposted_at: dt.datetime | None = None
+    repeats: int = 0
+    latest_text: str | None = None
+    source_update_id: int | None = None
+    source_chat_id: int | None = None
+    source_message_id: int | None = None
+
+
+@dataclass
+class ActionRow:
+    """One ``report_actions`` row (an audit entry)."""
+
+    id: int
+    report_id: int | None
+    patient_id: int | None
+    actor_telegram_id: int | None
+    action: str
+    note: str | None
+    created_at: dt.datetime
+
+
+@dataclass
+class PhotoRow:
+    """One ``report_photos`` row."""
+
+    id: int
+    report_id: int
+    file_id: str
+    created_at: dt.datetime
+
+
+@dataclass
+class CardRow:
+    """One ``report_cards`` row (a staff-chat message about a report)."""
+
+    id: int
+    report_id: int
+    chat_id: int
+    message_id: int
+    kind: str
+    created_at: dt.datetime
 
 
 @dataclass
@@ -111,7 +165,11 @@ class MemoryTables:
     invites: dict[str, InviteRow] = field(default_factory=dict)
     messages: dict[int, MessageRow] = field(default_factory=dict)
     states: dict[tuple[int, str], StateRow] = field(default_factory=dict)  # (user, kind)
-    reports: dict[int, ReportStub] = field(default_factory=dict)
+    reports: dict[int, ReportRow] = field(default_factory=dict)
+    actions: dict[int, ActionRow] = field(default_factory=dict)
+    photos: dict[int, PhotoRow] = field(default_factory=dict)
+    cards: dict[int, CardRow] = field(default_factory=dict)
+    owed_cards: list[tuple[int, int | None]] = field(default_factory=list)  # (report, chat)
     _last_ids: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def next_id(self, table: str) -> int:
@@ -138,23 +196,28 @@ class MemoryTables:
         self.sessions[row.id] = row
         return row
 
-    def add_report(self, patient_id: int,
-                   status: ReportStatus | str = ReportStatus.OPEN) -> ReportStub:
-        """Plant a report of this patient (see the module docstring)."""
+    def add_report(self, patient_id: int, now: dt.datetime,
+                   status: ReportStatus | str = ReportStatus.OPEN) -> ReportRow:
+        """Plant a report of this patient (a test's shortcut past `MemoryReportStore.create`:
+        no card owed, no session linked)."""
         if patient_id not in self.patients:
             raise LookupError(f"no patient with id {patient_id}")
-        row = ReportStub(self.next_id("reports"), patient_id, ReportStatus(status).value)
+        row = ReportRow(self.next_id("reports"), patient_id, "patient", "planted", utc(now),
+                        status=ReportStatus(status).value)
         self.reports[row.id] = row
         return row
 
     def repoint(self, source: int, target: int) -> None:
         """Every row naming patient `source` names `target` instead (an invite's merge)."""
-        rows: list[SessionRow | InviteRow | MessageRow | ReportStub] = [
+        rows: list[SessionRow | InviteRow | MessageRow | ReportRow] = [
             *self.sessions.values(), *self.invites.values(), *self.messages.values(),
             *self.reports.values()]
         for row in rows:
             if row.patient_id == source:
                 row.patient_id = target
+        for action in self.actions.values():
+            if action.patient_id == source:
+                action.patient_id = target
 
     def delete_patient(self, patient_id: int) -> None:
         """The patient row and every row naming it (ON DELETE CASCADE)."""
@@ -162,8 +225,13 @@ class MemoryTables:
         self.sessions = {k: r for k, r in self.sessions.items() if r.patient_id != patient_id}
         self.invites = {k: r for k, r in self.invites.items() if r.patient_id != patient_id}
         self.messages = {k: r for k, r in self.messages.items() if r.patient_id != patient_id}
-        self.reports = {k: r for k, r in self.reports.items() if r.patient_id != patient_id}
+        gone = {k for k, r in self.reports.items() if r.patient_id == patient_id}
+        self.reports = {k: r for k, r in self.reports.items() if k not in gone}
+        self.actions = {k: r for k, r in self.actions.items()
+                        if r.report_id not in gone and r.patient_id != patient_id}
+        self.photos = {k: r for k, r in self.photos.items() if r.report_id not in gone}
+        self.cards = {k: r for k, r in self.cards.items() if r.report_id not in gone}
 
 
-__all__ = ["InviteRow", "MemoryTables", "MessageRow", "PatientRow", "ReportStub",
-           "SessionRow", "StateRow", "utc"]
+__all__ = ["ActionRow", "CardRow", "InviteRow", "MemoryTables", "MessageRow", "PatientRow",
+           "PhotoRow", "ReportRow", "SessionRow", "StateRow", "utc"]

@@ -6,25 +6,30 @@ A conformance test (tests/test_*_conformance.py) runs unchanged on all three, so
 drifts from its SQL store fails there. Each store is typed as the Protocol the core talks
 through (bot/core/ports.py) widened by what the CLI and the tests read besides, so mypy checks
 that both the SQL store and its twin have every method. The little a test needs that no store
-offers (a report raised or resolved, a session cancelled: other aggregates' or the check-in
-manager's writes) is planted per backend.
+offers is done per backend (`Planting`): a bare report planted in one step, a session
+cancelled (the check-in manager's write), the staff cards owed (the alert outbox's rows).
+Every backend's reports owe an emergency's card to the on-call chat `ON_CALL` too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from sqlalchemy import select
 
 from bot.core.ports import (
     ChatStates,
     DataSummary,
+    DeskReports,
     Invites,
     KBOverrides,
     MessageStore,
     PatientContexts,
     Patients,
+    Reports,
     Treatments,
 )
 from storage.chat_state import ChatStateStore, StateKind, StoredState
@@ -40,15 +45,18 @@ from storage.kb_overrides_memory import MemoryKBOverrideStore
 from storage.memory_tables import MemoryTables
 from storage.messages import MessageLog
 from storage.messages_memory import MemoryMessageLog
-from storage.models import Report, ReportStatus
+from storage.models import Alert, AlertKind, Report, ReportStatus
 from storage.patients import PatientInfo, PatientStore
 from storage.patients_memory import MemoryPatientStore
+from storage.reports import CardInfo, ReportInfo, ReportStore
+from storage.reports_memory import MemoryReportStore
 from storage.sessions import SessionStore, cancel
 from storage.sessions_memory import MemorySessionStore
 from storage.stats import Stats
 from storage.stats_memory import MemoryStats
 
 NOW = dt.datetime(2025, 6, 2, 9, 0, tzinfo=dt.UTC)  # the backend's clock starts here
+ON_CALL = 777  # the on-call staff member's private chat
 
 
 class PatientRows(Patients, Protocol):
@@ -84,12 +92,29 @@ class Figures(DataSummary, Protocol):
     async def count_patients(self) -> int: ...
 
 
+class ReportRows(Reports, DeskReports, Protocol):
+    """`Reports` (the flows) and `DeskReports` (the desk), and what the escalation job and
+    the tests use besides."""
+
+    async def cards(self, report_id: int, kinds: Sequence[str] = ...) -> list[CardInfo]: ...
+
+    async def claim_repost(self, report_id: int, wait: dt.timedelta,
+                           now: dt.datetime | None = None) -> bool: ...
+
+    async def set_status(self, report_id: int, status: ReportStatus | str,
+                         now: dt.datetime | None = None) -> ReportInfo | None: ...
+
+
 class Planting(Protocol):
     """Writes of other aggregates a conformance test needs."""
 
     async def report(self, patient_id: int, resolved: bool = False) -> int: ...
 
     async def cancel_session(self, session_id: int, now: dt.datetime) -> bool: ...
+
+    async def owed_cards(self) -> list[tuple[int, int | None]]:
+        """(report, chat: None for the staff chat) of every new card owed, in order."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -106,6 +131,7 @@ class Backend:
     contexts: PatientContexts
     stats: Figures
     kb_overrides: KBOverrides
+    reports: ReportRows
     plant: Planting
 
 
@@ -127,6 +153,12 @@ class SqlPlanting:
         async with self.db.sessions.begin() as s:
             return await cancel(s, session_id, now)
 
+    async def owed_cards(self) -> list[tuple[int, int | None]]:
+        query = (select(Alert.report_id, Alert.chat_id)
+                 .where(Alert.kind == AlertKind.CARD.value).order_by(Alert.id))
+        async with self.db.sessions() as s:
+            return [(r, c) for r, c in (await s.execute(query)).all() if r is not None]
+
 
 @dataclass
 class MemoryPlanting:
@@ -134,10 +166,22 @@ class MemoryPlanting:
     treatments: MemorySessionStore
 
     async def report(self, patient_id: int, resolved: bool = False) -> int:
-        return self.tables.add_report(patient_id, "resolved" if resolved else "open").id
+        return self.tables.add_report(patient_id, self.treatments.clock(),
+                                      "resolved" if resolved else "open").id
 
     async def cancel_session(self, session_id: int, now: dt.datetime) -> bool:
         return self.treatments.cancel(session_id, now)
+
+    async def owed_cards(self) -> list[tuple[int, int | None]]:
+        return list(self.tables.owed_cards)
+
+
+class OnCall:
+    """Who is owed a copy of a new card: the on-call staff member `ON_CALL`, for an
+    emergency only (the reports of every backend are built with it)."""
+
+    def chats(self, urgency: str | None, at: dt.datetime) -> Sequence[int]:
+        return [ON_CALL] if urgency == "emergency" else []
 
 
 def sql_backend(name: str, db: Database, clock: ManualClock) -> Backend:
@@ -146,7 +190,7 @@ def sql_backend(name: str, db: Database, clock: ManualClock) -> Backend:
     return Backend(name, clock, PatientStore(s, clock), SessionStore(s, clock),
                    InviteStore(s, clock), ChatStateStore(s, clock), MessageLog(s, clock),
                    ContextReader(s, clock), Stats(s), KBOverrideStore(s),
-                   SqlPlanting(db, clock))
+                   ReportStore(s, clock, OnCall()), SqlPlanting(db, clock))
 
 
 def memory_backend(clock: ManualClock) -> Backend:
@@ -157,4 +201,4 @@ def memory_backend(clock: ManualClock) -> Backend:
                    MemoryInviteStore(tables, clock), MemoryChatStateStore(tables, clock),
                    MemoryMessageLog(tables, clock), MemoryContextReader(tables, clock),
                    MemoryStats(tables), MemoryKBOverrideStore(),
-                   MemoryPlanting(tables, treatments))
+                   MemoryReportStore(tables, clock, OnCall()), MemoryPlanting(tables, treatments))
