@@ -8,6 +8,7 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING
 
+from bot.cli.texts import catalogue, text
 from storage.states import CheckinStatus
 
 if TYPE_CHECKING:  # imported where used: registering the command loads no settings
@@ -20,8 +21,7 @@ def _when(value: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2025-03-30 or "
-                                         "2025-03-30T18:00") from None
+        raise argparse.ArgumentTypeError(text("config.not_a_moment", value=value)) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -71,19 +71,22 @@ async def _lines(settings: Settings, url: str, args: argparse.Namespace) -> list
         if args.telegram_id is not None:
             patient = await parts.patients.get(args.telegram_id)
             if patient is None:
-                raise LookupError(f"no patient with Telegram id {args.telegram_id}")
+                raise LookupError(text("patients.unknown", telegram_id=args.telegram_id))
             patient_id = patient.id
         filters = {"statuses": args.status or (), "patient_id": patient_id,
                    "due_before": args.due_before}
         rows = await manager.list(**filters, limit=args.limit)
         counts = await manager.counts(**filters)
-    lines = [f"{'id':>6}  {'patient':<20} {'step':<16} {'due (UTC)':<16}  {'status':<9} detail"]
+    lines = [text("checkins.row", **catalogue().raw("checkins.columns"))]
     for c in rows:
-        who = (c.patient_name or f"#{c.patient_id}")[:20]
-        detail = c.answer and f"answer: {c.answer}" or c.paused_reason or c.last_error or ""
-        lines.append(f"{c.id:>6}  {who:<20} {c.step:<16} {c.due_at:%Y-%m-%d %H:%M}  "
-                     f"{c.status:<9} {detail}")
-    shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "none"
+        who = (c.patient_name or text("checkins.patient_id", id=c.patient_id))[:20]
+        detail = (c.answer and text("checkins.answer", answer=c.answer) or c.paused_reason
+                  or c.last_error or "")
+        lines.append(text("checkins.row", id=c.id, patient=who, step=c.step,
+                          due=f"{c.due_at:%Y-%m-%d %H:%M}", status=c.status, detail=detail))
+    shown = (", ".join(text("checkins.count", status=k, count=v) for k, v in counts.items() if v)
+             or text("checkins.no_counts"))
     filtered = args.status or patient_id is not None or args.due_before is not None
-    lines.append(("totals matching these filters: " if filtered else "totals: ") + shown)
+    lines.append(text("checkins.totals_filtered" if filtered else "checkins.totals",
+                      counts=shown))
     return lines

@@ -14,6 +14,8 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+from bot.cli.texts import text
+
 if TYPE_CHECKING:  # the handlers import what they use: `aftercare --help` loads no settings
     from bot.cli.parsing import SubCommands
     from bot.config import Settings
@@ -29,9 +31,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     if not settings.token:
-        print("configuration problems:\n  - TELEGRAM_BOT_TOKEN: missing; get one from @BotFather "
-              "(example: TELEGRAM_BOT_TOKEN=123456789:AAE...), or try `aftercare demo`",
-              file=sys.stderr)
+        print(text("config.problems"), file=sys.stderr)
+        print(text("config.problem", problem=text("config.missing_token")), file=sys.stderr)
         return 2
     from bot.ops.logs import setup_logging
     from bot.ops.startup import StartupFailed
@@ -42,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         asyncio.run(_serve_until_signalled(settings))
     except (DispatcherLockError, StartupFailed) as exc:
-        print(f"cannot start: {exc}", file=sys.stderr)
+        print(text("cannot_start", reason=exc), file=sys.stderr)
         return 1
     return 0
 
@@ -80,7 +81,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         return 2
     if settings.token:
         return cmd_run(args)
-    print("TELEGRAM_BOT_TOKEN is not set: starting the terminal demo.", file=sys.stderr)
+    print(text("start.demo_instead"), file=sys.stderr)
     return cmd_demo(args)
 
 
@@ -88,7 +89,7 @@ def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-20") from None
+        raise argparse.ArgumentTypeError(text("config.not_a_date", value=value)) from None
 
 
 async def _bot_username(settings: Settings) -> str | None:
@@ -108,15 +109,13 @@ async def _invite(settings: Settings, name: str, session_date: dt.date | None) -
 
     username = await _bot_username(settings)
     if username is None:
-        print("set AFTERCARE_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) to build the invite link",
-              file=sys.stderr)
+        print(text("invite.no_username"), file=sys.stderr)
         return 2
     async with await Database.connect(settings.database_url) as db:
         invite = await build_stores(settings, db).invites.create(name, session_date,
                                                                  settings.invite_ttl)
     print(invite_link(username, invite.code))
-    print(f"one-time link for {name}, valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC",
-          file=sys.stderr)
+    print(text("invite.made", name=name, expires=invite.expires_at), file=sys.stderr)
     return 0
 
 
@@ -128,7 +127,7 @@ def cmd_patient_invite(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     if not args.name.strip():
-        print("--name: must not be empty", file=sys.stderr)
+        print(text("invite.empty_name"), file=sys.stderr)
         return 2
     return asyncio.run(_invite(settings, args.name.strip(), args.session_date))
 

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
+from bot.cli.texts import text
 from bot.compose import build_services
 from bot.config import Settings
 from bot.core.conversation import Conversation
@@ -73,14 +74,14 @@ class Demo:
     """One terminal patient talking to a `Conversation`."""
 
     def __init__(self, conversation: Conversation, clock: ManualClock, out: TextIO,
-                 user_id: int = DEMO_USER_ID, first_name: str = "Demo patient",
+                 user_id: int = DEMO_USER_ID, first_name: str | None = None,
                  staff_chat: DemoStaffChat | None = None, desk: DeskJobs | None = None,
                  checkins: CheckinService | None = None) -> None:
         self.conversation = conversation
         self.clock = clock
         self.out = out
         self.user_id = user_id
-        self.first_name = first_name
+        self.first_name = first_name or text("demo.patient_name")
         self.ticks: list[Tick] = []
         self.buttons: list[str] = []  # callback data of the newest output's buttons
         self.open_checkins: list[Reply] = []  # check-ins of the last jump not yet answered
@@ -97,14 +98,14 @@ class Demo:
         ...); one that is still unanswered after another is answered is shown again."""
         buttons: list[str] = list(self.buttons) if keep else []
         for reply in replies:
-            text = html_to_text(reply.text)
+            shown = html_to_text(reply.text)
             if reply.notice:
-                self.out.write(f"bot (notice)> {text}\n")
+                self.out.write(f"{text('demo.notice')}{shown}\n")
             elif reply.to_chat is not None and reply.to_chat != self.user_id:
-                self.out.write(f"[staff chat] {text}\n")
+                self.out.write(f"{text('demo.staff_chat')}{shown}\n")
                 continue  # staff buttons are pressed through /staff
             else:
-                self.out.write(f"bot> {text}\n")
+                self.out.write(f"{text('demo.bot')}{shown}\n")
             labels = []
             for row in reply.buttons:
                 for label, data in row:
@@ -117,9 +118,9 @@ class Demo:
         self.buttons = buttons
         self.out.flush()
 
-    def say(self, text: str) -> None:
+    def say(self, line: str) -> None:
         """A line from the demo itself (not the bot)."""
-        self.out.write(f"-- {text}\n")
+        self.out.write(f"{text('demo.aside')}{line}\n")
         self.out.flush()
 
     async def handle(self, line: str) -> bool:
@@ -203,26 +204,27 @@ class Demo:
         return min((c.due_at for c in pending), default=None)
 
     # --- the staff side ---------------------------------------------------------------------
-    async def staff(self, text: str) -> None:
+    async def staff(self, typed: str) -> None:
         """/staff: the queue with Take / Reply / Resolve buttons; /staff TEXT: a message in
         the staff chat (a reply or a resolve note after pressing Reply or Resolve);
         /staff /COMMAND: a staff command (/queue, /report N, /resolve N note, ...)."""
         desk = self.desk
         if desk is None:
             return
-        text = text.strip()
-        if not text:
+        typed = typed.strip()
+        if not typed:
             await self._staff_queue()
             return
         message_id = self.staff_chat.next_id()
-        if text.startswith("/"):
-            name, *args = text[1:].split()
-            replies = await desk.commands.staff_command(self.staff_id, "Nurse",
+        nurse = text("demo.staff_name")
+        if typed.startswith("/"):
+            name, *args = typed[1:].split()
+            replies = await desk.commands.staff_command(self.staff_id, nurse,
                                                         DEMO_STAFF_CHAT_ID, message_id,
                                                         name.lower(), args)
         else:
-            replies = await desk.staff_chat.staff_message(self.staff_id, "Nurse",
-                                                          DEMO_STAFF_CHAT_ID, message_id, text)
+            replies = await desk.staff_chat.staff_message(self.staff_id, nurse,
+                                                          DEMO_STAFF_CHAT_ID, message_id, typed)
         if replies is None:
             replies = [Reply(self.conversation.messages.render("demo.staff_nothing"),
                              to_chat=DEMO_STAFF_CHAT_ID)]
@@ -266,8 +268,9 @@ class Demo:
                                        self.staff_chat.next_id())
             card = await desk.store.latest_card(report_id)
         assert card is not None
-        replies = await desk.presses.staff_callback(self.staff_id, "Nurse", DEMO_STAFF_CHAT_ID,
-                                                    card.message_id, f"st:{action}:{report_id}")
+        replies = await desk.presses.staff_callback(self.staff_id, text("demo.staff_name"),
+                                                    DEMO_STAFF_CHAT_ID, card.message_id,
+                                                    f"st:{action}:{report_id}")
         self.show(await self._delivered(replies))
 
     def _local(self, moment: dt.datetime) -> str:
@@ -379,13 +382,13 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
             demo.show(await conversation.start(demo.user_id, demo.user_id, demo.first_name))
             while True:
                 if interactive:
-                    out.write("you> ")
+                    out.write(text("demo.you"))
                     out.flush()
                 line = await _read_line(source)
                 if not line:
                     break
                 if not interactive:
-                    out.write(f"you> {line.rstrip()}\n")
+                    out.write(f"{text('demo.you')}{line.rstrip()}\n")
                 if not await demo.handle(line):
                     break
                 for after in demo.after_input:

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+from bot.cli.texts import text
+
 if TYPE_CHECKING:  # imported lazily at run time: ``aftercare ask`` starts quickly
     from bot.cli.parsing import SubCommands
     from bot.config import Settings
@@ -25,6 +27,7 @@ if TYPE_CHECKING:  # imported lazily at run time: ``aftercare ask`` starts quick
     from knowledge.schema import KnowledgeBase
 
 log = logging.getLogger("aftercare")
+MOST_DAYS = 3650  # --day: about ten years
 
 
 def _with_clinic_overrides(advisor: Advisor, settings: Settings) -> Advisor:
@@ -80,8 +83,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(render_plain(advice))
         return 0
     if not args.json:
-        print("aftercare ask: give the question as TEXT, or use --json to read JSON lines "
-              "from standard input", file=sys.stderr)
+        print(text("ask.no_question"), file=sys.stderr)
         return 2
     return ask_batch(advisor, sys.stdin, sys.stdout, args.day)
 
@@ -104,12 +106,13 @@ def ask_batch(advisor: Advisor, source: TextIO, sink: TextIO, default_day: int |
         if not line.strip():
             continue
         try:
-            text, day = _parse_request(line, default_day)
+            question, day = _parse_request(line, default_day)
         except ValueError as exc:
             failures += 1
-            sink.write(json.dumps({"error": f"line {number}: {exc}"}) + "\n")
+            sink.write(json.dumps({"error": text("ask.bad_line", number=number, problem=exc)})
+                       + "\n")
             continue
-        sink.write(json.dumps(advisor.ask(text, day).to_json(), ensure_ascii=False) + "\n")
+        sink.write(json.dumps(advisor.ask(question, day).to_json(), ensure_ascii=False) + "\n")
     sink.flush()
     return 1 if failures else 0
 
@@ -118,12 +121,12 @@ def _parse_request(line: str, default_day: int | None) -> tuple[str, int | None]
     try:
         request = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON ({exc.msg})") from None
+        raise ValueError(text("ask.not_json", reason=exc.msg)) from None
     if not isinstance(request, dict) or not isinstance(request.get("text"), str):
-        raise ValueError('expected an object like {"text": "...", "day": 2}')  # noqa: TRY004
+        raise ValueError(text("ask.not_object"))  # noqa: TRY004
     day = request.get("day", default_day)
     if day is not None and (isinstance(day, bool) or not isinstance(day, int) or day < 0):
-        raise ValueError("'day' must be a whole number of days (0 or more) or null")
+        raise ValueError(text("ask.bad_day"))
     return request["text"], day
 
 
@@ -140,11 +143,10 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s) found (knowledge base: {path}; triage rules, scope "
-              "and care plan checked too)", file=sys.stderr)
+        print(text("kb.problems", count=len(problems), path=path), file=sys.stderr)
         return 1
     questions = sum(len(entry.questions) for entry in kb.entries)
-    print(f"OK: {len(kb.entries)} entries, {questions} example questions in {path}")
+    print(text("kb.ok", entries=len(kb.entries), questions=questions, path=path))
     return 0
 
 
@@ -187,13 +189,12 @@ def _other_data_problems(careplan: Path | None,
 
 def _day(value: str) -> int:
     """--day: the days since the treatment, a whole number (0 = the treatment day)."""
-    text = value.strip()
-    if not (text.isascii() and text.isdecimal()):
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a number of days: give a whole number, 0 for the treatment day")
-    day = int(text)
-    if day > 3650:
-        raise argparse.ArgumentTypeError("give the days since the treatment, at most 3650")
+    digits = value.strip()
+    if not (digits.isascii() and digits.isdecimal()):
+        raise argparse.ArgumentTypeError(text("ask.day_not_number", value=value))
+    day = int(digits)
+    if day > MOST_DAYS:
+        raise argparse.ArgumentTypeError(text("ask.day_too_far", most=MOST_DAYS))
     return day
 
 
@@ -241,8 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from knowledge.errors import KBError
 
         if isinstance(exc, KBError):
-            print(f"cannot start: problems in the data files (fix them, then run "
-                  f"`aftercare kb check`):\n{exc}", file=sys.stderr)
+            print(text("data_problems", problems=exc), file=sys.stderr)
             return 1
         raise
 

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from bot.cli.texts import text
 from scheduler.days import local_today, recovery_day
 from storage.clock import utcnow
 
@@ -66,17 +67,17 @@ async def add_session(settings: Settings, telegram_id: int, day: dt.date | None)
     async with _ManagerScope(settings) as parts:
         patient = await parts.patients.get(telegram_id)
         if patient is None:
-            print(f"no patient with Telegram id {telegram_id}: they must press /start in the bot "
-                  "or open an invite link first", file=sys.stderr)
+            print(text("sessions.no_patient_yet", telegram_id=telegram_id), file=sys.stderr)
             return 1
         now = utcnow()
         chosen = day or local_today(now, settings.tz)
         session = await parts.treatments.add(chosen, SessionSource.STAFF,
                                              telegram_id=telegram_id)
-        print(f"{await parts.checkins.manager.schedule_session(session.id)} check-in(s) "
-              "scheduled")
-    print(f"treatment on {chosen.isoformat()} recorded for {patient.name or 'the patient'} "
-          f"(Telegram id {telegram_id}); today is day {recovery_day(chosen, now, settings.tz)}")
+        scheduled = await parts.checkins.manager.schedule_session(session.id)
+        print(text("sessions.scheduled", count=scheduled))
+    print(text("sessions.recorded", date=chosen.isoformat(),
+               name=patient.name or text("sessions.the_patient"), telegram_id=telegram_id,
+               day=recovery_day(chosen, now, settings.tz)))
     return 0
 
 
@@ -88,15 +89,17 @@ async def _list(settings: Settings, args: argparse.Namespace) -> int:
         stores = build_stores(settings, db)
         patient = await stores.patients.get(args.telegram_id)
         if patient is None:
-            print(f"no patient with Telegram id {args.telegram_id}", file=sys.stderr)
+            print(text("patients.unknown", telegram_id=args.telegram_id), file=sys.stderr)
             return 1
         sessions = await stores.treatments.of_patient(patient.id)
-    print(f"{patient.name or 'patient'} (Telegram id {args.telegram_id}):")
+    print(text("sessions.heading", name=patient.name or text("sessions.a_patient"),
+               telegram_id=args.telegram_id))
     for session in sessions:
-        state = " (cancelled)" if session.cancelled_at else ""
-        print(f"  session {session.id}: {session.session_date.isoformat()}{state}")
+        state = text("sessions.cancelled_mark") if session.cancelled_at else ""
+        print(text("sessions.line", id=session.id, date=session.session_date.isoformat(),
+                   state=state))
     if not sessions:
-        print("  no sessions")
+        print(text("sessions.none"))
     return 0
 
 
@@ -105,11 +108,9 @@ async def _move(settings: Settings, args: argparse.Namespace) -> int:
         try:
             moved = await parts.checkins.manager.move_session(args.session_id, args.date)
         except LookupError:
-            print(f"no open session {args.session_id} (see `aftercare session list`)",
-                  file=sys.stderr)
+            print(text("sessions.no_open", id=args.session_id), file=sys.stderr)
             return 1
-    print(f"session {args.session_id} moved to {args.date.isoformat()}; "
-          f"{moved} open check-in(s) re-planned")
+    print(text("sessions.moved", id=args.session_id, date=args.date.isoformat(), count=moved))
     return 0
 
 
@@ -117,11 +118,10 @@ async def _cancel(settings: Settings, args: argparse.Namespace) -> int:
     async with _ManagerScope(settings) as parts:
         known = await parts.treatments.get(args.session_id)
         if known is None:
-            print(f"no session {args.session_id} (see `aftercare session list`)",
-                  file=sys.stderr)
+            print(text("sessions.unknown", id=args.session_id), file=sys.stderr)
             return 1
         cancelled = await parts.checkins.manager.cancel_session(args.session_id)
-    print(f"session {args.session_id} cancelled; {cancelled} open check-in(s) cancelled")
+    print(text("sessions.cancelled", id=args.session_id, count=cancelled))
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
+from bot.cli.texts import text
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.dates import DateProblem, check_session_date
 from scheduler.days import local_today
@@ -21,9 +22,9 @@ def read_settings() -> Settings | None:
     try:
         return load_settings()
     except ConfigError as exc:
-        print("configuration problems:", file=sys.stderr)
+        print(text("config.problems"), file=sys.stderr)
         for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
+            print(text("config.problem", problem=problem), file=sys.stderr)
         return None
 
 
@@ -35,7 +36,7 @@ def settings_with_date(flag: str, value: dt.date | None) -> Settings | None:
         return None
     problem = checked_date(settings, value)
     if problem:
-        print(f"{flag}: {problem}", file=sys.stderr)
+        print(text("config.flag", flag=flag, problem=problem), file=sys.stderr)
         return None
     return settings
 
@@ -47,7 +48,7 @@ def checked_date(settings: Settings, value: dt.date | None) -> str | None:
     today = local_today(utcnow(), settings.tz)
     problem = check_session_date(value, today)
     if problem is DateProblem.FUTURE:
-        return f"{value.isoformat()} is in the future"
+        return text("config.future_date", date=value.isoformat())
     if problem is DateProblem.TOO_OLD:
-        return f"{value.isoformat()} is more than a year ago"
+        return text("config.old_date", date=value.isoformat())
     return None

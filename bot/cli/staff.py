@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.cli.texts import text
+
 if TYPE_CHECKING:  # imported where used: registering the commands loads no settings
     from bot.cli.parsing import SubCommands
     from bot.config import Settings
@@ -25,7 +27,7 @@ def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-20") from None
+        raise argparse.ArgumentTypeError(text("config.not_a_date", value=value)) from None
 
 
 def day_bounds(first: dt.date, last: dt.date, settings: Settings) -> tuple[dt.datetime,
@@ -79,15 +81,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     if args.date_from > args.date_to:
-        print("--from must not be after --to", file=sys.stderr)
+        print(text("export.bad_range"), file=sys.stderr)
         return 2
-    text = asyncio.run(export_report(settings, args.date_from, args.date_to))
+    csv = asyncio.run(export_report(settings, args.date_from, args.date_to))
     if args.out:
-        write_private(Path(args.out), text)
-        rows = max(0, text.count("\n") - 1)
-        print(f"wrote {rows} row(s) to {args.out}", file=sys.stderr)
+        write_private(Path(args.out), csv)
+        rows = max(0, csv.count("\n") - 1)
+        print(text("export.wrote", rows=rows, path=args.out), file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(csv)
     return 0
 
 
