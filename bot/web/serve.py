@@ -17,19 +17,23 @@ import uvicorn
 
 from bot.config import Settings
 from bot.web.app import create_app, freeze_heap
-from bot.web.services import build_desk_services
+from bot.web.services import DeskServices, build_desk_services
 from storage import Database, utcnow
 
 log = logging.getLogger(__name__)
 
 
-async def _serve(app: object, settings: Settings, announce: str) -> None:
+async def _serve(services: DeskServices, announce: str) -> None:
+    """Serve the desk; `announce` (bot/web/texts.yaml) says where, once it is loaded."""
+    settings = services.settings
+    app = create_app(services)
     freeze_heap()  # loaded: full garbage collections no longer walk the loaded data
-    config = uvicorn.Config(app, host=settings.desk_host, port=settings.desk_port,  # type: ignore
+    config = uvicorn.Config(app, host=settings.desk_host, port=settings.desk_port,
                             log_level="warning", proxy_headers=True, access_log=False,
                             server_header=False)
     server = uvicorn.Server(config)
-    print(announce.format(url=f"http://{settings.desk_host}:{settings.desk_port}/"), flush=True)
+    print(services.text(announce, url=f"http://{settings.desk_host}:{settings.desk_port}/"),
+          flush=True)
     await server.serve()
 
 
@@ -41,7 +45,7 @@ async def serve_desk(settings: Settings) -> None:
         db = await Database.connect(settings.database_url)
     try:
         services = build_desk_services(settings, db)
-        await _serve(create_app(services), settings, "clinic desk on {url}")
+        await _serve(services, "serve.listening")
     finally:
         await db.close()
 
@@ -59,13 +63,11 @@ async def serve_demo(settings: Settings) -> None:
             clock = ManualClock(end - dt.timedelta(days=16))
             seeding = build_desk_services(settings, db, clock=clock, demo=True,
                                           login_token=DEMO_TOKEN, demo_staff=DEMO_STAFF)
-            print("filling the demo database with fictitious patients ...", flush=True)
+            print(seeding.text("serve.seeding"), flush=True)
             await seed_demo(seeding, clock, end)
             services = build_desk_services(settings, db, demo=True, login_token=DEMO_TOKEN,
                                            demo_staff=DEMO_STAFF)
-            await _serve(create_app(services), settings,
-                         "clinic desk demo on {url} (fictitious patients; press Ctrl+C to "
-                         "stop: the demo database is deleted)")
+            await _serve(services, "serve.listening_demo")
         finally:
             await db.close()
 
