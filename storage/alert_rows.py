@@ -5,7 +5,7 @@ holds the rest of the outbox's SQL: the sender's connector).
 the card owed for it are committed together; `forget_patient` runs in the erasure's
 transaction (storage/patients.py), so the "[erased]" edits it owes are committed with the
 deletion. Kept apart from storage/alerts.py so that those modules can call them without an
-import cycle (storage/alerts.py uses storage/reports.py's row functions).
+import cycle (storage/alerts.py uses the reports' row functions, storage/report_rows.py).
 """
 
 from __future__ import annotations

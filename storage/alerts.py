@@ -7,7 +7,7 @@ about a patient who asked to be forgotten.
 
 The rows of other tables these transactions touch (a card's ``report_cards`` link, the
 re-post claim and its audit entry, a repeat's counter) are written by their own modules'
-session-level functions (storage/reports.py, storage/chat_state.py).
+session-level functions (storage/report_rows.py, storage/chat_state.py).
 
 * `owe_card` and `forget_patient` (storage/alert_rows.py) run inside the caller's
   transaction: a report and the card owed for it are committed together, and an erasure
@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.alert_rows import OWED, S, T, owe_card
 from storage.leases import LeasedTable
 from storage.models import AlertKind, Patient, Report, ReportAction, ReportCard
-from storage.reports import apply_edit, audit, claim_repost, count_repeat, link_card
+from storage.report_rows import apply_edit, audit, claim_repost, count_repeat, link_card
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ has the same window. A transient failure is tried again at the time the sender n
 back-off: the alert outbox's) until `GIVE_UP_AFTER` after the row was written; the sender may
 have a message to a patient audited on its report when it is delivered (``delivered``) or
 given up (``undelivered``, with the reason), in the same transaction as the row's new state
-(`storage.reports.audit`, that table's session-level writer).
+(`storage.report_rows.audit`, that table's session-level writer).
 
 Why this is not a kind of row in the alert outbox (``alerts``, storage/alerts.py): an alert
 row is an obligation about a report ("show report 12's card", "edit message 345") that the
@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from storage.models import DeskOutbox, OutboxStatus, ReportAction
-from storage.reports import audit
+from storage.report_rows import audit
 from storage.results import affected
 
 LEASE = dt.timedelta(seconds=60)

@@ -37,7 +37,9 @@ from storage.models import (
     ReportPhoto,
     TreatmentSession,
 )
-from storage.reports import UNRESOLVED, ActionInfo, ReportInfo, ReportStore, _action_info
+from storage.report_info import ActionInfo, ReportInfo, queue_order
+from storage.report_rows import UNRESOLVED, action_info, select_reports, staff_report
+from storage.reports import ReportStore
 
 RECOVERY_DAYS = 30  # a patient whose latest session is this recent is "in recovery"
 LIST_LIMIT = 100  # patients per page
@@ -169,11 +171,9 @@ class DeskViews:
     # --- queue ------------------------------------------------------------------------
     async def queue(self) -> list[QueueItem]:
         """Open and taken reports, most urgent and oldest first, with photos and trail."""
-        from storage.reports import _select_reports, _staff_report, queue_order
-
-        query = _select_reports().where(UNRESOLVED)
+        query = select_reports().where(UNRESOLVED)
         async with self.sessions() as s:
-            reports = sorted((_staff_report(*row) for row in await s.execute(query)),
+            reports = sorted((staff_report(*row) for row in await s.execute(query)),
                              key=queue_order)
         ids = [r.id for r in reports]
         photos: dict[int, list[Photo]] = defaultdict(list)
@@ -188,7 +188,7 @@ class DeskViews:
                 for action in await s.scalars(
                         select(ReportActionRow).where(ReportActionRow.report_id.in_(ids))
                         .order_by(ReportActionRow.created_at, ReportActionRow.id)):
-                    trails[action.report_id or 0].append(_action_info(action))
+                    trails[action.report_id or 0].append(action_info(action))
                 latest = (select(ReportCard.report_id, func.max(ReportCard.created_at))
                           .where(ReportCard.report_id.in_(ids),
                                  ReportCard.kind.in_(("card", "repost")))
@@ -305,7 +305,7 @@ class DeskViews:
         ids = [r.id for r in detail.reports]
         async with self.sessions() as s:
             about = ReportActionRow.patient_id == patient_id  # e.g. a session fixed
-            detail.actions = [_action_info(a) for a in await s.scalars(
+            detail.actions = [action_info(a) for a in await s.scalars(
                 select(ReportActionRow)
                 .where(or_(ReportActionRow.report_id.in_(ids), about) if ids else about)
                 .order_by(ReportActionRow.created_at, ReportActionRow.id))]
@@ -318,12 +318,10 @@ class DeskViews:
 
     async def staff_reports(self, patient_id: int) -> list[ReportInfo]:
         """All reports of one patient, newest first."""
-        from storage.reports import _select_reports, _staff_report
-
-        query = (_select_reports().where(Report.patient_id == patient_id)
+        query = (select_reports().where(Report.patient_id == patient_id)
                  .order_by(Report.created_at.desc(), Report.id.desc()))
         async with self.sessions() as s:
-            return [_staff_report(*row) for row in await s.execute(query)]
+            return [staff_report(*row) for row in await s.execute(query)]
 
     async def session_owner(self, session_id: int) -> int | None:
         """The patient a treatment session belongs to."""

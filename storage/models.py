@@ -57,7 +57,7 @@ NAMING_CONVENTION = {
 # Reports not resolved yet (open or taken): a handful among thousands. The partial index
 # ix_reports_unresolved holds only these, so the queue and the per-patient open counts never
 # read the resolved ones; a query uses it when its WHERE names these statuses as literals
-# (`storage.reports.UNRESOLVED`), which SQLite needs to match a partial index.
+# (`storage.report_rows.UNRESOLVED`), which SQLite needs to match a partial index.
 UNRESOLVED_SQL = "status IN ('open', 'taken')"
 
 

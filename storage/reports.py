@@ -1,12 +1,16 @@
-"""The reports aggregate: the only module that writes ``reports``, ``report_actions``,
-``report_photos`` and ``report_cards``.
+"""The reports aggregate's store: `ReportStore`, the async API of ``reports``,
+``report_actions``, ``report_photos`` and ``report_cards`` (with storage/report_rows.py, the
+row functions other modules' transactions call, the only writers of those tables).
 
-`ReportStore` stores reports (`create`), their workflow (take, resolve, reopen), the audit
-trail, photos and staff-chat cards; `ReportInfo` is the one view of a report that every reader
-gets (patient side, staff cards, exports). Every staff status change is one conditional
-``UPDATE reports ... WHERE id = :id AND status IN (...)`` whose row count says whether this
-caller won; the audit row is written in the same transaction, so when two staff members press
-the same button at once exactly one action is recorded. Results are frozen dataclasses.
+`ReportStore` stores reports (`create`, which owes the staff card in the same commit), their
+workflow (take, resolve, reopen), the audit trail, photos and staff-chat cards, and answers
+the desk's reads (queue, threads, overdue cards, /patient, the export). Every staff status
+change is one conditional ``UPDATE reports ... WHERE id = :id AND status IN (...)`` whose row
+count says whether this caller won; the audit row is written in the same transaction, so when
+two staff members press the same button at once exactly one action is recorded. Results are
+the frozen values of storage/report_info.py (`ReportInfo`, the one report view, and the
+rest), re-exported here with the row functions, so ``from storage.reports import ...`` keeps
+working for every name. Its in-memory twin is storage/reports_memory.py.
 """
 
 from __future__ import annotations
@@ -14,9 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, delete, exists, func, literal_column, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,193 +43,33 @@ from storage.models import (
     Urgency,
 )
 from storage.patients import aware_now, by_telegram, new_patient
+from storage.report_info import (
+    CARD_KINDS,
+    URGENCY_RANK,
+    ActionInfo,
+    CardInfo,
+    PatientOverview,
+    ReportInfo,
+    Transition,
+    queue_order,
+)
+from storage.report_rows import (
+    UNRESOLVED,
+    action_info,
+    apply_edit,
+    audit,
+    claim_repost,
+    count_repeat,
+    delete_resolved_reports_of,
+    link_card,
+    select_reports,
+    staff_report,
+    utc_aggregate,
+)
 from storage.results import affected
 from storage.sessions import latest_session_query
 
 log = logging.getLogger(__name__)
-
-CARD_KINDS = ("card", "repost")  # messages that carry the buttons
-URGENCY_RANK = {Urgency.EMERGENCY.value: 0, Urgency.URGENT.value: 1}
-
-
-@dataclass(frozen=True, slots=True)
-class ReportInfo:
-    """A report with who it is about and where it stands: the one report view."""
-
-    id: int
-    patient_id: int
-    session_id: int | None
-    kind: str
-    status: str
-    urgency: str | None
-    day: int | None
-    text: str
-    reason: str | None
-    created_at: dt.datetime
-    resolved_at: dt.datetime | None
-    taken_by: int | None
-    taken_at: dt.datetime | None
-    resolved_by: int | None
-    resolution_note: str | None
-    patient_name: str | None  # None before consent
-    telegram_id: int | None
-    chat_id: int | None
-    session_date: dt.date | None
-    repeats: int = 0  # further red flags about the same open problem threaded into it
-    latest_text: str | None = None  # the newest of them
-
-    @property
-    def closed(self) -> bool:
-        """True once resolved."""
-        return self.status == ReportStatus.RESOLVED.value
-
-
-@dataclass(frozen=True, slots=True)
-class ActionInfo:
-    """One audit entry."""
-
-    id: int
-    report_id: int | None
-    actor_telegram_id: int | None
-    action: str
-    note: str | None
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """Outcome of a conditional status change: `ok` when this caller made it."""
-
-    ok: bool
-    report: ReportInfo | None
-
-
-@dataclass(frozen=True, slots=True)
-class CardInfo:
-    """A staff-chat message linked to a report."""
-
-    report_id: int
-    chat_id: int
-    message_id: int
-    kind: str
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PatientOverview:
-    """Everything /patient shows about one patient."""
-
-    patient_id: int
-    name: str | None
-    telegram_id: int | None
-    checkins_paused: bool
-    sessions: list[tuple[dt.date, bool]]  # (date, cancelled)
-    checkins: dict[str, int]  # status -> count
-    reports: list[ReportInfo]
-
-
-# --- row writes inside another module's transaction (the alert outbox's) -----------------
-async def link_card(s: AsyncSession, report_id: int, chat_id: int, message_id: int, kind: str,
-                    now: dt.datetime) -> None:
-    """Staff-chat message `message_id` is a card (or re-post) of the report."""
-    s.add(ReportCard(report_id=report_id, chat_id=chat_id, message_id=message_id, kind=kind,
-                     created_at=now))
-
-
-async def audit(s: AsyncSession, report_id: int | None, actor: int | None,
-                action: ReportAction, note: str | None, now: dt.datetime) -> None:
-    """One audit entry."""
-    s.add(ReportActionRow(report_id=report_id, actor_telegram_id=actor, action=action.value,
-                          note=note, created_at=now))
-
-
-async def claim_repost(s: AsyncSession, report_id: int, wait: dt.timedelta,
-                       now: dt.datetime) -> bool:
-    """Claim the re-post of an untaken card (still open, not re-posted within `wait`):
-    one conditional UPDATE, True for exactly one caller."""
-    result = await s.execute(
-        update(Report)
-        .where(Report.id == report_id, Report.status == ReportStatus.OPEN.value,
-               or_(Report.reposted_at.is_(None), Report.reposted_at <= now - wait))
-        .values(reposted_at=now))
-    return affected(result) == 1
-
-
-async def count_repeat(s: AsyncSession, report_id: int, text: str,
-                       urgency: str | None) -> bool:
-    """Another message about the report's (still open) problem: count it, keep the newest
-    words, raise the urgency if it is higher. False when the report is resolved or gone."""
-    open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
-    current = await s.scalar(select(Report.urgency).where(open_report))
-    values: dict[str, object] = {"repeats": Report.repeats + 1, "latest_text": text}
-    if urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(current or "", 9):
-        values["urgency"] = urgency
-    return affected(await s.execute(update(Report).where(open_report).values(**values))) == 1
-
-
-async def apply_edit(s: AsyncSession, report_id: int, text: str,
-                     urgency: str | None) -> str | None:
-    """The patient edited the message that raised this (still open) report: its words become
-    the edited ones, its urgency rises if the edit's is higher. Returns the urgency before
-    (the empty string for none), or None when the report is resolved or gone."""
-    open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
-    found = (await s.execute(select(Report.urgency).where(open_report))).first()
-    if found is None:
-        return None
-    current = found[0] or ""
-    values: dict[str, object] = {"text": text}
-    if urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(current, 9):
-        values["urgency"] = urgency
-    await s.execute(update(Report).where(open_report).values(**values))
-    return current
-
-
-# Open or taken, with the statuses as literals so that SQLite (and PostgreSQL's generic plans)
-# can use the partial index ix_reports_unresolved (storage/models.py `UNRESOLVED_SQL`).
-UNRESOLVED = Report.status.in_([literal_column(f"'{ReportStatus.OPEN.value}'"),
-                                literal_column(f"'{ReportStatus.TAKEN.value}'")])
-
-
-def _utc(value: dt.datetime | str) -> dt.datetime:
-    """An aggregate's datetime (text or naive on SQLite) as aware UTC."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
-def _select_reports() -> Select[Report, Patient, dt.date | None]:
-    return (select(Report, Patient, TreatmentSession.session_date)
-            .join(Patient, Patient.id == Report.patient_id)
-            .outerjoin(TreatmentSession, TreatmentSession.id == Report.session_id))
-
-
-def _staff_report(row: Report, patient: Patient, session_date: dt.date | None) -> ReportInfo:
-    return ReportInfo(
-        id=row.id, patient_id=row.patient_id, session_id=row.session_id, kind=row.kind,
-        status=row.status,
-        urgency=row.urgency, day=row.day, text=row.text, reason=row.reason,
-        created_at=row.created_at, resolved_at=row.resolved_at, taken_by=row.taken_by,
-        taken_at=row.taken_at, resolved_by=row.resolved_by,
-        resolution_note=row.resolution_note, patient_name=patient.name,
-        telegram_id=patient.telegram_id, chat_id=patient.chat_id, session_date=session_date,
-        repeats=row.repeats or 0, latest_text=row.latest_text)
-
-
-def _action_info(row: ReportActionRow) -> ActionInfo:
-    return ActionInfo(row.id, row.report_id, row.actor_telegram_id, row.action, row.note,
-                      row.created_at)
-
-
-def queue_order(report: ReportInfo) -> tuple[int, dt.datetime, int]:
-    """Most urgent first, then oldest first."""
-    return (URGENCY_RANK.get(report.urgency or "", 2), report.created_at, report.id)
-
-
-async def delete_resolved_reports_of(s: AsyncSession, patient_ids: Sequence[int]) -> int:
-    """Delete these patients' resolved reports in the caller's transaction (retention)."""
-    return affected(await s.execute(
-        delete(Report).where(Report.patient_id.in_(patient_ids),
-                             Report.status == ReportStatus.RESOLVED.value)))
 
 
 class ReportStore:
@@ -283,7 +126,7 @@ class ReportStore:
             for chat in self.copies.chats(urgency_value, now) if self.copies else ():
                 await owe_card(s, report.id, now, chat_id=chat)  # on call: a private copy
             log.info("report %d (%s, %s) stored", report.id, kind.value, urgency_value)
-            return _staff_report(report, patient, latest.session_date if latest else None)
+            return staff_report(report, patient, latest.session_date if latest else None)
 
     async def set_status(self, report_id: int, status: ReportStatus | str,
                          now: dt.datetime | None = None) -> ReportInfo | None:
@@ -300,9 +143,9 @@ class ReportStore:
 
     # --- reading --------------------------------------------------------------------------
     async def _report(self, s: AsyncSession, report_id: int) -> ReportInfo | None:
-        query = _select_reports().where(Report.id == report_id)
+        query = select_reports().where(Report.id == report_id)
         row = (await s.execute(query)).first()
-        return _staff_report(*row) if row else None
+        return staff_report(*row) if row else None
 
     async def get(self, report_id: int) -> ReportInfo | None:
         """The report with this id, or None."""
@@ -311,9 +154,9 @@ class ReportStore:
 
     async def queue(self) -> list[ReportInfo]:
         """Unresolved reports, most urgent and oldest first."""
-        query = _select_reports().where(UNRESOLVED)
+        query = select_reports().where(UNRESOLVED)
         async with self.sessions() as s:
-            reports = [_staff_report(*row) for row in await s.execute(query)]
+            reports = [staff_report(*row) for row in await s.execute(query)]
         return sorted(reports, key=queue_order)
 
     async def actions(self, report_id: int) -> list[ActionInfo]:
@@ -321,7 +164,7 @@ class ReportStore:
         query = (select(ReportActionRow).where(ReportActionRow.report_id == report_id)
                  .order_by(ReportActionRow.created_at, ReportActionRow.id))
         async with self.sessions() as s:
-            return [_action_info(r) for r in await s.scalars(query)]
+            return [action_info(r) for r in await s.scalars(query)]
 
     async def photos(self, report_id: int) -> list[str]:
         """File ids of the report's photos, in the order they arrived."""
@@ -334,23 +177,23 @@ class ReportStore:
         """The patient's latest unresolved report that staff have replied to (their thread)."""
         replied = exists().where(ReportActionRow.report_id == Report.id,
                                  ReportActionRow.action == ReportAction.REPLIED.value)
-        query = (_select_reports()
+        query = (select_reports()
                  .where(Patient.telegram_id == telegram_id,
                         Report.status != ReportStatus.RESOLVED.value, replied)
                  .order_by(Report.created_at.desc(), Report.id.desc()).limit(1))
         async with self.sessions() as s:
             row = (await s.execute(query)).first()
-            return _staff_report(*row) if row else None
+            return staff_report(*row) if row else None
 
     async def latest_open(self, telegram_id: int) -> ReportInfo | None:
         """The patient's newest unresolved report."""
-        query = (_select_reports()
+        query = (select_reports()
                  .where(Patient.telegram_id == telegram_id,
                         Report.status != ReportStatus.RESOLVED.value)
                  .order_by(Report.created_at.desc(), Report.id.desc()).limit(1))
         async with self.sessions() as s:
             row = (await s.execute(query)).first()
-            return _staff_report(*row) if row else None
+            return staff_report(*row) if row else None
 
     # --- cards -------------------------------------------------------------------------
     async def card_sent(self, report_id: int, chat_id: int, message_id: int, kind: str,
@@ -399,10 +242,10 @@ class ReportStore:
         """Open (not taken) reports whose newest card is older than their urgency's threshold."""
         now = self._now(now)
         due: list[tuple[ReportInfo, CardInfo]] = []
-        query = _select_reports().where(
+        query = select_reports().where(
             Report.status == ReportStatus.OPEN.value, Report.urgency.in_(list(thresholds)))
         async with self.sessions() as s:
-            reports = [_staff_report(*row) for row in await s.execute(query)]
+            reports = [staff_report(*row) for row in await s.execute(query)]
         for report in sorted(reports, key=queue_order):
             card = await self.latest_card(report.id)
             assert report.urgency is not None
@@ -424,7 +267,7 @@ class ReportStore:
                  .group_by(Report.id, Report.created_at))
         async with self.sessions() as s:
             rows = (await s.execute(query)).all()
-        return [(_utc(raised), _utc(first)) for raised, first in rows]
+        return [(utc_aggregate(raised), utc_aggregate(first)) for raised, first in rows]
 
     async def claim_repost(self, report_id: int, wait: dt.timedelta,
                            now: dt.datetime | None = None) -> bool:
@@ -551,9 +394,9 @@ class ReportStore:
         checkins = {status: int(n) for status, n in await s.execute(
             select(CheckIn.status, func.count()).where(CheckIn.patient_id == patient.id)
             .group_by(CheckIn.status))}
-        query = (_select_reports().where(Report.patient_id == patient.id)
+        query = (select_reports().where(Report.patient_id == patient.id)
                  .order_by(Report.created_at, Report.id))
-        reports = [_staff_report(*row) for row in await s.execute(query)]
+        reports = [staff_report(*row) for row in await s.execute(query)]
         return PatientOverview(patient.id, patient.name, patient.telegram_id,
                                patient.checkins_paused, sessions, checkins, reports)
 
@@ -575,11 +418,11 @@ class ReportStore:
     async def export(self, start: dt.datetime,
                      end: dt.datetime) -> list[tuple[ReportInfo, list[ActionInfo]]]:
         """Reports created in [start, end) with their audit trails."""
-        query = (_select_reports()
+        query = (select_reports()
                  .where(and_(Report.created_at >= start, Report.created_at < end))
                  .order_by(Report.created_at, Report.id))
         async with self.sessions() as s:
-            reports = [_staff_report(*row) for row in await s.execute(query)]
+            reports = [staff_report(*row) for row in await s.execute(query)]
             ids = [r.id for r in reports]
             trail: dict[int, list[ActionInfo]] = {i: [] for i in ids}
             if ids:
@@ -588,9 +431,11 @@ class ReportStore:
                                        .order_by(ReportActionRow.created_at,
                                                  ReportActionRow.id))
                 for row in rows:
-                    trail[row.report_id or 0].append(_action_info(row))
+                    trail[row.report_id or 0].append(action_info(row))
         return [(r, trail[r.id]) for r in reports]
 
 
-__all__ = ["ActionInfo", "CardInfo", "PatientOverview", "ReportInfo", "ReportStore",
-           "Transition", "delete_resolved_reports_of", "queue_order"]
+__all__ = ["CARD_KINDS", "UNRESOLVED", "URGENCY_RANK", "ActionInfo", "CardInfo",
+           "PatientOverview", "ReportInfo", "ReportStore", "Transition", "apply_edit", "audit",
+           "claim_repost", "count_repeat", "delete_resolved_reports_of", "link_card",
+           "queue_order"]

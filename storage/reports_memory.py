@@ -38,7 +38,7 @@ from storage.memory_tables import (
     utc,
 )
 from storage.patients import aware_now
-from storage.reports import (
+from storage.report_info import (
     CARD_KINDS,
     URGENCY_RANK,
     ActionInfo,

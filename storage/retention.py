@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.messages import delete_messages_of
 from storage.models import Patient, TreatmentSession
-from storage.reports import delete_resolved_reports_of
+from storage.report_rows import delete_resolved_reports_of
 
 log = logging.getLogger(__name__)
 CHUNK = 500

@@ -1,0 +1,135 @@
+"""Rows of the reports aggregate read or written inside another module's transaction.
+
+The alert outbox (storage/alerts.py) links a sent card to its report (`link_card`), claims
+a re-post (`claim_repost`), threads a repeated red flag (`count_repeat`) and applies a
+patient's edit (`apply_edit`) in the same commit as its own row; the desk outbox
+(storage/desk_outbox.py) audits a delivery (`audit`) with its row's new state; retention
+(storage/retention.py) deletes resolved reports (`delete_resolved_reports_of`). The read
+helpers (`select_reports`, `staff_report`, `action_info`, `UNRESOLVED`) build the one report
+view for this module's callers, storage/reports.py and the web desk's pages
+(storage/desk_views.py). Together with storage/reports.py these are the only writers of
+``reports``, ``report_actions`` and ``report_cards``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import Select, and_, delete, literal_column, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Patient,
+    Report,
+    ReportAction,
+    ReportActionRow,
+    ReportCard,
+    ReportStatus,
+    TreatmentSession,
+)
+from storage.report_info import URGENCY_RANK, ActionInfo, ReportInfo
+from storage.results import affected
+
+
+async def link_card(s: AsyncSession, report_id: int, chat_id: int, message_id: int, kind: str,
+                    now: dt.datetime) -> None:
+    """Staff-chat message `message_id` is a card (or re-post) of the report."""
+    s.add(ReportCard(report_id=report_id, chat_id=chat_id, message_id=message_id, kind=kind,
+                     created_at=now))
+
+
+async def audit(s: AsyncSession, report_id: int | None, actor: int | None,
+                action: ReportAction, note: str | None, now: dt.datetime) -> None:
+    """One audit entry."""
+    s.add(ReportActionRow(report_id=report_id, actor_telegram_id=actor, action=action.value,
+                          note=note, created_at=now))
+
+
+async def claim_repost(s: AsyncSession, report_id: int, wait: dt.timedelta,
+                       now: dt.datetime) -> bool:
+    """Claim the re-post of an untaken card (still open, not re-posted within `wait`):
+    one conditional UPDATE, True for exactly one caller."""
+    result = await s.execute(
+        update(Report)
+        .where(Report.id == report_id, Report.status == ReportStatus.OPEN.value,
+               or_(Report.reposted_at.is_(None), Report.reposted_at <= now - wait))
+        .values(reposted_at=now))
+    return affected(result) == 1
+
+
+async def count_repeat(s: AsyncSession, report_id: int, text: str,
+                       urgency: str | None) -> bool:
+    """Another message about the report's (still open) problem: count it, keep the newest
+    words, raise the urgency if it is higher. False when the report is resolved or gone."""
+    open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
+    current = await s.scalar(select(Report.urgency).where(open_report))
+    values: dict[str, object] = {"repeats": Report.repeats + 1, "latest_text": text}
+    if urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(current or "", 9):
+        values["urgency"] = urgency
+    return affected(await s.execute(update(Report).where(open_report).values(**values))) == 1
+
+
+async def apply_edit(s: AsyncSession, report_id: int, text: str,
+                     urgency: str | None) -> str | None:
+    """The patient edited the message that raised this (still open) report: its words become
+    the edited ones, its urgency rises if the edit's is higher. Returns the urgency before
+    (the empty string for none), or None when the report is resolved or gone."""
+    open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
+    found = (await s.execute(select(Report.urgency).where(open_report))).first()
+    if found is None:
+        return None
+    current = found[0] or ""
+    values: dict[str, object] = {"text": text}
+    if urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(current, 9):
+        values["urgency"] = urgency
+    await s.execute(update(Report).where(open_report).values(**values))
+    return current
+
+
+# Open or taken, with the statuses as literals so that SQLite (and PostgreSQL's generic plans)
+# can use the partial index ix_reports_unresolved (storage/models.py `UNRESOLVED_SQL`).
+UNRESOLVED = Report.status.in_([literal_column(f"'{ReportStatus.OPEN.value}'"),
+                                literal_column(f"'{ReportStatus.TAKEN.value}'")])
+
+
+def utc_aggregate(value: dt.datetime | str) -> dt.datetime:
+    """An aggregate's datetime (text or naive on SQLite) as aware UTC."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def select_reports() -> Select[Report, Patient, dt.date | None]:
+    return (select(Report, Patient, TreatmentSession.session_date)
+            .join(Patient, Patient.id == Report.patient_id)
+            .outerjoin(TreatmentSession, TreatmentSession.id == Report.session_id))
+
+
+def staff_report(row: Report, patient: Patient, session_date: dt.date | None) -> ReportInfo:
+    return ReportInfo(
+        id=row.id, patient_id=row.patient_id, session_id=row.session_id, kind=row.kind,
+        status=row.status,
+        urgency=row.urgency, day=row.day, text=row.text, reason=row.reason,
+        created_at=row.created_at, resolved_at=row.resolved_at, taken_by=row.taken_by,
+        taken_at=row.taken_at, resolved_by=row.resolved_by,
+        resolution_note=row.resolution_note, patient_name=patient.name,
+        telegram_id=patient.telegram_id, chat_id=patient.chat_id, session_date=session_date,
+        repeats=row.repeats or 0, latest_text=row.latest_text)
+
+
+def action_info(row: ReportActionRow) -> ActionInfo:
+    return ActionInfo(row.id, row.report_id, row.actor_telegram_id, row.action, row.note,
+                      row.created_at)
+
+
+async def delete_resolved_reports_of(s: AsyncSession, patient_ids: Sequence[int]) -> int:
+    """Delete these patients' resolved reports in the caller's transaction (retention)."""
+    return affected(await s.execute(
+        delete(Report).where(Report.patient_id.in_(patient_ids),
+                             Report.status == ReportStatus.RESOLVED.value)))
+
+
+__all__ = ["UNRESOLVED", "action_info", "apply_edit", "audit", "claim_repost", "count_repeat",
+           "delete_resolved_reports_of", "link_card", "select_reports", "staff_report",
+           "utc_aggregate"]
