@@ -10,7 +10,7 @@ import asyncio
 from telegram import Chat, Message, Update, User
 from telegram.ext import BaseUpdateProcessor
 
-from bot.telegram.app import PerUserUpdateProcessor
+from bot.telegram.update_processor import PerUserUpdateProcessor
 
 
 def update(update_id: int, user: int) -> Update:

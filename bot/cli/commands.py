@@ -97,7 +97,7 @@ async def _bot_username(settings: Settings) -> str | None:
         return settings.bot_username
     if not settings.token:
         return None
-    from bot.telegram.app import fetch_bot_username
+    from bot.telegram.bot_api import fetch_bot_username
 
     return await fetch_bot_username(settings.token, settings.bot_api_url)
 

@@ -8,12 +8,12 @@ with a rate limiter, the handlers of bot/telegram/handlers.py and staff_handlers
 check-in jobs and a `post_init` that registers the command lists (patients: all private
 chats; staff: the staff chat).
 
-`running(app, settings)` starts it (long polling through `ConfirmingPoller`, which confirms
-an update to Telegram only once it is handled; or, when AFTERCARE_WEBHOOK_URL is set, the
-webhook server of bot/telegram/webhook.py, which refuses a request without the right
-X-Telegram-Bot-Api-Secret-Token before reading its body and answers 200 only once the
-update is handled) and stops it on exit. Several replicas starting at once
-do not each re-register the webhook: `AftercareBot.set_webhook` skips the call when
+`running(app, settings)` starts it (long polling through `ConfirmingPoller`, which confirms an
+update to Telegram only once it is handled; or, when AFTERCARE_WEBHOOK_URL is set, the webhook
+server of bot/telegram/webhook.py, which refuses a request without the right
+X-Telegram-Bot-Api-Secret-Token before reading its body and answers 200 only once the update is
+handled) and stops it on exit. Several replicas starting at once do not each re-register the
+webhook: `AftercareBot.set_webhook` (bot/telegram/bot_api.py) skips the call when
 getWebhookInfo already shows this URL, and on PostgreSQL registration runs under an advisory
 lock, so the first replica registers and the others see it done. `serve(settings)` is what
 ``aftercare run`` does: migrate the database, run until SIGINT/SIGTERM, shut down cleanly.
@@ -24,44 +24,46 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import functools
 import logging
 import signal
-import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import time as dt_time
 from typing import Any
 
-import httpx
 from telegram import (
-    Bot,
     BotCommand,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     Update,
-    WebhookInfo,
 )
-from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
-    BaseUpdateProcessor,
     ExtBot,
     TypeHandler,
 )
-from telegram.request import HTTPXRequest
 
 from bot.compose import Observer, Services, build_services, load_advisor, load_plan
 from bot.config import Settings
 from bot.core.replies import Reply
-from bot.ops.startup import StartupFailed, Transient, database_error, with_retry
+from bot.ops.startup import database_error, with_retry
 from bot.telegram.alert_sender import TelegramAlertSender
+from bot.telegram.bot_api import (
+    AftercareBot,
+    TelegramIdentity,
+    bot_api_error,
+    bot_api_request,
+    check_bot_api,
+    quiet_http_logs,
+)
 from bot.telegram.context import AnyApplication, AppContext, context_types, services_of
 from bot.telegram.delivery import deliver
 from bot.telegram.handlers import ALLOWED_UPDATES, register_handlers
-from bot.telegram.sender import TelegramSender, retry_after_seconds
+from bot.telegram.sender import TelegramSender
 from bot.telegram.staff_handlers import register_staff_handlers
+from bot.telegram.update_processor import PerUserUpdateProcessor
 from knowledge.advisor import Advisor
 from storage import Database, utcnow
 from storage.clock import Clock
@@ -81,163 +83,6 @@ def count_updates(app: AnyApplication, on_update: Callable[[], None] | None) -> 
         counted()
 
     app.add_handler(TypeHandler(Update, count), group=-100)
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """The TLS settings of every connection to the Bot API: what httpx builds by default
-    (certifi's CA bundle, or SSL_CERT_FILE / SSL_CERT_DIR), built once per process and shared
-    by all HTTP clients (each build reads the whole CA bundle again)."""
-    return httpx.create_ssl_context()
-
-
-def bot_api_request(connection_pool_size: int) -> HTTPXRequest:
-    """An HTTP client for the Bot API (PTB's default one, on the shared `tls_context`)."""
-    return HTTPXRequest(connection_pool_size=connection_pool_size,
-                        httpx_kwargs={"verify": tls_context()})
-
-
-async def fetch_bot_username(token: str, bot_api_url: str) -> str:
-    """The bot's @username as Telegram knows it (getMe)."""
-    quiet_http_logs()
-    async with Bot(token, base_url=bot_api_url, request=bot_api_request(256),
-                   get_updates_request=bot_api_request(1)) as bot:
-        return bot.username
-
-
-async def check_bot_api(settings: Settings) -> str:
-    """getMe once, before anything else starts: the token works and the API answers."""
-    if not settings.token:
-        raise StartupFailed("TELEGRAM_BOT_TOKEN: missing")
-    return await fetch_bot_username(settings.token, settings.bot_api_url)
-
-
-def bot_api_error(exc: BaseException) -> Transient | StartupFailed | None:
-    """Network trouble, time-outs, 429 and server errors are waited out; a refused token
-    is not."""
-    if isinstance(exc, InvalidToken):
-        return StartupFailed("Telegram refused TELEGRAM_BOT_TOKEN (check it with @BotFather)")
-    if isinstance(exc, RetryAfter):
-        return Transient("flood control", wait=retry_after_seconds(exc))
-    if isinstance(exc, (NetworkError, OSError, TimeoutError)):  # TimedOut is a NetworkError
-        return Transient(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    if isinstance(exc, TelegramError):
-        return StartupFailed(f"the Telegram Bot API answered: {str(exc).splitlines()[0]}")
-    return None
-
-
-def quiet_http_logs() -> None:
-    """httpx logs request URLs (which contain the bot token) at INFO/DEBUG: keep it quiet."""
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
-class PerUserUpdateProcessor(BaseUpdateProcessor):
-    """Updates of different users run concurrently; one user's updates run one at a time, in order.
-
-    A patient's /start, button press and next question must be handled in the order they
-    were sent; other patients need not wait for them (database and HTTP waits overlap).
-    An update first waits for its user's turn and only then for one of the `limit` slots,
-    so one user's backlog never holds more than one slot (40 queued messages from one
-    patient used to take every slot while they waited on that patient's lock, and everybody
-    else waited behind them).
-
-    Only PTB's documented hooks are implemented. PTB's `process_update` (final) takes one of
-    its own slots before it calls `do_process_update`, where an update may wait for its
-    user's turn; so PTB's bound is set out of reach (`ADMIT`) and the real bound, `limit`,
-    is a semaphore taken in `do_process_update` after the user's turn.
-    """
-
-    ADMIT = 1 << 30  # PTB's own slots: never the limit (every queued update is admitted)
-
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
-        if max_concurrent_updates < 1:
-            raise ValueError("max_concurrent_updates must be a positive integer")
-        super().__init__(self.ADMIT)
-        self.limit = max_concurrent_updates
-        self._slots = asyncio.Semaphore(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._users: dict[int, int] = {}  # key -> updates holding or waiting for its lock
-
-    @staticmethod
-    def _key(update: object) -> int:
-        if isinstance(update, Update):
-            if update.effective_user is not None:
-                return update.effective_user.id
-            if update.effective_chat is not None:
-                return update.effective_chat.id
-        return 0
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """The user's turn first, then one of the `limit` slots, then the handlers."""
-        key = self._key(update)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock, self._slots:
-                await coroutine
-        finally:
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key], self._locks[key]
-
-    async def initialize(self) -> None:
-        """Fresh slots and no user turns (the Application calls this once before polling)."""
-        self._slots = asyncio.Semaphore(self.limit)
-        self._locks.clear()
-        self._users.clear()
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down (the Application has awaited every update by then)."""
-
-
-def webhook_is_current(info: WebhookInfo | None, url: str,
-                       allowed_updates: Sequence[str] | None = None) -> bool:
-    """True when Telegram's webhook (getWebhookInfo) already is `url` and nothing suggests the
-    registration is stale: the same update types (when Telegram lists them) and no 403 as
-    the last delivery error (our server refusing Telegram's secret: it changed)."""
-    if info is None or info.url != url:
-        return False
-    listed = tuple(info.allowed_updates or ())
-    if listed and allowed_updates is not None and set(listed) != set(allowed_updates):
-        return False
-    return "403" not in (info.last_error_message or "")
-
-
-class AftercareBot(ExtBot[Any]):
-    """The bot: PTB's ExtBot whose `set_webhook` (which PTB's webhook start always calls)
-    does nothing when Telegram already has this registration, so replicas starting at once
-    do not each re-register (each re-registration also resets Telegram's delivery state)."""
-
-    async def set_webhook(self, url: str, *args: Any, **kwargs: Any) -> bool:
-        try:
-            info = await self.get_webhook_info()
-        except TelegramError as exc:
-            log.info("getWebhookInfo failed (%s): registering the webhook", exc)
-            info = None
-        if webhook_is_current(info, url, kwargs.get("allowed_updates")):
-            log.info("webhook already registered at this URL: not registering again")
-            return True
-        log.info("registering the webhook")
-        return await super().set_webhook(url, *args, **kwargs)
-
-
-class TelegramIdentity:
-    """The bot's @username (a `BotIdentity`): AFTERCARE_BOT_USERNAME when set, else what
-    getMe told `bot` when the application was initialised (None before that)."""
-
-    def __init__(self, bot: ExtBot[Any], configured: str | None = None) -> None:
-        self.bot = bot
-        self.configured = configured
-
-    @property
-    def username(self) -> str | None:
-        if self.configured:
-            return self.configured
-        try:
-            return self.bot.username
-        except RuntimeError:  # not initialised yet: getMe not called
-            return None
 
 
 def build_application(settings: Settings, db: Database, advisor: Advisor | None = None,
