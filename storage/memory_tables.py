@@ -225,12 +225,15 @@ class MemoryTables:
         self.sessions = {k: r for k, r in self.sessions.items() if r.patient_id != patient_id}
         self.invites = {k: r for k, r in self.invites.items() if r.patient_id != patient_id}
         self.messages = {k: r for k, r in self.messages.items() if r.patient_id != patient_id}
-        gone = {k for k, r in self.reports.items() if r.patient_id == patient_id}
-        self.reports = {k: r for k, r in self.reports.items() if k not in gone}
-        self.actions = {k: r for k, r in self.actions.items()
-                        if r.report_id not in gone and r.patient_id != patient_id}
-        self.photos = {k: r for k, r in self.photos.items() if r.report_id not in gone}
-        self.cards = {k: r for k, r in self.cards.items() if r.report_id not in gone}
+        self.delete_reports({k for k, r in self.reports.items() if r.patient_id == patient_id})
+        self.actions = {k: r for k, r in self.actions.items() if r.patient_id != patient_id}
+
+    def delete_reports(self, report_ids: set[int]) -> None:
+        """These reports and their audit entries, photos and cards (ON DELETE CASCADE)."""
+        self.reports = {k: r for k, r in self.reports.items() if k not in report_ids}
+        self.actions = {k: r for k, r in self.actions.items() if r.report_id not in report_ids}
+        self.photos = {k: r for k, r in self.photos.items() if r.report_id not in report_ids}
+        self.cards = {k: r for k, r in self.cards.items() if r.report_id not in report_ids}
 
 
 __all__ = ["ActionRow", "CardRow", "InviteRow", "MemoryTables", "MessageRow", "PatientRow",

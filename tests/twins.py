@@ -38,6 +38,8 @@ from storage.clock import ManualClock
 from storage.context import ContextReader
 from storage.context_memory import MemoryContextReader
 from storage.db import Database
+from storage.desk_logins import DeskLoginStore
+from storage.desk_logins_memory import MemoryDeskLoginStore
 from storage.invites import InviteInfo, InviteStore
 from storage.invites_memory import MemoryInviteStore
 from storage.kb_overrides import KBOverrideStore
@@ -50,6 +52,8 @@ from storage.patients import PatientInfo, PatientStore
 from storage.patients_memory import MemoryPatientStore
 from storage.reports import CardInfo, ReportInfo, ReportStore
 from storage.reports_memory import MemoryReportStore
+from storage.retention import Retention, SqlRetention
+from storage.retention_memory import MemoryRetention
 from storage.sessions import SessionStore, cancel
 from storage.sessions_memory import MemorySessionStore
 from storage.stats import Stats
@@ -105,6 +109,16 @@ class ReportRows(Reports, DeskReports, Protocol):
                          now: dt.datetime | None = None) -> ReportInfo | None: ...
 
 
+class Logins(Protocol):
+    """The web desk's used sign-ins (`DeskLoginStore`; no core Protocol: the web desk holds
+    the store)."""
+
+    async def use(self, payload_hash: str, telegram_id: int, now: dt.datetime,
+                  expires_at: dt.datetime) -> bool: ...
+
+    async def purge(self, now: dt.datetime) -> int: ...
+
+
 class Planting(Protocol):
     """Writes of other aggregates a conformance test needs."""
 
@@ -132,6 +146,8 @@ class Backend:
     stats: Figures
     kb_overrides: KBOverrides
     reports: ReportRows
+    retention: Retention
+    desk_logins: Logins
     plant: Planting
 
 
@@ -190,7 +206,8 @@ def sql_backend(name: str, db: Database, clock: ManualClock) -> Backend:
     return Backend(name, clock, PatientStore(s, clock), SessionStore(s, clock),
                    InviteStore(s, clock), ChatStateStore(s, clock), MessageLog(s, clock),
                    ContextReader(s, clock), Stats(s), KBOverrideStore(s),
-                   ReportStore(s, clock, OnCall()), SqlPlanting(db, clock))
+                   ReportStore(s, clock, OnCall()), SqlRetention(s), DeskLoginStore(s),
+                   SqlPlanting(db, clock))
 
 
 def memory_backend(clock: ManualClock) -> Backend:
@@ -201,4 +218,5 @@ def memory_backend(clock: ManualClock) -> Backend:
                    MemoryInviteStore(tables, clock), MemoryChatStateStore(tables, clock),
                    MemoryMessageLog(tables, clock), MemoryContextReader(tables, clock),
                    MemoryStats(tables), MemoryKBOverrideStore(),
-                   MemoryReportStore(tables, clock, OnCall()), MemoryPlanting(tables, treatments))
+                   MemoryReportStore(tables, clock, OnCall()), MemoryRetention(tables),
+                   MemoryDeskLoginStore(), MemoryPlanting(tables, treatments))
