@@ -1,4 +1,5 @@
-"""The Telegram layer: python-telegram-bot application, handlers, delivery, sender, polling leader.
+"""The Telegram layer: python-telegram-bot application, handlers, delivery, sender, the Bot API
+client and long polling by an elected leader (polling/).
 
 The only place that imports telegram. It opts in to PTB 22.2's time periods as
 `datetime.timedelta` (``PTB_TIMEDELTA``, read by PTB at each access), the type they will have
