@@ -46,6 +46,7 @@ GUESSED_LANGUAGE = 0.4  # below this detection confidence the language is a gues
 HALF_ENGLISH = 0.5  # a message this English (chat restored) is read as English when it has
 GUESSED_WORDS = 3  # at most this many words of three letters or more
 PLAIN_ENGLISH_SHARE = 0.8  # a message this English is read by another lexicon only as written
+ALL_ENGLISH_SHARE = 1.0  # every word English: an English red flag is answered in English
 # the KB entry whose answer for the day goes with a rule-out question
 DAY_GUIDANCE = "normal_course"
 LANGUAGE_MARK = "@"  # "airway@es": the rule-out question asked in Spanish
@@ -182,6 +183,8 @@ class Advisor:
             reading = None  # "smokin n vapin?" is English with its g's dropped
         if reading is not None and self._fuzzy_on_english(text, decision, reading, day):
             reading = None  # "how do i reset my router" is no German "röter"
+        if reading is not None and self._english_alarm(text, decision, reading):
+            reading = None  # "im choking" is no German "im"
         if reading is not None:
             return self._other_language(reading, decision, day, text)
         if decision.urgency is not None:
@@ -218,6 +221,15 @@ class Advisor:
         exact = self.languages.lexicons.assess(text, day, reading.detection.candidates,
                                                exact=True)
         return exact.decision.urgency is None
+
+    def _english_alarm(self, text: str, decision: TriageDecision, reading: Reading) -> bool:
+        """A red flag the English rules read in a message whose every word is English, which
+        the language model took for another language ("im choking": German "im") and whose
+        language reader found nothing: answered in English, at the English tier."""
+        return (decision.urgency is not None and reading.decision.urgency is None
+                and fold(text).isascii()
+                and self.triage.english_share(text) >= ALL_ENGLISH_SHARE
+                and not self._denied_in(reading, decision))
 
     def _chat_english(self, text: str, decision: TriageDecision, reading: Reading) -> bool:
         """Short English chat that the language model is unsure of: with its dropped g's and
