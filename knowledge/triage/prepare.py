@@ -54,6 +54,25 @@ def _plain_aside(aside: str, lang: Language) -> bool:
     return not any(lang.speller.in_vocabulary(word) for word in words)
 
 
+# an aside that explains or wonders ("and its weird because i didnt have my lips done", "because
+# i havent eaten anything new"): what it names or denies is its own, not the state after it
+_EXPLAINING = re.compile(
+    r"^(?:and\s+)?(?:(?:its|it\s+is|this\s+is|thats|which\s+is)\s+(?:so\s+|really\s+|a\s+bit\s+)?"
+    r"(?:weird|odd|strange|funny|bizarre|mad|crazy)\s+)?(?:because|cos|coz|cause|since|as|even\s+though|"
+    r"although|considering)\s")
+
+
+def _movable_aside(aside: str, lang: Language) -> bool:
+    """A plain aside, or one that explains (``_EXPLAINING``) with no swelling of its own."""
+    if _plain_aside(aside, lang):
+        return True
+    return (len(aside.split()) <= _ASIDE_WORDS and _EXPLAINING.match(aside.strip(" ,")) is not None
+            and _SWELL_WORD.search(aside) is None)
+
+
+_SWELL_WORD = re.compile(r"\b(?:swel\w*|swol\w*|puff\w*|tight\w*|clos\w*)")
+
+
 def _asides_moved(t: str, lang: Language) -> str:
     """``t`` with each plain aside (one a sentence) moved to the end of its sentence, so the
     subject meets its state again and the sentence keeps its context (a story's "last year")."""
@@ -61,7 +80,7 @@ def _asides_moved(t: str, lang: Language) -> str:
     at = 0
     for m in _ASIDE.finditer(t):
         aside = next(group for group in m.groups() if group is not None)
-        if m.start() < at or not _plain_aside(aside, lang):
+        if m.start() < at or not _movable_aside(aside, lang):
             continue
         brk = lang.sentence_re.search(t, m.end())
         end = brk.start() if brk else len(t)
