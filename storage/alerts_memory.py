@@ -1,61 +1,68 @@
-"""In-memory twin of `storage.alerts.AlertSql` for fast alert-sender tests.
+"""In-memory twin of `storage.alerts.AlertSql` (the alert outbox), for fast tests.
 
-Same interface and state machine, kept in dicts (one event loop, so every method is atomic);
-`add()` plants a row, `cards` collects what `mark_sent` links to reports.
+`MemoryAlerts` keeps the outbox's rows in a `MemoryTables` (storage/memory_tables.py), the one
+the other aggregates' twins share when it is handed one: a new report's card is owed by the
+reports' twin there, a card sent is linked to its report there (and a re-post audited), an
+erasure's "[erased]" edits are owed by the patients' twin there. Both views have the same
+interface and state machine as the SQL: the alert sender's (claim, lease, mark sent, release,
+give up: `AlertConnector`) and the staff desk's (owe a card or an edit, claim a re-post,
+thread a repeat, apply an edit, unreachable on-call chats: the core's `CardOutbox`).
+One event loop, so every method is atomic. `add()` plants a row; `cards` collects what
+`mark_sent` links to reports (also when the report itself was never planted).
+tests/test_alerts_conformance.py runs the desk's view against both; tests/test_alert_sender.py
+runs the sender on the twin.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 
-from storage.alerts import CARD_KINDS, OWED, ClaimedAlert
-from storage.models import AlertKind, AlertStatus
+from storage.alerts import CARD_KINDS, OWED, UNREACHABLE, UPDATE_DELAY, ClaimedAlert
+from storage.memory_tables import AlertRow, CardRow, MemoryTables, ReportRow, utc
+from storage.report_info import URGENCY_RANK
+from storage.reports_memory import audit, claim_repost
+from storage.states import AlertKind, AlertStatus, ReportAction, ReportStatus
 
 S = AlertStatus
+MemoryAlert = AlertRow  # one outbox row (the name the sender's tests use)
 
 
-@dataclass
-class MemoryAlert:
-    """One outbox row."""
-
-    id: int
-    report_id: int | None
-    kind: str
-    due_at: dt.datetime
-    created_at: dt.datetime
-    chat_id: int | None = None
-    message_id: int | None = None
-    card_kind: str | None = None
-    status: str = S.PENDING.value
-    attempts: int = 0
-    lease_until: dt.datetime | None = None
-    claimed_by: str | None = None
-    sent_message_id: int | None = None
-    last_error: str | None = None
+def _higher(urgency: str | None, current: str | None) -> bool:
+    """True when `urgency` is more urgent than `current`."""
+    return urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(
+        current or "", 9)
 
 
 class MemoryAlerts:
     """The alert outbox in memory."""
 
-    def __init__(self) -> None:
-        self.rows: dict[int, MemoryAlert] = {}
+    def __init__(self, tables: MemoryTables | None = None) -> None:
+        self.tables = tables if tables is not None else MemoryTables()
         self.cards: list[tuple[int, int, int, str]] = []  # (report, chat, message, kind)
 
+    @property
+    def rows(self) -> dict[int, AlertRow]:
+        """Every outbox row by id."""
+        return self.tables.alerts
+
     def add(self, report_id: int | None, kind: AlertKind, now: dt.datetime,
-            **extra: object) -> MemoryAlert:
+            **extra: object) -> AlertRow:
         """Plant a pending row due now."""
-        row = MemoryAlert(len(self.rows) + 1, report_id, kind.value, now, now,
-                          **extra)  # type: ignore[arg-type]
+        row = AlertRow(self.tables.next_id("alerts"), report_id, kind.value, now, now,
+                       **extra)  # type: ignore[arg-type]
         self.rows[row.id] = row
         return row
 
-    def _mine(self, alert_id: int, worker: str) -> MemoryAlert | None:
+    def _mine(self, alert_id: int, worker: str) -> AlertRow | None:
         row = self.rows.get(alert_id)
         if row is None or row.claimed_by != worker or row.status not in OWED:
             return None
         return row
 
+    # --- the sender's view --------------------------------------------------------------
     async def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta,
                         worker: str) -> list[ClaimedAlert]:
         for row in self.rows.values():
@@ -68,6 +75,7 @@ class MemoryAlerts:
         for row in due:
             row.status, row.claimed_by = S.CLAIMED.value, worker
             row.lease_until, row.attempts = now + lease, row.attempts + 1
+            row.updated_at = now
             claimed.append(ClaimedAlert(row.id, row.report_id, row.kind, row.chat_id,
                                         row.message_id, row.card_kind, row.attempts,
                                         row.created_at))
@@ -79,9 +87,16 @@ class MemoryAlerts:
         if row is None:
             return False
         row.status, row.sent_message_id, row.lease_until = S.SENT.value, message_id, None
+        row.sent_at, row.last_error, row.updated_at = now, None, now
         if (row.kind in CARD_KINDS and row.report_id is not None and chat_id is not None
                 and message_id is not None):
             self.cards.append((row.report_id, chat_id, message_id, row.kind))
+            if row.report_id in self.tables.reports:  # linked, as report_cards is
+                card = CardRow(self.tables.next_id("cards"), row.report_id, chat_id,
+                               message_id, row.kind, utc(now))
+                self.tables.cards[card.id] = card
+                if row.kind == AlertKind.REPOST.value:
+                    audit(self.tables, row.report_id, None, ReportAction.REPOSTED, None, now)
         return True
 
     async def release(self, alert_id: int, worker: str, now: dt.datetime, *,
@@ -90,7 +105,7 @@ class MemoryAlerts:
         row = self._mine(alert_id, worker)
         if row is None:
             return False
-        row.status, row.lease_until = S.PENDING.value, None
+        row.status, row.lease_until, row.updated_at = S.PENDING.value, None, now
         if due_at is not None:
             row.due_at = due_at
         if error is not None:
@@ -105,13 +120,14 @@ class MemoryAlerts:
         if row is None:
             return False
         row.status, row.last_error, row.lease_until = S.FAILED.value, error, None
+        row.updated_at = now
         return True
 
     async def release_all_claims(self, now: dt.datetime) -> int:
         count = 0
         for row in self.rows.values():
             if row.status == S.CLAIMED.value:
-                row.status, row.lease_until = S.PENDING.value, None
+                row.status, row.lease_until, row.updated_at = S.PENDING.value, None, now
                 count += 1
         return count
 
@@ -122,6 +138,110 @@ class MemoryAlerts:
         due = [r.due_at for r in self.rows.values() if r.status == S.PENDING.value]
         return min(due) if due else None
 
-    def snapshot(self) -> dict[int, MemoryAlert]:
+    def snapshot(self) -> dict[int, AlertRow]:
         """A copy of every row (for assertions)."""
         return {i: replace(r) for i, r in self.rows.items()}
+
+    # --- the desk's view ----------------------------------------------------------------
+    async def owe(self, report_id: int, kind: AlertKind, now: dt.datetime,
+                  chats: Sequence[int | None] = (None,)) -> None:
+        """Each of `chats` (None: the staff chat) is owed `kind` for the report."""
+        for chat in chats:
+            self.tables.owe_alert(report_id, now, kind, chat_id=chat)
+
+    async def owe_repost(self, report_id: int, wait: dt.timedelta, now: dt.datetime,
+                         chats: Sequence[int | None] = (None,)) -> bool:
+        """Claim the re-post of an untaken card and owe it to each of `chats`; True for
+        exactly one caller per `wait`."""
+        if not claim_repost(self.tables, report_id, wait, utc(now)):
+            return False
+        for chat in chats:
+            self.tables.owe_alert(report_id, now, AlertKind.REPOST, chat_id=chat)
+        return True
+
+    def _pending_edit(self, report_id: int, *, of_copy: bool) -> list[AlertRow]:
+        return [r for r in self.rows.values()
+                if r.report_id == report_id and r.kind == AlertKind.UPDATE.value
+                and r.status == S.PENDING.value and (r.message_id is not None) == of_copy]
+
+    async def owe_copy_edits(self, report_id: int, staff_chat: int | None,
+                             now: dt.datetime) -> int:
+        """Owe an edit of every copy of the report's card outside the staff chat that has
+        none waiting; how many."""
+        outside = staff_chat if staff_chat is not None else 0
+        copies = [(c.chat_id, c.message_id) for _, c in sorted(self.tables.cards.items())
+                  if c.report_id == report_id and c.kind in CARD_KINDS and c.chat_id != outside]
+        owed = {(r.chat_id, r.message_id) for r in self._pending_edit(report_id, of_copy=True)}
+        fresh = [copy for copy in copies if copy not in owed]
+        for chat_id, message_id in fresh:
+            self.tables.owe_alert(report_id, now, AlertKind.UPDATE, chat_id=chat_id,
+                                  message_id=message_id)
+        return len(fresh)
+
+    def _owe_edit(self, report_id: int, now: dt.datetime) -> None:
+        if not self._pending_edit(report_id, of_copy=False):  # one waiting edit at a time
+            self.tables.owe_alert(report_id, now, AlertKind.UPDATE, UPDATE_DELAY)
+
+    def _open(self, report_id: int) -> ReportRow | None:
+        row = self.tables.reports.get(report_id)
+        return row if row is not None and row.status != ReportStatus.RESOLVED.value else None
+
+    async def repeat(self, report_id: int, text: str, urgency: str | None, actor: int,
+                     now: dt.datetime) -> bool:
+        """The patient wrote about the same open problem again: count it, keep the newest
+        words (and the higher urgency), audit it, owe an edit of the card. False when the
+        report is resolved or gone."""
+        row = self._open(report_id)
+        if row is None:
+            return False
+        row.repeats, row.latest_text = row.repeats + 1, text
+        if _higher(urgency, row.urgency):
+            row.urgency = urgency
+        audit(self.tables, report_id, actor, ReportAction.PATIENT, text, utc(now))
+        self._owe_edit(report_id, now)
+        return True
+
+    async def edited(self, telegram_id: int, chat_id: int, message_id: int, text: str,
+                     urgency: str | None, now: dt.datetime) -> tuple[int, str] | None:
+        """The patient edited the message that raised one of their open reports: it takes
+        the new words (and the higher urgency), audited, with an edit of its card owed.
+        (report id, urgency before, "" for none), or None."""
+        patient = self.tables.by_telegram(telegram_id)
+        found = max((r.id for r in self.tables.reports.values()
+                     if patient is not None and r.patient_id == patient.id
+                     and (r.source_chat_id, r.source_message_id) == (chat_id, message_id)),
+                    default=None)
+        row = self._open(found) if found is not None else None
+        if row is None:
+            return None
+        before = row.urgency or ""
+        row.text = text
+        if _higher(urgency, before):
+            row.urgency = urgency
+        audit(self.tables, row.id, telegram_id, ReportAction.PATIENT, f"[edited] {text}",
+              utc(now))
+        self._owe_edit(row.id, now)
+        return row.id, before
+
+    async def unreachable(self) -> list[tuple[int, int]]:
+        """On-call chats the bot cannot write to: (chat id, cards given up there since the
+        last one that reached them), by chat id."""
+        reached: dict[int, dt.datetime] = {}
+        for row in self.rows.values():
+            if row.status == S.SENT.value and row.chat_id is not None and row.sent_at:
+                reached[row.chat_id] = max(row.sent_at, reached.get(row.chat_id, row.sent_at))
+        given_up = Counter(
+            r.chat_id for r in self.rows.values()
+            if r.status == S.FAILED.value and r.chat_id is not None and r.chat_id > 0
+            and r.kind in CARD_KINDS and (r.last_error or "").startswith(UNREACHABLE)
+            and (r.chat_id not in reached
+                 or (r.updated_at is not None and r.updated_at > reached[r.chat_id])))
+        return sorted(given_up.items())
+
+    async def pending_cards(self) -> set[int]:
+        """Reports whose card (or re-post) is still owed."""
+        return {r.report_id for r in self.rows.values()
+                if r.status in OWED and r.kind in CARD_KINDS and r.report_id is not None}
+
+
+__all__ = ["MemoryAlert", "MemoryAlerts"]

@@ -11,9 +11,10 @@ never reused. Times are kept in UTC and a naive time is refused, as the ``UTCDat
 column type does. One event loop, no awaits inside a change: every method is atomic.
 
 The reports' twin (storage/reports_memory.py) keeps reports, their audit trail, photos and
-staff-chat cards here too; `owed_cards` stands in for the alert outbox rows the SQL store
-writes with a new report (the staff card, and on-call copies). The check-in outbox is not
-here (its twin is scheduler/memory.py), so nothing in these tables counts check-ins.
+staff-chat cards here too, and the alert outbox's twin (storage/alerts_memory.py) its rows
+(`owe_alert` is `storage.alert_rows.owe_card`: a new report owes its card in the same step).
+The check-in outbox is not here (its twin is scheduler/memory.py), so nothing in these
+tables counts check-ins.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from storage.states import ReportStatus
+from storage.states import AlertKind, AlertStatus, ReportStatus
 
 
 def utc(value: dt.datetime) -> dt.datetime:
@@ -157,6 +158,28 @@ class CardRow:
 
 
 @dataclass
+class AlertRow:
+    """One ``alerts`` row: a card, re-post, edit or "[erased]" edit owed to a chat."""
+
+    id: int
+    report_id: int | None
+    kind: str
+    due_at: dt.datetime
+    created_at: dt.datetime
+    chat_id: int | None = None
+    message_id: int | None = None
+    card_kind: str | None = None
+    status: str = AlertStatus.PENDING.value
+    attempts: int = 0
+    lease_until: dt.datetime | None = None
+    claimed_by: str | None = None
+    sent_message_id: int | None = None
+    last_error: str | None = None
+    sent_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclass
 class MemoryTables:
     """The shared rows (see the module docstring)."""
 
@@ -169,7 +192,7 @@ class MemoryTables:
     actions: dict[int, ActionRow] = field(default_factory=dict)
     photos: dict[int, PhotoRow] = field(default_factory=dict)
     cards: dict[int, CardRow] = field(default_factory=dict)
-    owed_cards: list[tuple[int, int | None]] = field(default_factory=list)  # (report, chat)
+    alerts: dict[int, AlertRow] = field(default_factory=dict)
     _last_ids: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def next_id(self, table: str) -> int:
@@ -207,6 +230,19 @@ class MemoryTables:
         self.reports[row.id] = row
         return row
 
+    def owe_alert(self, report_id: int | None, now: dt.datetime,
+                  kind: AlertKind = AlertKind.CARD, delay: dt.timedelta | None = None,
+                  chat_id: int | None = None, message_id: int | None = None,
+                  card_kind: str | None = None) -> AlertRow:
+        """`chat_id` (None: the staff chat) is owed `kind` for this report, due now or after
+        `delay` (as `storage.alert_rows.owe_card`)."""
+        now = utc(now)
+        row = AlertRow(self.next_id("alerts"), report_id, kind.value,
+                       now + delay if delay is not None else now, now, chat_id=chat_id,
+                       message_id=message_id, card_kind=card_kind, updated_at=now)
+        self.alerts[row.id] = row
+        return row
+
     def repoint(self, source: int, target: int) -> None:
         """Every row naming patient `source` names `target` instead (an invite's merge)."""
         rows: list[SessionRow | InviteRow | MessageRow | ReportRow] = [
@@ -234,7 +270,8 @@ class MemoryTables:
         self.actions = {k: r for k, r in self.actions.items() if r.report_id not in report_ids}
         self.photos = {k: r for k, r in self.photos.items() if r.report_id not in report_ids}
         self.cards = {k: r for k, r in self.cards.items() if r.report_id not in report_ids}
+        self.alerts = {k: r for k, r in self.alerts.items() if r.report_id not in report_ids}
 
 
-__all__ = ["ActionRow", "CardRow", "InviteRow", "MemoryTables", "MessageRow", "PatientRow",
-           "PhotoRow", "ReportRow", "SessionRow", "StateRow", "utc"]
+__all__ = ["ActionRow", "AlertRow", "CardRow", "InviteRow", "MemoryTables", "MessageRow",
+           "PatientRow", "PhotoRow", "ReportRow", "SessionRow", "StateRow", "utc"]

@@ -5,8 +5,8 @@ shares with the other aggregates' twins, and follows the same rules: nothing but
 ids before consent (`set_timezone` raises `ConsentRequired`), names trimmed to 200
 characters, naive times refused, erasure taking the patient's sessions, invites, messages,
 reports and conversation states (and staff members' pending actions on those reports) with
-it. It does not owe the alert outbox the "[erased]" card edits the SQL erasure does (the alert
-outbox's twin, storage/alerts_memory.py, is separate). tests/test_patients_conformance.py runs
+it, and owing an "[erased]" edit of every staff-chat card about those reports in the alert
+outbox's rows (storage/alerts_memory.py reads them). tests/test_patients_conformance.py runs
 the same tests against both.
 """
 
@@ -19,7 +19,7 @@ from storage.chat_state import StateKind, decode
 from storage.clock import Clock, utcnow
 from storage.memory_tables import MemoryTables, PatientRow, utc
 from storage.patients import ConsentRequired, PatientInfo, aware_now
-from storage.states import InactiveReason
+from storage.states import AlertKind, InactiveReason
 
 
 def patient_info(row: PatientRow) -> PatientInfo:
@@ -130,6 +130,9 @@ class MemoryPatientStore:
         row = tables.by_telegram(telegram_id)
         if row is not None:
             reports = {r.id for r in tables.reports.values() if r.patient_id == row.id}
+            for card in [c for c in tables.cards.values() if c.report_id in reports]:
+                tables.owe_alert(None, self._now(None), AlertKind.ERASE, chat_id=card.chat_id,
+                                 message_id=card.message_id, card_kind=card.kind)
             for key, state in list(tables.states.items()):
                 if (key[1] == StateKind.STAFF.value
                         and (decode(state.payload) or {}).get("report_id") in reports):

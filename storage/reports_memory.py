@@ -8,9 +8,6 @@ one caller (one event loop, no await inside a change) and only that caller's act
 audited; urgency only rises; the queue is most urgent, then oldest, first. Where it differs
 from the SQL store, by design:
 
-- the cards a new report is owed (the staff chat's, the on-call copies) are appended to
-  ``tables.owed_cards`` instead of the alert outbox, which has its own twin for the sender
-  (storage/alerts_memory.py);
 - /patient's check-in counts are always empty: check-ins live in the check-in outbox
   (scheduler/sql.py), whose twin is scheduler/memory.py;
 - an audit entry or photo for a report that does not exist raises LookupError (the database
@@ -76,6 +73,29 @@ def _newest(rows: Iterable[ReportRow]) -> ReportRow | None:
     return max(rows, key=lambda r: (r.created_at, r.id), default=None)
 
 
+def claim_repost(tables: MemoryTables, report_id: int, wait: dt.timedelta,
+                 now: dt.datetime) -> bool:
+    """Claim the re-post of an untaken card: True when the report is still open and was not
+    re-posted within `wait` (`storage.report_rows.claim_repost`)."""
+    row = tables.reports.get(report_id)
+    if (row is None or row.status != ReportStatus.OPEN.value
+            or (row.reposted_at is not None and row.reposted_at > now - wait)):
+        return False
+    row.reposted_at = now
+    return True
+
+
+def audit(tables: MemoryTables, report_id: int | None, actor: int | None,
+          action: ReportAction, note: str | None, now: dt.datetime,
+          patient_id: int | None = None) -> None:
+    """One audit entry (`storage.report_rows.audit`); LookupError for an unknown report."""
+    if report_id is not None and report_id not in tables.reports:
+        raise LookupError(f"no report {report_id}")
+    row = ActionRow(tables.next_id("actions"), report_id, patient_id, actor, action.value,
+                    note, now)
+    tables.actions[row.id] = row
+
+
 class MemoryReportStore:
     """Reports in memory (the interface of `ReportStore`)."""
 
@@ -108,11 +128,7 @@ class MemoryReportStore:
 
     def _audit(self, report_id: int | None, actor: int | None, action: ReportAction,
                note: str | None, now: dt.datetime, patient_id: int | None = None) -> None:
-        if report_id is not None and report_id not in self.tables.reports:
-            raise LookupError(f"no report {report_id}")
-        row = ActionRow(self.tables.next_id("actions"), report_id, patient_id, actor,
-                        action.value, note, now)
-        self.tables.actions[row.id] = row
+        audit(self.tables, report_id, actor, action, note, now, patient_id)
 
     # --- the patient side -------------------------------------------------------------------
     async def create(self, telegram_id: int, kind: ReportKind | str, text: str,
@@ -139,9 +155,9 @@ class MemoryReportStore:
                         source_chat_id=source_message[0] if source_message else None,
                         source_message_id=source_message[1] if source_message else None)
         self.tables.reports[row.id] = row
-        self.tables.owed_cards.append((row.id, None))
+        self.tables.owe_alert(row.id, now)  # the staff card, owed with the report
         for chat in self.copies.chats(urgency_value, now) if self.copies else ():
-            self.tables.owed_cards.append((row.id, chat))
+            self.tables.owe_alert(row.id, now, chat_id=chat)  # on call: a private copy
         return self._info(row)
 
     async def set_status(self, report_id: int, status: ReportStatus | str,
@@ -256,13 +272,7 @@ class MemoryReportStore:
     async def claim_repost(self, report_id: int, wait: dt.timedelta,
                            now: dt.datetime | None = None) -> bool:
         """Claim the re-post of an untaken card (still open, not re-posted within `wait`)."""
-        now = self._now(now)
-        row = self.tables.reports.get(report_id)
-        if (row is None or row.status != ReportStatus.OPEN.value
-                or (row.reposted_at is not None and row.reposted_at > now - wait)):
-            return False
-        row.reposted_at = now
-        return True
+        return claim_repost(self.tables, report_id, wait, self._now(now))
 
     # --- audit and photos ---------------------------------------------------------------
     async def record(self, report_id: int | None, actor: int | None, action: ReportAction,
@@ -380,4 +390,4 @@ class MemoryReportStore:
         return [(self._info(r), await self.actions(r.id)) for r in rows]
 
 
-__all__ = ["MemoryReportStore"]
+__all__ = ["MemoryReportStore", "audit", "claim_repost"]

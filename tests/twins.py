@@ -21,6 +21,7 @@ from typing import Protocol
 from sqlalchemy import select
 
 from bot.core.ports import (
+    CardOutbox,
     ChatStates,
     DataSummary,
     DeskReports,
@@ -32,6 +33,8 @@ from bot.core.ports import (
     Reports,
     Treatments,
 )
+from storage.alerts import AlertConnector, AlertSql
+from storage.alerts_memory import MemoryAlerts
 from storage.chat_state import ChatStateStore, StateKind, StoredState
 from storage.chat_state_memory import MemoryChatStateStore
 from storage.clock import ManualClock
@@ -109,6 +112,13 @@ class ReportRows(Reports, DeskReports, Protocol):
                          now: dt.datetime | None = None) -> ReportInfo | None: ...
 
 
+class AlertRows(CardOutbox, AlertConnector, Protocol):
+    """The alert outbox: the desk's view (`CardOutbox`), the sender's (`AlertConnector`) and
+    the reports whose card is still owed."""
+
+    async def pending_cards(self) -> set[int]: ...
+
+
 class Logins(Protocol):
     """The web desk's used sign-ins (`DeskLoginStore`; no core Protocol: the web desk holds
     the store)."""
@@ -146,6 +156,7 @@ class Backend:
     stats: Figures
     kb_overrides: KBOverrides
     reports: ReportRows
+    alerts: AlertRows
     retention: Retention
     desk_logins: Logins
     plant: Planting
@@ -189,7 +200,8 @@ class MemoryPlanting:
         return self.treatments.cancel(session_id, now)
 
     async def owed_cards(self) -> list[tuple[int, int | None]]:
-        return list(self.tables.owed_cards)
+        return [(r.report_id, r.chat_id) for _, r in sorted(self.tables.alerts.items())
+                if r.kind == AlertKind.CARD.value and r.report_id is not None]
 
 
 class OnCall:
@@ -206,7 +218,8 @@ def sql_backend(name: str, db: Database, clock: ManualClock) -> Backend:
     return Backend(name, clock, PatientStore(s, clock), SessionStore(s, clock),
                    InviteStore(s, clock), ChatStateStore(s, clock), MessageLog(s, clock),
                    ContextReader(s, clock), Stats(s), KBOverrideStore(s),
-                   ReportStore(s, clock, OnCall()), SqlRetention(s), DeskLoginStore(s),
+                   ReportStore(s, clock, OnCall()), AlertSql(s), SqlRetention(s),
+                   DeskLoginStore(s),
                    SqlPlanting(db, clock))
 
 
@@ -218,5 +231,6 @@ def memory_backend(clock: ManualClock) -> Backend:
                    MemoryInviteStore(tables, clock), MemoryChatStateStore(tables, clock),
                    MemoryMessageLog(tables, clock), MemoryContextReader(tables, clock),
                    MemoryStats(tables), MemoryKBOverrideStore(),
-                   MemoryReportStore(tables, clock, OnCall()), MemoryRetention(tables),
+                   MemoryReportStore(tables, clock, OnCall()), MemoryAlerts(tables),
+                   MemoryRetention(tables),
                    MemoryDeskLoginStore(), MemoryPlanting(tables, treatments))

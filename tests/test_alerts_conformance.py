@@ -1,0 +1,156 @@
+"""The alert outbox as the staff desk uses it, on SQLite, PostgreSQL and its in-memory twin:
+the same tests, each way (`AlertSql`, storage/alerts.py; `MemoryAlerts`,
+storage/alerts_memory.py), with the reports and patients of the same backend.
+
+What the desk relies on: a new report owes its card (and an on-call copy for an emergency);
+a card sent is linked to its report (a re-post audited); a re-post is claimed once per wait;
+a card's copies outside the staff chat get one waiting edit each; a repeated or edited red
+flag changes the open report and owes one edit of its card; on-call chats that could not be
+reached are counted until a card gets through; an erasure owes "[erased]" edits of its cards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from storage.alerts import UNREACHABLE
+from storage.models import AlertKind
+from tests.twins import NOW, ON_CALL, Backend
+
+SEC = dt.timedelta(seconds=1)
+MIN = dt.timedelta(minutes=1)
+LEASE = dt.timedelta(seconds=60)
+STAFF_CHAT, STAFF = -100, 900
+
+
+async def send_all(backend: Backend, at: dt.datetime, first_id: int = 1000) -> dict[int, int]:
+    """Claim every due row and mark it sent (message ids from `first_id`); alert id ->
+    message id."""
+    sent = {}
+    for number, alert in enumerate(await backend.alerts.claim_due(at, 50, LEASE, "w")):
+        chat = alert.chat_id if alert.chat_id is not None else STAFF_CHAT
+        assert await backend.alerts.mark_sent(alert.id, "w", chat, first_id + number, at)
+        sent[alert.id] = first_id + number
+    return sent
+
+
+async def test_a_new_report_owes_its_card_and_an_emergency_an_on_call_copy(
+        backend: Backend) -> None:
+    calm = await backend.reports.create(1, "question", "a")
+    urgent = await backend.reports.create(2, "triage", "b", urgency="emergency")
+    assert await backend.alerts.owed() == 3
+    assert await backend.alerts.pending_cards() == {calm.id, urgent.id}
+    claimed = await backend.alerts.claim_due(NOW, 10, LEASE, "w")
+    assert [(a.report_id, a.kind, a.chat_id) for a in claimed] == [
+        (calm.id, "card", None), (urgent.id, "card", None), (urgent.id, "card", ON_CALL)]
+    assert await backend.alerts.next_due() is None
+
+
+async def test_a_card_sent_is_linked_to_its_report_and_a_repost_is_audited(
+        backend: Backend) -> None:
+    report = await backend.reports.create(3, "triage", "a", urgency="urgent")
+    await send_all(backend, NOW)
+    card = await backend.reports.card(STAFF_CHAT, 1000)
+    assert card is not None and (card.report_id, card.kind) == (report.id, "card")
+    assert await backend.alerts.pending_cards() == set()
+    assert await backend.alerts.owe_repost(report.id, 10 * MIN, NOW + 10 * MIN) is True
+    assert await backend.alerts.owe_repost(report.id, 10 * MIN, NOW + 11 * MIN) is False
+    assert await backend.alerts.pending_cards() == {report.id}
+    await send_all(backend, NOW + 11 * MIN, first_id=2000)
+    repost = await backend.reports.latest_card(report.id)
+    assert repost is not None and (repost.message_id, repost.kind) == (2000, "repost")
+    assert [a.action for a in await backend.reports.actions(report.id)] == ["reposted"]
+    await backend.reports.take(report.id, STAFF)
+    assert await backend.alerts.owe_repost(report.id, 10 * MIN, NOW + 60 * MIN) is False
+    assert await backend.alerts.owe_repost(404, 10 * MIN, NOW) is False
+
+
+async def test_owing_a_kind_to_several_chats(backend: Backend) -> None:
+    report = await backend.reports.create(4, "triage", "a", urgency="urgent")
+    await send_all(backend, NOW)
+    await backend.alerts.owe(report.id, AlertKind.CARD, NOW + MIN, chats=(None, ON_CALL))
+    claimed = await backend.alerts.claim_due(NOW + MIN, 10, LEASE, "w")
+    assert [(a.kind, a.chat_id) for a in claimed] == [("card", None), ("card", ON_CALL)]
+
+
+async def test_each_copy_outside_the_staff_chat_gets_one_waiting_edit(backend: Backend) -> None:
+    report = await backend.reports.create(5, "triage", "a", urgency="emergency")
+    await send_all(backend, NOW)  # the staff chat's card (1000) and the on-call copy (1001)
+    assert await backend.alerts.owe_copy_edits(report.id, STAFF_CHAT, NOW) == 1
+    assert await backend.alerts.owe_copy_edits(report.id, STAFF_CHAT, NOW) == 0  # one waits
+    [edit] = await backend.alerts.claim_due(NOW, 10, LEASE, "w")
+    assert (edit.kind, edit.chat_id, edit.message_id) == ("update", ON_CALL, 1001)
+    assert await backend.alerts.mark_sent(edit.id, "w", ON_CALL, 1001, NOW)
+    assert await backend.alerts.owe_copy_edits(report.id, None, NOW) == 2  # no staff chat
+
+
+async def test_a_repeat_counts_into_the_open_report_and_owes_one_late_edit(
+        backend: Backend) -> None:
+    report = await backend.reports.create(6, "triage", "swollen", urgency="urgent")
+    await send_all(backend, NOW)
+    assert await backend.alerts.repeat(report.id, "worse now", "emergency", 6, NOW)
+    assert await backend.alerts.repeat(report.id, "much worse", "urgent", 6, NOW + SEC)
+    found = await backend.reports.get(report.id)
+    assert found is not None
+    assert (found.repeats, found.latest_text, found.urgency) == (2, "much worse", "emergency")
+    assert [(a.action, a.note) for a in await backend.reports.actions(report.id)] == [
+        ("patient", "worse now"), ("patient", "much worse")]
+    assert await backend.alerts.claim_due(NOW + 9 * SEC, 10, LEASE, "w") == []  # edits wait
+    [edit] = await backend.alerts.claim_due(NOW + 10 * SEC, 10, LEASE, "w")
+    assert (edit.kind, edit.report_id, edit.message_id) == ("update", report.id, None)
+    await backend.reports.resolve(report.id, STAFF, "ok")
+    assert await backend.alerts.repeat(report.id, "again", None, 6, NOW) is False
+    assert await backend.alerts.repeat(404, "again", None, 6, NOW) is False
+
+
+async def test_an_edit_of_the_message_that_raised_an_open_report_changes_it(
+        backend: Backend) -> None:
+    report = await backend.reports.create(7, "triage", "itchy", urgency="urgent",
+                                          source_message=(70, 5))
+    await backend.reports.create(8, "triage", "other", source_message=(70, 5))
+    await send_all(backend, NOW)
+    assert await backend.alerts.edited(7, 70, 5, "bleeding", "emergency", NOW) == (
+        report.id, "urgent")
+    found = await backend.reports.get(report.id)
+    assert found is not None and (found.text, found.urgency) == ("bleeding", "emergency")
+    assert [(a.action, a.actor_telegram_id, a.note)
+            for a in await backend.reports.actions(report.id)] == [
+        ("patient", 7, "[edited] bleeding")]
+    assert await backend.alerts.owed() == 1  # one edit of the card
+    assert await backend.alerts.edited(7, 70, 5, "less", "urgent", NOW) == (
+        report.id, "emergency")
+    assert (await backend.reports.get(report.id)).urgency == "emergency"  # type: ignore[union-attr]
+    assert await backend.alerts.owed() == 1  # still the one waiting edit
+    assert await backend.alerts.edited(7, 70, 6, "x", None, NOW) is None  # another message
+    assert await backend.alerts.edited(9, 70, 5, "x", None, NOW) is None  # another user
+    await backend.reports.resolve(report.id, STAFF, "ok")
+    assert await backend.alerts.edited(7, 70, 5, "x", None, NOW) is None
+
+
+async def test_on_call_chats_are_unreachable_until_a_card_gets_through(
+        backend: Backend) -> None:
+    assert await backend.alerts.unreachable() == []
+    for user in (10, 11):
+        await backend.reports.create(user, "triage", "a", urgency="emergency")
+    for alert in await backend.alerts.claim_due(NOW, 10, LEASE, "w"):
+        if alert.chat_id == ON_CALL:
+            assert await backend.alerts.mark_failed(alert.id, "w", UNREACHABLE + "blocked",
+                                                    NOW)
+        else:
+            assert await backend.alerts.mark_sent(alert.id, "w", STAFF_CHAT, alert.id, NOW)
+    assert await backend.alerts.unreachable() == [(ON_CALL, 2)]
+    await backend.reports.create(12, "triage", "a", urgency="emergency", now=NOW + MIN)
+    await send_all(backend, NOW + MIN)
+    assert await backend.alerts.unreachable() == []
+
+
+async def test_an_erasure_owes_an_erased_edit_of_every_card_and_drops_the_rest(
+        backend: Backend) -> None:
+    report = await backend.reports.create(13, "triage", "a", urgency="emergency")
+    await send_all(backend, NOW)
+    await backend.alerts.repeat(report.id, "again", None, 13, NOW)  # an edit waiting
+    assert await backend.patients.erase(13)
+    erased = await backend.alerts.claim_due(NOW + MIN, 10, LEASE, "w")
+    assert sorted((a.kind, a.report_id, a.chat_id, a.message_id, a.card_kind)
+                  for a in erased) == [("erase", None, STAFF_CHAT, 1000, "card"),
+                                       ("erase", None, ON_CALL, 1001, "card")]
