@@ -4,9 +4,10 @@ The start-up of a dispatcher on SQLite puts every claimed row back in the queue 
 claimed by a dead run would otherwise wait for its lease). That is only safe when no other
 process is sending from the same file, so `aftercare run` takes an exclusive, non-blocking
 ``fcntl.flock`` on ``<database>.dispatcher.lock`` first; a second run on the same file stops
-with `DispatcherLockError` naming the file and the holder's process id. The kernel drops the
-lock when its holder exits, however it exits (SIGKILL included), so a crash never leaves a
-stale lock. PostgreSQL needs no such lock: several replicas are safe there (leases).
+with `DispatcherLockError` carrying the file and the holder's process id (the words the
+operator reads are the bot's: bot/ops/texts.yaml, `bot.ops.startup.dispatcher_locked`). The
+kernel drops the lock when its holder exits, however it exits (SIGKILL included), so a crash
+never leaves a stale lock. PostgreSQL needs no such lock: several replicas are safe there (leases).
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ LOCK_SUFFIX = ".dispatcher.lock"
 
 
 class DispatcherLockError(RuntimeError):
-    """Another process already dispatches check-ins from this SQLite database."""
+    """Another process already dispatches check-ins from this SQLite database: `database`,
+    and `holder`, the process id the lock file names (None when it names none)."""
+
+    def __init__(self, database: Path, holder: int | None) -> None:
+        # for logs and tracebacks; the operator's line is chosen by the bot (see above)
+        super().__init__(f"{database}: dispatcher lock held"
+                         + (f" by process {holder}" if holder else ""))
+        self.database = database
+        self.holder = holder
 
 
 class DispatcherGuard(Protocol):
@@ -70,12 +79,8 @@ class SingleDispatcherLock:
         except BlockingIOError:
             holder = _read_pid(fd)
             os.close(fd)
-            who = f" (process {holder})" if holder else ""
-            raise DispatcherLockError(
-                f"another `aftercare run`{who} is already sending check-ins from "
-                f"{self.path.with_name(self.path.name.removesuffix(LOCK_SUFFIX))}; run only one "
-                "bot per SQLite database (stop the other one, or use PostgreSQL for several "
-                "replicas)") from None
+            database = self.path.with_name(self.path.name.removesuffix(LOCK_SUFFIX))
+            raise DispatcherLockError(database, holder) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd

@@ -35,14 +35,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(text("config.problem", problem=text("config.missing_token")), file=sys.stderr)
         return 2
     from bot.ops.logs import setup_logging
-    from bot.ops.startup import StartupFailed
+    from bot.ops.startup import StartupFailed, dispatcher_locked
     from scheduler.guard import DispatcherLockError
 
     setup_logging(settings.log_format, secrets=(settings.token,),
                   level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
     try:
         asyncio.run(_serve_until_signalled(settings))
-    except (DispatcherLockError, StartupFailed) as exc:
+    except DispatcherLockError as exc:
+        print(text("cannot_start", reason=dispatcher_locked(exc)), file=sys.stderr)
+        return 1
+    except StartupFailed as exc:
         print(text("cannot_start", reason=exc), file=sys.stderr)
         return 1
     return 0

@@ -8,7 +8,9 @@ succeeds or the process is asked to stop. A problem that waiting cannot fix (a r
 database file that cannot be opened) ends start-up with one line instead (`StartupFailed`).
 
 The classification of errors belongs to the caller (the Telegram layer knows Telegram's
-errors); this module only retries, so it is tested with an injected sleep.
+errors); this module only retries, so it is tested with an injected sleep. The line of a
+`StartupFailed` comes from bot/ops/texts.yaml (`text`), as does the one for a second run on
+one SQLite database (`dispatcher_locked`, from the scheduler's `DispatcherLockError`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+from bot.ops.texts import text
+
+if TYPE_CHECKING:
+    from scheduler.guard import DispatcherLockError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -95,8 +102,6 @@ async def with_retry(what: str, attempt: Callable[[], Awaitable[T]], classify: C
     return None
 
 
-
-
 def database_error(exc: BaseException) -> Transient | StartupFailed | None:
     """Connection refused, a server still starting, a dropped connection or a timeout are
     worth waiting out; a SQLite file that cannot be opened, a refused password or a missing
@@ -108,12 +113,19 @@ def database_error(exc: BaseException) -> Transient | StartupFailed | None:
         return Transient(reason)
     if isinstance(exc, (OperationalError, InterfaceError)):
         if "sqlite" in type(getattr(exc, "orig", exc)).__module__:
-            return StartupFailed(f"cannot open the SQLite database ({reason})")
+            return StartupFailed(text("startup.sqlite_unopenable", reason=reason))
         return Transient(reason)
     if isinstance(exc, DBAPIError):
-        return StartupFailed(f"the database refused the connection ({reason})")
+        return StartupFailed(text("startup.database_refused", reason=reason))
     return None
 
 
-__all__ = ["Backoff", "StartupFailed", "Transient", "database_error", "one_line", "wait_or_stop",
-           "with_retry"]
+def dispatcher_locked(exc: DispatcherLockError) -> StartupFailed:
+    """Another `aftercare run` already sends check-ins from this SQLite file, as the operator
+    reads it: the file and, when the lock file names it, the holder's process id."""
+    holder = text("startup.holder", pid=exc.holder) if exc.holder else ""
+    return StartupFailed(text("startup.dispatcher_locked", holder=holder, database=exc.database))
+
+
+__all__ = ["Backoff", "StartupFailed", "Transient", "database_error", "dispatcher_locked",
+           "one_line", "wait_or_stop", "with_retry"]

@@ -1,8 +1,8 @@
 """The Bot API client: one TLS setup and HTTP client kind for every connection, getMe at start
 (`check_bot_api`, `fetch_bot_username`), how a failure of the API at start-up is judged
-(`bot_api_error`: waited out or fatal), the bot's @username (`TelegramIdentity`) and
-`AftercareBot`, whose `set_webhook` skips a registration Telegram already has (several replicas
-starting at once do not each re-register)."""
+(`bot_api_error`: waited out or fatal, the fatal lines from bot/ops/texts.yaml), the bot's
+@username (`TelegramIdentity`) and `AftercareBot`, whose `set_webhook` skips a registration
+Telegram already has (several replicas starting at once do not each re-register)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.ops.startup import StartupFailed, Transient
+from bot.ops.texts import text
 from bot.telegram.sender import retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ async def fetch_bot_username(token: str, bot_api_url: str) -> str:
 async def check_bot_api(settings: Settings) -> str:
     """getMe once, before anything else starts: the token works and the API answers."""
     if not settings.token:
-        raise StartupFailed("TELEGRAM_BOT_TOKEN: missing")
+        raise StartupFailed(text("startup.token_missing"))
     return await fetch_bot_username(settings.token, settings.bot_api_url)
 
 
@@ -58,13 +59,13 @@ def bot_api_error(exc: BaseException) -> Transient | StartupFailed | None:
     """Network trouble, time-outs, 429 and server errors are waited out; a refused token
     is not."""
     if isinstance(exc, InvalidToken):
-        return StartupFailed("Telegram refused TELEGRAM_BOT_TOKEN (check it with @BotFather)")
+        return StartupFailed(text("startup.token_refused"))
     if isinstance(exc, RetryAfter):
         return Transient("flood control", wait=retry_after_seconds(exc))
     if isinstance(exc, (NetworkError, OSError, TimeoutError)):  # TimedOut is a NetworkError
         return Transient(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     if isinstance(exc, TelegramError):
-        return StartupFailed(f"the Telegram Bot API answered: {str(exc).splitlines()[0]}")
+        return StartupFailed(text("startup.bot_api_refused", answer=str(exc).splitlines()[0]))
     return None
 
 
