@@ -5,10 +5,15 @@ raises `ConfigError` whose `problems` hold one line per bad variable (the variab
 what is wrong with its value, and an example). knowledge/, scheduler/ and storage/ take
 values (paths, tuning) from it and never read the environment themselves. The bot token is
 a `SecretStr`, so printing or logging the settings never shows it.
+
+The words of a problem line and each variable's example come from bot/config_texts.yaml
+(read through the one message catalogue, knowledge/catalogue.py, only when a problem is
+found); tests/test_config_texts.py checks every key used is there and every entry is used.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from knowledge.catalogue import Clinic
+from knowledge.catalogue import Catalogue, Clinic
 from scheduler.clinic_hours import OnCall, OpeningHours, parse_closed_dates, parse_week
 
 if TYPE_CHECKING:  # imported where used: reading the settings loads no dispatcher or storage
@@ -35,59 +40,7 @@ _PLACEHOLDER = re.compile(r"^(?:<.*>|\.\.\.|x+|tbc|tbd|todo|fixme|changeme|chang
                           r"example|your .*|clinic name|n/?a|none|null)$", re.IGNORECASE)
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 
-EXAMPLES: dict[str, str] = {
-    "TELEGRAM_BOT_TOKEN": "TELEGRAM_BOT_TOKEN=123456789:AAE...  (from @BotFather)",
-    "AFTERCARE_DATABASE_URL": "AFTERCARE_DATABASE_URL=sqlite+aiosqlite:///aftercare.db "
-                              "or postgresql+asyncpg://user:pass@host:5432/aftercare",
-    "AFTERCARE_BOT_API_URL": "AFTERCARE_BOT_API_URL=http://127.0.0.1:8081/bot",
-    "AFTERCARE_STAFF_CHAT_ID": "AFTERCARE_STAFF_CHAT_ID=-1001234567890",
-    "AFTERCARE_STAFF_IDS": "AFTERCARE_STAFF_IDS=11111111,22222222",
-    "AFTERCARE_TIMEZONE": "AFTERCARE_TIMEZONE=Europe/London",
-    "AFTERCARE_WEBHOOK_URL": "AFTERCARE_WEBHOOK_URL=https://bot.example.org/telegram",
-    "AFTERCARE_CLINIC_NAME": "AFTERCARE_CLINIC_NAME=Rosewood Skin Clinic",
-    "AFTERCARE_EMERGENCY_NUMBER": "AFTERCARE_EMERGENCY_NUMBER=999",
-    "AFTERCARE_WEBHOOK_SECRET": "AFTERCARE_WEBHOOK_SECRET=a-long-random-string_123",
-    "AFTERCARE_WEBHOOK_LISTEN": "AFTERCARE_WEBHOOK_LISTEN=0.0.0.0",
-    "AFTERCARE_WEBHOOK_PORT": "AFTERCARE_WEBHOOK_PORT=8443",
-    "AFTERCARE_INVITE_TTL_DAYS": "AFTERCARE_INVITE_TTL_DAYS=14",
-    "AFTERCARE_BOT_USERNAME": "AFTERCARE_BOT_USERNAME=my_clinic_aftercare_bot",
-    "AFTERCARE_MAX_SENDS_PER_SECOND": "AFTERCARE_MAX_SENDS_PER_SECOND=30",
-    "AFTERCARE_ESCALATION_EMERGENCY_MINUTES": "AFTERCARE_ESCALATION_EMERGENCY_MINUTES=15",
-    "AFTERCARE_ESCALATION_URGENT_MINUTES": "AFTERCARE_ESCALATION_URGENT_MINUTES=60",
-    "AFTERCARE_HTTP_PORT": "AFTERCARE_HTTP_PORT=8080  (0 turns /healthz, /readyz, /metrics off)",
-    "AFTERCARE_METRICS_TOKEN": "AFTERCARE_METRICS_TOKEN=a-long-random-string_123  (Prometheus "
-                               "sends it as a bearer token)",
-    "AFTERCARE_LOG_FORMAT": "AFTERCARE_LOG_FORMAT=json  (or plain)",
-    "AFTERCARE_RETENTION_DAYS": "AFTERCARE_RETENTION_DAYS=730",
-    # clinic hours (scheduler/clinic_hours.py)
-    "AFTERCARE_OPENING_HOURS": "AFTERCARE_OPENING_HOURS=mon-fri 09:00-17:30; sat 10:00-14:00",
-    "AFTERCARE_CLOSED_DATES": "AFTERCARE_CLOSED_DATES=2026-12-25,2026-12-26",
-    "AFTERCARE_OUT_OF_HOURS_CONTACT": "AFTERCARE_OUT_OF_HOURS_CONTACT=NHS 111",
-    "AFTERCARE_ONCALL_IDS": "AFTERCARE_ONCALL_IDS=11111111",
-    "AFTERCARE_URGENT_REPLY_TARGET_MINUTES": "AFTERCARE_URGENT_REPLY_TARGET_MINUTES=60",
-    "AFTERCARE_DESK_HOST": "AFTERCARE_DESK_HOST=127.0.0.1",
-    "AFTERCARE_DESK_PORT": "AFTERCARE_DESK_PORT=8090",
-    "AFTERCARE_DESK_URL": "AFTERCARE_DESK_URL=https://desk.example.org",
-    "AFTERCARE_DESK_SECRET": "AFTERCARE_DESK_SECRET=a-long-random-string_123",
-    "AFTERCARE_KB_PATH": "AFTERCARE_KB_PATH=/config/kb  (a folder of *.yaml, or one file)",
-    "AFTERCARE_CAREPLAN_PATH": "AFTERCARE_CAREPLAN_PATH=/config/careplan.yaml",
-    "AFTERCARE_MESSAGES_PATH": "AFTERCARE_MESSAGES_PATH=/config/messages.yaml",
-    "AFTERCARE_CHECKIN_RATE": "AFTERCARE_CHECKIN_RATE=30  (check-in sends per second)",
-    "AFTERCARE_CHECKIN_PER_CHAT_SECONDS": "AFTERCARE_CHECKIN_PER_CHAT_SECONDS=1",
-    "AFTERCARE_CHECKIN_BATCH": "AFTERCARE_CHECKIN_BATCH=30",
-    "AFTERCARE_CHECKIN_LEASE_SECONDS": "AFTERCARE_CHECKIN_LEASE_SECONDS=120",
-    "AFTERCARE_CHECKIN_TICK_SECONDS": "AFTERCARE_CHECKIN_TICK_SECONDS=5",
-    "AFTERCARE_POLLING_LEASE_SECONDS": "AFTERCARE_POLLING_LEASE_SECONDS=15",
-    "AFTERCARE_POLLING_GIVE_UP_SECONDS": "AFTERCARE_POLLING_GIVE_UP_SECONDS=60",
-    "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS": "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS=30",
-    "AFTERCARE_CHECKIN_MAX_ATTEMPTS": "AFTERCARE_CHECKIN_MAX_ATTEMPTS=5",
-    "AFTERCARE_CHECKIN_BACKOFF_SECONDS": "AFTERCARE_CHECKIN_BACKOFF_SECONDS=30",
-    "AFTERCARE_ALERT_POLL_SECONDS": "AFTERCARE_ALERT_POLL_SECONDS=1",
-    "AFTERCARE_ALERT_BACKOFF_SECONDS": "AFTERCARE_ALERT_BACKOFF_SECONDS=2",
-    "AFTERCARE_ALERT_BACKOFF_CAP_SECONDS": "AFTERCARE_ALERT_BACKOFF_CAP_SECONDS=120",
-    "AFTERCARE_ALERT_LEASE_SECONDS": "AFTERCARE_ALERT_LEASE_SECONDS=60",
-    "AFTERCARE_ALERT_READ_TIMEOUT_SECONDS": "AFTERCARE_ALERT_READ_TIMEOUT_SECONDS=10",
-}
+TEXTS = Path(__file__).with_name("config_texts.yaml")  # what a problem line says
 _LISTED = frozenset({"AFTERCARE_OPENING_HOURS", "AFTERCARE_CLOSED_DATES"})  # one line per item
 
 
@@ -200,17 +153,16 @@ class Settings(BaseSettings):
     def _shown_to_patients(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("is empty; patients read it in every urgent reply")
+            raise ValueError(_text("problem.empty_for_patients"))
         if _PLACEHOLDER.match(value):
-            raise ValueError(f"{value!r} looks like a placeholder; patients read it in every "
-                             "urgent reply")
+            raise ValueError(_text("problem.placeholder", value=value))
         return value
 
     @field_validator("telegram_bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _TOKEN.match(value.get_secret_value().strip()):
-            raise ValueError("does not look like a bot token (digits, a colon, then letters)")
+            raise ValueError(_text("problem.not_a_token"))
         return SecretStr(value.get_secret_value().strip()) if value is not None else None
 
     @field_validator("staff_ids", "oncall_ids", mode="before")
@@ -220,8 +172,7 @@ class Settings(BaseSettings):
             parts = [p.strip() for p in value.split(",") if p.strip()]
             bad = [p for p in parts if not re.fullmatch(r"-?\d+", p)]
             if bad:
-                raise ValueError(f"{', '.join(bad)} is not a Telegram user id (whole numbers, "
-                                 "comma-separated)")
+                raise ValueError(_text("problem.not_user_ids", ids=", ".join(bad)))
             return frozenset(int(p) for p in parts)
         return value
 
@@ -251,7 +202,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a known IANA time zone name") from None
+            raise ValueError(_text("problem.unknown_zone", value=value)) from None
         return value
 
     @field_validator("bot_api_url", "webhook_url", "desk_url")
@@ -261,7 +212,7 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{value!r} is not an http(s) URL")
+            raise ValueError(_text("problem.not_http_url", value=value))
         return value
 
     @field_validator("database_url")
@@ -273,17 +224,16 @@ class Settings(BaseSettings):
         try:
             backend = make_url(value).get_backend_name()
         except ArgumentError:
-            raise ValueError(f"{value!r} is not a database URL") from None
+            raise ValueError(_text("problem.not_database_url", value=value)) from None
         if backend not in ("sqlite", "postgresql"):
-            raise ValueError(f"backend {backend!r} is not supported (use sqlite or postgresql)")
+            raise ValueError(_text("problem.unsupported_backend", backend=backend))
         return value
 
     @field_validator("webhook_secret", "metrics_token")
     @classmethod
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _SECRET.match(value.get_secret_value()):
-            raise ValueError("must be 16-256 characters: letters, digits, _ and - (a long "
-                             "random string, e.g. from `openssl rand -hex 24`)")
+            raise ValueError(_text("problem.secret_shape"))
         return value
 
     @field_validator("bot_username", mode="before")
@@ -292,25 +242,23 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = value.strip().removeprefix("@")
             if value and not _USERNAME.match(value):
-                raise ValueError(f"{value!r} is not a Telegram bot username")
+                raise ValueError(_text("problem.not_a_username", value=value))
         return value
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
-            raise ValueError("AFTERCARE_WEBHOOK_SECRET is required when AFTERCARE_WEBHOOK_URL "
-                             "is set")
+            raise ValueError(_text("problem.webhook_needs_secret"))
         return self
 
     @model_validator(mode="after")
     def _oncall_needs_hours_and_staff(self) -> Settings:
         if self.oncall_ids and not self.opening_hours:
-            raise ValueError("AFTERCARE_OPENING_HOURS is required when AFTERCARE_ONCALL_IDS is "
-                             "set (on call means outside opening hours)")
+            raise ValueError(_text("problem.oncall_needs_hours"))
         strangers = sorted(self.oncall_ids - self.staff_ids)
         if strangers:
-            raise ValueError("AFTERCARE_ONCALL_IDS lists " + ", ".join(map(str, strangers))
-                             + ", not in AFTERCARE_STAFF_IDS (only staff may act on cards)")
+            raise ValueError(_text("problem.oncall_not_staff",
+                                   ids=", ".join(map(str, strangers))))
         return self
 
     # --- derived values ---------------------------------------------------------------
@@ -397,33 +345,47 @@ class Settings(BaseSettings):
             read_timeout=self.alert_read_timeout_seconds)
 
 
+@functools.cache
+def _texts() -> Catalogue:
+    """bot/config_texts.yaml as a catalogue (read once, when the first problem is found)."""
+    return Catalogue.load(TEXTS)
+
+
+def _text(key: str, **values: Any) -> str:
+    """The entry for `key` of bot/config_texts.yaml, `values` filled in."""
+    return _texts().text(key, **values)
+
+
+def _example(name: str) -> str:
+    """" (example: ...)" for a variable that has an example line, else nothing."""
+    example = _texts().get(f"examples.{name}")
+    return _text("line.example", example=example) if example else ""
+
+
 def _describe(error: dict[str, Any]) -> list[str]:
     """Lines for one pydantic error: variable, problem, example (one line per mistake when
     the value lists several, as opening hours and closed dates may)."""
     loc = [str(part) for part in error.get("loc", ()) if part != "__root__"]
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
     if loc and loc[0] in _LISTED:
-        example = EXAMPLES[loc[0]]
-        return [f"{loc[0]}: {line} (example: {example})" for line in message.splitlines()]
+        return [_text("line.named", name=loc[0], problem=line) + _example(loc[0])
+                for line in message.splitlines()]
     return [_describe_one(loc, message, error)]
 
 
 def _describe_one(loc: list[str], message: str, error: dict[str, Any]) -> str:
     """One line for one pydantic error: variable, problem, example."""
     if not loc:  # model-level rule; the message names the variables
-        name = message.split(" ", 1)[0]
-        example = EXAMPLES.get(name, "")
-        return f"{message}" + (f" (example: {example})" if example else "")
+        return message + _example(message.split(" ", 1)[0])
     name = loc[0]
     value = error.get("input")
     secret = name in ("TELEGRAM_BOT_TOKEN", "AFTERCARE_WEBHOOK_SECRET", "AFTERCARE_DESK_SECRET",
                       "AFTERCARE_METRICS_TOKEN")
     if isinstance(value, str | int) and not secret:
-        problem = f"{name}={value}: {message}"
+        problem = _text("line.with_value", name=name, value=value, problem=message)
     else:
-        problem = f"{name}: {message}"
-    hint = EXAMPLES.get(name)
-    return problem + (f" (example: {hint})" if hint else "")
+        problem = _text("line.named", name=name, problem=message)
+    return problem + _example(name)
 
 
 def load_settings(env_file: str | None = ".env", **overrides: Any) -> Settings:
