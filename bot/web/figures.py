@@ -147,27 +147,35 @@ async def figures_page(request: Request, user: StaffUser) -> Response:
     labels = [r.week.start.astimezone(tz).strftime("%-d %b") for r in rows]
     desk = services(request)
 
-    def chart(key: str, values: Sequence[float | None], unit: str = "") -> tuple[str, Markup]:
-        """The heading and the picture of one figure (bot/web/texts.yaml "figures")."""
-        return desk.text(f"figures.{key}"), bar_chart(desk.text(f"figures.{key}_title"),
-                                                      labels, values, unit)
+    def chart(heading: str, title: str, values: Sequence[float | None],
+              unit: str = "") -> tuple[str, Markup]:
+        """The heading and the picture (titled `title`) of one figure (both from
+        bot/web/texts.yaml "figures")."""
+        return heading, bar_chart(title, labels, values, unit)
 
     charts = [
-        (*chart("sessions", [r.week.sessions for r in rows]),
+        (*chart(desk.text("figures.sessions"), desk.text("figures.sessions_title"),
+                [r.week.sessions for r in rows]),
          [r.week.sessions for r in rows], ""),
-        (*chart("answered", [r.answer_rate for r in rows], "%"),
+        (*chart(desk.text("figures.answered"), desk.text("figures.answered_title"),
+                [r.answer_rate for r in rows], "%"),
          [f"{r.week.checkins_answered}/{r.week.checkins_sent}" for r in rows], ""),
-        (*chart("reports", [sum(r.week.reports.values()) for r in rows]),
+        (*chart(desk.text("figures.reports"), desk.text("figures.reports_title"),
+                [sum(r.week.reports.values()) for r in rows]),
          [", ".join(f"{k} {v}" for k, v in sorted(r.week.reports.items())) or "0"
           for r in rows], ""),
-        (*chart("first_action", [r.median for r in rows], " min"),
+        (*chart(desk.text("figures.first_action"), desk.text("figures.first_action_title"),
+                [r.median for r in rows], " min"),
          [f"{_show(r.median)} (p90 {_show(r.p90)})" for r in rows], ""),
-        (*chart("unanswered", [r.unanswered_rate for r in rows], "%"),
+        (*chart(desk.text("figures.unanswered"), desk.text("figures.unanswered_title"),
+                [r.unanswered_rate for r in rows], "%"),
          [f"{r.week.unanswered}/{r.week.questions}" for r in rows], ""),
     ]
     if desk.settings.opening_hours:  # fair figures: waits in opening time
         charts.insert(4, (
-            *chart("open_first_action", [r.open_median for r in rows], " min"),
+            *chart(desk.text("figures.open_first_action"),
+                   desk.text("figures.open_first_action_title"),
+                   [r.open_median for r in rows], " min"),
             [f"{_show(r.open_median)} (p90 {_show(r.open_p90)})" for r in rows], ""))
     return page(request, "figures.html", rows=rows, charts=charts, labels=labels)
 

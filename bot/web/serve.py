@@ -23,8 +23,8 @@ from storage import Database, utcnow
 log = logging.getLogger(__name__)
 
 
-async def _serve(services: DeskServices, announce: str) -> None:
-    """Serve the desk; `announce` (bot/web/texts.yaml) says where, once it is loaded."""
+async def _serve(services: DeskServices) -> None:
+    """Serve the desk; say where (bot/web/texts.yaml "serve"), once it is loaded."""
     settings = services.settings
     app = create_app(services)
     freeze_heap()  # loaded: full garbage collections no longer walk the loaded data
@@ -32,8 +32,8 @@ async def _serve(services: DeskServices, announce: str) -> None:
                             log_level="warning", proxy_headers=True, access_log=False,
                             server_header=False)
     server = uvicorn.Server(config)
-    print(services.text(announce, url=f"http://{settings.desk_host}:{settings.desk_port}/"),
-          flush=True)
+    print(services.text("serve.listening_demo" if services.demo else "serve.listening",
+                        url=f"http://{settings.desk_host}:{settings.desk_port}/"), flush=True)
     await server.serve()
 
 
@@ -45,7 +45,7 @@ async def serve_desk(settings: Settings) -> None:
         db = await Database.connect(settings.database_url)
     try:
         services = build_desk_services(settings, db)
-        await _serve(services, "serve.listening")
+        await _serve(services)
     finally:
         await db.close()
 
@@ -67,7 +67,7 @@ async def serve_demo(settings: Settings) -> None:
             await seed_demo(seeding, clock, end)
             services = build_desk_services(settings, db, demo=True, login_token=DEMO_TOKEN,
                                            demo_staff=DEMO_STAFF)
-            await _serve(services, "serve.listening_demo")
+            await _serve(services)
         finally:
             await db.close()
 
