@@ -35,11 +35,11 @@ def test_each_detector_finds_an_unforeseen_wording_per_clause(name: str) -> None
 
 def test_second_detector_raises_what_the_rules_missed_and_says_why() -> None:
     triage = load_triage()
-    text = "my mouth feels like its stuffed with cotton, and my tongue is pushing on my teeth"
+    text = "my mouth feels like its stuffed with cotton, and my bottom lip is sticking out loads"
     assert not triage.assess(text, 0).escalate  # the rules alone miss this wording
     decision = triage.with_detectors((load_detector("ngram"),)).assess(text, 0)  # type: ignore[arg-type]
     assert decision.urgency == "emergency" and decision.detector == "ngram"
-    assert "close to:" in decision.reason and "tongue is pushing on my teeth" in decision.reason
+    assert "close to:" in decision.reason and "bottom lip is sticking out loads" in decision.reason
 
 
 def test_a_normal_clause_never_cancels_a_red_flag_clause(advisor: Advisor) -> None:
