@@ -20,7 +20,8 @@ The text forms (read from configuration by bot/config.py, parsed here):
 * closed dates: ``"2026-12-25,2026-12-26"`` (ISO dates, comma-separated).
 
 A mistake raises `HoursError`, whose `problems` hold one readable line per mistake (end before
-start, overlapping intervals, unknown weekday, malformed time or date).
+start, overlapping intervals, unknown weekday, malformed time or date), worded by
+scheduler/texts.yaml "hours".
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
+
+from scheduler import texts
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL = {name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday",
@@ -133,34 +136,29 @@ def parse_week(text: str) -> Week:
     week: list[list[Interval]] = [[] for _ in DAYS]
     entries = [e.strip() for e in text.split(";") if e.strip()]
     if not entries:
-        raise HoursError(["no opening times given (example: mon-fri 09:00-17:30)"])
+        raise HoursError([texts.text("hours.none_given")])
     for entry in entries:
         digit = re.search(r"\d", entry)
         day_part = entry[:digit.start()] if digit else entry
         time_part = entry[digit.start():] if digit else ""
         if not day_part.strip():
-            problems.append(f"\"{entry}\": no weekday before the times (example: mon-fri "
-                            f"09:00-17:30)")
+            problems.append(texts.text("hours.no_weekday", entry=entry))
             continue
         days, bad = _days(day_part)
         for word in bad:
-            problems.append(f"\"{entry}\": \"{word}\" is not a weekday (use mon, tue, wed, thu, "
-                            "fri, sat, sun, or a range like mon-fri)")
+            problems.append(texts.text("hours.not_a_weekday", entry=entry, word=word))
         if not time_part.strip():
-            problems.append(f"\"{entry}\": no opening times (example: {day_part.strip()} "
-                            "09:00-17:30)")
+            problems.append(texts.text("hours.no_times", entry=entry, days=day_part.strip()))
             continue
         for piece in (p for p in re.split(r"[\s,]+", time_part.strip()) if p):
             start_text, dash, end_text = piece.partition("-")
             start, end = _parse_time(start_text), _parse_time(end_text)
             if not dash or start is None or end is None:
-                problems.append(f"\"{entry}\": \"{piece}\" is not an interval (use HH:MM-HH:MM, "
-                                "24-hour clock, e.g. 09:00-17:30)")
+                problems.append(texts.text("hours.not_an_interval", entry=entry, piece=piece))
                 continue
             if end <= start:
-                problems.append(f"\"{entry}\": {piece} ends ({end_text}) before it starts "
-                                f"({start_text}); an interval may not run past midnight "
-                                "(end a day at 24:00)")
+                problems.append(texts.text("hours.backwards", entry=entry, piece=piece,
+                                           end=end_text, start=start_text))
                 continue
             for day in days:
                 week[day].append(Interval(start, end))
@@ -171,9 +169,9 @@ def parse_week(text: str) -> Week:
             if later.start < earlier.end:
                 overlaps.setdefault((earlier, later), []).append(day)
     for (earlier, later), days in overlaps.items():
-        problems.append(f"{day_names(days)} {earlier} and {later} overlap (each day's "
-                        "intervals must not overlap; join them into one, e.g. "
-                        f"{_clock(earlier.start)}-{_clock(max(earlier.end, later.end))})")
+        joined = Interval(earlier.start, max(earlier.end, later.end))
+        problems.append(texts.text("hours.overlap", days=day_names(days), earlier=earlier,
+                                   later=later, joined=joined))
     if problems:
         raise HoursError(problems)
     return tuple(tuple(day) for day in week)
@@ -191,7 +189,7 @@ def parse_closed_dates(text: str) -> frozenset[dt.date]:
                 raise ValueError
             dates.add(dt.date.fromisoformat(part))
         except ValueError:
-            problems.append(f"\"{part}\" is not a date (use YYYY-MM-DD, e.g. 2026-12-25)")
+            problems.append(texts.text("hours.not_a_date", date=part))
     if problems:
         raise HoursError(problems)
     return frozenset(dates)
