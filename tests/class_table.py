@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tests.yamldata import load_yaml
 
 
 def class_cases(path: Path, fields: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every case of the table at `path` with its class; fails on an unknown block or case
     field and on a class with no case."""
-    for block in yaml.safe_load(path.read_text("utf-8")):
+    for block in load_yaml(path):
         assert set(block) == {"class", "found", "why", "cases"}, block
         assert block["cases"], f"class {block['class']} has no case"
         for raw in block["cases"]:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from rapidfuzz import fuzz, process, utils
 
 from knowledge.advisor import Advice, Advisor, Clinic
@@ -23,9 +22,10 @@ from knowledge.guards import smalltalk_kind
 from knowledge.loader import load_kb
 from tests.advisors import shipped
 from tests.class_table import class_cases
+from tests.yamldata import load_yaml
 
 DATA = Path(__file__).parent / "data"
-DEV: list[dict[str, Any]] = yaml.safe_load((DATA / "answers_dev.yaml").read_text("utf-8"))
+DEV: list[dict[str, Any]] = load_yaml(DATA / "answers_dev.yaml")
 BLIND_SIMILARITY = 85.0  # token-sort similarity at which an example copies a blind message
 KINDS = {"answered", "abstained", "escalated", "smalltalk"}
 CHECKS = ("kind", "not_kind", "topic", "scope", "handoff", "escalate", "smalltalk_kind",
@@ -106,13 +106,13 @@ def test_no_knowledge_base_example_copies_a_blind_message() -> None:
     base: an example question with token-sort similarity 85 or more to a message of a blind
     batch must be listed in ``kb_blind_overlap.yaml`` as older than that batch or as one of the
     guidance's own phrasings; any other is tuning on the batch (reword or drop it)."""
-    allowed = {(row["entry"], row["question"]): row for row in yaml.safe_load(
-        (DATA / "kb_blind_overlap.yaml").read_text("utf-8"))}
+    allowed = {(row["entry"], row["question"]): row for row in load_yaml(
+        DATA / "kb_blind_overlap.yaml")}
     kb = load_kb()
     copies: list[str] = []
     for path in sorted(DATA.glob("answers_blind_*.yaml")):
         batch = int(path.stem.rsplit("_", 1)[1])
-        messages = [item["text"] for item in yaml.safe_load(path.read_text("utf-8"))]
+        messages = [item["text"] for item in load_yaml(path)]
         for entry in kb.entries:
             for question in entry.questions:
                 close = process.extractOne(question, messages, scorer=fuzz.token_sort_ratio,

@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from knowledge.advisor import Advisor
 from knowledge.errors import KBError
 from knowledge.multilingual import fold, load_lexicons
 from knowledge.triage import load_triage
 from tests.cli import aftercare
+from tests.yamldata import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV = yaml.safe_load((ROOT / "tests" / "data" / "languages_dev.yaml").read_text("utf-8"))
+DEV = load_yaml(ROOT / "tests" / "data" / "languages_dev.yaml")
 MESSAGES: list[dict[str, Any]] = DEV["messages"]
 LANGUAGES = ("es", "pt", "fr", "de", "it", "ru", "uk", "pl", "tr", "ar")
 
@@ -188,8 +188,8 @@ def test_thanks_in_another_language_is_small_talk(advisor: Advisor) -> None:
 
 
 def test_english_stays_english_whatever_the_hint(advisor: Advisor) -> None:
-    english = [item["text"] for item in yaml.safe_load(
-        (ROOT / "tests" / "data" / "eval_questions.yaml").read_text("utf-8"))]
+    english = [item["text"] for item in load_yaml(
+        ROOT / "tests" / "data" / "eval_questions.yaml")]
     read_as_other = [t for t in english if advisor.ask(t, 2).detected is not None]
     assert len(read_as_other) <= len(english) * 0.01, read_as_other
     assert advisor.ask("my lips are swelling", 0, language_hint="es").language == "en"

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from knowledge.loader import PACKAGED_KB, load_kb
 from knowledge.matcher import Matcher
 from knowledge.schema import Answer, Entry, KnowledgeBase
+from tests.yamldata import load_yaml
 
 EVAL_FILE = Path(__file__).parent / "data" / "eval_questions.yaml"
 
@@ -107,7 +107,7 @@ def _evaluate(matcher: Matcher) -> dict[str, int]:
     advisor = Advisor.load(PACKAGED_KB)
     counts = {"right": 0, "wrong": 0, "suggested": 0, "missed": 0,
               "oos_abstained": 0, "oos_answered": 0, "oos_suggested": 0, "smalltalk_ok": 0}
-    for item in yaml.safe_load(EVAL_FILE.read_text(encoding="utf-8")):
+    for item in load_yaml(EVAL_FILE):
         advice = advisor.ask(item["text"], item.get("day"))
         expect = item["expect"]
         if expect == "smalltalk":

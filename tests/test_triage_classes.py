@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from knowledge.advisor import Advice, Advisor
 from knowledge.signdata import _language_problems, load_sign_data
@@ -23,6 +22,7 @@ from knowledge.text import Speller, clean, fold
 from knowledge.triage import load_triage
 from tests.advisors import shipped
 from tests.class_table import class_cases
+from tests.yamldata import load_yaml
 
 DATA = Path(__file__).parent / "data"
 TIERS = {"emergency", "urgent", "none", "raised"}
@@ -53,7 +53,7 @@ def _load_cases() -> list[Case]:
 
 
 CASES = _load_cases()
-DEV: list[dict[str, Any]] = yaml.safe_load((DATA / "triage_dev.yaml").read_text("utf-8"))
+DEV: list[dict[str, Any]] = load_yaml(DATA / "triage_dev.yaml")
 
 
 @pytest.fixture(scope="module")
