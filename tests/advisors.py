@@ -1,4 +1,4 @@
-"""The shipped advisor, loaded once per test process for each clinic and detector choice.
+"""The shipped advisor, loaded once per test process for each detector choice.
 
 `Advisor.load` parses the knowledge base, the triage rules, the other languages' lexicons and
 the second detector: about a second of CPU. An `Advisor` is not changed by use (a reload
@@ -8,6 +8,7 @@ in each module and in each pytest-xdist worker the module's tests are spread ove
 
 from __future__ import annotations
 
+import copy
 import functools
 
 from knowledge.advisor import Advisor
@@ -18,5 +19,14 @@ from knowledge.detectors import DEFAULT_DETECTOR
 @functools.cache
 def shipped(clinic: Clinic | None = None,
             second_detector: str | None = DEFAULT_DETECTOR) -> Advisor:
-    """``Advisor.load(None, clinic, second_detector)``, once per process for these values."""
-    return Advisor.load(None, clinic, second_detector)
+    """``Advisor.load(None, clinic, second_detector)``, once per process for these values.
+
+    Another clinic is the same advisor with its catalogue speaking for that clinic (the one
+    thing `Advisor.load` does with `clinic`: ``Catalogue.load(path, clinic)``, which is
+    ``Catalogue.load(path).with_clinic(clinic)``), so each clinic does not parse everything
+    again."""
+    if clinic is None:
+        return Advisor.load(None, None, second_detector)
+    advisor = copy.copy(shipped(None, second_detector))
+    advisor.messages = advisor.messages.with_clinic(clinic)
+    return advisor
