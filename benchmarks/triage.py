@@ -5,7 +5,8 @@ emergency|urgent|review|normal, lang, kind) goes through ``Advisor.ask``, the sa
 message takes, once per configuration:
 
   rules      the explainable rules alone (``knowledge/triage.yaml``)
-  rules+X    the rules plus a second detector X (each candidate the product ships)
+  rules+X    the rules plus a second detector X (each candidate the product ships:
+             ngram, fuzz, embed, and ngram+embed, where either of the two raises the alarm)
 
 Each configuration runs in its own child process, so start-up time and resident memory are its
 own. Printed per batch, side by side: recall per tier, exact tier, false escalation on normal
@@ -44,7 +45,9 @@ REPEATS = 3
 
 
 def _configurations() -> list[str]:
-    """"rules" and one "rules+NAME" per second detector the product offers."""
+    """"rules" and one "rules+NAME" per second detector the product offers (a detector whose
+    package is not installed, such as embed without wordllama, prints "failed" and is left
+    out of the table)."""
     sys.path.insert(0, str(ROOT))
     try:  # imported by name: the module may not exist in this version of the product
         detectors = importlib.import_module("knowledge.detectors").DETECTORS

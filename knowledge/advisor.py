@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from knowledge.catalogue import Catalogue
 from knowledge.catalogue import Clinic as Clinic  # re-exported: callers name it with the advisor
-from knowledge.detectors import DEFAULT_DETECTOR, Detector, load_detector
+from knowledge.detectors import DEFAULT_DETECTOR, Detector, load_detectors
 from knowledge.guards import ScopeGuard, load_scope, smalltalk_kind
 from knowledge.language import Detection
 from knowledge.language_topics import LanguageTopics, load_language_topics
@@ -140,14 +140,13 @@ class Advisor:
              detectors: Sequence[Detector] = ()) -> Advisor:
         """Build from the data files: the knowledge base at `kb_path` (default: packaged).
         ``second_detector`` names the detector that backs up the rules
-        (knowledge/detectors.py; None: rules alone); ``detectors`` are more, any of which can
-        raise the alarm."""
+        (knowledge/detectors.py; None: rules alone; "ngram+embed": both); ``detectors`` are
+        more, any of which can raise the alarm."""
         kb, triage = load_kb(kb_path), load_triage()
         messages = Catalogue.load(PACKAGED_MESSAGES, clinic)
         languages = Multilingual.load(triage.signs, english_vocabulary(kb, triage),
                                       messages.get("languages.names", {}))
-        detector = load_detector(second_detector)
-        chosen = (*([detector] if detector is not None else []), *detectors)
+        chosen = (*load_detectors(second_detector), *detectors)
         if chosen:
             triage = triage.with_detectors(tuple(chosen))
         topics = load_language_topics(entry.id for entry in kb.entries)

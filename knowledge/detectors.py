@@ -8,11 +8,16 @@ elsewhere in the message. A clause counts for a sign when its closest red-flag p
 the detector's threshold and clearly closer (``MARGIN``) than the closest normal phrase for that
 same clause.
 
-Two detectors share the bank (``DETECTORS``); ``benchmarks/triage.py`` compares them:
+Three detectors share the bank (``DETECTORS``); ``benchmarks/triage.py`` compares them:
 
 * ``ngram``: TF-IDF over character 3-5-grams of word-boundary-padded text, cosine similarity
   through an inverted index; pure Python, no model, no extra dependency.
 * ``fuzz``: rapidfuzz ``token_set_ratio`` against every phrase (``process.extractOne``).
+* ``embed``: a static sentence embedding (the mean of WordLlama's token vectors, the weights the
+  ``wordllama`` wheel ships) and cosine similarity; numpy and tokenizers, imported only when
+  this detector is chosen, and the weights read from the installed package like a data file.
+
+``ngram+embed`` is both (``load_detectors``), asked in turn: either can raise the alarm.
 
 Any detector (a language detector too) plugs in through the ``Detector`` protocol: it gets the
 live clauses and the day, and returns a ``Finding`` or None. Pure: the only I/O is reading the bank.
@@ -25,13 +30,18 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import yaml
 from rapidfuzz import fuzz, process
 
-__all__ = ["DETECTORS", "Detector", "Finding", "PhraseBank", "PhraseBankError",
-           "load_detector", "load_phrase_bank"]
+if TYPE_CHECKING:  # numpy is imported only when the embed detector is built
+    import numpy
+    from numpy.typing import NDArray
+
+__all__ = ["DETECTORS", "Detector", "EmbedModelMissing", "Finding", "PhraseBank",
+           "PhraseBankError", "embed_model_files", "load_detector", "load_detectors",
+           "load_phrase_bank"]
 
 _PACKAGED_FILE = "phrases.yaml"
 _TIERS = ("emergency", "urgent")
@@ -252,6 +262,7 @@ class NgramDetector:
 
     name = "ngram"
     threshold = 0.55
+    margin = MARGIN
 
     def __init__(self, bank: PhraseBank) -> None:
         self.bank = bank
@@ -280,6 +291,7 @@ class FuzzDetector:
 
     name = "fuzz"
     threshold = 0.86
+    margin = MARGIN
 
     def __init__(self, bank: PhraseBank) -> None:
         self.bank = bank
@@ -299,7 +311,92 @@ class FuzzDetector:
         return _best_finding(self, clauses)
 
 
-def _best_finding(detector: NgramDetector | FuzzDetector,
+# ----------------------------------------------------------------------------- sentence embedding
+
+_EMBED_PACKAGE = "wordllama"  # MIT; its wheel ships the weights and the tokenizer below
+_EMBED_WEIGHTS = ("weights", "l2_supercat_256.safetensors")
+_EMBED_TOKENIZER = ("tokenizers", "l2_supercat_tokenizer_config.json")
+_EMBED_TENSOR = "embedding.weight"
+
+
+class EmbedModelMissing(RuntimeError):
+    """The embedding detector was chosen but its weights are not installed."""
+
+
+def embed_model_files() -> tuple[Path, Path]:
+    """(weights, tokenizer) inside the installed ``wordllama`` package, found without importing
+    it (its import configures the root logger and pulls in an HTTP client this never uses)."""
+    from importlib.util import find_spec
+
+    spec = find_spec(_EMBED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbedModelMissing(
+            "the 'embed' detector needs the wordllama package (pip install wordllama)")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    weights, tokenizer = root.joinpath(*_EMBED_WEIGHTS), root.joinpath(*_EMBED_TOKENIZER)
+    for path in (weights, tokenizer):
+        if not path.is_file():
+            raise EmbedModelMissing(f"wordllama is installed without {path.name}")
+    return weights, tokenizer
+
+
+class EmbedDetector:
+    """Static sentence-embedding similarity of each clause to the phrase bank: a text's vector is
+    the mean of its tokens' WordLlama vectors (256 numbers each), compared by cosine. Nothing is
+    downloaded: the weights are the ones the ``wordllama`` wheel installs."""
+
+    name = "embed"
+    threshold = 0.86
+    margin = MARGIN
+
+    def __init__(self, bank: PhraseBank) -> None:
+        import numpy as np
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+
+        weights, tokenizer = embed_model_files()
+        self.bank = bank
+        self._np = np
+        self._tokenizer = Tokenizer.from_file(str(tokenizer))
+        with safe_open(str(weights), framework="np") as tensors:
+            self._vectors: NDArray[numpy.float16] = tensors.get_tensor(_EMBED_TENSOR)  # 32000x256
+        self._red = self._embed(bank.phrases)
+        self._normal = self._embed(bank.normal)
+
+    def _embed(self, texts: Sequence[str]) -> NDArray[numpy.float32]:
+        """One unit vector per text (rows of a float32 matrix); zeros for a text of no tokens."""
+        np = self._np
+        rows = np.zeros((len(texts), self._vectors.shape[1]), dtype=np.float32)
+        for row, text in enumerate(texts):  # one by one: encode_batch would start threads
+            ids = self._tokenizer.encode(text, add_special_tokens=False).ids
+            if ids:
+                rows[row] = self._vectors[ids].mean(axis=0, dtype=np.float32)
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        unit: NDArray[numpy.float32] = rows / np.where(norms > 0, norms, 1.0)
+        return unit
+
+    def score(self, clause: str, floor: float = 0.0) -> tuple[int, float, float]:
+        """(closest red-flag phrase, its cosine, the closest normal phrase's cosine); the
+        normal one is only computed (else 0.0) when the red one reaches ``floor``."""
+        ids = self._tokenizer.encode(clause, add_special_tokens=False).ids
+        if not ids:
+            return -1, 0.0, 0.0
+        query = self._vectors[ids].mean(axis=0, dtype=self._np.float32)
+        norm = float(self._np.sqrt(query @ query))
+        if norm == 0.0:
+            return -1, 0.0, 0.0
+        red = (self._red @ query) / norm
+        index = int(red.argmax())
+        top = min(float(red[index]), 1.0)  # float32 rounding can pass 1 by a hair
+        if top < floor:
+            return index, top, 0.0
+        return index, top, float((self._normal @ query).max()) / norm
+
+    def detect(self, clauses: Sequence[str], day: int | None) -> Finding | None:
+        return _best_finding(self, clauses)
+
+
+def _best_finding(detector: NgramDetector | FuzzDetector | EmbedDetector,
                   clauses: Sequence[str]) -> Finding | None:
     """The most serious, then closest, red-flag clause; each clause judged on its own."""
     bank = detector.bank
@@ -308,7 +405,7 @@ def _best_finding(detector: NgramDetector | FuzzDetector,
         if len(clause) < MIN_CLAUSE_CHARS or " " not in clause.strip():
             continue
         index, red, normal = detector.score(clause, detector.threshold)
-        if index < 0 or red < detector.threshold or red < normal + MARGIN:
+        if index < 0 or red < detector.threshold or red < normal + detector.margin:
             continue
         finding = Finding(bank.tiers[index], bank.signs[index], bank.phrases[index], red, clause,
                           detector.name)
@@ -318,18 +415,33 @@ def _best_finding(detector: NgramDetector | FuzzDetector,
     return best
 
 
-DETECTORS: dict[str, type[NgramDetector | FuzzDetector]] = {
+_SINGLE: dict[str, type[NgramDetector | FuzzDetector | EmbedDetector]] = {
     "ngram": NgramDetector,
     "fuzz": FuzzDetector,
+    "embed": EmbedDetector,
 }
+# every choice: one detector, or two joined by "+" (each of which can raise the alarm)
+DETECTORS: tuple[str, ...] = (*_SINGLE, "ngram+embed")
 DEFAULT_DETECTOR = "ngram"
+
+
+def load_detectors(name: str | None = DEFAULT_DETECTOR,
+                   bank: PhraseBank | None = None) -> tuple[Detector, ...]:
+    """The second detectors a choice names, over the packaged phrase bank: none for rules alone
+    (None), one, or for "ngram+embed" both, asked in that order, each with its own threshold."""
+    if name is None:
+        return ()
+    if name not in DETECTORS:
+        raise ValueError(f"unknown second detector {name!r} (known: {', '.join(DETECTORS)})")
+    bank = bank or load_phrase_bank()
+    return tuple(_SINGLE[part](bank) for part in name.split("+"))
 
 
 def load_detector(name: str | None = DEFAULT_DETECTOR,
                   bank: PhraseBank | None = None) -> Detector | None:
-    """The named second detector over the packaged phrase bank (None for rules alone)."""
+    """One named second detector over the packaged phrase bank (None for rules alone)."""
     if name is None:
         return None
-    if name not in DETECTORS:
-        raise ValueError(f"unknown second detector {name!r} (known: {', '.join(DETECTORS)})")
-    return DETECTORS[name](bank or load_phrase_bank())
+    if name not in _SINGLE:
+        raise ValueError(f"unknown second detector {name!r} (known: {', '.join(_SINGLE)})")
+    return _SINGLE[name](bank or load_phrase_bank())

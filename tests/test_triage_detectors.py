@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from knowledge.advisor import Advisor
-from knowledge.detectors import DETECTORS, PhraseBankError, load_detector, load_phrase_bank
+from knowledge.detectors import (
+    DETECTORS,
+    PhraseBankError,
+    load_detector,
+    load_detectors,
+    load_phrase_bank,
+)
 from knowledge.signdata import sign_data_problems
 from knowledge.triage import load_triage
 from tests.advisors import shipped
@@ -25,12 +31,13 @@ def rules_only() -> Advisor:
 
 @pytest.mark.parametrize("name", sorted(DETECTORS))
 def test_each_detector_finds_an_unforeseen_wording_per_clause(name: str) -> None:
-    detector = load_detector(name)
-    assert detector is not None
-    finding = detector.detect(["my face looks like a sunburn", "cant get enough air"], 0)
-    assert finding is not None and finding.tier == "emergency"
-    assert finding.sign == "breathing_difficulty" and finding.clause == "cant get enough air"
-    assert finding.reason.startswith('close to: "') and f"({name})" in finding.reason
+    detectors = load_detectors(name)
+    assert [detector.name for detector in detectors] == name.split("+")
+    for detector in detectors:
+        finding = detector.detect(["my face looks like a sunburn", "cant get enough air"], 0)
+        assert finding is not None and finding.tier == "emergency"
+        assert finding.sign == "breathing_difficulty" and finding.clause == "cant get enough air"
+        assert finding.reason.startswith('close to: "') and f"({detector.name})" in finding.reason
 
 
 def test_second_detector_raises_what_the_rules_missed_and_says_why() -> None:
