@@ -58,8 +58,8 @@ def test_embed_detector_says_why_and_leaves_the_normal_control_alone() -> None:
 
 
 def test_embed_raises_a_class_wording_the_rules_miss_through_the_advisor() -> None:
-    # a tongue that feels too big for the mouth, said the other way round
-    text = "my mouth is full of tongue"
+    # trouble swallowing, the state said as a noun after the verb (the n-grams miss it too)
+    text = "i keep getting this blocked feeling when swallowing"
     assert not load_triage().assess(text, 0).escalate  # the rules alone miss this wording
     advice = shipped(second_detector="embed").ask(text, 0)
     assert advice.urgency == "emergency"
