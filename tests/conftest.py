@@ -244,3 +244,25 @@ def _forget_started_bots() -> _Iterator[None]:
     from tests.processes import _BOTS
 
     _BOTS.clear()
+
+
+# --- the order of the run -----------------------------------------------------------------------
+# Modules whose tests wait on real processes (`aftercare run`, the fake Bot API server), a
+# browser, a throwaway PostgreSQL or a slow fake Telegram (seconds each, mostly waiting) run
+# first, the longest first. `make test` hands tests to the pytest-xdist workers one at a time
+# (--dist loadgroup), so these overlap with the thousands of sub-second tests instead of
+# ending the run on one busy worker while the others have nothing left. Only the order
+# changes; every other module keeps pytest's order.
+_LONG_FIRST = (
+    "test_checkin_kill", "test_replicas", "test_polling_failover", "test_staff_outbox_e2e",
+    "test_bot_restart", "test_ops", "test_docker", "test_web_demo", "test_alert_outbox_e2e",
+    "test_web_browser", "test_startup", "test_fair_handling", "test_demo", "test_checkin_run",
+    "test_privacy_e2e", "test_outage", "test_web_desk", "test_erasure_routing",
+)
+
+
+def pytest_collection_modifyitems(items: list[_pytest.Item]) -> None:
+    """The modules of `_LONG_FIRST` first, in that order (a stable sort)."""
+    rank = {name: place for place, name in enumerate(_LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
+

@@ -29,6 +29,9 @@ from tests.processes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO_ROOT / "Dockerfile"
+# one pytest-xdist worker runs this module (`make test` uses --dist loadgroup): the wheel and
+# its virtualenv (`installed`) are built once, not once per worker the tests are spread over
+pytestmark = pytest.mark.xdist_group("docker")
 
 
 def hadolint() -> str:
