@@ -144,6 +144,9 @@ class LanguagePack:
     # the start of a clause the sequence's first word is a negation ("plus de rougeur, juste
     # sec"); elsewhere it is a comparison ("de plus en plus de rougeur")
     no_more: tuple[tuple[frozenset[int], ...], ...] = ()
+    # "no longer" told by a verb between its two halves (French "ce n'est plus gonflé", "elles
+    # ne sont plus rouges"): the sequence's last word ("plus") is a negation, not "more"
+    no_longer: tuple[tuple[frozenset[int], ...], ...] = ()
     # the patient says elsewhere in the message that they have it now ("¿qué hago si se me
     # hinchan los labios? pregunto porque los míos se están hinchando"): a hypothetical marker
     # cancels nothing when one of these is found outside the match's clause, in a clause with

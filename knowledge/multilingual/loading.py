@@ -33,7 +33,7 @@ _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_wo
              "delight", "over", "earlier",
              "sign_advice", "check", "hours", "relatives",
              "not_resolved", "joiners", "booking", "onset", "not_sign", "instead",
-             "confirmed", "inability", "concord", "no_more", "verb_negations",
+             "confirmed", "inability", "concord", "no_more", "no_longer", "verb_negations",
              "verb_negation_kept"}
 
 
@@ -314,6 +314,7 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         onset=sequences("onset"),
         instead=sequences("instead"),
         no_more=sequences("no_more"),
+        no_longer=sequences("no_longer"),
         confirmed=sequences("confirmed"),
         inability=suffix("inability"),
         concord=frozenset(words("concord")),

@@ -82,7 +82,8 @@ class Message:
 
     def _no_more(self) -> None:
         """A clause that opens with a "no more" sequence (the pack's ``no_more``: "plus de
-        rougeur") opens with a negation: its first word negates what follows."""
+        rougeur") opens with a negation: its first word negates what follows; the last word of
+        a "no longer" sequence (``no_longer``: "n'est plus") negates, wherever it is."""
         for sequence in self.pack.no_more:
             size = len(sequence)
             for i in range(len(self.words) - size + 1):
@@ -90,6 +91,12 @@ class Message:
                     continue
                 if all(self.words[i + k] & slot for k, slot in enumerate(sequence)):
                     self.negation[i] = True
+        # "ce n'est plus gonflé": the "plus" of a "no longer" sequence negates, anywhere
+        for sequence in self.pack.no_longer:
+            size = len(sequence)
+            for i in range(len(self.words) - size + 1):
+                if all(self.words[i + k] & slot for k, slot in enumerate(sequence)):
+                    self.negation[i + size - 1] = True
 
     def _hedges(self, words: list[frozenset[int]]) -> set[int]:
         """Indexes of hedge words ("no sé si"): they break the clause and negate nothing."""
