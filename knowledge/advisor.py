@@ -477,10 +477,20 @@ class Advisor:
             return replace(answered, answer=f"{answered.answer}\n\n{self.messages.fill(safety)}",
                            offer_handoff=True, language=language, detected=reading.detection,
                            follow_up=follow_up,
-                           extra={**extra, "forward_note": self.messages.fill(note)})
+                           extra={**extra, "forward_note": self.messages.fill(note)},
+                           **self._foreign_review(decision))
         return Advice(self.language_text(language, "english_only"), "foreign",
                       offer_handoff=True, day=day, extra=extra, language=language,
-                      detected=reading.detection, follow_up=follow_up)
+                      detected=reading.detection, follow_up=follow_up,
+                      **self._foreign_review(decision))
+
+    @staticmethod
+    def _foreign_review(decision: TriageDecision) -> dict[str, Any]:
+        """A routine review read in another language ("die Rötung wird nicht besser" on day 3):
+        no alert, marked for staff with its decision (the message goes to them anyway)."""
+        if not decision.routine_review:
+            return {}
+        return {"routine_review": True, "triage": decision}
 
     def _denied_in(self, reading: Reading, english: TriageDecision) -> bool:
         """The English sign's words carry a negation of the message's language ("sin pus",

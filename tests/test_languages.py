@@ -47,7 +47,9 @@ URGENT_START = {
 
 
 def tier(advice: Any) -> str:
-    return str(advice.urgency) if advice.urgency else "normal"
+    if advice.urgency:
+        return str(advice.urgency)
+    return "review" if advice.routine_review else "normal"
 
 
 # ----------------------------------------------------------------------------- the failure classes

@@ -45,7 +45,10 @@ How a message is read in one language:
    are bruises, not blue skin; "bouton de fièvre" is a cold sore, not a fever; "fark
    göremiyorum" (I can't see a difference) is no sight loss; "volvió a la normalidad" no relapse.
 6. the sign must apply on the recovery day (the English sign's day window); the most serious
-   sign wins, as in English.
+   sign wins, as in English. Strong redness or swelling still there is urgent from day 5 and,
+   as in English, the guidance's routine review on days 3-4: a lexicon's phrases for
+   ``redness_lasting``/``swelling_lasting`` read as their review twins on those days (no alert,
+   the decision marked ``routine_review``).
 
 Its modules: ``fold`` (folding, words, elisions), ``lexicon`` (phrases, vocabulary, a language
 pack, reading one word), ``message`` (a message prepared for one language), ``placing`` (a

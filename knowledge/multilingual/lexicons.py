@@ -20,10 +20,17 @@ from knowledge.multilingual.guards import (
 from knowledge.multilingual.lexicon import FEVER_SIGN, SYSTEMIC_SIGN, TIER_RANK, LanguagePack
 from knowledge.multilingual.message import Message
 from knowledge.multilingual.placing import find, typo_count
-from knowledge.triage import Sign, TriageDecision
+from knowledge.triage import REVIEW, Sign, TriageDecision
 
 # "a bit red still" on day 5+ is the guidance's routine review, not strong redness
 MILD_CANCELS = frozenset(["redness_lasting", "swelling_lasting"])
+# redness or swelling still there (or not getting better) is urgent from day 5 and the
+# guidance's routine review on days 3-4, as in English, where both signs share one list of
+# patterns: a lexicon's phrases for the urgent sign read as its review twin on the twin's days
+REVIEW_TWINS = {"redness_lasting": "redness_not_improving",
+                "swelling_lasting": "swelling_not_improving"}
+# a review sign ranks below every alert
+READ_RANK = {**TIER_RANK, REVIEW: len(TIER_RANK)}
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,7 @@ class Lexicons:
             for sign, evidence, typos in found:
                 if exact and typos:
                     continue
-                rank = (TIER_RANK[sign.tier], typos)
+                rank = (READ_RANK[sign.tier], typos)
                 if best is None or rank < best[0]:
                     others = best[4] if best is not None else []
                     if best is not None and best[1].id != sign.id:
@@ -97,8 +104,15 @@ class Lexicons:
                     return ForeignReading(TriageDecision(day=day, follow_up=question), code)
             return ForeignReading(TriageDecision(day=day), None)
         _, sign, evidence, code, others = best
-        others.sort(key=lambda sign_id: TIER_RANK[self.signs[sign_id].tier])
+        others.sort(key=lambda sign_id: READ_RANK[self.signs[sign_id].tier])
         day_label = "day unknown" if day is None else f"day {day}"
+        if sign.tier == REVIEW:  # no alert; the rule-out question still asked when unsure
+            pack = self.packs.get(code)
+            question = None if exact or pack is None else self._check(pack, text)
+            decision = TriageDecision(
+                sign=sign.id, rule=f"{sign.rule} ({day_label})", evidence=evidence,
+                routine_review=True, day=day, others=tuple(others), follow_up=question)
+            return ForeignReading(decision, code)
         decision = TriageDecision(
             urgency=sign.tier, sign=sign.id, rule=f"{sign.rule} ({day_label})",
             evidence=evidence, day=day, others=tuple(others))
@@ -141,7 +155,10 @@ class Lexicons:
                 continue
             sign = self.signs[phrase.sign]
             if not sign.applies_on(day):
-                continue
+                twin = self.signs.get(REVIEW_TWINS.get(phrase.sign, ""))
+                if twin is None or not twin.applies_on(day) or twin.id in found:
+                    continue
+                sign = twin
             placed = find(message, phrase, phrase.sign in MILD_CANCELS)
             if placed is not None and (story(message, placed[0])
                                        or general_question(message, placed[0])
@@ -151,8 +168,8 @@ class Lexicons:
                                        or over(message, placed[1])):
                 continue
             if placed is not None:
-                found[phrase.sign] = (sign, message.evidence(placed[0], placed[1]),
-                                      typo_count(message, placed[2]))
+                found[sign.id] = (sign, message.evidence(placed[0], placed[1]),
+                                  typo_count(message, placed[2]))
         fever = self.signs.get(FEVER_SIGN)
         if fever is not None and FEVER_SIGN not in found and fever.applies_on(day):
             reading = fever_reading(message)
@@ -169,4 +186,4 @@ class Lexicons:
                     evidence = f"{found[FEVER_SIGN][1]} + {message.evidence(placed[0], placed[1])}"
                     found[SYSTEMIC_SIGN] = (systemic, evidence, typo_count(message, placed[2]))
                     break
-        return sorted(found.values(), key=lambda item: TIER_RANK[item[0].tier])
+        return sorted(found.values(), key=lambda item: READ_RANK[item[0].tier])
