@@ -28,7 +28,7 @@ lint: $(STAMP)
 # processes (`aftercare run`, the fake Bot API), and each would otherwise compile the project
 # again (the caches are git-ignored). --dist loadgroup hands the workers one test at a time,
 # the ones that wait on real processes first (tests/conftest.py), so no worker is left with a
-# long tail while the others idle; a module marked xdist_group stays on one worker.
+# long tail while the others idle.
 test: $(STAMP) lint
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 4 --dist loadgroup tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
 

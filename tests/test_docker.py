@@ -8,6 +8,7 @@ plan, start ``aftercare run`` and run the Dockerfile's own HEALTHCHECK command a
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -29,9 +30,6 @@ from tests.processes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO_ROOT / "Dockerfile"
-# one pytest-xdist worker runs this module (`make test` uses --dist loadgroup): the wheel and
-# its virtualenv (`installed`) are built once, not once per worker the tests are spread over
-pytestmark = pytest.mark.xdist_group("docker")
 
 
 def hadolint() -> str:
@@ -81,8 +79,28 @@ def healthcheck_command() -> list[str]:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A fresh virtualenv with the project's wheel installed; yields its bin folder."""
-    tmp = tmp_path_factory.mktemp("image")
+    """A fresh virtualenv with the project's wheel installed; yields its bin folder.
+
+    Built once per test run: `make test` hands tests to the pytest-xdist workers one at a
+    time, so the tests using it may run in different workers; the first builds it in the
+    run's temporary folder (the workers' common parent) under a lock, the others wait for
+    it and use the same one (the tests only run its commands)."""
+    run_folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_folder = run_folder.parent  # <run>/popen-gw<N>: every worker's parent
+    tmp = run_folder / "image"
+    with (run_folder / "image.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (tmp / "built").exists():
+            shutil.rmtree(tmp, ignore_errors=True)  # a build that failed half-way
+            tmp.mkdir()
+            _build(tmp)
+            (tmp / "built").touch()
+    yield tmp / "venv" / "bin"
+
+
+def _build(tmp: Path) -> None:
+    """The wheel of a copy of the sources, installed into a new virtualenv at `tmp`/venv."""
     wheels = tmp / "wheels"
     # build from a private copy of the sources, as `COPY` does: setuptools writes build/ and
     # *.egg-info/ beside the sources, and nothing else running may touch them mid-build
@@ -101,7 +119,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"),
                     "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True,
                    timeout=120)
-    yield venv / "bin"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
