@@ -344,6 +344,43 @@ async def test_an_update_the_database_could_not_take_is_not_confirmed_but_retrie
     assert waiting[-1] == 0 and max(waiting) == 1 and not poller.waiting
 
 
+class GatedRetryApp(OutageApp):
+    """As OutageApp, but each retry of an update waits for `gate` before it is handled."""
+
+    def __init__(self, bot: Any, down: dict[int, int]) -> None:
+        super().__init__(bot, down)
+        self.gate = asyncio.Event()
+
+    async def process_update(self, update: Update) -> None:
+        if update.update_id in self.attempts:
+            self.attempts.append(update.update_id)
+            await self.gate.wait()
+            self.handled.append(update.update_id)
+            return
+        await super().process_update(update)
+
+
+async def test_an_update_being_retried_still_counts_as_unhandled_until_it_is_handled() -> None:
+    """/readyz reads this count: while the retry of an update the database could not take
+    is in flight, the bot is not ready (it said 0 between the backoff and the retry's end)."""
+    ticker = Ticker()
+    bot = PendingBot([7])
+    app, waiting = GatedRetryApp(bot, {7: 1}), list[int]()
+    poller = ConfirmingPoller(app, ["message"], Guard(), on_waiting=waiting.append,
+                              backoff=Backoff(first=1, cap=2), sleep=ticker.sleep,
+                              monotonic=ticker)
+    await poller.start()
+    await asyncio.wait_for(_until(lambda: app.attempts.count(7) == 2), 10)  # retry in flight
+    bot.pending.append(8)  # polls go on meanwhile, and each reports the count
+    await asyncio.wait_for(_until(lambda: app.handled == [8]), 10)
+    await asyncio.wait_for(_until(lambda: len(waiting) >= 3), 10)
+    assert waiting[-1] == 1 and 0 not in waiting[waiting.index(1):]
+    app.gate.set()
+    await asyncio.wait_for(_until(lambda: app.handled == [8, 7] and waiting[-1] == 0), 10)
+    await poller.stop()
+    assert bot.lost == []
+
+
 async def test_on_stop_an_update_still_waiting_stays_unconfirmed() -> None:
     ticker = Ticker()
     bot = PendingBot([5, 6])

@@ -252,8 +252,8 @@ class ConfirmingPoller:
             log.warning("update %d not handled (database unavailable; attempt %d): not "
                         "confirmed, handled again in %.0f s at the earliest", update_id,
                         attempts, wait)
-        if self.on_waiting is not None:
-            self.on_waiting(len(self.waiting))
+        if self.on_waiting is not None:  # waiting for its backoff or being tried again now:
+            self.on_waiting(len(self._attempts))  # unhandled either way, so not ready yet
 
     async def _failed(self, exc: Exception, failing_for: float) -> bool:
         """Log a failed poll and wait before the next; False when the loop must end (the
