@@ -5,7 +5,8 @@ with the patient's own words, the detected language and the English sign; a mess
 cannot read goes to staff as written within 14 days of a session (the patient is told so in
 their language), and only gets the "I read English only" reply otherwise. An everyday question
 whose topic the bot recognises in that language gets the English answer, with a line in the
-patient's language that the team has the message too, and still goes to staff.
+patient's language that the team has the message too, and still goes to staff. A routine
+review the bot recognised in that language is passed on too, and its card says what was read.
 """
 
 from __future__ import annotations
@@ -77,6 +78,44 @@ async def test_unreadable_message_goes_to_staff_within_14_days(bot: BotHarness) 
     assert "Glow Clinic" in reply["text"] and "112" in reply["text"]
     assert words in card["text"]
     assert "written in Spanish (es), which the bot cannot read" in card["text"]
+    assert "ROUTINE REVIEW" not in card["text"] and "routine review" not in card["text"]
+
+
+async def test_routine_review_in_german_says_so_on_the_staff_card(bot: BotHarness) -> None:
+    await patient(bot, 509, days_ago=3)
+    words = "die Schwellung an der Wange wird einfach nicht besser"
+    reply, (card,) = await writes(bot, 509, words, "de", cards=1)
+    assert reply["text"].startswith("Ich kann nur Nachrichten auf Englisch lesen. Deshalb habe")
+    assert words in card["text"]  # the patient's words, untranslated
+    assert "ROUTINE REVIEW swelling_not_improving" in card["text"]  # what the bot read
+    assert "swelling still there on day 3-4" in card["text"]  # the English rule, as in English
+    assert "written in German (de) and recognised in German as a routine review" in (
+        card["text"])
+    assert "cannot read" not in card["text"]
+
+
+async def test_routine_review_in_german_on_a_recognised_topic_says_so_too(
+        bot: BotHarness) -> None:
+    await patient(bot, 510, days_ago=3)
+    words = "die Rötung wird nicht besser"
+    reply, (card,) = await writes(bot, 510, words, "de", cards=1)
+    assert "It's day 3 since your treatment" in reply["text"]  # the English redness answer
+    assert "das Team von Glow Clinic hat Ihre Nachricht auch" in reply["text"]
+    assert words in card["text"]
+    assert "ROUTINE REVIEW redness_not_improving" in card["text"]
+    assert "recognised in German as a routine review" in card["text"]
+    assert "cannot read" not in card["text"]
+
+
+async def test_unreadable_german_in_the_review_days_keeps_the_unreadable_reason(
+        bot: BotHarness) -> None:
+    await patient(bot, 511, days_ago=3)
+    words = "Wie lautet die Adresse der Klinik?"
+    reply, (card,) = await writes(bot, 511, words, "de", cards=1)
+    assert reply["text"].startswith("Ich kann nur Nachrichten auf Englisch lesen. Deshalb habe")
+    assert words in card["text"]
+    assert "written in German (de), which the bot cannot read" in card["text"]
+    assert "ROUTINE REVIEW" not in card["text"] and "routine review" not in card["text"]
 
 
 async def test_everyday_question_in_spanish_is_answered_and_still_goes_to_staff(

@@ -9,6 +9,8 @@ without consent; in another language the advice comes in the patient's language 
 card says which language it was written in. A message in another language that the bot cannot
 read goes to staff as it was written (within 14 days of a session), and the patient is told so
 in their language; otherwise they are told, in their language, that the bot reads only English.
+When that language's lexicon recognised a routine review in it (no alert), the card says so with
+the triage line instead of "cannot read".
 
 The question of a user who has not agreed to storage is kept in this
 process's memory only (for "ask the clinic"), since nothing beyond the Telegram id may be
@@ -167,6 +169,15 @@ class AdviceFlow:
         code = advice.detected.code if advice.detected else "und"
         return {"language": self.advisor.language_name(code), "code": code}
 
+    def _foreign_reason(self, advice: Advice) -> str:
+        """The card's reason for a message in another language passed on without an alert:
+        the routine review the bot recognised in that language ("die Rötung wird nicht
+        besser" on day 3), with its triage line as in English; else that it cannot read it."""
+        if advice.routine_review and advice.triage is not None:
+            return self.kit.messages.text("languages.reason_review",
+                                          reason=advice.triage.reason, **self._language(advice))
+        return self.kit.messages.text("languages.reason_unreadable", **self._language(advice))
+
     async def _unreadable(self, user_id: int, ctx: TurnContext, text: str,
                           advice: Advice) -> list[Reply]:
         """A message in another language with no red flag the bot can see: within 14 days of
@@ -180,8 +191,7 @@ class AdviceFlow:
         replies: list[Reply] = []
         answer = advice.answer
         if recent and ctx.consented:
-            reason = kit.messages.text("languages.reason_unreadable",
-                                       **self._language(advice))
+            reason = self._foreign_reason(advice)
             report = await kit.reports.create(user_id, ReportKind.PATIENT, text,
                                                    day=ctx.day, reason=reason, now=kit.clock())
             replies = self.alerts.notify(report)
