@@ -333,8 +333,11 @@ def test_every_language_has_reviewed_templates() -> None:
         urgent = texts.get("messages.urgent", "")
         assert "{emergency}" in emergency and "{clinic}" in emergency
         assert "{clinic}" in urgent and "{clinic_contact}" in urgent and "{emergency}" in urgent
-        for key in ("forwarded", "english_only"):
+        for key in ("forwarded", "english_only", "review_forwarded"):
             assert "{emergency}" in texts.get(f"messages.{key}", "")  # the safety net
+        review = texts.get("messages.review_forwarded", "")  # what to watch for, and whom to tell
+        assert "{clinic}" in review and "{clinic_contact}" in review
+        review.format(clinic="c", clinic_contact="", emergency="112")
 
 
 @pytest.mark.parametrize(("text", "day", "expect"), [

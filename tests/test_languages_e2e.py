@@ -6,7 +6,8 @@ cannot read goes to staff as written within 14 days of a session (the patient is
 their language), and only gets the "I read English only" reply otherwise. An everyday question
 whose topic the bot recognises in that language gets the English answer, with a line in the
 patient's language that the team has the message too, and still goes to staff. A routine
-review the bot recognised in that language is passed on too, and its card says what was read.
+review the bot recognised in that language is passed on too, the patient is told what to watch
+for in their language (as an English routine review is), and its card says what was read.
 """
 
 from __future__ import annotations
@@ -85,7 +86,12 @@ async def test_routine_review_in_german_says_so_on_the_staff_card(bot: BotHarnes
     await patient(bot, 509, days_ago=3)
     words = "die Schwellung an der Wange wird einfach nicht besser"
     reply, (card,) = await writes(bot, 509, words, "de", cards=1)
-    assert reply["text"].startswith("Ich kann nur Nachrichten auf Englisch lesen. Deshalb habe")
+    # like the English routine review: what to watch for, in German, and passed on
+    assert reply["text"].startswith("Etwas Rötung oder Schwellung kann in dieser Phase noch")
+    assert "an das Team von Glow Clinic weitergeleitet" in reply["text"]
+    assert "melden Sie sich bei Glow Clinic (020 7946 0000)" in reply["text"]
+    assert "112" in reply["text"]  # the safety net
+    assert "nur Nachrichten auf Englisch" not in reply["text"]
     assert words in card["text"]  # the patient's words, untranslated
     assert "ROUTINE REVIEW swelling_not_improving" in card["text"]  # what the bot read
     assert "swelling still there on day 3-4" in card["text"]  # the English rule, as in English

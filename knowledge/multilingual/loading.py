@@ -24,6 +24,9 @@ from knowledge.yamlfile import DataFileError, LineDict, LineList, Yaml, read_yam
 
 LANGUAGES_DIR = Path(__file__).parent.parent / "languages"
 TEMPLATE_KEYS = ("emergency", "urgent", "forwarded", "english_only", "smalltalk")
+# templates a language may leave out (the English one of knowledge/messages.yaml is used):
+# a routine review recognised in the language, passed on with what to watch for
+OPTIONAL_TEMPLATE_KEYS = ("review_forwarded",)
 
 _REQUIRED = {"language", "name", "native", "messages", "negations", "signs"}
 _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_words",
@@ -122,8 +125,10 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
     if not isinstance(messages, LineDict):
         out.add(raw.line_of("messages"), "messages must be a mapping")
     else:
-        for key in TEMPLATE_KEYS:
+        for key in (*TEMPLATE_KEYS, *OPTIONAL_TEMPLATE_KEYS):
             text = messages.get(key)
+            if key in OPTIONAL_TEMPLATE_KEYS and text is None:
+                continue
             if not isinstance(text, str) or not text.strip():
                 out.add(messages.line, f"messages: missing template {key!r}")
                 continue

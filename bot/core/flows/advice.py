@@ -196,8 +196,11 @@ class AdviceFlow:
                                                    day=ctx.day, reason=reason, now=kit.clock())
             replies = self.alerts.notify(report)
             forward_note = advice.extra.get("forward_note")
+            # a routine review recognised in their language gets, like an English routine
+            # review, what to watch for (and no "I can only read English")
+            key = "review_forwarded" if advice.routine_review else "forwarded"
             answer = (f"{advice.answer}\n\n{forward_note}" if forward_note
-                      else self.advisor.language_text(advice.language, "forwarded"))
+                      else self.advisor.language_text(advice.language, key))
             note = kit.closed_note("handoff", advice.language, ctx.patient)  # hours-aware
         else:
             note = ""
