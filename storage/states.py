@@ -22,6 +22,7 @@ class Outcome(StrEnum):
     ABSTAINED = "abstained"
     ESCALATED = "escalated"
     SMALLTALK = "smalltalk"
+    FOREIGN = "foreign"  # written in another language: passed on as written, or "English only"
 
 
 class SessionSource(StrEnum):

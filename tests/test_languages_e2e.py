@@ -73,6 +73,8 @@ async def test_russian_urgent_advice_even_with_an_english_telegram(bot: BotHarne
 
 async def test_unreadable_message_goes_to_staff_within_14_days(bot: BotHarness) -> None:
     await patient(bot, 503, days_ago=2)
+    await bot.conversation.log.flush()
+    before_log = await bot.repo.messages.count(503)
     words = "¿Me pueden decir la dirección exacta de la clínica?"
     reply, (card,) = await writes(bot, 503, words, "es", cards=1)
     assert reply["text"].startswith("Solo sé leer mensajes en inglés")
@@ -80,6 +82,8 @@ async def test_unreadable_message_goes_to_staff_within_14_days(bot: BotHarness) 
     assert words in card["text"]
     assert "written in Spanish (es), which the bot cannot read" in card["text"]
     assert "ROUTINE REVIEW" not in card["text"] and "routine review" not in card["text"]
+    await bot.conversation.log.flush()  # the message and the reply are in the patient's log
+    assert await bot.repo.messages.count(503) == before_log + 2
 
 
 async def test_routine_review_in_german_says_so_on_the_staff_card(bot: BotHarness) -> None:

@@ -46,7 +46,18 @@ class MessageLog:
             try:
                 await self.store.log_batch(batch)
             except Exception:  # a failed log must never break the conversation
-                log.exception("could not write %d logged message(s)", len(batch))
+                log.exception("could not write %d logged message(s) together: one by one",
+                              len(batch))
+                await self._one_by_one(batch)
+
+    async def _one_by_one(self, batch: list[LogEntry]) -> None:
+        """After a failed batch: each entry alone, so one bad entry loses no other."""
+        for entry in batch:
+            try:
+                await self.store.log_batch([entry])
+            except Exception:  # noqa: BLE001 - logged with its traceback, never the words
+                log.exception("could not write a logged message (direction %s, outcome %s)",
+                              entry.direction, entry.outcome)
 
     async def flush(self) -> None:
         """Wait until every queued message is written."""

@@ -43,7 +43,7 @@ from storage.models import CheckinStatus
 from storage.spool import ReportSpool
 
 log = logging.getLogger(__name__)
-OUTCOMES = ("answered", "suggested", "abstained", "escalated", "smalltalk")
+OUTCOMES = ("answered", "suggested", "abstained", "escalated", "smalltalk", "foreign")
 METRICS_TTL = dt.timedelta(seconds=5)  # database figures are re-read at most this often
 MAX_HEADERS = 100
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
