@@ -7,6 +7,7 @@ way."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from knowledge.text import clean
 from knowledge.triage.rules import Language
@@ -43,6 +44,17 @@ _ASIDE = re.compile(
     r"|,\s*([^,.!?;\n]{2,80}?)\s*,(?=\s*(?:is|are|was|were|has|have|had|now|still|seems?|looks?|"
     r"feels?|keeps?|getting|gets|got|gone|went|just|really|also|suddenly|started|starting|s)\b)")
 _ASIDE_WORDS = 12
+# an aside of several comma pieces ("my throat, and i know this sounds mad, i swear im not
+# one to panic, is closing up"), moved whole when it names nothing
+_LONG_ASIDE = re.compile(
+    r",\s*((?:[^,.!?;\n]{0,60}?\s*,\s*){1,3}[^,.!?;\n]{0,60}?)\s*,(?=\s*(?:is|are|was|were|has|"
+    r"have|had|now|still|seems?|looks?|feels?|keeps?|getting|gets|got|gone|went|just|really|also|"
+    r"suddenly|started|starting|actually|s)\b)")
+_LONG_ASIDE_WORDS = 18
+# a denial about the writer, not about a symptom: "im not a drama queen", "i dont usually fuss"
+_WRITER_DENIAL = re.compile(
+    r"\b(?:im|i\s+am|i)\s+(?:\w+\s+)?(?:not|dont|never)\s+(?:\w+\s+)?(?:a|an|the|one|someone|"
+    r"the\s+type|usually|normally|tend|like|want|mean)\b")
 
 
 def _plain_aside(aside: str, lang: Language) -> bool:
@@ -62,6 +74,17 @@ _EXPLAINING = re.compile(
     r"although|considering)\s")
 
 
+def _long_plain_aside(aside: str, lang: Language) -> bool:
+    """An aside of several pieces that names no word of the triage vocabulary and denies
+    only things about the writer ("i know it sounds dramatic, im not a drama queen")."""
+    words = [word.strip(",;:-") for word in aside.split()]
+    if not words or len(words) > _LONG_ASIDE_WORDS:
+        return False
+    if lang.negation_re.search(_WRITER_DENIAL.sub(" ", aside)):
+        return False
+    return not any(lang.speller.in_vocabulary(word) for word in words if word)
+
+
 def _movable_aside(aside: str, lang: Language) -> bool:
     """A plain aside, or one that explains (``_EXPLAINING``) with no swelling of its own."""
     if _plain_aside(aside, lang):
@@ -75,12 +98,19 @@ _SWELL_WORD = re.compile(r"\b(?:swel\w*|swol\w*|puff\w*|tight\w*|clos\w*)")
 
 def _asides_moved(t: str, lang: Language) -> str:
     """``t`` with each plain aside (one a sentence) moved to the end of its sentence, so the
-    subject meets its state again and the sentence keeps its context (a story's "last year")."""
+    subject meets its state again and the sentence keeps its context (a story's "last year");
+    an aside of several pieces (``_LONG_ASIDE``) first, whole, else the one-piece asides."""
+    moved = _moved(t, lang, _LONG_ASIDE, _long_plain_aside)
+    return moved if moved != t else _moved(t, lang, _ASIDE, _movable_aside)
+
+
+def _moved(t: str, lang: Language, aside_re: re.Pattern[str],
+           movable: Callable[[str, Language], bool]) -> str:
     out: list[str] = []
     at = 0
-    for m in _ASIDE.finditer(t):
+    for m in aside_re.finditer(t):
         aside = next(group for group in m.groups() if group is not None)
-        if m.start() < at or not _movable_aside(aside, lang):
+        if m.start() < at or not movable(aside, lang):
             continue
         brk = lang.sentence_re.search(t, m.end())
         end = brk.start() if brk else len(t)
@@ -173,8 +203,9 @@ def _strip_filler(t: str, lang: Language) -> str:
 
 # a run of one-word sentences is one phrase: "cant. breathe. properly."
 _STACCATO = re.compile(r"(?<![\w.])([a-z]+)\.\s+(?=[a-z]+\.)")
-# ", which was fine the first night," between a subject and its state
-_RELATIVE = re.compile(r",\s*(?:which|who|that)\s+[^,.!?;\n]{3,60},"
+# ", which was fine the first night," between a subject and its state (a hedge inside it is
+# already a comma: "which started, maybe an hour ago, on my lip")
+_RELATIVE = re.compile(r",\s*(?:which|who|that)\s+[^.!?;\n]{3,80}?,"
                        r"(?=\s*(?:is|are|was|were|has|have|had|now|still|seems?|looks?|feels?|"
                        r"keeps?|getting|gets|got)\b)")
 
