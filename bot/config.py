@@ -13,7 +13,6 @@ found); tests/test_config_texts.py checks every key used is there and every entr
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,7 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from knowledge.catalogue import Catalogue, Clinic
+from knowledge.catalogue import Clinic
+from knowledge.lazytexts import LazyTexts
 from scheduler.clinic_hours import OnCall, OpeningHours, parse_closed_dates, parse_week
 
 if TYPE_CHECKING:  # imported where used: reading the settings loads no dispatcher or storage
@@ -345,15 +345,9 @@ class Settings(BaseSettings):
             read_timeout=self.alert_read_timeout_seconds)
 
 
-@functools.cache
-def _texts() -> Catalogue:
-    """bot/config_texts.yaml as a catalogue (read once, when the first problem is found)."""
-    return Catalogue.load(TEXTS)
-
-
-def _text(key: str, **values: Any) -> str:
-    """The entry for `key` of bot/config_texts.yaml, `values` filled in."""
-    return _texts().text(key, **values)
+_TEXTS = LazyTexts(TEXTS)  # read when the first problem is found
+_texts = _TEXTS.catalogue
+_text = _TEXTS.text
 
 
 def _example(name: str) -> str:

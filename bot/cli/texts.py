@@ -9,24 +9,11 @@ in bot/cli/ is in the file and every entry of the file is used.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from knowledge.catalogue import Catalogue
+from knowledge.lazytexts import LazyTexts
 
 TEXTS = Path(__file__).with_name("texts.yaml")
-
-
-@functools.cache
-def catalogue() -> Catalogue:
-    """bot/cli/texts.yaml as a catalogue (read once)."""
-    from knowledge.catalogue import Catalogue
-
-    return Catalogue.load(TEXTS)
-
-
-def text(key: str, **values: Any) -> str:
-    """The entry for `key` (dotted: ``"sessions.moved"``) as plain text, `values` filled in."""
-    return catalogue().text(key, **values)
+_TEXTS = LazyTexts(TEXTS)
+catalogue = _TEXTS.catalogue  # the file as a catalogue (read once)
+text = _TEXTS.text  # text(key, **values): the entry for `key`, values filled in
