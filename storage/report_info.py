@@ -11,6 +11,7 @@ read the same types. `storage.reports` re-exports every name.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from storage.states import ReportStatus, Urgency
@@ -102,3 +103,18 @@ def queue_order(report: ReportInfo) -> tuple[int, dt.datetime, int]:
 
 __all__ = ["CARD_KINDS", "URGENCY_RANK", "ActionInfo", "CardInfo", "PatientOverview",
            "ReportInfo", "Transition", "queue_order"]
+
+
+async def unanswered_of(reports: Iterable[ReportInfo],
+                        latest_card: Callable[[int], Awaitable[CardInfo | None]],
+                        thresholds: dict[str, dt.timedelta],
+                        now: dt.datetime) -> list[tuple[ReportInfo, CardInfo]]:
+    """Of open `reports` with a threshold, those whose newest card is older than their
+    urgency's threshold, in queue order (the rule the store and its twin share)."""
+    due: list[tuple[ReportInfo, CardInfo]] = []
+    for report in sorted(reports, key=queue_order):
+        card = await latest_card(report.id)
+        assert report.urgency is not None
+        if card is not None and now - card.created_at >= thresholds[report.urgency]:
+            due.append((report, card))
+    return due

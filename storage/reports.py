@@ -52,6 +52,7 @@ from storage.report_info import (
     ReportInfo,
     Transition,
     queue_order,
+    unanswered_of,
 )
 from storage.report_rows import (
     UNRESOLVED,
@@ -241,17 +242,11 @@ class ReportStore:
                          now: dt.datetime | None = None) -> list[tuple[ReportInfo, CardInfo]]:
         """Open (not taken) reports whose newest card is older than their urgency's threshold."""
         now = self._now(now)
-        due: list[tuple[ReportInfo, CardInfo]] = []
         query = select_reports().where(
             Report.status == ReportStatus.OPEN.value, Report.urgency.in_(list(thresholds)))
         async with self.sessions() as s:
             reports = [staff_report(*row) for row in await s.execute(query)]
-        for report in sorted(reports, key=queue_order):
-            card = await self.latest_card(report.id)
-            assert report.urgency is not None
-            if card is not None and now - card.created_at >= thresholds[report.urgency]:
-                due.append((report, card))
-        return due
+        return await unanswered_of(reports, self.latest_card, thresholds, now)
 
     async def first_actions(self, since: dt.datetime,
                             until: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:

@@ -44,6 +44,7 @@ from storage.report_info import (
     ReportInfo,
     Transition,
     queue_order,
+    unanswered_of,
 )
 from storage.sessions_memory import latest_of
 from storage.states import (
@@ -243,16 +244,9 @@ class MemoryReportStore:
         """Open (not taken) reports whose newest card is older than their urgency's
         threshold."""
         now = self._now(now)
-        due: list[tuple[ReportInfo, CardInfo]] = []
-        reports = sorted((self._info(r) for r in self.tables.reports.values()
-                          if r.status == ReportStatus.OPEN.value and r.urgency in thresholds),
-                         key=queue_order)
-        for report in reports:
-            card = await self.latest_card(report.id)
-            assert report.urgency is not None
-            if card is not None and now - card.created_at >= thresholds[report.urgency]:
-                due.append((report, card))
-        return due
+        reports = [self._info(r) for r in self.tables.reports.values()
+                   if r.status == ReportStatus.OPEN.value and r.urgency in thresholds]
+        return await unanswered_of(reports, self.latest_card, thresholds, now)
 
     async def first_actions(self, since: dt.datetime,
                             until: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
