@@ -1,19 +1,22 @@
 """In-memory twins of the outbox connectors in scheduler/sql.py, for fast tests.
 
 `MemoryConnector` twins `SqlConnector` (the dispatcher's view) and `MemoryPlanStore` twins
-`SqlPlanStore` (the check-in manager's); they can share one outbox (`MemoryPlanStore(outbox)`).
-Same interfaces and the same state machine, kept in dicts; `add()` / `add_patient()` /
-`add_session()` plant rows directly. The same tests run against the twins and the SQL
-(tests/test_dispatch.py, tests/test_manager_connectors.py).
+`SqlPlanStore` (the check-in manager's). Both keep their rows in a `MemoryTables`
+(storage/memory_tables.py: `checkins`) and read and write the patients and sessions there, so
+over the same tables as the storage twins (storage/patients_memory.py, sessions_memory.py...)
+they see the same patients and sessions, as the SQL stores share one database: a patient
+paused or made inactive there is paused or inactive here, and erasing a patient takes their
+check-ins. Two over one `MemoryTables` share one outbox. Same interfaces and the same state
+machine; `add()` / `add_patient()` / `add_session()` plant rows directly (with the ids
+given). The same tests run against the twins and the SQL (tests/test_dispatch.py,
+tests/test_manager_connectors.py).
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
 
 from scheduler.sql import (
     CheckinInfo,
@@ -27,72 +30,41 @@ from scheduler.sql import (
     Scope,
     count_by_status,
 )
+from storage.clock import Clock, utcnow
+from storage.memory_tables import CheckinRow, MemoryTables, PatientRow, SessionRow, utc
 from storage.models import CheckinStatus
+from storage.states import SessionSource
 
 S = CheckinStatus
-
-
-@dataclass
-class MemoryRow:
-    """One outbox row."""
-
-    id: int
-    patient_id: int
-    step: str
-    due_at: dt.datetime
-    deliver_until: dt.datetime
-    session_id: int = 1
-    day_offset: int = 1
-    status: str = S.PENDING.value
-    attempts: int = 0
-    lease_until: dt.datetime | None = None
-    claimed_by: str | None = None
-    telegram_message_id: int | None = None
-    last_error: str | None = None
-    paused_reason: str | None = None
-    local_date: dt.date | None = None
-    tz: str = "UTC"
-    sent_at: dt.datetime | None = None
-    answer: str | None = None
-    answered_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
-
-
-@dataclass
-class MemoryPatient:
-    """What the dispatcher needs to know about a patient."""
-
-    chat_id: int | None
-    active: bool = True
-    paused: bool = False
-    inactive_reason: str | None = None
-    telegram_id: int | None = None
-    timezone: str | None = None
-    name: str | None = None
-
-
-@dataclass
-class MemorySession:
-    """A treatment session."""
-
-    id: int
-    patient_id: int
-    session_date: dt.date
-    cancelled_at: dt.datetime | None = None
+MemoryRow = CheckinRow  # one outbox row (storage/memory_tables.py)
 
 
 class MemoryConnector:
     """The outbox in memory (single event loop, so every method is atomic)."""
 
-    def __init__(self) -> None:
-        self.rows: dict[int, MemoryRow] = {}
-        self.patients: dict[int, MemoryPatient] = {}
+    def __init__(self, tables: MemoryTables | None = None, clock: Clock = utcnow) -> None:
+        self.tables = tables if tables is not None else MemoryTables()
+        self.clock = clock  # only the planted patients' creation time
 
-    def add(self, row: MemoryRow, chat_id: int | None = None) -> MemoryRow:
-        """Plant a row (and its patient, chat id defaulting to the patient id)."""
-        self.rows[row.id] = row
-        self.patients.setdefault(row.patient_id, MemoryPatient(
-            chat_id if chat_id is not None else row.patient_id))
+    @property
+    def rows(self) -> dict[int, CheckinRow]:
+        """The outbox rows by id."""
+        return self.tables.checkins
+
+    @property
+    def patients(self) -> dict[int, PatientRow]:
+        """The patient rows by id (shared with the storage twins)."""
+        return self.tables.patients
+
+    def add(self, row: CheckinRow, chat_id: int | None = None) -> CheckinRow:
+        """Plant a row (and its patient if unknown, chat id defaulting to the patient id)."""
+        self.tables.checkins[row.id] = row
+        self.tables.used_id("checkins", row.id)
+        if row.patient_id not in self.tables.patients:
+            self.tables.patients[row.patient_id] = PatientRow(
+                row.patient_id, None, chat_id if chat_id is not None else row.patient_id, None,
+                utc(self.clock()))
+            self.tables.used_id("patients", row.patient_id)
         return row
 
     def _mine(self, checkin_id: int, worker: str) -> MemoryRow | None:
@@ -122,11 +94,12 @@ class MemoryConnector:
         for row in due[:limit]:
             row.status, row.claimed_by, row.lease_until = S.CLAIMED.value, worker, now + lease
             row.attempts += 1
-            patient = self.patients.get(row.patient_id, MemoryPatient(None))
-            claimed.append(ClaimedCheckin(row.id, row.session_id, row.patient_id, row.step,
-                                          row.day_offset, row.attempts, row.due_at,
-                                          row.deliver_until, patient.chat_id, patient.active,
-                                          patient.paused))
+            patient = self.patients.get(row.patient_id)
+            claimed.append(ClaimedCheckin(  # no patient row: unreachable (as the SQL join)
+                row.id, row.session_id, row.patient_id, row.step, row.day_offset,
+                row.attempts, row.due_at, row.deliver_until,
+                patient.chat_id if patient else None, patient.active if patient else False,
+                patient.checkins_paused if patient else False))
         return claimed
 
     async def mark_sent(self, checkin_id: int, worker: str, message_id: int,
@@ -176,8 +149,9 @@ class MemoryConnector:
         return True
 
     async def deactivate_patient(self, patient_id: int, reason: str, now: dt.datetime) -> int:
-        patient = self.patients.setdefault(patient_id, MemoryPatient(None))
-        self.patients[patient_id] = replace(patient, active=False, inactive_reason=reason)
+        patient = self.patients.get(patient_id)
+        if patient is not None:
+            patient.active, patient.inactive_reason = False, reason
         open_rows = [r for r in self.rows.values() if r.patient_id == patient_id
                      and r.status in (S.PENDING, S.PAUSED)]
         for row in open_rows:
@@ -198,7 +172,7 @@ class MemoryConnector:
 OPEN = (S.PENDING.value, S.PAUSED.value)
 
 
-def _plan_row(row: MemoryRow) -> PlanRow:
+def _plan_row(row: CheckinRow) -> PlanRow:
     return PlanRow(row.id, row.session_id, row.patient_id, row.step, row.status, row.due_at,
                    row.deliver_until, row.tz, row.paused_reason, row.last_error, row.answer)
 
@@ -209,18 +183,19 @@ class MemoryPlanTx:
     def __init__(self, store: MemoryPlanStore) -> None:
         self.store = store
         self.outbox = store.outbox
+        self.tables = store.tables
 
     async def session(self, session_id: int) -> PlanSession | None:
-        found = self.store.sessions.get(session_id)
+        found = self.tables.sessions.get(session_id)
         return self.store.plan_session(found) if found else None
 
     async def patient(self, patient_id: int) -> PlanPatient | None:
-        found = self.outbox.patients.get(patient_id)
-        return (PlanPatient(patient_id, found.telegram_id, found.timezone, found.paused)
-                if found else None)
+        found = self.tables.patients.get(patient_id)
+        return (PlanPatient(patient_id, found.telegram_id, found.timezone,
+                            found.checkins_paused) if found else None)
 
     async def open_sessions(self, patient_id: int) -> list[PlanSession]:
-        return [self.store.plan_session(s) for s in self.store.sessions.values()
+        return [self.store.plan_session(s) for s in self.tables.sessions.values()
                 if s.patient_id == patient_id and s.cancelled_at is None]
 
     async def rows(self, session_id: int) -> list[PlanRow]:
@@ -236,8 +211,8 @@ class MemoryPlanTx:
             if (new.session_id, new.step) in taken:
                 continue  # unique per (session, step): ON CONFLICT DO NOTHING
             taken.add((new.session_id, new.step))
-            row_id = max(self.outbox.rows, default=0) + 1
-            self.outbox.rows[row_id] = MemoryRow(
+            row_id = self.tables.next_id("checkins")
+            self.outbox.rows[row_id] = CheckinRow(
                 id=row_id, patient_id=new.patient_id, step=new.step, due_at=new.due_at,
                 deliver_until=new.deliver_until, session_id=new.session_id,
                 day_offset=new.day_offset, status=new.status, paused_reason=new.paused_reason,
@@ -252,17 +227,17 @@ class MemoryPlanTx:
             row.updated_at = now
 
     async def set_session_date(self, session_id: int, day: dt.date) -> None:
-        if session_id in self.store.sessions:
-            self.store.sessions[session_id].session_date = day
+        if session_id in self.tables.sessions:
+            self.tables.sessions[session_id].session_date = day
 
     async def cancel_session(self, session_id: int, now: dt.datetime) -> None:
-        found = self.store.sessions.get(session_id)
+        found = self.tables.sessions.get(session_id)
         if found is not None and found.cancelled_at is None:
-            found.cancelled_at = now
+            found.cancelled_at = utc(now)
 
     async def set_patient_paused(self, patient_id: int, paused: bool) -> None:
-        if patient_id in self.outbox.patients:
-            self.outbox.patients[patient_id].paused = paused
+        if patient_id in self.tables.patients:
+            self.tables.patients[patient_id].checkins_paused = paused
 
     async def cancel_open(self, session_ids: Sequence[int], steps: Sequence[str] | None,
                           reason: str, now: dt.datetime) -> int:
@@ -273,11 +248,11 @@ class MemoryPlanTx:
         return len(hit)
 
     async def older_sessions(self, session: PlanSession) -> list[int]:
-        return [s.id for s in self.store.sessions.values()
+        return [s.id for s in self.tables.sessions.values()
                 if s.patient_id == session.patient_id and s.id != session.id
                 and s.session_date <= session.session_date]
 
-    def _in(self, scope: Scope, row: MemoryRow) -> bool:
+    def _in(self, scope: Scope, row: CheckinRow) -> bool:
         if scope.patient_id is not None:
             return row.patient_id == scope.patient_id
         if scope.session_id is not None:
@@ -307,8 +282,9 @@ class MemoryPlanTx:
     async def hand_to_patient_pause(self, reason: str, patient_reason: str,
                                     now: dt.datetime) -> None:
         for row in self.outbox.rows.values():
-            patient = self.outbox.patients.get(row.patient_id)
-            if row.paused_reason == reason and patient is not None and patient.paused:
+            patient = self.tables.patients.get(row.patient_id)
+            if (row.paused_reason == reason and patient is not None
+                    and patient.checkins_paused):
                 row.paused_reason, row.updated_at = patient_reason, now
 
     async def record_answer(self, checkin_id: int, label: str, now: dt.datetime) -> None:
@@ -317,49 +293,58 @@ class MemoryPlanTx:
 
 
 class MemoryPlanStore:
-    """The check-in manager's outbox in memory. A transaction that raises leaves nothing
-    behind (the dicts are restored), like a rolled-back database transaction."""
+    """The check-in manager's outbox in memory, over `tables` (see the module docstring). A
+    transaction that raises leaves nothing behind (every table is restored), like a
+    rolled-back database transaction."""
 
-    def __init__(self, outbox: MemoryConnector | None = None) -> None:
-        self.outbox = outbox or MemoryConnector()
-        self.sessions: dict[int, MemorySession] = {}
+    def __init__(self, tables: MemoryTables | None = None, clock: Clock = utcnow) -> None:
+        self.tables = tables if tables is not None else MemoryTables()
+        self.outbox = MemoryConnector(self.tables, clock)
+        self.clock = clock  # only the planted rows' creation time
+
+    @property
+    def sessions(self) -> dict[int, SessionRow]:
+        """The treatment sessions by id (shared with the storage twins)."""
+        return self.tables.sessions
 
     @staticmethod
-    def plan_session(found: MemorySession) -> PlanSession:
+    def plan_session(found: SessionRow) -> PlanSession:
         return PlanSession(found.id, found.patient_id, found.session_date,
                            found.cancelled_at is not None)
 
     def add_patient(self, patient_id: int, *, telegram_id: int | None = None,
                     chat_id: int | None = None, timezone: str | None = None,
-                    name: str | None = None, paused: bool = False) -> MemoryPatient:
-        """Plant a patient (Telegram and chat id default to the patient id)."""
-        patient = MemoryPatient(chat_id if chat_id is not None else patient_id, paused=paused,
-                                telegram_id=telegram_id if telegram_id is not None else patient_id,
-                                timezone=timezone, name=name)
-        self.outbox.patients[patient_id] = patient
+                    name: str | None = None, paused: bool = False) -> PatientRow:
+        """Plant a consenting patient (Telegram and chat id default to the patient id)."""
+        now = utc(self.clock())
+        patient = PatientRow(patient_id,
+                             telegram_id if telegram_id is not None else patient_id,
+                             chat_id if chat_id is not None else patient_id, name, now,
+                             timezone=timezone, consent_at=now, checkins_paused=paused)
+        self.tables.patients[patient_id] = patient
+        self.tables.used_id("patients", patient_id)
         return patient
 
-    def add_session(self, patient_id: int, session_date: dt.date) -> MemorySession:
-        """Plant a treatment session for a planted patient."""
-        session = MemorySession(max(self.sessions, default=0) + 1, patient_id, session_date)
-        self.sessions[session.id] = session
-        return session
+    def add_session(self, patient_id: int, session_date: dt.date) -> SessionRow:
+        """Plant a treatment session (entered by staff) for a planted patient."""
+        return self.tables.add_session(patient_id, session_date, SessionSource.STAFF.value,
+                                       self.clock())
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PlanTx]:
-        saved = copy.deepcopy((self.outbox.rows, self.outbox.patients, self.sessions))
+        saved = self.tables.snapshot()
         try:
             yield MemoryPlanTx(self)
         except BaseException:
-            self.outbox.rows, self.outbox.patients, self.sessions = saved
+            self.tables.restore(saved)
             raise
 
     async def sessions_without_rows(self, since: dt.date) -> list[int]:
         with_rows = {r.session_id for r in self.outbox.rows.values()}
-        return [s.id for s in self.sessions.values() if s.cancelled_at is None
+        return [s.id for s in self.tables.sessions.values() if s.cancelled_at is None
                 and s.session_date >= since and s.id not in with_rows]
 
-    def _info(self, row: MemoryRow) -> CheckinInfo:
+    def _info(self, row: CheckinRow) -> CheckinInfo:
         patient = self.outbox.patients.get(row.patient_id)
         return CheckinInfo(row.id, row.session_id, row.patient_id,
                            patient.name if patient else None, row.step, row.day_offset, row.tz,

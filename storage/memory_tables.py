@@ -13,17 +13,20 @@ column type does. One event loop, no awaits inside a change: every method is ato
 The reports' twin (storage/reports_memory.py) keeps reports, their audit trail, photos and
 staff-chat cards here too, and the alert outbox's twin (storage/alerts_memory.py) its rows
 (`owe_alert` is `storage.alert_rows.owe_card`: a new report owes its card in the same step).
-The check-in outbox is not here (its twin is scheduler/memory.py), so nothing in these
-tables counts check-ins.
+The check-in outbox's rows are here too (`checkins`; its twins, scheduler/memory.py, keep
+the outbox's state machine), so the check-in twins see the patients and sessions the storage
+twins write (a pause, a deactivation, a cancelled session) and an erasure takes a patient's
+check-ins with their sessions.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from storage.states import AlertKind, AlertStatus, ReportStatus
+from storage.states import AlertKind, AlertStatus, CheckinStatus, ReportStatus
 
 
 def utc(value: dt.datetime) -> dt.datetime:
@@ -180,6 +183,32 @@ class AlertRow:
 
 
 @dataclass
+class CheckinRow:
+    """One ``checkins`` row (an outbox row of a treatment session)."""
+
+    id: int
+    patient_id: int
+    step: str
+    due_at: dt.datetime
+    deliver_until: dt.datetime
+    session_id: int = 1
+    day_offset: int = 1
+    status: str = CheckinStatus.PENDING.value
+    attempts: int = 0
+    lease_until: dt.datetime | None = None
+    claimed_by: str | None = None
+    telegram_message_id: int | None = None
+    last_error: str | None = None
+    paused_reason: str | None = None
+    local_date: dt.date | None = None
+    tz: str = "UTC"
+    sent_at: dt.datetime | None = None
+    answer: str | None = None
+    answered_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclass
 class MemoryTables:
     """The shared rows (see the module docstring)."""
 
@@ -193,12 +222,28 @@ class MemoryTables:
     photos: dict[int, PhotoRow] = field(default_factory=dict)
     cards: dict[int, CardRow] = field(default_factory=dict)
     alerts: dict[int, AlertRow] = field(default_factory=dict)
+    checkins: dict[int, CheckinRow] = field(default_factory=dict)
     _last_ids: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def next_id(self, table: str) -> int:
         """The next id of `table` (never one used before)."""
         self._last_ids[table] += 1
         return self._last_ids[table]
+
+    def snapshot(self) -> MemoryTables:
+        """A deep copy of every row, for `restore` (a transaction that may roll back)."""
+        return copy.deepcopy(self)
+
+    def restore(self, saved: MemoryTables) -> None:
+        """Every table back to `saved` (a rolled-back transaction); ids used meanwhile stay
+        used, as a database's sequences do."""
+        last_ids = self._last_ids
+        self.__dict__.update(copy.deepcopy(saved).__dict__)
+        self._last_ids = last_ids
+
+    def used_id(self, table: str, row_id: int) -> None:
+        """`row_id` of `table` was given by hand (a planted row): later ids count on from it."""
+        self._last_ids[table] = max(self._last_ids[table], row_id)
 
     def by_telegram(self, telegram_id: int) -> PatientRow | None:
         """The patient linked to this Telegram user."""
@@ -245,9 +290,9 @@ class MemoryTables:
 
     def repoint(self, source: int, target: int) -> None:
         """Every row naming patient `source` names `target` instead (an invite's merge)."""
-        rows: list[SessionRow | InviteRow | MessageRow | ReportRow] = [
+        rows: list[SessionRow | InviteRow | MessageRow | ReportRow | CheckinRow] = [
             *self.sessions.values(), *self.invites.values(), *self.messages.values(),
-            *self.reports.values()]
+            *self.reports.values(), *self.checkins.values()]
         for row in rows:
             if row.patient_id == source:
                 row.patient_id = target
@@ -261,6 +306,7 @@ class MemoryTables:
         self.sessions = {k: r for k, r in self.sessions.items() if r.patient_id != patient_id}
         self.invites = {k: r for k, r in self.invites.items() if r.patient_id != patient_id}
         self.messages = {k: r for k, r in self.messages.items() if r.patient_id != patient_id}
+        self.checkins = {k: r for k, r in self.checkins.items() if r.patient_id != patient_id}
         self.delete_reports({k for k, r in self.reports.items() if r.patient_id == patient_id})
         self.actions = {k: r for k, r in self.actions.items() if r.patient_id != patient_id}
 
@@ -273,5 +319,5 @@ class MemoryTables:
         self.alerts = {k: r for k, r in self.alerts.items() if r.report_id not in report_ids}
 
 
-__all__ = ["ActionRow", "AlertRow", "CardRow", "InviteRow", "MemoryTables", "MessageRow",
-           "PatientRow", "PhotoRow", "ReportRow", "SessionRow", "StateRow", "utc"]
+__all__ = ["ActionRow", "AlertRow", "CardRow", "CheckinRow", "InviteRow", "MemoryTables",
+           "MessageRow", "PatientRow", "PhotoRow", "ReportRow", "SessionRow", "StateRow", "utc"]

@@ -85,7 +85,7 @@ class MemoryWorld:
     store: MemoryPlanStore
 
     async def patient(self, telegram_id: int, timezone: str | None = None) -> int:
-        patient_id = len(self.store.outbox.patients) + 1
+        patient_id = len(self.store.tables.patients) + 1
         self.store.add_patient(patient_id, telegram_id=telegram_id, timezone=timezone,
                                name=f"P{telegram_id}")
         return patient_id
@@ -98,7 +98,7 @@ class MemoryWorld:
         return found.session_date, found.cancelled_at is not None
 
     async def paused(self, patient_id: int) -> bool:
-        return self.store.outbox.patients[patient_id].paused
+        return self.store.tables.patients[patient_id].checkins_paused
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])

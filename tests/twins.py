@@ -8,7 +8,8 @@ through (bot/core/ports.py) widened by what the CLI and the tests read besides, 
 that both the SQL store and its twin have every method. The little a test needs that no store
 offers is done per backend (`Planting`): a bare report planted in one step, a session
 cancelled (the check-in manager's write), the staff cards owed (the alert outbox's rows).
-Every backend's reports owe an emergency's card to the on-call chat `ON_CALL` too.
+Every backend's reports owe an emergency's card to the on-call chat `ON_CALL` too. The
+check-in outbox (`plans`, `outbox`) is over the same database or the same `MemoryTables`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from bot.core.ports import (
     Reports,
     Treatments,
 )
+from scheduler.memory import MemoryConnector, MemoryPlanStore
+from scheduler.sql import Connector, PlanStore, SqlConnector, SqlPlanStore
 from storage.alerts import AlertConnector, AlertSql
 from storage.alerts_memory import MemoryAlerts
 from storage.chat_state import ChatStateStore, StateKind, StoredState
@@ -160,6 +163,8 @@ class Backend:
     retention: Retention
     desk_logins: Logins
     plant: Planting
+    plans: PlanStore  # the check-in outbox, the manager's view (scheduler/sql.py, memory.py)
+    outbox: Connector  # the check-in outbox, the dispatcher's view
 
 
 @dataclass
@@ -220,7 +225,7 @@ def sql_backend(name: str, db: Database, clock: ManualClock) -> Backend:
                    ContextReader(s, clock), Stats(s), KBOverrideStore(s),
                    ReportStore(s, clock, OnCall()), AlertSql(s), SqlRetention(s),
                    DeskLoginStore(s),
-                   SqlPlanting(db, clock))
+                   SqlPlanting(db, clock), SqlPlanStore(s), SqlConnector(s))
 
 
 def memory_backend(clock: ManualClock) -> Backend:
@@ -233,4 +238,5 @@ def memory_backend(clock: ManualClock) -> Backend:
                    MemoryStats(tables), MemoryKBOverrideStore(),
                    MemoryReportStore(tables, clock, OnCall()), MemoryAlerts(tables),
                    MemoryRetention(tables),
-                   MemoryDeskLoginStore(), MemoryPlanting(tables, treatments))
+                   MemoryDeskLoginStore(), MemoryPlanting(tables, treatments),
+                   MemoryPlanStore(tables, clock), MemoryConnector(tables, clock))
