@@ -22,6 +22,25 @@ def parse(source: str, filename: str = "<unknown>") -> ast.Module:
     return ast.parse(source, filename)
 
 
+@functools.cache
+def walk(source: str) -> tuple[ast.AST, ...]:
+    """Every node of `source`'s AST (``ast.walk`` order), walked once per test process."""
+    return tuple(ast.walk(parse(source)))
+
+
+@functools.cache
+def read(path: Path) -> str:
+    """The text of a product file, read once per test process."""
+    return path.read_text(encoding="utf-8")
+
+
+@functools.cache
+def nodes(path: Path) -> tuple[ast.AST, ...]:
+    """Every node of the file's AST (``ast.walk`` order), walked once per test process: the
+    checks below each look at every node of every module."""
+    return tuple(ast.walk(parse(read(path), str(path))))
+
+
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -29,6 +48,7 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@functools.cache
 def product_modules() -> dict[str, Path]:
     """Module name -> file, for every module of the product (migrations excluded)."""
     found = {}
@@ -39,11 +59,15 @@ def product_modules() -> dict[str, Path]:
     return found
 
 
-def imported_names(path: Path, name: str) -> Iterator[tuple[str, int]]:
+@functools.cache
+def imported_names(path: Path, name: str) -> tuple[tuple[str, int], ...]:
     """(imported module or module.attribute, line) for every import statement in the file."""
-    tree = parse(path.read_text(encoding="utf-8"), str(path))
+    return tuple(_imports(path, name))
+
+
+def _imports(path: Path, name: str) -> Iterator[tuple[str, int]]:
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    for node in ast.walk(tree):
+    for node in nodes(path):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name, node.lineno
@@ -137,7 +161,7 @@ def environment_reads() -> list[str]:
     """module:line of every use of the process environment in the product."""
     found = []
     for name, path in product_modules().items():
-        for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path))):
+        for node in nodes(path):
             if isinstance(node, ast.Attribute) and node.attr in ENVIRONMENT:
                 found.append(f"{name}:{node.lineno} os.{node.attr}")
             if isinstance(node, ast.ImportFrom) and node.module == "os" and any(
@@ -184,7 +208,7 @@ def test_the_clock_is_typed_as_the_one_clock_protocol() -> None:
     """Everything that takes "now" takes `storage.clock.Clock`, not a callable of its own."""
     own = []
     for name, path in product_modules().items():
-        for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path))):
+        for node in nodes(path):
             if isinstance(node, ast.Subscript) and ast.unparse(node.value).endswith("Callable"):
                 shape = ast.unparse(node.slice).replace(" ", "").strip("()")
                 if shape in ("[],dt.datetime", "[],datetime", "[],datetime.datetime"):
@@ -207,7 +231,7 @@ def test_collaborators_are_not_plugged_in_after_construction() -> None:
     for name, path in product_modules().items():
         if top(name) not in ("bot", "scheduler"):
             continue
-        for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path))):
+        for node in nodes(path):
             targets = (node.targets if isinstance(node, ast.Assign)
                        else [node.target] if isinstance(node, ast.AnnAssign | ast.AugAssign)
                        else [])
@@ -231,7 +255,7 @@ def any_attributes(source: str) -> list[str]:
     """``Class.attribute`` for every attribute typed `Any` in `source`: a class-level field
     (dataclasses), ``self.x: Any = ...``, or ``self.x = param`` with ``param: Any``."""
     found = []
-    for cls in ast.walk(parse(source)):
+    for cls in walk(source):
         if not isinstance(cls, ast.ClassDef):
             continue
         for item in cls.body:
@@ -265,7 +289,7 @@ def test_no_attribute_is_typed_any() -> None:
     """Collaborators and settings are typed (a Protocol or a concrete type), never `Any`:
     mypy checks nothing about an `Any` attribute. Payloads (``dict[str, Any]``) are data."""
     found = [f"{name}: {attribute}" for name, path in product_modules().items()
-             for attribute in any_attributes(path.read_text(encoding="utf-8"))]
+             for attribute in any_attributes(read(path))]
     assert found == []
 
 
@@ -294,7 +318,7 @@ def any_parameters(source: str) -> list[str]:
     excepted: the values a template or a query is filled with) of every function, method
     and constructor in `source`, nested ones included."""
     found = []
-    for node in ast.walk(parse(source)):
+    for node in walk(source):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             arguments = node.args
             found += [f"{node.name}({a.arg})" for a in (*arguments.posonlyargs,
@@ -307,7 +331,7 @@ def test_no_parameter_is_typed_any() -> None:
     """Collaborators handed to a function or a constructor are typed too (`Settings`, a
     Protocol, a python-telegram-bot type): mypy checks nothing that goes through an `Any`."""
     found = {f"{name}.{parameter}" for name, path in product_modules().items()
-             for parameter in any_parameters(path.read_text(encoding="utf-8"))}
+             for parameter in any_parameters(read(path))}
     assert sorted(found - set(ANY_PARAMETERS_ALLOWED)) == []
     assert sorted(set(ANY_PARAMETERS_ALLOWED) - found) == []  # no stale entries
 
@@ -328,7 +352,7 @@ def test_one_message_catalogue() -> None:
     advisor's, the bot's and the web desk's catalogues are all of that type)."""
     lookups = []
     for name, path in product_modules().items():
-        for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path))):
+        for node in nodes(path):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr == "split" and len(node.args) == 1
                     and isinstance(node.args[0], ast.Constant) and node.args[0].value == "."
@@ -345,10 +369,11 @@ def test_one_message_catalogue() -> None:
 
 
 def _a_pack() -> object:
-    from knowledge.multilingual import load_lexicons
-    from knowledge.triage import load_triage
+    from tests.advisors import shipped
 
-    lexicons = load_lexicons(load_triage().signs)
+    languages = shipped().languages  # the shipped lexicons, loaded once per process
+    assert languages is not None
+    lexicons = languages.lexicons
     return lexicons.packs[lexicons.codes[0]]
 
 
@@ -357,7 +382,7 @@ def test_one_text_normaliser() -> None:
     place names) happens in knowledge/text.py only."""
     folding = set()
     for name, path in product_modules().items():
-        for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path))):
+        for node in nodes(path):
             if isinstance(node, ast.Attribute) and node.attr in ("normalize", "combining") \
                     and isinstance(node.value, ast.Name) and node.value.id == "unicodedata":
                 folding.add(name)
@@ -372,7 +397,7 @@ def test_callers_take_stores_not_a_bundle_of_them() -> None:
     named = sorted(name for name, path in product_modules().items()
                    if any(isinstance(node, ast.Name | ast.alias) and "Repository" in (
                        node.id if isinstance(node, ast.Name) else node.name)
-                       for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path)))))
+                       for node in nodes(path)))
     assert named == []
     assert not (ROOT / "storage" / "staff.py").exists()  # the old staff names are gone too
 
@@ -382,7 +407,7 @@ def wall_clock_reads() -> list[str]:
     ``time.time()``) in the product; monotonic timers measure durations and are not clocks."""
     found = []
     for name, path in product_modules().items():
-        for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path))):
+        for node in nodes(path):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 call = ast.unparse(node.func)
                 if (node.func.attr in ("now", "utcnow", "today") and call.split(".")[-2:-1]
