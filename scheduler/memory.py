@@ -1,15 +1,17 @@
 """In-memory twins of the outbox connectors in scheduler/sql.py, for fast tests.
 
 `MemoryConnector` twins `SqlConnector` (the dispatcher's view) and `MemoryPlanStore` twins
-`SqlPlanStore` (the check-in manager's). Both keep their rows in a `MemoryTables`
-(storage/memory_tables.py: `checkins`) and read and write the patients and sessions there, so
-over the same tables as the storage twins (storage/patients_memory.py, sessions_memory.py...)
-they see the same patients and sessions, as the SQL stores share one database: a patient
-paused or made inactive there is paused or inactive here, and erasing a patient takes their
-check-ins. Two over one `MemoryTables` share one outbox. Same interfaces and the same state
-machine; `add()` / `add_patient()` / `add_session()` plant rows directly (with the ids
-given). The same tests run against the twins and the SQL (tests/test_dispatch.py,
-tests/test_manager_connectors.py).
+`SqlPlanStore` (the check-in manager's); `MemorySharedPause` twins `SharedPause`
+(scheduler/pause.py, the 429 pause every sender of every replica reads). The first two keep
+their rows in a `MemoryTables` (storage/memory_tables.py: `checkins`) and read and write the
+patients and sessions there, so over the same tables as the storage twins
+(storage/patients_memory.py, sessions_memory.py...) they see the same patients and sessions,
+as the SQL stores share one database: a patient paused or made inactive there is paused or
+inactive here, and erasing a patient takes their check-ins. Two over one `MemoryTables` share
+one outbox. Same interfaces and the same state machine; `add()` / `add_patient()` /
+`add_session()` plant rows directly (with the ids given). The same tests run against the
+twins and the SQL (tests/test_dispatch.py, tests/test_manager_connectors.py,
+tests/test_checkin_outbox_conformance.py, tests/test_shared_pause_conformance.py).
 """
 
 from __future__ import annotations
@@ -385,3 +387,22 @@ class MemoryPlanStore:
                          and silent_from <= r.sent_at < silent_until),
                         key=lambda r: r.sent_at or since)
         return [self._info(r) for r in bad], [self._info(r) for r in silent]
+
+
+class MemorySharedPause:
+    """The shared 429 pause in memory (the interface of `scheduler.pause.SharedPause`): one
+    value every sender built with it reads, moved only later, never earlier."""
+
+    def __init__(self) -> None:
+        self.paused_until: dt.datetime | None = None
+        self.updated_at: dt.datetime | None = None
+
+    async def until(self) -> dt.datetime | None:
+        """When sending may resume (None or a past time: now)."""
+        return self.paused_until
+
+    async def extend(self, until: dt.datetime, now: dt.datetime) -> None:
+        """Pause every sender until `until`, unless a later pause is already set."""
+        until = utc(until)
+        if self.paused_until is None or self.paused_until < until:
+            self.paused_until, self.updated_at = until, utc(now)

@@ -34,7 +34,9 @@ from bot.core.ports import (
     Reports,
     Treatments,
 )
-from scheduler.memory import MemoryConnector, MemoryPlanStore
+from scheduler.memory import MemoryConnector, MemoryPlanStore, MemorySharedPause
+from scheduler.pause import SharedPause
+from scheduler.sending import SharedPauseStore
 from scheduler.sql import Connector, PlanStore, SqlConnector, SqlPlanStore
 from storage.alerts import AlertConnector, AlertSql
 from storage.alerts_memory import MemoryAlerts
@@ -165,6 +167,7 @@ class Backend:
     plant: Planting
     plans: PlanStore  # the check-in outbox, the manager's view (scheduler/sql.py, memory.py)
     outbox: Connector  # the check-in outbox, the dispatcher's view
+    pause: SharedPauseStore  # the 429 pause every sender shares (scheduler/pause.py)
 
 
 @dataclass
@@ -225,7 +228,8 @@ def sql_backend(name: str, db: Database, clock: ManualClock) -> Backend:
                    ContextReader(s, clock), Stats(s), KBOverrideStore(s),
                    ReportStore(s, clock, OnCall()), AlertSql(s), SqlRetention(s),
                    DeskLoginStore(s),
-                   SqlPlanting(db, clock), SqlPlanStore(s), SqlConnector(s))
+                   SqlPlanting(db, clock), SqlPlanStore(s), SqlConnector(s),
+                   SharedPause(s))
 
 
 def memory_backend(clock: ManualClock) -> Backend:
@@ -239,4 +243,5 @@ def memory_backend(clock: ManualClock) -> Backend:
                    MemoryReportStore(tables, clock, OnCall()), MemoryAlerts(tables),
                    MemoryRetention(tables),
                    MemoryDeskLoginStore(), MemoryPlanting(tables, treatments),
-                   MemoryPlanStore(tables, clock), MemoryConnector(tables, clock))
+                   MemoryPlanStore(tables, clock), MemoryConnector(tables, clock),
+                   MemorySharedPause())
