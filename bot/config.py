@@ -132,6 +132,12 @@ class Settings(BaseSettings):
                                            ge=1, le=3600)
     polling_backoff_max_seconds: float = Field(
         30.0, alias="AFTERCARE_POLLING_BACKOFF_MAX_SECONDS", ge=1, le=600)
+    # getUpdates: how long Telegram may hold a poll open (long polling), and how much longer
+    # than that the client waits for its answer before calling the poll hung (TimedOut)
+    polling_timeout_seconds: int = Field(10, alias="AFTERCARE_POLLING_TIMEOUT_SECONDS", ge=0,
+                                         le=60)
+    polling_read_timeout_seconds: float = Field(
+        5.0, alias="AFTERCARE_POLLING_READ_TIMEOUT_SECONDS", gt=0, le=600)
 
     @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", "bot_username",
                      "staff_chat_id", "retention_days", "opening_hours", "out_of_hours_contact",

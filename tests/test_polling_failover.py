@@ -1,5 +1,6 @@
 """Polling that cannot die quietly: real `aftercare run` processes and the standalone fake Bot
-API, with a short polling lease (AFTERCARE_POLLING_LEASE_SECONDS=3).
+API, with a short polling lease (AFTERCARE_POLLING_LEASE_SECONDS=3) and, where a poll hangs,
+short getUpdates time-outs (AFTERCARE_POLLING_TIMEOUT_SECONDS, ..._READ_TIMEOUT_SECONDS).
 
 * getUpdates answers 429 (retry_after), 500 twice and then hangs past the client's read
   timeout: polling goes on, every patient is answered, each failure is in the log and the
@@ -31,11 +32,16 @@ from tests.processes import TOKEN, Control, free_port, http_get, start_bot, stop
 
 FAST = {"AFTERCARE_POLLING_LEASE_SECONDS": "3", "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS": "2",
         "AFTERCARE_HTTP_LISTEN": "127.0.0.1"}
+# a poll is called hung after 1 + 2 s instead of 10 + 5 s (long-poll timeout + read timeout;
+# the fake answers a long poll within 0.2 s)
+SHORT_POLLS = {"AFTERCARE_POLLING_TIMEOUT_SECONDS": "1",
+               "AFTERCARE_POLLING_READ_TIMEOUT_SECONDS": "2"}
 
 
-def start(root: str, database: Path | str, port: int, tmp_path: Path) -> subprocess.Popen[str]:
+def start(root: str, database: Path | str, port: int, tmp_path: Path,
+          **extra: str) -> subprocess.Popen[str]:
     return start_bot(root, database, tmp_path, stdout=subprocess.DEVNULL,
-                     AFTERCARE_HTTP_PORT=str(port), **FAST)
+                     AFTERCARE_HTTP_PORT=str(port), **{**FAST, **extra})
 
 
 async def polling(session: aiohttp.ClientSession, port: int) -> bool | None:
@@ -59,7 +65,7 @@ async def answered(control: Control, users: Iterable[int]) -> bool:
 async def test_429_500_and_a_hanging_getupdates_do_not_stop_polling(
         fake_server: str, tmp_path: Path) -> None:
     port = free_port()
-    bot = start(fake_server, tmp_path / "polling.db", port, tmp_path)
+    bot = start(fake_server, tmp_path / "polling.db", port, tmp_path, **SHORT_POLLS)
     async with aiohttp.ClientSession() as session:
         control = Control(session, fake_server)
         try:
@@ -74,7 +80,7 @@ async def test_429_500_and_a_hanging_getupdates_do_not_stop_polling(
             await until(lambda: answered(control, [7002]), "an answer after 429 and 500")
 
             hung = await control.get("requests", method="getUpdates")
-            await control.post("fail", {"method": "getUpdates", "delay": 120})  # far past 5+10 s
+            await control.post("fail", {"method": "getUpdates", "delay": 120})  # far past 1+2 s
             await until(lambda: _no_faults_left(control), "a getUpdates to hang")
             await write(control, [7003])  # only a poll after the hung one can bring it
             await until(lambda: answered(control, [7003]), "an answer after a hung poll",

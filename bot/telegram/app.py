@@ -97,7 +97,8 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
                if settings.max_sends_per_second else None)
     bot = AftercareBot(  # what ApplicationBuilder would build, with our set_webhook
         settings.token, base_url=settings.bot_api_url, base_file_url=settings.base_file_url,
-        request=bot_api_request(256), get_updates_request=bot_api_request(1),
+        request=bot_api_request(256),
+        get_updates_request=bot_api_request(1, settings.polling_read_timeout_seconds),
         rate_limiter=limiter)
     cards = (TelegramAlertSender(bot, settings.alert_read_timeout_seconds)
              if settings.staff_chat_id is not None else None)  # no staff chat: no cards

@@ -34,9 +34,11 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def bot_api_request(connection_pool_size: int) -> HTTPXRequest:
-    """An HTTP client for the Bot API (PTB's default one, on the shared `tls_context`)."""
-    return HTTPXRequest(connection_pool_size=connection_pool_size,
+def bot_api_request(connection_pool_size: int, read_timeout: float = 5.0) -> HTTPXRequest:
+    """An HTTP client for the Bot API (PTB's default one, on the shared `tls_context`).
+    `read_timeout`: how long an answer may take (PTB's default 5 s; for getUpdates, beyond
+    the poll's own long-poll timeout)."""
+    return HTTPXRequest(connection_pool_size=connection_pool_size, read_timeout=read_timeout,
                         httpx_kwargs={"verify": tls_context()})
 
 

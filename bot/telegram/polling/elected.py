@@ -45,7 +45,7 @@ async def elected_polling(app: AnyApplication, settings: Settings, allowed_updat
         app, allowed_updates, election, on_polling=on_change, on_waiting=on_waiting,
         seen=HandledLog(HandledSql(services.database.sessions), name,
                         clock=services.clock),
-        give_up=settings.polling_give_up_seconds,
+        timeout=settings.polling_timeout_seconds, give_up=settings.polling_give_up_seconds,
         backoff=Backoff(cap=settings.polling_backoff_max_seconds))
     stop = asyncio.Event()
     task = asyncio.create_task(election.run(stop), name="aftercare-leader-election")
