@@ -219,17 +219,23 @@ _LABEL = re.compile(
 # a word said again after an aside: "struggling, like really actually struggling, to get" (the
 # aside and the repeat out, so the phrase reads whole)
 _RESTATED = re.compile(r"\b([a-z]{4,})\s*,\s*((?:[a-z]+\s+){1,4}?)\1\b\s*,?")
+# a repeat that compares is no restatement: "swollen, more swollen than yesterday" grows
+_COMPARING = re.compile(r"\b(?:more|less|worse|better|bigger|smaller|larger|even|way|much|"
+                        r"twice|double)\b")
 
 
 def _restated_once(t: str, lang: Language) -> str:
     """``t`` with a word said again after a plain aside said once: "struggling, like really
     actually struggling, to get a breath" reads "struggling to get a breath" (not when the aside
-    denies or names a symptom: "sore to touch, cant even touch it" stays)."""
+    denies or names a symptom: "sore to touch, cant even touch it" stays, nor when it compares:
+    "swollen, more swollen than yesterday" stays)."""
     if "," not in t:
         return t
 
     def once(m: re.Match[str]) -> str:
-        return f"{m.group(1)} " if _plain_aside(m.group(2), lang) else m.group()
+        if _COMPARING.search(m.group(2)) or not _plain_aside(m.group(2), lang):
+            return m.group()
+        return f"{m.group(1)} "
     return _RESTATED.sub(once, t)
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _NOUN_IS = re.compile(r"(?<=[a-z]) s\b")
