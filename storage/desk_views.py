@@ -1,5 +1,8 @@
 """Read-only queries of the web desk (bot/web/): the queue, patients, one patient, figures.
 
+`DeskPages` is what the web desk reads through; `DeskViews` here runs it on the database, its
+in-memory twin is storage/desk_views_memory.py (tests/test_desk_views_conformance.py).
+
 Every query here reads; writes go through the existing writers (storage/reports.py for
 reports, scheduler/manager.py for sessions and check-ins, storage/kb_overrides.py for the
 clinic's knowledge-base additions). Each page costs a handful of indexed queries whatever the
@@ -15,7 +18,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -155,6 +158,33 @@ class WeekFigures:
     unanswered: int
     # (raised, first staff action) of those reports: their opening-time waits (issue 17)
     first_actions: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+
+
+class DeskPages(Protocol):
+    """The web desk's page reads: `DeskViews` over the database, `MemoryDeskViews`
+    (storage/desk_views_memory.py) over the twins' `MemoryTables`."""
+
+    async def queue(self) -> list[QueueItem]: ...
+
+    async def photo(self, photo_id: int) -> Photo | None: ...
+
+    async def patients(self, today: dt.date, search: str = "",
+                       limit: int = LIST_LIMIT, offset: int = 0) -> list[PatientRow]: ...
+
+    async def patient(self, patient_id: int,
+                      messages_since: dt.datetime | None = None) -> PatientDetail | None: ...
+
+    async def staff_reports(self, patient_id: int) -> list[ReportInfo]: ...
+
+    async def session_owner(self, session_id: int) -> int | None: ...
+
+    async def unanswered_questions(self, since: dt.datetime | None = None,
+                                   limit: int = 5000) -> list[tuple[int, str]]: ...
+
+    async def figures(self, starts: Sequence[dt.datetime]) -> list[WeekFigures]: ...
+
+    async def weeks(self, spans: Sequence[tuple[dt.datetime, dt.datetime]]
+                    ) -> list[WeekFigures]: ...
 
 
 def _photo(row: ReportPhoto) -> Photo:
@@ -467,6 +497,7 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 __all__ = [
     "CheckinRow",
     "CheckinStatus",
+    "DeskPages",
     "DeskViews",
     "MessageRow",
     "PatientDetail",

@@ -61,7 +61,7 @@ STAFF_ACTIONS = (ReportAction.TAKEN.value, ReportAction.REPLIED.value,
                  ReportAction.PAUSED.value, ReportAction.RESOLVED.value)
 
 
-def _action_info(row: ActionRow) -> ActionInfo:
+def action_info(row: ActionRow) -> ActionInfo:
     return ActionInfo(row.id, row.report_id, row.actor_telegram_id, row.action, row.note,
                       row.created_at)
 
@@ -97,6 +97,22 @@ def audit(tables: MemoryTables, report_id: int | None, actor: int | None,
     tables.actions[row.id] = row
 
 
+def report_info(tables: MemoryTables, row: ReportRow) -> ReportInfo:
+    """The frozen view of a report row with its patient and session (as
+    `storage.report_rows.staff_report`)."""
+    patient = tables.patients[row.patient_id]
+    session = tables.sessions.get(row.session_id) if row.session_id else None
+    return ReportInfo(
+        id=row.id, patient_id=row.patient_id, session_id=row.session_id, kind=row.kind,
+        status=row.status, urgency=row.urgency, day=row.day, text=row.text,
+        reason=row.reason, created_at=row.created_at, resolved_at=row.resolved_at,
+        taken_by=row.taken_by, taken_at=row.taken_at, resolved_by=row.resolved_by,
+        resolution_note=row.resolution_note, patient_name=patient.name,
+        telegram_id=patient.telegram_id, chat_id=patient.chat_id,
+        session_date=session.session_date if session else None, repeats=row.repeats,
+        latest_text=row.latest_text)
+
+
 class MemoryReportStore:
     """Reports in memory (the interface of `ReportStore`)."""
 
@@ -110,17 +126,7 @@ class MemoryReportStore:
         return utc(aware_now(self.clock, now))
 
     def _info(self, row: ReportRow) -> ReportInfo:
-        patient = self.tables.patients[row.patient_id]
-        session = self.tables.sessions.get(row.session_id) if row.session_id else None
-        return ReportInfo(
-            id=row.id, patient_id=row.patient_id, session_id=row.session_id, kind=row.kind,
-            status=row.status, urgency=row.urgency, day=row.day, text=row.text,
-            reason=row.reason, created_at=row.created_at, resolved_at=row.resolved_at,
-            taken_by=row.taken_by, taken_at=row.taken_at, resolved_by=row.resolved_by,
-            resolution_note=row.resolution_note, patient_name=patient.name,
-            telegram_id=patient.telegram_id, chat_id=patient.chat_id,
-            session_date=session.session_date if session else None, repeats=row.repeats,
-            latest_text=row.latest_text)
+        return report_info(self.tables, row)
 
     def _of_user(self, telegram_id: int) -> list[ReportRow]:
         patient = self.tables.by_telegram(telegram_id)
@@ -186,7 +192,7 @@ class MemoryReportStore:
     async def actions(self, report_id: int) -> list[ActionInfo]:
         """The report's audit trail, oldest first."""
         rows = [a for a in self.tables.actions.values() if a.report_id == report_id]
-        return [_action_info(a) for a in sorted(rows, key=lambda a: (a.created_at, a.id))]
+        return [action_info(a) for a in sorted(rows, key=lambda a: (a.created_at, a.id))]
 
     async def photos(self, report_id: int) -> list[str]:
         """File ids of the report's photos, in the order they arrived."""
@@ -384,4 +390,4 @@ class MemoryReportStore:
         return [(self._info(r), await self.actions(r.id)) for r in rows]
 
 
-__all__ = ["MemoryReportStore", "audit", "claim_repost"]
+__all__ = ["MemoryReportStore", "action_info", "audit", "claim_repost", "report_info"]

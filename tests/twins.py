@@ -48,6 +48,8 @@ from storage.context_memory import MemoryContextReader
 from storage.db import Database
 from storage.desk_logins import DeskLoginStore
 from storage.desk_logins_memory import MemoryDeskLoginStore
+from storage.desk_views import DeskPages, DeskViews
+from storage.desk_views_memory import MemoryDeskViews
 from storage.invites import InviteInfo, InviteStore
 from storage.invites_memory import MemoryInviteStore
 from storage.kb_overrides import KBOverrideStore
@@ -168,6 +170,7 @@ class Backend:
     plans: PlanStore  # the check-in outbox, the manager's view (scheduler/sql.py, memory.py)
     outbox: Connector  # the check-in outbox, the dispatcher's view
     pause: SharedPauseStore  # the 429 pause every sender shares (scheduler/pause.py)
+    pages: DeskPages  # the web desk's page reads (storage/desk_views.py)
 
 
 @dataclass
@@ -229,7 +232,7 @@ def sql_backend(name: str, db: Database, clock: ManualClock) -> Backend:
                    ReportStore(s, clock, OnCall()), AlertSql(s), SqlRetention(s),
                    DeskLoginStore(s),
                    SqlPlanting(db, clock), SqlPlanStore(s), SqlConnector(s),
-                   SharedPause(s))
+                   SharedPause(s), DeskViews(s))
 
 
 def memory_backend(clock: ManualClock) -> Backend:
@@ -244,4 +247,4 @@ def memory_backend(clock: ManualClock) -> Backend:
                    MemoryRetention(tables),
                    MemoryDeskLoginStore(), MemoryPlanting(tables, treatments),
                    MemoryPlanStore(tables, clock), MemoryConnector(tables, clock),
-                   MemorySharedPause())
+                   MemorySharedPause(), MemoryDeskViews(tables))

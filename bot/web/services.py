@@ -27,7 +27,7 @@ from scheduler.manager import CheckinManager
 from storage import Database, utcnow
 from storage.desk_logins import DeskLoginStore
 from storage.desk_outbox import DeskOutboxStore
-from storage.desk_views import DeskViews, WeekFigures
+from storage.desk_views import DeskPages, WeekFigures
 
 TEXTS = Path(__file__).with_name("texts.yaml")
 
@@ -75,7 +75,7 @@ class DeskServices:
     treatments: Treatments  # sessions (bot/compose.py built the store)
     conversation: Conversation
     desk: DeskJobs  # the staff desk's jobs (bot/core/desk/)
-    views: DeskViews
+    views: DeskPages
     outbox: DeskOutboxStore
     logins: DeskLoginStore
     manager: CheckinManager
