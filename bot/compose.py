@@ -69,6 +69,7 @@ from scheduler.alerts import AlertBell, AlertDispatcher, AlertSender
 from scheduler.careplan import CarePlan
 from scheduler.dispatcher import ObservedSender, Sender, SendObserver
 from scheduler.guard import dispatcher_lock
+from scheduler.passes import Passes
 from scheduler.pause import SharedPause
 from scheduler.service import CheckinService
 from scheduler.sql import SqlConnector, SqlPlanStore
@@ -97,7 +98,9 @@ if TYPE_CHECKING:
 
 class Replayer(Protocol):
     """Stores what the spool kept once the database answers again, in the background
-    (bot/telegram/spooling.py `SpoolReplayer`)."""
+    (bot/telegram/spooling.py `SpoolReplayer`); each attempt is counted in `passes`."""
+
+    passes: Passes
 
     def launch(self) -> None: ...
 

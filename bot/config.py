@@ -126,6 +126,13 @@ class Settings(BaseSettings):
     alert_lease_seconds: float = Field(60.0, alias="AFTERCARE_ALERT_LEASE_SECONDS", gt=0)
     alert_read_timeout_seconds: float | None = Field(
         None, alias="AFTERCARE_ALERT_READ_TIMEOUT_SECONDS", gt=0)
+    # --- the desk outbox's sender and the spool's replayer (bot/telegram/) ---------------
+    desk_outbox_seconds: float = Field(1.0, alias="AFTERCARE_DESK_OUTBOX_SECONDS", gt=0,
+                                       le=3600)
+    desk_read_timeout_seconds: float | None = Field(
+        None, alias="AFTERCARE_DESK_READ_TIMEOUT_SECONDS", gt=0)
+    spool_replay_seconds: float = Field(2.0, alias="AFTERCARE_SPOOL_REPLAY_SECONDS", gt=0,
+                                        le=3600)
     polling_lease_seconds: float = Field(15.0, alias="AFTERCARE_POLLING_LEASE_SECONDS",
                                          ge=0.5, le=300)
     polling_give_up_seconds: float = Field(60.0, alias="AFTERCARE_POLLING_GIVE_UP_SECONDS",
@@ -143,6 +150,7 @@ class Settings(BaseSettings):
                      "staff_chat_id", "retention_days", "opening_hours", "out_of_hours_contact",
                      "urgent_reply_target_minutes", "desk_url", "desk_secret", "kb_path",
                      "careplan_path", "messages_path", "alert_read_timeout_seconds",
+                     "desk_read_timeout_seconds",
                      "metrics_token",
                      mode="before")
     @classmethod

@@ -38,6 +38,7 @@ from scheduler.dispatcher import (
     SendError,
     TransientError,
 )
+from scheduler.passes import Passes
 from scheduler.sending import SendPause, SharedPauseStore, backoff
 from storage.alerts import CARD_KINDS, UNREACHABLE, AlertConnector, ClaimedAlert
 from storage.clock import Clock, utcnow
@@ -138,6 +139,7 @@ class AlertDispatcher:
         self.pause = SendPause(shared_pause, clock)  # a 429, shared with check-ins, replicas
         self.exclusive = exclusive  # False when other replicas send alerts too (PostgreSQL)
         self.bell = bell or AlertBell()
+        self.passes = Passes()  # ticks made: a probe or test waits for the next
         self._stopping = asyncio.Event()
         self._tick_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -189,18 +191,23 @@ class AlertDispatcher:
                 await asyncio.sleep(self.paused_for)
 
     async def tick(self) -> int:
-        """Send every due row, one at a time; returns how many were delivered."""
-        delivered = 0
+        """Send every due row, one at a time; returns how many were delivered (one pass,
+        counted in `passes`)."""
         async with self._tick_lock:
-            while not self._stopping.is_set():
-                await self.pause.sync()
-                if self.paused_for:
-                    return delivered
-                rows = await self.connector.claim_due(self.clock(), 1, self.config.lease,
-                                                      self.worker)
-                if not rows:
-                    return delivered
-                delivered += await self._process(rows[0])
+            with self.passes.one():
+                return await self._send_due()
+
+    async def _send_due(self) -> int:
+        delivered = 0
+        while not self._stopping.is_set():
+            await self.pause.sync()
+            if self.paused_for:
+                return delivered
+            rows = await self.connector.claim_due(self.clock(), 1, self.config.lease,
+                                                  self.worker)
+            if not rows:
+                return delivered
+            delivered += await self._process(rows[0])
         return delivered
 
     async def _process(self, row: ClaimedAlert) -> int:

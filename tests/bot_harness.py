@@ -135,13 +135,16 @@ async def running_app(fake_telegram: FakeTelegram, database_url: str, advisor: A
                       clock: ManualClock, staff: int, **extra: Any
                       ) -> AsyncIterator[AnyApplication]:
     """The real Application on `database_url` (SQLite or PostgreSQL), talking to
-    `fake_telegram`, with `staff` as the one staff member (`extra`: more settings)."""
-    settings = load_settings(
-        None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake_telegram.base_url,
+    `fake_telegram`, with `staff` as the one staff member (`extra`: more settings, which may
+    replace these). The desk-outbox job looks every 0.2 s (not every second): a retry that
+    fell due on the test's clock goes out soon after, and `DeskJobs.outbox_passes` counts on."""
+    values: dict[str, Any] = dict(
+        TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake_telegram.base_url,
         AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT, AFTERCARE_STAFF_IDS=str(staff),
         AFTERCARE_DATABASE_URL=database_url, AFTERCARE_TIMEZONE="Europe/London",
         AFTERCARE_CLINIC_NAME=CLINIC.name, AFTERCARE_CLINIC_CONTACT=CLINIC.contact,
-        AFTERCARE_MAX_SENDS_PER_SECOND=0, **extra)
+        AFTERCARE_MAX_SENDS_PER_SECOND=0, AFTERCARE_DESK_OUTBOX_SECONDS=0.2)
+    settings = load_settings(None, **{**values, **extra})
     db = await Database.connect(database_url)
     app = build_application(settings, db, advisor, clock=clock)
     try:

@@ -40,8 +40,13 @@ RED_FLAG = "there is yellow pus and a fever"
 FAULTS: dict[str, dict[str, Any]] = {
     "429": {"error_code": 429, "retry_after": 1},
     "500": {"error_code": 500},
-    "timeout": {"error_code": 504, "delay": 8.0},  # longer than the bot's 5 s read timeout
+    "timeout": {"error_code": 504, "delay": 8.0},  # longer than READ_TIMEOUT
 }
+# The desk outbox's read timeout in the "timeout" case (AFTERCARE_DESK_READ_TIMEOUT_SECONDS;
+# by default the client's 5 s), so that the hung send is given up sooner. It stays well above
+# what an answered send takes on a loaded machine: a send the fake accepted but the client
+# gave up on would be retried and reach the patient twice (as in test_alert_outbox_e2e).
+READ_TIMEOUT = {"timeout": 2.5}
 
 
 class Bot:
@@ -84,6 +89,12 @@ class Bot:
         self.fake.user_message(NURSE, text, first_name="Nurse", chat_id=STAFF_CHAT,
                                chat_type="supergroup", reply_to_message_id=reply_to)
 
+    async def job_ran(self) -> None:
+        """Until the desk-outbox job has made a whole pass that began after this call: any
+        row it could still send (a second copy) would have been sent by then."""
+        await asyncio.wait_for(self.app.bot_data.desk.outbox_passes.next(), 20)
+        await self.fake.settled()  # and whatever it sent is recorded
+
     async def replied(self, report_id: int) -> list[str | None]:
         return [a.note for a in await self.store.actions(report_id) if a.action == "replied"]
 
@@ -96,10 +107,14 @@ class Bot:
 
 
 @pytest.fixture
-async def bot(fake_telegram: FakeTelegram, database_url: str,
-              advisor: Advisor) -> AsyncIterator[Bot]:
+async def bot(fake_telegram: FakeTelegram, database_url: str, advisor: Advisor,
+              request: pytest.FixtureRequest) -> AsyncIterator[Bot]:
     clock = ManualClock(START)
-    async with running_app(fake_telegram, database_url, advisor, clock, NURSE) as app:
+    callspec = getattr(request.node, "callspec", None)
+    fault = callspec.params.get("fault") if callspec is not None else None
+    extra = ({"AFTERCARE_DESK_READ_TIMEOUT_SECONDS": READ_TIMEOUT[fault]}
+             if fault in READ_TIMEOUT else {})
+    async with running_app(fake_telegram, database_url, advisor, clock, NURSE, **extra) as app:
         yield Bot(fake_telegram, app, clock)
 
 
@@ -132,7 +147,7 @@ async def test_a_telegram_reply_reaches_that_patient_once_through_the_outbox(bot
     (sent,) = await bot.new(STAFF_CHAT, staff_before)
     assert "Sent to Zoe only" in sent["text"]
 
-    await asyncio.sleep(1.5)  # the desk-outbox job has run since: nothing goes twice
+    await bot.job_ran()  # the desk-outbox job has run since: nothing goes twice
     carriers = [m["chat_id"] for m in bot.fake.sent_messages()
                 if "Come in at 3pm" in (m.get("text") or "")
                 or "bring the cream" in (m.get("text") or "")]
@@ -173,7 +188,7 @@ async def test_a_first_send_refused_by_telegram_is_retried_until_it_arrives_once
     (sent,) = await bot.new(STAFF_CHAT, staff_before + 1)
     assert "Sent to Zoe only" in sent["text"]
     bot.clock.advance(minutes=5)
-    await asyncio.sleep(1.5)  # the job runs again: nothing is sent twice
+    await bot.job_ran()  # the job runs again: nothing is sent twice
     assert len(bot.sent(ZOE)) == zoe_before + 2
     assert await bot.replied(report_id) == ["Please call us today."]
     assert bot.fake.violations == []
@@ -215,7 +230,7 @@ async def test_web_and_telegram_replies_reach_the_patient_in_the_order_given(
     assert "looking at your report" in got[0]["text"]
     words = ["First", "Second", "Third", "Fourth"]
     assert [next(w for w in words if f"{w}:" in m["text"]) for m in got[1:]] == words
-    await asyncio.sleep(1.5)
+    await bot.job_ran()
     assert len(bot.sent(ZOE)) == zoe_before + 5  # each once
     assert await bot.replied(report_id) == ["First: keep it clean.", "Second: no makeup today.",
                                             "Third: cool compress.",
@@ -284,7 +299,12 @@ async def test_a_reply_stored_before_a_kill_arrives_once_after_the_restart(
             async def confirmed() -> Any:
                 return [m for m in await staff_chat() if "Sent to" in m.get("text", "")]
             await until(confirmed, "the staff chat told it was sent")
-            await asyncio.sleep(1.5)  # a second copy would have had time to arrive
+
+            async def quiet() -> Any:  # nothing left to send, the staff message confirmed
+                return (all(status == "sent" for _, _, status, _ in rows())
+                        and await control.get("pending") == 0)
+            await until(quiet, "every desk-outbox row sent and the update confirmed")
+            await control.settled()  # nothing in flight: no second copy can still arrive
             texts = (await to_zoe())[zoe_before:]
             assert sum(answer in t for t in texts) == 1, texts
             assert sum("looking at your report" in t for t in texts) == 1, texts

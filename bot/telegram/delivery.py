@@ -36,9 +36,13 @@ def markup(buttons: Buttons) -> InlineKeyboardMarkup | None:
                                   for label, data in row] for row in buttons])
 
 
-async def deliver(bot: Bot, chat_id: int, reply: Reply) -> Message:
-    """Send `reply` to `chat_id`; returns the sent message (its id threads later replies)."""
+async def deliver(bot: Bot, chat_id: int, reply: Reply,
+                  read_timeout: float | None = None) -> Message:
+    """Send `reply` to `chat_id`; returns the sent message (its id threads later replies).
+    `read_timeout` bounds the wait for Telegram's answer (default: the client's)."""
     extra: dict[str, Any] = {"parse_mode": ParseMode.HTML, "reply_markup": markup(reply.buttons)}
+    if read_timeout is not None:
+        extra["read_timeout"] = read_timeout
     if reply.reply_to is not None:
         extra["reply_parameters"] = ReplyParameters(reply.reply_to,
                                                     allow_sending_without_reply=True)

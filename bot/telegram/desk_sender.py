@@ -4,7 +4,8 @@ The web desk's actions and staff actions in Telegram (bot/telegram/staff_handler
 also calls `send_pending` right after storing, so a reply typed in Telegram goes out at once)
 are both sent from here.
 
-A JobQueue job (every `SEND_EVERY` seconds, on every replica) claims pending rows of
+A JobQueue job (every ``Settings.desk_outbox_seconds``, on every replica; each run counted in
+``DeskJobs.outbox_passes``) claims pending rows of
 ``desk_outbox`` (storage/desk_outbox.py: a conditional UPDATE per row, so one replica wins
 each), sends each with `deliver` as the staff handlers do, records staff-chat cards for
 threading, and marks the row sent. Telegram errors are read like the alert outbox's
@@ -13,7 +14,8 @@ threading, and marks the row sent. Telegram errors are read like the alert outbo
 blocked the bot (or whose chat is gone) is marked inactive and the message is given up at
 once, as is one Telegram refuses for good; anything else is tried again until it goes out
 (for a day), the chat's later messages after it (a patient reads them in the order they were
-written).
+written). A send Telegram has not answered within ``Settings.desk_read_timeout_seconds`` (default:
+the client's read timeout) counts as a time-out.
 
 What is audited on the report: a staff answer as ``replied`` once Telegram took it
 (`Relays.relay_done`, which also tells staff "Sent"); the web desk's other messages to the
@@ -44,7 +46,6 @@ from scheduler.sending import backoff
 from storage.desk_outbox import Audit, DeskOutboxStore
 
 log = logging.getLogger(__name__)
-SEND_EVERY = 1.0
 DELIVERED = Audit("web desk message reached the patient")
 UNDELIVERED = {WEB: Audit("web desk message not delivered to the patient"),
                TELEGRAM: Audit("staff message not delivered to the patient")}
@@ -54,9 +55,10 @@ Blocked = Callable[..., Awaitable[None]]  # `Conversation.blocked(chat_id=...)`
 
 
 async def send_pending(bot: Bot, desk: DeskJobs, blocked: Blocked,
-                       outbox: DeskOutboxStore, config: AlertConfig | None = None) -> int:
+                       outbox: DeskOutboxStore, config: AlertConfig | None = None,
+                       read_timeout: float | None = None) -> int:
     """Send every claimable row once; the number sent. A patient who blocked the bot is
-    reported through `blocked` (marked inactive)."""
+    reported through `blocked` (marked inactive); `read_timeout` bounds each send's wait."""
     config = config or AlertConfig()
     sent = 0
     stalled: dict[int, dt.datetime] = {}  # chat -> when its earlier message is tried again
@@ -69,7 +71,7 @@ async def send_pending(bot: Bot, desk: DeskJobs, blocked: Blocked,
                                 retry_at=stalled[item.chat_id])
             continue
         try:
-            message = await deliver(bot, item.chat_id, reply)
+            message = await deliver(bot, item.chat_id, reply, read_timeout)
         except TelegramError as exc:
             error = classify(exc)
             audited = UNDELIVERED[origin] if to_patient else None
@@ -131,14 +133,17 @@ async def _to_staff(bot: Bot, desk: DeskJobs, replies: list[Reply]) -> None:
 
 
 def attach_desk_outbox(app: AnyApplication, desk: DeskJobs, blocked: Blocked,
-                       outbox: DeskOutboxStore, config: AlertConfig | None = None) -> None:
-    """Run `send_pending` every `SEND_EVERY` seconds on the application's JobQueue."""
+                       outbox: DeskOutboxStore, config: AlertConfig | None = None, *,
+                       every: float = 1.0, read_timeout: float | None = None) -> None:
+    """Run `send_pending` every `every` seconds on the application's JobQueue, each run
+    counted in ``desk.outbox_passes``."""
     if app.job_queue is None:
         log.warning("no JobQueue: messages written on the web desk are not sent")
         return
 
     async def job(context: AppContext) -> None:
-        await send_pending(context.bot, desk, blocked, outbox, config)
+        with desk.outbox_passes.one():
+            await send_pending(context.bot, desk, blocked, outbox, config, read_timeout)
 
-    app.job_queue.run_repeating(job, interval=SEND_EVERY, first=1, name="desk-outbox",
+    app.job_queue.run_repeating(job, interval=every, first=min(1.0, every), name="desk-outbox",
                                 job_kwargs={"max_instances": 1, "coalesce": True})

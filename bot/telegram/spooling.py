@@ -47,6 +47,7 @@ from bot.core.desk.patients import PatientReports
 from bot.core.flowstate import Flow
 from bot.core.ports import AlertWaker, CheckinEvents, Reports
 from bot.core.replies import Reply, as_replies
+from scheduler.passes import Passes
 from storage import ReportKind
 from storage.clock import utcnow
 from storage.spool import ReportSpool, Spooled, SpooledEvent, SpooledReport
@@ -54,7 +55,6 @@ from storage.spool import ReportSpool, Spooled, SpooledEvent, SpooledReport
 log = logging.getLogger(__name__)
 
 DATABASE_DOWN: tuple[type[BaseException], ...] = (DBAPIError, PoolTimeout, OSError)
-REPLAY_EVERY = 2.0  # seconds between attempts to store spooled entries
 DESCRIBE_WITHIN = dt.timedelta(minutes=30)  # an offline /report waits this long for words
 Deliver = Callable[[Reply, int], Awaitable[None]]  # a reply; the chat when it names none
 
@@ -232,7 +232,8 @@ class SpoolReplayer:
 
     def __init__(self, reports: Reports, checkins: CheckinEvents | None, alerts: AlertWaker,
                  spool: ReportSpool, *, conversation: Conversation | None = None,
-                 desk: PatientReports | None = None, deliver: Deliver | None = None) -> None:
+                 desk: PatientReports | None = None, deliver: Deliver | None = None,
+                 every: float = 2.0) -> None:
         self.reports = reports
         self.checkins = checkins
         self.alerts = alerts
@@ -240,6 +241,8 @@ class SpoolReplayer:
         self.conversation = conversation
         self.desk = desk
         self.deliver = deliver
+        self.every = every  # seconds between attempts (AFTERCARE_SPOOL_REPLAY_SECONDS)
+        self.passes = Passes()  # attempts made by the loop: a test waits for the next
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
 
@@ -338,14 +341,15 @@ class SpoolReplayer:
         return stored
 
     async def run(self) -> None:
-        """Replay every `REPLAY_EVERY` seconds until stopped."""
+        """Replay every `every` seconds until stopped (each attempt counted in `passes`)."""
         while not self._stop.is_set():
-            try:
-                await self.replay()
-            except Exception:  # never let the replayer die: the entries wait in the file
-                log.exception("spool replay failed")
+            with self.passes.one():
+                try:
+                    await self.replay()
+                except Exception:  # never let the replayer die: the entries wait in the file
+                    log.exception("spool replay failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), REPLAY_EVERY)
+                await asyncio.wait_for(self._stop.wait(), self.every)
 
     def launch(self) -> None:
         """Start the replay loop."""
@@ -369,7 +373,7 @@ def build_spool(settings: Settings, reports: Reports, checkins: CheckinEvents | 
         log.warning("%d entr%s from a database outage wait in %s", len(spool),
                     "y" if len(spool) == 1 else "ies", spool.path)
     return spool, SpoolReplayer(reports, checkins, alerts, spool, conversation=conversation,
-                                desk=desk, deliver=deliver)
+                                desk=desk, deliver=deliver, every=settings.spool_replay_seconds)
 
 
 __all__ = ["DATABASE_DOWN", "SpoolReplayer", "answer_offline", "build_spool",

@@ -83,7 +83,8 @@ async def send_owed(context: AppContext) -> None:
     """Send what the desk outbox owes now (the desk-outbox job does so every second too)."""
     services = context.bot_data
     await send_pending(context.bot, services.desk, services.patient.conversation.blocked,
-                       services.desk.outbox, services.settings.alert_config())
+                       services.desk.outbox, services.settings.alert_config(),
+                       services.settings.desk_read_timeout_seconds)
 
 
 async def handled_before(update: Update, context: AppContext) -> bool:
@@ -234,7 +235,9 @@ def register_staff_handlers(app: AnyApplication, services: Services) -> None:
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & new & filters.PHOTO,
                                    on_patient_photo), group=STAFF_GROUP)
     attach_desk_outbox(app, services.desk, services.patient.conversation.blocked,  # web, Telegram
-                       services.desk.outbox, settings.alert_config())
+                       services.desk.outbox, settings.alert_config(),
+                       every=settings.desk_outbox_seconds,
+                       read_timeout=settings.desk_read_timeout_seconds)
     from bot.telegram.kb_reload import attach_kb_reload
 
     attach_kb_reload(app, services.patient.knowledge)  # the web desk's KB additions

@@ -8,7 +8,7 @@ renderer `cards` ...). This is only the set the composition root hands to the en
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.desk.cards import Cards
 from bot.core.desk.commands import StaffCommands
@@ -22,6 +22,7 @@ from bot.core.desk.staff_chat import StaffMessages
 from bot.core.desk.views import DeskViews
 from bot.core.desk.web import WebActions
 from bot.core.ports import DeskReports
+from scheduler.passes import Passes
 from storage.desk_outbox import DeskOutboxStore
 
 
@@ -42,3 +43,5 @@ class DeskJobs:
     web: WebActions  # the web desk's actions
     patients: PatientReports  # the patient side: /report, threads with staff, photos
     outbox: DeskOutboxStore  # staff messages (web desk and Telegram) for the bot to send
+    # the passes of the bot's desk-outbox job (bot/telegram/desk_sender.py)
+    outbox_passes: Passes = field(default_factory=Passes)
