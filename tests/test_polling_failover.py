@@ -52,6 +52,21 @@ async def polling(session: aiohttp.ClientSession, port: int) -> bool | None:
     return "aftercare_polling_leader 1.0" in body
 
 
+async def leader_first(session: aiohttp.ClientSession, replicas: list[subprocess.Popen[str]],
+                       ports: list[int]) -> None:
+    """Wait until one of two replicas started together polls and the other answers /metrics
+    as a standby; then put the leader first in `replicas` and `ports` (whichever won the
+    lease: starting them one after the other only to know which leads cost a start-up)."""
+
+    async def roles() -> list[int] | None:
+        states = [await polling(session, port) for port in ports]
+        return {(True, False): [0, 1], (False, True): [1, 0]}.get((states[0], states[1]))
+
+    order = await until(roles, "one replica to lead and the other to stand by", timeout=60)
+    replicas[:] = [replicas[i] for i in order]
+    ports[:] = [ports[i] for i in order]
+
+
 async def write(control: Control, users: Iterable[int], text: str = "hello") -> None:
     for user in users:
         await control.post("update", {"kind": "message", "user_id": user, "text": text})
@@ -104,16 +119,12 @@ async def test_a_frozen_leader_is_replaced_and_stays_quiet_when_it_wakes(
         fake_server: str, database_url: str, tmp_path: Path) -> None:
     await (await Database.connect(database_url)).close()  # migrate once, before the replicas
     ports = [free_port(), free_port()]
-    replicas = [start(fake_server, database_url, ports[0], tmp_path)]
+    replicas = [start(fake_server, database_url, port, tmp_path) for port in ports]
     frozen = False
     async with aiohttp.ClientSession() as session:
         control = Control(session, fake_server)
         try:
-            await until(lambda: polling(session, ports[0]), "the first replica to lead",
-                        timeout=60)
-            replicas.append(start(fake_server, database_url, ports[1], tmp_path))
-            await until(lambda: _answers(session, ports[1]), "the second replica to start",
-                        timeout=60)
+            await leader_first(session, replicas, ports)
             assert await polling(session, ports[1]) is False  # a standby: it must not poll
 
             before = range(7100, 7105)
@@ -168,17 +179,13 @@ async def test_a_leader_frozen_mid_batch_leaves_only_its_update_in_hand_to_the_n
     duplicate window was a whole batch.)"""
     db = await Database.connect(database_url)  # migrate once; read handled_update below
     ports = [free_port(), free_port()]
-    replicas = [start(fake_server, database_url, ports[0], tmp_path)]
+    replicas = [start(fake_server, database_url, port, tmp_path) for port in ports]
     frozen = False
     try:
         async with aiohttp.ClientSession() as session:
             control = Control(session, fake_server)
             try:
-                await until(lambda: polling(session, ports[0]), "the first replica to lead",
-                            timeout=60)
-                replicas.append(start(fake_server, database_url, ports[1], tmp_path))
-                await until(lambda: _answers(session, ports[1]), "the second replica",
-                            timeout=60)
+                await leader_first(session, replicas, ports)
                 # the first answer hangs at Telegram, then fails: not delivered
                 await control.post("fail", {"method": "sendMessage", "error_code": 500,
                                             "delay": 30, "chat_id": 7400})
@@ -215,10 +222,6 @@ async def test_a_leader_frozen_mid_batch_leaves_only_its_update_in_hand_to_the_n
 
 async def _recorded(table: HandledSql, ids: list[int]) -> bool:
     return await table.handled(lease_name(TOKEN), ids) == set(ids)
-
-
-async def _answers(session: aiohttp.ClientSession, port: int) -> bool:
-    return (await http_get(session, port, "/healthz"))[0] == 200
 
 
 async def _standby(session: aiohttp.ClientSession, port: int) -> bool:
