@@ -89,6 +89,18 @@ class BotHarness:
         await self.say(user_id, "thanks")
 
 
+async def quiet(app: AnyApplication, fake: FakeTelegram, timeout: float = 20.0) -> None:
+    """Until every update is handled (confirmed to Telegram: long polling confirms an update
+    once it is handled), the desk-outbox job has made a whole pass that began after that,
+    and every call to the fake is answered: a message still on its way (one that should not
+    come at all) would be recorded by then."""
+    async def confirmed() -> bool:
+        return not fake.state.pending
+    await eventually(confirmed, timeout)
+    await asyncio.wait_for(app.bot_data.desk.outbox_passes.next(), timeout)
+    await fake.settled(timeout)
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
     """Wait until the async `check` is true (for state no signal announces, such as rows in
     the database: it is looked at again after 10 ms, then less and less often, at least
@@ -136,14 +148,16 @@ async def running_app(fake_telegram: FakeTelegram, database_url: str, advisor: A
                       ) -> AsyncIterator[AnyApplication]:
     """The real Application on `database_url` (SQLite or PostgreSQL), talking to
     `fake_telegram`, with `staff` as the one staff member (`extra`: more settings, which may
-    replace these). The desk-outbox job looks every 0.2 s (not every second): a retry that
-    fell due on the test's clock goes out soon after, and `DeskJobs.outbox_passes` counts on."""
+    replace these). The desk-outbox job and the alert sender look every 0.2 s (not every
+    second): a retry or card edit that fell due on the test's clock goes out soon after, and
+    their passes (`DeskJobs.outbox_passes`, `AlertDispatcher.passes`) follow quickly."""
     values: dict[str, Any] = dict(
         TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_BOT_API_URL=fake_telegram.base_url,
         AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT, AFTERCARE_STAFF_IDS=str(staff),
         AFTERCARE_DATABASE_URL=database_url, AFTERCARE_TIMEZONE="Europe/London",
         AFTERCARE_CLINIC_NAME=CLINIC.name, AFTERCARE_CLINIC_CONTACT=CLINIC.contact,
-        AFTERCARE_MAX_SENDS_PER_SECOND=0, AFTERCARE_DESK_OUTBOX_SECONDS=0.2)
+        AFTERCARE_MAX_SENDS_PER_SECOND=0, AFTERCARE_DESK_OUTBOX_SECONDS=0.2,
+        AFTERCARE_ALERT_POLL_SECONDS=0.2)
     settings = load_settings(None, **{**values, **extra})
     db = await Database.connect(database_url)
     app = build_application(settings, db, advisor, clock=clock)

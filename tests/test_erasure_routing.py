@@ -10,7 +10,6 @@ pending answer naming a report with another patient is refused and audited.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,7 +20,7 @@ from sqlalchemy import select
 from knowledge.advisor import Advisor
 from storage.clock import ManualClock
 from storage.models import Alert, ReportActionRow
-from tests.bot_harness import CLINIC, START, button_data, eventually, running_app
+from tests.bot_harness import CLINIC, START, button_data, eventually, quiet, running_app
 from tests.fake_telegram import FakeTelegram
 from tests.stores import Stores
 
@@ -78,7 +77,7 @@ class Desk:
             return (self.app.update_queue.empty()
                     and await self.app.bot_data.checkins.alerts.connector.owed() == 0)
         await eventually(idle, timeout=10)
-        await asyncio.sleep(0.3)  # a reply in flight (nothing should come: that is the point)
+        await quiet(self.app, self.fake)  # a reply in flight (nothing should come: the point)
 
 
 @pytest.fixture

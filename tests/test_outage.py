@@ -20,9 +20,11 @@ once, after the outage.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import datetime as dt
 import glob
+import logging
 import os
 import shutil
 import subprocess
@@ -61,8 +63,12 @@ def _pg_bin(name: str) -> str:
     return found[-1]
 
 
+_TEMPLATE: list[Path] = []  # this process's initdb'd cluster, copied for each server
+
+
 class ThrowawayPostgres:
-    """A PostgreSQL server of its own (initdb in a temporary folder, pg_ctl on a free port)."""
+    """A PostgreSQL server of its own (a copy of a cluster made once per process with initdb,
+    in a temporary folder; pg_ctl on a free port)."""
 
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="aftercare-pg-"))
@@ -71,8 +77,18 @@ class ThrowawayPostgres:
         self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self.as_postgres:
             shutil.chown(self.folder, "postgres", "postgres")
-        self._run(_pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "--no-sync")
+        self._run("cp", "-a", str(self._template()), str(self.data))
+
+    def _template(self) -> Path:
+        if not _TEMPLATE:
+            folder = Path(tempfile.mkdtemp(prefix="aftercare-pg-template-"))
+            if self.as_postgres:
+                shutil.chown(folder, "postgres", "postgres")
+            self._run(_pg_bin("initdb"), "-D", str(folder / "data"), "-A", "trust",
+                      "-U", "postgres", "--no-sync")
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            _TEMPLATE.append(folder / "data")
+        return _TEMPLATE[0]
 
     def _run(self, *command: str) -> None:
         subprocess.run([*self.as_postgres, *command], check=True, capture_output=True,
@@ -140,7 +156,9 @@ def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
 async def _running(fake: FakeTelegram, outage: Outage, advisor: Advisor, tmp_path: Path, *,
                    webhook: bool, **options: Any) -> AsyncIterator[tuple[Any, Readiness]]:
     """The bot (polling, or webhook when `webhook`) and a /readyz as `aftercare run` wires it."""
-    extra: dict[str, Any] = {"AFTERCARE_SPOOL_PATH": str(tmp_path / "reports.spool"), **options}
+    extra: dict[str, Any] = {"AFTERCARE_SPOOL_PATH": str(tmp_path / "reports.spool"),
+                             "AFTERCARE_SPOOL_REPLAY_SECONDS": 0.2,
+                             "AFTERCARE_ALERT_POLL_SECONDS": 0.2, **options}
     if webhook:
         extra.update(AFTERCARE_WEBHOOK_URL=f"http://127.0.0.1:{free_port()}/telegram/hook",
                      AFTERCARE_WEBHOOK_SECRET="outage-test-secret_1",
@@ -204,7 +222,7 @@ async def test_an_emergency_during_an_outage_gets_advice_at_once_and_a_card_afte
     problems = await readiness.problems()
     assert any("not stored yet" in p for p in problems), problems
     bot.bot_data.clock.advance(seconds=30)  # the outage, on the bot's (injected) clock
-    await asyncio.sleep(1.0)  # and in real time: nothing can be stored meanwhile
+    await _replayed_once_more(bot)  # and in real time: nothing can be stored meanwhile
     assert _cards(fake) == []
 
     await outage.end()
@@ -213,7 +231,7 @@ async def test_an_emergency_during_an_outage_gets_advice_at_once_and_a_card_afte
         return bool(_cards(fake)) and not len(bot.bot_data.ops.spool)
     await eventually(carded, timeout=20)
     await eventually(lambda: _owed_none(bot), timeout=10)
-    await asyncio.sleep(0.5)  # a second card would have had time to arrive
+    await _quiet(bot, fake)  # a second card would have been sent by now
     (card,) = _cards(fake)
     assert card["text"].startswith("EMERGENCY:")
     assert await readiness.problems() == []
@@ -265,6 +283,20 @@ async def _say(fake: FakeTelegram, text: str) -> list[dict[str, Any]]:
     before = len(fake.sent_messages(PATIENT))
     fake.user_message(PATIENT, text, first_name="Ivy")
     return (await fake.wait_for_messages(PATIENT, before + 1, timeout=10))[before:]
+
+
+async def _replayed_once_more(bot: Any) -> None:
+    """Until the spool replayer has made an attempt that began after this call."""
+    await asyncio.wait_for(bot.bot_data.ops.spool_replayer.passes.next(), 20)
+
+
+async def _quiet(bot: Any, fake: FakeTelegram) -> None:
+    """Until the spool replayer and the alert sender have each made a whole pass that began
+    after this call, and every call they made is answered: a duplicate (a second card, a
+    second answer) would have been sent and recorded by then."""
+    await _replayed_once_more(bot)
+    await asyncio.wait_for(bot.bot_data.checkins.alerts.passes.next(), 20)
+    await fake.settled()
 
 
 def _cards(fake: FakeTelegram) -> list[dict[str, Any]]:
@@ -322,7 +354,7 @@ async def test_buttons_photos_and_report_during_an_outage_are_kept_and_stored_af
         return not len(bot.bot_data.ops.spool) and len(_cards(fake)) >= 4
     await eventually(stored, timeout=30)
     await eventually(lambda: _owed_none(bot), timeout=10)
-    await asyncio.sleep(0.5)  # a duplicate would have had time to arrive
+    await _quiet(bot, fake)  # a duplicate would have been sent by now
     desk = bot.bot_data.desk
     reports = {r.text: r for r in await desk.store.queue()}
     assert len(reports) == 4, sorted(reports)
@@ -373,7 +405,8 @@ async def test_polling_an_update_the_outage_left_unhandled_is_handled_once_after
     assert any("not handled yet" in p for p in problems), problems
     assert located["update_id"] in _unconfirmed(fake)  # Telegram still has it
     bot.bot_data.clock.advance(seconds=30)
-    await asyncio.sleep(1.5)  # attempts fail meanwhile, with backoff
+    with _PollAttempts(located["update_id"]) as attempts:  # they fail meanwhile, with backoff
+        await attempts.another()
     assert not _zone_replies(fake) and readiness.unhandled == 1
 
     await outage.end()
@@ -383,13 +416,45 @@ async def test_polling_an_update_the_outage_left_unhandled_is_handled_once_after
                 and not len(bot.bot_data.ops.spool) and not _unconfirmed(fake))
     await eventually(recovered, timeout=30)
     await eventually(lambda: _owed_none(bot), timeout=10)
-    await asyncio.sleep(1.0)  # a second answer would have had time to arrive
+    await _quiet(bot, fake)  # a second answer would have been sent by now
     (zone,) = _zone_replies(fake)
     assert "New York" in zone["text"] or "America" in zone["text"], zone["text"]
     assert [m for m in fake.sent_messages(PATIENT) if m.get("text") == advice["text"]] == [advice]
     assert len(_cards(fake)) == 1
     assert await readiness.problems() == []
     assert fake.violations == []
+
+
+class _PollAttempts(logging.Handler):
+    """The poller's failed attempts at an update, as its log tells them ("update N not
+    handled (database unavailable; attempt K)"), counted from `with` on."""
+
+    def __init__(self, update_id: int) -> None:
+        super().__init__(logging.WARNING)
+        self.update_id, self.seen = update_id, 0
+        self._logger = logging.getLogger("bot.telegram.polling.poller")
+        self._changed = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if (isinstance(record.msg, str) and record.msg.startswith("update %d not handled")
+                and isinstance(record.args, tuple) and record.args[0] == self.update_id):
+            self.seen += 1
+            self._changed.set()
+
+    def __enter__(self) -> _PollAttempts:
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._logger.removeHandler(self)
+
+    async def another(self, timeout: float = 20) -> None:
+        """Until the poller has tried the update once more and left it unhandled."""
+        async def seen() -> None:
+            while not self.seen:
+                self._changed.clear()
+                await self._changed.wait()
+        await asyncio.wait_for(seen(), timeout)
 
 
 def _zone_replies(fake: FakeTelegram) -> list[dict[str, Any]]:
@@ -449,7 +514,7 @@ async def test_an_edit_a_command_and_a_photo_before_the_words_are_kept_and_repla
     bot.bot_data.clock.advance(seconds=15)  # an edited card is edited after 10 s
     bot.bot_data.checkins.alert_bell.wake()
     await eventually(lambda: _owed_none(bot), timeout=20)
-    await asyncio.sleep(1.0)  # a duplicate would have had time to arrive
+    await _quiet(bot, fake)  # a duplicate would have been sent by now
     desk = bot.bot_data.desk
     reports = {r.text: r for r in await desk.store.queue()}
     assert sorted(reports) == sorted([ANAPHYLAXIS, "a small hard lump under the skin near my ear"])

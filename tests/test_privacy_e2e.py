@@ -21,7 +21,6 @@ test moves:
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,7 +31,14 @@ from sqlalchemy import func, select
 from knowledge.advisor import Advisor
 from storage.clock import ManualClock
 from storage.models import ChatState, CheckIn, Message, Report, ReportActionRow, ReportPhoto
-from tests.bot_harness import START, button_data, button_labels, eventually, running_app
+from tests.bot_harness import (
+    START,
+    button_data,
+    button_labels,
+    eventually,
+    quiet,
+    running_app,
+)
 from tests.fake_telegram import FakeTelegram
 from tests.stores import Stores
 
@@ -237,7 +243,7 @@ async def test_delete_erases_photos_staff_replies_pending_answers_and_staff_mess
     await bot.staff("Ana, did it help?", n=0)  # was "the next message goes to Ana"
     await bot.staff("Ana?", reply_to=card["message_id"], n=0)
     await bot.settled()
-    await asyncio.sleep(0.3)
+    await quiet(bot.app, bot.fake)  # both handled: anything they sent is recorded
     assert len(bot.sent(patient)) == patient_before
     async with bot.store.sessions() as s:
         notes = list(await s.scalars(select(ReportActionRow.note)))
