@@ -59,8 +59,10 @@ async def leader_first(session: aiohttp.ClientSession, replicas: list[subprocess
     lease: starting them one after the other only to know which leads cost a start-up)."""
 
     async def roles() -> list[int] | None:
-        states = [await polling(session, port) for port in ports]
-        return {(True, False): [0, 1], (False, True): [1, 0]}.get((states[0], states[1]))
+        first, second = [await polling(session, port) for port in ports]
+        if first is True and second is False:
+            return [0, 1]
+        return [1, 0] if first is False and second is True else None
 
     order = await until(roles, "one replica to lead and the other to stand by", timeout=60)
     replicas[:] = [replicas[i] for i in order]
