@@ -123,6 +123,32 @@ async def until(predicate: Callable[[], Awaitable[Any]], what: str,
         await asyncio.sleep(0.1)
 
 
+async def polling_gauge(session: aiohttp.ClientSession, port: int) -> bool | None:
+    """Whether the replica with its ops endpoints on `port` polls (its
+    aftercare_polling_leader gauge); None while /metrics does not answer."""
+    status, body = await http_get(session, port, "/metrics")
+    if status != 200:
+        return None
+    return "aftercare_polling_leader 1.0" in body
+
+
+async def leader_first(session: aiohttp.ClientSession, replicas: list[subprocess.Popen[str]],
+                       ports: list[int]) -> None:
+    """Wait until one of two replicas started together polls and the other answers /metrics
+    as a standby; then put the leader first in `replicas` and `ports` (whichever won the
+    lease: starting them one after the other only to know which leads costs a start-up)."""
+
+    async def roles() -> list[int] | None:
+        first, second = [await polling_gauge(session, port) for port in ports]
+        if first is True and second is False:
+            return [0, 1]
+        return [1, 0] if first is False and second is True else None
+
+    order = await until(roles, "one replica to lead and the other to stand by")
+    replicas[:] = [replicas[i] for i in order]
+    ports[:] = [ports[i] for i in order]
+
+
 def checkin_id_of(message: dict[str, Any]) -> int | None:
     """The check-in id in a message's answer buttons ("ci:<id>:<choice>"), if any."""
     markup = message.get("reply_markup")

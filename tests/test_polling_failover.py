@@ -28,7 +28,16 @@ import pytest
 from bot.telegram.polling.lease import lease_name
 from storage import Database
 from storage.handled_updates import HandledSql
-from tests.processes import TOKEN, Control, free_port, http_get, start_bot, stop_bot, until
+from tests.processes import (
+    TOKEN,
+    Control,
+    free_port,
+    leader_first,
+    polling_gauge,
+    start_bot,
+    stop_bot,
+    until,
+)
 
 FAST = {"AFTERCARE_POLLING_LEASE_SECONDS": "3", "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS": "2",
         "AFTERCARE_HTTP_LISTEN": "127.0.0.1"}
@@ -42,31 +51,6 @@ def start(root: str, database: Path | str, port: int, tmp_path: Path,
           **extra: str) -> subprocess.Popen[str]:
     return start_bot(root, database, tmp_path, stdout=subprocess.DEVNULL,
                      AFTERCARE_HTTP_PORT=str(port), **{**FAST, **extra})
-
-
-async def polling(session: aiohttp.ClientSession, port: int) -> bool | None:
-    """This replica's aftercare_polling_leader (None while /metrics does not answer)."""
-    status, body = await http_get(session, port, "/metrics")
-    if status != 200:
-        return None
-    return "aftercare_polling_leader 1.0" in body
-
-
-async def leader_first(session: aiohttp.ClientSession, replicas: list[subprocess.Popen[str]],
-                       ports: list[int]) -> None:
-    """Wait until one of two replicas started together polls and the other answers /metrics
-    as a standby; then put the leader first in `replicas` and `ports` (whichever won the
-    lease: starting them one after the other only to know which leads cost a start-up)."""
-
-    async def roles() -> list[int] | None:
-        first, second = [await polling(session, port) for port in ports]
-        if first is True and second is False:
-            return [0, 1]
-        return [1, 0] if first is False and second is True else None
-
-    order = await until(roles, "one replica to lead and the other to stand by", timeout=60)
-    replicas[:] = [replicas[i] for i in order]
-    ports[:] = [ports[i] for i in order]
 
 
 async def write(control: Control, users: Iterable[int], text: str = "hello") -> None:
@@ -88,7 +72,7 @@ async def test_429_500_and_a_hanging_getupdates_do_not_stop_polling(
         try:
             await write(control, [7001])
             await until(lambda: answered(control, [7001]), "the first answer", timeout=60)
-            await until(lambda: polling(session, port), "the gauge to read 1")
+            await until(lambda: polling_gauge(session, port), "the gauge to read 1")
 
             await control.post("fail", {"method": "getUpdates", "error_code": 429,
                                         "retry_after": 1})
@@ -127,7 +111,7 @@ async def test_a_frozen_leader_is_replaced_and_stays_quiet_when_it_wakes(
         control = Control(session, fake_server)
         try:
             await leader_first(session, replicas, ports)
-            assert await polling(session, ports[1]) is False  # a standby: it must not poll
+            assert await polling_gauge(session, ports[1]) is False  # a standby: must not poll
 
             before = range(7100, 7105)
             await write(control, before)
@@ -138,7 +122,7 @@ async def test_a_frozen_leader_is_replaced_and_stays_quiet_when_it_wakes(
             frozen, stopped_at = True, time.monotonic()
             during = range(7200, 7205)
             await write(control, during)
-            await until(lambda: polling(session, ports[1]), "the standby to take over",
+            await until(lambda: polling_gauge(session, ports[1]), "the standby to take over",
                         timeout=40)
             took_over = time.monotonic() - stopped_at
             await until(lambda: answered(control, during), "answers from the new leader")
@@ -152,7 +136,8 @@ async def test_a_frozen_leader_is_replaced_and_stays_quiet_when_it_wakes(
             await write(control, after)
             await until(lambda: answered(control, after), "answers after the wake-up")
             await until(lambda: _nothing_pending(control), "the new leader to confirm them")
-            assert await polling(session, ports[1]) and not await polling(session, ports[0])
+            assert await polling_gauge(session, ports[1])
+            assert not await polling_gauge(session, ports[0])
             polls = await control.get("requests", method="getUpdates")
             sent = await control.get("sent_messages")
         finally:
@@ -202,7 +187,7 @@ async def test_a_leader_frozen_mid_batch_leaves_only_its_update_in_hand_to_the_n
 
                 replicas[0].send_signal(signal.SIGSTOP)
                 frozen = True
-                await until(lambda: polling(session, ports[1]), "the standby to take over",
+                await until(lambda: polling_gauge(session, ports[1]), "the standby to take over",
                             timeout=40)
                 await until(lambda: answered(control, users), "the new leader's answer")
                 await until(lambda: _nothing_pending(control), "the new leader to confirm")
@@ -227,7 +212,7 @@ async def _recorded(table: HandledSql, ids: list[int]) -> bool:
 
 
 async def _standby(session: aiohttp.ClientSession, port: int) -> bool:
-    return await polling(session, port) is False
+    return await polling_gauge(session, port) is False
 
 
 async def _no_faults_left(control: Control) -> bool:

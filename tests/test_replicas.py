@@ -24,7 +24,7 @@ from bot.telegram.polling.poller import POLL_LIMIT
 from scheduler.careplan import load_careplan
 from storage import Database, SessionSource
 from storage.models import CheckIn, CheckinStatus, TreatmentSession
-from tests.processes import Control, free_port, http_get, start_bot, until
+from tests.processes import Control, free_port, http_get, leader_first, start_bot, until
 from tests.stores import Stores
 
 BATCH = 5  # AFTERCARE_CHECKIN_BATCH: at most this many check-ins in flight per replica
@@ -98,12 +98,11 @@ async def test_two_replicas_survive_killing_the_polling_leader(
         fake_server: str, database_url: str, tmp_path: Path) -> None:
     await (await Database.connect(database_url)).close()  # migrate once, before the replicas
     ports = [free_port(), free_port()]
-    replicas = [start_replica(fake_server, database_url, ports[0], tmp_path)]
+    replicas = [start_replica(fake_server, database_url, port, tmp_path) for port in ports]
     async with aiohttp.ClientSession() as session:
         control = Control(session, fake_server)
         try:
-            await until(lambda: is_leader(session, ports[0]), "the first replica to lead")
-            replicas.append(start_replica(fake_server, database_url, ports[1], tmp_path))
+            await leader_first(session, replicas, ports)  # started together: who leads?
             await until(lambda: _ready(session, ports[1]), "the second replica to be ready")
             assert not await is_leader(session, ports[1])  # a standby: it must not poll
 
