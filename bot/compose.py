@@ -32,6 +32,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from bot.backends import (
+    MemoryBackend,
+    PatientRows,
+    ReportRows,
+    SessionRows,
+    SqlBackend,
+    StorageBackend,
+    Stores,
+    storage_of,
+)
 from bot.config import Settings
 from bot.core.advisors import AdviceObserver, LiveAdvisor, ObservedAdvisor
 from bot.core.clinic_kb import ClinicKnowledge
@@ -68,29 +78,15 @@ from knowledge.schema import KnowledgeBase
 from scheduler.alerts import AlertBell, AlertDispatcher, AlertSender
 from scheduler.careplan import CarePlan
 from scheduler.dispatcher import ObservedSender, Sender, SendObserver
-from scheduler.guard import dispatcher_lock
 from scheduler.passes import Passes
-from scheduler.pause import SharedPause
+from scheduler.sending import SharedPauseStore
 from scheduler.service import CheckinService
-from scheduler.sql import SqlConnector, SqlPlanStore
 from storage import Database, utcnow
-from storage.alerts import AlertSql
-from storage.chat_state import ChatStateStore
 from storage.clock import Clock
-from storage.context import ContextReader
-from storage.desk_logins import DeskLoginStore
-from storage.desk_outbox import DeskOutboxStore, SqlDeskOutbox
-from storage.desk_views import DeskViews as DeskPages  # the store, not the desk's job
-from storage.figures import OpsFigures, SqlFigures
-from storage.health import DatabaseProbe, SqlProbe
-from storage.invites import InviteStore
-from storage.kb_overrides import KBOverrideStore
-from storage.messages import MessageLog
-from storage.patients import PatientStore
-from storage.reports import ReportStore
-from storage.retention import Retention, SqlRetention
-from storage.sessions import SessionStore
-from storage.stats import Stats
+from storage.desk_outbox import DeskOutboxStore
+from storage.figures import OpsFigures
+from storage.health import DatabaseProbe
+from storage.retention import Retention
 
 if TYPE_CHECKING:
     from storage.spool import ReportSpool
@@ -109,23 +105,6 @@ class Replayer(Protocol):
 
 class Observer(AdviceObserver, SendObserver, Protocol):
     """Hears every answer and every check-in send (the ops metrics, bot/ops/http.py)."""
-
-
-@dataclass(frozen=True)
-class Stores:
-    """The storage aggregates the flows were built with, one store each (storage/*.py); the
-    tests and the spool use them too."""
-
-    patients: PatientStore
-    treatments: SessionStore
-    reports: ReportStore  # raises reports; on-call staff are owed copies of their cards
-    invites: InviteStore
-    message_log: MessageLog
-    stats: Stats
-    contexts: ContextReader
-    chat_states: ChatStateStore  # short-lived conversation state (purged by a job)
-    desk_views: DeskPages  # the web desk's pages (reads only; storage/desk_views.py)
-    desk_logins: DeskLoginStore  # the web desk's used sign-ins
 
 
 @dataclass(frozen=True)
@@ -168,7 +147,7 @@ class Services:
     typed bundle of its own."""
 
     settings: Settings
-    database: Database
+    storage: StorageBackend  # what keeps the rows: the database, or memory
     clock: Clock
     stores: Stores
     patient: PatientSide
@@ -176,59 +155,63 @@ class Services:
     checkins: CheckinSide
     ops: Ops
 
+    @property
+    def database(self) -> Database:
+        """The database the stores are over; LookupError for services kept in memory."""
+        if not isinstance(self.storage, SqlBackend):
+            raise LookupError("these services keep their rows in memory: no database")
+        return self.storage.db
+
 
 @dataclass(frozen=True)
 class CheckinParts:
     """The check-in side alone (`build_checkins`): what CLI commands about sessions and
     check-ins use, without loading the advisor."""
 
-    patients: PatientStore
-    treatments: SessionStore
-    reports: ReportStore
+    patients: PatientRows
+    treatments: SessionRows
+    reports: ReportRows
     checkins: CheckinService
-    shared_pause: SharedPause  # the 429 pause, shared with the alert sender and replicas
+    shared_pause: SharedPauseStore  # the 429 pause, shared with the alert sender and replicas
     exclusive: bool  # SQLite: one process sends
 
 
-def build_stores(settings: Settings, db: Database, clock: Clock = utcnow) -> Stores:
-    """The storage aggregates over `db`, one store each: what `build_services` hands the
-    flows, and what a CLI command that only reads or writes rows uses (no data file loaded)."""
-    return Stores(patients=PatientStore(db.sessions, clock),
-                  treatments=SessionStore(db.sessions, clock),
-                  reports=ReportStore(db.sessions, clock, settings.oncall()),  # on call: copies
-                  invites=InviteStore(db.sessions, clock),
-                  message_log=MessageLog(db.sessions, clock), stats=Stats(db.sessions),
-                  contexts=ContextReader(db.sessions, clock),
-                  chat_states=ChatStateStore(db.sessions), desk_views=DeskPages(db.sessions),
-                  desk_logins=DeskLoginStore(db.sessions))
+def build_stores(settings: Settings, db: Database | StorageBackend,
+                 clock: Clock = utcnow) -> Stores:
+    """The storage aggregates over `db` (a database, or a `StorageBackend`: bot/backends.py),
+    one store each: what `build_services` hands the flows, and what a CLI command that only
+    reads or writes rows uses (no data file loaded)."""
+    return storage_of(db).stores(settings, clock)
 
 
-def build_checkins(settings: Settings, db: Database, sender: Sender | None = None,
-                   clock: Clock = utcnow, *, careplan: CarePlan | None = None,
-                   kb: KnowledgeBase | None = None, stores: Stores | None = None) -> CheckinParts:
+def build_checkins(settings: Settings, db: Database | StorageBackend,
+                   sender: Sender | None = None, clock: Clock = utcnow, *,
+                   careplan: CarePlan | None = None, kb: KnowledgeBase | None = None,
+                   stores: Stores | None = None) -> CheckinParts:
     """The patient, session and report stores (of `stores`, default `build_stores`) and the
     check-in service over `db` (`build_services` builds the rest on them). The care plan is
     `careplan`, or loaded quoting `kb` (default: the configured knowledge base)."""
+    storage = storage_of(db)
     plan = careplan if careplan is not None else load_plan(settings, kb)
-    stores = stores if stores is not None else build_stores(settings, db, clock)
+    stores = stores if stores is not None else storage.stores(settings, clock)
     reports = stores.reports
-    shared_pause = SharedPause(db.sessions)  # on PostgreSQL other replicas send too
-    exclusive = db.engine.dialect.name == "sqlite"
+    shared_pause = storage.shared_pause()
+    exclusive = storage.exclusive
     texts = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES)
-    checkins = CheckinService(SqlPlanStore(db.sessions), SqlConnector(db.sessions), reports,
+    checkins = CheckinService(storage.plans(), storage.connector(), reports,
                               plan, settings.timezone, texts=texts, clock=clock,
                               config=settings.dispatcher_config(), sender=sender,
                               shared_pause=shared_pause, exclusive=exclusive,
-                              lock=dispatcher_lock(db.engine.url))
+                              lock=storage.dispatcher_lock())
     return CheckinParts(stores.patients, stores.treatments, reports, checkins, shared_pause,
                         exclusive)
 
 
-def build_knowledge(settings: Settings, db: Database, advisor: Advisor,
+def build_knowledge(settings: Settings, db: Database | StorageBackend, advisor: Advisor,
                     live: LiveAdvisor | None = None) -> ClinicKnowledge:
     """The clinic's knowledge-base additions (made on the web desk) over `advisor`, the base;
     `refresh` swaps `live` (`build_services`), or makes `.advisor` (``aftercare ask``)."""
-    return ClinicKnowledge(advisor, KBOverrideStore(db.sessions), settings.kb_path, live)
+    return ClinicKnowledge(advisor, storage_of(db).kb_overrides(), settings.kb_path, live)
 
 
 def build_desk(kit: FlowKit, store: DeskReports, outbox: CardOutbox,
@@ -255,13 +238,15 @@ def build_desk(kit: FlowKit, store: DeskReports, outbox: CardOutbox,
         patients=PatientReports(kit, desk_kit, store, cards, checkins), outbox=desk_outbox)
 
 
-def build_services(settings: Settings, db: Database, sender: Sender | None = None,
+def build_services(settings: Settings, db: Database | StorageBackend,
+                   sender: Sender | None = None,
                    clock: Clock = utcnow, *, advisor: Advisor | None = None,
                    careplan: CarePlan | None = None,
                    alert_sender: AlertSender | None = None,
                    identity: BotIdentity | None = None,
                    observer: Observer | None = None) -> Services:
-    """Build every service of the bot over `db`.
+    """Build every service of the bot over `db`: a database, or a `StorageBackend`
+    (bot/backends.py; `build_memory_services` builds them over the in-memory twins).
 
     `sender` delivers check-ins (the Telegram client, or the demo's printer); without one
     check-ins are still planned but not sent (CLI commands, tests of the conversation).
@@ -275,8 +260,9 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
     advisor = advisor if advisor is not None else load_advisor(settings)
     if sender is not None and observer is not None:
         sender = ObservedSender(sender, observer)
-    stores = build_stores(settings, db, clock)
-    parts = build_checkins(settings, db, sender, clock, careplan=careplan, kb=advisor.kb,
+    storage = storage_of(db)
+    stores = storage.stores(settings, clock)
+    parts = build_checkins(settings, storage, sender, clock, careplan=careplan, kb=advisor.kb,
                            stores=stores)
     checkins = parts.checkins
     shared_pause, exclusive = parts.shared_pause, parts.exclusive
@@ -288,20 +274,35 @@ def build_services(settings: Settings, db: Database, sender: Sender | None = Non
                   message_log=stores.message_log, stats=stores.stats, contexts=stores.contexts,
                   chat_states=stores.chat_states)
     bell = AlertBell()
-    desk = build_desk(kit, ReportStore(db.sessions, clock=clock), AlertSql(db.sessions),
-                      checkins, bell, SqlDeskOutbox(db.sessions))
+    outbox = storage.alerts()
+    desk = build_desk(kit, storage.desk_reports(clock), outbox, checkins, bell,
+                      storage.desk_outbox())
     alerts = None
     if alert_sender is not None:  # the 429 pause is shared with check-ins and replicas
-        alerts = AlertDispatcher(AlertSql(db.sessions), desk.cards, alert_sender,
+        alerts = AlertDispatcher(outbox, desk.cards, alert_sender,
                                  config=settings.alert_config(), clock=clock, bell=bell,
                                  shared_pause=shared_pause, exclusive=exclusive)
     conversation = Conversation(kit, checkins=checkins, cards=desk.cards, desk=desk.patients,
                                 identity=identity)
     patient = PatientSide(conversation=conversation, advisor=advisor, live_advisor=live,
-                          knowledge=build_knowledge(settings, db, advisor, live),
+                          knowledge=build_knowledge(settings, storage, advisor, live),
                           messages=messages)
-    return Services(settings=settings, database=db, clock=clock, stores=stores,
+    return Services(settings=settings, storage=storage, clock=clock, stores=stores,
                     patient=patient, desk=desk,
                     checkins=CheckinSide(service=checkins, alert_bell=bell, alerts=alerts),
-                    ops=Ops(figures=SqlFigures(db.sessions), probe=SqlProbe(db.engine),
-                            retention=SqlRetention(db.sessions)))
+                    ops=Ops(figures=storage.figures(), probe=storage.probe(),
+                            retention=storage.retention()))
+
+
+def build_memory_services(settings: Settings, sender: Sender | None = None,
+                          clock: Clock = utcnow, *, storage: MemoryBackend | None = None,
+                          advisor: Advisor | None = None, careplan: CarePlan | None = None,
+                          alert_sender: AlertSender | None = None,
+                          identity: BotIdentity | None = None,
+                          observer: Observer | None = None) -> Services:
+    """`build_services` over the in-memory twins (a new `MemoryBackend` unless `storage` is
+    given): the same graph, built by the same code, with no database (fast tests of the
+    core; the twins are proven equal to the SQL stores by tests/test_*_conformance.py)."""
+    return build_services(settings, storage if storage is not None else MemoryBackend(),
+                          sender, clock, advisor=advisor, careplan=careplan,
+                          alert_sender=alert_sender, identity=identity, observer=observer)

@@ -1,10 +1,10 @@
 """Alert-outbox helpers for desk tests: a recording `AlertSender` and "deliver what is owed".
 
 `with_alerts(desk)` gives the staff desk (its `DeskJobs`, or any job holding the desk's
-`kit`, `store` and `cards`, such as `PatientReports`) an alert sender over the real outbox tables
-(storage/alerts.py) with a sender that records instead of calling Telegram; `deliver(desk)`
-runs one pass and returns what was posted or edited, numbering new staff-chat messages from
-`first_id`.
+`kit`, `store` and `cards`, such as `PatientReports`) an alert sender over the real outbox
+tables (storage/alerts.py; its in-memory twin for a desk built by `build_memory_services`)
+with a sender that records instead of calling Telegram; `deliver(desk)` runs one pass and
+returns what was posted or edited, numbering new staff-chat messages from `first_id`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from scheduler.alerts import AlertBell, AlertDispatcher, OutgoingAlert
-from storage.alerts import AlertSql
+from storage.alerts import AlertConnector, AlertSql
+from storage.alerts_memory import MemoryAlerts
+from storage.reports_memory import MemoryReportStore
 
 _SENDERS: WeakKeyDictionary[Any, AlertDispatcher] = WeakKeyDictionary()  # cards -> sender
 
@@ -36,7 +38,10 @@ class RecordingSender:
 def with_alerts(desk: Any, first_id: int = 500) -> AlertDispatcher:
     """An alert sender (real outbox, recording sender) for `desk`, woken by the desk's bell."""
     bell = desk.kit.alerts if isinstance(desk.kit.alerts, AlertBell) else None
-    dispatcher = AlertDispatcher(AlertSql(desk.store.sessions), desk.cards,
+    store = desk.store
+    outbox: AlertConnector = (MemoryAlerts(store.tables) if isinstance(store, MemoryReportStore)
+                              else AlertSql(store.sessions))
+    dispatcher = AlertDispatcher(outbox, desk.cards,
                                  RecordingSender(first_id), clock=desk.kit.now, bell=bell)
     _SENDERS[desk.cards] = dispatcher
     return dispatcher

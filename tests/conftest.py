@@ -214,9 +214,10 @@ async def compose(advisor: _Any, tmp_path: _Path) -> _AsyncIterator[_Any]:
     """A factory: ``await compose(settings, clock, url=..., **keywords)`` returns the
     `bot.compose.Services` that `build_services` makes over a migrated database (a new SQLite
     file copied from the migrated template unless `url` is given; no check-in sender), with
-    this module's `advisor` unless another is passed. Every database opened is closed after
-    the test."""
-    from bot.compose import build_services
+    this module's `advisor` unless another is passed. ``url="memory"``: the same services
+    over the in-memory twins (`build_memory_services`), no database at all. Every database
+    opened is closed after the test."""
+    from bot.compose import build_memory_services, build_services
     from storage.db import Database
     from tests.databases import migrated_sqlite
 
@@ -224,11 +225,13 @@ async def compose(advisor: _Any, tmp_path: _Path) -> _AsyncIterator[_Any]:
 
     async def make(settings: _Any, clock: _Any, url: str | None = None,
                    sender: _Any = None, **keywords: _Any) -> _Any:
+        keywords.setdefault("advisor", advisor)
+        if url == "memory":
+            return build_memory_services(settings, sender, clock, **keywords)
         if url is None:
             url = migrated_sqlite(tmp_path / f"compose-{len(opened)}.db")
         db = await Database.connect(url)
         opened.append(db)
-        keywords.setdefault("advisor", advisor)
         return build_services(settings, db, sender, clock, **keywords)
 
     try:

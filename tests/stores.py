@@ -2,8 +2,8 @@
 
 A test convenience only, for seeding and reading rows (``repo.patients.ensure(...)``,
 ``repo.treatments.add(...)``): the product has no such bundle, bot/compose.py hands each
-caller the stores it uses. `Stores.of(services)` wraps the very stores the services were
-built with; `Stores.over(db)` makes new ones over a database.
+caller the stores it uses. `Stores.of(services)` makes ones like those the services were
+built with over their database; `Stores.over(db)` makes new ones over a database.
 """
 
 from __future__ import annotations
@@ -61,10 +61,10 @@ class Stores:
 
     @classmethod
     def of(cls, services: Services) -> Stores:
-        """The stores `services` were built with (bot/compose.py)."""
-        return cls(services.database.sessions, services.clock, services.stores.patients,
-                   services.stores.treatments, services.stores.invites, services.stores.message_log,
-                   services.stores.reports, services.stores.stats, services.stores.contexts)
+        """Stores like those `services` were built with (bot/compose.py), over its database,
+        with its clock and on-call copies (the SQL stores keep no state of their own; services
+        kept in memory have no database: read their `services.stores`)."""
+        return cls.over(services.database, services.clock, services.settings.oncall())
 
     @classmethod
     def of_desk(cls, desk: DeskServices) -> Stores:

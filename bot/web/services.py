@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.backends import LoginRows
 from bot.compose import build_services
 from bot.config import Settings
 from bot.core.clinic_kb import ClinicKnowledge
@@ -25,7 +26,6 @@ from knowledge.catalogue import Catalogue
 from scheduler.careplan import CarePlan
 from scheduler.manager import CheckinManager
 from storage import Database, utcnow
-from storage.desk_logins import DeskLoginStore
 from storage.desk_outbox import DeskOutboxStore
 from storage.desk_views import DeskPages, WeekFigures
 
@@ -77,7 +77,7 @@ class DeskServices:
     desk: DeskJobs  # the staff desk's jobs (bot/core/desk/)
     views: DeskPages
     outbox: DeskOutboxStore
-    logins: DeskLoginStore
+    logins: LoginRows
     manager: CheckinManager
     careplan: CarePlan
     advisor: Advisor  # as loaded at start

@@ -1,0 +1,119 @@
+"""The composition root over the in-memory twins (`bot.compose.build_memory_services`): the same
+graph of services as over a database, built by the same code, with the twins instead of the
+SQL stores, and the twins over one `MemoryTables`, so that what one writes the others read
+(the check-in outbox and the web desk's pages included)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from bot.backends import MemoryBackend
+from bot.compose import Services
+from bot.config import load_settings
+from knowledge.advisor import Advisor
+from scheduler.careplan import load_careplan
+from scheduler.memory import MemoryConnector, MemoryPlanStore, MemorySharedPause
+from storage.clock import ManualClock
+from storage.memory_tables import MemoryTables
+from storage.patients_memory import MemoryPatientStore
+from storage.states import SessionSource
+
+NOW = dt.datetime(2026, 6, 15, 9, 0, tzinfo=dt.UTC)
+STAFF = -100500
+
+
+def settings() -> Any:
+    return load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF, AFTERCARE_STAFF_IDS="77",
+                         AFTERCARE_TIMEZONE="Europe/London")
+
+
+def shape(value: object, depth: int = 2) -> object:
+    """The classes of a dataclass's fields, `depth` levels down (what was wired where)."""
+    if depth and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: shape(getattr(value, f.name), depth - 1)
+                for f in dataclasses.fields(value)}
+    return type(value).__name__
+
+
+async def both(compose: Any) -> tuple[Services, Services]:
+    plan = dataclasses.replace(load_careplan(), spread_minutes=0)
+    on_disk = await compose(settings(), ManualClock(NOW), careplan=plan)
+    in_memory = await compose(settings(), ManualClock(NOW), url="memory", careplan=plan)
+    return on_disk, in_memory
+
+
+async def test_the_same_services_are_built_with_twins_for_stores(compose: Any) -> None:
+    on_disk, in_memory = await both(compose)
+    assert shape(in_memory.patient) == shape(on_disk.patient)
+    disk_desk, memory_desk = shape(on_disk.desk, 1), shape(in_memory.desk, 1)
+    assert isinstance(disk_desk, dict) and isinstance(memory_desk, dict)
+    assert {k: v for k, v in memory_desk.items() if k not in ("store", "outbox")} == {
+        k: v for k, v in disk_desk.items() if k not in ("store", "outbox")}
+    assert (memory_desk["store"], memory_desk["outbox"]) == ("MemoryReportStore",
+                                                             "MemoryDeskOutbox")
+    assert shape(in_memory.checkins) == shape(on_disk.checkins)
+    disk_stores, memory_stores = shape(on_disk.stores), shape(in_memory.stores)
+    assert isinstance(disk_stores, dict) and isinstance(memory_stores, dict)
+    assert memory_stores.keys() == disk_stores.keys()
+    assert all(str(name).startswith("Memory") for name in memory_stores.values())
+    assert isinstance(in_memory.storage, MemoryBackend)
+    with pytest.raises(LookupError):
+        _ = in_memory.database
+    assert on_disk.database is not None
+
+
+async def test_every_twin_is_over_the_one_set_of_tables(compose: Any) -> None:
+    _, services = await both(compose)
+    assert isinstance(services.storage, MemoryBackend)
+    tables = services.storage.tables
+    assert isinstance(services.stores.patients, MemoryPatientStore)
+    assert services.stores.patients.tables is tables
+    kit = services.patient.conversation.kit
+    assert kit.patients is services.stores.patients  # handed in, not made again
+    manager = services.checkins.service.manager
+    assert isinstance(manager.store, MemoryPlanStore) and manager.store.tables is tables
+    connector = services.checkins.service.connector
+    assert isinstance(connector, MemoryConnector) and connector.tables is tables
+    assert isinstance(services.storage.shared_pause(), MemorySharedPause)
+
+
+async def consented_with_session(services: Services, user: int) -> int:
+    conv = services.patient.conversation
+    await conv.start(user, user, "Ana")
+    await conv.callback(user, user, "Ana", "consent:yes")
+    session = await services.stores.treatments.add(NOW.date(), SessionSource.STAFF,
+                                                   telegram_id=user)
+    assert await services.checkins.service.session_logged(session.id) > 0
+    return session.patient_id
+
+
+async def test_the_check_in_side_sees_the_conversations_pause_and_erasure(
+        compose: Any) -> None:
+    for services in await both(compose):
+        conv, checkins = services.patient.conversation, services.checkins.service
+        patient_id = await consented_with_session(services, 5)
+        page = await services.stores.desk_views.patient(patient_id)
+        assert page is not None and len(page.checkins) == len(await checkins.list())
+        await conv.command(5, 5, "Ana", "stop")
+        assert {c.status for c in await checkins.list(patient_id=patient_id)} == {"paused"}
+        listed = await services.stores.desk_views.patients(NOW.date())
+        assert [(p.id, p.checkins_paused) for p in listed] == [(patient_id, True)]
+        await conv.command(5, 5, "Ana", "delete")
+        await conv.callback(5, 5, "Ana", "delete:yes")
+        assert await checkins.list(patient_id=patient_id) == []
+        assert await services.stores.desk_views.patients(NOW.date()) == []
+
+
+async def test_a_backend_given_is_the_one_used(advisor: Advisor) -> None:
+    from bot.compose import build_memory_services
+
+    backend = MemoryBackend(MemoryTables())
+    services = build_memory_services(settings(), None, ManualClock(NOW), storage=backend,
+                                     advisor=advisor)
+    assert services.storage is backend
+    await services.patient.conversation.start(9, 9, "Bo")
+    assert [p.telegram_id for p in backend.tables.patients.values()] == [9]
