@@ -11,7 +11,7 @@ nobody on call, nothing is sent privately.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -224,14 +224,15 @@ async def test_a_failed_private_card_is_retried_until_delivered_once(night: BotH
         return len([c for c in bot.fake.calls("sendMessage") if c.params.get("chat_id") == DOCTOR])
 
     await bot.fake.wait_for(lambda: tried() >= 1)
+    alerts = bot.app.bot_data.checkins.alerts
+    assert alerts is not None
     for _ in range(60):  # each failure is retried after its back-off on the injected clock
         if bot.fake.sent_messages(DOCTOR):
             break
-        before = tried()
         bot.clock.advance(seconds=10)
-        bot.app.bot_data.checkins.alerts.wake()
-        with contextlib.suppress(TimeoutError):
-            await bot.fake.wait_for(lambda b=before: tried() > b, timeout=1.0)  # type: ignore[misc]
+        alerts.wake()
+        await asyncio.wait_for(alerts.passes.next(), 20)  # the sender looked again
+        await bot.fake.settled()  # and what it sent is recorded
     await bot.fake.wait_for(lambda: bool(bot.fake.sent_messages(DOCTOR)))
     (copy,) = bot.fake.sent_messages(DOCTOR)
     assert "EMERGENCY" in copy["text"]

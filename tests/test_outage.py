@@ -196,9 +196,10 @@ async def bot(fake_telegram: FakeTelegram, outage: Outage, advisor: Advisor,
 @pytest.fixture
 async def polling_bot(fake_telegram: FakeTelegram, outage: Outage, advisor: Advisor,
                       tmp_path: Path) -> AsyncIterator[tuple[Any, Readiness]]:
-    """Long polling on both databases (PostgreSQL: the lease row is away too)."""
+    """Long polling on both databases (PostgreSQL: the lease row is away too); an unhandled
+    update is tried again every second (the shortest backoff cap)."""
     async with _running(fake_telegram, outage, advisor, tmp_path, webhook=False,
-                        AFTERCARE_POLLING_BACKOFF_MAX_SECONDS=2) as running_bot:
+                        AFTERCARE_POLLING_BACKOFF_MAX_SECONDS=1) as running_bot:
         yield running_bot
 
 
