@@ -43,7 +43,8 @@ async def app(fake_telegram: FakeTelegram, database_url: str,
         AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT, AFTERCARE_STAFF_IDS="9001",
         AFTERCARE_DATABASE_URL=database_url, AFTERCARE_TIMEZONE="Europe/London",
         AFTERCARE_CLINIC_NAME=CLINIC.name, AFTERCARE_CLINIC_CONTACT=CLINIC.contact,
-        AFTERCARE_MAX_SENDS_PER_SECOND=0)
+        AFTERCARE_MAX_SENDS_PER_SECOND=0,
+        AFTERCARE_ALERT_POLL_SECONDS=0.2)  # a card edit due on the test's clock goes soon
     db = await Database.connect(database_url)
     application = build_application(settings, db, advisor, clock=ManualClock(START))
     try:
