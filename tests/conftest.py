@@ -6,6 +6,10 @@
 # `database_url` is migrated: a copy of this process's migrated SQLite template, or this
 # process's migrated PostgreSQL schema emptied to what a fresh migration leaves (see
 # tests/databases.py). `empty_database_url` is a new file or a fresh schema, never migrated.
+# The fixtures below that open a migrated database (`repo`, `backend`, `compose`) open it with
+# ``migrate=False``: it is at head already, and Alembic's no-op upgrade (a new engine and a
+# connection to read the revision) costs tens of CPU milliseconds per test, hundreds of tests.
+# That an upgrade of a migrated database changes nothing is tested in tests/test_storage.py.
 import gc as _gc
 import os as _os
 import secrets as _secrets
@@ -123,7 +127,7 @@ async def backend(request: _pytest.FixtureRequest, tmp_path: _Path) -> _AsyncIte
     else:
         conn, admin = await _pg_connect()
         url = await reset_postgres_schema(conn, admin)
-    db = await Database.connect(url)
+    db = await Database.connect(url, migrate=False)  # migrated already
     try:
         yield sql_backend(request.param, db, clock)
     finally:
@@ -145,7 +149,7 @@ async def repo(database_url: str) -> _AsyncIterator[_Any]:
     """A `tests.stores.Stores` over a freshly migrated database (both backends)."""
     from storage.db import Database
 
-    db = await Database.connect(database_url)
+    db = await Database.connect(database_url, migrate=False)  # migrated already
     try:
         yield Stores.over(db)
     finally:
@@ -228,9 +232,10 @@ async def compose(advisor: _Any, tmp_path: _Path) -> _AsyncIterator[_Any]:
         keywords.setdefault("advisor", advisor)
         if url == "memory":
             return build_memory_services(settings, sender, clock, **keywords)
+        migrate = url is not None  # the template's copies are migrated already
         if url is None:
             url = migrated_sqlite(tmp_path / f"compose-{len(opened)}.db")
-        db = await Database.connect(url)
+        db = await Database.connect(url, migrate=migrate)
         opened.append(db)
         return build_services(settings, db, sender, clock, **keywords)
 

@@ -87,7 +87,7 @@ START = datetime(2025, 3, 28, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
-    database = await Database.connect(database_url)
+    database = await Database.connect(database_url, migrate=False)  # migrated already
     try:
         yield database
     finally:

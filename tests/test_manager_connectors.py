@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,8 @@ from scheduler.manager import CheckinManager, report_hold
 from scheduler.memory import MemoryPlanStore
 from scheduler.sql import CheckinInfo, SqlPlanStore
 from storage import Database, ManualClock, SessionSource
-from tests.conftest import postgres_schema_url
+from tests.conftest import _pg_connect
+from tests.databases import migrated_sqlite, reset_postgres_schema
 from tests.stores import Stores
 
 NOW = dt.datetime(2025, 6, 2, 7, 0, tzinfo=dt.UTC)  # Monday 08:00 in London
@@ -30,8 +32,10 @@ TODAY = NOW.date()
 ACTIVE = ["day1", "day2", "day3", "day7", "day14", "rebook", "rebook_reminder"]
 
 
+@functools.cache
 def plan() -> CarePlan:
-    """The packaged plan without the per-patient spread (exact times in assertions)."""
+    """The packaged plan without the per-patient spread (exact times in assertions); read once
+    per test process (a `CarePlan` is frozen)."""
     return dataclasses.replace(load_careplan(), spread_minutes=0)
 
 
@@ -109,22 +113,20 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield MemoryWorld(CheckinManager(store, plan(), "Europe/London", clock=clock), clock,
                           store)
         return
-    if request.param == "sqlite":
-        urls: AsyncIterator[str] = _one(f"sqlite+aiosqlite:///{tmp_path / 'manager.db'}")
-    else:
-        urls = postgres_schema_url()
-    async for url in urls:
-        db = await Database.connect(url)
-        try:
-            manager = CheckinManager(SqlPlanStore(db.sessions), plan(), "Europe/London",
-                                     clock=clock)
-            yield SqlWorld(manager, clock, Stores.over(db, clock=clock))
-        finally:
-            await db.close()
-
-
-async def _one(url: str) -> AsyncIterator[str]:
-    yield url
+    conn = None
+    if request.param == "sqlite":  # a copy of this process's migrated template
+        url = migrated_sqlite(tmp_path / "manager.db")
+    else:  # this process's migrated schema, emptied to what the migrations leave
+        conn, admin = await _pg_connect()
+        url = await reset_postgres_schema(conn, admin)
+    db = await Database.connect(url)
+    try:
+        manager = CheckinManager(SqlPlanStore(db.sessions), plan(), "Europe/London", clock=clock)
+        yield SqlWorld(manager, clock, Stores.over(db, clock=clock))
+    finally:
+        await db.close()
+        if conn is not None:
+            await conn.close()
 
 
 async def rows(world: World, patient_id: int) -> dict[str, CheckinInfo]:
