@@ -3,6 +3,10 @@
 Selenium is synchronous; the desk and the bot run on the test's event loop, so every browser
 call goes through `asyncio.to_thread`. Missing chromium skips the test locally and fails it
 under CI=true (.ci/run installs chromium and chromium-driver).
+
+Starting and stopping Chromium costs about two seconds and one CPU second, so the browser
+tests share one (`Browser`), and each begins on a blank page with every cookie and all
+cached and stored data cleared and the window at its first size (`Browser.fresh`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import pytest
 T = TypeVar("T")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--window-size=1280,1400")
+         "--window-size=1280,1400")  # WINDOW
 
 
 def find_chromium() -> tuple[str, str]:
@@ -34,6 +38,9 @@ def find_chromium() -> tuple[str, str]:
             pytest.fail(message)
         pytest.skip(message)
     return browser, driver
+
+
+WINDOW = (1280, 1400)
 
 
 class Browser:
@@ -51,6 +58,19 @@ class Browser:
         options.binary_location = browser
         self.driver = webdriver.Chrome(options=options, service=Service(driver))
         self.driver.set_page_load_timeout(30)
+        self.base_url = base_url
+        self.shots = shots
+        shots.mkdir(parents=True, exist_ok=True)
+
+    def fresh(self, base_url: str, shots: Path) -> None:
+        """Start a test over: a blank page, no cookies (of any site), no cached or stored data,
+        the first window size; pages are then looked for at `base_url`."""
+        self.driver.get("about:blank")
+        self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+        self.driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+        self.driver.execute_cdp_cmd("Storage.clearDataForOrigin",
+                                    {"origin": base_url, "storageTypes": "all"})
+        self.driver.set_window_size(*WINDOW)
         self.base_url = base_url
         self.shots = shots
         shots.mkdir(parents=True, exist_ok=True)

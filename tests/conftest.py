@@ -270,10 +270,32 @@ _LONG_FIRST = (
 )
 
 
-def pytest_collection_modifyitems(items: list[_pytest.Item]) -> None:
-    """The modules of `_LONG_FIRST` first, in that order (a stable sort)."""
+def pytest_collection_modifyitems(config: _pytest.Config, items: list[_pytest.Item]) -> None:
+    """The modules of `_LONG_FIRST` first, in that order (a stable sort); under --dist
+    loadgroup, the tests marked ``xdist_group`` go to one worker together."""
     rank = {name: place for place, name in enumerate(_LONG_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
+    if getattr(config.option, "loadgroup", False):
+        for item in items:
+            _join_group(item)
+
+
+# pytest-xdist (3.8) groups the tests of an ``xdist_group`` mark by appending "@group" to each
+# test's id in the worker, through `item._nodeid`; pytest 9 keeps the id in `item._id`, so the
+# mark did nothing and every test was sent on its own. This does what pytest-xdist means to
+# (tests/test_web_browser.py shares one Chromium among the tests of its group).
+def _join_group(item: _pytest.Item) -> None:
+    groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                     for mark in item.iter_markers("xdist_group")})
+    if not groups or item.nodeid.rfind("@") > item.nodeid.rfind("]"):
+        return  # no group, or pytest-xdist named it already
+    nodeid = f"{item.nodeid}@{'_'.join(groups)}"
+    if hasattr(item, "_id"):
+        from _pytest.nodeid import coerce_node_id
+
+        item._id = coerce_node_id(nodeid)
+    else:
+        item._nodeid = nodeid  # type: ignore[attr-defined]  # pytest 8
 
 
 # --- garbage collection in the test processes ---------------------------------------------------

@@ -2,7 +2,10 @@
 on the fake Bot API: sign in with signed and forged Login Widget data, take / reply / resolve
 a report and see the patient receive the reply, a report taken in Telegram shows as taken on
 the open page, a non-staff user is refused, the recovery chart shows planted check-ins.
-Screenshots are saved under the test's tmp dir."""
+Screenshots are saved under the test's tmp dir.
+
+The tests share one Chromium (started once, on one pytest-xdist worker: group "browser"); each
+starts on a blank page with no cookies or stored data (`Browser.fresh`)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -20,6 +23,7 @@ import httpx
 import pytest
 import uvicorn
 
+from bot.web import app as web_app
 from bot.web.app import create_app
 from bot.web.auth import sign_login
 from bot.web.services import DeskServices, build_desk_services
@@ -31,6 +35,7 @@ from tests.processes import REPO_ROOT, free_port
 from tests.web_harness import OTHER_USER, desk_settings
 
 PATIENT = 3301
+pytestmark = pytest.mark.xdist_group("browser")  # one worker, one started Chromium
 
 
 @pytest.fixture
@@ -54,14 +59,23 @@ async def desk_web(bot: BotHarness, tmp_path: Path,
         await db.close()
 
 
-@pytest.fixture
-async def browser(desk_web: tuple[str, DeskServices], tmp_path: Path) -> AsyncIterator[Browser]:
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """One Chromium for the module's tests (each starts it over: `browser`)."""
     find_chromium()
-    chrome = await asyncio.to_thread(Browser, desk_web[0], tmp_path / "screenshots")
+    chrome = Browser("about:blank", tmp_path_factory.mktemp("screenshots"))
     try:
         yield chrome
     finally:
-        await asyncio.to_thread(chrome.close)
+        chrome.close()
+
+
+@pytest.fixture
+async def browser(chromium: Browser, desk_web: tuple[str, DeskServices],
+                  tmp_path: Path) -> AsyncIterator[Browser]:
+    """The shared Chromium on a blank page, without cookies or stored data, at the desk."""
+    await asyncio.to_thread(chromium.fresh, desk_web[0], tmp_path / "screenshots")
+    yield chromium
 
 
 def login_path(user_id: int, when: dt.datetime, token: str = TOKEN) -> str:
@@ -146,8 +160,10 @@ async def test_sign_in_take_reply_resolve_reaches_the_patient(
 
 
 async def test_taken_in_telegram_shows_on_the_open_page(
-        bot: BotHarness, desk_web: tuple[str, DeskServices], browser: Browser) -> None:
+        bot: BotHarness, desk_web: tuple[str, DeskServices], browser: Browser,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     _, desk = desk_web
+    monkeypatch.setattr(web_app, "QUEUE_REFRESH_SECONDS", 1)  # the page's own refresh, sooner
     report_id = await red_flag(bot, desk, "my cheek is swollen, hot and oozing yellow pus")
     await browser.get(login_path(STAFF_USER, bot.clock()))
     assert "not taken" in await browser.text(f"#report-{report_id}")
@@ -187,10 +203,12 @@ async def test_recovery_chart_shows_planted_checkins(
     assert bot.conversation.checkins is not None
     await bot.conversation.checkins.session_logged(session.id)
     rows = {r.step: r for r in await desk.manager.list(patient_id=session.patient_id)}
+    checkins = bot.app.bot_data.checkins.service
     planted = {"day1": 0, "day2": 1, "day3": None, "day7": 1}  # fine, concern, -, problem
     for step, choice in planted.items():
         before = len(bot.fake.sent_messages(PATIENT))
         bot.clock.now = rows[step].due_at + dt.timedelta(minutes=1)
+        await checkins.tick()  # the dispatcher's round, as its job runs it every few seconds
         sent = await bot.fake.wait_for_messages(PATIENT, before + 1, timeout=30)
         message = sent[before]
         assert f"ci:{rows[step].id}:0" in button_data(message)
