@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from knowledge import regexes
 from knowledge.errors import KBError, Problem
 from knowledge.text import FILLER, GREETINGS, STOPWORDS, english_word, fold
 from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
@@ -374,7 +375,7 @@ def _compile(patterns: LineList, path: str, problems: list[Problem],
             continue
         text = _LEXICON_NAME.sub(lambda m: lexicons[m.group(1)], text)
         try:
-            compiled.append(re.compile(text))
+            compiled.append(regexes.compile(text))
         except re.error as exc:
             problems.append(Problem(path, pattern_line, f"bad regular expression: {exc}"))
     return compiled
