@@ -238,8 +238,9 @@ async def test_a_failed_private_card_is_retried_until_delivered_once(night: BotH
     assert "EMERGENCY" in copy["text"]
     await recorded(bot, DOCTOR, copy)
     bot.clock.advance(seconds=30)
-    bot.app.bot_data.checkins.alerts.wake()
-    await bot.say(505, "thanks")  # a round trip later: still exactly one copy
+    alerts.wake()
+    await asyncio.wait_for(alerts.passes.next(), 20)  # the sender looked again ...
+    await bot.say(505, "thanks")  # ... and a round trip later: still exactly one copy
     assert len(bot.fake.sent_messages(DOCTOR)) == 1
 
 
@@ -269,6 +270,7 @@ async def test_an_on_call_doctor_who_never_pressed_start_is_given_up_and_named(
     for _ in range(5):  # past any back-off on the injected clock: nothing is tried again
         bot.clock.advance(minutes=5)
         alerts.wake()
+        await asyncio.wait_for(alerts.passes.next(), 20)  # the sender looked again
         await bot.say(507, "thanks")  # a round trip
     assert tried() == 1 and bot.fake.sent_messages(DOCTOR) == []
 
