@@ -141,26 +141,39 @@ def test_bot_waits_for_the_database_and_stops_cleanly_while_waiting(tmp_path: Pa
     assert "secret-pw" not in output
 
 
-def test_a_refused_token_stops_start_up_with_one_line(tmp_path: Path) -> None:
+def test_a_refused_token_stops_start_up_with_one_line_and_fails_a_waiting_test_at_once(
+        tmp_path: Path) -> None:
+    """The product: a refused token ends start-up with one line, before the database. The
+    harness: a test waiting on that bot fails straight away with the bot's own words, instead
+    of waiting out the bound on a hang (one process shows both)."""
     server, root = start_fake_server()
+    bot = None
     try:
-        async def refuse_the_token() -> None:
+        async def refuse_the_token_then_wait_for_an_answer() -> None:
+            nonlocal bot
             async with aiohttp.ClientSession() as session:
-                await Control(session, root).post(
-                    "fail", {"method": "getMe", "error_code": 401,
-                             "description": "Unauthorized", "times": 100})
+                patient = Control(session, root)
+                await patient.post("fail", {"method": "getMe", "error_code": 401,
+                                            "description": "Unauthorized", "times": 100})
+                bot = start_bot(root, tmp_path / "bot.db", tmp_path)
+                await patient.wait_sent(1)  # never comes: the bot exits at start-up
 
-        asyncio.run(refuse_the_token())
-        bot = start_bot(root, tmp_path / "bot.db", tmp_path)
+        with pytest.raises(AssertionError) as failure:
+            asyncio.run(refuse_the_token_then_wait_for_an_answer())
+        assert bot is not None
         bot.wait(timeout=90)  # it exits by itself (a bound on a hang, not a timing assertion)
         code, err = stop_bot(bot)
     finally:
+        if bot is not None and bot.poll() is None:
+            stop_bot(bot)
         server.kill()
         server.wait()
     assert code == 1, err
     assert "cannot start: Telegram refused TELEGRAM_BOT_TOKEN" in err
     assert "Traceback" not in err
     assert not (tmp_path / "bot.db").exists()  # stopped before touching the database
+    assert "aftercare run exited with code 1" in str(failure.value)
+    assert "Telegram refused TELEGRAM_BOT_TOKEN" in str(failure.value)
 
 
 def test_server_errors_from_the_bot_api_are_waited_out(tmp_path: Path) -> None:
@@ -185,26 +198,3 @@ def test_server_errors_from_the_bot_api_are_waited_out(tmp_path: Path) -> None:
     assert code == 0, err
     assert err.count("Telegram Bot API unreachable") == 2
     assert "Traceback" not in err
-
-
-def test_a_bot_that_dies_fails_the_waiting_test_at_once_with_its_last_line(
-        tmp_path: Path) -> None:
-    """The harness, not the product: a test waiting on a bot that crashed fails straight
-    away with the bot's own words, instead of waiting out the bound on a hang."""
-    server, root = start_fake_server()
-    try:
-        async def refuse_the_token_then_wait_for_an_answer() -> None:
-            async with aiohttp.ClientSession() as session:
-                patient = Control(session, root)
-                await patient.post("fail", {"method": "getMe", "error_code": 401,
-                                            "description": "Unauthorized", "times": 100})
-                start_bot(root, tmp_path / "bot.db", tmp_path)
-                await patient.wait_sent(1)  # never comes: the bot exits at start-up
-
-        with pytest.raises(AssertionError) as failure:
-            asyncio.run(refuse_the_token_then_wait_for_an_answer())
-    finally:
-        server.kill()
-        server.wait()
-    assert "aftercare run exited with code 1" in str(failure.value)
-    assert "Telegram refused TELEGRAM_BOT_TOKEN" in str(failure.value)

@@ -231,7 +231,10 @@ async def running(app: AnyApplication, settings: Settings,
             log.warning("another `aftercare run` sends check-ins and staff cards from this "
                         "SQLite file; this one stands by (it answers patients while it holds "
                         "the polling lease) and takes sending over when that one exits")
-            standby = asyncio.create_task(_take_over_sending(services), name="sending-standby")
+            # looked at every 2 s, or every check-in tick when the dispatcher ticks faster
+            every = min(2.0, settings.checkin_tick_seconds)
+            standby = asyncio.create_task(_take_over_sending(services, every),
+                                          name="sending-standby")
         if services.ops.spool_replayer is not None:  # reports kept during a database outage
             services.ops.spool_replayer.launch()
         await app.start()
