@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.compose import build_services
+from bot.compose import build_memory_services
 from bot.config import load_settings
 from bot.core.messages import PACKAGED_MESSAGES
 from knowledge.catalogue import Catalogue, Clinic, Trusted
-from storage import Database
 
 ROSEWOOD = Clinic("Rosewood <Skin>", "020 7946 0000", "999")
 
@@ -27,17 +26,13 @@ def test_render_escapes_values_and_text_leaves_them() -> None:
 async def test_the_advisor_and_the_bot_speak_for_the_same_clinic() -> None:
     settings = load_settings(None, AFTERCARE_CLINIC_NAME="Rosewood Skin",
                              AFTERCARE_EMERGENCY_NUMBER="112")
-    db = await Database.connect("sqlite+aiosqlite:///:memory:")
-    try:
-        services = build_services(settings, db)
-        assert isinstance(services.patient.advisor.messages, Catalogue)
-        assert isinstance(services.patient.messages, Catalogue)
-        clinic = settings.clinic()
-        assert services.patient.advisor.clinic == services.patient.messages.clinic == clinic
-        urgent = services.patient.advisor.ask("there is yellow pus and it is getting hotter", 3)
-        assert "Rosewood Skin" in urgent.answer and "112" in urgent.answer
-    finally:
-        await db.close()
+    services = build_memory_services(settings)  # the same wiring, no database needed
+    assert isinstance(services.patient.advisor.messages, Catalogue)
+    assert isinstance(services.patient.messages, Catalogue)
+    clinic = settings.clinic()
+    assert services.patient.advisor.clinic == services.patient.messages.clinic == clinic
+    urgent = services.patient.advisor.ask("there is yellow pus and it is getting hotter", 3)
+    assert "Rosewood Skin" in urgent.answer and "112" in urgent.answer
 
 
 def test_a_clinic_copy_of_the_bot_texts_is_read_as_a_catalogue(tmp_path: Path) -> None:

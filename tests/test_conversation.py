@@ -1,4 +1,8 @@
-"""Tests of `bot.core.conversation.Conversation` without Telegram: plain values in, replies out."""
+"""Tests of `bot.core.conversation.Conversation` without Telegram: plain values in, replies out.
+
+The services are built by `bot.compose.build_memory_services` (the in-memory twins of the
+stores, tests/test_compose_memory.py); the tests that assert what is stored run on SQLite
+too (`BOTH`)."""
 
 from __future__ import annotations
 
@@ -9,16 +13,18 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from bot.backends import MemoryBackend, Stores
+from bot.compose import Services
 from bot.config import load_settings
 from bot.core.conversation import Conversation, Reply
 from knowledge.advisor import Advisor, Clinic
 from storage.clock import ManualClock
 from tests.advisors import shipped
 from tests.alert_harness import deliver
-from tests.stores import Stores
 
 NOW = dt.datetime(2026, 6, 15, 22, 30, tzinfo=dt.UTC)  # already 16 June in Auckland
 STAFF = -100500
+BOTH = pytest.mark.parametrize("services", ["memory", "sqlite"], indirect=True)
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +32,14 @@ def advisor() -> Advisor:
     return shipped(Clinic(name="Glow & Co"))
 
 
-@pytest.fixture
-async def services(compose: Any, advisor: Advisor) -> Any:
+@pytest.fixture(params=["memory"])
+async def services(request: pytest.FixtureRequest, compose: Any, advisor: Advisor) -> Any:
+    """The bot's services in memory, or (``BOTH``) over a migrated SQLite file as well."""
     settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF, AFTERCARE_STAFF_IDS="77",
                              AFTERCARE_TIMEZONE="Europe/London",
                              AFTERCARE_BOT_USERNAME="glow_bot")
-    return await compose(settings, ManualClock(NOW), advisor=advisor)
+    url = "memory" if request.param == "memory" else None
+    return await compose(settings, ManualClock(NOW), url=url, advisor=advisor)
 
 
 @pytest.fixture
@@ -41,9 +49,16 @@ def conv(services: Any) -> Conversation:
 
 
 @pytest.fixture
-def repo(services: Any) -> Stores:
-    stores: Stores = Stores.of(services)
-    return stores
+def repo(services: Services) -> Stores:
+    return services.stores
+
+
+async def stored_states(services: Services) -> int:
+    """How many conversation states are stored (the ``chat_state`` rows)."""
+    if isinstance(services.storage, MemoryBackend):
+        return len(services.storage.tables.states)
+    async with services.database.sessions() as session:
+        return int((await session.execute(text("SELECT count(*) FROM chat_state"))).scalar_one())
 
 
 def patient_texts(replies: list[Reply]) -> list[str]:
@@ -67,6 +82,7 @@ async def test_clinic_name_is_escaped_in_replies(conv: Conversation) -> None:
     assert "Glow &amp; Co" in welcome.text
 
 
+@BOTH
 async def test_nothing_is_logged_before_consent_but_red_flags_are_reported(
         conv: Conversation, repo: Stores) -> None:
     await conv.start(1, 1, "Ana")
@@ -75,11 +91,12 @@ async def test_nothing_is_logged_before_consent_but_red_flags_are_reported(
     (alert,) = await staff_texts(conv)
     assert alert.startswith("EMERGENCY") and "my lips are swelling" in alert
     await conv.log.flush()
-    assert await repo.messages.count(1) == 0
+    assert await repo.message_log.count(1) == 0
     (report,) = await repo.reports.queue()
     assert report.urgency == "emergency" and report.day is None
 
 
+@BOTH
 async def test_recovery_day_uses_the_patients_time_zone(conv: Conversation,
                                                         repo: Stores) -> None:
     await consent(conv, 2)
@@ -102,6 +119,7 @@ async def test_handoff_uses_the_question_kept_server_side(conv: Conversation) ->
     assert again.notice and "Already done" in again.text
 
 
+@BOTH
 async def test_handoff_without_a_question_asks_for_one(conv: Conversation,
                                                        repo: Stores) -> None:
     (reply,) = await conv.callback(4, 4, "Ana", "handoff")
@@ -136,6 +154,7 @@ async def test_a_question_while_waiting_for_a_date_is_still_answered(
     assert patient_texts(replies)[0].startswith("⚠️") and await staff_texts(conv)
 
 
+@BOTH
 async def test_same_day_session_pressed_twice_is_logged_once(conv: Conversation,
                                                              repo: Stores) -> None:
     await consent(conv, 8)
@@ -184,6 +203,7 @@ async def test_media_with_caption_reads_the_caption(conv: Conversation) -> None:
     assert "only read text" in html.unescape(sticker.text)
 
 
+@BOTH
 async def test_message_log_writes_batches_only_for_consenting_users(
         conv: Conversation, repo: Stores) -> None:
     await consent(conv, 13)
@@ -192,18 +212,17 @@ async def test_message_log_writes_batches_only_for_consenting_users(
         conv.log.add(user, [("in", "hello", None, "smalltalk"), ("out", "hi", None, None)],
                      now=NOW)
     await conv.log.flush()
-    assert await repo.messages.count(13) == 4
-    assert await repo.messages.count(14) == 0
+    assert await repo.message_log.count(13) == 4
+    assert await repo.message_log.count(14) == 0
 
 
+@BOTH
 async def test_question_of_a_user_without_consent_is_not_stored_but_can_be_handed_on(
-        conv: Conversation, repo: Stores) -> None:
+        conv: Conversation, repo: Stores, services: Services) -> None:
     await conv.start(31, 31, "Ana")  # no consent given
     (reply,) = await conv.message(31, 31, "Ana", "how much is botox")
     assert ("Ask the clinic", "handoff") in reply.buttons[-1]
-    async with repo.sessions() as session:
-        stored = (await session.execute(text("SELECT count(*) FROM chat_state"))).scalar_one()
-    assert stored == 0  # nothing beyond the Telegram id before consent
+    assert await stored_states(services) == 0  # nothing beyond the Telegram id before consent
     await conv.callback(31, 31, "Ana", "handoff")
     (report,) = await repo.reports.queue()
     assert report.text == "how much is botox" and report.kind == "question"

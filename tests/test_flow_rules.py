@@ -1,7 +1,8 @@
 """The rules every flow follows, checked on the `Conversation` (the e2e tests through the fake
 Bot API are in test_flows_e2e.py): commands run at any point and the open flow is shown again;
 starting another flow says the first one stopped; an ended flow says so once; a Cancel or
-Done button of a flow that is over changes nothing; the check-in plan rejects a bad urgency."""
+Done button of a flow that is over changes nothing; the check-in plan rejects a bad urgency.
+The services are built in memory (`bot.compose.build_memory_services`)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ async def conv(compose: Any, advisor: Advisor) -> tuple[Conversation, ManualCloc
     settings = load_settings(None, AFTERCARE_TIMEZONE="Europe/London")
     clock = ManualClock(NOW)
     plan = dataclasses.replace(load_careplan(), spread_minutes=0)
-    services = await compose(settings, clock, advisor=advisor, careplan=plan)
+    services = await compose(settings, clock, url="memory", advisor=advisor, careplan=plan)
     conversation: Conversation = services.patient.conversation
     await conversation.start(1, 1, "Ana")
     await conversation.callback(1, 1, "Ana", "consent:yes")

@@ -1,6 +1,7 @@
 """The patient's time zone: asked right after consent (clinic zone as default), changeable
 with /timezone, typed cities resolved through the zone database, and pending check-ins moved
-to the new local hours."""
+to the new local hours. The services are built in memory (`bot.compose.build_memory_services`);
+moving check-ins, which reads the zone the patients' store wrote, runs on SQLite too."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from scheduler.zones import resolve_zone
 from tests.advisors import shipped
 
 NOW = dt.datetime(2026, 6, 15, 9, 0, tzinfo=dt.UTC)
+BOTH = pytest.mark.parametrize("conv", ["memory", "sqlite"], indirect=True)
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +29,13 @@ def advisor() -> Advisor:
     return shipped(Clinic(name="Glow Clinic"))
 
 
-@pytest.fixture
-async def conv(compose: Any, advisor: Advisor) -> Conversation:
+@pytest.fixture(params=["memory"])
+async def conv(request: pytest.FixtureRequest, compose: Any, advisor: Advisor) -> Conversation:
+    """The conversation of services in memory, or (``BOTH``) over a migrated SQLite file too."""
     settings = load_settings(None, AFTERCARE_TIMEZONE="Europe/London")
     plan = dataclasses.replace(load_careplan(), spread_minutes=0)
-    services = await compose(settings, lambda: NOW, advisor=advisor, careplan=plan)
+    url = "memory" if request.param == "memory" else None
+    services = await compose(settings, lambda: NOW, url=url, advisor=advisor, careplan=plan)
     conversation: Conversation = services.patient.conversation
     return conversation
 
@@ -75,6 +79,7 @@ async def test_consent_asks_for_the_zone_with_the_clinic_zone_as_default(
     assert await zone_of(conv, 1) is None  # still following the clinic's zone
 
 
+@BOTH
 async def test_a_common_choice_moves_pending_checkins_to_local_hours(
         conv: Conversation) -> None:
     await consent(conv, 2)
