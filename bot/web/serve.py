@@ -66,7 +66,8 @@ async def serve_demo(settings: Settings) -> None:
             print(seeding.text("serve.seeding"), flush=True)
             await seed_demo(seeding, clock, end)
             services = build_desk_services(settings, db, demo=True, login_token=DEMO_TOKEN,
-                                           demo_staff=DEMO_STAFF)
+                                           demo_staff=DEMO_STAFF,
+                                           advisor=seeding.advisor)  # loaded once, not twice
             await _serve(services)
         finally:
             await db.close()
