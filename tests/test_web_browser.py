@@ -43,7 +43,7 @@ async def desk_web(bot: BotHarness, tmp_path: Path,
                    advisor: Advisor) -> AsyncIterator[tuple[str, DeskServices]]:
     """The desk served by uvicorn over the bot's database, on the bot's clock."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    db = await Database.connect(url)
+    db = await Database.connect(url, migrate=False)  # the running bot migrated it
     settings = desk_settings(url, AFTERCARE_BOT_API_URL=bot.fake.base_url)
     services = build_desk_services(settings, db, clock=bot.clock, advisor=advisor)
     port = free_port()

@@ -37,8 +37,10 @@ def desk_settings(database_url: str, **extra: Any) -> Settings:
 @asynccontextmanager
 async def desk_services(database_url: str, advisor: Advisor, clock: ManualClock,
                         **extra: Any) -> AsyncIterator[DeskServices]:
-    """The desk's services over a freshly migrated database."""
-    db = await Database.connect(database_url)
+    """The desk's services over a migrated database (fixture `database_url`, or the file a
+    running bot migrated): opened without Alembic's no-op upgrade, as tests/conftest.py's
+    fixtures open it."""
+    db = await Database.connect(database_url, migrate=False)
     try:
         yield build_desk_services(desk_settings(database_url, **extra), db, clock=clock,
                                   advisor=advisor)
