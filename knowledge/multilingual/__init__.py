@@ -13,7 +13,8 @@ How a message is read in one language:
    typed three or more times are cut to two; Arabic-Indic digits become ASCII.
 2. split into words (with their place in the original text, for the evidence staff see) and
    clauses (punctuation and the language's ``clause_words``); ``shorthand`` expands chat words
-   ("q" -> "que"), ``hedges`` ("no sé si") become clause breaks so their negation cancels nothing.
+   ("q" -> "que"), ``hedges`` ("no sé si") become clause breaks so their negation cancels nothing
+   (not before a ``not_hedged_before`` word: Egyptian "مش عارفة تتنفس" is "cannot breathe").
 3. each word is compared with the lexicon's words: exactly, as a prefix (``hinch*`` matches
    ``hinchados``) or, for words of five letters or more, within one edit (a dropped, doubled,
    swapped or wrong letter: ``respirrar``), unless the word is listed in ``not_typos`` (a

@@ -128,6 +128,9 @@ class LanguagePack:
     # "gestern hatte ich Fieber, aber jetzt ist es weg"): set aside
     over: tuple[tuple[frozenset[int], ...], ...] = ()
     earlier: tuple[tuple[frozenset[int], ...], ...] = ()  # "ayer", "anoche": told in the past
+    # a hedge followed by one of these words is no hedge: Egyptian "مش عارفة تتنفس" ("she
+    # cannot breathe") is not "مش عارفة" ("i dont know") before a verb
+    not_hedged_before: frozenset[int] = frozenset()
     # a negation that follows the verb it negates ("meine Augen tränen nicht", "die Lippen
     # schwellen nicht an"): right after a match's last word, unless the word after it says
     # the sign does not go away or is only limited ("schwillt nicht ab", "nicht nur")

@@ -37,7 +37,7 @@ _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_wo
              "sign_advice", "check", "hours", "relatives",
              "not_resolved", "joiners", "booking", "onset", "not_sign", "instead",
              "confirmed", "inability", "concord", "no_more", "no_longer", "verb_negations",
-             "verb_negation_kept"}
+             "verb_negation_kept", "not_hedged_before"}
 
 
 def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
@@ -328,6 +328,7 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         delight=sequences("delight"),
         over=sequences("over"),
         earlier=sequences("earlier"),
+        not_hedged_before=literal_set("not_hedged_before"),
         verb_negations=frozenset(words("verb_negations")),
         verb_negation_kept=frozenset(words("verb_negation_kept")),
         clause_words=frozenset(words("clause_words")),

@@ -99,12 +99,17 @@ class Message:
                     self.negation[i + size - 1] = True
 
     def _hedges(self, words: list[frozenset[int]]) -> set[int]:
-        """Indexes of hedge words ("no sé si"): they break the clause and negate nothing."""
+        """Indexes of hedge words ("no sé si"): they break the clause and negate nothing; not
+        before one of the pack's ``not_hedged_before`` words ("مش عارفة تتنفس": cannot breathe)."""
         hedged: set[int] = set()
+        unless = self.pack.not_hedged_before
         for hedge in self.pack.hedges:
             for i in range(len(words) - len(hedge) + 1):
                 if all(words[i + k] & slot for k, slot in enumerate(hedge)):
-                    hedged.update(range(i, i + len(hedge)))
+                    after = i + len(hedge)
+                    if unless and after < len(words) and words[after] & unless:
+                        continue
+                    hedged.update(range(i, after))
         return hedged
 
     def clause_range(self, index: int) -> tuple[int, int]:
