@@ -43,9 +43,13 @@ class ProgramFiles:
     folder another user owns or may write to is not used; a file that cannot be read or
     written is a pattern compiled as usual."""
 
+    KEEP = 2000  # files at most; past that the older half goes (each pattern's is rewritten
+    # when next needed): patterns change with the rules, and old ones are never read again
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._usable: bool | None = None
+        self._pruned = False
 
     def get(self, key: str) -> bytes | None:
         if not self._private():
@@ -58,12 +62,26 @@ class ProgramFiles:
     def put(self, key: str, blob: bytes) -> None:
         if not self._private():
             return
+        if not self._pruned:
+            self._pruned = True
+            self._prune()
         partial = self.folder / f".{key}.{os.getpid()}"
         try:
             partial.write_bytes(blob)
             os.replace(partial, self.folder / key)
         except OSError as exc:
             log.debug("compiled pattern not kept (%s)", type(exc).__name__)
+
+    def _prune(self) -> None:
+        """Past `KEEP` files, remove the least recently written ones down to half of it."""
+        try:
+            files = [(entry.stat().st_mtime, entry.path) for entry in os.scandir(self.folder)]
+            if len(files) <= self.KEEP:
+                return
+            for _, path in sorted(files)[:len(files) - self.KEEP // 2]:
+                os.remove(path)
+        except OSError as exc:  # another process pruning too, say: nothing is lost
+            log.debug("compiled patterns not pruned (%s)", type(exc).__name__)
 
     def _private(self) -> bool:
         """The folder exists (made if need be) and only this user can write to it."""

@@ -359,7 +359,9 @@ def _lexicons(raw: object, path: str, problems: list[Problem]) -> dict[str, str]
         if not isinstance(words, LineList) or not all(isinstance(w, str) for w in words):
             problems.append(Problem(path, raw.line_of(name), f"lexicon {name!r} must be a list"))
             continue
-        ordered = sorted({fold(w) for w in words}, key=len, reverse=True)
+        # longest first; words of one length alphabetically, so the pattern is the same text
+        # in every process (its compiled program is found again, knowledge/regexes.py)
+        ordered = sorted({fold(w) for w in words}, key=lambda w: (-len(w), w))
         lexicons[name] = "(?:" + "|".join(re.escape(w) for w in ordered) + ")"
     return lexicons
 

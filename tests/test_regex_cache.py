@@ -6,7 +6,10 @@ fails as in re; a folder others may write to is not used."""
 from __future__ import annotations
 
 import marshal
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import pytest
 
 from bot.datafiles import ProgramFiles
 from knowledge import regexes
+from tests.processes import REPO_ROOT
 
 PATTERNS = [r"\bcan(?:no|')?t\s+breathe\b", r"(?:lips?|tongue)\s+(?:swell\w*|puff\w*)",
             r"(?P<deg>\d+(?:\.\d+)?)\s*°?\s*c\b", "ünïcode|straße", r"(?i)Fever"]
@@ -99,3 +103,31 @@ def test_a_folder_others_may_write_to_is_not_used(tmp_path: Path) -> None:
     assert files.get("abc") is None
     files.put("def", b"program")
     assert not (folder / "def").exists()
+
+
+def test_the_folder_keeps_the_newest_when_it_grows_too_big(tmp_path: Path) -> None:
+    files = ProgramFiles(tmp_path)
+    files.KEEP = 6
+    for k in range(8):
+        (tmp_path / f"old{k}").write_bytes(b"x")
+        os.utime(tmp_path / f"old{k}", (1000 + k, 1000 + k))
+    files.put("new", b"program")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "old5", "old6", "old7"]
+
+
+def test_the_rules_compile_to_the_same_patterns_in_every_process(tmp_path: Path) -> None:
+    """A pattern built from a set in hash order would be new text in each process: its
+    stored program never found again, and one more file each start."""
+    script = ("import sys\n"
+              "from knowledge import regexes\n"
+              "class Keys:\n"
+              "    def get(self, key): return None\n"
+              "    def put(self, key, blob): print(key)\n"
+              "regexes.use_store(Keys())\n"
+              "from knowledge.advisor import Advisor\n"
+              "Advisor.load()\n")
+    runs = [subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True,
+                           text=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed})
+            for seed in ("1", "2")]
+    first, second = (set(run.stdout.split()) for run in runs)
+    assert len(first) > 200 and first == second
