@@ -217,7 +217,8 @@ async def bot(fake_telegram: _Any, tmp_path: _Path, advisor: _Any) -> _AsyncIter
 async def compose(advisor: _Any, tmp_path: _Path) -> _AsyncIterator[_Any]:
     """A factory: ``await compose(settings, clock, url=..., **keywords)`` returns the
     `bot.compose.Services` that `build_services` makes over a migrated database (a new SQLite
-    file copied from the migrated template unless `url` is given; no check-in sender), with
+    file copied from the migrated template unless `url`, already migrated, e.g. the fixture
+    `database_url`, is given; no check-in sender), with
     this module's `advisor` unless another is passed. ``url="memory"``: the same services
     over the in-memory twins (`build_memory_services`), no database at all. Every database
     opened is closed after the test."""
@@ -232,10 +233,9 @@ async def compose(advisor: _Any, tmp_path: _Path) -> _AsyncIterator[_Any]:
         keywords.setdefault("advisor", advisor)
         if url == "memory":
             return build_memory_services(settings, sender, clock, **keywords)
-        migrate = url is not None  # the template's copies are migrated already
         if url is None:
             url = migrated_sqlite(tmp_path / f"compose-{len(opened)}.db")
-        db = await Database.connect(url, migrate=migrate)
+        db = await Database.connect(url, migrate=False)  # migrated already
         opened.append(db)
         return build_services(settings, db, sender, clock, **keywords)
 
