@@ -22,6 +22,7 @@ import aiohttp
 
 from storage.db import Database
 from storage.models import CheckIn, CheckinStatus, SessionSource
+from tests.databases import migrated_sqlite
 from tests.processes import (
     HANG,
     Control,
@@ -59,7 +60,10 @@ class CheckinControl(Control):
 
 
 async def plant_burst(database: Path, count: int) -> dict[int, int]:
-    """`count` patients with one day-1 check-in each, due a minute ago; {check-in id: chat}."""
+    """`count` patients with one day-1 check-in each, due a minute ago; {check-in id: chat}.
+    A new file starts as a copy of this process's migrated template (tests/databases.py)."""
+    if not database.exists():
+        migrated_sqlite(database)
     db = await Database.connect(f"sqlite+aiosqlite:///{database}")
     repo = Stores.over(db)
     now = datetime.now(UTC)
