@@ -20,7 +20,6 @@ once, after the outage.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import datetime as dt
 import glob
@@ -42,8 +41,10 @@ from bot.telegram.app import build_application, running
 from knowledge.advisor import Advisor
 from storage import Database
 from storage.clock import ManualClock
+from storage.migrate import upgrade_database
 from storage.spool import ReportSpool, Spooled, SpooledEvent, SpooledReport
 from tests.bot_harness import CLINIC, START, button_data, button_labels, eventually
+from tests.databases import _in_thread, migrated_sqlite
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port
 from tests.sqlite_outage import SqliteOutage
@@ -63,32 +64,22 @@ def _pg_bin(name: str) -> str:
     return found[-1]
 
 
-_TEMPLATE: list[Path] = []  # this process's initdb'd cluster, copied for each server
-
-
 class ThrowawayPostgres:
-    """A PostgreSQL server of its own (a copy of a cluster made once per process with initdb,
-    in a temporary folder; pg_ctl on a free port)."""
+    """A PostgreSQL server of its own (in a temporary folder, pg_ctl on a free port): a new
+    cluster (initdb), or a copy of `template`'s."""
 
-    def __init__(self) -> None:
+    def __init__(self, template: Path | None = None) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="aftercare-pg-"))
         self.data = self.folder / "data"
         self.port = free_port()
         self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self.as_postgres:
             shutil.chown(self.folder, "postgres", "postgres")
-        self._run("cp", "-a", str(self._template()), str(self.data))
-
-    def _template(self) -> Path:
-        if not _TEMPLATE:
-            folder = Path(tempfile.mkdtemp(prefix="aftercare-pg-template-"))
-            if self.as_postgres:
-                shutil.chown(folder, "postgres", "postgres")
-            self._run(_pg_bin("initdb"), "-D", str(folder / "data"), "-A", "trust",
-                      "-U", "postgres", "--no-sync")
-            atexit.register(shutil.rmtree, folder, ignore_errors=True)
-            _TEMPLATE.append(folder / "data")
-        return _TEMPLATE[0]
+        if template is None:
+            self._run(_pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                      "--no-sync")
+        else:
+            self._run("cp", "-a", str(template), str(self.data))
 
     def _run(self, *command: str) -> None:
         subprocess.run([*self.as_postgres, *command], check=True, capture_output=True,
@@ -111,6 +102,22 @@ class ThrowawayPostgres:
         with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def migrated_cluster() -> Iterator[Path]:
+    """This process's PostgreSQL cluster, made once (initdb, migrated) and copied by each
+    test's server; removed when the process's tests end."""
+    template = ThrowawayPostgres()
+    try:
+        template.start()
+        try:
+            _in_thread(upgrade_database(template.url))
+        finally:
+            template.stop()
+        yield template.data
+    finally:
+        template.remove()
 
 
 class Outage:
@@ -141,10 +148,10 @@ class Outage:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
-    if request.param == "sqlite":
-        yield Outage(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", None, tmp_path)
+    if request.param == "sqlite":  # a copy of the migrated template, as PostgreSQL's is
+        yield Outage(migrated_sqlite(tmp_path / "bot.db"), None, tmp_path)
         return
-    pg = ThrowawayPostgres()
+    pg = ThrowawayPostgres(request.getfixturevalue("migrated_cluster"))
     try:
         pg.start()
         yield Outage(pg.url, pg, tmp_path)
