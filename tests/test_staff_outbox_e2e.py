@@ -30,6 +30,7 @@ from knowledge.advisor import Advisor
 from storage.clock import ManualClock
 from storage.models import DeskOutbox
 from tests.bot_harness import STAFF_CHAT, START, button_data, eventually, running_app
+from tests.databases import migrated_sqlite
 from tests.fake_telegram import FakeTelegram
 from tests.processes import Control, start_bot, stop_bot, until
 from tests.web_harness import client, csrf_of, desk_services, sign_in
@@ -240,6 +241,7 @@ async def test_web_and_telegram_replies_reach_the_patient_in_the_order_given(
 async def test_a_reply_stored_before_a_kill_arrives_once_after_the_restart(
         fake_server: str, tmp_path: Path) -> None:
     database = tmp_path / "kill.db"
+    migrated_sqlite(database)  # the run's no-op upgrade instead of a first migration
     settings: dict[str, Any] = {
         "AFTERCARE_STAFF_CHAT_ID": str(STAFF_CHAT), "AFTERCARE_STAFF_IDS": str(NURSE),
         "AFTERCARE_ALERT_LEASE_SECONDS": "2", "AFTERCARE_ALERT_BACKOFF_SECONDS": "0.2",
