@@ -12,8 +12,13 @@ import functools
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("knowledge", "scheduler", "storage", "bot")
+# The checks share the parsed modules (`nodes`), so they run in one pytest-xdist worker, which
+# reads and walks every module once, not once in each worker (tests/conftest.py: the mark).
+pytestmark = pytest.mark.xdist_group("architecture")
 
 
 @functools.cache

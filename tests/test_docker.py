@@ -30,6 +30,9 @@ from tests.processes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO_ROOT / "Dockerfile"
+# One pytest-xdist worker runs the module (tests/conftest.py makes the mark work): it builds the
+# wheel while the other workers run other tests, instead of two of them waiting on the lock.
+pytestmark = pytest.mark.xdist_group("docker")
 
 
 def hadolint() -> str:
@@ -81,10 +84,10 @@ def healthcheck_command() -> list[str]:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh virtualenv with the project's wheel installed; yields its bin folder.
 
-    Built once per test run: `make test` hands tests to the pytest-xdist workers one at a
-    time, so the tests using it may run in different workers; the first builds it in the
-    run's temporary folder (the workers' common parent) under a lock, the others wait for
-    it and use the same one (the tests only run its commands)."""
+    Built once per test run: the module's tests share one pytest-xdist worker (group
+    "docker"); should they ever run in several, the first builds it in the run's temporary
+    folder (the workers' common parent) under a lock, the others wait for it and use the
+    same one (the tests only run its commands)."""
     run_folder = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         run_folder = run_folder.parent  # <run>/popen-gw<N>: every worker's parent
