@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from rapidfuzz.distance import OSA
+
 from knowledge import regexes
 from knowledge.errors import KBError, Problem
 from knowledge.text import FILLER, GREETINGS, STOPWORDS, english_word, fold
@@ -248,7 +250,16 @@ class ObjectFrame:
     def _owned(self, head: str) -> bool:
         return (head.isdigit() or head in self.own or head.rstrip("s") in self.own
                 or (head.endswith("ing") and len(head) > 5)  # "sting" is no gerund
-                or head in self.plans)
+                or head in self.plans or self._own_slip(head))
+
+    def _own_slip(self, head: str) -> bool:
+        """A slip for one of the patient's own words ("forhead", "cheeck", "jawlne"): not an
+        English word, one edit (a dropped, doubled, swapped or wrong letter) from an ``own``
+        word of five letters or more, so the patient's typed-in forehead is still theirs."""
+        if len(head) < 5 or not head.isalpha() or english_word(head):
+            return False
+        return any(OSA.distance(head, own, score_cutoff=1) <= 1
+                   for own in self.own if len(own) >= 5)
 
 
 class ScopeGuard:

@@ -67,6 +67,8 @@ SHORTHAND: dict[str, str] = {
     "tkn": "taken", "tkin": "taking", "gd": "good", "nt": "not", "jst": "just", "mths": "months",
     "2mrw": "tomorrow", "2morrow": "tomorrow", "2moz": "tomorrow", "tmoz": "tomorrow",
     "tmorrow": "tomorrow", "2mora": "tomorrow", "tomorow": "tomorrow",
+    # chat spellings of size words ("lil bumps")
+    "lil": "little",
 }
 _SHORTHAND_RE = re.compile(
     r"(?<![a-z0-9/])(?:" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True))

@@ -27,7 +27,7 @@ from tests.yamldata import load_yaml
 DATA = Path(__file__).parent / "data"
 TIERS = {"emergency", "urgent", "none", "raised"}
 OPTIONAL = ("sign", "signs_include", "follow_up", "answer_contains", "answer_starts",
-            "evidence_contains")
+            "evidence_contains", "review")
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,8 @@ def test_triage_class(advisor: Advisor, case: Case) -> None:
         assert checks["answer_contains"] in advice.answer
     if "answer_starts" in checks:
         assert advice.answer.startswith(checks["answer_starts"])
+    if "review" in checks:
+        assert advice.routine_review == (checks["review"] == "yes"), _why(advice)
 
 
 @pytest.mark.parametrize("item", DEV, ids=[m["text"][:40] for m in DEV])
