@@ -114,7 +114,7 @@ async def backend(request: _pytest.FixtureRequest, tmp_path: _Path) -> _AsyncIte
     each with a `ManualClock` at `tests.twins.NOW`."""
     from storage.clock import ManualClock
     from storage.db import Database
-    from tests.databases import migrated_sqlite, reset_postgres_schema
+    from tests.databases import connect_args, migrated_sqlite, reset_postgres_schema
     from tests.twins import NOW, memory_backend, sql_backend
 
     clock = ManualClock(NOW)
@@ -127,7 +127,7 @@ async def backend(request: _pytest.FixtureRequest, tmp_path: _Path) -> _AsyncIte
     else:
         conn, admin = await _pg_connect()
         url = await reset_postgres_schema(conn, admin)
-    db = await Database.connect(url, migrate=False)  # migrated already
+    db = await Database.connect(url, migrate=False, connect_args=connect_args(url))
     try:
         yield sql_backend(request.param, db, clock)
     finally:
@@ -148,8 +148,10 @@ def pytest_sessionfinish(session: _Any) -> None:
 async def repo(database_url: str) -> _AsyncIterator[_Any]:
     """A `tests.stores.Stores` over a freshly migrated database (both backends)."""
     from storage.db import Database
+    from tests.databases import connect_args
 
-    db = await Database.connect(database_url, migrate=False)  # migrated already
+    db = await Database.connect(database_url, migrate=False,
+                                connect_args=connect_args(database_url))
     try:
         yield Stores.over(db)
     finally:
@@ -224,7 +226,7 @@ async def compose(advisor: _Any, tmp_path: _Path) -> _AsyncIterator[_Any]:
     opened is closed after the test."""
     from bot.compose import build_memory_services, build_services
     from storage.db import Database
-    from tests.databases import migrated_sqlite
+    from tests.databases import connect_args, migrated_sqlite
 
     opened: list[_Any] = []
 
@@ -235,7 +237,7 @@ async def compose(advisor: _Any, tmp_path: _Path) -> _AsyncIterator[_Any]:
             return build_memory_services(settings, sender, clock, **keywords)
         if url is None:
             url = migrated_sqlite(tmp_path / f"compose-{len(opened)}.db")
-        db = await Database.connect(url, migrate=False)  # migrated already
+        db = await Database.connect(url, migrate=False, connect_args=connect_args(url))
         opened.append(db)
         return build_services(settings, db, sender, clock, **keywords)
 

@@ -21,6 +21,7 @@ from scheduler.timing import plan_due
 from storage.clock import ManualClock
 from storage.db import Database
 from storage.models import CheckIn, ReportKind, ReportStatus, SessionSource
+from tests.databases import connect_args
 from tests.stores import Stores
 
 LONDON = ZoneInfo("Europe/London")
@@ -87,7 +88,8 @@ START = datetime(2025, 3, 28, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
-    database = await Database.connect(database_url, migrate=False)  # migrated already
+    database = await Database.connect(database_url, migrate=False,
+                                      connect_args=connect_args(database_url))
     try:
         yield database
     finally:
@@ -256,7 +258,9 @@ async def _plant(db: Database, repo: Stores, count: int, now: datetime) -> set[i
 
 async def test_concurrent_claimers_never_get_the_same_row(database_url: str) -> None:
     now = START
-    databases = [await Database.connect(database_url) for _ in range(4)]
+    databases = [await Database.connect(database_url, migrate=False,
+                                        connect_args=connect_args(database_url))
+                 for _ in range(4)]
     try:
         planted = await _plant(databases[0], Stores.over(databases[0]), 300, now)
         for database in databases:  # open a connection each, so all start together

@@ -24,7 +24,7 @@ from scheduler.memory import MemoryPlanStore
 from scheduler.sql import CheckinInfo, SqlPlanStore
 from storage import Database, ManualClock, SessionSource
 from tests.conftest import _pg_connect
-from tests.databases import migrated_sqlite, reset_postgres_schema
+from tests.databases import connect_args, migrated_sqlite, reset_postgres_schema
 from tests.stores import Stores
 
 NOW = dt.datetime(2025, 6, 2, 7, 0, tzinfo=dt.UTC)  # Monday 08:00 in London
@@ -119,7 +119,7 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     else:  # this process's migrated schema, emptied to what the migrations leave
         conn, admin = await _pg_connect()
         url = await reset_postgres_schema(conn, admin)
-    db = await Database.connect(url)
+    db = await Database.connect(url, migrate=False, connect_args=connect_args(url))
     try:
         manager = CheckinManager(SqlPlanStore(db.sessions), plan(), "Europe/London", clock=clock)
         yield SqlWorld(manager, clock, Stores.over(db, clock=clock))

@@ -20,6 +20,7 @@ from knowledge.advisor import Advisor
 from storage import Database
 from storage.clock import ManualClock
 from tests.bot_harness import CLINIC, STAFF_CHAT, STAFF_USER, TOKEN
+from tests.databases import connect_args
 
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 OTHER_USER = 4242  # a Telegram user who is not staff
@@ -40,7 +41,8 @@ async def desk_services(database_url: str, advisor: Advisor, clock: ManualClock,
     """The desk's services over a migrated database (fixture `database_url`, or the file a
     running bot migrated): opened without Alembic's no-op upgrade, as tests/conftest.py's
     fixtures open it."""
-    db = await Database.connect(database_url, migrate=False)
+    db = await Database.connect(database_url, migrate=False,
+                                connect_args=connect_args(database_url))
     try:
         yield build_desk_services(desk_settings(database_url, **extra), db, clock=clock,
                                   advisor=advisor)
