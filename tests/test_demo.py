@@ -10,14 +10,20 @@ from pathlib import Path
 
 from bot.cli.demo import run_demo
 from bot.config import load_settings
+from tests.advisors import shipped
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 async def demo_transcript(lines: list[str]) -> str:
+    """The demo in this process, with the shipped advisor for its clinic loaded once per test
+    process (tests/advisors.py) instead of by each run; the two process tests below load
+    their own."""
     out = io.StringIO()
     settings = load_settings(None, AFTERCARE_TIMEZONE="Europe/London")
-    assert await run_demo(settings, io.StringIO("\n".join(lines) + "\n"), out) == 0
+    advisor = shipped(settings.clinic()) if settings.kb_path is None else None
+    assert await run_demo(settings, io.StringIO("\n".join(lines) + "\n"), out,
+                          advisor=advisor) == 0
     return out.getvalue()
 
 

@@ -36,6 +36,7 @@ from bot.core.conversation import Conversation
 from bot.core.desk import DeskJobs
 from bot.core.formatting import html_to_text
 from bot.core.replies import Reply
+from knowledge.advisor import Advisor
 from scheduler.alerts import AlertDispatcher, OutgoingAlert
 from scheduler.dispatcher import OutgoingCheckin
 from scheduler.service import CheckinService
@@ -354,8 +355,9 @@ def staff_cards(alerts: AlertDispatcher,
 
 
 async def run_demo(settings: Settings, source: TextIO = sys.stdin,
-                   out: TextIO = sys.stdout) -> int:
-    """The interactive loop; returns the exit status."""
+                   out: TextIO = sys.stdout, advisor: Advisor | None = None) -> int:
+    """The interactive loop; returns the exit status. `advisor`: one already loaded for these
+    settings (tests share one), else it is loaded from them."""
     settings = demo_settings(settings)
     with tempfile.TemporaryDirectory(prefix="aftercare-demo-") as folder:
         url = (settings.database_url if "database_url" in settings.model_fields_set
@@ -365,7 +367,8 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
         try:
             clock = ManualClock(demo_start(utcnow(), settings.tz))
             sender, staff_chat = DemoSender(), DemoStaffChat()
-            services = build_services(settings, db, sender, clock, alert_sender=staff_chat)
+            services = build_services(settings, db, sender, clock, alert_sender=staff_chat,
+                                      advisor=advisor)
             conversation = services.patient.conversation
             demo = Demo(conversation, clock, out, staff_chat=staff_chat, desk=services.desk,
                         checkins=services.checkins.service)
