@@ -49,6 +49,12 @@ def start_fake_server(port: int = 0) -> tuple[subprocess.Popen[str], str]:
     return proc, line[1]
 
 
+# `python -m bot.cli.main` (its console()), without trio: trio is here only for selenium (the
+# browser tests), the product's dependencies do not bring it, and httpcore imports it whenever
+# it is installed (about 0.07 s of CPU in every bot for nothing).
+_RUN = ("import sys; sys.modules['trio'] = None; sys.argv[0] = 'aftercare'; "
+        "from bot.cli.main import console; console()")
+
 # Every `aftercare run` a test started and has not stopped: a wait on one of them fails at
 # once, with the bot's last lines, when the bot crashed, instead of running into HANG.
 _BOTS: list[subprocess.Popen[str]] = []
@@ -74,7 +80,8 @@ def _check_bots() -> None:
 
 def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TOKEN,
               stdout: int = subprocess.PIPE, **extra: str) -> subprocess.Popen[str]:
-    """`aftercare run` (python -m bot.cli.main run) against the fake server at `root`.
+    """`aftercare run` (bot.cli.main's console(), as ``python -m bot.cli.main run`` runs it)
+    against the fake server at `root`.
 
     `database` is a SQLite file or a database URL; `extra` adds or overrides environment
     variables (the ops HTTP port is off unless AFTERCARE_HTTP_PORT is given).
@@ -86,7 +93,7 @@ def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TO
                AFTERCARE_DATABASE_URL=url, AFTERCARE_TIMEZONE="UTC", AFTERCARE_HTTP_PORT="0",
                AFTERCARE_REGEX_CACHE_DIR=str(REGEX_CACHE), PYTHONPATH=str(REPO_ROOT))
     env.update(extra)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli.main", "run"], cwd=workdir,
+    proc = subprocess.Popen([sys.executable, "-c", _RUN, "run"], cwd=workdir,
                             env=env, stdout=stdout, stderr=subprocess.PIPE, text=True)
     _BOTS.append(proc)
     return proc
