@@ -42,9 +42,10 @@ from tests.processes import (
 FAST = {"AFTERCARE_POLLING_LEASE_SECONDS": "3", "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS": "2",
         "AFTERCARE_HTTP_LISTEN": "127.0.0.1"}
 # a poll is called hung after 1 + 2 s instead of 10 + 5 s (long-poll timeout + read timeout;
-# the fake answers a long poll within 0.2 s)
+# the fake answers a long poll within 1 s), and failed polls are retried after 1 s each
 SHORT_POLLS = {"AFTERCARE_POLLING_TIMEOUT_SECONDS": "1",
-               "AFTERCARE_POLLING_READ_TIMEOUT_SECONDS": "2"}
+               "AFTERCARE_POLLING_READ_TIMEOUT_SECONDS": "2",
+               "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS": "1"}
 
 
 def start(root: str, database: Path | str, port: int, tmp_path: Path,
