@@ -12,6 +12,7 @@ cached and stored data cleared and the window at its first size (`Browser.fresh`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
@@ -47,6 +48,12 @@ class Browser:
     """One headless Chromium with its own throwaway profile."""
 
     def __init__(self, base_url: str, shots: Path) -> None:
+        self._start()
+        self.base_url = base_url
+        self.shots = shots
+        shots.mkdir(parents=True, exist_ok=True)
+
+    def _start(self) -> None:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -58,22 +65,28 @@ class Browser:
         options.binary_location = browser
         self.driver = webdriver.Chrome(options=options, service=Service(driver))
         self.driver.set_page_load_timeout(30)
+
+    def fresh(self, base_url: str, shots: Path) -> None:
+        """Start a test over: a blank page, no cookies (of any site), no cached or stored data,
+        the first window size; pages are then looked for at `base_url`. A browser an earlier
+        test left unusable (crashed, a dialog open) is replaced by a new one."""
+        try:
+            self._clear(base_url)
+        except Exception:  # noqa: BLE001 - Chromium or its driver is gone or stuck: start anew
+            self.close()
+            self._start()
+            self._clear(base_url)
         self.base_url = base_url
         self.shots = shots
         shots.mkdir(parents=True, exist_ok=True)
 
-    def fresh(self, base_url: str, shots: Path) -> None:
-        """Start a test over: a blank page, no cookies (of any site), no cached or stored data,
-        the first window size; pages are then looked for at `base_url`."""
+    def _clear(self, base_url: str) -> None:
         self.driver.get("about:blank")
         self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
         self.driver.execute_cdp_cmd("Network.clearBrowserCache", {})
         self.driver.execute_cdp_cmd("Storage.clearDataForOrigin",
                                     {"origin": base_url, "storageTypes": "all"})
         self.driver.set_window_size(*WINDOW)
-        self.base_url = base_url
-        self.shots = shots
-        shots.mkdir(parents=True, exist_ok=True)
 
     async def run(self, call: Callable[..., T], *args: Any) -> T:
         """Run one blocking Selenium call off the event loop."""
@@ -143,5 +156,6 @@ class Browser:
         return path
 
     def close(self) -> None:
-        self.driver.quit()
+        with contextlib.suppress(Exception):  # one that crashed is gone already
+            self.driver.quit()
         shutil.rmtree(self.profile, ignore_errors=True)
