@@ -28,7 +28,9 @@ lint: $(STAMP)
 # processes (`aftercare run`, the fake Bot API), and each would otherwise compile the project
 # again (the caches are git-ignored). --dist loadgroup hands the workers one test at a time,
 # the ones that wait on real processes first (tests/conftest.py), so no worker is left with a
-# long tail while the others idle.
+# long tail while the others idle; the tests of one xdist_group mark (the shared Chromium,
+# the Docker wheel, the parsed sources) go to one worker together, first. -n 3 measured no
+# better than -n 4 (182 against 172 s, same load).
 test: $(STAMP) lint
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 4 --dist loadgroup tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
 
