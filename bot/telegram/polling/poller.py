@@ -140,7 +140,9 @@ class ConfirmingPoller:
         handled, so one patient's backlog does not hold back everybody else's next message
         (they are started as they come; ones already being handled, or handled, are not
         started twice). Before each poll, and before handling what a poll brought, the lease
-        is checked (`PollGuard.held`).
+        is checked (`PollGuard.held`). A term's first poll asks Telegram not to wait
+        (timeout 0), so a new leader shows as polling (the gauge) as soon as Telegram answers,
+        not only after a long poll with nothing to bring.
 
         An update whose handling could not finish because the database was unavailable and
         nothing could be spooled (`not_handled()`, bot/telegram/handling.py) waits: it stays
@@ -154,6 +156,7 @@ class ConfirmingPoller:
         newest: int | None = None
         last_ok = self.monotonic()
         holder = True
+        first = True  # the term's first poll is answered at once: polling shows as working
         try:
             while not self._stopping:
                 if not await self.guard.held():
@@ -162,7 +165,7 @@ class ConfirmingPoller:
                 try:
                     updates = await self.app.bot.get_updates(
                         offset=offset, limit=self.limit,
-                        timeout=0 if running or self.waiting else self.timeout,
+                        timeout=0 if first or running or self.waiting else self.timeout,
                         allowed_updates=self.allowed_updates)
                 except Exception as exc:  # noqa: BLE001 - the loop must not die of any
                     if not await self._failed(exc, self.monotonic() - last_ok):
@@ -170,6 +173,7 @@ class ConfirmingPoller:
                         break
                     continue
                 last_ok = self.monotonic()
+                first = False
                 if self.failures:
                     log.info("getUpdates works again after %d failed polls", self.failures)
                     self.failures = 0
