@@ -293,8 +293,10 @@ def _join_group(item: _pytest.Item) -> None:
         return  # no group, or pytest-xdist named it already
     nodeid = f"{item.nodeid}@{'_'.join(groups)}"
     if hasattr(item, "_id"):
-        from _pytest.nodeid import coerce_node_id
-
+        try:
+            from _pytest.nodeid import coerce_node_id
+        except ImportError:  # another pytest: no groups (each grouped module still works
+            return  # alone in every worker it lands on, only slower)
         item._id = coerce_node_id(nodeid)
     else:
         item._nodeid = nodeid  # type: ignore[attr-defined]  # pytest 8
