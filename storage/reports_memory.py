@@ -8,8 +8,6 @@ one caller (one event loop, no await inside a change) and only that caller's act
 audited; urgency only rises; the queue is most urgent, then oldest, first. Where it differs
 from the SQL store, by design:
 
-- /patient's check-in counts are always empty: check-ins live in the check-in outbox
-  (scheduler/sql.py), whose twin is scheduler/memory.py;
 - an audit entry or photo for a report that does not exist raises LookupError (the database
   refuses it with an IntegrityError);
 - a name search lowers non-ASCII letters too (SQLite's ``lower`` leaves them alone).
@@ -20,6 +18,7 @@ tests/test_reports_conformance.py runs the same tests against both.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from storage.alert_rows import CardCopies
@@ -365,10 +364,13 @@ class MemoryReportStore:
                            if s.patient_id == patient.id), key=lambda s: (s.session_date, s.id))
         reports = sorted((r for r in self.tables.reports.values()
                           if r.patient_id == patient.id), key=lambda r: (r.created_at, r.id))
+        # the check-in outbox's rows, which its twins (scheduler/memory.py) keep here too
+        checkins = Counter(c.status for c in self.tables.checkins.values()
+                           if c.patient_id == patient.id)
         return PatientOverview(patient.id, patient.name, patient.telegram_id,
                                patient.checkins_paused,
                                [(s.session_date, s.cancelled_at is not None) for s in sessions],
-                               {}, [self._info(r) for r in reports])
+                               dict(checkins), [self._info(r) for r in reports])
 
     async def unanswered_questions(
             self, since: dt.datetime | None = None) -> list[tuple[int, str]]:

@@ -11,10 +11,13 @@ figures, /patient, unanswered questions and the export; erasure takes it all.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 
+from scheduler.careplan import load_careplan
+from scheduler.manager import CheckinManager
 from storage.messages import LogEntry
 from storage.states import ReportAction, SessionSource
 from tests.twins import NOW, ON_CALL, Backend
@@ -258,6 +261,25 @@ async def test_patients_are_found_by_name_or_telegram_id_with_their_history(
     assert overview.sessions == [(TODAY - dt.timedelta(days=30), True), (TODAY, False)]
     assert [r.id for r in overview.reports] == [report.id]
     assert [p.name for p in await backend.reports.find_patients("33")] == ["Bob"]
+
+
+async def test_patient_overview_counts_the_check_ins_of_the_outbox_by_status(
+        backend: Backend) -> None:
+    """/patient's check-in counts are the outbox's rows the manager and dispatcher wrote."""
+    await backend.patients.ensure(35, 350)
+    await backend.patients.record_consent(35, "Cora")
+    await backend.patients.record_consent(36, "Cora's friend")  # no session, no check-ins
+    session = await backend.treatments.add(TODAY, SessionSource.STAFF, telegram_id=35)
+    plan = dataclasses.replace(load_careplan(), spread_minutes=0)
+    manager = CheckinManager(backend.plans, plan, "Europe/London", clock=backend.clock)
+    made = await manager.schedule_session(session.id)
+    assert made > 1
+    (due, *_) = await backend.outbox.claim_due(NOW + dt.timedelta(days=2), 1,
+                                               dt.timedelta(minutes=5), "w1")
+    assert await backend.outbox.mark_sent(due.id, "w1", 4242, NOW + dt.timedelta(days=2))
+    cora, friend = await backend.reports.find_patients("cora")
+    assert cora.checkins == {"sent": 1, "pending": made - 1}
+    assert friend.checkins == {}
 
 
 async def test_unanswered_questions_are_abstentions_and_questions_for_the_clinic(
