@@ -18,7 +18,7 @@ from bot.telegram.context import AnyApplication
 from knowledge.advisor import Advisor, Clinic
 from storage import Database
 from storage.clock import ManualClock
-from tests.databases import migrated_sqlite
+from tests.databases import connect_args, migrated_sqlite
 from tests.fake_telegram import FakeTelegram
 from tests.stores import Stores
 
@@ -128,11 +128,15 @@ async def running_bot(fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advi
                       start: dt.datetime = START, **extra: Any) -> AsyncIterator[BotHarness]:
     """The bot as ``aftercare run`` starts it, talking to `fake_telegram` (`extra`: more
     settings, by variable name)."""
-    if "AFTERCARE_DATABASE_URL" not in extra and not (tmp_path / "bot.db").exists():
+    own_file = "AFTERCARE_DATABASE_URL" not in extra
+    if own_file and not (tmp_path / "bot.db").exists():
         migrated_sqlite(tmp_path / "bot.db")  # the bot's file, migrated once per process
     settings = bot_settings(fake_telegram, tmp_path, **extra)
     clock = ManualClock(start)
-    db = await Database.connect(settings.database_url)
+    # the bot's own file is a migrated copy: opened without Alembic's no-op upgrade, as
+    # tests/conftest.py's fixtures open theirs; a database named in `extra` is migrated
+    db = await Database.connect(settings.database_url, migrate=not own_file,
+                                connect_args=connect_args(settings.database_url))
     app = build_application(settings, db, advisor, clock=clock)
     try:
         async with running(app, settings):
@@ -146,7 +150,8 @@ async def running_bot(fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advi
 async def running_app(fake_telegram: FakeTelegram, database_url: str, advisor: Advisor,
                       clock: ManualClock, staff: int, **extra: Any
                       ) -> AsyncIterator[AnyApplication]:
-    """The real Application on `database_url` (SQLite or PostgreSQL), talking to
+    """The real Application on `database_url` (SQLite or PostgreSQL, already migrated: the
+    fixture `database_url`, opened without Alembic's no-op upgrade), talking to
     `fake_telegram`, with `staff` as the one staff member (`extra`: more settings, which may
     replace these). The desk-outbox job and the alert sender look every 0.2 s (not every
     second): a retry or card edit that fell due on the test's clock goes out soon after, and
@@ -159,7 +164,8 @@ async def running_app(fake_telegram: FakeTelegram, database_url: str, advisor: A
         AFTERCARE_MAX_SENDS_PER_SECOND=0, AFTERCARE_DESK_OUTBOX_SECONDS=0.2,
         AFTERCARE_ALERT_POLL_SECONDS=0.2)
     settings = load_settings(None, **{**values, **extra})
-    db = await Database.connect(database_url)
+    db = await Database.connect(database_url, migrate=False,  # migrated (`database_url`)
+                                connect_args=connect_args(database_url))
     app = build_application(settings, db, advisor, clock=clock)
     try:
         async with running(app, settings):
