@@ -1,7 +1,13 @@
-"""The staff desk through the Conversation/staff layer, on SQLite and PostgreSQL.
+"""The staff desk through the Conversation/staff layer.
 
 Races between two staff members, /queue order and ages, /gaps grouping, /patient, the CSV
 export (and the ``aftercare export`` / ``aftercare gaps`` commands).
+
+The services are built by `bot.compose.build_memory_services` (the in-memory twins of the
+stores, each proven equal to its SQL store by tests/test_*_conformance.py); the tests that
+assert storage behaviour (two staff members racing for one report, the audit trail, the
+export) run on a migrated SQLite file too (`BOTH`), and the odd report numbers on
+PostgreSQL as well (its integers are 32 bits). The CLI commands run on SQLite files.
 """
 
 from __future__ import annotations
@@ -10,26 +16,32 @@ import asyncio
 import csv
 import datetime as dt
 import io
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.backends import Stores as BuiltStores
+from bot.compose import Services
 from bot.config import Settings, load_settings
 from bot.core.desk import DeskJobs, export_csv, group_questions
 from bot.core.replies import Reply
 from storage import Database
 from storage.clock import ManualClock
+from storage.messages import LogEntry
 from storage.reports import ReportStore
 from tests.alert_harness import deliver
 from tests.cli import Result, aftercare
-from tests.records import log_message
+from tests.conftest import _pg_connect
+from tests.databases import reset_postgres_schema
 from tests.stores import Stores
 
 STAFF_CHAT = -100500
 ANN, BO, EVE = 1, 2, 666
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 ROOT = Path(__file__).resolve().parents[1]
+BOTH = pytest.mark.parametrize("services", ["memory", "sqlite"], indirect=True)
 
 
 @pytest.fixture
@@ -37,11 +49,21 @@ def clock() -> ManualClock:
     return ManualClock(NOW)
 
 
-@pytest.fixture
-async def services(database_url: str, compose: Any, clock: ManualClock) -> Any:
+@pytest.fixture(params=["memory"])
+async def services(request: pytest.FixtureRequest, compose: Any,
+                   clock: ManualClock) -> AsyncIterator[Services]:
+    """The bot's services in memory, or (``BOTH``) over a migrated SQLite file as well, or
+    over this process's migrated PostgreSQL schema, emptied (tests/databases.py)."""
     settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT,
                              AFTERCARE_STAFF_IDS=f"{ANN},{BO}")
-    return await compose(settings, clock, url=database_url)
+    if request.param != "postgresql":
+        yield await compose(settings, clock, url="memory" if request.param == "memory" else None)
+        return
+    conn, admin = await _pg_connect()
+    try:
+        yield await compose(settings, clock, url=await reset_postgres_schema(conn, admin))
+    finally:
+        await conn.close()
 
 
 @pytest.fixture
@@ -51,12 +73,11 @@ def desk(services: Any) -> DeskJobs:
 
 
 @pytest.fixture
-def repo(services: Any) -> Stores:
-    stores: Stores = Stores.of(services)
-    return stores
+def repo(services: Services) -> BuiltStores:
+    return services.stores
 
 
-async def patient(repo: Stores, telegram_id: int, name: str) -> None:
+async def patient(repo: BuiltStores, telegram_id: int, name: str) -> None:
     await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
     await repo.patients.record_consent(telegram_id, name, now=NOW)
 
@@ -76,8 +97,9 @@ def texts(replies: list[Reply], chat: int | None = None) -> list[str]:
     return [r.text for r in replies if not r.notice and (chat is None or r.to_chat == chat)]
 
 
+@BOTH
 async def test_two_staff_resolving_at_once_one_wins_the_other_is_told(
-        desk: DeskJobs, repo: Stores) -> None:
+        desk: DeskJobs, repo: BuiltStores) -> None:
     await patient(repo, 10, "Zoe")
     report_id = await carded(desk, 10, "pus on my cheek", "urgent")
     first, second = await asyncio.gather(
@@ -98,8 +120,9 @@ async def test_two_staff_resolving_at_once_one_wins_the_other_is_told(
     assert [r.to_chat for r in winner if not r.notice] == [STAFF_CHAT, 10]  # patient told once
 
 
+@BOTH
 async def test_two_staff_taking_at_once_through_the_buttons(desk: DeskJobs,
-                                                            repo: Stores) -> None:
+                                                            repo: BuiltStores) -> None:
     await patient(repo, 11, "Max")
     report_id = await carded(desk, 11, "my lips are swelling", "emergency", message_id=700)
     data = f"st:take:{report_id}"
@@ -111,8 +134,9 @@ async def test_two_staff_taking_at_once_through_the_buttons(desk: DeskJobs,
     assert [x.action for x in await desk.store.actions(report_id)] == ["taken"]
 
 
+@BOTH
 async def test_refusals_are_audited_and_forged_data_is_checked(desk: DeskJobs,
-                                                               repo: Stores) -> None:
+                                                               repo: BuiltStores) -> None:
     await patient(repo, 12, "Ida")
     mine = await carded(desk, 12, "rash", "urgent", message_id=800)
     other = await carded(desk, 12, "another", "urgent", message_id=801)
@@ -136,7 +160,7 @@ async def test_refusals_are_audited_and_forged_data_is_checked(desk: DeskJobs,
 
 async def test_queue_is_most_urgent_then_oldest_with_ages(desk: DeskJobs,
                                                           clock: ManualClock,
-                                                          repo: Stores) -> None:
+                                                          repo: BuiltStores) -> None:
     await patient(repo, 20, "Ann")
     routine = await carded(desk, 20, "question about serum", message_id=1)
     clock.advance(minutes=10)
@@ -158,14 +182,14 @@ async def test_queue_is_most_urgent_then_oldest_with_ages(desk: DeskJobs,
     assert "taken by" in lines[3] and "not taken" in lines[4]
 
 
-async def test_gaps_group_similar_unanswered_questions(desk: DeskJobs, repo: Stores) -> None:
+async def test_gaps_group_similar_unanswered_questions(desk: DeskJobs, repo: BuiltStores) -> None:
     for telegram_id, text in [(30, "Can I dye my hair?"), (31, "can i dye my hair after"),
                               (32, "is it ok to dye my hair"), (30, "Can I dye my hair?"),
                               (33, "sauna ok?"), (34, "can I go to the sauna"),
                               (35, "what about fake tan")]:
         await patient(repo, telegram_id, "P")
-        await log_message(repo, telegram_id, "in", text, outcome="abstained", now=NOW)
-    await log_message(repo, 30, "in", "can I wear makeup", outcome="answered", now=NOW)
+        await log(repo, telegram_id, text, "abstained")
+    await log(repo, 30, "can I wear makeup", "answered")
     await repo.reports.create(36, "question", "hair dye ok?", now=NOW)  # "ask the clinic"
     (reply,) = await desk.commands.staff_command(ANN, "Ann", STAFF_CHAT, 9, "gaps", []) or []
     lines = reply.text.splitlines()
@@ -177,6 +201,12 @@ async def test_gaps_group_similar_unanswered_questions(desk: DeskJobs, repo: Sto
     assert "makeup" not in reply.text
 
 
+async def log(repo: BuiltStores, telegram_id: int, text: str, outcome: str) -> None:
+    """A patient's message as the bot logs it (the batched log)."""
+    assert await repo.message_log.log_batch(
+        [LogEntry(telegram_id, "in", text, None, outcome, NOW)]) == 1
+
+
 def test_grouping_keeps_different_questions_apart() -> None:
     groups = group_questions(["when can I exercise", "when can i exercise again?",
                               "can I drink alcohol", "when can I exercise"])
@@ -185,7 +215,7 @@ def test_grouping_keeps_different_questions_apart() -> None:
 
 
 async def test_patient_command_shows_sessions_checkins_and_reports(desk: DeskJobs,
-                                                                   repo: Stores) -> None:
+                                                                   repo: BuiltStores) -> None:
     await patient(repo, 40, "Zoe Smith")
     await repo.treatments.add(dt.date(2026, 3, 7), "staff", telegram_id=40)
     report_id = await carded(desk, 40, "pus", "urgent")
@@ -198,9 +228,10 @@ async def test_patient_command_shows_sessions_checkins_and_reports(desk: DeskJob
     assert "No patient matching" in none.text
 
 
+@BOTH
 async def test_export_csv_has_reports_and_their_actions(desk: DeskJobs,
                                                         clock: ManualClock,
-                                                        repo: Stores) -> None:
+                                                        repo: BuiltStores) -> None:
     await patient(repo, 50, "Lia")
     report_id = await carded(desk, 50, "bleeding, \"lots\"", "urgent")
     await desk.presses.staff_callback(ANN, "Ann", STAFF_CHAT, 500, f"st:take:{report_id}")
@@ -269,6 +300,7 @@ def test_export_neutralises_formulas_and_is_private(tmp_path: Path) -> None:
                      "'@SUM(1+1)"]
 
 
+@pytest.mark.parametrize("services", ["memory", "sqlite", "postgresql"], indirect=True)
 @pytest.mark.parametrize("number", ["²", "99999999999"])
 async def test_resolve_with_an_odd_number_is_refused_not_raised(desk: DeskJobs,
                                                                 number: str) -> None:
