@@ -1,5 +1,7 @@
 """What bot/compose.py wires: the observed advisor and sender, the live advisor that follows the
-clinic's knowledge-base additions, and the bot's @username from a `BotIdentity`."""
+clinic's knowledge-base additions, and the bot's @username from a `BotIdentity`. Only the graph
+matters here: the services are built in memory (`bot.compose.build_memory_services`, through
+the same `build_services`)."""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ def settings(**values: Any) -> Any:
 async def test_answers_are_observed_also_after_the_clinic_kb_is_swapped_in(
         compose: Any, advisor: Advisor) -> None:
     observer = Recorder()
-    services = await compose(settings(), ManualClock(NOW), observer=observer)
+    services = await compose(settings(), ManualClock(NOW), url="memory", observer=observer)
     await services.patient.conversation.message(1, 1, "Ana", "can I wear makeup?")
     assert observer.kinds == ["answered"]
     rebuilt = with_kb(advisor, advisor.kb)
@@ -49,7 +51,7 @@ async def test_answers_are_observed_also_after_the_clinic_kb_is_swapped_in(
 
 async def test_without_an_observer_the_core_answers_through_the_live_advisor(
         compose: Any) -> None:
-    services = await compose(settings(), ManualClock(NOW))
+    services = await compose(settings(), ManualClock(NOW), url="memory")
     assert services.patient.conversation.advisor is services.patient.live_advisor
     assert services.patient.knowledge.live is services.patient.live_advisor
 
@@ -89,7 +91,7 @@ async def test_invite_links_use_the_identity_given_to_the_composition_root(
         username: str | None = None
 
     identity = Identity()
-    services = await compose(settings(), ManualClock(NOW), identity=identity)
+    services = await compose(settings(), ManualClock(NOW), url="memory", identity=identity)
     conversation = services.patient.conversation
     assert conversation.bot_username is None  # getMe not answered yet: no link
     identity.username = "glow_bot"  # what a Telegram identity reads once getMe answered
