@@ -1,41 +1,95 @@
-"""The web desk over HTTP (in-process ASGI client) on SQLite and PostgreSQL: sign-in with
-Telegram Login Widget data, CSRF, forms that name another patient, escaping, and staff
-actions through the same desk logic and audit as the Telegram buttons."""
+"""The web desk over HTTP (in-process ASGI client): sign-in with Telegram Login Widget data,
+CSRF, forms that name another patient, escaping, and staff actions through the same desk logic
+and audit as the Telegram buttons.
+
+The desk is built over the in-memory twins of the stores (`build_desk_services` over a
+`MemoryBackend`; the web desk's page reads are storage/desk_views_memory.py, each twin proven
+equal to its SQL store by tests/test_*_conformance.py); the tests that assert storage
+behaviour (the audit trail, used sign-ins, the outboxes, the clinic's KB additions, the
+patients' pages, the figures) run on a migrated SQLite file too (`BOTH`). The desk over
+PostgreSQL is tested by tests/test_desk_outbox.py and tests/test_staff_outbox_e2e.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from bot.backends import MemoryBackend
+from bot.backends import Stores as BuiltStores
 from bot.core.outbox import from_payload
 from bot.web.auth import LoginRefused, check_login, data_check_string, sign_login
 from bot.web.figures import lines, safe_cell, to_csv
+from bot.web.services import DeskServices
 from knowledge.advisor import Advisor
 from storage.clock import ManualClock
-from storage.desk_outbox import SqlDeskOutbox
 from storage.desk_views import WeekFigures
-from storage.models import ReportAction, ReportActionRow
+from storage.models import Alert, ReportAction, ReportActionRow
+from storage.states import AlertKind
 from tests.bot_harness import STAFF_CHAT, STAFF_USER, TOKEN
-from tests.stores import Stores
+from tests.databases import migrated_sqlite
 from tests.web_harness import NOW, OTHER_USER, client, csrf_of, desk_services, sign_in
 
 PATIENT = 5551
+BOTH = pytest.mark.parametrize("desk", ["memory", "sqlite"], indirect=True)
 
 
-@pytest.fixture
-async def desk(database_url: str, advisor: Advisor) -> AsyncIterator[Any]:
+@pytest.fixture(params=["memory"])
+async def desk(request: pytest.FixtureRequest, advisor: Advisor,
+               tmp_path: Path) -> AsyncIterator[Any]:
+    """The desk in memory, or (``BOTH``) over a migrated SQLite file as well."""
     clock = ManualClock(NOW)
-    async with desk_services(database_url, advisor, clock) as services:
+    url = "memory" if request.param == "memory" else migrated_sqlite(tmp_path / "desk.db")
+    async with desk_services(url, advisor, clock) as services:
         yield services
+
+
+def stores(desk: DeskServices) -> BuiltStores:
+    """Stores like those the desk was built with, over its rows (for seeding and reading)."""
+    return desk.storage.stores(desk.settings, desk.clock)
+
+
+class Audit(NamedTuple):
+    """One audit entry (a ``report_actions`` row)."""
+
+    action: str
+    actor: int | None
+    patient_id: int | None
+    report_id: int | None
+    note: str | None
+
+
+async def audit(desk: DeskServices) -> list[Audit]:
+    """Every audit entry, oldest first, about reports or not."""
+    if isinstance(desk.storage, MemoryBackend):
+        return [Audit(a.action, a.actor_telegram_id, a.patient_id, a.report_id, a.note)
+                for _, a in sorted(desk.storage.tables.actions.items())]
+    async with desk.db.sessions() as s:
+        rows = (await s.execute(
+            select(ReportActionRow.action, ReportActionRow.actor_telegram_id,
+                   ReportActionRow.patient_id, ReportActionRow.report_id,
+                   ReportActionRow.note).order_by(ReportActionRow.id))).all()
+    return [Audit(*row) for row in rows]
+
+
+async def owed_cards(desk: DeskServices, report_id: int) -> int:
+    """How many staff-chat cards of a report the alert outbox was given."""
+    if isinstance(desk.storage, MemoryBackend):
+        return sum(1 for a in desk.storage.tables.alerts.values()
+                   if a.report_id == report_id and a.kind == AlertKind.CARD.value)
+    async with desk.db.sessions() as s:
+        cards = await s.scalar(select(func.count()).select_from(Alert).where(
+            Alert.report_id == report_id, Alert.kind == AlertKind.CARD.value))
+    return int(cards or 0)
 
 
 async def report_for(desk: Any, telegram_id: int, name: str, text: str,
                      urgency: str | None = "urgent") -> Any:
-    repo = Stores.of_desk(desk)
+    repo = stores(desk)
     await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
     await repo.patients.record_consent(telegram_id, name, now=NOW)
     return await repo.reports.create(telegram_id, "triage" if urgency else "patient", text,
@@ -83,6 +137,7 @@ async def test_staff_signs_in_and_out(desk: Any) -> None:
         assert (await http.get("/queue")).headers["location"] == "/login"
 
 
+@BOTH
 async def test_forged_expired_and_replayed_logins_are_refused(desk: Any) -> None:
     async with client(desk) as http:
         forged = sign_login("999:not-this-bots-token", STAFF_USER, "Sam", NOW)
@@ -100,16 +155,14 @@ async def test_forged_expired_and_replayed_logins_are_refused(desk: Any) -> None
         assert (await other.get("/queue")).status_code == 303
 
 
+@BOTH
 async def test_non_staff_is_refused_and_audited(desk: Any) -> None:
     async with client(desk) as http:
         response = await sign_in(http, OTHER_USER, NOW)
         assert response.status_code == 403 and "not in the staff list" in response.text
         assert (await http.get("/queue")).headers["location"] == "/login"
-    async with desk.db.sessions() as s:
-        refusals = (await s.execute(select(ReportActionRow.actor_telegram_id,
-                                           ReportActionRow.action, ReportActionRow.report_id)
-                                    )).all()
-    assert [tuple(r) for r in refusals] == [(OTHER_USER, "refused", None)]
+    refusals = [(a.actor, a.action, a.report_id) for a in await audit(desk)]
+    assert refusals == [(OTHER_USER, "refused", None)]
 
 
 async def test_staff_removed_from_the_list_is_out_at_the_next_click(desk: Any) -> None:
@@ -141,10 +194,11 @@ async def test_csrf_missing_or_wrong_is_refused_and_nothing_changes(desk: Any) -
         assert (await desk.desk.store.get(report.id)).status == "taken"
 
 
+@BOTH
 async def test_a_form_naming_another_patient_is_refused(desk: Any) -> None:
     mine = await report_for(desk, PATIENT, "Pat", "swollen")
     other = await report_for(desk, PATIENT + 1, "Quinn", "bleeding")
-    outbox = SqlDeskOutbox(desk.db.sessions)
+    outbox = desk.outbox
     async with client(desk) as http:
         await sign_in(http, STAFF_USER, NOW)
         token = await csrf_of(http)
@@ -155,13 +209,13 @@ async def test_a_form_naming_another_patient_is_refused(desk: Any) -> None:
         trail = await desk.desk.store.actions(mine.id)
         assert [a.action for a in trail] == [ReportAction.REFUSED.value]
         assert trail[0].actor_telegram_id == STAFF_USER
-        session = await Stores.of_desk(desk).treatments.add(NOW.date(), "staff",
+        session = await stores(desk).treatments.add(NOW.date(), "staff",
                                                               telegram_id=PATIENT + 1)
         response = await http.post(
             f"/patients/{mine.patient_id}/sessions/{session.id}/cancel",
             data={"csrf": token, "patient_id": mine.patient_id})
         assert response.status_code == 400
-        assert (await Stores.of_desk(desk).treatments.get(session.id)).cancelled_at is None  # type: ignore[union-attr]
+        assert (await stores(desk).treatments.get(session.id)).cancelled_at is None  # type: ignore[union-attr]
 
 
 async def test_html_in_a_patients_words_is_shown_as_text(desk: Any) -> None:
@@ -180,9 +234,10 @@ async def test_html_in_a_patients_words_is_shown_as_text(desk: Any) -> None:
 
 
 # --- actions go through the staff desk and its outbox --------------------------------------
+@BOTH
 async def test_take_reply_resolve_reopen_through_the_desk(desk: Any) -> None:
     report = await report_for(desk, PATIENT, "Pat", "it burns")
-    outbox = SqlDeskOutbox(desk.db.sessions)
+    outbox = desk.outbox
     async with client(desk) as http:
         await sign_in(http, STAFF_USER, NOW)
         token = await csrf_of(http)
@@ -215,14 +270,7 @@ async def test_take_reply_resolve_reopen_through_the_desk(desk: Any) -> None:
     assert "marked your report as dealt with" in to_patient[2]
     assert len(to_patient) == 3
     # the reopened report's fresh card is owed in the alert outbox (after the first card)
-    from sqlalchemy import func, select
-
-    from storage.models import Alert
-
-    async with desk.desk.store.sessions() as s:
-        cards = await s.scalar(select(func.count()).select_from(Alert).where(
-            Alert.report_id == report.id, Alert.kind == "card"))
-    assert cards == 2
+    assert await owed_cards(desk, report.id) == 2
     assert {c.chat_id for c in claimed} == {PATIENT, STAFF_CHAT}
 
 
@@ -253,18 +301,19 @@ def test_csv_cells_cannot_run_as_formulas() -> None:
 # --- knowledge gaps --------------------------------------------------------------------------
 async def asked(desk: Any, telegram_id: int, text: str) -> None:
     """A consenting patient's question the bot could not answer, as the bot logs it."""
-    repo = Stores.of_desk(desk)
+    repo = stores(desk)
     await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
     await repo.patients.record_consent(telegram_id, "Pat", now=NOW)
     from storage.messages import LogEntry
 
-    await repo.messages.log_batch([LogEntry(telegram_id, "in", text, None, "abstained", NOW)])
+    await repo.message_log.log_batch([LogEntry(telegram_id, "in", text, None, "abstained", NOW)])
 
 
-async def test_gap_questions_become_example_questions_of_an_entry(desk: Any) -> None:
+@BOTH
+async def test_gap_questions_become_example_questions_of_an_entry(desk: Any,
+                                                                  tmp_path: Path) -> None:
     from bot.core.clinic_kb import ClinicKnowledge
     from knowledge.overrides import OVERRIDES_NAME
-    from storage.kb_overrides import KBOverrideStore
 
     await asked(desk, PATIENT, "is gua sha ok on my face")
     await asked(desk, PATIENT + 1, "is gua sha ok on my face?")
@@ -286,24 +335,22 @@ async def test_gap_questions_become_example_questions_of_an_entry(desk: Any) -> 
     assert desk.conversation.advisor.ask("is gua sha ok on my face").topic == "touching_face"
     assert "extra_questions:" in exported and "touching_face:" in exported
     # a bot replica elsewhere picks the change up by the version
-    other = ClinicKnowledge(desk.advisor, KBOverrideStore(desk.db.sessions))
+    other = ClinicKnowledge(desk.advisor, desk.storage.kb_overrides())
     assert await other.refresh()
     assert other.advisor.ask("can i do gua sha on my face").topic == "touching_face"
     assert not await other.refresh()  # nothing new
     # the export is a knowledge-base file `aftercare kb check` accepts beside the others
     import shutil
-    from pathlib import Path
 
     from knowledge.loader import PACKAGED_KB, check_kb
 
-    folder = Path(desk.db.engine.url.database or ".").parent / "clinic_kb"
-    if desk.db.engine.url.get_backend_name() == "sqlite":
-        shutil.copytree(PACKAGED_KB, folder)
-        (folder / OVERRIDES_NAME).write_text(exported, encoding="utf-8")
-        kb, problems = check_kb(folder)
-        assert problems == []
-        entry = kb.by_id("touching_face")
-        assert entry is not None and "is gua sha ok on my face" in entry.questions
+    folder = tmp_path / "clinic_kb"
+    shutil.copytree(PACKAGED_KB, folder)
+    (folder / OVERRIDES_NAME).write_text(exported, encoding="utf-8")
+    kb, problems = check_kb(folder)
+    assert problems == []
+    entry = kb.by_id("touching_face")
+    assert entry is not None and "is gua sha ok on my face" in entry.questions
 
 
 async def test_a_bad_addition_is_refused_with_kb_check_reasons(desk: Any) -> None:
@@ -332,9 +379,10 @@ async def test_a_bad_addition_is_refused_with_kb_check_reasons(desk: Any) -> Non
     assert desk.conversation.advisor.ask("is gua sha ok").topic == "gua_sha"
 
 
+@BOTH
 async def test_pause_checkins_from_the_web(desk: Any) -> None:
     report = await report_for(desk, PATIENT, "Pat", "it stings")
-    outbox = SqlDeskOutbox(desk.db.sessions)
+    outbox = desk.outbox
     async with client(desk) as http:
         await sign_in(http, STAFF_USER, NOW)
         token = await csrf_of(http)
@@ -343,7 +391,7 @@ async def test_pause_checkins_from_the_web(desk: Any) -> None:
         assert (await http.post(f"/reports/{report.id}/pause", data=data)).status_code == 303
         page = (await http.get("/queue")).text
         assert "already paused" in page
-    patient = await Stores.of_desk(desk).patients.get(PATIENT)
+    patient = await stores(desk).patients.get(PATIENT)
     assert patient is not None and patient.checkins_paused
     trail = [a.action for a in await desk.desk.store.actions(report.id)]
     assert trail == ["paused"]  # the second press changed nothing
@@ -361,8 +409,9 @@ async def test_pages_carry_security_headers(desk: Any) -> None:
     assert response.headers["x-frame-options"] == "DENY"
 
 
+@BOTH
 async def test_patients_in_recovery_page_by_a_hundred(desk: Any) -> None:
-    repo = Stores.of_desk(desk)
+    repo = stores(desk)
     for n in range(105):
         await repo.patients.ensure(7000 + n, 7000 + n, now=NOW)
         await repo.patients.record_consent(7000 + n, f"Person {n:03d}", now=NOW)
@@ -378,8 +427,9 @@ async def test_patients_in_recovery_page_by_a_hundred(desk: Any) -> None:
     assert "Next page" not in second and bad.status_code == 200
 
 
+@BOTH
 async def test_session_fixed_and_cancelled_on_the_web_is_audited(desk: Any) -> None:
-    repo = Stores.of_desk(desk)
+    repo = stores(desk)
     await repo.patients.ensure(PATIENT, PATIENT, now=NOW)
     await repo.patients.record_consent(PATIENT, "Pat", now=NOW)
     session = await repo.treatments.add((NOW - dt.timedelta(days=3)).date(), "staff",
@@ -397,24 +447,22 @@ async def test_session_fixed_and_cancelled_on_the_web_is_audited(desk: Any) -> N
         page = (await http.get(f"/patients/{session.patient_id}")).text
     after = await repo.treatments.get(session.id)
     assert after is not None and after.session_date == moved_to and after.cancelled_at
-    async with desk.db.sessions() as s:
-        rows = (await s.execute(
-            select(ReportActionRow.action, ReportActionRow.actor_telegram_id,
-                   ReportActionRow.patient_id, ReportActionRow.report_id,
-                   ReportActionRow.note).order_by(ReportActionRow.id))).all()
+    rows = await audit(desk)
     assert [tuple(r[:4]) for r in rows] == [
         ("session_moved", STAFF_USER, session.patient_id, None),
         ("session_cancel", STAFF_USER, session.patient_id, None)]  # the second did nothing
     old = (NOW - dt.timedelta(days=3)).date().isoformat()
-    assert f"session {session.id} moved from {old} to {moved_to.isoformat()}" in rows[0][4]
-    assert f"session {session.id} of {moved_to.isoformat()} cancelled" in rows[1][4]
+    moved, cancelled = (r.note or "" for r in rows)
+    assert f"session {session.id} moved from {old} to {moved_to.isoformat()}" in moved
+    assert f"session {session.id} of {moved_to.isoformat()} cancelled" in cancelled
     # the patient's page shows both entries in its audit table, by whom
     assert "session moved" in page and "session cancel" in page
     assert page.count(f"Sam ({STAFF_USER})") >= 2
 
 
+@BOTH
 async def test_a_session_form_naming_another_patient_is_refused_and_audited(desk: Any) -> None:
-    repo = Stores.of_desk(desk)
+    repo = stores(desk)
     for telegram_id in (PATIENT, PATIENT + 1):
         await repo.patients.ensure(telegram_id, telegram_id, now=NOW)
         await repo.patients.record_consent(telegram_id, "Pat", now=NOW)
@@ -427,18 +475,17 @@ async def test_a_session_form_naming_another_patient_is_refused_and_audited(desk
             f"/patients/{mine.patient_id}/sessions/{theirs.id}/move",
             data={"csrf": token, "patient_id": mine.patient_id, "date": NOW.date().isoformat()})
         assert response.status_code == 400 and "another patient" in response.text
-    async with desk.db.sessions() as s:
-        rows = (await s.execute(select(ReportActionRow.action, ReportActionRow.actor_telegram_id,
-                                       ReportActionRow.patient_id))).all()
-    assert [tuple(r) for r in rows] == [("refused", STAFF_USER, theirs.patient_id)]
+    rows = await audit(desk)
+    assert [tuple(r[:3]) for r in rows] == [("refused", STAFF_USER, theirs.patient_id)]
 
 
+@BOTH
 async def test_figures_follow_a_web_action_at_once_and_others_within_ten_minutes(
         desk: Any) -> None:
     """Finished weeks are cached on the desk's clock: a report taken on the web desk updates
     its week at once; one taken in Telegram (another process) shows within 10 minutes."""
     last_week = NOW - dt.timedelta(days=7)
-    repo = Stores.of_desk(desk)
+    repo = stores(desk)
     reports = []
     for n, name in enumerate(("Pat", "Quinn")):
         await repo.patients.ensure(PATIENT + n, PATIENT + n, now=last_week)

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bot.backends import MemoryBackend
 from bot.config import Settings, load_settings
 from bot.web.app import create_app
 from bot.web.auth import sign_login
@@ -28,9 +29,12 @@ _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def desk_settings(database_url: str, **extra: Any) -> Settings:
+    """The desk's settings (`database_url` "memory": no database named)."""
+    if database_url != "memory":
+        extra = {"AFTERCARE_DATABASE_URL": database_url, **extra}
     return load_settings(
         None, TELEGRAM_BOT_TOKEN=TOKEN, AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT,
-        AFTERCARE_STAFF_IDS=str(STAFF_USER), AFTERCARE_DATABASE_URL=database_url,
+        AFTERCARE_STAFF_IDS=str(STAFF_USER),
         AFTERCARE_TIMEZONE="Europe/London", AFTERCARE_CLINIC_NAME=CLINIC.name,
         AFTERCARE_CLINIC_CONTACT=CLINIC.contact, **extra)
 
@@ -40,7 +44,12 @@ async def desk_services(database_url: str, advisor: Advisor, clock: ManualClock,
                         **extra: Any) -> AsyncIterator[DeskServices]:
     """The desk's services over a migrated database (fixture `database_url`, or the file a
     running bot migrated): opened without Alembic's no-op upgrade, as tests/conftest.py's
-    fixtures open it."""
+    fixtures open it. `database_url` "memory": over the in-memory twins of the stores
+    (a new `MemoryBackend`), no database at all."""
+    if database_url == "memory":
+        yield build_desk_services(desk_settings(database_url, **extra), MemoryBackend(),
+                                  clock=clock, advisor=advisor)
+        return
     db = await Database.connect(database_url, migrate=False,
                                 connect_args=connect_args(database_url))
     try:

@@ -4,7 +4,8 @@ The desk reads the bot's database and acts through the same staff desk jobs (bot
 built by bot/compose.py's `build_services` like the bot's) and stores as the Telegram staff
 handlers; what it writes to patients or the staff chat goes
 into the desk outbox (storage/desk_outbox.py), which the bot sends. No bot process, no
-Telegram connection is needed to show a page.
+Telegram connection is needed to show a page. Built over a database, or over any
+`StorageBackend` (bot/backends.py: the in-memory twins for the desk's fast tests).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.backends import LoginRows
+from bot.backends import LoginRows, SqlBackend, StorageBackend
 from bot.compose import build_services
 from bot.config import Settings
 from bot.core.clinic_kb import ClinicKnowledge
@@ -71,7 +72,7 @@ class DeskServices:
     """Everything the routes use (built once per process)."""
 
     settings: Settings
-    db: Database
+    storage: StorageBackend  # what keeps the rows: the database, or memory
     treatments: Treatments  # sessions (bot/compose.py built the store)
     conversation: Conversation
     desk: DeskJobs  # the staff desk's jobs (bot/core/desk/)
@@ -89,6 +90,13 @@ class DeskServices:
     texts: Catalogue = field(default_factory=lambda: Catalogue({}))
     figures: FiguresCache = field(default_factory=FiguresCache)
 
+    @property
+    def db(self) -> Database:
+        """The database the desk is over; LookupError for a desk kept in memory."""
+        if not isinstance(self.storage, SqlBackend):
+            raise LookupError("this desk keeps its rows in memory: no database")
+        return self.storage.db
+
     def now(self) -> dt.datetime:
         """The desk's clock."""
         return self.clock()
@@ -98,15 +106,16 @@ class DeskServices:
         return self.texts.text(key, **values)
 
 
-def build_desk_services(settings: Settings, db: Database, *, clock: Clock = utcnow,
+def build_desk_services(settings: Settings, db: Database | StorageBackend, *,
+                        clock: Clock = utcnow,
                         advisor: Advisor | None = None, outbox: DeskOutboxStore | None = None,
                         demo: bool = False, login_token: str | None = None,
                         demo_staff: tuple[int, str] | None = None) -> DeskServices:
-    """The desk's services over an open database."""
+    """The desk's services over an open database (or a `StorageBackend`)."""
     built = build_services(settings, db, None, clock, advisor=advisor)  # bot/compose.py
     texts = Catalogue.load(TEXTS, settings.clinic())
     return DeskServices(
-        settings=settings, db=db, treatments=built.stores.treatments,
+        settings=settings, storage=built.storage, treatments=built.stores.treatments,
         conversation=built.patient.conversation,
         desk=built.desk,
         views=built.stores.desk_views, outbox=outbox or built.desk.outbox,
