@@ -107,9 +107,6 @@ class Settings(BaseSettings):
     kb_path: Path | None = Field(None, alias="AFTERCARE_KB_PATH")
     careplan_path: Path | None = Field(None, alias="AFTERCARE_CAREPLAN_PATH")
     messages_path: Path | None = Field(None, alias="AFTERCARE_MESSAGES_PATH")
-    # a private folder where the rules' compiled regular expressions are kept for the next
-    # start-up (bot/datafiles.py, knowledge/regexes.py); unset: compiled at every start
-    regex_cache_dir: Path | None = Field(None, alias="AFTERCARE_REGEX_CACHE_DIR")
     checkin_rate: float = Field(30.0, alias="AFTERCARE_CHECKIN_RATE", ge=0)
     checkin_per_chat_seconds: float = Field(1.0, alias="AFTERCARE_CHECKIN_PER_CHAT_SECONDS",
                                             ge=0)
@@ -152,8 +149,7 @@ class Settings(BaseSettings):
     @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", "bot_username",
                      "staff_chat_id", "retention_days", "opening_hours", "out_of_hours_contact",
                      "urgent_reply_target_minutes", "desk_url", "desk_secret", "kb_path",
-                     "careplan_path", "messages_path", "regex_cache_dir",
-                     "alert_read_timeout_seconds",
+                     "careplan_path", "messages_path", "alert_read_timeout_seconds",
                      "desk_read_timeout_seconds",
                      "metrics_token",
                      mode="before")
@@ -161,7 +157,7 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("kb_path", "careplan_path", "messages_path", "regex_cache_dir")
+    @field_validator("kb_path", "careplan_path", "messages_path")
     @classmethod
     def _expand_home(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from rapidfuzz.distance import OSA
 
-from knowledge import regexes
 from knowledge.errors import KBError, Problem
 from knowledge.text import FILLER, GREETINGS, STOPWORDS, english_word, fold
 from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
@@ -371,7 +370,7 @@ def _lexicons(raw: object, path: str, problems: list[Problem]) -> dict[str, str]
             problems.append(Problem(path, raw.line_of(name), f"lexicon {name!r} must be a list"))
             continue
         # longest first; words of one length alphabetically, so the pattern is the same text
-        # in every process (its compiled program is found again, knowledge/regexes.py)
+        # in every process
         ordered = sorted({fold(w) for w in words}, key=lambda w: (-len(w), w))
         lexicons[name] = "(?:" + "|".join(re.escape(w) for w in ordered) + ")"
     return lexicons
@@ -388,7 +387,7 @@ def _compile(patterns: LineList, path: str, problems: list[Problem],
             continue
         text = _LEXICON_NAME.sub(lambda m: lexicons[m.group(1)], text)
         try:
-            compiled.append(regexes.compile(text))
+            compiled.append(re.compile(text))
         except re.error as exc:
             problems.append(Problem(path, pattern_line, f"bad regular expression: {exc}"))
     return compiled

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,10 +24,6 @@ TOKEN = "123:abcdef"  # the fake refuses tokens shorter than real ones
 # returns as soon as it is there; on a loaded CI box (pytest -n 4 on 2 cores, other jobs
 # beside) importing and migrating alone can take a minute, so the bound is generous.
 HANG = 180.0
-# Where the started bots keep the rules' compiled regular expressions (AFTERCARE_REGEX_CACHE_DIR,
-# knowledge/regexes.py): each pattern's file is named by a hash of the pattern and of the Python
-# version, so every run and worktree may share it; only the first bot of all compiles them.
-REGEX_CACHE = Path(tempfile.gettempdir()) / f"aftercare-regex-{os.getuid()}"
 
 
 def start_fake_server(port: int = 0) -> tuple[subprocess.Popen[str], str]:
@@ -91,7 +86,7 @@ def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TO
            if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
     env.update(TELEGRAM_BOT_TOKEN=token, AFTERCARE_BOT_API_URL=f"{root}/bot",
                AFTERCARE_DATABASE_URL=url, AFTERCARE_TIMEZONE="UTC", AFTERCARE_HTTP_PORT="0",
-               AFTERCARE_REGEX_CACHE_DIR=str(REGEX_CACHE), PYTHONPATH=str(REPO_ROOT))
+               PYTHONPATH=str(REPO_ROOT))
     env.update(extra)
     proc = subprocess.Popen([sys.executable, "-c", _RUN, "run"], cwd=workdir,
                             env=env, stdout=stdout, stderr=subprocess.PIPE, text=True)

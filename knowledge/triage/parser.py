@@ -10,7 +10,6 @@ from typing import NoReturn
 
 import yaml
 
-from knowledge import regexes
 from knowledge.text import Speller
 from knowledge.triage.engine import Triage
 from knowledge.triage.errors import TriageFileError
@@ -334,7 +333,7 @@ class RulesParser:
         """One regex of all ``sources``; compiled once (start-up time), and only when that
         fails each one alone, to name the line of the bad one."""
         try:
-            return regexes.compile("|".join(f"(?:{source})" for source, _ in sources))
+            return re.compile("|".join(f"(?:{source})" for source, _ in sources))
         except re.error:
             for source, item in sources:
                 self.compile(source, item, what)
@@ -371,7 +370,7 @@ class RulesParser:
 
     def compile(self, source: str, node: yaml.Node, what: str) -> re.Pattern[str]:
         try:
-            return regexes.compile(source)
+            return re.compile(source)
         except re.error as exc:
             self.fail(node, f"{what}: bad regular expression ({exc.msg}): {source[:80]!r}")
 
