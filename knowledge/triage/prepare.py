@@ -24,6 +24,7 @@ def normalise(text: str, lang: Language) -> str:
     t = _strip_filler(t, lang)
     t = lang.hedge_re.sub(" , ", t)
     t = _STACCATO.sub(r"\1 ", t)  # "cant. breathe. properly." -> "cant breathe properly."
+    t = _DESCRIBED.sub(r"\1 \2 ", t)  # "pus, yellowish, on" -> "pus yellowish on"
     t = _resolved_through_aside(t, lang)  # "swelling is, i think, gone" -> "swelling is gone"
     # a state parted from its subject by a relative clause ("the pain, which was fine the
     # first night, is now much worse") or a plain aside ("my throat, and i know this sounds
@@ -201,6 +202,15 @@ def _strip_filler(t: str, lang: Language) -> str:
     return t
 
 
+# what comes out described by its look between commas: "discharge, yellowish, coming from my
+# eye" reads "discharge yellowish coming from my eye" (only after a word for what comes out)
+_DESCRIBED = re.compile(
+    r"\b(discharge|pus|gunk|goo|gunge|gloop|muck|stuff|fluid|liquid|ooze|crust|crusts|mucus)"
+    r"(?:\s*,\s*|\s+)((?:(?:kind\s+of|sort\s+of|kinda|sorta|a\s+bit|slightly|quite|really|very)\s+)?"
+    r"(?:yellow|green|white|cloudy|thick|sticky|gooey|creamy|milky|brown|bloody|crusty|gunky|"
+    r"watery|clear|grey|gray|smelly|stinky|runny|gloopy|slimy)(?:ish|y|ey)?"
+    r"(?:\s+(?:and\s+)?(?:yellow|green|white|cloudy|thick|sticky|gooey|creamy|milky|brown|"
+    r"bloody|crusty|watery|clear|smelly|runny|slimy)(?:ish|y|ey)?)?)\s*,")
 # a run of one-word sentences is one phrase: "cant. breathe. properly."
 _STACCATO = re.compile(r"(?<![\w.])([a-z]+)\.\s+(?=[a-z]+\.)")
 # ", which was fine the first night," between a subject and its state (a hedge inside it is
