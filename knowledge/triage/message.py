@@ -28,7 +28,8 @@ _LIST_VERB = re.compile(
 _BARE_SUBJECT = re.compile(r"(?:the|my|her|his|their|this|that|our|your|its)(?:\s+[a-z]+){1,2}$")
 _PREDICATE = re.compile(
     r"\s*(?:is|are|was|were|would|will|should|could|might|may|has|have|had|feels?|felt|looks?|"
-    r"looked|seems?|seemed|keeps?|kept|gets?|got|s|went|goes|isnt|arent|wasnt|werent)\b")
+    r"looked|seems?|seemed|keeps?|kept|gets?|got|s|went|goes|isnt|arent|wasnt|werent|"
+    r"getting|going|gone|fading|shrinking|spreading|growing|coming)\b")
 _LIST_END = re.compile(r"\b(?:(?:or|nor)(?!\s+(?:something|anything|whatever|so|what)\b)|no|"
                        r"nothing|none|never)\b")
 

@@ -58,7 +58,7 @@ _LANGUAGE_KEYS = {
 # a hesitation set off by commas, read like filler: "is, like, kind of, a sort of yellow"
 _HEDGE = r"(?:(?:a|some)\s+)?(?:kind|sort)\s+of|kinda|sorta"
 _LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_words",
-                      "hypothetical_confirmed"}
+                      "hypothetical_confirmed", "cancelled_next"}
 _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
 _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
 _SIGN_OPTIONAL = {"days", "unknown_day", "with", "unless", "note", "ask"}
@@ -154,6 +154,9 @@ class RulesParser:
             hypothetical_confirmed_re=(
                 self.regex_list(section["hypothetical_confirmed"], "hypothetical_confirmed")
                 if "hypothetical_confirmed" in section else None),
+            cancelled_next_re=(
+                self.regex_list(section["cancelled_next"], "cancelled_next")
+                if "cancelled_next" in section else None),
         )
 
     def word_lists(self, section: dict[str, yaml.Node]) -> WordLists:

@@ -109,6 +109,9 @@ class Language:
     # the patient says, outside the question, that they have it now ("what would you do if
     # your throat felt tight? asking because mine does"): the question is no hypothetical
     hypothetical_confirmed_re: re.Pattern[str] | None = None
+    # a sign in a clause with no verb, cancelled by the next clause as its predicate ("the
+    # swelling on my cheek, going down now"): matched from the hit's end to that clause's end
+    cancelled_next_re: re.Pattern[str] | None = None
     # a turn to the present after laughter ("but now", "still"): the laughter before it does not
     # cover what follows ("i laughed at first but now i cant breathe")
     joke_turn_re: re.Pattern[str] | None = None

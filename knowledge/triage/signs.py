@@ -14,7 +14,10 @@ def fire(sign: Sign, message: Message) -> list[Hit] | None:
     """The hits of ``sign`` in ``message`` (its pattern's first valid one, then one of each
     ``with`` group), or None when it does not fire. A sign only asked about ("what if my lips
     swell?") leaves its rule-out question on the message."""
-    hit = first_valid(sign.primary, message, sign.unless, check_after=True)
+    # a healing next clause cancels a red flag only: for a routine review ("bruise, fading")
+    # the healing is the sign itself
+    hit = first_valid(sign.primary, message, sign.unless, check_after=True,
+                      check_next=sign.tier in ("emergency", "urgent"))
     if hit is None:
         if sign.ask and any(
                 message.hypothetical(h.start) for h in hits(sign.primary, message)):
@@ -34,18 +37,20 @@ def first_valid(
     message: Message,
     unless: re.Pattern[str] | None,
     check_after: bool,
+    check_next: bool = False,
 ) -> Hit | None:
     for hit in hits(matcher, message):
-        if valid(hit, message, unless, check_after):
+        if valid(hit, message, unless, check_after, check_next):
             return hit
-        inner = inner_valid(matcher, message, hit, unless, check_after)
+        inner = inner_valid(matcher, message, hit, unless, check_after, check_next)
         if inner is not None:
             return inner
     return None
 
 
 def inner_valid(matcher: Matcher, message: Message, outer: Hit,
-                unless: re.Pattern[str] | None, check_after: bool) -> Hit | None:
+                unless: re.Pattern[str] | None, check_after: bool,
+                check_next: bool = False) -> Hit | None:
     """A valid match that starts inside a rejected one: the patterns are one regex, so a long
     match that is negated ("took paracetamol and its done nothing, ... still throbbing") hides a
     shorter one of another pattern that starts inside it ("paracetamol ... done nothing").
@@ -60,13 +65,14 @@ def inner_valid(matcher: Matcher, message: Message, outer: Hit,
         if m is None or m.start() >= outer.end:
             return None
         hit = Hit(m.start(), m.end(), licensed=matcher.is_licensed(text, m.start()))
-        if hit.start < hit.end and valid(hit, message, unless, check_after):
+        if hit.start < hit.end and valid(hit, message, unless, check_after, check_next):
             return hit
         pos = m.start() + 1
     return None
 
 
-def valid(hit: Hit, message: Message, unless: re.Pattern[str] | None, check_after: bool) -> bool:
+def valid(hit: Hit, message: Message, unless: re.Pattern[str] | None, check_after: bool,
+          check_next: bool = False) -> bool:
     if message.hypothetical(hit.start):
         return False
     if hit.start >= hit.end:
@@ -82,6 +88,13 @@ def valid(hit: Hit, message: Message, unless: re.Pattern[str] | None, check_afte
     after = message.lang.cancelled_after_re
     if check_after and hit.end < clause_end and after.match(text, hit.end, clause_end):
         return False
+    nxt = message.lang.cancelled_next_re
+    if check_next and nxt is not None:
+        sentence_end = message.sentence(hit.start)[1]
+        if clause_end < sentence_end:
+            next_end = min(message.clause(clause_end + 1)[1], sentence_end)
+            if nxt.match(text, hit.end, max(next_end, clause_end)):
+                return False
     if unless is None:
         return True
     # an exception starts in the hit's clause; its lookaheads see the rest of the sentence
