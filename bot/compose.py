@@ -29,6 +29,8 @@ The Telegram application (bot/telegram/app.py, where handlers reach the result a
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -244,7 +246,8 @@ def build_services(settings: Settings, db: Database | StorageBackend,
                    careplan: CarePlan | None = None,
                    alert_sender: AlertSender | None = None,
                    identity: BotIdentity | None = None,
-                   observer: Observer | None = None) -> Services:
+                   observer: Observer | None = None,
+                   alerts_monotonic: Callable[[], float] = time.monotonic) -> Services:
     """Build every service of the bot over `db`: a database, or a `StorageBackend`
     (bot/backends.py; `build_memory_services` builds them over the in-memory twins).
 
@@ -255,7 +258,8 @@ def build_services(settings: Settings, db: Database | StorageBackend,
     from the paths in `settings`. `alert_sender` (the Telegram client's, or a recorder) makes
     the alert sender that delivers the staff chat's cards from the outbox. `identity` gives
     the bot's @username for invite links (default: AFTERCARE_BOT_USERNAME). `observer` (the
-    ops metrics) hears every answer and every check-in send.
+    ops metrics) hears every answer and every check-in send. `alerts_monotonic` is the alert
+    sender's pacing clock (how long a 429 pause lasts; tests pass their clock's).
     """
     advisor = advisor if advisor is not None else load_advisor(settings)
     if sender is not None and observer is not None:
@@ -281,7 +285,8 @@ def build_services(settings: Settings, db: Database | StorageBackend,
     if alert_sender is not None:  # the 429 pause is shared with check-ins and replicas
         alerts = AlertDispatcher(outbox, desk.cards, alert_sender,
                                  config=settings.alert_config(), clock=clock, bell=bell,
-                                 shared_pause=shared_pause, exclusive=exclusive)
+                                 shared_pause=shared_pause, exclusive=exclusive,
+                                 monotonic=alerts_monotonic)
     conversation = Conversation(kit, checkins=checkins, cards=desk.cards, desk=desk.patients,
                                 identity=identity)
     patient = PatientSide(conversation=conversation, advisor=advisor, live_advisor=live,

@@ -28,6 +28,8 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -128,7 +130,7 @@ class AlertDispatcher:
                  sender: AlertSender, *, config: AlertConfig | None = None,
                  clock: Clock = utcnow, worker: str | None = None,
                  bell: AlertBell | None = None, shared_pause: SharedPauseStore | None = None,
-                 exclusive: bool = True) -> None:
+                 exclusive: bool = True, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.connector = connector
         self.renderer = renderer
         self.sender = sender
@@ -136,7 +138,8 @@ class AlertDispatcher:
         self.clock = clock
         self.worker = worker or f"alerts:{os.uname().nodename}:{os.getpid()}:{id(self):x}"[:64]
         self.stats = AlertStats()
-        self.pause = SendPause(shared_pause, clock)  # a 429, shared with check-ins, replicas
+        # a 429, shared with check-ins and replicas
+        self.pause = SendPause(shared_pause, clock, monotonic)
         self.exclusive = exclusive  # False when other replicas send alerts too (PostgreSQL)
         self.bell = bell or AlertBell()
         self.passes = Passes()  # ticks made: a probe or test waits for the next

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,8 @@ async def running_bot(fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advi
 
 @contextlib.asynccontextmanager
 async def running_app(fake_telegram: FakeTelegram, database_url: str, advisor: Advisor,
-                      clock: ManualClock, staff: int, **extra: Any
+                      clock: ManualClock, staff: int, *,
+                      alerts_monotonic: Callable[[], float] | None = None, **extra: Any
                       ) -> AsyncIterator[AnyApplication]:
     """The real Application on `database_url` (SQLite or PostgreSQL, already migrated: the
     fixture `database_url`, opened without Alembic's no-op upgrade), talking to
@@ -166,7 +168,8 @@ async def running_app(fake_telegram: FakeTelegram, database_url: str, advisor: A
     settings = load_settings(None, **{**values, **extra})
     db = await Database.connect(database_url, migrate=False,  # migrated (`database_url`)
                                 connect_args=connect_args(database_url))
-    app = build_application(settings, db, advisor, clock=clock)
+    app = build_application(settings, db, advisor, clock=clock,
+                            alerts_monotonic=alerts_monotonic or time.monotonic)
     try:
         async with running(app, settings):
             yield app

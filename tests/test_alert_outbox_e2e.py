@@ -89,10 +89,10 @@ async def bot(fake_telegram: FakeTelegram, database_url: str, advisor: Advisor,
     clock = ManualClock(START)
     extra = ({"AFTERCARE_ALERT_READ_TIMEOUT_SECONDS": READ_TIMEOUT[fault]}
              if fault in READ_TIMEOUT else {})
-    async with running_app(fake_telegram, database_url, advisor, clock, NURSE, **extra) as app:
-        # the alert sender's 429 pause (scheduler/sending.py SendPause, kept on its injected
-        # `monotonic`) runs on the test's clock too: it ends when the test moves the clock
-        app.bot_data.checkins.alerts.pause.monotonic = lambda: clock().timestamp()
+    # the alert sender's 429 pause (scheduler/sending.py SendPause, kept on its injected
+    # `monotonic`) runs on the test's clock too: it ends when the test moves the clock
+    async with running_app(fake_telegram, database_url, advisor, clock, NURSE,
+                           alerts_monotonic=clock.monotonic, **extra) as app:
         yield Running(fake_telegram, app, clock)
 
 

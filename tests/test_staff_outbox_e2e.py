@@ -113,8 +113,8 @@ async def bot(fake_telegram: FakeTelegram, database_url: str, advisor: Advisor,
     clock = ManualClock(START)
     callspec = getattr(request.node, "callspec", None)
     fault = callspec.params.get("fault") if callspec is not None else None
-    extra = ({"AFTERCARE_DESK_READ_TIMEOUT_SECONDS": READ_TIMEOUT[fault]}
-             if fault in READ_TIMEOUT else {})
+    extra: dict[str, Any] = ({"AFTERCARE_DESK_READ_TIMEOUT_SECONDS": READ_TIMEOUT[fault]}
+                             if fault in READ_TIMEOUT else {})
     async with running_app(fake_telegram, database_url, advisor, clock, NURSE, **extra) as app:
         yield Bot(fake_telegram, app, clock)
 

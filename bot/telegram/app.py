@@ -26,6 +26,7 @@ import contextlib
 import datetime as dt
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import time as dt_time
@@ -86,10 +87,12 @@ def count_updates(app: AnyApplication, on_update: Callable[[], None] | None) -> 
 
 
 def build_application(settings: Settings, db: Database, advisor: Advisor | None = None,
-                      clock: Clock = utcnow, observer: Observer | None = None) -> AnyApplication:
+                      clock: Clock = utcnow, observer: Observer | None = None,
+                      alerts_monotonic: Callable[[], float] = time.monotonic) -> AnyApplication:
     """The configured Application (not started). Needs a bot token in `settings`; `advisor`
     may be given already loaded (default: loaded from the settings' knowledge base);
-    `observer` (the ops metrics) hears every answer and check-in send."""
+    `observer` (the ops metrics) hears every answer and check-in send; `alerts_monotonic`
+    paces the alert sender's 429 pause (build_services)."""
     if not settings.token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     quiet_http_logs()
@@ -105,7 +108,7 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
     services = build_services(settings, db, TelegramSender(bot), clock, advisor=advisor,
                               alert_sender=cards,
                               identity=TelegramIdentity(bot, settings.bot_username),
-                              observer=observer)
+                              observer=observer, alerts_monotonic=alerts_monotonic)
     services = _with_spool(services, bot)
     builder = (
         ApplicationBuilder()
