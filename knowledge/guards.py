@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from knowledge.errors import KBError, Problem
@@ -257,8 +258,8 @@ class ObjectFrame:
         word of five letters or more, so the patient's typed-in forehead is still theirs."""
         if len(head) < 5 or not head.isalpha() or english_word(head):
             return False
-        return any(OSA.distance(head, own, score_cutoff=1) <= 1
-                   for own in self.own if len(own) >= 5)
+        long_own = (own for own in self.own if len(own) >= 5)
+        return process.extractOne(head, long_own, scorer=OSA.distance, score_cutoff=1) is not None
 
 
 class ScopeGuard:
