@@ -11,8 +11,10 @@ conformance suite (tests/test_*_conformance.py, on SQLite, PostgreSQL and memory
 
 The stores' types (`PatientRows`...) name both kinds: a caller holding one may only call
 what both have, which mypy checks. Where a twin cannot be the database, it says so: the
-memory backend's /metrics figures are empty (`FixedFigures`), its /readyz probe answers this
-code's migration (`FixedProbe`), and one process sends (no replicas, no dispatcher lock).
+memory backend's /metrics figures are read from its tables (`MemoryFigures`, proven equal to
+`SqlFigures` by tests/test_figures_conformance.py), its /readyz probe answers what memory is,
+always there and at this code's migration, with no migration to lag behind (`MemoryProbe`),
+and one process sends (no replicas, no dispatcher lock).
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ from storage.desk_logins_memory import MemoryDeskLoginStore
 from storage.desk_outbox import DeskOutboxStore, MemoryDeskOutbox, SqlDeskOutbox
 from storage.desk_views import DeskPages, DeskViews
 from storage.desk_views_memory import MemoryDeskViews
-from storage.figures import FixedFigures, OpsFigures, SqlFigures
-from storage.health import DatabaseProbe, FixedProbe, SqlProbe
+from storage.figures import OpsFigures, SqlFigures
+from storage.figures_memory import MemoryFigures
+from storage.health import DatabaseProbe, MemoryProbe, SqlProbe
 from storage.invites import InviteStore
 from storage.invites_memory import MemoryInviteStore
 from storage.kb_overrides import KBOverrideStore
@@ -234,10 +237,10 @@ class MemoryBackend:
         return self.overrides
 
     def figures(self) -> OpsFigures:
-        return FixedFigures()
+        return MemoryFigures(self.tables)
 
     def probe(self) -> DatabaseProbe:
-        return FixedProbe()
+        return MemoryProbe()
 
     def retention(self) -> Retention:
         return MemoryRetention(self.tables)

@@ -4,8 +4,10 @@ Writes no table.
 `OpsFigures` is what the metrics read: check-in rows by status and how many are due, open
 reports by urgency and the oldest one, staff-chat alerts not yet delivered, and the (raised,
 first staff action) pairs of recent reports. `SqlFigures` holds every statement of it (over
-the bot's database); `FixedFigures` is its in-memory twin (the tests hand it the figures to
-show). bot/compose.py builds the SQL one (``Services.ops.figures``).
+the bot's database); `MemoryFigures` (storage/figures_memory.py) is its in-memory twin over the
+`MemoryTables` the other twins write, proven equal by tests/test_figures_conformance.py;
+`FixedFigures` shows the figures a test hands it. bot/compose.py builds the backend's own
+(``Services.ops.figures``).
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ class SqlFigures:
 
 
 class FixedFigures:
-    """The in-memory twin of `SqlFigures`: shows the figures it is given."""
+    """A stand-in for the tests: shows the figures it is given."""
 
     def __init__(self, figures: Figures | None = None) -> None:
         self.figures = figures or Figures()

@@ -2,8 +2,10 @@
 `Readiness`). Writes no table.
 
 `DatabaseProbe` is the one question readiness asks; `SqlProbe` holds its SQL (a round trip
-and Alembic's revision over the bot's engine), `FixedProbe` is its in-memory twin (the tests
-say what the database answers). bot/compose.py builds the SQL one (``Services.ops.probe``).
+and Alembic's revision over the bot's engine); `MemoryProbe` is what the in-memory tables
+answer (bot/backends.py `MemoryBackend`); `FixedProbe` is a stand-in the tests tell what the
+database answers (down, or at another migration). bot/compose.py builds the backend's own
+(``Services.ops.probe``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,17 @@ class SqlProbe:
             await conn.execute(text("SELECT 1"))
             return await conn.run_sync(
                 lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+class MemoryProbe:
+    """`DatabaseProbe` of the in-memory tables (storage/memory_tables.py), truthfully: they
+    live in this process, so they answer whenever it does (never down), and their rows are
+    this code's own dataclasses, with no migration to run or to lag behind, so they are at
+    this code's head, always. /readyz over memory is ready once the other checks pass (the
+    bot authorised, nothing spooled or unhandled); a database down or behind cannot happen."""
+
+    async def revision(self) -> str | None:
+        return head_revision()
 
 
 class DatabaseDown(ConnectionError):

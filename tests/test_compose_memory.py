@@ -1,7 +1,7 @@
 """The composition root over the in-memory twins (`bot.compose.build_memory_services`): the same
 graph of services as over a database, built by the same code, with the twins instead of the
 SQL stores, and the twins over one `MemoryTables`, so that what one writes the others read
-(the check-in outbox and the web desk's pages included)."""
+(the check-in outbox, the web desk's pages and the ops endpoints' figures included)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.backends import MemoryBackend
 from bot.compose import Services
 from bot.config import load_settings
+from bot.ops.http import Metrics, OpsServer, Readiness
 from knowledge.advisor import Advisor
 from scheduler.careplan import load_careplan
 from scheduler.memory import MemoryConnector, MemoryPlanStore, MemorySharedPause
@@ -21,6 +23,7 @@ from storage.clock import ManualClock
 from storage.memory_tables import MemoryTables
 from storage.patients_memory import MemoryPatientStore
 from storage.states import SessionSource
+from tests.processes import http_get
 
 NOW = dt.datetime(2026, 6, 15, 9, 0, tzinfo=dt.UTC)
 STAFF = -100500
@@ -106,6 +109,47 @@ async def test_the_check_in_side_sees_the_conversations_pause_and_erasure(
         await conv.callback(5, 5, "Ana", "delete:yes")
         assert await checkins.list(patient_id=patient_id) == []
         assert await services.stores.desk_views.patients(NOW.date()) == []
+
+
+async def ops_answers(services: Services) -> tuple[tuple[int, str], list[str]]:
+    """/readyz's answer and /metrics' database gauges, for an authorised bot on `services`."""
+    server = OpsServer(Metrics(), Readiness(services.ops.probe, bot_authorised=True),
+                       services.ops.figures, services.clock)
+    port = await server.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as session:
+            ready = await http_get(session, port, "/readyz")
+            status, body = await http_get(session, port, "/metrics")
+    finally:
+        await server.stop()
+    assert status == 200
+    gauges = ("aftercare_checkins", "aftercare_open_reports", "aftercare_oldest_open",
+              "aftercare_alerts_owed", "aftercare_first_action")
+    return ready, [line for line in body.splitlines() if line.startswith(gauges)]
+
+
+async def test_the_ops_endpoints_read_the_same_figures_in_memory(compose: Any) -> None:
+    answers = []
+    for services in await both(compose):
+        clock = services.clock
+        assert isinstance(clock, ManualClock)
+        await consented_with_session(services, 5)
+        report = await services.stores.reports.create(5, "triage", "lips", urgency="emergency")
+        await services.stores.reports.create(6, "question", "a question")
+        clock.advance(minutes=7)
+        await services.desk.store.take(report.id, 77)
+        clock.advance(hours=1)
+        answers.append(await ops_answers(services))
+        age = (clock() - report.created_at).total_seconds()
+    (disk_ready, on_disk), (memory_ready, in_memory) = answers
+    assert memory_ready == disk_ready == (200, "ready\n")
+    assert in_memory == on_disk
+    assert 'aftercare_checkins{status="pending"} 0.0' not in in_memory  # rows were counted
+    assert 'aftercare_open_reports{urgency="emergency"} 1.0' in in_memory
+    assert f"aftercare_oldest_open_report_age_seconds {age}" in in_memory
+    assert "aftercare_alerts_owed 2.0" in in_memory  # the two cards, not sent
+    assert "aftercare_first_action_reports 1.0" in in_memory
+    assert 'aftercare_first_action_seconds{clock="wall",quantile="0.5"} 420.0' in in_memory
 
 
 async def test_a_backend_given_is_the_one_used(advisor: Advisor) -> None:

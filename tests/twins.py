@@ -9,7 +9,8 @@ that both the SQL store and its twin have every method. The little a test needs 
 offers is done per backend (`Planting`): a bare report planted in one step, a session
 cancelled (the check-in manager's write), the staff cards owed (the alert outbox's rows).
 Every backend's reports owe an emergency's card to the on-call chat `ON_CALL` too. The
-check-in outbox (`plans`, `outbox`) is over the same database or the same `MemoryTables`.
+check-in outbox (`plans`, `outbox`) and the figures of /metrics (`figures`) are over the same
+database or the same `MemoryTables`; `probe` is what /readyz asks it.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ from storage.desk_logins import DeskLoginStore
 from storage.desk_logins_memory import MemoryDeskLoginStore
 from storage.desk_views import DeskPages, DeskViews
 from storage.desk_views_memory import MemoryDeskViews
+from storage.figures import OpsFigures, SqlFigures
+from storage.figures_memory import MemoryFigures
+from storage.health import DatabaseProbe, MemoryProbe, SqlProbe
 from storage.invites import InviteInfo, InviteStore
 from storage.invites_memory import MemoryInviteStore
 from storage.kb_overrides import KBOverrideStore
@@ -171,6 +175,8 @@ class Backend:
     outbox: Connector  # the check-in outbox, the dispatcher's view
     pause: SharedPauseStore  # the 429 pause every sender shares (scheduler/pause.py)
     pages: DeskPages  # the web desk's page reads (storage/desk_views.py)
+    figures: OpsFigures  # the database figures of /metrics (storage/figures.py)
+    probe: DatabaseProbe  # what /readyz asks the database (storage/health.py)
 
 
 @dataclass
@@ -232,7 +238,7 @@ def sql_backend(name: str, db: Database, clock: ManualClock) -> Backend:
                    ReportStore(s, clock, OnCall()), AlertSql(s), SqlRetention(s),
                    DeskLoginStore(s),
                    SqlPlanting(db, clock), SqlPlanStore(s), SqlConnector(s),
-                   SharedPause(s), DeskViews(s))
+                   SharedPause(s), DeskViews(s), SqlFigures(s), SqlProbe(db.engine))
 
 
 def memory_backend(clock: ManualClock) -> Backend:
@@ -247,4 +253,5 @@ def memory_backend(clock: ManualClock) -> Backend:
                    MemoryRetention(tables),
                    MemoryDeskLoginStore(), MemoryPlanting(tables, treatments),
                    MemoryPlanStore(tables, clock), MemoryConnector(tables, clock),
-                   MemorySharedPause(), MemoryDeskViews(tables))
+                   MemorySharedPause(), MemoryDeskViews(tables), MemoryFigures(tables),
+                   MemoryProbe())
