@@ -191,12 +191,13 @@ class MemoryBackend:
     tables: MemoryTables = field(default_factory=MemoryTables)
     pause: MemorySharedPause = field(default_factory=MemorySharedPause)
     alert_rows: MemoryAlerts = field(init=False)
-    outbox: MemoryDeskOutbox = field(default_factory=MemoryDeskOutbox)
+    outbox: MemoryDeskOutbox = field(init=False)
     overrides: MemoryKBOverrideStore = field(default_factory=MemoryKBOverrideStore)
     logins: MemoryDeskLoginStore = field(default_factory=MemoryDeskLoginStore)
 
     def __post_init__(self) -> None:
         self.alert_rows = MemoryAlerts(self.tables)
+        self.outbox = MemoryDeskOutbox(self.tables)  # its audit entries join the reports'
 
     @property
     def exclusive(self) -> bool:

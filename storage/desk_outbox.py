@@ -45,8 +45,10 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from storage.memory_tables import MemoryTables
 from storage.models import DeskOutbox, OutboxStatus, ReportAction
 from storage.report_rows import audit
+from storage.reports_memory import audit as audit_in_memory
 from storage.results import affected
 
 LEASE = dt.timedelta(seconds=60)
@@ -231,10 +233,13 @@ class _Row:
 
 @dataclass
 class MemoryDeskOutbox:
-    """The in-memory twin of `SqlDeskOutbox` (same behaviour, one process)."""
+    """The in-memory twin of `SqlDeskOutbox` (same behaviour, one process). A delivery's or a
+    give-up's audit entry goes to the report's trail in `tables`, as the SQL writes it to
+    ``report_actions`` (bot/backends.py `MemoryBackend` hands in the tables its other twins
+    share, so the desk reads it)."""
 
+    tables: MemoryTables = field(default_factory=MemoryTables)
     rows: list[_Row] = field(default_factory=list)
-    audits: list[tuple[int, str, str]] = field(default_factory=list)  # (report, action, note)
 
     async def put(self, items: Sequence[OutgoingItem], now: dt.datetime,
                   source: str | None = None) -> list[int]:
@@ -284,7 +289,8 @@ class MemoryDeskOutbox:
             return False
         row.status, row.lease_until, row.last_error = OutboxStatus.SENT.value, None, None
         if audited is not None and item.report_id is not None:
-            self.audits.append((item.report_id, ReportAction.DELIVERED.value, audited.note))
+            audit_in_memory(self.tables, item.report_id, None, ReportAction.DELIVERED,
+                            audited.note, now)
         return True
 
     async def failed(self, item: ClaimedItem, error: str, now: dt.datetime, *,
@@ -298,8 +304,8 @@ class MemoryDeskOutbox:
         row.lease_until = None if give_up else retry_at
         row.last_error = error[:500]
         if give_up and audited is not None and item.report_id is not None:
-            self.audits.append((item.report_id, ReportAction.UNDELIVERED.value,
-                                f"{audited.note}: {error}"[:500]))
+            audit_in_memory(self.tables, item.report_id, None, ReportAction.UNDELIVERED,
+                            f"{audited.note}: {error}"[:500], now)
         return give_up
 
     async def pending_count(self, report_id: int | None = None) -> int:

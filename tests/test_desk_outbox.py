@@ -1,30 +1,40 @@
 """A staff reply written on the web desk reaches the patient exactly once, through the desk
-outbox (storage/desk_outbox.py) and the bot's sender (bot/telegram/desk_sender.py), on SQLite
-and PostgreSQL, with a real telegram.Bot against the fake Bot API: Telegram failing is
-retried on the alert outbox's back-off until the message goes out (in order, once), each
-delivery is audited on the report (the answer as "replied" once it arrived), a blocked
-patient is given up at once (audited, marked inactive, staff told), and a sender whose claim
-was taken over cannot mark the row a second time."""
+outbox (storage/desk_outbox.py) and the bot's sender (bot/telegram/desk_sender.py), with a
+real telegram.Bot against the fake Bot API: Telegram failing is retried on the alert outbox's
+back-off until the message goes out (in order, once), each delivery is audited on the report
+(the answer as "replied" once it arrived), a blocked patient is given up at once (audited,
+marked inactive, staff told), and a sender whose claim was taken over cannot mark the row a
+second time.
+
+The desk's services are built by the composition root over the in-memory twins
+(`desk_services("memory", ...)`, `MemoryDeskOutbox` writing its audit entries to the reports'
+trail as the SQL does) where a test asserts no stored row (`MEMORY`); the tests that assert
+what is stored (the report's audit trail and the outbox rows, the patient's inactive flag,
+claims and leases, two replicas over one database, an update stored once) run on SQLite and
+PostgreSQL (`SQL`), and in memory as well where the twin must behave alike (`ALL`)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import telegram
 from telegram.request import HTTPXRequest
 
+from bot.backends import Stores
 from bot.telegram.desk_sender import send_pending
 from bot.web.services import DeskServices
 from knowledge.advisor import Advisor
 from scheduler.alerts import AlertConfig
 from storage.clock import ManualClock
-from storage.desk_outbox import MemoryDeskOutbox, OutgoingItem, SqlDeskOutbox
+from storage.desk_outbox import OutgoingItem, SqlDeskOutbox
 from tests.bot_harness import STAFF_CHAT, STAFF_USER, TOKEN
-from tests.stores import Stores
+from tests.conftest import _pg_connect
+from tests.databases import migrated_sqlite, reset_postgres_schema
 from tests.web_harness import NOW, client, csrf_of, desk_services, sign_in
 
 PATIENT = 5551
@@ -32,10 +42,32 @@ REPLY = "Cool it with a clean damp cloth."
 CONFIG = AlertConfig(backoff_base=dt.timedelta(seconds=2), backoff_cap=dt.timedelta(seconds=60))
 
 
-@pytest.fixture
-async def desk(database_url: str, advisor: Advisor) -> AsyncIterator[DeskServices]:
-    async with desk_services(database_url, advisor, ManualClock(NOW)) as services:
+SQL = pytest.mark.parametrize("desk", ["sqlite", "postgresql"], indirect=True)
+ALL = pytest.mark.parametrize("desk", ["memory", "sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(params=["memory"])
+async def desk(request: pytest.FixtureRequest, advisor: Advisor,
+               tmp_path: Path) -> AsyncIterator[DeskServices]:
+    """The web desk's services in memory, or (`SQL`, `ALL`) over a migrated SQLite file or
+    this process's migrated PostgreSQL schema, emptied (tests/databases.py)."""
+    if request.param == "postgresql":
+        conn, admin = await _pg_connect()
+        try:
+            url = await reset_postgres_schema(conn, admin)
+            async with desk_services(url, advisor, ManualClock(NOW)) as services:
+                yield services
+        finally:
+            await conn.close()
+        return
+    url = "memory" if request.param == "memory" else migrated_sqlite(tmp_path / "desk.db")
+    async with desk_services(url, advisor, ManualClock(NOW)) as services:
         yield services
+
+
+def stores(desk: DeskServices) -> Stores:
+    """The storage aggregates over the desk's rows (the database, or its memory tables)."""
+    return desk.storage.stores(desk.settings, desk.clock)
 
 
 @pytest.fixture
@@ -47,7 +79,7 @@ async def bot(fake_telegram: Any) -> AsyncIterator[telegram.Bot]:
 
 async def reply_on_the_web(desk: DeskServices) -> int:
     """A patient's urgent report, answered by staff on the web desk; the report's id."""
-    repo = Stores.of_desk(desk)
+    repo = stores(desk)
     await repo.patients.ensure(PATIENT, PATIENT, now=NOW)
     await repo.patients.record_consent(PATIENT, "Pat", now=NOW)
     report = await repo.reports.create(PATIENT, "triage", "my cheek is hot and swollen",
@@ -69,11 +101,12 @@ async def audit_of(desk: DeskServices, report_id: int) -> list[tuple[str, str | 
     return [(a.action, a.note) for a in await desk.desk.store.actions(report_id)]
 
 
+@ALL
 async def test_a_web_reply_is_retried_until_delivered_once_and_audited(
         desk: DeskServices, bot: telegram.Bot, fake_telegram: Any) -> None:
     clock: Any = desk.clock
     report_id = await reply_on_the_web(desk)
-    outbox = SqlDeskOutbox(desk.db.sessions)
+    outbox = desk.outbox
     blocked = desk.conversation.blocked
     fake_telegram.fail_next("sendMessage", 500, description="Internal Server Error",
                             chat_id=PATIENT, times=3)
@@ -99,6 +132,7 @@ async def test_a_web_reply_is_retried_until_delivered_once_and_audited(
     assert len(staff_chat) == 2 and "Sent to" in staff_chat[1]  # only once it arrived
 
 
+@SQL
 async def test_two_bot_replicas_send_each_web_message_once(
         desk: DeskServices, bot: telegram.Bot, fake_telegram: Any) -> None:
     report_id = await reply_on_the_web(desk)
@@ -111,10 +145,11 @@ async def test_two_bot_replicas_send_each_web_message_once(
     assert len(texts_to(fake_telegram, STAFF_CHAT)) == 2
 
 
+@ALL
 async def test_a_patient_who_blocked_the_bot_is_given_up_at_once_and_audited(
         desk: DeskServices, bot: telegram.Bot, fake_telegram: Any) -> None:
     report_id = await reply_on_the_web(desk)
-    outbox = SqlDeskOutbox(desk.db.sessions)
+    outbox = desk.outbox
     fake_telegram.block_chat(PATIENT)
     await send_pending(bot, desk.desk, desk.conversation.blocked, outbox, CONFIG)
     assert await outbox.pending_count() == 0  # nothing left to retry
@@ -122,15 +157,16 @@ async def test_a_patient_who_blocked_the_bot_is_given_up_at_once_and_audited(
     assert [a for a, _ in trail] == ["taken", "undelivered", "undelivered"]  # no "replied"
     assert all("blocked" in (n or "") for _, n in trail[1:])
     assert "blocked the bot" in texts_to(fake_telegram, STAFF_CHAT)[-1]  # staff are told
-    patient = await Stores.of_desk(desk).patients.get(PATIENT)
+    patient = await stores(desk).patients.get(PATIENT)
     assert patient is not None and not patient.active
     assert texts_to(fake_telegram, PATIENT) == []
 
 
+@ALL
 async def test_a_sender_whose_claim_was_taken_over_cannot_mark_the_row(
         desk: DeskServices) -> None:
     await reply_on_the_web(desk)
-    outbox = SqlDeskOutbox(desk.db.sessions)
+    outbox = desk.outbox
     first = await outbox.claim(NOW, limit=1, lease=dt.timedelta(seconds=30))
     assert len(first) == 1
     again = await outbox.claim(NOW + dt.timedelta(seconds=31), limit=1)  # the lease ran out
@@ -140,12 +176,11 @@ async def test_a_sender_whose_claim_was_taken_over_cannot_mark_the_row(
     assert not await outbox.sent(again[0], NOW + dt.timedelta(seconds=33))  # only once
 
 
-@pytest.mark.parametrize("kind", ["sql", "memory"])
-async def test_an_update_handled_again_stores_its_messages_once(
-        desk: DeskServices, kind: str) -> None:
+@ALL
+async def test_an_update_handled_again_stores_its_messages_once(desk: DeskServices) -> None:
     """A staff action in Telegram tags its rows with its update; handled again after a crash,
     the same update stores nothing more (the in-memory twin behaves alike)."""
-    outbox: Any = SqlDeskOutbox(desk.db.sessions) if kind == "sql" else MemoryDeskOutbox()
+    outbox = desk.outbox
     items = [OutgoingItem(PATIENT, {"text": "one"}), OutgoingItem(PATIENT, {"text": "two"})]
     assert not await outbox.handled("update:7")
     assert len(await outbox.put(items, NOW, source="update:7")) == 2
