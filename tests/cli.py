@@ -9,7 +9,7 @@ argparse's exit is its status, and warnings logged go to stderr in the command's
 
 Starting a new Python for each command cost about a second of CPU (interpreter, imports); the
 shipped entry point is still run as a real process by tests/test_demo.py (``aftercare start``,
-``aftercare demo``), tests/test_docker.py (the installed wheel's ``aftercare``) and
+which runs the demo), tests/test_docker.py (the installed wheel's ``aftercare``) and
 `aftercare_process` below.
 """
 

@@ -3,8 +3,6 @@ and the small input checks of the command line and the storage layer (issue 14 i
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.config import ConfigError, load_settings
 from storage.engine import make_engine
+from tests.cli import aftercare
 
 TOKEN = "123:abcdef"
 
@@ -48,9 +47,8 @@ def test_a_short_webhook_secret_is_refused_without_echoing_it(secret: str) -> No
         assert secret not in line
 
 
-def test_ask_with_a_day_that_is_not_a_number_says_so_plainly() -> None:
-    result = subprocess.run([sys.executable, "-m", "bot.cli.main", "ask", "--day", "abc", "hi"],
-                            capture_output=True, text=True, check=False, timeout=60)
+def test_ask_with_a_day_that_is_not_a_number_says_so_plainly(tmp_path: Path) -> None:
+    result = aftercare(tmp_path, "ask", "--day", "abc", "hi")  # the entry point, in-process
     assert result.returncode == 2
     assert "'abc' is not a number of days" in result.stderr and "_day" not in result.stderr
     assert "Traceback" not in result.stderr

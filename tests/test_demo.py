@@ -17,8 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 async def demo_transcript(lines: list[str]) -> str:
     """The demo in this process, with the shipped advisor for its clinic loaded once per test
-    process (tests/advisors.py) instead of by each run; the two process tests below load
-    their own."""
+    process (tests/advisors.py) instead of by each run; the process test below loads its
+    own."""
     out = io.StringIO()
     settings = load_settings(None, AFTERCARE_TIMEZONE="Europe/London")
     advisor = shipped(settings.clinic()) if settings.kb_path is None else None
@@ -86,21 +86,10 @@ TOUR = ["1", "1", "/session", "1", "/advance 1d 3h", "3",
         "/staff Seen, normal healing", "/advance 2d", "5", "/quit"]
 
 
-def run_demo_process(lines: list[str], tmp_path: Path) -> str:
-    """``aftercare demo`` as a real process, fed through a pipe."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    env["AFTERCARE_TIMEZONE"] = "Europe/London"
-    result = subprocess.run([sys.executable, "-m", "bot.cli.main", "demo"],
-                            input="\n".join(lines) + "\n", capture_output=True, text=True,
-                            cwd=tmp_path, env=env, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def test_the_readme_tour_works_end_to_end_with_the_staff_side(tmp_path: Path) -> None:
-    out = run_demo_process(TOUR, tmp_path)
+async def test_the_readme_tour_works_end_to_end_with_the_staff_side() -> None:
+    """In this process, as the other tours: ``aftercare start`` above runs the entry point
+    (the same `run_demo`) as a real process."""
+    out = await demo_transcript(TOUR)
     assert "How does your skin feel today?" in out
     assert "[staff chat] CHECK-IN" in out
     assert "I've added your description to report #1" in out
