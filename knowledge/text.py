@@ -284,9 +284,10 @@ def fold(text: str) -> str:
 def slang() -> tuple[dict[str, str], tuple[tuple[str, re.Pattern[str], str], ...]]:
     """The matcher's small synonym table (``slang.yaml``): words, and phrases longest first
     (each with the pattern that finds it as whole words)."""
-    import yaml  # the packaged data file is read once
+    import yaml  # the packaged data file is read once, by libyaml when PyYAML has it
 
-    data = yaml.safe_load((Path(__file__).parent / "slang.yaml").read_text("utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load((Path(__file__).parent / "slang.yaml").read_text("utf-8"), Loader=loader)
     words = {str(k): str(v) for k, v in data.get("words", {}).items()}
     phrases = sorted(((str(k), str(v)) for k, v in data.get("phrases", {}).items()),
                      key=lambda item: -len(item[0]))
@@ -295,13 +296,20 @@ def slang() -> tuple[dict[str, str], tuple[tuple[str, re.Pattern[str], str], ...
 
 def tokens(text: str) -> list[str]:
     """Folded words with spelling variants, brands and slang mapped to one canonical form."""
+    return list(_tokens(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _tokens(text: str) -> tuple[str, ...]:
+    """``tokens``, once per text: at start-up the loader's collision check and the matcher read
+    the same example questions, and one message is read by several checks in a row."""
     words, phrases = slang()
     folded = fold(text)
     for phrase, pattern, canonical in phrases:
         if phrase in folded:  # a substring test first: most phrases are in no message
             folded = pattern.sub(canonical, folded)
-    return [SYNONYMS.get(word, words.get(word, word))
-            for word in CHAT_PLURAL.sub(r"\1s", folded).split()]
+    return tuple(SYNONYMS.get(word, words.get(word, word))
+                 for word in CHAT_PLURAL.sub(r"\1s", folded).split())
 
 
 def normalise(text: str) -> str:

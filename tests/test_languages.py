@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 
 from knowledge.advisor import Advisor
 from knowledge.errors import KBError
-from knowledge.multilingual import fold, load_lexicons
+from knowledge.multilingual import Multilingual, fold, load_lexicons
 from knowledge.triage import load_triage
 from tests.cli import aftercare
 from tests.yamldata import load_yaml
@@ -305,6 +306,26 @@ def test_lexicon_files_are_checked_with_file_and_line(tmp_path: Path) -> None:
         load_lexicons(signs, tmp_path)
     write(tmp_path, "xx.yaml", "language: xx\n  bad: [")
     with pytest.raises(KBError, match="xx.yaml:2: invalid YAML"):
+        load_lexicons(signs, tmp_path)
+
+
+def test_a_language_file_is_read_when_its_first_message_comes(tmp_path: Path) -> None:
+    """Start-up reads no language file (a process meets few languages): a bad file does not stop
+    the advisor's load; the first message in its language fails with file and line, and
+    ``load_lexicons`` (``aftercare kb check``) reports it before any start. Threads asking for a
+    language at once share one reading of its file."""
+    signs = load_triage().signs
+    write(tmp_path, "xx.yaml", GOOD)
+    write(tmp_path, "yy.yaml", "language: yy\n  bad: [")
+    lexicons = Multilingual.load(signs, ["hello"], directory=tmp_path).lexicons
+    assert lexicons.codes == ("xx", "yy")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        packs = list(pool.map(lambda _: lexicons.pack("xx"), range(8)))
+    assert all(pack is packs[0] for pack in packs)
+    assert lexicons.assess("gunky", 3, ["xx"]).decision.sign == "infection_pus"
+    with pytest.raises(KBError, match="yy.yaml:2: invalid YAML"):
+        lexicons.assess("gunky", 3, ["yy"])
+    with pytest.raises(KBError, match="yy.yaml:2: invalid YAML"):
         load_lexicons(signs, tmp_path)
 
 

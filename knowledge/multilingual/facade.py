@@ -11,7 +11,7 @@ from knowledge.catalogue import Catalogue
 from knowledge.language import ENGLISH, Detection, LanguageDetector
 from knowledge.multilingual.fold import denied_in_english
 from knowledge.multilingual.lexicons import Lexicons
-from knowledge.multilingual.loading import load_lexicons
+from knowledge.multilingual.loading import lazy_lexicons
 from knowledge.triage import Sign, TriageDecision
 
 # languages written in Latin script, and the most English an unaccented message may read for
@@ -48,7 +48,7 @@ class Multilingual:
     def load(cls, signs: Iterable[Sign], english_words: Iterable[str],
              names: Mapping[str, str] | None = None,
              directory: Path | None = None) -> Multilingual:
-        lexicons = load_lexicons(signs, directory)
+        lexicons = lazy_lexicons(signs, directory)  # each language read on first use
         return cls(lexicons, LanguageDetector(lexicons.codes, english_words), names)
 
     def name(self, code: str) -> str:

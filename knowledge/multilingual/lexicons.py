@@ -45,7 +45,8 @@ class Lexicons:
     """Every language pack, and the reading of one message in a list of languages."""
 
     def __init__(self, packs: Mapping[str, LanguagePack], signs: Mapping[str, Sign]) -> None:
-        self.packs = dict(packs)
+        # kept as given: a lazy mapping (``loading.LazyPacks``) reads each file on first use
+        self.packs = packs
         self.signs = dict(signs)
 
     @property

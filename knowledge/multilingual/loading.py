@@ -5,10 +5,11 @@ placeholders, empty phrases, bad YAML)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from knowledge.errors import KBError, ProblemCollector
+from knowledge.errors import KBError, Problem, ProblemCollector
 from knowledge.multilingual.fold import fold
 from knowledge.multilingual.hours import parse_hours
 from knowledge.multilingual.lexicon import (
@@ -41,30 +42,84 @@ _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_wo
 
 
 def load_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
-    """Load every ``<code>.yaml`` in ``directory`` (default: the packaged one).
+    """Load every ``<code>.yaml`` in ``directory`` (default: the packaged one) now: the
+    validation ``aftercare kb check`` runs.
 
     Raises ``KBError`` listing every problem with file and line (unknown sign ids, review-tier
     signs, missing templates or placeholders, empty phrases, bad YAML).
     """
     by_id = {sign.id: sign for sign in signs}
-    folder = directory or LANGUAGES_DIR
     packs: dict[str, LanguagePack] = {}
     problems = []
-    for path in sorted(folder.glob("*.yaml")):
-        out = ProblemCollector(str(path))
-        try:
-            raw = read_yaml(path)
-        except DataFileError as exc:
-            out.add(exc.line, exc.reason)
-            problems.extend(out.problems)
-            continue
-        pack = parse_pack(raw, path, by_id, out)
-        problems.extend(out.problems)
-        if pack is not None and not out.problems:
+    for path in language_files(directory):
+        pack, found = read_pack(path, by_id)
+        problems.extend(found)
+        if pack is not None:
             packs[pack.code] = pack
     if problems:
         raise KBError(problems)
     return Lexicons(packs, by_id)
+
+
+def lazy_lexicons(signs: Iterable[Sign], directory: Path | None = None) -> Lexicons:
+    """The lexicons of every ``<code>.yaml`` in ``directory`` (default: the packaged one), each
+    file read on the first message that asks for its language (start-up time: most processes
+    never meet most languages). A file's problems raise ``KBError`` then; ``load_lexicons``
+    (``aftercare kb check``, run when the image is built) reports them before any start."""
+    by_id = {sign.id: sign for sign in signs}
+    return Lexicons(LazyPacks(language_files(directory), by_id), by_id)
+
+
+def language_files(directory: Path | None = None) -> list[Path]:
+    """The language files, in code order (the file name is the language code)."""
+    return sorted((directory or LANGUAGES_DIR).glob("*.yaml"))
+
+
+def read_pack(path: Path, signs: Mapping[str, Sign]) -> tuple[LanguagePack | None,
+                                                                list[Problem]]:
+    """One language file parsed: its pack (None when it has problems) and its problems."""
+    out = ProblemCollector(str(path))
+    try:
+        raw = read_yaml(path)
+    except DataFileError as exc:
+        out.add(exc.line, exc.reason)
+        return None, out.problems
+    pack = parse_pack(raw, path, signs, out)
+    return (pack if not out.problems else None), out.problems
+
+
+class LazyPacks(Mapping[str, LanguagePack]):
+    """Language packs by code, each file parsed on its first lookup (once, under a lock, so two
+    threads asking at once parse it once). The codes are the files' names: listing them, or
+    asking whether a code is there, reads no file."""
+
+    def __init__(self, files: Iterable[Path], signs: Mapping[str, Sign]) -> None:
+        self._files = {path.stem: path for path in files}
+        self._signs = signs
+        self._packs: dict[str, LanguagePack] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, code: str) -> LanguagePack:
+        pack = self._packs.get(code)
+        if pack is not None:
+            return pack
+        path = self._files[code]  # KeyError for a language without a file, as a dict's
+        with self._lock:
+            if code not in self._packs:
+                pack, problems = read_pack(path, self._signs)
+                if problems or pack is None:
+                    raise KBError(problems)
+                self._packs[code] = pack
+            return self._packs[code]
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._files
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
 
 
 def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
