@@ -35,6 +35,7 @@ DEMO_STAFF = (700001, "Dana")
 DEMO_STAFF_CHAT = -1000000000002
 FIRST_PATIENT_ID = 810000
 LATEST_HOURS = 4  # no patient writes or is answered more than this after their days_ago
+STEP = dt.timedelta(hours=1)  # the longest the demo's clock waits while a check-in is overdue
 
 
 @dataclass
@@ -160,12 +161,15 @@ async def seed_demo(services: DeskServices, clock: ManualClock, end: dt.datetime
     events.sort(key=lambda e: (e[0], e[1]))
     by_chat = {p.telegram_id: p for p in patients}
     handled = 0
-    step = dt.timedelta(hours=1)
-    while clock.now < end:
-        clock.advance(min(step, end - clock.now))
+    while clock.now < end:  # to the next event or check-in due (an hour on while one waits)
+        before = clock.now
+        due = await service.connector.next_due()
+        wait = due - before if due is not None and due > before else STEP
+        upcoming = events[0][0] - before if events else wait
+        clock.advance(min(wait, max(upcoming, dt.timedelta(0)), end - before))
         while events and events[0][0] <= clock.now:
             when, _, kind, patient, words = events.pop(0)
-            with clock.at(max(when, clock.now - step)):
+            with clock.at(max(when, before)):
                 await _event(services, conversation, service, kind, patient, words)
         await service.tick()
         for message in sender.sent[handled:]:
