@@ -1,7 +1,9 @@
 """Operations: /healthz, /readyz, /metrics, SIGTERM, log format and what logs never contain.
 
 The process tests run ``aftercare run`` as a subprocess against the standalone fake Bot API
-(same pattern as tests/test_bot_restart.py); the others run the pieces in-process.
+(same pattern as tests/test_bot_restart.py); the others run the pieces in-process. The
+default (plain) log format is read from the log of a bot started with default settings in
+tests/test_startup.py (`test_server_errors_from_the_bot_api_are_waited_out`).
 """
 
 from __future__ import annotations
@@ -92,20 +94,6 @@ async def test_endpoints_sigterm_and_json_logs_without_token_or_text(
 
 async def _status(session: aiohttp.ClientSession, port: int, path: str, want: int) -> bool:
     return (await http_get(session, port, path))[0] == want
-
-
-async def test_plain_logs_by_default(fake_server: str, tmp_path: Path) -> None:
-    port = free_port()
-    proc = start(fake_server, tmp_path, port)
-    async with aiohttp.ClientSession() as session:
-        try:
-            await until(lambda: _status(session, port, "/readyz", 200), "/readyz to pass")
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    assert " INFO bot.telegram.app: bot @" in err
-    assert not err.lstrip().startswith("{")
 
 
 async def test_readyz_names_what_is_missing(tmp_path: Path) -> None:

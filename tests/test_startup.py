@@ -198,3 +198,6 @@ def test_server_errors_from_the_bot_api_are_waited_out(tmp_path: Path) -> None:
     assert code == 0, err
     assert err.count("Telegram Bot API unreachable") == 2
     assert "Traceback" not in err
+    # the log format by default (no AFTERCARE_LOG_FORMAT) is plain text, not JSON
+    assert " INFO bot.telegram.app: bot @" in err
+    assert not err.lstrip().startswith("{")
