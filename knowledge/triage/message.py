@@ -189,10 +189,13 @@ class Message:
 
     def simple_past_asks(self, start: int, end: int) -> bool:
         """A simple past in the sentence and a question about the patient's own risk anywhere
-        in the message ("my nephew reacted to peanuts. does the cream have nuts?")."""
+        in the message ("my nephew reacted to peanuts. does the cream have nuts?"), unless the
+        message asks what to do now ("my wife went grey after her session, what do i do?")."""
         lang = self.lang
         if lang.story_simple_past_re is None or lang.story_asks_re is None:
             return False
+        if lang.story_asks_now_re is not None and lang.story_asks_now_re.search(self.text):
+            return False  # "what do i do?": the past is today's ("my wife went grey, what do i do")
         return bool(lang.story_simple_past_re.search(self.text, start, end)
                     and lang.story_asks_re.search(self.text))
 

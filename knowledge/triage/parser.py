@@ -63,7 +63,7 @@ _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
 _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
 _SIGN_OPTIONAL = {"days", "unknown_day", "with", "unless", "note", "ask"}
 _STORY_KEYS = {"present", "others", "past", "first_person"}
-_STORY_OPTIONAL = {"simple_past", "asks", "self_past", "hearsay", "hearsay_fine",
+_STORY_OPTIONAL = {"simple_past", "asks", "asks_now", "self_past", "hearsay", "hearsay_fine",
                    "hearsay_asks"}
 
 
@@ -133,6 +133,7 @@ class RulesParser:
             first_person_re=self.regex_list(story["first_person"], "story.first_person"),
             story_simple_past_re=self.optional_list(story, "simple_past", "story"),
             story_asks_re=self.optional_list(story, "asks", "story"),
+            story_asks_now_re=self.optional_list(story, "asks_now", "story"),
             story_self_past_re=self.optional_list(story, "self_past", "story"),
             hearsay_re=self.optional_list(story, "hearsay", "story"),
             hearsay_fine_re=self.optional_list(story, "hearsay_fine", "story"),

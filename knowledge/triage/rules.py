@@ -121,4 +121,8 @@ class Language:
     hearsay_re: re.Pattern[str] | None = None
     hearsay_fine_re: re.Pattern[str] | None = None
     hearsay_asks_re: re.Pattern[str] | None = None
+    # a question about what to do now ("what do i do?", "should i call 999?", "take her to a&e?"):
+    # a simple past of someone else's ("my wife went grey after her session") is then today's
+    # report, not a story the patient weighs their own risk by (``story.asks_now``)
+    story_asks_now_re: re.Pattern[str] | None = None
 
