@@ -9,7 +9,7 @@ alerted. It knows nothing about Telegram or databases, so the bot, the terminal 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -142,7 +142,9 @@ class Advisor:
         ``second_detector`` names the detector that backs up the rules
         (knowledge/detectors.py; None: rules alone; "ngram+embed": both); ``detectors`` are
         more, any of which can raise the alarm."""
-        kb, triage = load_kb(kb_path), load_triage()
+        # each sign's patterns compiled when a message first needs them (start-up time; the
+        # packaged rules are compiled whole by ``aftercare kb check`` and the tests)
+        kb, triage = load_kb(kb_path), load_triage(compile_now=False)
         messages = Catalogue.load(PACKAGED_MESSAGES, clinic)
         languages = Multilingual.load(triage.signs, english_vocabulary(kb, triage),
                                       messages.get("languages.names", {}))
@@ -537,8 +539,8 @@ def english_vocabulary(kb: KnowledgeBase, triage: Triage) -> set[str]:
     for entry in kb.entries:
         texts += [entry.title, *entry.questions, *entry.keywords, entry.answer.unknown,
                   *(window.text for window in entry.answer.windows)]
-    patterns: Iterable[Any] = (sign.primary.regex for sign in triage.signs)
-    texts += [_PATTERN_ESCAPES.sub(" ", p.pattern) for p in patterns if p is not None]
+    rules = (sign.primary.rule for sign in triage.signs)  # their sources: nothing compiled
+    texts += [_PATTERN_ESCAPES.sub(" ", rule.source) for rule in rules if rule is not None]
     for text in texts:
         words.update(_WORDS.findall(text.lower().replace("'", "")))
     return words

@@ -502,6 +502,29 @@ def test_malformed_file_names_file_line_and_reason(
     assert str(error).startswith(f"{path}:{error.line}: ")
 
 
+def test_patterns_left_to_the_first_message_are_checked_then(tmp_path: Path) -> None:
+    """``compile_now=False`` (the advisor's start-up) compiles a sign's patterns when a message
+    first needs them: the same decisions; a bad pattern fails then, naming the file and the
+    line of its list; the whole file is still checked at once by default (``kb check``)."""
+    body = ("  - id: pus\n    tier: urgent\n    rule: pus\n    patterns: ['\\b<pus>\\b']\n"
+            "    unless: ['pus free']\n")
+    rules = load_triage(_write(tmp_path, body), compile_now=False)
+    assert rules.assess("puss on my chin", 2).sign == "pus"
+    assert rules.assess("no puss", 2).sign is None
+    assert rules.assess("pus free now", 2).sign is None
+    path = _write(tmp_path, body.replace("'pus free'", "'(pus free'"))
+    lazy = load_triage(path, compile_now=False)
+    assert lazy.assess("a cold sore", 2).sign is None  # no pattern of the sign matched
+    with pytest.raises(TriageFileError) as info:
+        lazy.assess("pus on my chin", 2)
+    assert info.value.path == str(path)
+    assert info.value.line == _line_of(path, "unless:")  # the line of its list
+    assert "bad regular expression" in info.value.reason
+    with pytest.raises(TriageFileError) as info:
+        load_triage(path)
+    assert info.value.line == _line_of(path, "(pus free")
+
+
 WORD_LISTS_MALFORMED = [
     ("  filler: ['honestly', '(tbh']\n", "(tbh", "bad regular expression"),
     ("  filler: 'honestly'\n", "filler:", "must be a list"),

@@ -13,7 +13,7 @@ import yaml
 from knowledge.text import Speller
 from knowledge.triage.engine import Triage
 from knowledge.triage.errors import TriageFileError
-from knowledge.triage.rules import Fever, Language, Matcher, Sign, WordLists
+from knowledge.triage.rules import Fever, Language, Matcher, Rule, Sign, WordLists
 from knowledge.triage.tiers import CHECK, FEVER_READING, TIER_RANK
 from knowledge.yamlfile import data_text
 
@@ -21,10 +21,13 @@ log = logging.getLogger("knowledge.triage")
 PACKAGED_FILE = "triage.yaml"
 
 
-def load_triage(path: str | Path | None = None) -> Triage:
+def load_triage(path: str | Path | None = None, compile_now: bool = True) -> Triage:
     """Load triage rules: the packaged ``knowledge/triage.yaml``, or the file at ``path``.
 
     Raises TriageFileError (a ValueError) naming the file, line and reason when it is malformed.
+    ``compile_now=False`` leaves each sign's patterns to be compiled when a message first needs
+    them (``rules.Rule``; start-up time): a bad one raises TriageFileError then, naming its
+    sign's line; everything else is checked now.
     """
     try:
         name, text = data_text(PACKAGED_FILE, path)
@@ -32,7 +35,7 @@ def load_triage(path: str | Path | None = None) -> Triage:
         raise TriageFileError(
             str(path), None, f"cannot read the file ({exc.strerror or exc})"
         ) from exc
-    triage = RulesParser(name).parse(text)
+    triage = RulesParser(name, compile_now).parse(text)
     log.info("loaded %d triage signs from %s", len(triage.signs), name)
     return triage
 
@@ -67,11 +70,17 @@ _STORY_OPTIONAL = {"simple_past", "asks", "asks_now", "self_past", "hearsay", "h
                    "hearsay_asks"}
 
 
+def _joined(sources: list[tuple[str, yaml.Node]]) -> str:
+    """Patterns as one alternation, each in a group of its own, tried in the file's order."""
+    return "|".join(f"(?:{source})" for source, _ in sources)
+
+
 class RulesParser:
     """Turns the YAML node tree into compiled rules, failing with the line of the bad node."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, compile_now: bool = True) -> None:
         self.path = path
+        self.compile_now = compile_now
         self.vocab: dict[str, str] = {}
         self.negation_re: re.Pattern[str] | None = None
 
@@ -280,7 +289,8 @@ class RulesParser:
             )
         unless = None
         if "unless" in fields:
-            unless = self.regex_list(fields["unless"], f"{sign_id}: unless")
+            unless = self.rule(self.sources(fields["unless"], f"{sign_id}: unless"),
+                               fields["unless"], f"{sign_id}: unless")
         ask = self.string(fields["ask"], "ask") if "ask" in fields else None
         if tier == CHECK and ask is None:
             self.fail(node, f"sign {sign_id!r} of tier check needs 'ask' (a follow-up id)")
@@ -329,26 +339,35 @@ class RulesParser:
             sources.append((source, item))
             if self.negation_re is not None and self.negation_re.search(_ESCAPES.sub(" ", source)):
                 licensed.append(source)  # checked in the combined regex below
-        regex = self.combined(sources, node, what) if sources else None
-        return Matcher(regex=regex, licensed=tuple(licensed), fever=fever)
+        rule = self.rule(sources, node, what) if sources else None
+        return Matcher(rule=rule, licensed=tuple(licensed), fever=fever)
+
+    def rule(self, sources: list[tuple[str, yaml.Node]], node: yaml.Node, what: str) -> Rule:
+        """A sign's ``sources`` as one lazily compiled regex; compiled now (each bad one named
+        by its line) unless the parser leaves that to the first message."""
+        compiled = self.combined(sources, node, what) if self.compile_now else None
+        return Rule(_joined(sources), self.path, node.start_mark.line + 1, compiled)
 
     def combined(self, sources: list[tuple[str, yaml.Node]], node: yaml.Node,
                  what: str) -> re.Pattern[str]:
         """One regex of all ``sources``; compiled once (start-up time), and only when that
         fails each one alone, to name the line of the bad one."""
         try:
-            return re.compile("|".join(f"(?:{source})" for source, _ in sources))
+            return re.compile(_joined(sources))
         except re.error:
             for source, item in sources:
                 self.compile(source, item, what)
-            return self.compile("|".join(f"(?:{source})" for source, _ in sources), node, what)
+            return self.compile(_joined(sources), node, what)
 
-    def regex_list(self, node: yaml.Node, what: str) -> re.Pattern[str]:
+    def sources(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node]]:
+        """The expanded patterns of a list (at least one), each with its node."""
         items = self.sequence(node, what)
         if not items:
             self.fail(node, f"{what} must list at least one pattern")
-        return self.combined([(self.regex_source(item, what), item) for item in items], node,
-                             what)
+        return [(self.regex_source(item, what), item) for item in items]
+
+    def regex_list(self, node: yaml.Node, what: str) -> re.Pattern[str]:
+        return self.combined(self.sources(node, what), node, what)
 
     def optional_list(self, section: dict[str, yaml.Node], key: str,
                       what: str) -> re.Pattern[str] | None:

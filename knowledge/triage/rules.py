@@ -1,13 +1,52 @@
 """Compiled triage rules: a sign's matchers, its day window, the fever thresholds and the
-language's compiled word lists (negations, hedges, clause breaks, jokes, stories...)."""
+language's compiled word lists (negations, hedges, clause breaks, jokes, stories...).
+
+A sign's patterns (its matchers and its exceptions) are a ``Rule``: the regex source, compiled
+when a message first needs it (start-up time: each bot process compiled some 180,000 characters
+of patterns before it could answer, and a standby may answer nothing). ``load_triage`` compiles
+every rule at once unless asked not to, so ``aftercare kb check`` still names the file, line and
+reason of a bad pattern before any start.
+"""
 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from knowledge.text import Speller
+from knowledge.triage.errors import TriageFileError
+
+_COMPILING = threading.Lock()
+
+
+class Rule:
+    """A regex source compiled on first use (once: threads asking at once wait for one
+    compile). ``path`` and ``line`` locate it for the error a bad source raises then."""
+
+    __slots__ = ("source", "path", "line", "_compiled")
+
+    def __init__(self, source: str, path: str, line: int,
+                 compiled: re.Pattern[str] | None = None) -> None:
+        self.source = source
+        self.path = path
+        self.line = line
+        self._compiled = compiled
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        compiled = self._compiled
+        if compiled is None:
+            with _COMPILING:
+                if self._compiled is None:
+                    try:
+                        self._compiled = re.compile(self.source)
+                    except re.error as exc:
+                        raise TriageFileError(self.path, self.line,
+                                              f"bad regular expression ({exc.msg})") from exc
+                compiled = self._compiled
+        return compiled
 
 
 @dataclass(frozen=True)
@@ -15,12 +54,17 @@ class Matcher:
     """A set of patterns compiled into one regex (no capturing groups: those would stop the
     regex engine's fast prefix scan). ``licensed`` are the patterns that contain a negation word
     themselves ("cant breathe"): inside their matches that word does not cancel the sign. They
-    are compiled alone only when the sign first matches (start-up time: the loader has already
-    checked them as part of ``regex``)."""
+    are compiled alone only when the sign first matches (start-up time: they compiled as part of
+    ``regex`` already)."""
 
-    regex: re.Pattern[str] | None
+    rule: Rule | None
     licensed: tuple[str, ...]
     fever: bool
+
+    @property
+    def regex(self) -> re.Pattern[str] | None:
+        """The one regex of the patterns (compiled on first use); None for fever alone."""
+        return None if self.rule is None else self.rule.compiled
 
     @cached_property
     def licensed_res(self) -> tuple[re.Pattern[str], ...]:
@@ -43,7 +87,7 @@ class Sign:
     unknown_day: bool
     primary: Matcher
     with_groups: tuple[Matcher, ...]
-    unless: re.Pattern[str] | None
+    unless: Rule | None  # its exceptions, compiled when one of its patterns first matches
     source: str  # "file:line" of the sign, for logs
     ask: str | None = None  # the rule-out question for a "check" sign
 

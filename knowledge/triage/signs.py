@@ -3,11 +3,10 @@ hypothetical, negated, joking, a story, cancelled by what follows, or an excepti
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from knowledge.triage.message import Hit, Message
-from knowledge.triage.rules import Matcher, Sign
+from knowledge.triage.rules import Matcher, Rule, Sign
 
 
 def fire(sign: Sign, message: Message) -> list[Hit] | None:
@@ -35,7 +34,7 @@ def fire(sign: Sign, message: Message) -> list[Hit] | None:
 def first_valid(
     matcher: Matcher,
     message: Message,
-    unless: re.Pattern[str] | None,
+    unless: Rule | None,
     check_after: bool,
     check_next: bool = False,
 ) -> Hit | None:
@@ -49,7 +48,7 @@ def first_valid(
 
 
 def inner_valid(matcher: Matcher, message: Message, outer: Hit,
-                unless: re.Pattern[str] | None, check_after: bool,
+                unless: Rule | None, check_after: bool,
                 check_next: bool = False) -> Hit | None:
     """A valid match that starts inside a rejected one: the patterns are one regex, so a long
     match that is negated ("took paracetamol and its done nothing, ... still throbbing") hides a
@@ -71,7 +70,7 @@ def inner_valid(matcher: Matcher, message: Message, outer: Hit,
     return None
 
 
-def valid(hit: Hit, message: Message, unless: re.Pattern[str] | None, check_after: bool,
+def valid(hit: Hit, message: Message, unless: Rule | None, check_after: bool,
           check_next: bool = False) -> bool:
     if message.hypothetical(hit.start):
         return False
@@ -97,15 +96,16 @@ def valid(hit: Hit, message: Message, unless: re.Pattern[str] | None, check_afte
                 return False
     if unless is None:
         return True
+    exceptions = unless.compiled  # compiled the first time one of the sign's patterns matches
     # an exception starts in the hit's clause; its lookaheads see the rest of the sentence
     # ("i get cold sores and i can feel one starting now" lifts the history; "a cold sore
     # now and my appointment is tomorrow" is a booking matter)
     end = max(clause_end, hit.end)
     sentence_end = max(message.sentence(hit.start)[1], end)
-    found = unless.search(text, clause_start, end)
+    found = exceptions.search(text, clause_start, end)
     if found is not None:  # still an exception when its lookaheads see the sentence?
-        return unless.match(text, found.start(), sentence_end) is None
-    for later in unless.finditer(text, clause_start, sentence_end):
+        return exceptions.match(text, found.start(), sentence_end) is None
+    for later in exceptions.finditer(text, clause_start, sentence_end):
         if later.start() >= end:
             break
         if later.end() <= end:  # inside the clause, with a lookahead past it
