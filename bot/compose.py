@@ -189,17 +189,20 @@ def build_stores(settings: Settings, db: Database | StorageBackend,
 def build_checkins(settings: Settings, db: Database | StorageBackend,
                    sender: Sender | None = None, clock: Clock = utcnow, *,
                    careplan: CarePlan | None = None, kb: KnowledgeBase | None = None,
-                   stores: Stores | None = None) -> CheckinParts:
+                   stores: Stores | None = None, texts: Catalogue | None = None
+                   ) -> CheckinParts:
     """The patient, session and report stores (of `stores`, default `build_stores`) and the
     check-in service over `db` (`build_services` builds the rest on them). The care plan is
-    `careplan`, or loaded quoting `kb` (default: the configured knowledge base)."""
+    `careplan`, or loaded quoting `kb` (default: the configured knowledge base); the bot's
+    message catalogue is `texts`, or loaded."""
     storage = storage_of(db)
     plan = careplan if careplan is not None else load_plan(settings, kb)
     stores = stores if stores is not None else storage.stores(settings, clock)
     reports = stores.reports
     shared_pause = storage.shared_pause()
     exclusive = storage.exclusive
-    texts = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES)
+    texts = texts if texts is not None else Catalogue.load(
+        settings.messages_path or PACKAGED_MESSAGES)
     checkins = CheckinService(storage.plans(), storage.connector(), reports,
                               plan, settings.timezone, texts=texts, clock=clock,
                               config=settings.dispatcher_config(), sender=sender,
@@ -266,11 +269,12 @@ def build_services(settings: Settings, db: Database | StorageBackend,
         sender = ObservedSender(sender, observer)
     storage = storage_of(db)
     stores = storage.stores(settings, clock)
+    texts = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES)  # read once
     parts = build_checkins(settings, storage, sender, clock, careplan=careplan, kb=advisor.kb,
-                           stores=stores)
+                           stores=stores, texts=texts)
     checkins = parts.checkins
     shared_pause, exclusive = parts.shared_pause, parts.exclusive
-    messages = Catalogue.load(settings.messages_path or PACKAGED_MESSAGES, advisor.clinic)
+    messages = texts.with_clinic(advisor.clinic)  # the same entries, for the advisor's clinic
     live = LiveAdvisor(advisor)
     answers: AdvisorPort = live if observer is None else ObservedAdvisor(live, observer)
     kit = FlowKit(settings, clock, messages, answers, patients=stores.patients,
