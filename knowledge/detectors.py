@@ -29,6 +29,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -267,7 +268,12 @@ class NgramDetector:
     def __init__(self, bank: PhraseBank) -> None:
         self.bank = bank
         self._red = _NgramIndex(bank.phrases)
-        self._normal = _NgramIndex(bank.normal, self._red.idf)
+
+    @cached_property
+    def _normal(self) -> _NgramIndex:
+        """The normal-healing phrases' index, built the first time a clause comes close to a
+        red-flag phrase (start-up time: most processes never need it)."""
+        return _NgramIndex(self.bank.normal, self._red.idf)
 
     def score(self, clause: str, floor: float = 0.0) -> tuple[int, float, float]:
         """(closest red-flag phrase, its cosine, the closest normal phrase's cosine); the
