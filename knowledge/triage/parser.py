@@ -64,7 +64,7 @@ _LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_w
                       "hypothetical_confirmed", "cancelled_next"}
 _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
 _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
-_SIGN_OPTIONAL = {"days", "unknown_day", "with", "unless", "note", "ask"}
+_SIGN_OPTIONAL = {"days", "unknown_day", "with", "without", "unless", "note", "ask"}
 _STORY_KEYS = {"present", "others", "past", "first_person"}
 _STORY_OPTIONAL = {"simple_past", "asks", "asks_now", "self_past", "hearsay", "hearsay_fine",
                    "hearsay_asks"}
@@ -287,6 +287,9 @@ class RulesParser:
                 self.matcher(group, f"{sign_id}: with")
                 for group in self.sequence(fields["with"], "with")
             )
+        without = None
+        if "without" in fields:
+            without = self.matcher(fields["without"], f"{sign_id}: without")
         unless = None
         if "unless" in fields:
             unless = self.rule(self.sources(fields["unless"], f"{sign_id}: unless"),
@@ -304,6 +307,7 @@ class RulesParser:
             primary=self.matcher(fields["patterns"], f"{sign_id}: patterns"),
             with_groups=with_groups,
             unless=unless,
+            without=without,
             source=f"{self.path}:{node.start_mark.line + 1}",
             ask=ask,
         )

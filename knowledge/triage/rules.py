@@ -90,6 +90,9 @@ class Sign:
     unless: Rule | None  # its exceptions, compiled when one of its patterns first matches
     source: str  # "file:line" of the sign, for logs
     ask: str | None = None  # the rule-out question for a "check" sign
+    # what the sign is part of when named with it: a valid match of these anywhere in the
+    # message stops the sign ("itchy" with "dry and flaky" on day 3 is the day's normal course)
+    without: Matcher | None = None
 
     def applies_on(self, day: int | None) -> bool:
         """Whether this sign can fire on ``day`` (None = day unknown)."""

@@ -11,7 +11,8 @@ from knowledge.triage.rules import Matcher, Rule, Sign
 
 def fire(sign: Sign, message: Message) -> list[Hit] | None:
     """The hits of ``sign`` in ``message`` (its pattern's first valid one, then one of each
-    ``with`` group), or None when it does not fire. A sign only asked about ("what if my lips
+    ``with`` group), or None when it does not fire (also when one of its ``without`` patterns
+    is there, not negated, not hypothetical). A sign only asked about ("what if my lips
     swell?") leaves its rule-out question on the message."""
     # a healing next clause cancels a red flag only: for a routine review ("bruise, fading")
     # the healing is the sign itself
@@ -22,6 +23,9 @@ def fire(sign: Sign, message: Message) -> list[Hit] | None:
                 message.hypothetical(h.start) for h in hits(sign.primary, message)):
             message.asked_about.append(sign.ask)  # "what if my lips swell?"
         return None
+    if sign.without is not None and first_valid(sign.without, message, None,
+                                                check_after=False) is not None:
+        return None  # told as part of what it belongs to ("dry, flaky and itchy" on day 3)
     found = [hit]
     for group in sign.with_groups:
         extra = first_valid(group, message, None, check_after=False)
