@@ -29,6 +29,8 @@ _APOSTROPHES = str.maketrans({"'": "", "\u2019": "", "\u2018": "", "`": "", "\u0
 _NON_WORD = re.compile(r"(?:[^\w\s]|_)+")
 _NOT_KEPT = re.compile(r"(?:[^\w \n.,;:!?°/%()\-]|_)+")  # punctuation mode keeps these
 _DECIMAL_COMMA = re.compile(r"(\d),(\d)")
+# a laughing emoji is laughter, as "lol" is, for triage ("nearly fainted at the bill \U0001f602")
+_LAUGH_EMOJI = re.compile("[\U0001f602\U0001f923\U0001f606\U0001f639]+")
 _WORD_HYPHEN = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _SPACES = re.compile(r"\s+")
@@ -87,9 +89,19 @@ def expand_shorthand(text: str) -> str:
     return _SHORTHAND_RE.sub(lambda m: SHORTHAND[m.group(0)], text)
 
 
+# a person's "'s" stays a possessive: "my friend's lips" -> "my friends lips" (the apostrophe
+# dropped), never "friend s lips" (which triage reads "friend is lips"); a thing's "'s" is split,
+# and so is "someone's" (most often "someone is" or "someone has")
+_PEOPLE = (
+    "friend|mate|pal|bestie|bff|buddy|cousin|aunt|auntie|aunty|uncle|sister|sis|brother|bro|"
+    "colleague|coworker|workmate|neighbou?r|girl|guy|woman|man|lady|client|person|mum|mom|mam|mummy|mommy|mother|dad|daddy|father|daughter|son|husband|hubby|wife|"
+    "partner|boyfriend|girlfriend|fiance|fiancee|ex|gran|granny|grandma|grandmother|nan|nana|"
+    "nanna|grandad|granddad|grandpa|grandfather|nephew|niece|kid|child|baby|toddler|twin|"
+    "stepmum|stepmom|stepdad|stepsister|stepbrother|flatmate|housemate|roommate|classmate|boss|"
+    "teacher|beautician|therapist|nurse|doctor|dentist|hairdresser")
 _POSSESSIVE = re.compile(
-    r"\b(?!(?:it|that|there|here|what|he|she|who|let|where|how|when|everything|nothing)['\u2019]s)"
-    r"([^\W\d_]+)['\u2019]s\b", re.IGNORECASE)
+    r"\b(?!(?:it|that|there|here|what|he|she|who|let|where|how|when|everything|nothing|"
+    + _PEOPLE + r")['\u2019]s)([^\W\d_]+)['\u2019]s\b", re.IGNORECASE)
 
 
 def clean(text: str, *, punctuation: bool = False) -> str:
@@ -101,6 +113,7 @@ def clean(text: str, *, punctuation: bool = False) -> str:
         text = _POSSESSIVE.sub(r"\1 s", text)
     t = unicodedata.normalize("NFKC", text.translate(_APOSTROPHES)).lower().translate(_APOSTROPHES)
     if punctuation:
+        t = _LAUGH_EMOJI.sub(" lol ", t)
         t = _NOT_KEPT.sub(" ", t.replace("\r", "\n"))
         t = _DECIMAL_COMMA.sub(r"\1.\2", t)
         t = _WORD_HYPHEN.sub(" ", t)

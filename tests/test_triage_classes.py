@@ -156,6 +156,9 @@ def test_one_normaliser_serves_triage_and_matcher() -> None:
         "my lips are swelling!!! 38.5°"
     assert fold("Can I wear make-up 2moro??") == "can i wear makeup tomorrow"
     assert clean("Губы опухли") == "губы опухли"  # other scripts are kept for the language side
+    # a person's possessive stays one; a thing's 's is split; a laughing emoji is laughter
+    assert clean("My friend's lips, the throat's tight 😂", punctuation=True) == \
+        "my friends lips, the throat s tight lol"
 
 
 def test_speller_corrects_toward_vocabulary_but_never_a_real_word() -> None:

@@ -220,8 +220,10 @@ def cancelled(message: Message, first: int, last: int, chosen: set[int],
         return True
     for figure in pack.figures:
         span = len(figure)
+        # it may end up to three words before the match and start up to three words after
+        # it ("casi me desmayo al ver la factura": "la factura" starts three words on)
         for i in range(max(clause_start, first - _FIGURE_WINDOW - span + 1),
-                       min(clause_end, last + _FIGURE_WINDOW) - span + 2):
+                       min(clause_end - span + 1, last + _FIGURE_WINDOW) + 1):
             if any(i + k in chosen for k in range(span)):
                 continue
             if all(message.words[i + k] & slot for k, slot in enumerate(figure)):

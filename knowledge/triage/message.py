@@ -131,7 +131,7 @@ class Message:
         start, end = self.sentence(pos)
         hyperbole = (lang.hyperbole_re.match(text, pos) if hit_end is None
                      else lang.hyperbole_re.search(text, pos, hit_end))
-        if hyperbole and self.laughs(pos):
+        if hyperbole and self.laughs(pos) and not self.real_event(pos):
             return "joke"
         if self.in_figure(pos, pos + 1 if hit_end is None else hit_end):
             return "figure"
@@ -186,6 +186,12 @@ class Message:
             if after >= pos or lang.joke_turn_re.search(text, after, pos) is None:
                 return True
         return False
+
+    def real_event(self, pos: int) -> bool:
+        """Whether ``pos``'s sentence tells its hyperbole word as a real event (after the
+        session, minutes or hours ago): laughter then does not make it a joke."""
+        real = self.lang.joke_real_re
+        return real is not None and real.search(self.text, *self.sentence(pos)) is not None
 
     def simple_past_asks(self, start: int, end: int) -> bool:
         """A simple past in the sentence and a question about the patient's own risk anywhere
@@ -253,7 +259,7 @@ class Message:
         if words - lang.words.inability:
             return None
         s_start, s_end = self.sentence(start)
-        if lang.hyperbole_re.search(clause) and self.laughs(start):
+        if lang.hyperbole_re.search(clause) and self.laughs(start) and not self.real_event(start):
             return None
         # someone else's state in a sentence that laughs ("my kids are talking nonsense
         # lol") is banter about them, not the patient's symptom

@@ -130,7 +130,7 @@ class RulesParser:
         self.negation_re = negation_re
         story = self.mapping(section["story"], "story", _STORY_KEYS, _STORY_OPTIONAL)
         jokes = self.mapping(section["jokes"], "jokes", {"markers", "hyperbole"},
-                             {"figures", "turns"})
+                             {"figures", "turns", "real"})
         lists = self.word_lists(section)
         return Language(
             speller=Speller(vocabulary),
@@ -149,6 +149,7 @@ class RulesParser:
             hearsay_asks_re=self.optional_list(story, "hearsay_asks", "story"),
             figure_re=self.optional_list(jokes, "figures", "jokes"),
             joke_turn_re=self.optional_list(jokes, "turns", "jokes"),
+            joke_real_re=self.optional_list(jokes, "real", "jokes"),
             hedge_re=self.regex_list(section["hedges"], "hedges"),
             negation_re=negation_re,
             clause_re=self.regex_list(section["clause_breaks"], "clause_breaks"),
