@@ -192,11 +192,15 @@ class Advisor:
             return self._escalate(decision, day)
         advice = self._answer_for(text, decision, day, weekday)
         question = self.signs.questions.get(decision.follow_up or "")
-        if question is None or advice.extra.get("scope") == "everyday":
+        scope = advice.extra.get("scope")
+        # someone else's treated skin described now ("my partners face is swelling up fast"):
+        # the same day's guidance and rule-out question as the patient's own words get
+        skin_now = scope == "everyday" and self._names_treated_skin(decision)
+        if question is None or (scope == "everyday" and not skin_now):
             # somebody else's illness or an untreated part ("my son has an ear infection"):
             # the rule-out questions are about the patient's treated skin
             return advice
-        if advice.extra.get("scope") is not None:
+        if scope is not None and not skin_now:
             # a request the bot must not answer (a prescription for an infection elsewhere, a
             # diagnosis) keeps its own reply, with the rule-out question for the skin
             return replace(advice, follow_up=self._follow_up(question), triage=decision)
@@ -208,6 +212,13 @@ class Advisor:
             assert entry is not None
             advice = self._answer(entry, advice.confidence, day)
         return replace(advice, follow_up=self._follow_up(question), triage=decision)
+
+    def _names_treated_skin(self, decision: TriageDecision) -> bool:
+        """Whether a described sign ("check" tier, not one only asked about) names a part of
+        the treated skin in its evidence (a word of scope.yaml's ``treated`` lexicon)."""
+        if decision.sign is None or not decision.evidence:
+            return False
+        return any(word in self.scope.treated for word in fold(decision.evidence).split())
 
     def _fuzzy_on_english(self, text: str, decision: TriageDecision, reading: Reading,
                           day: int | None) -> bool:

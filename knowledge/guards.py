@@ -266,9 +266,13 @@ class ScopeGuard:
     """Finds the out-of-scope category of a message, if any."""
 
     def __init__(self, categories: tuple[ScopeCategory, ...],
-                 frame: ObjectFrame | None = None) -> None:
+                 frame: ObjectFrame | None = None,
+                 treated: frozenset[str] = frozenset()) -> None:
         self.categories = categories
         self.frame = frame or ObjectFrame()
+        # the single words of the ``treated`` lexicon ("face", "cheeks", "lips"): a sign told of
+        # one of them is about the treated skin, whoever's it is
+        self.treated = treated
 
     def category(self, text: str) -> str | None:
         # folded, and lowercased as typed with apostrophes dropped (symbols such as "£" kept)
@@ -290,7 +294,7 @@ class ScopeGuard:
         ``slip``, which unknown words are slips for them (``ObjectFrame.unknown_thing``)."""
         frame = replace(self.frame, known=self.frame.known | words,
                         slip=slip or self.frame.slip)
-        return ScopeGuard(self.categories, frame)
+        return ScopeGuard(self.categories, frame, self.treated)
 
     def defer_to(self, category_id: str) -> tuple[str, ...]:
         """The KB entries that answer a category's message when the matcher answers them."""
@@ -329,7 +333,8 @@ def load_scope(path: Path = PACKAGED_SCOPE) -> ScopeGuard:
     frame = ObjectFrame(verbs, nouns, own, plans, people, ties, people, degree=degree)
     if problems:
         raise KBError(problems)
-    return ScopeGuard(tuple(c for c in categories if c is not None), frame)
+    treated = _lexicon_words(data.get("lexicons"), ("treated",))
+    return ScopeGuard(tuple(c for c in categories if c is not None), frame, treated)
 
 
 def _words(raw: object, path: str, problems: list[Problem]) -> frozenset[str]:
