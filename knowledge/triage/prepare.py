@@ -60,9 +60,13 @@ _WRITER_DENIAL = re.compile(
 
 def _plain_aside(aside: str, lang: Language) -> bool:
     """An aside that names no symptom or body part (no word of the triage vocabulary) and
-    denies nothing: a remark about the writer ("sorry, typing one handed"), never a report."""
+    denies nothing but about the writer: a remark about the writer ("sorry, typing one handed",
+    "and i dont want to make a scene"), never a report."""
     words = [word.strip(",;:-") for word in aside.split()]
-    if not words or len(words) > _ASIDE_WORDS or lang.negation_re.search(aside):
+    # a denial about the writer ("and i dont want to cause a fuss") denies no symptom
+    if not words or len(words) > _ASIDE_WORDS:
+        return False
+    if lang.negation_re.search(_WRITER_DENIAL.sub(" ", aside)):
         return False
     return not any(lang.speller.in_vocabulary(word) for word in words)
 
