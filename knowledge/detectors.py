@@ -103,14 +103,14 @@ class PhraseBank:
 def load_phrase_bank(path: str | Path | None = None) -> PhraseBank:
     """The packaged ``knowledge/phrases.yaml`` or the file at ``path``; PhraseBankError if bad."""
     from knowledge.text import clean
-    from knowledge.yamlfile import data_text
+    from knowledge.yamlfile import FAST_SAFE_LOADER, data_text
 
     try:
         name, text = data_text(_PACKAGED_FILE, path)
     except OSError as exc:
         raise PhraseBankError(str(path), None, f"cannot read the file ({exc})") from exc
     try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        root = yaml.compose(text, Loader=FAST_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None

@@ -299,8 +299,10 @@ def slang() -> tuple[dict[str, str], tuple[tuple[str, re.Pattern[str], str], ...
     (each with the pattern that finds it as whole words)."""
     import yaml  # the packaged data file is read once, by libyaml when PyYAML has it
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load((Path(__file__).parent / "slang.yaml").read_text("utf-8"), Loader=loader)
+    from knowledge.yamlfile import FAST_SAFE_LOADER
+
+    data = yaml.load((Path(__file__).parent / "slang.yaml").read_text("utf-8"),
+                     Loader=FAST_SAFE_LOADER)
     words = {str(k): str(v) for k, v in data.get("words", {}).items()}
     phrases = sorted(((str(k), str(v)) for k, v in data.get("phrases", {}).items()),
                      key=lambda item: -len(item[0]))

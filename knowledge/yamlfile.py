@@ -46,10 +46,10 @@ class LineList(list):  # type: ignore[type-arg]
 
 
 # libyaml's parser when PyYAML has it (about ten times faster: start-up time), else pure Python
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _LineLoader(_SafeLoader):  # type: ignore[misc,valid-type]
+class _LineLoader(FAST_SAFE_LOADER):  # type: ignore[misc,valid-type]
     """SafeLoader whose mappings and sequences keep their line numbers."""
 
 

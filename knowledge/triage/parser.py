@@ -15,7 +15,7 @@ from knowledge.triage.engine import Triage
 from knowledge.triage.errors import TriageFileError
 from knowledge.triage.rules import Fever, Language, Matcher, Rule, Sign, WordLists
 from knowledge.triage.tiers import CHECK, FEVER_READING, TIER_RANK
-from knowledge.yamlfile import data_text
+from knowledge.yamlfile import FAST_SAFE_LOADER, data_text
 
 log = logging.getLogger("knowledge.triage")
 PACKAGED_FILE = "triage.yaml"
@@ -91,7 +91,7 @@ class RulesParser:
     # -- entry point
     def parse(self, text: str) -> Triage:
         try:
-            root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            root = yaml.compose(text, Loader=FAST_SAFE_LOADER)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
