@@ -9,6 +9,7 @@ Routes (all answer ``{"ok": true, "result": ...}`` or ``{"ok": false, "descripti
 * ``GET  /_control/sent_messages`` – ``?chat_id=`` optional
 * ``GET  /_control/violations``
 * ``POST /_control/fail`` – kwargs of ``FakeTelegram.fail_next``
+* ``POST /_control/unfail`` – forget the faults not used yet (``fail``); records stay
 * ``POST /_control/block`` – ``{"chat_id": 1, "blocked": true}``
 * ``POST /_control/rate_limit`` – ``{"global_per_sec": 30, "per_chat_per_sec": 1}``;
   ``{"enabled": false}`` turns it off
@@ -94,6 +95,10 @@ def add_control_routes(app: web.Application, fake: FakeTelegram) -> None:
         fake.fail_next(**await _body(request))
         return _ok(True)
 
+    async def unfail(request: web.Request) -> web.Response:
+        fake.drop_faults()
+        return _ok(True)
+
     async def block(request: web.Request) -> web.Response:
         body = await _body(request)
         if body.get("blocked", True):
@@ -137,7 +142,7 @@ def add_control_routes(app: web.Application, fake: FakeTelegram) -> None:
     routes: list[tuple[str, str, Route]] = [
         ("POST", "update", update), ("GET", "requests", requests),
         ("GET", "sent_messages", sent_messages), ("GET", "violations", violations),
-        ("POST", "fail", fail), ("POST", "block", block),
+        ("POST", "fail", fail), ("POST", "unfail", unfail), ("POST", "block", block),
         ("POST", "rate_limit", rate_limit), ("POST", "clear", clear),
         ("POST", "burst", burst), ("GET", "counts", counts), ("GET", "pending", pending),
         ("GET", "faults", faults), ("GET", "in_flight", in_flight),

@@ -161,6 +161,11 @@ class FakeTelegram(UpdateHelpers):
         self._faults.append(FaultRule(method, error_code, description, retry_after, times,
                                       chat_id, delay))
 
+    def drop_faults(self) -> None:
+        """Forget the scripted faults not used yet (a hang already being applied goes on);
+        what was recorded stays."""
+        self._faults.clear()
+
     @property
     def faults_left(self) -> int:
         """Scripted faults not used yet (one being applied, e.g. a hang, counts as used)."""
