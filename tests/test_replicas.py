@@ -36,7 +36,9 @@ ASKING_USERS = range(6000, 6030)
 def start_replica(root: str, url: str, port: int, tmp_path: Path) -> subprocess.Popen[str]:
     return start_bot(root, url, tmp_path, stdout=subprocess.DEVNULL,
                      AFTERCARE_HTTP_PORT=str(port), AFTERCARE_HTTP_LISTEN="127.0.0.1",
-                     AFTERCARE_CHECKIN_RATE="4", AFTERCARE_CHECKIN_BATCH=str(BATCH),
+                     # 8 sends a second each: the kill (after 8 of 40 are sent) still lands
+                     # mid-burst, and the survivor sends the rest in 4 s instead of 8
+                     AFTERCARE_CHECKIN_RATE="8", AFTERCARE_CHECKIN_BATCH=str(BATCH),
                      AFTERCARE_CHECKIN_LEASE_SECONDS="3",
                      # the survivor takes polling over once the killed leader's lease runs
                      # out (lease + lease / 5): 6 s instead of the default 18 s
