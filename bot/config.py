@@ -133,6 +133,10 @@ class Settings(BaseSettings):
         None, alias="AFTERCARE_DESK_READ_TIMEOUT_SECONDS", gt=0)
     spool_replay_seconds: float = Field(2.0, alias="AFTERCARE_SPOOL_REPLAY_SECONDS", gt=0,
                                         le=3600)
+    # start-up: the first wait after the Bot API or the database did not answer (then twice
+    # as long each time, up to 60 s; a wait Telegram asks for is kept as asked)
+    startup_backoff_seconds: float = Field(1.0, alias="AFTERCARE_STARTUP_BACKOFF_SECONDS",
+                                           gt=0, le=60)
     polling_lease_seconds: float = Field(15.0, alias="AFTERCARE_POLLING_LEASE_SECONDS",
                                          ge=0.5, le=300)
     polling_give_up_seconds: float = Field(60.0, alias="AFTERCARE_POLLING_GIVE_UP_SECONDS",

@@ -86,7 +86,10 @@ def test_a_problem_waiting_cannot_fix_is_raised_at_once() -> None:
 
 def test_bot_waits_for_the_bot_api_then_answers_patients(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there yet
-    bot = start_bot(f"http://127.0.0.1:{port}", tmp_path / "bot.db", tmp_path)
+    # tried again after 0.2, 0.4, 0.8 ... s (not 1, 2, 4 ... s): the first try after the
+    # server is up comes sooner
+    bot = start_bot(f"http://127.0.0.1:{port}", tmp_path / "bot.db", tmp_path,
+                    AFTERCARE_STARTUP_BACKOFF_SECONDS="0.2")
     stderr = Lines(bot)
     server = None
     try:
@@ -184,7 +187,9 @@ def test_server_errors_from_the_bot_api_are_waited_out(tmp_path: Path) -> None:
                 patient = Control(session, root)
                 await patient.post("fail", {"method": "getMe", "error_code": 502,
                                             "description": "Bad Gateway", "times": 2})
-                bot = start_bot(root, tmp_path / "bot.db", tmp_path)
+                # waits of 0.1 and 0.2 s between the tries instead of 1 and 2 s
+                bot = start_bot(root, tmp_path / "bot.db", tmp_path,
+                                AFTERCARE_STARTUP_BACKOFF_SECONDS="0.1")
                 assert (await patient.say("/start"))["text"]
 
         asyncio.run(scenario())
@@ -195,6 +200,7 @@ def test_server_errors_from_the_bot_api_are_waited_out(tmp_path: Path) -> None:
         server.wait()
     assert code == 0, err
     assert err.count("Telegram Bot API unreachable") == 2
+    assert "retrying in 0.1 s" in err and "retrying in 0.2 s" in err  # the configured waits
     assert "Traceback" not in err
     # the log format by default (no AFTERCARE_LOG_FORMAT) is plain text, not JSON
     assert " INFO bot.telegram.app: bot @" in err

@@ -95,7 +95,7 @@ async def with_retry(what: str, attempt: Callable[[], Awaitable[T]], classify: C
                 raise verdict from None
             failures += 1
             delay = verdict.wait if verdict.wait is not None else backoff.delay(failures)
-            log.warning("%s unreachable (%s); attempt %d failed, retrying in %.0f s",
+            log.warning("%s unreachable (%s); attempt %d failed, retrying in %g s",
                         what, verdict.reason, failures, delay)
             if await sleep(stop, delay):
                 break

@@ -49,7 +49,7 @@ from telegram.ext import (
 from bot.compose import Observer, Services, build_services, load_advisor, load_plan
 from bot.config import Settings
 from bot.core.replies import Reply
-from bot.ops.startup import database_error, with_retry
+from bot.ops.startup import Backoff, database_error, with_retry
 from bot.telegram.alert_sender import TelegramAlertSender
 from bot.telegram.bot_api import (
     AftercareBot,
@@ -324,15 +324,16 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
     advisor = load_advisor(settings)  # bad data files stop us before the database
     load_plan(settings, advisor.kb)  # quoting the knowledge base just loaded, not a second one
+    backoff = Backoff(first=settings.startup_backoff_seconds)
     if await with_retry("Telegram Bot API", lambda: check_bot_api(settings), bot_api_error,
-                        stop) is None:
+                        stop, backoff=backoff) is None:
         return  # asked to stop while waiting
 
     async def open_database() -> Database:
         async with migration_lock(settings.database_url):
             return await Database.connect(settings.database_url)
 
-    db = await with_retry("database", open_database, database_error, stop)
+    db = await with_retry("database", open_database, database_error, stop, backoff=backoff)
     if db is None:
         return
     try:
