@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from knowledge.text import strip_accents
+from knowledge.text import forgettable, strip_accents
 
 __all__ = ["Detection", "LanguageDetector", "ENGLISH"]
 
@@ -249,6 +249,7 @@ class LanguageDetector:
         return _model_scores(self._model, " ".join(text.split()).lower())
 
 
+@forgettable  # keyed by a message
 @functools.lru_cache(maxsize=256)  # one message is scored up to twice in a row
 def _model_scores(model: LanguageModel, cleaned: str) -> dict[str, float]:
     """The model's 15 most likely languages and their probabilities (read-only: cached)."""

@@ -25,7 +25,15 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from knowledge.schema import KnowledgeBase
-from knowledge.text import FILLER, SYNONYMS, clauses, content_tokens, english_word, tokens
+from knowledge.text import (
+    FILLER,
+    SYNONYMS,
+    clauses,
+    content_tokens,
+    english_word,
+    forgettable,
+    tokens,
+)
 
 Outcome = Literal["answer", "suggest", "abstain"]
 
@@ -301,7 +309,7 @@ class Matcher:
             skeletons.setdefault(_skeleton(spelling), set()).add(word)
         self._skeletons = {key: next(iter(words)) for key, words in skeletons.items()
                            if len(words) == 1 and len(key) >= 3}
-        self._correct = lru_cache(maxsize=8192)(self._correct_word)
+        self._correct = forgettable(lru_cache(maxsize=8192)(self._correct_word))
         self._unknown_weight = sum(self._idf.values()) / max(len(self._idf), 1)
 
     def _bare_index(self, kb: KnowledgeBase) -> dict[int, tuple[int, str]]:

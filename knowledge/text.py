@@ -8,16 +8,25 @@ temperatures, for triage); ``fold`` drops punctuation and joins known phrases, f
 ``normalise`` and ``content_tokens`` are what the matcher compares; ``strip_accents`` is the
 accent folding the language detector and the other-language lexicons use. ``Speller`` corrects
 misspelt words toward a vocabulary (triage's) by edit distance with rapidfuzz.
+
+Caches keyed by what patients write (whole messages or single words), here and elsewhere in
+knowledge/, are made with ``forgettable`` or ``WordCache``; ``forget_texts`` empties every one of
+them, and the bot calls it when a patient erases their data, so their words do not stay in the
+process's memory.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
+import threading
 import unicodedata
+import weakref
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Indel
@@ -77,6 +86,61 @@ _SHORTHAND_RE = re.compile(
     + r")(?![a-z0-9/])")
 
 
+# ----------------------------------------------------------------------------- forgetting
+
+
+class _LruCache(Protocol):
+    def cache_clear(self) -> None: ...
+
+
+_Lru = TypeVar("_Lru", bound=_LruCache)
+_V = TypeVar("_V")
+
+
+class WordCache(dict[str, _V]):
+    """A dict keyed by patients' words (a speller's corrections) that ``forget_texts``
+    empties."""
+
+    __slots__ = ("__weakref__",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        _register(self)
+
+
+# every cache keyed by patients' words, held weakly (an advisor replaced by a reload takes its
+# caches with it); a reload builds caches in a worker thread, hence the lock
+_TEXT_CACHES: weakref.WeakValueDictionary[int, _LruCache | WordCache[Any]] = (
+    weakref.WeakValueDictionary())
+_TEXT_CACHES_LOCK = threading.Lock()
+_TEXT_CACHE_IDS = itertools.count()
+
+
+def _register(cache: _LruCache | WordCache[Any]) -> None:
+    with _TEXT_CACHES_LOCK:
+        _TEXT_CACHES[next(_TEXT_CACHE_IDS)] = cache
+
+
+def forgettable(cache: _Lru) -> _Lru:
+    """``cache`` (a ``functools.lru_cache`` of a function that takes patients' words), emptied
+    by ``forget_texts``."""
+    _register(cache)
+    return cache
+
+
+def forget_texts() -> None:
+    """Empty every cache keyed by patients' words (whole messages or single words) in this
+    process: after a patient erases their data, nothing they wrote stays in memory. The caches
+    fill again from the next messages."""
+    with _TEXT_CACHES_LOCK:
+        caches = list(_TEXT_CACHES.values())
+    for cache in caches:
+        if isinstance(cache, WordCache):
+            cache.clear()
+        else:
+            cache.cache_clear()
+
+
 def strip_accents(text: str) -> str:
     """Lowercase with accents and other combining marks dropped ("Café" -> "cafe"): how the
     language detector and the other-language lexicons compare words."""
@@ -91,26 +155,35 @@ def expand_shorthand(text: str) -> str:
 
 # a person's "'s" stays a possessive: "my friend's lips" -> "my friends lips" (the apostrophe
 # dropped), never "friend s lips" (which triage reads "friend is lips"); a thing's "'s" is split,
-# and so is "someone's" (most often "someone is" or "someone has")
-_PEOPLE = (
-    "friend|mate|pal|bestie|bff|buddy|cousin|aunt|auntie|aunty|uncle|sister|sis|brother|bro|"
-    "colleague|coworker|workmate|neighbou?r|girl|guy|woman|man|lady|client|person|mum|mom|mam|mummy|mommy|mother|dad|daddy|father|daughter|son|husband|hubby|wife|"
-    "partner|boyfriend|girlfriend|fiance|fiancee|ex|gran|granny|grandma|grandmother|nan|nana|"
-    "nanna|grandad|granddad|grandpa|grandfather|nephew|niece|kid|child|baby|toddler|twin|"
-    "stepmum|stepmom|stepdad|stepsister|stepbrother|flatmate|housemate|roommate|classmate|boss|"
-    "teacher|beautician|therapist|nurse|doctor|dentist|hairdresser")
-_POSSESSIVE = re.compile(
-    r"\b(?!(?:it|that|there|here|what|he|she|who|let|where|how|when|everything|nothing|"
-    + _PEOPLE + r")['\u2019]s)([^\W\d_]+)['\u2019]s\b", re.IGNORECASE)
+# and so is "someone's" (most often "someone is" or "someone has"). The words for people are
+# the triage rules' (vocab ``kin`` in knowledge/triage.yaml), passed in: ``possessives``.
+_NOT_POSSESSIVE = "it|that|there|here|what|he|she|who|let|where|how|when|everything|nothing"
 
 
-def clean(text: str, *, punctuation: bool = False) -> str:
+def possessives(people: str = "") -> re.Pattern[str]:
+    """The pattern ``clean`` splits a thing's "'s" with (``punctuation=True``): every "'s"
+    but that of a pronoun ("it's", "who's": the apostrophe is dropped) or of one of ``people``
+    (a regex alternation of words for people, "friend|husband|neighbou?r"), whose "'s" stays
+    a possessive, except "someone's" and "somebody's"."""
+    kept = _NOT_POSSESSIVE
+    if people:
+        kept += rf"|(?!some(?:one|body)['\u2019]s)(?:{people})"
+    return re.compile(rf"\b(?!(?:{kept})['\u2019]s)([^\W\d_]+)['\u2019]s\b", re.IGNORECASE)
+
+
+_THINGS_POSSESSIVE = possessives()
+
+
+def clean(text: str, *, punctuation: bool = False,
+          possessive: re.Pattern[str] | None = None) -> str:
     """Lowercase, unicode folded, apostrophes and emoji dropped, held-down letters cut to two,
     shorthand expanded, spaces squashed. ``punctuation=True`` keeps clause punctuation, line
     breaks, decimal points ("38,5" -> "38.5") and the degree sign, and splits a noun's "'s"
-    ("throat's tight" -> "throat s tight"), for triage."""
+    ("throat's tight" -> "throat s tight"), for triage: every "'s" ``possessive`` (made by
+    ``possessives``, with the words for people whose "'s" is kept) finds, else every one but a
+    pronoun's."""
     if punctuation:
-        text = _POSSESSIVE.sub(r"\1 s", text)
+        text = (possessive or _THINGS_POSSESSIVE).sub(r"\1 s", text)
     t = unicodedata.normalize("NFKC", text.translate(_APOSTROPHES)).lower().translate(_APOSTROPHES)
     if punctuation:
         t = _LAUGH_EMOJI.sub(" lol ", t)
@@ -283,6 +356,7 @@ STOPWORDS: frozenset[str] = frozenset(
 )
 
 
+@forgettable
 @functools.lru_cache(maxsize=4096)  # one message is folded by several checks in a row
 def fold(text: str) -> str:
     """Lowercase, fold unicode and apostrophes, drop emoji and punctuation, squash spaces."""
@@ -314,6 +388,7 @@ def tokens(text: str) -> list[str]:
     return list(_tokens(text))
 
 
+@forgettable
 @functools.lru_cache(maxsize=8192)
 def _tokens(text: str) -> tuple[str, ...]:
     """``tokens``, once per text: at start-up the loader's collision check and the matcher read
@@ -404,6 +479,7 @@ def _skeleton(word: str) -> str:
 _INFLECTIONS = ("ing", "ed", "es", "s", "d", "er", "ers", "est", "ies", "ied")
 
 
+@forgettable
 @functools.lru_cache(maxsize=8192)
 def english_word(word: str) -> bool:
     """``word`` is on the English word list, or an inflection of a word on it: the list has
@@ -442,7 +518,7 @@ class Speller:
         for word in self.vocabulary:
             skeletons.setdefault(_skeleton(word), word)
         self._skeletons = skeletons
-        self._cache: dict[str, str] = {}
+        self._cache: WordCache[str] = WordCache()
 
     def _known(self, word: str) -> bool:
         return word in self._extra or word in english_words()

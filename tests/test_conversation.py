@@ -7,7 +7,9 @@ too (`BOTH`)."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import html
+import uuid
 from typing import Any
 
 import pytest
@@ -176,6 +178,44 @@ async def test_delete_then_mydata_shows_nothing(conv: Conversation) -> None:
     assert twice.notice and "Already done" in twice.text
     (mydata,) = await conv.command(9, 9, "Ana", "mydata")
     assert "nothing stored" in mydata.text
+
+
+def holders_of(word: str) -> int:
+    """How many dicts, lists, tuples and sets in this process hold a string with ``word`` in
+    it: the caches of the advisor (an lru_cache's keys are in a dict it holds), the stores,
+    the conversation's memory."""
+    found = 0
+    for holder in gc.get_objects():
+        if isinstance(holder, dict):
+            items: Any = [*holder.keys(), *holder.values()]
+        elif isinstance(holder, list | tuple | set | frozenset):
+            items = holder
+        else:
+            continue
+        found += any(isinstance(item, str) and word in item.lower() for item in items)
+    return found
+
+
+@pytest.mark.parametrize("consented", [True, False], ids=["consented", "no_consent"])
+async def test_delete_leaves_none_of_the_patients_words_in_memory(
+        conv: Conversation, consented: bool) -> None:
+    """After /delete nothing in the process holds what the patient wrote (with consent, or
+    asking without it): not the stores, and not the caches the advisor reads messages through
+    (folded texts, tokens, spellings, language scores), which keep recent messages for speed."""
+    name = "".join(chr(ord("a") + int(c, 16)) for c in uuid.uuid4().hex[:12])  # unique
+    if consented:
+        await consent(conv, 11, "Bea")
+    await conv.message(11, 11, "Bea", f"can I wear makeup to {name.title()}s party tmrw?")
+    await conv.message(11, 11, "Bea", f"my {name} cousin says bruising is normal, is it?")
+    assert holders_of(name)  # read, cached (and stored, with consent)
+    if consented:
+        await conv.command(11, 11, "Bea", "delete")
+        (done,) = await conv.callback(11, 11, "Bea", "delete:yes")
+    else:
+        (done,) = await conv.command(11, 11, "Bea", "delete")
+    assert done.text
+    gc.collect()
+    assert holders_of(name) == 0
 
 
 async def test_very_long_message_is_answered_in_parts_under_the_limit(

@@ -18,7 +18,7 @@ import pytest
 
 from knowledge.advisor import Advice, Advisor
 from knowledge.signdata import _language_problems, load_sign_data
-from knowledge.text import Speller, clean, fold
+from knowledge.text import Speller, clean, fold, possessives
 from knowledge.triage import load_triage
 from tests.advisors import shipped
 from tests.class_table import class_cases
@@ -156,9 +156,15 @@ def test_one_normaliser_serves_triage_and_matcher() -> None:
         "my lips are swelling!!! 38.5°"
     assert fold("Can I wear make-up 2moro??") == "can i wear makeup tomorrow"
     assert clean("Губы опухли") == "губы опухли"  # other scripts are kept for the language side
-    # a person's possessive stays one; a thing's 's is split; a laughing emoji is laughter
-    assert clean("My friend's lips, the throat's tight 😂", punctuation=True) == \
-        "my friends lips, the throat s tight lol"
+    # a person's possessive stays one (the words for people are the triage rules' vocab
+    # ``kin``), someone's is split, as a thing's 's is; a laughing emoji is laughter
+    kin = load_yaml(DATA.parent.parent / "knowledge" / "triage.yaml")["vocab"]["kin"]
+    people = possessives(kin)
+    assert clean("My friend's lips, the throat's tight 😂", punctuation=True,
+                 possessive=people) == "my friends lips, the throat s tight lol"
+    assert clean("my husband's cheek, someone's been", punctuation=True, possessive=people) == \
+        "my husbands cheek, someone s been"
+    assert clean("My friend's lips", punctuation=True) == "my friend s lips"  # no people given
 
 
 def test_speller_corrects_toward_vocabulary_but_never_a_real_word() -> None:

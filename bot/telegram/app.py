@@ -66,6 +66,7 @@ from bot.telegram.sender import TelegramSender
 from bot.telegram.staff_handlers import register_staff_handlers
 from bot.telegram.update_processor import PerUserUpdateProcessor
 from knowledge.advisor import Advisor
+from knowledge.text import forget_texts
 from storage import Database, utcnow
 from storage.clock import Clock
 from storage.retention import Retention
@@ -178,6 +179,7 @@ def schedule_retention(app: AnyApplication, days: int | None, retention: Retenti
 
     async def purge(_context: AppContext) -> None:
         await retention.purge(days, clock())
+        forget_texts()  # nor do the words of deleted messages stay in the advisor's caches
 
     app.job_queue.run_repeating(purge, interval=dt.timedelta(days=1), first=60,
                                 name="retention", job_kwargs={"max_instances": 1,

@@ -8,7 +8,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from knowledge.text import strip_accents
+from knowledge.text import forgettable, strip_accents
 
 SPECIAL = str.maketrans({
     "ł": "l", "Ł": "l", "ı": "i", "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "đ": "d",
@@ -55,6 +55,7 @@ def denied_in_english(text: str, evidence: str) -> bool:
     return re.search(_ENGLISH_DENIAL + re.escape(words[0]) + r"\b", fold(text)) is not None
 
 
+@forgettable
 @functools.lru_cache(maxsize=2048)
 def fold(text: str) -> str:
     """Lowercase with accents, diacritics and Arabic vowel marks removed (see module doc);

@@ -13,6 +13,7 @@ from typing import Any
 from rapidfuzz.distance import OSA
 
 from knowledge.catalogue import Catalogue
+from knowledge.text import WordCache
 from knowledge.triage import EMERGENCY, URGENT
 
 FEVER_SIGN = "fever"
@@ -191,8 +192,9 @@ class LanguagePack:
     other_senses: Mapping[str, tuple[tuple[frozenset[int], ...], ...]] = field(
         default_factory=dict)
 
-    _cache: dict[str, tuple[frozenset[int], str, bool]] = field(default_factory=dict,
-                                                                 compare=False, repr=False)
+    # keyed by patients' words: emptied by knowledge.text.forget_texts
+    _cache: WordCache[tuple[frozenset[int], str, bool]] = field(
+        default_factory=WordCache, compare=False, repr=False)
 
     @cached_property
     def texts(self) -> Catalogue:

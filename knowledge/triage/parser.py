@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import yaml
 
-from knowledge.text import Speller
+from knowledge.text import Speller, possessives
 from knowledge.triage.engine import Triage
 from knowledge.triage.errors import TriageFileError
 from knowledge.triage.rules import Fever, Language, Matcher, Rule, Sign, WordLists
@@ -161,6 +161,8 @@ class RulesParser:
                 section["cancelled_after"],
                 "cancelled_after",
             ),
+            # a person's "'s" kept (vocab `kin`, when the file has it)
+            possessive_re=possessives(self.vocab.get("kin", "")),
             words=lists,
             hypothetical_confirmed_re=(
                 self.regex_list(section["hypothetical_confirmed"], "hypothetical_confirmed")

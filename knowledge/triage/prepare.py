@@ -17,7 +17,7 @@ def normalise(text: str, lang: Language) -> str:
     """The project's normaliser (knowledge/text.py), spelling corrected toward the triage
     vocabulary, hedges turned into clause breaks."""
     text = _DASHES.sub(" - ", _arrows_as_words(text, lang))
-    t = lang.speller.correct(clean(text, punctuation=True))
+    t = lang.speller.correct(clean(text, punctuation=True, possessive=lang.possessive_re))
     t = _NOUN_IS.sub(" is", t)  # "throat's tight" -> "throat s tight" -> "throat is tight"
     t = _LABEL.sub(r"\1 is ", t)  # "eye: red, watering" -> "eye is red, watering"
     t = _restated_once(t, lang)  # "struggling, like really struggling, to" -> "struggling to"

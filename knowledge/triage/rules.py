@@ -151,6 +151,9 @@ class Language:
     hypothetical_re: re.Pattern[str]
     hypothetical_end_re: re.Pattern[str]
     cancelled_after_re: re.Pattern[str]
+    # a person's "'s" kept a possessive while preparing a message ("my friend's lips"): the
+    # words for people are vocab ``kin`` (knowledge.text.possessives)
+    possessive_re: re.Pattern[str]
     # word lists of the rules file read while preparing a message (see ``WordLists``)
     words: WordLists = field(default_factory=WordLists)
     # the patient says, outside the question, that they have it now ("what would you do if

@@ -9,6 +9,7 @@ from bot.core.flows.control import FlowControl
 from bot.core.flowstate import Flow
 from bot.core.ports import CheckinEvents
 from bot.core.replies import Reply
+from knowledge.text import forget_texts
 
 
 class PrivacyFlow:
@@ -71,6 +72,7 @@ class PrivacyFlow:
         if await kit.patients.get(user_id) is None:
             await kit.chat_states.clear(user_id)  # a question kept for "ask the clinic"
             self.advice.forget(user_id)  # ... or kept in memory without consent
+            forget_texts()  # ... and their words in the advisor's caches
             return kit.say("delete_nothing")
         active, note = await self.control.begin(user_id, Flow.DELETE, "confirm")
         return note + self.control.prompt(kit.messages.render("delete_confirm"), active,
@@ -89,6 +91,7 @@ class PrivacyFlow:
         await kit.log.flush()
         self.advice.forget(user_id)  # a question kept in memory (no consent yet)
         erased = await kit.patients.erase(user_id)  # conversation states included
+        forget_texts()  # their words in the advisor's caches (the whole process's: cheap, rare)
         if not erased:
             return [kit.notice("already_deleted")]
         return kit.say("deleted")
