@@ -14,8 +14,11 @@ threading, and marks the row sent. Telegram errors are read like the alert outbo
 blocked the bot (or whose chat is gone) is marked inactive and the message is given up at
 once, as is one Telegram refuses for good; anything else is tried again until it goes out
 (for a day), the chat's later messages after it (a patient reads them in the order they were
-written). A send Telegram has not answered within ``Settings.desk_read_timeout_seconds`` (default:
-the client's read timeout) counts as a time-out.
+written). One sender of a process at a time (``DeskJobs.sending``): the job and a staff
+action's own send never split one action's messages, so staff read "taken" before the answer's
+"Sent" or "Not delivered". A send Telegram has not answered within
+``Settings.desk_read_timeout_seconds`` (default: the client's read timeout) counts as a
+time-out.
 
 What is audited on the report: a staff answer as ``replied`` once Telegram took it
 (`Relays.relay_done`, which also tells staff "Sent"); the web desk's other messages to the
@@ -27,6 +30,7 @@ why, `Relays.relay_failed`; for a notice from Telegram, "Not delivered: ..." as 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -56,9 +60,24 @@ Blocked = Callable[..., Awaitable[None]]  # `Conversation.blocked(chat_id=...)`
 
 async def send_pending(bot: Bot, desk: DeskJobs, blocked: Blocked,
                        outbox: DeskOutboxStore, config: AlertConfig | None = None,
-                       read_timeout: float | None = None) -> int:
+                       read_timeout: float | None = None,
+                       one_at_a_time: asyncio.Lock | None = None) -> int:
     """Send every claimable row once; the number sent. A patient who blocked the bot is
-    reported through `blocked` (marked inactive); `read_timeout` bounds each send's wait."""
+    reported through `blocked` (marked inactive); `read_timeout` bounds each send's wait.
+    `one_at_a_time` (``DeskJobs.sending``, shared by the desk-outbox job and a staff action's
+    own send): held while claiming and sending, so the rows one action wrote are claimed and
+    sent by one sender, in the order written. Two senders of one process could otherwise
+    split them (one claims the staff chat's "taken" notice, the other the patient's answer)
+    and staff could be told "Not delivered" or "Sent" before "taken"."""
+    if one_at_a_time is None:
+        return await _send_pending(bot, desk, blocked, outbox, config, read_timeout)
+    async with one_at_a_time:
+        return await _send_pending(bot, desk, blocked, outbox, config, read_timeout)
+
+
+async def _send_pending(bot: Bot, desk: DeskJobs, blocked: Blocked,
+                        outbox: DeskOutboxStore, config: AlertConfig | None,
+                        read_timeout: float | None) -> int:
     config = config or AlertConfig()
     sent = 0
     stalled: dict[int, dt.datetime] = {}  # chat -> when its earlier message is tried again
@@ -143,7 +162,8 @@ def attach_desk_outbox(app: AnyApplication, desk: DeskJobs, blocked: Blocked,
 
     async def job(context: AppContext) -> None:
         with desk.outbox_passes.one():
-            await send_pending(context.bot, desk, blocked, outbox, config, read_timeout)
+            await send_pending(context.bot, desk, blocked, outbox, config, read_timeout,
+                               desk.sending)
 
     app.job_queue.run_repeating(job, interval=every, first=min(1.0, every), name="desk-outbox",
                                 job_kwargs={"max_instances": 1, "coalesce": True})

@@ -84,7 +84,7 @@ async def send_owed(context: AppContext) -> None:
     services = context.bot_data
     await send_pending(context.bot, services.desk, services.patient.conversation.blocked,
                        services.desk.outbox, services.settings.alert_config(),
-                       services.settings.desk_read_timeout_seconds)
+                       services.settings.desk_read_timeout_seconds, services.desk.sending)
 
 
 async def handled_before(update: Update, context: AppContext) -> bool:

@@ -8,6 +8,7 @@ renderer `cards` ...). This is only the set the composition root hands to the en
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from bot.core.desk.cards import Cards
@@ -45,3 +46,7 @@ class DeskJobs:
     outbox: DeskOutboxStore  # staff messages (web desk and Telegram) for the bot to send
     # the passes of the bot's desk-outbox job (bot/telegram/desk_sender.py)
     outbox_passes: Passes = field(default_factory=Passes)
+    # one desk-outbox sender at a time in this process (the job, or a staff action's own
+    # send): two would split one action's messages between them, and staff could read the
+    # outcome of an answer ("Not delivered ...") before the "taken" notice written first
+    sending: asyncio.Lock = field(default_factory=asyncio.Lock)
