@@ -436,6 +436,42 @@ async def test_a_new_leader_skips_what_the_frozen_one_handled_but_had_not_confir
     assert set(first_bot.calls) <= {None, 1}  # it never confirmed 1 or later
 
 
+class LostAfter:
+    """A `PollGuard` held until `app` has handled `ids` (the leader stalls right after
+    answering them, and another replica takes the lease meanwhile)."""
+
+    def __init__(self, app: App, ids: list[int]) -> None:
+        self.app, self.ids = app, ids
+
+    async def held(self) -> bool:
+        return sorted(self.app.handled) != self.ids
+
+    async def step_down(self, reason: str) -> None:
+        """Not asked here."""
+
+
+async def test_a_leader_that_answered_and_then_lost_the_lease_leaves_no_answer_to_repeat(
+        ) -> None:
+    table = MemoryHandled()
+    first_bot = PendingBot([1, 2])
+    first = App(first_bot)
+    poller = ConfirmingPoller(first, ["message"], LostAfter(first, [1, 2]),
+                              seen=HandledLog(table, "polling:1", clock=lambda: START))
+    await poller.start()
+    await asyncio.wait_for(_until(lambda: not poller.running), 10)
+    assert sorted(first.handled) == [1, 2] and first_bot.pending == [1, 2]  # not confirmed
+    assert sorted(key[1] for key in table.rows) == [1, 2]  # ... but recorded as answered
+
+    second_bot = PendingBot(list(first_bot.pending))  # Telegram gives them to the new leader
+    second = App(second_bot)
+    leader = ConfirmingPoller(second, ["message"], Guard(),
+                              seen=HandledLog(table, "polling:1", clock=lambda: START))
+    await leader.start()
+    await asyncio.wait_for(_until(lambda: second_bot.pending == []), 10)
+    await leader.stop()
+    assert second.handled == []  # nobody is answered twice
+
+
 async def test_without_the_database_a_leader_handles_everything_it_gets() -> None:
     table, ticker = MemoryHandled(), Ticker()
     table.fail = OSError("database away")
@@ -447,6 +483,20 @@ async def test_without_the_database_a_leader_handles_everything_it_gets() -> Non
     await asyncio.wait_for(_until(lambda: bot.pending == []), 10)
     await poller.stop()
     assert app.handled == [1, 2]
+
+
+async def test_what_could_not_be_recorded_is_recorded_once_the_database_answers() -> None:
+    table, ticker = MemoryHandled(), Ticker()
+    seen = HandledLog(table, "polling:1", clock=lambda: START, monotonic=ticker)
+    table.fail = OSError("database away")
+    await seen.record([1, 2])  # fails: kept
+    table.fail = None
+    await seen.record([3])  # the database was away a moment ago: kept, not asked
+    assert table.rows == {}
+    await ticker.sleep(HandledLog.QUIET_AFTER_FAILURE)
+    await seen.record([])  # the poll loop's next round
+    assert sorted(key[1] for key in table.rows) == [1, 2, 3]
+    assert await seen.skip([1, 2, 3, 4]) == {1, 2, 3}  # a next leader skips all three
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)

@@ -6,12 +6,14 @@ the next leader: nothing is lost, and only updates being handled at that moment 
 twice (see below). An update that could be neither handled nor spooled because the database was
 unavailable is not confirmed either: it is fetched again and handled once its backoff has
 passed (later updates are handled meanwhile, each once), and /readyz is not ready while one
-waits. The leader records what it handled (`HandledLog`, table ``handled_update``) after each
-poll and skips what an earlier leader recorded, so a leader frozen or killed in the middle of a
-batch leaves only the updates being handled at that moment (or since its last poll) to be
-handled twice, not the batch. It keeps fetching while a batch is handled (the confirmed offset
-slides up to the oldest update still in hand), so a flood from one patient does not make
-everyone else wait for it. It survives every failure of ``getUpdates``: a 429 waits the
+waits. The leader records what it handled (`HandledLog`, table ``handled_update``) before
+each lease check and poll (and when it stops, even when it lost the lease: what it answered
+was answered) and skips what an earlier leader recorded, so a leader frozen or killed in the
+middle of a batch leaves only the updates being handled at that moment (or since its last
+record) to be handled twice, not the batch; what the database did not take is recorded later
+(`HandledLog`). It keeps fetching while a batch is handled (the confirmed offset slides up to
+the oldest update still in hand), so a flood from one patient does not make everyone else
+wait for it. It survives every failure of ``getUpdates``: a 429 waits the
 ``retry_after`` Telegram names, anything else (5xx, timeouts, network errors, 409, unknown
 errors) waits with exponential backoff (1 s doubling up to
 AFTERCARE_POLLING_BACKOFF_MAX_SECONDS); each failure is logged (error type and Telegram's
@@ -159,6 +161,10 @@ class ConfirmingPoller:
         first = True  # the term's first poll is answered at once: polling shows as working
         try:
             while not self._stopping:
+                # what was answered is recorded before the lease is checked: a leader that
+                # answered a batch and then finds the lease gone (a stall under load) still
+                # tells the next leader, which gets the batch again, not to answer it twice
+                await self._record_done()
                 if not await self.guard.held():
                     holder = False
                     break
@@ -184,8 +190,7 @@ class ConfirmingPoller:
                     break
                 self._set_polling(True)
                 if self.seen is not None:
-                    done, self._done = self._done, []
-                    await self.seen.record(done)
+                    await self._record_done()
                     skip = await self.seen.skip([u.update_id for u in updates
                                                  if newest is None or u.update_id > newest])
                 else:
@@ -225,13 +230,18 @@ class ConfirmingPoller:
                 self._finished(running)
             self._handling = False
             self._set_polling(False)
-        if self.seen is not None and holder:
-            done, self._done = self._done, []
-            await self.seen.record(done)
+        await self._record_done()  # answered here, lease or not: the next leader skips them
         if newest is not None and holder and self._confirm_on_exit and await self.guard.held():
             last = min(self.waiting) if self.waiting else newest + 1
             with contextlib.suppress(TelegramError):  # the next leader does not redo them
                 await self.app.bot.get_updates(offset=last, limit=1, timeout=0)
+
+    async def _record_done(self) -> None:
+        """Record the updates handled since the last record (`seen`), so a later leader
+        does not handle them again."""
+        if self.seen is not None:  # (also when nothing is new: it may record what waited)
+            done, self._done = self._done, []
+            await self.seen.record(done)
 
     def _finished(self, running: dict[int, asyncio.Task[bool]]) -> None:
         """Take the finished tasks out of `running`; an update left unhandled (database
