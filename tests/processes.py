@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -157,6 +157,9 @@ async def http_get(session: aiohttp.ClientSession, port: int, path: str) -> tupl
         return 0, ""
 
 
+Replica = TypeVar("Replica", bound=subprocess.Popen[str])
+
+
 async def until(predicate: Callable[[], Awaitable[Any]], what: str,
                 timeout: float = HANG) -> Any:
     """Poll an async predicate until it returns something truthy (a bound on a hang, never a
@@ -181,7 +184,7 @@ async def polling_gauge(session: aiohttp.ClientSession, port: int) -> bool | Non
     return "aftercare_polling_leader 1.0" in body
 
 
-async def leader_first(session: aiohttp.ClientSession, replicas: list[subprocess.Popen[str]],
+async def leader_first(session: aiohttp.ClientSession, replicas: list[Replica],
                        ports: list[int]) -> None:
     """Wait until one of two replicas started together polls and the other answers /metrics
     as a standby; then put the leader first in `replicas` and `ports` (whichever won the

@@ -11,6 +11,10 @@ short getUpdates time-outs (AFTERCARE_POLLING_TIMEOUT_SECONDS, ..._READ_TIMEOUT_
   patient gets an answer twice. The PostgreSQL case is skipped when it is unreachable.
 * The leader frozen in the middle of a batch (one answer still in flight, four sent): the new
   leader answers only the one in flight; the four recorded in ``handled_update`` are skipped.
+
+Both freeze the leader only once its logs show it kept the lease while the scene was set (on a
+loaded machine a stall past the 3 s lease moves it on its own; the scene is then set again
+with new patients, and nobody may be answered twice in any scene).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -30,6 +35,7 @@ from storage import Database
 from storage.handled_updates import HandledSql
 from tests.processes import (
     TOKEN,
+    BotProcess,
     Control,
     free_port,
     leader_first,
@@ -49,7 +55,7 @@ SHORT_POLLS = {"AFTERCARE_POLLING_TIMEOUT_SECONDS": "1",
 
 
 def start(root: str, database: Path | str, port: int, tmp_path: Path,
-          **extra: str) -> subprocess.Popen[str]:
+          **extra: str) -> BotProcess:
     return start_bot(root, database, tmp_path, stdout=subprocess.DEVNULL,
                      AFTERCARE_HTTP_PORT=str(port), **{**FAST, **extra})
 
@@ -111,14 +117,22 @@ async def test_a_frozen_leader_is_replaced_and_stays_quiet_when_it_wakes(
     async with aiohttp.ClientSession() as session:
         control = Control(session, fake_server)
         try:
-            await leader_first(session, replicas, ports)
+            before: list[int] = []  # the scene is set when the lease stayed put meanwhile
+            for scene in range(SCENES):  # (see the next test)
+                await leader_first(session, replicas, ports)
+                roles = _lease_events(replicas)
+                users = range(7100 + 10 * scene, 7105 + 10 * scene)
+                before += users
+                await write(control, users)
+                await until(partial(answered, control, users), "answers from the leader")
+                await until(lambda: _nothing_pending(control), "the leader to confirm them")
+                if _lease_events(replicas) == roles:
+                    break
+            else:
+                pytest.fail(f"the lease moved on its own in each of {SCENES} scenes")
             assert await polling_gauge(session, ports[1]) is False  # a standby: must not poll
 
-            before = range(7100, 7105)
-            await write(control, before)
-            await until(lambda: answered(control, before), "answers from the leader")
-            await until(lambda: _nothing_pending(control), "the leader to confirm them")
-
+            old_log_before = len(replicas[0].stderr_so_far())
             replicas[0].send_signal(signal.SIGSTOP)
             frozen, stopped_at = True, time.monotonic()
             during = range(7200, 7205)
@@ -147,9 +161,9 @@ async def test_a_frozen_leader_is_replaced_and_stays_quiet_when_it_wakes(
             results = [stop_bot(proc, timeout=60) for proc in replicas]
     assert took_over < 30, took_over
     assert [code for code, _ in results] == [0, 0], results
-    old_log = results[0][1]
+    old_log = results[0][1][old_log_before:]  # from the freeze on
     assert "polling leadership lost" in old_log
-    assert old_log.count("elected polling leader") == 1
+    assert "elected polling leader" not in old_log
     per_chat = Counter(m["chat_id"] for m in sent)
     assert per_chat == Counter({u: 1 for u in [*before, *during, *after]}), per_chat
     # after the wake-up nobody's poll was cut off by a second poller
@@ -164,7 +178,13 @@ async def test_a_leader_frozen_mid_batch_leaves_only_its_update_in_hand_to_the_n
     when it is frozen. The new leader gets all five again from Telegram: it answers the one
     in hand and skips the four the old leader recorded as handled (``handled_update``);
     nobody is answered twice. (Without the record, the four were answered again: the
-    duplicate window was a whole batch.)"""
+    duplicate window was a whole batch.)
+
+    The scene is set only when the leader held the lease from before the five came until its
+    first answer was held at Telegram (the replicas' logs show no election or loss meanwhile):
+    on a loaded machine a stall past the 3 s lease can move the lease on its own before the
+    freeze, and the held request is then another replica's. It is set again, with five new
+    patients, once everything is confirmed; nobody is answered twice either way."""
     db = await Database.connect(database_url)  # migrate once; read handled_update below
     ports = [free_port(), free_port()]
     replicas = [start(fake_server, database_url, port, tmp_path) for port in ports]
@@ -172,20 +192,30 @@ async def test_a_leader_frozen_mid_batch_leaves_only_its_update_in_hand_to_the_n
     try:
         async with aiohttp.ClientSession() as session:
             control = Control(session, fake_server)
+            table = HandledSql(db.sessions)
             try:
-                await leader_first(session, replicas, ports)
-                # the first answer hangs at Telegram, then fails: not delivered
-                await control.post("fail", {"method": "sendMessage", "error_code": 500,
-                                            "delay": 30, "chat_id": 7400})
-                users = range(7400, 7405)
-                ids = [(await control.post("update", {"kind": "message", "user_id": user,
-                                                      "text": "hello"}))["update_id"]
-                       for user in users]
-                await until(lambda: answered(control, users[1:]), "four answers")
-                table = HandledSql(db.sessions)
-                await until(lambda: _recorded(table, ids[1:]), "the four to be recorded")
-                assert await control.get("pending") == 5  # none confirmed: 7400 is in hand
+                for scene in range(SCENES):
+                    await until(lambda: _nothing_pending(control), "every update confirmed")
+                    await leader_first(session, replicas, ports)
+                    roles = _lease_events(replicas)
+                    users = range(7400 + 10 * scene, 7405 + 10 * scene)
+                    # the first answer hangs at Telegram, then fails: not delivered
+                    await control.post("fail", {"method": "sendMessage", "error_code": 500,
+                                                "delay": 30, "chat_id": users[0]})
+                    ids = [(await control.post("update", {"kind": "message", "user_id": user,
+                                                          "text": "hello"}))["update_id"]
+                           for user in users]
+                    await until(partial(answered, control, users[1:]), "four answers")
+                    await until(partial(_recorded, table, ids[1:]), "the four to be recorded")
+                    await until(lambda: _no_faults_left(control),
+                                "the first answer to be held at Telegram")
+                    if _lease_events(replicas) == roles:
+                        break
+                else:
+                    pytest.fail(f"the lease moved on its own in each of {SCENES} scenes")
+                assert await control.get("pending") == 5  # none confirmed: users[0] in hand
 
+                log_before = len(replicas[1].stderr_so_far())
                 replicas[0].send_signal(signal.SIGSTOP)
                 frozen = True
                 await until(lambda: polling_gauge(session, ports[1]), "the standby to take over",
@@ -204,8 +234,20 @@ async def test_a_leader_frozen_mid_batch_leaves_only_its_update_in_hand_to_the_n
         await db.close()
     assert [code for code, _ in results] == [0, 0], results
     per_chat = Counter(m["chat_id"] for m in sent)
-    assert per_chat == Counter({u: 1 for u in users}), per_chat
-    assert results[1][1].count("was handled by an earlier leader: skipped") == 4
+    assert {u: per_chat[u] for u in users} == {u: 1 for u in users}, per_chat
+    assert max(per_chat.values()) == 1, per_chat  # earlier scenes' patients too
+    assert results[1][1][log_before:].count("was handled by an earlier leader: skipped") == 4
+
+
+SCENES = 3  # a bound on a scene disturbed by the load, not a timing assertion
+LEASE_EVENTS = ("elected polling leader", "polling leadership lost",
+                "giving up polling leadership")
+
+
+def _lease_events(replicas: list[BotProcess]) -> list[int]:
+    """How often each replica has logged winning, losing or giving up the lease so far."""
+    return [sum(proc.stderr_so_far().count(event) for event in LEASE_EVENTS)
+            for proc in replicas]
 
 
 async def _recorded(table: HandledSql, ids: list[int]) -> bool:
