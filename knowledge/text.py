@@ -80,6 +80,8 @@ SHORTHAND: dict[str, str] = {
     "tmorrow": "tomorrow", "2mora": "tomorrow", "tomorow": "tomorrow",
     # chat spellings of size words ("lil bumps")
     "lil": "little",
+    # the eye word too short for the speller ("eys", "eyez")
+    "eys": "eyes", "eyez": "eyes", "eyz": "eyes",
 }
 _SHORTHAND_RE = re.compile(
     r"(?<![a-z0-9/])(?:" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True))

@@ -72,11 +72,13 @@ def _plain_aside(aside: str, lang: Language) -> bool:
 
 
 # an aside that explains or wonders ("and its weird because i didnt have my lips done", "because
-# i havent eaten anything new"): what it names or denies is its own, not the state after it
+# i havent eaten anything new"), or says what was tried ("the pain, even after two doses of
+# ibuprofen, is still bad", "despite the ice"): what it names or denies is its own, not the
+# state after it
 _EXPLAINING = re.compile(
     r"^(?:and\s+)?(?:(?:its|it\s+is|this\s+is|thats|which\s+is)\s+(?:so\s+|really\s+|a\s+bit\s+)?"
     r"(?:weird|odd|strange|funny|bizarre|mad|crazy)\s+)?(?:because|cos|coz|cause|since|as|even\s+though|"
-    r"although|considering)\s")
+    r"although|considering|even\s+(?:after|with|when)|despite|in\s+spite\s+of|regardless\s+of)\s")
 
 
 def _long_plain_aside(aside: str, lang: Language) -> bool:
@@ -221,7 +223,8 @@ _STACCATO = re.compile(r"(?<![\w.])([a-z]+)\.\s+(?=[a-z]+\.)")
 # already a comma: "which started, maybe an hour ago, on my lip")
 _RELATIVE = re.compile(r",\s*(?:which|who|that)\s+[^.!?;\n]{3,80}?,"
                        r"(?=\s*(?:is|are|was|were|has|have|had|now|still|seems?|looks?|feels?|"
-                       r"keeps?|getting|gets|got)\b)")
+                       r"keeps?|getting|gets|got|came|comes|went|gone|turned|started|became|grew|"
+                       r"flared|suddenly|just|really)\b)")
 
 
 # a body part written as a label at the start of a sentence: "eye: red, watering, painful",
