@@ -246,7 +246,7 @@ class AlertDispatcher:
             await self._retry(row, str(TransientError(f"{type(exc).__name__}: {exc}")))
             return 0
         if await self.connector.mark_sent(row.id, self.worker, message.chat_id, message_id,
-                                          self.clock()):
+                                          self.clock(), kind=row.kind):
             self.stats.sent += 1
             log.info("alert %d (%s, report %s) delivered", row.id, row.kind, row.report_id)
             return 1
@@ -266,7 +266,7 @@ class AlertDispatcher:
         text = str(exc).lower()
         if message.edit_message_id is not None and any(e in text for e in DONE_EDIT_ERRORS):
             await self.connector.mark_sent(row.id, self.worker, message.chat_id,
-                                           message.edit_message_id, self.clock())
+                                           message.edit_message_id, self.clock(), kind=row.kind)
             self.stats.skipped += 1
             return
         if row.kind in CARD_KINDS or row.attempts < self.config.max_edit_attempts:

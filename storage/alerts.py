@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.alert_rows import OWED, S, T, owe_card
+from storage.alert_rows import OWED, S, T, owe_card, owe_erase
 from storage.leases import LeasedTable
 from storage.models import AlertKind, Patient, Report, ReportAction, ReportCard
 from storage.report_rows import apply_edit, audit, claim_repost, count_repeat, link_card
@@ -67,7 +67,8 @@ class AlertConnector(Protocol):
                         worker: str) -> list[ClaimedAlert]: ...
 
     async def mark_sent(self, alert_id: int, worker: str, chat_id: int | None,
-                        message_id: int | None, now: dt.datetime) -> bool: ...
+                        message_id: int | None, now: dt.datetime,
+                        kind: str | None = None) -> bool: ...
 
     async def release(self, alert_id: int, worker: str, now: dt.datetime, *,
                       due_at: dt.datetime | None = None, error: str | None = None,
@@ -121,18 +122,34 @@ class AlertSql:
         return sorted((ClaimedAlert(*row) for row in rows), key=lambda a: a.id)
 
     async def mark_sent(self, alert_id: int, worker: str, chat_id: int | None,
-                        message_id: int | None, now: dt.datetime) -> bool:
+                        message_id: int | None, now: dt.datetime,
+                        kind: str | None = None) -> bool:
         """Record delivery; a card's message is linked to its report in the same transaction
-        (and a re-post audited). False when the claim was lost (possible duplicate)."""
+        (and a re-post audited). False when the row is no longer this worker's claim: lost to
+        another worker (possible duplicate), or gone with its report because the patient was
+        erased while the message was being sent; then the message delivered (`kind`, the
+        claimed row's kind) is owed an "[erased]" edit, as the erasure owes its linked
+        cards (storage/alert_rows.py `forget_patient`)."""
         async with self.sessions.begin() as s:
+            # The report first (PostgreSQL): an erasure under way is waited for, so its
+            # deletion of this row is seen below, and one that starts now waits for the link.
+            await s.execute(select(Report.id).where(
+                Report.id == select(T.c.report_id).where(T.c.id == alert_id).scalar_subquery())
+                .with_for_update(key_share=True))
             row = (await s.execute(
                 update(T).where(_mine(alert_id, worker))
                 .values(status=S.SENT.value, sent_message_id=message_id, sent_at=now,
                         lease_until=None, last_error=None, updated_at=now)
                 .returning(T.c.report_id, T.c.kind))).first()
             if row is None:
-                log.warning("alert %d was sent but its claim was lost: possible duplicate",
-                            alert_id)
+                if await s.scalar(select(T.c.id).where(T.c.id == alert_id)) is not None:
+                    log.warning("alert %d was sent but its claim was lost: possible duplicate",
+                                alert_id)
+                elif (chat_id is not None and message_id is not None
+                      and kind != AlertKind.ERASE.value):
+                    log.warning("alert %d was sent after its report was erased: "
+                                "its message is owed an erased edit", alert_id)
+                    await owe_erase(s, chat_id, message_id, kind or AlertKind.CARD.value, now)
                 return False
             report_id, kind = row
             if (kind in CARD_KINDS and report_id is not None and chat_id is not None

@@ -8,7 +8,9 @@ interface and state machine as the SQL: the alert sender's (claim, lease, mark s
 give up: `AlertConnector`) and the staff desk's (owe a card or an edit, claim a re-post,
 thread a repeat, apply an edit, unreachable on-call chats: the core's `CardOutbox`).
 One event loop, so every method is atomic. `add()` plants a row; `cards` collects what
-`mark_sent` links to reports (also when the report itself was never planted).
+`mark_sent` links to reports (also when the report itself was never planted); a row gone
+with its erased report (the patient erased while its card was being sent) owes an "[erased]"
+edit of the message delivered, as the SQL does.
 tests/test_alerts_conformance.py runs the desk's view against both; tests/test_alert_sender.py
 runs the sender on the twin.
 """
@@ -82,9 +84,15 @@ class MemoryAlerts:
         return claimed
 
     async def mark_sent(self, alert_id: int, worker: str, chat_id: int | None,
-                        message_id: int | None, now: dt.datetime) -> bool:
+                        message_id: int | None, now: dt.datetime,
+                        kind: str | None = None) -> bool:
         row = self._mine(alert_id, worker)
-        if row is None:
+        if row is None:  # a row gone with its erased report: its message is owed "[erased]"
+            if (alert_id not in self.rows and chat_id is not None and message_id is not None
+                    and kind != AlertKind.ERASE.value):
+                self.tables.owe_alert(None, now, AlertKind.ERASE, chat_id=chat_id,
+                                      message_id=message_id,
+                                      card_kind=kind or AlertKind.CARD.value)
             return False
         row.status, row.sent_message_id, row.lease_until = S.SENT.value, message_id, None
         row.sent_at, row.last_error, row.updated_at = now, None, now

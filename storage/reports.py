@@ -23,7 +23,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.alert_rows import CardCopies, owe_card
+from storage.alert_rows import CardCopies, owe_card, owe_erase
 from storage.clock import Clock, utcnow
 from storage.ids import telegram_id
 from storage.models import (
@@ -198,14 +198,27 @@ class ReportStore:
 
     # --- cards -------------------------------------------------------------------------
     async def card_sent(self, report_id: int, chat_id: int, message_id: int, kind: str,
-                        now: dt.datetime | None = None) -> None:
-        """Remember that staff-chat message `message_id` belongs to report `report_id`."""
+                        now: dt.datetime | None = None) -> bool:
+        """Remember that staff-chat message `message_id` belongs to report `report_id`
+        (True, also when already recorded). False when the report is gone: the patient was
+        erased while the message was being sent, so it is owed an "[erased]" edit, as the
+        erasure owes the cards it found (storage/alert_rows.py `forget_patient`)."""
+        now = self._now(now)
         try:
             async with self.sessions.begin() as s:
+                # the report first (PostgreSQL): an erasure under way is waited for, and one
+                # that starts now waits for the link, so it edits this card itself
+                if await s.scalar(select(Report.id).where(Report.id == report_id)
+                                  .with_for_update(key_share=True)) is None:
+                    log.warning("a card of report %d was sent after the report was erased: "
+                                "it is owed an erased edit", report_id)
+                    await owe_erase(s, chat_id, message_id, kind, now)
+                    return False
                 s.add(ReportCard(report_id=report_id, chat_id=chat_id, message_id=message_id,
-                                 kind=kind, created_at=self._now(now)))
+                                 kind=kind, created_at=now))
         except IntegrityError:
             log.warning("card %s/%s already recorded", chat_id, message_id)
+        return True
 
     async def card(self, chat_id: int, message_id: int) -> CardInfo | None:
         """The report a staff-chat message belongs to, or None."""

@@ -47,6 +47,7 @@ from storage.report_info import (
 )
 from storage.sessions_memory import latest_of
 from storage.states import (
+    AlertKind,
     Direction,
     Outcome,
     ReportAction,
@@ -214,14 +215,20 @@ class MemoryReportStore:
 
     # --- cards -------------------------------------------------------------------------
     async def card_sent(self, report_id: int, chat_id: int, message_id: int, kind: str,
-                        now: dt.datetime | None = None) -> None:
-        """Remember that staff-chat message `message_id` belongs to the report (a message
-        already linked, or an unknown report, is left as it is)."""
-        if report_id not in self.tables.reports or await self.card(chat_id, message_id):
-            return
+                        now: dt.datetime | None = None) -> bool:
+        """Remember that staff-chat message `message_id` belongs to the report (True; a
+        message already linked is left as it is). False when the report is gone (erased while
+        the message was being sent): the message is owed an "[erased]" edit."""
+        if report_id not in self.tables.reports:
+            self.tables.owe_alert(None, self._now(now), AlertKind.ERASE, chat_id=chat_id,
+                                  message_id=message_id, card_kind=kind)
+            return False
+        if await self.card(chat_id, message_id):
+            return True
         row = CardRow(self.tables.next_id("cards"), report_id, chat_id, message_id, kind,
                       self._now(now))
         self.tables.cards[row.id] = row
+        return True
 
     async def card(self, chat_id: int, message_id: int) -> CardInfo | None:
         """The report a staff-chat message belongs to, or None."""

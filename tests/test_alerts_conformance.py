@@ -6,7 +6,9 @@ What the desk relies on: a new report owes its card (and an on-call copy for an 
 a card sent is linked to its report (a re-post audited); a re-post is claimed once per wait;
 a card's copies outside the staff chat get one waiting edit each; a repeated or edited red
 flag changes the open report and owes one edit of its card; on-call chats that could not be
-reached are counted until a card gets through; an erasure owes "[erased]" edits of its cards.
+reached are counted until a card gets through; an erasure owes "[erased]" edits of its cards,
+also of a card delivered just as the patient was erased (and a claim lost to another worker
+owes none).
 """
 
 from __future__ import annotations
@@ -154,3 +156,51 @@ async def test_an_erasure_owes_an_erased_edit_of_every_card_and_drops_the_rest(
     assert sorted((a.kind, a.report_id, a.chat_id, a.message_id, a.card_kind)
                   for a in erased) == [("erase", None, STAFF_CHAT, 1000, "card"),
                                        ("erase", None, ON_CALL, 1001, "card")]
+
+
+async def test_a_card_delivered_as_its_patient_was_erased_is_owed_an_erased_edit(
+        backend: Backend) -> None:
+    """The interleaving, step by step: the sender claims the card, the patient erases
+    themselves (the row goes with the report), Telegram answers, the sender records it."""
+    report = await backend.reports.create(14, "triage", "words", urgency="emergency")
+    claimed = await backend.alerts.claim_due(NOW, 10, LEASE, "w")
+    assert await backend.patients.erase(14)
+    assert await backend.alerts.claim_due(NOW, 10, LEASE, "w") == []  # nothing owed yet
+    for number, alert in enumerate(claimed):
+        chat = alert.chat_id if alert.chat_id is not None else STAFF_CHAT
+        assert not await backend.alerts.mark_sent(alert.id, "w", chat, 1000 + number,
+                                                  NOW + SEC, kind=alert.kind)
+    assert await backend.reports.card(STAFF_CHAT, 1000) is None
+    assert await backend.reports.get(report.id) is None
+    erased = await backend.alerts.claim_due(NOW + MIN, 10, LEASE, "w")
+    assert sorted((a.kind, a.report_id, a.chat_id, a.message_id, a.card_kind)
+                  for a in erased) == [("erase", None, STAFF_CHAT, 1000, "card"),
+                                       ("erase", None, ON_CALL, 1001, "card")]
+
+
+async def test_a_claim_lost_to_another_worker_owes_no_erased_edit(backend: Backend) -> None:
+    await backend.reports.create(15, "triage", "words", urgency="urgent")
+    (mine,) = await backend.alerts.claim_due(NOW, 10, LEASE, "slow")
+    (theirs,) = await backend.alerts.claim_due(NOW + 2 * LEASE, 10, LEASE, "fast")
+    assert theirs.id == mine.id
+    assert await backend.alerts.mark_sent(theirs.id, "fast", STAFF_CHAT, 1001, NOW + 2 * LEASE,
+                                          kind=theirs.kind)
+    assert not await backend.alerts.mark_sent(mine.id, "slow", STAFF_CHAT, 1000,
+                                              NOW + 2 * LEASE, kind=mine.kind)
+    assert await backend.alerts.owed() == 0  # a duplicate card at most, never an erasure
+
+
+async def test_a_desk_card_sent_as_its_patient_was_erased_is_owed_an_erased_edit(
+        backend: Backend) -> None:
+    """The desk's own cards (a patient's message, a photo, a re-post sent by the staff
+    handlers): the same, when the link is recorded after the erasure."""
+    report = await backend.reports.create(16, "triage", "words", urgency="urgent")
+    await send_all(backend, NOW)
+    assert await backend.reports.card_sent(report.id, STAFF_CHAT, 1500, "message", NOW)
+    assert await backend.patients.erase(16)
+    assert not await backend.reports.card_sent(report.id, STAFF_CHAT, 1501, "photo", NOW)
+    erased = await backend.alerts.claim_due(NOW + MIN, 10, LEASE, "w")
+    assert sorted((a.kind, a.report_id, a.chat_id, a.message_id, a.card_kind)
+                  for a in erased) == [("erase", None, STAFF_CHAT, 1000, "card"),
+                                       ("erase", None, STAFF_CHAT, 1500, "message"),
+                                       ("erase", None, STAFF_CHAT, 1501, "photo")]

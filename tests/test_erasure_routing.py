@@ -10,6 +10,7 @@ pending answer naming a report with another patient is refused and audited.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from knowledge.advisor import Advisor
+from scheduler.alerts import OutgoingAlert
 from storage.clock import ManualClock
 from storage.models import Alert, ReportActionRow
 from tests.bot_harness import CLINIC, START, button_data, eventually, quiet, running_app
@@ -185,3 +187,47 @@ async def test_ids_are_never_reused_after_the_newest_is_deleted(desk: Desk) -> N
         assert [a.kind for a in await s.scalars(select(Alert).where(Alert.report_id.is_(None)))
                 ] == ["erase"]
 
+
+
+class HeldCard:
+    """The alert sender's Telegram client, held once the staff chat's first card is
+    delivered (Telegram answered) and before the outbox records it, until `go` is set."""
+
+    def __init__(self, sender: Any) -> None:
+        self.sender = sender
+        self.delivered, self.go = asyncio.Event(), asyncio.Event()
+
+    async def send(self, alert: OutgoingAlert) -> int:
+        message_id = int(await self.sender.send(alert))
+        if (not self.delivered.is_set() and alert.chat_id == STAFF_CHAT
+                and alert.edit_message_id is None):
+            self.delivered.set()
+            await self.go.wait()
+        return message_id
+
+
+async def test_a_card_delivered_as_the_patient_erases_is_edited_to_the_erased_notice(
+        desk: Desk) -> None:
+    """The card reaches the staff chat, Alice erases herself, and only then does the
+    outbox record the card (its row went with her report): the card is still edited."""
+    await onboard(desk, ALICE, "Alice")
+    alerts = desk.app.bot_data.checkins.alerts
+    held = HeldCard(alerts.sender)
+    alerts.sender = held
+    try:
+        card, _ = await desk.red_flag(ALICE, "Alice", "there is yellow pus and a fever")
+        await held.delivered.wait()
+        assert "yellow pus" in card["text"]
+        await erase(desk, ALICE, "Alice")
+    finally:
+        held.go.set()
+
+    async def erased_edit_sent() -> bool:  # the card's own row went with the report
+        async with desk.store.sessions() as s:
+            return [(a.kind, a.message_id, a.status) for a in await s.scalars(
+                select(Alert).where(Alert.report_id.is_(None)))] == [
+                ("erase", card["message_id"], "sent")]
+    await eventually(erased_edit_sent, timeout=10)
+    await desk.settled()
+    shown = desk.fake.state.get_message(STAFF_CHAT, card["message_id"])
+    assert shown is not None and shown.get("text") == ERASED and "reply_markup" not in shown

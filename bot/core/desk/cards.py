@@ -150,8 +150,10 @@ class Cards:
         """A reply with `card_for` was delivered: remember its message id for threading."""
         if reply.card_for is None:
             return
-        await self.store.card_sent(reply.card_for, chat_id, message_id, reply.card_kind,
-                                   now=self.kit.now())
+        if not await self.store.card_sent(reply.card_for, chat_id, message_id,
+                                          reply.card_kind, now=self.kit.now()):
+            self.kit.wake()  # the report was erased meanwhile: its "[erased]" edit is owed
+            return
         if reply.card_kind == "repost":
             await self.store.record(reply.card_for, None, ReportAction.REPOSTED,
                                     now=self.kit.now())
