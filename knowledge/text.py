@@ -552,8 +552,17 @@ class Speller:
             return cached
         result = word
         single = _REPEATS2.sub(r"\1", word)
+        dropped_g = self._dropped_g(word)
         if single != word and single in self._vocab_set and word not in self._vocab_set:
             result = single  # a doubled letter ("puss", "lipps"), even when it spells a word
+        elif dropped_g is not None:
+            result = dropped_g  # "blowin", "swellin", "puffin" up: the -ing of a triage word
+        elif (len(word) == 3 and not re.search(r"[aeiouy]", word)
+              and len(self._skeletons.get(word, "")) == 4):
+            # a four-letter word typed without its one vowel ("hlp" for help, "lps"): too
+            # short for the rest of the speller, whose shortest words are taken as typed
+            # ("srs", "lmk", "bbl" stay chat)
+            result = self._skeletons[word]
         elif not self.is_known(word):
             limit = 1 if len(word) < 6 else 2
             best = self._closest(word, limit)
@@ -572,6 +581,19 @@ class Speller:
         if len(self._cache) < 50_000:
             self._cache[word] = result
         return result
+
+    def _dropped_g(self, word: str) -> str | None:
+        """The -ing word a chat "-in" stands for ("blowin", "swellin", "closin", "puffin" up):
+        a word of the vocabulary with its g dropped, or, when the word typed is no English
+        word, an English -ing word ("tightenin"). None for anything else ("cabin", "raisin")."""
+        if len(word) < 5 or not word.endswith("in") or word in self._vocab_set:
+            return None
+        full = word + "g"
+        if full in self._vocab_set:
+            return full
+        if not self.is_known(word) and english_word(full):
+            return full
+        return None
 
     def _closest(self, word: str, limit: int) -> str | None:
         """The vocabulary word nearest ``word`` within ``limit`` edits, or None. Ties go to the

@@ -53,6 +53,9 @@ class Message:
         self.sentence_starts = [0, *(m.end() for m in lang.sentence_re.finditer(self.text))]
         self.set_aside: dict[str, str] = {}  # why a hit did not count: "joke", "story"
         self.asked_about: list[str] = []  # rule-out questions of signs only asked about
+        # clauses whose sign an exception told earlier in the sentence explains ("grit in my
+        # eye and i cant see out of it"): no second detector reads them as the sign either
+        self.explained: set[int] = set()
         self.negations = [m.start() for m in lang.negation_re.finditer(self.text)]
         self.hypotheticals = self._hypotheticals()
         self.figures = ([m.span() for m in lang.figure_re.finditer(self.text)]
@@ -245,7 +248,7 @@ class Message:
         None when it reports nothing."""
         lang, text = self.lang, self.text
         start, end = self.clause_starts[index], self.clause_ends[index]
-        if index in self.list_negated:
+        if index in self.list_negated or start in self.explained:
             return None
         # a hypothetical that starts inside the clause ("just in case i cant breathe
         # tonight") is left out of what the second detector reads, like a figure

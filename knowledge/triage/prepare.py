@@ -52,10 +52,17 @@ _LONG_ASIDE = re.compile(
     r"have|had|now|still|seems?|looks?|feels?|keeps?|getting|gets|got|gone|went|just|really|also|"
     r"suddenly|started|starting|actually|s)\b)")
 _LONG_ASIDE_WORDS = 18
-# a denial about the writer, not about a symptom: "im not a drama queen", "i dont usually fuss"
+# a denial about the writer, not about a symptom: "im not a drama queen", "i dont usually fuss",
+# and about the writer's own telling: "i dont even know how to describe it", "i cant explain
+# it", "not sure how to put it", "no idea how else to say it", "im not exaggerating" (not a
+# denial of the state: "i dont think", "not really", "no")
 _WRITER_DENIAL = re.compile(
-    r"\b(?:im|i\s+am|i)\s+(?:\w+\s+)?(?:not|dont|never)\s+(?:\w+\s+)?(?:a|an|the|one|someone|"
-    r"the\s+type|usually|normally|tend|like|want|mean)\b")
+    r"\b(?:im|i\s+am|i|ive|i\s+have)\s+(?:\w+\s+)?(?:not|dont|never|cant|cannot|couldnt|wont|"
+    r"didnt|havent)\s+(?:\w+\s+)?(?:a|an|the|one|someone|the\s+type|usually|normally|tend|like|"
+    r"want|mean|know|describe|explain|say|put|word|find|sure|lie|lying|kidding|joking|"
+    r"exaggerat\w*|overreact\w*|being\s+dramatic|making\s+(?:it|this)\s+up|believe)\b"
+    r"|\b(?:not|no)\s+(?:(?:really|totally|quite|even|entirely)\s+)?(?:sure|idea|clue|kidding|"
+    r"joking|lying|exaggerating|(?:gonna|going\s+to)\s+lie|word\s+of\s+a\s+lie)\b")
 
 
 def _plain_aside(aside: str, lang: Language) -> bool:

@@ -109,6 +109,16 @@ def valid(hit: Hit, message: Message, unless: Rule | None, check_after: bool,
     found = exceptions.search(text, clause_start, end)
     if found is not None:  # still an exception when its lookaheads see the sentence?
         return exceptions.match(text, found.start(), sentence_end) is None
+    # ... or one that starts earlier in the sentence and reaches into the hit ("grit in my eye
+    # and i cant see out of it": what is in the eye explains the sight it blocks)
+    sentence_start = message.sentence(hit.start)[0]
+    if sentence_start < clause_start:
+        for earlier in exceptions.finditer(text, sentence_start, end):
+            if earlier.start() >= clause_start:
+                break
+            if earlier.end() > hit.start:
+                message.explained.add(clause_start)  # a second detector leaves it too
+                return False
     for later in exceptions.finditer(text, clause_start, sentence_end):
         if later.start() >= end:
             break
