@@ -410,6 +410,19 @@ class HangingApp(App):
         self.handled.append(update.update_id)
 
 
+async def _next_leader(table: MemoryHandled, pending: list[int]) -> App:
+    """A new leader that Telegram gives the `pending` updates, run until none is left; what
+    it answered is in the returned app's `handled`."""
+    bot = PendingBot(list(pending))
+    app = App(bot)
+    leader = ConfirmingPoller(app, ["message"], Guard(),
+                              seen=HandledLog(table, "polling:1", clock=lambda: START))
+    await leader.start()
+    await asyncio.wait_for(_until(lambda: bot.pending == []), 10)
+    await leader.stop()
+    return app
+
+
 async def test_a_new_leader_skips_what_the_frozen_one_handled_but_had_not_confirmed() -> None:
     table = MemoryHandled()
     first_bot = PendingBot([1, 2, 3])
@@ -422,13 +435,7 @@ async def test_a_new_leader_skips_what_the_frozen_one_handled_but_had_not_confir
     guard.stepped_down.append("frozen")  # its lease is gone: it polls and confirms no more
     assert first.handled == [2, 3] and first_bot.pending == [1, 2, 3]
 
-    second_bot = PendingBot(list(first_bot.pending))  # Telegram gives them to the new leader
-    second = App(second_bot)
-    leader = ConfirmingPoller(second, ["message"], Guard(),
-                              seen=HandledLog(table, "polling:1", clock=lambda: START))
-    await leader.start()
-    await asyncio.wait_for(_until(lambda: second_bot.pending == []), 10)
-    await leader.stop()
+    second = await _next_leader(table, first_bot.pending)
     assert second.handled == [1]  # 2 and 3 are not answered twice
     assert sorted(key[1] for key in table.rows) == [1, 2, 3]
     first.thaw.set()
@@ -462,13 +469,7 @@ async def test_a_leader_that_answered_and_then_lost_the_lease_leaves_no_answer_t
     assert sorted(first.handled) == [1, 2] and first_bot.pending == [1, 2]  # not confirmed
     assert sorted(key[1] for key in table.rows) == [1, 2]  # ... but recorded as answered
 
-    second_bot = PendingBot(list(first_bot.pending))  # Telegram gives them to the new leader
-    second = App(second_bot)
-    leader = ConfirmingPoller(second, ["message"], Guard(),
-                              seen=HandledLog(table, "polling:1", clock=lambda: START))
-    await leader.start()
-    await asyncio.wait_for(_until(lambda: second_bot.pending == []), 10)
-    await leader.stop()
+    second = await _next_leader(table, first_bot.pending)
     assert second.handled == []  # nobody is answered twice
 
 
