@@ -126,10 +126,11 @@ class AlertSql:
                         kind: str | None = None) -> bool:
         """Record delivery; a card's message is linked to its report in the same transaction
         (and a re-post audited). False when the row is no longer this worker's claim: lost to
-        another worker (possible duplicate), or gone with its report because the patient was
-        erased while the message was being sent; then the message delivered (`kind`, the
-        claimed row's kind) is owed an "[erased]" edit, as the erasure owes its linked
-        cards (storage/alert_rows.py `forget_patient`)."""
+        another worker (a possible duplicate card, linked to its report all the same), or
+        gone with its report because the patient was erased while the message was being
+        sent; then the message delivered (`kind`, the claimed row's kind) is owed an
+        "[erased]" edit, as the erasure owes its linked cards (storage/alert_rows.py
+        `forget_patient`)."""
         async with self.sessions.begin() as s:
             # The report first (PostgreSQL): an erasure under way is waited for, so its
             # deletion of this row is seen below, and one that starts now waits for the link.
@@ -142,9 +143,17 @@ class AlertSql:
                         lease_until=None, last_error=None, updated_at=now)
                 .returning(T.c.report_id, T.c.kind))).first()
             if row is None:
-                if await s.scalar(select(T.c.id).where(T.c.id == alert_id)) is not None:
+                lost = (await s.execute(select(T.c.report_id, T.c.kind)
+                                        .where(T.c.id == alert_id))).first()
+                if lost is not None:
                     log.warning("alert %d was sent but its claim was lost: possible duplicate",
                                 alert_id)
+                    # The duplicate is still a card of the report: linked, it is edited with
+                    # the others, a staff reply to it reaches the patient, and an erasure
+                    # owes it "[erased]" like any other card.
+                    if (lost.kind in CARD_KINDS and lost.report_id is not None
+                            and chat_id is not None and message_id is not None):
+                        await link_card(s, lost.report_id, chat_id, message_id, lost.kind, now)
                 elif (chat_id is not None and message_id is not None
                       and kind != AlertKind.ERASE.value):
                     log.warning("alert %d was sent after its report was erased: "

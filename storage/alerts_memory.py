@@ -87,6 +87,12 @@ class MemoryAlerts:
                         message_id: int | None, now: dt.datetime,
                         kind: str | None = None) -> bool:
         row = self._mine(alert_id, worker)
+        lost = self.rows.get(alert_id) if row is None else None
+        if lost is not None:  # lost to another worker: a duplicate card, linked all the same
+            if (lost.kind in CARD_KINDS and lost.report_id in self.tables.reports
+                    and chat_id is not None and message_id is not None):
+                self._link(lost.report_id, chat_id, message_id, lost.kind, now)
+            return False
         if row is None:  # a row gone with its erased report: its message is owed "[erased]"
             if (alert_id not in self.rows and chat_id is not None and message_id is not None
                     and kind != AlertKind.ERASE.value):
@@ -100,12 +106,18 @@ class MemoryAlerts:
                 and message_id is not None):
             self.cards.append((row.report_id, chat_id, message_id, row.kind))
             if row.report_id in self.tables.reports:  # linked, as report_cards is
-                card = CardRow(self.tables.next_id("cards"), row.report_id, chat_id,
-                               message_id, row.kind, utc(now))
-                self.tables.cards[card.id] = card
+                self._link(row.report_id, chat_id, message_id, row.kind, now)
                 if row.kind == AlertKind.REPOST.value:
                     audit(self.tables, row.report_id, None, ReportAction.REPOSTED, None, now)
         return True
+
+    def _link(self, report_id: int, chat_id: int, message_id: int, kind: str,
+              now: dt.datetime) -> None:
+        """Message `message_id` is a card of the report (as storage/report_rows.py
+        `link_card`)."""
+        card = CardRow(self.tables.next_id("cards"), report_id, chat_id, message_id, kind,
+                       utc(now))
+        self.tables.cards[card.id] = card
 
     async def release(self, alert_id: int, worker: str, now: dt.datetime, *,
                       due_at: dt.datetime | None = None, error: str | None = None,

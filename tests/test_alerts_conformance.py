@@ -7,8 +7,8 @@ a card sent is linked to its report (a re-post audited); a re-post is claimed on
 a card's copies outside the staff chat get one waiting edit each; a repeated or edited red
 flag changes the open report and owes one edit of its card; on-call chats that could not be
 reached are counted until a card gets through; an erasure owes "[erased]" edits of its cards,
-also of a card delivered just as the patient was erased (and a claim lost to another worker
-owes none).
+also of a card delivered just as the patient was erased and of a duplicate card sent by a
+worker whose claim was lost (linked to its report like any other card).
 """
 
 from __future__ import annotations
@@ -178,8 +178,13 @@ async def test_a_card_delivered_as_its_patient_was_erased_is_owed_an_erased_edit
                                        ("erase", None, ON_CALL, 1001, "card")]
 
 
-async def test_a_claim_lost_to_another_worker_owes_no_erased_edit(backend: Backend) -> None:
-    await backend.reports.create(15, "triage", "words", urgency="urgent")
+async def test_a_duplicate_card_from_a_lost_claim_is_linked_and_erased_with_the_others(
+        backend: Backend) -> None:
+    """A sender whose lease ran out while Telegram took its card: another worker sent the
+    card too. The duplicate is a card of the report all the same: a staff reply to it
+    reaches the patient, and the patient's erasure owes it "[erased]" (it would otherwise
+    keep the patient's words in the staff chat)."""
+    report = await backend.reports.create(15, "triage", "words", urgency="urgent")
     (mine,) = await backend.alerts.claim_due(NOW, 10, LEASE, "slow")
     (theirs,) = await backend.alerts.claim_due(NOW + 2 * LEASE, 10, LEASE, "fast")
     assert theirs.id == mine.id
@@ -187,7 +192,14 @@ async def test_a_claim_lost_to_another_worker_owes_no_erased_edit(backend: Backe
                                           kind=theirs.kind)
     assert not await backend.alerts.mark_sent(mine.id, "slow", STAFF_CHAT, 1000,
                                               NOW + 2 * LEASE, kind=mine.kind)
-    assert await backend.alerts.owed() == 0  # a duplicate card at most, never an erasure
+    assert await backend.alerts.owed() == 0  # nothing owed now: no erasure, no re-send
+    for message_id in (1000, 1001):
+        card = await backend.reports.card(STAFF_CHAT, message_id)
+        assert card is not None and (card.report_id, card.kind) == (report.id, "card")
+    assert await backend.patients.erase(15)
+    erased = await backend.alerts.claim_due(NOW + 3 * LEASE, 10, LEASE, "w")
+    assert sorted((a.kind, a.chat_id, a.message_id) for a in erased) == [
+        ("erase", STAFF_CHAT, 1000), ("erase", STAFF_CHAT, 1001)]
 
 
 async def test_a_desk_card_sent_as_its_patient_was_erased_is_owed_an_erased_edit(
