@@ -11,12 +11,15 @@ fsynced before the update counts as handled. An entry is
   that may belong to a report, an edited message (re-triaged and matched to the report it
   raised on replay), a /command (run on replay, its answer sent then), or a /report whose
   description has not come yet ("describe": the next text is the report, also after a
-  restart).
+  restart). A photo sent while a /report waits for its words names that /report
+  (`describing`), and so do the words (`SpooledReport.describes`): the photo joins the
+  report the words raise however the replays are split.
 
 `replay` hands every kept entry, in order, to a `store` function once the database answers
-again and removes each one stored. Entries are idempotent by (kind, Telegram update id): the
-file keeps one entry per update and kind, a report is stored with
-`ReportStore.create(source_update_id=...)` (never twice), a check-in answered twice
+again and removes each one stored; one `store` keeps (False) is tried again after the others,
+and one it took with another entry (`remove`) is not handed over. Entries are idempotent by
+(kind, Telegram update id): the file keeps one entry per update and kind, a report is stored
+with `ReportStore.create(source_update_id=...)` (never twice), a check-in answered twice
 counts once, and a photo already kept is not added again; so a replay interrupted half way
 repeats nothing. While the file holds anything, /readyz says not ready.
 
@@ -62,6 +65,7 @@ class SpooledReport:
     at: str  # ISO time it was raised (UTC)
     kind: str = "triage"  # storage.ReportKind value
     photo: str | None = None  # Telegram file id of a photo sent with it
+    describes: int | None = None  # the words of an offline /report: its "describe" update id
 
     entry = "report"
 
@@ -87,6 +91,8 @@ class SpooledEvent:
     at: str
     message_id: int | None = None
     language: str | None = None  # the sender's Telegram language (a hint for triage)
+    describing: int | None = None  # a photo sent while an offline /report (this "describe"
+    # update id) waited for its words: it joins the report those words raise
 
     @property
     def raised_at(self) -> dt.datetime:
@@ -148,6 +154,7 @@ class ReportSpool:
         self._lock = asyncio.Lock()
         self._seen: tuple[int, int, int] | None = None  # (inode, size, mtime) counted
         self._count = 0
+        self._taken: set[tuple[str, int]] = set()  # removed by `remove` during this replay
 
     def __len__(self) -> int:
         """Entries waiting for the database (kept by any process sharing the file)."""
@@ -196,26 +203,52 @@ class ReportSpool:
                      order: Callable[[list[Spooled]], list[Spooled]] | None = None) -> int:
         """Store every kept entry through `store`, in order (`order` may rearrange them),
         removing each one from the file as soon as it is stored, so a crash in the middle
-        repeats at most the entry being stored (`store` returning False keeps it). Stops at
-        the first failure (the database is still away), which is raised: nothing is lost,
-        the next replay starts with the entry that failed. Returns how many were stored; 0
-        when another process is replaying the file."""
+        repeats at most the entry being stored. `store` returning False keeps the entry: it
+        is tried once more after the rest of this replay (what it waits for may come later),
+        and otherwise in the next replay. An entry `store` took with another one (`remove`)
+        is not stored again. Stops at the first failure (the database is still away), which
+        is raised: nothing is lost, the next replay starts with the entry that failed.
+        Returns how many were stored; 0 when another process is replaying the file."""
         async with self._lock:
             with _flocked(self._replay_lock, blocking=False) as mine:
                 if not mine:
                     return 0
                 done: set[tuple[str, int]] = set()
                 items = self.pending()
+                self._taken = set()
                 try:
-                    for item in order(items) if order is not None else items:
-                        if await store(item) is not False:  # False: keep it for later
-                            done.add(_key(item))
-                            self._rewrite({_key(item)})  # gone at once, before the next
+                    kept = await self._each(order(items) if order is not None else items,
+                                            store, done)
+                    await self._each(kept, store, done)  # once more, after the others
                 finally:
+                    done |= self._taken
+                    self._taken = set()
                     if done:
                         log.warning("database back: %d spooled entr%s stored", len(done),
                                     "y" if len(done) == 1 else "ies")
             return len(done)
+
+    async def _each(self, items: list[Spooled], store: Callable[[Spooled], Awaitable[object]],
+                    done: set[tuple[str, int]]) -> list[Spooled]:
+        """Store `items` one by one (each gone from the file at once); those kept."""
+        kept: list[Spooled] = []
+        for item in items:
+            if _key(item) in done or _key(item) in self._taken:
+                continue
+            if await store(item) is False:  # False: keep it for later
+                kept.append(item)
+                continue
+            done.add(_key(item))
+            self._rewrite({_key(item)})  # gone at once, before the next
+        return kept
+
+    def remove(self, items: Iterable[Spooled]) -> None:
+        """Remove `items` from the file: a replay's `store` took them with the entry it
+        stores (a photo with the words of its report); the replay does not store them."""
+        keys = {_key(item) for item in items}
+        if keys:
+            self._taken |= keys
+            self._rewrite(keys)
 
     def _rewrite(self, stored: Iterable[tuple[str, int]]) -> None:
         """Rewrite the file without `stored` (under the file lock: no append slips in, from

@@ -11,13 +11,32 @@ offline /report (bot/telegram/spooling.py).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+import logging
+import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from bot.telegram.spooling import DESCRIBE_WITHIN, describing_offline, photos_after_descriptions
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from bot.config import load_settings
+from bot.telegram.spooling import (
+    DESCRIBE_WITHIN,
+    SpoolReplayer,
+    answer_offline,
+    command_offline,
+    describing_offline,
+    edit_offline,
+    photo_offline,
+    photos_after_descriptions,
+)
+from storage.clock import ManualClock
 from storage.spool import ReportSpool, Spooled, SpooledEvent, SpooledReport
 
 AT = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -131,3 +150,128 @@ async def test_each_entry_leaves_the_file_as_soon_as_it_is_stored(tmp_path: Path
         left_in_file.append([i.update_id for i in ReportSpool(path).pending()])
     assert await spool.replay(store) == 3
     assert left_in_file == [[1, 2, 3], [2, 3], [3]]
+
+
+# --- a photo sent between an offline /report and its words, however the replay is split -------
+PATIENT = 501
+EARLIER = "there is some yellow pus and it feels hot"  # an open report raised before
+ANAPHYLAXIS = "my lips and tongue are swelling and I can't breathe"
+LUMP = "a small hard lump under the skin near my ear"
+NOW = dt.datetime(2026, 6, 15, 9, 0, tzinfo=dt.UTC)
+
+
+class GoesAway(SpoolReplayer):
+    """A replayer whose database goes away again while it stores the first entry of a kind
+    in `down_at` (once each): that replay stops there, the next one goes on from it."""
+
+    def __init__(self, *args: Any, down_at: set[str], **keywords: Any) -> None:
+        super().__init__(*args, **keywords)
+        self.down_at = down_at
+        self.before_store: Callable[[Spooled], None] = lambda item: None
+
+    async def _store(self, item: Spooled) -> bool:
+        self.before_store(item)
+        if item.entry in self.down_at:
+            self.down_at.discard(item.entry)
+            raise OperationalError("INSERT", {}, sqlite3.OperationalError(
+                "unable to open database file"))
+        return await super()._store(item)
+
+
+async def _offline(compose: Any, url: str, tmp_path: Path) -> tuple[Any, ReportSpool]:
+    """Services over `url` with a spool, a consented patient with an open report (a photo
+    put in the wrong place would land there), then, during an outage: an edit, /mydata,
+    /report, a photo and the words, kept as the handlers keep them."""
+    settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=-100500, AFTERCARE_STAFF_IDS="77",
+                             AFTERCARE_TIMEZONE="Europe/London")
+    services = await compose(settings, ManualClock(NOW), url=url)
+    spool = ReportSpool(tmp_path / "reports.spool")
+    services = dataclasses.replace(services, ops=dataclasses.replace(services.ops, spool=spool))
+    conversation = services.patient.conversation
+    await conversation.start(PATIENT, PATIENT, "Ivy", None)
+    await conversation.callback(PATIENT, PATIENT, "Ivy", "consent:yes")
+    await conversation.message(PATIENT, PATIENT, "Ivy", EARLIER, message_id=5)
+    services.clock.advance(minutes=1)
+    edit_offline(services, 10, PATIENT, PATIENT, "Ivy", 5, ANAPHYLAXIS)
+    command_offline(services, 11, PATIENT, PATIENT, "Ivy", "mydata", [])
+    command_offline(services, 12, PATIENT, PATIENT, "Ivy", "report", [])
+    photo_offline(services, 13, PATIENT, PATIENT, "Ivy", "photo-13", None)
+    return services, spool
+
+
+def _replayer(services: Any, spool: ReportSpool, down_at: set[str]) -> GoesAway:
+    return GoesAway(services.stores.reports, services.checkins.service,
+                    services.checkins.alert_bell, spool,
+                    conversation=services.patient.conversation, desk=services.desk.patients,
+                    down_at=down_at)
+
+
+async def _photos_by_report(services: Any) -> dict[str, list[str]]:
+    store = services.desk.store
+    return {report.text: await store.photos(report.id) for report in await store.queue()}
+
+
+@pytest.mark.parametrize(("down_at", "left"), [
+    ("edit", 5), ("command", 4), ("describe", 3), ("report", 2),  # the first replay stops
+    ("photo", 0), ("", 0)])  # the words take the photo: its entry is never stored alone
+async def test_a_photo_before_its_words_joins_their_report_however_the_replay_is_split(
+        compose: Any, database_url: str, tmp_path: Path, down_at: str, left: int) -> None:
+    """The database goes away again in the middle of the replay, at each entry in turn (the
+    CI failure: at the words, once their /report was stored; the next replay then had the
+    photo before them, and it joined the report the patient had open)."""
+    services, spool = await _offline(compose, database_url, tmp_path)
+    answer_offline(services, 14, PATIENT, PATIENT, LUMP)
+    assert [item.entry for item in spool.pending()] == [
+        "edit", "command", "describe", "photo", "report"]
+    replayer = _replayer(services, spool, {down_at})
+    await replayer.replay()
+    assert len(spool) == left
+    await replayer.replay()
+    assert len(spool) == 0
+    assert await _photos_by_report(services) == {ANAPHYLAXIS: [], LUMP: ["photo-13"]}
+
+
+async def test_words_kept_while_a_replay_is_under_way_still_take_the_photo_before_them(
+        compose: Any, database_url: str, tmp_path: Path) -> None:
+    """The replay read the spool before the words were kept (the database came back for it
+    while the patient's words still failed): its /report counts as described, and the photo
+    waits for the words instead of joining the report the patient had open."""
+    services, spool = await _offline(compose, database_url, tmp_path)
+    replayer = _replayer(services, spool, set())
+
+    def words_now(item: Spooled) -> None:
+        if item.entry == "describe" and not any(isinstance(i, SpooledReport)
+                                                for i in spool.pending()):
+            answer_offline(services, 14, PATIENT, PATIENT, LUMP)
+    replayer.before_store = words_now
+    await replayer.replay()  # read before the words: edit, /mydata, /report, photo
+    assert [item.entry for item in spool.pending()] == ["photo", "report"]
+    assert await replayer.replay() == 2
+    assert len(spool) == 0
+    assert await _photos_by_report(services) == {ANAPHYLAXIS: [], LUMP: ["photo-13"]}
+
+
+async def test_a_photo_no_report_takes_is_tried_after_what_came_later_then_logged(
+        compose: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A photo on its own with no report open waits for what the patient sent after it (a
+    report raised then takes it: "describe it in a few words too"); one that no report takes
+    is logged, not dropped silently."""
+    settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=-100500, AFTERCARE_STAFF_IDS="77",
+                             AFTERCARE_TIMEZONE="Europe/London")
+    services = await compose(settings, ManualClock(NOW), url="memory")
+    spool = ReportSpool(tmp_path / "reports.spool")
+    services = dataclasses.replace(services, ops=dataclasses.replace(services.ops, spool=spool))
+    conversation = services.patient.conversation
+    for user in (PATIENT, PATIENT + 1):
+        await conversation.start(user, user, "Ivy", None)
+        await conversation.callback(user, user, "Ivy", "consent:yes")
+    photo_offline(services, 20, PATIENT, PATIENT, "Ivy", "photo-20", None)
+    answer_offline(services, 21, PATIENT, PATIENT, ANAPHYLAXIS)  # a red flag: a report
+    photo_offline(services, 22, PATIENT + 1, PATIENT + 1, "Ivy", "photo-22", None)
+    replayer = _replayer(services, spool, set())
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.spooling"):
+        assert await replayer.replay() == 3
+    assert len(spool) == 0
+    assert await _photos_by_report(services) == {ANAPHYLAXIS: ["photo-20"]}
+    assert [r.getMessage() for r in caplog.records if "joins no report" in r.getMessage()] == [
+        "the photo of update 22 joins no report (none open): not added to one"]

@@ -12,8 +12,11 @@ what needs no database, and what must reach the clinic goes to the local spool
 * `press_offline`: a button press. A rule-out "Yes"/"No" gets the advisor's answer at once
   (a "Yes" that escalates is spooled as a report); a check-in answer is spooled as it is and
   recorded on replay.
-* `photo_offline`: a photo; kept, and added on replay to the report it belongs to (a photo
-  sent between an offline /report and its description joins that report).
+* `photo_offline`: a photo; kept, and added on replay to the report it belongs to. A photo
+  sent between an offline /report and its description names that /report, and the words'
+  replay adds it to the very report they raise, whichever replay stores them; a photo the
+  replay cannot place yet waits for what the patient sent after it, and one no report takes
+  is logged (never dropped silently).
 * `command_offline`: /report asks for the description; the "describe" entry is in the
   spool, so the next text is the report even after a restart. Any other patient command
   (/start included) is kept and run on replay, and its answer is sent then.
@@ -48,7 +51,7 @@ from bot.core.flowstate import Flow
 from bot.core.ports import AlertWaker, CheckinEvents, Reports
 from bot.core.replies import Reply, as_replies
 from scheduler.passes import Passes
-from storage import ReportKind
+from storage import ReportInfo, ReportKind
 from storage.clock import utcnow
 from storage.spool import ReportSpool, Spooled, SpooledEvent, SpooledReport
 
@@ -92,14 +95,16 @@ def answer_offline(services: Offline, update_id: int, user_id: int, chat_id: int
     conversation = services.patient.conversation
     spool: ReportSpool | None = services.ops.spool
     advice = conversation.advisor.ask(text, None, language_hint)
-    describing = spool is not None and describing_offline(spool, user_id, _now(services))
+    marker = describing_marker(spool, user_id, _now(services)) if spool is not None else None
+    describing = marker is not None
     if spool is None or not (advice.escalate or describing):
         return as_replies(html.escape(advice.answer, quote=False))
     kind = ReportKind.TRIAGE if advice.escalate else ReportKind.PATIENT
     spool.append(SpooledReport(
         update_id=update_id, telegram_id=user_id, chat_id=chat_id, text=text,
         urgency=advice.urgency, reason=advice.triage.reason if advice.triage else None,
-        day=None, at=_now(services).isoformat(), kind=kind.value, photo=photo))
+        day=None, at=_now(services).isoformat(), kind=kind.value, photo=photo,
+        describes=marker.update_id if marker is not None else None))
     replies = as_replies(html.escape(advice.answer, quote=False)) if advice.escalate else []
     return (replies + conversation.say("offline.report_kept")) if describing else replies
 
@@ -152,8 +157,10 @@ def photo_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
             return replies
     else:
         replies = []
+    marker = describing_marker(spool, user_id, _now(services))  # it joins those words
     spool.append(SpooledEvent("photo", update_id, user_id, chat_id, first_name, file_id,
-                              _now(services).isoformat()))
+                              _now(services).isoformat(),
+                              describing=marker.update_id if marker is not None else None))
     return replies + services.patient.conversation.say("offline.photo_kept")
 
 
@@ -193,6 +200,13 @@ def command_offline(services: Offline, update_id: int, user_id: int, chat_id: in
 def describing_offline(spool: ReportSpool, user_id: int, now: dt.datetime) -> bool:
     """Is `user_id`'s next text the description of a /report typed during the outage (kept
     in the spool, so a restart does not forget it; for `DESCRIBE_WITHIN`)?"""
+    return describing_marker(spool, user_id, now) is not None
+
+
+def describing_marker(spool: ReportSpool, user_id: int,
+                      now: dt.datetime) -> SpooledEvent | None:
+    """The "describe" entry of `user_id`'s offline /report still waiting for its words
+    (`describing_offline`); None when there is none."""
     marker: SpooledEvent | None = None
     for item in spool.pending():
         if item.telegram_id != user_id:
@@ -201,12 +215,13 @@ def describing_offline(spool: ReportSpool, user_id: int, now: dt.datetime) -> bo
             marker = item
         elif isinstance(item, SpooledReport) and marker is not None:
             marker = None  # described
-    return marker is not None and now <= marker.raised_at + DESCRIBE_WITHIN
+    return marker if marker is not None and now <= marker.raised_at + DESCRIBE_WITHIN else None
 
 
 def photos_after_descriptions(items: list[Spooled]) -> list[Spooled]:
     """Replay order: a photo sent between an offline /report and its description goes
-    right after the description, so it joins that report."""
+    right after the description, so it joins that report (the words take such a photo
+    themselves when both name their /report; this orders the entries kept before they did)."""
     ordered: list[Spooled] = []
     held: dict[int, list[Spooled]] = {}
     describing: set[int] = set()
@@ -247,8 +262,8 @@ class SpoolReplayer:
         self._stop = asyncio.Event()
 
     async def _store(self, item: Spooled) -> bool:
-        """Store one entry; False keeps it for a later replay (a photo waiting for the
-        words of its report)."""
+        """Store one entry; False keeps it for later in this replay or the next (a photo
+        waiting for the words of its report)."""
         if isinstance(item, SpooledReport):
             stored = await self.reports.create(
                 item.telegram_id, ReportKind(item.kind), item.text, urgency=item.urgency,
@@ -256,12 +271,9 @@ class SpoolReplayer:
                 source_update_id=item.update_id)
             if self.checkins is not None:
                 await self.checkins.report_raised(stored)
-            if item.photo is not None:
-                await self._photo(item.telegram_id, item.chat_id, "", item.photo)
+            await self._photos_of(stored, item)
         elif item.entry == "photo":
-            if await self._awaiting_words(item):
-                return False
-            await self._photo(item.telegram_id, item.chat_id, item.first_name, item.data)
+            return await self._place(item)
         elif self.conversation is not None:
             await self._event(self.conversation, item)
         return True
@@ -301,15 +313,61 @@ class SpoolReplayer:
         active = await self.conversation.control.live(photo.telegram_id)
         return active is not None and active.flow is Flow.REPORT and active.step == "describe"
 
-    async def _photo(self, user_id: int, chat_id: int, first_name: str, file_id: str) -> None:
-        """Add a kept photo to the report it belongs to (not twice)."""
-        if self.desk is None:
+    async def _photos_of(self, report: ReportInfo, words: SpooledReport) -> None:
+        """The photo the words came with, and those sent between their offline /report and
+        them, join the report they raised (that report itself, whatever else the patient
+        has open); those photos' entries are done with it."""
+        waiting = [] if words.describes is None else [
+            other for other in self.spool.pending()
+            if isinstance(other, SpooledEvent) and other.entry == "photo"
+            and other.telegram_id == words.telegram_id and other.describing == words.describes]
+        for file_id in [words.photo] if words.photo is not None else []:
+            await self._photo_to(report, words.telegram_id, words.chat_id, file_id)
+        for photo in waiting:
+            await self._photo_to(report, photo.telegram_id, photo.chat_id, photo.data)
+        self.spool.remove(waiting)
+
+    async def _photo_to(self, report: ReportInfo, user_id: int, chat_id: int,
+                        file_id: str) -> None:
+        """Add a kept photo to `report` (not twice)."""
+        if self.desk is None or file_id[:255] in await self.desk.store.photos(report.id):
             return
-        latest = await self.desk.store.latest_open(user_id)
-        if latest is not None and file_id[:255] in await self.desk.store.photos(latest.id):
-            return
-        replies = await self.desk.patient_photo(user_id, chat_id, first_name, file_id)
-        await self._to_staff(replies or [], chat_id)
+        placed = await self.desk.photo_for_report(report.id, user_id, file_id)
+        await self._to_staff(placed.replies or [], chat_id)
+
+    async def _place(self, photo: SpooledEvent) -> bool:
+        """A photo kept on its own: added to the report it belongs to. False keeps it while
+        that report may still come: the words of its offline /report are in the spool (they
+        take it), its /report waits for words online, or a later entry of the patient is
+        still to be stored. A photo no report takes is logged, never dropped silently."""
+        if photo.describing is not None and self._words_pending(photo):
+            return False
+        if await self._awaiting_words(photo):
+            return False
+        if self.desk is not None:
+            latest = await self.desk.store.latest_open(photo.telegram_id)
+            if latest is not None and photo.data[:255] in await self.desk.store.photos(latest.id):
+                return True  # added already (a replay repeated)
+            placed = await self.desk.place_photo(photo.telegram_id, photo.chat_id,
+                                                 photo.first_name, photo.data)
+            await self._to_staff(placed.replies or [], photo.chat_id)
+            if placed.report_id is not None:
+                return True
+        if self._later_pending(photo):
+            return False  # what comes after it may raise its report: tried again after that
+        log.warning("the photo of update %d joins no report (none open): not added to one",
+                    photo.update_id)
+        return True
+
+    def _words_pending(self, photo: SpooledEvent) -> bool:
+        """Are the words of the offline /report this photo was sent during still kept?"""
+        return any(isinstance(other, SpooledReport) and other.telegram_id == photo.telegram_id
+                   and other.describes == photo.describing for other in self.spool.pending())
+
+    def _later_pending(self, photo: SpooledEvent) -> bool:
+        """Does the spool still keep something the patient sent after this photo?"""
+        return any(other.telegram_id == photo.telegram_id and other.update_id > photo.update_id
+                   for other in self.spool.pending())
 
     async def _to_staff(self, replies: list[Reply], patient_chat: int) -> None:
         """Send what a replay has for staff (the patient was answered when they wrote)."""

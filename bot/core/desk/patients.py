@@ -35,6 +35,15 @@ class Draft:
     report_id: int | None = None
 
 
+@dataclass(frozen=True)
+class PhotoPlaced:
+    """What became of a patient's photo: the replies (None: not the desk's photo, the
+    conversation answers it) and the report it joined (None: it was kept nowhere)."""
+
+    replies: list[Reply] | None
+    report_id: int | None = None
+
+
 class PatientReports:
     """/report, threads with staff, photos, check-in descriptions."""
 
@@ -147,22 +156,41 @@ class PatientReports:
                             caption: str | None = None) -> list[Reply] | None:
         """A photo from a patient: kept (file id only) with their /report, their thread with
         staff, or a report they raised in the last two hours; None otherwise."""
+        return (await self.place_photo(user_id, chat_id, first_name, file_id, caption)).replies
+
+    async def place_photo(self, user_id: int, chat_id: int, first_name: str, file_id: str,
+                          caption: str | None = None) -> PhotoPlaced:
+        """`patient_photo`, saying which report the photo joined (none when a /report still
+        waits for its words, or no report is the patient's to add it to)."""
         draft = await self.draft(user_id)
         if draft is not None and draft.stage == "describe":
             if not caption:
-                return self.flow_kit.html(self.kit.text("patient_words_first"))
+                return PhotoPlaced(self.flow_kit.html(self.kit.text("patient_words_first")))
             replies = await self._new_report(user_id, caption, draft)
             report = await self.store.get(draft.report_id or 0)
         else:
             replies = []
             report = await self._photo_target(user_id, draft)
             if report is None:
-                return None
+                return PhotoPlaced(None)
             if caption and caption.strip():
                 replies += await self._thread(user_id, report, caption)
         assert report is not None
+        return PhotoPlaced(replies + await self._add_photo(report, user_id, file_id), report.id)
+
+    async def photo_for_report(self, report_id: int, user_id: int,
+                               file_id: str) -> PhotoPlaced:
+        """Add a photo to report `report_id` itself (a photo sent, during a database outage,
+        between /report and the words that raised it); not placed when the report is gone."""
+        report = await self.store.get(report_id)
+        if report is None:
+            return PhotoPlaced(None)
+        return PhotoPlaced(await self._add_photo(report, user_id, file_id), report.id)
+
+    async def _add_photo(self, report: ReportInfo, user_id: int, file_id: str) -> list[Reply]:
+        """Keep the photo with `report`; the patient's confirmation and staff's copies."""
         await self.store.add_photo(report.id, file_id, user_id, now=self.kit.now())
-        replies += self.flow_kit.html(self.kit.text("patient_photo_added"))
+        replies = self.flow_kit.html(self.kit.text("patient_photo_added"))
         if self.kit.staff_chat is not None:
             card = await self.store.latest_card(report.id, ("card", "repost", "message"),
                                                  chat_id=self.kit.staff_chat)
@@ -171,8 +199,7 @@ class PatientReports:
                                  to_chat=self.kit.staff_chat, photo=file_id,
                                  reply_to=card.message_id if card else None,
                                  card_for=report.id, card_kind="photo"))
-        replies += await self._oncall_photo(report, file_id)
-        return replies
+        return replies + await self._oncall_photo(report, file_id)
 
     async def _oncall_photo(self, report: ReportInfo, file_id: str) -> list[Reply]:
         """Outside opening hours a photo of an emergency or urgent report (or of one whose
