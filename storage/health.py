@@ -2,21 +2,20 @@
 `Readiness`). Writes no table.
 
 `DatabaseProbe` is the one question readiness asks; `SqlProbe` holds its SQL (a round trip
-and Alembic's revision over the bot's engine); `MemoryProbe` is what the in-memory tables
-answer (bot/backends.py `MemoryBackend`); `FixedProbe` is a stand-in the tests tell what the
-database answers (down, or at another migration). bot/compose.py builds the backend's own
-(``Services.ops.probe``).
+and the revision Alembic wrote, read by storage/revision.py without importing Alembic, over
+the bot's engine); `MemoryProbe` is what the in-memory tables answer (bot/backends.py
+`MemoryBackend`); `FixedProbe` is a stand-in the tests tell what the database answers (down,
+or at another migration). bot/compose.py builds the backend's own (``Services.ops.probe``).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.migrate import head_revision
+from storage.revision import HEAD, read_revision
 
 
 class DatabaseProbe(Protocol):
@@ -37,8 +36,7 @@ class SqlProbe:
     async def revision(self) -> str | None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-            return await conn.run_sync(
-                lambda c: MigrationContext.configure(c).get_current_revision())
+            return await conn.run_sync(read_revision)
 
 
 class MemoryProbe:
@@ -49,7 +47,7 @@ class MemoryProbe:
     bot authorised, nothing spooled or unhandled); a database down or behind cannot happen."""
 
     async def revision(self) -> str | None:
-        return head_revision()
+        return HEAD
 
 
 class DatabaseDown(ConnectionError):
@@ -61,7 +59,7 @@ class FixedProbe:
     code's head), or raises `DatabaseDown` while `down` is set."""
 
     def __init__(self, revision: str | None = None, *, down: bool = False) -> None:
-        self.at = revision if revision is not None else head_revision()
+        self.at = revision if revision is not None else HEAD
         self.down = down
 
     async def revision(self) -> str | None:

@@ -10,13 +10,15 @@ import datetime as dt
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.util import CommandError
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from storage import ConsentRequired, LogEntry, RedeemStatus
 from storage.db import Database, make_engine
 from storage.migrate import current_revision, head_revision, upgrade_database
 from storage.models import Base
+from storage.revision import HEAD, engine_revision
 from tests.records import cancel_session, log_message
 from tests.stores import Stores
 
@@ -47,6 +49,7 @@ async def test_upgrade_creates_schema_at_head_and_rerun_is_noop(empty_database_u
 
     db = await Database.connect(database_url, migrate=False)
     try:
+        assert await engine_revision(db.engine) == head_revision()  # read without Alembic
         async with db.engine.connect() as conn:
             assert await conn.run_sync(_table_names) >= TABLES
         await consenting(Stores.over(db), 42)
@@ -58,6 +61,39 @@ async def test_upgrade_creates_schema_at_head_and_rerun_is_noop(empty_database_u
     async with await Database.connect(database_url) as db2:
         patient = await Stores.over(db2).patients.get(42)
     assert patient is not None and patient.name == "Ann"
+
+
+def test_head_names_the_newest_migration_script() -> None:
+    """storage/revision.py's HEAD (what start-up compares without importing Alembic) is the
+    head of the scripts Alembic would run."""
+    assert head_revision() == HEAD
+
+
+async def test_a_never_migrated_database_has_no_revision(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
+    try:
+        assert await engine_revision(engine) is None
+    finally:
+        await engine.dispose()
+
+
+async def test_a_database_of_a_newer_release_is_refused_and_left_as_it_is(
+        database_url: str) -> None:
+    """A database another release migrated further than this code knows: start-up refuses
+    it (Alembic cannot find the revision) and changes nothing."""
+    async def stamp(revision: str) -> None:
+        async with (await Database.connect(database_url, migrate=False) as db,
+                    db.engine.begin() as connection):
+            await connection.execute(text("UPDATE alembic_version SET version_num = :r"),
+                                     {"r": revision})
+
+    await stamp("9999_future")
+    try:
+        with pytest.raises(CommandError, match="9999_future"):
+            await Database.connect(database_url)
+        assert await current_revision(database_url) == "9999_future"
+    finally:
+        await stamp(HEAD)  # the PostgreSQL schema is this process's, reused by the next test
 
 
 def _diff(connection: Connection) -> list[object]:

@@ -38,8 +38,8 @@ from scheduler.clinic_hours import OpeningHours
 from storage.clock import Clock, utcnow
 from storage.figures import OpsFigures
 from storage.health import DatabaseProbe
-from storage.migrate import head_revision
 from storage.models import CheckinStatus
+from storage.revision import HEAD
 from storage.spool import ReportSpool
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class Readiness:
 
     database: DatabaseProbe
     bot_authorised: InitVar[bool] = False
-    head: str = field(default_factory=head_revision)
+    head: str = HEAD
     on_leader_change: Callable[[bool], None] | None = None
     on_update: Callable[[], None] | None = None
     spool: ReportSpool | None = None  # reports waiting for the database
