@@ -24,6 +24,7 @@ from tests.bot_harness import (
     button_labels,
     eventually,
 )
+from tests.databases import migrated_sqlite
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port
 
@@ -308,6 +309,7 @@ async def test_webhook_mode_requires_the_secret_token(
     settings = bot_settings(fake_telegram, tmp_path, AFTERCARE_WEBHOOK_URL=url,
                             AFTERCARE_WEBHOOK_SECRET="s3cret-token_16ch",
                             AFTERCARE_WEBHOOK_LISTEN="127.0.0.1", AFTERCARE_WEBHOOK_PORT=port)
+    migrated_sqlite(tmp_path / "bot.db")  # a no-op upgrade, not a first migration
     db = await Database.connect(settings.database_url)
     app = build_application(settings, db, advisor, clock=ManualClock(START))
     try:

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.databases import migrated_sqlite
 from tests.processes import Control, checkin_id_of, start_bot, stop_bot, until
 
 USER = 4711
@@ -34,6 +35,7 @@ async def answer_to(control: Control, text: str) -> dict[str, Any]:
 async def test_patients_sessions_and_consent_survive_a_restart(
         fake_server: str, tmp_path: Path) -> None:
     database = tmp_path / "restart.db"
+    migrated_sqlite(database)  # the run's no-op upgrade instead of a first migration
     async with aiohttp.ClientSession() as session:
         control = Control(session, fake_server)
         bot = start_bot(fake_server, database, tmp_path)
@@ -70,6 +72,7 @@ async def test_an_update_in_hand_when_the_bot_is_killed_is_answered_after_restar
     """SQLite, long polling: an update is confirmed to Telegram only once handled, so one
     being handled when the process is SIGKILLed is delivered again to the next run."""
     database = tmp_path / "kill.db"
+    migrated_sqlite(database)  # the run's no-op upgrade instead of a first migration
     async with aiohttp.ClientSession() as session:
         control = Control(session, fake_server)
         bot = start_bot(fake_server, database, tmp_path)

@@ -20,6 +20,7 @@ from scheduler.guard import (
 from scheduler.service import CheckinService
 from scheduler.sql import SqlConnector, SqlPlanStore
 from storage.db import Database
+from tests.databases import migrated_sqlite
 from tests.stores import Stores
 
 
@@ -48,7 +49,7 @@ def test_second_holder_is_refused_until_the_first_lets_go(tmp_path: Path) -> Non
 
 
 async def test_a_second_service_on_the_same_file_cannot_start(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    url = migrated_sqlite(tmp_path / "bot.db")  # a no-op upgrade, not a first migration
     databases = [await Database.connect(url) for _ in range(2)]
     services = [CheckinService(SqlPlanStore(d.sessions), SqlConnector(d.sessions),
                                Stores.over(d).reports, load_careplan(), "Europe/London",
@@ -69,7 +70,7 @@ async def test_a_second_service_on_the_same_file_cannot_start(tmp_path: Path) ->
 
 
 async def test_a_standby_service_sends_nothing_until_the_first_lets_go(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    url = migrated_sqlite(tmp_path / "bot.db")  # a no-op upgrade, not a first migration
     databases = [await Database.connect(url) for _ in range(2)]
     services = [CheckinService(SqlPlanStore(d.sessions), SqlConnector(d.sessions),
                                Stores.over(d).reports, load_careplan(), "Europe/London",

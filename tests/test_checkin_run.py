@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.databases import migrated_sqlite
 from tests.processes import Control, checkin_id_of, start_bot, stop_bot, until
 
 USER = 5150
@@ -93,6 +94,7 @@ def labels(message: dict[str, Any]) -> list[str]:
 async def test_logged_session_checkins_are_sent_answered_and_held_by_a_problem(
         fake_server: str, tmp_path: Path) -> None:
     database = tmp_path / "run.db"
+    migrated_sqlite(database)  # the run's no-op upgrade instead of a first migration
     # due check-ins are looked for every 0.2 s, not every 5 s: the waits below end sooner
     bot = start_bot(fake_server, database, tmp_path, AFTERCARE_STAFF_CHAT_ID=str(STAFF_CHAT),
                     AFTERCARE_CHECKIN_TICK_SECONDS="0.2")

@@ -29,6 +29,7 @@ from storage import Database, SessionSource
 from storage.figures import Figures, FixedFigures, SqlFigures
 from storage.health import FixedProbe, SqlProbe
 from storage.models import CheckIn
+from tests.databases import migrated_sqlite
 from tests.processes import Control, free_port, http_get, start_bot, until
 from tests.stores import Stores
 
@@ -97,7 +98,7 @@ async def _status(session: aiohttp.ClientSession, port: int, path: str, want: in
 
 
 async def test_readyz_names_what_is_missing(tmp_path: Path) -> None:
-    db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
+    db = await Database.connect(migrated_sqlite(tmp_path / "r.db"), migrate=False)
     readiness = Readiness(SqlProbe(db.engine))
     server = OpsServer(Metrics(), readiness, SqlFigures(db.sessions))
     port = await server.start("127.0.0.1", 0)
@@ -131,7 +132,7 @@ async def test_readyz_says_when_the_database_does_not_answer_or_is_behind() -> N
 
 async def test_a_request_line_over_64_kib_gets_414_and_one_log_line(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'l.db'}")
+    db = await Database.connect(migrated_sqlite(tmp_path / "l.db"), migrate=False)
     server = OpsServer(Metrics(), Readiness(SqlProbe(db.engine)), SqlFigures(db.sessions))
     port = await server.start("127.0.0.1", 0)
     caplog.set_level("DEBUG")
@@ -163,7 +164,7 @@ async def test_metrics_need_the_bearer_token_and_are_read_at_most_every_few_seco
 
     from storage.clock import ManualClock
 
-    db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    db = await Database.connect(migrated_sqlite(tmp_path / "m.db"), migrate=False)
     queries: list[str] = []
     event.listen(db.engine.sync_engine, "before_cursor_execute",
                  lambda *args: queries.append(args[2]))
@@ -241,7 +242,7 @@ class SlowSender:
 
 
 async def test_shutdown_finishes_sends_in_flight_and_releases_the_rest(tmp_path: Path) -> None:
-    db = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'stop.db'}")
+    db = await Database.connect(migrated_sqlite(tmp_path / "stop.db"), migrate=False)
     try:
         ids = await _due_rows(db, 12)
         sender = SlowSender()

@@ -24,6 +24,7 @@ from storage import Database
 from storage.chat_state import ChatStateStore, StateKind
 from storage.clock import ManualClock
 from tests.alert_harness import deliver, with_alerts
+from tests.databases import migrated_sqlite
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port as _free_port
 from tests.stores import Stores
@@ -199,6 +200,7 @@ async def test_a_second_replica_does_not_register_the_webhook_again(
               "AFTERCARE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'w.db'}",
               "AFTERCARE_WEBHOOK_URL": url, "AFTERCARE_WEBHOOK_SECRET": "s3cret-token_16ch",
               "AFTERCARE_WEBHOOK_LISTEN": "127.0.0.1", "AFTERCARE_HTTP_PORT": 0}
+    migrated_sqlite(tmp_path / "w.db")  # a no-op upgrade, not a first migration
     db = await Database.connect(str(common["AFTERCARE_DATABASE_URL"]))
     try:
         for _ in range(2):  # a replica, then another one (or the same one restarted)

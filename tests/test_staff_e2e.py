@@ -23,6 +23,7 @@ from storage import Database
 from storage.clock import ManualClock
 from storage.reports import ReportStore
 from tests.bot_harness import button_data, eventually
+from tests.databases import migrated_sqlite
 from tests.fake_telegram import FakeTelegram
 from tests.stores import Stores
 
@@ -111,6 +112,7 @@ async def bot(fake_telegram: FakeTelegram, tmp_path: Path,
               advisor: Advisor) -> AsyncIterator[Staffed]:
     settings = settings_for(fake_telegram, tmp_path)
     clock = ManualClock(START)
+    migrated_sqlite(tmp_path / "bot.db")  # a no-op upgrade, not a first migration
     db = await Database.connect(settings.database_url)
     app = build_application(settings, db, advisor, clock=clock)
     try:

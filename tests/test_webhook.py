@@ -27,6 +27,7 @@ from knowledge.advisor import Advisor
 from storage import Database
 from storage.clock import ManualClock
 from tests.bot_harness import START, bot_settings
+from tests.databases import migrated_sqlite
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port
 from tests.sqlite_outage import SqliteOutage
@@ -52,7 +53,7 @@ def port() -> int:
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    database = await Database.connect(migrated_sqlite(tmp_path / "bot.db"), migrate=False)
     try:
         yield database
     finally:
