@@ -20,6 +20,7 @@ and one process sends (no replicas, no dispatcher lock).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from bot.config import Settings
@@ -44,11 +45,15 @@ from storage.desk_views import DeskPages, DeskViews
 from storage.desk_views_memory import MemoryDeskViews
 from storage.figures import OpsFigures, SqlFigures
 from storage.figures_memory import MemoryFigures
+from storage.handled_updates import HandledSql
+from storage.handled_updates_memory import MemoryHandled
 from storage.health import DatabaseProbe, MemoryProbe, SqlProbe
 from storage.invites import InviteStore
 from storage.invites_memory import MemoryInviteStore
 from storage.kb_overrides import KBOverrideStore
 from storage.kb_overrides_memory import MemoryKBOverrideStore
+from storage.leader_lease import LeaseSql
+from storage.leader_lease_memory import MemoryLeases
 from storage.memory_tables import MemoryTables
 from storage.messages import MessageLog
 from storage.messages_memory import MemoryMessageLog
@@ -60,6 +65,8 @@ from storage.retention import Retention, SqlRetention
 from storage.retention_memory import MemoryRetention
 from storage.sessions import SessionStore
 from storage.sessions_memory import MemorySessionStore
+from storage.spool import ReportSpool
+from storage.spool_memory import MemorySpool
 from storage.stats import Stats
 from storage.stats_memory import MemoryStats
 
@@ -72,6 +79,9 @@ StatRows = Stats | MemoryStats
 ContextRows = ContextReader | MemoryContextReader
 StateRows = ChatStateStore | MemoryChatStateStore
 LoginRows = DeskLoginStore | MemoryDeskLoginStore
+LeaseRows = LeaseSql | MemoryLeases  # the polling election's (bot/telegram/polling/ports.py)
+HandledRows = HandledSql | MemoryHandled  # the polling leader's record of handled updates
+SpoolRows = ReportSpool | MemorySpool  # what is kept while the database is down (a `Spool`)
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,12 @@ class StorageBackend(Protocol):
 
     def retention(self) -> Retention: ...
 
+    def leases(self) -> LeaseRows: ...
+
+    def handled_updates(self) -> HandledRows: ...
+
+    def spool(self, settings: Settings) -> SpoolRows: ...
+
 
 @dataclass(frozen=True)
 class SqlBackend:
@@ -180,13 +196,23 @@ class SqlBackend:
     def retention(self) -> Retention:
         return SqlRetention(self.db.sessions)
 
+    def leases(self) -> LeaseRows:
+        return LeaseSql(self.db.sessions)
+
+    def handled_updates(self) -> HandledRows:
+        return HandledSql(self.db.sessions)
+
+    def spool(self, settings: Settings) -> SpoolRows:
+        return ReportSpool(Path(settings.report_spool()))  # a local file: the database may be away
+
 
 @dataclass
 class MemoryBackend:
     """The in-memory twins over one `MemoryTables` (see the module docstring). The stores
     with state of their own (the 429 pause, the alert outbox's sent cards, the desk outbox,
-    the clinic's KB additions, the web desk's sign-ins) are made once, so every caller shares
-    them, as it would share the database."""
+    the clinic's KB additions, the web desk's sign-ins, the polling lease and handled
+    updates, the report spool) are made once, so every caller shares them, as it would
+    share the database (or the spool's file)."""
 
     tables: MemoryTables = field(default_factory=MemoryTables)
     pause: MemorySharedPause = field(default_factory=MemorySharedPause)
@@ -194,6 +220,9 @@ class MemoryBackend:
     outbox: MemoryDeskOutbox = field(init=False)
     overrides: MemoryKBOverrideStore = field(default_factory=MemoryKBOverrideStore)
     logins: MemoryDeskLoginStore = field(default_factory=MemoryDeskLoginStore)
+    lease_rows: MemoryLeases = field(default_factory=MemoryLeases)
+    handled_rows: MemoryHandled = field(default_factory=MemoryHandled)
+    spool_rows: MemorySpool = field(default_factory=MemorySpool)
 
     def __post_init__(self) -> None:
         self.alert_rows = MemoryAlerts(self.tables)
@@ -246,11 +275,20 @@ class MemoryBackend:
     def retention(self) -> Retention:
         return MemoryRetention(self.tables)
 
+    def leases(self) -> LeaseRows:
+        return self.lease_rows
+
+    def handled_updates(self) -> HandledRows:
+        return self.handled_rows
+
+    def spool(self, settings: Settings) -> SpoolRows:
+        return self.spool_rows
+
 
 def storage_of(db: Database | StorageBackend) -> StorageBackend:
     """`db` as a backend (a `Database` is the SQL stores over it)."""
     return SqlBackend(db) if isinstance(db, Database) else db
 
 
-__all__ = ["AlertOutbox", "MemoryBackend", "SqlBackend", "StorageBackend", "Stores",
-           "storage_of"]
+__all__ = ["AlertOutbox", "HandledRows", "LeaseRows", "MemoryBackend", "SqlBackend",
+           "SpoolRows", "StorageBackend", "Stores", "storage_of"]

@@ -19,9 +19,11 @@ bot/core/ports.py); nothing is plugged in afterwards.
 The result, `Services`, is grouped the way the bot is: ``stores`` (the storage aggregates),
 ``patient`` (the conversation, the advisor, the clinic's KB additions, the message
 catalogue), ``desk`` (the staff desk's jobs, bot/core/desk/jobs.py `DeskJobs`: a caller takes
-the job it needs), ``checkins`` (the check-in service and the alert sender) and ``ops``
-(the database figures of /metrics, the database probe of /readyz, the data retention, and
-the spool of reports kept while the database is down, added by bot/telegram/app.py).
+the job it needs), ``checkins`` (the check-in service and the alert sender), ``ops``
+(the database figures of /metrics, the database probe of /readyz, the data retention, the
+spool of what is kept while the database is down, a local file or its twin, and its
+replayer, added by bot/telegram/app.py, which sends what a replay produces) and ``polling``
+(the polling leader's lease rows and record of handled updates; bot/telegram/polling/).
 
 The Telegram application (bot/telegram/app.py, where handlers reach the result as a typed
 ``context.bot_data``), the terminal demo (bot/cli/demo.py), the CLI and the tests all call it.
@@ -32,9 +34,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from bot.backends import (
+    HandledRows,
+    LeaseRows,
     MemoryBackend,
     PatientRows,
     ReportRows,
@@ -72,6 +76,7 @@ from bot.core.ports import (
     CardOutbox,
     CheckinEvents,
     DeskReports,
+    Spool,
 )
 from bot.datafiles import load_advisor, load_plan
 from knowledge.advisor import Advisor
@@ -89,9 +94,6 @@ from storage.desk_outbox import DeskOutboxStore
 from storage.figures import OpsFigures
 from storage.health import DatabaseProbe
 from storage.retention import Retention
-
-if TYPE_CHECKING:
-    from storage.spool import ReportSpool
 
 
 class Replayer(Protocol):
@@ -133,13 +135,23 @@ class CheckinSide:
 class Ops:
     """What the ops endpoints read (the figures of /metrics, the database probe of /readyz),
     the data retention the daily job runs, and what keeps reports while the database is down
-    (the spool: bot/telegram/app.py adds it)."""
+    (the spool, built here; its replayer: bot/telegram/app.py adds it)."""
 
     figures: OpsFigures  # the database figures of /metrics (storage/figures.py)
     probe: DatabaseProbe  # whether the database answers, at which migration (/readyz)
     retention: Retention  # deletes old messages and resolved reports (the daily job)
-    spool: ReportSpool | None = None  # reports kept while the database is down
+    spool: Spool  # what is kept while the database is down (a local file, or its twin)
     spool_replayer: Replayer | None = None  # its replayer (bot/telegram/spooling.py)
+
+
+@dataclass(frozen=True)
+class PollingRows:
+    """What the polling leader keeps in the database (bot/telegram/polling/): the lease row
+    of its election and the record of the updates it handled (its ports: `Leases` and
+    `HandledUpdates` of bot/telegram/polling/ports.py)."""
+
+    leases: LeaseRows
+    handled: HandledRows
 
 
 @dataclass(frozen=True)
@@ -156,6 +168,7 @@ class Services:
     desk: DeskJobs
     checkins: CheckinSide
     ops: Ops
+    polling: PollingRows
 
     @property
     def database(self) -> Database:
@@ -300,7 +313,9 @@ def build_services(settings: Settings, db: Database | StorageBackend,
                     patient=patient, desk=desk,
                     checkins=CheckinSide(service=checkins, alert_bell=bell, alerts=alerts),
                     ops=Ops(figures=storage.figures(), probe=storage.probe(),
-                            retention=storage.retention()))
+                            retention=storage.retention(), spool=storage.spool(settings)),
+                    polling=PollingRows(leases=storage.leases(),
+                                        handled=storage.handled_updates()))
 
 
 def build_memory_services(settings: Settings, sender: Sender | None = None,

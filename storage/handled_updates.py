@@ -10,14 +10,15 @@ since the last poll) can be handled twice. Rows are
 kept two days (`purge`); Telegram keeps an unconfirmed update for one.
 
 The only writer of ``handled_update``. `HandledSql` works on SQLite and PostgreSQL;
-`MemoryHandled` is its in-memory twin for tests.
+`MemoryHandled` (storage/handled_updates_memory.py) is its in-memory twin, proven equal by
+tests/test_polling_rows_conformance.py. What the leader needs of either is the
+`HandledUpdates` Protocol of bot/telegram/polling/ports.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,24 +30,8 @@ from storage.results import affected, is_sqlite_sessions, write_alone
 KEEP = dt.timedelta(days=2)
 
 
-class HandledUpdates(Protocol):
-    """What the polling leader needs from the table."""
-
-    async def handled(self, bot: str, update_ids: Sequence[int]) -> set[int]:
-        """Which of `update_ids` were handled already."""
-        ...
-
-    async def record(self, bot: str, update_ids: Sequence[int], now: dt.datetime) -> None:
-        """`update_ids` are handled (recording one twice is fine)."""
-        ...
-
-    async def purge(self, now: dt.datetime) -> int:
-        """Forget updates handled more than `KEEP` before `now`; how many were forgotten."""
-        ...
-
-
 class HandledSql:
-    """`HandledUpdates` on the database."""
+    """The handled updates on the database (bot/telegram/polling/ports.py `HandledUpdates`)."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
@@ -77,31 +62,3 @@ class HandledSql:
             return await write_alone(self.sessions, statement)
         async with self.sessions.begin() as s:
             return affected(await s.execute(statement))
-
-
-class MemoryHandled:
-    """In-memory twin of `HandledSql`. `fail` makes every call raise it (an outage)."""
-
-    def __init__(self) -> None:
-        self.rows: dict[tuple[str, int], dt.datetime] = {}
-        self.fail: Exception | None = None
-
-    def _check(self) -> None:
-        if self.fail is not None:
-            raise self.fail
-
-    async def handled(self, bot: str, update_ids: Sequence[int]) -> set[int]:
-        self._check()
-        return {i for i in update_ids if (bot, i) in self.rows}
-
-    async def record(self, bot: str, update_ids: Sequence[int], now: dt.datetime) -> None:
-        self._check()
-        for update_id in update_ids:
-            self.rows.setdefault((bot, update_id), now)
-
-    async def purge(self, now: dt.datetime) -> int:
-        self._check()
-        old = [key for key, at in self.rows.items() if at < now - KEEP]
-        for key in old:
-            del self.rows[key]
-        return len(old)

@@ -8,14 +8,15 @@ caller watching ``beat`` stand still on its own monotonic clock (bot/telegram/po
 no two hosts' clocks are ever compared; ``renewed_at``/``expires_at`` are the holder's clock,
 kept for people reading the table.
 
-`LeaseSql` works on SQLite and PostgreSQL; `MemoryLeases` is its in-memory twin for tests.
+`LeaseSql` works on SQLite and PostgreSQL; `MemoryLeases` (storage/leader_lease_memory.py) is
+its in-memory twin, proven equal by tests/test_polling_rows_conformance.py. What the election
+needs of either is the `Leases` Protocol of bot/telegram/polling/ports.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import Update, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -37,28 +38,6 @@ class Lease:
 NO_LEASE = Lease(None, 0)
 
 
-class Leases(Protocol):
-    """What the polling election needs from the lease table."""
-
-    async def read(self, name: str) -> Lease:
-        """The row (`NO_LEASE` when there is none)."""
-        ...
-
-    async def take(self, name: str, holder: str, seen_beat: int, now: dt.datetime,
-                   expires_at: dt.datetime) -> bool:
-        """Become the holder if the row is still at `seen_beat` (True when taken)."""
-        ...
-
-    async def renew(self, name: str, holder: str, now: dt.datetime,
-                    expires_at: dt.datetime) -> bool:
-        """Renew if `holder` still holds the row (False: someone else took it)."""
-        ...
-
-    async def release(self, name: str, holder: str, now: dt.datetime) -> bool:
-        """Let go of the row if `holder` holds it (a standby may take it at once)."""
-        ...
-
-
 async def _bounded(s: AsyncSession) -> None:
     """PostgreSQL: a lease write never waits long for a row lock, and a holder frozen in the
     middle of one (SIGSTOP between UPDATE and COMMIT) has its session ended by the server, so
@@ -69,7 +48,7 @@ async def _bounded(s: AsyncSession) -> None:
 
 
 class LeaseSql:
-    """`Leases` on the database."""
+    """The lease rows on the database (bot/telegram/polling/ports.py `Leases`)."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
@@ -122,46 +101,3 @@ class LeaseSql:
             .where(LeaderLease.name == name, LeaderLease.holder == holder)
             .values(holder=None, beat=LeaderLease.beat + 1, renewed_at=now,
                     expires_at=None)) == 1
-
-
-class MemoryLeases:
-    """In-memory twin of `LeaseSql` (one event loop: every method is atomic). `fail` makes
-    every call raise it (a database outage)."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, Lease] = {}
-        self.fail: Exception | None = None
-
-    def _check(self) -> None:
-        if self.fail is not None:
-            raise self.fail
-
-    async def read(self, name: str) -> Lease:
-        self._check()
-        return self.rows.get(name, NO_LEASE)
-
-    async def take(self, name: str, holder: str, seen_beat: int, now: dt.datetime,
-                   expires_at: dt.datetime) -> bool:
-        self._check()
-        row = self.rows.get(name, NO_LEASE)
-        if row.beat != seen_beat:
-            return False
-        self.rows[name] = Lease(holder, row.beat + 1, expires_at)
-        return True
-
-    async def renew(self, name: str, holder: str, now: dt.datetime,
-                    expires_at: dt.datetime) -> bool:
-        self._check()
-        row = self.rows.get(name, NO_LEASE)
-        if row.holder != holder:
-            return False
-        self.rows[name] = Lease(holder, row.beat + 1, expires_at)
-        return True
-
-    async def release(self, name: str, holder: str, now: dt.datetime) -> bool:
-        self._check()
-        row = self.rows.get(name, NO_LEASE)
-        if row.holder != holder:
-            return False
-        self.rows[name] = Lease(None, row.beat + 1)
-        return True

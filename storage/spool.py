@@ -31,6 +31,11 @@ process's /readyz sees what any of them kept or stored.
 
 The file holds patients' words: it lives next to the database (same protection), is created
 with owner-only permissions, and is emptied as soon as its entries are stored.
+
+What the bot uses of a spool is the `Spool` Protocol of bot/core/ports.py; `MemorySpool`
+(storage/spool_memory.py) is the in-memory twin, proven equal by
+tests/test_spool_conformance.py; the composition root makes one or the other
+(bot/backends.py).
 """
 
 from __future__ import annotations
@@ -106,6 +111,32 @@ EVENTS = ("press", "photo", "edit", "command", "describe")
 
 def _key(item: Spooled) -> tuple[str, int]:
     return item.entry, item.update_id
+
+
+def once_each(items: Iterable[Spooled]) -> list[Spooled]:
+    """`items` once per (kind, update id), the first kept, in order."""
+    kept: dict[tuple[str, int], Spooled] = {}
+    for item in items:
+        kept.setdefault(_key(item), item)
+    return list(kept.values())
+
+
+async def store_each(items: list[Spooled], store: Callable[[Spooled], Awaitable[object]],
+                     done: set[tuple[str, int]], taken: set[tuple[str, int]],
+                     drop: Callable[[set[tuple[str, int]]], None]) -> list[Spooled]:
+    """One round of a replay (the file's and its twin's): store `items` one by one, each
+    dropped from the spool at once; skip those stored or `taken` already; the ones `store`
+    kept (False) are returned."""
+    kept: list[Spooled] = []
+    for item in items:
+        if _key(item) in done or _key(item) in taken:
+            continue
+        if await store(item) is False:  # False: keep it for later
+            kept.append(item)
+            continue
+        done.add(_key(item))
+        drop({_key(item)})  # gone at once, before the next
+    return kept
 
 
 def _line(item: Spooled) -> bytes:
@@ -186,18 +217,16 @@ class ReportSpool:
             lines = self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return []
-        kept: dict[tuple[str, int], Spooled] = {}
+        items: list[Spooled] = []
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                item = _parse(json.loads(line))
+                items.append(_parse(json.loads(line)))
             except (ValueError, KeyError, TypeError) as exc:  # a torn last line after a crash
                 log.error("%s line %d: unreadable spooled entry (%s)", self.path, number,
                           type(exc).__name__)
-                continue
-            kept.setdefault(_key(item), item)
-        return list(kept.values())
+        return once_each(items)
 
     async def replay(self, store: Callable[[Spooled], Awaitable[object]],
                      order: Callable[[list[Spooled]], list[Spooled]] | None = None) -> int:
@@ -217,9 +246,9 @@ class ReportSpool:
                 items = self.pending()
                 self._taken = set()
                 try:
-                    kept = await self._each(order(items) if order is not None else items,
-                                            store, done)
-                    await self._each(kept, store, done)  # once more, after the others
+                    kept = await store_each(order(items) if order is not None else items,
+                                            store, done, self._taken, self._rewrite)
+                    await store_each(kept, store, done, self._taken, self._rewrite)
                 finally:
                     done |= self._taken
                     self._taken = set()
@@ -228,19 +257,10 @@ class ReportSpool:
                                     "y" if len(done) == 1 else "ies")
             return len(done)
 
-    async def _each(self, items: list[Spooled], store: Callable[[Spooled], Awaitable[object]],
-                    done: set[tuple[str, int]]) -> list[Spooled]:
-        """Store `items` one by one (each gone from the file at once); those kept."""
-        kept: list[Spooled] = []
-        for item in items:
-            if _key(item) in done or _key(item) in self._taken:
-                continue
-            if await store(item) is False:  # False: keep it for later
-                kept.append(item)
-                continue
-            done.add(_key(item))
-            self._rewrite({_key(item)})  # gone at once, before the next
-        return kept
+    @property
+    def location(self) -> str:
+        """Where the entries are kept (for the log)."""
+        return str(self.path)
 
     def remove(self, items: Iterable[Spooled]) -> None:
         """Remove `items` from the file: a replay's `store` took them with the entry it
@@ -250,7 +270,7 @@ class ReportSpool:
             self._taken |= keys
             self._rewrite(keys)
 
-    def _rewrite(self, stored: Iterable[tuple[str, int]]) -> None:
+    def _rewrite(self, stored: set[tuple[str, int]]) -> None:
         """Rewrite the file without `stored` (under the file lock: no append slips in, from
         this process or another)."""
         gone = set(stored)

@@ -84,6 +84,23 @@ async def test_every_twin_is_over_the_one_set_of_tables(compose: Any) -> None:
     assert isinstance(services.storage.shared_pause(), MemorySharedPause)
 
 
+async def test_the_polling_rows_and_the_spool_are_built_by_the_root_each_way(
+        compose: Any) -> None:
+    """The polling leader's lease rows and handled updates and the report spool come from
+    the backend (bot/compose.py `Services.polling`, `Ops.spool`): the SQL ones and the file
+    over a database, the twins in memory, made once (every caller shares them)."""
+    on_disk, in_memory = await both(compose)
+    assert (shape(on_disk.polling), type(on_disk.ops.spool).__name__) == (
+        {"leases": "LeaseSql", "handled": "HandledSql"}, "ReportSpool")
+    assert (shape(in_memory.polling), type(in_memory.ops.spool).__name__) == (
+        {"leases": "MemoryLeases", "handled": "MemoryHandled"}, "MemorySpool")
+    backend = in_memory.storage
+    assert isinstance(backend, MemoryBackend)
+    assert in_memory.polling.leases is backend.leases() is backend.lease_rows
+    assert in_memory.polling.handled is backend.handled_updates() is backend.handled_rows
+    assert in_memory.ops.spool is backend.spool(in_memory.settings) is backend.spool_rows
+
+
 async def consented_with_session(services: Services, user: int) -> int:
     conv = services.patient.conversation
     await conv.start(user, user, "Ana")

@@ -29,8 +29,9 @@ from bot.telegram.polling.lease import LeaderElection, _host, holder_gone, lease
 from bot.telegram.polling.poller import ConfirmingPoller
 from storage import Database
 from storage.clock import ManualClock
-from storage.handled_updates import HandledSql, MemoryHandled
-from storage.leader_lease import LeaseSql, MemoryLeases
+from storage.handled_updates_memory import MemoryHandled
+from storage.leader_lease import LeaseSql
+from storage.leader_lease_memory import MemoryLeases
 
 LEASE = 10.0
 NAME = lease_name("123:abcdef")
@@ -498,21 +499,6 @@ async def test_what_could_not_be_recorded_is_recorded_once_the_database_answers(
     await seen.record([])  # the poll loop's next round
     assert sorted(key[1] for key in table.rows) == [1, 2, 3]
     assert await seen.skip([1, 2, 3, 4]) == {1, 2, 3}  # a next leader skips all three
-
-
-@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
-async def test_the_handled_update_table_records_checks_and_purges(database_url: str) -> None:
-    db = await Database.connect(database_url)
-    try:
-        table = HandledSql(db.sessions)
-        await table.record("polling:1", [5, 6], START)
-        await table.record("polling:1", [6, 7], START + dt.timedelta(days=1))  # 6 again: fine
-        await table.record("polling:2", [8], START)
-        assert await table.handled("polling:1", [4, 5, 6, 7, 8]) == {5, 6, 7}
-        assert await table.purge(START + dt.timedelta(days=2, seconds=1)) == 3  # 5, 6 and 8
-        assert await table.handled("polling:1", [5, 6, 7]) == {7}
-    finally:
-        await db.close()
 
 
 class Switch:

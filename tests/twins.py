@@ -10,7 +10,9 @@ offers is done per backend (`Planting`): a bare report planted in one step, a se
 cancelled (the check-in manager's write), the staff cards owed (the alert outbox's rows).
 Every backend's reports owe an emergency's card to the on-call chat `ON_CALL` too. The
 check-in outbox (`plans`, `outbox`) and the figures of /metrics (`figures`) are over the same
-database or the same `MemoryTables`; `probe` is what /readyz asks it.
+database or the same `MemoryTables`; `probe` is what /readyz asks it. The polling leader's
+lease rows and handled updates (`leases`, `handled`) are typed as the Protocols of
+bot/telegram/polling/ports.py.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bot.core.ports import (
     Reports,
     Treatments,
 )
+from bot.telegram.polling.ports import HandledUpdates, Leases
 from scheduler.memory import MemoryConnector, MemoryPlanStore, MemorySharedPause
 from scheduler.pause import SharedPause
 from scheduler.sending import SharedPauseStore
@@ -53,11 +56,15 @@ from storage.desk_views import DeskPages, DeskViews
 from storage.desk_views_memory import MemoryDeskViews
 from storage.figures import OpsFigures, SqlFigures
 from storage.figures_memory import MemoryFigures
+from storage.handled_updates import HandledSql
+from storage.handled_updates_memory import MemoryHandled
 from storage.health import DatabaseProbe, MemoryProbe, SqlProbe
 from storage.invites import InviteInfo, InviteStore
 from storage.invites_memory import MemoryInviteStore
 from storage.kb_overrides import KBOverrideStore
 from storage.kb_overrides_memory import MemoryKBOverrideStore
+from storage.leader_lease import LeaseSql
+from storage.leader_lease_memory import MemoryLeases
 from storage.memory_tables import MemoryTables
 from storage.messages import MessageLog
 from storage.messages_memory import MemoryMessageLog
@@ -177,6 +184,8 @@ class Backend:
     pages: DeskPages  # the web desk's page reads (storage/desk_views.py)
     figures: OpsFigures  # the database figures of /metrics (storage/figures.py)
     probe: DatabaseProbe  # what /readyz asks the database (storage/health.py)
+    leases: Leases  # the polling election's lease rows (storage/leader_lease.py)
+    handled: HandledUpdates  # the polling leader's handled updates (storage/handled_updates.py)
 
 
 @dataclass
@@ -238,7 +247,8 @@ def sql_backend(name: str, db: Database, clock: ManualClock) -> Backend:
                    ReportStore(s, clock, OnCall()), AlertSql(s), SqlRetention(s),
                    DeskLoginStore(s),
                    SqlPlanting(db, clock), SqlPlanStore(s), SqlConnector(s),
-                   SharedPause(s), DeskViews(s), SqlFigures(s), SqlProbe(db.engine))
+                   SharedPause(s), DeskViews(s), SqlFigures(s), SqlProbe(db.engine),
+                   LeaseSql(s), HandledSql(s))
 
 
 def memory_backend(clock: ManualClock) -> Backend:
@@ -254,4 +264,4 @@ def memory_backend(clock: ManualClock) -> Backend:
                    MemoryDeskLoginStore(), MemoryPlanting(tables, treatments),
                    MemoryPlanStore(tables, clock), MemoryConnector(tables, clock),
                    MemorySharedPause(), MemoryDeskViews(tables), MemoryFigures(tables),
-                   MemoryProbe())
+                   MemoryProbe(), MemoryLeases(), MemoryHandled())

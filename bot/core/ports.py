@@ -6,14 +6,16 @@ when no desk is attached) and a `PatientDesk` (/report and threads with staff); 
 and desk call `CheckinEvents` (scheduler/service.py's `CheckinService` implements it); the
 desk rings an `AlertWaker` when it owes the staff chat a card. Both ask an `AdvisorPort`
 (knowledge.advisor's `Advisor`, through the live and observed decorators of
-bot/core/advisors.py) and read the bot's @username from a `BotIdentity`.
+bot/core/advisors.py) and read the bot's @username from a `BotIdentity`. The last one,
+`Spool`, is not the core's: it is what the Telegram side keeps while the database is down,
+named here so the composition root can build it.
 bot/compose.py is the one place that builds the real objects and hands them in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.core.replies import Reply
@@ -34,6 +36,7 @@ from storage.models import (
     Urgency,
 )
 from storage.reports import ActionInfo, CardInfo, PatientOverview, Transition
+from storage.spool import Spooled
 
 
 class AdvisorPort(Protocol):
@@ -332,3 +335,38 @@ class PatientDesk(Protocol):
     async def patient_text(self, user_id: int, chat_id: int, first_name: str, text: str,
                            may_have_thread: bool = True,
                            states: Mapping[str, Any] | None = None) -> Sequence[Reply] | None: ...
+
+
+# --- what is kept while the database is down (not the core's: bot/telegram/spooling.py keeps
+# and replays it, /readyz counts it; here so the composition root can name it) --------------
+class Spool(Protocol):
+    """The report spool (storage/spool.py `ReportSpool`, a local file; storage/spool_memory.py
+    `MemorySpool`, its in-memory twin): entries once per (kind, update id), in order."""
+
+    @property
+    def location(self) -> str:
+        """Where the entries are kept (for the log)."""
+        ...
+
+    def __len__(self) -> int:
+        """Entries waiting for the database."""
+        ...
+
+    def append(self, item: Spooled) -> None:
+        """Keep `item` durably before returning."""
+        ...
+
+    def pending(self) -> list[Spooled]:
+        """What is kept, once per (kind, update id), in order."""
+        ...
+
+    async def replay(self, store: Callable[[Spooled], Awaitable[object]],
+                     order: Callable[[list[Spooled]], list[Spooled]] | None = None) -> int:
+        """Store every entry through `store` (False keeps one; it is tried again after the
+        others), each removed once stored; the first failure stops the replay and is raised.
+        How many were stored."""
+        ...
+
+    def remove(self, items: Iterable[Spooled]) -> None:
+        """`items` were taken with the entry being stored: removed, not stored again."""
+        ...

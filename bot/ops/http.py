@@ -33,6 +33,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.compose import Services
+from bot.core.ports import Spool
 from bot.core.response_times import WINDOW, first_action_times, summarise
 from scheduler.clinic_hours import OpeningHours
 from storage.clock import Clock, utcnow
@@ -40,7 +41,6 @@ from storage.figures import OpsFigures
 from storage.health import DatabaseProbe
 from storage.models import CheckinStatus
 from storage.revision import HEAD
-from storage.spool import ReportSpool
 
 log = logging.getLogger(__name__)
 OUTCOMES = ("answered", "suggested", "abstained", "escalated", "smalltalk", "foreign")
@@ -151,7 +151,7 @@ class Readiness:
     head: str = HEAD
     on_leader_change: Callable[[bool], None] | None = None
     on_update: Callable[[], None] | None = None
-    spool: ReportSpool | None = None  # reports waiting for the database
+    spool: Spool | None = None  # reports waiting for the database
     unhandled: int = 0  # polled updates not handled yet (database unavailable), unconfirmed
     _authorised: bool = field(default=False, init=False, repr=False)
 

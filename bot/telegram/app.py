@@ -126,12 +126,11 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
 
 
 def _with_spool(services: Services, bot: ExtBot[Any]) -> Services:
-    """The spool and its replayer (which sends what a replayed update produces through
-    `bot`), added to `services` (bot/telegram/spooling.py)."""
+    """The replayer of the spool bot/compose.py built (which sends what a replayed update
+    produces through `bot`), added to `services` (bot/telegram/spooling.py)."""
     import dataclasses
 
-    from bot.telegram.spooling import build_spool
-
+    from bot.telegram.spooling import build_replayer
 
     async def to_chat(reply: Reply, chat: int) -> None:  # what a replayed update produced
         target = reply.to_chat if reply.to_chat is not None else chat
@@ -144,12 +143,12 @@ def _with_spool(services: Services, bot: ExtBot[Any]) -> Services:
         if reply.card_for is not None:
             await services.desk.cards.card_sent(reply, target, sent.message_id)
 
-    spool, replayer = build_spool(services.settings, services.stores.reports,
-                                  services.checkins.service, services.checkins.alert_bell,
-                                  conversation=services.patient.conversation,
-                                  desk=services.desk.patients, deliver=to_chat)
+    replayer = build_replayer(services.settings, services.ops.spool, services.stores.reports,
+                              services.checkins.service, services.checkins.alert_bell,
+                              conversation=services.patient.conversation,
+                              desk=services.desk.patients, deliver=to_chat)
     return dataclasses.replace(services, ops=dataclasses.replace(
-        services.ops, spool=spool, spool_replayer=replayer))
+        services.ops, spool_replayer=replayer))
 
 
 def schedule_checkins(app: AnyApplication, services: Services) -> None:

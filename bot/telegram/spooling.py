@@ -38,7 +38,6 @@ import datetime as dt
 import html
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy.exc import DBAPIError
@@ -48,12 +47,12 @@ from bot.config import Settings
 from bot.core.conversation import Conversation
 from bot.core.desk.patients import PatientReports
 from bot.core.flowstate import Flow
-from bot.core.ports import AlertWaker, CheckinEvents, Reports
+from bot.core.ports import AlertWaker, CheckinEvents, Reports, Spool
 from bot.core.replies import Reply, as_replies
 from scheduler.passes import Passes
 from storage import ReportInfo, ReportKind
 from storage.clock import utcnow
-from storage.spool import ReportSpool, Spooled, SpooledEvent, SpooledReport
+from storage.spool import Spooled, SpooledEvent, SpooledReport
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ class _Patient(Protocol):
 
 class _Ops(Protocol):
     @property
-    def spool(self) -> ReportSpool | None: ...
+    def spool(self) -> Spool | None: ...
 
 
 class Offline(Protocol):
@@ -93,7 +92,7 @@ def answer_offline(services: Offline, update_id: int, user_id: int, chat_id: int
     report (or, after an offline /report, the description) is spooled durably before this
     returns."""
     conversation = services.patient.conversation
-    spool: ReportSpool | None = services.ops.spool
+    spool: Spool | None = services.ops.spool
     advice = conversation.advisor.ask(text, None, language_hint)
     marker = describing_marker(spool, user_id, _now(services)) if spool is not None else None
     describing = marker is not None
@@ -114,7 +113,7 @@ def press_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
     """A button press without the database: a rule-out answer or a check-in answer (None
     for anything else: it needs the database)."""
     conversation = services.patient.conversation
-    spool: ReportSpool | None = services.ops.spool
+    spool: Spool | None = services.ops.spool
     kind, _, argument = data.partition(":")
     if spool is None:
         return None
@@ -146,7 +145,7 @@ def photo_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
                   language_hint: str | None = None) -> list[Reply] | None:
     """A photo without the database: a caption is answered like a text (its report keeps
     the photo); otherwise the photo is kept for the report it belongs to."""
-    spool: ReportSpool | None = services.ops.spool
+    spool: Spool | None = services.ops.spool
     if spool is None:
         return None
     if caption and caption.strip():
@@ -170,7 +169,7 @@ def edit_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
     """An edited text without the database: a red flag in it gets its advice now; the edit
     is kept and, on replay, updates the report its message raised (or raises one), as it
     would have online."""
-    spool: ReportSpool | None = services.ops.spool
+    spool: Spool | None = services.ops.spool
     if spool is None:
         return None
     advice = services.patient.conversation.advisor.ask(text, None, language_hint)
@@ -185,7 +184,7 @@ def command_offline(services: Offline, update_id: int, user_id: int, chat_id: in
     """A patient's command without the database. /report asks for the description (the
     spool remembers that the next text is the report); any other command is kept, run on
     replay and answered then. None when there is no spool."""
-    spool: ReportSpool | None = services.ops.spool
+    spool: Spool | None = services.ops.spool
     if spool is None:
         return None
     at = _now(services).isoformat()
@@ -197,13 +196,13 @@ def command_offline(services: Offline, update_id: int, user_id: int, chat_id: in
     return list(services.patient.conversation.say("offline.command_kept"))
 
 
-def describing_offline(spool: ReportSpool, user_id: int, now: dt.datetime) -> bool:
+def describing_offline(spool: Spool, user_id: int, now: dt.datetime) -> bool:
     """Is `user_id`'s next text the description of a /report typed during the outage (kept
     in the spool, so a restart does not forget it; for `DESCRIBE_WITHIN`)?"""
     return describing_marker(spool, user_id, now) is not None
 
 
-def describing_marker(spool: ReportSpool, user_id: int,
+def describing_marker(spool: Spool, user_id: int,
                       now: dt.datetime) -> SpooledEvent | None:
     """The "describe" entry of `user_id`'s offline /report still waiting for its words
     (`describing_offline`); None when there is none."""
@@ -246,7 +245,7 @@ class SpoolReplayer:
     """Stores what the spool holds whenever the database answers again."""
 
     def __init__(self, reports: Reports, checkins: CheckinEvents | None, alerts: AlertWaker,
-                 spool: ReportSpool, *, conversation: Conversation | None = None,
+                 spool: Spool, *, conversation: Conversation | None = None,
                  desk: PatientReports | None = None, deliver: Deliver | None = None,
                  every: float = 2.0) -> None:
         self.reports = reports
@@ -421,19 +420,20 @@ class SpoolReplayer:
                 await self._task
 
 
-def build_spool(settings: Settings, reports: Reports, checkins: CheckinEvents | None,
-                alerts: AlertWaker, *, conversation: Conversation | None = None,
-                desk: PatientReports | None = None,
-                deliver: Deliver | None = None) -> tuple[ReportSpool, SpoolReplayer]:
-    """The spool of this process (``Settings.report_spool()``) and its replayer."""
-    spool = ReportSpool(Path(settings.report_spool()))
+def build_replayer(settings: Settings, spool: Spool, reports: Reports,
+                   checkins: CheckinEvents | None, alerts: AlertWaker, *,
+                   conversation: Conversation | None = None,
+                   desk: PatientReports | None = None,
+                   deliver: Deliver | None = None) -> SpoolReplayer:
+    """The replayer of this process's spool (built by bot/compose.py: the file of
+    ``Settings.report_spool()``, or its twin in memory)."""
     if len(spool):
         log.warning("%d entr%s from a database outage wait in %s", len(spool),
-                    "y" if len(spool) == 1 else "ies", spool.path)
-    return spool, SpoolReplayer(reports, checkins, alerts, spool, conversation=conversation,
-                                desk=desk, deliver=deliver, every=settings.spool_replay_seconds)
+                    "y" if len(spool) == 1 else "ies", spool.location)
+    return SpoolReplayer(reports, checkins, alerts, spool, conversation=conversation,
+                         desk=desk, deliver=deliver, every=settings.spool_replay_seconds)
 
 
-__all__ = ["DATABASE_DOWN", "SpoolReplayer", "answer_offline", "build_spool",
+__all__ = ["DATABASE_DOWN", "SpoolReplayer", "answer_offline", "build_replayer",
            "command_offline", "describing_offline", "edit_offline", "photo_offline",
            "photos_after_descriptions", "press_offline", "utcnow"]

@@ -10,8 +10,10 @@ with several ``aftercare run`` replicas exactly one polls. The package, by job:
 - `handled`: the leader's record of handled updates (`HandledLog`), so a new leader skips what
   an earlier one handled;
 - `failures`: waits between failed polls (`Backoff`) and their log lines;
-- `ports`: what the poller needs of its election, its record and the PTB application;
-- `elected`: `elected_polling`, which wires the above for ``aftercare run``.
+- `ports`: what the poller needs of its election, its record and the PTB application, and
+  what the election and the record keep in the database (`Leases`, `HandledUpdates`);
+- `elected`: `elected_polling`, which wires the above for ``aftercare run``, over the lease
+  rows and handled updates the composition root built (bot/compose.py `Services.polling`).
 
 In webhook mode every replica serves the updates the load balancer sends it (no election).
 """

@@ -1,5 +1,7 @@
 """Long polling for ``aftercare run``: stand for election and, while leader, run the poller;
-the one place the election, the poller and the record of handled updates are put together."""
+the one place the election, the poller and the record of handled updates are put together,
+over the lease rows and handled updates the composition root built (`Services.polling`:
+the database's, or their in-memory twins)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,6 @@ from bot.telegram.polling.failures import Backoff
 from bot.telegram.polling.handled import HandledLog
 from bot.telegram.polling.lease import LeaderElection, lease_name
 from bot.telegram.polling.poller import ConfirmingPoller
-from storage.handled_updates import HandledSql
-from storage.leader_lease import LeaseSql
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,11 @@ async def elected_polling(app: AnyApplication, settings: Settings, allowed_updat
         await poller.stop(confirm=confirm)
 
     election = LeaderElection(
-        LeaseSql(services.database.sessions), name, elected, lost,
+        services.polling.leases, name, elected, lost,
         lease=settings.polling_lease_seconds, clock=services.clock)
     poller = ConfirmingPoller(
         app, allowed_updates, election, on_polling=on_change, on_waiting=on_waiting,
-        seen=HandledLog(HandledSql(services.database.sessions), name,
-                        clock=services.clock),
+        seen=HandledLog(services.polling.handled, name, clock=services.clock),
         timeout=settings.polling_timeout_seconds, give_up=settings.polling_give_up_seconds,
         backoff=Backoff(cap=settings.polling_backoff_max_seconds))
     stop = asyncio.Event()

@@ -8,15 +8,15 @@ import logging
 import math
 import time
 
-from bot.telegram.polling.ports import Monotonic
+from bot.telegram.polling.ports import HandledUpdates, Monotonic
 from storage.clock import Clock, utcnow
-from storage.handled_updates import HandledUpdates
 
 log = logging.getLogger(__name__)
 
 
 class HandledLog:
-    """`Seen` on the ``handled_update`` table (storage/handled_updates.py) for one bot. The
+    """`Seen` on the ``handled_update`` table (a `HandledUpdates`: storage/handled_updates.py,
+    or its twin) for one bot. The
     database is asked with a short timeout and, after a failure, not for `QUIET_AFTER_FAILURE`
     seconds: during an outage updates are handled (advice first) without it, and what could
     not be recorded meanwhile is recorded with the next `record` that reaches it."""

@@ -31,9 +31,8 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.telegram.polling.ports import Monotonic
+from bot.telegram.polling.ports import Leases, Monotonic
 from storage.clock import Clock, utcnow
-from storage.leader_lease import Leases
 
 log = logging.getLogger(__name__)
 
