@@ -13,7 +13,7 @@ import functools
 
 from knowledge.advisor import Advisor
 from knowledge.catalogue import Clinic
-from knowledge.detectors import DEFAULT_DETECTOR
+from knowledge.detectors import DEFAULT_DETECTOR, load_detectors
 
 
 @functools.cache
@@ -24,9 +24,16 @@ def shipped(clinic: Clinic | None = None,
     Another clinic is the same advisor with its catalogue speaking for that clinic (the one
     thing `Advisor.load` does with `clinic`: ``Catalogue.load(path, clinic)``, which is
     ``Catalogue.load(path).with_clinic(clinic)``), so each clinic does not parse everything
-    again."""
-    if clinic is None:
+    again. Another second detector is the same advisor with the same triage rules backed by
+    that detector (the one thing `Advisor.load` does with `second_detector`:
+    ``triage.with_detectors(load_detectors(second_detector))``), so the rules, the knowledge
+    base and the language packs are not parsed, nor their patterns compiled, once more."""
+    if clinic is not None:
+        advisor = copy.copy(shipped(None, second_detector))
+        advisor.messages = advisor.messages.with_clinic(clinic)
+        return advisor
+    if second_detector == DEFAULT_DETECTOR:
         return Advisor.load(None, None, second_detector)
-    advisor = copy.copy(shipped(None, second_detector))
-    advisor.messages = advisor.messages.with_clinic(clinic)
+    advisor = copy.copy(shipped())
+    advisor.triage = advisor.triage.with_detectors(load_detectors(second_detector))
     return advisor
