@@ -71,6 +71,7 @@ class SpooledReport:
     kind: str = "triage"  # storage.ReportKind value
     photo: str | None = None  # Telegram file id of a photo sent with it
     describes: int | None = None  # the words of an offline /report: its "describe" update id
+    pressed: bool = False  # a rule-out button's answer (not words a /report may wait for)
 
     entry = "report"
 

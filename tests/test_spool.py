@@ -6,6 +6,9 @@ offline /report (bot/telegram/spooling.py).
   sees the other's entries in its count (/readyz).
 * An offline /report's "describe" entry is in the file, so a restarted process still takes
   the next text as the report; a photo sent before the words is replayed after them.
+* Words kept offline that answered a /report waiting for them online (sent online, or run
+  online by a replay just before they were kept) finish it when stored, as online; words
+  sent before that /report, or a rule-out answer, leave it waiting.
 """
 
 from __future__ import annotations
@@ -275,3 +278,130 @@ async def test_a_photo_no_report_takes_is_tried_after_what_came_later_then_logge
     assert await _photos_by_report(services) == {ANAPHYLAXIS: ["photo-20"]}
     assert [r.getMessage() for r in caplog.records if "joins no report" in r.getMessage()] == [
         "the photo of update 22 joins no report (none open): not added to one"]
+
+
+# --- words kept offline for a /report that waits for them online -------------------------------
+ITCHY = "it is also very itchy now"
+
+
+async def _consented(compose: Any, url: str, tmp_path: Path) -> tuple[Any, ReportSpool]:
+    """Services over `url` with a spool and a consented patient, nothing reported yet."""
+    settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=-100500, AFTERCARE_STAFF_IDS="77",
+                             AFTERCARE_TIMEZONE="Europe/London")
+    services = await compose(settings, ManualClock(NOW), url=url)
+    spool = ReportSpool(tmp_path / "reports.spool")
+    services = dataclasses.replace(services, ops=dataclasses.replace(services.ops, spool=spool))
+    await services.patient.conversation.start(PATIENT, PATIENT, "Ivy", None)
+    await services.patient.conversation.callback(PATIENT, PATIENT, "Ivy", "consent:yes")
+    return services, spool
+
+
+def _told(services: Any, spool: ReportSpool,
+          sent: list[tuple[Any, int]]) -> GoesAway:
+    """A replayer that keeps what it sends (reply, patient chat) in `sent`."""
+    async def deliver(reply: Any, chat: int) -> None:
+        sent.append((reply, chat))
+    return GoesAway(services.stores.reports, services.checkins.service,
+                    services.checkins.alert_bell, spool,
+                    conversation=services.patient.conversation, desk=services.desk.patients,
+                    deliver=deliver, down_at=set())
+
+
+async def _flow(services: Any) -> Any:
+    return await services.patient.conversation.control.live(PATIENT)
+
+
+def _to_patient(sent: list[tuple[Any, int]]) -> str:
+    return "\n".join(reply.text for reply, chat in sent
+                     if reply.to_chat is None or reply.to_chat == chat)
+
+
+async def _described_as_online(services: Any, sent: list[tuple[Any, int]], words: str) -> None:
+    """The words stored by the replay finished the /report as online: one report, the flow
+    on details and photos of it, the patient told so, the next message joins it."""
+    (report,) = await services.desk.store.queue()
+    assert report.text == words
+    active = await _flow(services)
+    assert (active.step, active.get_int("report_id")) == ("more", report.id)
+    told = _to_patient(sent)
+    assert f"Report #{report.id} is open for more details or photos" in told
+    assert "send a photo of the area now" in told  # desk.patient_sent, as online
+    replies = await services.patient.conversation.message(PATIENT, PATIENT, "Ivy", ITCHY)
+    assert f"Sent to the clinic team (report #{report.id})" in replies[0].text  # joined it
+    assert [r.text for r in await services.desk.store.queue()] == [words]  # no second one
+
+
+async def test_words_kept_offline_after_their_report_was_replayed_online_finish_it(
+        compose: Any, database_url: str, tmp_path: Path) -> None:
+    """The race: the replay ran an offline /report online (its words were not kept yet, so
+    the flow waits for them in the database), and the database went away again just as the
+    patient wrote them, so they were kept as that /report's words. Storing them later must
+    finish that flow, not leave it waiting for words the patient has already sent."""
+    services, spool = await _consented(compose, database_url, tmp_path)
+    command_offline(services, 12, PATIENT, PATIENT, "Ivy", "report", [])
+    sent: list[tuple[Any, int]] = []
+    replayer = _told(services, spool, sent)
+    original = replayer._event
+
+    async def then_words(conversation: Any, item: SpooledEvent) -> None:
+        await original(conversation, item)  # /report online: the flow waits for words
+        answer_offline(services, 14, PATIENT, PATIENT, LUMP)  # ... kept offline
+    replayer._event = then_words  # type: ignore[method-assign]
+    assert await replayer.replay() == 1
+    (words,) = spool.pending()
+    assert isinstance(words, SpooledReport) and words.describes == 12
+    assert (await _flow(services)).step == "describe"
+    replayer._event = original  # type: ignore[method-assign]
+    assert await replayer.replay() == 1
+    await _described_as_online(services, sent, LUMP)
+
+
+async def test_a_red_flag_kept_offline_while_an_online_report_waits_for_words_finishes_it(
+        compose: Any, database_url: str, tmp_path: Path) -> None:
+    """/report was handled online; the database went away as the patient wrote the words,
+    a red flag (kept as a report: a red flag always becomes the report)."""
+    services, spool = await _consented(compose, database_url, tmp_path)
+    await services.patient.conversation.command(PATIENT, PATIENT, "Ivy", "report")
+    services.clock.advance(minutes=1)
+    answer_offline(services, 14, PATIENT, PATIENT, ANAPHYLAXIS)
+    sent: list[tuple[Any, int]] = []
+    assert await _told(services, spool, sent).replay() == 1
+    await _described_as_online(services, sent, ANAPHYLAXIS)
+
+
+async def test_words_kept_offline_before_a_report_handled_online_leave_it_waiting(
+        compose: Any, database_url: str, tmp_path: Path) -> None:
+    """The reverse order: the red flag was kept offline, then the database came back and
+    the patient sent /report before the replay stored it. The words came before that
+    /report, so they do not answer it: it still waits for its own words, and the patient
+    is not told anything about it by the replay."""
+    services, spool = await _consented(compose, database_url, tmp_path)
+    answer_offline(services, 14, PATIENT, PATIENT, ANAPHYLAXIS)
+    services.clock.advance(minutes=1)
+    await services.patient.conversation.command(PATIENT, PATIENT, "Ivy", "report")
+    sent: list[tuple[Any, int]] = []
+    assert await _told(services, spool, sent).replay() == 1
+    assert [r.text for r in await services.desk.store.queue()] == [ANAPHYLAXIS]
+    assert (await _flow(services)).step == "describe"
+    assert _to_patient(sent) == ""
+    await services.patient.conversation.message(PATIENT, PATIENT, "Ivy", LUMP)
+    assert sorted(r.text for r in await services.desk.store.queue()) == sorted(
+        [ANAPHYLAXIS, LUMP])
+    assert (await _flow(services)).step == "more"
+
+
+async def test_a_rule_out_answer_kept_offline_is_not_the_words_of_a_waiting_report(
+        compose: Any, database_url: str, tmp_path: Path) -> None:
+    """A "Yes" to a rule-out question that escalates is kept as a report, but online it
+    would not have answered the /report either: that one still waits for its words."""
+    services, spool = await _consented(compose, database_url, tmp_path)
+    await services.patient.conversation.command(PATIENT, PATIENT, "Ivy", "report")
+    services.clock.advance(minutes=1)
+    spool.append(SpooledReport(15, PATIENT, PATIENT, "[Yes to: Is your throat tight?]",
+                               "emergency", None, None, services.clock().isoformat(),
+                               pressed=True))
+    sent: list[tuple[Any, int]] = []
+    assert await _told(services, spool, sent).replay() == 1
+    assert len(await services.desk.store.queue()) == 1
+    assert (await _flow(services)).step == "describe"
+    assert _to_patient(sent) == ""

@@ -19,7 +19,8 @@ what needs no database, and what must reach the clinic goes to the local spool
   is logged (never dropped silently).
 * `command_offline`: /report asks for the description; the "describe" entry is in the
   spool, so the next text is the report even after a restart. Any other patient command
-  (/start included) is kept and run on replay, and its answer is sent then.
+  (/start included) is kept and run on replay, and its answer is sent then. A /report whose
+  words are not kept yet is run online by the replay, and waits for them there.
 
 Anything else a handler could not do without the database is left unconfirmed (a webhook
 answers 503; the polling leader fetches it again), so Telegram delivers it again.
@@ -27,7 +28,12 @@ answers 503; the polling leader fetches it again), so Telegram delivers it again
 `SpoolReplayer` stores the spool's entries once the database answers again (idempotent by
 update id), which owes reports' cards in the alert outbox, wakes the alert sender, and sends
 the staff chat what a replayed press, photo or edit produces. The patient was answered when
-they wrote, so nothing is sent to them again, except the answer to a kept command.
+they wrote, so nothing is sent to them again, except the answer to a kept command, and what
+a /report tells them when kept words that answered it are stored: one waiting for its words
+online (sent online before them, or run online by a replay just before they were kept)
+moves on to details and photos of the report they raised, as if they had come online, so
+the next message is not taken as a second report. Words sent before that /report leave it
+waiting for its own; a rule-out answer is not words for it.
 """
 
 from __future__ import annotations
@@ -130,7 +136,7 @@ def press_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
                 update_id=update_id, telegram_id=user_id, chat_id=chat_id,
                 text=f"[{word} to: {asked.question}]", urgency=advice.urgency,
                 reason=advice.triage.reason if advice.triage else None, day=None,
-                at=_now(services).isoformat()))
+                at=_now(services).isoformat(), pressed=True))
         return as_replies(html.escape(advice.answer, quote=False))
     if kind == "ci":
         spool.append(SpooledEvent("press", update_id, user_id, chat_id, first_name, data,
@@ -271,6 +277,7 @@ class SpoolReplayer:
             if self.checkins is not None:
                 await self.checkins.report_raised(stored)
             await self._photos_of(stored, item)
+            await self._answered(stored, item)
         elif item.entry == "photo":
             return await self._place(item)
         elif self.conversation is not None:
@@ -294,8 +301,23 @@ class SpoolReplayer:
             else:
                 replies = await conversation.command(user, chat, name, command, args)
             await self._to_patient(replies, chat)  # not answered yet: the answer goes now
-        elif item.entry == "describe" and not self._described(item):
-            await conversation.command(user, chat, name, "report")  # the words come online
+        elif item.entry == "describe" and not self._described(item):  # words come online
+            if conversation.report is not None:  # (or are kept: `_answered` knows this one)
+                await conversation.report.command(user, offline=item.update_id)
+            else:
+                await conversation.command(user, chat, name, "report")
+
+    async def _answered(self, report: ReportInfo, words: SpooledReport) -> None:
+        """Words stored now that answered the patient's /report waiting for them (one sent
+        online before them, or an offline one this replay ran online before they were
+        kept): that /report moves on as if they had come online, and the patient is told
+        what they would have been told then (not the advice: they had it at once)."""
+        flow = self.conversation.report if self.conversation is not None else None
+        if flow is None or words.pressed:
+            return
+        replies = await flow.kept_words(words.telegram_id, report, words.raised_at,
+                                        words.describes)
+        await self._to_patient(replies, words.chat_id)
 
     def _described(self, marker: SpooledEvent) -> bool:
         """Did the description of this offline /report come offline too (it is kept)?"""

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.core.desk.cards import Cards
 from bot.core.desk.kit import DeskKit
-from bot.core.flows.base import FlowKit
+from bot.core.flows.base import FlowKit, TurnContext
 from bot.core.flowstate import Flow
 from bot.core.ports import CheckinEvents, DeskReports
 from bot.core.replies import Reply
@@ -114,15 +114,30 @@ class PatientReports:
                                                 day=ctx.day, reason=reason, now=self.kit.now())
         if urgency and self.checkins is not None:
             await self.checkins.report_raised(report)
-        draft.stage, draft.report_id = "photos", report.id
-        await self.save_draft(user_id, draft)
         replies: list[Reply] = []
         if urgency:
             replies += self.flow_kit.html(html.escape(advice.answer, quote=False))
+        return replies + await self._described(user_id, ctx, report, draft)
+
+    async def kept_report(self, user_id: int, report: ReportInfo) -> list[Reply]:
+        """The words of the patient's /report came during a database outage and are stored
+        now as `report` (bot/telegram/spooling.py's replay): the report flow moves on to
+        details and photos of it, as `patient_report` would have done; what the patient
+        would have been told then, but the advice they were given at once."""
+        ctx = await self.flow_kit.context(user_id)
+        return await self._described(user_id, ctx, report, Draft("describe"))
+
+    async def _described(self, user_id: int, ctx: TurnContext, report: ReportInfo,
+                         draft: Draft) -> list[Reply]:
+        """`report` was raised by the words of `draft`: the flow moves on to its details
+        and photos; the patient is told it is with the clinic (when it will be read)."""
+        draft.stage, draft.report_id = "photos", report.id
+        await self.save_draft(user_id, draft)
         status = self.flow_kit.when_read(
-            "urgent" if urgency == Urgency.URGENT.value else "report", ctx.patient, id=report.id)
-        replies += self.flow_kit.html(self.kit.text("patient_sent", status=status))
-        return replies + self.cards.card(report)
+            "urgent" if report.urgency == Urgency.URGENT.value else "report", ctx.patient,
+            id=report.id)
+        return (self.flow_kit.html(self.kit.text("patient_sent", status=status))
+                + self.cards.card(report))
 
     async def _thread(self, user_id: int, report: ReportInfo, text: str) -> list[Reply]:
         """The patient wrote while a report is being handled: it goes into that report."""

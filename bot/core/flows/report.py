@@ -9,12 +9,18 @@ The flow (bot/core/flowstate.py) has two steps, each with its status line and bu
   photos join it until Done, Cancel or the flow's fixed end (30 minutes from /report, never
   renewed). Questions are still answered as usual.
 
+Words sent during a database outage are stored later by the spool's replay
+(bot/telegram/spooling.py); when they answered the /report waiting for its words, the flow
+moves on then as it would have online (`kept_words`).
+
 The staff side (cards, threads, photos) stays in bot/core/desk/.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from typing import Any
 
 from bot.core.flows.advice import AdviceFlow
 from bot.core.flows.base import FlowKit, TurnContext
@@ -22,11 +28,13 @@ from bot.core.flows.control import FlowControl
 from bot.core.flowstate import ActiveFlow, Flow
 from bot.core.ports import PatientDesk
 from bot.core.replies import Reply
+from storage import ReportInfo
 
 _QUESTION_START = re.compile(
     r"^(can|could|should|shall|may|is|are|am|do|does|did|how|what|when|where|which|why|will|"
     r"would|who)\b", re.IGNORECASE)
 MAX_PENDING = 2000
+OFFLINE_REPORT = "offline_report"  # flow data: the offline /report a replay ran (update id)
 
 
 def looks_like_question(text: str) -> bool:
@@ -48,10 +56,29 @@ class ReportFlow:
         control.cancel_handlers[Flow.REPORT] = self._cancelled
         control.done_handlers[Flow.REPORT] = self._done
 
-    async def command(self, user_id: int) -> list[Reply]:
-        """/report: ask what is wrong."""
-        active, note = await self.control.begin(user_id, Flow.REPORT, "describe")
+    async def command(self, user_id: int, offline: int | None = None) -> list[Reply]:
+        """/report: ask what is wrong. `offline`: the update id of a /report typed during a
+        database outage that the spool's replay runs now (its words may be kept too)."""
+        data: dict[str, Any] = {OFFLINE_REPORT: offline} if offline is not None else {}
+        active, note = await self.control.begin(user_id, Flow.REPORT, "describe", **data)
         return note + self.control.prompt(self.kit.messages.render("desk.patient_ask"), active)
+
+    async def kept_words(self, user_id: int, report: ReportInfo, written: dt.datetime,
+                         describes: int | None) -> list[Reply]:
+        """Words the patient wrote during a database outage, stored now as `report` (the
+        spool's replay; `describes`: the offline /report they were kept as the words of).
+        When they answered the /report that waits for its words, sent before them or run
+        by the replay for that offline /report, it moves on as if they had come online (the
+        report is `report`); the replies are what the patient would have been told then, but
+        the advice they had at once. Nothing otherwise (words sent before this /report)."""
+        active = await self.control.live(user_id)
+        if active is None or active.flow is not Flow.REPORT or active.step != "describe":
+            return []
+        mine = describes is not None and active.get_int(OFFLINE_REPORT) == describes
+        if not (mine or written >= active.started_at):
+            return []
+        replies = list(await self.desk.kept_report(user_id, report))
+        return self.control.attach(replies, await self.control.live(user_id))
 
     async def text(self, user_id: int, ctx: TurnContext, active: ActiveFlow,
                    text: str) -> list[Reply] | None:
