@@ -6,7 +6,11 @@ reach the clinic goes to `ReportSpool`: one JSON line per entry appended to a lo
 fsynced before the update counts as handled. An entry is
 
 * a `SpooledReport`: a red-flag message or caption, a "Yes" to a rule-out question, or the
-  description typed after /report (with the photo it came with, if any);
+  description typed after /report (with the photo it came with, if any); or an ordinary
+  text, already answered (`answered`), kept only in case it is the description a /report
+  handled online waits for (the flow is in the database): the replay raises the report
+  from it only then and drops it otherwise (at most one such text per patient, and
+  `bot/telegram/spooling.py` MAX_KEPT_WORDS in all);
 * a `SpooledEvent`: a button press the database must record (a check-in answer), a photo
   that may belong to a report, an edited message (re-triaged and matched to the report it
   raised on replay), a /command (run on replay, its answer sent then), or a /report whose
@@ -72,6 +76,8 @@ class SpooledReport:
     photo: str | None = None  # Telegram file id of a photo sent with it
     describes: int | None = None  # the words of an offline /report: its "describe" update id
     pressed: bool = False  # a rule-out button's answer (not words a /report may wait for)
+    answered: str | None = None  # an ordinary text answered offline (the advice's kind):
+    # kept only in case a /report waited online for these words; dropped on replay otherwise
 
     entry = "report"
 

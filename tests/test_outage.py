@@ -53,6 +53,7 @@ TOKEN = "123456:TEST-token-for-bot"
 STAFF_CHAT = -1001000000001
 PATIENT = 501
 ANAPHYLAXIS = "my lips and tongue are swelling and I can't breathe"
+RASH = "small rash on my chin since yesterday, is that ok?"
 
 
 def _pg_bin(name: str) -> str:
@@ -370,6 +371,35 @@ async def test_buttons_photos_and_report_during_an_outage_are_kept_and_stored_af
     assert len(_cards(fake)) == 4  # one card per report, nothing twice
     staff_photos = [m for m in fake.sent_messages(STAFF_CHAT) if m.get("photo")]
     assert len(staff_photos) == 1  # the photo reached the team, once
+    assert fake.violations == []
+
+
+async def test_the_words_of_a_report_asked_online_and_written_in_an_outage_reach_the_clinic(
+        fake_telegram: FakeTelegram, bot: Any, outage: Outage) -> None:
+    """/report is handled online (its flow waits for the words in the database); the words,
+    not a red flag, come during the outage: the ordinary answer and a "kept" line at once,
+    and once the database is back the report is raised, once, and the patient told so."""
+    fake = fake_telegram
+    (welcome,) = await _say(fake, "/start")
+    await _press(fake, welcome, "consent:yes")
+    await _say(fake, "/report")
+    await outage.begin()
+    before = len(fake.sent_messages(PATIENT))
+    fake.user_message(PATIENT, RASH, first_name="Ivy")
+    await fake.wait_for(lambda: any("I have kept this message" in (m.get("text") or "")
+                                    for m in fake.sent_messages(PATIENT)[before:]))
+    assert len(bot.bot_data.ops.spool) == 1 and _cards(fake) == []
+    await outage.end()
+
+    async def reported() -> bool:
+        return not len(bot.bot_data.ops.spool) and bool(_cards(fake))
+    await eventually(reported, timeout=30)
+    await eventually(lambda: _owed_none(bot), timeout=10)
+    await _quiet(bot, fake)
+    (report,) = await bot.bot_data.desk.store.queue()
+    assert report.text == RASH and len(_cards(fake)) == 1
+    told = [m.get("text") or "" for m in fake.sent_messages(PATIENT)[before:]]
+    assert sum(f"Report #{report.id} is open for more details" in t for t in told) == 1
     assert fake.violations == []
 
 

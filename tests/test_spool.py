@@ -9,6 +9,10 @@ offline /report (bot/telegram/spooling.py).
 * Words kept offline that answered a /report waiting for them online (sent online, or run
   online by a replay just before they were kept) finish it when stored, as online; words
   sent before that /report, or a rule-out answer, leave it waiting.
+* An ordinary text written during an outage while a /report handled online waited for its
+  words is kept (one per patient, bounded in all) and raises that report once after; with
+  no /report waiting (none, cancelled, begun after the text) it is dropped, nothing raised
+  and nothing said again; a cancel word cancels the /report as online.
 """
 
 from __future__ import annotations
@@ -405,3 +409,156 @@ async def test_a_rule_out_answer_kept_offline_is_not_the_words_of_a_waiting_repo
     assert len(await services.desk.store.queue()) == 1
     assert (await _flow(services)).step == "describe"
     assert _to_patient(sent) == ""
+
+
+# --- words for a /report that waits online, written while the database is away -----------------
+RASH = "small rash on my chin since yesterday, is that ok?"
+KEPT = "I have kept this message"  # offline.words_kept
+
+
+async def test_words_for_a_report_waiting_online_are_kept_and_raise_it_once_after(
+        compose: Any, database_url: str, tmp_path: Path) -> None:
+    """/report was handled online (the flow waits in the database for the words); the
+    database went away; the words, not a red flag, get the ordinary answer at once and are
+    kept; once the database is back they raise the report, once, and the patient is told as
+    online (the gap: they were not kept, and the next message became the report)."""
+    services, spool = await _consented(compose, database_url, tmp_path)
+    await services.patient.conversation.command(PATIENT, PATIENT, "Ivy", "report")
+    services.clock.advance(minutes=1)
+    replies = answer_offline(services, 14, PATIENT, PATIENT, RASH)
+    assert KEPT in replies[-1].text and KEPT not in replies[0].text  # the answer, and kept
+    (words,) = spool.pending()
+    assert isinstance(words, SpooledReport) and words.text == RASH and words.answered
+    sent: list[tuple[Any, int]] = []
+    replayer = _told(services, spool, sent)
+    assert await replayer.replay() == 1
+    assert len(spool) == 0 and await replayer.replay() == 0
+    await _described_as_online(services, sent, RASH)
+
+
+async def test_an_ordinary_question_with_no_report_waiting_raises_nothing_after(
+        compose: Any, database_url: str, tmp_path: Path) -> None:
+    """No /report waits: the question gets its one answer at once, and the replay drops what
+    was kept in case it was a report's words, without a report or a second answer."""
+    services, spool = await _consented(compose, database_url, tmp_path)
+    replies = answer_offline(services, 14, PATIENT, PATIENT, RASH)
+    sent: list[tuple[Any, int]] = []
+    assert await _told(services, spool, sent).replay() == 1
+    assert len(spool) == 0
+    assert await services.desk.store.queue() == []
+    assert sent == [] and await _flow(services) is None
+    online = await services.patient.conversation.message(PATIENT, PATIENT, "Ivy", RASH)
+    assert replies[0].text == online[0].text  # the answer they had is the ordinary one
+
+
+async def test_a_report_cancelled_before_the_outage_takes_nothing(
+        compose: Any, database_url: str, tmp_path: Path) -> None:
+    services, spool = await _consented(compose, database_url, tmp_path)
+    conversation = services.patient.conversation
+    await conversation.command(PATIENT, PATIENT, "Ivy", "report")
+    await conversation.message(PATIENT, PATIENT, "Ivy", "cancel")
+    services.clock.advance(minutes=1)
+    answer_offline(services, 14, PATIENT, PATIENT, RASH)
+    sent: list[tuple[Any, int]] = []
+    assert await _told(services, spool, sent).replay() == 1
+    assert len(spool) == 0
+    assert await services.desk.store.queue() == [] and sent == []
+    assert await _flow(services) is None
+
+
+async def test_words_written_before_the_report_began_do_not_answer_it(
+        compose: Any, database_url: str, tmp_path: Path) -> None:
+    """Kept during a first outage, then /report online before the replay stored them: the
+    text came before that /report, so it is dropped, and the /report waits for its own."""
+    services, spool = await _consented(compose, database_url, tmp_path)
+    answer_offline(services, 14, PATIENT, PATIENT, RASH)
+    services.clock.advance(minutes=1)
+    await services.patient.conversation.command(PATIENT, PATIENT, "Ivy", "report")
+    sent: list[tuple[Any, int]] = []
+    assert await _told(services, spool, sent).replay() == 1
+    assert await services.desk.store.queue() == [] and sent == []
+    assert (await _flow(services)).step == "describe"
+
+
+async def test_only_the_first_text_is_kept_and_a_cancel_word_cancels_as_online(
+        compose: Any, database_url: str, tmp_path: Path) -> None:
+    """The words a waiting /report needs are the first text after it: a second text in the
+    same outage is answered as usual and not kept (no "kept" line: it is not). "cancel" as
+    that first text cancels the /report on replay, as it would have online."""
+    services, spool = await _consented(compose, database_url, tmp_path)
+    await services.patient.conversation.command(PATIENT, PATIENT, "Ivy", "report")
+    services.clock.advance(minutes=1)
+    assert KEPT in answer_offline(services, 14, PATIENT, PATIENT, "cancel")[-1].text
+    assert all(KEPT not in r.text for r in answer_offline(services, 15, PATIENT, PATIENT, RASH))
+    assert len(spool) == 1
+    sent: list[tuple[Any, int]] = []
+    assert await _told(services, spool, sent).replay() == 1
+    assert await services.desk.store.queue() == []
+    assert await _flow(services) is None
+    assert "report cancelled. Nothing was sent to the clinic" in _to_patient(sent)
+
+
+async def test_words_kept_within_the_report_s_time_raise_it_after_a_long_outage(
+        compose: Any, database_url: str, tmp_path: Path) -> None:
+    """The /report's 30 minutes ended during the outage, but the words came in time."""
+    services, spool = await _consented(compose, database_url, tmp_path)
+    await services.patient.conversation.command(PATIENT, PATIENT, "Ivy", "report")
+    services.clock.advance(minutes=1)
+    answer_offline(services, 14, PATIENT, PATIENT, RASH)
+    services.clock.advance(hours=2)
+    sent: list[tuple[Any, int]] = []
+    assert await _told(services, spool, sent).replay() == 1
+    await _described_as_online(services, sent, RASH)
+
+
+async def test_kept_words_are_bounded_one_per_patient_and_in_all(
+        compose: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long outage does not grow the spool without limit: at most one text per patient,
+    and at most `MAX_KEPT_WORDS` in all, is kept in case it is a /report's words."""
+    import bot.telegram.spooling as spooling
+    monkeypatch.setattr(spooling, "MAX_KEPT_WORDS", 2)
+    services, spool = await _consented(compose, "memory", tmp_path)
+    for n in range(5):
+        answer_offline(services, 20 + n, PATIENT, PATIENT, f"{RASH} {n}")
+    kept = [answer_offline(services, 30 + user, user, user, RASH)
+            for user in (PATIENT + 1, PATIENT + 2)]
+    assert KEPT in kept[0][-1].text and all(KEPT not in r.text for r in kept[1])
+    assert [(i.telegram_id, i.update_id) for i in spool.pending()] == [
+        (PATIENT, 20), (PATIENT + 1, PATIENT + 31)]
+
+
+async def test_a_captioned_photo_for_a_waiting_report_raises_it_with_the_photo(
+        compose: Any, database_url: str, tmp_path: Path) -> None:
+    """A caption is read like a text: it raises the waiting /report with its photo; with no
+    /report waiting, the photo is still kept and placed as a photo on its own."""
+    services, spool = await _consented(compose, database_url, tmp_path)
+    conversation = services.patient.conversation
+    await conversation.command(PATIENT, PATIENT, "Ivy", "report")
+    services.clock.advance(minutes=1)
+    photo_offline(services, 14, PATIENT, PATIENT, "Ivy", "photo-14", RASH)
+    sent: list[tuple[Any, int]] = []
+    await _told(services, spool, sent).replay()
+    assert len(spool) == 0
+    assert await _photos_by_report(services) == {RASH: ["photo-14"]}
+    await conversation.callback(PATIENT, PATIENT, "Ivy", "flow:done")
+    photo_offline(services, 15, PATIENT, PATIENT, "Ivy", "photo-15", "and now?")
+    await _told(services, spool, sent).replay()
+    assert len(spool) == 0
+    assert await _photos_by_report(services) == {RASH: ["photo-14", "photo-15"]}
+
+
+async def test_a_photo_before_the_words_of_a_report_waiting_online_joins_their_report(
+        compose: Any, database_url: str, tmp_path: Path) -> None:
+    """/report online, then during the outage a photo and the words: the photo waits for
+    the report the words raise, and joins it (not the report the patient had open)."""
+    services, spool = await _consented(compose, database_url, tmp_path)
+    conversation = services.patient.conversation
+    await conversation.message(PATIENT, PATIENT, "Ivy", EARLIER)
+    await conversation.command(PATIENT, PATIENT, "Ivy", "report")
+    services.clock.advance(minutes=1)
+    photo_offline(services, 13, PATIENT, PATIENT, "Ivy", "photo-13", None)
+    answer_offline(services, 14, PATIENT, PATIENT, RASH)
+    sent: list[tuple[Any, int]] = []
+    assert await _told(services, spool, sent).replay() == 2
+    assert len(spool) == 0
+    assert await _photos_by_report(services) == {EARLIER: [], RASH: ["photo-13"]}

@@ -6,7 +6,11 @@ what needs no database, and what must reach the clinic goes to the local spool
 
 * `answer_offline`: a text or a caption. The advisor (pure) decides; a red flag's report is
   spooled (with the photo it came with). After an offline /report, the next text is the
-  report whatever triage says.
+  report whatever triage says. Any other text is answered as usual and, since a /report
+  handled online may wait for its words in the database (unreadable now), kept too, marked
+  as answered (`SpooledReport.answered`), and the patient is told it is kept for that case
+  only: at most one per patient (the first text after a /report is its words) and
+  `MAX_KEPT_WORDS` in all, so a long outage does not grow the spool without limit.
 * `edit_offline`: an edited text. A red flag in it gets its advice at once; the edit is
   spooled and, on replay, updates the report its message raised (or raises one), as online.
 * `press_offline`: a button press. A rule-out "Yes"/"No" gets the advisor's answer at once
@@ -33,7 +37,13 @@ a /report tells them when kept words that answered it are stored: one waiting fo
 online (sent online before them, or run online by a replay just before they were kept)
 moves on to details and photos of the report they raised, as if they had come online, so
 the next message is not taken as a second report. Words sent before that /report leave it
-waiting for its own; a rule-out answer is not words for it.
+waiting for its own; a rule-out answer is not words for it. An ordinary text kept in case
+it was such words raises the report only if that /report waited for it when it was
+written (it came after the /report began, before its time was up), and is otherwise
+dropped without a second answer (a cancel word cancels that /report, as online). A
+question is taken as the report too (online the patient would have been asked whether it
+was for the clinic; they had sent /report for it). Like every entry, it leaves the spool
+as soon as the replay has stored or dropped it.
 """
 
 from __future__ import annotations
@@ -52,7 +62,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from bot.config import Settings
 from bot.core.conversation import Conversation
 from bot.core.desk.patients import PatientReports
-from bot.core.flowstate import Flow
+from bot.core.flowstate import Flow, is_cancel
 from bot.core.ports import AlertWaker, CheckinEvents, Reports, Spool
 from bot.core.replies import Reply, as_replies
 from scheduler.passes import Passes
@@ -64,6 +74,7 @@ log = logging.getLogger(__name__)
 
 DATABASE_DOWN: tuple[type[BaseException], ...] = (DBAPIError, PoolTimeout, OSError)
 DESCRIBE_WITHIN = dt.timedelta(minutes=30)  # an offline /report waits this long for words
+MAX_KEPT_WORDS = 1000  # ordinary texts kept at once in case they are a /report's words
 Deliver = Callable[[Reply, int], Awaitable[None]]  # a reply; the chat when it names none
 
 
@@ -96,22 +107,50 @@ def answer_offline(services: Offline, update_id: int, user_id: int, chat_id: int
                    language_hint: str | None = None, photo: str | None = None) -> list[Reply]:
     """The advice for `text` without the database (recovery day unknown); a red flag's
     report (or, after an offline /report, the description) is spooled durably before this
-    returns."""
+    returns, and so is an ordinary text that may be the words a /report waits for online."""
+    return _answered_offline(services, update_id, user_id, chat_id, text, language_hint,
+                             photo)[0]
+
+
+def _answered_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
+                      text: str, language_hint: str | None,
+                      photo: str | None) -> tuple[list[Reply], SpooledReport | None]:
+    """`answer_offline`, and the entry it kept (None when nothing)."""
     conversation = services.patient.conversation
     spool: Spool | None = services.ops.spool
     advice = conversation.advisor.ask(text, None, language_hint)
-    marker = describing_marker(spool, user_id, _now(services)) if spool is not None else None
+    answer = as_replies(html.escape(advice.answer, quote=False))
+    if spool is None:
+        return answer, None
+    marker = describing_marker(spool, user_id, _now(services))
     describing = marker is not None
-    if spool is None or not (advice.escalate or describing):
-        return as_replies(html.escape(advice.answer, quote=False))
+    if not (advice.escalate or describing):
+        if not _may_keep_words(spool, user_id):
+            return answer, None
+        kept = SpooledReport(
+            update_id=update_id, telegram_id=user_id, chat_id=chat_id, text=text,
+            urgency=None, reason=None, day=None, at=_now(services).isoformat(),
+            kind=ReportKind.PATIENT.value, photo=photo, answered=advice.kind)
+        spool.append(kept)
+        return answer + conversation.say("offline.words_kept"), kept
     kind = ReportKind.TRIAGE if advice.escalate else ReportKind.PATIENT
-    spool.append(SpooledReport(
+    kept = SpooledReport(
         update_id=update_id, telegram_id=user_id, chat_id=chat_id, text=text,
         urgency=advice.urgency, reason=advice.triage.reason if advice.triage else None,
         day=None, at=_now(services).isoformat(), kind=kind.value, photo=photo,
-        describes=marker.update_id if marker is not None else None))
-    replies = as_replies(html.escape(advice.answer, quote=False)) if advice.escalate else []
-    return (replies + conversation.say("offline.report_kept")) if describing else replies
+        describes=marker.update_id if marker is not None else None)
+    spool.append(kept)
+    replies = answer if advice.escalate else []
+    return (replies + conversation.say("offline.report_kept")) if describing else replies, kept
+
+
+def _may_keep_words(spool: Spool, user_id: int) -> bool:
+    """May an ordinary text of `user_id` be kept in case a /report waits for it? Only the
+    first text after a /report is its words: not when one of theirs is kept already; and
+    not beyond `MAX_KEPT_WORDS` in all (a long outage, many patients)."""
+    kept = [item for item in spool.pending()
+            if isinstance(item, SpooledReport) and item.answered is not None]
+    return len(kept) < MAX_KEPT_WORDS and all(item.telegram_id != user_id for item in kept)
 
 
 def press_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
@@ -155,11 +194,11 @@ def photo_offline(services: Offline, update_id: int, user_id: int, chat_id: int,
     if spool is None:
         return None
     if caption and caption.strip():
-        before = len(spool)
-        replies = answer_offline(services, update_id, user_id, chat_id, caption,
-                                 language_hint, photo=file_id)
-        if len(spool) > before:  # the photo went with the report
+        replies, kept = _answered_offline(services, update_id, user_id, chat_id, caption,
+                                          language_hint, photo=file_id)
+        if kept is not None and kept.answered is None:  # the photo went with the report
             return replies
+        # else kept as a photo too: the caption raises no report unless a /report waited
     else:
         replies = []
     marker = describing_marker(spool, user_id, _now(services))  # it joins those words
@@ -268,8 +307,13 @@ class SpoolReplayer:
 
     async def _store(self, item: Spooled) -> bool:
         """Store one entry; False keeps it for later in this replay or the next (a photo
-        waiting for the words of its report)."""
+        waiting for the words of its report). An ordinary text kept in case a /report
+        waited for it is dropped when none did."""
         if isinstance(item, SpooledReport):
+            if item.answered is not None and not await self._words_for_report(item):
+                log.info("the text of update %d answered no waiting /report: dropped",
+                         item.update_id)  # answered when written; nothing for the clinic
+                return True
             stored = await self.reports.create(
                 item.telegram_id, ReportKind(item.kind), item.text, urgency=item.urgency,
                 day=item.day, reason=item.reason, now=item.raised_at,
@@ -319,10 +363,26 @@ class SpoolReplayer:
                                         words.describes)
         await self._to_patient(replies, words.chat_id)
 
+    async def _words_for_report(self, text: SpooledReport) -> bool:
+        """Is this ordinary text, answered offline, the words the patient's /report waited
+        for (online, in the database) when they wrote it? A cancel word is not: it cancels
+        that /report, as online, and the patient is told so."""
+        flow = self.conversation.report if self.conversation is not None else None
+        if flow is None:
+            return False
+        if is_cancel(text.text):
+            replies = await flow.kept_cancel(text.telegram_id, text.raised_at)
+            await self._to_patient(replies, text.chat_id)
+            return False
+        return await flow.waits_for(text.telegram_id, text.raised_at, None)
+
     def _described(self, marker: SpooledEvent) -> bool:
-        """Did the description of this offline /report come offline too (it is kept)?"""
+        """Did the description of this offline /report come offline too (it is kept)? An
+        ordinary text kept in case a /report online waited for it is not one: it was kept
+        only when this one no longer waited (its time was up)."""
         return any(isinstance(other, SpooledReport) and other.telegram_id == marker.telegram_id
-                   and other.update_id > marker.update_id for other in self.spool.pending())
+                   and other.update_id > marker.update_id and other.answered is None
+                   for other in self.spool.pending())
 
     async def _awaiting_words(self, photo: SpooledEvent) -> bool:
         """True while the patient's /report waits for its words (online now) and the photo

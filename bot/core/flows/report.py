@@ -11,7 +11,9 @@ The flow (bot/core/flowstate.py) has two steps, each with its status line and bu
 
 Words sent during a database outage are stored later by the spool's replay
 (bot/telegram/spooling.py); when they answered the /report waiting for its words, the flow
-moves on then as it would have online (`kept_words`).
+moves on then as it would have online (`kept_words`), and a cancel word cancels it
+(`kept_cancel`). Whether it waited for them is `waits_for`: an ordinary text kept offline
+raises a report only then.
 
 The staff side (cards, threads, photos) stays in bot/core/desk/.
 """
@@ -63,22 +65,44 @@ class ReportFlow:
         active, note = await self.control.begin(user_id, Flow.REPORT, "describe", **data)
         return note + self.control.prompt(self.kit.messages.render("desk.patient_ask"), active)
 
+    async def waits_for(self, user_id: int, written: dt.datetime,
+                        describes: int | None) -> bool:
+        """Did the patient's /report wait for the words they wrote at `written`, during a
+        database outage (`describes`: the offline /report they were kept as the words of)?
+        True when it is still at its first step, in the database, and the words are that
+        /report's (run by the spool's replay for it) or came after it began and before its
+        time was up (its time may be up by now: the outage was long)."""
+        active = await self.control.current(user_id)
+        if active is None or active.flow is not Flow.REPORT or active.step != "describe":
+            return False
+        mine = describes is not None and active.get_int(OFFLINE_REPORT) == describes
+        return (mine or active.started_at <= written) and written < active.until
+
     async def kept_words(self, user_id: int, report: ReportInfo, written: dt.datetime,
                          describes: int | None) -> list[Reply]:
         """Words the patient wrote during a database outage, stored now as `report` (the
         spool's replay; `describes`: the offline /report they were kept as the words of).
-        When they answered the /report that waits for its words, sent before them or run
-        by the replay for that offline /report, it moves on as if they had come online (the
-        report is `report`); the replies are what the patient would have been told then, but
-        the advice they had at once. Nothing otherwise (words sent before this /report)."""
-        active = await self.control.live(user_id)
-        if active is None or active.flow is not Flow.REPORT or active.step != "describe":
-            return []
-        mine = describes is not None and active.get_int(OFFLINE_REPORT) == describes
-        if not (mine or written >= active.started_at):
+        When they answered the /report that waits for its words (`waits_for`), sent before
+        them or run by the replay for that offline /report, it moves on as if they had come
+        online (the report is `report`); the replies are what the patient would have been
+        told then, but the advice they had at once. Nothing otherwise (words sent before
+        this /report, or after its time)."""
+        if not await self.waits_for(user_id, written, describes):
             return []
         replies = list(await self.desk.kept_report(user_id, report))
         return self.control.attach(replies, await self.control.live(user_id))
+
+    async def kept_cancel(self, user_id: int, written: dt.datetime) -> list[Reply]:
+        """A cancel word ("cancel", "stop") the patient wrote during a database outage, its
+        replay now: when the /report waited for words then (`waits_for`), it is cancelled
+        as it would have been online, with its closing line (none when its time is up
+        meanwhile: it is simply ended). Nothing otherwise."""
+        if not await self.waits_for(user_id, written, None):
+            return []
+        if await self.control.live(user_id) is None:
+            await self.control.end(user_id)
+            return []
+        return await self.control.cancel(user_id)
 
     async def text(self, user_id: int, ctx: TurnContext, active: ActiveFlow,
                    text: str) -> list[Reply] | None:
