@@ -47,6 +47,7 @@ HALF_ENGLISH = 0.5  # a message this English (chat restored) is read as English 
 GUESSED_WORDS = 3  # at most this many words of three letters or more
 PLAIN_ENGLISH_SHARE = 0.8  # a message this English is read by another lexicon only as written
 ALL_ENGLISH_SHARE = 1.0  # every word English: an English red flag is answered in English
+FOREIGN_WORD = 5  # a written word this long that a language's lexicon reads as its own
 # the KB entry whose answer for the day goes with a rule-out question
 DAY_GUIDANCE = "normal_course"
 LANGUAGE_MARK = "@"  # "airway@es": the rule-out question asked in Spanish
@@ -241,7 +242,8 @@ class Advisor:
         return (decision.urgency is not None and reading.decision.urgency is None
                 and fold(text).isascii()
                 and self.triage.english_share(text) >= ALL_ENGLISH_SHARE
-                and not self._denied_in(reading, decision))
+                and not self._denied_in(reading, decision)
+                and not self._read_as_foreign(text, decision, reading))
 
     def _chat_english(self, text: str, decision: TriageDecision, reading: Reading) -> bool:
         """Short English chat that the language model is unsure of: with its dropped g's and
@@ -453,7 +455,8 @@ class Advisor:
         typo_english = (english.urgency is not None and decision.urgency is None
                         and reading.detection.confidence < UNSURE_LANGUAGE
                         and self.triage.english_share(text) >= ENGLISH_SHARE
-                        and not self._denied_in(reading, english))
+                        and not self._denied_in(reading, english)
+                        and not self._read_as_foreign(text, english, reading))
         if unsupported or typo_english:
             decision = english
         language = reading.language
@@ -517,6 +520,28 @@ class Advisor:
                 return True
         return False
 
+    def _read_as_foreign(self, text: str, english: TriageDecision, reading: Reading) -> bool:
+        """The English sign rests on a spelling correction (a word of its evidence is not in
+        the text as written) in a message with a word the language reader's lexicon reads as
+        its own, exactly: "ab welcher Temperatur hat man Fieber?" is German "Fieber", read by
+        its reader (here an abstract question), not a typo of "fever"."""
+        if self.languages is None:
+            return False
+        written = set(_WORDS.findall(_APOSTROPHES.sub("", fold(text))))
+        said = set(_WORDS.findall(fold(english.evidence)))
+        if said <= written:
+            return False
+        for code in reading.detection.candidates:
+            pack = self.languages.lexicons.pack(code)
+            if pack is None:
+                continue
+            for word in written - said:
+                if len(word) >= FOREIGN_WORD:
+                    ids, _, fuzzy = pack.read_word(word)
+                    if ids and not fuzzy:
+                        return True
+        return False
+
     def _with_review(self, advice: Advice, decision: TriageDecision) -> Advice:
         sign_note = self.signs.advice.get(decision.sign or "")
         note = self.messages.fill(sign_note) if sign_note else self.text(
@@ -531,6 +556,7 @@ _DROPPED_G = re.compile(r"\b([a-z]{2,}[^aeiou\s]in)\b")
 _CHAT_AND = re.compile(r"\bn\b")
 _PATTERN_ESCAPES = re.compile(r"\\[a-zA-Z]")
 _WORDS = re.compile(r"[a-z]{2,}")
+_APOSTROPHES = re.compile("['\u2019]")
 
 
 def kb_words(kb: KnowledgeBase) -> frozenset[str]:
