@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from rapidfuzz import process
@@ -21,6 +22,7 @@ from rapidfuzz.distance import OSA
 
 from knowledge.errors import KBError, Problem
 from knowledge.text import FILLER, GREETINGS, STOPWORDS, english_word, fold
+from knowledge.triage.prefilter import Candidates, Info, Prefilter, required_words
 from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
 
 PACKAGED_SCOPE = Path(__file__).parent / "scope.yaml"
@@ -38,9 +40,27 @@ class ScopeCategory:
     # cheaper" is the next booking's question, not a price list's)
     defer_to: tuple[str, ...] = ()
 
-    def applies(self, forms: tuple[str, ...]) -> bool:
-        """Some pattern matches one of the message's forms and no ``unless`` pattern does."""
-        if not any(pattern.search(form) for pattern in self.patterns for form in forms):
+    @cached_property
+    def pattern_words(self) -> tuple[frozenset[str] | None, ...]:
+        """For each pattern, literal words one of which its every match contains (None: not
+        known); a form with none of them is not searched (``knowledge.triage.prefilter``)."""
+        memo: dict[str, Info] = {}
+        return tuple(None if pattern.flags & re.IGNORECASE
+                     else required_words(pattern.pattern, memo) for pattern in self.patterns)
+
+    def applies(self, forms: tuple[str, ...],
+                candidates: tuple[Candidates, ...] | None = None) -> bool:
+        """Some pattern matches one of the message's forms and no ``unless`` pattern does.
+        ``candidates``: for each form, the patterns some of whose words it has
+        (``ScopeGuard.category``); the others cannot match it and are not searched."""
+        if candidates is None:
+            hit = any(pattern.search(form) for pattern in self.patterns for form in forms)
+        else:
+            unknown = [i for i, words in enumerate(self.pattern_words) if words is None]
+            hit = any(self.patterns[i].search(form)
+                      for form, marked in zip(forms, candidates, strict=True)
+                      for i in (*marked.get(id(self), ()), *unknown))
+        if not hit:
             return False
         return not any(pattern.search(form) for pattern in self.unless for form in forms)
 
@@ -267,12 +287,15 @@ class ScopeGuard:
 
     def __init__(self, categories: tuple[ScopeCategory, ...],
                  frame: ObjectFrame | None = None,
-                 treated: frozenset[str] = frozenset()) -> None:
+                 treated: frozenset[str] = frozenset(),
+                 prefilter: Prefilter | None = None) -> None:
         self.categories = categories
         self.frame = frame or ObjectFrame()
         # the single words of the ``treated`` lexicon ("face", "cheeks", "lips"): a sign told of
         # one of them is about the treated skin, whoever's it is
         self.treated = treated
+        # the literal words of every category's patterns, looked for in one pass per form
+        self._prefilter = prefilter or Prefilter(categories)
 
     def category(self, text: str) -> str | None:
         # folded, and lowercased as typed with apostrophes dropped (symbols such as "£" kept)
@@ -282,8 +305,9 @@ class ScopeGuard:
                 or self.frame.thing_subject(words) is not None
                 or self.frame.unknown_thing(words) is not None):
             return "everyday"
+        candidates = tuple(self._prefilter.candidates(form) for form in forms)
         for category in self.categories:
-            if category.applies(forms):
+            if category.applies(forms, candidates):
                 return category.id
         return None
 
@@ -294,7 +318,7 @@ class ScopeGuard:
         ``slip``, which unknown words are slips for them (``ObjectFrame.unknown_thing``)."""
         frame = replace(self.frame, known=self.frame.known | words,
                         slip=slip or self.frame.slip)
-        return ScopeGuard(self.categories, frame, self.treated)
+        return ScopeGuard(self.categories, frame, self.treated, self._prefilter)
 
     def defer_to(self, category_id: str) -> tuple[str, ...]:
         """The KB entries that answer a category's message when the matcher answers them."""

@@ -523,6 +523,13 @@ def test_patterns_left_to_the_first_message_are_checked_then(tmp_path: Path) -> 
     with pytest.raises(TriageFileError) as info:
         load_triage(path)
     assert info.value.line == _line_of(path, "(pus free")
+    # a bad pattern of the sign's own, searched alone by the pre-filter: the same error
+    path = _write(tmp_path, body.replace("patterns: ['\\b<pus>\\b']",
+                                         "patterns: ['\\b<pus>\\b', '(pus now']"))
+    with pytest.raises(TriageFileError) as info:
+        load_triage(path, compile_now=False).assess("pus on my chin", 2)
+    assert info.value.line == _line_of(path, "patterns:")
+    assert "bad regular expression" in info.value.reason
 
 
 WORD_LISTS_MALFORMED = [

@@ -14,6 +14,8 @@ Its modules, in the order a message meets them:
 - ``message``: clause and sentence splitting and the guards (negation, denied lists,
   hypotheticals, jokes, figures, stories);
 - ``fever``: temperature readings;
+- ``prefilter``: the literal words every match of a pattern contains, so that a message is
+  searched only with the patterns that can match it (found in one pass over the message);
 - ``signs``: which matches of a sign's patterns count;
 - ``decide``: the tier (most serious sign) and the second detectors' opinion;
 - ``engine``: ``Triage``, which runs them; ``tiers``: tier names and ``TriageDecision``.

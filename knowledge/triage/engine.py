@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from knowledge.triage.decide import decide, second_opinion
 from knowledge.triage.message import Hit, Message
+from knowledge.triage.prefilter import Prefilter
 from knowledge.triage.rules import Fever, Language, Sign
-from knowledge.triage.signs import fire
+from knowledge.triage.signs import fire, may_fire
 from knowledge.triage.tiers import EMERGENCY, TriageDecision
 
 if TYPE_CHECKING:
@@ -21,13 +22,22 @@ class Triage:
     """Loaded triage rules; ``assess`` classifies one message for a recovery day."""
 
     def __init__(self, signs: tuple[Sign, ...], lang: Language, fever: Fever, path: str,
-                 detectors: tuple[Detector, ...] = ()) -> None:
+                 detectors: tuple[Detector, ...] = (), prefilter: Prefilter | None = None) -> None:
         self.signs = signs
         self.path = path
         self._lang = lang
         self._fever = fever
         self.detectors = detectors
         self._by_id = {sign.id: sign for sign in signs}
+        # the literal words of every sign's patterns and the language's large regexes, looked
+        # for in one pass per message
+        self._prefilter = prefilter or Prefilter(
+            alternatives for alternatives in (
+                *(matcher.alternatives for sign in signs
+                  for matcher in (sign.primary, *sign.with_groups,
+                                  *((sign.without,) if sign.without is not None else ()))),
+                *lang.split.values())
+            if alternatives is not None)
 
     @property
     def sign_ids(self) -> tuple[str, ...]:
@@ -42,16 +52,16 @@ class Triage:
 
     def with_detectors(self, detectors: tuple[Detector, ...]) -> Triage:
         """The same rules with second detectors (any of which can raise the alarm)."""
-        return Triage(self.signs, self._lang, self._fever, self.path, detectors)
+        return Triage(self.signs, self._lang, self._fever, self.path, detectors, self._prefilter)
 
     def assess(self, text: str, day: int | None) -> TriageDecision:
         """Classify ``text`` sent on recovery ``day`` (None when the day is unknown)."""
-        message = Message(text or "", self._lang, self._fever)
         # Each sign's patterns are one compiled regex, searched once per message (matches are
-        # cached on the message); no extra all-signs regex: compiling it cost start-up time.
+        # cached on the message), and only when one of its literal words is in the message.
+        message = Message(text or "", self._lang, self._fever, self._prefilter)
         fired: list[tuple[Sign, list[Hit]]] = []
         for sign in self.signs:
-            if not sign.applies_on(day):
+            if not sign.applies_on(day) or not may_fire(sign, message):
                 continue
             hits = fire(sign, message)
             if hits is not None:

@@ -10,8 +10,9 @@ from typing import NamedTuple
 
 from knowledge.text import FILLER, STOPWORDS
 from knowledge.triage.fever import fever_readings
+from knowledge.triage.prefilter import Alternatives, Prefilter
 from knowledge.triage.prepare import normalise
-from knowledge.triage.rules import Fever, Language
+from knowledge.triage.rules import Fever, Language, Rule
 
 _WORDS = re.compile(r"[a-z]+")
 # a denied list ("no fever, swelling or pus"): how it opens, what its items may not contain,
@@ -45,10 +46,17 @@ class Hit(NamedTuple):
 class Message:
     """One normalised message with its clauses, negation words and hypothetical spans."""
 
-    def __init__(self, raw: str, lang: Language, fever: Fever) -> None:
+    def __init__(self, raw: str, lang: Language, fever: Fever,
+                 prefilter: Prefilter | None = None) -> None:
         self.lang = lang
         self.fever_rules = fever
         self.text = normalise(raw, lang)
+        # the patterns that may match the text (``prefilter``); None: not looked for, every
+        # regex is searched whole
+        self.candidates = None if prefilter is None else prefilter.candidates(self.text)
+        # per sentence (by its start): whether it tells a story (``_sentence_story``)
+        self._stories: dict[int, str | None] = {}
+        self._hearsay_frame: bool | None = None
         self.clause_starts, self.clause_ends = self._clauses()
         self.sentence_starts = [0, *(m.end() for m in lang.sentence_re.finditer(self.text))]
         self.set_aside: dict[str, str] = {}  # why a hit did not count: "joke", "story"
@@ -58,11 +66,36 @@ class Message:
         self.explained: set[int] = set()
         self.negations = [m.start() for m in lang.negation_re.finditer(self.text)]
         self.hypotheticals = self._hypotheticals()
-        self.figures = ([m.span() for m in lang.figure_re.finditer(self.text)]
-                        if lang.figure_re is not None else [])
+        self.figures = self.found(lang.figure_re) if lang.figure_re is not None else []
         self.list_negated = self._list_negations()
         self._fever_hits: list[Hit] | None = None
-        self.matches: dict[int, list[tuple[int, int]]] = {}  # id(regex) -> spans, found once
+        self.matches: dict[int, list[tuple[int, int]]] = {}  # id(rule) -> spans, found once
+
+    def found(self, regex: re.Pattern[str]) -> list[tuple[int, int]]:
+        """The spans of ``regex``'s matches in the text (``finditer``), searched with only
+        those of its patterns that can match here when the language split it."""
+        split = self.lang.split.get(regex.pattern)
+        spans = (None if split is None or self.candidates is None
+                 else split.spans(self.text, self.candidates))
+        return [m.span() for m in regex.finditer(self.text)] if spans is None else spans
+
+    def spans(self, rule: Rule, alternatives: Alternatives | None) -> list[tuple[int, int]]:
+        """The spans of a sign's patterns in the text, the same way."""
+        if alternatives is not None and self.candidates is not None:
+            try:
+                spans = alternatives.spans(self.text, self.candidates)
+            except re.error:  # a bad pattern: the whole rule's compile names file and line
+                spans = None
+            if spans is not None:
+                return spans
+        return [m.span() for m in rule.compiled.finditer(self.text)]
+
+    def _in(self, regex: re.Pattern[str], start: int, end: int) -> bool:
+        """Whether ``regex`` matches in [start, end) (only the patterns that can, when split)."""
+        split = self.lang.split.get(regex.pattern)
+        if split is None or self.candidates is None:
+            return regex.search(self.text, start, end) is not None
+        return split.search(self.text, self.candidates, start, end)
 
     def _clauses(self) -> tuple[list[int], list[int]]:
         starts, ends = [0], []
@@ -105,13 +138,13 @@ class Message:
     def _hypotheticals(self) -> list[tuple[int, int]]:
         """Spans of hypothetical questions; none when the patient says, outside them, that
         they have it now ("what if a blister pops? ive got two on my chin")."""
-        spans = []
+        spans: list[tuple[int, int]] = []
         lang, text = self.lang, self.text
-        for m in lang.hypothetical_re.finditer(text):
-            brk = lang.sentence_re.search(text, m.end())
+        for m_start, m_end in self.found(lang.hypothetical_re):
+            brk = lang.sentence_re.search(text, m_end)
             end = brk.start() if brk else len(text)
-            stop = lang.hypothetical_end_re.search(text, m.end(), end)
-            spans.append((m.start(), stop.start() if stop else end))
+            stop = lang.hypothetical_end_re.search(text, m_end, end)
+            spans.append((m_start, stop.start() if stop else end))
         if spans and lang.hypothetical_confirmed_re is not None:
             said = [m.start() for m in lang.hypothetical_confirmed_re.finditer(text)]
             if any(not any(start <= pos < end for start, end in spans) for pos in said):
@@ -140,17 +173,32 @@ class Message:
             return "figure"
         if self.hearsay(pos):
             return "story"
-        if lang.story_present_re.search(text, start, end):
-            return None
-        if lang.story_self_past_re is not None and lang.story_self_past_re.search(
-                text, start, end):
-            return "story"
-        if lang.story_other_re.search(text, start, end) and (
-                lang.story_past_re.search(text, start, end) or self.simple_past_asks(start, end)):
+        story = self._sentence_story(start, end)
+        if story == "others":  # someone else's past: the story unless the clause is the writer's
             clause_start, clause_end = self.clause(pos)
             if not lang.first_person_re.search(text, clause_start, clause_end):
                 return "story"
-        return None
+            return None
+        return story
+
+    def _sentence_story(self, start: int, end: int) -> str | None:
+        """What the sentence [start, end) tells, read once per sentence: None (the present, or
+        no story), "story" (the writer's own past) or "others" (someone else's past, a story
+        in the clauses that do not speak of the writer)."""
+        if start in self._stories:
+            return self._stories[start]
+        lang, text = self.lang, self.text
+        story: str | None = None
+        if self._in(lang.story_present_re, start, end):
+            story = None
+        elif lang.story_self_past_re is not None and lang.story_self_past_re.search(
+                text, start, end):
+            story = "story"
+        elif lang.story_other_re.search(text, start, end) and (
+                lang.story_past_re.search(text, start, end) or self.simple_past_asks(start, end)):
+            story = "others"
+        self._stories[start] = story
+        return story
 
     def hearsay(self, pos: int) -> bool:
         """A sign named in what the patient read, watched or was sent ("my friend keeps sending
@@ -160,7 +208,10 @@ class Message:
         lang, text = self.lang, self.text
         if lang.hearsay_re is None or lang.hearsay_fine_re is None or lang.hearsay_asks_re is None:
             return False
-        if not (lang.hearsay_fine_re.search(text) and lang.hearsay_asks_re.search(text)):
+        if self._hearsay_frame is None:  # the same for every position: read once
+            self._hearsay_frame = bool(lang.hearsay_fine_re.search(text)
+                                       and lang.hearsay_asks_re.search(text))
+        if not self._hearsay_frame:
             return False
         if self._named_after(lang.hearsay_re, self.clause(pos)[0], pos):
             return True

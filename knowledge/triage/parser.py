@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -13,6 +14,7 @@ import yaml
 from knowledge.text import Speller, possessives
 from knowledge.triage.engine import Triage
 from knowledge.triage.errors import TriageFileError
+from knowledge.triage.prefilter import Alternatives, Info
 from knowledge.triage.rules import Fever, Language, Matcher, Rule, Sign, WordLists
 from knowledge.triage.tiers import CHECK, FEVER_READING, TIER_RANK
 from knowledge.yamlfile import FAST_SAFE_LOADER, data_text
@@ -83,6 +85,7 @@ class RulesParser:
         self.compile_now = compile_now
         self.vocab: dict[str, str] = {}
         self.negation_re: re.Pattern[str] | None = None
+        self.word_memo: dict[str, Info] = {}  # the groups the patterns share, read once
 
     def fail(self, node: yaml.Node | None, reason: str) -> NoReturn:
         line = node.start_mark.line + 1 if node is not None else None
@@ -132,7 +135,7 @@ class RulesParser:
         jokes = self.mapping(section["jokes"], "jokes", {"markers", "hyperbole"},
                              {"figures", "turns", "real"})
         lists = self.word_lists(section)
-        return Language(
+        language = Language(
             speller=Speller(vocabulary),
             joke_re=self.regex_list(jokes["markers"], "jokes.markers"),
             hyperbole_re=self.regex_list(jokes["hyperbole"], "jokes.hyperbole"),
@@ -171,6 +174,21 @@ class RulesParser:
                 self.regex_list(section["cancelled_next"], "cancelled_next")
                 if "cancelled_next" in section else None),
         )
+        return replace(language, split=self.split(
+            (jokes, "figures", "jokes.figures"), (section, "hypothetical", "hypothetical"),
+            (story, "present", "story.present")))
+
+    def split(self, *lists: tuple[dict[str, yaml.Node], str, str]
+              ) -> dict[str, Alternatives]:
+        """The language's large pattern lists that run on every message or sentence, split
+        into their patterns (``prefilter.Alternatives``), by the joined regex's source."""
+        found = {}
+        for section, key, what in lists:
+            if key in section:
+                sources = self.sources(section[key], what)
+                found[_joined(sources)] = Alternatives([source for source, _ in sources],
+                                                       self.word_memo)
+        return found
 
     def word_lists(self, section: dict[str, yaml.Node]) -> WordLists:
         """The optional word lists of the language section: filler, intensifiers, arrows,
@@ -347,7 +365,10 @@ class RulesParser:
             if self.negation_re is not None and self.negation_re.search(_ESCAPES.sub(" ", source)):
                 licensed.append(source)  # checked in the combined regex below
         rule = self.rule(sources, node, what) if sources else None
-        return Matcher(rule=rule, licensed=tuple(licensed), fever=fever)
+        alternatives = (Alternatives([source for source, _ in sources], self.word_memo)
+                        if sources else None)
+        return Matcher(rule=rule, licensed=tuple(licensed), fever=fever,
+                       alternatives=alternatives)
 
     def rule(self, sources: list[tuple[str, yaml.Node]], node: yaml.Node, what: str) -> Rule:
         """A sign's ``sources`` as one lazily compiled regex; compiled now (each bad one named

@@ -17,6 +17,7 @@ from functools import cached_property
 
 from knowledge.text import Speller
 from knowledge.triage.errors import TriageFileError
+from knowledge.triage.prefilter import Alternatives
 
 _COMPILING = threading.Lock()
 
@@ -55,11 +56,14 @@ class Matcher:
     regex engine's fast prefix scan). ``licensed`` are the patterns that contain a negation word
     themselves ("cant breathe"): inside their matches that word does not cancel the sign. They
     are compiled alone only when the sign first matches (start-up time: they compiled as part of
-    ``regex`` already)."""
+    ``regex`` already). ``alternatives``: the same patterns one by one, each with the literal
+    words one of which its every match contains (``prefilter.Alternatives``): a message is
+    searched only with the patterns some of whose words it has."""
 
     rule: Rule | None
     licensed: tuple[str, ...]
     fever: bool
+    alternatives: Alternatives | None = None
 
     @property
     def regex(self) -> re.Pattern[str] | None:
@@ -178,4 +182,8 @@ class Language:
     # a simple past of someone else's ("my wife went grey after her session") is then today's
     # report, not a story the patient weighs their own risk by (``story.asks_now``)
     story_asks_now_re: re.Pattern[str] | None = None
+    # the large regexes above that run on every message or sentence, split into their
+    # patterns (``prefilter.Alternatives``), by the regex's source: only the patterns some of
+    # whose words a message has are searched
+    split: dict[str, Alternatives] = field(default_factory=dict)
 

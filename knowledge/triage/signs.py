@@ -35,6 +35,13 @@ def fire(sign: Sign, message: Message) -> list[Hit] | None:
     return found
 
 
+def may_fire(sign: Sign, message: Message) -> bool:
+    """False when none of the sign's patterns matches the message (and it reads no fever):
+    ``fire`` would find nothing, and leave nothing on the message."""
+    primary = sign.primary
+    return primary.fever or primary.rule is None or bool(spans(primary, message))
+
+
 def first_valid(
     matcher: Matcher,
     message: Message,
@@ -127,16 +134,24 @@ def valid(hit: Hit, message: Message, unless: Rule | None, check_after: bool,
     return True
 
 
+def spans(matcher: Matcher, message: Message) -> list[tuple[int, int]]:
+    """Where the matcher's patterns match the message, searched once per message."""
+    rule = matcher.rule
+    if rule is None:
+        return []
+    found = message.matches.get(id(rule))
+    if found is None:
+        found = message.matches[id(rule)] = message.spans(rule, matcher.alternatives)
+    return found
+
+
 def hits(matcher: Matcher, message: Message) -> Iterator[Hit]:
     """Matches in text order (pattern matches and, if asked for, fever readings)."""
     found: Iterator[Hit] = iter(())
     text = message.text
-    if matcher.regex is not None:
-        spans = message.matches.get(id(matcher.regex))
-        if spans is None:
-            spans = [m.span() for m in matcher.regex.finditer(text)]
-            message.matches[id(matcher.regex)] = spans
-        found = (Hit(start, end, licensed=matcher.is_licensed(text, start)) for start, end in spans)
+    if matcher.rule is not None:
+        found = (Hit(start, end, licensed=matcher.is_licensed(text, start))
+                 for start, end in spans(matcher, message))
     if not matcher.fever:
         return found
     return iter(sorted([*found, *message.fever_hits()], key=lambda hit: hit.start))
