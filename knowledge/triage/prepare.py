@@ -243,6 +243,8 @@ _LABEL = re.compile(
 # a word said again after an aside: "struggling, like really actually struggling, to get" (the
 # aside and the repeat out, so the phrase reads whole)
 _RESTATED = re.compile(r"\b([a-z]{4,})\s*,\s*((?:[a-z]+\s+){1,4}?)\1\b\s*,?")
+# where the clause of the first saying starts
+_CLAUSE_START = re.compile(r"[,.;:!?\n]")
 # a repeat that compares is no restatement: "swollen, more swollen than yesterday" grows
 _COMPARING = re.compile(r"\b(?:more|less|worse|better|bigger|smaller|larger|even|way|much|"
                         r"twice|double)\b")
@@ -258,6 +260,11 @@ def _restated_once(t: str, lang: Language) -> str:
 
     def once(m: re.Match[str]) -> str:
         if _COMPARING.search(m.group(2)) or not _plain_aside(m.group(2), lang):
+            return m.group()
+        # a word denied and then said again is a contrast, no restatement: "the redness isnt
+        # the problem, the problem is ..." names a new problem
+        opening = _CLAUSE_START.split(t[:m.start()])[-1]
+        if lang.negation_re.search(opening):
             return m.group()
         return f"{m.group(1)} "
     return _RESTATED.sub(once, t)
