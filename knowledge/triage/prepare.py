@@ -33,6 +33,12 @@ def normalise(text: str, lang: Language) -> str:
     joined = _asides_moved(_linking_asides_out(_RELATIVE.sub(" ", t), lang), lang)
     if joined != t:
         t = f"{t} . {joined}"
+    # a subject put right by an aside that names what it is not and then what it is ("the
+    # swelling, and i dont mean X, i mean my lips, is getting worse"): read again as "the
+    # swelling of my lips is getting worse", the denied part left out
+    corrected = _CORRECTED.sub(r" of my \1 ", t)
+    if corrected != t:
+        t = f"{t} . {corrected}"
     return _SPACES.sub(" ", t).strip()
 
 
@@ -226,12 +232,20 @@ _DESCRIBED = re.compile(
     r"bloody|crusty|watery|clear|smelly|runny|slimy)(?:ish|y|ey)?)?)\s*,")
 # a run of one-word sentences is one phrase: "cant. breathe. properly."
 _STACCATO = re.compile(r"(?<![\w.])([a-z]+)\.\s+(?=[a-z]+\.)")
+# an aside that puts its subject right: ", and i dont mean the puffy bit under my eyes, i mean
+# my actual lips," (commas or dashes around it); the second part is what the subject is about
+_CORRECTED = re.compile(
+    r"(?:,|\s-)\s*(?:and\s+|but\s+)?(?:i\s+(?:dont|do\s+not)\s+mean|im\s+not\s+(?:talking|on)\s+about|not)"
+    r"\s+[^,.!?;\n]{2,80}?(?:,|\s-)\s*(?:but\s+)?i\s+(?:mean|am\s+talking\s+about|m\s+talking\s+about)\s+"
+    r"(?:(?:my|the|her|his)\s+)?(?:(?:actual|real|actually|own)\s+)?([^,.!?;\n]{2,50}?)\s*(?:,|\s-)"
+    r"(?=\s*(?:is|are|was|were|has|have|now|still|seems?|looks?|feels?|keeps?|getting|gets|got|just|"
+    r"really|actually|s)\b)")
 # ", which was fine the first night," between a subject and its state (a hedge inside it is
 # already a comma: "which started, maybe an hour ago, on my lip")
 _RELATIVE = re.compile(r",\s*(?:which|who|that)\s+[^.!?;\n]{3,80}?,"
                        r"(?=\s*(?:is|are|was|were|has|have|had|now|still|seems?|looks?|feels?|"
                        r"keeps?|getting|gets|got|came|comes|went|gone|turned|started|became|grew|"
-                       r"flared|suddenly|just|really)\b)")
+                       r"flared|suddenly|just|really|actually|definitely|honestly|literally|even|much|way)\b)")
 
 
 # a body part written as a label at the start of a sentence: "eye: red, watering, painful",
