@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import random
 import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from functools import cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +18,9 @@ import pytest
 
 from knowledge.guards import load_scope
 from knowledge.text import fold
-from knowledge.triage import load_triage
-from knowledge.triage.message import Message
 from knowledge.triage.prefilter import Alternatives, Prefilter, required_words
+from knowledge.triage.prepare import normalise
+from tests.advisors import shipped
 from tests.yamldata import load_yaml
 
 DATA = Path(__file__).parent / "data"
@@ -73,53 +77,127 @@ def _texts(node: Any) -> list[str]:
     return []
 
 
-def _messages() -> list[str]:
+@cache  # both tests read the same messages
+def _messages() -> tuple[str, ...]:
     """Every development message and every eighth blind one."""
     texts: list[str] = []
     for name in ("triage_dev.yaml", "triage_classes.yaml", "languages_dev.yaml"):
         texts += _texts(load_yaml(DATA / name))
     for path in sorted(DATA.glob("triage_blind_*.yaml")):
         texts += _texts(load_yaml(path))[::8]
-    return texts
+    return tuple(texts)
+
+
+# A message none of whose words an alternation's patterns need is not searched with it: the
+# split search finds nothing there without running a regex. That the whole regex finds nothing
+# there either is the costly part to confirm (every pattern at every position), so it is
+# confirmed on every ``_ROTATION``th such pair, in rotation: every message against some of the
+# alternations it skips, every alternation on a share of each data file. Wherever the
+# pre-filter lets a pattern run, the split and the whole regex are compared in full.
+_ROTATION = 3
 
 
 def test_split_search_finds_what_the_whole_regex_finds() -> None:
     """Each sign's patterns and the language's split lists, searched pattern by pattern where
     the message has their words, give the spans of the whole regex on every message."""
-    triage = load_triage()
+    triage = shipped().triage
     lang, prefilter = triage._lang, triage._prefilter
     matchers = [matcher for sign in triage.signs
                 for matcher in (sign.primary, *sign.with_groups,
                                 *((sign.without,) if sign.without is not None else ()))
                 if matcher.rule is not None and matcher.alternatives is not None]
-    splits = [(re.compile(source), split) for source, split in lang.split.items()]
-    assert len(matchers) > 50 and len(splits) == 3
+    alternations: list[tuple[Alternatives, re.Pattern[str], bool]] = [
+        (matcher.alternatives, matcher.regex, False) for matcher in matchers
+        if matcher.alternatives is not None and matcher.regex is not None]
+    alternations += [(split, re.compile(source), True) for source, split in lang.split.items()]
+    assert len(matchers) > 50 and len(alternations) == len(matchers) + 3
     texts = _messages()
     assert len(texts) > 2000
-    for raw in texts:
-        message = Message(raw, lang, triage._fever, prefilter)
-        text, candidates = message.text, message.candidates
-        assert candidates is not None
-        for matcher in matchers:
-            assert matcher.alternatives is not None and matcher.regex is not None
-            assert matcher.alternatives.spans(text, candidates) == [
-                m.span() for m in matcher.regex.finditer(text)], (raw, matcher.rule)
-        for whole, split in splits:
-            assert split.spans(text, candidates) == [m.span() for m in whole.finditer(text)]
-            for start, end in ((0, len(text)), (len(text) // 3, len(text))):
-                assert split.search(text, candidates, start, end) == (
-                    whole.search(text, start, end) is not None)
+    skipped = confirmed = 0  # pairs whose split search ran no pattern; of those, confirmed
+    for index, raw in enumerate(texts):
+        text = normalise(raw, lang)  # what ``Message`` searches, and with these candidates
+        candidates = prefilter.candidates(text)
+        for number, (split, whole, also_search) in enumerate(alternations):
+            spans = split.spans(text, candidates)
+            ranges = ((0, len(text)), (len(text) // 3, len(text))) if also_search else ()
+            found = [split.search(text, candidates, start, end) for start, end in ranges]
+            if not split._candidates(candidates):  # no pattern may match: nothing found
+                assert spans == [] and not any(found), (raw, whole.pattern[:80])
+                skipped += 1
+                if (index + number) % _ROTATION:
+                    continue  # the whole regex confirms it on another pair
+                confirmed += 1
+            expected = [m.span() for m in whole.finditer(text)]
+            assert spans == expected, (raw, whole.pattern[:80])
+            # the whole regex's ``search`` from the start finds a match exactly when its
+            # ``finditer`` does; from a later position (to the end) only when ``finditer``
+            # found one somewhere (so it is run only then)
+            for (start, end), hit in zip(ranges, found, strict=True):
+                assert hit == (bool(expected) and (
+                    start == 0 or whole.search(text, start, end) is not None)), raw
+    assert skipped > len(texts) * len(alternations) // 2
+    assert confirmed > skipped // (_ROTATION + 1)
+# Joined texts are searched at once where that finds exactly what searching each text finds:
+# a pattern that reads no context beyond its match (no anchors, no lookarounds) and whose
+# matches all lie inside the texts sees the same characters there, and the same word
+# boundaries at the texts' ends (the separator holds no word character).
+_SEPARATOR = "\n\x00\n"
+_READS_CONTEXT = re.compile(r"(?<!\[)\^|\$|\\[AZ]|\(\?[=!<]")
+
+
+class _Joined:
+    """Texts joined by ``_SEPARATOR``, searched at once (``matched``)."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = texts
+        self.joined = _SEPARATOR.join(texts)
+        self.starts = list(accumulate((len(text) + len(_SEPARATOR) for text in texts[:-1]),
+                                      initial=0))
+
+    def matched(self, pattern: re.Pattern[str]) -> set[int]:
+        """The indices of the texts in which ``pattern`` finds a match (``search``)."""
+        texts, starts = self.texts, self.starts
+        if not _READS_CONTEXT.search(pattern.pattern):
+            found: set[int] = set()
+            for match in pattern.finditer(self.joined):
+                index = bisect_right(starts, match.start()) - 1
+                if match.end() > starts[index] + len(texts[index]):
+                    break  # a match across a separator: search text by text
+                found.add(index)
+            else:
+                return found
+        return {index for index, text in enumerate(texts) if pattern.search(text)}
+
+
+def test_joined_texts_are_searched_as_each_text_alone() -> None:
+    texts = ["red lip", "", "lip", "a lip.", "lips", "swollen", "up lip"]
+    for source in (r"\blip\b", r"lip", r"\w+\W+\w+", r"\bup\s+lip$", r"^lip", r"(?<=a )lip",
+                   r"p\W*", r"\Blip"):
+        pattern = re.compile(source)
+        assert _Joined(texts).matched(pattern) == {
+            index for index, text in enumerate(texts) if pattern.search(text)}, source
 
 
 def test_scope_categories_searched_by_words_find_the_same() -> None:
     """The out-of-scope guard searches a message's forms only with the patterns whose words
-    they have: the same category as searching every pattern, on every message."""
+    they have: the same category as searching every pattern, on every message. Searching
+    every pattern is one search of all messages' forms joined, pattern by pattern
+    (``_Joined``)."""
     scope = load_scope()
     assert all(words is not None for category in scope.categories
                for words in category.pattern_words)
-    for raw in _messages():
-        forms = (fold(raw), re.sub(r"['\u2019\u2018`]", "", raw.lower()))
-        candidates = tuple(scope._prefilter.candidates(form) for form in forms)
+    messages = _messages()
+    forms = [(fold(raw), re.sub(r"['\u2019\u2018`]", "", raw.lower())) for raw in messages]
+    candidates = [tuple(scope._prefilter.candidates(form) for form in pair) for pair in forms]
+    joined = [_Joined([pair[k] for pair in forms]) for k in (0, 1)]
+    # for each category, the messages one of whose forms one of its patterns matches
+    matched = {id(category): set().union(*(texts.matched(pattern) for texts in joined
+                                          for pattern in category.patterns))
+               for category in scope.categories}
+    for index, raw in enumerate(messages):
         for category in scope.categories:
-            assert category.applies(forms, candidates) == category.applies(forms), (
-                raw, category.id)
+            applies = category.applies(forms[index], candidates[index])
+            if index in matched[id(category)]:
+                assert applies == category.applies(forms[index]), (raw, category.id)
+            else:  # no pattern matches either form: the category does not apply
+                assert not applies, (raw, category.id)
