@@ -22,9 +22,9 @@ pytestmark = pytest.mark.xdist_group("architecture")
 
 
 @functools.cache
-def parse(source: str, filename: str = "<unknown>") -> ast.Module:
+def parse(source: str) -> ast.Module:
     """The AST of `source`, parsed once per test process (the checks below only read it)."""
-    return ast.parse(source, filename)
+    return ast.parse(source)
 
 
 @functools.cache
@@ -42,8 +42,9 @@ def read(path: Path) -> str:
 @functools.cache
 def nodes(path: Path) -> tuple[ast.AST, ...]:
     """Every node of the file's AST (``ast.walk`` order), walked once per test process: the
-    checks below each look at every node of every module."""
-    return tuple(ast.walk(parse(read(path), str(path))))
+    checks below each look at every node of every module (the same walk as ``walk``'s of
+    the file's text: each file is parsed and walked once)."""
+    return walk(read(path))
 
 
 def module_name(path: Path) -> str:
