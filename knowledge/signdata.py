@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from knowledge.errors import KBError, Problem
 from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
+
+if TYPE_CHECKING:
+    from knowledge.triage import Triage
 
 PACKAGED_ADVICE = Path(__file__).parent / "sign_advice.yaml"
 PACKAGED_FOLLOWUPS = Path(__file__).parent / "followups.yaml"
@@ -134,8 +138,9 @@ def _followups(path: Path, problems: list[Problem]) -> tuple[dict[str, FollowUpQ
     return questions, yes or "Yes", no or "No"
 
 
-def sign_data_problems() -> list[Problem]:
-    """Every way the packaged rules, phrase bank, advice and questions disagree."""
+def sign_data_problems(triage: Triage | None = None) -> list[Problem]:
+    """Every way the packaged rules, phrase bank, advice and questions disagree. ``triage``:
+    the packaged rules when the caller has loaded them already (else they are loaded)."""
     from knowledge.detectors import PhraseBankError, load_phrase_bank
     from knowledge.triage import CHECK, REVIEW, load_triage
 
@@ -143,7 +148,8 @@ def sign_data_problems() -> list[Problem]:
         data = load_sign_data()
     except KBError as exc:
         return list(exc.problems)
-    triage = load_triage()
+    if triage is None:
+        triage = load_triage()
     problems: list[Problem] = []
     advice_file = str(PACKAGED_ADVICE)
     for sign in triage.signs:

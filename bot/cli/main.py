@@ -181,7 +181,8 @@ def _other_data_problems(careplan: Path | None,
             problems.append(exc)
     from knowledge.signdata import sign_data_problems
 
-    problems += sign_data_problems()  # sign advice, rule-out questions, phrase bank vs. rules
+    # sign advice, rule-out questions, phrase bank vs. the rules (parsed above when they load)
+    problems += sign_data_problems(loaded[0] if loaded else None)
     from scheduler.careplan import careplan_problems
 
     problems += careplan_problems(careplan, kb)
