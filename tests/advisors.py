@@ -14,6 +14,7 @@ import functools
 from knowledge.advisor import Advisor
 from knowledge.catalogue import Clinic
 from knowledge.detectors import DEFAULT_DETECTOR, load_detectors
+from knowledge.triage import Triage
 
 
 @functools.cache
@@ -37,3 +38,10 @@ def shipped(clinic: Clinic | None = None,
     advisor = copy.copy(shipped())
     advisor.triage = advisor.triage.with_detectors(load_detectors(second_detector))
     return advisor
+
+
+def packaged_rules() -> Triage:
+    """The packaged triage rules alone, without a second detector: what ``load_triage()``
+    gives, taken from the shared advisor of the rules alone (the rules are not parsed again,
+    nor every pattern compiled at once as ``load_triage()`` does)."""
+    return shipped(second_detector=None).triage

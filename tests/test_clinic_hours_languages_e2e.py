@@ -17,7 +17,7 @@ import pytest
 from knowledge.advisor import Advisor
 from knowledge.errors import KBError
 from knowledge.multilingual import load_lexicons
-from knowledge.triage import load_triage
+from tests.advisors import packaged_rules
 from tests.bot_harness import STAFF_CHAT, BotHarness, running_bot
 from tests.fake_telegram import FakeTelegram
 from tests.test_languages_e2e import settle
@@ -89,7 +89,7 @@ async def test_by_day_the_german_urgent_advice_names_no_closing(night: BotHarnes
 
 
 def test_every_language_names_weekdays_months_and_closed_sentences() -> None:
-    lexicons = load_lexicons(load_triage().signs)
+    lexicons = load_lexicons(packaged_rules().signs)
     for code in LANGUAGES:
         texts = lexicons.texts(code)
         assert texts is not None, code
@@ -108,7 +108,7 @@ def test_a_broken_hours_section_is_refused_with_file_and_line(tmp_path: Path) ->
                        '"{weekday} {dia}"').replace('"domingo"]', '"domingo", "otro"]')
     (tmp_path / "es.yaml").write_text(bad, encoding="utf-8")
     with pytest.raises(KBError) as caught:
-        load_lexicons(load_triage().signs, tmp_path)
+        load_lexicons(packaged_rules().signs, tmp_path)
     text = str(caught.value)
     assert "es.yaml" in text and "hours.when: bad placeholder" in text
     assert "hours.weekdays must list 7 names" in text

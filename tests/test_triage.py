@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from knowledge.triage import Triage, TriageDecision, TriageFileError, load_triage
+from tests.advisors import packaged_rules
 
 EMERGENCY, URGENT = "emergency", "urgent"
 
 
 @pytest.fixture(scope="module")
 def triage() -> Triage:
-    return load_triage()
+    return packaged_rules()
 
 
 # ------------------------------------------------------------------ EMERGENCY (§3)

@@ -17,8 +17,7 @@ from knowledge.detectors import (
     load_phrase_bank,
 )
 from knowledge.signdata import sign_data_problems
-from knowledge.triage import load_triage
-from tests.advisors import shipped
+from tests.advisors import packaged_rules, shipped
 from tests.cli import aftercare
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +40,7 @@ def test_each_detector_finds_an_unforeseen_wording_per_clause(name: str) -> None
 
 
 def test_second_detector_raises_what_the_rules_missed_and_says_why() -> None:
-    triage = load_triage()
+    triage = packaged_rules()
     text = "my mouth feels like its stuffed with cotton, and my bottom lip is sticking out loads"
     assert not triage.assess(text, 0).escalate  # the rules alone miss this wording
     decision = triage.with_detectors((load_detector("ngram"),)).assess(text, 0)  # type: ignore[arg-type]

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 from knowledge.detectors import load_detector
-from knowledge.triage import load_triage
-from tests.advisors import shipped
+from tests.advisors import packaged_rules, shipped
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,7 +59,7 @@ def test_embed_detector_says_why_and_leaves_the_normal_control_alone() -> None:
 def test_embed_raises_a_class_wording_the_rules_miss_through_the_advisor() -> None:
     # trouble swallowing, the state said as a noun after the verb (the n-grams miss it too)
     text = "i keep getting this blocked feeling when swallowing"
-    assert not load_triage().assess(text, 0).escalate  # the rules alone miss this wording
+    assert not packaged_rules().assess(text, 0).escalate  # the rules alone miss this wording
     advice = shipped(second_detector="embed").ask(text, 0)
     assert advice.urgency == "emergency"
     assert advice.triage is not None and "(embed)" in advice.triage.reason
