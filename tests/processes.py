@@ -1,16 +1,40 @@
 """Helpers for tests that run real processes: the standalone fake Bot API server,
-`aftercare run`, and the fake server's /_control/ API (see tests/fake_telegram/control.py)."""
+`aftercare run`, and the fake server's /_control/ API (see tests/fake_telegram/control.py).
+
+`start_bot` forks each `aftercare run` from a per-pytest-process fork server
+(tests/zygote.py) that has already imported the bot's modules, instead of exec'ing a new
+Python that imports them again (about 1 s of CPU per bot, some 40 bots in the suite). A forked
+bot is still a real, separate process: its own pid, memory, database connections, event loop
+and signal handling; the test's environment, working folder and log files; the same entry
+point and arguments (`bot.cli.main.console()`, ``aftercare run``). SIGTERM, SIGKILL, SIGSTOP
+and SIGCONT reach it as they reach an exec'd one, and its exit code is the same. What it does
+not do is start Python and import, so the tests whose subject is start-up keep exec'ing a
+fresh interpreter: tests/test_startup.py's bots (`start_fresh_bot`), the installed console
+script in tests/test_docker.py, and every `aftercare` command run through tests/cli.py or
+``python -m bot.cli.main`` (test_demo, test_configuration, test_kb_loader, test_web_demo,
+...). The fake Bot API server (`start_fake_server`) is forked the same way from a second
+server that has imported it.
+
+A bot or fake is exec'd instead when the test's environment differs from its fork server's in
+anything but the bot's own settings (``AFTERCARE_*``, ``TELEGRAM_BOT_TOKEN``) and pytest's
+``PYTEST_CURRENT_TEST``, since an import may have read it; and always with
+``AFTERCARE_TESTS_EXEC_BOTS=1`` in pytest's environment.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -32,10 +56,16 @@ def start_fake_server(port: int = 0) -> tuple[subprocess.Popen[str], str]:
 
     A long poll is held at most 1 s (the bot asks for 10): a new update still answers it at
     once, and an idle bot polls once a second instead of five times (about 1% of a core
-    less per running bot, and as much of the fake's)."""
+    less per running bot, and as much of the fake's). Forked from the fakes' fork server
+    (``python -m tests.fake_telegram`` in a process that has imported it) unless the bots are
+    exec'd (see the module's docstring)."""
+    args = ["--port", str(port), "--max-poll-wait", "1.0"]
+    server = _fork_server("fake", dict(os.environ))
+    if server is not None:
+        fake = _ForkedFake(server, args)
+        return fake, fake.root
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_telegram", "--port", str(port), "--max-poll-wait",
-         "1.0"],
+        [sys.executable, "-m", "tests.fake_telegram", *args],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline().split()
@@ -74,6 +104,17 @@ def _check_bots() -> None:
                                  f"waited on it:\n{tail}")
 
 
+def _log_files(workdir: Path, stdout: int | None) -> tuple[dict[str, int], dict[str, Path]]:
+    """New files in `workdir` for the bot's stderr (and stdout when it is asked for with
+    PIPE): their descriptors and paths."""
+    fds: dict[str, int] = {}
+    logs: dict[str, Path] = {}
+    for name in ("stdout", "stderr") if stdout == subprocess.PIPE else ("stderr",):
+        fd, path = tempfile.mkstemp(prefix=f"aftercare-run-{name}-", suffix=".log", dir=workdir)
+        fds[name], logs[name] = fd, Path(path)
+    return fds, logs
+
+
 class BotProcess(subprocess.Popen[str]):
     """A started `aftercare run` whose output goes to files in the test's folder, not pipes.
 
@@ -84,12 +125,7 @@ class BotProcess(subprocess.Popen[str]):
     """
 
     def __init__(self, args: list[str], *, workdir: Path, stdout: int, **kwargs: Any) -> None:
-        self._logs: dict[str, Path] = {}
-        fds: dict[str, int] = {}
-        for name in ("stdout", "stderr") if stdout == subprocess.PIPE else ("stderr",):
-            fd, path = tempfile.mkstemp(prefix=f"aftercare-run-{name}-", suffix=".log",
-                                        dir=workdir)
-            fds[name], self._logs[name] = fd, Path(path)
+        fds, self._logs = _log_files(workdir, stdout)
         try:
             super().__init__(args, cwd=workdir, stdout=fds.get("stdout", stdout),
                              stderr=fds["stderr"], text=True, **kwargs)
@@ -111,14 +147,196 @@ class BotProcess(subprocess.Popen[str]):
         return self._text("stdout"), self.stderr_so_far()
 
 
-def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TOKEN,
-              stdout: int = subprocess.PIPE, **extra: str) -> BotProcess:
-    """`aftercare run` (bot.cli.main's console(), as ``python -m bot.cli.main run`` runs it)
-    against the fake server at `root`.
+class _ForkServer:
+    """This pytest process's tests/zygote.py for bots or fakes (`kind`): forks them, tells
+    their pids and exit codes."""
 
-    `database` is a SQLite file or a database URL; `extra` adds or overrides environment
-    variables (the ops HTTP port is off unless AFTERCARE_HTTP_PORT is given).
+    def __init__(self, kind: str, env: dict[str, str]) -> None:
+        self.env = env
+        requests_r, self._requests = os.pipe()
+        replies, replies_w = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from tests.zygote import main; main()", str(requests_r),
+             str(replies_w), kind], cwd=REPO_ROOT, env=env, pass_fds=(requests_r, replies_w))
+        os.close(requests_r)
+        os.close(replies_w)
+        self._replies = os.fdopen(replies, "rb")
+        self._lock = threading.Lock()  # one request and its pid at a time
+        self._changed = threading.Condition()
+        self._pids: list[int] = []
+        self._exits: dict[int, int] = {}
+        self.gone = False
+        if json.loads(self._replies.readline() or b"{}").get("ready") is not True:
+            self.proc.wait()
+            raise RuntimeError("the fork server (tests/zygote.py) did not start")
+        threading.Thread(target=self._read, name=f"{kind}-fork-server", daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self._replies:
+            reply = json.loads(line)
+            with self._changed:
+                if "pid" in reply:
+                    self._pids.append(reply["pid"])
+                else:
+                    self._exits[reply["exit"]] = reply["code"]
+                self._changed.notify_all()
+        with self._changed:
+            self.gone = True
+            self._changed.notify_all()
+
+    def fork(self, args: list[str], env: dict[str, str], cwd: Path, stdout: str | None,
+             stderr: str) -> int:
+        """The pid of a new child running `args` (stdout and stderr: files it writes, None
+        for this process's own)."""
+        request = {"args": args, "env": env, "cwd": str(cwd), "stdout": stdout,
+                   "stderr": stderr}
+        with self._lock:
+            os.write(self._requests, (json.dumps(request) + "\n").encode())
+            with self._changed:
+                if not self._changed.wait_for(lambda: self._pids or self.gone, HANG):
+                    raise RuntimeError("the fork server did not answer")
+                if not self._pids:
+                    raise RuntimeError("the fork server ended")
+                return self._pids.pop(0)
+
+    def exit_code(self, pid: int, timeout: float | None) -> int | None:
+        """The exit code of child `pid`, waiting up to `timeout` (None: as long as it takes);
+        None if it still runs then."""
+        with self._changed:
+            self._changed.wait_for(lambda: pid in self._exits or self.gone, timeout)
+            if pid not in self._exits and self.gone:
+                raise RuntimeError(f"the fork server ended before its child {pid}")
+            return self._exits.get(pid)
+
+    def close(self) -> None:
+        """End the server: it kills the children still running (none, after a clean test
+        run), reaps them and exits; waiting for it counts their CPU time as this process's."""
+        os.close(self._requests)
+        self.proc.wait(timeout=60)
+
+
+_FORK_SERVERS: dict[str, _ForkServer] = {}
+
+
+def _fork_server(kind: str, env: dict[str, str]) -> _ForkServer | None:
+    """The fork server of `kind` for a child with environment `env`, started on first use;
+    None when the child should be exec'd (see the module's docstring)."""
+    if os.environ.get("AFTERCARE_TESTS_EXEC_BOTS") == "1":
+        return None
+    base = {k: v for k, v in env.items()  # pytest's name of the test running differs each
+            if not k.startswith("AFTERCARE_")  # time; nothing imported reads it
+            and k not in ("TELEGRAM_BOT_TOKEN", "PYTEST_CURRENT_TEST")}
+    server = _FORK_SERVERS.get(kind)
+    if server is None:
+        server = _FORK_SERVERS[kind] = _ForkServer(kind, base)
+        atexit.register(server.close)
+    return server if server.env == base and not server.gone else None
+
+
+class _Forked(subprocess.Popen[str]):
+    """A process the fork server forked, with the Popen interface the tests use (pid, poll,
+    wait raising `subprocess.TimeoutExpired`, send_signal, terminate, kill, returncode).
+
+    Not this process's child, so its exit code comes from the server (which reaps it), and
+    signals go through a pidfd opened as it starts: never to another process that reuses the
+    pid after it has ended. No Popen.__init__: nothing is exec'd here.
     """
+
+    def _fork(self, server: _ForkServer, args: list[str], cwd: Path, env: dict[str, str],
+              stdout: str | None, stderr: str) -> None:
+        self.args = args
+        self.stdin = self.stdout = self.stderr = None
+        self.returncode: Any = None
+        self._child_created = False  # Popen.__del__: nothing of ours to reap
+        self._server = server
+        self.pid = server.fork(args, env, cwd, stdout, stderr)
+        try:
+            self._pidfd: int | None = os.pidfd_open(self.pid)
+        except ProcessLookupError:  # it has ended (and been reaped) already
+            self._pidfd = None
+
+    def _ended(self, code: int | None) -> int | None:
+        if code is not None and self.returncode is None:
+            self.returncode = code
+            if self._pidfd is not None:
+                os.close(self._pidfd)
+                self._pidfd = None
+        return self.returncode
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            return self._ended(self._server.exit_code(self.pid, 0))
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None and self._ended(
+                self._server.exit_code(self.pid, timeout)) is None:
+            raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        return int(self.returncode)
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None and self._pidfd is not None:
+            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile, as Popen's
+                signal.pidfd_send_signal(self._pidfd, sig)
+
+    def __del__(self) -> None:
+        if getattr(self, "_pidfd", None) is not None:
+            os.close(self._pidfd)  # type: ignore[arg-type]
+
+
+class ForkedBot(_Forked, BotProcess):
+    """An `aftercare run` forked by the bots' fork server; its output goes to files as a
+    `BotProcess`'s does."""
+
+    def __init__(self, server: _ForkServer, args: list[str], *, workdir: Path, stdout: int,
+                 env: dict[str, str]) -> None:
+        fds, self._logs = _log_files(workdir, stdout)
+        for fd in fds.values():
+            os.close(fd)
+        target = {subprocess.PIPE: str(self._logs.get("stdout")), subprocess.DEVNULL: os.devnull,
+                  None: None}
+        if stdout not in target:
+            raise ValueError(f"start_bot: stdout={stdout!r} is not PIPE, DEVNULL or None")
+        self._fork(server, args, workdir, env, target[stdout], str(self._logs["stderr"]))
+
+
+class _ForkedFake(_Forked):
+    """``python -m tests.fake_telegram ARGS`` forked by the fakes' fork server; `root` is its
+    URL, read from its first line on stdout (a FIFO here, a pipe for an exec'd one)."""
+
+    def __init__(self, server: _ForkServer, args: list[str]) -> None:
+        with tempfile.TemporaryDirectory(prefix="fake-telegram-") as folder:
+            fifo = Path(folder) / "stdout"
+            os.mkfifo(fifo)
+            # read and write: the fake's open for writing does not wait, and a read before
+            # it has opened waits instead of seeing the end
+            self._out = os.open(fifo, os.O_RDWR | os.O_CLOEXEC)
+            self._fork(server, args, REPO_ROOT, dict(os.environ), str(fifo), os.devnull)
+            line = self._first_line().split()  # it has opened the FIFO: the folder may go
+        if not line or line[0] != "FAKE_TELEGRAM_READY":
+            self.kill()
+            raise RuntimeError(f"the fake Bot API server did not start: {line}")
+        self.root = line[1]
+
+    def _first_line(self) -> str:
+        """The fake's first line; what it wrote until it ended, if it ended first."""
+        read = b""
+        watched = [self._out] if self._pidfd is None else [self._out, self._pidfd]
+        while b"\n" not in read:
+            ready, _, _ = select.select(watched, [], [], HANG)
+            if self._out not in ready:
+                break
+            read += os.read(self._out, 4096)
+        return read.decode(errors="replace")
+
+    def _ended(self, code: int | None) -> int | None:
+        if code is not None and self._out >= 0:
+            os.close(self._out)
+            self._out = -1
+        return super()._ended(code)
+
+
+def _bot_env(root: str, database: Path | str, token: str, extra: dict[str, str]) -> dict[str, str]:
     url = database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
@@ -126,8 +344,32 @@ def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TO
                AFTERCARE_DATABASE_URL=url, AFTERCARE_TIMEZONE="UTC", AFTERCARE_HTTP_PORT="0",
                PYTHONPATH=str(REPO_ROOT))
     env.update(extra)
-    proc = BotProcess([sys.executable, "-c", _RUN, "run"], workdir=workdir, env=env,
-                      stdout=stdout)
+    return env
+
+
+def start_bot(root: str, database: Path | str, workdir: Path, *, token: str = TOKEN,
+              stdout: int = subprocess.PIPE, **extra: str) -> BotProcess:
+    """`aftercare run` (bot.cli.main's console(), as ``python -m bot.cli.main run`` runs it)
+    against the fake server at `root`, forked from the fork server (see the module's
+    docstring).
+
+    `database` is a SQLite file or a database URL; `extra` adds or overrides environment
+    variables (the ops HTTP port is off unless AFTERCARE_HTTP_PORT is given).
+    """
+    env = _bot_env(root, database, token, extra)
+    server = _fork_server("bot", env)
+    if server is None:
+        return start_fresh_bot(root, database, workdir, token=token, stdout=stdout, **extra)
+    proc = ForkedBot(server, ["run"], workdir=workdir, stdout=stdout, env=env)
+    _BOTS.append(proc)
+    return proc
+
+
+def start_fresh_bot(root: str, database: Path | str, workdir: Path, *, token: str = TOKEN,
+                    stdout: int = subprocess.PIPE, **extra: str) -> BotProcess:
+    """`start_bot`, but a new Python exec'd for the bot: for tests of start-up itself."""
+    proc = BotProcess([sys.executable, "-c", _RUN, "run"], workdir=workdir,
+                      env=_bot_env(root, database, token, extra), stdout=stdout)
     _BOTS.append(proc)
     return proc
 

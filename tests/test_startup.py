@@ -1,6 +1,9 @@
 """Start-up when the database or the Bot API is not there yet: one line per failed attempt,
 capped exponential backoff, and the bot runs once they answer; problems waiting cannot fix stop
-start-up with one line (issue 15, item 7)."""
+start-up with one line (issue 15, item 7).
+
+Start-up being the subject, every bot here is a new Python exec'd for it (tests/processes.py
+`start_fresh_bot`), not forked from the tests' fork server."""
 
 from __future__ import annotations
 
@@ -15,15 +18,15 @@ from tests.processes import (
     BotProcess,
     Control,
     free_port,
-    start_bot,
     start_fake_server,
+    start_fresh_bot,
     stop_bot,
     until,
 )
 
 
 class Lines:
-    """A bot's stderr lines as they come (read from the file start_bot sends them to)."""
+    """A bot's stderr lines as they come (read from the file start_fresh_bot sends them to)."""
 
     def __init__(self, proc: BotProcess) -> None:
         self._proc = proc
@@ -88,7 +91,7 @@ def test_bot_waits_for_the_bot_api_then_answers_patients(tmp_path: Path) -> None
     port = free_port()  # nothing listens there yet
     # tried again after 0.2, 0.4, 0.8 ... s (not 1, 2, 4 ... s): the first try after the
     # server is up comes sooner
-    bot = start_bot(f"http://127.0.0.1:{port}", tmp_path / "bot.db", tmp_path,
+    bot = start_fresh_bot(f"http://127.0.0.1:{port}", tmp_path / "bot.db", tmp_path,
                     AFTERCARE_STARTUP_BACKOFF_SECONDS="0.2")
     stderr = Lines(bot)
     server = None
@@ -123,7 +126,7 @@ def test_bot_waits_for_the_bot_api_then_answers_patients(tmp_path: Path) -> None
 def test_bot_waits_for_the_database_and_stops_cleanly_while_waiting(tmp_path: Path) -> None:
     server, root = start_fake_server()
     dead = f"postgresql+asyncpg://aftercare:secret-pw@127.0.0.1:{free_port()}/test"
-    bot = start_bot(root, dead, tmp_path)
+    bot = start_fresh_bot(root, dead, tmp_path)
     stderr = Lines(bot)
     try:
         async def two_attempts() -> bool:
@@ -156,7 +159,7 @@ def test_a_refused_token_stops_start_up_with_one_line_and_fails_a_waiting_test_a
                 patient = Control(session, root)
                 await patient.post("fail", {"method": "getMe", "error_code": 401,
                                             "description": "Unauthorized", "times": 100})
-                bot = start_bot(root, tmp_path / "bot.db", tmp_path)
+                bot = start_fresh_bot(root, tmp_path / "bot.db", tmp_path)
                 await patient.wait_sent(1)  # never comes: the bot exits at start-up
 
         with pytest.raises(AssertionError) as failure:
@@ -188,7 +191,7 @@ def test_server_errors_from_the_bot_api_are_waited_out(tmp_path: Path) -> None:
                 await patient.post("fail", {"method": "getMe", "error_code": 502,
                                             "description": "Bad Gateway", "times": 2})
                 # waits of 0.1 and 0.2 s between the tries instead of 1 and 2 s
-                bot = start_bot(root, tmp_path / "bot.db", tmp_path,
+                bot = start_fresh_bot(root, tmp_path / "bot.db", tmp_path,
                                 AFTERCARE_STARTUP_BACKOFF_SECONDS="0.1")
                 assert (await patient.say("/start"))["text"]
 
