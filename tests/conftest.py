@@ -263,8 +263,11 @@ def _forget_started_bots() -> _Iterator[None]:
 # first, the longest first. `make test` hands tests to the pytest-xdist workers one at a time
 # (--dist loadgroup), so these overlap with the thousands of sub-second tests instead of
 # ending the run on one busy worker while the others have nothing left. Only the order
-# changes; every other module keeps pytest's order.
+# changes; every other module keeps pytest's order. The tests of the triage tables (group
+# "triage": every triage pattern compiled once, in one worker) are first of all: the longest
+# unit a worker is handed, and all CPU, beside processes that mostly wait.
 _LONG_FIRST = (
+    "test_triage_classes",
     "test_checkin_kill", "test_replicas", "test_polling_failover", "test_staff_outbox_e2e",
     "test_bot_restart", "test_ops", "test_docker", "test_web_demo", "test_alert_outbox_e2e",
     "test_web_browser", "test_startup", "test_fair_handling", "test_demo", "test_checkin_run",

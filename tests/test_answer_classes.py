@@ -24,6 +24,10 @@ from tests.advisors import shipped
 from tests.class_table import class_cases
 from tests.yamldata import load_yaml
 
+# one worker runs the triage tables' modules (tests/conftest.py): it alone compiles the
+# triage patterns and the whole regexes, which each worker did for its share of the cases
+pytestmark = pytest.mark.xdist_group("triage")
+
 DATA = Path(__file__).parent / "data"
 DEV: list[dict[str, Any]] = load_yaml(DATA / "answers_dev.yaml")
 BLIND_SIMILARITY = 85.0  # token-sort similarity at which an example copies a blind message

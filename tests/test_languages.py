@@ -26,6 +26,10 @@ from tests.advisors import shipped
 from tests.cli import aftercare
 from tests.yamldata import load_yaml
 
+# one worker runs the triage tables' modules (tests/conftest.py): it alone compiles the
+# triage patterns and the whole regexes, which each worker did for its share of the cases
+pytestmark = pytest.mark.xdist_group("triage")
+
 ROOT = Path(__file__).resolve().parents[1]
 DEV = load_yaml(ROOT / "tests" / "data" / "languages_dev.yaml")
 MESSAGES: list[dict[str, Any]] = DEV["messages"]

@@ -11,6 +11,10 @@ import pytest
 from knowledge.triage import Triage, TriageDecision, TriageFileError, load_triage
 from tests.advisors import packaged_rules
 
+# one worker runs the triage tables' modules (tests/conftest.py): it alone compiles the
+# triage patterns and the whole regexes, which each worker did for its share of the cases
+pytestmark = pytest.mark.xdist_group("triage")
+
 EMERGENCY, URGENT = "emergency", "urgent"
 
 

@@ -23,6 +23,10 @@ from knowledge.triage.prepare import normalise
 from tests.advisors import shipped
 from tests.yamldata import load_yaml
 
+# one worker runs the triage tables' modules (tests/conftest.py): it alone compiles the
+# triage patterns and the whole regexes, which each worker did for its share of the cases
+pytestmark = pytest.mark.xdist_group("triage")
+
 DATA = Path(__file__).parent / "data"
 
 
