@@ -80,6 +80,8 @@ SHORTHAND: dict[str, str] = {
     "tmorrow": "tomorrow", "2mora": "tomorrow", "tomorow": "tomorrow",
     # chat spellings of size words ("lil bumps")
     "lil": "little",
+    # "again" with its vowels dropped or swapped, too short for the speller ("bleeding agn")
+    "agn": "again", "agen": "again", "agan": "again", "agin": "again", "agian": "again",
     # the eye word too short for the speller ("eys", "eyez")
     "eys": "eyes", "eyez": "eyes", "eyz": "eyes",
 }
@@ -586,7 +588,14 @@ class Speller:
         """The -ing word a chat "-in" stands for ("blowin", "swellin", "closin", "puffin" up):
         a word of the vocabulary with its g dropped, or, when the word typed is no English
         word, an English -ing word ("tightenin"). None for anything else ("cabin", "raisin")."""
-        if len(word) < 5 or not word.endswith("in") or word in self._vocab_set:
+        if len(word) < 5 or word in self._vocab_set:
+            return None
+        if not word.endswith("in"):
+            # the "i" dropped too ("bleedn", "oozn"): a vocabulary -ing word, when the word
+            # typed is no English word ("grown", "blown" stay)
+            full = word[:-1] + "ing"
+            if word.endswith("n") and full in self._vocab_set and not english_word(word):
+                return full
             return None
         full = word + "g"
         if full in self._vocab_set:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from knowledge.multilingual.fold import SENTENCE_PUNCT, SPECIAL
 from knowledge.multilingual.lexicon import Phrase
 from knowledge.multilingual.message import Message
-from knowledge.multilingual.placing import has_sequence
+from knowledge.multilingual.placing import covered, has_sequence, sequence_at
 
 # the signs whose words are a hyperbole of delight ("je pourrais m'évanouir tellement c'est
 # beau"): set aside in a sentence that praises how the skin looks (a pack's ``delight``)
@@ -24,7 +24,10 @@ def story(message: Message, index: int) -> bool:
     span = range(inside[0], inside[-1] + 1)
     if not any(message.words[i] & pack.story_others for i in span):
         return False
-    if not any(has_sequence(message, past, span) for past in pack.story_past):
+    # (a past word inside a phrase that is no past, "auf einmal" for suddenly, tells nothing)
+    if not any(sequence_at(message, past, start, span.stop)
+               and not covered(message, start, pack.story_not_past, span.start, span.stop - 1)
+               for past in pack.story_past for start in span):
         return False
     everything = range(0, len(message.tokens))
     return not any(has_sequence(message, now, everything) for now in pack.story_present)

@@ -114,6 +114,9 @@ class LanguagePack:
     # unless the message says it is happening now (``story_present``)
     story_others: frozenset[int] = frozenset()
     story_past: tuple[tuple[frozenset[int], ...], ...] = ()
+    # phrases with a past word in them that tell no past ("auf einmal", suddenly): a past word
+    # inside one is not read as past
+    story_not_past: tuple[tuple[frozenset[int], ...], ...] = ()
     story_present: tuple[tuple[frozenset[int], ...], ...] = ()
     # figures of speech next to a match ("me ahogo de calor", "задыхаюсь от жары", "o preço me
     # deixou sem ar"): the symptom word is about the heat, a laugh or a price, not the body

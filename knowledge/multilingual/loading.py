@@ -283,7 +283,8 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         return value
 
     booking = section("booking", frozenset({"sessions", "ahead", "before"}), "sessions and ahead")
-    story = section("story", frozenset({"others", "past", "present"}), "others, past and present")
+    story = section("story", frozenset({"others", "past", "present", "not_past"}),
+                    "others, past, present and not_past")
     story_others = sub_literals(story, "others", "story")
 
     other_senses: dict[str, tuple[tuple[frozenset[int], ...], ...]] = {}
@@ -401,6 +402,7 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         generic_articles=frozenset(words("generic_articles")),
         first_person=frozenset(words("first_person")),
         story_past=sub_sequences(story, "past", "story"),
+        story_not_past=sub_sequences(story, "not_past", "story"),
         story_present=sub_sequences(story, "present", "story"),
         follow_ups=follow_ups,
         buttons=buttons,

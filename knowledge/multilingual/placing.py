@@ -135,20 +135,22 @@ def has_sequence(message: Message, sequence: tuple[frozenset[int], ...],
                   indexes: range) -> bool:
     """The words of ``sequence`` in order inside ``indexes``, each within two words of the one
     before ("vor zwei Jahren" has "vor ... jahren")."""
-    for start in indexes:
-        if not message.words[start] & sequence[0]:
-            continue
-        at, found = start, True
-        for slot in sequence[1:]:
-            nxt = next((j for j in range(at + 1, min(at + 3, indexes.stop))
-                        if message.words[j] & slot), None)
-            if nxt is None:
-                found = False
-                break
-            at = nxt
-        if found:
-            return True
-    return False
+    return any(sequence_at(message, sequence, start, indexes.stop) for start in indexes)
+
+
+def sequence_at(message: Message, sequence: tuple[frozenset[int], ...], start: int,
+                stop: int) -> bool:
+    """The words of ``sequence`` in order from word ``start`` (before ``stop``), each within
+    two words of the one before."""
+    if not message.words[start] & sequence[0]:
+        return False
+    at = start
+    for slot in sequence[1:]:
+        nxt = next((j for j in range(at + 1, min(at + 3, stop)) if message.words[j] & slot), None)
+        if nxt is None:
+            return False
+        at = nxt
+    return True
 
 
 def typo_count(message: Message, chosen: set[int]) -> int:

@@ -19,11 +19,15 @@ def normalise(text: str, lang: Language) -> str:
     text = _DASHES.sub(" - ", _arrows_as_words(text, lang))
     t = lang.speller.correct(clean(text, punctuation=True, possessive=lang.possessive_re))
     t = _NOUN_IS.sub(" is", t)  # "throat's tight" -> "throat s tight" -> "throat is tight"
+    # "out of the blue" says when, as "out of nowhere" does: the symptom is real (no figure)
+    t = _OUT_OF_THE_BLUE.sub("out of nowhere", t)
     t = _LABEL.sub(r"\1 is ", t)  # "eye: red, watering" -> "eye is red, watering"
     t = _restated_once(t, lang)  # "struggling, like really struggling, to" -> "struggling to"
     t = _strip_filler(t, lang)
     t = lang.hedge_re.sub(" , ", t)
     t = _STACCATO.sub(r"\1 ", t)  # "cant. breathe. properly." -> "cant breathe properly."
+    # a word said over and over is said once: "tight, tight tight" is "tight" (no part named)
+    t = _REPEATED_WORD.sub(r"\1", t)
     t = _DESCRIBED.sub(r"\1 \2 ", t)  # "pus, yellowish, on" -> "pus yellowish on"
     t = _resolved_through_aside(t, lang)  # "swelling is, i think, gone" -> "swelling is gone"
     # a state parted from its subject by a relative clause ("the pain, which was fine the
@@ -282,5 +286,7 @@ def _restated_once(t: str, lang: Language) -> str:
             return m.group()
         return f"{m.group(1)} "
     return _RESTATED.sub(once, t)
+_OUT_OF_THE_BLUE = re.compile(r"\bout\s+of\s+the\s+blue\b")
+_REPEATED_WORD = re.compile(r"\b([a-z]{2,})(?:\s*,?\s+\1\b)+")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _NOUN_IS = re.compile(r"(?<=[a-z]) s\b")

@@ -123,7 +123,10 @@ def valid(hit: Hit, message: Message, unless: Rule | None, check_after: bool,
         for earlier in exceptions.finditer(text, sentence_start, end):
             if earlier.start() >= clause_start:
                 break
-            if earlier.end() > hit.start:
+            # (still one when its lookaheads see the rest of the sentence: "went for a run and
+            # now breathing fast, its getting worse" is no run's panting)
+            if earlier.end() > hit.start and exceptions.match(
+                    text, earlier.start(), sentence_end) is not None:
                 message.explained.add(clause_start)  # a second detector leaves it too
                 return False
     for later in exceptions.finditer(text, clause_start, sentence_end):
