@@ -89,16 +89,20 @@ class CheckinService:
         On SQLite, first take the single-dispatcher lock (`DispatcherLockError` if another
         process holds it): re-queueing claims is only safe for the only dispatcher. With
         `standby`, a lock held by another process is no error: nothing is started, False is
-        returned and `tick` sends nothing until a later `start` gets the lock."""
+        returned and `tick` sends nothing until a later `start` gets the lock.
+
+        A standby's ticks stay idle until this returns: a tick that claimed a row while
+        `start` re-queues every claim would lose its claim mid-send, and the row would go out
+        again (a duplicate) on the next tick."""
         if self.dispatcher is not None and self.lock is not None:
             if standby and not self.lock.try_acquire():
                 self.standby = True
                 return False
             self.lock.acquire()
-        self.standby = False
         await self.manager.reconcile()
         if self.dispatcher is not None:
             await self.dispatcher.start()
+        self.standby = False
         return True
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ import aiohttp
 
 from storage.db import Database
 from storage.models import CheckIn, CheckinStatus, SessionSource
+from storage.sessions import new_session
 from tests.databases import migrated_sqlite
 from tests.processes import (
     HANG,
@@ -61,7 +62,8 @@ class CheckinControl(Control):
 
 async def plant_burst(database: Path, count: int) -> dict[int, int]:
     """`count` patients with one day-1 check-in each, due a minute ago; {check-in id: chat}.
-    A new file starts as a copy of this process's migrated template (tests/databases.py)."""
+    Each session is written with its check-in (see below). A new file starts as a copy of
+    this process's migrated template (tests/databases.py)."""
     if not database.exists():
         migrated_sqlite(database)
     db = await Database.connect(f"sqlite+aiosqlite:///{database}")
@@ -73,9 +75,13 @@ async def plant_burst(database: Path, count: int) -> dict[int, int]:
             chat = FIRST_CHAT + k
             await repo.patients.ensure(chat, chat)
             patient = await repo.patients.record_consent(chat, f"Patient {k}")
-            session = await repo.treatments.add(now.date() - timedelta(days=1), SessionSource.STAFF,
-                                                telegram_id=chat)
+            # the session and its row in one transaction: a running `aftercare run`'s
+            # reconcile (sessions without rows get the care plan) must never see the session
+            # alone, or it re-times this row to the plan's day-1 evening (not due now)
             async with db.sessions.begin() as s:
+                session = new_session(s, patient.id, now.date() - timedelta(days=1),
+                                      SessionSource.STAFF, now)
+                await s.flush()
                 row = CheckIn(session_id=session.id, patient_id=patient.id, step="day1",
                               day_offset=1, local_date=now.date(), tz="UTC",
                               due_at=now - timedelta(minutes=1),

@@ -229,6 +229,29 @@ async def test_reconcile_plans_sessions_that_have_no_rows(world: World) -> None:
     assert await world.manager.reconcile() == 0
 
 
+async def test_a_session_planned_while_reconcile_runs_keeps_its_rows_as_planned(
+        world: World) -> None:
+    """A standby taking sending over reconciles while the bot records sessions: a session
+    listed without rows may get them (the handler's own planning) before reconcile plans it.
+    Reconcile then changes nothing: no row doubled, none moved from its time."""
+    pid = await world.patient(13)
+    sid = await world.session(pid, TODAY)
+    listed = world.manager.store.sessions_without_rows
+    planned: dict[str, CheckinInfo] = {}
+
+    async def planned_meanwhile(since: dt.date) -> list[int]:
+        ids = await listed(since)
+        assert ids == [sid]
+        assert await world.manager.schedule_session(sid) == len(ACTIVE)  # the handler
+        planned.update(await rows(world, pid))
+        return ids
+
+    world.manager.store.sessions_without_rows = planned_meanwhile  # type: ignore[method-assign]
+    assert await world.manager.reconcile() == 0
+    assert await rows(world, pid) == planned
+    assert sorted(planned) == sorted(ACTIVE) and local(planned["day1"]) == "06-03 18:00"
+
+
 # --- patients and reports -------------------------------------------------------------------
 
 async def test_stop_and_resume_hold_and_release_the_patients_rows(world: World) -> None:
