@@ -465,6 +465,10 @@ def english_words() -> frozenset[str]:
 
 _SUFFIXES = ("s", "es", "ed", "d", "ing", "er", "ers", "est", "ly", "y", "ies", "ied", "ier",
              "iest", "ness", "n")
+# the suffixes that make a typo look like an inflection of a short word ("barly" as "bar" +
+# "ly"): a word known only through these may be a vocabulary word with a letter dropped
+_WEAK_SUFFIXES = ("ly", "y", "d", "n")
+_STRONG_SUFFIXES = tuple(s for s in _SUFFIXES if s not in _WEAK_SUFFIXES)
 
 
 # a one-syllable word ending consonant-vowel-consonant doubles it before these ("throb" ->
@@ -528,9 +532,11 @@ class Speller:
         return word in self._extra or word in english_words()
 
     def is_known(self, word: str) -> bool:
-        if len(word) < 4 or self._known(word):
-            return True
-        for suffix in _SUFFIXES:
+        return len(word) < 4 or self._known(word) or self._inflected(word, _SUFFIXES)
+
+    def _inflected(self, word: str, suffixes: tuple[str, ...]) -> bool:
+        """Whether ``word`` is a known word with one of ``suffixes`` added."""
+        for suffix in suffixes:
             if word.endswith(suffix) and len(word) - len(suffix) >= 3:
                 base = word[: -len(suffix)]
                 if suffix in ("ing", "ed", "d", "er") and base.endswith(("ed", "ing")):
@@ -565,6 +571,8 @@ class Speller:
             # short for the rest of the speller, whose shortest words are taken as typed
             # ("srs", "lmk", "bbl" stay chat)
             result = self._skeletons[word]
+        elif (dropped := self._dropped_letter(word)) is not None:
+            result = dropped  # "barly", "blury", "bloatd": a letter dropped, not an inflection
         elif not self.is_known(word):
             limit = 1 if len(word) < 6 else 2
             best = self._closest(word, limit)
@@ -583,6 +591,20 @@ class Speller:
         if len(self._cache) < 50_000:
             self._cache[word] = result
         return result
+
+    def _dropped_letter(self, word: str) -> str | None:
+        """The vocabulary word ``word`` is with one letter dropped, when ``word`` is known only as
+        a weak inflection of a short word ("barly" is not "bar" + "ly" but "barely", "blury" is
+        "blurry", "bloatd" is "bloated"); None when it is an English word or a real inflection
+        ("sells", "gaping", "steaks" stay as typed)."""
+        if len(word) < 4 or self._known(word) or word in self._vocab_set:
+            return None
+        if not self._inflected(word, _WEAK_SUFFIXES) or self._inflected(word, _STRONG_SUFFIXES):
+            return None
+        fits = [cand for cand in self.vocabulary
+                if len(cand) == len(word) + 1 and cand[0] == word[0]
+                and Indel.distance(word, cand) == 1]
+        return fits[0] if len(fits) == 1 else None
 
     def _dropped_g(self, word: str) -> str | None:
         """The -ing word a chat "-in" stands for ("blowin", "swellin", "closin", "puffin" up):
