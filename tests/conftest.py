@@ -13,6 +13,8 @@
 import gc as _gc
 import os as _os
 import secrets as _secrets
+import threading as _threading
+import time as _time
 from collections.abc import AsyncIterator as _AsyncIterator
 from collections.abc import Iterator as _Iterator
 from pathlib import Path as _Path
@@ -255,6 +257,37 @@ def _forget_started_bots() -> _Iterator[None]:
     from tests.processes import _BOTS
 
     _BOTS.clear()
+
+
+# --- aiosqlite connections left open -----------------------------------------------------------
+# aiosqlite runs each connection on a thread of its own until the connection is closed. One a
+# test left open (an engine not disposed, a pool dropped by `engine.dispose()` while its
+# connections were in use) was closed by garbage collection during some later test; its thread
+# then called the finished test's closed event loop ("Event loop is closed", a warning blamed on
+# that later test). The test that leaves one fails instead. A connection closed at teardown may
+# still be ending its thread: that thread is waited for (a join, no sleep).
+_AIOSQLITE_THREAD = "(_connection_worker_thread)"
+
+
+def _aiosqlite_threads() -> set[_threading.Thread]:
+    return {t for t in _threading.enumerate() if t.name.endswith(_AIOSQLITE_THREAD)}
+
+
+@_pytest.fixture(autouse=True)
+def _no_aiosqlite_connection_left() -> _Iterator[None]:
+    """Fails the test if an aiosqlite connection it opened is still open after its teardown."""
+    before = _aiosqlite_threads()
+    yield
+    new = _aiosqlite_threads() - before
+    if not new:
+        return
+    deadline = _time.monotonic() + 5
+    for thread in new:
+        thread.join(max(0.0, deadline - _time.monotonic()))
+    left = [t for t in new if t.is_alive()]
+    if left:
+        _pytest.fail(f"{len(left)} aiosqlite connection(s) left open by this test: close "
+                     "every Database, engine and dropped pool it opens", pytrace=False)
 
 
 # --- the order of the run -----------------------------------------------------------------------

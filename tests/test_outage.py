@@ -47,7 +47,7 @@ from tests.bot_harness import CLINIC, START, button_data, button_labels, eventua
 from tests.databases import _in_thread, migrated_sqlite
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port
-from tests.sqlite_outage import SqliteOutage
+from tests.sqlite_outage import DroppedPools, SqliteOutage
 
 TOKEN = "123456:TEST-token-for-bot"
 STAFF_CHAT = -1001000000001
@@ -129,12 +129,13 @@ class Outage:
         self.url, self.pg, self.folder = url, pg, folder
         self.db: Database | None = None
         self._sqlite = SqliteOutage()
+        self._dropped = DroppedPools()
 
     async def begin(self) -> None:
         assert self.db is not None
         if self.pg is not None:
             await asyncio.to_thread(self.pg.stop)
-            await self.db.engine.dispose()
+            await self._dropped.drop(self.db.engine)
         else:
             await self._sqlite.begin(self.db.engine)
 
@@ -142,9 +143,14 @@ class Outage:
         assert self.db is not None
         if self.pg is not None:
             await asyncio.to_thread(self.pg.start)
-            await self.db.engine.dispose()
+            await self._dropped.drop(self.db.engine)
         else:
             await self._sqlite.end(self.db.engine)
+
+    async def close(self) -> None:
+        """Close the connections the outage dropped from the pool while in use."""
+        await self._dropped.close()
+        await self._sqlite.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -190,6 +196,7 @@ async def _running(fake: FakeTelegram, outage: Outage, advisor: Advisor, tmp_pat
             yield app, readiness
     finally:
         await db.close()
+        await outage.close()
 
 
 @pytest.fixture

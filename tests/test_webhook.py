@@ -193,6 +193,15 @@ async def test_an_update_is_confirmed_only_once_handled(
     settings = _settings(fake_telegram, tmp_path, port, SECRET)
     app = build_application(settings, db, advisor, clock=ManualClock(START))
     url = f"http://127.0.0.1:{port}{PATH}"
+    outage = SqliteOutage()
+    try:
+        await _confirmed_once_handled(fake_telegram, app, settings, url, db, outage)
+    finally:
+        await outage.close()  # the connections it dropped while the bot used them
+
+
+async def _confirmed_once_handled(fake_telegram: FakeTelegram, app: Any, settings: Any,
+                                  url: str, db: Database, outage: SqliteOutage) -> None:
     async with running(app, settings):
         # the reply is on its way before Telegram hears "200"
         fake_telegram.fail_next("sendMessage", delay=0.5, chat_id=50)
@@ -201,7 +210,6 @@ async def test_an_update_is_confirmed_only_once_handled(
 
         # the database goes away: a shared location (the time zone) cannot be handled nor
         # kept, so it is not confirmed (a command would be kept in the spool: test_outage.py)
-        outage = SqliteOutage()
         await outage.begin(db.engine)
         located = _message(2, 50, "")
         del located["message"]["text"]
