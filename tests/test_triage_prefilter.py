@@ -8,10 +8,18 @@ from __future__ import annotations
 import random
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from itertools import accumulate
 from pathlib import Path
+from re import _parser  # type: ignore[attr-defined]
+from re._constants import (  # type: ignore[import-not-found]
+    BRANCH,
+    LITERAL,
+    MAX_REPEAT,
+    MIN_REPEAT,
+    SUBPATTERN,
+)
 from typing import Any
 
 import pytest
@@ -92,18 +100,14 @@ def _messages() -> tuple[str, ...]:
     return tuple(texts)
 
 
-# A message none of whose words an alternation's patterns need is not searched with it: the
-# split search finds nothing there without running a regex. That the whole regex finds nothing
-# there either is the costly part to confirm (every pattern at every position), so it is
-# confirmed on every ``_ROTATION``th such pair, in rotation: every message against some of the
-# alternations it skips, every alternation on a share of each data file. Wherever the
-# pre-filter lets a pattern run, the split and the whole regex are compared in full.
-_ROTATION = 3
-
-
 def test_split_search_finds_what_the_whole_regex_finds() -> None:
     """Each sign's patterns and the language's split lists, searched pattern by pattern where
-    the message has their words, give the spans of the whole regex on every message."""
+    the message has their words, give the spans of the whole regex on every message.
+
+    The messages the whole regex matches at all are found first (`_matched`: those one of
+    its patterns matches, each pattern tried only where a string it needs is). There the
+    spans are compared in full with the whole regex's ``finditer``; everywhere else the split
+    search must find nothing."""
     triage = shipped().triage
     lang, prefilter = triage._lang, triage._prefilter
     matchers = [matcher for sign in triage.signs
@@ -115,32 +119,38 @@ def test_split_search_finds_what_the_whole_regex_finds() -> None:
         if matcher.alternatives is not None and matcher.regex is not None]
     alternations += [(split, re.compile(source), True) for source, split in lang.split.items()]
     assert len(matchers) > 50 and len(alternations) == len(matchers) + 3
-    texts = _messages()
-    assert len(texts) > 2000
-    skipped = confirmed = 0  # pairs whose split search ran no pattern; of those, confirmed
-    for index, raw in enumerate(texts):
-        text = normalise(raw, lang)  # what ``Message`` searches, and with these candidates
-        candidates = prefilter.candidates(text)
-        for number, (split, whole, also_search) in enumerate(alternations):
-            spans = split.spans(text, candidates)
+    raws = _messages()
+    assert len(raws) > 2000
+    # what ``Message`` searches, and with these candidates
+    texts = [normalise(raw, lang) for raw in raws]
+    candidates = [prefilter.candidates(text) for text in texts]
+    joined = _Joined(texts)
+    skipped = matched = 0  # pairs whose split search ran no pattern; that the regex matches
+    for split, whole, also_search in alternations:
+        matches = _matched(joined, split, whole)
+        matched += len(matches)
+        for index, text in enumerate(texts):
+            spans = split.spans(text, candidates[index])
             ranges = ((0, len(text)), (len(text) // 3, len(text))) if also_search else ()
-            found = [split.search(text, candidates, start, end) for start, end in ranges]
-            if not split._candidates(candidates):  # no pattern may match: nothing found
-                assert spans == [] and not any(found), (raw, whole.pattern[:80])
+            found = [split.search(text, candidates[index], start, end) for start, end in ranges]
+            if not split._candidates(candidates[index]):  # no pattern may match: none found
+                assert spans == [] and not any(found), (raws[index], whole.pattern[:80])
                 skipped += 1
-                if (index + number) % _ROTATION:
-                    continue  # the whole regex confirms it on another pair
-                confirmed += 1
+            if index not in matches:  # nor does the whole regex find anything
+                assert spans == [] and not any(found), (raws[index], whole.pattern[:80])
+                continue
             expected = [m.span() for m in whole.finditer(text)]
-            assert spans == expected, (raw, whole.pattern[:80])
+            assert expected and spans == expected, (raws[index], whole.pattern[:80])
             # the whole regex's ``search`` from the start finds a match exactly when its
             # ``finditer`` does; from a later position (to the end) only when ``finditer``
             # found one somewhere (so it is run only then)
             for (start, end), hit in zip(ranges, found, strict=True):
-                assert hit == (bool(expected) and (
-                    start == 0 or whole.search(text, start, end) is not None)), raw
+                assert hit == (start == 0 or whole.search(text, start, end) is not None), (
+                    raws[index])
     assert skipped > len(texts) * len(alternations) // 2
-    assert confirmed > skipped // (_ROTATION + 1)
+    assert matched > len(texts)
+
+
 # Joined texts are searched at once where that finds exactly what searching each text finds:
 # a pattern that reads no context beyond its match (no anchors, no lookarounds) and whose
 # matches all lie inside the texts sees the same characters there, and the same word
@@ -158,6 +168,19 @@ class _Joined:
         self.starts = list(accumulate((len(text) + len(_SEPARATOR) for text in texts[:-1]),
                                       initial=0))
 
+    def containing(self, strings: Iterable[str]) -> set[int]:
+        """The indices of the texts that contain one of ``strings``."""
+        joined, starts, found = self.joined, self.starts, set()
+        for string in strings:
+            at = joined.find(string)
+            while at != -1:
+                index = bisect_right(starts, at) - 1  # (or a separator after it: no matter)
+                found.add(index)
+                if index + 1 == len(starts):
+                    break
+                at = joined.find(string, starts[index + 1])  # on from the next text
+        return found
+
     def matched(self, pattern: re.Pattern[str]) -> set[int]:
         """The indices of the texts in which ``pattern`` finds a match (``search``)."""
         texts, starts = self.texts, self.starts
@@ -173,6 +196,76 @@ class _Joined:
         return {index for index, text in enumerate(texts) if pattern.search(text)}
 
 
+def _needs(items: Sequence[tuple[Any, Any]]) -> frozenset[str] | None:
+    """Strings one of which every match of the parsed regex ``items`` contains (the longest
+    such found, by its shortest string), or None: a run of literal characters, or what a
+    group, each branch of an alternation or a repeat of at least once needs."""
+    best: frozenset[str] | None = None
+
+    def offer(options: frozenset[str] | None) -> None:
+        nonlocal best
+        if options and min(map(len, options)) >= 2 and (best is None or (
+                min(map(len, options)), -len(options)) > (min(map(len, best)), -len(best))):
+            best = options
+
+    run: list[str] = []
+    for op, av in [*items, (None, None)]:
+        if op is LITERAL:
+            run.append(chr(av))
+            continue
+        offer(frozenset({"".join(run)}) if run else None)
+        run = []
+        if op is SUBPATTERN and not av[1] and not av[2]:  # a group that sets no flags
+            offer(_needs(av[3].data))
+        elif op is BRANCH:
+            branches = [_needs(branch.data) for branch in av[1]]
+            offer(None if None in branches else frozenset().union(*branches))  # type: ignore[arg-type]
+        elif op in (MAX_REPEAT, MIN_REPEAT) and av[0] >= 1:
+            offer(_needs(av[2].data))
+    return best
+
+
+def _matched(joined: _Joined, split: Alternatives, whole: re.Pattern[str]) -> set[int]:
+    """The indices of the texts of ``joined`` in which ``whole`` finds a match: those in which
+    one of its patterns does (it is their alternation; `_searched`)."""
+    assert whole.pattern == "|".join(split.sources)
+    # each pattern alone, as the split search compiles it
+    return set().union(*(_searched(joined, split._pattern(index))
+                         for index in range(len(split.sources))))
+
+
+def _searched(joined: _Joined, pattern: re.Pattern[str]) -> set[int]:
+    """The indices of the texts of ``joined`` in which ``pattern`` finds a match: it is
+    searched only in the texts with one of the strings it needs (`_needs`, found in all texts
+    at once), or in all texts at once where it needs none (``_Joined.matched``)."""
+    needs = None if pattern.flags & re.IGNORECASE else _needs(
+        _parser.parse(pattern.pattern, pattern.flags).data)
+    if needs is None:
+        return joined.matched(pattern)
+    return {index for index in joined.containing(needs) if pattern.search(joined.texts[index])}
+
+
+def test_what_a_pattern_needs_is_in_every_text_it_matches() -> None:
+    texts = ["red lip", "lips", "swollen lips", "the lip is red", "tongue swelling", "",
+             "my face", "a face", "lip lip", "redness", "no pain", "pain free", "xfoo"]
+    for source, needs in [
+        (r"\blips?\b", {"lip"}), (r"\b(?:lips?|tongue)\s+swell\w*", {"swell"}),
+        (r"(?:lip|tongue)s?\s+(?:is|are)", {"lip", "tongue"}), (r"\b(?:my\s+)?face\b", {"face"}),
+        (r"red(?:ness)?|hot", {"red", "hot"}), (r"(?<!no )pain\b(?!\s+free)", {"pain"}),
+        (r"(?:ab)+c|(?:ab)*d", None), (r"l(ip)s", {"ip"}), (r"\w+\s+\w+", None),
+        (r"(?i:lip)s", None), (r"^f(?:oo)?$", None),
+    ]:
+        pattern = re.compile(source)
+        assert _needs(_parser.parse(source, pattern.flags).data) == (
+            None if needs is None else frozenset(needs)), source
+        containing = {index for index, text in enumerate(texts)
+                      if any(string in text for string in needs or ())}
+        assert _Joined(texts).containing(needs or ()) == containing, source
+        if needs is not None:
+            assert {index for index, text in enumerate(texts) if pattern.search(text)} <= (
+                containing), source
+
+
 def test_joined_texts_are_searched_as_each_text_alone() -> None:
     texts = ["red lip", "", "lip", "a lip.", "lips", "swollen", "up lip"]
     for source in (r"\blip\b", r"lip", r"\w+\W+\w+", r"\bup\s+lip$", r"^lip", r"(?<=a )lip",
@@ -184,9 +277,9 @@ def test_joined_texts_are_searched_as_each_text_alone() -> None:
 
 def test_scope_categories_searched_by_words_find_the_same() -> None:
     """The out-of-scope guard searches a message's forms only with the patterns whose words
-    they have: the same category as searching every pattern, on every message. Searching
-    every pattern is one search of all messages' forms joined, pattern by pattern
-    (``_Joined``)."""
+    they have: the same category as searching every pattern, on every message. Where every
+    pattern matches is learnt for all messages' forms at once, pattern by pattern
+    (`_searched`)."""
     scope = load_scope()
     assert all(words is not None for category in scope.categories
                for words in category.pattern_words)
@@ -195,7 +288,7 @@ def test_scope_categories_searched_by_words_find_the_same() -> None:
     candidates = [tuple(scope._prefilter.candidates(form) for form in pair) for pair in forms]
     joined = [_Joined([pair[k] for pair in forms]) for k in (0, 1)]
     # for each category, the messages one of whose forms one of its patterns matches
-    matched = {id(category): set().union(*(texts.matched(pattern) for texts in joined
+    matched = {id(category): set().union(*(_searched(texts, pattern) for texts in joined
                                           for pattern in category.patterns))
                for category in scope.categories}
     for index, raw in enumerate(messages):
