@@ -231,6 +231,7 @@ async def compose(advisor: _Any, tmp_path: _Path) -> _AsyncIterator[_Any]:
     from tests.databases import connect_args, migrated_sqlite
 
     opened: list[_Any] = []
+    built: list[_Any] = []
 
     async def make(settings: _Any, clock: _Any, url: str | None = None,
                    sender: _Any = None, **keywords: _Any) -> _Any:
@@ -241,11 +242,18 @@ async def compose(advisor: _Any, tmp_path: _Path) -> _AsyncIterator[_Any]:
             url = migrated_sqlite(tmp_path / f"compose-{len(opened)}.db")
         db = await Database.connect(url, migrate=False, connect_args=connect_args(url))
         opened.append(db)
-        return build_services(settings, db, sender, clock, **keywords)
+        services = build_services(settings, db, sender, clock, **keywords)
+        built.append(services)
+        return services
 
     try:
         yield make
     finally:
+        # as the bot does at shutdown (bot/telegram/app.py): the message log's background
+        # write ends before its database closes (else it opens a connection after the close,
+        # one no one closes, whose thread then calls the closed event loop)
+        for services in built:
+            await services.patient.conversation.log.flush()
         for db in opened:
             await db.close()
 
@@ -264,8 +272,10 @@ def _forget_started_bots() -> _Iterator[None]:
 # test left open (an engine not disposed, a pool dropped by `engine.dispose()` while its
 # connections were in use) was closed by garbage collection during some later test; its thread
 # then called the finished test's closed event loop ("Event loop is closed", a warning blamed on
-# that later test). The test that leaves one fails instead. A connection closed at teardown may
-# still be ending its thread: that thread is waited for (a join, no sleep).
+# that later test). The test that leaves one fails instead, and so does one whose connection
+# was still at work when its event loop closed (its thread ends with that error at once). A
+# connection closed at teardown may still be ending its thread: that thread is waited for (a
+# join, no sleep).
 _AIOSQLITE_THREAD = "(_connection_worker_thread)"
 
 
@@ -275,19 +285,35 @@ def _aiosqlite_threads() -> set[_threading.Thread]:
 
 @_pytest.fixture(autouse=True)
 def _no_aiosqlite_connection_left() -> _Iterator[None]:
-    """Fails the test if an aiosqlite connection it opened is still open after its teardown."""
+    """Fails the test if an aiosqlite connection it opened is still open after its teardown,
+    or if a connection's thread failed (a connection still at work when the test's event loop
+    closed: its thread ends with "Event loop is closed", so it is not left open)."""
     before = _aiosqlite_threads()
-    yield
-    new = _aiosqlite_threads() - before
-    if not new:
-        return
-    deadline = _time.monotonic() + 5
-    for thread in new:
-        thread.join(max(0.0, deadline - _time.monotonic()))
+    failed: list[str] = []
+    previous = _threading.excepthook
+
+    def hook(args: _Any) -> None:
+        if args.thread is not None and args.thread.name.endswith(_AIOSQLITE_THREAD):
+            failed.append(f"{args.exc_type.__name__}: {args.exc_value}")
+        previous(args)
+
+    _threading.excepthook = hook
+    try:
+        yield
+        new = _aiosqlite_threads() - before
+        deadline = _time.monotonic() + 5
+        for thread in new:
+            thread.join(max(0.0, deadline - _time.monotonic()))
+    finally:
+        _threading.excepthook = previous
     left = [t for t in new if t.is_alive()]
     if left:
         _pytest.fail(f"{len(left)} aiosqlite connection(s) left open by this test: close "
                      "every Database, engine and dropped pool it opens", pytrace=False)
+    if failed:
+        _pytest.fail(f"an aiosqlite connection's thread failed ({'; '.join(failed)}): a "
+                     "connection was still at work when the test's event loop closed (a "
+                     "background task writing after its database closed?)", pytrace=False)
 
 
 # --- the order of the run -----------------------------------------------------------------------
