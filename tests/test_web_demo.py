@@ -24,18 +24,12 @@ def test_desk_demo_serves_fictitious_patients() -> None:
                             stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
+        # the second line is printed once the server listens (bot/web/serve.py)
         lines = [proc.stdout.readline(), proc.stdout.readline()]
         assert f"clinic desk demo on http://127.0.0.1:{port}/" in lines[1], lines
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True,
                           timeout=30) as http:
-            for _ in range(100):  # uvicorn binds right after printing
-                try:
-                    login = http.get("/login")
-                    break
-                except httpx.ConnectError:
-                    import time
-
-                    time.sleep(0.1)
+            login = http.get("/login")
             token = re.search(r'name="csrf" value="([^"]+)"', login.text)
             assert token, login.text
             queue = http.post("/auth/demo", data={"csrf": token.group(1)})

@@ -167,10 +167,14 @@ async def seed_demo(services: DeskServices, clock: ManualClock, end: dt.datetime
         wait = due - before if due is not None and due > before else STEP
         upcoming = events[0][0] - before if events else wait
         clock.advance(min(wait, max(upcoming, dt.timedelta(0)), end - before))
-        while events and events[0][0] <= clock.now:
-            when, _, kind, patient, words = events.pop(0)
-            with clock.at(max(when, before)):
-                await _event(services, conversation, service, kind, patient, words)
+        if events and events[0][0] <= clock.now:
+            while events and events[0][0] <= clock.now:
+                when, _, kind, patient, words = events.pop(0)
+                with clock.at(max(when, before)):
+                    await _event(services, conversation, service, kind, patient, words)
+            due = await service.connector.next_due()  # the events may have planned some
+        if due is None or due > clock.now:
+            continue  # a dispatcher run would find nothing to send or expire
         await service.tick()
         for message in sender.sent[handled:]:
             patient = by_chat[message.chat_id]

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import socket
 import tempfile
 from pathlib import Path
 
@@ -23,18 +24,31 @@ from storage import Database, utcnow
 log = logging.getLogger(__name__)
 
 
+class _AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that prints `line` once it listens (its socket bound), so that
+    whoever reads it (a person, a script, a test) can use the address at once."""
+
+    def __init__(self, config: uvicorn.Config, line: str) -> None:
+        super().__init__(config)
+        self.line = line
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:  # (not when the address could not be bound: uvicorn exits)
+            print(self.line, flush=True)
+
+
 async def _serve(services: DeskServices) -> None:
-    """Serve the desk; say where (bot/web/texts.yaml "serve"), once it is loaded."""
+    """Serve the desk; say where (bot/web/texts.yaml "serve") once it listens."""
     settings = services.settings
     app = create_app(services)
     freeze_heap()  # loaded: full garbage collections no longer walk the loaded data
     config = uvicorn.Config(app, host=settings.desk_host, port=settings.desk_port,
                             log_level="warning", proxy_headers=True, access_log=False,
                             server_header=False)
-    server = uvicorn.Server(config)
-    print(services.text("serve.listening_demo" if services.demo else "serve.listening",
-                        url=f"http://{settings.desk_host}:{settings.desk_port}/"), flush=True)
-    await server.serve()
+    line = services.text("serve.listening_demo" if services.demo else "serve.listening",
+                         url=f"http://{settings.desk_host}:{settings.desk_port}/")
+    await _AnnouncingServer(config, line).serve()
 
 
 async def serve_desk(settings: Settings) -> None:
