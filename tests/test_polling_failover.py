@@ -48,10 +48,12 @@ from tests.processes import (
 
 FAST = {"AFTERCARE_POLLING_LEASE_SECONDS": "3", "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS": "2",
         "AFTERCARE_HTTP_LISTEN": "127.0.0.1"}
-# a poll is called hung after 1 + 2 s instead of 10 + 5 s (long-poll timeout + read timeout;
-# the fake answers a long poll within 1 s), and failed polls are retried after 1 s each
+# a poll is called hung after 1 + 1 s instead of 10 + 5 s (long-poll timeout + read timeout;
+# the fake answers a long poll within 1 s, so an answered poll has a second to spare; one
+# called hung too soon on a loaded machine is only polled again), and failed polls are
+# retried after 1 s each (the least AFTERCARE_POLLING_BACKOFF_MAX_SECONDS allows)
 SHORT_POLLS = {"AFTERCARE_POLLING_TIMEOUT_SECONDS": "1",
-               "AFTERCARE_POLLING_READ_TIMEOUT_SECONDS": "2",
+               "AFTERCARE_POLLING_READ_TIMEOUT_SECONDS": "1",
                "AFTERCARE_POLLING_BACKOFF_MAX_SECONDS": "1"}
 
 
@@ -91,7 +93,7 @@ async def test_429_500_and_a_hanging_getupdates_do_not_stop_polling(
             await until(lambda: answered(control, [7002]), "an answer after 429 and 500")
 
             hung = await control.get("requests", method="getUpdates")
-            await control.post("fail", {"method": "getUpdates", "delay": 120})  # far past 1+2 s
+            await control.post("fail", {"method": "getUpdates", "delay": 120})  # far past 1+1 s
             await until(lambda: _no_faults_left(control), "a getUpdates to hang")
             await write(control, [7003])  # only a poll after the hung one can bring it
             await until(lambda: answered(control, [7003]), "an answer after a hung poll",
