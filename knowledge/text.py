@@ -57,7 +57,8 @@ SHORTHAND: dict[str, str] = {
     "bc": "because", "bcos": "because", "thru": "through", "tho": "though", "yday": "yesterday",
     "yest": "yesterday", "tmrw": "tomorrow", "tmr": "tomorrow", "tomoz": "tomorrow",
     "2moro": "tomorrow", "tonite": "tonight", "2nite": "tonight", "b4": "before",
-    "rly": "really", "realy": "really", "srsly": "seriously", "pls": "please", "plz": "please",
+    "rly": "really", "realy": "really", "rlly": "really", "rily": "really", "rli": "really",
+    "relly": "really", "rilly": "really", "srsly": "seriously", "pls": "please", "plz": "please",
     "gonna": "going to", "wanna": "want to", "gotta": "got to", "kinda": "kind of",
     "sorta": "sort of", "abit": "a bit", "alot": "a lot", "w": "with", "wo": "without",
     "w/o": "without", "wiv": "with", "ppl": "people", "sm": "so much", "rn": "right now",
@@ -543,8 +544,11 @@ class Speller:
                     # "bleding" is not "bled" + "ing"
                     continue
                 if (suffix in _DOUBLING and _SHORT_CVC.search(base)
-                        and base + base[-1] + suffix in self._vocab_set):
-                    return False  # "throbing", "hoter": a short word doubles its last letter
+                        and base + base[-1] + suffix in self._vocab_set
+                        and not (suffix in ("ing", "ed") and self._known(base + "e"))):
+                    # "throbing", "hoter": a short word doubles its last letter; but a silent
+                    # "e" dropped is an inflection too ("scaring" is scare + ing, "hoping")
+                    return False
                 if self._known(base) or self._known(base + "e"):
                     return True
                 if suffix.startswith("i") and self._known(base + "y"):
