@@ -20,6 +20,11 @@ from scheduler.careplan import careplan_problems, load_careplan
 from storage.clock import ManualClock
 from tests.advisors import shipped
 
+# The tests that look up typed places share one pytest-xdist worker (tests/conftest.py makes
+# the mark work): the city index (scheduler/zones.py, about 1.3 s of CPU) is built once in
+# the run instead of once in each worker these modules' tests are spread over.
+pytestmark = pytest.mark.xdist_group("zones")
+
 NOW = dt.datetime(2026, 6, 15, 9, 0, tzinfo=dt.UTC)
 
 

@@ -19,6 +19,11 @@ from bot.core.desk import export_csv
 from scheduler.zones import warm_up, zone_at
 from tests.bot_harness import STAFF_CHAT, BotHarness, button_data, button_labels
 
+# The tests that look up typed places share one pytest-xdist worker (tests/conftest.py makes
+# the mark work): the city index (scheduler/zones.py, about 1.3 s of CPU) is built once in
+# the run instead of once in each worker these modules' tests are spread over.
+pytestmark = pytest.mark.xdist_group("zones")
+
 CI = "ci:"
 
 

@@ -6,8 +6,15 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from scheduler.service import CheckinService
 from tests.bot_harness import BotHarness, button_data, button_labels
+
+# The tests that look up typed places share one pytest-xdist worker (tests/conftest.py makes
+# the mark work): the city index (scheduler/zones.py, about 1.3 s of CPU) is built once in
+# the run instead of once in each worker these modules' tests are spread over.
+pytestmark = pytest.mark.xdist_group("zones")
 
 
 async def test_zone_is_asked_after_consent_and_check_ins_follow_it(

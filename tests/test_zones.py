@@ -8,6 +8,11 @@ import pytest
 
 from scheduler.zones import COMMON_ZONES, lookup_zone, offered_zones, resolve_zone, zone_at
 
+# The tests that look up typed places share one pytest-xdist worker (tests/conftest.py makes
+# the mark work): the city index (scheduler/zones.py, about 1.3 s of CPU) is built once in
+# the run instead of once in each worker these modules' tests are spread over.
+pytestmark = pytest.mark.xdist_group("zones")
+
 
 @pytest.mark.parametrize(("typed", "zone"), [
     ("manchester", "Europe/London"),  # a major UK city (the issue's example)
