@@ -6,7 +6,8 @@ message takes, once per configuration:
 
   rules      the explainable rules alone (``knowledge/triage.yaml``)
   rules+X    the rules plus a second detector X (each candidate the product ships:
-             ngram, fuzz, embed, and ngram+embed, where either of the two raises the alarm)
+             ngram, fuzz, embed, concepts, and ngram+embed and ngram+concepts, where either
+             of the two raises the alarm)
 
 Each configuration runs in its own child process, so start-up time and resident memory are its
 own. Printed per batch, side by side: recall per tier, exact tier, false escalation on normal
@@ -23,7 +24,8 @@ memory. Time per message (p50/p95) is measured two ways:
          time and in the process's CPU time (on a shared machine the wall time also counts
          the other jobs: the CPU time is the one to compare at load)
 
-Run: ``.venv/bin/python benchmarks/triage.py [BATCH.yaml ...] [--misses]``.
+Run: ``.venv/bin/python benchmarks/triage.py [BATCH.yaml ...] [--misses] [--configs A,B]``
+(``--configs rules+ngram,rules+ngram+concepts``: only those configurations, side by side).
 Prints figures; it never fails on them.
 """
 
@@ -250,6 +252,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("batches", nargs="*", type=Path, help="batch files (default: all blind)")
     parser.add_argument("--misses", action="store_true", help="print every missed message")
+    parser.add_argument("--configs", help="comma-separated configurations (default: all)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     batches = args.batches or sorted(DATA.glob("triage_blind_*.yaml"))
@@ -257,6 +260,13 @@ def main() -> None:
         print(json.dumps(run_child(args.child, batches)))
         return
     configs = _configurations()
+    if args.configs:
+        wanted = [name.strip() for name in args.configs.split(",") if name.strip()]
+        unknown = [name for name in wanted if name not in configs]
+        if unknown:
+            parser.error(f"unknown configuration(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(configs)})")
+        configs = wanted
     results = []
     for config in configs:
         child = subprocess.run(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from knowledge.advisor import Advisor
+from knowledge.detectors import DEFAULT_DETECTOR
 from knowledge.loader import load_kb
 from scheduler.careplan import CarePlan, load_careplan
 
@@ -20,10 +21,11 @@ if TYPE_CHECKING:
     from knowledge.schema import KnowledgeBase
 
 
-def load_advisor(settings: Settings) -> Advisor:
+def load_advisor(settings: Settings, second_detector: str | None = DEFAULT_DETECTOR) -> Advisor:
     """The advisor over the configured knowledge base, speaking for the configured clinic
-    (raises `knowledge.errors.KBError` naming file, line and reason for bad data files)."""
-    return Advisor.load(settings.kb_path, settings.clinic())
+    (raises `knowledge.errors.KBError` naming file, line and reason for bad data files), with
+    the default second detector unless another is named (``aftercare ask --detector``)."""
+    return Advisor.load(settings.kb_path, settings.clinic(), second_detector)
 
 
 def load_plan(settings: Settings, kb: KnowledgeBase | None = None) -> CarePlan:

@@ -116,7 +116,18 @@ class Advice:
             "suggestions": [s.title for s in self.suggestions],
             "language": self.detected.code if self.detected else "en",
             "follow_up": self.follow_up.to_json() if self.follow_up else None,
+            "triage": self._triage_json(),
         }
+
+    def _triage_json(self) -> dict[str, Any] | None:
+        """Why a red flag was raised, for staff: the sign, the detector that raised it ("rules"
+        or a second detector) and that detector's reason ('close to: breathing + badly
+        (concepts)'); None when nothing was escalated."""
+        decision = self.triage
+        if not self.escalate or decision is None or decision.sign is None:
+            return None
+        return {"sign": decision.sign, "detector": decision.detector,
+                "close_to": decision.close_to or None}
 
 
 class Advisor:
@@ -141,7 +152,8 @@ class Advisor:
              detectors: Sequence[Detector] = ()) -> Advisor:
         """Build from the data files: the knowledge base at `kb_path` (default: packaged).
         ``second_detector`` names the detector that backs up the rules
-        (knowledge/detectors.py; None: rules alone; "ngram+embed": both); ``detectors`` are
+        (knowledge/detectors.py; None: rules alone; "ngram+concepts", the default, and
+        "ngram+embed": both of the two); ``detectors`` are
         more, any of which can raise the alarm."""
         # each sign's patterns compiled when a message first needs them (start-up time; the
         # packaged rules are compiled whole by ``aftercare kb check`` and the tests)

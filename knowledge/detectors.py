@@ -17,7 +17,12 @@ Three detectors share the bank (``DETECTORS``); ``benchmarks/triage.py`` compare
   ``wordllama`` wheel ships) and cosine similarity; numpy and tokenizers, imported only when
   this detector is chosen, and the weights read from the installed package like a data file.
 
-``ngram+embed`` is both (``load_detectors``), asked in turn: either can raise the alarm.
+A fourth, ``concepts`` (knowledge/concepts.py), needs no bank: per red-flag sign group it looks for
+a body part or function (anchor) near an abnormal state, word families read from
+``knowledge/concepts.yaml``, with the group's day window.
+
+``ngram+embed`` and ``ngram+concepts`` are both of their two (``load_detectors``), asked in turn:
+either can raise the alarm.
 
 Any detector (a language detector too) plugs in through the ``Detector`` protocol: it gets the
 live clauses and the day, and returns a ``Finding`` or None. Pure: the only I/O is reading the bank.
@@ -31,10 +36,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import yaml
 from rapidfuzz import fuzz, process
+
+from knowledge.findings import Detector, Finding
 
 if TYPE_CHECKING:  # numpy is imported only when the embed detector is built
     import numpy
@@ -50,31 +57,6 @@ MIN_CLAUSE_CHARS = 6
 MARGIN = 0.05  # a red-flag phrase must beat the closest normal phrase by this much
 _SLACK = 1e-9  # float rounding allowed for when a bound rules a phrase out
 _SKIPPED_SHARE = 0.4  # grams bounded together under this share of the threshold are not summed
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A clause close to a red-flag phrase: the tier and sign it raises, and why."""
-
-    tier: str
-    sign: str
-    phrase: str
-    score: float
-    clause: str
-    detector: str
-
-    @property
-    def reason(self) -> str:
-        """For staff: 'close to: "lips swelling" 0.83 (ngram)'."""
-        return f'close to: "{self.phrase}" {self.score:.2f} ({self.detector})'
-
-
-class Detector(Protocol):
-    """Anything that can raise a red flag from the live clauses of one message."""
-
-    name: str
-
-    def detect(self, clauses: Sequence[str], day: int | None) -> Finding | None: ...
 
 
 class PhraseBankError(ValueError):
@@ -421,14 +403,30 @@ def _best_finding(detector: NgramDetector | FuzzDetector | EmbedDetector,
     return best
 
 
-_SINGLE: dict[str, type[NgramDetector | FuzzDetector | EmbedDetector]] = {
+def _concepts(bank: PhraseBank | None) -> Detector:
+    """The concepts detector (knowledge/concepts.py); it reads its own file, not the bank."""
+    from knowledge.concepts import ConceptDetector, load_concepts
+
+    return ConceptDetector(load_concepts())
+
+
+_BANKED: dict[str, type[NgramDetector | FuzzDetector | EmbedDetector]] = {
     "ngram": NgramDetector,
     "fuzz": FuzzDetector,
     "embed": EmbedDetector,
 }
+_SINGLE: tuple[str, ...] = (*_BANKED, "concepts")
 # every choice: one detector, or two joined by "+" (each of which can raise the alarm)
-DETECTORS: tuple[str, ...] = (*_SINGLE, "ngram+embed")
+DETECTORS: tuple[str, ...] = (*_SINGLE, "ngram+embed", "ngram+concepts")
+# the product's choice (`aftercare run` and every `Advisor.load` without one); `ngram+concepts`
+# stays an option: with round 33's rules it caught nothing more on batches 1-36 (README)
 DEFAULT_DETECTOR = "ngram"
+
+
+def _one(name: str, bank: PhraseBank | None) -> Detector:
+    if name == "concepts":
+        return _concepts(bank)
+    return _BANKED[name](bank or load_phrase_bank())
 
 
 def load_detectors(name: str | None = DEFAULT_DETECTOR,
@@ -439,8 +437,10 @@ def load_detectors(name: str | None = DEFAULT_DETECTOR,
         return ()
     if name not in DETECTORS:
         raise ValueError(f"unknown second detector {name!r} (known: {', '.join(DETECTORS)})")
-    bank = bank or load_phrase_bank()
-    return tuple(_SINGLE[part](bank) for part in name.split("+"))
+    parts = name.split("+")
+    if any(part in _BANKED for part in parts):
+        bank = bank or load_phrase_bank()
+    return tuple(_one(part, bank) for part in parts)
 
 
 def load_detector(name: str | None = DEFAULT_DETECTOR,
@@ -450,4 +450,4 @@ def load_detector(name: str | None = DEFAULT_DETECTOR,
         return None
     if name not in _SINGLE:
         raise ValueError(f"unknown second detector {name!r} (known: {', '.join(_SINGLE)})")
-    return _SINGLE[name](bank or load_phrase_bank())
+    return _one(name, bank)

@@ -167,6 +167,7 @@ def sign_data_problems(triage: Triage | None = None) -> list[Problem]:
         elif known[sign_id].tier not in (*_RED_TIERS, REVIEW):
             problems.append(Problem(path, line, f"sign {sign_id!r} is not a red flag or review"))
     problems += _language_problems(data, {sign.id: sign.tier for sign in triage.signs})
+    problems += concept_problems(triage)
     try:
         bank = load_phrase_bank()
     except PhraseBankError as exc:
@@ -181,6 +182,33 @@ def sign_data_problems(triage: Triage | None = None) -> list[Problem]:
         elif known[sign_id].day_from is not None or known[sign_id].day_to is not None:
             problems.append(Problem(bank.path, 1, f"phrase bank: {sign_id!r} has a day window; "
                                     "day-dependent signs stay with the rules"))
+    return problems
+
+
+def concept_problems(triage: Triage, path: str | Path | None = None) -> list[Problem]:
+    """The concepts file (knowledge/concepts.yaml, or ``path``) read, and each group checked
+    against the rules: a known sign, the sign's tier, and a day window inside the sign's (a
+    group never raises a sign on a day the rules' sign does not apply)."""
+    from knowledge.concepts import ConceptsError, load_concepts
+
+    try:
+        concepts = load_concepts(path)
+    except ConceptsError as exc:
+        return [Problem(exc.path, exc.line or 1, exc.reason)]
+    known = {sign.id: sign for sign in triage.signs}
+    problems: list[Problem] = []
+    for group in concepts.groups:
+        sign = known.get(group.sign)
+        if sign is None:
+            problems.append(Problem(concepts.path, group.line,
+                                    f"{group.id}: unknown sign id {group.sign!r}"))
+        elif sign.tier != group.tier:
+            problems.append(Problem(concepts.path, group.line, f"{group.id}: {group.sign!r} is "
+                                    f"{group.tier} here but {sign.tier} in the rules"))
+        elif (sign.day_from or 0) > (group.day_from or 0) or (
+                sign.day_to is not None and (group.day_to is None or group.day_to > sign.day_to)):
+            problems.append(Problem(concepts.path, group.line, f"{group.id}: its days must lie "
+                                    f"inside the days of {group.sign!r} in the rules"))
     return problems
 
 

@@ -142,7 +142,8 @@ def test_json_shape_topic_null_exactly_when_abstaining_or_suggesting(advisor: Ad
         advice = advisor.ask(text, 2)
         data = advice.to_json()
         assert set(data) == {"answer", "topic", "confidence", "escalate", "urgency",
-                             "suggestions", "language", "follow_up"}
+                             "suggestions", "language", "follow_up", "triage"}
+        assert (data["triage"] is None) == (not advice.escalate)
         assert data["language"] == "en"
         assert (data["topic"] is None) == (advice.kind in {"abstained", "suggested"})
         assert 0.0 <= data["confidence"] <= 1.0

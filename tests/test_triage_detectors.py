@@ -36,7 +36,7 @@ def test_each_detector_finds_an_unforeseen_wording_per_clause(name: str) -> None
         finding = detector.detect(["my face looks like a sunburn", "cant get enough air"], 0)
         assert finding is not None and finding.tier == "emergency"
         assert finding.sign == "breathing_difficulty" and finding.clause == "cant get enough air"
-        assert finding.reason.startswith('close to: "') and f"({detector.name})" in finding.reason
+        assert finding.reason.startswith("close to: ") and f"({detector.name})" in finding.reason
 
 
 def test_second_detector_raises_what_the_rules_missed_and_says_why() -> None:

@@ -75,7 +75,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     # the configured knowledge base and clinic, with the clinic's additions from the web desk
-    advisor = _with_clinic_overrides(load_advisor(settings), settings)
+    advisor = _with_clinic_overrides(load_advisor(settings, args.detector), settings)
     if args.text:
         advice = advisor.ask(" ".join(args.text), args.day, language_hint=args.language)
         if args.json:
@@ -201,6 +201,8 @@ def _day(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from knowledge.detectors import DEFAULT_DETECTOR, DETECTORS
+
     parser = argparse.ArgumentParser(prog="aftercare", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -210,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="JSON output; no TEXT: JSON lines in")
     ask.add_argument("--language", default=None,
                      help="the patient's Telegram language_code (a hint for other languages)")
+    ask.add_argument("--detector", default=DEFAULT_DETECTOR, choices=DETECTORS,
+                     help=f"second red-flag detector (default: {DEFAULT_DETECTOR})")
     ask.add_argument("text", nargs="*", help="the patient's message")
     ask.set_defaults(handler=cmd_ask)
 
