@@ -23,6 +23,9 @@ def fever_readings(text: str, rules: Fever) -> Iterator[tuple[int, int]]:
         if not marked:
             if rules.not_after.match(text, m.end()) or rules.not_before.search(text, 0, m.start()):
                 continue
+            if ("." not in number and rules.whole_before is not None
+                    and rules.whole_before.search(text, 0, m.start())):
+                continue
             if "." not in number and not rules.context.search(text):
                 continue
         if is_fever(float(number), unit, rules):

@@ -176,10 +176,21 @@ class Message:
         story = self._sentence_story(start, end)
         if story == "others":  # someone else's past: the story unless the clause is the writer's
             clause_start, clause_end = self.clause(pos)
-            if not lang.first_person_re.search(text, clause_start, clause_end):
-                return "story"
-            return None
+            if lang.first_person_re.search(text, clause_start, clause_end):
+                return None
+            # a question about what people get, answered in another sentence by the writer's
+            # own ("do people get blisters after this? because i have some") is a report
+            if self._confirmed_outside(start, end):
+                return None
+            return "story"
         return story
+
+    def _confirmed_outside(self, start: int, end: int) -> bool:
+        """Whether a sentence other than [start, end) says the writer has it now
+        (``hypothetical_confirmed``: "because i have some", "mine came up this week")."""
+        confirmed = self.lang.hypothetical_confirmed_re
+        return confirmed is not None and any(
+            not start <= m.start() < end for m in confirmed.finditer(self.text))
 
     def _sentence_story(self, start: int, end: int) -> str | None:
         """What the sentence [start, end) tells, read once per sentence: None (the present, or

@@ -264,13 +264,15 @@ class RulesParser:
         return words
 
     def parse_fever(self, node: yaml.Node) -> Fever:
-        section = self.mapping(node, "fever", _FEVER_KEYS, set())
+        section = self.mapping(node, "fever", _FEVER_KEYS, {"whole_before"})
         return Fever(
             celsius=self.number(section["celsius"], "fever.celsius"),
             fahrenheit=self.number(section["fahrenheit"], "fever.fahrenheit"),
             context=self.regex_one(section["context"], "fever.context"),
             not_after=self.regex_one(section["not_after"], "fever.not_after"),
             not_before=self.regex_one(section["not_before"], "fever.not_before"),
+            whole_before=(self.regex_one(section["whole_before"], "fever.whole_before")
+                          if "whole_before" in section else None),
         )
 
     def parse_signs(self, node: yaml.Node) -> tuple[Sign, ...]:

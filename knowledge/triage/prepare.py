@@ -263,9 +263,13 @@ _LABEL = re.compile(
 _RESTATED = re.compile(r"\b([a-z]{4,})\s*,\s*((?:[a-z]+\s+){1,4}?)\1\b\s*,?")
 # where the clause of the first saying starts
 _CLAUSE_START = re.compile(r"[,.;:!?\n]")
-# a repeat that compares is no restatement: "swollen, more swollen than yesterday" grows
+# a repeat that compares is no restatement: "swollen, more swollen than yesterday" grows, and
+# nor is one that raises it to the top of a scale: "so much pain, worst pain in years", "sore,
+# the sorest ive been", "pain, the most pain ive ever had" (the superlatives of a scale)
 _COMPARING = re.compile(r"\b(?:more|less|worse|better|bigger|smaller|larger|even|way|much|"
-                        r"twice|double)\b")
+                        r"twice|double|worst|most|least|best|highest|strongest|sharpest|sorest|biggest|"
+                        r"hardest|deepest|fiercest|harshest|nastiest|severest|tightest|largest|"
+                        r"fastest|hottest|reddest|puffiest|itchiest|achiest)\b")
 
 
 def _restated_once(t: str, lang: Language) -> str:

@@ -114,6 +114,9 @@ class Fever:
     context: re.Pattern[str]
     not_after: re.Pattern[str]
     not_before: re.Pattern[str]
+    # never a temperature when a whole number follows these ("im 38": an age); a reading with
+    # a decimal after them is one ("im 38.3 right now")
+    whole_before: re.Pattern[str] | None = None
 
 
 @dataclass
