@@ -245,7 +245,12 @@ class Message:
         lang, text = self.lang, self.text
         start, end = self.sentence(pos)
         for m in lang.joke_re.finditer(text, start, end):
-            if m.start() >= pos or lang.joke_turn_re is None:
+            if m.start() >= pos:
+                # laughter after the hyperbole, then the thing said again in earnest ("wheezing
+                # lol, it wont stop"): the laughter does not spare it
+                earnest = lang.joke_earnest_re
+                return earnest is None or earnest.search(text, m.end(), end) is None
+            if lang.joke_turn_re is None:
                 return True
             after = max(m.end(), self.clause(m.start())[1])
             if after >= pos or lang.joke_turn_re.search(text, after, pos) is None:

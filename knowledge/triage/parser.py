@@ -133,7 +133,7 @@ class RulesParser:
         self.negation_re = negation_re
         story = self.mapping(section["story"], "story", _STORY_KEYS, _STORY_OPTIONAL)
         jokes = self.mapping(section["jokes"], "jokes", {"markers", "hyperbole"},
-                             {"figures", "turns", "real"})
+                             {"figures", "turns", "real", "earnest"})
         lists = self.word_lists(section)
         language = Language(
             speller=Speller(vocabulary),
@@ -153,6 +153,7 @@ class RulesParser:
             figure_re=self.optional_list(jokes, "figures", "jokes"),
             joke_turn_re=self.optional_list(jokes, "turns", "jokes"),
             joke_real_re=self.optional_list(jokes, "real", "jokes"),
+            joke_earnest_re=self.optional_list(jokes, "earnest", "jokes"),
             hedge_re=self.regex_list(section["hedges"], "hedges"),
             negation_re=negation_re,
             clause_re=self.regex_list(section["clause_breaks"], "clause_breaks"),

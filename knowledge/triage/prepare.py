@@ -1,8 +1,8 @@
 """Text preparation before the rules run: the project's normaliser (shorthand, typo correction
 toward the triage vocabulary), arrows as words, discourse filler and stacked intensifiers out,
 hedges as clause breaks, staccato sentences joined, relative clauses and plain asides (a remark
-that names no symptom or body part, between brackets, dashes or commas) read again out of the
-way."""
+that names no symptom or body part, between brackets, dashes or commas) and concessive asides
+("even though ...", "despite ...", "like you said ...") read again out of the way."""
 
 from __future__ import annotations
 
@@ -34,9 +34,18 @@ def normalise(text: str, lang: Language) -> str:
     # first night, is now much worse") or a plain aside ("my throat, and i know this sounds
     # dramatic, feels like its closing up"): the message is read again without the clause and
     # with the aside at the end of its sentence
+    said = t
     joined = _asides_moved(_linking_asides_out(_RELATIVE.sub(" ", t), lang), lang)
     if joined != t:
         t = f"{t} . {joined}"
+    # a long concessive or parenthetical aside between a subject and its verb or state ("the
+    # pain, even though ive taken two doses like the sheet says, twice now, hasnt eased", "i
+    # cant, even sitting still, get a breath in"): read again with the aside at the end of its
+    # sentence, whatever it names (its own negation stays inside it)
+    # (read from the message as said, not from the readings above)
+    conceded = _concessive_moved(said, lang)
+    if _SPACES.sub(" ", conceded) not in (_SPACES.sub(" ", said), _SPACES.sub(" ", joined)):
+        t = f"{t} . {conceded}"
     # a subject put right by an aside that names what it is not and then what it is ("the
     # swelling, and i dont mean X, i mean my lips, is getting worse"): read again as "the
     # swelling of my lips is getting worse", the denied part left out
@@ -139,6 +148,62 @@ def _moved(t: str, lang: Language, aside_re: re.Pattern[str],
         brk = lang.sentence_re.search(t, m.end())
         end = brk.start() if brk else len(t)
         out += [t[at:m.start()], " ", t[m.end():end], f" , {aside}"]
+        at = end
+    if not out:
+        return t
+    out.append(t[at:])
+    return "".join(out)
+
+
+# an aside opened by a concessive or parenthetical word family ("even", "even though",
+# "although", "though", "despite", "in spite of", "regardless of", "like you said", "as the
+# sheet says", "honestly", "to be fair", "mind you", "admittedly", "granted"), set off by commas
+_CONCESSIVE = re.compile(
+    r",\s*(?=(?:even|although|though|tho|despite|in\s+spite\s+of|regardless\s+of|notwithstanding|"
+    r"(?:like|as|just\s+like|just\s+as)\s+(?:you|u|they|the\s+\w+|my\s+\w+|\w+)\s+(?:said|says|say|"
+    r"told\s+me|suggested|recommended|advised)|honestly|to\s+be\s+(?:fair|honest)|mind\s+you|"
+    r"admittedly|granted|in\s+fairness|for\s+what\s+its\s+worth)\b)")
+_CONCESSIVE_WORDS = 30
+# the short plain pieces that may trail a concessive aside ("like the sheet says, twice now,")
+_TRAILING_PIECE_WORDS = 6
+# a piece that opens with a verb, a negated verb or a link is the clause's state, never part of
+# the aside ("as you said it would, has mostly gone, and ...")
+_STATE_START = re.compile(
+    r"\s*(?:is|are|was|were|has|have|had|hasnt|havent|hadnt|isnt|arent|wasnt|werent|does|do|did|"
+    r"doesnt|dont|didnt|cant|cannot|couldnt|wont|will|would|keeps?|kept|gets?|got|getting|goes|"
+    r"going|went|gone|feels?|felt|looks?|seems?|still|just|and|but|or|so|s|its|it|theyre|they|"
+    r"now\s+(?:is|its|it|has|s))\b")
+
+
+def _concessive_moved(t: str, lang: Language) -> str:
+    """``t`` with each concessive aside (``_CONCESSIVE``: its first comma piece and any short
+    plain pieces after it, up to the comma before the rest of the clause) moved to the end of
+    its sentence: "the swelling, even though i slept propped up, is bigger" reads "the swelling
+    is bigger , even though i slept propped up". Only an aside that is closed by a comma and
+    followed by more of the clause."""
+    if "," not in t:
+        return t
+    out: list[str] = []
+    at = 0
+    for m in _CONCESSIVE.finditer(t):
+        if m.start() < at:
+            continue
+        brk = lang.sentence_re.search(t, m.end())
+        end = brk.start() if brk else len(t)
+        pieces = t[m.end():end].split(",")
+        if len(pieces) < 2:
+            continue
+        taken = 1
+        # a short plain piece after the first ("twice now") belongs to the aside while more of
+        # the clause follows it
+        while (taken + 1 < len(pieces) and len(pieces[taken].split()) <= _TRAILING_PIECE_WORDS
+               and _STATE_START.match(pieces[taken]) is None and _plain_aside(pieces[taken], lang)):
+            taken += 1
+        aside = ",".join(pieces[:taken]).strip()
+        rest = ",".join(pieces[taken:]).strip()
+        if not rest or not re.match(r"[a-z]", rest) or len(aside.split()) > _CONCESSIVE_WORDS:
+            continue
+        out += [t[at:m.start()], " ", rest, f" , {aside}"]
         at = end
     if not out:
         return t

@@ -175,6 +175,9 @@ class Language:
     # a hyperbole word told as a real event in its sentence (after the session, minutes or hours
     # ago): laughter does not make it a joke ("lol i passed out an hour ago after my session")
     joke_real_re: re.Pattern[str] | None = None
+    # the laughed-at thing said again in earnest after the laughter ("wheezing lol, it wont stop",
+    # "lol but it keeps getting worse"): the laughter after the hyperbole does not spare it
+    joke_earnest_re: re.Pattern[str] | None = None
     # what the patient read, watched or was sent ("horror stories about ...", "i know way too
     # much about ..."): a sign named after it in its clause is no report when the message also
     # says the patient is fine (``hearsay_fine``) and asks in general (``hearsay_asks``)
