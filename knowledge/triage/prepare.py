@@ -2,7 +2,8 @@
 toward the triage vocabulary), arrows as words, discourse filler and stacked intensifiers out,
 hedges as clause breaks, staccato sentences joined, relative clauses and plain asides (a remark
 that names no symptom or body part, between brackets, dashes or commas) and concessive asides
-("even though ...", "despite ...", "like you said ...") read again out of the way."""
+("even though ...", "despite ...", "like you said ...") read again out of the way, and a
+pronoun that opens a clause read again as the body part named before it."""
 
 from __future__ import annotations
 
@@ -52,6 +53,12 @@ def normalise(text: str, lang: Language) -> str:
     corrected = _CORRECTED.sub(r" of my \1 ", t)
     if corrected != t:
         t = f"{t} . {corrected}"
+    # a state told of a pronoun whose body part was named before it ("my lips look odd,
+    # theyre swelling"): the message is read again with the pronoun as the part, as written
+    # with its owner ("my friends lips"), so a story or hypothesis around it still applies
+    resolved = _pronouns_resolved(said, lang)
+    if resolved != said:
+        t = f"{t} . {resolved}"
     return _SPACES.sub(" ", t).strip()
 
 
@@ -355,6 +362,78 @@ def _restated_once(t: str, lang: Language) -> str:
             return m.group()
         return f"{m.group(1)} "
     return _RESTATED.sub(once, t)
+# a body part named with its owner ("my lips", "her top lip", "my friends cheeks", "the left
+# eye"): group 1 the whole phrase, group 2 a plural part, group 3 a singular one
+_PART = re.compile(
+    r"\b((?:(?:my|her|his|their|your|our|the)\s+(?:[a-z]+\s+){0,2}?)?"
+    r"(?:(lips|cheeks|eyes|eyelids|lids|gums|ears|nostrils|glands)|"
+    r"(lip|tongue|throat|face|cheek|eye|eyelid|mouth|nose|neck|skin|jaw|chin|forehead|gum|"
+    r"ear|airway|chest)))\b")
+# a subject pronoun at the start of a clause (after a stop, a comma, or a joining word):
+# group 1 what opens the clause, group 2 the pronoun with its verb "is"/"are" when written
+_CLAUSE_PRONOUN = re.compile(
+    r"((?:^|[,.;:!?]|\b(?:and|but|so|now|then|cos|coz|because|plus))\s*"
+    r"(?:(?:and|but|so|now|then|still|also|just)\s+)?)"
+    r"(it\s+is|its|it|they\s+are|theyre|they)\b(?!\s*(?:[,.;:!?]|$))")
+# a thing put on or done to the skin named after the part and before the pronoun: "it" is
+# the product ("i put the serum on my face, its stinging")
+_THING = re.compile(
+    r"\b(?:serums?|creams?|products?|balms?|ointments?|lotions?|gels?|oils?|masks?|spf|"
+    r"sunscreens?|suncream|moisturi[sz]ers?|vaseline|aquaphor|cleansers?|toners?|makeup|"
+    r"foundation|concealer|needles?|pens?|ice|packs?|tablets?|pills?|medicine|antihistamines?|"
+    r"ibuprofen|paracetamol|drops?|plasters?|treatment|session|procedure|appointment|app|bot|"
+    r"message|photo|pic|picture|water|drink|food|weather|sun)\b")
+
+
+_CLAUSE_BREAK = re.compile(r"[,.;:!?\n]|\bbut\b")
+_PLAYED_DOWN = re.compile(
+    r"\b(?:only|just|normal|fine|ok|okay|alright|back|better|gone|nothing|less|smaller|down|"
+    r"settl\w*|calm\w*|heal\w*|improv\w*|fad\w*|clear\w*|stopped)\b")
+
+
+def _pronouns_resolved(t: str, lang: Language) -> str:
+    """``t`` with each subject pronoun at a clause start ("it", "its", "they", "theyre") put
+    as the last body part named before it in the message, when the two agree in number and
+    nothing put on the skin was named in the part's sentence before it: "my lips look odd,
+    theyre swelling" reads "my lips look odd, my lips are swelling". A pronoun with no part
+    before it stays, and so does one whose clause says the state is over ("they are fine
+    now") or denies it."""
+    if not _PART.search(t):
+        return t
+
+    def part(m: re.Match[str]) -> str:
+        before = t[:m.start(2)]
+        parts = list(_PART.finditer(before))
+        if not parts:
+            return m.group()
+        last = parts[-1]
+        opened = max(before.rfind(stop, 0, last.start()) for stop in ".!?\n") + 1
+        if _THING.search(before, opened):
+            return m.group()
+        pronoun = m.group(2)
+        plural = pronoun.startswith("they")
+        # a clause that says the part is over ("they are fine now", "its gone down") is read
+        # as written: the pronoun keeps the earlier state in the past
+        said = ("they are" if plural else "it is") if pronoun in ("its", "theyre") else pronoun
+        if lang.cancelled_after_re.match(f" {said}{t[m.end(2):]}"):
+            return m.group()
+        # nor one that denies, plays down or explains in its first words ("theyre not getting
+        # bigger", "theyre back to normal", "it was only my scarf"): the message as written
+        # already reads the pronoun with its earlier clause
+        opening = " ".join(_CLAUSE_BREAK.split(t[m.end(2):], 1)[0].split()[:4])
+        if lang.negation_re.search(opening) or _PLAYED_DOWN.search(opening):
+            return m.group()
+        if (last.group(2) is not None) != plural:
+            return m.group()
+        phrase = last.group(1)
+        if pronoun in ("it is", "its"):
+            phrase += " is"
+        elif pronoun in ("they are", "theyre"):
+            phrase += " are"
+        return f"{m.group(1)}{phrase}"
+    return _CLAUSE_PRONOUN.sub(part, t)
+
+
 _OUT_OF_THE_BLUE = re.compile(r"\bout\s+of\s+the\s+blue\b")
 _REPEATED_WORD = re.compile(r"\b([a-z]{2,})(?:\s*,?\s+\1\b)+")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
