@@ -174,7 +174,7 @@ _CONCESSIVE_WORDS = 30
 # the short plain pieces that may trail a concessive aside ("like the sheet says, twice now,")
 _TRAILING_PIECE_WORDS = 6
 # a piece that opens with a verb, a negated verb or a link is the clause's state, never part of
-# the aside ("as you said it would, has mostly gone, and ...")
+# the aside ("as the leaflet warned, has nearly faded, and ...")
 _STATE_START = re.compile(
     r"\s*(?:is|are|was|were|has|have|had|hasnt|havent|hadnt|isnt|arent|wasnt|werent|does|do|did|"
     r"doesnt|dont|didnt|cant|cannot|couldnt|wont|will|would|keeps?|kept|gets?|got|getting|goes|"
