@@ -78,17 +78,26 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 
 def read_yaml(path: Path) -> Any:
     """Parse one YAML file; syntax errors raise ``DataFileError`` with the failing line."""
+    return parse_yaml(read_text(path), str(path))
+
+
+def read_text(path: Path) -> str:
+    """A data file's text; ``DataFileError`` (line 0) when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataFileError(str(path), 0, f"cannot read file: {exc}") from exc
+
+
+def parse_yaml(text: str, name: str) -> Any:
+    """Parse the text of the data file ``name``, as ``read_yaml`` does."""
     try:
         return yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or str(exc)
-        raise DataFileError(str(path), line, f"invalid YAML: {problem}") from exc
+        raise DataFileError(name, line, f"invalid YAML: {problem}") from exc
 
 
 def data_text(packaged: str, path: str | Path | None) -> tuple[str, str]:

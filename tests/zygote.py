@@ -1,7 +1,9 @@
 """A fork server for the tests' `aftercare run` processes (tests/processes.py `start_bot`).
 
 One per pytest process, started on its first bot: it imports the modules an `aftercare run`
-imports (about 1 s of CPU that every exec'd bot paid again), then forks one child per bot. The
+imports (about 1 s of CPU that every exec'd bot paid again) and loads the packaged advisor once
+(`_load_advisor`: most of the 1 s more a bot's `Advisor.load` took), then forks one child per
+bot. The
 child is a separate OS process like an exec'd bot: it takes the bot's environment, working
 folder, stdout and stderr, closes every other file, and runs the same entry point with the
 same arguments (`bot.cli.main.console()`, ``sys.argv == ['aftercare', 'run', ...]``); signals
@@ -64,6 +66,8 @@ def _preload(kind: str) -> dict[str, str]:
     before = dict(os.environ)
     for name in BOT if kind == "bot" else FAKE:
         importlib.import_module(name)
+    if kind == "bot":
+        _load_advisor()
     threads = len(os.listdir("/proc/self/task"))
     if threading.active_count() != 1 or threads != 1:
         raise RuntimeError(f"the imports started threads ({threads}): no fork from here")
@@ -72,6 +76,20 @@ def _preload(kind: str) -> dict[str, str]:
     gc.collect()
     gc.freeze()  # the imported modules are never garbage: no child's collector walks them
     return {key: value for key, value in os.environ.items() if key not in before}
+
+
+def _load_advisor() -> None:
+    """Load the packaged advisor as an `aftercare run` with no data-file settings does
+    (`Advisor.load` with the default second detector). What that load parses, a process
+    parses once for the same file and text (the triage rules, the scope guard, the n-gram
+    detector: `knowledge.triage.parser._parsed`, `knowledge.guards._parse_scope`,
+    `knowledge.detectors._banked`), so a child's own `Advisor.load` over the packaged files
+    takes them from here (about 0.8 of its 1 s of CPU), and a bot whose test gave it other
+    files reads those as before. Nothing else is kept: the child still loads its own
+    knowledge base, catalogue and language packs, and builds its own advisor."""
+    from knowledge.advisor import Advisor
+
+    Advisor.load()
 
 
 def _write(fd: int, message: dict[str, Any]) -> None:
