@@ -80,14 +80,14 @@ _BREAK = frozenset(
      "tomorrow", "from", "by", "without", "about", "between", "use", "using", "get", "have", "had",
      "off", "away", "out", "need", "needs", "more", "less", "fewer", "few", "several", "allowed",
      "alright", "normal", "good", "bad", "better", "worse", "best", "right",
-     # a denial or a "since" starts a new statement ("spots on my chin, not sore", "pimples on
-     # my jaw since the session"): the commas are gone once folded
+     # a denial or a "since" starts a new statement ("spots on my chin, not sore", "bumps on
+     # my jaw since day one"): the commas are gone once folded
      "not", "no", "never", "nothing", "since",
      # a laugh ends a phrase, it is never its head ("spots on my pillow lol")
      *_LAUGHS])
-# a determiner that opens a noun phrase naming one thing ("my hot tub pump", "a lavender plant")
+# a determiner that opens a noun phrase naming one thing ("my hot tub pump", "a rosemary bush")
 _THING_DETERMINERS = frozenset(["my", "the", "a", "an", "our"])
-# words in front of a question's subject ("how much sun does a lavender plant need")
+# words in front of a question's subject ("how much water does a rosemary bush need")
 _AUXILIARIES = frozenset(["does", "do", "did", "is", "are", "was", "were", "will", "would",
                           "can", "could", "should", "has", "have"])
 # what a subject does: the verb after it ("my pump is", "my plants have", "a plant needs")
@@ -189,8 +189,8 @@ class ObjectFrame:
 
     def thing_subject(self, words: list[str]) -> str | None:
         """The head noun of a thing the message is about, when the knowledge base never
-        speaks of it: the subject of the message ("my hot tub pump is making a noise", "how
-        much sun does a lavender plant need"), what something comes off ("paint off my front
+        speaks of it: the subject of the message ("my hot tub pump keeps rattling", "how
+        much water does a rosemary bush need"), what something comes off ("paint off my front
         door") or what is looked after ("clean the benches"). A topic word in front of it ("hot
         tub", "flaking") only says which thing; the patient's skin, plans and the clinic's
         words are never such a head. None otherwise."""

@@ -59,7 +59,7 @@ _VENUE = re.compile(r"\b(facials?|massages?|peels?|wax|waxing|treatments?|dermap
                     r" (?:at|in) (?:the|a|my|that) (?:day |hotel |local )?"
                     r"(?:spa|salon|beauty salon)\b")
 # The treatment day itself, and how to arrive for it, are the session's question, not the healing
-# course's or makeup's ("what happens on the day of my appointment", "turn up with no makeup on"):
+# course's or makeup's ("what should i expect on treatment day", "turn up with no makeup on"):
 # the phrase is read as the appointment.
 _SESSION_DAY = re.compile(
     r"\b(?:on )?the day of (?:my|the|your) (?:appointment|appt|treatment|session|procedure)\b")
@@ -140,12 +140,12 @@ def _session_frame(text: str) -> str:
     return _ARRIVING.sub(" arrive bare faced for the appointment ", text)
 
 
-# Covering a mark up is makeup's question ("cover up the redness for a meeting"): the occasion
+# Covering a mark up is makeup's question ("hide the redness before a job interview"): the occasion
 # says why, the cover is what is asked.
 _COVER_UP = re.compile(r"\b(?:cover|covering|hide|hiding|disguise) (?:up )?"
                        r"(?:the |my |this |all the )?(?:redness|red|blotch\w*|marks|dots|spots)\b")
-# Looking as if the sun did it ("like I've been on holiday without suncream", "like I fell
-# asleep on the beach") describes redness: the sun is the likeness, not the question.
+# Looking as if the sun did it ("like I spent all day at the seaside with no sunscreen", "like I
+# dozed off by the pool") describes redness: the sun is the likeness, not the question.
 _SUN_LIKENESS = re.compile(
     r"\b(?:look|looks|looking) like (?:i|ive|i have|id|i had|i was|im|i am)\b[^?.!]{0,40}?"
     r"\b(?:holiday|beach|sunbathing|sunbed|sun|abroad|tanning)\b(?:[^?.!]{0,12}?"
@@ -158,8 +158,8 @@ _BLOOD_MARKS = re.compile(r"\b(?:dried )?blood (?:spots|dots|specks|crusts)\b"
                           r"|\b(?:dots|spots|specks|crusts) of (?:dried )?blood\b")
 
 
-# Whether the patient will look fit for an occasion is the downtime question ("a presentation on
-# thursday, will I be back to normal?"): with an occasion named, looking fine reads as presentable.
+# Whether the patient will look fit for an occasion is the downtime question ("a work party on
+# friday, will I look ok by then?"): with an occasion named, looking fine reads as presentable.
 _OCCASION = re.compile(r"\b(?:meeting|presentation|interview|wedding|party|date|event|photos"
                        r"|photoshoot|conference|christening|funeral|graduation|night out)\b")
 _LOOK_FINE = re.compile(r"\bwill i (?:look|be) (?:back to normal|ok|okay|alright|fine|normal"
@@ -583,7 +583,7 @@ class Matcher:
                           words: frozenset[str]) -> list[Candidate]:
         """A condition that decides whether a session may go ahead (pregnancy, isotretinoin, a
         cold sore), named by its keyword, is answered before the session or booking the same
-        message asks about ("I'm pregnant, should I still have my next session")."""
+        message asks about ("I've just found out I'm expecting, is my next session still on")."""
         first = self._entry_index[ranked[0].entry_id]
         if self.kb.entries[first].condition:
             if len(ranked) > 1 and self._keywords[first] & words:

@@ -137,7 +137,7 @@ class Message:
 
     def _hypotheticals(self) -> list[tuple[int, int]]:
         """Spans of hypothetical questions; none when the patient says, outside them, that
-        they have it now ("what if a blister pops? ive got two on my chin")."""
+        they have it now ("what happens if a blister bursts? theres one on my cheek now")."""
         spans: list[tuple[int, int]] = []
         lang, text = self.lang, self.text
         for m_start, m_end in self.found(lang.hypothetical_re):
@@ -212,8 +212,8 @@ class Message:
         return story
 
     def hearsay(self, pos: int) -> bool:
-        """A sign named in what the patient read, watched or was sent ("my friend keeps sending
-        me horror stories about people going blind"), with no first person between the frame
+        """A sign named in what the patient read, watched or was sent ("my sister keeps forwarding
+        me scary articles about people going blind"), with no first person between the frame
         and the sign, in a message that says the patient is fine and asks in general ("how
         common is that?"). "... and now my lips are swelling" is the patient's own."""
         lang, text = self.lang, self.text
@@ -317,8 +317,8 @@ class Message:
         start, end = self.clause_starts[index], self.clause_ends[index]
         if index in self.list_negated or start in self.explained:
             return None
-        # a hypothetical that starts inside the clause ("just in case i cant breathe
-        # tonight") is left out of what the second detector reads, like a figure
+        # a hypothetical that starts inside the clause ("if i ever cant breathe
+        # overnight") is left out of what the second detector reads, like a figure
         clause = self.without_figures(start, end, self.hypotheticals).strip(" .,;:!?()-")
         if clause != text[start:end].strip(" .,;:!?()-") and only_function_words(clause, lang):
             return None  # what a figure left behind ("i almost" of "i almost choked at ...")

@@ -75,7 +75,7 @@ _LANGUAGE_KEYS = {
     "hypothetical_ends",
     "cancelled_after",
 }
-# a hesitation set off by commas, read like filler: "is, like, kind of, a sort of yellow"
+# a hesitation set off by commas, read like filler: "was, like, kind of, a sort of greenish"
 _HEDGE = r"(?:(?:a|some)\s+)?(?:kind|sort)\s+of|kinda|sorta"
 _LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_words",
                       "hypothetical_confirmed", "cancelled_next"}

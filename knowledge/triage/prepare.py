@@ -31,16 +31,16 @@ def normalise(text: str, lang: Language) -> str:
     t = _REPEATED_WORD.sub(r"\1", t)
     t = _DESCRIBED.sub(r"\1 \2 ", t)  # "pus, yellowish, on" -> "pus yellowish on"
     t = _resolved_through_aside(t, lang)  # "swelling is, i think, gone" -> "swelling is gone"
-    # a state parted from its subject by a relative clause ("the pain, which was fine the
-    # first night, is now much worse") or a plain aside ("my throat, and i know this sounds
-    # dramatic, feels like its closing up"): the message is read again without the clause and
+    # a state parted from its subject by a relative clause ("the ache, which was mild on
+    # day one, is now far worse") or a plain aside ("my throat, and i realise this may
+    # sound silly, feels like it is shutting"): the message is read again without the clause and
     # with the aside at the end of its sentence
     said = t
     joined = _asides_moved(_linking_asides_out(_RELATIVE.sub(" ", t), lang), lang)
     if joined != t:
         t = f"{t} . {joined}"
     # a long concessive or parenthetical aside between a subject and its verb or state ("the
-    # pain, even though ive taken two doses like the sheet says, twice now, hasnt eased", "i
+    # ache, even though ive had the tablets the leaflet told me to, two lots, hasnt settled", "i
     # cant, even sitting still, get a breath in"): read again with the aside at the end of its
     # sentence, whatever it names (its own negation stays inside it)
     # (read from the message as said, not from the readings above)
@@ -63,23 +63,23 @@ def normalise(text: str, lang: Language) -> str:
 
 
 # an aside set off by brackets, dashes or commas between a subject and its state ("my throat,
-# and i know this sounds dramatic, feels like its closing up", "my tongue - sorry, typing one
-# handed - is swelling up", "the bruise, the one i thought was going down, is now bigger")
+# and i realise this may sound silly, feels like it is shutting", "my tongue - sorry, typing one
+# handed - is swelling up", "the bruise, the one i hoped was fading, is now bigger")
 _ASIDE = re.compile(
     r"\s*\(([^()\n]{2,80})\)\s*"
     r"|\s+-\s+([^.!?\n]{2,80}?)\s+-\s+"
     r"|,\s*([^,.!?;\n]{2,80}?)\s*,(?=\s*(?:is|are|was|were|has|have|had|now|still|seems?|looks?|"
     r"feels?|keeps?|getting|gets|got|gone|went|just|really|also|suddenly|started|starting|s)\b)")
 _ASIDE_WORDS = 12
-# an aside of several comma pieces ("my throat, and i know this sounds mad, i swear im not
-# one to panic, is closing up"), moved whole when it names nothing
+# an aside of several comma pieces ("my throat, i realise this may sound mad, honestly im not
+# a worrier, is shutting"), moved whole when it names nothing
 _LONG_ASIDE = re.compile(
     r",\s*((?:[^,.!?;\n]{0,60}?\s*,\s*){1,3}[^,.!?;\n]{0,60}?)\s*,(?=\s*(?:is|are|was|were|has|"
     r"have|had|now|still|seems?|looks?|feels?|keeps?|getting|gets|got|gone|went|just|really|also|"
     r"suddenly|started|starting|actually|s)\b)")
 _LONG_ASIDE_WORDS = 18
 # a denial about the writer, not about a symptom: "im not a drama queen", "i dont usually fuss",
-# and about the writer's own telling: "i dont even know how to describe it", "i cant explain
+# and about the writer's own telling: "i honestly cant find the words for it", "i cant explain
 # it", "not sure how to put it", "no idea how else to say it", "im not exaggerating" (not a
 # denial of the state: "i dont think", "not really", "no")
 _WRITER_DENIAL = re.compile(
@@ -94,9 +94,9 @@ _WRITER_DENIAL = re.compile(
 def _plain_aside(aside: str, lang: Language) -> bool:
     """An aside that names no symptom or body part (no word of the triage vocabulary) and
     denies nothing but about the writer: a remark about the writer ("sorry, typing one handed",
-    "and i dont want to make a scene"), never a report."""
+    "and i would hate to make a scene"), never a report."""
     words = [word.strip(",;:-") for word in aside.split()]
-    # a denial about the writer ("and i dont want to cause a fuss") denies no symptom
+    # a denial about the writer ("and i would rather not cause a fuss") denies no symptom
     if not words or len(words) > _ASIDE_WORDS:
         return False
     if lang.negation_re.search(_WRITER_DENIAL.sub(" ", aside)):
@@ -219,8 +219,8 @@ def _concessive_moved(t: str, lang: Language) -> str:
 
 
 # an aside right after a linking verb, with softeners and a restated subject after it ("my
-# throat is, and i know this sounds silly, sort of closing up", "my lips are, honestly , , but
-# they seem to be like really puffing up"): the verb meets its state again
+# throat is, i realise this may sound silly, sort of shutting", "my lips are, honestly , , but
+# they look to be like properly puffing up"): the verb meets its state again
 _LINKING_ASIDE = re.compile(
     r"\b(is|are|was|were|feels?|felt|looks?|seems?)\s*,\s*([^.!?\n]{2,80}?)(?:\s*,)+\s*"
     r"(?:but\s+)?(?:(?:it|its|they|theyre|that|thats|this|it\s+is|they\s+are)\s+)?"
@@ -241,8 +241,8 @@ def _linking_asides_out(t: str, lang: Language) -> str:
 
 def _resolved_through_aside(t: str, lang: Language) -> str:
     """``t`` with a plain aside after a linking verb taken out when what follows it says the
-    state is over ("swelling is, as far as i can tell, pretty much gone now" reads "swelling
-    is pretty much gone now"): read in place, not only again, so the subject left alone
+    state is over ("swelling is, from what i can see, more or less gone now" reads "swelling
+    is more or less gone now"): read in place, not only again, so the subject left alone
     before the aside ("swelling is") reports nothing."""
     if "," not in t:
         return t
@@ -330,7 +330,7 @@ _LABEL = re.compile(
     r"(?:^|(?<=[.!?\n]))(\s*(?:(?:my|left|right|top|bottom|upper|lower|are|l)\s+)?(?:eyes?|eyelids?|lips?|"
     r"throat|tongue|mouth|face|skin|cheeks?|nose|forehead|chin|jaw|neck|breathing|pain|swelling|"
     r"redness))\s*:\s*")
-# a word said again after an aside: "struggling, like really actually struggling, to get" (the
+# a word said again after an aside: "gasping, like honestly properly gasping, for air" (the
 # aside and the repeat out, so the phrase reads whole)
 _RESTATED = re.compile(r"\b([a-z]{4,})\s*,\s*((?:[a-z]+\s+){1,4}?)\1\b\s*,?")
 # where the clause of the first saying starts
@@ -345,8 +345,8 @@ _COMPARING = re.compile(r"\b(?:more|less|worse|better|bigger|smaller|larger|even
 
 
 def _restated_once(t: str, lang: Language) -> str:
-    """``t`` with a word said again after a plain aside said once: "struggling, like really
-    actually struggling, to get a breath" reads "struggling to get a breath" (not when the aside
+    """``t`` with a word said again after a plain aside said once: "gasping, like honestly
+    properly gasping, for air" reads "gasping for air" (not when the aside
     denies or names a symptom: "sore to touch, cant even touch it" stays, nor when it compares:
     "swollen, more swollen than yesterday" stays)."""
     if "," not in t:
@@ -356,7 +356,7 @@ def _restated_once(t: str, lang: Language) -> str:
         if _COMPARING.search(m.group(2)) or not _plain_aside(m.group(2), lang):
             return m.group()
         # a word denied and then said again is a contrast, no restatement: "the redness isnt
-        # the problem, the problem is ..." names a new problem
+        # the issue, the issue is ..." names a new problem
         opening = _CLAUSE_START.split(t[:m.start()])[-1]
         if lang.negation_re.search(opening):
             return m.group()

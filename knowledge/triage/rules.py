@@ -163,8 +163,8 @@ class Language:
     possessive_re: re.Pattern[str]
     # word lists of the rules file read while preparing a message (see ``WordLists``)
     words: WordLists = field(default_factory=WordLists)
-    # the patient says, outside the question, that they have it now ("what would you do if
-    # your throat felt tight? asking because mine does"): the question is no hypothetical
+    # the patient says, outside the question, that they have it now ("what should someone do if
+    # their lips swell? asking for myself, mine are"): the question is no hypothetical
     hypothetical_confirmed_re: re.Pattern[str] | None = None
     # a sign in a clause with no verb, cancelled by the next clause as its predicate ("the
     # swelling on my cheek, going down now"): matched from the hit's end to that clause's end

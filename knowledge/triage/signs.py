@@ -109,8 +109,8 @@ def valid(hit: Hit, message: Message, unless: Rule | None, check_after: bool,
         return True
     exceptions = unless.compiled  # compiled the first time one of the sign's patterns matches
     # an exception starts in the hit's clause; its lookaheads see the rest of the sentence
-    # ("i get cold sores and i can feel one starting now" lifts the history; "a cold sore
-    # now and my appointment is tomorrow" is a booking matter)
+    # ("cold sores are a regular thing for me and one is tingling now" lifts the history; "a
+    # cold sore now and my appointment is tomorrow" is a booking matter)
     end = max(clause_end, hit.end)
     sentence_end = max(message.sentence(hit.start)[1], end)
     found = exceptions.search(text, clause_start, end)
