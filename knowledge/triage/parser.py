@@ -45,16 +45,34 @@ def load_triage(path: str | Path | None = None, compile_now: bool = True) -> Tri
     return triage
 
 
-@lru_cache(maxsize=8)
 def _parsed(name: str, text: str, compile_now: bool) -> Triage:
-    """The rules the text of file ``name`` describes (about 0.6 s of CPU for the packaged
-    file, 1.2 s with every pattern compiled), shared by every load of the same file and text
-    in a process: a ``Triage`` is not changed by use (a sign's patterns compiled on first use
-    are compiled once for every holder; ``with_detectors`` builds a new one). A process that
-    loads the advisor more than once (``aftercare ask`` and ``kb check`` run in one test
-    process, the bots a fork server forks after loading it) parses the rules once. A file
-    that fails is parsed again each time."""
-    return RulesParser(name, compile_now).parse(text)
+    """The rules the text of file ``name`` describes, shared by every load of the same file and
+    text in a process (``_lazily_parsed``). With ``compile_now`` every rule's regex is compiled
+    before they are returned: the same rules and regexes a parse that compiles as it goes
+    makes, since that is the one thing ``compile_now`` changes (``RulesParser.rule``). When
+    one does not compile, the file is parsed that way instead, to fail naming the bad
+    pattern's own line."""
+    triage, rules = _lazily_parsed(name, text)
+    if compile_now:
+        try:
+            for rule in rules:
+                _ = rule.compiled
+        except TriageFileError:
+            return RulesParser(name, compile_now=True).parse(text)
+    return triage
+
+
+@lru_cache(maxsize=8)
+def _lazily_parsed(name: str, text: str) -> tuple[Triage, tuple[Rule, ...]]:
+    """The rules of file ``name``, each compiled on first use (about 0.6 s of CPU for the
+    packaged file, and as much again to compile every rule), and every rule made, parsed once
+    per process for the same file and text: a ``Triage`` is not changed by use (a rule
+    compiled on first use is compiled once for every holder; ``with_detectors`` builds a new
+    one). A process that loads the rules more than once (``aftercare ask`` and ``kb check``
+    run in one test process, the bots a fork server forks after loading the advisor) parses
+    them once. A file that fails is parsed again each time."""
+    parser = RulesParser(name, compile_now=False)
+    return parser.parse(text), tuple(parser.rules)
 
 
 _ID_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
@@ -98,6 +116,7 @@ class RulesParser:
     def __init__(self, path: str, compile_now: bool = True) -> None:
         self.path = path
         self.compile_now = compile_now
+        self.rules: list[Rule] = []  # every rule made, in the file's order
         self.vocab: dict[str, str] = {}
         self.negation_re: re.Pattern[str] | None = None
         self.word_memo: dict[str, Info] = {}  # the groups the patterns share, read once
@@ -392,7 +411,9 @@ class RulesParser:
         """A sign's ``sources`` as one lazily compiled regex; compiled now (each bad one named
         by its line) unless the parser leaves that to the first message."""
         compiled = self.combined(sources, node, what) if self.compile_now else None
-        return Rule(_joined(sources), self.path, node.start_mark.line + 1, compiled)
+        rule = Rule(_joined(sources), self.path, node.start_mark.line + 1, compiled)
+        self.rules.append(rule)
+        return rule
 
     def combined(self, sources: list[tuple[str, yaml.Node]], node: yaml.Node,
                  what: str) -> re.Pattern[str]:
