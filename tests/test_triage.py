@@ -545,6 +545,14 @@ WORD_LISTS_MALFORMED = [
     ("  arrows: {worse: ['↑']}\n", "arrows:", "missing 'better'"),
     ("  inability: ['cant', 'Can Not']\n", "Can Not", "lowercase words"),
     ("  degree_words: [almost, 3]\n", "degree_words:", "non-empty text"),
+    # the pronoun reading's lists (round 37: data, no longer regexes in prepare.py)
+    ("  pronouns: {things: ['serums?', '(cream'], played_down: [fine], compounds: [liner]}\n",
+     "(cream", "bad regular expression"),
+    ("  pronouns: {things: [serum], played_down: ['fine', '\\w*'], compounds: [liner]}\n",
+     "pronouns:", "matches an empty word"),
+    ("  pronouns: {things: [serum], played_down: [fine]}\n", "pronouns:", "missing 'compounds'"),
+    ("  pronouns: {things: [serum], played_down: [], compounds: [liner]}\n", "pronouns:",
+     "at least one pattern"),
 ]
 
 

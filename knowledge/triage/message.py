@@ -155,6 +155,12 @@ class Message:
         i = bisect_right(self.clause_starts, pos) - 1
         return self.clause_starts[i], self.clause_ends[i]
 
+    def next_clause_end(self, end: int) -> int:
+        """The end of the clause after the one that ends at ``end`` (past a clause break of
+        several characters: "... yesterday but theyve gone down"), or ``end`` at the last."""
+        i = bisect_left(self.clause_starts, end)
+        return self.clause_ends[i] if i < len(self.clause_starts) else end
+
     def sentence(self, pos: int) -> tuple[int, int]:
         i = bisect_right(self.sentence_starts, pos) - 1
         end = self.sentence_starts[i + 1] if i + 1 < len(self.sentence_starts) else len(self.text)

@@ -96,7 +96,8 @@ _LANGUAGE_KEYS = {
 # a hesitation set off by commas, read like filler: "was, like, kind of, a sort of greenish"
 _HEDGE = r"(?:(?:a|some)\s+)?(?:kind|sort)\s+of|kinda|sorta"
 _LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_words",
-                      "hypothetical_confirmed", "cancelled_next"}
+                      "hypothetical_confirmed", "cancelled_next", "pronouns"}
+_PRONOUN_KEYS = {"things", "played_down", "compounds"}
 _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
 _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
 _SIGN_OPTIONAL = {"days", "unknown_day", "with", "without", "unless", "note", "ask"}
@@ -248,7 +249,20 @@ class RulesParser:
             lists.inability = frozenset(self.words(section["inability"], "inability"))
         if "degree_words" in section:
             lists.degree_words = frozenset(self.words(section["degree_words"], "degree_words"))
+        if "pronouns" in section:
+            pronouns = self.mapping(section["pronouns"], "pronouns", _PRONOUN_KEYS, set())
+            lists.pronoun_thing_re, lists.played_down_re, lists.part_compound_re = (
+                self.whole_words(pronouns[key], f"pronouns.{key}")
+                for key in ("things", "played_down", "compounds"))
         return lists
+
+    def whole_words(self, node: yaml.Node, what: str) -> re.Pattern[str]:
+        """A list of word patterns as one regex of whole words; a pattern that matches an
+        empty word (it would match everywhere) fails with its line."""
+        for item in self.sequence(node, what):
+            if self.compile(f"(?:{self.regex_source(item, what)})\\Z", item, what).match(""):
+                self.fail(item, f"{what}: {item.value!r} matches an empty word")
+        return self.compile(rf"\b(?:{self.alternation(node, what)})\b", node, what)
 
     def alternation(self, node: yaml.Node, what: str) -> str:
         """The patterns of a list joined as one alternation (tried in the file's order); each

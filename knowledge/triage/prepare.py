@@ -375,43 +375,37 @@ _CLAUSE_PRONOUN = re.compile(
     r"((?:^|[,.;:!?]|\b(?:and|but|so|now|then|cos|coz|because|plus))\s*"
     r"(?:(?:and|but|so|now|then|still|also|just)\s+)?)"
     r"(it\s+is|its|it|they\s+are|theyre|they)\b(?!\s*(?:[,.;:!?]|$))")
-# a thing put on or done to the skin named after the part and before the pronoun: "it" is
-# the product ("i put the serum on my face, its stinging")
-_THING = re.compile(
-    r"\b(?:serums?|creams?|products?|balms?|ointments?|lotions?|gels?|oils?|masks?|spf|"
-    r"sunscreens?|suncream|moisturi[sz]ers?|vaseline|aquaphor|cleansers?|toners?|makeup|"
-    r"foundation|concealer|needles?|pens?|ice|packs?|tablets?|pills?|medicine|antihistamines?|"
-    r"ibuprofen|paracetamol|drops?|plasters?|treatment|session|procedure|appointment|app|bot|"
-    r"message|photo|pic|picture|water|drink|food|weather|sun)\b")
-
-
 _CLAUSE_BREAK = re.compile(r"[,.;:!?\n]|\bbut\b")
-_PLAYED_DOWN = re.compile(
-    r"\b(?:only|just|normal|fine|ok|okay|alright|back|better|gone|nothing|less|smaller|down|"
-    r"settl\w*|calm\w*|heal\w*|improv\w*|fad\w*|clear\w*|stopped)\b")
 
 
 def _pronouns_resolved(t: str, lang: Language) -> str:
     """``t`` with each subject pronoun at a clause start ("it", "its", "they", "theyre") put
     as the last body part named before it in the message, when the two agree in number and
-    nothing put on the skin was named in the part's sentence before it: "my lips look odd,
-    theyre swelling" reads "my lips look odd, my lips are swelling". A pronoun with no part
-    before it stays, and so does one whose clause says the state is over ("they are fine
-    now") or denies it."""
-    if not _PART.search(t):
+    nothing of the pronoun's number put on the skin (the rules' ``pronouns.things``) was named
+    in the part's sentence before it: "my lips look odd, theyre swelling" reads "my lips look
+    odd, my lips are swelling". Nor is a part word that names a product ("lip" of "lip liner",
+    the rules' ``pronouns.compounds``) a part. A pronoun with no part before it stays, and so
+    does one whose clause says the state is over ("they are fine now"), denies it or plays it
+    down (``pronouns.played_down``)."""
+    words = lang.words
+    things, played_down, compounds = (
+        words.pronoun_thing_re, words.played_down_re, words.part_compound_re)
+    if things is None or played_down is None or compounds is None or not _PART.search(t):
         return t
 
     def part(m: re.Match[str]) -> str:
         before = t[:m.start(2)]
-        parts = list(_PART.finditer(before))
+        parts = [found for found in _PART.finditer(before)
+                 if not compounds.match(t, _after_space(t, found.end()))]
         if not parts:
             return m.group()
         last = parts[-1]
-        opened = max(before.rfind(stop, 0, last.start()) for stop in ".!?\n") + 1
-        if _THING.search(before, opened):
-            return m.group()
         pronoun = m.group(2)
         plural = pronoun.startswith("they")
+        opened = max(before.rfind(stop, 0, last.start()) for stop in ".!?\n") + 1
+        # a thing of the pronoun's number named in the part's sentence: the pronoun is the thing
+        if any(_plural_word(thing.group()) == plural for thing in things.finditer(before, opened)):
+            return m.group()
         # a clause that says the part is over ("they are fine now", "its gone down") is read
         # as written: the pronoun keeps the earlier state in the past
         said = ("they are" if plural else "it is") if pronoun in ("its", "theyre") else pronoun
@@ -421,7 +415,7 @@ def _pronouns_resolved(t: str, lang: Language) -> str:
         # bigger", "theyre back to normal", "it was only my scarf"): the message as written
         # already reads the pronoun with its earlier clause
         opening = " ".join(_CLAUSE_BREAK.split(t[m.end(2):], 1)[0].split()[:4])
-        if lang.negation_re.search(opening) or _PLAYED_DOWN.search(opening):
+        if lang.negation_re.search(opening) or played_down.search(opening):
             return m.group()
         if (last.group(2) is not None) != plural:
             return m.group()
@@ -432,6 +426,18 @@ def _pronouns_resolved(t: str, lang: Language) -> str:
             phrase += " are"
         return f"{m.group(1)}{phrase}"
     return _CLAUSE_PRONOUN.sub(part, t)
+
+
+def _after_space(t: str, pos: int) -> int:
+    """The position of the next word after ``pos`` (past the spaces)."""
+    while pos < len(t) and t[pos] == " ":
+        pos += 1
+    return pos
+
+
+def _plural_word(word: str) -> bool:
+    """Whether a thing's word is plural: "creams", "drops" (not "gloss", "ibuprofen")."""
+    return word.endswith("s") and not word.endswith("ss")
 
 
 _OUT_OF_THE_BLUE = re.compile(r"\bout\s+of\s+the\s+blue\b")

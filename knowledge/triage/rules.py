@@ -131,6 +131,11 @@ class WordLists:
     better_arrows: str = ""
     inability: frozenset[str] = frozenset()
     degree_words: frozenset[str] = frozenset()
+    # the pronoun reading (``pronouns``): a thing put on the skin a pronoun may stand for, the
+    # words that play a state down, the words that make a part word a product ("lip liner")
+    pronoun_thing_re: re.Pattern[str] | None = None
+    played_down_re: re.Pattern[str] | None = None
+    part_compound_re: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)

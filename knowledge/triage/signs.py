@@ -100,10 +100,16 @@ def valid(hit: Hit, message: Message, unless: Rule | None, check_after: bool,
         return False
     nxt = message.lang.cancelled_next_re
     if check_next and nxt is not None:
+        # the next clause of the sentence, or the rest of the hit's own when it is the last
+        # ("my lips were swollen yesterday and theyre fine now"); what follows in the sentence
+        # may still undo it ("they went down, and then came back up")
         sentence_end = message.sentence(hit.start)[1]
+        next_end = clause_end
         if clause_end < sentence_end:
-            next_end = min(message.clause(clause_end + 1)[1], sentence_end)
-            if nxt.match(text, hit.end, max(next_end, clause_end)):
+            next_end = max(min(message.next_clause_end(clause_end), sentence_end), clause_end)
+        if hit.end < next_end:
+            found = nxt.match(text, hit.end, max(sentence_end, next_end))
+            if found is not None and found.end() <= next_end:
                 return False
     if unless is None:
         return True
