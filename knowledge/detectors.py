@@ -42,6 +42,7 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from knowledge.findings import Detector, Finding
+from knowledge.text import FILLER, STOPWORDS
 
 if TYPE_CHECKING:  # numpy is imported only when the embed detector is built
     import numpy
@@ -286,7 +287,11 @@ class FuzzDetector:
 
     def score(self, clause: str, floor: float = 0.0) -> tuple[int, float, float]:
         """(closest red-flag phrase, its similarity, the closest normal phrase's); the normal
-        one is only looked up (else 0.0) when the red one reaches ``floor``."""
+        one is only looked up (else 0.0) when the red one reaches ``floor``. A clause of
+        function words only ("what is it") is no match: token-set similarity scores it 1.0
+        against any phrase that holds all of its words (one about not knowing the date)."""
+        if all(word in STOPWORDS or word in FILLER for word in clause.split()):
+            return -1, 0.0, 0.0
         red = process.extractOne(clause, self.bank.phrases, scorer=fuzz.token_set_ratio)
         if red is None:
             return -1, 0.0, 0.0

@@ -85,6 +85,10 @@ SHORTHAND: dict[str, str] = {
     "agn": "again", "agen": "again", "agan": "again", "agin": "again", "agian": "again",
     # the eye word too short for the speller ("eys", "eyez")
     "eys": "eyes", "eyez": "eyes", "eyz": "eyes",
+    # "worse" typed short ("wors" reads as a plural of "wore" to the speller), and a bleed that
+    # will not stop with its vowels dropped ("bld wnt stp"; "wnt" alone may be want or went)
+    "wors": "worse", "bld": "bleeding", "bldn": "bleeding", "stp": "stop",
+    "wnt stop": "wont stop", "wnt stp": "wont stop", "wont stp": "wont stop",
 }
 _SHORTHAND_RE = re.compile(
     r"(?<![a-z0-9/])(?:" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True))

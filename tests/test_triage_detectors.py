@@ -39,6 +39,17 @@ def test_each_detector_finds_an_unforeseen_wording_per_clause(name: str) -> None
         assert finding.reason.startswith("close to: ") and f"({detector.name})" in finding.reason
 
 
+def test_a_clause_of_function_words_only_is_close_to_no_red_flag() -> None:
+    # token-set similarity scored "what is it" 1.0 against a phrase holding those words: an
+    # abstract question about scarring was raised to an emergency by the fuzz detector
+    fuzz_only = load_detector("fuzz")
+    assert fuzz_only is not None
+    assert fuzz_only.detect(["what is it"], 5) is None
+    assert fuzz_only.detect(["is it ok", "what is it"], 5) is None
+    assert shipped(second_detector="fuzz").ask(
+        "tram track scars, are those real? what is it?", 5).urgency is None
+
+
 def test_second_detector_raises_what_the_rules_missed_and_says_why() -> None:
     triage = packaged_rules()
     text = "my mouth feels like its stuffed with cotton, and my bottom lip is sticking out loads"
