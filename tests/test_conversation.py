@@ -23,6 +23,7 @@ from knowledge.advisor import Advisor, Clinic
 from storage.clock import ManualClock
 from tests.advisors import shipped
 from tests.alert_harness import deliver
+from tests.holders import holders_of
 
 NOW = dt.datetime(2026, 6, 15, 22, 30, tzinfo=dt.UTC)  # already 16 June in Auckland
 STAFF = -100500
@@ -178,22 +179,6 @@ async def test_delete_then_mydata_shows_nothing(conv: Conversation) -> None:
     assert twice.notice and "Already done" in twice.text
     (mydata,) = await conv.command(9, 9, "Ana", "mydata")
     assert "nothing stored" in mydata.text
-
-
-def holders_of(word: str) -> int:
-    """How many dicts, lists, tuples and sets in this process hold a string with ``word`` in
-    it: the caches of the advisor (an lru_cache's keys are in a dict it holds), the stores,
-    the conversation's memory."""
-    found = 0
-    for holder in gc.get_objects():
-        if isinstance(holder, dict):
-            items: Any = [*holder.keys(), *holder.values()]
-        elif isinstance(holder, list | tuple | set | frozenset):
-            items = holder
-        else:
-            continue
-        found += any(isinstance(item, str) and word in item.lower() for item in items)
-    return found
 
 
 @pytest.mark.parametrize("consented", [True, False], ids=["consented", "no_consent"])
