@@ -1,0 +1,183 @@
+"""The blind batches stay blind: no run of seven words of a blind message is copied into the
+material the rules, phrase banks, lexicons and knowledge base are tuned on.
+
+Blind sets (held out, read here only to be kept out): every ``tests/data/*blind*.yaml`` with
+messages, that is ``triage_blind_*.yaml`` and the answer-quality ``answers_blind_*.yaml``; every
+``text`` of each is read through the project's normaliser (``knowledge.text.clean``: lowercase,
+unicode and apostrophes folded, held-down letters cut, chat shorthand expanded, punctuation
+dropped) and cut into word 7-grams. (``fold`` is ``clean`` and 30 two-word joins such as "make
+up" -> "makeup"; its joins over whole files cost more than a second, and change nothing a copy
+of seven words would show.)
+
+Tuned material, read as plain text so that comments count as much as values, each file as one
+run of words through the same normaliser (a phrase wrapped over two lines is still one phrase):
+
+- every ``.py`` and ``.yaml`` file under ``knowledge/``: the rules, phrase banks, concept
+  families, language lexicons, knowledge base and the code whose comments give examples;
+- every file of ``tests/data/`` whose name does not contain "blind": ``triage_classes.yaml``,
+  ``concept_classes.yaml`` and ``answer_classes.yaml`` (the class cases each fix is written
+  against), ``triage_dev.yaml``, ``languages_dev.yaml`` and ``answers_dev.yaml`` (the development
+  sets the rules, lexicons and matcher are built and checked on) and ``eval_questions.yaml`` (held
+  out from the knowledge base's examples, but its misses are read and fixed while tuning the
+  matcher, so it is development material too). A new data file is scanned unless its name says
+  it is blind.
+
+Not scanned: the blind sets themselves, ``blind_scores.md`` (the scores, which may quote a missed
+message) and ``kb_blind_overlap.yaml``. That last one is the recorded list of knowledge-base
+example questions that may stay although a blind message comes close, because each was in the
+knowledge base before that answer batch was written (``before``) or is one of the guidance's own
+phrasings (``guidance``); a 7-gram of such a question (on its own line of ``knowledge/kb/``,
+under its entry) shared only with those answer batches is allowed here too, and with no other
+batch (the list speaks of answer batches only, never of triage batches).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+from knowledge.text import clean
+from tests.yamldata import load_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+N = 7
+# A line break as a word: each file is cleaned in one call (a call per line took seconds) and
+# the words keep their line numbers. Lowercase letters, no run of three: ``clean`` keeps it.
+_BREAK = "qzxjbreakqzxj"
+# a blind message's text, in any of its item's fields' orders ("- {text: ..." or "..., text: ...")
+_TEXT = re.compile(r"""[{,]\s*text:\s*("(?:[^"\\]|\\.)*"|'(?:[^']|'')*')""")
+_ITEM = re.compile(r"^\s*- ", re.MULTILINE)
+_KB_ID = re.compile(r"^\s*-\s+id:\s*(\S+)")
+_KB_QUESTION = re.compile(r"^\s*-\s+(.+?)\s*$")
+
+
+def cleaned_lines(text: str) -> list[list[str]]:
+    """The words of each line of `text`, read through the project's normaliser."""
+    lines = clean(text.replace("\n", f" {_BREAK} ")).split(_BREAK)
+    return [line.split() for line in lines]
+
+
+def _grams(words: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + N]) for i in range(len(words) - N + 1)}
+
+
+def _scalar(quoted: str) -> str:
+    if quoted.startswith("'"):
+        return quoted[1:-1].replace("''", "'")
+    try:
+        return str(json.loads(quoted))
+    except ValueError:  # a YAML escape JSON lacks
+        return str(yaml.safe_load(quoted))
+
+
+def blind_texts(path: Path) -> list[str]:
+    """The messages of a blind set: every item's quoted ``text`` (read without a YAML parse,
+    which took a second for the forty sets; each item must have one)."""
+    source = path.read_text("utf-8")
+    texts = [_scalar(quoted) for quoted in _TEXT.findall(source)]
+    assert len(texts) == len(_ITEM.findall(source)), f"{path.name}: an item without a quoted text"
+    return texts
+
+
+def blind_sets() -> list[Path]:
+    """Every held-out set of messages in tests/data (not the overlap list, not the scores)."""
+    return sorted(path for path in DATA.glob("*blind*.yaml")
+                  if path.name != "kb_blind_overlap.yaml")
+
+
+def blind_grams() -> dict[tuple[str, ...], set[str]]:
+    """Every word 7-gram of every blind message, with the names of the sets it is in."""
+    grams: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    for path in blind_sets():
+        name = path.stem
+        for words in cleaned_lines("\n".join(blind_texts(path))):
+            for gram in _grams(words):
+                grams[gram].add(name)
+    return grams
+
+
+def tuned_files() -> list[Path]:
+    """The files whose wording must not come from a blind set."""
+    knowledge = [path for path in (ROOT / "knowledge").rglob("*")
+                 if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts]
+    data = [path for path in DATA.iterdir() if path.is_file() and "blind" not in path.name]
+    return sorted(knowledge + data)
+
+
+def allowed_overlap() -> dict[tuple[str, str], set[str] | None]:
+    """(entry, cleaned question) -> the answer batches it may share words with (None: any)."""
+    allowed: dict[tuple[str, str], set[str] | None] = {}
+    for row in load_yaml(DATA / "kb_blind_overlap.yaml"):
+        batches = None if row.get("guidance") else {
+            f"answers_blind_{batch}" for batch in row.get("before", [])}
+        allowed[(row["entry"], clean(row["question"]))] = batches
+    return allowed
+
+
+def find_copies(blind: dict[tuple[str, ...], set[str]], files: list[Path],
+                allowed: dict[tuple[str, str], set[str] | None]) -> list[str]:
+    """One line per blind 7-gram found in a tuned file: file, line, the shared words, the sets."""
+    copies: list[str] = []
+    kb_dir = ROOT / "knowledge" / "kb"
+    for path in files:
+        source = path.read_text("utf-8")
+        questions: dict[int, tuple[str, str]] = {}  # line -> (entry, cleaned question), kb only
+        if path.parent == kb_dir:
+            entry = ""
+            for number, line in enumerate(source.split("\n"), 1):
+                if found := _KB_ID.match(line):
+                    entry = found.group(1)
+                elif found := _KB_QUESTION.match(line):
+                    questions[number] = (entry, clean(found.group(1)))
+        words: list[str] = []
+        lines: list[int] = []
+        for number, line_words in enumerate(cleaned_lines(source), 1):
+            words.extend(line_words)
+            lines.extend([number] * len(line_words))
+        for i in range(len(words) - N + 1):
+            gram = tuple(words[i:i + N])
+            sets = blind.get(gram)
+            if sets is None:
+                continue
+            first, last = lines[i], lines[i + N - 1]
+            if first == last and questions.get(first) in allowed:
+                batches = allowed[questions[first]]
+                if batches is None or sets <= batches:
+                    continue
+            where = f"{first}" if first == last else f"{first}-{last}"
+            name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            copies.append(f"{name}:{where}: {' '.join(gram)!r} (in {', '.join(sorted(sets))})")
+    return copies
+
+
+def test_no_tuned_file_copies_seven_words_of_a_blind_message() -> None:
+    """A blind batch measures the product only while its wording stays out of what is tuned:
+    a rule comment, phrase, lexicon entry, example question or class case sharing seven words in
+    a row with a blind message was copied from it. Reword it in our own words (same class, same
+    tier), never the blind message."""
+    blind = blind_grams()
+    assert len(blind) > 10_000, "the blind sets were not read"
+    copies = find_copies(blind, tuned_files(), allowed_overlap())
+    assert not copies, f"{len(copies)} blind 7-grams in tuned files:\n" + "\n".join(copies)
+
+
+def test_a_pasted_blind_message_is_found(tmp_path: Path) -> None:
+    """The scan finds a blind message pasted into a comment, wrapped over two lines, in other
+    case and punctuation, and says where; a file of other words passes."""
+    text = blind_texts(blind_sets()[-1])[0]
+    words = text.upper().split()
+    assert len(words) >= N, text
+    blind = {gram: {"triage_blind_x"} for gram in _grams(cleaned_lines(text)[0])}
+    pasted = tmp_path / "pasted.yaml"
+    pasted.write_text("key: value\n# e.g. " + ", ".join(words[:3]) + "\n#   "
+                      + " ".join(words[3:]) + "!\n", "utf-8")
+    other = tmp_path / "other.yaml"
+    other.write_text("# " + " ".join(reversed(words)) + "\n", "utf-8")
+    copies = find_copies(blind, [pasted, other], {})
+    assert copies and all(copy.startswith(f"{pasted}:2-3: ") for copy in copies[:1]), copies
+    assert all("pasted.yaml" in copy and "(in triage_blind_x)" in copy for copy in copies), copies
