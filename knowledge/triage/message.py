@@ -206,7 +206,7 @@ class Message:
             return self._stories[start]
         lang, text = self.lang, self.text
         story: str | None = None
-        if self._in(lang.story_present_re, start, end):
+        if self._present(start, end):
             story = None
         elif lang.story_self_past_re is not None and lang.story_self_past_re.search(
                 text, start, end):
@@ -216,6 +216,19 @@ class Message:
             story = "others"
         self._stories[start] = story
         return story
+
+    def _present(self, start: int, end: int) -> bool:
+        """Whether the sentence [start, end) says something happens now, outside a question
+        others asked the writer ("... so they all wondered whether i had keeled over today, i
+        hadnt": the "today" asks, it tells nothing now)."""
+        present = self.lang.story_present_re
+        if not self._in(present, start, end):
+            return False
+        if not self.hypotheticals:
+            return True
+        # (a present word that closes the question is the question's: "... had keeled over today")
+        return any(not self.hypothetical(m.start()) and not self.hypothetical(m.start() - 1)
+                   for m in present.finditer(self.text, start, end))
 
     def hearsay(self, pos: int) -> bool:
         """A sign named in what the patient read, watched or was sent ("my sister keeps forwarding

@@ -2,8 +2,9 @@
 toward the triage vocabulary), arrows as words, discourse filler and stacked intensifiers out,
 hedges as clause breaks, staccato sentences joined, relative clauses and plain asides (a remark
 that names no symptom or body part, between brackets, dashes or commas) and concessive asides
-("even though ...", "despite ...", "like you said ...") read again out of the way, and a
-pronoun that opens a clause read again as the body part named before it."""
+("even though ...", "despite ...", "like you said ...") read again out of the way, a
+pronoun that opens a clause (or "mine") read again as the body part named before it, and a
+temperature asked about and then owned as the writer's reading read again as theirs."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def normalise(text: str, lang: Language) -> str:
     t = _REPEATED_WORD.sub(r"\1", t)
     t = _DESCRIBED.sub(r"\1 \2 ", t)  # "pus, yellowish, on" -> "pus yellowish on"
     t = _resolved_through_aside(t, lang)  # "swelling is, i think, gone" -> "swelling is gone"
+    t = _resolved_past_relative(t, lang)  # "the ache, which was bad, has gone": "the ache has gone"
     # a state parted from its subject by a relative clause ("the ache, which was mild on
     # day one, is now far worse") or a plain aside ("my throat, and i realise this may
     # sound silly, feels like it is shutting"): the message is read again without the clause and
@@ -59,7 +61,25 @@ def normalise(text: str, lang: Language) -> str:
     resolved = _pronouns_resolved(said, lang)
     if resolved != said:
         t = f"{t} . {resolved}"
+    # a number asked about and then owned as the writer's reading ("would 38.6 be a fever?
+    # thats my reading right now"): read again as the writer's temperature now
+    owned = _OWNED_READING.search(said)
+    if owned is not None:
+        t = f"{t} . my temperature is {owned.group(1)} now"
     return _SPACES.sub(" ", t).strip()
+
+
+# a temperature asked about in a question, then said to be the writer's own reading in a later
+# sentence: "thats what my thermometer shows now", "thats my reading", "thats what i measured",
+# "im at that right now" (not "thats what the leaflet says")
+_OWNED_READING = re.compile(
+    r"(?<![\w.])(\d{2,3}(?:\.\d)?)(?:\s*(?:°|degrees?|deg)?\s*(?:c|f)\b)?[^.!?\n]*\?+\s*(?:[^.!?\n]*?\b)?"
+    r"(?:(?:thats|that\s+is|this\s+is|its|it\s+is)\s+(?:(?:exactly|literally|actually|just)\s+)?"
+    r"(?:what\s+(?:my|the)\s+(?:thermometer|temp\w*|reading|digital\s+one|forehead\s+one)\s+"
+    r"(?:says|said|shows|showed|reads|read|gives|gave|is\s+(?:showing|saying|reading))|"
+    r"(?:my|the)\s+(?:reading|temp\w*|number)\b|what\s+i\s+(?:measure|measured|read|got|get|have|am\s+getting|"
+    r"am\s+reading)\b)|(?:im|i\s+am|mine\s+is|mines)\s+(?:at|on|reading|showing)\s+(?:exactly\s+)?"
+    r"(?:that|this|it)\b)(?!\s+(?:is\s+)?(?:not|never|no)\b)")
 
 
 # an aside set off by brackets, dashes or commas between a subject and its state ("my throat,
@@ -169,7 +189,12 @@ _CONCESSIVE = re.compile(
     r",\s*(?=(?:even|although|though|tho|despite|in\s+spite\s+of|regardless\s+of|notwithstanding|"
     r"(?:like|as|just\s+like|just\s+as)\s+(?:you|u|they|the\s+\w+|my\s+\w+|\w+)\s+(?:said|says|say|"
     r"told\s+me|suggested|recommended|advised)|honestly|to\s+be\s+(?:fair|honest)|mind\s+you|"
-    r"admittedly|granted|in\s+fairness|for\s+what\s+its\s+worth)\b)")
+    r"admittedly|granted|in\s+fairness|for\s+what\s+its\s+worth|"
+    # ... or by when it began ("my tongue, ever since roughly an hour after they finished my
+    # chin, has been getting bigger"): the time is the aside's, the state the clause's
+    r"ever\s+since|since\s+(?:about|around|roughly|maybe|like|just\s+after|shortly\s+after|"
+    r"not\s+long\s+after|(?:a|an|half\s+an)\s+(?:hour|bit)\s+after)|from\s+(?:about|around|roughly)|"
+    r"starting\s+(?:about|around|roughly)|for\s+the\s+(?:last|past))\b)")
 _CONCESSIVE_WORDS = 30
 # the short plain pieces that may trail a concessive aside ("like the sheet says, twice now,")
 _TRAILING_PIECE_WORDS = 6
@@ -257,6 +282,27 @@ def _resolved_through_aside(t: str, lang: Language) -> str:
             return m.group()
         return joined
     return _LINKING_ASIDE.sub(out, t)
+
+
+def _resolved_past_relative(t: str, lang: Language) -> str:
+    """``t`` with a relative clause between a subject and a state that is over taken out in
+    place ("the swelling, which was quite bad on day two, has completely gone now" reads "the
+    swelling has completely gone now"): what the clause says of the past is over too."""
+    if "," not in t:
+        return t
+
+    def out(m: re.Match[str]) -> str:
+        brk = lang.sentence_re.search(t, m.end())
+        rest = _SOFTENED.sub("", t[m.end():brk.start() if brk else len(t)])
+        # not when the sentence goes on to say some of it is left ("has calmed but is still
+        # faintly there")
+        if lang.cancelled_after_re.match(f" {rest}") is None or _NOT_ALL_GONE.search(rest):
+            return m.group()
+        return " "
+    return _RELATIVE.sub(out, t)
+
+
+_NOT_ALL_GONE = re.compile(r"\b(?:but|still|except|apart|though|tho|yet|although|mostly|almost)\b")
 
 
 # softeners before a resolution ("more or less gone", "just about settled")
@@ -374,7 +420,8 @@ _PART = re.compile(
 _CLAUSE_PRONOUN = re.compile(
     r"((?:^|[,.;:!?]|\b(?:and|but|so|now|then|cos|coz|because|plus))\s*"
     r"(?:(?:and|but|so|now|then|still|also|just)\s+)?)"
-    r"(it\s+is|its|it|they\s+are|theyre|they)\b(?!\s*(?:[,.;:!?]|$))")
+    r"(it\s+is|its|it|they\s+are|theyre|they|mines|mine(?=\s+(?:is|are|has|have|keeps?|s|still|"
+    r"just|now|feels?|looks?|seems?|went|got|started|began|kept)\b))\b(?!\s*(?:[,.;:!?]|$))")
 _CLAUSE_BREAK = re.compile(r"[,.;:!?\n]|\bbut\b")
 
 
@@ -401,10 +448,15 @@ def _pronouns_resolved(t: str, lang: Language) -> str:
             return m.group()
         last = parts[-1]
         pronoun = m.group(2)
-        plural = pronoun.startswith("they")
+        # "mine" after a question about a part ("can cream in the eye hurt it? mine is still
+        # sore"): the writer's own part, its number told by the verb after it
+        mine = pronoun.startswith("mine")
+        plural = (pronoun.startswith("they") or mine and re.match(
+            r"\s+(?:are|have)\b", t[m.end(2):]) is not None)
         opened = max(before.rfind(stop, 0, last.start()) for stop in ".!?\n") + 1
         # a thing of the pronoun's number named in the part's sentence: the pronoun is the thing
-        if any(_plural_word(thing.group()) == plural for thing in things.finditer(before, opened)):
+        if not mine and any(_plural_word(thing.group()) == plural
+                            for thing in things.finditer(before, opened)):
             return m.group()
         # a clause that says the part is over ("they are fine now", "its gone down") is read
         # as written: the pronoun keeps the earlier state in the past
@@ -420,6 +472,8 @@ def _pronouns_resolved(t: str, lang: Language) -> str:
         if (last.group(2) is not None) != plural:
             return m.group()
         phrase = last.group(1)
+        if mine:
+            return f"{m.group(1)}my {last.group(2) or last.group(3)}"
         if pronoun in ("it is", "its"):
             phrase += " is"
         elif pronoun in ("they are", "theyre"):
