@@ -23,15 +23,22 @@ run of words through the same normaliser (a phrase wrapped over two lines is sti
   it is blind.
 
 Not scanned: the blind sets themselves, ``blind_scores.md`` (the scores, which may quote a missed
-message) and ``kb_blind_overlap.yaml``. That last one is the recorded list of knowledge-base
-example questions that may stay although a blind message comes close, because each was in the
-knowledge base before that answer batch was written (``before``) or is one of the guidance's own
-phrasings (``guidance``); a 7-gram of such a question (on its own line of ``knowledge/kb/``,
-under its entry) shared only with those answer batches is allowed here too, and with no other
-batch. Its rows name answer batches (``before: [3]``) or triage batches (``before_triage:
-[41]``); the triage rows were generated once, by a script run over git history (the question's
-line was added in a commit older than the one that added the batch), because this test does not
-call git (a CI clone may be shallow).
+message), ``blind_predated.yaml`` (below) and ``kb_blind_overlap.yaml``. That last one is the
+recorded list of knowledge-base example questions that may stay although a blind message comes
+close, because each was in the knowledge base before that answer batch was written (``before``) or
+is one of the guidance's own phrasings (``guidance``); a 7-gram of such a question (on its own
+line of ``knowledge/kb/``, under its entry) shared only with those answer batches is allowed here
+too, and with no other batch. Its rows name answer batches (``before: [3]``) or triage batches
+(``before_triage: [41]``); the triage rows were generated once, by a script run over git history
+(the question's line was added in a commit older than the one that added the batch), because this
+test does not call git (a CI clone may be shallow).
+
+Written before the batch: a new batch is written sealed, outside the repository, by a writer
+who never saw the tuned files, so a 7-gram it shares with them on the day it lands is two writers
+meeting on the same words, and no copy (the tuned line could not have been taken from a batch
+nobody could read). When a batch is added, ``python -m tests.test_blind_paste --record NAME``
+(before anything is tuned on it) appends those grams to ``blind_predated.yaml``; such a gram is
+allowed for that batch only, and any later copy of the batch's wording still fails.
 
 Everyday speech: a 7-gram found in at least ``COMMON`` (3) distinct blind batches, each written
 independently by a different writer, is how people say it ("i feel like im going to pass out",
@@ -44,6 +51,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
@@ -56,6 +64,7 @@ from tests.yamldata import load_yaml
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 N = 7
+PREDATED = DATA / "blind_predated.yaml"
 COMMON = 3  # distinct blind batches a 7-gram must be in to count as everyday speech
 # A line break as a word: each file is cleaned in one call (a call per line took seconds) and
 # the words keep their line numbers. Lowercase letters, no run of three: ``clean`` keeps it.
@@ -98,7 +107,7 @@ def blind_texts(path: Path) -> list[str]:
 def blind_sets() -> list[Path]:
     """Every held-out set of messages in tests/data (not the overlap list, not the scores)."""
     return sorted(path for path in DATA.glob("*blind*.yaml")
-                  if path.name != "kb_blind_overlap.yaml")
+                  if path.name not in ("kb_blind_overlap.yaml", PREDATED.name))
 
 
 @cache
@@ -132,9 +141,19 @@ def allowed_overlap() -> dict[tuple[str, str], set[str] | None]:
     return allowed
 
 
+def predated() -> dict[tuple[str, ...], set[str]]:
+    """7-gram -> the batches it was already in the tuned files before (``--record``)."""
+    grams: dict[tuple[str, ...], set[str]] = defaultdict(set)
+    for row in load_yaml(PREDATED) or []:
+        for gram in row["grams"]:
+            grams[tuple(gram.split())].add(row["batch"])
+    return grams
+
+
 def find_copies(blind: dict[tuple[str, ...], set[str]], files: list[Path],
                 allowed: dict[tuple[str, str], set[str] | None],
-                common: list[str] | None = None) -> list[str]:
+                common: list[str] | None = None,
+                before: dict[tuple[str, ...], set[str]] | None = None) -> list[str]:
     """One line per blind 7-gram found in a tuned file: file, line, the shared words, the sets.
     A gram in ``COMMON`` or more blind batches is everyday speech: not a copy, listed in
     `common` when given."""
@@ -160,6 +179,8 @@ def find_copies(blind: dict[tuple[str, ...], set[str]], files: list[Path],
             sets = blind.get(gram)
             if sets is None:
                 continue
+            if before is not None and sets <= before.get(gram, set()):
+                continue
             first, last = lines[i], lines[i + N - 1]
             if first == last and questions.get(first) in allowed:
                 batches = allowed[questions[first]]
@@ -181,7 +202,22 @@ def scan() -> tuple[list[str], list[str]]:
     common: list[str] = []
     blind = blind_grams()
     assert len(blind) > 10_000, "the blind sets were not read"
-    return find_copies(blind, tuned_files(), allowed_overlap(), common), common
+    return find_copies(blind, tuned_files(), allowed_overlap(), common, predated()), common
+
+
+def record(batch: str) -> int:
+    """Append to ``blind_predated.yaml`` the 7-grams `batch` shares with the tuned files as they
+    are now; run once, when the batch is added, before anything is tuned on it."""
+    path = DATA / f"{batch}.yaml"
+    grams = {gram: {batch} for words in cleaned_lines("\n".join(blind_texts(path)))
+             for gram in _grams(words)}
+    found = sorted({line.split(": ", 1)[1].rsplit(" (in ", 1)[0].strip("'")
+                    for line in find_copies(grams, tuned_files(), allowed_overlap())})
+    if found:
+        with PREDATED.open("a", encoding="utf-8") as out:
+            out.write(f"- batch: {batch}\n  grams:\n")
+            out.writelines(f"    - {gram!r}\n" for gram in found)
+    return len(found)
 
 
 def test_no_tuned_file_copies_seven_words_of_a_blind_message() -> None:
@@ -218,3 +254,9 @@ def test_a_pasted_blind_message_is_found(tmp_path: Path) -> None:
     copies = find_copies(blind, [pasted, other], {})
     assert copies and all(copy.startswith(f"{pasted}:2-3: ") for copy in copies[:1]), copies
     assert all("pasted.yaml" in copy and "(in triage_blind_x)" in copy for copy in copies), copies
+
+
+if __name__ == "__main__":  # python -m tests.test_blind_paste --record triage_blind_NN
+    if len(sys.argv) != 3 or sys.argv[1] != "--record":
+        sys.exit("usage: python -m tests.test_blind_paste --record triage_blind_NN")
+    print(f"{record(sys.argv[2])} 7-grams recorded as written before {sys.argv[2]}")
