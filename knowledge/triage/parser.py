@@ -233,7 +233,9 @@ class RulesParser:
         if "filler" in section:
             filler = self.alternation(section["filler"], "filler")
             lists.comma_filler_re = self.compile(
-                rf"(?:^|,)\s*(?:(?:{filler}|{_HEDGE})\s*,\s*)+(?:{_HEDGE}\s*,?\s*)?",
+                rf"(?:^|,)\s*(?:(?:{filler}|{_HEDGE})\s*(?:,|\.{{2,}}|\u2026)\s*)+(?:{_HEDGE}\s*,?\s*)?"
+                # an ellipsis after the filler is part of the pause: "is, er, ... shut"
+                r"(?:(?:\.{2,}|\u2026)\s*)?",
                 section["filler"], "filler")
         if "intensifiers" in section:
             stacked = self.alternation(section["intensifiers"], "intensifiers")
