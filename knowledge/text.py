@@ -523,9 +523,14 @@ class Speller:
     (optimal string alignment) edit distance with rapidfuzz, dropped vowels by the consonant
     skeleton. Words of the English word list (and their inflections) are never changed."""
 
-    def __init__(self, vocabulary: Iterable[str], known: Iterable[str] = ()) -> None:
-        self.vocabulary = tuple(dict.fromkeys(w.lower() for w in vocabulary))
+    def __init__(self, vocabulary: Iterable[str], known: Iterable[str] = (),
+                 plain: Iterable[str] = ()) -> None:
+        """``plain``: words corrected toward like the vocabulary's ("cnat" is "cant") that are
+        not its own words (``in_vocabulary`` is False: they name no sign)."""
+        own = tuple(dict.fromkeys(w.lower() for w in vocabulary))
+        self.vocabulary = tuple(dict.fromkeys((*own, *(w.lower() for w in plain))))
         self._vocab_set = frozenset(self.vocabulary)
+        self._own = frozenset(own)
         self._extra = self._vocab_set | frozenset(known)  # the English list loads on first use
         skeletons: dict[str, str] = {}
         for word in self.vocabulary:
@@ -648,7 +653,7 @@ class Speller:
 
     def in_vocabulary(self, word: str) -> bool:
         """Whether ``word`` (lowercase) is one of the vocabulary's own words."""
-        return word in self._vocab_set
+        return word in self._own
 
     def english_share(self, text: str) -> float:
         """The share of words (3+ letters) that are English or a typo of the vocabulary."""

@@ -96,7 +96,7 @@ _LANGUAGE_KEYS = {
 # a hesitation set off by commas, read like filler: "was, like, kind of, a sort of greenish"
 _HEDGE = r"(?:(?:a|some)\s+)?(?:kind|sort)\s+of|kinda|sorta"
 _LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_words",
-                      "hypothetical_confirmed", "cancelled_next", "pronouns"}
+                      "hypothetical_confirmed", "cancelled_next", "pronouns", "spelling_only"}
 _PRONOUN_KEYS = {"things", "played_down", "compounds"}
 _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
 _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
@@ -171,7 +171,8 @@ class RulesParser:
                              {"figures", "turns", "real", "earnest"})
         lists = self.word_lists(section)
         language = Language(
-            speller=Speller(vocabulary),
+            speller=Speller(vocabulary, plain=self.parse_vocabulary(section["spelling_only"])
+                            if "spelling_only" in section else ()),
             joke_re=self.regex_list(jokes["markers"], "jokes.markers"),
             hyperbole_re=self.regex_list(jokes["hyperbole"], "jokes.hyperbole"),
             story_present_re=self.regex_list(story["present"], "story.present"),
