@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.triage import Triage, TriageDecision, TriageFileError, load_triage
+from knowledge.triage.prepare import prepare
 from tests.advisors import packaged_rules
 
 # one worker runs the triage tables' modules (tests/conftest.py): it alone compiles the
@@ -553,6 +554,14 @@ WORD_LISTS_MALFORMED = [
     ("  pronouns: {things: [serum], played_down: [fine]}\n", "pronouns:", "missing 'compounds'"),
     ("  pronouns: {things: [serum], played_down: [], compounds: [liner]}\n", "pronouns:",
      "at least one pattern"),
+    # the readings' lists (data, no longer regexes in prepare.py)
+    ("  readings: {concessive: ['even', '(though'], state_start: [is],\n"
+     "             owned: {pointing: [thats], what: [reading], at: [mine]}}\n",
+     "(though", "bad regular expression"),
+    ("  readings: {concessive: [even], state_start: [is],\n"
+     "             owned: {pointing: [thats], what: [reading]}}\n", "owned:", "missing 'at'"),
+    ("  readings: {concessive: [even], owned: {pointing: [thats], what: [x], at: [y]}}\n",
+     "readings:", "missing 'state_start'"),
 ]
 
 
@@ -584,6 +593,48 @@ def test_word_lists_of_the_file_prepare_the_message(tmp_path: Path) -> None:
     assert rules.assess("pus ↑↑", 2).sign == "pus"
     assert rules.assess("pus ↓", 2).sign is None
     assert rules.assess("really, really sore", 2).sign == "pus"
+
+
+def test_owned_reading_words_come_from_the_file(tmp_path: Path) -> None:
+    """A temperature asked about and then owned as the writer's reading is read again as
+    theirs with the words of the file's ``readings.owned``; without them it is not."""
+    sign = "  - {id: temp, tier: urgent, rule: temp, patterns: ['temperature is 38']}\n"
+    lists = ("  readings: {concessive: [even], state_start: [is],\n"
+             "             owned: {pointing: [thats], what: ['my\\s+reading\\b'], at: [mine]}}\n")
+    path = tmp_path / "rules.yaml"
+    path.write_text(VALID_HEAD.replace("vocab:\n", lists + "vocab:\n", 1) + sign, "utf-8")
+    rules = load_triage(path)
+    assert rules.assess("would 38.6 be bad? thats my reading", 2).sign == "temp"
+    assert rules.assess("would 38.6 be bad? thats not my reading", 2).sign is None
+    assert rules.assess("would 38.6 be bad? thats what the leaflet says", 2).sign is None
+    path.write_text(VALID_HEAD + sign, "utf-8")
+    assert load_triage(path).assess("would 38.6 be bad? thats my reading", 2).sign is None
+
+
+def test_readings_are_named_and_staff_see_one(triage: Triage) -> None:
+    """A message is prepared as said plus each reading made again by name; the rules search
+    them all, and what staff are shown comes from one reading, never the readings run together."""
+    lang = triage._lang
+    raw = "the swelling, and i dont mean the puffy bit, i mean my lips, is getting worse"
+    readings = prepare(raw, lang)
+    assert readings.corrected is not None and readings.resolved is None
+    assert any("the swelling of my lips is getting worse" in piece
+               for piece in readings.corrected)
+    assert readings.text.startswith(readings.said)
+    at = readings.text.index("of my lips")
+    assert readings.reading_at(at) == "corrected" and readings.reading_at(0) == "said"
+    assert prepare("my lips look odd", lang).text == "my lips look odd"
+    resolved = prepare("my lips look odd, theyre swelling", lang)
+    assert resolved.resolved == "my lips look odd, my lips are swelling"
+    assert resolved.reading_at(resolved.text.index("my lips are")) == "resolved"
+    owned = prepare("would 38.6 be a fever? thats my reading right now", lang)
+    assert owned.owned == "my temperature is 38.6 now"
+    for message in (raw, "my tongue - sorry, typing one handed - is swelling up",
+                    "my throat, even though i slept propped up, feels tight"):
+        decision = triage.assess(message, 1)
+        assert decision.escalate
+        assert " . " not in decision.evidence and decision.evidence in prepare(message, lang).text
+        assert decision.reason.count(decision.evidence) == 1
 
 
 def test_missing_file_names_the_file(tmp_path: Path) -> None:

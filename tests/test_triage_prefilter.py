@@ -27,7 +27,7 @@ import pytest
 from knowledge.guards import load_scope
 from knowledge.text import fold
 from knowledge.triage.prefilter import Alternatives, Prefilter, required_words
-from knowledge.triage.prepare import normalise
+from knowledge.triage.prepare import prepare
 from tests.advisors import shipped
 from tests.yamldata import load_yaml
 
@@ -122,7 +122,7 @@ def test_split_search_finds_what_the_whole_regex_finds() -> None:
     raws = _messages()
     assert len(raws) > 2000
     # what ``Message`` searches, and with these candidates
-    texts = [normalise(raw, lang) for raw in raws]
+    texts = [prepare(raw, lang).text for raw in raws]
     candidates = [prefilter.candidates(text) for text in texts]
     joined = _Joined(texts)
     skipped = matched = 0  # pairs whose split search ran no pattern; that the regex matches

@@ -10,7 +10,8 @@ Its modules, in the order a message meets them:
 
 - ``parser``: loading ``triage.yaml`` (vocab tables, word lists, signs) into compiled rules;
 - ``rules``: the compiled rules (signs, matchers, fever thresholds, the language's word lists);
-- ``prepare``: text preparation (normaliser, typo correction, arrows, filler, hedges);
+- ``prepare``: text preparation (normaliser, typo correction, arrows, filler, hedges) as
+  ``Readings``: the message as said and each reading of it made again, by name;
 - ``message``: clause and sentence splitting and the guards (negation, denied lists,
   hypotheticals, jokes, figures, stories);
 - ``fever``: temperature readings;

@@ -11,7 +11,7 @@ from typing import NamedTuple
 from knowledge.text import FILLER, STOPWORDS
 from knowledge.triage.fever import fever_readings
 from knowledge.triage.prefilter import Alternatives, Prefilter
-from knowledge.triage.prepare import normalise
+from knowledge.triage.prepare import Readings, prepare
 from knowledge.triage.rules import Fever, Language, Rule
 
 _WORDS = re.compile(r"[a-z]+")
@@ -50,7 +50,10 @@ class Message:
                  prefilter: Prefilter | None = None) -> None:
         self.lang = lang
         self.fever_rules = fever
-        self.text = normalise(raw, lang)
+        # the message as said and each reading of it made again (``Readings``); the rules
+        # search their ``text``, every reading in turn
+        self.readings: Readings = prepare(raw, lang)
+        self.text = self.readings.text
         # the patterns that may match the text (``prefilter``); None: not looked for, every
         # regex is searched whole
         self.candidates = None if prefilter is None else prefilter.candidates(self.text)

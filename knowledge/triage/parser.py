@@ -96,8 +96,11 @@ _LANGUAGE_KEYS = {
 # a hesitation set off by commas, read like filler: "was, like, kind of, a sort of greenish"
 _HEDGE = r"(?:(?:a|some)\s+)?(?:kind|sort)\s+of|kinda|sorta"
 _LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_words",
-                      "hypothetical_confirmed", "cancelled_next", "pronouns", "spelling_only"}
+                      "hypothetical_confirmed", "cancelled_next", "pronouns", "spelling_only",
+                      "readings"}
 _PRONOUN_KEYS = {"things", "played_down", "compounds"}
+_READINGS_KEYS = {"concessive", "state_start", "owned"}
+_OWNED_KEYS = {"pointing", "what", "at"}
 _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
 _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
 _SIGN_OPTIONAL = {"days", "unknown_day", "with", "without", "unless", "note", "ask"}
@@ -257,7 +260,32 @@ class RulesParser:
             lists.pronoun_thing_re, lists.played_down_re, lists.part_compound_re = (
                 self.whole_words(pronouns[key], f"pronouns.{key}")
                 for key in ("things", "played_down", "compounds"))
+        if "readings" in section:
+            self.readings(section["readings"], lists)
         return lists
+
+    def readings(self, node: yaml.Node, lists: WordLists) -> None:
+        """The word lists of the readings made again (knowledge/triage/prepare.py), each set in
+        its frame: the concessive aside's opening words (after a comma), the words that open a
+        clause's state (never part of the aside), and a temperature owned as the writer's
+        reading ("thats what my thermometer says", "im at that right now")."""
+        section = self.mapping(node, "readings", _READINGS_KEYS, set())
+        opening = self.alternation(section["concessive"], "readings.concessive")
+        lists.concessive_re = self.compile(rf",\s*(?=(?:{opening})\b)", section["concessive"],
+                                           "readings.concessive")
+        state = self.alternation(section["state_start"], "readings.state_start")
+        lists.state_start_re = self.compile(rf"\s*(?:{state})\b", section["state_start"],
+                                            "readings.state_start")
+        owned = self.mapping(section["owned"], "readings.owned", _OWNED_KEYS, set())
+        pointing, what, at = (self.alternation(owned[key], f"readings.owned.{key}")
+                              for key in ("pointing", "what", "at"))
+        lists.owned_reading_re = self.compile(
+            # the number asked about in a question ("would 38.6 be a fever?"), then a later
+            # sentence that points at it as the writer's reading, not denied after
+            r"(?<![\w.])(\d{2,3}(?:\.\d)?)(?:\s*(?:°|degrees?|deg)?\s*(?:c|f)\b)?[^.!?\n]*\?+\s*"
+            rf"(?:[^.!?\n]*?\b)?(?:(?:{pointing})\s+(?:(?:exactly|literally|actually|just)\s+)?"
+            rf"(?:{what})|{at})(?!\s+(?:is\s+)?(?:not|never|no)\b)",
+            section["owned"], "readings.owned")
 
     def whole_words(self, node: yaml.Node, what: str) -> re.Pattern[str]:
         """A list of word patterns as one regex of whole words; a pattern that matches an

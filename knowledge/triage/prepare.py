@@ -1,23 +1,146 @@
-"""Text preparation before the rules run: the project's normaliser (shorthand, typo correction
-toward the triage vocabulary), arrows as words, discourse filler and stacked intensifiers out,
-hedges as clause breaks, staccato sentences joined, relative clauses and plain asides (a remark
-that names no symptom or body part, between brackets, dashes or commas) and concessive asides
-("even though ...", "despite ...", "like you said ...") read again out of the way, a
-pronoun that opens a clause (or "mine") read again as the body part named before it, and a
-temperature asked about and then owned as the writer's reading read again as theirs."""
+"""Text preparation before the rules run, as one ``Readings`` value built by ``prepare``.
+
+The message as said: the project's normaliser (shorthand, typo correction toward the triage
+vocabulary), arrows as words, discourse filler and stacked intensifiers out, hedges as clause
+breaks, staccato sentences joined. Then each reading of it made again, by name: ``joined``
+(relative clauses and plain asides, remarks that name no symptom or body part between
+brackets, dashes or commas, read out of the way), ``conceded`` (concessive asides, "even
+though ...", "despite ...", "like you said ...", moved to the end of their sentence),
+``corrected`` (a subject put right by an aside), ``resolved`` (a pronoun that opens a clause, or
+"mine", read as the body part named before it) and ``owned`` (a temperature asked about and then
+owned as the writer's reading, read as theirs). The rules search ``Readings.text``, every
+reading in that order, each its own sentence; ``Readings.reading_at`` names the reading of a
+position. The word lists of the concessive, state-start and owned readings are data
+(``readings`` in knowledge/triage.yaml)."""
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 
 from knowledge.text import clean
 from knowledge.triage.rules import Language
 
 
-def normalise(text: str, lang: Language) -> str:
-    """The project's normaliser (knowledge/text.py), spelling corrected toward the triage
-    vocabulary, hedges turned into clause breaks."""
+@dataclass(frozen=True)
+class Readings:
+    """One message prepared for the rules: the message as said (normalised, spelling
+    corrected, hedges as clause breaks) and each reading of it made again by name, None when
+    it reads as said.
+
+    - ``joined``: relative clauses out and plain asides moved to the end of their sentence;
+    - ``conceded``: concessive asides ("even though ...", "like you said ...") moved;
+    - ``corrected``: the readings before it (said, joined, conceded), each with a subject put
+      right by an aside ("the swelling, and i dont mean X, i mean my lips, is ...");
+    - ``resolved``: pronouns that open a clause read as the body part named before them;
+    - ``owned``: a temperature asked about and then owned, as "my temperature is N now".
+
+    The rules search ``text``: every reading in that order, each a sentence of its own, so a
+    sign is found in whichever reading states it; ``reading_at`` says which reading a position
+    of ``text`` belongs to."""
+
+    said: str
+    joined: str | None = None
+    conceded: str | None = None
+    corrected: tuple[str, ...] | None = None
+    resolved: str | None = None
+    owned: str | None = None
+
+    @cached_property
+    def _pieces(self) -> tuple[tuple[str, str], ...]:
+        """Each reading with its name, in order (the corrected ones one by one)."""
+        named: list[tuple[str, str]] = [("said", self.said)]
+        for name in ("joined", "conceded"):
+            value = getattr(self, name)
+            if value is not None:
+                named.append((name, value))
+        named += [("corrected", piece) for piece in self.corrected or ()]
+        named += [(name, value) for name, value in (("resolved", self.resolved),
+                                                    ("owned", self.owned)) if value is not None]
+        # the whole text is stripped at its two ends (a line break too)
+        named[0] = (named[0][0], named[0][1].lstrip())
+        named[-1] = (named[-1][0], named[-1][1].rstrip())
+        return tuple(named)
+
+    @cached_property
+    def text(self) -> str:
+        """What the rules search: the readings in order, joined by sentence breaks (" . ")."""
+        return _JOIN.join(piece for _, piece in self._pieces)
+
+    @cached_property
+    def _starts(self) -> tuple[int, ...]:
+        starts, at = [], 0
+        for _, piece in self._pieces:
+            starts.append(at)
+            at += len(piece) + len(_JOIN)
+        return tuple(starts)
+
+    def reading_at(self, pos: int) -> str:
+        """The name of the reading of ``text`` that ``pos`` lies in ("said", "joined", ...)."""
+        return self._pieces[bisect_right(self._starts, pos) - 1][0]
+
+
+_JOIN = " . "
+
+
+def prepare(text: str, lang: Language) -> Readings:
+    """The message's readings (``Readings``): the project's normaliser (knowledge/text.py),
+    spelling corrected toward the triage vocabulary, hedges turned into clause breaks, and each
+    reading of it made again by name."""
+    said = _said(text, lang)
+    # a state parted from its subject by a relative clause ("the ache, which was mild on
+    # day one, is now far worse") or a plain aside ("my throat, and i realise this may
+    # sound silly, feels like it is shutting"): the message is read again without the clause and
+    # with the aside at the end of its sentence
+    joined: str | None = _asides_moved(_linking_asides_out(_RELATIVE.sub(" ", said), lang), lang)
+    if joined == said:
+        joined = None
+    # a long concessive or parenthetical aside between a subject and its verb or state ("the
+    # ache, even though ive had the tablets the leaflet told me to, two lots, hasnt settled", "i
+    # cant, even sitting still, get a breath in"): read again with the aside at the end of its
+    # sentence, whatever it names (its own negation stays inside it); read from the message as
+    # said, and not kept when it reads as said or as the joined reading
+    moved = _concessive_moved(said, lang)
+    conceded = None if _SPACES.sub(" ", moved) in (
+        _SPACES.sub(" ", said), _SPACES.sub(" ", said if joined is None else joined)) else moved
+    # a subject put right by an aside that names what it is not and then what it is ("the
+    # swelling, and i dont mean X, i mean my lips, is getting worse"): each reading above read
+    # again as "the swelling of my lips is getting worse", the denied part left out
+    before = [reading for reading in (said, joined, conceded) if reading is not None]
+    corrected: tuple[str, ...] | None = tuple(
+        _CORRECTED.sub(r" of my \1 ", reading) for reading in before)
+    if corrected == tuple(before):
+        corrected = None
+    # a state told of a pronoun whose body part was named before it ("my lips look odd,
+    # theyre swelling"): the message is read again with the pronoun as the part, as written
+    # with its owner ("my friends lips"), so a story or hypothesis around it still applies
+    resolved: str | None = _pronouns_resolved(said, lang)
+    if resolved == said:
+        resolved = None
+    # a number asked about and then owned as the writer's reading ("would 38.6 be a fever?
+    # thats my reading right now"): read again as the writer's temperature now
+    owning = lang.words.owned_reading_re
+    owned = None if owning is None else owning.search(said)
+    return Readings(
+        said=_folded(said), joined=None if joined is None else _folded(joined),
+        conceded=None if conceded is None else _folded(conceded),
+        corrected=None if corrected is None else tuple(_folded(piece) for piece in corrected),
+        resolved=None if resolved is None else _folded(resolved),
+        owned=None if owned is None else f"my temperature is {owned.group(1)} now")
+
+
+def _folded(reading: str) -> str:
+    """A reading with its runs of spaces one space, none at its ends (line breaks kept)."""
+    return _SPACES.sub(" ", reading).strip(" ")
+
+
+def _said(text: str, lang: Language) -> str:
+    """The message as said, prepared: normalised, spelling corrected, filler out, hedges as
+    clause breaks, staccato joined, an aside or relative clause before a state that is over
+    taken out in place."""
     text = _DASHES.sub(" - ", _arrows_as_words(text, lang))
     t = lang.speller.correct(clean(text, punctuation=True, possessive=lang.possessive_re))
     t = _NOUN_IS.sub(" is", t)  # "throat's tight" -> "throat s tight" -> "throat is tight"
@@ -32,54 +155,8 @@ def normalise(text: str, lang: Language) -> str:
     t = _REPEATED_WORD.sub(r"\1", t)
     t = _DESCRIBED.sub(r"\1 \2 ", t)  # "pus, yellowish, on" -> "pus yellowish on"
     t = _resolved_through_aside(t, lang)  # "swelling is, i think, gone" -> "swelling is gone"
-    t = _resolved_past_relative(t, lang)  # "the ache, which was bad, has gone": "the ache has gone"
-    # a state parted from its subject by a relative clause ("the ache, which was mild on
-    # day one, is now far worse") or a plain aside ("my throat, and i realise this may
-    # sound silly, feels like it is shutting"): the message is read again without the clause and
-    # with the aside at the end of its sentence
-    said = t
-    joined = _asides_moved(_linking_asides_out(_RELATIVE.sub(" ", t), lang), lang)
-    if joined != t:
-        t = f"{t} . {joined}"
-    # a long concessive or parenthetical aside between a subject and its verb or state ("the
-    # ache, even though ive had the tablets the leaflet told me to, two lots, hasnt settled", "i
-    # cant, even sitting still, get a breath in"): read again with the aside at the end of its
-    # sentence, whatever it names (its own negation stays inside it)
-    # (read from the message as said, not from the readings above)
-    conceded = _concessive_moved(said, lang)
-    if _SPACES.sub(" ", conceded) not in (_SPACES.sub(" ", said), _SPACES.sub(" ", joined)):
-        t = f"{t} . {conceded}"
-    # a subject put right by an aside that names what it is not and then what it is ("the
-    # swelling, and i dont mean X, i mean my lips, is getting worse"): read again as "the
-    # swelling of my lips is getting worse", the denied part left out
-    corrected = _CORRECTED.sub(r" of my \1 ", t)
-    if corrected != t:
-        t = f"{t} . {corrected}"
-    # a state told of a pronoun whose body part was named before it ("my lips look odd,
-    # theyre swelling"): the message is read again with the pronoun as the part, as written
-    # with its owner ("my friends lips"), so a story or hypothesis around it still applies
-    resolved = _pronouns_resolved(said, lang)
-    if resolved != said:
-        t = f"{t} . {resolved}"
-    # a number asked about and then owned as the writer's reading ("would 38.6 be a fever?
-    # thats my reading right now"): read again as the writer's temperature now
-    owned = _OWNED_READING.search(said)
-    if owned is not None:
-        t = f"{t} . my temperature is {owned.group(1)} now"
-    return _SPACES.sub(" ", t).strip()
-
-
-# a temperature asked about in a question, then said to be the writer's own reading in a later
-# sentence: "thats what my thermometer shows now", "thats my reading", "thats what i measured",
-# "im at that right now" (not "thats what the leaflet says")
-_OWNED_READING = re.compile(
-    r"(?<![\w.])(\d{2,3}(?:\.\d)?)(?:\s*(?:°|degrees?|deg)?\s*(?:c|f)\b)?[^.!?\n]*\?+\s*(?:[^.!?\n]*?\b)?"
-    r"(?:(?:thats|that\s+is|this\s+is|its|it\s+is)\s+(?:(?:exactly|literally|actually|just)\s+)?"
-    r"(?:what\s+(?:my|the)\s+(?:thermometer|temp\w*|reading|digital\s+one|forehead\s+one)\s+"
-    r"(?:says|said|shows|showed|reads|read|gives|gave|is\s+(?:showing|saying|reading))|"
-    r"(?:my|the)\s+(?:reading|temp\w*|number)\b|what\s+i\s+(?:measure|measured|read|got|get|have|am\s+getting|"
-    r"am\s+reading)\b)|(?:im|i\s+am|mine\s+is|mines)\s+(?:at|on|reading|showing)\s+(?:exactly\s+)?"
-    r"(?:that|this|it)\b)(?!\s+(?:is\s+)?(?:not|never|no)\b)")
+    # "the ache, which was bad, has gone" reads "the ache has gone"
+    return _resolved_past_relative(t, lang)
 
 
 # an aside set off by brackets, dashes or commas between a subject and its state ("my throat,
@@ -182,42 +259,24 @@ def _moved(t: str, lang: Language, aside_re: re.Pattern[str],
     return "".join(out)
 
 
-# an aside opened by a concessive or parenthetical word family ("even", "even though",
-# "although", "though", "despite", "in spite of", "regardless of", "like you said", "as the
-# sheet says", "honestly", "to be fair", "mind you", "admittedly", "granted"), set off by commas
-_CONCESSIVE = re.compile(
-    r",\s*(?=(?:even|although|though|tho|despite|in\s+spite\s+of|regardless\s+of|notwithstanding|"
-    r"(?:like|as|just\s+like|just\s+as)\s+(?:you|u|they|the\s+\w+|my\s+\w+|\w+)\s+(?:said|says|say|"
-    r"told\s+me|suggested|recommended|advised)|honestly|to\s+be\s+(?:fair|honest)|mind\s+you|"
-    r"admittedly|granted|in\s+fairness|for\s+what\s+its\s+worth|"
-    # ... or by when it began ("my tongue, ever since roughly an hour after they finished my
-    # chin, has been getting bigger"): the time is the aside's, the state the clause's
-    r"ever\s+since|since\s+(?:about|around|roughly|maybe|like|just\s+after|shortly\s+after|"
-    r"not\s+long\s+after|(?:a|an|half\s+an)\s+(?:hour|bit)\s+after)|from\s+(?:about|around|roughly)|"
-    r"starting\s+(?:about|around|roughly)|for\s+the\s+(?:last|past))\b)")
 _CONCESSIVE_WORDS = 30
 # the short plain pieces that may trail a concessive aside ("like the sheet says, twice now,")
 _TRAILING_PIECE_WORDS = 6
-# a piece that opens with a verb, a negated verb or a link is the clause's state, never part of
-# the aside ("as the leaflet warned, has nearly faded, and ...")
-_STATE_START = re.compile(
-    r"\s*(?:is|are|was|were|has|have|had|hasnt|havent|hadnt|isnt|arent|wasnt|werent|does|do|did|"
-    r"doesnt|dont|didnt|cant|cannot|couldnt|wont|will|would|keeps?|kept|gets?|got|getting|goes|"
-    r"going|went|gone|feels?|felt|looks?|seems?|still|just|and|but|or|so|s|its|it|theyre|they|"
-    r"now\s+(?:is|its|it|has|s))\b")
 
 
 def _concessive_moved(t: str, lang: Language) -> str:
-    """``t`` with each concessive aside (``_CONCESSIVE``: its first comma piece and any short
-    plain pieces after it, up to the comma before the rest of the clause) moved to the end of
-    its sentence: "the swelling, even though i slept propped up, is bigger" reads "the swelling
-    is bigger , even though i slept propped up". Only an aside that is closed by a comma and
-    followed by more of the clause."""
-    if "," not in t:
+    """``t`` with each concessive aside (the rules' ``readings.concessive``: its first comma
+    piece and any short plain pieces after it, up to the comma before the rest of the clause)
+    moved to the end of its sentence: "the swelling, even though i slept propped up, is bigger"
+    reads "the swelling is bigger , even though i slept propped up". Only an aside that is
+    closed by a comma and followed by more of the clause; a piece that opens with a verb, a
+    negated verb or a link (``readings.state_start``) is the clause's state, never the aside's."""
+    concessive, state_start = lang.words.concessive_re, lang.words.state_start_re
+    if "," not in t or concessive is None or state_start is None:
         return t
     out: list[str] = []
     at = 0
-    for m in _CONCESSIVE.finditer(t):
+    for m in concessive.finditer(t):
         if m.start() < at:
             continue
         brk = lang.sentence_re.search(t, m.end())
@@ -229,7 +288,7 @@ def _concessive_moved(t: str, lang: Language) -> str:
         # a short plain piece after the first ("twice now") belongs to the aside while more of
         # the clause follows it
         while (taken + 1 < len(pieces) and len(pieces[taken].split()) <= _TRAILING_PIECE_WORDS
-               and _STATE_START.match(pieces[taken]) is None and _plain_aside(pieces[taken], lang)):
+               and state_start.match(pieces[taken]) is None and _plain_aside(pieces[taken], lang)):
             taken += 1
         aside = ",".join(pieces[:taken]).strip()
         rest = ",".join(pieces[taken:]).strip()

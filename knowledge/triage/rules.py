@@ -136,6 +136,12 @@ class WordLists:
     pronoun_thing_re: re.Pattern[str] | None = None
     played_down_re: re.Pattern[str] | None = None
     part_compound_re: re.Pattern[str] | None = None
+    # the readings made again (``readings``): a concessive aside after a comma ("even though
+    # ...", "like you said ..."), a piece that opens the clause's state (never the aside's),
+    # a temperature asked about and then owned as the writer's reading (group 1 the number)
+    concessive_re: re.Pattern[str] | None = None
+    state_start_re: re.Pattern[str] | None = None
+    owned_reading_re: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
