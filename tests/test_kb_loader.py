@@ -198,3 +198,29 @@ def test_kb_path_environment_variable(tmp_path: Path) -> None:
     result = aftercare(tmp_path, "kb", "check", AFTERCARE_KB_PATH=str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"OK: 1 entries, 2 example questions in {tmp_path}" in result.stdout
+
+
+def test_kb_check_names_a_broken_triage_rule_without_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A malformed packaged triage file (here a bad pattern in a word list the preparation
+    reads) is one located problem line from `kb check` and exit 1, never a traceback."""
+    import knowledge.triage.parser as parser
+
+    packaged = Path(parser.__file__).parents[1] / parser.PACKAGED_FILE
+    lines = packaged.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.lstrip().startswith("state_start:"))
+    lines[at] = lines[at].replace("'is'", "'is('", 1)
+    broken = tmp_path / "triage.yaml"
+    broken.write_text("".join(lines), encoding="utf-8")
+    from knowledge.yamlfile import data_text as real
+
+    def broken_rules(name: str, path: str | Path | None) -> tuple[str, str]:
+        if name == parser.PACKAGED_FILE and path is None:
+            return str(broken), broken.read_text(encoding="utf-8")
+        return real(name, path)
+
+    monkeypatch.setattr(parser, "data_text", broken_rules)
+    result = aftercare(None, "kb", "check")
+    assert result.returncode == 1
+    assert f"{broken}:{at + 1}: readings.state_start: bad regular expression" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr

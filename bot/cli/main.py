@@ -181,8 +181,11 @@ def _other_data_problems(careplan: Path | None,
             problems.append(exc)
     from knowledge.signdata import sign_data_problems
 
-    # sign advice, rule-out questions, phrase bank vs. the rules (parsed above when they load)
-    problems += sign_data_problems(loaded[0] if loaded else None)
+    # sign advice, rule-out questions, phrase bank vs. the rules (parsed above when they load;
+    # rules that failed to load were reported above, with file and line, and there is nothing
+    # to compare the sign data with)
+    if loaded:
+        problems += sign_data_problems(loaded[0])
     from scheduler.careplan import careplan_problems
 
     problems += careplan_problems(careplan, kb)
