@@ -34,3 +34,17 @@ class ProblemCollector:
 
     def add(self, line: int, reason: str) -> None:
         self.problems.append(Problem(self.path, line, reason))
+
+
+def located_problems(exc: BaseException) -> list[Problem] | None:
+    """The located problems a data-file error carries: a `KBError`'s list, or the one problem
+    of an error that names its file, line and reason (``DataFileError``, ``TriageFileError``,
+    ``PhraseBankError``, ``ConceptsError``); None for any other exception. One way to turn
+    every loader's failure into the lines ``aftercare kb check`` prints."""
+    if isinstance(exc, KBError):
+        return list(exc.problems)
+    path, reason = getattr(exc, "path", None), getattr(exc, "reason", None)
+    if isinstance(exc, ValueError) and isinstance(path, str) and isinstance(reason, str):
+        line = getattr(exc, "line", None)
+        return [Problem(path, line if isinstance(line, int) else 0, reason)]
+    return None

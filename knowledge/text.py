@@ -376,20 +376,35 @@ def fold(text: str) -> str:
     return text
 
 
+PACKAGED_SLANG = Path(__file__).parent / "slang.yaml"
+Slang = tuple[dict[str, str], tuple[tuple[str, re.Pattern[str], str], ...]]
+
+
 @functools.lru_cache(maxsize=1)
-def slang() -> tuple[dict[str, str], tuple[tuple[str, re.Pattern[str], str], ...]]:
-    """The matcher's small synonym table (``slang.yaml``): words, and phrases longest first
-    (each with the pattern that finds it as whole words)."""
-    import yaml  # the packaged data file is read once, by libyaml when PyYAML has it
+def slang() -> Slang:
+    """The matcher's small synonym table (``slang.yaml``), read once: `read_slang`."""
+    return read_slang()
 
-    from knowledge.yamlfile import FAST_SAFE_LOADER
 
-    data = yaml.load((Path(__file__).parent / "slang.yaml").read_text("utf-8"),
-                     Loader=FAST_SAFE_LOADER)
-    words = {str(k): str(v) for k, v in data.get("words", {}).items()}
-    phrases = sorted(((str(k), str(v)) for k, v in data.get("phrases", {}).items()),
-                     key=lambda item: -len(item[0]))
-    return words, tuple((k, re.compile(rf"\b{re.escape(k)}\b"), v) for k, v in phrases)
+def read_slang(path: Path = PACKAGED_SLANG) -> Slang:
+    """The synonym table in ``path``: words, and phrases longest first (each with the pattern
+    that finds it as whole words). A malformed file raises ``DataFileError`` naming its line."""
+    from knowledge.yamlfile import DataFileError, LineDict, read_yaml
+
+    data = read_yaml(path)
+    if not isinstance(data, LineDict):
+        raise DataFileError(str(path), 1, "file must be a mapping with 'words' and 'phrases'")
+    tables: list[dict[str, str]] = []
+    for key in ("words", "phrases"):
+        table = data.get(key, LineDict())
+        if not isinstance(table, dict) or not all(
+                isinstance(value, str | int | float) for value in table.values()):
+            raise DataFileError(str(path), data.line_of(key),
+                                f"{key!r} must map each word to the word it stands for")
+        tables.append({str(k): str(v) for k, v in table.items()})
+    words, phrases = tables
+    longest_first = sorted(phrases.items(), key=lambda item: -len(item[0]))
+    return words, tuple((k, re.compile(rf"\b{re.escape(k)}\b"), v) for k, v in longest_first)
 
 
 def tokens(text: str) -> list[str]:

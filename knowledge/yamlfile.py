@@ -8,6 +8,7 @@ PyYAML reports.
 from __future__ import annotations
 
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -81,10 +82,16 @@ def read_yaml(path: Path) -> Any:
     return parse_yaml(read_text(path), str(path))
 
 
+def file_text(path: Path | Traversable) -> str:
+    """The text of a data file as it is on disk (OSError, UnicodeDecodeError when it cannot be
+    read): every data file is read here, so a test can hand any loader a broken copy."""
+    return path.read_text(encoding="utf-8")
+
+
 def read_text(path: Path) -> str:
     """A data file's text; ``DataFileError`` (line 0) when it cannot be read."""
     try:
-        return path.read_text(encoding="utf-8")
+        return file_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise DataFileError(str(path), 0, f"cannot read file: {exc}") from exc
 
@@ -105,5 +112,5 @@ def data_text(packaged: str, path: str | Path | None) -> tuple[str, str]:
     the file at ``path``. Raises OSError when the file cannot be read."""
     if path is None:
         resource = resources.files("knowledge").joinpath(packaged)
-        return str(resource), resource.read_text(encoding="utf-8")
-    return str(path), Path(path).read_text(encoding="utf-8")
+        return str(resource), file_text(resource)
+    return str(path), file_text(Path(path))

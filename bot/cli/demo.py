@@ -36,6 +36,7 @@ from bot.core.conversation import Conversation
 from bot.core.desk import DeskJobs
 from bot.core.formatting import html_to_text
 from bot.core.replies import Reply
+from bot.datafiles import check_texts, load_advisor
 from knowledge.advisor import Advisor
 from scheduler.alerts import AlertDispatcher, OutgoingAlert
 from scheduler.dispatcher import OutgoingCheckin
@@ -359,6 +360,9 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
     """The interactive loop; returns the exit status. `advisor`: one already loaded for these
     settings (tests share one), else it is loaded from them."""
     settings = demo_settings(settings)
+    check_texts(settings)  # a broken text file stops the demo now, with its file and line
+    if advisor is None:  # and broken knowledge data before the demo database is made
+        advisor = load_advisor(settings)
     with tempfile.TemporaryDirectory(prefix="aftercare-demo-") as folder:
         url = (settings.database_url if "database_url" in settings.model_fields_set
                else f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}")

@@ -15,11 +15,11 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from bot.cli.texts import text
+from bot.cli.texts import BROKEN_TEXTS, text
 
 if TYPE_CHECKING:  # imported lazily at run time: ``aftercare ask`` starts quickly
     from bot.cli.parsing import SubCommands
@@ -133,6 +133,7 @@ def _parse_request(line: str, default_day: int | None) -> tuple[str, int | None]
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
     from bot.cli.settings import read_settings
+    from bot.datafiles import text_problems
     from knowledge.loader import PACKAGED_KB, check_kb
 
     settings = read_settings()
@@ -140,26 +141,37 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
         return 2
     path = Path(args.path) if args.path else settings.kb_path or PACKAGED_KB
     kb, problems = check_kb(path)
-    problems += _other_data_problems(settings.careplan_path, kb if not problems else None)
+    problems += _other_data_problems(settings.careplan_path, kb if not problems else None,
+                                     packaged=path == PACKAGED_KB)
+    problems += text_problems(settings)
+    problems = list(dict.fromkeys(problems))  # a file two checks read is reported once
     for problem in problems:
         print(problem)
     if problems:
-        print(text("kb.problems", count=len(problems), path=path), file=sys.stderr)
+        print(_said(lambda: text("kb.problems", count=len(problems), path=path)),
+              file=sys.stderr)
         return 1
     questions = sum(len(entry.questions) for entry in kb.entries)
     print(text("kb.ok", entries=len(kb.entries), questions=questions, path=path))
     return 0
 
 
-def _other_data_problems(careplan: Path | None,
-                         kb: KnowledgeBase | None = None) -> list[Any]:
-    """Problems in the packaged triage rules, scope file and the care plan (the configured
-    one, else the packaged one; its check-in texts quote ``kb``, the knowledge base being
-    checked, else the packaged one), reported like the KB's."""
-    from knowledge.errors import KBError
+def _other_data_problems(careplan: Path | None, kb: KnowledgeBase | None = None,
+                         packaged: bool = True) -> list[Any]:
+    """Problems in the packaged triage rules, scope file, lexicons, the advisor's messages,
+    other-language topics, slang table and the care plan (the configured one, else the
+    packaged one; its check-in texts quote ``kb``, the knowledge base being checked, else the
+    packaged one), reported like the KB's. The topics name entries of the packaged knowledge
+    base: checked against ``kb`` when it is that one (`packaged`), else only read."""
+    from knowledge.advisor import PACKAGED_MESSAGES
+    from knowledge.catalogue import Catalogue
+    from knowledge.errors import KBError, located_problems
     from knowledge.guards import load_scope
+    from knowledge.language_topics import PACKAGED_TOPICS, load_language_topics
     from knowledge.multilingual import load_lexicons
+    from knowledge.text import read_slang
     from knowledge.triage import Triage, load_triage
+    from knowledge.yamlfile import read_yaml
 
     loaded: list[Triage] = []
 
@@ -171,14 +183,26 @@ def _other_data_problems(careplan: Path | None,
     def lexicons() -> None:  # the other-language sign lexicons and templates
         load_lexicons(triage().signs)
 
+    def messages() -> None:  # the advisor's patient texts (knowledge/messages.yaml)
+        Catalogue.load(PACKAGED_MESSAGES)
+
+    def topics() -> None:  # entries named in other languages
+        if kb is None or not packaged:
+            read_yaml(PACKAGED_TOPICS)
+        else:
+            load_language_topics(entry.id for entry in kb.entries)
+
     problems: list[Any] = []
-    for loader in (load_scope, triage, lexicons):
+    for loader in (load_scope, triage, lexicons, messages, topics, read_slang):
         try:
             loader()
         except KBError as exc:
             problems.extend(exc.problems)
-        except ValueError as exc:  # triage reports its own located error type
-            problems.append(exc)
+        except ValueError as exc:  # the others raise their own located error types
+            located = located_problems(exc)
+            if located is None:
+                raise
+            problems += located
     from knowledge.signdata import sign_data_problems
 
     # sign advice, rule-out questions, phrase bank vs. the rules (parsed above when they load;
@@ -186,9 +210,16 @@ def _other_data_problems(careplan: Path | None,
     # to compare the sign data with)
     if loaded:
         problems += sign_data_problems(loaded[0])
-    from scheduler.careplan import careplan_problems
+    from scheduler.careplan import DEFAULT_PATH, careplan_problems
 
-    problems += careplan_problems(careplan, kb)
+    try:
+        problems += careplan_problems(careplan, kb)
+    except KBError as exc:  # the knowledge base it quotes does not load (reported as such):
+        problems += exc.problems  # the plan's own syntax is checked all the same
+        try:
+            read_yaml(careplan or DEFAULT_PATH)
+        except ValueError as syntax:
+            problems += located_problems(syntax) or []
     return problems
 
 
@@ -248,12 +279,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # data-file problems: file, line and reason, not a traceback
-        from knowledge.errors import KBError
+        from knowledge.errors import located_problems
 
-        if isinstance(exc, KBError):
-            print(text("data_problems", problems=exc), file=sys.stderr)
-            return 1
-        raise
+        problems = located_problems(exc)
+        if problems is None:
+            raise
+        lines = "\n".join(str(problem) for problem in problems)
+        print(_said(lambda: text("data_problems", problems=lines), lines), file=sys.stderr)
+        return 1
+
+
+def _said(say: Callable[[], str], located: str = "") -> str:
+    """What ``say()`` says (a line of bot/cli/texts.yaml); when that file itself is broken
+    (its problem is among those being reported), the fixed `BROKEN_TEXTS` line, then
+    `located` (the problem lines)."""
+    from knowledge.errors import located_problems
+
+    try:
+        return say()
+    except ValueError as exc:
+        if located_problems(exc) is None:
+            raise
+        return "\n".join(filter(None, (BROKEN_TEXTS, located)))
 
 
 def console() -> NoReturn:

@@ -14,6 +14,8 @@ from pathlib import Path
 from knowledge.lazytexts import LazyTexts
 
 TEXTS = Path(__file__).with_name("texts.yaml")
+# the one line not in the file: said (before the located problems) when the file itself is broken
+BROKEN_TEXTS = "problems in the data files (fix them, then run `aftercare kb check`):"
 _TEXTS = LazyTexts(TEXTS)
 catalogue = _TEXTS.catalogue  # the file as a catalogue (read once)
 text = _TEXTS.text  # text(key, **values): the entry for `key`, values filled in

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from bot.backends import LoginRows, SqlBackend, StorageBackend
@@ -22,6 +21,7 @@ from bot.core.clinic_kb import ClinicKnowledge
 from bot.core.conversation import Clock, Conversation
 from bot.core.desk import DeskJobs
 from bot.core.ports import Treatments
+from bot.datafiles import WEB_TEXTS
 from knowledge.advisor import Advisor
 from knowledge.catalogue import Catalogue
 from scheduler.careplan import CarePlan
@@ -30,7 +30,7 @@ from storage import Database, utcnow
 from storage.desk_outbox import DeskOutboxStore
 from storage.desk_views import DeskPages, WeekFigures
 
-TEXTS = Path(__file__).with_name("texts.yaml")
+TEXTS = WEB_TEXTS
 
 
 @dataclass
