@@ -22,6 +22,7 @@ from typing import Any as _Any
 
 import pytest as _pytest
 
+from tests.holders import freeze as _freeze
 from tests.stores import Stores
 
 _PG_URLS = (
@@ -375,4 +376,4 @@ def pytest_configure(config: _pytest.Config) -> None:
 
 
 def pytest_collection_finish(session: _pytest.Session) -> None:
-    _gc.freeze()
+    _freeze()  # (gc.freeze, listing what it froze for tests/holders.py)

@@ -5,33 +5,49 @@ holder. `gc.get_objects()` alone misses two kinds: what `gc.freeze()` moved to t
 generation (tests/conftest.py freezes everything that exists once the tests are collected,
 such as a module-level cache dict, and in Python 3.11 `gc.get_objects()` skips that
 generation), and the dicts and tuples the collector untracks because they hold only atomic
-values (a dict of strings). So the search walks the object graph with `gc.get_referents`,
-which lists every object an object holds, tracked or not, frozen or not: from every tracked
-object, the module table, every thread's frames, the current context's variables and the
-running loop's tasks. The frames (and coroutines) of the code that is asking are left out:
-the test's own locals hold the word it looks for."""
+values (a dict of strings). So the search starts from every object the collector tracks:
+`gc.get_objects()` and what was frozen, listed when it was (`freeze`, which tests/conftest.py
+calls instead of `gc.freeze`; a search refuses to run if anything else froze objects). It
+reads the strings each of them holds (`gc.get_referents`, plus a dict's keys) and walks on
+into what they hold that the collector does not track (an untracked dict or tuple, and what
+that holds), each once. A tracked object it meets there is not walked again: it is listed
+already (`gc.is_tracked` says so without a lookup, which is what made the walk of the whole
+graph with a set of every object's id slow). The coroutines and frames of the code that is
+asking are left out: the test's own locals hold the word it looks for. (A running frame, in
+any thread, shows `gc.get_referents` nothing, so running code's locals are not searched.)"""
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import gc
 import sys
-import threading
 import types
-from itertools import compress, repeat
+from collections.abc import Iterable
+from itertools import chain, compress, count, repeat
 from operator import not_
 from typing import Any
 
 _CHUNK = 4096  # objects per `gc.get_referents` call (a chunk that holds the word is split)
-_LEAVES = (str, bytes, bytearray, int, float, complex, bool, type(None))  # they hold nothing
+_TEXTS = (str, bytes, bytearray)  # read for the word (a subclass is walked into as well)
+_TEXT_SET = frozenset(_TEXTS)
+# exact types that hold nothing (a subclass may have a dict)
+_ENDS = frozenset({*_TEXTS, int, float, complex, bool, type(None)})
 _RUNNERS = (types.CoroutineType, types.GeneratorType, types.AsyncGeneratorType)
-_RUNNER_SET = frozenset(_RUNNERS)
+_ASKING = frozenset({*_RUNNERS, types.FrameType})  # what may be running the search
+_FROZEN: list[Any] = []  # what `freeze` froze (kept alive, so the list stays exact)
+
+
+def freeze() -> None:
+    """`gc.freeze()`, remembering the objects it freezes so that a search can start from them
+    (`gc.get_objects()` does not list them). The list keeps them alive (the collector never
+    frees a frozen object anyway; one its last reference would have freed stays), so the
+    permanent generation stays what the list holds, which a search checks by counting."""
+    _FROZEN.extend(gc.get_objects())
+    gc.freeze()
 
 
 def holders_of(word: str, *roots: object) -> int:
     """How many live objects hold a string with ``word`` in it: `len(holders(word, *roots))`."""
-    return len(_search(word, roots))
+    return len(_search(word, roots, first=False))
 
 
 def holders(word: str, *roots: object) -> list[Any]:
@@ -39,103 +55,108 @@ def holders(word: str, *roots: object) -> list[Any]:
     a dict (key or value), list, tuple, set, an instance's attributes, a closure's cell, a
     suspended coroutine's locals. `roots`: more places to start from (whatever they reach
     is searched too)."""
-    return _search(word, roots)
+    return _search(word, roots, first=False)
 
 
-def _search(word: str, roots: tuple[object, ...]) -> list[Any]:
-    """`holders`, called without unpacking (a call with ``*roots`` packs its arguments in a
-    tuple that holds the word, which the walk would find)."""
+def is_held(word: str, *roots: object) -> bool:
+    """Whether a live object holds a string with ``word`` in it (``holders_of(word) > 0``):
+    the same search, stopped at the first group of objects where it finds one."""
+    return bool(_search(word, roots, first=True))
+
+
+def _search(word: str, roots: tuple[object, ...], first: bool) -> list[Any]:
+    """`holders` (with `first`: those of the first chunk that has one), called without
+    unpacking (a call with ``*roots`` packs its arguments in a tuple that holds the word,
+    which the search would find)."""
+    if gc.get_freeze_count() != len(_FROZEN):
+        raise RuntimeError("objects were frozen other than by tests.holders.freeze (the "
+                           "search cannot list them, so it could miss a holder)")
     stack: set[int] = set()
     frame: types.FrameType | None = sys._getframe()
     while frame is not None:  # this call, the test that asks, and what runs the test
         stack.add(id(frame))
         frame = frame.f_back
-    others = [f for thread, f in sys._current_frames().items()
-              if thread != threading.get_ident()]
-    try:
-        tasks: list[object] = list(asyncio.all_tasks())
-    except RuntimeError:  # no running loop
-        tasks = []
     enabled = gc.isenabled()
     gc.disable()  # no collection (its finalizers free objects, whose ids get reused) meanwhile
-    try:
-        start = [sys.modules, contextvars.copy_context(), *roots, *others, *tasks]
-        start.extend(gc.get_objects())
+    listed = gc.get_objects(0)  # the youngest first, each generation newest first: `is_held`
+    try:  # stops early, a patient's words being in objects made by the test
+        listed.reverse()
+        for generation in (1, 2):
+            older = gc.get_objects(generation)
+            older.reverse()
+            listed.extend(older)
+            older.clear()
+        listed.extend(_FROZEN)
+        kinds = list(map(type, listed))
+        for at in [*compress(count(), map(_ASKING.__contains__, kinds))]:
+            obj = listed[at]  # a frame, coroutine or generator
+            if id(obj) in stack or id(_frame(obj)) in stack:  # asking: left out
+                listed[at] = None
+        textual = {kind for kind in set(kinds) if issubclass(kind, _TEXTS)}
+        texts = [*compress(listed, map(textual.__contains__, kinds))]
+        kinds.clear()
+        listed.extend(compress(roots, map(not_, map(gc.is_tracked, roots))))
+        texts.extend(compress(roots, map(isinstance, roots, repeat(_TEXTS))))
         found: list[Any] = []
-        _walk(word.lower(), start, stack | {id(found), id(start)}, found)
+        _walk(_Search(word.lower(), texts), listed, found, first)
         return found
     finally:
+        listed.clear()  # it holds this frame, which holds it: freed now, not by a collection
         if enabled:
             gc.enable()
 
 
-def _walk(word: str, start: list[Any], stack: set[int], found: list[Any]) -> None:
-    """Breadth first from `start`, each object once; the objects that hold a string with
-    `word` go to `found`. The loops over objects run in C (`map`, `compress`, sets)."""
-    walk = _Walk(word, stack)
-    frontier: list[Any] = []
-    walk.visit(start, frontier)
+def _walk(search: _Search, listed: list[Any], found: list[Any], first: bool) -> None:
+    """From `listed` (every tracked object, and the untracked roots) on into what they hold
+    that is not tracked, each object once; the objects that hold a string with `word` go to
+    `found` (with `first`, only those of the first chunk that has one). The loops over
+    objects run in C (`map`, `compress`, sets, dicts)."""
+    seen: set[int] = set()  # the untracked objects reached (a tuple may be held twice)
+    frontier = listed
     while frontier:
         following: list[Any] = []
         for at in range(0, len(frontier), _CHUNK):
             chunk = frontier[at:at + _CHUNK]
-            if walk.visit(_held(chunk), following):
-                found.extend(walk.holders(chunk))
+            hit, inner = search.read(chunk)
+            if hit:
+                found.extend(search.holders(chunk))
+                if first:
+                    return
+            by_id = dict(zip(map(id, inner), inner, strict=True))
+            new = set(by_id).difference(seen)  # (a dict view minus a set walks the set)
+            seen |= new
+            following.extend(map(by_id.__getitem__, new))
         frontier = following
 
 
-class _Walk:
-    """The word; the ids of the objects the walk has reached (`seen`), of the strings it has
-    read (`read`) and of those with the word (`hits`); the asking stack; what each type met
-    is to the walk."""
+class _Search:
+    """The word, and the ids of the tracked strings and bytes that have it (instances of
+    their subclasses: every other string is untracked, so it is read where it is held)."""
 
-    def __init__(self, word: str, stack: set[int]) -> None:
-        self.word, self.stack = word, stack
-        self.seen = set(stack)
-        self.seen.add(id(self))
-        self.read: set[int] = set()
-        self.hits: set[int] = set()
-        self.leaves = set(_LEAVES)  # hold nothing (exact types: a subclass may have a dict)
-        self.texts: set[type] = {str, bytes, bytearray}  # and their subclasses
-        self.typed = self.leaves | self.texts | _RUNNER_SET
+    def __init__(self, word: str, texts: list[Any]) -> None:
+        """`texts`: the tracked strings and bytes."""
+        self.word = word
+        self.tracked = {id(text) for text in texts if _has_word(word, [text])} if _has_word(
+            word, texts) else set()
 
-    def visit(self, held: list[Any], following: list[Any]) -> bool:
-        """Whether `held` has a string with the word; what is new in it and can hold things
-        goes to `following` (not a coroutine or generator running on the asking stack)."""
-        kinds = list(map(type, held))
-        for cls in set(kinds) - self.typed:
-            self.typed.add(cls)
-            if issubclass(cls, str | bytes | bytearray):
-                self.texts.add(cls)
-        texts = [*compress(held, map(self.texts.__contains__, kinds))]
-        hit = self._read(dict(zip(map(id, texts), texts, strict=True)))
-        others = [*compress(held, map(not_, map(self.leaves.__contains__, kinds)))]
-        by_id = dict(zip(map(id, others), others, strict=True))
-        new = set(by_id).difference(self.seen)  # (a dict view minus a set walks the set)
-        self.seen |= new
-        fresh = list(map(by_id.__getitem__, new))
-        if not _RUNNER_SET.isdisjoint(map(type, fresh)):
-            fresh = [obj for obj in fresh if not isinstance(obj, _RUNNERS)
-                     or id(_frame(obj)) not in self.stack]
-        following.extend(fresh)
-        return hit
-
-    def _read(self, texts: dict[int, Any]) -> bool:
-        """Whether one of `texts` (by id) has the word; each is read once."""
-        new = set(texts).difference(self.read)
-        if new:
-            self.read |= new
-            unread = list(map(texts.__getitem__, new))
-            if _has_word(self.word, unread):
-                needle = self.word.encode()
-                self.hits.update(id(text) for text in unread if (
-                    self.word if isinstance(text, str) else needle) in text.lower())
-        return not self.hits.isdisjoint(texts)
+    def read(self, objects: list[Any]) -> tuple[bool, list[Any]]:
+        """Whether `objects` hold a string with the word; what they hold that is untracked
+        and can hold things."""
+        held = gc.get_referents(*objects)
+        untracked = [*compress(held, map(not_, map(gc.is_tracked, held)))]
+        kinds = list(map(type, untracked))
+        inner = [*compress(untracked, map(not_, map(_ENDS.__contains__, kinds)))]
+        texts = [*compress(untracked, map(_TEXT_SET.__contains__, kinds))]
+        texts.extend(compress(inner, map(isinstance, inner, repeat(_TEXTS))))  # (subclasses)
+        hit = _has_word(self.word, texts) or _has_key(
+            self.word, compress(objects, map(isinstance, objects, repeat(dict))))
+        if not hit and self.tracked:
+            hit = not self.tracked.isdisjoint(map(id, held))
+        return hit, inner
 
     def holders(self, objects: list[Any]) -> list[Any]:
         """Which of `objects` hold a string with the word (halving: holders are few)."""
-        held = _held(objects)
-        if self.hits.isdisjoint(map(id, held)):
+        if not self.read(objects)[0]:
             return []
         if len(objects) == 1:
             return objects
@@ -143,8 +164,21 @@ class _Walk:
         return self.holders(objects[:half]) + self.holders(objects[half:])
 
 
+def _has_key(word: str, mappings: Iterable[dict[Any, Any]]) -> bool:
+    """Whether a key of `mappings` is a string or bytes with `word` (a dict whose keys are
+    all strings does not list them to `gc.get_referents`: strings make no cycles; the keys
+    of any other dict it lists, so they are walked into from there)."""
+    keys = list(chain.from_iterable(mappings))
+    try:
+        return word in "\0".join(keys).lower()
+    except TypeError:  # not all strings
+        return _has_word(word, [*compress(keys, map(isinstance, keys, repeat(_TEXTS)))])
+
+
 def _has_word(word: str, texts: list[Any]) -> bool:
     """Whether one of `texts` (strings, bytes) has `word`, in any case."""
+    if not texts:
+        return False
     is_str = list(map(isinstance, texts, repeat(str)))
     if word in "\0".join(compress(texts, is_str)).lower():
         return True
@@ -158,12 +192,3 @@ def _frame(runner: Any) -> Any:
         if hasattr(runner, name):
             return getattr(runner, name)
     return None
-
-
-def _held(objects: list[Any]) -> list[Any]:
-    """What `objects` hold: `gc.get_referents`, plus a dict's keys (a dict whose keys are
-    all strings does not list them: strings make no cycles)."""
-    held = gc.get_referents(*objects)
-    for mapping in compress(objects, map(isinstance, objects, repeat(dict))):
-        held.extend(mapping)
-    return held

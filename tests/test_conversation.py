@@ -23,7 +23,7 @@ from knowledge.advisor import Advisor, Clinic
 from storage.clock import ManualClock
 from tests.advisors import shipped
 from tests.alert_harness import deliver
-from tests.holders import holders_of
+from tests.holders import holders_of, is_held
 
 NOW = dt.datetime(2026, 6, 15, 22, 30, tzinfo=dt.UTC)  # already 16 June in Auckland
 STAFF = -100500
@@ -192,7 +192,7 @@ async def test_delete_leaves_none_of_the_patients_words_in_memory(
         await consent(conv, 11, "Bea")
     await conv.message(11, 11, "Bea", f"can I wear makeup to {name.title()}s party tmrw?")
     await conv.message(11, 11, "Bea", f"my {name} cousin says bruising is normal, is it?")
-    assert holders_of(name)  # read, cached (and stored, with consent)
+    assert is_held(name)  # read, cached (and stored, with consent)
     if consented:
         await conv.command(11, 11, "Bea", "delete")
         (done,) = await conv.callback(11, 11, "Bea", "delete:yes")
