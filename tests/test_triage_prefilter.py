@@ -167,18 +167,26 @@ class _Joined:
         self.joined = _SEPARATOR.join(texts)
         self.starts = list(accumulate((len(text) + len(_SEPARATOR) for text in texts[:-1]),
                                       initial=0))
+        self._containing: dict[str, set[int]] = {}  # a string -> the texts with it
 
     def containing(self, strings: Iterable[str]) -> set[int]:
         """The indices of the texts that contain one of ``strings``."""
-        joined, starts, found = self.joined, self.starts, set()
+        found: set[int] = set()
         for string in strings:
-            at = joined.find(string)
-            while at != -1:
-                index = bisect_right(starts, at) - 1  # (or a separator after it: no matter)
-                found.add(index)
-                if index + 1 == len(starts):
-                    break
-                at = joined.find(string, starts[index + 1])  # on from the next text
+            if string not in self._containing:  # (patterns share words: each found once)
+                self._containing[string] = self._find(string)
+            found |= self._containing[string]
+        return found
+
+    def _find(self, string: str) -> set[int]:
+        joined, starts, found = self.joined, self.starts, set()
+        at = joined.find(string)
+        while at != -1:
+            index = bisect_right(starts, at) - 1  # (or a separator after it: no matter)
+            found.add(index)
+            if index + 1 == len(starts):
+                break
+            at = joined.find(string, starts[index + 1])  # on from the next text
         return found
 
     def matched(self, pattern: re.Pattern[str]) -> set[int]:
