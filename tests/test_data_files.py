@@ -1,6 +1,6 @@
 """Rule 7 over every data file the product ships: a malformed one is reported by
 ``aftercare kb check`` as located lines (file, line, reason) and exit 1, and stops
-``aftercare ask`` and the terminal demo the same way, never with a traceback.
+``aftercare run``, ``aftercare ask`` and the terminal demo the same way, never with a traceback.
 
 The files are found in the packages themselves, so a new data file is covered as soon as it
 exists. Each test breaks a copy: ``knowledge.yamlfile.file_text``, where every data file is
@@ -126,3 +126,32 @@ def test_a_clinics_broken_messages_file_is_checked_and_stops_the_demo(tmp_path: 
     assert demo.returncode == 1
     assert f"{messages}:3: invalid YAML" in demo.stderr
     assert "Traceback" not in checked.stderr + demo.stderr
+
+
+LANGUAGES = Path(str(knowledge.__file__)).parent / "languages"
+# what each start-up is given: none of these messages is in the broken files' languages
+STARTS = {
+    "ask": (("ask", "--json"), {"stdin": '{"text": "can i wear makeup"}\n'}),
+    "demo": (("demo",), {"stdin": "hello\n"}),
+    "run": (("run",), {"TELEGRAM_BOT_TOKEN": "123:abcdef",
+                       "AFTERCARE_BOT_API_URL": "http://127.0.0.1:9/bot"}),
+}
+
+
+@pytest.mark.parametrize("start", sorted(STARTS))
+def test_a_broken_language_file_stops_every_start_with_its_line(
+        start: str, broken: Callable[[Path], int], tmp_path: Path) -> None:
+    """Language files are read whole at start-up, like every other data file, not on a
+    patient's first message in the language: ``aftercare ask``, the demo and ``aftercare run``
+    (before the Bot API and the database) stop with every broken file's line, although the
+    message is in English."""
+    lines = {path: broken(path) for path in (LANGUAGES / "uk.yaml", LANGUAGES / "tr.yaml")}
+    args, given = STARTS[start]
+    result = aftercare(tmp_path, *args, **given)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout == ""
+    for path, line in lines.items():
+        assert f"{path}:{line}: invalid YAML" in result.stderr
+    assert "then run `aftercare kb check`" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "aftercare.db").exists()

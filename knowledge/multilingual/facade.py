@@ -51,6 +51,11 @@ class Multilingual:
         lexicons = lazy_lexicons(signs, directory)  # each language read on first use
         return cls(lexicons, LanguageDetector(lexicons.codes, english_words), names)
 
+    def load_all(self) -> None:
+        """Read every language file now (`Lexicons.load_all`); ``KBError`` with file and
+        line for any problem."""
+        self.lexicons.load_all()
+
     def name(self, code: str) -> str:
         """The language's English name for staff ("Spanish"), or its code when unknown."""
         if code in self.lexicons.packs:

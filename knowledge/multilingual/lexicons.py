@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from knowledge.catalogue import Catalogue
+from knowledge.errors import KBError, Problem
 from knowledge.multilingual.fever import fever_reading
 from knowledge.multilingual.fold import TOKEN, fold, split_word
 from knowledge.multilingual.guards import (
@@ -52,6 +53,20 @@ class Lexicons:
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(self.packs)
+
+    def load_all(self) -> None:
+        """Read every language's pack now (a lazy mapping reads each file on its first use):
+        what start-up does, so a broken language file stops it as every other data file does,
+        instead of failing at a patient's first message in that language. Raises ``KBError``
+        listing every problem of every file, with file and line."""
+        problems: list[Problem] = []
+        for code in self.codes:
+            try:
+                self.packs[code]
+            except KBError as exc:
+                problems += exc.problems
+        if problems:
+            raise KBError(problems)
 
     def name(self, code: str) -> str:
         pack = self.packs.get(code)
