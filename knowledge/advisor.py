@@ -189,7 +189,10 @@ class Advisor:
         """
         decision = self.triage.assess(text, day)
         reading = self.languages.read(text, day, language_hint) if self.languages else None
-        if reading is None and decision.urgency is None and self.languages is not None:
+        if (reading is None and decision.urgency is None and not decision.in_general
+                and self.languages is not None):
+            # (an English question asked in general is not read again as unaccented German:
+            # "whats a granuloma?")
             reading = self.languages.read_unaccented(text, day, language_hint)
         if reading is not None and self._plain_english(text, decision, reading):
             reading = None  # "brilliant, ta" or "qwertyuiop" is no other language

@@ -4,6 +4,7 @@ day (prepare, match each sign, decide, ask the second detectors)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from knowledge.triage.decide import decide, second_opinion
@@ -69,6 +70,8 @@ class Triage:
         decision = decide(fired, message, day)
         if self.detectors and decision.urgency != EMERGENCY:
             decision = second_opinion(decision, message, day, self.detectors, self._by_id)
+        if decision.urgency is None and message.all_hypothetical():
+            decision = replace(decision, in_general=True)
         if decision.sign is not None:
             log.debug("triage: %s", decision.reason)
         return decision

@@ -344,6 +344,9 @@ class Message:
         clause = self.without_figures(start, end, self.hypotheticals).strip(" .,;:!?()-")
         if clause != text[start:end].strip(" .,;:!?()-") and only_function_words(clause, lang):
             return None  # what a figure left behind ("i almost" of "i almost choked at ...")
+        filler = lang.words.filler_re
+        if filler is not None and only_function_words(filler.sub(" ", clause), lang):
+            return None  # a hedge or filler left alone by the clause breaks ("..., i think.")
         lead = start + len(text[start:end]) - len(text[start:end].lstrip(" .,;:!?()-"))
         if not clause or self.hypothetical(start) or self.hypothetical(lead):
             return None
@@ -374,6 +377,18 @@ class Message:
             at = max(at, f_end)
         parts.append(self.text[at:end] if at < end else "")
         return " ".join(part.strip() for part in parts if part.strip())
+
+    def all_hypothetical(self) -> bool:
+        """Whether hypothetical spans hold every word of the message (a question asked in
+        general, with nothing told outside it)."""
+        if not self.hypotheticals:
+            return False
+        at = 0
+        for start, end in sorted(self.hypotheticals):
+            if any(ch.isalnum() for ch in self.text[at:start]):
+                return False
+            at = max(at, end)
+        return not any(ch.isalnum() for ch in self.text[at:])
 
     def hypothetical(self, pos: int) -> bool:
         return any(start <= pos < end for start, end in self.hypotheticals)

@@ -241,6 +241,8 @@ class RulesParser:
                 # an ellipsis after the filler is part of the pause: "is, er, ... shut"
                 r"(?:(?:\.{2,}|\u2026)\s*)?",
                 section["filler"], "filler")
+            lists.filler_re = self.compile(rf"\b(?:{filler}|{_HEDGE})\b", section["filler"],
+                                           "filler")
         if "intensifiers" in section:
             stacked = self.alternation(section["intensifiers"], "intensifiers")
             lists.stacked_re = self.compile(rf"\b({stacked})(?:\s*,?\s*\1\b)+",

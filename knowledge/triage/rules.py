@@ -126,6 +126,7 @@ class WordLists:
     words that report an inability, degree words a figure leaves behind."""
 
     comma_filler_re: re.Pattern[str] | None = None
+    filler_re: re.Pattern[str] | None = None  # the same filler anywhere ("i think", "honestly")
     stacked_re: re.Pattern[str] | None = None
     arrows_re: re.Pattern[str] | None = None
     better_arrows: str = ""

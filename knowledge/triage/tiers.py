@@ -33,6 +33,9 @@ class TriageDecision:
     follow_up: str | None = None  # id of the one-tap rule-out question to ask (followups.yaml)
     close_to: str = ""  # the second detector's reason: 'close to: "lips swelling" 0.83'
     detector: str = "rules"  # which detector raised the tier: "rules" or a second detector
+    # the whole message is an English question asked in general ("whats a granuloma?": one
+    # hypothetical span holds every word): no other language's lexicon reads it again
+    in_general: bool = False
 
     @property
     def escalate(self) -> bool:
