@@ -33,7 +33,7 @@ from storage.models import (
     Report,
     TreatmentSession,
 )
-from storage.results import affected
+from storage.results import affected, empty_wal
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +247,9 @@ class PatientStore:
 
     async def erase(self, telegram_id: int) -> bool:
         """Delete the patient and everything about them (database cascades, and their
-        conversation states in ``chat_state``); False if there was no patient row."""
+        conversation states in ``chat_state``), then, on SQLite, empty the write-ahead log
+        that still held their rows (`storage.results.empty_wal`); False if there was no
+        patient row."""
         async with self.sessions.begin() as s:
             patient_id = await s.scalar(select(Patient.id)
                                         .where(Patient.telegram_id == telegram_id))
@@ -255,7 +257,9 @@ class PatientStore:
                 await forget_patient(s, patient_id, self._now(None))
             result = await s.execute(delete(Patient).where(Patient.telegram_id == telegram_id))
             erased = bool(affected(result))
-            await delete_user_states(s, telegram_id)
+            states = await delete_user_states(s, telegram_id)
+        if erased or states:  # (SQLite: the write-ahead log kept the rows' old pages)
+            await empty_wal(self.sessions)
         if erased:
             log.info("erased a patient record on request")
         return erased

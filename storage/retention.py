@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.messages import delete_messages_of
 from storage.models import Patient, TreatmentSession
 from storage.report_rows import delete_resolved_reports_of
+from storage.results import empty_wal
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -71,6 +72,7 @@ async def purge_expired(sessions: async_sessionmaker[AsyncSession], days: int,
             reports += await delete_resolved_reports_of(s, chunk)
     result = PurgeResult(len(ids), messages, reports)
     if messages or reports:
+        await empty_wal(sessions)  # (SQLite: the write-ahead log kept the rows' old pages)
         log.info("retention (%d days): deleted %d message(s) and %d report(s)", days,
                  messages, reports)
     return result

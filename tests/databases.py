@@ -34,7 +34,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.migrate import upgrade_database
 
@@ -86,6 +88,38 @@ def migrated_sqlite(path: Path) -> str:
         raise FileExistsError(path)
     shutil.copyfile(sqlite_template(), path)
     return f"sqlite+aiosqlite:///{path}"
+
+
+async def columns_holding(engine: AsyncEngine, word: str) -> list[str]:
+    """The columns ("table.column") of the rows that hold `word` (any case), once each: every
+    column of every table of the database (its current schema on PostgreSQL), read as text."""
+    found: dict[str, None] = {}
+    word = word.lower()
+    async with engine.connect() as conn:
+        tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        for table in sorted(tables):
+            result = await conn.execute(text(f'SELECT * FROM "{table}"'))
+            columns = list(result.keys())
+            for row in result:
+                for column, value in zip(columns, row, strict=True):
+                    shown = (bytes(value).decode(errors="replace")
+                             if isinstance(value, bytes | bytearray | memoryview) else str(value))
+                    if word in shown.lower():
+                        found[f"{table}.{column}"] = None
+    return list(found)
+
+
+def sqlite_files_holding(url: str | URL, word: str) -> list[str]:
+    """The files of the SQLite database at `url` (the file, its write-ahead log, shared
+    memory index and rollback journal) whose bytes hold `word` (any case, UTF-8): deleted
+    rows may stay in them; [] for another database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return []
+    needle = word.lower().encode()
+    return [path.name for path in (Path(parsed.database + suffix)
+                                   for suffix in ("", "-wal", "-shm", "-journal"))
+            if path.exists() and needle in path.read_bytes().lower()]
 
 
 def remove_sqlite_template() -> None:

@@ -9,6 +9,7 @@ import pytest
 from storage import SessionSource, Urgency
 from storage.models import ReportKind, ReportStatus
 from storage.retention import purge_expired
+from tests.databases import columns_holding, sqlite_files_holding
 from tests.records import cancel_session, log_message
 from tests.stores import Stores
 
@@ -59,6 +60,22 @@ async def test_messages_and_resolved_reports_go_after_the_retention_period(
     assert (result.messages, result.reports) == (4, 2)
     again = await purge_expired(repo.sessions, DAYS, NOW)  # idempotent: every replica runs it
     assert (again.messages, again.reports) == (0, 0)
+
+
+async def test_purged_words_stay_in_no_column_and_no_file(repo: Stores) -> None:
+    """What the purge deletes is in no table's column, nor on SQLite in the file or its
+    write-ahead log (which kept the pages written before the delete: `empty_wal`); the
+    words of a patient still within the period, in the same tables, stay."""
+    gone, kept = "qzxgonewordq", "qzxkeptwordq"
+    await patient(repo, 7, NOW.date() - dt.timedelta(days=DAYS + 1))
+    await patient(repo, 8, NOW.date())
+    await log_message(repo, 7, "in", f"my {gone} hurts", now=NOW - dt.timedelta(days=DAYS))
+    await log_message(repo, 8, "in", f"my {kept} hurts", now=NOW)
+    engine = repo.sessions.kw["bind"]
+    await purge_expired(repo.sessions, DAYS, NOW)
+    assert await columns_holding(engine, gone) == []
+    assert sqlite_files_holding(engine.url, gone) == []
+    assert await columns_holding(engine, kept) == ["messages.text"]
 
 
 async def test_a_new_session_restarts_the_clock(repo: Stores) -> None:
