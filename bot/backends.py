@@ -43,6 +43,8 @@ from storage.desk_logins_memory import MemoryDeskLoginStore
 from storage.desk_outbox import DeskOutboxStore, MemoryDeskOutbox, SqlDeskOutbox
 from storage.desk_views import DeskPages, DeskViews
 from storage.desk_views_memory import MemoryDeskViews
+from storage.erasures import ErasureSql
+from storage.erasures_memory import MemoryErasures
 from storage.figures import OpsFigures, SqlFigures
 from storage.figures_memory import MemoryFigures
 from storage.handled_updates import HandledSql
@@ -81,6 +83,7 @@ StateRows = ChatStateStore | MemoryChatStateStore
 LoginRows = DeskLoginStore | MemoryDeskLoginStore
 LeaseRows = LeaseSql | MemoryLeases  # the polling election's (bot/telegram/polling/ports.py)
 HandledRows = HandledSql | MemoryHandled  # the polling leader's record of handled updates
+ErasureRows = ErasureSql | MemoryErasures  # the erasure count (bot/core/ports.py `Erasures`)
 SpoolRows = ReportSpool | MemorySpool  # what is kept while the database is down (a `Spool`)
 
 
@@ -140,6 +143,8 @@ class StorageBackend(Protocol):
     def leases(self) -> LeaseRows: ...
 
     def handled_updates(self) -> HandledRows: ...
+
+    def erasures(self) -> ErasureRows: ...
 
     def spool(self, settings: Settings) -> SpoolRows: ...
 
@@ -201,6 +206,9 @@ class SqlBackend:
 
     def handled_updates(self) -> HandledRows:
         return HandledSql(self.db.sessions)
+
+    def erasures(self) -> ErasureRows:
+        return ErasureSql(self.db.sessions)
 
     def spool(self, settings: Settings) -> SpoolRows:
         return ReportSpool(Path(settings.report_spool()))  # a local file: the database may be away
@@ -281,6 +289,9 @@ class MemoryBackend:
     def handled_updates(self) -> HandledRows:
         return self.handled_rows
 
+    def erasures(self) -> ErasureRows:
+        return MemoryErasures(self.tables)
+
     def spool(self, settings: Settings) -> SpoolRows:
         return self.spool_rows
 
@@ -290,5 +301,5 @@ def storage_of(db: Database | StorageBackend) -> StorageBackend:
     return SqlBackend(db) if isinstance(db, Database) else db
 
 
-__all__ = ["AlertOutbox", "HandledRows", "LeaseRows", "MemoryBackend", "SqlBackend",
+__all__ = ["AlertOutbox", "ErasureRows", "HandledRows", "LeaseRows", "MemoryBackend", "SqlBackend",
            "SpoolRows", "StorageBackend", "Stores", "storage_of"]

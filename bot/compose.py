@@ -12,9 +12,10 @@ the advisor the core holds (`LiveAdvisor`, which follows the clinic's KB additio
 service (with its dispatcher when a `sender` is given; an `ObservedSender` around it with an
 `observer`), the staff desk's jobs (`build_desk`, with the desk outbox of staff messages the
 bot sends), the alert sender (when an `alert_sender` is given) and the conversation (with the
-bot's `BotIdentity`, the desk's `Cards` as its `ReportNotifier` and `PatientReports` as its
-`PatientDesk`). Collaborators are handed in through constructors (narrow Protocols of
-bot/core/ports.py); nothing is plugged in afterwards.
+bot's `BotIdentity`, the desk's `Cards` as its `ReportNotifier`, `PatientReports` as its
+`PatientDesk` and the erasure count, storage/erasures.py, as its `Erasures`). Collaborators
+are handed in through constructors (narrow Protocols of bot/core/ports.py); nothing is
+plugged in afterwards.
 
 The result, `Services`, is grouped the way the bot is: ``stores`` (the storage aggregates),
 ``patient`` (the conversation, the advisor, the clinic's KB additions, the message
@@ -305,7 +306,7 @@ def build_services(settings: Settings, db: Database | StorageBackend,
                                  shared_pause=shared_pause, exclusive=exclusive,
                                  monotonic=alerts_monotonic)
     conversation = Conversation(kit, checkins=checkins, cards=desk.cards, desk=desk.patients,
-                                identity=identity)
+                                identity=identity, erasures=storage.erasures())
     patient = PatientSide(conversation=conversation, advisor=advisor, live_advisor=live,
                           knowledge=build_knowledge(settings, storage, advisor, live),
                           messages=messages)

@@ -12,7 +12,7 @@ misspelt words toward a vocabulary (triage's) by edit distance with rapidfuzz.
 Caches keyed by what patients write (whole messages or single words), here and elsewhere in
 knowledge/, are made with ``forgettable`` or ``WordCache``; ``forget_texts`` empties every one of
 them, and the bot calls it when a patient erases their data, so their words do not stay in the
-process's memory.
+process's memory (in every replica's: bot/core/forgetting.py).
 """
 
 from __future__ import annotations

@@ -223,6 +223,7 @@ class MemoryTables:
     cards: dict[int, CardRow] = field(default_factory=dict)
     alerts: dict[int, AlertRow] = field(default_factory=dict)
     checkins: dict[int, CheckinRow] = field(default_factory=dict)
+    erasures: int = 0  # how many erasures (storage/erasures.py's epoch)
     _last_ids: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def next_id(self, table: str) -> int:

@@ -473,3 +473,16 @@ class HandledUpdate(Base):
     bot: Mapped[str] = mapped_column(String(64), primary_key=True)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     handled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ErasureEpoch(Base):
+    """How many erasures the database has seen (storage/erasures.py): one row, its `epoch`
+    raised in the transaction of every erasure. Each replica reads it before an update and
+    every few seconds, and empties its in-process caches of patients' words when it has
+    changed, so an erasure handled by one replica is forgotten by all. It holds no patient's
+    id or words."""
+
+    __tablename__ = "erasure_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.alert_rows import forget_patient
 from storage.chat_state import delete_user_states
 from storage.clock import Clock, utcnow
+from storage.erasures import count_erasure
 from storage.models import (
     CheckIn,
     InactiveReason,
@@ -247,9 +248,11 @@ class PatientStore:
 
     async def erase(self, telegram_id: int) -> bool:
         """Delete the patient and everything about them (database cascades, and their
-        conversation states in ``chat_state``), then, on SQLite, empty the write-ahead log
-        that still held their rows (`storage.results.empty_wal`); False if there was no
-        patient row."""
+        conversation states in ``chat_state``), counting the erasure in the same transaction
+        (storage/erasures.py: every replica then forgets the words it read), then, on
+        SQLite, empty the write-ahead log that still held their rows
+        (`storage.results.empty_wal`); False if there was no patient row (the erasure is
+        counted all the same: a user without one may have written too)."""
         async with self.sessions.begin() as s:
             patient_id = await s.scalar(select(Patient.id)
                                         .where(Patient.telegram_id == telegram_id))
@@ -258,6 +261,7 @@ class PatientStore:
             result = await s.execute(delete(Patient).where(Patient.telegram_id == telegram_id))
             erased = bool(affected(result))
             states = await delete_user_states(s, telegram_id)
+            await count_erasure(s)
         if erased or states:  # (SQLite: the write-ahead log kept the rows' old pages)
             await empty_wal(self.sessions)
         if erased:

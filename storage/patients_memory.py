@@ -124,9 +124,10 @@ class MemoryPatientStore:
                 if p.active and p.consent_at is not None and p.chat_id is not None]
 
     async def erase(self, telegram_id: int) -> bool:
-        """Delete the patient and everything about them, and their conversation states;
-        False if there was no patient row."""
+        """Delete the patient and everything about them, and their conversation states, and
+        count the erasure (storage/erasures_memory.py); False if there was no patient row."""
         tables = self.tables
+        tables.erasures += 1
         row = tables.by_telegram(telegram_id)
         if row is not None:
             reports = {r.id for r in tables.reports.values() if r.patient_id == row.id}

@@ -40,9 +40,24 @@ def freeze() -> None:
     """`gc.freeze()`, remembering the objects it freezes so that a search can start from them
     (`gc.get_objects()` does not list them). The list keeps them alive (the collector never
     frees a frozen object anyway; one its last reference would have freed stays), so the
-    permanent generation stays what the list holds, which a search checks by counting."""
-    _FROZEN.extend(gc.get_objects())
-    gc.freeze()
+    permanent generation stays what the list holds, which a search checks by counting.
+
+    Another thread (pytest-xdist's execnet thread, in a worker) may make objects between the
+    listing and the freezing, which would then be frozen unlisted: the switch interval is
+    raised meanwhile, and a freeze that froze more than was listed is undone and tried again."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(10.0)
+    try:
+        for _ in range(20):
+            _FROZEN.extend(gc.get_objects())
+            gc.freeze()
+            if gc.get_freeze_count() == len(_FROZEN):
+                return
+            gc.unfreeze()
+            _FROZEN.clear()
+    finally:
+        sys.setswitchinterval(interval)
+    raise RuntimeError("could not list what gc.freeze froze (objects kept being made)")
 
 
 def holders_of(word: str, *roots: object) -> int:

@@ -2,8 +2,10 @@
 
 Each test drives two `Conversation` / staff desk (`DeskJobs`) instances over one database, as two
 replicas (or one replica before and after a restart) would: a button pressed on one, the
-follow-up message handled by the other. Also: expired state is ignored, /delete erases it,
-and two replicas escalating at once re-post an untaken card exactly once.
+follow-up message handled by the other. Also: expired state is ignored, /delete erases it (and,
+through the count of erasures, what the other replica keeps in memory: in memory here, searched
+in tests/test_erasure_replicas.py), and two replicas escalating at once re-post an untaken card
+exactly once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bot.backends import MemoryBackend
 from bot.config import load_settings
 from bot.core.conversation import Conversation, Reply
 from bot.core.desk import DeskJobs
@@ -158,6 +161,65 @@ async def test_delete_erases_the_kept_question(replicas: tuple[Replica, Replica]
     assert await states.get_many(PATIENT, list(StateKind), now=NOW) == {}
     replies = await one.conversation.callback(PATIENT, PATIENT, "Ana", "handoff")
     assert await one.desk.store.queue() == []  # nothing left to hand on
+
+
+async def memory_replicas(compose: Any, clock: ManualClock) -> tuple[Any, Any]:
+    """Two replicas' services over one `MemoryBackend` (the twins of one database)."""
+    settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=STAFF_CHAT,
+                             AFTERCARE_STAFF_IDS=str(ANN))
+    backend = MemoryBackend()
+    first = await compose(settings, clock, url="memory", storage=backend)
+    second = await compose(settings, clock, url="memory", storage=backend)
+    return first, second
+
+
+async def test_a_question_kept_without_consent_goes_with_a_delete_on_another_replica(
+        compose: Any, clock: ManualClock) -> None:
+    """A user without consent asks through one replica, which keeps the question in its
+    memory only (for "ask the clinic"), then sends /delete through the other. The first reads
+    the count of erasures before its next update (if its last read is a second old; its tick
+    reads it anyway) and forgets, the caches of words too (bot/core/forgetting.py; the caches
+    themselves are searched by tests/test_erasure_replicas.py), so a press of "ask the clinic"
+    there finds nothing to pass on. A replica's own erasure forgets that user only."""
+    one, two = await memory_replicas(compose, clock)
+    first = one.patient.conversation
+    await first.message(PATIENT, PATIENT, "Ana", "what about the flux on my elbow?")
+    forgotten = first.forgetting.forgotten
+    (nothing,) = await two.patient.conversation.command(PATIENT, PATIENT, "Ana", "delete")
+    assert "nothing to delete" in nothing.text
+    await first.message(7, 7, "Bo", "hello")  # within a second of its last read: not read
+    assert first.forgetting.forgotten == forgotten
+    clock.advance(seconds=1)
+    replies = await first.callback(PATIENT, PATIENT, "Ana", "handoff")
+    assert first.forgetting.forgotten == forgotten + 1
+    assert await one.desk.store.queue() == []  # nothing handed on: it was forgotten
+    assert "type your question first" in replies[0].text
+    await first.message(7, 7, "Bo", "what about the flux on my knee?")
+    await first.command(PATIENT, PATIENT, "Ana", "delete")  # its own erasure, at once
+    assert first.forgetting.forgotten == forgotten + 2
+    await first.callback(7, 7, "Bo", "handoff")
+    assert [r.text for r in await one.desk.store.queue()] == ["what about the flux on my knee?"]
+
+
+class _Away:
+    """A count of erasures that cannot be read (the database is away)."""
+
+    async def epoch(self) -> int:
+        raise OSError("the database is away")
+
+    def forget_cached(self) -> None:
+        """Nothing cached."""
+
+
+async def test_an_unreadable_count_of_erasures_does_not_stop_an_answer(
+        compose: Any, clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
+    one, _ = await memory_replicas(compose, clock)
+    conversation = one.patient.conversation
+    conversation.forgetting.erasures = _Away()
+    replies = await conversation.message(7, 7, "Bo", "can I wear makeup tomorrow?")
+    assert replies and "tomorrow" not in caplog.text  # answered; the words are not logged
+    assert "could not read the erasure count: OSError" in caplog.text
+    await conversation.forgetting.tick()  # the JobQueue's call: logged, not raised
 
 
 async def test_ask_the_clinic_pressed_on_another_replica(

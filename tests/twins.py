@@ -12,7 +12,7 @@ Every backend's reports owe an emergency's card to the on-call chat `ON_CALL` to
 check-in outbox (`plans`, `outbox`) and the figures of /metrics (`figures`) are over the same
 database or the same `MemoryTables`; `probe` is what /readyz asks it. The polling leader's
 lease rows and handled updates (`leases`, `handled`) are typed as the Protocols of
-bot/telegram/polling/ports.py.
+bot/telegram/polling/ports.py; the count of erasures (`erasures`) is over the patients' rows.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bot.core.ports import (
     ChatStates,
     DataSummary,
     DeskReports,
+    Erasures,
     Invites,
     KBOverrides,
     MessageStore,
@@ -54,6 +55,8 @@ from storage.desk_logins import DeskLoginStore
 from storage.desk_logins_memory import MemoryDeskLoginStore
 from storage.desk_views import DeskPages, DeskViews
 from storage.desk_views_memory import MemoryDeskViews
+from storage.erasures import ErasureSql
+from storage.erasures_memory import MemoryErasures
 from storage.figures import OpsFigures, SqlFigures
 from storage.figures_memory import MemoryFigures
 from storage.handled_updates import HandledSql
@@ -186,6 +189,7 @@ class Backend:
     probe: DatabaseProbe  # what /readyz asks the database (storage/health.py)
     leases: Leases  # the polling election's lease rows (storage/leader_lease.py)
     handled: HandledUpdates  # the polling leader's handled updates (storage/handled_updates.py)
+    erasures: Erasures  # how many erasures there have been (storage/erasures.py)
 
 
 @dataclass
@@ -248,7 +252,7 @@ def sql_backend(name: str, db: Database, clock: ManualClock) -> Backend:
                    DeskLoginStore(s),
                    SqlPlanting(db, clock), SqlPlanStore(s), SqlConnector(s),
                    SharedPause(s), DeskViews(s), SqlFigures(s), SqlProbe(db.engine),
-                   LeaseSql(s), HandledSql(s))
+                   LeaseSql(s), HandledSql(s), ErasureSql(s))
 
 
 def memory_backend(clock: ManualClock) -> Backend:
@@ -264,4 +268,4 @@ def memory_backend(clock: ManualClock) -> Backend:
                    MemoryDeskLoginStore(), MemoryPlanting(tables, treatments),
                    MemoryPlanStore(tables, clock), MemoryConnector(tables, clock),
                    MemorySharedPause(), MemoryDeskViews(tables), MemoryFigures(tables),
-                   MemoryProbe(), MemoryLeases(), MemoryHandled())
+                   MemoryProbe(), MemoryLeases(), MemoryHandled(), MemoryErasures(tables))

@@ -16,7 +16,9 @@ Callback data is short and carries no authority ("consent:yes", "kb:<entry id>",
 who pressed it.
 
 Its collaborators come in through the constructor (bot/compose.py builds them): the
-`FlowKit` (stores, settings, clock, texts, advisor), and optionally the check-in
+`FlowKit` (stores, settings, clock, texts, advisor), the count of erasures (`Erasures`: an
+erasure made through any replica empties this process's caches of patients' words before the
+next update is handled, bot/core/forgetting.py), and optionally the check-in
 scheduler (`CheckinEvents`), the staff desk's cards (`ReportNotifier`, default: a plain
 staff alert) and patient side (`PatientDesk`) and the bot's @username
 (`BotIdentity`, default: the configured one), narrow Protocols of bot/core/ports.py.
@@ -41,12 +43,14 @@ from bot.core.flows.report import ReportFlow
 from bot.core.flows.sessions import SessionFlow
 from bot.core.flows.staff_commands import FixedIdentity, StaffCommands, invite_link
 from bot.core.flows.timezone import TimeZoneFlow
+from bot.core.forgetting import Forgetting
 from bot.core.logbook import MessageLog
 from bot.core.ports import (
     AdvisorPort,
     BotIdentity,
     ChatStates,
     CheckinEvents,
+    Erasures,
     PatientDesk,
     ReportNotifier,
 )
@@ -69,7 +73,7 @@ ONE_SHOT_CALLBACKS = ("consent", "session", "delete", "tz", "flow", "sd", "sx")
 class Conversation:
     """All conversation logic. Every public method returns the replies to send, in order."""
 
-    def __init__(self, kit: FlowKit, *, cards: ReportNotifier,
+    def __init__(self, kit: FlowKit, *, cards: ReportNotifier, erasures: Erasures,
                  checkins: CheckinEvents | None = None, desk: PatientDesk | None = None,
                  identity: BotIdentity | None = None) -> None:
         self.kit = kit
@@ -81,9 +85,11 @@ class Conversation:
         self.zones = TimeZoneFlow(kit, self.control, checkins)
         self.onboarding = Onboarding(kit, self.zones, checkins)
         self.advice = AdviceFlow(kit, self.alerts, checkins)
+        # an erasure made through any replica empties this process's caches of words
+        self.forgetting = Forgetting(erasures, self.advice, kit.clock)
         self.sessions = SessionFlow(kit, self.control, checkins)
         self.checkin_answers = CheckinAnswers(kit, checkins, self.alerts, self.control, desk)
-        self.privacy = PrivacyFlow(kit, self.control, checkins, self.advice)
+        self.privacy = PrivacyFlow(kit, self.control, checkins, self.forgetting)
         self.report = ReportFlow(kit, desk, self.advice, self.control) if desk else None
         self.staff_commands = StaffCommands(kit, self.sessions, self.identity)
         self.other = MediaFlow(kit, self.message)
@@ -175,6 +181,7 @@ class Conversation:
     async def start(self, user_id: int, chat_id: int, first_name: str,
                     payload: str | None = None) -> list[Reply]:
         """Welcome (or welcome back); a deep-link payload redeems an invite first."""
+        await self.forgetting.before_update()
         return await self.onboarding.start(user_id, chat_id, first_name, payload)
 
     async def message(self, user_id: int, chat_id: int, first_name: str,
@@ -184,6 +191,7 @@ class Conversation:
         problem's description) when it is for that flow, otherwise a thread with staff or
         triage + advice (and the open flow shown again). `message_id` (Telegram's) is kept
         with a report the text raises, so that an edit of the message updates it."""
+        await self.forgetting.before_update()
         text = without_nul(text)
         kit = self.kit
         ctx = await kit.context(user_id)
@@ -206,6 +214,7 @@ class Conversation:
     async def location(self, user_id: int, chat_id: int, first_name: str, latitude: float,
                        longitude: float) -> list[Reply]:
         """A shared location: the patient's time zone from it (consent needed)."""
+        await self.forgetting.before_update()
         zoned = await self.zones.location(user_id, latitude, longitude)
         if zoned is not None:
             return zoned
@@ -221,6 +230,7 @@ class Conversation:
         of the message that raised an open report (matched by chat and `message_id`)
         updates that report and its card instead of raising another.
         """
+        await self.forgetting.before_update()
         text = without_nul(text)
         source = (chat_id, message_id) if message_id is not None else None
         return await self.advice.edited(user_id, text, language_code, source)
@@ -228,6 +238,7 @@ class Conversation:
     async def callback(self, user_id: int, chat_id: int, first_name: str,
                        data: str) -> list[Reply]:
         """A pressed inline button. Unknown or stale data gets a notice, never an error."""
+        await self.forgetting.before_update()
         kind, _, argument = data.partition(":")
         if kind == "consent":
             return await self.onboarding.consent(user_id, chat_id, first_name, argument)
@@ -258,6 +269,7 @@ class Conversation:
     async def command(self, user_id: int, chat_id: int, first_name: str, name: str,
                       args: Sequence[str] = ()) -> list[Reply]:
         """A /command other than /start (which has its own method)."""
+        await self.forgetting.before_update()
         name = name.lower()
         if name in ("addsession", "invite"):
             return await self.staff_commands.run(user_id, name, list(args))
@@ -287,6 +299,7 @@ class Conversation:
     async def media(self, user_id: int, chat_id: int, first_name: str, kind: str,
                     caption: str | None = None) -> list[Reply]:
         """A sticker, voice note, photo, ...: a short reply; a caption is read as text."""
+        await self.forgetting.before_update()
         caption = without_nul(caption) if caption is not None else None
         return await self.other.media(user_id, chat_id, first_name, kind, caption)
 

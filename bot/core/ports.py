@@ -255,6 +255,15 @@ class KBOverrides(Protocol):
     async def remove(self, override_id: int, now: dt.datetime) -> bool: ...
 
 
+class Erasures(Protocol):
+    """How many erasures the shared database has seen (storage/erasures.py and its twin):
+    what tells a replica that another one erased a patient whose words it may hold."""
+
+    async def epoch(self) -> int: ...
+
+    def forget_cached(self) -> None: ...
+
+
 class PatientContexts(Protocol):
     """The one read across aggregates (storage/context.py `ContextReader`): a
     user's patient row, latest session and conversation states in one round trip."""

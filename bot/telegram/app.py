@@ -122,6 +122,7 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
     app: AnyApplication = builder.build()
     register_handlers(app)
     schedule_checkins(app, services)
+    schedule_forgetting(app, services)
     register_staff_handlers(app, services)  # report cards, staff buttons and commands
     return app
 
@@ -169,6 +170,25 @@ def schedule_checkins(app: AnyApplication, services: Services) -> None:
     if settings.staff_chat_id is not None:
         app.job_queue.run_daily(_staff_summary, time=dt_time(8, 30, tzinfo=settings.tz),
                                 name="checkin-summary", job_kwargs=every)
+
+
+def schedule_forgetting(app: AnyApplication, services: Services) -> None:
+    """On the check-in dispatcher's clock (every AFTERCARE_CHECKIN_TICK_SECONDS, 5 s by
+    default), read the count of erasures and, when another replica erased someone, empty this
+    process's caches of patients' words (bot/core/forgetting.py): a replica that handles no
+    update forgets within one tick."""
+    if app.job_queue is None:
+        return
+    forgetting = services.patient.conversation.forgetting
+
+    async def check(_context: AppContext) -> None:
+        await forgetting.tick()
+
+    app.job_queue.run_repeating(check, interval=services.settings.checkin_tick_seconds,
+                                first=services.settings.checkin_tick_seconds,
+                                name="forget-erased",
+                                job_kwargs={"max_instances": 1, "coalesce": True,
+                                            "misfire_grace_time": None})
 
 
 def schedule_retention(app: AnyApplication, days: int | None, retention: Retention,

@@ -311,6 +311,14 @@ class AdviceFlow:
         self._unconsented.pop(user_id, None)
         self._asked.pop(user_id, None)
 
+    def forget_everyone(self) -> None:
+        """Drop what this process keeps in memory about every user without consent: another
+        replica erased someone, and the count of erasures does not say whom
+        (bot/core/forgetting.py). A question kept for "ask the clinic" is lost with it, as it
+        is when the press reaches another replica."""
+        self._unconsented.clear()
+        self._asked.clear()
+
     def _take_unconsented(self, user_id: int) -> tuple[str | None, int | None]:
         text, day, until = self._unconsented.pop(user_id, (None, None, None))
         return (text, day) if until is not None and until > self.kit.clock() else (None, None)

@@ -3,24 +3,23 @@ its confirmation buttons), /stop and /resume of check-ins."""
 
 from __future__ import annotations
 
-from bot.core.flows.advice import AdviceFlow
 from bot.core.flows.base import FlowKit
 from bot.core.flows.control import FlowControl
 from bot.core.flowstate import Flow
+from bot.core.forgetting import Forgetting
 from bot.core.ports import CheckinEvents
 from bot.core.replies import Reply
-from knowledge.text import forget_texts
 
 
 class PrivacyFlow:
     """What is stored, erasing it, pausing check-ins (and why they are paused)."""
 
     def __init__(self, kit: FlowKit, control: FlowControl,
-                 checkins: CheckinEvents | None, advice: AdviceFlow) -> None:
+                 checkins: CheckinEvents | None, forgetting: Forgetting) -> None:
         self.kit = kit
         self.checkins = checkins
         self.control = control
-        self.advice = advice  # holds the questions of users without consent, in memory
+        self.forgetting = forgetting  # what this process keeps of patients' words, in memory
 
     async def _holds(self, user_id: int) -> list[int]:
         """Reports whose resolution the patient's check-ins wait for."""
@@ -70,9 +69,10 @@ class PrivacyFlow:
         """/delete: asks to confirm (or says there is nothing)."""
         kit = self.kit
         if await kit.patients.get(user_id) is None:
-            await kit.chat_states.clear(user_id)  # a question kept for "ask the clinic"
-            self.advice.forget(user_id)  # ... or kept in memory without consent
-            forget_texts()  # ... and their words in the advisor's caches
+            # their states (a question kept for "ask the clinic"), the erasure counted: every
+            # replica forgets the words it read (bot/core/forgetting.py)
+            await kit.patients.erase(user_id)
+            await self.forgetting.erased(user_id)  # this one at once
             return kit.say("delete_nothing")
         active, note = await self.control.begin(user_id, Flow.DELETE, "confirm")
         return note + self.control.prompt(kit.messages.render("delete_confirm"), active,
@@ -89,9 +89,9 @@ class PrivacyFlow:
         if choice != "yes":
             return [kit.notice("button_expired")]
         await kit.log.flush()
-        self.advice.forget(user_id)  # a question kept in memory (no consent yet)
-        erased = await kit.patients.erase(user_id)  # conversation states included
-        forget_texts()  # their words in the advisor's caches (the whole process's: cheap, rare)
+        erased = await kit.patients.erase(user_id)  # conversation states included; counted
+        await self.forgetting.erased(user_id)  # their words in this process's caches (every
+        # other replica's go at its next update or tick: bot/core/forgetting.py)
         if not erased:
             return [kit.notice("already_deleted")]
         return kit.say("deleted")
