@@ -95,7 +95,8 @@ def prepare(text: str, lang: Language) -> Readings:
     # day one, is now far worse") or a plain aside ("my throat, and i realise this may
     # sound silly, feels like it is shutting"): the message is read again without the clause and
     # with the aside at the end of its sentence
-    joined: str | None = _asides_moved(_linking_asides_out(_RELATIVE.sub(" ", said), lang), lang)
+    joined: str | None = _asides_moved(
+        _linking_asides_out(_RELATIVE.sub(" ", _APPOSITIVE.sub(r"\1 ", said)), lang), lang)
     if joined == said:
         joined = None
     # a long concessive or parenthetical aside between a subject and its verb or state ("the
@@ -427,6 +428,20 @@ _RELATIVE = re.compile(r",\s*(?:which|who|that)\s+[^.!?;\n]{3,80}?,"
                        r"(?=\s*(?:is|are|was|were|has|have|had|now|still|seems?|looks?|feels?|"
                        r"keeps?|getting|gets|got|came|comes|went|gone|turned|started|became|grew|"
                        r"flared|suddenly|just|really|actually|definitely|honestly|literally|even|much|way)\b)")
+
+
+# an apposition naming which one, with whatever it says of the past, between a part and its
+# state ("my cheek, the right one that was calm on monday, is now hot", "my lip, the top one i
+# mean, is swelling", "my eye, the one nearest the needling, that felt ok last night, hurts"):
+# read out of the way like a relative clause
+_APPOSITIVE = re.compile(r"\b((?:eyes?|eyelids?|lips?|tongue|throat|mouth|cheeks?|face|"
+                         r"nose|chin|jaw|forehead|neck|skin|sight|vision|eyesight|temples?|brows?|eyebrows?))"
+                         r"\s*,\s*(?:the|my)\s+(?:(?:\w+\s+){0,2}?(?:one|ones|side)\b)"
+                         r"[^.!?;\n]{0,80}?,"
+                         r"(?=\s*(?:is|are|was|were|has|have|had|now|still|seems?|looks?|feels?|"
+                         r"keeps?|getting|gets|got|came|comes|went|gone|turned|started|became|grew|"
+                         r"flared|suddenly|just|really|actually|definitely|honestly|literally|even|much|"
+                         r"way|hurts?|aches?|stings?|burns?|throbs?)\b)")
 
 
 # a body part written as a label at the start of a sentence: "eye: red, watering, painful",
