@@ -33,6 +33,9 @@ class Readings:
 
     - ``joined``: relative clauses out and plain asides moved to the end of their sentence;
     - ``conceded``: concessive asides ("even though ...", "like you said ...") moved;
+    - ``bridged``: any insertion of up to ``_BRIDGE_WORDS`` words between a subject naming a
+      body part, a function or a sign ("my tongue", "breathing", "the vision in my eye") and a
+      predicate right after it, moved to the end of its sentence, whatever the insertion says;
     - ``corrected``: the readings before it (said, joined, conceded), each with a subject put
       right by an aside ("the swelling, and i dont mean X, i mean my lips, is ...");
     - ``resolved``: pronouns that open a clause read as the body part named before them;
@@ -45,6 +48,7 @@ class Readings:
     said: str
     joined: str | None = None
     conceded: str | None = None
+    bridged: str | None = None
     corrected: tuple[str, ...] | None = None
     resolved: str | None = None
     owned: str | None = None
@@ -53,7 +57,7 @@ class Readings:
     def _pieces(self) -> tuple[tuple[str, str], ...]:
         """Each reading with its name, in order (the corrected ones one by one)."""
         named: list[tuple[str, str]] = [("said", self.said)]
-        for name in ("joined", "conceded"):
+        for name in ("joined", "conceded", "bridged"):
             value = getattr(self, name)
             if value is not None:
                 named.append((name, value))
@@ -107,6 +111,14 @@ def prepare(text: str, lang: Language) -> Readings:
     moved = _concessive_moved(said, lang)
     conceded = None if _SPACES.sub(" ", moved) in (
         _SPACES.sub(" ", said), _SPACES.sub(" ", said if joined is None else joined)) else moved
+    # any insertion between a subject that names a body part, function or sign and the
+    # predicate right after it ("my tongue, especially the back bit, is getting fat", "breathing
+    # - and i realise it sounds silly - is hard"): read again with the insertion at the end
+    # of its sentence, whatever it says; not kept when it reads as a reading before it
+    bridging = _bridged(said, lang)
+    bridged: str | None = None if _SPACES.sub(" ", bridging) in {
+        _SPACES.sub(" ", reading) for reading in (said, joined, conceded)
+        if reading is not None} else bridging
     # a subject put right by an aside that names what it is not and then what it is ("the
     # swelling, and i dont mean X, i mean my lips, is getting worse"): each reading above read
     # again as "the swelling of my lips is getting worse", the denied part left out
@@ -128,6 +140,7 @@ def prepare(text: str, lang: Language) -> Readings:
     return Readings(
         said=_folded(said), joined=None if joined is None else _folded(joined),
         conceded=None if conceded is None else _folded(conceded),
+        bridged=None if bridged is None else _folded(bridged),
         corrected=None if corrected is None else tuple(_folded(piece) for piece in corrected),
         resolved=None if resolved is None else _folded(resolved),
         owned=None if owned is None else f"my temperature is {owned.group(1)} now")
@@ -148,6 +161,7 @@ def _said(text: str, lang: Language) -> str:
     # "out of the blue" says when, as "out of nowhere" does: the symptom is real (no figure)
     t = _OUT_OF_THE_BLUE.sub("out of nowhere", t)
     t = _LABEL.sub(r"\1 is ", t)  # "eye: red, watering" -> "eye is red, watering"
+    t = _BARE_LABEL.sub(r"\1 is ", t)  # "eye red, weeping" -> "eye is red, weeping"
     t = _restated_once(t, lang)  # "struggling, like really struggling, to" -> "struggling to"
     t = _strip_filler(t, lang)
     t = lang.hedge_re.sub(" , ", t)
@@ -253,6 +267,58 @@ def _moved(t: str, lang: Language, aside_re: re.Pattern[str],
         brk = lang.sentence_re.search(t, m.end())
         end = brk.start() if brk else len(t)
         out += [t[at:m.start()], " ", t[m.end():end], f" , {aside}"]
+        at = end
+    if not out:
+        return t
+    out.append(t[at:])
+    return "".join(out)
+
+
+# a subject that names a body part, a function or a sign, from the start of its clause (up
+# to six words before the head: "the vision in my right eye", "the little bumps along my
+# jaw"), then an insertion set off by commas, dashes or brackets, then a predicate right after
+# it: a verb or an auxiliary, maybe after adverbs ("is", "completely went", "just keeps")
+_BRIDGE_PART = (
+    r"(?:lips?|tongue|throat|mouth|face|cheeks?|eyes?|eyelids?|lids?|nose|nostrils?|neck|chest|"
+    r"skin|jaw|jawline|chin|forehead|temples?|brows?|eyebrows?|gums?|ears?|airways?|breathing|"
+    r"breath|vision|sight|eyesight|swallowing|voice|head|heart|heartbeat|pulse|swelling|redness|"
+    r"rash|pain|ache|bleeding|lumps?|bumps?|blisters?|hives|welts?|bruises?|bruising|marks?|"
+    r"patch|patches|area|wound)")
+_BRIDGE_ADVERB = (
+    r"(?:just|now|still|really|honestly|also|even|already|all|quite|very|so|suddenly|literally|"
+    r"actually|definitely|properly|genuinely|seriously|totally|completely|kind\s+of|sort\s+of|"
+    r"kinda|sorta|[a-z]+ly)")
+_BRIDGE_VERB = (
+    r"(?:is|are|was|were|s|has|have|had|feels?|felt|looks?|seems?|keeps?|kept|gets?|getting|got|"
+    r"goes|going|gone|went|comes?|came|coming|starts?|started|starting|began|begins?|turns?|"
+    r"turned|turning|became|becomes?|grows?|grew|growing|swell\w*|swol\w*|puff\w*|hurts?|aches?|"
+    r"stings?|burns?|throbs?|itches|cant|can|cannot|couldnt|wont|will|isnt|arent|wasnt|doesnt|"
+    r"dont|didnt|hasnt|havent|[a-z]+ed)")
+_BRIDGE = re.compile(
+    r"(?:^|(?<=[.!?;:\n,])|(?<=\band)|(?<=\bbut)|(?<=\bso)|(?<=\bplus)|(?<=\bnow))"
+    r"(\s*(?:[a-z0-9]+\s+){0,6}?" + _BRIDGE_PART + r")"
+    r"(?:\s*,\s*([^.!?;\n]{2,120}?)\s*,|\s+-\s+([^.!?\n]{2,120}?)\s+-|\s*\(([^()\n]{2,120})\)\s*,?)"
+    r"(?=\s*(?:" + _BRIDGE_ADVERB + r"\s+){0,3}" + _BRIDGE_VERB + r"\b)")
+_BRIDGE_WORDS = 16
+
+
+def _bridged(t: str, lang: Language) -> str:
+    """``t`` with each insertion of up to ``_BRIDGE_WORDS`` words between a subject naming a
+    body part, a function or a sign and its predicate (``_BRIDGE``) moved to the end of its
+    sentence, whatever it says: "my tongue, especially the back bit, is getting fat" reads "my
+    tongue is getting fat , especially the back bit" (the sentence keeps a story's "last
+    year"). Not "my friend, who had her lips done, is fine": the subject names no part."""
+    if "," not in t and "-" not in t and "(" not in t:
+        return t
+    out: list[str] = []
+    at = 0
+    for m in _BRIDGE.finditer(t):
+        insertion = next(group for group in m.groups()[1:] if group is not None)
+        if m.start() < at or len(insertion.replace(",", " ").split()) > _BRIDGE_WORDS:
+            continue
+        brk = lang.sentence_re.search(t, m.end())
+        end = brk.start() if brk else len(t)
+        out += [t[at:m.start()], m.group(1), " ", t[m.end():end], f" , {insertion}"]
         at = end
     if not out:
         return t
@@ -450,6 +516,14 @@ _LABEL = re.compile(
     r"(?:^|(?<=[.!?\n]))(\s*(?:(?:my|left|right|top|bottom|upper|lower|are|l)\s+)?(?:eyes?|eyelids?|lips?|"
     r"throat|tongue|mouth|face|skin|cheeks?|nose|forehead|chin|jaw|neck|breathing|pain|swelling|"
     r"redness))\s*:\s*")
+# a body part opening a sentence with a list of states and no verb: "eye red, weeping", "lips
+# hot, tight and tingly" (one or two words, then a comma; not a verb after the part)
+_BARE_LABEL = re.compile(
+    r"(?:^|(?<=[.!?\n]))(\s*(?:(?:my|left|right|top|bottom|upper|lower|l)\s+)?(?:eyes?|eyelids?|"
+    r"lips?|throat|tongue|mouth|face|skin|cheeks?|nose|forehead|chin|jaw|neck))\s+"
+    r"(?!(?:is|are|s|was|were|has|have|had|feels?|felt|looks?|seems?|and|or|but|so|im|i|still|"
+    r"now|just|got|gets|keeps?|went|gone|fine|ok|okay|good|great|better|normal)\b)"
+    r"(?=[a-z]+(?:\s+[a-z]+)?\s*,\s*[a-z])")
 # a word said again after an aside: "gasping, like honestly properly gasping, for air" (the
 # aside and the repeat out, so the phrase reads whole)
 _RESTATED = re.compile(r"\b([a-z]{4,})\s*,\s*((?:[a-z]+\s+){1,4}?)\1\b\s*,?")
