@@ -562,6 +562,14 @@ WORD_LISTS_MALFORMED = [
      "             owned: {pointing: [thats], what: [reading]}}\n", "owned:", "missing 'at'"),
     ("  readings: {concessive: [even], owned: {pointing: [thats], what: [x], at: [y]}}\n",
      "readings:", "missing 'state_start'"),
+    # the bridged reading's frame (round 43: data, no longer regexes in prepare.py)
+    ("  readings: {concessive: [even], state_start: [is],\n"
+     "             owned: {pointing: [thats], what: [reading], at: [mine]},\n"
+     "             bridge: {parts: ['tongue', '(lips'], adverbs: [just], verbs: [is]}}\n",
+     "(lips", "bad regular expression"),
+    ("  readings: {concessive: [even], state_start: [is],\n"
+     "             owned: {pointing: [thats], what: [reading], at: [mine]},\n"
+     "             bridge: {parts: [tongue], verbs: [is]}}\n", "bridge:", "missing 'adverbs'"),
 ]
 
 
@@ -593,6 +601,26 @@ def test_word_lists_of_the_file_prepare_the_message(tmp_path: Path) -> None:
     assert rules.assess("pus ↑↑", 2).sign == "pus"
     assert rules.assess("pus ↓", 2).sign is None
     assert rules.assess("really, really sore", 2).sign == "pus"
+
+
+def test_bridged_reading_words_come_from_the_file(tmp_path: Path) -> None:
+    """An insertion between a part the file's ``readings.bridge`` names and its predicate is
+    read out of the way; a subject the file does not name keeps its insertion in place."""
+    lists = ("  readings: {concessive: [even], state_start: [is],\n"
+             "             owned: {pointing: [thats], what: [reading], at: [mine]},\n"
+             "             bridge: {parts: [tongue], adverbs: [just], verbs: [is]}}\n")
+    path = tmp_path / "rules.yaml"
+    path.write_text(VALID_HEAD.replace("vocab:\n", lists + "vocab:\n", 1)
+                    + "  - {id: pus, tier: urgent, rule: pus, patterns: ['(?:tongue|gum) is"
+                      " oozing']}\n", "utf-8")
+    rules = load_triage(path)
+    # the insertion names a sign word, so only the bridged reading moves it
+    assert rules.assess("my tongue, mostly where the pus was, is oozing", 2).sign == "pus"
+    assert rules.assess("my gum, mostly where the pus was, is oozing", 2).sign is None
+    path.write_text(path.read_text("utf-8").replace(
+        ",\n             bridge: {parts: [tongue], adverbs: [just], verbs: [is]}}", "}"), "utf-8")
+    assert load_triage(path).assess("my tongue, mostly where the pus was, is oozing",
+                                    2).sign is None
 
 
 def test_owned_reading_words_come_from_the_file(tmp_path: Path) -> None:

@@ -100,6 +100,8 @@ _LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_w
                       "readings"}
 _PRONOUN_KEYS = {"things", "played_down", "compounds"}
 _READINGS_KEYS = {"concessive", "state_start", "owned"}
+_READINGS_OPTIONAL = {"bridge"}
+_BRIDGE_KEYS = {"parts", "adverbs", "verbs"}
 _OWNED_KEYS = {"pointing", "what", "at"}
 _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
 _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
@@ -271,13 +273,15 @@ class RulesParser:
         its frame: the concessive aside's opening words (after a comma), the words that open a
         clause's state (never part of the aside), and a temperature owned as the writer's
         reading ("thats what my thermometer says", "im at that right now")."""
-        section = self.mapping(node, "readings", _READINGS_KEYS, set())
+        section = self.mapping(node, "readings", _READINGS_KEYS, _READINGS_OPTIONAL)
         opening = self.alternation(section["concessive"], "readings.concessive")
         lists.concessive_re = self.compile(rf",\s*(?=(?:{opening})\b)", section["concessive"],
                                            "readings.concessive")
         state = self.alternation(section["state_start"], "readings.state_start")
         lists.state_start_re = self.compile(rf"\s*(?:{state})\b", section["state_start"],
                                             "readings.state_start")
+        if "bridge" in section:
+            lists.bridge_re = self.bridge(section["bridge"])
         owned = self.mapping(section["owned"], "readings.owned", _OWNED_KEYS, set())
         pointing, what, at = (self.alternation(owned[key], f"readings.owned.{key}")
                               for key in ("pointing", "what", "at"))
@@ -288,6 +292,21 @@ class RulesParser:
             rf"(?:[^.!?\n]*?\b)?(?:(?:{pointing})\s+(?:(?:exactly|literally|actually|just)\s+)?"
             rf"(?:{what})|{at})(?!\s+(?:is\s+)?(?:not|never|no)\b)",
             section["owned"], "readings.owned")
+
+    def bridge(self, node: yaml.Node) -> re.Pattern[str]:
+        """The frame of the bridged reading (prepare.py `_bridged`): a subject whose head is one
+        of ``parts`` (up to six words before it) from the start of its clause, an insertion set
+        off by commas, dashes or brackets (groups 2-4), and right after it up to three
+        ``adverbs`` and one of ``verbs``; group 1 is the subject."""
+        lists = self.mapping(node, "readings.bridge", _BRIDGE_KEYS, set())
+        part, adverb, verb = (self.alternation(lists[key], f"readings.bridge.{key}")
+                              for key in ("parts", "adverbs", "verbs"))
+        return self.compile(
+            r"(?:^|(?<=[.!?;:\n,])|(?<=\band)|(?<=\bbut)|(?<=\bso)|(?<=\bplus)|(?<=\bnow))"
+            rf"(\s*(?:[a-z0-9]+\s+){{0,6}}?(?:{part}))"
+            r"(?:\s*,\s*([^.!?;\n]{2,120}?)\s*,|\s+-\s+([^.!?\n]{2,120}?)\s+-"
+            r"|\s*\(([^()\n]{2,120})\)\s*,?)"
+            rf"(?=\s*(?:(?:{adverb})\s+){{0,3}}(?:{verb})\b)", node, "readings.bridge")
 
     def whole_words(self, node: yaml.Node, what: str) -> re.Pattern[str]:
         """A list of word patterns as one regex of whole words; a pattern that matches an

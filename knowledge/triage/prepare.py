@@ -10,7 +10,7 @@ though ...", "despite ...", "like you said ...", moved to the end of their sente
 "mine", read as the body part named before it) and ``owned`` (a temperature asked about and then
 owned as the writer's reading, read as theirs). The rules search ``Readings.text``, every
 reading in that order, each its own sentence; ``Readings.reading_at`` names the reading of a
-position. The word lists of the concessive, state-start and owned readings are data
+position. The word lists of the concessive, state-start, bridged and owned readings are data
 (``readings`` in knowledge/triage.yaml)."""
 
 from __future__ import annotations
@@ -274,45 +274,23 @@ def _moved(t: str, lang: Language, aside_re: re.Pattern[str],
     return "".join(out)
 
 
-# a subject that names a body part, a function or a sign, from the start of its clause (up
-# to six words before the head: "the vision in my right eye", "the little bumps along my
-# jaw"), then an insertion set off by commas, dashes or brackets, then a predicate right after
-# it: a verb or an auxiliary, maybe after adverbs ("is", "completely went", "just keeps")
-_BRIDGE_PART = (
-    r"(?:lips?|tongue|throat|mouth|face|cheeks?|eyes?|eyelids?|lids?|nose|nostrils?|neck|chest|"
-    r"skin|jaw|jawline|chin|forehead|temples?|brows?|eyebrows?|gums?|ears?|airways?|breathing|"
-    r"breath|vision|sight|eyesight|swallowing|voice|head|heart|heartbeat|pulse|swelling|redness|"
-    r"rash|pain|ache|bleeding|lumps?|bumps?|blisters?|hives|welts?|bruises?|bruising|marks?|"
-    r"patch|patches|area|wound)")
-_BRIDGE_ADVERB = (
-    r"(?:just|now|still|really|honestly|also|even|already|all|quite|very|so|suddenly|literally|"
-    r"actually|definitely|properly|genuinely|seriously|totally|completely|kind\s+of|sort\s+of|"
-    r"kinda|sorta|[a-z]+ly)")
-_BRIDGE_VERB = (
-    r"(?:is|are|was|were|s|has|have|had|feels?|felt|looks?|seems?|keeps?|kept|gets?|getting|got|"
-    r"goes|going|gone|went|comes?|came|coming|starts?|started|starting|began|begins?|turns?|"
-    r"turned|turning|became|becomes?|grows?|grew|growing|swell\w*|swol\w*|puff\w*|hurts?|aches?|"
-    r"stings?|burns?|throbs?|itches|cant|can|cannot|couldnt|wont|will|isnt|arent|wasnt|doesnt|"
-    r"dont|didnt|hasnt|havent|[a-z]+ed)")
-_BRIDGE = re.compile(
-    r"(?:^|(?<=[.!?;:\n,])|(?<=\band)|(?<=\bbut)|(?<=\bso)|(?<=\bplus)|(?<=\bnow))"
-    r"(\s*(?:[a-z0-9]+\s+){0,6}?" + _BRIDGE_PART + r")"
-    r"(?:\s*,\s*([^.!?;\n]{2,120}?)\s*,|\s+-\s+([^.!?\n]{2,120}?)\s+-|\s*\(([^()\n]{2,120})\)\s*,?)"
-    r"(?=\s*(?:" + _BRIDGE_ADVERB + r"\s+){0,3}" + _BRIDGE_VERB + r"\b)")
+# the most words an insertion read out of the way by the bridged reading may have
 _BRIDGE_WORDS = 16
 
 
 def _bridged(t: str, lang: Language) -> str:
     """``t`` with each insertion of up to ``_BRIDGE_WORDS`` words between a subject naming a
-    body part, a function or a sign and its predicate (``_BRIDGE``) moved to the end of its
-    sentence, whatever it says: "my tongue, especially the back bit, is getting fat" reads "my
-    tongue is getting fat , especially the back bit" (the sentence keeps a story's "last
-    year"). Not "my friend, who had her lips done, is fine": the subject names no part."""
-    if "," not in t and "-" not in t and "(" not in t:
+    body part, a function or a sign and its predicate (the rules' ``readings.bridge``) moved
+    to the end of its sentence, whatever it says: "my tongue, especially the back bit, is
+    getting fat" reads "my tongue is getting fat , especially the back bit" (the sentence keeps
+    a story's "last year"). Not "my friend, who had her lips done, is fine": the subject
+    names no part."""
+    bridge = lang.words.bridge_re
+    if bridge is None or ("," not in t and "-" not in t and "(" not in t):
         return t
     out: list[str] = []
     at = 0
-    for m in _BRIDGE.finditer(t):
+    for m in bridge.finditer(t):
         insertion = next(group for group in m.groups()[1:] if group is not None)
         if m.start() < at or len(insertion.replace(",", " ").split()) > _BRIDGE_WORDS:
             continue

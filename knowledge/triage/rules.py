@@ -143,6 +143,8 @@ class WordLists:
     concessive_re: re.Pattern[str] | None = None
     state_start_re: re.Pattern[str] | None = None
     owned_reading_re: re.Pattern[str] | None = None
+    # the bridged reading's frame (``readings.bridge``): a part, an insertion, its predicate
+    bridge_re: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
