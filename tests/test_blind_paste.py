@@ -56,6 +56,7 @@ from collections import defaultdict
 from functools import cache
 from pathlib import Path
 
+import pytest
 import yaml
 
 from knowledge.text import clean
@@ -179,12 +180,15 @@ def find_copies(blind: dict[tuple[str, ...], set[str]], files: list[Path],
             sets = blind.get(gram)
             if sets is None:
                 continue
-            if before is not None and sets <= before.get(gram, set()):
+            # A gram is excused when every batch it is in either had it before it was written
+            # (``before``) or is a batch the KB question may share words with (``allowed``).
+            excused = before.get(gram, set()) if before is not None else set()
+            if sets <= excused:
                 continue
             first, last = lines[i], lines[i + N - 1]
             if first == last and questions.get(first) in allowed:
                 batches = allowed[questions[first]]
-                if batches is None or sets <= batches:
+                if batches is None or sets <= batches | excused:
                     continue
             where = f"{first}" if first == last else f"{first}-{last}"
             name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
@@ -255,6 +259,27 @@ def test_a_pasted_blind_message_is_found(tmp_path: Path) -> None:
     assert copies and all(copy.startswith(f"{pasted}:2-3: ") for copy in copies[:1]), copies
     assert all("pasted.yaml" in copy and "(in triage_blind_x)" in copy for copy in copies), copies
 
+
+
+def test_a_kb_question_shared_with_an_allowed_and_a_later_batch_is_excused_only_when_predated(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A KB question may share words with the answer batch it was written before; a later batch
+    that happens to use the same words is excused only if ``--record`` noted the gram as already
+    there when that batch arrived: both excuses together clear the gram, either alone does not."""
+    import tests.test_blind_paste as scan_module
+    kb = tmp_path / "knowledge" / "kb"
+    kb.mkdir(parents=True)
+    entry = kb / "topic.yaml"
+    entry.write_text("- id: topic\n  questions:\n    - when may i return to the pool properly\n",
+                     "utf-8")
+    monkeypatch.setattr(scan_module, "ROOT", tmp_path)
+    gram = ("when", "may", "i", "return", "to", "the", "pool")
+    blind = {gram: {"answers_blind_x", "triage_blind_y"}}
+    allowed: dict[tuple[str, str], set[str] | None] = {
+        ("topic", "when may i return to the pool properly"): {"answers_blind_x"}}
+    assert find_copies(blind, [entry], allowed, before={gram: {"triage_blind_y"}}) == []
+    assert find_copies(blind, [entry], allowed, before={}), "a later batch, not recorded"
+    assert find_copies(blind, [entry], {}, before={gram: {"triage_blind_y"}}), "not allowed"
 
 if __name__ == "__main__":  # python -m tests.test_blind_paste --record triage_blind_NN
     if len(sys.argv) != 3 or sys.argv[1] != "--record":
