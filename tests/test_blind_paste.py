@@ -273,7 +273,7 @@ def test_a_kb_question_shared_with_an_allowed_and_a_later_batch_is_excused_only_
     entry.write_text("- id: topic\n  questions:\n    - when may i return to the pool properly\n",
                      "utf-8")
     monkeypatch.setattr(scan_module, "ROOT", tmp_path)
-    gram = ("when", "may", "i", "return", "to", "the", "pool")
+    gram: tuple[str, ...] = ("when", "may", "i", "return", "to", "the", "pool")
     blind = {gram: {"answers_blind_x", "triage_blind_y"}}
     allowed: dict[tuple[str, str], set[str] | None] = {
         ("topic", "when may i return to the pool properly"): {"answers_blind_x"}}
