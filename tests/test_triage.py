@@ -570,6 +570,24 @@ WORD_LISTS_MALFORMED = [
     ("  readings: {concessive: [even], state_start: [is],\n"
      "             owned: {pointing: [thats], what: [reading], at: [mine]},\n"
      "             bridge: {parts: [tongue], verbs: [is]}}\n", "bridge:", "missing 'adverbs'"),
+    # the frames of the other readings (round 43: data, no longer regexes in prepare.py): a
+    # list missing, an item that is no text, a bad pattern, a shared list left out
+    ("  readings: {concessive: [even], state_start: [is],\n"
+     "             owned: {pointing: [thats], what: [reading], at: [mine]},\n"
+     "             label: {owners: [my], also_owners: [are], also: [pain]}}\n",
+     "label:", "missing 'not_after'"),
+    ("  readings: {concessive: [even], state_start: [is],\n"
+     "             owned: {pointing: [thats], what: [reading], at: [mine]},\n"
+     "             comparing: {words: [more, [less]]}}\n",
+     "comparing:", "readings.comparing.words must be non-empty text"),
+    ("  readings: {concessive: [even], state_start: [is],\n"
+     "             owned: {pointing: [thats], what: [reading], at: [mine]},\n"
+     "             relative: {pronouns: [which,\n"
+     "                        '(who'], after: [is]}}\n", "(who", "bad regular expression"),
+    ("  readings: {concessive: [even], state_start: [is],\n"
+     "             owned: {pointing: [thats], what: [reading], at: [mine]},\n"
+     "             appositive: {also: [cheek], which: [the], ones: [one], after: [is]}}\n",
+     "appositive:", "readings.appositive needs readings.parts"),
 ]
 
 
@@ -621,6 +639,28 @@ def test_bridged_reading_words_come_from_the_file(tmp_path: Path) -> None:
         ",\n             bridge: {parts: [tongue], adverbs: [just], verbs: [is]}}", "}"), "utf-8")
     assert load_triage(path).assess("my tongue, mostly where the pus was, is oozing",
                                     2).sign is None
+
+
+def test_reading_frames_words_come_from_the_file(tmp_path: Path) -> None:
+    """A part written as a label is read with its state when the file's ``readings.parts``
+    names it (``readings.label``); a part the file does not name, or a file without the
+    label's lists, keeps the label as written."""
+    lists = ("  readings: {concessive: [even], state_start: [is],\n"
+             "             owned: {pointing: [thats], what: [reading], at: [mine]},\n"
+             "             parts: [tongue],\n"
+             "             label: {owners: [my], also_owners: [are], also: [pain],"
+             " not_after: [is]}}\n")
+    path = tmp_path / "rules.yaml"
+    path.write_text(VALID_HEAD.replace("vocab:\n", lists + "vocab:\n", 1)
+                    + "  - {id: pus, tier: urgent, rule: pus, patterns: ['(?:tongue|gum) is"
+                      " oozing']}\n", "utf-8")
+    rules = load_triage(path)
+    assert rules.assess("my tongue: oozing", 2).sign == "pus"
+    assert rules.assess("my gum: oozing", 2).sign is None
+    path.write_text(path.read_text("utf-8").replace(
+        ",\n             label: {owners: [my], also_owners: [are], also: [pain],"
+        " not_after: [is]}}", "}"), "utf-8")
+    assert load_triage(path).assess("my tongue: oozing", 2).sign is None
 
 
 def test_owned_reading_words_come_from_the_file(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import yaml
 from knowledge.text import Speller, possessives
 from knowledge.triage.engine import Triage
 from knowledge.triage.errors import TriageFileError
+from knowledge.triage.frames import frame_keys, read_frames
 from knowledge.triage.prefilter import Alternatives, Info
 from knowledge.triage.rules import Fever, Language, Matcher, Rule, Sign, WordLists
 from knowledge.triage.tiers import CHECK, FEVER_READING, TIER_RANK
@@ -100,7 +101,7 @@ _LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_w
                       "readings"}
 _PRONOUN_KEYS = {"things", "played_down", "compounds"}
 _READINGS_KEYS = {"concessive", "state_start", "owned"}
-_READINGS_OPTIONAL = {"bridge"}
+_READINGS_OPTIONAL = {"bridge"} | frame_keys()
 _BRIDGE_KEYS = {"parts", "adverbs", "verbs"}
 _OWNED_KEYS = {"pointing", "what", "at"}
 _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
@@ -272,7 +273,9 @@ class RulesParser:
         """The word lists of the readings made again (knowledge/triage/prepare.py), each set in
         its frame: the concessive aside's opening words (after a comma), the words that open a
         clause's state (never part of the aside), and a temperature owned as the writer's
-        reading ("thats what my thermometer says", "im at that right now")."""
+        reading ("thats what my thermometer says", "im at that right now"); the bridged
+        reading's frame (``bridge``) and the frames of the others (knowledge/triage/frames.py).
+        """
         section = self.mapping(node, "readings", _READINGS_KEYS, _READINGS_OPTIONAL)
         opening = self.alternation(section["concessive"], "readings.concessive")
         lists.concessive_re = self.compile(rf",\s*(?=(?:{opening})\b)", section["concessive"],
@@ -282,6 +285,7 @@ class RulesParser:
                                             "readings.state_start")
         if "bridge" in section:
             lists.bridge_re = self.bridge(section["bridge"])
+        lists.frames = read_frames(self, section)
         owned = self.mapping(section["owned"], "readings.owned", _OWNED_KEYS, set())
         pointing, what, at = (self.alternation(owned[key], f"readings.owned.{key}")
                               for key in ("pointing", "what", "at"))

@@ -10,8 +10,9 @@ though ...", "despite ...", "like you said ...", moved to the end of their sente
 "mine", read as the body part named before it) and ``owned`` (a temperature asked about and then
 owned as the writer's reading, read as theirs). The rules search ``Readings.text``, every
 reading in that order, each its own sentence; ``Readings.reading_at`` names the reading of a
-position. The word lists of the concessive, state-start, bridged and owned readings are data
-(``readings`` in knowledge/triage.yaml)."""
+position. The word lists of every reading are data (``readings`` in knowledge/triage.yaml),
+set in their frames by the parser (knowledge/triage/frames.py): labels, asides, relative
+clauses, appositions, corrections, the pronouns and parts of the resolved reading ..."""
 
 from __future__ import annotations
 
@@ -95,12 +96,14 @@ def prepare(text: str, lang: Language) -> Readings:
     spelling corrected toward the triage vocabulary, hedges turned into clause breaks, and each
     reading of it made again by name."""
     said = _said(text, lang)
+    frames = lang.words.frames
     # a state parted from its subject by a relative clause ("the ache, which was mild on
     # day one, is now far worse") or a plain aside ("my throat, and i realise this may
     # sound silly, feels like it is shutting"): the message is read again without the clause and
     # with the aside at the end of its sentence
     joined: str | None = _asides_moved(
-        _linking_asides_out(_RELATIVE.sub(" ", _APPOSITIVE.sub(r"\1 ", said)), lang), lang)
+        _linking_asides_out(frames.relative.sub(" ", frames.appositive.sub(r"\1 ", said)), lang),
+        lang)
     if joined == said:
         joined = None
     # a long concessive or parenthetical aside between a subject and its verb or state ("the
@@ -124,7 +127,7 @@ def prepare(text: str, lang: Language) -> Readings:
     # again as "the swelling of my lips is getting worse", the denied part left out
     before = [reading for reading in (said, joined, conceded) if reading is not None]
     corrected: tuple[str, ...] | None = tuple(
-        _CORRECTED.sub(r" of my \1 ", reading) for reading in before)
+        frames.corrected.sub(r" of my \1 ", reading) for reading in before)
     if corrected == tuple(before):
         corrected = None
     # a state told of a pronoun whose body part was named before it ("my lips look odd,
@@ -155,52 +158,28 @@ def _said(text: str, lang: Language) -> str:
     """The message as said, prepared: normalised, spelling corrected, filler out, hedges as
     clause breaks, staccato joined, an aside or relative clause before a state that is over
     taken out in place."""
+    frames = lang.words.frames
     text = _DASHES.sub(" - ", _arrows_as_words(text, lang))
     t = lang.speller.correct(clean(text, punctuation=True, possessive=lang.possessive_re))
     t = _NOUN_IS.sub(" is", t)  # "throat's tight" -> "throat s tight" -> "throat is tight"
     # "out of the blue" says when, as "out of nowhere" does: the symptom is real (no figure)
     t = _OUT_OF_THE_BLUE.sub("out of nowhere", t)
-    t = _LABEL.sub(r"\1 is ", t)  # "eye: red, watering" -> "eye is red, watering"
-    t = _BARE_LABEL.sub(r"\1 is ", t)  # "eye red, weeping" -> "eye is red, weeping"
+    t = frames.label.sub(r"\1 is ", t)  # "eye: red, watering" -> "eye is red, watering"
+    t = frames.bare_label.sub(r"\1 is ", t)  # "eye red, weeping" -> "eye is red, weeping"
     t = _restated_once(t, lang)  # "struggling, like really struggling, to" -> "struggling to"
     t = _strip_filler(t, lang)
     t = lang.hedge_re.sub(" , ", t)
     t = _STACCATO.sub(r"\1 ", t)  # "cant. breathe. properly." -> "cant breathe properly."
     # a word said over and over is said once: "tight, tight tight" is "tight" (no part named)
     t = _REPEATED_WORD.sub(r"\1", t)
-    t = _DESCRIBED.sub(r"\1 \2 ", t)  # "pus, yellowish, on" -> "pus yellowish on"
+    t = frames.described.sub(r"\1 \2 ", t)  # "pus, yellowish, on" -> "pus yellowish on"
     t = _resolved_through_aside(t, lang)  # "swelling is, i think, gone" -> "swelling is gone"
     # "the ache, which was bad, has gone" reads "the ache has gone"
     return _resolved_past_relative(t, lang)
 
 
-# an aside set off by brackets, dashes or commas between a subject and its state ("my throat,
-# and i realise this may sound silly, feels like it is shutting", "my tongue - sorry, typing one
-# handed - is swelling up", "the bruise, the one i hoped was fading, is now bigger")
-_ASIDE = re.compile(
-    r"\s*\(([^()\n]{2,80})\)\s*"
-    r"|\s+-\s+([^.!?\n]{2,80}?)\s+-\s+"
-    r"|,\s*([^,.!?;\n]{2,80}?)\s*,(?=\s*(?:is|are|was|were|has|have|had|now|still|seems?|looks?|"
-    r"feels?|keeps?|getting|gets|got|gone|went|just|really|also|suddenly|started|starting|s)\b)")
 _ASIDE_WORDS = 12
-# an aside of several comma pieces ("my throat, i realise this may sound mad, honestly im not
-# a worrier, is shutting"), moved whole when it names nothing
-_LONG_ASIDE = re.compile(
-    r",\s*((?:[^,.!?;\n]{0,60}?\s*,\s*){1,3}[^,.!?;\n]{0,60}?)\s*,(?=\s*(?:is|are|was|were|has|"
-    r"have|had|now|still|seems?|looks?|feels?|keeps?|getting|gets|got|gone|went|just|really|also|"
-    r"suddenly|started|starting|actually|s)\b)")
 _LONG_ASIDE_WORDS = 18
-# a denial about the writer, not about a symptom: "im not a drama queen", "i dont usually fuss",
-# and about the writer's own telling: "i honestly cant find the words for it", "i cant explain
-# it", "not sure how to put it", "no idea how else to say it", "im not exaggerating" (not a
-# denial of the state: "i dont think", "not really", "no")
-_WRITER_DENIAL = re.compile(
-    r"\b(?:im|i\s+am|i|ive|i\s+have)\s+(?:\w+\s+)?(?:not|dont|never|cant|cannot|couldnt|wont|"
-    r"didnt|havent)\s+(?:\w+\s+)?(?:a|an|the|one|someone|the\s+type|usually|normally|tend|like|"
-    r"want|mean|know|describe|explain|say|put|word|find|sure|lie|lying|kidding|joking|"
-    r"exaggerat\w*|overreact\w*|being\s+dramatic|making\s+(?:it|this)\s+up|believe)\b"
-    r"|\b(?:not|no)\s+(?:(?:really|totally|quite|even|entirely)\s+)?(?:sure|idea|clue|kidding|"
-    r"joking|lying|exaggerating|(?:gonna|going\s+to)\s+lie|word\s+of\s+a\s+lie)\b")
 
 
 def _plain_aside(aside: str, lang: Language) -> bool:
@@ -211,19 +190,11 @@ def _plain_aside(aside: str, lang: Language) -> bool:
     # a denial about the writer ("and i would rather not cause a fuss") denies no symptom
     if not words or len(words) > _ASIDE_WORDS:
         return False
-    if lang.negation_re.search(_WRITER_DENIAL.sub(" ", aside)):
+    if lang.negation_re.search(lang.words.frames.writer_denial.sub(" ", aside)):
         return False
     return not any(lang.speller.in_vocabulary(word) for word in words)
 
 
-# an aside that explains or wonders ("and its weird because i didnt have my lips done", "because
-# i havent eaten anything new"), or says what was tried ("the pain, even after two doses of
-# ibuprofen, is still bad", "despite the ice"): what it names or denies is its own, not the
-# state after it
-_EXPLAINING = re.compile(
-    r"^(?:and\s+)?(?:(?:its|it\s+is|this\s+is|thats|which\s+is)\s+(?:so\s+|really\s+|a\s+bit\s+)?"
-    r"(?:weird|odd|strange|funny|bizarre|mad|crazy)\s+)?(?:because|cos|coz|cause|since|as|even\s+though|"
-    r"although|considering|even\s+(?:after|with|when)|despite|in\s+spite\s+of|regardless\s+of)\s")
 
 
 def _long_plain_aside(aside: str, lang: Language) -> bool:
@@ -232,28 +203,32 @@ def _long_plain_aside(aside: str, lang: Language) -> bool:
     words = [word.strip(",;:-") for word in aside.split()]
     if not words or len(words) > _LONG_ASIDE_WORDS:
         return False
-    if lang.negation_re.search(_WRITER_DENIAL.sub(" ", aside)):
+    if lang.negation_re.search(lang.words.frames.writer_denial.sub(" ", aside)):
         return False
     return not any(lang.speller.in_vocabulary(word) for word in words if word)
 
 
 def _movable_aside(aside: str, lang: Language) -> bool:
-    """A plain aside, or one that explains (``_EXPLAINING``) with no swelling of its own."""
+    """A plain aside, or one that explains (the rules' ``readings.explaining``) with no
+    swelling of its own."""
     if _plain_aside(aside, lang):
         return True
-    return (len(aside.split()) <= _ASIDE_WORDS and _EXPLAINING.match(aside.strip(" ,")) is not None
-            and _SWELL_WORD.search(aside) is None)
+    frames = lang.words.frames
+    return (len(aside.split()) <= _ASIDE_WORDS
+            and frames.explaining.match(aside.strip(" ,")) is not None
+            and frames.swell_word.search(aside) is None)
 
 
-_SWELL_WORD = re.compile(r"\b(?:swel\w*|swol\w*|puff\w*|tight\w*|clos\w*)")
 
 
 def _asides_moved(t: str, lang: Language) -> str:
     """``t`` with each plain aside (one a sentence) moved to the end of its sentence, so the
     subject meets its state again and the sentence keeps its context (a story's "last year");
-    an aside of several pieces (``_LONG_ASIDE``) first, whole, else the one-piece asides."""
-    moved = _moved(t, lang, _LONG_ASIDE, _long_plain_aside)
-    return moved if moved != t else _moved(t, lang, _ASIDE, _movable_aside)
+    an aside of several pieces (the rules' ``readings.aside``) first, whole, else the
+    one-piece asides."""
+    frames = lang.words.frames
+    moved = _moved(t, lang, frames.long_aside, _long_plain_aside)
+    return moved if moved != t else _moved(t, lang, frames.aside, _movable_aside)
 
 
 def _moved(t: str, lang: Language, aside_re: re.Pattern[str],
@@ -347,15 +322,6 @@ def _concessive_moved(t: str, lang: Language) -> str:
     return "".join(out)
 
 
-# an aside right after a linking verb, with softeners and a restated subject after it ("my
-# throat is, i realise this may sound silly, sort of shutting", "my lips are, honestly , , but
-# they look to be like properly puffing up"): the verb meets its state again
-_LINKING_ASIDE = re.compile(
-    r"\b(is|are|was|were|feels?|felt|looks?|seems?)\s*,\s*([^.!?\n]{2,80}?)(?:\s*,)+\s*"
-    r"(?:but\s+)?(?:(?:it|its|they|theyre|that|thats|this|it\s+is|they\s+are)\s+)?"
-    r"((?:(?:sort|kind)\s+of\s+|kinda\s+|sorta\s+|seems?\s+to\s+be\s+|seem\s+to\s+|seeming\s+"
-    r"to\s+be\s+|like\s+|really\s+|honestly\s+|literally\s+|actually\s+|definitely\s+|"
-    r"(?:is|are|looks?|feels?|seems?)\s+)*)(?=[a-z])")
 
 
 def _linking_asides_out(t: str, lang: Language) -> str:
@@ -365,7 +331,7 @@ def _linking_asides_out(t: str, lang: Language) -> str:
     def out(m: re.Match[str]) -> str:
         aside = m.group(2).replace(",", " ")
         return f"{m.group(1)} " if _plain_aside(aside, lang) else m.group()
-    return _LINKING_ASIDE.sub(out, t)
+    return lang.words.frames.linking_aside.sub(out, t)
 
 
 def _resolved_through_aside(t: str, lang: Language) -> str:
@@ -381,11 +347,11 @@ def _resolved_through_aside(t: str, lang: Language) -> str:
         if not _plain_aside(aside, lang):
             return m.group()
         joined = f"{m.group(1)} {m.group(3)}"
-        rest = _SOFTENED.sub("", t[m.end():m.end() + 80])
+        rest = lang.words.frames.softened.sub("", t[m.end():m.end() + 80])
         if lang.cancelled_after_re.match(f" {joined}{rest}") is None:
             return m.group()
         return joined
-    return _LINKING_ASIDE.sub(out, t)
+    return lang.words.frames.linking_aside.sub(out, t)
 
 
 def _resolved_past_relative(t: str, lang: Language) -> str:
@@ -397,28 +363,24 @@ def _resolved_past_relative(t: str, lang: Language) -> str:
 
     def out(m: re.Match[str]) -> str:
         brk = lang.sentence_re.search(t, m.end())
-        rest = _SOFTENED.sub("", t[m.end():brk.start() if brk else len(t)])
+        rest = lang.words.frames.softened.sub("", t[m.end():brk.start() if brk else len(t)])
         # not when the sentence goes on to say some of it is left ("has calmed but is still
         # faintly there")
-        if lang.cancelled_after_re.match(f" {rest}") is None or _NOT_ALL_GONE.search(rest):
+        if (lang.cancelled_after_re.match(f" {rest}") is None
+                or lang.words.frames.not_all_gone.search(rest)):
             return m.group()
         return " "
-    return _RELATIVE.sub(out, t)
+    return lang.words.frames.relative.sub(out, t)
 
 
-_NOT_ALL_GONE = re.compile(r"\b(?:but|still|except|apart|though|tho|yet|although|mostly|almost)\b")
 
 
-# softeners before a resolution ("more or less gone", "just about settled")
-_SOFTENED = re.compile(r"^\s*(?:more\s+or\s+less|just\s+about|all\s+but|basically)\s+")
 
 
 # em and en dashes set off an aside as a hyphen between spaces does
 _DASHES = re.compile("\\s*[\u2013\u2014]\\s*")
 
 
-# "some kind of" / "sort of a" is a vague "some", never a state of its own
-_KIND_OF = re.compile(r"\b(?<=some )(?:kind|sort)\s+of\s*,?\s*(?=[a-z])")
 # a comma before a one-word piece of the phrase
 _ONE_WORD_COMMA = re.compile(r"\s*,\s*(?=[a-z]+\s*(?:,|$))")
 
@@ -443,77 +405,21 @@ def _strip_filler(t: str, lang: Language) -> str:
     if stripped != t:  # the rest of a phrase broken by filler: "yellow, crusty, stuff"
         stripped = _ONE_WORD_COMMA.sub(" ", stripped)
     t = stripped
-    t = _KIND_OF.sub("", t)
+    t = lang.words.frames.kind_of.sub("", t)
     return t
 
 
-# what comes out described by its look between commas: "discharge, yellowish, coming from my
-# eye" reads "discharge yellowish coming from my eye" (only after a word for what comes out)
-_DESCRIBED = re.compile(
-    r"\b(discharge|pus|gunk|goo|gunge|gloop|muck|stuff|fluid|liquid|ooze|crust|crusts|mucus)"
-    r"(?:\s*,\s*|\s+)((?:(?:kind\s+of|sort\s+of|kinda|sorta|a\s+bit|slightly|quite|really|very)\s+)?"
-    r"(?:yellow|green|white|cloudy|thick|sticky|gooey|creamy|milky|brown|bloody|crusty|gunky|"
-    r"watery|clear|grey|gray|smelly|stinky|runny|gloopy|slimy)(?:ish|y|ey)?"
-    r"(?:\s+(?:and\s+)?(?:yellow|green|white|cloudy|thick|sticky|gooey|creamy|milky|brown|"
-    r"bloody|crusty|watery|clear|smelly|runny|slimy)(?:ish|y|ey)?)?)\s*,")
 # a run of one-word sentences is one phrase: "cant. breathe. properly."
 _STACCATO = re.compile(r"(?<![\w.])([a-z]+)\.\s+(?=[a-z]+\.)")
-# an aside that puts its subject right: ", and i dont mean the puffy bit under my eyes, i mean
-# my actual lips," (commas or dashes around it); the second part is what the subject is about
-_CORRECTED = re.compile(
-    r"(?:,|\s-)\s*(?:and\s+|but\s+)?(?:i\s+(?:dont|do\s+not)\s+mean|im\s+not\s+(?:talking|on)\s+about|not)"
-    r"\s+[^,.!?;\n]{2,80}?(?:,|\s-)\s*(?:but\s+)?i\s+(?:mean|am\s+talking\s+about|m\s+talking\s+about)\s+"
-    r"(?:(?:my|the|her|his)\s+)?(?:(?:actual|real|actually|own)\s+)?([^,.!?;\n]{2,50}?)\s*(?:,|\s-)"
-    r"(?=\s*(?:is|are|was|were|has|have|now|still|seems?|looks?|feels?|keeps?|getting|gets|got|just|"
-    r"really|actually|s)\b)")
-# ", which was fine the first night," between a subject and its state (a hedge inside it is
-# already a comma: "which started, maybe an hour ago, on my lip")
-_RELATIVE = re.compile(r",\s*(?:which|who|that)\s+[^.!?;\n]{3,80}?,"
-                       r"(?=\s*(?:is|are|was|were|has|have|had|now|still|seems?|looks?|feels?|"
-                       r"keeps?|getting|gets|got|came|comes|went|gone|turned|started|became|grew|"
-                       r"flared|suddenly|just|really|actually|definitely|honestly|literally|even|much|way)\b)")
 
 
-# an apposition naming which one, with whatever it says of the past, between a part and its
-# state ("my cheek, the right one that was calm on monday, is now hot", "my lip, the top one i
-# mean, is swelling", "my eye, the one nearest the needling, that felt ok last night, hurts"):
-# read out of the way like a relative clause
-_APPOSITIVE = re.compile(r"\b((?:eyes?|eyelids?|lips?|tongue|throat|mouth|cheeks?|face|"
-                         r"nose|chin|jaw|forehead|neck|skin|sight|vision|eyesight|temples?|brows?|eyebrows?))"
-                         r"\s*,\s*(?:the|my)\s+(?:(?:\w+\s+){0,2}?(?:one|ones|side)\b)"
-                         r"[^.!?;\n]{0,80}?,"
-                         r"(?=\s*(?:is|are|was|were|has|have|had|now|still|seems?|looks?|feels?|"
-                         r"keeps?|getting|gets|got|came|comes|went|gone|turned|started|became|grew|"
-                         r"flared|suddenly|just|really|actually|definitely|honestly|literally|even|much|"
-                         r"way|hurts?|aches?|stings?|burns?|throbs?)\b)")
 
 
-# a body part written as a label at the start of a sentence: "eye: red, watering, painful",
-# "r eye: sore" ("r", right, is read "are" by the shorthand table)
-_LABEL = re.compile(
-    r"(?:^|(?<=[.!?\n]))(\s*(?:(?:my|left|right|top|bottom|upper|lower|are|l)\s+)?(?:eyes?|eyelids?|lips?|"
-    r"throat|tongue|mouth|face|skin|cheeks?|nose|forehead|chin|jaw|neck|breathing|pain|swelling|"
-    r"redness))\s*:\s*")
-# a body part opening a sentence with a list of states and no verb: "eye red, weeping", "lips
-# hot, tight and tingly" (one or two words, then a comma; not a verb after the part)
-_BARE_LABEL = re.compile(
-    r"(?:^|(?<=[.!?\n]))(\s*(?:(?:my|left|right|top|bottom|upper|lower|l)\s+)?(?:eyes?|eyelids?|"
-    r"lips?|throat|tongue|mouth|face|skin|cheeks?|nose|forehead|chin|jaw|neck))\s+"
-    r"(?!(?:is|are|s|was|were|has|have|had|feels?|felt|looks?|seems?|and|or|but|so|im|i|still|"
-    r"now|just|got|gets|keeps?|went|gone|fine|ok|okay|good|great|better|normal)\b)"
-    r"(?=[a-z]+(?:\s+[a-z]+)?\s*,\s*[a-z])")
 # a word said again after an aside: "gasping, like honestly properly gasping, for air" (the
 # aside and the repeat out, so the phrase reads whole)
 _RESTATED = re.compile(r"\b([a-z]{4,})\s*,\s*((?:[a-z]+\s+){1,4}?)\1\b\s*,?")
 # where the clause of the first saying starts
 _CLAUSE_START = re.compile(r"[,.;:!?\n]")
-# a repeat that compares is no restatement: "swollen, more swollen than yesterday" grows, and
-# nor is one that raises it to the top of a scale: "so much pain, worst pain in years", "sore,
-# the sorest ive been", "pain, the most pain ive ever had" (the superlatives of a scale)
-_COMPARING = re.compile(r"\b(?:more|less|worse|better|bigger|smaller|larger|even|way|much|"
-                        r"twice|double|worst|most|least|best|highest|strongest|sharpest|sorest|biggest|"
-                        r"hardest|deepest|fiercest|harshest|nastiest|severest|tightest|largest|"
-                        r"fastest|hottest|reddest|puffiest|itchiest|achiest)\b")
 
 
 def _restated_once(t: str, lang: Language) -> str:
@@ -525,7 +431,7 @@ def _restated_once(t: str, lang: Language) -> str:
         return t
 
     def once(m: re.Match[str]) -> str:
-        if _COMPARING.search(m.group(2)) or not _plain_aside(m.group(2), lang):
+        if lang.words.frames.comparing.search(m.group(2)) or not _plain_aside(m.group(2), lang):
             return m.group()
         # a word denied and then said again is a contrast, no restatement: "the redness isnt
         # the issue, the issue is ..." names a new problem
@@ -534,20 +440,6 @@ def _restated_once(t: str, lang: Language) -> str:
             return m.group()
         return f"{m.group(1)} "
     return _RESTATED.sub(once, t)
-# a body part named with its owner ("my lips", "her top lip", "my friends cheeks", "the left
-# eye"): group 1 the whole phrase, group 2 a plural part, group 3 a singular one
-_PART = re.compile(
-    r"\b((?:(?:my|her|his|their|your|our|the)\s+(?:[a-z]+\s+){0,2}?)?"
-    r"(?:(lips|cheeks|eyes|eyelids|lids|gums|ears|nostrils|glands)|"
-    r"(lip|tongue|throat|face|cheek|eye|eyelid|mouth|nose|neck|skin|jaw|chin|forehead|gum|"
-    r"ear|airway|chest)))\b")
-# a subject pronoun at the start of a clause (after a stop, a comma, or a joining word):
-# group 1 what opens the clause, group 2 the pronoun with its verb "is"/"are" when written
-_CLAUSE_PRONOUN = re.compile(
-    r"((?:^|[,.;:!?]|\b(?:and|but|so|now|then|cos|coz|because|plus))\s*"
-    r"(?:(?:and|but|so|now|then|still|also|just)\s+)?)"
-    r"(it\s+is|its|it|they\s+are|theyre|they|mines|mine(?=\s+(?:is|are|has|have|keeps?|s|still|"
-    r"just|now|feels?|looks?|seems?|went|got|started|began|kept)\b))\b(?!\s*(?:[,.;:!?]|$))")
 _CLAUSE_BREAK = re.compile(r"[,.;:!?\n]|\bbut\b")
 
 
@@ -563,12 +455,13 @@ def _pronouns_resolved(t: str, lang: Language) -> str:
     words = lang.words
     things, played_down, compounds = (
         words.pronoun_thing_re, words.played_down_re, words.part_compound_re)
-    if things is None or played_down is None or compounds is None or not _PART.search(t):
+    part_re = words.frames.part
+    if things is None or played_down is None or compounds is None or not part_re.search(t):
         return t
 
     def part(m: re.Match[str]) -> str:
         before = t[:m.start(2)]
-        parts = [found for found in _PART.finditer(before)
+        parts = [found for found in part_re.finditer(before)
                  if not compounds.match(t, _after_space(t, found.end()))]
         if not parts:
             return m.group()
@@ -605,7 +498,7 @@ def _pronouns_resolved(t: str, lang: Language) -> str:
         elif pronoun in ("they are", "theyre"):
             phrase += " are"
         return f"{m.group(1)}{phrase}"
-    return _CLAUSE_PRONOUN.sub(part, t)
+    return words.frames.clause_pronoun.sub(part, t)
 
 
 def _after_space(t: str, pos: int) -> int:

@@ -17,6 +17,7 @@ from functools import cached_property
 
 from knowledge.text import Speller
 from knowledge.triage.errors import TriageFileError
+from knowledge.triage.frames import Frames
 from knowledge.triage.prefilter import Alternatives
 
 _COMPILING = threading.Lock()
@@ -145,6 +146,9 @@ class WordLists:
     owned_reading_re: re.Pattern[str] | None = None
     # the bridged reading's frame (``readings.bridge``): a part, an insertion, its predicate
     bridge_re: re.Pattern[str] | None = None
+    # the frames of the other readings with their lists (``readings``: labels, asides,
+    # relative clauses, pronouns ...), each matching nowhere when the file leaves it out
+    frames: Frames = field(default_factory=Frames)
 
 
 @dataclass(frozen=True)
