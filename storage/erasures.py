@@ -5,8 +5,9 @@ Replicas share nothing but the database. A patient's words pass through each rep
 in-process caches (the advisor's folded texts, tokens, spellings and language scores, the
 per-message read of storage/context_cache.py, the questions kept without consent), and /delete
 is handled by one replica only. So the erasure raises ``epoch`` in its own transaction
-(`count_erasure`, called by storage/patients.py `PatientStore.erase`: the count commits with
-the erasure or not at all), and every replica reads it (`ErasureSql.epoch`, one primary-key
+(`count_erasure`, called by storage/patients.py `PatientStore.erase` and by the retention
+purge, storage/retention.py, when it deleted anything: the count commits with the erasure or
+not at all), and every replica reads it (`ErasureSql.epoch`, one primary-key
 read) before it handles an update and every few seconds, and empties its caches when it has
 changed (bot/core/forgetting.py). The row holds a number only: no patient's id, no words.
 

@@ -8,7 +8,9 @@ kept: the patient row (Telegram id, name, consent time), treatment dates and che
 (the clinic's treatment record), and reports staff have not resolved yet (an unhandled alarm
 must not vanish; it is deleted on the first run after it is resolved). A patient without any
 (non-cancelled) session counts from the day their record was created. The deletes themselves
-belong to the messages and reports modules (the writers of those tables).
+belong to the messages and reports modules (the writers of those tables). A run that deleted
+anything counts as an erasure (storage/erasures.py, in the same transaction), so that every
+replica, this one included, empties the caches that may still hold the purged words.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.erasures import count_erasure
 from storage.messages import delete_messages_of
 from storage.models import Patient, TreatmentSession
 from storage.report_rows import delete_resolved_reports_of
@@ -70,6 +73,8 @@ async def purge_expired(sessions: async_sessionmaker[AsyncSession], days: int,
             chunk = ids[start:start + CHUNK]
             messages += await delete_messages_of(s, chunk)
             reports += await delete_resolved_reports_of(s, chunk)
+        if messages or reports:
+            await count_erasure(s)  # every replica forgets the words it read of them
     result = PurgeResult(len(ids), messages, reports)
     if messages or reports:
         await empty_wal(sessions)  # (SQLite: the write-ahead log kept the rows' old pages)

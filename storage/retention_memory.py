@@ -5,7 +5,8 @@ tests.
 share, the messages and resolved reports (with their audit trails, photos and cards) of every
 patient whose last non-cancelled treatment session, or record creation without one, is the
 retention period or more ago; it keeps patient rows, sessions and unresolved reports, as the
-SQL does. tests/test_retention_conformance.py runs the same tests against both.
+SQL does, and counts a run that deleted anything as an erasure (as the SQL does).
+tests/test_retention_conformance.py runs the same tests against both.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class MemoryRetention:
         reports = {k for k, r in self.tables.reports.items()
                    if r.patient_id in ids and r.status == ReportStatus.RESOLVED.value}
         self.tables.delete_reports(reports)
+        if messages or reports:
+            self.tables.erasures += 1  # as the SQL counts it (storage/erasures.py)
         return PurgeResult(len(ids), len(messages), len(reports))
 
 

@@ -76,3 +76,16 @@ async def test_a_resolved_reports_trail_and_cards_go_with_it(backend: Backend) -
     assert await backend.reports.get(report.id) is None
     assert await backend.reports.card(-100, 1) is None
     assert await backend.reports.actions(report.id) == []
+
+
+async def test_a_run_that_deletes_words_counts_as_an_erasure_so_every_replica_forgets(
+        backend: Backend) -> None:
+    """Other replicas (and this one) keep patients' words in caches that only an erasure's
+    count empties (bot/core/forgetting.py): a purge that deleted messages or reports raises
+    it once, a purge that found nothing to delete leaves it alone."""
+    await patient(backend, 7, NOW - 90 * DAY, TODAY - 40 * DAY)
+    before = await backend.erasures.epoch()
+    assert (await backend.retention.purge(30, NOW)).messages == 2
+    assert await backend.erasures.epoch() == before + 1
+    assert (await backend.retention.purge(30, NOW)).messages == 0
+    assert await backend.erasures.epoch() == before + 1
