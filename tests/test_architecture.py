@@ -47,6 +47,17 @@ def nodes(path: Path) -> tuple[ast.AST, ...]:
     return walk(read(path))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _parsed_for_this_module_only() -> Iterator[None]:
+    """The parsed modules are kept while this module's checks run and dropped after them:
+    some 350,000 AST nodes, tuples and dicts that the worker's garbage collector, and
+    tests/holders.py's searches of the worker's memory (the privacy tests), would otherwise
+    walk again and again for the rest of the run."""
+    yield
+    for cached in (parse, walk, read, nodes, product_modules, imported_names):
+        cached.cache_clear()
+
+
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":

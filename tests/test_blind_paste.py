@@ -53,6 +53,7 @@ import json
 import re
 import sys
 from collections import defaultdict
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -75,6 +76,8 @@ _TEXT = re.compile(r"""[{,]\s*text:\s*("(?:[^"\\]|\\.)*"|'(?:[^']|'')*')""")
 _ITEM = re.compile(r"^\s*- ", re.MULTILINE)
 _KB_ID = re.compile(r"^\s*-\s+id:\s*(\S+)")
 _KB_QUESTION = re.compile(r"^\s*-\s+(.+?)\s*$")
+# the two tests that read the scan run in one pytest-xdist worker, which scans once
+pytestmark = pytest.mark.xdist_group("blind_paste")
 
 
 def cleaned_lines(text: str) -> list[list[str]]:
@@ -222,6 +225,17 @@ def record(batch: str) -> int:
             out.write(f"- batch: {batch}\n  grams:\n")
             out.writelines(f"    - {gram!r}\n" for gram in found)
     return len(found)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _scanned_for_this_module_only() -> Iterator[None]:
+    """The blind 7-grams and the scan are kept while this module's tests run and dropped
+    after them: some 125,000 tuples that the worker's garbage collector, and tests/holders.py's
+    searches of the worker's memory (the privacy tests), would otherwise walk again and again
+    for the rest of the run."""
+    yield
+    scan.cache_clear()
+    blind_grams.cache_clear()
 
 
 def test_no_tuned_file_copies_seven_words_of_a_blind_message() -> None:
