@@ -7,6 +7,9 @@ PyYAML reports.
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -97,7 +100,36 @@ def read_text(path: Path) -> str:
 
 
 def parse_yaml(text: str, name: str) -> Any:
-    """Parse the text of the data file ``name``, as ``read_yaml`` does."""
+    """Parse the text of the data file ``name``, as ``read_yaml`` does.
+
+    The same file with the same text is parsed once per process (`_PARSED`): each call
+    returns a new copy of that parse (`_copy`: new mappings and lists, with their lines),
+    which its caller may change as it likes. A process reads the same files again and again
+    (every `build_services` the message catalogue, every ``kb check`` and ``Advisor.load``
+    the knowledge base and language files); a copy costs about a tenth of a parse. A text
+    that does not parse is not kept: it fails again the same way."""
+    key = (name, text)
+    with _PARSED_LOCK:
+        parsed = _PARSED.get(key, _MISSING)
+        if parsed is not _MISSING:
+            _PARSED.move_to_end(key)
+    if parsed is _MISSING:
+        parsed = _parse(text, name)
+        with _PARSED_LOCK:
+            _PARSED[key] = parsed
+            while len(_PARSED) > _PARSED_KEPT:
+                _PARSED.popitem(last=False)
+    return _copy(parsed, {})
+
+
+_PARSED: OrderedDict[tuple[str, str], Any] = OrderedDict()  # (name, text) -> parse, oldest first
+_PARSED_KEPT = 64  # the product's data files, and some more a process reads (a clinic's copies)
+_PARSED_LOCK = threading.Lock()  # a reload reads the files in a worker thread
+_MISSING = object()
+_ATOMS = frozenset({str, int, float, bool, type(None), bytes})  # what needs no copy
+
+
+def _parse(text: str, name: str) -> Yaml:
     try:
         return yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
@@ -105,6 +137,35 @@ def parse_yaml(text: str, name: str) -> Any:
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or str(exc)
         raise DataFileError(name, line, f"invalid YAML: {problem}") from exc
+
+
+def _copy(value: Yaml, copies: dict[int, Yaml]) -> Yaml:
+    """A copy of a parse, as a new parse of the same text would make it: new mappings and
+    lists with the same lines; a node that YAML shares (an alias of an anchor) shared the same
+    way in the copy (`copies`: each container's copy by the original's id)."""
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    made = copies.get(id(value))
+    if made is not None:
+        return made
+    if kind is LineDict:
+        mapping = copies[id(value)] = LineDict()
+        for key, item in value.items():
+            mapping[key if type(key) in _ATOMS else _copy(key, copies)] = (
+                item if type(item) in _ATOMS else _copy(item, copies))
+        mapping.line = value.line
+        mapping.key_lines = dict(value.key_lines)
+        return mapping
+    if kind is LineList:
+        sequence = copies[id(value)] = LineList()
+        sequence.extend([item if type(item) in _ATOMS else _copy(item, copies)
+                         for item in value])
+        sequence.line = value.line
+        sequence.item_lines = list(value.item_lines)
+        return sequence
+    made = copies[id(value)] = copy.deepcopy(value)  # a date, a set, an ordered map's pairs
+    return made
 
 
 def data_text(packaged: str, path: str | Path | None) -> tuple[str, str]:
