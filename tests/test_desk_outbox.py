@@ -26,6 +26,7 @@ import telegram
 from telegram.request import HTTPXRequest
 
 from bot.backends import Stores
+from bot.telegram.bot_api import tls_context
 from bot.telegram.desk_sender import send_pending
 from bot.web.services import DeskServices
 from knowledge.advisor import Advisor
@@ -72,8 +73,10 @@ def stores(desk: DeskServices) -> Stores:
 
 @pytest.fixture
 async def bot(fake_telegram: Any) -> AsyncIterator[telegram.Bot]:
-    request = HTTPXRequest(read_timeout=5.0, connect_timeout=5.0)
-    async with telegram.Bot(TOKEN, base_url=fake_telegram.base_url, request=request) as client:
+    tls = {"verify": tls_context()}  # the product's one TLS setup, not a CA bundle read per client
+    request = HTTPXRequest(read_timeout=5.0, connect_timeout=5.0, httpx_kwargs=tls)
+    async with telegram.Bot(TOKEN, base_url=fake_telegram.base_url, request=request,
+                            get_updates_request=HTTPXRequest(httpx_kwargs=tls)) as client:
         yield client
 
 

@@ -13,6 +13,7 @@ import pytest
 import telegram
 from telegram.request import HTTPXRequest
 
+from bot.telegram.bot_api import tls_context
 from bot.telegram.sender import TelegramSender
 from scheduler.careplan import load_careplan
 from scheduler.dispatcher import (
@@ -245,8 +246,10 @@ async def test_claims_run_ahead_of_sends_but_never_exceed_one_batch_in_flight() 
 
 @pytest.fixture
 async def bot(fake_telegram: Any) -> AsyncIterator[telegram.Bot]:
-    request = HTTPXRequest(read_timeout=0.5, connect_timeout=1.0)
-    async with telegram.Bot(TOKEN, base_url=fake_telegram.base_url, request=request) as client:
+    tls = {"verify": tls_context()}  # the product's one TLS setup, not a CA bundle read per client
+    request = HTTPXRequest(read_timeout=0.5, connect_timeout=1.0, httpx_kwargs=tls)
+    async with telegram.Bot(TOKEN, base_url=fake_telegram.base_url, request=request,
+                            get_updates_request=HTTPXRequest(httpx_kwargs=tls)) as client:
         yield client
 
 
