@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -330,6 +331,27 @@ def test_lexicon_files_are_checked_with_file_and_line(tmp_path: Path) -> None:
     write(tmp_path, "xx.yaml", "language: xx\n  bad: [")
     with pytest.raises(KBError, match="xx.yaml:2: invalid YAML"):
         load_lexicons(signs, tmp_path)
+
+
+def test_a_language_file_is_parsed_once_per_text_and_signs(tmp_path: Path) -> None:
+    """The same file, text and signs (ids and tiers) give the same pack, parsed once per
+    process; a changed text, or a sign of another tier, is parsed again; a file with
+    problems reports them every time."""
+    signs = packaged_signs()
+    write(tmp_path, "xx.yaml", GOOD)
+    first = load_lexicons(signs, tmp_path).pack("xx")
+    assert load_lexicons(signs, tmp_path).pack("xx") is first
+    assert Multilingual.load(signs, ["hello"], directory=tmp_path).lexicons.pack("xx") is first
+    write(tmp_path, "xx.yaml", GOOD.replace("gunk*", "goo*"))
+    changed = load_lexicons(signs, tmp_path)
+    assert changed.pack("xx") is not first
+    assert changed.assess("gooey", 3, ["xx"]).decision.sign == "infection_pus"
+    review = tuple(replace(sign, tier="review") if sign.id == "infection_pus" else sign
+                   for sign in signs)
+    for _ in range(2):
+        with pytest.raises(KBError, match="only emergency and urgent"):
+            load_lexicons(review, tmp_path)
+    assert load_lexicons(signs, tmp_path).pack("xx") is changed.pack("xx")
 
 
 def test_a_language_file_is_read_when_its_first_message_comes(tmp_path: Path) -> None:

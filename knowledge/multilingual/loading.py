@@ -21,7 +21,7 @@ from knowledge.multilingual.lexicon import (
 )
 from knowledge.multilingual.lexicons import Lexicons
 from knowledge.triage import Sign
-from knowledge.yamlfile import DataFileError, LineDict, LineList, Yaml, read_yaml
+from knowledge.yamlfile import DataFileError, LineDict, LineList, Yaml, parse_yaml, read_text
 
 LANGUAGES_DIR = Path(__file__).parent.parent / "languages"
 TEMPLATE_KEYS = ("emergency", "urgent", "forwarded", "english_only", "smalltalk")
@@ -79,15 +79,45 @@ def language_files(directory: Path | None = None) -> list[Path]:
 
 def read_pack(path: Path, signs: Mapping[str, Sign]) -> tuple[LanguagePack | None,
                                                                 list[Problem]]:
-    """One language file parsed: its pack (None when it has problems) and its problems."""
+    """One language file parsed: its pack (None when it has problems) and its problems.
+
+    The same file with the same text, read against signs of the same ids and tiers (all that
+    the file is checked against), gives the same pack once per process (`_PACKS`): a pack is
+    not changed by use (its typo index is built on first use, the same each time; its cache
+    of patients' words is emptied by ``forget_texts`` with every other). ``kb check`` and
+    every advisor's language files (``Advisor.load``, ``load_all`` at start-up) read the same
+    ten files; parsing them took about 0.07 s of CPU each time. A file with problems is
+    parsed, and reports them, each time."""
     out = ProblemCollector(str(path))
     try:
-        raw = read_yaml(path)
+        text = read_text(path)
+    except DataFileError as exc:
+        out.add(exc.line, exc.reason)
+        return None, out.problems
+    key = (str(path), text, tuple(sorted((name, sign.tier) for name, sign in signs.items())))
+    with _PACKS_LOCK:
+        known = _PACKS.get(key)
+    if known is not None:
+        return known, []
+    try:
+        raw = parse_yaml(text, str(path))
     except DataFileError as exc:
         out.add(exc.line, exc.reason)
         return None, out.problems
     pack = parse_pack(raw, path, signs, out)
-    return (pack if not out.problems else None), out.problems
+    if pack is None or out.problems:
+        return None, out.problems
+    with _PACKS_LOCK:
+        _PACKS[key] = pack
+        while len(_PACKS) > _PACKS_KEPT:
+            del _PACKS[next(iter(_PACKS))]  # the oldest
+    return pack, out.problems
+
+
+# (file, its text, the signs' ids and tiers) -> its pack, oldest first
+_PACKS: dict[tuple[str, str, tuple[tuple[str, str], ...]], LanguagePack] = {}
+_PACKS_KEPT = 32  # the packaged languages, and a few more (a clinic's or a test's copies)
+_PACKS_LOCK = threading.Lock()  # a reload, and a lazy pack, load in other threads
 
 
 class LazyPacks(Mapping[str, LanguagePack]):
