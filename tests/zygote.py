@@ -79,17 +79,35 @@ def _preload(kind: str) -> dict[str, str]:
 
 
 def _load_advisor() -> None:
-    """Load the packaged advisor as an `aftercare run` with no data-file settings does
-    (`Advisor.load` with the default second detector). What that load parses, a process
+    """Read the packaged data files as an `aftercare run` with no data-file settings does at
+    start (bot/telegram/app.py `serve`: `Advisor.load` with the default second detector and
+    every language file, the care plan, the text catalogues). What that parses, a process
     parses once for the same file and text (the triage rules, the scope guard, the n-gram
-    detector: `knowledge.triage.parser._parsed`, `knowledge.guards._parse_scope`,
-    `knowledge.detectors._banked`), so a child's own `Advisor.load` over the packaged files
-    takes them from here (about 0.8 of its 1 s of CPU), and a bot whose test gave it other
-    files reads those as before. Nothing else is kept: the child still loads its own
-    knowledge base, catalogue and language packs, and builds its own advisor."""
+    detector, the language packs, the knowledge base's collisions, each data file's YAML:
+    `knowledge.triage.parser._parsed`, `knowledge.guards._parse_scope`,
+    `knowledge.detectors._banked`, `knowledge.multilingual.loading.read_pack`,
+    `knowledge.collisions._collisions`, `knowledge.yamlfile.parse_yaml`), so a child's own
+    start over the packaged files takes them from here (about 0.8 of its 1 s of CPU for the
+    advisor, and 0.1 s more for the rest), and a bot whose test gave it other files reads
+    those as before. The child still builds its own advisor, knowledge base, catalogues and
+    care plan from them."""
+    from bot.cli.texts import TEXTS as CLI_TEXTS
+    from bot.config import TEXTS as CONFIG_TEXTS
+    from bot.core.messages import PACKAGED_MESSAGES
+    from bot.datafiles import WEB_TEXTS
+    from bot.ops.texts import TEXTS as OPS_TEXTS
     from knowledge.advisor import Advisor
+    from knowledge.catalogue import Catalogue
+    from scheduler.careplan import load_careplan
+    from scheduler.texts import TEXTS as SCHEDULER_TEXTS
 
-    Advisor.load()
+    advisor = Advisor.load()
+    if advisor.languages is not None:
+        advisor.languages.load_all()
+    load_careplan(None, advisor.kb)
+    for texts in (PACKAGED_MESSAGES, CLI_TEXTS, OPS_TEXTS, CONFIG_TEXTS, SCHEDULER_TEXTS,
+                  WEB_TEXTS):
+        Catalogue.load(texts)
 
 
 def _write(fd: int, message: dict[str, Any]) -> None:
