@@ -209,13 +209,21 @@ class Message:
             return self._stories[start]
         lang, text = self.lang, self.text
         story: str | None = None
-        if self._present(start, end):
+        other = lang.story_other_re.search(text, start, end)
+        # someone else's reaction closed by its outcome or cause ("..., shes fine now", "...,
+        # turned out it was flu") after them: a story, whatever present word it also has ("he
+        # was just the driver today"), unless the message asks what to do now
+        closed = (other is not None and lang.story_closed_re is not None
+                  and lang.story_closed_re.search(text, other.end(), end) is not None
+                  and (lang.story_asks_now_re is None
+                       or lang.story_asks_now_re.search(text) is None))
+        if self._present(start, end) and not closed:
             story = None
         elif lang.story_self_past_re is not None and lang.story_self_past_re.search(
                 text, start, end):
             story = "story"
-        elif lang.story_other_re.search(text, start, end) and (
-                lang.story_past_re.search(text, start, end) or self.simple_past_asks(start, end)):
+        elif other is not None and (closed or lang.story_past_re.search(text, start, end)
+                                    or self.simple_past_asks(start, end)):
             story = "others"
         self._stories[start] = story
         return story

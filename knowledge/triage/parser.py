@@ -109,7 +109,7 @@ _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
 _SIGN_OPTIONAL = {"days", "unknown_day", "with", "without", "unless", "note", "ask"}
 _STORY_KEYS = {"present", "others", "past", "first_person"}
 _STORY_OPTIONAL = {"simple_past", "asks", "asks_now", "self_past", "hearsay", "hearsay_fine",
-                   "hearsay_asks"}
+                   "hearsay_asks", "closed"}
 
 
 def _joined(sources: list[tuple[str, yaml.Node]]) -> str:
@@ -189,6 +189,7 @@ class RulesParser:
             story_asks_re=self.optional_list(story, "asks", "story"),
             story_asks_now_re=self.optional_list(story, "asks_now", "story"),
             story_self_past_re=self.optional_list(story, "self_past", "story"),
+            story_closed_re=self.optional_list(story, "closed", "story"),
             hearsay_re=self.optional_list(story, "hearsay", "story"),
             hearsay_fine_re=self.optional_list(story, "hearsay_fine", "story"),
             hearsay_asks_re=self.optional_list(story, "hearsay_asks", "story"),
@@ -299,15 +300,16 @@ class RulesParser:
 
     def bridge(self, node: yaml.Node) -> re.Pattern[str]:
         """The frame of the bridged reading (prepare.py `_bridged`): a subject whose head is one
-        of ``parts`` (up to six words before it) from the start of its clause, an insertion set
-        off by commas, dashes or brackets (groups 2-4), and right after it up to three
-        ``adverbs`` and one of ``verbs``; group 1 is the subject."""
+        of ``parts`` (up to eight words before it: "the cut just under the left side of my chin")
+        from the start of its clause and up to two ``adverbs`` after it ("the sight in my eye
+        just, ..., went"), an insertion set off by commas, dashes or brackets (groups 2-4), and
+        right after it up to three ``adverbs`` and one of ``verbs``; group 1 is the subject."""
         lists = self.mapping(node, "readings.bridge", _BRIDGE_KEYS, set())
         part, adverb, verb = (self.alternation(lists[key], f"readings.bridge.{key}")
                               for key in ("parts", "adverbs", "verbs"))
         return self.compile(
             r"(?:^|(?<=[.!?;:\n,])|(?<=\band)|(?<=\bbut)|(?<=\bso)|(?<=\bplus)|(?<=\bnow))"
-            rf"(\s*(?:[a-z0-9]+\s+){{0,6}}?(?:{part}))"
+            rf"(\s*(?:[a-z0-9]+\s+){{0,8}}?(?:{part})(?:\s+(?:{adverb})){{0,2}})"
             r"(?:\s*,\s*([^.!?;\n]{2,120}?)\s*,|\s+-\s+([^.!?\n]{2,120}?)\s+-"
             r"|\s*\(([^()\n]{2,120})\)\s*,?)"
             rf"(?=\s*(?:(?:{adverb})\s+){{0,3}}(?:{verb})\b)", node, "readings.bridge")

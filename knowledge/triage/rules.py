@@ -206,6 +206,10 @@ class Language:
     # a simple past of someone else's ("my wife went grey after her session") is then today's
     # report, not a story the patient weighs their own risk by (``story.asks_now``)
     story_asks_now_re: re.Pattern[str] | None = None
+    # someone else's reaction told as a story that is over by its end: an outcome ("shes fine
+    # now", "all healed now", "turned out it was flu") or a cause ("she just hates needles");
+    # the sentence is then a story whatever present word it also has (``story.closed``)
+    story_closed_re: re.Pattern[str] | None = None
     # the large regexes above that run on every message or sentence, split into their
     # patterns (``prefilter.Alternatives``), by the regex's source: only the patterns some of
     # whose words a message has are searched
