@@ -388,6 +388,29 @@ def _join_group(item: _pytest.Item) -> None:
 # collected is frozen (never scanned again). Only when cyclic garbage is freed changes.
 def pytest_configure(config: _pytest.Config) -> None:
     _gc.set_threshold(10_000, 10, 10)
+    _share_fork_servers(config)
+
+
+# --- one fork server of each kind for all pytest-xdist workers ----------------------------------
+# The workers' bots and fake Bot API servers are forked from servers the controller starts on a
+# worker's first request and stops, and waits for, when the run ends (tests/zygote.py
+# `Launcher`; tests/processes.py `_fork_server` asks it): each worker started its own before,
+# about 2 s of CPU each.
+def _share_fork_servers(config: _pytest.Config) -> None:
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return  # a worker, or no workers: each pytest process has servers of its own
+    if getattr(config.option, "dist", "no") == "no":
+        return
+    from tests.zygote import Launcher
+
+    launcher = Launcher()
+    _os.environ[Launcher.VARIABLE] = launcher.address  # before the workers start
+
+    def close() -> None:
+        _os.environ.pop(Launcher.VARIABLE, None)
+        launcher.close()
+
+    config.add_cleanup(close)
 
 
 def pytest_collection_finish(session: _pytest.Session) -> None:

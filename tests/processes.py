@@ -1,8 +1,10 @@
 """Helpers for tests that run real processes: the standalone fake Bot API server,
 `aftercare run`, and the fake server's /_control/ API (see tests/fake_telegram/control.py).
 
-`start_bot` forks each `aftercare run` from a per-pytest-process fork server
-(tests/zygote.py) that has already imported the bot's modules, instead of exec'ing a new
+`start_bot` forks each `aftercare run` from the run's fork server (tests/zygote.py: one for all
+the pytest-xdist workers, which the controller starts on the first request; a pytest process
+without workers starts its own) that has already imported the bot's modules, instead of
+exec'ing a new
 Python that imports them again (about 1 s of CPU per bot, some 40 bots in the suite). A forked
 bot is still a real, separate process: its own pid, memory, database connections, event loop
 and signal handling; the test's environment, working folder and log files; the same entry
@@ -17,8 +19,8 @@ server that has imported it.
 
 A bot or fake is exec'd instead when the test's environment differs from its fork server's in
 anything but the bot's own settings (``AFTERCARE_*``, ``TELEGRAM_BOT_TOKEN``) and pytest's
-``PYTEST_CURRENT_TEST``, since an import may have read it; and always with
-``AFTERCARE_TESTS_EXEC_BOTS=1`` in pytest's environment.
+``PYTEST_CURRENT_TEST`` and ``PYTEST_XDIST_*`` (`zygote.server_env`), since an import may have
+read it; and always with ``AFTERCARE_TESTS_EXEC_BOTS=1`` in pytest's environment.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,6 +44,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+
+from tests import zygote
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123:abcdef"  # the fake refuses tokens shorter than real ones
@@ -148,38 +153,36 @@ class BotProcess(subprocess.Popen[str]):
 
 
 class _ForkServer:
-    """This pytest process's tests/zygote.py for bots or fakes (`kind`): forks them, tells
-    their pids and exit codes."""
+    """This pytest process's connection to a tests/zygote.py fork server for bots or fakes
+    (`kind`): forks them, tells their pids and exit codes. `own`: the server this process
+    started for itself (stopped, and waited for, at `close`), or None for the run's shared
+    one (a pytest-xdist worker's: the controller's `zygote.Launcher` started it)."""
 
-    def __init__(self, kind: str, env: dict[str, str]) -> None:
+    def __init__(self, kind: str, path: str, env: dict[str, str],
+                 own: zygote.Server | None = None) -> None:
         self.env = env
-        requests_r, self._requests = os.pipe()
-        replies, replies_w = os.pipe()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from tests.zygote import main; main()", str(requests_r),
-             str(replies_w), kind], cwd=REPO_ROOT, env=env, pass_fds=(requests_r, replies_w))
-        os.close(requests_r)
-        os.close(replies_w)
-        self._replies = os.fdopen(replies, "rb")
+        self.shared = own is None
+        self._own = own
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._socket.connect(path)
+        self._replies = self._socket.makefile("rb")
         self._lock = threading.Lock()  # one request and its pid at a time
         self._changed = threading.Condition()
         self._pids: list[int] = []
         self._exits: dict[int, int] = {}
         self.gone = False
-        if json.loads(self._replies.readline() or b"{}").get("ready") is not True:
-            self.proc.wait()
-            raise RuntimeError("the fork server (tests/zygote.py) did not start")
         threading.Thread(target=self._read, name=f"{kind}-fork-server", daemon=True).start()
 
     def _read(self) -> None:
-        for line in self._replies:
-            reply = json.loads(line)
-            with self._changed:
-                if "pid" in reply:
-                    self._pids.append(reply["pid"])
-                else:
-                    self._exits[reply["exit"]] = reply["code"]
-                self._changed.notify_all()
+        with contextlib.suppress(OSError):  # closed by `close`
+            for line in self._replies:
+                reply = json.loads(line)
+                with self._changed:
+                    if "pid" in reply:
+                        self._pids.append(reply["pid"])
+                    else:
+                        self._exits[reply["exit"]] = reply["code"]
+                    self._changed.notify_all()
         with self._changed:
             self.gone = True
             self._changed.notify_all()
@@ -187,11 +190,11 @@ class _ForkServer:
     def fork(self, args: list[str], env: dict[str, str], cwd: Path, stdout: str | None,
              stderr: str) -> int:
         """The pid of a new child running `args` (stdout and stderr: files it writes, None
-        for this process's own)."""
+        for the server's own)."""
         request = {"args": args, "env": env, "cwd": str(cwd), "stdout": stdout,
                    "stderr": stderr}
         with self._lock:
-            os.write(self._requests, (json.dumps(request) + "\n").encode())
+            self._socket.sendall((json.dumps(request) + "\n").encode())
             with self._changed:
                 if not self._changed.wait_for(lambda: self._pids or self.gone, HANG):
                     raise RuntimeError("the fork server did not answer")
@@ -209,28 +212,49 @@ class _ForkServer:
             return self._exits.get(pid)
 
     def close(self) -> None:
-        """End the server: it kills the children still running (none, after a clean test
-        run), reaps them and exits; waiting for it counts their CPU time as this process's."""
-        os.close(self._requests)
-        self.proc.wait(timeout=60)
+        """Disconnect (the server kills the children this process left running: none, after a
+        clean test run); a server of this process's own is then stopped and waited for, which
+        counts its CPU time, and its children's, as this process's."""
+        with contextlib.suppress(OSError):
+            self._socket.shutdown(socket.SHUT_RDWR)
+        self._socket.close()
+        if self._own is not None:
+            zygote.stop(self._own)
+            shutil.rmtree(os.path.dirname(self._own.path), ignore_errors=True)
 
 
 _FORK_SERVERS: dict[str, _ForkServer] = {}
 
 
 def _fork_server(kind: str, env: dict[str, str]) -> _ForkServer | None:
-    """The fork server of `kind` for a child with environment `env`, started on first use;
-    None when the child should be exec'd (see the module's docstring)."""
+    """The fork server of `kind` for a child with environment `env`, started (or, in a
+    pytest-xdist worker, asked of the controller's `zygote.Launcher`) on first use; None when
+    the child should be exec'd (see the module's docstring)."""
     if os.environ.get("AFTERCARE_TESTS_EXEC_BOTS") == "1":
         return None
-    base = {k: v for k, v in env.items()  # pytest's name of the test running differs each
-            if not k.startswith("AFTERCARE_")  # time; nothing imported reads it
-            and k not in ("TELEGRAM_BOT_TOKEN", "PYTEST_CURRENT_TEST")}
+    base = zygote.server_env(env)
     server = _FORK_SERVERS.get(kind)
     if server is None:
-        server = _FORK_SERVERS[kind] = _ForkServer(kind, base)
+        server = _FORK_SERVERS[kind] = _connect(kind, base)
         atexit.register(server.close)
     return server if server.env == base and not server.gone else None
+
+
+def _connect(kind: str, env: dict[str, str]) -> _ForkServer:
+    """A connection to the run's shared fork server of `kind` (in a pytest-xdist worker: the
+    one the first worker to ask had started, with its child's environment `env`), else to one
+    this process starts for itself with `env`."""
+    launcher = os.environ.get(zygote.Launcher.VARIABLE)
+    if launcher:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as asking:
+            asking.connect(launcher)
+            asking.sendall((json.dumps({"kind": kind, "env": env}) + "\n").encode())
+            reply = json.loads(asking.makefile("rb").readline() or b"{}")
+        if "path" not in reply:
+            raise RuntimeError(f"no shared fork server: {reply.get('error', 'no answer')}")
+        return _ForkServer(kind, reply["path"], reply["env"])
+    own = zygote.start(kind, env, tempfile.mkdtemp(prefix="aftercare-fork-server-"))
+    return _ForkServer(kind, own.path, own.env, own)
 
 
 class _Forked(subprocess.Popen[str]):
