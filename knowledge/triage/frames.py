@@ -12,12 +12,27 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import NoReturn, Protocol
 
 import yaml
 
-if TYPE_CHECKING:
-    from knowledge.triage.parser import RulesParser
+
+class RulesParser(Protocol):
+    """What the frames need of knowledge/triage/parser.py ``RulesParser`` (which imports this
+    module, so it is named here as a Protocol rather than imported back)."""
+
+    def fail(self, node: yaml.Node | None, reason: str) -> NoReturn: ...
+
+    def mapping(self, node: yaml.Node, what: str, required: set[str],
+                optional: set[str]) -> dict[str, yaml.Node]: ...
+
+    def alternation(self, node: yaml.Node, what: str) -> str: ...
+
+    def compile(self, source: str, node: yaml.Node, what: str) -> re.Pattern[str]: ...
+
+    def regex_source(self, node: yaml.Node, what: str) -> str: ...
+
+    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]: ...
 
 # a pattern that matches nowhere: the frame of a reading whose lists the file does not give
 # (with groups, as a replacement naming a frame's groups is read even when nothing matches)
