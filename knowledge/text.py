@@ -89,6 +89,11 @@ SHORTHAND: dict[str, str] = {
     # will not stop with its vowels dropped ("bld wnt stp"; "wnt" alone may be want or went)
     "wors": "worse", "bld": "bleeding", "bldn": "bleeding", "stp": "stop",
     "wnt stop": "wont stop", "wnt stp": "wont stop", "wont stp": "wont stop",
+    # a faint spelt as its sound-alike, a word of fencing the speller leaves as it is ("i
+    # feinted twice")
+    "feinted": "fainted", "feinting": "fainting",
+    # "back" typed short ("its come bak")
+    "bak": "back",
 }
 _SHORTHAND_RE = re.compile(
     r"(?<![a-z0-9/])(?:" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len, reverse=True))

@@ -583,7 +583,8 @@ WORD_LISTS_MALFORMED = [
     ("  readings: {concessive: [even], state_start: [is],\n"
      "             owned: {pointing: [thats], what: [reading], at: [mine]},\n"
      "             relative: {pronouns: [which,\n"
-     "                        '(who'], after: [is]}}\n", "(who", "bad regular expression"),
+     "                        '(who'], places: [where], after: [is]}}\n", "(who",
+     "bad regular expression"),
     ("  readings: {concessive: [even], state_start: [is],\n"
      "             owned: {pointing: [thats], what: [reading], at: [mine]},\n"
      "             appositive: {also: [cheek], which: [the], ones: [one], after: [is]}}\n",

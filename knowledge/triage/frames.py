@@ -55,6 +55,8 @@ class Frames:
     kind_of: re.Pattern[str] = NEVER
     described: re.Pattern[str] = NEVER
     corrected: re.Pattern[str] = NEVER
+    denied_for: re.Pattern[str] = NEVER
+    denied_in: re.Pattern[str] = NEVER
     relative: re.Pattern[str] = NEVER
     appositive: re.Pattern[str] = NEVER
     label: re.Pattern[str] = NEVER
@@ -116,9 +118,22 @@ _FRAMES: dict[str, tuple[set[str], dict[str, str]]] = {
                      r"(?:(?:<owners>)\s+)?(?:(?:<really>)\s+)?([^,.!?;\n]{2,50}?)\s*(?:,|\s-)"
                      r"(?=\s*(?:<after>)\b)",
     }),
+    # a state denied of one part and then put on another ("it isnt my cheeks that are puffy,
+    # its my throat"; "the puffiness isnt on my face, its on my tongue"): the state (group 1) and
+    # the part it is put on (group 2)
+    "denied": ({"negated", "owners", "that", "degree", "states", "nouns", "meant"}, {
+        "denied_for": r"\b(?:<negated>)\s+(?:(?:in|on)\s+)?(?:<owners>)\s+(?:<parts>)\s+"
+                      r"(?:<that>)\s+((?:(?:<degree>)\s+)?(?:<states>))\s*[,.;:-]+\s*"
+                      r"(?:but\s+)?(?:<meant>)\s+(?:(?:actually|really|more)\s+)?(?:(?:in|on)\s+)?"
+                      r"((?:<owners>)\s+(?:<parts>))\b",
+        "denied_in": r"\b(?:the|my|this|that)\s+((?:<nouns>))\s+(?:<negated>)\s+"
+                     r"(?:in|on)\s+(?:<owners>)\s+(?:<parts>)\s*[,.;:-]+\s*(?:but\s+)?"
+                     r"(?:<meant>)\s+(?:(?:actually|really|more)\s+)?(?:in|on)\s+"
+                     r"((?:<owners>)\s+(?:<parts>))\b",
+    }),
     # a relative clause between a subject and its state
-    "relative": ({"pronouns", "after"}, {
-        "relative": r",\s*(?:<pronouns>)\s+[^.!?;\n]{3,80}?,"
+    "relative": ({"pronouns", "places", "after"}, {
+        "relative": r",\s*(?:(?:<pronouns>)|(?:[a-z]+\s+){0,5}?(?:<places>))\s+[^.!?;\n]{3,80}?,"
                     r"(?=\s*(?:<after>)\b)",
     }),
     # an apposition naming which part it is ("my cheek, the right one, is hot")

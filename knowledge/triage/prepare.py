@@ -38,7 +38,9 @@ class Readings:
       body part, a function or a sign ("my tongue", "breathing", "the vision in my eye") and a
       predicate right after it, moved to the end of its sentence, whatever the insertion says;
     - ``corrected``: the readings before it (said, joined, conceded), each with a subject put
-      right by an aside ("the swelling, and i dont mean X, i mean my lips, is ...");
+      right by an aside ("the swelling, and i dont mean X, i mean my lips, is ..."), and a
+      state denied of one part and put on another ("it isnt my cheeks that are puffy, its my
+      throat" reads "my throat is puffy");
     - ``resolved``: pronouns that open a clause read as the body part named before them;
     - ``owned``: a temperature asked about and then owned, as "my temperature is N now".
 
@@ -128,8 +130,18 @@ def prepare(text: str, lang: Language) -> Readings:
     before = [reading for reading in (said, joined, conceded) if reading is not None]
     corrected: tuple[str, ...] | None = tuple(
         frames.corrected.sub(r" of my \1 ", reading) for reading in before)
+    # a state denied of one part and put on another by the next words ("it isnt my cheeks
+    # that are puffy, its my throat"): read again as "my throat is puffy"
+    # (a noun read after the part: "the puffiness isnt on my face, its on my tongue" reads
+    # "my tongue puffiness")
+    moved_to = [*(f"{m.group(2)} is {m.group(1)}"
+                  for m in frames.denied_for.finditer(said)),
+                *(f"{m.group(2)} {m.group(1)}"
+                  for m in frames.denied_in.finditer(said))]
     if corrected == tuple(before):
         corrected = None
+    if moved_to:
+        corrected = (*(corrected or ()), *moved_to)
     # a state told of a pronoun whose body part was named before it ("my lips look odd,
     # theyre swelling"): the message is read again with the pronoun as the part, as written
     # with its owner ("my friends lips"), so a story or hypothesis around it still applies
