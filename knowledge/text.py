@@ -92,6 +92,8 @@ SHORTHAND: dict[str, str] = {
     # a faint spelt as its sound-alike, a word of fencing the speller leaves as it is ("i
     # feinted twice")
     "feinted": "fainted", "feinting": "fainting",
+    # a colour with its vowels dropped (round forty-six): "yllw crust", "ylw bits"
+    "yllw": "yellow", "ylw": "yellow", "yllwy": "yellowy",
     # "back" typed short ("its come bak")
     "bak": "back",
 }
