@@ -622,16 +622,23 @@ def test_word_lists_of_the_file_prepare_the_message(tmp_path: Path) -> None:
     assert rules.assess("really, really sore", 2).sign == "pus"
 
 
-def test_bridged_reading_words_come_from_the_file(tmp_path: Path) -> None:
-    """An insertion between a part the file's ``readings.bridge`` names and its predicate is
-    read out of the way; a subject the file does not name keeps its insertion in place."""
+def _oozing_rules(tmp_path: Path, readings: str) -> Path:
+    """A rules file whose ``readings`` end with `readings` (after the required lists) and whose
+    one sign is oozing of the tongue or the gum."""
     lists = ("  readings: {concessive: [even], state_start: [is],\n"
              "             owned: {pointing: [thats], what: [reading], at: [mine]},\n"
-             "             bridge: {parts: [tongue], adverbs: [just], verbs: [is]}}\n")
+             f"             {readings}\n")
     path = tmp_path / "rules.yaml"
     path.write_text(VALID_HEAD.replace("vocab:\n", lists + "vocab:\n", 1)
                     + "  - {id: pus, tier: urgent, rule: pus, patterns: ['(?:tongue|gum) is"
                       " oozing']}\n", "utf-8")
+    return path
+
+
+def test_bridged_reading_words_come_from_the_file(tmp_path: Path) -> None:
+    """An insertion between a part the file's ``readings.bridge`` names and its predicate is
+    read out of the way; a subject the file does not name keeps its insertion in place."""
+    path = _oozing_rules(tmp_path, "bridge: {parts: [tongue], adverbs: [just], verbs: [is]}}")
     rules = load_triage(path)
     # the insertion names a sign word, so only the bridged reading moves it
     assert rules.assess("my tongue, mostly where the pus was, is oozing", 2).sign == "pus"
@@ -646,15 +653,9 @@ def test_reading_frames_words_come_from_the_file(tmp_path: Path) -> None:
     """A part written as a label is read with its state when the file's ``readings.parts``
     names it (``readings.label``); a part the file does not name, or a file without the
     label's lists, keeps the label as written."""
-    lists = ("  readings: {concessive: [even], state_start: [is],\n"
-             "             owned: {pointing: [thats], what: [reading], at: [mine]},\n"
-             "             parts: [tongue],\n"
-             "             label: {owners: [my], also_owners: [are], also: [pain],"
-             " not_after: [is]}}\n")
-    path = tmp_path / "rules.yaml"
-    path.write_text(VALID_HEAD.replace("vocab:\n", lists + "vocab:\n", 1)
-                    + "  - {id: pus, tier: urgent, rule: pus, patterns: ['(?:tongue|gum) is"
-                      " oozing']}\n", "utf-8")
+    path = _oozing_rules(tmp_path, "parts: [tongue],\n"
+                         "             label: {owners: [my], also_owners: [are], also: [pain],"
+                         " not_after: [is]}}")
     rules = load_triage(path)
     assert rules.assess("my tongue: oozing", 2).sign == "pus"
     assert rules.assess("my gum: oozing", 2).sign is None
