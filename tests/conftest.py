@@ -388,7 +388,18 @@ def _join_group(item: _pytest.Item) -> None:
 # collected is frozen (never scanned again). Only when cyclic garbage is freed changes.
 def pytest_configure(config: _pytest.Config) -> None:
     _gc.set_threshold(10_000, 10, 10)
+    if _has_workers(config):
+        from tests.precompile import precompile
+
+        precompile(config)  # before the fork servers' thread starts
     _share_fork_servers(config)
+
+
+def _has_workers(config: _pytest.Config) -> bool:
+    """True in a pytest-xdist controller that starts workers."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return False
+    return getattr(config.option, "dist", "no") != "no"
 
 
 # --- one fork server of each kind for all pytest-xdist workers ----------------------------------
@@ -397,10 +408,8 @@ def pytest_configure(config: _pytest.Config) -> None:
 # `Launcher`; tests/processes.py `_fork_server` asks it): each worker started its own before,
 # about 2 s of CPU each.
 def _share_fork_servers(config: _pytest.Config) -> None:
-    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+    if not _has_workers(config):
         return  # a worker, or no workers: each pytest process has servers of its own
-    if getattr(config.option, "dist", "no") == "no":
-        return
     from tests.zygote import Launcher
 
     launcher = Launcher()
