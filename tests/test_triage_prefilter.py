@@ -204,17 +204,15 @@ class _Joined:
         return {index for index, text in enumerate(texts) if pattern.search(text)}
 
 
-def _needs(items: Sequence[tuple[Any, Any]]) -> frozenset[str] | None:
-    """Strings one of which every match of the parsed regex ``items`` contains (the longest
-    such found, by its shortest string), or None: a run of literal characters, or what a
-    group, each branch of an alternation or a repeat of at least once needs."""
-    best: frozenset[str] | None = None
+def _options(items: Sequence[tuple[Any, Any]]) -> list[frozenset[str]]:
+    """Sets of strings, one of each of which every match of the parsed regex ``items``
+    contains, each string two characters or more: a run of literal characters, or what a
+    group, each branch of an alternation or a repeat of at least once needs (`_needs`)."""
+    found: list[frozenset[str]] = []
 
     def offer(options: frozenset[str] | None) -> None:
-        nonlocal best
-        if options and min(map(len, options)) >= 2 and (best is None or (
-                min(map(len, options)), -len(options)) > (min(map(len, best)), -len(best))):
-            best = options
+        if options and min(map(len, options)) >= 2:
+            found.append(options)
 
     run: list[str] = []
     for op, av in [*items, (None, None)]:
@@ -230,6 +228,21 @@ def _needs(items: Sequence[tuple[Any, Any]]) -> frozenset[str] | None:
             offer(None if None in branches else frozenset().union(*branches))  # type: ignore[arg-type]
         elif op in (MAX_REPEAT, MIN_REPEAT) and av[0] >= 1:
             offer(_needs(av[2].data))
+    return found
+
+
+def _rank(options: frozenset[str]) -> tuple[int, int]:
+    """Longer shortest strings first, then fewer strings."""
+    return min(map(len, options)), -len(options)
+
+
+def _needs(items: Sequence[tuple[Any, Any]]) -> frozenset[str] | None:
+    """Strings one of which every match of the parsed regex ``items`` contains (the longest
+    such found, by its shortest string, the first of equals; `_options`), or None."""
+    best: frozenset[str] | None = None
+    for options in _options(items):
+        if best is None or _rank(options) > _rank(best):
+            best = options
     return best
 
 
@@ -244,13 +257,22 @@ def _matched(joined: _Joined, split: Alternatives, whole: re.Pattern[str]) -> se
 
 def _searched(joined: _Joined, pattern: re.Pattern[str]) -> set[int]:
     """The indices of the texts of ``joined`` in which ``pattern`` finds a match: it is
-    searched only in the texts with one of the strings it needs (`_needs`, found in all texts
-    at once), or in all texts at once where it needs none (``_Joined.matched``)."""
-    needs = None if pattern.flags & re.IGNORECASE else _needs(
-        _parser.parse(pattern.pattern, pattern.flags).data)
-    if needs is None:
+    searched only in the texts with a string of each set of strings it needs (`_options`: the
+    texts with one of the best set's, found in all texts at once, then kept where they have
+    one of another set's too, for the sets of three-character strings or longer: two-letter
+    ones are in most texts, and looking for them cost more than the searches it saved), or in
+    all texts at once where it needs none (``_Joined.matched``)."""
+    options = [] if pattern.flags & re.IGNORECASE else sorted(
+        _options(_parser.parse(pattern.pattern, pattern.flags).data), key=_rank, reverse=True)
+    if not options:
         return joined.matched(pattern)
-    return {index for index in joined.containing(needs) if pattern.search(joined.texts[index])}
+    texts = joined.texts
+    indices = joined.containing(options[0])
+    for strings in options[1:]:
+        if min(map(len, strings)) >= 3:
+            indices = {index for index in indices
+                       if any(string in texts[index] for string in strings)}
+    return {index for index in indices if pattern.search(texts[index])}
 
 
 def test_what_a_pattern_needs_is_in_every_text_it_matches() -> None:
@@ -269,9 +291,13 @@ def test_what_a_pattern_needs_is_in_every_text_it_matches() -> None:
         containing = {index for index, text in enumerate(texts)
                       if any(string in text for string in needs or ())}
         assert _Joined(texts).containing(needs or ()) == containing, source
+        matched = {index for index, text in enumerate(texts) if pattern.search(text)}
         if needs is not None:
-            assert {index for index, text in enumerate(texts) if pattern.search(text)} <= (
-                containing), source
+            assert matched <= containing, source
+        for strings in _options(_parser.parse(source, pattern.flags).data):
+            assert all(any(string in texts[index] for string in strings)
+                       for index in matched), (source, strings)
+        assert _searched(_Joined(texts), pattern) == matched, source
 
 
 def test_joined_texts_are_searched_as_each_text_alone() -> None:
