@@ -392,6 +392,7 @@ def pytest_configure(config: _pytest.Config) -> None:
         from tests.precompile import precompile
 
         precompile(config)  # before the fork servers' thread starts
+    _share_sqlite_template(config)
     _share_fork_servers(config)
 
 
@@ -400,6 +401,25 @@ def _has_workers(config: _pytest.Config) -> bool:
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
         return False
     return getattr(config.option, "dist", "no") != "no"
+
+
+# --- one migrated SQLite template for all pytest-xdist workers (tests/databases.py) ------------
+def _share_sqlite_template(config: _pytest.Config) -> None:
+    if not _has_workers(config):
+        return  # a worker, or no workers: each pytest process migrates its own
+    import shutil
+    import tempfile
+
+    from tests.databases import SHARED
+
+    folder = tempfile.mkdtemp(prefix="aftercare-template-")
+    _os.environ[SHARED] = folder  # before the workers start
+
+    def remove() -> None:
+        _os.environ.pop(SHARED, None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    config.add_cleanup(remove)
 
 
 # --- one fork server of each kind for all pytest-xdist workers ----------------------------------
