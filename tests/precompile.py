@@ -6,11 +6,12 @@ pytest rewrites every test module's asserts when it imports it and keeps the res
 a process that finds a current one loads it instead. In a fresh checkout (CI's clone) there is
 none, and the four workers, started together, each rewrote all 110 test modules (about 4 s of
 CPU each, 17 s of a collection's 38 s with ``-n 4``) before any of them had written one. Here
-the controller writes them first, in as many forked processes as there are CPUs, with pytest's
-own functions and settings (the same code a worker would write), and the project's bytecode
-with `compileall`; a file whose cache is current is left alone, so a second run costs a stat
-per file. Anything unexpected (another pytest's internals, a read-only tree) leaves the workers
-to do it themselves, as before.
+the controller writes those of the test modules the run names (its paths, ``testpaths`` when
+none) first, in as many forked processes as there are CPUs, with pytest's own functions and
+settings (the same code a worker would write), and the project's bytecode with `compileall`;
+a file whose cache is current is left alone, so a second run costs a stat per file. Anything
+unexpected (another pytest's internals, a read-only tree) leaves the workers to do it
+themselves, as before.
 """
 
 from __future__ import annotations
@@ -45,10 +46,14 @@ def precompile(config: pytest.Config) -> None:
     if state is None:
         return
     patterns = config.getini("python_files")
+    named = [(config.invocation_params.dir / arg.split("::")[0]).resolve()
+             for arg in config.args]
     jobs: list[Callable[[], Any]] = []
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             if package == "tests" and any(fnmatch.fnmatch(path.name, p) for p in patterns):
+                if not any(place == path or place in path.parents for place in named):
+                    continue  # a module the run does not collect
                 pyc = rewrite.get_cache_dir(path) / (path.name[:-3] + rewrite.PYC_TAIL)
                 if rewrite._read_pyc(path, pyc, state.trace) is None:
                     jobs.append(partial(_rewrite, rewrite, config, state, path, pyc))
