@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import compileall
 import fnmatch
+import importlib.util
 import os
 import sys
 from collections.abc import Callable
@@ -39,8 +40,8 @@ def precompile(config: pytest.Config) -> None:
         from _pytest.assertion import rewrite
     except ImportError:
         return
-    needed = getattr(rewrite, "_read_pyc", None), getattr(rewrite, "_rewrite_test", None)
-    if None in needed or not hasattr(rewrite, "_write_pyc"):
+    if not all(hasattr(rewrite, name) for name in (
+            "_rewrite_test", "_write_pyc", "try_makedirs", "get_cache_dir", "PYC_TAIL")):
         return
     state = config.stash.get(rewrite.assertstate_key, None)
     if state is None:
@@ -55,11 +56,20 @@ def precompile(config: pytest.Config) -> None:
                 if not any(place == path or place in path.parents for place in named):
                     continue  # a module the run does not collect
                 pyc = rewrite.get_cache_dir(path) / (path.name[:-3] + rewrite.PYC_TAIL)
-                if rewrite._read_pyc(path, pyc, state.trace) is None:
+                if _stale(path, pyc):
                     jobs.append(partial(_rewrite, rewrite, config, state, path, pyc))
-            else:
+            elif _stale(path, Path(importlib.util.cache_from_source(str(path)))):
                 jobs.append(partial(compileall.compile_file, path, quiet=2))
     _run(jobs, os.cpu_count() or 1)
+
+
+def _stale(source: Path, pyc: Path) -> bool:
+    """No cache, or one older than its source (a quick look: what reads it checks it in full,
+    and writes it again if it does not match)."""
+    try:
+        return pyc.stat().st_mtime < source.stat().st_mtime
+    except OSError:
+        return True
 
 
 def _rewrite(rewrite: Any, config: pytest.Config, state: Any, path: Path, pyc: Path) -> None:
