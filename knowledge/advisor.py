@@ -251,10 +251,15 @@ class Advisor:
         return exact.decision.urgency is None
 
     def _english_alarm(self, text: str, decision: TriageDecision, reading: Reading) -> bool:
-        """A red flag the English rules read in a message whose every word is English, which
-        the language model took for another language ("im choking": German "im") and whose
-        language reader found nothing: answered in English, at the English tier."""
-        return (decision.urgency is not None and reading.decision.urgency is None
+        """A red flag the English rules read in a message whose every word is English or a
+        typo of the vocabulary, which the language model took for another language ("im
+        choking": German "im") and whose language reader found nothing, or only a lower tier
+        (a misspelt fever with "im" and "hart": German to the model, whose reader sees the
+        fever but not the confusion): answered in English, at the English tier. A red flag
+        found by either reader raises the alarm; the more serious one is the answer."""
+        return (decision.urgency is not None
+                and (reading.decision.urgency is None
+                     or _TIER_RANK[decision.urgency] < _TIER_RANK[reading.decision.urgency])
                 and fold(text).isascii()
                 and self.triage.english_share(text) >= ALL_ENGLISH_SHARE
                 and not self._denied_in(reading, decision)

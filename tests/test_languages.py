@@ -441,3 +441,40 @@ def test_ask_command_shows_the_language() -> None:
     data = json.loads(result.stdout)
     assert data["urgency"] == "urgent" and data["language"] == "pt"
     assert data["answer"].startswith("⚠️ Isto precisa ser avaliado hoje")
+
+
+# round forty-seven: misspelt English whose short words look German, Dutch, Italian or Spanish
+# ("im", "hart", "bin", "mal", "con", "die"): the language model names another language, whose
+# reader finds only the fever; the English rules read the confusion or the racing heart, and the
+# more serious tier is the answer, in English
+@pytest.mark.parametrize(("text", "day"), [
+    ("fevr 39.4 and im confsued, hart racing", 2),
+    ("im hot 39.8 fevr, hart bangin, bin confuzed al day", 2),
+    ("fevr 39.2 im confusd, mal feeling faint, hart thumping", 3),
+    ("fevr 38.9 im so dizy and confsed, hart pounding", 2),
+])
+def test_misspelt_english_read_as_another_language_keeps_the_english_alarm(
+        advisor: Advisor, text: str, day: int) -> None:
+    advice = advisor.ask(text, day)
+    assert advice.urgency == "emergency", (text, advice.triage)
+    assert advice.language == "en", text
+
+
+def test_misspelt_english_with_a_spanish_word_is_still_an_emergency(advisor: Advisor) -> None:
+    # "con" keeps a Spanish reading (its reader is asked, the reply may be in Spanish), but the
+    # English emergency stands
+    advice = advisor.ask("fevr 39 con chills, im confsed and hart racin", 3)
+    assert advice.urgency == "emergency", advice.triage
+
+
+@pytest.mark.parametrize(("text", "day", "urgency", "language"), [
+    # the language's own reading stands when the message is not English
+    ("Ich bin nicht verwirrt, nur müde, Fieber 38.5", 2, "urgent", "de"),
+    ("Ich hab Fieber, 38.6, aber sonst geht es mir gut", 2, "urgent", "de"),
+    ("ich bin im Bett mit 39 Fieber und Herzrasen", 2, "emergency", "de"),
+])
+def test_a_foreign_fever_keeps_its_own_reading(
+        advisor: Advisor, text: str, day: int, urgency: str, language: str) -> None:
+    advice = advisor.ask(text, day)
+    assert advice.urgency == urgency, (text, advice.triage)
+    assert advice.language == language, text

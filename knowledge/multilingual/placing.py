@@ -193,6 +193,11 @@ def cancelled(message: Message, first: int, last: int, chosen: set[int],
     for i in range(max(clause_start, first - _NEGATION_WINDOW), last + 1):
         if message.negation[i] and i not in chosen and not (
                 concord and message.tokens[i].text in pack.concord):
+            # a "sentence:" match across clauses: a negation negates its own clause, not the
+            # next one's word ("синяк не проходит, а растёт": not going, but growing)
+            after = min((c for c in chosen if c > i), default=last)
+            if message.tokens[i].clause != message.tokens[after].clause:
+                continue
             return True
     for i in chosen:
         if message.negation[i] and message.tokens[i].text not in pack.negations:

@@ -455,6 +455,11 @@ def _restated_once(t: str, lang: Language) -> str:
 _CLAUSE_BREAK = re.compile(r"[,.;:!?\n]|\bbut\b")
 
 
+# a negated stop is a state that goes on ("it is sore and cant stop running"), no denial
+_UNSTOPPED = re.compile(r"\b(?:wont|will\s+not|cant|cannot|doesnt|does\s+not|didnt|wouldnt|isnt)\s+"
+                        r"(?:seem\s+to\s+)?stop(?:ping)?\b")
+
+
 def _pronouns_resolved(t: str, lang: Language) -> str:
     """``t`` with each subject pronoun at a clause start ("it", "its", "they", "theyre") put
     as the last body part named before it in the message, when the two agree in number and
@@ -497,7 +502,9 @@ def _pronouns_resolved(t: str, lang: Language) -> str:
         # nor one that denies, plays down or explains in its first words ("theyre not getting
         # bigger", "theyre back to normal", "it was only my scarf"): the message as written
         # already reads the pronoun with its earlier clause
-        opening = " ".join(_CLAUSE_BREAK.split(t[m.end(2):], 1)[0].split()[:4])
+        # ("wont stop" keeps a state going: no denial)
+        clause = _UNSTOPPED.sub("keeps", _CLAUSE_BREAK.split(t[m.end(2):], 1)[0])
+        opening = " ".join(clause.split()[:4])
         if lang.negation_re.search(opening) or played_down.search(opening):
             return m.group()
         if (last.group(2) is not None) != plural:
