@@ -606,6 +606,8 @@ class Speller:
             # short for the rest of the speller, whose shortest words are taken as typed
             # ("srs", "lmk", "bbl" stay chat)
             result = self._skeletons[word]
+        elif (swapped := self._swapped_short(word)) is not None:
+            result = swapped  # "rde" is "red": a three-letter word with two letters swapped
         elif (dropped := self._dropped_letter(word)) is not None:
             result = dropped  # "barly", "blury", "bloatd": a letter dropped, not an inflection
         elif not self.is_known(word):
@@ -626,6 +628,16 @@ class Speller:
         if len(self._cache) < 50_000:
             self._cache[word] = result
         return result
+
+    def _swapped_short(self, word: str) -> str | None:
+        """The three-letter vocabulary word ``word`` is with two neighbouring letters swapped
+        ("rde" is "red"), when ``word`` is no English word and only one such word fits; too
+        short for the edit distance, whose shortest words are taken as typed."""
+        if len(word) != 3 or self._known(word):
+            return None
+        fits = {cand for cand in (word[1] + word[0] + word[2], word[0] + word[2] + word[1])
+                if cand in self._vocab_set}
+        return fits.pop() if len(fits) == 1 else None
 
     def _dropped_letter(self, word: str) -> str | None:
         """The vocabulary word ``word`` is with one letter dropped, when ``word`` is known only as

@@ -261,8 +261,12 @@ def _moved(t: str, lang: Language, aside_re: re.Pattern[str],
     return "".join(out)
 
 
-# the most words an insertion read out of the way by the bridged reading may have
+# the most words an insertion read out of the way by the bridged reading may have; more
+# between the airway and its state ("my throat, since the drive back ... and a stop at the
+# services, has gone tight": a whole journey, a long apology), whose delay costs most
 _BRIDGE_WORDS = 16
+_AIRWAY_BRIDGE_WORDS = 32
+_AIRWAY_SUBJECT = re.compile(r"\b(?:lips?|tongue|throat|mouth|gums?|breathing|breath|airways?)\b")
 
 
 def _bridged(t: str, lang: Language) -> str:
@@ -279,7 +283,9 @@ def _bridged(t: str, lang: Language) -> str:
     at = 0
     for m in bridge.finditer(t):
         insertion = next(group for group in m.groups()[1:] if group is not None)
-        if m.start() < at or len(insertion.replace(",", " ").split()) > _BRIDGE_WORDS:
+        most = (_AIRWAY_BRIDGE_WORDS if _AIRWAY_SUBJECT.search(m.group(1)) is not None
+                else _BRIDGE_WORDS)
+        if m.start() < at or len(insertion.replace(",", " ").split()) > most:
             continue
         brk = lang.sentence_re.search(t, m.end())
         end = brk.start() if brk else len(t)
