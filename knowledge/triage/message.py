@@ -15,6 +15,10 @@ from knowledge.triage.prepare import Readings, prepare
 from knowledge.triage.rules import Fever, Language, Rule
 
 _WORDS = re.compile(r"[a-z]+")
+# a present word of ``story.present`` that is only a time ("now", "today", "just"), not a state
+# told now ("her lips are swelling"): an outcome after it can still close a story
+_BARE_NOW = re.compile(r"(?:right\s+)?now|currently|at\s+the\s+moment|today|tonight"
+                       r"|this\s+(?:morning|afternoon|evening)|just|still")
 # a denied list ("no fever, swelling or pus"): how it opens, what its items may not contain,
 # how it ends
 _LIST_HEAD = re.compile(
@@ -213,10 +217,12 @@ class Message:
         # someone else's reaction closed by its outcome or cause ("..., shes fine now", "...,
         # turned out it was flu") after them: a story, whatever present word it also has ("he
         # was just the driver today"), unless the message asks what to do now
-        closed = (other is not None and lang.story_closed_re is not None
-                  and lang.story_closed_re.search(text, other.end(), end) is not None
+        closure = (lang.story_closed_re.search(text, other.end(), end)
+                   if other is not None and lang.story_closed_re is not None else None)
+        closed = (closure is not None
                   and (lang.story_asks_now_re is None
-                       or lang.story_asks_now_re.search(text) is None))
+                       or lang.story_asks_now_re.search(text) is None)
+                  and not self._state_now(start, closure.start()))
         if self._present(start, end) and not closed:
             story = None
         elif lang.story_self_past_re is not None and lang.story_self_past_re.search(
@@ -227,6 +233,15 @@ class Message:
             story = "others"
         self._stories[start] = story
         return story
+
+    def _state_now(self, start: int, end: int) -> bool:
+        """Whether [start, end) tells a state now in more than a bare time word ("my husbands lips
+        are swelling after a sting, it went down by morning last time"): an outcome told after
+        it is of another time, and does not make the sentence a story ("he was only the driver
+        today, shes fine now" has a bare "today")."""
+        return any(not _BARE_NOW.fullmatch(m.group(0))
+                   for m in self.lang.story_present_re.finditer(self.text, start, end)
+                   if not self.hypothetical(m.start()))
 
     def _present(self, start: int, end: int) -> bool:
         """Whether the sentence [start, end) says something happens now, outside a question
