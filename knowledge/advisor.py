@@ -50,6 +50,8 @@ ALL_ENGLISH_SHARE = 1.0  # every word English: an English red flag is answered i
 FOREIGN_WORD = 5  # a written word this long that a language's lexicon reads as its own
 # the KB entry whose answer for the day goes with a rule-out question
 DAY_GUIDANCE = "normal_course"
+# the KB entry that answers a red flag only asked about or told as a story
+WARNING_SIGNS = "warning_signs"
 LANGUAGE_MARK = "@"  # "airway@es": the rule-out question asked in Spanish
 TASK = "task"  # the scope category of a request for a task of another kind (scope.yaml)
 
@@ -206,7 +208,8 @@ class Advisor:
             return self._other_language(reading, decision, day, text)
         if decision.urgency is not None:
             return self._escalate(decision, day)
-        advice = self._answer_for(text, decision, day, weekday)
+        advice = self._warning_signs(self._answer_for(text, decision, day, weekday), decision,
+                                     day)
         question = self.signs.questions.get(decision.follow_up or "")
         scope = advice.extra.get("scope")
         # someone else's treated skin described now ("my partners face is swelling up fast"):
@@ -228,6 +231,33 @@ class Advisor:
             assert entry is not None
             advice = self._answer(entry, advice.confidence, day)
         return replace(advice, follow_up=self._follow_up(question), triage=decision)
+
+    def _warning_signs(self, advice: Advice, decision: TriageDecision,
+                       day: int | None) -> Advice:
+        """A red flag only asked about or told as a story, with nothing reported ("what if my
+        lips swell?", "my friend's lips swelled after hers, should i worry?"): the warning
+        signs (``WARNING_SIGNS``), led by the most serious sign's own line
+        (sign_advice.yaml, ``asked``), instead of an entry that shares a side word with the
+        question. Kept: a reply out of scope or small talk, a sign reported (any tier), and
+        an entry that the sign's line names as answering it already (``keep``)."""
+        if (decision.urgency is not None or decision.sign is not None or not decision.asked
+                or advice.kind == "smalltalk" or advice.extra.get("scope") is not None):
+            return advice
+        entry = self.kb.by_id(WARNING_SIGNS)
+        line = self.signs.asked.get(decision.asked[0])
+        if entry is None or line is None:
+            return advice
+        lead = self.messages.fill(line.text)
+        if advice.kind == "answered" and advice.topic in line.keep:
+            return advice
+        if advice.kind == "answered" and decision.asked_rest:
+            # the message asks something else as well ("what if i get a fever, how much is a
+            # session?"): when the rest alone is that answer, it stays, led by the sign's line
+            rest = self.matcher.match(decision.asked_rest)
+            if rest.outcome == "answer" and rest.entry_id == advice.topic != WARNING_SIGNS:
+                return replace(advice, answer=f"{lead}\n\n{advice.answer}")
+        answered = self._answer(entry, 1.0, day)
+        return replace(answered, answer=f"{lead}\n\n{answered.answer}")
 
     def _names_treated_skin(self, decision: TriageDecision) -> bool:
         """Whether a described sign ("check" tier, not one only asked about) names a part of

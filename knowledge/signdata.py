@@ -10,6 +10,7 @@ reads both (a malformed file raises ``KBError`` naming file, line and reason);
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,10 +20,12 @@ from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
 
 if TYPE_CHECKING:
     from knowledge.triage import Triage
+    from knowledge.triage.rules import Sign
 
 PACKAGED_ADVICE = Path(__file__).parent / "sign_advice.yaml"
 PACKAGED_FOLLOWUPS = Path(__file__).parent / "followups.yaml"
 _RED_TIERS = ("emergency", "urgent")
+_ASKED_TIERS = (*_RED_TIERS, "check")  # the signs with a line for when only asked about
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,20 @@ class SignData:
     yes_label: str
     no_label: str
     groups: dict[str, str] = field(default_factory=dict)  # sign id -> its advice group's id
+    # a sign only asked about or told as a story: the line that leads the warning-signs answer
+    asked: dict[str, AskedLine] = field(default_factory=dict)  # sign id -> its line
+
+
+@dataclass(frozen=True)
+class AskedLine:
+    """The line for a sign only asked about (may hold {clinic}, {emergency}), the entries that
+    already answer a question about it (``keep``), and where it is written."""
+
+    id: str
+    text: str
+    keep: tuple[str, ...]
+    path: str
+    line: int
 
 
 def load_sign_data(advice_path: Path = PACKAGED_ADVICE,
@@ -53,10 +70,11 @@ def load_sign_data(advice_path: Path = PACKAGED_ADVICE,
     problems: list[Problem] = []
     groups: dict[str, str] = {}
     advice, lines = _advice(advice_path, problems, groups)
+    asked = _asked(advice_path, problems)
     questions, yes, no = _followups(followups_path, problems)
     if problems:
         raise KBError(problems)
-    return SignData(advice, lines, questions, yes, no, groups)
+    return SignData(advice, lines, questions, yes, no, groups, asked)
 
 
 def _read(path: Path, problems: list[Problem]) -> LineDict | None:
@@ -103,6 +121,39 @@ def _advice(path: Path, problems: list[Problem],
     return advice, lines
 
 
+def _asked(path: Path, problems: list[Problem]) -> dict[str, AskedLine]:
+    """The ``asked`` groups: sign id -> its line (a sign in two groups is a problem)."""
+    asked: dict[str, AskedLine] = {}
+    data = _read(path, problems)
+    if data is None:
+        return asked
+    groups = data.get("asked")
+    if not isinstance(groups, LineList) or not groups:
+        problems.append(Problem(str(path), data.line_of("asked") if "asked" in data else 1,
+                                "'asked' must be a list of groups"))
+        return asked
+    for group, line in zip(groups, groups.item_lines, strict=False):
+        fields = group if isinstance(group, LineDict) else LineDict()
+        gid, text, signs = fields.get("id"), _text(fields.get("text")), fields.get("signs")
+        keep = fields.get("keep", [])
+        if (not isinstance(gid, str) or text is None or not isinstance(signs, LineList)
+                or not signs or not isinstance(keep, list)
+                or not all(isinstance(k, str) for k in keep)):
+            problems.append(Problem(str(path), line, "an 'asked' group needs 'id', 'signs' and "
+                                    "'text' ('keep', if given, a list of entry ids)"))
+            continue
+        unknown = set(fields) - {"id", "signs", "text", "keep"}
+        if unknown:
+            problems.append(Problem(str(path), line, f"asked {gid}: unknown keys "
+                                    f"{', '.join(sorted(unknown))}"))
+        for sign in signs:
+            if str(sign) in asked:
+                problems.append(Problem(str(path), line, f"sign {sign!r} is in two 'asked' "
+                                        "groups"))
+            asked[str(sign)] = AskedLine(gid, text, tuple(keep), str(path), line)
+    return asked
+
+
 def _followups(path: Path, problems: list[Problem]) -> tuple[dict[str, FollowUpQuestion],
                                                              str, str]:
     questions: dict[str, FollowUpQuestion] = {}
@@ -138,9 +189,12 @@ def _followups(path: Path, problems: list[Problem]) -> tuple[dict[str, FollowUpQ
     return questions, yes or "Yes", no or "No"
 
 
-def sign_data_problems(triage: Triage | None = None) -> list[Problem]:
+def sign_data_problems(triage: Triage | None = None,
+                       entry_ids: Collection[str] | None = None) -> list[Problem]:
     """Every way the packaged rules, phrase bank, advice and questions disagree. ``triage``:
-    the packaged rules when the caller has loaded them already (else they are loaded)."""
+    the packaged rules when the caller has loaded them already (else they are loaded);
+    ``entry_ids``: the knowledge base's entries, which the ``asked`` lines' ``keep`` must name
+    (not checked when None)."""
     from knowledge.detectors import PhraseBankError, load_phrase_bank
     from knowledge.triage import CHECK, REVIEW, load_triage
 
@@ -161,6 +215,7 @@ def sign_data_problems(triage: Triage | None = None) -> list[Problem]:
                                     int(sign.source.rsplit(":", 1)[1]),
                                     f"sign {sign.id!r} asks unknown question {sign.ask!r}"))
     known = {sign.id: sign for sign in triage.signs}
+    problems += _asked_problems(data, known, entry_ids)
     for sign_id, (path, line) in data.advice_lines.items():
         if sign_id not in known:
             problems.append(Problem(path, line, f"unknown sign id {sign_id!r}"))
@@ -182,6 +237,31 @@ def sign_data_problems(triage: Triage | None = None) -> list[Problem]:
         elif known[sign_id].day_from is not None or known[sign_id].day_to is not None:
             problems.append(Problem(bank.path, 1, f"phrase bank: {sign_id!r} has a day window; "
                                     "day-dependent signs stay with the rules"))
+    return problems
+
+
+def _asked_problems(data: SignData, known: dict[str, Sign],
+                    entry_ids: Collection[str] | None) -> list[Problem]:
+    """Every emergency, urgent and "check" sign has its line for when it is only asked about;
+    each line names known signs and (when the entries are given) known entries to keep."""
+    problems: list[Problem] = []
+    for sign in known.values():
+        if sign.tier in _ASKED_TIERS and sign.id not in data.asked:
+            problems.append(Problem(str(PACKAGED_ADVICE), 1, f"{sign.tier} sign {sign.id!r} "
+                                    f"({sign.source}) has no 'asked' line"))
+    for sign_id, asked in data.asked.items():
+        if sign_id not in known:
+            problems.append(Problem(asked.path, asked.line, f"asked {asked.id}: unknown sign id "
+                                    f"{sign_id!r}"))
+        elif known[sign_id].tier not in _ASKED_TIERS:
+            problems.append(Problem(asked.path, asked.line, f"asked {asked.id}: sign {sign_id!r} "
+                                    "is not an emergency, urgent or check sign"))
+    if entry_ids is not None:
+        for asked in {line.id: line for line in data.asked.values()}.values():
+            for entry_id in asked.keep:
+                if entry_id not in entry_ids:
+                    problems.append(Problem(asked.path, asked.line, f"asked {asked.id}: keep "
+                                            f"names unknown entry {entry_id!r}"))
     return problems
 
 

@@ -209,7 +209,10 @@ def _other_data_problems(careplan: Path | None, kb: KnowledgeBase | None = None,
     # rules that failed to load were reported above, with file and line, and there is nothing
     # to compare the sign data with)
     if loaded:
-        problems += sign_data_problems(loaded[0])
+        # the warning-signs lines' entries to keep: checked against the packaged knowledge base
+        # (like the topics above), only when it is the one checked
+        ids = [entry.id for entry in kb.entries] if kb is not None and packaged else None
+        problems += sign_data_problems(loaded[0], ids)
     from scheduler.careplan import DEFAULT_PATH, careplan_problems
 
     try:

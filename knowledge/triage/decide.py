@@ -25,11 +25,16 @@ def decide(fired: list[tuple[Sign, list[Hit]]], message: Message,
            day: int | None) -> TriageDecision:
     """The decision of the rules: the most serious sign that fired (file order within a tier),
     with the others named; no sign: the rule-out question of a red flag only asked about."""
+    # red flags only asked about or told as a story, most serious first (file order within a
+    # tier), for the advisor's answer; they never set the tier
+    asked = tuple(sign_id for sign_id, _ in sorted(message.asked_signs,
+                                                     key=lambda item: TIER_RANK[item[1]]))
     if not fired:
         # a red flag only asked about ("is pus ever normal?", "what if my lips swell?"):
         # no alert, but the rule-out question of its most serious sign
-        asked = message.asked_about[0] if message.asked_about else None
-        return TriageDecision(day=day, follow_up=asked)
+        follow_up = message.asked_about[0] if message.asked_about else None
+        return TriageDecision(day=day, follow_up=follow_up, asked=asked,
+                              asked_rest=message.outside(message.asked_spans) if asked else "")
     fired.sort(key=lambda item: TIER_RANK[item[0].tier])  # stable: file order within a tier
     sign, hits = fired[0]
     evidence = " + ".join(dict.fromkeys(message.evidence(hit) for hit in hits))
@@ -45,6 +50,7 @@ def decide(fired: list[tuple[Sign, list[Hit]]], message: Message,
         day=day,
         others=tuple(dict.fromkeys(other.id for other, _ in fired[1:])),
         follow_up=follow_up,
+        asked=asked,
     )
 
 

@@ -68,6 +68,9 @@ class Message:
         self.sentence_starts = [0, *(m.end() for m in lang.sentence_re.finditer(self.text))]
         self.set_aside: dict[str, str] = {}  # why a hit did not count: "joke", "story"
         self.asked_about: list[str] = []  # rule-out questions of signs only asked about
+        # emergency and urgent signs only asked about or told as a story (``signs.framed``)
+        self.asked_signs: list[tuple[str, str]] = []  # (sign id, tier)
+        self.asked_spans: list[tuple[int, int]] = []  # the questions and stories they are in
         # clauses whose sign an exception told earlier in the sentence explains ("grit in my
         # eye and i cant see out of it"): no second detector reads them as the sign either
         self.explained: set[int] = set()
@@ -412,6 +415,16 @@ class Message:
                 return False
             at = max(at, end)
         return not any(ch.isalnum() for ch in self.text[at:])
+
+    def outside(self, spans: list[tuple[int, int]]) -> str:
+        """The text outside ``spans`` (what else the message says), "" when it has no word."""
+        kept, at = [], 0
+        for start, end in sorted(spans):
+            kept.append(self.text[at:start])
+            at = max(at, end)
+        kept.append(self.text[at:])
+        rest = " ".join(" ".join(kept).split()).strip(" ,.;:!?-")
+        return rest if any(ch.isalnum() for ch in rest) else ""
 
     def hypothetical(self, pos: int) -> bool:
         return any(start <= pos < end for start, end in self.hypotheticals)

@@ -8,12 +8,17 @@ from collections.abc import Iterator
 from knowledge.triage.message import Hit, Message
 from knowledge.triage.rules import Matcher, Rule, Sign
 
+_RED_TIERS = ("emergency", "urgent")
+# signs whose question or story (no report) the advisor answers with the warning signs
+_ASKED_TIERS = (*_RED_TIERS, "check")
+
 
 def fire(sign: Sign, message: Message) -> list[Hit] | None:
     """The hits of ``sign`` in ``message`` (its pattern's first valid one, then one of each
     ``with`` group), or None when it does not fire (also when one of its ``without`` patterns
     is there, not negated, not hypothetical). A sign only asked about ("what if my lips
-    swell?") leaves its rule-out question on the message."""
+    swell?") leaves its rule-out question on the message, and (as one only asked about or told
+    as a story: ``asked``) its id on ``message.asked_signs``."""
     # a healing next clause cancels a red flag only: for a routine review ("bruise, fading")
     # the healing is the sign itself
     hit = first_valid(sign.primary, message, sign.unless, check_after=True,
@@ -22,6 +27,8 @@ def fire(sign: Sign, message: Message) -> list[Hit] | None:
         if sign.ask and any(
                 message.hypothetical(h.start) for h in hits(sign.primary, message)):
             message.asked_about.append(sign.ask)  # "what if my lips swell?"
+        if sign.tier in _ASKED_TIERS and asked(sign, message):
+            message.asked_signs.append((sign.id, sign.tier))
         return None
     if sign.without is not None and first_valid(sign.without, message, None,
                                                 check_after=False) is not None:
@@ -33,6 +40,43 @@ def fire(sign: Sign, message: Message) -> list[Hit] | None:
             return None
         found.append(extra)
     return found
+
+
+def asked(sign: Sign, message: Message) -> bool:
+    """Whether a sign that did not fire is only asked about or told as a story: one of its
+    matches is a hypothetical question ("what if my lips swell?", "should i worry if i get
+    pus?") or a story, someone else's or the writer's own past ("my friend's lips swelled
+    after hers last year"), and would count as the sign if it were told as the writer's own,
+    now (not negated, joking, a figure of speech or one of the sign's exceptions), with what
+    the sign needs besides ("with") and without what explains it away ("without")."""
+    red = sign.tier in _RED_TIERS
+    frames = [frame for hit in hits(sign.primary, message)
+              if (frame := framed(hit, message)) is not None
+              and valid(hit, message, sign.unless, check_after=True, check_next=red,
+                        framed_ok=True)]
+    if not frames:
+        return False
+    if sign.without is not None and any(valid(hit, message, None, check_after=False,
+                                              framed_ok=True)
+                                        for hit in hits(sign.without, message)):
+        return False
+    if not all(any(valid(hit, message, None, check_after=False, framed_ok=True)
+                   for hit in hits(group, message)) for group in sign.with_groups):
+        return False
+    message.asked_spans += frames
+    return True
+
+
+def framed(hit: Hit, message: Message) -> tuple[int, int] | None:
+    """The hypothetical question (its clause of the match) or the story's sentence a match is
+    told in (None: neither)."""
+    for start, end in message.hypotheticals:
+        if start <= hit.start < end:
+            clause_start, clause_end = message.clause(hit.start)
+            return max(start, clause_start), min(end, max(clause_end, hit.end))
+    if message.not_literal(hit.start, hit.end) == "story":
+        return message.sentence(hit.start)
+    return None
 
 
 def may_fire(sign: Sign, message: Message) -> bool:
@@ -82,8 +126,11 @@ def inner_valid(matcher: Matcher, message: Message, outer: Hit,
 
 
 def valid(hit: Hit, message: Message, unless: Rule | None, check_after: bool,
-          check_next: bool = False) -> bool:
-    if message.hypothetical(hit.start):
+          check_next: bool = False, framed_ok: bool = False) -> bool:
+    """Whether a match counts as the sign; ``framed_ok``: whether it would count if it were not
+    a question or a story (everything else still applies: negation, jokes, figures of speech,
+    what follows, the sign's exceptions)."""
+    if not framed_ok and message.hypothetical(hit.start):
         return False
     if hit.start >= hit.end:
         return False
@@ -91,8 +138,9 @@ def valid(hit: Hit, message: Message, unless: Rule | None, check_after: bool,
     if message.negated(hit, clause_start):
         return False
     why = message.not_literal(hit.start, hit.end)
-    if why is not None:
-        message.set_aside[why] = message.evidence(hit)
+    if why is not None and not (framed_ok and why == "story"):
+        if not framed_ok:
+            message.set_aside[why] = message.evidence(hit)
         return False
     text = message.text
     after = message.lang.cancelled_after_re
@@ -133,7 +181,8 @@ def valid(hit: Hit, message: Message, unless: Rule | None, check_after: bool,
             # now breathing fast, its getting worse" is no run's panting)
             if earlier.end() > hit.start and exceptions.match(
                     text, earlier.start(), sentence_end) is not None:
-                message.explained.add(clause_start)  # a second detector leaves it too
+                if not framed_ok:
+                    message.explained.add(clause_start)  # a second detector leaves it too
                 return False
     for later in exceptions.finditer(text, clause_start, sentence_end):
         if later.start() >= end:

@@ -36,6 +36,13 @@ class TriageDecision:
     # the whole message is an English question asked in general ("whats a granuloma?": one
     # hypothetical span holds every word): no other language's lexicon reads it again
     in_general: bool = False
+    # emergency and urgent signs only asked about or told as a story, not reported ("what if
+    # my lips swell?", "my friend's lips swelled after hers"), most serious first: the advisor
+    # answers such a message with the warning signs
+    asked: tuple[str, ...] = ()
+    # what the message says outside those questions and stories ("what if i get a fever, how
+    # much is a session?": "how much is a session?"); "" when nothing
+    asked_rest: str = ""
 
     @property
     def escalate(self) -> bool:
