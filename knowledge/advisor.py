@@ -250,6 +250,9 @@ class Advisor:
         lead = self.messages.fill(line.text)
         if advice.kind == "answered" and advice.topic in line.keep:
             return advice
+        if advice.kind == "suggested" and any(s.entry_id in line.keep
+                                              for s in advice.suggestions):
+            return advice  # the patient picks; one of the choices answers it
         if advice.kind == "answered" and decision.asked_rest:
             # the message asks something else as well ("what if i get a fever, how much is a
             # session?"): when the rest alone is that answer, it stays, led by the sign's line
