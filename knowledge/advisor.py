@@ -52,7 +52,24 @@ FOREIGN_WORD = 5  # a written word this long that a language's lexicon reads as 
 DAY_GUIDANCE = "normal_course"
 # the KB entry that answers a red flag only asked about or told as a story
 WARNING_SIGNS = "warning_signs"
-LANGUAGE_MARK = "@"  # "airway@es": the rule-out question asked in Spanish
+LANGUAGE_MARK = "@"
+_HELP = r"(999|911|112|ambulance|a and e|a ?e|hospital|emergency( number)?|the emergency)"
+_US = r"(clinic|you|u|you guys|u guys|u lot|you lot|the nurses?|the team)"
+_WAIT = r"(wait|waiting|leave it|leaving it|chill|see how|my check ?in|the check ?in)"
+_BAD = r"(abnormal|dangerous|serious|an emergency|a problem|a concern|a worry|worrying|not normal)"
+# when to get help asked as a choice, or which of one sign would be abnormal (folded text)
+WHEN_TO_GET_HELP = re.compile("|".join((
+    rf"\b{_US}\b.{{0,40}}\b(or|rather than|instead of|vs|versus)\b.{{0,30}}\b({_HELP}|{_WAIT})\b",
+    rf"\b{_HELP}\b.{{0,40}}\b(or|rather than|instead of|vs|versus)\b.{{0,30}}\b{_US}\b",
+    r"\b(call|ring|phone|contact|message|tell|let)\b.{0,40}\b(rather than|instead of|vs|versus|or) "
+    rf"(just )?{_WAIT}\b",
+    r"\bsame ?day\b.{0,60}\b(wait|check ?in|follow ?up)\b",
+    r"\b(stop|stopping) (putting|thinking|assuming|treating)\b.{0,60}\bnormal\b",
+    r"\b(would|could|might) (mean|tell me|show|suggest|signal)( that)? (something|it|healing|"
+    r"things)\b.{0,30}\b(wrong|not right|isnt|is not|problem)\b",
+    rf"\b(count|counts|counted|class|classed) as {_BAD}\b",
+    rf"\bwould (be|count as|mean) {_BAD}\b",
+)))  # "airway@es": the rule-out question asked in Spanish
 TASK = "task"  # the scope category of a request for a task of another kind (scope.yaml)
 
 
@@ -210,6 +227,7 @@ class Advisor:
             return self._escalate(decision, day)
         advice = self._warning_signs(self._answer_for(text, decision, day, weekday), decision,
                                      day)
+        advice = self._when_to_get_help(text, advice, decision, day)
         question = self.signs.questions.get(decision.follow_up or "")
         scope = advice.extra.get("scope")
         # someone else's treated skin described now ("my partners face is swelling up fast"):
@@ -261,6 +279,20 @@ class Advisor:
                 return replace(advice, answer=f"{lead}\n\n{advice.answer}")
         answered = self._answer(entry, 1.0, day)
         return replace(answered, answer=f"{lead}\n\n{answered.answer}")
+
+    def _when_to_get_help(self, text: str, advice: Advice, decision: TriageDecision,
+                          day: int | None) -> Advice:
+        """When to get help asked as a choice ("the clinic or 999?", "ring you or wait it
+        out?") or which of one sign would be abnormal ("what bleeding would count as
+        abnormal?"): the warning signs, whatever sign word the matcher caught ("is the
+        swelling normal?" keeps the swelling answer). Kept: a sign reported or asked about
+        (``_warning_signs``), a reply out of scope and small talk."""
+        if (decision.urgency is not None or decision.sign is not None
+                or advice.kind == "smalltalk" or advice.extra.get("scope") is not None
+                or advice.topic == WARNING_SIGNS or not WHEN_TO_GET_HELP.search(fold(text))):
+            return advice
+        entry = self.kb.by_id(WARNING_SIGNS)
+        return advice if entry is None else self._answer(entry, advice.confidence, day)
 
     def _names_treated_skin(self, decision: TriageDecision) -> bool:
         """Whether a described sign ("check" tier, not one only asked about) names a part of
