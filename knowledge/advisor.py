@@ -56,7 +56,11 @@ LANGUAGE_MARK = "@"
 _HELP = r"(999|911|112|ambulance|a and e|a ?e|hospital|emergency( number)?|the emergency)"
 _US = r"(clinic|you|u|you guys|u guys|u lot|you lot|the nurses?|the team)"
 _WAIT = r"(wait|waiting|leave it|leaving it|chill|see how|my check ?in|the check ?in)"
-_BAD = r"(abnormal|dangerous|serious|an emergency|a problem|a concern|a worry|worrying|not normal)"
+_BAD = (r"(abnormal|dangerous|serious|an emergency|a problem|a concern|a worry|worrying|"
+        r"not normal|too much|too many|too long)")
+_HOW = r"(bad|red|high|hot|big|swollen|puffy|painful|sore|long|much|many|far|quickly)"
+_CALL = (r"(call|ring|phone|message|contact|tell|let (you|u|them|the clinic) know|worry|get help|"
+         r"seek help|see (a|the) (doctor|gp|nurse))")
 # when to get help asked as a choice, or which of one sign would be abnormal (folded text)
 WHEN_TO_GET_HELP = re.compile("|".join((
     rf"\b{_US}\b.{{0,40}}\b(or|rather than|instead of|vs|versus)\b.{{0,30}}\b({_HELP}|{_WAIT})\b",
@@ -69,6 +73,24 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     r"things)\b.{0,30}\b(wrong|not right|isnt|is not|problem)\b",
     rf"\b(count|counts|counted|class|classed) as {_BAD}\b",
     rf"\bwould (be|count as|mean) {_BAD}\b",
+    # how much is too much, how bad it has to get, how long to give it before calling
+    r"\bhow (much|many)\b.{0,40}\b(is|are|would be|counts? as) too (much|many)\b",
+    # (not a booking: "how long should i wait before i call to book the next one")
+    r"^(?!.*\b(book|booking|appointment|appt|next session|reschedule)\b)"
+    rf".*\bhow {_HOW}\b.{{0,50}}\b(too {_HOW}|(has|have|need|needs) to (get|be)\b.{{0,30}}"
+    rf"\b(before|until|till)|(before|until|till)\b.{{0,30}}\b({_CALL}|{_HELP}))\b",
+    rf"\bat what point\b.{{0,60}}\b({_CALL}|{_HELP})\b",
+    # how to tell a problem from normal healing, what would show it had turned into one
+    r"\bhow (do|can|would|will|could|to) (you|i|u|we|one|people)? ?"
+    r"(tell|know|kno|spot|see|recognise)\b"
+    r".{0,60}\b(a problem|problems|wrong|infect\w*|not right|reaction|not normal|abnormal)\b",
+    r"\b(signs?|symptoms?)\b.{0,40}\b(would|could|might|will) (tell|show|mean)\b",
+    r"\b(turned|turning|turns|gone|went|going|go) (in)?to (an? )?"
+    r"(infection|problem|something (worse|serious|bad))\b",
+    r"\b(signs?|symptoms?)\b.{0,40}\b(gone|going|go|went|goes|gets|got) (badly )?wrong\b",
+    # someone else's story, then whether it can happen after this and what to watch for
+    r"\bhappen (to me|after (this|mine|microneedling|needling))\b.{0,60}"
+    r"\b(watch|look|keep an eye) (out )?for\b",
 )))  # "airway@es": the rule-out question asked in Spanish
 TASK = "task"  # the scope category of a request for a task of another kind (scope.yaml)
 

@@ -143,6 +143,11 @@ async def test_a_hypothetical_red_flag_gets_the_warning_signs_and_no_staff_card(
     text = reply["text"]
     assert "call the emergency number" in text and "999" in text
     assert "Contact the clinic the same day" in text  # the warning signs
+    # laid out for a phone: each group its own paragraph, one sign a line, through Telegram HTML
+    assert "\n\nCall the emergency number (999, 112 or 911) at once for:\n• swelling" in text
+    assert "\n\nContact the clinic the same day for:\n• pus" in text
+    assert "\n\nIf you have any of these signs now" in text
+    print(text)  # (shown with -s)
     assert not text.startswith("⚠️")  # no escalation reply
     assert await bot.repo.reports.queue() == []
     assert bot.fake.sent_messages(STAFF_CHAT) == []  # no staff card
