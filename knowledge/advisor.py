@@ -385,6 +385,13 @@ class Advisor:
         texts = self.languages.texts(language) if self.languages and language != "en" else None
         return None if texts is None else texts.with_clinic(self.clinic)
 
+    def _filler(self, language: str) -> Catalogue:
+        """What fills a text written in ``language`` (a rule-out question, sign advice, a
+        language-topics line): its own catalogue, so the clinic is named in its way
+        (``{clinic_named}``) and an unset emergency number is its own text; English's when
+        the language has no file."""
+        return self._local(language) or self.messages
+
     def _local_question(self, question: FollowUpQuestion,
                         language: str) -> tuple[str, str, str, str] | None:
         """(text, no_reply, yes, no) of a question in ``language`` (None: English, or the
@@ -404,7 +411,7 @@ class Advisor:
         if local is not None:
             text, _, yes, no = local
             return FollowUp(f"{question.id}{LANGUAGE_MARK}{language}",
-                            self.messages.fill(text), question.tier, yes, no)
+                            self._filler(language).fill(text), question.tier, yes, no)
         return FollowUp(question.id, self.messages.fill(question.text),
                         question.tier, self.signs.yes_label, self.signs.no_label)
 
@@ -430,8 +437,9 @@ class Advisor:
         local = self._local_question(question, language)
         asked = self.messages.fill(question.text)
         if not yes:
+            filler = self._filler(language) if local is not None else self.messages
             no_reply = local[1] if local is not None else question.no_reply
-            return Advice(self.messages.fill(no_reply), "answered",
+            return Advice(filler.fill(no_reply), "answered",
                           topic=f"follow_up.{question.id}.no", confidence=1.0, day=day,
                           language=language)
         when = "day unknown" if day is None else f"day {day}"
@@ -574,8 +582,8 @@ class Advisor:
             group = self.signs.groups.get(decision.sign or "")
             local = self._local(language)
             what_now = local.get(f"sign_advice.{group}") if local is not None and group else None
-            if what_now:
-                answer = f"{answer}\n\n{self.messages.fill(what_now)}"
+            if what_now and local is not None:
+                answer = f"{answer}\n\n{local.fill(what_now)}"
             return Advice(answer, "escalated",
                           topic=f"red_flag.{decision.sign}", confidence=1.0,
                           urgency=decision.urgency, triage=decision, day=day, extra=extra,
@@ -597,10 +605,11 @@ class Advisor:
             # line in their language, and (from the bot, when it passes the message to staff) a
             # line in their language saying the team has it too
             answered = self._answer(entry, 1.0, day)
-            return replace(answered, answer=f"{answered.answer}\n\n{self.messages.fill(safety)}",
+            filler = self._filler(language)
+            return replace(answered, answer=f"{answered.answer}\n\n{filler.fill(safety)}",
                            offer_handoff=True, language=language, detected=reading.detection,
                            follow_up=follow_up,
-                           extra={**extra, "forward_note": self.messages.fill(note)},
+                           extra={**extra, "forward_note": filler.fill(note)},
                            **self._foreign_review(decision))
         return Advice(self.language_text(language, "english_only"), "foreign",
                       offer_handoff=True, day=day, extra=extra, language=language,

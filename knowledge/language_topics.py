@@ -85,6 +85,12 @@ def load_language_topics(entry_ids: Iterable[str],
             continue
         if "{emergency}" not in str(section["safety"]):
             problems.append(Problem(str(path), line, f"{code}: 'safety' must name {{emergency}}"))
+        for key in ("note", "safety"):
+            if "{clinic}" in str(section[key]) or "{Clinic}" in str(section[key]):
+                problems.append(Problem(str(path), section.line_of(key), (
+                    f"{code}.{key}: name the clinic with the language's own word, then "
+                    "{clinic_named} (the configured name in quotes, or nothing), not {clinic} "
+                    "(English: 'the clinic' when no name is set)")))
         notes[code] = " ".join(str(section["note"]).split())
         safety[code] = " ".join(str(section["safety"]).split())
         compiled: list[tuple[str, re.Pattern[str]]] = []

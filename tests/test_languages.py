@@ -192,7 +192,7 @@ def test_unreadable_message_is_answered_in_the_patients_language(advisor: Adviso
     assert advice.kind == "foreign" and advice.foreign and advice.urgency is None
     assert advice.language == "es" and advice.detected is not None
     assert advice.answer.startswith("Lo siento, solo sé leer mensajes en inglés")
-    assert "Glow Clinic (020 7946 0000)" in advice.answer
+    assert "la clínica «Glow Clinic» (020 7946 0000)" in advice.answer
     assert advisor.language_text("es", "forwarded").startswith("Solo sé leer mensajes en inglés")
     assert advice.to_json()["language"] == "es"
 
@@ -298,11 +298,12 @@ GOOD = """\
     language: xx
     name: Test
     native: Test
+    clinic: {quotes: ["<", ">"], emergency: "112 here"}
     messages:
-      emergency: "call {emergency} now, told {clinic}"
-      urgent: "contact {clinic}{clinic_contact}"
-      forwarded: "passed to {clinic}"
-      english_only: "english only, {clinic}"
+      emergency: "call {emergency} now, told the clinic{clinic_named}"
+      urgent: "contact the clinic{clinic_named}{clinic_contact}"
+      forwarded: "passed to the clinic{clinic_named}"
+      english_only: "english only, the clinic{clinic_named}"
       smalltalk: "hello"
     negations: [nope]
     signs:
@@ -317,14 +318,14 @@ def test_lexicon_files_are_checked_with_file_and_line(tmp_path: Path) -> None:
     lexicons = load_lexicons(signs, tmp_path)
     assert lexicons.assess("gunky", 3, ["xx"]).decision.sign == "infection_pus"
     bad = GOOD.replace("infection_pus", "no_such_sign").replace("[nope]", "[no]")
-    bad = bad.replace("told {clinic}", "told {clinic} {oops}")
+    bad = bad.replace("told the clinic{clinic_named}", "told the clinic{clinic_named} {oops}")
     write(tmp_path, "xx.yaml", bad)
     with pytest.raises(KBError) as caught:
         load_lexicons(signs, tmp_path)
     text = str(caught.value)
-    assert "xx.yaml:5: messages.emergency: bad placeholder" in text
-    assert "xx.yaml:10: negations must be a list" in text and "quote" in text
-    assert "xx.yaml:12: unknown sign id 'no_such_sign'" in text
+    assert "xx.yaml:6: messages.emergency: bad placeholder" in text
+    assert "xx.yaml:11: negations must be a list" in text and "quote" in text
+    assert "xx.yaml:13: unknown sign id 'no_such_sign'" in text
     write(tmp_path, "xx.yaml", GOOD.replace("infection_pus", "redness_faint"))
     with pytest.raises(KBError, match="only emergency and urgent"):
         load_lexicons(signs, tmp_path)
@@ -385,7 +386,7 @@ def test_words_that_name_something_else_bar_a_sign(tmp_path: Path) -> None:
     assert lexicons.assess("gunk spot here and gunky there", 3, ["xx"]).decision.sign == (
         "infection_pus")
     write(tmp_path, "xx.yaml", GOOD + "    not_sign:\n      infection_pus|nope_sign: [gunk]\n")
-    with pytest.raises(KBError, match="xx.yaml:15: not_sign: unknown sign 'nope_sign'"):
+    with pytest.raises(KBError, match="xx.yaml:16: not_sign: unknown sign 'nope_sign'"):
         load_lexicons(signs, tmp_path)
 
 
@@ -397,13 +398,19 @@ def test_every_language_has_reviewed_templates() -> None:
         assert texts is not None
         emergency = texts.get("messages.emergency", "")
         urgent = texts.get("messages.urgent", "")
-        assert "{emergency}" in emergency and "{clinic}" in emergency
-        assert "{clinic}" in urgent and "{clinic_contact}" in urgent and "{emergency}" in urgent
+        # the clinic named by the language's own word, then {clinic_named} (never English's
+        # {clinic}: "the clinic" when no name is set)
+        assert "{emergency}" in emergency and "{clinic_named}" in emergency
+        assert "{clinic_named}" in urgent and "{clinic_contact}" in urgent
+        assert "{emergency}" in urgent
         for key in ("forwarded", "english_only", "review_forwarded"):
             assert "{emergency}" in texts.get(f"messages.{key}", "")  # the safety net
         review = texts.get("messages.review_forwarded", "")  # what to watch for, and whom to tell
-        assert "{clinic}" in review and "{clinic_contact}" in review
-        review.format(clinic="c", clinic_contact="", emergency="112")
+        assert "{clinic_named}" in review and "{clinic_contact}" in review
+        review.format(clinic_named="", clinic_contact="", emergency="112")
+        for key in ("emergency", "urgent", "forwarded", "english_only", "review_forwarded",
+                    "smalltalk"):
+            assert "{clinic}" not in texts.get(f"messages.{key}", ""), (code, key)
 
 
 @pytest.mark.parametrize(("text", "day", "expect"), [

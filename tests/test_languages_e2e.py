@@ -55,7 +55,11 @@ async def test_spanish_emergency_advice_and_card_in_the_patients_words(bot: BotH
     words = "Se me están hinchando los labios y me cuesta respirar"
     reply, (card,) = await writes(bot, 501, words, "es", cards=1)
     assert reply["text"].startswith("⚠️ Esto podría ser una reacción grave")
-    assert "Glow Clinic" in reply["text"] and "112" in reply["text"]
+    # the clinic named in Spanish, its configured name in Spanish quotes; no number is
+    # configured, so the emergency numbers are told in Spanish too
+    assert "He avisado a la clínica «Glow Clinic»." in reply["text"]
+    assert "(112 en la UE, 999 en el Reino Unido, 911 en Estados Unidos)" in reply["text"]
+    assert "the clinic" not in reply["text"] and "in the UK" not in reply["text"]
     assert words in card["text"]  # the patient's words, untranslated
     assert "EMERGENCY" in card["text"] and "written in Spanish (es)" in card["text"]
     assert "swelling of lips" in card["text"]  # the English sign for staff
@@ -92,8 +96,8 @@ async def test_routine_review_in_german_says_so_on_the_staff_card(bot: BotHarnes
     reply, (card,) = await writes(bot, 509, words, "de", cards=1)
     # like the English routine review: what to watch for, in German, and passed on
     assert reply["text"].startswith("Etwas Rötung oder Schwellung kann in dieser Phase noch")
-    assert "an das Team von Glow Clinic weitergeleitet" in reply["text"]
-    assert "melden Sie sich bei Glow Clinic (020 7946 0000)" in reply["text"]
+    assert "an das Team der Klinik „Glow Clinic“ weitergeleitet" in reply["text"]
+    assert "melden Sie sich bei der Klinik „Glow Clinic“ (020 7946 0000)" in reply["text"]
     assert "112" in reply["text"]  # the safety net
     assert "nur Nachrichten auf Englisch" not in reply["text"]
     assert words in card["text"]  # the patient's words, untranslated
@@ -110,7 +114,7 @@ async def test_routine_review_in_german_on_a_recognised_topic_says_so_too(
     words = "die Rötung wird nicht besser"
     reply, (card,) = await writes(bot, 510, words, "de", cards=1)
     assert "It's day 3 since your treatment" in reply["text"]  # the English redness answer
-    assert "das Team von Glow Clinic hat Ihre Nachricht auch" in reply["text"]
+    assert "das Team der Klinik „Glow Clinic“ hat Ihre Nachricht auch" in reply["text"]
     assert words in card["text"]
     assert "ROUTINE REVIEW redness_not_improving" in card["text"]
     assert "recognised in German as a routine review" in card["text"]
@@ -134,8 +138,8 @@ async def test_everyday_question_in_spanish_is_answered_and_still_goes_to_staff(
     words = "¿Puedo ir a la piscina este fin de semana?"
     reply, (card,) = await writes(bot, 507, words, "es", cards=1)
     assert "keep out of pools" in reply["text"]  # the English swimming answer for day 2
-    assert "Le respondo en inglés; el equipo de Glow Clinic también tiene su mensaje" in (
-        reply["text"])
+    assert ("Le respondo en inglés; el equipo de la clínica «Glow Clinic» también tiene su "
+            "mensaje") in reply["text"]
     assert "112" in reply["text"]  # the safety net, in Spanish
     assert words in card["text"]
 
@@ -145,14 +149,14 @@ async def test_everyday_question_in_german_after_14_days_gets_only_the_answer(
     await patient(bot, 508, days_ago=20)
     reply, _ = await writes(bot, 508, "Kann ich heute joggen gehen?", "de", cards=0)
     assert "exercise" in reply["text"].lower() or "workout" in reply["text"].lower()
-    assert "Team von Glow Clinic" not in reply["text"]  # nothing was passed on
+    assert "Team der Klinik" not in reply["text"]  # nothing was passed on
 
 
 async def test_unreadable_message_after_14_days_is_only_answered(bot: BotHarness) -> None:
     await patient(bot, 504, days_ago=20)
     reply, _ = await writes(bot, 504, "Wie lautet die Adresse der Klinik?", "de", cards=0)
     assert reply["text"].startswith("Entschuldigung, ich kann nur Nachrichten auf Englisch")
-    assert "Glow Clinic (020 7946 0000)" in reply["text"]
+    assert "an die Klinik „Glow Clinic“ (020 7946 0000)" in reply["text"]
 
 
 async def test_unreadable_message_with_no_session_is_only_answered(bot: BotHarness) -> None:

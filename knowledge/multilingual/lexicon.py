@@ -12,7 +12,7 @@ from typing import Any
 
 from rapidfuzz.distance import OSA
 
-from knowledge.catalogue import Catalogue
+from knowledge.catalogue import Catalogue, Wording
 from knowledge.text import WordCache
 from knowledge.triage import EMERGENCY, URGENT
 
@@ -175,6 +175,9 @@ class LanguagePack:
     # a resolved word that tells where the needle went, not that a sign went ("onde passou
     # a agulha", "donde pasó la aguja"): within one of these it resolves nothing
     not_resolved: tuple[tuple[frozenset[int], ...], ...] = ()
+    # how the templates speak of the clinic: the quote marks around its configured name and
+    # the emergency number text when none is configured (the file's ``clinic`` section)
+    wording: Wording | None = None
     # "also" after "and" lists something new ("la cara hinchada y también los labios secos"):
     # a placement across one holds only when nothing follows it in its clause (the ellipsis
     # "y también los labios" shares the state; "los labios secos" has its own)
@@ -204,14 +207,15 @@ class LanguagePack:
         """The patient-facing texts, looked up like every other text through a `Catalogue`
         (knowledge/catalogue.py), with keys laid out as in the file: ``messages.<key>``,
         ``hours.<key>`` (the same keys as the bot's ``hours`` section), ``sign_advice.<group>``,
-        ``follow_ups.<question id>.text`` / ``.no_reply``, ``buttons.yes`` / ``buttons.no``."""
+        ``follow_ups.<question id>.text`` / ``.no_reply``, ``buttons.yes`` / ``buttons.no``; the
+        clinic named in the language's own way (`Wording`: ``{clinic_named}``, ``{emergency}``)."""
         follow_ups = {qid: {"text": text, "no_reply": no_reply}
                       for qid, (text, no_reply) in self.follow_ups.items()}
         buttons = ({"yes": self.buttons[0], "no": self.buttons[1]} if all(self.buttons)
                    else {})
         return Catalogue({"messages": dict(self.messages), "hours": dict(self.hours),
                           "sign_advice": dict(self.sign_advice), "follow_ups": follow_ups,
-                          "buttons": buttons})
+                          "buttons": buttons}, wording=self.wording)
 
     def read_word(self, token: str) -> tuple[frozenset[int], str, bool]:
         """Lexicon word ids ``token`` stands for (exact, prefix or one edit away), and

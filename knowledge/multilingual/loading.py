@@ -1,6 +1,7 @@
 """Loading the language files ``knowledge/languages/<code>.yaml`` into language packs, every
 problem named with file and line (unknown sign ids, review-tier signs, missing templates or
-placeholders, empty phrases, bad YAML)."""
+placeholders, the clinic named the English way, a missing or malformed ``clinic`` section,
+empty phrases, bad YAML)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+from knowledge.catalogue import Wording
 from knowledge.errors import KBError, Problem, ProblemCollector
 from knowledge.multilingual.fold import fold
 from knowledge.multilingual.hours import parse_hours
@@ -29,7 +31,18 @@ TEMPLATE_KEYS = ("emergency", "urgent", "forwarded", "english_only", "smalltalk"
 # a routine review recognised in the language, passed on with what to watch for
 OPTIONAL_TEMPLATE_KEYS = ("review_forwarded",)
 
-_REQUIRED = {"language", "name", "native", "messages", "negations", "signs"}
+_REQUIRED = {"language", "name", "native", "messages", "negations", "signs", "clinic"}
+_REQUIRED_HINTS = {"clinic": " (quotes: the marks around the clinic's configured name, e.g. "
+                             "['«', '»']; emergency: the emergency number text used when none "
+                             "is configured)"}
+# what a template is filled with (knowledge/catalogue.py `Catalogue._clinic_values`)
+_CLINIC_VALUES = {"clinic": "c", "Clinic": "C", "clinic_named": "", "clinic_contact": "",
+                  "emergency": "112"}
+# the English name ("the clinic" when none is set) where the language's own noun belongs
+_ENGLISH_NAME = re.compile(r"\{[Cc]linic\}")
+_ENGLISH_NAME_REASON = ("name the clinic with this language's own word, then {clinic_named} "
+                        "(the configured name in quotes, or nothing), not {clinic} (English: "
+                        "'the clinic' when no name is set)")
 _OPTIONAL = {"negations_after", "resolved", "hedges", "hypothetical", "clause_words",
              "shorthand", "fever_context", "smalltalk", "negative_suffix", "conditional_suffix",
              "hypothetical_after", "mild", "not_typos", "note", "story", "follow_ups",
@@ -160,7 +173,7 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         out.add(1, "a language file must be a mapping (language, name, native, messages, ...)")
         return None
     for key in sorted(_REQUIRED - raw.keys()):
-        out.add(raw.line, f"missing {key!r}")
+        out.add(raw.line, f"missing {key!r}{_REQUIRED_HINTS.get(key, '')}")
     for key in sorted(raw.keys() - _REQUIRED - _OPTIONAL):
         out.add(raw.line_of(key), f"unknown key {key!r}")
     if out.problems:
@@ -207,6 +220,16 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         return tuple(slots_of(str(item), line, key)
                      for item, line in zip(value, value.item_lines, strict=True))
 
+    def check_text(text: str, line: int, what: str) -> None:
+        """A patient text's placeholders: the clinic's values only, the clinic named in the
+        language's own way."""
+        if _ENGLISH_NAME.search(text):
+            out.add(line, f"{what}: {_ENGLISH_NAME_REASON}")
+        try:
+            text.format(**_CLINIC_VALUES)
+        except (KeyError, IndexError, ValueError) as exc:
+            out.add(line, f"{what}: bad placeholder ({exc})")
+
     messages = raw["messages"]
     templates: dict[str, str] = {}
     if not isinstance(messages, LineDict):
@@ -219,15 +242,14 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
             if not isinstance(text, str) or not text.strip():
                 out.add(messages.line, f"messages: missing template {key!r}")
                 continue
-            try:
-                text.format(clinic="c", clinic_contact="", emergency="112")
-            except (KeyError, IndexError, ValueError) as exc:
-                out.add(messages.line_of(key), f"messages.{key}: bad placeholder ({exc})")
+            check_text(text, messages.line_of(key), f"messages.{key}")
             templates[key] = " ".join(text.split())
         if "emergency" in templates and "{emergency}" not in templates["emergency"]:
             out.add(messages.line_of("emergency"), "messages.emergency must name {emergency}")
-        if "urgent" in templates and "{clinic}" not in templates["urgent"]:
-            out.add(messages.line_of("urgent"), "messages.urgent must name {clinic}")
+        if "urgent" in templates and "{clinic_named}" not in templates["urgent"]:
+            out.add(messages.line_of("urgent"), "messages.urgent must name the clinic: this "
+                                                "language's word for it, then {clinic_named}")
+    wording = parse_wording(raw, out)
 
     hours = parse_hours(raw, out)
 
@@ -355,6 +377,8 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
                     out.add(raw_follow.line_of(qid), f"follow_ups.{qid} needs 'text' and "
                                                      "'no_reply'")
                     continue
+                check_text(text, raw_follow.line_of(qid), f"follow_ups.{qid}.text")
+                check_text(no_reply, raw_follow.line_of(qid), f"follow_ups.{qid}.no_reply")
                 follow_ups[str(qid)] = (" ".join(text.split()), " ".join(no_reply.split()))
 
     sign_advice: dict[str, str] = {}
@@ -367,6 +391,7 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
                 if not isinstance(text, str) or not text.strip():
                     out.add(raw_advice.line_of(group), f"sign_advice.{group} must be text")
                     continue
+                check_text(text, raw_advice.line_of(group), f"sign_advice.{group}")
                 sign_advice[str(group)] = " ".join(text.split())
 
     checks: list[Phrase] = []
@@ -445,8 +470,50 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
                        if p.sign == SYSTEMIC_SIGN and p.far and len(p.slots) > 1),
         hours=hours,
         relative_re=relative_pattern(words("relatives")),
+        wording=wording,
     )
     return pack
+
+
+def parse_wording(raw: LineDict, out: ProblemCollector) -> Wording | None:
+    """The ``clinic`` section: how the templates speak of the clinic. ``quotes``: the opening
+    and closing marks around the configured name that ``{clinic_named}`` puts after the
+    language's own word for the clinic ("la clínica «Rosewood Skin»"); ``emergency``: the
+    language's text for ``{emergency}`` while no emergency number is configured."""
+    section = raw["clinic"]
+    if not isinstance(section, LineDict):
+        out.add(raw.line_of("clinic"), "clinic must map 'quotes' and 'emergency'"
+                                       f"{_REQUIRED_HINTS['clinic']}")
+        return None
+    for key in sorted(section.keys() - {"quotes", "emergency"}):
+        out.add(section.line_of(key), f"clinic: unknown key {key!r}")
+    quotes, emergency = section.get("quotes"), section.get("emergency")
+    found = True
+    if "quotes" not in section:
+        out.add(raw.line_of("clinic"), "clinic: missing 'quotes' (the marks around the "
+                                       "clinic's configured name: [opening, closing], "
+                                       "e.g. ['«', '»'])")
+        found = False
+    elif not (isinstance(quotes, list) and len(quotes) == 2
+              and all(isinstance(q, str) and q.strip() and not set(q) & set("{}\n")
+                      for q in quotes)):
+        out.add(section.line_of("quotes"), "clinic.quotes must be two marks, opening and "
+                                           "closing, e.g. ['«', '»'] (no braces)")
+        found = False
+    if "emergency" not in section:
+        out.add(raw.line_of("clinic"), "clinic: missing 'emergency' (the emergency number "
+                                       "text used when none is configured, e.g. "
+                                       "'112 en la UE, ...')")
+        found = False
+    elif not (isinstance(emergency, str) and any(ch.isdigit() for ch in emergency)
+              and not set(emergency) & set("{}")):
+        out.add(section.line_of("emergency"), "clinic.emergency must be text naming the "
+                                              "emergency numbers (digits, no braces)")
+        found = False
+    if not found:
+        return None
+    assert isinstance(quotes, list) and isinstance(emergency, str)
+    return Wording((str(quotes[0]), str(quotes[1])), " ".join(emergency.split()))
 
 
 def relative_pattern(openers: Iterable[str]) -> re.Pattern[str] | None:
