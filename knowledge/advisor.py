@@ -55,17 +55,31 @@ WARNING_SIGNS = "warning_signs"
 LANGUAGE_MARK = "@"
 _HELP = r"(999|911|112|ambulance|a and e|a ?e|hospital|emergency( number)?|the emergency)"
 _US = r"(clinic|you|u|you guys|u guys|u lot|you lot|the nurses?|the team)"
-_WAIT = r"(wait|waiting|leave it|leaving it|chill|see how|my check ?in|the check ?in)"
+_WAIT = (r"(wait|waiting|leave it|leaving it|chill|see how|my check ?in|the check ?in|"
+         r"(ride|riding|sit|sitting|tough|toughing|wait|waiting) it out|put(ting)? up with it|"
+         r"hold(ing)? (on|off)|sit(ting)? tight)")
+_IF = r"(what if|if|suppose|supposing|say|imagine|hypothetically|would|were)"
+_JUDGE = (r"(problem|a concern|concerning|worry|worrying|worried|bad|serious|dangerous|wrong|mean|"
+          r"means|a sign)")
+_SIGN_WORD = (r"(red|pink|swollen|puffy|sore|bruised|itchy|tender|raw|hot|warm|burning|flaky|"
+              r"peeling|bumpy|blotchy|lumpy|painful)")
+_SIGN_NOUN = (r"(redness|swelling|puffiness|soreness|pain|bruising|bruises?|itching|itch|rash|"
+              r"spots|bumps|lumps|tenderness)")
+# other topics a "what should i watch/check ..." may be about (the sun, makeup, the gym)
+_TOPICS = (r"(sun|sunscreen|suncream|spf|makeup|make up|gym|exercise|workout|alcohol|drink|"
+           r"drinking|swim|swimming|sauna|products?|skincare|retinol|moisturiser|cleanser|"
+           r"shower|sleep|pillow|diet|food|eat)")
 _BAD = (r"(abnormal|dangerous|serious|an emergency|a problem|a concern|a worry|worrying|"
         r"not normal|too much|too many|too long)")
 _HOW = r"(bad|red|high|hot|big|swollen|puffy|painful|sore|long|much|many|far|quickly)"
 _CALL = (r"(call|ring|phone|message|contact|tell|let (you|u|them|the clinic) know|worry|get help|"
-         r"seek help|see (a|the) (doctor|gp|nurse))")
+         r"seek help|see (a|the) (doctor|gp|nurse)|get in touch|reach out)")
 # when to get help asked as a choice, or which of one sign would be abnormal (folded text)
 WHEN_TO_GET_HELP = re.compile("|".join((
     rf"\b{_US}\b.{{0,40}}\b(or|rather than|instead of|vs|versus)\b.{{0,30}}\b({_HELP}|{_WAIT})\b",
     rf"\b{_HELP}\b.{{0,40}}\b(or|rather than|instead of|vs|versus)\b.{{0,30}}\b{_US}\b",
-    r"\b(call|ring|phone|contact|message|tell|let)\b.{0,40}\b(rather than|instead of|vs|versus|or) "
+    r"\b(call|ring|phone|contact|message|tell|let|get in touch|reach out|text|email)\b.{0,40}"
+    r"\b(rather than|instead of|vs|versus|or) "
     rf"(just )?{_WAIT}\b",
     r"\bsame ?day\b.{0,60}\b(wait|check ?in|follow ?up)\b",
     r"\b(stop|stopping) (putting|thinking|assuming|treating)\b.{0,60}\bnormal\b",
@@ -91,6 +105,52 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     # someone else's story, then whether it can happen after this and what to watch for
     r"\bhappen (to me|after (this|mine|microneedling|needling))\b.{0,60}"
     r"\b(watch|look|keep an eye) (out )?for\b",
+    r"\bhow (would|will|do|can|could) (i|you) (know|tell|spot)\b.{0,50}"
+    r"\b(happening|happened|happens|starting|started|start) (to|on|with) me\b",
+    # a threshold: bad enough to call, worth a call, when to call if something looks off
+    rf"\b(bad|serious|severe|worrying|concerning|urgent|major) enough (to|for|that)\b.{{0,20}}"
+    rf"\b({_CALL}|{_HELP})\b",
+    r"^(?!.*\b(book|booking|rebook|appointment|appt|next session|reschedule)\b)"
+    r".*\b(when|what point|which point|what stage|which stage|is it|would it be)\b"
+    r".{0,30}\bworth (a |an )?(call\w*|ring\w*|phon\w*|messag\w*|contact\w*|text\w*|email\w*|"
+    r"tell\w*|letting|bother\w*|getting in touch|reaching out|giving (you|u|the clinic|them) a "
+    r"(call|ring|bell|message))\b",
+    r"^(?!.*\b(book|booking|rebook|appointment|appt|next session|reschedule)\b)"
+    rf".*\bwhen (do|should|would|must|shall|can) (i|we)( need to| have to)? {_CALL}\b.{{0,40}}"
+    r"\bif (something|anything|it|things?|stuff|sumthin|somethin|smth)\b.{0,25}"
+    r"\b(off|wrong|not right|weird|odd|strange|funny|worse|bad)\b",
+    rf"\bwhen\b.{{0,30}}\b{_CALL}\b.{{0,40}}\b(and|or) when\b.{{0,30}}\b{_WAIT}\b",
+    # a sign late or back, asked about ("if i'm still red after a week, would that be a
+    # problem?", "say it fades and comes back, what would that mean?"); a report of one is triage's
+    rf"^(?=.*\b{_IF}\b)(?=.*\b{_JUDGE}\b).*(\bstill\b( \w+){{0,3}} {_SIGN_WORD}\b.{{0,20}}"
+    r"\b(after|past|beyond|by|on|at|for|in) (day \w+|\w+ (days?|weeks?)|a (week|fortnight))\b"
+    rf"|\b{_SIGN_NOUN}\b( \w+){{0,3}} (hasnt|has not|havent|doesnt|does not|isnt|is not) "
+    r"(gone|settled|faded|calmed|cleared|improved|eased)\b"
+    r"|\b(fades?|faded|fading|goes|went|gone|settles?|settled|calms?|calmed|clears?|cleared|"
+    r"disappears?|disappeared|eases?|eased)\b.{0,30}\b((comes?|came|coming) back|returns?|returned|"
+    r"returning|reappears?|reappeared|flares? (up|back)|flared (up|back))\b)",
+    # what to watch for over the next days, asked in general ("which complications should i look
+    # out for", "what should she keep an eye on over the coming days")
+    r"^(?!.*\b(working|worked|work|works|results?|improv\w*|better)\b)"
+    r".*\b(complications?|problems?|warning signs|red flags|signs?|symptoms?)\b"
+    r"( (should|do|must|would|shall) (i|we|you|she|he|they)( need to| have to)?| to| i should|"
+    r" i need to)( be)? "
+    r"(watch\w*|look\w* out|keep\w* an eye|keep\w* watch|monitor\w*|be on the lookout)\b",
+    rf"^(?!.*\b{_TOPICS}\b).*\bwhat (should|do|does|must|would|shall|will) (i|she|he|they|we|you)"
+    r"( need to| have to)?( be)? (keep\w* (an eye|watch|a lookout)|watch\w*|look\w* out|"
+    r"monitor\w*|check\w* for)\b.{0,25}\b((over|in|during|for) the "
+    r"(next|coming|first|following) (few |couple of |\w+ )?(days?|week|weeks|hours|nights)"
+    r"|(in )?the days after|after (it|this|the treatment|the session|(her|his|their|my) "
+    r"(session|treatment)|treatment|microneedling|needling|hers|his))\b",
+    # what is normal and what is not, asked after someone else's story of this treatment
+    r"^(?=.*\b(her|his|their|hers|theirs|she|he|they)\b)(?!.*\b(dentist|dental|jabs?|vaccin\w*|"
+    r"surgery|operation|tattoo|piercing|wax\w*)\b).*\b(whats|what is) normal and "
+    r"(whats|what is|what)( \w+)? (not|isnt|abnormal)\b",
+    # a choice told as one between the emergency and waiting, or the clinic
+    rf"\b(between|decide|deciding|choose|choosing|pick)\b.{{0,20}}\b{_HELP}\b.{{0,40}}"
+    rf"\b(and|or|vs|versus)\b.{{0,30}}\b({_WAIT}|{_US})\b",
+    rf"\b(between|decide|deciding|choose|choosing|pick)\b.{{0,20}}\b({_WAIT}|{_US})\b.{{0,40}}"
+    rf"\b(and|or|vs|versus)\b.{{0,30}}\b{_HELP}\b",
 )))  # "airway@es": the rule-out question asked in Spanish
 TASK = "task"  # the scope category of a request for a task of another kind (scope.yaml)
 
@@ -305,8 +365,10 @@ class Advisor:
     def _when_to_get_help(self, text: str, advice: Advice, decision: TriageDecision,
                           day: int | None) -> Advice:
         """When to get help asked as a choice ("the clinic or 999?", "ring you or wait it
-        out?") or which of one sign would be abnormal ("what bleeding would count as
-        abnormal?"): the warning signs, whatever sign word the matcher caught ("is the
+        out?"), as a threshold ("bad enough to ring 999?", "when is it worth a call?"), which
+        of one sign would be abnormal ("what bleeding would count as abnormal?"), a sign late
+        or back asked about ("what if i'm still red after a week?"), or what to watch for over
+        the next days: the warning signs, whatever sign word the matcher caught ("is the
         swelling normal?" keeps the swelling answer). Kept: a sign reported or asked about
         (``_warning_signs``), a reply out of scope and small talk."""
         if (decision.urgency is not None or decision.sign is not None
