@@ -92,6 +92,14 @@ SHORTHAND: dict[str, str] = {
     # a faint spelt as its sound-alike, a word of fencing the speller leaves as it is ("i
     # feinted twice")
     "feinted": "fainted", "feinting": "fainting",
+    # a fever and a temperature with their vowels dropped, too short for the speller (round
+    # fifty-four: "fvr 39 n ...", "tmp 38.5")
+    "fvr": "fever", "fvrish": "feverish", "tmp": "temp",
+    # a faint misspelt, read by the speller as English ("pased" is "pas" + "ed")
+    "pased out": "passed out", "pasd out": "passed out", "passd out": "passed out",
+    "past out": "passed out",
+    # "that" spelt as said ("wud dat b bad")
+    "dat": "that",
     # a colour with its vowels dropped (round forty-six): "yllw crust", "ylw bits"
     "yllw": "yellow", "ylw": "yellow", "yllwy": "yellowy",
     # "back" typed short ("its come bak")

@@ -57,6 +57,7 @@ class Frames:
     corrected: re.Pattern[str] = NEVER
     denied_for: re.Pattern[str] = NEVER
     denied_in: re.Pattern[str] = NEVER
+    denied_but: re.Pattern[str] = NEVER
     relative: re.Pattern[str] = NEVER
     appositive: re.Pattern[str] = NEVER
     label: re.Pattern[str] = NEVER
@@ -130,6 +131,13 @@ _FRAMES: dict[str, tuple[set[str], dict[str, str]]] = {
                      r"(?:in|on)\s+(?:<owners>)\s+(?:<parts>)\s*[,.;:-]+\s*(?:but\s+)?"
                      r"(?:<meant>)\s+(?:(?:actually|really|more)\s+)?(?:in|on)\s+"
                      r"((?:<owners>)\s+(?:<parts>))\b",
+        # denied of one part, then "but my X is" with the state left out ("my eyes arent puffy
+        # but my lips are, and ..."): the state (group 1) and the part (group 2)
+        "denied_but": r"\b(?:(?:<owners>)\s+)?(?:<parts>)\s+(?:<negated>)\s+"
+                      r"((?:(?:<degree>)\s+)?(?:<states>))\s*[,;]?\s*but\s+"
+                      r"((?:<owners>)\s+(?:<parts>))\s+(?:is|are|s)"
+                      r"(?=\s*(?:$|[,.;:!?\n]|(?:and|too|now|though|tho|instead|lol|haha|really|"
+                      r"definitely|actually)\b))",
     }),
     # a relative clause between a subject and its state
     "relative": ({"pronouns", "places", "after"}, {

@@ -131,13 +131,16 @@ def prepare(text: str, lang: Language) -> Readings:
     corrected: tuple[str, ...] | None = tuple(
         frames.corrected.sub(r" of my \1 ", reading) for reading in before)
     # a state denied of one part and put on another by the next words ("it isnt my cheeks
-    # that are puffy, its my throat"): read again as "my throat is puffy"
+    # that are puffy, its my throat", "the cheeks arent puffy but the tongue is"): read again as
+    # "my throat is puffy"
     # (a noun read after the part: "the puffiness isnt on my face, its on my tongue" reads
     # "my tongue puffiness")
     moved_to = [*(f"{m.group(2)} is {m.group(1)}"
                   for m in frames.denied_for.finditer(said)),
                 *(f"{m.group(2)} {m.group(1)}"
-                  for m in frames.denied_in.finditer(said))]
+                  for m in frames.denied_in.finditer(said)),
+                *(f"{m.group(2)} is {m.group(1)}"
+                  for m in frames.denied_but.finditer(said))]
     if corrected == tuple(before):
         corrected = None
     if moved_to:
