@@ -8,8 +8,9 @@
 # and report tests in one process took 21.3-22.3 s of user CPU on Debian's against 24.5-25.5 s
 # (3 runs each); the bot, staff, storage, privacy and spool tests (time in SQLite, asyncpg,
 # sockets) 14.3-15.1 s against 15.0-15.3 s (2 each). Only a new .venv picks it up (`make clean`,
-# then `make test`); PYTHON=... still chooses another.
-PYTHON ?= $(or $(wildcard /usr/bin/python3.11),python3.11)
+# then `make test`); PYTHON=... still chooses another. Debian's is used only when it can make a
+# virtualenv (its venv and ensurepip come in a separate package, python3.11-venv).
+PYTHON ?= $(shell /usr/bin/python3.11 -c 'import ensurepip, venv' >/dev/null 2>&1 && echo /usr/bin/python3.11 || echo python3.11)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
