@@ -59,8 +59,8 @@ _WAIT = (r"(wait|waiting|leave it|leaving it|chill|see how|my check ?in|the chec
          r"(ride|riding|sit|sitting|tough|toughing|wait|waiting) it out|put(ting)? up with it|"
          r"hold(ing)? (on|off)|sit(ting)? tight)")
 _IF = r"(what if|if|suppose|supposing|say|imagine|hypothetically|would|were)"
-_JUDGE = (r"(problem|a concern|concerning|worry|worrying|worried|bad|serious|dangerous|wrong|mean|"
-          r"means|a sign)")
+_JUDGE = (r"(problem|a concern|concerning|concerned|worry|worrying|worried|bad|serious|dangerous|"
+          r"wrong|mean|means|a sign|alarmed|alarming)")
 _SIGN_WORD = (r"(red|pink|swollen|puffy|sore|bruised|itchy|tender|raw|hot|warm|burning|flaky|"
               r"peeling|bumpy|blotchy|lumpy|painful)")
 _SIGN_NOUN = (r"(redness|swelling|puffiness|soreness|pain|bruising|bruises?|itching|itch|rash|"
@@ -73,7 +73,13 @@ _BAD = (r"(abnormal|dangerous|serious|an emergency|a problem|a concern|a worry|w
         r"not normal|too much|too many|too long)")
 _HOW = r"(bad|red|high|hot|big|swollen|puffy|painful|sore|long|much|many|far|quickly)"
 _CALL = (r"(call|ring|phone|message|contact|tell|let (you|u|them|the clinic) know|worry|get help|"
-         r"seek help|see (a|the) (doctor|gp|nurse)|get in touch|reach out)")
+         r"seek help|see (a|the) (doctor|gp|nurse)|get in touch|reach out|get hold of|msg|text|"
+         r"email|drop (you|u) a (line|message|msg))")
+# something looking off, told in a conditional ("if it doesnt look right", "if its lookin bad")
+_OFF = (r"(off|wrong|not right|(doesnt|dont|does not|do not|isnt|is not|arent|are not)( \w+)? "
+        r"right|weird|odd|strange|funny|worse|bad|rough|dodgy|iffy|not good)")
+_SOMETHING = r"(something|anything|it|its|things?|stuff|sumthin|somethin|smth)"
+_NOT_BOOKING = r"^(?!.*\b(book|booking|rebook|appointment|appt|next session|reschedule)\b)"
 # when to get help asked as a choice, or which of one sign would be abnormal (folded text)
 WHEN_TO_GET_HELP = re.compile("|".join((
     rf"\b{_US}\b.{{0,40}}\b(or|rather than|instead of|vs|versus)\b.{{0,30}}\b({_HELP}|{_WAIT})\b",
@@ -115,27 +121,68 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     r".{0,30}\bworth (a |an )?(call\w*|ring\w*|phon\w*|messag\w*|contact\w*|text\w*|email\w*|"
     r"tell\w*|letting|bother\w*|getting in touch|reaching out|giving (you|u|the clinic|them) a "
     r"(call|ring|bell|message))\b",
-    r"^(?!.*\b(book|booking|rebook|appointment|appt|next session|reschedule)\b)"
-    rf".*\bwhen (do|should|would|must|shall|can) (i|we)( need to| have to)? {_CALL}\b.{{0,40}}"
-    r"\bif (something|anything|it|things?|stuff|sumthin|somethin|smth)\b.{0,25}"
-    r"\b(off|wrong|not right|weird|odd|strange|funny|worse|bad)\b",
+    rf"{_NOT_BOOKING}.*\bwhen (do|should|would|must|shall|can) (i|we)( need to| have to)? "
+    rf"{_CALL}\b.{{0,40}}\bif {_SOMETHING}\b.{{0,25}}\b{_OFF}\b",
+    #   (the condition first, with a time frame: "if anything seems off over the bank holiday,
+    #   when do i get in touch?")
+    rf"{_NOT_BOOKING}.*\bif {_SOMETHING}\b.{{0,25}}\b{_OFF}\b.{{0,40}}\bwhen (do|should|would|"
+    rf"must|shall|can) (i|we)( need to| have to)? {_CALL}\b",
+    # which signs mean a call, the same day or the emergency department ("what signs would mean
+    # phoning the clinic today?", "signs that mean going to a and e")
+    r"\b(signs?|symptoms?)\b( that| which)? (mean|means|would mean|need|needs|require|requires|"
+    r"warrant|warrants)( that)?( i| we| you)?( should| need to| have to| must| would need to)?"
+    rf"( \w+)?( \w+)? ({_CALL}|go( to| 2)? (the )?{_HELP}|(a )?same ?day)\b",
+    # which symptoms would not be normal ("which of the side effects would not be normal?"), not
+    # normal set against not normal (the normal course's)
+    r"^(?!.*\bnormal (and|or|vs|versus)\b)(?!.*\b(whats|what is) normal\b).*\b(which|what)\b"
+    r".{0,40}\b(symptoms?|signs?|side effects?|effects?|reactions?|changes?)\b.{0,40}"
+    r"\b(are not|arent|is not|isnt|would not be|wouldnt be|wont be|will not be|not) "
+    r"(normal|expected|usual|typical)\b",
+    # a bad reaction set against skin only sensitive ("what would a nasty reaction look like,
+    # versus skin that is only sensitive?")
+    r"^(?=.*\b(what|which|how|signs?|symptoms?|tell|difference|know|look)\b).*"
+    r"\b(bad|nasty|allergic|serious|proper|adverse|real|severe|worrying) (reaction|infection)\b"
+    r".{0,60}\b(as opposed to|versus|vs|compared (to|with)|rather than|instead of)\b.{0,40}"
+    r"\b(sensitive|sensitivity|irritat\w*|normal|ordinary|usual|expected)\b",
     rf"\bwhen\b.{{0,30}}\b{_CALL}\b.{{0,40}}\b(and|or) when\b.{{0,30}}\b{_WAIT}\b",
     # a sign late or back, asked about ("if i'm still red after a week, would that be a
     # problem?", "say it fades and comes back, what would that mean?"); a report of one is triage's
     rf"^(?=.*\b{_IF}\b)(?=.*\b{_JUDGE}\b).*(\bstill\b( \w+){{0,3}} {_SIGN_WORD}\b.{{0,20}}"
+    r"\b(after|past|beyond|by|on|at|for|in) (day \w+|\w+ (days?|weeks?)|a (week|fortnight))\b"
+    rf"|\b{_SIGN_NOUN}\b( \w+){{0,2}} (is |are )?still\b.{{0,25}}"
     r"\b(after|past|beyond|by|on|at|for|in) (day \w+|\w+ (days?|weeks?)|a (week|fortnight))\b"
     rf"|\b{_SIGN_NOUN}\b( \w+){{0,3}} (hasnt|has not|havent|doesnt|does not|isnt|is not) "
     r"(gone|settled|faded|calmed|cleared|improved|eased)\b"
     r"|\b(fades?|faded|fading|goes|went|gone|settles?|settled|calms?|calmed|clears?|cleared|"
     r"disappears?|disappeared|eases?|eased)\b.{0,30}\b((comes?|came|coming) back|returns?|returned|"
     r"returning|reappears?|reappeared|flares? (up|back)|flared (up|back))\b)",
+    # a sign growing instead of settling, asked about ("if the puffiness is worse on day 2
+    # rather than better, is that bad?")
+    rf"^(?=.*\b{_IF}\b)(?=.*\b{_JUDGE}\b)(?=.*\b({_SIGN_WORD}|{_SIGN_NOUN}|redder|puffier|sorer|"
+    r"worse)\b).*\b(more|worse|redder|puffier|sorer|hotter|bigger|angrier|increas\w*|spread\w*|"
+    r"grow\w*)\b.{0,40}\b(instead of|rather than|and not|not)( getting| going| becoming)? (less|"
+    r"better|calmer|down|easing|improving|settling|smaller|fading|calming|healing)\b",
+    # a smell or an ooze beginning, asked about ("would it be a worry if it began to smell?")
+    rf"^(?=.*\b{_IF}\b)(?=.*\b{_JUDGE}\b).*\b(it|skin|face|area|spots?|scabs?|cheeks?|chin|"
+    r"forehead|bits?)( \w+)? (start\w*|began|begin\w*|gets?|got|went|goes|going)( to)? (smell\w*|"
+    r"ooz\w*|weep\w*|leak\w*|stink\w*|discharg\w*)\b",
     # what to watch for over the next days, asked in general ("which complications should i look
     # out for", "what should she keep an eye on over the coming days")
     r"^(?!.*\b(working|worked|work|works|results?|improv\w*|better)\b)"
     r".*\b(complications?|problems?|warning signs|red flags|signs?|symptoms?)\b"
     r"( (should|do|must|would|shall) (i|we|you|she|he|they)( need to| have to)?| to| i should|"
     r" i need to)( be)? "
-    r"(watch\w*|look\w* out|keep\w* an eye|keep\w* watch|monitor\w*|be on the lookout)\b",
+    r"(watch\w*|look\w* out|keep\w* an eye|keep\w* watch|monitor\w*|be on the lookout|"
+    r"(be )?(alert|wary|vigilant|watchful) (to|of|for)|look\w* for)\b",
+    # someone else's story or a post, then what should i look for ("someone online said her
+    # face went hot, what should i look for?")
+    r"^(?=.*\b(said|says|posted|posts|wrote|shared|told (me|us)|read|heard|saw|seen)\b)"
+    r"(?=.*\b(her|his|their|she|he|they|someone|somebody|people|group|forum|online|reddit|tiktok|"
+    r"facebook|instagram)\b)"
+    rf"(?!.*\b({_TOPICS}|dentist|dental|jabs?|vaccin\w*|surgery|operation|tattoo|piercing|wax\w*|"
+    r"working|worked|results?)\b).*\b(what|which)( signs?| symptoms?| things?)? (should|do|must|"
+    r"would|shall) (i|we)( need to| have to)?( be)? (look\w* (out )?for|watch\w* (out )?for|"
+    r"(alert|wary|vigilant|watchful) (to|of|for)|keep\w* an eye (out )?(for|on)|on the lookout)\b",
     rf"^(?!.*\b{_TOPICS}\b).*\bwhat (should|do|does|must|would|shall|will) (i|she|he|they|we|you)"
     r"( need to| have to)?( be)? (keep\w* (an eye|watch|a lookout)|watch\w*|look\w* out|"
     r"monitor\w*|check\w* for)\b.{0,25}\b((over|in|during|for) the "

@@ -54,6 +54,11 @@ _CONTEXT = re.compile(
     # the patient's own plan says by when, not what ("results in time for my wedding")
     r"|\bin time for (?:my|a|the|our|his|her) (?:\w+ )?(?:wedding|party|holiday|birthday|event"
     r"|trip|do|night out|date|interview|photos|graduation|prom|anniversary|christening)\b")
+# when the patient may do something ("when can i shave again, my beard is itchy"): the verb is
+# the question, a sign told beside it is the reason for asking
+_WHEN_MAY = re.compile(r"\b(when|how soon)( can| could| may| do| am| is it ok to| is it okay to|"
+                       r" is it safe to)?( i| we)?( be allowed to| allowed to| ok to| okay to|"
+                       r" safe to)? ([a-z]+)\b")
 # A treatment's venue says where, not what ("a facial at the spa" is the facial, not the spa).
 _VENUE = re.compile(r"\b(facials?|massages?|peels?|wax|waxing|treatments?|dermaplaning)"
                     r" (?:at|in) (?:the|a|my|that) (?:day |hotel |local )?"
@@ -470,7 +475,8 @@ class Matcher:
         # as spelt, a chat spelling read as the word it stands for ("ciders", "shavin")
         spelt = [self._chat_word(word) for word in content]
         ranked = self._rank(frozenset(words), self._query_forms(text, content), spelt)
-        return self._decide(ranked, exact, frozenset(words))
+        asked = frozenset(m.group(5) for m in _WHEN_MAY.finditer(text))
+        return self._decide(ranked, exact, frozenset(words), asked)
 
     def _match_bare(self, text: str) -> MatchResult | None:
         """A question with no topical word, answered only when it is nearly a bare example."""
@@ -573,11 +579,22 @@ class Matcher:
     def _weight(self, words: frozenset[str]) -> float:
         return sum(self._idf.get(word, 1.0) for word in words)
 
-    def _two_topics(self, top: Candidate, other: Candidate, words: frozenset[str]) -> bool:
-        """Each of the two entries is named by a keyword of the message the other lacks."""
+    def _two_topics(self, top: Candidate, other: Candidate, words: frozenset[str],
+                    asked: frozenset[str] = frozenset()) -> bool:
+        """Each of the two entries is named by a keyword of the message the other lacks, and
+        the message does not ask when it may do only the best entry's thing ("when can i shave,
+        my beard is itchy": the itch is the reason for asking)."""
         mine = self._keywords[self._entry_index[top.entry_id]] & words
         theirs = self._keywords[self._entry_index[other.entry_id]] & words
+        if self._asks_only(top, other, asked):
+            return False
         return bool(mine - theirs) and bool(theirs - mine)
+
+    def _asks_only(self, top: Candidate, other: Candidate, asked: frozenset[str]) -> bool:
+        """The message asks when it may do the best entry's thing (a keyword of it is the verb
+        of "when can i ..."), and nothing of the runner-up's: the best entry answers it."""
+        return (bool(self._keywords[self._entry_index[top.entry_id]] & asked)
+                and not self._keywords[self._entry_index[other.entry_id]] & asked)
 
     def _conditions_first(self, ranked: list[Candidate],
                           words: frozenset[str]) -> list[Candidate]:
@@ -603,11 +620,13 @@ class Matcher:
         return ranked
 
     def _decide(self, ranked: list[Candidate], exact: bool = True,
-                words: frozenset[str] = frozenset()) -> MatchResult:
+                words: frozenset[str] = frozenset(),
+                asked: frozenset[str] = frozenset()) -> MatchResult:
         """Answer the best entry when it clears the floor and leads the runner-up by the margin;
-        offer a shortlist on a near-tie; abstain below the floor. ``exact``: some query word is
-        spelt as the knowledge base spells it ("raining" corrected to "training" is not a
-        question about exercise), else the best entry needs the higher ``answer`` score."""
+        offer a shortlist on a near-tie (not when the message asks when it may do the best
+        entry's thing alone: ``_asks_only``); abstain below the floor. ``exact``: some query
+        word is spelt as the knowledge base spells it ("raining" corrected to "training" is not
+        a question about exercise), else the best entry needs the higher ``answer`` score."""
         limits = self.thresholds
         if not ranked or ranked[0].score < limits.suggest:
             return MatchResult("abstain", None, ranked[0].score if ranked else 0.0, ())
@@ -616,9 +635,10 @@ class Matcher:
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         shortlist = tuple(c for c in ranked[: limits.max_suggestions]
                           if c.score >= limits.suggest)
-        clear = top.score - runner_up >= limits.margin
+        clear = top.score - runner_up >= limits.margin or (
+            len(ranked) > 1 and self._asks_only(top, ranked[1], asked))
         if clear and top.score - runner_up < limits.two_topics and self._two_topics(
-                top, ranked[1], words):
+                top, ranked[1], words, asked):
             clear = False  # "sauna after the gym": both topics are asked about
         if clear and (exact or top.score >= limits.answer):
             return MatchResult("answer", top.entry_id, top.score, shortlist)
