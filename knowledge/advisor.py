@@ -31,6 +31,7 @@ from knowledge.text import (
     SHORTHAND,
     STOPWORDS,
     SYNONYMS,
+    english_words,
     fold,
     looks_like_gibberish,
 )
@@ -315,6 +316,19 @@ class Advisor:
         topics = load_language_topics(entry.id for entry in kb.entries)
         return cls(kb, triage, load_scope(), messages, None, languages, load_sign_data(),
                    topics)
+
+    def warm_up(self) -> None:
+        """Build now what answering otherwise builds on the first message that needs it
+        (``load`` leaves it: start-up time): every triage pattern compiled, whole and one by
+        one, and the second detector's index of normal healing (``Triage.warm_up``); the
+        English word list of the spellers; every language file read, with its typo index
+        (``Multilingual.warm_up``). Answers do not change; a message answered
+        meanwhile in another thread builds what it needs itself. Long-running processes call
+        it in the background once they answer (bot/warmup.py); about 1.4 s of CPU."""
+        self.triage.warm_up()
+        english_words()
+        if self.languages is not None:
+            self.languages.warm_up()
 
     @property
     def clinic(self) -> Clinic:

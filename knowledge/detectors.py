@@ -258,6 +258,10 @@ class NgramDetector:
         red-flag phrase (start-up time: most processes never need it)."""
         return _NgramIndex(self.bank.normal, self._red.idf)
 
+    def warm_up(self) -> None:
+        """Build the normal-healing phrases' index now (``findings.Warms``)."""
+        _ = self._normal
+
     def score(self, clause: str, floor: float = 0.0) -> tuple[int, float, float]:
         """(closest red-flag phrase, its cosine, the closest normal phrase's cosine); the
         normal one is only looked up (else 0.0) when the red one reaches ``floor``, and nothing

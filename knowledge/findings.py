@@ -1,14 +1,16 @@
 """What a second red-flag detector returns (``Finding``) and what it must offer (``Detector``):
 shared by knowledge/detectors.py (the phrase-bank detectors and the registry) and
-knowledge/concepts.py (the concepts detector), so neither imports the other's module for them."""
+knowledge/concepts.py (the concepts detector), so neither imports the other's module for them;
+and ``Warms``, a detector that builds something on first use and can build it at once
+(``Triage.warm_up``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-__all__ = ["Detector", "Finding"]
+__all__ = ["Detector", "Finding", "Warms"]
 
 
 @dataclass(frozen=True)
@@ -34,3 +36,11 @@ class Detector(Protocol):
     name: str
 
     def detect(self, clauses: Sequence[str], day: int | None) -> Finding | None: ...
+
+
+@runtime_checkable
+class Warms(Protocol):
+    """A detector that builds part of itself on first use, and builds it now when asked
+    (start-up, in the background: bot/warmup.py)."""
+
+    def warm_up(self) -> None: ...

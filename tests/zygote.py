@@ -101,7 +101,8 @@ def _load_advisor() -> None:
     start over the packaged files takes them from here (about 0.8 of its 1 s of CPU for the
     advisor, and 0.1 s more for the rest), and a bot whose test gave it other files reads
     those as before. The child still builds its own advisor, knowledge base, catalogues and
-    care plan from them."""
+    care plan from them. The advisor is warmed up here too (`Advisor.warm_up`, in the same
+    shared objects), so a child's background warm-up finds everything built."""
     from bot.cli.texts import TEXTS as CLI_TEXTS
     from bot.config import TEXTS as CONFIG_TEXTS
     from bot.core.messages import PACKAGED_MESSAGES
@@ -115,6 +116,9 @@ def _load_advisor() -> None:
     advisor = Advisor.load()
     if advisor.languages is not None:
         advisor.languages.load_all()
+    # what a bot's background warm-up builds (bot/warmup.py: every triage pattern compiled,
+    # about 1.5 s of CPU), built once here for every bot (the objects are shared as above)
+    advisor.warm_up()
     load_careplan(None, advisor.kb)
     for texts in (PACKAGED_MESSAGES, CLI_TEXTS, OPS_TEXTS, CONFIG_TEXTS, SCHEDULER_TEXTS,
                   WEB_TEXTS):

@@ -6,7 +6,8 @@ presses one; ``/advance 1d`` (or 3h, 30m, "1d 6h") moves the simulated clock; ``
 Staff alerts print as ``[staff chat] ...``. It drives the same `Conversation` as the Telegram
 bot, over a SQLite file in a temporary folder unless AFTERCARE_DATABASE_URL is set.
 
-The services come from bot/compose.py like the bot's; check-ins go to a `DemoSender`.
+The services come from bot/compose.py like the bot's; check-ins go to a `DemoSender`. The
+advisor is warmed up in the background as the demo starts (bot/warmup.py).
 Typed numbers press buttons of the newest output only (a stray "2" never presses an old
 keyboard); check-ins that arrive together are numbered on, and each stays answerable.
 ``/advance`` jumps from one due check-in to the next (refused beyond `MAX_ADVANCE`).
@@ -37,6 +38,7 @@ from bot.core.desk import DeskJobs
 from bot.core.formatting import html_to_text
 from bot.core.replies import Reply
 from bot.datafiles import check_texts, load_advisor
+from bot.warmup import warm_in_background
 from knowledge.advisor import Advisor
 from scheduler.alerts import AlertDispatcher, OutgoingAlert
 from scheduler.dispatcher import OutgoingCheckin
@@ -374,6 +376,7 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
             services = build_services(settings, db, sender, clock, alert_sender=staff_chat,
                                       advisor=advisor)
             conversation = services.patient.conversation
+            warm_in_background(advisor)  # the first messages typed need not compile patterns
             demo = Demo(conversation, clock, out, staff_chat=staff_chat, desk=services.desk,
                         checkins=services.checkins.service)
 

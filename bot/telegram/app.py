@@ -16,7 +16,8 @@ handled) and stops it on exit. Several replicas starting at once do not each re-
 webhook: `AftercareBot.set_webhook` (bot/telegram/bot_api.py) skips the call when
 getWebhookInfo already shows this URL, and on PostgreSQL registration runs under an advisory
 lock, so the first replica registers and the others see it done. `serve(settings)` is what
-``aftercare run`` does: migrate the database, run until SIGINT/SIGTERM, shut down cleanly.
+``aftercare run`` does: migrate the database, run until SIGINT/SIGTERM, shut down cleanly;
+once it answers, the advisor is warmed up in a background thread (bot/warmup.py).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ from bot.telegram.handlers import ALLOWED_UPDATES, register_handlers
 from bot.telegram.sender import TelegramSender
 from bot.telegram.staff_handlers import register_staff_handlers
 from bot.telegram.update_processor import PerUserUpdateProcessor
+from bot.warmup import WarmUpWork, warm_in_background
 from knowledge.advisor import Advisor
 from knowledge.text import forget_texts
 from storage import Database, utcnow
@@ -335,8 +337,11 @@ async def _start_webhook(app: AnyApplication, settings: Settings,
              settings.webhook_port)
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run the bot until SIGINT/SIGTERM (or `stop` is set): ``aftercare run``."""
+async def serve(settings: Settings, stop: asyncio.Event | None = None,
+                warm_up: WarmUpWork = Advisor.warm_up) -> None:
+    """Run the bot until SIGINT/SIGTERM (or `stop` is set): ``aftercare run``. Once it polls
+    (or its webhook listens) and getMe succeeded, `warm_up` runs on the advisor in a
+    background thread (bot/warmup.py): the bot is ready before it, and answers meanwhile."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -369,6 +374,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             async with running(app, settings, ready.on_leader_change, ready.waiting_updates):
                 ready.authorised()  # initialize() called getMe
                 log.info("bot @%s running", app.bot.username)
+                warm_in_background(advisor, warm_up)  # nothing waits for it
                 await stop.wait()
                 log.info("stopping")
     finally:

@@ -1,7 +1,8 @@
 """``aftercare desk``: serve the web desk with uvicorn (host and port from `Settings`).
 
 With ``--demo`` it first fills a throwaway SQLite database (in a temporary folder, deleted
-on exit) with fictitious patients (bot/web/demo.py) and offers a demo sign-in.
+on exit) with fictitious patients (bot/web/demo.py) and offers a demo sign-in. Once it listens,
+the advisor is warmed up in the background (bot/warmup.py).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import datetime as dt
 import logging
 import socket
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
 
 from bot.config import Settings
+from bot.warmup import warm_in_background
 from bot.web.app import create_app, freeze_heap
 from bot.web.services import DeskServices, build_desk_services
 from storage import Database, utcnow
@@ -26,16 +29,20 @@ log = logging.getLogger(__name__)
 
 class _AnnouncingServer(uvicorn.Server):
     """A uvicorn server that prints `line` once it listens (its socket bound), so that
-    whoever reads it (a person, a script, a test) can use the address at once."""
+    whoever reads it (a person, a script, a test) can use the address at once, then calls
+    `listening` (the advisor's warm-up, bot/warmup.py: started, not waited for)."""
 
-    def __init__(self, config: uvicorn.Config, line: str) -> None:
+    def __init__(self, config: uvicorn.Config, line: str,
+                 listening: Callable[[], object] = lambda: None) -> None:
         super().__init__(config)
         self.line = line
+        self.listening = listening
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:  # (not when the address could not be bound: uvicorn exits)
             print(self.line, flush=True)
+            self.listening()
 
 
 async def _serve(services: DeskServices) -> None:
@@ -48,7 +55,8 @@ async def _serve(services: DeskServices) -> None:
                             server_header=False)
     line = services.text("serve.listening_demo" if services.demo else "serve.listening",
                          url=f"http://{settings.desk_host}:{settings.desk_port}/")
-    await _AnnouncingServer(config, line).serve()
+    # the gaps page asks the advisor (bot/web/gaps.py): warmed up once listening
+    await _AnnouncingServer(config, line, lambda: warm_in_background(services.advisor)).serve()
 
 
 async def serve_desk(settings: Settings) -> None:

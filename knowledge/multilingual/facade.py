@@ -56,6 +56,11 @@ class Multilingual:
         line for any problem."""
         self.lexicons.load_all()
 
+    def warm_up(self) -> None:
+        """Read every language file and build what each pack builds on first use (its typo
+        index, its texts): `Lexicons.warm_up`."""
+        self.lexicons.warm_up()
+
     def name(self, code: str) -> str:
         """The language's English name for staff ("Spanish"), or its code when unknown."""
         if code in self.lexicons.packs:

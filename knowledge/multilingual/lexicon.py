@@ -217,6 +217,10 @@ class LanguagePack:
                           "sign_advice": dict(self.sign_advice), "follow_ups": follow_ups,
                           "buttons": buttons}, wording=self.wording)
 
+    def warm_up(self) -> None:
+        """Build now what the pack builds on first use: its typo index and its texts."""
+        _ = self.vocabulary.deletions, self.texts
+
     def read_word(self, token: str) -> tuple[frozenset[int], str, bool]:
         """Lexicon word ids ``token`` stands for (exact, prefix or one edit away), and
         "negative" or "conditional" when it is only a negative or conditional form of a lexicon

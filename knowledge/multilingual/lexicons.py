@@ -68,6 +68,12 @@ class Lexicons:
         if problems:
             raise KBError(problems)
 
+    def warm_up(self) -> None:
+        """Read every pack (``load_all``) and build what each builds on first use."""
+        self.load_all()
+        for pack in self.packs.values():
+            pack.warm_up()
+
     def name(self, code: str) -> str:
         pack = self.packs.get(code)
         return pack.name if pack else code

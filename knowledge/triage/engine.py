@@ -7,6 +7,7 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from knowledge.findings import Warms
 from knowledge.triage.decide import decide, second_opinion
 from knowledge.triage.message import Hit, Message
 from knowledge.triage.prefilter import Prefilter
@@ -54,6 +55,22 @@ class Triage:
     def with_detectors(self, detectors: tuple[Detector, ...]) -> Triage:
         """The same rules with second detectors (any of which can raise the alarm)."""
         return Triage(self.signs, self._lang, self._fever, self.path, detectors, self._prefilter)
+
+    def warm_up(self) -> None:
+        """Build now what messages otherwise build when one first needs it: every sign's
+        patterns compiled, whole and one by one (``rules.Rule``, ``prefilter.Alternatives``),
+        the language's large lists one by one, and what the second detectors build on first
+        use. The same objects a message would build, so answers do not change; a message
+        answered meanwhile (in another thread) builds what it needs itself (a rule is
+        compiled once, the threads asking waiting for it; a pattern compiled twice is the same
+        pattern)."""
+        for sign in self.signs:
+            sign.warm_up()
+        for alternatives in self._lang.split.values():
+            alternatives.warm_up()
+        for detector in self.detectors:
+            if isinstance(detector, Warms):
+                detector.warm_up()
 
     def assess(self, text: str, day: int | None) -> TriageDecision:
         """Classify ``text`` sent on recovery ``day`` (None when the day is unknown)."""

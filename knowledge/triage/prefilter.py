@@ -405,6 +405,11 @@ class Alternatives:
             compiled = self._compiled[index] = re.compile(self.sources[index])
         return compiled
 
+    def warm_up(self) -> None:
+        """Compile every pattern now, not when a message first needs it."""
+        for index in range(len(self.sources)):
+            self._pattern(index)
+
     def _candidates(self, candidates: Candidates) -> list[int]:
         """The patterns to try, in the list's order."""
         marked = candidates.get(id(self))

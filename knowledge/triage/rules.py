@@ -5,7 +5,9 @@ A sign's patterns (its matchers and its exceptions) are a ``Rule``: the regex so
 when a message first needs it (start-up time: each bot process compiled some 180,000 characters
 of patterns before it could answer, and a standby may answer nothing). ``load_triage`` compiles
 every rule at once unless asked not to, so ``aftercare kb check`` still names the file, line and
-reason of a bad pattern before any start.
+reason of a bad pattern before any start. ``warm_up`` (of a rule, a matcher, a sign) compiles
+now what is otherwise compiled on first use: the long-running processes call ``Triage.warm_up``
+in the background once they answer (bot/warmup.py).
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ class Rule:
                 compiled = self._compiled
         return compiled
 
+    def warm_up(self) -> None:
+        """Compile now, not on a message's first need (``Triage.warm_up``)."""
+        _ = self.compiled
+
 
 @dataclass(frozen=True)
 class Matcher:
@@ -79,6 +85,14 @@ class Matcher:
         return bool(self.licensed) and any(
             pattern.match(text, start) for pattern in self.licensed_res)
 
+    def warm_up(self) -> None:
+        """Compile every pattern now: the whole regex, the licensed ones, each alternative."""
+        if self.rule is not None:
+            self.rule.warm_up()
+        _ = self.licensed_res
+        if self.alternatives is not None:
+            self.alternatives.warm_up()
+
 
 @dataclass(frozen=True)
 class Sign:
@@ -98,6 +112,14 @@ class Sign:
     # what the sign is part of when named with it: a valid match of these anywhere in the
     # message stops the sign ("itchy" with "dry and flaky" on day 3 is the day's normal course)
     without: Matcher | None = None
+
+    def warm_up(self) -> None:
+        """Compile every pattern of the sign now (its matchers and its exceptions)."""
+        for matcher in (self.primary, *self.with_groups,
+                        *((self.without,) if self.without is not None else ())):
+            matcher.warm_up()
+        if self.unless is not None:
+            self.unless.warm_up()
 
     def applies_on(self, day: int | None) -> bool:
         """Whether this sign can fire on ``day`` (None = day unknown)."""
