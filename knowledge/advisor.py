@@ -75,11 +75,15 @@ _BAD = (r"(abnormal|dangerous|serious|an emergency|a problem|a concern|a worry|w
 _HOW = r"(bad|red|high|hot|big|swollen|puffy|painful|sore|long|much|many|far|quickly)"
 _CALL = (r"(call|ring|phone|message|contact|tell|let (you|u|them|the clinic) know|worry|get help|"
          r"seek help|see (a|the) (doctor|gp|nurse)|get in touch|reach out|get hold of|msg|text|"
-         r"email|drop (you|u) a (line|message|msg))")
+         r"email|drop (you|u) a (line|message|msg)|"
+         # (the -ing forms: "wait how many days before phoning")
+         r"calling|ringing|phoning|messaging|contacting|texting|emailing|getting in touch|"
+         r"reaching out|getting hold of|letting (you|u|them|the clinic) know|seeking help)")
 # something looking off, told in a conditional ("if it doesnt look right", "if its lookin bad")
 _OFF = (r"(off|wrong|not right|(doesnt|dont|does not|do not|isnt|is not|arent|are not)( \w+)? "
         r"right|weird|odd|strange|funny|worse|bad|rough|dodgy|iffy|not good)")
-_SOMETHING = r"(something|anything|it|its|things?|stuff|sumthin|somethin|smth)"
+_SOMETHING = (r"(something|anything|it|its|things?|stuff|sumthin|sumthing|somethin|somthing|"
+              r"smthing|smthn|smth|sth|anythin|anyfing|somefing|summat)")
 _NOT_BOOKING = r"^(?!.*\b(book|booking|rebook|appointment|appt|next session|reschedule)\b)"
 # when to get help asked as a choice, or which of one sign would be abnormal (folded text)
 WHEN_TO_GET_HELP = re.compile("|".join((
@@ -97,7 +101,8 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     # how much is too much, how bad it has to get, how long to give it before calling
     r"\bhow (much|many)\b.{0,40}\b(is|are|would be|counts? as) too (much|many)\b",
     # (not a booking: "how long should i wait before i call to book the next one")
-    r"^(?!.*\b(book|booking|appointment|appt|next session|reschedule)\b)"
+    r"^(?!.*\b(book|booking|appointment|appt|next session|reschedule|photos?|pictures?|pics|"
+    r"results?|review|check ?up|follow ?up)\b)"
     rf".*\bhow {_HOW}\b.{{0,50}}\b(too {_HOW}|(has|have|need|needs) to (get|be)\b.{{0,30}}"
     rf"\b(before|until|till)|(before|until|till)\b.{{0,30}}\b({_CALL}|{_HELP}))\b",
     rf"\bat what point\b.{{0,60}}\b({_CALL}|{_HELP})\b",
@@ -171,6 +176,8 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     # out for", "what should she keep an eye on over the coming days")
     r"^(?!.*\b(working|worked|work|works|results?|improv\w*|better)\b)"
     r".*\b(complications?|problems?|warning signs|red flags|signs?|symptoms?)\b"
+    #   (of the sign just told: "what first signs of it do i need to watch for")
+    r"( (of|for) (that|it|this|those|these|them))?"
     r"( (should|do|must|would|shall) (i|we|you|she|he|they)( need to| have to)?| to| i should|"
     r" i need to)( be)? "
     r"(watch\w*|look\w* out|keep\w* an eye|keep\w* watch|monitor\w*|be on the lookout|"
@@ -194,6 +201,57 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     r"^(?=.*\b(her|his|their|hers|theirs|she|he|they)\b)(?!.*\b(dentist|dental|jabs?|vaccin\w*|"
     r"surgery|operation|tattoo|piercing|wax\w*)\b).*\b(whats|what is) normal and "
     r"(whats|what is|what)( \w+)? (not|isnt|abnormal)\b",
+    # when to get in touch asked plainly: about the skin or after the treatment, or when one
+    # would need to ("when should i message you about my face?", "when would i have to ring
+    # the clinic?"); not opening hours, the number or booking ("when can i call you")
+    rf"{_NOT_BOOKING}(?!.*\b(open|opening|hours|number|email address|best way)\b).*\bwhen "
+    r"(do|should|would|must|shall|will|might) (i|we)( ever| actually| really)?( need to| have to|"
+    rf" ought to)? {_CALL}( with)?( you| u| the clinic| the (doctor|nurse|practitioner|team|gp)|"
+    r" them| someone| anyone| a doctor)?( guys)? (about (my|the|this) (skin|face|treatment|"
+    r"recovery|healing|cheeks?|area|symptoms?|reaction)|after (the|my|this) (treatment|session|"
+    r"procedure|needling|microneedling))\b",
+    rf"{_NOT_BOOKING}.*\bwhen (do|would|will|might) (i|we)( ever)? (need|have) to {_CALL}"
+    r"( you| u| the clinic| the (doctor|nurse|practitioner|team)| them)?( guys)?$",
+    # in which situations, cases or circumstances to call ("under what circumstances should i
+    # phone the nurse?"; a skin condition to mention is suitability's)
+    rf"{_NOT_BOOKING}.*\b(which|what) (situations?|cases|circumstances?|instances|scenarios?)\b"
+    rf".{{0,40}}\b({_CALL}|{_HELP}|come (back )?in|be seen)\b",
+    rf"{_NOT_BOOKING}.*\b(in|under) (which|what) (case|situation|circumstance) (do|should|must|"
+    rf"would|shall) (i|we)\b.{{0,30}}\b({_CALL}|{_HELP})\b",
+    # what would have the clinic want to see me again ("what would mean they need to check me
+    # over?"), not another session
+    rf"{_NOT_BOOKING}(?!.*\b(another|next|more|extra|top up|follow up|second|third) (session|"
+    r"treatment|course|appointment)s?\b).*\bwhat (would|could|might|will|should)( \w+)? (make|"
+    r"mean|need|require|warrant|prompt)\b.{0,40}\b(come (back )?in|come back|be (seen|checked|"
+    r"looked at|examined)|see me|check me|look at (me|it|my \w+)|have a look)\b",
+    # which effects are serious and which only healing, in either order ("which reactions are a
+    # worry and which are just the skin healing?")
+    r"^(?=.*\b(which|what|how)\b)(?!.*\b(products?|ingredients?|foods?|exercises?|activities|"
+    r"serums?|creams?|things to (do|use|eat|avoid))\b)(?=.*\b(symptoms?|signs?|side effects?|"
+    r"effects?|reactions?|changes?)\b).*\b(serious|dangerous|bad|worrying|concerning|"
+    r"a concern|a worry|a problem|alarming|abnormal|not normal)( ones?)?\b.{0,30}"
+    r"\b(and|or|vs|versus|from)\b "
+    r"(which|what|whats|the ones|those)( ones?)?( \w+)?( are| is)?\b.{0,30}\b(healing|heal|"
+    r"recovery|recovering|getting better|normal|expected|harmless|fine|nothing to worry)\b",
+    r"^(?=.*\b(which|what)\b)(?=.*\b(symptoms?|signs?|side effects?|effects?|reactions?|"
+    r"changes?)\b).*\b(healing|heal|recovery|normal|expected|harmless|fine)\b.{0,30}"
+    r"\b(and|or|vs|versus)\b (which|what|whats|the ones|those)( ones?)?( \w+)?( are| is)? "
+    r"(serious|dangerous|worrying|concerning|a concern|a worry|a problem|alarming|bad)\b",
+    # redness spreading or red streaks, asked about with how serious or how bad ("if the pink
+    # area started creeping outwards, how worried should i be?"; a spreading redness that is
+    # only "bad" keeps the redness entry, which says when to call); red streaks or lines
+    # with any judgement; a report is triage's
+    rf"^(?=.*\b{_IF}\b)(?=.*\bhow (serious|bad|worried|concerned|worrying|dangerous|urgent|"
+    r"alarming)\b).*(\bred (streaks?|lines?|tracks?|trails?)\b|\bstreak\w*\b|"
+    r"\b(redness|swelling|rash|pinkness|it|red|area|patch|patches)( \w+){0,3} (spread\w*|creep\w*|"
+    r"widen\w*|extend\w*|travel\w*|(gets?|getting|got|gone|goes|going) (wider|bigger|larger)|"
+    r"mov\w* out\w*)\b|\b(redness|swelling|rash|pinkness|red area|pink area|patch|patches)"
+    r"( \w+){0,3} grow\w*\b)",
+    rf"^(?=.*\b{_IF}\b)(?=.*\b({_JUDGE}|worry)\b).*\b(red (streaks?|lines?|tracks?|trails?)|"
+    r"streaks?|streaky)\b",
+    # pus told in chat spelling ("pussy", "pusy": full of pus), asked about with a judgement
+    rf"^(?=.*\b{_IF}\b)(?=.*\b({_JUDGE}|worry|ok|okay|normal)\b)(?!.*\bpussy ?cats?\b).*"
+    r"\b(pussy|pusy|pusey|pussey|pusie|pussie|puss)\b",
     # a choice told as one between the emergency and waiting, or the clinic
     rf"\b(between|decide|deciding|choose|choosing|pick)\b.{{0,20}}\b{_HELP}\b.{{0,40}}"
     rf"\b(and|or|vs|versus)\b.{{0,30}}\b({_WAIT}|{_US})\b",
