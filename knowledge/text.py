@@ -98,6 +98,10 @@ SHORTHAND: dict[str, str] = {
     # a faint misspelt, read by the speller as English ("pased" is "pas" + "ed")
     "pased out": "passed out", "pasd out": "passed out", "passd out": "passed out",
     "past out": "passed out",
+    # sight misspelt as a word the speller leaves as it is ("vison" is a mink; round
+    # fifty-six: "sudden loss of vison", "lost my visin")
+    "vison": "vision", "visoin": "vision", "visin": "vision", "vsion": "vision",
+    "viison": "vision", "visison": "vision",
     # "that" spelt as said ("wud dat b bad")
     "dat": "that",
     # a colour with its vowels dropped (round forty-six): "yllw crust", "ylw bits"
