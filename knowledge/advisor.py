@@ -60,8 +60,8 @@ _WAIT = (r"(wait|waiting|leave it|leaving it|chill|see how|my check ?in|the chec
          r"(ride|riding|sit|sitting|tough|toughing|wait|waiting) it out|put(ting)? up with it|"
          r"hold(ing)? (on|off)|sit(ting)? tight)")
 _IF = r"(what if|if|suppose|supposing|say|imagine|hypothetically|would|were)"
-_JUDGE = (r"(problem|a concern|concerning|concerned|worry|worrying|worried|bad|serious|dangerous|"
-          r"wrong|mean|means|a sign|alarmed|alarming)")
+_JUDGE = (r"(problem|issue|an issue|a concern|concerning|concerned|worry|worrying|worried|bad|"
+          r"serious|dangerous|wrong|mean|means|a sign|alarmed|alarming)")
 _SIGN_WORD = (r"(red|pink|swollen|puffy|sore|bruised|itchy|tender|raw|hot|warm|burning|flaky|"
               r"peeling|bumpy|blotchy|lumpy|painful)")
 _SIGN_NOUN = (r"(redness|swelling|puffiness|soreness|pain|bruising|bruises?|itching|itch|rash|"
@@ -117,8 +117,10 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     # someone else's story, then whether it can happen after this and what to watch for
     r"\bhappen (to me|after (this|mine|microneedling|needling))\b.{0,60}"
     r"\b(watch|look|keep an eye) (out )?for\b",
-    r"\bhow (would|will|do|can|could) (i|you) (know|tell|spot)\b.{0,50}"
-    r"\b(happening|happened|happens|starting|started|start) (to|on|with) me\b",
+    r"\bhow (would|will|do|can|could) (i|you) (know|tell|spot|recognise|recognize|notice)\b"
+    r".{0,50}\b((happening|happened|happens|starting|started|start|beginning|begins|coming on) "
+    r"(to|on|with|in) (me|mine)|(mine|my (skin|face)) (is|was|were) (heading|going) (that|the "
+    r"same) way|(that|it|this|them|those) (early|early on|in time|coming( on)?)$)",
     # a threshold: bad enough to call, worth a call, when to call if something looks off
     rf"\b(bad|serious|severe|worrying|concerning|urgent|major) enough (to|for|that)\b.{{0,20}}"
     rf"\b({_CALL}|{_HELP})\b",
@@ -190,7 +192,8 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     rf"(?!.*\b({_TOPICS}|dentist|dental|jabs?|vaccin\w*|surgery|operation|tattoo|piercing|wax\w*|"
     r"working|worked|results?)\b).*\b(what|which)( signs?| symptoms?| things?)? (should|do|must|"
     r"would|shall) (i|we)( need to| have to)?( be)? (look\w* (out )?for|watch\w* (out )?for|"
-    r"(alert|wary|vigilant|watchful) (to|of|for)|keep\w* an eye (out )?(for|on)|on the lookout)\b",
+    r"(alert|wary|vigilant|watchful) (to|of|for)|keep\w* an eye (out )?(for|on)|on the lookout|"
+    r"keep\w* watch (out )?(for|on))\b",
     rf"^(?!.*\b{_TOPICS}\b).*\bwhat (should|do|does|must|would|shall|will) (i|she|he|they|we|you)"
     r"( need to| have to)?( be)? (keep\w* (an eye|watch|a lookout)|watch\w*|look\w* out|"
     r"monitor\w*|check\w* for)\b.{0,25}\b((over|in|during|for) the "
@@ -252,6 +255,65 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     # pus told in chat spelling ("pussy", "pusy": full of pus), asked about with a judgement
     rf"^(?=.*\b{_IF}\b)(?=.*\b({_JUDGE}|worry|ok|okay|normal)\b)(?!.*\bpussy ?cats?\b).*"
     r"\b(pussy|pusy|pusey|pussey|pusie|pussie|puss)\b",
+    # answers round on batch 21: which symptoms are considered dangerous, which signs to
+    # observe or pay attention to (formal English); not products, foods or activities
+    r"^(?!.*\b(products?|ingredients?|foods?|exercises?|activities|serums?|creams?)\b)"
+    r".*\b(which|what)\b( \w+){0,3} (symptoms?|signs?|side effects?|reactions?|changes?|effects?)"
+    r"\b.{0,50}\b(considered|regarded|seen|deemed|classed|classified|counted|viewed)( as)?"
+    r"( \w+)? (dangerous|serious|alarming|abnormal|worrying|concerning|an emergency|a problem|"
+    r"a concern|problematic|severe|urgent|not normal|critical|risky)\b",
+    rf"^(?!.*\b{_TOPICS}\b).*\b(which|what)( \w+)? (signs?|symptoms?|changes?|reactions?)\b"
+    r"( \w+){0,3} (observe|pay (close |special |particular )?attention to|attend to|"
+    r"take note of|be attentive to|be aware of|be vigilant (about|for))\b",
+    # what the early signs look like, which are the first signs (not of healing or results)
+    r"^(?!.*\b(heal\w*|results?|working|improv\w*|better|collagen)\b).*\b(what|which) (do|does|"
+    r"would|will|are|r|might)( the)? (early|first|earliest|initial) (warning )?(signs?|symptoms?)"
+    r"\b",
+    # someone else's story, then what else to watch for ("what else do i need to watch for
+    # once mine is done?")
+    r"\bwhat else (should|do|must|would|shall) (i|we)( need to| have to)?( be)? (watch\w*|"
+    r"look\w* out|keep\w* an eye|keep\w* watch|monitor\w*|look\w* for)\b",
+    # how to know when a sign is too much ("how do i know when the puffiness is too much?")
+    rf"\bhow (do|would|will|can|could) (i|you|we) (know|tell)\b.{{0,10}}\b(when|if)\b( \w+){{0,3}}"
+    rf" ({_SIGN_NOUN}|puffiness|it|its|my (face|skin))( \w+)? (is|gets|has got|becomes|goes)"
+    r"( \w+)? too (much|far|long|bad|big|swollen|red|puffy)\b",
+    # a threshold of time asked: at what point or when it stops being normal ("when does it
+    # stop being normal?", "at what stage is that not normal any more?")
+    r"\b(at what|at which|what|which) (point|stage|day|time)\b.{0,30}\b(not normal|abnormal|"
+    r"no longer normal|stops? being normal|not ok|not okay|a problem|a concern|worrying)\b",
+    r"\bwhen (does|would|will|do|should) (it|this|that|the \w+|they)( \w+)? (stop|stops|cease|"
+    r"ceases) being (normal|ok|okay|expected)\b",
+    r"\bwhen (is|would|will) (it|this|that|the \w+)( \w+)? (be )?no longer (normal|ok|okay|"
+    r"expected)\b",
+    # a sign back later, asked about ("if the little dots of blood show up again in a few days,
+    # would that be a problem?"); using a product or doing something again is not
+    rf"^(?=.*\b{_IF}\b)(?=.*\b({_JUDGE}|issue|an issue)\b)(?!.*\b{_TOPICS}\b).*"
+    r"\b(bleed\w*|blood|red|redness|swell\w*|swollen|puff\w*|lumps?|bumps?|spots?|rash|weep\w*|"
+    r"ooz\w*|sore|hot|hurt\w*|pain\w*)\b.{0,40}\bagain\b",
+    # a sign asked about for tomorrow or later, or two at once ("say my cheeks turn sore and
+    # hot later, is that a worry?")
+    rf"^(?=.*\b(what if|if|suppose|supposing|say|imagine)\b)(?=.*\b({_JUDGE}|issue|an issue)\b)"
+    r".*\b(face|skin|cheeks?|it|forehead|chin|nose|area|eyes?)( \w+)? (goes|go|gets|get|turns|"
+    r"turn|becomes|become|went|got|is|was|were)( \w+){0,2} "
+    rf"(({_SIGN_WORD}|burny|stingy)\b.{{0,30}}\b(tomorrow|tonight|later|l8r|next week|in a few "
+    rf"days|over the weekend|at the weekend|this week)|{_SIGN_WORD} (and|or) ({_SIGN_WORD}|burny|"
+    r"stingy|burning|stinging))\b",
+    # what to do if an eye or the sight is hurt ("what do i do if my vision goes fuzzy?")
+    r"\bwhat (should|do|would|must|shall|am) i( meant to| supposed to)? do if (my|an?|one of my|"
+    r"the|either)( \w+)? (eyes?|eyelids?|vision|sight)\b",
+    # what to look out for, asked bare ("what should i be looking out for after?")
+    rf"^(?!.*\b{_TOPICS}\b).*\bwhat (should|do|must|shall|would) (i|we)( need to| have to)?"
+    r"( be)? (look\w* out|watch\w*( out)?|keep\w* an eye out) (for|4)( after(wards)?| tomorrow|"
+    r" tonight| this week)?$",
+    # a rule for when to stop waiting and get in touch ("at which point do i quit waiting and
+    # ring you?")
+    rf"{_NOT_BOOKING}.*\b(stop|stops|quit|give up|stopping|quitting) (waiting|holding off|"
+    rf"holding on|sitting tight|watching it)\b.{{0,40}}\b({_CALL}|{_HELP})\b",
+    # which day to get in touch if a sign has not gone ("by which day should i call you if the
+    # redness has not gone?")
+    rf"{_NOT_BOOKING}(?!.*\b(photos?|pictures?|pics|results?|review)\b)(?=.*\b{_CALL}\b)"
+    r"(?=.*\b(which|what|certain|particular|specific|set) (day|date)\b)"
+    r".*\b(redness|red|pink|pinkness|swelling|swollen|puffy|puffiness|bruis\w*)\b",
     # a choice told as one between the emergency and waiting, or the clinic
     rf"\b(between|decide|deciding|choose|choosing|pick)\b.{{0,20}}\b{_HELP}\b.{{0,40}}"
     rf"\b(and|or|vs|versus)\b.{{0,30}}\b({_WAIT}|{_US})\b",
