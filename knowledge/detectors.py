@@ -42,7 +42,7 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from knowledge.findings import Detector, Finding
-from knowledge.text import FILLER, STOPWORDS
+from knowledge.text import FILLER, STOPWORDS, content_tokens, tokens
 
 if TYPE_CHECKING:  # numpy is imported only when the embed detector is built
     import numpy
@@ -393,16 +393,58 @@ class EmbedDetector:
         return _best_finding(self, clauses)
 
 
+# Round fifty-seven: a similar phrase alone does not raise a mild message's clause that names
+# nothing the phrase names. A day-0 clause "it feels tight" (the message: it stings a little)
+# came close to "throat feels tight", a day-7 "skin is really soft" to "eye is really sore": the
+# likeness was in the words for a feeling or a state and in "is really", while the part (the
+# throat, the eye) the phrase is about was not in the clause, and the message played itself
+# down. Such a clause is left to the rules when the message has one of `_MILD` and none of the
+# clause's own words (beyond stopwords, filler and `_GENERIC`, the words for a feeling, a state
+# or a degree) is one of the phrase's (the same word, or the same first four letters: "breathe"
+# and "breathing").
+_MILD = frozenset([
+    "bit", "little", "slightly", "slight", "mild", "mildly", "tad", "abit", "fine", "ok", "okay",
+    "good", "lovely", "soft", "softer", "smooth", "smoother", "great", "normal", "calm",
+    "settled", "healing"
+])
+_GENERIC = _MILD | frozenset([
+    "it", "its", "feel", "feels", "felt", "feeling", "feelin", "tight", "tighter", "tightness",
+    "sore", "sting", "stings", "stinging", "stingy", "tingle", "tingles", "tingling", "tingly",
+    "warm", "warmer", "hot", "heat", "burning", "burn", "burns", "itchy", "itch", "itching",
+    "really", "very", "so", "quite", "today", "now", "still", "just", "kind", "sort", "pretty",
+    "more", "less", "is", "are", "looks", "look", "looking", "seems", "getting", "gets", "got",
+    "gone", "going", "keep", "keeps", "day", "tonight", "morning", "skin", "face"
+])
+
+
+def _close(word: str, other: str) -> bool:
+    return word == other or (len(word) >= 4 and len(other) >= 4 and word[:4] == other[:4])
+
+
+def _unanchored(clause: str, phrase: str, mild: bool) -> bool:
+    """True when a mild message's clause names nothing its closest phrase names (see `_MILD`)."""
+    if not mild:
+        return False
+    own = [word for word in content_tokens(clause) if word not in _GENERIC]
+    theirs = content_tokens(phrase)
+    return not any(_close(word, other) for word in own for other in theirs)
+
+
 def _best_finding(detector: NgramDetector | FuzzDetector | EmbedDetector,
                   clauses: Sequence[str]) -> Finding | None:
     """The most serious, then closest, red-flag clause; each clause judged on its own."""
     bank = detector.bank
     best: Finding | None = None
+    mild: bool | None = None
     for clause in clauses:
         if len(clause) < MIN_CLAUSE_CHARS or " " not in clause.strip():
             continue
         index, red, normal = detector.score(clause, detector.threshold)
         if index < 0 or red < detector.threshold or red < normal + detector.margin:
+            continue
+        if mild is None:
+            mild = any(word in _MILD for other in clauses for word in tokens(other))
+        if _unanchored(clause, bank.phrases[index], mild):
             continue
         finding = Finding(bank.tiers[index], bank.signs[index], bank.phrases[index], red, clause,
                           detector.name)
