@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     # as long each time, up to 60 s; a wait Telegram asks for is kept as asked)
     startup_backoff_seconds: float = Field(1.0, alias="AFTERCARE_STARTUP_BACKOFF_SECONDS",
                                            gt=0, le=60)
+    # the advisor warmed up in the background once the process answers (bot/warmup.py:
+    # every triage pattern compiled, about 1.4 s of CPU); off, each message builds what it
+    # needs when it first needs it (the same answers)
+    warm_up: bool = Field(True, alias="AFTERCARE_WARM_UP")
     polling_lease_seconds: float = Field(15.0, alias="AFTERCARE_POLLING_LEASE_SECONDS",
                                          ge=0.5, le=300)
     polling_give_up_seconds: float = Field(60.0, alias="AFTERCARE_POLLING_GIVE_UP_SECONDS",

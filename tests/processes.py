@@ -361,12 +361,15 @@ class _ForkedFake(_Forked):
 
 
 def _bot_env(root: str, database: Path | str, token: str, extra: dict[str, str]) -> dict[str, str]:
+    # no background warm-up (AFTERCARE_WARM_UP; tests/test_warm_up.py is about it) unless
+    # `extra` asks for it: an exec'd bot paid about 1.4 s of CPU for it, and a forked one
+    # finds everything built already (tests/zygote.py `_load_advisor`)
     url = database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
     env.update(TELEGRAM_BOT_TOKEN=token, AFTERCARE_BOT_API_URL=f"{root}/bot",
                AFTERCARE_DATABASE_URL=url, AFTERCARE_TIMEZONE="UTC", AFTERCARE_HTTP_PORT="0",
-               PYTHONPATH=str(REPO_ROOT))
+               PYTHONPATH=str(REPO_ROOT), AFTERCARE_WARM_UP="false")
     env.update(extra)
     return env
 

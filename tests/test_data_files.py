@@ -92,7 +92,7 @@ def test_ask_with_a_broken_messages_file_answers_with_located_lines(
 def test_the_demo_stops_at_start_with_the_broken_line(
         path: Path, broken: Callable[[Path], int], tmp_path: Path) -> None:
     line = broken(path)
-    result = aftercare(tmp_path, "demo", stdin="hello\n")
+    result = aftercare(tmp_path, "demo", stdin="hello\n", AFTERCARE_WARM_UP="false")
     assert result.returncode == 1
     assert f"{path}:{line}: invalid YAML" in result.stderr
     assert "then run `aftercare kb check`" in result.stderr
@@ -122,7 +122,8 @@ def test_a_clinics_broken_messages_file_is_checked_and_stops_the_demo(tmp_path: 
     checked = aftercare(tmp_path, "kb", "check", AFTERCARE_MESSAGES_PATH=str(messages))
     assert checked.returncode == 1
     assert f"{messages}:3: invalid YAML" in checked.stdout
-    demo = aftercare(tmp_path, "demo", stdin="hello\n", AFTERCARE_MESSAGES_PATH=str(messages))
+    demo = aftercare(tmp_path, "demo", stdin="hello\n", AFTERCARE_MESSAGES_PATH=str(messages),
+                     AFTERCARE_WARM_UP="false")
     assert demo.returncode == 1
     assert f"{messages}:3: invalid YAML" in demo.stderr
     assert "Traceback" not in checked.stderr + demo.stderr

@@ -20,7 +20,8 @@ async def demo_transcript(lines: list[str]) -> str:
     process (tests/advisors.py) instead of by each run; the process test below loads its
     own."""
     out = io.StringIO()
-    settings = load_settings(None, AFTERCARE_TIMEZONE="Europe/London")
+    settings = load_settings(None, AFTERCARE_TIMEZONE="Europe/London",
+                             AFTERCARE_WARM_UP="false")  # (tests/test_warm_up.py's subject)
     advisor = shipped(settings.clinic()) if settings.kb_path is None else None
     assert await run_demo(settings, io.StringIO("\n".join(lines) + "\n"), out,
                           advisor=advisor) == 0
@@ -58,6 +59,7 @@ def test_aftercare_start_without_a_token_runs_the_demo(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
     env["PYTHONPATH"] = str(REPO_ROOT)
+    env["AFTERCARE_WARM_UP"] = "false"  # the advisor's warm-up (1.4 s of CPU) is not the subject
     result = subprocess.run([sys.executable, "-m", "bot.cli.main", "start"], input="hello\n/quit\n",
                             capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60,
                             check=False)

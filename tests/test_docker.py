@@ -172,7 +172,8 @@ def test_healthcheck_command_passes_against_a_running_bot(
     assert before.returncode != 0
     bot_env = clean_env(TELEGRAM_BOT_TOKEN="123:abcdef", AFTERCARE_BOT_API_URL=f"{fake_server}/bot",
                         AFTERCARE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'd.db'}",
-                        AFTERCARE_HTTP_PORT=str(port), AFTERCARE_HTTP_LISTEN="127.0.0.1")
+                        AFTERCARE_HTTP_PORT=str(port), AFTERCARE_HTTP_LISTEN="127.0.0.1",
+                        AFTERCARE_WARM_UP="false")  # (its 1.4 s of CPU: not this test's)
     proc = subprocess.Popen([installed / "aftercare", "run"], cwd=tmp_path, env=bot_env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:

@@ -292,3 +292,34 @@ def test_warm_in_background_returns_before_the_work_ends() -> None:
     assert not warm.done.is_set()  # returned while the work waits
     release.set()
     assert warm.done.wait(60) and warm.failure is None and warm.cpu_seconds is not None
+
+
+async def test_a_bot_told_not_to_warm_up_answers_without_it(
+        fake_telegram: Any, tmp_path: Path) -> None:
+    """``AFTERCARE_WARM_UP=false`` (on by default): `serve` never starts the warm-up, and the
+    bot answers as ever, each message building what it needs."""
+    from bot.config import Settings
+    from bot.telegram.app import serve
+    from tests.bot_harness import bot_settings
+    from tests.databases import migrated_sqlite
+
+    assert Settings.model_fields["warm_up"].default is True
+    migrated_sqlite(tmp_path / "bot.db")
+    settings = bot_settings(fake_telegram, tmp_path, AFTERCARE_HTTP_PORT=0,
+                            AFTERCARE_WARM_UP="false")
+    assert settings.warm_up is False
+    called: list[Advisor] = []
+    before = set(threading.enumerate())
+    stop = asyncio.Event()
+    bot = asyncio.create_task(serve(settings, stop, warm_up=called.append))
+    try:
+        fake_telegram.user_message(5, "/start")
+        await fake_telegram.wait_for_messages(5, 1)
+        fake_telegram.user_message(5, "can I wear makeup?")
+        answer = (await fake_telegram.wait_for_messages(5, 2))[1]
+        assert "makeup" in answer["text"].lower()
+    finally:
+        stop.set()
+        await bot
+    assert called == []
+    assert not [t for t in set(threading.enumerate()) - before if t.name == "advisor-warm-up"]

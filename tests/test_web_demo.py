@@ -19,6 +19,7 @@ def test_desk_demo_serves_fictitious_patients() -> None:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AFTERCARE_") and k != "TELEGRAM_BOT_TOKEN"}
     env["PYTHONPATH"] = str(REPO_ROOT)
+    env["AFTERCARE_WARM_UP"] = "false"  # the advisor's warm-up (1.4 s of CPU) is not the subject
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli.main", "desk", "--demo", "--port",
                              str(port)], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

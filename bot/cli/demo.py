@@ -376,7 +376,8 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
             services = build_services(settings, db, sender, clock, alert_sender=staff_chat,
                                       advisor=advisor)
             conversation = services.patient.conversation
-            warm_in_background(advisor)  # the first messages typed need not compile patterns
+            if settings.warm_up:  # the first messages typed need not compile patterns
+                warm_in_background(advisor)
             demo = Demo(conversation, clock, out, staff_chat=staff_chat, desk=services.desk,
                         checkins=services.checkins.service)
 

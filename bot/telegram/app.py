@@ -374,7 +374,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
             async with running(app, settings, ready.on_leader_change, ready.waiting_updates):
                 ready.authorised()  # initialize() called getMe
                 log.info("bot @%s running", app.bot.username)
-                warm_in_background(advisor, warm_up)  # nothing waits for it
+                if settings.warm_up:
+                    warm_in_background(advisor, warm_up)  # nothing waits for it
                 await stop.wait()
                 log.info("stopping")
     finally:

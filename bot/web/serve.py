@@ -56,7 +56,8 @@ async def _serve(services: DeskServices) -> None:
     line = services.text("serve.listening_demo" if services.demo else "serve.listening",
                          url=f"http://{settings.desk_host}:{settings.desk_port}/")
     # the gaps page asks the advisor (bot/web/gaps.py): warmed up once listening
-    await _AnnouncingServer(config, line, lambda: warm_in_background(services.advisor)).serve()
+    warm = (lambda: warm_in_background(services.advisor)) if settings.warm_up else (lambda: None)
+    await _AnnouncingServer(config, line, warm).serve()
 
 
 async def serve_desk(settings: Settings) -> None:
