@@ -314,6 +314,58 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     rf"{_NOT_BOOKING}(?!.*\b(photos?|pictures?|pics|results?|review)\b)(?=.*\b{_CALL}\b)"
     r"(?=.*\b(which|what|certain|particular|specific|set) (day|date)\b)"
     r".*\b(redness|red|pink|pinkness|swelling|swollen|puffy|puffiness|bruis\w*)\b",
+    # answers round on batch 22: which kind of a sign is dangerous set against its normal kind,
+    # in either order ("what sort of swelling is a worry compared with the usual puffiness?",
+    # "how do i tell normal redness from something going wrong?"); not products or activities
+    rf"^(?=.*\b(what|which|how|difference|tell|distinguish|know)\b)(?!.*\b{_TOPICS}\b)"
+    rf"(?=.*\b({_SIGN_NOUN}|bleeding|blood|puffy|puffiness|red|swollen|sore)\b).*"
+    r"\b(dangerous|serious|worrying|concerning|alarming|a (problem|worry|concern|bad sign)|"
+    r"bad sign|trouble|wrong|abnormal|not normal|not right|the (dangerous|bad|serious|worrying) "
+    r"(kind|sort|type|one))\b.{0,60}\b(compared (to|with)|as opposed to|versus|vs|rather than|"
+    r"from|and|or)\b.{0,40}\b(normal|usual|ordinary|regular|expected|typical|healing)\b",
+    rf"^(?=.*\b(what|which|how|difference|tell|distinguish|know)\b)(?!.*\b{_TOPICS}\b).*"
+    r"\b(normal|usual|ordinary|regular|expected|typical|healing)\b( \w+){0,3} "
+    rf"({_SIGN_NOUN}|bleeding|puffiness)\b.{{0,40}}\b(and|or|from|versus|vs|compared (to|with)|"
+    r"as opposed to)\b.{0,60}\b(dangerous|serious|worrying|concerning|alarming|problem|trouble|"
+    r"wrong|abnormal|not normal|not right|bad)\b",
+    # a sign still there by a later day, asked whether that is the point to call ("say im still
+    # swollen by day 4, is that the time to ring?")
+    rf"^(?=.*\b{_IF}\b)(?=.*\b(point|when|time|day|stage|moment)\b.{{0,20}}\b{_CALL}\b)"
+    rf".*(\bstill\b( \w+){{0,3}} {_SIGN_WORD}\b|\b{_SIGN_NOUN}\b( \w+){{0,2}} (is |are )?still\b)"
+    r".{0,20}\b(after|past|beyond|by|on|at|for|in) (day \w+|\w+ (days?|weeks?)|"
+    r"a (week|fortnight))\b",
+    # a sign imagined that would not stop or settle, told with how it came about ("what if a
+    # spot started bleeding and didnt stop, like if i caught it on a towel?")
+    rf"^(?=.*\b{_IF}\b)(?!.*\b(products?|creams?|serums?|makeup|make up)\b).*"
+    r"\b(bleed\w*|bled|blood|swell\w*|swollen|puff\w*|red|redness|pain\w*|hurt\w*|throb\w*|"
+    r"ooz\w*|weep\w*)\b.{0,30}\b(wouldnt|didnt|doesnt|wont|would not|did not|does not|will not|"
+    r"never|couldnt|could not|cant) (stop|go down|go away|settle|ease|calm down)\b",
+    # when a sign is (actually) a problem ("when is bruising really a worry after this?")
+    rf"{_NOT_BOOKING}.*\bwhen (is|are|does|do|would) ({_SIGN_NOUN}|bleeding|blood|puffiness)"
+    r"( \w+)?( actually| really| ever)? (a problem|a worry|a concern|"
+    r"an issue|dangerous|serious|worrying|concerning|not normal|abnormal|a red flag)\b",
+    # when to get in touch asked bare ("when should i ring you?", "when do i get in touch?";
+    # not "when can i call": the opening hours)
+    r"^when (should|do|would|must|shall) (i|we)( ever| actually| really)?( need to| have to)? "
+    r"(call|ring|phone|contact|message|text|email|get in touch|get in touch with|reach out to|"
+    r"get hold of|msg)( you| u| the clinic| the nurse| the team| someone| you guys| u guys|"
+    r" you lot| u lot)?$",
+    # which symptoms or stuff would make me call, the same day or today ("which signs should
+    # make me phone the clinic today?", "what stuff means i should ring you")
+    r"\b(which|what)( \w+)? (symptoms?|signs?|things?|stuff|fings|changes?|reactions?)\b.{0,20}"
+    r"\b(should|would|will|must|might)( \w+)? (make|get|have|send|prompt|lead|push)( me| us)"
+    rf"( \w+)?( to)? ({_CALL}|go|going)\b",
+    rf"\b(which|what)( \w+)? (stuff|things?|fings)( \w+)? (means?|would mean)( that)?( i| we)"
+    rf"( should| shud| need (to|2)| have (to|2)| must| ought to)?( \w+)? {_CALL}\b",
+    # formal: which symptoms would warrant, justify or give cause for concern or a call
+    r"^(?!.*\b(products?|ingredients?|foods?|exercises?|activities|serums?|creams?)\b)"
+    r".*\b(which|what)( \w+){0,3} (symptoms?|signs?|side effects?|reactions?|changes?|effects?)\b"
+    r".{0,50}\b(warrant\w*|justif\w*|merit\w*|give (me |us )?(cause|reason) (for|to)|"
+    r"(be )?(a )?cause for|call for|necessitat\w*|require (a |me to )?(call|contact|attention))\b",
+    # when to be worried about a sign ("when should i be worried about the swelling?")
+    r"\bwhen (should|do|would|must|shall) (i|we) (be |get |feel )?(worried|concerned|worry|"
+    rf"concern myself) (about|abt|over|with) (the |my |any )?({_SIGN_NOUN}|bleeding|puffiness|"
+    r"it)\b",
     # a choice told as one between the emergency and waiting, or the clinic
     rf"\b(between|decide|deciding|choose|choosing|pick)\b.{{0,20}}\b{_HELP}\b.{{0,40}}"
     rf"\b(and|or|vs|versus)\b.{{0,30}}\b({_WAIT}|{_US})\b",

@@ -59,6 +59,21 @@ _CONTEXT = re.compile(
 _WHEN_MAY = re.compile(r"\b(when|how soon)( can| could| may| do| am| is it ok to| is it okay to|"
                        r" is it safe to)?( i| we)?( be allowed to| allowed to| ok to| okay to|"
                        r" safe to)? ([a-z]+)\b")
+# what the patient asks whether or when they may use, take up again or go into ("could i sit
+# in the hotel steam room after a run", "when can i restart the adapalene? ... my face feels
+# normal"): the words before a time, a clause or the end name the thing asked about
+_ASKED_THING = re.compile(
+    r"\b(?:can|could|may|shall) (?:i|we) (?:\w+ )?(?:use|using|restart|resume|get back on|"
+    r"go back on|get back to|go back to|start using|start back on|hit|go in|go into|sit in|"
+    r"have a go in|pop in|pop into|jump in|jump into) (?:the |my |a |an |our |some )?"
+    # (a venue in front only says where: "the gym sauna", "the hotel steam room")
+    r"(?:(?:gym|gyms|hotel|hotels|spa|leisure centre|leisure centres|club|clubs|health club) )?"
+    r"((?:[a-z]+ ){0,2}?[a-z]+)(?= after\b| before\b| when\b| now\b| again\b| today\b| "
+    r"tonight\b| tomorrow\b| yet\b| on day\b| from\b| if\b| or\b| at\b| in\b|[?.,!;]|$)"
+    #   (or asks whether it is all right: "is the gym sauna ok after a workout?")
+    r"|\b(?:is|are) (?:the |my |a |an |our )?"
+    r"(?:(?:gym|gyms|hotel|hotels|spa|leisure centre|leisure centres|club|clubs|health club) )?"
+    r"((?:[a-z]+ ){0,1}?[a-z]+) (?:ok|okay|alright|all right|safe|fine|allowed)\b")
 # A treatment's venue says where, not what ("a facial at the spa" is the facial, not the spa).
 _VENUE = re.compile(r"\b(facials?|massages?|peels?|wax|waxing|treatments?|dermaplaning)"
                     r" (?:at|in) (?:the|a|my|that) (?:day |hotel |local )?"
@@ -476,7 +491,27 @@ class Matcher:
         spelt = [self._chat_word(word) for word in content]
         ranked = self._rank(frozenset(words), self._query_forms(text, content), spelt)
         asked = frozenset(m.group(5) for m in _WHEN_MAY.finditer(text))
-        return self._decide(ranked, exact, frozenset(words), asked)
+        things = frozenset(w for m in _ASKED_THING.finditer(text)
+                           for w in (m.group(1) or m.group(2)).split())
+        return self._decide(self._thing_first(ranked, things), exact, frozenset(words), asked)
+
+    def _thing_first(self, ranked: list[Candidate], things: frozenset[str]) -> list[Candidate]:
+        """The thing the message asks whether or when it may use leads (``_ASKED_THING``):
+        an entry one of its words is a keyword of, scoring enough to answer on its own, goes
+        first when the best entry's keywords name none of them ("when can i restart the
+        adapalene? day 4, face feels normal" is the actives' question, not the day's)."""
+        if not things or len(ranked) < 2:
+            return ranked
+        if self._keywords[self._entry_index[ranked[0].entry_id]] & things:
+            return ranked
+        for candidate in ranked[1:self.thresholds.max_suggestions]:
+            if (candidate.score >= self.thresholds.answer
+                    and self._keywords[self._entry_index[candidate.entry_id]] & things):
+                lead = Candidate(candidate.entry_id,
+                                 max(candidate.score, ranked[0].score + self.thresholds.two_topics),
+                                 candidate.question)
+                return [lead, *(c for c in ranked if c is not candidate)]
+        return ranked
 
     def _match_bare(self, text: str) -> MatchResult | None:
         """A question with no topical word, answered only when it is nearly a bare example."""
