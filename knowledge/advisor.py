@@ -983,6 +983,9 @@ def english_vocabulary(kb: KnowledgeBase, triage: Triage) -> set[str]:
     """Words the bot knows as English: the knowledge base, the triage rules' words and the
     function words; a Latin-script message made mostly of these is read as English."""
     words: set[str] = set(STOPWORDS) | set(FILLER) | set(SYNONYMS) | set(SHORTHAND) | {"i", "a"}
+    # (round fifty-eight) states the rules spell only as stems ("confus\w*", "chok\w*"): a
+    # short chat message with one of them ("temp 39 n im confused") was read as German
+    words |= {"confused", "disoriented", "disorientated", "delirious", "fainted", "choking"}
     texts: list[str] = []
     for entry in kb.entries:
         texts += [entry.title, *entry.questions, *entry.keywords, entry.answer.unknown,

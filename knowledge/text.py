@@ -95,6 +95,12 @@ SHORTHAND: dict[str, str] = {
     # a fever and a temperature with their vowels dropped, too short for the speller (round
     # fifty-four: "fvr 39 n ...", "tmp 38.5")
     "fvr": "fever", "fvrish": "feverish", "tmp": "temp",
+    # (round fifty-eight) "temp" is English chat, and states with the g dropped ("temp 39 n
+    # heart racin n ...": two unknown words made the model read the message as German)
+    "temp": "temp", "racin": "racing", "poundin": "pounding", "thumpin": "thumping",
+    "beatin": "beating", "shakin": "shaking", "sweatin": "sweating", "shiverin": "shivering",
+    "throbbin": "throbbing", "drippin": "dripping", "leakin": "leaking", "oozin": "oozing",
+    "spreadin": "spreading", "chokin": "choking", "wheezin": "wheezing",
     # a faint misspelt, read by the speller as English ("pased" is "pas" + "ed")
     "pased out": "passed out", "pasd out": "passed out", "passd out": "passed out",
     "past out": "passed out",
