@@ -77,7 +77,9 @@ _CALL = (r"(call|ring|phone|message|contact|tell|let (you|u|them|the clinic) kno
          r"seek help|see (a|the) (doctor|gp|nurse)|get in touch|reach out|get hold of|msg|text|"
          r"email|drop (you|u) a (line|message|msg)|"
          # (the -ing forms: "wait how many days before phoning")
-         r"calling|ringing|phoning|messaging|contacting|texting|emailing|getting in touch|"
+         # (answers round on batch 23: "telephone somebody", formal)
+         r"telephone|telephoning|calling|ringing|phoning|messaging|contacting|texting|emailing|"
+         r"getting in touch|"
          r"reaching out|getting hold of|letting (you|u|them|the clinic) know|seeking help)")
 # something looking off, told in a conditional ("if it doesnt look right", "if its lookin bad")
 _OFF = (r"(off|wrong|not right|(doesnt|dont|does not|do not|isnt|is not|arent|are not)( \w+)? "
@@ -371,6 +373,39 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     rf"\b(and|or|vs|versus)\b.{{0,30}}\b({_WAIT}|{_US})\b",
     rf"\b(between|decide|deciding|choose|choosing|pick)\b.{{0,20}}\b({_WAIT}|{_US})\b.{{0,40}}"
     rf"\b(and|or|vs|versus)\b.{{0,30}}\b{_HELP}\b",
+    # answers round on batch 23: what should make me call, asked bare ("what should make me
+    # call for help?"), when a sign becomes a warning sign ("at what point does oozing become a
+    # warning sign?", "when does swelling turn into a danger sign"), and a sign gone then back,
+    # asked ("what if the heat eased off and then returned by the weekend?")
+    rf"\bwhat (should|would|must|will|might) (make|get|send|prompt) (me|us) (to )?({_CALL}|go|"
+    rf"come (back )?in)\b",
+    r"\bwhen (does|do|would|will|is|should|can)( the| my| any)? \w+( \w+)? (become|becomes|turn|"
+    r"turns|count|counts|start|starts)( into| as| being)? (an? )?(warning|danger|red flag|"
+    r"dangerous|serious|alarm)\w*( signs?| signals?)?\b",
+    rf"^(?=.*\b(what if|what happens if|what would happen if|suppose|supposing|say|imagine|if)\b)"
+    rf"(?!.*\b{_TOPICS}\b).*\b({_SIGN_NOUN}|heat|warmth|the red|skin|face|it|they)\b( \w+){{0,2}} "
+    r"(went|goes|go|gone|going) (away|down|off)\b.{0,30}\b(then )?((came|comes|come|coming) back|"
+    r"returns?|returned|flares? up|flared up|reappears?|reappeared)\b"
+    rf"|^(?=.*\b(what if|what happens if|what would happen if|suppose|supposing|say|imagine|if)\b)"
+    rf"(?!.*\b{_TOPICS}\b).*\b({_SIGN_NOUN}|heat|warmth|the red|skin|face|it|they)\b( \w+){{0,2}} "
+    r"(fades?|faded|settles?|settled|calms?|calmed|eases?|eased|subsides?|subsided|clears?|"
+    r"cleared|dies|died|dying)( down| off| up)?\b.{0,30}\b(then )?((came|comes|come|coming) "
+    r"back|returns?|returned|flares? up|flared up|reappears?|reappeared)\b",
+    # at what stage or time to call ("at what stage should i be telephoning someone?")
+    rf"\bat (what|which) (stage|time|moment)\b.{{0,60}}\b({_CALL}|{_HELP})\b",
+    # a condition opened by "should" (the inverted "if"), then what it would mean or what to
+    # do ("should my cheeks start to ooze, would that mean infection?", "should the redness
+    # spread to my neck, is that an emergency?"); not this state now
+    r"^(and |but |so |also )?should (i|we|it|they|there|(my|the|any|a|an|some|her|his)( \w+){1,3})"
+    r"( ever| later| suddenly| then)? (develop|become|turn|get|go|start|begin|swell|spread|appear|"
+    r"ooze|weep|bleed|blister|come (up|back|out)|break out|show up|flare up|return|crust|puff up)\b"
+    r"(?!.*\b(this|these|like this|right now|now|already)\b).{0,80}\b(what (ought|should|do|"
+    r"would|must|shall) (i|we)( to)? do|what (would|does|could|might|will) (that|it|this) (mean|"
+    r"indicate|"
+    r"point to|suggest|signal)|what does (that|it|this) point to|(is|would) (that|it|this) (be )?"
+    r"(an emergency|serious|bad|a problem|a worry|a concern|dangerous|urgent|infection|mean)|"
+    r"how (urgent|serious|bad|worried|concerned)|who (do|should|would|must) (i|we) (contact|call|"
+    r"ring|phone|tell)|should (i|we) (call|ring|phone|worry|contact|be worried))\b",
 )))  # "airway@es": the rule-out question asked in Spanish
 TASK = "task"  # the scope category of a request for a task of another kind (scope.yaml)
 

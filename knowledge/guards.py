@@ -97,6 +97,13 @@ _AUXILIARIES = frozenset(["does", "do", "did", "is", "are", "was", "were", "will
 _SUBJECT_VERBS = frozenset(["is", "are", "was", "were", "has", "have", "had", "keeps", "kept",
                             "need", "needs", "needed", "wont", "isnt", "arent", "doesnt", "cant",
                             "makes", "making", "stopped", "broke", "died", "leaks", "leaking"])
+# what someone said is no thing: "how soon will i see a change? my aunt said hers took a month"
+# names the aunt, no thing called "said" (answers round on batch 23)
+_SAYING = frozenset(["said", "says", "told", "tells", "reckons", "reckoned", "mentioned"])
+# the treatment named: a message that names it is never about a thing the knowledge base does not
+# know (``ObjectFrame.thing_subject``)
+_TREATMENT_WORDS = frozenset(["treatment", "treatments", "session", "sessions", "microneedling",
+                              "microneedled", "needling", "procedure", "aftercare", "clinic"])
 # taking something off a thing, or looking after a thing: what follows is that thing ("paint
 # off my front door", "clean the benches")
 _REMOVED_FROM = frozenset(["off", "from", "clean", "cleaning", "fix", "fixing", "repair",
@@ -187,7 +194,7 @@ class ObjectFrame:
         return (word.isalpha() and len(word) > 2 and not self._known(word)
                 and not self._owned(word) and word not in self.people
                 and word.rstrip("s") not in self.people and word not in STOPWORDS
-                and word not in FILLER and word not in _BREAK
+                and word not in FILLER and word not in _BREAK and word not in _SAYING
                 and (english_word(word) or (self.slip is not None and not self.slip(word))))
 
     def thing_subject(self, words: list[str]) -> str | None:
@@ -197,7 +204,10 @@ class ObjectFrame:
         door") or what is looked after ("clean the benches"). A topic word in front of it ("hot
         tub", "flaking") only says which thing; the patient's skin, plans and the clinic's
         words are never such a head. None otherwise."""
-        if not self.known:
+        if not self.known or any(word in _TREATMENT_WORDS for word in words):
+            # (answers round on batch 23: the treatment named keeps the message, "how many
+            # sessions does the average person need", "her lips swelled after her treatment";
+            # a sign word alone does not, "my wallpaper is peeling")
             return None
         for index, word in enumerate(words):
             if word not in _THING_DETERMINERS:
@@ -215,7 +225,7 @@ class ObjectFrame:
             if subject and (end >= len(words) or words[end] not in _SUBJECT_VERBS):
                 continue
             head = words[end - 1]
-            if not self._owned(head) and not self._known(head):
+            if not self._owned(head) and not self._known(head) and head not in _SAYING:
                 return head
         return None
 
