@@ -92,13 +92,14 @@ class BotHarness:
 
 async def quiet(app: AnyApplication, fake: FakeTelegram, timeout: float = 20.0) -> None:
     """Until every update is handled (confirmed to Telegram: long polling confirms an update
-    once it is handled), the desk-outbox job has made a whole pass that began after that,
-    and every call to the fake is answered: a message still on its way (one that should not
-    come at all) would be recorded by then."""
+    once it is handled), the desk-outbox job has made a whole pass that began after that
+    (asked for at once, not on the job's interval), and every call to the fake is answered:
+    a message still on its way (one that should not come at all) would be recorded by
+    then."""
     async def confirmed() -> bool:
         return not fake.state.pending
     await eventually(confirmed, timeout)
-    await asyncio.wait_for(app.bot_data.desk.outbox_passes.next(), timeout)
+    await asyncio.wait_for(app.bot_data.desk.outbox_passes.next(now=True), timeout)
     await fake.settled(timeout)
 
 

@@ -504,11 +504,8 @@ class Control:
     async def settled(self, timeout: float = HANG) -> None:
         """Wait until the fake answers no Bot API call but getUpdates: every send that
         reached it is recorded (the signal to wait on instead of sleeping "long enough")."""
-
-        async def idle() -> bool:
-            return await self.get("in_flight") == 0
-
-        await until(idle, "the fake to answer every call in flight", timeout)
+        await self._held("wait_settled", lambda idle: idle == 0,
+                         "the fake to answer every call in flight", timeout)
 
     async def sent(self) -> list[dict[str, Any]]:
         """Messages the bot sent to the patient's chat."""
@@ -516,16 +513,43 @@ class Control:
 
     async def wait_sent(self, n: int, timeout: float = HANG) -> list[dict[str, Any]]:
         """Wait for the n-th message to the patient (the bound is on a hang: a loaded
-        machine may take a while to start `aftercare run`)."""
+        machine may take a while to start `aftercare run`): a long poll at the fake, which
+        answers as the message is recorded."""
+        return list(await self._held("wait_sent", lambda sent: len(sent) >= n,
+                                     f"message {n} to the patient", timeout,
+                                     chat_id=self.user, n=n))
+
+    async def until(self, predicate: Callable[[], Awaitable[Any]], what: str,
+                    timeout: float = HANG) -> Any:
+        """`until` for a predicate over the fake's own records (what was sent, pending,
+        faults left): looked at again whenever something changes at the fake (a long poll
+        on its count of changes), not every so often. A predicate that also reads state
+        elsewhere (a database, another process's endpoint) is for the plain `until`."""
+        deadline = time.monotonic() + timeout
+        version = await self.get("changed", since=-1)
+        while True:
+            _check_bots()
+            value = await predicate()
+            if value:
+                return value
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting for {what}")
+            version = await self.get("changed", since=version, timeout=min(1.0, remaining))
+
+    async def _held(self, route: str, enough: Callable[[Any], bool], what: str,
+                    timeout: float, **query: Any) -> Any:
+        """Ask the long-poll `route` until its answer is `enough`; each poll is held at most
+        a second, so a bot that crashed meanwhile fails the wait at once (`_check_bots`)."""
         deadline = time.monotonic() + timeout
         while True:
             _check_bots()
-            sent = await self.sent()
-            if len(sent) >= n:
-                return sent
+            remaining = deadline - time.monotonic()
+            answer = await self.get(route, timeout=max(0.0, min(1.0, remaining)), **query)
+            if enough(answer):
+                return answer
             if time.monotonic() > deadline:
-                raise TimeoutError(f"only {len(sent)} of {n} messages were sent")
-            await asyncio.sleep(0.05)
+                raise TimeoutError(f"timed out waiting for {what}")
 
     async def say(self, text: str) -> dict[str, Any]:
         """The patient writes `text`; returns the bot's (first) answer."""

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 
 from tests.databases import migrated_sqlite
-from tests.processes import Control, checkin_id_of, start_bot, stop_bot, until
+from tests.processes import Control, checkin_id_of, start_bot, stop_bot
 
 USER = 4711
 
@@ -88,7 +88,7 @@ async def test_an_update_in_hand_when_the_bot_is_killed_is_answered_after_restar
                 got = [p["time"] for p in polls
                        if update["update_id"] in [u["update_id"] for u in p["result"] or ()]]
                 return bool(got) and any(p["time"] > got[0] for p in polls)
-            await until(fetched, "the bot to fetch the update")
+            await control.until(fetched, "the bot to fetch the update")
         finally:
             bot.kill()  # SIGKILL while the update is being handled
             bot.communicate(timeout=20)
@@ -100,8 +100,9 @@ async def test_an_update_in_hand_when_the_bot_is_killed_is_answered_after_restar
             async def answered() -> list[dict[str, Any]]:  # by the new process
                 return [r for r in await control.get("requests", method="sendMessage")
                         if r["time"] > killed and r["params"].get("chat_id") == USER]
-            (answer,) = await until(answered, "the update to be answered after the restart",
-                                    timeout=120)  # a bound on a hang: a loaded machine is slow
+            (answer,) = await control.until(
+                answered, "the update to be answered after the restart",
+                timeout=120)  # a bound on a hang: a loaded machine is slow
         finally:
             code, err = stop_bot(bot)
         assert code == 0, err

@@ -9,10 +9,8 @@ per-request delay so the kill lands mid-burst, and read back through its /_contr
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sqlite3
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,14 +48,20 @@ class CheckinControl(Control):
         return [m for m in await self.get("sent_messages") if checkin_id_of(m) is not None]
 
     async def wait_until(self, enough: Any, timeout: float, what: str) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while True:
-            sent = await self.checkins_sent()
-            if enough(sent):
-                return sent
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what}: only {len(sent)} check-in message(s) arrived")
-            await asyncio.sleep(0.05)
+        """The check-in messages once `enough` of them were sent (looked at again whenever
+        something changes at the fake: `Control.until`)."""
+        seen: list[list[dict[str, Any]]] = [[]]
+
+        async def arrived() -> tuple[list[dict[str, Any]]] | None:
+            seen[0] = await self.checkins_sent()
+            return (seen[0],) if enough(seen[0]) else None
+
+        try:
+            (sent,) = await self.until(arrived, what, timeout)
+        except AssertionError as exc:
+            raise TimeoutError(f"{what}: only {len(seen[0])} check-in message(s) "
+                               "arrived") from exc
+        return sent
 
 
 async def plant_burst(database: Path, count: int) -> dict[int, int]:

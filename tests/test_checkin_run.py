@@ -9,9 +9,7 @@ past in the bot's SQLite file, which is how the test controls the clock.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 import aiohttp
 
 from tests.databases import migrated_sqlite
-from tests.processes import Control, checkin_id_of, start_bot, stop_bot, until
+from tests.processes import Control, checkin_id_of, start_bot, stop_bot
 
 USER = 5150
 STAFF_CHAT = -1005150
@@ -35,12 +33,7 @@ class Patient:
         return list(await self.control.get("sent_messages", chat_id=USER))
 
     async def wait(self, n: int, timeout: float = 60.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(sent := await self.sent()) < n:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"only {len(sent)} of {n} messages arrived")
-            await asyncio.sleep(0.05)
-        return sent
+        return await self.control.wait_sent(n, timeout)
 
     async def say(self, text: str) -> dict[str, Any]:
         before = len(await self.sent())
@@ -55,14 +48,14 @@ class Patient:
 
     async def next_checkin(self, seen: int, timeout: float = 60.0) -> dict[str, Any]:
         """The first check-in message after the `seen` check-ins already received."""
-        deadline = time.monotonic() + timeout
-        while True:
-            checkins = [m for m in await self.sent() if checkin_id_of(m) is not None]
-            if len(checkins) > seen:
-                return checkins[seen]
-            if time.monotonic() > deadline:
-                raise TimeoutError("the due check-in was not sent")
-            await asyncio.sleep(0.1)
+        async def checkins() -> list[dict[str, Any]] | None:
+            found = [m for m in await self.sent() if checkin_id_of(m) is not None]
+            return found if len(found) > seen else None
+
+        try:
+            return (await self.control.until(checkins, "the due check-in", timeout))[seen]
+        except AssertionError as exc:
+            raise TimeoutError("the due check-in was not sent") from exc
 
 
 def rows(database: Path) -> dict[str, dict[str, Any]]:
@@ -99,7 +92,7 @@ async def test_logged_session_checkins_are_sent_answered_and_held_by_a_problem(
     bot = start_bot(fake_server, database, tmp_path, AFTERCARE_STAFF_CHAT_ID=str(STAFF_CHAT),
                     AFTERCARE_CHECKIN_TICK_SECONDS="0.2")
     async with aiohttp.ClientSession() as session:
-        control = Control(session, fake_server)
+        control = Control(session, fake_server, USER)
         patient = Patient(control)
         try:
             welcome = await patient.say("/start")
@@ -128,7 +121,7 @@ async def test_logged_session_checkins_are_sent_answered_and_held_by_a_problem(
             async def staff_told() -> Any:
                 sent = await control.get("sent_messages", chat_id=STAFF_CHAT)
                 return sent if len(sent) > staff_before else None
-            staff_after = await until(staff_told, "the staff card")
+            staff_after = await control.until(staff_told, "the staff card")
         finally:
             code, err = stop_bot(bot)
         assert code == 0, err

@@ -266,13 +266,20 @@ async def test_concurrent_claimers_never_get_the_same_row(database_url: str) -> 
         for database in databases:  # open a connection each, so all start together
             await SqlConnector(database.sessions).next_due()
         got: dict[str, list[int]] = {}
+        # no claimer goes on past its first claim until every one has made its own: one
+        # that the loop or the threads favour cannot take all 300 rows before the others
+        # start (however loaded the machine), so they compete every time
+        first_claims = asyncio.Barrier(len(databases))
 
         async def claimer(index: int, database: Database) -> None:
             connector = SqlConnector(database.sessions)
             mine = got.setdefault(f"w{index}", [])
-            while rows := await connector.claim_due(now, 7, timedelta(minutes=5), f"w{index}"):
+            rows = await connector.claim_due(now, 7, timedelta(minutes=5), f"w{index}")
+            await first_claims.wait()
+            while rows:
                 mine.extend(r.id for r in rows)
-                await asyncio.sleep(0.002)
+                await asyncio.sleep(0)  # let the others claim between batches
+                rows = await connector.claim_due(now, 7, timedelta(minutes=5), f"w{index}")
 
         await asyncio.gather(*(claimer(i, d) for i, d in enumerate(databases)))
         every = [i for ids in got.values() for i in ids]

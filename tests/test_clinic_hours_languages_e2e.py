@@ -41,7 +41,7 @@ async def night(fake_telegram: FakeTelegram, tmp_path: Path,
 
 async def treated(bot: BotHarness, user_id: int, days_ago: int) -> None:
     await bot.onboard(user_id, "Lucía")
-    await settle(bot, user_id)
+    await settle(bot)
     await bot.repo.treatments.add(bot.clock.now.date() - dt.timedelta(days=days_ago), "staff",
                                   telegram_id=user_id)
 

@@ -12,25 +12,22 @@ for in their language (as an English routine review is), and its card says what 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import Any
 
-from tests.bot_harness import STAFF_CHAT, START, BotHarness
+from tests.bot_harness import STAFF_CHAT, START, BotHarness, quiet
 
 
-async def settle(bot: BotHarness, chat_id: int) -> None:
-    """Wait until the bot has stopped writing to `chat_id` (e.g. a time-zone picker)."""
-    count = -1
-    while count != len(bot.fake.sent_messages(chat_id)):
-        count = len(bot.fake.sent_messages(chat_id))
-        await asyncio.sleep(0.15)
+async def settle(bot: BotHarness) -> None:
+    """Until the bot has written all it will (e.g. a time-zone picker, a staff card): every
+    update handled, a desk-outbox pass made and every send recorded (`quiet`)."""
+    await quiet(bot.app, bot.fake)
 
 
 async def patient(bot: BotHarness, user_id: int, days_ago: int | None) -> None:
     """An onboarded patient, treated `days_ago` (None: no session logged)."""
     await bot.onboard(user_id, "Lucía")
-    await settle(bot, user_id)
+    await settle(bot)
     if days_ago is not None:
         await bot.repo.treatments.add(START.date() - dt.timedelta(days=days_ago), "staff",
                                       telegram_id=user_id)
@@ -45,7 +42,7 @@ async def writes(bot: BotHarness, user_id: int, text: str, language_code: str,
     bot.fake.user_message(user_id, text, first_name="Lucía", language_code=language_code)
     (reply,) = await bot.replies_after(user_id, before, 1)
     new_cards = await bot.replies_after(STAFF_CHAT, staff_before, cards) if cards else []
-    await settle(bot, STAFF_CHAT)
+    await settle(bot)
     assert len(bot.fake.sent_messages(STAFF_CHAT)) == staff_before + cards
     return reply, new_cards
 

@@ -35,7 +35,7 @@ async def test_spanish_no_is_acknowledged_in_spanish_and_raises_nothing(bot: Bot
     before = await bot.repo.reports.queue()
     (answer,) = await bot.press(612, reply, "fu:infection@es:n", first_name="Lucía")
     assert "queda anotado" in answer["text"]
-    await settle(bot, STAFF_CHAT)
+    await settle(bot)
     assert await bot.repo.reports.queue() == before  # nothing new raised
 
 

@@ -83,20 +83,20 @@ async def test_429_500_and_a_hanging_getupdates_do_not_stop_polling(
         control = Control(session, fake_server)
         try:
             await write(control, [7001])
-            await until(lambda: answered(control, [7001]), "the first answer", timeout=60)
+            await control.until(lambda: answered(control, [7001]), "the first answer", timeout=60)
             await until(lambda: polling_gauge(session, port), "the gauge to read 1")
 
             await control.post("fail", {"method": "getUpdates", "error_code": 429,
                                         "retry_after": 1})
             await control.post("fail", {"method": "getUpdates", "error_code": 500, "times": 2})
             await write(control, [7002])
-            await until(lambda: answered(control, [7002]), "an answer after 429 and 500")
+            await control.until(lambda: answered(control, [7002]), "an answer after 429 and 500")
 
             hung = await control.get("requests", method="getUpdates")
             await control.post("fail", {"method": "getUpdates", "delay": 120})  # far past 1+1 s
-            await until(lambda: _no_faults_left(control), "a getUpdates to hang")
+            await control.until(lambda: _no_faults_left(control), "a getUpdates to hang")
             await write(control, [7003])  # only a poll after the hung one can bring it
-            await until(lambda: answered(control, [7003]), "an answer after a hung poll",
+            await control.until(lambda: answered(control, [7003]), "an answer after a hung poll",
                         timeout=60)
             polls = await control.get("requests", method="getUpdates")
         finally:
@@ -129,8 +129,8 @@ async def test_a_frozen_leader_is_replaced_and_stays_quiet_when_it_wakes(
                 users = range(7100 + 10 * scene, 7105 + 10 * scene)
                 before += users
                 await write(control, users)
-                await until(partial(answered, control, users), "answers from the leader")
-                await until(lambda: _nothing_pending(control), "the leader to confirm them")
+                await control.until(partial(answered, control, users), "answers from the leader")
+                await control.until(lambda: _nothing_pending(control), "the leader to confirm them")
                 if _lease_events(replicas) == roles:
                     break
             else:
@@ -145,7 +145,7 @@ async def test_a_frozen_leader_is_replaced_and_stays_quiet_when_it_wakes(
             await until(lambda: polling_gauge(session, ports[1]), "the standby to take over",
                         timeout=40)
             took_over = time.monotonic() - stopped_at
-            await until(lambda: answered(control, during), "answers from the new leader")
+            await control.until(lambda: answered(control, during), "answers from the new leader")
 
             woke_at = time.time()
             replicas[0].send_signal(signal.SIGCONT)
@@ -154,8 +154,8 @@ async def test_a_frozen_leader_is_replaced_and_stays_quiet_when_it_wakes(
                         "the old leader to answer /metrics as a standby")
             after = range(7300, 7305)
             await write(control, after)
-            await until(lambda: answered(control, after), "answers after the wake-up")
-            await until(lambda: _nothing_pending(control), "the new leader to confirm them")
+            await control.until(lambda: answered(control, after), "answers after the wake-up")
+            await control.until(lambda: _nothing_pending(control), "the new leader to confirm them")
             assert await polling_gauge(session, ports[1])
             assert not await polling_gauge(session, ports[0])
             polls = await control.get("requests", method="getUpdates")
@@ -200,7 +200,7 @@ async def test_a_leader_frozen_mid_batch_leaves_only_its_update_in_hand_to_the_n
             table = HandledSql(db.sessions)
             try:
                 for scene in range(SCENES):
-                    await until(lambda: _nothing_pending(control), "every update confirmed")
+                    await control.until(lambda: _nothing_pending(control), "every update confirmed")
                     await leader_first(session, replicas, ports)
                     roles = _lease_events(replicas)
                     users = range(7400 + 10 * scene, 7405 + 10 * scene)
@@ -210,9 +210,9 @@ async def test_a_leader_frozen_mid_batch_leaves_only_its_update_in_hand_to_the_n
                     ids = [(await control.post("update", {"kind": "message", "user_id": user,
                                                           "text": "hello"}))["update_id"]
                            for user in users]
-                    await until(partial(answered, control, users[1:]), "four answers")
+                    await control.until(partial(answered, control, users[1:]), "four answers")
                     await until(partial(_recorded, table, ids[1:]), "the four to be recorded")
-                    await until(lambda: _no_faults_left(control),
+                    await control.until(lambda: _no_faults_left(control),
                                 "the first answer to be held at Telegram")
                     if _lease_events(replicas) == roles:
                         break
@@ -225,8 +225,8 @@ async def test_a_leader_frozen_mid_batch_leaves_only_its_update_in_hand_to_the_n
                 frozen = True
                 await until(lambda: polling_gauge(session, ports[1]), "the standby to take over",
                             timeout=40)
-                await until(lambda: answered(control, users), "the new leader's answer")
-                await until(lambda: _nothing_pending(control), "the new leader to confirm")
+                await control.until(lambda: answered(control, users), "the new leader's answer")
+                await control.until(lambda: _nothing_pending(control), "the new leader to confirm")
                 replicas[0].send_signal(signal.SIGCONT)
                 frozen = False
                 await until(lambda: _standby(session, ports[0]), "the old leader to stand by")

@@ -118,7 +118,7 @@ async def test_two_replicas_survive_killing_the_polling_leader(
             for user in first:
                 await control.post("update", {"kind": "message", "user_id": user,
                                               "text": "can I wear makeup?"})
-            await until(lambda: _answered(control, first, at_least=5), "some answers")
+            await control.until(lambda: _answered(control, first, at_least=5), "some answers")
             await until(lambda: _some_sent(database_url, 8), "the check-in burst to start")
 
             replicas[0].send_signal(signal.SIGKILL)  # the leader, mid-burst
@@ -126,8 +126,8 @@ async def test_two_replicas_survive_killing_the_polling_leader(
             for user in second:
                 await control.post("update", {"kind": "message", "user_id": user,
                                               "text": "when can I wear makeup again?"})
-            await until(lambda: _answered(control, ASKING_USERS), "every question answered",
-                        timeout=60)
+            await control.until(lambda: _answered(control, ASKING_USERS), "every question answered",
+                                timeout=60)
             await until(lambda: _all_sent(database_url), "every check-in sent", timeout=60)
             assert await is_leader(session, ports[1])
 

@@ -93,7 +93,7 @@ class Bot:
     async def job_ran(self) -> None:
         """Until the desk-outbox job has made a whole pass that began after this call: any
         row it could still send (a second copy) would have been sent by then."""
-        await asyncio.wait_for(self.app.bot_data.desk.outbox_passes.next(), 20)
+        await asyncio.wait_for(self.app.bot_data.desk.outbox_passes.next(now=True), 20)
         await self.fake.settled()  # and whatever it sent is recorded
 
     async def replied(self, report_id: int) -> list[str | None]:
@@ -270,7 +270,7 @@ async def test_a_reply_stored_before_a_kill_arrives_once_after_the_restart(
 
             async def carded() -> Any:
                 return [m for m in await staff_chat() if "report #" in m.get("text", "")]
-            (card,) = await until(carded, "the staff card")
+            (card,) = await control.until(carded, "the staff card")
             # the patient's chat hangs: the "taken" notice is in flight when the bot dies
             await control.post("fail", {"method": "sendMessage", "chat_id": ZOE,
                                         "error_code": 500, "delay": 30.0})
@@ -296,11 +296,11 @@ async def test_a_reply_stored_before_a_kill_arrives_once_after_the_restart(
             async def delivered() -> Any:
                 texts = (await to_zoe())[zoe_before:]
                 return texts if any(answer in t for t in texts) else None
-            await until(delivered, "the reply after the restart")
+            await control.until(delivered, "the reply after the restart")
 
             async def confirmed() -> Any:
                 return [m for m in await staff_chat() if "Sent to" in m.get("text", "")]
-            await until(confirmed, "the staff chat told it was sent")
+            await control.until(confirmed, "the staff chat told it was sent")
 
             async def quiet() -> Any:  # nothing left to send, the staff message confirmed
                 return (all(status == "sent" for _, _, status, _ in rows())

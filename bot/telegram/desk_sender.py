@@ -47,6 +47,7 @@ from bot.telegram.sender import classify
 from scheduler.alerts import AlertConfig
 from scheduler.dispatcher import ChatUnreachable, PermanentError, RetryAfter
 from scheduler.sending import backoff
+from storage.clock import utcnow
 from storage.desk_outbox import Audit, DeskOutboxStore
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def attach_desk_outbox(app: AnyApplication, desk: DeskJobs, blocked: Blocked,
                        outbox: DeskOutboxStore, config: AlertConfig | None = None, *,
                        every: float = 1.0, read_timeout: float | None = None) -> None:
     """Run `send_pending` every `every` seconds on the application's JobQueue, each run
-    counted in ``desk.outbox_passes``."""
+    counted in ``desk.outbox_passes`` (which can also ask for a run at once)."""
     if app.job_queue is None:
         log.warning("no JobQueue: messages written on the web desk are not sent")
         return
@@ -165,5 +166,10 @@ def attach_desk_outbox(app: AnyApplication, desk: DeskJobs, blocked: Blocked,
             await send_pending(context.bot, desk, blocked, outbox, config, read_timeout,
                                desk.sending)
 
-    app.job_queue.run_repeating(job, interval=every, first=min(1.0, every), name="desk-outbox",
-                                job_kwargs={"max_instances": 1, "coalesce": True})
+    repeating = app.job_queue.run_repeating(
+        job, interval=every, first=min(1.0, every), name="desk-outbox",
+        job_kwargs={"max_instances": 1, "coalesce": True})
+    # `outbox_passes.next(now=True)` (a test's "everything is sent" check) runs the job at
+    # once: its next run moved to now on the JobQueue's own clock (the system's), the
+    # interval going on from there
+    desk.outbox_passes.wake_with(lambda: repeating.job.modify(next_run_time=utcnow()))

@@ -21,10 +21,23 @@ Routes (all answer ``{"ok": true, "result": ...}`` or ``{"ok": false, "descripti
 * ``GET  /_control/faults`` – how many scripted faults (``fail``) are still to be used
 * ``GET  /_control/in_flight`` – Bot API calls other than getUpdates being answered now (0:
   every send that reached the server is recorded)
+
+Long polls, for waiting on a signal instead of asking again and again (each answers at once
+when its condition holds, else as soon as it does, else after ``timeout`` seconds, at most
+`LONGEST_POLL`, with what there is then):
+
+* ``GET  /_control/wait_sent?n=3&timeout=1`` – the sent messages (``chat_id=`` optional, as
+  ``sent_messages``) once there are at least ``n``
+* ``GET  /_control/wait_settled?timeout=1`` – ``in_flight`` once it is 0
+* ``GET  /_control/changed?since=12&timeout=1`` – the count of changes here (a call recorded
+  or answered, an update queued or delivered) once it is more than ``since``; ``since=-1``
+  answers the count at once: a client reads it, looks at what it waits for, and asks for
+  the changes since then (whatever its look missed wakes it)
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -38,6 +51,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Route = Callable[[web.Request], Awaitable[web.Response]]
+LONGEST_POLL = 30.0  # seconds: the longest a long poll is held (a client asks again)
 
 
 def _ok(result: Any) -> web.Response:
@@ -139,6 +153,29 @@ def add_control_routes(app: web.Application, fake: FakeTelegram) -> None:
     async def in_flight(request: web.Request) -> web.Response:
         return _ok(fake.in_flight)
 
+    async def held(request: web.Request, condition: Callable[[], bool]) -> None:
+        """Until `condition()` holds or the request's ``timeout`` (seconds) has passed."""
+        timeout = min(float(request.query.get("timeout", 1.0)), LONGEST_POLL)
+        with contextlib.suppress(TimeoutError):
+            await fake.wait_for(condition, timeout)
+
+    async def wait_sent(request: web.Request) -> web.Response:
+        chat_id = request.query.get("chat_id")
+        chat = int(chat_id) if chat_id else None
+        n = int(request.query["n"])
+        await held(request, lambda: len(fake.sent_messages(chat)) >= n)
+        return _ok(fake.sent_messages(chat))
+
+    async def wait_settled(request: web.Request) -> web.Response:
+        await held(request, lambda: fake.in_flight == 0)
+        return _ok(fake.in_flight)
+
+    async def changed(request: web.Request) -> web.Response:
+        since = int(request.query.get("since", -1))
+        if since >= 0:
+            await held(request, lambda: fake.changes > since)
+        return _ok(fake.changes)
+
     routes: list[tuple[str, str, Route]] = [
         ("POST", "update", update), ("GET", "requests", requests),
         ("GET", "sent_messages", sent_messages), ("GET", "violations", violations),
@@ -146,6 +183,8 @@ def add_control_routes(app: web.Application, fake: FakeTelegram) -> None:
         ("POST", "rate_limit", rate_limit), ("POST", "clear", clear),
         ("POST", "burst", burst), ("GET", "counts", counts), ("GET", "pending", pending),
         ("GET", "faults", faults), ("GET", "in_flight", in_flight),
+        ("GET", "wait_sent", wait_sent), ("GET", "wait_settled", wait_settled),
+        ("GET", "changed", changed),
     ]
     for verb, name, handler in routes:
         app.router.add_route(verb, f"/_control/{name}", _guarded(handler))

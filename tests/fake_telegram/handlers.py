@@ -54,6 +54,10 @@ class ApiHandlers:
         self.max_poll_wait = max_poll_wait
         self.poll_generation = 0  # bumped by each getUpdates; an older waiting one gets 409
         self.closing = False  # the server is stopping: a waiting getUpdates answers at once
+        # called when a call changes state before it is answered (a getUpdates confirms the
+        # updates before it and may be held a while): `FakeTelegram` wakes its waits then
+        self.changed: Callable[[], None] = lambda: None
+        self.poll_waits: list[float] = []  # how long each getUpdates might be held (seconds)
         self.table: dict[str, Handler] = {
             "getMe": self.get_me, "sendMessage": self.send_message,
             "sendPhoto": self.send_photo, "sendDocument": self.send_document,
@@ -235,6 +239,8 @@ class ApiHandlers:
         self.state.confirm(params.get("offset"))
         limit = max(1, min(100, int(params.get("limit", 100))))
         wait = min(float(params.get("timeout", 0)), self.max_poll_wait)
+        self.poll_waits.append(wait)
+        self.changed()  # a new poll, and the updates it confirmed
         deadline = time.monotonic() + wait
         while True:
             if mine != self.poll_generation:

@@ -95,6 +95,7 @@ class FakeTelegram(UpdateHelpers):
         self.port = port
         self.state = TelegramState()
         self.handlers = ApiHandlers(self.state, max_poll_wait)
+        self.handlers.changed = self._notify
         self.requests: list[Recorded] = []
         self.violations: list[Violation] = []
         self.known_chats = known_chats
@@ -106,6 +107,7 @@ class FakeTelegram(UpdateHelpers):
         self._tasks: set[asyncio.Task[Any]] = set()
         self.in_flight = 0  # Bot API calls other than getUpdates being answered now
         self._changed = asyncio.Event()  # set (and replaced) whenever something happens here
+        self.changes = 0  # how many times something happened here (`_notify`)
 
     # lifecycle -------------------------------------------------------------------
     async def start(self) -> Self:
@@ -213,6 +215,7 @@ class FakeTelegram(UpdateHelpers):
     def _notify(self) -> None:
         """Something happened (a call recorded or answered, an update queued or delivered):
         wake every `wait_for` to look again."""
+        self.changes += 1
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
@@ -365,6 +368,7 @@ class FakeTelegram(UpdateHelpers):
         rule.times -= 1
         if rule.times <= 0:
             self._faults.remove(rule)
+        self._notify()  # a fault less to come (`faults_left`)
         if rule.delay:  # a hang: ends early when the client gives up (closes the connection)
             deadline = time.monotonic() + rule.delay
             while (remaining := deadline - time.monotonic()) > 0:
