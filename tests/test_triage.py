@@ -469,6 +469,11 @@ MALFORMED = [
     ("  - {id: pus, tier: urgent, patterns: [pus]}\n", "id: pus", "missing 'rule'"),
     ("  - {id: pus, tier: urgent, rule: pus, patterns: ['<nope>']}\n", "<nope>", "unknown vocab"),
     (
+        "  - {id: pus, tier: urgent, rule: pus, patterns: ['@reading:nope']}\n",
+        "@reading:nope",
+        "unknown reading",
+    ),
+    (
         "  - {id: pus, tier: urgent, rule: pus, colour: red, patterns: [pus]}\n",
         "colour",
         "unknown key",

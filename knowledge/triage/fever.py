@@ -13,6 +13,15 @@ _READING = re.compile(
     r"(c|f|celsius|fahrenheit|centigrade)?(?![a-z0-9])"
 )
 
+# where a sentence ends around a reading (not the dot of "38.5")
+_SENTENCE_END = re.compile(r"[!?\n]|\.(?!\d)")
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of the sentence around [start, end)."""
+    before = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+    after = _SENTENCE_END.search(text, end)
+    return (before[-1] if before else 0), (after.start() if after else len(text))
 
 
 def fever_readings(text: str, rules: Fever) -> Iterator[tuple[int, int]]:
@@ -28,8 +37,12 @@ def fever_readings(text: str, rules: Fever) -> Iterator[tuple[int, int]]:
                 continue
             if "." not in number and not rules.context.search(text):
                 continue
-        if is_fever(float(number), unit, rules):
-            yield m.start(), m.end()
+        if not is_fever(float(number), unit, rules):
+            continue
+        start, end = _sentence(text, m.start(), m.end())
+        if rules.not_around is not None and rules.not_around.search(text[start:end]):
+            continue  # the weather's, a place's or a thing's ("the forecast said 38 degrees")
+        yield m.start(), m.end()
 
 
 def is_fever(value: float, unit: str | None, rules: Fever) -> bool:

@@ -18,6 +18,7 @@ from knowledge.triage.errors import TriageFileError
 from knowledge.triage.frames import frame_keys, read_frames
 from knowledge.triage.prefilter import Alternatives, Info
 from knowledge.triage.rules import Fever, Language, Matcher, Rule, Sign, WordLists
+from knowledge.triage.slots import READING_PREFIX, READINGS, SLOT_KEYS, SlotWords
 from knowledge.triage.tiers import CHECK, FEVER_READING, TIER_RANK
 from knowledge.yamlfile import FAST_SAFE_LOADER, data_text
 
@@ -109,8 +110,7 @@ _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
 _SIGN_OPTIONAL = {"days", "unknown_day", "with", "without", "unless", "note", "ask"}
 _STORY_KEYS = {"present", "others", "past", "first_person"}
 _STORY_OPTIONAL = {"simple_past", "asks", "asks_now", "self_past", "hearsay", "hearsay_fine",
-                   "hearsay_asks", "closed", "someone", "own_future", "told",
-                   "other_cause"}
+                   "hearsay_asks", "closed"}
 
 
 def _joined(sources: list[tuple[str, yaml.Node]]) -> str:
@@ -145,10 +145,12 @@ class RulesParser:
             raise TriageFileError(self.path, None, f"invalid YAML: {exc}") from exc
         if root is None:
             raise TriageFileError(self.path, 1, "the file is empty")
-        top = self.mapping(root, "the file", _TOP_KEYS, set())
+        top = self.mapping(root, "the file", _TOP_KEYS, {"slots"})
         self.version(top["version"])
         self.vocab = self.parse_vocab(top["vocab"])
         lang = self.parse_language(top["language"])
+        if "slots" in top:
+            lang = replace(lang, slots=self.parse_slots(top["slots"]))
         fever = self.parse_fever(top["fever"])
         signs = self.parse_signs(top["signs"])
         return Triage(signs, lang, fever, self.path)
@@ -191,10 +193,6 @@ class RulesParser:
             story_asks_now_re=self.optional_list(story, "asks_now", "story"),
             story_self_past_re=self.optional_list(story, "self_past", "story"),
             story_closed_re=self.optional_list(story, "closed", "story"),
-            story_someone_re=self.optional_list(story, "someone", "story"),
-            story_own_future_re=self.optional_list(story, "own_future", "story"),
-            story_told_re=self.optional_list(story, "told", "story"),
-            story_other_cause_re=self.optional_list(story, "other_cause", "story"),
             hearsay_re=self.optional_list(story, "hearsay", "story"),
             hearsay_fine_re=self.optional_list(story, "hearsay_fine", "story"),
             hearsay_asks_re=self.optional_list(story, "hearsay_asks", "story"),
@@ -375,8 +373,14 @@ class RulesParser:
             self.fail(node, "vocabulary must list at least one word")
         return words
 
+    def parse_slots(self, node: yaml.Node) -> SlotWords:
+        """The slot lists of the ``@reading:`` patterns (knowledge/triage/slots.py)."""
+        section = self.mapping(node, "slots", set(SLOT_KEYS), set())
+        return SlotWords(**{key: self.regex_list(section[key], f"slots.{key}")
+                            for key in SLOT_KEYS})
+
     def parse_fever(self, node: yaml.Node) -> Fever:
-        section = self.mapping(node, "fever", _FEVER_KEYS, {"whole_before"})
+        section = self.mapping(node, "fever", _FEVER_KEYS, {"whole_before", "not_around"})
         return Fever(
             celsius=self.number(section["celsius"], "fever.celsius"),
             fahrenheit=self.number(section["fahrenheit"], "fever.fahrenheit"),
@@ -385,6 +389,8 @@ class RulesParser:
             not_before=self.regex_one(section["not_before"], "fever.not_before"),
             whole_before=(self.regex_one(section["whole_before"], "fever.whole_before")
                           if "whole_before" in section else None),
+            not_around=(self.regex_one(section["not_around"], "fever.not_around")
+                        if "not_around" in section else None),
         )
 
     def parse_signs(self, node: yaml.Node) -> tuple[Sign, ...]:
@@ -470,10 +476,14 @@ class RulesParser:
         sources: list[tuple[str, yaml.Node]] = []
         licensed: list[str] = []
         fever = False
+        readings: list[str] = []
         for item in items:
             source = self.regex_source(item, what)
             if source == FEVER_READING:
                 fever = True
+                continue
+            if source.startswith(READING_PREFIX):
+                readings.append(source.removeprefix(READING_PREFIX))
                 continue
             sources.append((source, item))
             if self.negation_re is not None and self.negation_re.search(_ESCAPES.sub(" ", source)):
@@ -482,7 +492,7 @@ class RulesParser:
         alternatives = (Alternatives([source for source, _ in sources], self.word_memo)
                         if sources else None)
         return Matcher(rule=rule, licensed=tuple(licensed), fever=fever,
-                       alternatives=alternatives)
+                       alternatives=alternatives, readings=tuple(readings))
 
     def rule(self, sources: list[tuple[str, yaml.Node]], node: yaml.Node, what: str) -> Rule:
         """A sign's ``sources`` as one lazily compiled regex; compiled now (each bad one named
@@ -523,6 +533,11 @@ class RulesParser:
     def regex_source(self, node: yaml.Node, what: str) -> str:
         source = self.string(node, what)
         if source == FEVER_READING:
+            return source
+        if source.startswith(READING_PREFIX):
+            if source.removeprefix(READING_PREFIX) not in READINGS:
+                self.fail(node, f"{what}: unknown reading {source!r} (known: "
+                          f"{', '.join(READING_PREFIX + name for name in READINGS)})")
             return source
         if _FORBIDDEN_IN_PATTERN.search(source):
             self.fail(node, f"{what}: named groups and backreferences are not allowed")

@@ -21,6 +21,7 @@ from knowledge.text import Speller
 from knowledge.triage.errors import TriageFileError
 from knowledge.triage.frames import Frames
 from knowledge.triage.prefilter import Alternatives
+from knowledge.triage.slots import SlotWords
 
 _COMPILING = threading.Lock()
 
@@ -71,6 +72,8 @@ class Matcher:
     licensed: tuple[str, ...]
     fever: bool
     alternatives: Alternatives | None = None
+    # the slot readings among the patterns ("@reading:spreading_fast": knowledge/triage/slots.py)
+    readings: tuple[str, ...] = ()
 
     @property
     def regex(self) -> re.Pattern[str] | None:
@@ -140,6 +143,9 @@ class Fever:
     # never a temperature when a whole number follows these ("im 38": an age); a reading with
     # a decimal after them is one ("im 38.3 right now")
     whole_before: re.Pattern[str] | None = None
+    # never a temperature in a sentence that says it is the weather's, a place's or a thing's
+    # ("the forecast said 38 degrees", "it was 40 degrees on holiday")
+    not_around: re.Pattern[str] | None = None
 
 
 @dataclass
@@ -232,18 +238,10 @@ class Language:
     # now", "all healed now", "turned out it was flu") or a cause ("she just hates needles");
     # the sentence is then a story whatever present word it also has (``story.closed``)
     story_closed_re: re.Pattern[str] | None = None
-    # someone else's past told, then a question about the writer's own future ("my mate had
-    # pus after his last year, what should i look out for?"): anyone else named
-    # (``story.someone``, besides ``story.others``), the question (``story.own_future``) and
-    # what the story names, a sign or the treatment (``story.told``), not a sign with a cause
-    # of its own, a jab, a medicine, a sting (``story.other_cause``); see
-    # ``Message.story_asked``
-    story_someone_re: re.Pattern[str] | None = None
-    story_own_future_re: re.Pattern[str] | None = None
-    story_told_re: re.Pattern[str] | None = None
-    story_other_cause_re: re.Pattern[str] | None = None
     # the large regexes above that run on every message or sentence, split into their
     # patterns (``prefilter.Alternatives``), by the regex's source: only the patterns some of
     # whose words a message has are searched
     split: dict[str, Alternatives] = field(default_factory=dict)
+    # the slot lists the ``@reading:`` patterns read (the rules file's ``slots``)
+    slots: SlotWords | None = None
 

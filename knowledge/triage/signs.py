@@ -83,7 +83,8 @@ def may_fire(sign: Sign, message: Message) -> bool:
     """False when none of the sign's patterns matches the message (and it reads no fever):
     ``fire`` would find nothing, and leave nothing on the message."""
     primary = sign.primary
-    return primary.fever or primary.rule is None or bool(spans(primary, message))
+    return (primary.fever or bool(primary.readings) or primary.rule is None
+            or bool(spans(primary, message)))
 
 
 def first_valid(
@@ -210,6 +211,9 @@ def hits(matcher: Matcher, message: Message) -> Iterator[Hit]:
     if matcher.rule is not None:
         found = (Hit(start, end, licensed=matcher.is_licensed(text, start))
                  for start, end in spans(matcher, message))
-    if not matcher.fever:
+    if not matcher.fever and not matcher.readings:
         return found
-    return iter(sorted([*found, *message.fever_hits()], key=lambda hit: hit.start))
+    extra = [*message.fever_hits()] if matcher.fever else []
+    for name in matcher.readings:
+        extra += message.reading_hits(name)
+    return iter(sorted([*found, *extra], key=lambda hit: hit.start))
