@@ -37,6 +37,7 @@ from knowledge.text import (
 )
 from knowledge.timewords import Ahead, days_ahead
 from knowledge.triage import EMERGENCY, URGENT, Triage, TriageDecision, load_triage
+from knowledge.warning_questions import WarningQuestions, load_warning_questions
 
 PACKAGED_MESSAGES = Path(__file__).parent / "messages.yaml"
 Kind = Literal["answered", "suggested", "abstained", "escalated", "smalltalk", "foreign"]
@@ -116,13 +117,6 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     r"\b(turned|turning|turns|gone|went|going|go) (in)?to (an? )?"
     r"(infection|problem|something (worse|serious|bad))\b",
     r"\b(signs?|symptoms?)\b.{0,40}\b(gone|going|go|went|goes|gets|got) (badly )?wrong\b",
-    # someone else's story, then whether it can happen after this and what to watch for
-    r"\bhappen (to me|after (this|mine|microneedling|needling))\b.{0,60}"
-    r"\b(watch|look|keep an eye) (out )?for\b",
-    r"\bhow (would|will|do|can|could) (i|you) (know|tell|spot|recognise|recognize|notice)\b"
-    r".{0,50}\b((happening|happened|happens|starting|started|start|beginning|begins|coming on) "
-    r"(to|on|with|in) (me|mine)|(mine|my (skin|face)) (is|was|were) (heading|going) (that|the "
-    r"same) way|(that|it|this|them|those) (early|early on|in time|coming( on)?)$)",
     # a threshold: bad enough to call, worth a call, when to call if something looks off
     rf"\b(bad|serious|severe|worrying|concerning|urgent|major) enough (to|for|that)\b.{{0,20}}"
     rf"\b({_CALL}|{_HELP})\b",
@@ -186,16 +180,6 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     r" i need to)( be)? "
     r"(watch\w*|look\w* out|keep\w* an eye|keep\w* watch|monitor\w*|be on the lookout|"
     r"(be )?(alert|wary|vigilant|watchful) (to|of|for)|look\w* for)\b",
-    # someone else's story or a post, then what should i look for ("someone online said her
-    # face went hot, what should i look for?")
-    r"^(?=.*\b(said|says|posted|posts|wrote|shared|told (me|us)|read|heard|saw|seen)\b)"
-    r"(?=.*\b(her|his|their|she|he|they|someone|somebody|people|group|forum|online|reddit|tiktok|"
-    r"facebook|instagram)\b)"
-    rf"(?!.*\b({_TOPICS}|dentist|dental|jabs?|vaccin\w*|surgery|operation|tattoo|piercing|wax\w*|"
-    r"working|worked|results?)\b).*\b(what|which)( signs?| symptoms?| things?)? (should|do|must|"
-    r"would|shall) (i|we)( need to| have to)?( be)? (look\w* (out )?for|watch\w* (out )?for|"
-    r"(alert|wary|vigilant|watchful) (to|of|for)|keep\w* an eye (out )?(for|on)|on the lookout|"
-    r"keep\w* watch (out )?(for|on))\b",
     rf"^(?!.*\b{_TOPICS}\b).*\bwhat (should|do|does|must|would|shall|will) (i|she|he|they|we|you)"
     r"( need to| have to)?( be)? (keep\w* (an eye|watch|a lookout)|watch\w*|look\w* out|"
     r"monitor\w*|check\w* for)\b.{0,25}\b((over|in|during|for) the "
@@ -271,10 +255,6 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     r"^(?!.*\b(heal\w*|results?|working|improv\w*|better|collagen)\b).*\b(what|which) (do|does|"
     r"would|will|are|r|might)( the)? (early|first|earliest|initial) (warning )?(signs?|symptoms?)"
     r"\b",
-    # someone else's story, then what else to watch for ("what else do i need to watch for
-    # once mine is done?")
-    r"\bwhat else (should|do|must|would|shall) (i|we)( need to| have to)?( be)? (watch\w*|"
-    r"look\w* out|keep\w* an eye|keep\w* watch|monitor\w*|look\w* for)\b",
     # how to know when a sign is too much ("how do i know when the puffiness is too much?")
     rf"\bhow (do|would|will|can|could) (i|you|we) (know|tell)\b.{{0,10}}\b(when|if)\b( \w+){{0,3}}"
     rf" ({_SIGN_NOUN}|puffiness|it|its|my (face|skin))( \w+)? (is|gets|has got|becomes|goes)"
@@ -316,20 +296,6 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     rf"{_NOT_BOOKING}(?!.*\b(photos?|pictures?|pics|results?|review)\b)(?=.*\b{_CALL}\b)"
     r"(?=.*\b(which|what|certain|particular|specific|set) (day|date)\b)"
     r".*\b(redness|red|pink|pinkness|swelling|swollen|puffy|puffiness|bruis\w*)\b",
-    # answers round on batch 22: which kind of a sign is dangerous set against its normal kind,
-    # in either order ("what sort of swelling is a worry compared with the usual puffiness?",
-    # "how do i tell normal redness from something going wrong?"); not products or activities
-    rf"^(?=.*\b(what|which|how|difference|tell|distinguish|know)\b)(?!.*\b{_TOPICS}\b)"
-    rf"(?=.*\b({_SIGN_NOUN}|bleeding|blood|puffy|puffiness|red|swollen|sore)\b).*"
-    r"\b(dangerous|serious|worrying|concerning|alarming|a (problem|worry|concern|bad sign)|"
-    r"bad sign|trouble|wrong|abnormal|not normal|not right|the (dangerous|bad|serious|worrying) "
-    r"(kind|sort|type|one))\b.{0,60}\b(compared (to|with)|as opposed to|versus|vs|rather than|"
-    r"from|and|or)\b.{0,40}\b(normal|usual|ordinary|regular|expected|typical|healing)\b",
-    rf"^(?=.*\b(what|which|how|difference|tell|distinguish|know)\b)(?!.*\b{_TOPICS}\b).*"
-    r"\b(normal|usual|ordinary|regular|expected|typical|healing)\b( \w+){0,3} "
-    rf"({_SIGN_NOUN}|bleeding|puffiness)\b.{{0,40}}\b(and|or|from|versus|vs|compared (to|with)|"
-    r"as opposed to)\b.{0,60}\b(dangerous|serious|worrying|concerning|alarming|problem|trouble|"
-    r"wrong|abnormal|not normal|not right|bad)\b",
     # a sign still there by a later day, asked whether that is the point to call ("say im still
     # swollen by day 4, is that the time to ring?")
     rf"^(?=.*\b{_IF}\b)(?=.*\b(point|when|time|day|stage|moment)\b.{{0,20}}\b{_CALL}\b)"
@@ -492,7 +458,8 @@ class Advisor:
     def __init__(self, kb: KnowledgeBase, triage: Triage, scope: ScopeGuard,
                  messages: Catalogue, clinic: Clinic | None = None,
                  languages: Multilingual | None = None, signs: SignData | None = None,
-                 topics: LanguageTopics | None = None) -> None:
+                 topics: LanguageTopics | None = None,
+                 questions: WarningQuestions | None = None) -> None:
         self.kb = kb
         self.matcher = Matcher(kb)
         self.triage = triage
@@ -501,6 +468,8 @@ class Advisor:
         self.languages = languages
         self.signs = signs or load_sign_data()
         self.topics = topics  # everyday topics named in other languages
+        # warning-signs questions read as a frame with a warning-sign concept
+        self.questions = questions or load_warning_questions()
 
     @classmethod
     def load(cls, kb_path: Path | None = None, clinic: Clinic | None = None,
@@ -522,7 +491,7 @@ class Advisor:
             triage = triage.with_detectors(tuple(chosen))
         topics = load_language_topics(entry.id for entry in kb.entries)
         return cls(kb, triage, load_scope(), messages, None, languages, load_sign_data(),
-                   topics)
+                   topics, load_warning_questions())
 
     def warm_up(self) -> None:
         """Build now what answering otherwise builds on the first message that needs it
@@ -607,21 +576,27 @@ class Advisor:
         signs (``WARNING_SIGNS``), led by the most serious sign's own line
         (sign_advice.yaml, ``asked``), instead of an entry that shares a side word with the
         question. Kept: a reply out of scope or small talk, a sign reported (any tier), and
-        an entry that the sign's line names as answering it already (``keep``)."""
-        if (decision.urgency is not None or decision.sign is not None or not decision.asked
-                or advice.kind == "smalltalk" or advice.extra.get("scope") is not None):
+        an entry that the sign's line names as answering it already (``keep``). Someone else's
+        past sign told, then what the writer should look for (``decision.story_asked``, triage's
+        one reading of it) is the warning signs whatever entry or everyday scope it met."""
+        story = decision.story_asked and advice.extra.get("scope") in (None, "everyday")
+        if (decision.urgency is not None or decision.sign is not None
+                or not (decision.asked or story) or advice.kind == "smalltalk"
+                or (advice.extra.get("scope") is not None and not story)):
             return advice
         entry = self.kb.by_id(WARNING_SIGNS)
+        if entry is not None and story and not decision.asked:
+            return advice if advice.topic == WARNING_SIGNS else self._answer(entry, 1.0, day)
         line = self.signs.asked.get(decision.asked[0])
         if entry is None or line is None:
             return advice
         lead = self.messages.fill(line.text)
-        if advice.kind == "answered" and advice.topic in line.keep:
+        if advice.kind == "answered" and advice.topic in line.keep and not story:
             return advice
-        if advice.kind == "suggested" and any(s.entry_id in line.keep
-                                              for s in advice.suggestions):
+        if advice.kind == "suggested" and not story and any(s.entry_id in line.keep
+                                                            for s in advice.suggestions):
             return advice  # the patient picks; one of the choices answers it
-        if advice.kind == "answered" and decision.asked_rest:
+        if advice.kind == "answered" and decision.asked_rest and not story:
             # the message asks something else as well ("what if i get a fever, how much is a
             # session?"): when the rest alone is that answer, it stays, led by the sign's line
             rest = self.matcher.match(decision.asked_rest)
@@ -641,7 +616,10 @@ class Advisor:
         (``_warning_signs``), a reply out of scope and small talk."""
         if (decision.urgency is not None or decision.sign is not None
                 or advice.kind == "smalltalk" or advice.extra.get("scope") is not None
-                or advice.topic == WARNING_SIGNS or not WHEN_TO_GET_HELP.search(fold(text))):
+                or advice.topic == WARNING_SIGNS):
+            return advice
+        folded = fold(text)
+        if not WHEN_TO_GET_HELP.search(folded) and self.questions.frame(folded) is None:
             return advice
         entry = self.kb.by_id(WARNING_SIGNS)
         return advice if entry is None else self._answer(entry, advice.confidence, day)

@@ -83,9 +83,9 @@ _BREAK = frozenset(
      # a denial or a "since" starts a new statement ("spots on my chin, not sore", "bumps on
      # my jaw since day one"): the commas are gone once folded
      "not", "no", "never", "nothing", "since",
-     # a question word or a past time starts a new clause, never a thing's head ("red lines
-     # out from the area how serious", "from the numbing cream years ago how would i know")
-     "how", "what", "whats", "which", "why", "where", "who", "ago", "years", "months",
+     # a question word starts a new clause, never a thing's head ("red lines out from the
+     # area how serious"; someone's story told "years ago" is triage's story reading)
+     "how", "what", "whats", "which", "why", "where", "who",
      # a laugh ends a phrase, it is never its head ("spots on my pillow lol")
      *_LAUGHS])
 # a determiner that opens a noun phrase naming one thing ("my hot tub pump", "a rosemary bush")

@@ -64,6 +64,8 @@ _WHEN_MAY = re.compile(r"\b(when|how soon)( can| could| may| do| am| is it ok to
 # normal"): the words before a time, a clause or the end name the thing asked about
 _ASKED_THING = re.compile(
     r"\b(?:can|could|may|shall) (?:i|we) (?:\w+ )?(?:use|using|restart|resume|get back on|"
+    # (answers round on batch 24: what may be drunk or eaten, "can i have a few pints?")
+    r"have a few|have a couple of|have some|have a|drink|sink|"
     r"go back on|get back to|go back to|start using|start back on|hit|go in|go into|sit in|"
     r"have a go in|pop in|pop into|jump in|jump into) (?:the |my |a |an |our |some )?"
     # (a venue in front only says where: "the gym sauna", "the hotel steam room")
@@ -74,6 +76,19 @@ _ASKED_THING = re.compile(
     r"|\b(?:is|are) (?:the |my |a |an |our )?"
     r"(?:(?:gym|gyms|hotel|hotels|spa|leisure centre|leisure centres|club|clubs|health club) )?"
     r"((?:[a-z]+ ){0,1}?[a-z]+) (?:ok|okay|alright|all right|safe|fine|allowed)\b")
+# Someone "expecting" with nothing after it, or a first baby or twins, is pregnant ("my
+# granddaughter is expecting. can she have it?"); not "expecting me at 6", "expecting a
+# parcel" (answers round on batch 24)
+_EXPECTING = re.compile(
+    r"\b((?:is|shes|she is|were|we are|im|i am|are|am|s|was|currently|now) )expecting"
+    r"(?= *(?:[.!?,;:]|$|again\b|(?:her|my|our|their|his) (?:first|second|third|fourth|baby|"
+    r"child)\b|(?:a baby|a child|twins|triplets|in (?:january|february|march|april|may|june|"
+    r"july|august|september|october|november|december|the (?:spring|summer|autumn|winter)))\b))")
+# Booking a course of sessions is booking, not how many sessions a course has ("i'd like to
+# book a course of three treatments"; answers round on batch 24)
+_BOOK_COURSE = re.compile(
+    r"\b(book|booking|book in for|book me in for|to book) (?:a|the|another|my|a full) course"
+    r"(?: of (?:\w+ )?(?:treatments?|sessions?|appointments?|microneedling|needling))?\b")
 # A treatment's venue says where, not what ("a facial at the spa" is the facial, not the spa).
 _VENUE = re.compile(r"\b(facials?|massages?|peels?|wax|waxing|treatments?|dermaplaning)"
                     r" (?:at|in) (?:the|a|my|that) (?:day |hotel |local )?"
@@ -479,6 +494,8 @@ class Matcher:
         """Decide answer / suggest / abstain for one patient message."""
         text = _CONTEXT.sub(" ", text.lower())  # "when I got home" says when, not what
         text = _VENUE.sub(r"\1", text)
+        text = _EXPECTING.sub(r"\1pregnant", text)
+        text = _BOOK_COURSE.sub(r"\1 appointments", text)
         text = _cant_make(_picking(_dry_product(_session_frame(_figures(text)))))
         content = self._content(text)  # read once: every step below starts from these words
         words = self._known(content)
@@ -677,4 +694,10 @@ class Matcher:
             clear = False  # "sauna after the gym": both topics are asked about
         if clear and (exact or top.score >= limits.answer):
             return MatchResult("answer", top.entry_id, top.score, shortlist)
+        if (not clear and len(ranked) > 1 and top.score - runner_up < limits.margin
+                and ranked[1].score >= limits.answer and self._asks_only(ranked[1], top, asked)):
+            # a near tie in which the runner-up's thing is what the message asks when it may
+            # do, and the best entry's is only the reason ("how soon can i shave, i look a
+            # mess for my shift at work"; answers round on batch 24)
+            return MatchResult("answer", ranked[1].entry_id, ranked[1].score, shortlist)
         return MatchResult("suggest", None, top.score, shortlist)

@@ -224,3 +224,69 @@ def test_kb_check_names_a_broken_triage_rule_without_a_traceback(
     assert result.returncode == 1
     assert f"{broken}:{at + 1}: readings.state_start: bad regular expression" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+BROKEN_WARNING_QUESTIONS = """\
+version: 1
+lexicons:
+  sign: [swelling, redness]
+  it: [it, this]
+frames:
+  - id: fine
+    pattern: 'what (kind|sort) of {sign} is not normal'
+  - id: no_concept
+    pattern: 'when (should|do) i call you'
+  - id: bad_regex
+    pattern: 'signs of ({sign}'
+  - pattern: 'no id here {sign}'
+  - id: unknown_lexicon
+    pattern: '{sign} or {weather}'
+"""
+
+
+def test_warning_question_problems_name_file_line_and_reason(tmp_path: Path) -> None:
+    """Each malformed frame of warning_questions.yaml is one problem at its own line: a frame
+    that names no warning-sign concept, a bad regular expression, a frame without an id, an
+    unknown lexicon; the good frame is not reported."""
+    from knowledge.warning_questions import load_warning_questions
+
+    path = write(tmp_path, "warning_questions.yaml", BROKEN_WARNING_QUESTIONS)
+    with pytest.raises(KBError) as raised:
+        load_warning_questions(path)
+    got = [str(problem) for problem in raised.value.problems]
+    assert len(got) == 4, got
+    assert got[0] == (f"{path}:9: frame 'no_concept' names no warning-sign concept "
+                      "({sign} or {sign_or_it})")
+    assert got[1].startswith(f"{path}:11: frame 'bad_regex': bad regular expression: missing )")
+    assert got[2] == f"{path}:12: a frame needs an 'id' and a 'pattern'"
+    assert got[3] == f"{path}:14: frame 'unknown_lexicon': unknown lexicon 'weather'"
+
+
+def test_kb_check_names_a_malformed_warning_question(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`aftercare kb check` reports a malformed packaged warning-questions file with file, line
+    and reason, exit 1, no traceback."""
+    import knowledge.warning_questions as questions
+
+    path = write(tmp_path, "warning_questions.yaml", BROKEN_WARNING_QUESTIONS)
+    monkeypatch.setattr(questions, "PACKAGED_WARNING_QUESTIONS", path)
+    result = aftercare(None, "kb", "check")
+    assert result.returncode == 1
+    assert (f"{path}:9: frame 'no_concept' names no warning-sign concept "
+            "({sign} or {sign_or_it})") in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_packaged_warning_questions_compose_a_frame_with_a_concept() -> None:
+    """The packaged frames read a frame put together with a warning-sign concept, and not the
+    same frame with an everyday word in the concept's place."""
+    from knowledge.text import fold
+    from knowledge.warning_questions import load_warning_questions
+
+    questions = load_warning_questions()
+    assert questions.frame(fold("which sort of bleeding would count as not normal?")) == (
+        "not_normal_kind")
+    assert questions.frame(fold("which sort of moisturiser would count as not normal?")) is None
+    assert questions.frame(fold("what do i do if the redness gets worse, not better")) == (
+        "worse_what_to_do")
+    assert questions.frame(fold("what do i do if the traffic gets worse")) is None

@@ -171,6 +171,7 @@ def _other_data_problems(careplan: Path | None, kb: KnowledgeBase | None = None,
     from knowledge.multilingual import load_lexicons
     from knowledge.text import read_slang
     from knowledge.triage import Triage, load_triage
+    from knowledge.warning_questions import load_warning_questions
     from knowledge.yamlfile import read_yaml
 
     loaded: list[Triage] = []
@@ -193,7 +194,8 @@ def _other_data_problems(careplan: Path | None, kb: KnowledgeBase | None = None,
             load_language_topics(entry.id for entry in kb.entries)
 
     problems: list[Any] = []
-    for loader in (load_scope, triage, lexicons, messages, topics, read_slang):
+    for loader in (load_scope, triage, lexicons, messages, topics, read_slang,
+                   load_warning_questions):
         try:
             loader()
         except KBError as exc:

@@ -34,7 +34,8 @@ def decide(fired: list[tuple[Sign, list[Hit]]], message: Message,
         # no alert, but the rule-out question of its most serious sign
         follow_up = message.asked_about[0] if message.asked_about else None
         return TriageDecision(day=day, follow_up=follow_up, asked=asked,
-                              asked_rest=message.outside(message.asked_spans) if asked else "")
+                              asked_rest=message.outside(message.asked_spans) if asked else "",
+                              story_asked=message.story_asked())
     fired.sort(key=lambda item: TIER_RANK[item[0].tier])  # stable: file order within a tier
     sign, hits = fired[0]
     evidence = " + ".join(dict.fromkeys(message.evidence(hit) for hit in hits))
@@ -51,6 +52,7 @@ def decide(fired: list[tuple[Sign, list[Hit]]], message: Message,
         others=tuple(dict.fromkeys(other.id for other, _ in fired[1:])),
         follow_up=follow_up,
         asked=asked,
+        story_asked=message.story_asked(),
     )
 
 

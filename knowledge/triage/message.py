@@ -65,6 +65,7 @@ class Message:
         # per sentence (by its start): whether it tells a story (``_sentence_story``)
         self._stories: dict[int, str | None] = {}
         self._hearsay_frame: bool | None = None
+        self._asks_own_future: bool | None = None
         self.clause_starts, self.clause_ends = self._clauses()
         self.sentence_starts = [0, *(m.end() for m in lang.sentence_re.finditer(self.text))]
         self.set_aside: dict[str, str] = {}  # why a hit did not count: "joke", "story"
@@ -233,11 +234,69 @@ class Message:
         elif lang.story_self_past_re is not None and lang.story_self_past_re.search(
                 text, start, end):
             story = "story"
-        elif other is not None and (closed or lang.story_past_re.search(text, start, end)
-                                    or self.simple_past_asks(start, end)):
+        elif (other is not None and (closed or lang.story_past_re.search(text, start, end)
+                                     or self.simple_past_asks(start, end))
+              or self._told_of_another(start, end)):
             story = "others"
         self._stories[start] = story
         return story
+
+    def asks_own_future(self) -> bool:
+        """Whether the message asks about the writer's own future ("what should i look out
+        for?", "so it wont happen to me", "which signs should i watch for"), and not what
+        to do now ("what do i do?", ``story.asks_now``)."""
+        if self._asks_own_future is None:
+            lang = self.lang
+            self._asks_own_future = bool(
+                lang.story_own_future_re is not None
+                and lang.story_own_future_re.search(self.text)
+                and (lang.story_asks_now_re is None
+                     or not lang.story_asks_now_re.search(self.text)))
+        return self._asks_own_future
+
+    def _told_of_another(self, start: int, end: int) -> bool:
+        """Someone else's past in the sentence [start, end), read the one general way: anyone
+        else named (``story.others`` or ``story.someone``: "his missus", "mrs patel from the
+        office", "she"), a past (``story.past``, "a while back", or a simple past, "had",
+        "ended up"), in a message that asks about the writer's own future."""
+        lang, text = self.lang, self.text
+        if lang.story_someone_re is None or not self.asks_own_future():
+            return False
+        named = (lang.story_other_re.search(text, start, end)
+                 or lang.story_someone_re.search(text, start, end))
+        past = (lang.story_past_re.search(text, start, end)
+                or (lang.story_simple_past_re is not None
+                    and lang.story_simple_past_re.search(text, start, end)))
+        return bool(named and past)
+
+    def _names_another(self, start: int, end: int) -> bool:
+        """Whether [start, end) names someone else (``story.others`` or ``story.someone``)."""
+        lang = self.lang
+        return bool(lang.story_other_re.search(self.text, start, end)
+                    or (lang.story_someone_re is not None
+                        and lang.story_someone_re.search(self.text, start, end)))
+
+    def story_asked(self) -> bool:
+        """The one decision "someone else's past sign, then what should i look for": a
+        sentence tells someone else's past (``_sentence_story``) naming a sign or the
+        treatment (``story.told``) with no cause of its own (``story.other_cause``: a jab, a
+        medicine, a sting), and the message asks about the writer's own future. Said
+        to the advisor as ``TriageDecision.story_asked`` (the warning signs answer it)."""
+        told, cause = self.lang.story_told_re, self.lang.story_other_cause_re
+        if told is None or not self.asks_own_future():
+            return False
+        starts = self.sentence_starts
+        for index, start in enumerate(starts):
+            end = starts[index + 1] if index + 1 < len(starts) else len(self.text)
+            if not told.search(self.text, start, end) or (
+                    cause is not None and cause.search(self.text, start, end)):
+                continue
+            story = self._sentence_story(start, end)
+            # (a story dated long ago reads as the writer's own past first, "years ago":
+            # someone else named in it makes it theirs)
+            if story == "others" or (story == "story" and self._names_another(start, end)):
+                return True
+        return False
 
     def _state_now(self, start: int, end: int) -> bool:
         """Whether [start, end) tells a state now in more than a bare time word ("my husbands lips

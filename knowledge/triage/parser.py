@@ -110,7 +110,8 @@ _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
 _SIGN_OPTIONAL = {"days", "unknown_day", "with", "without", "unless", "note", "ask"}
 _STORY_KEYS = {"present", "others", "past", "first_person"}
 _STORY_OPTIONAL = {"simple_past", "asks", "asks_now", "self_past", "hearsay", "hearsay_fine",
-                   "hearsay_asks", "closed"}
+                   "hearsay_asks", "closed", "someone", "own_future", "told",
+                   "other_cause"}
 
 
 def _joined(sources: list[tuple[str, yaml.Node]]) -> str:
@@ -193,6 +194,10 @@ class RulesParser:
             story_asks_now_re=self.optional_list(story, "asks_now", "story"),
             story_self_past_re=self.optional_list(story, "self_past", "story"),
             story_closed_re=self.optional_list(story, "closed", "story"),
+            story_someone_re=self.optional_list(story, "someone", "story"),
+            story_own_future_re=self.optional_list(story, "own_future", "story"),
+            story_told_re=self.optional_list(story, "told", "story"),
+            story_other_cause_re=self.optional_list(story, "other_cause", "story"),
             hearsay_re=self.optional_list(story, "hearsay", "story"),
             hearsay_fine_re=self.optional_list(story, "hearsay_fine", "story"),
             hearsay_asks_re=self.optional_list(story, "hearsay_asks", "story"),

@@ -238,6 +238,16 @@ class Language:
     # now", "all healed now", "turned out it was flu") or a cause ("she just hates needles");
     # the sentence is then a story whatever present word it also has (``story.closed``)
     story_closed_re: re.Pattern[str] | None = None
+    # someone else's past told, then a question about the writer's own future ("my mate had
+    # pus after his last year, what should i look out for?"): anyone else named
+    # (``story.someone``, besides ``story.others``), the question (``story.own_future``) and
+    # what the story names, a sign or the treatment (``story.told``), not a sign with a cause
+    # of its own, a jab, a medicine, a sting (``story.other_cause``); see
+    # ``Message.story_asked``
+    story_someone_re: re.Pattern[str] | None = None
+    story_own_future_re: re.Pattern[str] | None = None
+    story_told_re: re.Pattern[str] | None = None
+    story_other_cause_re: re.Pattern[str] | None = None
     # the large regexes above that run on every message or sentence, split into their
     # patterns (``prefilter.Alternatives``), by the regex's source: only the patterns some of
     # whose words a message has are searched

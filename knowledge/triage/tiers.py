@@ -43,6 +43,10 @@ class TriageDecision:
     # what the message says outside those questions and stories ("what if i get a fever, how
     # much is a session?": "how much is a session?"); "" when nothing
     asked_rest: str = ""
+    # someone else's past sign told, then a question about the writer's own future ("my mate
+    # had pus after his last year, what should i look out for?"; ``Message.story_asked``):
+    # the advisor answers the warning signs
+    story_asked: bool = False
 
     @property
     def escalate(self) -> bool:
