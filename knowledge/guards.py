@@ -153,6 +153,9 @@ class ObjectFrame:
     # degree words after "a" ("a bit", "a little", "a tad"): what follows says how much, not
     # which thing ("i feel a bit dizzy" is the patient's own state, not an object)
     degree: frozenset[str] = frozenset()
+    # pains a painkiller is taken for (lexicon ``pains``): "from" after one tells the pain's
+    # cause ("paracetamol for a migraine from the long shift"), not what something comes off
+    pains: frozenset[str] = frozenset()
 
     def unknown_thing(self, words: list[str]) -> str | None:
         """A word the knowledge base never uses that names the thing a shared word is about:
@@ -167,7 +170,7 @@ class ObjectFrame:
             return None
         choice = any(word in _CHOICE for word in words)
         for index, word in enumerate(words):
-            if not self._topical(word):
+            if not self._topical(word) or self._pain_cause(words, index):
                 continue
             if words[index + 1:index + 2] == ["a"] and words[index + 2:index + 3] and \
                     words[index + 2] in self.degree:
@@ -182,6 +185,15 @@ class ObjectFrame:
             if choice and index >= 2 and all(self._strange(w) for w in words[index - 2:index]):
                 return words[index - 1]
         return None
+
+    def _pain_cause(self, words: list[str], index: int) -> bool:
+        """Whether ``words[index]`` is in the cause told after a pain, "from" a few words after
+        a pain word ("paracetamol for a migraine from the long shift"): the pain is the
+        thing asked about, its cause no other thing (answers round on batch 25)."""
+        for at in range(max(0, index - 2), index + 1):
+            if words[at] == "from" and any(w in self.pains for w in words[max(0, at - 4):at]):
+                return True
+        return False
 
     def _topical(self, word: str) -> bool:
         """A knowledge-base word that can name a topic (no function word, no place word)."""
@@ -215,6 +227,8 @@ class ObjectFrame:
             before = words[index - 1] if index else ""
             subject = index == 0 or (before in _AUXILIARIES and index <= 4)
             if not subject and before not in _REMOVED_FROM:
+                continue
+            if self._pain_cause(words, index):
                 continue
             end = index + 1
             while (end < len(words) and end - index <= 3 and words[end] not in _BREAK
@@ -380,7 +394,8 @@ def _parse_scope(path: str, text: str) -> ScopeGuard:
         _words(data.get(name), path, problems)
         for name in ("clinic_verbs", "clinic_nouns", "own", "plans", "ties", "degree"))
     people = _lexicon_words(data.get("lexicons"), ("people", "animals"))
-    frame = ObjectFrame(verbs, nouns, own, plans, people, ties, people, degree=degree)
+    frame = ObjectFrame(verbs, nouns, own, plans, people, ties, people, degree=degree,
+                        pains=_lexicon_words(data.get("lexicons"), ("pains",)))
     if problems:
         raise KBError(problems)
     treated = _lexicon_words(data.get("lexicons"), ("treated",))

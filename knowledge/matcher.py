@@ -54,6 +54,14 @@ _CONTEXT = re.compile(
     # the patient's own plan says by when, not what ("results in time for my wedding")
     r"|\bin time for (?:my|a|the|our|his|her) (?:\w+ )?(?:wedding|party|holiday|birthday|event"
     r"|trip|do|night out|date|interview|photos|graduation|prom|anniversary|christening)\b")
+# A sign told, then the patient's makeup appointment as the time it must be sorted by ("my chin
+# is peeling, what can i do about it before the makeup artist comes?"): the appointment says
+# by when, the sign is the question (answers round on batch 25)
+_SIGN_BEFORE_MAKEUP = re.compile(
+    r"\b((?:flak\w*|peel\w*|dry|dryness|scab\w*|crust\w*|red|redness|rough|tight|itch\w*|"
+    r"spots?|bumps?)\b.*?) (?:before|for|ahead of|in time for) (?:my|the|a|our|her) (?:\w+ )?"
+    r"(?:makeup|make up|make-up|mua)(?: (?:trial|artist|appointment|appt|lesson|test|session|"
+    r"day|run|comes|arrives)\b|(?=[?.!,]|$))")
 # when the patient may do something ("when can i shave again, my beard is itchy"): the verb is
 # the question, a sign told beside it is the reason for asking
 _WHEN_MAY = re.compile(r"\b(when|how soon)( can| could| may| do| am| is it ok to| is it okay to|"
@@ -89,6 +97,19 @@ _EXPECTING = re.compile(
 _BOOK_COURSE = re.compile(
     r"\b(book|booking|book in for|book me in for|to book) (?:a|the|another|my|a full) course"
     r"(?: of (?:\w+ )?(?:treatments?|sessions?|appointments?|microneedling|needling))?\b")
+# A class the patient goes to or does, named by its activity ("my bridal bootcamp class", "a
+# circuits class"), is an exercise class, unless the words before it name a class of another
+# kind: a subject, a craft or a course (answers round on batch 25)
+_CLASS_ATTENDED = re.compile(
+    r"\b((?:go|going|goes|went|get|getting|head|heading|do|doing|did|join|joining|take|taking|"
+    r"attend|attending|make it|pop|popping|teach|teaching|run|running|back) (?:to |into |back to |"
+    r"in |in to )?(?:my |a |an |the |our |this |her |his |their |tonights |tomorrows |the usual )?"
+    r"(?!(?:[a-z]+ )?(?:english|french|spanish|german|italian|languages?|maths?|science|history|"
+    r"art|arts|pottery|cooking|baking|evening|night|drawing|painting|sewing|knitting|crochet|music|"
+    r"singing|piano|guitar|first aid|driving|photography|writing|makeup|make up|beauty|"
+    r"antenatal|parenting|school|sign language|flower|floristry|calligraphy|cake|wine|"
+    r"hypnobirthing|coding|computer|bible|sunday school|wedding dance|nail|lash|brow)\b)"
+    r"(?:[a-z]+ ){1,2})class(es)?\b")
 # A treatment's venue says where, not what ("a facial at the spa" is the facial, not the spa).
 _VENUE = re.compile(r"\b(facials?|massages?|peels?|wax|waxing|treatments?|dermaplaning)"
                     r" (?:at|in) (?:the|a|my|that) (?:day |hotel |local )?"
@@ -496,6 +517,8 @@ class Matcher:
         text = _VENUE.sub(r"\1", text)
         text = _EXPECTING.sub(r"\1pregnant", text)
         text = _BOOK_COURSE.sub(r"\1 appointments", text)
+        text = _CLASS_ATTENDED.sub(r"\1exercise class\2", text)
+        text = _SIGN_BEFORE_MAKEUP.sub(r"\1", text)
         text = _cant_make(_picking(_dry_product(_session_frame(_figures(text)))))
         content = self._content(text)  # read once: every step below starts from these words
         words = self._known(content)

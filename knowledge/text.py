@@ -182,9 +182,36 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+# a digit for the word it sounds like (answers round on batch 25), read only between the words
+# it joins in chat: "to" after a verb of needing or going and before a verb or a place ("need 2
+# call u", "go 2 a&e"), "for" after watching, asking or waiting ("watch 4 signs", "askin 4 the
+# bride"); never a number of something ("need 2 sessions", "day 2", "4 days")
+CHAT_DIGITS: dict[str, tuple[str, str, str]] = {
+    "2": ("to",
+          "need|needs|have|has|want|ought|used|able|going|go|goes|went|come|got|trying|try",
+          "call|ring|phone|contact|text|message|email|go|see|worry|get|do|be|take|wait|come|"
+          "use|put|wear|tell|ask|know|stop|a|the|my|hospital|bed|work|sleep|you"),
+    "4": ("for",
+          "watch|look|looking|watching|ask|asking|askin|wait|waiting|out|check|checking|ready",
+          "the|a|an|my|me|you|it|this|that|signs?|symptoms?|after|her|him|them"),
+}
+_CHAT_DIGIT_RES = tuple((re.compile(rf"\b({before}) {re.escape(digit)} (?=(?:{after})\b)"), word)
+                        for digit, (word, before, after) in CHAT_DIGITS.items())
+
+
 def expand_shorthand(text: str) -> str:
     """Chat shorthand replaced by the words it stands for ("lips r sore" -> "lips are sore")."""
     return _SHORTHAND_RE.sub(lambda m: SHORTHAND[m.group(0)], text)
+
+
+def chat_digits(text: str) -> str:
+    """A digit read as the word it sounds like between the words it joins (``CHAT_DIGITS``:
+    "need 2 call you" -> "need to call you"), in cleaned text. Used by ``fold`` (the matcher,
+    the scope guard and the warning-signs frames); triage reads digits as written."""
+    if any(ch.isdigit() for ch in text):
+        for regex, word in _CHAT_DIGIT_RES:
+            text = regex.sub(rf"\1 {word} ", text)
+    return text
 
 
 # a person's "'s" stays a possessive: "my friend's lips" -> "my friends lips" (the apostrophe
@@ -394,7 +421,7 @@ STOPWORDS: frozenset[str] = frozenset(
 @functools.lru_cache(maxsize=4096)  # one message is folded by several checks in a row
 def fold(text: str) -> str:
     """Lowercase, fold unicode and apostrophes, drop emoji and punctuation, squash spaces."""
-    text = clean(text)
+    text = chat_digits(clean(text))
     for phrase, canonical in PHRASES:
         if phrase in text:
             text = re.sub(rf"\b{re.escape(phrase)}\b", canonical, text)

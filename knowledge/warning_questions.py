@@ -11,13 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from knowledge.errors import KBError, Problem
-from knowledge.text import fold
+from knowledge.text import Speller, fold
 from knowledge.yamlfile import DataFileError, LineDict, LineList, parse_yaml, read_text
 
 PACKAGED_WARNING_QUESTIONS = Path(__file__).parent / "warning_questions.yaml"
 _NAME = re.compile(r"\{([a-z_]+)\}")
 # the concept a frame must name: a frame alone answers nothing
-_COMPOSED = ("sign", "sign_or_it")
+_COMPOSED = ("sign", "sign_or_it", "signs", "sign_worse")
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,21 @@ class WarningQuestions:
     """The frames of the file, each composed with its concepts and compiled."""
 
     frames: tuple[tuple[str, re.Pattern[str]], ...]
+    # the file's own words, toward which a chat spelling is read (the project's ``Speller``:
+    # "swellin" is "swelling", "itchin" is "itching")
+    speller: Speller | None = None
 
     def frame(self, folded: str) -> str | None:
-        """The id of the first frame that reads ``folded`` (fold()ed text), else None."""
+        """The id of the first frame that reads ``folded`` (fold()ed text), or that reads it
+        with its chat spellings corrected toward the file's words, else None."""
+        found = self._frame(folded)
+        if found is None and self.speller is not None:
+            spelt = " ".join(self.speller.word(word) for word in folded.split())
+            if spelt != folded:
+                found = self._frame(spelt)
+        return found
+
+    def _frame(self, folded: str) -> str | None:
         return next((frame_id for frame_id, regex in self.frames if regex.search(folded)),
                     None)
 
@@ -67,7 +79,11 @@ def _parse(path: str, text: str) -> WarningQuestions:
             frames.append(frame)
     if problems:
         raise KBError(problems)
-    return WarningQuestions(tuple(frames))
+    vocabulary = sorted({word for name, listed in data["lexicons"].items()
+                         if isinstance(listed, LineList)
+                         for item in listed for word in fold(str(item)).split()
+                         if word.isalpha() and len(word) > 3})
+    return WarningQuestions(tuple(frames), Speller(vocabulary))
 
 
 def _lexicons(data: LineDict, path: str, problems: list[Problem]) -> dict[str, str]:
@@ -117,7 +133,7 @@ def _frame(item: object, line: int, path: str, problems: list[Problem],
         return None
     if not any(name in _COMPOSED for name in names):
         problems.append(Problem(path, at, f"frame {frame_id!r} names no warning-sign concept "
-                                          "({sign} or {sign_or_it})"))
+                                          "({sign}, {sign_or_it}, {signs} or {sign_worse})"))
         return None
     try:
         regex = re.compile(_NAME.sub(lambda m: lexicons[m.group(1)], pattern))

@@ -256,7 +256,7 @@ def test_warning_question_problems_name_file_line_and_reason(tmp_path: Path) -> 
     got = [str(problem) for problem in raised.value.problems]
     assert len(got) == 4, got
     assert got[0] == (f"{path}:9: frame 'no_concept' names no warning-sign concept "
-                      "({sign} or {sign_or_it})")
+                      "({sign}, {sign_or_it}, {signs} or {sign_worse})")
     assert got[1].startswith(f"{path}:11: frame 'bad_regex': bad regular expression: missing )")
     assert got[2] == f"{path}:12: a frame needs an 'id' and a 'pattern'"
     assert got[3] == f"{path}:14: frame 'unknown_lexicon': unknown lexicon 'weather'"
@@ -273,7 +273,7 @@ def test_kb_check_names_a_malformed_warning_question(
     result = aftercare(None, "kb", "check")
     assert result.returncode == 1
     assert (f"{path}:9: frame 'no_concept' names no warning-sign concept "
-            "({sign} or {sign_or_it})") in result.stdout
+            "({sign}, {sign_or_it}, {signs} or {sign_worse})") in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 

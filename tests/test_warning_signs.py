@@ -152,3 +152,29 @@ async def test_a_hypothetical_red_flag_gets_the_warning_signs_and_no_staff_card(
     assert await bot.repo.reports.queue() == []
     assert bot.fake.sent_messages(STAFF_CHAT) == []  # no staff card
     assert bot.fake.violations == []
+
+
+def test_chat_digits_read_as_words_only_between_the_words_they_join() -> None:
+    """A chat "2" or "4" is "to" or "for" where it joins a verb of needing, going, watching or
+    asking to what follows ("need 2 call u", "go 2 a&e", "watch 4 signs"), never a number of
+    something ("need 2 sessions", "day 2", "4 days")."""
+    from knowledge.text import fold
+
+    assert fold("wen do i need 2 call u") == "when do i need to call you"
+    assert fold("wot symptoms mean go 2 a&e") == "what symptoms mean go to a e"
+    assert fold("wat signs shud i watch 4") == "what signs should i watch 4"
+    assert fold("wat signs shud i watch 4 after") == "what signs should i watch for after"
+    assert fold("i need 2 sessions") == "i need 2 sessions"
+    assert fold("day 2 and 4 days in") == "day 2 and 4 days in"
+
+
+def test_a_chat_spelling_of_a_sign_is_read_by_the_warning_questions(advisor: Advisor) -> None:
+    """A warning-signs frame reads a sign typed with its g dropped (the project's ``Speller``
+    toward the frame file's words): "when would i ring you about the bleedin" is the warning
+    signs, and a chat word it does not know changes nothing."""
+    from knowledge.text import fold
+    from knowledge.warning_questions import load_warning_questions
+
+    questions = load_warning_questions()
+    assert questions.frame(fold("wen wud i ring u about the bleedin")) == "when_call_about_sign"
+    assert questions.frame(fold("wen wud i ring u about the booking")) is None
