@@ -602,6 +602,10 @@ class Speller:
         skeletons: dict[str, str] = {}
         for word in self.vocabulary:
             skeletons.setdefault(_skeleton(word), word)
+        # a chat "-in" typed without its vowels too ("wrkn", "gttn", "bldn"): the -ing word
+        for word in self.vocabulary:
+            if word.endswith("ing") and len(word) > 5:
+                skeletons.setdefault(_skeleton(word[:-1]), word)
         self._skeletons = skeletons
         self._cache: WordCache[str] = WordCache()
 

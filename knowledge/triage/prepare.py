@@ -505,7 +505,7 @@ def _pronouns_resolved(t: str, lang: Language) -> str:
             return m.group()
         # a clause that says the part is over ("they are fine now", "its gone down") is read
         # as written: the pronoun keeps the earlier state in the past
-        said = ("they are" if plural else "it is") if pronoun in ("its", "theyre") else pronoun
+        said = {"its": "it is", "theyre": "they are", "theyve": "they have"}.get(pronoun, pronoun)
         if lang.cancelled_after_re.match(f" {said}{t[m.end(2):]}"):
             return m.group()
         # nor one that denies, plays down or explains in its first words ("theyre not getting
@@ -525,6 +525,10 @@ def _pronouns_resolved(t: str, lang: Language) -> str:
             phrase += " is"
         elif pronoun in ("they are", "theyre"):
             phrase += " are"
+        elif pronoun in ("they have", "theyve"):
+            phrase += " have"
+        elif pronoun == "it has":
+            phrase += " has"
         return f"{m.group(1)}{phrase}"
     return words.frames.clause_pronoun.sub(part, t)
 
