@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 import knowledge.advisor as advisor_module
 from bot.warmup import WarmUp, warm_in_background
@@ -39,6 +38,7 @@ from knowledge.multilingual.fold import fold_char
 from knowledge.text import english_words, forget_texts
 from knowledge.triage import parser
 from knowledge.yamlfile import data_text
+from tests.yamldata import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
@@ -131,9 +131,9 @@ def warmed() -> tuple[Advisor, list[str]]:
 def messages() -> list[tuple[str, int | None]]:
     """Questions (blind answer batch 19), other languages (the language dev set, every
     third) and red flags told every way (triage blind batch 58, every third)."""
-    answers = yaml.safe_load((DATA / "answers_blind_19.yaml").read_text(encoding="utf-8"))
-    languages = yaml.safe_load((DATA / "languages_dev.yaml").read_text(encoding="utf-8"))
-    triage = yaml.safe_load((DATA / "triage_blind_58.yaml").read_text(encoding="utf-8"))
+    answers = load_yaml(DATA / "answers_blind_19.yaml")
+    languages = load_yaml(DATA / "languages_dev.yaml")
+    triage = load_yaml(DATA / "triage_blind_58.yaml")
     cases = [*answers, *languages["messages"][::3],
              *(triage if isinstance(triage, list) else triage["messages"])[::3]]
     return [(case["text"], case.get("day")) for case in cases]

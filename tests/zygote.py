@@ -48,6 +48,9 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# A folder to write each child's CPU to when it is reaped (tests/cpu_profile.py, opt-in: a
+# forked bot is the server's child, so no test process's getrusage counts it).
+CPU_PROFILE = "TESTS_CPU_PROFILE"
 
 # What `aftercare run` imports to answer /start and a message (`bot.cli.main` and the
 # modules its `run` reaches, the HTTP client's stack, fastText's module but not its model):
@@ -125,6 +128,13 @@ def _load_advisor() -> None:
         Catalogue.load(texts)
 
 
+def _record_forked(pid: int, usage: Any) -> None:
+    """Child `pid` ended having used `usage` (`os.wait4`): one line in the CPU profile."""
+    with open(Path(os.environ[CPU_PROFILE]) / f"forked-{os.getpid()}.jsonl", "a",
+              encoding="utf-8") as out:
+        out.write(json.dumps({"pid": pid, "cpu": usage.ru_utime + usage.ru_stime}) + "\n")
+
+
 def _tell(client: socket.socket, message: dict[str, Any]) -> None:
     with contextlib.suppress(OSError):  # a client gone meanwhile: nobody to tell
         client.sendall((json.dumps(message) + "\n").encode())
@@ -142,13 +152,16 @@ def _serve(listener: socket.socket, owner: socket.socket) -> dict[str, Any] | No
     selector.register(owner, selectors.EVENT_READ)
     selector.register(wake_r, selectors.EVENT_READ)
     children: dict[int, socket.socket] = {}  # pid -> the client that asked for it
+    profiled = bool(os.environ.get(CPU_PROFILE))  # (tests/cpu_profile.py, opt-in)
     pending: dict[socket.socket, bytes] = {}  # each connected client's unfinished line
 
     def reap() -> None:
         while children:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
             if pid == 0:
                 return
+            if profiled:
+                _record_forked(pid, usage)
             client = children.pop(pid)
             if client in pending:
                 _tell(client, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
@@ -187,8 +200,10 @@ def _serve(listener: socket.socket, owner: socket.socket) -> dict[str, Any] | No
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
                 while children:
-                    pid, _ = os.waitpid(-1, 0)
+                    pid, _, usage = os.wait4(-1, 0)
                     children.pop(pid, None)
+                    if profiled:
+                        _record_forked(pid, usage)
                 return None
             client = key.data  # (registered with itself as its data)
             chunk = client.recv(65536)
