@@ -23,7 +23,7 @@ from rapidfuzz.distance import OSA
 from knowledge.errors import KBError, Problem
 from knowledge.text import FILLER, GREETINGS, STOPWORDS, english_word, fold
 from knowledge.triage.prefilter import Candidates, Info, Prefilter, required_words
-from knowledge.yamlfile import DataFileError, LineDict, LineList, parse_yaml, read_text
+from knowledge.yamlfile import LineDict, LineList, data_file_problems, parse_yaml, read_text
 
 PACKAGED_SCOPE = Path(__file__).parent / "scope.yaml"
 
@@ -364,10 +364,8 @@ class ScopeGuard:
 
 def load_scope(path: Path = PACKAGED_SCOPE) -> ScopeGuard:
     """Load scope.yaml; any problem raises ``KBError`` with file, line and reason."""
-    try:
+    with data_file_problems():
         text = read_text(path)
-    except DataFileError as exc:
-        raise KBError([Problem(exc.path, exc.line, exc.reason)]) from exc
     return _parse_scope(str(path), text)
 
 
@@ -377,10 +375,8 @@ def _parse_scope(path: str, text: str) -> ScopeGuard:
     same file and text (about 0.2 s of CPU, most of it compiling the patterns): a
     ``ScopeGuard`` is not changed by use (``knowing`` builds a new one), so every advisor
     loaded over the same file shares it. A file with problems is read again each time."""
-    try:
+    with data_file_problems():
         data = parse_yaml(text, path)
-    except DataFileError as exc:
-        raise KBError([Problem(exc.path, exc.line, exc.reason)]) from exc
     raw = data.get("categories") if isinstance(data, LineDict) else None
     if not isinstance(raw, LineList):
         raise KBError([Problem(path, 1, "file must have a 'categories' list")])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from knowledge.errors import KBError, Problem
 from knowledge.multilingual.fold import fold
-from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
+from knowledge.yamlfile import LineDict, LineList, data_file_problems, read_yaml
 
 PACKAGED_TOPICS = Path(__file__).parent / "language_topics.yaml"
 
@@ -63,10 +63,8 @@ def _phrase(words: str) -> str:
 def load_language_topics(entry_ids: Iterable[str],
                          path: Path = PACKAGED_TOPICS) -> LanguageTopics:
     """Load the table; an unknown entry id or a malformed section raises ``KBError``."""
-    try:
+    with data_file_problems():
         data = read_yaml(path)
-    except DataFileError as exc:
-        raise KBError([Problem(exc.path, exc.line, exc.reason)]) from exc
     known = set(entry_ids)
     problems: list[Problem] = []
     notes: dict[str, str] = {}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from knowledge.errors import KBError, Problem
 from knowledge.text import Speller, fold
-from knowledge.yamlfile import DataFileError, LineDict, LineList, parse_yaml, read_text
+from knowledge.yamlfile import LineDict, LineList, data_file_problems, parse_yaml, read_text
 
 PACKAGED_WARNING_QUESTIONS = Path(__file__).parent / "warning_questions.yaml"
 _NAME = re.compile(r"\{([a-z_]+)\}")
@@ -48,19 +48,15 @@ def load_warning_questions(path: Path | None = None) -> WarningQuestions:
     """Load and check the file (default: the packaged one); any problem raises ``KBError``
     naming file and line."""
     path = path or PACKAGED_WARNING_QUESTIONS
-    try:
+    with data_file_problems():
         text = read_text(path)
-    except DataFileError as exc:
-        raise KBError([Problem(exc.path, exc.line, exc.reason)]) from exc
     return _parse(str(path), text)
 
 
 @lru_cache(maxsize=4)
 def _parse(path: str, text: str) -> WarningQuestions:
-    try:
+    with data_file_problems():
         data = parse_yaml(text, path)
-    except DataFileError as exc:
-        raise KBError([Problem(exc.path, exc.line, exc.reason)]) from exc
     problems: list[Problem] = []
     if not isinstance(data, LineDict):
         raise KBError([Problem(path, 1, "the file must be a mapping with 'lexicons' and "

@@ -10,12 +10,16 @@ from __future__ import annotations
 import copy
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, TypeAlias
 
 import yaml
+
+from knowledge.errors import KBError, Problem
 
 # A value loaded from a data file (a `LineDict`, a `LineList`, a string, a number...): a
 # payload of unknown shape, which each parser checks before it trusts it.
@@ -30,6 +34,16 @@ class DataFileError(ValueError):
         self.path = path
         self.line = line
         self.reason = reason
+
+
+@contextmanager
+def data_file_problems() -> Iterator[None]:
+    """Inside: a ``DataFileError`` (unreadable or malformed file) becomes a ``KBError`` naming
+    its file, line and reason, the error every loader raises for ``aftercare kb check``."""
+    try:
+        yield
+    except DataFileError as exc:
+        raise KBError([Problem(exc.path, exc.line, exc.reason)]) from exc
 
 
 class LineDict(dict):  # type: ignore[type-arg]
