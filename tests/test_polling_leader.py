@@ -218,8 +218,14 @@ class Guard:
     async def held(self) -> bool:
         return self.answers.pop(0) if self.answers else not self.stepped_down
 
+    def fresh(self) -> bool:
+        return not self.stepped_down
+
     async def step_down(self, reason: str) -> None:
         self.stepped_down.append(reason)
+
+    async def contested(self) -> bool:
+        return await self.held()
 
 
 async def test_the_loop_survives_429_5xx_timeouts_and_unknown_errors(
@@ -452,10 +458,16 @@ class LostAfter:
         self.app, self.ids = app, ids
 
     async def held(self) -> bool:
+        return self.fresh()
+
+    def fresh(self) -> bool:
         return sorted(self.app.handled) != self.ids
 
     async def step_down(self, reason: str) -> None:
         """Not asked here."""
+
+    async def contested(self) -> bool:
+        return self.fresh()
 
 
 async def test_a_leader_that_answered_and_then_lost_the_lease_leaves_no_answer_to_repeat(
@@ -510,8 +522,14 @@ class Switch:
     async def held(self) -> bool:
         return not self.lost
 
+    def fresh(self) -> bool:
+        return not self.lost
+
     async def step_down(self, reason: str) -> None:
         self.lost = True
+
+    async def contested(self) -> bool:
+        return not self.lost
 
 
 class AnsweringApp(App):

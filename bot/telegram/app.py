@@ -59,6 +59,7 @@ from bot.telegram.bot_api import (
     bot_api_error,
     bot_api_request,
     check_bot_api,
+    polling_request,
     quiet_http_logs,
 )
 from bot.telegram.context import AnyApplication, AppContext, context_types, services_of
@@ -105,7 +106,7 @@ def build_application(settings: Settings, db: Database, advisor: Advisor | None 
     bot = AftercareBot(  # what ApplicationBuilder would build, with our set_webhook
         settings.token, base_url=settings.bot_api_url, base_file_url=settings.base_file_url,
         request=bot_api_request(256),
-        get_updates_request=bot_api_request(1, settings.polling_read_timeout_seconds),
+        get_updates_request=polling_request(settings.polling_read_timeout_seconds),
         rate_limiter=limiter)
     cards = (TelegramAlertSender(bot, settings.alert_read_timeout_seconds)
              if settings.staff_chat_id is not None else None)  # no staff chat: no cards

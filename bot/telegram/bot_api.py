@@ -21,6 +21,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings
 from bot.ops.startup import StartupFailed, Transient
 from bot.ops.texts import text
+from bot.telegram.polling.fence import LeaseCheckedRequest
 from bot.telegram.sender import retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,13 @@ def bot_api_request(connection_pool_size: int, read_timeout: float = 5.0) -> HTT
     the poll's own long-poll timeout)."""
     return HTTPXRequest(connection_pool_size=connection_pool_size, read_timeout=read_timeout,
                         httpx_kwargs={"verify": tls_context()})
+
+
+def polling_request(read_timeout: float = 5.0) -> LeaseCheckedRequest:
+    """The HTTP client of the bot's polls (one connection, on the shared `tls_context`), whose
+    ``getUpdates`` goes out only while the poll loop sending it holds the polling lease,
+    checked again right before it is written (bot/telegram/polling/fence.py)."""
+    return LeaseCheckedRequest(read_timeout=read_timeout, verify=tls_context())
 
 
 async def fetch_bot_username(token: str, bot_api_url: str) -> str:

@@ -5,7 +5,8 @@ Routes (all answer ``{"ok": true, "result": ...}`` or ``{"ok": false, "descripti
 * ``POST /_control/update`` – body is a full Update (has ``update_id`` or a payload key) or
   ``{"kind": "message", "user_id": 1, "text": "hi", ...}`` (kinds: message, group_message,
   sticker, voice, document, photo, location, edited_message, callback_query, my_chat_member)
-* ``GET  /_control/requests`` – recorded requests; ``?method=sendMessage`` filters
+* ``GET  /_control/requests`` – recorded requests; ``?method=sendMessage`` filters (each
+  names its ``client`` when the bot's base URL was ``<root>/as/<client>/bot``)
 * ``GET  /_control/sent_messages`` – ``?chat_id=`` optional
 * ``GET  /_control/violations``
 * ``POST /_control/fail`` – kwargs of ``FakeTelegram.fail_next``

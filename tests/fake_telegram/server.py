@@ -41,8 +41,10 @@ from tests.fake_telegram.updates import UpdateHelpers
 
 logger = logging.getLogger(__name__)
 
-_API_PATH = re.compile(r"^/bot(?P<token>[^/]*)/(?P<method>[^/]+)/?$")
-_FILE_PATH = re.compile(r"^/file/bot(?P<token>[^/]*)/(?P<path>.+)$")
+# an optional /as/<client> before /bot names the client in the records (``base_url``
+# f"{root}/as/replica1/bot" tells several bots on one fake apart)
+_API_PATH = re.compile(r"^(?:/as/(?P<client>[\w-]+))?/bot(?P<token>[^/]*)/(?P<method>[^/]+)/?$")
+_FILE_PATH = re.compile(r"^(?:/as/[\w-]+)?/file/bot(?P<token>[^/]*)/(?P<path>.+)$")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{5,}$")
 MESSAGE_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
 
@@ -56,11 +58,12 @@ class Recorded:
     time: float
     status: int = 200
     result: Any = None
+    client: str = ""  # the /as/<client> of the path, if any
 
     def as_json(self) -> dict[str, Any]:
         """JSON-safe form for the control API."""
         return {"method": self.method, "params": self.params, "time": self.time,
-                "status": self.status, "result": self.result}
+                "status": self.status, "result": self.result, "client": self.client}
 
 
 @dataclass
@@ -298,7 +301,7 @@ class FakeTelegram(UpdateHelpers):
         if match is None or not _TOKEN.match(match.group("token")):
             self.violations.append(Violation(request.path, "Not Found (bad path or token)"))
             return web.json_response(error_body(404), status=404)
-        return await self._api_call(match.group("method"), request)
+        return await self._api_call(match.group("method"), request, match.group("client") or "")
 
     def _download(self, file_path: str) -> web.Response:
         stored = self.state.file_by_path(file_path)
@@ -306,16 +309,18 @@ class FakeTelegram(UpdateHelpers):
             return web.json_response(error_body(404), status=404)
         return web.Response(body=stored.content, content_type="application/octet-stream")
 
-    async def _api_call(self, raw_method: str, request: web.Request) -> web.Response:
+    async def _api_call(self, raw_method: str, request: web.Request,
+                        client: str = "") -> web.Response:
         counted = (resolve_method(raw_method) or raw_method) != "getUpdates"
         self.in_flight += counted
         try:
-            return await self._answer_call(raw_method, request)
+            return await self._answer_call(raw_method, request, client)
         finally:
             self.in_flight -= counted
             self._notify()  # recorded (in _answer_call) and no longer in flight
 
-    async def _answer_call(self, raw_method: str, request: web.Request) -> web.Response:
+    async def _answer_call(self, raw_method: str, request: web.Request,
+                           client: str = "") -> web.Response:
         method = resolve_method(raw_method)
         started = time.time()
         params: dict[str, Any] = {}
@@ -330,10 +335,12 @@ class FakeTelegram(UpdateHelpers):
             status = answer.status
             if status == 409 and (request.transport is None or request.transport.is_closing()):
                 status = 499  # the poller is gone (e.g. killed): nobody receives this 409
-            self.requests.append(Recorded(method or raw_method, params, started, status))
+            self.requests.append(Recorded(method or raw_method, params, started, status,
+                                          client=client))
             logger.debug("%s -> %s %s", raw_method, answer.status, answer.body)
             return web.json_response(answer.body, status=answer.status)
-        self.requests.append(Recorded(method, params, started, 200, result))
+        self.requests.append(Recorded(method, params, started, 200, result,
+                                      client=client))
         return web.json_response({"ok": True, "result": result})
 
     def _validated(self, method: str, raw: dict[str, Any],

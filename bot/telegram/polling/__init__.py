@@ -7,6 +7,8 @@ with several ``aftercare run`` replicas exactly one polls. The package, by job:
 - `lease`: the election (`LeaderElection`) on the ``leader_lease`` row, and who holds it;
 - `poller`: the leader's ``getUpdates`` loop (`ConfirmingPoller`), which confirms a batch only
   after handling all of it;
+- `fence`: the poll's HTTP client (`LeaseCheckedRequest`), which checks the lease once more
+  as the poll is sent, so a leader frozen after its check sends nothing when it wakes;
 - `handled`: the leader's record of handled updates (`HandledLog`), so a new leader skips what
   an earlier one handled;
 - `failures`: waits between failed polls (`Backoff`) and their log lines;

@@ -10,13 +10,19 @@ killed, frozen (SIGSTOP) or whose host vanishes is therefore replaced within
 row and a standby takes it at once, as it does when the row names a process of this host
 that no longer exists (a restart after a crash).
 
-The leader trusts its lease for ``lease / 2`` after the start of its last renewal; past that
-it renews before it polls or handles anything (`LeaderElection.held`). A leader that was
-frozen and wakes up thus finds the row taken and stops without handling or confirming the
-updates its last poll brought (the new leader gets them). While the database cannot be
-reached at all the leader keeps polling (patients get advice first; reports are spooled) and
-says so in the log: a standby that can still reach the database would take over after a
-lease, and the two would then alternate on Telegram's 409 until the old one sees the row.
+The leader trusts its lease for ``lease / 2`` after the start of its last renewal, measured on
+its own monotonic clock (injected); past that it renews before it polls or handles anything
+(`LeaderElection.held`), and `held` says yes only when that is true at the moment it answers
+(a renewal that a freeze held up is not trusted: it renews again). A frozen process's
+monotonic clock has moved on when it wakes, so a leader that was frozen past its trust finds
+the row taken before it sends anything, and stops without handling or confirming the updates
+its last poll brought (the new leader gets them). The same check runs once more right before
+a ``getUpdates`` is written (bot/telegram/polling/fence.py), so a freeze between the poll
+loop's check and the request is caught too. While the database cannot be reached at all the
+leader keeps polling (patients get advice first; reports are spooled) and says so in the log;
+a standby that can still reach the database would take over after a lease, and at the first
+409 (Telegram ends the earlier of two polls with it) the leader that cannot confirm its lease
+in the database gives it up (`LeaderElection.contested`).
 """
 
 from __future__ import annotations
@@ -125,20 +131,50 @@ class LeaderElection:
             self._unreachable(exc)
 
     async def held(self) -> bool:
-        """May this replica poll and handle now? Renews first when the last renewal is too
-        old to trust (after a freeze, a stall or a database outage)."""
+        """May this replica poll and handle now? True only when, at the moment it answers, the
+        last renewal started less than `trust` ago on this process's monotonic clock (or the
+        database failed just now: polling goes on without it). Renews first when the last
+        renewal is too old to trust (after a freeze, a stall or a database outage), and again
+        when that renewal itself was held up past `trust` (frozen while it ran): a process
+        frozen past its lease learns it on waking, before it sends anything."""
+        while self.is_leader:
+            if self.fresh():
+                return True
+            try:
+                if not await self._renew():
+                    return False
+            except Exception as exc:  # noqa: BLE001 - any database failure
+                self._unreachable(exc)
+        return False
+
+    def fresh(self) -> bool:
+        """`held` from what this replica knows, without asking the database: leader, and the
+        last renewal started less than `trust` ago on this process's monotonic clock (or the
+        database failed just now: polling goes on without it, advice first; the heartbeat
+        retries). Checked as a poll is written (bot/telegram/polling/fence.py)."""
         if not self.is_leader:
             return False
         now = self.monotonic()
         if now - self._renewed < self.trust:
             return True
-        if self.degraded and now - self._failed_at < self.every:
-            return True  # the database is down: poll on (advice first); the heartbeat retries
+        return self.degraded and now - self._failed_at < self.every
+
+    async def contested(self) -> bool:
+        """Telegram ended a poll with 409: another poller polled after it. Keep polling only
+        when the database confirms now (whatever the last renewal's age) that this replica
+        holds the lease: the other poller is then a replica that lost it (it finds out before
+        its next poll) or not one of ours. A replica that lost the row stops at once; one that
+        cannot reach the database to confirm it gives the lease up (`step_down`): the poller
+        that can prove its lease is the one that polls."""
+        if not self.is_leader:
+            return False
         try:
-            return await self._renew()
+            return await self._renew()  # False: lost (it stopped polling, logged)
         except Exception as exc:  # noqa: BLE001 - any database failure
             self._unreachable(exc)
-            return self.is_leader
+        await self.step_down("Telegram reports another poller (409) and the database does not "
+                             "answer to confirm the lease")
+        return False
 
     async def step_down(self, reason: str) -> None:
         """Give the lease up (this replica cannot poll) and sit out one lease period, so a

@@ -13,11 +13,15 @@ middle of a batch leaves only the updates being handled at that moment (or since
 record) to be handled twice, not the batch; what the database did not take is recorded later
 (`HandledLog`). It keeps fetching while a batch is handled (the confirmed offset slides up to
 the oldest update still in hand), so a flood from one patient does not make everyone else
-wait for it. It survives every failure of ``getUpdates``: a 429 waits the
-``retry_after`` Telegram names, anything else (5xx, timeouts, network errors, 409, unknown
-errors) waits with exponential backoff (1 s doubling up to
+wait for it. A poll goes out only while the lease is held: checked before each poll and once
+more right before the request is written (bot/telegram/polling/fence.py), so a leader frozen
+in between sends nothing when it wakes. It survives every failure of ``getUpdates``: a 429
+waits the ``retry_after`` Telegram names, anything else (5xx, timeouts, network errors, 409,
+unknown errors) waits with exponential backoff (1 s doubling up to
 AFTERCARE_POLLING_BACKOFF_MAX_SECONDS); each failure is logged (error type and Telegram's
-description, never the token). After AFTERCARE_POLLING_GIVE_UP_SECONDS without one successful
+description, never the token). A 409 (another poller polled after this one) first has the
+lease confirmed in the database (`PollGuard.contested`): a replica that lost it, or cannot
+confirm it, stops at once. After AFTERCARE_POLLING_GIVE_UP_SECONDS without one successful
 poll the leader gives up the lease and sits out one lease period, so another replica (perhaps
 on a host that can reach Telegram) takes over. ``aftercare_polling_leader`` reads 1 only while
 this replica holds the lease and its last poll succeeded.
@@ -33,10 +37,11 @@ import time
 from collections.abc import Callable
 
 from telegram import Update
-from telegram.error import RetryAfter, TelegramError
+from telegram.error import Conflict, RetryAfter, TelegramError
 
 from bot.telegram.handling import handling
 from bot.telegram.polling.failures import Backoff, describe_failure
+from bot.telegram.polling.fence import POLL_GUARD, NotSent
 from bot.telegram.polling.ports import AlwaysLeader, Monotonic, PolledApp, PollGuard, Seen, Sleep
 from bot.telegram.sender import retry_after_seconds
 
@@ -159,6 +164,7 @@ class ConfirmingPoller:
         last_ok = self.monotonic()
         holder = True
         first = True  # the term's first poll is answered at once: polling shows as working
+        POLL_GUARD.set(self.guard)  # (this task's context) checked again as a poll is sent
         try:
             while not self._stopping:
                 # what was answered is recorded before the lease is checked: a leader that
@@ -173,6 +179,8 @@ class ConfirmingPoller:
                         offset=offset, limit=self.limit,
                         timeout=0 if first or running or self.waiting else self.timeout,
                         allowed_updates=self.allowed_updates)
+                except NotSent:  # the lease went, or went stale, between the check above
+                    continue  # and the send: checked again (renewed) at the top, or the end
                 except Exception as exc:  # noqa: BLE001 - the loop must not die of any
                     if not await self._failed(exc, self.monotonic() - last_ok):
                         holder = False
@@ -283,7 +291,10 @@ class ConfirmingPoller:
             reason = describe_failure(exc, token)
         if self._stopping:
             return True  # the while condition ends the loop
-        if not await self.guard.held():
+        if isinstance(exc, Conflict):  # another poller: poll on only with the lease confirmed
+            if not await self.guard.contested():
+                return False
+        elif not await self.guard.held():
             return False
         if failing_for + wait > self.give_up:
             log.error("getUpdates failed %d times in a row over %.0f s (last: %s)",

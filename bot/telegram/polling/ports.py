@@ -27,8 +27,17 @@ class PollGuard(Protocol):
         """May this replica poll and handle now?"""
         ...
 
+    def fresh(self) -> bool:
+        """`held` without awaiting anything (no renewal): may it poll at this instant?"""
+        ...
+
     async def step_down(self, reason: str) -> None:
         """Give leadership up: this replica cannot poll."""
+        ...
+
+    async def contested(self) -> bool:
+        """Telegram ended a poll with 409 (another poller): may this replica poll on? Only
+        when the lease is confirmed now, not from an earlier renewal."""
         ...
 
 
@@ -91,8 +100,16 @@ class AlwaysLeader:
         """Always."""
         return True
 
+    def fresh(self) -> bool:
+        """Always."""
+        return True
+
     async def step_down(self, reason: str) -> None:
         """Nobody to hand over to."""
+
+    async def contested(self) -> bool:
+        """Nobody else can hold the lease: poll on."""
+        return True
 
 
 
