@@ -79,6 +79,13 @@ class Settings(BaseSettings):
         15, alias="AFTERCARE_ESCALATION_EMERGENCY_MINUTES", ge=1, le=24 * 60)
     escalation_urgent_minutes: int = Field(
         60, alias="AFTERCARE_ESCALATION_URGENT_MINUTES", ge=1, le=7 * 24 * 60)
+    # after a red-flag alert, while its report is unresolved: how long the patient's next
+    # messages keep the safety line (call the emergency number / contact the clinic today)
+    # and are added to the report (bot/core/desk/patients.py `alert_tier`)
+    alert_open_emergency_hours: int = Field(
+        6, alias="AFTERCARE_ALERT_OPEN_EMERGENCY_HOURS", ge=1, le=72)
+    alert_open_urgent_hours: int = Field(
+        24, alias="AFTERCARE_ALERT_OPEN_URGENT_HOURS", ge=1, le=7 * 24)
     http_port: int = Field(8080, alias="AFTERCARE_HTTP_PORT", ge=0, le=65535)
     http_listen: str = Field("0.0.0.0", alias="AFTERCARE_HTTP_LISTEN")
     # /metrics needs "Authorization: Bearer <token>"; unset: served to loopback clients only

@@ -305,7 +305,11 @@ async def test_an_answer_that_did_not_arrive_is_not_called_sent(bot: Bot) -> Non
     assert await replied(bot, report_id) == []  # audited only once delivered
 
     bot.fake.unblock_chat(patient)
-    await bot.say(patient, "hello again")  # writing again: reachable again
+    staff_before = len(bot.sent(STAFF_CHAT))
+    (line,) = await bot.say(patient, "hello again")  # writing again: reachable again
+    # the urgent report is still open: the safety line, and the words join the report
+    assert "still open" in line["text"]
+    await bot.new(STAFF_CHAT, staff_before)
     bot.fake.fail_next("sendMessage", 500, chat_id=patient)  # Telegram has a bad moment
     patient_before, staff_before = len(bot.sent(patient)), len(bot.sent(STAFF_CHAT))
     await bot.staff("Please call us today", reply_to=card["message_id"], n=0)

@@ -84,10 +84,10 @@ class Conversation:
         self.control = FlowControl(kit)  # the rules every multi-step flow follows
         self.zones = TimeZoneFlow(kit, self.control, checkins)
         self.onboarding = Onboarding(kit, self.zones, checkins)
-        self.advice = AdviceFlow(kit, self.alerts, checkins)
+        self.sessions = SessionFlow(kit, self.control, checkins)
+        self.advice = AdviceFlow(kit, self.alerts, checkins, self.sessions, desk)
         # an erasure made through any replica empties this process's caches of words
         self.forgetting = Forgetting(erasures, self.advice, kit.clock)
-        self.sessions = SessionFlow(kit, self.control, checkins)
         self.checkin_answers = CheckinAnswers(kit, checkins, self.alerts, self.control, desk)
         self.privacy = PrivacyFlow(kit, self.control, checkins, self.forgetting)
         self.report = ReportFlow(kit, desk, self.advice, self.control) if desk else None

@@ -156,3 +156,108 @@ def _dm_readings(day: int, month: int, year: str | None, today: date) -> list[da
         except ValueError:
             continue
     return found
+
+
+# --- a treatment date stated in a sentence ("I had my treatment yesterday") -----------------
+_TREATED = re.compile(
+    r"\b(treatment|session|micro[ -]?needl\w*|needling|dermapen|skinpen)\b|"
+    r"\b(had|got|get|having) (it|mine|them|my face|my skin) (done|needled|treated)\b|"
+    r"\b(was|were|got|been|i'?m) (treated|needled|micro[ -]?needled)\b")
+_PAST = re.compile(r"\b(had|got|was|were|did|done|treated|needled|went|since)\b")
+_NOT_DONE = re.compile(  # future, negated or a plan: not a date the treatment took place
+    r"\b(will|going to|gonna|next|booked|book|tomorrow|tonight|upcoming|due|scheduled|"
+    r"not|never|yet|cancel\w*|postponed|rescheduled?|moved)\b|\b\w+n't\b|"
+    r"\b(dont|didnt|havent|hasnt|hadnt|wasnt|werent|cant|couldnt|wont|isnt|arent)\b")
+_CLAUSES = re.compile(r"[,;.!?\n]+|\s+(?:and|but|then|so)\s+")
+_WEEKDAYS = {"monday": 0, "tuesday": 1, "tues": 1, "wednesday": 2, "weds": 2,
+             "thursday": 3, "thurs": 3, "friday": 4, "saturday": 5, "sunday": 6}
+_MONTHS = {name: number for number, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+     ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+     ("oct", "october"), ("nov", "november"), ("dec", "december")), start=1)
+    for name in names}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)?"
+_DAY_MONTH = re.compile(rf"\b{_ORDINAL}(?: of)? ({_MONTH})\b")
+_MONTH_DAY = re.compile(rf"\b({_MONTH.replace('may|', '')}) (?:the )?{_ORDINAL}\b")
+_NUMERIC = re.compile(r"\bon (?:the )?(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?)\b")
+_THE_NTH = re.compile(r"\bon the (\d{1,2})(?:st|nd|rd|th)\b")
+_AGO_IN = re.compile(
+    r"\b(?:\d{1,3}|an?|one|two|three|four|five|six|seven)\s+(?:day|week)s?\s+ago\b")
+_WEEKDAY = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")\b")
+_DAY_BEFORE = re.compile(r"\b(the )?day before yesterday\b")
+_YESTERDAY = re.compile(r"\b(yesterday|last night)\b")
+_TODAY = re.compile(r"\b(today|this (morning|afternoon|evening)|earlier)\b")
+
+
+def stated_treatment_date(text: str, today: date) -> date | None:
+    """The date a patient says their treatment took place, in a sentence: "I had my
+    treatment today", "had it done yesterday", "my session was on Monday", "got needled 3
+    days ago", "my treatment was on 20/11" or "on 1st December"; None when no clause says
+    so (a question about a treatment, a future or cancelled one, "I haven't had it yet") or
+    the date is not a plausible treatment date. Read one clause at a time ("had it done
+    yesterday and today it's red": yesterday)."""
+    folded = " ".join(text.lower().replace("’", "'").split())
+    for clause in _CLAUSES.split(folded):
+        if not _TREATED.search(clause) or not _PAST.search(clause) or _NOT_DONE.search(clause):
+            continue
+        found = _clause_date(clause, today)
+        if found is not None and check_session_date(found, today) is None:
+            return found
+    return None
+
+
+def _clause_date(clause: str, today: date) -> date | None:
+    """The most specific date the clause names (a calendar date, "N days ago", a weekday,
+    then yesterday, then today), or None."""
+    try:
+        numeric = _NUMERIC.search(clause)
+        if numeric is not None:
+            reading = read_date(numeric[1], today)
+            return reading.chosen if reading is not None and not reading.confirm else None
+        named = _DAY_MONTH.search(clause)
+        if named is not None:
+            return _past_date(int(named[1]), _MONTHS[named[2]], today)
+        named = _MONTH_DAY.search(clause)
+        if named is not None:
+            return _past_date(int(named[2]), _MONTHS[named[1]], today)
+        nth = _THE_NTH.search(clause)
+        if nth is not None:  # this month's, or last month's when still to come
+            day = int(nth[1])
+            if day <= today.day:
+                return today.replace(day=day)
+            last_month = today.replace(day=1) - timedelta(days=1)
+            return last_month.replace(day=day)
+    except ValueError:  # "31 feb"
+        return None
+    ago = _AGO_IN.search(clause)
+    if ago is not None:
+        return _ago(ago[0], today)
+    weekday = _WEEKDAY.search(clause)
+    if weekday is not None:
+        back = (today.weekday() - _WEEKDAYS[weekday[1]]) % 7
+        return today - timedelta(days=back or 7)  # today's weekday: a week ago ("today" else)
+    if _DAY_BEFORE.search(clause):
+        return today - timedelta(days=2)
+    if _YESTERDAY.search(clause):
+        return today - timedelta(days=1)
+    if _TODAY.search(clause):
+        return today
+    return None
+
+
+def _past_date(day: int, month: int, today: date) -> date:
+    """`day` `month` this year, or last year's when this year's is still to come."""
+    this_year = date(today.year, month, day) if month != 2 or day <= 28 else None
+    if this_year is None:  # 29 February: the latest year that has it
+        for year in range(today.year, today.year - 5, -1):
+            try:
+                candidate = date(year, month, day)
+            except ValueError:
+                continue
+            if candidate <= today:
+                return candidate
+        raise ValueError("no such date")
+    if this_year <= today:
+        return this_year
+    return date(today.year - 1, month, day)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.core.replies import Reply
@@ -328,6 +329,16 @@ class ReportNotifier(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class OpenAlert:
+    """The patient's unresolved red-flag report still within its window after the alert
+    (`bot.core.desk.patients.alert_tier`): the safety line it calls for now, "emergency" or
+    "urgent" (an emergency past its own window but within the urgent one is "urgent")."""
+
+    report_id: int
+    tier: str
+
+
 class PatientDesk(Protocol):
     """The staff desk as the patient conversation sees it (/report and threads with staff;
     `bot.core.desk.patients.PatientReports`). The cards of new reports go through a
@@ -337,8 +348,10 @@ class PatientDesk(Protocol):
 
     async def kept_report(self, user_id: int, report: ReportInfo) -> Sequence[Reply]: ...
 
-    async def add_to_report(self, user_id: int, report_id: int,
-                            text: str) -> Sequence[Reply] | None: ...
+    async def add_to_report(self, user_id: int, report_id: int, text: str,
+                            advice: Advice | None = None) -> Sequence[Reply] | None: ...
+
+    async def open_alert(self, user_id: int) -> OpenAlert | None: ...
 
     async def checkin_description(self, report_id: int, text: str, label: str,
                                   urgency: str | None, reason: str | None) -> list[Reply]: ...

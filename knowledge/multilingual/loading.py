@@ -28,8 +28,9 @@ from knowledge.yamlfile import DataFileError, LineDict, LineList, Yaml, parse_ya
 LANGUAGES_DIR = Path(__file__).parent.parent / "languages"
 TEMPLATE_KEYS = ("emergency", "urgent", "forwarded", "english_only", "smalltalk")
 # templates a language may leave out (the English one of knowledge/messages.yaml is used):
-# a routine review recognised in the language, passed on with what to watch for
-OPTIONAL_TEMPLATE_KEYS = ("review_forwarded",)
+# a routine review recognised in the language, passed on with what to watch for; the safety
+# line repeated while a red flag is still open (bot/core/desk/patients.py)
+OPTIONAL_TEMPLATE_KEYS = ("review_forwarded", "alert_open_emergency", "alert_open_urgent")
 
 _REQUIRED = {"language", "name", "native", "messages", "negations", "signs", "clinic"}
 _REQUIRED_HINTS = {"clinic": " (quotes: the marks around the clinic's configured name, e.g. "

@@ -13,15 +13,34 @@ from typing import Any
 
 from bot.core.desk.cards import Cards
 from bot.core.desk.kit import DeskKit
-from bot.core.flows.base import FlowKit, TurnContext
+from bot.core.flows.base import BotSettings, FlowKit, TurnContext
 from bot.core.flowstate import Flow
-from bot.core.ports import CheckinEvents, DeskReports
+from bot.core.ports import CheckinEvents, DeskReports, OpenAlert
 from bot.core.replies import Reply
+from knowledge.advisor import Advice
 from scheduler.clinic_hours import ONCALL_URGENCIES
 from storage import ReportInfo, ReportKind
 from storage.models import ReportAction, Urgency
 
 RECENT_REPORT = dt.timedelta(hours=2)  # photos this soon after a report join it
+
+
+def alert_tier(report: ReportInfo, now: dt.datetime, settings: BotSettings) -> str | None:
+    """The safety line an unresolved red-flag report still calls for at `now`: "emergency"
+    within `alert_open_emergency_hours` of an emergency alert (call the emergency number now,
+    stay with someone), "urgent" within `alert_open_urgent_hours` of an urgent or emergency
+    one (contact the clinic or urgent care today: the guidance's "today" for urgent signs, and
+    what an emergency still open a day later calls for at least); None once resolved, for a
+    report without urgency, or past the window (the bot answers as usual again)."""
+    if report.closed or report.urgency not in (Urgency.EMERGENCY.value, Urgency.URGENT.value):
+        return None
+    age = now - report.created_at
+    if (report.urgency == Urgency.EMERGENCY.value
+            and age <= dt.timedelta(hours=settings.alert_open_emergency_hours)):
+        return Urgency.EMERGENCY.value
+    if age <= dt.timedelta(hours=settings.alert_open_urgent_hours):
+        return Urgency.URGENT.value
+    return None
 
 
 @dataclass
@@ -80,14 +99,24 @@ class PatientReports:
         the report flow moves on to details and photos."""
         return await self._new_report(user_id, text, Draft("describe"))
 
-    async def add_to_report(self, user_id: int, report_id: int,
-                            text: str) -> list[Reply] | None:
-        """More words for the patient's open report (triaged; threaded under its card);
-        None when that report is gone or closed."""
+    async def add_to_report(self, user_id: int, report_id: int, text: str,
+                            advice: Advice | None = None) -> list[Reply] | None:
+        """More words for the patient's open report (triaged, unless `advice` is the triage
+        already made of them; threaded under its card); None when that report is gone or
+        closed."""
         report = await self.store.get(report_id)
         if report is None or report.closed:
             return None
-        return await self._thread(user_id, report, text)
+        return await self._thread(user_id, report, text, advice)
+
+    async def open_alert(self, user_id: int) -> OpenAlert | None:
+        """The patient's newest unresolved report when it is a red flag still within its
+        window (`alert_tier`), with the safety line it calls for; None otherwise."""
+        report = await self.store.latest_open(user_id)
+        if report is None:
+            return None
+        tier = alert_tier(report, self.kit.now(), self.flow_kit.settings)
+        return OpenAlert(report.id, tier) if tier is not None else None
 
     async def patient_text(self, user_id: int, chat_id: int, first_name: str,
                            text: str, may_have_thread: bool = True,
@@ -102,7 +131,7 @@ class PatientReports:
         report = await self.store.thread_for(user_id)
         if report is None:
             return None
-        return await self._thread(user_id, report, text)
+        return await self._thread(user_id, report, text, replied=True)
 
     async def _new_report(self, user_id: int, text: str, draft: Draft) -> list[Reply]:
         ctx = await self.flow_kit.context(user_id)
@@ -139,9 +168,15 @@ class PatientReports:
         return (self.flow_kit.html(self.kit.text("patient_sent", status=status))
                 + self.cards.card(report))
 
-    async def _thread(self, user_id: int, report: ReportInfo, text: str) -> list[Reply]:
-        """The patient wrote while a report is being handled: it goes into that report."""
-        advice = self.flow_kit.advisor.ask(text, report.day)
+    async def _thread(self, user_id: int, report: ReportInfo, text: str,
+                      advice: Advice | None = None, replied: bool = False) -> list[Reply]:
+        """The patient wrote while a report is being handled: it goes into that report.
+        While the report is a red flag within its window (`alert_tier`) the patient is told
+        the safety line again (never a plain "sent"), in the language they wrote in; in a
+        thread staff have `replied` to, only an emergency's (the team is in touch already:
+        "contact the clinic today" would be beside the point)."""
+        if advice is None:
+            advice = self.flow_kit.advisor.ask(text, report.day)
         await self.store.record(report.id, user_id, ReportAction.PATIENT, note=text,
                                 now=self.kit.now())
         replies: list[Reply] = []
@@ -154,6 +189,10 @@ class PatientReports:
                 patient = await self.flow_kit.patients.get(user_id)
                 answer += "\n\n" + self.flow_kit.when_read("urgent", patient)
             replies += self.flow_kit.html(answer)
+        elif ((tier := alert_tier(report, self.kit.now(), self.flow_kit.settings)) is not None
+              and not (replied and tier == Urgency.URGENT.value)):
+            replies += self.flow_kit.html(await self._safety_line(user_id, report, tier,
+                                                                  advice.language))
         else:
             replies += self.flow_kit.html(self.kit.text("patient_threaded", id=report.id))
         if self.kit.staff_chat is not None:
@@ -166,6 +205,23 @@ class PatientReports:
                                  reply_to=card.message_id if card else None,
                                  card_for=report.id, card_kind="message"))
         return replies
+
+    async def _safety_line(self, user_id: int, report: ReportInfo, tier: str,
+                           language: str) -> str:
+        """What a patient whose red flag is still open is told about a message that is not
+        a new one (HTML): call the emergency number now, or contact the clinic today, and
+        that the message is with the report; urgent says when the clinic reads it."""
+        patient = await self.flow_kit.patients.get(user_id)
+        if language != "en":
+            text = html.escape(self.flow_kit.advisor.language_text(
+                language, f"alert_open_{tier}"), quote=False)
+            if tier == Urgency.URGENT.value:
+                text += self.flow_kit.closed_note("urgent", language, patient)
+            return text
+        text = self.kit.text(f"alert_open_{tier}", id=report.id)
+        if tier == Urgency.URGENT.value:
+            text += "\n\n" + self.flow_kit.when_read("urgent", patient)
+        return text
 
     async def patient_photo(self, user_id: int, chat_id: int, first_name: str, file_id: str,
                             caption: str | None = None) -> list[Reply] | None:

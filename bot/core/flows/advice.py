@@ -22,11 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections import OrderedDict
+from dataclasses import replace
 
 from aiolimiter import AsyncLimiter
 
 from bot.core.flows.base import STATE_TTL, FlowKit, TurnContext
-from bot.core.ports import AdvisorPort, CheckinEvents, ReportNotifier
+from bot.core.flows.sessions import SessionFlow
+from bot.core.ports import AdvisorPort, CheckinEvents, OpenAlert, PatientDesk, ReportNotifier
 from bot.core.replies import Button, Buttons, Reply
 from knowledge.advisor import Advice
 from storage import Direction, ReportKind
@@ -38,6 +40,7 @@ UNREADABLE_TO_STAFF_DAYS = 14  # messages the bot cannot read go to staff this l
 MAX_REMEMBERED_USERS = 10_000  # questions of users without consent, kept in memory only
 STRANGER_RATE = 20  # answers to a user without consent ...
 STRANGER_PERIOD = 600.0  # ... per this many seconds (red flags are always answered)
+ANSWERED_WELL = 0.9  # while a red flag is open, only an answer this sure replaces the safety line
 
 
 def topic_of(topic: str | None) -> str | None:
@@ -49,10 +52,13 @@ class AdviceFlow:
     """Advice for a text, a chosen suggestion, and the hand-off to the clinic."""
 
     def __init__(self, kit: FlowKit, alerts: ReportNotifier,
-                 checkins: CheckinEvents | None) -> None:
+                 checkins: CheckinEvents | None, sessions: SessionFlow | None = None,
+                 desk: PatientDesk | None = None) -> None:
         self.kit = kit
         self.alerts = alerts
         self.checkins = checkins
+        self.sessions = sessions  # offers to log a treatment date the patient states
+        self.desk = desk  # a red flag still open: what follows joins its report
         self._unconsented: OrderedDict[int, tuple[str, int | None, dt.datetime]] = OrderedDict()
         # rule-out questions asked of users without consent: (question id, their words, expiry)
         self._asked: OrderedDict[int, tuple[str, str, dt.datetime]] = OrderedDict()
@@ -71,12 +77,37 @@ class AdviceFlow:
         it updates that report). Someone who has not agreed to storage gets at most
         `STRANGER_RATE` answers per `STRANGER_PERIOD` seconds (red flags always get their
         advice); past that, one line."""
+        stated = self.sessions.stated(ctx, text) if self.sessions is not None else None
+        if stated is not None and ctx.day is None:  # no session on file: the day they said
+            ctx = replace(ctx, day=(self.kit.today(ctx.patient) - stated).days)
         weekday = self.kit.today(ctx.patient).weekday()
         advice = self.advisor.ask(text, ctx.day, language_hint, weekday=weekday)
         if (not ctx.consented and not advice.escalate
                 and not await self._stranger_may_ask(user_id)):
             return self.kit.say("stranger_slow_down")
-        return await self.advise(user_id, ctx, text, advice, source)
+        alert = await self._open_alert(user_id, ctx, advice)
+        if alert is not None and (advice.kind != "answered" or advice.foreign
+                                  or advice.confidence < ANSWERED_WELL):
+            added = await self.desk.add_to_report(user_id, alert.report_id, text,
+                                                  advice) if self.desk else None
+            if added is not None:
+                return list(added)
+        replies = await self.advise(user_id, ctx, text, advice, source)
+        if alert is not None:  # an answer, with the safety line under it
+            return replies + self.kit.say(f"alert_reminder.{alert.tier}", id=alert.report_id)
+        if (stated is not None and self.sessions is not None and not advice.escalate
+                and not advice.foreign):
+            replies += await self.sessions.offer(user_id, ctx, stated)
+        return replies
+
+    async def _open_alert(self, user_id: int, ctx: TurnContext,
+                          advice: Advice) -> OpenAlert | None:
+        """The patient's red flag still open and recent (`PatientDesk.open_alert`), when
+        this message is not itself a red flag (that one is triaged as always)."""
+        if (self.desk is None or advice.escalate or ctx.patient is None
+                or ctx.patient.open_reports <= 0):
+            return None
+        return await self.desk.open_alert(user_id)
 
     async def _stranger_may_ask(self, user_id: int) -> bool:
         """Take one of the unconsented user's answers (aiolimiter bucket, this process)."""

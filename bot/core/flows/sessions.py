@@ -18,7 +18,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.core.dates import DateProblem, DateReading, check_session_date, read_date
+from bot.core.dates import (
+    DateProblem,
+    DateReading,
+    check_session_date,
+    read_date,
+    stated_treatment_date,
+)
 from bot.core.flows.base import FlowKit, TurnContext
 from bot.core.flows.control import FlowControl
 from bot.core.flowstate import ActiveFlow, Flow
@@ -128,6 +134,33 @@ class SessionFlow:
         chosen = today - dt.timedelta(days=0 if choice == "today" else 1)
         return await self._log(user_id, ctx, chosen)
 
+    # --- a date the patient states in a message ("I had it done yesterday") --------------
+    def stated(self, ctx: TurnContext, text: str) -> dt.date | None:
+        """The treatment date `text` says the patient had (bot/core/dates.py
+        `stated_treatment_date`), or None."""
+        return stated_treatment_date(text, self.kit.today(ctx.patient))
+
+    async def offer(self, user_id: int, ctx: TurnContext, chosen: dt.date) -> list[Reply]:
+        """Under the answer to a message that stated the treatment date: offer to log it
+        ("Yes, Tue 1 Dec 2026" / "No, another date": the date flow's confirm step, as a typed
+        date that needs confirming), or say that logging needs consent first. Nothing when
+        a session on that date is logged already or another flow is open."""
+        kit = self.kit
+        if await self.control.live(user_id, ctx) is not None:
+            return []
+        if not ctx.consented:
+            return kit.say("session_offer_consent", kit.consent_buttons(),
+                           date=show_date(chosen))
+        if any(s.session_date == chosen for s in await self._sessions(ctx)):
+            return []
+        active, _ = await self.control.begin(user_id, Flow.SESSION_DATE, "confirm", ctx,
+                                             mode="new", options=[chosen.isoformat()])
+        rows = (((self._label("yes_date", date=show_date(chosen)), "sd:0"),
+                 (self._label("another_date"), "session:other")),)
+        return self.control.prompt(kit.messages.render(
+            "flow.session_offer", date=show_date(chosen),
+            when=self._when(chosen, kit.today(ctx.patient))), active, rows)
+
     # --- typed dates and their confirmation -------------------------------------------------
     async def typed(self, user_id: int, ctx: TurnContext, active: ActiveFlow,
                     text: str) -> list[Reply] | None:
@@ -171,6 +204,8 @@ class SessionFlow:
     def _when(self, value: dt.date, today: dt.date) -> str:
         messages = self.kit.messages
         days = (today - value).days
+        if days == 1:
+            return messages.render("flow.date_when_yesterday")
         if days > 0:
             return messages.render("flow.date_when_past", days=days)
         if days == 0:

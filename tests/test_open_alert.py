@@ -1,0 +1,216 @@
+"""After a red flag, until staff resolve its report or its window passes, the patient is never
+reassured: a message that is not a new red flag nor an aftercare question the bot answers well
+gets the safety line again and joins the open report (staff see it under the card); and a
+treatment date the patient states in words is offered for logging through the /session flow.
+Checked on the `Conversation` built in memory (the e2e twin, through the fake Bot API on
+SQLite and PostgreSQL, is tests/test_open_alert_e2e.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from bot.compose import Services
+from bot.config import load_settings
+from bot.core.conversation import Conversation
+from bot.core.dates import stated_treatment_date
+from knowledge.advisor import Advisor, Clinic
+from scheduler.careplan import load_careplan
+from storage.clock import ManualClock
+from storage.models import ReportAction
+from tests.advisors import shipped
+
+NOW = dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC)  # a Thursday
+STAFF_CHAT = -100
+NURSE = 7
+
+
+@pytest.fixture(scope="module")
+def advisor() -> Advisor:
+    return shipped(Clinic(name="Glow Clinic", contact="020 7946 0000", emergency="999"))
+
+
+@dataclasses.dataclass
+class Chat:
+    c: Conversation
+    services: Services
+    clock: ManualClock
+
+    async def say(self, text: str, user: int = 1) -> list[Any]:
+        return await self.c.message(user, user, "Ana", text)
+
+    def mine(self, replies: list[Any]) -> list[str]:
+        return [r.text for r in replies if r.to_chat is None and not r.notice]
+
+    def staff(self, replies: list[Any]) -> list[Any]:
+        return [r for r in replies if r.to_chat == STAFF_CHAT]
+
+
+@pytest.fixture
+async def chat(compose: Any, advisor: Advisor) -> Chat:
+    settings = load_settings(None, AFTERCARE_TIMEZONE="Europe/London",
+                             AFTERCARE_STAFF_CHAT_ID=str(STAFF_CHAT),
+                             AFTERCARE_STAFF_IDS=str(NURSE))
+    clock = ManualClock(NOW)
+    plan = dataclasses.replace(load_careplan(), spread_minutes=0)
+    services = await compose(settings, clock, url="memory", advisor=advisor, careplan=plan)
+    conversation: Conversation = services.patient.conversation
+    await conversation.start(1, 1, "Ana")
+    await conversation.callback(1, 1, "Ana", "consent:yes")
+    return Chat(conversation, services, clock)
+
+
+async def emergency(chat: Chat) -> int:
+    replies = await chat.say("my lips have blown up")
+    assert "Call the emergency number now" in chat.mine(replies)[0]
+    report = await chat.services.desk.store.latest_open(1)
+    assert report is not None and report.urgency == "emergency"
+    return report.id
+
+
+async def patient_notes(chat: Chat, report_id: int) -> list[str | None]:
+    return [a.note for a in await chat.services.desk.store.actions(report_id)
+            if a.action == ReportAction.PATIENT.value]
+
+
+# --- A: the safety line stays while the red flag is open ------------------------------------
+async def test_small_talk_after_an_emergency_gets_the_safety_line_and_joins_the_report(
+        chat: Chat) -> None:
+    report_id = await emergency(chat)
+    for text in ("ok", "no one is here with me", "what do I do", "no", "thanks"):
+        replies = await chat.say(text)
+        (line,) = chat.mine(replies)
+        assert "still open" in line and "999" in line and "call it now" in line, text
+        assert "Stay with someone" in line and "added this message to your report" in line
+        assert "👍" not in line and "reliable answer" not in line
+        (staff,) = chat.staff(replies)  # under the card, in the patient's words
+        assert staff.card_for == report_id and f'"{text}"' in staff.text
+    assert await patient_notes(chat, report_id) == [
+        "ok", "no one is here with me", "what do I do", "no", "thanks"]
+
+
+async def test_an_aftercare_question_is_answered_with_the_safety_line_under_it(
+        chat: Chat) -> None:
+    report_id = await emergency(chat)
+    replies = await chat.say("can I take paracetamol?")
+    answer, reminder = chat.mine(replies)
+    assert "paracetamol" in answer
+    assert "still open" in reminder and "999" in reminder and f"#{report_id}" in reminder
+    assert await patient_notes(chat, report_id) == []
+
+
+async def test_a_new_red_flag_is_triaged_as_always(chat: Chat) -> None:
+    report_id = await emergency(chat)
+    replies = await chat.say("now I can't breathe properly")
+    assert "Call the emergency number now" in chat.mine(replies)[0]
+    assert "still open" not in chat.mine(replies)[0]
+    report = await chat.services.desk.store.get(report_id)
+    assert report is not None and report.repeats == 1  # threaded into the same report
+
+
+async def test_once_resolved_the_bot_answers_as_usual(chat: Chat) -> None:
+    report_id = await emergency(chat)
+    await chat.services.desk.store.resolve(report_id, NURSE, "called her, she is fine")
+    (line,) = chat.mine(await chat.say("ok"))
+    assert "still open" not in line and "👍" in line
+    assert await patient_notes(chat, report_id) == []
+
+
+async def test_the_emergency_line_steps_down_to_urgent_then_ends_with_the_window(
+        chat: Chat) -> None:
+    report_id = await emergency(chat)
+    chat.clock.now = NOW + dt.timedelta(hours=6, minutes=1)  # past the emergency window
+    (line, *_) = chat.mine(await chat.say("ok"))
+    assert "still open" in line and "today" in line and "call it now" not in line
+    chat.clock.now = NOW + dt.timedelta(hours=24, minutes=1)  # past the urgent window
+    (line,) = chat.mine(await chat.say("ok"))
+    assert "still open" not in line and "👍" in line
+    assert await patient_notes(chat, report_id) == ["ok"]
+
+
+async def test_an_urgent_report_keeps_the_contact_the_clinic_today_line(chat: Chat) -> None:
+    replies = await chat.say("there is yellow pus coming out of a spot")
+    assert "today" in chat.mine(replies)[0]
+    (line, *_) = chat.mine(await chat.say("ok thanks"))
+    assert "still open" in line and "020 7946 0000" in line and "today" in line
+
+
+async def test_another_language_gets_the_safety_line_in_that_language(chat: Chat) -> None:
+    await chat.say("ma lèvre est très gonflée et j'ai du mal à respirer")
+    (line,) = chat.mine(await chat.say("personne n'est avec moi, je fais quoi ?"))
+    assert "toujours ouvert" in line and "999" in line
+
+
+async def test_without_consent_the_follow_up_still_reaches_the_report(
+        compose: Any, advisor: Advisor) -> None:
+    settings = load_settings(None, AFTERCARE_STAFF_CHAT_ID=str(STAFF_CHAT))
+    services = await compose(settings, ManualClock(NOW), url="memory", advisor=advisor)
+    c: Conversation = services.patient.conversation
+    await c.start(2, 2, "Bo")
+    await c.callback(2, 2, "Bo", "consent:no")
+    await c.message(2, 2, "Bo", "my tongue is swelling up")
+    replies = await c.message(2, 2, "Bo", "ok")
+    assert "still open" in replies[0].text
+
+
+# --- B: a treatment date stated in words ----------------------------------------------------
+async def test_a_stated_treatment_date_is_answered_for_that_day_and_offered(chat: Chat) -> None:
+    replies = await chat.say("I had my treatment today")
+    answer, offer = chat.mine(replies)
+    assert "day 0" in answer  # the answer for the day they said
+    assert "Shall I note it as <b>Thu 3 Dec 2026</b> (today)" in offer
+    buttons = [b for row in replies[-1].buttons for b in row]
+    assert ("Yes, Thu 3 Dec 2026", "sd:0") in buttons
+    assert ("No, another date", "session:other") in buttons
+    logged = await chat.c.callback(1, 1, "Ana", "sd:0")
+    assert "Got it: treatment on 2026-12-03" in logged[0].text
+    again = chat.mine(await chat.say("I had my treatment today"))
+    assert len(again) == 1 and "Shall I note" not in again[0]  # logged already
+
+
+async def test_another_date_opens_the_typed_date_flow(chat: Chat) -> None:
+    replies = await chat.say("my session was on Monday")
+    assert "Mon 30 Nov 2026" in replies[-1].text
+    typed = await chat.c.callback(1, 1, "Ana", "session:other")
+    assert "Waiting for your treatment date" in typed[-1].text
+    logged = await chat.say("28/11")
+    assert "2026-11-28" in logged[0].text
+
+
+async def test_without_consent_the_offer_says_what_session_needs(
+        compose: Any, advisor: Advisor) -> None:
+    services = await compose(load_settings(None), ManualClock(NOW), url="memory",
+                             advisor=advisor)
+    c: Conversation = services.patient.conversation
+    await c.start(3, 3, "Cy")
+    await c.callback(3, 3, "Cy", "consent:no")
+    replies = await c.message(3, 3, "Cy", "had it done yesterday")
+    assert "agreement to store it" in replies[-1].text and "/session" in replies[-1].text
+    assert ("I agree", "consent:yes") in [b for row in replies[-1].buttons for b in row]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I had my treatment today", dt.date(2026, 12, 3)),
+    ("had it done yesterday", dt.date(2026, 12, 2)),
+    ("my session was on Monday", dt.date(2026, 11, 30)),
+    ("my session was on Thursday", dt.date(2026, 11, 26)),  # today's weekday: last week
+    ("got needled 3 days ago", dt.date(2026, 11, 30)),
+    ("my treatment was on 20/11", dt.date(2026, 11, 20)),
+    ("I had my microneedling on 1st December", dt.date(2026, 12, 1)),
+    ("I had microneedling on the 28th", dt.date(2026, 11, 28)),
+    ("Yesterday I had my treatment, today it stings", dt.date(2026, 12, 2)),
+    ("had it done yesterday and today it's red", dt.date(2026, 12, 2)),
+    ("I had my treatment the day before yesterday", dt.date(2026, 12, 1)),
+    ("my next session is on Monday", None),
+    ("I haven't had my treatment yet", None),
+    ("my treatment is tomorrow", None),
+    ("I'm having my treatment today", None),
+    ("can I wear makeup after my treatment?", None),
+    ("my skin is red today", None),
+    ("my session got cancelled today", None),
+])
+def test_stated_treatment_dates(text: str, expected: dt.date | None) -> None:
+    assert stated_treatment_date(text, dt.date(2026, 12, 3)) == expected
