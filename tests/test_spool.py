@@ -331,7 +331,10 @@ async def _described_as_online(services: Any, sent: list[tuple[Any, int]], words
     assert f"Report #{report.id} is open for more details or photos" in told
     assert "send a photo of the area now" in told  # desk.patient_sent, as online
     replies = await services.patient.conversation.message(PATIENT, PATIENT, "Ivy", ITCHY)
-    assert f"Sent to the clinic team (report #{report.id})" in replies[0].text  # joined it
+    joined = (f"Your emergency report (#{report.id}) is still open"  # the safety line again
+              if report.urgency == "emergency"
+              else f"Sent to the clinic team (report #{report.id})")
+    assert joined in replies[0].text  # joined it
     assert [r.text for r in await services.desk.store.queue()] == [words]  # no second one
 
 

@@ -100,14 +100,16 @@ class PatientReports:
         return await self._new_report(user_id, text, Draft("describe"))
 
     async def add_to_report(self, user_id: int, report_id: int, text: str,
-                            advice: Advice | None = None) -> list[Reply] | None:
+                            advice: Advice | None = None,
+                            alert: bool = False) -> list[Reply] | None:
         """More words for the patient's open report (triaged, unless `advice` is the triage
         already made of them; threaded under its card); None when that report is gone or
-        closed."""
+        closed. `alert`: they follow a red flag outside /report (bot/core/flows/advice.py),
+        so an urgent report's safety line is repeated too (`_thread`)."""
         report = await self.store.get(report_id)
         if report is None or report.closed:
             return None
-        return await self._thread(user_id, report, text, advice)
+        return await self._thread(user_id, report, text, advice, engaged=not alert)
 
     async def open_alert(self, user_id: int) -> OpenAlert | None:
         """The patient's newest unresolved report when it is a red flag still within its
@@ -131,7 +133,7 @@ class PatientReports:
         report = await self.store.thread_for(user_id)
         if report is None:
             return None
-        return await self._thread(user_id, report, text, replied=True)
+        return await self._thread(user_id, report, text, engaged=True)
 
     async def _new_report(self, user_id: int, text: str, draft: Draft) -> list[Reply]:
         ctx = await self.flow_kit.context(user_id)
@@ -169,12 +171,13 @@ class PatientReports:
                 + self.cards.card(report))
 
     async def _thread(self, user_id: int, report: ReportInfo, text: str,
-                      advice: Advice | None = None, replied: bool = False) -> list[Reply]:
+                      advice: Advice | None = None, engaged: bool = False) -> list[Reply]:
         """The patient wrote while a report is being handled: it goes into that report.
         While the report is a red flag within its window (`alert_tier`) the patient is told
-        the safety line again (never a plain "sent"), in the language they wrote in; in a
-        thread staff have `replied` to, only an emergency's (the team is in touch already:
-        "contact the clinic today" would be beside the point)."""
+        the safety line again (never a plain "sent"), in the language they wrote in; while
+        the patient is `engaged` with the clinic already (a thread staff replied in, the
+        details of a /report), only an emergency's: "contact the clinic today" would be
+        beside the point there."""
         if advice is None:
             advice = self.flow_kit.advisor.ask(text, report.day)
         await self.store.record(report.id, user_id, ReportAction.PATIENT, note=text,
@@ -190,7 +193,7 @@ class PatientReports:
                 answer += "\n\n" + self.flow_kit.when_read("urgent", patient)
             replies += self.flow_kit.html(answer)
         elif ((tier := alert_tier(report, self.kit.now(), self.flow_kit.settings)) is not None
-              and not (replied and tier == Urgency.URGENT.value)):
+              and not (engaged and tier == Urgency.URGENT.value)):
             replies += self.flow_kit.html(await self._safety_line(user_id, report, tier,
                                                                   advice.language))
         else:

@@ -88,8 +88,8 @@ class AdviceFlow:
         alert = await self._open_alert(user_id, ctx, advice)
         if alert is not None and (advice.kind != "answered" or advice.foreign
                                   or advice.confidence < ANSWERED_WELL):
-            added = await self.desk.add_to_report(user_id, alert.report_id, text,
-                                                  advice) if self.desk else None
+            added = await self.desk.add_to_report(user_id, alert.report_id, text, advice,
+                                                  alert=True) if self.desk else None
             if added is not None:
                 return list(added)
         replies = await self.advise(user_id, ctx, text, advice, source)
