@@ -700,6 +700,13 @@ class Speller:
         fits = [cand for cand in self.vocabulary
                 if len(cand) == len(word) + 1 and cand[0] == word[0]
                 and Indel.distance(word, cand) == 1]
+        if not fits and len(word) >= 5:
+            # ... or one letter typed for another inside the word ("blead" is not "blea" + "d"
+            # but "bleed"; never the ending the inflection is read from: "bumpy" is no "bumps"):
+            # the only vocabulary word of its length and first and last letters one letter away
+            fits = [cand for cand in self.vocabulary
+                    if len(cand) == len(word) and cand[0] == word[0] and cand[-1] == word[-1]
+                    and OSA.distance(word, cand) == 1 and Indel.distance(word, cand) == 2]
         return fits[0] if len(fits) == 1 else None
 
     def _dropped_g(self, word: str) -> str | None:

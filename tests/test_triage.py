@@ -459,6 +459,32 @@ def test_minimal_valid_file_loads_and_works(tmp_path: Path) -> None:
     assert rules.assess("no puss", 2).sign is None
 
 
+def test_register_reads_regional_words_as_plain_ones(tmp_path: Path) -> None:
+    """``language.register`` (round sixty-one): a regional or older word or phrase is read as
+    the plain words it stands for before the rules run ("thrapple" throat, "out cold" passed
+    out); a whole word only ("amazed" is not "mazed"); a phrase that is not lowercase words
+    fails naming its line."""
+    head = VALID_HEAD.replace(
+        "  cancelled_after: '\\s*gone'\n",
+        "  cancelled_after: '\\s*gone'\n"
+        "  register: {thrapple: throat, out cold: passed out, mazed: confused}\n")
+    path = tmp_path / "rules.yaml"
+    body = ("  - {id: airway, tier: emergency, rule: airway, patterns: ['\\bthroat\\s+tight']}\n"
+            "  - {id: faint, tier: emergency, rule: faint, patterns: ['\\bpassed\\s+out']}\n"
+            "  - {id: muddled, tier: emergency, rule: muddled, patterns: ['\\bconfused']}\n")
+    path.write_text(head + body, encoding="utf-8")
+    rules = load_triage(path)
+    assert rules.assess("my thrapple tight", 0).sign == "airway"
+    assert rules.assess("went out cold in the yard", 1).sign == "faint"
+    assert rules.assess("i was amazed", 1).sign is None
+    assert rules.assess("no thrapple tight", 0).sign is None
+    path.write_text(head.replace("mazed: confused", "Mazed: confused") + body, encoding="utf-8")
+    with pytest.raises(TriageFileError) as info:
+        load_triage(path)
+    assert info.value.line == _line_of(path, "Mazed")
+    assert "lowercase words" in info.value.reason
+
+
 MALFORMED = [
     ("  - {id: pus, tier: serious, rule: pus, patterns: [pus]}\n", "tier: serious", "unknown tier"),
     (

@@ -99,7 +99,7 @@ _LANGUAGE_KEYS = {
 _HEDGE = r"(?:(?:a|some)\s+)?(?:kind|sort)\s+of|kinda|sorta"
 _LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_words",
                       "hypothetical_confirmed", "cancelled_next", "pronouns", "spelling_only",
-                      "readings"}
+                      "readings", "register"}
 _PRONOUN_KEYS = {"things", "played_down", "compounds"}
 _READINGS_KEYS = {"concessive", "state_start", "owned"}
 _READINGS_OPTIONAL = {"bridge"} | frame_keys()
@@ -276,7 +276,25 @@ class RulesParser:
                 for key in ("things", "played_down", "compounds"))
         if "readings" in section:
             self.readings(section["readings"], lists)
+        if "register" in section:
+            lists.register = self.register(section["register"])
+            lists.register_re = re.compile(
+                r"(?<![a-z])(?:" + "|".join(re.escape(phrase) for phrase in sorted(
+                    lists.register, key=len, reverse=True)) + r")(?![a-z])")
         return lists
+
+    def register(self, node: yaml.Node) -> dict[str, str]:
+        """The register: each regional or older phrase (lowercase words, single spaces) and
+        the plain words it is read as."""
+        register: dict[str, str] = {}
+        for key_node, value_node in self.pairs(node, "register"):
+            phrase = key_node.value
+            words = self.string(value_node, f"register {phrase!r}")
+            for text, node_ in ((phrase, key_node), (words, value_node)):
+                if not re.fullmatch(r"[a-z]+(?: [a-z]+)*", text):
+                    self.fail(node_, f"register: {text!r} must be lowercase words")
+            register[phrase] = words
+        return register
 
     def readings(self, node: yaml.Node, lists: WordLists) -> None:
         """The word lists of the readings made again (knowledge/triage/prepare.py), each set in

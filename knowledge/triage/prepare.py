@@ -164,6 +164,15 @@ def prepare(text: str, lang: Language) -> Readings:
         owned=None if owned is None else f"my temperature is {owned.group(1)} now")
 
 
+def _registered(t: str, lang: Language) -> str:
+    """Regional and older words read as the plain words they stand for (``register``:
+    "my thrapple is tight" reads "my throat is tight")."""
+    words = lang.words
+    if words.register_re is None:
+        return t
+    return words.register_re.sub(lambda m: words.register[m.group(0)], t)
+
+
 def _folded(reading: str) -> str:
     """A reading with its runs of spaces one space, none at its ends (line breaks kept)."""
     return _SPACES.sub(" ", reading).strip(" ")
@@ -175,7 +184,8 @@ def _said(text: str, lang: Language) -> str:
     taken out in place."""
     frames = lang.words.frames
     text = _DASHES.sub(" - ", _arrows_as_words(text, lang))
-    t = lang.speller.correct(clean(text, punctuation=True, possessive=lang.possessive_re))
+    t = lang.speller.correct(_registered(
+        clean(text, punctuation=True, possessive=lang.possessive_re), lang))
     t = _NOUN_IS.sub(" is", t)  # "throat's tight" -> "throat s tight" -> "throat is tight"
     # "out of the blue" says when, as "out of nowhere" does: the symptom is real (no figure)
     t = _OUT_OF_THE_BLUE.sub("out of nowhere", t)

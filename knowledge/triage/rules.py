@@ -177,6 +177,11 @@ class WordLists:
     # the frames of the other readings with their lists (``readings``: labels, asides,
     # relative clauses, pronouns ...), each matching nowhere when the file leaves it out
     frames: Frames = field(default_factory=Frames)
+    # a register of regional and older words (``register``: "thrapple" throat, "out cold"
+    # fainted, "wabbit" worn out, "nowt" nothing), each read as the plain words it stands for
+    # before the spelling is corrected: the phrases, and one pattern finding any of them
+    register: dict[str, str] = field(default_factory=dict)
+    register_re: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
