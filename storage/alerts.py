@@ -246,7 +246,7 @@ class AlertSql:
         transaction. At most one edit is owed at a time (it shows the newest state when it
         goes out). False when the report was resolved meanwhile."""
         async with self.sessions.begin() as s:
-            if not await count_repeat(s, report_id, text, urgency):
+            if not await count_repeat(s, report_id, text, urgency, now):
                 return False
             await audit(s, report_id, actor, ReportAction.PATIENT, text, now)
             owed = await s.scalar(select(T.c.id).where(
@@ -269,7 +269,7 @@ class AlertSql:
                     Patient.telegram_id == telegram_id).order_by(Report.id.desc()).limit(1))
             if report_id is None:
                 return None
-            before = await apply_edit(s, report_id, text, urgency)
+            before = await apply_edit(s, report_id, text, urgency, now)
             if before is None:
                 return None
             await audit(s, report_id, telegram_id, ReportAction.PATIENT, f"[edited] {text}",

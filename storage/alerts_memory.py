@@ -217,6 +217,8 @@ class MemoryAlerts:
         row.repeats, row.latest_text = row.repeats + 1, text
         if _higher(urgency, row.urgency):
             row.urgency = urgency
+        if urgency is not None:  # a red flag: the report's newest alert
+            row.alerted_at = utc(now)
         audit(self.tables, report_id, actor, ReportAction.PATIENT, text, utc(now))
         self._owe_edit(report_id, now)
         return True
@@ -238,6 +240,7 @@ class MemoryAlerts:
         row.text = text
         if _higher(urgency, before):
             row.urgency = urgency
+            row.alerted_at = utc(now)
         audit(self.tables, row.id, telegram_id, ReportAction.PATIENT, f"[edited] {text}",
               utc(now))
         self._owe_edit(row.id, now)

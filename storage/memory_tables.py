@@ -123,6 +123,7 @@ class ReportRow:
     source_update_id: int | None = None
     source_chat_id: int | None = None
     source_message_id: int | None = None
+    alerted_at: dt.datetime | None = None
 
 
 @dataclass

@@ -226,6 +226,10 @@ class Report(Base):
     # the patient's message whose words raised it (an edit of it updates the report)
     source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     source_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # the newest red flag about it after the one that raised it (a repeat threaded into it, a
+    # red flag in its thread or a check-in description that raised it): the patient's safety
+    # line counts its window from then (bot/core/desk/patients.py `alert_tier`)
+    alerted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class CheckIn(Base):

@@ -18,6 +18,7 @@ from storage.states import ReportStatus, Urgency
 
 CARD_KINDS = ("card", "repost")  # messages that carry the buttons
 URGENCY_RANK = {Urgency.EMERGENCY.value: 0, Urgency.URGENT.value: 1}
+ALERT_URGENCIES = tuple(URGENCY_RANK)  # a red flag's: emergency, urgent
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,13 @@ class ReportInfo:
     session_date: dt.date | None
     repeats: int = 0  # further red flags about the same open problem threaded into it
     latest_text: str | None = None  # the newest of them
+    alerted_at: dt.datetime | None = None  # the newest red flag after the first (see below)
+
+    @property
+    def alerted(self) -> dt.datetime:
+        """When the newest red flag about it came: the one that raised it, or a later one
+        threaded into it (a repeat, a red flag in its thread, a check-in description)."""
+        return self.alerted_at if self.alerted_at is not None else self.created_at
 
     @property
     def closed(self) -> bool:
@@ -101,8 +109,8 @@ def queue_order(report: ReportInfo) -> tuple[int, dt.datetime, int]:
     return (URGENCY_RANK.get(report.urgency or "", 2), report.created_at, report.id)
 
 
-__all__ = ["CARD_KINDS", "URGENCY_RANK", "ActionInfo", "CardInfo", "PatientOverview",
-           "ReportInfo", "Transition", "queue_order"]
+__all__ = ["ALERT_URGENCIES", "CARD_KINDS", "URGENCY_RANK", "ActionInfo", "CardInfo",
+           "PatientOverview", "ReportInfo", "Transition", "queue_order"]
 
 
 async def unanswered_of(reports: Iterable[ReportInfo],

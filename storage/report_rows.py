@@ -59,21 +59,25 @@ async def claim_repost(s: AsyncSession, report_id: int, wait: dt.timedelta,
 
 
 async def count_repeat(s: AsyncSession, report_id: int, text: str,
-                       urgency: str | None) -> bool:
+                       urgency: str | None, now: dt.datetime | None = None) -> bool:
     """Another message about the report's (still open) problem: count it, keep the newest
-    words, raise the urgency if it is higher. False when the report is resolved or gone."""
+    words, raise the urgency if it is higher; a red flag (`urgency`) is the report's newest
+    alert at `now` (`alerted_at`). False when the report is resolved or gone."""
     open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
     current = await s.scalar(select(Report.urgency).where(open_report))
     values: dict[str, object] = {"repeats": Report.repeats + 1, "latest_text": text}
+    if urgency is not None and now is not None:
+        values["alerted_at"] = now
     if urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(current or "", 9):
         values["urgency"] = urgency
     return affected(await s.execute(update(Report).where(open_report).values(**values))) == 1
 
 
 async def apply_edit(s: AsyncSession, report_id: int, text: str,
-                     urgency: str | None) -> str | None:
+                     urgency: str | None, now: dt.datetime | None = None) -> str | None:
     """The patient edited the message that raised this (still open) report: its words become
-    the edited ones, its urgency rises if the edit's is higher. Returns the urgency before
+    the edited ones, its urgency rises if the edit's is higher (the report's newest alert, at
+    `now`). Returns the urgency before
     (the empty string for none), or None when the report is resolved or gone."""
     open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
     found = (await s.execute(select(Report.urgency).where(open_report))).first()
@@ -83,6 +87,8 @@ async def apply_edit(s: AsyncSession, report_id: int, text: str,
     values: dict[str, object] = {"text": text}
     if urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(current, 9):
         values["urgency"] = urgency
+        if now is not None:
+            values["alerted_at"] = now
     await s.execute(update(Report).where(open_report).values(**values))
     return current
 
@@ -115,7 +121,7 @@ def staff_report(row: Report, patient: Patient, session_date: dt.date | None) ->
         taken_at=row.taken_at, resolved_by=row.resolved_by,
         resolution_note=row.resolution_note, patient_name=patient.name,
         telegram_id=patient.telegram_id, chat_id=patient.chat_id, session_date=session_date,
-        repeats=row.repeats or 0, latest_text=row.latest_text)
+        repeats=row.repeats or 0, latest_text=row.latest_text, alerted_at=row.alerted_at)
 
 
 def action_info(row: ReportActionRow) -> ActionInfo:

@@ -44,6 +44,7 @@ from storage.models import (
 )
 from storage.patients import aware_now, by_telegram, new_patient
 from storage.report_info import (
+    ALERT_URGENCIES,
     CARD_KINDS,
     URGENCY_RANK,
     ActionInfo,
@@ -196,6 +197,17 @@ class ReportStore:
             row = (await s.execute(query)).first()
             return staff_report(*row) if row else None
 
+    async def open_alerts(self, telegram_id: int, limit: int = 20) -> list[ReportInfo]:
+        """The patient's unresolved emergency and urgent reports, newest first (at most
+        `limit`): the red flags whose safety line may still be due (whatever came after them)."""
+        query = (select_reports()
+                 .where(Patient.telegram_id == telegram_id,
+                        Report.status != ReportStatus.RESOLVED.value,
+                        Report.urgency.in_(ALERT_URGENCIES))
+                 .order_by(Report.created_at.desc(), Report.id.desc()).limit(limit))
+        async with self.sessions() as s:
+            return [staff_report(*row) for row in (await s.execute(query)).all()]
+
     # --- cards -------------------------------------------------------------------------
     async def card_sent(self, report_id: int, chat_id: int, message_id: int, kind: str,
                         now: dt.datetime | None = None) -> bool:
@@ -311,11 +323,18 @@ class ReportStore:
             s.add(ReportActionRow(report_id=report_id, actor_telegram_id=actor,
                                   action=ReportAction.PHOTO.value, note=None, created_at=now))
 
-    async def raise_urgency(self, report_id: int, urgency: str) -> bool:
-        """Make the report more urgent (never less); True when it changed."""
+    async def raise_urgency(self, report_id: int, urgency: str,
+                            alerted: dt.datetime | None = None) -> bool:
+        """Make the report more urgent (never less); True when it changed. `alerted`: the
+        time of the red flag that says so, kept as the (unresolved) report's newest alert
+        (`alerted_at`) whether or not the urgency changed."""
         rank = URGENCY_RANK[urgency]
         weaker = [u for u, r in URGENCY_RANK.items() if r > rank]
         async with self.sessions.begin() as s:
+            if alerted is not None:
+                await s.execute(update(Report).where(
+                    Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
+                    .values(alerted_at=self._now(alerted)))
             result = await s.execute(
                 update(Report).where(Report.id == report_id,
                                      or_(Report.urgency.is_(None), Report.urgency.in_(weaker)))

@@ -35,6 +35,7 @@ from storage.memory_tables import (
 )
 from storage.patients import aware_now
 from storage.report_info import (
+    ALERT_URGENCIES,
     CARD_KINDS,
     URGENCY_RANK,
     ActionInfo,
@@ -110,7 +111,7 @@ def report_info(tables: MemoryTables, row: ReportRow) -> ReportInfo:
         resolution_note=row.resolution_note, patient_name=patient.name,
         telegram_id=patient.telegram_id, chat_id=patient.chat_id,
         session_date=session.session_date if session else None, repeats=row.repeats,
-        latest_text=row.latest_text)
+        latest_text=row.latest_text, alerted_at=row.alerted_at)
 
 
 class MemoryReportStore:
@@ -213,6 +214,14 @@ class MemoryReportStore:
                       if r.status != ReportStatus.RESOLVED.value)
         return self._info(row) if row else None
 
+    async def open_alerts(self, telegram_id: int, limit: int = 20) -> list[ReportInfo]:
+        """The patient's unresolved emergency and urgent reports, newest first."""
+        rows = sorted((r for r in self._of_user(telegram_id)
+                       if r.status != ReportStatus.RESOLVED.value
+                       and r.urgency in ALERT_URGENCIES),
+                      key=lambda r: (r.created_at, r.id), reverse=True)
+        return [self._info(r) for r in rows[:limit]]
+
     # --- cards -------------------------------------------------------------------------
     async def card_sent(self, report_id: int, chat_id: int, message_id: int, kind: str,
                         now: dt.datetime | None = None) -> bool:
@@ -295,10 +304,15 @@ class MemoryReportStore:
         row = PhotoRow(self.tables.next_id("photos"), report_id, file_id[:255], now)
         self.tables.photos[row.id] = row
 
-    async def raise_urgency(self, report_id: int, urgency: str) -> bool:
-        """Make the report more urgent (never less); True when it changed."""
+    async def raise_urgency(self, report_id: int, urgency: str,
+                            alerted: dt.datetime | None = None) -> bool:
+        """Make the report more urgent (never less); True when it changed. `alerted`: the
+        red flag's time, the (unresolved) report's newest alert either way."""
         rank = URGENCY_RANK[urgency]
         row = self.tables.reports.get(report_id)
+        if (alerted is not None and row is not None
+                and row.status != ReportStatus.RESOLVED.value):
+            row.alerted_at = self._now(alerted)
         if row is None or (row.urgency is not None and URGENCY_RANK.get(row.urgency, 9) <= rank):
             return False
         row.urgency = urgency

@@ -17,7 +17,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-HEAD = "0013_erasure_epoch"  # the newest script in storage/migrations/versions
+HEAD = "0014_report_alerted_at"  # the newest script in storage/migrations/versions
 VERSION_TABLE = "alembic_version"  # Alembic's default name and column
 
 

@@ -95,6 +95,7 @@ async def test_a_repeat_counts_into_the_open_report_and_owes_one_late_edit(
     found = await backend.reports.get(report.id)
     assert found is not None
     assert (found.repeats, found.latest_text, found.urgency) == (2, "much worse", "emergency")
+    assert found.alerted == NOW + SEC  # the newest red flag: the safety line's window starts
     assert [(a.action, a.note) for a in await backend.reports.actions(report.id)] == [
         ("patient", "worse now"), ("patient", "much worse")]
     assert await backend.alerts.claim_due(NOW + 9 * SEC, 10, LEASE, "w") == []  # edits wait
@@ -115,6 +116,7 @@ async def test_an_edit_of_the_message_that_raised_an_open_report_changes_it(
         report.id, "urgent")
     found = await backend.reports.get(report.id)
     assert found is not None and (found.text, found.urgency) == ("bleeding", "emergency")
+    assert found.alerted == NOW  # the edit made it an emergency: its newest red flag
     assert [(a.action, a.actor_telegram_id, a.note)
             for a in await backend.reports.actions(report.id)] == [
         ("patient", 7, "[edited] bleeding")]

@@ -214,3 +214,170 @@ async def test_without_consent_the_offer_says_what_session_needs(
 ])
 def test_stated_treatment_dates(text: str, expected: dt.date | None) -> None:
     assert stated_treatment_date(text, dt.date(2026, 12, 3)) == expected
+
+
+# --- C: the alert that counts, its language, topics that overlap it, its window ------------
+async def test_an_ask_the_clinic_question_after_the_emergency_does_not_end_its_line(
+        chat: Chat) -> None:
+    await chat.say("can I dye my hair next week?")  # "ask the clinic" offered, not pressed
+    report_id = await emergency(chat)
+    chat.clock.now = NOW + dt.timedelta(minutes=5)
+    await chat.c.callback(1, 1, "Ana", "handoff")  # the question: the newest open report
+    question = await chat.services.desk.store.latest_open(1)
+    assert question is not None and question.id != report_id and question.urgency is None
+    (line,) = chat.mine(await chat.say("ok"))
+    assert "still open" in line and "call it now" in line and f"#{report_id}" in line
+    assert await patient_notes(chat, report_id) == ["ok"]
+    assert await patient_notes(chat, question.id) == []
+
+
+async def test_the_emergency_counts_over_a_newer_urgent_alert(chat: Chat) -> None:
+    await chat.say("can I dye my hair next week?")
+    report_id = await emergency(chat)
+    await chat.c.callback(1, 1, "Ana", "handoff")  # a question between the two red flags
+    chat.clock.now = NOW + dt.timedelta(minutes=10)
+    await chat.say("there is yellow pus coming out of a spot")  # a report of its own
+    urgent = await chat.services.desk.store.latest_open(1)
+    assert urgent is not None and urgent.urgency == "urgent" and urgent.id != report_id
+    (line,) = chat.mine(await chat.say("ok"))
+    assert "call it now" in line and f"#{report_id}" in line
+    assert await patient_notes(chat, report_id) == ["ok"]
+    chat.clock.now = NOW + dt.timedelta(hours=6, minutes=1)  # the emergency's line is over:
+    (line, *_) = chat.mine(await chat.say("ok"))  # both call for the urgent one, the newest
+    assert "still open" in line and "call it now" not in line and f"#{urgent.id}" in line
+
+
+@pytest.mark.parametrize("follow_up", ["ok", "ok merci", "thanks", "what now?"])
+async def test_a_short_follow_up_gets_the_line_in_the_language_of_the_alert(
+        chat: Chat, follow_up: str) -> None:
+    await chat.say("ma lèvre est très gonflée et j'ai du mal à respirer")
+    (line,) = chat.mine(await chat.say(follow_up))
+    assert "toujours ouvert" in line and "999" in line, follow_up
+    assert "still open" not in line
+
+
+async def test_a_longer_message_gets_the_line_in_its_own_language(chat: Chat) -> None:
+    await chat.say("ma lèvre est très gonflée et j'ai du mal à respirer")
+    (line,) = chat.mine(await chat.say("sorry, no one is here with me right now"))
+    assert "still open" in line and "toujours ouvert" not in line
+    await emergency(chat)  # an English alert: a short French word that says little ...
+    (line,) = chat.mine(await chat.say("merci"))
+    assert "still open" in line  # ... keeps the English line
+
+
+@pytest.mark.parametrize("question", [
+    "how long will the swelling last?", "is it normal to still be swollen",
+    "how long does the downtime last?"])
+async def test_an_answer_about_the_flagged_sign_is_not_given_as_if_normal(
+        chat: Chat, question: str) -> None:
+    report_id = await emergency(chat)
+    replies = await chat.say(question)
+    (line,) = chat.mine(replies)  # the safety line instead of the swelling answer
+    assert "still open" in line and "call it now" in line, question
+    assert "settle" not in line.lower() and "normal" not in line.lower()
+    (staff,) = chat.staff(replies)
+    assert staff.card_for == report_id
+    assert await patient_notes(chat, report_id) == [question]
+
+
+async def test_an_urgent_alert_keeps_its_sign_from_being_answered_as_normal(
+        chat: Chat) -> None:
+    await chat.say("can you check the pain is getting worse since yesterday, day 3")
+    report = await chat.services.desk.store.latest_open(1)
+    assert report is not None and report.urgency == "urgent"
+    (line, *_) = chat.mine(await chat.say("how long will it be sore for?"))  # topic: pain
+    assert "still open" in line and "today" in line
+    answer, reminder = chat.mine(await chat.say("can I wear makeup?"))  # another topic
+    assert "makeup" in answer.lower() and "still open" in reminder
+
+
+def test_the_alert_topics_name_real_signs_and_topics(advisor: Advisor) -> None:
+    from bot.core.alert_topics import load_alert_topics
+
+    listed = load_alert_topics().signs
+    alerts = {s.id for s in advisor.triage.signs if s.tier in ("emergency", "urgent")}
+    assert set(listed) == alerts  # every red flag decided, and no unknown sign
+    entries = {entry.id for entry in advisor.kb.entries}
+    assert set().union(*listed.values()) <= entries
+    assert "swelling" in listed["airway_swelling"]
+    assert "painkillers" not in set().union(*listed.values())  # "paracetamol?" is answered
+
+
+async def test_follow_ups_do_not_extend_the_window(chat: Chat) -> None:
+    await emergency(chat)
+    for hours in (1, 3, 5):  # worried messages all through the emergency's window
+        chat.clock.now = NOW + dt.timedelta(hours=hours)
+        (line,) = chat.mine(await chat.say("I'm scared, what do I do"))
+        assert "call it now" in line
+    chat.clock.now = NOW + dt.timedelta(hours=6, minutes=1)
+    (line, *_) = chat.mine(await chat.say("I'm scared, what do I do"))
+    assert "still open" in line and "call it now" not in line  # stepped down on time
+
+
+async def test_a_later_red_flag_restarts_the_window(chat: Chat) -> None:
+    await chat.say("there is yellow pus coming out of a spot")
+    report = await chat.services.desk.store.latest_open(1)
+    assert report is not None and report.urgency == "urgent"
+    later = NOW + dt.timedelta(hours=10)
+    chat.clock.now = later
+    assert "Call the emergency number now" in chat.mine(
+        await chat.say("my lips have blown up"))[0]
+    raised = await chat.services.desk.store.get(report.id)
+    assert raised is not None and raised.urgency == "emergency" and raised.repeats == 1
+    assert raised.alerted == later  # the window counts from this red flag
+    chat.clock.now = later + dt.timedelta(minutes=5)
+    (line,) = chat.mine(await chat.say("ok"))
+    assert "call it now" in line  # the emergency's line, not the urgent report's
+    chat.clock.now = later + dt.timedelta(hours=24, minutes=1)
+    (line,) = chat.mine(await chat.say("ok"))
+    assert "still open" not in line
+
+
+async def test_the_privacy_text_says_follow_ups_join_the_alert(chat: Chat) -> None:
+    (text,) = [r.text for r in await chat.c.command(1, 1, "Ana", "privacy")]
+    assert "what you write next is added to it" in text
+    assert "even without your agreement" in text
+
+
+# --- D: the date offer's buttons stay while it is open ------------------------------------
+async def test_the_offer_keeps_its_buttons_after_another_message(chat: Chat) -> None:
+    await chat.say("had it done yesterday")
+    replies = await chat.say("can I wear makeup?")
+    shown = [b for r in replies for row in r.buttons for b in row]
+    assert ("Yes, Wed 2 Dec 2026", "sd:0") in shown
+    assert ("No, another date", "session:other") in shown
+    logged = await chat.c.callback(1, 1, "Ana", "sd:0")
+    assert "Got it: treatment on 2026-12-02" in logged[0].text
+
+
+async def test_a_typed_date_to_confirm_keeps_its_buttons_after_another_message(
+        chat: Chat) -> None:
+    await chat.c.callback(1, 1, "Ana", "session:other")
+    asked = await chat.say("20/12")  # in the future: confirmed first
+    first = [b for r in asked for row in r.buttons for b in row if b[1].startswith("sd:")]
+    assert first
+    replies = await chat.say("can I wear makeup?")
+    again = [b for r in replies for row in r.buttons for b in row if b[1].startswith("sd:")]
+    assert again == first
+    assert ("No, another date", "session:other") not in [
+        b for r in replies for row in r.buttons for b in row]
+
+
+async def test_a_thread_about_a_question_does_not_hide_the_emergency_line(
+        chat: Chat) -> None:
+    await chat.say("can I dye my hair next week?")
+    report_id = await emergency(chat)
+    await chat.c.callback(1, 1, "Ana", "handoff")
+    question = await chat.services.desk.store.latest_open(1)
+    assert question is not None and question.id != report_id
+    await chat.services.desk.store.record(question.id, NURSE, ReportAction.REPLIED,
+                                          note="wait two weeks", now=NOW)
+    assert (await chat.services.desk.store.thread_for(1)).id == question.id  # type: ignore[union-attr]
+    replies = await chat.say("thanks")
+    (line,) = chat.mine(replies)
+    assert "call it now" in line and f"#{report_id}" in line
+    assert chat.staff(replies)[0].card_for == report_id
+    assert await patient_notes(chat, report_id) == ["thanks"]
+    chat.clock.now = NOW + dt.timedelta(hours=6, minutes=1)  # past the emergency's hours
+    replies = await chat.say("thanks again")  # the thread again (staff are in touch there)
+    assert chat.staff(replies)[0].card_for == question.id

@@ -68,3 +68,61 @@ async def test_a_stated_treatment_date_is_offered_and_logged(bot: BotHarness) ->
     assert [s.session_date for s in sessions] == [yesterday]
     (again,) = await bot.say(502, "I had my treatment yesterday")
     assert "Shall I note" not in again["text"]
+
+
+async def test_the_emergency_line_holds_over_a_question_in_its_language_and_over_its_sign(
+        bot: BotHarness) -> None:
+    """A question passed to the clinic after the emergency does not end its safety line; a
+    short "ok" gets it in the language of the alert; "how long will the swelling last?" after
+    lip swelling gets the line, not the normal swelling answer; paracetamol is answered."""
+    await bot.onboard(503)
+    (asked,) = await bot.say(503, "can I dye my hair next week?")
+    assert "handoff" in button_data(asked)
+    (advice,) = await bot.say(503, "ma lèvre est très gonflée et j'ai du mal à respirer")
+    assert "999" in advice["text"] or "112" in advice["text"]
+    store = bot.app.bot_data.desk.store
+    emergency = await store.latest_open(503)
+    assert emergency is not None and emergency.urgency == "emergency"
+    bot.clock.now = START + dt.timedelta(minutes=5)
+    await bot.press(503, asked, "handoff")  # "ask the clinic": the newest open report
+    question = await store.latest_open(503)
+    assert question is not None and question.id != emergency.id
+
+    (line,) = await bot.say(503, "ok")
+    assert "toujours ouvert" in line["text"] and "still open" not in line["text"]
+    (line,) = await bot.say(503, "how long will the swelling last?")
+    assert "still open" in line["text"] and "call it now" in line["text"]
+    answer, reminder = await bot.say(503, "can I take paracetamol?", n=2)
+    assert "paracetamol" in answer["text"].lower() and "still open" in reminder["text"]
+    notes = [a.note for a in await store.actions(emergency.id)
+             if a.action == ReportAction.PATIENT.value]
+    assert notes == ["ok", "how long will the swelling last?"]
+    assert [a.note for a in await store.actions(question.id)
+            if a.action == ReportAction.PATIENT.value] == []
+
+
+async def test_the_offer_keeps_its_buttons_while_the_patient_asks_something_else(
+        bot: BotHarness) -> None:
+    await bot.onboard(504)
+    await bot.say(504, "I had my treatment yesterday", n=2)
+    replies = await bot.say(504, "can I wear makeup?")
+    assert "sd:0" in button_data(replies[-1]) and "session:other" in button_data(replies[-1])
+    (logged,) = await bot.press(504, replies[-1], "sd:0")
+    yesterday = START.date() - dt.timedelta(days=1)
+    assert f"treatment on {yesterday.isoformat()}" in logged["text"]
+
+
+async def test_a_later_red_flag_restarts_the_window_in_the_database(bot: BotHarness) -> None:
+    """An urgent report made an emergency ten hours later gets the emergency's line for the
+    emergency's own window (it counts from the newest red flag, stored on the report)."""
+    await bot.onboard(505)
+    await bot.say(505, "there is yellow pus coming out of a spot")
+    bot.clock.now = START + dt.timedelta(hours=10)
+    (advice,) = await bot.say(505, "my lips have blown up")
+    assert "Call the emergency number now" in advice["text"]
+    report = await bot.app.bot_data.desk.store.latest_open(505)
+    assert report is not None and report.urgency == "emergency"
+    assert report.alerted == START + dt.timedelta(hours=10)
+    bot.clock.now = START + dt.timedelta(hours=15)
+    (line,) = await bot.say(505, "ok")
+    assert "still open" in line["text"] and "call it now" in line["text"]

@@ -190,6 +190,36 @@ async def test_a_repost_is_claimed_once_per_wait_while_the_report_is_open(
     assert await backend.reports.claim_repost(report.id, 10 * MIN, now=NOW + 60 * MIN) is False
 
 
+async def test_a_red_flag_that_joins_a_report_is_its_newest_alert(backend: Backend) -> None:
+    report = await backend.reports.create(20, "triage", "pus", urgency="urgent", now=NOW)
+    assert report.alerted == NOW and report.alerted_at is None
+    later = NOW + 60 * MIN
+    assert await backend.reports.raise_urgency(report.id, "urgent", alerted=later) is False
+    found = await backend.reports.get(report.id)
+    assert found is not None and (found.urgency, found.alerted) == ("urgent", later)
+    assert await backend.reports.raise_urgency(report.id, "emergency") is True
+    found = await backend.reports.get(report.id)
+    assert found is not None and found.alerted == later  # no red flag's time given: kept
+    await backend.reports.resolve(report.id, STAFF, "ok")
+    await backend.reports.raise_urgency(report.id, "emergency", alerted=later + MIN)
+    found = await backend.reports.get(report.id)
+    assert found is not None and found.alerted == later  # a resolved report is left alone
+
+
+async def test_open_alerts_are_the_unresolved_red_flags_newest_first(backend: Backend) -> None:
+    emergency = await backend.reports.create(21, "triage", "lips", urgency="emergency",
+                                             now=NOW)
+    urgent = await backend.reports.create(21, "triage", "pus", urgency="urgent",
+                                          now=NOW + MIN)
+    await backend.reports.create(21, "question", "hair dye?", now=NOW + 2 * MIN)
+    gone = await backend.reports.create(21, "triage", "fever", urgency="urgent",
+                                        now=NOW + 3 * MIN)
+    await backend.reports.resolve(gone.id, STAFF, "ok")
+    await backend.reports.create(22, "triage", "someone else's", urgency="emergency")
+    assert [r.id for r in await backend.reports.open_alerts(21)] == [urgent.id, emergency.id]
+    assert await backend.reports.open_alerts(404) == []
+
+
 async def test_urgency_only_rises_and_a_description_goes_in_front(backend: Backend) -> None:
     report = await backend.reports.create(19, "checkin", "check-in day 2: problem")
     assert await backend.reports.raise_urgency(report.id, "urgent") is True

@@ -146,6 +146,8 @@ class DeskReports(Protocol):
 
     async def latest_open(self, telegram_id: int) -> ReportInfo | None: ...
 
+    async def open_alerts(self, telegram_id: int, limit: int = ...) -> list[ReportInfo]: ...
+
     async def card_sent(self, report_id: int, chat_id: int, message_id: int, kind: str,
                         now: dt.datetime | None = None) -> bool: ...
 
@@ -167,7 +169,8 @@ class DeskReports(Protocol):
     async def add_photo(self, report_id: int, file_id: str, actor: int | None,
                         now: dt.datetime | None = None) -> None: ...
 
-    async def raise_urgency(self, report_id: int, urgency: str) -> bool: ...
+    async def raise_urgency(self, report_id: int, urgency: str,
+                            alerted: dt.datetime | None = None) -> bool: ...
 
     async def add_description(self, report_id: int, words: str, label: str,
                               reason: str | None = None) -> bool: ...
@@ -337,6 +340,10 @@ class OpenAlert:
 
     report_id: int
     tier: str
+    language: str = "en"  # the language the alert was written in
+    # aftercare topics (knowledge-base entry ids) that overlap the alert's signs: an answer on
+    # one of them would reassure about the flagged thing (bot/core/alert_topics.yaml)
+    topics: frozenset[str] = frozenset()
 
 
 class PatientDesk(Protocol):

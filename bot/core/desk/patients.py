@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.alert_topics import AlertTopics, load_alert_topics
 from bot.core.desk.cards import Cards
 from bot.core.desk.kit import DeskKit
 from bot.core.flows.base import BotSettings, FlowKit, TurnContext
@@ -21,8 +22,13 @@ from knowledge.advisor import Advice
 from scheduler.clinic_hours import ONCALL_URGENCIES
 from storage import ReportInfo, ReportKind
 from storage.models import ReportAction, Urgency
+from storage.report_info import URGENCY_RANK
 
 RECENT_REPORT = dt.timedelta(hours=2)  # photos this soon after a report join it
+# a follow-up this short ("ok", "ok merci", "what now") does not say which language the patient
+# speaks: the safety line comes in the language of their alert, unless the detector is sure
+SHORT_FOLLOW_UP_WORDS = 3
+SURE_LANGUAGE = 0.9
 
 
 def alert_tier(report: ReportInfo, now: dt.datetime, settings: BotSettings) -> str | None:
@@ -31,10 +37,15 @@ def alert_tier(report: ReportInfo, now: dt.datetime, settings: BotSettings) -> s
     stay with someone), "urgent" within `alert_open_urgent_hours` of an urgent or emergency
     one (contact the clinic or urgent care today: the guidance's "today" for urgent signs, and
     what an emergency still open a day later calls for at least); None once resolved, for a
-    report without urgency, or past the window (the bot answers as usual again)."""
+    report without urgency, or past the window (the bot answers as usual again).
+
+    The windows count from the report's newest red flag (`ReportInfo.alerted`: the one that
+    raised it, or a later one threaded into it, which may have made it an emergency), not
+    from the patient's ordinary follow-ups: "ok" does not keep "call the emergency number
+    now" going for ever (ARCHITECTURE.md, "After a red flag")."""
     if report.closed or report.urgency not in (Urgency.EMERGENCY.value, Urgency.URGENT.value):
         return None
-    age = now - report.created_at
+    age = now - report.alerted
     if (report.urgency == Urgency.EMERGENCY.value
             and age <= dt.timedelta(hours=settings.alert_open_emergency_hours)):
         return Urgency.EMERGENCY.value
@@ -67,12 +78,15 @@ class PatientReports:
     """/report, threads with staff, photos, check-in descriptions."""
 
     def __init__(self, flow_kit: FlowKit, kit: DeskKit, store: DeskReports, cards: Cards,
-                 checkins: CheckinEvents | None = None) -> None:
+                 checkins: CheckinEvents | None = None,
+                 alert_topics: AlertTopics | None = None) -> None:
         self.flow_kit = flow_kit
         self.kit = kit
         self.store = store
         self.cards = cards
         self.checkins = checkins
+        # the aftercare topics that overlap a red flag's sign (bot/core/alert_topics.yaml)
+        self.alert_topics = alert_topics or load_alert_topics()
 
     async def draft(self, user_id: int,
                      states: Mapping[str, Any] | None = None) -> Draft | None:
@@ -112,13 +126,49 @@ class PatientReports:
         return await self._thread(user_id, report, text, advice, engaged=not alert)
 
     async def open_alert(self, user_id: int) -> OpenAlert | None:
-        """The patient's newest unresolved report when it is a red flag still within its
-        window (`alert_tier`), with the safety line it calls for; None otherwise."""
-        report = await self.store.latest_open(user_id)
-        if report is None:
+        """The patient's most severe unresolved red flag still within its window
+        (`alert_tier`: an emergency's line over an urgent one, then the newest), whatever
+        reports came after it (an "ask the clinic" question does not end it), with the safety
+        line it calls for, the language the alert was written in and the aftercare topics
+        that overlap its signs (bot/core/alert_topics.yaml); None when there is none."""
+        now, settings = self.kit.now(), self.flow_kit.settings
+        best: tuple[int, ReportInfo, str] | None = None
+        for report in await self.store.open_alerts(user_id):
+            tier = alert_tier(report, now, settings)
+            if tier is None:
+                continue
+            rank = URGENCY_RANK[tier]
+            if best is None or (rank, -report.alerted.timestamp()) < (
+                    best[0], -best[1].alerted.timestamp()):
+                best = (rank, report, tier)
+        if best is None:
             return None
-        tier = alert_tier(report, self.kit.now(), self.flow_kit.settings)
-        return OpenAlert(report.id, tier) if tier is not None else None
+        _, report, tier = best
+        language, signs = self._alert_reading(report)
+        return OpenAlert(report.id, tier, language, self.alert_topics.overlapping(signs))
+
+    def _alert_reading(self, report: ReportInfo) -> tuple[str, set[str]]:
+        """The language of the report's newest red-flag words and the signs of all of them,
+        read again from the words kept on the report (the same triage that raised it)."""
+        signs: set[str] = set()
+        language = "en"
+        for words in (report.text, report.latest_text):
+            if not words:
+                continue
+            advice = self.flow_kit.advisor.ask(words, report.day)
+            language = advice.language
+            if advice.triage is not None and advice.triage.sign:
+                signs.update((advice.triage.sign, *advice.triage.others))
+        return language, signs
+
+    def _line_language(self, report: ReportInfo, text: str, advice: Advice) -> str:
+        """The language of the safety line: the message's own, unless it is too short to
+        tell ("ok" after a French alert) and not surely another language; then the alert's."""
+        sure = (advice.language != "en" and advice.detected is not None
+                and advice.detected.confidence >= SURE_LANGUAGE)
+        if sure or len(text.split()) > SHORT_FOLLOW_UP_WORDS:
+            return advice.language
+        return self._alert_reading(report)[0]
 
     async def patient_text(self, user_id: int, chat_id: int, first_name: str,
                            text: str, may_have_thread: bool = True,
@@ -133,6 +183,13 @@ class PatientReports:
         report = await self.store.thread_for(user_id)
         if report is None:
             return None
+        if alert_tier(report, self.kit.now(), self.flow_kit.settings) != Urgency.EMERGENCY.value:
+            # an emergency still within its window has its line everywhere: a thread about
+            # something else (a question staff answered) does not hide it; the words join it
+            alert = await self.open_alert(user_id)
+            if (alert is not None and alert.tier == Urgency.EMERGENCY.value
+                    and alert.report_id != report.id):
+                report = await self.store.get(alert.report_id) or report
         return await self._thread(user_id, report, text, engaged=True)
 
     async def _new_report(self, user_id: int, text: str, draft: Draft) -> list[Reply]:
@@ -184,8 +241,8 @@ class PatientReports:
                                 now=self.kit.now())
         replies: list[Reply] = []
         flag = ""
-        if advice.escalate and advice.urgency:
-            await self.store.raise_urgency(report.id, advice.urgency)
+        if advice.escalate and advice.urgency:  # a red flag: the report's newest alert
+            await self.store.raise_urgency(report.id, advice.urgency, alerted=self.kit.now())
             flag = advice.urgency.upper() + " "
             answer = html.escape(advice.answer, quote=False)
             if advice.urgency == Urgency.URGENT.value:  # emergency advice: as it is
@@ -194,8 +251,8 @@ class PatientReports:
             replies += self.flow_kit.html(answer)
         elif ((tier := alert_tier(report, self.kit.now(), self.flow_kit.settings)) is not None
               and not (engaged and tier == Urgency.URGENT.value)):
-            replies += self.flow_kit.html(await self._safety_line(user_id, report, tier,
-                                                                  advice.language))
+            replies += self.flow_kit.html(await self._safety_line(
+                user_id, report, tier, self._line_language(report, text, advice)))
         else:
             replies += self.flow_kit.html(self.kit.text("patient_threaded", id=report.id))
         if self.kit.staff_chat is not None:
@@ -311,7 +368,7 @@ class PatientReports:
         see it under the card. Returns the staff-chat message."""
         await self.store.add_description(report_id, text, label, reason)
         if urgency:
-            await self.store.raise_urgency(report_id, urgency)
+            await self.store.raise_urgency(report_id, urgency, alerted=self.kit.now())
         report = await self.store.get(report_id)
         if report is None:
             return []

@@ -86,8 +86,12 @@ class AdviceFlow:
                 and not await self._stranger_may_ask(user_id)):
             return self.kit.say("stranger_slow_down")
         alert = await self._open_alert(user_id, ctx, advice)
+        # while a red flag is open the safety line replaces any reply but a confident
+        # aftercare answer on another topic: an answer about the very thing that was flagged
+        # ("how long will the swelling last?" after lip swelling) would reassure as if normal
         if alert is not None and (advice.kind != "answered" or advice.foreign
-                                  or advice.confidence < ANSWERED_WELL):
+                                  or advice.confidence < ANSWERED_WELL
+                                  or advice.topic in alert.topics):
             added = await self.desk.add_to_report(user_id, alert.report_id, text, advice,
                                                   alert=True) if self.desk else None
             if added is not None:

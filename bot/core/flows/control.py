@@ -5,7 +5,8 @@ bot/core/flowstate.py.
   still open ends, and the patient is told ("I've stopped the time zone question").
 * Text while a flow is open: a cancel word ends it; otherwise the flow's own handler reads
   it, and when the handler says the text is not for it (a question, say) the text is
-  answered as usual and the status line and buttons are shown again.
+  answered as usual and the status line and buttons are shown again (the step's own
+  choices too, e.g. a date to confirm: `button_makers`).
 * Commands always run; /cancel ends the flow with its clear line; after another command the
   open flow is shown again, so the patient knows it is still there.
 * A flow past its end time is not silently dropped: the next message says it ended.
@@ -28,6 +29,9 @@ from bot.core.replies import Buttons, Reply
 TextHandler = Callable[[int, TurnContext, ActiveFlow, str], Awaitable[list[Reply] | None]]
 # (user_id, active flow) -> the flow's closing line when cancelled (HTML)
 CancelHandler = Callable[[int, ActiveFlow], Awaitable[str]]
+# active flow -> the choices of its current step, rebuilt from the flow's state (a date to
+# confirm: "Yes, Tue 1 Dec 2026" / "No, another date"), shown again with the status line
+ButtonMaker = Callable[[ActiveFlow], Buttons]
 
 
 class FlowControl:
@@ -38,6 +42,7 @@ class FlowControl:
         self.text_handlers: dict[Flow, TextHandler] = {}
         self.cancel_handlers: dict[Flow, CancelHandler] = {}
         self.done_handlers: dict[Flow, CancelHandler] = {}
+        self.button_makers: dict[Flow, ButtonMaker] = {}
 
     # --- texts -----------------------------------------------------------------------------
     def label(self, key: str) -> str:
@@ -60,7 +65,11 @@ class FlowControl:
         return self.kit.messages.render(f"flow.status.{key}", **values)
 
     def buttons(self, active: ActiveFlow, extra: Buttons = ()) -> Buttons:
-        """The flow's own buttons, then Done (report additions) / Cancel."""
+        """The flow's own buttons (`extra`, or else those its step offers: the choices of a
+        reminder are the prompt's), then Done (report additions) / Cancel."""
+        maker = self.button_makers.get(active.flow)
+        if not extra and maker is not None:
+            extra = maker(active)
         return flow_buttons(self.label, active, extra)
 
     def prompt(self, text: str, active: ActiveFlow, extra: Buttons = (),

@@ -73,6 +73,7 @@ class SessionFlow:
         self.control = control
         control.text_handlers[Flow.SESSION_DATE] = self.typed
         control.text_handlers[Flow.SESSION_FIX] = self._fix_text
+        control.button_makers[Flow.SESSION_DATE] = self._date_buttons
 
     def buttons(self) -> Buttons:
         """Today / Yesterday / Another date."""
@@ -154,12 +155,26 @@ class SessionFlow:
         if any(s.session_date == chosen for s in await self._sessions(ctx)):
             return []
         active, _ = await self.control.begin(user_id, Flow.SESSION_DATE, "confirm", ctx,
-                                             mode="new", options=[chosen.isoformat()])
-        rows = (((self._label("yes_date", date=show_date(chosen)), "sd:0"),
-                 (self._label("another_date"), "session:other")),)
+                                             mode="new", options=[chosen.isoformat()],
+                                             offered=True)
         return self.control.prompt(kit.messages.render(
             "flow.session_offer", date=show_date(chosen),
-            when=self._when(chosen, kit.today(ctx.patient))), active, rows)
+            when=self._when(chosen, kit.today(ctx.patient))), active)
+
+    def _date_buttons(self, active: ActiveFlow) -> Buttons:
+        """The choices of a date to confirm, from the flow's state (so a reminder after a
+        message that was not for the flow shows them again): an offered date's "Yes, <date>" /
+        "No, another date", or one button per reading of a typed date; none while typing."""
+        options = active.data.get("options")
+        if active.step != "confirm" or not isinstance(options, list) or not options:
+            return ()
+        dates = [dt.date.fromisoformat(str(value)) for value in options]
+        if active.data.get("offered"):
+            return (((self._label("yes_date", date=show_date(dates[0])), "sd:0"),
+                     (self._label("another_date"), "session:other")),)
+        return tuple(((self._label("yes_date", date=show_date(value)) if index == 0
+                       else show_date(value), f"sd:{index}"),)
+                     for index, value in enumerate(dates))
 
     # --- typed dates and their confirmation -------------------------------------------------
     async def typed(self, user_id: int, ctx: TurnContext, active: ActiveFlow,
@@ -190,16 +205,12 @@ class SessionFlow:
         options = [d for d in reading.options
                    if check_session_date(d, today, allow_future=True) is None][:3]
         moved = await self.control.advance(user_id, active, "confirm", ctx,
-                                           options=[d.isoformat() for d in options])
-        rows = []
-        for index, value in enumerate(options):
-            label = (self._label("yes_date", date=show_date(value)) if index == 0
-                     else show_date(value))
-            rows.append(((label, f"sd:{index}"),))
+                                           options=[d.isoformat() for d in options],
+                                           offered=False)  # its own readings, not an offer
         chosen = options[0]
         return self.control.prompt(kit.messages.render(
             "flow.date_confirm", date=show_date(chosen), when=self._when(chosen, today)),
-            moved, tuple(rows))
+            moved)
 
     def _when(self, value: dt.date, today: dt.date) -> str:
         messages = self.kit.messages
