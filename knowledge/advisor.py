@@ -88,6 +88,11 @@ _OFF = (r"(off|wrong|not right|(doesnt|dont|does not|do not|isnt|is not|arent|ar
 _SOMETHING = (r"(something|anything|it|its|things?|stuff|sumthin|sumthing|somethin|somthing|"
               r"smthing|smthn|smth|sth|anythin|anyfing|somefing|summat)")
 _NOT_BOOKING = r"^(?!.*\b(book|booking|rebook|appointment|appt|next session|reschedule)\b)"
+# where a message's sentences end, and what keeps a message whole (its sentences are read one by
+# one only when none of them is about booking, opening hours or how to reach the clinic)
+_SENTENCE_BREAK = re.compile(r"[.!?\n]+")
+_ELSEWHERE = re.compile(r"\b(book|booking|rebook|appointment|appt|next session|reschedule|open|"
+                        r"opening|hours|number|email address|best way|address)\b")
 # when to get help asked as a choice, or which of one sign would be abnormal (folded text)
 WHEN_TO_GET_HELP = re.compile("|".join((
     rf"\b{_US}\b.{{0,40}}\b(or|rather than|instead of|vs|versus)\b.{{0,30}}\b({_HELP}|{_WAIT})\b",
@@ -186,6 +191,12 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     r"(next|coming|first|following) (few |couple of |\w+ )?(days?|week|weeks|hours|nights)"
     r"|(in )?the days after|after (it|this|the treatment|the session|(her|his|their|my) "
     r"(session|treatment)|treatment|microneedling|needling|hers|his))\b",
+    # what is not normal after the treatment, asked with no sign named ("whats NOT normal after
+    # dermapen", "what would be abnormal following the session"; answers round on batch 26); not
+    # another topic ("whats not ok after microneedling, the gym?")
+    rf"^(?!.*\b{_TOPICS}\b){_NOT_BOOKING}.*\bwhat(s| is| would be| could be| will be)? "
+    r"(((is )?not|isnt|wouldnt be|would not be) (normal|usual|expected|ok|okay|right)|abnormal|"
+    r"unusual) (after|following|post|with|from|during)\b",
     # what is normal and what is not, asked after someone else's story of this treatment
     r"^(?=.*\b(her|his|their|hers|theirs|she|he|they)\b)(?!.*\b(dentist|dental|jabs?|vaccin\w*|"
     r"surgery|operation|tattoo|piercing|wax\w*)\b).*\b(whats|what is) normal and "
@@ -618,8 +629,8 @@ class Advisor:
                 or advice.kind == "smalltalk" or advice.extra.get("scope") is not None
                 or advice.topic == WARNING_SIGNS):
             return advice
-        folded = fold(text)
-        if not WHEN_TO_GET_HELP.search(folded) and self.questions.frame(folded) is None:
+        if not any(WHEN_TO_GET_HELP.search(folded) or self.questions.frame(folded) is not None
+                   for folded in _question_forms(text)):
             return advice
         entry = self.kb.by_id(WARNING_SIGNS)
         return advice if entry is None else self._answer(entry, advice.confidence, day)
@@ -981,6 +992,18 @@ _CHAT_AND = re.compile(r"\bn\b")
 _PATTERN_ESCAPES = re.compile(r"\\[a-zA-Z]")
 _WORDS = re.compile(r"[a-z]{2,}")
 _APOSTROPHES = re.compile("['\u2019]")
+
+
+def _question_forms(text: str) -> list[str]:
+    """The folded message, then each of its sentences folded on its own when it has several
+    and names no booking, opening hours or the number: a question that ends its sentence ("when
+    shud i ring u?? i cant stand looking like a beetroot") is read up to its end, which
+    folding alone loses with the punctuation (answers round on batch 26)."""
+    folded = fold(text)
+    sentences = [part for part in _SENTENCE_BREAK.split(text) if part.strip()]
+    if len(sentences) < 2 or _ELSEWHERE.search(folded):
+        return [folded]
+    return [folded, *(fold(part) for part in sentences)]
 
 
 def kb_words(kb: KnowledgeBase) -> frozenset[str]:

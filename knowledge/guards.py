@@ -120,6 +120,9 @@ _PLACES = frozenset(["round", "around", "near", "under", "over", "by", "behind",
                      "up", "back", "off", "out"])
 # a choice between products ("which pillow", "the best app")
 _CHOICE = frozenset(["which", "best", "recommend", "better"])
+# a place that has something ("the campsite has a lake"), and the writer asking leave to use it
+_HAVING = frozenset(["has", "have", "had"])
+_MAY = frozenset(["can", "could", "may", "should", "shall"])
 
 
 @dataclass(frozen=True)
@@ -239,9 +242,25 @@ class ObjectFrame:
             if subject and (end >= len(words) or words[end] not in _SUBJECT_VERBS):
                 continue
             head = words[end - 1]
+            if subject and self._offers_own_use(words, end):
+                continue
             if not self._owned(head) and not self._known(head) and head not in _SAYING:
                 return head
         return None
+
+    def _offers_own_use(self, words: list[str], verb: int) -> bool:
+        """Whether the subject whose verb is ``words[verb]`` is only the place: it has something
+        the knowledge base speaks of, and the writer then asks whether they may use it ("the
+        campsite has a lake, could i swim there", "our villa has a jacuzzi, could i go in
+        tomorrow"; answers round on batch 26). "my hot tub pump keeps rattling" is the thing."""
+        if words[verb] not in _HAVING:
+            return False
+        offered = words[verb + 1:verb + 6]
+        if not any(self._topical(word) for word in offered):
+            return False
+        rest = words[verb + 1:]
+        return any(word in _MAY and rest[index + 1:index + 2] in (["i"], ["we"])
+                   for index, word in enumerate(rest))
 
     def _known(self, word: str) -> bool:
         return (word in self.known or word.rstrip("s") in self.known

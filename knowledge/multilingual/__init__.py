@@ -38,7 +38,9 @@ How a message is read in one language:
    ``hypothetical`` marker earlier in the clause ("qué hago si ...") unless an ``onset`` now
    follows in a sentence that does not ask ("j'ai souvent de l'herpès et un commence") or the
    patient says in another clause that they have it now (``confirmed``: "pregunto porque los
-   míos se están hinchando"). A resolved word just after an ``instead`` phrase resolves
+   míos se están hinchando"); a ``hypothetical_lead`` marker that is a clause of its own just
+   before, in the sentence ("Angenommen, ich bekomme ...", "Допустим, у меня ..."), counts as
+   earlier in the clause. A resolved word just after an ``instead`` phrase resolves
    nothing ("schlimmer statt besser": what did not happen). A multiple is one word either way
    round ("2x", "x2": "labios 2x más grandes").
    A word inside a run of words that names something else (``not_sign``, by sign id, the

@@ -107,6 +107,9 @@ class LanguagePack:
     # a general question anywhere in the clause ("est-elle possible ?"), only in a sentence
     # that asks ("?") and names no first person now
     question_words: frozenset[int] = frozenset()
+    # a condition imagined, said as a clause of its own before its comma ("Angenommen, ...",
+    # "Допустим, ..."): the next clause of the sentence is its condition
+    hypothetical_lead: tuple[tuple[frozenset[int], ...], ...] = ()
     generic_articles: frozenset[str] = frozenset()
     first_person: frozenset[str] = frozenset()
     # someone else's past story ("a mi amiga se le hincharon los labios el año pasado"): a

@@ -246,7 +246,23 @@ def cancelled(message: Message, first: int, last: int, chosen: set[int],
             if all(message.words[i + k] & slot for k, slot in enumerate(marker)):
                 # "... and one is starting now"; "... asking because mine are swelling"
                 return not onset_after(message, last) and not confirmed(message, first)
+    if lead_marker(message, clause_start):
+        return not onset_after(message, last) and not confirmed(message, first)
     return False
+
+
+def lead_marker(message: Message, clause_start: int) -> bool:
+    """The clause just before ``clause_start``, in its sentence, is a ``hypothetical_lead``
+    marker and nothing else, set off by its comma ("Angenommen, ich bekomme ...", "Допустим,
+    у меня ...", "Załóżmy, że ..."): the condition it opens is the next clause (answers round
+    on batch 26). Not any hypothetical marker: "Symptome: meine Lippen schwellen an" is a
+    report."""
+    if clause_start == 0 or message.sentences[clause_start - 1] != message.sentences[clause_start]:
+        return False
+    start, end = message.clause_range(clause_start - 1)
+    return any(len(marker) == end - start + 1
+               and all(message.words[start + k] & slot for k, slot in enumerate(marker))
+               for marker in message.pack.hypothetical_lead)
 
 
 def verb_negated(message: Message, last: int, clause_end: int) -> bool:
