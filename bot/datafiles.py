@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from knowledge.advisor import Advisor
-from knowledge.catalogue import Catalogue
+from knowledge.catalogue import catalogue_problems
 from knowledge.detectors import DEFAULT_DETECTOR
-from knowledge.errors import KBError, Problem, located_problems
-from knowledge.loader import load_kb
+from knowledge.errors import KBError, Problem
+from knowledge.loader import PACKAGED_KB, load_kb
 from scheduler.careplan import CarePlan, load_careplan
 
 if TYPE_CHECKING:
@@ -68,17 +68,69 @@ def text_files(settings: Settings) -> tuple[Path, ...]:
 
 
 def text_problems(settings: Settings) -> list[Problem]:
-    """Each text catalogue of `text_files` read afresh; the problems, with file and line."""
+    """Each text catalogue of `text_files` read afresh and checked (`catalogue_problems`: an
+    entry that is not a text, a brace that does not pair; the clinic's copy of the bot's texts
+    also against the packaged one: an entry missing, a ``{name}`` its text is never given);
+    the problems, with file and line."""
+    from bot.core.messages import PACKAGED_MESSAGES
+
     problems: list[Problem] = []
     for path in text_files(settings):
-        try:
-            Catalogue.load(path)
-        except ValueError as exc:
-            located = located_problems(exc)
-            if located is None:
-                raise
-            problems += located
+        # the clinic's copy of the bot's texts against the packaged one it replaces
+        reference = PACKAGED_MESSAGES if path == settings.messages_path else None
+        problems += catalogue_problems(path, reference)
     return problems
+
+
+def alert_topics_problems(settings: Settings, advisor: Advisor) -> list[Problem]:
+    """bot/core/alert_topics.yaml checked against the advisor's triage signs and, when the
+    configured knowledge base is the packaged one that the file's topics name, its entries
+    (another knowledge base: its entry ids are its own, so the topics are only read)."""
+    from bot.core.alert_topics import alert_topic_problems
+
+    packaged = settings.kb_path is None or settings.kb_path.resolve() == PACKAGED_KB.resolve()
+    entries = {entry.id for entry in advisor.kb.entries} if packaged else None
+    return alert_topic_problems(None, {sign.id: sign.tier for sign in advisor.triage.signs},
+                                entries)
+
+
+def check_alert_topics(settings: Settings, advisor: Advisor) -> None:
+    """Raise `KBError` listing every problem of `alert_topics_problems` (start-up: the bot,
+    the demo), so a bad entry stops them with its file and line, not at a red flag."""
+    problems = alert_topics_problems(settings, advisor)
+    if problems:
+        raise KBError(problems)
+
+
+# the web desk's page templates (Jinja): bot/web/common.py renders them
+WEB_TEMPLATES = Path(__file__).parent / "web" / "templates"
+
+
+def template_problems() -> list[Problem]:
+    """Each web desk template parsed (not rendered): a syntax error (an unclosed block, a
+    misspelt tag) with file, line and reason, rather than a failed page at its first view.
+    Read through `knowledge.yamlfile.file_text`, where every data file is read."""
+    from jinja2 import Environment, TemplateSyntaxError
+
+    from knowledge.yamlfile import DataFileError, read_text
+
+    environment = Environment(autoescape=True)
+    problems: list[Problem] = []
+    for path in sorted(WEB_TEMPLATES.glob("*.html")):
+        try:
+            environment.parse(read_text(path), path.name, str(path))
+        except DataFileError as exc:
+            problems.append(Problem(exc.path, exc.line, exc.reason))
+        except TemplateSyntaxError as exc:
+            problems.append(Problem(str(path), exc.lineno, f"template: {exc.message}"))
+    return problems
+
+
+def check_templates() -> None:
+    """Raise `KBError` listing every problem of `template_problems` (``aftercare desk``)."""
+    problems = template_problems()
+    if problems:
+        raise KBError(problems)
 
 
 def check_texts(settings: Settings) -> None:

@@ -21,12 +21,14 @@ not the English one.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+import string
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from knowledge.yamlfile import read_yaml
+from knowledge.errors import KBError, Problem
+from knowledge.yamlfile import LineDict, LineList, data_file_problems, read_yaml
 
 DEFAULT_NAME = "the clinic"
 DEFAULT_EMERGENCY = "999 in the UK, 112 in the EU, 911 in the US"
@@ -131,4 +133,132 @@ class Catalogue:
         return str(self.raw(f"buttons.{key}"))
 
 
-__all__ = ["DEFAULT_EMERGENCY", "DEFAULT_NAME", "Catalogue", "Clinic", "Trusted", "Wording"]
+# what every text may name besides the values its caller gives (`Catalogue._clinic_values`)
+CLINIC_FIELDS = frozenset({"clinic", "Clinic", "clinic_named", "clinic_contact", "emergency"})
+_Leaf = tuple[str, object, int]  # dotted key, value, line
+
+
+def _leaves(entries: LineDict, prefix: str = "") -> Iterator[_Leaf]:
+    for key, value in entries.items():
+        dotted, line = f"{prefix}{key}", entries.line_of(str(key))
+        if isinstance(value, LineDict):
+            yield from _leaves(value, f"{dotted}.")
+        else:
+            yield dotted, value, line
+
+
+def _fields(template: str) -> set[str]:
+    """The names a template fills in (``{id}``, ``{at:%H:%M}``); ValueError for a broken one
+    (a lone ``{`` or ``}``)."""
+    return {name.split(".")[0].split("[")[0]
+            for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, LineDict):
+        return "a section"
+    if isinstance(value, LineList):
+        return "a list"
+    if isinstance(value, str):
+        return "a text"
+    return "nothing" if value is None else f"{type(value).__name__} {value!r}"
+
+
+def _texts(value: object) -> list[str] | None:
+    """A leaf's texts (a text, or a list of texts); None when it is something else."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, LineList) and all(isinstance(item, str) for item in value):
+        return list(value)
+    return None
+
+
+def catalogue_problems(path: Path, reference: Path | None = None) -> list[Problem]:
+    """What would make a catalogue fail later, at the first use of one of its texts, each with
+    file, line and reason: the file cannot be read or parsed, is not a mapping of keys to
+    texts, or has an entry that is not a text (or a list of texts), or a text whose braces do
+    not pair (a literal brace is ``{{`` / ``}}``). Against `reference` (the packaged file that
+    a clinic's copy replaces): an entry it has that the copy lacks or holds as another kind
+    (another number of items for a list), and a ``{name}`` the packaged text does not fill."""
+    name = str(path)
+    try:
+        with data_file_problems():
+            entries = read_yaml(path)
+    except KBError as exc:
+        return list(exc.problems)
+    if entries is None:
+        entries = LineDict()
+        entries.key_lines = {}
+    if not isinstance(entries, LineDict):
+        return [Problem(name, getattr(entries, "line", 1) or 1,
+                        f"the file must map keys to texts, not {_kind(entries)}")]
+    problems: list[Problem] = []
+    found: dict[str, _Leaf] = {}
+    for key, value, line in _leaves(entries):
+        found[key] = (key, value, line)
+        texts = _texts(value)
+        if texts is None:
+            problems.append(Problem(name, line, f"{key!r} must be a text or a list of texts, "
+                                                f"not {_kind(value)}"))
+            continue
+        for text in texts:
+            try:
+                _fields(text)
+            except ValueError as exc:
+                problems.append(Problem(name, line, f"{key!r}: {exc} (a brace meant as text "
+                                                    "is written {{ or }})"))
+    if reference is not None and reference.resolve() != path.resolve():
+        problems += _against(name, entries, found, reference)
+    return problems
+
+
+def _against(name: str, entries: LineDict, found: dict[str, _Leaf],
+             reference: Path) -> list[Problem]:
+    """The copy's entries against the packaged file's (`catalogue_problems`)."""
+    packaged = read_yaml(reference)
+    if not isinstance(packaged, LineDict):
+        return []
+    problems: list[Problem] = []
+    for key, value, _ in _leaves(packaged):
+        if key not in found:
+            problems.append(Problem(name, _section_line(entries, key),
+                                    f"{key!r} is missing (the packaged {reference.name} has "
+                                    "it: copy it over)"))
+            continue
+        _, mine, line = found[key]
+        theirs, ours = _texts(value), _texts(mine)
+        if theirs is None or ours is None:
+            continue  # reported above, or a packaged entry of its own kind
+        if isinstance(value, str) != isinstance(mine, str) or len(theirs) != len(ours):
+            problems.append(Problem(name, line, f"{key!r} must be {_shape(value)}, as in the "
+                                                f"packaged {reference.name}"))
+            continue
+        for text, given in zip(ours, theirs, strict=True):
+            try:
+                extra = _fields(text) - _fields(given) - CLINIC_FIELDS
+            except ValueError:
+                continue  # reported above
+            if extra:
+                problems.append(Problem(name, line, f"{key!r} names "
+                                        f"{', '.join('{' + e + '}' for e in sorted(extra))}, "
+                                        "which this text is never given"))
+    return problems
+
+
+def _shape(value: object) -> str:
+    return f"a list of {len(value)} texts" if isinstance(value, list) else "a text"
+
+
+def _section_line(entries: LineDict, dotted: str) -> int:
+    """The line of the deepest section of `dotted` the copy has (where the entry belongs)."""
+    node, line = entries, entries.line or 1
+    for part in dotted.split(".")[:-1]:
+        child = node.get(part)
+        if not isinstance(child, LineDict):
+            break
+        line, node = node.line_of(part), child
+    return line
+
+
+__all__ = ["DEFAULT_EMERGENCY", "DEFAULT_NAME", "Catalogue", "Clinic", "Trusted", "Wording",
+           "catalogue_problems"]

@@ -269,6 +269,32 @@ async def test_a_session_can_be_moved_removed_or_replaced_and_check_ins_follow(
     assert all(r.status == "cancelled" for r in await manager.list(patient_id=patient.id))
 
 
+async def test_replace_or_keep_both_is_shown_again_after_a_question(bot: BotHarness) -> None:
+    """A question typed while /session asks "Replace / Keep both" is answered, and the
+    reminder under it carries those buttons again (not only Cancel): they still work."""
+    await bot.onboard(313)
+    await log_today(bot, 313)
+    (menu,) = await bot.say(313, "/session")
+    (question,) = await bot.press(313, menu, "session:yesterday")
+    assert "sx:both" in button_data(question)
+    before = len(bot.fake.sent_messages(313))
+    bot.fake.user_message(313, "can I wear makeup?")
+
+    def reminder() -> dict[str, Any] | None:
+        return next((m for m in bot.fake.sent_messages(313)[before:]
+                     if "sx:both" in button_data(m)), None)
+
+    await bot.fake.wait_for(lambda: reminder() is not None)
+    shown = reminder()
+    assert shown is not None
+    assert button_data(shown) == button_data(question)  # Replace, Keep both, Cancel
+    (logged,) = await bot.press(313, shown, "sx:both")
+    assert "2026-03-09" in logged["text"]
+    patient = await bot.repo.patients.get(313)
+    assert patient is not None
+    assert len(await bot.repo.treatments.of_patient(patient.id, include_cancelled=False)) == 2
+
+
 async def test_another_patients_session_cannot_be_touched(bot: BotHarness) -> None:
     await bot.onboard(310)
     await log_today(bot, 310)

@@ -37,7 +37,7 @@ from bot.core.conversation import Conversation
 from bot.core.desk import DeskJobs
 from bot.core.formatting import html_to_text
 from bot.core.replies import Reply
-from bot.datafiles import check_texts, load_advisor
+from bot.datafiles import check_alert_topics, check_texts, load_advisor
 from bot.warmup import warm_in_background
 from knowledge.advisor import Advisor
 from scheduler.alerts import AlertDispatcher, OutgoingAlert
@@ -365,6 +365,7 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
     check_texts(settings)  # a broken text file stops the demo now, with its file and line
     if advisor is None:  # and broken knowledge data before the demo database is made
         advisor = load_advisor(settings)
+    check_alert_topics(settings, advisor)  # a bad entry stops the demo now, file and line
     with tempfile.TemporaryDirectory(prefix="aftercare-demo-") as folder:
         url = (settings.database_url if "database_url" in settings.model_fields_set
                else f"sqlite+aiosqlite:///{Path(folder) / 'demo.db'}")

@@ -133,7 +133,7 @@ def _parse_request(line: str, default_day: int | None) -> tuple[str, int | None]
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
     from bot.cli.settings import read_settings
-    from bot.datafiles import text_problems
+    from bot.datafiles import template_problems, text_problems
     from knowledge.loader import PACKAGED_KB, check_kb
 
     settings = read_settings()
@@ -144,6 +144,7 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     problems += _other_data_problems(settings.careplan_path, kb if not problems else None,
                                      packaged=path == PACKAGED_KB)
     problems += text_problems(settings)
+    problems += template_problems()
     problems = list(dict.fromkeys(problems))  # a file two checks read is reported once
     for problem in problems:
         print(problem)
@@ -159,10 +160,11 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 def _other_data_problems(careplan: Path | None, kb: KnowledgeBase | None = None,
                          packaged: bool = True) -> list[Any]:
     """Problems in the packaged triage rules, scope file, lexicons, the advisor's messages,
-    other-language topics, slang table and the care plan (the configured one, else the
+    other-language topics, slang table, the red flags' topics (bot/core/alert_topics.yaml)
+    and the care plan (the configured one, else the
     packaged one; its check-in texts quote ``kb``, the knowledge base being checked, else the
-    packaged one), reported like the KB's. The topics name entries of the packaged knowledge
-    base: checked against ``kb`` when it is that one (`packaged`), else only read."""
+    packaged one), reported like the KB's. Both topic files name entries of the packaged
+    knowledge base: checked against ``kb`` when it is that one (`packaged`), else only read."""
     from knowledge.advisor import PACKAGED_MESSAGES
     from knowledge.catalogue import Catalogue
     from knowledge.errors import KBError, located_problems
@@ -215,6 +217,14 @@ def _other_data_problems(careplan: Path | None, kb: KnowledgeBase | None = None,
         # (like the topics above), only when it is the one checked
         ids = [entry.id for entry in kb.entries] if kb is not None and packaged else None
         problems += sign_data_problems(loaded[0], ids)
+    from bot.core.alert_topics import alert_topic_problems
+
+    # the red flags' topics (bot/core/alert_topics.yaml): their signs against the rules (when
+    # those loaded), their topics against the packaged knowledge base (when it is the one
+    # checked and loaded), else the file's syntax and shape alone
+    signs = {sign.id: sign.tier for sign in loaded[0].signs} if loaded else None
+    entries = [entry.id for entry in kb.entries] if kb is not None and packaged else None
+    problems += alert_topic_problems(None, signs, entries)
     from scheduler.careplan import DEFAULT_PATH, careplan_problems
 
     try:

@@ -50,7 +50,7 @@ from telegram.ext import (
 from bot.compose import Observer, Services, build_services, load_advisor, load_plan
 from bot.config import Settings
 from bot.core.replies import Reply
-from bot.datafiles import check_texts
+from bot.datafiles import check_alert_topics, check_texts
 from bot.ops.startup import Backoff, database_error, with_retry
 from bot.telegram.alert_sender import TelegramAlertSender
 from bot.telegram.bot_api import (
@@ -352,6 +352,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None,
 
     advisor = load_advisor(settings)  # bad data files stop us before the database
     load_plan(settings, advisor.kb)  # quoting the knowledge base just loaded, not a second one
+    check_alert_topics(settings, advisor)  # the red flags' topics name its signs and entries
     check_texts(settings)  # and every text file, read whole now rather than at its first use
     backoff = Backoff(first=settings.startup_backoff_seconds)
     if await with_retry("Telegram Bot API", lambda: check_bot_api(settings), bot_api_error,

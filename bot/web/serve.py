@@ -19,6 +19,7 @@ from pathlib import Path
 import uvicorn
 
 from bot.config import Settings
+from bot.datafiles import check_templates, check_texts
 from bot.warmup import warm_in_background
 from bot.web.app import create_app, freeze_heap
 from bot.web.services import DeskServices, build_desk_services
@@ -97,7 +98,10 @@ async def serve_demo(settings: Settings) -> None:
 
 
 def run(settings: Settings, demo: bool = False) -> int:
-    """Serve until Ctrl+C / SIGTERM."""
+    """Serve until Ctrl+C / SIGTERM; a broken text file or page template stops it first,
+    with its file and line (before the database)."""
+    check_texts(settings)
+    check_templates()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_demo(settings) if demo else serve_desk(settings))
     return 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from bot.core.flows.base import FlowKit
 from bot.core.flows.control import FlowControl
-from bot.core.flowstate import Flow
+from bot.core.flowstate import ActiveFlow, Flow
 from bot.core.forgetting import Forgetting
 from bot.core.ports import CheckinEvents
-from bot.core.replies import Reply
+from bot.core.replies import Buttons, Reply
 
 
 class PrivacyFlow:
@@ -20,6 +20,12 @@ class PrivacyFlow:
         self.checkins = checkins
         self.control = control
         self.forgetting = forgetting  # what this process keeps of patients' words, in memory
+        control.button_makers[Flow.DELETE] = self._delete_buttons
+
+    def _delete_buttons(self, active: ActiveFlow) -> Buttons:
+        """"Yes, delete everything" (Cancel is added by the flow): on the prompt and on every
+        reminder of the open confirmation."""
+        return ((self.kit.button("delete_yes", "delete:yes"),),)
 
     async def _holds(self, user_id: int) -> list[int]:
         """Reports whose resolution the patient's check-ins wait for."""
@@ -75,8 +81,7 @@ class PrivacyFlow:
             await self.forgetting.erased(user_id)  # this one at once
             return kit.say("delete_nothing")
         active, note = await self.control.begin(user_id, Flow.DELETE, "confirm")
-        return note + self.control.prompt(kit.messages.render("delete_confirm"), active,
-                                          ((kit.button("delete_yes", "delete:yes"),),))
+        return note + self.control.prompt(kit.messages.render("delete_confirm"), active)
 
     async def delete_choice(self, user_id: int, choice: str) -> list[Reply]:
         """A "delete:yes" / "delete:no" press."""

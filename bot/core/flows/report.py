@@ -29,7 +29,7 @@ from bot.core.flows.base import FlowKit, TurnContext
 from bot.core.flows.control import FlowControl
 from bot.core.flowstate import ActiveFlow, Flow
 from bot.core.ports import PatientDesk
-from bot.core.replies import Reply
+from bot.core.replies import Buttons, Reply
 from storage import ReportInfo
 
 _QUESTION_START = re.compile(
@@ -57,6 +57,15 @@ class ReportFlow:
         control.text_handlers[Flow.REPORT] = self.text
         control.cancel_handlers[Flow.REPORT] = self._cancelled
         control.done_handlers[Flow.REPORT] = self._done
+        control.button_makers[Flow.REPORT] = self._send_buttons
+
+    def _send_buttons(self, active: ActiveFlow) -> Buttons:
+        """"Send it to the clinic" while a question typed at the first step waits to be sent
+        or described (Done / Cancel are added by the flow)."""
+        pending = active.data.get("pending")
+        if active.step != "describe" or not isinstance(pending, str) or not pending.strip():
+            return ()
+        return (((self.control.label("send"), "flow:send"),),)
 
     async def command(self, user_id: int, offline: int | None = None) -> list[Reply]:
         """/report: ask what is wrong. `offline`: the update id of a /report typed during a
@@ -112,13 +121,12 @@ class ReportFlow:
                     and looks_like_question(text))
         if active.step == "describe":
             if question:
-                await self.control.advance(user_id, active, ctx=ctx,
-                                           pending=text[:MAX_PENDING])
+                waiting = await self.control.advance(user_id, active, ctx=ctx,
+                                                     pending=text[:MAX_PENDING])
                 answer = await self.advice.advise(user_id, ctx, text, advice)
-                extra = (((self.control.label("send"), "flow:send"),),)
                 return answer + self.kit.html(
                     self.kit.messages.render("flow.report_question"),
-                    self.control.buttons(active, extra))
+                    self.control.buttons(waiting))
             return await self._describe(user_id, ctx, text)
         if question:
             return None  # answered as usual, then the open report is shown again

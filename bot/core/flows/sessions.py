@@ -58,6 +58,14 @@ def looks_like_date(text: str) -> bool:
     return digits >= 1 and all(c.isdigit() or c in "/.- " for c in stripped)
 
 
+def _iso_date(value: object) -> dt.date | None:
+    """A date kept in a flow's data ("2026-12-01"), or None when missing or malformed."""
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def show_date(value: dt.date) -> str:
     """"Sat 20 Dec 2025"."""
     return f"{value:%a} {value.day} {value:%b %Y}"
@@ -74,6 +82,7 @@ class SessionFlow:
         control.text_handlers[Flow.SESSION_DATE] = self.typed
         control.text_handlers[Flow.SESSION_FIX] = self._fix_text
         control.button_makers[Flow.SESSION_DATE] = self._date_buttons
+        control.button_makers[Flow.SESSION_FIX] = self._fix_buttons
 
     def buttons(self) -> Buttons:
         """Today / Yesterday / Another date."""
@@ -102,13 +111,11 @@ class SessionFlow:
             return kit.say("session_prompt", self.buttons())
         latest = sessions[-1]
         dates = ", ".join(self._dated(ctx, s.session_date) for s in sessions[-5:])
-        shown = show_date(latest.session_date)
-        extra = (*self.buttons(),
-                 ((f"{self._label('change_date')} ({shown})", f"sx:change:{latest.id}"),
-                  (f"{self._label('remove')} ({shown})", f"sx:remove:{latest.id}")))
-        active, note = await self.control.begin(user_id, Flow.SESSION_FIX, "menu", ctx)
+        active, note = await self.control.begin(user_id, Flow.SESSION_FIX, "menu", ctx,
+                                                latest=latest.id,
+                                                latest_date=latest.session_date.isoformat())
         return note + self.control.prompt(
-            kit.messages.render("flow.session_list", dates=dates), active, extra)
+            kit.messages.render("flow.session_list", dates=dates), active)
 
     def _dated(self, ctx: TurnContext, value: dt.date) -> str:
         day = recovery_day(value, self.kit.clock(), self.kit.tz(ctx.patient))
@@ -284,12 +291,30 @@ class SessionFlow:
         kit = self.kit
         day = recovery_day(old.session_date, kit.clock(), kit.tz(ctx.patient))
         active, note = await self.control.begin(user_id, Flow.SESSION_FIX, "overlap", ctx,
-                                                date=chosen.isoformat(), old=old.id)
-        extra = (((self._label("replace", date=show_date(old.session_date)), "sx:replace"),
-                  (self._label("keep_both"), "sx:both")),)
+                                                date=chosen.isoformat(), old=old.id,
+                                                old_date=old.session_date.isoformat())
         return note + self.control.prompt(kit.messages.render(
             "flow.session_overlap", old=show_date(old.session_date), day=max(day, 0),
-            new=show_date(chosen)), active, extra)
+            new=show_date(chosen)), active)
+
+    def _fix_buttons(self, active: ActiveFlow) -> Buttons:
+        """The choices of /session's menu (log a date; change or remove the latest session)
+        or of a date that overlaps a logged session ("Replace <date>" / "Keep both"), from the
+        flow's state, so a reminder after a message that was not for the flow shows them
+        again."""
+        if active.step == "overlap":
+            old = _iso_date(active.data.get("old_date"))
+            if old is None:
+                return ()
+            return (((self._label("replace", date=show_date(old)), "sx:replace"),
+                     (self._label("keep_both"), "sx:both")),)
+        latest, shown = active.get_int("latest"), _iso_date(active.data.get("latest_date"))
+        if active.step != "menu" or latest is None or shown is None:
+            return self.buttons() if active.step == "menu" else ()
+        when = show_date(shown)
+        return (*self.buttons(),
+                ((f"{self._label('change_date')} ({when})", f"sx:change:{latest}"),
+                 (f"{self._label('remove')} ({when})", f"sx:remove:{latest}")))
 
     async def fix(self, user_id: int, argument: str) -> list[Reply]:
         """"sx:replace", "sx:both", "sx:change:<id>", "sx:remove:<id>"."""

@@ -18,7 +18,7 @@ from bot.core.flows.base import FlowKit, TurnContext
 from bot.core.flows.control import FlowControl
 from bot.core.flowstate import ActiveFlow, Flow
 from bot.core.ports import CheckinEvents
-from bot.core.replies import Reply
+from bot.core.replies import Buttons, Reply
 from scheduler.zones import (
     city_label,
     is_zone_name,
@@ -43,6 +43,7 @@ class TimeZoneFlow:
         self.control = control
         control.text_handlers[Flow.TIMEZONE] = self.typed
         control.cancel_handlers[Flow.TIMEZONE] = self._cancelled
+        control.button_makers[Flow.TIMEZONE] = self._choices
         self._warming: object = None
 
     def prompt(self, patient: PatientInfo | None, before: str = "") -> list[Reply]:
@@ -103,12 +104,24 @@ class TimeZoneFlow:
         if found.zone is not None:
             return await self._set(user_id, ctx, found.zone)
         if found.ambiguous:
-            extra = tuple(((place.label, f"tz:set:{place.zone}"),) for place in found.choices
-                          if len(f"tz:set:{place.zone}".encode()) <= MAX_CALLBACK)
+            choices = [[place.label, place.zone] for place in found.choices
+                       if len(f"tz:set:{place.zone}".encode()) <= MAX_CALLBACK]
+            moved = await self.control.advance(user_id, active, ctx=ctx, choices=choices)
             return self.control.prompt(
-                kit.messages.render("flow.tz_choose", text=text.strip()[:64]), active, extra)
+                kit.messages.render("flow.tz_choose", text=text.strip()[:64]), moved)
+        moved = await self.control.advance(user_id, active, ctx=ctx, choices=[])
         return self.control.prompt(
-            kit.messages.render("timezone_unknown", text=text.strip()[:64]), active)
+            kit.messages.render("timezone_unknown", text=text.strip()[:64]), moved)
+
+    @staticmethod
+    def _choices(active: ActiveFlow) -> Buttons:
+        """One button per zone of the place name last typed (found in several zones), from
+        the flow's state: on its prompt and on every reminder while the question is open."""
+        choices = active.data.get("choices")
+        if not isinstance(choices, list):
+            return ()
+        return tuple(((str(label), f"tz:set:{zone}"),) for label, zone in
+                     (c for c in choices if isinstance(c, list) and len(c) == 2))
 
     async def location(self, user_id: int, latitude: float,
                        longitude: float) -> list[Reply] | None:
