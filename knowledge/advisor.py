@@ -37,6 +37,7 @@ from knowledge.text import (
 )
 from knowledge.timewords import Ahead, days_ahead
 from knowledge.triage import EMERGENCY, URGENT, Triage, TriageDecision, load_triage
+from knowledge.triage.prefilter import AnyOf
 from knowledge.warning_questions import WarningQuestions, load_warning_questions
 
 PACKAGED_MESSAGES = Path(__file__).parent / "messages.yaml"
@@ -94,7 +95,7 @@ _SENTENCE_BREAK = re.compile(r"[.!?\n]+")
 _ELSEWHERE = re.compile(r"\b(book|booking|rebook|appointment|appt|next session|reschedule|open|"
                         r"opening|hours|number|email address|best way|address)\b")
 # when to get help asked as a choice, or which of one sign would be abnormal (folded text)
-WHEN_TO_GET_HELP = re.compile("|".join((
+_WHEN_TO_GET_HELP_SOURCES = (
     rf"\b{_US}\b.{{0,40}}\b(or|rather than|instead of|vs|versus)\b.{{0,30}}\b({_HELP}|{_WAIT})\b",
     rf"\b{_HELP}\b.{{0,40}}\b(or|rather than|instead of|vs|versus)\b.{{0,30}}\b{_US}\b",
     r"\b(call|ring|phone|contact|message|tell|let|get in touch|reach out|text|email)\b.{0,40}"
@@ -383,7 +384,9 @@ WHEN_TO_GET_HELP = re.compile("|".join((
     r"(an emergency|serious|bad|a problem|a worry|a concern|dangerous|urgent|infection|mean)|"
     r"how (urgent|serious|bad|worried|concerned)|who (do|should|would|must) (i|we) (contact|call|"
     r"ring|phone|tell)|should (i|we) (call|ring|phone|worry|contact|be worried))\b",
-)))  # "airway@es": the rule-out question asked in Spanish
+)  # "airway@es": the rule-out question asked in Spanish
+# asked only whether one matches: each searched alone, when the text has its words
+WHEN_TO_GET_HELP = AnyOf(_WHEN_TO_GET_HELP_SOURCES)
 TASK = "task"  # the scope category of a request for a task of another kind (scope.yaml)
 
 
@@ -513,6 +516,7 @@ class Advisor:
         meanwhile in another thread builds what it needs itself. Long-running processes call
         it in the background once they answer (bot/warmup.py); about 1.4 s of CPU."""
         self.triage.warm_up()
+        WHEN_TO_GET_HELP.warm_up()
         english_words()
         if self.languages is not None:
             self.languages.warm_up()

@@ -216,8 +216,14 @@ class _NgramIndex:
         from the query's rarer grams alone: each gram adds at most its weight times its
         ``ceiling``, so the grams whose ceilings together stay under a share of the floor are
         left out of the sum and their ceilings added to every document's partial score."""
-        bounds = sorted((weight * self.ceiling[gram], gram) for gram, weight in query.items()
-                        if gram in self.ceiling)
+        ceiling = self.ceiling
+        bounds = [(weight * ceiling[gram], gram) for gram, weight in query.items()
+                  if gram in ceiling]
+        # every gram at its ceiling: no document can score more (a quarter of the clauses of
+        # the blind batches stop here, before any posting is read)
+        if sum([bound for bound, _ in bounds]) < floor - _SLACK:
+            return False
+        bounds.sort()
         spare, cut = 0.0, 0
         for bound, _ in bounds:
             if spare + bound >= floor * _SKIPPED_SHARE:

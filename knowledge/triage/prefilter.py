@@ -379,6 +379,57 @@ def _trie(words: list[str]) -> str:
     return f"(?:{body})" if len(branches) > 1 else body
 
 
+_LOOKAROUNDS = frozenset({"(?=", "(?!", "(?<=", "(?<!"})
+
+
+def guarded(source: str) -> str:
+    """``source`` with a guard before its opening lookarounds, when it opens with some:
+    ``(?:(?=(?:R))L...R)`` for ``(?:L...R)``, ``L...`` lookarounds and ``R`` the rest.
+
+    The same matches: a match of ``L...R`` at a position is one of ``R`` there (lookarounds
+    consume nothing), so the guard only turns away positions the pattern fails at, and where it
+    lets one through, ``L...R`` runs as before. The cost differs: a pattern that opens with
+    ``(?![^.!?\n]*\b(?:nose|cold|...))`` ran that lookahead over the rest of the sentence at
+    every position of a message (quadratic in a long sentence); ``R`` (``\bswell...``) fails
+    at once at almost every position. Left as it is: one with a back reference or a condition
+    (the guard would run ``R`` before its groups are set), a top-level ``|`` (the lookarounds
+    open one branch only), a quantified lookaround, or a rest that opens with no word boundary,
+    literal or group (not known to fail cheaply)."""
+    if not (source.startswith("(?:") and source.endswith(")")):
+        return source
+    inner = source[3:-1]
+    texts = _TOKEN.findall(inner)
+    if "".join(texts) != inner or "(?P=" in inner or "(?(" in inner:
+        return source
+    depth = 0
+    for text in texts:
+        if text[0] == "\\" and text[1:2].isdigit():
+            return source  # a back reference
+        if text[0] == "(":  # "(", "(?:", "(?=", "(?" ... open a group
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        if depth < 0 or (text == "|" and depth == 0):
+            return source
+    if depth != 0:
+        return source
+    index = 0
+    while index < len(texts) and texts[index] in _LOOKAROUNDS:
+        depth, index = 1, index + 1
+        while depth and index < len(texts):
+            depth += texts[index][0] == "("
+            depth -= texts[index] == ")"
+            index += 1
+        if depth or (index < len(texts) and texts[index][0] in "?*+{"):
+            return source  # unbalanced, or a quantified lookaround
+    if index == 0 or index == len(texts):
+        return source
+    first = texts[index]
+    if first != "\\b" and first not in ("(", "(?:") and first[0] in _KINDS:
+        return source
+    return f"(?:(?=(?:{''.join(texts[index:])})){inner})"
+
+
 class Alternatives:
     """A regex that is an ordered alternation of patterns (``(?:a)|(?:b)|...``, as the rules
     join a list), each pattern with its words. Searched in a text, only the patterns some of
@@ -402,7 +453,7 @@ class Alternatives:
     def _pattern(self, index: int) -> re.Pattern[str]:
         compiled = self._compiled[index]
         if compiled is None:  # compiling the same source twice in two threads is harmless
-            compiled = self._compiled[index] = re.compile(self.sources[index])
+            compiled = self._compiled[index] = re.compile(guarded(self.sources[index]))
         return compiled
 
     def warm_up(self) -> None:
@@ -444,3 +495,25 @@ class Alternatives:
         """Whether the whole regex matches somewhere in ``text[pos:endpos]``."""
         return any(self._pattern(index).search(text, pos, endpos) is not None
                    for index in self._candidates(candidates))
+
+
+class AnyOf:
+    """Whether any of many patterns matches somewhere in a text: the yes or no of
+    ``re.compile("|".join(sources)).search(text)``, searched with only the patterns some of
+    whose words the text has, each alone (``Alternatives``, compiled when first needed). A large
+    alternation makes the regex engine try every pattern at every position (an ``^`` that
+    opens most of them no longer anchors the search); one that is only asked whether anything
+    matches need not be searched whole."""
+
+    __slots__ = ("_alternatives", "_prefilter")
+
+    def __init__(self, sources: Sequence[str]) -> None:
+        self._alternatives = Alternatives(sources)
+        self._prefilter = Prefilter([self._alternatives])
+
+    def search(self, text: str) -> bool:
+        return self._alternatives.search(text, self._prefilter.candidates(text), 0, len(text))
+
+    def warm_up(self) -> None:
+        """Compile every pattern now, not when a text first needs it."""
+        self._alternatives.warm_up()
