@@ -72,8 +72,13 @@ def second_opinion(decision: TriageDecision, message: Message, day: int | None,
             continue
         # the rules already read an urgent sign: overruling their reading to emergency
         # takes a clearly closer phrase ("blurry in one eye" is near "cant see out of one
-        # eye", and is the rules' urgent eye sign)
-        if decision.urgency is not None and finding.score < min(
+        # eye", and is the rules' urgent eye sign); so does overruling a routine review that
+        # reads the state as getting better (a sign marked ``fading``; round sixty-two: "small
+        # bruise, its gone yellow and its fading" is the rules' fading bruise, only just near
+        # "its gone gooey and yellow")
+        settled = (decision.routine_review and decision.sign is not None
+                   and (rules_sign := by_id.get(decision.sign)) is not None and rules_sign.fading)
+        if (decision.urgency is not None or settled) and finding.score < min(
                 getattr(detector, "threshold", 0.0) + RAISE_MARGIN, 0.95):
             continue
         sign = by_id.get(finding.sign)

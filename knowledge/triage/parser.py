@@ -19,7 +19,7 @@ from knowledge.triage.frames import frame_keys, read_frames
 from knowledge.triage.prefilter import Alternatives, Info
 from knowledge.triage.rules import Fever, Language, Matcher, Rule, Sign, WordLists
 from knowledge.triage.slots import READING_PREFIX, READINGS, SLOT_KEYS, SlotWords
-from knowledge.triage.tiers import CHECK, FEVER_READING, TIER_RANK
+from knowledge.triage.tiers import CHECK, FEVER_READING, REVIEW, TIER_RANK
 from knowledge.yamlfile import FAST_SAFE_LOADER, data_text
 
 log = logging.getLogger("knowledge.triage")
@@ -99,7 +99,7 @@ _LANGUAGE_KEYS = {
 _HEDGE = r"(?:(?:a|some)\s+)?(?:kind|sort)\s+of|kinda|sorta"
 _LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_words",
                       "hypothetical_confirmed", "cancelled_next", "pronouns", "spelling_only",
-                      "readings", "register"}
+                      "readings", "register", "dictation"}
 _PRONOUN_KEYS = {"things", "played_down", "compounds"}
 _READINGS_KEYS = {"concessive", "state_start", "owned"}
 _READINGS_OPTIONAL = {"bridge"} | frame_keys()
@@ -107,7 +107,7 @@ _BRIDGE_KEYS = {"parts", "adverbs", "verbs"}
 _OWNED_KEYS = {"pointing", "what", "at"}
 _FEVER_KEYS = {"celsius", "fahrenheit", "context", "not_after", "not_before"}
 _SIGN_REQUIRED = {"id", "tier", "rule", "patterns"}
-_SIGN_OPTIONAL = {"days", "unknown_day", "with", "without", "unless", "note", "ask"}
+_SIGN_OPTIONAL = {"days", "unknown_day", "with", "without", "unless", "note", "ask", "fading"}
 _STORY_KEYS = {"present", "others", "past", "first_person"}
 _STORY_OPTIONAL = {"simple_past", "asks", "asks_now", "self_past", "hearsay", "hearsay_fine",
                    "hearsay_asks", "closed", "someone", "own_future", "told",
@@ -281,7 +281,20 @@ class RulesParser:
             lists.register_re = re.compile(
                 r"(?<![a-z])(?:" + "|".join(re.escape(phrase) for phrase in sorted(
                     lists.register, key=len, reverse=True)) + r")(?![a-z])")
+        if "dictation" in section:
+            lists.dictation = self.dictation(section["dictation"])
         return lists
+
+    def dictation(self, node: yaml.Node) -> tuple[tuple[re.Pattern[str], str], ...]:
+        """Punctuation dictated as words: each mark (one of , . ? ! ;) and the pattern of the
+        words a voice typist says for it."""
+        marks: list[tuple[re.Pattern[str], str]] = []
+        for key_node, value_node in self.pairs(node, "dictation"):
+            mark = key_node.value
+            if mark not in {",", ".", "?", "!", ";"}:
+                self.fail(key_node, f"dictation: {mark!r} must be one of , . ? ! ;")
+            marks.append((self.regex_one(value_node, f"dictation {mark!r}"), mark))
+        return tuple(marks)
 
     def register(self, node: yaml.Node) -> dict[str, str]:
         """The register: each regional or older phrase (lowercase words, single spaces) and
@@ -459,6 +472,9 @@ class RulesParser:
             unless = self.rule(self.sources(fields["unless"], f"{sign_id}: unless"),
                                fields["unless"], f"{sign_id}: unless")
         ask = self.string(fields["ask"], "ask") if "ask" in fields else None
+        fading = self.boolean(fields["fading"], "fading") if "fading" in fields else False
+        if fading and tier != REVIEW:
+            self.fail(fields["fading"], f"sign {sign_id!r}: only a review sign can be fading")
         if tier == CHECK and ask is None:
             self.fail(node, f"sign {sign_id!r} of tier check needs 'ask' (a follow-up id)")
         return Sign(
@@ -474,6 +490,7 @@ class RulesParser:
             without=without,
             source=f"{self.path}:{node.start_mark.line + 1}",
             ask=ask,
+            fading=fading,
         )
 
     def parse_days(self, node: yaml.Node | None) -> tuple[int | None, int | None]:

@@ -173,6 +173,14 @@ def _registered(t: str, lang: Language) -> str:
     return words.register_re.sub(lambda m: words.register[m.group(0)], t)
 
 
+def _dictated(t: str, lang: Language) -> str:
+    """Punctuation said aloud to a voice typist read as the mark (``dictation``: "my eye is
+    sore comma and can i swim" reads "my eye is sore , and can i swim")."""
+    for pattern, mark in lang.words.dictation:
+        t = pattern.sub(f" {mark} ", t)
+    return t
+
+
 def _folded(reading: str) -> str:
     """A reading with its runs of spaces one space, none at its ends (line breaks kept)."""
     return _SPACES.sub(" ", reading).strip(" ")
@@ -184,8 +192,8 @@ def _said(text: str, lang: Language) -> str:
     taken out in place."""
     frames = lang.words.frames
     text = _DASHES.sub(" - ", _arrows_as_words(text, lang))
-    t = lang.speller.correct(_registered(
-        clean(text, punctuation=True, possessive=lang.possessive_re), lang))
+    t = lang.speller.correct(_registered(_dictated(
+        clean(text, punctuation=True, possessive=lang.possessive_re), lang), lang))
     t = _NOUN_IS.sub(" is", t)  # "throat's tight" -> "throat s tight" -> "throat is tight"
     # "out of the blue" says when, as "out of nowhere" does: the symptom is real (no figure)
     t = _OUT_OF_THE_BLUE.sub("out of nowhere", t)

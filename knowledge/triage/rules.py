@@ -115,6 +115,9 @@ class Sign:
     # what the sign is part of when named with it: a valid match of these anywhere in the
     # message stops the sign ("itchy" with "dry and flaky" on day 3 is the day's normal course)
     without: Matcher | None = None
+    # a review sign that reads the state as getting better (a bruise gone yellow and fading):
+    # a second detector overrules it only with a clearly closer phrase (decide.second_opinion)
+    fading: bool = False
 
     def warm_up(self) -> None:
         """Compile every pattern of the sign now (its matchers and its exceptions)."""
@@ -182,6 +185,9 @@ class WordLists:
     # before the spelling is corrected: the phrases, and one pattern finding any of them
     register: dict[str, str] = field(default_factory=dict)
     register_re: re.Pattern[str] | None = None
+    # punctuation dictated as words (``dictation``: "comma", "full stop", "question mark"),
+    # each pattern read as its mark before the register and the speller
+    dictation: tuple[tuple[re.Pattern[str], str], ...] = ()
 
 
 @dataclass(frozen=True)
