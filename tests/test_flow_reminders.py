@@ -8,7 +8,6 @@ the fake Bot API is in test_flows_e2e.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,9 +18,9 @@ from bot.config import load_settings
 from bot.core.conversation import Conversation
 from bot.core.replies import Reply
 from knowledge.advisor import Advisor, Clinic
-from scheduler.careplan import load_careplan
 from storage.clock import ManualClock
 from tests.advisors import shipped
+from tests.conversations import consented
 
 pytestmark = pytest.mark.xdist_group("zones")  # the typed place shares the city index
 
@@ -38,13 +37,7 @@ def advisor() -> Advisor:
 
 @pytest.fixture
 async def conv(compose: Any, advisor: Advisor) -> Conv:
-    settings = load_settings(None, AFTERCARE_TIMEZONE="Europe/London")
-    clock = ManualClock(NOW)
-    plan = dataclasses.replace(load_careplan(), spread_minutes=0)
-    services = await compose(settings, clock, url="memory", advisor=advisor, careplan=plan)
-    conversation: Conversation = services.patient.conversation
-    await conversation.start(1, 1, "Ana")
-    await conversation.callback(1, 1, "Ana", "consent:yes")
+    conversation, _, clock = await consented(compose, advisor, NOW)
     return conversation, clock
 
 

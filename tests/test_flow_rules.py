@@ -6,19 +6,18 @@ The services are built in memory (`bot.compose.build_memory_services`)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.config import load_settings
 from bot.core.conversation import Conversation
 from knowledge.advisor import Advisor, Clinic
 from scheduler.careplan import careplan_problems, load_careplan
 from storage.clock import ManualClock
 from tests.advisors import shipped
+from tests.conversations import consented
 
 # The tests that look up typed places share one pytest-xdist worker (tests/conftest.py makes
 # the mark work): the city index (scheduler/zones.py, about 1.3 s of CPU) is built once in
@@ -35,13 +34,7 @@ def advisor() -> Advisor:
 
 @pytest.fixture
 async def conv(compose: Any, advisor: Advisor) -> tuple[Conversation, ManualClock]:
-    settings = load_settings(None, AFTERCARE_TIMEZONE="Europe/London")
-    clock = ManualClock(NOW)
-    plan = dataclasses.replace(load_careplan(), spread_minutes=0)
-    services = await compose(settings, clock, url="memory", advisor=advisor, careplan=plan)
-    conversation: Conversation = services.patient.conversation
-    await conversation.start(1, 1, "Ana")
-    await conversation.callback(1, 1, "Ana", "consent:yes")
+    conversation, _, clock = await consented(compose, advisor, NOW)
     return conversation, clock
 
 

@@ -18,10 +18,10 @@ from bot.config import load_settings
 from bot.core.conversation import Conversation
 from bot.core.dates import stated_treatment_date
 from knowledge.advisor import Advisor, Clinic
-from scheduler.careplan import load_careplan
 from storage.clock import ManualClock
 from storage.models import ReportAction
 from tests.advisors import shipped
+from tests.conversations import consented
 
 NOW = dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC)  # a Thursday
 STAFF_CHAT = -100
@@ -51,15 +51,9 @@ class Chat:
 
 @pytest.fixture
 async def chat(compose: Any, advisor: Advisor) -> Chat:
-    settings = load_settings(None, AFTERCARE_TIMEZONE="Europe/London",
-                             AFTERCARE_STAFF_CHAT_ID=str(STAFF_CHAT),
-                             AFTERCARE_STAFF_IDS=str(NURSE))
-    clock = ManualClock(NOW)
-    plan = dataclasses.replace(load_careplan(), spread_minutes=0)
-    services = await compose(settings, clock, url="memory", advisor=advisor, careplan=plan)
-    conversation: Conversation = services.patient.conversation
-    await conversation.start(1, 1, "Ana")
-    await conversation.callback(1, 1, "Ana", "consent:yes")
+    conversation, services, clock = await consented(
+        compose, advisor, NOW, AFTERCARE_STAFF_CHAT_ID=str(STAFF_CHAT),
+        AFTERCARE_STAFF_IDS=str(NURSE))
     return Chat(conversation, services, clock)
 
 

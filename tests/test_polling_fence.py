@@ -32,28 +32,13 @@ from bot.telegram.polling.lease import LeaderElection, lease_name
 from bot.telegram.polling.poller import ConfirmingPoller
 from storage.clock import ManualClock
 from storage.leader_lease_memory import MemoryLeases
+from tests.clocks import Ticker
 
 LEASE = 10.0
 TOKEN = "123:abcdef"
 NAME = lease_name(TOKEN)
 CONFLICT = {"ok": False, "error_code": 409, "description": "Conflict: terminated by other "
             "getUpdates request; make sure that only one bot instance is running"}
-
-
-class Ticker:
-    """A manual monotonic clock; `sleep` moves it on instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 class Telegram:

@@ -32,27 +32,12 @@ from storage.clock import ManualClock
 from storage.handled_updates_memory import MemoryHandled
 from storage.leader_lease import LeaseSql
 from storage.leader_lease_memory import MemoryLeases
+from tests.clocks import Ticker
 
 LEASE = 10.0
 NAME = lease_name("123:abcdef")
 TOKEN = "123456:SECRET-token-part"
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-
-
-class Ticker:
-    """A manual monotonic clock; `sleep` moves it on instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 class Replica:
