@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-import knowledge.yamlfile as yamlfile
 from bot.core.alert_topics import PACKAGED_ALERT_TOPICS, load_alert_topics
 from knowledge.loader import PACKAGED_KB
 from tests.cli import aftercare
+from tests.file_edits import serve_as
 
 PATH = PACKAGED_ALERT_TOPICS
 REAL = PATH.read_text(encoding="utf-8")
@@ -53,14 +53,7 @@ CASES = {
 
 
 def break_with(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
-    real = yamlfile.file_text
-
-    def file_text(read: object) -> str:
-        if Path(str(read)).resolve() == PATH.resolve():
-            return text
-        return real(read)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(yamlfile, "file_text", file_text)
+    serve_as(monkeypatch, PATH, text)
 
 
 def expected(name: str) -> tuple[str, str]:

@@ -16,9 +16,9 @@ import pytest
 
 import bot
 import knowledge
-import knowledge.yamlfile as yamlfile
 import scheduler
 from tests.cli import aftercare
+from tests.file_edits import serve_as
 
 BROKEN_LINE = "\t: [unclosed\n"  # a tab cannot start a YAML token: invalid wherever it goes
 
@@ -41,15 +41,7 @@ def broken(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], int]]:
     def break_file(path: Path) -> int:
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         middle = (len(lines) + 1) // 2
-        text = "".join([*lines[:middle], BROKEN_LINE, *lines[middle:]])
-        real = yamlfile.file_text
-
-        def file_text(read: object) -> str:
-            if Path(str(read)).resolve() == path.resolve():
-                return text
-            return real(read)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(yamlfile, "file_text", file_text)
+        serve_as(monkeypatch, path, "".join([*lines[:middle], BROKEN_LINE, *lines[middle:]]))
         return middle + 1
 
     yield break_file

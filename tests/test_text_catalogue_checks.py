@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 import bot
-import knowledge.yamlfile as yamlfile
 from bot.core.messages import PACKAGED_MESSAGES
 from tests.cli import aftercare
+from tests.file_edits import serve_as
 
 REAL = PACKAGED_MESSAGES.read_text(encoding="utf-8")
 
@@ -109,12 +109,7 @@ TEMPLATE = Path(str(bot.__file__)).parent / "web" / "templates" / "queue.html"
 
 def break_file(monkeypatch: pytest.MonkeyPatch, path: Path, text: str) -> None:
     """From now on `path` reads as `text` (``knowledge.yamlfile.file_text``)."""
-    real = yamlfile.file_text
-
-    def file_text(read: object) -> str:
-        return text if Path(str(read)).resolve() == path.resolve() else real(read)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(yamlfile, "file_text", file_text)
+    serve_as(monkeypatch, path, text)
 
 
 def test_a_packaged_catalogue_with_a_section_for_a_text_is_named(
