@@ -72,6 +72,7 @@ class _LineLoader(FAST_SAFE_LOADER):  # type: ignore[misc,valid-type]
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    _refuse_duplicate_keys(node)
     loader.flatten_mapping(node)
     result = LineDict()
     result.line = node.start_mark.line + 1
@@ -81,6 +82,24 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[str(key)] = key_node.start_mark.line + 1
     return result
+
+
+def _refuse_duplicate_keys(node: yaml.MappingNode) -> None:
+    """A key written twice in one mapping is an error at the second one's line: PyYAML would
+    keep the later value silently, so half of an edited entry (a sign's second ``patterns:``,
+    a topic id pasted twice) would vanish without a word. Keys a merge (``<<``) brings in may
+    be overridden, as YAML allows."""
+    seen: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        line = key_node.start_mark.line + 1
+        if key_node.value in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None,
+                f"duplicate key {key_node.value!r} (first at line {seen[key_node.value]})",
+                key_node.start_mark)
+        seen[key_node.value] = line
 
 
 def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:

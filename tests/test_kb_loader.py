@@ -135,6 +135,27 @@ def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
     assert len(problems) == 1 and "a.yaml:" in problems[0] and "invalid YAML" in problems[0]
 
 
+def test_a_key_written_twice_is_reported_at_its_second_line(tmp_path: Path) -> None:
+    # A clinic pastes a second `answer:` under the same entry: YAML alone would keep the
+    # later one without a word, and the first answer would vanish from the bot.
+    text = GOOD_ENTRY + "    answer: Pasted again by mistake.\n"
+    problems = problems_for(tmp_path, text)
+    assert len(problems) == 1, problems
+    assert "a.yaml:11:" in problems[0] and "duplicate key 'answer' (first at line 5)" in problems[0]
+
+
+def test_kb_check_refuses_a_knowledge_base_with_a_duplicated_key(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    write(kb, "a.yaml", GOOD_ENTRY.replace("    title: Wearing makeup\n",
+                                           "    title: Wearing makeup\n    title: Makeup\n"))
+    result = aftercare(tmp_path, "kb", "check", AFTERCARE_KB_PATH=str(kb))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{kb / 'a.yaml'}:4: invalid YAML: duplicate key 'title' (first at line 3)" in (
+        result.stdout), result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
 def test_unknown_keys_and_missing_fields(tmp_path: Path) -> None:
     text = """\
     entries:

@@ -77,3 +77,12 @@ def test_a_broken_text_fails_every_time() -> None:
         with pytest.raises(DataFileError) as failed:
             parse_yaml("ok: 1\n\t: [unclosed\n", "broken.yaml")
         assert (failed.value.path, failed.value.line) == ("broken.yaml", 2)
+
+
+def test_a_duplicated_key_fails_at_its_line_and_a_merge_may_override() -> None:
+    with pytest.raises(DataFileError) as failed:
+        parse_yaml("sign:\n  id: lips\n  tier: urgent\n  tier: emergency\n", "signs.yaml")
+    assert (failed.value.path, failed.value.line) == ("signs.yaml", 4)
+    assert "duplicate key 'tier' (first at line 3)" in failed.value.reason
+    merged = parse_yaml("base: &b {tier: urgent}\nsign:\n  <<: *b\n  tier: emergency\n", "m.yaml")
+    assert merged["sign"]["tier"] == "emergency"
