@@ -31,6 +31,7 @@ from knowledge.text import (
     SHORTHAND,
     STOPWORDS,
     SYNONYMS,
+    answer_words,
     english_words,
     fold,
     looks_like_gibberish,
@@ -750,6 +751,25 @@ class Advisor:
         question, language = self._question(question_id)
         return None if question is None else self._follow_up(question, language)
 
+    def typed_answer(self, question_id: str, text: str) -> bool | None:
+        """A rule-out answer typed instead of tapped: True for a bare yes ("yes", "yeah a
+        bit", "not sure": unsure is yes), False for a bare no ("nope, none of those"), in
+        English or in the language the question was asked in (knowledge/followups.yaml and
+        the language file's ``follow_ups``); None for anything else, which is read as a
+        message of its own (a sign in it is triaged as always)."""
+        question, language = self._question(question_id)
+        if question is None:
+            return None
+        said = answer_words(text)
+        yes = {answer_words(self.signs.yes_label), *self.signs.yes_words}
+        no = {answer_words(self.signs.no_label), *self.signs.no_words}
+        if language != "en" and self.languages is not None:
+            local_yes, local_no = self.languages.typed_answers(language)
+            yes |= local_yes
+            no |= local_no
+        said_yes, said_no = _said(said, yes), _said(said, no)
+        return said_yes if said_yes != said_no else None
+
     def answer_follow_up(self, question_id: str, yes: bool, day: int | None) -> Advice | None:
         """The reply to a tap on a rule-out question: Yes escalates at the question's tier at
         once (an ``escalated`` Advice, like a red flag); No is an acknowledgement to record.
@@ -996,6 +1016,16 @@ _CHAT_AND = re.compile(r"\bn\b")
 _PATTERN_ESCAPES = re.compile(r"\\[a-zA-Z]")
 _WORDS = re.compile(r"[a-z]{2,}")
 _APOSTROPHES = re.compile("['\u2019]")
+
+
+def _said(said: str, answers: set[str]) -> bool:
+    """`said` is one of `answers`, or two of them one after the other ("nope" "none of
+    those", "yes" "a bit")."""
+    if said in answers:
+        return True
+    words = said.split()
+    return any(" ".join(words[:cut]) in answers and " ".join(words[cut:]) in answers
+               for cut in range(1, len(words)))
 
 
 def _question_forms(text: str) -> list[str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from knowledge.errors import KBError, Problem
+from knowledge.typed_answers import FOLLOW_UP_KEYS, answer_lists
 from knowledge.yamlfile import DataFileError, LineDict, LineList, read_yaml
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ class SignData:
     groups: dict[str, str] = field(default_factory=dict)  # sign id -> its advice group's id
     # a sign only asked about or told as a story: the line that leads the warning-signs answer
     asked: dict[str, AskedLine] = field(default_factory=dict)  # sign id -> its line
+    # a rule-out answer typed instead of tapped (``answer_words`` forms), English's own
+    yes_words: frozenset[str] = frozenset()
+    no_words: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,10 @@ def load_sign_data(advice_path: Path = PACKAGED_ADVICE,
     advice, lines = _advice(advice_path, problems, groups)
     asked = _asked(advice_path, problems)
     questions, yes, no = _followups(followups_path, problems)
+    yes_words, no_words = typed_answers(followups_path, problems)
     if problems:
         raise KBError(problems)
-    return SignData(advice, lines, questions, yes, no, groups, asked)
+    return SignData(advice, lines, questions, yes, no, groups, asked, yes_words, no_words)
 
 
 def _read(path: Path, problems: list[Problem]) -> LineDict | None:
@@ -187,6 +192,16 @@ def _followups(path: Path, problems: list[Problem]) -> tuple[dict[str, FollowUpQ
             problems.append(Problem(str(path), line, f"duplicate question id {qid!r}"))
         questions[qid] = FollowUpQuestion(qid, str(tier), text, no_reply)
     return questions, yes or "Yes", no or "No"
+
+
+def typed_answers(path: Path, problems: list[Problem]) -> tuple[frozenset[str], frozenset[str]]:
+    """``buttons.yes_words`` / ``no_words`` of knowledge/followups.yaml in ``answer_words``
+    form (checked: lists of text, no answer in both)."""
+    data = _read(path, problems)
+    buttons = data.get("buttons") if data is not None else None
+    if not isinstance(buttons, LineDict):
+        return frozenset(), frozenset()
+    return answer_lists(buttons, str(path), problems)
 
 
 def sign_data_problems(triage: Triage | None = None,
@@ -336,7 +351,7 @@ def _language_problems(data: SignData, tiers: dict[str, str]) -> list[Problem]:
                 problems.append(Problem(str(path), follow.line,
                                         f"follow_ups: question {qid!r} needs text and no_reply"))
         for qid in follow:
-            if qid not in ("yes_label", "no_label") and qid not in data.questions:
+            if qid not in FOLLOW_UP_KEYS and qid not in data.questions:
                 problems.append(Problem(str(path), follow.line_of(qid),
                                         f"follow_ups: unknown question {qid!r}"))
         checks = raw.get("check")

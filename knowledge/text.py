@@ -182,6 +182,17 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+_NOT_LETTERS = re.compile(r"[\W_]+")
+
+
+def answer_words(text: str) -> str:
+    """A short typed answer as it is compared with the lists of answers ("Yes!!" -> "yes",
+    "Sí." -> "si", "Nope, none of those" -> "nope none of those"): lowercase, accents and
+    apostrophes dropped, anything but letters and digits a space. No shorthand expansion
+    ("n" stays "n"), and any script's letters are kept ("Так", "نعم")."""
+    return " ".join(_NOT_LETTERS.sub(" ", strip_accents(text.translate(_APOSTROPHES))).split())
+
+
 # a digit for the word it sounds like (answers round on batch 25), read only between the words
 # it joins in chat: "to" after a verb of needing or going and before a verb or a place ("need 2
 # call u", "go 2 a&e"), "for" after watching, asking or waiting ("watch 4 signs", "askin 4 the

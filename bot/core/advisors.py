@@ -57,6 +57,9 @@ class LiveAdvisor:
     def answer_follow_up(self, question_id: str, yes: bool, day: int | None) -> Advice | None:
         return self._current.answer_follow_up(question_id, yes, day)
 
+    def typed_answer(self, question_id: str, text: str) -> bool | None:
+        return self._current.typed_answer(question_id, text)
+
     def answer_entry(self, entry_id: str, day: int | None) -> Advice | None:
         return self._current.answer_entry(entry_id, day)
 
@@ -95,6 +98,9 @@ class ObservedAdvisor:
 
     def answer_follow_up(self, question_id: str, yes: bool, day: int | None) -> Advice | None:
         return self.inner.answer_follow_up(question_id, yes, day)
+
+    def typed_answer(self, question_id: str, text: str) -> bool | None:
+        return self.inner.typed_answer(question_id, text)
 
     def answer_entry(self, entry_id: str, day: int | None) -> Advice | None:
         return self.inner.answer_entry(entry_id, day)

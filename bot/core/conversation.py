@@ -209,6 +209,14 @@ class Conversation:
             source = (chat_id, message_id) if message_id is not None else None
             return await self.advice.ask(user_id, ctx, text, language_code, source)
 
+        # "yes" / "no" typed to an open rule-out question is its answer, before any flow or
+        # thread reads the word: a Yes must never get a thumbs-up
+        typed = await self.advice.typed_follow_up(user_id, ctx, text)
+        if typed is not None:
+            return self.control.attach(typed, await self.control.live(user_id, ctx))
+        consent = self.onboarding.typed_consent(ctx, text)
+        if consent is not None:
+            return consent
         return await self.control.text(user_id, ctx, text, answer)
 
     async def location(self, user_id: int, chat_id: int, first_name: str, latitude: float,

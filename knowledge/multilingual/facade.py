@@ -72,6 +72,12 @@ class Multilingual:
         rule-out questions) as a `Catalogue`; None for a language without a file."""
         return self.lexicons.texts(code)
 
+    def typed_answers(self, code: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The language's rule-out answers typed instead of tapped (yes, no), in
+        ``answer_words`` form; empty for a language without a file."""
+        pack = self.lexicons.pack(code)
+        return pack.typed_answers if pack is not None else (frozenset(), frozenset())
+
     def read_unaccented(self, text: str, day: int | None,
                         hint: str | None = None) -> Reading | None:
         """A sign in Latin-script text that the detector took for English although most of its

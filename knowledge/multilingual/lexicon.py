@@ -166,6 +166,8 @@ class LanguagePack:
     # sign_advice.yaml group ids); ``check`` phrases ask a question instead of guessing
     follow_ups: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # id -> text, no
     buttons: tuple[str, str] = ("", "")
+    # rule-out answers typed instead of tapped (yes, no), in ``answer_words`` form
+    typed_answers: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     sign_advice: Mapping[str, str] = field(default_factory=dict)  # group id -> text
     checks: tuple[Phrase, ...] = ()  # sign = the question id
     # the systemic half of each "far:" fever phrase (a racing heart, confusion): with a fever

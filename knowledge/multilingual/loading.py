@@ -22,7 +22,9 @@ from knowledge.multilingual.lexicon import (
     Vocabulary,
 )
 from knowledge.multilingual.lexicons import Lexicons
+from knowledge.text import answer_words
 from knowledge.triage import Sign
+from knowledge.typed_answers import FOLLOW_UP_KEYS, answer_lists
 from knowledge.yamlfile import DataFileError, LineDict, LineList, Yaml, parse_yaml, read_text
 
 LANGUAGES_DIR = Path(__file__).parent.parent / "languages"
@@ -359,6 +361,7 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
 
     follow_ups: dict[str, tuple[str, str]] = {}
     buttons = ("", "")
+    typed: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     raw_follow = raw.get("follow_ups")
     if raw_follow is not None:
         if not isinstance(raw_follow, LineDict):
@@ -369,8 +372,9 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
                 out.add(raw_follow.line, "follow_ups needs 'yes_label' and 'no_label'")
             else:
                 buttons = (yes.strip(), no.strip())
+            typed = _typed_answers(raw_follow, buttons, out)
             for qid, item in raw_follow.items():
-                if qid in ("yes_label", "no_label"):
+                if qid in FOLLOW_UP_KEYS:
                     continue
                 text = item.get("text") if isinstance(item, LineDict) else None
                 no_reply = item.get("no_reply") if isinstance(item, LineDict) else None
@@ -466,6 +470,7 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         story_present=sub_sequences(story, "present", "story"),
         follow_ups=follow_ups,
         buttons=buttons,
+        typed_answers=typed,
         sign_advice=sign_advice,
         checks=tuple(checks),
         systemic=tuple(Phrase(SYSTEMIC_SIGN, p.slots[1:], p.text, p.line, True)
@@ -476,6 +481,15 @@ def parse_pack(raw: Yaml, path: Path, signs: Mapping[str, Sign],
         wording=wording,
     )
     return pack
+
+
+def _typed_answers(raw_follow: LineDict, buttons: tuple[str, str],
+                   out: ProblemCollector) -> tuple[frozenset[str], frozenset[str]]:
+    """The language's rule-out answers typed instead of tapped: its ``yes_words`` /
+    ``no_words`` (optional) and its two button labels, in ``answer_words`` form."""
+    yes, no = answer_lists(raw_follow, out.path, out.problems)
+    labels = [answer_words(label) for label in buttons]
+    return (yes | {labels[0]}) - {""}, (no | {labels[1]}) - {""}
 
 
 def parse_wording(raw: LineDict, out: ProblemCollector) -> Wording | None:

@@ -271,6 +271,28 @@ class AdviceFlow:
         while len(self._asked) > MAX_REMEMBERED_USERS:
             self._asked.popitem(last=False)
 
+    async def typed_follow_up(self, user_id: int, ctx: TurnContext,
+                              text: str) -> list[Reply] | None:
+        """A bare "yes" or "no" typed (in English or the question's language) while a rule-out
+        question is open is the tap on its button: Yes escalates, No is recorded. None when
+        no question is open or the text is more than an answer (it is read as a message)."""
+        question_id = await self._open_question(user_id, ctx)
+        if question_id is None:
+            return None
+        said = self.advisor.typed_answer(question_id, text)
+        if said is None:
+            return None
+        return await self.follow_up_answer(user_id, f"{question_id}:{'y' if said else 'n'}")
+
+    async def _open_question(self, user_id: int, ctx: TurnContext) -> str | None:
+        """The rule-out question this user was last asked and has not answered."""
+        if ctx.consented:
+            return (await self.kit.state(user_id, ctx)).follow_up
+        pending = self._asked.get(user_id)
+        if pending is not None and pending[2] > self.kit.clock():
+            return pending[0]
+        return None
+
     async def follow_up_answer(self, user_id: int, argument: str) -> list[Reply]:
         """A tap on "fu:<question id>:y|n". Only the question this user was last asked
         counts; anything else (stale, forged) gets the expired-button notice."""

@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import logging
 
-from bot.core.flows.base import FlowKit
+from bot.core.flows.base import FlowKit, TurnContext
 from bot.core.flows.timezone import TimeZoneFlow
 from bot.core.ports import CheckinEvents
 from bot.core.replies import Reply
+from knowledge.text import answer_words
 from storage import RedeemStatus
 
 log = logging.getLogger(__name__)
+
+# what a patient types when they mean the "I agree" button (compared as `answer_words`)
+AGREEMENT = frozenset({
+    "yes", "y", "yeah", "yep", "yes please", "ok", "okay", "sure", "fine", "go ahead",
+    "i agree", "agree", "agreed", "yes i agree", "ok i agree", "i accept", "accept",
+    "accepted", "i consent", "consent", "yes i consent", "i do", "yes i do",
+})
 
 
 def greeting_name(name: str | None) -> str:
@@ -51,6 +59,14 @@ class Onboarding:
         text = (kit.messages.render("welcome", name=name) + "\n\n"
                 + kit.messages.render("consent_prompt"))
         return replies + kit.html(text, kit.consent_buttons())
+
+    def typed_consent(self, ctx: TurnContext, text: str) -> list[Reply] | None:
+        """"Yes" or "I agree" typed by someone who has not agreed: consent is given by the
+        button only (an explicit act, recorded with its time), so the buttons come again with
+        a line saying so, instead of a thumbs-up they would take for a yes. None otherwise."""
+        if ctx.consented or answer_words(text) not in AGREEMENT:
+            return None
+        return self.kit.html(self.kit.messages.render("consent_typed"), self.kit.consent_buttons())
 
     async def _redeem(self, code: str, user_id: int, chat_id: int) -> list[Reply]:
         kit = self.kit
