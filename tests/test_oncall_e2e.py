@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from tests.bot_harness import (
     BotHarness,
     button_data,
     eventually,
+    quiet,
     running_bot,
 )
 from tests.fake_telegram import FakeTelegram
@@ -400,3 +402,190 @@ async def test_a_stranger_pressing_a_card_button_in_a_private_chat_is_refused(
     assert [a.action for a in await store.actions(report_id)] == ["refused"]
     report = await store.get(report_id)
     assert report is not None and report.status == "open"
+
+
+# --- a patient's words added to an open report, at night ---------------------------------
+
+FOLLOW_UP = "no one is here with me, what do I do"
+ANSWER = "Stay where you are, I am calling you now."
+
+
+def wrote(bot: BotHarness, chat_id: int, words: str) -> list[dict[str, Any]]:
+    """The bot's messages in `chat_id` that pass on the patient's `words`."""
+    return [m for m in bot.fake.sent_messages(chat_id) if f'"{words}"' in m.get("text", "")]
+
+
+async def passed_on(bot: BotHarness, chat_id: int, words: str) -> dict[str, Any]:
+    """Wait for the one message in `chat_id` that passes on the patient's `words`."""
+    await bot.fake.wait_for(lambda: bool(wrote(bot, chat_id, words)))
+    (message,) = wrote(bot, chat_id, words)
+    return message
+
+
+def forged_reply(bot: BotHarness, user_id: int, text: str, sent: dict[str, Any]) -> None:
+    """`user_id` writes in their own private chat as if replying to `sent`, a message of
+    another chat (no Telegram client can; a forged update can say so)."""
+    replied = bot.fake.state.get_message(sent["chat_id"], sent["message_id"])
+    assert replied is not None
+    user = {"id": user_id, "is_bot": False, "first_name": "Nurse", "language_code": "en"}
+    chat = {"id": user_id, "type": "private", "first_name": "Nurse"}
+    bot.fake.state.remember_chat(chat)
+    message = {"message_id": bot.fake.state.next_message_id(user_id), "from": user,
+               "chat": chat, "date": replied["date"], "text": text,
+               "reply_to_message": replied}
+    bot.fake.state.store_message(message)
+    bot.fake.push_update({"update_id": bot.fake.state.next_update_id(), "message": message})
+
+
+async def test_a_follow_up_at_night_reaches_on_call_and_their_reply_only_that_patient(
+        night: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+    """While an urgent report is open at night the patient writes again ("no one is here
+    with me"): the on-call doctor sees it in their private chat under their copy of the
+    card, as the staff chat does; their reply to it there reaches that patient and nobody
+    else; a reply to it from another chat (forged) or by a stranger reaches nobody. A red
+    flag in the thread that follows makes the report an emergency: the doctor's copy shows
+    it and the words reach them too. The patient's words are in no log line."""
+    caplog.set_level(logging.DEBUG, logger="bot")
+    caplog.set_level(logging.DEBUG, logger="storage")
+    caplog.set_level(logging.DEBUG, logger="scheduler")
+    bot = night
+    await bot.onboard(520, "Hana")
+    await bot.onboard(521, "Kim")
+    await bot.say(520, URGENT, first_name="Hana")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    (copy,) = await bot.fake.wait_for_messages(DOCTOR, 1)
+    await bot.say(521, URGENT, first_name="Kim")
+    other_copy = (await bot.fake.wait_for_messages(DOCTOR, 2))[1]
+    for chat_id, message in ((STAFF_CHAT, card), (DOCTOR, copy), (DOCTOR, other_copy)):
+        await recorded(bot, chat_id, message)
+    report_id = int(button_data(copy)[0].split(":")[2])
+
+    (line,) = await bot.say(520, FOLLOW_UP, first_name="Hana")
+    assert "is still open" in line["text"]
+    shown = await passed_on(bot, DOCTOR, FOLLOW_UP)
+    assert f"Hana (report #{report_id})" in shown["text"]
+    assert shown["reply_parameters"]["message_id"] == copy["message_id"]
+    assert (await passed_on(bot, STAFF_CHAT, FOLLOW_UP))["text"] == shown["text"]
+    assert bot.fake.sent_messages(NURSE) == []  # only the on-call list
+    await recorded(bot, DOCTOR, shown)
+
+    # the doctor answers it in their private chat: that patient only
+    hana, kim = len(bot.fake.sent_messages(520)), len(bot.fake.sent_messages(521))
+    bot.fake.user_message(DOCTOR, ANSWER, first_name="Doc",
+                          reply_to_message_id=shown["message_id"])
+    await bot.fake.wait_for(lambda: any(ANSWER in t for t in bot.texts(520)[hana:]))
+    await bot.fake.wait_for(lambda: any(f"Sent to Hana only (report #{report_id})" in t
+                                        for t in bot.texts(DOCTOR)))
+    store = bot.app.bot_data.desk.store
+
+    async def replied() -> list[int]:
+        return [a.actor_telegram_id for a in await store.actions(report_id)
+                if a.action == "replied"]
+    assert await replied() == [DOCTOR]
+    hana = len(bot.fake.sent_messages(520))
+
+    # the same reply from another chat (forged: staff, but not where it was sent), or from
+    # a stranger, reaches nobody
+    forged_reply(bot, NURSE, "forged answer", shown)
+    forged_reply(bot, 4242, "stranger's answer", shown)
+    await quiet(bot.app, bot.fake)
+    assert len(bot.fake.sent_messages(520)) == hana
+    assert len(bot.fake.sent_messages(521)) == kim
+    assert not any("Sent to" in t for t in bot.texts(NURSE) + bot.texts(4242))
+    assert await replied() == [DOCTOR]
+
+    # the thread goes on: a red flag in it makes the report an emergency; the doctor's copy
+    # is edited to show it, and the words reach them under it
+    worse = "my lips and tongue are swelling now and I can't breathe"
+    (advice,) = await bot.say(520, worse, first_name="Hana")
+    assert "emergency" in advice["text"].lower()
+    await bot.fake.wait_for(lambda: any(
+        e["message_id"] == copy["message_id"] and "EMERGENCY" in e["text"]
+        for e in edits(bot, DOCTOR)))
+    raised = await passed_on(bot, DOCTOR, worse)
+    assert "EMERGENCY Hana" in raised["text"]
+    assert raised["reply_parameters"]["message_id"] == copy["message_id"]
+    assert not any(e["message_id"] == other_copy["message_id"] for e in edits(bot, DOCTOR))
+
+    # by day the thread is the staff chat's alone again
+    bot.clock.now = MONDAY_10AM
+    doctor = len(bot.fake.sent_messages(DOCTOR))
+    morning = "thank you, I am feeling better this morning"
+    await bot.say(520, morning, first_name="Hana")
+    await passed_on(bot, STAFF_CHAT, morning)
+    await quiet(bot.app, bot.fake)
+    assert len(bot.fake.sent_messages(DOCTOR)) == doctor
+    for words in (FOLLOW_UP, worse, morning, ANSWER):
+        assert words not in caplog.text
+    assert bot.fake.violations == []
+
+
+async def test_by_day_a_follow_up_reaches_the_staff_chat_only(fake_telegram: FakeTelegram,
+                                                              tmp_path: Path,
+                                                              advisor: Advisor) -> None:
+    async for bot in started(fake_telegram, tmp_path, advisor, MONDAY_10AM,
+                             AFTERCARE_ONCALL_IDS=str(DOCTOR)):
+        await bot.onboard(522, "Lea")
+        await bot.say(522, EMERGENCY, first_name="Lea")
+        (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+        await recorded(bot, STAFF_CHAT, card)
+        (line,) = await bot.say(522, FOLLOW_UP, first_name="Lea")
+        assert "call it now" in line["text"]
+        shown = await passed_on(bot, STAFF_CHAT, FOLLOW_UP)
+        assert shown["reply_parameters"]["message_id"] == card["message_id"]
+        await quiet(bot.app, bot.fake)
+        assert bot.fake.sent_messages(DOCTOR) == [] and bot.fake.sent_messages(NURSE) == []
+
+
+async def test_whoever_is_no_longer_on_call_gets_no_follow_up(fake_telegram: FakeTelegram,
+                                                              tmp_path: Path,
+                                                              advisor: Advisor) -> None:
+    """The on-call list is read for each follow-up: the doctor who held the copy is taken
+    off it (the bot restarted with another list) and gets nothing more; the nurse now on
+    call gets the follow-up of the urgent report, though she holds no copy of its card."""
+    async for bot in started(fake_telegram, tmp_path, advisor, SUNDAY_2AM,
+                             AFTERCARE_ONCALL_IDS=str(DOCTOR)):
+        await bot.onboard(523, "Mia")
+        await bot.say(523, URGENT, first_name="Mia")
+        (copy,) = await bot.fake.wait_for_messages(DOCTOR, 1)
+        await recorded(bot, DOCTOR, copy)
+    async for bot in started(fake_telegram, tmp_path, advisor,
+                             SUNDAY_2AM + dt.timedelta(minutes=30),
+                             AFTERCARE_ONCALL_IDS=str(NURSE)):
+        await bot.say(523, FOLLOW_UP, first_name="Mia")
+        shown = await passed_on(bot, NURSE, FOLLOW_UP)
+        assert "reply_parameters" not in shown  # no copy of hers to go under
+        await quiet(bot.app, bot.fake)
+        assert bot.fake.sent_messages(DOCTOR) == [copy]
+
+
+async def test_a_check_in_problem_described_at_night_reaches_the_on_call_doctor(
+        night: BotHarness) -> None:
+    """A "Something's wrong" check-in answered in the evening, then described with a red
+    flag: the report becomes urgent, and the on-call doctor, who held no card of it (it was
+    not urgent when raised), gets the patient's words and can answer them from there."""
+    bot = night
+    await bot.onboard(524, "Noa")
+    (picker,) = await bot.say(524, "/session", first_name="Noa")
+    await bot.press(524, picker, "session:today", first_name="Noa")  # Sunday
+    before = len(bot.fake.sent_messages(524))
+    bot.clock.now = dt.datetime(2026, 11, 30, 19, 45, tzinfo=LONDON).astimezone(dt.UTC)
+    await bot.app.bot_data.checkins.service.tick()  # Monday evening: closed since 17:30
+    (day1,) = await bot.replies_after(524, before, 1)
+    labels = [b["text"] for row in day1["reply_markup"]["inline_keyboard"] for b in row]
+    await bot.press(524, day1, button_data(day1)[labels.index("Something's wrong")],
+                    first_name="Noa")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    report_id = int(card["text"].split("report #")[1].split()[0])
+    words = "there is yellow pus on my cheek"
+    await bot.say(524, words, n=2, first_name="Noa")
+    shown = await passed_on(bot, DOCTOR, words)
+    assert bot.fake.sent_messages(DOCTOR) == [shown]
+    assert shown["text"].startswith(f"💬 URGENT Noa (report #{report_id})")
+    assert "reply_parameters" not in shown  # no copy to go under
+    await recorded(bot, DOCTOR, shown)
+    before = len(bot.fake.sent_messages(524))
+    bot.fake.user_message(DOCTOR, ANSWER, first_name="Doc",
+                          reply_to_message_id=shown["message_id"])
+    await bot.fake.wait_for(lambda: any(ANSWER in t for t in bot.texts(524)[before:]))
+    assert bot.fake.sent_messages(NURSE) == []

@@ -1,6 +1,7 @@
 """The patient side of reports: ``/report`` (asks what is wrong, then takes text and photos),
 threading of the patient's messages into the report staff answered, photos kept as Telegram
-file ids, and a check-in answer's description joining its report. It holds no
+file ids, and a check-in answer's description joining its report; what the patient adds goes
+to the staff chat and, outside opening hours, to each on-call staff member. It holds no
 reference to the conversation; it is the conversation's `bot.core.ports.PatientDesk`."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core.alert_topics import AlertTopics, load_alert_topics
@@ -242,7 +243,7 @@ class PatientReports:
         replies: list[Reply] = []
         flag = ""
         if advice.escalate and advice.urgency:  # a red flag: the report's newest alert
-            await self.store.raise_urgency(report.id, advice.urgency, alerted=self.kit.now())
+            report = await self._raised(report, advice.urgency)
             flag = advice.urgency.upper() + " "
             answer = html.escape(advice.answer, quote=False)
             if advice.urgency == Urgency.URGENT.value:  # emergency advice: as it is
@@ -255,16 +256,35 @@ class PatientReports:
                 user_id, report, tier, self._line_language(report, text, advice)))
         else:
             replies += self.flow_kit.html(self.kit.text("patient_threaded", id=report.id))
+        return replies + await self._to_staff(report, self._wrote(report, text, flag))
+
+    async def _raised(self, report: ReportInfo, urgency: str) -> ReportInfo:
+        """A red flag in the patient's words added to `report`: its newest alert, and its
+        urgency raised when higher; the on-call copies of its card are then owed an edit
+        (as `Cards.repeat` owes them), so they show it. The report as it is now."""
+        if not await self.store.raise_urgency(report.id, urgency, alerted=self.kit.now()):
+            return report
+        await self.cards.copies.sync(report.id)
+        return await self.store.get(report.id) or report
+
+    def _wrote(self, report: ReportInfo, text: str, flag: str) -> Reply:
+        """What staff are shown of the patient's words added to `report` (no chat yet)."""
+        words = text if len(text) <= 3000 else text[:3000] + "…"
+        return Reply(self.kit.text("patient_wrote", flag=flag, id=report.id,
+                                   name=self.kit.patient_name(report), text=words),
+                     card_for=report.id, card_kind="message")
+
+    async def _to_staff(self, report: ReportInfo, shown: Reply) -> list[Reply]:
+        """`shown` (the patient's words or photo added to `report`) for the staff chat,
+        under the report's newest message there, and for each on-call staff member
+        (`_oncall`)."""
+        replies: list[Reply] = []
         if self.kit.staff_chat is not None:
             card = await self.store.latest_card(report.id, ("card", "repost", "message"),
                                                  chat_id=self.kit.staff_chat)
-            words = text if len(text) <= 3000 else text[:3000] + "…"
-            replies.append(Reply(self.kit.text("patient_wrote", flag=flag, id=report.id,
-                                           name=self.kit.patient_name(report), text=words),
-                                 to_chat=self.kit.staff_chat,
-                                 reply_to=card.message_id if card else None,
-                                 card_for=report.id, card_kind="message"))
-        return replies
+            replies.append(replace(shown, to_chat=self.kit.staff_chat,
+                                   reply_to=card.message_id if card else None))
+        return replies + await self._oncall(report, shown)
 
     async def _safety_line(self, user_id: int, report: ReportInfo, tier: str,
                            language: str) -> str:
@@ -321,31 +341,27 @@ class PatientReports:
     async def _add_photo(self, report: ReportInfo, user_id: int, file_id: str) -> list[Reply]:
         """Keep the photo with `report`; the patient's confirmation and staff's copies."""
         await self.store.add_photo(report.id, file_id, user_id, now=self.kit.now())
-        replies = self.flow_kit.html(self.kit.text("patient_photo_added"))
-        if self.kit.staff_chat is not None:
-            card = await self.store.latest_card(report.id, ("card", "repost", "message"),
-                                                 chat_id=self.kit.staff_chat)
-            replies.append(Reply(self.kit.text("photo_caption", id=report.id,
-                                           name=self.kit.patient_name(report)),
-                                 to_chat=self.kit.staff_chat, photo=file_id,
-                                 reply_to=card.message_id if card else None,
-                                 card_for=report.id, card_kind="photo"))
-        return replies + await self._oncall_photo(report, file_id)
+        shown = Reply(self.kit.text("photo_caption", id=report.id,
+                                    name=self.kit.patient_name(report)),
+                      photo=file_id, card_for=report.id, card_kind="photo")
+        return (self.flow_kit.html(self.kit.text("patient_photo_added"))
+                + await self._to_staff(report, shown))
 
-    async def _oncall_photo(self, report: ReportInfo, file_id: str) -> list[Reply]:
-        """Outside opening hours a photo of an emergency or urgent report (or of one whose
-        card an on-call staff member holds) reaches each on-call staff member too, under
-        their copy of the card."""
+    async def _oncall(self, report: ReportInfo, shown: Reply) -> list[Reply]:
+        """Outside opening hours what staff are shown of a patient's addition to `report`
+        (their words or a photo: `shown`) reaches each on-call staff member too, as a reply
+        under their copy of the card, when they hold a copy or the report is an emergency or
+        urgent one (raised by day, or made one just now: then without a copy to go under).
+        The on-call list is read each time: whoever is no longer on it gets nothing. A
+        staff member's reply to it there answers that report's patient (`StaffMessages`,
+        which looks it up by their chat and the message)."""
         replies: list[Reply] = []
         for chat in sorted(self.flow_kit.availability.oncall_now(self.kit.now())):
             card = await self.store.latest_card(report.id, chat_id=chat)
             if card is None and report.urgency not in ONCALL_URGENCIES:
                 continue
-            replies.append(Reply(self.kit.text("photo_caption", id=report.id,
-                                           name=self.kit.patient_name(report)),
-                                 to_chat=chat, photo=file_id,
-                                 reply_to=card.message_id if card else None,
-                                 card_for=report.id, card_kind="photo"))
+            replies.append(replace(shown, to_chat=chat,
+                                   reply_to=card.message_id if card else None))
         return replies
 
     async def _photo_target(self, user_id: int, draft: Draft | None) -> ReportInfo | None:
@@ -365,22 +381,15 @@ class PatientReports:
                                   urgency: str | None, reason: str | None) -> list[Reply]:
         """A patient described the problem they answered a check-in with: the words join
         the report (its text and reason), its urgency rises when triage says so, and staff
-        see it under the card. Returns the staff-chat message."""
+        see it under the card (on call: under their copy, `_oncall`). Returns what staff are
+        sent."""
         await self.store.add_description(report_id, text, label, reason)
-        if urgency:
-            await self.store.raise_urgency(report_id, urgency, alerted=self.kit.now())
         report = await self.store.get(report_id)
         if report is None:
             return []
+        if urgency:
+            report = await self._raised(report, urgency)
         await self.store.record(report_id, report.telegram_id, ReportAction.PATIENT, note=text,
                                 now=self.kit.now())
-        if self.kit.staff_chat is None:
-            return []
-        card = await self.store.latest_card(report_id, ("card", "repost", "message"),
-                                             chat_id=self.kit.staff_chat)
-        words = text if len(text) <= 3000 else text[:3000] + "…"
         flag = f"{urgency.upper()} " if urgency else ""
-        return [Reply(self.kit.text("patient_wrote", flag=flag, id=report_id,
-                                name=self.kit.patient_name(report), text=words),
-                      to_chat=self.kit.staff_chat, reply_to=card.message_id if card else None,
-                      card_for=report_id, card_kind="message")]
+        return await self._to_staff(report, self._wrote(report, text, flag))
