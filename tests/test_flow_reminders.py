@@ -2,9 +2,11 @@
 is not for the flow (a question, answered as usual) or runs another command, the reminder
 under the answer carries the prompt's own buttons (`FlowControl.button_makers`), not only
 Cancel, so no patient is left with a prompt they cannot answer; /cancel ends each flow.
-Consent and the rule-out Yes / No are no flow: their buttons stay on their message and keep
-working after other messages. On the `Conversation`, services in memory (the e2e test through
-the fake Bot API is in test_flows_e2e.py)."""
+A bare "yes" or "no" typed instead of a tap gets the same buttons with a line asking for the
+tap, and changes nothing (never the small-talk thumbs-up). Consent and the rule-out Yes / No
+are no flow: their buttons stay on their message and keep working after other messages. On
+the `Conversation`, services in memory (the e2e test through the fake Bot API is in
+test_flows_e2e.py)."""
 
 from __future__ import annotations
 
@@ -101,6 +103,21 @@ async def test_a_question_meanwhile_keeps_the_prompts_buttons(name: str, conv: C
     assert shown(replies) == prompt  # the same choices, in the same order, and Cancel
 
 
+@pytest.mark.parametrize("typed", ["yes", "Yes!", "ok", "nope"])
+@pytest.mark.parametrize("name", sorted(STARTS))
+async def test_a_bare_yes_or_no_typed_asks_for_a_tap_and_does_nothing(name: str, typed: str,
+                                                                       conv: Conv) -> None:
+    c, _ = conv
+    begin, _ = STARTS[name]
+    prompt = shown(await begin(c))
+    (again,) = await c.message(1, 1, "Ana", typed)
+    assert again.text.startswith("Please tap one of the buttons below")
+    assert "👍" not in again.text
+    assert data(again) == prompt  # the same choices, nothing done
+    (still,) = await c.command(1, 1, "Ana", "cancel")  # the flow is still open
+    assert "nothing to cancel" not in still.text
+
+
 @pytest.mark.parametrize("name", sorted(STARTS))
 async def test_another_command_meanwhile_keeps_the_prompts_buttons(name: str,
                                                                    conv: Conv) -> None:
@@ -188,3 +205,12 @@ async def test_consent_still_answers_after_other_messages(
     assert "consent:yes" in data(reply)  # what needs consent offers it again
     (thanks,) = await c.callback(3, 3, "Kim", "consent:yes")
     assert not thanks.notice and "tz:keep" in data(thanks)
+
+
+async def test_after_a_red_flag_an_ok_in_a_waiting_flow_gets_the_safety_line(conv: Conv) -> None:
+    c, _ = conv
+    await c.message(1, 1, "Ana", "my tongue is swelling up and i cant swallow")
+    await delete_confirm(c)
+    replies = await c.message(1, 1, "Ana", "ok")
+    assert "still open" in replies[0].text  # the emergency's line, not a request for a tap
+    assert not replies[0].text.startswith("Please tap")

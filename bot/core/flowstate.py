@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.core.ports import ChatStates
+from knowledge.text import answer_words
 from storage.chat_state import Payload, StateKind
 from storage.clock import Clock
 
@@ -40,6 +41,15 @@ ENDED_GRACE = dt.timedelta(hours=12)  # an ended flow is remembered this long, t
 _CANCEL_WORDS = frozenset({"cancel", "stop", "quit", "exit", "never mind", "nevermind",
                            "forget it", "no thanks", "abort", "/cancel"})
 _PUNCT = re.compile(r"[^\w\s/]", re.UNICODE)
+# a bare yes or no typed where buttons ask (compared as ``knowledge.text.answer_words``)
+BARE_YES = frozenset({
+    "yes", "y", "yeah", "yep", "yup", "yes please", "ok", "okay", "sure", "fine", "go ahead",
+    "i agree", "agree", "agreed", "yes i agree", "ok i agree", "i accept", "accept",
+    "accepted", "i consent", "consent", "yes i consent", "i do", "yes i do", "do it",
+    "please do", "confirm", "confirmed", "correct", "right", "thats right", "yes thats right",
+})
+BARE_NO = frozenset({"no", "n", "nope", "nah", "no thank you", "dont", "please dont", "wrong",
+                     "thats wrong", "not right"})
 
 
 class Flow(StrEnum):
@@ -107,6 +117,12 @@ def is_cancel(text: str) -> bool:
     """True for "cancel", "Stop!", "never mind", "/cancel" and the like."""
     cleaned = " ".join(_PUNCT.sub(" ", text.lower()).split())
     return cleaned in _CANCEL_WORDS
+
+
+def is_bare_answer(text: str) -> bool:
+    """True for a bare "yes", "ok", "nope", "that's right": an answer meant for buttons."""
+    said = answer_words(text)
+    return said in BARE_YES or said in BARE_NO
 
 
 class FlowStore:

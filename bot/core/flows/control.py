@@ -3,10 +3,12 @@ bot/core/flowstate.py.
 
 * Begin: the prompt carries a status line and a Cancel button; a different flow that was
   still open ends, and the patient is told ("I've stopped the time zone question").
-* Text while a flow is open: a cancel word ends it; otherwise the flow's own handler reads
-  it, and when the handler says the text is not for it (a question, say) the text is
-  answered as usual and the status line and buttons are shown again (the step's own
-  choices too, e.g. a date to confirm: `button_makers`).
+* Text while a flow is open: a cancel word ends it; a bare "yes" / "no" where the step
+  offers buttons gets the buttons again with a line asking for a tap (never the small-talk
+  thumbs-up: "yes" under "delete everything?" must not read as done); otherwise the flow's
+  own handler reads it, and when the handler says the text is not for it (a question, say)
+  the text is answered as usual and the status line and buttons are shown again (the step's
+  own choices too, e.g. a date to confirm: `button_makers`).
 * Commands always run; /cancel ends the flow with its clear line; after another command the
   open flow is shown again, so the patient knows it is still there.
 * A flow past its end time is not silently dropped: the next message says it ended.
@@ -22,7 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core.flows.base import FlowKit, TurnContext
-from bot.core.flowstate import ActiveFlow, Flow, flow_buttons, is_cancel
+from bot.core.flowstate import ActiveFlow, Flow, flow_buttons, is_bare_answer, is_cancel
 from bot.core.replies import Buttons, Reply
 
 # (user_id, ctx, active flow, text) -> replies, or None: "not for me, answer it as usual"
@@ -32,6 +34,12 @@ CancelHandler = Callable[[int, ActiveFlow], Awaitable[str]]
 # active flow -> the choices of its current step, rebuilt from the flow's state (a date to
 # confirm: "Yes, Tue 1 Dec 2026" / "No, another date"), shown again with the status line
 ButtonMaker = Callable[[ActiveFlow], Buttons]
+
+
+def _alert_may_be_open(ctx: TurnContext) -> bool:
+    """The patient has an unresolved report: an "ok" may follow a red flag, and gets the
+    safety line with the answer (bot/core/desk/patients.py), not a request for a tap."""
+    return ctx.patient is not None and ctx.patient.open_reports > 0
 
 
 class FlowControl:
@@ -154,6 +162,13 @@ class FlowControl:
             return note + await answer()
         if is_cancel(text):
             return await self.cancel(user_id, ctx)
+        choices = self.buttons(active)
+        if (is_bare_answer(text) and len([b for row in choices for b in row]) > 1
+                and not _alert_may_be_open(ctx)):
+            # "yes" typed under "Are you sure?": the buttons again, not a thumbs-up the
+            # patient would take for a done deal (nor "yes" looked up as a city)
+            line = self.kit.messages.render("flow.tap_buttons")
+            return self.kit.html(f"{line}\n\n{self.status(active)}", choices)
         handler = self.text_handlers.get(active.flow)
         handled = await handler(user_id, ctx, active, text) if handler is not None else None
         if handled is not None:

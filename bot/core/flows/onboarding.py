@@ -13,6 +13,7 @@ import logging
 
 from bot.core.flows.base import FlowKit, TurnContext
 from bot.core.flows.timezone import TimeZoneFlow
+from bot.core.flowstate import BARE_YES
 from bot.core.ports import CheckinEvents
 from bot.core.replies import Reply
 from knowledge.text import answer_words
@@ -20,12 +21,6 @@ from storage import RedeemStatus
 
 log = logging.getLogger(__name__)
 
-# what a patient types when they mean the "I agree" button (compared as `answer_words`)
-AGREEMENT = frozenset({
-    "yes", "y", "yeah", "yep", "yes please", "ok", "okay", "sure", "fine", "go ahead",
-    "i agree", "agree", "agreed", "yes i agree", "ok i agree", "i accept", "accept",
-    "accepted", "i consent", "consent", "yes i consent", "i do", "yes i do",
-})
 
 
 def greeting_name(name: str | None) -> str:
@@ -63,8 +58,10 @@ class Onboarding:
     def typed_consent(self, ctx: TurnContext, text: str) -> list[Reply] | None:
         """"Yes" or "I agree" typed by someone who has not agreed: consent is given by the
         button only (an explicit act, recorded with its time), so the buttons come again with
-        a line saying so, instead of a thumbs-up they would take for a yes. None otherwise."""
-        if ctx.consented or answer_words(text) not in AGREEMENT:
+        a line saying so, instead of a thumbs-up they would take for a yes. None otherwise, and
+        while they have an unresolved report: an "ok" after a red flag gets the safety line."""
+        if (ctx.consented or answer_words(text) not in BARE_YES
+                or (ctx.patient is not None and ctx.patient.open_reports > 0)):
             return None
         return self.kit.html(self.kit.messages.render("consent_typed"), self.kit.consent_buttons())
 
