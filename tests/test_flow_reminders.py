@@ -214,3 +214,27 @@ async def test_after_a_red_flag_an_ok_in_a_waiting_flow_gets_the_safety_line(con
     replies = await c.message(1, 1, "Ana", "ok")
     assert "still open" in replies[0].text  # the emergency's line, not a request for a tap
     assert not replies[0].text.startswith("Please tap")
+
+
+@pytest.mark.parametrize("name", sorted(set(STARTS) - {"report question"}))
+async def test_a_red_flag_typed_in_a_waiting_flow_is_answered_as_one_first(name: str,
+                                                                           conv: Conv) -> None:
+    # "lips swelling" while a city or a date is awaited was looked up as a place ("I couldn't
+    # find a time zone for ...") and never reached the clinic
+    c, _ = conv
+    begin, _ = STARTS[name]
+    prompt = shown(await begin(c))
+    replies = await c.message(1, 1, "Ana", "lips swelling")
+    assert replies[0].text.startswith("⚠️") and "999" in replies[0].text
+    assert shown(replies) == prompt  # the flow is still there, shown again
+
+
+async def test_a_city_awaited_red_flag_reaches_the_clinic_then_the_city_is_read(
+        conv: Conv) -> None:
+    c, _ = conv
+    await c.callback(1, 1, "Ana", "tz:other")
+    replies = await c.message(1, 1, "Ana", "cant breathe")
+    assert replies[0].text.startswith("⚠️")
+    assert "couldn't find a time zone" not in " ".join(r.text for r in replies)
+    (done,) = await c.message(1, 1, "Ana", "Madrid")
+    assert "Europe/Madrid" in done.text

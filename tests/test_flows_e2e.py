@@ -198,6 +198,24 @@ async def test_timezone_other_can_be_cancelled_and_finds_manchester(bot: BotHarn
     assert "follow Europe/London" in done["text"]
 
 
+async def test_a_red_flag_typed_while_a_city_is_awaited_reaches_the_clinic(
+        bot: BotHarness) -> None:
+    # it was looked up as a place ("I couldn't find a time zone for ...") and went nowhere
+    await bot.onboard(318, first_name="Ines")
+    (zones,) = await bot.say(318, "/timezone")
+    await bot.press(318, zones, "tz:other")
+    staff_before = len(bot.fake.sent_messages(STAFF_CHAT))
+    (advice,) = await bot.say(318, "lips swelling")
+    assert advice["text"].startswith("⚠️") and "999" in advice["text"]
+    assert "couldn't find a time zone" not in advice["text"]
+    assert "Waiting for your city" in advice["text"]  # the flow shown again under it
+    (card,) = await bot.replies_after(STAFF_CHAT, staff_before, 1)
+    assert card["text"].startswith("EMERGENCY: Ines") and "lips swelling" in card["text"]
+    (done,) = await bot.say(318, "Madrid")
+    assert "follow Europe/Madrid" in done["text"]
+    assert bot.fake.violations == []
+
+
 async def test_timezone_buttons_do_not_move_and_a_location_sets_the_zone(
         bot: BotHarness) -> None:
     await bot.onboard(307)

@@ -8,7 +8,9 @@ bot/core/flowstate.py.
   thumbs-up: "yes" under "delete everything?" must not read as done); otherwise the flow's
   own handler reads it, and when the handler says the text is not for it (a question, say)
   the text is answered as usual and the status line and buttons are shown again (the step's
-  own choices too, e.g. a date to confirm: `button_makers`).
+  own choices too, e.g. a date to confirm: `button_makers`). A red flag is never a flow's
+  input: outside a report or a check-in problem (`TRIAGING_FLOWS`, which triage their own
+  words) it is triaged and answered before any handler reads it as a place or a date.
 * Commands always run; /cancel ends the flow with its clear line; after another command the
   open flow is shown again, so the patient knows it is still there.
 * A flow past its end time is not silently dropped: the next message says it ended.
@@ -34,6 +36,13 @@ CancelHandler = Callable[[int, ActiveFlow], Awaitable[str]]
 # active flow -> the choices of its current step, rebuilt from the flow's state (a date to
 # confirm: "Yes, Tue 1 Dec 2026" / "No, another date"), shown again with the status line
 ButtonMaker = Callable[[ActiveFlow], Buttons]
+
+
+# flows whose own handler reads any text as the patient's words and triages them (a report's
+# description, a check-in problem's); every other flow's input is a place, a date or a choice,
+# so a red flag typed there is answered as one (advice, report, staff card) before the flow
+# may read it, and the flow is shown again under the advice
+TRIAGING_FLOWS = frozenset({Flow.REPORT, Flow.CHECKIN_PROBLEM})
 
 
 def _alert_may_be_open(ctx: TurnContext) -> bool:
@@ -170,6 +179,9 @@ class FlowControl:
             line = self.kit.messages.render("flow.tap_buttons")
             return self.kit.html(f"{line}\n\n{self.status(active)}", choices)
         handler = self.text_handlers.get(active.flow)
+        if (handler is not None and active.flow not in TRIAGING_FLOWS
+                and self.kit.advisor.ask(text, ctx.day).escalate):
+            handler = None  # "cant breathe" typed while a city is awaited: a red flag first
         handled = await handler(user_id, ctx, active, text) if handler is not None else None
         if handled is not None:
             return handled
