@@ -241,7 +241,7 @@ def build_desk(kit: FlowKit, store: DeskReports, outbox: CardOutbox,
     gate = StaffGate(desk_kit, store)
     pending = PendingActions(desk_kit, kit.chat_states)
     copies = CardCopies(desk_kit, store, outbox)
-    cards = Cards(desk_kit, store, outbox, copies)
+    cards = Cards(desk_kit, store, outbox, copies, kit.availability)
     presses = CardPresses(desk_kit, gate, store, copies, pending, kit.patients, checkins)
     relays = Relays(desk_kit, store, copies)
     resolutions = Resolutions(desk_kit, gate, store, outbox, copies, pending, kit.availability,

@@ -42,7 +42,7 @@ from scheduler.dispatcher import (
 )
 from scheduler.passes import Passes
 from scheduler.sending import SendPause, SharedPauseStore, backoff
-from storage.alerts import CARD_KINDS, UNREACHABLE, AlertConnector, ClaimedAlert
+from storage.alerts import MESSAGE_KINDS, UNREACHABLE, AlertConnector, ClaimedAlert
 from storage.clock import Clock, utcnow
 from storage.models import AlertKind
 
@@ -269,8 +269,8 @@ class AlertDispatcher:
                                            message.edit_message_id, self.clock(), kind=row.kind)
             self.stats.skipped += 1
             return
-        if row.kind in CARD_KINDS or row.attempts < self.config.max_edit_attempts:
-            await self._retry(row, f"refused: {exc}")  # a card is never given up
+        if row.kind in MESSAGE_KINDS or row.attempts < self.config.max_edit_attempts:
+            await self._retry(row, f"refused: {exc}")  # a card (or a raise) is never given up
             return
         await self.connector.mark_failed(row.id, self.worker, f"refused: {exc}", self.clock())
         self.stats.failed += 1

@@ -39,14 +39,17 @@ class CardCopies(Protocol):
 
 async def owe_card(s: AsyncSession, report_id: int, now: dt.datetime,
                    kind: AlertKind = AlertKind.CARD, delay: dt.timedelta | None = None,
-                   chat_id: int | None = None, message_id: int | None = None) -> None:
+                   chat_id: int | None = None, message_id: int | None = None,
+                   card_kind: str | None = None) -> None:
     """In the caller's transaction: the staff chat (or, with `chat_id`, that chat: an on-call
     staff member's private chat) is owed `kind` for this report (due now, or after `delay`).
-    An update with `message_id` edits that one copy of the card."""
+    An update with `message_id` edits that one copy of the card; a raise's `card_kind` says
+    what raised it ("repeat" or "edit": which of the report's words are the newest)."""
     due = now + delay if delay is not None else now
     await s.execute(insert(T).values(report_id=report_id, kind=kind.value, chat_id=chat_id,
-                                     message_id=message_id, status=S.PENDING.value,
-                                     attempts=0, due_at=due, created_at=now, updated_at=now))
+                                     message_id=message_id, card_kind=card_kind,
+                                     status=S.PENDING.value, attempts=0, due_at=due,
+                                     created_at=now, updated_at=now))
 
 
 async def owe_erase(s: AsyncSession, chat_id: int, message_id: int, card_kind: str | None,

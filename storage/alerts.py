@@ -2,12 +2,21 @@
 
 The alert outbox is the check-in outbox's design (scheduler/sql.py) applied to what the
 clinic must see: a report's card, a re-post of an untaken urgent card, an edit of a card
-after the patient repeated themselves, and the "[erased]" edit of every staff-chat message
-about a patient who asked to be forgotten.
+after the patient repeated themselves, a new message under the card when a repeat or an edit
+raised the report's urgency (an edit notifies nobody), and the "[erased]" edit of every
+staff-chat message about a patient who asked to be forgotten.
 
 The rows of other tables these transactions touch (a card's ``report_cards`` link, the
 re-post claim and its audit entry, a repeat's counter) are written by their own modules'
 session-level functions (storage/report_rows.py, storage/chat_state.py).
+
+* `repeat` and `edited` thread the patient's newest words into their open report. At the
+  same tier that is an edit of the card only (at most one waiting, so a flood becomes a few
+  edits). When they raise the urgency (to an emergency, or from none to urgent) the same
+  transaction also owes a raise (`AlertKind.RAISE`): a new message threaded under the card
+  in the staff chat and under each on-call copy (the chats the desk names, as new cards of
+  that tier reach them), the card edit at once, and the next re-post counted from now
+  (storage/report_rows.py `restart_repost_wait`). A report that was taken stays taken.
 
 * `owe_card` and `forget_patient` (storage/alert_rows.py) run inside the caller's
   transaction: a report and the card owed for it are committed together, and an erasure
@@ -37,13 +46,43 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.alert_rows import OWED, S, T, owe_card, owe_erase
 from storage.leases import LeasedTable
 from storage.models import AlertKind, Patient, Report, ReportAction, ReportCard
-from storage.report_rows import apply_edit, audit, claim_repost, count_repeat, link_card
+from storage.report_info import URGENCY_RANK
+from storage.report_rows import (
+    apply_edit,
+    audit,
+    claim_repost,
+    count_repeat,
+    link_card,
+    restart_repost_wait,
+)
 
 log = logging.getLogger(__name__)
 
 UNREACHABLE = "unreachable: "  # the error of an on-call copy given up (scheduler/alerts.py)
 UPDATE_DELAY = dt.timedelta(seconds=10)  # Telegram allows about 20 messages a minute in a group
 CARD_KINDS = (AlertKind.CARD.value, AlertKind.REPOST.value)
+# rows that post a new message: never given up (scheduler/alerts.py), linked to the report
+# once sent (so a staff reply to one reaches the patient, and an erasure edits it)
+MESSAGE_KINDS = (*CARD_KINDS, AlertKind.RAISE.value)
+BY_REPEAT, BY_EDIT = "repeat", "edit"  # a raise row's card_kind: which words are the newest
+
+
+def higher(urgency: str | None, current: str | None) -> bool:
+    """True when `urgency` is more urgent than `current` (none is the least)."""
+    return urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(
+        current or "", 9)
+
+
+async def _has_card(s: AsyncSession, report_id: int, chat_id: int) -> bool:
+    """Whether `chat_id` has a card (or re-post) of the report, delivered or still owed."""
+    linked = await s.scalar(select(ReportCard.id).where(
+        ReportCard.report_id == report_id, ReportCard.chat_id == chat_id,
+        ReportCard.kind.in_(CARD_KINDS)).limit(1))
+    if linked is not None:
+        return True
+    return await s.scalar(select(T.c.id).where(
+        T.c.report_id == report_id, T.c.chat_id == chat_id, T.c.kind.in_(CARD_KINDS),
+        T.c.status.in_(OWED)).limit(1)) is not None
 
 
 @dataclass(frozen=True)
@@ -151,7 +190,7 @@ class AlertSql:
                     # The duplicate is still a card of the report: linked, it is edited with
                     # the others, a staff reply to it reaches the patient, and an erasure
                     # owes it "[erased]" like any other card.
-                    if (lost.kind in CARD_KINDS and lost.report_id is not None
+                    if (lost.kind in MESSAGE_KINDS and lost.report_id is not None
                             and chat_id is not None and message_id is not None):
                         await link_card(s, lost.report_id, chat_id, message_id, lost.kind, now)
                 elif (chat_id is not None and message_id is not None
@@ -161,7 +200,7 @@ class AlertSql:
                     await owe_erase(s, chat_id, message_id, kind or AlertKind.CARD.value, now)
                 return False
             report_id, kind = row
-            if (kind in CARD_KINDS and report_id is not None and chat_id is not None
+            if (kind in MESSAGE_KINDS and report_id is not None and chat_id is not None
                     and message_id is not None):
                 await link_card(s, report_id, chat_id, message_id, kind, now)
                 if kind == AlertKind.REPOST.value:
@@ -240,28 +279,32 @@ class AlertSql:
             return len(fresh)
 
     async def repeat(self, report_id: int, text: str, urgency: str | None, actor: int,
-                     now: dt.datetime) -> bool:
+                     now: dt.datetime, oncall: Sequence[int] = ()) -> bool:
         """The patient wrote about the same open problem again: count it, keep the newest
         words (and the higher urgency), audit it, and owe an edit of the card, all in one
         transaction. At most one edit is owed at a time (it shows the newest state when it
-        goes out). False when the report was resolved meanwhile."""
+        goes out). When `urgency` is higher than the report's, staff are alerted again
+        (`_raised`; `oncall`: the on-call private chats owed it too). False when the report
+        was resolved meanwhile."""
         async with self.sessions.begin() as s:
-            if not await count_repeat(s, report_id, text, urgency, now):
+            before = await count_repeat(s, report_id, text, urgency, now)
+            if before is None:
                 return False
             await audit(s, report_id, actor, ReportAction.PATIENT, text, now)
-            owed = await s.scalar(select(T.c.id).where(
-                T.c.report_id == report_id, T.c.kind == AlertKind.UPDATE.value,
-                T.c.message_id.is_(None), T.c.status == S.PENDING.value).limit(1))
-            if owed is None:  # edits wait a little, so a flood becomes a few edits
-                await owe_card(s, report_id, now, AlertKind.UPDATE, UPDATE_DELAY)
+            raised = higher(urgency, before)
+            if raised:
+                await self._raised(s, report_id, before, urgency, now, oncall, BY_REPEAT)
+            await self._owe_edit(s, report_id, now, at_once=raised)
             return True
 
     async def edited(self, telegram_id: int, chat_id: int, message_id: int, text: str,
-                     urgency: str | None, now: dt.datetime) -> tuple[int, str] | None:
+                     urgency: str | None, now: dt.datetime,
+                     oncall: Sequence[int] = ()) -> tuple[int, str] | None:
         """The patient edited the message that raised one of their open reports: the report
         takes the new words (and the higher urgency), the edit is audited, and an edit of its
-        card is owed, all in one transaction. Returns (report id, urgency before the edit,
-        "" for none); None when no open report of this user came from that message."""
+        card is owed, all in one transaction; an edit that raised the urgency alerts staff
+        again, as a repeat does. Returns (report id, urgency before the edit, "" for none);
+        None when no open report of this user came from that message."""
         async with self.sessions.begin() as s:
             report_id = await s.scalar(
                 select(Report.id).join(Patient, Patient.id == Report.patient_id).where(
@@ -274,12 +317,41 @@ class AlertSql:
                 return None
             await audit(s, report_id, telegram_id, ReportAction.PATIENT, f"[edited] {text}",
                         now)
-            owed = await s.scalar(select(T.c.id).where(
-                T.c.report_id == report_id, T.c.kind == AlertKind.UPDATE.value,
-                T.c.message_id.is_(None), T.c.status == S.PENDING.value).limit(1))
-            if owed is None:
-                await owe_card(s, report_id, now, AlertKind.UPDATE, UPDATE_DELAY)
+            raised = higher(urgency, before)
+            if raised:
+                await self._raised(s, report_id, before, urgency, now, oncall, BY_EDIT)
+            await self._owe_edit(s, report_id, now, at_once=raised)
             return report_id, before
+
+    @staticmethod
+    async def _raised(s: AsyncSession, report_id: int, before: str, urgency: str | None,
+                      now: dt.datetime, oncall: Sequence[int], by: str) -> None:
+        """In the repeat's or edit's transaction: the report's urgency rose, so the staff chat
+        and each of `oncall` are owed a new message under the card (an edit notifies nobody),
+        and its next re-post waits the new tier's time from now. An on-call chat without a
+        copy of the card (raised by day, risen at night) is owed the card first."""
+        for chat in (None, *oncall):
+            if chat is not None and not await _has_card(s, report_id, chat):
+                await owe_card(s, report_id, now, AlertKind.CARD, chat_id=chat)
+            await owe_card(s, report_id, now, AlertKind.RAISE, chat_id=chat, card_kind=by)
+        await restart_repost_wait(s, report_id, now)
+        log.warning("report %d: urgency raised from %s to %s (%s); staff alerted again",
+                    report_id, before or "none", urgency, by)
+
+    @staticmethod
+    async def _owe_edit(s: AsyncSession, report_id: int, now: dt.datetime,
+                        at_once: bool) -> None:
+        """Owe an edit of the staff chat's card, unless one is waiting already: it waits a
+        little (a flood becomes a few edits), or with `at_once` (a raise) is due now."""
+        owed = await s.scalar(select(T.c.id).where(
+            T.c.report_id == report_id, T.c.kind == AlertKind.UPDATE.value,
+            T.c.message_id.is_(None), T.c.status == S.PENDING.value).limit(1))
+        if owed is None:
+            await owe_card(s, report_id, now, AlertKind.UPDATE,
+                           None if at_once else UPDATE_DELAY)
+        elif at_once:
+            await s.execute(update(T).where(T.c.id == owed, T.c.due_at > now)
+                            .values(due_at=now, updated_at=now))
 
     async def unreachable(self) -> list[tuple[int, int]]:
         """On-call staff whose private chat the bot cannot write to: (chat id, how many

@@ -6,7 +6,8 @@ reports' twin there, a card sent is linked to its report there (and a re-post au
 erasure's "[erased]" edits are owed by the patients' twin there. Both views have the same
 interface and state machine as the SQL: the alert sender's (claim, lease, mark sent, release,
 give up: `AlertConnector`) and the staff desk's (owe a card or an edit, claim a re-post,
-thread a repeat, apply an edit, unreachable on-call chats: the core's `CardOutbox`).
+thread a repeat, apply an edit, alert staff again when either raised the urgency,
+unreachable on-call chats: the core's `CardOutbox`).
 One event loop, so every method is atomic. `add()` plants a row; `cards` collects what
 `mark_sent` links to reports (also when the report itself was never planted); a row gone
 with its erased report (the patient erased while its card was being sent) owes an "[erased]"
@@ -22,20 +23,23 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
-from storage.alerts import CARD_KINDS, OWED, UNREACHABLE, UPDATE_DELAY, ClaimedAlert
+from storage.alerts import (
+    BY_EDIT,
+    BY_REPEAT,
+    CARD_KINDS,
+    MESSAGE_KINDS,
+    OWED,
+    UNREACHABLE,
+    UPDATE_DELAY,
+    ClaimedAlert,
+    higher,
+)
 from storage.memory_tables import AlertRow, CardRow, MemoryTables, ReportRow, utc
-from storage.report_info import URGENCY_RANK
 from storage.reports_memory import audit, claim_repost
 from storage.states import AlertKind, AlertStatus, ReportAction, ReportStatus
 
 S = AlertStatus
 MemoryAlert = AlertRow  # one outbox row (the name the sender's tests use)
-
-
-def _higher(urgency: str | None, current: str | None) -> bool:
-    """True when `urgency` is more urgent than `current`."""
-    return urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(
-        current or "", 9)
 
 
 class MemoryAlerts:
@@ -89,7 +93,7 @@ class MemoryAlerts:
         row = self._mine(alert_id, worker)
         lost = self.rows.get(alert_id) if row is None else None
         if lost is not None:  # lost to another worker: a duplicate card, linked all the same
-            if (lost.kind in CARD_KINDS and lost.report_id in self.tables.reports
+            if (lost.kind in MESSAGE_KINDS and lost.report_id in self.tables.reports
                     and chat_id is not None and message_id is not None):
                 self._link(lost.report_id, chat_id, message_id, lost.kind, now)
             return False
@@ -102,7 +106,7 @@ class MemoryAlerts:
             return False
         row.status, row.sent_message_id, row.lease_until = S.SENT.value, message_id, None
         row.sent_at, row.last_error, row.updated_at = now, None, now
-        if (row.kind in CARD_KINDS and row.report_id is not None and chat_id is not None
+        if (row.kind in MESSAGE_KINDS and row.report_id is not None and chat_id is not None
                 and message_id is not None):
             self.cards.append((row.report_id, chat_id, message_id, row.kind))
             if row.report_id in self.tables.reports:  # linked, as report_cards is
@@ -198,36 +202,66 @@ class MemoryAlerts:
                                   message_id=message_id)
         return len(fresh)
 
-    def _owe_edit(self, report_id: int, now: dt.datetime) -> None:
-        if not self._pending_edit(report_id, of_copy=False):  # one waiting edit at a time
-            self.tables.owe_alert(report_id, now, AlertKind.UPDATE, UPDATE_DELAY)
+    def _owe_edit(self, report_id: int, now: dt.datetime, at_once: bool) -> None:
+        """One waiting edit of the staff chat's card at a time, due a little later, or now
+        after a raise."""
+        waiting = self._pending_edit(report_id, of_copy=False)
+        if not waiting:
+            self.tables.owe_alert(report_id, now, AlertKind.UPDATE,
+                                  None if at_once else UPDATE_DELAY)
+        elif at_once:
+            for row in waiting:
+                if row.due_at > utc(now):
+                    row.due_at, row.updated_at = utc(now), utc(now)
+
+    def _has_card(self, report_id: int, chat_id: int) -> bool:
+        """Whether `chat_id` has a card (or re-post) of the report, delivered or owed."""
+        return any(c.report_id == report_id and c.chat_id == chat_id and c.kind in CARD_KINDS
+                   for c in self.tables.cards.values()) or any(
+            r.report_id == report_id and r.chat_id == chat_id and r.kind in CARD_KINDS
+            and r.status in OWED for r in self.rows.values())
+
+    def _raised(self, report_id: int, now: dt.datetime, oncall: Sequence[int],
+                by: str) -> None:
+        """The report's urgency rose: a new message under the card is owed to the staff chat
+        and each of `oncall` (an on-call chat without a copy of the card gets the card first),
+        and the next re-post waits the new tier's time from now."""
+        for chat in (None, *oncall):
+            if chat is not None and not self._has_card(report_id, chat):
+                self.tables.owe_alert(report_id, now, AlertKind.CARD, chat_id=chat)
+            self.tables.owe_alert(report_id, now, AlertKind.RAISE, chat_id=chat, card_kind=by)
+        self.tables.reports[report_id].reposted_at = utc(now)
 
     def _open(self, report_id: int) -> ReportRow | None:
         row = self.tables.reports.get(report_id)
         return row if row is not None and row.status != ReportStatus.RESOLVED.value else None
 
     async def repeat(self, report_id: int, text: str, urgency: str | None, actor: int,
-                     now: dt.datetime) -> bool:
+                     now: dt.datetime, oncall: Sequence[int] = ()) -> bool:
         """The patient wrote about the same open problem again: count it, keep the newest
-        words (and the higher urgency), audit it, owe an edit of the card. False when the
-        report is resolved or gone."""
+        words (and the higher urgency: staff alerted again, `oncall` too), audit it, owe an
+        edit of the card. False when the report is resolved or gone."""
         row = self._open(report_id)
         if row is None:
             return False
         row.repeats, row.latest_text = row.repeats + 1, text
-        if _higher(urgency, row.urgency):
+        raised = higher(urgency, row.urgency)
+        if raised:
             row.urgency = urgency
         if urgency is not None:  # a red flag: the report's newest alert
             row.alerted_at = utc(now)
         audit(self.tables, report_id, actor, ReportAction.PATIENT, text, utc(now))
-        self._owe_edit(report_id, now)
+        if raised:
+            self._raised(report_id, now, oncall, BY_REPEAT)
+        self._owe_edit(report_id, now, at_once=raised)
         return True
 
     async def edited(self, telegram_id: int, chat_id: int, message_id: int, text: str,
-                     urgency: str | None, now: dt.datetime) -> tuple[int, str] | None:
+                     urgency: str | None, now: dt.datetime,
+                     oncall: Sequence[int] = ()) -> tuple[int, str] | None:
         """The patient edited the message that raised one of their open reports: it takes
-        the new words (and the higher urgency), audited, with an edit of its card owed.
-        (report id, urgency before, "" for none), or None."""
+        the new words (and the higher urgency: staff alerted again, `oncall` too), audited,
+        with an edit of its card owed. (report id, urgency before, "" for none), or None."""
         patient = self.tables.by_telegram(telegram_id)
         found = max((r.id for r in self.tables.reports.values()
                      if patient is not None and r.patient_id == patient.id
@@ -238,12 +272,15 @@ class MemoryAlerts:
             return None
         before = row.urgency or ""
         row.text = text
-        if _higher(urgency, before):
+        raised = higher(urgency, before)
+        if raised:
             row.urgency = urgency
             row.alerted_at = utc(now)
         audit(self.tables, row.id, telegram_id, ReportAction.PATIENT, f"[edited] {text}",
               utc(now))
-        self._owe_edit(row.id, now)
+        if raised:
+            self._raised(row.id, now, oncall, BY_EDIT)
+        self._owe_edit(row.id, now, at_once=raised)
         return row.id, before
 
     async def unreachable(self) -> list[tuple[int, int]]:

@@ -1,8 +1,9 @@
 """Rows of the reports aggregate read or written inside another module's transaction.
 
 The alert outbox (storage/alerts.py) links a sent card to its report (`link_card`), claims
-a re-post (`claim_repost`), threads a repeated red flag (`count_repeat`) and applies a
-patient's edit (`apply_edit`) in the same commit as its own row; the desk outbox
+a re-post (`claim_repost`), threads a repeated red flag (`count_repeat`), applies a
+patient's edit (`apply_edit`) and, when either raised the urgency, restarts the re-post wait
+(`restart_repost_wait`) in the same commit as its own row; the desk outbox
 (storage/desk_outbox.py) audits a delivery (`audit`) with its row's new state; retention
 (storage/retention.py) deletes resolved reports (`delete_resolved_reports_of`). The read
 helpers (`select_reports`, `staff_report`, `action_info`, `UNRESOLVED`) build the one report
@@ -58,19 +59,34 @@ async def claim_repost(s: AsyncSession, report_id: int, wait: dt.timedelta,
     return affected(result) == 1
 
 
+async def restart_repost_wait(s: AsyncSession, report_id: int, now: dt.datetime) -> None:
+    """The report's urgency just rose and staff were alerted again (storage/alerts.py
+    `repeat`, `edited`): its next re-post waits its new tier's time from `now`, as after a
+    re-post (`claim_repost` counts from ``reposted_at``)."""
+    await s.execute(update(Report).where(Report.id == report_id).values(reposted_at=now))
+
+
 async def count_repeat(s: AsyncSession, report_id: int, text: str,
-                       urgency: str | None, now: dt.datetime | None = None) -> bool:
+                       urgency: str | None, now: dt.datetime | None = None) -> str | None:
     """Another message about the report's (still open) problem: count it, keep the newest
     words, raise the urgency if it is higher; a red flag (`urgency`) is the report's newest
-    alert at `now` (`alerted_at`). False when the report is resolved or gone."""
+    alert at `now` (`alerted_at`). Returns the urgency before (the empty string for none), or
+    None when the report is resolved or gone. The row is locked first (PostgreSQL), so two
+    repeats at once cannot both find the lower urgency and both raise it."""
     open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
-    current = await s.scalar(select(Report.urgency).where(open_report))
+    found = (await s.execute(select(Report.urgency).where(open_report)
+                             .with_for_update())).first()
+    if found is None:
+        return None
+    current = found[0] or ""
     values: dict[str, object] = {"repeats": Report.repeats + 1, "latest_text": text}
     if urgency is not None and now is not None:
         values["alerted_at"] = now
-    if urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(current or "", 9):
+    if urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(current, 9):
         values["urgency"] = urgency
-    return affected(await s.execute(update(Report).where(open_report).values(**values))) == 1
+    if affected(await s.execute(update(Report).where(open_report).values(**values))) != 1:
+        return None
+    return current
 
 
 async def apply_edit(s: AsyncSession, report_id: int, text: str,
@@ -80,7 +96,8 @@ async def apply_edit(s: AsyncSession, report_id: int, text: str,
     `now`). Returns the urgency before
     (the empty string for none), or None when the report is resolved or gone."""
     open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
-    found = (await s.execute(select(Report.urgency).where(open_report))).first()
+    found = (await s.execute(select(Report.urgency).where(open_report)
+                             .with_for_update())).first()
     if found is None:
         return None
     current = found[0] or ""
@@ -137,5 +154,5 @@ async def delete_resolved_reports_of(s: AsyncSession, patient_ids: Sequence[int]
 
 
 __all__ = ["UNRESOLVED", "action_info", "apply_edit", "audit", "claim_repost", "count_repeat",
-           "delete_resolved_reports_of", "link_card", "select_reports", "staff_report",
-           "utc_aggregate"]
+           "delete_resolved_reports_of", "link_card", "restart_repost_wait", "select_reports",
+           "staff_report", "utc_aggregate"]

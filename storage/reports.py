@@ -64,6 +64,7 @@ from storage.report_rows import (
     count_repeat,
     delete_resolved_reports_of,
     link_card,
+    restart_repost_wait,
     select_reports,
     staff_report,
     utc_aggregate,
@@ -465,4 +466,4 @@ class ReportStore:
 __all__ = ["CARD_KINDS", "UNRESOLVED", "URGENCY_RANK", "ActionInfo", "CardInfo",
            "PatientOverview", "ReportInfo", "ReportStore", "Transition", "apply_edit", "audit",
            "claim_repost", "count_repeat", "delete_resolved_reports_of", "link_card",
-           "queue_order"]
+           "queue_order", "restart_repost_wait"]

@@ -113,6 +113,7 @@ class AlertKind(StrEnum):
     REPOST = "repost"  # nobody took an urgent card in time: post it again with mentions
     UPDATE = "update"  # the card's words changed (a repeat threaded into it): edit it
     ERASE = "erase"  # the patient asked for erasure: edit a staff-chat message to a notice
+    RAISE = "raise"  # a repeat or an edit raised the report's urgency: a new message under it
 
 
 class AlertStatus(StrEnum):

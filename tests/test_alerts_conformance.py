@@ -5,7 +5,9 @@ storage/alerts_memory.py), with the reports and patients of the same backend.
 What the desk relies on: a new report owes its card (and an on-call copy for an emergency);
 a card sent is linked to its report (a re-post audited); a re-post is claimed once per wait;
 a card's copies outside the staff chat get one waiting edit each; a repeated or edited red
-flag changes the open report and owes one edit of its card; on-call chats that could not be
+flag changes the open report and owes one edit of its card, and when it raises the urgency a
+new message under the card too (the staff chat's and the on-call chats named), the edit at
+once and the next re-post counted from then; on-call chats that could not be
 reached are counted until a card gets through; an erasure owes "[erased]" edits of its cards,
 also of a card delivered just as the patient was erased and of a duplicate card sent by a
 worker whose claim was lost (linked to its report like any other card).
@@ -90,11 +92,12 @@ async def test_a_repeat_counts_into_the_open_report_and_owes_one_late_edit(
         backend: Backend) -> None:
     report = await backend.reports.create(6, "triage", "swollen", urgency="urgent")
     await send_all(backend, NOW)
-    assert await backend.alerts.repeat(report.id, "worse now", "emergency", 6, NOW)
-    assert await backend.alerts.repeat(report.id, "much worse", "urgent", 6, NOW + SEC)
+    assert await backend.alerts.repeat(report.id, "worse now", "urgent", 6, NOW, (ON_CALL,))
+    assert await backend.alerts.repeat(report.id, "much worse", "urgent", 6, NOW + SEC,
+                                       (ON_CALL,))
     found = await backend.reports.get(report.id)
     assert found is not None
-    assert (found.repeats, found.latest_text, found.urgency) == (2, "much worse", "emergency")
+    assert (found.repeats, found.latest_text, found.urgency) == (2, "much worse", "urgent")
     assert found.alerted == NOW + SEC  # the newest red flag: the safety line's window starts
     assert [(a.action, a.note) for a in await backend.reports.actions(report.id)] == [
         ("patient", "worse now"), ("patient", "much worse")]
@@ -106,13 +109,76 @@ async def test_a_repeat_counts_into_the_open_report_and_owes_one_late_edit(
     assert await backend.alerts.repeat(404, "again", None, 6, NOW) is False
 
 
+async def test_a_repeat_that_raises_the_urgency_owes_a_new_message_under_the_card(
+        backend: Backend) -> None:
+    report = await backend.reports.create(14, "triage", "hot and red", urgency="urgent")
+    await send_all(backend, NOW)  # the card: 1000
+    assert await backend.alerts.owe_repost(report.id, 10 * MIN, NOW + 10 * MIN)
+    await send_all(backend, NOW + 10 * MIN, first_id=2000)  # its re-post
+    later = NOW + 12 * MIN
+    assert await backend.alerts.repeat(report.id, "lips tingly", "emergency", 14, later,
+                                       (ON_CALL,))
+    found = await backend.reports.get(report.id)
+    assert found is not None and (found.urgency, found.repeats) == ("emergency", 1)
+    # due now, not after the edits' wait: a message for the staff chat and the on-call
+    # chat named (which had no copy of the urgent card: the card first), and the card's edit
+    claimed = await backend.alerts.claim_due(later, 10, LEASE, "w")
+    assert [(a.kind, a.chat_id, a.card_kind) for a in claimed] == [
+        ("raise", None, "repeat"), ("card", ON_CALL, None), ("raise", ON_CALL, "repeat"),
+        ("update", None, None)]
+    for number, alert in enumerate(claimed):
+        chat = alert.chat_id if alert.chat_id is not None else STAFF_CHAT
+        assert await backend.alerts.mark_sent(alert.id, "w", chat, 3000 + number, later)
+    raised = await backend.reports.card(STAFF_CHAT, 3000)  # linked: a reply reaches the patient
+    assert raised is not None and (raised.report_id, raised.kind) == (report.id, "raise")
+    copy = await backend.reports.card(ON_CALL, 3001)
+    assert copy is not None and (copy.report_id, copy.kind) == (report.id, "card")
+    # a raise is not a card: edits and threads in the staff chat still find the re-post
+    newest = await backend.reports.latest_card(report.id, chat_id=STAFF_CHAT)
+    assert newest is not None and newest.message_id == 2000
+    assert await backend.alerts.pending_cards() == set()
+    # the next re-post waits the (new) tier's time from the raise, not from the last re-post
+    assert await backend.alerts.owe_repost(report.id, 10 * MIN, later + 9 * MIN) is False
+    assert await backend.alerts.owe_repost(report.id, 10 * MIN, later + 10 * MIN) is True
+    await send_all(backend, later + 10 * MIN, first_id=4000)
+    # at the same tier again: only a late edit of the card
+    again = later + 11 * MIN
+    assert await backend.alerts.repeat(report.id, "lips worse", "emergency", 14, again,
+                                       (ON_CALL,))
+    assert await backend.alerts.claim_due(again + 9 * SEC, 10, LEASE, "w") == []
+    [edit] = await backend.alerts.claim_due(again + 10 * SEC, 10, LEASE, "w")
+    assert (edit.kind, edit.message_id) == ("update", None)
+    # the raise names the patient's words: an erasure edits it with the cards
+    assert await backend.patients.erase(14)
+    erased = await backend.alerts.claim_due(again + MIN, 10, LEASE, "w")
+    assert ("erase", STAFF_CHAT, 3000, "raise") in {
+        (a.kind, a.chat_id, a.message_id, a.card_kind) for a in erased}
+
+
+async def test_a_raise_brings_a_waiting_edit_forward_and_leaves_a_taken_report_taken(
+        backend: Backend) -> None:
+    report = await backend.reports.create(15, "triage", "itchy")  # no urgency
+    await backend.alerts.owe(report.id, AlertKind.CARD, NOW, chats=(ON_CALL,))
+    await send_all(backend, NOW)  # the card, and a copy on call
+    await backend.reports.take(report.id, STAFF)
+    assert await backend.alerts.repeat(report.id, "a bit sore", None, 15, NOW)  # edit waits
+    assert await backend.alerts.repeat(report.id, "pus", "urgent", 15, NOW + SEC, (ON_CALL,))
+    found = await backend.reports.get(report.id)
+    assert found is not None and (found.status, found.taken_by) == ("taken", STAFF)
+    assert found.urgency == "urgent"
+    claimed = await backend.alerts.claim_due(NOW + SEC, 10, LEASE, "w")
+    assert sorted((a.kind, a.chat_id or 0) for a in claimed) == [
+        ("raise", 0), ("raise", ON_CALL), ("update", 0)]  # the copy is there: no second card
+    assert await backend.alerts.owed() == 3  # the one edit, brought forward: no second one
+
+
 async def test_an_edit_of_the_message_that_raised_an_open_report_changes_it(
         backend: Backend) -> None:
     report = await backend.reports.create(7, "triage", "itchy", urgency="urgent",
                                           source_message=(70, 5))
     await backend.reports.create(8, "triage", "other", source_message=(70, 5))
     await send_all(backend, NOW)
-    assert await backend.alerts.edited(7, 70, 5, "bleeding", "emergency", NOW) == (
+    assert await backend.alerts.edited(7, 70, 5, "bleeding", "emergency", NOW, (ON_CALL,)) == (
         report.id, "urgent")
     found = await backend.reports.get(report.id)
     assert found is not None and (found.text, found.urgency) == ("bleeding", "emergency")
@@ -120,11 +186,17 @@ async def test_an_edit_of_the_message_that_raised_an_open_report_changes_it(
     assert [(a.action, a.actor_telegram_id, a.note)
             for a in await backend.reports.actions(report.id)] == [
         ("patient", 7, "[edited] bleeding")]
-    assert await backend.alerts.owed() == 1  # one edit of the card
-    assert await backend.alerts.edited(7, 70, 5, "less", "urgent", NOW) == (
+    # more urgent: a new message under the card (staff chat, on call) and its edit, due now
+    claimed = await backend.alerts.claim_due(NOW, 10, LEASE, "w")
+    assert [(a.kind, a.chat_id, a.card_kind) for a in claimed] == [
+        ("raise", None, "edit"), ("card", ON_CALL, None), ("raise", ON_CALL, "edit"),
+        ("update", None, None)]
+    for alert in claimed:
+        await backend.alerts.release(alert.id, "w", NOW)
+    assert await backend.alerts.edited(7, 70, 5, "less", "urgent", NOW, (ON_CALL,)) == (
         report.id, "emergency")
     assert (await backend.reports.get(report.id)).urgency == "emergency"  # type: ignore[union-attr]
-    assert await backend.alerts.owed() == 1  # still the one waiting edit
+    assert await backend.alerts.owed() == 4  # less urgent: nothing new, still the one edit
     assert await backend.alerts.edited(7, 70, 6, "x", None, NOW) is None  # another message
     assert await backend.alerts.edited(9, 70, 5, "x", None, NOW) is None  # another user
     await backend.reports.resolve(report.id, STAFF, "ok")

@@ -589,3 +589,186 @@ async def test_a_check_in_problem_described_at_night_reaches_the_on_call_doctor(
                           reply_to_message_id=shown["message_id"])
     await bot.fake.wait_for(lambda: any(ANSWER in t for t in bot.texts(524)[before:]))
     assert bot.fake.sent_messages(NURSE) == []
+
+
+# --- a report whose urgency rises: a loud message, not only an edit ---------------------------
+HOT_FACE = "my face is really hot and red and it hurts loads"  # urgent
+TINGLY_LIPS = "my lips feel tingly and a bit puffy"  # emergency
+
+
+@pytest.fixture
+async def day(fake_telegram: FakeTelegram, tmp_path: Path,
+              advisor: Advisor) -> AsyncIterator[BotHarness]:
+    async for harness in started(fake_telegram, tmp_path, advisor, MONDAY_10AM,
+                                 AFTERCARE_ONCALL_IDS=str(DOCTOR)):
+        yield harness
+
+
+async def sender_looks(bot: BotHarness, seconds: float = 11) -> None:
+    """Move the bot's clock past the card edit's coalescing wait and let the alert sender
+    make a whole pass, its sends recorded."""
+    alerts = bot.app.bot_data.checkins.alerts
+    assert alerts is not None
+    bot.clock.advance(seconds=seconds)
+    alerts.wake()
+    await asyncio.wait_for(alerts.passes.next(), 20)
+    await bot.fake.settled()
+
+
+async def card_shows(bot: BotHarness, chat_id: int, card: dict[str, Any], words: str) -> str:
+    """Wait until `card` in `chat_id` was edited to show `words`; its text now."""
+    async def shown() -> bool:
+        await sender_looks(bot)
+        now = bot.fake.state.get_message(chat_id, card["message_id"]) or {}
+        return words in (now.get("text") or "")
+    await eventually(shown)
+    return str((bot.fake.state.get_message(chat_id, card["message_id"]) or {})["text"])
+
+
+def report_of(card: dict[str, Any]) -> int:
+    return int(button_data(card)[0].split(":")[2])
+
+
+async def test_an_urgent_report_that_becomes_an_emergency_alerts_the_staff_chat_again(
+        day: BotHarness) -> None:
+    bot = day
+    await bot.onboard(520, "Ben")
+    await bot.say(520, HOT_FACE, first_name="Ben")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    assert card["text"].startswith("URGENT: Ben")
+    await recorded(bot, STAFF_CHAT, card)
+    report_id = report_of(card)
+
+    (advice,) = await bot.say(520, TINGLY_LIPS, first_name="Ben")
+    assert advice["text"] == bot.conversation.advisor.ask(TINGLY_LIPS, None).answer  # unchanged
+    # a new message (Telegram notifies for it; an edit notifies nobody), under the card
+    (raised,) = (await bot.fake.wait_for_messages(STAFF_CHAT, 2))[1:]
+    assert raised["text"].startswith(f"⬆️ Now EMERGENCY — report #{report_id}")
+    assert TINGLY_LIPS in raised["text"]
+    assert raised["reply_parameters"]["message_id"] == card["message_id"]
+    assert f"tg://user?id={NURSE}" in raised["text"] and f"tg://user?id={DOCTOR}" in raised["text"]
+    await recorded(bot, STAFF_CHAT, raised)  # linked: erased with the report, a reply reaches her
+    # ... and the card itself now says EMERGENCY
+    shown = await card_shows(bot, STAFF_CHAT, card, TINGLY_LIPS)
+    assert shown.startswith("EMERGENCY: Ben")
+    assert bot.fake.sent_messages(DOCTOR) == []  # by day nobody is on call
+    assert len(bot.fake.sent_messages(STAFF_CHAT)) == 2
+
+    # the next worried red flag at the same tier is threaded in quietly: an edit only
+    await bot.say(520, "my lips are getting more swollen now", first_name="Ben")
+    await card_shows(bot, STAFF_CHAT, card, "more swollen now")
+    assert len(bot.fake.sent_messages(STAFF_CHAT)) == 2
+    assert bot.fake.violations == []
+
+
+async def test_a_same_tier_repeat_is_only_an_edit_of_the_card(day: BotHarness) -> None:
+    bot = day
+    await bot.onboard(521, "Cal")
+    await bot.say(521, URGENT, first_name="Cal")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    await recorded(bot, STAFF_CHAT, card)
+    await bot.say(521, HOT_FACE, first_name="Cal")  # urgent again
+    shown = await card_shows(bot, STAFF_CHAT, card, HOT_FACE)
+    assert shown.startswith("URGENT: Cal")
+    assert len(bot.fake.sent_messages(STAFF_CHAT)) == 1  # no flood of new messages
+    assert bot.fake.violations == []
+
+
+async def test_at_night_the_raise_reaches_the_on_call_doctor_under_their_copy(
+        night: BotHarness) -> None:
+    bot = night
+    await bot.onboard(522, "Dee")
+    await bot.say(522, HOT_FACE, first_name="Dee")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    (copy,) = await bot.fake.wait_for_messages(DOCTOR, 1)
+    await recorded(bot, STAFF_CHAT, card)
+    await recorded(bot, DOCTOR, copy)
+    report_id = report_of(card)
+
+    await bot.say(522, TINGLY_LIPS, first_name="Dee")
+    (raised,) = (await bot.fake.wait_for_messages(STAFF_CHAT, 2))[1:]
+    assert raised["text"].startswith(f"⬆️ Now EMERGENCY — report #{report_id}")
+    assert raised["reply_parameters"]["message_id"] == card["message_id"]
+    (private,) = (await bot.fake.wait_for_messages(DOCTOR, 2))[1:]
+    assert private["text"].startswith(f"⬆️ Now EMERGENCY — report #{report_id}")
+    assert TINGLY_LIPS in private["text"]
+    assert private["reply_parameters"]["message_id"] == copy["message_id"]
+    await bot.fake.wait_for(lambda: any(
+        e["message_id"] == copy["message_id"] and e["text"].startswith("EMERGENCY: Dee")
+        for e in edits(bot, DOCTOR)))  # the copy shows the new tier too
+    assert bot.fake.sent_messages(NURSE) == []  # only the on-call list
+    assert bot.fake.violations == []
+
+
+async def test_a_taken_report_that_becomes_an_emergency_stays_taken_and_pings_its_taker(
+        day: BotHarness) -> None:
+    bot = day
+    await bot.onboard(523, "Eve")
+    await bot.say(523, HOT_FACE, first_name="Eve")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    await recorded(bot, STAFF_CHAT, card)
+    report_id = report_of(card)
+    assert "You took" in await staff_press(bot, DOCTOR, STAFF_CHAT, card, button_data(card)[0])
+    await bot.fake.wait_for(lambda: any("taken by Doc" in t for t in bot.texts(STAFF_CHAT)))
+    before = len(bot.fake.sent_messages(STAFF_CHAT))
+
+    await bot.say(523, TINGLY_LIPS, first_name="Eve")
+    (raised,) = (await bot.fake.wait_for_messages(STAFF_CHAT, before + 1))[before:]
+    assert raised["text"].startswith(f"⬆️ Now EMERGENCY — report #{report_id}")
+    assert raised["reply_parameters"]["message_id"] == card["message_id"]
+    assert f'<a href="tg://user?id={DOCTOR}">Doc</a> has it' in raised["text"]
+    report = await bot.app.bot_data.desk.store.get(report_id)
+    assert report is not None and report.status == "taken" and report.taken_by == DOCTOR
+    assert report.urgency == "emergency"
+    assert bot.fake.violations == []
+
+
+async def test_after_a_raise_the_re_post_waits_the_emergency_minutes_from_the_raise(
+        day: BotHarness) -> None:
+    bot = day
+    await bot.onboard(524, "Fay")
+    await bot.say(524, HOT_FACE, first_name="Fay")  # 10:00, urgent: 60 opening minutes
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    await recorded(bot, STAFF_CHAT, card)
+    bot.clock.advance(minutes=5)
+    await bot.say(524, TINGLY_LIPS, first_name="Fay")  # 10:05: now an emergency (15 min)
+    (raised,) = (await bot.fake.wait_for_messages(STAFF_CHAT, 2))[1:]
+    await recorded(bot, STAFF_CHAT, raised)
+
+    bot.clock.now = MONDAY_10AM + dt.timedelta(minutes=19)  # the card 19 min, the raise 14
+    await escalate(bot)
+    await bot.say(525, "thanks")  # a round trip: anything owed has had its chance
+    await sender_looks(bot, seconds=0)
+    assert len(bot.fake.sent_messages(STAFF_CHAT)) == 2  # the raise just alerted everyone
+
+    bot.clock.now = MONDAY_10AM + dt.timedelta(minutes=21)  # 16 min after the raise
+    await escalate(bot)
+    (repost,) = (await bot.fake.wait_for_messages(STAFF_CHAT, 3))[2:]
+    assert "Not taken after" in repost["text"] and "EMERGENCY: Fay" in repost["text"]
+    assert f"tg://user?id={NURSE}" in repost["text"]
+    assert bot.fake.violations == []
+
+
+async def test_a_day_card_risen_at_night_reaches_on_call_with_the_card_itself(
+        fake_telegram: FakeTelegram, tmp_path: Path, advisor: Advisor) -> None:
+    """Raised by day (no on-call copy), risen after closing: the on-call doctor is sent the
+    card first (its buttons work there), then the new message under it."""
+    closing = dt.datetime(2026, 11, 30, 17, 20, tzinfo=LONDON).astimezone(dt.UTC)
+    async for bot in started(fake_telegram, tmp_path, advisor, closing,
+                             AFTERCARE_ONCALL_IDS=str(DOCTOR)):
+        await bot.onboard(526, "Gus")
+        await bot.say(526, HOT_FACE, first_name="Gus")
+        (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+        await recorded(bot, STAFF_CHAT, card)
+        bot.clock.advance(minutes=20)  # 17:40: closed, the doctor is on call
+        await bot.say(526, TINGLY_LIPS, first_name="Gus")
+        (raised,) = (await bot.fake.wait_for_messages(STAFF_CHAT, 2))[1:]
+        assert raised["reply_parameters"]["message_id"] == card["message_id"]
+        copy, private = await bot.fake.wait_for_messages(DOCTOR, 2)
+        assert copy["text"].startswith("EMERGENCY: Gus")
+        assert button_data(copy) == button_data(card)
+        assert private["text"].startswith(f"⬆️ Now EMERGENCY — report #{report_of(card)}")
+        assert private["reply_parameters"]["message_id"] == copy["message_id"]
+        await recorded(bot, DOCTOR, copy)
+        assert "You took" in await staff_press(bot, DOCTOR, DOCTOR, copy, button_data(copy)[0])
+        assert bot.fake.violations == []

@@ -352,11 +352,17 @@ async def test_editing_a_triaged_message_updates_its_report_and_card(bot: Bot) -
     now = bot.fake.state.get_message(STAFF_CHAT, card["message_id"]) or {}
     assert now["text"].startswith("URGENT: Ana") and "Take" in str(now.get("reply_markup"))
     assert len(bot.sent(patient)) == patient_before  # same advice: not said again
+    assert len(bot.sent(STAFF_CHAT)) == staff_before + 1  # same tier: the edit is quiet
 
     bot.fake.edited_message(patient, asked["message_id"],
                             "yellow pus and now my lips are swelling and my throat feels tight")
     (emergency,) = await bot.new(patient, patient_before)  # more urgent: the patient hears it
     assert "999" in emergency["text"]
+    # ... and staff are alerted again: a new message (an edit notifies nobody) under the card
+    (raised,) = await bot.new(STAFF_CHAT, staff_before + 1)
+    assert raised["text"].startswith("⬆️ Now EMERGENCY — report #")
+    assert "throat feels tight" in raised["text"] and "tg://user?id=" in raised["text"]
+    assert raised["reply_parameters"]["message_id"] == card["message_id"]
     await card_says("throat feels tight")
     now = bot.fake.state.get_message(STAFF_CHAT, card["message_id"]) or {}
     assert now["text"].startswith("EMERGENCY: Ana")
@@ -364,7 +370,9 @@ async def test_editing_a_triaged_message_updates_its_report_and_card(bot: Bot) -
     (report,) = await bot.store.queue()  # ... one report, one card: nothing duplicated
     assert report.urgency == "emergency" and "throat feels tight" in report.text
     assert report.repeats == 0
-    cards = [m for m in bot.sent(STAFF_CHAT) if f"report #{report.id}" in (m.get("text") or "")]
+    assert f"report #{report.id}" in raised["text"]
+    cards = [m for m in bot.sent(STAFF_CHAT) if m.get("reply_markup")
+             and f"report #{report.id}" in (m.get("text") or "")]
     assert cards == [card]
     notes = [a.note for a in await bot.store.actions(report.id) if a.action == "patient"]
     assert notes == [f"[edited] {edited}", "[edited] yellow pus and now my lips are swelling "

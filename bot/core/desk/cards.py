@@ -3,36 +3,46 @@ like (the alert sender, scheduler/alerts.py, asks `render`), its message ids onc
 patient's repeated or edited words threaded into the open report instead of a new card.
 
 Cards are not sent from here: a report's card is owed in the alert outbox in the same
-transaction as the report (storage/alerts.py) and delivered by the alert sender."""
+transaction as the report (storage/alerts.py) and delivered by the alert sender. A repeat or
+an edit at the report's tier only edits the card; one that raises the urgency also owes a new
+message under the card ("⬆️ Now EMERGENCY — report #N: ...", with the mentions of a re-post
+and the taker's), in the staff chat and, outside opening hours, under each on-call copy (the
+chats a new card of that tier reaches)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
+from bot.core.availability import Availability
 from bot.core.desk.callbacks import callback_data
 from bot.core.desk.copies import CardCopies
 from bot.core.desk.kit import DeskKit
 from bot.core.ports import CardOutbox, DeskReports
 from bot.core.replies import Button, Buttons, Reply
+from knowledge.catalogue import Trusted
 from scheduler.alerts import OutgoingAlert
+from scheduler.clinic_hours import ONCALL_URGENCIES
 from storage import ReportInfo, ReportKind
-from storage.alerts import ClaimedAlert
+from storage.alerts import BY_REPEAT, ClaimedAlert
 from storage.models import AlertKind, ReportAction, ReportStatus
 
 log = logging.getLogger(__name__)
 
 MAX_CARD_WORDS = 1500
+MAX_NEWEST_WORDS = 600  # the newest words a card (or a raise) shows
 
 
 class Cards:
     """Renders cards and keeps them in step with their reports."""
 
     def __init__(self, kit: DeskKit, store: DeskReports, outbox: CardOutbox,
-                 copies: CardCopies) -> None:
+                 copies: CardCopies, availability: Availability) -> None:
         self.kit = kit
         self.store = store
         self.outbox = outbox
         self.copies = copies
+        self.availability = availability  # who is on call now
 
     def buttons(self, report_id: int, patient_id: int) -> Buttons:
         """Take / Reply on one row, Resolve / Pause check-ins on the next."""
@@ -56,7 +66,8 @@ class Cards:
             text += "\n" + kit.text("card_reason", reason=report.reason)
         if report.repeats:
             latest = report.latest_text or ""
-            latest = latest if len(latest) <= 600 else latest[:600] + "…"
+            latest = latest if len(latest) <= MAX_NEWEST_WORDS else (
+                latest[:MAX_NEWEST_WORDS] + "…")
             text += "\n" + kit.text("card_repeats", count=report.repeats, text=latest)
         if status and report.status == ReportStatus.TAKEN.value:
             text += "\n" + kit.text("copy_taken", staff=kit.staff_name(report.taken_by))
@@ -77,14 +88,25 @@ class Cards:
         self.kit.wake()
         return []
 
+    def oncall(self, urgency: str | None, now: dt.datetime) -> tuple[int, ...]:
+        """The on-call private chats a report raised to `urgency` reaches now: those a new
+        card of that tier would (none during opening hours)."""
+        if urgency not in ONCALL_URGENCIES:
+            return ()
+        return tuple(sorted(self.availability.oncall_now(now)))
+
     async def repeat(self, user_id: int, text: str, urgency: str | None) -> int | None:
         """A red flag from a patient who already has an open triage report: it is threaded
         into that report (counter, newest words, card edited) instead of a new report and
-        card. Returns the report id, or None when there is no open problem to add it to."""
+        card; when it raises the report's urgency, staff are also owed a new message under
+        the card (on call too, outside opening hours). Returns the report id, or None when
+        there is no open problem to add it to."""
         report = await self.store.latest_open(user_id)
         if report is None or report.kind != ReportKind.TRIAGE.value:
             return None
-        if not await self.outbox.repeat(report.id, text, urgency, user_id, self.kit.now()):
+        now = self.kit.now()
+        if not await self.outbox.repeat(report.id, text, urgency, user_id, now,
+                                        self.oncall(urgency, now)):
             return None
         await self.copies.sync(report.id)  # on-call copies show the newest words too
         self.kit.wake()
@@ -95,9 +117,11 @@ class Cards:
         """The patient edited the message that raised one of their open reports: the report
         takes the newest words (and a higher urgency), and its card is edited to show them
         instead of a new card. (report id, urgency before), or None when no open report
-        came from that message."""
-        found = await self.outbox.edited(user_id, chat_id, message_id, text, urgency,
-                                         self.kit.now())
+        came from that message. An edit that raised the urgency alerts staff again, as a
+        repeat does."""
+        now = self.kit.now()
+        found = await self.outbox.edited(user_id, chat_id, message_id, text, urgency, now,
+                                         self.oncall(urgency, now))
         if found is not None:
             log.info("report %d: the patient edited their message; card to be updated",
                      found[0])
@@ -137,6 +161,8 @@ class Cards:
                 return None
             return OutgoingAlert(card.chat_id, self.card_text(report), buttons,
                                  edit_message_id=card.message_id)
+        if alert.kind == AlertKind.RAISE.value:
+            return await self.raised(alert, report, target, copy)
         if report.status != ReportStatus.OPEN.value:  # a re-post of a report taken since
             return None
         card = await self.store.latest_card(report.id, chat_id=target)
@@ -145,6 +171,29 @@ class Cards:
         text = (kit.text("repost", waited=waited) + mentions + "\n\n"
                 + self.card_text(report))
         return OutgoingAlert(target, text, buttons, reply_to=card.message_id if card else None)
+
+    async def raised(self, alert: ClaimedAlert, report: ReportInfo, target: int,
+                     copy: bool) -> OutgoingAlert | None:
+        """The report's urgency rose (a repeat or an edit): a new message, which Telegram
+        notifies of (an edit notifies nobody), under the card in `target`: the new tier and
+        the newest words, in the staff chat with every staff member mentioned, and the taker
+        named (mentioned) when somebody has it (an on-call chat without a copy of the card
+        was owed the card first, storage/alerts.py). None once the report is resolved."""
+        kit = self.kit
+        if report.closed:
+            return None
+        words = (report.latest_text or report.text) if alert.card_kind == BY_REPEAT else (
+            report.text)
+        if len(words) > MAX_NEWEST_WORDS:
+            words = words[:MAX_NEWEST_WORDS] + "…"
+        text = kit.text("raised", label=kit.label(report), id=report.id, text=words)
+        mentions = "" if copy else kit.mentions()
+        if mentions:
+            text += " " + mentions
+        if report.status == ReportStatus.TAKEN.value and report.taken_by is not None:
+            text += "\n" + kit.text("raised_taker", staff=Trusted(kit.mention(report.taken_by)))
+        card = await self.store.latest_card(report.id, chat_id=target)
+        return OutgoingAlert(target, text, reply_to=card.message_id if card else None)
 
     async def card_sent(self, reply: Reply, chat_id: int, message_id: int) -> None:
         """A reply with `card_for` was delivered: remember its message id for threading."""

@@ -72,8 +72,11 @@ class DeskKit:
     def mentions(self) -> str:
         """HTML mentions of every staff member (tg://user links)."""
         ids = sorted(getattr(self.settings, "staff_ids", ()) or ())
-        return " ".join(f'<a href="tg://user?id={i}">{html.escape(self.staff_name(i))}</a>'
-                        for i in ids)
+        return " ".join(self.mention(i) for i in ids)
+
+    def mention(self, user_id: int) -> str:
+        """An HTML mention of one staff member (Telegram notifies them in a group)."""
+        return f'<a href="tg://user?id={user_id}">{html.escape(self.staff_name(user_id))}</a>'
 
     # --- texts ------------------------------------------------------------------------------
     def text(self, key: str, **values: Any) -> str:
