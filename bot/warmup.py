@@ -6,9 +6,10 @@ answer nothing); the patients of a fresh process paid for it instead (a first pa
 questions about 0.6 s of CPU more than a second one, one message 90 ms). `warm_in_background`
 runs `Advisor.warm_up` (knowledge/advisor.py) in a daemon thread, started by the entry points
 once they answer: ``aftercare run`` once it polls or listens (bot/telegram/app.py `serve`), the
-terminal demo before its first message (bot/cli/demo.py) and the web desk once it listens
-(bot/web/serve.py). Nothing waits for it: a message that comes while it runs builds what it
-needs itself, as before (the compiles are the same objects, made once under a lock or raced
+terminal demo before its first message (bot/cli/demo.py), both also warming the reader of
+typed dates (`warm_for_patients`), and the web desk once it listens (bot/web/serve.py).
+Nothing waits for it: a message that comes while it runs builds what it needs itself, as
+before (the compiles are the same objects, made once under a lock or raced
 harmlessly). ``aftercare ask`` answers one message and does not warm up.
 
 `knowledge/` starts no thread; this module is where the thread is made.
@@ -21,11 +22,19 @@ import threading
 import time
 from collections.abc import Callable
 
+from bot.core import dates
 from knowledge.advisor import Advisor
 
 log = logging.getLogger(__name__)
 
 WarmUpWork = Callable[[Advisor], object]  # what warms an advisor (tests slow it down)
+
+
+def warm_for_patients(advisor: Advisor) -> None:
+    """What a process that talks to patients warms up: the advisor, then the reader of dates
+    typed in words (bot/core/dates.py `warm_up`: dateparser and its languages)."""
+    advisor.warm_up()
+    dates.warm_up()
 
 
 class WarmUp:

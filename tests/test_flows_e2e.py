@@ -251,6 +251,96 @@ async def test_a_date_that_could_be_last_year_is_confirmed(bot: BotHarness) -> N
     assert session.session_date == dt.date(2026, 12, 20)
 
 
+# A date typed instead of tapped, while /session waits for it. The clock: Thursday 3 December
+# 2026, 10:00 in London, so "last tuesday" is Tue 1 Dec (day 2).
+THU_3_DEC = dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC)
+
+
+async def logged_dates(bot: BotHarness, user: int) -> list[dt.date]:
+    patient = await bot.repo.patients.get(user)
+    assert patient is not None
+    return [s.session_date for s in await bot.repo.treatments.of_patient(patient.id)]
+
+
+async def typed_at_session(bot: BotHarness, user: int, text: str,
+                           other: bool = False) -> dict[str, Any]:
+    """/session (then "Another date" when `other`), then `text` typed; the bot's answer."""
+    bot.clock.now = THU_3_DEC
+    await bot.onboard(user)
+    (picker,) = await bot.say(user, "/session")
+    if other:
+        await bot.press(user, picker, "session:other")
+    (answer,) = await bot.say(user, text)
+    return answer
+
+
+@pytest.mark.parametrize(("user", "typed", "other", "logged", "day"), [
+    (320, "last tuesday", False, dt.date(2026, 12, 1), 2),  # at /session's first step
+    (321, "1st December", True, dt.date(2026, 12, 1), 2),  # after "Another date"
+    (322, "2 weeks ago", False, dt.date(2026, 11, 19), 14),
+    (323, "el martes pasado", False, dt.date(2026, 12, 1), 2),
+    (324, "on monday", True, dt.date(2026, 11, 30), 3),
+    (325, "the 1st", False, dt.date(2026, 12, 1), 2),
+])
+async def test_a_date_typed_instead_of_tapped_is_logged(
+        bot: BotHarness, user: int, typed: str, other: bool, logged: dt.date, day: int) -> None:
+    answer = await typed_at_session(bot, user, typed, other)
+    assert f"treatment on {logged.isoformat()}" in answer["text"]
+    assert f"Today is day {day}" in answer["text"]
+    assert "reliable answer" not in answer["text"]  # not read as a question
+    assert await logged_dates(bot, user) == [logged]
+    (after,) = await bot.say(user, "can I wear makeup?")  # the flow has ended: no reminder
+    assert "Waiting for your treatment date" not in after["text"]
+
+
+async def test_last_week_is_confirmed_before_it_is_logged(bot: BotHarness) -> None:
+    confirm = await typed_at_session(bot, 326, "last week")
+    assert "Thu 26 Nov 2026" in confirm["text"] and "7 days ago" in confirm["text"]
+    assert button_data(confirm) == ["sd:0", "flow:cancel"]
+    assert await logged_dates(bot, 326) == []  # nothing stored yet
+    (logged,) = await bot.press(326, confirm, "sd:0")
+    assert "treatment on 2026-11-26" in logged["text"]
+    assert await logged_dates(bot, 326) == [dt.date(2026, 11, 26)]
+
+
+async def test_a_future_date_typed_at_session_is_refused_and_the_question_stays(
+        bot: BotHarness) -> None:
+    refused = await typed_at_session(bot, 327, "1 April 2027")
+    assert "(2027-04-01) is in the future" in refused["text"]
+    assert "Waiting for your treatment date" in refused["text"]
+    assert button_data(refused) == ["session:today", "session:yesterday", "session:other",
+                                    "flow:cancel"]
+    assert await logged_dates(bot, 327) == []
+    (logged,) = await bot.say(327, "yesterday")
+    assert "treatment on 2026-12-02" in logged["text"]
+
+
+async def test_a_symptom_typed_while_session_waits_is_triaged_and_the_question_stays(
+        bot: BotHarness) -> None:
+    bot.clock.now = THU_3_DEC
+    await bot.onboard(328)
+    (picker,) = await bot.say(328, "/session")
+    staff_before = staff_count(bot)
+    before = len(bot.fake.sent_messages(328))
+    bot.fake.user_message(328, "my lips are swelling and my throat feels tight")
+
+    def reminder() -> dict[str, Any] | None:
+        return next((m for m in bot.fake.sent_messages(328)[before:]
+                     if "session:other" in button_data(m)), None)
+
+    await bot.fake.wait_for(lambda: reminder() is not None)
+    advice = bot.fake.sent_messages(328)[before]
+    assert advice["text"].startswith("⚠️") and "999" in advice["text"]
+    (card,) = await staff_after(bot, staff_before)
+    assert card["text"].startswith("EMERGENCY")
+    shown = reminder()
+    assert shown is not None and "Waiting for your treatment date" in shown["text"]
+    assert button_data(shown) == button_data(picker)  # Today, Yesterday, Another date, Cancel
+    assert await logged_dates(bot, 328) == []
+    (logged,) = await bot.say(328, "last tuesday")  # the question is still open
+    assert "treatment on 2026-12-01" in logged["text"]
+
+
 async def test_a_session_can_be_moved_removed_or_replaced_and_check_ins_follow(
         bot: BotHarness) -> None:
     await bot.onboard(309)

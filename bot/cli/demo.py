@@ -38,7 +38,7 @@ from bot.core.desk import DeskJobs
 from bot.core.formatting import html_to_text
 from bot.core.replies import Reply
 from bot.datafiles import check_alert_topics, check_texts, load_advisor
-from bot.warmup import warm_in_background
+from bot.warmup import warm_for_patients, warm_in_background
 from knowledge.advisor import Advisor
 from scheduler.alerts import AlertDispatcher, OutgoingAlert
 from scheduler.dispatcher import OutgoingCheckin
@@ -378,7 +378,7 @@ async def run_demo(settings: Settings, source: TextIO = sys.stdin,
                                       advisor=advisor)
             conversation = services.patient.conversation
             if settings.warm_up:  # the first messages typed need not compile patterns
-                warm_in_background(advisor)
+                warm_in_background(advisor, warm_for_patients)
             demo = Demo(conversation, clock, out, staff_chat=staff_chat, desk=services.desk,
                         checkins=services.checkins.service)
 

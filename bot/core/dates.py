@@ -1,17 +1,25 @@
-"""Reading a treatment date typed by a patient: "2026-11-20", "20/11", "20.11.2026", "3 days ago".
+"""Reading a treatment date typed by a patient: "2026-11-20", "20/11", "20.11.2026", "3 days ago",
+and in words: "last tuesday", "1st December", "the 1st", "2 weeks ago", "el martes pasado".
 
 `read_date(text, today)` returns a `DateReading` (the best reading, other readings, and whether
 the patient must confirm it) or None when the text is not a date; `parse_date` is the plain
 best reading (staff commands); `check_session_date(day, today)` says why a date is not
-acceptable for a treatment.
+acceptable for a treatment. Dates in words, in English and the other languages the bot
+speaks, are read by `dateparser` (imported on the first such text: about 0.1 s, and its
+language data on first use), the numeric forms by the readers here.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dateparser.date import DateDataParser
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
@@ -125,7 +133,7 @@ def read_date(text: str, today: date) -> DateReading | None:
         return DateReading(exact, confirm=check_session_date(exact, today) is not None)
     match = _DMY.match(cleaned)
     if not match:
-        return None
+        return _in_words(text, today)
     first, second = int(match[1]), int(match[2])
     valid: list[date] = []
     for day, month in ((first, second), (second, first)):
@@ -156,6 +164,118 @@ def _dm_readings(day: int, month: int, year: str | None, today: date) -> list[da
         except ValueError:
             continue
     return found
+
+
+# --- a date in words: "last tuesday", "1st of Dec", "the 1st", "hace 2 semanas" -------------
+# The languages the bot speaks (knowledge/languages/): dateparser tries only these.
+DATE_LANGUAGES = ("en", "es", "pt", "fr", "de", "it", "ru", "uk", "pl", "tr", "ar")
+_MAX_WORDS = 6  # a typed date is short; a longer text is a message (dateparser is not asked)
+_MAX_CHARS = 40
+# Words around a date that dateparser does not take ("el martes", "am Montag", "w zeszły
+# wtorek", "it was on monday"): dropped when the text as typed is not a date. Every word left
+# must still be part of the date, so "I had a bad day" stays a message. "Last" and its kin
+# mean what a bare weekday means here: the most recent past one.
+_AROUND_WORDS = {
+    "en": "on the last past this it was i had my done treatment session",
+    "es": "el la lo pasado pasada último ultimo última ultima este esta fue",
+    "pt": "na no em passada passado última último nesta neste foi",
+    "fr": "le ce cette dernier dernière passé passée était",
+    "de": "am letzten letzter vergangenen vergangener den es war",
+    "it": "il lo scorso scorsa passato passata era",
+    "ru": "в во на прошлый прошлую прошлое прошлой это было",
+    "uk": "у в минулого минулий минулу минулої це було",
+    "pl": "w we zeszły zeszłą ostatni ostatnią ubiegły ubiegłą to był była",
+    "tr": "geçen günü",
+    "ar": "يوم الماضي الماضية في",
+}
+_AROUND_DATE = frozenset(word for words in _AROUND_WORDS.values() for word in words.split())
+_PUNCTUATION = re.compile(r"[.,!?;:()\"«»¿¡]+")
+_THE_DAY = re.compile(r"^(?:on )?(?:the (\d{1,2})(?:st|nd|rd|th)?|(\d{1,2})(?:st|nd|rd|th))$")
+_YEAR = re.compile(r"\b\d{4}\b")
+
+
+@functools.lru_cache(maxsize=4)
+def _parser(today: date) -> DateDataParser:
+    """dateparser over the bot's languages, relative to noon on `today` (the patient's date),
+    past dates preferred ("tuesday" is the last one, "20 December" last year's).
+    STRICT_PARSING stays off: it wants a day, a month and a year, so "last tuesday" would not
+    be read; "I had a bad day" is no date without it (the whole text must be one date)."""
+    from dateparser.date import DateDataParser  # lazy: see the module doc
+
+    return DateDataParser(languages=list(DATE_LANGUAGES), settings={
+        "PREFER_DATES_FROM": "past", "RELATIVE_BASE": datetime.combine(today, time(12)),
+        "RETURN_TIME_AS_PERIOD": True, "DATE_ORDER": "DMY"})
+
+
+def _in_words(text: str, today: date) -> DateReading | None:
+    """A date written in words, or None. A weekday is the most recent past one (today's
+    weekday: a week ago, today offered too); "last week" is confirmed; a day and month long
+    ago without a year are confirmed with this year's date offered; a future date ("tomorrow",
+    "next friday") is confirmed (a booked treatment), as a typed future date always is."""
+    cleaned = " ".join(_PUNCTUATION.sub(" ", text.lower().replace("’", "'")).split())
+    words = cleaned.split()
+    if not words or len(words) > _MAX_WORDS or len(cleaned) > _MAX_CHARS:
+        return None
+    the_day = _THE_DAY.match(cleaned)
+    if the_day is not None:
+        return _day_of_month(int(the_day[1] or the_day[2]), today)
+    if not any(len(word) > 2 or word.isdigit() for word in words):
+        return None  # "ok", "so", "do": a weekday's short form in some language, not a date
+    found = _parse_words(cleaned, today)
+    if found is None:
+        kept = [word for word in words if word not in _AROUND_DATE]
+        if kept and kept != words:
+            found = _parse_words(" ".join(kept), today)
+    if found is None:
+        return None
+    value, period = found
+    has_digit = any(c.isdigit() for c in cleaned)
+    if period == "week":  # "2 weeks ago" is exact; "last week" is any day of it
+        return DateReading(value, confirm=not has_digit)
+    if value > today:
+        return DateReading(value, confirm=True)
+    if (today - value).days == 7 and not has_digit:  # "thursday" typed on a Thursday
+        return DateReading(value, (today,), confirm=True)
+    if today - value > SILENT_AGE and not _YEAR.search(cleaned):
+        later = _next_year(value)
+        others = (later,) if later is not None and _plausible(later, today) else ()
+        return DateReading(value, others, confirm=True)
+    return DateReading(value, confirm=check_session_date(value, today) is not None)
+
+
+def warm_up() -> None:
+    """Import dateparser and load its data for every language (about 0.4 s of CPU, once per
+    process), so the first patient who types a date or a message while /session waits does
+    not pay for it (bot/warmup.py runs this in its background thread)."""
+    _in_words("I had a bad day", date(2026, 1, 1))  # no date: every language is tried
+
+
+def _parse_words(text: str, today: date) -> tuple[date, str] | None:
+    """dateparser's reading of the whole text as one date and its period: a day or a week
+    ("last week", "2 weeks ago"); None for anything else (a month, a year, a time of day)."""
+    data = _parser(today).get_date_data(text)
+    if data.date_obj is None or data.period not in ("day", "week"):
+        return None
+    return data.date_obj.date(), data.period
+
+
+def _day_of_month(day: int, today: date) -> DateReading | None:
+    """"the 1st": this month's, or last month's when this month's is still to come."""
+    if day < 1 or day > 31:
+        return None
+    if day <= today.day:
+        return DateReading(today.replace(day=day))
+    last_month = today.replace(day=1) - timedelta(days=1)
+    if day > last_month.day:  # "the 31st" after a 30-day month: not a date to guess
+        return None
+    return DateReading(last_month.replace(day=day))
+
+
+def _next_year(value: date) -> date | None:
+    try:
+        return value.replace(year=value.year + 1)
+    except ValueError:  # 29 February
+        return None
 
 
 # --- a treatment date stated in a sentence ("I had my treatment yesterday") -----------------

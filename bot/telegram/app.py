@@ -68,7 +68,7 @@ from bot.telegram.handlers import ALLOWED_UPDATES, register_handlers
 from bot.telegram.sender import TelegramSender
 from bot.telegram.staff_handlers import register_staff_handlers
 from bot.telegram.update_processor import PerUserUpdateProcessor
-from bot.warmup import WarmUpWork, warm_in_background
+from bot.warmup import WarmUpWork, warm_for_patients, warm_in_background
 from knowledge.advisor import Advisor
 from knowledge.text import forget_texts
 from storage import Database, utcnow
@@ -339,7 +339,7 @@ async def _start_webhook(app: AnyApplication, settings: Settings,
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None,
-                warm_up: WarmUpWork = Advisor.warm_up) -> None:
+                warm_up: WarmUpWork = warm_for_patients) -> None:
     """Run the bot until SIGINT/SIGTERM (or `stop` is set): ``aftercare run``. Once it polls
     (or its webhook listens) and getMe succeeded, `warm_up` runs on the advisor in a
     background thread (bot/warmup.py): the bot is ready before it, and answers meanwhile."""

@@ -1,9 +1,13 @@
 """Treatment sessions the patient logs, fixes or removes: /session, its buttons, typed dates.
 
-* "Today" / "Yesterday" log at once; "Another date" opens the date flow (status line,
-  Cancel, /cancel). A typed date that is exact and recent ("3 days ago", "20/11") is logged
-  at once; one that is ambiguous or in the future ("20/12" typed on 1 December) is
-  confirmed with one button per reading (bot/core/dates.py) before anything is stored.
+* /session opens the date flow (status line, Cancel, /cancel) at its first step: "Today" /
+  "Yesterday" log at once, "Another date" asks for the date, and a date typed instead of
+  tapped ("last tuesday", "1st December", "el martes pasado") is the answer at either step;
+  a text that is not a date (a question, a symptom) is answered as usual and the step's
+  line and buttons are shown again. A typed date that is exact and recent ("3 days ago",
+  "20/11") is logged at once; one that is ambiguous or in the future ("20/12" typed on 1
+  December, "last week") is confirmed with one button per reading (bot/core/dates.py)
+  before anything is stored.
 * A new date within the check-in course of a session already logged asks whether it is an
   extra treatment or replaces that one; replacing cancels the old session's check-ins.
 * With a session on file, /session also offers to change its date (its check-ins move) or
@@ -105,10 +109,12 @@ class SessionFlow:
         if not ctx.consented:
             return kit.say("consent_needed", kit.consent_buttons())
         sessions = await self._sessions(ctx)
-        if not sessions:
-            return kit.say("session_prompt", self.buttons())
-        if self.checkins is None:  # fixing dates moves check-ins: needs the scheduler
-            return kit.say("session_prompt", self.buttons())
+        if not sessions or self.checkins is None:  # fixing dates moves check-ins: scheduler
+            # the date flow waits from the first step: a date typed instead of tapped
+            # ("last tuesday") is the answer; its buttons are Today / Yesterday / Another date
+            active, note = await self.control.begin(user_id, Flow.SESSION_DATE, "choose", ctx,
+                                                    mode="new")
+            return note + self.control.prompt(kit.messages.render("session_prompt"), active)
         latest = sessions[-1]
         dates = ", ".join(self._dated(ctx, s.session_date) for s in sessions[-5:])
         active, note = await self.control.begin(user_id, Flow.SESSION_FIX, "menu", ctx,
@@ -140,6 +146,9 @@ class SessionFlow:
         if choice not in ("today", "yesterday"):
             return [kit.notice("button_expired")]
         chosen = today - dt.timedelta(days=0 if choice == "today" else 1)
+        waiting = await self.control.live(user_id, ctx)
+        if waiting is not None and waiting.flow is Flow.SESSION_DATE:  # answered by the tap
+            await self.control.end(user_id, ctx)
         return await self._log(user_id, ctx, chosen)
 
     # --- a date the patient states in a message ("I had it done yesterday") --------------
@@ -172,6 +181,8 @@ class SessionFlow:
         """The choices of a date to confirm, from the flow's state (so a reminder after a
         message that was not for the flow shows them again): an offered date's "Yes, <date>" /
         "No, another date", or one button per reading of a typed date; none while typing."""
+        if active.step == "choose":  # /session's first step: Today / Yesterday / Another date
+            return self.buttons()
         options = active.data.get("options")
         if active.step != "confirm" or not isinstance(options, list) or not options:
             return ()
