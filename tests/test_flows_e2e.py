@@ -216,6 +216,27 @@ async def test_a_red_flag_typed_while_a_city_is_awaited_reaches_the_clinic(
     assert bot.fake.violations == []
 
 
+async def test_a_city_typed_under_the_time_zone_question_sets_the_zone(bot: BotHarness) -> None:
+    # "Which time zone are you in?" after consent: "Madrid" typed instead of a tap got "I'm
+    # sorry, I don't have a reliable answer to that"
+    await bot.onboard(319)
+    (answer,) = await bot.say(319, "can I wear makeup?")  # a question first: answered
+    assert "makeup" in answer["text"].lower() and "time zone" not in answer["text"]
+    (done,) = await bot.say(319, "Madrid")
+    assert "follow Europe/Madrid" in done["text"]
+    stored = await bot.repo.patients.get(319)
+    assert stored is not None and stored.timezone == "Europe/Madrid"
+    (later,) = await bot.say(319, "Paris")  # answered: no longer read as a place
+    assert "follow Europe/Paris" not in later["text"]
+    (zones,) = await bot.say(319, "/timezone")
+    (kept,) = await bot.say(319, "keep")
+    assert "follow Europe/Madrid time" in kept["text"]
+    (zones,) = await bot.say(319, "/timezone")
+    (advice,) = await bot.say(319, "lips swelling")  # a red flag is never a place
+    assert advice["text"].startswith("⚠️")
+    assert bot.fake.violations == []
+
+
 async def test_timezone_buttons_do_not_move_and_a_location_sets_the_zone(
         bot: BotHarness) -> None:
     await bot.onboard(307)

@@ -217,6 +217,9 @@ class Conversation:
         consent = self.onboarding.typed_consent(ctx, text)
         if consent is not None:
             return consent
+        placed = await self.zones.typed_place(user_id, ctx, text)
+        if placed is not None:
+            return placed
         return await self.control.text(user_id, ctx, text, answer)
 
     async def location(self, user_id: int, chat_id: int, first_name: str, latitude: float,

@@ -83,6 +83,7 @@ class UserState:
     handed_off: bool = False
     follow_up: str | None = None  # id of the rule-out question the patient was just asked
     follow_up_text: str | None = None  # the words it was asked about (for the staff card)
+    zone_asked: bool = False  # "Which time zone are you in?" shown and not answered yet
 
     @classmethod
     def load(cls, payload: Mapping[str, Any] | None) -> UserState:
@@ -94,7 +95,8 @@ class UserState:
                    last_day=day if isinstance(day, int) else None,
                    handed_off=payload.get("handed_off") is True,
                    follow_up=_text_or_none(payload.get("follow_up")),
-                   follow_up_text=_text_or_none(payload.get("follow_up_text")))
+                   follow_up_text=_text_or_none(payload.get("follow_up_text")),
+                   zone_asked=payload.get("zone_asked") is True)
 
     @property
     def empty(self) -> bool:

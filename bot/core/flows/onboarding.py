@@ -108,7 +108,8 @@ class Onboarding:
         else:
             thanks = kit.messages.render("consent_thanks_session", name=name,
                                          date=ctx.session.session_date.isoformat(), day=ctx.day)
-        return self.zones.prompt(patient, before=thanks)  # one message: thanks + zone question
+        # one message: thanks + zone question
+        return await self.zones.ask(user_id, None, patient, before=thanks)
 
     async def _set_paused(self, patient_id: int, user_id: int, paused: bool) -> None:
         """Hold (or release) the patient's check-ins: the flag and the rows together."""

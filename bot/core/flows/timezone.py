@@ -19,7 +19,9 @@ from bot.core.flows.control import FlowControl
 from bot.core.flowstate import ActiveFlow, Flow
 from bot.core.ports import CheckinEvents
 from bot.core.replies import Buttons, Reply
+from knowledge.text import answer_words
 from scheduler.zones import (
+    ZoneLookup,
     city_label,
     is_zone_name,
     lookup_zone,
@@ -64,12 +66,53 @@ class TimeZoneFlow:
         question = kit.messages.render("timezone_prompt", zone=current)
         return kit.html(f"{before}\n\n{question}" if before else question, tuple(rows))
 
+    async def ask(self, user_id: int, ctx: TurnContext | None, patient: PatientInfo | None,
+                  before: str = "") -> list[Reply]:
+        """`prompt`, remembered as asked: until it is answered a place typed instead of
+        tapped is read as the answer (`typed_place`)."""
+        if ctx is not None:
+            await self._end_own(user_id, ctx)  # a city awaited before: the new prompt instead
+        await self.kit.update_state(user_id, ctx, zone_asked=True)
+        return self.prompt(patient, before)
+
     async def command(self, user_id: int) -> list[Reply]:
         """/timezone."""
         ctx = await self.kit.context(user_id)
         if not ctx.consented:
             return self.kit.say("timezone_needs_consent")
-        return self.prompt(ctx.patient)
+        return await self.ask(user_id, ctx, ctx.patient)
+
+    async def typed_place(self, user_id: int, ctx: TurnContext, text: str) -> list[Reply] | None:
+        """A reply typed under "Which time zone are you in?" instead of a tap: a place or zone
+        name ("Manchester", "Europe/Madrid") sets the zone (one found in several zones gets a
+        button for each), "keep" ("keep London") keeps the current one. Only while that
+        question is unanswered, no flow is open and no report is (an "ok" may follow a red
+        flag), only for a few words that are no question, and never for a red flag or
+        anything the bot can answer: None, and the text is read as usual."""
+        kit = self.kit
+        if not ctx.consented or not (await kit.state(user_id, ctx)).zone_asked:
+            return None
+        if (await self.control.live(user_id, ctx) is not None
+                or (ctx.patient is not None and ctx.patient.open_reports > 0)):
+            return None  # another question is open (a date, delete?): it reads the text
+        if "?" in text or len(text.split()) > 4:
+            return None
+        said = answer_words(text)
+        if said.split()[:1] == ["keep"]:
+            await self._end_own(user_id, ctx)
+            await kit.update_state(user_id, ctx, zone_asked=False)
+            return self._reply("timezone_kept", kit.tz(ctx.patient).key)
+        advice = kit.advisor.ask(text, ctx.day)
+        if advice.escalate or advice.kind not in ("abstained", "suggested"):
+            return None
+        found = await asyncio.to_thread(lookup_zone, text)
+        if found.zone is not None:
+            return await self._set(user_id, ctx, found.zone)
+        if not found.ambiguous:
+            return None
+        active, note = await self.control.begin(user_id, Flow.TIMEZONE, "typing", ctx,
+                                                zone=kit.tz(ctx.patient).key)
+        return note + await self._ambiguous(user_id, ctx, active, text, found)
 
     async def choice(self, user_id: int, choice: str) -> list[Reply]:
         """A "tz:..." button."""
@@ -81,6 +124,7 @@ class TimeZoneFlow:
         current = kit.tz(ctx.patient).key
         if action == "keep":
             await self._end_own(user_id, ctx)
+            await kit.update_state(user_id, ctx, zone_asked=False)
             return self._reply("timezone_kept", current)
         if action == "other":
             self._warm()  # the city index loads while the patient types
@@ -104,14 +148,21 @@ class TimeZoneFlow:
         if found.zone is not None:
             return await self._set(user_id, ctx, found.zone)
         if found.ambiguous:
-            choices = [[place.label, place.zone] for place in found.choices
-                       if len(f"tz:set:{place.zone}".encode()) <= MAX_CALLBACK]
-            moved = await self.control.advance(user_id, active, ctx=ctx, choices=choices)
-            return self.control.prompt(
-                kit.messages.render("flow.tz_choose", text=text.strip()[:64]), moved)
+            return await self._ambiguous(user_id, ctx, active, text, found)
+        if kit.advisor.ask(text, ctx.day).kind == "answered":
+            return None  # "sun cream ok": no place, a question; answered, the flow shown again
         moved = await self.control.advance(user_id, active, ctx=ctx, choices=[])
         return self.control.prompt(
             kit.messages.render("timezone_unknown", text=text.strip()[:64]), moved)
+
+    async def _ambiguous(self, user_id: int, ctx: TurnContext, active: ActiveFlow, text: str,
+                         found: ZoneLookup) -> list[Reply]:
+        """A place name found in several zones: one button per zone."""
+        choices = [[place.label, place.zone] for place in found.choices
+                   if len(f"tz:set:{place.zone}".encode()) <= MAX_CALLBACK]
+        moved = await self.control.advance(user_id, active, ctx=ctx, choices=choices)
+        return self.control.prompt(
+            self.kit.messages.render("flow.tz_choose", text=text.strip()[:64]), moved)
 
     @staticmethod
     def _choices(active: ActiveFlow) -> Buttons:
@@ -159,6 +210,7 @@ class TimeZoneFlow:
                    key: str = "timezone_set") -> list[Reply]:
         kit = self.kit
         await self._end_own(user_id, ctx)
+        await kit.update_state(user_id, ctx, zone_asked=False)
         try:
             patient = await kit.patients.set_timezone(user_id, zone)
         except ConsentRequired:
