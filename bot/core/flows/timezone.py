@@ -92,9 +92,9 @@ class TimeZoneFlow:
         kit = self.kit
         if not ctx.consented or not (await kit.state(user_id, ctx)).zone_asked:
             return None
-        if (await self.control.live(user_id, ctx) is not None
+        if (await self.control.current(user_id, ctx) is not None
                 or (ctx.patient is not None and ctx.patient.open_reports > 0)):
-            return None  # another question is open (a date, delete?): it reads the text
+            return None  # a flow is open (it reads the text) or has just ended (it says so)
         if "?" in text or len(text.split()) > 4:
             return None
         said = answer_words(text)
