@@ -63,6 +63,9 @@ _WAIT = (r"(wait|waiting|leave it|leaving it|chill|see how|my check ?in|the chec
          r"(ride|riding|sit|sitting|tough|toughing|wait|waiting) it out|put(ting)? up with it|"
          r"hold(ing)? (on|off)|sit(ting)? tight)")
 _IF = r"(what if|if|suppose|supposing|say|imagine|hypothetically|would|were)"
+# a doctor or the emergency department named as the other place to turn
+_DOCTOR = (r"((a|my|the|your) )?(doctor|gp|dr|hospital|a and e|a ?e|999|111|ambulance|"
+           r"urgent care|walk ?in( centre)?)")
 _JUDGE = (r"(problem|issue|an issue|a concern|concerning|concerned|worry|worrying|worried|bad|"
           r"serious|dangerous|wrong|mean|means|a sign|alarmed|alarming)")
 _SIGN_WORD = (r"(red|pink|swollen|puffy|sore|bruised|itchy|tender|raw|hot|warm|burning|flaky|"
@@ -156,6 +159,28 @@ _WHEN_TO_GET_HELP_SOURCES = (
     r".{0,60}\b(as opposed to|versus|vs|compared (to|with)|rather than|instead of)\b.{0,40}"
     r"\b(sensitive|sensitivity|irritat\w*|normal|ordinary|usual|expected)\b",
     rf"\bwhen\b.{{0,30}}\b{_CALL}\b.{{0,40}}\b(and|or) when\b.{{0,30}}\b{_WAIT}\b",
+    # answers round on batches 27 and 28: when the clinic and when the emergency department or
+    # a doctor, in either order ("when do i phone you and when do i head to a&e?", "when should
+    # my gp get involved rather than just texting you?")
+    rf"\bwhen\b.{{0,30}}\b{_CALL}\b.{{0,40}}\b(and|or) when\b.{{0,40}}"
+    rf"\b({_HELP}|{_DOCTOR})\b",
+    rf"\bwhen\b.{{0,30}}\b({_HELP}|{_DOCTOR})\b.{{0,40}}\b(and|or) when\b.{{0,40}}"
+    rf"\b({_CALL}|{_US})\b",
+    rf"{_NOT_BOOKING}.*\bwhen\b.{{0,40}}\b{_DOCTOR}\b.{{0,40}}"
+    rf"\b(instead of|rather than|or|vs|versus)\b.{{0,30}}\b({_CALL}|{_US}|on here)\b",
+    # ... when the clinic would want a photo or a call ("when would the nurses like a ring or
+    # a picture of my cheeks from me?"; not photos of results, nor booking)
+    rf"{_NOT_BOOKING}(?!.*\b(results?|progress|before and after|review|check ?up|follow ?up)\b)"
+    r".*\bwhen (would|do|will|should|might) (you|u|the clinic|the team|they|the nurses?)"
+    r"( guys| lot)? "
+    r"(want|like|need|expect|prefer) (me|us) to\b.{0,30}\b(send|ring|call|phone|contact|message|"
+    r"text|email|get in touch|come (back )?in)\b",
+    # ... who to contact if worried about the skin, at night or at any hour ("if i was worried
+    # about my face at 3am, who do i contact?"); not the clinic's number or hours asked alone
+    r"\bif (i|we) (got|get|was|were|am|feel|felt|became|become|start\w*|ever)( \w+)? (worried|"
+    r"concerned|anxious|scared|panicky|panicked|unsure|nervous|frightened)\b.{0,60}\bwho "
+    rf"(would|do|should|shall|must|can|could) (i|we)( \w+)? ({_CALL}|turn to|speak to|talk to|"
+    r"go to)\b",
     # a sign late or back, asked about ("if i'm still red after a week, would that be a
     # problem?", "say it fades and comes back, what would that mean?"); a report of one is triage's
     rf"^(?=.*\b{_IF}\b)(?=.*\b{_JUDGE}\b).*(\bstill\b( \w+){{0,3}} {_SIGN_WORD}\b.{{0,20}}"
@@ -199,6 +224,11 @@ _WHEN_TO_GET_HELP_SOURCES = (
     rf"^(?!.*\b{_TOPICS}\b){_NOT_BOOKING}.*\bwhat(s| is| would be| could be| will be)? "
     r"(((is )?not|isnt|wouldnt be|would not be) (normal|usual|expected|ok|okay|right)|abnormal|"
     r"unusual) (after|following|post|with|from|during)\b",
+    # ... and asked with the worry of panicking over nothing ("whats normal and whats not, i
+    # dont want to fret for no reason"; answers round on batches 27 and 28)
+    r"^(?=.*\b(panic\w*|worr(y|ying|ied)|freak\w* out|overreact\w*|fret\w*|paranoid|alarmed|"
+    r"(for|over) nothing)\b).*\b(whats|what is) normal and (whats|what is|what)( \w+)? (not|isnt|"
+    r"abnormal)\b",
     # what is normal and what is not, asked after someone else's story of this treatment
     r"^(?=.*\b(her|his|their|hers|theirs|she|he|they)\b)(?!.*\b(dentist|dental|jabs?|vaccin\w*|"
     r"surgery|operation|tattoo|piercing|wax\w*)\b).*\b(whats|what is) normal and "
@@ -814,7 +844,15 @@ class Advisor:
         if category is not None:
             return Advice(self.text(f"scope.{category}"), "abstained", day=day,
                           offer_handoff=True, extra={"scope": category})
-        advice = self._from_match(self.matcher.match(text), day, days_ahead(text, weekday))
+        result = self.matcher.match(text)
+        question = _asked_sentence(text) if result.outcome == "abstain" else None
+        if question is not None and self.scope.category(question) is None:
+            # one question among sentences that only tell ("what is a dermapen? my cousin will
+            # not stop talking about it."): the question alone, when it alone is an answer
+            alone = self.matcher.match(question)
+            if alone.outcome == "answer":
+                result = alone
+        advice = self._from_match(result, day, days_ahead(text, weekday))
         if decision.routine_review:
             return self._with_review(advice, decision)
         return advice
@@ -1038,6 +1076,18 @@ def _question_forms(text: str) -> list[str]:
     if len(sentences) < 2 or _ELSEWHERE.search(folded):
         return [folded]
     return [folded, *(fold(part) for part in sentences)]
+
+
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+
+
+def _asked_sentence(text: str) -> str | None:
+    """The one sentence of a message of several that asks (ends with "?"), the others only
+    telling; None for a message of one sentence, or of several questions or none (answers
+    round on batches 27 and 28)."""
+    sentences = [part.strip() for part in _SENTENCE.findall(text) if part.strip(" .!?")]
+    asked = [part for part in sentences if part.endswith("?")]
+    return asked[0] if len(sentences) > 1 and len(asked) == 1 else None
 
 
 def kb_words(kb: KnowledgeBase) -> frozenset[str]:

@@ -73,7 +73,10 @@ SHORTHAND: dict[str, str] = {
     "shud": "should", "wud": "would", "cud": "could", "nxt": "next", "m8": "mate",
     "sesh": "session", "seshs": "sessions", "seshes": "sessions", "2day": "today",
     "2b": "to be", "2 b": "to be",
-    # more dropped vowels of question and everyday words ("hw do i", "wats normal", "cn i tk")
+    # more dropped vowels of question and everyday words ("hw do i", "wats normal", "cn i tk";
+    # answers round on batches 27 and 28: "kno", "knw", and "reaction" spelt as said)
+    "kno": "know", "knw": "know",
+    "reakshun": "reaction", "reacshun": "reaction", "reaxion": "reaction", "reakshon": "reaction",
     "hw": "how", "wats": "whats", "wht": "what", "whn": "when", "whr": "where", "wer": "where",
     "shld": "should", "cld": "could", "wld": "would", "abt": "about", "tk": "take",
     "tkn": "taken", "tkin": "taking", "gd": "good", "nt": "not", "jst": "just", "mths": "months",
