@@ -17,6 +17,12 @@ session-level functions (storage/report_rows.py, storage/chat_state.py).
   in the staff chat and under each on-call copy (the chats the desk names, as new cards of
   that tier reach them), the card edit at once, and the next re-post counted from now
   (storage/report_rows.py `restart_repost_wait`). A report that was taken stays taken.
+* `flagged` is the same raise for a red flag written *inside* a report (a message in its
+  thread with staff, a /report detail, a follow-up while the alert is open, a check-in
+  problem's description): the report's newest alert, and when the urgency rises, the raise
+  message (which carries those words, `BY_THREAD`), the card edit at once and the re-post
+  wait restarted, in one transaction. Not a repeat: the counter stays, and a same-tier red
+  flag there owes nothing (its words reach staff with the patient's other words).
 
 * `owe_card` and `forget_patient` (storage/alert_rows.py) run inside the caller's
   transaction: a report and the card owed for it are committed together, and an erasure
@@ -52,6 +58,7 @@ from storage.report_rows import (
     audit,
     claim_repost,
     count_repeat,
+    flag_report,
     link_card,
     restart_repost_wait,
 )
@@ -64,7 +71,9 @@ CARD_KINDS = (AlertKind.CARD.value, AlertKind.REPOST.value)
 # rows that post a new message: never given up (scheduler/alerts.py), linked to the report
 # once sent (so a staff reply to one reaches the patient, and an erasure edits it)
 MESSAGE_KINDS = (*CARD_KINDS, AlertKind.RAISE.value)
-BY_REPEAT, BY_EDIT = "repeat", "edit"  # a raise row's card_kind: which words are the newest
+# a raise row's card_kind: which words are the newest (a repeat's, an edit's, or those written
+# inside the report, which the raise message carries in place of the "💬 wrote" line)
+BY_REPEAT, BY_EDIT, BY_THREAD = "repeat", "edit", "thread"
 
 
 def higher(urgency: str | None, current: str | None) -> bool:
@@ -322,6 +331,20 @@ class AlertSql:
                 await self._raised(s, report_id, before, urgency, now, oncall, BY_EDIT)
             await self._owe_edit(s, report_id, now, at_once=raised)
             return report_id, before
+
+    async def flagged(self, report_id: int, text: str, urgency: str, now: dt.datetime,
+                      oncall: Sequence[int] = ()) -> bool:
+        """A red flag in words the patient added to this open report (`flag_report`): the
+        report's newest alert; when it raised the urgency, staff are alerted again as for a
+        raising repeat (`_raised`, the raise carrying `text`) and the card edit is due now,
+        all in one transaction. True when it raised the urgency."""
+        async with self.sessions.begin() as s:
+            before = await flag_report(s, report_id, text, urgency, now)
+            if before is None or not higher(urgency, before):
+                return False
+            await self._raised(s, report_id, before, urgency, now, oncall, BY_THREAD)
+            await self._owe_edit(s, report_id, now, at_once=True)
+            return True
 
     @staticmethod
     async def _raised(s: AsyncSession, report_id: int, before: str, urgency: str | None,

@@ -6,7 +6,8 @@ reports' twin there, a card sent is linked to its report there (and a re-post au
 erasure's "[erased]" edits are owed by the patients' twin there. Both views have the same
 interface and state machine as the SQL: the alert sender's (claim, lease, mark sent, release,
 give up: `AlertConnector`) and the staff desk's (owe a card or an edit, claim a re-post,
-thread a repeat, apply an edit, alert staff again when either raised the urgency,
+thread a repeat, apply an edit, mark a red flag written inside a report, alert staff again
+when any of them raised the urgency,
 unreachable on-call chats: the core's `CardOutbox`).
 One event loop, so every method is atomic. `add()` plants a row; `cards` collects what
 `mark_sent` links to reports (also when the report itself was never planted); a row gone
@@ -26,6 +27,7 @@ from dataclasses import replace
 from storage.alerts import (
     BY_EDIT,
     BY_REPEAT,
+    BY_THREAD,
     CARD_KINDS,
     MESSAGE_KINDS,
     OWED,
@@ -35,6 +37,7 @@ from storage.alerts import (
     higher,
 )
 from storage.memory_tables import AlertRow, CardRow, MemoryTables, ReportRow, utc
+from storage.report_info import URGENCY_RANK
 from storage.reports_memory import audit, claim_repost
 from storage.states import AlertKind, AlertStatus, ReportAction, ReportStatus
 
@@ -282,6 +285,23 @@ class MemoryAlerts:
             self._raised(row.id, now, oncall, BY_EDIT)
         self._owe_edit(row.id, now, at_once=raised)
         return row.id, before
+
+    async def flagged(self, report_id: int, text: str, urgency: str, now: dt.datetime,
+                      oncall: Sequence[int] = ()) -> bool:
+        """A red flag in words the patient added to this open report: its newest alert; when
+        it raised the urgency (the words then its newest), staff are alerted again (`oncall`
+        too) and the card edit is due now. True when it raised the urgency."""
+        rank = URGENCY_RANK[urgency]
+        row = self._open(report_id)
+        if row is None:
+            return False
+        row.alerted_at = utc(now)
+        if rank >= URGENCY_RANK.get(row.urgency or "", 9):
+            return False
+        row.urgency, row.latest_text = urgency, text
+        self._raised(report_id, now, oncall, BY_THREAD)
+        self._owe_edit(report_id, now, at_once=True)
+        return True
 
     async def unreachable(self) -> list[tuple[int, int]]:
         """On-call chats the bot cannot write to: (chat id, cards given up there since the

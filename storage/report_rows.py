@@ -2,8 +2,9 @@
 
 The alert outbox (storage/alerts.py) links a sent card to its report (`link_card`), claims
 a re-post (`claim_repost`), threads a repeated red flag (`count_repeat`), applies a
-patient's edit (`apply_edit`) and, when either raised the urgency, restarts the re-post wait
-(`restart_repost_wait`) in the same commit as its own row; the desk outbox
+patient's edit (`apply_edit`), marks a red flag written inside a report (its thread, /report
+details, a check-in description: `flag_report`) and, when any of them raised the urgency,
+restarts the re-post wait (`restart_repost_wait`) in the same commit as its own row; the desk outbox
 (storage/desk_outbox.py) audits a delivery (`audit`) with its row's new state; retention
 (storage/retention.py) deletes resolved reports (`delete_resolved_reports_of`). The read
 helpers (`select_reports`, `staff_report`, `action_info`, `UNRESOLVED`) build the one report
@@ -110,6 +111,29 @@ async def apply_edit(s: AsyncSession, report_id: int, text: str,
     return current
 
 
+async def flag_report(s: AsyncSession, report_id: int, text: str, urgency: str,
+                      now: dt.datetime) -> str | None:
+    """A red flag in words the patient added to this (still open) report (a message in its
+    thread, a /report detail, a check-in description; the words themselves are audited by
+    the caller): it is the report's newest alert at `now` (``alerted_at``); when `urgency`
+    is higher than the report's, the urgency rises and `text` become its newest red-flag
+    words (``latest_text``, which the raise shows). Returns the urgency before (the empty
+    string for none), or None when the report is resolved or gone. The row is locked first
+    (PostgreSQL), so two raises at once cannot both find the lower urgency."""
+    rank = URGENCY_RANK[urgency]  # an unknown urgency is a caller's bug
+    open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
+    found = (await s.execute(select(Report.urgency).where(open_report)
+                             .with_for_update())).first()
+    if found is None:
+        return None
+    current = found[0] or ""
+    values: dict[str, object] = {"alerted_at": now}
+    if rank < URGENCY_RANK.get(current, 9):
+        values.update(urgency=urgency, latest_text=text)
+    await s.execute(update(Report).where(open_report).values(**values))
+    return current
+
+
 # Open or taken, with the statuses as literals so that SQLite (and PostgreSQL's generic plans)
 # can use the partial index ix_reports_unresolved (storage/models.py `UNRESOLVED_SQL`).
 UNRESOLVED = Report.status.in_([literal_column(f"'{ReportStatus.OPEN.value}'"),
@@ -154,5 +178,5 @@ async def delete_resolved_reports_of(s: AsyncSession, patient_ids: Sequence[int]
 
 
 __all__ = ["UNRESOLVED", "action_info", "apply_edit", "audit", "claim_repost", "count_repeat",
-           "delete_resolved_reports_of", "link_card", "restart_repost_wait", "select_reports",
-           "staff_report", "utc_aggregate"]
+           "delete_resolved_reports_of", "flag_report", "link_card", "restart_repost_wait",
+           "select_reports", "staff_report", "utc_aggregate"]

@@ -324,24 +324,6 @@ class ReportStore:
             s.add(ReportActionRow(report_id=report_id, actor_telegram_id=actor,
                                   action=ReportAction.PHOTO.value, note=None, created_at=now))
 
-    async def raise_urgency(self, report_id: int, urgency: str,
-                            alerted: dt.datetime | None = None) -> bool:
-        """Make the report more urgent (never less); True when it changed. `alerted`: the
-        time of the red flag that says so, kept as the (unresolved) report's newest alert
-        (`alerted_at`) whether or not the urgency changed."""
-        rank = URGENCY_RANK[urgency]
-        weaker = [u for u, r in URGENCY_RANK.items() if r > rank]
-        async with self.sessions.begin() as s:
-            if alerted is not None:
-                await s.execute(update(Report).where(
-                    Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
-                    .values(alerted_at=self._now(alerted)))
-            result = await s.execute(
-                update(Report).where(Report.id == report_id,
-                                     or_(Report.urgency.is_(None), Report.urgency.in_(weaker)))
-                .values(urgency=urgency))
-            return bool(affected(result))
-
     async def add_description(self, report_id: int, words: str, label: str,
                               reason: str | None = None) -> bool:
         """The patient's own description of a check-in problem joins that report's text, in

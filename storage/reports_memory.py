@@ -37,7 +37,6 @@ from storage.patients import aware_now
 from storage.report_info import (
     ALERT_URGENCIES,
     CARD_KINDS,
-    URGENCY_RANK,
     ActionInfo,
     CardInfo,
     PatientOverview,
@@ -303,20 +302,6 @@ class MemoryReportStore:
         self._audit(report_id, actor, ReportAction.PHOTO, None, now)
         row = PhotoRow(self.tables.next_id("photos"), report_id, file_id[:255], now)
         self.tables.photos[row.id] = row
-
-    async def raise_urgency(self, report_id: int, urgency: str,
-                            alerted: dt.datetime | None = None) -> bool:
-        """Make the report more urgent (never less); True when it changed. `alerted`: the
-        red flag's time, the (unresolved) report's newest alert either way."""
-        rank = URGENCY_RANK[urgency]
-        row = self.tables.reports.get(report_id)
-        if (alerted is not None and row is not None
-                and row.status != ReportStatus.RESOLVED.value):
-            row.alerted_at = self._now(alerted)
-        if row is None or (row.urgency is not None and URGENCY_RANK.get(row.urgency, 9) <= rank):
-            return False
-        row.urgency = urgency
-        return True
 
     async def add_description(self, report_id: int, words: str, label: str,
                               reason: str | None = None) -> bool:

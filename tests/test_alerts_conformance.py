@@ -7,7 +7,9 @@ a card sent is linked to its report (a re-post audited); a re-post is claimed on
 a card's copies outside the staff chat get one waiting edit each; a repeated or edited red
 flag changes the open report and owes one edit of its card, and when it raises the urgency a
 new message under the card too (the staff chat's and the on-call chats named), the edit at
-once and the next re-post counted from then; on-call chats that could not be
+once and the next re-post counted from then; a red flag written inside a report (its thread,
+a /report detail, a check-in description) that raises it owes the same, the raise carrying
+its words; on-call chats that could not be
 reached are counted until a card gets through; an erasure owes "[erased]" edits of its cards,
 also of a card delivered just as the patient was erased and of a duplicate card sent by a
 worker whose claim was lost (linked to its report like any other card).
@@ -170,6 +172,41 @@ async def test_a_raise_brings_a_waiting_edit_forward_and_leaves_a_taken_report_t
     assert sorted((a.kind, a.chat_id or 0) for a in claimed) == [
         ("raise", 0), ("raise", ON_CALL), ("update", 0)]  # the copy is there: no second card
     assert await backend.alerts.owed() == 3  # the one edit, brought forward: no second one
+
+
+async def test_a_red_flag_written_inside_a_report_that_raises_it_owes_the_same_raise(
+        backend: Backend) -> None:
+    report = await backend.reports.create(16, "patient", "a bit sore")  # a /report: no tier
+    await send_all(backend, NOW)  # the card: 1000 (no on-call copy: it was not urgent)
+    later = NOW + 5 * MIN
+    assert await backend.alerts.flagged(report.id, "lips tingly", "emergency", later,
+                                        (ON_CALL,)) is True
+    found = await backend.reports.get(report.id)
+    assert found is not None
+    assert (found.urgency, found.latest_text, found.repeats) == ("emergency", "lips tingly", 0)
+    assert found.alerted == later
+    # in the same transaction: the raise (carrying the words: "thread") for the staff chat and
+    # the on-call chat (the card first there), and the card's edit, all due now
+    claimed = await backend.alerts.claim_due(later, 10, LEASE, "w")
+    assert [(a.kind, a.chat_id, a.card_kind) for a in claimed] == [
+        ("raise", None, "thread"), ("card", ON_CALL, None), ("raise", ON_CALL, "thread"),
+        ("update", None, None)]
+    for number, alert in enumerate(claimed):
+        chat = alert.chat_id if alert.chat_id is not None else STAFF_CHAT
+        assert await backend.alerts.mark_sent(alert.id, "w", chat, 3000 + number, later)
+    raised = await backend.reports.card(STAFF_CHAT, 3000)  # linked: a reply reaches the patient
+    assert raised is not None and (raised.report_id, raised.kind) == (report.id, "raise")
+    # the next re-post waits the new tier's time from the raise
+    assert await backend.alerts.owe_repost(report.id, 10 * MIN, later + 9 * MIN) is False
+    assert await backend.alerts.owe_repost(report.id, 10 * MIN, later + 10 * MIN) is True
+    await send_all(backend, later + 10 * MIN, first_id=4000)
+    # the same tier again: the newest alert, nothing owed (the words go as a "wrote" line)
+    again = later + 11 * MIN
+    assert await backend.alerts.flagged(report.id, "lips worse", "emergency", again,
+                                        (ON_CALL,)) is False
+    assert await backend.alerts.owed() == 0
+    found = await backend.reports.get(report.id)
+    assert found is not None and (found.alerted, found.latest_text) == (again, "lips tingly")
 
 
 async def test_an_edit_of_the_message_that_raised_an_open_report_changes_it(

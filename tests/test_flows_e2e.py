@@ -113,7 +113,10 @@ async def test_a_described_red_flag_raises_the_report_and_advises_at_once(
     assert replies[0]["text"].startswith("⚠️") and "today" in replies[0]["text"]
     assert f"report #{report_id}" in replies[1]["text"]
     (thread,) = await staff_after(bot, staff_before + 1)
-    assert thread["text"].startswith("💬 URGENT")
+    # it raised the report: the loud raise (staff mentioned) carries the words, one message
+    assert thread["text"].startswith(f"⬆️ Now URGENT — 💬 Ana (report #{report_id})")
+    assert "there is yellow pus on my cheek" in thread["text"] and "tg://user?id=" in thread["text"]
+    assert thread["reply_parameters"]["message_id"] == card["message_id"]
     report = await bot.app.bot_data.desk.store.get(report_id)
     assert report is not None and report.urgency == "urgent"
 

@@ -495,7 +495,7 @@ async def test_a_follow_up_at_night_reaches_on_call_and_their_reply_only_that_pa
     assert await replied() == [DOCTOR]
 
     # the thread goes on: a red flag in it makes the report an emergency; the doctor's copy
-    # is edited to show it, and the words reach them under it
+    # is edited to show it, and the words reach them under it in the loud raise message
     worse = "my lips and tongue are swelling now and I can't breathe"
     (advice,) = await bot.say(520, worse, first_name="Hana")
     assert "emergency" in advice["text"].lower()
@@ -503,7 +503,7 @@ async def test_a_follow_up_at_night_reaches_on_call_and_their_reply_only_that_pa
         e["message_id"] == copy["message_id"] and "EMERGENCY" in e["text"]
         for e in edits(bot, DOCTOR)))
     raised = await passed_on(bot, DOCTOR, worse)
-    assert "EMERGENCY Hana" in raised["text"]
+    assert raised["text"].startswith(f"⬆️ Now EMERGENCY — 💬 Hana (report #{report_id})")
     assert raised["reply_parameters"]["message_id"] == copy["message_id"]
     assert not any(e["message_id"] == other_copy["message_id"] for e in edits(bot, DOCTOR))
 
@@ -563,7 +563,8 @@ async def test_a_check_in_problem_described_at_night_reaches_the_on_call_doctor(
         night: BotHarness) -> None:
     """A "Something's wrong" check-in answered in the evening, then described with a red
     flag: the report becomes urgent, and the on-call doctor, who held no card of it (it was
-    not urgent when raised), gets the patient's words and can answer them from there."""
+    not urgent when raised), gets the card and, under it, the raise with the patient's words,
+    and can answer them from there."""
     bot = night
     await bot.onboard(524, "Noa")
     (picker,) = await bot.say(524, "/session", first_name="Noa")
@@ -579,10 +580,10 @@ async def test_a_check_in_problem_described_at_night_reaches_the_on_call_doctor(
     report_id = int(card["text"].split("report #")[1].split()[0])
     words = "there is yellow pus on my cheek"
     await bot.say(524, words, n=2, first_name="Noa")
-    shown = await passed_on(bot, DOCTOR, words)
-    assert bot.fake.sent_messages(DOCTOR) == [shown]
-    assert shown["text"].startswith(f"💬 URGENT Noa (report #{report_id})")
-    assert "reply_parameters" not in shown  # no copy to go under
+    copy, shown = await bot.fake.wait_for_messages(DOCTOR, 2)
+    assert copy["text"].startswith("URGENT: Noa") and button_data(copy)
+    assert shown["text"].startswith(f"⬆️ Now URGENT — 💬 Noa (report #{report_id})")
+    assert shown["reply_parameters"]["message_id"] == copy["message_id"]
     await recorded(bot, DOCTOR, shown)
     before = len(bot.fake.sent_messages(524))
     bot.fake.user_message(DOCTOR, ANSWER, first_name="Doc",
@@ -772,3 +773,154 @@ async def test_a_day_card_risen_at_night_reaches_on_call_with_the_card_itself(
         await recorded(bot, DOCTOR, copy)
         assert "You took" in await staff_press(bot, DOCTOR, DOCTOR, copy, button_data(copy)[0])
         assert bot.fake.violations == []
+
+
+# --- a red flag written inside a report that is already a thread raises it the same way -------
+def since(bot: BotHarness, chat_id: int, before: int) -> list[dict[str, Any]]:
+    return bot.fake.sent_messages(chat_id)[before:]
+
+
+async def test_a_red_flag_in_the_staff_thread_raises_the_report_like_a_repeat(
+        day: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+    """An urgent report the doctor took and answered; the patient answers in that thread
+    with an emergency sign. Staff get one loud message under the card (her words, the tier,
+    everyone mentioned, the taker named), not a second "💬" line; the card says EMERGENCY;
+    the report stays the doctor's; the patient is answered as before. Her words are in no
+    log line."""
+    for logger in ("bot", "storage", "scheduler"):
+        caplog.set_level(logging.DEBUG, logger=logger)
+    bot = day
+    await bot.onboard(530, "Ida")
+    await bot.say(530, HOT_FACE, first_name="Ida")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    await recorded(bot, STAFF_CHAT, card)
+    report_id = report_of(card)
+    assert "You took" in await staff_press(bot, DOCTOR, STAFF_CHAT, card, button_data(card)[0])
+    before = len(bot.fake.sent_messages(530))
+    bot.fake.user_message(DOCTOR, ANSWER, first_name="Doc", chat_id=STAFF_CHAT,
+                          chat_type="supergroup", reply_to_message_id=card["message_id"])
+    await bot.fake.wait_for(lambda: any(ANSWER in t for t in bot.texts(530)[before:]))
+    await bot.fake.wait_for(lambda: any("Sent to Ida only" in t for t in bot.texts(STAFF_CHAT)))
+    await quiet(bot.app, bot.fake)
+    staff = len(bot.fake.sent_messages(STAFF_CHAT))
+
+    (advice,) = await bot.say(530, TINGLY_LIPS, first_name="Ida")
+    assert advice["text"] == bot.conversation.advisor.ask(TINGLY_LIPS, None).answer
+    (raised,) = (await bot.fake.wait_for_messages(STAFF_CHAT, staff + 1))[staff:]
+    assert raised["text"].startswith(f"⬆️ Now EMERGENCY — 💬 Ida (report #{report_id})")
+    assert f'"{TINGLY_LIPS}"' in raised["text"]
+    assert raised["reply_parameters"]["message_id"] == card["message_id"]
+    assert f"tg://user?id={NURSE}" in raised["text"] and f"tg://user?id={DOCTOR}" in raised["text"]
+    assert f'<a href="tg://user?id={DOCTOR}">Doc</a> has it' in raised["text"]
+    await card_shows(bot, STAFF_CHAT, card, "EMERGENCY: Ida")
+    await quiet(bot.app, bot.fake)
+    assert len(since(bot, STAFF_CHAT, staff)) == 1  # one message for one message
+    report = await bot.app.bot_data.desk.store.get(report_id)
+    assert report is not None and (report.status, report.taken_by) == ("taken", DOCTOR)
+    assert report.urgency == "emergency"
+
+    # a reply to the raise reaches that patient, as a reply to the card does
+    await recorded(bot, STAFF_CHAT, raised)
+    before = len(bot.fake.sent_messages(530))
+    bot.fake.user_message(DOCTOR, "Call 999 now, I am calling you too.", first_name="Doc",
+                          chat_id=STAFF_CHAT, chat_type="supergroup",
+                          reply_to_message_id=raised["message_id"])
+    await bot.fake.wait_for(lambda: any("Call 999 now" in t for t in bot.texts(530)[before:]))
+    assert TINGLY_LIPS not in caplog.text
+    assert bot.fake.violations == []
+
+
+async def test_report_details_that_raise_it_restart_the_re_post_wait(day: BotHarness) -> None:
+    """/report "a bit sore" (no urgency) at 10:00, then the details at 10:05 name an
+    emergency sign: staff are alerted (mentions) under the card and the card says
+    EMERGENCY; the next re-post waits the emergency's 15 minutes from 10:05, not from the
+    report."""
+    bot = day
+    await bot.onboard(531, "Jo")
+    await bot.say(531, "/report", first_name="Jo")
+    await bot.say(531, "my cheek is a bit sore since this morning", first_name="Jo")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    await recorded(bot, STAFF_CHAT, card)
+    report_id = report_of(card)
+    bot.clock.advance(minutes=5)
+    await bot.say(531, TINGLY_LIPS, first_name="Jo")
+    (raised,) = (await bot.fake.wait_for_messages(STAFF_CHAT, 2))[1:]
+    assert raised["text"].startswith(f"⬆️ Now EMERGENCY — 💬 Jo (report #{report_id})")
+    assert f"tg://user?id={NURSE}" in raised["text"]
+    assert raised["reply_parameters"]["message_id"] == card["message_id"]
+    await recorded(bot, STAFF_CHAT, raised)
+    assert (await card_shows(bot, STAFF_CHAT, card, "EMERGENCY")).startswith("EMERGENCY: Jo")
+
+    bot.clock.now = MONDAY_10AM + dt.timedelta(minutes=19)  # the report 19 min, the raise 14
+    await escalate(bot)
+    await bot.say(532, "thanks")  # a round trip: anything owed has had its chance
+    await sender_looks(bot, seconds=0)
+    assert len(bot.fake.sent_messages(STAFF_CHAT)) == 2
+
+    bot.clock.now = MONDAY_10AM + dt.timedelta(minutes=21)  # 16 min after the raise
+    await escalate(bot)
+    (repost,) = (await bot.fake.wait_for_messages(STAFF_CHAT, 3))[2:]
+    assert "Not taken after" in repost["text"] and "EMERGENCY: Jo" in repost["text"]
+    assert bot.fake.violations == []
+
+
+async def test_a_thread_raise_is_retried_until_telegram_takes_it(day: BotHarness) -> None:
+    """Telegram fails the loud message twice: it is owed in the alert outbox and retried,
+    delivered once."""
+    bot = day
+    await bot.onboard(533, "Kit")
+    await bot.say(533, "/report", first_name="Kit")
+    await bot.say(533, "my cheek is a bit sore since this morning", first_name="Kit")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    await recorded(bot, STAFF_CHAT, card)
+    bot.fake.fail_next("sendMessage", error_code=500, description="Internal Server Error",
+                       chat_id=STAFF_CHAT, times=2)
+    await bot.say(533, TINGLY_LIPS, first_name="Kit")
+
+    def raises() -> list[dict[str, Any]]:
+        return [m for m in bot.fake.sent_messages(STAFF_CHAT) if TINGLY_LIPS in m["text"]]
+
+    for _ in range(60):  # each failure is retried after its back-off on the injected clock
+        if raises():
+            break
+        await sender_looks(bot, seconds=10)
+    (raised,) = raises()
+    assert raised["text"].startswith("⬆️ Now EMERGENCY")
+    await sender_looks(bot, seconds=30)
+    await bot.say(534, "thanks")
+    assert len(raises()) == 1
+    assert bot.fake.violations == []
+
+
+async def test_a_check_in_description_that_raises_it_at_night_reaches_on_call_as_a_raise(
+        night: BotHarness) -> None:
+    """A "Something's wrong" check-in answered at night (no urgency, no on-call copy), then
+    described with an emergency sign: the on-call doctor gets the card (its buttons) and the
+    loud message with the words under it; the staff chat gets the message under its card."""
+    bot = night
+    await bot.onboard(535, "Lou")
+    (picker,) = await bot.say(535, "/session", first_name="Lou")
+    await bot.press(535, picker, "session:today", first_name="Lou")
+    before = len(bot.fake.sent_messages(535))
+    bot.clock.now = dt.datetime(2026, 11, 30, 19, 45, tzinfo=LONDON).astimezone(dt.UTC)
+    await bot.app.bot_data.checkins.service.tick()
+    (day1,) = await bot.replies_after(535, before, 1)
+    labels = [b["text"] for row in day1["reply_markup"]["inline_keyboard"] for b in row]
+    await bot.press(535, day1, button_data(day1)[labels.index("Something's wrong")],
+                    first_name="Lou")
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    await recorded(bot, STAFF_CHAT, card)
+    report_id = int(card["text"].split("report #")[1].split()[0])
+    await bot.say(535, TINGLY_LIPS, n=2, first_name="Lou")
+    copy, private = await bot.fake.wait_for_messages(DOCTOR, 2)
+    assert copy["text"].startswith("EMERGENCY: Lou") and button_data(copy)
+    assert private["text"].startswith(f"⬆️ Now EMERGENCY — 💬 Lou (report #{report_id})")
+    assert f'"{TINGLY_LIPS}"' in private["text"]
+    assert private["reply_parameters"]["message_id"] == copy["message_id"]
+    (raised,) = (await bot.fake.wait_for_messages(STAFF_CHAT, 2))[1:]
+    assert raised["text"].startswith(f"⬆️ Now EMERGENCY — 💬 Lou (report #{report_id})")
+    assert raised["reply_parameters"]["message_id"] == card["message_id"]
+    await quiet(bot.app, bot.fake)
+    assert len(bot.fake.sent_messages(DOCTOR)) == 2 and len(bot.fake.sent_messages(STAFF_CHAT)) == 2
+    assert bot.fake.sent_messages(NURSE) == []
+    assert bot.fake.violations == []

@@ -36,7 +36,7 @@ async def test_unknown_reports_and_users_find_nothing(backend: Backend) -> None:
     for transition in (await reports.take(404, STAFF), await reports.resolve(404, STAFF, "x"),
                        await reports.reopen(404, STAFF)):
         assert not transition.ok and transition.report is None
-    assert await reports.raise_urgency(404, "urgent") is False
+    assert await backend.alerts.flagged(404, "lips", "urgent", NOW) is False
     assert await reports.add_description(404, "it hurts", "Patient") is False
     assert await reports.claim_repost(404, MIN) is False
     assert await reports.set_status(404, "resolved") is None
@@ -194,16 +194,15 @@ async def test_a_red_flag_that_joins_a_report_is_its_newest_alert(backend: Backe
     report = await backend.reports.create(20, "triage", "pus", urgency="urgent", now=NOW)
     assert report.alerted == NOW and report.alerted_at is None
     later = NOW + 60 * MIN
-    assert await backend.reports.raise_urgency(report.id, "urgent", alerted=later) is False
+    assert await backend.alerts.flagged(report.id, "more pus", "urgent", later) is False
     found = await backend.reports.get(report.id)
     assert found is not None and (found.urgency, found.alerted) == ("urgent", later)
-    assert await backend.reports.raise_urgency(report.id, "emergency") is True
-    found = await backend.reports.get(report.id)
-    assert found is not None and found.alerted == later  # no red flag's time given: kept
+    assert found.latest_text is None and found.repeats == 0  # not a repeat
     await backend.reports.resolve(report.id, STAFF, "ok")
-    await backend.reports.raise_urgency(report.id, "emergency", alerted=later + MIN)
+    assert await backend.alerts.flagged(report.id, "lips", "emergency", later + MIN) is False
     found = await backend.reports.get(report.id)
     assert found is not None and found.alerted == later  # a resolved report is left alone
+    assert found.urgency == "urgent"
 
 
 async def test_open_alerts_are_the_unresolved_red_flags_newest_first(backend: Backend) -> None:
@@ -222,13 +221,14 @@ async def test_open_alerts_are_the_unresolved_red_flags_newest_first(backend: Ba
 
 async def test_urgency_only_rises_and_a_description_goes_in_front(backend: Backend) -> None:
     report = await backend.reports.create(19, "checkin", "check-in day 2: problem")
-    assert await backend.reports.raise_urgency(report.id, "urgent") is True
-    assert await backend.reports.raise_urgency(report.id, "urgent") is False
-    assert await backend.reports.raise_urgency(report.id, "emergency") is True
-    assert await backend.reports.raise_urgency(report.id, "urgent") is False
-    assert (await backend.reports.get(report.id)).urgency == "emergency"  # type: ignore[union-attr]
+    assert await backend.alerts.flagged(report.id, "pus", "urgent", NOW) is True
+    assert await backend.alerts.flagged(report.id, "pus", "urgent", NOW) is False
+    assert await backend.alerts.flagged(report.id, "lips", "emergency", NOW) is True
+    assert await backend.alerts.flagged(report.id, "pus", "urgent", NOW) is False
+    found = await backend.reports.get(report.id)
+    assert found is not None and (found.urgency, found.latest_text) == ("emergency", "lips")
     with pytest.raises(KeyError):
-        await backend.reports.raise_urgency(report.id, "soon")
+        await backend.alerts.flagged(report.id, "?", "soon", NOW)
     assert await backend.reports.add_description(report.id, "  it oozes ", "Patient", "pus")
     assert await backend.reports.add_description(report.id, "worse", "Patient", "other")
     found = await backend.reports.get(report.id)

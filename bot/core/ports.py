@@ -171,9 +171,6 @@ class DeskReports(Protocol):
     async def add_photo(self, report_id: int, file_id: str, actor: int | None,
                         now: dt.datetime | None = None) -> None: ...
 
-    async def raise_urgency(self, report_id: int, urgency: str,
-                            alerted: dt.datetime | None = None) -> bool: ...
-
     async def add_description(self, report_id: int, words: str, label: str,
                               reason: str | None = None) -> bool: ...
 
@@ -243,6 +240,9 @@ class CardOutbox(Protocol):
     async def edited(self, telegram_id: int, chat_id: int, message_id: int, text: str,
                      urgency: str | None, now: dt.datetime,
                      oncall: Sequence[int] = ()) -> tuple[int, str] | None: ...
+
+    async def flagged(self, report_id: int, text: str, urgency: str, now: dt.datetime,
+                      oncall: Sequence[int] = ()) -> bool: ...
 
     async def owed(self) -> int: ...
 

@@ -24,13 +24,14 @@ from knowledge.catalogue import Trusted
 from scheduler.alerts import OutgoingAlert
 from scheduler.clinic_hours import ONCALL_URGENCIES
 from storage import ReportInfo, ReportKind
-from storage.alerts import BY_REPEAT, ClaimedAlert
+from storage.alerts import BY_REPEAT, BY_THREAD, ClaimedAlert
 from storage.models import AlertKind, ReportAction, ReportStatus
 
 log = logging.getLogger(__name__)
 
 MAX_CARD_WORDS = 1500
 MAX_NEWEST_WORDS = 600  # the newest words a card (or a raise) shows
+MAX_WROTE_WORDS = 3000  # the words a patient added to a report, as staff are shown them
 
 
 class Cards:
@@ -112,6 +113,21 @@ class Cards:
         self.kit.wake()
         return report.id
 
+    async def flagged(self, report_id: int, text: str, urgency: str) -> bool:
+        """A red flag in words the patient wrote inside report `report_id` (a message in its
+        thread, a /report detail, a follow-up while its alert is open, a check-in problem's
+        description): the report's newest alert; when it raises the urgency, staff are owed
+        what a raising repeat gets (the raise message, carrying these words, to the staff chat
+        and on call as a new card of that tier; the card edited at once; the re-post wait
+        restarted), in the transaction that raised it. True when it raised the urgency."""
+        now = self.kit.now()
+        if not await self.outbox.flagged(report_id, text, urgency, now,
+                                         self.oncall(urgency, now)):
+            return False
+        await self.copies.sync(report_id)  # every on-call copy shows the new tier
+        self.kit.wake()
+        return True
+
     async def edited(self, user_id: int, chat_id: int, message_id: int, text: str,
                      urgency: str | None) -> tuple[int, str] | None:
         """The patient edited the message that raised one of their open reports: the report
@@ -174,7 +190,8 @@ class Cards:
 
     async def raised(self, alert: ClaimedAlert, report: ReportInfo, target: int,
                      copy: bool) -> OutgoingAlert | None:
-        """The report's urgency rose (a repeat or an edit): a new message, which Telegram
+        """The report's urgency rose (a repeat, an edit, or a red flag written inside the
+        report, whose words it carries with the patient's name): a new message, which Telegram
         notifies of (an edit notifies nobody), under the card in `target`: the new tier and
         the newest words, in the staff chat with every staff member mentioned, and the taker
         named (mentioned) when somebody has it (an on-call chat without a copy of the card
@@ -182,11 +199,18 @@ class Cards:
         kit = self.kit
         if report.closed:
             return None
-        words = (report.latest_text or report.text) if alert.card_kind == BY_REPEAT else (
-            report.text)
-        if len(words) > MAX_NEWEST_WORDS:
-            words = words[:MAX_NEWEST_WORDS] + "…"
-        text = kit.text("raised", label=kit.label(report), id=report.id, text=words)
+        if alert.card_kind == BY_THREAD:  # in place of the "💬 wrote" line: all the words
+            words = report.latest_text or report.text
+            if len(words) > MAX_WROTE_WORDS:
+                words = words[:MAX_WROTE_WORDS] + "…"
+            text = kit.text("raised_wrote", label=kit.label(report), id=report.id,
+                            name=kit.patient_name(report), text=words)
+        else:
+            words = (report.latest_text or report.text) if alert.card_kind == BY_REPEAT else (
+                report.text)
+            if len(words) > MAX_NEWEST_WORDS:
+                words = words[:MAX_NEWEST_WORDS] + "…"
+            text = kit.text("raised", label=kit.label(report), id=report.id, text=words)
         mentions = "" if copy else kit.mentions()
         if mentions:
             text += " " + mentions

@@ -235,15 +235,20 @@ class PatientReports:
         the safety line again (never a plain "sent"), in the language they wrote in; while
         the patient is `engaged` with the clinic already (a thread staff replied in, the
         details of a /report), only an emergency's: "contact the clinic today" would be
-        beside the point there."""
+        beside the point there. Staff see the words under the card ("💬 ... wrote", on call
+        too: `_to_staff`); a red flag in them that raises the report's urgency is owed to
+        staff as a raising repeat is (`Cards.flagged`: one loud message with these words, the
+        mentions and the taker's, through the alert outbox) in place of that line."""
         if advice is None:
             advice = self.flow_kit.advisor.ask(text, report.day)
         await self.store.record(report.id, user_id, ReportAction.PATIENT, note=text,
                                 now=self.kit.now())
+        raised = False
         replies: list[Reply] = []
         flag = ""
         if advice.escalate and advice.urgency:  # a red flag: the report's newest alert
-            report = await self._raised(report, advice.urgency)
+            # raised: staff are owed the raise, which carries these words
+            raised = await self.cards.flagged(report.id, text, advice.urgency)
             flag = advice.urgency.upper() + " "
             answer = html.escape(advice.answer, quote=False)
             if advice.urgency == Urgency.URGENT.value:  # emergency advice: as it is
@@ -256,16 +261,9 @@ class PatientReports:
                 user_id, report, tier, self._line_language(report, text, advice)))
         else:
             replies += self.flow_kit.html(self.kit.text("patient_threaded", id=report.id))
+        if raised:
+            return replies
         return replies + await self._to_staff(report, self._wrote(report, text, flag))
-
-    async def _raised(self, report: ReportInfo, urgency: str) -> ReportInfo:
-        """A red flag in the patient's words added to `report`: its newest alert, and its
-        urgency raised when higher; the on-call copies of its card are then owed an edit
-        (as `Cards.repeat` owes them), so they show it. The report as it is now."""
-        if not await self.store.raise_urgency(report.id, urgency, alerted=self.kit.now()):
-            return report
-        await self.cards.copies.sync(report.id)
-        return await self.store.get(report.id) or report
 
     def _wrote(self, report: ReportInfo, text: str, flag: str) -> Reply:
         """What staff are shown of the patient's words added to `report` (no chat yet)."""
@@ -380,16 +378,17 @@ class PatientReports:
     async def checkin_description(self, report_id: int, text: str, label: str,
                                   urgency: str | None, reason: str | None) -> list[Reply]:
         """A patient described the problem they answered a check-in with: the words join
-        the report (its text and reason), its urgency rises when triage says so, and staff
-        see it under the card (on call: under their copy, `_oncall`). Returns what staff are
-        sent."""
+        the report (its text and reason) and staff see it under the card (on call: under
+        their copy, `_oncall`); when triage finds a red flag that raises the urgency, staff
+        are owed the raise instead (`Cards.flagged`, which carries the words). Returns what
+        staff are sent now."""
         await self.store.add_description(report_id, text, label, reason)
         report = await self.store.get(report_id)
         if report is None:
             return []
-        if urgency:
-            report = await self._raised(report, urgency)
         await self.store.record(report_id, report.telegram_id, ReportAction.PATIENT, note=text,
                                 now=self.kit.now())
+        if urgency and await self.cards.flagged(report_id, text, urgency):
+            return []  # the raise, owed in the alert outbox, carries the words
         flag = f"{urgency.upper()} " if urgency else ""
         return await self._to_staff(report, self._wrote(report, text, flag))
