@@ -669,6 +669,8 @@ class Speller:
             # short for the rest of the speller, whose shortest words are taken as typed
             # ("srs", "lmk", "bbl" stay chat)
             result = self._skeletons[word]
+        elif (short := self._short_vowel_dropped(word)) is not None:
+            result = short  # "hge" is "huge": a four-letter word typed without one vowel
         elif (swapped := self._swapped_short(word)) is not None:
             result = swapped  # "rde" is "red": a three-letter word with two letters swapped
         elif (dropped := self._dropped_letter(word)) is not None:
@@ -691,6 +693,20 @@ class Speller:
         if len(self._cache) < 50_000:
             self._cache[word] = result
         return result
+
+    def _short_vowel_dropped(self, word: str) -> str | None:
+        """The four-letter vocabulary word ``word`` is with one inner vowel dropped ("hge" is
+        "huge"), when ``word`` is a three-letter word with a vowel that is no English word and
+        only one such word fits (a word with none is read by its consonants, above)."""
+        if len(word) != 3 or not re.search(r"[aeiouy]", word) or self._known(word):
+            return None
+        fits = {cand for cand in self.vocabulary
+                if len(cand) == 4 and cand[0] == word[0] and cand[-1] == word[-1]
+                and cand[1] in "aeiou" and cand[0] + cand[2:] == word}
+        fits |= {cand for cand in self.vocabulary
+                 if len(cand) == 4 and cand[0] == word[0] and cand[-1] == word[-1]
+                 and cand[2] in "aeiou" and cand[:2] + cand[3] == word}
+        return fits.pop() if len(fits) == 1 else None
 
     def _swapped_short(self, word: str) -> str | None:
         """The three-letter vocabulary word ``word`` is with two neighbouring letters swapped

@@ -99,7 +99,7 @@ _LANGUAGE_KEYS = {
 _HEDGE = r"(?:(?:a|some)\s+)?(?:kind|sort)\s+of|kinda|sorta"
 _LANGUAGE_OPTIONAL = {"filler", "intensifiers", "arrows", "inability", "degree_words",
                       "hypothetical_confirmed", "cancelled_next", "pronouns", "spelling_only",
-                      "readings", "register", "dictation"}
+                      "readings", "register", "dictation", "confusions"}
 _PRONOUN_KEYS = {"things", "played_down", "compounds"}
 _READINGS_KEYS = {"concessive", "state_start", "owned"}
 _READINGS_OPTIONAL = {"bridge"} | frame_keys()
@@ -283,6 +283,11 @@ class RulesParser:
                     lists.register, key=len, reverse=True)) + r")(?![a-z])")
         if "dictation" in section:
             lists.dictation = self.dictation(section["dictation"])
+        if "confusions" in section:
+            lists.confusions = self.register(section["confusions"], "confusions")
+            lists.confusions_re = re.compile(
+                r"(?<![a-z])(?:" + "|".join(re.escape(word) for word in sorted(
+                    lists.confusions, key=len, reverse=True)) + r")(?![a-z])")
         return lists
 
     def dictation(self, node: yaml.Node) -> tuple[tuple[re.Pattern[str], str], ...]:
@@ -296,16 +301,16 @@ class RulesParser:
             marks.append((self.regex_one(value_node, f"dictation {mark!r}"), mark))
         return tuple(marks)
 
-    def register(self, node: yaml.Node) -> dict[str, str]:
-        """The register: each regional or older phrase (lowercase words, single spaces) and
-        the plain words it is read as."""
+    def register(self, node: yaml.Node, name: str = "register") -> dict[str, str]:
+        """The register (or the real-word confusions): each regional or older phrase
+        (lowercase words, single spaces) and the plain words it is read as."""
         register: dict[str, str] = {}
-        for key_node, value_node in self.pairs(node, "register"):
+        for key_node, value_node in self.pairs(node, name):
             phrase = key_node.value
-            words = self.string(value_node, f"register {phrase!r}")
+            words = self.string(value_node, f"{name} {phrase!r}")
             for text, node_ in ((phrase, key_node), (words, value_node)):
                 if not re.fullmatch(r"[a-z]+(?: [a-z]+)*", text):
-                    self.fail(node_, f"register: {text!r} must be lowercase words")
+                    self.fail(node_, f"{name}: {text!r} must be lowercase words")
             register[phrase] = words
         return register
 

@@ -181,6 +181,34 @@ def _dictated(t: str, lang: Language) -> str:
     return t
 
 
+_SENTENCE = re.compile(r"[^.!?\n]+")
+_WORDS = re.compile(r"[a-z]+")
+
+
+def _unconfused(t: str, lang: Language) -> str:
+    """Real words typed for a sign word read as it (``confusions``: "feel feint, hivs on my
+    neck" reads "feel faint, hives on my neck"), only in a sentence that names another sign
+    word: the vocabulary's own or another confusion ("a feint in fencing" stays)."""
+    words = lang.words
+    found = words.confusions_re
+    if found is None or found.search(t) is None:
+        return t
+    speller = lang.speller
+
+    def sentence(m: re.Match[str]) -> str:
+        text = m.group(0)
+        confused = found.findall(text)
+        if not confused:
+            return text
+        others = [w for w in _WORDS.findall(text)
+                  if speller.in_vocabulary(w) or w in words.confusions]
+        if len(others) < 2:  # the confusion alone
+            return text
+        return found.sub(lambda c: words.confusions[c.group(0)], text)
+
+    return _SENTENCE.sub(sentence, t)
+
+
 def _folded(reading: str) -> str:
     """A reading with its runs of spaces one space, none at its ends (line breaks kept)."""
     return _SPACES.sub(" ", reading).strip(" ")
@@ -192,8 +220,8 @@ def _said(text: str, lang: Language) -> str:
     taken out in place."""
     frames = lang.words.frames
     text = _DASHES.sub(" - ", _arrows_as_words(text, lang))
-    t = lang.speller.correct(_registered(_dictated(
-        clean(text, punctuation=True, possessive=lang.possessive_re), lang), lang))
+    t = _unconfused(lang.speller.correct(_registered(_dictated(
+        clean(text, punctuation=True, possessive=lang.possessive_re), lang), lang)), lang)
     t = _NOUN_IS.sub(" is", t)  # "throat's tight" -> "throat s tight" -> "throat is tight"
     # "out of the blue" says when, as "out of nowhere" does: the symptom is real (no figure)
     t = _OUT_OF_THE_BLUE.sub("out of nowhere", t)

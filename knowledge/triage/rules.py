@@ -188,6 +188,11 @@ class WordLists:
     # punctuation dictated as words (``dictation``: "comma", "full stop", "question mark"),
     # each pattern read as its mark before the register and the speller
     dictation: tuple[tuple[re.Pattern[str], str], ...] = ()
+    # real words typed for a sign word (``confusions``: "feint" faint, "hivs" hives), which
+    # the speller leaves alone: read as the sign word when the sentence names another sign
+    # word (the vocabulary's own, or another confusion), after the spelling is corrected
+    confusions: dict[str, str] = field(default_factory=dict)
+    confusions_re: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
