@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Select, and_, delete, literal_column, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -67,6 +67,20 @@ async def restart_repost_wait(s: AsyncSession, report_id: int, now: dt.datetime)
     await s.execute(update(Report).where(Report.id == report_id).values(reposted_at=now))
 
 
+def _unresolved(report_id: int) -> ColumnElement[bool]:
+    """The report `report_id`, while it is not resolved."""
+    return and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
+
+
+async def _locked_urgency(s: AsyncSession, open_report: ColumnElement[bool]) -> str | None:
+    """The urgency of the (still open) report, its row locked for the rest of the
+    transaction (PostgreSQL: two raises at once cannot both find the lower urgency); the
+    empty string for none, None when the report is resolved or gone."""
+    found = (await s.execute(select(Report.urgency).where(open_report)
+                             .with_for_update())).first()
+    return None if found is None else (found[0] or "")
+
+
 async def count_repeat(s: AsyncSession, report_id: int, text: str,
                        urgency: str | None, now: dt.datetime | None = None) -> str | None:
     """Another message about the report's (still open) problem: count it, keep the newest
@@ -74,12 +88,10 @@ async def count_repeat(s: AsyncSession, report_id: int, text: str,
     alert at `now` (`alerted_at`). Returns the urgency before (the empty string for none), or
     None when the report is resolved or gone. The row is locked first (PostgreSQL), so two
     repeats at once cannot both find the lower urgency and both raise it."""
-    open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
-    found = (await s.execute(select(Report.urgency).where(open_report)
-                             .with_for_update())).first()
-    if found is None:
+    open_report = _unresolved(report_id)
+    current = await _locked_urgency(s, open_report)
+    if current is None:
         return None
-    current = found[0] or ""
     values: dict[str, object] = {"repeats": Report.repeats + 1, "latest_text": text}
     if urgency is not None and now is not None:
         values["alerted_at"] = now
@@ -96,12 +108,10 @@ async def apply_edit(s: AsyncSession, report_id: int, text: str,
     the edited ones, its urgency rises if the edit's is higher (the report's newest alert, at
     `now`). Returns the urgency before
     (the empty string for none), or None when the report is resolved or gone."""
-    open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
-    found = (await s.execute(select(Report.urgency).where(open_report)
-                             .with_for_update())).first()
-    if found is None:
+    open_report = _unresolved(report_id)
+    current = await _locked_urgency(s, open_report)
+    if current is None:
         return None
-    current = found[0] or ""
     values: dict[str, object] = {"text": text}
     if urgency is not None and URGENCY_RANK.get(urgency, 9) < URGENCY_RANK.get(current, 9):
         values["urgency"] = urgency
@@ -121,12 +131,10 @@ async def flag_report(s: AsyncSession, report_id: int, text: str, urgency: str,
     string for none), or None when the report is resolved or gone. The row is locked first
     (PostgreSQL), so two raises at once cannot both find the lower urgency."""
     rank = URGENCY_RANK[urgency]  # an unknown urgency is a caller's bug
-    open_report = and_(Report.id == report_id, Report.status != ReportStatus.RESOLVED.value)
-    found = (await s.execute(select(Report.urgency).where(open_report)
-                             .with_for_update())).first()
-    if found is None:
+    open_report = _unresolved(report_id)
+    current = await _locked_urgency(s, open_report)
+    if current is None:
         return None
-    current = found[0] or ""
     values: dict[str, object] = {"alerted_at": now}
     if rank < URGENCY_RANK.get(current, 9):
         values.update(urgency=urgency, latest_text=text)

@@ -40,6 +40,17 @@ async def send_all(backend: Backend, at: dt.datetime, first_id: int = 1000) -> d
     return sent
 
 
+
+async def raise_sent(backend: Backend,
+                     now: dt.datetime) -> list[tuple[str, int | None, str | None]]:
+    """Claim what is due at `now` and mark it sent as messages 3000, 3001, ... in their chats
+    (the staff chat for a row without one); returns (kind, chat id, card kind) of each."""
+    claimed = await backend.alerts.claim_due(now, 10, LEASE, "w")
+    for number, alert in enumerate(claimed):
+        chat = alert.chat_id if alert.chat_id is not None else STAFF_CHAT
+        assert await backend.alerts.mark_sent(alert.id, "w", chat, 3000 + number, now)
+    return [(a.kind, a.chat_id, a.card_kind) for a in claimed]
+
 async def test_a_new_report_owes_its_card_and_an_emergency_an_on_call_copy(
         backend: Backend) -> None:
     calm = await backend.reports.create(1, "question", "a")
@@ -124,13 +135,9 @@ async def test_a_repeat_that_raises_the_urgency_owes_a_new_message_under_the_car
     assert found is not None and (found.urgency, found.repeats) == ("emergency", 1)
     # due now, not after the edits' wait: a message for the staff chat and the on-call
     # chat named (which had no copy of the urgent card: the card first), and the card's edit
-    claimed = await backend.alerts.claim_due(later, 10, LEASE, "w")
-    assert [(a.kind, a.chat_id, a.card_kind) for a in claimed] == [
+    assert await raise_sent(backend, later) == [
         ("raise", None, "repeat"), ("card", ON_CALL, None), ("raise", ON_CALL, "repeat"),
         ("update", None, None)]
-    for number, alert in enumerate(claimed):
-        chat = alert.chat_id if alert.chat_id is not None else STAFF_CHAT
-        assert await backend.alerts.mark_sent(alert.id, "w", chat, 3000 + number, later)
     raised = await backend.reports.card(STAFF_CHAT, 3000)  # linked: a reply reaches the patient
     assert raised is not None and (raised.report_id, raised.kind) == (report.id, "raise")
     copy = await backend.reports.card(ON_CALL, 3001)
@@ -187,13 +194,9 @@ async def test_a_red_flag_written_inside_a_report_that_raises_it_owes_the_same_r
     assert found.alerted == later
     # in the same transaction: the raise (carrying the words: "thread") for the staff chat and
     # the on-call chat (the card first there), and the card's edit, all due now
-    claimed = await backend.alerts.claim_due(later, 10, LEASE, "w")
-    assert [(a.kind, a.chat_id, a.card_kind) for a in claimed] == [
+    assert await raise_sent(backend, later) == [
         ("raise", None, "thread"), ("card", ON_CALL, None), ("raise", ON_CALL, "thread"),
         ("update", None, None)]
-    for number, alert in enumerate(claimed):
-        chat = alert.chat_id if alert.chat_id is not None else STAFF_CHAT
-        assert await backend.alerts.mark_sent(alert.id, "w", chat, 3000 + number, later)
     raised = await backend.reports.card(STAFF_CHAT, 3000)  # linked: a reply reaches the patient
     assert raised is not None and (raised.report_id, raised.kind) == (report.id, "raise")
     # the next re-post waits the new tier's time from the raise

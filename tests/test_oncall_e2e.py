@@ -77,6 +77,18 @@ async def recorded(bot: BotHarness, chat_id: int, message: dict[str, Any]) -> No
     await eventually(linked)
 
 
+async def card_for(bot: BotHarness, user_id: int, name: str,
+                   *words: str) -> dict[str, Any]:
+    """A patient `name` joins and writes `words` (one message each); returns the staff chat's
+    card, once the bot has linked it to its report."""
+    await bot.onboard(user_id, name)
+    for text in words:
+        await bot.say(user_id, text, first_name=name)
+    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
+    await recorded(bot, STAFF_CHAT, card)
+    return card
+
+
 async def staff_press(bot: BotHarness, user_id: int, chat_id: int, message: dict[str, Any],
                       data: str) -> str:
     """A staff button press on `message` in `chat_id`; returns the notice shown."""
@@ -525,10 +537,7 @@ async def test_by_day_a_follow_up_reaches_the_staff_chat_only(fake_telegram: Fak
                                                               advisor: Advisor) -> None:
     async for bot in started(fake_telegram, tmp_path, advisor, MONDAY_10AM,
                              AFTERCARE_ONCALL_IDS=str(DOCTOR)):
-        await bot.onboard(522, "Lea")
-        await bot.say(522, EMERGENCY, first_name="Lea")
-        (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
-        await recorded(bot, STAFF_CHAT, card)
+        card = await card_for(bot, 522, "Lea", EMERGENCY)
         (line,) = await bot.say(522, FOLLOW_UP, first_name="Lea")
         assert "call it now" in line["text"]
         shown = await passed_on(bot, STAFF_CHAT, FOLLOW_UP)
@@ -594,6 +603,7 @@ async def test_a_check_in_problem_described_at_night_reaches_the_on_call_doctor(
 
 # --- a report whose urgency rises: a loud message, not only an edit ---------------------------
 HOT_FACE = "my face is really hot and red and it hurts loads"  # urgent
+SORE_CHEEK = "my cheek is a bit sore since this morning"  # a /report: no red flag
 TINGLY_LIPS = "my lips feel tingly and a bit puffy"  # emergency
 
 
@@ -664,10 +674,7 @@ async def test_an_urgent_report_that_becomes_an_emergency_alerts_the_staff_chat_
 
 async def test_a_same_tier_repeat_is_only_an_edit_of_the_card(day: BotHarness) -> None:
     bot = day
-    await bot.onboard(521, "Cal")
-    await bot.say(521, URGENT, first_name="Cal")
-    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
-    await recorded(bot, STAFF_CHAT, card)
+    card = await card_for(bot, 521, "Cal", URGENT)
     await bot.say(521, HOT_FACE, first_name="Cal")  # urgent again
     shown = await card_shows(bot, STAFF_CHAT, card, HOT_FACE)
     assert shown.startswith("URGENT: Cal")
@@ -704,10 +711,7 @@ async def test_at_night_the_raise_reaches_the_on_call_doctor_under_their_copy(
 async def test_a_taken_report_that_becomes_an_emergency_stays_taken_and_pings_its_taker(
         day: BotHarness) -> None:
     bot = day
-    await bot.onboard(523, "Eve")
-    await bot.say(523, HOT_FACE, first_name="Eve")
-    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
-    await recorded(bot, STAFF_CHAT, card)
+    card = await card_for(bot, 523, "Eve", HOT_FACE)
     report_id = report_of(card)
     assert "You took" in await staff_press(bot, DOCTOR, STAFF_CHAT, card, button_data(card)[0])
     await bot.fake.wait_for(lambda: any("taken by Doc" in t for t in bot.texts(STAFF_CHAT)))
@@ -757,10 +761,7 @@ async def test_a_day_card_risen_at_night_reaches_on_call_with_the_card_itself(
     closing = dt.datetime(2026, 11, 30, 17, 20, tzinfo=LONDON).astimezone(dt.UTC)
     async for bot in started(fake_telegram, tmp_path, advisor, closing,
                              AFTERCARE_ONCALL_IDS=str(DOCTOR)):
-        await bot.onboard(526, "Gus")
-        await bot.say(526, HOT_FACE, first_name="Gus")
-        (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
-        await recorded(bot, STAFF_CHAT, card)
+        card = await card_for(bot, 526, "Gus", HOT_FACE)
         bot.clock.advance(minutes=20)  # 17:40: closed, the doctor is on call
         await bot.say(526, TINGLY_LIPS, first_name="Gus")
         (raised,) = (await bot.fake.wait_for_messages(STAFF_CHAT, 2))[1:]
@@ -790,10 +791,7 @@ async def test_a_red_flag_in_the_staff_thread_raises_the_report_like_a_repeat(
     for logger in ("bot", "storage", "scheduler"):
         caplog.set_level(logging.DEBUG, logger=logger)
     bot = day
-    await bot.onboard(530, "Ida")
-    await bot.say(530, HOT_FACE, first_name="Ida")
-    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
-    await recorded(bot, STAFF_CHAT, card)
+    card = await card_for(bot, 530, "Ida", HOT_FACE)
     report_id = report_of(card)
     assert "You took" in await staff_press(bot, DOCTOR, STAFF_CHAT, card, button_data(card)[0])
     before = len(bot.fake.sent_messages(530))
@@ -836,11 +834,7 @@ async def test_report_details_that_raise_it_restart_the_re_post_wait(day: BotHar
     EMERGENCY; the next re-post waits the emergency's 15 minutes from 10:05, not from the
     report."""
     bot = day
-    await bot.onboard(531, "Jo")
-    await bot.say(531, "/report", first_name="Jo")
-    await bot.say(531, "my cheek is a bit sore since this morning", first_name="Jo")
-    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
-    await recorded(bot, STAFF_CHAT, card)
+    card = await card_for(bot, 531, "Jo", "/report", SORE_CHEEK)
     report_id = report_of(card)
     bot.clock.advance(minutes=5)
     await bot.say(531, TINGLY_LIPS, first_name="Jo")
@@ -868,11 +862,7 @@ async def test_a_thread_raise_is_retried_until_telegram_takes_it(day: BotHarness
     """Telegram fails the loud message twice: it is owed in the alert outbox and retried,
     delivered once."""
     bot = day
-    await bot.onboard(533, "Kit")
-    await bot.say(533, "/report", first_name="Kit")
-    await bot.say(533, "my cheek is a bit sore since this morning", first_name="Kit")
-    (card,) = await bot.fake.wait_for_messages(STAFF_CHAT, 1)
-    await recorded(bot, STAFF_CHAT, card)
+    await card_for(bot, 533, "Kit", "/report", SORE_CHEEK)
     bot.fake.fail_next("sendMessage", error_code=500, description="Internal Server Error",
                        chat_id=STAFF_CHAT, times=2)
     await bot.say(533, TINGLY_LIPS, first_name="Kit")
