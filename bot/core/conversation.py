@@ -202,7 +202,7 @@ class Conversation:
             if self.desk is not None:  # a thread with staff about an open report
                 handled = await self.desk.patient_text(
                     user_id, chat_id, first_name, text,
-                    may_have_thread=ctx.patient is not None and ctx.patient.open_reports > 0,
+                    may_have_thread=ctx.has_open_report,
                     states=ctx.states)
                 if handled is not None:
                     return list(handled)

@@ -124,6 +124,12 @@ class TurnContext:
     def consented(self) -> bool:
         return self.patient is not None and self.patient.has_consent
 
+    @property
+    def has_open_report(self) -> bool:
+        """An unresolved report: a thread with staff, or a red flag whose "ok" gets the
+        safety line rather than any typed-answer reading."""
+        return self.patient is not None and self.patient.open_reports > 0
+
 
 class FlowKit:
     """Shared tools of the flows and the staff desk: the storage aggregates they use (each

@@ -45,12 +45,6 @@ ButtonMaker = Callable[[ActiveFlow], Buttons]
 TRIAGING_FLOWS = frozenset({Flow.REPORT, Flow.CHECKIN_PROBLEM})
 
 
-def _alert_may_be_open(ctx: TurnContext) -> bool:
-    """The patient has an unresolved report: an "ok" may follow a red flag, and gets the
-    safety line with the answer (bot/core/desk/patients.py), not a request for a tap."""
-    return ctx.patient is not None and ctx.patient.open_reports > 0
-
-
 class FlowControl:
     """Begin, show, cancel and route the patient's one open flow."""
 
@@ -173,7 +167,7 @@ class FlowControl:
             return await self.cancel(user_id, ctx)
         choices = self.buttons(active)
         if (is_bare_answer(text) and len([b for row in choices for b in row]) > 1
-                and not _alert_may_be_open(ctx)):
+                and not ctx.has_open_report):
             # "yes" typed under "Are you sure?": the buttons again, not a thumbs-up the
             # patient would take for a done deal (nor "yes" looked up as a city)
             line = self.kit.messages.render("flow.tap_buttons")

@@ -61,7 +61,7 @@ class Onboarding:
         a line saying so, instead of a thumbs-up they would take for a yes. None otherwise, and
         while they have an unresolved report: an "ok" after a red flag gets the safety line."""
         if (ctx.consented or answer_words(text) not in BARE_YES
-                or (ctx.patient is not None and ctx.patient.open_reports > 0)):
+                or ctx.has_open_report):
             return None
         return self.kit.html(self.kit.messages.render("consent_typed"), self.kit.consent_buttons())
 

@@ -93,7 +93,7 @@ class TimeZoneFlow:
         if not ctx.consented or not (await kit.state(user_id, ctx)).zone_asked:
             return None
         if (await self.control.current(user_id, ctx) is not None
-                or (ctx.patient is not None and ctx.patient.open_reports > 0)):
+                or ctx.has_open_report):
             return None  # a flow is open (it reads the text) or has just ended (it says so)
         if "?" in text or len(text.split()) > 4:
             return None
